@@ -1,0 +1,18 @@
+"""babysit: train fully-connected neural networks the careful way.
+
+Readable layers (forward returns the output and a backward closure), gradients
+checked against numerical derivatives, sanity checks before training, monitors
+and a diagnosis in plain words while it trains.
+"""
+
+from babysit import data, init, layers, losses, optim, regularizers
+from babysit.history import History
+from babysit.layers import Sequential, mlp
+from babysit.train import DivergedError, Trainer
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DivergedError", "History", "Sequential", "Trainer", "data", "init", "layers", "losses",
+    "mlp", "optim", "regularizers",
+]

@@ -1,0 +1,60 @@
+"""The array module and the dtype policy.
+
+Every array operation in babysit goes through the module that owns the data
+(`xp = get_array_module(x)`), so a CuPy array flows through the same layer code
+as a NumPy one. float32 is the default dtype for training; float64 is used on
+request (`net.astype("float64")`), as gradient checks need.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+DEFAULT_DTYPE = np.float32
+FLOAT_DTYPES = ("float32", "float64")
+
+try:  # CuPy is an optional extra; without it everything runs on NumPy.
+    import cupy as _cupy
+except ImportError:  # pragma: no cover - depends on the machine
+    _cupy = None
+
+
+def get_array_module(x):
+    """Return the array module (numpy or cupy) that owns `x`."""
+    if _cupy is not None and isinstance(x, _cupy.ndarray):
+        return _cupy
+    return np
+
+
+def to_numpy(x) -> np.ndarray:
+    """Bring an array back to host memory as a NumPy array (no copy when it already is)."""
+    if _cupy is not None and isinstance(x, _cupy.ndarray):
+        return _cupy.asnumpy(x)
+    return np.asarray(x)
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """Turn "float32" / "float64" / a NumPy dtype into a float dtype, refusing anything else."""
+    resolved = np.dtype(dtype)
+    if resolved.name not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {resolved.name!r}")
+    return resolved
+
+
+def make_rng(seed) -> np.random.Generator:
+    """One seeded generator per model or trainer, so that runs are reproducible."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(seed)
+
+
+def random_uniform(rng: np.random.Generator, shape, like):
+    """Uniform [0, 1) draws of `shape` in the dtype and on the device of `like`.
+
+    The draw comes from the NumPy generator (so a seed fixes it whatever the device)
+    and is moved to the device of `like` when that is a GPU array.
+    """
+    dtype = like.dtype if like.dtype in (np.float32, np.float64) else DEFAULT_DTYPE
+    draw = rng.random(shape, dtype=dtype)
+    xp = get_array_module(like)
+    return draw if xp is np else xp.asarray(draw)

@@ -1,0 +1,203 @@
+"""The `babysit` command: `demo`, `train`, and the other steps of the recipe.
+
+Every command takes `--data NAME|PATH` and writes into a run folder (`--out DIR`,
+by default a new folder under `runs/`); `--json` prints a machine-readable
+summary as the last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from babysit import data as datasets
+from babysit import layers, losses, optim, regularizers
+from babysit.train import DivergedError, Trainer
+
+# -- shared options -----------------------------------------------------------------------
+
+
+def add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default="digits", help="built-in name, a .csv (with --target) "
+                   "or a .npz holding X and y (default: digits)")
+    p.add_argument("--target", help="the label column of a .csv file")
+    p.add_argument("--seed", type=int, default=0, help="seeds the split, init and shuffles")
+
+
+def add_model_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--hidden", type=_widths, default=[100, 100],
+                   help="hidden layer widths, comma-separated (default: 100,100)")
+    g.add_argument("--activation", default="relu", choices=sorted(layers.ACTIVATIONS))
+    g.add_argument("--init", default="he", help="small, lecun, xavier, he or sparse")
+    g.add_argument("--batchnorm", action="store_true", help="BatchNorm after each hidden Linear")
+    g.add_argument("--dropout", type=float, default=0.0, help="probability of zeroing a unit")
+    g.add_argument("--input-noise", type=float, default=0.0, help="std of input noise")
+    g.add_argument("--loss", default="softmax", choices=sorted(losses.LOSSES))
+    g.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+
+
+def add_training_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("training")
+    g.add_argument("--optimizer", default="adam", help=", ".join(optim.OPTIMIZERS))
+    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
+    g.add_argument("--reg", type=float, default=1e-4, help="regularization strength")
+    g.add_argument("--reg-kind", default="l2", choices=["l2", "l1", "elastic"])
+    g.add_argument("--max-norm", type=float, default=None, help="max-norm constraint c")
+    g.add_argument("--epochs", type=int, default=30)
+    g.add_argument("--batch-size", type=int, default=32)
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+def _widths(text: str) -> list[int]:
+    text = text.strip()
+    if text in ("", "none", "0"):
+        return []
+    try:
+        widths = [int(w) for w in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--hidden takes comma-separated integers like 100,100, got {text!r}") from None
+    if any(w < 1 for w in widths):
+        raise argparse.ArgumentTypeError(f"--hidden widths must be positive, got {text!r}")
+    return widths
+
+
+def load_data(args) -> datasets.Dataset:
+    return datasets.load(args.data, seed=args.seed)
+
+
+def build_model(args, n_in: int, n_out: int):
+    return layers.mlp(n_in, args.hidden, n_out, activation=args.activation, init=args.init,
+                      batchnorm=args.batchnorm, dropout=args.dropout,
+                      input_noise=args.input_noise, seed=args.seed, dtype=args.dtype)
+
+
+def build_regularizer(args):
+    if not args.reg:
+        return None
+    if args.reg_kind == "l1":
+        return regularizers.L1(args.reg)
+    if args.reg_kind == "elastic":
+        return regularizers.ElasticNet(args.reg, args.reg)
+    return regularizers.L2(args.reg)
+
+
+def build_trainer(args, net, quiet: bool = False) -> Trainer:
+    constraints = [regularizers.MaxNorm(args.max_norm)] if args.max_norm else []
+    return Trainer(net, losses.get(args.loss), optim.get(args.optimizer, args.lr),
+                   reg=build_regularizer(args), constraints=constraints,
+                   batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
+                   progress=None if not quiet else False)
+
+
+def run_folder(args, command: str) -> Path:
+    if args.out is not None:
+        out = Path(args.out)
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        out = Path("runs") / f"{command}-{stamp}"
+        suffix = 1
+        while out.exists():
+            suffix += 1
+            out = Path("runs") / f"{command}-{stamp}-{suffix}"
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def say(args, text: str = "") -> None:
+    """Human-readable output (kept off stdout's last line, which --json owns)."""
+    print(text, flush=True)
+
+
+# -- commands -----------------------------------------------------------------------------
+
+
+def cmd_train(args) -> int:
+    data = load_data(args)
+    net = build_model(args, data.n_features, data.n_classes)
+    trainer = build_trainer(args, net)
+    out = run_folder(args, "train")
+    say(args, f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
+              f"{len(data.test.y)} test, model {data.n_features}-"
+              f"{'-'.join(map(str, args.hidden))}{'-' if args.hidden else ''}{data.n_classes}")
+    start = time.perf_counter()
+    trainer.fit(data.train.X, data.train.y, val=data.val)
+    seconds = time.perf_counter() - start
+    summary = summarize(trainer, data, seconds, out)
+    trainer.history.save(out / "history.json")
+    report_summary(args, summary)
+    return 0
+
+
+def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Path) -> dict:
+    h = trainer.history
+    return {
+        "data": data.name,
+        "epochs": h.epochs,
+        "final_loss": h.loss[-1] if h.loss else None,
+        "train_accuracy": h.train_acc[-1] if h.train_acc else None,
+        "val_accuracy": h.val_acc[-1] if h.val_acc else None,
+        "test_accuracy": trainer.accuracy(*data.test),
+        "seconds": round(seconds, 3),
+        "run_dir": str(out),
+    }
+
+
+def report_summary(args, summary: dict) -> None:
+    say(args, f"train accuracy {summary['train_accuracy']:.4f}  "
+              f"val accuracy {summary['val_accuracy']:.4f}  "
+              f"test accuracy {summary['test_accuracy']:.4f}  "
+              f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+    if args.json:
+        print(json.dumps(summary))
+
+
+def cmd_demo(args) -> int:
+    """The whole recipe on the embedded digits with good defaults."""
+    return cmd_train(args)
+
+
+COMMANDS = {
+    "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
+             [add_data_options, add_model_options, add_training_options, add_output_options]),
+    "train": ("train a model and report train/val/test accuracy", cmd_train,
+              [add_data_options, add_model_options, add_training_options, add_output_options]),
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="babysit", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, (help_text, _, option_groups) in COMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        for add in option_groups:
+            add(sp)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    _, run, _ = COMMANDS[args.command]
+    np.seterr(over="ignore", under="ignore")
+    try:
+        return run(args)
+    except DivergedError as err:
+        print(f"babysit {args.command}: {err}", file=sys.stderr)
+        return 2
+    except ValueError as err:
+        print(f"babysit {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""`History`: what a training run recorded, readable back from JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class History:
+    """The record of one training run.
+
+    Per iteration: `loss` (data + regularization), `data_loss`, `reg_loss` and `lr`;
+    their x axis in epochs is `epochs_axis()`. Per epoch: `train_acc`, `val_acc`
+    (None without validation data). `monitors` holds what monitors recorded, keyed
+    by monitor name; `meta` describes the run (model, optimizer, data).
+    """
+
+    iters_per_epoch: int = 1
+    loss: list[float] = field(default_factory=list)
+    data_loss: list[float] = field(default_factory=list)
+    reg_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_acc: list[float | None] = field(default_factory=list)
+    monitors: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def iterations(self) -> int:
+        return len(self.loss)
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_acc)
+
+    def epochs_axis(self) -> list[float]:
+        """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch)."""
+        return [(i + 1) / self.iters_per_epoch for i in range(len(self.loss))]
+
+    def record_step(self, data_loss: float, reg_loss: float, lr: float) -> None:
+        self.data_loss.append(data_loss)
+        self.reg_loss.append(reg_loss)
+        self.loss.append(data_loss + reg_loss)
+        self.lr.append(lr)
+
+    def diagnose(self):
+        """The notes' rules of thumb applied to this run: a list of `Finding`s."""
+        from babysit.diagnose import diagnose
+
+        return diagnose(self)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+    def save(self, path) -> None:
+        """Write the history as JSON (floats as written by json, NaN as null)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), default=_jsonable))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path) -> History:
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _jsonable(x):
+    """Make NumPy scalars and arrays JSON-serialisable."""
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    raise TypeError(f"cannot write {type(x).__name__} to JSON")

@@ -1,0 +1,235 @@
+"""Parameter updates, each a few lines to read against the notes' formula.
+
+An optimizer's `step(params)` updates each `Param.value` in place from its
+`.grad`, keeping its own state per Param (velocity, caches, moments) in
+`self.state[param]`. The learning rate is a number or a schedule: a function of
+the step count t (0 on the first step) returning the rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+from babysit.backend import get_array_module
+from babysit.layers.base import Param
+
+Schedule = Callable[[int], float]
+
+
+class Optimizer:
+    """Base: keeps the step count `t`, the learning rate (or schedule) and per-Param state."""
+
+    def __init__(self, lr: float | Schedule = 1e-2):
+        if not callable(lr) and not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be > 0 or a schedule, got {lr!r}")
+        self.lr = lr
+        self.t = 0
+        self.state: dict[Param, dict] = {}
+
+    def current_lr(self) -> float:
+        """The learning rate of the next step."""
+        return float(self.lr(self.t)) if callable(self.lr) else float(self.lr)
+
+    def step(self, params: Iterable[Param]) -> None:
+        lr = self.current_lr()
+        self.t += 1
+        for p in params:
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self.init_state(p)
+            self.update(p.value, p.read_grad(), state, lr)
+
+    def init_state(self, p: Param) -> dict:
+        return {}
+
+    def update(self, w, dw, state: dict, lr: float) -> None:
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        return {"lr": self.lr}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _zeros_like(p: Param):
+    return get_array_module(p.value).zeros_like(p.value)
+
+
+class SGD(Optimizer):
+    """Vanilla update: w += -lr * dw."""
+
+    def update(self, w, dw, state, lr):
+        w -= lr * dw
+
+
+class Momentum(Optimizer):
+    """v = mu * v - lr * dw;  w += v.
+
+    With `nesterov=True` the gradient is, in effect, taken at the look-ahead point:
+    v_prev = v;  v = mu * v - lr * dw;  w += -mu * v_prev + (1 + mu) * v.
+    """
+
+    def __init__(self, lr: float | Schedule = 1e-2, mu: float = 0.9, nesterov: bool = False):
+        super().__init__(lr)
+        if not 0 <= mu < 1:
+            raise ValueError(f"Momentum: mu must be in [0, 1), got {mu!r}")
+        self.mu, self.nesterov = mu, nesterov
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "mu": self.mu, "nesterov": self.nesterov}
+
+    def init_state(self, p):
+        return {"v": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        v = state["v"]
+        if self.nesterov:
+            w -= self.mu * v  # -mu * v_prev
+            v *= self.mu
+            v -= lr * dw
+            w += (1 + self.mu) * v
+        else:
+            v *= self.mu
+            v -= lr * dw
+            w += v
+
+
+class Adagrad(Optimizer):
+    """cache += dw^2;  w += -lr * dw / (sqrt(cache) + eps)."""
+
+    def __init__(self, lr: float | Schedule = 1e-2, eps: float = 1e-8):
+        super().__init__(lr)
+        self.eps = eps
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "eps": self.eps}
+
+    def init_state(self, p):
+        return {"cache": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        xp = get_array_module(w)
+        cache = state["cache"]
+        cache += dw * dw
+        w -= lr * dw / (xp.sqrt(cache) + self.eps)
+
+
+class RMSprop(Optimizer):
+    """cache = decay * cache + (1 - decay) * dw^2;  w += -lr * dw / sqrt(cache + eps)."""
+
+    def __init__(self, lr: float | Schedule = 1e-3, decay: float = 0.99, eps: float = 1e-8):
+        super().__init__(lr)
+        if not 0 <= decay < 1:
+            raise ValueError(f"RMSprop: decay must be in [0, 1), got {decay!r}")
+        self.decay, self.eps = decay, eps
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "decay": self.decay, "eps": self.eps}
+
+    def init_state(self, p):
+        return {"cache": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        xp = get_array_module(w)
+        cache = state["cache"]
+        cache *= self.decay
+        cache += (1 - self.decay) * (dw * dw)
+        w -= lr * dw / xp.sqrt(cache + self.eps)
+
+
+class Adam(Optimizer):
+    """m = b1*m + (1-b1)*dw;  v = b2*v + (1-b2)*dw^2;  bias-corrected
+    mt = m / (1 - b1^t), vt = v / (1 - b2^t);  w += -lr * mt / (sqrt(vt) + eps).
+    """
+
+    def __init__(self, lr: float | Schedule = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        super().__init__(lr)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+    def init_state(self, p):
+        return {"m": _zeros_like(p), "v": _zeros_like(p), "scratch": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        xp = get_array_module(w)
+        b1, b2, t = self.beta1, self.beta2, self.t
+        m, v, tmp = state["m"], state["v"], state["scratch"]
+        m *= b1
+        xp.multiply(dw, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        xp.multiply(dw, dw, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        # lr * mt / (sqrt(vt) + eps) with the corrections folded into two scalars.
+        xp.sqrt(v, out=tmp)
+        tmp *= 1 / math.sqrt(1 - b2**t)
+        tmp += self.eps
+        xp.divide(m, tmp, out=tmp)
+        tmp *= lr / (1 - b1**t)
+        w -= tmp
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": lambda lr: Momentum(lr, nesterov=True),
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def get(name: str, lr: float | Schedule) -> Optimizer:
+    """An optimizer by its short name, e.g. get("adam", 1e-3)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](lr)
+
+
+class StepDecay:
+    """lr0 * factor^(t // every): drop the rate by `factor` every `every` steps."""
+
+    def __init__(self, lr0: float, factor: float = 0.5, every: int = 1000):
+        self.lr0, self.factor, self.every = lr0, factor, every
+
+    def __call__(self, t: int) -> float:
+        return self.lr0 * self.factor ** (t // self.every)
+
+    def __repr__(self) -> str:
+        return f"StepDecay(lr0={self.lr0}, factor={self.factor}, every={self.every})"
+
+
+class ExponentialDecay:
+    """lr0 * exp(-k t)."""
+
+    def __init__(self, lr0: float, k: float):
+        self.lr0, self.k = lr0, k
+
+    def __call__(self, t: int) -> float:
+        return self.lr0 * math.exp(-self.k * t)
+
+    def __repr__(self) -> str:
+        return f"ExponentialDecay(lr0={self.lr0}, k={self.k})"
+
+
+class InverseTimeDecay:
+    """lr0 / (1 + k t): the 1/t decay."""
+
+    def __init__(self, lr0: float, k: float):
+        self.lr0, self.k = lr0, k
+
+    def __call__(self, t: int) -> float:
+        return self.lr0 / (1 + self.k * t)
+
+    def __repr__(self) -> str:
+        return f"InverseTimeDecay(lr0={self.lr0}, k={self.k})"

@@ -1,0 +1,219 @@
+"""The training loop: one shuffle per epoch, contiguous mini-batches, validation each epoch.
+
+A step runs: forward -> loss -> backward closures -> regularizer gradient ->
+optimizer update -> constraints (max-norm) -> callbacks observe. Callbacks
+(monitors) read what the step left behind and write into the History; they
+never change training.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+
+from babysit.backend import get_array_module, make_rng, to_numpy
+from babysit.data import class_labels, validate
+from babysit.history import History
+from babysit.layers.base import Layer
+from babysit.losses import Loss
+from babysit.optim import Optimizer
+
+
+class DivergedError(FloatingPointError):
+    """Raised when the loss becomes NaN or infinite; `.history` holds the run so far."""
+
+    def __init__(self, message: str, iteration: int, history: History):
+        super().__init__(message)
+        self.iteration = iteration
+        self.history = history
+
+
+class Callback:
+    """Hooks a monitor may implement; each receives the trainer. All are optional."""
+
+    def on_train_begin(self, trainer: Trainer, X, y, val) -> None:
+        """Before the first step; `X`, `y` are the training data, `val` the (X, y) pair or None."""
+
+    def before_update(self, trainer: Trainer, iteration: int) -> None:
+        """Gradients are in every Param.grad, values not yet updated."""
+
+    def after_update(self, trainer: Trainer, iteration: int) -> None:
+        """Values updated and constrained."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+        """After validation of `epoch` (1-based)."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last epoch (or early stop)."""
+
+
+class Trainer:
+    """Trains `net` on `loss` with `opt`, optional `reg` penalty and `constraints`.
+
+    batch_size: examples per step; epochs: passes over the training data; seed fixes
+    the shuffles. `callbacks` observe training (see `Callback`); `progress` shows a
+    progress bar (None: only when stderr is a terminal). `eval_max` bounds how many
+    training examples the per-epoch training accuracy is measured on.
+    """
+
+    def __init__(self, net: Layer, loss: Loss, opt: Optimizer, reg=None, constraints=(),
+                 batch_size: int = 128, epochs: int = 10, seed=0, callbacks=(),
+                 progress: bool | None = None, eval_max: int = 10_000):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        if not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        self.net, self.loss, self.opt, self.reg = net, loss, opt, reg
+        self.constraints = list(constraints) if not hasattr(constraints, "apply") else [constraints]
+        self.batch_size, self.epochs = batch_size, epochs
+        self.rng = make_rng(seed)
+        self.callbacks = list(callbacks)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.eval_max = eval_max
+        self.params = net.parameters()
+        self.history = History()
+        self.iteration = 0
+        self.epoch = 0
+
+    # -- one step -------------------------------------------------------------------------
+    def step(self, xb, yb) -> tuple[float, float]:
+        """One update on the batch (xb, yb); returns (data loss, regularization penalty)."""
+        self.net.zero_grad()
+        scores, backward = self.net.forward(xb, train=True)
+        data_loss, dscores = self.loss(scores, yb)
+        backward(dscores, input_grad=False)
+        reg_loss = 0.0
+        if self.reg is not None:
+            reg_loss = self.reg.penalty(self.params)
+            self.reg.add_grad(self.params)
+        for cb in self.callbacks:
+            cb.before_update(self, self.iteration)
+        self.opt.step(self.params)
+        for c in self.constraints:
+            c.apply(self.params)
+        for cb in self.callbacks:
+            cb.after_update(self, self.iteration)
+        return data_loss, reg_loss
+
+    # -- the loop ---------------------------------------------------------------------------
+    def prepare(self, X, y, name: str = "X"):
+        """Validate and convert data to the network's dtype (and device)."""
+        X, y = validate(X, y, name)
+        if self.loss.classification:
+            n_out = _output_width(self.net)
+            y = class_labels(y, n_out)
+        dtype = self.net.dtype or X.dtype
+        xp = get_array_module(self.params[0].value) if self.params else np
+        return xp.asarray(X.astype(dtype, copy=False)), xp.asarray(y)
+
+    def fit(self, X, y, val=None) -> History:
+        """Train for `self.epochs` epochs; returns the History (also `self.history`)."""
+        X, y = self.prepare(X, y, "X")
+        if val is not None:
+            val = self.prepare(val[0], val[1], "val X")
+        n = X.shape[0]
+        per_epoch = math.ceil(n / self.batch_size)
+        self.history.iters_per_epoch = per_epoch
+        train_eval = self._train_eval_subset(X, y)
+        for cb in self.callbacks:
+            cb.on_train_begin(self, X, y, val)
+        bar = self._progress_bar(per_epoch * (self.epochs - self.epoch))
+        try:
+            while self.epoch < self.epochs:
+                self._run_epoch(X, y, bar)
+                self.epoch += 1
+                self._end_epoch(train_eval, val, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    def _run_epoch(self, X, y, bar) -> None:
+        n = X.shape[0]
+        order = self.rng.permutation(n)
+        xp = get_array_module(X)
+        Xs, ys = X[xp.asarray(order)], y[xp.asarray(order)]  # one shuffle, contiguous batches
+        for start in range(0, n, self.batch_size):
+            xb, yb = Xs[start:start + self.batch_size], ys[start:start + self.batch_size]
+            lr = self.opt.current_lr()
+            data_loss, reg_loss = self.step(xb, yb)
+            self.history.record_step(data_loss, reg_loss, lr)
+            self.iteration += 1
+            if not math.isfinite(data_loss + reg_loss):
+                raise DivergedError(
+                    f"the loss became {data_loss + reg_loss} at iteration {self.iteration} "
+                    f"(epoch {self.epoch + 1}, learning rate {lr:g}): training stopped. The "
+                    f"learning rate is most likely too high; try one 3-10x lower.",
+                    self.iteration, self.history)
+            if bar is not None:
+                bar.update(1)
+
+    def _end_epoch(self, train_eval, val, bar) -> None:
+        h = self.history
+        h.train_acc.append(self.accuracy(*train_eval))
+        h.val_acc.append(self.accuracy(*val) if val is not None else None)
+        if bar is not None:
+            shown = {"loss": f"{h.loss[-1]:.3f}", "train": f"{h.train_acc[-1]:.3f}"}
+            if val is not None:
+                shown["val"] = f"{h.val_acc[-1]:.3f}"
+            bar.set_postfix(shown, refresh=False)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, self.epoch)
+
+    def _train_eval_subset(self, X, y):
+        if X.shape[0] <= self.eval_max:
+            return X, y
+        pick = np.sort(make_rng(0).choice(X.shape[0], self.eval_max, replace=False))
+        return X[pick], y[pick]
+
+    def _progress_bar(self, total: int):
+        if not self.progress or total <= 0:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="training", unit="it", leave=False, mininterval=0.25)
+
+    # -- inference ------------------------------------------------------------------------
+    def scores(self, X, batch_size: int = 2048):
+        """Raw scores (N, C) at test time, computed in batches."""
+        return predict_scores(self.net, X, batch_size)
+
+    def predict_proba(self, X):
+        return to_numpy(self.loss.probabilities(self.scores(X)))
+
+    def predict(self, X):
+        return to_numpy(self.scores(X).argmax(axis=1))
+
+    def accuracy(self, X, y) -> float:
+        return accuracy(self.net, X, y)
+
+
+def predict_scores(net: Layer, X, batch_size: int = 2048):
+    """net's test-time scores for X (N, D), in batches of `batch_size`; (N, C)."""
+    dtype = net.dtype
+    xp = get_array_module(net.parameters()[0].value) if net.parameters() else np
+    X = xp.asarray(X)
+    if dtype is not None and X.dtype != dtype:
+        X = X.astype(dtype)
+    if X.shape[0] <= batch_size:
+        return net(X, train=False)
+    parts = [net(X[i:i + batch_size], train=False) for i in range(0, X.shape[0], batch_size)]
+    return xp.concatenate(parts)
+
+
+def accuracy(net: Layer, X, y) -> float:
+    """Fraction of rows of X whose highest score is the label y."""
+    pred = predict_scores(net, X).argmax(axis=1)
+    return float((to_numpy(pred) == to_numpy(y)).mean())
+
+
+def _output_width(net: Layer) -> int | None:
+    """The number of outputs of the network's last Linear layer, when there is one."""
+    for layer in reversed(list(net.modules())):
+        if hasattr(layer, "n_out"):
+            return layer.n_out
+    return None

@@ -5,7 +5,7 @@ checked against numerical derivatives, sanity checks before training, monitors
 and a diagnosis in plain words while it trains.
 """
 
-from babysit import data, init, layers, losses, optim, regularizers
+from babysit import check, data, init, layers, losses, optim, regularizers
 from babysit.history import History
 from babysit.layers import Sequential, mlp
 from babysit.train import DivergedError, Trainer
@@ -13,6 +13,6 @@ from babysit.train import DivergedError, Trainer
 __version__ = "0.1.0"
 
 __all__ = [
-    "DivergedError", "History", "Sequential", "Trainer", "data", "init", "layers", "losses",
-    "mlp", "optim", "regularizers",
+    "DivergedError", "History", "Sequential", "Trainer", "check", "data", "init", "layers",
+    "losses", "mlp", "optim", "regularizers",
 ]

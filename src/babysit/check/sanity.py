@@ -1,0 +1,189 @@
+"""Sanity checks before learning, the three the notes list before any expensive optimization.
+
+`sanity(net, loss, X, y, reg)` returns a `SanityReport` of three `SanityCheck`s, each
+with the numbers behind it:
+
+1. "chance loss": with regularization off, the initial data loss should be the loss
+   of diffuse scores: ln C for a softmax over C classes, (C - 1) * margin for the
+   Weston-Watkins SVM. Far from it, the initialization (or the data scale) is off.
+2. "regularization raises the loss": adding the penalty, then a 10x stronger one,
+   must raise the total loss each time.
+3. "overfit a tiny subset": with regularization off, a copy of the network trained
+   on 20 examples must reach a near-zero loss and 100% training accuracy within a
+   bounded number of iterations. Unless it does, training on everything is not worth
+   starting.
+
+The network passed in is never modified: the overfit check trains a deep copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from babysit.backend import make_rng
+from babysit.layers.base import Layer
+from babysit.losses import Loss
+from babysit.optim import Adam, Optimizer
+from babysit.regularizers import L2
+from babysit.train import Trainer, accuracy, predict_scores
+
+CHANCE = "chance loss"
+REGULARIZATION = "regularization raises the loss"
+OVERFIT = "overfit a tiny subset"
+
+
+@dataclass
+class SanityCheck:
+    """One check: its `name`, whether it `passed` (None: not applicable), numbers, a sentence."""
+
+    name: str
+    passed: bool | None
+    numbers: dict = field(default_factory=dict)
+    message: str = ""
+
+
+@dataclass
+class SanityReport:
+    """The checks of `sanity`. `ok` is False when any check failed; `print(report)` shows them."""
+
+    checks: list[SanityCheck]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.passed is not False for c in self.checks)
+
+    def __getitem__(self, name: str) -> SanityCheck:
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise ValueError(f"no sanity check named {name!r}; known: "
+                         f"{', '.join(c.name for c in self.checks)}")
+
+    def to_dict(self) -> dict:
+        """JSON-ready: {"ok": bool, "checks": [{"name", "passed", "numbers", "message"}, ...]}."""
+        return {"ok": self.ok, "checks": [asdict(c) for c in self.checks]}
+
+    def __str__(self) -> str:
+        width = max(len(c.name) for c in self.checks)
+        lines = ["sanity checks:"]
+        for c in self.checks:
+            mark = {True: "pass", False: "FAIL", None: "n/a "}[c.passed]
+            lines.append(f"  {mark}  {c.name:<{width}}  {c.message}")
+        lines.append("  all pass" if self.ok else "  some checks FAILED: fix these before training")
+        return "\n".join(lines)
+
+
+def sanity(net: Layer, loss: Loss, X, y, reg=None, *, chance_tol: float = 0.5,
+           n_chance: int = 2000, n_overfit: int = 20, overfit_iters: int = 500,
+           overfit_opt: Optimizer | None = None, overfit_tol: float = 0.01,
+           seed=0) -> SanityReport:
+    """Run the notes' three sanity checks on `net` before training it; returns a `SanityReport`.
+
+    net: the untrained network (left unchanged). loss: its data loss. X: (N, D) training
+    features, y: (N,) targets. reg: the regularizer training will use (None: an L2(1e-3)
+    probe for check 2).
+    chance_tol: the chance-loss check passes when the initial data loss (test-time
+    forward on up to `n_chance` examples) lies within a factor 1 + chance_tol of the
+    chance loss. n_overfit: examples in the tiny subset; overfit_iters: the most
+    full-batch steps allowed (default optimizer Adam(lr=1e-3)); overfit_tol: "near
+    zero" means a data loss below overfit_tol times the chance loss (regression:
+    times the subset's initial loss).
+    """
+    if not isinstance(net, Layer):
+        raise ValueError(f"net must be a babysit Layer (e.g. a Sequential), got "
+                         f"{type(net).__name__}")
+    for name, value in (("n_chance", n_chance), ("n_overfit", n_overfit),
+                        ("overfit_iters", overfit_iters)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not chance_tol > 0 or not 0 < overfit_tol < 1:
+        raise ValueError(f"chance_tol must be > 0 and overfit_tol in (0, 1), got "
+                         f"{chance_tol!r} and {overfit_tol!r}")
+    opt = Adam(lr=1e-3) if overfit_opt is None else overfit_opt
+    trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, epochs=0, progress=False)
+    X, y = trainer.prepare(X, y, "X")
+    rng = make_rng(seed)
+    pick = np.sort(rng.permutation(X.shape[0])[:n_chance])
+    Xc, yc = X[pick], y[pick]
+    scores = predict_scores(net, Xc)
+    data_loss, _ = loss(scores, yc)
+    n_classes = int(scores.shape[1])
+    checks = [
+        _chance_check(loss, data_loss, n_classes, chance_tol),
+        _regularization_check(net, reg, data_loss),
+        _overfit_check(trainer, X, y, rng, n_overfit, overfit_iters, overfit_tol, n_classes),
+    ]
+    return SanityReport(checks)
+
+
+def _chance_check(loss: Loss, data_loss: float, n_classes: int, tol: float) -> SanityCheck:
+    if not loss.classification:
+        return SanityCheck(CHANCE, None, {"initial_loss": data_loss},
+                           f"{type(loss).__name__} is a regression loss: no chance level")
+    chance = loss.chance_loss(n_classes)
+    ratio = data_loss / chance
+    passed = bool(1 / (1 + tol) <= ratio <= 1 + tol)
+    numbers = {"initial_loss": data_loss, "chance_loss": chance, "ratio": ratio,
+               "n_classes": n_classes}
+    message = f"initial data loss {data_loss:.4g}, chance {chance:.4g} ({ratio:.2f}x)"
+    if not passed:
+        message += ("; the initial scores are too large (or too uniform): initialize with "
+                    "smaller weights or check the data scale" if ratio > 1 else
+                    "; the loss is below chance before training: are the labels leaking "
+                    "into the features?")
+    return SanityCheck(CHANCE, passed, numbers, message)
+
+
+def _regularization_check(net: Layer, reg, data_loss: float) -> SanityCheck:
+    probe = reg if reg is not None else L2(1e-3)
+    stronger = type(probe)(**{k: 10 * v for k, v in probe.config().items()},
+                           include_all=probe.include_all)
+    params = net.parameters()
+    with_reg = data_loss + float(probe.penalty(params))
+    with_more = data_loss + float(stronger.penalty(params))
+    passed = bool(data_loss < with_reg < with_more)
+    numbers = {"data_loss": data_loss, "with_reg": with_reg, "with_10x_reg": with_more,
+               "regularizer": repr(probe)}
+    message = (f"loss {data_loss:.4g} -> {with_reg:.4g} with {probe!r} -> {with_more:.4g} "
+               f"with 10x the strength")
+    if reg is None:
+        message += " (no regularizer given: probed with L2(1e-3))"
+    if not passed:
+        message += "; the penalty does not raise the loss: does it cover any weights?"
+    return SanityCheck(REGULARIZATION, passed, numbers, message)
+
+
+def _overfit_check(trainer: Trainer, X, y, rng, n: int, max_iters: int, tol: float,
+                   n_classes: int) -> SanityCheck:
+    take = np.sort(rng.permutation(X.shape[0])[:n])
+    xs, ys = X[take], y[take]
+    start, _ = trainer.loss(predict_scores(trainer.net, xs), ys)
+    classification = trainer.loss.classification
+    # Near zero is measured against chance (a bad init starts far above it), else the start.
+    reference = trainer.loss.chance_loss(n_classes) if classification else start
+    target = tol * reference
+    final, acc, iters = start, None, 0
+    while iters < max_iters:
+        trainer.step(xs, ys)
+        iters += 1
+        if iters % 10 == 0 or iters == max_iters:
+            final, _ = trainer.loss(predict_scores(trainer.net, xs), ys)
+            acc = accuracy(trainer.net, xs, ys) if classification else None
+            if not np.isfinite(final) or (final <= target and acc in (None, 1.0)):
+                break
+    passed = bool(np.isfinite(final) and final <= target and acc in (None, 1.0))
+    numbers = {"examples": int(xs.shape[0]), "iterations": iters, "max_iterations": max_iters,
+               "initial_loss": start, "final_loss": final, "target_loss": target,
+               "train_accuracy": acc, "optimizer": repr(trainer.opt)}
+    shown = f", train accuracy {acc:.0%}" if acc is not None else ""
+    message = (f"{xs.shape[0]} examples, no regularization: loss {start:.3g} -> {final:.3g} "
+               f"in {iters} iterations{shown}")
+    if not passed:
+        message += (f" (wanted below {target:.3g} within {max_iters}); the model cannot even "
+                    f"memorize a tiny set: check the learning rate, the gradients, the labels")
+    return SanityCheck(OVERFIT, passed, numbers, message)
+
+
+__all__ = ["CHANCE", "OVERFIT", "REGULARIZATION", "SanityCheck", "SanityReport", "sanity"]

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from babysit import check, layers, losses, optim, regularizers
 from babysit import data as datasets
-from babysit import layers, losses, optim, regularizers
 from babysit.train import DivergedError, Trainer
 
 # -- shared options -----------------------------------------------------------------------
@@ -56,6 +56,17 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
 def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+def add_check_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("gradient check")
+    g.add_argument("--examples", type=int, default=4,
+                   help="training examples the check runs on (default: 4; the notes advise few)")
+    g.add_argument("--per-param", type=int, default=10,
+                   help="coordinates checked in each parameter (default: 10)")
+    g.add_argument("--step", type=float, default=1e-5, help="finite-difference step h")
+    g.add_argument("--burn-in", type=int, default=0,
+                   help="training iterations (--optimizer, --lr) before the check")
 
 
 def _widths(text: str) -> list[int]:
@@ -167,11 +178,33 @@ def cmd_demo(args) -> int:
     return cmd_train(args)
 
 
+def cmd_check(args) -> int:
+    """Gradient-check the model the options describe: exit 0 when every parameter passes."""
+    if args.examples < 1:
+        raise ValueError(f"--examples must be a positive integer, got {args.examples}")
+    data = load_data(args)
+    net = build_model(args, data.n_features, data.n_classes)
+    out = run_folder(args, "check")
+    report = check.gradients(net, losses.get(args.loss), data.train.X[:args.examples],
+                             data.train.y[:args.examples], reg=build_regularizer(args),
+                             per_param=args.per_param, h=args.step, seed=args.seed,
+                             burn_in=args.burn_in, opt=optim.get(args.optimizer, args.lr))
+    text = str(report)
+    (out / "gradient_check.txt").write_text(text + "\n")
+    say(args, text)
+    if args.json:
+        print(json.dumps({**report.summary(), "run_dir": str(out)}))
+    return 0 if report.ok else 1
+
+
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_data_options, add_model_options, add_training_options, add_output_options]),
     "train": ("train a model and report train/val/test accuracy", cmd_train,
               [add_data_options, add_model_options, add_training_options, add_output_options]),
+    "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
+              cmd_check, [add_data_options, add_model_options, add_training_options,
+                          add_check_options, add_output_options]),
 }
 
 

@@ -10,6 +10,27 @@ from __future__ import annotations
 import numpy as np
 
 
+def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
+    """(f(x + h e_i) - f(x - h e_i)) / (2h) for one entry `index` of x: the notes' centered formula.
+
+    `f` takes no argument and reads `x`, which is perturbed in place (f(x+h) first, then
+    f(x-h)) and restored exactly. The divisor is the step actually taken once x+h and x-h
+    are rounded to x's dtype, which in float32 can differ from 2h by a percent.
+    """
+    old = x[index]
+    x[index] = old + h
+    upper = float(x[index])
+    plus = float(f())
+    x[index] = old - h
+    lower = float(x[index])
+    minus = float(f())
+    x[index] = old
+    if upper == lower:
+        raise ValueError(f"h={h!r} is below the resolution of {x.dtype} at x[{index}]={old!r}; "
+                         f"use a larger h or float64")
+    return (plus - minus) / (upper - lower)
+
+
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """df/dx of a scalar function f() at x, by centered differences over every entry.
 
@@ -17,16 +38,8 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     exactly after each entry. Returns an array shaped like x (in float64).
     """
     grad = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        plus = float(f())
-        x[i] = old - h
-        minus = float(f())
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * h)
+    for i in np.ndindex(x.shape):
+        grad[i] = centered_difference(f, x, i, h)
     return grad
 
 
@@ -36,17 +49,14 @@ def numerical_gradient_array(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5
     This is what a layer's backward(dout) must return (or write into a Param.grad).
     `x` is perturbed in place and restored after each entry.
     """
+    dout = np.asarray(dout, dtype=np.float64)
     grad = np.zeros(x.shape, dtype=np.float64)
-    it = np.nditer(x, flags=["multi_index"])
-    for _ in it:
-        i = it.multi_index
-        old = x[i]
-        x[i] = old + h
-        plus = np.array(f(), dtype=np.float64, copy=True)
-        x[i] = old - h
-        minus = np.array(f(), dtype=np.float64, copy=True)
-        x[i] = old
-        grad[i] = float(((plus - minus) * dout).sum()) / (2 * h)
+
+    def weighted():
+        return (np.asarray(f(), dtype=np.float64) * dout).sum()
+
+    for i in np.ndindex(x.shape):
+        grad[i] = centered_difference(weighted, x, i, h)
     return grad
 
 

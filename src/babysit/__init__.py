@@ -5,7 +5,19 @@ checked against numerical derivatives, sanity checks before training, monitors
 and a diagnosis in plain words while it trains.
 """
 
-from babysit import check, data, init, layers, losses, optim, regularizers
+from babysit import (
+    average,
+    check,
+    checkpoint,
+    data,
+    ensemble,
+    init,
+    layers,
+    losses,
+    optim,
+    regularizers,
+)
+from babysit.checkpoint import load, save
 from babysit.history import History
 from babysit.layers import Sequential, mlp
 from babysit.train import DivergedError, Trainer
@@ -15,4 +27,5 @@ __version__ = "0.1.0"
 __all__ = [
     "DivergedError", "History", "Sequential", "Trainer", "check", "data", "init", "layers",
     "losses", "mlp", "optim", "regularizers",
+    "average", "checkpoint", "ensemble", "load", "save",
 ]

@@ -8,11 +8,13 @@ never change training.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 
 import numpy as np
 
+from babysit.average import ParameterAverage
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.data import class_labels, validate
 from babysit.history import History
@@ -55,12 +57,16 @@ class Trainer:
     batch_size: examples per step; epochs: passes over the training data; seed fixes
     the shuffles. `callbacks` observe training (see `Callback`); `progress` shows a
     progress bar (None: only when stderr is a terminal). `eval_max` bounds how many
-    training examples the per-epoch training accuracy is measured on.
+    training examples the per-epoch training accuracy is measured on. `average` (a decay
+    such as 0.999) keeps a running average of every Param (`babysit.average`), which
+    evaluation, `accuracy`, `predict` and `predict_proba` then use. A callback may set
+    `stop_training = True` to end `fit` after the current epoch (see `EarlyStopping`).
     """
 
     def __init__(self, net: Layer, loss: Loss, opt: Optimizer, reg=None, constraints=(),
                  batch_size: int = 128, epochs: int = 10, seed=0, callbacks=(),
-                 progress: bool | None = None, eval_max: int = 10_000):
+                 progress: bool | None = None, eval_max: int = 10_000,
+                 average: float | None = None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(epochs, int) or epochs < 0:
@@ -76,6 +82,8 @@ class Trainer:
         self.history = History()
         self.iteration = 0
         self.epoch = 0
+        self.stop_training = False
+        self.average = None if average is None else ParameterAverage(net.named_params(), average)
 
     # -- one step -------------------------------------------------------------------------
     def step(self, xb, yb) -> tuple[float, float]:
@@ -93,6 +101,8 @@ class Trainer:
         self.opt.step(self.params)
         for c in self.constraints:
             c.apply(self.params)
+        if self.average is not None:
+            self.average.update()
         for cb in self.callbacks:
             cb.after_update(self, self.iteration)
         return data_loss, reg_loss
@@ -117,11 +127,12 @@ class Trainer:
         per_epoch = math.ceil(n / self.batch_size)
         self.history.iters_per_epoch = per_epoch
         train_eval = self._train_eval_subset(X, y)
+        self.stop_training = False
         for cb in self.callbacks:
             cb.on_train_begin(self, X, y, val)
         bar = self._progress_bar(per_epoch * (self.epochs - self.epoch))
         try:
-            while self.epoch < self.epochs:
+            while self.epoch < self.epochs and not self.stop_training:
                 self._run_epoch(X, y, bar)
                 self.epoch += 1
                 self._end_epoch(train_eval, val, bar)
@@ -177,10 +188,26 @@ class Trainer:
 
         return tqdm(total=total, desc="training", unit="it", leave=False, mininterval=0.25)
 
+    def resume(self, path) -> Trainer:
+        """Continue an interrupted run: load the state a `babysit.checkpoint.Checkpoints`
+        callback wrote (`path`: the run folder or its state.safetensors) into this trainer,
+        built as the run was. `fit` then runs the remaining epochs and ends exactly where an
+        uninterrupted run would. Returns self."""
+        from babysit.checkpoint import restore_training  # checkpoint imports Callback from here
+
+        restore_training(path, self)
+        return self
+
     # -- inference ------------------------------------------------------------------------
+    def evaluated_weights(self):
+        """A context in which `net` holds the weights evaluation uses: the running average
+        when the trainer keeps one, else the trained weights themselves."""
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
+
     def scores(self, X, batch_size: int = 2048):
         """Raw scores (N, C) at test time, computed in batches."""
-        return predict_scores(self.net, X, batch_size)
+        with self.evaluated_weights():
+            return predict_scores(self.net, X, batch_size)
 
     def predict_proba(self, X):
         return to_numpy(self.loss.probabilities(self.scores(X)))
@@ -189,7 +216,41 @@ class Trainer:
         return to_numpy(self.scores(X).argmax(axis=1))
 
     def accuracy(self, X, y) -> float:
-        return accuracy(self.net, X, y)
+        with self.evaluated_weights():
+            return accuracy(self.net, X, y)
+
+
+class EarlyStopping(Callback):
+    """Stop training once validation accuracy has not improved for `patience` epochs.
+
+    An improvement must beat the best so far by more than `min_delta`. Without validation
+    data the training accuracy is watched instead. The decision is read from the History
+    alone, so a resumed run stops where the uninterrupted one would have.
+    """
+
+    def __init__(self, patience: int = 5, min_delta: float = 0.0):
+        if not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"EarlyStopping: patience must be a positive integer, got "
+                             f"{patience!r}")
+        self.patience, self.min_delta = patience, min_delta
+
+    def epochs_without_improvement(self, history: History) -> int:
+        """Epochs since the best one (0 when the last epoch was the best)."""
+        watched = history.val_acc if any(v is not None for v in history.val_acc) \
+            else history.train_acc
+        best, best_epoch = -math.inf, 0
+        for epoch, acc in enumerate(watched, start=1):
+            if acc is not None and acc > best + self.min_delta:
+                best, best_epoch = acc, epoch
+        return len(watched) - best_epoch
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        if self.epochs_without_improvement(trainer.history) >= self.patience:
+            trainer.stop_training = True
+
+    def on_epoch_end(self, trainer, epoch: int) -> None:
+        if self.epochs_without_improvement(trainer.history) >= self.patience:
+            trainer.stop_training = True
 
 
 def predict_scores(net: Layer, X, batch_size: int = 2048):

@@ -1,0 +1,316 @@
+"""Model ensembles and distillation, the notes' "Evaluation" section.
+
+Training several models and averaging their predicted probabilities at test time
+reliably adds a few percent, more so the more the models differ. The builders make
+the notes' three kinds of ensemble: the same configuration from several seeds
+(`of_seeds`), the top few models of a search (`top_k`), and the checkpoints of one
+run (`of_run`). An ensemble is slower to evaluate; `distill` trains one network on
+the ensemble's softened probabilities ("dark knowledge", Hinton et al. 2015) to keep
+part of the gain at the cost of one model. The running average of parameters, the
+fourth idea of that section, is `Trainer(..., average=0.999)` (`babysit.average`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from babysit import checkpoint
+from babysit.backend import get_array_module, to_numpy
+from babysit.data import class_labels, validate
+from babysit.layers.base import Layer
+from babysit.losses import Loss, SoftmaxCrossEntropy, log_softmax, softmax
+from babysit.optim import Adam, Optimizer
+from babysit.train import Trainer, predict_scores
+
+
+class Ensemble:
+    """Averages the class probabilities of several models.
+
+    Each of `models` is a network (a `Layer`, whose scores go through a softmax), a
+    `Trainer` (its `predict_proba`: the averaged weights when it keeps an average), a
+    checkpoint path (loaded with its preprocessing), a `(net, preprocess)` pair, or any
+    object with `predict_proba(X) -> (N, C)`. Inputs X: (N, D) raw features; each member
+    applies its own preprocessing, so members of a search may differ in it.
+    """
+
+    def __init__(self, models: Iterable):
+        self.members = [_member(m, i) for i, m in enumerate(models)]
+        if not self.members:
+            raise ValueError("Ensemble needs at least one model, got none")
+
+    @property
+    def models(self) -> list:
+        """The members' models (networks, trainers or predictors), in order."""
+        return [model for model, _ in self.members]
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def member_proba(self, X) -> list[np.ndarray]:
+        """Each member's probabilities for X (N, D): a list of (N, C) arrays."""
+        probs = []
+        for i, (model, pre) in enumerate(self.members):
+            Xm = pre.transform(X) if pre is not None else X
+            if isinstance(model, Layer):
+                p = to_numpy(softmax(predict_scores(model, Xm)))
+            else:
+                p = np.asarray(model.predict_proba(Xm))
+            if probs and p.shape != probs[0].shape:
+                raise ValueError(f"ensemble member {i} gives probabilities of shape {p.shape}, "
+                                 f"member 0 gives {probs[0].shape}: the members must share "
+                                 f"their classes")
+            probs.append(p)
+        return probs
+
+    def predict_proba(self, X) -> np.ndarray:
+        """The mean of the members' probabilities: (N, C), rows summing to 1."""
+        probs = self.member_proba(X)
+        total = np.zeros(probs[0].shape, dtype=np.float64)
+        for p in probs:
+            total += p
+        return (total / len(probs)).astype(probs[0].dtype, copy=False)
+
+    def predict(self, X) -> np.ndarray:
+        """The class with the highest mean probability: (N,) int."""
+        return self.predict_proba(X).argmax(axis=1)
+
+    def accuracy(self, X, y) -> float:
+        """Fraction of rows of X (N, D) whose predicted class is the label y (N,)."""
+        X, y = validate(X, y)
+        return float((self.predict(X) == class_labels(y)).mean())
+
+    def member_accuracies(self, X, y) -> list[float]:
+        """Each member's accuracy on (X, y) alone, to compare with the ensemble's."""
+        X, y = validate(X, y)
+        y = class_labels(y)
+        return [float((p.argmax(axis=1) == y).mean()) for p in self.member_proba(X)]
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(type(m).__name__ for m, _ in self.members)
+        return f"Ensemble({len(self)} members: {kinds})"
+
+
+def _member(model, i: int) -> tuple[object, object]:
+    """(model, preprocess or None) for one entry of `Ensemble(models)`."""
+    if isinstance(model, str | Path):
+        return checkpoint.load(model)
+    if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], Layer):
+        return model
+    if isinstance(model, Layer) or hasattr(model, "predict_proba"):
+        return model, None
+    raise ValueError(f"ensemble member {i}: expected a network, a Trainer, a checkpoint path, "
+                     f"a (net, preprocess) pair or an object with predict_proba, got "
+                     f"{type(model).__name__}")
+
+
+# -- builders -------------------------------------------------------------------------------
+
+
+def of_seeds(make_trainer: Callable[[int], Trainer], seeds: Sequence[int], X, y,
+             val=None) -> Ensemble:
+    """Same model, different initializations: `make_trainer(seed)` builds a Trainer whose network
+    and shuffles come from `seed`; each is fit on (X, y) (validating on `val`) and the trained
+    Trainers form the ensemble (their histories are in `ensemble.models[i].history`)."""
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("of_seeds needs at least one seed, got none")
+    trainers = []
+    for seed in seeds:
+        trainer = make_trainer(seed)
+        if not isinstance(trainer, Trainer):
+            raise ValueError(f"make_trainer({seed}) must return a Trainer, got "
+                             f"{type(trainer).__name__}")
+        trainer.fit(X, y, val=val)
+        trainers.append(trainer)
+    return Ensemble(trainers)
+
+
+def top_k(candidates: Iterable[tuple[float, object]], k: int,
+          build: Callable[[dict], object] | None = None) -> Ensemble:
+    """The top models of a search: the `k` candidates with the highest score.
+
+    `candidates` holds (score, item) pairs, e.g. (validation accuracy, checkpoint path); an item
+    is anything `Ensemble` takes, or a configuration dict, which `build(config)` turns into a
+    trained model (a network, Trainer or checkpoint path). Ties keep the earlier candidate.
+    """
+    if not isinstance(k, int) or k < 1:
+        raise ValueError(f"top_k: k must be a positive integer, got {k!r}")
+    ranked = sorted(candidates, key=lambda pair: -pair[0])[:k]
+    if not ranked:
+        raise ValueError("top_k got no candidates")
+    models = []
+    for score, item in ranked:
+        if isinstance(item, dict):
+            if build is None:
+                raise ValueError(f"top_k: the candidate scored {score} is a configuration "
+                                 f"{item!r}; pass build(config) to train it")
+            item = build(item)
+        models.append(item)
+    return Ensemble(models)
+
+
+def of_run(run_dir, last: int | None = None) -> Ensemble:
+    """Different checkpoints of a single model: the per-epoch checkpoints a
+    `babysit.checkpoint.Checkpoints` callback wrote into `run_dir`, the `last` ones (all when
+    None). Cheap, since nothing is retrained, though the members vary little."""
+    paths = sorted((Path(run_dir) / checkpoint.EPOCHS_DIR).glob("epoch-*" + checkpoint.SUFFIX))
+    if not paths:
+        raise ValueError(f"of_run: no checkpoints in {Path(run_dir) / checkpoint.EPOCHS_DIR}; "
+                         f"train with callbacks=[Checkpoints(run_dir)]")
+    if last is not None:
+        if not isinstance(last, int) or last < 1:
+            raise ValueError(f"of_run: last must be a positive integer, got {last!r}")
+        paths = paths[-last:]
+    return Ensemble(paths)
+
+
+# -- distillation ---------------------------------------------------------------------------
+
+
+def soften(probabilities, temperature: float) -> np.ndarray:
+    """Probabilities raised to 1/T and renormalised, softmax(log(p) / T): (N, C) -> (N, C).
+
+    For one network p = softmax(z), and this is exactly softmax(z / T), Hinton et al.'s soft
+    targets; for an ensemble it softens the averaged probabilities the same way. A higher T
+    spreads the mass over the wrong classes, whose relative sizes are the "dark knowledge".
+    """
+    _check_temperature(temperature)
+    p = np.asarray(probabilities, dtype=np.float64)
+    # A probability that underflowed to 0 would give log 0; the smallest normal is as good.
+    return softmax(np.log(np.maximum(p, np.finfo(np.float64).tiny)) / temperature)
+
+
+class SoftTargetCrossEntropy(Loss):
+    """Cross-entropy against soft targets at temperature T, scaled by T^2:
+
+        L = -T^2 mean_i sum_c q_ic log softmax(s_i / T)_c,   dL/ds = T (softmax(s / T) - q) / N.
+
+    The soft targets' gradients shrink as 1/T^2, so the T^2 factor keeps them comparable with
+    a hard-label loss whatever T is (Hinton et al.). targets q: (N, C) rows of probabilities.
+    """
+
+    classification = False
+
+    def __init__(self, temperature: float = 4.0):
+        _check_temperature(temperature)
+        self.temperature = float(temperature)
+
+    def config(self) -> dict:
+        return {"temperature": self.temperature}
+
+    def __call__(self, scores, q):
+        if q.shape != scores.shape:
+            raise ValueError(f"soft targets must have the shape of the scores "
+                             f"{tuple(scores.shape)}, got {tuple(q.shape)}")
+        xp = get_array_module(scores)
+        T, n = self.temperature, scores.shape[0]
+        q = q.astype(scores.dtype, copy=False)
+        logp = log_softmax(scores / scores.dtype.type(T))
+        value = -T * T * float((q * logp).sum()) / n
+        dscores = xp.exp(logp)
+        dscores -= q
+        dscores *= scores.dtype.type(T / n)
+        return value, dscores
+
+    def probabilities(self, scores):
+        return softmax(scores)  # at test time the student runs at temperature 1
+
+
+class DistillationLoss(Loss):
+    """alpha * SoftTargetCrossEntropy(T) + (1 - alpha) * SoftmaxCrossEntropy on the true labels.
+
+    targets: (N, C + 1), the teacher's soft targets in the first C columns and the true class
+    index in the last (`pack`), so that one Trainer shuffles both together. Given (N,) class
+    indices alone (validation data has no teacher), it is the cross-entropy on those labels.
+    """
+
+    def __init__(self, temperature: float = 4.0, alpha: float = 0.9):
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"alpha (the weight of the teacher's soft targets) must be in "
+                             f"[0, 1], got {alpha!r}")
+        self.soft, self.hard = SoftTargetCrossEntropy(temperature), SoftmaxCrossEntropy()
+        self.temperature, self.alpha = float(temperature), float(alpha)
+
+    def config(self) -> dict:
+        return {"temperature": self.temperature, "alpha": self.alpha}
+
+    @staticmethod
+    def pack(soft_targets, labels) -> np.ndarray:
+        """(N, C) soft targets and (N,) labels -> the (N, C + 1) targets this loss reads."""
+        return np.column_stack([np.asarray(soft_targets, dtype=np.float64),
+                                np.asarray(labels, dtype=np.float64)])
+
+    def __call__(self, scores, targets):
+        if targets.ndim == 1:
+            return self.hard(scores, targets)
+        n, c = scores.shape
+        if targets.shape != (n, c + 1):
+            raise ValueError(f"distillation targets must have shape ({n}, {c + 1}) (soft "
+                             f"targets then the label, see DistillationLoss.pack), got "
+                             f"{tuple(targets.shape)}")
+        value, dscores = self.soft(scores, targets[:, :c])
+        if self.alpha == 1:
+            return value, dscores
+        hard_value, hard_d = self.hard(scores, targets[:, c].astype(np.int64))
+        dscores *= scores.dtype.type(self.alpha)
+        dscores += scores.dtype.type(1 - self.alpha) * hard_d
+        return self.alpha * value + (1 - self.alpha) * hard_value, dscores
+
+    def probabilities(self, scores):
+        return softmax(scores)
+
+
+class _DistillTrainer(Trainer):
+    """A Trainer whose training targets are packed (N, C + 1) (`DistillationLoss.pack`):
+    validation and accuracy read the label column."""
+
+    def prepare(self, X, y, name: str = "X"):
+        y = np.asarray(y)
+        if y.ndim != 2:
+            return super().prepare(X, y, name)
+        X, _ = super().prepare(X, y[:, -1], name)  # checks X and the labels as usual
+        return X, get_array_module(X).asarray(y)
+
+    def accuracy(self, X, y) -> float:
+        return super().accuracy(X, y[:, -1].astype(np.int64) if y.ndim == 2 else y)
+
+
+def distill(teacher, student: Layer, X, y=None, *, temperature: float = 4.0,
+            alpha: float = 0.9, opt: Optimizer | None = None, reg=None, epochs: int = 30,
+            batch_size: int = 32, seed=0, val=None, average: float | None = None,
+            callbacks=(), progress: bool | None = False) -> Trainer:
+    """Train `student` on `teacher`'s softened probabilities plus the true labels.
+
+    teacher: an Ensemble or anything `Ensemble` takes as a member; student: an untrained
+    network with as many outputs as the teacher has classes. X: (N, D) transfer inputs, fed
+    to both as given; y: (N,) true labels, or None to learn from the teacher alone (then
+    alpha must be 1). The loss is `DistillationLoss(temperature, alpha)`: alpha weights the
+    soft targets, 1 - alpha the labels. The other arguments set up the student's Trainer
+    (Adam(1e-3) by default), which is returned after `fit`; its History's train_acc is the
+    accuracy on y (on the teacher's own choices when y is None).
+    """
+    teacher = teacher if isinstance(teacher, Ensemble) else Ensemble([teacher])
+    if y is None and alpha != 1:
+        raise ValueError(f"alpha={alpha!r} gives the true labels weight {1 - alpha:g}, but y is "
+                         f"None; pass the labels or alpha=1.0")
+    if y is not None:
+        X, y = validate(X, y)
+    probs = teacher.predict_proba(X)
+    labels = probs.argmax(axis=1) if y is None else class_labels(y, probs.shape[1])
+    targets = DistillationLoss.pack(soften(probs, temperature), labels)
+    trainer = _DistillTrainer(student, DistillationLoss(temperature, alpha), opt or Adam(1e-3),
+                              reg=reg, batch_size=batch_size, epochs=epochs, seed=seed,
+                              callbacks=callbacks, progress=progress, average=average)
+    trainer.fit(X, targets, val=val)
+    return trainer
+
+
+def _check_temperature(temperature) -> None:
+    if not isinstance(temperature, int | float) or not math.isfinite(temperature) \
+            or temperature <= 0:
+        raise ValueError(f"temperature must be a positive number (1 leaves the probabilities "
+                         f"as they are, 2-20 softens them), got {temperature!r}")

@@ -221,9 +221,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
     _, run, _ = COMMANDS[args.command]
-    np.seterr(over="ignore", under="ignore")
     try:
-        return run(args)
+        with np.errstate(over="ignore", under="ignore"):  # unlike np.seterr, nothing lingers
+            return run(args)
     except DivergedError as err:
         print(f"babysit {args.command}: {err}", file=sys.stderr)
         return 2

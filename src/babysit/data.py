@@ -75,8 +75,10 @@ def class_labels(y, n_classes: int | None = None) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"labels must be a 1-d array of class indices, got shape {y.shape}")
     if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-            raise ValueError("labels must be integer class indices, got non-integer values")
+        fractional = ~np.isfinite(y) | (y != np.round(y))
+        if fractional.any():
+            i = int(fractional.argmax())
+            raise ValueError(f"labels must be integer class indices, got {y[i]} at position {i}")
     elif y.dtype.kind not in "iub":
         raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
     y = y.astype(np.int64)

@@ -23,6 +23,12 @@ def _check_class_targets(scores, y) -> None:
         )
     if y.dtype.kind not in "iu":
         raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
+    # A negative label would silently index from the end; a large one fail deep in NumPy.
+    n_classes = scores.shape[1]
+    low, high = (int(y.min()), int(y.max())) if y.size else (0, 0)
+    if low < 0 or high >= n_classes:
+        raise ValueError(f"labels out of range: got {low}..{high}, expected 0..{n_classes - 1} "
+                         f"for {n_classes} classes")
 
 
 class Loss:

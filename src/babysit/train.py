@@ -109,14 +109,25 @@ class Trainer:
 
     # -- the loop ---------------------------------------------------------------------------
     def prepare(self, X, y, name: str = "X"):
-        """Validate and convert data to the network's dtype (and device)."""
+        """Validate and convert data to the network's dtype (and device).
+
+        One example goes through the network at test time first, so that an input of the
+        wrong width, or labels the output cannot score, fail here before any work is done.
+        """
         X, y = validate(X, y, name)
-        if self.loss.classification:
-            n_out = _output_width(self.net)
-            y = class_labels(y, n_out)
         dtype = self.net.dtype or X.dtype
         xp = get_array_module(self.params[0].value) if self.params else np
-        return xp.asarray(X.astype(dtype, copy=False)), xp.asarray(y)
+        X = xp.asarray(X.astype(dtype, copy=False))
+        try:
+            scores = self.net(X[:1], train=False)
+        except ValueError as err:
+            raise ValueError(f"{name} has shape {tuple(X.shape)}, which the network does not "
+                             f"accept: {err}") from None
+        if self.loss.classification:
+            y = class_labels(y, scores.shape[1])
+        y = xp.asarray(y)
+        self.loss(scores, y[:1])  # a target shape the loss refuses (regression) fails now too
+        return X, y
 
     def fit(self, X, y, val=None) -> History:
         """Train for `self.epochs` epochs; returns the History (also `self.history`)."""
@@ -143,6 +154,10 @@ class Trainer:
             cb.on_train_end(self)
         return self.history
 
+    # A diverging run overflows long before its loss is checked; the DivergedError below is
+    # the one report of it (NumPy's warnings would only precede it, or pre-empt it where
+    # warnings are errors).
+    @np.errstate(over="ignore", invalid="ignore", divide="ignore")
     def _run_epoch(self, X, y, bar) -> None:
         n = X.shape[0]
         order = self.rng.permutation(n)
@@ -270,11 +285,3 @@ def accuracy(net: Layer, X, y) -> float:
     """Fraction of rows of X whose highest score is the label y."""
     pred = predict_scores(net, X).argmax(axis=1)
     return float((to_numpy(pred) == to_numpy(y)).mean())
-
-
-def _output_width(net: Layer) -> int | None:
-    """The number of outputs of the network's last Linear layer, when there is one."""
-    for layer in reversed(list(net.modules())):
-        if hasattr(layer, "n_out"):
-            return layer.n_out
-    return None

@@ -55,6 +55,8 @@ def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{name} must be a 2-d array (N, D), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty: no examples to train or evaluate on")
+    if y.ndim == 0:
+        raise ValueError(f"the labels of {name} must hold one entry per row, got a scalar")
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"{name} has {X.shape[0]} rows but the labels have {y.shape[0]}")
     if X.dtype.kind not in "fiub":

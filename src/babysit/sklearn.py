@@ -1,0 +1,249 @@
+"""scikit-learn estimators: babysit networks inside Pipelines, GridSearchCV and cross-validation.
+
+`BabysitClassifier` and `BabysitRegressor` take the command line's model and training
+options as constructor arguments (`hidden`, `activation`, `init`, `batchnorm`, `dropout`,
+`optimizer`, `lr`, `reg`, `epochs`, `batch_size`, `seed`, `average`, ...), store them
+untouched, and build the network and the `Trainer` in `fit`. What is learned ends in `_`:
+`net_`, `trainer_`, `history_` (the run's `History`, ready for `history_.diagnose()`),
+`classes_`, `n_features_in_`.
+
+They pickle like any scikit-learn estimator (that is scikit-learn's convention, for
+`joblib` and model selection); babysit's own checkpoints stay pickle-free.
+"""
+
+from __future__ import annotations
+
+from argparse import Namespace
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from babysit import cli, losses, optim, regularizers
+from babysit.backend import resolve_dtype, to_numpy
+from babysit.train import Trainer
+
+REG_KINDS = ("l2", "l1", "elastic")
+
+
+class _BabysitEstimator(BaseEstimator):
+    """What the classifier and the regressor share: validating, building, training, scoring.
+
+    Subclasses define `__init__` (their hyperparameters) and `_loss_name()`, and turn their
+    targets into what the loss expects before `_train`.
+    """
+
+    def _validate(self, X, y="no_validation", reset: bool = True, **check_params):
+        """X (N, D) as a float array (the network's dtype unless already float32/64), and y
+        as `check_params` ask (X alone when y is not given); sets n_features_in_ when `reset`,
+        else checks X against it."""
+        dtypes = [resolve_dtype(self.dtype), np.float32, np.float64]
+        return validate_data(self, X, y, reset=reset, dtype=dtypes, **check_params)
+
+    def _start(self, X, n_out: int) -> None:
+        """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs."""
+        if self.reg_kind not in REG_KINDS:
+            raise ValueError(f"reg_kind must be one of {REG_KINDS}, got {self.reg_kind!r}")
+        # The CLI's builders read an argparse namespace; the constructor arguments are its options.
+        hidden = [self.hidden] if isinstance(self.hidden, int) else list(self.hidden)
+        options = Namespace(**{**self.get_params(deep=False), "hidden": hidden})
+        self.net_ = cli.build_model(options, X.shape[1], n_out)
+        constraints = [regularizers.MaxNorm(self.max_norm)] if self.max_norm else []
+        self.trainer_ = Trainer(self.net_, losses.get(self._loss_name()),
+                                optim.get(self.optimizer, self.lr),
+                                reg=cli.build_regularizer(options), constraints=constraints,
+                                batch_size=self.batch_size, epochs=self.epochs, seed=self.seed,
+                                progress=bool(self.verbose), average=self.average)
+        self.history_ = self.trainer_.history
+
+    def _train(self, X, y, epochs: int) -> None:
+        """Run the Trainer for `epochs` more passes over (X, y); y holds what the loss expects."""
+        self.trainer_.epochs = self.trainer_.epoch + epochs
+        self.trainer_.fit(X, y)
+
+    def _scores(self, X) -> np.ndarray:
+        """Test-time network outputs (N, C) (with the averaged weights when `average` is set),
+        after checking that the estimator is fitted and validating X (N, D)."""
+        check_is_fitted(self)
+        X = self._validate(X, reset=False)
+        return to_numpy(self.trainer_.scores(X))
+
+
+class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
+    """A babysit network trained as a classifier, with scikit-learn's manners.
+
+    Labels may be of any type (strings, integers, ...): `classes_` lists them sorted and
+    the network's output j scores `classes_[j]`. The arguments mirror `babysit train`:
+
+    hidden: widths of the hidden layers (an int for one layer, () for a linear classifier);
+    activation, init, batchnorm, dropout (probability of zeroing a unit), input_noise (std);
+    loss: "softmax" (cross-entropy) or "svm" (multiclass hinge); dtype: "float32" or "float64";
+    optimizer ("adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop") with learning rate
+    `lr`; reg: strength of the `reg_kind` penalty ("l2", "l1", "elastic"); max_norm: the
+    max-norm constraint c (None: off); epochs and batch_size; seed fixes the initial weights
+    and the shuffles (None: different each fit); average: the decay of a running average of
+    the weights used for prediction (such as 0.999; None: off); verbose shows a progress bar.
+    """
+
+    def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
+                 dropout=0.2, input_noise=0.0, loss="softmax", dtype="float32", optimizer="adam",
+                 lr=1e-3, reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32,
+                 seed=0, average=None, verbose=False):
+        self.hidden = hidden
+        self.activation = activation
+        self.init = init
+        self.batchnorm = batchnorm
+        self.dropout = dropout
+        self.input_noise = input_noise
+        self.loss = loss
+        self.dtype = dtype
+        self.optimizer = optimizer
+        self.lr = lr
+        self.reg = reg
+        self.reg_kind = reg_kind
+        self.max_norm = max_norm
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.seed = seed
+        self.average = average
+        self.verbose = verbose
+
+    def _loss_name(self) -> str:
+        if self.loss not in ("softmax", "svm"):
+            raise ValueError(f"loss must be 'softmax' or 'svm' for a classifier, "
+                             f"got {self.loss!r}")
+        return self.loss
+
+    def fit(self, X, y):
+        """Train a fresh network on X (N, D) and labels y (N,) for `epochs` epochs; returns self."""
+        X, y = self._validate(X, y)
+        check_classification_targets(y)
+        self.classes_, indices = np.unique(y, return_inverse=True)
+        self._start(X, len(self.classes_))
+        self._train(X, indices, self.epochs)
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch on X (N, D), y (N,), continuing from the previous call; returns self.
+
+        `classes` lists every label the data will ever hold; it is required on the first
+        call, since the network's output width is fixed when it is built. `fit` starts over.
+        """
+        first = not hasattr(self, "trainer_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit: the "
+                             "network needs every label up front, e.g. classes=np.unique(y_all)")
+        if not first and classes is not None and not np.array_equal(np.unique(classes),
+                                                                    self.classes_):
+            raise ValueError(f"classes={classes!r} differs from the first call's "
+                             f"classes_={self.classes_!r}")
+        X, y = self._validate(X, y, reset=first)
+        check_classification_targets(y)
+        if first:
+            self.classes_ = np.unique(classes)
+            self._start(X, len(self.classes_))
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y holds labels {unknown.tolist()!r} that are not in "
+                             f"classes_={self.classes_.tolist()!r}")
+        self._train(X, np.searchsorted(self.classes_, y), 1)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities (N, n_classes) for X (N, D), columns in the order of `classes_`."""
+        scores = self._scores(X)
+        return to_numpy(self.trainer_.loss.probabilities(scores))
+
+    def predict(self, X) -> np.ndarray:
+        """The label of the highest score for each row of X (N, D): (N,), of `classes_`' type."""
+        scores = self._scores(X)
+        return self.classes_[scores.argmax(axis=1)]
+
+
+class BabysitRegressor(RegressorMixin, _BabysitEstimator):
+    """A babysit network trained on mean squared error, with scikit-learn's manners.
+
+    Targets may be (N,) or (N, K); predictions have the same number of dimensions. The
+    targets are standardized inside (with the training targets' mean and standard
+    deviation), so that the learning rate does not depend on their units; predictions are
+    mapped back. The arguments are those of `BabysitClassifier` without `loss`.
+    """
+
+    def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
+                 dropout=0.0, input_noise=0.0, dtype="float32", optimizer="adam", lr=1e-3,
+                 reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32, seed=0,
+                 average=None, verbose=False):
+        self.hidden = hidden
+        self.activation = activation
+        self.init = init
+        self.batchnorm = batchnorm
+        self.dropout = dropout
+        self.input_noise = input_noise
+        self.dtype = dtype
+        self.optimizer = optimizer
+        self.lr = lr
+        self.reg = reg
+        self.reg_kind = reg_kind
+        self.max_norm = max_norm
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.seed = seed
+        self.average = average
+        self.verbose = verbose
+
+    def _loss_name(self) -> str:
+        return "mse"
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def fit(self, X, y):
+        """Train a fresh network on X (N, D) and targets y (N,) or (N, K); returns self."""
+        X, y = self._validate(X, y, multi_output=True, y_numeric=True)
+        y2 = self._set_target_scaling(y)
+        self._start(X, y2.shape[1])
+        self._train(X, self._scaled(y2), self.epochs)
+        return self
+
+    def partial_fit(self, X, y):
+        """One epoch on X (N, D), y (N,) or (N, K), continuing from the previous call.
+
+        The first call fixes the target scaling and the number of outputs. Returns self.
+        """
+        first = not hasattr(self, "trainer_")
+        X, y = self._validate(X, y, reset=first, multi_output=True, y_numeric=True)
+        if first:
+            y2 = self._set_target_scaling(y)
+            self._start(X, y2.shape[1])
+        else:
+            y2 = y.reshape(len(y), -1)
+            if y2.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {y2.shape[1]} outputs, but the first call to "
+                                 f"partial_fit had {self.n_outputs_}")
+        self._train(X, self._scaled(y2), 1)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted targets for X (N, D): (N,) when trained on (N,) targets, else (N, K)."""
+        pred = self._scores(X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        return pred.ravel() if self._y_ndim == 1 else pred
+
+    def _set_target_scaling(self, y) -> np.ndarray:
+        """Record the targets' dimensions, mean and spread; return y as (N, K) float64."""
+        self._y_ndim = y.ndim
+        y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        self.n_outputs_ = y2.shape[1]
+        self.y_mean_ = y2.mean(axis=0)
+        std = y2.std(axis=0)
+        self.y_scale_ = np.where(std > 0, std, 1.0)  # a constant target is only centered
+        return y2
+
+    def _scaled(self, y2: np.ndarray) -> np.ndarray:
+        """(N, K) targets in the standardized units the network is trained on."""
+        return (y2 - self.y_mean_) / self.y_scale_
+
+
+__all__ = ["BabysitClassifier", "BabysitRegressor"]

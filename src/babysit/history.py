@@ -13,8 +13,9 @@ class History:
 
     Per iteration: `loss` (data + regularization), `data_loss`, `reg_loss` and `lr`;
     their x axis in epochs is `epochs_axis()`. Per epoch: `train_acc`, `val_acc`
-    (None without validation data). `monitors` holds what monitors recorded, keyed
-    by monitor name; `meta` describes the run (model, optimizer, data).
+    (None without validation data; both None for a regression loss). `monitors` holds
+    what monitors recorded, keyed by monitor name; `meta` describes the run (model,
+    optimizer, data).
     """
 
     iters_per_epoch: int = 1
@@ -22,7 +23,7 @@ class History:
     data_loss: list[float] = field(default_factory=list)
     reg_loss: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
-    train_acc: list[float] = field(default_factory=list)
+    train_acc: list[float | None] = field(default_factory=list)
     val_acc: list[float | None] = field(default_factory=list)
     monitors: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)

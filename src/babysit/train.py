@@ -180,11 +180,15 @@ class Trainer:
 
     def _end_epoch(self, train_eval, val, bar) -> None:
         h = self.history
-        h.train_acc.append(self.accuracy(*train_eval))
-        h.val_acc.append(self.accuracy(*val) if val is not None else None)
+        # A regression loss has no accuracy: its epochs are counted with None.
+        scored = self.loss.classification
+        h.train_acc.append(self.accuracy(*train_eval) if scored else None)
+        h.val_acc.append(self.accuracy(*val) if val is not None and scored else None)
         if bar is not None:
-            shown = {"loss": f"{h.loss[-1]:.3f}", "train": f"{h.train_acc[-1]:.3f}"}
-            if val is not None:
+            shown = {"loss": f"{h.loss[-1]:.3f}"}
+            if scored:
+                shown["train"] = f"{h.train_acc[-1]:.3f}"
+            if val is not None and scored:
                 shown["val"] = f"{h.val_acc[-1]:.3f}"
             bar.set_postfix(shown, refresh=False)
         for cb in self.callbacks:

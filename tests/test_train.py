@@ -140,6 +140,29 @@ def test_a_diverging_run_stops_at_once_naming_the_iteration():
     assert "learning rate" in str(err) and "lower" in str(err)
 
 
+def test_a_diverged_history_saves_as_strict_json_and_loads_back(tmp_path):
+    h = bs.History(iters_per_epoch=2, loss=[2.3, math.nan], data_loss=[2.3, math.inf],
+                   reg_loss=[0.0, 0.0], lr=[0.1, 0.1], train_acc=[0.5], val_acc=[None],
+                   monitors={"ratio": np.array([1e-3, np.nan], np.float32)})
+    h.save(tmp_path / "h.json")
+    text = (tmp_path / "h.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text  # any JSON reader can read it
+    back = bs.History.load(tmp_path / "h.json")
+    assert back.loss[0] == 2.3 and math.isnan(back.loss[1]) and math.isnan(back.data_loss[1])
+    assert back.val_acc == [None] and back.train_acc == [0.5] and back.iters_per_epoch == 2
+    assert back.monitors["ratio"][1] is None
+
+
+def test_the_progress_bar_stays_quiet_when_stderr_is_not_a_terminal(digits, capsys):
+    X, y = digits.train.X[:256], digits.train.y[:256]
+    trainer = _trainer(epochs=1)
+    assert trainer.progress is False  # pytest's captured stderr is not a terminal
+    trainer.fit(X, y)
+    assert capsys.readouterr().err == ""
+    _trainer(epochs=1, progress=True).fit(X, y)
+    assert "training" in capsys.readouterr().err
+
+
 def test_float64_training_on_request(digits):
     net = bs.mlp(64, [16], 10, batchnorm=True, seed=0).astype("float64")
     trainer = _trainer(net, epochs=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -61,20 +62,39 @@ class History:
         return cls(**known)
 
     def save(self, path) -> None:
-        """Write the history as JSON (floats as written by json, NaN as null)."""
+        """Write the history as strict JSON (NaN and inf as null), atomically."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), default=_jsonable))
+        # JSON has no NaN or inf: a diverged run's last loss is written as null, so that
+        # any JSON reader (not only Python's) can read the file.
+        tmp.write_text(json.dumps(_finite_or_null(self.to_dict()), allow_nan=False))
         tmp.replace(path)
 
     @classmethod
     def load(cls, path) -> History:
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        """Read a history written by `save`; a null in a per-iteration series reads as NaN."""
+        d = json.loads(Path(path).read_text())
+        for name in ("loss", "data_loss", "reg_loss", "lr"):
+            d[name] = [math.nan if v is None else v for v in d.get(name, [])]
+        return cls.from_dict(d)
 
 
 def _jsonable(x):
-    """Make NumPy scalars and arrays JSON-serialisable."""
+    """Make NumPy scalars and arrays JSON-serialisable (a `default=` for json.dumps)."""
     if hasattr(x, "tolist"):
         return x.tolist()
     raise TypeError(f"cannot write {type(x).__name__} to JSON")
+
+
+def _finite_or_null(x):
+    """`x` with NumPy scalars and arrays as Python values and every NaN or inf as None."""
+    if hasattr(x, "tolist"):
+        x = x.tolist()
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite_or_null(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite_or_null(v) for v in x]
+    return x

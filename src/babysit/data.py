@@ -1,15 +1,22 @@
-"""Datasets: the embedded digits, with stratified, seeded train/val/test splits.
+"""Datasets: built-in ones and the user's files, with stratified, seeded train/val/test splits.
 
-`load(name)` returns a `Dataset` whose `.train`, `.val` and `.test` are `Split`
-named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices.
+`load(name_or_path)` returns a `Dataset` whose `.train`, `.val` and `.test` are `Split`
+named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices. Built-in names:
+`digits` (embedded), `mnist`, `fashion-mnist` and `cifar10` (found or downloaded by
+`babysit.sources`, read by `babysit.formats`); paths: a `.csv` with `target=COLUMN`, or a
+`.npz` holding X and y.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+
+from babysit import formats, sources
 
 
 class Split(NamedTuple):
@@ -23,8 +30,9 @@ class Split(NamedTuple):
 class Dataset:
     """Train/val/test splits plus what a report needs to draw them.
 
-    `image_shape` is (H, W) or (H, W, C) when each row of X is an image, else None.
-    `class_names` labels the classes in order.
+    `image_shape` is (H, W) or (H, W, C) when each row of X is an image (flattened in
+    that order), else None. `class_names` labels the classes in order. `preprocess` is the
+    fitted transform already applied to the splits (see `preprocessed`), else None.
     """
 
     name: str
@@ -33,6 +41,7 @@ class Dataset:
     test: Split
     image_shape: tuple[int, ...] | None = None
     class_names: list[str] = field(default_factory=list)
+    preprocess: object = None
 
     @property
     def n_features(self) -> int:
@@ -42,23 +51,46 @@ class Dataset:
     def n_classes(self) -> int:
         return len(self.class_names) if self.class_names else int(self.train.y.max()) + 1
 
+    def preprocessed(self, transform) -> Dataset:
+        """A copy with `transform` fitted on the training split only and applied to all
+        three (the notes: statistics from training data, applied to val and test).
+        `transform` None returns the dataset unchanged."""
+        if transform is None:
+            return self
+        transform.fit(self.train.X)
+        splits = {part: Split(transform.transform(split.X), split.y)
+                  for part, split in (("train", self.train), ("val", self.val),
+                                      ("test", self.test))}
+        return replace(self, **splits, preprocess=transform)
+
 
 def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
     """Check features and labels at the door: shapes, emptiness, finiteness, integer labels.
 
-    Returns X as a float array (float32 unless already float64) and y as int64 when
-    it holds whole numbers. Raises ValueError naming the problem and where it is.
+    Returns X as a float array (float32 unless already float64) and y as an array
+    (`class_labels` then checks it as class indices). Raises ValueError naming the
+    problem and where it is.
     """
-    X = np.asarray(X)
+    X = check_features(X, name)
     y = np.asarray(y)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d array (N, D), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty: no examples to train or evaluate on")
     if y.ndim == 0:
         raise ValueError(f"the labels of {name} must hold one entry per row, got a scalar")
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"{name} has {X.shape[0]} rows but the labels have {y.shape[0]}")
+    return X, y
+
+
+def check_features(X, name: str = "X") -> np.ndarray:
+    """Check a feature matrix at the door: 2-d (N, D), not empty, numeric, finite.
+
+    Returns X as a float array: float64 stays float64, anything else becomes float32
+    (the default dtype). A NaN or inf is a ValueError naming its row and column.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array (N, D), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: no examples to train or evaluate on")
     if X.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
     if X.dtype != np.float64:
@@ -68,7 +100,7 @@ def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
         row, col = np.argwhere(bad)[0]
         raise ValueError(f"{name} holds a non-finite value ({X[row, col]}) at row {row}, "
                          f"column {col}; clean or impute the data first")
-    return X, y
+    return X
 
 
 def class_labels(y, n_classes: int | None = None) -> np.ndarray:
@@ -122,11 +154,156 @@ def load_digits(seed: int = 0) -> Dataset:
                    class_names=[str(c) for c in range(10)])
 
 
-BUILTIN = {"digits": load_digits}
+def holdout(split: Split, n: int, seed: int = 0) -> tuple[Split, Split]:
+    """Carve `n` examples out of `split`, stratified and seeded: returns (rest, held out).
+    How MNIST-like data gets a validation set from its standard training set."""
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < n < len(split.y):
+        raise ValueError(f"cannot hold out {n} of {len(split.y)} examples")
+    X_rest, X_held, y_rest, y_held = train_test_split(
+        split.X, split.y, test_size=n, stratify=split.y, random_state=seed)
+    return Split(X_rest, y_rest), Split(X_held, y_held)
 
 
-def load(name: str, seed: int = 0) -> Dataset:
-    """Load a dataset by built-in name (see `BUILTIN`)."""
-    if name not in BUILTIN:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(BUILTIN)}")
-    return BUILTIN[name](seed=seed)
+MNIST_CLASSES = [str(c) for c in range(10)]
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                   "Sneaker", "Bag", "Ankle boot"]
+CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck"]
+
+
+def _idx_split(images_path, labels_path) -> Split:
+    """Images (N, H, W) uint8 and labels (N,) from an IDX pair -> X (N, H*W) in [0, 1]."""
+    images = formats.read_idx(images_path)
+    labels = formats.read_idx(labels_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"{images_path} and {labels_path} do not pair up: images of shape "
+                         f"{images.shape} (expected (N, H, W)), labels of shape {labels.shape}")
+    X = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
+    return Split(X, labels.astype(np.int64))
+
+
+def _load_idx_dataset(name: str, class_names, seed: int, val_size: int | None) -> Dataset:
+    files = sources.files(name)
+    train = _idx_split(files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"])
+    test = _idx_split(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
+    train, val = holdout(train, val_size or len(train.y) // 6, seed=seed)
+    side = int(round(np.sqrt(train.X.shape[1])))
+    return Dataset(name, train, val, test, image_shape=(side, side), class_names=class_names)
+
+
+def load_mnist(seed: int = 0, val_size: int | None = None) -> Dataset:
+    """MNIST: the standard 60k/10k train/test, with `val_size` of the 60k held out
+    (stratified, seeded) for validation, by default a sixth: 50k/10k/10k.
+    X (N, 784) float32 in [0, 1]."""
+    return _load_idx_dataset("mnist", MNIST_CLASSES, seed, val_size)
+
+
+def load_fashion_mnist(seed: int = 0, val_size: int | None = None) -> Dataset:
+    """Fashion-MNIST: as `load_mnist`, ten kinds of clothing instead of digits."""
+    return _load_idx_dataset("fashion-mnist", FASHION_CLASSES, seed, val_size)
+
+
+def load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
+    """CIFAR-10 from its binary batches: the standard 50k/10k train/test, `val_size` of the
+    50k held out (by default a tenth: 45k/5k/10k). X (N, 3072) float32 in [0, 1], each row
+    a 32x32x3 image in (H, W, C) order."""
+    files = sources.files("cifar10")
+    images, labels = formats.read_cifar_binary([files[f"data_batch_{i}.bin"]
+                                                for i in range(1, 6)])
+    train = Split(images.reshape(len(images), -1).astype(np.float32) / np.float32(255),
+                  labels.astype(np.int64))
+    images, labels = formats.read_cifar_binary([files["test_batch.bin"]])
+    test = Split(images.reshape(len(images), -1).astype(np.float32) / np.float32(255),
+                 labels.astype(np.int64))
+    train, val = holdout(train, val_size or len(train.y) // 10, seed=seed)
+    return Dataset("cifar10", train, val, test, image_shape=formats.CIFAR_IMAGE_SHAPE,
+                   class_names=CIFAR10_CLASSES)
+
+
+def encode_labels(values) -> tuple[np.ndarray, list[str]]:
+    """Turn a label column (numbers or strings) into class indices (N,) int64 and the class
+    names in index order (sorted distinct values). Fractional numbers are refused: babysit
+    trains classifiers."""
+    values = np.asarray(values)
+    if values.ndim != 1:
+        raise ValueError(f"labels must be 1-d, one per example, got shape {values.shape}")
+    if values.dtype.kind == "U":
+        with contextlib.suppress(ValueError):   # a CSV's "3" or "3.0" is the number 3
+            values = values.astype(np.float64)
+    if values.dtype.kind == "f":
+        values = _whole_numbers(values)
+    names, y = np.unique(values, return_inverse=True)
+    return y.astype(np.int64), [str(name) for name in names]
+
+
+def _whole_numbers(values: np.ndarray) -> np.ndarray:
+    fractional = ~np.isfinite(values) | (values != np.round(values))
+    if fractional.any():
+        i = int(fractional.argmax())
+        raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; "
+                         f"babysit trains classifiers, not regressors")
+    return values.astype(np.int64)
+
+
+def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None) -> Dataset:
+    X = check_features(X, name)
+    y, class_names = encode_labels(labels)
+    if len(y) != len(X):
+        raise ValueError(f"{name} has {len(X)} rows of features but {len(y)} labels")
+    train, val, test = stratified_split(X, y, fractions, seed=seed)
+    return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
+
+
+def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
+    """A CSV file with a header row: the `target` column holds the labels (numbers or
+    names), every other column a numeric feature. Split stratified and seeded."""
+    X, labels, _ = formats.read_csv(path, target)
+    return _from_arrays(Path(path).name, X, labels, seed, fractions)
+
+
+def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
+    """A .npz holding X (N, D), or images (N, H, W) / (N, H, W, C) which are flattened,
+    and y (N,) labels. Split stratified and seeded."""
+    X, y = formats.read_npz(path)
+    image_shape = tuple(X.shape[1:]) if X.ndim in (3, 4) else None
+    if image_shape is not None:
+        X = X.reshape(len(X), -1)
+    return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
+
+
+BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist,
+           "cifar10": load_cifar10}
+
+
+def load(name_or_path, seed: int = 0, target: str | None = None,
+         fractions=(0.6, 0.2, 0.2)) -> Dataset:
+    """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` (with
+    `target`, the label column) or a `.npz` holding X and y.
+
+    seed fixes the splits; fractions (train, val, test) applies to files only, since the
+    built-in datasets come with their standard test sets.
+    """
+    name = str(name_or_path)
+    if name in BUILTIN:
+        if target is not None:
+            raise ValueError(f"target={target!r} applies to .csv files only, not to the "
+                             f"built-in dataset {name!r}")
+        return BUILTIN[name](seed=seed)
+    path = Path(name)
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npz"):
+        raise ValueError(f"unknown dataset {name!r}: give a built-in name "
+                         f"({', '.join(BUILTIN)}) or a path to a .csv or .npz file")
+    if not path.is_file():
+        raise ValueError(f"no such file: {path}")
+    if suffix == ".csv":
+        if target is None:
+            raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
+                             f"target=COLUMN (--target COLUMN on the command line)")
+        return load_csv(path, target, seed=seed, fractions=fractions)
+    if target is not None:
+        raise ValueError(f"target={target!r} applies to .csv files; {path} must hold arrays "
+                         f"named X and y")
+    return load_npz(path, seed=seed, fractions=fractions)

@@ -1,0 +1,148 @@
+"""Readers for dataset files on disk: IDX (the MNIST family), CIFAR-10 binary batches,
+CSV with a header row, and NPZ holding X and y.
+
+Readers only parse: they return raw arrays and leave scaling, label encoding and
+splitting to `babysit.data`. Gzipped files are recognised by their first two bytes,
+whatever their name. Nothing here unpickles.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from pathlib import Path
+
+import numpy as np
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+# IDX type codes -> big-endian NumPy dtypes (http://yann.lecun.com/exdb/mnist/, "IDX format").
+IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
+              0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+CIFAR_IMAGE_SHAPE = (32, 32, 3)
+
+
+def read_bytes(path) -> bytes:
+    """The contents of `path`, gunzipped when the file starts with the gzip magic bytes."""
+    raw = Path(path).read_bytes()
+    if raw[:2] == GZIP_MAGIC:
+        try:
+            return gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise ValueError(f"{path} looks gzipped but cannot be decompressed ({err}); the "
+                             f"file is probably truncated: delete it and fetch it again") from err
+    return raw
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (gzipped or not) into an array of the shape its header gives.
+
+    Header: two zero bytes, a type code (0x08 = uint8 ...), the number of dimensions,
+    then each dimension as a big-endian uint32; then the values, big-endian.
+    E.g. MNIST training images -> (60000, 28, 28) uint8.
+    """
+    raw = read_bytes(path)
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in IDX_DTYPES:
+        raise ValueError(f"{path} is not an IDX file: it should start with two zero bytes and "
+                         f"a type code in {[hex(c) for c in IDX_DTYPES]}, got {raw[:4]!r}")
+    dtype, ndim = IDX_DTYPES[raw[2]], raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{path}: IDX header promises {ndim} dimensions but the file is "
+                         f"only {len(raw)} bytes")
+    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        raise ValueError(f"{path}: IDX header gives shape {shape}, which needs {expected} "
+                         f"bytes, but the file holds {len(raw)}; it is truncated or corrupt")
+    values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    return values.astype(dtype.newbyteorder("="), copy=False)
+
+
+def read_cifar_binary(paths) -> tuple[np.ndarray, np.ndarray]:
+    """Read CIFAR-10 binary batches (data_batch_1.bin ...): each record is one label byte
+    then 3072 pixel bytes, the red 32x32 plane, then green, then blue.
+
+    Returns images (N, 32, 32, 3) uint8 in height, width, channel order and labels (N,) uint8.
+    """
+    record = 1 + int(np.prod(CIFAR_IMAGE_SHAPE))
+    images, labels = [], []
+    for path in paths:
+        raw = read_bytes(path)
+        if len(raw) == 0 or len(raw) % record:
+            raise ValueError(f"{path} is not a CIFAR-10 binary batch: its size {len(raw)} is "
+                             f"not a positive multiple of the {record}-byte record")
+        rows = np.frombuffer(raw, dtype=np.uint8).reshape(-1, record)
+        labels.append(rows[:, 0])
+        planes = rows[:, 1:].reshape(-1, 3, 32, 32)
+        images.append(planes.transpose(0, 2, 3, 1))
+    return np.concatenate(images), np.concatenate(labels)
+
+
+def read_csv(path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Read a CSV file with a header row: numeric feature columns and a `target` column.
+
+    Returns X (N, D) float64, the target column as strings (N,), and the feature names.
+    A non-numeric or empty cell, or NaN / inf, is a ValueError naming its line and column.
+    """
+    path = Path(path)
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        raise ValueError(f"{path} is empty: expected a header row and data rows")
+    header = [name.strip() for name in rows[0]]
+    rows = [row for row in rows[1:] if row]          # blank lines carry no example
+    if target not in header:
+        raise ValueError(f"target column {target!r} is not in {path}; its columns are "
+                         f"{', '.join(header)}")
+    if not rows:
+        raise ValueError(f"{path} has a header but no data rows")
+    for i, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
+                             f"{len(header)} (data row {i}, around line {i + 2})")
+    cells = np.array(rows, dtype=str)
+    t = header.index(target)
+    names = [name for j, name in enumerate(header) if j != t]
+    columns = [j for j in range(len(header)) if j != t]
+    X = np.empty((len(rows), len(columns)), dtype=np.float64)
+    for out, j in enumerate(columns):
+        X[:, out] = _numeric_column(cells[:, j], path, header[j])
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(f"{path}: data row {row} (line {row + 2}), column {names[col]!r} "
+                         f"holds {X[row, col]}; clean or impute the data first")
+    return X, np.char.strip(cells[:, t]), names
+
+
+def _numeric_column(cells: np.ndarray, path: Path, name: str) -> np.ndarray:
+    try:
+        return cells.astype(np.float64)
+    except ValueError as err:
+        for row, cell in enumerate(cells):      # only on the error path: find the culprit
+            try:
+                float(cell)
+            except ValueError:
+                what = "is empty" if not cell.strip() else f"holds {cell!r}"
+                raise ValueError(f"{path}: column {name!r} is not numeric: data row {row} "
+                                 f"(line {row + 2}) {what}. Features must be numbers; drop or "
+                                 f"encode that column, or make it the target") from None
+        raise ValueError(f"{path}: column {name!r} is not numeric ({err})") from err
+
+
+def read_npz(path) -> tuple[np.ndarray, np.ndarray]:
+    """Read X and y from a .npz file (np.savez(path, X=X, y=y)); object arrays are refused."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = [key for key in ("X", "y") if key not in archive.files]
+            if missing:
+                raise ValueError(f"{path} must hold arrays named X and y; it lacks "
+                                 f"{', '.join(missing)} (it holds {', '.join(archive.files)})")
+            return archive["X"], archive["y"]
+    except ValueError as err:
+        if "pickle" in str(err):
+            raise ValueError(f"{path} holds object arrays, which would need unpickling; save "
+                             f"X and y as plain numeric (or string) arrays") from err
+        raise

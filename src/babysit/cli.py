@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, layers, losses, optim, regularizers
+from babysit import check, ensemble, layers, losses, optim, regularizers
 from babysit import data as datasets
-from babysit.train import DivergedError, Trainer
+from babysit.checkpoint import Checkpoints
+from babysit.train import DivergedError, EarlyStopping, Trainer
 
 # -- shared options -----------------------------------------------------------------------
 
@@ -51,6 +52,16 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-norm", type=float, default=None, help="max-norm constraint c")
     g.add_argument("--epochs", type=int, default=30)
     g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--average", type=float, default=None, metavar="DECAY",
+                   help="evaluate with a running average of the weights (e.g. 0.999)")
+    g.add_argument("--patience", type=int, default=None,
+                   help="stop after this many epochs without a better val accuracy")
+
+
+def add_ensemble_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--ensemble", type=int, default=1, metavar="K",
+                   help="train K models from seeds seed..seed+K-1 and average their "
+                        "probabilities (default: 1, a single model)")
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
@@ -108,7 +119,8 @@ def build_trainer(args, net, quiet: bool = False) -> Trainer:
     return Trainer(net, losses.get(args.loss), optim.get(args.optimizer, args.lr),
                    reg=build_regularizer(args), constraints=constraints,
                    batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                   progress=None if not quiet else False)
+                   progress=None if not quiet else False, average=args.average,
+                   callbacks=[EarlyStopping(args.patience)] if args.patience else [])
 
 
 def run_folder(args, command: str) -> Path:
@@ -134,10 +146,13 @@ def say(args, text: str = "") -> None:
 
 
 def cmd_train(args) -> int:
+    if getattr(args, "ensemble", 1) != 1:
+        return cmd_train_ensemble(args)
     data = load_data(args)
     net = build_model(args, data.n_features, data.n_classes)
     trainer = build_trainer(args, net)
     out = run_folder(args, "train")
+    trainer.callbacks.append(Checkpoints(out, preprocess=data.preprocess))
     say(args, f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
               f"{len(data.test.y)} test, model {data.n_features}-"
               f"{'-'.join(map(str, args.hidden))}{'-' if args.hidden else ''}{data.n_classes}")
@@ -147,6 +162,41 @@ def cmd_train(args) -> int:
     summary = summarize(trainer, data, seconds, out)
     trainer.history.save(out / "history.json")
     report_summary(args, summary)
+    return 0
+
+
+def cmd_train_ensemble(args) -> int:
+    """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
+    its own run folder member-<i>/, then the test accuracy of each and of their average."""
+    if args.ensemble < 1:
+        raise ValueError(f"--ensemble must be a positive number of models, got {args.ensemble}")
+    data = load_data(args)
+    out = run_folder(args, "train")
+    say(args, f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
+              f"{args.seed}..{args.seed + args.ensemble - 1}")
+    start = time.perf_counter()
+    trainers = []
+    for i in range(args.ensemble):
+        member_args = argparse.Namespace(**{**vars(args), "seed": args.seed + i})
+        trainer = build_trainer(member_args, build_model(member_args, data.n_features,
+                                                         data.n_classes))
+        trainer.callbacks.append(Checkpoints(out / f"member-{i + 1}", preprocess=data.preprocess))
+        trainer.fit(data.train.X, data.train.y, val=data.val)
+        trainer.history.save(out / f"member-{i + 1}" / "history.json")
+        trainers.append(trainer)
+        say(args, f"  member {i + 1} (seed {member_args.seed}): test accuracy "
+                  f"{trainer.accuracy(*data.test):.4f}")
+    models = ensemble.Ensemble(trainers)
+    members = models.member_accuracies(*data.test)
+    summary = {"data": data.name, "members": args.ensemble, "member_test_accuracies": members,
+               "member_mean_test_accuracy": float(np.mean(members)),
+               "test_accuracy": models.accuracy(*data.test),
+               "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out)}
+    say(args, f"ensemble of {args.ensemble}: test accuracy {summary['test_accuracy']:.4f} "
+              f"(members {summary['member_mean_test_accuracy']:.4f} on average; "
+              f"{summary['seconds']:.1f} s, run folder {out})")
+    if args.json:
+        print(json.dumps(summary))
     return 0
 
 
@@ -201,7 +251,8 @@ COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_data_options, add_model_options, add_training_options, add_output_options]),
     "train": ("train a model and report train/val/test accuracy", cmd_train,
-              [add_data_options, add_model_options, add_training_options, add_output_options]),
+              [add_data_options, add_model_options, add_training_options, add_ensemble_options,
+               add_output_options]),
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
               cmd_check, [add_data_options, add_model_options, add_training_options,
                           add_check_options, add_output_options]),

@@ -1,0 +1,158 @@
+"""Ensembles average probabilities; distillation trains on a teacher's softened ones."""
+
+import json
+
+import numpy as np
+import pytest
+
+import babysit as bs
+from babysit import checkpoint, ensemble
+from babysit.check import numerical_gradient, rel_error
+from babysit.ensemble import DistillationLoss, Ensemble, SoftTargetCrossEntropy
+from babysit.losses import softmax
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return bs.data.load("digits")
+
+
+def make_trainer(seed, epochs=3, hidden=(32,), average=None):
+    net = bs.mlp(64, list(hidden), 10, seed=seed)
+    return bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(3e-3),
+                      batch_size=64, epochs=epochs, seed=seed, average=average, progress=False)
+
+
+@pytest.fixture(scope="module")
+def three(digits):
+    return ensemble.of_seeds(make_trainer, [0, 1, 2], *digits.train, val=digits.val)
+
+
+def test_the_ensemble_averages_its_members_probabilities(three, digits):
+    X = digits.test.X
+    each = [t.predict_proba(X) for t in three.models]
+    proba = three.predict_proba(X)
+    np.testing.assert_allclose(proba, np.mean(each, axis=0), rtol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+    assert np.array_equal(three.predict(X), proba.argmax(axis=1))
+    assert three.accuracy(X, digits.test.y) == float(
+        (proba.argmax(axis=1) == digits.test.y).mean())
+
+
+def test_seeds_give_different_members(three, digits):
+    assert len(three) == 3
+    w = [t.net.params["0.W"].value for t in three.models]
+    assert not np.array_equal(w[0], w[1]) and not np.array_equal(w[1], w[2])
+    accs = three.member_accuracies(*digits.test)
+    assert accs == [t.accuracy(*digits.test) for t in three.models]
+
+
+def test_an_ensemble_of_one_network_is_that_network(three, digits):
+    net = three.models[0].net
+    alone = Ensemble([net])
+    np.testing.assert_allclose(alone.predict_proba(digits.test.X),
+                               three.models[0].predict_proba(digits.test.X), rtol=1e-6)
+
+
+def test_top_k_keeps_the_highest_scores(three):
+    nets = [t.net for t in three.models]
+    top = ensemble.top_k([(0.90, nets[0]), (0.95, nets[1]), (0.80, nets[2])], k=2)
+    assert top.models == [nets[1], nets[0]]
+    built = []
+    top = ensemble.top_k([(0.5, {"seed": 7}), (0.7, {"seed": 8})], k=1,
+                         build=lambda config: built.append(config) or nets[2])
+    assert built == [{"seed": 8}] and top.models == [nets[2]]
+    with pytest.raises(ValueError, match="pass build"):
+        ensemble.top_k([(0.5, {"seed": 7})], k=1)
+
+
+def test_members_load_from_checkpoints_with_their_preprocessing(digits, tmp_path):
+    from babysit import preprocess
+
+    pre = preprocess.Standardize().fit(digits.train.X)
+    trainer = make_trainer(0, epochs=2)
+    trainer.fit(pre.transform(digits.train.X), digits.train.y)
+    bs.save(tmp_path / "standardized", trainer.net, preprocess=pre)
+    from_file = Ensemble([tmp_path / "standardized"])
+    np.testing.assert_allclose(from_file.predict_proba(digits.test.X),
+                               trainer.predict_proba(pre.transform(digits.test.X)), rtol=1e-6)
+
+
+def test_the_checkpoints_of_one_run(digits, tmp_path):
+    trainer = make_trainer(0, epochs=3)
+    trainer.callbacks.append(checkpoint.Checkpoints(tmp_path))
+    trainer.fit(*digits.train, val=digits.val)
+    run = ensemble.of_run(tmp_path, last=2)
+    assert len(run) == 2
+    with pytest.raises(ValueError, match="no checkpoints"):
+        ensemble.of_run(tmp_path / "elsewhere")
+
+
+def test_members_must_share_their_classes(three, digits):
+    with pytest.raises(ValueError, match="member 1 gives probabilities of shape"):
+        Ensemble([three.models[0], bs.mlp(64, [8], 5)]).predict_proba(digits.test.X)
+    with pytest.raises(ValueError, match="at least one model"):
+        Ensemble([])
+
+
+def test_soft_targets_at_temperature_t_are_softmax_of_scores_over_t():
+    z = np.random.default_rng(0).standard_normal((5, 4)) * 3
+    np.testing.assert_allclose(ensemble.soften(softmax(z), 4.0), softmax(z / 4.0), rtol=1e-10)
+    q = ensemble.soften(softmax(z), 1e6)  # a very high temperature flattens everything
+    np.testing.assert_allclose(q, 0.25, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss", [SoftTargetCrossEntropy(3.0), DistillationLoss(3.0, 0.7)])
+def test_the_distillation_gradients_match_numerical_ones(loss):
+    rng = np.random.default_rng(1)
+    scores = rng.standard_normal((6, 5))
+    soft = softmax(rng.standard_normal((6, 5)))
+    targets = soft if isinstance(loss, SoftTargetCrossEntropy) else \
+        DistillationLoss.pack(soft, rng.integers(0, 5, 6))
+    _, dscores = loss(scores, targets)
+    numeric = numerical_gradient(lambda: loss(scores, targets)[0], scores)
+    assert rel_error(dscores, numeric).max() < 1e-6  # a wrong factor would give ~1
+
+
+def test_the_soft_loss_is_flat_where_the_student_matches_the_teacher():
+    z = np.random.default_rng(2).standard_normal((4, 3))
+    _, d = SoftTargetCrossEntropy(2.0)(z, softmax(z / 2.0))
+    np.testing.assert_allclose(d, 0, atol=1e-15)
+
+
+def test_alpha_zero_is_plain_training_on_the_labels(three, digits):
+    student = bs.mlp(64, [32], 10, seed=5)
+    distilled = ensemble.distill(three, student, *digits.train, temperature=1.0, alpha=0.0,
+                                 opt=bs.optim.Adam(3e-3), epochs=2, batch_size=64, seed=5)
+    plain = make_trainer(5, epochs=2)
+    plain.fit(*digits.train)
+    for name, p in plain.net.params.items():
+        assert np.array_equal(p.value, distilled.net.params[name].value), name
+    assert distilled.history.train_acc == plain.history.train_acc
+
+
+def test_a_distilled_student_learns_from_the_teacher(three, digits):
+    student = bs.mlp(64, [32], 10, seed=9)
+    trainer = ensemble.distill(three, student, *digits.train, temperature=4.0, alpha=0.9,
+                               opt=bs.optim.Adam(3e-3), epochs=6, batch_size=64,
+                               val=digits.val)
+    agree = (trainer.predict(digits.test.X) == three.predict(digits.test.X)).mean()
+    assert trainer.history.val_acc[-1] > 0.85 and agree > 0.85
+    # Without labels the student learns from the teacher alone.
+    unlabeled = ensemble.distill(three, bs.mlp(64, [32], 10, seed=9), digits.train.X,
+                                 alpha=1.0, epochs=1, batch_size=64)
+    assert unlabeled.history.epochs == 1
+    with pytest.raises(ValueError, match="y is None; pass the labels or alpha=1.0"):
+        ensemble.distill(three, bs.mlp(64, [32], 10), digits.train.X, alpha=0.5)
+
+
+def test_cli_trains_an_averaged_ensemble(tmp_path, capsys):
+    from babysit.cli import main
+
+    code = main(["train", "--ensemble", "2", "--average", "0.99", "--epochs", "2",
+                 "--hidden", "16", "--out", str(tmp_path), "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(summary["member_test_accuracies"]) == 2
+    assert 0 <= summary["test_accuracy"] <= 1
+    assert (tmp_path / "member-1" / "best.safetensors").exists()

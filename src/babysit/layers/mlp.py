@@ -33,7 +33,9 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu",
         layers.append(GaussianNoise(input_noise, seed=rng.spawn(1)[0]))
     width = n_in
     for h in hidden:
-        layers.append(Linear(width, h, init=init, bias=bias, seed=rng, dtype=dtype))
+        # BatchNorm subtracts the batch mean, so a bias before it would be a dead parameter.
+        hidden_bias = None if batchnorm else bias
+        layers.append(Linear(width, h, init=init, bias=hidden_bias, seed=rng, dtype=dtype))
         if batchnorm:
             layers.append(BatchNorm(h, dtype=dtype))
         layers.append(make_activation(activation))

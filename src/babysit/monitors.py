@@ -111,7 +111,7 @@ class UpdateRatios(Callback):
         rec["weights"] = [name for name, p in named.items() if p.regularize]
 
     def before_update(self, trainer, iteration: int) -> None:
-        if iteration % self._every == 0:
+        if (iteration + 1) % self._every == 0:
             self._before = [p.value.copy() for p in trainer.net.named_params().values()]
 
     def after_update(self, trainer, iteration: int) -> None:

@@ -1,0 +1,156 @@
+"""Monitors record update ratios, per-layer histograms, dead and saturated units and the first
+layer's weights into the History, as JSON, and never change training."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+import babysit as bs
+from babysit import monitors
+from babysit.layers import ReLU, Sigmoid, Tanh
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = bs.data.load("digits")
+    mean = data.train.X.mean(axis=0)
+    return data.train.X - mean, data.train.y, data.val.X - mean, data.val.y
+
+
+def _fit(digits, net, callbacks=(), epochs=2, opt=None, **kwargs):
+    X, y, Xv, yv = digits
+    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), opt or bs.optim.Adam(1e-3),
+                         reg=bs.regularizers.L2(1e-4), batch_size=64, epochs=epochs,
+                         callbacks=callbacks, progress=False, **kwargs)
+    return trainer, trainer.fit(X, y, val=(Xv, yv))
+
+
+def test_monitors_never_change_training(digits):
+    """Same losses, accuracies and final weights with and without every monitor, even with
+    dropout (random masks) and BatchNorm (running averages) in the network."""
+    def net():
+        return bs.mlp(64, [50, 50], 10, dropout=0.3, batchnorm=True, seed=3)
+
+    plain, h0 = _fit(digits, net(), epochs=3)
+    watched, h1 = _fit(digits, net(), monitors.default(image_shape=(8, 8)), epochs=3)
+    assert h1.loss == h0.loss
+    assert h1.val_acc == h0.val_acc
+    for (name, p0), p1 in zip(plain.net.named_params().items(), watched.net.parameters(),
+                              strict=True):
+        np.testing.assert_array_equal(p0.value, p1.value, err_msg=name)
+        np.testing.assert_array_equal(p0.grad, p1.grad, err_msg=name)
+    assert h1.monitors and not h0.monitors
+
+
+def test_the_update_ratio_is_the_norm_of_the_update_over_the_norm_of_the_weights(digits):
+    X, y, _, _ = digits
+    net = bs.mlp(64, [20], 10, seed=0)
+    ratios = monitors.UpdateRatios(every=1)
+    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                         batch_size=X.shape[0], epochs=0, callbacks=[ratios], progress=False)
+    Xp, yp = trainer.prepare(X, y)
+    ratios.on_train_begin(trainer, Xp, yp, None)
+    before = net.layers[0].params["W"].value.copy()
+    trainer.step(Xp, yp)
+    after = net.layers[0].params["W"].value
+    expected = np.linalg.norm(after - before) / np.linalg.norm(before)
+    rec = trainer.history.monitors["update_ratio"]
+    assert rec["iterations"] == [1]
+    assert rec["params"]["0.W"][0] == pytest.approx(expected, rel=1e-5)
+    assert rec["params"]["0.b"][0] is None  # a zero bias has no scale to compare with
+    assert rec["weights"] == ["0.W", "2.W"]
+
+
+def test_sampling_every_k_iterations_keeps_the_record_short(digits):
+    trainer, h = _fit(digits, bs.mlp(64, [20], 10, seed=0),
+                      [monitors.UpdateRatios(every=5), monitors.LayerStats(every=7)], epochs=2)
+    assert h.monitors["update_ratio"]["iterations"] == list(range(5, h.iterations + 1, 5))
+    its = [s["iteration"] for s in h.monitors["layers"]["samples"]]
+    assert its[0] == 0 and its[-1] == h.iterations
+    assert its[1:-1] == list(range(7, h.iterations, 7))
+
+
+def test_layer_stats_name_every_layer_and_histogram_its_activations_and_gradients(digits):
+    _, h = _fit(digits, bs.mlp(64, [30, 20], 10, seed=0), [monitors.LayerStats(probe_size=50)])
+    rec = h.monitors["layers"]
+    assert rec["names"] == ["0 Linear", "1 ReLU", "2 Linear", "3 ReLU", "4 Linear"]
+    assert rec["probe_size"] == 50
+    sample = rec["samples"][-1]
+    widths = [30, 30, 20, 20, 10]
+    for act, grad, width in zip(sample["activations"], sample["gradients"], widths, strict=True):
+        assert sum(act["counts"]) == 50 * width
+        assert sum(grad["counts"]) == 50 * width
+        assert act["lo"] <= act["mean"] <= act["hi"]
+    assert "dead" in sample["activations"][1] and "dead" not in sample["activations"][0]
+    # the gradient of the mean loss wrt the scores sums to 0 over classes, row by row
+    assert sample["gradients"][-1]["mean"] == pytest.approx(0, abs=1e-7)
+
+
+def test_a_relu_layer_with_bias_minus_10_is_all_dead(digits):
+    net = bs.mlp(64, [50], 10, seed=0)
+    net.layers[0].params["b"].value[:] = -10
+    _, h = _fit(digits, net, [monitors.LayerStats()], epochs=1)
+    assert h.monitors["layers"]["samples"][-1]["activations"][1]["dead"] == 1.0
+    _, h = _fit(digits, bs.mlp(64, [50], 10, seed=0), [monitors.LayerStats()], epochs=1)
+    assert h.monitors["layers"]["samples"][-1]["activations"][1]["dead"] < 0.1
+
+
+def test_tanh_with_weights_times_10_saturates(digits):
+    net = bs.mlp(64, [50], 10, activation="tanh", init="xavier", seed=0)
+    net.layers[0].params["W"].value *= 10
+    _, h = _fit(digits, net, [monitors.LayerStats()], epochs=1)
+    assert h.monitors["layers"]["samples"][0]["activations"][1]["saturated"] > 0.2
+    net = bs.mlp(64, [50], 10, activation="tanh", init="xavier", seed=0)
+    _, h = _fit(digits, net, [monitors.LayerStats()], epochs=1)
+    assert h.monitors["layers"]["samples"][0]["activations"][1]["saturated"] < 0.02
+
+
+def test_unit_health_by_activation():
+    y = np.array([[0.0, 1.0, 0.0], [0.0, 2.0, 3.0]])
+    assert monitors.unit_health(ReLU(), y) == {"dead": pytest.approx(1 / 3)}
+    t = np.array([[0.999, 0.5], [-1.0, 0.0]])
+    assert monitors.unit_health(Tanh(), t) == {"saturated": 0.5}
+    s = np.array([[0.9999, 0.5], [0.0001, 0.3]])
+    assert monitors.unit_health(Sigmoid(), s) == {"saturated": 0.5}
+    assert monitors.unit_health(bs.layers.Linear(2, 2), y[:, :2]) == {}
+
+
+def test_histogram_counts_the_finite_values_and_reports_the_rest():
+    h = monitors.histogram(np.array([0.0, 1.0, 2.0, np.nan]), bins=2)
+    assert h["counts"] == [1, 2] and h["nonfinite"] == 0.25
+    assert (h["lo"], h["hi"]) == (0.0, 2.0)
+    flat = monitors.histogram(np.zeros(10), bins=4)
+    assert sum(flat["counts"]) == 10 and flat["lo"] < 0 < flat["hi"]
+    empty = monitors.histogram(np.array([np.inf]))
+    assert empty["counts"] == [] and empty["nonfinite"] == 1.0
+
+
+def test_first_layer_weights_are_the_final_columns_of_w(digits):
+    trainer, h = _fit(digits, bs.mlp(64, [100], 10, seed=0),
+                      [monitors.FirstLayerWeights(max_units=16)], epochs=1)
+    rec = h.monitors["first_layer"]
+    assert rec["name"] == "0.W" and rec["shape"] == [64, 100] and rec["units"] == list(range(16))
+    np.testing.assert_allclose(rec["W"], trainer.net.layers[0].params["W"].value[:, :16])
+
+
+def test_run_info_puts_what_the_report_needs_in_meta(digits):
+    _, h = _fit(digits, bs.mlp(64, [20], 10, seed=0),
+                [monitors.RunInfo(image_shape=(8, 8), data="digits")], epochs=1)
+    m = h.meta
+    assert m["chance_loss"] == pytest.approx(math.log(10))
+    assert m["n_classes"] == 10 and m["batch_size"] == 64 and m["image_shape"] == [8, 8]
+    assert m["layers"] == ["0 Linear", "1 ReLU", "2 Linear"] and m["data"] == "digits"
+    assert m["n_train"] == digits[0].shape[0] and m["n_val"] == digits[2].shape[0]
+
+
+def test_everything_recorded_survives_a_json_round_trip(digits, tmp_path):
+    _, h = _fit(digits, bs.mlp(64, [20], 10, seed=0), monitors.default(image_shape=(8, 8)))
+    h.save(tmp_path / "history.json")
+    back = bs.History.load(tmp_path / "history.json")
+    assert back.monitors == json.loads(json.dumps(h.monitors))
+    assert back.meta == json.loads(json.dumps(h.meta))
+    assert set(back.monitors) == {"update_ratio", "layers", "first_layer"}

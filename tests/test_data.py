@@ -137,6 +137,14 @@ def test_lookup_order_is_babysit_data_then_cache_then_packages(places):
     assert sources.find("mnist")["train-images-idx3-ubyte"].parent == places["package"]
 
 
+def test_describe_says_where_each_dataset_was_found_or_will_go(places):
+    write_mnist_like(places["package"])
+    lines = sources.describe()
+    assert f"mnist: found in {places['package']}" in lines
+    cifar = next(line for line in lines if line.startswith("cifar10"))
+    assert "downloaded into" in cifar and str(places["env"].parent / "cifar10") in cifar
+
+
 def test_an_incomplete_folder_is_skipped(places):
     write_mnist_like(places["env"])
     (places["env"] / "t10k-labels-idx1-ubyte.gz").unlink()

@@ -216,3 +216,16 @@ def _source(name: str) -> Source:
     if name not in SOURCES:
         raise ValueError(f"no download source for {name!r}; known: {', '.join(SOURCES)}")
     return SOURCES[name]
+
+
+def describe() -> list[str]:
+    """One line per built-in dataset: the folder its files were found in, or where they
+    will be downloaded to on first use. `python -m babysit.sources` prints these."""
+    lines = []
+    for name in SOURCES:
+        found = find(name)
+        if found is not None:
+            lines.append(f"{name}: found in {next(iter(found.values())).parent}")
+        else:
+            lines.append(f"{name}: not found; downloaded into {download_dir(name)} on first use")
+    return lines

@@ -51,9 +51,9 @@ def small_classifier(**kw):
 def test_constructor_arguments_mirror_the_command_line():
     sub = cli.parser()._subparsers._group_actions[0].choices["train"]
     cli_options = {a.dest for g in sub._action_groups if g.title in ("model", "training")
-                   for a in g._group_actions} | {"seed"}
+                   for a in g._group_actions} | {"seed", "preprocess"}
     assert cli_options - set(BabysitClassifier().get_params()) == set()
-    assert cli_options - set(BabysitRegressor().get_params()) == {"loss"}
+    assert cli_options - set(BabysitRegressor().get_params()) == {"loss", "patience"}
 
 
 def test_labels_of_any_type_come_back_as_given(digits):
@@ -81,6 +81,25 @@ def test_history_and_fitted_attributes(digits):
     assert clf.net_.dtype == np.float32
     assert clf.trainer_.average is None
     assert small_classifier(average=0.99).fit(X, y).trainer_.average.decay == 0.99
+
+
+def test_the_default_min_max_scaling_makes_the_units_of_the_features_irrelevant(digits):
+    X, y = digits
+    scaled = small_classifier(epochs=3).fit(X, y)
+    raw = small_classifier(epochs=3).fit(X * 16.0 + 5.0, y)
+    assert type(raw.preprocess_).__name__ == "MinMax"
+    np.testing.assert_allclose(raw.predict_proba(X * 16.0 + 5.0), scaled.predict_proba(X),
+                               atol=1e-4)
+    plain = small_classifier(epochs=3, preprocess="none").fit(X, y)
+    assert plain.preprocess_ is None
+    assert not np.allclose(plain.predict_proba(X), scaled.predict_proba(X), atol=1e-2)
+
+
+def test_patience_stops_when_training_accuracy_stalls(digits):
+    X, y = digits
+    clf = small_classifier(epochs=200, patience=2, lr=1e-2).fit(X, y)
+    assert clf.history_.epochs < 200
+    assert clf.history_.train_acc[-1] <= max(clf.history_.train_acc[:-2])
 
 
 def test_fit_starts_over_and_same_seed_gives_same_model(digits):

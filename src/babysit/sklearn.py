@@ -2,10 +2,10 @@
 
 `BabysitClassifier` and `BabysitRegressor` take the command line's model and training
 options as constructor arguments (`hidden`, `activation`, `init`, `batchnorm`, `dropout`,
-`optimizer`, `lr`, `reg`, `epochs`, `batch_size`, `seed`, `average`, ...), store them
-untouched, and build the network and the `Trainer` in `fit`. What is learned ends in `_`:
-`net_`, `trainer_`, `history_` (the run's `History`, ready for `history_.diagnose()`),
-`classes_`, `n_features_in_`.
+`optimizer`, `lr`, `reg`, `epochs`, `batch_size`, `seed`, `average`, `preprocess`, ...),
+store them untouched, and build the network and the `Trainer` in `fit`. What is learned
+ends in `_`: `net_`, `trainer_`, `history_` (the run's `History`, ready for
+`history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`.
 
 They pickle like any scikit-learn estimator (that is scikit-learn's convention, for
 `joblib` and model selection); babysit's own checkpoints stay pickle-free.
@@ -20,9 +20,8 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from babysit import cli, losses, optim, regularizers
+from babysit import cli, preprocess
 from babysit.backend import resolve_dtype, to_numpy
-from babysit.train import Trainer
 
 REG_KINDS = ("l2", "l1", "elastic")
 
@@ -30,8 +29,8 @@ REG_KINDS = ("l2", "l1", "elastic")
 class _BabysitEstimator(BaseEstimator):
     """What the classifier and the regressor share: validating, building, training, scoring.
 
-    Subclasses define `__init__` (their hyperparameters) and `_loss_name()`, and turn their
-    targets into what the loss expects before `_train`.
+    Subclasses define `__init__` (their hyperparameters) and `_cli_options()`, and turn
+    their targets into what the loss expects before `_train`.
     """
 
     def _validate(self, X, y="no_validation", reset: bool = True, **check_params):
@@ -47,27 +46,31 @@ class _BabysitEstimator(BaseEstimator):
             raise ValueError(f"reg_kind must be one of {REG_KINDS}, got {self.reg_kind!r}")
         # The CLI's builders read an argparse namespace; the constructor arguments are its options.
         hidden = [self.hidden] if isinstance(self.hidden, int) else list(self.hidden)
-        options = Namespace(**{**self.get_params(deep=False), "hidden": hidden})
-        self.net_ = cli.build_model(options, X.shape[1], n_out)
-        constraints = [regularizers.MaxNorm(self.max_norm)] if self.max_norm else []
-        self.trainer_ = Trainer(self.net_, losses.get(self._loss_name()),
-                                optim.get(self.optimizer, self.lr),
-                                reg=cli.build_regularizer(options), constraints=constraints,
-                                batch_size=self.batch_size, epochs=self.epochs, seed=self.seed,
-                                progress=bool(self.verbose), average=self.average)
+        options = Namespace(**{**self.get_params(deep=False), "hidden": hidden,
+                               **self._cli_options()})
+        self.preprocess_ = preprocess.get(self.preprocess)
+        if self.preprocess_ is not None:
+            self.preprocess_.fit(X)
+        n_in = X.shape[1] if self.preprocess_ is None else self.preprocess_.n_features_out_
+        self.net_ = cli.build_model(options, n_in, n_out)
+        self.trainer_ = cli.build_trainer(options, self.net_, quiet=not self.verbose)
         self.history_ = self.trainer_.history
 
     def _train(self, X, y, epochs: int) -> None:
         """Run the Trainer for `epochs` more passes over (X, y); y holds what the loss expects."""
         self.trainer_.epochs = self.trainer_.epoch + epochs
-        self.trainer_.fit(X, y)
+        self.trainer_.fit(self._inputs(X), y)
+
+    def _inputs(self, X):
+        """X (N, D) as the network sees it: through the preprocessing fitted in `_start`."""
+        return X if self.preprocess_ is None else self.preprocess_.transform(X)
 
     def _scores(self, X) -> np.ndarray:
         """Test-time network outputs (N, C) (with the averaged weights when `average` is set),
         after checking that the estimator is fitted and validating X (N, D)."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
-        return to_numpy(self.trainer_.scores(X))
+        return to_numpy(self.trainer_.scores(self._inputs(X)))
 
 
 class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
@@ -83,13 +86,17 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     `lr`; reg: strength of the `reg_kind` penalty ("l2", "l1", "elastic"); max_norm: the
     max-norm constraint c (None: off); epochs and batch_size; seed fixes the initial weights
     and the shuffles (None: different each fit); average: the decay of a running average of
-    the weights used for prediction (such as 0.999; None: off); verbose shows a progress bar.
+    the weights used for prediction (such as 0.999; None: off); patience: stop once the
+    training accuracy has not improved for that many epochs (None: off); preprocess: the
+    `babysit.preprocess` transform fitted on the training X and applied before the network
+    ("minmax" maps each feature's training range to [-1, 1]; "none", "center",
+    "standardize", "pca", "whiten-pca", "whiten-zca"); verbose shows a progress bar.
     """
 
     def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
-                 dropout=0.2, input_noise=0.0, loss="softmax", dtype="float32", optimizer="adam",
+                 dropout=0.0, input_noise=0.0, loss="softmax", dtype="float32", optimizer="adam",
                  lr=1e-3, reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32,
-                 seed=0, average=None, verbose=False):
+                 seed=0, average=None, patience=None, preprocess="minmax", verbose=False):
         self.hidden = hidden
         self.activation = activation
         self.init = init
@@ -107,13 +114,15 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
         self.batch_size = batch_size
         self.seed = seed
         self.average = average
+        self.patience = patience
+        self.preprocess = preprocess
         self.verbose = verbose
 
-    def _loss_name(self) -> str:
+    def _cli_options(self) -> dict:
         if self.loss not in ("softmax", "svm"):
             raise ValueError(f"loss must be 'softmax' or 'svm' for a classifier, "
                              f"got {self.loss!r}")
-        return self.loss
+        return {}
 
     def fit(self, X, y):
         """Train a fresh network on X (N, D) and labels y (N,) for `epochs` epochs; returns self."""
@@ -165,15 +174,16 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     """A babysit network trained on mean squared error, with scikit-learn's manners.
 
     Targets may be (N,) or (N, K); predictions have the same number of dimensions. The
-    targets are standardized inside (with the training targets' mean and standard
-    deviation), so that the learning rate does not depend on their units; predictions are
-    mapped back. The arguments are those of `BabysitClassifier` without `loss`.
+    targets are standardized inside (`target_scaling_`, fitted on the training targets), so
+    that the learning rate does not depend on their units; predictions are mapped back. The
+    arguments are those of `BabysitClassifier` without `loss` and `patience` (early stopping
+    watches an accuracy, which regression does not have).
     """
 
     def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
                  dropout=0.0, input_noise=0.0, dtype="float32", optimizer="adam", lr=1e-3,
                  reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32, seed=0,
-                 average=None, verbose=False):
+                 average=None, preprocess="minmax", verbose=False):
         self.hidden = hidden
         self.activation = activation
         self.init = init
@@ -190,10 +200,12 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
         self.batch_size = batch_size
         self.seed = seed
         self.average = average
+        self.preprocess = preprocess
         self.verbose = verbose
 
-    def _loss_name(self) -> str:
-        return "mse"
+    def _cli_options(self) -> dict:
+        # Early stopping watches accuracy, which a regression loss does not have.
+        return {"loss": "mse", "patience": None}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -228,22 +240,21 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Predicted targets for X (N, D): (N,) when trained on (N,) targets, else (N, K)."""
-        pred = self._scores(X).astype(np.float64) * self.y_scale_ + self.y_mean_
+        scores = self._scores(X).astype(np.float64)
+        pred = self.target_scaling_.inverse_transform(scores)
         return pred.ravel() if self._y_ndim == 1 else pred
 
     def _set_target_scaling(self, y) -> np.ndarray:
-        """Record the targets' dimensions, mean and spread; return y as (N, K) float64."""
+        """Record the targets' dimensions and fit their standardization; y as (N, K) float64."""
         self._y_ndim = y.ndim
         y2 = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
         self.n_outputs_ = y2.shape[1]
-        self.y_mean_ = y2.mean(axis=0)
-        std = y2.std(axis=0)
-        self.y_scale_ = np.where(std > 0, std, 1.0)  # a constant target is only centered
+        self.target_scaling_ = preprocess.Standardize().fit(y2)
         return y2
 
     def _scaled(self, y2: np.ndarray) -> np.ndarray:
         """(N, K) targets in the standardized units the network is trained on."""
-        return (y2 - self.y_mean_) / self.y_scale_
+        return self.target_scaling_.transform(y2)
 
 
 __all__ = ["BabysitClassifier", "BabysitRegressor"]

@@ -110,7 +110,8 @@ def test_the_diagnosis_of_a_saved_run_is_the_same(digits, tmp_path):
 
 # -- rules on hand-made histories: each shape of loss curve the notes draw ----------------------
 
-def _history(loss, batch_size=32, train_acc=(), val_acc=(), chance=math.log(10)):
+def _history(loss, batch_size=32, train_acc=(), val_acc=()):
+    chance = math.log(10)
     return bs.History(iters_per_epoch=10, loss=list(loss), data_loss=list(loss),
                       reg_loss=[0.0] * len(loss), lr=[1e-3] * len(loss),
                       train_acc=list(train_acc), val_acc=list(val_acc),

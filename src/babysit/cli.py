@@ -120,13 +120,19 @@ def build_regularizer(args):
     return regularizers.L2(args.reg)
 
 
-def build_trainer(args, net, quiet: bool = False) -> Trainer:
+def build_trainer(args, net, quiet: bool = False, data: datasets.Dataset | None = None
+                  ) -> Trainer:
+    """The Trainer the options describe. With `data`, the default monitors record into the
+    History too (babysit.monitors.default: cheap, and they never change training)."""
+    from babysit import monitors
+
     constraints = [regularizers.MaxNorm(args.max_norm)] if args.max_norm else []
+    watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
     return Trainer(net, losses.get(args.loss), optim.get(args.optimizer, args.lr),
                    reg=build_regularizer(args), constraints=constraints,
                    batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
                    progress=None if not quiet else False, average=args.average,
-                   callbacks=[EarlyStopping(args.patience)] if args.patience else [])
+                   callbacks=watch + ([EarlyStopping(args.patience)] if args.patience else []))
 
 
 def run_folder(args, command: str) -> Path:
@@ -156,7 +162,7 @@ def cmd_train(args) -> int:
         return cmd_train_ensemble(args)
     data = load_data(args)
     net = build_model(args, data.n_features, data.n_classes)
-    trainer = build_trainer(args, net)
+    trainer = build_trainer(args, net, data=data)
     out = run_folder(args, "train")
     trainer.callbacks.append(Checkpoints(out, preprocess=data.preprocess))
     say(args, f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
@@ -230,8 +236,92 @@ def report_summary(args, summary: dict) -> None:
 
 
 def cmd_demo(args) -> int:
-    """The whole recipe on the embedded digits with good defaults."""
-    return cmd_train(args)
+    """The whole recipe: preprocessing fitted on the training split (--preprocess), the
+    sanity checks, the gradient check, training with monitors, the diagnosis, the report
+    and the test accuracy. Exit 0 when training finished, 2 when it diverged."""
+    from babysit import report
+
+    data = load_data(args)
+    net = build_model(args, data.n_features, data.n_classes)
+    loss, reg = losses.get(args.loss), build_regularizer(args)
+    out = run_folder(args, "demo")
+    say(args, f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
+              f"{len(data.test.y)} test, preprocessing {args.preprocess!r} fitted on the "
+              f"training split, model {data.n_features}-"
+              f"{'-'.join(map(str, args.hidden))}{'-' if args.hidden else ''}{data.n_classes}")
+    sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=args.seed)
+    say(args, f"\n{sanity}")
+    grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,
+                            seed=args.seed)
+    (out / "gradient_check.txt").write_text(f"{grads}\n")
+    say(args, f"\ngradient check ({grads.n_examples} examples, float64 copy; the full table "
+              f"is in {out / 'gradient_check.txt'}):")
+    for v in grads.verdicts:
+        worst = f"{v.worst:.1e}" if v.worst is not None else "-"
+        say(args, f"  {v.param:<8} {v.section:<15} worst relative error {worst:<8} {v.verdict}")
+    say(args, "  every parameter passes" if grads.ok else
+              f"  WRONG gradient: {', '.join(grads.wrong)}")
+
+    trainer = build_trainer(args, net, data=data)
+    trainer.history.meta.update(sanity={**sanity.to_dict(), "text": str(sanity)},
+                                gradient_check={**grads.summary(), "text": str(grads)})
+    say(args, f"\ntraining for {args.epochs} epochs with monitors on")
+    start = time.perf_counter()
+    diverged = None
+    try:
+        trainer.fit(data.train.X, data.train.y, val=data.val)
+    except DivergedError as err:
+        diverged = err
+    seconds = time.perf_counter() - start
+    history = trainer.history
+    history.save(out / "history.json")
+    findings = say_findings(args, history)
+    page = report.write(history, out)
+    say(args, f"\nreport: {page}")
+    if diverged is not None:
+        say(args, f"babysit demo: {diverged}")
+        return 2
+    summary = summarize(trainer, data, seconds, out)
+    summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok, report=str(page),
+                   findings=[[f.severity, f.what] for f in findings])
+    report_summary(args, summary)
+    return 0
+
+
+def say_findings(args, history):
+    """Print the diagnosis of `history` (babysit.diagnose), one finding per line; return it."""
+    findings = history.diagnose()
+    say(args, "\ndiagnosis:")
+    for f in findings:
+        say(args, f"  {f}")
+    if not findings:
+        say(args, "  too little was recorded to judge")
+    return findings
+
+
+def add_report_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, help="a run folder holding history.json "
+                   "(written by babysit train or demo)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+def cmd_report(args) -> int:
+    """Re-render report.html and the plots of a saved run from its history.json."""
+    from babysit import report
+    from babysit.history import History
+
+    path = args.run_dir / "history.json"
+    if not path.is_file():
+        raise ValueError(f"RUN_DIR {str(args.run_dir)!r} holds no history.json: give a run "
+                         f"folder written by babysit train or babysit demo")
+    history = History.load(path)
+    findings = say_findings(args, history)
+    page = report.write(history, args.run_dir)
+    say(args, f"\nreport: {page}")
+    if args.json:
+        print(json.dumps({"report": str(page), "run_dir": str(args.run_dir),
+                          "findings": [[f.severity, f.what] for f in findings]}))
+    return 0
 
 
 def cmd_check(args) -> int:
@@ -298,15 +388,17 @@ def cmd_search(args) -> int:
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_data_options, add_model_options, add_training_options, add_output_options]),
+    "report": ("re-render report.html and the plots of a run folder from its history.json",
+               cmd_report, [add_report_options]),
     "train": ("train a model and report train/val/test accuracy", cmd_train,
               [add_data_options, add_model_options, add_training_options, add_ensemble_options,
                add_output_options]),
-    "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
-              cmd_check, [add_data_options, add_model_options, add_training_options,
-                          add_check_options, add_output_options]),
     "search": ("search hyperparameters: random or TPE, coarse to fine, in parallel, resumable",
                cmd_search, [add_data_options, add_model_options, add_training_options,
                             add_search_options, add_output_options]),
+    "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
+              cmd_check, [add_data_options, add_model_options, add_training_options,
+                          add_check_options, add_output_options]),
 }
 
 

@@ -107,6 +107,13 @@ def test_eps_shrinks_each_direction_by_variance_over_variance_plus_eps(X):
     assert np.allclose(covariance(white.transform(X)), np.diag(S / (S + 0.5)), atol=1e-9)
 
 
+def test_whitening_without_eps_refuses_a_flat_direction(X):
+    flat = np.column_stack([X, X[:, 0] + X[:, 1]])           # 7 columns, rank 6
+    with pytest.raises(ValueError, match="zero variance.*eps > 0"):
+        pp.Whiten(eps=0).fit(flat)
+    assert np.isfinite(pp.Whiten().fit_transform(flat)).all()
+
+
 def test_zca_output_stays_closest_to_the_input_among_whitening_transforms(X):
     Xc = X - X.mean(axis=0)
     zca = pp.Whiten(kind="zca", eps=1e-9).fit_transform(X)

@@ -317,13 +317,25 @@ class Whiten(Transform):
         self.eps = eps
 
     def _fit(self, X):
-        self.mean_, self.explained_variance_, self.components_ = _eigen(X)
-        if self.eps == 0 and self.explained_variance_.min() <= 0:
-            raise ValueError("the training data has a direction with zero variance, so it "
-                             "cannot be whitened with eps=0; use eps > 0 or PCA first")
+        mean, values, vectors = _eigen(X)
+        if self.eps == 0 and values.min() <= 1e-12 * values.max():
+            raise ValueError("the training data has a direction with (near) zero variance, so "
+                             "it cannot be whitened with eps=0; use eps > 0 or PCA first")
+        self.mean_, self.explained_variance_, self.components_ = mean, values, vectors
+        self._cache = {}
 
     def _matrices(self, dtype) -> tuple[np.ndarray, np.ndarray]:
-        """(forward, inverse) matrices: Xw = Xc @ forward, Xc = Xw @ inverse, in `dtype`."""
+        """(forward, inverse) matrices: Xw = Xc @ forward, Xc = Xw @ inverse, in `dtype`.
+
+        Built once per dtype and kept (ZCA's costs a D x D x D product), in a private
+        cache that `to_state` leaves out since the learned attributes rebuild it.
+        """
+        cache = self.__dict__.setdefault("_cache", {})
+        if dtype not in cache:
+            cache[dtype] = self._build_matrices(dtype)
+        return cache[dtype]
+
+    def _build_matrices(self, dtype) -> tuple[np.ndarray, np.ndarray]:
         root = np.sqrt(self.explained_variance_ + self.eps)
         forward = self.components_.T / root                   # U diag(1/sqrt(S+eps))
         inverse = self.components_ * root[:, None]             # diag(sqrt(S+eps)) U^T

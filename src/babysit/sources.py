@@ -190,9 +190,13 @@ def _extract(archive: Path, inner: str, stems, folder: Path) -> None:
     a temporary file and renamed, so a failure leaves no partial file."""
     with tarfile.open(archive) as tar:
         for stem in stems:
-            member = tar.extractfile(f"{inner}/{stem}")
+            try:
+                member = tar.extractfile(f"{inner}/{stem}")
+            except KeyError:
+                member = None
             if member is None:
-                raise DownloadError(f"{archive} has no file {inner}/{stem}")
+                raise DownloadError(f"{archive} has no file {inner}/{stem}; it is not the "
+                                    f"archive babysit expects")
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as out, member:

@@ -10,13 +10,16 @@ from babysit import (
     check,
     checkpoint,
     data,
+    diagnose,
     ensemble,
     init,
     layers,
     losses,
+    monitors,
     optim,
     preprocess,
     regularizers,
+    report,
 )
 from babysit.checkpoint import load, save
 from babysit.history import History
@@ -29,4 +32,5 @@ __all__ = [
     "DivergedError", "History", "Sequential", "Trainer", "check", "data", "init", "layers",
     "losses", "mlp", "optim", "regularizers",
     "average", "checkpoint", "ensemble", "load", "save", "preprocess",
+    "diagnose", "monitors", "report",
 ]

@@ -18,11 +18,14 @@ import base64
 import html
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.figure import Figure
 
 from babysit.diagnose import diagnose
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DPI = 100
 SEVERITY_COLORS = {"error": "#b00020", "warning": "#b36b00", "info": "#2e6b30"}
@@ -33,6 +36,14 @@ def _finite(xs, ys):
     pairs = [(x, y) for x, y in zip(xs, ys, strict=True)
              if y is not None and math.isfinite(y)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+def _figure(figsize):
+    """A Matplotlib Figure saved through the Agg canvas (imported here: `import babysit`
+    stays free of Matplotlib until a report is drawn)."""
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, dpi=DPI)
 
 
 def _positive(xs, ys):
@@ -53,7 +64,7 @@ def plot_loss(history, log: bool = False) -> Figure | None:
         x, y = _positive(x, y)
     if not x:
         return None
-    fig = Figure(figsize=(7, 3.6), dpi=DPI)
+    fig = _figure((7, 3.6))
     ax = fig.add_subplot()
     y = np.asarray(y)
     ax.plot(x, y, color="#1f77b4", alpha=0.3, lw=0.8, label="loss per batch")
@@ -86,7 +97,7 @@ def plot_accuracy(history) -> Figure | None:
     """Train and validation accuracy per epoch: the gap between them is the overfitting."""
     if not history.train_acc:
         return None
-    fig = Figure(figsize=(7, 3.6), dpi=DPI)
+    fig = _figure((7, 3.6))
     ax = fig.add_subplot()
     epochs = list(range(1, len(history.train_acc) + 1))
     ax.plot(*_finite(epochs, history.train_acc), marker="o", ms=3, label="train")
@@ -107,7 +118,7 @@ def plot_update_ratios(history) -> Figure | None:
     rec = history.monitors.get("update_ratio")
     if not rec or not rec["iterations"]:
         return None
-    fig = Figure(figsize=(7, 3.6), dpi=DPI)
+    fig = _figure((7, 3.6))
     ax = fig.add_subplot()
     epochs = [i / max(history.iters_per_epoch, 1) for i in rec["iterations"]]
     weights = set(rec.get("weights", []))
@@ -136,7 +147,7 @@ def _histogram_grid(history, key: str, title: str) -> Figure | None:
     n = len(names)
     cols = min(n, 4)
     rows = math.ceil(n / cols)
-    fig = Figure(figsize=(3.4 * cols, 2.6 * rows + 0.5), dpi=DPI)
+    fig = _figure((3.4 * cols, 2.6 * rows + 0.5))
     ipe = max(history.iters_per_epoch, 1)
     for i, name in enumerate(names):
         ax = fig.add_subplot(rows, cols, i + 1)
@@ -214,7 +225,7 @@ def plot_first_layer(history) -> Figure | None:
         return None
     image_shape = history.meta.get("image_shape")
     epoch = rec["iteration"] / max(history.iters_per_epoch, 1)
-    fig = Figure(figsize=(6.5, 6.5) if image_shape else (8, 4), dpi=DPI)
+    fig = _figure((6.5, 6.5) if image_shape else (8, 4))
     ax = fig.add_subplot()
     if image_shape:
         ax.imshow(weight_grid(W, image_shape), cmap="gray", interpolation="nearest")

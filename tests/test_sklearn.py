@@ -80,7 +80,16 @@ def test_history_and_fitted_attributes(digits):
     assert clf.n_features_in_ == 64
     assert clf.net_.dtype == np.float32
     assert clf.trainer_.average is None
-    assert small_classifier(average=0.99).fit(X, y).trainer_.average.decay == 0.99
+
+
+def test_average_predicts_with_the_running_average_of_the_same_run(digits):
+    X, y = digits
+    last = small_classifier().fit(X, y)
+    averaged = small_classifier(average=0.99).fit(X, y)
+    assert averaged.trainer_.average.decay == 0.99
+    assert averaged.history_.loss == last.history_.loss  # averaging never changes training
+    assert not np.allclose(averaged.predict_proba(X), last.predict_proba(X), atol=1e-3)
+    assert averaged.score(X, y) > 0.95
 
 
 def test_the_default_min_max_scaling_makes_the_units_of_the_features_irrelevant(digits):
@@ -186,6 +195,7 @@ def test_regressor_partial_fit_keeps_the_first_scaling():
     (dict(optimizer="adamw"), "unknown optimizer 'adamw'"),
     (dict(dtype="int8"), "dtype must be one of"),
     (dict(dropout=1.0), "Dropout: drop"),
+    (dict(preprocess="scale"), "unknown preprocessing 'scale'"),
 ])
 def test_bad_arguments_are_refused_at_fit_naming_the_argument(digits, bad, match):
     X, y = digits

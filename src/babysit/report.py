@@ -138,8 +138,9 @@ def plot_update_ratios(history) -> Figure | None:
     return fig
 
 
-def _histogram_grid(history, key: str, title: str) -> Figure | None:
-    """One panel per layer: the first sample's histogram (outline) and the last one's (filled)."""
+def _histogram_grid(history, key: str, title: str, log: bool = False) -> Figure | None:
+    """One panel per layer: the first sample's histogram (outline) and the last one's (filled);
+    `log` puts the counts on a log scale (gradients crowd around 0, their tails matter)."""
     rec = history.monitors.get("layers")
     if not rec or not rec.get("samples"):
         return None
@@ -158,7 +159,7 @@ def _histogram_grid(history, key: str, title: str) -> Figure | None:
             if not h or not h["counts"]:
                 continue
             edges = np.linspace(h["lo"], h["hi"], len(h["counts"]) + 1)
-            ax.hist(edges[:-1], bins=edges, weights=h["counts"],
+            ax.hist(edges[:-1], bins=edges, weights=h["counts"], log=log,
                     label=f"epoch {sample['iteration'] / ipe:.1f}", **style)
         h = last[key][i]
         extra = ""
@@ -170,6 +171,7 @@ def _histogram_grid(history, key: str, title: str) -> Figure | None:
             else "no finite values"
         ax.set_title(f"{name}\n{stats}{extra}", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.locator_params(axis="x", nbins=5)
         if i == 0:
             ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
@@ -185,8 +187,8 @@ def plot_activations(history) -> Figure | None:
 
 def plot_gradients(history) -> Figure | None:
     """Histograms of dL/d(output) per layer on the probe batch, at the start and at the end."""
-    return _histogram_grid(history, "gradients",
-                           "Gradients dL/d(layer output) per layer (gray: start, blue: end)")
+    return _histogram_grid(history, "gradients", "Gradients dL/d(layer output) per layer, "
+                           "log counts (gray: start, blue: end)", log=True)
 
 
 def weight_grid(W: np.ndarray, image_shape, cols: int | None = None) -> np.ndarray:
@@ -330,6 +332,8 @@ def _fmt(value) -> str:
         return value
     if isinstance(value, dict) and "text" in value:
         return value["text"]
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value))
     return str(value)
 
 

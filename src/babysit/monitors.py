@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from babysit.backend import make_rng, to_numpy
+from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.layers.linear import Linear
 from babysit.train import Callback
@@ -148,6 +148,7 @@ class LayerStats(Callback):
         if self._probe is None:
             n = X.shape[0]
             pick = np.sort(make_rng(self.seed).choice(n, min(self.probe_size, n), replace=False))
+            pick = get_array_module(X).asarray(pick)  # a device index for device data
             self._probe = (X[pick], y[pick])
         layers = _layers(trainer.net)
         rec = trainer.history.monitors.setdefault("layers", {"samples": []})

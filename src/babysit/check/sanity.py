@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from babysit.backend import make_rng
+from babysit.backend import get_array_module, make_rng
 from babysit.layers.base import Layer
 from babysit.losses import Loss
 from babysit.optim import Adam, Optimizer
@@ -105,7 +105,8 @@ def sanity(net: Layer, loss: Loss, X, y, reg=None, *, chance_tol: float = 0.5,
     trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, epochs=0, progress=False)
     X, y = trainer.prepare(X, y, "X")
     rng = make_rng(seed)
-    pick = np.sort(rng.permutation(X.shape[0])[:n_chance])
+    xp = get_array_module(X)
+    pick = xp.asarray(np.sort(rng.permutation(X.shape[0])[:n_chance]))
     Xc, yc = X[pick], y[pick]
     scores = predict_scores(net, Xc)
     data_loss, _ = loss(scores, yc)
@@ -157,7 +158,7 @@ def _regularization_check(net: Layer, reg, data_loss: float) -> SanityCheck:
 
 def _overfit_check(trainer: Trainer, X, y, rng, n: int, max_iters: int, tol: float,
                    n_classes: int) -> SanityCheck:
-    take = np.sort(rng.permutation(X.shape[0])[:n])
+    take = get_array_module(X).asarray(np.sort(rng.permutation(X.shape[0])[:n]))
     xs, ys = X[take], y[take]
     start, _ = trainer.loss(predict_scores(trainer.net, xs), ys)
     classification = trainer.loss.classification

@@ -235,6 +235,14 @@ def test_dataset_preprocessed_fits_on_the_training_split_only():
     assert data.preprocessed(None) is data
 
 
+def test_images_stay_images_only_where_columns_stay_pixels():
+    data = datasets.load("digits")
+    assert data.preprocessed(pp.Whiten(kind="zca")).image_shape == (8, 8)
+    assert data.preprocessed(pp.Pipeline(pp.MeanCenter(), pp.MinMax())).image_shape == (8, 8)
+    assert data.preprocessed(pp.Whiten(kind="pca")).image_shape is None
+    assert data.preprocessed(pp.Pipeline(pp.MeanCenter(), pp.PCA(10))).image_shape is None
+
+
 @pytest.mark.parametrize("name", pp.CHOICES)
 def test_every_command_line_choice_names_a_transform(name):
     transform = pp.get(name)

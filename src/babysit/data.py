@@ -54,6 +54,7 @@ class Dataset:
     def preprocessed(self, transform) -> Dataset:
         """A copy with `transform` fitted on the training split only and applied to all
         three (the notes: statistics from training data, applied to val and test).
+        `image_shape` is dropped when the transform leaves pixel space (PCA, PCA whitening).
         `transform` None returns the dataset unchanged."""
         if transform is None:
             return self
@@ -61,7 +62,8 @@ class Dataset:
         splits = {part: Split(transform.transform(split.X), split.y)
                   for part, split in (("train", self.train), ("val", self.val),
                                       ("test", self.test))}
-        return replace(self, **splits, preprocess=transform)
+        image_shape = self.image_shape if transform.keeps_layout else None
+        return replace(self, **splits, image_shape=image_shape, preprocess=transform)
 
 
 def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:

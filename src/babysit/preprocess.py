@@ -55,6 +55,12 @@ class Transform:
         self._check_fitted()
         return self.n_features_in_
 
+    @property
+    def keeps_layout(self) -> bool:
+        """True when output column j is still input column j, rescaled or shifted (so a row
+        that was an image is still one); False for a rotation into another basis (PCA)."""
+        return True
+
     # -- describing a fitted transform as JSON + arrays -----------------------------------
 
     def get_params(self) -> dict:
@@ -274,6 +280,10 @@ class PCA(Transform):
         self._check_fitted()
         return len(self.components_)
 
+    @property
+    def keeps_layout(self) -> bool:
+        return False
+
     def _transform(self, X):
         return (X - _cast(self.mean_, X)) @ _cast(self.components_, X).T
 
@@ -335,6 +345,10 @@ class Whiten(Transform):
             cache[dtype] = self._build_matrices(dtype)
         return cache[dtype]
 
+    @property
+    def keeps_layout(self) -> bool:
+        return self.kind == "zca"        # ZCA rotates back into the pixel basis
+
     def _build_matrices(self, dtype) -> tuple[np.ndarray, np.ndarray]:
         root = np.sqrt(self.explained_variance_ + self.eps)
         forward = self.components_.T / root                   # U diag(1/sqrt(S+eps))
@@ -386,6 +400,10 @@ class Pipeline(Transform):
     def n_features_out_(self) -> int:
         self._check_fitted()
         return self.steps[-1].n_features_out_ if self.steps else self.n_features_in_
+
+    @property
+    def keeps_layout(self) -> bool:
+        return all(step.keeps_layout for step in self.steps)
 
     def _inverse(self, Z):
         for step in reversed(self.steps):

@@ -627,12 +627,22 @@ def _run_trial(job: _Job, stage: int, study, trial, space: dict) -> None:
         study.tell(trial, value)
 
 
+def _work_with_cores(job: _Job, worker: int, ready, cores: int) -> None:
+    """A spawned worker: `_work` with its BLAS threads limited to its share of the cores, since
+    N processes each running a thread per core slow each other down many times over."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(cores):
+        _work(job, worker, ready)
+
+
 def _run_workers(job: _Job, workers: int) -> list[int]:
     """Start `workers` spawned processes on the job and wait for all; their exit codes."""
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(workers)
-    procs = [ctx.Process(target=_work, args=(job, i, ready), name=f"babysit-search-{i}")
-             for i in range(workers)]
+    cores = max(1, (os.cpu_count() or 1) // workers)
+    procs = [ctx.Process(target=_work_with_cores, args=(job, i, ready, cores),
+                         name=f"babysit-search-{i}") for i in range(workers)]
     for p in procs:
         p.start()
     try:

@@ -229,3 +229,16 @@ def test_cli_search_prints_a_json_summary(tmp_path, capsys):
     assert summary["trials"] == 3 and 0 < summary["best"]["val_accuracy"] <= 1
     assert summary["run_dir"] == str(tmp_path)
     assert set(summary["spaces"][0]) == {"lr"}
+
+
+def test_any_optuna_storage_url_holds_the_study(small, tmp_path):
+    """Workers on many machines share a database URL; sqlite stands in for PostgreSQL here."""
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    kwargs = dict(stages=[search.Stage(3, epochs=1)], storage=url, out=tmp_path, top_k=0,
+                  say=lambda text: None)
+    first = search.run(SPACE, small, **kwargs)
+    again = search.run(SPACE, small, **kwargs)  # finished: nothing more to run
+    assert first.storage == url and not (tmp_path / "study.journal").exists()
+    assert len(again.trials) == 3 and again.trials == first.trials
+    study = optuna.load_study(study_name="babysit.stage1", storage=url)
+    assert len(complete(study.get_trials())) == 3

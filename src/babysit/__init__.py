@@ -20,6 +20,7 @@ from babysit import (
     preprocess,
     regularizers,
     report,
+    search,
 )
 from babysit.checkpoint import load, save
 from babysit.history import History
@@ -32,5 +33,5 @@ __all__ = [
     "DivergedError", "History", "Sequential", "Trainer", "check", "data", "init", "layers",
     "losses", "mlp", "optim", "regularizers",
     "average", "checkpoint", "ensemble", "load", "save", "preprocess",
-    "diagnose", "monitors", "report",
+    "diagnose", "monitors", "report", "search",
 ]

@@ -242,3 +242,27 @@ def test_any_optuna_storage_url_holds_the_study(small, tmp_path):
     assert len(again.trials) == 3 and again.trials == first.trials
     study = optuna.load_study(study_name="babysit.stage1", storage=url)
     assert len(complete(study.get_trials())) == 3
+
+
+def test_a_trial_whose_worker_stopped_beating_is_marked_failed(tmp_path):
+    """Workers on other machines are judged by their heartbeats: 3 missed intervals and the
+    trial is failed (its slot goes to a new trial); a recent beat keeps it running."""
+    study = optuna.create_study(storage=search.open_storage(tmp_path / "s.journal"))
+    silent, beating = study.ask(), study.ask()
+    for trial, beat in ((silent, time.time() - 100), (beating, time.time())):
+        trial.set_user_attr("worker", "another-machine:123")
+        trial.set_user_attr("heartbeat", beat)
+    search._fail_stale(study, heartbeat=10)
+    assert [t.state.name for t in study.get_trials()] == ["FAIL", "RUNNING"]
+
+
+def test_diverged_trials_are_recorded_as_such(small, tmp_path):
+    """A learning rate far too high makes the loss NaN: the trial is a finished, bad result.
+    (With L2 strength 1, each SGD step multiplies the weights by 1 - 2 lr: they overflow.)"""
+    result = search.run({"lr": search.loguniform(1e3, 1e4)}, small,
+                        stages=[search.Stage(2, epochs=1)],
+                        base={"optimizer": "sgd", "reg": 1.0, "batch_size": 8},
+                        out=tmp_path, say=lambda text: None)
+    assert [r["state"] for r in result.trials] == ["diverged", "diverged"]
+    assert result.best == {} and result.retrained == {}
+    assert [t.state.name for t in study_trials(tmp_path)] == ["PRUNED", "PRUNED"]

@@ -253,18 +253,21 @@ def parse_param(text: str) -> tuple[str, Dimension]:
         except (TypeError, ValueError, argparse.ArgumentTypeError) as err:
             raise ValueError(f"--param {name}: cannot read the choices {body!r}: {err}") from None
         return name, choice(values)
-    parts = [p.strip() for p in body.split(",")]
+    parts = [p.strip().lower() for p in body.split(",")]
+    log = False
+    if kind == "intuniform" and len(parts) == 3:
+        log = {"log": True, "log=true": True, "true": True, "log=false": False,
+               "false": False}.get(parts.pop())
+    if len(parts) != 2 or log is None:
+        raise ValueError(f"--param {name}: {kind} takes (lo, hi)"
+                         f"{' or (lo, hi, log=true)' if kind == 'intuniform' else ''}, "
+                         f"got {body!r}")
     try:
-        if kind == "intuniform":
-            args = [int(p) for p in parts[:2]] + [parts[2].lower() in ("true", "log=true")
-                                                  for _ in parts[2:3]]
-        else:
-            args = [float(p) for p in parts]
+        bounds = [int(p) if kind == "intuniform" else float(p) for p in parts]
     except ValueError:
         raise ValueError(f"--param {name}: {kind} takes numbers, got {body!r}") from None
-    if len(parts) not in ((2, 3) if kind == "intuniform" else (2,)):
-        raise ValueError(f"--param {name}: {kind} takes (lo, hi), got {body!r}")
-    return name, _DIMENSIONS[kind](*args)
+    return name, (intuniform(*bounds, log=log) if kind == "intuniform"
+                  else _DIMENSIONS[kind](*bounds))
 
 
 # -- stages ----------------------------------------------------------------------------------
@@ -522,8 +525,13 @@ class _Heartbeat:
         self.thread = threading.Thread(target=self._beat, daemon=True)
 
     def _beat(self) -> None:
+        from optuna.exceptions import UpdateFinishedTrialError
+
         while not self.stop.wait(self.interval):
-            self.trial.set_user_attr("heartbeat", time.time())
+            try:
+                self.trial.set_user_attr("heartbeat", time.time())
+            except UpdateFinishedTrialError:
+                return  # taken for dead by another worker; `_run_trial` drops its result
 
     def __enter__(self):
         self.thread.start()
@@ -606,6 +614,7 @@ def _run_stage(job: _Job, stage: int, study, space: dict) -> None:
 
 
 def _run_trial(job: _Job, stage: int, study, trial, space: dict) -> None:
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
     start = time.perf_counter()
@@ -616,15 +625,18 @@ def _run_trial(job: _Job, stage: int, study, trial, space: dict) -> None:
     except DivergedError as err:
         result = {"diverged": str(err).split(":")[0]}
     except BaseException:
-        study.tell(trial, state=TrialState.FAIL)  # interrupted: nothing recorded, nothing lost
+        # interrupted: nothing recorded, nothing lost
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         raise
     value = result.pop("val_accuracy", None)
-    # one write for the details: each write to a journal file is a locked, fsynced append
-    trial.set_user_attr("result", {**result, "seconds": round(time.perf_counter() - start, 3)})
-    if value is None:
-        study.tell(trial, state=TrialState.PRUNED)
-    else:
-        study.tell(trial, value)
+    # skipped when another worker took this trial for dead (its heartbeats did not arrive):
+    # it was marked failed and its slot given to a new trial
+    with contextlib.suppress(UpdateFinishedTrialError):
+        # one write for the details: each write to a journal file is a locked, fsynced append
+        trial.set_user_attr("result", {**result,
+                                       "seconds": round(time.perf_counter() - start, 3)})
+        study.tell(trial, value, state=TrialState.PRUNED if value is None else None,
+                   skip_if_finished=True)
 
 
 def _work_with_cores(job: _Job, worker: int, ready, cores: int) -> None:
@@ -820,8 +832,9 @@ def plot(rows: list[dict], spaces: list[dict], path: Path) -> Path:
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=8)
-    diverged = len(rows) - len(done) + sum(r["state"] == "diverged" for r in done)
+    if done:
+        axes.flat[0].legend(fontsize=8)
+    diverged = len(rows) - len(done)
     fig.suptitle(f"{len(done)} trials" + (f" ({diverged} diverged, not shown)"
                                           if diverged else ""))
     fig.tight_layout()
@@ -942,6 +955,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         + f"; {workers} worker{'s' if workers > 1 else ''}, {sampler} sampling, "
         f"study {study!r} in {job.storage}")
     start = time.perf_counter()
+    codes = [0]
     if workers == 1:
         _work(job, 0)
     else:
@@ -952,8 +966,9 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     missing = [i + 1 for i, s in enumerate(stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]
     if missing:
-        raise RuntimeError(f"stage(s) {missing} did not finish (a worker stopped); run the same "
-                           f"search again to resume it: finished trials are kept")
+        raise RuntimeError(f"stage(s) {missing} did not finish: a worker stopped (exit codes "
+                           f"{codes}; its error is above). Run the same search again to resume "
+                           f"it: finished trials are kept")
     say(f"{len(rows)} trials finished in {time.perf_counter() - start:.1f} s; best first:")
     say(format_table(rows, limit=15))
     save_table(rows, out)

@@ -266,3 +266,9 @@ def test_diverged_trials_are_recorded_as_such(small, tmp_path):
     assert [r["state"] for r in result.trials] == ["diverged", "diverged"]
     assert result.best == {} and result.retrained == {}
     assert [t.state.name for t in study_trials(tmp_path)] == ["PRUNED", "PRUNED"]
+
+
+def test_train_command_names_only_what_differs_from_the_defaults():
+    config = {**search.base_config(), "lr": 0.0031863505, "hidden": [100], "batchnorm": True}
+    assert search.train_command(config, "digits") == (
+        "babysit train --data digits --hidden 100 --batchnorm --lr 0.00318635")

@@ -775,6 +775,24 @@ def format_table(rows: list[dict], limit: int | None = None) -> str:
     return "\n".join(lines)
 
 
+def train_command(config: Mapping, data: str) -> str:
+    """The `babysit train` command line for `config`: its options that differ from the
+    defaults (floats to 6 significant digits)."""
+    options = [f"--data {data}"]
+    for name, default in base_config().items():
+        value = config.get(name, default)
+        if value == default or value is None or value is False:
+            continue
+        flag = f"--{name.replace('_', '-')}"
+        if value is True:
+            options.append(flag)
+        else:
+            text = _cell(value) if isinstance(value, list) else (
+                f"{value:.6g}" if isinstance(value, float) else str(value))
+            options.append(f"{flag} {text}")
+    return "babysit train " + " ".join(options)
+
+
 def _cell(v) -> str:
     if v is None:
         return "-"
@@ -978,6 +996,9 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     for text in result.warnings:
         say(f"warning: {text}")
     if result.best:
+        best_config = job.config(result.best["stage"] - 1,
+                                 {k: result.best[k] for k in space if k in result.best})
+        say(f"to train the best again: {train_command(best_config, data.name)}")
         result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
                                                                            top_k, say)
     (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
@@ -987,4 +1008,4 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
 __all__ = ["Choice", "IntUniform", "LogUniform", "SearchResult", "Stage", "Uniform",
            "base_config", "border_warnings", "build", "choice", "default_space",
            "default_stages", "evaluate", "intuniform", "load_data", "loguniform", "open_storage",
-           "parse_param", "parse_stages", "run", "uniform"]
+           "parse_param", "parse_stages", "run", "train_command", "uniform"]

@@ -63,6 +63,7 @@ class Uniform:
 
     @property
     def kind(self) -> str:
+        """The name of the function that makes this range ("uniform", "loguniform", ...)."""
         return type(self).__name__.lower()
 
     def suggest(self, trial, name: str):
@@ -131,9 +132,11 @@ class IntUniform(Uniform):
             raise ValueError(f"intuniform: lo must be positive on a log scale, got {self.lo!r}")
 
     def suggest(self, trial, name: str):
+        """Draw this hyperparameter's integer value for an Optuna trial."""
         return trial.suggest_int(name, self.lo, self.hi, log=self.log)
 
     def narrow(self, values: Sequence, margin: float = 0.25):
+        """As `Uniform.narrow`, rounded outward to integers and at least one step wide."""
         lo, hi = self._padded_span(values, margin)
         lo, hi = max(self.lo, math.floor(lo)), min(self.hi, math.ceil(hi))
         if lo == hi:  # keep a range, one step wide, inside this one
@@ -141,6 +144,7 @@ class IntUniform(Uniform):
         return replace(self, lo=lo, hi=hi)
 
     def widened(self, upward: bool):
+        """As `Uniform.widened`, in whole numbers (a log range stays above 0)."""
         if self.log:
             return replace(self, hi=self.hi * 10) if upward else \
                 replace(self, lo=max(1, self.lo // 10))
@@ -171,6 +175,7 @@ class Choice:
         return [_label(v) for v in self.values]
 
     def suggest(self, trial, name: str):
+        """Draw one of the values for an Optuna trial (Optuna records its label)."""
         labels = self.labels()
         return self.values[labels.index(trial.suggest_categorical(name, labels))]
 
@@ -414,6 +419,8 @@ def _per_trial_random_sampler(seed: int, stage: int):
     import optuna
 
     class PerTrialRandomSampler(optuna.samplers.BaseSampler):
+        """Optuna's RandomSampler, seeded afresh for each (trial, parameter)."""
+
         def infer_relative_search_space(self, study, trial):
             return {}
 
@@ -444,6 +451,7 @@ class _Job:
     heartbeat: float
 
     def config(self, stage: int, params: Mapping) -> dict:
+        """The options a trial of `stage` trains with: base, then its sampled `params`."""
         return {**self.base, **params, "epochs": self.stages[stage].epochs or self.base["epochs"]}
 
 

@@ -24,9 +24,10 @@ def _check_class_targets(scores, y) -> None:
     if y.dtype.kind not in "iu":
         raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
     # A negative label would silently index from the end; a large one fail deep in NumPy.
+    # Read as unsigned, a negative label is huge: one max() per step catches both kinds.
     n_classes = scores.shape[1]
-    low, high = (int(y.min()), int(y.max())) if y.size else (0, 0)
-    if low < 0 or high >= n_classes:
+    if y.size and int(y.view(f"u{y.dtype.itemsize}").max()) >= n_classes:
+        low, high = int(y.min()), int(y.max())
         raise ValueError(f"labels out of range: got {low}..{high}, expected 0..{n_classes - 1} "
                          f"for {n_classes} classes")
 
@@ -73,8 +74,8 @@ class SoftmaxCrossEntropy(Loss):
         n = scores.shape[0]
         logp = log_softmax(scores)
         rows = xp.arange(n)
-        value = -float(logp[rows, y].mean())
-        dscores = xp.exp(logp)
+        value = -float(logp[rows, y].sum()) / n  # sum / n: .mean() costs more than the sum
+        dscores = xp.exp(logp, out=logp)  # the log-probabilities are not needed any more
         dscores[rows, y] -= 1
         dscores /= n
         return value, dscores

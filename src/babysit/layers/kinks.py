@@ -21,6 +21,11 @@ def record(mask) -> None:
         _active.append(mask.copy())
 
 
+def is_recording() -> bool:
+    """True inside `recording()`: a layer computes a mask only for it to be recorded."""
+    return _active is not None
+
+
 @contextmanager
 def recording():
     """Collect the masks of every max taken inside the block, in order."""

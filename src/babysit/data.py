@@ -136,8 +136,15 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Sp
     parts = []
     rest_X, rest_y, rest = X, y, 1.0
     for frac in fractions[:-1]:
-        take_X, rest_X, take_y, rest_y = train_test_split(
-            rest_X, rest_y, train_size=frac / rest, stratify=rest_y, random_state=seed)
+        try:
+            take_X, rest_X, take_y, rest_y = train_test_split(
+                rest_X, rest_y, train_size=frac / rest, stratify=rest_y, random_state=seed)
+        except ValueError as err:   # too few examples of some class for every part to hold one
+            counts = np.unique(y, return_counts=True)[1]
+            raise ValueError(f"cannot split {len(y)} examples of {len(counts)} classes (the "
+                             f"smallest has {counts.min()}) into stratified parts "
+                             f"{fractions.tolist()}: give more examples per class ({err})"
+                             ) from None
         parts.append(Split(take_X, take_y))
         rest -= frac
     parts.append(Split(rest_X, rest_y))

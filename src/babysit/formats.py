@@ -125,7 +125,7 @@ def _numeric_column(cells: np.ndarray, path: Path, name: str) -> np.ndarray:
             try:
                 float(cell)
             except ValueError:
-                what = "is empty" if not cell.strip() else f"holds {cell!r}"
+                what = "is empty" if not cell.strip() else f"holds {str(cell)!r}"
                 raise ValueError(f"{path}: column {name!r} is not numeric: data row {row} "
                                  f"(line {row + 2}) {what}. Features must be numbers; drop or "
                                  f"encode that column, or make it the target") from None

@@ -1,6 +1,7 @@
 """The public names that design.md and the issues promise exist, with the promised arguments.
 
-Outside checks call these names; a rename or a dropped argument breaks them, so it breaks here first.
+Outside checks call these names; a rename or a dropped argument breaks them, so it fails here
+first.
 """
 
 import inspect
@@ -119,3 +120,38 @@ def test_import_babysit_loads_no_heavy_optional_library():
             "{'matplotlib', 'optuna', 'scipy', 'sklearn'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
+    (["--patience", "0"], "argument --patience: expected a positive integer, got '0'"),
+    (["--hidden", "abc"], "--hidden takes comma-separated integers"),
+    (["--data", "nosuch"], "unknown dataset 'nosuch'"),
+    (["--lr", "-1"], "lr must be > 0"),
+    (["--batch-size", "0"], "batch_size must be a positive integer, got 0"),
+    (["--dropout", "1.5"], "must be in [0, 1), got 1.5"),
+    (["--optimizer", "foo"], "unknown optimizer 'foo'; known: sgd"),
+])
+def test_the_command_line_refuses_bad_input_in_one_line(argv, says, tmp_path, capsys):
+    """Exit status 2 and one line on stderr naming the argument, never a traceback."""
+    from babysit.cli import main
+
+    try:
+        code = main(["train", *argv, "--out", str(tmp_path)])
+    except SystemExit as exit_:   # argparse's own refusals
+        code = exit_.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert says in err.splitlines()[-1]
+    assert "Traceback" not in err
+
+
+def test_a_text_feature_column_is_named_with_its_row(tmp_path, capsys):
+    from babysit.cli import main
+
+    csv = tmp_path / "text.csv"
+    csv.write_text("a,b,label\n1,2,x\n3,foo,y\n5,6,x\n7,8,y\n1,1,x\n2,2,y\n")
+    code = main(["train", "--data", str(csv), "--target", "label", "--out", str(tmp_path)])
+    line = capsys.readouterr().err.strip()
+    assert code == 2
+    assert "column 'b' is not numeric: data row 1 (line 3) holds 'foo'" in line

@@ -30,15 +30,6 @@ class NetworkError(DownloadError):
     """The server could not be reached or refused the request (no network, down, 404)."""
 
 
-def sha256_file(path) -> str:
-    """Hex sha256 of the file at `path`, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def fetch(url: str, dest, sha256: str, progress: bool | None = None,
           timeout: float = 30.0) -> Path:
     """Download `url` to `dest` (a file path), verifying its sha256; return `dest`.

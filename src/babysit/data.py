@@ -111,9 +111,8 @@ def class_labels(y, n_classes: int | None = None) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"labels must be a 1-d array of class indices, got shape {y.shape}")
     if y.dtype.kind == "f":
-        fractional = ~np.isfinite(y) | (y != np.round(y))
-        if fractional.any():
-            i = int(fractional.argmax())
+        i = _first_fractional(y)
+        if i is not None:
             raise ValueError(f"labels must be integer class indices, got {y[i]} at position {i}")
     elif y.dtype.kind not in "iub":
         raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
@@ -242,18 +241,20 @@ def encode_labels(values) -> tuple[np.ndarray, list[str]]:
         with contextlib.suppress(ValueError):   # a CSV's "3" or "3.0" is the number 3
             values = values.astype(np.float64)
     if values.dtype.kind == "f":
-        values = _whole_numbers(values)
+        i = _first_fractional(values)
+        if i is not None:
+            raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; "
+                             f"babysit trains classifiers, not regressors")
+        values = values.astype(np.int64)
     names, y = np.unique(values, return_inverse=True)
     return y.astype(np.int64), [str(name) for name in names]
 
 
-def _whole_numbers(values: np.ndarray) -> np.ndarray:
+def _first_fractional(values: np.ndarray) -> int | None:
+    """Index of the first entry of a float array (N,) that is not a whole number (2.5, NaN,
+    inf), or None when every entry is one."""
     fractional = ~np.isfinite(values) | (values != np.round(values))
-    if fractional.any():
-        i = int(fractional.argmax())
-        raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; "
-                         f"babysit trains classifiers, not regressors")
-    return values.astype(np.int64)
+    return int(fractional.argmax()) if fractional.any() else None
 
 
 def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None) -> Dataset:

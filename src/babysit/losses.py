@@ -42,6 +42,7 @@ class Loss:
         raise NotImplementedError
 
     def config(self) -> dict:
+        """The constructor arguments (for repr and saved training state)."""
         return {}
 
     def __repr__(self) -> str:

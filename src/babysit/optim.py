@@ -32,6 +32,8 @@ class Optimizer:
         return float(self.lr(self.t)) if callable(self.lr) else float(self.lr)
 
     def step(self, params: Iterable[Param]) -> None:
+        """Update each Param's `.value` in place from its `.grad`, with this rule's state
+        for that Param (created on first sight), then count the step."""
         lr = self.current_lr()
         self.t += 1
         for p in params:
@@ -41,12 +43,15 @@ class Optimizer:
             self.update(p.value, p.read_grad(), state, lr)
 
     def init_state(self, p: Param) -> dict:
+        """The rule's state for a new Param (e.g. a zero velocity of its shape)."""
         return {}
 
     def update(self, w, dw, state: dict, lr: float) -> None:
+        """The rule itself: change `w` in place from its gradient `dw` (same shape)."""
         raise NotImplementedError
 
     def config(self) -> dict:
+        """The constructor arguments (for repr and saved training state)."""
         return {"lr": self.lr}
 
     def __repr__(self) -> str:

@@ -22,16 +22,21 @@ class Regularizer:
         self.include_all = include_all
 
     def covered(self, params: Iterable[Param]) -> list[Param]:
+        """The Params this penalty applies to: weights only (`Param.regularize`), or every
+        Param with include_all=True (biases and BatchNorm's gamma/beta are better left free)."""
         return [p for p in params if self.include_all or p.regularize]
 
     def penalty(self, params: Iterable[Param]) -> float:
+        """The penalty's value, reported apart from the data loss."""
         return sum(self._value(p.value) for p in self.covered(params))
 
     def add_grad(self, params: Iterable[Param]) -> None:
+        """Add the penalty's gradient into the `.grad` of each covered Param (after backward)."""
         for p in self.covered(params):
             self._add_grad(p)
 
     def config(self) -> dict:
+        """The constructor arguments (for repr and saved training state)."""
         return {}
 
     def __repr__(self) -> str:

@@ -229,12 +229,15 @@ class Trainer:
             return predict_scores(self.net, X, batch_size)
 
     def predict_proba(self, X):
+        """Class probabilities (N, C) for X (N, D), with the evaluated (averaged) weights."""
         return to_numpy(self.loss.probabilities(self.scores(X)))
 
     def predict(self, X):
+        """The class index of the highest score for each row of X (N, D): (N,) int."""
         return to_numpy(self.scores(X).argmax(axis=1))
 
     def accuracy(self, X, y) -> float:
+        """The fraction of rows of X (N, D) whose predicted class is y (N,)."""
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
 

@@ -116,6 +116,9 @@ class Layer:
         self.buffers = {}
 
     def forward(self, x, train: bool = False) -> tuple[np.ndarray, Backward]:
+        """x: (N, D_in) -> (y (N, D_out), backward). `backward(dy)` adds dL/dparam into each
+        Param.grad and returns dL/dx (N, D_in); train=True turns on dropout, noise and batch
+        statistics."""
         raise NotImplementedError
 
     def __call__(self, x, train: bool = False):
@@ -138,6 +141,7 @@ class Layer:
 
     @property
     def dtype(self):
+        """The dtype of the first parameter (float32 unless asked otherwise); None without any."""
         for p in self.named_params().values():
             return p.value.dtype
         return None
@@ -147,12 +151,15 @@ class Layer:
         yield self
 
     def named_params(self) -> dict[str, Param]:
+        """Every parameter, by name ("W", or dotted "0.W" inside a container)."""
         return self.params
 
     def parameters(self) -> list[Param]:
+        """Every parameter, in `named_params` order (what an optimizer's step takes)."""
         return list(self.named_params().values())
 
     def zero_grad(self) -> None:
+        """Mark every gradient stale: the next backward pass overwrites instead of adding."""
         for p in self.named_params().values():
             p.zero_grad()
 
@@ -189,9 +196,6 @@ class Sequential(Layer):
             for i, layer in enumerate(self.layers)
             for name, p in layer.named_params().items()
         }
-
-    def named_params(self) -> dict[str, Param]:
-        return self.params
 
     def modules(self) -> Iterator[Layer]:
         yield self

@@ -24,6 +24,7 @@ from babysit.train import DivergedError, EarlyStopping, Trainer
 
 
 def add_data_options(p: argparse.ArgumentParser) -> None:
+    """--data, --target, --preprocess, --seed: which data, and how it is prepared."""
     p.add_argument("--data", default="digits", help="built-in name, a .csv (with --target) "
                    "or a .npz holding X and y (default: digits)")
     p.add_argument("--target", help="the label column of a .csv file")
@@ -34,6 +35,7 @@ def add_data_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
+    """The network `build_model` builds: widths, activation, init, BatchNorm, dropout, loss."""
     g = p.add_argument_group("model")
     g.add_argument("--hidden", type=_widths, default=[100, 100],
                    help="hidden layer widths, comma-separated (default: 100,100)")
@@ -47,6 +49,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_training_options(p: argparse.ArgumentParser) -> None:
+    """The Trainer `build_trainer` builds: optimizer, lr, regularization, epochs, batches."""
     g = p.add_argument_group("training")
     g.add_argument("--optimizer", default="adam", help=", ".join(optim.OPTIMIZERS))
     g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
@@ -62,17 +65,20 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_ensemble_options(p: argparse.ArgumentParser) -> None:
+    """--ensemble K: train K seeds of one configuration and average them."""
     p.add_argument("--ensemble", type=int, default=1, metavar="K",
                    help="train K models from seeds seed..seed+K-1 and average their "
                         "probabilities (default: 1, a single model)")
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
+    """--out (the run folder) and --json (a summary as stdout's last line)."""
     p.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
 def add_check_options(p: argparse.ArgumentParser) -> None:
+    """The gradient check's options: examples, coordinates per parameter, step, burn-in."""
     g = p.add_argument_group("gradient check")
     g.add_argument("--examples", type=int, default=4,
                    help="training examples the check runs on (default: 4; the notes advise few)")
@@ -116,6 +122,7 @@ def load_data(args) -> datasets.Dataset:
 
 
 def build_model(args, n_in: int, n_out: int):
+    """The --hidden network from n_in inputs to n_out scores (a Sequential, see bs.mlp)."""
     return layers.mlp(n_in, args.hidden, n_out, activation=args.activation, init=args.init,
                       batchnorm=args.batchnorm, dropout=args.dropout,
                       input_noise=args.input_noise, seed=args.seed, dtype=args.dtype)
@@ -127,6 +134,7 @@ def layer_widths(args, data: datasets.Dataset) -> str:
 
 
 def build_regularizer(args):
+    """The --reg-kind penalty of strength --reg, or None when --reg is 0."""
     if not args.reg:
         return None
     if args.reg_kind == "l1":
@@ -153,6 +161,7 @@ def build_trainer(args, net, quiet: bool = False, data: datasets.Dataset | None 
 
 
 def run_folder(args, command: str) -> Path:
+    """Create and return --out, or a new runs/<command>-<timestamp>[-k] folder."""
     if args.out is not None:
         out = Path(args.out)
     else:
@@ -175,6 +184,7 @@ def say(args, text: str = "") -> None:
 
 
 def cmd_train(args) -> int:
+    """Train one model (or --ensemble K), save its checkpoints and history, report accuracies."""
     if getattr(args, "ensemble", 1) != 1:
         return cmd_train_ensemble(args)
     data = load_data(args)
@@ -229,6 +239,7 @@ def cmd_train_ensemble(args) -> int:
 
 
 def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Path) -> dict:
+    """The run's final numbers as a JSON-ready dict (what --json prints)."""
     h = trainer.history
     return {
         "data": data.name,
@@ -243,6 +254,7 @@ def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Pat
 
 
 def report_summary(args, summary: dict) -> None:
+    """Print the accuracies of `summarize`, then the JSON line with --json."""
     say(args, f"train accuracy {summary['train_accuracy']:.4f}  "
               f"val accuracy {summary['val_accuracy']:.4f}  "
               f"test accuracy {summary['test_accuracy']:.4f}  "
@@ -315,6 +327,7 @@ def say_findings(args, history):
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
+    """RUN_DIR, the run folder whose report is drawn again, and --json."""
     p.add_argument("run_dir", type=Path, help="a run folder holding history.json "
                    "(written by babysit train or demo)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
@@ -359,6 +372,7 @@ def cmd_check(args) -> int:
 
 
 def add_search_options(p: argparse.ArgumentParser) -> None:
+    """Trials, stages, the space (--param), sampler, folds, workers and the shared storage."""
     g = p.add_argument_group("search")
     g.add_argument("--trials", type=int, default=None,
                    help="trials in all (default: 30); finished trials already in the study "
@@ -418,6 +432,7 @@ COMMANDS = {
 
 
 def parser() -> argparse.ArgumentParser:
+    """The `babysit` parser: one subcommand per entry of COMMANDS, with its option groups."""
     p = argparse.ArgumentParser(prog="babysit", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     for name, (help_text, _, option_groups) in COMMANDS.items():
@@ -428,6 +443,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command; bad input (a ValueError) or divergence prints one line and exits 2."""
     args = parser().parse_args(argv)
     _, run, _ = COMMANDS[args.command]
     try:

@@ -45,10 +45,12 @@ class Dataset:
 
     @property
     def n_features(self) -> int:
+        """D, the width of each example's feature vector."""
         return self.train.X.shape[1]
 
     @property
     def n_classes(self) -> int:
+        """C, the number of classes (from `class_names`, else the largest training label + 1)."""
         return len(self.class_names) if self.class_names else int(self.train.y.max()) + 1
 
     def preprocessed(self, transform) -> Dataset:

@@ -31,10 +31,12 @@ class History:
 
     @property
     def iterations(self) -> int:
+        """Training steps recorded (one loss each)."""
         return len(self.loss)
 
     @property
     def epochs(self) -> int:
+        """Epochs finished (one train accuracy each)."""
         return len(self.train_acc)
 
     def epochs_axis(self) -> list[float]:
@@ -42,6 +44,7 @@ class History:
         return [(i + 1) / self.iters_per_epoch for i in range(len(self.loss))]
 
     def record_step(self, data_loss: float, reg_loss: float, lr: float) -> None:
+        """Append one training step: its data loss, penalty, their sum and the learning rate."""
         self.data_loss.append(data_loss)
         self.reg_loss.append(reg_loss)
         self.loss.append(data_loss + reg_loss)
@@ -54,10 +57,12 @@ class History:
         return diagnose(self)
 
     def to_dict(self) -> dict:
+        """Every field as plain lists and dicts (what `save` writes)."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
+        """The inverse of `to_dict`; keys this version does not know are ignored."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         return cls(**known)
 

@@ -81,8 +81,10 @@ def diagnose(history) -> list[Finding]:
 
 # -- the loss curve ---------------------------------------------------------------------------
 
-def _smooth(values: np.ndarray, window: int) -> np.ndarray:
-    """Moving average of `values` over `window` iterations (valid part only)."""
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Moving average of `values` (N,) over `window` iterations: (N - window + 1,), the valid
+    part only (the window is clipped to [1, N]). Smooths the loss curve for the rules and the
+    report's plot alike."""
     window = max(1, min(window, len(values)))
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
@@ -107,7 +109,7 @@ def _loss_findings(history) -> list[Finding]:
         return []
     n = loss.size
     window = max(5, n // 50)
-    smooth = _smooth(loss, window)
+    smooth = moving_average(loss, window)
     start = float(np.median(loss[:min(5, n)]))
     chance = history.meta.get("chance_loss")
     # What the loss must not climb above: its value before the first update (or chance,
@@ -177,7 +179,7 @@ def _noise_findings(history, loss: np.ndarray, window: int, drop: float) -> list
     half = loss[len(loss) // 2:]
     if len(half) < 2 * window or drop <= 0:
         return []
-    trend = _smooth(half, window)
+    trend = moving_average(half, window)
     offset = (window - 1) // 2
     wiggle = float((half[offset:offset + len(trend)] - trend).std())
     noise = wiggle / drop

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from babysit.diagnose import diagnose
+from babysit.diagnose import diagnose, moving_average
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -52,11 +52,6 @@ def _positive(xs, ys):
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def _smooth(y: np.ndarray, window: int) -> np.ndarray:
-    window = max(1, min(window, len(y)))
-    return np.convolve(y, np.ones(window) / window, mode="valid")
-
-
 def plot_loss(history, log: bool = False) -> Figure | None:
     """The loss per iteration against epochs: raw (faint) and a moving average; chance dotted."""
     x, y = _finite(history.epochs_axis(), history.loss)
@@ -70,15 +65,15 @@ def plot_loss(history, log: bool = False) -> Figure | None:
     ax.plot(x, y, color="#1f77b4", alpha=0.3, lw=0.8, label="loss per batch")
     window = max(1, len(y) // 50)
     if window > 1:
-        ax.plot(x[window - 1:], _smooth(y, window), color="#1f77b4", lw=1.8,
+        ax.plot(x[window - 1:], moving_average(y, window), color="#1f77b4", lw=1.8,
                 label=f"moving average ({window} iterations)")
     if any(r for r in history.reg_loss if r):
         xd, yd = _finite(history.epochs_axis(), history.data_loss)
         if log:
             xd, yd = _positive(xd, yd)
         if len(yd) >= window:
-            ax.plot(xd[window - 1:], _smooth(np.asarray(yd), window), color="#ff7f0e", lw=1.2,
-                    ls="--", label="data loss (no penalty)")
+            ax.plot(xd[window - 1:], moving_average(np.asarray(yd), window), color="#ff7f0e",
+                    lw=1.2, ls="--", label="data loss (no penalty)")
     chance = history.meta.get("chance_loss")
     if chance:
         ax.axhline(chance, color="gray", ls=":", lw=1, label=f"chance {chance:.3g}")

@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 CHUNK = 1 << 20
@@ -38,6 +36,10 @@ def fetch(url: str, dest, sha256: str, progress: bool | None = None,
     Raises NetworkError when the server cannot be reached, ChecksumError when the
     bytes are wrong; in both cases nothing is left at `dest` or beside it.
     """
+    # imported here, not at the top: http and email cost `import babysit` ~15 ms
+    import urllib.error
+    import urllib.request
+
     from tqdm.auto import tqdm
 
     dest = Path(dest)

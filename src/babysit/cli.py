@@ -44,7 +44,10 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--batchnorm", action="store_true", help="BatchNorm after each hidden Linear")
     g.add_argument("--dropout", type=float, default=0.0, help="probability of zeroing a unit")
     g.add_argument("--input-noise", type=float, default=0.0, help="std of input noise")
-    g.add_argument("--loss", default="softmax", choices=sorted(losses.LOSSES))
+    # The command line trains classifiers (its datasets hold class labels); mean squared error
+    # is for babysit.sklearn.BabysitRegressor, which builds its trainer from these options.
+    g.add_argument("--loss", default="softmax",
+                   choices=sorted(k for k, v in losses.LOSSES.items() if v.classification))
     g.add_argument("--dtype", default="float32", choices=["float32", "float64"])
 
 

@@ -155,3 +155,10 @@ def test_a_text_feature_column_is_named_with_its_row(tmp_path, capsys):
     line = capsys.readouterr().err.strip()
     assert code == 2
     assert "column 'b' is not numeric: data row 1 (line 3) holds 'foo'" in line
+
+
+def test_rel_error_refuses_arrays_of_different_shapes():
+    import numpy as np
+
+    with pytest.raises(ValueError, match=r"one shape, got a \(3,\) and b \(4,\)"):
+        bs.check.rel_error(np.zeros(3), np.zeros(4))

@@ -64,10 +64,14 @@ def rel_error(a, b) -> np.ndarray:
     """|a - b| / max(|a|, |b|), elementwise; 0 where both are exactly 0.
 
     The relative error is scale-free: a difference of 1e-4 is excellent between
-    gradients of order 1 and a failure between gradients of order 1e-5.
+    gradients of order 1 and a failure between gradients of order 1e-5. a, b: arrays of one
+    shape (an analytic and a numerical gradient); returns that shape, float64.
     """
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error compares arrays of one shape, got a {a.shape} and "
+                         f"b {b.shape}")
     scale = np.maximum(np.abs(a), np.abs(b))
     diff = np.abs(a - b)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -35,7 +35,7 @@ import safetensors.numpy
 from babysit import layers as layer_module
 from babysit.backend import get_array_module, resolve_dtype, to_numpy
 from babysit.history import History, _jsonable
-from babysit.layers.base import Layer, Param, Sequential
+from babysit.layers.base import Layer, Sequential
 from babysit.train import Callback
 
 FORMAT = "babysit"
@@ -158,7 +158,7 @@ def save_training(path, trainer) -> Path:
     iteration counters and the History so far.
     """
     arrays, info = _net_state(trainer.net)
-    names = {id(p): name for name, p in _named_params(trainer.net).items()}
+    names = {id(p): name for name, p in trainer.net.named_params().items()}
     opt = trainer.opt
     for p, state in opt.state.items():
         for key, value in state.items():
@@ -208,7 +208,7 @@ def restore_training(path, trainer) -> None:
     _require_same(where, "average", saved_decay, decay)
 
     _copy_into(trainer.net, info, arrays, where)
-    params = _named_params(trainer.net)
+    params = trainer.net.named_params()
     opt = trainer.opt
     opt.state = {}
     for key, arr in _strip("optimizer.", arrays).items():
@@ -346,16 +346,10 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
-def _named_params(net: Layer) -> dict[str, Param]:
-    """Every Param under its dotted name ("0.W"), as `Sequential.params` names them."""
-    return {_join(path, name): p
-            for path, layer in _leaves(net) for name, p in layer.named_params().items()}
-
-
 def _net_state(net: Layer) -> tuple[dict[str, np.ndarray], dict]:
     """The arrays and JSON that describe `net`: weights, buffers, architecture, generators."""
     info = {"architecture": architecture(net), "dtype": str(net.dtype or np.dtype("float32"))}
-    arrays = {f"param.{name}": to_numpy(p.value) for name, p in _named_params(net).items()}
+    arrays = {f"param.{name}": to_numpy(p.value) for name, p in net.named_params().items()}
     rngs = {}
     for path, layer in _leaves(net):
         for name, b in layer.buffers.items():
@@ -376,7 +370,7 @@ def _build_net(info: dict, arrays: dict[str, np.ndarray], where: str) -> Layer:
 def _copy_into(net: Layer, info: dict, arrays: dict[str, np.ndarray], where: str) -> None:
     """Copy saved weights, buffers and generator states into `net`, checking every name, shape
     and dtype against what the network's config built."""
-    targets = {f"param.{name}": p.value for name, p in _named_params(net).items()}
+    targets = {f"param.{name}": p.value for name, p in net.named_params().items()}
     owners = {}
     for path, layer in _leaves(net):
         for name, b in layer.buffers.items():

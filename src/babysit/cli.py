@@ -216,19 +216,21 @@ def cmd_train_ensemble(args) -> int:
     say(args, f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
               f"{args.seed}..{args.seed + args.ensemble - 1}")
     start = time.perf_counter()
-    trainers = []
-    for i in range(args.ensemble):
-        member_args = argparse.Namespace(**{**vars(args), "seed": args.seed + i})
+
+    def member(seed: int) -> Trainer:
+        member_args = argparse.Namespace(**{**vars(args), "seed": seed})
         trainer = build_trainer(member_args, build_model(member_args, data.n_features,
                                                          data.n_classes))
-        trainer.callbacks.append(Checkpoints(out / f"member-{i + 1}", preprocess=data.preprocess))
-        trainer.fit(data.train.X, data.train.y, val=data.val)
-        trainer.history.save(out / f"member-{i + 1}" / "history.json")
-        trainers.append(trainer)
-        say(args, f"  member {i + 1} (seed {member_args.seed}): test accuracy "
-                  f"{trainer.accuracy(*data.test):.4f}")
-    models = ensemble.Ensemble(trainers)
+        folder = out / f"member-{seed - args.seed + 1}"
+        trainer.callbacks.append(Checkpoints(folder, preprocess=data.preprocess))
+        return trainer
+
+    seeds = range(args.seed, args.seed + args.ensemble)
+    models = ensemble.of_seeds(member, seeds, data.train.X, data.train.y, val=data.val)
     members = models.member_accuracies(*data.test)
+    for i, (seed, trainer) in enumerate(zip(seeds, models.models, strict=True)):
+        trainer.history.save(out / f"member-{i + 1}" / "history.json")
+        say(args, f"  member {i + 1} (seed {seed}): test accuracy {members[i]:.4f}")
     summary = {"data": data.name, "members": args.ensemble, "member_test_accuracies": members,
                "member_mean_test_accuracy": float(np.mean(members)),
                "test_accuracy": models.accuracy(*data.test),

@@ -12,11 +12,6 @@ from babysit.ensemble import DistillationLoss, Ensemble, SoftTargetCrossEntropy
 from babysit.losses import softmax
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return bs.data.load("digits")
-
-
 def make_trainer(seed, epochs=3, hidden=(32,), average=None):
     net = bs.mlp(64, list(hidden), 10, seed=seed)
     return bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(3e-3),

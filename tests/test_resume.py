@@ -10,11 +10,6 @@ from babysit.layers import Param
 from babysit.train import EarlyStopping
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return bs.data.load("digits")
-
-
 def make_trainer(seed=0, epochs=4, average=0.99, callbacks=(), net_seed=None):
     """The same configuration every time; `net_seed` only changes the (overwritten) init."""
     net = bs.mlp(64, [32, 32], 10, batchnorm=True, dropout=0.2, input_noise=0.05,

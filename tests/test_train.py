@@ -14,11 +14,6 @@ from babysit.losses import MeanSquaredError, SoftmaxCrossEntropy
 from babysit.train import DivergedError, Trainer
 
 
-@pytest.fixture(scope="module")
-def digits():
-    return bs.data.load("digits")
-
-
 def _trainer(net=None, opt=None, **kwargs):
     net = net if net is not None else bs.mlp(64, [32], 10, seed=0)
     kwargs.setdefault("batch_size", 64)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, layers, losses, optim, preprocess, regularizers
+from babysit import check, ensemble, init, layers, losses, optim, preprocess, regularizers
 from babysit import data as datasets
+from babysit.backend import FLOAT_DTYPES
 from babysit.checkpoint import Checkpoints
 from babysit.train import DivergedError, EarlyStopping, Trainer
 
@@ -40,7 +41,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--hidden", type=_widths, default=[100, 100],
                    help="hidden layer widths, comma-separated (default: 100,100)")
     g.add_argument("--activation", default="relu", choices=sorted(layers.ACTIVATIONS))
-    g.add_argument("--init", default="he", help="small, lecun, xavier, he or sparse")
+    g.add_argument("--init", default="he",
+                   help=", ".join(k for k in init.INITIALIZERS if k != "zeros"))
     g.add_argument("--batchnorm", action="store_true", help="BatchNorm after each hidden Linear")
     g.add_argument("--dropout", type=float, default=0.0, help="probability of zeroing a unit")
     g.add_argument("--input-noise", type=float, default=0.0, help="std of input noise")
@@ -48,7 +50,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     # is for babysit.sklearn.BabysitRegressor, which builds its trainer from these options.
     g.add_argument("--loss", default="softmax",
                    choices=sorted(k for k, v in losses.LOSSES.items() if v.classification))
-    g.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    g.add_argument("--dtype", default="float32", choices=FLOAT_DTYPES)
 
 
 def add_training_options(p: argparse.ArgumentParser) -> None:

@@ -162,3 +162,19 @@ def test_rel_error_refuses_arrays_of_different_shapes():
 
     with pytest.raises(ValueError, match=r"one shape, got a \(3,\) and b \(4,\)"):
         bs.check.rel_error(np.zeros(3), np.zeros(4))
+
+
+@pytest.mark.parametrize("text, says", [
+    ("{not json", "is not a history written by History.save: Expecting property name"),
+    ("[1, 2]", "expected a JSON object, got list"),
+    ('{"loss": ["x"]}', "'loss' must be a list of numbers"),
+])
+def test_report_refuses_a_file_that_is_not_a_history(text, says, tmp_path, capsys):
+    from babysit.cli import main
+
+    (tmp_path / "history.json").write_text(text)
+    code = main(["report", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert says in err.strip()
+    assert "Traceback" not in err

@@ -79,9 +79,20 @@ class History:
     @classmethod
     def load(cls, path) -> History:
         """Read a history written by `save`; a null in a per-iteration series reads as NaN."""
-        d = json.loads(Path(path).read_text())
+        try:
+            d = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not a history written by History.save: {err}") from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{path} is not a history written by History.save: expected a "
+                             f"JSON object, got {type(d).__name__}")
         for name in ("loss", "data_loss", "reg_loss", "lr"):
-            d[name] = [math.nan if v is None else v for v in d.get(name, [])]
+            values = d.get(name, [])
+            if not isinstance(values, list) or not all(
+                    v is None or isinstance(v, int | float) for v in values):
+                raise ValueError(f"{path} is not a history written by History.save: {name!r} "
+                                 f"must be a list of numbers")
+            d[name] = [math.nan if v is None else v for v in values]
         return cls.from_dict(d)
 
 

@@ -447,21 +447,21 @@ def from_state(config: dict, arrays: dict) -> Transform:
     return TRANSFORMS[name]._from_state(config, arrays)
 
 
-CHOICES = ("none", "center", "standardize", "minmax", "pca", "whiten-pca", "whiten-zca")
+# The command line's names for the transforms, each with what builds it.
+_BY_NAME = {
+    "none": lambda: None,
+    "center": MeanCenter,
+    "standardize": Standardize,
+    "minmax": MinMax,
+    "pca": lambda: PCA(variance=0.99),
+    "whiten-pca": lambda: Whiten(kind="pca"),
+    "whiten-zca": lambda: Whiten(kind="zca"),
+}
+CHOICES = tuple(_BY_NAME)
 
 
 def get(name: str) -> Transform | None:
     """The transform a command-line name stands for (see `CHOICES`); None for "none"."""
-    if name == "none":
-        return None
-    if name == "center":
-        return MeanCenter()
-    if name == "standardize":
-        return Standardize()
-    if name == "minmax":
-        return MinMax()
-    if name == "pca":
-        return PCA(variance=0.99)
-    if name in ("whiten-pca", "whiten-zca"):
-        return Whiten(kind=name.split("-")[1])
-    raise ValueError(f"unknown preprocessing {name!r}; choose one of {', '.join(CHOICES)}")
+    if name not in _BY_NAME:
+        raise ValueError(f"unknown preprocessing {name!r}; choose one of {', '.join(CHOICES)}")
+    return _BY_NAME[name]()

@@ -178,3 +178,15 @@ def test_report_refuses_a_file_that_is_not_a_history(text, says, tmp_path, capsy
     assert code == 2
     assert says in err.strip()
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("make, says", [
+    (lambda: bs.optim.StepDecay(1e-3, every=0), "StepDecay: every must be a positive integer"),
+    (lambda: bs.optim.StepDecay(1e-3, factor=2.0), r"StepDecay: factor must be in \(0, 1\]"),
+    (lambda: bs.optim.ExponentialDecay(-1.0, k=0.1), "ExponentialDecay: lr0 must be a number > 0"),
+    (lambda: bs.optim.InverseTimeDecay(0.1, k=-1.0), "InverseTimeDecay: k must be a number >= 0"),
+])
+def test_schedules_refuse_bad_settings_when_built(make, says):
+    """Not at step 1000, where StepDecay(every=0) divided by zero and a negative k overflowed."""
+    with pytest.raises(ValueError, match=says):
+        make()

@@ -9,6 +9,7 @@ the step count t (0 on the first step) returning the rate.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 
 from babysit.backend import get_array_module
@@ -201,10 +202,24 @@ def get(name: str, lr: float | Schedule) -> Optimizer:
     return OPTIMIZERS[name](lr)
 
 
+def _check_schedule(name: str, lr0, k=0.0) -> None:
+    """A schedule starts from a positive rate and never grows (k >= 0); refuse anything else
+    when it is built rather than at some later step."""
+    if not isinstance(lr0, numbers.Real) or not lr0 > 0:
+        raise ValueError(f"{name}: lr0 must be a number > 0, got {lr0!r}")
+    if not isinstance(k, numbers.Real) or not k >= 0:
+        raise ValueError(f"{name}: k must be a number >= 0, got {k!r}")
+
+
 class StepDecay:
     """lr0 * factor^(t // every): drop the rate by `factor` every `every` steps."""
 
     def __init__(self, lr0: float, factor: float = 0.5, every: int = 1000):
+        _check_schedule("StepDecay", lr0)
+        if not 0 < factor <= 1:
+            raise ValueError(f"StepDecay: factor must be in (0, 1], got {factor!r}")
+        if not isinstance(every, numbers.Integral) or every < 1:
+            raise ValueError(f"StepDecay: every must be a positive integer, got {every!r}")
         self.lr0, self.factor, self.every = lr0, factor, every
 
     def __call__(self, t: int) -> float:
@@ -218,6 +233,7 @@ class ExponentialDecay:
     """lr0 * exp(-k t)."""
 
     def __init__(self, lr0: float, k: float):
+        _check_schedule("ExponentialDecay", lr0, k)
         self.lr0, self.k = lr0, k
 
     def __call__(self, t: int) -> float:
@@ -231,6 +247,7 @@ class InverseTimeDecay:
     """lr0 / (1 + k t): the 1/t decay."""
 
     def __init__(self, lr0: float, k: float):
+        _check_schedule("InverseTimeDecay", lr0, k)
         self.lr0, self.k = lr0, k
 
     def __call__(self, t: int) -> float:

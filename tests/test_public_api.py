@@ -190,3 +190,12 @@ def test_schedules_refuse_bad_settings_when_built(make, says):
     """Not at step 1000, where StepDecay(every=0) divided by zero and a negative k overflowed."""
     with pytest.raises(ValueError, match=says):
         make()
+
+
+@pytest.mark.parametrize("loss, opt, says", [
+    ("softmax", bs.optim.SGD(), r"loss must be a babysit Loss such as .*, got 'softmax'"),
+    (bs.losses.SoftmaxCrossEntropy(), "adam", r"opt must be a babysit Optimizer .*, got 'adam'"),
+])
+def test_the_trainer_names_a_string_given_for_an_object(loss, opt, says):
+    with pytest.raises(ValueError, match=says):
+        bs.Trainer(bs.mlp(4, [3], 2), loss, opt)

@@ -71,6 +71,14 @@ class Trainer:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if not isinstance(eval_max, int) or eval_max < 1:
+            raise ValueError(f"eval_max must be a positive integer, got {eval_max!r}")
+        for name, value, kind, example in (("net", net, Layer, "bs.mlp(...)"),
+                                           ("loss", loss, Loss, "bs.losses.SoftmaxCrossEntropy()"),
+                                           ("opt", opt, Optimizer, "bs.optim.Adam(lr=1e-3)")):
+            if not isinstance(value, kind):
+                raise ValueError(f"{name} must be a babysit {kind.__name__} such as {example}, "
+                                 f"got {value!r}")
         self.net, self.loss, self.opt, self.reg = net, loss, opt, reg
         self.constraints = list(constraints) if not hasattr(constraints, "apply") else [constraints]
         self.batch_size, self.epochs = batch_size, epochs

@@ -91,8 +91,8 @@ class ElasticNet(Regularizer):
 
     def __init__(self, l1: float, l2: float, include_all: bool = False):
         super().__init__(include_all)
-        _check_strength("ElasticNet: l1", l1)
-        _check_strength("ElasticNet: l2", l2)
+        _check_strength("ElasticNet (l1, its L1 part)", l1)
+        _check_strength("ElasticNet (l2, its L2 part)", l2)
         self.parts = (L1(l1, include_all), L2(l2, include_all))
         self.l1, self.l2 = l1, l2
 

@@ -59,7 +59,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--optimizer", default="adam", help=", ".join(optim.OPTIMIZERS))
     g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
     g.add_argument("--reg", type=float, default=1e-4, help="regularization strength")
-    g.add_argument("--reg-kind", default="l2", choices=["l2", "l1", "elastic"])
+    g.add_argument("--reg-kind", default="l2", choices=REG_KINDS)
     g.add_argument("--max-norm", type=float, default=None, help="max-norm constraint c")
     g.add_argument("--epochs", type=_positive_int, default=30)
     g.add_argument("--batch-size", type=int, default=32)
@@ -138,15 +138,19 @@ def layer_widths(args, data: datasets.Dataset) -> str:
     return "-".join(map(str, [data.n_features, *args.hidden, data.n_classes]))
 
 
+# --reg-kind's names, each with the penalty it builds from the strength --reg.
+REG_KINDS = {
+    "l2": regularizers.L2,
+    "l1": regularizers.L1,
+    "elastic": lambda lam: regularizers.ElasticNet(lam, lam),
+}
+
+
 def build_regularizer(args):
     """The --reg-kind penalty of strength --reg, or None when --reg is 0."""
-    if not args.reg:
-        return None
-    if args.reg_kind == "l1":
-        return regularizers.L1(args.reg)
-    if args.reg_kind == "elastic":
-        return regularizers.ElasticNet(args.reg, args.reg)
-    return regularizers.L2(args.reg)
+    if args.reg_kind not in REG_KINDS:
+        raise ValueError(f"reg_kind must be one of {tuple(REG_KINDS)}, got {args.reg_kind!r}")
+    return REG_KINDS[args.reg_kind](args.reg) if args.reg else None
 
 
 def build_trainer(args, net, quiet: bool = False, data: datasets.Dataset | None = None

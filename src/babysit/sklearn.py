@@ -23,8 +23,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from babysit import cli, preprocess
 from babysit.backend import resolve_dtype, to_numpy
 
-REG_KINDS = ("l2", "l1", "elastic")
-
 
 class _BabysitEstimator(BaseEstimator):
     """What the classifier and the regressor share: validating, building, training, scoring.
@@ -42,8 +40,6 @@ class _BabysitEstimator(BaseEstimator):
 
     def _start(self, X, n_out: int) -> None:
         """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs."""
-        if self.reg_kind not in REG_KINDS:
-            raise ValueError(f"reg_kind must be one of {REG_KINDS}, got {self.reg_kind!r}")
         # The CLI's builders read an argparse namespace; the constructor arguments are its options.
         hidden = [self.hidden] if isinstance(self.hidden, int) else list(self.hidden)
         options = Namespace(**{**self.get_params(deep=False), "hidden": hidden,

@@ -196,6 +196,7 @@ def test_regressor_partial_fit_keeps_the_first_scaling():
     (dict(dtype="int8"), "dtype must be one of"),
     (dict(dropout=1.0), "Dropout: drop"),
     (dict(preprocess="scale"), "unknown preprocessing 'scale'"),
+    (dict(epochs=0), "epochs must be a positive integer, got 0"),
 ])
 def test_bad_arguments_are_refused_at_fit_naming_the_argument(digits, bad, match):
     X, y = digits

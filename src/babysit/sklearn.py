@@ -13,6 +13,7 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 
 from __future__ import annotations
 
+import numbers
 from argparse import Namespace
 
 import numpy as np
@@ -40,6 +41,9 @@ class _BabysitEstimator(BaseEstimator):
 
     def _start(self, X, n_out: int) -> None:
         """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs."""
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, numbers.Integral) \
+                or self.epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
         # The CLI's builders read an argparse namespace; the constructor arguments are its options.
         hidden = [self.hidden] if isinstance(self.hidden, int) else list(self.hidden)
         options = Namespace(**{**self.get_params(deep=False), "hidden": hidden,

@@ -384,6 +384,7 @@ class Pipeline(Transform):
         return {"steps": self.steps}
 
     def fit(self, X) -> Pipeline:
+        """Fit each step on X (N, D) as the steps before it transformed it; returns self."""
         X = check_features(X, "X")
         width = X.shape[1]
         for step in self.steps:

@@ -105,6 +105,7 @@ class ParamVerdict:
 
     @property
     def wrong(self) -> bool:
+        """True when this parameter's gradient fails in this section (error above 1e-2)."""
         return self.verdict == "wrong"
 
 
@@ -141,6 +142,7 @@ class GradientReport:
 
     @property
     def ok(self) -> bool:
+        """True when no parameter's gradient is wrong in any section."""
         return not any(v.wrong for v in self.verdicts)
 
     @property
@@ -150,6 +152,7 @@ class GradientReport:
 
     @property
     def sections(self) -> list[str]:
+        """The sections checked, in order: "data loss", then "regularization" with a reg."""
         return list(dict.fromkeys(v.section for v in self.verdicts))
 
     def verdict(self, param: str, section: str = DATA) -> ParamVerdict:

@@ -52,6 +52,7 @@ class SanityReport:
 
     @property
     def ok(self) -> bool:
+        """True when no check failed (a check that does not apply, passed=None, is no failure)."""
         return all(c.passed is not False for c in self.checks)
 
     def __getitem__(self, name: str) -> SanityCheck:

@@ -184,8 +184,9 @@ def run_folder(args, command: str) -> Path:
     return out
 
 
-def say(args, text: str = "") -> None:
-    """Human-readable output (kept off stdout's last line, which --json owns)."""
+def say(text: str = "") -> None:
+    """Human-readable output, flushed at once; the JSON summary of --json is printed after
+    it, so that it stays stdout's last line."""
     print(text, flush=True)
 
 
@@ -201,8 +202,8 @@ def cmd_train(args) -> int:
     trainer = build_trainer(args, net, data=data)
     out = run_folder(args, "train")
     trainer.callbacks.append(Checkpoints(out, preprocess=data.preprocess))
-    say(args, f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-              f"{len(data.test.y)} test, model {layer_widths(args, data)}")
+    say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
+        f"{len(data.test.y)} test, model {layer_widths(args, data)}")
     start = time.perf_counter()
     trainer.fit(data.train.X, data.train.y, val=data.val)
     seconds = time.perf_counter() - start
@@ -219,8 +220,8 @@ def cmd_train_ensemble(args) -> int:
         raise ValueError(f"--ensemble must be a positive number of models, got {args.ensemble}")
     data = load_data(args)
     out = run_folder(args, "train")
-    say(args, f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
-              f"{args.seed}..{args.seed + args.ensemble - 1}")
+    say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
+        f"{args.seed}..{args.seed + args.ensemble - 1}")
     start = time.perf_counter()
 
     def member(seed: int) -> Trainer:
@@ -236,14 +237,14 @@ def cmd_train_ensemble(args) -> int:
     members = models.member_accuracies(*data.test)
     for i, (seed, trainer) in enumerate(zip(seeds, models.models, strict=True)):
         trainer.history.save(out / f"member-{i + 1}" / "history.json")
-        say(args, f"  member {i + 1} (seed {seed}): test accuracy {members[i]:.4f}")
+        say(f"  member {i + 1} (seed {seed}): test accuracy {members[i]:.4f}")
     summary = {"data": data.name, "members": args.ensemble, "member_test_accuracies": members,
                "member_mean_test_accuracy": float(np.mean(members)),
                "test_accuracy": models.accuracy(*data.test),
                "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out)}
-    say(args, f"ensemble of {args.ensemble}: test accuracy {summary['test_accuracy']:.4f} "
-              f"(members {summary['member_mean_test_accuracy']:.4f} on average; "
-              f"{summary['seconds']:.1f} s, run folder {out})")
+    say(f"ensemble of {args.ensemble}: test accuracy {summary['test_accuracy']:.4f} "
+        f"(members {summary['member_mean_test_accuracy']:.4f} on average; "
+        f"{summary['seconds']:.1f} s, run folder {out})")
     if args.json:
         print(json.dumps(summary))
     return 0
@@ -266,10 +267,10 @@ def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Pat
 
 def report_summary(args, summary: dict) -> None:
     """Print the accuracies of `summarize`, then the JSON line with --json."""
-    say(args, f"train accuracy {summary['train_accuracy']:.4f}  "
-              f"val accuracy {summary['val_accuracy']:.4f}  "
-              f"test accuracy {summary['test_accuracy']:.4f}  "
-              f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+    say(f"train accuracy {summary['train_accuracy']:.4f}  "
+        f"val accuracy {summary['val_accuracy']:.4f}  "
+        f"test accuracy {summary['test_accuracy']:.4f}  "
+        f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
     if args.json:
         print(json.dumps(summary))
 
@@ -284,26 +285,26 @@ def cmd_demo(args) -> int:
     net = build_model(args, data.n_features, data.n_classes)
     loss, reg = losses.get(args.loss), build_regularizer(args)
     out = run_folder(args, "demo")
-    say(args, f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-              f"{len(data.test.y)} test, preprocessing {args.preprocess!r} fitted on the "
-              f"training split, model {layer_widths(args, data)}")
+    say(f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
+        f"{len(data.test.y)} test, preprocessing {args.preprocess!r} fitted on the "
+        f"training split, model {layer_widths(args, data)}")
     sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=args.seed)
-    say(args, f"\n{sanity}")
+    say(f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,
                             seed=args.seed)
     (out / "gradient_check.txt").write_text(f"{grads}\n")
-    say(args, f"\ngradient check ({grads.n_examples} examples, float64 copy; the full table "
-              f"is in {out / 'gradient_check.txt'}):")
+    say(f"\ngradient check ({grads.n_examples} examples, float64 copy; the full table "
+        f"is in {out / 'gradient_check.txt'}):")
     for v in grads.verdicts:
         worst = f"{v.worst:.1e}" if v.worst is not None else "-"
-        say(args, f"  {v.param:<8} {v.section:<15} worst relative error {worst:<8} {v.verdict}")
-    say(args, "  every parameter passes" if grads.ok else
-              f"  WRONG gradient: {', '.join(grads.wrong)}")
+        say(f"  {v.param:<8} {v.section:<15} worst relative error {worst:<8} {v.verdict}")
+    say("  every parameter passes" if grads.ok else
+        f"  WRONG gradient: {', '.join(grads.wrong)}")
 
     trainer = build_trainer(args, net, data=data)
     trainer.history.meta.update(sanity={**sanity.to_dict(), "text": str(sanity)},
                                 gradient_check={**grads.summary(), "text": str(grads)})
-    say(args, f"\ntraining for {args.epochs} epochs with monitors on")
+    say(f"\ntraining for {args.epochs} epochs with monitors on")
     start = time.perf_counter()
     diverged = None
     try:
@@ -313,11 +314,11 @@ def cmd_demo(args) -> int:
     seconds = time.perf_counter() - start
     history = trainer.history
     history.save(out / "history.json")
-    findings = say_findings(args, history)
+    findings = say_findings(history)
     page = report.write(history, out)
-    say(args, f"\nreport: {page}")
+    say(f"\nreport: {page}")
     if diverged is not None:
-        say(args, f"babysit demo: {diverged}")
+        say(f"babysit demo: {diverged}")
         return 2
     summary = summarize(trainer, data, seconds, out)
     summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok, report=str(page),
@@ -326,14 +327,14 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def say_findings(args, history):
+def say_findings(history):
     """Print the diagnosis of `history` (babysit.diagnose), one finding per line; return it."""
     findings = history.diagnose()
-    say(args, "\ndiagnosis:")
+    say("\ndiagnosis:")
     for f in findings:
-        say(args, f"  {f}")
+        say(f"  {f}")
     if not findings:
-        say(args, "  too little was recorded to judge")
+        say("  too little was recorded to judge")
     return findings
 
 
@@ -354,9 +355,9 @@ def cmd_report(args) -> int:
         raise ValueError(f"RUN_DIR {str(args.run_dir)!r} holds no history.json: give a run "
                          f"folder written by babysit train or babysit demo")
     history = History.load(path)
-    findings = say_findings(args, history)
+    findings = say_findings(history)
     page = report.write(history, args.run_dir)
-    say(args, f"\nreport: {page}")
+    say(f"\nreport: {page}")
     if args.json:
         print(json.dumps({"report": str(page), "run_dir": str(args.run_dir),
                           "findings": [[f.severity, f.what] for f in findings]}))
@@ -376,7 +377,7 @@ def cmd_check(args) -> int:
                              burn_in=args.burn_in, opt=optim.get(args.optimizer, args.lr))
     text = str(report)
     (out / "gradient_check.txt").write_text(text + "\n")
-    say(args, text)
+    say(text)
     if args.json:
         print(json.dumps({**report.summary(), "run_dir": str(out)}))
     return 0 if report.ok else 1
@@ -419,7 +420,7 @@ def cmd_search(args) -> int:
                         stages=search.parse_stages(args.stages) if args.stages else None,
                         base=base, workers=args.workers, storage=args.storage,
                         study=args.study, out=args.out, sampler=args.sampler, folds=args.folds,
-                        seed=args.seed, top_k=args.top_k, say=lambda text: say(args, text))
+                        seed=args.seed, top_k=args.top_k, say=say)
     if args.json:
         print(json.dumps(result.summary(), default=str))
     return 0

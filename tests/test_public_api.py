@@ -98,8 +98,10 @@ def test_init_offers_the_notes_schemes():
 
 
 def test_diverged_error_carries_the_history():
-    assert issubclass(bs.DivergedError, Exception)
     assert bs.DivergedError is bs.train.DivergedError
+    history = bs.History()
+    err = bs.DivergedError("the loss became nan", 7, history)
+    assert err.history is history and err.iteration == 7
 
 
 def test_sklearn_estimators_are_importable():

@@ -291,7 +291,7 @@ def _cpu_model() -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads for all three")
-    parser.add_argument("--repeats", type=int, default=7, help="timed epochs per contender")
+    parser.add_argument("--repeats", type=int, default=9, help="timed epochs per contender")
     parser.add_argument("--optimizer", choices=("momentum", "adam"), default="momentum")
     parser.add_argument("--sizes", default=",".join(s[0] for s in SIZES),
                         help="comma-separated subset of: " + ", ".join(s[0] for s in SIZES))

@@ -148,3 +148,15 @@ def test_demo_runs_the_recipe_and_report_rerenders_it(tmp_path, capsys):
 def test_report_refuses_a_folder_without_a_history(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "history.json" in capsys.readouterr().err
+
+
+def test_the_top_pca_components_are_drawn_as_images_when_the_data_went_through_pca(
+        history, tmp_path):
+    data = bs.data.load("digits").preprocessed(
+        bs.preprocess.Pipeline(bs.preprocess.MeanCenter(), bs.preprocess.PCA(n_components=20)))
+    assert data.image_shape is None and data.raw_image_shape == (8, 8)
+    page = _parse(report.write(history, tmp_path, preprocess=data.preprocess,
+                               image_shape=data.raw_image_shape))
+    png = page.figures["pca_components"]
+    assert png.startswith(PNG_MAGIC)
+    assert "pca_components" not in _parse(report.write(history, tmp_path / "plain")).figures

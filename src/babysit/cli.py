@@ -315,7 +315,8 @@ def cmd_demo(args) -> int:
     history = trainer.history
     history.save(out / "history.json")
     findings = say_findings(history)
-    page = report.write(history, out)
+    page = report.write(history, out, preprocess=data.preprocess,
+                        image_shape=data.raw_image_shape)
     say(f"\nreport: {page}")
     if diverged is not None:
         say(f"babysit demo: {diverged}")

@@ -33,6 +33,8 @@ class Dataset:
     `image_shape` is (H, W) or (H, W, C) when each row of X is an image (flattened in
     that order), else None. `class_names` labels the classes in order. `preprocess` is the
     fitted transform already applied to the splits (see `preprocessed`), else None.
+    `raw_image_shape` is the image shape of the rows before preprocessing (what a PCA
+    component drawn as an image needs after `image_shape` was dropped).
     """
 
     name: str
@@ -42,6 +44,7 @@ class Dataset:
     image_shape: tuple[int, ...] | None = None
     class_names: list[str] = field(default_factory=list)
     preprocess: object = None
+    raw_image_shape: tuple[int, ...] | None = None
 
     @property
     def n_features(self) -> int:
@@ -65,7 +68,8 @@ class Dataset:
                   for part, split in (("train", self.train), ("val", self.val),
                                       ("test", self.test))}
         image_shape = self.image_shape if transform.keeps_layout else None
-        return replace(self, **splits, image_shape=image_shape, preprocess=transform)
+        return replace(self, **splits, image_shape=image_shape, preprocess=transform,
+                       raw_image_shape=self.raw_image_shape or self.image_shape)
 
 
 def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:

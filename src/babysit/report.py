@@ -239,6 +239,30 @@ def plot_first_layer(history) -> Figure | None:
     return fig
 
 
+def _with_components(transform):
+    """The fitted step of `transform` (itself or a Pipeline step) that has principal
+    components to draw, or None."""
+    for step in getattr(transform, "steps", (transform,)):
+        if hasattr(step, "components_images") and hasattr(step, "components_"):
+            return step
+    return None
+
+
+def plot_pca_components(pca, image_shape, top: int = 36) -> Figure:
+    """The top principal components of the training data as images (the notes'
+    "visualizing whitened images"): pca is a fitted babysit.preprocess.PCA."""
+    top = min(top, pca.components_.shape[0])
+    images = pca.components_images(image_shape, top=top)
+    fig = _figure((6.5, 6.5))
+    ax = fig.add_subplot()
+    ax.imshow(weight_grid(images.reshape(top, -1).T, image_shape), cmap="gray",
+              interpolation="nearest")
+    ax.set_axis_off()
+    ax.set_title(f"Top {top} principal components of the training data", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 PLOTS = (
     ("loss.png", "Loss (linear scale)", plot_loss),
     ("loss_log.png", "Loss (log scale)", lambda h: plot_loss(h, log=True)),
@@ -250,17 +274,23 @@ PLOTS = (
 )
 
 
-def write(history, run_dir) -> Path:
+def write(history, run_dir, preprocess=None, image_shape=None) -> Path:
     """Write the PNG plots and report.html (findings first, images embedded) into `run_dir`.
 
     history: a babysit.History. run_dir: a folder (created if missing). A plot whose
-    data the history lacks (no monitors, no validation) is left out. Returns the
-    path of report.html.
+    data the history lacks (no monitors, no validation) is left out. When `preprocess`
+    (a fitted transform or Pipeline) holds a PCA and `image_shape` is the inputs' image
+    shape, the top components are drawn as images too. Returns the path of report.html.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    plots = list(PLOTS)
+    pca = _with_components(preprocess)
+    if pca is not None and image_shape is not None:
+        plots.append(("pca_components.png", "Top principal components",
+                      lambda _: plot_pca_components(pca, image_shape)))
     figures = []
-    for filename, title, draw in PLOTS:
+    for filename, title, draw in plots:
         fig = draw(history)
         if fig is None:
             continue
@@ -333,4 +363,4 @@ def _fmt(value) -> str:
 
 
 __all__ = ["PLOTS", "plot_accuracy", "plot_activations", "plot_first_layer", "plot_gradients",
-           "plot_loss", "plot_update_ratios", "weight_grid", "write"]
+           "plot_loss", "plot_pca_components", "plot_update_ratios", "weight_grid", "write"]

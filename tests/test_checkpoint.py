@@ -174,3 +174,10 @@ def test_loading_never_unpickles(tmp_path):
 def test_a_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint at .*nothing.safetensors"):
         bs.load(tmp_path / "nothing")
+
+
+def test_a_deliberately_zero_initialized_net_round_trips(tmp_path):
+    net = bs.Sequential(bs.layers.Linear(3, 2, init="zeros", allow_zeros=True))
+    bs.save(tmp_path / "zeros", net)
+    loaded, _ = bs.load(tmp_path / "zeros")
+    assert (loaded.params["0.W"].value == 0).all()

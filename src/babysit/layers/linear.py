@@ -23,13 +23,17 @@ class Linear(Layer):
                 raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
         self.n_in, self.n_out, self.init, self.bias = n_in, n_out, init, bias
         rng = make_rng(seed)
+        self.allow_zeros = allow_zeros
         w = initializers.weights(init, n_in, n_out, rng, dtype, allow_zeros=allow_zeros)
         self.params["W"] = Param(w, regularize=True, max_norm_axis=0)
         if bias is not None:
             self.params["b"] = Param(initializers.bias(bias, n_out, dtype))
 
     def config(self) -> dict:
-        return {"n_in": self.n_in, "n_out": self.n_out, "init": self.init, "bias": self.bias}
+        config = {"n_in": self.n_in, "n_out": self.n_out, "init": self.init, "bias": self.bias}
+        if self.allow_zeros:  # so that a checkpoint of a deliberately zero-initialized net loads
+            config["allow_zeros"] = True
+        return config
 
     def forward(self, x, train: bool = False):
         if x.ndim != 2 or x.shape[1] != self.n_in:

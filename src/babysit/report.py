@@ -252,10 +252,10 @@ def plot_pca_components(pca, image_shape, top: int = 36) -> Figure:
     """The top principal components of the training data as images (the notes'
     "visualizing whitened images"): pca is a fitted babysit.preprocess.PCA."""
     top = min(top, pca.components_.shape[0])
-    images = pca.components_images(image_shape, top=top)
     fig = _figure((6.5, 6.5))
     ax = fig.add_subplot()
-    ax.imshow(weight_grid(images.reshape(top, -1).T, image_shape), cmap="gray",
+    # weight_grid scales each component to [0, 1] on its own, as components_images does.
+    ax.imshow(weight_grid(pca.components_[:top].T, image_shape), cmap="gray",
               interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(f"Top {top} principal components of the training data", fontsize=9)

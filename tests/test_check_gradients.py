@@ -287,6 +287,24 @@ def test_centered_differences_divide_by_the_step_actually_taken():
         centered_difference(lambda: 0.0, x, (0,), h=1e-12)
 
 
+class ViewIndexed(np.ndarray):
+    """Indexes like a CuPy array: x[i, j] is a 0-d view into x, not a scalar copy."""
+
+    def __getitem__(self, index):
+        index = index if isinstance(index, tuple) else (index,)
+        return super().__getitem__((*index, Ellipsis))
+
+
+def test_centered_differences_are_centered_when_indexing_returns_a_view():
+    # CuPy's x[index] is a view: a perturbation read through it would shift the point of
+    # the lower evaluation and turn the centered difference into a one-sided one.
+    x = np.array([0.5, -1.5, 2.0]).view(ViewIndexed)
+    grad = numerical_gradient(lambda: float((np.asarray(x) ** 3).sum()), x, h=1e-4)
+    # a one-sided difference is off by 3*x*h (1e-4 here); the centered one by h^2
+    assert np.allclose(grad, 3 * np.array([0.5, -1.5, 2.0]) ** 2, rtol=0, atol=1e-7)
+    assert np.asarray(x).tolist() == [0.5, -1.5, 2.0]
+
+
 def test_numerical_gradient_array_matches_a_linear_layer_backward():
     layer = Linear(4, 3, seed=0, dtype="float64")
     x = np.random.default_rng(0).normal(size=(2, 4))

@@ -330,3 +330,25 @@ def test_linear_refuses_non_positive_sizes(args):
 def test_sequential_refuses_things_that_are_not_layers():
     with pytest.raises(ValueError, match="position 1"):
         Sequential(Linear(2, 2), np.tanh)
+
+
+# -- devices -----------------------------------------------------------------------------------
+
+
+def test_to_cpu_keeps_every_parameter_and_buffer_and_names_the_device():
+    net = bs.mlp(4, [5], 3, batchnorm=True, seed=0)
+    before = {name: p.value.copy() for name, p in net.named_params().items()}
+    assert net.to("cpu") is net and net.device == "cpu"
+    assert all(np.array_equal(p.value, before[name]) for name, p in net.named_params().items())
+    assert all(isinstance(b, np.ndarray) for layer in net.modules() for b in layer.buffers.values())
+
+
+def test_to_refuses_an_unknown_device_by_name():
+    with pytest.raises(ValueError, match="device must be one of .*'tpu'"):
+        bs.mlp(4, [5], 3).to("tpu")
+
+
+@pytest.mark.skipif(bs.backend._cupy is not None, reason="CuPy is installed here")
+def test_to_gpu_without_cupy_says_how_to_install_it():
+    with pytest.raises(RuntimeError, match=r"babysit\[gpu\]"):
+        bs.mlp(4, [5], 3).to("gpu")

@@ -33,6 +33,26 @@ def to_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
+DEVICES = ("cpu", "gpu")
+
+
+def to_device(x, device: str):
+    """`x` as an array on `device`: "cpu" (NumPy) or "gpu" (CuPy, the current CUDA device)."""
+    if device == "cpu":
+        return to_numpy(x)
+    if device == "gpu":
+        if _cupy is None:
+            raise RuntimeError("device='gpu' needs CuPy, which is not installed: "
+                               "pip install 'babysit[gpu]' (or the cupy wheel for your CUDA)")
+        return _cupy.asarray(x)
+    raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+
+
+def device_of(x) -> str:
+    """"gpu" for a CuPy array, else "cpu"."""
+    return "cpu" if get_array_module(x) is np else "gpu"
+
+
 def resolve_dtype(dtype) -> np.dtype:
     """Turn "float32" / "float64" / a NumPy dtype into a float dtype, refusing anything else."""
     resolved = np.dtype(dtype)

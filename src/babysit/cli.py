@@ -17,7 +17,7 @@ import numpy as np
 
 from babysit import check, ensemble, init, layers, losses, optim, preprocess, regularizers
 from babysit import data as datasets
-from babysit.backend import FLOAT_DTYPES
+from babysit.backend import DEVICES, FLOAT_DTYPES
 from babysit.checkpoint import Checkpoints
 from babysit.train import DivergedError, EarlyStopping, Trainer
 
@@ -51,6 +51,8 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--loss", default="softmax",
                    choices=sorted(k for k, v in losses.LOSSES.items() if v.classification))
     g.add_argument("--dtype", default="float32", choices=FLOAT_DTYPES)
+    g.add_argument("--device", default="cpu", choices=DEVICES,
+                   help="where the network trains: cpu (NumPy) or gpu (CuPy, babysit[gpu])")
 
 
 def add_training_options(p: argparse.ArgumentParser) -> None:
@@ -130,7 +132,8 @@ def build_model(args, n_in: int, n_out: int):
     """The --hidden network from n_in inputs to n_out scores (a Sequential, see bs.mlp)."""
     return layers.mlp(n_in, args.hidden, n_out, activation=args.activation, init=args.init,
                       batchnorm=args.batchnorm, dropout=args.dropout,
-                      input_noise=args.input_noise, seed=args.seed, dtype=args.dtype)
+                      input_noise=args.input_noise, seed=args.seed,
+                      dtype=args.dtype).to(args.device)
 
 
 def layer_widths(args, data: datasets.Dataset) -> str:

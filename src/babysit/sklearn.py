@@ -82,6 +82,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     hidden: widths of the hidden layers (an int for one layer, () for a linear classifier);
     activation, init, batchnorm, dropout (probability of zeroing a unit), input_noise (std);
     loss: "softmax" (cross-entropy) or "svm" (multiclass hinge); dtype: "float32" or "float64";
+    device: "cpu" or "gpu" (CuPy; predictions come back as NumPy arrays);
     optimizer ("adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop") with learning rate
     `lr`; reg: strength of the `reg_kind` penalty ("l2", "l1", "elastic"); max_norm: the
     max-norm constraint c (None: off); epochs and batch_size; seed fixes the initial weights
@@ -94,9 +95,10 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     """
 
     def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
-                 dropout=0.0, input_noise=0.0, loss="softmax", dtype="float32", optimizer="adam",
-                 lr=1e-3, reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32,
-                 seed=0, average=None, patience=None, preprocess="minmax", verbose=False):
+                 dropout=0.0, input_noise=0.0, loss="softmax", dtype="float32", device="cpu",
+                 optimizer="adam", lr=1e-3, reg=1e-4, reg_kind="l2", max_norm=None, epochs=30,
+                 batch_size=32, seed=0, average=None, patience=None, preprocess="minmax",
+                 verbose=False):
         self.hidden = hidden
         self.activation = activation
         self.init = init
@@ -105,6 +107,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
         self.input_noise = input_noise
         self.loss = loss
         self.dtype = dtype
+        self.device = device
         self.optimizer = optimizer
         self.lr = lr
         self.reg = reg
@@ -181,9 +184,9 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     """
 
     def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
-                 dropout=0.0, input_noise=0.0, dtype="float32", optimizer="adam", lr=1e-3,
-                 reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32, seed=0,
-                 average=None, preprocess="minmax", verbose=False):
+                 dropout=0.0, input_noise=0.0, dtype="float32", device="cpu", optimizer="adam",
+                 lr=1e-3, reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32,
+                 seed=0, average=None, preprocess="minmax", verbose=False):
         self.hidden = hidden
         self.activation = activation
         self.init = init
@@ -191,6 +194,7 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
         self.dropout = dropout
         self.input_noise = input_noise
         self.dtype = dtype
+        self.device = device
         self.optimizer = optimizer
         self.lr = lr
         self.reg = reg

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from babysit.backend import to_numpy
+
 
 def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
     """(f(x + h e_i) - f(x - h e_i)) / (2h) for one entry `index` of x: the notes' centered formula.
@@ -17,7 +19,8 @@ def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
     f(x-h)) and restored exactly. The divisor is the step actually taken once x+h and x-h
     are rounded to x's dtype, which in float32 can differ from 2h by a percent.
     """
-    old = x[index]
+    # A copy: CuPy's x[index] is a 0-d view that the writes below would change.
+    old = x[index].copy()
     x[index] = old + h
     upper = float(x[index])
     plus = float(f())
@@ -53,7 +56,7 @@ def numerical_gradient_array(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5
     grad = np.zeros(x.shape, dtype=np.float64)
 
     def weighted():
-        return (np.asarray(f(), dtype=np.float64) * dout).sum()
+        return (np.asarray(to_numpy(f()), dtype=np.float64) * dout).sum()
 
     for i in np.ndindex(x.shape):
         grad[i] = centered_difference(weighted, x, i, h)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from babysit.backend import get_array_module, resolve_dtype
+from babysit.backend import DEVICES, device_of, get_array_module, resolve_dtype, to_device
 
 Backward = Callable[[np.ndarray], np.ndarray]
 
@@ -97,6 +97,10 @@ class Param:
         self.value = self.value.astype(dtype)
         self.grad = self.grad.astype(dtype)
 
+    def to(self, device: str) -> None:
+        self.value = to_device(self.value, device)
+        self.grad = to_device(self.grad, device)
+
     def __repr__(self) -> str:
         return f"Param(shape={self.shape}, dtype={self.value.dtype})"
 
@@ -138,6 +142,26 @@ class Layer:
             for name, b in layer.buffers.items():
                 layer.buffers[name] = b.astype(dtype)
         return self
+
+    def to(self, device: str):
+        """Move every parameter and buffer to `device` ("cpu" or "gpu") in place; returns self.
+        The trainer then moves each dataset it is given to the same device once, and
+        optimizer state is created where the parameters live."""
+        if device not in DEVICES:
+            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        for p in self.named_params().values():
+            p.to(device)
+        for layer in self.modules():
+            for name, b in layer.buffers.items():
+                layer.buffers[name] = to_device(b, device)
+        return self
+
+    @property
+    def device(self) -> str:
+        """Where the parameters live: "cpu" or "gpu"."""
+        for p in self.named_params().values():
+            return device_of(p.value)
+        return "cpu"
 
     @property
     def dtype(self):

@@ -128,7 +128,9 @@ class MaxNorm:
             if p.max_norm_axis is None:
                 continue
             xp = get_array_module(p.value)
-            norms = xp.sqrt((p.value * p.value).sum(axis=p.max_norm_axis, keepdims=True))
+            norms = xp.sqrt(xp.square(p.value).sum(axis=p.max_norm_axis, keepdims=True))
+            if float(norms.max()) <= self.c:
+                continue  # no unit over the bound: spare the pass that would scale by 1
             scale = xp.minimum(1, self.c / xp.maximum(norms, 1e-12)).astype(p.value.dtype)
             p.value *= scale
 

@@ -15,7 +15,7 @@ import cupy as cp
 import numpy as np
 
 import babysit as bs
-from babysit.backend import to_numpy
+from babysit.backend import to_device, to_numpy
 from babysit.sklearn import BabysitClassifier
 
 CHECKS = []
@@ -33,10 +33,9 @@ def check(name: str):
 
 def loss_and_grads(net, loss, X, target) -> tuple[float, dict[str, np.ndarray]]:
     """One training-mode forward and backward pass; the loss and every gradient, on the host."""
-    xp = cp if net.device == "gpu" else np
     net.zero_grad()
-    scores, backward = net.forward(xp.asarray(X), train=True)
-    value, dscores = loss(scores, xp.asarray(target))
+    scores, backward = net.forward(to_device(X, net.device), train=True)
+    value, dscores = loss(scores, to_device(target, net.device))
     backward(dscores)
     return float(value), {k: to_numpy(p.read_grad()) for k, p in net.named_params().items()}
 

@@ -36,16 +36,21 @@ def to_numpy(x) -> np.ndarray:
 DEVICES = ("cpu", "gpu")
 
 
+def resolve_device(device: str) -> str:
+    """Check that `device` is one of DEVICES, and that CuPy is there when it is "gpu"."""
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    if device == "gpu" and _cupy is None:
+        raise RuntimeError("device='gpu' needs CuPy, which is not installed: "
+                           "pip install 'babysit[gpu]' (or the cupy wheel for your CUDA)")
+    return device
+
+
 def to_device(x, device: str):
     """`x` as an array on `device`: "cpu" (NumPy) or "gpu" (CuPy, the current CUDA device)."""
-    if device == "cpu":
+    if resolve_device(device) == "cpu":
         return to_numpy(x)
-    if device == "gpu":
-        if _cupy is None:
-            raise RuntimeError("device='gpu' needs CuPy, which is not installed: "
-                               "pip install 'babysit[gpu]' (or the cupy wheel for your CUDA)")
-        return _cupy.asarray(x)
-    raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+    return _cupy.asarray(x)
 
 
 def device_of(x) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from babysit.backend import DEVICES, device_of, get_array_module, resolve_dtype, to_device
+from babysit.backend import device_of, get_array_module, resolve_device, resolve_dtype, to_device
 
 Backward = Callable[[np.ndarray], np.ndarray]
 
@@ -98,6 +98,7 @@ class Param:
         self.grad = self.grad.astype(dtype)
 
     def to(self, device: str) -> None:
+        """Move the value and the gradient to `device` ("cpu" or "gpu")."""
         self.value = to_device(self.value, device)
         self.grad = to_device(self.grad, device)
 
@@ -147,8 +148,7 @@ class Layer:
         """Move every parameter and buffer to `device` ("cpu" or "gpu") in place; returns self.
         The trainer then moves each dataset it is given to the same device once, and
         optimizer state is created where the parameters live."""
-        if device not in DEVICES:
-            raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
+        resolve_device(device)  # refused up front, also for a layer without parameters
         for p in self.named_params().values():
             p.to(device)
         for layer in self.modules():

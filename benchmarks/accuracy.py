@@ -241,7 +241,7 @@ def main(argv=None) -> None:
     from threadpoolctl import threadpool_limits
 
     results = {"runs": []}
-    mnist_trainers = []
+    mnist_trainers, mnist_test = [], None
     start = time.perf_counter()
     with threadpool_limits(args.threads):
         for i, row in enumerate(ROWS):
@@ -255,14 +255,14 @@ def main(argv=None) -> None:
                    "source": row.source, **result}
             if row.data == "mnist":
                 mnist_trainers.append(trainer)
+                mnist_test = data.test
             if row.torch_peer and not args.no_torch:
                 run["torch"] = train_torch(row, X, y, data.test, seed, args)
             print(json.dumps({k: v for k, v in run.items() if k != "train_accuracy_per_epoch"}),
                   flush=True)
             results["runs"].append(run)
         if len(mnist_trainers) > 1:
-            results["ensemble"] = ensemble_errors(mnist_trainers,
-                                                  bs.data.load("mnist", seed=args.seed).test)
+            results["ensemble"] = ensemble_errors(mnist_trainers, mnist_test)
             print(json.dumps({"ensemble": results["ensemble"]}), flush=True)
     results["total_seconds"] = time.perf_counter() - start
     if args.limit:

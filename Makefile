@@ -52,7 +52,7 @@ data: $(VENV)/.installed
 		     "'sudo apt-get install dataset-fashion-mnist', or put its four .gz files into" \
 		     "$${BABYSIT_DATA:-~/.cache/babysit}/fashion-mnist/"; \
 	fi
-	$(BIN)/python -c "from babysit import sources; print(*sources.describe(), sep='\\n')"
+	$(BIN)/python -c "from babysit.data import sources; print(*sources.describe(), sep='\\n')"
 
 clean:
 	rm -rf $(VENV) runs build src/*.egg-info

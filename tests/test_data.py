@@ -14,8 +14,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from babysit import cli, download, formats, sources
-from babysit import data as datasets
+from babysit import cli
+from babysit.data import datasets, download, formats, sources
 
 # -- writing the formats by hand, byte by byte, so the readers are checked against the spec --
 

@@ -94,7 +94,7 @@ def test_promised_name_exists_with_its_arguments(name):
 
 def test_init_offers_the_notes_schemes():
     for scheme in ("small", "lecun", "xavier", "he", "sparse", "zeros"):
-        assert scheme in bs.init.INITIALIZERS
+        assert scheme in bs.initializers.INITIALIZERS
 
 
 def test_diverged_error_carries_the_history():

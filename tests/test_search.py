@@ -14,7 +14,7 @@ import optuna
 import pytest
 
 from babysit import cli, search
-from babysit import data as datasets
+from babysit.data import datasets
 
 SPACE = {"lr": search.loguniform(1e-3, 1e-2), "hidden": search.choice([[8], [16]])}
 

@@ -12,7 +12,7 @@ from babysit import (
     data,
     diagnose,
     ensemble,
-    init,
+    initializers,
     layers,
     losses,
     monitors,
@@ -30,7 +30,7 @@ from babysit.train import DivergedError, Trainer
 __version__ = "0.1.0"
 
 __all__ = [
-    "DivergedError", "History", "Sequential", "Trainer", "check", "data", "init", "layers",
+    "DivergedError", "History", "Sequential", "Trainer", "check", "data", "initializers", "layers",
     "losses", "mlp", "optim", "regularizers",
     "average", "checkpoint", "ensemble", "load", "save", "preprocess",
     "diagnose", "monitors", "report", "search",

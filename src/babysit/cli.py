@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, init, layers, losses, optim, preprocess, regularizers
-from babysit import data as datasets
+from babysit import check, ensemble, initializers, layers, losses, optim, preprocess, regularizers
 from babysit.backend import DEVICES, FLOAT_DTYPES
 from babysit.checkpoint import Checkpoints
+from babysit.data import datasets
 from babysit.train import DivergedError, EarlyStopping, Trainer
 
 # -- shared options -----------------------------------------------------------------------
@@ -42,7 +42,7 @@ def add_model_options(p: argparse.ArgumentParser) -> None:
                    help="hidden layer widths, comma-separated (default: 100,100)")
     g.add_argument("--activation", default="relu", choices=sorted(layers.ACTIVATIONS))
     g.add_argument("--init", default="he",
-                   help=", ".join(k for k in init.INITIALIZERS if k != "zeros"))
+                   help=", ".join(k for k in initializers.INITIALIZERS if k != "zeros"))
     g.add_argument("--batchnorm", action="store_true", help="BatchNorm after each hidden Linear")
     g.add_argument("--dropout", type=float, default=0.0, help="probability of zeroing a unit")
     g.add_argument("--input-noise", type=float, default=0.0, help="std of input noise")

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 from babysit import cli
-from babysit import data as datasets
+from babysit.data import datasets
 from babysit.train import DivergedError
 
 # -- the space ------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babysit import init as initializers
+from babysit import initializers
 from babysit.backend import DEFAULT_DTYPE, make_rng
 from babysit.layers.base import Layer, Param
 
@@ -10,7 +10,7 @@ from babysit.layers.base import Layer, Param
 class Linear(Layer):
     """x: (N, n_in) -> y: (N, n_out), with W: (n_in, n_out) and b: (n_out,).
 
-    `init` names the weight initializer (see `babysit.init`); `bias` is the bias's
+    `init` names the weight initializer (see `babysit.initializers`); `bias` is the bias's
     initial value, or None for no bias. Column j of W is unit j's incoming weight
     vector, the one a max-norm constraint clamps.
     """

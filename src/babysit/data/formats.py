@@ -2,7 +2,7 @@
 CSV with a header row, and NPZ holding X and y.
 
 Readers only parse: they return raw arrays and leave scaling, label encoding and
-splitting to `babysit.data`. Gzipped files are recognised by their first two bytes,
+splitting to `babysit.data.datasets`. Gzipped files are recognised by their first two bytes,
 whatever their name. Nothing here unpickles.
 """
 

@@ -3,7 +3,7 @@
 `load(name_or_path)` returns a `Dataset` whose `.train`, `.val` and `.test` are `Split`
 named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices. Built-in names:
 `digits` (embedded), `mnist`, `fashion-mnist` and `cifar10` (found or downloaded by
-`babysit.sources`, read by `babysit.formats`); paths: a `.csv` with `target=COLUMN`, or a
+`babysit.data.sources`, read by `babysit.data.formats`); paths: a `.csv` with `target=COLUMN`, or a
 `.npz` holding X and y.
 """
 
@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from babysit import formats, sources
+from babysit.data import formats, sources
 
 
 class Split(NamedTuple):

@@ -19,7 +19,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from babysit.download import DownloadError, NetworkError, fetch
+from babysit.data.download import DownloadError, NetworkError, fetch
 
 
 @dataclass(frozen=True)
@@ -224,7 +224,7 @@ def _source(name: str) -> Source:
 
 def describe() -> list[str]:
     """One line per built-in dataset: the folder its files were found in, or where they
-    will be downloaded to on first use. `python -m babysit.sources` prints these."""
+    will be downloaded to on first use. `python -m babysit.data.sources` prints these."""
     lines = []
     for name in SOURCES:
         found = find(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from babysit import init
+from babysit import initializers as init
 from babysit.layers import Linear
 
 FAN_IN, FAN_OUT = 400, 300

@@ -1,0 +1,262 @@
+"""The doctor: each root cause maps to the notes' remedy; the loop stops when cured, when a
+round does not help, when the cause cannot be cured, or after max_rounds."""
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from babysit import doctor
+from babysit.doctor import Visit, prescribe, train_command, treat
+
+
+@dataclass(frozen=True)
+class Config:
+    """The run configuration's fields the doctor reads, with `replace` like RunConfig's."""
+
+    data: str = "digits"
+    preprocess: str = "center"
+    seed: int = 0
+    hidden: tuple = (100, 100)
+    activation: str = "relu"
+    init: str = "he"
+    batchnorm: bool = False
+    dropout: float = 0.0
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    reg: float = 1e-4
+    reg_kind: str = "l2"
+    max_norm: float | None = None
+    epochs: int = 30
+    batch_size: int = 32
+    patience: int | None = None
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    cause: str
+    evidence: str = "the numbers"
+    what: str = ""
+    advice: str = ""
+
+
+def finding(cause, severity="warning"):
+    return Finding(severity, cause, evidence=f"evidence for {cause}")
+
+
+def first_remedy(cause, cfg=Config(), rate=None):
+    _, remedy, _ = prescribe(cfg, [finding(cause)], lambda c: rate)
+    return None if remedy is None else remedy.changes
+
+
+# -- the remedy table -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("cause, cfg, rate, changes", [
+    # learning rate too high (or diverged, or collapsed): the range test's rate, else 10x lower
+    ("lr_too_high", Config(optimizer="sgd", lr=1.0), 0.05, {"lr": 0.05}),
+    ("lr_too_high", Config(lr=1e-2), None, {"lr": 1e-3}),
+    ("diverged", Config(lr=5.0), 0.02, {"lr": 0.02}),
+    ("collapsed_predictions", Config(lr=0.5), 0.004, {"lr": 0.004}),
+    ("exploding_gradients", Config(lr=3.0), 0.01, {"lr": 0.01}),
+    # too low: the range test's rate, else 10x higher
+    ("lr_too_low", Config(lr=1e-6), 3e-3, {"lr": 3e-3}),
+    ("lr_too_low", Config(lr=1e-5), None, {"lr": 1e-4}),
+    # dead ReLUs: a too-large rate first, then He init, then leaky ReLU
+    ("dead_units", Config(lr=0.5), 1e-3, {"lr": 1e-3}),
+    ("dead_units", Config(init="small"), 1e-3, {"init": "he"}),
+    ("dead_units", Config(), 1e-3, {"activation": "leaky_relu"}),
+    # saturated units: scale the inputs, Xavier init, then BatchNorm
+    ("saturated_units", Config(activation="tanh", preprocess="none"), None,
+     {"preprocess": "standardize"}),
+    ("saturated_units", Config(activation="tanh", init="small"), None, {"init": "xavier"}),
+    ("saturated_units", Config(activation="tanh", init="xavier"), None, {"batchnorm": True}),
+    # vanishing gradients: ReLU with He init, else BatchNorm
+    ("vanishing_gradients", Config(activation="sigmoid", init="xavier"), None,
+     {"activation": "relu", "init": "he"}),
+    ("vanishing_gradients", Config(init="small"), None, {"init": "he"}),
+    ("vanishing_gradients", Config(), None, {"batchnorm": True}),
+    ("unscaled_inputs", Config(preprocess="none"), None, {"preprocess": "standardize"}),
+    # overfitting: stronger L2, then dropout, then early stopping
+    ("overfitting", Config(reg=1e-4), None, {"reg": 1e-3}),
+    ("overfitting", Config(reg=0.0), None, {"reg": 1e-3}),
+    ("overfitting", Config(reg=0.05), None, {"dropout": 0.5}),
+    ("overfitting", Config(reg=0.05, dropout=0.5), None, {"patience": 5}),
+    # under-fitting: weaker regularization, then a wider net
+    ("underfitting", Config(reg=1e-2), None, {"reg": 1e-3}),
+    ("underfitting", Config(reg=0.0, dropout=0.5), None, {"dropout": 0.0}),
+    ("underfitting", Config(reg=0.0, hidden=(50,)), None, {"hidden": (100,)}),
+    ("underfitting", Config(reg=0.0, hidden=()), None, {"hidden": (100,)}),
+    ("reg_too_strong", Config(reg=1.0), None, {"reg": 0.1}),
+    ("noisy_loss", Config(batch_size=8), None, {"batch_size": 32}),
+    ("bad_initial_loss", Config(activation="tanh", init="he"), None, {"init": "xavier"}),
+])
+def test_each_cause_maps_to_the_notes_remedy(cause, cfg, rate, changes):
+    assert first_remedy(cause, cfg, rate) == changes
+
+
+def test_the_second_candidate_comes_when_the_first_was_tried():
+    cfg = Config(lr=3.0)
+    tried = [("exploding_gradients", {"lr": 0.01})]
+    _, remedy, _ = prescribe(cfg, [finding("exploding_gradients")], lambda c: 0.01, tried)
+    assert remedy.changes == {"max_norm": 3.0}
+
+
+@pytest.mark.parametrize("cause", ["memorizing_noise", "single_class"])
+def test_data_problems_are_not_treated_but_named(cause):
+    treated, remedy, reason = prescribe(Config(), [finding(cause, "error"),
+                                                   finding("overfitting")], lambda c: None)
+    assert remedy is None and treated.cause == cause and reason == doctor.INCURABLE[cause]
+
+
+def test_info_findings_and_unknown_causes_are_left_alone():
+    findings = [finding("no_such_cause", "error"), finding("overfitting", "info")]
+    assert prescribe(Config(), findings, lambda c: None) == (None, None, None)
+
+
+def test_a_cause_with_nothing_left_to_try_passes_the_turn_to_the_next():
+    cfg = Config(preprocess="standardize")   # unscaled inputs: already standardized
+    treated, remedy, _ = prescribe(cfg, [finding("unscaled_inputs"), finding("noisy_loss")],
+                                   lambda c: None)
+    assert treated.cause == "noisy_loss" and remedy.changes == {"batch_size": 128}
+
+
+def test_every_cause_in_the_table_names_a_setting_of_the_run():
+    fields = {f.name for f in dataclasses.fields(Config)}
+    for cause, remedies in doctor.REMEDIES.items():
+        for cfg in (Config(), Config(activation="tanh", init="small", preprocess="none",
+                                     reg=0.1, dropout=0.5)):
+            for remedy in remedies(cfg, lambda c: 1e-3):
+                assert set(remedy.changes) <= fields, cause
+                assert remedy.because, cause
+
+
+# -- the loop and its stopping rules ----------------------------------------------------------
+
+class History:
+    def __init__(self, findings):
+        self.findings = findings
+
+    def diagnose(self):
+        return self.findings
+
+
+class Clinic:
+    """A fake trainer: `ill(cfg)` gives the findings, `score(cfg)` the validation accuracy;
+    it records every configuration it trained."""
+
+    def __init__(self, ill, score):
+        self.ill, self.score, self.trained = ill, score, []
+
+    def __call__(self, cfg):
+        self.trained.append(cfg)
+        return Visit(cfg, History(self.ill(cfg)), self.score(cfg))
+
+
+def test_a_healthy_run_is_left_alone():
+    clinic = Clinic(lambda c: [finding("overfitting", "info")], lambda c: 0.98)
+    treatment, kept = treat(Config(), train=clinic, suggest_lr=lambda c: 1e-3)
+    assert treatment.rounds == [] and clinic.trained == [Config()]
+    assert treatment.final == Config() and treatment.stopped.startswith("healthy")
+    assert treatment.command() == "babysit train --data digits"
+
+
+def test_too_high_a_rate_is_cured_with_the_range_tests_rate_in_one_round():
+    sick = Config(optimizer="sgd", lr=2.0)
+    clinic = Clinic(lambda c: [finding("lr_too_high", "error")] if c.lr > 0.5 else [],
+                    lambda c: 0.1 if c.lr > 0.5 else 0.97)
+    treatment, kept = treat(sick, train=clinic, suggest_lr=lambda c: 0.12)
+    assert len(treatment.rounds) == 1 and treatment.best == 1
+    r = treatment.rounds[0]
+    assert (r.cause, r.changes, r.val_before, r.val_after) == (
+        "lr_too_high", {"lr": [2.0, 0.12]}, 0.1, 0.97)
+    assert r.evidence == "evidence for lr_too_high" and r.left == []
+    assert treatment.final == sick.replace(lr=0.12) and kept.cfg == treatment.final
+    assert treatment.stopped.startswith("healthy")
+    assert treatment.command() == "babysit train --data digits --optimizer sgd --lr 0.12"
+
+
+def test_a_round_that_does_not_raise_val_accuracy_stops_and_the_best_round_is_kept():
+    clinic = Clinic(lambda c: [finding("overfitting")],
+                    lambda c: {1e-4: 0.90, 1e-3: 0.93, 0.01: 0.92}.get(c.reg, 0.5))
+    treatment, kept = treat(Config(), train=clinic, suggest_lr=lambda c: None, max_rounds=5)
+    assert [r.changes for r in treatment.rounds] == [{"reg": [1e-4, 1e-3]},
+                                                     {"reg": [1e-3, 0.01]}]
+    assert treatment.best == 1 and treatment.final.reg == 1e-3 and kept.val_acc == 0.93
+    assert "did not raise" in treatment.stopped
+    assert (treatment.val_initial, treatment.val_final) == (0.90, 0.93)
+
+
+def test_a_diverged_round_counts_as_no_improvement():
+    clinic = Clinic(lambda c: [finding("lr_too_low")], lambda c: None if c.lr > 1 else 0.5)
+    treatment, kept = treat(Config(lr=0.3), train=clinic, suggest_lr=lambda c: 3.0)
+    assert treatment.rounds[0].val_after is None and treatment.best == 0
+    assert kept.cfg == Config(lr=0.3)
+
+
+def test_at_most_max_rounds_are_run():
+    clinic = Clinic(lambda c: [finding("underfitting")], lambda c: sum(c.hidden) / 1e5)
+    treatment, _ = treat(Config(reg=0.0), train=clinic, suggest_lr=lambda c: None,
+                         max_rounds=3)
+    assert len(treatment.rounds) == 3 and len(clinic.trained) == 4
+    assert treatment.final.hidden == (800, 800) and "3 rounds" in treatment.stopped
+    none, _ = treat(Config(reg=0.0), train=clinic, suggest_lr=lambda c: None, max_rounds=0)
+    assert none.rounds == [] and none.final == Config(reg=0.0)
+
+
+def test_an_incurable_cause_stops_at_once_and_says_why():
+    clinic = Clinic(lambda c: [finding("memorizing_noise", "error"),
+                               finding("overfitting")], lambda c: 0.1)
+    treatment, _ = treat(Config(), train=clinic, suggest_lr=lambda c: None)
+    assert treatment.rounds == [] and treatment.cannot_cure == doctor.INCURABLE[
+        "memorizing_noise"]
+    assert "cannot cure memorizing_noise" in str(treatment)
+
+
+def test_the_first_run_is_not_trained_again_when_given():
+    clinic = Clinic(lambda c: [], lambda c: 0.9)
+    first = Visit(Config(), History([]), 0.9)
+    treatment, kept = treat(Config(), train=clinic, suggest_lr=lambda c: None, first=first)
+    assert clinic.trained == [] and kept is first
+
+
+def test_the_range_test_runs_once_per_network_not_once_per_rate():
+    calls = []
+
+    def suggest(cfg):
+        calls.append(cfg)
+        return 0.01
+
+    clinic = Clinic(lambda c: [finding("dead_units")], lambda c: {1.0: 0.3}.get(c.lr, 0.6)
+                    + (0.2 if c.activation == "leaky_relu" else 0))
+    treatment, _ = treat(Config(lr=1.0), train=clinic, suggest_lr=suggest, max_rounds=2)
+    assert [list(r.changes) for r in treatment.rounds] == [["lr"], ["activation"]]
+    assert len(calls) == 1   # the lr change did not change the network: the rate is reused
+
+
+def test_the_record_serializes_and_prints():
+    clinic = Clinic(lambda c: [finding("noisy_loss")] if c.batch_size < 64 else [],
+                    lambda c: c.batch_size / 200)
+    treatment, _ = treat(Config(batch_size=16), train=clinic, suggest_lr=lambda c: None)
+    d = json.loads(json.dumps(treatment.to_dict()))
+    assert d["rounds"][0]["changes"] == {"batch_size": [16, 64]}
+    assert d["changed"] == {"batch_size": [16, 64]} and d["best_round"] == 1
+    assert d["final_config"]["batch_size"] == 64
+    assert d["command"] == "babysit train --data digits --batch-size 64"
+    text = str(treatment)
+    assert "round 1: noisy_loss" in text and "0.0800 -> 0.3200" in text
+
+
+def test_train_command_spells_every_kind_of_setting():
+    cfg = Config(hidden=(50,), batchnorm=True, max_norm=3.0, lr=0.0025)
+    assert train_command(cfg) == ("babysit train --data digits --hidden 50 --batchnorm "
+                                  "--lr 0.0025 --max-norm 3")
+
+
+def test_max_rounds_must_be_a_count():
+    with pytest.raises(ValueError, match="max_rounds"):
+        treat(Config(), train=lambda c: None, suggest_lr=lambda c: None, max_rounds=-1)

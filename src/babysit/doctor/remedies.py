@@ -1,0 +1,239 @@
+"""The remedy table: each root cause the diagnosis names, mapped to the notes' remedies.
+
+`REMEDIES[cause](cfg, suggest_lr)` lists the changes of the run configuration the notes
+prescribe for `cause`, in order of preference (the first one not yet in effect is tried
+first); `suggest_lr(cfg)` is the learning-rate range test's rate for cfg's network.
+`INCURABLE` names the causes that no setting cures (the data is at fault), with the reason.
+`prescribe` makes one decision from a diagnosis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+ACTING = ("error", "warning")   # the severities the doctor treats; "info" is left alone
+
+# Causes no setting of the run can cure: the doctor stops and says why.
+INCURABLE = {
+    "memorizing_noise": "the labels look random (training accuracy rises while validation "
+                        "stays at chance): the network is memorizing noise, and no setting "
+                        "cures that; check the labels and how the data was joined",
+    "single_class": "the training labels hold a single class: there is nothing to learn; "
+                    "check the label column and the split",
+    "class_imbalance": "one class dominates the training labels: re-weighting or resampling the "
+                       "classes is not a setting of the run; collect more examples of the rare "
+                       "classes or resample them",
+}
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """One change the notes prescribe: `changes` (setting -> new value) and `because` (why,
+    in a sentence)."""
+
+    changes: dict
+    because: str
+
+
+# -- the remedy table: cause -> candidates, in order of preference ---------------------------
+# Each entry is a function (cfg, suggest_lr) -> [Remedy, ...]; suggest_lr(cfg) runs the
+# learning-rate range test on cfg's network and data (None when the loss never fell).
+
+def _lower_lr(cfg, suggest_lr) -> Remedy:
+    rate = suggest_lr(cfg)
+    if rate is not None and rate < 0.9 * cfg.lr:
+        return Remedy({"lr": _round(rate)}, f"the learning-rate range test suggests {rate:.2g} "
+                      f"(the rate at its lowest loss / 10), below the current {cfg.lr:.2g}")
+    return Remedy({"lr": _round(cfg.lr / 10)}, "the notes: lower the learning rate 10x (the "
+                  "range test found no lower rate to suggest)")
+
+
+def _raise_lr(cfg, suggest_lr) -> Remedy:
+    rate = suggest_lr(cfg)
+    if rate is not None and rate > 1.1 * cfg.lr:
+        return Remedy({"lr": _round(rate)}, f"the learning-rate range test suggests {rate:.2g} "
+                      f"(the rate at its lowest loss / 10), above the current {cfg.lr:.2g}")
+    return Remedy({"lr": _round(cfg.lr * 10)}, "the notes: raise the learning rate 10x (the "
+                  "range test found no higher rate to suggest)")
+
+
+def lr_too_high(cfg, suggest_lr):
+    return [_lower_lr(cfg, suggest_lr)]
+
+
+def lr_too_low(cfg, suggest_lr):
+    return [_raise_lr(cfg, suggest_lr)]
+
+
+def exploding_gradients(cfg, suggest_lr):
+    out = [_lower_lr(cfg, suggest_lr)]
+    if cfg.max_norm is None:
+        out.append(Remedy({"max_norm": 3.0}, "a max-norm constraint (c = 3) bounds every "
+                          "unit's weights, so updates cannot explode"))
+    return out
+
+
+def dead_units(cfg, suggest_lr):
+    out = []
+    rate = suggest_lr(cfg)
+    if rate is not None and cfg.lr > 3 * rate:
+        out.append(Remedy({"lr": _round(rate)}, f"a large step knocks ReLUs into the region "
+                          f"where they never fire again: the range test suggests {rate:.2g}, "
+                          f"below the current {cfg.lr:.2g}"))
+    if cfg.init != "he":
+        out.append(Remedy({"init": "he"}, "He initialization keeps ReLU units' inputs at unit "
+                          "variance, so half of them fire at the start"))
+    if cfg.activation == "relu":
+        out.append(Remedy({"activation": "leaky_relu"}, "a leaky ReLU has a small slope for "
+                          "negative inputs, so a unit pushed there still gets a gradient"))
+    out.append(Remedy({"lr": _round(cfg.lr / 3)}, "dead ReLUs are usually killed by too large "
+                      "a step: lower the learning rate 3x"))
+    return out
+
+
+def saturated_units(cfg, suggest_lr):
+    out = []
+    if cfg.preprocess == "none":
+        out.append(Remedy({"preprocess": "standardize"}, "unscaled inputs drive tanh/sigmoid "
+                          "units into their flat tails: standardize the inputs"))
+    if cfg.init not in ("xavier", "lecun"):
+        out.append(Remedy({"init": "xavier"}, "Xavier initialization keeps each unit's input "
+                          "near unit variance, inside the non-flat part of tanh/sigmoid"))
+    if not cfg.batchnorm:
+        out.append(Remedy({"batchnorm": True}, "BatchNorm puts every hidden unit's input at "
+                          "zero mean and unit variance, away from the flat tails"))
+    if cfg.preprocess != "standardize":
+        out.append(Remedy({"preprocess": "standardize"}, "standardized inputs keep the first "
+                          "layer's units out of their flat tails"))
+    return out
+
+
+def vanishing_gradients(cfg, suggest_lr):
+    out = []
+    if cfg.activation in ("tanh", "sigmoid"):
+        out.append(Remedy({"activation": "relu", "init": "he"}, "ReLU passes gradients "
+                          "through unchanged where it fires, and He initialization keeps their "
+                          "scale from layer to layer"))
+    elif cfg.init != "he":
+        out.append(Remedy({"init": "he"}, "He initialization keeps the gradients' scale from "
+                          "layer to layer in a ReLU network"))
+    if not cfg.batchnorm:
+        out.append(Remedy({"batchnorm": True}, "BatchNorm re-centres and re-scales every layer, "
+                          "so gradients keep their size through depth"))
+    return out
+
+
+def unscaled_inputs(cfg, suggest_lr):
+    if cfg.preprocess in ("standardize", "minmax", "whiten-pca", "whiten-zca"):
+        return []
+    return [Remedy({"preprocess": "standardize"}, "the notes: zero-centre each feature and "
+                   "divide it by its standard deviation (fitted on the training split)")]
+
+
+def overfitting(cfg, suggest_lr):
+    out = []
+    if cfg.reg < 1e-2:
+        stronger = _round(max(cfg.reg * 10, 1e-3))
+        out.append(Remedy({"reg": stronger, "reg_kind": "l2"}, f"the notes: a stronger L2 "
+                          f"penalty ({cfg.reg:g} -> {stronger:g}) keeps the weights small"))
+    if cfg.dropout < 0.5 and cfg.hidden:
+        out.append(Remedy({"dropout": 0.5}, "the notes: dropout (p = 0.5) trains an ensemble of "
+                          "thinned networks that cannot co-adapt to the training set"))
+    if cfg.patience is None:
+        out.append(Remedy({"patience": 5}, "early stopping ends training once validation "
+                          "accuracy has not improved for 5 epochs"))
+    return out
+
+
+def underfitting(cfg, suggest_lr):
+    out = []
+    if cfg.reg >= 1e-3:
+        out.append(Remedy({"reg": _round(cfg.reg / 10)}, f"weaker regularization "
+                          f"({cfg.reg:g} -> {cfg.reg / 10:g}) lets the model fit the data"))
+    if cfg.dropout > 0:
+        out.append(Remedy({"dropout": 0.0}, "dropout limits capacity the model lacks: turn it "
+                          "off"))
+    wider = tuple(2 * w for w in cfg.hidden) if cfg.hidden else (100,)
+    out.append(Remedy({"hidden": wider}, f"the notes: a bigger model (hidden "
+                      f"{show_widths(cfg.hidden)} -> {show_widths(wider)}) has the capacity "
+                      f"to fit"))
+    return out
+
+
+def reg_too_strong(cfg, suggest_lr):
+    if not cfg.reg:
+        return []
+    return [Remedy({"reg": _round(cfg.reg / 10)}, f"the penalty dominates the data loss: "
+                   f"weaken it 10x ({cfg.reg:g} -> {cfg.reg / 10:g})")]
+
+
+def noisy_loss(cfg, suggest_lr):
+    return [Remedy({"batch_size": cfg.batch_size * 4}, f"the notes: the loss wiggles less with "
+                   f"a larger batch ({cfg.batch_size} -> {cfg.batch_size * 4})")]
+
+
+def bad_initial_loss(cfg, suggest_lr):
+    fitting = "xavier" if cfg.activation in ("tanh", "sigmoid") else "he"
+    out = []
+    if cfg.init != fitting:
+        out.append(Remedy({"init": fitting}, f"{fitting} initialization starts the scores near "
+                          f"zero, at the chance loss, for {cfg.activation} units"))
+    out += unscaled_inputs(cfg, suggest_lr)
+    return out
+
+
+REMEDIES: dict[str, Callable] = {
+    "lr_too_high": lr_too_high,
+    "diverged": lr_too_high,
+    "collapsed_predictions": lr_too_high,
+    "exploding_gradients": exploding_gradients,
+    "lr_too_low": lr_too_low,
+    "dead_units": dead_units,
+    "saturated_units": saturated_units,
+    "vanishing_gradients": vanishing_gradients,
+    "unscaled_inputs": unscaled_inputs,
+    "overfitting": overfitting,
+    "underfitting": underfitting,
+    "reg_too_strong": reg_too_strong,
+    "noisy_loss": noisy_loss,
+    "bad_initial_loss": bad_initial_loss,
+}
+
+
+def prescribe(cfg, findings, suggest_lr, tried=()) -> tuple[object, Remedy | None, str | None]:
+    """The doctor's decision for one diagnosis: (the finding treated, its remedy, why nothing
+    can be done).
+
+    findings: root causes first, most severe first (`History.diagnose`). The first warning or
+    error whose cause the doctor knows decides: an incurable cause stops with its reason; else
+    the first candidate remedy that changes something and is not in `tried` (a list of
+    (cause, changes) already applied). A cause whose candidates are used up passes the turn
+    to the next finding. (None, None, None) when nothing is left to treat.
+    """
+    for finding in findings:
+        if finding.severity not in ACTING:
+            continue
+        if finding.cause in INCURABLE:
+            return finding, None, INCURABLE[finding.cause]
+        remedies = REMEDIES.get(finding.cause)
+        if remedies is None:
+            continue
+        for remedy in remedies(cfg, suggest_lr):
+            changes = {k: v for k, v in remedy.changes.items() if getattr(cfg, k) != v}
+            if changes and (finding.cause, changes) not in tried:
+                return finding, Remedy(changes, remedy.because), None
+    return None, None, None
+
+
+def _round(x: float) -> float:
+    """A rate or strength to 2 significant digits, as a person would write it."""
+    return float(f"{x:.2g}")
+
+
+def show_widths(hidden) -> str:
+    """Hidden widths as the command line writes them: "100,100" (or "none")."""
+    return ",".join(map(str, hidden)) or "none"
+
+
+__all__ = ["ACTING", "INCURABLE", "REMEDIES", "Remedy", "prescribe", "show_widths"]

@@ -103,6 +103,9 @@ def test_the_second_candidate_comes_when_the_first_was_tried():
     cfg = Config(lr=3.0)
     tried = [("exploding_gradients", {"lr": 0.01})]
     _, remedy, _ = prescribe(cfg, [finding("exploding_gradients")], lambda c: 0.01, tried)
+    assert remedy.changes == {"batchnorm": True}
+    tried.append(("exploding_gradients", {"batchnorm": True}))
+    _, remedy, _ = prescribe(cfg, [finding("exploding_gradients")], lambda c: 0.01, tried)
     assert remedy.changes == {"max_norm": 3.0}
 
 
@@ -111,6 +114,25 @@ def test_data_problems_are_not_treated_but_named(cause):
     treated, remedy, reason = prescribe(Config(), [finding(cause, "error"),
                                                    finding("overfitting")], lambda c: None)
     assert remedy is None and treated.cause == cause and reason == doctor.INCURABLE[cause]
+
+
+def test_collapsed_predictions_are_a_rate_problem_only_when_the_range_test_says_so():
+    assert first_remedy("collapsed_predictions", Config(lr=0.5), 0.004) == {"lr": 0.004}
+    treated, remedy, reason = prescribe(Config(lr=1e-3), [finding("collapsed_predictions")],
+                                        lambda c: 2e-3)
+    assert remedy is None and "no signal" in reason
+
+
+def test_class_imbalance_is_noted_and_the_rest_is_treated():
+    findings = [finding("class_imbalance"), finding("lr_too_low")]
+    treated, remedy, _ = prescribe(Config(lr=1e-6), findings, lambda c: 1e-3)
+    assert treated.cause == "lr_too_low"
+    clinic = Clinic(lambda c: findings if c.lr < 1e-4 else findings[:1],
+                    lambda c: 0.5 if c.lr < 1e-4 else 0.8)
+    treatment, _ = treat(Config(lr=1e-6), train=clinic, suggest_lr=lambda c: 1e-3)
+    assert len(treatment.rounds) == 1 and treatment.notes == [
+        f"class_imbalance: {doctor.UNTREATED['class_imbalance']}"]
+    assert treatment.stopped == "no remedy left for: class_imbalance"
 
 
 def test_info_findings_and_unknown_causes_are_left_alone():
@@ -130,7 +152,11 @@ def test_every_cause_in_the_table_names_a_setting_of_the_run():
     for cause, remedies in doctor.REMEDIES.items():
         for cfg in (Config(), Config(activation="tanh", init="small", preprocess="none",
                                      reg=0.1, dropout=0.5)):
-            for remedy in remedies(cfg, lambda c: 1e-3):
+            candidates = remedies(cfg, lambda c: 1e-3)
+            if isinstance(candidates, str):   # this case cannot be cured: says why
+                assert candidates, cause
+                continue
+            for remedy in candidates:
                 assert set(remedy.changes) <= fields, cause
                 assert remedy.because, cause
 

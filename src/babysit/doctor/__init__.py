@@ -21,8 +21,8 @@ The configuration is anything with the run configuration's field names as attrib
 `replace(**changes)` that returns a changed copy (`babysit.config.RunConfig`).
 """
 
-from babysit.doctor.remedies import INCURABLE, REMEDIES, Remedy, prescribe
+from babysit.doctor.remedies import INCURABLE, REMEDIES, UNTREATED, Remedy, prescribe
 from babysit.doctor.treatment import Round, Treatment, Visit, train_command, treat
 
-__all__ = ["INCURABLE", "REMEDIES", "Remedy", "Round", "Treatment", "Visit", "prescribe",
-           "train_command", "treat"]
+__all__ = ["INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "Round", "Treatment", "Visit",
+           "prescribe", "train_command", "treat"]

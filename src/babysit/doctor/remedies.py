@@ -3,8 +3,11 @@
 `REMEDIES[cause](cfg, suggest_lr)` lists the changes of the run configuration the notes
 prescribe for `cause`, in order of preference (the first one not yet in effect is tried
 first); `suggest_lr(cfg)` is the learning-rate range test's rate for cfg's network.
-`INCURABLE` names the causes that no setting cures (the data is at fault), with the reason.
-`prescribe` makes one decision from a diagnosis.
+A remedy function may instead return a sentence: the evidence says no setting cures this
+run's case of the cause. `INCURABLE` names the causes that no setting ever cures (the data is
+at fault), with the reason; `UNTREATED` the ones the doctor notes and then treats past (a
+property of the data that training can still live with). `prescribe` makes one decision from
+a diagnosis.
 """
 
 from __future__ import annotations
@@ -21,9 +24,13 @@ INCURABLE = {
                         "cures that; check the labels and how the data was joined",
     "single_class": "the training labels hold a single class: there is nothing to learn; "
                     "check the label column and the split",
-    "class_imbalance": "one class dominates the training labels: re-weighting or resampling the "
-                       "classes is not a setting of the run; collect more examples of the rare "
-                       "classes or resample them",
+}
+
+# Causes no setting cures but that do not stop training from improving: noted, treated past.
+UNTREATED = {
+    "class_imbalance": "one class dominates the labels: re-weighting or resampling the classes "
+                       "is not a setting of the run (collect more examples of the rare classes "
+                       "or resample them); the doctor treats the rest",
 }
 
 
@@ -37,8 +44,9 @@ class Remedy:
 
 
 # -- the remedy table: cause -> candidates, in order of preference ---------------------------
-# Each entry is a function (cfg, suggest_lr) -> [Remedy, ...]; suggest_lr(cfg) runs the
-# learning-rate range test on cfg's network and data (None when the loss never fell).
+# Each entry is a function (cfg, suggest_lr) -> [Remedy, ...] (or a sentence: why this case
+# cannot be cured); suggest_lr(cfg) runs the learning-rate range test on cfg's network and
+# data (None when the loss never fell).
 
 def _lower_lr(cfg, suggest_lr) -> Remedy:
     rate = suggest_lr(cfg)
@@ -66,8 +74,23 @@ def lr_too_low(cfg, suggest_lr):
     return [_raise_lr(cfg, suggest_lr)]
 
 
+def collapsed_predictions(cfg, suggest_lr):
+    rate = suggest_lr(cfg)
+    if rate is not None and rate < cfg.lr / 3:
+        return [_lower_lr(cfg, suggest_lr)]
+    return ("the network predicts one class whatever the input, and the range test finds the "
+            "learning rate is not too high: the inputs likely carry no signal (constant or "
+            "blank rows?); check how the features were loaded")
+
+
 def exploding_gradients(cfg, suggest_lr):
-    out = [_lower_lr(cfg, suggest_lr)]
+    out = []
+    rate = suggest_lr(cfg)
+    if rate is not None and rate < 0.9 * cfg.lr:
+        out.append(_lower_lr(cfg, suggest_lr))
+    if not cfg.batchnorm:
+        out.append(Remedy({"batchnorm": True}, "BatchNorm re-scales every layer's outputs to "
+                          "unit variance, so activations and gradients cannot grow with depth"))
     if cfg.max_norm is None:
         out.append(Remedy({"max_norm": 3.0}, "a max-norm constraint (c = 3) bounds every "
                           "unit's weights, so updates cannot explode"))
@@ -186,7 +209,7 @@ def bad_initial_loss(cfg, suggest_lr):
 REMEDIES: dict[str, Callable] = {
     "lr_too_high": lr_too_high,
     "diverged": lr_too_high,
-    "collapsed_predictions": lr_too_high,
+    "collapsed_predictions": collapsed_predictions,
     "exploding_gradients": exploding_gradients,
     "lr_too_low": lr_too_low,
     "dead_units": dead_units,
@@ -206,7 +229,8 @@ def prescribe(cfg, findings, suggest_lr, tried=()) -> tuple[object, Remedy | Non
     can be done).
 
     findings: root causes first, most severe first (`History.diagnose`). The first warning or
-    error whose cause the doctor knows decides: an incurable cause stops with its reason; else
+    error whose cause the doctor knows decides: an incurable cause (or a remedy function's
+    sentence that this case cannot be cured) stops with its reason; else
     the first candidate remedy that changes something and is not in `tried` (a list of
     (cause, changes) already applied). A cause whose candidates are used up passes the turn
     to the next finding. (None, None, None) when nothing is left to treat.
@@ -219,7 +243,10 @@ def prescribe(cfg, findings, suggest_lr, tried=()) -> tuple[object, Remedy | Non
         remedies = REMEDIES.get(finding.cause)
         if remedies is None:
             continue
-        for remedy in remedies(cfg, suggest_lr):
+        candidates = remedies(cfg, suggest_lr)
+        if isinstance(candidates, str):
+            return finding, None, candidates
+        for remedy in candidates:
             changes = {k: v for k, v in remedy.changes.items() if getattr(cfg, k) != v}
             if changes and (finding.cause, changes) not in tried:
                 return finding, Remedy(changes, remedy.because), None
@@ -236,4 +263,4 @@ def show_widths(hidden) -> str:
     return ",".join(map(str, hidden)) or "none"
 
 
-__all__ = ["ACTING", "INCURABLE", "REMEDIES", "Remedy", "prescribe", "show_widths"]
+__all__ = ["ACTING", "INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "prescribe", "show_widths"]

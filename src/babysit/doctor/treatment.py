@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from babysit.doctor.remedies import ACTING, Remedy, prescribe, show_widths
+from babysit.doctor.remedies import ACTING, UNTREATED, Remedy, prescribe, show_widths
 
 # -- the record ---------------------------------------------------------------------------
 
@@ -43,7 +43,8 @@ class Treatment:
     """What `treat` did. initial, final: the configurations before and after (final is the
     best round's). rounds: each `Round`. best: the round kept (0: the initial run). stopped:
     why treatment ended. cannot_cure: the reason when an incurable cause stopped it, else None.
-    val_initial, val_final: validation accuracy of the initial and the kept run."""
+    val_initial, val_final: validation accuracy of the initial and the kept run. notes: what
+    the doctor saw but does not treat (`UNTREATED`), one sentence each."""
 
     initial: object
     final: object
@@ -53,6 +54,7 @@ class Treatment:
     cannot_cure: str | None
     val_initial: float | None
     val_final: float | None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> dict:
@@ -70,6 +72,7 @@ class Treatment:
         return {"rounds": [_round_dict(r) for r in self.rounds], "best_round": self.best,
                 "stopped": self.stopped, "cannot_cure": self.cannot_cure,
                 "val_initial": self.val_initial, "val_final": self.val_final,
+                "notes": self.notes,
                 "changed": {k: [_jsonable(a), _jsonable(b)] for k, (a, b) in
                             self.changed.items()},
                 "initial_config": _config_dict(self.initial),
@@ -79,6 +82,7 @@ class Treatment:
         lines = ["treatment:"]
         lines += [f"  {r}" for r in self.rounds]
         lines.append(f"  {self.stopped}")
+        lines += [f"  note: {n}" for n in self.notes]
         if self.rounds:
             lines.append(f"  kept {'the initial run' if self.best == 0 else f'round {self.best}'}"
                          f": validation accuracy {_acc(self.val_initial)} -> "
@@ -127,8 +131,11 @@ def treat(cfg, *, train: Callable, suggest_lr: Callable, max_rounds: int = 3,
     initial = visit = first if first is not None else train(cfg)
     best, best_round, rounds, tried = visit, 0, [], []
     findings = visit.history.diagnose()
-    stopped, cannot_cure = None, None
+    stopped, cannot_cure, notes = None, None, []
     while stopped is None:
+        notes += [f"{f.cause}: {UNTREATED[f.cause]}" for f in findings
+                  if f.severity in ACTING and f.cause in UNTREATED
+                  and f"{f.cause}: {UNTREATED[f.cause]}" not in notes]
         acting = sorted({f.cause for f in findings if f.severity in ACTING})
         if not acting:
             stopped = "healthy: no warning or error"
@@ -162,7 +169,7 @@ def treat(cfg, *, train: Callable, suggest_lr: Callable, max_rounds: int = 3,
             best, best_round = after, len(rounds)
         visit = after
     treatment = Treatment(cfg, best.cfg, rounds, best_round, stopped, cannot_cure,
-                          initial.val_acc, best.val_acc)
+                          initial.val_acc, best.val_acc, notes)
     return treatment, best
 
 

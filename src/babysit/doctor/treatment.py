@@ -5,7 +5,9 @@ See the package docstring (`babysit.doctor`) for the loop and its stopping rules
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,6 +79,34 @@ class Treatment:
                             self.changed.items()},
                 "initial_config": _config_dict(self.initial),
                 "final_config": _config_dict(self.final), "command": self.command()}
+
+    def to_html(self, images: dict[str, bytes] | None = None) -> str:
+        """The record as an HTML fragment for the report: one table row per round, why it
+        stopped, the notes, the command; `images` (caption -> PNG bytes, e.g. the range test's
+        plot) are embedded as base64."""
+        e = html.escape
+        parts = ["<table><tr><th>round</th><th>cause</th><th>evidence</th><th>change</th>"
+                 "<th>why</th><th>val accuracy</th></tr>"]
+        for r in self.rounds:
+            change = ", ".join(f"{k} {_show(a)} &rarr; {_show(b)}" for k, (a, b) in
+                               r.changes.items())
+            parts.append(f"<tr><td>{r.number}</td><td>{e(r.cause)}</td><td>{e(r.evidence)}</td>"
+                         f"<td>{change}</td><td>{e(r.because)}</td><td>{_acc(r.val_before)} "
+                         f"&rarr; {_acc(r.val_after)}</td></tr>")
+        parts.append("</table>" if self.rounds else "")
+        if not self.rounds:
+            parts = ["<p>No round: nothing was changed.</p>"]
+        parts.append(f"<p>{e(self.stopped)}.</p>")
+        parts += [f"<p>Note: {e(n)}.</p>" for n in self.notes]
+        parts.append(f"<p>Kept {'the initial run' if self.best == 0 else f'round {self.best}'}"
+                     f" (validation accuracy {_acc(self.val_initial)} &rarr; "
+                     f"{_acc(self.val_final)}). To train it again:</p>"
+                     f"<pre>{e(self.command())}</pre>")
+        for caption, png in (images or {}).items():
+            data = base64.b64encode(png).decode("ascii")
+            parts.append(f"<figure><img alt=\"{e(caption)}\" src=\"data:image/png;base64,"
+                         f"{data}\"><figcaption>{e(caption)}</figcaption></figure>")
+        return "\n".join(parts)
 
     def __str__(self) -> str:
         lines = ["treatment:"]

@@ -26,7 +26,9 @@ from babysit.train import DivergedError
 class Runner:
     """Trains configurations for `treat` (`train`) and range-tests them (`suggest_lr`).
 
-    The data are loaded once for each (data, target, seed, preprocess). out: a run folder;
+    The data are loaded once for each (data, target, seed, preprocess); `data` and `model`
+    are the two places a subclass changes what is trained (benchmarks/doctor.py plants the fault
+    zoo's faults there). out: a run folder;
     when given, the n-th run trained (0: the initial one) keeps its checkpoints, history.json
     and config.json in out/round-<n>/. `ranges` holds every range test run, as (cfg, LRRange).
     """
@@ -44,6 +46,10 @@ class Runner:
             self._data[key] = load_data(cfg)
         return self._data[key]
 
+    def model(self, cfg, data):
+        """cfg's freshly initialized network for `data` (`babysit.builders.build_model`)."""
+        return build_model(cfg, data.n_features, data.n_classes)
+
     def train(self, cfg) -> Visit:
         """Train cfg from scratch (its seed fixes init and shuffles) with the default monitors;
         the Visit's val_acc is the last epoch's validation accuracy, None when it diverged,
@@ -53,8 +59,8 @@ class Runner:
         self.trained += 1
         extra = [] if folder is None else [Checkpoints(folder, preprocess=data.preprocess,
                                                        meta={"config": cfg.to_dict()})]
-        trainer = build_trainer(cfg, build_model(cfg, data.n_features, data.n_classes),
-                                data=data, quiet=True, callbacks=extra)
+        trainer = build_trainer(cfg, self.model(cfg, data), data=data, quiet=True,
+                                callbacks=extra)
         diverged = False
         try:
             trainer.fit(data.train.X, data.train.y, val=data.val)
@@ -71,7 +77,7 @@ class Runner:
         """The learning-rate range test on cfg's freshly built network, optimizer, penalty and
         batch size, over the training split (kwargs: `lr_range`'s start, end, iterations)."""
         data = self.data(cfg)
-        found = lr_range(build_model(cfg, data.n_features, data.n_classes), losses.get(cfg.loss),
+        found = lr_range(self.model(cfg, data), losses.get(cfg.loss),
                          data.train.X, data.train.y, build_optimizer(cfg),
                          batch_size=cfg.batch_size, reg=build_regularizer(cfg),
                          seed=cfg.seed or 0, **kwargs)

@@ -74,7 +74,7 @@ def first_remedy(cause, cfg=Config(), rate=None):
     ("saturated_units", Config(activation="tanh", preprocess="none"), None,
      {"preprocess": "standardize"}),
     ("saturated_units", Config(activation="tanh", init="small"), None, {"init": "xavier"}),
-    ("saturated_units", Config(activation="tanh", init="xavier"), None, {"batchnorm": True}),
+    ("saturated_units", Config(activation="tanh", init="xavier"), None, {"init": "lecun"}),
     # vanishing gradients: ReLU with He init, else BatchNorm
     ("vanishing_gradients", Config(activation="sigmoid", init="xavier"), None,
      {"activation": "relu", "init": "he"}),
@@ -93,7 +93,9 @@ def first_remedy(cause, cfg=Config(), rate=None):
     ("underfitting", Config(reg=0.0, hidden=()), None, {"hidden": (100,)}),
     ("reg_too_strong", Config(reg=1.0), None, {"reg": 0.1}),
     ("noisy_loss", Config(batch_size=8), None, {"batch_size": 32}),
-    ("bad_initial_loss", Config(activation="tanh", init="he"), None, {"init": "xavier"}),
+    # a bad initial loss: the next smaller initialization
+    ("bad_initial_loss", Config(init="he"), None, {"init": "lecun"}),
+    ("bad_initial_loss", Config(activation="tanh", init="lecun"), None, {"init": "small"}),
 ])
 def test_each_cause_maps_to_the_notes_remedy(cause, cfg, rate, changes):
     assert first_remedy(cause, cfg, rate) == changes
@@ -103,8 +105,8 @@ def test_the_second_candidate_comes_when_the_first_was_tried():
     cfg = Config(lr=3.0)
     tried = [("exploding_gradients", {"lr": 0.01})]
     _, remedy, _ = prescribe(cfg, [finding("exploding_gradients")], lambda c: 0.01, tried)
-    assert remedy.changes == {"batchnorm": True}
-    tried.append(("exploding_gradients", {"batchnorm": True}))
+    assert remedy.changes == {"batchnorm": True, "lr": 0.01}
+    tried.append(("exploding_gradients", remedy.changes))
     _, remedy, _ = prescribe(cfg, [finding("exploding_gradients")], lambda c: 0.01, tried)
     assert remedy.changes == {"max_norm": 3.0}
 
@@ -250,6 +252,17 @@ def test_the_first_run_is_not_trained_again_when_given():
     assert clinic.trained == [] and kept is first
 
 
+def test_a_remedy_that_changes_the_network_brings_the_rate_found_for_the_new_one():
+    rates = {"relu": 0.01, "leaky_relu": 0.02}
+    _, remedy, _ = prescribe(Config(), [finding("dead_units")],
+                             lambda c: rates[c.activation])
+    assert remedy.changes == {"activation": "leaky_relu", "lr": 0.02}
+    _, remedy, _ = prescribe(Config(activation="tanh", init="lecun"),
+                             [finding("saturated_units")], lambda c: 0.005 if c.batchnorm else 1,
+                             tried=[("saturated_units", {"init": "xavier"})])
+    assert remedy.changes == {"batchnorm": True, "lr": 0.005}
+
+
 def test_the_range_test_runs_once_per_network_not_once_per_rate():
     calls = []
 
@@ -261,7 +274,8 @@ def test_the_range_test_runs_once_per_network_not_once_per_rate():
                     + (0.2 if c.activation == "leaky_relu" else 0))
     treatment, _ = treat(Config(lr=1.0), train=clinic, suggest_lr=suggest, max_rounds=2)
     assert [list(r.changes) for r in treatment.rounds] == [["lr"], ["activation"]]
-    assert len(calls) == 1   # the lr change did not change the network: the rate is reused
+    # two networks (ReLU, leaky ReLU), two range tests: the lr change reused the first's rate
+    assert [c.activation for c in calls] == ["relu", "leaky_relu"]
 
 
 def test_the_record_serializes_and_prints():

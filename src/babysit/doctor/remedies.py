@@ -66,6 +66,16 @@ def _raise_lr(cfg, suggest_lr) -> Remedy:
                   "range test found no higher rate to suggest)")
 
 
+def _new_network(cfg, suggest_lr, changes: dict, because: str) -> Remedy:
+    """A remedy that changes what the network computes (BatchNorm, the activation): its rate is
+    found again, by the range test on the changed network."""
+    rate = suggest_lr(cfg.replace(**changes))
+    if rate is None:
+        return Remedy(changes, because)
+    return Remedy({**changes, "lr": _round(rate)}, f"{because}; at the rate the range test "
+                  f"finds for the changed network ({rate:.2g})")
+
+
 def lr_too_high(cfg, suggest_lr):
     return [_lower_lr(cfg, suggest_lr)]
 
@@ -89,8 +99,9 @@ def exploding_gradients(cfg, suggest_lr):
     if rate is not None and rate < 0.9 * cfg.lr:
         out.append(_lower_lr(cfg, suggest_lr))
     if not cfg.batchnorm:
-        out.append(Remedy({"batchnorm": True}, "BatchNorm re-scales every layer's outputs to "
-                          "unit variance, so activations and gradients cannot grow with depth"))
+        out.append(_new_network(cfg, suggest_lr, {"batchnorm": True}, "BatchNorm re-scales "
+                                "every layer's outputs to unit variance, so activations and "
+                                "gradients cannot grow with depth"))
     if cfg.max_norm is None:
         out.append(Remedy({"max_norm": 3.0}, "a max-norm constraint (c = 3) bounds every "
                           "unit's weights, so updates cannot explode"))
@@ -108,8 +119,9 @@ def dead_units(cfg, suggest_lr):
         out.append(Remedy({"init": "he"}, "He initialization keeps ReLU units' inputs at unit "
                           "variance, so half of them fire at the start"))
     if cfg.activation == "relu":
-        out.append(Remedy({"activation": "leaky_relu"}, "a leaky ReLU has a small slope for "
-                          "negative inputs, so a unit pushed there still gets a gradient"))
+        out.append(_new_network(cfg, suggest_lr, {"activation": "leaky_relu"}, "a leaky ReLU "
+                                "has a small slope for negative inputs, so a unit pushed there "
+                                "still gets a gradient"))
     out.append(Remedy({"lr": _round(cfg.lr / 3)}, "dead ReLUs are usually killed by too large "
                       "a step: lower the learning rate 3x"))
     return out
@@ -120,12 +132,15 @@ def saturated_units(cfg, suggest_lr):
     if cfg.preprocess == "none":
         out.append(Remedy({"preprocess": "standardize"}, "unscaled inputs drive tanh/sigmoid "
                           "units into their flat tails: standardize the inputs"))
-    if cfg.init not in ("xavier", "lecun"):
-        out.append(Remedy({"init": "xavier"}, "Xavier initialization keeps each unit's input "
-                          "near unit variance, inside the non-flat part of tanh/sigmoid"))
+    # Xavier or LeCun, the notes' calibrated scales for tanh/sigmoid; when one is in use and
+    # units still saturate, the weights did not come out at its scale: draw them with the other.
+    other = "lecun" if cfg.init == "xavier" else "xavier"
+    out.append(Remedy({"init": other}, f"{other} initialization keeps each unit's input near "
+                      f"unit variance, inside the non-flat part of tanh/sigmoid"))
     if not cfg.batchnorm:
-        out.append(Remedy({"batchnorm": True}, "BatchNorm puts every hidden unit's input at "
-                          "zero mean and unit variance, away from the flat tails"))
+        out.append(_new_network(cfg, suggest_lr, {"batchnorm": True}, "BatchNorm puts every "
+                                "hidden unit's input at zero mean and unit variance, away "
+                                "from the flat tails"))
     if cfg.preprocess != "standardize":
         out.append(Remedy({"preprocess": "standardize"}, "standardized inputs keep the first "
                           "layer's units out of their flat tails"))
@@ -135,15 +150,16 @@ def saturated_units(cfg, suggest_lr):
 def vanishing_gradients(cfg, suggest_lr):
     out = []
     if cfg.activation in ("tanh", "sigmoid"):
-        out.append(Remedy({"activation": "relu", "init": "he"}, "ReLU passes gradients "
-                          "through unchanged where it fires, and He initialization keeps their "
-                          "scale from layer to layer"))
+        out.append(_new_network(cfg, suggest_lr, {"activation": "relu", "init": "he"}, "ReLU "
+                                "passes gradients through unchanged where it fires, and He "
+                                "initialization keeps their scale from layer to layer"))
     elif cfg.init != "he":
         out.append(Remedy({"init": "he"}, "He initialization keeps the gradients' scale from "
                           "layer to layer in a ReLU network"))
     if not cfg.batchnorm:
-        out.append(Remedy({"batchnorm": True}, "BatchNorm re-centres and re-scales every layer, "
-                          "so gradients keep their size through depth"))
+        out.append(_new_network(cfg, suggest_lr, {"batchnorm": True}, "BatchNorm re-centres "
+                                "and re-scales every layer, so gradients keep their size "
+                                "through depth"))
     return out
 
 
@@ -196,14 +212,18 @@ def noisy_loss(cfg, suggest_lr):
                    f"a larger batch ({cfg.batch_size} -> {cfg.batch_size * 4})")]
 
 
+# The initializers from larger to smaller weights: a bad initial loss asks for the next one.
+SMALLER_INIT = {"he": "lecun", "xavier": "lecun", "lecun": "small", "sparse": "lecun"}
+
+
 def bad_initial_loss(cfg, suggest_lr):
-    fitting = "xavier" if cfg.activation in ("tanh", "sigmoid") else "he"
     out = []
-    if cfg.init != fitting:
-        out.append(Remedy({"init": fitting}, f"{fitting} initialization starts the scores near "
-                          f"zero, at the chance loss, for {cfg.activation} units"))
-    out += unscaled_inputs(cfg, suggest_lr)
-    return out
+    if cfg.init in SMALLER_INIT:
+        smaller = SMALLER_INIT[cfg.init]
+        out.append(Remedy({"init": smaller}, f"the notes: initialize with smaller weights "
+                          f"({cfg.init} -> {smaller}), so that the first scores are near zero "
+                          f"and the first loss near chance"))
+    return out + unscaled_inputs(cfg, suggest_lr)
 
 
 REMEDIES: dict[str, Callable] = {

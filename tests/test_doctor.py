@@ -45,8 +45,8 @@ class Finding:
     advice: str = ""
 
 
-def finding(cause, severity="warning"):
-    return Finding(severity, cause, evidence=f"evidence for {cause}")
+def finding(cause, severity="warning", what=""):
+    return Finding(severity, cause, evidence=f"evidence for {cause}", what=what)
 
 
 def first_remedy(cause, cfg=Config(), rate=None):
@@ -99,6 +99,22 @@ def first_remedy(cause, cfg=Config(), rate=None):
 ])
 def test_each_cause_maps_to_the_notes_remedy(cause, cfg, rate, changes):
     assert first_remedy(cause, cfg, rate) == changes
+
+
+@pytest.mark.parametrize("what, changes", [
+    ("diverged: learning rate too high", {"lr": 0.01}),
+    ("diverged: inputs not scaled", {"preprocess": "standardize"}),
+    ("diverged: exploding gradients", {"lr": 0.01}),
+])
+def test_a_diverged_run_is_treated_for_the_cause_the_diagnosis_names(what, changes):
+    cfg = Config(preprocess="none", lr=3.0)
+    _, remedy, _ = prescribe(cfg, [finding("diverged", "error", what)], lambda c: 0.01)
+    assert remedy.changes == changes
+
+
+def test_a_loss_that_does_not_fall_gets_the_range_tests_rate_only_when_far_off():
+    assert first_remedy("loss_not_decreasing", Config(lr=1e-5), 1e-3) == {"lr": 1e-3}
+    assert first_remedy("loss_not_decreasing", Config(lr=1e-3), 2e-3) is None
 
 
 def test_the_second_candidate_comes_when_the_first_was_tried():
@@ -154,7 +170,7 @@ def test_every_cause_in_the_table_names_a_setting_of_the_run():
     for cause, remedies in doctor.REMEDIES.items():
         for cfg in (Config(), Config(activation="tanh", init="small", preprocess="none",
                                      reg=0.1, dropout=0.5)):
-            candidates = remedies(cfg, lambda c: 1e-3)
+            candidates = remedies(cfg, lambda c: 1e-3, finding(cause))
             if isinstance(candidates, str):   # this case cannot be cured: says why
                 assert candidates, cause
                 continue

@@ -44,9 +44,9 @@ class Remedy:
 
 
 # -- the remedy table: cause -> candidates, in order of preference ---------------------------
-# Each entry is a function (cfg, suggest_lr) -> [Remedy, ...] (or a sentence: why this case
-# cannot be cured); suggest_lr(cfg) runs the learning-rate range test on cfg's network and
-# data (None when the loss never fell).
+# Each entry is a function (cfg, suggest_lr, finding) -> [Remedy, ...] (or a sentence: why
+# this case cannot be cured); suggest_lr(cfg) runs the learning-rate range test on cfg's
+# network and data (None when the loss never fell); finding is the Finding being treated.
 
 def _lower_lr(cfg, suggest_lr) -> Remedy:
     rate = suggest_lr(cfg)
@@ -76,15 +76,33 @@ def _new_network(cfg, suggest_lr, changes: dict, because: str) -> Remedy:
                   f"finds for the changed network ({rate:.2g})")
 
 
-def lr_too_high(cfg, suggest_lr):
+def lr_too_high(cfg, suggest_lr, finding=None):
     return [_lower_lr(cfg, suggest_lr)]
 
 
-def lr_too_low(cfg, suggest_lr):
+def diverged(cfg, suggest_lr, finding=None):
+    # The diagnosis names the likely cause in the finding's `what`: "diverged: <cause>".
+    what = getattr(finding, "what", "")
+    if "not scaled" in what:
+        return unscaled_inputs(cfg, suggest_lr) + lr_too_high(cfg, suggest_lr)
+    if "exploding" in what:
+        return exploding_gradients(cfg, suggest_lr)
+    return lr_too_high(cfg, suggest_lr)
+
+
+def loss_not_decreasing(cfg, suggest_lr, finding=None):
+    rate = suggest_lr(cfg)
+    if rate is None or cfg.lr / 3 <= rate <= 3 * cfg.lr:
+        return []
+    return [Remedy({"lr": _round(rate)}, f"the loss does not fall; the range test finds it "
+                   f"falling at {rate:.2g}, not the current {cfg.lr:.2g}")]
+
+
+def lr_too_low(cfg, suggest_lr, finding=None):
     return [_raise_lr(cfg, suggest_lr)]
 
 
-def collapsed_predictions(cfg, suggest_lr):
+def collapsed_predictions(cfg, suggest_lr, finding=None):
     rate = suggest_lr(cfg)
     if rate is not None and rate < cfg.lr / 3:
         return [_lower_lr(cfg, suggest_lr)]
@@ -93,7 +111,7 @@ def collapsed_predictions(cfg, suggest_lr):
             "blank rows?); check how the features were loaded")
 
 
-def exploding_gradients(cfg, suggest_lr):
+def exploding_gradients(cfg, suggest_lr, finding=None):
     out = []
     rate = suggest_lr(cfg)
     if rate is not None and rate < 0.9 * cfg.lr:
@@ -108,7 +126,7 @@ def exploding_gradients(cfg, suggest_lr):
     return out
 
 
-def dead_units(cfg, suggest_lr):
+def dead_units(cfg, suggest_lr, finding=None):
     out = []
     rate = suggest_lr(cfg)
     if rate is not None and cfg.lr > 3 * rate:
@@ -127,7 +145,7 @@ def dead_units(cfg, suggest_lr):
     return out
 
 
-def saturated_units(cfg, suggest_lr):
+def saturated_units(cfg, suggest_lr, finding=None):
     out = []
     if cfg.preprocess == "none":
         out.append(Remedy({"preprocess": "standardize"}, "unscaled inputs drive tanh/sigmoid "
@@ -147,7 +165,7 @@ def saturated_units(cfg, suggest_lr):
     return out
 
 
-def vanishing_gradients(cfg, suggest_lr):
+def vanishing_gradients(cfg, suggest_lr, finding=None):
     out = []
     if cfg.activation in ("tanh", "sigmoid"):
         out.append(_new_network(cfg, suggest_lr, {"activation": "relu", "init": "he"}, "ReLU "
@@ -163,14 +181,14 @@ def vanishing_gradients(cfg, suggest_lr):
     return out
 
 
-def unscaled_inputs(cfg, suggest_lr):
+def unscaled_inputs(cfg, suggest_lr, finding=None):
     if cfg.preprocess in ("standardize", "minmax", "whiten-pca", "whiten-zca"):
         return []
     return [Remedy({"preprocess": "standardize"}, "the notes: zero-centre each feature and "
                    "divide it by its standard deviation (fitted on the training split)")]
 
 
-def overfitting(cfg, suggest_lr):
+def overfitting(cfg, suggest_lr, finding=None):
     out = []
     if cfg.reg < 1e-2:
         stronger = _round(max(cfg.reg * 10, 1e-3))
@@ -185,7 +203,7 @@ def overfitting(cfg, suggest_lr):
     return out
 
 
-def underfitting(cfg, suggest_lr):
+def underfitting(cfg, suggest_lr, finding=None):
     out = []
     if cfg.reg >= 1e-3:
         out.append(Remedy({"reg": _round(cfg.reg / 10)}, f"weaker regularization "
@@ -200,14 +218,14 @@ def underfitting(cfg, suggest_lr):
     return out
 
 
-def reg_too_strong(cfg, suggest_lr):
+def reg_too_strong(cfg, suggest_lr, finding=None):
     if not cfg.reg:
         return []
     return [Remedy({"reg": _round(cfg.reg / 10)}, f"the penalty dominates the data loss: "
                    f"weaken it 10x ({cfg.reg:g} -> {cfg.reg / 10:g})")]
 
 
-def noisy_loss(cfg, suggest_lr):
+def noisy_loss(cfg, suggest_lr, finding=None):
     return [Remedy({"batch_size": cfg.batch_size * 4}, f"the notes: the loss wiggles less with "
                    f"a larger batch ({cfg.batch_size} -> {cfg.batch_size * 4})")]
 
@@ -216,7 +234,7 @@ def noisy_loss(cfg, suggest_lr):
 SMALLER_INIT = {"he": "lecun", "xavier": "lecun", "lecun": "small", "sparse": "lecun"}
 
 
-def bad_initial_loss(cfg, suggest_lr):
+def bad_initial_loss(cfg, suggest_lr, finding=None):
     out = []
     if cfg.init in SMALLER_INIT:
         smaller = SMALLER_INIT[cfg.init]
@@ -228,7 +246,8 @@ def bad_initial_loss(cfg, suggest_lr):
 
 REMEDIES: dict[str, Callable] = {
     "lr_too_high": lr_too_high,
-    "diverged": lr_too_high,
+    "diverged": diverged,
+    "loss_not_decreasing": loss_not_decreasing,
     "collapsed_predictions": collapsed_predictions,
     "exploding_gradients": exploding_gradients,
     "lr_too_low": lr_too_low,
@@ -263,7 +282,7 @@ def prescribe(cfg, findings, suggest_lr, tried=()) -> tuple[object, Remedy | Non
         remedies = REMEDIES.get(finding.cause)
         if remedies is None:
             continue
-        candidates = remedies(cfg, suggest_lr)
+        candidates = remedies(cfg, suggest_lr, finding)
         if isinstance(candidates, str):
             return finding, None, candidates
         for remedy in candidates:

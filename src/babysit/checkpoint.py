@@ -34,9 +34,9 @@ import safetensors.numpy
 
 from babysit import layers as layer_module
 from babysit.backend import get_array_module, resolve_dtype, to_numpy
+from babysit.callbacks import Callback
 from babysit.history import History, _jsonable
 from babysit.layers.base import Layer, Sequential
-from babysit.train import Callback
 
 FORMAT = "babysit"
 VERSION = 1
@@ -234,13 +234,16 @@ class Checkpoints(Callback):
       (the earliest on ties; only when the trainer validates);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from.
 
-    `preprocess` is saved with each model so that `load` returns a ready pipeline. Nothing is
-    kept on the callback: "best so far" is read from the History, so it survives a resume.
+    `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
+    as {"config": RunConfig.to_dict()}) is added to each model's meta. Nothing is kept on the
+    callback: "best so far" is read from the History, so it survives a resume.
     """
 
-    def __init__(self, run_dir, every_epoch: bool = True, best: bool = True, preprocess=None):
+    def __init__(self, run_dir, every_epoch: bool = True, best: bool = True, preprocess=None,
+                 meta: dict | None = None):
         self.run_dir = Path(run_dir)
         self.every_epoch, self.best, self.preprocess = every_epoch, best, preprocess
+        self.meta = dict(meta or {})
 
     def epoch_path(self, epoch: int) -> Path:
         """Where the checkpoint of `epoch` (1-based) is written."""
@@ -249,8 +252,8 @@ class Checkpoints(Callback):
     def on_epoch_end(self, trainer, epoch: int) -> None:
         h = trainer.history
         val = h.val_acc[-1] if h.val_acc else None
-        meta = {"epoch": epoch, "train_acc": h.train_acc[-1] if h.train_acc else None,
-                "val_acc": val}
+        meta = {**self.meta, "epoch": epoch,
+                "train_acc": h.train_acc[-1] if h.train_acc else None, "val_acc": val}
         earlier = [v for v in h.val_acc[:-1] if v is not None]
         with trainer.evaluated_weights():
             if self.every_epoch:

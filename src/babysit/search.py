@@ -22,7 +22,6 @@ after the last epoch.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import csv
 import json
@@ -41,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import cli
+from babysit import builders
+from babysit.config import RunConfig, config_fields
 from babysit.data import datasets
 from babysit.train import DivergedError
 
@@ -192,6 +192,12 @@ class Choice:
         return f"choice({' | '.join(self.labels())})"
 
 
+def _json_ready(value):
+    """A setting's value as JSON holds it (hidden widths as a list), so that a choice's
+    values, the trial table and RunConfig.to_dict() agree."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _label(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
@@ -245,17 +251,18 @@ def parse_param(text: str) -> tuple[str, Dimension]:
         raise ValueError(f"--param must look like NAME=KIND(ARGS), e.g. lr=loguniform(1e-5,1e-1), "
                          f"got {text!r}")
     name, kind, body = match.group(1).replace("-", "_"), match.group(2), match.group(3)
-    options = _config_options()
+    options = searchable_fields()
     if name not in options:
         raise ValueError(f"--param: unknown hyperparameter {name!r}; known: "
-                         f"{', '.join(sorted(options))}")
+                         f"{', '.join(options)}")
     if kind not in _DIMENSIONS:
         raise ValueError(f"--param {name}: unknown kind {kind!r}; known: {', '.join(_DIMENSIONS)}")
     if kind == "choice":
-        convert = options[name].type or str
+        meta = options[name].metadata
         try:
-            values = [convert(part.strip()) for part in body.split("|")]
-        except (TypeError, ValueError, argparse.ArgumentTypeError) as err:
+            values = [_json_ready(meta["check"](meta["parse"](part.strip()), name))
+                      for part in body.split("|")]
+        except ValueError as err:
             raise ValueError(f"--param {name}: cannot read the choices {body!r}: {err}") from None
         return name, choice(values)
     parts = [p.strip().lower() for p in body.split(",")]
@@ -321,43 +328,33 @@ def parse_stages(text: str) -> list[Stage]:
 # -- one trial: configuration -> network and trainer -> validation accuracy -----------------
 
 
-_DATA_OPTIONS = ("data", "target", "preprocess")  # applied once, when the data is loaded
-_NOT_CONFIG = (*_DATA_OPTIONS, "ensemble", "out", "json", "help")  # ensemble: train's K seeds
+# RunConfig fields a search never varies: they decide the data, which is loaded once.
+DATA_FIELDS = ("data", "target", "preprocess")
 
 
-def _train_options() -> dict[str, argparse.Action]:
-    p = argparse.ArgumentParser(add_help=False)
-    for add in cli.COMMANDS["train"][2]:
-        add(p)
-    return {a.dest: a for a in p._actions}
-
-
-def _config_options() -> dict[str, argparse.Action]:
-    """The options of `babysit train` that describe a run (all but the data, its
-    preprocessing and the output), by name: what a search may vary."""
-    return {k: a for k, a in _train_options().items() if k not in _NOT_CONFIG}
+def searchable_fields() -> dict:
+    """The RunConfig fields a search may vary (all but the data's), by name."""
+    return {k: f for k, f in config_fields().items() if k not in DATA_FIELDS}
 
 
 def load_data(name: str, seed: int = 0) -> datasets.Dataset:
     """The dataset `babysit train --data NAME --seed SEED` trains on, preprocessed alike."""
-    options = {k: a.default for k, a in _train_options().items() if k in _DATA_OPTIONS}
-    return cli.load_data(argparse.Namespace(**{**options, "data": name, "seed": seed}))
+    return builders.load_data(RunConfig(data=name, seed=seed))
 
 
 def base_config() -> dict:
-    """`babysit train`'s default for every option that describes a run (model, training,
-    seed)."""
-    return {name: action.default for name, action in _config_options().items()}
+    """RunConfig's default for every field a search may vary (model, training, seed)."""
+    return {k: v for k, v in RunConfig().to_dict().items() if k in searchable_fields()}
 
 
 def build(config: Mapping, n_in: int, n_out: int):
-    """The network and quiet Trainer `babysit train` builds from the same options.
+    """The network and quiet Trainer `babysit train` builds from the same settings.
 
-    config: option name -> value, as in `base_config()`. Returns (net, trainer).
+    config: RunConfig field name -> value, as in `base_config()`. Returns (net, trainer).
     """
-    args = argparse.Namespace(**{"out": None, "json": False, **base_config(), **config})
-    net = cli.build_model(args, n_in, n_out)
-    return net, cli.build_trainer(args, net, quiet=True)
+    cfg = RunConfig.from_dict(config)
+    net = builders.build_model(cfg, n_in, n_out)
+    return net, builders.build_trainer(cfg, net, quiet=True)
 
 
 def evaluate(config: Mapping, data: datasets.Dataset, folds: int = 1) -> dict:
@@ -926,7 +923,8 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     Dataset), then retrain the best and the top-k ensemble.
 
     trials: trials in all (default 30), split into `default_stages` unless `stages` is given.
-    base: fixed option values (`babysit train` names) over `base_config()`. workers: processes
+    base: the fixed settings, a RunConfig or a dict of RunConfig field names over
+    `base_config()` (its data fields are ignored: `data` decides them). workers: processes
     sharing the study. storage: an Optuna storage URL or a journal file path (default
     `out`/study.journal). out: the run folder (default runs/search-<data>-<study>, so running
     the same search again resumes it). sampler: "random" (seeded by `seed`) or "tpe". folds:
@@ -936,20 +934,23 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     if isinstance(data, str):
         data = load_data(data, seed)
     space = dict(default_space() if space is None else space)
-    options = _config_options()
+    options = searchable_fields()
     if not space:
         raise ValueError("space is empty: give at least one hyperparameter to search")
     for name, dim in space.items():
         if name not in options:
             raise ValueError(f"space: unknown hyperparameter {name!r}; known: "
-                             f"{', '.join(sorted(options))}")
+                             f"{', '.join(options)}")
         if not isinstance(dim, Uniform | Choice):
             raise ValueError(f"space[{name!r}] must be uniform/loguniform/intuniform/choice, "
                              f"got {dim!r}")
+    if isinstance(base, RunConfig):
+        base = {k: v for k, v in base.to_dict().items() if k in options}
     config = {**base_config(), "seed": seed, **(base or {})}
     unknown = set(config) - set(options)
     if unknown:
-        raise ValueError(f"base: unknown options {sorted(unknown)}; known: {sorted(options)}")
+        raise ValueError(f"base: unknown settings {sorted(unknown)}; known: {', '.join(options)}")
+    RunConfig.from_dict(config)  # each fixed value checked now, not in the first trial
     if stages is None:
         stages = default_stages(30 if trials is None else trials, config["epochs"])
     elif trials is not None and trials != sum(s.trials for s in stages):

@@ -16,6 +16,7 @@ import numpy as np
 
 from babysit.average import ParameterAverage
 from babysit.backend import get_array_module, make_rng, to_numpy
+from babysit.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
 from babysit.data import class_labels, validate
 from babysit.history import History
 from babysit.layers.base import Layer
@@ -30,25 +31,6 @@ class DivergedError(FloatingPointError):
         super().__init__(message)
         self.iteration = iteration
         self.history = history
-
-
-class Callback:
-    """Hooks a monitor may implement; each receives the trainer. All are optional."""
-
-    def on_train_begin(self, trainer: Trainer, X, y, val) -> None:
-        """Before the first step; `X`, `y` are the training data, `val` the (X, y) pair or None."""
-
-    def before_update(self, trainer: Trainer, iteration: int) -> None:
-        """Gradients are in every Param.grad, values not yet updated."""
-
-    def after_update(self, trainer: Trainer, iteration: int) -> None:
-        """Values updated and constrained."""
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
-        """After validation of `epoch` (1-based)."""
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        """After the last epoch (or early stop)."""
 
 
 class Trainer:
@@ -220,7 +202,7 @@ class Trainer:
         callback wrote (`path`: the run folder or its state.safetensors) into this trainer,
         built as the run was. `fit` then runs the remaining epochs and ends exactly where an
         uninterrupted run would. Returns self."""
-        from babysit.checkpoint import restore_training  # checkpoint imports Callback from here
+        from babysit.checkpoint import restore_training
 
         restore_training(path, self)
         return self
@@ -248,39 +230,6 @@ class Trainer:
         """The fraction of rows of X (N, D) whose predicted class is y (N,)."""
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
-
-
-class EarlyStopping(Callback):
-    """Stop training once validation accuracy has not improved for `patience` epochs.
-
-    An improvement must beat the best so far by more than `min_delta`. Without validation
-    data the training accuracy is watched instead. The decision is read from the History
-    alone, so a resumed run stops where the uninterrupted one would have.
-    """
-
-    def __init__(self, patience: int = 5, min_delta: float = 0.0):
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping: patience must be a positive integer, got "
-                             f"{patience!r}")
-        self.patience, self.min_delta = patience, min_delta
-
-    def epochs_without_improvement(self, history: History) -> int:
-        """Epochs since the best one (0 when the last epoch was the best)."""
-        watched = history.val_acc if any(v is not None for v in history.val_acc) \
-            else history.train_acc
-        best, best_epoch = -math.inf, 0
-        for epoch, acc in enumerate(watched, start=1):
-            if acc is not None and acc > best + self.min_delta:
-                best, best_epoch = acc, epoch
-        return len(watched) - best_epoch
-
-    def on_train_begin(self, trainer, X, y, val) -> None:
-        if self.epochs_without_improvement(trainer.history) >= self.patience:
-            trainer.stop_training = True
-
-    def on_epoch_end(self, trainer, epoch: int) -> None:
-        if self.epochs_without_improvement(trainer.history) >= self.patience:
-            trainer.stop_training = True
 
 
 def predict_scores(net: Layer, X, batch_size: int = 2048):

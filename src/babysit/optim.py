@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
-from babysit.backend import get_array_module
+import numpy as np
+
+from babysit.backend import get_array_module, to_numpy
 from babysit.layers.base import Param
 
 Schedule = Callable[[int], float]
@@ -54,6 +56,39 @@ class Optimizer:
     def config(self) -> dict:
         """The constructor arguments (for repr and saved training state)."""
         return {"lr": self.lr}
+
+    def state_dict(self, params: Mapping[str, Param]) -> dict:
+        """What this optimizer has learned, by parameter name: {"type": the class name, "t": the
+        step count, "state": {name: {key: NumPy array}}}; `params` names the Params
+        (`net.named_params()`). A checkpoint stores it; `load_state_dict` puts it back."""
+        names = {id(p): name for name, p in params.items()}
+        state = {}
+        for p, slots in self.state.items():
+            if id(p) not in names:
+                raise ValueError(f"{type(self).__name__} holds state for a Param that `params` "
+                                 f"does not name (shape {p.shape})")
+            for key, value in slots.items():
+                if get_array_module(value) is np and not isinstance(value, np.ndarray):
+                    raise ValueError(f"cannot save {type(self).__name__}'s state: its {key!r} "
+                                     f"is a {type(value).__name__}, not an array")
+            # copies: the saved state must not change as this optimizer goes on stepping
+            state[names[id(p)]] = {key: np.array(to_numpy(value)) for key, value in slots.items()}
+        return {"type": type(self).__name__, "t": self.t, "state": state}
+
+    def load_state_dict(self, saved: Mapping, params: Mapping[str, Param]) -> None:
+        """Take over a `state_dict()` (of this optimizer type) for the Params `params` names,
+        each array copied to its Param's device; replaces whatever state this one held."""
+        if saved["type"] != type(self).__name__:
+            raise ValueError(f"the state was saved by {saved['type']}, this optimizer is "
+                             f"{type(self).__name__}")
+        unknown = sorted(set(saved["state"]) - set(params))
+        if unknown:
+            raise ValueError(f"optimizer state for unknown parameters {unknown}; the network "
+                             f"has {sorted(params)}")
+        self.state = {params[name]: {key: get_array_module(params[name].value).array(arr)
+                                     for key, arr in slots.items()}
+                      for name, slots in saved["state"].items()}
+        self.t = int(saved["t"])
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())

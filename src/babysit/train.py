@@ -207,6 +207,39 @@ class Trainer:
         restore_training(path, self)
         return self
 
+    def state(self) -> dict:
+        """Everything but the network's weights that a run needs to go on exactly: the
+        counters, the shuffling generator's state, the History, the optimizer's
+        `state_dict` (by parameter name) and the running average ({"config", "values"} or
+        None). JSON-ready but for the optimizer's and the average's NumPy arrays."""
+        named = self.net.named_params()
+        average = None
+        if self.average is not None:
+            config, values = self.average.state()
+            average = {"config": config, "values": values}
+        return {"epoch": self.epoch, "iteration": self.iteration, "batch_size": self.batch_size,
+                "rng": self.rng.bit_generator.state, "history": self.history.to_dict(),
+                "optimizer": self.opt.state_dict(named), "average": average}
+
+    def load_state(self, state: dict) -> None:
+        """Take over a `state()` saved from a trainer built like this one (same optimizer
+        type, batch size and averaging; the network's weights are loaded separately)."""
+        saved_decay = None if state["average"] is None else state["average"]["config"]["decay"]
+        decay = None if self.average is None else self.average.decay
+        for what, saved, current in (("optimizer", state["optimizer"]["type"],
+                                      type(self.opt).__name__),
+                                     ("batch_size", state["batch_size"], self.batch_size),
+                                     ("average", saved_decay, decay)):
+            if saved != current:
+                raise ValueError(f"the run was saved with {what}={saved!r}, this trainer has "
+                                 f"{what}={current!r}; build the trainer as the run was built")
+        self.opt.load_state_dict(state["optimizer"], self.net.named_params())
+        if self.average is not None:
+            self.average.load_state(state["average"]["config"], state["average"]["values"])
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch, self.iteration = int(state["epoch"]), int(state["iteration"])
+        self.history = History.from_dict(state["history"])
+
     # -- inference ------------------------------------------------------------------------
     def evaluated_weights(self):
         """A context in which `net` holds the weights evaluation uses: the running average

@@ -112,7 +112,7 @@ class MulticlassSVM(Loss):
         margins = scores - correct + scores.dtype.type(self.margin)
         margins[rows, y] = 0
         positive = margins > 0
-        kinks.record(positive)
+        kinks.record(lambda: positive)
         value = float(xp.maximum(margins, 0).sum() / n)
         dscores = positive.astype(scores.dtype)
         dscores[rows, y] = -positive.sum(axis=1)

@@ -19,9 +19,10 @@ from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
 from babysit.data import class_labels, validate
 from babysit.history import History
-from babysit.layers.base import Layer
+from babysit.layers.base import Layer, Sequential
 from babysit.losses import Loss
 from babysit.optim import Optimizer
+from babysit.validation import non_negative_int, positive_int
 
 
 class DivergedError(FloatingPointError):
@@ -34,9 +35,11 @@ class DivergedError(FloatingPointError):
 
 
 class Trainer:
-    """Trains `net` on `loss` with `opt`, optional `reg` penalty and `constraints`.
+    """Trains `net` (any Layer: a Sequential, or a single Linear) on `loss` with `opt`,
+    optional `reg` penalty and `constraints`.
 
-    batch_size: examples per step; epochs: passes over the training data; seed fixes
+    batch_size: examples per step; epochs: passes over the training data in the whole run
+    (a second `fit` after them is an error: raise `epochs` to train more); seed fixes
     the shuffles. `callbacks` observe training (see `Callback`); `progress` shows a
     progress bar (None: only when stderr is a terminal). `eval_max` bounds how many
     training examples the per-epoch training accuracy is measured on. `average` (a decay
@@ -49,12 +52,9 @@ class Trainer:
                  batch_size: int = 128, epochs: int = 10, seed=0, callbacks=(),
                  progress: bool | None = None, eval_max: int = 10_000,
                  average: float | None = None):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
-        if not isinstance(eval_max, int) or eval_max < 1:
-            raise ValueError(f"eval_max must be a positive integer, got {eval_max!r}")
+        positive_int(batch_size, "batch_size")
+        non_negative_int(epochs, "epochs")
+        positive_int(eval_max, "eval_max")
         for name, value, kind, example in (("net", net, Layer, "bs.mlp(...)"),
                                            ("loss", loss, Loss, "bs.losses.SoftmaxCrossEntropy()"),
                                            ("opt", opt, Optimizer, "bs.optim.Adam(lr=1e-3)")):
@@ -69,6 +69,9 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.eval_max = eval_max
         self.params = net.parameters()
+        # A Sequential's backward can skip what a step never uses (the gradient of the input);
+        # any other Layer's backward takes dL/dy alone.
+        self._params_only = isinstance(net, Sequential)
         self.history = History()
         self.iteration = 0
         self.epoch = 0
@@ -81,7 +84,10 @@ class Trainer:
         self.net.zero_grad()
         scores, backward = self.net.forward(xb, train=True)
         data_loss, dscores = self.loss(scores, yb)
-        backward(dscores, input_grad=False)
+        if self._params_only:
+            backward(dscores, input_grad=False)   # skips dL/dx below the first parameters
+        else:
+            backward(dscores)
         reg_loss = 0.0
         if self.reg is not None:
             reg_loss = self.reg.penalty(self.params)
@@ -120,7 +126,18 @@ class Trainer:
         return X, y
 
     def fit(self, X, y, val=None) -> History:
-        """Train for `self.epochs` epochs; returns the History (also `self.history`)."""
+        """Train until `self.epochs` epochs in all have run; returns the History (also
+        `self.history`).
+
+        `epochs` counts the whole run, not one call: a resumed trainer runs only the epochs
+        left. Calling `fit` again on a trainer that has run all its epochs is a ValueError
+        (it would silently do nothing); to train more, raise `trainer.epochs` first (e.g.
+        `trainer.epochs += 10`), which continues from where it stopped.
+        """
+        if self.epoch > 0 and self.epoch >= self.epochs:
+            raise ValueError(f"this trainer has already run its {self.epochs} epochs; to train "
+                             f"more, raise trainer.epochs (e.g. trainer.epochs += 10) and call "
+                             f"fit again, or build a new Trainer to start over")
         X, y = self.prepare(X, y, "X")
         if val is not None:
             val = self.prepare(val[0], val[1], "val X")

@@ -16,6 +16,8 @@ import numpy as np
 
 from babysit.backend import get_array_module, to_numpy
 from babysit.layers.base import Param
+from babysit.reprs import config_repr
+from babysit.validation import positive_int
 
 Schedule = Callable[[int], float]
 
@@ -91,8 +93,7 @@ class Optimizer:
         self.t = int(saved["t"])
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
+        return config_repr(self, self.config())
 
 
 def _zeros_like(p: Param):
@@ -253,15 +254,14 @@ class StepDecay:
         _check_schedule("StepDecay", lr0)
         if not 0 < factor <= 1:
             raise ValueError(f"StepDecay: factor must be in (0, 1], got {factor!r}")
-        if not isinstance(every, numbers.Integral) or every < 1:
-            raise ValueError(f"StepDecay: every must be a positive integer, got {every!r}")
+        positive_int(every, "StepDecay: every")
         self.lr0, self.factor, self.every = lr0, factor, every
 
     def __call__(self, t: int) -> float:
         return self.lr0 * self.factor ** (t // self.every)
 
     def __repr__(self) -> str:
-        return f"StepDecay(lr0={self.lr0}, factor={self.factor}, every={self.every})"
+        return config_repr(self, {"lr0": self.lr0, "factor": self.factor, "every": self.every})
 
 
 class ExponentialDecay:
@@ -275,7 +275,7 @@ class ExponentialDecay:
         return self.lr0 * math.exp(-self.k * t)
 
     def __repr__(self) -> str:
-        return f"ExponentialDecay(lr0={self.lr0}, k={self.k})"
+        return config_repr(self, {"lr0": self.lr0, "k": self.k})
 
 
 class InverseTimeDecay:
@@ -289,4 +289,4 @@ class InverseTimeDecay:
         return self.lr0 / (1 + self.k * t)
 
     def __repr__(self) -> str:
-        return f"InverseTimeDecay(lr0={self.lr0}, k={self.k})"
+        return config_repr(self, {"lr0": self.lr0, "k": self.k})

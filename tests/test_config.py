@@ -116,3 +116,15 @@ def test_lr_decay_decays_the_learning_rate_exponentially_per_iteration():
     assert isinstance(opt.lr, optim.ExponentialDecay)
     assert math.isclose(opt.lr(100), 1e-2 * math.exp(-1.0))
     assert builders.build_optimizer(RunConfig()).lr == 1e-3   # 0: a constant rate
+
+
+def test_min_delta_reaches_early_stopping():
+    """A field added through RunConfig alone: the builder hands it to EarlyStopping."""
+    from babysit.callbacks import EarlyStopping
+
+    cfg = RunConfig(hidden=[8], patience=3, min_delta=0.01)
+    trainer = builders.build_trainer(cfg, builders.build_model(cfg, 4, 2))
+    stop = next(cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping))
+    assert (stop.patience, stop.min_delta) == (3, 0.01)
+    with pytest.raises(ValueError, match="min_delta must be >= 0, got -0.1"):
+        RunConfig(min_delta=-0.1)

@@ -62,7 +62,7 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     quiet: no progress bar. The History's meta records the configuration ("config")."""
     constraints = [regularizers.MaxNorm(cfg.max_norm)] if cfg.max_norm else []
     watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
-    stop = [EarlyStopping(cfg.patience)] if cfg.patience is not None else []
+    stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []
     trainer = Trainer(net, losses.get(cfg.loss), build_optimizer(cfg),
                       reg=build_regularizer(cfg), constraints=constraints,
                       batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed,

@@ -217,6 +217,9 @@ class RunConfig:
     patience: int | None = _setting(None, "stop after this many epochs without a better "
                                     "validation accuracy (none: off)", "training",
                                     check=_check_count(optional=True), parse=_optional(int))
+    min_delta: float = _setting(0.0, "with --patience: the least gain in validation accuracy "
+                                "that counts as better", "training", check=_check_number(0.0),
+                                parse=float)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -14,6 +14,7 @@ import optuna
 import pytest
 
 from babysit import cli, search
+from babysit.config import RunConfig
 from babysit.data import datasets
 
 SPACE = {"lr": search.loguniform(1e-3, 1e-2), "hidden": search.choice([[8], [16]])}
@@ -228,6 +229,9 @@ def test_cli_search_prints_a_json_summary(tmp_path, capsys):
     assert summary["trials"] == 3 and 0 < summary["best"]["val_accuracy"] <= 1
     assert summary["run_dir"] == str(tmp_path)
     assert set(summary["spaces"][0]) == {"lr"}
+    best = RunConfig.load(tmp_path / "best_config.json")       # train --config repeats it
+    assert best.lr == summary["best"]["lr"] and best.hidden == (8,) and best.epochs == 1
+    assert RunConfig.load(tmp_path / "config.json").lr == RunConfig().lr
 
 
 def test_any_optuna_storage_url_holds_the_study(small, tmp_path):

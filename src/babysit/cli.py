@@ -373,6 +373,10 @@ def cmd_search(args) -> int:
                         workers=args.workers, storage=args.storage,
                         study=args.study, out=args.out, sampler=args.sampler, folds=args.folds,
                         seed=cfg.seed or 0, top_k=args.top_k, say=say)
+    cfg.save(result.out / CONFIG_NAME)  # the settings every trial shared
+    if result.retrained:  # `babysit train --config RUN/best_config.json` trains the best again
+        best = RunConfig.from_dict({**cfg.to_dict(), **result.retrained["config"]})
+        best.save(result.out / "best_config.json")
     if args.json:
         print(json.dumps(result.summary(), default=str))
     return 0

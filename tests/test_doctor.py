@@ -8,32 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from babysit import doctor
+from babysit.config import RunConfig as Config
 from babysit.doctor import Visit, prescribe, train_command, treat
-
-
-@dataclass(frozen=True)
-class Config:
-    """The run configuration's fields the doctor reads, with `replace` like RunConfig's."""
-
-    data: str = "digits"
-    preprocess: str = "center"
-    seed: int = 0
-    hidden: tuple = (100, 100)
-    activation: str = "relu"
-    init: str = "he"
-    batchnorm: bool = False
-    dropout: float = 0.0
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    reg: float = 1e-4
-    reg_kind: str = "l2"
-    max_norm: float | None = None
-    epochs: int = 30
-    batch_size: int = 32
-    patience: int | None = None
-
-    def replace(self, **changes):
-        return dataclasses.replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -49,8 +25,8 @@ def finding(cause, severity="warning", what=""):
     return Finding(severity, cause, evidence=f"evidence for {cause}", what=what)
 
 
-def first_remedy(cause, cfg=Config(), rate=None):
-    _, remedy, _ = prescribe(cfg, [finding(cause)], lambda c: rate)
+def first_remedy(cause, cfg=None, rate=None):
+    _, remedy, _ = prescribe(cfg or Config(), [finding(cause)], lambda c: rate)
     return None if remedy is None else remedy.changes
 
 
@@ -69,7 +45,8 @@ def first_remedy(cause, cfg=Config(), rate=None):
     # dead ReLUs: a too-large rate first, then He init, then leaky ReLU
     ("dead_units", Config(lr=0.5), 1e-3, {"lr": 1e-3}),
     ("dead_units", Config(init="small"), 1e-3, {"init": "he"}),
-    ("dead_units", Config(), 1e-3, {"activation": "leaky_relu"}),
+    ("dead_units", Config(), 1e-3, {"bias": 0.01}),
+    ("dead_units", Config(bias=0.01), 1e-3, {"activation": "leaky_relu"}),
     # saturated units: scale the inputs, Xavier init, then BatchNorm
     ("saturated_units", Config(activation="tanh", preprocess="none"), None,
      {"preprocess": "standardize"}),
@@ -270,7 +247,7 @@ def test_the_first_run_is_not_trained_again_when_given():
 
 def test_a_remedy_that_changes_the_network_brings_the_rate_found_for_the_new_one():
     rates = {"relu": 0.01, "leaky_relu": 0.02}
-    _, remedy, _ = prescribe(Config(), [finding("dead_units")],
+    _, remedy, _ = prescribe(Config(bias=0.01), [finding("dead_units")],
                              lambda c: rates[c.activation])
     assert remedy.changes == {"activation": "leaky_relu", "lr": 0.02}
     _, remedy, _ = prescribe(Config(activation="tanh", init="lecun"),
@@ -288,7 +265,8 @@ def test_the_range_test_runs_once_per_network_not_once_per_rate():
 
     clinic = Clinic(lambda c: [finding("dead_units")], lambda c: {1.0: 0.3}.get(c.lr, 0.6)
                     + (0.2 if c.activation == "leaky_relu" else 0))
-    treatment, _ = treat(Config(lr=1.0), train=clinic, suggest_lr=suggest, max_rounds=2)
+    treatment, _ = treat(Config(lr=1.0, bias=0.01), train=clinic, suggest_lr=suggest,
+                         max_rounds=2)
     assert [list(r.changes) for r in treatment.rounds] == [["lr"], ["activation"]]
     # two networks (ReLU, leaky ReLU), two range tests: the lr change reused the first's rate
     assert [c.activation for c in calls] == ["relu", "leaky_relu"]
@@ -326,3 +304,49 @@ def test_the_record_renders_as_html_for_the_report():
     assert "<td>noisy_loss</td>" in page and "batch_size 16 &rarr; 64" in page
     assert "babysit train --data digits --batch-size 64" in page
     assert "range test &lt;plot&gt;" in page and "data:image/png;base64," in page
+
+
+# -- the Runner: what treat trains and range-tests by default ---------------------------------
+
+def test_the_runner_trains_and_range_tests_on_train_and_val_only(monkeypatch, digits):
+    from babysit import builders
+    from babysit.data.datasets import Split
+    from babysit.doctor import runs
+
+    class Sealed(Split):
+        """A test split that fails the moment anything reads it."""
+
+        def __getattribute__(self, name):
+            raise AssertionError(f"the doctor read the test split ({name})")
+
+        def __iter__(self):
+            raise AssertionError("the doctor read the test split")
+
+        def __getitem__(self, i):
+            raise AssertionError("the doctor read the test split")
+
+    def load(cfg):
+        data = builders.load_data(cfg)
+        return dataclasses.replace(data, test=Sealed(data.test.X, data.test.y))
+
+    monkeypatch.setattr(runs, "load_data", load)
+    runner = runs.Runner()
+    cfg = Config(hidden=(16,), epochs=2, optimizer="sgd", lr=0.1)
+    visit = runner.train(cfg)
+    assert visit.cfg == cfg and visit.history.epochs == 2
+    assert visit.val_acc == visit.history.val_acc[-1] > 0.5
+    rate = runner.suggest_lr(cfg)
+    (tested, found), = runner.ranges
+    assert tested == cfg and rate == found.suggestion and 1e-4 < rate < 10
+
+
+def test_the_runner_keeps_each_round_in_its_folder_and_says_when_a_run_diverged(tmp_path):
+    from babysit.doctor.runs import Runner
+
+    runner = Runner(tmp_path)
+    diverged = runner.train(Config(hidden=(16,), epochs=2, optimizer="sgd", lr=1e4))
+    assert diverged.val_acc is None
+    runner.train(Config(hidden=(16,), epochs=1))
+    assert Config.load(tmp_path / "round-0" / "config.json").lr == 1e4
+    assert (tmp_path / "round-1" / "history.json").is_file()
+    assert (tmp_path / "round-1" / "best.safetensors").is_file()

@@ -22,7 +22,8 @@ The configuration is anything with the run configuration's field names as attrib
 """
 
 from babysit.doctor.remedies import INCURABLE, REMEDIES, UNTREATED, Remedy, prescribe
-from babysit.doctor.treatment import Round, Treatment, Visit, train_command, treat
+from babysit.doctor.runs import Runner, Visit
+from babysit.doctor.treatment import Round, Treatment, train_command, treat
 
-__all__ = ["INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "Round", "Treatment", "Visit",
-           "prescribe", "train_command", "treat"]
+__all__ = ["INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "Round", "Runner", "Treatment",
+           "Visit", "prescribe", "train_command", "treat"]

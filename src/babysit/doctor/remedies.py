@@ -136,6 +136,9 @@ def dead_units(cfg, suggest_lr, finding=None):
     if cfg.init != "he":
         out.append(Remedy({"init": "he"}, "He initialization keeps ReLU units' inputs at unit "
                           "variance, so half of them fire at the start"))
+    if cfg.bias <= 0 and not cfg.batchnorm:
+        out.append(Remedy({"bias": 0.01}, "the notes: a small positive bias (0.01) makes every "
+                          "ReLU fire at the start, so it gets a gradient"))
     if cfg.activation == "relu":
         out.append(_new_network(cfg, suggest_lr, {"activation": "leaky_relu"}, "a leaky ReLU "
                                 "has a small slope for negative inputs, so a unit pushed there "

@@ -7,6 +7,7 @@ run. Only the training and validation splits are read: the test split stays unse
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from babysit import losses
@@ -19,8 +20,19 @@ from babysit.builders import (
 )
 from babysit.check.lr_range import LRRange, lr_range
 from babysit.checkpoint import Checkpoints
-from babysit.doctor.treatment import Visit
 from babysit.train import DivergedError
+
+
+@dataclass
+class Visit:
+    """One trained run as the doctor sees it: its configuration, History and validation
+    accuracy (None when it diverged); `run` keeps whatever the trainer function returned
+    beside them (a Trainer, to save the kept model)."""
+
+    cfg: object
+    history: object
+    val_acc: float | None
+    run: object = None
 
 
 class Runner:
@@ -89,4 +101,4 @@ class Runner:
         return self.range_test(cfg).suggestion
 
 
-__all__ = ["Runner"]
+__all__ = ["Runner", "Visit"]

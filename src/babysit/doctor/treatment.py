@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from babysit.doctor.remedies import ACTING, UNTREATED, Remedy, prescribe, show_widths
+from babysit.doctor.runs import Runner, Visit
 
 # -- the record ---------------------------------------------------------------------------
 
@@ -124,31 +125,24 @@ class Treatment:
 # -- the loop -----------------------------------------------------------------------------
 
 
-@dataclass
-class Visit:
-    """One trained run as the doctor sees it: its configuration, History and validation
-    accuracy (None when it diverged); `run` keeps whatever the trainer function returned
-    beside them (a Trainer, to save the kept model)."""
-
-    cfg: object
-    history: object
-    val_acc: float | None
-    run: object = None
-
-
-def treat(cfg, *, train: Callable, suggest_lr: Callable, max_rounds: int = 3,
-          first: Visit | None = None, say: Callable[[str], None] | None = None
-          ) -> tuple[Treatment, Visit]:
+def treat(cfg, *, max_rounds: int = 3, train: Callable | None = None,
+          suggest_lr: Callable | None = None, first: Visit | None = None,
+          say: Callable[[str], None] | None = None) -> tuple[Treatment, Visit]:
     """Treat `cfg` until cured, stuck or out of rounds; returns (Treatment, the kept Visit).
 
-    train(cfg) -> Visit: trains cfg from scratch (seed-fixed) on the training split, scores
-    the validation split. suggest_lr(cfg) -> float | None: the learning-rate range test's
-    rate for cfg. max_rounds: the most retrainings. first: the initial run when it is
-    already trained (the command line's own run). say: prints progress (None: silent).
+    cfg: a `babysit.config.RunConfig`. max_rounds: the most retrainings. train(cfg) -> Visit:
+    trains cfg from scratch (seed-fixed) on the training split and scores the validation split
+    (default: `Runner().train`, as `babysit train` builds the run). suggest_lr(cfg) -> float |
+    None: the learning-rate range test's rate for cfg (default: `Runner().suggest_lr`).
+    first: the initial run when it is already trained (the command line's own run). say:
+    prints progress (None: silent).
     """
     if not isinstance(max_rounds, int) or isinstance(max_rounds, bool) or max_rounds < 0:
         raise ValueError(f"max_rounds must be a non-negative integer, got {max_rounds!r}")
     say = say or (lambda text: None)
+    if train is None or suggest_lr is None:
+        runner = Runner()
+        train, suggest_lr = train or runner.train, suggest_lr or runner.suggest_lr
     rates = {}
 
     def cached_rate(c):

@@ -14,8 +14,8 @@ rounds and compares the kept run's validation accuracy with the case's healthy b
 - Cured: the kept run's validation accuracy is at least the baseline's minus 1 point.
 - A network fault (weights scaled, first-layer biases set) stands for a broken
   initialization the user wrote: it is planted in every round's network, until a round
-  changes the setting it corrupts (`init` for scaled weights) or the network no longer has
-  the parameter (BatchNorm's hidden layers have no bias).
+  changes the setting it corrupts (`init` for scaled weights, `bias` for set biases) or the
+  network no longer has the parameter (BatchNorm's hidden layers have no bias).
 - The faults no setting can cure are the data faults: random labels (memorizing_noise), one
   class, blank inputs (collapsed_predictions) and class imbalance. For those the table shows
   what the doctor said; they are not counted among the curable.
@@ -70,7 +70,7 @@ class ZooRunner(Runner):
         if fault is None or not self.plant:
             return net
         corrupts = "init" if fault.__name__.startswith("weights_times") else "bias"
-        if corrupts == "init" and cfg.init != self.initial.init:
+        if getattr(cfg, corrupts) != getattr(self.initial, corrupts):
             return net
         with contextlib.suppress(KeyError):  # the parameter it sets is gone (BatchNorm: no bias)
             fault(net)

@@ -36,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import diagnosis  # noqa: E402  (the fault zoo, beside this file)
-from babysit.config import RunConfig  # noqa: E402
 
+from babysit.config import RunConfig  # noqa: E402
 from babysit.doctor import treat  # noqa: E402
 from babysit.doctor.runs import Runner  # noqa: E402
 

@@ -107,3 +107,26 @@ def test_the_result_plots_and_serializes(centred, tmp_path):
 def test_bad_arguments_are_refused_by_name(centred, kwargs, named):
     with pytest.raises(ValueError, match=named):
         bs.check.lr_range(small_net(), bs.losses.SoftmaxCrossEntropy(), *centred.train, **kwargs)
+
+
+def test_lr_find_writes_the_plot_and_prints_the_suggestion(tmp_path, capsys):
+    from babysit.cli import main
+
+    out = tmp_path / "find"
+    assert main(["lr-find", "--hidden", "16", "--optimizer", "sgd", "--iterations", "80",
+                 "--out", str(out), "--json"]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(printed[-1])
+    assert summary["suggestion"] == pytest.approx(summary["at_minimum"] / 10)
+    assert summary["command"].startswith("babysit train --data digits --hidden 16 "
+                                         "--optimizer sgd --lr ")
+    assert (out / "lr_range.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((out / "lr_range.json").read_text())["suggestion"] == summary["suggestion"]
+
+
+def test_lr_find_refuses_a_bad_range_in_one_line(tmp_path, capsys):
+    from babysit.cli import main
+
+    assert main(["lr-find", "--start", "1", "--end", "0.1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "start and end" in err[0]

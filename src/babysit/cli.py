@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, losses
+from babysit import check, cli_doctor, ensemble, losses
 from babysit.builders import (
     build_model,
     build_optimizer,
@@ -143,8 +143,13 @@ def run_folder(args, command: str, cfg: RunConfig) -> Path:
 
 
 def cmd_train(args) -> int:
-    """Train one model (or --ensemble K), save its checkpoints and history, report accuracies."""
+    """Train one model (or --ensemble K), save its checkpoints and history, report accuracies;
+    with --fix, treat it (babysit.cli_doctor.train_fix)."""
     cfg = run_config(args)
+    if args.fix:
+        if args.ensemble != 1:
+            raise ValueError("--fix treats one model: it cannot be combined with --ensemble")
+        return cli_doctor.train_fix(args, cfg, run_folder(args, "train", cfg))
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
     data = load_data(cfg)
@@ -382,14 +387,23 @@ def cmd_search(args) -> int:
     return 0
 
 
+def cmd_lr_find(args) -> int:
+    """The learning-rate range test on the configured network (babysit.cli_doctor.lr_find)."""
+    cfg = run_config(args)
+    return cli_doctor.lr_find(args, cfg, run_folder(args, "lr-find", cfg))
+
+
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_config_options, add_output_options]),
     "report": ("re-render report.html and the plots of a run folder from its history.json",
                cmd_report, [add_report_options]),
     "train": ("train a model and report train/val/test accuracy", cmd_train,
-              [add_config_options, add_ensemble_options,
+              [add_config_options, add_ensemble_options, cli_doctor.add_fix_options,
                add_output_options]),
+    "lr-find": ("the learning-rate range test: the loss as the rate grows, a suggested rate",
+                cmd_lr_find, [add_config_options, cli_doctor.add_lr_find_options,
+                              add_output_options]),
     "search": ("search hyperparameters: random or TPE, coarse to fine, in parallel, resumable",
                cmd_search, [add_config_options,   add_search_options, add_output_options]),
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",

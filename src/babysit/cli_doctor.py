@@ -1,0 +1,120 @@
+"""The doctor's commands: `babysit lr-find` and `babysit train --fix`.
+
+`babysit.cli` parses the options, builds the run configuration and creates the run folder;
+these functions do the rest (they import nothing from the cli module).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from babysit import report
+from babysit.builders import layer_widths
+from babysit.check.lr_range import METHODS, SUGGESTION
+from babysit.config import RunConfig
+from babysit.console import say
+from babysit.doctor import Runner, train_command, treat
+from babysit.validation import positive_int
+
+
+def add_lr_find_options(p: argparse.ArgumentParser) -> None:
+    """--start, --end, --iterations, --method: the range the learning rate sweeps."""
+    g = p.add_argument_group("range test")
+    g.add_argument("--start", type=float, default=1e-7, help="the first rate (default: 1e-7)")
+    g.add_argument("--end", type=float, default=10.0, help="the last rate (default: 10)")
+    g.add_argument("--iterations", type=int, default=200,
+                   help="mini-batches from start to end (default: 200)")
+    g.add_argument("--method", default=SUGGESTION, choices=METHODS,
+                   help=f"how the rate is suggested (default: {SUGGESTION}, the rate at the "
+                        f"smoothed loss's minimum / 10)")
+
+
+def add_fix_options(p: argparse.ArgumentParser) -> None:
+    """--fix and --max-rounds: diagnose, apply the notes' remedy, retrain."""
+    g = p.add_argument_group("the doctor")
+    g.add_argument("--fix", action="store_true",
+                   help="after training, apply the notes' remedy for the top root cause the "
+                        "diagnosis names and train again, until healthy, no better, or "
+                        "--max-rounds")
+    g.add_argument("--max-rounds", type=int, default=3, metavar="N",
+                   help="the most retrainings with --fix (default: 3)")
+
+
+def lr_find(args, cfg: RunConfig, out: Path) -> int:
+    """Run the range test on cfg's network and training split; the plot and the curve go into
+    the run folder. Exit 0 (a loss that never fell says so, with no suggestion)."""
+    runner = Runner()
+    data = runner.data(cfg)
+    say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
+        f"{layer_widths(cfg, data)}, {cfg.optimizer}, batches of {cfg.batch_size}")
+    found = runner.range_test(cfg, start=args.start, end=args.end, iterations=args.iterations,
+                              method=args.method)
+    plot = found.plot(out / "lr_range.png")
+    (out / "lr_range.json").write_text(json.dumps(found.to_dict()) + "\n")
+    say(str(found))
+    command = None
+    if found.suggestion is not None:
+        command = train_command(cfg.replace(lr=float(f"{found.suggestion:.2g}")))
+        say(f"to train at it: {command}")
+    say(f"plot: {plot}")
+    if args.json:
+        print(json.dumps({"suggestion": found.suggestion, "method": found.method,
+                          "steepest": found.steepest, "at_minimum": found.at_minimum,
+                          "stopped": found.stopped, "note": found.note, "command": command,
+                          "plot": str(plot), "run_dir": str(out)}))
+    return 0
+
+
+def train_fix(args, cfg: RunConfig, out: Path) -> int:
+    """`train --fix`: train cfg, then treat it (babysit.doctor.treat); each round's run is kept
+    in out/round-<n>/, the kept one's history, best checkpoint, report (with the treatment)
+    and final config.json in out/. Exit 3 when even the kept run diverged."""
+    max_rounds = positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else 0
+    runner = Runner(out)
+    data = runner.data(cfg)
+    say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
+        f"model {layer_widths(cfg, data)}, at most {max_rounds} rounds")
+    start = time.perf_counter()
+    first = runner.train(cfg)
+    say("diagnosis of the run:")
+    for f in first.history.diagnose():
+        say(f"  {f}")
+    treatment, kept = treat(cfg, max_rounds=max_rounds, train=runner.train,
+                            suggest_lr=runner.suggest_lr, first=first, say=say)
+    seconds = time.perf_counter() - start
+    say(str(treatment))
+    history = kept.history
+    history.meta["treatment"] = treatment.to_dict()
+    history.save(out / "history.json")
+    treatment.final.save(out / "config.json")
+    (out / "treatment.json").write_text(json.dumps(treatment.to_dict(), indent=1) + "\n")
+    kept_folder = out / f"round-{treatment.best}"
+    if (kept_folder / "best.safetensors").is_file():
+        shutil.copyfile(kept_folder / "best.safetensors", out / "best.safetensors")
+    if runner.ranges:
+        runner.ranges[-1][1].plot(out / "lr_range.png")
+    page = report.write(history, out, preprocess=data.preprocess,
+                        image_shape=data.raw_image_shape)
+    # Only now, with the treatment over, is the test split scored, for the kept model alone.
+    test = kept.run.accuracy(*data.test) if kept.val_acc is not None else None
+    shown = "diverged" if test is None else f"{test:.4f}"
+    say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
+        f"{shown} ({seconds:.1f} s, run folder {out}, report {page})")
+    if args.json:
+        print(json.dumps({"data": data.name, "rounds": len(treatment.rounds),
+                          "kept_round": treatment.best, "val_accuracy": kept.val_acc,
+                          "test_accuracy": test, "seconds": round(seconds, 3),
+                          "command": treatment.command(), "run_dir": str(out),
+                          "report": str(page), "treatment": treatment.to_dict()}))
+    return 3 if kept.val_acc is None else 0
+
+
+def _acc(value) -> str:
+    return "diverged" if value is None else f"{value:.4f}"
+
+
+__all__ = ["add_fix_options", "add_lr_find_options", "lr_find", "train_fix"]

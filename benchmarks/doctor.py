@@ -2,6 +2,7 @@
 
     python benchmarks/doctor.py                 # every case of benchmarks/diagnosis.py
     python benchmarks/doctor.py --only digits   # cases whose name holds "digits"
+    python benchmarks/doctor.py --workers 2     # two cases at a time
 
 For every case of the diagnosis benchmark's fault zoo (`benchmarks/diagnosis.py`: CASES, its
 datasets, data faults and network faults), this runs `babysit.doctor.treat` with at most 3
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -102,6 +104,28 @@ def run(case: diagnosis.Case) -> dict:
             "seconds": time.perf_counter() - start}
 
 
+def _run_or_skip(name: str):
+    """`run` on the case called `name` (in a worker process), or why it was skipped."""
+    case = next(c for c in diagnosis.CASES if c.name == name)
+    try:
+        return run(case)
+    except LookupError as err:
+        return str(err)
+
+
+def _print_row(case: diagnosis.Case, row: dict) -> None:
+    changes = "; ".join(f"{k} {a}->{b}" for k, (a, b) in row["changed"].items()) or "-"
+    if case.expected in DATA_FAULTS:
+        verdict = f"cannot cure: {row['cannot_cure'] or row['stopped']}"
+    elif case.expected is None:
+        verdict = "left alone" if row["rounds"] == 0 else "TREATED a healthy run"
+    else:
+        verdict = "cured" if row["cured"] else "NOT cured"
+    print(f"| {case.name} | {case.expected or 'healthy'} | {row['rounds']}: {changes} | "
+          f"{_acc(row['val_initial'])} | {_acc(row['val_final'])} | "
+          f"{_acc(row['baseline'])} | {verdict} |", flush=True)
+
+
 def _acc(x) -> str:
     return "diverged" if x is None else f"{x:.3f}"
 
@@ -109,29 +133,22 @@ def _acc(x) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="only cases whose name contains this text")
+    parser.add_argument("--workers", type=int, default=1, help="cases run in parallel")
     args = parser.parse_args(argv)
     cases = [c for c in diagnosis.CASES if not args.only or args.only in c.name]
     start = time.perf_counter()
     rows = []
     print("| case | planted | rounds: changes | val before | val after | baseline | verdict |")
     print("|---|---|---|---|---|---|---|")
-    for case in cases:
-        try:
-            row = run(case)
-        except LookupError as err:
-            print(f"| {case.name} | {case.expected or 'healthy'} | skipped: {err} | | | | |")
-            continue
-        rows.append(row)
-        changes = "; ".join(f"{k} {a}->{b}" for k, (a, b) in row["changed"].items()) or "-"
-        if case.expected in DATA_FAULTS:
-            verdict = f"cannot cure: {row['cannot_cure'] or row['stopped']}"
-        elif case.expected is None:
-            verdict = "left alone" if row["rounds"] == 0 else "TREATED a healthy run"
-        else:
-            verdict = "cured" if row["cured"] else "NOT cured"
-        print(f"| {case.name} | {case.expected or 'healthy'} | {row['rounds']}: {changes} | "
-              f"{_acc(row['val_initial'])} | {_acc(row['val_final'])} | "
-              f"{_acc(row['baseline'])} | {verdict} |", flush=True)
+    with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
+        done = pool.imap(_run_or_skip, [c.name for c in cases])
+        for case, row in zip(cases, done, strict=True):
+            if isinstance(row, str):
+                print(f"| {case.name} | {case.expected or 'healthy'} | skipped: {row} "
+                      f"| | | | |")
+                continue
+            rows.append(row)
+            _print_row(case, row)
     curable = [r for r in rows if r["expected"] is not None and r["expected"] not in DATA_FAULTS]
     cured = [r for r in curable if r["cured"]]
     healthy = [r for r in rows if r["expected"] is None]

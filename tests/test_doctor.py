@@ -33,8 +33,10 @@ def first_remedy(cause, cfg=None, rate=None):
 # -- the remedy table -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("cause, cfg, rate, changes", [
-    # learning rate too high (or diverged, or collapsed): the range test's rate, else 10x lower
+    # learning rate too high (or diverged, or collapsed): 10x lower, or the range test's
+    # rate when that is lower still
     ("lr_too_high", Config(optimizer="sgd", lr=1.0), 0.05, {"lr": 0.05}),
+    ("lr_too_high", Config(optimizer="sgd", lr=1.0), 0.3, {"lr": 0.1}),
     ("lr_too_high", Config(lr=1e-2), None, {"lr": 1e-3}),
     ("diverged", Config(lr=5.0), 0.02, {"lr": 0.02}),
     ("collapsed_predictions", Config(lr=0.5), 0.004, {"lr": 0.004}),

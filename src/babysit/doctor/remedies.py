@@ -49,12 +49,15 @@ class Remedy:
 # network and data (None when the loss never fell); finding is the Finding being treated.
 
 def _lower_lr(cfg, suggest_lr) -> Remedy:
-    rate = suggest_lr(cfg)
-    if rate is not None and rate < 0.9 * cfg.lr:
+    # The notes lower a rate that is too high 10x; the range test may ask for lower still.
+    rate, tenth = suggest_lr(cfg), cfg.lr / 10
+    if rate is not None and rate < tenth:
         return Remedy({"lr": _round(rate)}, f"the learning-rate range test suggests {rate:.2g} "
-                      f"(the rate at its lowest loss / 10), below the current {cfg.lr:.2g}")
-    return Remedy({"lr": _round(cfg.lr / 10)}, "the notes: lower the learning rate 10x (the "
-                  "range test found no lower rate to suggest)")
+                      f"(the rate at its lowest loss / 10), below a tenth of the current "
+                      f"{cfg.lr:.2g}")
+    shown = "none" if rate is None else f"{rate:.2g}"
+    return Remedy({"lr": _round(tenth)}, f"the notes: lower the learning rate 10x (the range "
+                  f"test's rate, {shown}, is not lower)")
 
 
 def _raise_lr(cfg, suggest_lr) -> Remedy:

@@ -40,7 +40,9 @@ def first_remedy(cause, cfg=None, rate=None):
     ("lr_too_high", Config(lr=1e-2), None, {"lr": 1e-3}),
     ("diverged", Config(lr=5.0), 0.02, {"lr": 0.02}),
     ("collapsed_predictions", Config(lr=0.5), 0.004, {"lr": 0.004}),
+    # exploding gradients: a lower rate when the range test finds one, else smaller weights
     ("exploding_gradients", Config(lr=3.0), 0.01, {"lr": 0.01}),
+    ("exploding_gradients", Config(lr=1e-3), 1e-2, {"init": "lecun"}),
     # too low: the range test's rate, else 10x higher
     ("lr_too_low", Config(lr=1e-6), 3e-3, {"lr": 3e-3}),
     ("lr_too_low", Config(lr=1e-5), None, {"lr": 1e-4}),
@@ -70,7 +72,7 @@ def first_remedy(cause, cfg=None, rate=None):
     ("underfitting", Config(reg=0.0, dropout=0.5), None, {"dropout": 0.0}),
     ("underfitting", Config(reg=0.0, hidden=(50,)), None, {"hidden": (100,)}),
     ("underfitting", Config(reg=0.0, hidden=()), None, {"hidden": (100,)}),
-    ("reg_too_strong", Config(reg=1.0), None, {"reg": 0.1}),
+    ("reg_too_strong", Config(reg=1.0), None, {"reg": 0.01}),
     ("noisy_loss", Config(batch_size=8), None, {"batch_size": 32}),
     # a bad initial loss: the next smaller initialization
     ("bad_initial_loss", Config(init="he"), None, {"init": "lecun"}),
@@ -99,6 +101,9 @@ def test_a_loss_that_does_not_fall_gets_the_range_tests_rate_only_when_far_off()
 def test_the_second_candidate_comes_when_the_first_was_tried():
     cfg = Config(lr=3.0)
     tried = [("exploding_gradients", {"lr": 0.01})]
+    _, remedy, _ = prescribe(cfg, [finding("exploding_gradients")], lambda c: 0.01, tried)
+    assert remedy.changes == {"init": "lecun"}
+    tried.append(("exploding_gradients", remedy.changes))
     _, remedy, _ = prescribe(cfg, [finding("exploding_gradients")], lambda c: 0.01, tried)
     assert remedy.changes == {"batchnorm": True, "lr": 0.01}
     tried.append(("exploding_gradients", remedy.changes))

@@ -48,6 +48,11 @@ class Remedy:
 # this case cannot be cured); suggest_lr(cfg) runs the learning-rate range test on cfg's
 # network and data (None when the loss never fell); finding is the Finding being treated.
 
+# The initializers from larger to smaller weights: exploding gradients and a bad initial loss
+# ask for the next one.
+SMALLER_INIT = {"he": "lecun", "xavier": "lecun", "lecun": "small", "sparse": "lecun"}
+
+
 def _lower_lr(cfg, suggest_lr) -> Remedy:
     # The notes lower a rate that is too high 10x; the range test may ask for lower still.
     rate, tenth = suggest_lr(cfg), cfg.lr / 10
@@ -119,6 +124,11 @@ def exploding_gradients(cfg, suggest_lr, finding=None):
     rate = suggest_lr(cfg)
     if rate is not None and rate < 0.9 * cfg.lr:
         out.append(_lower_lr(cfg, suggest_lr))
+    if cfg.init in SMALLER_INIT:
+        smaller = SMALLER_INIT[cfg.init]
+        out.append(Remedy({"init": smaller}, f"gradients that grow through depth start from "
+                          f"weights too large for it: initialize smaller ({cfg.init} -> "
+                          f"{smaller})"))
     if not cfg.batchnorm:
         out.append(_new_network(cfg, suggest_lr, {"batchnorm": True}, "BatchNorm re-scales "
                                 "every layer's outputs to unit variance, so activations and "
@@ -225,19 +235,17 @@ def underfitting(cfg, suggest_lr, finding=None):
 
 
 def reg_too_strong(cfg, suggest_lr, finding=None):
+    # A penalty that dominates the data loss is off by decades, not by a factor: two at once.
     if not cfg.reg:
         return []
-    return [Remedy({"reg": _round(cfg.reg / 10)}, f"the penalty dominates the data loss: "
-                   f"weaken it 10x ({cfg.reg:g} -> {cfg.reg / 10:g})")]
+    weaker = _round(cfg.reg / 100)
+    return [Remedy({"reg": weaker}, f"the penalty dominates the data loss: weaken it 100x "
+                   f"({cfg.reg:g} -> {weaker:g})")]
 
 
 def noisy_loss(cfg, suggest_lr, finding=None):
     return [Remedy({"batch_size": cfg.batch_size * 4}, f"the notes: the loss wiggles less with "
                    f"a larger batch ({cfg.batch_size} -> {cfg.batch_size * 4})")]
-
-
-# The initializers from larger to smaller weights: a bad initial loss asks for the next one.
-SMALLER_INIT = {"he": "lecun", "xavier": "lecun", "lecun": "small", "sparse": "lecun"}
 
 
 def bad_initial_loss(cfg, suggest_lr, finding=None):

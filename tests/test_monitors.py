@@ -153,4 +153,4 @@ def test_everything_recorded_survives_a_json_round_trip(digits, tmp_path):
     back = bs.History.load(tmp_path / "history.json")
     assert back.monitors == json.loads(json.dumps(h.monitors))
     assert back.meta == json.loads(json.dumps(h.meta))
-    assert set(back.monitors) == {"update_ratio", "layers", "first_layer"}
+    assert set(back.monitors) == {"update_ratio", "layers", "params", "data", "first_layer"}

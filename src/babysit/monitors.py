@@ -6,9 +6,13 @@ and the accuracies the Trainer records itself:
 - `UpdateRatios`: ||update|| / ||value|| per Param (want ~1e-3), from a copy of
   the values taken just before sampled updates.
 - `LayerStats`: per layer, histograms of activations and of gradients dL/d(output)
-  on a fixed probe batch, plus the fraction of dead ReLUs and saturated tanh /
-  sigmoid values. The probe pass runs on a copy of the network, so nothing the
-  training step reads (Param.grad, BatchNorm buffers, random generators) is touched.
+  on a fixed probe batch, the norm of each layer's gradient, the fraction of dead
+  ReLUs and saturated tanh / sigmoid values and the classes the network predicts;
+  per parameter, the norm of its value and of its data-loss gradient. The probe pass
+  runs on a copy of the network, so nothing the training step reads (Param.grad,
+  BatchNorm buffers, random generators) is touched.
+- `DataStats`: the scale of the inputs (per-feature mean and spread) and the class
+  counts of the training and validation labels, once at the start.
 - `FirstLayerWeights`: the first Linear layer's weights (a sample of its units).
 - `RunInfo`: what the diagnosis and the report need in `history.meta`
   (classes, chance loss, batch size, layer names, image shape, ...).
@@ -16,6 +20,28 @@ and the accuracies the Trainer records itself:
 Everything written is plain lists, floats and ints, so `History.save` writes it as
 JSON. Sampling is every k iterations, with k chosen so a run gets a fixed number
 of samples unless `every` is given; that keeps the monitors cheap enough to leave on.
+The penalty's share of the loss needs no monitor: the Trainer records `data_loss` and
+`reg_loss` for every step.
+
+The keys (a contract: `babysit.torch` fills the same ones from PyTorch hooks, and
+`babysit.diagnose` reads them; a key that is absent only silences the rules that need it):
+
+    monitors["update_ratio"]  UpdateRatios   {"every", "iterations": [int], "weights": [name],
+                                              "params": {name: [float | None]}}
+    monitors["layers"]        LayerStats     {"every", "probe_size", "names", "kinds",
+                                              "probe_labels": [C ints] | None,
+                                              "samples": [{"iteration", "activations",
+                                              "gradients", "grad_norm", "predicted"}]}
+    monitors["params"]        LayerStats     {"iterations": [int], "names": [name],
+                                              "weights": [name], "grad_norm": {name: [float]},
+                                              "value_norm": {name: [float]}}
+    monitors["data"]          DataStats      {"n", "feature_mean": [D], "feature_std": [D],
+                                              "class_counts": [C] | None,
+                                              "val_class_counts": [C] | None}
+    monitors["first_layer"]   FirstLayerWeights
+    meta                      RunInfo
+
+Each class's docstring gives its key's layout in full.
 """
 
 from __future__ import annotations
@@ -127,15 +153,29 @@ class UpdateRatios(Callback):
 
 
 class LayerStats(Callback):
-    """Histograms of each layer's activations and gradients on a fixed probe batch.
+    """Per-layer histograms, gradient norms and predictions on a fixed probe batch.
 
     At the start, every `every` iterations and at the end, a copy of the network runs
     forward at test time on `probe_size` training examples (drawn once with the
-    monitor's own seed), the loss is taken on their labels, and the backward closures
-    run in reverse, recording dL/d(output) of every layer. Writes
-    history.monitors["layers"] = {"every", "probe_size", "names", "kinds", "samples":
-    [{"iteration", "activations": [per layer: histogram + dead/saturated], "gradients":
-    [per layer: histogram]}]}.
+    monitor's own seed), the data loss (no penalty) is taken on their labels, and the
+    backward closures run in reverse, recording dL/d(output) of every layer and leaving
+    each parameter's data-loss gradient in the copy. Writes
+
+    history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
+        "probe_labels": C counts of the probe's labels (None for regression),
+        "samples": [{"iteration",
+                     "activations": [per layer: histogram + dead/saturated],
+                     "gradients": [per layer: histogram of dL/d(output), None if not finite],
+                     "grad_norm": [per layer: ||dL/d(output)|| (Frobenius, over the probe
+                                   batch, for the mean loss) or None],
+                     "predicted": C counts of the classes the network predicts for the probe
+                                  examples (argmax of the scores), None for regression}]}
+    history.monitors["params"] = {"iterations": [the same iterations], "names": [every
+        parameter], "weights": [the weight matrices among them],
+        "grad_norm": {name: [||dL/dparam|| of the data loss on the probe batch, or None]},
+        "value_norm": {name: [||param||]}}
+
+    A None marks a value that was not finite (a diverging run).
     """
 
     def __init__(self, every: int | None = None, samples: int = 20, probe_size: int = 256,
@@ -151,9 +191,15 @@ class LayerStats(Callback):
             pick = get_array_module(X).asarray(pick)  # a device index for device data
             self._probe = (X[pick], y[pick])
         layers = _layers(trainer.net)
+        named = trainer.net.named_params()
         rec = trainer.history.monitors.setdefault("layers", {"samples": []})
         rec.update(every=self._every, probe_size=int(self._probe[0].shape[0]),
-                   names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers])
+                   names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers],
+                   probe_labels=None)
+        trainer.history.monitors.setdefault("params", {
+            "iterations": [], "names": list(named),
+            "weights": [name for name, p in named.items() if p.regularize],
+            "grad_norm": {name: [] for name in named}, "value_norm": {name: [] for name in named}})
         self._sample(trainer, trainer.iteration)
 
     def after_update(self, trainer, iteration: int) -> None:
@@ -167,21 +213,70 @@ class LayerStats(Callback):
 
     def _sample(self, trainer, iteration: int) -> None:
         net = trainer.net.copy()
+        net.zero_grad()
         x, y = self._probe
         activations, backwards = [], []
         for layer in _layers(net):
             x, backward = layer.forward(x, train=False)
             activations.append({**histogram(x), **unit_health(layer, x)})
             backwards.append(backward)
-        gradients = [None] * len(backwards)
-        if np.isfinite(to_numpy(x)).all():
+        gradients, grad_norms = [None] * len(backwards), [None] * len(backwards)
+        scores = to_numpy(x)
+        finite = bool(np.isfinite(scores).all())
+        if finite:
             _, dout = trainer.loss(x, y)
             for i in reversed(range(len(backwards))):
                 gradients[i] = histogram(dout)
-                if i > 0:
-                    dout = backwards[i](dout)
-        trainer.history.monitors["layers"]["samples"].append(
-            {"iteration": iteration, "activations": activations, "gradients": gradients})
+                grad_norms[i] = _finite_norm(dout)
+                dout = backwards[i](dout)
+        layers = trainer.history.monitors["layers"]
+        predicted = None
+        if trainer.loss.classification:
+            n_classes = scores.shape[1]
+            if layers["probe_labels"] is None:
+                layers["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
+            if finite:
+                predicted = np.bincount(scores.argmax(axis=1), minlength=n_classes).tolist()
+        layers["samples"].append({"iteration": iteration, "activations": activations,
+                                  "gradients": gradients, "grad_norm": grad_norms,
+                                  "predicted": predicted})
+        params = trainer.history.monitors["params"]
+        params["iterations"].append(iteration)
+        for name, p in net.named_params().items():
+            params["grad_norm"][name].append(_finite_norm(p.read_grad()) if finite else None)
+            params["value_norm"][name].append(_finite_norm(p.value))
+
+
+def _finite_norm(a) -> float | None:
+    """||a|| (Frobenius) as a float, or None when it is not finite."""
+    norm = float(np.linalg.norm(to_numpy(a).ravel().astype(np.float64)))
+    return norm if math.isfinite(norm) else None
+
+
+class DataStats(Callback):
+    """The scale of the training inputs and the class balance, once at the start.
+
+    Writes history.monitors["data"] = {"n": training examples, "feature_mean": [D],
+    "feature_std": [D] (per feature, over the training set), "class_counts": [C] (the
+    training labels per class) and "val_class_counts": [C] (None without validation data);
+    both counts are None for a regression loss}. The notes want inputs centred and of
+    comparable scale, and the accuracy of always answering the majority class is the bar a
+    classifier must clear.
+    """
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        Xn = to_numpy(X)
+        rec = {"n": int(Xn.shape[0]),
+               "feature_mean": Xn.mean(axis=0, dtype=np.float64).tolist(),
+               "feature_std": Xn.std(axis=0, dtype=np.float64).tolist(),
+               "class_counts": None, "val_class_counts": None}
+        if trainer.loss.classification:
+            n_classes = int(trainer.net(X[:1], train=False).shape[1])
+            rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
+            if val is not None:
+                rec["val_class_counts"] = np.bincount(to_numpy(val[1]),
+                                                      minlength=n_classes).tolist()
+        trainer.history.monitors["data"] = rec
 
 
 class FirstLayerWeights(Callback):
@@ -242,13 +337,15 @@ class RunInfo(Callback):
 
 
 def default(image_shape=None, **meta) -> list[Callback]:
-    """The monitors the CLI leaves on: RunInfo, UpdateRatios, LayerStats, FirstLayerWeights.
+    """The monitors the CLI leaves on: RunInfo, DataStats, UpdateRatios, LayerStats,
+    FirstLayerWeights.
 
     `image_shape` ((H, W) or (H, W, C)) lets the report draw first-layer weights as
     images; `meta` adds entries to history.meta (e.g. data="digits").
     """
-    return [RunInfo(image_shape, **meta), UpdateRatios(), LayerStats(), FirstLayerWeights()]
+    return [RunInfo(image_shape, **meta), DataStats(), UpdateRatios(), LayerStats(),
+            FirstLayerWeights()]
 
 
-__all__ = ["FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default", "histogram",
-           "layer_names", "unit_health"]
+__all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default",
+           "histogram", "layer_names", "unit_health"]

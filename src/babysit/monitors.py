@@ -30,7 +30,7 @@ The keys (a contract: `babysit.torch` fills the same ones from PyTorch hooks, an
                                               "params": {name: [float | None]}}
     monitors["layers"]        LayerStats     {"every", "probe_size", "names", "kinds",
                                               "probe_labels": [C ints] | None,
-                                              "samples": [{"iteration", "activations",
+                                              "samples": [{"iteration", "loss", "activations",
                                               "gradients", "grad_norm", "predicted"}]}
     monitors["params"]        LayerStats     {"iterations": [int], "names": [name],
                                               "weights": [name], "grad_norm": {name: [float]},
@@ -164,6 +164,7 @@ class LayerStats(Callback):
     history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
         "probe_labels": C counts of the probe's labels (None for regression),
         "samples": [{"iteration",
+                     "loss": the data loss on the probe batch (None if not finite),
                      "activations": [per layer: histogram + dead/saturated],
                      "gradients": [per layer: histogram of dL/d(output), None if not finite],
                      "grad_norm": [per layer: ||dL/d(output)|| (Frobenius, over the probe
@@ -223,8 +224,10 @@ class LayerStats(Callback):
         gradients, grad_norms = [None] * len(backwards), [None] * len(backwards)
         scores = to_numpy(x)
         finite = bool(np.isfinite(scores).all())
+        probe_loss = None
         if finite:
-            _, dout = trainer.loss(x, y)
+            probe_loss, dout = trainer.loss(x, y)
+            probe_loss = float(probe_loss) if math.isfinite(probe_loss) else None
             for i in reversed(range(len(backwards))):
                 gradients[i] = histogram(dout)
                 grad_norms[i] = _finite_norm(dout)
@@ -237,7 +240,8 @@ class LayerStats(Callback):
                 layers["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
             if finite:
                 predicted = np.bincount(scores.argmax(axis=1), minlength=n_classes).tolist()
-        layers["samples"].append({"iteration": iteration, "activations": activations,
+        layers["samples"].append({"iteration": iteration, "loss": probe_loss,
+                                  "activations": activations,
                                   "gradients": gradients, "grad_norm": grad_norms,
                                   "predicted": predicted})
         params = trainer.history.monitors["params"]

@@ -11,6 +11,7 @@ finding is a warning or an error.
     python benchmarks/diagnosis.py            # every case: the table and the totals
     python benchmarks/diagnosis.py --fast     # the under-a-minute subset tests/ runs
     python benchmarks/diagnosis.py --only spiral --verbose   # cases whose name has "spiral"
+    python benchmarks/diagnosis.py --overhead 9   # what the monitors cost on digits
 
 Reuse: `CASES` (a list of `Case`), `run_case(case) -> (History, findings)`,
 `verdict(case, findings) -> bool`, `fast_cases()`.
@@ -418,6 +419,30 @@ def verdict(case: Case, findings) -> bool:
     return bool(alarms) and findings[0].cause == case.expected and findings[0] is alarms[0]
 
 
+# -- what the monitors cost ---------------------------------------------------------------------
+
+
+def monitor_overhead(repeats: int = 7, epochs: int = 10) -> list[float]:
+    """Time of a digits run with babysit's default monitors over the same run without them,
+    `repeats` times, the two interleaved (a loaded machine slows both alike). The run is the
+    command line's default: (100, 100) ReLU, Adam 1e-3, batch 32, centred inputs."""
+    data = digits().preprocessed(bs.preprocess.get("center"))
+    ratios = []
+    for _ in range(repeats):
+        seconds = {}
+        for watched in (False, True):
+            trainer = bs.Trainer(bs.mlp(64, [100, 100], 10, seed=0),
+                                 bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(1e-3),
+                                 reg=bs.regularizers.L2(1e-4), batch_size=32, epochs=epochs,
+                                 progress=False,
+                                 callbacks=monitors.default((8, 8)) if watched else ())
+            t0 = time.perf_counter()
+            trainer.fit(data.train.X, data.train.y, val=(data.val.X, data.val.y))
+            seconds[watched] = time.perf_counter() - t0
+        ratios.append(seconds[True] / seconds[False])
+    return ratios
+
+
 # -- the table ----------------------------------------------------------------------------------
 
 
@@ -426,7 +451,15 @@ def main(argv=None) -> int:
     parser.add_argument("--fast", action="store_true", help="only the under-a-minute subset")
     parser.add_argument("--only", help="only cases whose name contains this text")
     parser.add_argument("--verbose", action="store_true", help="print every finding")
+    parser.add_argument("--overhead", type=int, metavar="REPEATS",
+                        help="instead: time a digits run with and without the monitors")
     args = parser.parse_args(argv)
+    if args.overhead:
+        ratios = sorted(monitor_overhead(args.overhead))
+        print("with / without monitors: " + " ".join(f"{r:.3f}" for r in ratios))
+        print(f"median {np.median(ratios):.3f} (min {ratios[0]:.3f}, max {ratios[-1]:.3f}) "
+              f"over {len(ratios)} interleaved pairs")
+        return 0
     cases = fast_cases() if args.fast else CASES
     if args.only:
         cases = [c for c in cases if args.only in c.name]

@@ -58,10 +58,11 @@ def _unscaled(e: Evidence) -> str | None:
         return (f"the inputs are not centred: a typical feature's mean is {e.input_mean:.3g} "
                 f"of its standard deviations from 0")
     if e.input_scale is not None and e.input_scale > SCALE_HIGH:
-        return (f"the inputs are not scaled: feature standard deviations reach "
-                f"{e.input_scale:.3g} (spread {e.input_spread:.3g}x between features)")
+        return (f"the inputs are not scaled: their typical size (root mean square) is "
+                f"{e.input_scale:.3g}, feature spreads differ {e.input_spread:.3g}x (want ~1)")
     if e.input_scale is not None and e.input_scale < SCALE_LOW:
-        return f"the inputs are tiny: no feature's standard deviation exceeds {e.input_scale:.2g}"
+        return (f"the inputs are tiny: their typical size (root mean square) is "
+                f"{e.input_scale:.2g} (want ~1)")
     return None
 
 
@@ -234,13 +235,13 @@ CAUSES: tuple[Cause, ...] = (
           "accuracy: it has learned little beyond the majority class.",
           ("majority_accuracy", "collapsed", "underfit", "val_at_chance", "gap"),
           _from("majority_accuracy")),
-    Cause("lr_too_low", "learning rate too low",
-          "Raise the learning rate 3x: a good rate drops the loss fast at first, then levels "
-          "off.", ("loss_slow",), _from("loss_slow")),
     Cause("memorizing_noise", "memorizing noise",
           "The labels look random to the network: check that they belong to their inputs (a "
           "shuffled or misaligned label file); it is learning the examples by heart.",
           ("val_at_chance", "gap", "noisy"), _from("val_at_chance")),
+    Cause("lr_too_low", "learning rate too low",
+          "Raise the learning rate 3x: a good rate drops the loss fast at first, then levels "
+          "off.", ("loss_slow", "collapsed", "underfit"), _from("loss_slow")),
     Cause("bad_initial_loss", "initial loss far from chance",
           "Initialize with smaller weights so the first scores are near zero (and check the "
           "data scale); run babysit.check.sanity first.", ("initial_loss_far",),

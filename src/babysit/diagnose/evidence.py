@@ -116,7 +116,7 @@ class Evidence:
     val_majority_share: float | None = None  # accuracy of always answering that class on val
     val_chance: float | None = None        # the best accuracy a constant answer gets on val
     input_mean: float | None = None        # median over features of |mean| / std
-    input_scale: float | None = None       # the largest feature std
+    input_scale: float | None = None       # the typical input magnitude: sqrt(mean of x^2)
     input_spread: float | None = None      # largest / smallest std among varying features
     constant_inputs: bool = False          # no feature varies at all
 
@@ -209,7 +209,7 @@ class Evidence:
         self.constant_inputs = not varying.any()
         if varying.any():
             self.input_mean = float(np.median(np.abs(mean[varying]) / std[varying]))
-            self.input_scale = float(std.max())
+            self.input_scale = float(np.sqrt(np.mean(mean ** 2 + std ** 2)))
             self.input_spread = float(std[varying].max() / std[varying].min())
         counts = rec.get("class_counts")
         if counts and sum(counts):

@@ -49,8 +49,8 @@ WEIGHT_SHRINK = 0.5           # weights ending under half their initial norm: de
 PENALTY_DOMINATES = 0.5       # the penalty is half of the total loss at the end
 # -- inputs (per feature, over the training set)
 OFF_CENTRE = 3.0              # a typical feature's mean is 3 of its stds away from 0
-SCALE_HIGH = 10.0             # some feature's std above 10: scores start far from 0
-SCALE_LOW = 1e-2              # every feature's std below 0.01: the inputs barely move the scores
+SCALE_HIGH = 5.0              # inputs of typical size 5 start the scores 5x past calibrated init
+SCALE_LOW = 1e-2              # inputs of typical size 0.01 barely move the scores
 # -- labels
 IMBALANCE_MARGIN = 0.02       # validation within 2 points of always answering the majority
 

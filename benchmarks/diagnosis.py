@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 import tempfile
 import time
@@ -28,11 +29,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import numpy as np
+# Tiny matrices: a second BLAS thread only spins against the first (set before NumPy loads).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
-import babysit as bs
-from babysit import monitors
-from babysit.data.datasets import Dataset, Split, stratified_split
+import numpy as np  # noqa: E402
+
+import babysit as bs  # noqa: E402
+from babysit import monitors  # noqa: E402
+from babysit.data.datasets import Dataset, Split, stratified_split  # noqa: E402
 
 # -- datasets -----------------------------------------------------------------------------------
 

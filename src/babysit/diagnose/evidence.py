@@ -38,7 +38,8 @@ class LossCurve:
     """The loss per iteration, summarized. start: median of the first 5 losses; first: the loss
     before any update; ceiling: the loss must not climb above max(first, chance); end: the mean
     of the last tenth; mid: the smoothed loss at half time; peak: the smoothed maximum;
-    wiggle: the std of the second half around its moving average."""
+    wiggle: the std of the second half around its moving average; level: the second half's
+    mean."""
 
     n: int
     window: int
@@ -50,6 +51,7 @@ class LossCurve:
     peak_at: int
     ceiling: float
     wiggle: float | None
+    level: float
 
     @property
     def drop(self) -> float:
@@ -80,7 +82,8 @@ class LossCurve:
                    peak_at=int(np.argmax(smooth)) + window,
                    # its value before the first update (or chance, when higher: a first batch
                    # can be unlucky), not a median that may include an explosion one step in
-                   ceiling=max(float(loss[0]), chance or 0.0), wiggle=wiggle)
+                   ceiling=max(float(loss[0]), chance or 0.0), wiggle=wiggle,
+                   level=float(half.mean()))
 
 
 @dataclass

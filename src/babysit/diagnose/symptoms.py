@@ -22,9 +22,10 @@ PLATEAU_CHANCE = 0.5          # a plateau above half the chance loss has learned
 PLATEAU_PROGRESS = 0.9        # the drop was (almost) all done by half time ...
 PLATEAU_LATE_DROP = 0.05      # ... and the second half gained under 5% of the start
 NOISE_INFO = 0.1              # wiggle (std around the trend) over the total drop: visible
-NOISE_WARNING = 0.5           # a wiggle half the size of all progress drowns the trend
-# -- the initial loss: scores near zero give the chance loss (ln C for softmax)
-CHANCE_LOW, CHANCE_HIGH = 0.5, 2.0
+NOISE_WARNING = 2.0           # wiggle twice the loss's own level: one batch says little of it
+# -- the initial loss: scores near zero give the chance loss (ln C for softmax); He init on a
+# few classes starts at up to ~2x, so 3x means scores several units apart from the start
+CHANCE_LOW, CHANCE_HIGH = 0.5, 3.0
 # -- update / weight norm ratios: the notes want ~1e-3
 RATIO_LOW, RATIO_HIGH = 1e-4, 1e-2          # a decade either side of 1e-3: worth a note
 RATIO_VERY_LOW, RATIO_VERY_HIGH = 1e-5, 3e-2  # further out: a warning
@@ -106,12 +107,13 @@ def _loss(e: Evidence) -> dict[str, Symptom]:
                        f"plateaued at {c.end:.4g}, above half the chance loss "
                        f"{e.chance_loss:.4g}")
     if c.drop >= FLAT_DECREASE * c.start and c.wiggle is not None and "loss_exploded" not in out:
-        noise = c.wiggle / c.drop
-        if noise >= NOISE_INFO:
+        noise, loud = c.wiggle / c.drop, c.wiggle / c.level if c.level > 0 else 0.0
+        if noise >= NOISE_INFO or loud > NOISE_WARNING:
             batch = f" at batch size {e.batch_size}" if e.batch_size else ""
-            out["noisy"] = Symptom("warning" if noise > NOISE_WARNING else "info",
+            out["noisy"] = Symptom("warning" if loud > NOISE_WARNING else "info",
                                    f"in the second half the loss wiggles by {c.wiggle:.3g} (std), "
-                                   f"{noise:.0%} of its total drop of {c.drop:.3g}{batch}")
+                                   f"{loud:.1f}x its mean {c.level:.3g} and {noise:.0%} of its "
+                                   f"total drop of {c.drop:.3g}{batch}")
     return out
 
 
@@ -210,12 +212,17 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
                 "warning", f"validation accuracy {e.val_acc:.3f} tracks a low train accuracy "
                            f"{e.train_acc:.3f}")
         if e.val_majority_share is not None and e.majority_share is not None \
-                and e.majority_share > 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN \
-                and e.val_acc <= e.val_majority_share + IMBALANCE_MARGIN:
-            out["majority_accuracy"] = Symptom(
-                "warning", f"validation accuracy {e.val_acc:.3f}, no better than always "
-                           f"answering class {e.majority_class} ({e.val_majority_share:.3f}), "
-                           f"which is {e.majority_share:.0%} of the training labels")
+                and e.majority_share > 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN:
+            onto_majority = (e.predicted_class == e.majority_class
+                             and (e.predicted_share or 0.0) >= COLLAPSE_SHARE)
+            if e.val_acc <= e.val_majority_share + IMBALANCE_MARGIN or onto_majority:
+                shown = (f"; {e.predicted_share:.0%} of the probe examples are predicted as "
+                         f"it" if onto_majority else "")
+                out["majority_accuracy"] = Symptom(
+                    "warning", f"validation accuracy {e.val_acc:.3f}, against "
+                               f"{e.val_majority_share:.3f} for always answering class "
+                               f"{e.majority_class}, which is {e.majority_share:.0%} of the "
+                               f"training labels{shown}")
     return out
 
 

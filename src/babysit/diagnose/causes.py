@@ -188,7 +188,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause("diverged", "diverged", "Lower the learning rate 10x (standardize the inputs, or add "
           "max-norm constraints) and train again.",
           ("ratio_high", "dead_grew", "saturated_grew", "initial_loss_far", "gradient_explodes",
-           "collapsed"), _diverged, _ratio_params),
+           "gap", *_OUTCOME), _diverged, _ratio_params),
     Cause("unscaled_inputs", "inputs not scaled",
           "Standardize the inputs (--preprocess standardize): subtract each feature's training "
           "mean and divide by its standard deviation.",

@@ -47,7 +47,8 @@ MEMORIZED = 0.2               # training 20 points above what a constant answer 
 COLLAPSE_SHARE = 0.95         # 95% of the probe examples get the same class
 # -- regularization
 WEIGHT_SHRINK = 0.5           # weights ending under half their initial norm: decay dominates
-PENALTY_DOMINATES = 0.5       # the penalty is half of the total loss at the end
+PENALTY_DOMINATES = 0.5       # the penalty is half of the total loss at the end (while the
+                              # weights did not grow: else the steps inflated it, not lambda)
 # -- inputs (per feature, over the training set)
 OFF_CENTRE = 3.0              # a typical feature's mean is 3 of its stds away from 0
 SCALE_HIGH = 5.0              # inputs of typical size 5 start the scores 5x past calibrated init
@@ -83,13 +84,12 @@ def _loss(e: Evidence) -> dict[str, Symptom]:
     if c is None:
         return {}
     out = {}
-    ceiling = max(c.ceiling, c.start)
-    if c.peak > EXPLODE_FACTOR * ceiling:
+    if c.peak > EXPLODE_FACTOR * c.ceiling:
         out["loss_exploded"] = Symptom(
-            "error" if c.peak > EXPLODE_ERROR * ceiling else "warning",
+            "error" if c.peak > EXPLODE_ERROR * c.ceiling else "warning",
             f"the loss blew up from {c.first:.4g} to {c.peak:.4g} (smoothed) by "
             f"{when(e.history, c.peak_at)}")
-    elif c.end > RISE_FACTOR * ceiling:
+    elif c.end > RISE_FACTOR * max(c.ceiling, c.start):  # one first batch can be lucky
         out["loss_rose"] = Symptom("warning", f"the loss rose from {c.start:.4g} to {c.end:.4g} "
                                               f"over {c.n} iterations")
     elif c.drop < FLAT_DECREASE * c.start:
@@ -245,7 +245,8 @@ def _penalty(e: Evidence) -> dict[str, Symptom]:
         shown = ", ".join(f"{n} to {g:.2g}x" for n, g in shrunk.items())
         out["weights_shrank"] = Symptom("info", f"the weights shrank over the run: {shown} "
                                                 f"of their initial norm")
-    if e.penalty_share is not None and e.penalty_share >= PENALTY_DOMINATES:
+    grew = max(e.weight_growth.values(), default=1.0) > 1.0
+    if e.penalty_share is not None and e.penalty_share >= PENALTY_DOMINATES and not grew:
         out["penalty_dominates"] = Symptom(
             "info", f"the penalty is {e.penalty_share:.0%} of the total loss at the end")
     return out

@@ -137,7 +137,12 @@ def _lr_too_high(e, open_):
 
 
 def _lr_too_low(e, open_):
-    """The loss hardly moves and neither do the weights (or no update ratios were recorded)."""
+    """The loss hardly moves and neither do the weights (or no update ratios were recorded);
+    or weights that barely move (under 1e-5 of their size per update) in a model that
+    under-fits."""
+    stuck = "ratio_low" in open_ and open_["ratio_low"].severity != "info"
+    if stuck and ("underfit" in open_ or "high_plateau" in open_):
+        return "warning", ""
     if not ("loss_flat" in open_ or "loss_slow" in open_):
         return None
     if e.ratios and "ratio_low" not in open_:

@@ -37,7 +37,7 @@ VANISHING_GAIN = 1e-2         # the first layer gets under 1% of the gradient at
 EXPLODING_GAIN = 10.0         # the gradient grows 10x on its way down the hidden layers
 # -- accuracies
 GAP_INFO = 0.02               # train above validation by 2 points: worth a note
-GAP_WARNING = 0.1             # 10 points: the model learned the training set, not the task
+GAP_WARNING = 0.08            # 8 points: the model learned the training set, not the task
 GAP_FELL = 0.05               # 5 points while validation fell from its best: overfitting too
 VAL_FELL = 0.01               # validation 1 point below its best: it peaked
 UNDERFIT_ACC = 0.9            # training accuracy under 90% ...

@@ -37,8 +37,10 @@ import numpy as np  # noqa: E402
 
 import babysit as bs  # noqa: E402
 from babysit import monitors  # noqa: E402
+from babysit.builders import build_model, build_trainer  # noqa: E402
+from babysit.callbacks import Callback  # noqa: E402
+from babysit.config import RunConfig  # noqa: E402
 from babysit.data.datasets import Dataset, Split, stratified_split  # noqa: E402
-from babysit.train import Callback  # noqa: E402
 
 # -- datasets -----------------------------------------------------------------------------------
 
@@ -207,7 +209,7 @@ def weights_times(factor: float, layers: str = "all") -> Callable:
 
 # -- the cases ----------------------------------------------------------------------------------
 
-# What a run uses unless its case says otherwise: RunConfig's names and (mostly) its defaults.
+# What a run uses unless its case says otherwise: RunConfig fields (mostly at their defaults).
 DEFAULTS = {"hidden": (100,), "activation": "relu", "init": "he", "batchnorm": False,
             "dropout": 0.0, "loss": "softmax", "optimizer": "adam", "lr": 1e-3, "reg": 1e-4,
             "reg_kind": "l2", "epochs": 20, "batch_size": 32, "preprocess": "standardize",
@@ -380,28 +382,17 @@ def fast_cases() -> list[Case]:
 
 def build_run(case: Case):
     """(trainer, data) for `case`: the data with its fault and preprocessing, the network with
-    its fault, the trainer with babysit's default monitors. Raises LookupError when the
-    case's dataset is not installed."""
-    cfg = case.config()
+    its fault, built by babysit's RunConfig builders with the default monitors. Raises
+    LookupError when the case's dataset is not installed."""
+    cfg = RunConfig.from_dict(case.config())
     data = DATASETS[case.data]()
     if case.transform is not None:
         data = case.transform(data)
-    transform = bs.preprocess.get(cfg["preprocess"])
-    if transform is not None:
-        data = data.preprocessed(transform)
-    net = bs.mlp(data.n_features, list(cfg["hidden"]), data.n_classes,
-                 activation=cfg["activation"], init=cfg["init"], batchnorm=cfg["batchnorm"],
-                 dropout=cfg["dropout"], seed=cfg["seed"])
+    data = data.preprocessed(bs.preprocess.get(cfg.preprocess))
+    net = build_model(cfg, data.n_features, data.n_classes)
     if case.net_fault is not None:
         case.net_fault(net)
-    losses = {"softmax": bs.losses.SoftmaxCrossEntropy, "svm": bs.losses.MulticlassSVM}
-    penalties = {"l2": bs.regularizers.L2, "l1": bs.regularizers.L1}
-    reg = penalties[cfg["reg_kind"]](cfg["reg"]) if cfg["reg"] else None
-    trainer = bs.Trainer(net, losses[cfg["loss"]](), bs.optim.get(cfg["optimizer"], cfg["lr"]),
-                         reg=reg, batch_size=cfg["batch_size"], epochs=cfg["epochs"],
-                         seed=cfg["seed"], progress=False,
-                         callbacks=monitors.default(data.image_shape, data=data.name))
-    return trainer, data
+    return build_trainer(cfg, net, data=data, quiet=True), data
 
 
 def run_case(case: Case):

@@ -98,6 +98,7 @@ def run(case: diagnosis.Case) -> dict:
     final = treatment.val_final
     return {"case": case.name, "expected": case.expected, "first": first,
             "rounds": len(treatment.rounds), "changed": treatment.changed,
+            "not_kept": [r.changes for r in treatment.rounds[treatment.best:]],
             "val_initial": treatment.val_initial, "val_final": final, "baseline": base,
             "cured": final is not None and base is not None and final >= base - TOLERANCE,
             "cannot_cure": treatment.cannot_cure, "stopped": treatment.stopped,
@@ -114,7 +115,12 @@ def _run_or_skip(name: str):
 
 
 def _print_row(case: diagnosis.Case, row: dict) -> None:
-    changes = "; ".join(f"{k} {a}->{b}" for k, (a, b) in row["changed"].items()) or "-"
+    def shown(changes):
+        return "; ".join(f"{k} {_short(a)}->{_short(b)}" for k, (a, b) in changes.items())
+
+    changes = shown(row["changed"]) or "-"
+    if row["not_kept"]:
+        changes += " (not kept: " + ", ".join(map(shown, row["not_kept"])) + ")"
     if case.expected in DATA_FAULTS:
         verdict = f"cannot cure: {row['cannot_cure'] or row['stopped']}"
     elif case.expected is None:
@@ -124,6 +130,10 @@ def _print_row(case: diagnosis.Case, row: dict) -> None:
     print(f"| {case.name} | {case.expected or 'healthy'} | {row['rounds']}: {changes} | "
           f"{_acc(row['val_initial'])} | {_acc(row['val_final'])} | "
           f"{_acc(row['baseline'])} | {verdict} |", flush=True)
+
+
+def _short(value) -> str:
+    return ",".join(map(str, value)) or "none" if isinstance(value, list | tuple) else str(value)
 
 
 def _acc(x) -> str:

@@ -357,3 +357,35 @@ def test_the_runner_keeps_each_round_in_its_folder_and_says_when_a_run_diverged(
     assert Config.load(tmp_path / "round-0" / "config.json").lr == 1e4
     assert (tmp_path / "round-1" / "history.json").is_file()
     assert (tmp_path / "round-1" / "best.safetensors").is_file()
+
+
+# -- babysit train --fix ----------------------------------------------------------------------
+
+def test_train_fix_lowers_a_rate_that_is_too_high_and_keeps_the_record(tmp_path, capsys):
+    from babysit.cli import main
+    from babysit.history import History
+
+    out = tmp_path / "fix"
+    assert main(["train", "--hidden", "32", "--optimizer", "sgd", "--lr", "10", "--epochs", "8",
+                 "--fix", "--max-rounds", "2", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    treatment = summary["treatment"]
+    first = treatment["rounds"][0]
+    assert first["cause"] in ("lr_too_high", "diverged", "dead_units")
+    assert first["changes"]["lr"][0] == 10.0 and first["changes"]["lr"][1] < 1.0
+    assert first["val_after"] > first["val_before"]
+    final = Config.load(out / "config.json")
+    assert final.lr < 1.0 and final.to_dict() == treatment["final_config"]
+    assert summary["command"] == train_command(final)
+    assert History.load(out / "history.json").meta["treatment"]["best_round"] == \
+        summary["kept_round"] >= 1
+    assert (out / "round-0" / "history.json").is_file() and (out / "best.safetensors").is_file()
+    assert (out / "report.html").is_file() and (out / "lr_range.png").is_file()
+
+
+def test_train_fix_with_an_ensemble_is_refused_in_one_line(tmp_path, capsys):
+    from babysit.cli import main
+
+    assert main(["train", "--fix", "--ensemble", "2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--fix" in err[0] and "--ensemble" in err[0]

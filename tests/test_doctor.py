@@ -134,7 +134,8 @@ def test_class_imbalance_is_noted_and_the_rest_is_treated():
     treatment, _ = treat(Config(lr=1e-6), train=clinic, suggest_lr=lambda c: 1e-3)
     assert len(treatment.rounds) == 1 and treatment.notes == [
         f"class_imbalance: {doctor.UNTREATED['class_imbalance']}"]
-    assert treatment.stopped == "no remedy left for: class_imbalance"
+    assert treatment.cannot_cure == doctor.UNTREATED["class_imbalance"]
+    assert treatment.stopped.startswith("cannot cure class_imbalance: one class dominates")
 
 
 def test_info_findings_and_unknown_causes_are_left_alone():
@@ -389,3 +390,11 @@ def test_train_fix_with_an_ensemble_is_refused_in_one_line(tmp_path, capsys):
     assert main(["train", "--fix", "--ensemble", "2", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--fix" in err[0] and "--ensemble" in err[0]
+
+
+def test_a_cause_with_every_remedy_in_effect_stops_the_treatment_and_names_it():
+    clinic = Clinic(lambda c: [finding("unscaled_inputs")], lambda c: 0.9)
+    treatment, _ = treat(Config(preprocess="standardize"), train=clinic,
+                         suggest_lr=lambda c: None)
+    assert treatment.rounds == [] and treatment.stopped == "no remedy left for: unscaled_inputs"
+    assert treatment.cannot_cure is None

@@ -172,7 +172,11 @@ def treat(cfg, *, max_rounds: int = 3, train: Callable | None = None,
             stopped, cannot_cure = f"cannot cure {finding.cause}: {incurable}", incurable
             break
         if finding is None:
-            stopped = f"no remedy left for: {', '.join(acting)}"
+            if all(c in UNTREATED for c in acting):   # only what no setting cures is left
+                cannot_cure = "; ".join(UNTREATED[c] for c in acting)
+                stopped = f"cannot cure {', '.join(acting)}: {cannot_cure}"
+            else:
+                stopped = f"no remedy left for: {', '.join(acting)}"
             break
         tried.append((finding.cause, remedy.changes))
         new_cfg = visit.cfg.replace(**remedy.changes)

@@ -398,3 +398,10 @@ def test_a_cause_with_every_remedy_in_effect_stops_the_treatment_and_names_it():
                          suggest_lr=lambda c: None)
     assert treatment.rounds == [] and treatment.stopped == "no remedy left for: unscaled_inputs"
     assert treatment.cannot_cure is None
+
+
+def test_a_negative_max_rounds_is_refused_before_any_run_folder_is_made(tmp_path, capsys):
+    from babysit.cli import main
+
+    assert main(["train", "--fix", "--max-rounds", "-1", "--out", str(tmp_path / "r")]) == 2
+    assert "--max-rounds" in capsys.readouterr().err and not (tmp_path / "r").exists()

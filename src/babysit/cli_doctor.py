@@ -18,7 +18,6 @@ from babysit.check.lr_range import METHODS, SUGGESTION
 from babysit.config import RunConfig
 from babysit.console import say
 from babysit.doctor import Runner, train_command, treat
-from babysit.validation import positive_int
 
 
 def add_lr_find_options(p: argparse.ArgumentParser) -> None:
@@ -40,8 +39,19 @@ def add_fix_options(p: argparse.ArgumentParser) -> None:
                    help="after training, apply the notes' remedy for the top root cause the "
                         "diagnosis names and train again, until healthy, no better, or "
                         "--max-rounds")
-    g.add_argument("--max-rounds", type=int, default=3, metavar="N",
+    g.add_argument("--max-rounds", type=_rounds, default=3, metavar="N",
                    help="the most retrainings with --fix (default: 3)")
+
+
+def _rounds(text: str) -> int:
+    """argparse type for --max-rounds: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
+    return value
 
 
 def lr_find(args, cfg: RunConfig, out: Path) -> int:
@@ -73,7 +83,7 @@ def train_fix(args, cfg: RunConfig, out: Path) -> int:
     """`train --fix`: train cfg, then treat it (babysit.doctor.treat); each round's run is kept
     in out/round-<n>/, the kept one's history, best checkpoint, report (with the treatment)
     and final config.json in out/. Exit 3 when even the kept run diverged."""
-    max_rounds = positive_int(args.max_rounds, "--max-rounds") if args.max_rounds else 0
+    max_rounds = args.max_rounds
     runner = Runner(out)
     data = runner.data(cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "

@@ -285,12 +285,17 @@ CAUSES: tuple[Cause, ...] = (
 )
 
 
+_OPPOSITE = {"lr_too_high": "lr_too_low", "lr_too_low": "lr_too_high"}
+
+
 def explain(e: Evidence, found: dict[str, Symptom]) -> list[tuple[Cause, str, str, str]]:
     """(cause, severity, what, evidence text) for every cause that applies, in `CAUSES` order;
     each symptom is explained by the first cause that applies and claims it."""
     open_ = dict(found)
-    out = []
+    out, named = [], set()
     for cause in CAUSES:
+        if _OPPOSITE.get(cause.name) in named:
+            continue  # never "too high" and "too low" in one diagnosis: the first one found leads
         hit = cause.test(e, open_)
         if hit is None:
             continue
@@ -301,4 +306,5 @@ def explain(e: Evidence, found: dict[str, Symptom]) -> list[tuple[Cause, str, st
         if cause.name == "diverged":
             what = f"diverged: {_likely_divergence(e)}"
         out.append((cause, worst(claimed, base), what, "; ".join(parts)))
+        named.add(cause.name)
     return out

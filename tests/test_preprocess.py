@@ -245,7 +245,16 @@ def test_images_stay_images_only_where_columns_stay_pixels():
 
 @pytest.mark.parametrize("name", pp.CHOICES)
 def test_every_command_line_choice_names_a_transform(name):
+    name = pp.resolve(name, images=False)[0]
     transform = pp.get(name)
     assert (transform is None) == (name == "none")
     with pytest.raises(ValueError, match="choose one of"):
         pp.get("sphere")
+
+
+def test_auto_centres_images_and_standardizes_tables():
+    assert pp.resolve("auto", images=True)[0] == "center"
+    assert pp.resolve("auto", images=False)[0] == "standardize"
+    assert pp.resolve("minmax", images=True) == ("minmax", "as asked")
+    with pytest.raises(ValueError, match="resolve it first"):
+        pp.get("auto")

@@ -448,7 +448,8 @@ def from_state(config: dict, arrays: dict) -> Transform:
     return TRANSFORMS[name]._from_state(config, arrays)
 
 
-# The command line's names for the transforms, each with what builds it.
+# The command line's names for the transforms, each with what builds it ("auto" is resolved
+# to one of them by `resolve`, from the kind of data).
 _BY_NAME = {
     "none": lambda: None,
     "center": MeanCenter,
@@ -458,11 +459,31 @@ _BY_NAME = {
     "whiten-pca": lambda: Whiten(kind="pca"),
     "whiten-zca": lambda: Whiten(kind="zca"),
 }
-CHOICES = tuple(_BY_NAME)
+CHOICES = ("auto", *_BY_NAME)
+
+
+def resolve(name: str, images: bool) -> tuple[str, str]:
+    """The concrete preprocessing a command-line name stands for, and why: (name, reason).
+
+    "auto" (the default) centres images and standardizes tables, as the notes advise: pixels
+    already share one scale, so subtracting the mean is enough; a table's features come in
+    different units (millimetres next to grams, 0/1 next to thousands), and normalizing
+    them gives every feature a say in the first layer. Any other name is returned as given.
+    """
+    if name != "auto":
+        get(name)                       # an unknown name fails here, listing the choices
+        return name, "as asked"
+    if images:
+        return "center", "images: subtract the training mean, pixels share one scale"
+    return "standardize", "a table: zero mean and unit variance per feature, units differ"
 
 
 def get(name: str) -> Transform | None:
-    """The transform a command-line name stands for (see `CHOICES`); None for "none"."""
+    """The transform a command-line name stands for (see `CHOICES`; resolve "auto" first with
+    `resolve`); None for "none"."""
+    if name == "auto":
+        raise ValueError("preprocess 'auto' depends on the data: resolve it first with "
+                         "babysit.preprocess.resolve('auto', images=...)")
     if name not in _BY_NAME:
         raise ValueError(f"unknown preprocessing {name!r}; choose one of {', '.join(CHOICES)}")
     return _BY_NAME[name]()

@@ -309,7 +309,7 @@ class TargetEncoder:
         unknown = classes[at] != labels
         if unknown.any():
             i = int(unknown.argmax())
-            raise ValueError(f"target {values[i]!r} at row {i} is not one of the classes "
+            raise ValueError(f"target {str(values[i])!r} at row {i} is not one of the classes "
                              f"{', '.join(self.classes_)}")
         return at.astype(np.int64)
 

@@ -330,7 +330,7 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
     classify = task == "classify"
     parts = split_rows(encode_labels(labels)[0] if classify else labels, fractions, seed,
                        stratify=classify)
-    target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]])
+    target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
     names = [header[j] for j in features]
     table = tabular.TableEncoder().fit(cells[parts[0]][:, features], names, rows=parts[0])
     splits = [Split(table.transform(cells[rows][:, features], rows=rows),

@@ -20,7 +20,8 @@ task from the target's values (`decide_task.__doc__` states the rule).
 
 Manners are scikit-learn's, like `babysit.preprocess`: parameters only stored in `__init__`,
 learned attributes end in `_`, `fit` returns self; `to_state()` / `from_state()` describe a
-fitted encoder as JSON plus named arrays, so a checkpoint stores it without pickle.
+fitted encoder as JSON (a few numbers and names: no arrays are needed), so a checkpoint stores
+it in its header, never pickled.
 """
 
 from __future__ import annotations
@@ -239,22 +240,26 @@ class TableEncoder:
 
     # -- describing a fitted encoder as JSON + arrays -------------------------------------
 
-    def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        """(config, arrays): the parameters and learned lists as JSON, `medians_` as an array;
-        `from_state(config, arrays)` rebuilds an equal fitted encoder."""
+    def to_state(self) -> dict:
+        """The parameters and everything learned, as JSON (a missing median, for a text
+        column, as null); `from_state` rebuilds an equal fitted encoder. A checkpoint keeps it
+        in its header, beside the column names, so `babysit predict` encodes new rows alike."""
         self._check_fitted()
-        fitted = {"columns_": self.columns_, "kinds_": self.kinds_,
+        medians = [None if np.isnan(m) else float(m) for m in self.medians_]
+        fitted = {"columns_": self.columns_, "kinds_": self.kinds_, "medians_": medians,
                   "categories_": self.categories_, "missing_counts_": self.missing_counts_}
-        return ({"class": type(self).__name__, "params": {"max_categories": self.max_categories},
-                 "fitted": fitted}, {"medians_": self.medians_})
+        return {"class": type(self).__name__, "params": {"max_categories": self.max_categories},
+                "fitted": fitted}
 
     @classmethod
-    def from_state(cls, config: dict, arrays: dict) -> TableEncoder:
+    def from_state(cls, config: dict) -> TableEncoder:
         """Rebuild the fitted encoder that `to_state` described."""
         encoder = cls(**config["params"])
-        for name, value in config["fitted"].items():
+        fitted = dict(config["fitted"])
+        encoder.medians_ = np.array([np.nan if m is None else m for m in fitted.pop("medians_")],
+                                    dtype=np.float64)
+        for name, value in fitted.items():
             setattr(encoder, name, list(value))
-        encoder.medians_ = np.asarray(arrays["medians_"], dtype=np.float64)
         encoder.n_features_in_ = len(encoder.columns_)
         return encoder
 
@@ -279,8 +284,10 @@ class TargetEncoder:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         self.task = task
 
-    def fit(self, values) -> TargetEncoder:
-        """Learn the classes, or the mean and scale, from training targets (N,); returns self."""
+    def fit(self, values, name: str = "target") -> TargetEncoder:
+        """Learn the classes, or the mean and scale, from training targets (N,) of the column
+        `name` (kept as `name_`, what predictions are called); returns self."""
+        self.name_ = str(name)
         values = np.asarray(values)
         if values.ndim != 1 or len(values) == 0:
             raise ValueError(f"targets must be a non-empty 1-d array, got shape {values.shape}")
@@ -365,6 +372,7 @@ class TargetEncoder:
         self._check_fitted()
         fitted = ({"mean_": self.mean_, "scale_": self.scale_} if self.task == "regress" else
                   {"classes_": self.classes_, "numeric_": self.numeric_})
+        fitted["name_"] = self.name_
         return {"class": type(self).__name__, "params": {"task": self.task}, "fitted": fitted}
 
     @classmethod
@@ -402,3 +410,19 @@ def _check_finite(numbers: np.ndarray, missing: np.ndarray, name: str, rows) -> 
         i = int(bad.argmax())
         raise ValueError(f"column {name!r}: {row_text(rows[i])} holds {numbers[i]}, which is "
                          f"not a finite number; fix it, or leave the cell empty to mark it missing")
+
+
+def to_checkpoint(table: TableEncoder, target: TargetEncoder) -> dict:
+    """What a checkpoint keeps (in its JSON header) to encode new rows and decode predictions
+    as training did: {"features": the TableEncoder's state, "target": the TargetEncoder's}."""
+    return {"features": table.to_state(), "target": target.to_state()}
+
+
+def from_checkpoint(state: dict) -> tuple[TableEncoder, TargetEncoder]:
+    """The fitted (TableEncoder, TargetEncoder) that `to_checkpoint` described."""
+    try:
+        return (TableEncoder.from_state(state["features"]),
+                TargetEncoder.from_state(state["target"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"the table encoders saved with the model cannot be rebuilt: {err!r}"
+                         ) from None

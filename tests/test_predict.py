@@ -8,7 +8,7 @@ import pytest
 
 from babysit import checkpoint, layers, preprocess
 from babysit.data import datasets, tabular
-from babysit.predict import TABLE_META, IgnoredColumnsWarning, match_columns, predict_table
+from babysit.predict import IgnoredColumnsWarning, match_columns, predict_table
 from babysit.train import predict_scores
 
 HEADER = ["island", "mass", "sex", "species"]
@@ -32,8 +32,9 @@ def saved_model(tmp_path, task=None, target="species"):
     data = datasets.load(write(tmp_path / "train.csv", HEADER, rows), target=target, task=task)
     data = data.preprocessed(preprocess.Standardize())
     net = layers.mlp(data.n_features, [8], data.n_outputs, seed=0)
+    table = tabular.to_checkpoint(data.table, data.target)
     path = checkpoint.save(tmp_path / "model", net, preprocess=data.preprocess,
-                           meta={TABLE_META: tabular.to_checkpoint(data.table, data.target)})
+                           meta={tabular.CHECKPOINT_KEY: table})
     return data, net, path
 
 

@@ -26,8 +26,6 @@ from babysit.backend import to_numpy
 from babysit.data import formats, tabular
 from babysit.train import predict_scores
 
-TABLE_META = "table"   # the checkpoint meta key holding `tabular.to_checkpoint`'s state
-
 
 class IgnoredColumnsWarning(UserWarning):
     """The new rows hold columns the model was not trained on; they were left out."""
@@ -121,10 +119,10 @@ def predict_table(model, data) -> Predictions:
     path = model_file(model)
     net, preprocess = checkpoint.load(path)
     meta = checkpoint.read_meta(path)
-    if TABLE_META not in meta:
+    if tabular.CHECKPOINT_KEY not in meta:
         raise ValueError(f"{path} was not trained on a table (a .csv with --target), so it "
                          f"holds no column names to match new rows against")
-    table, target = tabular.from_checkpoint(meta[TABLE_META])
+    table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
     header, cells = formats.read_table(data)
     X = table.transform(cells[:, match_columns(header, table.columns_, str(data))])
     if preprocess is not None:

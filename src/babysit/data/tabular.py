@@ -34,6 +34,7 @@ MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after strip
 MAX_CATEGORIES = 50
 MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
 TASKS = ("classify", "regress")
+CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint`'s state
 
 
 class UnseenCategoryWarning(UserWarning):

@@ -6,7 +6,9 @@ import json
 
 import numpy as np
 
+from babysit import checkpoint
 from babysit.cli import main
+from babysit.history import History
 
 
 def last_json(out: str) -> dict:
@@ -34,6 +36,11 @@ def test_a_numeric_target_trains_as_regression_with_rmse_mae_and_r2(tmp_path, ca
     assert summary["task"] == "regress" and "test_accuracy" not in summary
     assert summary["test_r2"] > 0.9                         # a linear target, well learned
     assert 0 < summary["test_mae"] <= summary["test_rmse"] < 0.4 * price.std()
+    # judged by its validation loss: the best checkpoint is the epoch where it was lowest
+    history = History.load(tmp_path / "run" / "history.json")
+    assert len(history.val_loss) == 20 and all(v is None for v in history.val_acc)
+    best = checkpoint.read_meta(tmp_path / "run" / "best")
+    assert best["val_loss"] == min(history.val_loss)
 
 
 def test_text_columns_and_missing_cells_train_and_predict(tmp_path, capsys):

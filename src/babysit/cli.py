@@ -177,6 +177,7 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     if data.task == "regress":
         raise ValueError("--ensemble averages class probabilities; train a regression "
                          "target without it")
+    cfg = fit_to_data(cfg, data)
     out = run_folder(args, "train", cfg)
     first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
@@ -264,6 +265,7 @@ def cmd_demo(args) -> int:
     if data.task == "regress":
         raise ValueError("babysit demo runs the classification recipe (its sanity checks "
                          "start from the chance loss); train a regression with babysit train")
+    cfg = fit_to_data(cfg, data)
     net = build_model(cfg, data.n_features, data.n_classes)
     loss, reg = losses.get(cfg.loss), build_regularizer(cfg)
     out = run_folder(args, "demo", cfg)
@@ -402,6 +404,7 @@ def cmd_search(args) -> int:
     if data.task == "regress":
         raise ValueError("babysit search scores trials by validation accuracy, which a "
                          "regression target does not have; train it with babysit train")
+    cfg = fit_to_data(cfg, data)
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,

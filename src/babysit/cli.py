@@ -33,7 +33,7 @@ from babysit.checkpoint import Checkpoints
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
-from babysit.metrics import regression_metrics
+from babysit.metrics import split_metrics
 from babysit.train import DivergedError, Trainer
 from babysit.validation import positive_int
 
@@ -92,6 +92,12 @@ def run_config(args) -> RunConfig:
     the flags given."""
     base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
     return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
+
+
+def chosen_settings(args) -> set[str]:
+    """The RunConfig fields the user chose: the flags given, all of them with --config."""
+    chosen = {k for k in vars(args) if k in config_fields()}
+    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
 
 
 def add_ensemble_options(p: argparse.ArgumentParser) -> None:
@@ -153,7 +159,7 @@ def cmd_train(args) -> int:
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
     data = load_data(cfg)
-    cfg = fit_to_data(cfg, data)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     net = build_model(cfg, data.n_features, data.n_outputs)
     out = run_folder(args, "train", cfg)
     trainer = build_trainer(cfg, net, data=data, callbacks=[
@@ -177,7 +183,7 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     if data.task == "regress":
         raise ValueError("--ensemble averages class probabilities; train a regression "
                          "target without it")
-    cfg = fit_to_data(cfg, data)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = run_folder(args, "train", cfg)
     first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
@@ -213,8 +219,7 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
 
 
 def say_notes(data: datasets.Dataset) -> None:
-    """Print what loading decided after the first line: a table's task and why, its encoded
-    columns and imputed cells."""
+    """Print what loading decided (a table's task, encodings, imputation) under line one."""
     for note in data.notes[1:]:
         say(f"  {note}")
 
@@ -226,10 +231,7 @@ def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Pat
     summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
                "final_loss": h.loss[-1] if h.loss else None}
     if data.task == "regress":
-        for part, split in (("train", data.train), ("val", data.val), ("test", data.test)):
-            predicted = data.target.inverse_transform(to_numpy(trainer.scores(split.X)))
-            scores = regression_metrics(data.target.inverse_transform(split.y), predicted)
-            summary.update({f"{part}_{name}": value for name, value in scores.items()})
+        summary.update(split_metrics(lambda X: to_numpy(trainer.scores(X)), data))
     else:
         summary.update(train_accuracy=h.train_acc[-1] if h.train_acc else None,
                        val_accuracy=h.val_acc[-1] if h.val_acc else None,
@@ -238,8 +240,7 @@ def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Pat
 
 
 def report_summary(args, summary: dict) -> None:
-    """Print the accuracies (or RMSE, MAE, R^2) of `summarize`, then the JSON line with
-    --json."""
+    """Print the accuracies (or RMSE, MAE, R^2) of `summarize`, then --json's line."""
     if summary.get("task") == "regress":
         say(f"R^2 train {summary['train_r2']:.4f}  val {summary['val_r2']:.4f}  test "
             f"{summary['test_r2']:.4f};  test RMSE {summary['test_rmse']:.4g}  MAE "
@@ -265,7 +266,7 @@ def cmd_demo(args) -> int:
     if data.task == "regress":
         raise ValueError("babysit demo runs the classification recipe (its sanity checks "
                          "start from the chance loss); train a regression with babysit train")
-    cfg = fit_to_data(cfg, data)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     net = build_model(cfg, data.n_features, data.n_classes)
     loss, reg = losses.get(cfg.loss), build_regularizer(cfg)
     out = run_folder(args, "demo", cfg)
@@ -354,7 +355,7 @@ def cmd_check(args) -> int:
     """Gradient-check the model the options describe: exit 0 when every parameter passes."""
     cfg = run_config(args)
     data = load_data(cfg)
-    cfg = fit_to_data(cfg, data)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     net = build_model(cfg, data.n_features, data.n_outputs)
     out = run_folder(args, "check", cfg)
     report = check.gradients(net, losses.get(cfg.loss), data.train.X[:args.examples],
@@ -404,7 +405,7 @@ def cmd_search(args) -> int:
     if data.task == "regress":
         raise ValueError("babysit search scores trials by validation accuracy, which a "
                          "regression target does not have; train it with babysit train")
-    cfg = fit_to_data(cfg, data)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,
@@ -423,8 +424,7 @@ def cmd_search(args) -> int:
 def add_predict_options(p: argparse.ArgumentParser) -> None:
     """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
     p.add_argument("model", type=Path, help="a checkpoint (.safetensors) or a run folder")
-    p.add_argument("--data", type=Path, required=True, help="a .csv of new rows, with the "
-                   "columns the model was trained on")
+    p.add_argument("--data", type=Path, required=True, help="a .csv of new rows")
     p.add_argument("--out", type=Path, help="write the predictions here as a .csv")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON last")
 
@@ -439,9 +439,7 @@ def cmd_predict(args) -> int:
     for warning in caught:
         print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
     shown = result.rows()
-    say(",".join(result.columns))
-    for row in shown[:10]:
-        say(",".join(row))
+    say("\n".join(",".join(row) for row in [result.columns, *shown[:10]]))
     if len(shown) > 10:
         say(f"... {len(shown) - 10} more rows" + ("" if args.out else "; --out FILE keeps all"))
     if args.out is not None:

@@ -218,18 +218,17 @@ class RunConfig:
     lr_decay: float = _setting(0.0, "exponential decay of the learning rate per iteration, "
                                "k in lr * exp(-k t) (0: constant)", "training",
                                check=_check_number(0.0), parse=float)
-    reg: float | None = _setting(None, "regularization strength (0: none; none: chosen for the "
-                                 "data, 1e-4 for images, 3e-2 for a table, whose few hundred "
-                                 "rows a 100-100 network overfits)", "training",
-                                 check=_check_number(0.0, optional=True),
-                                 parse=_optional(float))
+    reg: float = _setting(1e-4, "regularization strength (0: none; a table's default is "
+                          "3e-2, see builders.TABLE_DEFAULTS)", "training",
+                          check=_check_number(0.0), parse=float)
     reg_kind: str = _setting("l2", "the penalty --reg weighs", "training",
                              check=_check_choice(lambda: REG_KINDS), choices=lambda: REG_KINDS)
     max_norm: float | None = _setting(None, "max-norm constraint c on each unit's incoming "
                                       "weights (none: off)", "training",
                                       check=_check_number(0.0, low_open=True, optional=True),
                                       parse=_optional(float))
-    epochs: int = _setting(30, "passes over the training data", "training",
+    epochs: int = _setting(30, "passes over the training data (a table's default is 60)",
+                           "training",
                            check=_check_count(), parse=int)
     batch_size: int = _setting(32, "examples per step", "training", check=_check_count(),
                                parse=int)

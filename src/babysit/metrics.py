@@ -1,6 +1,7 @@
 """How good regression predictions are, in the target's own units (accuracy is for classes).
 
     scores = regression_metrics(y_true, y_pred)   # {"rmse": ..., "mae": ..., "r2": ...}
+    split_metrics(predict, data)                  # {"train_rmse": ..., ..., "test_r2": ...}
 """
 
 from __future__ import annotations
@@ -27,3 +28,17 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     r2 = 1.0 - sse / sst if sst > 0 else float(sse == 0)
     return {"rmse": float(np.sqrt(sse / y_true.size)), "mae": float(np.abs(error).mean()),
             "r2": float(r2)}
+
+
+def split_metrics(predict, data) -> dict[str, float]:
+    """`regression_metrics` on each split of a regression Dataset, in the target's units.
+
+    predict: X (N, D) -> the network's standardized predictions (N,) or (N, 1); `data.target`
+    restores them and the split's targets. Keys "train_rmse", "train_mae", ..., "test_r2".
+    """
+    out = {}
+    for part, split in (("train", data.train), ("val", data.val), ("test", data.test)):
+        scores = regression_metrics(data.target.inverse_transform(split.y),
+                                    data.target.inverse_transform(predict(split.X)))
+        out.update({f"{part}_{name}": value for name, value in scores.items()})
+    return out

@@ -124,7 +124,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     "standardize", "pca", "whiten-pca", "whiten-zca"); verbose shows a progress bar.
     """
 
-    __init__ = _generated_init({"preprocess": "minmax", "reg": 1e-4})
+    __init__ = _generated_init({"preprocess": "minmax"})
 
     def _fixed(self) -> dict:
         if self.loss not in ("softmax", "svm"):
@@ -188,7 +188,7 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     watches an accuracy, which regression does not have).
     """
 
-    __init__ = _generated_init({"preprocess": "minmax", "reg": 1e-4}, excluded=("loss", "patience"))
+    __init__ = _generated_init({"preprocess": "minmax"}, excluded=("loss", "patience"))
 
     def _fixed(self) -> dict:
         # Early stopping watches accuracy, which a regression loss does not have.

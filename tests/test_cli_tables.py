@@ -91,3 +91,23 @@ def test_drop_leaves_an_identifier_out(tmp_path, capsys):
     assert "column 'name'" in err and "--drop name" in err
     assert main(["train", "--data", str(path), "--target", "y", "--epochs", "1", "--drop",
                  "name", "--out", str(tmp_path / "b")]) == 0
+
+
+def test_a_table_takes_the_table_defaults_for_what_was_not_chosen(tmp_path):
+    from babysit.builders import TABLE_DEFAULTS
+    from babysit.config import RunConfig
+
+    rows = [[i % 7, (i * 3) % 5, "yes" if i % 2 else "no"] for i in range(60)]
+    path = write(tmp_path / "t.csv", ["a", "b", "y"], rows)
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "2",
+                 "--out", str(tmp_path / "a")]) == 0
+    cfg = RunConfig.load(tmp_path / "a" / "config.json")
+    assert cfg.reg == TABLE_DEFAULTS["reg"] and cfg.epochs == 2        # --epochs was chosen
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "2", "--reg",
+                 "1e-4", "--out", str(tmp_path / "b")]) == 0
+    assert RunConfig.load(tmp_path / "b" / "config.json").reg == 1e-4
+    # a repeated run keeps every value of its config.json
+    assert main(["train", "--config", str(tmp_path / "b" / "config.json"),
+                 "--out", str(tmp_path / "c")]) == 0
+    assert RunConfig.load(tmp_path / "c" / "config.json") == RunConfig.load(
+        tmp_path / "b" / "config.json")

@@ -258,3 +258,13 @@ def test_auto_centres_images_and_standardizes_tables():
     assert pp.resolve("minmax", images=True) == ("minmax", "as asked")
     with pytest.raises(ValueError, match="resolve it first"):
         pp.get("auto")
+
+
+def test_standardize_can_keep_one_hot_columns_as_they_are():
+    X = np.array([[0.0, 10.0], [0.0, 20.0], [1.0, 30.0], [0.0, 40.0]])
+    kept = pp.Standardize(keep_binary=True).fit(X)
+    Z = kept.transform(X)
+    assert Z[:, 0].tolist() == [0, 0, 1, 0]               # a rare 1 stays 1, not sqrt(3)
+    assert np.allclose([Z[:, 1].mean(), Z[:, 1].std()], [0, 1])
+    assert pp.Standardize().fit_transform(X)[2, 0] == pytest.approx(np.sqrt(3))
+    assert isinstance(pp.get("standardize"), pp.Standardize) and pp.get("standardize").keep_binary

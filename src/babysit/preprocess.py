@@ -179,16 +179,22 @@ class Standardize(Transform):
     """Zero mean and unit standard deviation per feature: `(X - mean_) / scale_`.
 
     A feature that is constant in the training data (std 0, e.g. a pixel that is
-    always black) gets scale 1, so it is centred but not blown up.
+    always black) gets scale 1, so it is centred but not blown up. keep_binary=True leaves
+    the columns that hold only 0 and 1 in training as they are (mean 0, scale 1): a table's
+    one-hot and missing-value indicator columns, where a category seen in 1 row of 200 would
+    otherwise become a value near 14 that swamps every other input of that row.
     """
 
-    def __init__(self):
-        pass
+    def __init__(self, keep_binary: bool = False):
+        self.keep_binary = keep_binary
 
     def _fit(self, X):
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0)
+        if self.keep_binary:
+            binary = ((X == 0) | (X == 1)).all(axis=0)
+            self.mean_[binary], self.scale_[binary] = 0.0, 1.0
 
     def _transform(self, X):
         return (X - _cast(self.mean_, X)) / _cast(self.scale_, X)
@@ -454,7 +460,7 @@ def from_state(config: dict, arrays: dict) -> Transform:
 _BY_NAME = {
     "none": lambda: None,
     "center": MeanCenter,
-    "standardize": Standardize,
+    "standardize": lambda: Standardize(keep_binary=True),
     "minmax": MinMax,
     "pca": lambda: PCA(variance=0.99),
     "whiten-pca": lambda: Whiten(kind="pca"),
@@ -476,7 +482,8 @@ def resolve(name: str, images: bool) -> tuple[str, str]:
         return name, "as asked"
     if images:
         return "center", "images: subtract the training mean, pixels share one scale"
-    return "standardize", "a table: zero mean and unit variance per feature, units differ"
+    return "standardize", ("a table: zero mean and unit variance per feature, units differ; "
+                           "0/1 columns kept")
 
 
 def get(name: str) -> Transform | None:

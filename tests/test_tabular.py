@@ -33,17 +33,19 @@ def test_an_unseen_category_is_all_zeros_and_counted_in_a_warning():
 
 def test_missing_numbers_get_the_training_median_and_an_indicator_column():
     train = cells(["1"], [""], ["3"], ["NA"], ["10"])
-    enc = tabular.TableEncoder().fit(train, ["x"])
+    enc = tabular.TableEncoder(min_missing=2).fit(train, ["x"])
     assert enc.medians_[0] == 3.0                  # the median of 1, 3, 10: not the mean
     assert enc.missing_counts_ == [2]
     assert enc.feature_names_out_ == ["x", "x missing"]
     X = enc.transform(cells(["nan"], ["null"], ["7"], ["N/A"]))
     assert X.tolist() == [[3, 1], [3, 1], [7, 0], [3, 1]]
     assert any("2 missing" in line and "median 3" in line for line in enc.describe())
+    # fewer missing cells than min_missing: imputed, but no indicator to memorise them by
+    assert tabular.TableEncoder(min_missing=3).fit(train, ["x"]).feature_names_out_ == ["x"]
 
 
 def test_missing_text_gets_no_category_and_an_indicator_column():
-    enc = tabular.TableEncoder().fit(cells(["a"], ["NA"], ["b"]), ["kind"])
+    enc = tabular.TableEncoder(min_missing=1).fit(cells(["a"], ["NA"], ["b"]), ["kind"])
     assert enc.feature_names_out_ == ["kind=a", "kind=b", "kind missing"]
     assert enc.transform(cells([""], ["b"])).tolist() == [[0, 0, 1], [0, 1, 0]]
 
@@ -116,7 +118,7 @@ def write_table(path, header, rows):
     return path
 
 
-def penguin_like(n=60, seed=0):
+def penguin_like(n=120, seed=0):
     """Rows of (island, mass, sex, species): a text feature, a numeric one with holes."""
     rng = np.random.default_rng(seed)
     species = np.array(["Adelie", "Gentoo", "Chinstrap"])[np.arange(n) % 3]

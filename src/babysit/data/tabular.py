@@ -6,8 +6,9 @@ everything from the training rows only:
 - a numeric column stays one column; a missing cell gets the training median;
 - a text column becomes one-hot columns, one per category of the training rows; a category
   never seen in training maps to all zeros and is counted in a warning (`UnseenCategoryWarning`);
-- a column with missing cells in the training rows gains an indicator column "<name> missing"
-  (1 where the cell was missing), so the network can tell an imputed value from a real one.
+- a column with missing cells in the training rows (at least `MIN_MISSING`, 5) gains an
+  indicator column "<name> missing" (1 where the cell was missing), so the network can tell an
+  imputed value from a real one.
 
 Missing means an empty cell or one of `MISSING` (NA, N/A, NaN, null, any case). A text column
 with more than `max_categories` distinct training values, or with more than 10 values all
@@ -32,6 +33,7 @@ import numpy as np
 
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
+MIN_MISSING = 5                               # missing training cells for an indicator column
 MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
 TASKS = ("classify", "regress")
 CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint`'s state
@@ -94,19 +96,26 @@ def decide_task(values) -> tuple[str, str]:
 class TableEncoder:
     """Raw table columns (N, C) str -> numeric features (N, D) float32 (see the module doc).
 
-    max_categories: the most distinct training values a text column may have.
+    max_categories: the most distinct training values a text column may have. min_missing:
+    the fewest missing training cells that earn a column its indicator column; with fewer there
+    is nothing to learn what "missing" means from, and the indicator would let the network
+    memorise the row or two it marks (on the penguins, one row missing every measurement taught
+    it "all missing = Gentoo").
 
     Learned by `fit`: `columns_` (the C names), `kinds_` ("numeric" | "categorical" per
     column), `medians_` (C,) float64 (NaN for text columns), `categories_` (the sorted
     training categories of each text column, [] for numeric ones), `missing_counts_` (missing
-    cells per column in the training rows; a column with any gets an indicator column),
+    cells per column in the training rows; a column with min_missing or more gets an indicator
+    column),
     `n_features_in_` (C). `feature_names_out_` names the D output columns.
     """
 
-    def __init__(self, max_categories: int = MAX_CATEGORIES):
+    def __init__(self, max_categories: int = MAX_CATEGORIES, min_missing: int = MIN_MISSING):
         if not isinstance(max_categories, int) or max_categories < 2:
             raise ValueError(f"max_categories must be an integer >= 2, got {max_categories!r}")
-        self.max_categories = max_categories
+        if not isinstance(min_missing, int) or min_missing < 1:
+            raise ValueError(f"min_missing must be a positive integer, got {min_missing!r}")
+        self.max_categories, self.min_missing = max_categories, min_missing
 
     def fit(self, X, columns, rows=None) -> TableEncoder:
         """Learn each column's kind, median or categories from the training rows X (N, C) str,
@@ -181,7 +190,7 @@ class TableEncoder:
                 blocks.append(self._numeric(cells, missing, j, rows)[:, None])
             else:
                 blocks.append(self._one_hot(cells, missing, j))
-            if self.missing_counts_[j]:
+            if self._indicated(j):
                 blocks.append(missing[:, None])
         return np.hstack(blocks).astype(np.float32) if blocks else \
             np.zeros((len(X), 0), np.float32)
@@ -218,7 +227,7 @@ class TableEncoder:
         for j, name in enumerate(self.columns_):
             names += [name] if self.kinds_[j] == "numeric" else \
                 [f"{name}={c}" for c in self.categories_[j]]
-            if self.missing_counts_[j]:
+            if self._indicated(j):
                 names.append(f"{name} missing")
         return names
 
@@ -234,10 +243,15 @@ class TableEncoder:
             if self.missing_counts_[j]:
                 filled = (f"the training median {self.medians_[j]:g}"
                           if self.kinds_[j] == "numeric" else "no category (all zeros)")
+                indicator = (f"plus the indicator column '{name} missing'" if self._indicated(j)
+                             else f"no indicator column (fewer than {self.min_missing})")
                 lines.append(f"column {name!r}: {self.missing_counts_[j]} missing in the "
-                             f"training rows, filled with {filled}, plus the indicator column "
-                             f"'{name} missing'")
+                             f"training rows, filled with {filled}, {indicator}")
         return lines
+
+    def _indicated(self, j: int) -> bool:
+        """Whether column j has a missing-value indicator column."""
+        return self.missing_counts_[j] >= self.min_missing
 
     # -- describing a fitted encoder as JSON + arrays -------------------------------------
 
@@ -249,8 +263,8 @@ class TableEncoder:
         medians = [None if np.isnan(m) else float(m) for m in self.medians_]
         fitted = {"columns_": self.columns_, "kinds_": self.kinds_, "medians_": medians,
                   "categories_": self.categories_, "missing_counts_": self.missing_counts_}
-        return {"class": type(self).__name__, "params": {"max_categories": self.max_categories},
-                "fitted": fitted}
+        params = {"max_categories": self.max_categories, "min_missing": self.min_missing}
+        return {"class": type(self).__name__, "params": params, "fitted": fitted}
 
     @classmethod
     def from_state(cls, config: dict) -> TableEncoder:

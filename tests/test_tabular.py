@@ -181,3 +181,11 @@ def test_regression_metrics_in_the_targets_units():
     assert scores["mae"] == pytest.approx(0.5)
     assert scores["r2"] == pytest.approx(1 - 4 / 5)          # sum of squares about the mean: 5
     assert regression_metrics([2, 4], [3, 3])["r2"] == 0.0     # the mean itself: R^2 = 0
+
+
+def test_a_category_only_in_validation_or_test_rows_is_noted(tmp_path):
+    header, rows = penguin_like()
+    rows[-1][0] = "Torgersen"                   # one row, which seed 0 leaves out of training
+    data = datasets.load(write_table(tmp_path / "p.csv", header, rows), target="species")
+    assert "Torgersen" not in data.table.categories_[0]
+    assert any("'island': 1 of" in note and "'Torgersen'" in note for note in data.notes)

@@ -11,6 +11,7 @@ table, (N,) float32 standardized targets). Built-in names:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -333,9 +334,12 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
     target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
     names = [header[j] for j in features]
     table = tabular.TableEncoder().fit(cells[parts[0]][:, features], names, rows=parts[0])
-    splits = [Split(table.transform(cells[rows][:, features], rows=rows),
-                    target_encoder.transform(labels[rows])) for rows in parts]
-    notes = [f"task {task}: {reason}", *table.describe()]
+    with warnings.catch_warnings(record=True) as unseen:   # categories new to val / test
+        warnings.simplefilter("always", tabular.UnseenCategoryWarning)
+        splits = [Split(table.transform(cells[rows][:, features], rows=rows),
+                        target_encoder.transform(labels[rows])) for rows in parts]
+    notes = [f"task {task}: {reason}", *table.describe(),
+             *(f"validation or test {w.message}" for w in unseen)]
     return Dataset(path.name, *splits, class_names=target_encoder.classes_ if classify else [],
                    task=task, table=table, target=target_encoder, notes=notes)
 

@@ -1,7 +1,7 @@
 """The doctor's commands: `babysit lr-find` and `babysit train --fix`.
 
-`babysit.cli` parses the options, builds the run configuration and creates the run folder;
-these functions do the rest (they import nothing from the cli module).
+`babysit.cli` parses the options and hands them here; the run configuration and the run folder
+come from `babysit.cli_run`, as for every command.
 """
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ import argparse
 import json
 import shutil
 import time
-from pathlib import Path
 
 from babysit import report
 from babysit.builders import layer_widths
 from babysit.check.lr_range import METHODS, SUGGESTION
+from babysit.cli_run import run_config, run_folder
 from babysit.config import RunConfig
 from babysit.console import say
 from babysit.doctor import Runner, train_command, treat
@@ -54,9 +54,12 @@ def _rounds(text: str) -> int:
     return value
 
 
-def lr_find(args, cfg: RunConfig, out: Path) -> int:
-    """Run the range test on cfg's network and training split; the plot and the curve go into
-    the run folder. Exit 0 (a loss that never fell says so, with no suggestion)."""
+def cmd_lr_find(args) -> int:
+    """`babysit lr-find`: the range test on the configured network and training split; the plot
+    and the curve go into the run folder. Exit 0 (a loss that never fell says so, with no
+    suggestion)."""
+    cfg = run_config(args)
+    out = run_folder(args, "lr-find", cfg)
     runner = Runner()
     data = runner.data(cfg)
     say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
@@ -79,11 +82,14 @@ def lr_find(args, cfg: RunConfig, out: Path) -> int:
     return 0
 
 
-def train_fix(args, cfg: RunConfig, out: Path) -> int:
+def train_fix(args, cfg: RunConfig) -> int:
     """`train --fix`: train cfg, then treat it (babysit.doctor.treat); each round's run is kept
-    in out/round-<n>/, the kept one's history, best checkpoint, report (with the treatment)
-    and final config.json in out/. Exit 3 when even the kept run diverged."""
+    in RUN/round-<n>/, the kept one's history, best checkpoint, report and final config.json
+    in RUN/. Exit 3 when even the kept run diverged."""
+    if args.ensemble != 1:
+        raise ValueError("--fix treats one model: it cannot be combined with --ensemble")
     max_rounds = args.max_rounds
+    out = run_folder(args, "train", cfg)
     runner = Runner(out)
     data = runner.data(cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
@@ -127,4 +133,4 @@ def _acc(value) -> str:
     return "diverged" if value is None else f"{value:.4f}"
 
 
-__all__ = ["add_fix_options", "add_lr_find_options", "lr_find", "train_fix"]
+__all__ = ["add_fix_options", "add_lr_find_options", "cmd_lr_find", "train_fix"]

@@ -405,3 +405,21 @@ def test_a_negative_max_rounds_is_refused_before_any_run_folder_is_made(tmp_path
 
     assert main(["train", "--fix", "--max-rounds", "-1", "--out", str(tmp_path / "r")]) == 2
     assert "--max-rounds" in capsys.readouterr().err and not (tmp_path / "r").exists()
+
+
+def test_train_fix_refuses_a_regressed_target_which_has_no_validation_accuracy(tmp_path,
+                                                                                capsys):
+    import numpy as np
+
+    from babysit.cli import main
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    path = tmp_path / "prices.csv"
+    np.savetxt(path, np.c_[X, X @ [1.5, -2.0, 0.5] + 0.1], delimiter=",", comments="",
+               header="a,b,c,price", fmt="%.6g")
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--target", "price", "--task", "regress",
+                 "--fix", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--fix" in err[0] and "regress" in err[0] and not out.exists()

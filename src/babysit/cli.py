@@ -30,7 +30,7 @@ from babysit.builders import (
     load_data,
 )
 from babysit.checkpoint import Checkpoints
-from babysit.cli_run import CONFIG_NAME, run_config, run_folder
+from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
@@ -83,12 +83,6 @@ def _reader(name: str, meta, choices) -> Callable[[str], object]:
             raise argparse.ArgumentTypeError(str(err)) from None
         return value
     return read
-
-
-def chosen_settings(args) -> set[str]:
-    """The RunConfig fields the user chose: the flags given, all of them with --config."""
-    chosen = {k for k in vars(args) if k in config_fields()}
-    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
 
 
 def add_ensemble_options(p: argparse.ArgumentParser) -> None:

@@ -12,9 +12,9 @@ import shutil
 import time
 
 from babysit import report
-from babysit.builders import layer_widths
+from babysit.builders import fit_to_data, layer_widths
 from babysit.check.lr_range import METHODS, SUGGESTION
-from babysit.cli_run import run_config, run_folder
+from babysit.cli_run import chosen_settings, run_config, run_folder
 from babysit.config import RunConfig
 from babysit.console import say
 from babysit.doctor import Runner, train_command, treat
@@ -58,10 +58,11 @@ def cmd_lr_find(args) -> int:
     """`babysit lr-find`: the range test on the configured network and training split; the plot
     and the curve go into the run folder. Exit 0 (a loss that never fell says so, with no
     suggestion)."""
-    cfg = run_config(args)
-    out = run_folder(args, "lr-find", cfg)
     runner = Runner()
+    cfg = run_config(args)
     data = runner.data(cfg)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    out = run_folder(args, "lr-find", cfg)
     say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
         f"{layer_widths(cfg, data)}, {cfg.optimizer}, batches of {cfg.batch_size}")
     found = runner.range_test(cfg, start=args.start, end=args.end, iterations=args.iterations,
@@ -89,9 +90,13 @@ def train_fix(args, cfg: RunConfig) -> int:
     if args.ensemble != 1:
         raise ValueError("--fix treats one model: it cannot be combined with --ensemble")
     max_rounds = args.max_rounds
-    out = run_folder(args, "train", cfg)
-    runner = Runner(out)
+    runner = Runner()
     data = runner.data(cfg)
+    if data.task == "regress":
+        raise ValueError(f"--fix compares validation accuracy, which the regressed target of "
+                         f"{data.name} has none of: train it without --fix")
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    out = runner.out = run_folder(args, "train", cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
         f"model {layer_widths(cfg, data)}, at most {max_rounds} rounds")
     start = time.perf_counter()

@@ -1,5 +1,6 @@
 """What every command of the command line starts from: the run configuration its options
-describe (`run_config`) and the run folder it writes into (`run_folder`), with the folder's
+describe (`run_config`, and which settings the user chose: `chosen_settings`) and the run
+folder it writes into (`run_folder`), with the folder's
 config.json that `babysit train --config` reads back. Its own module so that the commands in
 `babysit.cli` and `babysit.cli_doctor` share it without importing each other."""
 
@@ -21,6 +22,12 @@ def run_config(args) -> RunConfig:
     return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
 
 
+def chosen_settings(args) -> set[str]:
+    """The RunConfig fields the user chose: the flags given, all of them with --config."""
+    chosen = {k for k in vars(args) if k in config_fields()}
+    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
+
+
 def run_folder(args, command: str, cfg: RunConfig) -> Path:
     """Create and return --out, or a new runs/<command>-<timestamp>[-k] folder, holding the
     run's config.json (`babysit train --config RUN/config.json` repeats the run)."""
@@ -38,4 +45,4 @@ def run_folder(args, command: str, cfg: RunConfig) -> Path:
     return out
 
 
-__all__ = ["CONFIG_NAME", "run_config", "run_folder"]
+__all__ = ["CONFIG_NAME", "chosen_settings", "run_config", "run_folder"]

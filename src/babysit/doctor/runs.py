@@ -16,10 +16,12 @@ from babysit.builders import (
     build_optimizer,
     build_regularizer,
     build_trainer,
+    checkpoint_meta,
     load_data,
 )
 from babysit.check.lr_range import LRRange, lr_range
 from babysit.checkpoint import Checkpoints
+from babysit.config import config_fields
 from babysit.train import DivergedError
 
 
@@ -38,11 +40,12 @@ class Visit:
 class Runner:
     """Trains configurations for `treat` (`train`) and range-tests them (`suggest_lr`).
 
-    The data are loaded once for each (data, target, seed, preprocess); `data` and `model`
-    are the two places a subclass changes what is trained (benchmarks/doctor.py plants the fault
-    zoo's faults there). out: a run folder;
-    when given, the n-th run trained (0: the initial one) keeps its checkpoints, history.json
-    and config.json in out/round-<n>/. `ranges` holds every range test run, as (cfg, LRRange).
+    The data are loaded once for each value of the configuration's data settings; `data` and
+    `model` are the two places a subclass changes what is trained (benchmarks/doctor.py plants
+    the fault zoo's faults there). out: a run folder (an attribute, which may be set once the
+    data are loaded); when given, the n-th run trained (0: the initial one) keeps its
+    checkpoints, history.json and config.json in out/round-<n>/. `ranges` holds every range
+    test run, as (cfg, LRRange).
     """
 
     def __init__(self, out: Path | None = None):
@@ -53,14 +56,14 @@ class Runner:
 
     def data(self, cfg):
         """cfg's dataset, split and preprocessed (`babysit.builders.load_data`), cached."""
-        key = (cfg.data, cfg.target, cfg.seed, cfg.preprocess)
+        key = tuple(getattr(cfg, name) for name in config_fields("data"))
         if key not in self._data:
             self._data[key] = load_data(cfg)
         return self._data[key]
 
     def model(self, cfg, data):
         """cfg's freshly initialized network for `data` (`babysit.builders.build_model`)."""
-        return build_model(cfg, data.n_features, data.n_classes)
+        return build_model(cfg, data.n_features, data.n_outputs)
 
     def train(self, cfg) -> Visit:
         """Train cfg from scratch (its seed fixes init and shuffles) with the default monitors;
@@ -70,7 +73,7 @@ class Runner:
         folder = None if self.out is None else self.out / f"round-{self.trained}"
         self.trained += 1
         extra = [] if folder is None else [Checkpoints(folder, preprocess=data.preprocess,
-                                                       meta={"config": cfg.to_dict()})]
+                                                       meta=checkpoint_meta(cfg, data))]
         trainer = build_trainer(cfg, self.model(cfg, data), data=data, quiet=True,
                                 callbacks=extra)
         diverged = False

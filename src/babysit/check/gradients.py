@@ -397,9 +397,27 @@ def gradients(net: Layer, loss: Loss, X, y, reg=None, per_param: int = 10, h: fl
     _check_positive_int("per_param", per_param)
     h = _check_step(h)
     objective, notes = _prepare(net, loss, X, y, reg, seed, burn_in, opt)
+    return judge(objective, per_param, h, seed, notes, burn_in, regularized=reg is not None)
+
+
+def judge(objective, per_param: int, h: float, seed=0, notes: list[str] | None = None,
+          burn_in: int = 0, regularized: bool = False) -> GradientReport:
+    """Check `objective`'s analytic gradients on `per_param` sampled coordinates of every
+    parameter and read the relative errors as the notes say.
+
+    `objective` offers what `_Objective` does: `params` (name -> an array-like with `.shape`
+    and `.size`), `X`, `data_loss()` and `data_gradients()` (and `reg_loss()` /
+    `reg_gradients()` when `regularized`), `numerical(evaluate, name, index, h)`.
+    `babysit.torch` passes its own, so a PyTorch module is judged by this same code. Returns
+    the `GradientReport`, its notes after `notes`; warns when gradients below 1e-10 were
+    compared.
+    """
+    _check_positive_int("per_param", per_param)
+    h = _check_step(h)
+    notes = list(notes or [])
     coordinates = _coordinates(objective.params, per_param, seed)
     rows, verdicts, data_loss = _section(objective, DATA, coordinates, h)
-    if reg is not None:
+    if regularized:
         reg_rows, reg_verdicts, _ = _section(objective, REGULARIZATION, coordinates, h)
         # Parameters the penalty leaves alone (biases, gamma, beta) would fill the section
         # with rows of zeros; they are named in a note instead.
@@ -432,7 +450,7 @@ def gradients(net: Layer, loss: Loss, X, y, reg=None, per_param: int = 10, h: fl
                    f"zero (a bias feeding BatchNorm), scale the loss up by a constant so that "
                    f"gradients are near 1.0, and check again")
         notes.append(message)
-        warnings.warn(message, stacklevel=2)
+        warnings.warn(message, stacklevel=3)
     return GradientReport(rows, verdicts, h, int(objective.X.shape[0]), burn_in, data_loss, notes)
 
 

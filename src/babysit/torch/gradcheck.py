@@ -61,7 +61,7 @@ class _ModuleObjective:
         grads = torch.autograd.grad(loss, list(self.named.values()), allow_unused=True)
         analytic = {name: np.zeros(p.shape) if g is None else g.detach().numpy().copy()
                     for (name, p), g in zip(self.named.items(), grads, strict=True)}
-        return float(loss), masks, analytic
+        return float(loss.detach()), masks, analytic
 
     def numerical(self, evaluate, name: str, index, h: float) -> tuple[float, bool, float]:
         """The centered difference along params[name][index], whether a kink was crossed,

@@ -10,19 +10,20 @@ unchanged. It watches through hooks and never changes training:
   ratio ||update|| / ||value|| per parameter;
 - a forward pre-hook on the model takes the probe batch (the first training batch's inputs,
   unless `probe=` is given) and counts the training examples of the first epoch;
-- at the start and at the end of every epoch the model runs on the probe batch in eval mode
-  under `torch.no_grad` with the random state saved and restored; forward hooks, added for
-  that pass alone, read each leaf module's output: histograms, dead ReLUs, saturated
-  tanh/sigmoid, the predicted classes;
-- the gradients come from a real training step, the one that starts from the weights the
-  sample saw (the first step for the start) or the last step of the epoch (known once the
-  first epoch has been counted): tensor hooks on the leaf outputs read dL/d(output) during
-  the caller's own `loss.backward()` and the step pre-hook reads each parameter's `.grad`.
-  Such hooks only read, so the weights after N steps are the same, bit for bit, as without
-  the sitter.
+- at the start, at the end of epochs 2, 4, 8, 16, ... and when `history` is read after the
+  weights moved (so the last sample is the end of the run), the model runs on the probe batch
+  in eval mode under `torch.no_grad`, with the random state saved and restored; forward hooks,
+  added for that pass alone, read each leaf module's output: histograms, dead ReLUs,
+  saturated tanh/sigmoid, the predicted classes;
+- the gradients come from a real training step: the first one (for the start sample, the
+  same weights) and the last step of every epoch (known once the first epoch is counted).
+  Tensor hooks on the leaf outputs keep dL/d(output) during the caller's own
+  `loss.backward()`, and the step pre-hook reads each parameter's `.grad` norm.
+  Hooks that only read change nothing: the weights after N steps are the same, bit for bit,
+  as without the sitter.
 
-Sampling keeps the cost low (one probe pass per epoch, a parameter copy every `every`
-steps); `benchmarks/torch_overhead.py` measures it.
+Sampling keeps the cost low (a probe pass at geometrically spaced epochs, a parameter copy
+every `every` steps); `benchmarks/torch_overhead.py` measures it.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ class Sitter:
         self.every, self.probe_size, self.first_layer_units = every, probe_size, first_layer_units
         self.image_shape = list(image_shape) if image_shape is not None else None
         self.extra_meta = meta
-        self.history = History()
+        self._history = History()
+        self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
         self.steps = 0                 # optimizer steps taken while watched
         self._probe_x, self._probe_y = self._split_probe(probe)
         self._rows_first_epoch = 0
@@ -100,13 +102,26 @@ class Sitter:
 
     # -- what the caller calls ----------------------------------------------------------------
 
+    @property
+    def history(self) -> History:
+        """The run so far, as babysit's monitors would have recorded it.
+
+        Reading it takes a probe sample of the current weights when they moved since the last
+        one, so that the last sample is the end of the run (what the diagnosis and the report
+        compare with the start): read it after training, not at every step.
+        """
+        samples = self._history.monitors.get("layers", {}).get("samples")
+        if samples and samples[-1]["iteration"] != self.steps:
+            self._sample_now()
+        return self._history
+
     def log(self, loss, penalty=0.0) -> None:
         """Record one training step after `optimizer.step()`: `loss` is what the step minimized
         (a tensor or a float); `penalty` the part of it that a regularization term added, if the
         loop adds one (the diagnosis weighs its share)."""
         total = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
         reg_loss = float(penalty.detach()) if isinstance(penalty, torch.Tensor) else float(penalty)
-        self.history.record_step(total - reg_loss, reg_loss,
+        self._history.record_step(total - reg_loss, reg_loss,
                                  float(self.optimizer.param_groups[0]["lr"]))
 
     def end_epoch(self, train_acc: float | None = None, val_acc: float | None = None) -> None:
@@ -115,17 +130,19 @@ class Sitter:
         for name, acc in (("train_acc", train_acc), ("val_acc", val_acc)):
             if acc is not None and not (isinstance(acc, int | float) and 0 <= acc <= 1):
                 raise ValueError(f"{name} must be a fraction in [0, 1] or None, got {acc!r}")
-        if self.history.epochs == 0:
-            self.history.iters_per_epoch = max(self.steps, 1)
+        if self._history.epochs == 0:
+            self._history.iters_per_epoch = max(self.steps, 1)
             if "n_train" not in self.extra_meta:
-                self.history.meta["n_train"] = self._rows_first_epoch or None
-        self.history.train_acc.append(None if train_acc is None else float(train_acc))
-        self.history.val_acc.append(None if val_acc is None else float(val_acc))
-        self.history.meta["epochs"] = self.history.epochs
+                self._history.meta["n_train"] = self._rows_first_epoch or None
+        self._history.train_acc.append(None if train_acc is None else float(train_acc))
+        self._history.val_acc.append(None if val_acc is None else float(val_acc))
+        self._history.meta["epochs"] = self._history.epochs
         if self._leaves is not None:
-            sample = self._sample(self.steps)
-            if self._captured is not None and self._captured["step"] == self.steps:
-                self._fill(sample, self._captured)
+            if self._history.epochs >= self._next_sample_epoch:
+                # Geometric spacing: early epochs, where most goes wrong, are seen closely,
+                # and a long run costs a few samples; `history` adds the last one.
+                self._next_sample_epoch *= 2
+                self._sample_now()
             self._record_first_layer()
 
     def close(self) -> None:
@@ -160,7 +177,7 @@ class Sitter:
                 and isinstance(args[0], torch.Tensor)):
             return
         x = args[0]
-        if self.history.epochs == 0:
+        if self._history.epochs == 0:
             self._rows_first_epoch += int(x.shape[0])
         if self._leaves is None:
             self._start(x)
@@ -171,7 +188,7 @@ class Sitter:
 
     def _wants_gradients(self, step: int) -> bool:
         """Whether `step` is predicted to close an epoch (known after the first one)."""
-        return self.history.epochs > 0 and step % self.history.iters_per_epoch == 0
+        return self._history.epochs > 0 and step % self._history.iters_per_epoch == 0
 
     def _hook_outputs(self) -> None:
         """For this forward only: hook every leaf's output to read dL/d(output) in backward."""
@@ -211,18 +228,15 @@ class Sitter:
                                  for p, old in zip(self._named.values(), self._before,
                                                    strict=True)]).tolist()
         self._before = None
-        rec = self.history.monitors["update_ratio"]
+        rec = self._history.monitors["update_ratio"]
         rec["iterations"].append(self.steps)
         for name, (step, scale) in zip(self._named, norms, strict=True):
             rec["params"][name].append(step / scale if scale > 0 else None)
 
     def _read_gradients(self) -> None:
-        """In the step pre-hook: this step's parameter gradients, the outputs' already read."""
+        """In the step pre-hook: this step's parameter gradient norms (the outputs' gradients
+        were kept in backward; their histograms wait until a sample needs them)."""
         capture, self._capture = self._capture, None
-        capture["grad_norm"] = [None if g is None else _norm(g)
-                                for g in capture.get("gradients", [])]
-        capture["gradients"] = [None if g is None else histogram(g.cpu())
-                                for g in capture.get("gradients", [])]
         capture["param_grad_norm"] = {name: None if p.grad is None else _norm(p.grad)
                                       for name, p in self._named.items()}
         if self._capture_for is not None:
@@ -241,24 +255,24 @@ class Sitter:
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
         out = self._probe_outputs()[-1]
         classes = int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else None
-        self.history.monitors["layers"] = {
+        self._history.monitors["layers"] = {
             "every": None, "probe_size": int(self._probe_x.shape[0]), "names": names,
             "kinds": [type(m).__name__ for _, m in self._leaves],
             "probe_labels": self._class_counts(self._probe_y, classes), "samples": []}
-        self.history.monitors["params"] = {
+        self._history.monitors["params"] = {
             "iterations": [], "names": list(self._named),
             "weights": [n for n, p in self._named.items() if p.ndim >= 2],
             "grad_norm": {n: [] for n in self._named}, "value_norm": {n: [] for n in self._named}}
-        self.history.monitors["update_ratio"] = {
+        self._history.monitors["update_ratio"] = {
             "every": self.every, "iterations": [], "weights": [n for n, p in self._named.items()
                                                               if p.ndim >= 2],
             "params": {n: [] for n in self._named}}
         flat = self._probe_x.detach().reshape(self._probe_x.shape[0], -1).double().cpu()
-        self.history.monitors["data"] = {
+        self._history.monitors["data"] = {
             "n": int(flat.shape[0]), "feature_mean": flat.mean(0).tolist(),
             "feature_std": flat.std(0, unbiased=False).tolist(),
             "class_counts": self._class_counts(self._probe_y, classes), "val_class_counts": None}
-        self.history.meta.update(self._meta(x, classes, names))
+        self._history.meta.update(self._meta(x, classes, names))
         self._capture_for = self._sample(0)
         self._capture = {"step": 1}
         self._record_first_layer()
@@ -324,7 +338,7 @@ class Sitter:
             health = _HEALTH.get(type(m))
             activations.append({**histogram(units),
                                 **(unit_health(health, units) if health else {})})
-        layers = self.history.monitors["layers"]
+        layers = self._history.monitors["layers"]
         predicted = None
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
             predicted = torch.bincount(final.argmax(1).cpu(), minlength=final.shape[1]).tolist()
@@ -332,19 +346,28 @@ class Sitter:
                   "gradients": [None] * len(self._leaves),
                   "grad_norm": [None] * len(self._leaves), "predicted": predicted}
         layers["samples"].append(sample)
-        params = self.history.monitors["params"]
+        params = self._history.monitors["params"]
         params["iterations"].append(iteration)
         for name, p in self._named.items():
             params["grad_norm"][name].append(None)
             params["value_norm"][name].append(_norm(p))
         return sample
 
+    def _sample_now(self) -> None:
+        """A sample of the current weights, with the gradients of the step that ended here
+        when they were read (the last step of every epoch is, from the second epoch on)."""
+        sample = self._sample(self.steps)
+        if self._captured is not None and self._captured["step"] == self.steps:
+            self._fill(sample, self._captured)
+
     def _fill(self, sample: dict, capture: dict) -> None:
         """Put a step's gradient readings into `sample` and its entry of monitors["params"]."""
-        sample["gradients"] = capture["gradients"] or sample["gradients"]
-        sample["grad_norm"] = capture["grad_norm"] or sample["grad_norm"]
-        params = self.history.monitors["params"]
-        at = self.history.monitors["layers"]["samples"].index(sample)
+        outputs = capture.get("gradients") or []
+        if outputs:
+            sample["gradients"] = [None if g is None else histogram(g.cpu()) for g in outputs]
+            sample["grad_norm"] = [None if g is None else _norm(g) for g in outputs]
+        params = self._history.monitors["params"]
+        at = self._history.monitors["layers"]["samples"].index(sample)
         for name, norm in capture["param_grad_norm"].items():
             params["grad_norm"][name][at] = norm
 
@@ -356,7 +379,7 @@ class Sitter:
                 # (out, in) -> (in, out); (out, C, kh, kw) -> (kh * kw * C, out), pixel-major
                 W = W.T if W.ndim == 2 else W.permute(2, 3, 1, 0).reshape(-1, W.shape[0])
                 units = list(range(min(self.first_layer_units, W.shape[1])))
-                self.history.monitors["first_layer"] = {
+                self._history.monitors["first_layer"] = {
                     "name": f"{name}.weight", "shape": list(W.shape), "units": units,
                     "iteration": self.steps, "W": W[:, units].tolist()}
                 return

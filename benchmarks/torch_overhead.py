@@ -1,0 +1,114 @@
+"""What babysit.torch.watch costs a PyTorch training loop: time per step with and without it.
+
+Each case trains the same model from the same weights on the same batches twice per
+repetition, once plain and once watched (the order alternating between repetitions, so that
+noise from other processes hits both alike). The watched run includes everything the sitter
+does: its hooks, `log(loss)` per step, `end_epoch` with its samples, and reading `history` at
+the end (the last probe sample). The figure is the watched run's time over the plain one's,
+per repetition; the script prints the median and the range.
+
+    .venv/bin/python benchmarks/torch_overhead.py [--repeats 7] [--threads 1]
+
+(needs the `torch` extra).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import babysit as bs
+from babysit.torch import watch
+
+
+def digits_mlp():
+    return nn.Sequential(nn.Linear(64, 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(),
+                         nn.Linear(100, 10))
+
+
+def digits_cnn():
+    return nn.Sequential(nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 4 * 4, 10))
+
+
+def mnist_mlp():
+    return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                         nn.Linear(512, 10))
+
+
+def digits_data():
+    data = bs.data.load("digits")
+    pre = bs.preprocess.Standardize().fit(data.train.X)
+    return (torch.tensor(pre.transform(data.train.X), dtype=torch.float32),
+            torch.tensor(data.train.y, dtype=torch.long))
+
+
+def mnist_shaped_data(n=8192):
+    """Random MNIST-shaped data: the cost of a step does not depend on what the pixels show."""
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(n, 784, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+# (name, model, data, batch size, epochs)
+CASES = [
+    ("digits MLP 64-100-100-10", digits_mlp, digits_data, 64, 15),
+    ("digits CNN conv16-pool-linear", digits_cnn, digits_data, 64, 15),
+    ("MNIST-shaped MLP 784-512-512-10", mnist_mlp, mnist_shaped_data, 128, 3),
+]
+
+
+def run(make, X, y, batch_size, epochs, watched: bool) -> float:
+    """Seconds for `epochs` epochs of Adam on (X, y), with or without the sitter."""
+    torch.manual_seed(0)
+    model = make()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    start = time.perf_counter()
+    sitter = watch(model, opt) if watched else None
+    for _ in range(epochs):
+        for i in range(0, len(X), batch_size):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[i:i + batch_size]), y[i:i + batch_size])
+            loss.backward()
+            opt.step()
+            if sitter:
+                sitter.log(loss)
+        if sitter:
+            sitter.end_epoch()
+    if sitter:
+        sitter.history  # noqa: B018 - reading it takes the final sample, part of the cost
+        sitter.close()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(f"torch {torch.__version__}, {args.threads} thread(s), {platform.processor() or '?'}, "
+          f"{args.repeats} repetitions")
+    print(f"{'case':34s} {'steps':>6s} {'plain s/step':>13s} {'watched/plain':>14s} "
+          f"{'range':>15s}")
+    for name, make, data, batch_size, epochs in CASES:
+        X, y = data()
+        run(make, X, y, batch_size, 1, True)  # warm-up: first calls, allocations
+        ratios, plain = [], []
+        for r in range(args.repeats):
+            order = (False, True) if r % 2 == 0 else (True, False)
+            times = {w: run(make, X, y, batch_size, epochs, w) for w in order}
+            ratios.append(times[True] / times[False])
+            plain.append(times[False])
+        steps = epochs * -(-len(X) // batch_size)
+        print(f"{name:34s} {steps:6d} {statistics.median(plain) / steps * 1e3:10.3f} ms "
+              f"{statistics.median(ratios):14.3f} {min(ratios):7.3f}-{max(ratios):.3f}")
+
+
+if __name__ == "__main__":
+    main()

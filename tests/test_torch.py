@@ -147,6 +147,21 @@ def test_samples_are_taken_at_the_start_at_epochs_2_4_8_and_at_the_end(tensors):
     assert all(n is not None for n in sitter.history.monitors["params"]["grad_norm"]["0.weight"])
 
 
+def test_a_labelled_probe_gives_the_probe_loss_and_the_class_counts(tensors):
+    X, y = tensors[0][:200], tensors[1][:200]
+    model = mlp(hidden=(20,))
+    sitter = watch(model, torch.optim.SGD(model.parameters(), lr=0.0), probe=(X, y))
+    model(X[:8]).sum().backward()
+    with torch.no_grad():
+        expected = float(F.cross_entropy(model.eval()(X), y))
+    model.train()
+    history = sitter.history
+    assert history.monitors["layers"]["samples"][0]["loss"] == pytest.approx(expected)
+    assert history.monitors["layers"]["probe_labels"] == torch.bincount(y, minlength=10).tolist()
+    assert history.monitors["data"]["class_counts"] == history.monitors["layers"]["probe_labels"]
+    assert history.monitors["data"]["n"] == 200
+
+
 def test_the_update_ratio_is_the_norm_of_the_update_over_the_norm_of_the_weights(tensors):
     X, y = tensors[0][:64], tensors[1][:64]
     model = mlp(hidden=(20,))

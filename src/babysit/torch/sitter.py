@@ -342,8 +342,8 @@ class Sitter:
         predicted = None
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
             predicted = torch.bincount(final.argmax(1).cpu(), minlength=final.shape[1]).tolist()
-        sample = {"iteration": iteration, "activations": activations,
-                  "gradients": [None] * len(self._leaves),
+        sample = {"iteration": iteration, "loss": self._probe_loss(final),
+                  "activations": activations, "gradients": [None] * len(self._leaves),
                   "grad_norm": [None] * len(self._leaves), "predicted": predicted}
         layers["samples"].append(sample)
         params = self._history.monitors["params"]
@@ -359,6 +359,18 @@ class Sitter:
         sample = self._sample(self.steps)
         if self._captured is not None and self._captured["step"] == self.steps:
             self._fill(sample, self._captured)
+
+    def _probe_loss(self, scores: torch.Tensor) -> float | None:
+        """The data loss on the probe batch, when its labels were given (probe=(X, y)):
+        `loss_fn`, or softmax cross-entropy without one. None when unknown or not finite."""
+        y, loss_fn = self._probe_y, self.loss_fn
+        if loss_fn is None and y is not None and not y.is_floating_point() and scores.ndim == 2:
+            loss_fn = torch.nn.functional.cross_entropy
+        if y is None or loss_fn is None:
+            return None
+        with torch.no_grad():
+            value = float(loss_fn(scores, y))
+        return value if math.isfinite(value) else None
 
     def _fill(self, sample: dict, capture: dict) -> None:
         """Put a step's gradient readings into `sample` and its entry of monitors["params"]."""
@@ -428,8 +440,10 @@ def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image_shape=
     image_shape: (H, W) or (H, W, C) when each input row is an image, so the report draws
     the first Linear layer's weights as images (a first Conv2d's filters are drawn in their
     kernel's shape). options: probe (the inputs X, or (X, y), to
-    watch activations on; by default the first training batch's inputs), loss_fn (for the
-    chance loss: an `nn.MultiMarginLoss` has the SVM's; softmax cross-entropy otherwise),
+    watch activations on; by default the first training batch's inputs; with labels y the
+    samples hold the probe's loss and the data record its class counts), loss_fn (the
+    loss for those and for the chance loss: an `nn.MultiMarginLoss` has the SVM's; softmax
+    cross-entropy otherwise),
     every (steps between update-ratio samples, 10), probe_size (256), first_layer_units (64),
     and anything else to add to history.meta (e.g. data="digits").
     """

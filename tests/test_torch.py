@@ -213,6 +213,9 @@ def test_watch_refuses_what_is_not_a_model_or_optimizer():
         watch(model, None)
     with pytest.raises(ValueError, match="every must be a positive integer, got 0"):
         watch(model, torch.optim.SGD(model.parameters(), lr=0.1), every=0)
+    sitter = watch(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    with pytest.raises(ValueError, match=r"val_acc must be a fraction in \[0, 1\] or None, got 97"):
+        sitter.end_epoch(train_acc=torch.tensor(0.9), val_acc=97)
 
 
 # -- the diagnosis, as for babysit's own networks ---------------------------------------------

@@ -59,6 +59,19 @@ def _norm(t: torch.Tensor) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _fraction(name: str, value) -> float | None:
+    """An accuracy given to end_epoch (a float, NumPy scalar or 0-d tensor) as a float."""
+    if value is None:
+        return None
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError, RuntimeError):
+        fraction = math.nan
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"{name} must be a fraction in [0, 1] or None, got {value!r}")
+    return fraction
+
+
 class Sitter:
     """What `watch` returns: the hooks on one model and optimizer, and the `History` they fill.
 
@@ -127,15 +140,13 @@ class Sitter:
     def end_epoch(self, train_acc: float | None = None, val_acc: float | None = None) -> None:
         """Close an epoch: its accuracies (None when not measured), a probe sample, and the
         first layer's weights."""
-        for name, acc in (("train_acc", train_acc), ("val_acc", val_acc)):
-            if acc is not None and not (isinstance(acc, int | float) and 0 <= acc <= 1):
-                raise ValueError(f"{name} must be a fraction in [0, 1] or None, got {acc!r}")
+        train_acc, val_acc = _fraction("train_acc", train_acc), _fraction("val_acc", val_acc)
         if self._history.epochs == 0:
             self._history.iters_per_epoch = max(self.steps, 1)
             if "n_train" not in self.extra_meta:
                 self._history.meta["n_train"] = self._rows_first_epoch or None
-        self._history.train_acc.append(None if train_acc is None else float(train_acc))
-        self._history.val_acc.append(None if val_acc is None else float(val_acc))
+        self._history.train_acc.append(train_acc)
+        self._history.val_acc.append(val_acc)
         self._history.meta["epochs"] = self._history.epochs
         if self._leaves is not None:
             if self._history.epochs >= self._next_sample_epoch:
@@ -220,7 +231,8 @@ class Sitter:
 
     def _after_step(self, optimizer, args, kwargs) -> None:
         self.steps += 1
-        if self._before is None:
+        if self._before is None or self._leaves is None:  # no training forward seen yet
+            self._before = None
             return
         with torch.no_grad():
             norms = torch.stack([torch.stack([torch.linalg.vector_norm(p - old),

@@ -198,8 +198,9 @@ def test_a_cnn_draws_its_first_layer_filters_and_the_report_works(tensors, tmp_p
     np.testing.assert_allclose(W[:, 3], model[1].weight[3, 0].detach().numpy().ravel())
     assert history.meta["image_shape"] == [3, 3] and history.meta["input_shape"] == [8, 8]
     names = history.monitors["layers"]["names"]
-    assert names[:4] == ["0 Unflatten", "1 Conv2d", "2 ReLU", "3 MaxPool2d"]
-    assert "dead" in history.monitors["layers"]["samples"][-1]["activations"][2]
+    assert names == ["1 Conv2d", "2 ReLU", "3 MaxPool2d", "4 Flatten", "5 Linear"]
+    assert "dead" in history.monitors["layers"]["samples"][-1]["activations"][1]
+    assert all(g is not None for g in history.monitors["layers"]["samples"][-1]["gradients"])
     history.save(tmp_path / "history.json")
     html = bs.report.write(bs.History.load(tmp_path / "history.json"), tmp_path)
     assert "digits" in html.read_text()

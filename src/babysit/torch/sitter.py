@@ -290,7 +290,8 @@ class Sitter:
         self._record_first_layer()
 
     def _leaf_order(self) -> list[tuple[str, torch.nn.Module]]:
-        """The leaf modules (no children) in the order the probe pass first calls them."""
+        """The leaf modules (no children) in the order the probe pass first calls them, from
+        the first one with parameters on (a reshape of the input before it gets no gradient)."""
         names = {m: name for name, m in self.model.named_modules()}
         order = []
 
@@ -305,7 +306,8 @@ class Sitter:
         finally:
             for h in handles:
                 h.remove()
-        return [(names[m] or type(m).__name__, m) for m in order]
+        first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
+        return [(names[m] or type(m).__name__, m) for m in order[first:]]
 
     def _run_probe(self) -> torch.Tensor:
         """The model on the probe batch in eval mode, changing nothing training reads."""

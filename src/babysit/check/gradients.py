@@ -41,6 +41,7 @@ from babysit.layers.base import Layer
 from babysit.losses import Loss
 from babysit.optim import Adam, Optimizer
 from babysit.train import Trainer
+from babysit.validation import positive_int
 
 DATA, REGULARIZATION = "data loss", "regularization"
 
@@ -331,11 +332,6 @@ def _coordinates(params: dict, per_param: int, seed) -> dict[str, list[tuple[int
     return picked
 
 
-def _check_positive_int(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_step(h) -> float:
     if not isinstance(h, int | float) or not math.isfinite(h) or h <= 0:
         raise ValueError(f"h must be a positive finite step size (e.g. 1e-5), got {h!r}")
@@ -394,7 +390,7 @@ def gradients(net: Layer, loss: Loss, X, y, reg=None, per_param: int = 10, h: fl
     Returns a `GradientReport`; `report.ok` is False when any parameter's gradient is wrong.
     Warns (UserWarning) when gradients below 1e-10 were compared.
     """
-    _check_positive_int("per_param", per_param)
+    positive_int(per_param, "per_param")
     h = _check_step(h)
     objective, notes = _prepare(net, loss, X, y, reg, seed, burn_in, opt)
     return judge(objective, per_param, h, seed, notes, burn_in, regularized=reg is not None)
@@ -402,19 +398,11 @@ def gradients(net: Layer, loss: Loss, X, y, reg=None, per_param: int = 10, h: fl
 
 def judge(objective, per_param: int, h: float, seed=0, notes: list[str] | None = None,
           burn_in: int = 0, regularized: bool = False) -> GradientReport:
-    """Check `objective`'s analytic gradients on `per_param` sampled coordinates of every
-    parameter and read the relative errors as the notes say.
-
-    `objective` offers what `_Objective` does: `params` (name -> an array-like with `.shape`
-    and `.size`), `X`, `data_loss()` and `data_gradients()` (and `reg_loss()` /
-    `reg_gradients()` when `regularized`), `numerical(evaluate, name, index, h)`.
-    `babysit.torch` passes its own, so a PyTorch module is judged by this same code. Returns
-    the `GradientReport`, its notes after `notes`; warns when gradients below 1e-10 were
-    compared.
-    """
-    _check_positive_int("per_param", per_param)
-    h = _check_step(h)
-    notes = list(notes or [])
+    """The report on `per_param` sampled coordinates of every parameter of `objective`: an
+    `_Objective`, or `babysit.torch`'s for a PyTorch module (the same methods: `params` of
+    arrays, `X`, `data_loss`, `data_gradients`, `numerical`, and `reg_*` if `regularized`)."""
+    positive_int(per_param, "per_param")
+    h, notes = _check_step(h), list(notes or [])
     coordinates = _coordinates(objective.params, per_param, seed)
     rows, verdicts, data_loss = _section(objective, DATA, coordinates, h)
     if regularized:
@@ -487,7 +475,7 @@ def step_sizes(net: Layer, loss: Loss, X, y, steps=STEP_SIZES, per_param: int = 
     (truncation, O(h^2) for centered differences) until round-off takes over and it rises
     again. Same copy, seeding and burn-in as `gradients`; X: (N, D), y: (N,).
     """
-    _check_positive_int("per_param", per_param)
+    positive_int(per_param, "per_param")
     steps = [_check_step(h) for h in steps]
     if not steps:
         raise ValueError("steps must hold at least one step size h")

@@ -162,6 +162,34 @@ def test_a_labelled_probe_gives_the_probe_loss_and_the_class_counts(tensors):
     assert history.monitors["data"]["n"] == 200
 
 
+def test_a_step_given_a_closure_is_read_like_a_plain_one(tensors):
+    """Lightning (and LBFGS) run the forward and backward passes inside optimizer.step."""
+    X, y = tensors[0][:256], tensors[1][:256]
+
+    def run(closure_style):
+        model = mlp(hidden=(20,))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sitter = watch(model, opt, every=1)
+        for _ in range(2):
+            for i in range(0, 256, 64):
+                def closure(i=i):
+                    opt.zero_grad()
+                    loss = F.cross_entropy(model(X[i:i + 64]), y[i:i + 64])
+                    loss.backward()
+                    return loss
+                loss = opt.step(closure) if closure_style else (closure(), opt.step())[0]
+                sitter.log(loss)
+            sitter.end_epoch()
+        return sitter.history.monitors
+
+    plain, closure = run(False), run(True)
+    assert closure["params"]["grad_norm"] == plain["params"]["grad_norm"]
+    assert [s["grad_norm"] for s in closure["layers"]["samples"]] == \
+        [s["grad_norm"] for s in plain["layers"]["samples"]]
+    assert None not in closure["layers"]["samples"][-1]["grad_norm"]
+    assert closure["update_ratio"] == plain["update_ratio"]
+
+
 def test_the_update_ratio_is_the_norm_of_the_update_over_the_norm_of_the_weights(tensors):
     X, y = tensors[0][:64], tensors[1][:64]
     model = mlp(hidden=(20,))

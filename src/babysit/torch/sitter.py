@@ -18,7 +18,7 @@ unchanged. It watches through hooks and never changes training:
 - the gradients come from a real training step: the first one (for the start sample, the
   same weights) and the last step of every epoch (known once the first epoch is counted).
   Tensor hooks on the leaf outputs keep dL/d(output) during the caller's own
-  `loss.backward()`, and the step pre-hook reads each parameter's `.grad` norm.
+  `loss.backward()`, and the step post-hook reads each parameter's `.grad` norm.
   Hooks that only read change nothing: the weights after N steps are the same, bit for bit,
   as without the sitter.
 
@@ -223,14 +223,16 @@ class Sitter:
         self._step_hooks = []
 
     def _before_step(self, optimizer, args, kwargs) -> None:
-        if self._capture is not None:
-            self._read_gradients()
         if (self.steps + 1) % self.every == 0:
             with torch.no_grad():
                 self._before = [p.detach().clone() for p in self._named.values()]
 
     def _after_step(self, optimizer, args, kwargs) -> None:
+        # The step's gradients are read here, not before it: an optimizer given a closure
+        # (as Lightning's is) runs the forward and backward passes inside step().
         self.steps += 1
+        if self._capture is not None:
+            self._read_gradients()
         if self._before is None or self._leaves is None:  # no training forward seen yet
             self._before = None
             return
@@ -246,8 +248,8 @@ class Sitter:
             rec["params"][name].append(step / scale if scale > 0 else None)
 
     def _read_gradients(self) -> None:
-        """In the step pre-hook: this step's parameter gradient norms (the outputs' gradients
-        were kept in backward; their histograms wait until a sample needs them)."""
+        """After the step: its parameter gradients' norms (the outputs' gradients were kept in
+        backward; their histograms wait until a sample needs them)."""
         capture, self._capture = self._capture, None
         capture["param_grad_norm"] = {name: None if p.grad is None else _norm(p.grad)
                                       for name, p in self._named.items()}

@@ -5,7 +5,10 @@ repetition, once plain and once watched (the order alternating between repetitio
 noise from other processes hits both alike). The watched run includes everything the sitter
 does: its hooks, `log(loss)` per step, `end_epoch` with its samples, and reading `history` at
 the end (the last probe sample). The figure is the watched run's time over the plain one's,
-per repetition; the script prints the median and the range.
+per repetition; the script prints the median and the range. Times are the process's CPU
+time (`time.process_time`, with torch on one thread): on a machine shared with other work, a
+wall clock would add the time spent waiting for a core, which has nothing to do with either
+contender.
 
     .venv/bin/python benchmarks/torch_overhead.py [--repeats 7] [--threads 1]
 
@@ -64,11 +67,11 @@ CASES = [
 
 
 def run(make, X, y, batch_size, epochs, watched: bool) -> float:
-    """Seconds for `epochs` epochs of Adam on (X, y), with or without the sitter."""
+    """CPU seconds for `epochs` epochs of Adam on (X, y), with or without the sitter."""
     torch.manual_seed(0)
     model = make()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    start = time.perf_counter()
+    start = time.process_time()
     sitter = watch(model, opt) if watched else None
     for _ in range(epochs):
         for i in range(0, len(X), batch_size):
@@ -83,7 +86,7 @@ def run(make, X, y, batch_size, epochs, watched: bool) -> float:
     if sitter:
         sitter.history  # noqa: B018 - reading it takes the final sample, part of the cost
         sitter.close()
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def main() -> None:

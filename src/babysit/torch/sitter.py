@@ -265,9 +265,8 @@ class Sitter:
         """The first training forward: probe, leaf order, meta, data scale, the first sample."""
         if self._probe_x is None:
             self._probe_x = x[:self.probe_size].detach().clone()
-        self._leaves = self._leaf_order()
+        self._leaves, out = self._leaf_order()
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
-        out = self._probe_outputs()[-1]
         classes = int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else None
         self._history.monitors["layers"] = {
             "every": None, "probe_size": int(self._probe_x.shape[0]), "names": names,
@@ -291,9 +290,10 @@ class Sitter:
         self._capture = {"step": 1}
         self._record_first_layer()
 
-    def _leaf_order(self) -> list[tuple[str, torch.nn.Module]]:
+    def _leaf_order(self) -> tuple[list[tuple[str, torch.nn.Module]], torch.Tensor]:
         """The leaf modules (no children) in the order the probe pass first calls them, from
-        the first one with parameters on (a reshape of the input before it gets no gradient)."""
+        the first one with parameters on (a reshape of the input before it gets no gradient),
+        and the model's output on the probe batch."""
         names = {m: name for name, m in self.model.named_modules()}
         order = []
 
@@ -304,12 +304,12 @@ class Sitter:
         leaves = [m for m in self.model.modules() if not list(m.children())]
         handles = [m.register_forward_hook(seen) for m in leaves]
         try:
-            self._run_probe()
+            out = self._run_probe()
         finally:
             for h in handles:
                 h.remove()
         first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
-        return [(names[m] or type(m).__name__, m) for m in order[first:]]
+        return [(names[m] or type(m).__name__, m) for m in order[first:]], out
 
     def _run_probe(self) -> torch.Tensor:
         """The model on the probe batch in eval mode, changing nothing training reads."""

@@ -22,6 +22,13 @@ unchanged. It watches through hooks and never changes training:
   Hooks that only read change nothing: the weights after N steps are the same, bit for bit,
   as without the sitter.
 
+Where hooks see less than babysit's own loop, the keys say so rather than guess: "data"
+(feature scale, class counts) describes the probe batch, not the whole training set; the
+class counts and each sample's probe "loss" need the probe's labels (`probe=(X, y)`), else
+they are None; `layers["every"]` is None (samples follow epochs, not a step count); and the
+per-parameter gradient norms are those of the training step's loss (with whatever penalty
+the loop added to it), where babysit's are the data loss's on the probe batch.
+
 Sampling keeps the cost low (a probe pass at geometrically spaced epochs, a parameter copy
 every `every` steps); `benchmarks/torch_overhead.py` measures it.
 """
@@ -138,8 +145,8 @@ class Sitter:
                                  float(self.optimizer.param_groups[0]["lr"]))
 
     def end_epoch(self, train_acc: float | None = None, val_acc: float | None = None) -> None:
-        """Close an epoch: its accuracies (None when not measured), a probe sample, and the
-        first layer's weights."""
+        """Close an epoch: its accuracies (None when not measured) and, at epochs 2, 4, 8, ...,
+        a probe sample with the first layer's weights."""
         train_acc, val_acc = _fraction("train_acc", train_acc), _fraction("val_acc", val_acc)
         if self._history.epochs == 0:
             self._history.iters_per_epoch = max(self.steps, 1)
@@ -148,13 +155,11 @@ class Sitter:
         self._history.train_acc.append(train_acc)
         self._history.val_acc.append(val_acc)
         self._history.meta["epochs"] = self._history.epochs
-        if self._leaves is not None:
-            if self._history.epochs >= self._next_sample_epoch:
-                # Geometric spacing: early epochs, where most goes wrong, are seen closely,
-                # and a long run costs a few samples; `history` adds the last one.
-                self._next_sample_epoch *= 2
-                self._sample_now()
-            self._record_first_layer()
+        if self._leaves is not None and self._history.epochs >= self._next_sample_epoch:
+            # Geometric spacing: early epochs, where most goes wrong, are seen closely,
+            # and a long run costs a few samples; `history` adds the last one.
+            self._next_sample_epoch *= 2
+            self._sample_now()
 
     def close(self) -> None:
         """Remove every hook this sitter added; the history stays readable."""
@@ -314,13 +319,17 @@ class Sitter:
     def _run_probe(self) -> torch.Tensor:
         """The model on the probe batch in eval mode, changing nothing training reads."""
         modes = [(m, m.training) for m in self.model.modules()]
+        # The CPU generator's state is put back afterwards (an eval pass should draw nothing,
+        # but a custom module might); torch.random.fork_rng does the same at 1 ms a call.
+        rng = torch.get_rng_state()
         try:
             # No grad and eval mode: our own pre-hook, which counts training forwards, and
-            # BatchNorm's running statistics stay out of it; fork_rng puts the random state back.
-            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            # BatchNorm's running statistics stay out of it.
+            with torch.no_grad():
                 self.model.eval()
                 return self.model(self._probe_x)
         finally:
+            torch.set_rng_state(rng)
             for m, mode in modes:
                 m.training = mode
 
@@ -375,6 +384,7 @@ class Sitter:
         sample = self._sample(self.steps)
         if self._captured is not None and self._captured["step"] == self.steps:
             self._fill(sample, self._captured)
+        self._record_first_layer()
 
     def _probe_loss(self, scores: torch.Tensor) -> float | None:
         """The data loss on the probe batch, when its labels were given (probe=(X, y)):

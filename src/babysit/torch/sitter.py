@@ -88,7 +88,7 @@ class Sitter:
 
     def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
                  image_shape=None, *, probe=None, loss_fn=None, every: int = 10,
-                 probe_size: int = 256, first_layer_units: int = 64, **meta):
+                 probe_size: int = 128, first_layer_units: int = 64, **meta):
         if not isinstance(model, torch.nn.Module):
             raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         if not isinstance(optimizer, torch.optim.Optimizer):
@@ -471,7 +471,7 @@ def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image_shape=
     samples hold the probe's loss and the data record its class counts), loss_fn (the
     loss for those and for the chance loss: an `nn.MultiMarginLoss` has the SVM's; softmax
     cross-entropy otherwise),
-    every (steps between update-ratio samples, 10), probe_size (256), first_layer_units (64),
+    every (steps between update-ratio samples, 10), probe_size (128), first_layer_units (64),
     and anything else to add to history.meta (e.g. data="digits").
     """
     return Sitter(model, optimizer, image_shape, **options)

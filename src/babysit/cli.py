@@ -125,7 +125,7 @@ def load_data(args) -> datasets.Dataset:
     """The --data dataset split in three, with the --preprocess transform fitted on the
     training split only and applied to all three (kept as `data.preprocess`)."""
     data = datasets.load(args.data, seed=args.seed, target=args.target)
-    return data.preprocessed(preprocess.get(args.preprocess))
+    return data.preprocessed(preprocess.get(args.preprocess), copy=False)
 
 
 def build_model(args, n_in: int, n_out: int):

@@ -11,10 +11,11 @@ from babysit.data.datasets import (
     check_features,
     class_labels,
     encode_labels,
+    is_memory_mapped,
     load,
     stratified_split,
     validate,
 )
 
 __all__ = ["BUILTIN", "Dataset", "Split", "check_features", "class_labels", "encode_labels",
-           "load", "stratified_split", "validate"]
+           "is_memory_mapped", "load", "stratified_split", "validate"]

@@ -181,8 +181,9 @@ def test_the_command_line_trains_on_a_npy_file(tmp_path, capsys):
     from babysit.cli import main
 
     path = save_pair(tmp_path, *blobs(2000, 20))
-    argv = ["train", "--data", str(path), "--hidden", "16", "--epochs", "2", "--json",
-            "--preprocess", "none", "--out", str(tmp_path / "run")]
+    argv = ["train", "--data", str(path), "--hidden", "16", "--epochs", "3", "--optimizer",
+            "adam", "--lr", "3e-3", "--json", "--preprocess", "none",
+            "--out", str(tmp_path / "run")]
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["data"] == "big.npy" and summary["test_accuracy"] > 0.9

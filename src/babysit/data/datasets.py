@@ -154,8 +154,8 @@ def _first_non_finite(X: np.ndarray, block_values: int = 2**22) -> tuple[int, in
 def is_memory_mapped(X) -> bool:
     """True when X is (a view of) a memory-mapped file, e.g. `np.load(path, mmap_mode="r")`:
     data that stays on disk and is read a batch or a chunk at a time."""
-    while X is not None:
-        if isinstance(X, np.memmap | mmap.mmap):
+    while X is not None:          # a view's base chain ends at the mmap when it is one
+        if isinstance(X, mmap.mmap):
             return True
         X = getattr(X, "base", None)
     return False

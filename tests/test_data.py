@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from babysit import cli
-from babysit.data import datasets, download, formats, sources
+from babysit.data import datasets, download, formats, sources, splits
 
 # -- writing the formats by hand, byte by byte, so the readers are checked against the spec --
 
@@ -178,7 +178,7 @@ def test_holdout_indices_are_scikit_learns_stratified_split(counts, n, seed):
 
     y = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
     expected = train_test_split(np.arange(len(y)), test_size=n, stratify=y, random_state=seed)
-    for got, want in zip(datasets.holdout_indices(y, n, seed), expected, strict=True):
+    for got, want in zip(splits.holdout_indices(y, n, seed), expected, strict=True):
         np.testing.assert_array_equal(got, want)
 
 

@@ -139,6 +139,9 @@ class Trainer:
         left. Calling `fit` again on a trainer that has run all its epochs is a ValueError
         (it would silently do nothing); to train more, raise `trainer.epochs` first (e.g.
         `trainer.epochs += 10`), which continues from where it stopped.
+
+        X (N, D) may be memory-mapped (`np.load(path, mmap_mode="r")`, `bs.data.load("x.npy")`):
+        it then stays on disk and is read in shuffled chunks (`_mapped_batches`).
         """
         if self.epoch > 0 and self.epoch >= self.epochs:
             raise ValueError(f"this trainer has already run its {self.epochs} epochs; to train "

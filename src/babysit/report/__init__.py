@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babysit.diagnose import diagnose
-from babysit.report.page import Section, page
+from babysit.report.page import Section, render
 from babysit.report.plots import (
     plot_accuracy,
     plot_activations,
@@ -135,7 +135,7 @@ def write(history, run_dir, preprocess=None, image_shape=None,
     meta_preprocess = history.meta.get("preprocess")
     if meta_preprocess is None and preprocess is not None:
         meta_preprocess = repr(preprocess)
-    html = page(history, diagnose(history), figures, sections=list(sections),
+    html = render(history, diagnose(history), figures, sections=list(sections),
                 preprocess=meta_preprocess)
     out = run_dir / "report.html"
     out.write_text(html, encoding="utf-8")

@@ -47,7 +47,7 @@ class Section:
     id: str = "section"
 
 
-def page(history, findings, figures, sections=(), preprocess=None) -> str:
+def render(history, findings, figures, sections=(), preprocess=None) -> str:
     """The whole HTML page. figures: (anchor, title, caption, wide, base64 PNG) in order."""
     e = html.escape
     meta = history.meta

@@ -188,8 +188,9 @@ class FirstLayerWeights(Callback):
     """The first Linear layer's weights, at the start and after every epoch (latest kept).
 
     Writes history.monitors["first_layer"] = {"name", "shape": [n_in, n_out], "units":
-    [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats}.
-    Only the first `max_units` units are kept, so the JSON stays small for wide layers.
+    [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats,
+    "W_start": the same units before training}. Only the first `max_units` units are kept,
+    so the JSON stays small for wide layers.
     """
 
     def __init__(self, max_units: int = 64):
@@ -206,9 +207,11 @@ class FirstLayerWeights(Callback):
             if isinstance(layer, Linear):
                 W = to_numpy(layer.params["W"].value)
                 units = list(range(min(self.max_units, W.shape[1])))
+                now = W[:, units].astype(float).tolist()
+                before = trainer.history.monitors.get("first_layer", {}).get("W_start", now)
                 trainer.history.monitors["first_layer"] = {
                     "name": f"{i}.W", "shape": list(W.shape), "units": units,
-                    "iteration": trainer.iteration, "W": W[:, units].astype(float).tolist()}
+                    "iteration": trainer.iteration, "W": now, "W_start": before}
                 return
 
 

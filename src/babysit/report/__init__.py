@@ -22,6 +22,8 @@ from pathlib import Path
 from babysit.diagnose import diagnose
 from babysit.report.page import Section, render
 from babysit.report.plots import (
+    blowup_at,
+    nonfinite_at,
     plot_accuracy,
     plot_activations,
     plot_first_layer,
@@ -75,8 +77,10 @@ PLOTS = (
          "fast, then levels off; chance (dotted) is where an untrained network starts. The axis "
          "stops a little above the start: what lies above is said in the legend."),
     Plot("loss_log.png", "Loss, log scale", lambda h: plot_loss(h, log=True),
-         "The same loss on a log scale, every finite value in view. Red lines mark where the "
-         "loss first went above 3x its start (dotted) and where it became NaN (dashed)."),
+         lambda h: "The same loss on a log scale, every finite value in view." + (
+             " Red lines mark where the loss first went above 3x its start (dotted) and where "
+             "it became NaN or infinite (dashed)."
+             if blowup_at(h) is not None or nonfinite_at(h) is not None else "")),
     Plot("accuracy.png", "Accuracy per epoch", plot_accuracy,
          "Measured at the end of each epoch on the training data (up to 10,000 examples) and "
          "on the validation split. A gap that widens is overfitting; both low is "

@@ -165,6 +165,8 @@ def _count(n) -> str:
 def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
     """The run table: (label, text) pairs, each number formatted, each label in words."""
     meta, rows = history.meta, []
+    config = meta.get("config") or {}  # the RunConfig of a run the command line started
+    preprocess = preprocess or meta.get("preprocess") or config.get("preprocess")
     if "data" in meta or "n_train" in meta:
         sizes = [f"{_count(meta[k])} {name}" for k, name in
                  (("n_train", "training"), ("n_val", "validation"), ("n_test", "test"))
@@ -192,10 +194,12 @@ def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
     rows.append(("Epochs", _epochs_text(history)))
     rows += _loss_rows(history)
     rows += _accuracy_rows(history)
-    for key, label in (("seconds", "Wall time"), ("seed", "Seed"), ("device", "Device"),
-                       ("dtype", "Float type")):
-        if meta.get(key) is not None:
-            rows.append((label, _seconds(meta[key]) if key == "seconds" else str(meta[key])))
+    if meta.get("seconds") is not None:
+        rows.append(("Wall time", _seconds(meta["seconds"])))
+    for key, label in (("seed", "Seed"), ("device", "Device"), ("dtype", "Float type")):
+        value = meta.get(key, config.get(key))
+        if value is not None:
+            rows.append((label, str(value)))
     rows += _monitor_rows(history)
     for key, value in meta.items():
         if key not in SHOWN and isinstance(value, str | int | float | bool):

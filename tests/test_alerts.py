@@ -69,14 +69,14 @@ def test_stop_on_ends_the_run_after_the_epoch_of_the_first_such_finding_and_says
 def test_a_healthy_run_says_nothing():
     history, said, _ = _fit(1e-3, epochs=2, optimizer="adam")
     assert said == [] and history.meta["alerts"] == []
-    assert not blew_up(history.diagnose())
+    assert not blew_up(history, history.diagnose())
 
 
 def test_a_nan_stops_the_run_even_with_stop_on_never():
     history, _, err = _fit(5.0, epochs=5, stop_on="never")
     assert isinstance(err, bs.DivergedError)
     assert not np.isfinite(history.loss[-1]) and history.epoch_of(history.iterations) == 3
-    assert blew_up(history.diagnose())
+    assert blew_up(history, history.diagnose())
     assert any(f.severity == "error" for f in live_findings(history))
 
 

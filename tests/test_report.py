@@ -158,9 +158,12 @@ def test_without_an_image_shape_the_first_layer_is_a_heatmap(history):
     plain = bs.History.from_dict({**history.to_dict(), "meta": {**history.meta,
                                                                 "image_shape": None}})
     fig = report.plot_first_layer(plain)
-    shown = fig.axes[0].images[0].get_array()
-    assert shown.shape == (40, 64)  # one row per unit (40), one column per input feature (64)
-    assert len(fig.axes) == 2  # the heatmap and its colorbar
+    heatmaps = [ax for ax in fig.axes if ax.images and ax.get_title()]
+    assert [ax.get_title() for ax in heatmaps] == [
+        "before training", f"after iteration {history.iterations} (epoch {history.epochs})"]
+    for ax in heatmaps:  # one row per unit (40), one column per input feature (64)
+        assert ax.images[0].get_array().shape == (40, 64)
+    assert len(fig.axes) == 4  # each heatmap with its colorbar
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +183,7 @@ def test_a_diverged_run_still_gets_a_report_that_says_where(diverged, tmp_path):
     page = _parse(report.write(diverged, tmp_path))
     assert {"loss", "loss_log", "activations"} <= set(page.figures)
     text = (tmp_path / "report.html").read_text()
-    nan_at = report.plots.nonfinite_at(diverged)
+    nan_at = diverged.nonfinite_at()
     assert nan_at == diverged.iterations and diverged.epoch_of(nan_at) == 3
     where = f"iteration {nan_at} (epoch 3)"
     assert f"The run diverged: the loss became NaN at {where}, after 2 of 5 epochs" in text
@@ -189,7 +192,7 @@ def test_a_diverged_run_still_gets_a_report_that_says_where(diverged, tmp_path):
 
 def test_the_loss_plots_mark_the_blowup_and_the_nan_and_the_linear_axis_stays_readable(
         diverged):
-    nan_at = report.plots.nonfinite_at(diverged)
+    nan_at = diverged.nonfinite_at()
     for log in (False, True):
         ax = report.plot_loss(diverged, log=log).axes[0]
         lines = {line.get_label(): line for line in ax.get_lines()}

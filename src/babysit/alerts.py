@@ -25,8 +25,7 @@ STOP_ON = ("error", "warning", "never")
 # early epoch looks "slow" or "not yet fitted" in a healthy run too.
 LIVE_CAUSES = ("diverged", "lr_too_high", "exploding_gradients", "vanishing_gradients",
                "dead_units", "saturated_units")
-# The causes that make a run count as diverged or exploded (CLI exit status 3) at error
-# severity.
+# The causes whose error, after the loss went above 3x its start, means the run exploded.
 BLOWUP_CAUSES = ("diverged", "lr_too_high", "exploding_gradients")
 
 
@@ -57,10 +56,14 @@ def live_findings(history) -> list:
             if f.severity != "info" and cause_of(f) in LIVE_CAUSES]
 
 
-def blew_up(findings) -> bool:
-    """True when the findings say the run diverged or its loss exploded: an error whose
-    cause is in BLOWUP_CAUSES (what the CLI answers with exit status 3)."""
-    return any(f.severity == "error" and cause_of(f) in BLOWUP_CAUSES for f in findings)
+def blew_up(history, findings) -> bool:
+    """True when the run diverged (a NaN or infinite loss) or exploded: its loss went above
+    `History.blowup_at`'s 3x its start and the diagnosis blames that with an error whose cause
+    is in BLOWUP_CAUSES. What the command line answers with exit status 3."""
+    if history.nonfinite_at() is not None:
+        return True
+    return history.blowup_at() is not None and any(
+        f.severity == "error" and cause_of(f) in BLOWUP_CAUSES for f in findings)
 
 
 class Alerts(Callback):

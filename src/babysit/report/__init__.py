@@ -22,8 +22,6 @@ from pathlib import Path
 from babysit.diagnose import diagnose
 from babysit.report.page import Section, render
 from babysit.report.plots import (
-    blowup_at,
-    nonfinite_at,
     plot_accuracy,
     plot_activations,
     plot_first_layer,
@@ -80,7 +78,7 @@ PLOTS = (
          lambda h: "The same loss on a log scale, every finite value in view." + (
              " Red lines mark where the loss first went above 3x its start (dotted) and where "
              "it became NaN or infinite (dashed)."
-             if blowup_at(h) is not None or nonfinite_at(h) is not None else "")),
+             if h.blowup_at() is not None or h.nonfinite_at() is not None else "")),
     Plot("accuracy.png", "Accuracy per epoch", plot_accuracy,
          "Measured at the end of each epoch on the training data (up to 10,000 examples) and "
          "on the validation split. A gap that widens is overfitting; both low is "

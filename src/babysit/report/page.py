@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 from babysit.history import EPOCH_CONVENTION
-from babysit.report.plots import nonfinite_at
 
 SEVERITY_COLORS = {"error": "#b00020", "warning": "#a35f00", "info": "#2e6b30"}
 STYLE = """
@@ -91,7 +90,7 @@ def verdict(history) -> str:
     meta = history.meta
     asked = meta.get("epochs")
     of = f" of {asked}" if asked else ""
-    bad = nonfinite_at(history)
+    bad = history.nonfinite_at()
     if bad is not None:
         return (f"The run diverged: the loss became {_value(history.loss[bad - 1])} at "
                 f"{history.when(bad)}, after {history.epochs}{of} epochs finished.")
@@ -215,7 +214,7 @@ def _epochs_text(history) -> str:
     asked = history.meta.get("epochs")
     text = f"{history.epochs} finished" + (f" of {asked} asked" if asked else "")
     text += f" ({history.iterations:,} iterations)"
-    bad = nonfinite_at(history)
+    bad = history.nonfinite_at()
     if bad is not None:
         text += f"; stopped in epoch {history.epoch_of(bad)}: the loss became " \
                 f"{_value(history.loss[bad - 1])} at iteration {bad}"

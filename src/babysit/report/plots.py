@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from babysit.diagnose import moving_average
+from babysit.history import BLOWUP
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 DPI = 100
 HALF = (5.6, 3.5)      # inches: a figure in one of the page's two columns (560 x 350 px)
 FULL_WIDTH = 11.0      # inches: a figure across the page (1100 px)
-BLOWUP = 3.0           # a loss above 3x its start (or chance) is drawn as a blow-up
 EPOCH_LABEL = "epoch (epoch k runs from k-1 to k)"
 START_STYLE = {"histtype": "step", "color": "#555555", "lw": 1.2}
 END_STYLE = {"histtype": "stepfilled", "color": "#1f77b4", "alpha": 0.45, "edgecolor": "#1f77b4"}
@@ -70,37 +70,11 @@ def _legend_below(fig, ax, cols: int = 2) -> None:
 
 # -- where a run went wrong --------------------------------------------------------------------
 
-def nonfinite_at(history) -> int | None:
-    """The iteration (1-based) whose loss was first NaN or infinite, or None."""
-    for i, value in enumerate(history.loss, start=1):
-        if value is None or not math.isfinite(value):
-            return i
-    return None
-
-
-def loss_ceiling(history) -> float | None:
-    """What a healthy loss stays under: the larger of its first value and chance."""
-    if not history.loss or not math.isfinite(history.loss[0]):
-        return None
-    return max(float(history.loss[0]), history.meta.get("chance_loss") or 0.0)
-
-
-def blowup_at(history) -> int | None:
-    """The iteration (1-based) whose loss first went above BLOWUP x `loss_ceiling`, or None."""
-    ceiling = loss_ceiling(history)
-    if ceiling is None:
-        return None
-    for i, value in enumerate(history.loss, start=1):
-        if value is not None and math.isfinite(value) and value > BLOWUP * ceiling:
-            return i
-    return None
-
-
 def _mark_trouble(ax, history, text: bool = True) -> None:
     """A red line where the loss first blew up and where it became NaN, each labelled."""
     ipe = max(history.iters_per_epoch, 1)
-    for at, what, style in ((blowup_at(history), f"above {BLOWUP:g}x its start", ":"),
-                            (nonfinite_at(history), "NaN", "--")):
+    for at, what, style in ((history.blowup_at(), f"above {BLOWUP:g}x its start", ":"),
+                            (history.nonfinite_at(), "NaN", "--")):
         if at is None:
             continue
         value = history.loss[at - 1]
@@ -143,7 +117,7 @@ def plot_loss(history, log: bool = False) -> Figure | None:
     if chance:
         ax.axhline(chance, color="gray", ls=":", lw=1, label=f"chance {chance:.3g}")
     _mark_trouble(ax, history)
-    ceiling = loss_ceiling(history)
+    ceiling = history.loss_ceiling()
     if log:
         ax.set_yscale("log")
     elif ceiling is not None and y.max() > BLOWUP * ceiling:
@@ -170,7 +144,7 @@ def plot_accuracy(history) -> Figure | None:
         ax.plot(xv, yv, marker="o", ms=3, label="validation")
     _mark_trouble(ax, history)
     _epoch_axis(ax, history)
-    ax.set_xlim(0, max(len(epochs), (nonfinite_at(history) or 0) / history.iters_per_epoch)
+    ax.set_xlim(0, max(len(epochs), (history.nonfinite_at() or 0) / history.iters_per_epoch)
                 + 0.2)
     ax.set_ylabel("accuracy")
     ax.set_title("Accuracy at the end of each epoch", fontsize=11)

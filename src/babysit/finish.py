@@ -1,0 +1,110 @@
+"""What every run ends with, whoever started it: the history kept, the diagnosis printed, the
+report written, and whether the run counts as diverged (the command line's exit status 3).
+
+`fit(trainer, X, y, val)` trains and keeps a run that diverged: the Trainer stops at the first
+NaN or infinite loss (`DivergedError`), and the history up to that step is what `finish` then
+saves, diagnoses and reports, beside the checkpoints of the epochs finished before it.
+`babysit train` (each ensemble member too), `babysit demo` and the search's retrained best
+all end through `finish`, so they print the diagnosis the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from babysit.alerts import blew_up
+from babysit.train import DivergedError
+
+EXIT_DIVERGED = 3  # the command line's exit status for a run that diverged or exploded
+
+
+@dataclass
+class Outcome:
+    """How a run ended: its findings (root causes first), the report's path (None with
+    report=False), `diverged` (a NaN or infinite loss, or a loss that exploded and the
+    diagnosis blames with an error), and the DivergedError when the Trainer raised one."""
+
+    findings: list
+    report: Path | None
+    diverged: bool
+    error: DivergedError | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> int:
+        """The exit status the run earns: EXIT_DIVERGED when it diverged, else 0."""
+        return EXIT_DIVERGED if self.diverged else 0
+
+    @property
+    def errors(self) -> list:
+        """The error-severity findings."""
+        return [f for f in self.findings if f.severity == "error"]
+
+    def to_json(self) -> dict:
+        """The findings (each with its severity, name, cause, concerns, evidence and advice),
+        the report's path and `diverged`, for a --json summary."""
+        return {"findings": [finding_json(f) for f in self.findings],
+                "report": str(self.report) if self.report else None,
+                "diverged": self.diverged}
+
+    def last_line(self, run_dir) -> str | None:
+        """What a run that diverged, or that finished with an error-severity finding, says
+        last: where its history, checkpoints and report are, or which error was found."""
+        where = f"the report is {self.report}" if self.report else f"the run folder is {run_dir}"
+        if self.diverged:
+            return (f"the run diverged: its history, the checkpoints of the epochs before it "
+                    f"and the diagnosis are kept; {where} (exit status {EXIT_DIVERGED})")
+        if self.errors:
+            names = ", ".join(dict.fromkeys(f.what for f in self.errors))
+            return f"finished, but the diagnosis found an error: {names}; {where}"
+        return None
+
+
+def finding_json(f) -> dict:
+    """One Finding as JSON: severity, what, cause, concerns, evidence, advice."""
+    return {"severity": f.severity, "what": f.what, "cause": getattr(f, "cause", ""),
+            "concerns": list(getattr(f, "concerns", ())), "evidence": f.evidence,
+            "advice": f.advice}
+
+
+def fit(trainer, X, y, val=None) -> DivergedError | None:
+    """`trainer.fit(X, y, val)`, keeping a run that diverged: returns the DivergedError (its
+    history is `trainer.history`, up to the step whose loss was not finite), else None."""
+    try:
+        trainer.fit(X, y, val=val)
+    except DivergedError as err:
+        return err
+    return None
+
+
+def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis") -> None:
+    """Print the findings one per line under `title`, as the demo does."""
+    say(f"\n{title}:")
+    for f in findings:
+        say(f"  {f}")
+    if not findings:
+        say("  too little was recorded to judge")
+
+
+def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
+           preprocess=None, image_shape=None, error: DivergedError | None = None,
+           title: str = "diagnosis", sections=()) -> Outcome:
+    """End a run: save `history` as run_dir/history.json, print its diagnosis with `say`,
+    write run_dir/report.html unless report=False (`preprocess`, `image_shape` and `sections`
+    go to `babysit.report.write`), print where the report is; returns the `Outcome`."""
+    run_dir = Path(run_dir)
+    history.save(run_dir / "history.json")
+    findings = history.diagnose()
+    say_findings(findings, say, title)
+    page = None
+    if report:
+        from babysit import report as report_module  # Matplotlib only when a report is drawn
+
+        page = report_module.write(history, run_dir, preprocess=preprocess,
+                                   image_shape=image_shape, sections=sections)
+        say(f"report: {page}")
+    return Outcome(findings, page, blew_up(history, findings), error)
+
+
+__all__ = ["EXIT_DIVERGED", "Outcome", "finding_json", "finish", "fit", "say_findings"]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import sys
 
+from babysit.callbacks import Callback
 from babysit.diagnose import SEVERITIES, diagnose
-from babysit.train import Callback
 
 STOP_ON = ("error", "warning", "never")
 

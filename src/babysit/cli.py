@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, losses
+from babysit import check, ensemble, finish, losses
 from babysit.builders import (
     build_model,
     build_optimizer,
@@ -102,6 +103,12 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
+def add_report_flag(p: argparse.ArgumentParser) -> None:
+    """--no-report: print the diagnosis but write no report.html."""
+    p.add_argument("--no-report", action="store_true",
+                   help="print the diagnosis but write no report.html into the run folder")
+
+
 def add_check_options(p: argparse.ArgumentParser) -> None:
     """The gradient check's options: examples, coordinates per parameter, step, burn-in."""
     g = p.add_argument_group("gradient check")
@@ -143,7 +150,8 @@ def run_folder(args, command: str, cfg: RunConfig) -> Path:
 
 
 def cmd_train(args) -> int:
-    """Train one model (or --ensemble K), save its checkpoints and history, report accuracies."""
+    """Train one model (or --ensemble K), save its checkpoints and history, print the diagnosis,
+    write the report, report accuracies. Exit 3 when the run diverged or exploded."""
     cfg = run_config(args)
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
@@ -155,73 +163,100 @@ def cmd_train(args) -> int:
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}")
     start = time.perf_counter()
-    trainer.fit(data.train.X, data.train.y, val=data.val)
-    seconds = time.perf_counter() - start
-    summary = summarize(trainer, data, seconds, out)
-    trainer.history.save(out / "history.json")
-    report_summary(args, summary)
-    return 0
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    summary, outcome = end_run(args, trainer, data, time.perf_counter() - start, out, error)
+    report_summary(args, "train", summary, outcome, out)
+    return outcome.status
+
+
+def end_run(args, trainer: Trainer, data: datasets.Dataset, seconds: float, out: Path,
+            error: DivergedError | None, title: str = "diagnosis") -> tuple[dict, finish.Outcome]:
+    """After a run's fit: its test accuracy (None when it diverged) and time go into the
+    history's meta, then `babysit.finish` keeps the history, prints the diagnosis and writes the
+    report (unless --no-report). Returns (the --json summary, the Outcome)."""
+    h = trainer.history
+    test = trainer.accuracy(*data.test) if error is None else None
+    h.meta.update(test_accuracy=test, seconds=round(seconds, 3))
+    outcome = finish.finish(h, out, say, report=not getattr(args, "no_report", False),
+                            preprocess=data.preprocess, image_shape=data.raw_image_shape,
+                            error=error, title=title)
+    summary = {"data": data.name, "epochs": h.epochs,
+               "final_loss": h.loss[-1] if h.loss and math.isfinite(h.loss[-1]) else None,
+               "train_accuracy": h.train_acc[-1] if h.train_acc else None,
+               "val_accuracy": h.val_acc[-1] if h.val_acc else None,
+               "test_accuracy": test, "seconds": round(seconds, 3), "run_dir": str(out),
+               **outcome.to_json(), "status": outcome.status}
+    return summary, outcome
 
 
 def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
-    its own run folder member-<i>/, then the test accuracy of each and of their average."""
+    its own run folder member-<i>/ with its history, checkpoints, diagnosis and report, then
+    the test accuracy of each and of their average. A member that diverges ends the ensemble
+    there (exit 3), its folder kept."""
     data = load_data(cfg)
     out = run_folder(args, "train", cfg)
     first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
         f"{first}..{first + args.ensemble - 1}")
     start = time.perf_counter()
-
-    def member(seed: int) -> Trainer:
+    trainers, members, outcomes = [], [], []
+    for i, seed in enumerate(range(first, first + args.ensemble), start=1):
         member_cfg = cfg.replace(seed=seed)
-        folder = out / f"member-{seed - first + 1}"
+        folder = out / f"member-{i}"
         folder.mkdir(parents=True, exist_ok=True)
         member_cfg.save(folder / CONFIG_NAME)
         checkpoints = Checkpoints(folder, preprocess=data.preprocess,
                                   meta={"config": member_cfg.to_dict()})
-        return build_trainer(member_cfg, build_model(member_cfg, data.n_features,
-                                                     data.n_classes), callbacks=[checkpoints])
-
-    seeds = range(first, first + args.ensemble)
-    models = ensemble.of_seeds(member, seeds, data.train.X, data.train.y, val=data.val)
-    members = models.member_accuracies(*data.test)
-    for i, (seed, trainer) in enumerate(zip(seeds, models.models, strict=True)):
-        trainer.history.save(out / f"member-{i + 1}" / "history.json")
-        say(f"  member {i + 1} (seed {seed}): test accuracy {members[i]:.4f}")
+        trainer = build_trainer(member_cfg, build_model(member_cfg, data.n_features,
+                                                        data.n_classes),
+                                data=data, callbacks=[checkpoints])
+        began = time.perf_counter()
+        error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+        summary, outcome = end_run(args, trainer, data, time.perf_counter() - began, folder,
+                                   error, title=f"member {i} (seed {seed}) diagnosis")
+        outcomes.append(outcome)
+        if outcome.diverged:
+            say(f"babysit train: member {i} (seed {seed}): {outcome.last_line(folder)}")
+            if args.json:
+                print(json.dumps({"data": data.name, "members": args.ensemble,
+                                  "diverged_member": i, **summary, "run_dir": str(out)}))
+            return outcome.status
+        say(f"  member {i} (seed {seed}): test accuracy {summary['test_accuracy']:.4f}")
+        trainers.append(trainer)
+        members.append(summary["test_accuracy"])
+    models = ensemble.Ensemble(trainers)
     summary = {"data": data.name, "members": args.ensemble, "member_test_accuracies": members,
                "member_mean_test_accuracy": float(np.mean(members)),
                "test_accuracy": models.accuracy(*data.test),
-               "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out)}
+               "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out),
+               "member_findings": [o.to_json()["findings"] for o in outcomes], "status": 0}
     say(f"ensemble of {args.ensemble}: test accuracy {summary['test_accuracy']:.4f} "
         f"(members {summary['member_mean_test_accuracy']:.4f} on average; "
         f"{summary['seconds']:.1f} s, run folder {out})")
+    errors = [f"member {i}: {o.last_line(out / f'member-{i}')}"
+              for i, o in enumerate(outcomes, start=1) if o.errors]
+    if errors:
+        say("babysit train: " + "; ".join(errors))
     if args.json:
         print(json.dumps(summary))
     return 0
 
 
-def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Path) -> dict:
-    """The run's final numbers as a JSON-ready dict (what --json prints)."""
-    h = trainer.history
-    return {
-        "data": data.name,
-        "epochs": h.epochs,
-        "final_loss": h.loss[-1] if h.loss else None,
-        "train_accuracy": h.train_acc[-1] if h.train_acc else None,
-        "val_accuracy": h.val_acc[-1] if h.val_acc else None,
-        "test_accuracy": trainer.accuracy(*data.test),
-        "seconds": round(seconds, 3),
-        "run_dir": str(out),
-    }
-
-
-def report_summary(args, summary: dict) -> None:
-    """Print the accuracies of `summarize`, then the JSON line with --json."""
-    say(f"train accuracy {summary['train_accuracy']:.4f}  "
-        f"val accuracy {summary['val_accuracy']:.4f}  "
-        f"test accuracy {summary['test_accuracy']:.4f}  "
-        f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+def report_summary(args, command: str, summary: dict, outcome: finish.Outcome,
+                   out: Path) -> None:
+    """Print the accuracies (or, for a diverged run, where it stopped), then the line a
+    diverged run or an error-severity finding ends with, then the JSON line with --json."""
+    if outcome.error is not None:
+        say(f"babysit {command}: {outcome.error}")
+    else:
+        say(f"train accuracy {summary['train_accuracy']:.4f}  "
+            f"val accuracy {summary['val_accuracy']:.4f}  "
+            f"test accuracy {summary['test_accuracy']:.4f}  "
+            f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+    last = outcome.last_line(out)
+    if last:
+        say(f"babysit {command}: {last}")
     if args.json:
         print(json.dumps(summary))
 
@@ -229,9 +264,7 @@ def report_summary(args, summary: dict) -> None:
 def cmd_demo(args) -> int:
     """The whole recipe: preprocessing fitted on the training split (--preprocess), the
     sanity checks, the gradient check, training with monitors, the diagnosis, the report
-    and the test accuracy. Exit 0 when training finished, 2 when it diverged."""
-    from babysit import report
-
+    and the test accuracy. Exit 0 when training finished, 3 when it diverged or exploded."""
     cfg = run_config(args)
     data = load_data(cfg)
     net = build_model(cfg, data.n_features, data.n_classes)
@@ -258,37 +291,11 @@ def cmd_demo(args) -> int:
                                 gradient_check={**grads.summary(), "text": str(grads)})
     say(f"\ntraining for {cfg.epochs} epochs with monitors on")
     start = time.perf_counter()
-    diverged = None
-    try:
-        trainer.fit(data.train.X, data.train.y, val=data.val)
-    except DivergedError as err:
-        diverged = err
-    seconds = time.perf_counter() - start
-    history = trainer.history
-    history.save(out / "history.json")
-    findings = say_findings(history)
-    page = report.write(history, out, preprocess=data.preprocess,
-                        image_shape=data.raw_image_shape)
-    say(f"\nreport: {page}")
-    if diverged is not None:
-        say(f"babysit demo: {diverged}")
-        return 2
-    summary = summarize(trainer, data, seconds, out)
-    summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok, report=str(page),
-                   findings=[[f.severity, f.what] for f in findings])
-    report_summary(args, summary)
-    return 0
-
-
-def say_findings(history):
-    """Print the diagnosis of `history` (babysit.diagnose), one finding per line; return it."""
-    findings = history.diagnose()
-    say("\ndiagnosis:")
-    for f in findings:
-        say(f"  {f}")
-    if not findings:
-        say("  too little was recorded to judge")
-    return findings
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    summary, outcome = end_run(args, trainer, data, time.perf_counter() - start, out, error)
+    summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok)
+    report_summary(args, "demo", summary, outcome, out)
+    return outcome.status
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
@@ -308,12 +315,13 @@ def cmd_report(args) -> int:
         raise ValueError(f"RUN_DIR {str(args.run_dir)!r} holds no history.json: give a run "
                          f"folder written by babysit train or babysit demo")
     history = History.load(path)
-    findings = say_findings(history)
+    findings = history.diagnose()
+    finish.say_findings(findings, say)
     page = report.write(history, args.run_dir)
-    say(f"\nreport: {page}")
+    say(f"report: {page}")
     if args.json:
         print(json.dumps({"report": str(page), "run_dir": str(args.run_dir),
-                          "findings": [[f.severity, f.what] for f in findings]}))
+                          "findings": [finish.finding_json(f) for f in findings]}))
     return 0
 
 
@@ -372,7 +380,8 @@ def cmd_search(args) -> int:
                         stages=search.parse_stages(args.stages) if args.stages else None,
                         workers=args.workers, storage=args.storage,
                         study=args.study, out=args.out, sampler=args.sampler, folds=args.folds,
-                        seed=cfg.seed or 0, top_k=args.top_k, say=say)
+                        seed=cfg.seed or 0, top_k=args.top_k, say=say,
+                        report=not args.no_report)
     cfg.save(result.out / CONFIG_NAME)  # the settings every trial shared
     if result.retrained:  # `babysit train --config RUN/best_config.json` trains the best again
         best = RunConfig.from_dict({**cfg.to_dict(), **result.retrained["config"]})
@@ -387,11 +396,12 @@ COMMANDS = {
              [add_config_options, add_output_options]),
     "report": ("re-render report.html and the plots of a run folder from its history.json",
                cmd_report, [add_report_options]),
-    "train": ("train a model and report train/val/test accuracy", cmd_train,
-              [add_config_options, add_ensemble_options,
-               add_output_options]),
+    "train": ("train a model, print its diagnosis, write its report and its train/val/test "
+              "accuracy (exit 3 when it diverged or exploded)", cmd_train,
+              [add_config_options, add_ensemble_options, add_output_options, add_report_flag]),
     "search": ("search hyperparameters: random or TPE, coarse to fine, in parallel, resumable",
-               cmd_search, [add_config_options,   add_search_options, add_output_options]),
+               cmd_search, [add_config_options, add_search_options, add_output_options,
+                            add_report_flag]),
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
               cmd_check, [add_config_options, add_check_options, add_output_options]),
 }
@@ -409,8 +419,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run one command and return its exit status; bad input (refused by argparse, or a
-    ValueError) or divergence prints one line and returns 2."""
+    """Run one command and return its exit status: 0 done, 1 a check failed (`check`), 2 bad
+    input (refused by argparse, or a ValueError: one line), 3 the run diverged or exploded."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
@@ -421,7 +431,7 @@ def main(argv=None) -> int:
             return run(args)
     except DivergedError as err:
         print(f"babysit {args.command}: {err}", file=sys.stderr)
-        return 2
+        return finish.EXIT_DIVERGED
     except ValueError as err:
         print(f"babysit {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -68,6 +68,13 @@ def finding_json(f) -> dict:
             "advice": f.advice}
 
 
+def top_finding(history) -> str:
+    """The first of the history's findings (the most severe root cause) as "severity: what"
+    ("warning: overfitting"), or "" when nothing was found: why a search trial scored low."""
+    findings = history.diagnose()
+    return f"{findings[0].severity}: {findings[0].what}" if findings else ""
+
+
 def fit(trainer, X, y, val=None) -> DivergedError | None:
     """`trainer.fit(X, y, val)`, keeping a run that diverged: returns the DivergedError (its
     history is `trainer.history`, up to the step whose loss was not finite), else None."""
@@ -107,4 +114,5 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     return Outcome(findings, page, blew_up(history, findings), error)
 
 
-__all__ = ["EXIT_DIVERGED", "Outcome", "finding_json", "finish", "fit", "say_findings"]
+__all__ = ["EXIT_DIVERGED", "Outcome", "finding_json", "finish", "fit", "say_findings",
+           "top_finding"]

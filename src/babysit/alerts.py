@@ -114,6 +114,11 @@ class Alerts(Callback):
             self.write(f"babysit: training stopped ({reason})")
 
 
+def say_nothing(line: str) -> None:
+    """The writer of a quiet run's alerts: they are kept in history.meta["alerts"] only (a
+    function, not a lambda, so that a Trainer holding it pickles)."""
+
+
 def _above_the_bar(line: str) -> None:
     """Print `line` on stderr above a running tqdm progress bar (which redraws below it)."""
     from tqdm.auto import tqdm
@@ -122,4 +127,4 @@ def _above_the_bar(line: str) -> None:
 
 
 __all__ = ["BLOWUP_CAUSES", "LIVE_CAUSES", "STOP_ON", "Alerts", "at_least", "blew_up",
-           "live_findings"]
+           "live_findings", "say_nothing"]

@@ -7,7 +7,7 @@ builds through these functions, so a run configured the same way is built the sa
 from __future__ import annotations
 
 from babysit import layers, losses, monitors, optim, preprocess, regularizers
-from babysit.alerts import Alerts
+from babysit.alerts import Alerts, say_nothing
 from babysit.callbacks import EarlyStopping
 from babysit.config import RunConfig
 from babysit.data import datasets
@@ -67,7 +67,7 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []
     # The alerts print above the progress bar; a quiet run (a search trial) keeps them in
     # history.meta["alerts"] only, and stops on them all the same.
-    alerts = Alerts(cfg.stop_on, write=(lambda line: None) if quiet else None)
+    alerts = Alerts(cfg.stop_on, write=say_nothing if quiet else None)
     trainer = Trainer(net, losses.get(cfg.loss), build_optimizer(cfg),
                       reg=build_regularizer(cfg), constraints=constraints,
                       batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed,

@@ -52,9 +52,12 @@ class Outcome:
         """What a run that diverged, or that finished with an error-severity finding, says
         last: where its history, checkpoints and report are, or which error was found."""
         where = f"the report is {self.report}" if self.report else f"the run folder is {run_dir}"
-        if self.diverged:
+        if self.diverged and self.error is not None:
             return (f"the run diverged: its history, the checkpoints of the epochs before it "
                     f"and the diagnosis are kept; {where} (exit status {EXIT_DIVERGED})")
+        if self.diverged:
+            return (f"the loss exploded (the diagnosis above says where); {where} "
+                    f"(exit status {EXIT_DIVERGED})")
         if self.errors:
             names = ", ".join(dict.fromkeys(f.what for f in self.errors))
             return f"finished, but the diagnosis found an error: {names}; {where}"

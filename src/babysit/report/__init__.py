@@ -71,9 +71,10 @@ def _first_layer_caption(history) -> str:
 
 PLOTS = (
     Plot("loss.png", "Loss, linear scale", lambda h: plot_loss(h),
-         "The loss of each batch (faint) and its moving average. A good learning rate drops it "
-         "fast, then levels off; chance (dotted) is where an untrained network starts. The axis "
-         "stops a little above the start: what lies above is said in the legend."),
+         lambda h: "The loss of each batch (faint) and its moving average. A good learning "
+         "rate drops it fast, then levels off; chance (dotted) is where an untrained network "
+         "starts." + (" The axis stops a little above the start: what lies above is said in "
+                      "the legend." if h.blowup_at() is not None else "")),
     Plot("loss_log.png", "Loss, log scale", lambda h: plot_loss(h, log=True),
          lambda h: "The same loss on a log scale, every finite value in view." + (
              " Red lines mark where the loss first went above 3x its start (dotted) and where "

@@ -101,12 +101,14 @@ def plot_loss(history, log: bool = False) -> Figure | None:
     fig = _figure(HALF)
     ax = fig.add_subplot()
     y = np.asarray(y)
-    ax.plot(x, y, color="#1f77b4", alpha=0.3, lw=0.8, label="loss per batch")
     window = max(1, len(y) // 50)
+    # faint under its moving average; a short run (no average) draws it plainly
+    ax.plot(x, y, color="#1f77b4", alpha=0.3 if window > 1 else 1.0, lw=0.8 if window > 1 else 1.2,
+            label="loss per batch")
     if window > 1:
         ax.plot(x[window - 1:], moving_average(y, window), color="#1f77b4", lw=1.8,
                 label=f"moving average of {window}")
-    if any(r for r in history.reg_loss if r):
+    if window > 1 and any(r for r in history.reg_loss if r):  # (unsmoothed, it hides the loss)
         xd, yd = _finite(history.epochs_axis(), history.data_loss)
         if log:
             xd, yd = _positive(xd, yd)

@@ -29,15 +29,9 @@ LIVE_CAUSES = ("diverged", "lr_too_high", "exploding_gradients", "vanishing_grad
 BLOWUP_CAUSES = ("diverged", "lr_too_high", "exploding_gradients")
 
 
-# Until every Finding carries its `cause` (issue 13), the cause of a finding named the old way.
-_CAUSE_OF_WHAT = {"learning rate too high": "lr_too_high", "update ratio too large": "lr_too_high",
-                  "learning rate too low": "lr_too_low", "update ratio too small": "lr_too_low",
-                  "dead units": "dead_units", "saturated units": "saturated_units"}
-
-
 def cause_of(finding) -> str:
-    """The finding's machine-readable root cause (`Finding.cause`, else read from its name)."""
-    return getattr(finding, "cause", None) or _CAUSE_OF_WHAT.get(finding.what, finding.what)
+    """The finding's machine-readable root cause (`Finding.cause`)."""
+    return finding.cause
 
 
 def _rank(severity: str) -> int:

@@ -214,6 +214,8 @@ def _histogram_grid(history, key: str, title: str, xlabel: str) -> Figure | None
     rec = history.monitors.get("layers")
     if not rec or not rec.get("samples"):
         return None
+    from matplotlib.ticker import SymmetricalLogLocator
+
     names, first, last = rec["names"], rec["samples"][0], rec["samples"][-1]
     rows = panel_rows(len(names))
     handles, labels = [], []
@@ -229,7 +231,13 @@ def _histogram_grid(history, key: str, title: str, xlabel: str) -> Figure | None
             counts = np.asarray(h["counts"], dtype=float)
             ax.hist(edges[:-1], bins=edges, weights=counts, log=True, label=label, **style)
         if _span(h0) > 0 and _span(h1) > 50 * _span(h0):
-            ax.set_xscale("symlog", linthresh=_span(h0))
+            linear = _span(h0)
+            ax.set_xscale("symlog", linthresh=linear)
+            # at most ~7 labelled decades, however many the blow-up spans, and none crowding 0
+            decades = SymmetricalLogLocator(linthresh=linear, base=10, subs=[1.0])
+            decades.set_params(numticks=7)
+            ax.set_xticks([t for t in decades.tick_values(*ax.get_xlim())
+                           if t == 0 or abs(t) >= 10 * linear])
             xlabel_here = f"{xlabel} (symmetric log axis)"
         else:
             ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))

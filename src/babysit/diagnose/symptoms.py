@@ -216,13 +216,11 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
             onto_majority = (e.predicted_class == e.majority_class
                              and (e.predicted_share or 0.0) >= COLLAPSE_SHARE)
             if e.val_acc <= e.val_majority_share + IMBALANCE_MARGIN or onto_majority:
-                shown = (f"; {e.predicted_share:.0%} of the probe examples are predicted as "
-                         f"it" if onto_majority else "")
                 out["majority_accuracy"] = Symptom(
                     "warning", f"validation accuracy {e.val_acc:.3f}, against "
                                f"{e.val_majority_share:.3f} for always answering class "
                                f"{e.majority_class}, which is {e.majority_share:.0%} of the "
-                               f"training labels{shown}")
+                               f"training labels")
     return out
 
 

@@ -176,7 +176,7 @@ def end_run(args, trainer: Trainer, data: datasets.Dataset, seconds: float, out:
     report (unless --no-report). Returns (the --json summary, the Outcome)."""
     h = trainer.history
     test = trainer.accuracy(*data.test) if error is None else None
-    h.meta.update(test_accuracy=test, seconds=round(seconds, 3))
+    h.meta.update(test_accuracy=test, n_test=len(data.test.y), seconds=round(seconds, 3))
     outcome = finish.finish(h, out, say, report=not getattr(args, "no_report", False),
                             preprocess=data.preprocess, image_shape=data.raw_image_shape,
                             error=error, title=title)

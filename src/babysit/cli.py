@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,6 +23,8 @@ from babysit.builders import (
     build_optimizer,
     build_regularizer,
     build_trainer,
+    checkpoint_meta,
+    fit_to_data,
     layer_widths,
     load_data,
 )
@@ -30,7 +32,7 @@ from babysit.checkpoint import Checkpoints
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
-from babysit.train import DivergedError, Trainer
+from babysit.train import DivergedError
 from babysit.validation import positive_int
 
 # The file in every run folder that `babysit train --config` reads back.
@@ -88,6 +90,12 @@ def run_config(args) -> RunConfig:
     the flags given."""
     base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
     return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
+
+
+def chosen_settings(args) -> set[str]:
+    """The RunConfig fields the user chose: the flags given, all of them with --config."""
+    chosen = {k for k in vars(args) if k in config_fields()}
+    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
 
 
 def add_ensemble_options(p: argparse.ArgumentParser) -> None:
@@ -156,37 +164,20 @@ def cmd_train(args) -> int:
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
     data = load_data(cfg)
-    net = build_model(cfg, data.n_features, data.n_classes)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    net = build_model(cfg, data.n_features, data.n_outputs)
     out = run_folder(args, "train", cfg)
     trainer = build_trainer(cfg, net, data=data, callbacks=[
-        Checkpoints(out, preprocess=data.preprocess, meta={"config": cfg.to_dict()})])
+        Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-        f"{len(data.test.y)} test, model {layer_widths(cfg, data)}")
+        f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
+    say_notes(data)
     start = time.perf_counter()
     error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
-    summary, outcome = end_run(args, trainer, data, time.perf_counter() - start, out, error)
-    report_summary(args, "train", summary, outcome, out)
+    summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
+                                      say, report=not args.no_report)
+    finish.report_summary(summary, outcome, out, "train", say, args.json)
     return outcome.status
-
-
-def end_run(args, trainer: Trainer, data: datasets.Dataset, seconds: float, out: Path,
-            error: DivergedError | None, title: str = "diagnosis") -> tuple[dict, finish.Outcome]:
-    """After a run's fit: its test accuracy (None when it diverged) and time go into the
-    history's meta, then `babysit.finish` keeps the history, prints the diagnosis and writes the
-    report (unless --no-report). Returns (the --json summary, the Outcome)."""
-    h = trainer.history
-    test = trainer.accuracy(*data.test) if error is None else None
-    h.meta.update(test_accuracy=test, n_test=len(data.test.y), seconds=round(seconds, 3))
-    outcome = finish.finish(h, out, say, report=not getattr(args, "no_report", False),
-                            preprocess=data.preprocess, image_shape=data.raw_image_shape,
-                            error=error, title=title)
-    summary = {"data": data.name, "epochs": h.epochs,
-               "final_loss": h.loss[-1] if h.loss and math.isfinite(h.loss[-1]) else None,
-               "train_accuracy": h.train_acc[-1] if h.train_acc else None,
-               "val_accuracy": h.val_acc[-1] if h.val_acc else None,
-               "test_accuracy": test, "seconds": round(seconds, 3), "run_dir": str(out),
-               **outcome.to_json(), "status": outcome.status}
-    return summary, outcome
 
 
 def cmd_train_ensemble(args, cfg: RunConfig) -> int:
@@ -195,6 +186,10 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     the test accuracy of each and of their average. A member that diverges ends the ensemble
     there (exit 3), its folder kept."""
     data = load_data(cfg)
+    if data.task == "regress":
+        raise ValueError("--ensemble averages class probabilities; train a regression "
+                         "target without it")
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = run_folder(args, "train", cfg)
     first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
@@ -207,20 +202,21 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         member_cfg.save(folder / CONFIG_NAME)
         checkpoints = Checkpoints(folder, preprocess=data.preprocess,
-                                  meta={"config": member_cfg.to_dict()})
+                                  meta=checkpoint_meta(member_cfg, data))
         trainer = build_trainer(member_cfg, build_model(member_cfg, data.n_features,
                                                         data.n_classes),
                                 data=data, callbacks=[checkpoints])
         began = time.perf_counter()
         error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
-        summary, outcome = end_run(args, trainer, data, time.perf_counter() - began, folder,
-                                   error, title=f"member {i} (seed {seed}) diagnosis")
+        summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
+                                          error, say, report=not args.no_report,
+                                          title=f"member {i} (seed {seed}) diagnosis")
         outcomes.append(outcome)
         if outcome.diverged:
             say(f"babysit train: member {i} (seed {seed}): {outcome.last_line(folder)}")
             if args.json:
-                print(json.dumps({"data": data.name, "members": args.ensemble,
-                                  "diverged_member": i, **summary, "run_dir": str(out)}))
+                print(json.dumps({**summary, "members": args.ensemble, "diverged_member": i,
+                                  "run_dir": str(out)}))
             return outcome.status
         say(f"  member {i} (seed {seed}): test accuracy {summary['test_accuracy']:.4f}")
         trainers.append(trainer)
@@ -243,22 +239,10 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     return 0
 
 
-def report_summary(args, command: str, summary: dict, outcome: finish.Outcome,
-                   out: Path) -> None:
-    """Print the accuracies (or, for a diverged run, where it stopped), then the line a
-    diverged run or an error-severity finding ends with, then the JSON line with --json."""
-    if outcome.error is not None:
-        say(f"babysit {command}: {outcome.error}")
-    else:
-        say(f"train accuracy {summary['train_accuracy']:.4f}  "
-            f"val accuracy {summary['val_accuracy']:.4f}  "
-            f"test accuracy {summary['test_accuracy']:.4f}  "
-            f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
-    last = outcome.last_line(out)
-    if last:
-        say(f"babysit {command}: {last}")
-    if args.json:
-        print(json.dumps(summary))
+def say_notes(data: datasets.Dataset) -> None:
+    """Print what loading decided (a table's task, encodings, imputation) under line one."""
+    for note in data.notes[1:]:
+        say(f"  {note}")
 
 
 def cmd_demo(args) -> int:
@@ -267,12 +251,17 @@ def cmd_demo(args) -> int:
     and the test accuracy. Exit 0 when training finished, 3 when it diverged or exploded."""
     cfg = run_config(args)
     data = load_data(cfg)
+    if data.task == "regress":
+        raise ValueError("babysit demo runs the classification recipe (its sanity checks "
+                         "start from the chance loss); train a regression with babysit train")
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     net = build_model(cfg, data.n_features, data.n_classes)
     loss, reg = losses.get(cfg.loss), build_regularizer(cfg)
     out = run_folder(args, "demo", cfg)
     say(f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-        f"{len(data.test.y)} test, preprocessing {cfg.preprocess!r} fitted on the "
-        f"training split, model {layer_widths(cfg, data)}")
+        f"{len(data.test.y)} test, {data.notes[0]}, fitted on the training split, model "
+        f"{layer_widths(cfg, data)}")
+    say_notes(data)
     sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=cfg.seed)
     say(f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,
@@ -292,9 +281,10 @@ def cmd_demo(args) -> int:
     say(f"\ntraining for {cfg.epochs} epochs with monitors on")
     start = time.perf_counter()
     error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
-    summary, outcome = end_run(args, trainer, data, time.perf_counter() - start, out, error)
+    summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
+                                      say)
     summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok)
-    report_summary(args, "demo", summary, outcome, out)
+    finish.report_summary(summary, outcome, out, "demo", say, args.json)
     return outcome.status
 
 
@@ -329,7 +319,8 @@ def cmd_check(args) -> int:
     """Gradient-check the model the options describe: exit 0 when every parameter passes."""
     cfg = run_config(args)
     data = load_data(cfg)
-    net = build_model(cfg, data.n_features, data.n_classes)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    net = build_model(cfg, data.n_features, data.n_outputs)
     out = run_folder(args, "check", cfg)
     report = check.gradients(net, losses.get(cfg.loss), data.train.X[:args.examples],
                              data.train.y[:args.examples], reg=build_regularizer(cfg),
@@ -375,6 +366,10 @@ def cmd_search(args) -> int:
 
     cfg = run_config(args)
     data = load_data(cfg)
+    if data.task == "regress":
+        raise ValueError("babysit search scores trials by validation accuracy, which a "
+                         "regression target does not have; train it with babysit train")
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,
@@ -391,6 +386,34 @@ def cmd_search(args) -> int:
     return 0
 
 
+def add_predict_options(p: argparse.ArgumentParser) -> None:
+    """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
+    p.add_argument("model", type=Path, help="a checkpoint (.safetensors) or a run folder")
+    p.add_argument("--data", type=Path, required=True, help="a .csv of new rows")
+    p.add_argument("--out", type=Path, help="write the predictions here as a .csv")
+    p.add_argument("--json", action="store_true", help="print the predictions as JSON last")
+
+
+def cmd_predict(args) -> int:
+    """Predict each row of --data with a model trained on a table."""
+    from babysit.predict import predict_table
+
+    with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
+        warnings.simplefilter("always")
+        result = predict_table(args.model, args.data)
+    for warning in caught:
+        print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
+    shown = result.rows()
+    say("\n".join(",".join(row) for row in [result.columns, *shown[:10]]))
+    if len(shown) > 10:
+        say(f"... {len(shown) - 10} more rows" + ("" if args.out else "; --out FILE keeps all"))
+    if args.out is not None:
+        say(f"predictions for {len(shown)} rows written to {result.write_csv(args.out)}")
+    if args.json:
+        print(json.dumps({**result.to_dict(), "out": str(args.out) if args.out else None}))
+    return 0
+
+
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_config_options, add_output_options]),
@@ -404,6 +427,8 @@ COMMANDS = {
                             add_report_flag]),
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
               cmd_check, [add_config_options, add_check_options, add_output_options]),
+    "predict": ("predict new rows of a table with a trained model: class names and "
+                "probabilities, or values", cmd_predict, [add_predict_options]),
 }
 
 

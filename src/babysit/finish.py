@@ -72,9 +72,8 @@ class Outcome:
 
 def finding_json(f) -> dict:
     """One Finding as JSON: severity, what, cause, concerns, evidence, advice."""
-    return {"severity": f.severity, "what": f.what, "cause": getattr(f, "cause", ""),
-            "concerns": list(getattr(f, "concerns", ())), "evidence": f.evidence,
-            "advice": f.advice}
+    return {"severity": f.severity, "what": f.what, "cause": f.cause,
+            "concerns": list(f.concerns), "evidence": f.evidence, "advice": f.advice}
 
 
 def top_finding(history) -> str:

@@ -124,7 +124,7 @@ def _findings(findings) -> str:
         return "<p>Nothing to report: too little was recorded to judge.</p>"
     items = []
     for f in findings:
-        concerns = getattr(f, "concerns", ())
+        concerns = f.concerns
         about = (f" <span class=\"concerns\">(about {e(', '.join(concerns))})</span>"
                  if concerns else "")
         items.append(f"<li><span class=\"sev\" style=\"color:{SEVERITY_COLORS[f.severity]}\">"

@@ -11,13 +11,14 @@ import json
 import shutil
 import time
 
-from babysit import report
 from babysit.builders import fit_to_data, layer_widths
 from babysit.check.lr_range import METHODS, SUGGESTION
 from babysit.cli_run import chosen_settings, run_config, run_folder
 from babysit.config import RunConfig
 from babysit.console import say
 from babysit.doctor import Runner, train_command, treat
+from babysit.finish import EXIT_DIVERGED, finish, say_findings
+from babysit.report.page import Section
 
 
 def add_lr_find_options(p: argparse.ArgumentParser) -> None:
@@ -86,7 +87,8 @@ def cmd_lr_find(args) -> int:
 def train_fix(args, cfg: RunConfig) -> int:
     """`train --fix`: train cfg, then treat it (babysit.doctor.treat); each round's run is kept
     in RUN/round-<n>/, the kept one's history, best checkpoint, report and final config.json
-    in RUN/. Exit 3 when even the kept run diverged."""
+    in RUN/, its report with the treatment as a section. Exit 3 when the kept run diverged or
+    exploded."""
     if args.ensemble != 1:
         raise ValueError("--fix treats one model: it cannot be combined with --ensemble")
     max_rounds = args.max_rounds
@@ -101,37 +103,36 @@ def train_fix(args, cfg: RunConfig) -> int:
         f"model {layer_widths(cfg, data)}, at most {max_rounds} rounds")
     start = time.perf_counter()
     first = runner.train(cfg)
-    say("diagnosis of the run:")
-    for f in first.history.diagnose():
-        say(f"  {f}")
+    say_findings(first.history.diagnose(), say, "diagnosis of the run")
     treatment, kept = treat(cfg, max_rounds=max_rounds, train=runner.train,
                             suggest_lr=runner.suggest_lr, first=first, say=say)
     seconds = time.perf_counter() - start
-    say(str(treatment))
-    history = kept.history
-    history.meta["treatment"] = treatment.to_dict()
-    history.save(out / "history.json")
+    say(f"\n{treatment}")
     treatment.final.save(out / "config.json")
     (out / "treatment.json").write_text(json.dumps(treatment.to_dict(), indent=1) + "\n")
     kept_folder = out / f"round-{treatment.best}"
     if (kept_folder / "best.safetensors").is_file():
         shutil.copyfile(kept_folder / "best.safetensors", out / "best.safetensors")
+    images = {}
     if runner.ranges:
-        runner.ranges[-1][1].plot(out / "lr_range.png")
-    page = report.write(history, out, preprocess=data.preprocess,
-                        image_shape=data.raw_image_shape)
+        plot = runner.ranges[-1][1].plot(out / "lr_range.png")
+        images["The last learning-rate range test of the treatment"] = plot.read_bytes()
+    history = kept.history
+    history.meta["treatment"] = treatment.to_dict()
+    outcome = finish(history, out, say, report=not args.no_report, preprocess=data.preprocess,
+                     image_shape=data.raw_image_shape, title="diagnosis of the kept run",
+                     sections=[Section("Treatment", treatment.to_html(images), "treatment")])
     # Only now, with the treatment over, is the test split scored, for the kept model alone.
     test = kept.run.accuracy(*data.test) if kept.val_acc is not None else None
-    shown = "diverged" if test is None else f"{test:.4f}"
     say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
-        f"{shown} ({seconds:.1f} s, run folder {out}, report {page})")
+        f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
     if args.json:
         print(json.dumps({"data": data.name, "rounds": len(treatment.rounds),
                           "kept_round": treatment.best, "val_accuracy": kept.val_acc,
                           "test_accuracy": test, "seconds": round(seconds, 3),
                           "command": treatment.command(), "run_dir": str(out),
-                          "report": str(page), "treatment": treatment.to_dict()}))
-    return 3 if kept.val_acc is None else 0
+                          **outcome.to_json(), "treatment": treatment.to_dict()}))
+    return outcome.status if kept.val_acc is not None else EXIT_DIVERGED
 
 
 def _acc(value) -> str:

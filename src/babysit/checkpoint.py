@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,7 @@ SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors
 BEST_NAME = "best"
 EPOCHS_DIR = "checkpoints"
+CLAIM_SLACK = 4  # how many times the values a layer's tensors hold its config may claim
 
 
 # -- public: models -------------------------------------------------------------------------
@@ -91,16 +93,27 @@ def load(path) -> tuple[Layer, object]:
     path = checkpoint_path(path)
     arrays, info = _read(path)
     where = f"checkpoint {path}"
-    net = _build_net(info, arrays, where)
-    preprocess = None
-    if info.get("preprocess") is not None:
-        preprocess = _restore_preprocess(info["preprocess"], _strip("preprocess.", arrays), where)
+    try:
+        net = _build_net(info, arrays, where)
+        preprocess = None
+        if info.get("preprocess") is not None:
+            preprocess = _restore_preprocess(info["preprocess"], _strip("preprocess.", arrays),
+                                             where)
+    except (TypeError, AttributeError, KeyError, IndexError) as err:
+        # What the checksum cannot catch: a file written with a header that does not fit together.
+        raise ValueError(f"{where} is damaged: its description does not fit together "
+                         f"({type(err).__name__}: {err})") from None
     return net, preprocess
 
 
 def read_meta(path) -> dict:
     """The `meta` dict saved with a checkpoint (verified like `load`, without building the net)."""
-    return _read(checkpoint_path(path))[1].get("meta", {})
+    path = checkpoint_path(path)
+    meta = _read(path)[1].get("meta", {})
+    if not isinstance(meta, dict):
+        raise ValueError(f"checkpoint {path} is damaged: its meta is {type(meta).__name__}, "
+                         f"not a dict")
+    return meta
 
 
 def architecture(net: Layer) -> dict:
@@ -263,14 +276,21 @@ class Checkpoints(Callback):
 # -- the file format ------------------------------------------------------------------------
 
 
-def _write(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
-    """Serialize and write atomically: temporary file in the same folder, fsync, os.replace."""
+def _write(path: Path, arrays: dict[str, np.ndarray], info: dict,
+           check_finite: bool = True) -> None:
+    """Serialize and write atomically: temporary file in the same folder, fsync, os.replace.
+
+    Non-finite values are refused before anything is written (`check_finite`), so that a
+    diverged network never replaces a good checkpoint; so is a path under a file, or a folder.
+    """
+    if check_finite:
+        _refuse_non_finite(arrays, f"cannot save {path}")
     info = {"format": FORMAT, "version": VERSION, **info}
     text = json.dumps(info, default=_jsonable)
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     blob = safetensors.numpy.save(arrays, metadata={"babysit": text,
                                                     "sha256": _digest(text, arrays)})
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as f:
@@ -280,6 +300,29 @@ def _write(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _make_parent(path: Path) -> None:
+    """Create the folder `path` is written into; a file in the way is a ValueError naming it."""
+    if path.is_dir():
+        raise ValueError(f"cannot save {path}: {path} is a folder; name a file")
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"cannot save {path}: {folder} is a file, not a folder")
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _refuse_non_finite(arrays: dict[str, np.ndarray], where: str) -> None:
+    """A ValueError naming the first float tensor of `arrays` that holds NaN or inf."""
+    for name, arr in arrays.items():
+        arr = to_numpy(arr)
+        if arr.dtype.kind not in "fc" or np.isfinite(arr).all():
+            continue
+        n_nan = int(np.isnan(arr).sum())
+        n_inf = int(np.isinf(arr).sum())
+        counts = " and ".join(f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (n_inf, "inf")) if n)
+        raise ValueError(f"{where}: tensor {name!r} holds {counts} of {arr.size} values; a "
+                         f"network with non-finite weights diverged and predicts nothing useful")
 
 
 def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
@@ -296,7 +339,7 @@ def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
                          f"holds {len(blob) - 8} after the length")
     try:
         header = json.loads(blob[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ValueError(f"{where} is damaged: its header is not JSON (edited, or not a "
                          f"safetensors file)") from None
     meta = header.get("__metadata__") if isinstance(header, dict) else None
@@ -311,12 +354,18 @@ def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     if meta.get("sha256") != _digest(text, arrays):
         raise ValueError(f"{where} is damaged or was edited: its contents do not match the "
                          f"checksum written with them; use an intact copy")
-    info = json.loads(text)
+    try:
+        info = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise ValueError(f"{where} is damaged: its 'babysit' entry is not JSON") from None
+    if not isinstance(info, dict):
+        raise ValueError(f"{where} is damaged: its 'babysit' entry is not a JSON object")
     if info.get("format") != FORMAT or not isinstance(info.get("version"), int):
         raise ValueError(f"{where} is not a babysit checkpoint (format {info.get('format')!r})")
     if info["version"] > VERSION:
         raise ValueError(f"{where} has format version {info['version']}, newer than this "
                          f"babysit reads ({VERSION}); upgrade babysit")
+    _refuse_non_finite(arrays, where)
     return arrays, info
 
 
@@ -361,10 +410,41 @@ def _net_state(net: Layer) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def _build_net(info: dict, arrays: dict[str, np.ndarray], where: str) -> Layer:
+    _check_claimed_sizes(info.get("architecture"), arrays, where)
     net = build(info.get("architecture"), where=f"{where}: layer")
     net.astype(resolve_dtype(info.get("dtype", "float32")))
     _copy_into(net, info, arrays, where)
     return net
+
+
+def _check_claimed_sizes(spec, arrays: dict[str, np.ndarray], where: str, path: str = "") -> None:
+    """Refuse, before anything is built, a layer whose config claims more values than the file
+    holds for it: building allocates what the config says (a crafted 10^7 x 10^7 Linear would
+    ask for terabytes), while the tensors that must fill it are bounded by the file's size.
+
+    A layer's sizes are its config entries named `n` or `n_*` (n_in, n_out: babysit's
+    convention); their product is at most the number of values its tensors hold. A small
+    excess is left to `_copy_into`, which names the exact tensor and shapes; what is refused
+    here is a claim that building alone would make costly (beyond `CLAIM_SLACK`).
+    """
+    if not isinstance(spec, dict):
+        return                      # `build` says what is wrong with it
+    if spec.get("type") == "Sequential":
+        children = spec.get("layers")
+        for i, child in enumerate(children if isinstance(children, list) else []):
+            _check_claimed_sizes(child, arrays, where, _join(path, str(i)))
+        return
+    config = spec.get("config")
+    sizes = [v for k, v in (config.items() if isinstance(config, dict) else ())
+             if (k == "n" or k.startswith("n_")) and isinstance(v, int) and not isinstance(v, bool)]
+    claimed = math.prod(sizes)
+    scope = f"{path}." if path else ""
+    prefixes = (f"param.{scope}", f"buffer.{scope}")
+    held = sum(a.size for k, a in arrays.items() if k.startswith(prefixes))
+    if claimed > CLAIM_SLACK * max(held, 1) + 2**16:
+        raise ValueError(f"{where}: layer {path or '(root)'} ({spec.get('type')}) claims "
+                         f"{claimed} values but the file holds {held} for it; the file is "
+                         f"damaged or crafted")
 
 
 def _copy_into(net: Layer, info: dict, arrays: dict[str, np.ndarray], where: str) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 
 from babysit.average import ParameterAverage
 from babysit.backend import get_array_module, make_rng, to_numpy
-from babysit.data import class_labels, validate
+from babysit.data import check_features, class_labels, validate
 from babysit.history import History
 from babysit.layers.base import Layer
 from babysit.losses import Loss
@@ -69,8 +69,8 @@ class Trainer:
                  average: float | None = None):
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not isinstance(epochs, int) or epochs < 0:
-            raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
+        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
         if not isinstance(eval_max, int) or eval_max < 1:
             raise ValueError(f"eval_max must be a positive integer, got {eval_max!r}")
         for name, value, kind, example in (("net", net, Layer, "bs.mlp(...)"),
@@ -190,8 +190,9 @@ class Trainer:
         h = self.history
         # A regression loss has no accuracy: its epochs are counted with None.
         scored = self.loss.classification
-        h.train_acc.append(self.accuracy(*train_eval) if scored else None)
-        h.val_acc.append(self.accuracy(*val) if val is not None and scored else None)
+        with self.evaluated_weights():     # the data were checked by `prepare`
+            h.train_acc.append(accuracy(self.net, *train_eval) if scored else None)
+            h.val_acc.append(accuracy(self.net, *val) if val is not None and scored else None)
         if bar is not None:
             shown = {"loss": f"{h.loss[-1]:.3f}"}
             if scored:
@@ -232,7 +233,9 @@ class Trainer:
         return self.average.applied() if self.average is not None else contextlib.nullcontext()
 
     def scores(self, X, batch_size: int = 2048):
-        """Raw scores (N, C) at test time, computed in batches."""
+        """Raw scores (N, C) at test time for X (N, D), computed in batches. X is checked like
+        training data: a NaN or inf would otherwise come out as a confident class 0."""
+        X = check_inputs(X, "X")
         with self.evaluated_weights():
             return predict_scores(self.net, X, batch_size)
 
@@ -246,6 +249,9 @@ class Trainer:
 
     def accuracy(self, X, y) -> float:
         """The fraction of rows of X (N, D) whose predicted class is y (N,)."""
+        X = check_inputs(X, "X")
+        if len(y) != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
 
@@ -281,6 +287,19 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer, epoch: int) -> None:
         if self.epochs_without_improvement(trainer.history) >= self.patience:
             trainer.stop_training = True
+
+
+def check_inputs(X, name: str = "X"):
+    """X (N, D) checked at the door as `babysit.data.check_features` does, on the device it
+    is on: 2-d, not empty, finite. A GPU array stays where it is."""
+    xp = get_array_module(X)
+    if xp is np:
+        return check_features(X, name)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 2-d array (N, D), got shape {X.shape}")
+    if not bool(xp.isfinite(X).all()):
+        return check_features(to_numpy(X), name)    # raises, naming the row and column
+    return X
 
 
 def predict_scores(net: Layer, X, batch_size: int = 2048):

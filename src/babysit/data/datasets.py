@@ -135,6 +135,7 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Sp
     """Split (X, y) into parts with the given fractions, each class spread evenly, seeded."""
     from sklearn.model_selection import train_test_split
 
+    check_seed(seed)
     fractions = np.asarray(fractions, dtype=float)
     if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
@@ -156,6 +157,14 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Sp
     return tuple(parts)
 
 
+def check_seed(seed) -> None:
+    """A split's seed is None (different each time) or a non-negative integer, as NumPy's
+    generators take it; anything else is a ValueError naming it."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
+                             or seed < 0):
+        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
+
+
 def load_digits(seed: int = 0) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 images), scaled to [0, 1], split 60/20/20."""
     from sklearn.datasets import load_digits as sklearn_digits
@@ -173,6 +182,7 @@ def holdout(split: Split, n: int, seed: int = 0) -> tuple[Split, Split]:
     How MNIST-like data gets a validation set from its standard training set."""
     from sklearn.model_selection import train_test_split
 
+    check_seed(seed)
     if not 0 < n < len(split.y):
         raise ValueError(f"cannot hold out {n} of {len(split.y)} examples")
     X_rest, X_held, y_rest, y_held = train_test_split(
@@ -263,11 +273,15 @@ def _first_fractional(values: np.ndarray) -> int | None:
     return int(fractional.argmax()) if fractional.any() else None
 
 
-def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None) -> Dataset:
+def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
+                 target_name: str = "y") -> Dataset:
     X = check_features(X, name).astype(np.float32, copy=False)    # the default dtype
     y, class_names = encode_labels(labels)
     if len(y) != len(X):
         raise ValueError(f"{name} has {len(X)} rows of features but {len(y)} labels")
+    if len(class_names) < 2:
+        raise ValueError(f"{name}: the target {target_name!r} holds a single class "
+                         f"({class_names[0]!r}); a classifier needs examples of at least two")
     train, val, test = stratified_split(X, y, fractions, seed=seed)
     return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
 
@@ -276,7 +290,7 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dat
     """A CSV file with a header row: the `target` column holds the labels (numbers or
     names), every other column a numeric feature. Split stratified and seeded."""
     X, labels, _ = formats.read_csv(path, target)
-    return _from_arrays(Path(path).name, X, labels, seed, fractions)
+    return _from_arrays(Path(path).name, X, labels, seed, fractions, target_name=target)
 
 
 def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:

@@ -9,7 +9,7 @@ import pytest
 
 import babysit as bs
 from babysit import checkpoint, cli
-from babysit.data import datasets
+from babysit.data import datasets, formats
 
 
 def write_text(path, text: str, encoding: str = "utf-8"):
@@ -197,3 +197,49 @@ def test_trainer_predictions_refuse_nan_inputs(method):
     args = (X, y) if method == "accuracy" else (X,)
     with pytest.raises(ValueError, match=r"X holds a non-finite value \(nan\) at row 3, column 1"):
         getattr(trainer, method)(*args)
+
+
+# -- found by fuzzing (tests/test_fuzz_readers.py) -------------------------------------------
+
+
+def test_a_damaged_gzip_stream_names_the_file(tmp_path):
+    import gzip
+
+    raw = bytearray(gzip.compress(bytes(range(256)) * 4, mtime=0))
+    raw[12:16] = b"\xff\xff\xff\xff"                # inside the deflate stream: a zlib.error
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz looks gzipped"):
+        formats.read_idx(path)
+
+
+def test_features_beyond_float32_are_named_not_turned_into_inf(tmp_path):
+    X = np.ones((30, 2))
+    X[7, 1] = 1e300
+    np.savez(tmp_path / "big.npz", X=X.astype(">f8"), y=np.arange(30) % 3)
+    with pytest.raises(ValueError, match=r"big\.npz holds 1e\+300 at row 7, column 1, beyond "
+                                         r"the range of float32"):
+        datasets.load(tmp_path / "big.npz")
+    X[7, 1] = 2.0                                   # big-endian float64 reads like native
+    np.savez(tmp_path / "ok.npz", X=X.astype(">f8"), y=np.arange(30) % 3)
+    assert datasets.load(tmp_path / "ok.npz").train.X.dtype == np.float32
+
+
+def test_labels_too_large_for_a_float_to_tell_apart_are_refused(tmp_path):
+    y = np.arange(30) % 3 + 1e20
+    np.savez(tmp_path / "ids.npz", X=np.ones((30, 2)), y=y)
+    with pytest.raises(ValueError, match=r"ids\.npz: labels must be class labels, got 1e\+20 "
+                                         r"at row 0, too large"):
+        datasets.load(tmp_path / "ids.npz")
+
+
+def test_every_refusal_of_a_data_file_names_it(tmp_path):
+    np.savez(tmp_path / "half.npz", X=np.ones((30, 2)), y=np.full(30, 0.5))
+    with pytest.raises(ValueError, match=r"half\.npz: labels must be class labels, got 0\.5"):
+        datasets.load(tmp_path / "half.npz")
+    np.savez(tmp_path / "few.npz", X=np.ones((2, 2)), y=[0, 1])
+    with pytest.raises(ValueError, match=r"few\.npz: cannot split 2 examples"):
+        datasets.load(tmp_path / "few.npz")
+    np.savez(tmp_path / "empty.npz", X=np.ones((0, 3, 3)), y=np.zeros(0))
+    with pytest.raises(ValueError, match=r"empty\.npz"):
+        datasets.load(tmp_path / "empty.npz")

@@ -43,6 +43,7 @@ import numpy as np
 
 from babysit import cli
 from babysit.data import datasets
+from babysit.database import masked, open_database
 from babysit.train import DivergedError
 
 # -- the space ------------------------------------------------------------------------------
@@ -393,14 +394,13 @@ def open_storage(spec: str):
     """An Optuna storage: a URL ("postgresql://...", "mysql://...", "sqlite:///...",
     "redis://...") for workers on many machines, or a file path for a journal file that
     processes on this machine (or a shared file system) append to under a lock."""
-    import optuna
     from optuna.storages.journal import JournalFileBackend, JournalRedisBackend, JournalStorage
 
     spec = str(spec)
     if spec.startswith("redis://"):
         return JournalStorage(JournalRedisBackend(spec))
     if "://" in spec:
-        return optuna.storages.RDBStorage(spec)
+        return open_database(spec)
     Path(spec).parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(spec))
 
@@ -490,9 +490,10 @@ def _create_studies(job: _Job, storage) -> None:
     if theirs is None:
         first.set_user_attr("babysit", mine)
     elif theirs != mine:
-        raise ValueError(f"study {job.study!r} in {job.storage} was begun with other data, "
-                         f"options, space or stage epochs ({theirs}); pass another --study or "
-                         f"--out to start a new search, or the same options to resume it")
+        raise ValueError(f"study {job.study!r} in {masked(job.storage)} was begun with "
+                         f"other data, options, space or stage epochs ({theirs}); pass another "
+                         f"--study or --out to start a new search, or the same options to "
+                         f"resume it")
     for stage in range(1, len(job.stages)):
         _load_study(job, stage, storage)
 
@@ -979,7 +980,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         + ", then ".join(f"{s.trials} trials of {s.epochs or config['epochs']} epochs"
                          for s in stages)
         + f"; {workers} worker{'s' if workers > 1 else ''}, {sampler} sampling, "
-        f"study {study!r} in {job.storage}")
+        f"study {study!r} in {masked(job.storage)}")
     start = time.perf_counter()
     codes = [0]
     if workers == 1:
@@ -999,7 +1000,8 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     say(format_table(rows, limit=15))
     save_table(rows, out)
     plot(rows, spaces, out / "search.png")
-    result = SearchResult(out, job.storage, study, rows, ranked(rows)[0] if ranked(rows) else {},
+    result = SearchResult(out, masked(job.storage), study, rows,
+                          ranked(rows)[0] if ranked(rows) else {},
                           spaces, border_warnings(rows, space))
     for text in result.warnings:
         say(f"warning: {text}")

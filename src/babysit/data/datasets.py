@@ -99,16 +99,34 @@ def check_features(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} must be a 2-d array (N, D), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty: no examples to train or evaluate on")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no features: its shape is {X.shape}")
     if X.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.dtype != np.float64:
-        X = X.astype(np.float32, copy=False)
+    if X.dtype.kind == "f" and X.dtype.itemsize == 8:
+        X = X.astype(np.float64, copy=False)        # native byte order
+    else:
+        X = as_float32(X, name)
     bad = ~np.isfinite(X)
     if bad.any():
         row, col = np.argwhere(bad)[0]
         raise ValueError(f"{name} holds a non-finite value ({X[row, col]}) at row {row}, "
                          f"column {col}; clean or impute the data first")
     return X
+
+
+def as_float32(X: np.ndarray, name: str = "X") -> np.ndarray:
+    """X (N, D) in the default dtype, float32; a finite value too large for it is a ValueError
+    naming its row and column (the cast would silently turn it into inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        X32 = X.astype(np.float32, copy=False)
+    if X32 is not X and X.dtype.kind == "f":
+        overflowed = np.isinf(X32) & np.isfinite(X)
+        if overflowed.any():
+            row, col = np.argwhere(overflowed)[0]
+            raise ValueError(f"{name} holds {X[row, col]} at row {row}, column {col}, beyond "
+                             f"the range of float32 (about 3.4e38); rescale the data first")
+    return X32
 
 
 def class_labels(y, n_classes: int | None = None) -> np.ndarray:
@@ -261,6 +279,11 @@ def encode_labels(values) -> tuple[np.ndarray, list[str]]:
         if i is not None:
             raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; "
                              f"babysit trains classifiers, not regressors")
+        huge = np.abs(values) >= 2.0**53          # where floats stop telling integers apart
+        if huge.any():
+            i = int(huge.argmax())
+            raise ValueError(f"labels must be class labels, got {values[i]:g} at row {i}, too "
+                             f"large to be told apart from its neighbours; encode the classes")
         values = values.astype(np.int64)
     names, y = np.unique(values, return_inverse=True)
     return y.astype(np.int64), [str(name) for name in names]
@@ -275,7 +298,7 @@ def _first_fractional(values: np.ndarray) -> int | None:
 
 def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
                  target_name: str = "y") -> Dataset:
-    X = check_features(X, name).astype(np.float32, copy=False)    # the default dtype
+    X = as_float32(check_features(X, name), name)
     y, class_names = encode_labels(labels)
     if len(y) != len(X):
         raise ValueError(f"{name} has {len(X)} rows of features but {len(y)} labels")
@@ -289,18 +312,33 @@ def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
 def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     """A CSV file with a header row: the `target` column holds the labels (numbers or
     names), every other column a numeric feature. Split stratified and seeded."""
-    X, labels, _ = formats.read_csv(path, target)
-    return _from_arrays(Path(path).name, X, labels, seed, fractions, target_name=target)
+    with _naming(path):
+        X, labels, _ = formats.read_csv(path, target)
+        return _from_arrays(Path(path).name, X, labels, seed, fractions, target_name=target)
 
 
 def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     """A .npz holding X (N, D), or images (N, H, W) / (N, H, W, C) which are flattened,
     and y (N,) labels. Split stratified and seeded."""
-    X, y = formats.read_npz(path)
-    image_shape = tuple(X.shape[1:]) if X.ndim in (3, 4) else None
-    if image_shape is not None:
-        X = X.reshape(len(X), -1)
-    return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
+    with _naming(path):
+        X, y = formats.read_npz(path)
+        image_shape = tuple(X.shape[1:]) if X.ndim in (3, 4) else None
+        if image_shape is not None:
+            if X.size == 0:
+                raise ValueError(f"X holds no images (shape {X.shape})")
+            X = X.reshape(len(X), -1)
+        return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
+
+
+@contextlib.contextmanager
+def _naming(path):
+    """Every ValueError raised inside names the file `path` (prefixed when it does not)."""
+    try:
+        yield
+    except ValueError as err:
+        if Path(path).name in str(err):
+            raise
+        raise ValueError(f"{path}: {err}") from None
 
 
 BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist,

@@ -36,7 +36,7 @@ def read_bytes(path) -> bytes:
     if raw[:2] == GZIP_MAGIC:
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise ValueError(f"{path} looks gzipped but cannot be decompressed ({err}); the "
                              f"file is probably truncated: delete it and fetch it again") from err
     return raw

@@ -1,0 +1,194 @@
+"""The distributed search on a real PostgreSQL server: a throwaway one, started for these tests
+in a temporary folder (Debian's `postgresql` package: initdb, pg_ctl), listening on the
+loopback interface only at a free port, stopped and deleted afterwards.
+
+Skipped, with the reason, where PostgreSQL or a driver (psycopg 3 or psycopg2, the `postgres`
+extra) is missing; `.ci/run` installs PostgreSQL when it is missing.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "s3cret-Pw"        # a password no output may show
+USER = "babysit"
+
+
+@dataclass
+class Server:
+    """A running throwaway PostgreSQL server and how to reach it."""
+
+    port: int
+    database: str
+
+    def url(self, password: str = PASSWORD, port: int | None = None,
+            database: str | None = None) -> str:
+        return (f"postgresql://{USER}:{password}@127.0.0.1:{port or self.port}/"
+                f"{database or self.database}")
+
+
+def _bin_dir() -> Path | None:
+    """The newest PostgreSQL server's bin folder (Debian keeps them out of PATH)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_unprivileged() -> tuple[list[str], pwd.struct_passwd | None]:
+    """PostgreSQL refuses to run as root: a command prefix that runs it as the `postgres` system
+    user (or `nobody`) when the tests run as root, and that user; nothing otherwise."""
+    if os.geteuid() != 0:
+        return [], None
+    for name in ("postgres", "nobody"):
+        try:
+            user = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return ["runuser", "-u", name, "--"], user
+    pytest.skip("running as root and no unprivileged user (postgres, nobody) to run PostgreSQL")
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server for this module: user `babysit` with a password, database `study`."""
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb): the distributed-search tests need "
+                    "it; `apt-get install postgresql` (.ci/run does this)")
+    if not any(importlib.util.find_spec(m) for m in ("psycopg", "psycopg2")):
+        pytest.skip("no PostgreSQL driver: pip install 'babysit[postgres]'")
+    prefix, user = _as_unprivileged()
+    home = Path(tempfile.mkdtemp(prefix="babysit-pg-"))
+    if user is not None:
+        os.chown(home, user.pw_uid, user.pw_gid)
+    (home / "pw").write_text(PASSWORD)
+    if user is not None:
+        os.chown(home / "pw", user.pw_uid, user.pw_gid)
+    data, port = home / "data", _free_port()
+
+    def pg(tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, str(bin_dir / tool), *args], capture_output=True,
+                              text=True, timeout=120, check=check,
+                              env={**os.environ, "PGPASSWORD": PASSWORD})
+
+    pg("initdb", "-D", str(data), "-U", USER, "--auth=scram-sha-256", f"--pwfile={home / 'pw'}",
+       "-E", "UTF8", "--no-sync")
+    options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {home} -c fsync=off "
+               f"-c synchronous_commit=off")
+    started = pg("pg_ctl", "-D", str(data), "-l", str(home / "log"), "-w", "-t", "60",
+                 "-o", options, "start", check=False)
+    if started.returncode != 0:
+        log = (home / "log").read_text() if (home / "log").exists() else ""
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{log}")
+    try:
+        pg("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", USER, "study")
+        yield Server(port, "study")
+    finally:
+        pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def study_trials(server: Server, study: str, stage: int = 1):
+    import optuna
+
+    from babysit import search
+
+    storage = search.open_storage(server.url())
+    return optuna.load_study(study_name=f"{study}.stage{stage}", storage=storage).get_trials()
+
+
+# -- babysit search processes ---------------------------------------------------------------
+
+KILLED_IN_ITS_SECOND_TRIAL = """
+import os, signal, sys
+from babysit import cli, search
+
+evaluate, started = search.evaluate, []
+
+
+def killed_in_its_second_trial(*args, **kwargs):
+    # SIGKILL, as a machine going down would: no handler runs, nothing more is written.
+    started.append(1)
+    if len(started) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return evaluate(*args, **kwargs)
+
+
+search.evaluate = killed_in_its_second_trial
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def search_command(server: Server, out: Path, trials: int, study: str) -> list[str]:
+    return ["search", "--data", "digits", "--stages", f"{trials}:2",
+            "--hidden", "16", "--batch-size", "32", "--param", "lr=loguniform(1e-3,1e-1)",
+            "--param", "reg=loguniform(1e-6,1e-2)", "--storage", server.url(), "--study", study,
+            "--top-k", "0", "--out", str(out)]
+
+
+def start(args: list[str], script: str | None = None) -> subprocess.Popen:
+    code = script if script is not None else "import sys; from babysit import cli; " \
+                                               "sys.exit(cli.main(sys.argv[1:]))"
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    out, err = proc.communicate(timeout=600)
+    return proc.returncode, out + err
+
+
+def test_two_searches_share_a_study_and_one_killed_mid_trial_resumes(postgres, tmp_path):
+    """Two `babysit search` processes on one study at once; one is killed with SIGKILL in the
+    middle of a trial and run again while the other still works. The study ends with exactly
+    the asked number of complete trials, none left running, none repeated; no traceback, and
+    each process exits as it should."""
+    import optuna
+
+    trials, study = 12, "shared"
+    steady = start(search_command(postgres, tmp_path / "a", trials, study))
+    killed = start(search_command(postgres, tmp_path / "b", trials, study),
+                   KILLED_IN_ITS_SECOND_TRIAL)
+    code_killed, text_killed = finish(killed)           # reaped at once: its pid is gone
+    assert code_killed == -signal.SIGKILL, text_killed
+    again = start(search_command(postgres, tmp_path / "b", trials, study))
+    outcomes = {"steady": finish(steady), "again": finish(again)}
+
+    for name, (code, text) in outcomes.items():
+        assert code == 0, f"{name}: {text}"
+        assert "Traceback" not in text, f"{name}: {text}"
+        assert PASSWORD not in text, f"{name} printed the password"
+    every = study_trials(postgres, study)
+    states = [t.state for t in every]
+    complete = [t for t in every if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == trials
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == trials
+    assert set(states) <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL}
+    for run in ("a", "b"):
+        stored = (tmp_path / run / "search.json")
+        if stored.exists():
+            assert PASSWORD not in stored.read_text()

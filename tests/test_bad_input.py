@@ -243,3 +243,12 @@ def test_every_refusal_of_a_data_file_names_it(tmp_path):
     np.savez(tmp_path / "empty.npz", X=np.ones((0, 3, 3)), y=np.zeros(0))
     with pytest.raises(ValueError, match=r"empty\.npz"):
         datasets.load(tmp_path / "empty.npz")
+
+
+def test_an_idx_header_whose_size_overflows_int64_is_refused(tmp_path):
+    """Four dimensions of 2^16 make 2^64 values, which a 64-bit product wraps to 0: the
+    file of a bare header would then pass the size check."""
+    path = tmp_path / "wrap-idx4-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + (2**16).to_bytes(4, "big") * 4)
+    with pytest.raises(ValueError, match=r"wrap-idx4-ubyte: IDX header gives shape \(65536, "):
+        formats.read_idx(path)

@@ -554,13 +554,18 @@ class _Heartbeat:
 def _fail_stale(study, heartbeat: float) -> None:
     """Mark FAIL the running trials whose worker is gone: a dead process on this machine, or
     no heartbeat for 3 intervals. Their values were never recorded, so nothing is lost."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
     host, now = socket.gethostname(), time.time()
     for t in study.get_trials(deepcopy=False, states=_states("RUNNING")):
         where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
         beat = t.user_attrs.get("heartbeat", t.datetime_start.timestamp())
         if (where == host and pid.isdigit() and not _alive(int(pid))) \
                 or now - beat > 3 * heartbeat:
-            study.tell(t.number, state=_states("FAIL")[0], skip_if_finished=True)
+            # Another worker may fail the same trial between this one's read and its write
+            # (workers on other machines see the same dead trial): it is failed either way.
+            with contextlib.suppress(UpdateFinishedTrialError):
+                study.tell(t.number, state=_states("FAIL")[0], skip_if_finished=True)
 
 
 def _alive(pid: int) -> bool:

@@ -59,7 +59,7 @@ def read_idx(path) -> np.ndarray:
         raise ValueError(f"{path}: IDX header promises {ndim} dimensions but the file is "
                          f"only {len(raw)} bytes")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize     # exact: np.prod would wrap
     if len(raw) != expected:
         raise ValueError(f"{path}: IDX header gives shape {shape}, which needs {expected} "
                          f"bytes, but the file holds {len(raw)}; it is truncated or corrupt")

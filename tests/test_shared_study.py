@@ -1,9 +1,11 @@
-"""The distributed search on a real PostgreSQL server: a throwaway one, started for these tests
-in a temporary folder (Debian's `postgresql` package: initdb, pg_ctl), listening on the
-loopback interface only at a free port, stopped and deleted afterwards.
+"""A search study shared by workers on many machines: its storage URL (driver, masked
+password, one-line connection errors), the race of two workers over one dead trial, and the
+whole thing on a real PostgreSQL server.
 
-Skipped, with the reason, where PostgreSQL or a driver (psycopg 3 or psycopg2, the `postgres`
-extra) is missing; `.ci/run` installs PostgreSQL when it is missing.
+That server is a throwaway one, started for these tests in a temporary folder (Debian's
+`postgresql` package: initdb, pg_ctl), listening on the loopback interface only at a free
+port, stopped and deleted afterwards. Its tests skip, saying why, where PostgreSQL or a driver
+(psycopg 3 or psycopg2, the `postgres` extra) is missing; `.ci/run` installs PostgreSQL.
 """
 
 from __future__ import annotations
@@ -192,3 +194,94 @@ def test_two_searches_share_a_study_and_one_killed_mid_trial_resumes(postgres, t
         stored = (tmp_path / run / "search.json")
         if stored.exists():
             assert PASSWORD not in stored.read_text()
+
+
+def one_line_error(capsys, argv) -> str:
+    """Run the CLI; assert status 2 and a single line on stderr; return that line."""
+    from babysit import cli
+
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.parametrize("wrong", ["password", "port", "database"])
+def test_a_storage_that_cannot_be_reached_is_one_line_and_status_2(postgres, tmp_path, capsys,
+                                                                   wrong):
+    url = {"password": postgres.url(password="not-the-password"),
+           "port": postgres.url(port=_free_port()),
+           "database": postgres.url(database="no_such_db")}[wrong]
+    line = one_line_error(capsys, ["search", "--trials", "2", "--epochs", "1", "--storage", url,
+                                   "--out", str(tmp_path)])
+    assert line.startswith("babysit search: error: cannot open the storage postgresql://babysit:"
+                           "***@127.0.0.1:")
+    assert {"password": "password authentication failed", "port": "refused",
+            "database": '"no_such_db" does not exist'}[wrong] in line
+    assert "not-the-password" not in line
+
+
+# -- without a server ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://ann:pw@db.example:5432/s", "postgresql://ann:***@db.example:5432/s"),
+    ("postgresql+psycopg2://ann:p@ss:w@host/s", "postgresql+psycopg2://ann:***@host/s"),
+    ("postgresql://ann@host/s", "postgresql://ann@host/s"),
+    ("postgresql://host/s?user=ann&password=pw", "postgresql://host/s?user=ann&password=***"),
+    ("redis://:pw@localhost:6379", "redis://:***@localhost:6379"),
+    ("runs/s/study.journal", "runs/s/study.journal"),
+])
+def test_a_storage_url_is_shown_without_its_password(url, shown):
+    from babysit.database import masked
+
+    assert masked(url) == shown
+
+
+@pytest.mark.parametrize("installed, expected", [
+    ({"psycopg", "psycopg2"}, "postgresql+psycopg://u:pw@h/db"),
+    ({"psycopg2"}, "postgresql+psycopg2://u:pw@h/db"),
+])
+def test_a_plain_postgresql_url_uses_the_driver_that_is_installed(monkeypatch, installed,
+                                                                   expected):
+    """SQLAlchemy 2.1 takes plain postgresql:// to mean psycopg 3, older ones psycopg2; the
+    README's psycopg2-binary and the `postgres` extra's psycopg 3 both work."""
+    from babysit import database
+
+    monkeypatch.setattr(database.importlib.util, "find_spec",
+                        lambda name: object() if name in installed else None)
+    assert database.with_driver("postgresql://u:pw@h/db") == expected
+    assert database.with_driver("postgres://u:pw@h/db") == expected
+    assert database.with_driver("postgresql+psycopg2://u:pw@h/db") == \
+        "postgresql+psycopg2://u:pw@h/db"                       # named: kept
+    assert database.with_driver("sqlite:///s.db") == "sqlite:///s.db"
+
+
+def test_without_a_postgresql_driver_the_error_says_what_to_install(monkeypatch):
+    from babysit import database
+
+    monkeypatch.setattr(database.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"postgresql://u:\*\*\*@h/db needs a PostgreSQL "
+                                         r"driver: pip install 'babysit\[postgres\]'"):
+        database.with_driver("postgresql://u:pw@h/db")
+
+
+def test_two_workers_failing_the_same_dead_trial_both_carry_on(tmp_path, monkeypatch):
+    """Two workers that find the same dead trial both mark it failed; the storage refuses the
+    second write (UpdateFinishedTrialError), which must not end that worker."""
+    import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    from babysit import search
+
+    storage = search.open_storage(tmp_path / "s.journal")
+    study = optuna.create_study(storage=storage)
+    dead = study.ask()
+    dead.set_user_attr("worker", "another-machine:123")
+    dead.set_user_attr("heartbeat", 0.0)
+
+    def already_failed_by_the_other_worker(*args, **kwargs):
+        raise UpdateFinishedTrialError("Trial#0 has already finished and can not be updated.")
+
+    monkeypatch.setattr(storage, "set_trial_state_values", already_failed_by_the_other_worker)
+    search._fail_stale(study, heartbeat=10)          # returns: the trial is failed either way

@@ -190,9 +190,8 @@ class Trainer:
         h = self.history
         # A regression loss has no accuracy: its epochs are counted with None.
         scored = self.loss.classification
-        with self.evaluated_weights():     # the data were checked by `prepare`
-            h.train_acc.append(accuracy(self.net, *train_eval) if scored else None)
-            h.val_acc.append(accuracy(self.net, *val) if val is not None and scored else None)
+        h.train_acc.append(self.accuracy(*train_eval) if scored else None)
+        h.val_acc.append(self.accuracy(*val) if val is not None and scored else None)
         if bar is not None:
             shown = {"loss": f"{h.loss[-1]:.3f}"}
             if scored:

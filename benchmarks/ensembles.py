@@ -31,9 +31,10 @@ import numpy as np
 
 import babysit as bs
 from babysit.average import ParameterAverage
+from babysit.callbacks import Callback
 from babysit.ensemble import Ensemble, distill
 from babysit.losses import softmax
-from babysit.train import Callback, predict_scores
+from babysit.train import predict_scores
 
 
 class AlsoAverage(Callback):

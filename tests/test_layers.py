@@ -352,3 +352,19 @@ def test_to_refuses_an_unknown_device_by_name():
 def test_to_gpu_without_cupy_says_how_to_install_it():
     with pytest.raises(RuntimeError, match=r"babysit\[gpu\]"):
         bs.mlp(4, [5], 3).to("gpu")
+
+
+def test_kinks_are_recorded_only_inside_a_recording_block_and_per_block():
+    """Outside a gradient check no mask is even computed; nested blocks keep their own."""
+    def must_not_run():
+        raise AssertionError("a mask was computed outside recording()")
+
+    kinks.record(must_not_run)
+    x = np.array([[-1.0, 2.0]])
+    with kinks.recording() as outer:
+        bs.layers.ReLU().forward(x)
+        with kinks.recording() as inner:
+            bs.regularizers.L1(1e-3).penalty([bs.layers.Param(x, regularize=True)])
+        bs.layers.LeakyReLU().forward(x)
+    assert [m.tolist() for m in outer] == [[[False, True]], [[False, True]]]
+    assert [m.tolist() for m in inner] == [[[False, True]]]

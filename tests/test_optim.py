@@ -185,3 +185,35 @@ def test_unknown_optimizer_lists_the_known_ones():
 def test_bad_hyperparameters_are_refused(make):
     with pytest.raises(ValueError):
         make()
+
+
+def test_state_dict_is_keyed_by_parameter_name_and_loads_into_other_params():
+    """A checkpoint holds names, not objects: the state moves to a fresh network's Params
+    of the same names, and the two optimizers then take identical steps."""
+    a, b = _param(), _param()
+    opt = optim.Adam(lr=LR)
+    a.grad[...], b.grad[...] = G1, G2
+    opt.step([a, b])
+    saved = opt.state_dict({"0.W": a, "1.W": b})
+    assert saved["type"] == "Adam" and saved["t"] == 1
+    assert set(saved["state"]) == {"0.W", "1.W"} and {"m", "v"} <= set(saved["state"]["1.W"])
+
+    a2, b2 = Param(a.value.copy()), Param(b.value.copy())
+    other = optim.Adam(lr=LR)
+    other.load_state_dict(saved, {"0.W": a2, "1.W": b2})
+    for p, q in ((a, a2), (b, b2)):
+        p.grad[...] = q.grad[...] = G1
+    opt.step([a, b])
+    other.step([a2, b2])
+    np.testing.assert_array_equal(a.value, a2.value)
+    np.testing.assert_array_equal(b.value, b2.value)
+
+
+def test_load_state_dict_refuses_another_rule_or_unknown_names():
+    p = _param()
+    saved = optim.Momentum(lr=LR).state_dict({"w": p})
+    with pytest.raises(ValueError, match="saved by Momentum, this optimizer is Adam"):
+        optim.Adam(lr=LR).load_state_dict(saved, {"w": p})
+    saved["state"] = {"nosuch.W": {"v": np.zeros(3)}}
+    with pytest.raises(ValueError, match=r"unknown parameters \['nosuch.W'\]"):
+        optim.Momentum(lr=LR).load_state_dict(saved, {"w": p})

@@ -125,8 +125,8 @@ def test_import_babysit_loads_no_heavy_optional_library():
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["--epochs", "0"], "argument --epochs: expected a positive integer, got '0'"),
-    (["--patience", "0"], "argument --patience: expected a positive integer, got '0'"),
+    (["--epochs", "0"], "argument --epochs: epochs must be a positive integer, got 0"),
+    (["--patience", "0"], "argument --patience: patience must be a positive integer, got 0"),
     (["--hidden", "abc"], "--hidden takes comma-separated integers"),
     (["--data", "nosuch"], "unknown dataset 'nosuch'"),
     (["--lr", "-1"], "lr must be > 0"),

@@ -1,5 +1,7 @@
 """Run folders, resuming an interrupted run exactly, early stopping, and the running average."""
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -133,3 +135,28 @@ def test_evaluation_uses_the_averaged_weights_and_training_keeps_its_own(digits)
 def test_average_decay_is_checked():
     with pytest.raises(ValueError, match="decay must be a number in \\(0, 1\\)"):
         make_trainer(average=1.5)
+
+
+def test_trainer_state_moves_a_run_between_trainers_without_a_file(digits):
+    """`state()`/`load_state()` carry the counters, generators, History, optimizer and average:
+    a trainer that takes them over (and the weights) goes on exactly as the first would."""
+    first = make_trainer(epochs=2)
+    first.fit(*digits.train, val=digits.val)
+    net = copy.deepcopy(first.net)      # the weights, buffers and dropout generators
+    second = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(2e-3),
+                        reg=bs.regularizers.L2(1e-4), constraints=[bs.regularizers.MaxNorm(4.0)],
+                        batch_size=64, epochs=2, seed=99, average=0.99, progress=False)
+    second.load_state(first.state())
+    assert (second.epoch, second.iteration, second.opt.t) == (2, first.iteration, first.opt.t)
+    first.epochs = second.epochs = 3
+    first.fit(*digits.train, val=digits.val)
+    second.fit(*digits.train, val=digits.val)
+    assert first.history.to_dict() == second.history.to_dict()
+
+
+def test_load_state_refuses_a_trainer_built_differently(digits):
+    first = make_trainer(epochs=1)
+    first.fit(*digits.train, val=digits.val)
+    with pytest.raises(ValueError, match="saved with batch_size=64, this trainer has"):
+        bs.Trainer(first.net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(2e-3),
+                   batch_size=32, average=0.99).load_state(first.state())

@@ -14,6 +14,7 @@ import optuna
 import pytest
 
 from babysit import cli, search
+from babysit.config import RunConfig
 from babysit.data import datasets
 
 SPACE = {"lr": search.loguniform(1e-3, 1e-2), "hidden": search.choice([[8], [16]])}
@@ -72,7 +73,7 @@ def test_parse_param_reads_each_kind_the_way_train_options_do():
 
 def test_loguniform_draws_are_uniform_in_the_exponent():
     """The notes: learning rates are searched on a log scale, so each decade gets equal draws."""
-    study = optuna.create_study(sampler=search._per_trial_random_sampler(seed=0, stage=0))
+    study = optuna.create_study(sampler=search.studies.per_trial_random_sampler(seed=0, stage=0))
     dim = search.loguniform(1e-6, 1e-2)
     draws = np.array([dim.suggest(study.ask(), "lr") for _ in range(800)])
     per_decade = np.histogram(np.log10(draws), bins=4, range=(-6, -2))[0]
@@ -131,7 +132,7 @@ small = datasets.Dataset("digits-small", datasets.Split(d.train.X[:300], d.train
                          datasets.Split(d.val.X[:150], d.val.y[:150]), d.test, d.image_shape,
                          d.class_names)
 space = {"lr": search.loguniform(1e-3, 1e-2), "hidden": search.choice([[8], [16]])}
-evaluate, started = search.evaluate, []
+evaluate, started = search.workers.evaluate, []
 
 
 def killed_in_the_fourth_trial(*args, **kwargs):
@@ -144,7 +145,7 @@ def killed_in_the_fourth_trial(*args, **kwargs):
     return evaluate(*args, **kwargs)
 
 
-search.evaluate = killed_in_the_fourth_trial
+search.workers.evaluate = killed_in_the_fourth_trial  # where a worker calls it
 search.run(space, small, stages=[search.Stage(8, epochs=4)], base={"batch_size": 8},
            out=sys.argv[1], top_k=0)
 """
@@ -179,7 +180,7 @@ def test_an_interrupted_search_resumes_where_it_stopped(small, tmp_path, monkeyp
             raise KeyboardInterrupt
         return evaluate(*args, **kwargs)
 
-    monkeypatch.setattr(search, "evaluate", interrupt_third)
+    monkeypatch.setattr(search.workers, "evaluate", interrupt_third)
     kwargs = dict(stages=[search.Stage(5, epochs=1)], out=tmp_path, top_k=0,
                   say=lambda text: None)
     with pytest.raises(KeyboardInterrupt):
@@ -187,7 +188,7 @@ def test_an_interrupted_search_resumes_where_it_stopped(small, tmp_path, monkeyp
     states = [t.state.name for t in study_trials(tmp_path)]
     assert states == ["COMPLETE", "COMPLETE", "FAIL"]
 
-    monkeypatch.setattr(search, "evaluate", evaluate)
+    monkeypatch.setattr(search.workers, "evaluate", evaluate)
     search.run(SPACE, small, **kwargs)
     trials = study_trials(tmp_path)
     assert [t.state.name for t in trials] == ["COMPLETE"] * 2 + ["FAIL"] + ["COMPLETE"] * 3
@@ -228,6 +229,9 @@ def test_cli_search_prints_a_json_summary(tmp_path, capsys):
     assert summary["trials"] == 3 and 0 < summary["best"]["val_accuracy"] <= 1
     assert summary["run_dir"] == str(tmp_path)
     assert set(summary["spaces"][0]) == {"lr"}
+    best = RunConfig.load(tmp_path / "best_config.json")       # train --config repeats it
+    assert best.lr == summary["best"]["lr"] and best.hidden == (8,) and best.epochs == 1
+    assert RunConfig.load(tmp_path / "config.json").lr == RunConfig().lr
 
 
 def test_any_optuna_storage_url_holds_the_study(small, tmp_path):
@@ -251,7 +255,7 @@ def test_a_trial_whose_worker_stopped_beating_is_marked_failed(tmp_path):
     for trial, beat in ((silent, time.time() - 100), (beating, time.time())):
         trial.set_user_attr("worker", "another-machine:123")
         trial.set_user_attr("heartbeat", beat)
-    search._fail_stale(study, heartbeat=10)
+    search.workers.fail_stale(study, heartbeat=10)
     assert [t.state.name for t in study.get_trials()] == ["FAIL", "RUNNING"]
 
 

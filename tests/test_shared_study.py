@@ -128,7 +128,7 @@ KILLED_IN_ITS_SECOND_TRIAL = """
 import os, signal, sys
 from babysit import cli, search
 
-evaluate, started = search.evaluate, []
+evaluate, started = search.workers.evaluate, []
 
 
 def killed_in_its_second_trial(*args, **kwargs):
@@ -139,14 +139,14 @@ def killed_in_its_second_trial(*args, **kwargs):
     return evaluate(*args, **kwargs)
 
 
-search.evaluate = killed_in_its_second_trial
+search.workers.evaluate = killed_in_its_second_trial  # where a worker calls it
 sys.exit(cli.main(sys.argv[1:]))
 """
 
 
 def search_command(server: Server, out: Path, trials: int, study: str) -> list[str]:
     return ["search", "--data", "digits", "--stages", f"{trials}:2",
-            "--hidden", "16", "--batch-size", "32", "--param", "lr=loguniform(1e-3,1e-1)",
+            "--hidden", "16", "--batch-size", "64", "--param", "lr=loguniform(1e-3,1e-1)",
             "--param", "reg=loguniform(1e-6,1e-2)", "--storage", server.url(), "--study", study,
             "--top-k", "0", "--out", str(out)]
 
@@ -170,7 +170,7 @@ def test_two_searches_share_a_study_and_one_killed_mid_trial_resumes(postgres, t
     each process exits as it should."""
     import optuna
 
-    trials, study = 12, "shared"
+    trials, study = 8, "shared"
     steady = start(search_command(postgres, tmp_path / "a", trials, study))
     killed = start(search_command(postgres, tmp_path / "b", trials, study),
                    KILLED_IN_ITS_SECOND_TRIAL)
@@ -233,7 +233,7 @@ def test_a_storage_that_cannot_be_reached_is_one_line_and_status_2(postgres, tmp
     ("runs/s/study.journal", "runs/s/study.journal"),
 ])
 def test_a_storage_url_is_shown_without_its_password(url, shown):
-    from babysit.database import masked
+    from babysit.search.database import masked
 
     assert masked(url) == shown
 
@@ -246,7 +246,7 @@ def test_a_plain_postgresql_url_uses_the_driver_that_is_installed(monkeypatch, i
                                                                    expected):
     """SQLAlchemy 2.1 takes plain postgresql:// to mean psycopg 3, older ones psycopg2; the
     README's psycopg2-binary and the `postgres` extra's psycopg 3 both work."""
-    from babysit import database
+    from babysit.search import database
 
     monkeypatch.setattr(database.importlib.util, "find_spec",
                         lambda name: object() if name in installed else None)
@@ -258,7 +258,7 @@ def test_a_plain_postgresql_url_uses_the_driver_that_is_installed(monkeypatch, i
 
 
 def test_without_a_postgresql_driver_the_error_says_what_to_install(monkeypatch):
-    from babysit import database
+    from babysit.search import database
 
     monkeypatch.setattr(database.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ValueError, match=r"postgresql://u:\*\*\*@h/db needs a PostgreSQL "
@@ -284,4 +284,4 @@ def test_two_workers_failing_the_same_dead_trial_both_carry_on(tmp_path, monkeyp
         raise UpdateFinishedTrialError("Trial#0 has already finished and can not be updated.")
 
     monkeypatch.setattr(storage, "set_trial_state_values", already_failed_by_the_other_worker)
-    search._fail_stale(study, heartbeat=10)          # returns: the trial is failed either way
+    search.workers.fail_stale(study, heartbeat=10)   # returns: the trial is failed either way

@@ -297,3 +297,29 @@ def test_unknown_names_list_the_known_ones(make, match):
 def test_bad_trainer_settings(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         _trainer(**kwargs)
+
+
+def test_a_bare_layer_trains_in_the_trainer():
+    """Not only a Sequential: a single Linear is a linear softmax classifier."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((200, 4)).astype(np.float32)
+    y = (X @ rng.standard_normal((4, 3))).argmax(axis=1)     # linearly separable classes
+    trainer = Trainer(bs.layers.Linear(4, 3, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                      bs.optim.Adam(1e-2), epochs=20, batch_size=20, progress=False)
+    history = trainer.fit(X, y)
+    assert history.loss[-1] < history.loss[0] / 2
+    assert trainer.accuracy(X, y) > 0.9
+
+
+def test_a_second_fit_after_the_last_epoch_is_refused_until_epochs_are_raised():
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((40, 4)).astype(np.float32), rng.integers(0, 2, 40)
+    trainer = Trainer(bs.mlp(4, [8], 2), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                      epochs=2, batch_size=8, progress=False)
+    trainer.fit(X, y)
+    with pytest.raises(ValueError, match="already run its 2 epochs; to train more, raise "
+                                         "trainer.epochs"):
+        trainer.fit(X, y)
+    trainer.epochs += 3
+    trainer.fit(X, y)
+    assert trainer.epoch == 5 and trainer.history.epochs == 5

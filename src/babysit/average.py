@@ -69,7 +69,7 @@ class ParameterAverage:
     def state(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(config, arrays) for a checkpoint: the decay and step count, and each averaged value."""
         return ({"decay": self.decay, "t": self.t},
-                {name: to_numpy(v) for name, v in self.values.items()})
+                {name: np.array(to_numpy(v)) for name, v in self.values.items()})  # a snapshot
 
     def load_state(self, config: dict, arrays: dict[str, np.ndarray]) -> None:
         """Restore what `state()` returned, in place (shapes and names must match)."""

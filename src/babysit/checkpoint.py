@@ -35,9 +35,10 @@ import safetensors.numpy
 
 from babysit import layers as layer_module
 from babysit.backend import get_array_module, resolve_dtype, to_numpy
-from babysit.history import History, _jsonable
+from babysit.callbacks import Callback
+from babysit.history import _jsonable
 from babysit.layers.base import Layer, Sequential
-from babysit.train import Callback
+from babysit.validation import make_folder
 
 FORMAT = "babysit"
 VERSION = 1
@@ -164,31 +165,20 @@ def build(spec, where: str = "net") -> Layer:
 
 
 def save_training(path, trainer) -> Path:
-    """Write everything `restore_training` needs to continue `trainer`'s run exactly.
-
-    That is the network, the optimizer's step count and per-Param state (by parameter name),
-    the running average, the trainer's and every layer's random generator, the epoch and
-    iteration counters and the History so far.
+    """Write everything `restore_training` needs to continue `trainer`'s run exactly: the
+    network (weights, buffers, generators) and `trainer.state()` (the optimizer's state by
+    parameter name, the running average, the shuffling generator, the counters, the History).
     """
     arrays, info = _net_state(trainer.net)
-    names = {id(p): name for name, p in trainer.net.named_params().items()}
-    opt = trainer.opt
-    for p, state in opt.state.items():
-        for key, value in state.items():
-            if get_array_module(value) is np and not isinstance(value, np.ndarray):
-                raise ValueError(f"cannot checkpoint {type(opt).__name__}: its state {key!r} "
-                                 f"is a {type(value).__name__}, not an array")
-            arrays[f"optimizer.{names[id(p)]}.{key}"] = to_numpy(value)
-    info["kind"] = "training"
-    info["optimizer"] = {"type": type(opt).__name__, "t": opt.t}
-    info["average"] = None
-    if trainer.average is not None:
-        config, averaged = trainer.average.state()
-        info["average"] = config
-        arrays.update({f"average.{k}": v for k, v in averaged.items()})
-    info["trainer"] = {"epoch": trainer.epoch, "iteration": trainer.iteration,
-                       "batch_size": trainer.batch_size, "rng": trainer.rng.bit_generator.state}
-    info["history"] = trainer.history.to_dict()
+    state = trainer.state()
+    optimizer = state.pop("optimizer")
+    for name, slots in optimizer.pop("state").items():
+        arrays.update({f"optimizer.{name}.{key}": value for key, value in slots.items()})
+    average = state.pop("average")
+    if average is not None:
+        arrays.update({f"average.{k}": v for k, v in average["values"].items()})
+    info.update(kind="training", optimizer=optimizer, history=state.pop("history"),
+                average=None if average is None else average["config"], trainer=state)
     path = checkpoint_path(path)
     _write(path, arrays, info)
     return path
@@ -196,7 +186,8 @@ def save_training(path, trainer) -> Path:
 
 def restore_training(path, trainer) -> None:
     """Load a state written by `save_training` into `trainer` (built like the original: same
-    architecture, optimizer type, batch size and averaging), in place.
+    architecture, optimizer type, batch size and averaging): the weights into its network,
+    the rest through `trainer.load_state`.
 
     `path` is the state file or the run folder holding state.safetensors. After this,
     `trainer.fit(X, y, val)` runs the remaining epochs as if the run had never stopped.
@@ -213,29 +204,19 @@ def restore_training(path, trainer) -> None:
     if architecture(trainer.net) != info["architecture"]:
         raise ValueError(f"{where} was trained with the network {info['architecture']}, this "
                          f"trainer's is {architecture(trainer.net)}; build the same network")
-    saved = info["trainer"]
-    _require_same(where, "optimizer", info["optimizer"]["type"], type(trainer.opt).__name__)
-    _require_same(where, "batch_size", saved["batch_size"], trainer.batch_size)
-    decay = None if trainer.average is None else trainer.average.decay
-    saved_decay = None if info["average"] is None else info["average"]["decay"]
-    _require_same(where, "average", saved_decay, decay)
-
-    _copy_into(trainer.net, info, arrays, where)
-    params = trainer.net.named_params()
-    opt = trainer.opt
-    opt.state = {}
+    slots: dict[str, dict] = {}
     for key, arr in _strip("optimizer.", arrays).items():
-        name, field = key.rsplit(".", 1)
-        if name not in params:
-            raise ValueError(f"{where}: optimizer state for unknown parameter {name!r}")
-        p = params[name]
-        opt.state.setdefault(p, {})[field] = get_array_module(p.value).asarray(arr)
-    opt.t = int(info["optimizer"]["t"])
-    if trainer.average is not None:
-        trainer.average.load_state(info["average"], _strip("average.", arrays))
-    trainer.rng.bit_generator.state = saved["rng"]
-    trainer.epoch, trainer.iteration = int(saved["epoch"]), int(saved["iteration"])
-    trainer.history = History.from_dict(info["history"])
+        name, slot = key.rsplit(".", 1)
+        slots.setdefault(name, {})[slot] = arr
+    average = None if info["average"] is None else {
+        "config": info["average"], "values": _strip("average.", arrays)}
+    state = {**info["trainer"], "history": info["history"],
+             "optimizer": {**info["optimizer"], "state": slots}, "average": average}
+    try:
+        _copy_into(trainer.net, info, arrays, where)
+        trainer.load_state(state)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
 
 
 class Checkpoints(Callback):
@@ -247,13 +228,16 @@ class Checkpoints(Callback):
       (the earliest on ties; only when the trainer validates);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from.
 
-    `preprocess` is saved with each model so that `load` returns a ready pipeline. Nothing is
-    kept on the callback: "best so far" is read from the History, so it survives a resume.
+    `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
+    as {"config": RunConfig.to_dict()}) is added to each model's meta. Nothing is kept on the
+    callback: "best so far" is read from the History, so it survives a resume.
     """
 
-    def __init__(self, run_dir, every_epoch: bool = True, best: bool = True, preprocess=None):
+    def __init__(self, run_dir, every_epoch: bool = True, best: bool = True, preprocess=None,
+                 meta: dict | None = None):
         self.run_dir = Path(run_dir)
         self.every_epoch, self.best, self.preprocess = every_epoch, best, preprocess
+        self.meta = dict(meta or {})
 
     def epoch_path(self, epoch: int) -> Path:
         """Where the checkpoint of `epoch` (1-based) is written."""
@@ -262,8 +246,8 @@ class Checkpoints(Callback):
     def on_epoch_end(self, trainer, epoch: int) -> None:
         h = trainer.history
         val = h.val_acc[-1] if h.val_acc else None
-        meta = {"epoch": epoch, "train_acc": h.train_acc[-1] if h.train_acc else None,
-                "val_acc": val}
+        meta = {**self.meta, "epoch": epoch,
+                "train_acc": h.train_acc[-1] if h.train_acc else None, "val_acc": val}
         earlier = [v for v in h.val_acc[:-1] if v is not None]
         with trainer.evaluated_weights():
             if self.every_epoch:
@@ -306,10 +290,7 @@ def _make_parent(path: Path) -> None:
     """Create the folder `path` is written into; a file in the way is a ValueError naming it."""
     if path.is_dir():
         raise ValueError(f"cannot save {path}: {path} is a folder; name a file")
-    for folder in (path.parent, *path.parent.parents):
-        if folder.exists() and not folder.is_dir():
-            raise ValueError(f"cannot save {path}: {folder} is a file, not a folder")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent, "cannot save into")
 
 
 def _refuse_non_finite(arrays: dict[str, np.ndarray], where: str) -> None:
@@ -504,7 +485,3 @@ def _layer_types() -> dict[str, type]:
             if isinstance(obj, type) and issubclass(obj, Layer) and obj is not Layer}
 
 
-def _require_same(where: str, what: str, saved, current) -> None:
-    if saved != current:
-        raise ValueError(f"{where} was run with {what}={saved!r}, this trainer has "
-                         f"{what}={current!r}; build the trainer as the run was built")

@@ -11,69 +11,88 @@ import argparse
 import json
 import sys
 import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, initializers, layers, losses, optim, preprocess, regularizers
-from babysit.backend import DEVICES, FLOAT_DTYPES
+from babysit import check, ensemble, losses
+from babysit.builders import (
+    build_model,
+    build_optimizer,
+    build_regularizer,
+    build_trainer,
+    layer_widths,
+    load_data,
+)
 from babysit.checkpoint import Checkpoints
+from babysit.config import RunConfig, config_fields
+from babysit.console import say
 from babysit.data import datasets
-from babysit.train import DivergedError, EarlyStopping, Trainer
+from babysit.train import DivergedError, Trainer
+from babysit.validation import make_folder, positive_int
 
-# -- shared options -----------------------------------------------------------------------
+# The file in every run folder that `babysit train --config` reads back.
+CONFIG_NAME = "config.json"
 
-
-def add_data_options(p: argparse.ArgumentParser) -> None:
-    """--data, --target, --preprocess, --seed: which data, and how it is prepared."""
-    p.add_argument("--data", default="digits", help="built-in name, a .csv (with --target) "
-                   "or a .npz holding X and y (default: digits)")
-    p.add_argument("--target", help="the label column of a .csv file")
-    p.add_argument("--preprocess", default="center", choices=preprocess.CHOICES,
-                   help="fitted on the training split only, applied to val and test "
-                        "(default: center, subtract the training mean)")
-    p.add_argument("--seed", type=int, default=0, help="seeds the split, init and shuffles")
+# -- options: the run configuration's fields, then each command's own ---------------------
 
 
-def add_model_options(p: argparse.ArgumentParser) -> None:
-    """The network `build_model` builds: widths, activation, init, BatchNorm, dropout, loss."""
-    g = p.add_argument_group("model")
-    g.add_argument("--hidden", type=_widths, default=[100, 100],
-                   help="hidden layer widths, comma-separated (default: 100,100)")
-    g.add_argument("--activation", default="relu", choices=sorted(layers.ACTIVATIONS))
-    g.add_argument("--init", default="he",
-                   help=", ".join(k for k in initializers.INITIALIZERS if k != "zeros"))
-    g.add_argument("--batchnorm", action="store_true", help="BatchNorm after each hidden Linear")
-    g.add_argument("--dropout", type=float, default=0.0, help="probability of zeroing a unit")
-    g.add_argument("--input-noise", type=float, default=0.0, help="std of input noise")
-    # The command line trains classifiers (its datasets hold class labels); mean squared error
-    # is for babysit.sklearn.BabysitRegressor, which builds its trainer from these options.
-    g.add_argument("--loss", default="softmax",
-                   choices=sorted(k for k, v in losses.LOSSES.items() if v.classification))
-    g.add_argument("--dtype", default="float32", choices=FLOAT_DTYPES)
-    g.add_argument("--device", default="cpu", choices=DEVICES,
-                   help="where the network trains: cpu (NumPy) or gpu (CuPy, babysit[gpu])")
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    """One option per RunConfig field (--hidden, --lr, --reg-kind, ...), generated from the
+    fields' help, parser and choices, in groups data/model/training, plus --config RUN/config.json.
+
+    The options have no argparse defaults (SUPPRESS): the namespace holds only what was given,
+    so that `run_config` lays the flags over --config's file, then over RunConfig's defaults.
+    Each value is checked as it is read (RunConfig's own check), so bad input stops at once.
+    """
+    p.add_argument("--config", type=Path, metavar="RUN/config.json", default=argparse.SUPPRESS,
+                   help="repeat a run: its config.json's settings, under the flags given here")
+    groups = {}
+    for name, f in config_fields().items():
+        group = f.metadata["group"]
+        if group not in groups:
+            groups[group] = p if group == "data" else p.add_argument_group(group)
+        flag, meta = f"--{name.replace('_', '-')}", f.metadata
+        default = RunConfig.__dataclass_fields__[name].default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        choices = meta["cli_choices"]() if meta["cli_choices"] else None
+        help_text = meta["help"] + (f"; one of {', '.join(choices)}" if choices else "") \
+            + f" (default: {'none' if shown is None else shown})"
+        if f.type == "bool":
+            groups[group].add_argument(flag, action=argparse.BooleanOptionalAction,
+                                       default=argparse.SUPPRESS, help=help_text)
+        else:
+            groups[group].add_argument(flag, type=_reader(name, meta, choices),
+                                       default=argparse.SUPPRESS, help=help_text,
+                                       metavar=name.upper())
 
 
-def add_training_options(p: argparse.ArgumentParser) -> None:
-    """The Trainer `build_trainer` builds: optimizer, lr, regularization, epochs, batches."""
-    g = p.add_argument_group("training")
-    g.add_argument("--optimizer", default="adam", help=", ".join(optim.OPTIMIZERS))
-    g.add_argument("--lr", type=float, default=1e-3, help="learning rate (default: 1e-3)")
-    g.add_argument("--reg", type=float, default=1e-4, help="regularization strength")
-    g.add_argument("--reg-kind", default="l2", choices=REG_KINDS)
-    g.add_argument("--max-norm", type=float, default=None, help="max-norm constraint c")
-    g.add_argument("--epochs", type=_positive_int, default=30)
-    g.add_argument("--batch-size", type=int, default=32)
-    g.add_argument("--average", type=float, default=None, metavar="DECAY",
-                   help="evaluate with a running average of the weights (e.g. 0.999)")
-    g.add_argument("--patience", type=_positive_int, default=None,
-                   help="stop after this many epochs without a better val accuracy")
+def _reader(name: str, meta, choices) -> Callable[[str], object]:
+    """argparse's `type` for field `name`: its parser, then its check (and the command line's
+    choices), with a refusal argparse prints as one line."""
+    def read(text: str):
+        try:
+            value = meta["check"](meta["parse"](text), name)
+            if choices is not None and value not in choices:
+                raise ValueError(f"unknown {name} {value!r}; known: {', '.join(choices)}")
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        return value
+    return read
+
+
+def run_config(args) -> RunConfig:
+    """The run the command line describes: RunConfig's defaults, under --config's file, under
+    the flags given."""
+    base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
+    return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
 
 
 def add_ensemble_options(p: argparse.ArgumentParser) -> None:
     """--ensemble K: train K seeds of one configuration and average them."""
-    p.add_argument("--ensemble", type=int, default=1, metavar="K",
+    p.add_argument("--ensemble", type=_count, default=1, metavar="K",
                    help="train K models from seeds seed..seed+K-1 and average their "
                         "probabilities (default: 1, a single model)")
 
@@ -87,93 +106,26 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
 def add_check_options(p: argparse.ArgumentParser) -> None:
     """The gradient check's options: examples, coordinates per parameter, step, burn-in."""
     g = p.add_argument_group("gradient check")
-    g.add_argument("--examples", type=int, default=4,
+    g.add_argument("--examples", type=_count, default=4,
                    help="training examples the check runs on (default: 4; the notes advise few)")
-    g.add_argument("--per-param", type=int, default=10,
+    g.add_argument("--per-param", type=_count, default=10,
                    help="coordinates checked in each parameter (default: 10)")
     g.add_argument("--step", type=float, default=1e-5, help="finite-difference step h")
     g.add_argument("--burn-in", type=int, default=0,
                    help="training iterations (--optimizer, --lr) before the check")
 
 
-def _widths(text: str) -> list[int]:
-    text = text.strip()
-    if text in ("", "none", "0"):
-        return []
+def _count(text: str) -> int:
+    """argparse type for the check's counts (--examples, --per-param): a positive integer."""
     try:
-        widths = [int(w) for w in text.split(",")]
+        return positive_int(int(text), "the value")
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--hidden takes comma-separated integers like 100,100, got {text!r}") from None
-    if any(w < 1 for w in widths):
-        raise argparse.ArgumentTypeError(f"--hidden widths must be positive, got {text!r}")
-    return widths
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
 
 
-def _positive_int(text: str) -> int:
-    """argparse type for counts that must be at least 1 (epochs, patience)."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def load_data(args) -> datasets.Dataset:
-    """The --data dataset split in three, with the --preprocess transform fitted on the
-    training split only and applied to all three (kept as `data.preprocess`)."""
-    data = datasets.load(args.data, seed=args.seed, target=args.target)
-    return data.preprocessed(preprocess.get(args.preprocess))
-
-
-def build_model(args, n_in: int, n_out: int):
-    """The --hidden network from n_in inputs to n_out scores (a Sequential, see bs.mlp)."""
-    return layers.mlp(n_in, args.hidden, n_out, activation=args.activation, init=args.init,
-                      batchnorm=args.batchnorm, dropout=args.dropout,
-                      input_noise=args.input_noise, seed=args.seed,
-                      dtype=args.dtype).to(args.device)
-
-
-def layer_widths(args, data: datasets.Dataset) -> str:
-    """The widths of the --hidden network on `data`, input to output, e.g. "64-100-100-10"."""
-    return "-".join(map(str, [data.n_features, *args.hidden, data.n_classes]))
-
-
-# --reg-kind's names, each with the penalty it builds from the strength --reg.
-REG_KINDS = {
-    "l2": regularizers.L2,
-    "l1": regularizers.L1,
-    "elastic": lambda lam: regularizers.ElasticNet(lam, lam),
-}
-
-
-def build_regularizer(args):
-    """The --reg-kind penalty of strength --reg, or None when --reg is 0."""
-    if args.reg_kind not in REG_KINDS:
-        raise ValueError(f"reg_kind must be one of {tuple(REG_KINDS)}, got {args.reg_kind!r}")
-    return REG_KINDS[args.reg_kind](args.reg) if args.reg else None
-
-
-def build_trainer(args, net, quiet: bool = False, data: datasets.Dataset | None = None
-                  ) -> Trainer:
-    """The Trainer the options describe. With `data`, the default monitors record into the
-    History too (babysit.monitors.default: cheap, and they never change training)."""
-    from babysit import monitors
-
-    constraints = [regularizers.MaxNorm(args.max_norm)] if args.max_norm else []
-    watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
-    stop = [EarlyStopping(args.patience)] if args.patience is not None else []
-    return Trainer(net, losses.get(args.loss), optim.get(args.optimizer, args.lr),
-                   reg=build_regularizer(args), constraints=constraints,
-                   batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
-                   progress=None if not quiet else False, average=args.average,
-                   callbacks=watch + stop)
-
-
-def run_folder(args, command: str) -> Path:
-    """Create and return --out, or a new runs/<command>-<timestamp>[-k] folder."""
+def run_folder(args, command: str, cfg: RunConfig) -> Path:
+    """Create and return --out, or a new runs/<command>-<timestamp>[-k] folder, holding the
+    run's config.json (`babysit train --config RUN/config.json` repeats the run)."""
     if args.out is not None:
         out = Path(args.out)
     else:
@@ -183,14 +135,9 @@ def run_folder(args, command: str) -> Path:
         while out.exists():
             suffix += 1
             out = Path("runs") / f"{command}-{stamp}-{suffix}"
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "--out")
+    cfg.save(out / CONFIG_NAME)
     return out
-
-
-def say(text: str = "") -> None:
-    """Human-readable output, flushed at once; the JSON summary of --json is printed after
-    it, so that it stays stdout's last line."""
-    print(text, flush=True)
 
 
 # -- commands -----------------------------------------------------------------------------
@@ -198,15 +145,16 @@ def say(text: str = "") -> None:
 
 def cmd_train(args) -> int:
     """Train one model (or --ensemble K), save its checkpoints and history, report accuracies."""
-    if getattr(args, "ensemble", 1) != 1:
-        return cmd_train_ensemble(args)
-    data = load_data(args)
-    net = build_model(args, data.n_features, data.n_classes)
-    trainer = build_trainer(args, net, data=data)
-    out = run_folder(args, "train")
-    trainer.callbacks.append(Checkpoints(out, preprocess=data.preprocess))
+    cfg = run_config(args)
+    if args.ensemble != 1:
+        return cmd_train_ensemble(args, cfg)
+    data = load_data(cfg)
+    net = build_model(cfg, data.n_features, data.n_classes)
+    out = run_folder(args, "train", cfg)
+    trainer = build_trainer(cfg, net, data=data, callbacks=[
+        Checkpoints(out, preprocess=data.preprocess, meta={"config": cfg.to_dict()})])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-        f"{len(data.test.y)} test, model {layer_widths(args, data)}")
+        f"{len(data.test.y)} test, model {layer_widths(cfg, data)}")
     start = time.perf_counter()
     trainer.fit(data.train.X, data.train.y, val=data.val)
     seconds = time.perf_counter() - start
@@ -216,26 +164,27 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_train_ensemble(args) -> int:
+def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
     its own run folder member-<i>/, then the test accuracy of each and of their average."""
-    if args.ensemble < 1:
-        raise ValueError(f"--ensemble must be a positive number of models, got {args.ensemble}")
-    data = load_data(args)
-    out = run_folder(args, "train")
+    data = load_data(cfg)
+    out = run_folder(args, "train", cfg)
+    first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
-        f"{args.seed}..{args.seed + args.ensemble - 1}")
+        f"{first}..{first + args.ensemble - 1}")
     start = time.perf_counter()
 
     def member(seed: int) -> Trainer:
-        member_args = argparse.Namespace(**{**vars(args), "seed": seed})
-        trainer = build_trainer(member_args, build_model(member_args, data.n_features,
-                                                         data.n_classes))
-        folder = out / f"member-{seed - args.seed + 1}"
-        trainer.callbacks.append(Checkpoints(folder, preprocess=data.preprocess))
-        return trainer
+        member_cfg = cfg.replace(seed=seed)
+        folder = out / f"member-{seed - first + 1}"
+        folder.mkdir(parents=True, exist_ok=True)
+        member_cfg.save(folder / CONFIG_NAME)
+        checkpoints = Checkpoints(folder, preprocess=data.preprocess,
+                                  meta={"config": member_cfg.to_dict()})
+        return build_trainer(member_cfg, build_model(member_cfg, data.n_features,
+                                                     data.n_classes), callbacks=[checkpoints])
 
-    seeds = range(args.seed, args.seed + args.ensemble)
+    seeds = range(first, first + args.ensemble)
     models = ensemble.of_seeds(member, seeds, data.train.X, data.train.y, val=data.val)
     members = models.member_accuracies(*data.test)
     for i, (seed, trainer) in enumerate(zip(seeds, models.models, strict=True)):
@@ -284,17 +233,18 @@ def cmd_demo(args) -> int:
     and the test accuracy. Exit 0 when training finished, 2 when it diverged."""
     from babysit import report
 
-    data = load_data(args)
-    net = build_model(args, data.n_features, data.n_classes)
-    loss, reg = losses.get(args.loss), build_regularizer(args)
-    out = run_folder(args, "demo")
+    cfg = run_config(args)
+    data = load_data(cfg)
+    net = build_model(cfg, data.n_features, data.n_classes)
+    loss, reg = losses.get(cfg.loss), build_regularizer(cfg)
+    out = run_folder(args, "demo", cfg)
     say(f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-        f"{len(data.test.y)} test, preprocessing {args.preprocess!r} fitted on the "
-        f"training split, model {layer_widths(args, data)}")
-    sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=args.seed)
+        f"{len(data.test.y)} test, preprocessing {cfg.preprocess!r} fitted on the "
+        f"training split, model {layer_widths(cfg, data)}")
+    sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=cfg.seed)
     say(f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,
-                            seed=args.seed)
+                            seed=cfg.seed)
     (out / "gradient_check.txt").write_text(f"{grads}\n")
     say(f"\ngradient check ({grads.n_examples} examples, float64 copy; the full table "
         f"is in {out / 'gradient_check.txt'}):")
@@ -304,10 +254,10 @@ def cmd_demo(args) -> int:
     say("  every parameter passes" if grads.ok else
         f"  WRONG gradient: {', '.join(grads.wrong)}")
 
-    trainer = build_trainer(args, net, data=data)
+    trainer = build_trainer(cfg, net, data=data)
     trainer.history.meta.update(sanity={**sanity.to_dict(), "text": str(sanity)},
                                 gradient_check={**grads.summary(), "text": str(grads)})
-    say(f"\ntraining for {args.epochs} epochs with monitors on")
+    say(f"\ntraining for {cfg.epochs} epochs with monitors on")
     start = time.perf_counter()
     diverged = None
     try:
@@ -370,15 +320,14 @@ def cmd_report(args) -> int:
 
 def cmd_check(args) -> int:
     """Gradient-check the model the options describe: exit 0 when every parameter passes."""
-    if args.examples < 1:
-        raise ValueError(f"--examples must be a positive integer, got {args.examples}")
-    data = load_data(args)
-    net = build_model(args, data.n_features, data.n_classes)
-    out = run_folder(args, "check")
-    report = check.gradients(net, losses.get(args.loss), data.train.X[:args.examples],
-                             data.train.y[:args.examples], reg=build_regularizer(args),
-                             per_param=args.per_param, h=args.step, seed=args.seed,
-                             burn_in=args.burn_in, opt=optim.get(args.optimizer, args.lr))
+    cfg = run_config(args)
+    data = load_data(cfg)
+    net = build_model(cfg, data.n_features, data.n_classes)
+    out = run_folder(args, "check", cfg)
+    report = check.gradients(net, losses.get(cfg.loss), data.train.X[:args.examples],
+                             data.train.y[:args.examples], reg=build_regularizer(cfg),
+                             per_param=args.per_param, h=args.step, seed=cfg.seed,
+                             burn_in=args.burn_in, opt=build_optimizer(cfg))
     text = str(report)
     (out / "gradient_check.txt").write_text(text + "\n")
     say(text)
@@ -417,14 +366,18 @@ def cmd_search(args) -> int:
     same command resumes the same search."""
     from babysit import search
 
-    data = load_data(args)
+    cfg = run_config(args)
+    data = load_data(cfg)
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
-    base = {k: v for k, v in vars(args).items() if k in search.base_config()}
-    result = search.run(space, data, args.trials,
+    result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,
-                        base=base, workers=args.workers, storage=args.storage,
+                        workers=args.workers, storage=args.storage,
                         study=args.study, out=args.out, sampler=args.sampler, folds=args.folds,
-                        seed=args.seed, top_k=args.top_k, say=say)
+                        seed=cfg.seed or 0, top_k=args.top_k, say=say)
+    cfg.save(result.out / CONFIG_NAME)  # the settings every trial shared
+    if result.retrained:  # `babysit train --config RUN/best_config.json` trains the best again
+        best = RunConfig.from_dict({**cfg.to_dict(), **result.retrained["config"]})
+        best.save(result.out / "best_config.json")
     if args.json:
         print(json.dumps(result.summary(), default=str))
     return 0
@@ -432,45 +385,74 @@ def cmd_search(args) -> int:
 
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
-             [add_data_options, add_model_options, add_training_options, add_output_options]),
+             [add_config_options, add_output_options]),
     "report": ("re-render report.html and the plots of a run folder from its history.json",
                cmd_report, [add_report_options]),
     "train": ("train a model and report train/val/test accuracy", cmd_train,
-              [add_data_options, add_model_options, add_training_options, add_ensemble_options,
+              [add_config_options, add_ensemble_options,
                add_output_options]),
     "search": ("search hyperparameters: random or TPE, coarse to fine, in parallel, resumable",
-               cmd_search, [add_data_options, add_model_options, add_training_options,
-                            add_search_options, add_output_options]),
+               cmd_search, [add_config_options,   add_search_options, add_output_options]),
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
-              cmd_check, [add_data_options, add_model_options, add_training_options,
-                          add_check_options, add_output_options]),
+              cmd_check, [add_config_options, add_check_options, add_output_options]),
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, refusing bad options in one line (no usage block above it) with status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    """The `babysit` parser: one subcommand per entry of COMMANDS, with its option groups."""
-    p = argparse.ArgumentParser(prog="babysit", description=__doc__.splitlines()[0])
+    """The `babysit` parser: one subcommand per entry of COMMANDS, with its option groups.
+    `--debug` (before or after the command) shows the traceback of an error."""
+    p = OneLineParser(prog="babysit", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
     for name, (help_text, _, option_groups) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
         for add in option_groups:
             add(sp)
     return p
 
 
 def main(argv=None) -> int:
-    """Run one command; bad input (a ValueError) or divergence prints one line and exits 2."""
-    args = parser().parse_args(argv)
+    """Run one command and return its exit status. An error is one line on stderr and status 2,
+    whatever raised it (bad input refused by argparse or a ValueError, divergence, anything
+    unexpected); `--debug` prints the traceback too. Ctrl-C is one line and status 130."""
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
+        return exit_.code
     _, run, _ = COMMANDS[args.command]
     try:
         with np.errstate(over="ignore", under="ignore"):  # unlike np.seterr, nothing lingers
             return run(args)
+    except KeyboardInterrupt:
+        _say_error(args, "interrupted")
+        return 130
     except DivergedError as err:
-        print(f"babysit {args.command}: {err}", file=sys.stderr)
+        _say_error(args, str(err), prefix="")
         return 2
     except ValueError as err:
-        print(f"babysit {args.command}: error: {err}", file=sys.stderr)
+        _say_error(args, str(err))
         return 2
+    except Exception as err:  # a bug or the environment: still one line, the rest on --debug
+        hint = "" if args.debug else " (run with --debug for the traceback)"
+        _say_error(args, f"{type(err).__name__}: {err}{hint}")
+        return 2
+
+
+def _say_error(args, message: str, prefix: str = "error: ") -> None:
+    """One line on stderr: "babysit COMMAND: error: MESSAGE", after the traceback with --debug."""
+    if args.debug:
+        traceback.print_exc()
+    text = " ".join(message.split("\n"))
+    print(f"babysit {args.command}: {prefix}{text}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from babysit.layers.base import Layer
 from babysit.losses import Loss, SoftmaxCrossEntropy, log_softmax, softmax
 from babysit.optim import Adam, Optimizer
 from babysit.train import Trainer, predict_scores
+from babysit.validation import positive_int
 
 
 class Ensemble:
@@ -137,8 +138,7 @@ def top_k(candidates: Iterable[tuple[float, object]], k: int,
     is anything `Ensemble` takes, or a configuration dict, which `build(config)` turns into a
     trained model (a network, Trainer or checkpoint path). Ties keep the earlier candidate.
     """
-    if not isinstance(k, int) or k < 1:
-        raise ValueError(f"top_k: k must be a positive integer, got {k!r}")
+    positive_int(k, "top_k: k")
     ranked = sorted(candidates, key=lambda pair: -pair[0])[:k]
     if not ranked:
         raise ValueError("top_k got no candidates")
@@ -162,8 +162,7 @@ def of_run(run_dir, last: int | None = None) -> Ensemble:
         raise ValueError(f"of_run: no checkpoints in {Path(run_dir) / checkpoint.EPOCHS_DIR}; "
                          f"train with callbacks=[Checkpoints(run_dir)]")
     if last is not None:
-        if not isinstance(last, int) or last < 1:
-            raise ValueError(f"of_run: last must be a positive integer, got {last!r}")
+        positive_int(last, "of_run: last")
         paths = paths[-last:]
     return Ensemble(paths)
 

@@ -11,6 +11,7 @@ import math
 
 from babysit.backend import get_array_module
 from babysit.layers import kinks
+from babysit.reprs import config_repr
 
 
 def _check_class_targets(scores, y) -> None:
@@ -46,8 +47,7 @@ class Loss:
         return {}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
+        return config_repr(self, self.config())
 
 
 def log_softmax(scores):
@@ -112,7 +112,7 @@ class MulticlassSVM(Loss):
         margins = scores - correct + scores.dtype.type(self.margin)
         margins[rows, y] = 0
         positive = margins > 0
-        kinks.record(positive)
+        kinks.record(lambda: positive)
         value = float(xp.maximum(margins, 0).sum() / n)
         dscores = positive.astype(scores.dtype)
         dscores[rows, y] = -positive.sum(axis=1)

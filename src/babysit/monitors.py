@@ -25,9 +25,9 @@ import math
 import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
+from babysit.callbacks import Callback
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.layers.linear import Linear
-from babysit.train import Callback
 
 # A tanh output beyond this magnitude (sigmoid: within 1 - this of 0 or 1, on the tanh
 # scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
-from babysit.backend import get_array_module
+import numpy as np
+
+from babysit.backend import get_array_module, to_numpy
 from babysit.layers.base import Param
+from babysit.reprs import config_repr
+from babysit.validation import positive_int
 
 Schedule = Callable[[int], float]
 
@@ -55,9 +59,41 @@ class Optimizer:
         """The constructor arguments (for repr and saved training state)."""
         return {"lr": self.lr}
 
+    def state_dict(self, params: Mapping[str, Param]) -> dict:
+        """What this optimizer has learned, by parameter name: {"type": the class name, "t": the
+        step count, "state": {name: {key: NumPy array}}}; `params` names the Params
+        (`net.named_params()`). A checkpoint stores it; `load_state_dict` puts it back."""
+        names = {id(p): name for name, p in params.items()}
+        state = {}
+        for p, slots in self.state.items():
+            if id(p) not in names:
+                raise ValueError(f"{type(self).__name__} holds state for a Param that `params` "
+                                 f"does not name (shape {p.shape})")
+            for key, value in slots.items():
+                if get_array_module(value) is np and not isinstance(value, np.ndarray):
+                    raise ValueError(f"cannot save {type(self).__name__}'s state: its {key!r} "
+                                     f"is a {type(value).__name__}, not an array")
+            # copies: the saved state must not change as this optimizer goes on stepping
+            state[names[id(p)]] = {key: np.array(to_numpy(value)) for key, value in slots.items()}
+        return {"type": type(self).__name__, "t": self.t, "state": state}
+
+    def load_state_dict(self, saved: Mapping, params: Mapping[str, Param]) -> None:
+        """Take over a `state_dict()` (of this optimizer type) for the Params `params` names,
+        each array copied to its Param's device; replaces whatever state this one held."""
+        if saved["type"] != type(self).__name__:
+            raise ValueError(f"the state was saved by {saved['type']}, this optimizer is "
+                             f"{type(self).__name__}")
+        unknown = sorted(set(saved["state"]) - set(params))
+        if unknown:
+            raise ValueError(f"optimizer state for unknown parameters {unknown}; the network "
+                             f"has {sorted(params)}")
+        self.state = {params[name]: {key: get_array_module(params[name].value).array(arr)
+                                     for key, arr in slots.items()}
+                      for name, slots in saved["state"].items()}
+        self.t = int(saved["t"])
+
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
+        return config_repr(self, self.config())
 
 
 def _zeros_like(p: Param):
@@ -218,15 +254,14 @@ class StepDecay:
         _check_schedule("StepDecay", lr0)
         if not 0 < factor <= 1:
             raise ValueError(f"StepDecay: factor must be in (0, 1], got {factor!r}")
-        if not isinstance(every, numbers.Integral) or every < 1:
-            raise ValueError(f"StepDecay: every must be a positive integer, got {every!r}")
+        positive_int(every, "StepDecay: every")
         self.lr0, self.factor, self.every = lr0, factor, every
 
     def __call__(self, t: int) -> float:
         return self.lr0 * self.factor ** (t // self.every)
 
     def __repr__(self) -> str:
-        return f"StepDecay(lr0={self.lr0}, factor={self.factor}, every={self.every})"
+        return config_repr(self, {"lr0": self.lr0, "factor": self.factor, "every": self.every})
 
 
 class ExponentialDecay:
@@ -240,7 +275,7 @@ class ExponentialDecay:
         return self.lr0 * math.exp(-self.k * t)
 
     def __repr__(self) -> str:
-        return f"ExponentialDecay(lr0={self.lr0}, k={self.k})"
+        return config_repr(self, {"lr0": self.lr0, "k": self.k})
 
 
 class InverseTimeDecay:
@@ -254,4 +289,4 @@ class InverseTimeDecay:
         return self.lr0 / (1 + self.k * t)
 
     def __repr__(self) -> str:
-        return f"InverseTimeDecay(lr0={self.lr0}, k={self.k})"
+        return config_repr(self, {"lr0": self.lr0, "k": self.k})

@@ -20,6 +20,8 @@ import inspect
 import numpy as np
 
 from babysit.data import check_features
+from babysit.reprs import config_repr
+from babysit.validation import positive_int
 
 
 class Transform:
@@ -117,8 +119,7 @@ class Transform:
         raise ValueError(f"{type(self).__name__} has no inverse_transform")
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+        return config_repr(self, self.get_params())
 
 
 def _cast(stat: np.ndarray, X) -> np.ndarray:
@@ -251,8 +252,8 @@ class PCA(Transform):
         if n_components is not None and variance is not None:
             raise ValueError(f"give PCA n_components or variance, not both "
                              f"(got n_components={n_components}, variance={variance})")
-        if n_components is not None and (int(n_components) != n_components or n_components < 1):
-            raise ValueError(f"n_components must be a positive integer, got {n_components!r}")
+        if n_components is not None:
+            n_components = positive_int(n_components, "n_components")
         if variance is not None and not 0 < variance <= 1:
             raise ValueError(f"variance must be a fraction in (0, 1], got {variance!r}")
         self.n_components = n_components

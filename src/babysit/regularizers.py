@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from babysit.backend import get_array_module
 from babysit.layers import kinks
 from babysit.layers.base import Param
+from babysit.reprs import config_repr
 
 
 class Regularizer:
@@ -40,8 +41,7 @@ class Regularizer:
         return {}
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
+        return config_repr(self, self.config())
 
 
 def _check_strength(name: str, lam: float) -> None:
@@ -79,7 +79,7 @@ class L1(Regularizer):
         return {"lam": self.lam}
 
     def _value(self, w) -> float:
-        kinks.record(w > 0)  # |w| = max(w, -w): a gradient check must see which side won
+        kinks.record(lambda: w > 0)  # |w| = max(w, -w): a gradient check sees which side won
         return self.lam * float(get_array_module(w).abs(w).sum())
 
     def _add_grad(self, p: Param) -> None:
@@ -135,4 +135,4 @@ class MaxNorm:
             p.value *= scale
 
     def __repr__(self) -> str:
-        return f"MaxNorm(c={self.c!r})"
+        return config_repr(self, {"c": self.c})

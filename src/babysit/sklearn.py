@@ -1,9 +1,12 @@
 """scikit-learn estimators: babysit networks inside Pipelines, GridSearchCV and cross-validation.
 
-`BabysitClassifier` and `BabysitRegressor` take the command line's model and training
-options as constructor arguments (`hidden`, `activation`, `init`, `batchnorm`, `dropout`,
-`optimizer`, `lr`, `reg`, `epochs`, `batch_size`, `seed`, `average`, `preprocess`, ...),
-store them untouched, and build the network and the `Trainer` in `fit`. What is learned
+`BabysitClassifier` and `BabysitRegressor` take the fields of `babysit.config.RunConfig` (all
+but `data` and `target`: an estimator is given X and y) as keyword arguments (`hidden`,
+`activation`, `init`, `batchnorm`, `dropout`, `optimizer`, `lr`, `reg`, `epochs`,
+`batch_size`, `seed`, `average`, `preprocess`, ...), plus `verbose`. Their constructors are
+generated from RunConfig, so a new field is an estimator parameter with no edit here. They
+store the arguments untouched, map them onto a RunConfig in `fit` (which checks them) and
+build the network and the `Trainer` with `babysit.builders`. What is learned
 ends in `_`: `net_`, `trainer_`, `history_` (the run's `History`, ready for
 `history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`.
 
@@ -13,23 +16,52 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 
 from __future__ import annotations
 
-import numbers
-from argparse import Namespace
+import inspect
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from babysit import cli, preprocess
+from babysit import preprocess
 from babysit.backend import resolve_dtype, to_numpy
+from babysit.builders import build_model, build_trainer
+from babysit.config import RunConfig, config_fields
+
+# RunConfig fields an estimator does not take: it is given its data as X and y.
+_NOT_PARAMETERS = ("data", "target")
+
+
+def _generated_init(overrides: dict, excluded: tuple = ()):
+    """An `__init__` taking each RunConfig field (but `_NOT_PARAMETERS` and `excluded`) as a
+    keyword argument with RunConfig's default (or `overrides`' one), plus verbose=False, and
+    storing each untouched, as scikit-learn requires. Its signature is the one scikit-learn's
+    `get_params` reads."""
+    defaults = {name: f.default for name, f in config_fields().items()
+                if name not in _NOT_PARAMETERS + excluded}
+    defaults.update(overrides, verbose=False)
+
+    def __init__(self, **params):
+        unknown = sorted(set(params) - set(defaults))
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {unknown}; it takes "
+                            f"{', '.join(defaults)}")
+        for name, default in defaults.items():
+            setattr(self, name, params.get(name, default))
+
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+           for name, default in defaults.items()])
+    return __init__
 
 
 class _BabysitEstimator(BaseEstimator):
     """What the classifier and the regressor share: validating, building, training, scoring.
 
-    Subclasses define `__init__` (their hyperparameters) and `_cli_options()`, and turn
-    their targets into what the loss expects before `_train`.
+    Subclasses generate `__init__` (`_generated_init`), define `_fixed()` (the RunConfig
+    fields they set themselves) and turn their targets into what the loss expects before
+    `_train`.
     """
 
     def _validate(self, X, y="no_validation", reset: bool = True, **check_params):
@@ -41,19 +73,15 @@ class _BabysitEstimator(BaseEstimator):
 
     def _start(self, X, n_out: int) -> None:
         """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs."""
-        if isinstance(self.epochs, bool) or not isinstance(self.epochs, numbers.Integral) \
-                or self.epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
-        # The CLI's builders read an argparse namespace; the constructor arguments are its options.
-        hidden = [self.hidden] if isinstance(self.hidden, int) else list(self.hidden)
-        options = Namespace(**{**self.get_params(deep=False), "hidden": hidden,
-                               **self._cli_options()})
-        self.preprocess_ = preprocess.get(self.preprocess)
+        params = self.get_params(deep=False)
+        cfg = RunConfig.from_dict({**{k: v for k, v in params.items() if k != "verbose"},
+                                   **self._fixed()})
+        self.preprocess_ = preprocess.get(cfg.preprocess)
         if self.preprocess_ is not None:
             self.preprocess_.fit(X)
         n_in = X.shape[1] if self.preprocess_ is None else self.preprocess_.n_features_out_
-        self.net_ = cli.build_model(options, n_in, n_out)
-        self.trainer_ = cli.build_trainer(options, self.net_, quiet=not self.verbose)
+        self.net_ = build_model(cfg, n_in, n_out)
+        self.trainer_ = build_trainer(cfg, self.net_, quiet=not self.verbose)
         self.history_ = self.trainer_.history
 
     def _train(self, X, y, epochs: int) -> None:
@@ -77,16 +105,18 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     """A babysit network trained as a classifier, with scikit-learn's manners.
 
     Labels may be of any type (strings, integers, ...): `classes_` lists them sorted and
-    the network's output j scores `classes_[j]`. The arguments mirror `babysit train`:
+    the network's output j scores `classes_[j]`. The arguments are RunConfig's fields
+    (those of `babysit train`):
 
     hidden: widths of the hidden layers (an int for one layer, () for a linear classifier);
     activation, init, batchnorm, dropout (probability of zeroing a unit), input_noise (std);
     loss: "softmax" (cross-entropy) or "svm" (multiclass hinge); dtype: "float32" or "float64";
     device: "cpu" or "gpu" (CuPy; predictions come back as NumPy arrays);
     optimizer ("adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop") with learning rate
-    `lr`; reg: strength of the `reg_kind` penalty ("l2", "l1", "elastic"); max_norm: the
-    max-norm constraint c (None: off); epochs and batch_size; seed fixes the initial weights
-    and the shuffles (None: different each fit); average: the decay of a running average of
+    `lr`, decayed as lr * exp(-lr_decay * t) when lr_decay > 0; reg: strength of the
+    `reg_kind` penalty ("l2", "l1", "elastic"); max_norm: the max-norm constraint c (None:
+    off); epochs and batch_size; seed fixes the initial weights and the shuffles (None:
+    different each fit); average: the decay of a running average of
     the weights used for prediction (such as 0.999; None: off); patience: stop once the
     training accuracy has not improved for that many epochs (None: off); preprocess: the
     `babysit.preprocess` transform fitted on the training X and applied before the network
@@ -94,34 +124,9 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     "standardize", "pca", "whiten-pca", "whiten-zca"); verbose shows a progress bar.
     """
 
-    def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
-                 dropout=0.0, input_noise=0.0, loss="softmax", dtype="float32", device="cpu",
-                 optimizer="adam", lr=1e-3, reg=1e-4, reg_kind="l2", max_norm=None, epochs=30,
-                 batch_size=32, seed=0, average=None, patience=None, preprocess="minmax",
-                 verbose=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.batchnorm = batchnorm
-        self.dropout = dropout
-        self.input_noise = input_noise
-        self.loss = loss
-        self.dtype = dtype
-        self.device = device
-        self.optimizer = optimizer
-        self.lr = lr
-        self.reg = reg
-        self.reg_kind = reg_kind
-        self.max_norm = max_norm
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.seed = seed
-        self.average = average
-        self.patience = patience
-        self.preprocess = preprocess
-        self.verbose = verbose
+    __init__ = _generated_init({"preprocess": "minmax"})
 
-    def _cli_options(self) -> dict:
+    def _fixed(self) -> dict:
         if self.loss not in ("softmax", "svm"):
             raise ValueError(f"loss must be 'softmax' or 'svm' for a classifier, "
                              f"got {self.loss!r}")
@@ -183,31 +188,9 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     watches an accuracy, which regression does not have).
     """
 
-    def __init__(self, hidden=(100, 100), activation="relu", init="he", batchnorm=False,
-                 dropout=0.0, input_noise=0.0, dtype="float32", device="cpu", optimizer="adam",
-                 lr=1e-3, reg=1e-4, reg_kind="l2", max_norm=None, epochs=30, batch_size=32,
-                 seed=0, average=None, preprocess="minmax", verbose=False):
-        self.hidden = hidden
-        self.activation = activation
-        self.init = init
-        self.batchnorm = batchnorm
-        self.dropout = dropout
-        self.input_noise = input_noise
-        self.dtype = dtype
-        self.device = device
-        self.optimizer = optimizer
-        self.lr = lr
-        self.reg = reg
-        self.reg_kind = reg_kind
-        self.max_norm = max_norm
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.seed = seed
-        self.average = average
-        self.preprocess = preprocess
-        self.verbose = verbose
+    __init__ = _generated_init({"preprocess": "minmax"}, excluded=("loss", "patience"))
 
-    def _cli_options(self) -> dict:
+    def _fixed(self) -> dict:
         # Early stopping watches accuracy, which a regression loss does not have.
         return {"loss": "mse", "patience": None}
 

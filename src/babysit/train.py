@@ -16,11 +16,13 @@ import numpy as np
 
 from babysit.average import ParameterAverage
 from babysit.backend import get_array_module, make_rng, to_numpy
+from babysit.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
 from babysit.data import check_features, class_labels, validate
 from babysit.history import History
-from babysit.layers.base import Layer
+from babysit.layers.base import Layer, Sequential
 from babysit.losses import Loss
 from babysit.optim import Optimizer
+from babysit.validation import positive_int
 
 
 class DivergedError(FloatingPointError):
@@ -32,29 +34,12 @@ class DivergedError(FloatingPointError):
         self.history = history
 
 
-class Callback:
-    """Hooks a monitor may implement; each receives the trainer. All are optional."""
-
-    def on_train_begin(self, trainer: Trainer, X, y, val) -> None:
-        """Before the first step; `X`, `y` are the training data, `val` the (X, y) pair or None."""
-
-    def before_update(self, trainer: Trainer, iteration: int) -> None:
-        """Gradients are in every Param.grad, values not yet updated."""
-
-    def after_update(self, trainer: Trainer, iteration: int) -> None:
-        """Values updated and constrained."""
-
-    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
-        """After validation of `epoch` (1-based)."""
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        """After the last epoch (or early stop)."""
-
-
 class Trainer:
-    """Trains `net` on `loss` with `opt`, optional `reg` penalty and `constraints`.
+    """Trains `net` (any Layer: a Sequential, or a single Linear) on `loss` with `opt`,
+    optional `reg` penalty and `constraints`.
 
-    batch_size: examples per step; epochs: passes over the training data; seed fixes
+    batch_size: examples per step; epochs: passes over the training data in the whole run
+    (a second `fit` after them is an error: raise `epochs` to train more); seed fixes
     the shuffles. `callbacks` observe training (see `Callback`); `progress` shows a
     progress bar (None: only when stderr is a terminal). `eval_max` bounds how many
     training examples the per-epoch training accuracy is measured on. `average` (a decay
@@ -67,12 +52,9 @@ class Trainer:
                  batch_size: int = 128, epochs: int = 10, seed=0, callbacks=(),
                  progress: bool | None = None, eval_max: int = 10_000,
                  average: float | None = None):
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-        if not isinstance(eval_max, int) or eval_max < 1:
-            raise ValueError(f"eval_max must be a positive integer, got {eval_max!r}")
+        positive_int(batch_size, "batch_size")
+        positive_int(epochs, "epochs")      # 0 epochs would return an empty History
+        positive_int(eval_max, "eval_max")
         for name, value, kind, example in (("net", net, Layer, "bs.mlp(...)"),
                                            ("loss", loss, Loss, "bs.losses.SoftmaxCrossEntropy()"),
                                            ("opt", opt, Optimizer, "bs.optim.Adam(lr=1e-3)")):
@@ -87,6 +69,9 @@ class Trainer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.eval_max = eval_max
         self.params = net.parameters()
+        # A Sequential's backward can skip what a step never uses (the gradient of the input);
+        # any other Layer's backward takes dL/dy alone.
+        self._params_only = isinstance(net, Sequential)
         self.history = History()
         self.iteration = 0
         self.epoch = 0
@@ -99,7 +84,10 @@ class Trainer:
         self.net.zero_grad()
         scores, backward = self.net.forward(xb, train=True)
         data_loss, dscores = self.loss(scores, yb)
-        backward(dscores, input_grad=False)
+        if self._params_only:
+            backward(dscores, input_grad=False)   # skips dL/dx below the first parameters
+        else:
+            backward(dscores)
         reg_loss = 0.0
         if self.reg is not None:
             reg_loss = self.reg.penalty(self.params)
@@ -138,7 +126,18 @@ class Trainer:
         return X, y
 
     def fit(self, X, y, val=None) -> History:
-        """Train for `self.epochs` epochs; returns the History (also `self.history`)."""
+        """Train until `self.epochs` epochs in all have run; returns the History (also
+        `self.history`).
+
+        `epochs` counts the whole run, not one call: a resumed trainer runs only the epochs
+        left. Calling `fit` again on a trainer that has run all its epochs is a ValueError
+        (it would silently do nothing); to train more, raise `trainer.epochs` first (e.g.
+        `trainer.epochs += 10`), which continues from where it stopped.
+        """
+        if self.epoch > 0 and self.epoch >= self.epochs:
+            raise ValueError(f"this trainer has already run its {self.epochs} epochs; to train "
+                             f"more, raise trainer.epochs (e.g. trainer.epochs += 10) and call "
+                             f"fit again, or build a new Trainer to start over")
         X, y = self.prepare(X, y, "X")
         if val is not None:
             val = self.prepare(val[0], val[1], "val X")
@@ -220,10 +219,43 @@ class Trainer:
         callback wrote (`path`: the run folder or its state.safetensors) into this trainer,
         built as the run was. `fit` then runs the remaining epochs and ends exactly where an
         uninterrupted run would. Returns self."""
-        from babysit.checkpoint import restore_training  # checkpoint imports Callback from here
+        from babysit.checkpoint import restore_training
 
         restore_training(path, self)
         return self
+
+    def state(self) -> dict:
+        """Everything but the network's weights that a run needs to go on exactly: the
+        counters, the shuffling generator's state, the History, the optimizer's
+        `state_dict` (by parameter name) and the running average ({"config", "values"} or
+        None). JSON-ready but for the optimizer's and the average's NumPy arrays."""
+        named = self.net.named_params()
+        average = None
+        if self.average is not None:
+            config, values = self.average.state()
+            average = {"config": config, "values": values}
+        return {"epoch": self.epoch, "iteration": self.iteration, "batch_size": self.batch_size,
+                "rng": self.rng.bit_generator.state, "history": self.history.to_dict(),
+                "optimizer": self.opt.state_dict(named), "average": average}
+
+    def load_state(self, state: dict) -> None:
+        """Take over a `state()` saved from a trainer built like this one (same optimizer
+        type, batch size and averaging; the network's weights are loaded separately)."""
+        saved_decay = None if state["average"] is None else state["average"]["config"]["decay"]
+        decay = None if self.average is None else self.average.decay
+        for what, saved, current in (("optimizer", state["optimizer"]["type"],
+                                      type(self.opt).__name__),
+                                     ("batch_size", state["batch_size"], self.batch_size),
+                                     ("average", saved_decay, decay)):
+            if saved != current:
+                raise ValueError(f"the run was saved with {what}={saved!r}, this trainer has "
+                                 f"{what}={current!r}; build the trainer as the run was built")
+        self.opt.load_state_dict(state["optimizer"], self.net.named_params())
+        if self.average is not None:
+            self.average.load_state(state["average"]["config"], state["average"]["values"])
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch, self.iteration = int(state["epoch"]), int(state["iteration"])
+        self.history = History.from_dict(state["history"])
 
     # -- inference ------------------------------------------------------------------------
     def evaluated_weights(self):
@@ -253,39 +285,6 @@ class Trainer:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
-
-
-class EarlyStopping(Callback):
-    """Stop training once validation accuracy has not improved for `patience` epochs.
-
-    An improvement must beat the best so far by more than `min_delta`. Without validation
-    data the training accuracy is watched instead. The decision is read from the History
-    alone, so a resumed run stops where the uninterrupted one would have.
-    """
-
-    def __init__(self, patience: int = 5, min_delta: float = 0.0):
-        if not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping: patience must be a positive integer, got "
-                             f"{patience!r}")
-        self.patience, self.min_delta = patience, min_delta
-
-    def epochs_without_improvement(self, history: History) -> int:
-        """Epochs since the best one (0 when the last epoch was the best)."""
-        watched = history.val_acc if any(v is not None for v in history.val_acc) \
-            else history.train_acc
-        best, best_epoch = -math.inf, 0
-        for epoch, acc in enumerate(watched, start=1):
-            if acc is not None and acc > best + self.min_delta:
-                best, best_epoch = acc, epoch
-        return len(watched) - best_epoch
-
-    def on_train_begin(self, trainer, X, y, val) -> None:
-        if self.epochs_without_improvement(trainer.history) >= self.patience:
-            trainer.stop_training = True
-
-    def on_epoch_end(self, trainer, epoch: int) -> None:
-        if self.epochs_without_improvement(trainer.history) >= self.patience:
-            trainer.stop_training = True
 
 
 def check_inputs(X, name: str = "X"):

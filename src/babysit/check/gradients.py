@@ -41,6 +41,7 @@ from babysit.layers.base import Layer
 from babysit.losses import Loss
 from babysit.optim import Adam, Optimizer
 from babysit.train import Trainer
+from babysit.validation import positive_int
 
 DATA, REGULARIZATION = "data loss", "regularization"
 
@@ -331,11 +332,6 @@ def _coordinates(params: dict, per_param: int, seed) -> dict[str, list[tuple[int
     return picked
 
 
-def _check_positive_int(name: str, value) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
 def _check_step(h) -> float:
     if not isinstance(h, int | float) or not math.isfinite(h) or h <= 0:
         raise ValueError(f"h must be a positive finite step size (e.g. 1e-5), got {h!r}")
@@ -394,7 +390,7 @@ def gradients(net: Layer, loss: Loss, X, y, reg=None, per_param: int = 10, h: fl
     Returns a `GradientReport`; `report.ok` is False when any parameter's gradient is wrong.
     Warns (UserWarning) when gradients below 1e-10 were compared.
     """
-    _check_positive_int("per_param", per_param)
+    positive_int(per_param, "per_param")
     h = _check_step(h)
     objective, notes = _prepare(net, loss, X, y, reg, seed, burn_in, opt)
     coordinates = _coordinates(objective.params, per_param, seed)
@@ -469,7 +465,7 @@ def step_sizes(net: Layer, loss: Loss, X, y, steps=STEP_SIZES, per_param: int = 
     (truncation, O(h^2) for centered differences) until round-off takes over and it rises
     again. Same copy, seeding and burn-in as `gradients`; X: (N, D), y: (N,).
     """
-    _check_positive_int("per_param", per_param)
+    positive_int(per_param, "per_param")
     steps = [_check_step(h) for h in steps]
     if not steps:
         raise ValueError("steps must hold at least one step size h")

@@ -28,6 +28,7 @@ from babysit.losses import Loss
 from babysit.optim import Adam, Optimizer
 from babysit.regularizers import L2
 from babysit.train import Trainer, accuracy, predict_scores
+from babysit.validation import positive_int
 
 CHANCE = "chance loss"
 REGULARIZATION = "regularization raises the loss"
@@ -97,8 +98,7 @@ def sanity(net: Layer, loss: Loss, X, y, reg=None, *, chance_tol: float = 0.5,
                          f"{type(net).__name__}")
     for name, value in (("n_chance", n_chance), ("n_overfit", n_overfit),
                         ("overfit_iters", overfit_iters)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        positive_int(value, name)
     if not chance_tol > 0 or not 0 < overfit_tol < 1:
         raise ValueError(f"chance_tol must be > 0 and overfit_tol in (0, 1), got "
                          f"{chance_tol!r} and {overfit_tol!r}")

@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from babysit.data import formats, sources
+from babysit.validation import seed_or_none
 
 
 class Split(NamedTuple):
@@ -153,7 +154,7 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Sp
     """Split (X, y) into parts with the given fractions, each class spread evenly, seeded."""
     from sklearn.model_selection import train_test_split
 
-    check_seed(seed)
+    seed_or_none(seed)
     fractions = np.asarray(fractions, dtype=float)
     if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
@@ -175,14 +176,6 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Sp
     return tuple(parts)
 
 
-def check_seed(seed) -> None:
-    """A split's seed is None (different each time) or a non-negative integer, as NumPy's
-    generators take it; anything else is a ValueError naming it."""
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int | np.integer)
-                             or seed < 0):
-        raise ValueError(f"seed must be a non-negative integer or None, got {seed!r}")
-
-
 def load_digits(seed: int = 0) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 images), scaled to [0, 1], split 60/20/20."""
     from sklearn.datasets import load_digits as sklearn_digits
@@ -200,7 +193,7 @@ def holdout(split: Split, n: int, seed: int = 0) -> tuple[Split, Split]:
     How MNIST-like data gets a validation set from its standard training set."""
     from sklearn.model_selection import train_test_split
 
-    check_seed(seed)
+    seed_or_none(seed)
     if not 0 < n < len(split.y):
         raise ValueError(f"cannot hold out {n} of {len(split.y)} examples")
     X_rest, X_held, y_rest, y_held = train_test_split(

@@ -18,8 +18,7 @@ class ReLU(Layer):
     def forward(self, x, train: bool = False):
         xp = get_array_module(x)
         y = xp.maximum(x, _row_of(x, 0))
-        if kinks.is_recording():
-            kinks.record(x > 0)
+        kinks.record(lambda: x > 0)
 
         def backward(dy):
             return dy * (y > 0)  # y > 0 exactly where x > 0
@@ -42,7 +41,7 @@ class LeakyReLU(Layer):
     def forward(self, x, train: bool = False):
         xp = get_array_module(x)
         active = x > 0
-        kinks.record(active)
+        kinks.record(lambda: active)
         # max(1, alpha) = 1 where active, max(0, alpha) = alpha elsewhere; NumPy's
         # where() takes several times as long (it branches on each element).
         slope = active.astype(x.dtype)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from babysit.backend import device_of, get_array_module, resolve_device, resolve_dtype, to_device
+from babysit.reprs import config_repr
 
 Backward = Callable[[np.ndarray], np.ndarray]
 
@@ -192,8 +193,7 @@ class Layer:
         return copy.deepcopy(self)
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
-        return f"{type(self).__name__}({args})"
+        return config_repr(self, self.config())
 
 
 class Sequential(Layer):

@@ -6,6 +6,7 @@ import numpy as np
 
 from babysit.backend import DEFAULT_DTYPE
 from babysit.layers.base import Layer, Param
+from babysit.validation import positive_int
 
 
 class BatchNorm(Layer):
@@ -19,8 +20,7 @@ class BatchNorm(Layer):
 
     def __init__(self, n: int, momentum: float = 0.9, eps: float = 1e-5, dtype=DEFAULT_DTYPE):
         super().__init__()
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"BatchNorm: n must be a positive integer, got {n!r}")
+        n = positive_int(n, "BatchNorm: n")
         if not 0 <= momentum < 1:
             raise ValueError(f"BatchNorm: momentum must be in [0, 1), got {momentum!r}")
         self.n, self.momentum, self.eps = n, momentum, eps

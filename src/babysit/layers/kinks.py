@@ -1,40 +1,43 @@
 """Which side won each max(): what a gradient check needs to recognise a kink.
 
-Layers and losses whose forward takes a max (ReLU, leaky ReLU, the SVM hinge)
-call `record(mask)` with a boolean array saying, element by element, which
-side won. Outside `recording()` this costs one global lookup. A gradient check
-records f(x+h) and f(x-h) and compares the masks: where they differ, the finite
-difference straddled a kink and its disagreement with the analytic gradient is
-not the code's fault.
+Layers and losses whose forward takes a max (ReLU, leaky ReLU, the SVM hinge, the L1 penalty's
+|w| = max(w, -w)) call `record(side)` with a function returning a boolean array that says,
+element by element, which side won. The function runs only inside `recording()`, the block a
+gradient check opens around one evaluation, so outside a check a max costs one lookup and no
+mask; every caller goes through this one guard. A gradient check records f(x+h) and f(x-h)
+and compares the masks: where they differ, the finite difference straddled a kink and its
+disagreement with the analytic gradient is not the code's fault.
+
+The open recording lives in a `ContextVar`: scoped to the `with` block (nested blocks each
+get their own list), and private to the thread or task that opened it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-_active: list | None = None
-
-
-def record(mask) -> None:
-    """Called by a layer with `mask` (bool array): which side of its max won."""
-    if _active is not None:
-        _active.append(mask.copy())
+_recording: ContextVar[list | None] = ContextVar("babysit_kinks", default=None)
 
 
-def is_recording() -> bool:
-    """True inside `recording()`: a layer computes a mask only for it to be recorded."""
-    return _active is not None
+def record(side: Callable[[], object]) -> None:
+    """Called by a layer that takes a max: `side()` returns the bool array of which side won.
+    It is called (and its array kept) only inside `recording()`."""
+    masks = _recording.get()
+    if masks is not None:
+        masks.append(side().copy())
 
 
 @contextmanager
 def recording():
-    """Collect the masks of every max taken inside the block, in order."""
-    global _active
-    outer, _active = _active, []
+    """Collect the masks of every max taken inside the block, in order (yields the list)."""
+    masks: list = []
+    token = _recording.set(masks)
     try:
-        yield _active
+        yield masks
     finally:
-        _active = outer
+        _recording.reset(token)
 
 
 def crossed(before: list, after: list) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from babysit import initializers
 from babysit.backend import DEFAULT_DTYPE, make_rng
 from babysit.layers.base import Layer, Param
+from babysit.validation import positive_int
 
 
 class Linear(Layer):
@@ -18,9 +19,7 @@ class Linear(Layer):
     def __init__(self, n_in: int, n_out: int, init: str = "he", bias: float | None = 0.0,
                  seed=None, dtype=DEFAULT_DTYPE, allow_zeros: bool = False):
         super().__init__()
-        for name, n in (("n_in", n_in), ("n_out", n_out)):
-            if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-                raise ValueError(f"Linear: {name} must be a positive integer, got {n!r}")
+        n_in, n_out = positive_int(n_in, "Linear: n_in"), positive_int(n_out, "Linear: n_out")
         self.n_in, self.n_out, self.init, self.bias = n_in, n_out, init, bias
         rng = make_rng(seed)
         self.allow_zeros = allow_zeros

@@ -11,6 +11,7 @@ from babysit.layers.batchnorm import BatchNorm
 from babysit.layers.dropout import Dropout
 from babysit.layers.linear import Linear
 from babysit.layers.noise import GaussianNoise
+from babysit.validation import positive_int
 
 
 def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu",
@@ -23,9 +24,7 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu",
     added to the input in training. One seed fixes every initial weight and mask.
     """
     hidden = [hidden] if isinstance(hidden, int) else list(hidden)
-    for h in hidden:
-        if not isinstance(h, int) or h < 1:
-            raise ValueError(f"mlp: hidden sizes must be positive integers, got {hidden!r}")
+    hidden = [positive_int(h, f"mlp: each hidden size (of {hidden!r})") for h in hidden]
     make_activation(activation)  # validates the name before any weight is drawn
     rng = make_rng(seed)
     layers = []

@@ -1,0 +1,175 @@
+"""`run`: a whole search, from the space to the retrained best and the top-k ensemble."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from babysit.config import RunConfig
+from babysit.data import datasets
+from babysit.search.database import masked
+from babysit.search.results import (
+    SearchResult,
+    border_warnings,
+    collect,
+    format_table,
+    plot,
+    ranked,
+    save_table,
+    train_command,
+)
+from babysit.search.retrain import retrain
+from babysit.search.space import (
+    Choice,
+    Dimension,
+    Stage,
+    Uniform,
+    base_config,
+    default_space,
+    default_stages,
+    searchable_fields,
+)
+from babysit.search.studies import Job, create_studies, open_storage
+from babysit.search.trial import load_data
+from babysit.search.workers import run_workers, work
+from babysit.validation import make_folder
+
+# Trials in all when neither `trials` nor `stages` is given.
+DEFAULT_TRIALS = 30
+# Rows of the trial table printed (all of them go to trials.csv and trials.json).
+TABLE_ROWS = 15
+
+
+def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Dataset = "digits",
+        trials: int | None = None, *, stages: Sequence[Stage] | None = None,
+        base: Mapping | None = None, workers: int = 1, storage: str | None = None,
+        study: str = "babysit", out: str | Path | None = None, sampler: str = "random",
+        folds: int = 1, seed: int = 0, top_k: int = 5, heartbeat: float = 10.0,
+        say: Callable[[str], None] = print) -> SearchResult:
+    """Search `space` (name -> uniform/loguniform/intuniform/choice; default `default_space()`)
+    for the configuration with the best validation accuracy on `data` (a built-in name or a
+    Dataset), then retrain the best and the top-k ensemble.
+
+    trials: trials in all (default DEFAULT_TRIALS), split into `default_stages` unless
+    `stages` is given.
+    base: the fixed settings, a RunConfig or a dict of RunConfig field names over
+    `base_config()` (its data fields are ignored: `data` decides them). workers: processes
+    sharing the study. storage: an Optuna storage URL or a journal file path (default
+    `out`/study.journal). out: the run folder (default runs/search-<data>-<study>, so running
+    the same search again resumes it). sampler: "random" (seeded by `seed`) or "tpe". folds:
+    1 for one validation split, k for k-fold cross-validation. heartbeat: seconds between the
+    signs of life a running trial writes, so that other workers notice a dead one.
+    """
+    if isinstance(data, str):
+        data = load_data(data, seed)
+    space = _checked_space(space)
+    config = _fixed_settings(base, seed)
+    if stages is None:
+        stages = default_stages(DEFAULT_TRIALS if trials is None else trials, config["epochs"])
+    elif trials is not None and trials != sum(s.trials for s in stages):
+        raise ValueError(f"trials={trials} but the stages hold {sum(s.trials for s in stages)}; "
+                         f"give one or the other")
+    _check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
+                   heartbeat=heartbeat)
+    out = Path(out) if out is not None else Path("runs") / f"search-{data.name}-{study}"
+    make_folder(out, "out")
+    job = Job(data, config, space, list(stages), str(storage or out / "study.journal"), study,
+              sampler, folds, seed, heartbeat)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    store = open_storage(job.storage)
+    create_studies(job, store)
+    say(f"babysit search: {data.name}, "
+        + ", then ".join(f"{s.trials} trials of {s.epochs or config['epochs']} epochs"
+                         for s in stages)
+        + f"; {workers} worker{'s' if workers > 1 else ''}, {sampler} sampling, "
+        f"study {study!r} in {masked(job.storage)}")
+    start = time.perf_counter()
+    rows, spaces = _run_trials(job, store, workers, say)
+    say(f"{len(rows)} trials finished in {time.perf_counter() - start:.1f} s; best first:")
+    say(format_table(rows, limit=TABLE_ROWS))
+    save_table(rows, out)
+    plot(rows, spaces, out / "search.png")
+    result = SearchResult(out, masked(job.storage), study, rows,
+                          ranked(rows)[0] if ranked(rows) else {}, spaces,
+                          border_warnings(rows, space))
+    for text in result.warnings:
+        say(f"warning: {text}")
+    if result.best:
+        best_config = job.config(result.best["stage"] - 1,
+                                 {k: result.best[k] for k in space if k in result.best})
+        say(f"to train the best again: {train_command(best_config, data.name)}")
+        result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
+                                                                           top_k, say)
+    (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
+    return result
+
+
+def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension]:
+    """`space` (or `default_space()`), each name a searchable RunConfig field, each range one
+    of this package's."""
+    space = dict(default_space() if space is None else space)
+    if not space:
+        raise ValueError("space is empty: give at least one hyperparameter to search")
+    known = searchable_fields()
+    for name, dim in space.items():
+        if name not in known:
+            raise ValueError(f"space: unknown hyperparameter {name!r}; known: "
+                             f"{', '.join(known)}")
+        if not isinstance(dim, Uniform | Choice):
+            raise ValueError(f"space[{name!r}] must be uniform/loguniform/intuniform/choice, "
+                             f"got {dim!r}")
+    return space
+
+
+def _fixed_settings(base: RunConfig | Mapping | None, seed: int) -> dict:
+    """The settings every trial shares: `base_config()`, the seed, then `base` (a RunConfig,
+    whose data fields are dropped, or a dict of searchable field names), checked now rather
+    than in the first trial."""
+    known = searchable_fields()
+    if isinstance(base, RunConfig):
+        base = {k: v for k, v in base.to_dict().items() if k in known}
+    config = {**base_config(), "seed": seed, **(base or {})}
+    unknown = set(config) - set(known)
+    if unknown:
+        raise ValueError(f"base: unknown settings {sorted(unknown)}; known: {', '.join(known)}")
+    RunConfig.from_dict(config)
+    return config
+
+
+def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:
+    """Refuse a bad option of `run` by name before any study is touched."""
+    for name, value, ok, want in (("workers", workers, isinstance(workers, int) and workers >= 1,
+                                   "a positive integer"),
+                                  ("folds", folds, isinstance(folds, int) and folds >= 1,
+                                   "1 (one validation split) or k >= 2"),
+                                  ("top_k", top_k, isinstance(top_k, int) and top_k >= 0,
+                                   "a non-negative integer"),
+                                  ("sampler", sampler, sampler in ("random", "tpe"),
+                                   '"random" or "tpe"'),
+                                  ("heartbeat", heartbeat, heartbeat > 0, "positive seconds")):
+        if not ok:
+            raise ValueError(f"{name} must be {want}, got {value!r}")
+
+
+def _run_trials(job: Job, store, workers: int, say: Callable) -> tuple[list, list]:
+    """Run every stage's trials (here, or in `workers` spawned processes); the finished trials
+    as rows and each stage's space. A stage left short (a worker died) is a RuntimeError."""
+    codes = [0]
+    if workers == 1:
+        work(job, 0)
+    else:
+        codes = run_workers(job, workers)
+        if any(codes):
+            say(f"workers exited with codes {codes}")
+    rows, spaces = collect(job, store)
+    missing = [i + 1 for i, s in enumerate(job.stages)
+               if sum(r["stage"] == i + 1 for r in rows) < s.trials]
+    if missing:
+        raise RuntimeError(f"stage(s) {missing} did not finish: a worker stopped (exit codes "
+                           f"{codes}; its error is above). Run the same search again to resume "
+                           f"it: finished trials are kept")
+    return rows, spaces

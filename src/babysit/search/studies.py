@@ -1,0 +1,157 @@
+"""The Optuna side: storages, one study per stage, samplers, and the space a stage samples.
+
+`Job` is everything a worker needs; it is picklable, so spawned processes receive it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from babysit.data import datasets
+from babysit.search.database import masked, open_database
+from babysit.search.space import Choice, Dimension
+
+# A later stage narrows its ranges around at least this many of the previous stage's best.
+MIN_BEST = 3
+
+
+def open_storage(spec: str):
+    """An Optuna storage: a URL ("postgresql://...", "mysql://...", "sqlite:///...",
+    "redis://...") for workers on many machines, or a file path for a journal file that
+    processes on this machine (or a shared file system) append to under a lock. A database
+    URL opens through `babysit.search.database.open_database` (the installed driver, one-line
+    errors)."""
+    from optuna.storages.journal import JournalFileBackend, JournalRedisBackend, JournalStorage
+
+    spec = str(spec)
+    if spec.startswith("redis://"):
+        return JournalStorage(JournalRedisBackend(spec))
+    if "://" in spec:
+        return open_database(spec)
+    Path(spec).parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(spec))
+
+
+def study_name(study: str, stage: int) -> str:
+    return f"{study}.stage{stage + 1}"
+
+
+def trial_seed(*parts) -> int:
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def per_trial_random_sampler(seed: int, stage: int):
+    """Random search where trial n's values depend only on (seed, stage, n, name): workers never
+    draw the same values, and a resumed search draws new ones instead of repeating."""
+    import optuna
+
+    class PerTrialRandomSampler(optuna.samplers.BaseSampler):
+        """Optuna's RandomSampler, seeded afresh for each (trial, parameter)."""
+
+        def infer_relative_search_space(self, study, trial):
+            return {}
+
+        def sample_relative(self, study, trial, search_space):
+            return {}
+
+        def sample_independent(self, study, trial, name, distribution):
+            s = trial_seed(seed, stage, trial.number, zlib.crc32(name.encode()))
+            return optuna.samplers.RandomSampler(seed=s).sample_independent(
+                study, trial, name, distribution)
+
+    return PerTrialRandomSampler()
+
+
+@dataclass
+class Job:
+    """Everything a worker process needs (picklable, so spawned processes receive it)."""
+
+    data: datasets.Dataset
+    base: dict
+    space: dict
+    stages: list
+    storage: str
+    study: str
+    sampler: str
+    folds: int
+    seed: int
+    heartbeat: float
+
+    def config(self, stage: int, params: Mapping) -> dict:
+        """The options a trial of `stage` trains with: base, then its sampled `params`."""
+        return {**self.base, **params, "epochs": self.stages[stage].epochs or self.base["epochs"]}
+
+
+FINISHED = ("COMPLETE", "PRUNED")  # a diverged trial is told PRUNED: a result, a bad one
+
+
+def trial_states(*names):
+    from optuna.trial import TrialState
+
+    return tuple(TrialState[n] for n in names)
+
+
+def load_study(job: Job, stage: int, storage, sampler=None):
+    import optuna
+
+    return optuna.create_study(storage=storage, study_name=study_name(job.study, stage),
+                               direction="maximize", load_if_exists=True, sampler=sampler)
+
+
+def fingerprint(job: Job) -> str:
+    """What must not change when a search is resumed: data, base options, space, stage epochs."""
+    d = job.data
+    return json.dumps({"data": [d.name, list(d.train.X.shape), list(d.val.X.shape),
+                                type(d.preprocess).__name__],
+                       "base": {k: v for k, v in job.base.items() if k != "epochs"},
+                       "space": {k: str(v) for k, v in job.space.items()},
+                       "epochs": [s.epochs or job.base["epochs"] for s in job.stages],
+                       "folds": job.folds}, sort_keys=True, default=str)
+
+
+def create_studies(job: Job, storage) -> None:
+    """Create (or reopen) each stage's study; refuse to resume a study begun differently."""
+    first = load_study(job, 0, storage)
+    mine = fingerprint(job)
+    theirs = first.user_attrs.get("babysit")
+    if theirs is None:
+        first.set_user_attr("babysit", mine)
+    elif theirs != mine:
+        raise ValueError(f"study {job.study!r} in {masked(job.storage)} was begun with "
+                         f"other data, options, space or stage epochs ({theirs}); pass another "
+                         f"--study or --out to start a new search, or the same options to "
+                         f"resume it")
+    for stage in range(1, len(job.stages)):
+        load_study(job, stage, storage)
+
+
+def stage_space(job: Job, stage: int, storage) -> dict[str, Dimension]:
+    """The space a stage samples: the full space first, then each range narrowed around the
+    best `top` fraction (at least 3) of the previous stage's finished trials."""
+    space = dict(job.space)
+    for s in range(1, stage + 1):
+        best = ranked_trials(load_study(job, s - 1, storage))
+        best = best[:max(MIN_BEST, math.ceil(job.stages[s].top * len(best)))]
+        if best:
+            space = {name: dim.narrow([param_value(dim, t.params[name]) for t in best])
+                     for name, dim in space.items()}
+    return space
+
+
+def param_value(dim: Dimension, param):
+    return dim.value_of(param) if isinstance(dim, Choice) else param
+
+
+def ranked_trials(study) -> list:
+    """Completed trials, best first (ties: the earlier trial)."""
+    done = study.get_trials(deepcopy=False, states=trial_states("COMPLETE"))
+    return sorted(done, key=lambda t: (-t.value, t.number))
+
+

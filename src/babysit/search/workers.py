@@ -1,0 +1,203 @@
+"""Workers: processes that take trials from a stage's study until it holds its count.
+
+A trial whose worker died (a dead process on this machine, or no heartbeat for
+`STALE_BEATS` intervals) is marked failed and its slot run again, so a killed worker loses
+no finished trial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import socket
+import threading
+import time
+from multiprocessing.connection import wait as wait_for_processes
+
+import numpy as np
+
+from babysit.search.studies import (
+    FINISHED,
+    Job,
+    load_study,
+    open_storage,
+    per_trial_random_sampler,
+    stage_space,
+    trial_seed,
+    trial_states,
+)
+from babysit.search.trial import evaluate
+from babysit.train import DivergedError
+
+# A running trial with no heartbeat for this many intervals is taken for dead.
+STALE_BEATS = 3
+# Seconds the workers of one machine wait for each other before taking their first trial.
+START_TIMEOUT = 60
+# TPE samples at random for its first trials (at most this many, a third of a stage).
+TPE_STARTUP = 10
+
+
+class _Heartbeat:
+    """Writes the time into a running trial every `interval` seconds, so that other workers can
+    tell a trial whose worker died (no beat for 3 intervals) from one still training."""
+
+    def __init__(self, trial, interval: float):
+        self.trial, self.interval = trial, interval
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+
+    def _beat(self) -> None:
+        from optuna.exceptions import UpdateFinishedTrialError
+
+        while not self.stop.wait(self.interval):
+            try:
+                self.trial.set_user_attr("heartbeat", time.time())
+            except UpdateFinishedTrialError:
+                return  # taken for dead by another worker; `_run_trial` drops its result
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()
+
+
+def fail_stale(study, heartbeat: float) -> None:
+    """Mark FAIL the running trials whose worker is gone: a dead process on this machine, or
+    no heartbeat for 3 intervals. Their values were never recorded, so nothing is lost."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    host, now = socket.gethostname(), time.time()
+    for t in study.get_trials(deepcopy=False, states=trial_states("RUNNING")):
+        where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
+        beat = t.user_attrs.get("heartbeat", t.datetime_start.timestamp())
+        if (where == host and pid.isdigit() and not _alive(int(pid))) \
+                or now - beat > STALE_BEATS * heartbeat:
+            # Another worker may fail the same trial between this one's read and its write
+            # (workers on other machines see the same dead trial): it is failed either way.
+            with contextlib.suppress(UpdateFinishedTrialError):
+                study.tell(t.number, state=trial_states("FAIL")[0], skip_if_finished=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def work(job: Job, worker: int, ready=None) -> None:
+    """One worker: run each stage's trials until the stage holds its count of finished trials.
+
+    `ready`, a barrier shared by the processes of one machine, makes them take their first
+    trial together, so that one whose start-up is slow still gets its share.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # babysit reports trials itself
+    storage = open_storage(job.storage)
+    if ready is not None:
+        with contextlib.suppress(threading.BrokenBarrierError):  # a sibling failed to start
+            ready.wait(timeout=START_TIMEOUT)
+    for stage in range(len(job.stages)):
+        space = stage_space(job, stage, storage)
+        study = load_study(job, stage, storage)
+        if job.sampler == "tpe":
+            study.sampler = optuna.samplers.TPESampler(
+                seed=trial_seed(job.seed, stage, worker, len(study.get_trials(deepcopy=False))),
+                constant_liar=True,
+                n_startup_trials=min(TPE_STARTUP, max(1, job.stages[stage].trials // 3)))
+        else:
+            study.sampler = per_trial_random_sampler(job.seed, stage)
+        with np.errstate(over="ignore", under="ignore"):  # a diverging trial is expected
+            run_stage(job, stage, study, space)
+
+
+def run_stage(job: Job, stage: int, study, space: dict) -> None:
+    target = job.stages[stage].trials
+    finished, live = trial_states(*FINISHED), trial_states(*FINISHED, "RUNNING", "WAITING")
+    while True:
+        fail_stale(study, job.heartbeat)
+        trials = study.get_trials(deepcopy=False)
+        done = sum(t.state in finished for t in trials)
+        if done >= target:
+            return
+        if sum(t.state in live for t in trials) >= target:
+            time.sleep(min(1.0, job.heartbeat))  # the last trials run elsewhere: wait for them
+            continue
+        trial = study.ask()
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        ahead = study.get_trials(deepcopy=False, states=live)
+        if sum(t.number < trial.number for t in ahead) >= target:
+            # another worker asked for the last trial at the same moment: give this one back
+            trial.set_user_attr("surplus", True)
+            study.tell(trial, state=trial_states("FAIL")[0])
+            continue
+        run_trial(job, stage, study, trial, space)
+
+
+def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    start = time.perf_counter()
+    try:
+        with _Heartbeat(trial, job.heartbeat):
+            params = {name: dim.suggest(trial, name) for name, dim in space.items()}
+            result = evaluate(job.config(stage, params), job.data, job.folds)
+    except DivergedError as err:
+        result = {"diverged": str(err).split(":")[0]}
+    except BaseException:
+        # interrupted: nothing recorded, nothing lost
+        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        raise
+    value = result.pop("val_accuracy", None)
+    # skipped when another worker took this trial for dead (its heartbeats did not arrive):
+    # it was marked failed and its slot given to a new trial
+    with contextlib.suppress(UpdateFinishedTrialError):
+        # one write for the details: each write to a journal file is a locked, fsynced append
+        trial.set_user_attr("result", {**result,
+                                       "seconds": round(time.perf_counter() - start, 3)})
+        study.tell(trial, value, state=TrialState.PRUNED if value is None else None,
+                   skip_if_finished=True)
+
+
+def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
+    """A spawned worker: `_work` with its BLAS threads limited to its share of the cores, since
+    N processes each running a thread per core slow each other down many times over."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(cores):
+        work(job, worker, ready)
+
+
+def run_workers(job: Job, workers: int) -> list[int]:
+    """Start `workers` spawned processes on the job and wait for all; their exit codes."""
+    ctx = multiprocessing.get_context("spawn")
+    ready = ctx.Barrier(workers)
+    cores = max(1, (os.cpu_count() or 1) // workers)
+    procs = [ctx.Process(target=work_with_cores, args=(job, i, ready, cores),
+                         name=f"babysit-search-{i}") for i in range(workers)]
+    for p in procs:
+        p.start()
+    try:
+        pending = list(procs)
+        while pending:  # join each as it ends, so a killed worker is reaped (and seen dead) at once
+            ended = wait_for_processes([p.sentinel for p in pending])
+            for p in [p for p in pending if p.sentinel in ended]:
+                p.join()
+                pending.remove(p)
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+                p.join()
+    return [p.exitcode for p in procs]
+
+

@@ -1,0 +1,36 @@
+"""Checks of arguments where they enter, each raising a ValueError that names the argument,
+the value and what was expected (one helper instead of the same lines in every module)."""
+
+from __future__ import annotations
+
+import numbers
+from pathlib import Path
+
+
+def positive_int(value, name: str) -> int:
+    """`value` as an int when it is a whole number >= 1 (not a bool); else a ValueError
+    "`name` must be a positive integer, got `value`"."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def seed_or_none(value, name: str = "seed") -> int | None:
+    """A seed as NumPy's generators take it: None (different each time) or a whole number
+    >= 0 (not a bool); else a ValueError "`name` must be a non-negative integer or None"."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
+    return int(value)
+
+
+def make_folder(path, name: str) -> Path:
+    """Create the folder `path` (and its parents) when missing and return it as a Path; a file
+    where it or one of its parents should be is a ValueError naming `name` and that file."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

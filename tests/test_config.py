@@ -1,0 +1,130 @@
+"""RunConfig: one configuration under the command line, the estimators and the search."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from babysit import builders, optim
+from babysit.checkpoint import read_meta
+from babysit.cli import main, parser
+from babysit.config import RunConfig, config_fields
+
+
+def _last_json(text: str) -> dict:
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_to_dict_and_from_dict_round_trip_through_json():
+    cfg = RunConfig(hidden=[64, 32], lr=3e-3, max_norm=2.0, patience=4, batchnorm=True)
+    again = RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+    assert again.hidden == (64, 32)          # lists come back as the tuple a frozen field holds
+
+
+def test_from_dict_refuses_an_unknown_key_by_name():
+    with pytest.raises(ValueError, match=r"unknown setting 'lrate'; known: data, target"):
+        RunConfig.from_dict({"lrate": 1e-3})
+
+
+@pytest.mark.parametrize("changes, says", [
+    ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+    ({"batch_size": 2.5}, "batch_size must be a positive integer, got 2.5"),
+    ({"lr": 0.0}, "lr must be > 0, got 0.0"),
+    ({"dropout": 1.0}, r"dropout must be in \[0, 1\), got 1.0"),
+    ({"average": 1.5}, r"average must be in \(0, 1\) or None, got 1.5"),
+    ({"hidden": [100, 0]}, "hidden width must be a positive integer, got 0"),
+    ({"activation": "gelu"}, "unknown activation 'gelu'; known: relu, leaky_relu"),
+    ({"batchnorm": "yes"}, "batchnorm must be True or False, got 'yes'"),
+    ({"seed": -1}, "seed must be a non-negative integer or None, got -1"),
+])
+def test_every_value_is_checked_where_it_enters_naming_field_value_and_expectation(changes,
+                                                                                  says):
+    with pytest.raises(ValueError, match=says):
+        RunConfig(**changes)
+    with pytest.raises(ValueError, match=says):
+        RunConfig().replace(**changes)
+
+
+def test_every_field_is_an_option_of_train_generated_from_its_metadata():
+    """A new field appears on the command line with no edit there: each field's flag reads
+    the field's default back (written as the command line writes it)."""
+    for name, f in config_fields().items():
+        default = f.default
+        if f.type == "bool":
+            argv = [f"--{name.replace('_', '-')}"]
+            expected = True
+        elif f.type == "str | None":        # --target: any text is a column name
+            argv, expected = [f"--{name.replace('_', '-')}", "label"], "label"
+        else:
+            text = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
+            argv = [f"--{name.replace('_', '-')}", "none" if default is None else text]
+            expected = default
+        args = parser().parse_args(["train", *argv])
+        assert getattr(args, name) == expected, name
+
+
+def test_train_config_repeats_a_run_to_the_last_digit(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["train", "--hidden", "24", "--epochs", "2", "--lr", "3e-3", "--dropout", "0.1",
+                 "--batchnorm", "--seed", "3", "--json", "--out", str(first)]) == 0
+    one = _last_json(capsys.readouterr().out)
+    assert main(["train", "--config", str(first / "config.json"), "--json",
+                 "--out", str(second)]) == 0
+    two = _last_json(capsys.readouterr().out)
+    assert two["val_accuracy"] == one["val_accuracy"]
+    assert two["final_loss"] == one["final_loss"]
+    assert RunConfig.load(second / "config.json") == RunConfig.load(first / "config.json")
+
+
+def test_flags_beside_config_override_its_fields_and_only_those(tmp_path, capsys):
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert main(["train", "--hidden", "24", "--epochs", "1", "--batchnorm",
+                 "--out", str(first)]) == 0
+    assert main(["train", "--config", str(first / "config.json"), "--epochs", "2",
+                 "--no-batchnorm", "--out", str(second)]) == 0
+    cfg = RunConfig.load(second / "config.json")
+    assert (cfg.hidden, cfg.epochs, cfg.batchnorm) == ((24,), 2, False)
+
+
+def test_a_bad_config_file_exits_2_naming_the_file_and_the_key(tmp_path, capsys):
+    path = tmp_path / "config.json"
+    path.write_text('{"lr": 1e-3, "momentum": 0.9}')
+    assert main(["train", "--config", str(path), "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "config.json" in err and "unknown setting 'momentum'" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_checkpoints_and_history_record_the_configuration(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--hidden", "8", "--epochs", "1", "--lr", "2e-3",
+                 "--out", str(out)]) == 0
+    saved = RunConfig.load(out / "config.json")
+    assert saved.lr == 2e-3
+    assert RunConfig.from_dict(read_meta(out / "best")["config"]) == saved
+    history = json.loads((out / "history.json").read_text())
+    assert RunConfig.from_dict(history["meta"]["config"]) == saved
+
+
+def test_lr_decay_decays_the_learning_rate_exponentially_per_iteration():
+    """The example field added through RunConfig alone: lr * exp(-k t)."""
+    cfg = RunConfig(hidden=[8], epochs=1, lr=1e-2, lr_decay=0.01, optimizer="sgd")
+    opt = builders.build_optimizer(cfg)
+    assert isinstance(opt.lr, optim.ExponentialDecay)
+    assert math.isclose(opt.lr(100), 1e-2 * math.exp(-1.0))
+    assert builders.build_optimizer(RunConfig()).lr == 1e-3   # 0: a constant rate
+
+
+def test_min_delta_reaches_early_stopping():
+    """A field added through RunConfig alone: the builder hands it to EarlyStopping."""
+    from babysit.callbacks import EarlyStopping
+
+    cfg = RunConfig(hidden=[8], patience=3, min_delta=0.01)
+    trainer = builders.build_trainer(cfg, builders.build_model(cfg, 4, 2))
+    stop = next(cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping))
+    assert (stop.patience, stop.min_delta) == (3, 0.01)
+    with pytest.raises(ValueError, match="min_delta must be >= 0, got -0.1"):
+        RunConfig(min_delta=-0.1)

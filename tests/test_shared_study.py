@@ -285,3 +285,40 @@ def test_two_workers_failing_the_same_dead_trial_both_carry_on(tmp_path, monkeyp
 
     monkeypatch.setattr(storage, "set_trial_state_values", already_failed_by_the_other_worker)
     search.workers.fail_stale(study, heartbeat=10)   # returns: the trial is failed either way
+
+
+def test_a_search_whose_worker_crashed_never_exits_0(tmp_path, capsys, monkeypatch):
+    """Two workers, one of which crashed after the other had finished every trial: the study
+    is complete, but the command still says so and exits 2."""
+    from babysit import cli
+    from babysit.search import runner
+
+    def one_worker_crashes(job, workers):
+        runner.work(job, 0)
+        return [0, 1]
+
+    monkeypatch.setattr(runner, "run_workers", one_worker_crashes)
+    line = one_line_error(capsys, ["search", "--trials", "2", "--epochs", "1", "--hidden", "8",
+                                   "--workers", "2", "--top-k", "0", "--out", str(tmp_path)])
+    assert "worker(s) [1] stopped (exit codes [0, 1]" in line
+    assert cli.main(["search", "--trials", "2", "--epochs", "1", "--hidden", "8",
+                     "--top-k", "0", "--out", str(tmp_path)]) == 0     # run again: resumed
+
+
+def test_the_readme_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path):
+    """What the README tells a user to type reads the trials a search wrote."""
+    import optuna
+
+    from babysit import search
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert "`<study>.stage1`, `<study>.stage2`" in readme
+    assert 'optuna.load_study(study_name="digits-1.stage1"' in readme
+    search.run({"lr": search.loguniform(1e-3, 1e-2)}, "digits", stages=[
+        search.Stage(2, epochs=1), search.Stage(2, epochs=1)], base={"hidden": [8]},
+        study="digits-1", out=tmp_path, top_k=0, say=lambda text: None)
+    storage = search.open_storage(tmp_path / "study.journal")
+    for stage in (1, 2):
+        trials = optuna.load_study(study_name=f"digits-1.stage{stage}", storage=storage).trials
+        assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+        assert all("lr" in t.params and "result" in t.user_attrs for t in trials)

@@ -225,7 +225,8 @@ class Checkpoints(Callback):
     - checkpoints/epoch-NNN.safetensors: the model as evaluated (the averaged weights when the
       trainer averages), with meta {"epoch", "train_acc", "val_acc"}; not with every_epoch=False;
     - best.safetensors: the same for the epoch with the highest validation accuracy so far
-      (the earliest on ties; only when the trainer validates);
+      (the earliest on ties; only when the trainer validates), never an epoch whose loss
+      exploded (`exploded_at_epoch_end`; history.meta["best_refused"] says why);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from.
 
     `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
@@ -249,12 +250,36 @@ class Checkpoints(Callback):
         meta = {**self.meta, "epoch": epoch,
                 "train_acc": h.train_acc[-1] if h.train_acc else None, "val_acc": val}
         earlier = [v for v in h.val_acc[:-1] if v is not None]
+        best = self.best and val is not None and (not earlier or val > max(earlier))
+        exploded = exploded_at_epoch_end(h)
+        if best and exploded:
+            # Its validation accuracy may be the best so far, but the network is not a good
+            # one: say so in the run's record instead of saving it as the best.
+            h.meta["best_refused"] = (f"{BEST_NAME}{SUFFIX} not written for epoch {epoch}: "
+                                      f"{exploded}")
         with trainer.evaluated_weights():
             if self.every_epoch:
                 save(self.epoch_path(epoch), trainer.net, self.preprocess, meta)
-            if self.best and val is not None and (not earlier or val > max(earlier)):
+            if best and not exploded:
                 save(self.run_dir / BEST_NAME, trainer.net, self.preprocess, meta)
         save_training(self.run_dir / STATE_NAME, trainer)
+
+
+def exploded_at_epoch_end(history) -> str | None:
+    """Why the network at the end of the last epoch counts as exploded, or None: the mean
+    loss of that epoch is above `diagnose.EXPLODE_FACTOR` x the loss's start (or chance, when
+    higher), the diagnosis's own threshold for an exploded loss. Such a network is never
+    saved as the best (its validation accuracy can still beat an earlier epoch's by chance)."""
+    from babysit.diagnose import EXPLODE_FACTOR
+
+    if not history.loss:
+        return None
+    ceiling = max(float(history.loss[0]), history.meta.get("chance_loss") or 0.0)
+    recent = float(np.mean(history.loss[-max(1, history.iters_per_epoch):]))
+    if recent > EXPLODE_FACTOR * ceiling:
+        return (f"the loss exploded (mean {recent:.3g} over the epoch, above "
+                f"{EXPLODE_FACTOR:g} x its start {ceiling:.3g}); lower the learning rate")
+    return None
 
 
 # -- the file format ------------------------------------------------------------------------

@@ -160,6 +160,8 @@ def cmd_train(args) -> int:
     seconds = time.perf_counter() - start
     summary = summarize(trainer, data, seconds, out)
     trainer.history.save(out / "history.json")
+    if "best_refused" in trainer.history.meta:
+        say(f"warning: {trainer.history.meta['best_refused']}")
     report_summary(args, summary)
     return 0
 

@@ -234,6 +234,12 @@ def test_labels_too_large_for_a_float_to_tell_apart_are_refused(tmp_path):
         datasets.load(tmp_path / "ids.npz")
 
 
+def test_float16_labels_read_as_classes(tmp_path):
+    np.savez(tmp_path / "half.npz", X=np.ones((30, 2), np.float32),
+             y=(np.arange(30) % 3).astype(np.float16))
+    assert datasets.load(tmp_path / "half.npz").class_names == ["0", "1", "2"]
+
+
 def test_every_refusal_of_a_data_file_names_it(tmp_path):
     np.savez(tmp_path / "half.npz", X=np.ones((30, 2)), y=np.full(30, 0.5))
     with pytest.raises(ValueError, match=r"half\.npz: labels must be class labels, got 0\.5"):

@@ -322,3 +322,17 @@ def test_the_readme_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path
         trials = optuna.load_study(study_name=f"digits-1.stage{stage}", storage=storage).trials
         assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
         assert all("lr" in t.params and "result" in t.user_attrs for t in trials)
+
+
+def test_a_worker_process_that_fails_says_so_in_one_line(capsys, monkeypatch):
+    from babysit.search import workers
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("lost the database")
+
+    monkeypatch.setattr(workers, "work", broken)
+    with pytest.raises(SystemExit) as stopped:
+        workers.work_with_cores(None, 3, None, 1)
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "babysit search: worker 3 stopped: RuntimeError: lost the database"]

@@ -268,6 +268,7 @@ def encode_labels(values) -> tuple[np.ndarray, list[str]]:
         with contextlib.suppress(ValueError):   # a CSV's "3" or "3.0" is the number 3
             values = values.astype(np.float64)
     if values.dtype.kind == "f":
+        values = values.astype(np.float64, copy=False)      # float16 cannot even hold 2^53
         i = _first_fractional(values)
         if i is not None:
             raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; "

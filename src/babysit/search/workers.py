@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 import time
 from multiprocessing.connection import wait as wait_for_processes
@@ -170,11 +171,20 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
 
 def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
     """A spawned worker: `_work` with its BLAS threads limited to its share of the cores, since
-    N processes each running a thread per core slow each other down many times over."""
+    N processes each running a thread per core slow each other down many times over.
+
+    An error ends the worker with exit code 1 and one line on stderr, instead of the
+    traceback multiprocessing would print (a search with one worker, under --debug, shows it).
+    """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(cores):
-        work(job, worker, ready)
+    try:
+        with threadpool_limits(cores):
+            work(job, worker, ready)
+    except Exception as err:
+        print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
+              file=sys.stderr)
+        sys.exit(1)
 
 
 def run_workers(job: Job, workers: int) -> list[int]:

@@ -1,8 +1,8 @@
 """Fuzzing every reader a user can point at a file: CSV, NPZ, IDX, CIFAR-10 binary batches and
-checkpoints (their bytes, and their JSON header with the checksum recomputed, which is what a
-crafted file looks like). Inputs are generated from scratch or mutated from a valid file; the
-only outcome allowed besides success is a ValueError (or FileNotFoundError) whose message
-names the file.
+checkpoints and training states (`Trainer.resume`): their bytes, and their JSON header with
+the checksum recomputed, which is what a crafted file looks like. Inputs are generated from
+scratch or mutated from a valid file; the only outcome allowed besides success is a
+ValueError (or FileNotFoundError) whose message names the file.
 
 Two profiles. By default (`make test`) each test runs a few dozen derandomized examples, a
 few seconds in all. `BABYSIT_FUZZ_SECONDS=600` runs each reader for that many seconds with
@@ -33,7 +33,7 @@ from babysit import checkpoint, preprocess  # noqa: E402
 from babysit.data import datasets, formats  # noqa: E402
 
 FUZZ_SECONDS = float(os.environ.get("BABYSIT_FUZZ_SECONDS", "0"))
-TESTS_PER_READER = {"csv": 2, "npz": 2, "idx": 2, "cifar": 1, "checkpoint": 3}
+TESTS_PER_READER = {"csv": 2, "npz": 2, "idx": 2, "cifar": 1, "checkpoint": 3, "resume": 2}
 QUICK = settings(max_examples=30, deadline=None, database=None, derandomize=True,
                  suppress_health_check=list(HealthCheck))
 LONG = settings(max_examples=300, deadline=None, database=None,
@@ -415,3 +415,50 @@ def test_fuzz_checkpoint_size_claims(tmp_path_factory):
         reads_or_refuses("checkpoint", path, read_checkpoint)
 
     run("checkpoint", check)
+
+
+# -- training states (Trainer.resume) -------------------------------------------------------
+
+
+def fresh_trainer() -> bs.Trainer:
+    """A trainer built as the seed state's run was, ready to resume it."""
+    net = bs.mlp(3, [4], 2, batchnorm=True, dropout=0.2, seed=0)
+    return bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(1e-2), batch_size=8,
+                      epochs=3, progress=False, average=0.9)
+
+
+def valid_training_state(folder) -> bytes:
+    from babysit.checkpoint import Checkpoints
+
+    rng = np.random.default_rng(0)
+    trainer = fresh_trainer()
+    trainer.callbacks.append(Checkpoints(folder / "run", every_epoch=False))
+    trainer.epochs = 1
+    trainer.fit(rng.standard_normal((16, 3)), np.arange(16) % 2)
+    return (folder / "run" / "state.safetensors").read_bytes()
+
+
+def test_fuzz_resume_bytes(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / "fuzzed-input.safetensors"
+    seeds = [valid_training_state(folder)]
+
+    @given(mutated(seeds))
+    def check(raw):
+        path.write_bytes(raw)
+        reads_or_refuses("resume", path, lambda p: fresh_trainer().resume(p))
+
+    run("resume", check)
+
+
+def test_fuzz_resume_header(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("fuzz")
+    path = folder / "fuzzed-input.safetensors"
+    seed = valid_training_state(folder)
+
+    @given(crafted_checkpoints(seed))
+    def check(raw):
+        path.write_bytes(raw)
+        reads_or_refuses("resume", path, lambda p: fresh_trainer().resume(p))
+
+    run("resume", check)

@@ -201,6 +201,16 @@ def restore_training(path, trainer) -> None:
     if info.get("kind") != "training":
         raise ValueError(f"{path} holds a model, not a training state; resume from the run "
                          f"folder's {STATE_NAME}{SUFFIX}")
+    try:
+        _restore(trainer, arrays, info, where)
+    except (TypeError, AttributeError, KeyError, IndexError) as err:
+        # What the checksum cannot catch: a file written with a header that does not fit together.
+        raise ValueError(f"{where} is damaged: its description does not fit together "
+                         f"({type(err).__name__}: {err})") from None
+
+
+def _restore(trainer, arrays: dict[str, np.ndarray], info: dict, where: str) -> None:
+    """The body of `restore_training`, once the file is read and verified."""
     if architecture(trainer.net) != info["architecture"]:
         raise ValueError(f"{where} was trained with the network {info['architecture']}, this "
                          f"trainer's is {architecture(trainer.net)}; build the same network")

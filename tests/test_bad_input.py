@@ -259,3 +259,13 @@ def test_an_idx_header_whose_size_overflows_int64_is_refused(tmp_path):
     path.write_bytes(bytes([0, 0, 0x08, 4]) + (2**16).to_bytes(4, "big") * 4)
     with pytest.raises(ValueError, match=r"wrap-idx4-ubyte: IDX header gives shape \(65536, "):
         formats.read_idx(path)
+
+
+def test_large_finite_features_pass_the_check_and_a_nan_among_them_is_named():
+    """The check sums X first (a NaN or inf makes the sum non-finite); values whose sum
+    overflows although each is finite must still pass."""
+    X = np.full((4, 3), 3e38, np.float32)
+    assert datasets.check_features(X).shape == (4, 3)
+    X[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"non-finite value \(nan\) at row 2, column 1"):
+        datasets.check_features(X)

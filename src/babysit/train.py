@@ -189,8 +189,9 @@ class Trainer:
         h = self.history
         # A regression loss has no accuracy: its epochs are counted with None.
         scored = self.loss.classification
-        h.train_acc.append(self.accuracy(*train_eval) if scored else None)
-        h.val_acc.append(self.accuracy(*val) if val is not None and scored else None)
+        # `prepare` checked these arrays: no second check of them each epoch
+        h.train_acc.append(self._accuracy(*train_eval) if scored else None)
+        h.val_acc.append(self._accuracy(*val) if val is not None and scored else None)
         if bar is not None:
             shown = {"loss": f"{h.loss[-1]:.3f}"}
             if scored:
@@ -283,6 +284,10 @@ class Trainer:
         X = check_inputs(X, "X")
         if len(y) != X.shape[0]:
             raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
+        return self._accuracy(X, y)
+
+    def _accuracy(self, X, y) -> float:
+        """`accuracy` on arrays already checked (those `prepare` returned)."""
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
 

@@ -269,3 +269,13 @@ def test_large_finite_features_pass_the_check_and_a_nan_among_them_is_named():
     X[2, 1] = np.nan
     with pytest.raises(ValueError, match=r"non-finite value \(nan\) at row 2, column 1"):
         datasets.check_features(X)
+
+
+def test_an_idx_header_of_no_values_but_an_impossible_shape_is_refused(tmp_path):
+    """Found by fuzzing: a zero dimension makes the size check pass with no data, but the
+    other dimensions make a shape NumPy cannot hold."""
+    path = tmp_path / "odd-idx4-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + b"\x00\x00\x00\x00\x00\x00\x08\x0f"
+                     b"\x03\xfc1\xb2\x03\xfcX\xca")
+    with pytest.raises(ValueError, match=r"odd-idx4-ubyte: IDX header gives shape \(0, 2063, "):
+        formats.read_idx(path)

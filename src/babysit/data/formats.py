@@ -63,7 +63,11 @@ def read_idx(path) -> np.ndarray:
     if len(raw) != expected:
         raise ValueError(f"{path}: IDX header gives shape {shape}, which needs {expected} "
                          f"bytes, but the file holds {len(raw)}; it is truncated or corrupt")
-    values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    try:
+        values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    except ValueError as err:   # e.g. (0, 2^26, 2^26, 2^26): no values, yet too big a shape
+        raise ValueError(f"{path}: IDX header gives shape {shape}, which NumPy cannot hold "
+                         f"({err})") from None
     return values.astype(dtype.newbyteorder("="), copy=False)
 
 

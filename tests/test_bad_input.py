@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import checkpoint, cli
+from babysit import checkpoint, checkpoint_file, cli
 from babysit.data import datasets, formats
 
 
@@ -132,7 +132,7 @@ def test_load_refuses_non_finite_weights(tmp_path):
     net.layers[0].params["b"].value[0] = np.inf
     arrays, info = checkpoint._net_state(net)
     info.update(kind="model", preprocess=None, meta={})
-    checkpoint._write(tmp_path / "inf.safetensors", arrays, info, check_finite=False)
+    checkpoint_file.write(tmp_path / "inf.safetensors", arrays, info, check_finite=False)
     with pytest.raises(ValueError, match=r"inf\.safetensors.*'param\.0\.b' holds 1 inf"):
         bs.load(tmp_path / "inf.safetensors")
 
@@ -140,9 +140,9 @@ def test_load_refuses_non_finite_weights(tmp_path):
 def rewrite_architecture(path, out, edit):
     """The checkpoint at `path` with its architecture edited by `edit` and the checksum
     recomputed: a crafted file that the checksum alone cannot catch."""
-    arrays, info = checkpoint._read(path)
+    arrays, info = checkpoint_file.read(path)
     edit(info["architecture"])
-    checkpoint._write(out, arrays, {k: v for k, v in info.items()
+    checkpoint_file.write(out, arrays, {k: v for k, v in info.items()
                                     if k not in ("format", "version")})
     return out
 
@@ -170,9 +170,9 @@ def test_save_under_a_file_names_it(tmp_path):
 
 def test_a_damaged_babysit_header_names_the_file(tmp_path):
     path = bs.save(tmp_path / "model", small_net())
-    arrays, info = checkpoint._read(path)
+    arrays, info = checkpoint_file.read(path)
     info["rngs"] = ["not", "a", "dict"]
-    checkpoint._write(tmp_path / "odd.safetensors", arrays,
+    checkpoint_file.write(tmp_path / "odd.safetensors", arrays,
                       {k: v for k, v in info.items() if k not in ("format", "version")})
     with pytest.raises(ValueError, match=r"odd\.safetensors"):
         bs.load(tmp_path / "odd.safetensors")

@@ -29,7 +29,7 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import babysit as bs  # noqa: E402
-from babysit import checkpoint, preprocess  # noqa: E402
+from babysit import checkpoint, checkpoint_file, preprocess  # noqa: E402
 from babysit.data import datasets, formats  # noqa: E402
 
 FUZZ_SECONDS = float(os.environ.get("BABYSIT_FUZZ_SECONDS", "0"))
@@ -370,7 +370,7 @@ def crafted_checkpoints(draw, seed_blob: bytes) -> bytes:
     if draw(st.booleans()):
         text = draw(mutated([text.encode()])).decode("utf-8", errors="replace")
     return safetensors.numpy.save(arrays, metadata={"babysit": text,
-                                                    "sha256": checkpoint._digest(text, arrays)})
+                                                    "sha256": checkpoint_file.digest(text, arrays)})
 
 
 def test_fuzz_checkpoint_header(tmp_path_factory):
@@ -401,7 +401,7 @@ def huge_claims(draw, seed_blob: bytes) -> bytes:
                 spec["config"][key] = draw(big)
     text = json.dumps(info)
     return safetensors.numpy.save(arrays, metadata={"babysit": text,
-                                                    "sha256": checkpoint._digest(text, arrays)})
+                                                    "sha256": checkpoint_file.digest(text, arrays)})
 
 
 def test_fuzz_checkpoint_size_claims(tmp_path_factory):

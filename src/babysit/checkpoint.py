@@ -14,7 +14,8 @@
 
 One file makes the write atomic: it goes to a temporary file in the same folder, is flushed to
 disk, then renamed over the old one (`os.replace`), so a crash mid-write leaves the previous
-checkpoint whole. Loading parses JSON and raw arrays only; nothing is ever unpickled.
+checkpoint whole. Loading parses JSON and raw arrays only; nothing is ever unpickled. The file
+itself (that write, and a read that verifies everything) is `babysit.checkpoint_file`.
 
 `Checkpoints` is the Trainer callback that writes a run folder each epoch, and
 `save_training` / `restore_training` (behind `Trainer.resume`) carry everything a run needs
@@ -23,25 +24,19 @@ to continue exactly where it stopped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import safetensors.numpy
 
+from babysit import checkpoint_file
 from babysit import layers as layer_module
 from babysit.backend import get_array_module, resolve_dtype, to_numpy
 from babysit.callbacks import Callback
-from babysit.history import _jsonable
 from babysit.layers.base import Layer, Sequential
-from babysit.validation import make_folder
 
-FORMAT = "babysit"
-VERSION = 1
 SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors
 BEST_NAME = "best"
@@ -80,7 +75,7 @@ def save(path, net: Layer, preprocess=None, meta: dict | None = None) -> Path:
         arrays.update({f"preprocess.{k}": to_numpy(v) for k, v in pre_arrays.items()})
     info["meta"] = meta or {}
     path = checkpoint_path(path)
-    _write(path, arrays, info)
+    checkpoint_file.write(path, arrays, info)
     return path
 
 
@@ -92,7 +87,7 @@ def load(path) -> tuple[Layer, object]:
     match its layer's config.
     """
     path = checkpoint_path(path)
-    arrays, info = _read(path)
+    arrays, info = checkpoint_file.read(path)
     where = f"checkpoint {path}"
     try:
         net = _build_net(info, arrays, where)
@@ -110,7 +105,7 @@ def load(path) -> tuple[Layer, object]:
 def read_meta(path) -> dict:
     """The `meta` dict saved with a checkpoint (verified like `load`, without building the net)."""
     path = checkpoint_path(path)
-    meta = _read(path)[1].get("meta", {})
+    meta = checkpoint_file.read(path)[1].get("meta", {})
     if not isinstance(meta, dict):
         raise ValueError(f"checkpoint {path} is damaged: its meta is {type(meta).__name__}, "
                          f"not a dict")
@@ -180,7 +175,7 @@ def save_training(path, trainer) -> Path:
     info.update(kind="training", optimizer=optimizer, history=state.pop("history"),
                 average=None if average is None else average["config"], trainer=state)
     path = checkpoint_path(path)
-    _write(path, arrays, info)
+    checkpoint_file.write(path, arrays, info)
     return path
 
 
@@ -196,7 +191,7 @@ def restore_training(path, trainer) -> None:
     if path.is_dir():
         path = path / (STATE_NAME + SUFFIX)
     path = checkpoint_path(path)
-    arrays, info = _read(path)
+    arrays, info = checkpoint_file.read(path)
     where = f"training state {path}"
     if info.get("kind") != "training":
         raise ValueError(f"{path} holds a model, not a training state; resume from the run "
@@ -290,109 +285,6 @@ def exploded_at_epoch_end(history) -> str | None:
         return (f"the loss exploded (mean {recent:.3g} over the epoch, above "
                 f"{EXPLODE_FACTOR:g} x its start {ceiling:.3g}); lower the learning rate")
     return None
-
-
-# -- the file format ------------------------------------------------------------------------
-
-
-def _write(path: Path, arrays: dict[str, np.ndarray], info: dict,
-           check_finite: bool = True) -> None:
-    """Serialize and write atomically: temporary file in the same folder, fsync, os.replace.
-
-    Non-finite values are refused before anything is written (`check_finite`), so that a
-    diverged network never replaces a good checkpoint; so is a path under a file, or a folder.
-    """
-    if check_finite:
-        _refuse_non_finite(arrays, f"cannot save {path}")
-    info = {"format": FORMAT, "version": VERSION, **info}
-    text = json.dumps(info, default=_jsonable)
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    blob = safetensors.numpy.save(arrays, metadata={"babysit": text,
-                                                    "sha256": _digest(text, arrays)})
-    _make_parent(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _make_parent(path: Path) -> None:
-    """Create the folder `path` is written into; a file in the way is a ValueError naming it."""
-    if path.is_dir():
-        raise ValueError(f"cannot save {path}: {path} is a folder; name a file")
-    make_folder(path.parent, "cannot save into")
-
-
-def _refuse_non_finite(arrays: dict[str, np.ndarray], where: str) -> None:
-    """A ValueError naming the first float tensor of `arrays` that holds NaN or inf."""
-    for name, arr in arrays.items():
-        arr = to_numpy(arr)
-        if arr.dtype.kind not in "fc" or np.isfinite(arr).all():
-            continue
-        n_nan = int(np.isnan(arr).sum())
-        n_inf = int(np.isinf(arr).sum())
-        counts = " and ".join(f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (n_inf, "inf")) if n)
-        raise ValueError(f"{where}: tensor {name!r} holds {counts} of {arr.size} values; a "
-                         f"network with non-finite weights diverged and predicts nothing useful")
-
-
-def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read and verify a checkpoint file: (arrays by tensor name, the babysit JSON as a dict)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    blob = path.read_bytes()
-    where = f"checkpoint {path}"
-    if len(blob) < 8:
-        raise ValueError(f"{where} is truncated: {len(blob)} bytes, less than a header")
-    n = int.from_bytes(blob[:8], "little")
-    if 8 + n > len(blob):
-        raise ValueError(f"{where} is truncated: its header announces {n} bytes but the file "
-                         f"holds {len(blob) - 8} after the length")
-    try:
-        header = json.loads(blob[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise ValueError(f"{where} is damaged: its header is not JSON (edited, or not a "
-                         f"safetensors file)") from None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(meta, dict) or "babysit" not in meta:
-        raise ValueError(f"{where} is not a babysit checkpoint: its header has no 'babysit' "
-                         f"entry (written by another program?)")
-    try:
-        arrays = safetensors.numpy.load(blob)
-    except Exception as err:  # safetensors reports any inconsistency as its own error type
-        raise ValueError(f"{where} is truncated or damaged: {err}") from None
-    text = meta["babysit"]
-    if meta.get("sha256") != _digest(text, arrays):
-        raise ValueError(f"{where} is damaged or was edited: its contents do not match the "
-                         f"checksum written with them; use an intact copy")
-    try:
-        info = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        raise ValueError(f"{where} is damaged: its 'babysit' entry is not JSON") from None
-    if not isinstance(info, dict):
-        raise ValueError(f"{where} is damaged: its 'babysit' entry is not a JSON object")
-    if info.get("format") != FORMAT or not isinstance(info.get("version"), int):
-        raise ValueError(f"{where} is not a babysit checkpoint (format {info.get('format')!r})")
-    if info["version"] > VERSION:
-        raise ValueError(f"{where} has format version {info['version']}, newer than this "
-                         f"babysit reads ({VERSION}); upgrade babysit")
-    _refuse_non_finite(arrays, where)
-    return arrays, info
-
-
-def _digest(text: str, arrays: dict[str, np.ndarray]) -> str:
-    """sha256 of the JSON text and of each tensor's name, dtype, shape and bytes, by name."""
-    h = hashlib.sha256(text.encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"\n{name}|{a.dtype.str}|{a.shape}\n".encode())
-        h.update(a.reshape(-1).view(np.uint8))
-    return h.hexdigest()
 
 
 # -- networks <-> arrays --------------------------------------------------------------------

@@ -124,28 +124,23 @@ def study_trials(server: Server, study: str, stage: int = 1):
 
 # -- babysit search processes ---------------------------------------------------------------
 
-KILLED_IN_ITS_SECOND_TRIAL = """
+KILLED_IN_ITS_FIRST_TRIAL = """
 import os, signal, sys
 from babysit import cli, search
 
-evaluate, started = search.workers.evaluate, []
 
-
-def killed_in_its_second_trial(*args, **kwargs):
+def killed_in_its_first_trial(*args, **kwargs):
     # SIGKILL, as a machine going down would: no handler runs, nothing more is written.
-    started.append(1)
-    if len(started) == 2:
-        os.kill(os.getpid(), signal.SIGKILL)
-    return evaluate(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
-search.workers.evaluate = killed_in_its_second_trial  # where a worker calls it
+search.workers.evaluate = killed_in_its_first_trial  # where a worker calls it
 sys.exit(cli.main(sys.argv[1:]))
 """
 
 
 def search_command(server: Server, out: Path, trials: int, study: str) -> list[str]:
-    return ["search", "--data", "digits", "--stages", f"{trials}:2",
+    return ["search", "--data", "digits", "--stages", f"{trials}:4",
             "--hidden", "16", "--batch-size", "64", "--param", "lr=loguniform(1e-3,1e-1)",
             "--param", "reg=loguniform(1e-6,1e-2)", "--storage", server.url(), "--study", study,
             "--top-k", "0", "--out", str(out)]
@@ -173,7 +168,7 @@ def test_two_searches_share_a_study_and_one_killed_mid_trial_resumes(postgres, t
     trials, study = 8, "shared"
     steady = start(search_command(postgres, tmp_path / "a", trials, study))
     killed = start(search_command(postgres, tmp_path / "b", trials, study),
-                   KILLED_IN_ITS_SECOND_TRIAL)
+                   KILLED_IN_ITS_FIRST_TRIAL)
     code_killed, text_killed = finish(killed)           # reaped at once: its pid is gone
     assert code_killed == -signal.SIGKILL, text_killed
     again = start(search_command(postgres, tmp_path / "b", trials, study))

@@ -279,3 +279,15 @@ def test_an_idx_header_of_no_values_but_an_impossible_shape_is_refused(tmp_path)
                      b"\x03\xfc1\xb2\x03\xfcX\xca")
     with pytest.raises(ValueError, match=r"odd-idx4-ubyte: IDX header gives shape \(0, 2063, "):
         formats.read_idx(path)
+
+
+def test_a_crafted_dtype_in_a_checkpoint_names_the_file(tmp_path):
+    """Found by fuzzing: the network's dtype in the header is checked by the backend, whose
+    refusal must still say which file it is about."""
+    path = bs.save(tmp_path / "model", small_net())
+    arrays, info = checkpoint_file.read(path)
+    info["dtype"] = "void"
+    checkpoint_file.write(tmp_path / "void.safetensors", arrays,
+                          {k: v for k, v in info.items() if k not in ("format", "version")})
+    with pytest.raises(ValueError, match=r"void\.safetensors: dtype must be one of"):
+        bs.load(tmp_path / "void.safetensors")

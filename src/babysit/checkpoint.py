@@ -24,6 +24,7 @@ to continue exactly where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections.abc import Iterator
@@ -89,17 +90,28 @@ def load(path) -> tuple[Layer, object]:
     path = checkpoint_path(path)
     arrays, info = checkpoint_file.read(path)
     where = f"checkpoint {path}"
-    try:
+    with _damage_named(where, path):
         net = _build_net(info, arrays, where)
         preprocess = None
         if info.get("preprocess") is not None:
             preprocess = _restore_preprocess(info["preprocess"], _strip("preprocess.", arrays),
                                              where)
+    return net, preprocess
+
+
+@contextlib.contextmanager
+def _damage_named(where: str, path: Path):
+    """What the checksum cannot catch, a file written with a header that does not fit together,
+    as a ValueError naming the file (`where`): the errors of reading such a header."""
+    try:
+        yield
     except (TypeError, AttributeError, KeyError, IndexError) as err:
-        # What the checksum cannot catch: a file written with a header that does not fit together.
         raise ValueError(f"{where} is damaged: its description does not fit together "
                          f"({type(err).__name__}: {err})") from None
-    return net, preprocess
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{where}: {err}") from None
 
 
 def read_meta(path) -> dict:
@@ -196,12 +208,8 @@ def restore_training(path, trainer) -> None:
     if info.get("kind") != "training":
         raise ValueError(f"{path} holds a model, not a training state; resume from the run "
                          f"folder's {STATE_NAME}{SUFFIX}")
-    try:
+    with _damage_named(where, path):
         _restore(trainer, arrays, info, where)
-    except (TypeError, AttributeError, KeyError, IndexError) as err:
-        # What the checksum cannot catch: a file written with a header that does not fit together.
-        raise ValueError(f"{where} is damaged: its description does not fit together "
-                         f"({type(err).__name__}: {err})") from None
 
 
 def _restore(trainer, arrays: dict[str, np.ndarray], info: dict, where: str) -> None:

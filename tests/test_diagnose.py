@@ -1,16 +1,21 @@
-"""The diagnosis names the problem planted in a run: a learning rate too high or too low,
-overfitting, saturated tanh units, dead ReLUs; a healthy run gets no warning."""
+"""The diagnosis names the root cause planted in a run (a learning rate too high or too low, a
+penalty too strong, vanishing gradients, overfitting, saturated tanh units, dead ReLUs, random
+labels, one class, unscaled inputs), with its symptoms as evidence; a healthy run gets no
+warning, and nothing says the learning rate is fine when a finding blames it."""
 
 from __future__ import annotations
 
+import importlib.util
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import babysit as bs
 from babysit import monitors
-from babysit.diagnose import Finding, diagnose
+from babysit.diagnose import CAUSE_NAMES, Finding, diagnose
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +38,9 @@ def _run(digits, net=None, lr=1e-3, opt="adam", n=None, reg=1e-4, epochs=5, batc
         return err.history
 
 
-def _named(findings, what):
-    hits = [f for f in findings if f.what == what]
-    assert hits, f"no finding {what!r} in:\n" + "\n".join(map(str, findings))
+def _named(findings, cause):
+    hits = [f for f in findings if f.cause == cause]
+    assert hits, f"no finding of cause {cause!r} in:\n" + "\n".join(map(str, findings))
     return hits[0]
 
 
@@ -43,11 +48,17 @@ def _warnings(findings):
     return [f for f in findings if f.severity in ("warning", "error")]
 
 
+def _no_contradiction(findings):
+    blamed = {f.cause for f in findings} & {"lr_too_high", "lr_too_low", "diverged"}
+    assert not (blamed and any(f.cause == "lr_ok" for f in findings)), findings
+
+
 def test_learning_rate_10_is_too_high(digits):
-    h = _run(digits, lr=10.0, epochs=2)
-    f = _named(h.diagnose(), "learning rate too high")
-    assert f.severity in ("warning", "error")
-    assert "exploded" in f.evidence or "rose" in f.evidence or "became" in f.evidence
+    findings = _run(digits, lr=10.0, epochs=2).diagnose()
+    top = findings[0]
+    assert top.cause in ("lr_too_high", "diverged") and top.severity in ("warning", "error")
+    assert "learning rate too high" in top.what
+    _no_contradiction(findings)
 
 
 def test_a_diverged_run_is_diagnosed_from_the_errors_history(digits):
@@ -57,16 +68,52 @@ def test_a_diverged_run_is_diagnosed_from_the_errors_history(digits):
                          callbacks=monitors.default(), progress=False)
     with np.errstate(all="ignore"), pytest.raises(bs.DivergedError) as caught:
         trainer.fit(X, y)
-    f = _named(diagnose(caught.value.history), "learning rate too high")
-    assert f.severity == "error" and ("nan" in f.evidence or "inf" in f.evidence)
+    f = diagnose(caught.value.history)[0]
+    assert f.cause == "diverged" and f.severity == "error"
+    assert f.what == "diverged: learning rate too high"
+    assert "nan" in f.evidence or "inf" in f.evidence
 
 
 def test_learning_rate_1e_7_is_too_low(digits):
     findings = _run(digits, lr=1e-7, epochs=3).diagnose()
-    f = _named(findings, "learning rate too low")
-    assert f.severity == "warning"
-    assert _named(findings, "update ratio too small").severity == "warning"
-    assert not [g for g in findings if g.what == "learning rate too high"]
+    f = findings[0]
+    assert f.cause == "lr_too_low" and f.severity == "warning"
+    assert "||update|| / ||weights||" in f.evidence  # the small update ratios are its evidence
+    assert "0.W" in f.concerns
+    assert not [g for g in findings if g.cause == "lr_too_high"]
+    _no_contradiction(findings)
+
+
+def test_a_learning_rate_that_kills_relus_without_nan_is_named_with_its_symptoms(digits):
+    """Adam at 0.05 kills half a layer's ReLUs without reaching NaN: the cause leads, the dead
+    units and the large update ratios are its evidence, nothing says the rate is fine."""
+    findings = _run(digits, lr=0.05, epochs=10).diagnose()
+    top = findings[0]
+    assert top.cause == "lr_too_high" and top.severity in ("warning", "error"), findings
+    assert "ReLU units that output 0" in top.evidence
+    assert not [f for f in findings if f.cause == "dead_units"]
+    _no_contradiction(findings)
+
+
+def test_a_far_too_strong_l2_penalty_is_not_blamed_on_the_learning_rate(digits):
+    findings = _run(digits, reg=1.0, epochs=10).diagnose()
+    assert findings[0].cause == "reg_too_strong" and findings[0].severity == "warning"
+    assert "shrank" in findings[0].evidence
+    assert not [f for f in findings if f.cause.startswith("lr_")]
+
+
+def test_a_deep_sigmoid_net_with_small_weights_has_vanishing_gradients(digits):
+    net = bs.mlp(64, [100] * 5, 10, activation="sigmoid", init="small", seed=0)
+    findings = _run(digits, net=net, opt="sgd", lr=0.1, epochs=3).diagnose()
+    assert findings[0].cause == "vanishing_gradients", findings
+    # the small and large update ratios of the first and last layers are its evidence
+    assert not [f for f in findings if f.cause.startswith("lr_")]
+
+
+def test_batch_size_1_makes_a_noisy_loss_a_warning(digits):
+    findings = _run(digits, opt="sgd", lr=0.05, batch_size=1, epochs=1).diagnose()
+    f = _named(findings, "noisy_loss")
+    assert f.severity == "warning" and "batch size 1" in f.evidence
 
 
 def test_a_large_net_without_regularization_on_100_examples_overfits(digits):
@@ -82,24 +129,48 @@ def test_tanh_with_weights_times_10_saturates(digits):
         if p.regularize:
             p.value *= 10
     findings = _run(digits, net=net, epochs=2).diagnose()
-    f = _named(findings, "saturated units")
-    assert f.severity == "warning" and "Tanh" in f.evidence
-    assert _named(findings, "initial loss far from chance").severity == "warning"
+    f = findings[0]
+    assert f.cause == "saturated_units" and f.severity == "warning" and "Tanh" in f.evidence
+    assert "chance loss" in f.evidence  # the far initial loss is its symptom
+    assert "1 Tanh" in f.concerns
 
 
 def test_a_relu_layer_with_bias_minus_10_has_dead_units(digits):
     net = bs.mlp(64, [100, 100], 10, seed=0)
     net.layers[0].params["b"].value[:] = -10
     findings = _run(digits, net=net, epochs=2).diagnose()
-    f = _named(findings, "dead units")
-    assert f.severity == "error" and "1 ReLU: 100%" in f.evidence
-    assert findings[0].severity == "error"  # errors come first
+    f = findings[0]  # errors come first
+    assert f.cause == "dead_units" and f.severity == "error"
+    assert "layer 1 ReLU: 100%" in f.evidence and f.concerns[0] == "1 ReLU"
 
 
 def test_a_healthy_digits_run_gets_no_warning(digits):
     findings = _run(digits, epochs=15, batch_size=64).diagnose()
     assert not _warnings(findings), "\n".join(map(str, findings))
-    assert _named(findings, "learning rate looks fine").severity == "info"
+    assert _named(findings, "lr_ok").what == "learning rate looks fine"
+
+
+def test_random_labels_are_memorized_not_learned(digits):
+    X, y, Xv, yv = digits
+    y_random = np.random.default_rng(1).integers(0, 10, y.shape[0])
+    findings = _run((X, y_random, Xv, yv), net=bs.mlp(64, [300, 300], 10, seed=0), lr=3e-3,
+                    reg=0, epochs=20).diagnose()
+    assert findings[0].cause == "memorizing_noise", findings
+
+
+def test_one_class_in_the_training_labels_is_an_error(digits):
+    X, y, Xv, yv = digits
+    findings = _run((X, np.full_like(y, 3), Xv, yv), epochs=1).diagnose()
+    assert findings[0].cause == "single_class" and findings[0].severity == "error"
+    assert "class 3" in findings[0].evidence
+
+
+def test_unscaled_inputs_are_the_root_of_a_far_initial_loss(digits):
+    X, y, Xv, yv = digits
+    findings = _run((X * 100 + 50, y, Xv * 100 + 50, yv), epochs=3).diagnose()
+    assert findings[0].cause == "unscaled_inputs" and findings[0].severity == "warning"
+    assert "chance loss" in findings[0].evidence
+    assert not [f for f in findings if f.cause == "bad_initial_loss"]
 
 
 def test_the_diagnosis_of_a_saved_run_is_the_same(digits, tmp_path):
@@ -119,35 +190,35 @@ def _history(loss, batch_size=32, train_acc=(), val_acc=()):
 
 
 def test_a_slow_nearly_linear_decrease_is_a_learning_rate_too_low():
-    f = _named(diagnose(_history(np.linspace(2.3, 1.2, 200))), "learning rate too low")
+    f = _named(diagnose(_history(np.linspace(2.3, 1.2, 200))), "lr_too_low")
     assert "linear" in f.evidence
 
 
 def test_a_fast_drop_then_a_high_plateau_is_a_learning_rate_too_high():
     t = np.arange(300)
     loss = 1.6 + 0.7 * np.exp(-t / 5)
-    f = _named(diagnose(_history(loss)), "learning rate too high")
+    f = _named(diagnose(_history(loss)), "lr_too_high")
     assert "plateau" in f.evidence
 
 
 def test_a_noisy_loss_names_the_batch_size():
     t = np.arange(400)
     loss = 2.3 * np.exp(-t / 40) + np.random.default_rng(0).uniform(0, 1.0, 400)
-    f = _named(diagnose(_history(loss, batch_size=1)), "noisy loss")
+    f = _named(diagnose(_history(loss, batch_size=1)), "noisy_loss")
     assert "batch size 1" in f.evidence and f.severity in ("info", "warning")
 
 
 def test_validation_tracking_a_low_train_accuracy_is_under_fitting():
     loss = 2.3 * np.exp(-np.arange(100) / 20) + 1.0
     h = _history(loss, train_acc=[0.5, 0.6, 0.65], val_acc=[0.49, 0.6, 0.64])
-    f = _named(diagnose(h), "under-fitting")
+    f = _named(diagnose(h), "underfitting")
     assert f.severity == "warning" and "bigger" in f.advice
 
 
 def test_an_exact_exponential_decay_is_fine_and_quiet():
     findings = diagnose(_history(2.3 * np.exp(-np.arange(300) / 30) + 0.01,
                                  train_acc=[0.99], val_acc=[0.985]))
-    assert [f.what for f in findings] == ["learning rate looks fine"]
+    assert [f.cause for f in findings] == ["lr_ok"]
 
 
 def test_an_empty_history_has_nothing_to_say():
@@ -158,3 +229,39 @@ def test_a_finding_refuses_an_unknown_severity():
     with pytest.raises(ValueError, match="severity"):
         Finding("fatal", "x", "y", "z")
     assert str(Finding("info", "a", "b", "c")) == "[info] a: b. c"
+
+
+def test_the_cause_names_of_the_contract_are_all_there():
+    contract = {"lr_too_high", "lr_too_low", "exploding_gradients", "vanishing_gradients",
+                "dead_units", "saturated_units", "reg_too_strong", "unscaled_inputs",
+                "noisy_loss", "overfitting", "underfitting", "memorizing_noise",
+                "collapsed_predictions", "class_imbalance", "single_class", "bad_initial_loss",
+                "diverged"}
+    assert contract <= set(CAUSE_NAMES)
+    f = Finding("warning", "dead units", "...", "...", "dead_units", ["1 ReLU"])
+    assert f.concerns == ("1 ReLU",)
+
+
+# -- the fault zoo (benchmarks/diagnosis.py): its fast subset -----------------------------------
+
+def _zoo():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "diagnosis.py"
+    spec = importlib.util.spec_from_file_location("fault_zoo", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fault_zoo"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_fast_subset_of_the_fault_zoo_is_diagnosed_right():
+    zoo = _zoo()
+    cases = zoo.fast_cases()
+    assert {c.expected for c in cases} - {None} and None in {c.expected for c in cases}
+    wrong = []
+    for case in cases:
+        _, findings = zoo.run_case(case)
+        _no_contradiction(findings)
+        if not zoo.verdict(case, findings):
+            wrong.append(f"{case.name} (expected {case.expected}): "
+                         + "; ".join(map(str, findings[:2])))
+    assert not wrong, "\n".join(wrong)

@@ -153,4 +153,40 @@ def test_everything_recorded_survives_a_json_round_trip(digits, tmp_path):
     back = bs.History.load(tmp_path / "history.json")
     assert back.monitors == json.loads(json.dumps(h.monitors))
     assert back.meta == json.loads(json.dumps(h.meta))
-    assert set(back.monitors) == {"update_ratio", "layers", "first_layer"}
+    assert set(back.monitors) == {"update_ratio", "layers", "params", "data", "first_layer"}
+
+
+def test_data_stats_record_the_input_scale_and_the_class_counts(digits):
+    X, y, Xv, yv = digits
+    _, h = _fit(digits, bs.mlp(64, [20], 10, seed=0), [monitors.DataStats()], epochs=1)
+    rec = h.monitors["data"]
+    assert rec["n"] == X.shape[0]
+    np.testing.assert_allclose(rec["feature_mean"], X.mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(rec["feature_std"], X.std(axis=0), rtol=1e-5, atol=1e-7)
+    assert rec["class_counts"] == np.bincount(y, minlength=10).tolist()
+    assert rec["val_class_counts"] == np.bincount(yv, minlength=10).tolist()
+
+
+def test_layer_stats_record_gradient_norms_and_the_predicted_classes(digits):
+    """The norms are those of one backward pass of the data loss on the probe batch, at test
+    time, and the predicted counts are the argmax of the scores on it."""
+    X, y, _, _ = digits
+    stats = monitors.LayerStats(probe_size=40)
+    trainer, h = _fit(digits, bs.mlp(64, [30], 10, seed=0), [stats], epochs=1)
+    net = trainer.net.copy()
+    net.zero_grad()
+    xp, yp = stats._probe
+    scores, backward = net.forward(xp, train=False)
+    loss, dscores = trainer.loss(scores, yp)
+    backward(dscores)
+    layers, params = h.monitors["layers"], h.monitors["params"]
+    last = layers["samples"][-1]
+    assert last["loss"] == pytest.approx(loss, rel=1e-5)
+    assert last["grad_norm"][-1] == pytest.approx(np.linalg.norm(dscores), rel=1e-5)
+    assert last["predicted"] == np.bincount(scores.argmax(axis=1), minlength=10).tolist()
+    assert layers["probe_labels"] == np.bincount(yp, minlength=10).tolist()
+    assert params["names"] == ["0.W", "0.b", "2.W", "2.b"] and params["weights"] == ["0.W", "2.W"]
+    assert params["iterations"] == [s["iteration"] for s in layers["samples"]]
+    for name, p in net.named_params().items():
+        assert params["grad_norm"][name][-1] == pytest.approx(np.linalg.norm(p.grad), rel=1e-4)
+        assert params["value_norm"][name][-1] == pytest.approx(np.linalg.norm(p.value), rel=1e-5)

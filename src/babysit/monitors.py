@@ -6,9 +6,13 @@ and the accuracies the Trainer records itself:
 - `UpdateRatios`: ||update|| / ||value|| per Param (want ~1e-3), from a copy of
   the values taken just before sampled updates.
 - `LayerStats`: per layer, histograms of activations and of gradients dL/d(output)
-  on a fixed probe batch, plus the fraction of dead ReLUs and saturated tanh /
-  sigmoid values. The probe pass runs on a copy of the network, so nothing the
-  training step reads (Param.grad, BatchNorm buffers, random generators) is touched.
+  on a fixed probe batch, the norm of each layer's gradient, the fraction of dead
+  ReLUs and saturated tanh / sigmoid values and the classes the network predicts;
+  per parameter, the norm of its value and of its data-loss gradient. The probe pass
+  runs on a copy of the network, so nothing the training step reads (Param.grad,
+  BatchNorm buffers, random generators) is touched.
+- `DataStats`: the scale of the inputs (per-feature mean and spread) and the class
+  counts of the training and validation labels, once at the start.
 - `FirstLayerWeights`: the first Linear layer's weights (a sample of its units).
 - `RunInfo`: what the diagnosis and the report need in `history.meta`
   (classes, chance loss, batch size, layer names, image shape, ...).
@@ -16,6 +20,28 @@ and the accuracies the Trainer records itself:
 Everything written is plain lists, floats and ints, so `History.save` writes it as
 JSON. Sampling is every k iterations, with k chosen so a run gets a fixed number
 of samples unless `every` is given; that keeps the monitors cheap enough to leave on.
+The penalty's share of the loss needs no monitor: the Trainer records `data_loss` and
+`reg_loss` for every step.
+
+The keys (a contract: `babysit.torch` fills the same ones from PyTorch hooks, and
+`babysit.diagnose` reads them; a key that is absent only silences the rules that need it):
+
+    monitors["update_ratio"]  UpdateRatios   {"every", "iterations": [int], "weights": [name],
+                                              "params": {name: [float | None]}}
+    monitors["layers"]        LayerStats     {"every", "probe_size", "names", "kinds",
+                                              "probe_labels": [C ints] | None,
+                                              "samples": [{"iteration", "loss", "activations",
+                                              "gradients", "grad_norm", "predicted"}]}
+    monitors["params"]        LayerStats     {"iterations": [int], "names": [name],
+                                              "weights": [name], "grad_norm": {name: [float]},
+                                              "value_norm": {name: [float]}}
+    monitors["data"]          DataStats      {"n", "feature_mean": [D], "feature_std": [D],
+                                              "class_counts": [C] | None,
+                                              "val_class_counts": [C] | None}
+    monitors["first_layer"]   FirstLayerWeights
+    meta                      RunInfo
+
+Each class's docstring gives its key's layout in full.
 """
 
 from __future__ import annotations
@@ -58,17 +84,25 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
     Returns {"mean", "std", "nonfinite", "lo", "hi", "counts"}: `counts` has `bins`
     equal-width bins spanning [lo, hi] of the finite values (empty when none are).
     """
-    v = np.asarray(to_numpy(values), dtype=np.float64).ravel()
-    finite = v[np.isfinite(v)]
+    v = np.asarray(to_numpy(values)).ravel()
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+    finite = v if math.isfinite(lo) and math.isfinite(hi) else v[np.isfinite(v)]
     out = {"nonfinite": float(1 - finite.size / v.size) if v.size else 0.0}
     if finite.size == 0:
         return {**out, "mean": None, "std": None, "lo": None, "hi": None, "counts": []}
-    lo, hi = float(finite.min()), float(finite.max())
+    if finite is not v:
+        lo, hi = float(finite.min()), float(finite.max())
     if hi == lo:  # a constant (e.g. an all-dead ReLU layer): one unit-wide range around it
         lo, hi = lo - 0.5, hi + 0.5
-    counts, _ = np.histogram(finite, bins=bins, range=(lo, hi))
-    return {**out, "mean": float(finite.mean()), "std": float(finite.std()), "lo": lo, "hi": hi,
-            "counts": counts.tolist()}
+    # Equal-width bins by arithmetic and one bincount (np.histogram's general path costs 5x);
+    # the maximum lands in the last bin, as np.histogram puts it.
+    index = ((finite - lo) * (bins / (hi - lo))).astype(np.int32)
+    np.minimum(index, bins - 1, out=index)
+    counts = np.bincount(index, minlength=bins)
+    mean = float(finite.sum(dtype=np.float64)) / finite.size
+    centred = finite - finite.dtype.type(mean)  # centred first: no cancellation in float32
+    std = math.sqrt(float(np.dot(centred, centred)) / finite.size)  # BLAS, one pass
+    return {**out, "mean": mean, "std": std, "lo": lo, "hi": hi, "counts": counts.tolist()}
 
 
 def unit_health(layer, y) -> dict:
@@ -98,7 +132,7 @@ class UpdateRatios(Callback):
     counts updates done, so epoch = iteration / history.iters_per_epoch.
     """
 
-    def __init__(self, every: int | None = None, samples: int = 200):
+    def __init__(self, every: int | None = None, samples: int = 50):
         self.every, self.samples = every, samples
         self._before = None
 
@@ -112,33 +146,49 @@ class UpdateRatios(Callback):
 
     def before_update(self, trainer, iteration: int) -> None:
         if (iteration + 1) % self._every == 0:
-            self._before = [p.value.copy() for p in trainer.net.named_params().values()]
+            self._before = [(name, p, p.value.copy())
+                            for name, p in trainer.net.named_params().items()]
 
     def after_update(self, trainer, iteration: int) -> None:
         if self._before is None:
             return
         rec = trainer.history.monitors["update_ratio"]
         rec["iterations"].append(iteration + 1)
-        for (name, p), old in zip(trainer.net.named_params().items(), self._before, strict=True):
-            scale = float(np.linalg.norm(to_numpy(old).ravel()))
-            step = float(np.linalg.norm(to_numpy(p.value - old).ravel()))
+        for name, p, old in self._before:
+            scale = _norm(old)
+            step = _norm(get_array_module(old).subtract(p.value, old, out=old))  # in place
             rec["params"][name].append(step / scale if scale > 0 else None)
         self._before = None
 
 
 class LayerStats(Callback):
-    """Histograms of each layer's activations and gradients on a fixed probe batch.
+    """Per-layer histograms, gradient norms and predictions on a fixed probe batch.
 
     At the start, every `every` iterations and at the end, a copy of the network runs
     forward at test time on `probe_size` training examples (drawn once with the
-    monitor's own seed), the loss is taken on their labels, and the backward closures
-    run in reverse, recording dL/d(output) of every layer. Writes
-    history.monitors["layers"] = {"every", "probe_size", "names", "kinds", "samples":
-    [{"iteration", "activations": [per layer: histogram + dead/saturated], "gradients":
-    [per layer: histogram]}]}.
+    monitor's own seed), the data loss (no penalty) is taken on their labels, and the
+    backward closures run in reverse, recording dL/d(output) of every layer and leaving
+    each parameter's data-loss gradient in the copy. Writes
+
+    history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
+        "probe_labels": C counts of the probe's labels (None for regression),
+        "samples": [{"iteration",
+                     "loss": the data loss on the probe batch (None if not finite),
+                     "activations": [per layer: histogram + dead/saturated],
+                     "gradients": [per layer: histogram of dL/d(output), None if not finite],
+                     "grad_norm": [per layer: ||dL/d(output)|| (Frobenius, over the probe
+                                   batch, for the mean loss) or None],
+                     "predicted": C counts of the classes the network predicts for the probe
+                                  examples (argmax of the scores), None for regression}]}
+    history.monitors["params"] = {"iterations": [the same iterations], "names": [every
+        parameter], "weights": [the weight matrices among them],
+        "grad_norm": {name: [||dL/dparam|| of the data loss on the probe batch, or None]},
+        "value_norm": {name: [||param||]}}
+
+    A None marks a value that was not finite (a diverging run).
     """
 
-    def __init__(self, every: int | None = None, samples: int = 20, probe_size: int = 256,
+    def __init__(self, every: int | None = None, samples: int = 5, probe_size: int = 128,
                  seed: int = 0):
         self.every, self.samples, self.probe_size, self.seed = every, samples, probe_size, seed
         self._probe = None
@@ -151,9 +201,15 @@ class LayerStats(Callback):
             pick = get_array_module(X).asarray(pick)  # a device index for device data
             self._probe = (X[pick], y[pick])
         layers = _layers(trainer.net)
+        named = trainer.net.named_params()
         rec = trainer.history.monitors.setdefault("layers", {"samples": []})
         rec.update(every=self._every, probe_size=int(self._probe[0].shape[0]),
-                   names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers])
+                   names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers],
+                   probe_labels=None)
+        trainer.history.monitors.setdefault("params", {
+            "iterations": [], "names": list(named),
+            "weights": [name for name, p in named.items() if p.regularize],
+            "grad_norm": {name: [] for name in named}, "value_norm": {name: [] for name in named}})
         self._sample(trainer, trainer.iteration)
 
     def after_update(self, trainer, iteration: int) -> None:
@@ -167,39 +223,109 @@ class LayerStats(Callback):
 
     def _sample(self, trainer, iteration: int) -> None:
         net = trainer.net.copy()
+        net.zero_grad()
         x, y = self._probe
         activations, backwards = [], []
         for layer in _layers(net):
             x, backward = layer.forward(x, train=False)
             activations.append({**histogram(x), **unit_health(layer, x)})
             backwards.append(backward)
-        gradients = [None] * len(backwards)
-        if np.isfinite(to_numpy(x)).all():
-            _, dout = trainer.loss(x, y)
+        gradients, grad_norms = [None] * len(backwards), [None] * len(backwards)
+        scores = to_numpy(x)
+        finite = bool(np.isfinite(scores).all())
+        probe_loss = None
+        if finite:
+            probe_loss, dout = trainer.loss(x, y)
+            probe_loss = float(probe_loss) if math.isfinite(probe_loss) else None
             for i in reversed(range(len(backwards))):
-                gradients[i] = histogram(dout)
-                if i > 0:
-                    dout = backwards[i](dout)
-        trainer.history.monitors["layers"]["samples"].append(
-            {"iteration": iteration, "activations": activations, "gradients": gradients})
+                gradients[i] = summary = histogram(dout)
+                if summary["nonfinite"] == 0:  # ||d||^2 = N (std^2 + mean^2)
+                    grad_norms[i] = math.sqrt(dout.size * (summary["std"] ** 2
+                                                           + summary["mean"] ** 2))
+                # the first layer's closure need not compute dL/d(input)
+                backward = backwards[i] if i else getattr(backwards[0], "params_only",
+                                                          backwards[0])
+                dout = backward(dout)
+        layers = trainer.history.monitors["layers"]
+        predicted = None
+        if trainer.loss.classification:
+            n_classes = scores.shape[1]
+            if layers["probe_labels"] is None:
+                layers["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
+            if finite:
+                predicted = np.bincount(scores.argmax(axis=1), minlength=n_classes).tolist()
+        layers["samples"].append({"iteration": iteration, "loss": probe_loss,
+                                  "activations": activations,
+                                  "gradients": gradients, "grad_norm": grad_norms,
+                                  "predicted": predicted})
+        params = trainer.history.monitors["params"]
+        params["iterations"].append(iteration)
+        for name, p in net.named_params().items():
+            params["grad_norm"][name].append(_finite_norm(p.read_grad()) if finite else None)
+            params["value_norm"][name].append(_finite_norm(p.value))
+
+
+def _norm(a) -> float:
+    """||a|| (Frobenius) as a float, on the array's own device."""
+    flat = a.ravel()
+    return math.sqrt(float(get_array_module(a).dot(flat, flat)))
+
+
+def _finite_norm(a) -> float | None:
+    """||a|| (Frobenius) as a float, or None when it is not finite."""
+    norm = _norm(a)
+    return norm if math.isfinite(norm) else None
+
+
+class DataStats(Callback):
+    """The scale of the training inputs and the class balance, once at the start.
+
+    Writes history.monitors["data"] = {"n": training examples, "feature_mean": [D],
+    "feature_std": [D] (per feature, over the training set), "class_counts": [C] (the
+    training labels per class) and "val_class_counts": [C] (None without validation data);
+    both counts are None for a regression loss}. The notes want inputs centred and of
+    comparable scale, and the accuracy of always answering the majority class is the bar a
+    classifier must clear.
+    """
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        Xn = to_numpy(X)
+        rec = {"n": int(Xn.shape[0]),
+               "feature_mean": Xn.mean(axis=0, dtype=np.float64).tolist(),
+               "feature_std": Xn.std(axis=0, dtype=np.float64).tolist(),
+               "class_counts": None, "val_class_counts": None}
+        if trainer.loss.classification:
+            n_classes = int(trainer.net(X[:1], train=False).shape[1])
+            rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
+            if val is not None:
+                rec["val_class_counts"] = np.bincount(to_numpy(val[1]),
+                                                      minlength=n_classes).tolist()
+        trainer.history.monitors["data"] = rec
 
 
 class FirstLayerWeights(Callback):
-    """The first Linear layer's weights, at the start and after every epoch (latest kept).
+    """The first Linear layer's weights, at the start, about `samples` times during the run
+    (so a run that diverges keeps recent ones) and at the end; the latest is kept.
 
     Writes history.monitors["first_layer"] = {"name", "shape": [n_in, n_out], "units":
     [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats}.
     Only the first `max_units` units are kept, so the JSON stays small for wide layers.
     """
 
-    def __init__(self, max_units: int = 64):
-        self.max_units = max_units
+    def __init__(self, max_units: int = 64, samples: int = 5):
+        self.max_units, self.samples = max_units, samples
 
     def on_train_begin(self, trainer, X, y, val) -> None:
+        self._every_epochs = max(1, (trainer.epochs - trainer.epoch) // self.samples)
         self._record(trainer)
 
     def on_epoch_end(self, trainer, epoch: int) -> None:
-        self._record(trainer)
+        if epoch % self._every_epochs == 0:
+            self._record(trainer)
+
+    def on_train_end(self, trainer) -> None:
+        if trainer.history.monitors.get("first_layer", {}).get("iteration") != trainer.iteration:
+            self._record(trainer)
 
     def _record(self, trainer) -> None:
         for i, layer in enumerate(_layers(trainer.net)):
@@ -208,7 +334,7 @@ class FirstLayerWeights(Callback):
                 units = list(range(min(self.max_units, W.shape[1])))
                 trainer.history.monitors["first_layer"] = {
                     "name": f"{i}.W", "shape": list(W.shape), "units": units,
-                    "iteration": trainer.iteration, "W": W[:, units].astype(float).tolist()}
+                    "iteration": trainer.iteration, "W": W[:, :len(units)].tolist()}
                 return
 
 
@@ -242,13 +368,15 @@ class RunInfo(Callback):
 
 
 def default(image_shape=None, **meta) -> list[Callback]:
-    """The monitors the CLI leaves on: RunInfo, UpdateRatios, LayerStats, FirstLayerWeights.
+    """The monitors the CLI leaves on: RunInfo, DataStats, UpdateRatios, LayerStats,
+    FirstLayerWeights.
 
     `image_shape` ((H, W) or (H, W, C)) lets the report draw first-layer weights as
     images; `meta` adds entries to history.meta (e.g. data="digits").
     """
-    return [RunInfo(image_shape, **meta), UpdateRatios(), LayerStats(), FirstLayerWeights()]
+    return [RunInfo(image_shape, **meta), DataStats(), UpdateRatios(), LayerStats(),
+            FirstLayerWeights()]
 
 
-__all__ = ["FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default", "histogram",
-           "layer_names", "unit_health"]
+__all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default",
+           "histogram", "layer_names", "unit_health"]

@@ -1,0 +1,304 @@
+"""Root causes: which cause explains which symptoms, in the order a careful person checks them.
+
+`CAUSES` runs from the data (a single class, identical inputs, unscaled inputs) through the
+network (gradients through depth, dead and saturated units) and the training (the penalty,
+the learning rate) to what shows in the accuracies last (memorization, imbalance, overfitting,
+noise, under-fitting). A cause that applies claims the symptoms it explains: they become its
+evidence, it takes the severity of the worst of them, and no later cause can claim them again.
+So a too-high learning rate that kills ReLUs is one finding, "learning rate too high", with the
+large update ratios and the dead units as its evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from babysit.diagnose.evidence import Evidence, when
+from babysit.diagnose.symptoms import (
+    OFF_CENTRE,
+    RATIO_HIGH,
+    RATIO_LOW,
+    SCALE_HIGH,
+    SCALE_LOW,
+    Symptom,
+    worst,
+)
+
+# What every cause may explain about the loss and the accuracies, when it is the root.
+_LOSS = ("loss_exploded", "loss_rose", "loss_flat", "loss_slow", "high_plateau")
+_OUTCOME = ("underfit", "collapsed", "majority_accuracy")
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A root cause: `name` (the machine-readable cause), `what` a person reads, `advice`,
+    the symptoms it `claims` when it applies, and `test(evidence, open_symptoms)`, which
+    returns (base severity, its own evidence text or "") when the cause applies, else None.
+    `concerns(evidence)` names the layers or parameters it is about."""
+
+    name: str
+    what: str
+    advice: str
+    claims: tuple[str, ...]
+    test: Callable[[Evidence, dict[str, Symptom]], tuple[str, str] | None]
+    concerns: Callable[[Evidence], tuple[str, ...]] = lambda e: ()
+
+
+def _from(symptom: str) -> Callable:
+    """A test that applies when `symptom` is still unexplained, at its severity."""
+    def test(e, open_):
+        return (open_[symptom].severity, "") if symptom in open_ else None
+    return test
+
+
+def _unscaled(e: Evidence) -> str | None:
+    """What is wrong with the input scale, in words, or None."""
+    if e.input_mean is not None and e.input_mean > OFF_CENTRE:
+        return (f"the inputs are not centred: a typical feature's mean is {e.input_mean:.3g} "
+                f"of its standard deviations from 0")
+    if e.input_scale is not None and e.input_scale > SCALE_HIGH:
+        return (f"the inputs are not scaled: their typical size (root mean square) is "
+                f"{e.input_scale:.3g}, feature spreads differ {e.input_spread:.3g}x (want ~1)")
+    if e.input_scale is not None and e.input_scale < SCALE_LOW:
+        return (f"the inputs are tiny: their typical size (root mean square) is "
+                f"{e.input_scale:.2g} (want ~1)")
+    return None
+
+
+def _single_class(e, open_):
+    if e.train_classes != 1:
+        return None
+    return "error", (f"every training label is class {e.majority_class}: the network learns "
+                     f"to answer it whatever the input")
+
+
+def _identical_inputs(e, open_):
+    if not e.constant_inputs:
+        return None
+    return "warning", ("every training input is the same (no feature varies): the network "
+                       "cannot tell the examples apart")
+
+
+def _diverged(e, open_):
+    if e.nonfinite_at is None:
+        return None
+    h = e.history
+    at = e.nonfinite_at
+    lr = h.lr[at - 1] if len(h.lr) >= at else float("nan")
+    text = (f"the loss became {h.loss[at - 1]} at {when(h, at)}, learning rate {lr:g}, after "
+            f"starting at {h.loss[0]:.4g}")
+    if e.early_ratios:
+        text += (f"; updates were up to {max(e.early_ratios.values()):.2g} of the weights' "
+                 f"size before (want ~1e-3)")
+    return "error", text
+
+
+def _likely_divergence(e: Evidence) -> str:
+    """Why a run diverged, from what it recorded before the loss stopped being finite."""
+    if _unscaled(e):
+        return "inputs not scaled"
+    if e.hidden_gain is not None and e.hidden_gain > 10:
+        return "exploding gradients"
+    return "learning rate too high"
+
+
+def _unscaled_inputs(e, open_):
+    text = _unscaled(e)
+    return ("info", text) if text else None
+
+
+def _reg_too_strong(e, open_):
+    if not e.penalty_share:
+        return None
+    hurts = any(s in open_ for s in ("underfit", "high_plateau", "loss_flat",
+                                     "majority_accuracy")) \
+        or (e.train_acc is not None and e.train_acc < 0.9)
+    if hurts and ("weights_shrank" in open_ or "penalty_dominates" in open_):
+        return "warning", ""
+    return None
+
+
+def _lr_too_high(e, open_):
+    tiny = bool(e.ratios) and max(e.ratios.values()) < RATIO_LOW
+    big = not e.ratios or max(e.ratios.values()) > RATIO_HIGH
+    for symptom in ("loss_exploded", "loss_rose"):
+        if symptom in open_ and not tiny:
+            return open_[symptom].severity, ""
+    if "high_plateau" in open_ and big:
+        return "warning", ""
+    if "ratio_high" in open_ and open_["ratio_high"].severity != "info":
+        return "warning", ""
+    early = max(e.early_ratios.values(), default=0.0)
+    if "dead_grew" in open_ and early > RATIO_HIGH:
+        return "warning", (f"early in the run updates were {early:.2g} of the weights' size "
+                           f"(want ~1e-3)")
+    return None
+
+
+def _lr_too_low(e, open_):
+    """The loss hardly moves and neither do the weights (or no update ratios were recorded);
+    or weights that barely move (under 1e-5 of their size per update) in a model that
+    under-fits."""
+    stuck = "ratio_low" in open_ and open_["ratio_low"].severity != "info"
+    if stuck and ("underfit" in open_ or "high_plateau" in open_):
+        return "warning", ""
+    if not ("loss_flat" in open_ or "loss_slow" in open_):
+        return None
+    if e.ratios and "ratio_low" not in open_:
+        return None  # the weights move at a normal pace: look at the other causes first
+    return "warning", ""
+
+
+def _loud_noise(e, open_):
+    """A wiggle loud enough to explain a low accuracy as well."""
+    if "noisy" not in open_ or open_["noisy"].severity == "info":
+        return None
+    return open_["noisy"].severity, ""
+
+
+def _layers_in(*names: str) -> Callable[[Evidence], tuple[str, ...]]:
+    """concerns(): the layers named in the evidence's per-layer dicts `names`."""
+    def concerns(e):
+        out = []
+        for name in names:
+            out += [n for n in getattr(e, name) if n not in out]
+        return tuple(out)
+    return concerns
+
+
+def _dead_layers(e):
+    return tuple(n for n, v in e.dead.items() if max(v) >= 0.25)
+
+
+def _saturated_layers(e):
+    return tuple(n for n, v in e.saturated.items() if max(v) >= 0.05)
+
+
+def _ratio_params(e):
+    return tuple(n for n, r in e.ratios.items() if not RATIO_LOW <= r <= RATIO_HIGH)
+
+
+CAUSES: tuple[Cause, ...] = (
+    Cause("single_class", "a single class in the training labels",
+          "Check how the labels were read and filtered: a classifier needs examples of every "
+          "class.", ("val_at_chance", "gap", "collapsed", "majority_accuracy", "underfit",
+                     "initial_loss_far"), _single_class),
+    Cause("collapsed_predictions", "predictions collapsed to one class",
+          "The inputs carry nothing: check that the features are read (not all zero or all "
+          "the same) and reach the network.",
+          ("collapsed", "dead_start", "weights_shrank", "penalty_dominates", "ratio_high",
+           "ratio_low", "val_at_chance", "gradient_vanishes", *_LOSS, *_OUTCOME),
+          _identical_inputs),
+    Cause("diverged", "diverged", "Lower the learning rate 10x (standardize the inputs, or add "
+          "max-norm constraints) and train again.",
+          ("ratio_high", "dead_grew", "saturated_grew", "initial_loss_far", "gradient_explodes",
+           "gap", *_OUTCOME), _diverged, _ratio_params),
+    Cause("unscaled_inputs", "inputs not scaled",
+          "Standardize the inputs (--preprocess standardize): subtract each feature's training "
+          "mean and divide by its standard deviation.",
+          ("initial_loss_far", "dead_start", "saturated_start", "dead_grew", "saturated_grew",
+           "ratio_high", "ratio_low", "noisy", "gradient_explodes", *_LOSS, *_OUTCOME),
+          _unscaled_inputs),
+    Cause("vanishing_gradients", "vanishing gradients",
+          "Use ReLU with He initialization (not sigmoid with small weights), fewer layers, or "
+          "BatchNorm, so that the gradient reaches the first layers.",
+          ("gradient_vanishes", "ratio_low", "ratio_high", "saturated_start", "saturated_grew",
+           "noisy", *_LOSS, *_OUTCOME), _from("gradient_vanishes"),
+          _layers_in("ratios")),
+    Cause("dead_units", "dead units",
+          "Dead ReLUs never recover: start biases at 0 (or 0.01), use He initialization, lower "
+          "the learning rate, or try leaky ReLU.",
+          ("dead_start", "gradient_vanishes", "weights_shrank", "penalty_dominates",
+           "val_at_chance", "noisy", *_LOSS, *_OUTCOME), _from("dead_start"), _dead_layers),
+    Cause("saturated_units", "saturated units",
+          "Initialize with smaller weights (Xavier/LeCun for tanh and sigmoid), standardize "
+          "the inputs, or add BatchNorm.",
+          ("saturated_start", "initial_loss_far", "gradient_explodes", "gradient_vanishes",
+           "ratio_low", *_LOSS, *_OUTCOME), _from("saturated_start"), _saturated_layers),
+    Cause("exploding_gradients", "exploding gradients",
+          "Initialize with smaller weights (He for ReLU, Xavier for tanh), add BatchNorm, or "
+          "use fewer layers, so that the gradient keeps its size through depth.",
+          ("gradient_explodes", "initial_loss_far", "ratio_high", "ratio_low", "dead_grew",
+           "noisy", *_LOSS, *_OUTCOME), _from("gradient_explodes"), _layers_in("ratios")),
+    Cause("reg_too_strong", "regularization too strong",
+          "Lower the regularization strength 10x: the penalty pulls the weights to zero "
+          "faster than the data can move them.",
+          ("weights_shrank", "penalty_dominates", "ratio_high", "dead_grew", "val_at_chance",
+           *_LOSS, *_OUTCOME), _reg_too_strong),
+    Cause("lr_too_high", "learning rate too high",
+          "Lower the learning rate 3-10x: a good rate drops the loss fast at first, then "
+          "levels off, with updates ~1e-3 of the weights.",
+          ("ratio_high", "dead_grew", "saturated_grew", "noisy", *_LOSS, *_OUTCOME),
+          _lr_too_high, _ratio_params),
+    Cause("lr_too_low", "learning rate too low",
+          "Raise the learning rate 3-10x (or more) until the loss falls clearly in the first "
+          "epoch and updates are ~1e-3 of the weights.",
+          ("ratio_low", "loss_flat", "loss_slow", *_OUTCOME), _lr_too_low, _ratio_params),
+    Cause("class_imbalance", "class imbalance",
+          "Balance the classes (resample or weight them) and judge the model by per-class "
+          "accuracy: it has learned little beyond the majority class.",
+          ("majority_accuracy", "collapsed", "underfit", "val_at_chance", "gap"),
+          _from("majority_accuracy")),
+    Cause("memorizing_noise", "memorizing noise",
+          "The labels look random to the network: check that they belong to their inputs (a "
+          "shuffled or misaligned label file); it is learning the examples by heart.",
+          ("val_at_chance", "gap", "noisy"), _from("val_at_chance")),
+    Cause("lr_too_low", "learning rate too low",
+          "Raise the learning rate 3x: a good rate drops the loss fast at first, then levels "
+          "off.", ("loss_slow", "collapsed", "underfit"), _from("loss_slow")),
+    Cause("bad_initial_loss", "initial loss far from chance",
+          "Initialize with smaller weights so the first scores are near zero (and check the "
+          "data scale); run babysit.check.sanity first.", ("initial_loss_far",),
+          _from("initial_loss_far")),
+    Cause("collapsed_predictions", "predictions collapsed to one class",
+          "Check the dead and saturated units and the labels; the network answers the same "
+          "class whatever the input.", ("collapsed",), _from("collapsed")),
+    Cause("loss_not_decreasing", "loss not decreasing",
+          "Look at the dead and saturated units and run the gradient check: the updates move "
+          "the weights without lowering the loss.", ("loss_flat",), _from("loss_flat")),
+    Cause("noisy_loss", "noisy loss",
+          "Use a larger batch size (or a lower learning rate): the loss is mostly noise.",
+          ("noisy", "underfit"), _loud_noise),
+    Cause("overfitting", "overfitting",
+          "Regularize more (a stronger L2 penalty, dropout) or get more training data.",
+          ("gap",), _from("gap")),
+    Cause("noisy_loss", "noisy loss",
+          "A larger batch size (or a lower learning rate) smooths the loss; some wiggle is "
+          "normal for small batches.", ("noisy",), _from("noisy")),
+    Cause("underfitting", "under-fitting",
+          "Make the model bigger (wider or more layers) or regularize less.",
+          ("underfit",), _from("underfit")),
+    Cause("dead_units", "dead units",
+          "Dead ReLUs never recover: lower the learning rate, start biases at 0 (or 0.01) and "
+          "use He initialization, or try leaky ReLU.", ("dead_grew",), _from("dead_grew"),
+          _dead_layers),
+    Cause("saturated_units", "saturated units",
+          "Initialize with smaller weights (Xavier/LeCun for tanh), standardize the inputs, "
+          "or add BatchNorm.", ("saturated_grew",), _from("saturated_grew"), _saturated_layers),
+    Cause("lr_too_high", "update ratio too large",
+          "The learning rate may be too high: weights should move by ~1e-3 of their size per "
+          "update.", ("ratio_high",), _from("ratio_high"), _ratio_params),
+    Cause("lr_too_low", "update ratio too small",
+          "The learning rate may be too low: weights should move by ~1e-3 of their size per "
+          "update.", ("ratio_low",), _from("ratio_low"), _ratio_params),
+)
+
+
+def explain(e: Evidence, found: dict[str, Symptom]) -> list[tuple[Cause, str, str, str]]:
+    """(cause, severity, what, evidence text) for every cause that applies, in `CAUSES` order;
+    each symptom is explained by the first cause that applies and claims it."""
+    open_ = dict(found)
+    out = []
+    for cause in CAUSES:
+        hit = cause.test(e, open_)
+        if hit is None:
+            continue
+        base, text = hit
+        claimed = [open_.pop(name) for name in cause.claims if name in open_]
+        parts = ([text] if text else []) + [s.text for s in claimed]
+        what = cause.what
+        if cause.name == "diverged":
+            what = f"diverged: {_likely_divergence(e)}"
+        out.append((cause, worst(claimed, base), what, "; ".join(parts)))
+    return out

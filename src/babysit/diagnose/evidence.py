@@ -1,0 +1,225 @@
+"""The numbers the rules read, taken once from a `History`.
+
+`Evidence.of(history)` reads the loss curve, the accuracies, and what the monitors recorded
+(`babysit.monitors`: update ratios, per-layer gradient norms, dead and saturated units, the
+predicted classes, the input scale, the class counts) into one flat record. A field is None
+when the run did not record what it needs, and the rules that read it stay silent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+def moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Moving average of `values` (N,) over `window` iterations: (N - window + 1,), the valid
+    part only (the window is clipped to [1, N]). Smooths the loss curve for the rules and the
+    report's plot alike."""
+    window = max(1, min(window, len(values)))
+    return np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+def when(history, iteration: int) -> str:
+    """"iteration 71 (epoch 3)": epoch k is the k-th pass, holding updates (k-1)n+1 .. kn."""
+    if iteration <= 0:
+        return "the start (iteration 0)"
+    return f"iteration {iteration} (epoch {math.ceil(iteration / max(history.iters_per_epoch, 1))})"
+
+
+def _finite(values) -> list[float]:
+    return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+@dataclass
+class LossCurve:
+    """The loss per iteration, summarized. start: median of the first 5 losses; first: the loss
+    before any update; ceiling: the loss must not climb above max(first, chance); end: the mean
+    of the last tenth; mid: the smoothed loss at half time; peak: the smoothed maximum;
+    wiggle: the std of the second half around its moving average; level: the second half's
+    mean."""
+
+    n: int
+    window: int
+    first: float
+    start: float
+    end: float
+    mid: float
+    peak: float
+    peak_at: int
+    ceiling: float
+    wiggle: float | None
+    level: float
+
+    @property
+    def drop(self) -> float:
+        return self.start - self.end
+
+    @property
+    def progress(self) -> float:
+        """The fraction of the whole drop done by half time (1: all of it)."""
+        return (self.start - self.mid) / self.drop if self.drop > 0 else 0.0
+
+    @classmethod
+    def of(cls, loss: np.ndarray, chance: float | None) -> LossCurve | None:
+        n = loss.size
+        if n < 10:
+            return None
+        window = max(5, n // 50)
+        smooth = moving_average(loss, window)
+        half = loss[n // 2:]
+        wiggle = None
+        if len(half) >= 2 * window:
+            trend = moving_average(half, window)
+            offset = (window - 1) // 2
+            wiggle = float((half[offset:offset + len(trend)] - trend).std())
+        return cls(n=n, window=window, first=float(loss[0]),
+                   start=float(np.median(loss[:min(5, n)])),
+                   end=float(loss[-max(window, n // 10):].mean()),
+                   mid=float(smooth[len(smooth) // 2]), peak=float(smooth.max()),
+                   peak_at=int(np.argmax(smooth)) + window,
+                   # its value before the first update (or chance, when higher: a first batch
+                   # can be unlucky), not a median that may include an explosion one step in
+                   ceiling=max(float(loss[0]), chance or 0.0), wiggle=wiggle,
+                   level=float(half.mean()))
+
+
+@dataclass
+class Evidence:
+    """Everything the rules read. Per-layer and per-parameter values are dicts by name."""
+
+    history: object
+    chance_loss: float | None = None
+    n_classes: int | None = None
+    batch_size: int | None = None
+    nonfinite_at: int | None = None        # first iteration whose loss is NaN or inf
+    curve: LossCurve | None = None
+    penalty_share: float | None = None     # reg_loss / loss over the last tenth of the run
+    train_acc: float | None = None
+    val_acc: float | None = None
+    best_val: float | None = None
+    epochs: int = 0
+    ratios: dict = field(default_factory=dict)       # weight name -> median update ratio
+    early_ratios: dict = field(default_factory=dict)  # ... over the first fifth of samples
+    dead: dict = field(default_factory=dict)         # layer name -> (at start, at end)
+    saturated: dict = field(default_factory=dict)    # layer name -> (at start, at end)
+    depth_gain: float | None = None        # ||dL/d first layer out|| / ||dL/d scores||, start
+    hidden_gain: float | None = None       # ... / ||dL/d last hidden Linear out|| (>= 2 hidden)
+    data_loss_first: float | None = None   # the data loss before any update (on the probe
+                                           # batch when recorded: one small batch is noisy)
+    weight_growth: dict = field(default_factory=dict)  # weight -> ||W|| end / ||W|| start
+    predicted_share: float | None = None   # the most predicted class's share, at the end
+    predicted_class: int | None = None
+    probe_label_share: float | None = None  # the commonest class's share of the probe labels
+    train_classes: int | None = None       # classes present in the training labels
+    majority_share: float | None = None    # the commonest class's share of the training labels
+    majority_class: int | None = None
+    val_majority_share: float | None = None  # accuracy of always answering that class on val
+    val_chance: float | None = None        # the best accuracy a constant answer gets on val
+    input_mean: float | None = None        # median over features of |mean| / std
+    input_scale: float | None = None       # the typical input magnitude: sqrt(mean of x^2)
+    input_spread: float | None = None      # largest / smallest std among varying features
+    constant_inputs: bool = False          # no feature varies at all
+
+    @classmethod
+    def of(cls, history) -> Evidence:
+        meta = history.meta
+        e = cls(history=history, chance_loss=meta.get("chance_loss"),
+                n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"))
+        loss = np.asarray(history.loss, dtype=np.float64)
+        bad = ~np.isfinite(loss)
+        if bad.any():
+            e.nonfinite_at = int(np.argmax(bad)) + 1
+        else:
+            e.curve = LossCurve.of(loss, e.chance_loss)
+            if e.curve is not None and len(history.reg_loss) == loss.size:
+                k = max(e.curve.window, loss.size // 10)
+                total = float(loss[-k:].mean())
+                e.penalty_share = float(np.mean(history.reg_loss[-k:])) / total \
+                    if total > 0 else None
+        if history.data_loss and math.isfinite(history.data_loss[0]):
+            e.data_loss_first = float(history.data_loss[0])
+        e._accuracies(history)
+        e._ratios(history.monitors.get("update_ratio"))
+        e._layers(history.monitors.get("layers"))
+        e._params(history.monitors.get("params"))
+        e._data(history.monitors.get("data"))
+        return e
+
+    def _accuracies(self, history) -> None:
+        pairs = [(t, v) for t, v in zip(history.train_acc, history.val_acc, strict=False)
+                 if t is not None and math.isfinite(t)]
+        if not pairs:
+            return
+        self.epochs = len(pairs)
+        self.train_acc = pairs[-1][0]
+        vals = _finite(v for _, v in pairs)
+        if vals and pairs[-1][1] is not None:
+            self.val_acc, self.best_val = float(pairs[-1][1]), max(vals)
+
+    def _ratios(self, rec) -> None:
+        if not rec:
+            return
+        for name in rec.get("weights") or list(rec["params"]):
+            values = _finite(rec["params"].get(name, []))
+            if values:
+                self.ratios[name] = float(np.median(values))
+                self.early_ratios[name] = float(np.median(values[:max(1, len(values) // 5)]))
+
+    def _layers(self, rec) -> None:
+        if not rec or not rec.get("samples"):
+            return
+        names, samples = rec["names"], rec["samples"]
+        first, last = samples[0], samples[-1]
+        for i, name in enumerate(names):
+            a0, a1 = first["activations"][i], last["activations"][i]
+            if "dead" in a1:
+                self.dead[name] = (a0["dead"], a1["dead"])
+            if "saturated" in a1:
+                self.saturated[name] = (a0["saturated"], a1["saturated"])
+        if first["iteration"] == 0 and first.get("loss") is not None:
+            self.data_loss_first = first["loss"]
+        norms = first.get("grad_norm")
+        linear = [i for i, kind in enumerate(rec.get("kinds", [])) if kind == "Linear"]
+        if norms and len(linear) >= 2 and norms[linear[0]] and norms[linear[-1]]:
+            self.depth_gain = norms[linear[0]] / norms[linear[-1]]
+            if len(linear) >= 3 and norms[linear[-2]]:
+                self.hidden_gain = norms[linear[0]] / norms[linear[-2]]
+        predicted = last.get("predicted")
+        if predicted and sum(predicted):
+            self.predicted_share = max(predicted) / sum(predicted)
+            self.predicted_class = int(np.argmax(predicted))
+        labels = rec.get("probe_labels")
+        if labels and sum(labels):
+            self.probe_label_share = max(labels) / sum(labels)
+
+    def _params(self, rec) -> None:
+        if not rec:
+            return
+        for name in rec.get("weights", []):
+            values = rec["value_norm"].get(name, [])
+            if len(values) >= 2 and values[0] and values[-1] is not None:
+                self.weight_growth[name] = values[-1] / values[0]
+
+    def _data(self, rec) -> None:
+        if not rec:
+            return
+        mean = np.asarray(rec["feature_mean"], dtype=np.float64)
+        std = np.asarray(rec["feature_std"], dtype=np.float64)
+        varying = std > 1e-12 * max(1.0, float(np.abs(mean).max(initial=0.0)))
+        self.constant_inputs = not varying.any()
+        if varying.any():
+            self.input_mean = float(np.median(np.abs(mean[varying]) / std[varying]))
+            self.input_scale = float(np.sqrt(np.mean(mean ** 2 + std ** 2)))
+            self.input_spread = float(std[varying].max() / std[varying].min())
+        counts = rec.get("class_counts")
+        if counts and sum(counts):
+            self.train_classes = sum(1 for c in counts if c > 0)
+            self.majority_share = max(counts) / sum(counts)
+            self.majority_class = int(np.argmax(counts))
+            val = rec.get("val_class_counts")
+            if val and sum(val):
+                self.val_majority_share = val[self.majority_class] / sum(val)
+                self.val_chance = max(val) / sum(val)

@@ -1,0 +1,260 @@
+"""Symptoms: what is visibly wrong in a run, each with its severity and the numbers that show it.
+
+A symptom names no cause. `babysit.diagnose.causes` decides which root cause explains which
+symptoms (a too-high learning rate -> large update ratios -> dead ReLUs). Thresholds are
+named constants, each with the reason for its value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babysit.diagnose.evidence import Evidence, when
+
+# -- the loss curve (the notes' "Loss function" picture)
+EXPLODE_FACTOR = 3.0          # the smoothed loss above 3x where it started: it blew up
+EXPLODE_ERROR = 30.0          # ... above 30x: nothing learned survives, an error
+RISE_FACTOR = 1.1             # ending 10% above the start is more than batch-to-batch noise
+FLAT_DECREASE = 0.1           # under 10% lower at the end than at the start: flat
+LINEAR_PROGRESS = 0.65        # an exponential-like decay has done ~2/3 of its drop by half time
+SLOW_END = 0.3                # ... and a slow run still ends above 30% of its start
+PLATEAU_CHANCE = 0.5          # a plateau above half the chance loss has learned little
+PLATEAU_PROGRESS = 0.9        # the drop was (almost) all done by half time ...
+PLATEAU_LATE_DROP = 0.05      # ... and the second half gained under 5% of the start
+NOISE_INFO = 0.1              # wiggle (std around the trend) over the total drop: visible
+NOISE_WARNING = 2.0           # wiggle twice the loss's own level: one batch says little of it
+# -- the initial loss: scores near zero give the chance loss (ln C for softmax); He init on a
+# few classes starts at up to ~2x, so 3x means scores several units apart from the start
+CHANCE_LOW, CHANCE_HIGH = 0.5, 3.0
+# -- update / weight norm ratios: the notes want ~1e-3
+RATIO_LOW, RATIO_HIGH = 1e-4, 1e-2          # a decade either side of 1e-3: worth a note
+RATIO_VERY_LOW, RATIO_VERY_HIGH = 1e-5, 3e-2  # further out: a warning
+# -- units on the probe batch
+DEAD_WARNING, DEAD_ERROR = 0.25, 0.9        # fraction of a ReLU layer's units that never fire
+SATURATED_INFO, SATURATED_WARNING = 0.05, 0.2  # fraction of tanh/sigmoid values in the tails
+# -- gradients through depth (dL/d(first Linear's output) over dL/d(scores))
+VANISHING_GAIN = 1e-2         # the first layer gets under 1% of the gradient at the scores
+EXPLODING_GAIN = 10.0         # the gradient grows 10x on its way down the hidden layers
+# -- accuracies
+GAP_INFO = 0.02               # train above validation by 2 points: worth a note
+GAP_WARNING = 0.08            # 8 points: the model learned the training set, not the task
+GAP_FELL = 0.05               # 5 points while validation fell from its best: overfitting too
+VAL_FELL = 0.01               # validation 1 point below its best: it peaked
+UNDERFIT_ACC = 0.9            # training accuracy under 90% ...
+UNDERFIT_GAP = 0.03           # ... that validation tracks within 3 points
+CHANCE_MARGIN = 0.05          # validation within 5 points of a constant answer: at chance
+MEMORIZED = 0.2               # training 20 points above what a constant answer gets
+COLLAPSE_SHARE = 0.95         # 95% of the probe examples get the same class
+# -- regularization
+WEIGHT_SHRINK = 0.5           # weights ending under half their initial norm: decay dominates
+PENALTY_DOMINATES = 0.5       # the penalty is half of the total loss at the end (while the
+                              # weights did not grow: else the steps inflated it, not lambda)
+# -- inputs (per feature, over the training set)
+OFF_CENTRE = 3.0              # a typical feature's mean is 3 of its stds away from 0
+SCALE_HIGH = 5.0              # inputs of typical size 5 start the scores 5x past calibrated init
+SCALE_LOW = 1e-2              # inputs of typical size 0.01 barely move the scores
+# -- labels
+IMBALANCE_MARGIN = 0.02       # validation within 2 points of always answering the majority
+
+
+@dataclass(frozen=True)
+class Symptom:
+    """One visible problem: severity ("error" | "warning" | "info") and the evidence text."""
+
+    severity: str
+    text: str
+
+
+def _worse(a: str, b: str) -> str:
+    order = ("info", "warning", "error")
+    return a if order.index(a) >= order.index(b) else b
+
+
+def symptoms(e: Evidence) -> dict[str, Symptom]:
+    """Every symptom visible in `e`, by name."""
+    found: dict[str, Symptom] = {}
+    for rule in (_loss, _initial_loss, _ratios, _units, _depth, _accuracy, _predictions,
+                 _penalty):
+        found.update(rule(e))
+    return found
+
+
+def _loss(e: Evidence) -> dict[str, Symptom]:
+    c = e.curve
+    if c is None:
+        return {}
+    out = {}
+    if c.peak > EXPLODE_FACTOR * c.ceiling:
+        out["loss_exploded"] = Symptom(
+            "error" if c.peak > EXPLODE_ERROR * c.ceiling else "warning",
+            f"the loss blew up from {c.first:.4g} to {c.peak:.4g} (smoothed) by "
+            f"{when(e.history, c.peak_at)}")
+    elif c.end > RISE_FACTOR * max(c.ceiling, c.start):  # one first batch can be lucky
+        out["loss_rose"] = Symptom("warning", f"the loss rose from {c.start:.4g} to {c.end:.4g} "
+                                              f"over {c.n} iterations")
+    elif c.drop < FLAT_DECREASE * c.start:
+        out["loss_flat"] = Symptom("warning", f"the loss only went from {c.start:.4g} to "
+                                              f"{c.end:.4g} in {c.n} iterations")
+    elif c.progress < LINEAR_PROGRESS and c.end > SLOW_END * c.start:
+        out["loss_slow"] = Symptom(
+            "warning", f"the loss decreases slowly and nearly linearly: {c.start:.4g} -> "
+                       f"{c.mid:.4g} at half time -> {c.end:.4g} at the end "
+                       f"({c.progress:.0%} of the drop by half time)")
+    elif (e.chance_loss and c.end > PLATEAU_CHANCE * e.chance_loss
+          and (c.mid - c.end) / c.start < PLATEAU_LATE_DROP and c.progress > PLATEAU_PROGRESS):
+        out["high_plateau"] = Symptom(
+            "warning", f"the loss fell from {c.start:.4g} to {c.mid:.4g} by half time, then "
+                       f"plateaued at {c.end:.4g}, above half the chance loss "
+                       f"{e.chance_loss:.4g}")
+    if c.drop >= FLAT_DECREASE * c.start and c.wiggle is not None and "loss_exploded" not in out:
+        noise, loud = c.wiggle / c.drop, c.wiggle / c.level if c.level > 0 else 0.0
+        if noise >= NOISE_INFO or loud > NOISE_WARNING:
+            batch = f" at batch size {e.batch_size}" if e.batch_size else ""
+            out["noisy"] = Symptom("warning" if loud > NOISE_WARNING else "info",
+                                   f"in the second half the loss wiggles by {c.wiggle:.3g} (std), "
+                                   f"{loud:.1f}x its mean {c.level:.3g} and {noise:.0%} of its "
+                                   f"total drop of {c.drop:.3g}{batch}")
+    return out
+
+
+def _initial_loss(e: Evidence) -> dict[str, Symptom]:
+    if not e.chance_loss or e.data_loss_first is None:
+        return {}
+    ratio = e.data_loss_first / e.chance_loss
+    if CHANCE_LOW <= ratio <= CHANCE_HIGH:
+        return {}
+    return {"initial_loss_far": Symptom(
+        "warning", f"the first data loss was {e.data_loss_first:.4g}, {ratio:.1f}x the chance "
+                   f"loss {e.chance_loss:.4g} of {e.n_classes or '?'} classes")}
+
+
+def _shown_ratios(ratios: dict) -> str:
+    return ", ".join(f"{name} {r:.1e}" for name, r in ratios.items())
+
+
+def _ratios(e: Evidence) -> dict[str, Symptom]:
+    out = {}
+    low = {n: r for n, r in e.ratios.items() if r < RATIO_LOW}
+    high = {n: r for n, r in e.ratios.items() if r > RATIO_HIGH}
+    if low:
+        out["ratio_low"] = Symptom(
+            "warning" if min(low.values()) < RATIO_VERY_LOW else "info",
+            f"median ||update|| / ||weights|| per update {_shown_ratios(low)} (want ~1e-3)")
+    if high:
+        out["ratio_high"] = Symptom(
+            "warning" if max(high.values()) > RATIO_VERY_HIGH else "info",
+            f"median ||update|| / ||weights|| per update {_shown_ratios(high)} (want ~1e-3)")
+    return out
+
+
+def _units(e: Evidence) -> dict[str, Symptom]:
+    out = {}
+    born = {n: v for n, v in e.dead.items() if v[0] >= DEAD_WARNING}
+    grew = {n: v for n, v in e.dead.items() if v[0] < DEAD_WARNING <= v[1]}
+    for name, layers, how in (("dead_start", born, "from the start"),
+                              ("dead_grew", grew, "during training")):
+        if layers:
+            worst = max(max(v) for v in layers.values())
+            shown = ", ".join(f"layer {n}: {v[1]:.0%} at the end ({v[0]:.0%} at the start)"
+                              for n, v in layers.items())
+            out[name] = Symptom("error" if worst >= DEAD_ERROR else "warning",
+                                f"ReLU units that output 0 on every probe example ({how}): "
+                                f"{shown}")
+    born = {n: v for n, v in e.saturated.items() if v[0] >= SATURATED_INFO}
+    grew = {n: v for n, v in e.saturated.items() if v[0] < SATURATED_INFO <= v[1]}
+    for name, layers in (("saturated_start", born), ("saturated_grew", grew)):
+        if layers:
+            worst = max(max(v) for v in layers.values())
+            shown = ", ".join(f"layer {n}: {v[0]:.0%} at the start, {v[1]:.0%} at the end"
+                              for n, v in layers.items())
+            out[name] = Symptom("warning" if worst >= SATURATED_WARNING else "info",
+                                f"tanh/sigmoid outputs in the flat tails (gradient under 2% of "
+                                f"its peak): {shown}")
+    return out
+
+
+def _depth(e: Evidence) -> dict[str, Symptom]:
+    out = {}
+    if e.depth_gain is not None and e.depth_gain < VANISHING_GAIN:
+        out["gradient_vanishes"] = Symptom(
+            "warning", f"at the start the first layer's output gets {e.depth_gain:.1e} of the "
+                       f"gradient at the scores (want ~1)")
+    if e.hidden_gain is not None and e.hidden_gain > EXPLODING_GAIN:
+        out["gradient_explodes"] = Symptom(
+            "warning", f"at the start the gradient grows {e.hidden_gain:.3g}x on its way down "
+                       f"the hidden layers ({e.depth_gain:.3g}x from the scores to the first "
+                       f"layer; want ~1)")
+    return out
+
+
+def _accuracy(e: Evidence) -> dict[str, Symptom]:
+    if e.train_acc is None:
+        return {}
+    out = {}
+    chance = e.val_chance if e.val_chance is not None else (
+        1 / e.n_classes if e.n_classes else None)
+    if e.val_acc is not None:
+        gap = e.train_acc - e.val_acc
+        fell = e.best_val - e.val_acc >= VAL_FELL
+        if chance is not None and e.val_acc <= chance + CHANCE_MARGIN \
+                and e.train_acc >= chance + MEMORIZED:
+            out["val_at_chance"] = Symptom(
+                "warning", f"train accuracy {e.train_acc:.3f} but validation {e.val_acc:.3f}, "
+                           f"no better than always answering one class ({chance:.3f})")
+        if gap >= GAP_INFO:
+            shown = f"; val peaked at {e.best_val:.3f} and fell since" if fell else ""
+            out["gap"] = Symptom(
+                "warning" if gap >= GAP_WARNING or (fell and gap >= GAP_FELL) else "info",
+                f"train accuracy {e.train_acc:.3f} vs validation {e.val_acc:.3f} (gap "
+                f"{gap:.3f}) after {e.epochs} epochs{shown}")
+        if e.train_acc < UNDERFIT_ACC and gap < UNDERFIT_GAP:
+            out["underfit"] = Symptom(
+                "warning", f"validation accuracy {e.val_acc:.3f} tracks a low train accuracy "
+                           f"{e.train_acc:.3f}")
+        if e.val_majority_share is not None and e.majority_share is not None \
+                and e.majority_share > 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN:
+            onto_majority = (e.predicted_class == e.majority_class
+                             and (e.predicted_share or 0.0) >= COLLAPSE_SHARE)
+            if e.val_acc <= e.val_majority_share + IMBALANCE_MARGIN or onto_majority:
+                shown = (f"; {e.predicted_share:.0%} of the probe examples are predicted as "
+                         f"it" if onto_majority else "")
+                out["majority_accuracy"] = Symptom(
+                    "warning", f"validation accuracy {e.val_acc:.3f}, against "
+                               f"{e.val_majority_share:.3f} for always answering class "
+                               f"{e.majority_class}, which is {e.majority_share:.0%} of the "
+                               f"training labels{shown}")
+    return out
+
+
+def _predictions(e: Evidence) -> dict[str, Symptom]:
+    if e.predicted_share is None or e.predicted_share < COLLAPSE_SHARE:
+        return {}
+    if e.probe_label_share is not None and e.probe_label_share >= COLLAPSE_SHARE:
+        return {}
+    return {"collapsed": Symptom(
+        "warning", f"at the end {e.predicted_share:.0%} of the probe examples are predicted "
+                   f"as class {e.predicted_class}"
+                   + (f" (its labels: at most {e.probe_label_share:.0%} in one class)"
+                      if e.probe_label_share is not None else ""))}
+
+
+def _penalty(e: Evidence) -> dict[str, Symptom]:
+    out = {}
+    shrunk = {n: g for n, g in e.weight_growth.items() if g < WEIGHT_SHRINK}
+    if shrunk and e.penalty_share:
+        shown = ", ".join(f"{n} to {g:.2g}x" for n, g in shrunk.items())
+        out["weights_shrank"] = Symptom("info", f"the weights shrank over the run: {shown} "
+                                                f"of their initial norm")
+    grew = max(e.weight_growth.values(), default=1.0) > 1.0
+    if e.penalty_share is not None and e.penalty_share >= PENALTY_DOMINATES and not grew:
+        out["penalty_dominates"] = Symptom(
+            "info", f"the penalty is {e.penalty_share:.0%} of the total loss at the end")
+    return out
+
+
+def worst(symptoms_: list[Symptom], floor: str = "info") -> str:
+    """The most severe of `symptoms_` (at least `floor`)."""
+    severity = floor
+    for s in symptoms_:
+        severity = _worse(severity, s.severity)
+    return severity

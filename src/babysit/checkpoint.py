@@ -283,7 +283,7 @@ def exploded_at_epoch_end(history) -> str | None:
     loss of that epoch is above `diagnose.EXPLODE_FACTOR` x the loss's start (or chance, when
     higher), the diagnosis's own threshold for an exploded loss. Such a network is never
     saved as the best (its validation accuracy can still beat an earlier epoch's by chance)."""
-    from babysit.diagnose import EXPLODE_FACTOR
+    from babysit.diagnose.symptoms import EXPLODE_FACTOR
 
     if not history.loss:
         return None

@@ -280,9 +280,9 @@ class Checkpoints(Callback):
 
 def exploded_at_epoch_end(history) -> str | None:
     """Why the network at the end of the last epoch counts as exploded, or None: the mean
-    loss of that epoch is above `diagnose.EXPLODE_FACTOR` x the loss's start (or chance, when
-    higher), the diagnosis's own threshold for an exploded loss. Such a network is never
-    saved as the best (its validation accuracy can still beat an earlier epoch's by chance)."""
+    loss of that epoch is above `diagnose.symptoms.EXPLODE_FACTOR` x the loss's start (or
+    chance, when higher), the diagnosis's own threshold for an exploded loss. Such a network
+    is never saved as the best (its validation accuracy can still beat an earlier epoch's)."""
     from babysit.diagnose.symptoms import EXPLODE_FACTOR
 
     if not history.loss:

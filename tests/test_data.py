@@ -334,14 +334,12 @@ def test_csv_with_a_named_target_column(tmp_path):
 def test_csv_errors_name_the_column_and_row(tmp_path):
     X, y = three_blobs()
     rows = [list(row) for row in rows_of(X, y)]
-    rows[4][1] = "blue"
-    with pytest.raises(ValueError, match=r"column 'b' is not numeric: data row 4 .*'blue'"):
-        datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
-    rows[4][1] = "nan"
-    with pytest.raises(ValueError, match=r"data row 4 \(line 6\), column 'b' holds nan"):
+    rows[4][1] = "blue"          # a word among numbers is a typo, not a category
+    with pytest.raises(ValueError, match=r"column 'b' holds numbers, but data row 4 \(line 6\) "
+                                         r"holds 'blue'.*--drop b"):
         datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
     rows[4][1] = "inf"
-    with pytest.raises(ValueError, match=r"data row 4 \(line 6\), column 'b' holds inf"):
+    with pytest.raises(ValueError, match=r"column 'b': data row 4 \(line 6\) holds inf"):
         datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
     with pytest.raises(ValueError, match="target column 'kind' is not in .* a, b, label"):
         datasets.load(tmp_path / "x.csv", target="kind")
@@ -399,7 +397,7 @@ def test_labels_are_encoded_as_sorted_classes():
     assert y.tolist() == [1, 0, 1, 2] and names == ["a", "b", "c"]
     y, names = datasets.encode_labels(np.array(["10", "2", "2.0"]))
     assert y.tolist() == [1, 0, 0] and names == ["2", "10"]
-    with pytest.raises(ValueError, match="got 0.5 at row 1.*not regressors"):
+    with pytest.raises(ValueError, match="got 0.5 at row 1.*--task regress"):
         datasets.encode_labels(np.array([1.0, 0.5]))
 
 
@@ -421,7 +419,7 @@ def test_babysit_train_on_a_csv_with_a_target_column(tmp_path, capsys):
 
 
 def test_babysit_train_reports_a_bad_csv_without_a_traceback(tmp_path, capsys):
-    path = write_csv(tmp_path / "some.csv", [(1, "red", 0), (2, "blue", 1)])
+    path = write_csv(tmp_path / "some.csv", [(1, "red", 0), (2, "blue", "NA"), (3, "red", 1)])
     assert cli.main(["train", "--data", str(path), "--target", "label", "--epochs", "1",
                      "--out", str(tmp_path / "run")]) == 2
-    assert "column 'b' is not numeric" in capsys.readouterr().err
+    assert "the target 'label' is missing in data row 1 (line 3)" in capsys.readouterr().err

@@ -99,7 +99,8 @@ def test_a_far_too_strong_l2_penalty_is_not_blamed_on_the_learning_rate(digits):
     findings = _run(digits, reg=1.0, epochs=10).diagnose()
     assert findings[0].cause == "reg_too_strong" and findings[0].severity == "warning"
     assert "shrank" in findings[0].evidence
-    assert not [f for f in findings if f.cause.startswith("lr_")]
+    # nothing blames the learning rate, nothing asks to regularize more
+    assert not [f for f in findings if f.cause.startswith("lr_") or f.cause == "overfitting"]
 
 
 def test_a_deep_sigmoid_net_with_small_weights_has_vanishing_gradients(digits):
@@ -265,3 +266,17 @@ def test_the_fast_subset_of_the_fault_zoo_is_diagnosed_right():
             wrong.append(f"{case.name} (expected {case.expected}): "
                          + "; ".join(map(str, findings[:2])))
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_regression_overfits_when_its_validation_loss_is_far_above_its_training_loss():
+    history = bs.History(iters_per_epoch=2)
+    for epoch in range(10):
+        for _ in range(2):
+            history.record_step(1.0 / (epoch + 1), 0.0, 1e-3)
+        history.train_acc.append(None)                  # no accuracy: a regression loss
+        history.val_acc.append(None)
+        history.val_loss.append(0.5)                    # 5x the last epoch's 0.1
+    finding = _named(diagnose(history), "overfitting")
+    assert finding.severity == "warning" and "5.0x the training loss" in finding.evidence
+    history.val_loss[-1] = 0.11                         # close to it: no gap
+    assert not [f for f in diagnose(history) if f.cause == "overfitting"]

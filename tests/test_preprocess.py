@@ -245,7 +245,26 @@ def test_images_stay_images_only_where_columns_stay_pixels():
 
 @pytest.mark.parametrize("name", pp.CHOICES)
 def test_every_command_line_choice_names_a_transform(name):
+    name = pp.resolve(name, images=False)[0]
     transform = pp.get(name)
     assert (transform is None) == (name == "none")
     with pytest.raises(ValueError, match="choose one of"):
         pp.get("sphere")
+
+
+def test_auto_centres_images_and_standardizes_tables():
+    assert pp.resolve("auto", images=True)[0] == "center"
+    assert pp.resolve("auto", images=False)[0] == "standardize"
+    assert pp.resolve("minmax", images=True) == ("minmax", "as asked")
+    with pytest.raises(ValueError, match="resolve it first"):
+        pp.get("auto")
+
+
+def test_standardize_can_keep_one_hot_columns_as_they_are():
+    X = np.array([[0.0, 10.0], [0.0, 20.0], [1.0, 30.0], [0.0, 40.0]])
+    kept = pp.Standardize(keep_binary=True).fit(X)
+    Z = kept.transform(X)
+    assert Z[:, 0].tolist() == [0, 0, 1, 0]               # a rare 1 stays 1, not sqrt(3)
+    assert np.allclose([Z[:, 1].mean(), Z[:, 1].std()], [0, 1])
+    assert pp.Standardize().fit_transform(X)[2, 0] == pytest.approx(np.sqrt(3))
+    assert isinstance(pp.get("standardize"), pp.Standardize) and pp.get("standardize").keep_binary

@@ -237,9 +237,10 @@ class Checkpoints(Callback):
 
     - checkpoints/epoch-NNN.safetensors: the model as evaluated (the averaged weights when the
       trainer averages), with meta {"epoch", "train_acc", "val_acc"}; not with every_epoch=False;
-    - best.safetensors: the same for the epoch with the highest validation accuracy so far
-      (the earliest on ties; only when the trainer validates), never an epoch whose loss
-      exploded (`exploded_at_epoch_end`; history.meta["best_refused"] says why);
+    - best.safetensors: the same for the epoch with the highest validation accuracy so far,
+      or for a regression the lowest validation loss (the earliest on ties; only when the
+      trainer validates), never an epoch whose loss exploded (`exploded_at_epoch_end`;
+      history.meta["best_refused"] says why);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from.
 
     `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
@@ -259,14 +260,17 @@ class Checkpoints(Callback):
 
     def on_epoch_end(self, trainer, epoch: int) -> None:
         h = trainer.history
-        val = h.val_acc[-1] if h.val_acc else None
+        scores = h.validation_scores()       # accuracy, or a regression's negated val loss
+        val = scores[-1] if scores else None
         meta = {**self.meta, "epoch": epoch,
-                "train_acc": h.train_acc[-1] if h.train_acc else None, "val_acc": val}
-        earlier = [v for v in h.val_acc[:-1] if v is not None]
+                "train_acc": h.train_acc[-1] if h.train_acc else None,
+                "val_acc": h.val_acc[-1] if h.val_acc else None,
+                "val_loss": h.val_loss[-1] if h.val_loss else None}
+        earlier = [v for v in scores[:-1] if v is not None]
         best = self.best and val is not None and (not earlier or val > max(earlier))
         exploded = exploded_at_epoch_end(h)
         if best and exploded:
-            # Its validation accuracy may be the best so far, but the network is not a good
+            # Its validation score may be the best so far, but the network is not a good
             # one: say so in the run's record instead of saving it as the best.
             h.meta["best_refused"] = (f"{BEST_NAME}{SUFFIX} not written for epoch {epoch}: "
                                       f"{exploded}")

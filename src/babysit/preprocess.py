@@ -179,16 +179,22 @@ class Standardize(Transform):
     """Zero mean and unit standard deviation per feature: `(X - mean_) / scale_`.
 
     A feature that is constant in the training data (std 0, e.g. a pixel that is
-    always black) gets scale 1, so it is centred but not blown up.
+    always black) gets scale 1, so it is centred but not blown up. keep_binary=True leaves
+    the columns that hold only 0 and 1 in training as they are (mean 0, scale 1): a table's
+    one-hot and missing-value indicator columns, where a category seen in 1 row of 200 would
+    otherwise become a value near 14 that swamps every other input of that row.
     """
 
-    def __init__(self):
-        pass
+    def __init__(self, keep_binary: bool = False):
+        self.keep_binary = keep_binary
 
     def _fit(self, X):
         self.mean_ = X.mean(axis=0)
         std = X.std(axis=0)
         self.scale_ = np.where(std > 0, std, 1.0)
+        if self.keep_binary:
+            binary = ((X == 0) | (X == 1)).all(axis=0)
+            self.mean_[binary], self.scale_[binary] = 0.0, 1.0
 
     def _transform(self, X):
         return (X - _cast(self.mean_, X)) / _cast(self.scale_, X)
@@ -449,21 +455,43 @@ def from_state(config: dict, arrays: dict) -> Transform:
     return TRANSFORMS[name]._from_state(config, arrays)
 
 
-# The command line's names for the transforms, each with what builds it.
+# The command line's names for the transforms, each with what builds it ("auto" is resolved
+# to one of them by `resolve`, from the kind of data).
 _BY_NAME = {
     "none": lambda: None,
     "center": MeanCenter,
-    "standardize": Standardize,
+    "standardize": lambda: Standardize(keep_binary=True),
     "minmax": MinMax,
     "pca": lambda: PCA(variance=0.99),
     "whiten-pca": lambda: Whiten(kind="pca"),
     "whiten-zca": lambda: Whiten(kind="zca"),
 }
-CHOICES = tuple(_BY_NAME)
+CHOICES = ("auto", *_BY_NAME)
+
+
+def resolve(name: str, images: bool) -> tuple[str, str]:
+    """The concrete preprocessing a command-line name stands for, and why: (name, reason).
+
+    "auto" (the default) centres images and standardizes tables, as the notes advise: pixels
+    already share one scale, so subtracting the mean is enough; a table's features come in
+    different units (millimetres next to grams, 0/1 next to thousands), and normalizing
+    them gives every feature a say in the first layer. Any other name is returned as given.
+    """
+    if name != "auto":
+        get(name)                       # an unknown name fails here, listing the choices
+        return name, "as asked"
+    if images:
+        return "center", "images: subtract the training mean, pixels share one scale"
+    return "standardize", ("a table: zero mean and unit variance per feature, units differ; "
+                           "0/1 columns kept")
 
 
 def get(name: str) -> Transform | None:
-    """The transform a command-line name stands for (see `CHOICES`); None for "none"."""
+    """The transform a command-line name stands for (see `CHOICES`; resolve "auto" first with
+    `resolve`); None for "none"."""
+    if name == "auto":
+        raise ValueError("preprocess 'auto' depends on the data: resolve it first with "
+                         "babysit.preprocess.resolve('auto', images=...)")
     if name not in _BY_NAME:
         raise ValueError(f"unknown preprocessing {name!r}; choose one of {', '.join(CHOICES)}")
     return _BY_NAME[name]()

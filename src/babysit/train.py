@@ -187,11 +187,15 @@ class Trainer:
 
     def _end_epoch(self, train_eval, val, bar) -> None:
         h = self.history
-        # A regression loss has no accuracy: its epochs are counted with None.
+        # A regression loss has no accuracy: its epochs are counted with None, and it is
+        # judged by its validation loss (computed from the same scores as the accuracy).
         scored = self.loss.classification
         # `prepare` checked these arrays: no second check of them each epoch
         h.train_acc.append(self._accuracy(*train_eval) if scored else None)
-        h.val_acc.append(self._accuracy(*val) if val is not None and scored else None)
+        val_scores = self._scores(val[0]) if val is not None else None
+        h.val_loss.append(float(self.loss(val_scores, val[1])[0]) if val is not None else None)
+        h.val_acc.append(scores_accuracy(val_scores, val[1]) if val is not None and scored
+                         else None)
         if bar is not None:
             shown = {"loss": f"{h.loss[-1]:.3f}"}
             if scored:
@@ -267,7 +271,10 @@ class Trainer:
     def scores(self, X, batch_size: int = 2048):
         """Raw scores (N, C) at test time for X (N, D), computed in batches. X is checked like
         training data: a NaN or inf would otherwise come out as a confident class 0."""
-        X = check_inputs(X, "X")
+        return self._scores(check_inputs(X, "X"), batch_size)
+
+    def _scores(self, X, batch_size: int = 2048):
+        """`scores` of an array already checked (one that `prepare` returned)."""
         with self.evaluated_weights():
             return predict_scores(self.net, X, batch_size)
 
@@ -320,5 +327,9 @@ def predict_scores(net: Layer, X, batch_size: int = 2048):
 
 def accuracy(net: Layer, X, y) -> float:
     """Fraction of rows of X whose highest score is the label y."""
-    pred = predict_scores(net, X).argmax(axis=1)
-    return float((to_numpy(pred) == to_numpy(y)).mean())
+    return scores_accuracy(predict_scores(net, X), y)
+
+
+def scores_accuracy(scores, y) -> float:
+    """Fraction of rows of scores (N, C) whose highest score is the label y (N,)."""
+    return float((to_numpy(scores.argmax(axis=1)) == to_numpy(y)).mean())

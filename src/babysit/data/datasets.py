@@ -1,22 +1,25 @@
 """Datasets: built-in ones and the user's files, with stratified, seeded train/val/test splits.
 
 `load(name_or_path)` returns a `Dataset` whose `.train`, `.val` and `.test` are `Split`
-named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices. Built-in names:
+named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices (or, for a regression
+table, (N,) float32 standardized targets). Built-in names:
 `digits` (embedded), `mnist`, `fashion-mnist` and `cifar10` (found or downloaded by
-`babysit.data.sources`, read by `babysit.data.formats`); paths: a `.csv` with `target=COLUMN`, or a
+`babysit.data.sources`, read by `babysit.data.formats`); paths: a `.csv` with `target=COLUMN`
+(text columns, missing cells and numeric targets handled by `babysit.data.tabular`), or a
 `.npz` holding X and y.
 """
 
 from __future__ import annotations
 
 import contextlib
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from babysit.data import formats, sources
+from babysit.data import formats, sources, tabular
 from babysit.validation import seed_or_none
 
 
@@ -36,6 +39,12 @@ class Dataset:
     fitted transform already applied to the splits (see `preprocessed`), else None.
     `raw_image_shape` is the image shape of the rows before preprocessing (what a PCA
     component drawn as an image needs after `image_shape` was dropped).
+
+    A table (a CSV) also carries `task` ("classify" or "regress"), `table`, the
+    `tabular.TableEncoder` fitted on its training rows, and `target`, the fitted
+    `tabular.TargetEncoder` (for regression the splits hold standardized targets, which
+    `target.inverse_transform` restores). Built-in and NPZ datasets classify, with neither.
+    `notes` says in words what loading decided (the task and why, encodings, imputation).
     """
 
     name: str
@@ -46,6 +55,10 @@ class Dataset:
     class_names: list[str] = field(default_factory=list)
     preprocess: object = None
     raw_image_shape: tuple[int, ...] | None = None
+    task: str = "classify"
+    table: object = None
+    target: object = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
@@ -56,6 +69,11 @@ class Dataset:
     def n_classes(self) -> int:
         """C, the number of classes (from `class_names`, else the largest training label + 1)."""
         return len(self.class_names) if self.class_names else int(self.train.y.max()) + 1
+
+    @property
+    def n_outputs(self) -> int:
+        """The network's output width: `n_classes` scores, or one number for regression."""
+        return 1 if self.task == "regress" else self.n_classes
 
     def preprocessed(self, transform) -> Dataset:
         """A copy with `transform` fitted on the training split only and applied to all
@@ -142,7 +160,7 @@ def class_labels(y, n_classes: int | None = None) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"labels must be a 1-d array of class indices, got shape {y.shape}")
     if y.dtype.kind == "f":
-        i = _first_fractional(y)
+        i = tabular.first_fractional(y)
         if i is not None:
             raise ValueError(f"labels must be integer class indices, got {y[i]} at position {i}")
     elif y.dtype.kind not in "iub":
@@ -265,35 +283,13 @@ def load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
 
 def encode_labels(values) -> tuple[np.ndarray, list[str]]:
     """Turn a label column (numbers or strings) into class indices (N,) int64 and the class
-    names in index order (sorted distinct values). Fractional numbers are refused: babysit
-    trains classifiers."""
+    names in index order (sorted distinct values, numerically when they are numbers).
+    Fractional numbers are refused: they are a quantity to regress, not classes."""
     values = np.asarray(values)
     if values.ndim != 1:
         raise ValueError(f"labels must be 1-d, one per example, got shape {values.shape}")
-    if values.dtype.kind == "U":
-        with contextlib.suppress(ValueError):   # a CSV's "3" or "3.0" is the number 3
-            values = values.astype(np.float64)
-    if values.dtype.kind == "f":
-        values = values.astype(np.float64, copy=False)      # float16 cannot even hold 2^53
-        i = _first_fractional(values)
-        if i is not None:
-            raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; "
-                             f"babysit trains classifiers, not regressors")
-        huge = np.abs(values) >= 2.0**53          # where floats stop telling integers apart
-        if huge.any():
-            i = int(huge.argmax())
-            raise ValueError(f"labels must be class labels, got {values[i]:g} at row {i}, too "
-                             f"large to be told apart from its neighbours; encode the classes")
-        values = values.astype(np.int64)
-    names, y = np.unique(values, return_inverse=True)
-    return y.astype(np.int64), [str(name) for name in names]
-
-
-def _first_fractional(values: np.ndarray) -> int | None:
-    """Index of the first entry of a float array (N,) that is not a whole number (2.5, NaN,
-    inf), or None when every entry is one."""
-    fractional = ~np.isfinite(values) | (values != np.round(values))
-    return int(fractional.argmax()) if fractional.any() else None
+    encoder = tabular.TargetEncoder("classify").fit(values)
+    return encoder.transform(values), encoder.classes_
 
 
 def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
@@ -309,12 +305,84 @@ def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
     return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
 
 
-def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
-    """A CSV file with a header row: the `target` column holds the labels (numbers or
-    names), every other column a numeric feature. Split stratified and seeded."""
+def split_rows(y, fractions=(0.6, 0.2, 0.2), seed: int = 0, stratify: bool = True
+               ) -> tuple[np.ndarray, ...]:
+    """The row indices (sorted) of each part of a table of len(y) rows, seeded: stratified by
+    the class indices `y` (as `stratified_split`), or, for regression, a plain shuffle."""
+    rows = np.arange(len(y))
+    if stratify:
+        return tuple(np.sort(part.X[:, 0]) for part in
+                     stratified_split(rows[:, None], y, fractions, seed=seed))
+    fractions = np.asarray(fractions, dtype=float)
+    if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
+        raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
+    cuts = np.round(np.cumsum(fractions)[:-1] * len(y)).astype(int)
+    parts = np.split(np.random.default_rng(seed).permutation(rows), cuts)
+    if min(len(part) for part in parts) == 0:
+        raise ValueError(f"cannot split {len(y)} rows into parts {fractions.tolist()} that each "
+                         f"hold one: give more rows")
+    return tuple(np.sort(part) for part in parts)
+
+
+def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
+             task: str | None = None, drop=()) -> Dataset:
+    """A CSV file with a header row: the `target` column holds the labels (class names or
+    numbers) or the quantity to predict, every other column not in `drop` is a feature
+    (numbers or text categories, cells may be missing).
+
+    task: "classify", "regress", or None to decide from the target (`tabular.decide_task`).
+    The rows are split first (stratified by class, or shuffled for regression, seeded), then
+    the `tabular.TableEncoder` and `tabular.TargetEncoder` are fitted on the training rows
+    only and applied to all three parts. A missing target is refused, naming its row.
+    """
+    path = Path(path)
     with _naming(path):
-        X, labels, _ = formats.read_csv(path, target)
-        return _from_arrays(Path(path).name, X, labels, seed, fractions, target_name=target)
+        return _load_table(path, target, seed, fractions, task, drop)
+
+
+def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Dataset:
+    """The body of `load_csv`."""
+    drop = [drop] if isinstance(drop, str) else list(drop)
+    header, cells = formats.read_table(path)
+    if target not in header:
+        raise ValueError(f"target column {target!r} is not in {path}; its columns are "
+                         f"{', '.join(header)}")
+    for name in drop:
+        if name not in header or name == target:
+            raise ValueError(f"--drop {name}: {path} has no feature column {name!r}; its "
+                             f"columns are {', '.join(header)} (target {target!r})")
+    features = [j for j, name in enumerate(header) if name != target and name not in drop]
+    if not features:
+        raise ValueError(f"{path} has no feature column left besides the target {target!r}")
+    labels = np.char.strip(cells[:, header.index(target)])
+    missing = tabular.missing_cells(labels)
+    if missing.any():
+        raise ValueError(f"{path}: the target {target!r} is missing in "
+                         f"{tabular.row_text(int(missing.argmax()))}; fill it in or delete that "
+                         f"row")
+    if task is None:
+        task, reason = tabular.decide_task(labels)
+    elif task in tabular.TASKS:
+        reason = "as asked"
+    else:
+        raise ValueError(f"task must be one of {', '.join(tabular.TASKS)} or None, got {task!r}")
+    classify = task == "classify"
+    if classify and len(np.unique(labels)) < 2:
+        raise ValueError(f"{path.name}: the target {target!r} holds a single class "
+                         f"({str(labels[0])!r}); a classifier needs examples of at least two")
+    parts = split_rows(encode_labels(labels)[0] if classify else labels, fractions, seed,
+                       stratify=classify)
+    target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
+    names = [header[j] for j in features]
+    table = tabular.TableEncoder().fit(cells[parts[0]][:, features], names, rows=parts[0])
+    with warnings.catch_warnings(record=True) as unseen:   # categories new to val / test
+        warnings.simplefilter("always", tabular.UnseenCategoryWarning)
+        splits = [Split(table.transform(cells[rows][:, features], rows=rows),
+                        target_encoder.transform(labels[rows])) for rows in parts]
+    notes = [f"task {task}: {reason}", *table.describe(),
+             *(f"validation or test {w.message}" for w in unseen)]
+    return Dataset(path.name, *splits, class_names=target_encoder.classes_ if classify else [],
+                   task=task, table=table, target=target_encoder, notes=notes)
 
 
 def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
@@ -346,12 +414,13 @@ BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fas
 
 
 def load(name_or_path, seed: int = 0, target: str | None = None,
-         fractions=(0.6, 0.2, 0.2)) -> Dataset:
+         fractions=(0.6, 0.2, 0.2), task: str | None = None, drop=()) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` (with
     `target`, the label column) or a `.npz` holding X and y.
 
     seed fixes the splits; fractions (train, val, test) applies to files only, since the
-    built-in datasets come with their standard test sets.
+    built-in datasets come with their standard test sets. task ("classify", "regress" or
+    None: decided from the target) and drop (feature columns to leave out) apply to a .csv.
     """
     name = str(name_or_path)
     if name in BUILTIN:
@@ -370,7 +439,7 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         if target is None:
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
                              f"target=COLUMN (--target COLUMN on the command line)")
-        return load_csv(path, target, seed=seed, fractions=fractions)
+        return load_csv(path, target, seed=seed, fractions=fractions, task=task, drop=drop)
     if target is not None:
         raise ValueError(f"target={target!r} applies to .csv files; {path} must hold arrays "
                          f"named X and y")

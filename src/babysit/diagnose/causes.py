@@ -16,11 +16,15 @@ from dataclasses import dataclass
 
 from babysit.diagnose.evidence import Evidence, when
 from babysit.diagnose.symptoms import (
+    DEAD_WARNING,
+    EXPLODING_GAIN,
     OFF_CENTRE,
     RATIO_HIGH,
     RATIO_LOW,
+    SATURATED_INFO,
     SCALE_HIGH,
     SCALE_LOW,
+    UNDERFIT_ACC,
     Symptom,
     worst,
 )
@@ -55,14 +59,13 @@ def _from(symptom: str) -> Callable:
 def _unscaled(e: Evidence) -> str | None:
     """What is wrong with the input scale, in words, or None."""
     if e.input_mean is not None and e.input_mean > OFF_CENTRE:
-        return (f"the inputs are not centred: a typical feature's mean is {e.input_mean:.3g} "
-                f"of its standard deviations from 0")
+        return (f"a typical feature's mean is {e.input_mean:.3g} of its standard deviations "
+                f"from 0 (want 0: centred)")
     if e.input_scale is not None and e.input_scale > SCALE_HIGH:
-        return (f"the inputs are not scaled: their typical size (root mean square) is "
-                f"{e.input_scale:.3g}, feature spreads differ {e.input_spread:.3g}x (want ~1)")
+        return (f"the inputs' typical size (root mean square) is {e.input_scale:.3g} (want ~1), "
+                f"feature spreads differ {e.input_spread:.3g}x")
     if e.input_scale is not None and e.input_scale < SCALE_LOW:
-        return (f"the inputs are tiny: their typical size (root mean square) is "
-                f"{e.input_scale:.2g} (want ~1)")
+        return f"the inputs' typical size (root mean square) is {e.input_scale:.2g} (want ~1)"
     return None
 
 
@@ -98,7 +101,7 @@ def _likely_divergence(e: Evidence) -> str:
     """Why a run diverged, from what it recorded before the loss stopped being finite."""
     if _unscaled(e):
         return "inputs not scaled"
-    if e.hidden_gain is not None and e.hidden_gain > 10:
+    if e.hidden_gain is not None and e.hidden_gain > EXPLODING_GAIN:
         return "exploding gradients"
     return "learning rate too high"
 
@@ -113,7 +116,7 @@ def _reg_too_strong(e, open_):
         return None
     hurts = any(s in open_ for s in ("underfit", "high_plateau", "loss_flat",
                                      "majority_accuracy")) \
-        or (e.train_acc is not None and e.train_acc < 0.9)
+        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)
     if hurts and ("weights_shrank" in open_ or "penalty_dominates" in open_):
         return "warning", ""
     return None
@@ -168,11 +171,11 @@ def _layers_in(*names: str) -> Callable[[Evidence], tuple[str, ...]]:
 
 
 def _dead_layers(e):
-    return tuple(n for n, v in e.dead.items() if max(v) >= 0.25)
+    return tuple(n for n, v in e.dead.items() if max(v) >= DEAD_WARNING)
 
 
 def _saturated_layers(e):
-    return tuple(n for n, v in e.saturated.items() if max(v) >= 0.05)
+    return tuple(n for n, v in e.saturated.items() if max(v) >= SATURATED_INFO)
 
 
 def _ratio_params(e):
@@ -225,7 +228,7 @@ CAUSES: tuple[Cause, ...] = (
           "Lower the regularization strength 10x: the penalty pulls the weights to zero "
           "faster than the data can move them.",
           ("weights_shrank", "penalty_dominates", "ratio_high", "dead_grew", "val_at_chance",
-           *_LOSS, *_OUTCOME), _reg_too_strong),
+           "gap", *_LOSS, *_OUTCOME), _reg_too_strong),
     Cause("lr_too_high", "learning rate too high",
           "Lower the learning rate 3-10x: a good rate drops the loss fast at first, then "
           "levels off, with updates ~1e-3 of the weights.",
@@ -285,12 +288,17 @@ CAUSES: tuple[Cause, ...] = (
 )
 
 
+_OPPOSITE = {"lr_too_high": "lr_too_low", "lr_too_low": "lr_too_high"}
+
+
 def explain(e: Evidence, found: dict[str, Symptom]) -> list[tuple[Cause, str, str, str]]:
     """(cause, severity, what, evidence text) for every cause that applies, in `CAUSES` order;
     each symptom is explained by the first cause that applies and claims it."""
     open_ = dict(found)
-    out = []
+    out, named = [], set()
     for cause in CAUSES:
+        if _OPPOSITE.get(cause.name) in named:
+            continue  # never "too high" and "too low" in one diagnosis: the first one found leads
         hit = cause.test(e, open_)
         if hit is None:
             continue
@@ -301,4 +309,5 @@ def explain(e: Evidence, found: dict[str, Symptom]) -> list[tuple[Cause, str, st
         if cause.name == "diverged":
             what = f"diverged: {_likely_divergence(e)}"
         out.append((cause, worst(claimed, base), what, "; ".join(parts)))
+        named.add(cause.name)
     return out

@@ -291,3 +291,13 @@ def test_a_crafted_dtype_in_a_checkpoint_names_the_file(tmp_path):
                           {k: v for k, v in info.items() if k not in ("format", "version")})
     with pytest.raises(ValueError, match=r"void\.safetensors: dtype must be one of"):
         bs.load(tmp_path / "void.safetensors")
+
+
+def test_a_csv_feature_beyond_float32_is_named_not_turned_into_inf(tmp_path):
+    """Found by fuzzing the tabular reader: 1e57 is a float64 but no float32."""
+    lines = blobs_csv().splitlines()
+    lines[2] = "1,1e57,0.5"                          # data row 1, line 3
+    path = write_text(tmp_path / "big.csv", "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"big\.csv: data row 1 \(line 3\) holds 1e\+57, "
+                                         r"beyond the range of float32"):
+        datasets.load(path, target="t")

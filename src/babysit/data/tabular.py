@@ -192,8 +192,18 @@ class TableEncoder:
                 blocks.append(self._one_hot(cells, missing, j))
             if self._indicated(j):
                 blocks.append(missing[:, None])
-        return np.hstack(blocks).astype(np.float32) if blocks else \
-            np.zeros((len(X), 0), np.float32)
+        if not blocks:
+            return np.zeros((len(X), 0), np.float32)
+        table = np.hstack(blocks)
+        with np.errstate(over="ignore"):
+            out = table.astype(np.float32)
+        beyond = np.isinf(out) & np.isfinite(table)      # finite, but too large for float32
+        if beyond.any():
+            row = int(np.argwhere(beyond)[0, 0])
+            where = row_text(row if rows is None else int(rows[row]))
+            raise ValueError(f"{where} holds {table[row, beyond[row]][0]:g}, beyond the "
+                             f"range of float32 (about 3.4e38); rescale that column first")
+        return out
 
     def _numeric(self, cells, missing, j: int, rows) -> np.ndarray:
         name = self.columns_[j]

@@ -35,14 +35,13 @@ def write(path: Path, arrays: dict[str, np.ndarray], info: dict,
     info = {"format": FORMAT, "version": VERSION, **info}
     text = json.dumps(info, default=_jsonable)
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    blob = safetensors.numpy.save(arrays, metadata={"babysit": text,
-                                                    "sha256": digest(text, arrays)})
+    metadata = {"babysit": text, "sha256": digest(text, arrays)}
     _make_parent(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            f.write(blob)
-            f.flush()
+        # straight from the arrays into the file: no serialized copy of them in memory
+        safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:

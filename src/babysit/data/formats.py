@@ -1,5 +1,5 @@
 """Readers for dataset files on disk: IDX (the MNIST family), CIFAR-10 binary batches,
-CSV with a header row, and NPZ holding X and y.
+CSV with a header row, NPZ holding X and y, and single NPY arrays (memory-mapped or read).
 
 Readers only parse: they return raw arrays and leave scaling, label encoding and
 splitting to `babysit.data.datasets`. Gzipped files are recognised by their first two bytes,
@@ -138,6 +138,19 @@ def _refuse_repeated_names(header: list[str], path: Path) -> None:
     if repeated:
         raise ValueError(f"{path}: the header repeats column names ({'; '.join(repeated)}); "
                          f"give every column its own name")
+
+
+def read_npy(path, mmap: bool = False) -> np.ndarray:
+    """Read one array from a .npy file (np.save); mmap=True maps it read-only instead of
+    reading it (the array stays on disk and pages in as it is used). Object arrays are
+    refused."""
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except ValueError as err:
+        if "pickle" in str(err) or "object" in str(err):
+            raise ValueError(f"{path} holds an object array, which would need unpickling; "
+                             f"save a plain numeric (or string) array") from err
+        raise ValueError(f"{path} is not a readable .npy file ({err})") from err
 
 
 def read_npz(path) -> tuple[np.ndarray, np.ndarray]:

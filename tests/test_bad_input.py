@@ -301,3 +301,16 @@ def test_a_csv_feature_beyond_float32_is_named_not_turned_into_inf(tmp_path):
     with pytest.raises(ValueError, match=r"big\.csv: data row 1 \(line 3\) holds 1e\+57, "
                                          r"beyond the range of float32"):
         datasets.load(path, target="t")
+
+
+def test_a_crafted_generator_state_names_the_file(tmp_path):
+    """Found by fuzzing: a negative PCG64 state overflows inside NumPy."""
+    net = bs.mlp(4, [5], 3, dropout=0.2, seed=0)
+    path = bs.save(tmp_path / "model", net)
+    arrays, info = checkpoint_file.read(path)
+    layer = next(iter(info["rngs"]))
+    info["rngs"][layer]["state"]["state"] = -1
+    checkpoint_file.write(tmp_path / "rng.safetensors", arrays,
+                          {k: v for k, v in info.items() if k not in ("format", "version")})
+    with pytest.raises(ValueError, match=r"rng\.safetensors: the generator state of layer"):
+        bs.load(tmp_path / "rng.safetensors")

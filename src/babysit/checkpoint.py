@@ -105,7 +105,7 @@ def _damage_named(where: str, path: Path):
     as a ValueError naming the file (`where`): the errors of reading such a header."""
     try:
         yield
-    except (TypeError, AttributeError, KeyError, IndexError) as err:
+    except (TypeError, AttributeError, KeyError, IndexError, OverflowError) as err:
         raise ValueError(f"{where} is damaged: its description does not fit together "
                          f"({type(err).__name__}: {err})") from None
     except ValueError as err:
@@ -397,7 +397,7 @@ def _copy_into(net: Layer, info: dict, arrays: dict[str, np.ndarray], where: str
                              f"which has none")
         try:
             layer.rng.bit_generator.state = state
-        except (TypeError, ValueError, KeyError) as err:
+        except (TypeError, ValueError, KeyError, OverflowError) as err:
             raise ValueError(f"{where}: the generator state of layer {path!r} is invalid: "
                              f"{err}") from None
 

@@ -314,3 +314,11 @@ def test_a_crafted_generator_state_names_the_file(tmp_path):
                           {k: v for k, v in info.items() if k not in ("format", "version")})
     with pytest.raises(ValueError, match=r"rng\.safetensors: the generator state of layer"):
         bs.load(tmp_path / "rng.safetensors")
+
+
+def test_complex_labels_are_refused_naming_the_file(tmp_path):
+    """Found by fuzzing: complex labels were cast to real, the imaginary part dropped."""
+    np.savez(tmp_path / "cplx.npz", X=np.ones((30, 2)), y=(np.arange(30) % 3) + 1j)
+    with pytest.raises(ValueError, match=r"cplx\.npz: labels must be class labels \(numbers or "
+                                         r"text\), got dtype complex128"):
+        datasets.load(tmp_path / "cplx.npz")

@@ -369,6 +369,9 @@ class TargetEncoder:
             if numbers is None:
                 return values
             values = numbers
+        if values.dtype.kind not in "iufb":
+            raise ValueError(f"labels must be class labels (numbers or text), got dtype "
+                             f"{values.dtype}")
         values = values.astype(np.float64)
         i = first_fractional(values)
         if i is not None:

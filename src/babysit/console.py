@@ -23,10 +23,12 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def run_reporting_errors(command: str, run: Callable[[], int], debug: bool = False) -> int:
+def run_reporting_errors(command: str, run: Callable[[], int], debug: bool = False,
+                         diverged_status: int = 2) -> int:
     """`run()`'s exit status; an error instead is one line "COMMAND: error: ..." on stderr and
-    status 2 (bad input, divergence, or anything unexpected, then with a hint at --debug),
-    after its traceback when `debug`. Ctrl-C is one line and status 130."""
+    status 2 (bad input, or anything unexpected, then with a hint at --debug), after its
+    traceback when `debug`; a DivergedError is one line and `diverged_status`. Ctrl-C is one
+    line and status 130."""
     from babysit.train import DivergedError  # here: console is imported below the loop
 
     def say_error(message: str, prefix: str = "error: ") -> None:
@@ -41,7 +43,7 @@ def run_reporting_errors(command: str, run: Callable[[], int], debug: bool = Fal
         return 130
     except DivergedError as err:
         say_error(str(err), prefix="")
-        return 2
+        return diverged_status
     except ValueError as err:
         say_error(str(err))
         return 2

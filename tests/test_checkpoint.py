@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import checkpoint, preprocess
+from babysit import checkpoint, checkpoint_file, preprocess
 from babysit.layers import Layer
 
 
@@ -124,7 +124,7 @@ def test_a_shape_that_does_not_match_its_config_is_a_clear_error(tmp_path):
     info["architecture"]["layers"][5]["config"]["n_out"] = 13  # the second hidden Linear
     info["kind"], info["preprocess"], info["meta"] = "model", None, {}
     # Written with a valid checksum: the check is the architecture's, not the checksum's.
-    checkpoint._write(tmp_path / "m.safetensors", arrays, info)
+    checkpoint_file.write(tmp_path / "m.safetensors", arrays, info)
     with pytest.raises(ValueError, match=r"param\.5\.W.*\(16, 12\).*Linear.*expects.*\(16, 13\)"):
         bs.load(tmp_path / "m")
 
@@ -134,7 +134,7 @@ def test_an_unknown_layer_type_is_a_clear_error(tmp_path):
     arrays, info = checkpoint._net_state(net)
     info["architecture"]["layers"][2]["type"] = "Maxout"
     info["kind"], info["preprocess"], info["meta"] = "model", None, {}
-    checkpoint._write(tmp_path / "m.safetensors", arrays, info)
+    checkpoint_file.write(tmp_path / "m.safetensors", arrays, info)
     with pytest.raises(ValueError, match=r"layer\.2: unknown layer type 'Maxout'; babysit knows"):
         bs.load(tmp_path / "m")
 

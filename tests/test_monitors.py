@@ -51,7 +51,7 @@ def test_the_update_ratio_is_the_norm_of_the_update_over_the_norm_of_the_weights
     net = bs.mlp(64, [20], 10, seed=0)
     ratios = monitors.UpdateRatios(every=1)
     trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
-                         batch_size=X.shape[0], epochs=0, callbacks=[ratios], progress=False)
+                         batch_size=X.shape[0], callbacks=[ratios], progress=False)
     Xp, yp = trainer.prepare(X, y)
     ratios.on_train_begin(trainer, Xp, yp, None)
     before = net.layers[0].params["W"].value.copy()

@@ -14,7 +14,8 @@
 
 One file makes the write atomic: it goes to a temporary file in the same folder, is flushed to
 disk, then renamed over the old one (`os.replace`), so a crash mid-write leaves the previous
-checkpoint whole. Loading parses JSON and raw arrays only; nothing is ever unpickled.
+checkpoint whole. Loading parses JSON and raw arrays only; nothing is ever unpickled. The file
+itself (that write, and a read that verifies everything) is `babysit.checkpoint_file`.
 
 `Checkpoints` is the Trainer callback that writes a run folder each epoch, and
 `save_training` / `restore_training` (behind `Trainer.resume`) carry everything a run needs
@@ -23,27 +24,25 @@ to continue exactly where it stopped.
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 import json
-import os
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import safetensors.numpy
 
+from babysit import checkpoint_file
 from babysit import layers as layer_module
 from babysit.backend import get_array_module, resolve_dtype, to_numpy
 from babysit.callbacks import Callback
-from babysit.history import _jsonable
 from babysit.layers.base import Layer, Sequential
 
-FORMAT = "babysit"
-VERSION = 1
 SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors
 BEST_NAME = "best"
 EPOCHS_DIR = "checkpoints"
+CLAIM_SLACK = 4  # how many times the values a layer's tensors hold its config may claim
 
 
 # -- public: models -------------------------------------------------------------------------
@@ -77,7 +76,7 @@ def save(path, net: Layer, preprocess=None, meta: dict | None = None) -> Path:
         arrays.update({f"preprocess.{k}": to_numpy(v) for k, v in pre_arrays.items()})
     info["meta"] = meta or {}
     path = checkpoint_path(path)
-    _write(path, arrays, info)
+    checkpoint_file.write(path, arrays, info)
     return path
 
 
@@ -89,18 +88,40 @@ def load(path) -> tuple[Layer, object]:
     match its layer's config.
     """
     path = checkpoint_path(path)
-    arrays, info = _read(path)
+    arrays, info = checkpoint_file.read(path)
     where = f"checkpoint {path}"
-    net = _build_net(info, arrays, where)
-    preprocess = None
-    if info.get("preprocess") is not None:
-        preprocess = _restore_preprocess(info["preprocess"], _strip("preprocess.", arrays), where)
+    with _damage_named(where, path):
+        net = _build_net(info, arrays, where)
+        preprocess = None
+        if info.get("preprocess") is not None:
+            preprocess = _restore_preprocess(info["preprocess"], _strip("preprocess.", arrays),
+                                             where)
     return net, preprocess
+
+
+@contextlib.contextmanager
+def _damage_named(where: str, path: Path):
+    """What the checksum cannot catch, a file written with a header that does not fit together,
+    as a ValueError naming the file (`where`): the errors of reading such a header."""
+    try:
+        yield
+    except (TypeError, AttributeError, KeyError, IndexError, OverflowError) as err:
+        raise ValueError(f"{where} is damaged: its description does not fit together "
+                         f"({type(err).__name__}: {err})") from None
+    except ValueError as err:
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{where}: {err}") from None
 
 
 def read_meta(path) -> dict:
     """The `meta` dict saved with a checkpoint (verified like `load`, without building the net)."""
-    return _read(checkpoint_path(path))[1].get("meta", {})
+    path = checkpoint_path(path)
+    meta = checkpoint_file.read(path)[1].get("meta", {})
+    if not isinstance(meta, dict):
+        raise ValueError(f"checkpoint {path} is damaged: its meta is {type(meta).__name__}, "
+                         f"not a dict")
+    return meta
 
 
 def architecture(net: Layer) -> dict:
@@ -166,7 +187,7 @@ def save_training(path, trainer) -> Path:
     info.update(kind="training", optimizer=optimizer, history=state.pop("history"),
                 average=None if average is None else average["config"], trainer=state)
     path = checkpoint_path(path)
-    _write(path, arrays, info)
+    checkpoint_file.write(path, arrays, info)
     return path
 
 
@@ -182,11 +203,17 @@ def restore_training(path, trainer) -> None:
     if path.is_dir():
         path = path / (STATE_NAME + SUFFIX)
     path = checkpoint_path(path)
-    arrays, info = _read(path)
+    arrays, info = checkpoint_file.read(path)
     where = f"training state {path}"
     if info.get("kind") != "training":
         raise ValueError(f"{path} holds a model, not a training state; resume from the run "
                          f"folder's {STATE_NAME}{SUFFIX}")
+    with _damage_named(where, path):
+        _restore(trainer, arrays, info, where)
+
+
+def _restore(trainer, arrays: dict[str, np.ndarray], info: dict, where: str) -> None:
+    """The body of `restore_training`, once the file is read and verified."""
     if architecture(trainer.net) != info["architecture"]:
         raise ValueError(f"{where} was trained with the network {info['architecture']}, this "
                          f"trainer's is {architecture(trainer.net)}; build the same network")
@@ -212,7 +239,8 @@ class Checkpoints(Callback):
       trainer averages), with meta {"epoch", "train_acc", "val_acc"}; not with every_epoch=False;
     - best.safetensors: the same for the epoch with the highest validation accuracy so far,
       or for a regression the lowest validation loss (the earliest on ties; only when the
-      trainer validates);
+      trainer validates), never an epoch whose loss exploded (`exploded_at_epoch_end`;
+      history.meta["best_refused"] says why);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from.
 
     `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
@@ -239,81 +267,36 @@ class Checkpoints(Callback):
                 "val_acc": h.val_acc[-1] if h.val_acc else None,
                 "val_loss": h.val_loss[-1] if h.val_loss else None}
         earlier = [v for v in scores[:-1] if v is not None]
+        best = self.best and val is not None and (not earlier or val > max(earlier))
+        exploded = exploded_at_epoch_end(h)
+        if best and exploded:
+            # Its validation score may be the best so far, but the network is not a good
+            # one: say so in the run's record instead of saving it as the best.
+            h.meta["best_refused"] = (f"{BEST_NAME}{SUFFIX} not written for epoch {epoch}: "
+                                      f"{exploded}")
         with trainer.evaluated_weights():
             if self.every_epoch:
                 save(self.epoch_path(epoch), trainer.net, self.preprocess, meta)
-            if self.best and val is not None and (not earlier or val > max(earlier)):
+            if best and not exploded:
                 save(self.run_dir / BEST_NAME, trainer.net, self.preprocess, meta)
         save_training(self.run_dir / STATE_NAME, trainer)
 
 
-# -- the file format ------------------------------------------------------------------------
+def exploded_at_epoch_end(history) -> str | None:
+    """Why the network at the end of the last epoch counts as exploded, or None: the mean
+    loss of that epoch is above `diagnose.symptoms.EXPLODE_FACTOR` x the loss's start (or
+    chance, when higher), the diagnosis's own threshold for an exploded loss. Such a network
+    is never saved as the best (its validation accuracy can still beat an earlier epoch's)."""
+    from babysit.diagnose.symptoms import EXPLODE_FACTOR
 
-
-def _write(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
-    """Serialize and write atomically: temporary file in the same folder, fsync, os.replace."""
-    info = {"format": FORMAT, "version": VERSION, **info}
-    text = json.dumps(info, default=_jsonable)
-    arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    metadata = {"babysit": text, "sha256": _digest(text, arrays)}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        # straight from the arrays into the file: no serialized copy of them in memory
-        safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _read(path: Path) -> tuple[dict[str, np.ndarray], dict]:
-    """Read and verify a checkpoint file: (arrays by tensor name, the babysit JSON as a dict)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    blob = path.read_bytes()
-    where = f"checkpoint {path}"
-    if len(blob) < 8:
-        raise ValueError(f"{where} is truncated: {len(blob)} bytes, less than a header")
-    n = int.from_bytes(blob[:8], "little")
-    if 8 + n > len(blob):
-        raise ValueError(f"{where} is truncated: its header announces {n} bytes but the file "
-                         f"holds {len(blob) - 8} after the length")
-    try:
-        header = json.loads(blob[8:8 + n])
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError(f"{where} is damaged: its header is not JSON (edited, or not a "
-                         f"safetensors file)") from None
-    meta = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(meta, dict) or "babysit" not in meta:
-        raise ValueError(f"{where} is not a babysit checkpoint: its header has no 'babysit' "
-                         f"entry (written by another program?)")
-    try:
-        arrays = safetensors.numpy.load(blob)
-    except Exception as err:  # safetensors reports any inconsistency as its own error type
-        raise ValueError(f"{where} is truncated or damaged: {err}") from None
-    text = meta["babysit"]
-    if meta.get("sha256") != _digest(text, arrays):
-        raise ValueError(f"{where} is damaged or was edited: its contents do not match the "
-                         f"checksum written with them; use an intact copy")
-    info = json.loads(text)
-    if info.get("format") != FORMAT or not isinstance(info.get("version"), int):
-        raise ValueError(f"{where} is not a babysit checkpoint (format {info.get('format')!r})")
-    if info["version"] > VERSION:
-        raise ValueError(f"{where} has format version {info['version']}, newer than this "
-                         f"babysit reads ({VERSION}); upgrade babysit")
-    return arrays, info
-
-
-def _digest(text: str, arrays: dict[str, np.ndarray]) -> str:
-    """sha256 of the JSON text and of each tensor's name, dtype, shape and bytes, by name."""
-    h = hashlib.sha256(text.encode())
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        h.update(f"\n{name}|{a.dtype.str}|{a.shape}\n".encode())
-        h.update(a.reshape(-1).view(np.uint8))
-    return h.hexdigest()
+    if not history.loss:
+        return None
+    ceiling = max(float(history.loss[0]), history.meta.get("chance_loss") or 0.0)
+    recent = float(np.mean(history.loss[-max(1, history.iters_per_epoch):]))
+    if recent > EXPLODE_FACTOR * ceiling:
+        return (f"the loss exploded (mean {recent:.3g} over the epoch, above "
+                f"{EXPLODE_FACTOR:g} x its start {ceiling:.3g}); lower the learning rate")
+    return None
 
 
 # -- networks <-> arrays --------------------------------------------------------------------
@@ -347,10 +330,41 @@ def _net_state(net: Layer) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def _build_net(info: dict, arrays: dict[str, np.ndarray], where: str) -> Layer:
+    _check_claimed_sizes(info.get("architecture"), arrays, where)
     net = build(info.get("architecture"), where=f"{where}: layer")
     net.astype(resolve_dtype(info.get("dtype", "float32")))
     _copy_into(net, info, arrays, where)
     return net
+
+
+def _check_claimed_sizes(spec, arrays: dict[str, np.ndarray], where: str, path: str = "") -> None:
+    """Refuse, before anything is built, a layer whose config claims more values than the file
+    holds for it: building allocates what the config says (a crafted 10^7 x 10^7 Linear would
+    ask for terabytes), while the tensors that must fill it are bounded by the file's size.
+
+    A layer's sizes are its config entries named `n` or `n_*` (n_in, n_out: babysit's
+    convention); their product is at most the number of values its tensors hold. A small
+    excess is left to `_copy_into`, which names the exact tensor and shapes; what is refused
+    here is a claim that building alone would make costly (beyond `CLAIM_SLACK`).
+    """
+    if not isinstance(spec, dict):
+        return                      # `build` says what is wrong with it
+    if spec.get("type") == "Sequential":
+        children = spec.get("layers")
+        for i, child in enumerate(children if isinstance(children, list) else []):
+            _check_claimed_sizes(child, arrays, where, _join(path, str(i)))
+        return
+    config = spec.get("config")
+    sizes = [v for k, v in (config.items() if isinstance(config, dict) else ())
+             if (k == "n" or k.startswith("n_")) and isinstance(v, int) and not isinstance(v, bool)]
+    claimed = math.prod(sizes)
+    scope = f"{path}." if path else ""
+    prefixes = (f"param.{scope}", f"buffer.{scope}")
+    held = sum(a.size for k, a in arrays.items() if k.startswith(prefixes))
+    if claimed > CLAIM_SLACK * max(held, 1) + 2**16:
+        raise ValueError(f"{where}: layer {path or '(root)'} ({spec.get('type')}) claims "
+                         f"{claimed} values but the file holds {held} for it; the file is "
+                         f"damaged or crafted")
 
 
 def _copy_into(net: Layer, info: dict, arrays: dict[str, np.ndarray], where: str) -> None:
@@ -383,7 +397,7 @@ def _copy_into(net: Layer, info: dict, arrays: dict[str, np.ndarray], where: str
                              f"which has none")
         try:
             layer.rng.bit_generator.state = state
-        except (TypeError, ValueError, KeyError) as err:
+        except (TypeError, ValueError, KeyError, OverflowError) as err:
             raise ValueError(f"{where}: the generator state of layer {path!r} is invalid: "
                              f"{err}") from None
 

@@ -31,9 +31,8 @@ from babysit.builders import (
 from babysit.checkpoint import Checkpoints
 from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
 from babysit.config import RunConfig, config_fields
-from babysit.console import say
+from babysit.console import OneLineParser, run_reporting_errors, say
 from babysit.data import datasets
-from babysit.train import DivergedError
 from babysit.validation import positive_int
 
 # -- options: the run configuration's fields, then each command's own ---------------------
@@ -146,6 +145,8 @@ def cmd_train(args) -> int:
     error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
                                       say, report=not args.no_report)
+    if "best_refused" in trainer.history.meta:
+        say(f"warning: {trainer.history.meta['best_refused']}")
     finish.report_summary(summary, outcome, out, "train", say, args.json)
     return outcome.status
 
@@ -407,11 +408,15 @@ COMMANDS = {
 
 
 def parser() -> argparse.ArgumentParser:
-    """The `babysit` parser: one subcommand per entry of COMMANDS, with its option groups."""
-    p = argparse.ArgumentParser(prog="babysit", description=__doc__.splitlines()[0])
+    """The `babysit` parser: one subcommand per entry of COMMANDS, with its option groups.
+    `--debug` (before or after the command) shows the traceback of an error."""
+    p = OneLineParser(prog="babysit", description=__doc__.splitlines()[0])
+    p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
     for name, (help_text, _, option_groups) in COMMANDS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
         for add in option_groups:
             add(sp)
     return p
@@ -419,21 +424,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run one command and return its exit status: 0 done, 1 a check failed (`check`), 2 bad
-    input (refused by argparse, or a ValueError: one line), 3 the run diverged or exploded."""
+    input or any other error (one line; --debug shows the traceback), 3 the run diverged or
+    exploded (`console.run_reporting_errors`)."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, run, _ = COMMANDS[args.command]
-    try:
-        with np.errstate(over="ignore", under="ignore"):  # unlike np.seterr, nothing lingers
-            return run(args)
-    except DivergedError as err:
-        print(f"babysit {args.command}: {err}", file=sys.stderr)
-        return finish.EXIT_DIVERGED
-    except ValueError as err:
-        print(f"babysit {args.command}: error: {err}", file=sys.stderr)
-        return 2
+    with np.errstate(over="ignore", under="ignore"):  # unlike np.seterr, nothing lingers
+        return run_reporting_errors(f"babysit {args.command}", lambda: run(args), args.debug,
+                                    diverged_status=finish.EXIT_DIVERGED)
 
 
 if __name__ == "__main__":

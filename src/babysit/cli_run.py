@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from babysit.config import RunConfig, config_fields
+from babysit.validation import make_folder
 
 # The file in every run folder that `babysit train --config` reads back.
 CONFIG_NAME = "config.json"
@@ -40,7 +41,7 @@ def run_folder(args, command: str, cfg: RunConfig) -> Path:
         while out.exists():
             suffix += 1
             out = Path("runs") / f"{command}-{stamp}-{suffix}"
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "--out")
     cfg.save(out / CONFIG_NAME)
     return out
 

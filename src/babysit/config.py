@@ -25,7 +25,7 @@ from babysit import initializers, layers, losses, optim, preprocess
 from babysit.alerts import STOP_ON
 from babysit.backend import DEVICES, FLOAT_DTYPES
 from babysit.data.tabular import TASKS
-from babysit.validation import positive_int
+from babysit.validation import positive_int, seed_or_none
 
 # -- how one field is described, parsed and checked -----------------------------------------
 
@@ -141,14 +141,6 @@ def _check_bool(value, name: str) -> bool:
     return value
 
 
-def _check_seed(value, name: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
-    return int(value)
-
-
 def _names(mapping_or_tuple, drop=()) -> Callable[[], tuple]:
     return lambda: tuple(k for k in mapping_or_tuple if k not in drop)
 
@@ -174,7 +166,7 @@ class RunConfig:
                                check=_check_choice(_names(preprocess.CHOICES)),
                                choices=_names(preprocess.CHOICES))
     seed: int | None = _setting(0, "seeds the split, init, dropout and shuffles", "data",
-                                check=_check_seed, parse=_optional(int))
+                                check=seed_or_none, parse=_optional(int))
     task: str | None = _setting(None, "what a .csv's target asks for (none: decided from it: "
                                 "text, or at most 20 distinct whole numbers, is classified; "
                                 "other numbers are regressed)", "data",

@@ -274,8 +274,8 @@ class _DistillTrainer(Trainer):
         X, _ = super().prepare(X, y[:, -1], name)  # checks X and the labels as usual
         return X, get_array_module(X).asarray(y)
 
-    def accuracy(self, X, y) -> float:
-        return super().accuracy(X, y[:, -1].astype(np.int64) if y.ndim == 2 else y)
+    def _accuracy(self, X, y) -> float:
+        return super()._accuracy(X, y[:, -1].astype(np.int64) if y.ndim == 2 else y)
 
 
 def distill(teacher, student: Layer, X, y=None, *, temperature: float = 4.0,

@@ -18,12 +18,12 @@ import numpy as np
 from babysit.average import ParameterAverage
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
-from babysit.data import class_labels, is_memory_mapped, validate
+from babysit.data import check_features, class_labels, is_memory_mapped, validate
 from babysit.history import History
 from babysit.layers.base import Layer, Sequential
 from babysit.losses import Loss
 from babysit.optim import Optimizer
-from babysit.validation import non_negative_int, positive_int
+from babysit.validation import positive_int
 
 # How much of a memory-mapped training set is read into memory at a time (see
 # `Trainer._mapped_batches`).
@@ -58,7 +58,7 @@ class Trainer:
                  progress: bool | None = None, eval_max: int = 10_000,
                  average: float | None = None):
         positive_int(batch_size, "batch_size")
-        non_negative_int(epochs, "epochs")
+        positive_int(epochs, "epochs")      # 0 epochs would return an empty History
         positive_int(eval_max, "eval_max")
         for name, value, kind, example in (("net", net, Layer, "bs.mlp(...)"),
                                            ("loss", loss, Loss, "bs.losses.SoftmaxCrossEntropy()"),
@@ -225,8 +225,9 @@ class Trainer:
         # A regression loss has no accuracy: its epochs are counted with None, and it is
         # judged by its validation loss (computed from the same scores as the accuracy).
         scored = self.loss.classification
-        h.train_acc.append(self.accuracy(*train_eval) if scored else None)
-        val_scores = self.scores(val[0]) if val is not None else None
+        # `prepare` checked these arrays: no second check of them each epoch
+        h.train_acc.append(self._accuracy(*train_eval) if scored else None)
+        val_scores = self._scores(val[0]) if val is not None else None
         h.val_loss.append(float(self.loss(val_scores, val[1])[0]) if val is not None else None)
         h.val_acc.append(scores_accuracy(val_scores, val[1]) if val is not None and scored
                          else None)
@@ -303,7 +304,12 @@ class Trainer:
         return self.average.applied() if self.average is not None else contextlib.nullcontext()
 
     def scores(self, X, batch_size: int = 2048):
-        """Raw scores (N, C) at test time, computed in batches."""
+        """Raw scores (N, C) at test time for X (N, D), computed in batches. X is checked like
+        training data: a NaN or inf would otherwise come out as a confident class 0."""
+        return self._scores(check_inputs(X, "X"), batch_size)
+
+    def _scores(self, X, batch_size: int = 2048):
+        """`scores` of an array already checked (one that `prepare` returned)."""
         with self.evaluated_weights():
             return predict_scores(self.net, X, batch_size)
 
@@ -317,8 +323,28 @@ class Trainer:
 
     def accuracy(self, X, y) -> float:
         """The fraction of rows of X (N, D) whose predicted class is y (N,)."""
+        X = check_inputs(X, "X")
+        if len(y) != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
+        return self._accuracy(X, y)
+
+    def _accuracy(self, X, y) -> float:
+        """`accuracy` on arrays already checked (those `prepare` returned)."""
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
+
+
+def check_inputs(X, name: str = "X"):
+    """X (N, D) checked at the door as `babysit.data.check_features` does, on the device it
+    is on: 2-d, not empty, finite. A GPU array stays where it is."""
+    xp = get_array_module(X)
+    if xp is np:
+        return check_features(X, name)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 2-d array (N, D), got shape {X.shape}")
+    if not bool(xp.isfinite(X).all()):
+        return check_features(to_numpy(X), name)    # raises, naming the row and column
+    return X
 
 
 def predict_scores(net: Layer, X, batch_size: int = 2048):

@@ -4,6 +4,7 @@ the value and what was expected (one helper instead of the same lines in every m
 from __future__ import annotations
 
 import numbers
+from pathlib import Path
 
 
 def positive_int(value, name: str) -> int:
@@ -14,8 +15,22 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
-def non_negative_int(value, name: str) -> int:
-    """`value` as an int when it is a whole number >= 0 (not a bool); else a ValueError."""
+def seed_or_none(value, name: str = "seed") -> int | None:
+    """A seed as NumPy's generators take it: None (different each time) or a whole number
+    >= 0 (not a bool); else a ValueError "`name` must be a non-negative integer or None"."""
+    if value is None:
+        return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
     return int(value)
+
+
+def make_folder(path, name: str) -> Path:
+    """Create the folder `path` (and its parents) when missing and return it as a Path; a file
+    where it or one of its parents should be is a ValueError naming `name` and that file."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -1,5 +1,6 @@
 """Looking at a feature array without copying it: where its first NaN or inf is (block by
-block), and whether it is memory-mapped (data that stays on disk)."""
+block), and whether it is memory-mapped (data that stays on disk); and checking one at the
+door (`check_features`: 2-d, numeric, finite, in the default float32 or float64)."""
 
 from __future__ import annotations
 
@@ -31,3 +32,53 @@ def is_memory_mapped(X) -> bool:
             return True
         X = getattr(X, "base", None)
     return False
+
+
+def check_features(X, name: str = "X") -> np.ndarray:
+    """Check a feature matrix at the door: 2-d (N, D), not empty, numeric, finite.
+
+    Returns X as a float array: float64 stays float64, anything else becomes float32
+    (the default dtype). A memory-mapped X (`is_memory_mapped`) keeps its dtype, since
+    converting it would read all of it into memory; the Trainer converts it batch by batch.
+    A NaN or inf is a ValueError naming its row and column.
+    """
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d array (N, D), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: no examples to train or evaluate on")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has no features: its shape is {X.shape}")
+    if X.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
+    if X.dtype.kind == "f" and X.dtype.itemsize == 8:
+        X = X.astype(np.float64, copy=False)        # native byte order
+    elif not is_memory_mapped(X):
+        X = as_float32(X, name)
+    if not is_memory_mapped(X):
+        # A NaN or inf makes the sum non-finite: one fast pass without a temporary array
+        # answers for clean data (a sum that overflows although every value is finite only
+        # costs the search below).
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(X.sum()):
+                return X
+    where = first_non_finite(X)
+    if where is not None:
+        row, col = where
+        raise ValueError(f"{name} holds a non-finite value ({X[row, col]}) at row {row}, "
+                         f"column {col}; clean or impute the data first")
+    return X
+
+
+def as_float32(X: np.ndarray, name: str = "X") -> np.ndarray:
+    """X (N, D) in the default dtype, float32; a finite value too large for it is a ValueError
+    naming its row and column (the cast would silently turn it into inf)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        X32 = X.astype(np.float32, copy=False)
+    if X32 is not X and X.dtype.kind == "f":
+        overflowed = np.isinf(X32) & np.isfinite(X)
+        if overflowed.any():
+            row, col = np.argwhere(overflowed)[0]
+            raise ValueError(f"{name} holds {X[row, col]} at row {row}, column {col}, beyond "
+                             f"the range of float32 (about 3.4e38); rescale the data first")
+    return X32

@@ -12,6 +12,7 @@ memory-mapped, so it may be larger than memory (see `load_npy`).
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,8 +21,9 @@ from typing import NamedTuple
 import numpy as np
 
 from babysit.data import formats, sources, tabular
-from babysit.data.arrays import first_non_finite, is_memory_mapped
+from babysit.data.arrays import as_float32, check_features, is_memory_mapped
 from babysit.data.splits import contiguous_blocks, holdout_indices
+from babysit.validation import seed_or_none
 
 
 class Split(NamedTuple):
@@ -129,31 +131,6 @@ def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def check_features(X, name: str = "X") -> np.ndarray:
-    """Check a feature matrix at the door: 2-d (N, D), not empty, numeric, finite.
-
-    Returns X as a float array: float64 stays float64, anything else becomes float32
-    (the default dtype). A memory-mapped X (`is_memory_mapped`) keeps its dtype, since
-    converting it would read all of it into memory; the Trainer converts it batch by batch.
-    A NaN or inf is a ValueError naming its row and column.
-    """
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"{name} must be a 2-d array (N, D), got shape {X.shape}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} is empty: no examples to train or evaluate on")
-    if X.dtype.kind not in "fiub":
-        raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.dtype != np.float64 and not is_memory_mapped(X):
-        X = X.astype(np.float32, copy=False)
-    where = first_non_finite(X)
-    if where is not None:
-        row, col = where
-        raise ValueError(f"{name} holds a non-finite value ({X[row, col]}) at row {row}, "
-                         f"column {col}; clean or impute the data first")
-    return X
-
-
 def class_labels(y, n_classes: int | None = None) -> np.ndarray:
     """Check that `y` holds integer class indices in [0, n_classes); return them as int64."""
     y = np.asarray(y)
@@ -178,6 +155,7 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Sp
     """Split (X, y) into parts with the given fractions, each class spread evenly, seeded."""
     from sklearn.model_selection import train_test_split
 
+    seed_or_none(seed)
     fractions = np.asarray(fractions, dtype=float)
     if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
@@ -214,6 +192,7 @@ def load_digits(seed: int = 0) -> Dataset:
 def holdout(split: Split, n: int, seed: int = 0) -> tuple[Split, Split]:
     """Carve `n` examples out of `split`, stratified and seeded: returns (rest, held out).
     How MNIST-like data gets a validation set from its standard training set."""
+    seed_or_none(seed)
     rest, held = holdout_indices(split.y, n, seed)
     return Split(split.X[rest], split.y[rest]), Split(split.X[held], split.y[held])
 
@@ -310,11 +289,15 @@ def encode_labels(values) -> tuple[np.ndarray, list[str]]:
     return encoder.transform(values), encoder.classes_
 
 
-def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None) -> Dataset:
-    X = check_features(X, name).astype(np.float32, copy=False)    # the default dtype
+def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
+                 target_name: str = "y") -> Dataset:
+    X = as_float32(check_features(X, name), name)
     y, class_names = encode_labels(labels)
     if len(y) != len(X):
         raise ValueError(f"{name} has {len(X)} rows of features but {len(y)} labels")
+    if len(class_names) < 2:
+        raise ValueError(f"{name}: the target {target_name!r} holds a single class "
+                         f"({class_names[0]!r}); a classifier needs examples of at least two")
     train, val, test = stratified_split(X, y, fractions, seed=seed)
     return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
 
@@ -350,6 +333,12 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
     only and applied to all three parts. A missing target is refused, naming its row.
     """
     path = Path(path)
+    with _naming(path):
+        return _load_table(path, target, seed, fractions, task, drop)
+
+
+def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Dataset:
+    """The body of `load_csv`."""
     drop = [drop] if isinstance(drop, str) else list(drop)
     header, cells = formats.read_table(path)
     if target not in header:
@@ -375,6 +364,9 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
     else:
         raise ValueError(f"task must be one of {', '.join(tabular.TASKS)} or None, got {task!r}")
     classify = task == "classify"
+    if classify and len(np.unique(labels)) < 2:
+        raise ValueError(f"{path.name}: the target {target!r} holds a single class "
+                         f"({str(labels[0])!r}); a classifier needs examples of at least two")
     parts = split_rows(encode_labels(labels)[0] if classify else labels, fractions, seed,
                        stratify=classify)
     target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
@@ -393,11 +385,25 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
 def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     """A .npz holding X (N, D), or images (N, H, W) / (N, H, W, C) which are flattened,
     and y (N,) labels. Split stratified and seeded."""
-    X, y = formats.read_npz(path)
-    image_shape = tuple(X.shape[1:]) if X.ndim in (3, 4) else None
-    if image_shape is not None:
-        X = X.reshape(len(X), -1)
-    return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
+    with _naming(path):
+        X, y = formats.read_npz(path)
+        image_shape = tuple(X.shape[1:]) if X.ndim in (3, 4) else None
+        if image_shape is not None:
+            if X.size == 0:
+                raise ValueError(f"X holds no images (shape {X.shape})")
+            X = X.reshape(len(X), -1)
+        return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
+
+
+@contextlib.contextmanager
+def _naming(path):
+    """Every ValueError raised inside names the file `path` (prefixed when it does not)."""
+    try:
+        yield
+    except ValueError as err:
+        if Path(path).name in str(err):
+            raise
+        raise ValueError(f"{path}: {err}") from None
 
 
 LABELS_SUFFIX = ".labels.npy"

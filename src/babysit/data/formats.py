@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import csv
 import gzip
+import math
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
 
 # IDX type codes -> big-endian NumPy dtypes (http://yann.lecun.com/exdb/mnist/, "IDX format").
 IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 CIFAR_IMAGE_SHAPE = (32, 32, 3)
+
+NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+                      (2, 0): np.lib.format.read_array_header_2_0}
 
 
 def read_bytes(path) -> bytes:
@@ -29,7 +36,7 @@ def read_bytes(path) -> bytes:
     if raw[:2] == GZIP_MAGIC:
         try:
             return gzip.decompress(raw)
-        except (OSError, EOFError) as err:
+        except (OSError, EOFError, zlib.error) as err:
             raise ValueError(f"{path} looks gzipped but cannot be decompressed ({err}); the "
                              f"file is probably truncated: delete it and fetch it again") from err
     return raw
@@ -52,11 +59,15 @@ def read_idx(path) -> np.ndarray:
         raise ValueError(f"{path}: IDX header promises {ndim} dimensions but the file is "
                          f"only {len(raw)} bytes")
     shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    expected = header + math.prod(shape) * dtype.itemsize     # exact: np.prod would wrap
     if len(raw) != expected:
         raise ValueError(f"{path}: IDX header gives shape {shape}, which needs {expected} "
                          f"bytes, but the file holds {len(raw)}; it is truncated or corrupt")
-    values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    try:
+        values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    except ValueError as err:   # e.g. (0, 2^26, 2^26, 2^26): no values, yet too big a shape
+        raise ValueError(f"{path}: IDX header gives shape {shape}, which NumPy cannot hold "
+                         f"({err})") from None
     return values.astype(dtype.newbyteorder("="), copy=False)
 
 
@@ -89,12 +100,12 @@ def read_table(path) -> tuple[list[str], np.ndarray]:
     is decided later (`babysit.data.tabular`), from the training rows only.
     """
     path = Path(path)
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
+    rows = _csv_rows(path)
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
     header = [name.strip() for name in rows[0]]
     rows = [row for row in rows[1:] if row]          # blank lines carry no example
+    _refuse_repeated_names(header, path)
     if not rows:
         raise ValueError(f"{path} has a header but no data rows")
     for i, row in enumerate(rows):
@@ -102,6 +113,31 @@ def read_table(path) -> tuple[list[str], np.ndarray]:
             raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
                              f"{len(header)} (data row {i}, around line {i + 2})")
     return header, np.array(rows, dtype=str).reshape(len(rows), len(header))
+
+
+def _csv_rows(path: Path) -> list[list[str]]:
+    """The rows of a CSV file as lists of cells. A UTF-8 byte-order mark (Excel's "CSV UTF-8")
+    is dropped: it would otherwise glue itself, invisibly, to the first column's name."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            return list(csv.reader(f))
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not UTF-8 text ({err.reason}); save it as CSV UTF-8"
+                         ) from None
+    except csv.Error as err:
+        raise ValueError(f"{path} is not a CSV file babysit can read: {err}") from None
+
+
+def _refuse_repeated_names(header: list[str], path: Path) -> None:
+    """A header that names two columns alike leaves no way to tell them apart."""
+    seen: dict[str, list[int]] = {}
+    for j, name in enumerate(header, start=1):
+        seen.setdefault(name, []).append(j)
+    repeated = [f"{name!r} names columns {' and '.join(map(str, where))}"
+                for name, where in seen.items() if len(where) > 1]
+    if repeated:
+        raise ValueError(f"{path}: the header repeats column names ({'; '.join(repeated)}); "
+                         f"give every column its own name")
 
 
 def read_npy(path, mmap: bool = False) -> np.ndarray:
@@ -118,16 +154,53 @@ def read_npy(path, mmap: bool = False) -> np.ndarray:
 
 
 def read_npz(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read X and y from a .npz file (np.savez(path, X=X, y=y)); object arrays are refused."""
+    """Read X and y from a .npz file (np.savez(path, X=X, y=y)).
+
+    The archive is checked before anything is read: it must be a zip file, and each array's
+    header must promise no more bytes than the archive holds for it, so that a damaged or
+    crafted header is an error rather than an attempt to allocate what it claims. Object
+    arrays are refused (they would need unpickling).
+    """
+    path = Path(path)
+    with path.open("rb") as f:
+        magic = f.read(4)
+    if magic not in ZIP_MAGICS:
+        raise ValueError(f"{path} is not an .npz archive (np.savez writes a zip file; this one "
+                         f"starts with {magic!r})")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            missing = [key for key in ("X", "y") if key not in archive.files]
+        with zipfile.ZipFile(path) as archive:
+            members = {name.removesuffix(".npy"): name for name in archive.namelist()}
+            missing = [key for key in ("X", "y") if key not in members]
             if missing:
                 raise ValueError(f"{path} must hold arrays named X and y; it lacks "
-                                 f"{', '.join(missing)} (it holds {', '.join(archive.files)})")
-            return archive["X"], archive["y"]
+                                 f"{', '.join(missing)} (it holds {', '.join(members)})")
+            return tuple(_npy_member(archive, members[key], key, path) for key in ("X", "y"))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, OSError, EOFError,
+            zlib.error) as err:
+        raise ValueError(f"{path} is a damaged .npz archive ({err})") from None
+
+
+def _npy_member(archive: zipfile.ZipFile, member: str, key: str, path: Path) -> np.ndarray:
+    """One .npy array of an open .npz archive, its header checked against its size first."""
+    size = archive.getinfo(member).file_size
+    try:
+        with archive.open(member) as f:
+            version = np.lib.format.read_magic(f)
+            if version not in NPY_HEADER_READERS:
+                raise ValueError(f"{path}: {key} is an .npy of version {version}, which "
+                                 f"babysit does not read (1.0 and 2.0 are what np.save writes)")
+            shape, _, dtype = NPY_HEADER_READERS[version](f)
+            header_size = f.tell()
+        if dtype.hasobject:
+            raise ValueError(f"{path}: {key} is an object array, which would need unpickling; "
+                             f"save X and y as plain numeric (or string) arrays")
+        needed = math.prod(shape) * dtype.itemsize
+        if header_size + needed != size:
+            raise ValueError(f"{path}: {key} claims shape {shape} of {dtype}, "
+                             f"{needed} bytes, but the archive holds {size - header_size}")
+        with archive.open(member) as f:
+            return np.lib.format.read_array(f, allow_pickle=False)
     except ValueError as err:
-        if "pickle" in str(err):
-            raise ValueError(f"{path} holds object arrays, which would need unpickling; save "
-                             f"X and y as plain numeric (or string) arrays") from err
-        raise
+        if str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: {key} is not a readable array ({err})") from None

@@ -192,8 +192,18 @@ class TableEncoder:
                 blocks.append(self._one_hot(cells, missing, j))
             if self._indicated(j):
                 blocks.append(missing[:, None])
-        return np.hstack(blocks).astype(np.float32) if blocks else \
-            np.zeros((len(X), 0), np.float32)
+        if not blocks:
+            return np.zeros((len(X), 0), np.float32)
+        table = np.hstack(blocks)
+        with np.errstate(over="ignore"):
+            out = table.astype(np.float32)
+        beyond = np.isinf(out) & np.isfinite(table)      # finite, but too large for float32
+        if beyond.any():
+            row = int(np.argwhere(beyond)[0, 0])
+            where = row_text(row if rows is None else int(rows[row]))
+            raise ValueError(f"{where} holds {table[row, beyond[row]][0]:g}, beyond the "
+                             f"range of float32 (about 3.4e38); rescale that column first")
+        return out
 
     def _numeric(self, cells, missing, j: int, rows) -> np.ndarray:
         name = self.columns_[j]
@@ -359,11 +369,19 @@ class TargetEncoder:
             if numbers is None:
                 return values
             values = numbers
+        if values.dtype.kind not in "iufb":
+            raise ValueError(f"labels must be class labels (numbers or text), got dtype "
+                             f"{values.dtype}")
         values = values.astype(np.float64)
         i = first_fractional(values)
         if i is not None:
             raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; a "
                              f"quantity is trained with --task regress")
+        huge = np.abs(values) >= 2.0**53          # where floats stop telling integers apart
+        if huge.any():
+            i = int(huge.argmax())
+            raise ValueError(f"labels must be class labels, got {values[i]:g} at row {i}, too "
+                             f"large to be told apart from its neighbours; encode the classes")
         return values.astype(np.int64)
 
     def _numbers(self, values: np.ndarray) -> np.ndarray:

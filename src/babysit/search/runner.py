@@ -9,6 +9,7 @@ from pathlib import Path
 
 from babysit.config import RunConfig
 from babysit.data import datasets
+from babysit.search.database import masked
 from babysit.search.results import (
     SearchResult,
     border_warnings,
@@ -33,6 +34,7 @@ from babysit.search.space import (
 from babysit.search.studies import Job, create_studies, open_storage
 from babysit.search.trial import load_data
 from babysit.search.workers import run_workers, work
+from babysit.validation import make_folder
 
 # Trials in all when neither `trials` nor `stages` is given.
 DEFAULT_TRIALS = 30
@@ -73,7 +75,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     _check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
                    heartbeat=heartbeat)
     out = Path(out) if out is not None else Path("runs") / f"search-{data.name}-{study}"
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out, "out")
     job = Job(data, config, space, list(stages), str(storage or out / "study.journal"), study,
               sampler, folds, seed, heartbeat)
     import optuna
@@ -85,15 +87,16 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         + ", then ".join(f"{s.trials} trials of {s.epochs or config['epochs']} epochs"
                          for s in stages)
         + f"; {workers} worker{'s' if workers > 1 else ''}, {sampler} sampling, "
-        f"study {study!r} in {job.storage}")
+        f"study {study!r} in {masked(job.storage)}")
     start = time.perf_counter()
-    rows, spaces = _run_trials(job, store, workers, say)
+    rows, spaces = _run_trials(job, store, workers)
     say(f"{len(rows)} trials finished in {time.perf_counter() - start:.1f} s; best first:")
     say(format_table(rows, limit=TABLE_ROWS))
     save_table(rows, out)
     plot(rows, spaces, out / "search.png")
-    result = SearchResult(out, job.storage, study, rows, ranked(rows)[0] if ranked(rows) else {},
-                          spaces, border_warnings(rows, space))
+    result = SearchResult(out, masked(job.storage), study, rows,
+                          ranked(rows)[0] if ranked(rows) else {}, spaces,
+                          border_warnings(rows, space))
     for text in result.warnings:
         say(f"warning: {text}")
     if result.best:
@@ -153,21 +156,25 @@ def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:
             raise ValueError(f"{name} must be {want}, got {value!r}")
 
 
-def _run_trials(job: Job, store, workers: int, say: Callable) -> tuple[list, list]:
+def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
     """Run every stage's trials (here, or in `workers` spawned processes); the finished trials
-    as rows and each stage's space. A stage left short (a worker died) is a RuntimeError."""
+    as rows and each stage's space. A worker that crashed is a RuntimeError, even when the
+    others finished its trials: a search never ends as a success with a crash in it."""
     codes = [0]
     if workers == 1:
         work(job, 0)
     else:
         codes = run_workers(job, workers)
-        if any(codes):
-            say(f"workers exited with codes {codes}")
     rows, spaces = collect(job, store)
     missing = [i + 1 for i, s in enumerate(job.stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]
+    if any(codes):
+        crashed = [i for i, code in enumerate(codes) if code]
+        left = f"stage(s) {missing} did not finish" if missing else "every trial finished"
+        raise RuntimeError(f"worker(s) {crashed} stopped (exit codes {codes}; the error is "
+                           f"above) and {left}. Run the same search again to resume it: "
+                           f"finished trials are kept")
     if missing:
-        raise RuntimeError(f"stage(s) {missing} did not finish: a worker stopped (exit codes "
-                           f"{codes}; its error is above). Run the same search again to resume "
-                           f"it: finished trials are kept")
+        raise RuntimeError(f"stage(s) {missing} did not finish. Run the same search again to "
+                           f"resume it: finished trials are kept")
     return rows, spaces

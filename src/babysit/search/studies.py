@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from babysit.data import datasets
+from babysit.search.database import masked, open_database
 from babysit.search.space import Choice, Dimension
 
 # A later stage narrows its ranges around at least this many of the previous stage's best.
@@ -24,15 +25,16 @@ MIN_BEST = 3
 def open_storage(spec: str):
     """An Optuna storage: a URL ("postgresql://...", "mysql://...", "sqlite:///...",
     "redis://...") for workers on many machines, or a file path for a journal file that
-    processes on this machine (or a shared file system) append to under a lock."""
-    import optuna
+    processes on this machine (or a shared file system) append to under a lock. A database
+    URL opens through `babysit.search.database.open_database` (the installed driver, one-line
+    errors)."""
     from optuna.storages.journal import JournalFileBackend, JournalRedisBackend, JournalStorage
 
     spec = str(spec)
     if spec.startswith("redis://"):
         return JournalStorage(JournalRedisBackend(spec))
     if "://" in spec:
-        return optuna.storages.RDBStorage(spec)
+        return open_database(spec)
     Path(spec).parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(JournalFileBackend(spec))
 
@@ -122,9 +124,10 @@ def create_studies(job: Job, storage) -> None:
     if theirs is None:
         first.set_user_attr("babysit", mine)
     elif theirs != mine:
-        raise ValueError(f"study {job.study!r} in {job.storage} was begun with other data, "
-                         f"options, space or stage epochs ({theirs}); pass another --study or "
-                         f"--out to start a new search, or the same options to resume it")
+        raise ValueError(f"study {job.study!r} in {masked(job.storage)} was begun with "
+                         f"other data, options, space or stage epochs ({theirs}); pass another "
+                         f"--study or --out to start a new search, or the same options to "
+                         f"resume it")
     for stage in range(1, len(job.stages)):
         load_study(job, stage, storage)
 

@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 import time
 from multiprocessing.connection import wait as wait_for_processes
@@ -69,13 +70,18 @@ class _Heartbeat:
 def fail_stale(study, heartbeat: float) -> None:
     """Mark FAIL the running trials whose worker is gone: a dead process on this machine, or
     no heartbeat for 3 intervals. Their values were never recorded, so nothing is lost."""
+    from optuna.exceptions import UpdateFinishedTrialError
+
     host, now = socket.gethostname(), time.time()
     for t in study.get_trials(deepcopy=False, states=trial_states("RUNNING")):
         where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
         beat = t.user_attrs.get("heartbeat", t.datetime_start.timestamp())
         if (where == host and pid.isdigit() and not _alive(int(pid))) \
                 or now - beat > STALE_BEATS * heartbeat:
-            study.tell(t.number, state=trial_states("FAIL")[0], skip_if_finished=True)
+            # Another worker may fail the same trial between this one's read and its write
+            # (workers on other machines see the same dead trial): it is failed either way.
+            with contextlib.suppress(UpdateFinishedTrialError):
+                study.tell(t.number, state=trial_states("FAIL")[0], skip_if_finished=True)
 
 
 def _alive(pid: int) -> bool:
@@ -166,11 +172,20 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
 
 def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
     """A spawned worker: `_work` with its BLAS threads limited to its share of the cores, since
-    N processes each running a thread per core slow each other down many times over."""
+    N processes each running a thread per core slow each other down many times over.
+
+    An error ends the worker with exit code 1 and one line on stderr, instead of the
+    traceback multiprocessing would print (a search with one worker, under --debug, shows it).
+    """
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(cores):
-        work(job, worker, ready)
+    try:
+        with threadpool_limits(cores):
+            work(job, worker, ready)
+    except Exception as err:
+        print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
+              file=sys.stderr)
+        sys.exit(1)
 
 
 def run_workers(job: Job, workers: int) -> list[int]:

@@ -1,0 +1,324 @@
+"""Bad input as a new user gives it (issue 15): each is refused where it enters, in one
+sentence that names the file or the argument, instead of running on silently or ending in a
+misleading message."""
+
+import json
+
+import numpy as np
+import pytest
+
+import babysit as bs
+from babysit import checkpoint, checkpoint_file, cli
+from babysit.data import datasets, formats
+
+
+def write_text(path, text: str, encoding: str = "utf-8"):
+    path.write_text(text, encoding=encoding)
+    return path
+
+
+def blobs_csv(n: int = 30, classes: int = 3) -> str:
+    """A header and `n` rows of two features and a label cycling through `classes` classes."""
+    rng = np.random.default_rng(0)
+    rows = [f"{c},{a:.3f},{b:.3f}" for c, (a, b) in
+            zip(np.arange(n) % classes, rng.standard_normal((n, 2)), strict=True)]
+    return "t,a,b\n" + "\n".join(rows) + "\n"
+
+
+def small_net(seed=0):
+    return bs.mlp(4, [5], 3, seed=seed)
+
+
+# -- data files ----------------------------------------------------------------------------
+
+
+def test_a_target_of_one_class_is_refused_not_learned_at_100_percent(tmp_path):
+    path = write_text(tmp_path / "one.csv", blobs_csv(classes=1))
+    with pytest.raises(ValueError, match=r"one\.csv: the target 't' holds a single class \('0'\)"):
+        datasets.load(path, target="t")
+    np.savez(tmp_path / "one.npz", X=np.ones((20, 2)), y=np.zeros(20))
+    with pytest.raises(ValueError, match=r"one\.npz: the target 'y' holds a single class"):
+        datasets.load(tmp_path / "one.npz")
+
+
+def test_a_csv_with_a_byte_order_mark_reads_like_one_without(tmp_path):
+    plain = datasets.load(write_text(tmp_path / "plain.csv", blobs_csv()), target="t")
+    excel = datasets.load(write_text(tmp_path / "excel.csv", blobs_csv(), "utf-8-sig"),
+                          target="t")
+    assert (tmp_path / "excel.csv").read_bytes()[:3] == b"\xef\xbb\xbf"
+    assert np.array_equal(plain.train.X, excel.train.X)
+    assert plain.class_names == excel.class_names
+
+
+def test_a_header_naming_a_column_twice_says_which_names_repeat(tmp_path):
+    text = blobs_csv().replace("t,a,b", "t,a,a", 1)
+    with pytest.raises(ValueError, match=r"dup\.csv.*'a' names columns 2 and 3"):
+        datasets.load(write_text(tmp_path / "dup.csv", text), target="t")
+
+
+def test_a_csv_that_is_not_text_names_the_file(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes(blobs_csv().encode() + b"\xff\xfe,1,2\n")
+    with pytest.raises(ValueError, match=r"latin\.csv is not UTF-8 text"):
+        datasets.load(path, target="t")
+
+
+def test_zeros_named_npz_are_not_an_archive_rather_than_object_arrays(tmp_path):
+    path = tmp_path / "zeros.npz"
+    path.write_bytes(bytes(100))
+    with pytest.raises(ValueError, match=r"zeros\.npz is not an \.npz archive") as err:
+        datasets.load(path)
+    assert "object" not in str(err.value)
+
+
+def test_a_npy_file_named_npz_is_not_an_archive(tmp_path):
+    np.save(tmp_path / "X.npy", np.ones((3, 2)))
+    (tmp_path / "X.npy").rename(tmp_path / "X.npz")
+    with pytest.raises(ValueError, match=r"X\.npz is not an \.npz archive"):
+        datasets.load(tmp_path / "X.npz")
+
+
+def test_npz_claiming_more_values_than_it_holds_is_refused_before_allocating(tmp_path):
+    """An .npy header inside the archive that claims a shape of 10^12 values: refused from
+    the sizes, not after trying to allocate terabytes."""
+    import zipfile
+
+    header = {"descr": "<f8", "fortran_order": False, "shape": (10**6, 10**6)}
+    npy = np.lib.format.magic(1, 0) + _npy_header(header) + bytes(80)
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as z:
+        z.writestr("X.npy", npy)
+        buf = __import__("io").BytesIO()
+        np.save(buf, np.zeros(3))
+        z.writestr("y.npy", buf.getvalue())
+    with pytest.raises(ValueError, match=r"huge\.npz: X claims shape \(1000000, 1000000\)"):
+        datasets.load(tmp_path / "huge.npz")
+
+
+def _npy_header(d: dict) -> bytes:
+    text = repr(d).encode()
+    pad = 64 - (10 + len(text) + 1) % 64
+    text += b" " * pad + b"\n"
+    return len(text).to_bytes(2, "little") + text
+
+
+def test_a_negative_seed_is_named_as_the_seed(tmp_path, capsys):
+    path = write_text(tmp_path / "ok.csv", blobs_csv())
+    with pytest.raises(ValueError, match=r"seed must be a non-negative integer or None, got -1"):
+        datasets.load(path, target="t", seed=-1)
+    assert cli.main(["train", "--data", "digits", "--seed", "-1", "--epochs", "1",
+                     "--out", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("babysit train: error: argument --seed: seed "
+                                               "must be a non-negative integer or None, got -1")
+
+
+# -- checkpoints ---------------------------------------------------------------------------
+
+
+def test_save_refuses_non_finite_weights_and_keeps_the_good_file(tmp_path):
+    net = small_net()
+    good = bs.save(tmp_path / "model", net)
+    before = good.read_bytes()
+    net.layers[0].params["W"].value[1, 2] = np.nan
+    with pytest.raises(ValueError,
+                       match=r"model\.safetensors: tensor 'param\.0\.W' holds 1 NaN of 20 values"):
+        bs.save(tmp_path / "model", net)
+    assert good.read_bytes() == before
+
+
+def test_load_refuses_non_finite_weights(tmp_path):
+    """A file with inf weights (written by hand, checksum and all) does not load."""
+    net = small_net()
+    net.layers[0].params["b"].value[0] = np.inf
+    arrays, info = checkpoint._net_state(net)
+    info.update(kind="model", preprocess=None, meta={})
+    checkpoint_file.write(tmp_path / "inf.safetensors", arrays, info, check_finite=False)
+    with pytest.raises(ValueError, match=r"inf\.safetensors.*'param\.0\.b' holds 1 inf"):
+        bs.load(tmp_path / "inf.safetensors")
+
+
+def rewrite_architecture(path, out, edit):
+    """The checkpoint at `path` with its architecture edited by `edit` and the checksum
+    recomputed: a crafted file that the checksum alone cannot catch."""
+    arrays, info = checkpoint_file.read(path)
+    edit(info["architecture"])
+    checkpoint_file.write(out, arrays, {k: v for k, v in info.items()
+                                    if k not in ("format", "version")})
+    return out
+
+
+def test_a_checkpoint_claiming_a_huge_layer_is_refused_before_building_it(tmp_path):
+    path = bs.save(tmp_path / "model", small_net())
+
+    def huge(arch):
+        arch["layers"][0]["config"].update(n_in=10**7, n_out=10**7)
+
+    crafted = rewrite_architecture(path, tmp_path / "crafted.safetensors", huge)
+    with pytest.raises(ValueError, match=r"crafted\.safetensors: layer 0 \(Linear\) claims "
+                                         r"100000000000000 values but the file holds 25 for it"):
+        bs.load(crafted)
+
+
+def test_save_under_a_file_names_it(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    with pytest.raises(ValueError, match=r"afile is a file, not a folder"):
+        bs.save(tmp_path / "afile" / "model", small_net())
+    (tmp_path / "adir.safetensors").mkdir()
+    with pytest.raises(ValueError, match=r"adir\.safetensors is a folder"):
+        bs.save(tmp_path / "adir", small_net())
+
+
+def test_a_damaged_babysit_header_names_the_file(tmp_path):
+    path = bs.save(tmp_path / "model", small_net())
+    arrays, info = checkpoint_file.read(path)
+    info["rngs"] = ["not", "a", "dict"]
+    checkpoint_file.write(tmp_path / "odd.safetensors", arrays,
+                      {k: v for k, v in info.items() if k not in ("format", "version")})
+    with pytest.raises(ValueError, match=r"odd\.safetensors"):
+        bs.load(tmp_path / "odd.safetensors")
+    assert json.loads(json.dumps(info))  # what was written is JSON: only its meaning is wrong
+
+
+# -- the Python API ------------------------------------------------------------------------
+
+
+def test_trainer_with_zero_epochs_is_refused_when_built():
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+        bs.Trainer(small_net(), bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(), epochs=0)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "accuracy"])
+def test_trainer_predictions_refuse_nan_inputs(method):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((20, 4)).astype(np.float32), np.arange(20) % 3
+    trainer = bs.Trainer(small_net(), bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(),
+                         epochs=1, progress=False)
+    trainer.fit(X, y)
+    X[3, 1] = np.nan
+    args = (X, y) if method == "accuracy" else (X,)
+    with pytest.raises(ValueError, match=r"X holds a non-finite value \(nan\) at row 3, column 1"):
+        getattr(trainer, method)(*args)
+
+
+# -- found by fuzzing (tests/test_fuzz_readers.py) -------------------------------------------
+
+
+def test_a_damaged_gzip_stream_names_the_file(tmp_path):
+    import gzip
+
+    raw = bytearray(gzip.compress(bytes(range(256)) * 4, mtime=0))
+    raw[12:16] = b"\xff\xff\xff\xff"                # inside the deflate stream: a zlib.error
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"train-images-idx3-ubyte\.gz looks gzipped"):
+        formats.read_idx(path)
+
+
+def test_features_beyond_float32_are_named_not_turned_into_inf(tmp_path):
+    X = np.ones((30, 2))
+    X[7, 1] = 1e300
+    np.savez(tmp_path / "big.npz", X=X.astype(">f8"), y=np.arange(30) % 3)
+    with pytest.raises(ValueError, match=r"big\.npz holds 1e\+300 at row 7, column 1, beyond "
+                                         r"the range of float32"):
+        datasets.load(tmp_path / "big.npz")
+    X[7, 1] = 2.0                                   # big-endian float64 reads like native
+    np.savez(tmp_path / "ok.npz", X=X.astype(">f8"), y=np.arange(30) % 3)
+    assert datasets.load(tmp_path / "ok.npz").train.X.dtype == np.float32
+
+
+def test_labels_too_large_for_a_float_to_tell_apart_are_refused(tmp_path):
+    y = np.arange(30) % 3 + 1e20
+    np.savez(tmp_path / "ids.npz", X=np.ones((30, 2)), y=y)
+    with pytest.raises(ValueError, match=r"ids\.npz: labels must be class labels, got 1e\+20 "
+                                         r"at row 0, too large"):
+        datasets.load(tmp_path / "ids.npz")
+
+
+def test_float16_labels_read_as_classes(tmp_path):
+    np.savez(tmp_path / "half.npz", X=np.ones((30, 2), np.float32),
+             y=(np.arange(30) % 3).astype(np.float16))
+    assert datasets.load(tmp_path / "half.npz").class_names == ["0", "1", "2"]
+
+
+def test_every_refusal_of_a_data_file_names_it(tmp_path):
+    np.savez(tmp_path / "half.npz", X=np.ones((30, 2)), y=np.full(30, 0.5))
+    with pytest.raises(ValueError, match=r"half\.npz: labels must be class labels, got 0\.5"):
+        datasets.load(tmp_path / "half.npz")
+    np.savez(tmp_path / "few.npz", X=np.ones((2, 2)), y=[0, 1])
+    with pytest.raises(ValueError, match=r"few\.npz: cannot split 2 examples"):
+        datasets.load(tmp_path / "few.npz")
+    np.savez(tmp_path / "empty.npz", X=np.ones((0, 3, 3)), y=np.zeros(0))
+    with pytest.raises(ValueError, match=r"empty\.npz"):
+        datasets.load(tmp_path / "empty.npz")
+
+
+def test_an_idx_header_whose_size_overflows_int64_is_refused(tmp_path):
+    """Four dimensions of 2^16 make 2^64 values, which a 64-bit product wraps to 0: the
+    file of a bare header would then pass the size check."""
+    path = tmp_path / "wrap-idx4-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + (2**16).to_bytes(4, "big") * 4)
+    with pytest.raises(ValueError, match=r"wrap-idx4-ubyte: IDX header gives shape \(65536, "):
+        formats.read_idx(path)
+
+
+def test_large_finite_features_pass_the_check_and_a_nan_among_them_is_named():
+    """The check sums X first (a NaN or inf makes the sum non-finite); values whose sum
+    overflows although each is finite must still pass."""
+    X = np.full((4, 3), 3e38, np.float32)
+    assert datasets.check_features(X).shape == (4, 3)
+    X[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"non-finite value \(nan\) at row 2, column 1"):
+        datasets.check_features(X)
+
+
+def test_an_idx_header_of_no_values_but_an_impossible_shape_is_refused(tmp_path):
+    """Found by fuzzing: a zero dimension makes the size check pass with no data, but the
+    other dimensions make a shape NumPy cannot hold."""
+    path = tmp_path / "odd-idx4-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 4]) + b"\x00\x00\x00\x00\x00\x00\x08\x0f"
+                     b"\x03\xfc1\xb2\x03\xfcX\xca")
+    with pytest.raises(ValueError, match=r"odd-idx4-ubyte: IDX header gives shape \(0, 2063, "):
+        formats.read_idx(path)
+
+
+def test_a_crafted_dtype_in_a_checkpoint_names_the_file(tmp_path):
+    """Found by fuzzing: the network's dtype in the header is checked by the backend, whose
+    refusal must still say which file it is about."""
+    path = bs.save(tmp_path / "model", small_net())
+    arrays, info = checkpoint_file.read(path)
+    info["dtype"] = "void"
+    checkpoint_file.write(tmp_path / "void.safetensors", arrays,
+                          {k: v for k, v in info.items() if k not in ("format", "version")})
+    with pytest.raises(ValueError, match=r"void\.safetensors: dtype must be one of"):
+        bs.load(tmp_path / "void.safetensors")
+
+
+def test_a_csv_feature_beyond_float32_is_named_not_turned_into_inf(tmp_path):
+    """Found by fuzzing the tabular reader: 1e57 is a float64 but no float32."""
+    lines = blobs_csv().splitlines()
+    lines[2] = "1,1e57,0.5"                          # data row 1, line 3
+    path = write_text(tmp_path / "big.csv", "\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match=r"big\.csv: data row 1 \(line 3\) holds 1e\+57, "
+                                         r"beyond the range of float32"):
+        datasets.load(path, target="t")
+
+
+def test_a_crafted_generator_state_names_the_file(tmp_path):
+    """Found by fuzzing: a negative PCG64 state overflows inside NumPy."""
+    net = bs.mlp(4, [5], 3, dropout=0.2, seed=0)
+    path = bs.save(tmp_path / "model", net)
+    arrays, info = checkpoint_file.read(path)
+    layer = next(iter(info["rngs"]))
+    info["rngs"][layer]["state"]["state"] = -1
+    checkpoint_file.write(tmp_path / "rng.safetensors", arrays,
+                          {k: v for k, v in info.items() if k not in ("format", "version")})
+    with pytest.raises(ValueError, match=r"rng\.safetensors: the generator state of layer"):
+        bs.load(tmp_path / "rng.safetensors")
+
+
+def test_complex_labels_are_refused_naming_the_file(tmp_path):
+    """Found by fuzzing: complex labels were cast to real, the imaginary part dropped."""
+    np.savez(tmp_path / "cplx.npz", X=np.ones((30, 2)), y=(np.arange(30) % 3) + 1j)
+    with pytest.raises(ValueError, match=r"cplx\.npz: labels must be class labels \(numbers or "
+                                         r"text\), got dtype complex128"):
+        datasets.load(tmp_path / "cplx.npz")

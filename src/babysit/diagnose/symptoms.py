@@ -34,6 +34,8 @@ DEAD_WARNING, DEAD_ERROR = 0.25, 0.9        # fraction of a ReLU layer's units t
 SATURATED_INFO, SATURATED_WARNING = 0.05, 0.2  # fraction of tanh/sigmoid values in the tails
 # -- gradients through depth (dL/d(first Linear's output) over dL/d(scores))
 VANISHING_GAIN = 1e-2         # the first layer gets under 1% of the gradient at the scores
+# (a warning only while the training accuracy is under UNDERFIT_ACC: a network that fits its
+# training set got enough gradient to its first layers, e.g. Adam rescales each weight's step)
 EXPLODING_GAIN = 10.0         # the gradient grows 10x on its way down the hidden layers
 # -- accuracies
 GAP_INFO = 0.02               # train above validation by 2 points: worth a note
@@ -42,6 +44,9 @@ GAP_FELL = 0.05               # 5 points while validation fell from its best: ov
 VAL_FELL = 0.01               # validation 1 point below its best: it peaked
 UNDERFIT_ACC = 0.9            # training accuracy under 90% ...
 UNDERFIT_GAP = 0.03           # ... that validation tracks within 3 points
+STILL_FALLING = 0.3           # the loss fell 30% of its end value in the second half: the run
+                              # stopped while learning, so a low accuracy says "train longer",
+                              # not "too small a model" (an info, not a warning)
 CHANCE_MARGIN = 0.05          # validation within 5 points of a constant answer: at chance
 MEMORIZED = 0.2               # training 20 points above what a constant answer gets
 COLLAPSE_SHARE = 0.95         # 95% of the probe examples get the same class
@@ -176,9 +181,11 @@ def _units(e: Evidence) -> dict[str, Symptom]:
 def _depth(e: Evidence) -> dict[str, Symptom]:
     out = {}
     if e.depth_gain is not None and e.depth_gain < VANISHING_GAIN:
+        fits = e.train_acc is not None and e.train_acc >= UNDERFIT_ACC
         out["gradient_vanishes"] = Symptom(
-            "warning", f"at the start the first layer's output gets {e.depth_gain:.1e} of the "
-                       f"gradient at the scores (want ~1)")
+            "info" if fits else "warning",
+            f"at the start the first layer's output gets {e.depth_gain:.1e} of the gradient at "
+            f"the scores (want ~1)")
     if e.hidden_gain is not None and e.hidden_gain > EXPLODING_GAIN:
         out["gradient_explodes"] = Symptom(
             "warning", f"at the start the gradient grows {e.hidden_gain:.3g}x on its way down "
@@ -208,9 +215,14 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
                 f"train accuracy {e.train_acc:.3f} vs validation {e.val_acc:.3f} (gap "
                 f"{gap:.3f}) after {e.epochs} epochs{shown}")
         if e.train_acc < UNDERFIT_ACC and gap < UNDERFIT_GAP:
+            c = e.curve
+            learning = c is not None and c.end > 0 and (c.mid - c.end) / c.end >= STILL_FALLING
             out["underfit"] = Symptom(
-                "warning", f"validation accuracy {e.val_acc:.3f} tracks a low train accuracy "
-                           f"{e.train_acc:.3f}")
+                "info" if learning else "warning",
+                f"validation accuracy {e.val_acc:.3f} tracks a low train accuracy "
+                f"{e.train_acc:.3f}" + (f", while the loss still fell from {c.mid:.4g} at half "
+                                         f"time to {c.end:.4g} at the end (train longer)"
+                                         if learning else ""))
         if e.val_majority_share is not None and e.majority_share is not None \
                 and e.majority_share > 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN:
             onto_majority = (e.predicted_class == e.majority_class

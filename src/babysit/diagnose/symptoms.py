@@ -44,6 +44,8 @@ GAP_FELL = 0.05               # 5 points while validation fell from its best: ov
 VAL_FELL = 0.01               # validation 1 point below its best: it peaked
 UNDERFIT_ACC = 0.9            # training accuracy under 90% ...
 UNDERFIT_GAP = 0.03           # ... that validation tracks within 3 points
+UNDERFIT_GAP_SHARE = 0.25     # ... or within a quarter of what training misses: most of the
+                              # error is on the training set itself (70% train, 66% val)
 STILL_FALLING = 0.3           # the loss fell 30% of its end value in the second half: the run
                               # stopped while learning, so a low accuracy says "train longer",
                               # not "too small a model" (an info, not a warning)
@@ -214,7 +216,8 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
                 "warning" if gap >= GAP_WARNING or (fell and gap >= GAP_FELL) else "info",
                 f"train accuracy {e.train_acc:.3f} vs validation {e.val_acc:.3f} (gap "
                 f"{gap:.3f}) after {e.epochs} epochs{shown}")
-        if e.train_acc < UNDERFIT_ACC and gap < UNDERFIT_GAP:
+        if e.train_acc < UNDERFIT_ACC \
+                and gap < max(UNDERFIT_GAP, UNDERFIT_GAP_SHARE * (1 - e.train_acc)):
             c = e.curve
             learning = c is not None and c.end > 0 and (c.mid - c.end) / c.end >= STILL_FALLING
             out["underfit"] = Symptom(

@@ -56,6 +56,9 @@ def test_every_field_is_an_option_of_train_generated_from_its_metadata():
         if f.type == "bool":
             argv = [f"--{name.replace('_', '-')}"]
             expected = True
+        elif f.type == "str | None" and f.metadata["choices"]:   # --task: one of its names
+            first = f.metadata["choices"]()[0]
+            argv, expected = [f"--{name.replace('_', '-')}", first], first
         elif f.type == "str | None":        # --target: any text is a column name
             argv, expected = [f"--{name.replace('_', '-')}", "label"], "label"
         else:

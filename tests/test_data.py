@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from babysit import cli
-from babysit.data import datasets, download, formats, sources
+from babysit.data import datasets, download, formats, sources, splits
 
 # -- writing the formats by hand, byte by byte, so the readers are checked against the spec --
 
@@ -165,6 +165,31 @@ def test_mnist_like_loading_keeps_the_standard_test_set_and_carves_val_from_trai
     again = datasets.load("mnist", seed=1)
     assert np.array_equal(again.val.X, data.val.X)
     assert not np.array_equal(datasets.load("mnist", seed=2).val.X, data.val.X)
+
+
+@pytest.mark.parametrize(("counts", "n", "seed"), [
+    ([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949], 10000, 0),   # MNIST's
+    ([50, 3, 7], 12, 1), ([2, 2, 2, 2], 4, 5), ([400, 40, 4], 111, 123), ([9, 9, 9], 24, 2),
+])
+def test_holdout_indices_are_scikit_learns_stratified_split(counts, n, seed):
+    """The MNIST loaders split without importing scikit-learn; the rows are the ones
+    train_test_split(stratify=y) picks, so the splits stay what they were."""
+    from sklearn.model_selection import train_test_split
+
+    y = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    expected = train_test_split(np.arange(len(y)), test_size=n, stratify=y, random_state=seed)
+    for got, want in zip(splits.holdout_indices(y, n, seed), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_idx_images_are_scaled_as_float32_division_by_255(places):
+    """Straight into the final array: the same float32 numbers as images / 255."""
+    write_mnist_like(places["env"], n_train=60, n_test=21)
+    data = datasets.load("mnist", seed=3)
+    images = formats.read_idx(places["env"] / "t10k-images-idx3-ubyte.gz")
+    want = images.reshape(21, -1).astype(np.float32) / np.float32(255)
+    assert data.test.X.dtype == np.float32
+    np.testing.assert_array_equal(data.test.X.view(np.uint32), want.view(np.uint32))
 
 
 def test_the_offline_error_says_which_files_to_put_where(places):
@@ -334,14 +359,12 @@ def test_csv_with_a_named_target_column(tmp_path):
 def test_csv_errors_name_the_column_and_row(tmp_path):
     X, y = three_blobs()
     rows = [list(row) for row in rows_of(X, y)]
-    rows[4][1] = "blue"
-    with pytest.raises(ValueError, match=r"column 'b' is not numeric: data row 4 .*'blue'"):
-        datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
-    rows[4][1] = "nan"
-    with pytest.raises(ValueError, match=r"data row 4 \(line 6\), column 'b' holds nan"):
+    rows[4][1] = "blue"          # a word among numbers is a typo, not a category
+    with pytest.raises(ValueError, match=r"column 'b' holds numbers, but data row 4 \(line 6\) "
+                                         r"holds 'blue'.*--drop b"):
         datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
     rows[4][1] = "inf"
-    with pytest.raises(ValueError, match=r"data row 4 \(line 6\), column 'b' holds inf"):
+    with pytest.raises(ValueError, match=r"column 'b': data row 4 \(line 6\) holds inf"):
         datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
     with pytest.raises(ValueError, match="target column 'kind' is not in .* a, b, label"):
         datasets.load(tmp_path / "x.csv", target="kind")
@@ -399,7 +422,7 @@ def test_labels_are_encoded_as_sorted_classes():
     assert y.tolist() == [1, 0, 1, 2] and names == ["a", "b", "c"]
     y, names = datasets.encode_labels(np.array(["10", "2", "2.0"]))
     assert y.tolist() == [1, 0, 0] and names == ["2", "10"]
-    with pytest.raises(ValueError, match="got 0.5 at row 1.*not regressors"):
+    with pytest.raises(ValueError, match="got 0.5 at row 1.*--task regress"):
         datasets.encode_labels(np.array([1.0, 0.5]))
 
 
@@ -421,7 +444,7 @@ def test_babysit_train_on_a_csv_with_a_target_column(tmp_path, capsys):
 
 
 def test_babysit_train_reports_a_bad_csv_without_a_traceback(tmp_path, capsys):
-    path = write_csv(tmp_path / "some.csv", [(1, "red", 0), (2, "blue", 1)])
+    path = write_csv(tmp_path / "some.csv", [(1, "red", 0), (2, "blue", "NA"), (3, "red", 1)])
     assert cli.main(["train", "--data", str(path), "--target", "label", "--epochs", "1",
                      "--out", str(tmp_path / "run")]) == 2
-    assert "column 'b' is not numeric" in capsys.readouterr().err
+    assert "the target 'label' is missing in data row 1 (line 3)" in capsys.readouterr().err

@@ -266,3 +266,17 @@ def test_the_fast_subset_of_the_fault_zoo_is_diagnosed_right():
             wrong.append(f"{case.name} (expected {case.expected}): "
                          + "; ".join(map(str, findings[:2])))
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_regression_overfits_when_its_validation_loss_is_far_above_its_training_loss():
+    history = bs.History(iters_per_epoch=2)
+    for epoch in range(10):
+        for _ in range(2):
+            history.record_step(1.0 / (epoch + 1), 0.0, 1e-3)
+        history.train_acc.append(None)                  # no accuracy: a regression loss
+        history.val_acc.append(None)
+        history.val_loss.append(0.5)                    # 5x the last epoch's 0.1
+    finding = _named(diagnose(history), "overfitting")
+    assert finding.severity == "warning" and "5.0x the training loss" in finding.evidence
+    history.val_loss[-1] = 0.11                         # close to it: no gap
+    assert not [f for f in diagnose(history) if f.cause == "overfitting"]

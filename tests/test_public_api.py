@@ -113,13 +113,13 @@ def test_sklearn_estimators_are_importable():
 
 
 def test_import_babysit_loads_no_heavy_optional_library():
-    """matplotlib, optuna, scipy and scikit-learn load only where they are used."""
+    """matplotlib, optuna, scipy, scikit-learn and torch load only where they are used."""
     import subprocess
     import sys
 
     code = ("import sys, babysit; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'matplotlib', 'optuna', 'scipy', 'sklearn'}))")
+            "{'matplotlib', 'optuna', 'scipy', 'sklearn', 'torch', 'lightning'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -152,11 +152,11 @@ def test_a_text_feature_column_is_named_with_its_row(tmp_path, capsys):
     from babysit.cli import main
 
     csv = tmp_path / "text.csv"
-    csv.write_text("a,b,label\n1,2,x\n3,foo,y\n5,6,x\n7,8,y\n1,1,x\n2,2,y\n")
+    csv.write_text("a,b,label\n1,2,x\n3,foo,y\n" + "5,6,x\n7,8,y\n1,1,x\n2,2,y\n" * 3)
     code = main(["train", "--data", str(csv), "--target", "label", "--out", str(tmp_path)])
     line = capsys.readouterr().err.strip()
     assert code == 2
-    assert "column 'b' is not numeric: data row 1 (line 3) holds 'foo'" in line
+    assert "column 'b' holds numbers, but data row 1 (line 3) holds 'foo'" in line
 
 
 def test_rel_error_refuses_arrays_of_different_shapes():

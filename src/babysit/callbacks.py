@@ -38,8 +38,9 @@ class Callback:
 class EarlyStopping(Callback):
     """Stop training once validation accuracy has not improved for `patience` epochs.
 
-    An improvement must beat the best so far by more than `min_delta`. Without validation
-    data the training accuracy is watched instead. The decision is read from the History
+    An improvement must beat the best so far by more than `min_delta`. A regression (no
+    accuracy) watches its validation loss instead (`History.validation_scores`); without
+    validation data the training accuracy is watched. The decision is read from the History
     alone, so a resumed run stops where the uninterrupted one would have.
     """
 
@@ -49,8 +50,8 @@ class EarlyStopping(Callback):
 
     def epochs_without_improvement(self, history: History) -> int:
         """Epochs since the best one (0 when the last epoch was the best)."""
-        watched = history.val_acc if any(v is not None for v in history.val_acc) \
-            else history.train_acc
+        scores = history.validation_scores()
+        watched = scores if any(v is not None for v in scores) else history.train_acc
         best, best_epoch = -math.inf, 0
         for epoch, acc in enumerate(watched, start=1):
             if acc is not None and acc > best + self.min_delta:

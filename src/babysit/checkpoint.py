@@ -210,8 +210,9 @@ class Checkpoints(Callback):
 
     - checkpoints/epoch-NNN.safetensors: the model as evaluated (the averaged weights when the
       trainer averages), with meta {"epoch", "train_acc", "val_acc"}; not with every_epoch=False;
-    - best.safetensors: the same for the epoch with the highest validation accuracy so far
-      (the earliest on ties; only when the trainer validates);
+    - best.safetensors: the same for the epoch with the highest validation accuracy so far,
+      or for a regression the lowest validation loss (the earliest on ties; only when the
+      trainer validates);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from.
 
     `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
@@ -231,10 +232,13 @@ class Checkpoints(Callback):
 
     def on_epoch_end(self, trainer, epoch: int) -> None:
         h = trainer.history
-        val = h.val_acc[-1] if h.val_acc else None
+        scores = h.validation_scores()       # accuracy, or a regression's negated val loss
+        val = scores[-1] if scores else None
         meta = {**self.meta, "epoch": epoch,
-                "train_acc": h.train_acc[-1] if h.train_acc else None, "val_acc": val}
-        earlier = [v for v in h.val_acc[:-1] if v is not None]
+                "train_acc": h.train_acc[-1] if h.train_acc else None,
+                "val_acc": h.val_acc[-1] if h.val_acc else None,
+                "val_loss": h.val_loss[-1] if h.val_loss else None}
+        earlier = [v for v in scores[:-1] if v is not None]
         with trainer.evaluated_weights():
             if self.every_epoch:
                 save(self.epoch_path(epoch), trainer.net, self.preprocess, meta)
@@ -251,14 +255,13 @@ def _write(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
     info = {"format": FORMAT, "version": VERSION, **info}
     text = json.dumps(info, default=_jsonable)
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    blob = safetensors.numpy.save(arrays, metadata={"babysit": text,
-                                                    "sha256": _digest(text, arrays)})
+    metadata = {"babysit": text, "sha256": _digest(text, arrays)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            f.write(blob)
-            f.flush()
+        # straight from the arrays into the file: no serialized copy of them in memory
+        safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:

@@ -11,17 +11,21 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from babysit import check, ensemble, losses
+from babysit.backend import to_numpy
 from babysit.builders import (
     build_model,
     build_optimizer,
     build_regularizer,
     build_trainer,
+    checkpoint_meta,
+    fit_to_data,
     layer_widths,
     load_data,
 )
@@ -29,6 +33,7 @@ from babysit.checkpoint import Checkpoints
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
+from babysit.metrics import split_metrics
 from babysit.train import DivergedError, Trainer
 from babysit.validation import positive_int
 
@@ -87,6 +92,12 @@ def run_config(args) -> RunConfig:
     the flags given."""
     base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
     return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
+
+
+def chosen_settings(args) -> set[str]:
+    """The RunConfig fields the user chose: the flags given, all of them with --config."""
+    chosen = {k for k in vars(args) if k in config_fields()}
+    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
 
 
 def add_ensemble_options(p: argparse.ArgumentParser) -> None:
@@ -148,12 +159,14 @@ def cmd_train(args) -> int:
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
     data = load_data(cfg)
-    net = build_model(cfg, data.n_features, data.n_classes)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    net = build_model(cfg, data.n_features, data.n_outputs)
     out = run_folder(args, "train", cfg)
     trainer = build_trainer(cfg, net, data=data, callbacks=[
-        Checkpoints(out, preprocess=data.preprocess, meta={"config": cfg.to_dict()})])
+        Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-        f"{len(data.test.y)} test, model {layer_widths(cfg, data)}")
+        f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
+    say_notes(data)
     start = time.perf_counter()
     trainer.fit(data.train.X, data.train.y, val=data.val)
     seconds = time.perf_counter() - start
@@ -167,6 +180,10 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
     its own run folder member-<i>/, then the test accuracy of each and of their average."""
     data = load_data(cfg)
+    if data.task == "regress":
+        raise ValueError("--ensemble averages class probabilities; train a regression "
+                         "target without it")
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = run_folder(args, "train", cfg)
     first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
@@ -179,7 +196,7 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
         folder.mkdir(parents=True, exist_ok=True)
         member_cfg.save(folder / CONFIG_NAME)
         checkpoints = Checkpoints(folder, preprocess=data.preprocess,
-                                  meta={"config": member_cfg.to_dict()})
+                                  meta=checkpoint_meta(member_cfg, data))
         return build_trainer(member_cfg, build_model(member_cfg, data.n_features,
                                                      data.n_classes), callbacks=[checkpoints])
 
@@ -201,27 +218,39 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     return 0
 
 
+def say_notes(data: datasets.Dataset) -> None:
+    """Print what loading decided (a table's task, encodings, imputation) under line one."""
+    for note in data.notes[1:]:
+        say(f"  {note}")
+
+
 def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Path) -> dict:
-    """The run's final numbers as a JSON-ready dict (what --json prints)."""
+    """The run's final numbers as a JSON-ready dict (what --json prints): accuracies, or for a
+    regression RMSE, MAE and R^2 on each split in the target's units."""
     h = trainer.history
-    return {
-        "data": data.name,
-        "epochs": h.epochs,
-        "final_loss": h.loss[-1] if h.loss else None,
-        "train_accuracy": h.train_acc[-1] if h.train_acc else None,
-        "val_accuracy": h.val_acc[-1] if h.val_acc else None,
-        "test_accuracy": trainer.accuracy(*data.test),
-        "seconds": round(seconds, 3),
-        "run_dir": str(out),
-    }
+    summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
+               "final_loss": h.loss[-1] if h.loss else None}
+    if data.task == "regress":
+        summary.update(split_metrics(lambda X: to_numpy(trainer.scores(X)), data))
+    else:
+        summary.update(train_accuracy=h.train_acc[-1] if h.train_acc else None,
+                       val_accuracy=h.val_acc[-1] if h.val_acc else None,
+                       test_accuracy=trainer.accuracy(*data.test))
+    return {**summary, "seconds": round(seconds, 3), "run_dir": str(out)}
 
 
 def report_summary(args, summary: dict) -> None:
-    """Print the accuracies of `summarize`, then the JSON line with --json."""
-    say(f"train accuracy {summary['train_accuracy']:.4f}  "
-        f"val accuracy {summary['val_accuracy']:.4f}  "
-        f"test accuracy {summary['test_accuracy']:.4f}  "
-        f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+    """Print the accuracies (or RMSE, MAE, R^2) of `summarize`, then --json's line."""
+    if summary.get("task") == "regress":
+        say(f"R^2 train {summary['train_r2']:.4f}  val {summary['val_r2']:.4f}  test "
+            f"{summary['test_r2']:.4f};  test RMSE {summary['test_rmse']:.4g}  MAE "
+            f"{summary['test_mae']:.4g}  ({summary['seconds']:.1f} s, run folder "
+            f"{summary['run_dir']})")
+    else:
+        say(f"train accuracy {summary['train_accuracy']:.4f}  "
+            f"val accuracy {summary['val_accuracy']:.4f}  "
+            f"test accuracy {summary['test_accuracy']:.4f}  "
+            f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
     if args.json:
         print(json.dumps(summary))
 
@@ -234,12 +263,17 @@ def cmd_demo(args) -> int:
 
     cfg = run_config(args)
     data = load_data(cfg)
+    if data.task == "regress":
+        raise ValueError("babysit demo runs the classification recipe (its sanity checks "
+                         "start from the chance loss); train a regression with babysit train")
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     net = build_model(cfg, data.n_features, data.n_classes)
     loss, reg = losses.get(cfg.loss), build_regularizer(cfg)
     out = run_folder(args, "demo", cfg)
     say(f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
-        f"{len(data.test.y)} test, preprocessing {cfg.preprocess!r} fitted on the "
-        f"training split, model {layer_widths(cfg, data)}")
+        f"{len(data.test.y)} test, {data.notes[0]}, fitted on the training split, model "
+        f"{layer_widths(cfg, data)}")
+    say_notes(data)
     sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=cfg.seed)
     say(f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,
@@ -321,7 +355,8 @@ def cmd_check(args) -> int:
     """Gradient-check the model the options describe: exit 0 when every parameter passes."""
     cfg = run_config(args)
     data = load_data(cfg)
-    net = build_model(cfg, data.n_features, data.n_classes)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    net = build_model(cfg, data.n_features, data.n_outputs)
     out = run_folder(args, "check", cfg)
     report = check.gradients(net, losses.get(cfg.loss), data.train.X[:args.examples],
                              data.train.y[:args.examples], reg=build_regularizer(cfg),
@@ -367,6 +402,10 @@ def cmd_search(args) -> int:
 
     cfg = run_config(args)
     data = load_data(cfg)
+    if data.task == "regress":
+        raise ValueError("babysit search scores trials by validation accuracy, which a "
+                         "regression target does not have; train it with babysit train")
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,
@@ -382,6 +421,34 @@ def cmd_search(args) -> int:
     return 0
 
 
+def add_predict_options(p: argparse.ArgumentParser) -> None:
+    """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
+    p.add_argument("model", type=Path, help="a checkpoint (.safetensors) or a run folder")
+    p.add_argument("--data", type=Path, required=True, help="a .csv of new rows")
+    p.add_argument("--out", type=Path, help="write the predictions here as a .csv")
+    p.add_argument("--json", action="store_true", help="print the predictions as JSON last")
+
+
+def cmd_predict(args) -> int:
+    """Predict each row of --data with a model trained on a table."""
+    from babysit.predict import predict_table
+
+    with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
+        warnings.simplefilter("always")
+        result = predict_table(args.model, args.data)
+    for warning in caught:
+        print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
+    shown = result.rows()
+    say("\n".join(",".join(row) for row in [result.columns, *shown[:10]]))
+    if len(shown) > 10:
+        say(f"... {len(shown) - 10} more rows" + ("" if args.out else "; --out FILE keeps all"))
+    if args.out is not None:
+        say(f"predictions for {len(shown)} rows written to {result.write_csv(args.out)}")
+    if args.json:
+        print(json.dumps({**result.to_dict(), "out": str(args.out) if args.out else None}))
+    return 0
+
+
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_config_options, add_output_options]),
@@ -394,6 +461,8 @@ COMMANDS = {
                cmd_search, [add_config_options,   add_search_options, add_output_options]),
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
               cmd_check, [add_config_options, add_check_options, add_output_options]),
+    "predict": ("predict new rows of a table with a trained model: class names and "
+                "probabilities, or values", cmd_predict, [add_predict_options]),
 }
 
 

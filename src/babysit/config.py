@@ -23,6 +23,7 @@ from pathlib import Path
 
 from babysit import initializers, layers, losses, optim, preprocess
 from babysit.backend import DEVICES, FLOAT_DTYPES
+from babysit.data.tabular import TASKS
 from babysit.validation import positive_int
 
 # -- how one field is described, parsed and checked -----------------------------------------
@@ -49,6 +50,11 @@ def parse_widths(text: str) -> tuple[int, ...]:
     except ValueError:
         raise ValueError(f"--hidden takes comma-separated integers like 100,100, "
                          f"got {text!r}") from None
+
+
+def parse_names(text: str) -> tuple[str, ...]:
+    """Column names from "id,name" ("" for none)."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
 def parse_bool(text: str) -> bool:
@@ -120,6 +126,14 @@ def _check_widths(value, name: str) -> tuple[int, ...]:
     return tuple(positive_int(w, f"{name} width") for w in value)
 
 
+def _check_names(value, name: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"{name} must be a list of column names such as ['id'], got {value!r}")
+    return tuple(value)
+
+
 def _check_bool(value, name: str) -> bool:
     if not isinstance(value, bool):
         raise ValueError(f"{name} must be True or False, got {value!r}")
@@ -154,12 +168,19 @@ class RunConfig:
                          "X and y", "data", check=_check_text())
     target: str | None = _setting(None, "the label column of a .csv file", "data",
                                   check=_check_text(optional=True))
-    preprocess: str = _setting("center", "fitted on the training split only, applied to val "
-                               "and test (center: subtract the training mean)", "data",
+    preprocess: str = _setting("auto", "fitted on the training split only, applied to val "
+                               "and test (auto: center images, standardize tables)", "data",
                                check=_check_choice(_names(preprocess.CHOICES)),
                                choices=_names(preprocess.CHOICES))
     seed: int | None = _setting(0, "seeds the split, init, dropout and shuffles", "data",
                                 check=_check_seed, parse=_optional(int))
+    task: str | None = _setting(None, "what a .csv's target asks for (none: decided from it: "
+                                "text, or at most 20 distinct whole numbers, is classified; "
+                                "other numbers are regressed)", "data",
+                                check=_check_choice(lambda: (None, *TASKS)), parse=_optional(str),
+                                choices=lambda: TASKS)
+    drop: tuple[str, ...] = _setting((), "a .csv's columns to leave out, comma-separated",
+                                     "data", check=_check_names, parse=parse_names)
     # model
     hidden: tuple[int, ...] = _setting((100, 100), "hidden layer widths, comma-separated",
                                        "model", check=_check_widths, parse=parse_widths)
@@ -175,8 +196,8 @@ class RunConfig:
                               check=_check_number(0.0, 1.0), parse=float)
     input_noise: float = _setting(0.0, "std of the Gaussian noise added to the inputs in "
                                   "training", "model", check=_check_number(0.0), parse=float)
-    # The command line trains classifiers (its datasets hold class labels); mean squared error
-    # is for babysit.sklearn.BabysitRegressor.
+    # The command line's classification losses; a regression target (task regress) trains on
+    # mean squared error (see builders.fit_to_data).
     loss: str = _setting("softmax", "the data loss", "model",
                          check=_check_choice(_names(losses.LOSSES)),
                          choices=_names(losses.LOSSES),
@@ -197,7 +218,8 @@ class RunConfig:
     lr_decay: float = _setting(0.0, "exponential decay of the learning rate per iteration, "
                                "k in lr * exp(-k t) (0: constant)", "training",
                                check=_check_number(0.0), parse=float)
-    reg: float = _setting(1e-4, "regularization strength (0: none)", "training",
+    reg: float = _setting(1e-4, "regularization strength (0: none; a table's default is "
+                          "3e-2, see builders.TABLE_DEFAULTS)", "training",
                           check=_check_number(0.0), parse=float)
     reg_kind: str = _setting("l2", "the penalty --reg weighs", "training",
                              check=_check_choice(lambda: REG_KINDS), choices=lambda: REG_KINDS)
@@ -205,7 +227,8 @@ class RunConfig:
                                       "weights (none: off)", "training",
                                       check=_check_number(0.0, low_open=True, optional=True),
                                       parse=_optional(float))
-    epochs: int = _setting(30, "passes over the training data", "training",
+    epochs: int = _setting(30, "passes over the training data (a table's default is 60)",
+                           "training",
                            check=_check_count(), parse=int)
     batch_size: int = _setting(32, "examples per step", "training", check=_check_count(),
                                parse=int)
@@ -284,5 +307,5 @@ def unknown_fields(names, where: str) -> None:
                          f"{', '.join(config_fields())}")
 
 
-__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_widths",
-           "unknown_fields"]
+__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_names",
+           "parse_widths", "unknown_fields"]

@@ -14,9 +14,10 @@ class History:
 
     Per iteration: `loss` (data + regularization), `data_loss`, `reg_loss` and `lr`;
     their x axis in epochs is `epochs_axis()`. Per epoch: `train_acc`, `val_acc`
-    (None without validation data; both None for a regression loss). `monitors` holds
-    what monitors recorded, keyed by monitor name; `meta` describes the run (model,
-    optimizer, data).
+    (None without validation data; both None for a regression loss) and `val_loss`, the
+    data loss on the validation data (None without it; what a regression is judged by).
+    `monitors` holds what monitors recorded, keyed by monitor name; `meta` describes the
+    run (model, optimizer, data).
     """
 
     iters_per_epoch: int = 1
@@ -26,6 +27,7 @@ class History:
     lr: list[float] = field(default_factory=list)
     train_acc: list[float | None] = field(default_factory=list)
     val_acc: list[float | None] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
     monitors: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
@@ -38,6 +40,14 @@ class History:
     def epochs(self) -> int:
         """Epochs finished (one train accuracy each)."""
         return len(self.train_acc)
+
+    def validation_scores(self) -> list[float | None]:
+        """Per epoch, how well the model did on the validation data, higher being better: the
+        accuracy, or where there is none (a regression loss) the validation loss negated.
+        What early stopping and the best checkpoint go by."""
+        if any(v is not None for v in self.val_acc):
+            return list(self.val_acc)
+        return [None if v is None else -v for v in self.val_loss]
 
     def epochs_axis(self) -> list[float]:
         """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch)."""

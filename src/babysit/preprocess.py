@@ -5,7 +5,8 @@ The notes' three forms: mean subtraction (`MeanCenter`), normalization (`Standar
 
 Manners are scikit-learn's: hyperparameters are only stored in `__init__`; what `fit`
 learns ends in `_` (`mean_`, `components_`); `fit` returns `self`. Statistics are computed
-in float64 and applied in the data's dtype (float32 stays float32). A fitted transform
+in float64 (accumulated in float64, without a float64 copy of the data) and applied in the
+data's dtype (float32 stays float32). A fitted transform
 describes itself as a JSON config plus named arrays (`to_state()` / `from_state()`), so a
 checkpoint can store it as JSON + safetensors, never pickle.
 
@@ -27,15 +28,16 @@ from babysit.validation import positive_int
 class Transform:
     """Base class: `fit(X)`, `transform(X)`, `fit_transform(X)`, `inverse_transform(Z)`.
 
-    Subclasses implement `_fit(X64)` (X64: (N, D) float64, learned attributes set there)
-    and `_transform(X)` (X: (N, D) in the data's dtype). Every fitted transform records
+    Subclasses implement `_fit(X)` (X: (N, D) float32 or float64; learned attributes set
+    there, computed in float64: `X.mean(axis=0, dtype=np.float64)`) and `_transform(X)`
+    (X: (N, D) in the data's dtype). Every fitted transform records
     `n_features_in_`, the width it was fitted on.
     """
 
     def fit(self, X) -> Transform:
         """Learn the statistics from training data X: (N, D). Returns self."""
         X = check_features(X, "X")
-        self._fit(X.astype(np.float64))
+        self._fit(X)
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -147,11 +149,11 @@ class MeanCenter(Transform):
 
     def _fit(self, X):
         if self.per == "feature":
-            self.mean_ = X.mean(axis=0)
+            self.mean_ = X.mean(axis=0, dtype=np.float64)
         elif self.per == "global":
-            self.mean_ = np.array([X.mean()])
+            self.mean_ = np.array([X.mean(dtype=np.float64)])
         else:
-            self.mean_ = _channels(X, self.image_shape).mean(axis=(0, 1))
+            self.mean_ = _channels(X, self.image_shape).mean(axis=(0, 1), dtype=np.float64)
 
     def _offset(self) -> np.ndarray:
         """The mean broadcast to one value per column: (D,)."""
@@ -179,16 +181,22 @@ class Standardize(Transform):
     """Zero mean and unit standard deviation per feature: `(X - mean_) / scale_`.
 
     A feature that is constant in the training data (std 0, e.g. a pixel that is
-    always black) gets scale 1, so it is centred but not blown up.
+    always black) gets scale 1, so it is centred but not blown up. keep_binary=True leaves
+    the columns that hold only 0 and 1 in training as they are (mean 0, scale 1): a table's
+    one-hot and missing-value indicator columns, where a category seen in 1 row of 200 would
+    otherwise become a value near 14 that swamps every other input of that row.
     """
 
-    def __init__(self):
-        pass
+    def __init__(self, keep_binary: bool = False):
+        self.keep_binary = keep_binary
 
     def _fit(self, X):
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        std = X.std(axis=0, dtype=np.float64)
         self.scale_ = np.where(std > 0, std, 1.0)
+        if self.keep_binary:
+            binary = ((X == 0) | (X == 1)).all(axis=0)
+            self.mean_[binary], self.scale_[binary] = 0.0, 1.0
 
     def _transform(self, X):
         return (X - _cast(self.mean_, X)) / _cast(self.scale_, X)
@@ -210,8 +218,8 @@ class MinMax(Transform):
         self.high = high
 
     def _fit(self, X):
-        self.data_min_ = X.min(axis=0)
-        span = X.max(axis=0) - self.data_min_
+        self.data_min_ = X.min(axis=0).astype(np.float64)
+        span = X.max(axis=0).astype(np.float64) - self.data_min_
         self.scale_ = (self.high - self.low) / np.where(span > 0, span, 1.0)
 
     def _transform(self, X):
@@ -223,13 +231,13 @@ class MinMax(Transform):
 
 def _eigen(X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean (D,), eigenvalues (D,) in decreasing order and eigenvectors as rows (D, D)
-    of the covariance of X: (N, D) float64, `Xc.T @ Xc / N` as in the notes.
+    of the covariance of X: (N, D), `Xc.T @ Xc / N` in float64 as in the notes.
 
     Each eigenvector's sign is fixed so its largest entry is positive, so a fit is
     reproducible across machines.
     """
-    mean = X.mean(axis=0)
-    Xc = X - mean
+    mean = X.mean(axis=0, dtype=np.float64)
+    Xc = X - mean                                # float64: the one float64 copy
     cov = Xc.T @ Xc / X.shape[0]
     values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1]
@@ -449,21 +457,47 @@ def from_state(config: dict, arrays: dict) -> Transform:
     return TRANSFORMS[name]._from_state(config, arrays)
 
 
-# The command line's names for the transforms, each with what builds it.
+# The command line's names for the transforms, each with what builds it ("auto" is resolved
+# to one of them by `resolve`, from the kind of data).
 _BY_NAME = {
     "none": lambda: None,
     "center": MeanCenter,
-    "standardize": Standardize,
+    "standardize": lambda: Standardize(keep_binary=True),
     "minmax": MinMax,
     "pca": lambda: PCA(variance=0.99),
     "whiten-pca": lambda: Whiten(kind="pca"),
     "whiten-zca": lambda: Whiten(kind="zca"),
 }
-CHOICES = tuple(_BY_NAME)
+CHOICES = ("auto", *_BY_NAME)
+
+
+def resolve(name: str, images: bool, mapped: bool = False) -> tuple[str, str]:
+    """The concrete preprocessing a command-line name stands for, and why: (name, reason).
+
+    "auto" (the default) centres images and standardizes tables, as the notes advise: pixels
+    already share one scale, so subtracting the mean is enough; a table's features come in
+    different units (millimetres next to grams, 0/1 next to thousands), and normalizing
+    them gives every feature a say in the first layer. Data memory-mapped from disk (`mapped`)
+    gets none: fitting a transform would read all of it into memory, so such rows are expected
+    to be stored preprocessed. Any other name is returned as given.
+    """
+    if name != "auto":
+        get(name)                       # an unknown name fails here, listing the choices
+        return name, "as asked"
+    if mapped:
+        return "none", "memory-mapped rows are read a chunk at a time; store them preprocessed"
+    if images:
+        return "center", "images: subtract the training mean, pixels share one scale"
+    return "standardize", ("a table: zero mean and unit variance per feature, units differ; "
+                           "0/1 columns kept")
 
 
 def get(name: str) -> Transform | None:
-    """The transform a command-line name stands for (see `CHOICES`); None for "none"."""
+    """The transform a command-line name stands for (see `CHOICES`; resolve "auto" first with
+    `resolve`); None for "none"."""
+    if name == "auto":
+        raise ValueError("preprocess 'auto' depends on the data: resolve it first with "
+                         "babysit.preprocess.resolve('auto', images=...)")
     if name not in _BY_NAME:
         raise ValueError(f"unknown preprocessing {name!r}; choose one of {', '.join(CHOICES)}")
     return _BY_NAME[name]()

@@ -29,7 +29,7 @@ from babysit.builders import build_model, build_trainer
 from babysit.config import RunConfig, config_fields
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
-_NOT_PARAMETERS = ("data", "target")
+_NOT_PARAMETERS = ("data", "target", "task", "drop")
 
 
 def _generated_init(overrides: dict, excluded: tuple = ()):
@@ -76,7 +76,7 @@ class _BabysitEstimator(BaseEstimator):
         params = self.get_params(deep=False)
         cfg = RunConfig.from_dict({**{k: v for k, v in params.items() if k != "verbose"},
                                    **self._fixed()})
-        self.preprocess_ = preprocess.get(cfg.preprocess)
+        self.preprocess_ = preprocess.get(preprocess.resolve(cfg.preprocess, images=False)[0])
         if self.preprocess_ is not None:
             self.preprocess_.fit(X)
         n_in = X.shape[1] if self.preprocess_ is None else self.preprocess_.n_features_out_

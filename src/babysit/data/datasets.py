@@ -1,22 +1,27 @@
 """Datasets: built-in ones and the user's files, with stratified, seeded train/val/test splits.
 
 `load(name_or_path)` returns a `Dataset` whose `.train`, `.val` and `.test` are `Split`
-named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices. Built-in names:
+named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices (or, for a regression
+table, (N,) float32 standardized targets). Built-in names:
 `digits` (embedded), `mnist`, `fashion-mnist` and `cifar10` (found or downloaded by
-`babysit.data.sources`, read by `babysit.data.formats`); paths: a `.csv` with `target=COLUMN`, or a
-`.npz` holding X and y.
+`babysit.data.sources`, read by `babysit.data.formats`); paths: a `.csv` with `target=COLUMN`
+(text columns, missing cells and numeric targets handled by `babysit.data.tabular`), a `.npz`
+holding X and y, or a `.npy` of X with its labels in `<stem>.labels.npy` beside it,
+memory-mapped, so it may be larger than memory (see `load_npy`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from babysit.data import formats, sources
+from babysit.data import formats, sources, tabular
+from babysit.data.arrays import first_non_finite, is_memory_mapped
+from babysit.data.splits import contiguous_blocks, holdout_indices
 
 
 class Split(NamedTuple):
@@ -35,6 +40,12 @@ class Dataset:
     fitted transform already applied to the splits (see `preprocessed`), else None.
     `raw_image_shape` is the image shape of the rows before preprocessing (what a PCA
     component drawn as an image needs after `image_shape` was dropped).
+
+    A table (a CSV) also carries `task` ("classify" or "regress"), `table`, the
+    `tabular.TableEncoder` fitted on its training rows, and `target`, the fitted
+    `tabular.TargetEncoder` (for regression the splits hold standardized targets, which
+    `target.inverse_transform` restores). Built-in and NPZ datasets classify, with neither.
+    `notes` says in words what loading decided (the task and why, encodings, imputation).
     """
 
     name: str
@@ -45,6 +56,10 @@ class Dataset:
     class_names: list[str] = field(default_factory=list)
     preprocess: object = None
     raw_image_shape: tuple[int, ...] | None = None
+    task: str = "classify"
+    table: object = None
+    target: object = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
@@ -56,20 +71,46 @@ class Dataset:
         """C, the number of classes (from `class_names`, else the largest training label + 1)."""
         return len(self.class_names) if self.class_names else int(self.train.y.max()) + 1
 
-    def preprocessed(self, transform) -> Dataset:
+    @property
+    def n_outputs(self) -> int:
+        """The network's output width: `n_classes` scores, or one number for regression."""
+        return 1 if self.task == "regress" else self.n_classes
+
+    def preprocessed(self, transform, copy: bool = True) -> Dataset:
         """A copy with `transform` fitted on the training split only and applied to all
         three (the notes: statistics from training data, applied to val and test).
         `image_shape` is dropped when the transform leaves pixel space (PCA, PCA whitening).
-        `transform` None returns the dataset unchanged."""
+        `transform` None returns the dataset unchanged.
+
+        copy=False writes the result over the splits' own arrays, a block of rows at a time,
+        when the transform keeps their width (centring, scaling, ZCA), so the data is never
+        held twice; this dataset then holds the preprocessed values too, so keep only the
+        one returned (the command line loads and preprocesses this way)."""
         if transform is None:
             return self
+        if is_memory_mapped(self.train.X):
+            raise ValueError(f"{self.name} is memory-mapped (read from disk a chunk at a time), "
+                             f"and preprocessing it would need all of it in memory: store the "
+                             f"rows preprocessed and pass no preprocessing (--preprocess none)")
         transform.fit(self.train.X)
-        splits = {part: Split(transform.transform(split.X), split.y)
+        splits = {part: Split(_transformed(transform, split.X, copy), split.y)
                   for part, split in (("train", self.train), ("val", self.val),
                                       ("test", self.test))}
         image_shape = self.image_shape if transform.keeps_layout else None
         return replace(self, **splits, image_shape=image_shape, preprocess=transform,
                        raw_image_shape=self.raw_image_shape or self.image_shape)
+
+
+def _transformed(transform, X: np.ndarray, copy: bool, block_values: int = 2**20) -> np.ndarray:
+    """transform(X) for X (N, D): a new array, or with copy=False (and a transform that keeps
+    the width D) X itself, overwritten a block of about `block_values` entries at a time.
+    Row by row the two give the same numbers."""
+    if copy or transform.n_features_out_ != X.shape[1] or not X.flags.writeable:
+        return transform.transform(X)
+    rows = max(1, block_values // X.shape[1])
+    for start in range(0, X.shape[0], rows):
+        X[start:start + rows] = transform.transform(X[start:start + rows])
+    return X
 
 
 def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +133,9 @@ def check_features(X, name: str = "X") -> np.ndarray:
     """Check a feature matrix at the door: 2-d (N, D), not empty, numeric, finite.
 
     Returns X as a float array: float64 stays float64, anything else becomes float32
-    (the default dtype). A NaN or inf is a ValueError naming its row and column.
+    (the default dtype). A memory-mapped X (`is_memory_mapped`) keeps its dtype, since
+    converting it would read all of it into memory; the Trainer converts it batch by batch.
+    A NaN or inf is a ValueError naming its row and column.
     """
     X = np.asarray(X)
     if X.ndim != 2:
@@ -101,11 +144,11 @@ def check_features(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} is empty: no examples to train or evaluate on")
     if X.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.dtype != np.float64:
+    if X.dtype != np.float64 and not is_memory_mapped(X):
         X = X.astype(np.float32, copy=False)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
+    where = first_non_finite(X)
+    if where is not None:
+        row, col = where
         raise ValueError(f"{name} holds a non-finite value ({X[row, col]}) at row {row}, "
                          f"column {col}; clean or impute the data first")
     return X
@@ -117,7 +160,7 @@ def class_labels(y, n_classes: int | None = None) -> np.ndarray:
     if y.ndim != 1:
         raise ValueError(f"labels must be a 1-d array of class indices, got shape {y.shape}")
     if y.dtype.kind == "f":
-        i = _first_fractional(y)
+        i = tabular.first_fractional(y)
         if i is not None:
             raise ValueError(f"labels must be integer class indices, got {y[i]} at position {i}")
     elif y.dtype.kind not in "iub":
@@ -171,13 +214,8 @@ def load_digits(seed: int = 0) -> Dataset:
 def holdout(split: Split, n: int, seed: int = 0) -> tuple[Split, Split]:
     """Carve `n` examples out of `split`, stratified and seeded: returns (rest, held out).
     How MNIST-like data gets a validation set from its standard training set."""
-    from sklearn.model_selection import train_test_split
-
-    if not 0 < n < len(split.y):
-        raise ValueError(f"cannot hold out {n} of {len(split.y)} examples")
-    X_rest, X_held, y_rest, y_held = train_test_split(
-        split.X, split.y, test_size=n, stratify=split.y, random_state=seed)
-    return Split(X_rest, y_rest), Split(X_held, y_held)
+    rest, held = holdout_indices(split.y, n, seed)
+    return Split(split.X[rest], split.y[rest]), Split(split.X[held], split.y[held])
 
 
 MNIST_CLASSES = [str(c) for c in range(10)]
@@ -187,22 +225,48 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck"]
 
 
-def _idx_split(images_path, labels_path) -> Split:
-    """Images (N, H, W) uint8 and labels (N,) from an IDX pair -> X (N, H*W) in [0, 1]."""
+def _scaled_pixels(images: np.ndarray, rows=None) -> np.ndarray:
+    """Pixels (N, ...) uint8 -> X (N, prod(...)) float32 in [0, 1], `rows` of them if given.
+
+    Written straight into the final array (no float temporary): X = pixels / 255 in float32.
+    """
+    flat = images.reshape(len(images), -1)
+    if rows is not None:
+        flat = flat[rows]
+    X = np.empty(flat.shape, dtype=np.float32)
+    np.divide(flat, np.float32(255), out=X)
+    return X
+
+
+def _read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, H, W) uint8 and labels (N,) int64 from an IDX pair."""
     images = formats.read_idx(images_path)
     labels = formats.read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"{images_path} and {labels_path} do not pair up: images of shape "
                          f"{images.shape} (expected (N, H, W)), labels of shape {labels.shape}")
-    X = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
-    return Split(X, labels.astype(np.int64))
+    return images, labels.astype(np.int64)
+
+
+def _held_out_splits(images: np.ndarray, labels: np.ndarray, n_val: int,
+                     seed: int) -> tuple[Split, Split]:
+    """(train, val) from raw uint8 images and their labels: `holdout`'s stratified, seeded
+    split, each part scaled to float32 straight from the uint8 pixels (one float copy of
+    the data, never two)."""
+    rest, held = holdout_indices(labels, n_val, seed)
+    return (Split(_scaled_pixels(images, rest), labels[rest]),
+            Split(_scaled_pixels(images, held), labels[held]))
 
 
 def _load_idx_dataset(name: str, class_names, seed: int, val_size: int | None) -> Dataset:
     files = sources.files(name)
-    train = _idx_split(files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"])
-    test = _idx_split(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
-    train, val = holdout(train, val_size or len(train.y) // 6, seed=seed)
+    images, labels = _read_idx_pair(files["train-images-idx3-ubyte"],
+                                    files["train-labels-idx1-ubyte"])
+    train, val = _held_out_splits(images, labels, val_size or len(labels) // 6, seed)
+    del images
+    images, labels = _read_idx_pair(files["t10k-images-idx3-ubyte"],
+                                    files["t10k-labels-idx1-ubyte"])
+    test = Split(_scaled_pixels(images), labels)
     side = int(round(np.sqrt(train.X.shape[1])))
     return Dataset(name, train, val, test, image_shape=(side, side), class_names=class_names)
 
@@ -226,41 +290,24 @@ def load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
     files = sources.files("cifar10")
     images, labels = formats.read_cifar_binary([files[f"data_batch_{i}.bin"]
                                                 for i in range(1, 6)])
-    train = Split(images.reshape(len(images), -1).astype(np.float32) / np.float32(255),
-                  labels.astype(np.int64))
+    labels = labels.astype(np.int64)
+    train, val = _held_out_splits(images, labels, val_size or len(labels) // 10, seed)
+    del images
     images, labels = formats.read_cifar_binary([files["test_batch.bin"]])
-    test = Split(images.reshape(len(images), -1).astype(np.float32) / np.float32(255),
-                 labels.astype(np.int64))
-    train, val = holdout(train, val_size or len(train.y) // 10, seed=seed)
+    test = Split(_scaled_pixels(images), labels.astype(np.int64))
     return Dataset("cifar10", train, val, test, image_shape=formats.CIFAR_IMAGE_SHAPE,
                    class_names=CIFAR10_CLASSES)
 
 
 def encode_labels(values) -> tuple[np.ndarray, list[str]]:
     """Turn a label column (numbers or strings) into class indices (N,) int64 and the class
-    names in index order (sorted distinct values). Fractional numbers are refused: babysit
-    trains classifiers."""
+    names in index order (sorted distinct values, numerically when they are numbers).
+    Fractional numbers are refused: they are a quantity to regress, not classes."""
     values = np.asarray(values)
     if values.ndim != 1:
         raise ValueError(f"labels must be 1-d, one per example, got shape {values.shape}")
-    if values.dtype.kind == "U":
-        with contextlib.suppress(ValueError):   # a CSV's "3" or "3.0" is the number 3
-            values = values.astype(np.float64)
-    if values.dtype.kind == "f":
-        i = _first_fractional(values)
-        if i is not None:
-            raise ValueError(f"labels must be class labels, got {values[i]} at row {i}; "
-                             f"babysit trains classifiers, not regressors")
-        values = values.astype(np.int64)
-    names, y = np.unique(values, return_inverse=True)
-    return y.astype(np.int64), [str(name) for name in names]
-
-
-def _first_fractional(values: np.ndarray) -> int | None:
-    """Index of the first entry of a float array (N,) that is not a whole number (2.5, NaN,
-    inf), or None when every entry is one."""
-    fractional = ~np.isfinite(values) | (values != np.round(values))
-    return int(fractional.argmax()) if fractional.any() else None
+    encoder = tabular.TargetEncoder("classify").fit(values)
+    return encoder.transform(values), encoder.classes_
 
 
 def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None) -> Dataset:
@@ -272,11 +319,75 @@ def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None) -
     return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
 
 
-def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
-    """A CSV file with a header row: the `target` column holds the labels (numbers or
-    names), every other column a numeric feature. Split stratified and seeded."""
-    X, labels, _ = formats.read_csv(path, target)
-    return _from_arrays(Path(path).name, X, labels, seed, fractions)
+def split_rows(y, fractions=(0.6, 0.2, 0.2), seed: int = 0, stratify: bool = True
+               ) -> tuple[np.ndarray, ...]:
+    """The row indices (sorted) of each part of a table of len(y) rows, seeded: stratified by
+    the class indices `y` (as `stratified_split`), or, for regression, a plain shuffle."""
+    rows = np.arange(len(y))
+    if stratify:
+        return tuple(np.sort(part.X[:, 0]) for part in
+                     stratified_split(rows[:, None], y, fractions, seed=seed))
+    fractions = np.asarray(fractions, dtype=float)
+    if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
+        raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
+    cuts = np.round(np.cumsum(fractions)[:-1] * len(y)).astype(int)
+    parts = np.split(np.random.default_rng(seed).permutation(rows), cuts)
+    if min(len(part) for part in parts) == 0:
+        raise ValueError(f"cannot split {len(y)} rows into parts {fractions.tolist()} that each "
+                         f"hold one: give more rows")
+    return tuple(np.sort(part) for part in parts)
+
+
+def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
+             task: str | None = None, drop=()) -> Dataset:
+    """A CSV file with a header row: the `target` column holds the labels (class names or
+    numbers) or the quantity to predict, every other column not in `drop` is a feature
+    (numbers or text categories, cells may be missing).
+
+    task: "classify", "regress", or None to decide from the target (`tabular.decide_task`).
+    The rows are split first (stratified by class, or shuffled for regression, seeded), then
+    the `tabular.TableEncoder` and `tabular.TargetEncoder` are fitted on the training rows
+    only and applied to all three parts. A missing target is refused, naming its row.
+    """
+    path = Path(path)
+    drop = [drop] if isinstance(drop, str) else list(drop)
+    header, cells = formats.read_table(path)
+    if target not in header:
+        raise ValueError(f"target column {target!r} is not in {path}; its columns are "
+                         f"{', '.join(header)}")
+    for name in drop:
+        if name not in header or name == target:
+            raise ValueError(f"--drop {name}: {path} has no feature column {name!r}; its "
+                             f"columns are {', '.join(header)} (target {target!r})")
+    features = [j for j, name in enumerate(header) if name != target and name not in drop]
+    if not features:
+        raise ValueError(f"{path} has no feature column left besides the target {target!r}")
+    labels = np.char.strip(cells[:, header.index(target)])
+    missing = tabular.missing_cells(labels)
+    if missing.any():
+        raise ValueError(f"{path}: the target {target!r} is missing in "
+                         f"{tabular.row_text(int(missing.argmax()))}; fill it in or delete that "
+                         f"row")
+    if task is None:
+        task, reason = tabular.decide_task(labels)
+    elif task in tabular.TASKS:
+        reason = "as asked"
+    else:
+        raise ValueError(f"task must be one of {', '.join(tabular.TASKS)} or None, got {task!r}")
+    classify = task == "classify"
+    parts = split_rows(encode_labels(labels)[0] if classify else labels, fractions, seed,
+                       stratify=classify)
+    target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
+    names = [header[j] for j in features]
+    table = tabular.TableEncoder().fit(cells[parts[0]][:, features], names, rows=parts[0])
+    with warnings.catch_warnings(record=True) as unseen:   # categories new to val / test
+        warnings.simplefilter("always", tabular.UnseenCategoryWarning)
+        splits = [Split(table.transform(cells[rows][:, features], rows=rows),
+                        target_encoder.transform(labels[rows])) for rows in parts]
+    notes = [f"task {task}: {reason}", *table.describe(),
+             *(f"validation or test {w.message}" for w in unseen)]
+    return Dataset(path.name, *splits, class_names=target_encoder.classes_ if classify else [],
+                   task=task, table=table, target=target_encoder, notes=notes)
 
 
 def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
@@ -289,17 +400,64 @@ def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
 
 
+LABELS_SUFFIX = ".labels.npy"
+
+
+def labels_path(path) -> Path:
+    """Where the labels of the features file `path` (`big.npy`) are: `big.labels.npy`."""
+    path = Path(path)
+    return path.with_name(path.stem + LABELS_SUFFIX)
+
+
+def load_npy(path, fractions=(0.6, 0.2, 0.2)) -> Dataset:
+    """A .npy of features X (N, D), or images (N, H, W[, C]) which are viewed flat, memory-
+    mapped (`np.load(mmap_mode="r")`) so it may be larger than memory, and its labels (N,)
+    in `labels_path(path)` (`big.npy` -> `big.labels.npy`, read into memory).
+
+    The splits are contiguous blocks of rows in file order, `fractions` of them (train
+    first), views of the file: a shuffled split would copy it. So store the rows in random
+    order; a split missing a class (rows sorted by label) is refused. X keeps its dtype
+    (float32 is best); the Trainer reads the training split in shuffled chunks, converting
+    each, and evaluates in batches. Preprocessing needs the rows stored preprocessed.
+    """
+    path = Path(path)
+    ypath = labels_path(path)
+    if not ypath.is_file():
+        raise ValueError(f"{path} holds the features; its labels must be beside it in "
+                         f"{ypath} (np.save({str(ypath)!r}, y)), and there is no such file")
+    X = formats.read_npy(path, mmap=True)
+    labels = formats.read_npy(ypath)
+    image_shape = tuple(X.shape[1:]) if X.ndim in (3, 4) else None
+    if image_shape is not None:
+        X = X.reshape(len(X), -1)
+    X = check_features(X, path.name)
+    y, class_names = encode_labels(labels)
+    if len(y) != len(X):
+        raise ValueError(f"{path} has {len(X)} rows of features but {ypath} holds {len(y)} "
+                         f"labels")
+    return Dataset(path.name, *_blocks(X, y, fractions, path.name), image_shape=image_shape,
+                   class_names=class_names)
+
+
+def _blocks(X, y, fractions, name: str) -> tuple[Split, Split, Split]:
+    """Split (X, y) into contiguous blocks of rows (`splits.contiguous_blocks`), each a view."""
+    return tuple(Split(X[start:stop], y[start:stop])
+                 for start, stop in contiguous_blocks(y, fractions, name))
+
+
 BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist,
            "cifar10": load_cifar10}
 
 
 def load(name_or_path, seed: int = 0, target: str | None = None,
-         fractions=(0.6, 0.2, 0.2)) -> Dataset:
+         fractions=(0.6, 0.2, 0.2), task: str | None = None, drop=()) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` (with
-    `target`, the label column) or a `.npz` holding X and y.
+    `target`, the label column), a `.npz` holding X and y, or a `.npy` of X, memory-mapped,
+    with its labels beside it in `<stem>.labels.npy` (`load_npy`).
 
     seed fixes the splits; fractions (train, val, test) applies to files only, since the
-    built-in datasets come with their standard test sets.
+    built-in datasets come with their standard test sets. task ("classify", "regress" or
+    None: decided from the target) and drop (feature columns to leave out) apply to a .csv.
     """
     name = str(name_or_path)
     if name in BUILTIN:
@@ -309,17 +467,20 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".npz"):
+    if suffix not in (".csv", ".npz", ".npy"):
         raise ValueError(f"unknown dataset {name!r}: give a built-in name "
-                         f"({', '.join(BUILTIN)}) or a path to a .csv or .npz file")
+                         f"({', '.join(BUILTIN)}) or a path to a .csv, .npz or .npy file")
     if not path.is_file():
         raise ValueError(f"no such file: {path}")
     if suffix == ".csv":
         if target is None:
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
                              f"target=COLUMN (--target COLUMN on the command line)")
-        return load_csv(path, target, seed=seed, fractions=fractions)
+        return load_csv(path, target, seed=seed, fractions=fractions, task=task, drop=drop)
     if target is not None:
-        raise ValueError(f"target={target!r} applies to .csv files; {path} must hold arrays "
-                         f"named X and y")
+        holds = "arrays named X and y" if suffix == ".npz" else \
+            f"the features, its labels in {labels_path(path)}"
+        raise ValueError(f"target={target!r} applies to .csv files; {path} must hold {holds}")
+    if suffix == ".npy":
+        return load_npy(path, fractions=fractions)
     return load_npz(path, seed=seed, fractions=fractions)

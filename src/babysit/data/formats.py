@@ -1,5 +1,5 @@
 """Readers for dataset files on disk: IDX (the MNIST family), CIFAR-10 binary batches,
-CSV with a header row, and NPZ holding X and y.
+CSV with a header row, NPZ holding X and y, and single NPY arrays (memory-mapped or read).
 
 Readers only parse: they return raw arrays and leave scaling, label encoding and
 splitting to `babysit.data.datasets`. Gzipped files are recognised by their first two bytes,
@@ -80,11 +80,13 @@ def read_cifar_binary(paths) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
-def read_csv(path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read a CSV file with a header row: numeric feature columns and a `target` column.
+def read_table(path) -> tuple[list[str], np.ndarray]:
+    """Read a CSV file with a header row into its column names and its cells as text.
 
-    Returns X (N, D) float64, the target column as strings (N,), and the feature names.
-    A non-numeric or empty cell, or NaN / inf, is a ValueError naming its line and column.
+    Returns the header (C,) stripped names and cells (N, C) str, one row per data line
+    (blank lines are skipped). A row of the wrong width is a ValueError naming its line.
+    The cells are left as written: which column is a number, a category or a missing value
+    is decided later (`babysit.data.tabular`), from the training rows only.
     """
     path = Path(path)
     with path.open(newline="") as f:
@@ -93,43 +95,26 @@ def read_csv(path, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
     header = [name.strip() for name in rows[0]]
     rows = [row for row in rows[1:] if row]          # blank lines carry no example
-    if target not in header:
-        raise ValueError(f"target column {target!r} is not in {path}; its columns are "
-                         f"{', '.join(header)}")
     if not rows:
         raise ValueError(f"{path} has a header but no data rows")
     for i, row in enumerate(rows):
         if len(row) != len(header):
             raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
                              f"{len(header)} (data row {i}, around line {i + 2})")
-    cells = np.array(rows, dtype=str)
-    t = header.index(target)
-    names = [name for j, name in enumerate(header) if j != t]
-    columns = [j for j in range(len(header)) if j != t]
-    X = np.empty((len(rows), len(columns)), dtype=np.float64)
-    for out, j in enumerate(columns):
-        X[:, out] = _numeric_column(cells[:, j], path, header[j])
-    bad = ~np.isfinite(X)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise ValueError(f"{path}: data row {row} (line {row + 2}), column {names[col]!r} "
-                         f"holds {X[row, col]}; clean or impute the data first")
-    return X, np.char.strip(cells[:, t]), names
+    return header, np.array(rows, dtype=str).reshape(len(rows), len(header))
 
 
-def _numeric_column(cells: np.ndarray, path: Path, name: str) -> np.ndarray:
+def read_npy(path, mmap: bool = False) -> np.ndarray:
+    """Read one array from a .npy file (np.save); mmap=True maps it read-only instead of
+    reading it (the array stays on disk and pages in as it is used). Object arrays are
+    refused."""
     try:
-        return cells.astype(np.float64)
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as err:
-        for row, cell in enumerate(cells):      # only on the error path: find the culprit
-            try:
-                float(cell)
-            except ValueError:
-                what = "is empty" if not cell.strip() else f"holds {str(cell)!r}"
-                raise ValueError(f"{path}: column {name!r} is not numeric: data row {row} "
-                                 f"(line {row + 2}) {what}. Features must be numbers; drop or "
-                                 f"encode that column, or make it the target") from None
-        raise ValueError(f"{path}: column {name!r} is not numeric ({err})") from err
+        if "pickle" in str(err) or "object" in str(err):
+            raise ValueError(f"{path} holds an object array, which would need unpickling; "
+                             f"save a plain numeric (or string) array") from err
+        raise ValueError(f"{path} is not a readable .npy file ({err})") from err
 
 
 def read_npz(path) -> tuple[np.ndarray, np.ndarray]:

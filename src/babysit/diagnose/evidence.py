@@ -103,6 +103,8 @@ class Evidence:
     train_acc: float | None = None
     val_acc: float | None = None
     best_val: float | None = None
+    train_loss: float | None = None        # without accuracies (a regression): the mean data
+    val_loss: float | None = None          # loss of the last epoch's steps, and on validation
     epochs: int = 0
     ratios: dict = field(default_factory=dict)       # weight name -> median update ratio
     early_ratios: dict = field(default_factory=dict)  # ... over the first fifth of samples
@@ -145,6 +147,8 @@ class Evidence:
         if history.data_loss and math.isfinite(history.data_loss[0]):
             e.data_loss_first = float(history.data_loss[0])
         e._accuracies(history)
+        if e.val_acc is None:
+            e._losses(history)
         e._ratios(history.monitors.get("update_ratio"))
         e._layers(history.monitors.get("layers"))
         e._params(history.monitors.get("params"))
@@ -161,6 +165,12 @@ class Evidence:
         vals = _finite(v for _, v in pairs)
         if vals and pairs[-1][1] is not None:
             self.val_acc, self.best_val = float(pairs[-1][1]), max(vals)
+
+    def _losses(self, history) -> None:
+        vals = _finite(v for v in history.val_loss if v is not None)
+        steps = history.data_loss[-max(1, history.iters_per_epoch):]
+        if vals and steps and all(math.isfinite(v) for v in steps):
+            self.val_loss, self.train_loss = vals[-1], float(np.mean(steps))
 
     def _ratios(self, rec) -> None:
         if not rec:

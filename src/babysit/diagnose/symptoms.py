@@ -42,6 +42,8 @@ GAP_INFO = 0.02               # train above validation by 2 points: worth a note
 GAP_WARNING = 0.08            # 8 points: the model learned the training set, not the task
 GAP_FELL = 0.05               # 5 points while validation fell from its best: overfitting too
 VAL_FELL = 0.01               # validation 1 point below its best: it peaked
+LOSS_GAP_INFO = 1.25          # no accuracy (regression): validation loss 1.25x the training
+LOSS_GAP_WARNING = 2.0        # loss is worth a note, 2x is a model that learned its rows
 UNDERFIT_ACC = 0.9            # training accuracy under 90% ...
 UNDERFIT_GAP = 0.03           # ... that validation tracks within 3 points
 UNDERFIT_GAP_SHARE = 0.25     # ... or within a quarter of what training misses: most of the
@@ -80,8 +82,8 @@ def _worse(a: str, b: str) -> str:
 def symptoms(e: Evidence) -> dict[str, Symptom]:
     """Every symptom visible in `e`, by name."""
     found: dict[str, Symptom] = {}
-    for rule in (_loss, _initial_loss, _ratios, _units, _depth, _accuracy, _predictions,
-                 _penalty):
+    for rule in (_loss, _initial_loss, _ratios, _units, _depth, _accuracy, _loss_gap,
+                 _predictions, _penalty):
         found.update(rule(e))
     return found
 
@@ -194,6 +196,19 @@ def _depth(e: Evidence) -> dict[str, Symptom]:
                        f"the hidden layers ({e.depth_gain:.3g}x from the scores to the first "
                        f"layer; want ~1)")
     return out
+
+
+def _loss_gap(e: Evidence) -> dict[str, Symptom]:
+    """Where there is no accuracy (a regression), the gap shows in the losses: validation
+    loss well above the training data loss of the last epoch."""
+    if e.val_loss is None or not e.train_loss:
+        return {}
+    ratio = e.val_loss / e.train_loss
+    if ratio < LOSS_GAP_INFO:
+        return {}
+    return {"gap": Symptom("warning" if ratio >= LOSS_GAP_WARNING else "info",
+                           f"validation loss {e.val_loss:.4g} is {ratio:.1f}x the training "
+                           f"loss {e.train_loss:.4g} of the last epoch")}
 
 
 def _accuracy(e: Evidence) -> dict[str, Symptom]:

@@ -1,0 +1,138 @@
+"""A trained model applied to new rows of a table: what `babysit predict` runs.
+
+The checkpoint carries everything training learned besides the weights: the table encoders
+(column names, kinds, medians, categories; `babysit.data.tabular`), the preprocessing and the
+target's classes or scale. New rows go through them exactly as the training rows did:
+
+    result = predict_table("runs/train-1/best.safetensors", "new.csv")
+    result.columns, result.rows          # ["predicted species", "P(Adelie)", ...], (N, K) cells
+
+Columns are matched by name, in any order: a column the model needs that the file lacks is an
+error naming it; a column the model does not know (the target itself, an id) is ignored with a
+warning.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from babysit import checkpoint, losses
+from babysit.backend import to_numpy
+from babysit.data import formats, tabular
+from babysit.train import predict_scores
+
+
+class IgnoredColumnsWarning(UserWarning):
+    """The new rows hold columns the model was not trained on; they were left out."""
+
+
+@dataclass
+class Predictions:
+    """Predictions for N rows: `task`, `target` (the column predicted), `labels` (N,) class
+    names or `values` (N,) float64, `probabilities` (N, C) with `classes` for a classifier."""
+
+    task: str
+    target: str
+    labels: np.ndarray | None = None
+    values: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    classes: list[str] | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """The output table's header: the prediction, then one probability per class."""
+        first = f"predicted {self.target}"
+        return [first] if self.task == "regress" else [first, *(f"P({c})" for c in self.classes)]
+
+    def rows(self) -> list[list[str]]:
+        """One output row per input row, as text cells (probabilities to 6 digits)."""
+        if self.task == "regress":
+            return [[f"{v:.6g}"] for v in self.values]
+        return [[label, *(f"{p:.6f}" for p in probs)]
+                for label, probs in zip(self.labels, self.probabilities, strict=True)]
+
+    def write_csv(self, path) -> Path:
+        """Write the predictions as a CSV file with `columns` as its header."""
+        path = Path(path)
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(self.columns)
+            writer.writerows(self.rows())
+        return path
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the task, the target, and the predictions (with probabilities)."""
+        out = {"task": self.task, "target": self.target, "rows": len(self.rows())}
+        if self.task == "regress":
+            out["predictions"] = [float(v) for v in self.values]
+        else:
+            out["predictions"] = [str(label) for label in self.labels]
+            out["classes"] = list(self.classes)
+            out["probabilities"] = np.round(self.probabilities, 6).tolist()
+        return out
+
+
+def model_file(path) -> Path:
+    """The checkpoint `path` names: a .safetensors file, or a run folder (its best.safetensors,
+    else its last epoch's checkpoint)."""
+    path = Path(path)
+    if path.is_dir():
+        best = checkpoint.checkpoint_path(path / checkpoint.BEST_NAME)
+        epochs = sorted((path / checkpoint.EPOCHS_DIR).glob(f"epoch-*{checkpoint.SUFFIX}"))
+        if best.is_file():
+            return best
+        if epochs:
+            return epochs[-1]
+        raise ValueError(f"{path} is a folder without a model: expected {best.name} or "
+                         f"{checkpoint.EPOCHS_DIR}/epoch-NNN{checkpoint.SUFFIX} in it")
+    path = checkpoint.checkpoint_path(path)
+    if not path.is_file():
+        raise ValueError(f"no model at {path}: give a checkpoint (.safetensors) or a run folder")
+    return path
+
+
+def match_columns(header: list[str], needed: list[str], where: str) -> list[int]:
+    """The positions in `header` of the `needed` column names, in their order. A needed name
+    that `header` lacks is a ValueError; names the model does not use are ignored with an
+    `IgnoredColumnsWarning`."""
+    missing = [name for name in needed if name not in header]
+    if missing:
+        raise ValueError(f"{where} lacks the column{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(map(repr, missing))} the model was trained on (it needs "
+                         f"{', '.join(needed)})")
+    extra = [name for name in header if name not in needed]
+    if extra:
+        warnings.warn(f"{where}: ignoring column{'s' if len(extra) > 1 else ''} "
+                      f"{', '.join(map(repr, extra))}, which the model was not trained on",
+                      IgnoredColumnsWarning, stacklevel=3)
+    return [header.index(name) for name in needed]
+
+
+def predict_table(model, data) -> Predictions:
+    """Predict every row of the CSV file `data` with the checkpoint `model` (see `model_file`):
+    the table encoders, the preprocessing and the network as training applied them."""
+    path = model_file(model)
+    net, preprocess = checkpoint.load(path)
+    meta = checkpoint.read_meta(path)
+    if tabular.CHECKPOINT_KEY not in meta:
+        raise ValueError(f"{path} was not trained on a table (a .csv with --target), so it "
+                         f"holds no column names to match new rows against")
+    table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
+    header, cells = formats.read_table(data)
+    X = table.transform(cells[:, match_columns(header, table.columns_, str(data))])
+    if preprocess is not None:
+        X = preprocess.transform(X)
+    scores = predict_scores(net, X)
+    if target.task == "regress":
+        return Predictions("regress", target.name_, values=target.inverse_transform(
+            to_numpy(scores)))
+    loss = losses.get(meta.get("config", {}).get("loss", "softmax"))
+    return Predictions("classify", target.name_,
+                       labels=target.inverse_transform(to_numpy(scores.argmax(axis=1))),
+                       probabilities=to_numpy(loss.probabilities(scores)).astype(np.float64),
+                       classes=list(target.classes_))

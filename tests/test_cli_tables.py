@@ -1,0 +1,113 @@
+"""Tables end to end on the command line: a quantity is regressed, text columns and holes
+train with no preparation, `--preprocess auto` says what it chose, `babysit predict` applies a
+run's model to new rows."""
+
+import json
+
+import numpy as np
+
+from babysit import checkpoint
+from babysit.cli import main
+from babysit.history import History
+
+
+def last_json(out: str) -> dict:
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def write(path, header, rows):
+    path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]) + "\n")
+    return path
+
+
+def test_a_numeric_target_trains_as_regression_with_rmse_mae_and_r2(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)) * [1, 100, 0.01]          # three scales: standardize helps
+    price = 50 + 10 * X[:, 0] + 0.1 * X[:, 1] - 300 * X[:, 2] + rng.normal(0, 1, 300)
+    path = write(tmp_path / "houses.csv", ["a", "b", "c", "price"],
+                 [[*np.round(x, 5), round(p, 3)] for x, p in zip(X, price, strict=True)])
+    assert main(["train", "--data", str(path), "--target", "price", "--epochs", "20",
+                 "--out", str(tmp_path / "run"), "--json"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert "model 3-100-100-1" in first and "preprocessing standardize (auto" in first
+    assert "task regress" in out
+    summary = last_json(out)
+    assert summary["task"] == "regress" and "test_accuracy" not in summary
+    assert summary["test_r2"] > 0.9                         # a linear target, well learned
+    assert 0 < summary["test_mae"] <= summary["test_rmse"] < 0.4 * price.std()
+    # judged by its validation loss: the best checkpoint is the epoch where it was lowest
+    history = History.load(tmp_path / "run" / "history.json")
+    assert len(history.val_loss) == 20 and all(v is None for v in history.val_acc)
+    best = checkpoint.read_meta(tmp_path / "run" / "best")
+    assert best["val_loss"] == min(history.val_loss)
+
+
+def test_text_columns_and_missing_cells_train_and_predict(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    species = np.array(["Adelie", "Chinstrap", "Gentoo"])[np.arange(150) % 3]
+    mass = 3000 + 900 * (np.arange(150) % 3) + rng.normal(0, 150, 150).round()
+    rows = [[["Biscoe", "Dream"][i % 2], "NA" if i % 9 == 0 else mass[i],
+             "" if i % 7 == 0 else ["male", "female"][i % 2], species[i]] for i in range(150)]
+    header = ["island", "mass", "sex", "species"]
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(write(tmp_path / "p.csv", header, rows)), "--target",
+                 "species", "--epochs", "15", "--out", str(run), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "column 'mass': " in out and "median" in out and "'sex missing'" in out
+    assert last_json(out)["test_accuracy"] > 0.8
+
+    new = write(tmp_path / "new.csv", ["sex", "mass", "island", "id"],
+                [["male", 3010, "Dream", 1], ["", 4800, "Biscoe", 2],
+                 ["female", "", "Torgersen", 3]])
+    assert main(["predict", str(run), "--data", str(new), "--out", str(tmp_path / "pred.csv"),
+                 "--json"]) == 0
+    captured = capsys.readouterr()
+    result = last_json(captured.out)
+    assert result["classes"] == ["Adelie", "Chinstrap", "Gentoo"]
+    assert result["predictions"][:2] == ["Adelie", "Gentoo"]
+    assert "ignoring column 'id'" in captured.err and "unseen in training ('Torgersen')" in \
+        captured.err
+    lines = (tmp_path / "pred.csv").read_text().splitlines()
+    assert lines[0] == "predicted species,P(Adelie),P(Chinstrap),P(Gentoo)" and len(lines) == 4
+
+    write(tmp_path / "bad.csv", ["island", "sex"], [["Dream", "male"]])
+    assert main(["predict", str(run), "--data", str(tmp_path / "bad.csv")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "lacks the column 'mass'" in err[0]
+
+
+def test_auto_centres_images(tmp_path, capsys):
+    assert main(["train", "--epochs", "1", "--hidden", "8", "--out", str(tmp_path)]) == 0
+    assert "preprocessing center (auto: images" in capsys.readouterr().out.splitlines()[0]
+
+
+def test_drop_leaves_an_identifier_out(tmp_path, capsys):
+    rows = [[f"id{i}", i % 2 + 0.1 * (i % 5), "yes" if i % 2 else "no"] for i in range(60)]
+    path = write(tmp_path / "t.csv", ["name", "x", "y"], rows)
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "1",
+                 "--out", str(tmp_path / "a")]) == 2
+    err = capsys.readouterr().err
+    assert "column 'name'" in err and "--drop name" in err
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "1", "--drop",
+                 "name", "--out", str(tmp_path / "b")]) == 0
+
+
+def test_a_table_takes_the_table_defaults_for_what_was_not_chosen(tmp_path):
+    from babysit.builders import TABLE_DEFAULTS
+    from babysit.config import RunConfig
+
+    rows = [[i % 7, (i * 3) % 5, "yes" if i % 2 else "no"] for i in range(60)]
+    path = write(tmp_path / "t.csv", ["a", "b", "y"], rows)
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "2",
+                 "--out", str(tmp_path / "a")]) == 0
+    cfg = RunConfig.load(tmp_path / "a" / "config.json")
+    assert cfg.reg == TABLE_DEFAULTS["reg"] and cfg.epochs == 2        # --epochs was chosen
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "2", "--reg",
+                 "1e-4", "--out", str(tmp_path / "b")]) == 0
+    assert RunConfig.load(tmp_path / "b" / "config.json").reg == 1e-4
+    # a repeated run keeps every value of its config.json
+    assert main(["train", "--config", str(tmp_path / "b" / "config.json"),
+                 "--out", str(tmp_path / "c")]) == 0
+    assert RunConfig.load(tmp_path / "c" / "config.json") == RunConfig.load(
+        tmp_path / "b" / "config.json")

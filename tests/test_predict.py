@@ -1,0 +1,90 @@
+"""A model trained on a table predicts new rows: its encoders, preprocessing and class names
+travel in the checkpoint, columns are matched by name."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from babysit import checkpoint, layers, preprocess
+from babysit.data import datasets, tabular
+from babysit.predict import IgnoredColumnsWarning, match_columns, predict_table
+from babysit.train import predict_scores
+
+HEADER = ["island", "mass", "sex", "species"]
+
+
+def table_rows(n=45, holes=True):
+    species = ["Adelie", "Gentoo", "Chinstrap"]
+    return [[["Biscoe", "Dream"][i % 2],
+             "NA" if holes and i % 10 == 0 else str(3000 + 900 * (i % 3) + i),
+             "" if i % 7 == 0 else ["male", "female"][i % 2], species[i % 3]] for i in range(n)]
+
+
+def write(path, header, rows):
+    path.write_text("\n".join(",".join(r) for r in [header, *rows]) + "\n")
+    return path
+
+
+def saved_model(tmp_path, task=None, target="species"):
+    """A small untrained network on the table, saved as a run would save it."""
+    rows = table_rows(holes=target != "mass")
+    data = datasets.load(write(tmp_path / "train.csv", HEADER, rows), target=target, task=task)
+    data = data.preprocessed(preprocess.Standardize())
+    net = layers.mlp(data.n_features, [8], data.n_outputs, seed=0)
+    table = tabular.to_checkpoint(data.table, data.target)
+    path = checkpoint.save(tmp_path / "model", net, preprocess=data.preprocess,
+                           meta={tabular.CHECKPOINT_KEY: table})
+    return data, net, path
+
+
+def test_predictions_through_a_checkpoint_equal_the_trained_pipeline(tmp_path):
+    data, net, path = saved_model(tmp_path)
+    rows = table_rows()[:9]
+    with pytest.warns(IgnoredColumnsWarning, match="'species'"):     # the target is ignored
+        result = predict_table(path, write(tmp_path / "new.csv", HEADER, rows))
+    cells = np.array([r[:3] for r in rows])
+    scores = predict_scores(net, data.preprocess.transform(data.table.transform(cells)))
+    assert result.classes == ["Adelie", "Chinstrap", "Gentoo"]
+    assert result.labels.tolist() == [result.classes[i] for i in scores.argmax(axis=1)]
+    assert np.allclose(result.probabilities.sum(axis=1), 1)
+    assert result.columns == ["predicted species", "P(Adelie)", "P(Chinstrap)", "P(Gentoo)"]
+    out = result.write_csv(tmp_path / "predictions.csv").read_text().splitlines()
+    assert out[0] == "predicted species,P(Adelie),P(Chinstrap),P(Gentoo)" and len(out) == 10
+
+
+def test_columns_are_matched_by_name_in_any_order(tmp_path):
+    _, _, path = saved_model(tmp_path)
+    rows = [r[:3] for r in table_rows()[:6]]
+    shuffled = [[r[2], r[0], r[1]] for r in rows]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                            # no column is extra here
+        a = predict_table(path, write(tmp_path / "a.csv", HEADER[:3], rows))
+        b = predict_table(path, write(tmp_path / "b.csv", ["sex", "island", "mass"], shuffled))
+    assert np.array_equal(a.probabilities, b.probabilities)
+
+
+def test_a_missing_column_is_an_error_naming_it(tmp_path):
+    _, _, path = saved_model(tmp_path)
+    rows = [[r[0], r[2]] for r in table_rows()[:4]]
+    with pytest.raises(ValueError, match="lacks the column 'mass' the model was trained on"):
+        predict_table(path, write(tmp_path / "new.csv", ["island", "sex"], rows))
+    with pytest.warns(IgnoredColumnsWarning, match="ignoring columns 'id', 'note'"):
+        assert match_columns(["id", "b", "a", "note"], ["a", "b"], "x.csv") == [2, 1]
+
+
+def test_a_regression_model_predicts_in_the_targets_units(tmp_path):
+    data, net, path = saved_model(tmp_path, task="regress", target="mass")
+    rows = [[r[0], r[2], r[3]] for r in table_rows()[:5]]
+    result = predict_table(path, write(tmp_path / "new.csv", ["island", "sex", "species"], rows))
+    cells = np.array([[r[0], r[1], r[2]] for r in rows])
+    scores = predict_scores(net, data.preprocess.transform(data.table.transform(cells)))
+    assert result.columns == ["predicted mass"]
+    assert np.allclose(result.values, scores[:, 0] * data.target.scale_ + data.target.mean_)
+
+
+def test_a_model_without_a_table_is_refused(tmp_path):
+    net = layers.mlp(3, [4], 2, seed=0)
+    path = checkpoint.save(tmp_path / "plain", net)
+    with pytest.raises(ValueError, match="not trained on a table"):
+        predict_table(path, write(tmp_path / "new.csv", ["a"], [["1"]]))

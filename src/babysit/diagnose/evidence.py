@@ -123,6 +123,7 @@ class Evidence:
     majority_class: int | None = None
     val_majority_share: float | None = None  # accuracy of always answering that class on val
     val_chance: float | None = None        # the best accuracy a constant answer gets on val
+    n_val: int | None = None               # validation examples (from the class counts)
     input_mean: float | None = None        # median over features of |mean| / std
     input_scale: float | None = None       # the typical input magnitude: sqrt(mean of x^2)
     input_spread: float | None = None      # largest / smallest std among varying features
@@ -236,3 +237,4 @@ class Evidence:
             if val and sum(val):
                 self.val_majority_share = val[self.majority_class] / sum(val)
                 self.val_chance = max(val) / sum(val)
+                self.n_val = int(sum(val))

@@ -7,6 +7,7 @@ named constants, each with the reason for its value.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from babysit.diagnose.evidence import Evidence, when
@@ -42,6 +43,8 @@ GAP_INFO = 0.02               # train above validation by 2 points: worth a note
 GAP_WARNING = 0.08            # 8 points: the model learned the training set, not the task
 GAP_FELL = 0.05               # 5 points while validation fell from its best: overfitting too
 VAL_FELL = 0.01               # validation 1 point below its best: it peaked
+FELL_NOISE = 2.0              # ... and by 2 standard errors of an accuracy on the validation
+                              # set: on 114 examples a 2-point fall is 1 example, noise
 LOSS_GAP_INFO = 1.25          # no accuracy (regression): validation loss 1.25x the training
 LOSS_GAP_WARNING = 2.0        # loss is worth a note, 2x is a model that learned its rows
 UNDERFIT_ACC = 0.9            # training accuracy under 90% ...
@@ -219,7 +222,9 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
         1 / e.n_classes if e.n_classes else None)
     if e.val_acc is not None:
         gap = e.train_acc - e.val_acc
-        fell = e.best_val - e.val_acc >= VAL_FELL
+        noise = (FELL_NOISE * math.sqrt(e.val_acc * (1 - e.val_acc) / e.n_val)
+                 if e.n_val else 0.0)
+        fell = e.best_val - e.val_acc >= max(VAL_FELL, noise)
         if chance is not None and e.val_acc <= chance + CHANCE_MARGIN \
                 and e.train_acc >= chance + MEMORIZED:
             out["val_at_chance"] = Symptom(

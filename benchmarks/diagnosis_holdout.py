@@ -46,13 +46,15 @@ from babysit.data.datasets import Dataset  # noqa: E402
 
 
 def _sklearn_csv(name: str) -> Dataset:
-    """scikit-learn's `load_<name>()` table written as a CSV and read back, as a user's file."""
+    """scikit-learn's `load_<name>()` table, its rows shuffled (the file is sorted by class, and
+    a training split keeps the file's order), written as a CSV and read back, as a user's file."""
     import sklearn.datasets
 
     table = getattr(sklearn.datasets, f"load_{name}")()
+    rows = np.random.default_rng(0).permutation(len(table.target))
     path = Path(tempfile.mkdtemp(prefix="babysit-holdout-")) / f"{name}.csv"
     header = ",".join(f"f{i}" for i in range(table.data.shape[1])) + ",label"
-    np.savetxt(path, np.c_[table.data, table.target], delimiter=",", header=header,
+    np.savetxt(path, np.c_[table.data, table.target][rows], delimiter=",", header=header,
                comments="", fmt=["%.6g"] * table.data.shape[1] + ["%d"])
     return bs.data.load(path, target="label")
 

@@ -381,14 +381,16 @@ def fast_cases() -> list[Case]:
 
 
 def build_run(case: Case):
-    """(trainer, data) for `case`: the data with its fault and preprocessing, the network with
-    its fault, built by babysit's RunConfig builders with the default monitors. Raises
-    LookupError when the case's dataset is not installed."""
+    """(trainer, data) for `case`: the data with its fault and preprocessing ("auto" resolved
+    as the command line does), the network with its fault, built by babysit's RunConfig
+    builders with the default monitors. Raises LookupError when the case's dataset is not
+    installed."""
     cfg = RunConfig.from_dict(case.config())
     data = DATASETS[case.data]()
     if case.transform is not None:
         data = case.transform(data)
-    data = data.preprocessed(bs.preprocess.get(cfg.preprocess))
+    name, _ = bs.preprocess.resolve(cfg.preprocess, images=data.image_shape is not None)
+    data = data.preprocessed(bs.preprocess.get(name))
     net = build_model(cfg, data.n_features, data.n_classes)
     if case.net_fault is not None:
         case.net_fault(net)

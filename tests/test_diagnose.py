@@ -211,7 +211,7 @@ def test_a_noisy_loss_names_the_batch_size():
 
 def test_validation_tracking_a_low_train_accuracy_is_under_fitting():
     loss = 2.3 * np.exp(-np.arange(100) / 20) + 1.0
-    h = _history(loss, train_acc=[0.5, 0.6, 0.65], val_acc=[0.49, 0.6, 0.64])
+    h = _history(loss, train_acc=[0.5, 0.64, 0.65], val_acc=[0.49, 0.63, 0.64])
     f = _named(diagnose(h), "underfitting")
     assert f.severity == "warning" and "bigger" in f.advice
 
@@ -280,3 +280,38 @@ def test_a_regression_overfits_when_its_validation_loss_is_far_above_its_trainin
     assert finding.severity == "warning" and "5.0x the training loss" in finding.evidence
     history.val_loss[-1] = 0.11                         # close to it: no gap
     assert not [f for f in diagnose(history) if f.cause == "overfitting"]
+
+
+def test_a_low_accuracy_while_the_loss_still_falls_says_train_longer_not_a_bigger_model():
+    loss = 2.3 * np.exp(-np.arange(100) / 60)  # half time 1.0, end 0.45: still falling
+    h = _history(loss, train_acc=[0.6, 0.8], val_acc=[0.6, 0.8])
+    f = _named(diagnose(h), "underfitting")
+    assert f.severity == "info" and "train longer" in f.evidence
+
+
+def test_validation_within_a_quarter_of_the_training_error_is_under_fitting():
+    loss = 2.3 * np.exp(-np.arange(100) / 20) + 1.0
+    h = _history(loss, train_acc=[0.6, 0.69, 0.70], val_acc=[0.6, 0.65, 0.66])  # 4 of 30
+    assert diagnose(h)[0].cause == "underfitting" and diagnose(h)[0].severity == "warning"
+
+
+def test_first_batches_below_chance_are_learning_not_a_flat_loss():
+    # batch 1 at a fast rate: the first examples are already fit, the rest is noise
+    loss = np.r_[2.3, 0.1, 0.05, 0.2, 0.1, np.random.default_rng(0).uniform(0, 0.6, 395)]
+    causes = [f.cause for f in diagnose(_history(loss, batch_size=1))]
+    assert "loss_not_decreasing" not in causes and "lr_too_low" not in causes
+
+
+def _fell_by_two_points(n_val):
+    h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.01, batch_size=32,
+                 train_acc=[0.98, 1.0], val_acc=[0.965, 0.947])
+    h.meta["n_classes"] = 2
+    h.monitors["data"] = {"feature_mean": [0.0] * 4, "feature_std": [1.0] * 4,
+                          "class_counts": [200, 200], "val_class_counts": [n_val // 2] * 2}
+    return _named(diagnose(h), "overfitting")
+
+
+def test_a_validation_fall_within_its_sampling_noise_is_no_peak():
+    # 2 points of 114 validation examples is 2 examples: a gap of 5 points stays a note
+    assert _fell_by_two_points(114).severity == "info"
+    assert _fell_by_two_points(10_000).severity == "warning"

@@ -35,11 +35,11 @@ def _finite(values) -> list[float]:
 
 @dataclass
 class LossCurve:
-    """The loss per iteration, summarized. start: median of the first 5 losses; first: the loss
-    before any update; ceiling: the loss must not climb above max(first, chance); end: the mean
-    of the last tenth; mid: the smoothed loss at half time; peak: the smoothed maximum;
-    wiggle: the std of the second half around its moving average; level: the second half's
-    mean."""
+    """The loss per iteration, summarized. start: median of the first 5 losses (at least the
+    chance loss); first: the loss before any update; ceiling: the loss must not climb above
+    max(first, chance); end: the mean of the last tenth; mid: the smoothed loss at half time;
+    peak: the smoothed maximum; wiggle: the std of the second half around its moving average;
+    level: the second half's mean."""
 
     n: int
     window: int
@@ -76,7 +76,10 @@ class LossCurve:
             offset = (window - 1) // 2
             wiggle = float((half[offset:offset + len(trend)] - trend).std())
         return cls(n=n, window=window, first=float(loss[0]),
-                   start=float(np.median(loss[:min(5, n)])),
+                   # the loss starts at the chance loss at the latest (scores near zero): a
+                   # median of the first batches below it means they already learned (batch
+                   # 1, a fast rate), and the curve is judged from chance
+                   start=max(float(np.median(loss[:min(5, n)])), chance or 0.0),
                    end=float(loss[-max(window, n // 10):].mean()),
                    mid=float(smooth[len(smooth) // 2]), peak=float(smooth.max()),
                    peak_at=int(np.argmax(smooth)) + window,
@@ -120,6 +123,7 @@ class Evidence:
     majority_class: int | None = None
     val_majority_share: float | None = None  # accuracy of always answering that class on val
     val_chance: float | None = None        # the best accuracy a constant answer gets on val
+    n_val: int | None = None               # validation examples (from the class counts)
     input_mean: float | None = None        # median over features of |mean| / std
     input_scale: float | None = None       # the typical input magnitude: sqrt(mean of x^2)
     input_spread: float | None = None      # largest / smallest std among varying features
@@ -233,3 +237,4 @@ class Evidence:
             if val and sum(val):
                 self.val_majority_share = val[self.majority_class] / sum(val)
                 self.val_chance = max(val) / sum(val)
+                self.n_val = int(sum(val))

@@ -163,7 +163,8 @@ def lr_range(net: Layer, loss: Loss, X, y, optimizer: Optimizer | None = None, *
     opt.state, opt.t = {}, 0
     growth = (end / start) ** (1 / (iterations - 1))
     opt.lr = lambda t: start * growth ** t
-    trainer = Trainer(net.copy(), loss, opt, reg=reg, batch_size=batch_size, epochs=0,
+    # The Trainer only takes steps here (never fit), so its epoch count is never read.
+    trainer = Trainer(net.copy(), loss, opt, reg=reg, batch_size=batch_size, epochs=1,
                       progress=False)
     X, y = trainer.prepare(X, y, "X")
     lrs, raw, smoothed, stopped = _run(trainer, X, y, iterations, smoothing, diverge,

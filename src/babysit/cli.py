@@ -33,7 +33,7 @@ from babysit.checkpoint import Checkpoints
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
-from babysit.metrics import split_metrics
+from babysit.metrics import regression_metrics, split_metrics
 from babysit.train import DivergedError, Trainer
 from babysit.validation import positive_int
 
@@ -178,11 +178,10 @@ def cmd_train(args) -> int:
 
 def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
-    its own run folder member-<i>/, then the test accuracy of each and of their average."""
+    its own run folder member-<i>/, then the test accuracy of each and of their average (of
+    their probabilities), or for a regression the test RMSE, MAE and R^2 of each and of the
+    mean of their predicted values, in the target's units."""
     data = load_data(cfg)
-    if data.task == "regress":
-        raise ValueError("--ensemble averages class probabilities; train a regression "
-                         "target without it")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = run_folder(args, "train", cfg)
     first = cfg.seed or 0
@@ -198,24 +197,50 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
         checkpoints = Checkpoints(folder, preprocess=data.preprocess,
                                   meta=checkpoint_meta(member_cfg, data))
         return build_trainer(member_cfg, build_model(member_cfg, data.n_features,
-                                                     data.n_classes), callbacks=[checkpoints])
+                                                     data.n_outputs), callbacks=[checkpoints])
 
     seeds = range(first, first + args.ensemble)
-    models = ensemble.of_seeds(member, seeds, data.train.X, data.train.y, val=data.val)
-    members = models.member_accuracies(*data.test)
-    for i, (seed, trainer) in enumerate(zip(seeds, models.models, strict=True)):
+    models = ensemble.of_seeds(member, seeds, data.train.X, data.train.y, val=data.val,
+                               task=data.task)
+    for i, trainer in enumerate(models.models):
         trainer.history.save(out / f"member-{i + 1}" / "history.json")
-        say(f"  member {i + 1} (seed {seed}): test accuracy {members[i]:.4f}")
-    summary = {"data": data.name, "members": args.ensemble, "member_test_accuracies": members,
-               "member_mean_test_accuracy": float(np.mean(members)),
-               "test_accuracy": models.accuracy(*data.test),
+    summary = {"data": data.name, "task": data.task, "members": args.ensemble,
+               **ensemble_scores(models, data, seeds),
                "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out)}
-    say(f"ensemble of {args.ensemble}: test accuracy {summary['test_accuracy']:.4f} "
-        f"(members {summary['member_mean_test_accuracy']:.4f} on average; "
-        f"{summary['seconds']:.1f} s, run folder {out})")
+    say(f"({summary['seconds']:.1f} s, run folder {out})")
     if args.json:
         print(json.dumps(summary))
     return 0
+
+
+def ensemble_scores(models: ensemble.Ensemble, data: datasets.Dataset, seeds) -> dict:
+    """Print and return the test scores of each member and of the ensemble: accuracy, or for
+    a regression RMSE, MAE and R^2 of the mean predicted value, in the target's units."""
+    if data.task == "regress":
+        restore, X = data.target.inverse_transform, data.test.X
+        truth = restore(data.test.y)
+        members = [regression_metrics(truth, restore(v)) for v in models.member_values(X)]
+        mean = regression_metrics(truth, restore(models.predict_values(X)))
+        scores = {"member_test_metrics": members, "member_mean_test_r2": float(np.mean(
+            [m["r2"] for m in members])), **{f"test_{k}": v for k, v in mean.items()}}
+        average = f"members' R^2 {scores['member_mean_test_r2']:.4f}"
+    else:
+        members = [{"accuracy": a} for a in models.member_accuracies(*data.test)]
+        mean = {"accuracy": models.accuracy(*data.test)}
+        scores = {"member_test_accuracies": [m["accuracy"] for m in members],
+                  "member_mean_test_accuracy": float(np.mean([m["accuracy"] for m in members])),
+                  "test_accuracy": mean["accuracy"]}
+        average = f"members {scores['member_mean_test_accuracy']:.4f}"
+    for i, (seed, m) in enumerate(zip(seeds, members, strict=True)):
+        say(f"  member {i + 1} (seed {seed}): {_test_scores_in_words(m)}")
+    say(f"ensemble of {len(members)}: {_test_scores_in_words(mean)} ({average} on average)")
+    return scores
+
+
+def _test_scores_in_words(m: dict) -> str:
+    if "accuracy" in m:
+        return f"test accuracy {m['accuracy']:.4f}"
+    return f"test RMSE {m['rmse']:.4g}  MAE {m['mae']:.4g}  R^2 {m['r2']:.4f}"
 
 
 def say_notes(data: datasets.Dataset) -> None:
@@ -402,9 +427,6 @@ def cmd_search(args) -> int:
 
     cfg = run_config(args)
     data = load_data(cfg)
-    if data.task == "regress":
-        raise ValueError("babysit search scores trials by validation accuracy, which a "
-                         "regression target does not have; train it with babysit train")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     result = search.run(space, data, args.trials, base=cfg,

@@ -1,4 +1,5 @@
-"""Ensembles average probabilities; distillation trains on a teacher's softened ones."""
+"""Ensembles average probabilities (a regression's: predicted values); distillation trains on
+a teacher's softened ones."""
 
 import json
 
@@ -40,6 +41,33 @@ def test_seeds_give_different_members(three, digits):
     assert not np.array_equal(w[0], w[1]) and not np.array_equal(w[1], w[2])
     accs = three.member_accuracies(*digits.test)
     assert accs == [t.accuracy(*digits.test) for t in three.models]
+
+
+def test_a_regression_ensemble_averages_its_members_values():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(0, 0.1, 200)).astype(np.float32)
+
+    def regressor(seed):
+        return bs.Trainer(bs.mlp(4, [16], 1, seed=seed), bs.losses.MeanSquaredError(),
+                          bs.optim.Adam(1e-2), batch_size=32, epochs=5, seed=seed,
+                          progress=False)
+
+    pair = ensemble.of_seeds(regressor, [0, 1], X, y, task="regress")
+    each = pair.member_values(X)
+    assert [v.shape for v in each] == [(200,), (200,)] and not np.array_equal(*each)
+    np.testing.assert_allclose(each[0], pair.models[0].scores(X)[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(pair.predict_values(X), (each[0] + each[1]) / 2, rtol=1e-6)
+    assert np.array_equal(pair.predict(X), pair.predict_values(X))
+    # the mean of two members errs less than the members do on average (squared error: Jensen)
+    errors = [np.mean((v - y) ** 2) for v in each]
+    assert np.mean((pair.predict(X) - y) ** 2) <= np.mean(errors)
+    with pytest.raises(ValueError, match="task is 'regress': it has no class probabilities"):
+        pair.predict_proba(X)
+    with pytest.raises(ValueError, match="task is 'classify': it has no predicted values"):
+        Ensemble(pair.models).member_values(X)
+    with pytest.raises(ValueError, match="task must be"):
+        Ensemble(pair.models, task="rank")
 
 
 def test_an_ensemble_of_one_network_is_that_network(three, digits):

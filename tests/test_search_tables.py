@@ -123,3 +123,19 @@ def test_train_ensemble_averages_a_regression_in_the_targets_units(houses, tmp_p
     assert summary["test_rmse"] ** 2 <= np.mean([m["rmse"] ** 2 for m in members]) + 1e-9
     assert summary["test_r2"] >= summary["member_mean_test_r2"] - 1e-9
     assert main(["predict", str(tmp_path / "member-1"), "--data", str(path)]) == 0
+
+
+def test_kfold_on_a_regression_averages_the_loss_over_plain_folds(houses):
+    from babysit.builders import load_data
+    from babysit.config import RunConfig
+
+    data = load_data(RunConfig(data=str(houses[0]), target="price"))
+    config = {"hidden": [8], "epochs": 2, "loss": "mse"}
+    scores = search.evaluate(config, data, folds=3)       # StratifiedKFold would refuse floats
+    assert set(scores) == {"val_loss", "val_rmse", "val_std"}
+    assert scores["val_loss"] > 0 and scores["val_rmse"] > 0 and scores["val_std"] >= 0
+    one = search.evaluate(config, data)
+    assert set(one) == {"val_loss", "val_rmse"}
+    # RMSE in the target's units: the loss is half the mean squared standardized error
+    assert one["val_rmse"] == pytest.approx(np.sqrt(2 * one["val_loss"]) * data.target.scale_,
+                                            rel=1e-3)

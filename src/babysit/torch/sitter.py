@@ -1,0 +1,483 @@
+"""`watch(model, optimizer)`: babysit's monitors for a PyTorch training loop, through hooks.
+
+A `Sitter` fills a babysit `History` with exactly the keys babysit's own monitors write
+(`babysit.monitors`: "update_ratio", "layers", "params", "data", "first_layer" and the
+meta of `RunInfo`), so `history.diagnose()` and `bs.report.write` work on a PyTorch run
+unchanged. It watches through hooks and never changes training:
+
+- optimizer step pre/post hooks (`register_step_pre_hook` / `register_step_post_hook`):
+  every `every` steps, a copy of the parameters before the step gives the update-to-weight
+  ratio ||update|| / ||value|| per parameter;
+- a forward pre-hook on the model takes the probe batch (the first training batch's inputs,
+  unless `probe=` is given) and counts the training examples of the first epoch;
+- at the start, at the end of epochs 2, 4, 8, 16, ... and when `history` is read after the
+  weights moved (so the last sample is the end of the run), the model runs on the probe batch
+  in eval mode under `torch.no_grad`, with the random state saved and restored; forward hooks,
+  added for that pass alone, read each leaf module's output: histograms, dead ReLUs,
+  saturated tanh/sigmoid, the predicted classes;
+- the gradients come from a real training step: the first one (for the start sample, the
+  same weights) and the last step of every epoch (known once the first epoch is counted).
+  Tensor hooks on the leaf outputs keep dL/d(output) during the caller's own
+  `loss.backward()`, and the step post-hook reads each parameter's `.grad` norm.
+  Hooks that only read change nothing: the weights after N steps are the same, bit for bit,
+  as without the sitter.
+
+Where hooks see less than babysit's own loop, the keys say so rather than guess: "data"
+(feature scale, class counts) describes the probe batch, not the whole training set; the
+class counts and each sample's probe "loss" need the probe's labels (`probe=(X, y)`), else
+they are None; `layers["every"]` is None (samples follow epochs, not a step count); and the
+per-parameter gradient norms are those of the training step's loss (with whatever penalty
+the loop added to it), where babysit's are the data loss's on the probe batch.
+
+Sampling keeps the cost low (a probe pass at geometrically spaced epochs, a parameter copy
+every `every` steps); `benchmarks/torch_overhead.py` measures it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from babysit.history import History
+from babysit.layers.activations import ReLU, Sigmoid, Tanh
+from babysit.losses import MulticlassSVM, SoftmaxCrossEntropy
+from babysit.monitors import histogram, unit_health
+
+# The babysit activation whose unit_health reading applies to a torch activation module.
+_HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
+           torch.nn.Sigmoid: Sigmoid()}
+# Modules whose weights are drawn as the first layer: (out, in) or (out, C, kh, kw).
+_FIRST_LAYER = (torch.nn.Linear, torch.nn.Conv2d)
+
+
+def _units(y: torch.Tensor) -> np.ndarray:
+    """A layer output (N, C, ...) as (N * positions, C): a conv channel is one unit."""
+    y = y.detach().to(torch.float32).cpu()
+    if y.ndim > 2:
+        y = y.movedim(1, -1).reshape(-1, y.shape[1])
+    return y.numpy()
+
+
+def _norm(t: torch.Tensor) -> float | None:
+    """||t|| (Frobenius) as a float, or None when it is not finite."""
+    value = float(torch.linalg.vector_norm(t.detach().to(torch.float64)))
+    return value if math.isfinite(value) else None
+
+
+def _fraction(name: str, value) -> float | None:
+    """An accuracy given to end_epoch (a float, NumPy scalar or 0-d tensor) as a float."""
+    if value is None:
+        return None
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError, RuntimeError):
+        fraction = math.nan
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"{name} must be a fraction in [0, 1] or None, got {value!r}")
+    return fraction
+
+
+class Sitter:
+    """What `watch` returns: the hooks on one model and optimizer, and the `History` they fill.
+
+    Call `log(loss)` after every optimizer step and `end_epoch(train_acc=, val_acc=)` after
+    every epoch; `history` is the run so far; `close()` removes every hook.
+    """
+
+    def __init__(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                 image_shape=None, *, probe=None, loss_fn=None, every: int = 10,
+                 probe_size: int = 128, first_layer_units: int = 64, **meta):
+        if not isinstance(model, torch.nn.Module):
+            raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        if not isinstance(optimizer, torch.optim.Optimizer):
+            raise ValueError(f"optimizer must be a torch.optim.Optimizer, got "
+                             f"{type(optimizer).__name__}")
+        for name, value in (("every", every), ("probe_size", probe_size),
+                            ("first_layer_units", first_layer_units)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
+        self.every, self.probe_size, self.first_layer_units = every, probe_size, first_layer_units
+        self.image_shape = list(image_shape) if image_shape is not None else None
+        self.extra_meta = meta
+        self._history = History()
+        self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
+        self.steps = 0                 # optimizer steps taken while watched
+        self._probe_x, self._probe_y = self._split_probe(probe)
+        self._rows_first_epoch = 0
+        self._leaves: list[tuple[str, torch.nn.Module]] | None = None
+        self._before: list[torch.Tensor] | None = None
+        self._capture: dict | None = None     # the gradients being read in this step
+        self._capture_for: dict | None = None  # the sample that waits for them
+        self._captured: dict | None = None     # read at step `captured["step"]`, for end_epoch
+        self._step_hooks: list = []
+        self._named = {name: p for name, p in model.named_parameters() if p.requires_grad}
+        self._hooks = [
+            model.register_forward_pre_hook(self._on_forward),
+            optimizer.register_step_pre_hook(self._before_step),
+            optimizer.register_step_post_hook(self._after_step),
+        ]
+
+    # -- what the caller calls ----------------------------------------------------------------
+
+    @property
+    def history(self) -> History:
+        """The run so far, as babysit's monitors would have recorded it.
+
+        Reading it takes a probe sample of the current weights when they moved since the last
+        one, so that the last sample is the end of the run (what the diagnosis and the report
+        compare with the start): read it after training, not at every step.
+        """
+        samples = self._history.monitors.get("layers", {}).get("samples")
+        if samples and samples[-1]["iteration"] != self.steps:
+            self._sample_now()
+        return self._history
+
+    def log(self, loss, penalty=0.0) -> None:
+        """Record one training step after `optimizer.step()`: `loss` is what the step minimized
+        (a tensor or a float); `penalty` the part of it that a regularization term added, if the
+        loop adds one (the diagnosis weighs its share)."""
+        total = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
+        reg_loss = penalty.item() if isinstance(penalty, torch.Tensor) else float(penalty)
+        self._history.record_step(total - reg_loss, reg_loss,
+                                 float(self.optimizer.param_groups[0]["lr"]))
+
+    def end_epoch(self, train_acc: float | None = None, val_acc: float | None = None) -> None:
+        """Close an epoch: its accuracies (None when not measured) and, at epochs 2, 4, 8, ...,
+        a probe sample with the first layer's weights."""
+        train_acc, val_acc = _fraction("train_acc", train_acc), _fraction("val_acc", val_acc)
+        if self._history.epochs == 0:
+            self._history.iters_per_epoch = max(self.steps, 1)
+            if "n_train" not in self.extra_meta:
+                self._history.meta["n_train"] = self._rows_first_epoch or None
+            if self._leaves is not None:
+                # Its work is done (the start, the rows of an epoch): a module with no hook
+                # runs PyTorch's fast path, a few microseconds a step less.
+                self._hooks[0].remove()
+        self._history.train_acc.append(train_acc)
+        self._history.val_acc.append(val_acc)
+        self._history.meta["epochs"] = self._history.epochs
+        if self._leaves is not None and self._history.epochs >= self._next_sample_epoch:
+            # Geometric spacing: early epochs, where most goes wrong, are seen closely,
+            # and a long run costs a few samples; `history` adds the last one.
+            self._next_sample_epoch *= 2
+            self._sample_now()
+
+    def close(self) -> None:
+        """Remove every hook this sitter added; the history stays readable."""
+        for handle in self._hooks + self._step_hooks:
+            handle.remove()
+        self._hooks, self._step_hooks = [], []
+
+    def __enter__(self) -> Sitter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- hooks --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _split_probe(probe):
+        if probe is None:
+            return None, None
+        x, y = probe if isinstance(probe, tuple | list) else (probe, None)
+        if not isinstance(x, torch.Tensor) or (y is not None and not isinstance(y, torch.Tensor)):
+            raise ValueError(f"probe must be a tensor X or a pair of tensors (X, y), got "
+                             f"{type(probe).__name__}")
+        return x.detach(), (None if y is None else y.detach())
+
+    def _on_forward(self, module, args) -> None:
+        """Before every forward of the model in the first epoch: the first training forward
+        starts the run (probe, meta, the first sample, whose gradients this step gives);
+        each counts its rows."""
+        if not (module.training and torch.is_grad_enabled() and args
+                and isinstance(args[0], torch.Tensor)):
+            return
+        self._rows_first_epoch += int(args[0].shape[0])
+        if self._leaves is None:
+            self._start(args[0])
+            self._capture = {"step": 1}
+            self._hook_outputs()
+
+    def _hook_outputs(self) -> None:
+        """For this forward only: hook every leaf's output to read dL/d(output) in backward."""
+        grads = self._capture.setdefault("gradients", [None] * len(self._leaves))
+
+        def watch_output(i):
+            def on_output(module, args, output):
+                if isinstance(output, torch.Tensor) and output.requires_grad:
+                    def read(g, i=i):
+                        grads[i] = g.detach()
+                    output.register_hook(read)
+            return on_output
+
+        self._step_hooks = [m.register_forward_hook(watch_output(i))
+                            for i, (_, m) in enumerate(self._leaves)]
+        self._step_hooks.append(self.model.register_forward_hook(self._unhook_outputs))
+
+    def _unhook_outputs(self, module, args, output) -> None:
+        if not (module.training and torch.is_grad_enabled()):
+            return  # an evaluation between the steps: the training forward is still to come
+        for handle in self._step_hooks:
+            handle.remove()
+        self._step_hooks = []
+
+    def _before_step(self, optimizer, args, kwargs) -> None:
+        if (self.steps + 1) % self.every == 0:
+            with torch.no_grad():
+                self._before = [p.detach().clone() for p in self._named.values()]
+
+    def _after_step(self, optimizer, args, kwargs) -> None:
+        # The step's gradients are read here, not before it: an optimizer given a closure
+        # (as Lightning's is) runs the forward and backward passes inside step().
+        self.steps += 1
+        if self._capture is not None:
+            self._read_gradients()
+        if (self._history.epochs and (self.steps + 1) % self._history.iters_per_epoch == 0
+                and self._leaves is not None and not self._step_hooks):
+            self._capture = {"step": self.steps + 1}  # predicted to close an epoch
+            self._hook_outputs()
+        if self._before is None or self._leaves is None:  # no training forward seen yet
+            self._before = None
+            return
+        before, self._before = self._before, None
+        with torch.no_grad():
+            # Two fused calls for all parameters (a per-parameter loop of small ops costs a
+            # tiny network's step several percent); the copies become the updates in place.
+            scales = torch._foreach_norm(before)
+            torch._foreach_sub_(before, list(self._named.values()))
+            steps = torch._foreach_norm(before)
+            norms = torch.stack([n.double() for n in (*steps, *scales)]).cpu()
+        norms = norms.reshape(2, -1).T  # (params, 2): ||update||, ||value before||
+        rec = self._history.monitors["update_ratio"]
+        rec["iterations"].append(self.steps)
+        for name, (step, scale) in zip(self._named, norms.tolist(), strict=True):
+            rec["params"][name].append(step / scale if scale > 0 else None)
+
+    def _read_gradients(self) -> None:
+        """After the step: its parameter gradients' norms (the outputs' gradients were kept in
+        backward; their histograms wait until a sample needs them)."""
+        capture, self._capture = self._capture, None
+        capture["param_grad_norm"] = {name: None if p.grad is None else _norm(p.grad)
+                                      for name, p in self._named.items()}
+        if self._capture_for is not None:
+            self._fill(self._capture_for, capture)
+            self._capture_for = None
+        else:
+            self._captured = capture
+
+    # -- samples ------------------------------------------------------------------------------
+
+    def _start(self, x: torch.Tensor) -> None:
+        """The first training forward: probe, leaf order, meta, data scale, the first sample."""
+        if self._probe_x is None:
+            self._probe_x = x[:self.probe_size].detach().clone()
+        self._leaves, out = self._leaf_order()
+        names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
+        classes = int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else None
+        self._history.monitors["layers"] = {
+            "every": None, "probe_size": int(self._probe_x.shape[0]), "names": names,
+            "kinds": [type(m).__name__ for _, m in self._leaves],
+            "probe_labels": self._class_counts(self._probe_y, classes), "samples": []}
+        self._history.monitors["params"] = {
+            "iterations": [], "names": list(self._named),
+            "weights": [n for n, p in self._named.items() if p.ndim >= 2],
+            "grad_norm": {n: [] for n in self._named}, "value_norm": {n: [] for n in self._named}}
+        self._history.monitors["update_ratio"] = {
+            "every": self.every, "iterations": [], "weights": [n for n, p in self._named.items()
+                                                              if p.ndim >= 2],
+            "params": {n: [] for n in self._named}}
+        flat = self._probe_x.detach().reshape(self._probe_x.shape[0], -1).double().cpu()
+        self._history.monitors["data"] = {
+            "n": int(flat.shape[0]), "feature_mean": flat.mean(0).tolist(),
+            "feature_std": flat.std(0, unbiased=False).tolist(),
+            "class_counts": self._class_counts(self._probe_y, classes), "val_class_counts": None}
+        self._history.meta.update(self._meta(x, classes, names))
+        self._capture_for = self._sample(0)
+        self._record_first_layer()
+
+    def _leaf_order(self) -> tuple[list[tuple[str, torch.nn.Module]], torch.Tensor]:
+        """The leaf modules (no children) in the order the probe pass first calls them, from
+        the first one with parameters on (a reshape of the input before it gets no gradient),
+        and the model's output on the probe batch."""
+        names = {m: name for name, m in self.model.named_modules()}
+        order = []
+
+        def seen(module, args, output):
+            if module not in order:
+                order.append(module)
+
+        leaves = [m for m in self.model.modules() if not list(m.children())]
+        handles = [m.register_forward_hook(seen) for m in leaves]
+        try:
+            out = self._run_probe()
+        finally:
+            for h in handles:
+                h.remove()
+        first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
+        return [(names[m] or type(m).__name__, m) for m in order[first:]], out
+
+    def _run_probe(self) -> torch.Tensor:
+        """The model on the probe batch in eval mode, changing nothing training reads."""
+        modes = [(m, m.training) for m in self.model.modules()]
+        # The CPU generator's state is put back afterwards (an eval pass should draw nothing,
+        # but a custom module might); torch.random.fork_rng does the same at 1 ms a call.
+        rng = torch.get_rng_state()
+        try:
+            # No grad and eval mode: our own pre-hook, which counts training forwards, and
+            # BatchNorm's running statistics stay out of it.
+            with torch.no_grad():
+                self.model.eval()
+                return self.model(self._probe_x)
+        finally:
+            torch.set_rng_state(rng)
+            for m, mode in modes:
+                m.training = mode
+
+    def _probe_outputs(self) -> list[torch.Tensor]:
+        """Each leaf's output on the probe batch (leaf order), the model's output last."""
+        outputs = [None] * len(self._leaves)
+
+        def keep(i):
+            def on_output(module, args, output):
+                if outputs[i] is None and isinstance(output, torch.Tensor):
+                    outputs[i] = output.detach()
+            return on_output
+
+        handles = [m.register_forward_hook(keep(i)) for i, (_, m) in enumerate(self._leaves)]
+        try:
+            final = self._run_probe()
+        finally:
+            for h in handles:
+                h.remove()
+        return [*outputs, final]
+
+    def _sample(self, iteration: int) -> dict:
+        """Activations and predicted classes on the probe batch now; gradients filled later."""
+        *outputs, final = self._probe_outputs()
+        activations = []
+        for (_, m), y in zip(self._leaves, outputs, strict=True):
+            if y is None:
+                activations.append(None)
+                continue
+            units = _units(y)
+            health = _HEALTH.get(type(m))
+            activations.append({**histogram(units),
+                                **(unit_health(health, units) if health else {})})
+        layers = self._history.monitors["layers"]
+        predicted = None
+        if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
+            predicted = torch.bincount(final.argmax(1).cpu(), minlength=final.shape[1]).tolist()
+        sample = {"iteration": iteration, "loss": self._probe_loss(final),
+                  "activations": activations, "gradients": [None] * len(self._leaves),
+                  "grad_norm": [None] * len(self._leaves), "predicted": predicted}
+        layers["samples"].append(sample)
+        params = self._history.monitors["params"]
+        params["iterations"].append(iteration)
+        for name, p in self._named.items():
+            params["grad_norm"][name].append(None)
+            params["value_norm"][name].append(_norm(p))
+        return sample
+
+    def _sample_now(self) -> None:
+        """A sample of the current weights, with the gradients of the step that ended here
+        when they were read (the last step of every epoch is, from the second epoch on)."""
+        sample = self._sample(self.steps)
+        if self._captured is not None and self._captured["step"] == self.steps:
+            self._fill(sample, self._captured)
+        self._record_first_layer()
+
+    def _probe_loss(self, scores: torch.Tensor) -> float | None:
+        """The data loss on the probe batch, when its labels were given (probe=(X, y)):
+        `loss_fn`, or softmax cross-entropy without one. None when unknown or not finite."""
+        y, loss_fn = self._probe_y, self.loss_fn
+        if loss_fn is None and y is not None and not y.is_floating_point() and scores.ndim == 2:
+            loss_fn = torch.nn.functional.cross_entropy
+        if y is None or loss_fn is None:
+            return None
+        with torch.no_grad():
+            value = float(loss_fn(scores, y))
+        return value if math.isfinite(value) else None
+
+    def _fill(self, sample: dict, capture: dict) -> None:
+        """Put a step's gradient readings into `sample` and its entry of monitors["params"]."""
+        outputs = capture.get("gradients") or []
+        if outputs:
+            sample["gradients"] = [None if g is None else histogram(g.cpu()) for g in outputs]
+            sample["grad_norm"] = [None if g is None else _norm(g) for g in outputs]
+        params = self._history.monitors["params"]
+        at = self._history.monitors["layers"]["samples"].index(sample)
+        for name, norm in capture["param_grad_norm"].items():
+            params["grad_norm"][name][at] = norm
+
+    def _record_first_layer(self) -> None:
+        """monitors["first_layer"]: the first Linear or Conv2d's weights, one column per unit."""
+        for name, m in self._leaves:
+            if isinstance(m, _FIRST_LAYER):
+                W = m.weight.detach().double().cpu()
+                # (out, in) -> (in, out); (out, C, kh, kw) -> (kh * kw * C, out), pixel-major
+                W = W.T if W.ndim == 2 else W.permute(2, 3, 1, 0).reshape(-1, W.shape[0])
+                units = list(range(min(self.first_layer_units, W.shape[1])))
+                self._history.monitors["first_layer"] = {
+                    "name": f"{name}.weight", "shape": list(W.shape), "units": units,
+                    "iteration": self.steps, "W": W[:, units].tolist()}
+                return
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def _class_counts(self, y, classes: int | None) -> list[int] | None:
+        if y is None or classes is None or y.ndim != 1 or y.is_floating_point():
+            return None
+        return torch.bincount(y.cpu(), minlength=classes).tolist()
+
+    def _meta(self, x: torch.Tensor, classes: int | None, names: list[str]) -> dict:
+        """What babysit's RunInfo writes, as far as hooks can see it."""
+        svm = isinstance(self.loss_fn, torch.nn.MultiMarginLoss)
+        chance = None
+        if classes is not None:
+            chance = (MulticlassSVM(self.loss_fn.margin) if svm
+                      else SoftmaxCrossEntropy()).chance_loss(classes)
+        group = self.optimizer.param_groups[0]
+        decay = group.get("weight_decay") or 0
+        shown = ", ".join(f"{k}={group[k]}" for k in ("lr", "momentum", "betas", "weight_decay")
+                          if k in group)
+        # The report draws the first layer's units as images of meta["image_shape"]: for a
+        # first Conv2d that is its kernel's shape (the input's is kept as "input_shape").
+        first = next((m for _, m in self._leaves if isinstance(m, _FIRST_LAYER)), None)
+        image = self.image_shape
+        if isinstance(first, torch.nn.Conv2d):
+            kh, kw = first.kernel_size
+            image = [kh, kw] if first.in_channels == 1 else [kh, kw, first.in_channels]
+        return {"n_train": None, "n_val": 0, "n_features": int(np.prod(x.shape[1:])),
+                "n_classes": classes, "chance_loss": chance, "batch_size": int(x.shape[0]),
+                "epochs": 0, "loss": repr(self.loss_fn) if self.loss_fn is not None else None,
+                "optimizer": f"{type(self.optimizer).__name__}({shown})",
+                "lr": float(group["lr"]),
+                "regularizer": f"weight decay {decay:g}" if decay else None,
+                "layers": names, "model": " -> ".join(repr(m) for _, m in self._leaves),
+                "image_shape": image, "input_shape": self.image_shape,
+                "framework": f"torch {torch.__version__}",
+                **self.extra_meta}
+
+
+def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image_shape=None,
+          **options) -> Sitter:
+    """Babysit a PyTorch training loop: hooks on `model` and `optimizer` that fill a History.
+
+    image_shape: (H, W) or (H, W, C) when each input row is an image, so the report draws
+    the first Linear layer's weights as images (a first Conv2d's filters are drawn in their
+    kernel's shape). options: probe (the inputs X, or (X, y), to
+    watch activations on; by default the first training batch's inputs; with labels y the
+    samples hold the probe's loss and the data record its class counts), loss_fn (the
+    loss for those and for the chance loss: an `nn.MultiMarginLoss` has the SVM's; softmax
+    cross-entropy otherwise),
+    every (steps between update-ratio samples, 10), probe_size (128), first_layer_units (64),
+    and anything else to add to history.meta (e.g. data="digits").
+    """
+    return Sitter(model, optimizer, image_shape, **options)
+
+
+__all__ = ["Sitter", "watch"]

@@ -62,6 +62,9 @@ def test_a_regression_ensemble_averages_its_members_values():
     # the mean of two members errs less than the members do on average (squared error: Jensen)
     errors = [np.mean((v - y) ** 2) for v in each]
     assert np.mean((pair.predict(X) - y) ** 2) <= np.mean(errors)
+    members, mean = pair.evaluate(X, y, restore=lambda v: 10 * np.asarray(v))  # in units
+    assert [m["rmse"] for m in members] == pytest.approx([10 * np.sqrt(e) for e in errors])
+    assert mean["rmse"] == pytest.approx(10 * np.sqrt(np.mean((pair.predict(X) - y) ** 2)))
     with pytest.raises(ValueError, match="task is 'regress': it has no class probabilities"):
         pair.predict_proba(X)
     with pytest.raises(ValueError, match="task is 'classify': it has no predicted values"):
@@ -176,6 +179,6 @@ def test_cli_trains_an_averaged_ensemble(tmp_path, capsys):
                  "--hidden", "16", "--out", str(tmp_path), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert len(summary["member_test_accuracies"]) == 2
+    assert [set(m) for m in summary["member_test_scores"]] == [{"accuracy"}] * 2
     assert 0 <= summary["test_accuracy"] <= 1
     assert (tmp_path / "member-1" / "best.safetensors").exists()

@@ -33,7 +33,7 @@ from babysit.checkpoint import Checkpoints
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
-from babysit.metrics import regression_metrics, split_metrics
+from babysit.metrics import scores_in_words, split_metrics
 from babysit.train import DivergedError, Trainer
 from babysit.validation import positive_int
 
@@ -178,9 +178,8 @@ def cmd_train(args) -> int:
 
 def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
-    its own run folder member-<i>/, then the test accuracy of each and of their average (of
-    their probabilities), or for a regression the test RMSE, MAE and R^2 of each and of the
-    mean of their predicted values, in the target's units."""
+    its own run folder member-<i>/, then the test accuracy (a regression's RMSE, MAE and R^2,
+    in the target's units) of each and of their average (`Ensemble.evaluate`)."""
     data = load_data(cfg)
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = run_folder(args, "train", cfg)
@@ -204,43 +203,18 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
                                task=data.task)
     for i, trainer in enumerate(models.models):
         trainer.history.save(out / f"member-{i + 1}" / "history.json")
+    restore = data.target.inverse_transform if data.task == "regress" else None
+    members, mean = models.evaluate(*data.test, restore=restore)
+    for i, (seed, scores) in enumerate(zip(seeds, members, strict=True), start=1):
+        say(f"  member {i} (seed {seed}): test {scores_in_words(scores)}")
     summary = {"data": data.name, "task": data.task, "members": args.ensemble,
-               **ensemble_scores(models, data, seeds),
+               "member_test_scores": members, **{f"test_{k}": v for k, v in mean.items()},
                "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out)}
-    say(f"({summary['seconds']:.1f} s, run folder {out})")
+    say(f"ensemble of {args.ensemble}: test {scores_in_words(mean)} ({summary['seconds']:.1f} "
+        f"s, run folder {out})")
     if args.json:
         print(json.dumps(summary))
     return 0
-
-
-def ensemble_scores(models: ensemble.Ensemble, data: datasets.Dataset, seeds) -> dict:
-    """Print and return the test scores of each member and of the ensemble: accuracy, or for
-    a regression RMSE, MAE and R^2 of the mean predicted value, in the target's units."""
-    if data.task == "regress":
-        restore, X = data.target.inverse_transform, data.test.X
-        truth = restore(data.test.y)
-        members = [regression_metrics(truth, restore(v)) for v in models.member_values(X)]
-        mean = regression_metrics(truth, restore(models.predict_values(X)))
-        scores = {"member_test_metrics": members, "member_mean_test_r2": float(np.mean(
-            [m["r2"] for m in members])), **{f"test_{k}": v for k, v in mean.items()}}
-        average = f"members' R^2 {scores['member_mean_test_r2']:.4f}"
-    else:
-        members = [{"accuracy": a} for a in models.member_accuracies(*data.test)]
-        mean = {"accuracy": models.accuracy(*data.test)}
-        scores = {"member_test_accuracies": [m["accuracy"] for m in members],
-                  "member_mean_test_accuracy": float(np.mean([m["accuracy"] for m in members])),
-                  "test_accuracy": mean["accuracy"]}
-        average = f"members {scores['member_mean_test_accuracy']:.4f}"
-    for i, (seed, m) in enumerate(zip(seeds, members, strict=True)):
-        say(f"  member {i + 1} (seed {seed}): {_test_scores_in_words(m)}")
-    say(f"ensemble of {len(members)}: {_test_scores_in_words(mean)} ({average} on average)")
-    return scores
-
-
-def _test_scores_in_words(m: dict) -> str:
-    if "accuracy" in m:
-        return f"test accuracy {m['accuracy']:.4f}"
-    return f"test RMSE {m['rmse']:.4g}  MAE {m['mae']:.4g}  R^2 {m['r2']:.4f}"
 
 
 def say_notes(data: datasets.Dataset) -> None:

@@ -23,6 +23,7 @@ from babysit.backend import get_array_module, to_numpy
 from babysit.data import class_labels, validate
 from babysit.layers.base import Layer
 from babysit.losses import Loss, SoftmaxCrossEntropy, log_softmax, softmax
+from babysit.metrics import regression_metrics
 from babysit.optim import Adam, Optimizer
 from babysit.train import Trainer, predict_scores
 from babysit.validation import positive_int
@@ -128,6 +129,19 @@ class Ensemble:
         X, y = validate(X, y)
         y = class_labels(y)
         return [float((p.argmax(axis=1) == y).mean()) for p in self.member_proba(X)]
+
+    def evaluate(self, X, y, restore: Callable | None = None) -> tuple[list[dict], dict]:
+        """How each member and the ensemble do on X (N, D), y (N,): ([{"accuracy": ...} per
+        member], the ensemble's), or for a regression `regression_metrics`' {"rmse", "mae",
+        "r2"}, with y and the predictions passed through `restore` first (e.g. a table's
+        `data.target.inverse_transform`, for the target's units)."""
+        if self.task == "classify":
+            return ([{"accuracy": a} for a in self.member_accuracies(X, y)],
+                    {"accuracy": self.accuracy(X, y)})
+        restore = restore or np.asarray
+        truth = restore(y)
+        return ([regression_metrics(truth, restore(v)) for v in self.member_values(X)],
+                regression_metrics(truth, restore(self.predict_values(X))))
 
     def _need(self, task: str, what: str) -> None:
         """Refuse a question of the other task (a regression has no classes, and classes

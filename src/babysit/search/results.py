@@ -129,10 +129,10 @@ def format_table(rows: list[dict], limit: int | None = None,
     return "\n".join(lines)
 
 
-def train_command(config: Mapping, data: str) -> str:
+def train_command(config: Mapping, data: str, target: str | None = None) -> str:
     """The `babysit train` command line for `config`: its options that differ from the
-    defaults (floats to 6 significant digits)."""
-    options = [f"--data {data}"]
+    defaults (floats to 6 significant digits), after `--data data` (and a table's `--target`)."""
+    options = [f"--data {data}"] + ([f"--target {target}"] if target is not None else [])
     for name, default in base_config().items():
         value = config.get(name, default)
         if value == default or value is None or value is False:

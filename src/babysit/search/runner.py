@@ -103,7 +103,8 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     if result.best:
         best_config = job.config(result.best["stage"] - 1,
                                  {k: result.best[k] for k in space if k in result.best})
-        say(f"to train the best again: {train_command(best_config, data.name)}")
+        target = data.target.name_ if data.table is not None else None
+        say(f"to train the best again: {train_command(best_config, data.name, target)}")
         result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
                                                                            top_k, say)
     (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from babysit import cli
-from babysit.data import datasets, download, formats, sources
+from babysit.data import datasets, download, formats, sources, splits
 
 # -- writing the formats by hand, byte by byte, so the readers are checked against the spec --
 
@@ -165,6 +165,31 @@ def test_mnist_like_loading_keeps_the_standard_test_set_and_carves_val_from_trai
     again = datasets.load("mnist", seed=1)
     assert np.array_equal(again.val.X, data.val.X)
     assert not np.array_equal(datasets.load("mnist", seed=2).val.X, data.val.X)
+
+
+@pytest.mark.parametrize(("counts", "n", "seed"), [
+    ([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949], 10000, 0),   # MNIST's
+    ([50, 3, 7], 12, 1), ([2, 2, 2, 2], 4, 5), ([400, 40, 4], 111, 123), ([9, 9, 9], 24, 2),
+])
+def test_holdout_indices_are_scikit_learns_stratified_split(counts, n, seed):
+    """The MNIST loaders split without importing scikit-learn; the rows are the ones
+    train_test_split(stratify=y) picks, so the splits stay what they were."""
+    from sklearn.model_selection import train_test_split
+
+    y = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(counts)), counts))
+    expected = train_test_split(np.arange(len(y)), test_size=n, stratify=y, random_state=seed)
+    for got, want in zip(splits.holdout_indices(y, n, seed), expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_idx_images_are_scaled_as_float32_division_by_255(places):
+    """Straight into the final array: the same float32 numbers as images / 255."""
+    write_mnist_like(places["env"], n_train=60, n_test=21)
+    data = datasets.load("mnist", seed=3)
+    images = formats.read_idx(places["env"] / "t10k-images-idx3-ubyte.gz")
+    want = images.reshape(21, -1).astype(np.float32) / np.float32(255)
+    assert data.test.X.dtype == np.float32
+    np.testing.assert_array_equal(data.test.X.view(np.uint32), want.view(np.uint32))
 
 
 def test_the_offline_error_says_which_files_to_put_where(places):

@@ -235,6 +235,32 @@ def test_dataset_preprocessed_fits_on_the_training_split_only():
     assert data.preprocessed(None) is data
 
 
+@pytest.mark.parametrize("make", [pp.MeanCenter, pp.Standardize, pp.MinMax,
+                                  lambda: pp.PCA(10)])
+def test_preprocessed_without_a_copy_overwrites_the_splits_with_the_same_numbers(make):
+    """copy=False (how the command line preprocesses) holds the data once: a transform that
+    keeps the width writes over the arrays it came from, block by block, with the numbers a
+    copy gets, bit for bit."""
+    copied = datasets.load("digits").preprocessed(make())
+    data = datasets.load("digits")
+    arrays = [data.train.X, data.val.X, data.test.X]
+    out = data.preprocessed(make(), copy=False)
+    for before, got, want in zip(arrays, (out.train.X, out.val.X, out.test.X),
+                                 (copied.train.X, copied.val.X, copied.test.X), strict=True):
+        np.testing.assert_array_equal(got, want)
+        assert (got is before) == (got.shape == before.shape)     # PCA narrows: a new array
+
+
+def test_statistics_accumulate_in_float64_from_float32_data():
+    """No float64 copy of the data, and the statistics of one: float32 data and its float64
+    copy give the same mean and scale."""
+    X32 = datasets.load("digits").train.X
+    a, b = pp.Standardize().fit(X32), pp.Standardize().fit(X32.astype(np.float64))
+    assert a.mean_.dtype == np.float64
+    np.testing.assert_array_equal(a.mean_, b.mean_)
+    np.testing.assert_array_equal(a.scale_, b.scale_)
+
+
 def test_images_stay_images_only_where_columns_stay_pixels():
     data = datasets.load("digits")
     assert data.preprocessed(pp.Whiten(kind="zca")).image_shape == (8, 8)

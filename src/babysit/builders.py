@@ -23,7 +23,7 @@ def load_data(cfg: RunConfig) -> datasets.Dataset:
     data = datasets.load(cfg.data, seed=cfg.seed or 0, target=cfg.target, task=cfg.task,
                          drop=cfg.drop)
     name, reason = preprocess.resolve(cfg.preprocess, images=data.image_shape is not None)
-    data = data.preprocessed(preprocess.get(name))
+    data = data.preprocessed(preprocess.get(name), copy=False)   # the data held once
     chosen = f"preprocessing {name}" + (f" (auto: {reason})" if cfg.preprocess == "auto" else "")
     return dataclasses.replace(data, notes=[chosen, *data.notes])
 

@@ -255,14 +255,13 @@ def _write(path: Path, arrays: dict[str, np.ndarray], info: dict) -> None:
     info = {"format": FORMAT, "version": VERSION, **info}
     text = json.dumps(info, default=_jsonable)
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
-    blob = safetensors.numpy.save(arrays, metadata={"babysit": text,
-                                                    "sha256": _digest(text, arrays)})
+    metadata = {"babysit": text, "sha256": _digest(text, arrays)}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            f.write(blob)
-            f.flush()
+        # straight from the arrays into the file: no serialized copy of them in memory
+        safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
+        with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:

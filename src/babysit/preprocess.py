@@ -5,7 +5,8 @@ The notes' three forms: mean subtraction (`MeanCenter`), normalization (`Standar
 
 Manners are scikit-learn's: hyperparameters are only stored in `__init__`; what `fit`
 learns ends in `_` (`mean_`, `components_`); `fit` returns `self`. Statistics are computed
-in float64 and applied in the data's dtype (float32 stays float32). A fitted transform
+in float64 (accumulated in float64, without a float64 copy of the data) and applied in the
+data's dtype (float32 stays float32). A fitted transform
 describes itself as a JSON config plus named arrays (`to_state()` / `from_state()`), so a
 checkpoint can store it as JSON + safetensors, never pickle.
 
@@ -27,15 +28,16 @@ from babysit.validation import positive_int
 class Transform:
     """Base class: `fit(X)`, `transform(X)`, `fit_transform(X)`, `inverse_transform(Z)`.
 
-    Subclasses implement `_fit(X64)` (X64: (N, D) float64, learned attributes set there)
-    and `_transform(X)` (X: (N, D) in the data's dtype). Every fitted transform records
+    Subclasses implement `_fit(X)` (X: (N, D) float32 or float64; learned attributes set
+    there, computed in float64: `X.mean(axis=0, dtype=np.float64)`) and `_transform(X)`
+    (X: (N, D) in the data's dtype). Every fitted transform records
     `n_features_in_`, the width it was fitted on.
     """
 
     def fit(self, X) -> Transform:
         """Learn the statistics from training data X: (N, D). Returns self."""
         X = check_features(X, "X")
-        self._fit(X.astype(np.float64))
+        self._fit(X)
         self.n_features_in_ = X.shape[1]
         return self
 
@@ -147,11 +149,11 @@ class MeanCenter(Transform):
 
     def _fit(self, X):
         if self.per == "feature":
-            self.mean_ = X.mean(axis=0)
+            self.mean_ = X.mean(axis=0, dtype=np.float64)
         elif self.per == "global":
-            self.mean_ = np.array([X.mean()])
+            self.mean_ = np.array([X.mean(dtype=np.float64)])
         else:
-            self.mean_ = _channels(X, self.image_shape).mean(axis=(0, 1))
+            self.mean_ = _channels(X, self.image_shape).mean(axis=(0, 1), dtype=np.float64)
 
     def _offset(self) -> np.ndarray:
         """The mean broadcast to one value per column: (D,)."""
@@ -189,8 +191,8 @@ class Standardize(Transform):
         self.keep_binary = keep_binary
 
     def _fit(self, X):
-        self.mean_ = X.mean(axis=0)
-        std = X.std(axis=0)
+        self.mean_ = X.mean(axis=0, dtype=np.float64)
+        std = X.std(axis=0, dtype=np.float64)
         self.scale_ = np.where(std > 0, std, 1.0)
         if self.keep_binary:
             binary = ((X == 0) | (X == 1)).all(axis=0)
@@ -216,8 +218,8 @@ class MinMax(Transform):
         self.high = high
 
     def _fit(self, X):
-        self.data_min_ = X.min(axis=0)
-        span = X.max(axis=0) - self.data_min_
+        self.data_min_ = X.min(axis=0).astype(np.float64)
+        span = X.max(axis=0).astype(np.float64) - self.data_min_
         self.scale_ = (self.high - self.low) / np.where(span > 0, span, 1.0)
 
     def _transform(self, X):
@@ -229,13 +231,13 @@ class MinMax(Transform):
 
 def _eigen(X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean (D,), eigenvalues (D,) in decreasing order and eigenvectors as rows (D, D)
-    of the covariance of X: (N, D) float64, `Xc.T @ Xc / N` as in the notes.
+    of the covariance of X: (N, D), `Xc.T @ Xc / N` in float64 as in the notes.
 
     Each eigenvector's sign is fixed so its largest entry is positive, so a fit is
     reproducible across machines.
     """
-    mean = X.mean(axis=0)
-    Xc = X - mean
+    mean = X.mean(axis=0, dtype=np.float64)
+    Xc = X - mean                                # float64: the one float64 copy
     cov = Xc.T @ Xc / X.shape[0]
     values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1]

@@ -1,4 +1,5 @@
-"""The training loop: one shuffle per epoch, contiguous mini-batches, validation each epoch.
+"""The training loop: one shuffle per epoch, mini-batches gathered in that order, validation
+each epoch. Memory-mapped data (larger than memory) is read in shuffled chunks instead.
 
 A step runs: forward -> loss -> backward closures -> regularizer gradient ->
 optimizer update -> constraints (max-norm) -> callbacks observe. Callbacks
@@ -17,12 +18,16 @@ import numpy as np
 from babysit.average import ParameterAverage
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
-from babysit.data import class_labels, validate
+from babysit.data import class_labels, is_memory_mapped, validate
 from babysit.history import History
 from babysit.layers.base import Layer, Sequential
 from babysit.losses import Loss
 from babysit.optim import Optimizer
 from babysit.validation import non_negative_int, positive_int
+
+# How much of a memory-mapped training set is read into memory at a time (see
+# `Trainer._mapped_batches`).
+MAPPED_CHUNK_BYTES = 32 * 2**20
 
 
 class DivergedError(FloatingPointError):
@@ -113,9 +118,10 @@ class Trainer:
         X, y = validate(X, y, name)
         dtype = self.net.dtype or X.dtype
         xp = get_array_module(self.params[0].value) if self.params else np
-        X = xp.asarray(X.astype(dtype, copy=False))
+        if not is_memory_mapped(X):   # mapped data stays on disk, converted batch by batch
+            X = xp.asarray(X.astype(dtype, copy=False))
         try:
-            scores = self.net(X[:1], train=False)
+            scores = predict_scores(self.net, X[:1])
         except ValueError as err:
             raise ValueError(f"{name} has shape {tuple(X.shape)}, which the network does not "
                              f"accept: {err}") from None
@@ -133,6 +139,9 @@ class Trainer:
         left. Calling `fit` again on a trainer that has run all its epochs is a ValueError
         (it would silently do nothing); to train more, raise `trainer.epochs` first (e.g.
         `trainer.epochs += 10`), which continues from where it stopped.
+
+        X (N, D) may be memory-mapped (`np.load(path, mmap_mode="r")`, `bs.data.load("x.npy")`):
+        it then stays on disk and is read in shuffled chunks (`_mapped_batches`).
         """
         if self.epoch > 0 and self.epoch >= self.epochs:
             raise ValueError(f"this trainer has already run its {self.epochs} epochs; to train "
@@ -166,12 +175,7 @@ class Trainer:
     # warnings are errors).
     @np.errstate(over="ignore", invalid="ignore", divide="ignore")
     def _run_epoch(self, X, y, bar) -> None:
-        n = X.shape[0]
-        order = self.rng.permutation(n)
-        xp = get_array_module(X)
-        Xs, ys = X[xp.asarray(order)], y[xp.asarray(order)]  # one shuffle, contiguous batches
-        for start in range(0, n, self.batch_size):
-            xb, yb = Xs[start:start + self.batch_size], ys[start:start + self.batch_size]
+        for xb, yb in self._batches(X, y):
             lr = self.opt.current_lr()
             data_loss, reg_loss = self.step(xb, yb)
             self.history.record_step(data_loss, reg_loss, lr)
@@ -184,6 +188,37 @@ class Trainer:
                     self.iteration, self.history)
             if bar is not None:
                 bar.update(1)
+
+    def _batches(self, X, y):
+        """The epoch's mini-batches (xb, yb): one permutation of the rows, each batch
+        gathered by index in that order (no shuffled copy of the whole epoch)."""
+        if is_memory_mapped(X):
+            yield from self._mapped_batches(X, y)
+            return
+        order = get_array_module(X).asarray(self.rng.permutation(X.shape[0]))
+        for start in range(0, X.shape[0], self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield X[rows], y[rows]
+
+    def _mapped_batches(self, X, y):
+        """Mini-batches of memory-mapped X (N, D): the file is cut into chunks of about
+        MAPPED_CHUNK_BYTES (a whole number of batches), visited in a random order; each chunk
+        is read into memory in one sequential pass, converted to the network's dtype, and its
+        rows shuffled. Memory holds one chunk, not the data."""
+        n, bs = X.shape[0], self.batch_size
+        row_bytes = X.dtype.itemsize * int(np.prod(X.shape[1:]))
+        chunk = max(1, MAPPED_CHUNK_BYTES // (row_bytes * bs)) * bs
+        starts = np.arange(0, n, chunk)
+        dtype = self.net.dtype or np.float32
+        xp = get_array_module(self.params[0].value) if self.params else np
+        for start in starts[self.rng.permutation(len(starts))]:
+            block = xp.asarray(np.array(X[start:start + chunk], dtype=dtype))
+            labels = y[start:start + chunk]
+            order = xp.asarray(self.rng.permutation(len(block)))
+            for i in range(0, len(block), bs):
+                rows = order[i:i + bs]
+                yield block[rows], labels[rows]
+            del block, order      # before the next chunk is read: one chunk held at a time
 
     def _end_epoch(self, train_eval, val, bar) -> None:
         h = self.history
@@ -287,16 +322,25 @@ class Trainer:
 
 
 def predict_scores(net: Layer, X, batch_size: int = 2048):
-    """net's test-time scores for X (N, D), in batches of `batch_size`; (N, C)."""
+    """net's test-time scores for X (N, D), in batches of `batch_size`; (N, C).
+
+    Each batch is converted to the network's dtype and device on its own, so X may be
+    memory-mapped or of another dtype without a converted copy of the whole of it.
+    """
     dtype = net.dtype
     xp = get_array_module(net.parameters()[0].value) if net.parameters() else np
-    X = xp.asarray(X)
-    if dtype is not None and X.dtype != dtype:
-        X = X.astype(dtype)
+    X = X if hasattr(X, "shape") else np.asarray(X)
+
+    def scores(rows):
+        xb = X[rows]
+        if dtype is not None and xb.dtype != dtype:
+            xb = xb.astype(dtype)
+        return net(xp.asarray(xb), train=False)
+
     if X.shape[0] <= batch_size:
-        return net(X, train=False)
-    parts = [net(X[i:i + batch_size], train=False) for i in range(0, X.shape[0], batch_size)]
-    return xp.concatenate(parts)
+        return scores(slice(None))
+    return xp.concatenate([scores(slice(i, i + batch_size))
+                           for i in range(0, X.shape[0], batch_size)])
 
 
 def accuracy(net: Layer, X, y) -> float:

@@ -5,8 +5,9 @@ named tuples `(X, y)`: X (N, D) float32, y (N,) int64 class indices (or, for a r
 table, (N,) float32 standardized targets). Built-in names:
 `digits` (embedded), `mnist`, `fashion-mnist` and `cifar10` (found or downloaded by
 `babysit.data.sources`, read by `babysit.data.formats`); paths: a `.csv` with `target=COLUMN`
-(text columns, missing cells and numeric targets handled by `babysit.data.tabular`), or a
-`.npz` holding X and y.
+(text columns, missing cells and numeric targets handled by `babysit.data.tabular`), a `.npz`
+holding X and y, or a `.npy` of X with its labels in `<stem>.labels.npy` beside it,
+memory-mapped, so it may be larger than memory (see `load_npy`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import NamedTuple
 import numpy as np
 
 from babysit.data import formats, sources, tabular
+from babysit.data.arrays import first_non_finite, is_memory_mapped
+from babysit.data.splits import contiguous_blocks, holdout_indices
 
 
 class Split(NamedTuple):
@@ -73,20 +76,41 @@ class Dataset:
         """The network's output width: `n_classes` scores, or one number for regression."""
         return 1 if self.task == "regress" else self.n_classes
 
-    def preprocessed(self, transform) -> Dataset:
+    def preprocessed(self, transform, copy: bool = True) -> Dataset:
         """A copy with `transform` fitted on the training split only and applied to all
         three (the notes: statistics from training data, applied to val and test).
         `image_shape` is dropped when the transform leaves pixel space (PCA, PCA whitening).
-        `transform` None returns the dataset unchanged."""
+        `transform` None returns the dataset unchanged.
+
+        copy=False writes the result over the splits' own arrays, a block of rows at a time,
+        when the transform keeps their width (centring, scaling, ZCA), so the data is never
+        held twice; this dataset then holds the preprocessed values too, so keep only the
+        one returned (the command line loads and preprocesses this way)."""
         if transform is None:
             return self
+        if is_memory_mapped(self.train.X):
+            raise ValueError(f"{self.name} is memory-mapped (read from disk a chunk at a time), "
+                             f"and preprocessing it would need all of it in memory: store the "
+                             f"rows preprocessed and pass no preprocessing (--preprocess none)")
         transform.fit(self.train.X)
-        splits = {part: Split(transform.transform(split.X), split.y)
+        splits = {part: Split(_transformed(transform, split.X, copy), split.y)
                   for part, split in (("train", self.train), ("val", self.val),
                                       ("test", self.test))}
         image_shape = self.image_shape if transform.keeps_layout else None
         return replace(self, **splits, image_shape=image_shape, preprocess=transform,
                        raw_image_shape=self.raw_image_shape or self.image_shape)
+
+
+def _transformed(transform, X: np.ndarray, copy: bool, block_values: int = 2**20) -> np.ndarray:
+    """transform(X) for X (N, D): a new array, or with copy=False (and a transform that keeps
+    the width D) X itself, overwritten a block of about `block_values` entries at a time.
+    Row by row the two give the same numbers."""
+    if copy or transform.n_features_out_ != X.shape[1] or not X.flags.writeable:
+        return transform.transform(X)
+    rows = max(1, block_values // X.shape[1])
+    for start in range(0, X.shape[0], rows):
+        X[start:start + rows] = transform.transform(X[start:start + rows])
+    return X
 
 
 def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +133,9 @@ def check_features(X, name: str = "X") -> np.ndarray:
     """Check a feature matrix at the door: 2-d (N, D), not empty, numeric, finite.
 
     Returns X as a float array: float64 stays float64, anything else becomes float32
-    (the default dtype). A NaN or inf is a ValueError naming its row and column.
+    (the default dtype). A memory-mapped X (`is_memory_mapped`) keeps its dtype, since
+    converting it would read all of it into memory; the Trainer converts it batch by batch.
+    A NaN or inf is a ValueError naming its row and column.
     """
     X = np.asarray(X)
     if X.ndim != 2:
@@ -118,11 +144,11 @@ def check_features(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} is empty: no examples to train or evaluate on")
     if X.dtype.kind not in "fiub":
         raise ValueError(f"{name} must be numeric, got dtype {X.dtype}")
-    if X.dtype != np.float64:
+    if X.dtype != np.float64 and not is_memory_mapped(X):
         X = X.astype(np.float32, copy=False)
-    bad = ~np.isfinite(X)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
+    where = first_non_finite(X)
+    if where is not None:
+        row, col = where
         raise ValueError(f"{name} holds a non-finite value ({X[row, col]}) at row {row}, "
                          f"column {col}; clean or impute the data first")
     return X
@@ -188,13 +214,8 @@ def load_digits(seed: int = 0) -> Dataset:
 def holdout(split: Split, n: int, seed: int = 0) -> tuple[Split, Split]:
     """Carve `n` examples out of `split`, stratified and seeded: returns (rest, held out).
     How MNIST-like data gets a validation set from its standard training set."""
-    from sklearn.model_selection import train_test_split
-
-    if not 0 < n < len(split.y):
-        raise ValueError(f"cannot hold out {n} of {len(split.y)} examples")
-    X_rest, X_held, y_rest, y_held = train_test_split(
-        split.X, split.y, test_size=n, stratify=split.y, random_state=seed)
-    return Split(X_rest, y_rest), Split(X_held, y_held)
+    rest, held = holdout_indices(split.y, n, seed)
+    return Split(split.X[rest], split.y[rest]), Split(split.X[held], split.y[held])
 
 
 MNIST_CLASSES = [str(c) for c in range(10)]
@@ -204,22 +225,48 @@ CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog
                    "ship", "truck"]
 
 
-def _idx_split(images_path, labels_path) -> Split:
-    """Images (N, H, W) uint8 and labels (N,) from an IDX pair -> X (N, H*W) in [0, 1]."""
+def _scaled_pixels(images: np.ndarray, rows=None) -> np.ndarray:
+    """Pixels (N, ...) uint8 -> X (N, prod(...)) float32 in [0, 1], `rows` of them if given.
+
+    Written straight into the final array (no float temporary): X = pixels / 255 in float32.
+    """
+    flat = images.reshape(len(images), -1)
+    if rows is not None:
+        flat = flat[rows]
+    X = np.empty(flat.shape, dtype=np.float32)
+    np.divide(flat, np.float32(255), out=X)
+    return X
+
+
+def _read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, H, W) uint8 and labels (N,) int64 from an IDX pair."""
     images = formats.read_idx(images_path)
     labels = formats.read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"{images_path} and {labels_path} do not pair up: images of shape "
                          f"{images.shape} (expected (N, H, W)), labels of shape {labels.shape}")
-    X = images.reshape(len(images), -1).astype(np.float32) / np.float32(255)
-    return Split(X, labels.astype(np.int64))
+    return images, labels.astype(np.int64)
+
+
+def _held_out_splits(images: np.ndarray, labels: np.ndarray, n_val: int,
+                     seed: int) -> tuple[Split, Split]:
+    """(train, val) from raw uint8 images and their labels: `holdout`'s stratified, seeded
+    split, each part scaled to float32 straight from the uint8 pixels (one float copy of
+    the data, never two)."""
+    rest, held = holdout_indices(labels, n_val, seed)
+    return (Split(_scaled_pixels(images, rest), labels[rest]),
+            Split(_scaled_pixels(images, held), labels[held]))
 
 
 def _load_idx_dataset(name: str, class_names, seed: int, val_size: int | None) -> Dataset:
     files = sources.files(name)
-    train = _idx_split(files["train-images-idx3-ubyte"], files["train-labels-idx1-ubyte"])
-    test = _idx_split(files["t10k-images-idx3-ubyte"], files["t10k-labels-idx1-ubyte"])
-    train, val = holdout(train, val_size or len(train.y) // 6, seed=seed)
+    images, labels = _read_idx_pair(files["train-images-idx3-ubyte"],
+                                    files["train-labels-idx1-ubyte"])
+    train, val = _held_out_splits(images, labels, val_size or len(labels) // 6, seed)
+    del images
+    images, labels = _read_idx_pair(files["t10k-images-idx3-ubyte"],
+                                    files["t10k-labels-idx1-ubyte"])
+    test = Split(_scaled_pixels(images), labels)
     side = int(round(np.sqrt(train.X.shape[1])))
     return Dataset(name, train, val, test, image_shape=(side, side), class_names=class_names)
 
@@ -243,12 +290,11 @@ def load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
     files = sources.files("cifar10")
     images, labels = formats.read_cifar_binary([files[f"data_batch_{i}.bin"]
                                                 for i in range(1, 6)])
-    train = Split(images.reshape(len(images), -1).astype(np.float32) / np.float32(255),
-                  labels.astype(np.int64))
+    labels = labels.astype(np.int64)
+    train, val = _held_out_splits(images, labels, val_size or len(labels) // 10, seed)
+    del images
     images, labels = formats.read_cifar_binary([files["test_batch.bin"]])
-    test = Split(images.reshape(len(images), -1).astype(np.float32) / np.float32(255),
-                 labels.astype(np.int64))
-    train, val = holdout(train, val_size or len(train.y) // 10, seed=seed)
+    test = Split(_scaled_pixels(images), labels.astype(np.int64))
     return Dataset("cifar10", train, val, test, image_shape=formats.CIFAR_IMAGE_SHAPE,
                    class_names=CIFAR10_CLASSES)
 
@@ -354,6 +400,51 @@ def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
 
 
+LABELS_SUFFIX = ".labels.npy"
+
+
+def labels_path(path) -> Path:
+    """Where the labels of the features file `path` (`big.npy`) are: `big.labels.npy`."""
+    path = Path(path)
+    return path.with_name(path.stem + LABELS_SUFFIX)
+
+
+def load_npy(path, fractions=(0.6, 0.2, 0.2)) -> Dataset:
+    """A .npy of features X (N, D), or images (N, H, W[, C]) which are viewed flat, memory-
+    mapped (`np.load(mmap_mode="r")`) so it may be larger than memory, and its labels (N,)
+    in `labels_path(path)` (`big.npy` -> `big.labels.npy`, read into memory).
+
+    The splits are contiguous blocks of rows in file order, `fractions` of them (train
+    first), views of the file: a shuffled split would copy it. So store the rows in random
+    order; a split missing a class (rows sorted by label) is refused. X keeps its dtype
+    (float32 is best); the Trainer reads the training split in shuffled chunks, converting
+    each, and evaluates in batches. Preprocessing needs the rows stored preprocessed.
+    """
+    path = Path(path)
+    ypath = labels_path(path)
+    if not ypath.is_file():
+        raise ValueError(f"{path} holds the features; its labels must be beside it in "
+                         f"{ypath} (np.save({str(ypath)!r}, y)), and there is no such file")
+    X = formats.read_npy(path, mmap=True)
+    labels = formats.read_npy(ypath)
+    image_shape = tuple(X.shape[1:]) if X.ndim in (3, 4) else None
+    if image_shape is not None:
+        X = X.reshape(len(X), -1)
+    X = check_features(X, path.name)
+    y, class_names = encode_labels(labels)
+    if len(y) != len(X):
+        raise ValueError(f"{path} has {len(X)} rows of features but {ypath} holds {len(y)} "
+                         f"labels")
+    return Dataset(path.name, *_blocks(X, y, fractions, path.name), image_shape=image_shape,
+                   class_names=class_names)
+
+
+def _blocks(X, y, fractions, name: str) -> tuple[Split, Split, Split]:
+    """Split (X, y) into contiguous blocks of rows (`splits.contiguous_blocks`), each a view."""
+    return tuple(Split(X[start:stop], y[start:stop])
+                 for start, stop in contiguous_blocks(y, fractions, name))
+
+
 BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist,
            "cifar10": load_cifar10}
 
@@ -361,7 +452,8 @@ BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fas
 def load(name_or_path, seed: int = 0, target: str | None = None,
          fractions=(0.6, 0.2, 0.2), task: str | None = None, drop=()) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` (with
-    `target`, the label column) or a `.npz` holding X and y.
+    `target`, the label column), a `.npz` holding X and y, or a `.npy` of X, memory-mapped,
+    with its labels beside it in `<stem>.labels.npy` (`load_npy`).
 
     seed fixes the splits; fractions (train, val, test) applies to files only, since the
     built-in datasets come with their standard test sets. task ("classify", "regress" or
@@ -375,9 +467,9 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".npz"):
+    if suffix not in (".csv", ".npz", ".npy"):
         raise ValueError(f"unknown dataset {name!r}: give a built-in name "
-                         f"({', '.join(BUILTIN)}) or a path to a .csv or .npz file")
+                         f"({', '.join(BUILTIN)}) or a path to a .csv, .npz or .npy file")
     if not path.is_file():
         raise ValueError(f"no such file: {path}")
     if suffix == ".csv":
@@ -386,6 +478,9 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
                              f"target=COLUMN (--target COLUMN on the command line)")
         return load_csv(path, target, seed=seed, fractions=fractions, task=task, drop=drop)
     if target is not None:
-        raise ValueError(f"target={target!r} applies to .csv files; {path} must hold arrays "
-                         f"named X and y")
+        holds = "arrays named X and y" if suffix == ".npz" else \
+            f"the features, its labels in {labels_path(path)}"
+        raise ValueError(f"target={target!r} applies to .csv files; {path} must hold {holds}")
+    if suffix == ".npy":
+        return load_npy(path, fractions=fractions)
     return load_npz(path, seed=seed, fractions=fractions)

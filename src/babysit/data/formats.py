@@ -1,5 +1,5 @@
 """Readers for dataset files on disk: IDX (the MNIST family), CIFAR-10 binary batches,
-CSV with a header row, and NPZ holding X and y.
+CSV with a header row, NPZ holding X and y, and single NPY arrays (memory-mapped or read).
 
 Readers only parse: they return raw arrays and leave scaling, label encoding and
 splitting to `babysit.data.datasets`. Gzipped files are recognised by their first two bytes,
@@ -102,6 +102,19 @@ def read_table(path) -> tuple[list[str], np.ndarray]:
             raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
                              f"{len(header)} (data row {i}, around line {i + 2})")
     return header, np.array(rows, dtype=str).reshape(len(rows), len(header))
+
+
+def read_npy(path, mmap: bool = False) -> np.ndarray:
+    """Read one array from a .npy file (np.save); mmap=True maps it read-only instead of
+    reading it (the array stays on disk and pages in as it is used). Object arrays are
+    refused."""
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except ValueError as err:
+        if "pickle" in str(err) or "object" in str(err):
+            raise ValueError(f"{path} holds an object array, which would need unpickling; "
+                             f"save a plain numeric (or string) array") from err
+        raise ValueError(f"{path} is not a readable .npy file ({err})") from err
 
 
 def read_npz(path) -> tuple[np.ndarray, np.ndarray]:

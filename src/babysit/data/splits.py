@@ -1,0 +1,77 @@
+"""Which rows go where: stratified, seeded hold-out indices and contiguous blocks, computed
+from the labels alone, so that a loader can gather each part straight into its final array
+(or, for a memory-mapped file, take views of it)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def holdout_indices(y, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The row indices `holdout` splits labels y (N,) into: (rest, held out), `n` held out,
+    stratified and seeded. Computed from the labels alone, so a loader can gather each part
+    straight from the raw images into its final array.
+
+    The indices are scikit-learn's `train_test_split(arange(N), test_size=n, stratify=y,
+    random_state=seed)` (its StratifiedShuffleSplit, step by step), computed here without
+    importing scikit-learn, which alone holds about 100 MB of memory: more than MNIST's
+    images as bytes. tests/test_data.py checks that the two agree.
+    """
+    y = np.asarray(y)
+    if not 0 < n < len(y):
+        raise ValueError(f"cannot hold out {n} of {len(y)} examples")
+    classes, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
+    if counts.min() < 2 or min(n, len(y) - n) < len(classes):
+        raise ValueError(f"cannot hold out {n} of {len(y)} examples stratified over "
+                         f"{len(classes)} classes (the smallest has {counts.min()}): each "
+                         f"class needs 2 examples and each part one per class")
+    rng = np.random.RandomState(seed)
+    by_class = np.split(np.argsort(y_index, kind="stable"), np.cumsum(counts)[:-1])
+    n_rest = _approximate_mode(counts, len(y) - n, rng)
+    n_held = _approximate_mode(counts - n_rest, n, rng)
+    rest, held = [], []
+    for rows, count, k_rest, k_held in zip(by_class, counts, n_rest, n_held, strict=True):
+        rows = rows.take(rng.permutation(count), mode="clip")
+        rest.append(rows[:k_rest])
+        held.append(rows[k_rest:k_rest + k_held])
+    return rng.permutation(np.concatenate(rest)), rng.permutation(np.concatenate(held))
+
+
+def _approximate_mode(counts: np.ndarray, n_draws: int, rng) -> np.ndarray:
+    """How many of each class (counts (C,)) a stratified draw of `n_draws` takes: the
+    proportional share rounded down, the rest given to the largest remainders (ties broken
+    by `rng`), as scikit-learn's `_approximate_mode` does. (C,) int."""
+    continuous = counts / counts.sum() * n_draws
+    floored = np.floor(continuous)
+    need = int(n_draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (tied,) = np.where(remainder == value)
+            take = min(len(tied), need)
+            floored[rng.choice(tied, size=take, replace=False)] += 1
+            need -= take
+            if need == 0:
+                break
+    return floored.astype(int)
+
+
+def contiguous_blocks(y, fractions=(0.6, 0.2, 0.2), name: str = "the data"
+                      ) -> list[tuple[int, int]]:
+    """(start, stop) of contiguous blocks of rows, `fractions` (train, val, test) of the
+    labels y (N,), in file order: how a memory-mapped file is split without copying it.
+    Every block must hold every class (rows sorted by label would fail)."""
+    fractions = np.asarray(fractions, dtype=float)
+    if len(fractions) != 3 or fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
+        raise ValueError(f"split fractions must be three positive numbers summing to 1, "
+                         f"got {fractions.tolist()}")
+    ends = np.round(np.cumsum(fractions) * len(y)).astype(int)
+    bounds = [(0, int(ends[0])), (int(ends[0]), int(ends[1])), (int(ends[1]), len(y))]
+    classes = np.unique(y)
+    for part, (start, stop) in zip(("train", "val", "test"), bounds, strict=True):
+        missing = np.setdiff1d(classes, y[start:stop])
+        if missing.size:
+            raise ValueError(f"{name}: the {part} block (rows {start}..{stop - 1}) holds no "
+                             f"example of class {missing[0]}; a memory-mapped file is split "
+                             f"in file order, so store its rows shuffled")
+    return bounds

@@ -42,6 +42,7 @@ SEARCH = ["--trials", "4", "--epochs", "15", "--hidden", "16", "--reg", "1e-4",
 
 def test_the_objective_follows_the_task():
     assert objective_for("regress") == LOSS and LOSS.direction == "minimize"
+    assert LOSS.better == "lower" and ACCURACY.better == "higher"
     assert objective_for("classify") == ACCURACY and ACCURACY.direction == "maximize"
     with pytest.raises(ValueError, match="task must be"):
         objective_for("cluster")

@@ -21,6 +21,11 @@ class Objective:
     direction: str
     label: str
 
+    @property
+    def better(self) -> str:
+        """Which way is better, in a word: "higher" or "lower"."""
+        return "higher" if self.direction == "maximize" else "lower"
+
     def sort_key(self, value: float) -> float:
         """`value` as a key that sorts the best score first."""
         return -value if self.direction == "maximize" else value

@@ -202,7 +202,7 @@ def plot(rows: list[dict], spaces: list[dict], path: Path, objective: Objective 
         elif dim.log:
             ax.set_xscale("log")
         ax.set_xlabel(name)
-        ax.set_ylabel(objective.label)
+        ax.set_ylabel(f"{objective.label} ({objective.better} is better)")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)

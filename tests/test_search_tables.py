@@ -134,10 +134,10 @@ def test_kfold_on_a_regression_averages_the_loss_over_plain_folds(houses):
     data = load_data(RunConfig(data=str(houses[0]), target="price"))
     config = {"hidden": [8], "epochs": 2, "loss": "mse"}
     scores = search.evaluate(config, data, folds=3)       # StratifiedKFold would refuse floats
-    assert set(scores) == {"val_loss", "val_rmse", "val_std"}
+    assert {"val_loss", "val_rmse", "val_std"} <= set(scores)
     assert scores["val_loss"] > 0 and scores["val_rmse"] > 0 and scores["val_std"] >= 0
     one = search.evaluate(config, data)
-    assert set(one) == {"val_loss", "val_rmse"}
+    assert {"val_loss", "val_rmse"} <= set(one) and "val_std" not in one
     # RMSE in the target's units: the loss is half the mean squared standardized error
     assert one["val_rmse"] == pytest.approx(np.sqrt(2 * one["val_loss"]) * data.target.scale_,
                                             rel=1e-3)

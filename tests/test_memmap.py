@@ -187,6 +187,8 @@ def test_the_command_line_trains_on_a_npy_file(tmp_path, capsys):
     assert main(argv) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["data"] == "big.npy" and summary["test_accuracy"] > 0.9
-    assert main(argv[:-5] + ["--out", str(tmp_path / "run2")]) == 2     # centring by default
+    assert main(argv[:-5] + ["--out", str(tmp_path / "run2")]) == 0     # auto: no transform
+    assert "preprocessing none (auto: memory-mapped" in capsys.readouterr().out
+    assert main(argv[:-5] + ["--preprocess", "center", "--out", str(tmp_path / "run3")]) == 2
     err = capsys.readouterr().err
     assert "memory-mapped" in err and "--preprocess none" in err and len(err.splitlines()) == 1

@@ -12,6 +12,7 @@ from babysit import layers, losses, monitors, optim, preprocess, regularizers
 from babysit.callbacks import EarlyStopping
 from babysit.config import RunConfig
 from babysit.data import datasets, tabular
+from babysit.data.arrays import is_memory_mapped
 from babysit.train import Trainer
 
 
@@ -22,7 +23,8 @@ def load_data(cfg: RunConfig) -> datasets.Dataset:
     What "auto" chose opens `data.notes`."""
     data = datasets.load(cfg.data, seed=cfg.seed or 0, target=cfg.target, task=cfg.task,
                          drop=cfg.drop)
-    name, reason = preprocess.resolve(cfg.preprocess, images=data.image_shape is not None)
+    name, reason = preprocess.resolve(cfg.preprocess, images=data.image_shape is not None,
+                                      mapped=is_memory_mapped(data.train.X))
     data = data.preprocessed(preprocess.get(name), copy=False)   # the data held once
     chosen = f"preprocessing {name}" + (f" (auto: {reason})" if cfg.preprocess == "auto" else "")
     return dataclasses.replace(data, notes=[chosen, *data.notes])

@@ -8,18 +8,22 @@ from pathlib import Path
 from babysit.backend import to_numpy
 from babysit.builders import table_meta
 from babysit.data import datasets
+from babysit.finish import finish, fit
 from babysit.metrics import split_metrics
 from babysit.search.results import ranked
 from babysit.search.studies import Job
 from babysit.search.trial import build
 
 
-def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable) -> tuple:
+def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
+            report: bool = True) -> tuple:
     """Retrain the best configuration (by the search's objective) and save it
     (out/best.safetensors, with the data's preprocessing and, for a table, its encoders, so
-    that `babysit predict` applies it to new rows); retrain the next best up to `top_k` and
-    average them as an ensemble (members saved alike in out/ensemble/). Same seed as the
-    trials, so each retrained model is the one its trial scored.
+    that `babysit predict` applies it to new rows), its history (out/history.json), diagnosis
+    (printed) and report (out/report.html, unless report=False); retrain the next best up to
+    `top_k` and average them as an ensemble (members saved alike in out/ensemble/). Same seed
+    as the trials, so each retrained model is the one its trial scored. A retrained model
+    that diverges raises its DivergedError (the best's history and report kept).
 
     Returns (retrained summary, ensemble summary, the Ensemble or None): the summaries hold
     val/test accuracy, or for a regression val/test RMSE, MAE and R^2 in the target's units
@@ -34,19 +38,25 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable) ->
     nets, paths = [], []
     for rank, row in enumerate(best):
         config = job.config(row["stage"] - 1, {k: row[k] for k in job.space if k in row})
-        net, trainer = build(config, data.n_features, data.n_outputs)
-        trainer.fit(data.train.X, data.train.y, val=data.val)
+        net, trainer = build(config, data.n_features, data.n_outputs,
+                             data=data if rank == 0 else None)
+        error = fit(trainer, data.train.X, data.train.y, val=data.val)
+        if rank == 0:  # the best: its history, diagnosis and report in the search's folder
+            outcome = finish(trainer.history, out, say, report=report,
+                             preprocess=data.preprocess, image_shape=data.raw_image_shape,
+                             error=error, title="diagnosis of the best configuration retrained")
+        if error is not None:
+            raise error
         nets.append(net)
         meta = {"search": {"study": job.study, "stage": row["stage"], "trial": row["trial"],
                            objective.metric: row[objective.metric]}, "config": config,
                 **table_meta(data)}
         if rank == 0:
             path = checkpoint.save(out / "best", net, preprocess=data.preprocess, meta=meta)
-            trainer.history.save(out / "best_history.json")
             scores = split_scores(trainer, data)
             if data.task == "regress":
                 scores = {"val_loss": trainer.history.val_loss[-1], **scores}
-            retrained = {**scores, "path": str(path), "config": config}
+            retrained = {**scores, "path": str(path), "config": config, **outcome.to_json()}
             say(f"best configuration retrained: {describe(scores)}, saved to {path}")
         if top_k > 1:
             paths.append(str(checkpoint.save(out / "ensemble" / f"member-{rank + 1}", net,

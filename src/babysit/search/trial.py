@@ -11,6 +11,7 @@ from babysit import builders
 from babysit.backend import to_numpy
 from babysit.config import RunConfig
 from babysit.data import datasets
+from babysit.finish import top_finding
 from babysit.metrics import regression_metrics
 from babysit.search.objective import objective_for
 
@@ -20,14 +21,15 @@ def load_data(name: str, seed: int = 0) -> datasets.Dataset:
     return builders.load_data(RunConfig(data=name, seed=seed))
 
 
-def build(config: Mapping, n_in: int, n_out: int):
+def build(config: Mapping, n_in: int, n_out: int, data: datasets.Dataset | None = None):
     """The network and quiet Trainer `babysit train` builds from the same settings.
 
-    config: RunConfig field name -> value, as in `base_config()`. Returns (net, trainer).
+    config: RunConfig field name -> value, as in `base_config()`. With `data`, the monitors
+    record too (for a report). Returns (net, trainer).
     """
     cfg = RunConfig.from_dict(config)
     net = builders.build_model(cfg, n_in, n_out)
-    return net, builders.build_trainer(cfg, net, quiet=True)
+    return net, builders.build_trainer(cfg, net, quiet=True, data=data)
 
 
 def evaluate(config: Mapping, data: datasets.Dataset, folds: int = 1) -> dict:
@@ -39,7 +41,8 @@ def evaluate(config: Mapping, data: datasets.Dataset, folds: int = 1) -> dict:
     folds=1 trains on data.train and validates on data.val (the notes' preference); folds=k
     runs k-fold cross-validation (stratified for classes) over train and val together and
     reports the mean over folds, and "val_std", the spread of the score. The test split is
-    never touched. Raises DivergedError.
+    never touched. "finding" is the top finding of the diagnosis ("warning: overfitting"; the
+    worst fold's). Raises DivergedError.
     """
     if folds == 1:
         return _scores(config, data, data.train, data.val)
@@ -51,9 +54,17 @@ def evaluate(config: Mapping, data: datasets.Dataset, folds: int = 1) -> dict:
     split = kind(folds, shuffle=True, random_state=int(config.get("seed", 0)))
     per_fold = [_scores(config, data, (X[fit], y[fit]), (X[held], y[held]))
                 for fit, held in split.split(X, y)]
-    scores = {name: float(np.mean([s[name] for s in per_fold])) for name in per_fold[0]}
+    scores = {name: float(np.mean([s[name] for s in per_fold]))
+              for name in per_fold[0] if name != "finding"}
     metric = objective_for(data.task).metric
-    return {**scores, "val_std": float(np.std([s[metric] for s in per_fold]))}
+    return {**scores, "val_std": float(np.std([s[metric] for s in per_fold])),
+            "finding": _worst([s["finding"] for s in per_fold])}
+
+
+def _worst(findings: list[str]) -> str:
+    """The most severe of the folds' top findings ("severity: what"; "" for none)."""
+    rank = {"error": 0, "warning": 1, "info": 2}
+    return min(findings, key=lambda f: rank.get(f.partition(":")[0], 3), default="")
 
 
 def _scores(config: Mapping, data: datasets.Dataset, train, val) -> dict:
@@ -63,5 +74,6 @@ def _scores(config: Mapping, data: datasets.Dataset, train, val) -> dict:
     if data.task == "regress":
         restore = data.target.inverse_transform
         rmse = regression_metrics(restore(val[1]), restore(to_numpy(trainer.scores(val[0]))))
-        return {"val_loss": h.val_loss[-1], "val_rmse": rmse["rmse"]}
-    return {"val_accuracy": h.val_acc[-1], "train_accuracy": h.train_acc[-1]}
+        return {"val_loss": h.val_loss[-1], "val_rmse": rmse["rmse"], "finding": top_finding(h)}
+    return {"val_accuracy": h.val_acc[-1], "train_accuracy": h.train_acc[-1],
+            "finding": top_finding(h)}

@@ -1,4 +1,5 @@
-"""Ensembles average probabilities; distillation trains on a teacher's softened ones."""
+"""Ensembles average probabilities (a regression's: predicted values); distillation trains on
+a teacher's softened ones."""
 
 import json
 
@@ -40,6 +41,36 @@ def test_seeds_give_different_members(three, digits):
     assert not np.array_equal(w[0], w[1]) and not np.array_equal(w[1], w[2])
     accs = three.member_accuracies(*digits.test)
     assert accs == [t.accuracy(*digits.test) for t in three.models]
+
+
+def test_a_regression_ensemble_averages_its_members_values():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)).astype(np.float32)
+    y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(0, 0.1, 200)).astype(np.float32)
+
+    def regressor(seed):
+        return bs.Trainer(bs.mlp(4, [16], 1, seed=seed), bs.losses.MeanSquaredError(),
+                          bs.optim.Adam(1e-2), batch_size=32, epochs=5, seed=seed,
+                          progress=False)
+
+    pair = ensemble.of_seeds(regressor, [0, 1], X, y, task="regress")
+    each = pair.member_values(X)
+    assert [v.shape for v in each] == [(200,), (200,)] and not np.array_equal(*each)
+    np.testing.assert_allclose(each[0], pair.models[0].scores(X)[:, 0], rtol=1e-6)
+    np.testing.assert_allclose(pair.predict_values(X), (each[0] + each[1]) / 2, rtol=1e-6)
+    assert np.array_equal(pair.predict(X), pair.predict_values(X))
+    # the mean of two members errs less than the members do on average (squared error: Jensen)
+    errors = [np.mean((v - y) ** 2) for v in each]
+    assert np.mean((pair.predict(X) - y) ** 2) <= np.mean(errors)
+    members, mean = pair.evaluate(X, y, restore=lambda v: 10 * np.asarray(v))  # in units
+    assert [m["rmse"] for m in members] == pytest.approx([10 * np.sqrt(e) for e in errors])
+    assert mean["rmse"] == pytest.approx(10 * np.sqrt(np.mean((pair.predict(X) - y) ** 2)))
+    with pytest.raises(ValueError, match="task is 'regress': it has no class probabilities"):
+        pair.predict_proba(X)
+    with pytest.raises(ValueError, match="task is 'classify': it has no predicted values"):
+        Ensemble(pair.models).member_values(X)
+    with pytest.raises(ValueError, match="task must be"):
+        Ensemble(pair.models, task="rank")
 
 
 def test_an_ensemble_of_one_network_is_that_network(three, digits):
@@ -148,6 +179,6 @@ def test_cli_trains_an_averaged_ensemble(tmp_path, capsys):
                  "--hidden", "16", "--out", str(tmp_path), "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert len(summary["member_test_accuracies"]) == 2
+    assert [set(m) for m in summary["member_test_scores"]] == [{"accuracy"}] * 2
     assert 0 <= summary["test_accuracy"] <= 1
     assert (tmp_path / "member-1" / "best.safetensors").exists()

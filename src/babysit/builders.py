@@ -63,10 +63,15 @@ def fit_to_data(cfg: RunConfig, data: datasets.Dataset, chosen=()) -> RunConfig:
 def checkpoint_meta(cfg: RunConfig, data: datasets.Dataset) -> dict:
     """What each saved model carries besides its weights: the configuration, and for a table
     the encoders and column names that `babysit predict` applies to new rows."""
-    meta = {"config": cfg.to_dict()}
-    if data.table is not None:
-        meta[tabular.CHECKPOINT_KEY] = tabular.to_checkpoint(data.table, data.target)
-    return meta
+    return {"config": cfg.to_dict(), **table_meta(data)}
+
+
+def table_meta(data: datasets.Dataset) -> dict:
+    """For a table, {tabular.CHECKPOINT_KEY: its encoders and column names} (what `babysit
+    predict` needs in a checkpoint's meta); {} for other data."""
+    if data.table is None:
+        return {}
+    return {tabular.CHECKPOINT_KEY: tabular.to_checkpoint(data.table, data.target)}
 
 
 def build_model(cfg: RunConfig, n_in: int, n_out: int) -> layers.Sequential:
@@ -126,4 +131,4 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
 
 
 __all__ = ["TABLE_DEFAULTS", "build_model", "build_optimizer", "build_regularizer", "build_trainer",
-           "checkpoint_meta", "fit_to_data", "layer_widths", "load_data"]
+           "checkpoint_meta", "fit_to_data", "layer_widths", "load_data", "table_meta"]

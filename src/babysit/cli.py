@@ -33,6 +33,7 @@ from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
 from babysit.config import RunConfig, config_fields
 from babysit.console import OneLineParser, run_reporting_errors, say
 from babysit.data import datasets
+from babysit.metrics import scores_in_words
 from babysit.validation import positive_int
 
 # -- options: the run configuration's fields, then each command's own ---------------------
@@ -154,19 +155,17 @@ def cmd_train(args) -> int:
 def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
     its own run folder member-<i>/ with its history, checkpoints, diagnosis and report, then
-    the test accuracy of each and of their average. A member that diverges ends the ensemble
-    there (exit 3), its folder kept."""
+    the test accuracy (a regression's RMSE, MAE and R^2, in the target's units) of each and of
+    their average (`Ensemble.evaluate`). A member that diverges ends the ensemble there
+    (exit 3), its folder kept."""
     data = load_data(cfg)
-    if data.task == "regress":
-        raise ValueError("--ensemble averages class probabilities; train a regression "
-                         "target without it")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = run_folder(args, "train", cfg)
     first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
         f"{first}..{first + args.ensemble - 1}")
     start = time.perf_counter()
-    trainers, members, outcomes = [], [], []
+    trainers, outcomes = [], []
     for i, seed in enumerate(range(first, first + args.ensemble), start=1):
         member_cfg = cfg.replace(seed=seed)
         folder = out / f"member-{i}"
@@ -175,7 +174,7 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
         checkpoints = Checkpoints(folder, preprocess=data.preprocess,
                                   meta=checkpoint_meta(member_cfg, data))
         trainer = build_trainer(member_cfg, build_model(member_cfg, data.n_features,
-                                                        data.n_classes),
+                                                        data.n_outputs),
                                 data=data, callbacks=[checkpoints])
         began = time.perf_counter()
         error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
@@ -189,18 +188,18 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
                 print(json.dumps({**summary, "members": args.ensemble, "diverged_member": i,
                                   "run_dir": str(out)}))
             return outcome.status
-        say(f"  member {i} (seed {seed}): test accuracy {summary['test_accuracy']:.4f}")
         trainers.append(trainer)
-        members.append(summary["test_accuracy"])
-    models = ensemble.Ensemble(trainers)
-    summary = {"data": data.name, "members": args.ensemble, "member_test_accuracies": members,
-               "member_mean_test_accuracy": float(np.mean(members)),
-               "test_accuracy": models.accuracy(*data.test),
+    models = ensemble.Ensemble(trainers, data.task)
+    restore = data.target.inverse_transform if data.task == "regress" else None
+    members, mean = models.evaluate(*data.test, restore=restore)
+    for i, scores in enumerate(members, start=1):
+        say(f"  member {i} (seed {first + i - 1}): test {scores_in_words(scores)}")
+    summary = {"data": data.name, "task": data.task, "members": args.ensemble,
+               "member_test_scores": members, **{f"test_{k}": v for k, v in mean.items()},
                "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out),
                "member_findings": [o.to_json()["findings"] for o in outcomes], "status": 0}
-    say(f"ensemble of {args.ensemble}: test accuracy {summary['test_accuracy']:.4f} "
-        f"(members {summary['member_mean_test_accuracy']:.4f} on average; "
-        f"{summary['seconds']:.1f} s, run folder {out})")
+    say(f"ensemble of {args.ensemble}: test {scores_in_words(mean)} ({summary['seconds']:.1f} "
+        f"s, run folder {out})")
     errors = [f"member {i}: {o.last_line(out / f'member-{i}')}"
               for i, o in enumerate(outcomes, start=1) if o.errors]
     if errors:
@@ -337,9 +336,6 @@ def cmd_search(args) -> int:
 
     cfg = run_config(args)
     data = load_data(cfg)
-    if data.task == "regress":
-        raise ValueError("babysit search scores trials by validation accuracy, which a "
-                         "regression target does not have; train it with babysit train")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     result = search.run(space, data, args.trials, base=cfg,

@@ -23,23 +23,29 @@ from babysit.backend import get_array_module, to_numpy
 from babysit.data import class_labels, validate
 from babysit.layers.base import Layer
 from babysit.losses import Loss, SoftmaxCrossEntropy, log_softmax, softmax
+from babysit.metrics import regression_metrics
 from babysit.optim import Adam, Optimizer
 from babysit.train import Trainer, predict_scores
 from babysit.validation import positive_int
 
 
 class Ensemble:
-    """Averages the class probabilities of several models.
+    """Averages the class probabilities of several models, or for a regression
+    (task="regress") their predicted values.
 
-    Each of `models` is a network (a `Layer`, whose scores go through a softmax), a
-    `Trainer` (its `predict_proba`: the averaged weights when it keeps an average), a
-    checkpoint path (loaded with its preprocessing), a `(net, preprocess)` pair, or any
-    object with `predict_proba(X) -> (N, C)`. Inputs X: (N, D) raw features; each member
-    applies its own preprocessing, so members of a search may differ in it.
+    Each of `models` is a network (a `Layer`, whose scores go through a softmax, or are the
+    values of a regression), a `Trainer` (its `predict_proba` or `scores`: the averaged
+    weights when it keeps an average), a checkpoint path (loaded with its preprocessing), a
+    `(net, preprocess)` pair, or any object with `predict_proba(X) -> (N, C)` (a regression's:
+    `predict(X) -> (N,)`). Inputs X: (N, D) raw features; each member applies its own
+    preprocessing, so members of a search may differ in it.
     """
 
-    def __init__(self, models: Iterable):
-        self.members = [_member(m, i) for i, m in enumerate(models)]
+    def __init__(self, models: Iterable, task: str = "classify"):
+        if task not in ("classify", "regress"):
+            raise ValueError(f"task must be 'classify' or 'regress', got {task!r}")
+        self.task = task
+        self.members = [_member(m, i, task) for i, m in enumerate(models)]
         if not self.members:
             raise ValueError("Ensemble needs at least one model, got none")
 
@@ -53,6 +59,7 @@ class Ensemble:
 
     def member_proba(self, X) -> list[np.ndarray]:
         """Each member's probabilities for X (N, D): a list of (N, C) arrays."""
+        self._need("classify", "class probabilities")
         probs = []
         for i, (model, pre) in enumerate(self.members):
             Xm = pre.transform(X) if pre is not None else X
@@ -75,8 +82,41 @@ class Ensemble:
             total += p
         return (total / len(probs)).astype(probs[0].dtype, copy=False)
 
+    def member_values(self, X) -> list[np.ndarray]:
+        """Each member's predicted values for X (N, D), a regression's: a list of (N,) arrays
+        ((N, K) for K outputs), in the units the members were trained on (babysit's tables
+        standardize the target: `data.target.inverse_transform` restores its units)."""
+        self._need("regress", "predicted values")
+        values = []
+        for i, (model, pre) in enumerate(self.members):
+            Xm = pre.transform(X) if pre is not None else X
+            if isinstance(model, Layer):
+                v = to_numpy(predict_scores(model, Xm))
+            elif isinstance(model, Trainer):
+                v = to_numpy(model.scores(Xm))
+            else:
+                v = np.asarray(model.predict(Xm))
+            v = v[:, 0] if v.ndim == 2 and v.shape[1] == 1 else v
+            if values and v.shape != values[0].shape:
+                raise ValueError(f"ensemble member {i} predicts values of shape {v.shape}, "
+                                 f"member 0 of shape {values[0].shape}: the members must "
+                                 f"share their outputs")
+            values.append(v)
+        return values
+
+    def predict_values(self, X) -> np.ndarray:
+        """The mean of the members' predicted values (a regression's): (N,), or (N, K)."""
+        values = self.member_values(X)
+        total = np.zeros(values[0].shape, dtype=np.float64)
+        for v in values:
+            total += v
+        return (total / len(values)).astype(values[0].dtype, copy=False)
+
     def predict(self, X) -> np.ndarray:
-        """The class with the highest mean probability: (N,) int."""
+        """The class with the highest mean probability: (N,) int; for a regression the mean
+        predicted value (`predict_values`)."""
+        if self.task == "regress":
+            return self.predict_values(X)
         return self.predict_proba(X).argmax(axis=1)
 
     def accuracy(self, X, y) -> float:
@@ -90,21 +130,42 @@ class Ensemble:
         y = class_labels(y)
         return [float((p.argmax(axis=1) == y).mean()) for p in self.member_proba(X)]
 
+    def evaluate(self, X, y, restore: Callable | None = None) -> tuple[list[dict], dict]:
+        """How each member and the ensemble do on X (N, D), y (N,): ([{"accuracy": ...} per
+        member], the ensemble's), or for a regression `regression_metrics`' {"rmse", "mae",
+        "r2"}, with y and the predictions passed through `restore` first (e.g. a table's
+        `data.target.inverse_transform`, for the target's units)."""
+        if self.task == "classify":
+            return ([{"accuracy": a} for a in self.member_accuracies(X, y)],
+                    {"accuracy": self.accuracy(X, y)})
+        restore = restore or np.asarray
+        truth = restore(y)
+        return ([regression_metrics(truth, restore(v)) for v in self.member_values(X)],
+                regression_metrics(truth, restore(self.predict_values(X))))
+
+    def _need(self, task: str, what: str) -> None:
+        """Refuse a question of the other task (a regression has no classes, and classes
+        no values)."""
+        if self.task != task:
+            raise ValueError(f"this ensemble's task is {self.task!r}: it has no {what} "
+                             f"(Ensemble(models, task={task!r}) for those)")
+
     def __repr__(self) -> str:
         kinds = ", ".join(type(m).__name__ for m, _ in self.members)
-        return f"Ensemble({len(self)} members: {kinds})"
+        return f"Ensemble({len(self)} members: {kinds}, task {self.task!r})"
 
 
-def _member(model, i: int) -> tuple[object, object]:
-    """(model, preprocess or None) for one entry of `Ensemble(models)`."""
+def _member(model, i: int, task: str) -> tuple[object, object]:
+    """(model, preprocess or None) for one entry of `Ensemble(models, task)`."""
     if isinstance(model, str | Path):
         return checkpoint.load(model)
     if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], Layer):
         return model
-    if isinstance(model, Layer) or hasattr(model, "predict_proba"):
+    method = "predict" if task == "regress" else "predict_proba"
+    if isinstance(model, Layer | Trainer) or hasattr(model, method):
         return model, None
     raise ValueError(f"ensemble member {i}: expected a network, a Trainer, a checkpoint path, "
-                     f"a (net, preprocess) pair or an object with predict_proba, got "
+                     f"a (net, preprocess) pair or an object with {method}, got "
                      f"{type(model).__name__}")
 
 
@@ -112,10 +173,10 @@ def _member(model, i: int) -> tuple[object, object]:
 
 
 def of_seeds(make_trainer: Callable[[int], Trainer], seeds: Sequence[int], X, y,
-             val=None) -> Ensemble:
+             val=None, task: str = "classify") -> Ensemble:
     """Same model, different initializations: `make_trainer(seed)` builds a Trainer whose network
     and shuffles come from `seed`; each is fit on (X, y) (validating on `val`) and the trained
-    Trainers form the ensemble (their histories are in `ensemble.models[i].history`)."""
+    Trainers form the ensemble of `task` (their histories are in `ensemble.models[i].history`)."""
     seeds = list(seeds)
     if not seeds:
         raise ValueError("of_seeds needs at least one seed, got none")
@@ -127,7 +188,7 @@ def of_seeds(make_trainer: Callable[[int], Trainer], seeds: Sequence[int], X, y,
                              f"{type(trainer).__name__}")
         trainer.fit(X, y, val=val)
         trainers.append(trainer)
-    return Ensemble(trainers)
+    return Ensemble(trainers, task)
 
 
 def top_k(candidates: Iterable[tuple[float, object]], k: int,

@@ -113,6 +113,9 @@ def end_run(trainer, data, seconds: float, out: Path, error: DivergedError | Non
     summary["final_loss"] = final if final is not None and math.isfinite(final) else None
     h.meta.update(test_accuracy=summary.get("test_accuracy"), n_test=len(data.test.y),
                   seconds=round(seconds, 3))
+    if data.task == "regress" and error is None:  # the report's RMSE, MAE and R^2 rows
+        h.meta["regression"] = {k: v for k, v in summary.items()
+                                if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
     outcome = finish(h, out, say, report=report, preprocess=data.preprocess,
                      image_shape=data.raw_image_shape, error=error, title=title)
     summary.update(outcome.to_json(), status=outcome.status)

@@ -2,6 +2,7 @@
 
     scores = regression_metrics(y_true, y_pred)   # {"rmse": ..., "mae": ..., "r2": ...}
     split_metrics(predict, data)                  # {"train_rmse": ..., ..., "test_r2": ...}
+    scores_in_words(scores)                       # "RMSE 54.1  MAE 44  R^2 0.4420"
 """
 
 from __future__ import annotations
@@ -42,3 +43,11 @@ def split_metrics(predict, data) -> dict[str, float]:
                                     data.target.inverse_transform(predict(split.X)))
         out.update({f"{part}_{name}": value for name, value in scores.items()})
     return out
+
+
+def scores_in_words(scores: dict) -> str:
+    """{"accuracy": a} as "accuracy 0.9611", or `regression_metrics`' dict as
+    "RMSE 54.1  MAE 44.02  R^2 0.4420" (errors to 4 significant digits, in the target's units)."""
+    if "accuracy" in scores:
+        return f"accuracy {scores['accuracy']:.4f}"
+    return f"RMSE {scores['rmse']:.4g}  MAE {scores['mae']:.4g}  R^2 {scores['r2']:.4f}"

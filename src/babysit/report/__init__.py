@@ -1,10 +1,11 @@
 """The report of a run: the notes' babysitting plots as PNGs and one self-contained HTML page.
 
 `write(history, run_dir)` draws, from a `History` (live, or read back with `History.load`):
-the loss per iteration on a linear and a log scale, train and validation accuracy per epoch,
-the update-to-weight ratio of every parameter, histograms of activations and of gradients per
-layer, and the first layer's weights (as images when `history.meta["image_shape"]` says each
-input is an image). `report.html` holds, in this order: the diagnosis, any extra sections
+the loss per iteration on a linear and a log scale, train and validation accuracy per epoch
+(a regression's: its data loss per epoch), the update-to-weight ratio of every parameter,
+histograms of activations and of gradients per layer, and the first layer's weights (as
+images when `history.meta["image_shape"]` says each input is an image).
+`report.html` holds, in this order: the diagnosis, any extra sections
 (e.g. a treatment record), the plots, the run table, and the checks before training folded.
 Every PNG is embedded as base64, so the page opens anywhere on its own, with no network.
 
@@ -24,6 +25,7 @@ from babysit.report.page import Section, render
 from babysit.report.plots import (
     plot_accuracy,
     plot_activations,
+    plot_epoch_loss,
     plot_first_layer,
     plot_gradients,
     plot_loss,
@@ -104,6 +106,14 @@ PLOTS = (
 )
 
 
+# A regression's figure (it has no accuracy), which `write` draws after the accuracy's place.
+EPOCH_LOSS = Plot("epoch_loss.png", "Loss per epoch", plot_epoch_loss,
+                  "A regression has no accuracy: the data loss (mean squared error of the "
+                  "standardized target, no penalty) averaged over each epoch's batches and on "
+                  "the validation split at its end. Validation climbing away from a falling "
+                  "training loss is overfitting; both high is under-fitting.")
+
+
 def write(history, run_dir, preprocess=None, image_shape=None,
           sections: Iterable[Section] = ()) -> Path:
     """Write the PNG plots and report.html into `run_dir`; returns the path of report.html.
@@ -117,6 +127,8 @@ def write(history, run_dir, preprocess=None, image_shape=None,
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     plots = list(PLOTS)
+    plots.insert(next(i for i, p in enumerate(plots) if p.draw is plot_accuracy) + 1,
+                 EPOCH_LOSS)
     pca = with_components(preprocess)
     if pca is not None and image_shape is not None:
         plots.append(Plot("pca_components.png", "Top principal components",
@@ -145,6 +157,6 @@ def write(history, run_dir, preprocess=None, image_shape=None,
     return out
 
 
-__all__ = ["PLOTS", "Plot", "Section", "plot_accuracy", "plot_activations", "plot_first_layer",
-           "plot_gradients", "plot_loss", "plot_pca_components", "plot_update_ratios",
-           "weight_grid", "write"]
+__all__ = ["EPOCH_LOSS", "PLOTS", "Plot", "Section", "plot_accuracy", "plot_activations",
+           "plot_epoch_loss", "plot_first_layer", "plot_gradients", "plot_loss",
+           "plot_pca_components", "plot_update_ratios", "weight_grid", "write"]

@@ -104,8 +104,21 @@ def verdict(history) -> str:
     for name, series in (("validation", history.val_acc), ("train", history.train_acc)):
         if series and series[-1] is not None:
             scores.append(f"{name} accuracy {series[-1]:.4f}")
+    scores += _regression_scores(history)
     seconds = f" in {_seconds(meta['seconds'])}" if meta.get("seconds") is not None else ""
     return f"{lead}{seconds}" + (f": {', '.join(scores)}." if scores else ".")
+
+
+def _regression_scores(history) -> list[str]:
+    """A regression's (no accuracy) end in words: test RMSE and R^2, the validation loss."""
+    if any(a is not None for a in history.val_acc):
+        return []
+    found = history.meta.get("regression") or {}
+    scores = [f"test RMSE {found['test_rmse']:.4g}, test R^2 {found['test_r2']:.4f}"] \
+        if "test_rmse" in found else []
+    if history.val_loss and history.val_loss[-1] is not None:
+        scores.append(f"validation loss {history.val_loss[-1]:.4g}")
+    return scores
 
 
 def _value(x) -> str:
@@ -154,7 +167,7 @@ def _alerts(history) -> str:
 SHOWN = {"data", "n_train", "n_val", "n_test", "n_features", "n_classes", "chance_loss",
          "batch_size", "epochs", "loss", "optimizer", "lr", "regularizer", "layers", "model",
          "image_shape", "sanity", "gradient_check", "seed", "preprocess", "test_accuracy",
-         "seconds", "alerts", "stopped", "config", "treatment", "device", "dtype"}
+         "seconds", "alerts", "stopped", "config", "treatment", "device", "dtype", "regression"}
 
 
 def _count(n) -> str:
@@ -193,6 +206,7 @@ def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
     rows.append(("Epochs", _epochs_text(history)))
     rows += _loss_rows(history)
     rows += _accuracy_rows(history)
+    rows += _regression_rows(history)
     if meta.get("seconds") is not None:
         rows.append(("Wall time", _seconds(meta["seconds"])))
     for key, label in (("seed", "Seed"), ("device", "Device"), ("dtype", "Float type")):
@@ -269,6 +283,29 @@ def _accuracy_rows(history) -> list[tuple[str, str]]:
     if not parts:
         return []
     return [("Accuracy at the end", ", ".join(parts))]
+
+
+def _regression_rows(history) -> list[tuple[str, str]]:
+    """For a regression (no accuracy): the validation loss at the end (and its lowest, which
+    the best checkpoint keeps), then RMSE, MAE and R^2 on each split, in the target's units
+    (`history.meta["regression"]`, written when the run ended)."""
+    if any(a is not None for a in history.val_acc):
+        return []
+    rows = []
+    vals = [(v, k) for k, v in enumerate(history.val_loss, start=1) if v is not None]
+    if vals:
+        low, at = min(vals, key=lambda p: (p[0], p[1]))
+        rows.append(("Validation loss at the end",
+                     f"{vals[-1][0]:.4g} (lowest {low:.4g}, epoch {at})"))
+    found = history.meta.get("regression") or {}
+    for metric, label, digits in (("rmse", "RMSE", ".4g"), ("mae", "MAE", ".4g"),
+                                  ("r2", "R^2", ".4f")):
+        parts = [f"{name} {found[f'{split}_{metric}']:{digits}}"
+                 for split, name in (("train", "train"), ("val", "validation"), ("test", "test"))
+                 if found.get(f"{split}_{metric}") is not None]
+        if parts:
+            rows.append((f"{label} at the end", ", ".join(parts)))
+    return rows
 
 
 def _every(k: int) -> str:

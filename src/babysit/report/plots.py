@@ -155,6 +155,30 @@ def plot_accuracy(history) -> Figure | None:
     return fig
 
 
+def plot_epoch_loss(history) -> Figure | None:
+    """A run without accuracy (a regression): the training data loss averaged over each epoch
+    and the validation loss at its end (drawn at k for epoch k)."""
+    if any(a is not None for a in history.val_acc) or \
+            not any(v is not None for v in history.val_loss):
+        return None
+    ipe = max(history.iters_per_epoch, 1)
+    n = min(len(history.val_loss), len(history.data_loss) // ipe)
+    train = np.asarray(history.data_loss[:n * ipe], dtype=float).reshape(n, ipe).mean(axis=1)
+    epochs = list(range(1, len(history.val_loss) + 1))
+    fig = _figure(HALF)
+    ax = fig.add_subplot()
+    ax.plot(*_finite(epochs[:n], train.tolist()), marker="o", ms=3, label="train (mean of the "
+            "epoch's batches)")
+    ax.plot(*_finite(epochs, history.val_loss), marker="o", ms=3, label="validation")
+    _mark_trouble(ax, history)
+    _epoch_axis(ax, history)
+    ax.set_ylabel("data loss")
+    ax.set_title("Data loss per epoch", fontsize=11)
+    ax.grid(alpha=0.3)
+    _legend_below(fig, ax)
+    return fig
+
+
 def plot_update_ratios(history) -> Figure | None:
     """||update|| / ||value|| of every parameter (log scale), with the ~1e-3 rule of thumb."""
     rec = history.monitors.get("update_ratio")

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from babysit.search.objective import ACCURACY, Objective
 from babysit.search.space import Choice, Dimension, base_config, choice_label
 from babysit.search.studies import FINISHED, Job, load_study, param_value, stage_space, trial_states
 
@@ -23,12 +24,13 @@ PLOT_COLUMNS = 3
 class SearchResult:
     """What a search found.
 
-    trials: one row per finished trial (stage, trial, state, val_accuracy, epochs, seconds,
-    worker, and each hyperparameter's value); best: the best row; spaces: the space each
-    stage sampled; warnings: border warnings; retrained: the best configuration retrained
-    (val/test accuracy, checkpoint path); ensemble: the top-k retrained as an ensemble (val/
-    test accuracy, checkpoint paths), and `ensemble_model` that `babysit.ensemble.Ensemble`
-    (it takes raw features).
+    trials: one row per finished trial (stage, trial, state, the score: `objective.metric`,
+    val_accuracy or val_loss (with val_rmse), epochs, seconds, worker, and each
+    hyperparameter's value); best: the best row; spaces: the space each stage sampled;
+    warnings: border warnings; retrained: the best configuration retrained (val/test accuracy,
+    or loss, RMSE, MAE and R^2; checkpoint path); ensemble: the top-k retrained as an ensemble
+    (the same scores, checkpoint paths), and `ensemble_model` that `babysit.ensemble.Ensemble`
+    (it takes raw features); objective: what the trials were ranked by.
     """
 
     out: Path
@@ -41,10 +43,13 @@ class SearchResult:
     retrained: dict = field(default_factory=dict)
     ensemble: dict = field(default_factory=dict)
     ensemble_model: object = None
+    objective: Objective = ACCURACY
 
     def summary(self) -> dict:
         """A JSON-ready summary (no networks)."""
         return {"trials": len(self.trials), "study": self.study, "storage": self.storage,
+                "objective": {"metric": self.objective.metric,
+                              "direction": self.objective.direction},
                 "best": self.best, "warnings": self.warnings, "retrained": self.retrained,
                 "ensemble": self.ensemble,
                 "spaces": [{k: str(v) for k, v in s.items()} for s in self.spaces],
@@ -53,7 +58,7 @@ class SearchResult:
 
 def collect(job: Job, storage) -> tuple[list[dict], list[dict]]:
     """The finished trials of every stage as table rows, and the space each stage sampled."""
-    rows, spaces = [], []
+    rows, spaces, metric = [], [], job.objective.metric
     for stage in range(len(job.stages)):
         space = stage_space(job, stage, storage)
         spaces.append(space)
@@ -62,7 +67,8 @@ def collect(job: Job, storage) -> tuple[list[dict], list[dict]]:
             info = t.user_attrs.get("result", {})
             row = {"stage": stage + 1, "trial": t.number,
                    "state": "diverged" if "diverged" in info else "complete",
-                   "val_accuracy": t.value,
+                   metric: t.value,
+                   **({"val_rmse": info.get("val_rmse")} if "val_rmse" in info else {}),
                    "epochs": job.stages[stage].epochs or job.base["epochs"]}
             if job.folds > 1:
                 row["val_std"] = info.get("val_std")
@@ -74,17 +80,20 @@ def collect(job: Job, storage) -> tuple[list[dict], list[dict]]:
     return rows, spaces
 
 
-def ranked(rows: list[dict]) -> list[dict]:
-    """Completed rows, best validation accuracy first; ties go to the later stage (longer
-    training), then the earlier trial."""
-    done = [r for r in rows if r["val_accuracy"] is not None]
-    return sorted(done, key=lambda r: (-r["val_accuracy"], -r["stage"], r["trial"]))
+def ranked(rows: list[dict], objective: Objective = ACCURACY) -> list[dict]:
+    """Completed rows, best `objective` score first (highest accuracy, lowest loss); ties go
+    to the later stage (longer training), then the earlier trial."""
+    done = [r for r in rows if r.get(objective.metric) is not None]
+    return sorted(done, key=lambda r: (objective.sort_key(r[objective.metric]), -r["stage"],
+                                       r["trial"]))
 
 
-def border_warnings(rows: list[dict], space: Mapping[str, Dimension], top: int = 5) -> list[str]:
+def border_warnings(rows: list[dict], space: Mapping[str, Dimension], top: int = 5,
+                    objective: Objective = ACCURACY) -> list[str]:
     """The notes' warning about the border: when the best value of a hyperparameter lies in
-    the outer tenth of its (log) range, the optimum may lie outside it."""
-    best = ranked(rows)
+    the outer tenth of its (log) range, the optimum may lie outside it. The best rows are
+    those of `objective`."""
+    best = ranked(rows, objective)
     if not best:
         return []
     warnings = []
@@ -106,12 +115,13 @@ def border_warnings(rows: list[dict], space: Mapping[str, Dimension], top: int =
     return warnings
 
 
-def format_table(rows: list[dict], limit: int | None = None) -> str:
-    """The trials as a fixed-width text table, best first; its last column, each trial's top
-    finding, says why a trial scored low."""
+def format_table(rows: list[dict], limit: int | None = None,
+                 objective: Objective = ACCURACY) -> str:
+    """The trials as a fixed-width text table, best `objective` score first; its last column,
+    each trial's top finding, says why a trial scored low."""
     if not rows:
         return "(no finished trials)"
-    order = ranked(rows) + [r for r in rows if r["val_accuracy"] is None]
+    order = ranked(rows, objective) + [r for r in rows if r.get(objective.metric) is None]
     order = order[:limit] if limit else order
     columns = [c for c in rows[0] if c not in ("worker",)]
     cells = [[table_cell(r.get(c)) for c in columns] for r in order]
@@ -127,10 +137,10 @@ def _fit(text: str, width: int, column: str) -> str:
     return text.ljust(width) if column == "finding" else text.rjust(width)
 
 
-def train_command(config: Mapping, data: str) -> str:
+def train_command(config: Mapping, data: str, target: str | None = None) -> str:
     """The `babysit train` command line for `config`: its options that differ from the
-    defaults (floats to 6 significant digits)."""
-    options = [f"--data {data}"]
+    defaults (floats to 6 significant digits), after `--data data` (and a table's `--target`)."""
+    options = [f"--data {data}"] + ([f"--target {target}"] if target is not None else [])
     for name, default in base_config().items():
         value = config.get(name, default)
         if value == default or value is None or value is False:
@@ -166,9 +176,10 @@ def save_table(rows: list[dict], out: Path) -> None:
                          for r in rows)
 
 
-def plot(rows: list[dict], spaces: list[dict], path: Path) -> Path:
-    """Validation accuracy against each hyperparameter, one panel each, colored by stage, with
-    a log x axis where the range is log and each later stage's narrowed range shaded."""
+def plot(rows: list[dict], spaces: list[dict], path: Path, objective: Objective = ACCURACY) -> Path:
+    """The `objective` score (validation accuracy or loss) against each hyperparameter, one
+    panel each, colored by stage, with a log x axis where the range is log and each later
+    stage's narrowed range shaded."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -178,7 +189,8 @@ def plot(rows: list[dict], spaces: list[dict], path: Path) -> Path:
     cols = min(PLOT_COLUMNS, len(names))
     nrows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
-    done = [r for r in rows if r["val_accuracy"] is not None]
+    metric = objective.metric
+    done = [r for r in rows if r.get(metric) is not None]
     for ax, name in zip(axes.flat, names, strict=False):
         dim = spaces[0][name]
         for stage in range(len(spaces)):
@@ -191,14 +203,14 @@ def plot(rows: list[dict], spaces: list[dict], path: Path) -> Path:
                 if stage > 0:
                     ax.axvspan(spaces[stage][name].lo, spaces[stage][name].hi,
                                color=f"C{stage}", alpha=0.08)
-            ax.scatter(x, [r["val_accuracy"] for r in pts], s=18, color=f"C{stage}",
+            ax.scatter(x, [r[metric] for r in pts], s=18, color=f"C{stage}",
                        label=f"stage {stage + 1}")
         if isinstance(dim, Choice):
             ax.set_xticks(range(len(dim.values)), [table_cell(v) for v in dim.values])
         elif dim.log:
             ax.set_xscale("log")
         ax.set_xlabel(name)
-        ax.set_ylabel("validation accuracy")
+        ax.set_ylabel(f"{objective.label} ({objective.better} is better)")
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names):]:
         ax.set_visible(False)

@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from babysit.backend import to_numpy
+from babysit.builders import table_meta
+from babysit.data import datasets
 from babysit.finish import finish, fit
+from babysit.metrics import split_metrics
 from babysit.search.results import ranked
 from babysit.search.studies import Job
 from babysit.search.trial import build
@@ -13,24 +17,28 @@ from babysit.search.trial import build
 
 def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
             report: bool = True) -> tuple:
-    """Retrain the best configuration and save it (out/best.safetensors, with the data's
-    preprocessing), its history (out/history.json), diagnosis (printed) and report
-    (out/report.html, unless report=False); retrain the next best up to `top_k` and average
-    them as an ensemble (members saved in out/ensemble/). Same seed as the trials, so each
-    retrained model is the one its trial scored. A retrained model that diverges raises its
-    DivergedError (the best's history and report kept).
+    """Retrain the best configuration (by the search's objective) and save it
+    (out/best.safetensors, with the data's preprocessing and, for a table, its encoders, so
+    that `babysit predict` applies it to new rows), its history (out/history.json), diagnosis
+    (printed) and report (out/report.html, unless report=False); retrain the next best up to
+    `top_k` and average them as an ensemble (members saved alike in out/ensemble/). Same seed
+    as the trials, so each retrained model is the one its trial scored. A retrained model
+    that diverges raises its DivergedError (the best's history and report kept).
 
-    Returns (retrained summary, ensemble summary, the Ensemble or None). The Ensemble takes
+    Returns (retrained summary, ensemble summary, the Ensemble or None): the summaries hold
+    val/test accuracy, or for a regression val/test RMSE, MAE and R^2 in the target's units
+    (the best's also its "val_loss", the score its trial was ranked by). The Ensemble takes
     raw features: each member applies the data's preprocessing.
     """
     from babysit import checkpoint
     from babysit.ensemble import Ensemble
 
-    data, best = job.data, ranked(rows)[:max(1, top_k)]
+    data, objective = job.data, job.objective
+    best = ranked(rows, objective)[:max(1, top_k)]
     nets, paths = [], []
     for rank, row in enumerate(best):
         config = job.config(row["stage"] - 1, {k: row[k] for k in job.space if k in row})
-        net, trainer = build(config, data.n_features, data.n_classes,
+        net, trainer = build(config, data.n_features, data.n_outputs,
                              data=data if rank == 0 else None)
         error = fit(trainer, data.train.X, data.train.y, val=data.val)
         if rank == 0:  # the best: its history, diagnosis and report in the search's folder
@@ -41,25 +49,45 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
             raise error
         nets.append(net)
         meta = {"search": {"study": job.study, "stage": row["stage"], "trial": row["trial"],
-                           "val_accuracy": row["val_accuracy"]}, "config": config}
+                           objective.metric: row[objective.metric]}, "config": config,
+                **table_meta(data)}
         if rank == 0:
             path = checkpoint.save(out / "best", net, preprocess=data.preprocess, meta=meta)
-            retrained = {"val_accuracy": trainer.accuracy(*data.val),
-                         "test_accuracy": trainer.accuracy(*data.test), "path": str(path),
-                         "config": config, **outcome.to_json()}
-            say(f"best configuration retrained: val accuracy {retrained['val_accuracy']:.4f}, "
-                f"test accuracy {retrained['test_accuracy']:.4f}, saved to {path}")
+            scores = split_scores(trainer, data)
+            if data.task == "regress":
+                scores = {"val_loss": trainer.history.val_loss[-1], **scores}
+            retrained = {**scores, "path": str(path), "config": config, **outcome.to_json()}
+            say(f"best configuration retrained: {describe(scores)}, saved to {path}")
         if top_k > 1:
             paths.append(str(checkpoint.save(out / "ensemble" / f"member-{rank + 1}", net,
                                              preprocess=data.preprocess, meta=meta)))
     if len(nets) < 2:
         return retrained, {}, None
-    on_splits = Ensemble(nets)  # the splits are already preprocessed
+    on_splits = Ensemble(nets, data.task)  # the splits are already preprocessed
+    scores = split_scores(on_splits, data)
     summary = {"members": [{"stage": r["stage"], "trial": r["trial"]} for r in best],
-               "paths": paths, "val_accuracy": on_splits.accuracy(*data.val),
-               "test_accuracy": on_splits.accuracy(*data.test)}
-    say(f"top-{len(nets)} ensemble: val accuracy {summary['val_accuracy']:.4f}, "
-        f"test accuracy {summary['test_accuracy']:.4f}, members in {out / 'ensemble'}")
-    return retrained, summary, Ensemble([(net, data.preprocess) for net in nets])
+               "paths": paths, **scores}
+    say(f"top-{len(nets)} ensemble: {describe(scores)}, members in {out / 'ensemble'}")
+    return retrained, summary, Ensemble([(net, data.preprocess) for net in nets], data.task)
 
 
+def split_scores(model, data: datasets.Dataset) -> dict:
+    """A Trainer's or Ensemble's scores on the validation and test splits (preprocessed):
+    "val_accuracy" and "test_accuracy" for classes; for a regression "val_rmse", "val_mae",
+    "val_r2", "test_rmse", ... in the target's units (`babysit.metrics.split_metrics`)."""
+    if data.task != "regress":
+        return {"val_accuracy": model.accuracy(*data.val),
+                "test_accuracy": model.accuracy(*data.test)}
+    predict = model.predict_values if hasattr(model, "predict_values") else (
+        lambda X: to_numpy(model.scores(X)))
+    return {k: v for k, v in split_metrics(predict, data).items() if not k.startswith("train_")}
+
+
+def describe(scores: dict) -> str:
+    """`split_scores` in words: "val accuracy 0.9611, test accuracy 0.9583", or for a
+    regression "val RMSE 54.1, test RMSE 55.3, test R^2 0.4420"."""
+    if "val_accuracy" in scores:
+        return (f"val accuracy {scores['val_accuracy']:.4f}, "
+                f"test accuracy {scores['test_accuracy']:.4f}")
+    return (f"val RMSE {scores['val_rmse']:.4g}, test RMSE {scores['test_rmse']:.4g}, "
+            f"test R^2 {scores['test_r2']:.4f}")

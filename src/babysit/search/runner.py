@@ -49,8 +49,9 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         folds: int = 1, seed: int = 0, top_k: int = 5, heartbeat: float = 10.0,
         say: Callable[[str], None] = print, report: bool = True) -> SearchResult:
     """Search `space` (name -> uniform/loguniform/intuniform/choice; default `default_space()`)
-    for the configuration with the best validation accuracy on `data` (a built-in name or a
-    Dataset), then retrain the best and the top-k ensemble.
+    for the configuration with the best validation score on `data` (a built-in name or a
+    Dataset): the highest accuracy for classes, the lowest loss for a regression target
+    (`babysit.search.objective`). Then retrain the best and the top-k ensemble.
 
     trials: trials in all (default DEFAULT_TRIALS), split into `default_stages` unless
     `stages` is given.
@@ -83,7 +84,8 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     store = open_storage(job.storage)
     create_studies(job, store)
-    say(f"babysit search: {data.name}, "
+    say(f"babysit search: {data.name}, {job.objective.label} "
+        f"({job.objective.direction}d), "
         + ", then ".join(f"{s.trials} trials of {s.epochs or config['epochs']} epochs"
                          for s in stages)
         + f"; {workers} worker{'s' if workers > 1 else ''}, {sampler} sampling, "
@@ -91,18 +93,21 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     start = time.perf_counter()
     rows, spaces = _run_trials(job, store, workers)
     say(f"{len(rows)} trials finished in {time.perf_counter() - start:.1f} s; best first:")
-    say(format_table(rows, limit=TABLE_ROWS))
+    objective = job.objective
+    say(format_table(rows, limit=TABLE_ROWS, objective=objective))
     save_table(rows, out)
-    plot(rows, spaces, out / "search.png")
-    result = SearchResult(out, masked(job.storage), study, rows,
-                          ranked(rows)[0] if ranked(rows) else {}, spaces,
-                          border_warnings(rows, space))
+    plot(rows, spaces, out / "search.png", objective)
+    best = ranked(rows, objective)
+    result = SearchResult(out, masked(job.storage), study, rows, best[0] if best else {},
+                          spaces, border_warnings(rows, space, objective=objective),
+                          objective=objective)
     for text in result.warnings:
         say(f"warning: {text}")
     if result.best:
         best_config = job.config(result.best["stage"] - 1,
                                  {k: result.best[k] for k in space if k in result.best})
-        say(f"to train the best again: {train_command(best_config, data.name)}")
+        target = data.target.name_ if data.table is not None else None
+        say(f"to train the best again: {train_command(best_config, data.name, target)}")
         result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
                                                                            top_k, say, report)
     (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")

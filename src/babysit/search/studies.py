@@ -16,6 +16,7 @@ import numpy as np
 
 from babysit.data import datasets
 from babysit.search.database import masked, open_database
+from babysit.search.objective import Objective, objective_for
 from babysit.search.space import Choice, Dimension
 
 # A later stage narrows its ranges around at least this many of the previous stage's best.
@@ -84,6 +85,11 @@ class Job:
     seed: int
     heartbeat: float
 
+    @property
+    def objective(self) -> Objective:
+        """What the trials are scored by: the data's task decides (`objective_for`)."""
+        return objective_for(self.data.task)
+
     def config(self, stage: int, params: Mapping) -> dict:
         """The options a trial of `stage` trains with: base, then its sampled `params`."""
         return {**self.base, **params, "epochs": self.stages[stage].epochs or self.base["epochs"]}
@@ -102,7 +108,8 @@ def load_study(job: Job, stage: int, storage, sampler=None):
     import optuna
 
     return optuna.create_study(storage=storage, study_name=study_name(job.study, stage),
-                               direction="maximize", load_if_exists=True, sampler=sampler)
+                               direction=job.objective.direction, load_if_exists=True,
+                               sampler=sampler)
 
 
 def fingerprint(job: Job) -> str:
@@ -113,7 +120,10 @@ def fingerprint(job: Job) -> str:
                        "base": {k: v for k, v in job.base.items() if k != "epochs"},
                        "space": {k: str(v) for k, v in job.space.items()},
                        "epochs": [s.epochs or job.base["epochs"] for s in job.stages],
-                       "folds": job.folds}, sort_keys=True, default=str)
+                       "folds": job.folds,
+                       # a regression's study minimizes: never resumed as a classification's
+                       **({"task": d.task} if d.task == "regress" else {})},
+                      sort_keys=True, default=str)
 
 
 def create_studies(job: Job, storage) -> None:
@@ -137,7 +147,7 @@ def stage_space(job: Job, stage: int, storage) -> dict[str, Dimension]:
     best `top` fraction (at least 3) of the previous stage's finished trials."""
     space = dict(job.space)
     for s in range(1, stage + 1):
-        best = ranked_trials(load_study(job, s - 1, storage))
+        best = ranked_trials(load_study(job, s - 1, storage), job.objective)
         best = best[:max(MIN_BEST, math.ceil(job.stages[s].top * len(best)))]
         if best:
             space = {name: dim.narrow([param_value(dim, t.params[name]) for t in best])
@@ -149,9 +159,9 @@ def param_value(dim: Dimension, param):
     return dim.value_of(param) if isinstance(dim, Choice) else param
 
 
-def ranked_trials(study) -> list:
-    """Completed trials, best first (ties: the earlier trial)."""
+def ranked_trials(study, objective: Objective) -> list:
+    """Completed trials, best `objective` score first (ties: the earlier trial)."""
     done = study.get_trials(deepcopy=False, states=trial_states("COMPLETE"))
-    return sorted(done, key=lambda t: (-t.value, t.number))
+    return sorted(done, key=lambda t: (objective.sort_key(t.value), t.number))
 
 

@@ -1,4 +1,5 @@
-"""One trial: a configuration -> its network and Trainer -> its validation accuracy."""
+"""One trial: a configuration -> its network and Trainer -> its validation score (accuracy, or
+loss for a regression)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from babysit import builders
+from babysit.backend import to_numpy
 from babysit.config import RunConfig
 from babysit.data import datasets
 from babysit.finish import top_finding
+from babysit.metrics import regression_metrics
+from babysit.search.objective import objective_for
 
 
 def load_data(name: str, seed: int = 0) -> datasets.Dataset:
@@ -29,32 +33,32 @@ def build(config: Mapping, n_in: int, n_out: int, data: datasets.Dataset | None 
 
 
 def evaluate(config: Mapping, data: datasets.Dataset, folds: int = 1) -> dict:
-    """Train `config` and score it by validation accuracy after the last epoch.
+    """Train `config` and score it after the last epoch by the task's objective
+    (`babysit.search.objective`): classes by "val_accuracy" (and "train_accuracy"), a
+    regression target by "val_loss", the data loss of the standardized target (and
+    "val_rmse", in the target's units).
 
     folds=1 trains on data.train and validates on data.val (the notes' preference); folds=k
-    runs stratified k-fold cross-validation over train and val together and reports the
-    mean (and std) over folds. The test split is never touched. "finding" is the top finding
-    of the diagnosis ("warning: overfitting"; the worst fold's). Raises DivergedError.
+    runs k-fold cross-validation (stratified for classes) over train and val together and
+    reports the mean over folds, and "val_std", the spread of the score. The test split is
+    never touched. "finding" is the top finding of the diagnosis ("warning: overfitting"; the
+    worst fold's). Raises DivergedError.
     """
     if folds == 1:
-        _, trainer = build(config, data.n_features, data.n_classes)
-        h = trainer.fit(data.train.X, data.train.y, val=data.val)
-        return {"val_accuracy": h.val_acc[-1], "train_accuracy": h.train_acc[-1],
-                "finding": top_finding(h)}
-    from sklearn.model_selection import StratifiedKFold
+        return _scores(config, data, data.train, data.val)
+    from sklearn.model_selection import KFold, StratifiedKFold
 
     X = np.concatenate([data.train.X, data.val.X])
     y = np.concatenate([data.train.y, data.val.y])
-    val, train, findings = [], [], []
-    split = StratifiedKFold(folds, shuffle=True, random_state=int(config.get("seed", 0)))
-    for fit_rows, val_rows in split.split(X, y):
-        _, trainer = build(config, data.n_features, data.n_classes)
-        h = trainer.fit(X[fit_rows], y[fit_rows], val=(X[val_rows], y[val_rows]))
-        val.append(h.val_acc[-1])
-        train.append(h.train_acc[-1])
-        findings.append(top_finding(h))
-    return {"val_accuracy": float(np.mean(val)), "val_std": float(np.std(val)),
-            "train_accuracy": float(np.mean(train)), "finding": _worst(findings)}
+    kind = KFold if data.task == "regress" else StratifiedKFold
+    split = kind(folds, shuffle=True, random_state=int(config.get("seed", 0)))
+    per_fold = [_scores(config, data, (X[fit], y[fit]), (X[held], y[held]))
+                for fit, held in split.split(X, y)]
+    scores = {name: float(np.mean([s[name] for s in per_fold]))
+              for name in per_fold[0] if name != "finding"}
+    metric = objective_for(data.task).metric
+    return {**scores, "val_std": float(np.std([s[metric] for s in per_fold])),
+            "finding": _worst([s["finding"] for s in per_fold])}
 
 
 def _worst(findings: list[str]) -> str:
@@ -63,3 +67,13 @@ def _worst(findings: list[str]) -> str:
     return min(findings, key=lambda f: rank.get(f.partition(":")[0], 3), default="")
 
 
+def _scores(config: Mapping, data: datasets.Dataset, train, val) -> dict:
+    """Train `config` on train (X, y), validate on val (X, y): `evaluate`'s scores."""
+    _, trainer = build(config, data.n_features, data.n_outputs)
+    h = trainer.fit(*train, val=val)
+    if data.task == "regress":
+        restore = data.target.inverse_transform
+        rmse = regression_metrics(restore(val[1]), restore(to_numpy(trainer.scores(val[0]))))
+        return {"val_loss": h.val_loss[-1], "val_rmse": rmse["rmse"], "finding": top_finding(h)}
+    return {"val_accuracy": h.val_acc[-1], "train_accuracy": h.train_acc[-1],
+            "finding": top_finding(h)}

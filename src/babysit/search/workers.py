@@ -159,7 +159,7 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
         # interrupted: nothing recorded, nothing lost
         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         raise
-    value = result.pop("val_accuracy", None)
+    value = result.pop(job.objective.metric, None)
     # skipped when another worker took this trial for dead (its heartbeats did not arrive):
     # it was marked failed and its slot given to a new trial
     with contextlib.suppress(UpdateFinishedTrialError):

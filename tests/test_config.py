@@ -101,6 +101,14 @@ def test_a_bad_config_file_exits_2_naming_the_file_and_the_key(tmp_path, capsys)
     assert len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("content", [b"\x80\x00safetensors header", b"{not json"])
+def test_config_pointing_at_a_file_that_is_not_json_names_the_file(tmp_path, content):
+    path = tmp_path / "best.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"best\.safetensors.* is not a run configuration"):
+        RunConfig.load(path)
+
+
 def test_checkpoints_and_history_record_the_configuration(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--hidden", "8", "--epochs", "1", "--lr", "2e-3",

@@ -284,7 +284,7 @@ class RunConfig:
         except OSError as err:
             raise ValueError(f"cannot read the run configuration {str(path)!r}: "
                              f"{err.strerror}") from None
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:  # e.g. a .safetensors file
             raise ValueError(f"{str(path)!r} is not a run configuration (JSON): {err}") from None
         try:
             return cls.from_dict(values)

@@ -109,6 +109,14 @@ def test_config_pointing_at_a_file_that_is_not_json_names_the_file(tmp_path, con
         RunConfig.load(path)
 
 
+def test_an_unknown_task_is_refused_naming_the_known_ones(capsys):
+    with pytest.raises(ValueError, match="unknown task 'foo'; known: none, classify, regress"):
+        RunConfig(task="foo")
+    assert main(["train", "--data", "digits", "--task", "foo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "unknown task 'foo'" in err and "classify, regress" in err
+
+
 def test_checkpoints_and_history_record_the_configuration(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--hidden", "8", "--epochs", "1", "--lr", "2e-3",

@@ -102,7 +102,8 @@ def _check_choice(choices: Callable[[], tuple]) -> Callable:
     def check(value, name):
         known = choices()
         if value not in known:
-            raise ValueError(f"unknown {name} {value!r}; known: {', '.join(known)}")
+            words = ("none" if choice is None else str(choice) for choice in known)
+            raise ValueError(f"unknown {name} {value!r}; known: {', '.join(words)}")
         return value
     return check
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from babysit import builders, optim
@@ -67,6 +68,22 @@ def test_every_field_is_an_option_of_train_generated_from_its_metadata():
             expected = default
         args = parser().parse_args(["train", *argv])
         assert getattr(args, name) == expected, name
+
+
+def test_the_readme_builders_train_a_regression_table(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=120)
+    lines = ["a,color,price", *(f"{x:.3f},{'red' if i % 2 else 'blue'},{100 + 30 * x:.2f}"
+                                for i, x in enumerate(a))]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    cfg = RunConfig(data=str(tmp_path / "r.csv"), target="price", hidden=(8,), epochs=2)
+    data = builders.load_data(cfg)
+    cfg = builders.fit_to_data(cfg, data, chosen=cfg.to_dict())
+    assert (cfg.loss, cfg.epochs) == ("mse", 2)
+    net = builders.build_model(cfg, data.n_features, data.n_outputs)
+    trainer = builders.build_trainer(cfg, net, data=data, quiet=True)
+    trainer.fit(data.train.X, data.train.y, val=data.val)
+    assert len(trainer.history.val_loss) == 2
 
 
 def test_train_config_repeats_a_run_to_the_last_digit(tmp_path, capsys):

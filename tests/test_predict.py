@@ -69,6 +69,9 @@ def test_a_missing_column_is_an_error_naming_it(tmp_path):
     rows = [[r[0], r[2]] for r in table_rows()[:4]]
     with pytest.raises(ValueError, match="lacks the column 'mass' the model was trained on"):
         predict_table(path, write(tmp_path / "new.csv", ["island", "sex"], rows))
+    with pytest.raises(ValueError, match="matched exactly, and the file has 'Mass'"):
+        predict_table(path, write(tmp_path / "cap.csv", ["island", "Mass", "sex"],
+                                  [r[:3] for r in table_rows()[:4]]))
     with pytest.warns(IgnoredColumnsWarning, match="ignoring columns 'id', 'note'"):
         assert match_columns(["id", "b", "a", "note"], ["a", "b"], "x.csv") == [2, 1]
 

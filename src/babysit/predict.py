@@ -104,9 +104,13 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
     `IgnoredColumnsWarning`."""
     missing = [name for name in needed if name not in header]
     if missing:
+        folded = {name.casefold(): name for name in header}
+        near = [folded[name.casefold()] for name in missing if name.casefold() in folded]
+        hint = (f"; names are matched exactly, and the file has {', '.join(map(repr, near))}"
+                if near else "")
         raise ValueError(f"{where} lacks the column{'s' if len(missing) > 1 else ''} "
                          f"{', '.join(map(repr, missing))} the model was trained on (it needs "
-                         f"{', '.join(needed)})")
+                         f"{', '.join(needed)}){hint}")
     extra = [name for name in header if name not in needed]
     if extra:
         warnings.warn(f"{where}: ignoring column{'s' if len(extra) > 1 else ''} "

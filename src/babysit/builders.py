@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from babysit import layers, losses, monitors, optim, preprocess, regularizers
+from babysit.alerts import Alerts, say_nothing
 from babysit.callbacks import EarlyStopping
 from babysit.config import RunConfig
 from babysit.data import datasets, tabular
@@ -106,16 +107,20 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
                   quiet: bool = False, callbacks=()) -> Trainer:
     """The Trainer `cfg` describes, for `net`. With `data`, the default monitors record into
     the History too (babysit.monitors.default: cheap, and they never change training);
-    `callbacks` are added after them (and after EarlyStopping when `cfg.patience` is set).
-    quiet: no progress bar. The History's meta records the configuration ("config")."""
+    `callbacks` are added after them (and after EarlyStopping when `cfg.patience` is set, and
+    the `babysit.alerts.Alerts` that `cfg.stop_on` tunes). quiet: no progress bar, no alerts
+    printed. The History's meta records the configuration ("config")."""
     constraints = [regularizers.MaxNorm(cfg.max_norm)] if cfg.max_norm else []
     watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
     stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []
+    # The alerts print above the progress bar; a quiet run (a search trial) keeps them in
+    # history.meta["alerts"] only, and stops on them all the same.
+    alerts = Alerts(cfg.stop_on, write=say_nothing if quiet else None)
     trainer = Trainer(net, losses.get(cfg.loss), build_optimizer(cfg),
                       reg=build_regularizer(cfg), constraints=constraints,
                       batch_size=cfg.batch_size, epochs=cfg.epochs, seed=cfg.seed,
                       progress=None if not quiet else False, average=cfg.average,
-                      callbacks=[*watch, *stop, *callbacks])
+                      callbacks=[*watch, *stop, alerts, *callbacks])
     trainer.history.meta["config"] = cfg.to_dict()
     return trainer
 

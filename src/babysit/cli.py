@@ -17,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, losses
-from babysit.backend import to_numpy
+from babysit import check, ensemble, finish, losses
 from babysit.builders import (
     build_model,
     build_optimizer,
@@ -33,8 +32,7 @@ from babysit.checkpoint import Checkpoints
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
-from babysit.metrics import split_metrics
-from babysit.train import DivergedError, Trainer
+from babysit.train import DivergedError
 from babysit.validation import positive_int
 
 # The file in every run folder that `babysit train --config` reads back.
@@ -113,6 +111,12 @@ def add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
+def add_report_flag(p: argparse.ArgumentParser) -> None:
+    """--no-report: print the diagnosis but write no report.html."""
+    p.add_argument("--no-report", action="store_true",
+                   help="print the diagnosis but write no report.html into the run folder")
+
+
 def add_check_options(p: argparse.ArgumentParser) -> None:
     """The gradient check's options: examples, coordinates per parameter, step, burn-in."""
     g = p.add_argument_group("gradient check")
@@ -154,7 +158,8 @@ def run_folder(args, command: str, cfg: RunConfig) -> Path:
 
 
 def cmd_train(args) -> int:
-    """Train one model (or --ensemble K), save its checkpoints and history, report accuracies."""
+    """Train one model (or --ensemble K), save its checkpoints and history, print the diagnosis,
+    write the report, report accuracies. Exit 3 when the run diverged or exploded."""
     cfg = run_config(args)
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
@@ -168,17 +173,18 @@ def cmd_train(args) -> int:
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
     say_notes(data)
     start = time.perf_counter()
-    trainer.fit(data.train.X, data.train.y, val=data.val)
-    seconds = time.perf_counter() - start
-    summary = summarize(trainer, data, seconds, out)
-    trainer.history.save(out / "history.json")
-    report_summary(args, summary)
-    return 0
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
+                                      say, report=not args.no_report)
+    finish.report_summary(summary, outcome, out, "train", say, args.json)
+    return outcome.status
 
 
 def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
-    its own run folder member-<i>/, then the test accuracy of each and of their average."""
+    its own run folder member-<i>/ with its history, checkpoints, diagnosis and report, then
+    the test accuracy of each and of their average. A member that diverges ends the ensemble
+    there (exit 3), its folder kept."""
     data = load_data(cfg)
     if data.task == "regress":
         raise ValueError("--ensemble averages class probabilities; train a regression "
@@ -189,30 +195,45 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
         f"{first}..{first + args.ensemble - 1}")
     start = time.perf_counter()
-
-    def member(seed: int) -> Trainer:
+    trainers, members, outcomes = [], [], []
+    for i, seed in enumerate(range(first, first + args.ensemble), start=1):
         member_cfg = cfg.replace(seed=seed)
-        folder = out / f"member-{seed - first + 1}"
+        folder = out / f"member-{i}"
         folder.mkdir(parents=True, exist_ok=True)
         member_cfg.save(folder / CONFIG_NAME)
         checkpoints = Checkpoints(folder, preprocess=data.preprocess,
                                   meta=checkpoint_meta(member_cfg, data))
-        return build_trainer(member_cfg, build_model(member_cfg, data.n_features,
-                                                     data.n_classes), callbacks=[checkpoints])
-
-    seeds = range(first, first + args.ensemble)
-    models = ensemble.of_seeds(member, seeds, data.train.X, data.train.y, val=data.val)
-    members = models.member_accuracies(*data.test)
-    for i, (seed, trainer) in enumerate(zip(seeds, models.models, strict=True)):
-        trainer.history.save(out / f"member-{i + 1}" / "history.json")
-        say(f"  member {i + 1} (seed {seed}): test accuracy {members[i]:.4f}")
+        trainer = build_trainer(member_cfg, build_model(member_cfg, data.n_features,
+                                                        data.n_classes),
+                                data=data, callbacks=[checkpoints])
+        began = time.perf_counter()
+        error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+        summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
+                                          error, say, report=not args.no_report,
+                                          title=f"member {i} (seed {seed}) diagnosis")
+        outcomes.append(outcome)
+        if outcome.diverged:
+            say(f"babysit train: member {i} (seed {seed}): {outcome.last_line(folder)}")
+            if args.json:
+                print(json.dumps({**summary, "members": args.ensemble, "diverged_member": i,
+                                  "run_dir": str(out)}))
+            return outcome.status
+        say(f"  member {i} (seed {seed}): test accuracy {summary['test_accuracy']:.4f}")
+        trainers.append(trainer)
+        members.append(summary["test_accuracy"])
+    models = ensemble.Ensemble(trainers)
     summary = {"data": data.name, "members": args.ensemble, "member_test_accuracies": members,
                "member_mean_test_accuracy": float(np.mean(members)),
                "test_accuracy": models.accuracy(*data.test),
-               "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out)}
+               "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out),
+               "member_findings": [o.to_json()["findings"] for o in outcomes], "status": 0}
     say(f"ensemble of {args.ensemble}: test accuracy {summary['test_accuracy']:.4f} "
         f"(members {summary['member_mean_test_accuracy']:.4f} on average; "
         f"{summary['seconds']:.1f} s, run folder {out})")
+    errors = [f"member {i}: {o.last_line(out / f'member-{i}')}"
+              for i, o in enumerate(outcomes, start=1) if o.errors]
+    if errors:
+        say("babysit train: " + "; ".join(errors))
     if args.json:
         print(json.dumps(summary))
     return 0
@@ -224,43 +245,10 @@ def say_notes(data: datasets.Dataset) -> None:
         say(f"  {note}")
 
 
-def summarize(trainer: Trainer, data: datasets.Dataset, seconds: float, out: Path) -> dict:
-    """The run's final numbers as a JSON-ready dict (what --json prints): accuracies, or for a
-    regression RMSE, MAE and R^2 on each split in the target's units."""
-    h = trainer.history
-    summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
-               "final_loss": h.loss[-1] if h.loss else None}
-    if data.task == "regress":
-        summary.update(split_metrics(lambda X: to_numpy(trainer.scores(X)), data))
-    else:
-        summary.update(train_accuracy=h.train_acc[-1] if h.train_acc else None,
-                       val_accuracy=h.val_acc[-1] if h.val_acc else None,
-                       test_accuracy=trainer.accuracy(*data.test))
-    return {**summary, "seconds": round(seconds, 3), "run_dir": str(out)}
-
-
-def report_summary(args, summary: dict) -> None:
-    """Print the accuracies (or RMSE, MAE, R^2) of `summarize`, then --json's line."""
-    if summary.get("task") == "regress":
-        say(f"R^2 train {summary['train_r2']:.4f}  val {summary['val_r2']:.4f}  test "
-            f"{summary['test_r2']:.4f};  test RMSE {summary['test_rmse']:.4g}  MAE "
-            f"{summary['test_mae']:.4g}  ({summary['seconds']:.1f} s, run folder "
-            f"{summary['run_dir']})")
-    else:
-        say(f"train accuracy {summary['train_accuracy']:.4f}  "
-            f"val accuracy {summary['val_accuracy']:.4f}  "
-            f"test accuracy {summary['test_accuracy']:.4f}  "
-            f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
-    if args.json:
-        print(json.dumps(summary))
-
-
 def cmd_demo(args) -> int:
     """The whole recipe: preprocessing fitted on the training split (--preprocess), the
     sanity checks, the gradient check, training with monitors, the diagnosis, the report
-    and the test accuracy. Exit 0 when training finished, 2 when it diverged."""
-    from babysit import report
-
+    and the test accuracy. Exit 0 when training finished, 3 when it diverged or exploded."""
     cfg = run_config(args)
     data = load_data(cfg)
     if data.task == "regress":
@@ -292,37 +280,12 @@ def cmd_demo(args) -> int:
                                 gradient_check={**grads.summary(), "text": str(grads)})
     say(f"\ntraining for {cfg.epochs} epochs with monitors on")
     start = time.perf_counter()
-    diverged = None
-    try:
-        trainer.fit(data.train.X, data.train.y, val=data.val)
-    except DivergedError as err:
-        diverged = err
-    seconds = time.perf_counter() - start
-    history = trainer.history
-    history.save(out / "history.json")
-    findings = say_findings(history)
-    page = report.write(history, out, preprocess=data.preprocess,
-                        image_shape=data.raw_image_shape)
-    say(f"\nreport: {page}")
-    if diverged is not None:
-        say(f"babysit demo: {diverged}")
-        return 2
-    summary = summarize(trainer, data, seconds, out)
-    summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok, report=str(page),
-                   findings=[[f.severity, f.what] for f in findings])
-    report_summary(args, summary)
-    return 0
-
-
-def say_findings(history):
-    """Print the diagnosis of `history` (babysit.diagnose), one finding per line; return it."""
-    findings = history.diagnose()
-    say("\ndiagnosis:")
-    for f in findings:
-        say(f"  {f}")
-    if not findings:
-        say("  too little was recorded to judge")
-    return findings
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
+                                      say)
+    summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok)
+    finish.report_summary(summary, outcome, out, "demo", say, args.json)
+    return outcome.status
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
@@ -342,12 +305,13 @@ def cmd_report(args) -> int:
         raise ValueError(f"RUN_DIR {str(args.run_dir)!r} holds no history.json: give a run "
                          f"folder written by babysit train or babysit demo")
     history = History.load(path)
-    findings = say_findings(history)
+    findings = history.diagnose()
+    finish.say_findings(findings, say)
     page = report.write(history, args.run_dir)
-    say(f"\nreport: {page}")
+    say(f"report: {page}")
     if args.json:
         print(json.dumps({"report": str(page), "run_dir": str(args.run_dir),
-                          "findings": [[f.severity, f.what] for f in findings]}))
+                          "findings": [finish.finding_json(f) for f in findings]}))
     return 0
 
 
@@ -411,7 +375,8 @@ def cmd_search(args) -> int:
                         stages=search.parse_stages(args.stages) if args.stages else None,
                         workers=args.workers, storage=args.storage,
                         study=args.study, out=args.out, sampler=args.sampler, folds=args.folds,
-                        seed=cfg.seed or 0, top_k=args.top_k, say=say)
+                        seed=cfg.seed or 0, top_k=args.top_k, say=say,
+                        report=not args.no_report)
     cfg.save(result.out / CONFIG_NAME)  # the settings every trial shared
     if result.retrained:  # `babysit train --config RUN/best_config.json` trains the best again
         best = RunConfig.from_dict({**cfg.to_dict(), **result.retrained["config"]})
@@ -454,11 +419,12 @@ COMMANDS = {
              [add_config_options, add_output_options]),
     "report": ("re-render report.html and the plots of a run folder from its history.json",
                cmd_report, [add_report_options]),
-    "train": ("train a model and report train/val/test accuracy", cmd_train,
-              [add_config_options, add_ensemble_options,
-               add_output_options]),
+    "train": ("train a model, print its diagnosis, write its report and its train/val/test "
+              "accuracy (exit 3 when it diverged or exploded)", cmd_train,
+              [add_config_options, add_ensemble_options, add_output_options, add_report_flag]),
     "search": ("search hyperparameters: random or TPE, coarse to fine, in parallel, resumable",
-               cmd_search, [add_config_options,   add_search_options, add_output_options]),
+               cmd_search, [add_config_options, add_search_options, add_output_options,
+                            add_report_flag]),
     "check": ("check the model's gradients against numerical ones (exit 1 if any is wrong)",
               cmd_check, [add_config_options, add_check_options, add_output_options]),
     "predict": ("predict new rows of a table with a trained model: class names and "
@@ -478,8 +444,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run one command and return its exit status; bad input (refused by argparse, or a
-    ValueError) or divergence prints one line and returns 2."""
+    """Run one command and return its exit status: 0 done, 1 a check failed (`check`), 2 bad
+    input (refused by argparse, or a ValueError: one line), 3 the run diverged or exploded."""
     try:
         args = parser().parse_args(argv)
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
@@ -490,7 +456,7 @@ def main(argv=None) -> int:
             return run(args)
     except DivergedError as err:
         print(f"babysit {args.command}: {err}", file=sys.stderr)
-        return 2
+        return finish.EXIT_DIVERGED
     except ValueError as err:
         print(f"babysit {args.command}: error: {err}", file=sys.stderr)
         return 2

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from babysit import initializers, layers, losses, optim, preprocess
+from babysit.alerts import STOP_ON
 from babysit.backend import DEVICES, FLOAT_DTYPES
 from babysit.data.tabular import TASKS
 from babysit.validation import positive_int
@@ -244,6 +245,10 @@ class RunConfig:
     min_delta: float = _setting(0.0, "with --patience: the least gain in validation accuracy "
                                 "that counts as better", "training", check=_check_number(0.0),
                                 parse=float)
+    stop_on: str = _setting("never", "end the run after the epoch in which a diagnosis finding "
+                            "this severe first appears (never: only a NaN loss stops it)",
+                            "training", check=_check_choice(lambda: STOP_ON),
+                            choices=lambda: STOP_ON)
 
     def __post_init__(self):
         for f in dataclasses.fields(self):

@@ -7,6 +7,15 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+# The one epoch convention of babysit: the terminal, the diagnosis, the report and its figures
+# all say it this way.
+EPOCH_CONVENTION = (
+    "Epoch k is the k-th pass over the training data (epoch 1 is the first). On an axis in "
+    "epochs, iteration i of a run with n iterations per epoch sits at i / n, so epoch k spans "
+    "k-1 to k: 2.25 is a quarter of the way through epoch 3, and an accuracy measured at the "
+    "end of epoch k is drawn at k.")
+BLOWUP = 3.0  # a loss above 3x its start (or chance, when higher) has blown up
+
 
 @dataclass
 class History:
@@ -52,6 +61,43 @@ class History:
     def epochs_axis(self) -> list[float]:
         """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch)."""
         return [(i + 1) / self.iters_per_epoch for i in range(len(self.loss))]
+
+    def epoch_of(self, iteration: int) -> int:
+        """The epoch (1-based pass) that the `iteration`-th update (1-based) belongs to:
+        updates 1..n are epoch 1 when there are n per epoch; 0 (before training) gives 0."""
+        return math.ceil(iteration / max(self.iters_per_epoch, 1))
+
+    def when(self, iteration: int) -> str:
+        """How every text names the moment after the `iteration`-th update: "iteration 71
+        (epoch 3)", or "the start (iteration 0)" before any update (see EPOCH_CONVENTION)."""
+        if iteration <= 0:
+            return "the start (iteration 0)"
+        return f"iteration {iteration} (epoch {self.epoch_of(iteration)})"
+
+    def nonfinite_at(self) -> int | None:
+        """The iteration (1-based) whose loss was first NaN or infinite, or None."""
+        for i, value in enumerate(self.loss, start=1):
+            if value is None or not math.isfinite(value):
+                return i
+        return None
+
+    def loss_ceiling(self) -> float | None:
+        """What a healthy loss stays under: the larger of its first value and chance (None
+        when the first loss is not finite)."""
+        if not self.loss or not math.isfinite(self.loss[0]):
+            return None
+        return max(float(self.loss[0]), self.meta.get("chance_loss") or 0.0)
+
+    def blowup_at(self, factor: float = BLOWUP) -> int | None:
+        """The iteration (1-based) whose loss first went above `factor` x `loss_ceiling()`
+        (a blow-up), or None."""
+        ceiling = self.loss_ceiling()
+        if ceiling is None:
+            return None
+        for i, value in enumerate(self.loss, start=1):
+            if value is not None and math.isfinite(value) and value > factor * ceiling:
+                return i
+        return None
 
     def record_step(self, data_loss: float, reg_loss: float, lr: float) -> None:
         """Append one training step: its data loss, penalty, their sum and the learning rate."""

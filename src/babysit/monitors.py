@@ -320,8 +320,9 @@ class FirstLayerWeights(Callback):
     (so a run that diverges keeps recent ones) and at the end; the latest is kept.
 
     Writes history.monitors["first_layer"] = {"name", "shape": [n_in, n_out], "units":
-    [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats}.
-    Only the first `max_units` units are kept, so the JSON stays small for wide layers.
+    [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats,
+    "W_start": the same units before training}. Only the first `max_units` units are kept,
+    so the JSON stays small for wide layers.
     """
 
     def __init__(self, max_units: int = 64, samples: int = 5):
@@ -344,9 +345,11 @@ class FirstLayerWeights(Callback):
             if isinstance(layer, Linear):
                 W = to_numpy(layer.params["W"].value)
                 units = list(range(min(self.max_units, W.shape[1])))
+                now = W[:, :len(units)].tolist()
+                before = trainer.history.monitors.get("first_layer", {}).get("W_start", now)
                 trainer.history.monitors["first_layer"] = {
                     "name": f"{i}.W", "shape": list(W.shape), "units": units,
-                    "iteration": trainer.iteration, "W": W[:, :len(units)].tolist()}
+                    "iteration": trainer.iteration, "W": now, "W_start": before}
                 return
 
 

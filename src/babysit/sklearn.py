@@ -8,7 +8,8 @@ generated from RunConfig, so a new field is an estimator parameter with no edit 
 store the arguments untouched, map them onto a RunConfig in `fit` (which checks them) and
 build the network and the `Trainer` with `babysit.builders`. What is learned
 ends in `_`: `net_`, `trainer_`, `history_` (the run's `History`, ready for
-`history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`.
+`history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`; `report(path)` writes the
+report of the last fit (report.html), as `babysit train` does.
 
 They pickle like any scikit-learn estimator (that is scikit-learn's convention, for
 `joblib` and model selection); babysit's own checkpoints stay pickle-free.
@@ -17,13 +18,14 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from babysit import preprocess
+from babysit import monitors, preprocess
 from babysit.backend import resolve_dtype, to_numpy
 from babysit.builders import build_model, build_trainer
 from babysit.config import RunConfig, config_fields
@@ -81,8 +83,19 @@ class _BabysitEstimator(BaseEstimator):
             self.preprocess_.fit(X)
         n_in = X.shape[1] if self.preprocess_ is None else self.preprocess_.n_features_out_
         self.net_ = build_model(cfg, n_in, n_out)
-        self.trainer_ = build_trainer(cfg, self.net_, quiet=not self.verbose)
+        # The default monitors record what the report draws (update ratios, layer histograms).
+        self.trainer_ = build_trainer(cfg, self.net_, quiet=not self.verbose,
+                                      callbacks=monitors.default())
         self.history_ = self.trainer_.history
+
+    def report(self, path) -> Path:
+        """Write the report of the last fit into the folder `path` (created if missing): the
+        same report.html and PNGs `babysit train` writes, diagnosis first. Returns the path
+        of report.html."""
+        from babysit import report  # Matplotlib only when a report is drawn
+
+        check_is_fitted(self)
+        return report.write(self.history_, path, preprocess=self.preprocess_)
 
     def _train(self, X, y, epochs: int) -> None:
         """Run the Trainer for `epochs` more passes over (X, y); y holds what the loss expects."""

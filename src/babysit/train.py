@@ -187,8 +187,8 @@ class Trainer:
             if not math.isfinite(data_loss + reg_loss):
                 raise DivergedError(
                     f"the loss became {data_loss + reg_loss} at iteration {self.iteration} "
-                    f"(epoch {self.epoch + 1}, learning rate {lr:g}): training stopped. The "
-                    f"learning rate is most likely too high; try one 3-10x lower.",
+                    f"(epoch {self.epoch + 1}, learning rate {lr:g}): training stopped; the "
+                    f"learning rate is most likely too high: lower it 10x",
                     self.iteration, self.history)
             if bar is not None:
                 bar.update(1)

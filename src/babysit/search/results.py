@@ -68,7 +68,8 @@ def collect(job: Job, storage) -> tuple[list[dict], list[dict]]:
                 row["val_std"] = info.get("val_std")
             row.update({name: param_value(dim, t.params[name]) for name, dim in space.items()
                         if name in t.params})
-            row.update(seconds=info.get("seconds"), worker=t.user_attrs.get("worker"))
+            row.update(seconds=info.get("seconds"), worker=t.user_attrs.get("worker"),
+                       finding=info.get("finding", ""))
             rows.append(row)
     return rows, spaces
 
@@ -106,7 +107,8 @@ def border_warnings(rows: list[dict], space: Mapping[str, Dimension], top: int =
 
 
 def format_table(rows: list[dict], limit: int | None = None) -> str:
-    """The trials as a fixed-width text table, best first."""
+    """The trials as a fixed-width text table, best first; its last column, each trial's top
+    finding, says why a trial scored low."""
     if not rows:
         return "(no finished trials)"
     order = ranked(rows) + [r for r in rows if r["val_accuracy"] is None]
@@ -114,9 +116,15 @@ def format_table(rows: list[dict], limit: int | None = None) -> str:
     columns = [c for c in rows[0] if c not in ("worker",)]
     cells = [[table_cell(r.get(c)) for c in columns] for r in order]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
-    lines += ["  ".join(v.rjust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
-    return "\n".join(lines)
+    lines = ["  ".join(_fit(c, w, c) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(_fit(v, w, c) for v, w, c in zip(row, widths, columns, strict=True))
+              for row in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _fit(text: str, width: int, column: str) -> str:
+    """A cell padded to `width`: numbers to the right, the finding (words) to the left."""
+    return text.ljust(width) if column == "finding" else text.rjust(width)
 
 
 def train_command(config: Mapping, data: str) -> str:

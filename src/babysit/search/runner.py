@@ -45,7 +45,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         base: Mapping | None = None, workers: int = 1, storage: str | None = None,
         study: str = "babysit", out: str | Path | None = None, sampler: str = "random",
         folds: int = 1, seed: int = 0, top_k: int = 5, heartbeat: float = 10.0,
-        say: Callable[[str], None] = print) -> SearchResult:
+        say: Callable[[str], None] = print, report: bool = True) -> SearchResult:
     """Search `space` (name -> uniform/loguniform/intuniform/choice; default `default_space()`)
     for the configuration with the best validation accuracy on `data` (a built-in name or a
     Dataset), then retrain the best and the top-k ensemble.
@@ -58,7 +58,8 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     `out`/study.journal). out: the run folder (default runs/search-<data>-<study>, so running
     the same search again resumes it). sampler: "random" (seeded by `seed`) or "tpe". folds:
     1 for one validation split, k for k-fold cross-validation. heartbeat: seconds between the
-    signs of life a running trial writes, so that other workers notice a dead one.
+    signs of life a running trial writes, so that other workers notice a dead one. report:
+    write the retrained best's report.html into `out` (its diagnosis is printed either way).
     """
     if isinstance(data, str):
         data = load_data(data, seed)
@@ -100,7 +101,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
                                  {k: result.best[k] for k in space if k in result.best})
         say(f"to train the best again: {train_command(best_config, data.name)}")
         result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
-                                                                           top_k, say)
+                                                                           top_k, say, report)
     (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
     return result
 

@@ -17,6 +17,7 @@ from multiprocessing.connection import wait as wait_for_processes
 
 import numpy as np
 
+from babysit.finish import top_finding
 from babysit.search.studies import (
     FINISHED,
     Job,
@@ -147,7 +148,7 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
             params = {name: dim.suggest(trial, name) for name, dim in space.items()}
             result = evaluate(job.config(stage, params), job.data, job.folds)
     except DivergedError as err:
-        result = {"diverged": str(err).split(":")[0]}
+        result = {"diverged": str(err).split(":")[0], "finding": top_finding(err.history)}
     except BaseException:
         # interrupted: nothing recorded, nothing lost
         study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)

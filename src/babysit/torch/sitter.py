@@ -414,16 +414,19 @@ class Sitter:
             params["grad_norm"][name][at] = norm
 
     def _record_first_layer(self) -> None:
-        """monitors["first_layer"]: the first Linear or Conv2d's weights, one column per unit."""
+        """monitors["first_layer"]: the first Linear or Conv2d's weights, one column per unit,
+        now ("W") and as first recorded ("W_start"), as babysit's FirstLayerWeights keeps them."""
         for name, m in self._leaves:
             if isinstance(m, _FIRST_LAYER):
                 W = m.weight.detach().double().cpu()
                 # (out, in) -> (in, out); (out, C, kh, kw) -> (kh * kw * C, out), pixel-major
                 W = W.T if W.ndim == 2 else W.permute(2, 3, 1, 0).reshape(-1, W.shape[0])
                 units = list(range(min(self.first_layer_units, W.shape[1])))
+                now = W[:, units].tolist()
+                before = self._history.monitors.get("first_layer", {}).get("W_start", now)
                 self._history.monitors["first_layer"] = {
                     "name": f"{name}.weight", "shape": list(W.shape), "units": units,
-                    "iteration": self.steps, "W": W[:, units].tolist()}
+                    "iteration": self.steps, "W": now, "W_start": before}
                 return
 
     # -- meta ---------------------------------------------------------------------------------

@@ -477,10 +477,8 @@ def resolve(name: str, images: bool, mapped: bool = False) -> tuple[str, str]:
     "auto" (the default) centres images and standardizes tables, as the notes advise: pixels
     already share one scale, so subtracting the mean is enough; a table's features come in
     different units (millimetres next to grams, 0/1 next to thousands), and normalizing
-    them gives every feature a say in the first layer. Data memory-mapped from disk (`mapped`)
-    gets none: fitting a transform would read all of it into memory, so such rows are expected
-    to be stored preprocessed. Any other name is returned as given.
-    """
+    them gives every feature a say in the first layer. Rows memory-mapped from disk (`mapped`)
+    get none: fitting would read them all into memory. Other names are returned as given."""
     if name != "auto":
         get(name)                       # an unknown name fails here, listing the choices
         return name, "as asked"
@@ -488,8 +486,7 @@ def resolve(name: str, images: bool, mapped: bool = False) -> tuple[str, str]:
         return "none", "memory-mapped rows are read a chunk at a time; store them preprocessed"
     if images:
         return "center", "images: subtract the training mean, pixels share one scale"
-    return "standardize", ("a table: zero mean and unit variance per feature, units differ; "
-                           "0/1 columns kept")
+    return "standardize", "a table: zero mean and unit variance per feature, 0/1 columns kept"
 
 
 def get(name: str) -> Transform | None:

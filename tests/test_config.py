@@ -164,3 +164,14 @@ def test_min_delta_reaches_early_stopping():
     assert (stop.patience, stop.min_delta) == (3, 0.01)
     with pytest.raises(ValueError, match="min_delta must be >= 0, got -0.1"):
         RunConfig(min_delta=-0.1)
+
+
+def test_bias_starts_every_linear_bias_at_its_value():
+    """A field added through RunConfig alone (the doctor's small positive bias for dead ReLUs):
+    the builder hands it to every Linear; BatchNorm's hidden layers keep no bias."""
+    net = builders.build_model(RunConfig(hidden=[8, 8], bias=0.01), 4, 3)
+    biases = [p.value for name, p in net.named_params().items() if name.endswith(".b")]
+    assert len(biases) == 3 and all(float(b.min()) == float(b.max()) == pytest.approx(0.01)
+                                    for b in biases)
+    with pytest.raises(ValueError, match=r"bias must be in \[-1, 1\], got 5"):
+        RunConfig(bias=5)

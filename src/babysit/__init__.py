@@ -11,6 +11,7 @@ from babysit import (
     checkpoint,
     data,
     diagnose,
+    doctor,
     ensemble,
     initializers,
     layers,
@@ -33,5 +34,5 @@ __all__ = [
     "DivergedError", "History", "Sequential", "Trainer", "check", "data", "initializers", "layers",
     "losses", "mlp", "optim", "regularizers",
     "average", "checkpoint", "ensemble", "load", "save", "preprocess",
-    "diagnose", "monitors", "report", "search",
+    "diagnose", "doctor", "monitors", "report", "search",
 ]

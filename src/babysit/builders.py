@@ -76,7 +76,7 @@ def build_model(cfg: RunConfig, n_in: int, n_out: int) -> layers.Sequential:
     """The `cfg.hidden` network from n_in inputs to n_out scores (see `babysit.mlp`), on
     `cfg.device`."""
     return layers.mlp(n_in, list(cfg.hidden), n_out, activation=cfg.activation, init=cfg.init,
-                      batchnorm=cfg.batchnorm, dropout=cfg.dropout,
+                      bias=cfg.bias, batchnorm=cfg.batchnorm, dropout=cfg.dropout,
                       input_noise=cfg.input_noise, seed=cfg.seed,
                       dtype=cfg.dtype).to(cfg.device)
 

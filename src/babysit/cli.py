@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, ensemble, finish, losses
+from babysit import check, cli_doctor, ensemble, finish, losses
 from babysit.builders import (
     build_model,
     build_optimizer,
@@ -29,14 +29,12 @@ from babysit.builders import (
     load_data,
 )
 from babysit.checkpoint import Checkpoints
+from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
 from babysit.config import RunConfig, config_fields
 from babysit.console import say
 from babysit.data import datasets
 from babysit.train import DivergedError
 from babysit.validation import positive_int
-
-# The file in every run folder that `babysit train --config` reads back.
-CONFIG_NAME = "config.json"
 
 # -- options: the run configuration's fields, then each command's own ---------------------
 
@@ -85,19 +83,6 @@ def _reader(name: str, meta, choices) -> Callable[[str], object]:
     return read
 
 
-def run_config(args) -> RunConfig:
-    """The run the command line describes: RunConfig's defaults, under --config's file, under
-    the flags given."""
-    base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
-    return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
-
-
-def chosen_settings(args) -> set[str]:
-    """The RunConfig fields the user chose: the flags given, all of them with --config."""
-    chosen = {k for k in vars(args) if k in config_fields()}
-    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
-
-
 def add_ensemble_options(p: argparse.ArgumentParser) -> None:
     """--ensemble K: train K seeds of one configuration and average them."""
     p.add_argument("--ensemble", type=_count, default=1, metavar="K",
@@ -137,23 +122,6 @@ def _count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
 
 
-def run_folder(args, command: str, cfg: RunConfig) -> Path:
-    """Create and return --out, or a new runs/<command>-<timestamp>[-k] folder, holding the
-    run's config.json (`babysit train --config RUN/config.json` repeats the run)."""
-    if args.out is not None:
-        out = Path(args.out)
-    else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{command}-{stamp}"
-        suffix = 1
-        while out.exists():
-            suffix += 1
-            out = Path("runs") / f"{command}-{stamp}-{suffix}"
-    out.mkdir(parents=True, exist_ok=True)
-    cfg.save(out / CONFIG_NAME)
-    return out
-
-
 # -- commands -----------------------------------------------------------------------------
 
 
@@ -161,6 +129,8 @@ def cmd_train(args) -> int:
     """Train one model (or --ensemble K), save its checkpoints and history, print the diagnosis,
     write the report, report accuracies. Exit 3 when the run diverged or exploded."""
     cfg = run_config(args)
+    if args.fix:  # the doctor treats the run: babysit.cli_doctor
+        return cli_doctor.train_fix(args, cfg)
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
     data = load_data(cfg)
@@ -420,8 +390,12 @@ COMMANDS = {
     "report": ("re-render report.html and the plots of a run folder from its history.json",
                cmd_report, [add_report_options]),
     "train": ("train a model, print its diagnosis, write its report and its train/val/test "
-              "accuracy (exit 3 when it diverged or exploded)", cmd_train,
-              [add_config_options, add_ensemble_options, add_output_options, add_report_flag]),
+              "accuracy (exit 3 when it diverged or exploded); --fix treats it", cmd_train,
+              [add_config_options, add_ensemble_options, cli_doctor.add_fix_options,
+               add_output_options, add_report_flag]),
+    "lr-find": ("the learning-rate range test: the loss as the rate grows, a suggested rate",
+                cli_doctor.cmd_lr_find, [add_config_options, cli_doctor.add_lr_find_options,
+                                         add_output_options]),
     "search": ("search hyperparameters: random or TPE, coarse to fine, in parallel, resumable",
                cmd_search, [add_config_options, add_search_options, add_output_options,
                             add_report_flag]),

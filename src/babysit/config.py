@@ -192,6 +192,9 @@ class RunConfig:
     init: str = _setting("he", "weight initialization", "model",
                          check=_check_choice(_names(initializers.INITIALIZERS, ("zeros",))),
                          choices=_names(initializers.INITIALIZERS, ("zeros",)))
+    bias: float = _setting(0.0, "every bias's initial value (the notes: 0, or 0.01 so that "
+                           "ReLUs fire at the start)", "model",
+                           check=_check_number(-1.0, 1.0, high_open=False), parse=float)
     batchnorm: bool = _setting(False, "BatchNorm after each hidden Linear", "model",
                                check=_check_bool, parse=parse_bool)
     dropout: float = _setting(0.0, "probability of zeroing a hidden unit in training", "model",

@@ -1,0 +1,107 @@
+"""The doctor's hands: train a run configuration, and run the range test for it (`Runner`).
+
+`treat` takes any `train(cfg) -> Visit` and `suggest_lr(cfg) -> rate`; `Runner` gives the ones
+every front end uses, built through `babysit.builders` exactly as `babysit train` builds a
+run. Only the training and validation splits are read: the test split stays unseen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from babysit import losses
+from babysit.builders import (
+    build_model,
+    build_optimizer,
+    build_regularizer,
+    build_trainer,
+    checkpoint_meta,
+    load_data,
+)
+from babysit.check.lr_range import LRRange, lr_range
+from babysit.checkpoint import Checkpoints
+from babysit.config import config_fields
+from babysit.train import DivergedError
+
+
+@dataclass
+class Visit:
+    """One trained run as the doctor sees it: its configuration, History and validation
+    accuracy (None when it diverged); `run` keeps whatever the trainer function returned
+    beside them (a Trainer, to save the kept model)."""
+
+    cfg: object
+    history: object
+    val_acc: float | None
+    run: object = None
+
+
+class Runner:
+    """Trains configurations for `treat` (`train`) and range-tests them (`suggest_lr`).
+
+    The data are loaded once for each value of the configuration's data settings; `data` and
+    `model` are the two places a subclass changes what is trained (benchmarks/doctor.py plants
+    the fault zoo's faults there). out: a run folder (an attribute, which may be set once the
+    data are loaded); when given, the n-th run trained (0: the initial one) keeps its
+    checkpoints, history.json and config.json in out/round-<n>/. `ranges` holds every range
+    test run, as (cfg, LRRange).
+    """
+
+    def __init__(self, out: Path | None = None):
+        self.out = None if out is None else Path(out)
+        self.ranges: list[tuple[object, LRRange]] = []
+        self.trained = 0
+        self._data = {}
+
+    def data(self, cfg):
+        """cfg's dataset, split and preprocessed (`babysit.builders.load_data`), cached."""
+        key = tuple(getattr(cfg, name) for name in config_fields("data"))
+        if key not in self._data:
+            self._data[key] = load_data(cfg)
+        return self._data[key]
+
+    def model(self, cfg, data):
+        """cfg's freshly initialized network for `data` (`babysit.builders.build_model`)."""
+        return build_model(cfg, data.n_features, data.n_outputs)
+
+    def train(self, cfg) -> Visit:
+        """Train cfg from scratch (its seed fixes init and shuffles) with the default monitors;
+        the Visit's val_acc is the last epoch's validation accuracy, None when it diverged,
+        and its `run` the Trainer."""
+        data = self.data(cfg)
+        folder = None if self.out is None else self.out / f"round-{self.trained}"
+        self.trained += 1
+        extra = [] if folder is None else [Checkpoints(folder, preprocess=data.preprocess,
+                                                       meta=checkpoint_meta(cfg, data))]
+        trainer = build_trainer(cfg, self.model(cfg, data), data=data, quiet=True,
+                                callbacks=extra)
+        diverged = False
+        try:
+            trainer.fit(data.train.X, data.train.y, val=data.val)
+        except DivergedError:
+            diverged = True
+        history = trainer.history
+        if folder is not None:
+            history.save(folder / "history.json")
+            cfg.save(folder / "config.json")
+        val = None if diverged or not history.val_acc else history.val_acc[-1]
+        return Visit(cfg, history, val, trainer)
+
+    def range_test(self, cfg, **kwargs) -> LRRange:
+        """The learning-rate range test on cfg's freshly built network, optimizer, penalty and
+        batch size, over the training split (kwargs: `lr_range`'s start, end, iterations)."""
+        data = self.data(cfg)
+        found = lr_range(self.model(cfg, data), losses.get(cfg.loss),
+                         data.train.X, data.train.y, build_optimizer(cfg),
+                         batch_size=cfg.batch_size, reg=build_regularizer(cfg),
+                         seed=cfg.seed or 0, **kwargs)
+        self.ranges.append((cfg, found))
+        return found
+
+    def suggest_lr(self, cfg) -> float | None:
+        """The range test's suggested rate for cfg (None when its loss never fell)."""
+        return self.range_test(cfg).suggestion
+
+
+__all__ = ["Runner", "Visit"]

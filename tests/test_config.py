@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 
 from babysit import builders, optim
@@ -69,6 +70,22 @@ def test_every_field_is_an_option_of_train_generated_from_its_metadata():
         assert getattr(args, name) == expected, name
 
 
+def test_the_readme_builders_train_a_regression_table(tmp_path):
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=120)
+    lines = ["a,color,price", *(f"{x:.3f},{'red' if i % 2 else 'blue'},{100 + 30 * x:.2f}"
+                                for i, x in enumerate(a))]
+    (tmp_path / "r.csv").write_text("\n".join(lines) + "\n")
+    cfg = RunConfig(data=str(tmp_path / "r.csv"), target="price", hidden=(8,), epochs=2)
+    data = builders.load_data(cfg)
+    cfg = builders.fit_to_data(cfg, data, chosen=cfg.to_dict())
+    assert (cfg.loss, cfg.epochs) == ("mse", 2)
+    net = builders.build_model(cfg, data.n_features, data.n_outputs)
+    trainer = builders.build_trainer(cfg, net, data=data, quiet=True)
+    trainer.fit(data.train.X, data.train.y, val=data.val)
+    assert len(trainer.history.val_loss) == 2
+
+
 def test_train_config_repeats_a_run_to_the_last_digit(tmp_path, capsys):
     first, second = tmp_path / "first", tmp_path / "second"
     assert main(["train", "--hidden", "24", "--epochs", "2", "--lr", "3e-3", "--dropout", "0.1",
@@ -99,6 +116,22 @@ def test_a_bad_config_file_exits_2_naming_the_file_and_the_key(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert "config.json" in err and "unknown setting 'momentum'" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("content", [b"\x80\x00safetensors header", b"{not json"])
+def test_config_pointing_at_a_file_that_is_not_json_names_the_file(tmp_path, content):
+    path = tmp_path / "best.safetensors"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"best\.safetensors.* is not a run configuration"):
+        RunConfig.load(path)
+
+
+def test_an_unknown_task_is_refused_naming_the_known_ones(capsys):
+    with pytest.raises(ValueError, match="unknown task 'foo'; known: none, classify, regress"):
+        RunConfig(task="foo")
+    assert main(["train", "--data", "digits", "--task", "foo"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "unknown task 'foo'" in err and "classify, regress" in err
 
 
 def test_checkpoints_and_history_record_the_configuration(tmp_path, capsys):

@@ -356,6 +356,14 @@ def test_csv_with_a_named_target_column(tmp_path):
     assert datasets.load(path, target="label").class_names == ["1", "2", "3"]
 
 
+@pytest.mark.parametrize("fractions", [(0.8, 0.2), (0.5, 0.2, 0.2, 0.1), 0.6])
+def test_fractions_other_than_three_are_refused_naming_the_form(tmp_path, fractions):
+    X, y = three_blobs()
+    path = write_csv(tmp_path / "blobs.csv", rows_of(X, y))
+    with pytest.raises(ValueError, match=r"fractions must be three numbers \(train, val, test\)"):
+        datasets.load(path, target="label", fractions=fractions)
+
+
 def test_csv_errors_name_the_column_and_row(tmp_path):
     X, y = three_blobs()
     rows = [list(row) for row in rows_of(X, y)]

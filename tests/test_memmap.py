@@ -192,3 +192,15 @@ def test_the_command_line_trains_on_a_npy_file(tmp_path, capsys):
     assert main(argv[:-5] + ["--preprocess", "center", "--out", str(tmp_path / "run3")]) == 2
     err = capsys.readouterr().err
     assert "memory-mapped" in err and "--preprocess none" in err and len(err.splitlines()) == 1
+
+
+def test_a_mapped_file_keeps_runconfigs_defaults_not_those_of_a_small_table(tmp_path):
+    from babysit import builders
+    from babysit.config import RunConfig
+
+    cfg = RunConfig(data=str(save_pair(tmp_path, *blobs(300, 5))))
+    data = builders.load_data(cfg)
+    # TABLE_DEFAULTS (60 epochs, a strong penalty) are for a CSV of a few hundred rows, not
+    # for a file larger than memory
+    fitted = builders.fit_to_data(cfg, data)
+    assert (fitted.epochs, fitted.reg) == (RunConfig().epochs, RunConfig().reg)

@@ -69,6 +69,9 @@ def test_a_missing_column_is_an_error_naming_it(tmp_path):
     rows = [[r[0], r[2]] for r in table_rows()[:4]]
     with pytest.raises(ValueError, match="lacks the column 'mass' the model was trained on"):
         predict_table(path, write(tmp_path / "new.csv", ["island", "sex"], rows))
+    with pytest.raises(ValueError, match="matched exactly, and the file has 'Mass'"):
+        predict_table(path, write(tmp_path / "cap.csv", ["island", "Mass", "sex"],
+                                  [r[:3] for r in table_rows()[:4]]))
     with pytest.warns(IgnoredColumnsWarning, match="ignoring columns 'id', 'note'"):
         assert match_columns(["id", "b", "a", "note"], ["a", "b"], "x.csv") == [2, 1]
 
@@ -88,3 +91,17 @@ def test_a_model_without_a_table_is_refused(tmp_path):
     path = checkpoint.save(tmp_path / "plain", net)
     with pytest.raises(ValueError, match="not trained on a table"):
         predict_table(path, write(tmp_path / "new.csv", ["a"], [["1"]]))
+
+
+def test_new_rows_that_are_not_there_are_refused_naming_the_file(tmp_path):
+    _, _, path = saved_model(tmp_path)
+    with pytest.raises(ValueError, match=r"no such file: .*new\.csv"):
+        predict_table(path, tmp_path / "new.csv")
+
+
+def test_predictions_are_written_into_a_folder_that_does_not_exist_yet(tmp_path):
+    _, _, path = saved_model(tmp_path)
+    rows = [r[:3] for r in table_rows()[:3]]
+    result = predict_table(path, write(tmp_path / "new.csv", HEADER[:3], rows))
+    out = result.write_csv(tmp_path / "out" / "predictions.csv")
+    assert out.read_text().splitlines()[0].startswith("predicted species")

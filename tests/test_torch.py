@@ -421,6 +421,14 @@ def test_the_lightning_hooks_fill_the_same_history(tensors):
     assert not opt._optimizer_step_pre_hooks
 
 
+def test_without_lightning_the_callback_import_says_what_to_install():
+    import babysit.torch.lightning as module
+    if module._lightning_callback_base() is not None:
+        pytest.skip("Lightning is installed here")
+    with pytest.raises(ImportError, match="needs PyTorch Lightning.*pip install lightning"):
+        from babysit.torch.lightning import BabysitCallback  # noqa: F401
+
+
 def test_the_lightning_callback_runs_in_a_lightning_trainer(tensors, tmp_path):
     pl = pytest.importorskip("lightning.pytorch")
     from babysit.torch.lightning import BabysitCallback

@@ -232,6 +232,12 @@ def test_wrong_validation_width_is_refused_before_training(digits):
     assert "(N, 64)" in message
 
 
+@pytest.mark.parametrize("val", ["X", "X, y, extra", "y"])
+def test_validation_that_is_not_an_x_y_pair_is_refused_saying_so(digits, val):
+    parts = {"X": digits.val.X, "X, y, extra": (*digits.val, digits.val.y), "y": digits.val.y}
+    _refuses(digits.train.X, digits.train.y, r"val must be a pair \(X, y\)", val=parts[val])
+
+
 def test_labels_out_of_range(digits):
     y = digits.train.y.copy()
     y[5] = 10

@@ -41,13 +41,16 @@ TABLE_DEFAULTS = {"reg": 3e-2, "epochs": 60}
 
 
 def fit_to_data(cfg: RunConfig, data: datasets.Dataset, chosen=()) -> RunConfig:
-    """`cfg` made concrete for `data`. For a table (rows that are not images), the settings of
+    """`cfg` made concrete for `data`. For a table (rows that are not images, held in memory:
+    a memory-mapped file keeps RunConfig's defaults), the settings of
     TABLE_DEFAULTS that the user did not choose (`chosen`: the field names given on the
     command line or in a config file) take the table's default. The loss is the one the task
     needs: mean squared error for a regression target (the classification losses score
     classes), the chosen loss otherwise. A regression loss for classes, or a classification
     loss other than the default for a quantity, is an error."""
-    if data.image_shape is None and data.raw_image_shape is None:
+    small_table = (data.image_shape is None and data.raw_image_shape is None
+                   and not is_memory_mapped(data.train.X))     # a mapped file is no small table
+    if small_table:
         cfg = cfg.replace(**{k: v for k, v in TABLE_DEFAULTS.items() if k not in chosen})
     if data.task == "regress":
         if cfg.loss not in ("mse", RunConfig().loss):

@@ -103,7 +103,8 @@ def _check_choice(choices: Callable[[], tuple]) -> Callable:
     def check(value, name):
         known = choices()
         if value not in known:
-            raise ValueError(f"unknown {name} {value!r}; known: {', '.join(known)}")
+            words = ("none" if choice is None else str(choice) for choice in known)
+            raise ValueError(f"unknown {name} {value!r}; known: {', '.join(words)}")
         return value
     return check
 
@@ -284,7 +285,7 @@ class RunConfig:
         except OSError as err:
             raise ValueError(f"cannot read the run configuration {str(path)!r}: "
                              f"{err.strerror}") from None
-        except json.JSONDecodeError as err:
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:  # e.g. a .safetensors file
             raise ValueError(f"{str(path)!r} is not a run configuration (JSON): {err}") from None
         try:
             return cls.from_dict(values)

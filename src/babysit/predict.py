@@ -57,8 +57,10 @@ class Predictions:
                 for label, probs in zip(self.labels, self.probabilities, strict=True)]
 
     def write_csv(self, path) -> Path:
-        """Write the predictions as a CSV file with `columns` as its header."""
+        """Write the predictions as a CSV file with `columns` as its header (its folder is
+        created when missing, as `--out` run folders are)."""
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(self.columns)
@@ -102,9 +104,13 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
     `IgnoredColumnsWarning`."""
     missing = [name for name in needed if name not in header]
     if missing:
+        folded = {name.casefold(): name for name in header}
+        near = [folded[name.casefold()] for name in missing if name.casefold() in folded]
+        hint = (f"; names are matched exactly, and the file has {', '.join(map(repr, near))}"
+                if near else "")
         raise ValueError(f"{where} lacks the column{'s' if len(missing) > 1 else ''} "
                          f"{', '.join(map(repr, missing))} the model was trained on (it needs "
-                         f"{', '.join(needed)})")
+                         f"{', '.join(needed)}){hint}")
     extra = [name for name in header if name not in needed]
     if extra:
         warnings.warn(f"{where}: ignoring column{'s' if len(extra) > 1 else ''} "
@@ -116,6 +122,8 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
 def predict_table(model, data) -> Predictions:
     """Predict every row of the CSV file `data` with the checkpoint `model` (see `model_file`):
     the table encoders, the preprocessing and the network as training applied them."""
+    if not Path(data).is_file():
+        raise ValueError(f"no such file: {data} (the new rows: a CSV file with a header row)")
     path = model_file(model)
     net, preprocess = checkpoint.load(path)
     meta = checkpoint.read_meta(path)

@@ -149,6 +149,10 @@ class Trainer:
                              f"fit again, or build a new Trainer to start over")
         X, y = self.prepare(X, y, "X")
         if val is not None:
+            if isinstance(val, np.ndarray) or not hasattr(val, "__len__") or len(val) != 2:
+                raise ValueError(f"val must be a pair (X, y) (or a Split such as data.val), "
+                                 f"got {type(val).__name__}"
+                                 + (f" of shape {val.shape}" if hasattr(val, "shape") else ""))
             val = self.prepare(val[0], val[1], "val X")
         n = X.shape[0]
         per_epoch = math.ceil(n / self.batch_size)

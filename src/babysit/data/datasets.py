@@ -465,6 +465,9 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
     built-in datasets come with their standard test sets. task ("classify", "regress" or
     None: decided from the target) and drop (feature columns to leave out) apply to a .csv.
     """
+    if not hasattr(fractions, "__len__") or len(fractions) != 3:
+        raise ValueError(f"fractions must be three numbers (train, val, test) summing to 1, "
+                         f"e.g. (0.6, 0.2, 0.2), got {fractions!r}")
     name = str(name_or_path)
     if name in BUILTIN:
         if target is not None:

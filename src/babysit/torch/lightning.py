@@ -73,3 +73,11 @@ if _Base is not None:
     __all__ = ["BabysitCallback"]
 else:
     __all__ = []
+
+    def __getattr__(name: str):
+        """`from babysit.torch.lightning import BabysitCallback` without Lightning: say what
+        to install, rather than Python's bare "cannot import name"."""
+        if name == "BabysitCallback":
+            raise ImportError("babysit.torch.lightning.BabysitCallback needs PyTorch Lightning, "
+                              "which is not installed: pip install lightning")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from babysit.backend import make_rng, to_numpy
-from babysit.check.numerical import centered_difference, rel_error
+from babysit.check.numerical import kink_aware_difference, rel_error
 from babysit.layers import kinks
 from babysit.layers.base import Layer
 from babysit.losses import Loss
@@ -280,18 +280,8 @@ class _Objective:
                 for name, p in self.params.items()}
 
     def numerical(self, evaluate, name: str, index, h: float) -> tuple[float, bool, float]:
-        """The centered difference of `evaluate` along params[name][index], whether a max()
-        changed sides between f(x+h) and f(x-h), and the larger of |f(x+h)|, |f(x-h)|."""
-        values, recorded = [], []
-
-        def f():
-            value, masks = evaluate()
-            values.append(abs(value))
-            recorded.append(masks)
-            return value
-
-        slope = centered_difference(f, self.params[name].value, index, h)
-        return slope, kinks.crossed(*recorded), max(values)
+        """`kink_aware_difference` of `evaluate` along params[name][index]."""
+        return kink_aware_difference(evaluate, self.params[name].value, index, h)
 
 
 def _prepare(net, loss, X, y, reg, seed, burn_in, opt) -> tuple[_Objective, list[str]]:

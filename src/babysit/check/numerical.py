@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from babysit.backend import to_numpy
+from babysit.layers import kinks
 
 
 def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
@@ -32,6 +33,23 @@ def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
         raise ValueError(f"h={h!r} is below the resolution of {x.dtype} at x[{index}]={old!r}; "
                          f"use a larger h or float64")
     return (plus - minus) / (upper - lower)
+
+
+def kink_aware_difference(evaluate, x: np.ndarray, index, h: float) -> tuple[float, bool, float]:
+    """The centered difference of `evaluate` along x[index] (`evaluate()` returns the loss and
+    the max() sides it recorded), whether a max() changed sides between f(x+h) and f(x-h) (a
+    kink crossed: the difference is then not the gradient), and the larger of |f(x+h)|,
+    |f(x-h)| (the scale the relative error is judged against)."""
+    values, recorded = [], []
+
+    def f():
+        value, masks = evaluate()
+        values.append(abs(value))
+        recorded.append(masks)
+        return value
+
+    slope = centered_difference(f, x, index, h)
+    return slope, kinks.crossed(*recorded), max(values)
 
 
 def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:

@@ -24,8 +24,7 @@ import numpy as np
 import torch
 
 from babysit.check.gradients import GradientReport, judge
-from babysit.check.numerical import centered_difference
-from babysit.layers import kinks as babysit_kinks
+from babysit.check.numerical import kink_aware_difference
 from babysit.torch import kinks
 
 
@@ -64,18 +63,8 @@ class _ModuleObjective:
         return float(loss.detach()), masks, analytic
 
     def numerical(self, evaluate, name: str, index, h: float) -> tuple[float, bool, float]:
-        """The centered difference along params[name][index], whether a kink was crossed,
-        and the larger of |f(x+h)|, |f(x-h)|."""
-        values, recorded = [], []
-
-        def f():
-            value, masks = evaluate()
-            values.append(abs(value))
-            recorded.append(masks)
-            return value
-
-        slope = centered_difference(f, self.params[name], index, h)
-        return slope, babysit_kinks.crossed(*recorded), max(values)
+        """`kink_aware_difference` of `evaluate` along params[name][index]."""
+        return kink_aware_difference(evaluate, self.params[name], index, h)
 
 
 def check_gradients(model: torch.nn.Module, loss_fn, X, y, per_param: int = 10,

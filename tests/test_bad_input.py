@@ -322,3 +322,18 @@ def test_complex_labels_are_refused_naming_the_file(tmp_path):
     with pytest.raises(ValueError, match=r"cplx\.npz: labels must be class labels \(numbers or "
                                          r"text\), got dtype complex128"):
         datasets.load(tmp_path / "cplx.npz")
+
+
+def test_an_npz_whose_member_claims_encryption_is_refused_naming_the_file(tmp_path):
+    # Found by the long fuzz run: zipfile raised RuntimeError("... is encrypted, password
+    # required") from a mutated archive whose central directory set the encryption flag.
+    path = tmp_path / "locked.npz"
+    np.savez(path, X=np.ones((20, 2)), y=np.arange(20) % 2)
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"PK\x01\x02")
+    while at != -1:
+        raw[at + 8] |= 0x1                      # general-purpose flag bits of each entry
+        at = raw.find(b"PK\x01\x02", at + 4)
+    path.write_bytes(bytes(raw))
+    with pytest.raises(ValueError, match=r"locked\.npz: its member X\.npy is encrypted"):
+        datasets.load(path)

@@ -19,6 +19,7 @@ import numpy as np
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
+ZIP_ENCRYPTED = 0x1  # a zip entry's flag bit for encryption (zipfile then asks a password)
 
 # IDX type codes -> big-endian NumPy dtypes (http://yann.lecun.com/exdb/mnist/, "IDX format").
 IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
@@ -182,7 +183,11 @@ def read_npz(path) -> tuple[np.ndarray, np.ndarray]:
 
 def _npy_member(archive: zipfile.ZipFile, member: str, key: str, path: Path) -> np.ndarray:
     """One .npy array of an open .npz archive, its header checked against its size first."""
-    size = archive.getinfo(member).file_size
+    info = archive.getinfo(member)
+    if info.flag_bits & ZIP_ENCRYPTED:
+        raise ValueError(f"{path}: its member {member} is encrypted (password-protected); "
+                         f"np.savez writes plain archives, so save the arrays again with it")
+    size = info.file_size
     try:
         with archive.open(member) as f:
             version = np.lib.format.read_magic(f)

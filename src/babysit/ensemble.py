@@ -76,11 +76,7 @@ class Ensemble:
 
     def predict_proba(self, X) -> np.ndarray:
         """The mean of the members' probabilities: (N, C), rows summing to 1."""
-        probs = self.member_proba(X)
-        total = np.zeros(probs[0].shape, dtype=np.float64)
-        for p in probs:
-            total += p
-        return (total / len(probs)).astype(probs[0].dtype, copy=False)
+        return _mean_of(self.member_proba(X))
 
     def member_values(self, X) -> list[np.ndarray]:
         """Each member's predicted values for X (N, D), a regression's: a list of (N,) arrays
@@ -106,11 +102,7 @@ class Ensemble:
 
     def predict_values(self, X) -> np.ndarray:
         """The mean of the members' predicted values (a regression's): (N,), or (N, K)."""
-        values = self.member_values(X)
-        total = np.zeros(values[0].shape, dtype=np.float64)
-        for v in values:
-            total += v
-        return (total / len(values)).astype(values[0].dtype, copy=False)
+        return _mean_of(self.member_values(X))
 
     def predict(self, X) -> np.ndarray:
         """The class with the highest mean probability: (N,) int; for a regression the mean
@@ -374,3 +366,12 @@ def _check_temperature(temperature) -> None:
             or temperature <= 0:
         raise ValueError(f"temperature must be a positive number (1 leaves the probabilities "
                          f"as they are, 2-20 softens them), got {temperature!r}")
+
+
+def _mean_of(arrays: list[np.ndarray]) -> np.ndarray:
+    """The elementwise mean of the members' arrays (all of one shape), summed in float64 and
+    returned in the members' dtype."""
+    total = np.zeros(arrays[0].shape, dtype=np.float64)
+    for a in arrays:
+        total += a
+    return (total / len(arrays)).astype(arrays[0].dtype, copy=False)

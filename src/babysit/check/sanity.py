@@ -103,7 +103,7 @@ def sanity(net: Layer, loss: Loss, X, y, reg=None, *, chance_tol: float = 0.5,
         raise ValueError(f"chance_tol must be > 0 and overfit_tol in (0, 1), got "
                          f"{chance_tol!r} and {overfit_tol!r}")
     opt = Adam(lr=1e-3) if overfit_opt is None else overfit_opt
-    trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, progress=False)
+    trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, callbacks=(), progress=False)
     X, y = trainer.prepare(X, y, "X")
     rng = make_rng(seed)
     xp = get_array_module(X)

@@ -24,6 +24,7 @@ from babysit.history import History
 from babysit.layers.base import Layer, Sequential
 from babysit.losses import Loss
 from babysit.optim import Optimizer
+from babysit.regularizers import check_penalty
 from babysit.validation import positive_int
 
 # How much of a memory-mapped training set is read into memory at a time (see
@@ -73,6 +74,7 @@ class Trainer:
                                  f"got {value!r}")
         self.net, self.loss, self.opt, self.reg = net, loss, opt, reg
         self.constraints = list(constraints) if not hasattr(constraints, "apply") else [constraints]
+        check_penalty(reg, self.constraints)
         self.batch_size, self.epochs = batch_size, epochs
         self.rng = make_rng(seed)
         self.callbacks = monitors.default() if callbacks is None else list(callbacks)

@@ -109,6 +109,23 @@ def test_class_targets_sort_numerically_and_decode_to_their_names():
         target.transform(np.array(["7"]))
 
 
+def test_decoding_a_class_index_out_of_range_names_it_and_the_number_of_classes():
+    target = tabular.TargetEncoder("classify").fit(np.array(["a", "b", "c"]), name="species")
+    with pytest.raises(ValueError, match=r"'species'.* label 7 is out of range for 3 classes"):
+        target.inverse_transform([7])
+    with pytest.raises(ValueError, match="'species'.* >= 0, got -1"):
+        target.inverse_transform([-1])        # not the last class, as NumPy's indexing had it
+    with pytest.raises(ValueError, match="integer class indices, got 1.5"):
+        target.inverse_transform([1.5])
+
+
+def test_restoring_predictions_of_the_wrong_shape_names_it():
+    target = tabular.TargetEncoder("regress").fit(np.array(["10", "20", "30"]), name="price")
+    with pytest.raises(ValueError, match=r"'price' must be numbers of shape \(N,\) or "
+                                         r"\(N, 1\), got shape \(2, 2\)"):
+        target.inverse_transform(np.zeros((2, 2)))
+
+
 # -- a whole table ------------------------------------------------------------------------------
 
 

@@ -131,26 +131,6 @@ def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def class_labels(y, n_classes: int | None = None) -> np.ndarray:
-    """Check that `y` holds integer class indices in [0, n_classes); return them as int64."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"labels must be a 1-d array of class indices, got shape {y.shape}")
-    if y.dtype.kind == "f":
-        i = tabular.first_fractional(y)
-        if i is not None:
-            raise ValueError(f"labels must be integer class indices, got {y[i]} at position {i}")
-    elif y.dtype.kind not in "iub":
-        raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if y.size and y.min() < 0:
-        raise ValueError(f"labels must be >= 0, got {y.min()}")
-    if n_classes is not None and y.size and y.max() >= n_classes:
-        raise ValueError(f"label {y.max()} is out of range for {n_classes} classes "
-                         f"(expected 0..{n_classes - 1})")
-    return y
-
-
 def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Split, ...]:
     """Split (X, y) into parts with the given fractions, each class spread evenly, seeded."""
     from sklearn.model_selection import train_test_split

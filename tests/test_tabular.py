@@ -171,8 +171,22 @@ def test_drop_leaves_columns_out_and_names_a_wrong_one(tmp_path):
     path = write_table(tmp_path / "p.csv", header, rows)
     data = datasets.load(path, target="species", drop=["island", "sex"])
     assert data.table.columns_ == ["mass"]
-    with pytest.raises(ValueError, match="--drop colour: .* no feature column 'colour'"):
+    with pytest.raises(ValueError, match="--drop colour: .* no column 'colour'; its columns "
+                                         "are island, mass, sex, species"):
         datasets.load(path, target="species", drop=["colour"])
+
+
+def test_dropping_the_target_column_is_refused_naming_it(tmp_path):
+    header, rows = penguin_like()
+    path = write_table(tmp_path / "p.csv", header, rows)
+    with pytest.raises(ValueError, match="--drop species: 'species' is the --target column"):
+        datasets.load(path, target="species", drop=["species"])
+
+
+def test_drop_on_data_without_columns_is_refused_rather_than_ignored():
+    with pytest.raises(ValueError, match=r"drop=\('x',\) \(--drop\) names columns of a "
+                                         r"\.csv file; 'digits' has none"):
+        datasets.load("digits", drop=("x",))
 
 
 def test_a_numeric_target_with_many_values_is_regressed(tmp_path):

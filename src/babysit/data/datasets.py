@@ -325,9 +325,12 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Da
         raise ValueError(f"target column {target!r} is not in {path}; its columns are "
                          f"{', '.join(header)}")
     for name in drop:
-        if name not in header or name == target:
-            raise ValueError(f"--drop {name}: {path} has no feature column {name!r}; its "
-                             f"columns are {', '.join(header)} (target {target!r})")
+        if name == target:
+            raise ValueError(f"--drop {name}: {name!r} is the --target column, the labels to "
+                             f"learn; leave it out of --drop, or choose another --target")
+        if name not in header:
+            raise ValueError(f"--drop {name}: {path} has no column {name!r}; its columns are "
+                             f"{', '.join(header)}")
     features = [j for j, name in enumerate(header) if name != target and name not in drop]
     if not features:
         raise ValueError(f"{path} has no feature column left besides the target {target!r}")
@@ -449,6 +452,9 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         raise ValueError(f"fractions must be three numbers (train, val, test) summing to 1, "
                          f"e.g. (0.6, 0.2, 0.2), got {fractions!r}")
     name = str(name_or_path)
+    if drop and Path(name).suffix.lower() != ".csv":   # a table's columns; others have none
+        raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
+                         f"none to leave out")
     if name in BUILTIN:
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "

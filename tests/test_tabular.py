@@ -189,6 +189,13 @@ def test_drop_on_data_without_columns_is_refused_rather_than_ignored():
         datasets.load("digits", drop=("x",))
 
 
+def test_a_class_too_small_to_split_is_named_as_the_file_writes_it(tmp_path):
+    header, rows = penguin_like(30)
+    rows.append(["Dream", 3500, "male", "Macaroni"])          # one row of a fourth species
+    with pytest.raises(ValueError, match="the smallest class, 'Macaroni', has 1 example"):
+        datasets.load(write_table(tmp_path / "p.csv", header, rows), target="species")
+
+
 def test_a_numeric_target_with_many_values_is_regressed(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=50)

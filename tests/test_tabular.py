@@ -196,6 +196,15 @@ def test_a_class_too_small_to_split_is_named_as_the_file_writes_it(tmp_path):
         datasets.load(write_table(tmp_path / "p.csv", header, rows), target="species")
 
 
+def test_a_semicolon_file_writing_numbers_both_ways_is_refused(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("a;b;y\n1,5;2;x\n1.234;3;y\n")
+    with pytest.raises(ValueError, match=r"eu\.csv writes numbers with a decimal comma \('1,5' "
+                                         r"in data row 0\) and with a point \('1\.234' in data "
+                                         r"row 1\)"):
+        datasets.load(path, target="y")
+
+
 def test_a_numeric_target_with_many_values_is_regressed(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=50)

@@ -330,7 +330,8 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
 def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Dataset:
     """The body of `load_csv`."""
     drop = [drop] if isinstance(drop, str) else list(drop)
-    header, cells = formats.read_table(path)
+    read = []                                   # what reading decided (a ';' separator)
+    header, cells = formats.read_table(path, notes=read)
     if target not in header:
         raise ValueError(f"target column {target!r} is not in {path}; its columns are "
                          f"{', '.join(header)}")
@@ -369,7 +370,7 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Da
         warnings.simplefilter("always", tabular.UnseenCategoryWarning)
         splits = [Split(table.transform(cells[rows][:, features], rows=rows),
                         target_encoder.transform(labels[rows])) for rows in parts]
-    notes = [f"task {task}: {reason}", *table.describe(),
+    notes = [f"task {task}: {reason}", *read, *table.describe(),
              *(f"validation or test {w.message}" for w in unseen)]
     return Dataset(path.name, *splits, class_names=target_encoder.classes_ if classify else [],
                    task=task, table=table, target=target_encoder, notes=notes)

@@ -119,6 +119,14 @@ def test_decoding_a_class_index_out_of_range_names_it_and_the_number_of_classes(
         target.inverse_transform([1.5])
 
 
+def test_targets_of_the_wrong_shape_are_refused_naming_the_column():
+    target = tabular.TargetEncoder("classify").fit(np.array(["a", "b"]), name="species")
+    with pytest.raises(ValueError, match=r"'species' must be a 1-d array \(N,\), got shape \(\)"):
+        target.transform("a")
+    with pytest.raises(ValueError, match=r"got shape \(1, 1\)"):
+        target.transform([["a"]])
+
+
 def test_restoring_predictions_of_the_wrong_shape_names_it():
     target = tabular.TargetEncoder("regress").fit(np.array(["10", "20", "30"]), name="price")
     with pytest.raises(ValueError, match=r"'price' must be numbers of shape \(N,\) or "

@@ -326,6 +326,9 @@ class TargetEncoder:
         """Targets (N,) -> class indices (N,) int64, or standardized numbers (N,) float32."""
         self._check_fitted()
         values = np.asarray(values)
+        if values.ndim != 1:
+            raise ValueError(f"targets of {self.name_!r} must be a 1-d array (N,), got shape "
+                             f"{values.shape}")
         if self.task == "regress":
             return ((self._numbers(values) - self.mean_) / self.scale_).astype(np.float32)
         labels = self._labels(values)

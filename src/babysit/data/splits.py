@@ -62,7 +62,7 @@ def class_words(indices, class_names=None) -> str:
     known, at most three named."""
     indices = [int(i) for i in indices]
     words = [repr(str(class_names[i])) if class_names is not None else str(i)
-             for i in indices[:3]] + (["..."] if len(indices) > 3 else [])
+             for i in indices[:3]] + ([f"{len(indices) - 3} more"] if len(indices) > 3 else [])
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 

@@ -314,6 +314,18 @@ def test_numerical_gradient_array_matches_a_linear_layer_backward():
     assert np.allclose(numerical_gradient_array(lambda: layer(x), x, dout), dx, rtol=1e-7)
 
 
+def test_the_numerical_helpers_take_f_of_x_as_the_notes_write_it():
+    # eval_numerical_gradient(f, x) in the notes calls f(x); a function that reads x itself
+    # (or binds what it needs as a default, lambda w=p: ...) is called with no argument.
+    x = np.array([1.0, -2.0, 0.5])
+    assert np.allclose(numerical_gradient(lambda v: float((v ** 2).sum()), x), 2 * x)
+    assert np.allclose(numerical_gradient(lambda k=3.0: float(k * x.sum()), x), 3.0)
+    dout = np.array([1.0, 2.0, -1.0])
+    assert np.allclose(numerical_gradient_array(lambda v: np.tanh(v), x, dout),
+                       dout * (1 - np.tanh(x) ** 2), rtol=1e-8)
+    assert x.tolist() == [1.0, -2.0, 0.5]
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"per_param": 0}, "per_param"), ({"h": 0.0}, "h must be"), ({"h": float("nan")}, "h must"),
     ({"burn_in": -1}, "burn_in"), ({"opt": "adam"}, "opt must"),

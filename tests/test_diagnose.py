@@ -315,3 +315,31 @@ def test_a_validation_fall_within_its_sampling_noise_is_no_peak():
     # 2 points of 114 validation examples is 2 examples: a gap of 5 points stays a note
     assert _fell_by_two_points(114).severity == "info"
     assert _fell_by_two_points(10_000).severity == "warning"
+
+
+def _raw_digits_run(net, opt):
+    """Uncentred digits in [0, 1], as bs.data.load gives them, with the CLI's monitors."""
+    data = bs.data.load("digits")
+    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), opt, batch_size=32, epochs=10,
+                         callbacks=monitors.default((8, 8)), progress=False)
+    return trainer.fit(*data.train, val=data.val).diagnose()
+
+
+@pytest.mark.parametrize("opt", [bs.optim.SGD(10.0), bs.optim.Adam(0.3)])
+def test_a_rate_that_blows_up_and_kills_the_relus_is_named_too_high_not_too_low(opt):
+    # The loss blows up without reaching NaN and every ReLU dies, so the updates recorded
+    # afterwards are ~0. Those tiny ratios follow from the dead units; they must neither
+    # clear the rate nor call it too low.
+    findings = _raw_digits_run(bs.mlp(64, [100, 100], 10, seed=0), opt)
+    assert findings[0].cause == "lr_too_high" and findings[0].severity == "error", findings
+    assert "lr_too_low" not in {f.cause for f in findings}
+
+
+def test_units_dead_from_the_start_explain_the_weights_that_do_not_move():
+    # A bias of -10 silences layer 1 from the first step: no gradient reaches 0.W or 2.W, so
+    # "update ratio too small" is a symptom of the dead units, not a second cause.
+    net = bs.mlp(64, [100, 100], 10, seed=0)
+    net.params["0.b"].value[:] = -10.0
+    findings = _raw_digits_run(net, bs.optim.Adam(1e-3))
+    assert findings[0].cause == "dead_units" and findings[0].severity == "error", findings
+    assert "lr_too_low" not in {f.cause for f in findings}, findings

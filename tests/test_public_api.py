@@ -54,7 +54,7 @@ PROMISED = {
     "check.rel_error": ["a", "b"],
     "check.step_sizes": ["net", "loss", "X", "y"],
     "Trainer": ["net", "loss", "opt", "reg", "constraints", "batch_size", "epochs", "seed",
-                "callbacks", "progress"],
+                "callbacks", "progress", "average"],
     "Trainer.fit": ["X", "y", "val"],
     "Trainer.step": [],
     "Trainer.predict": [],
@@ -73,6 +73,16 @@ PROMISED = {
     "search.uniform": ["lo", "hi"],
     "search.intuniform": ["lo", "hi"],
     "search.choice": ["values"],
+    "config.RunConfig": ["hidden", "lr"],
+    "check.lr_range": ["net", "loss", "X", "y", "optimizer", "start", "end", "iterations"],
+    "doctor.treat": ["cfg", "max_rounds"],
+    "ensemble.of_seeds": [],
+    "ensemble.top_k": [],
+    "ensemble.of_run": [],
+    "Trainer.resume": ["path"],
+    "Trainer.state": [],
+    "Trainer.load_state": ["state"],
+    "History.when": ["iteration"],
 }
 
 
@@ -97,6 +107,10 @@ def test_init_offers_the_notes_schemes():
         assert scheme in bs.initializers.INITIALIZERS
 
 
+def test_the_engine_issues_bs_init_is_the_initializers_module():
+    assert bs.init is bs.initializers
+
+
 def test_diverged_error_carries_the_history():
     assert bs.DivergedError is bs.train.DivergedError
     history = bs.History()
@@ -113,13 +127,15 @@ def test_sklearn_estimators_are_importable():
 
 
 def test_import_babysit_loads_no_heavy_optional_library():
-    """matplotlib, optuna, scipy, scikit-learn and torch load only where they are used."""
+    """matplotlib, optuna, scipy, scikit-learn, torch, CuPy, Hypothesis and the PostgreSQL
+    drivers load only where they are used."""
     import subprocess
     import sys
 
     code = ("import sys, babysit; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'matplotlib', 'optuna', 'scipy', 'sklearn', 'torch', 'lightning'}))")
+            "{'matplotlib', 'optuna', 'scipy', 'sklearn', 'torch', 'lightning', 'cupy', "
+            "'hypothesis', 'psycopg', 'psycopg2', 'sqlalchemy'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -107,3 +107,19 @@ def test_maxnorm_clamps_long_columns_and_leaves_short_ones_untouched():
 def test_maxnorm_refuses_non_positive_c():
     with pytest.raises(ValueError, match="c must be > 0"):
         MaxNorm(0)
+
+
+def test_max_norm_given_as_the_penalty_is_refused_naming_where_it_goes():
+    """design.md: MaxNorm is a constraint. Given as `reg` it failed deep inside fit with an
+    AttributeError; now the Trainer and the sanity check refuse it where it enters."""
+    X = np.zeros((8, 4), np.float32)
+    y = np.arange(8) % 2
+    says = r"reg must be a babysit penalty .* got MaxNorm\(c=3.0\); MaxNorm is a constraint"
+    with pytest.raises(ValueError, match=says):
+        bs.Trainer(bs.mlp(4, [3], 2), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(),
+                   reg=MaxNorm(3.0))
+    with pytest.raises(ValueError, match=says):
+        bs.check.sanity(bs.mlp(4, [3], 2), bs.losses.SoftmaxCrossEntropy(), X, y, reg=MaxNorm(3.0))
+    with pytest.raises(ValueError, match=r"constraints must be constraints .* got L2"):
+        bs.Trainer(bs.mlp(4, [3], 2), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(),
+                   constraints=[L2(1e-3)])

@@ -145,7 +145,8 @@ def test_trainer_state_moves_a_run_between_trainers_without_a_file(digits):
     net = copy.deepcopy(first.net)      # the weights, buffers and dropout generators
     second = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(2e-3),
                         reg=bs.regularizers.L2(1e-4), constraints=[bs.regularizers.MaxNorm(4.0)],
-                        batch_size=64, epochs=2, seed=99, average=0.99, progress=False)
+                        batch_size=64, epochs=2, seed=99, average=0.99, callbacks=(),
+                        progress=False)
     second.load_state(first.state())
     assert (second.epoch, second.iteration, second.opt.t) == (2, first.iteration, first.opt.t)
     first.epochs = second.epochs = 3

@@ -3,6 +3,7 @@ falls, divergence stops at once, and bad input is refused at the door."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -329,3 +330,24 @@ def test_a_second_fit_after_the_last_epoch_is_refused_until_epochs_are_raised():
     trainer.epochs += 3
     trainer.fit(X, y)
     assert trainer.epoch == 5 and trainer.history.epochs == 5
+
+
+def test_a_trainer_left_without_callbacks_records_the_monitors():
+    """design.md's `Trainer(...).fit(...)`: monitors record into the History, so its
+    diagnosis and report see update ratios, dead units and the first layer, as the command
+    line's runs do; `callbacks=()` turns them off, and steps taken outside fit record none."""
+    data = bs.data.load("digits")
+    make = functools.partial(bs.Trainer, loss=bs.losses.SoftmaxCrossEntropy(), epochs=1,
+                             progress=False)
+    watched = make(bs.mlp(64, [16], 10, seed=0), opt=bs.optim.SGD(0.1))
+    watched.fit(*data.train)
+    assert {"update_ratio", "layers", "params", "data", "first_layer"} <= set(
+        watched.history.monitors)
+    assert watched.history.meta["chance_loss"] == pytest.approx(np.log(10))
+    bare = make(bs.mlp(64, [16], 10, seed=0), opt=bs.optim.SGD(0.1), callbacks=())
+    bare.fit(*data.train)
+    assert bare.history.monitors == {} and bare.history.meta == {}
+    stepped = make(bs.mlp(64, [16], 10, seed=0), opt=bs.optim.SGD(0.1))
+    for _ in range(60):
+        stepped.step(data.train.X[:32], data.train.y[:32])
+    assert stepped.history.monitors == {}

@@ -9,6 +9,7 @@ from babysit import (
     average,
     check,
     checkpoint,
+    config,
     data,
     diagnose,
     doctor,
@@ -28,11 +29,13 @@ from babysit.history import History
 from babysit.layers import Sequential, mlp
 from babysit.train import DivergedError, Trainer
 
+init = initializers   # the engine issue's name for it (`bs.init`), kept beside the new one
+
 __version__ = "0.1.0"
 
 __all__ = [
     "DivergedError", "History", "Sequential", "Trainer", "check", "data", "initializers", "layers",
     "losses", "mlp", "optim", "regularizers",
     "average", "checkpoint", "ensemble", "load", "save", "preprocess",
-    "diagnose", "doctor", "monitors", "report", "search",
+    "diagnose", "doctor", "monitors", "report", "search", "config", "init",
 ]

@@ -135,6 +135,7 @@ class UpdateRatios(Callback):
     def __init__(self, every: int | None = None, samples: int = 50):
         self.every, self.samples = every, samples
         self._before = None
+        self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
@@ -145,7 +146,7 @@ class UpdateRatios(Callback):
         rec["weights"] = [name for name, p in named.items() if p.regularize]
 
     def before_update(self, trainer, iteration: int) -> None:
-        if (iteration + 1) % self._every == 0:
+        if self._every and (iteration + 1) % self._every == 0:
             self._before = [(name, p, p.value.copy())
                             for name, p in trainer.net.named_params().items()]
 
@@ -192,6 +193,7 @@ class LayerStats(Callback):
                  seed: int = 0):
         self.every, self.samples, self.probe_size, self.seed = every, samples, probe_size, seed
         self._probe = None
+        self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
@@ -213,7 +215,7 @@ class LayerStats(Callback):
         self._sample(trainer, trainer.iteration)
 
     def after_update(self, trainer, iteration: int) -> None:
-        if (iteration + 1) % self._every == 0:
+        if self._every and (iteration + 1) % self._every == 0:
             self._sample(trainer, iteration + 1)
 
     def on_train_end(self, trainer) -> None:
@@ -265,9 +267,10 @@ class LayerStats(Callback):
             params["value_norm"][name].append(_finite_norm(p.value))
 
 
-def _column_mean_std(X, block_values: int = 2**22) -> tuple[np.ndarray, np.ndarray]:
+def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation (D,) float64 of each column of X (N, D), accumulated over
-    blocks of about `block_values` entries: no float64 copy of X (299 MiB for MNIST), and a
+    blocks of about `block_values` entries (8 MiB of float64): no float64 copy of X (299 MiB
+    for MNIST), little beside a memory-mapped file's training chunks, and a
     memory-mapped X is read, not loaded."""
     X = to_numpy(X)
     rows = max(1, block_values // max(1, X.shape[1]))

@@ -136,3 +136,19 @@ class MaxNorm:
 
     def __repr__(self) -> str:
         return config_repr(self, {"c": self.c})
+
+
+def check_penalty(reg, constraints=()) -> None:
+    """Refuse, where they enter, a `reg` that is no penalty (None, or with `penalty(params)`
+    and `add_grad(params)` as a Regularizer has) and a constraint without `apply(params)`;
+    MaxNorm given as `reg` is told where it goes."""
+    if reg is not None and not all(callable(getattr(reg, m, None))
+                                   for m in ("penalty", "add_grad")):
+        where = ("; MaxNorm is a constraint, applied after each update: pass "
+                 "constraints=[MaxNorm(c)]" if isinstance(reg, MaxNorm) else "")
+        raise ValueError(f"reg must be a babysit penalty such as bs.regularizers.L2(1e-4) "
+                         f"(L1, ElasticNet) or None, got {reg!r}{where}")
+    for c in constraints:
+        if not callable(getattr(c, "apply", None)):
+            raise ValueError(f"constraints must be constraints such as "
+                             f"bs.regularizers.MaxNorm(3.0) (with apply(params)), got {c!r}")

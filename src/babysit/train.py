@@ -15,6 +15,7 @@ import sys
 
 import numpy as np
 
+from babysit import monitors
 from babysit.average import ParameterAverage
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
@@ -23,6 +24,7 @@ from babysit.history import History
 from babysit.layers.base import Layer, Sequential
 from babysit.losses import Loss
 from babysit.optim import Optimizer
+from babysit.regularizers import check_penalty
 from babysit.validation import positive_int
 
 # How much of a memory-mapped training set is read into memory at a time (see
@@ -45,7 +47,11 @@ class Trainer:
 
     batch_size: examples per step; epochs: passes over the training data in the whole run
     (a second `fit` after them is an error: raise `epochs` to train more); seed fixes
-    the shuffles. `callbacks` observe training (see `Callback`); `progress` shows a
+    the shuffles. `callbacks` observe training (see `Callback`); left out (None), they are
+    the monitors the command line leaves on (`babysit.monitors.default()`: cheap, and they
+    never change training), so a History can be diagnosed and reported in full; pass a
+    list (e.g. `[*monitors.default(image_shape=(8, 8)), Checkpoints(d)]`, or `()` for
+    none) to choose them. `progress` shows a
     progress bar (None: only when stderr is a terminal). `eval_max` bounds how many
     training examples the per-epoch training accuracy is measured on. `average` (a decay
     such as 0.999) keeps a running average of every Param (`babysit.average`), which
@@ -54,7 +60,7 @@ class Trainer:
     """
 
     def __init__(self, net: Layer, loss: Loss, opt: Optimizer, reg=None, constraints=(),
-                 batch_size: int = 128, epochs: int = 10, seed=0, callbacks=(),
+                 batch_size: int = 128, epochs: int = 10, seed=0, callbacks=None,
                  progress: bool | None = None, eval_max: int = 10_000,
                  average: float | None = None):
         positive_int(batch_size, "batch_size")
@@ -68,9 +74,10 @@ class Trainer:
                                  f"got {value!r}")
         self.net, self.loss, self.opt, self.reg = net, loss, opt, reg
         self.constraints = list(constraints) if not hasattr(constraints, "apply") else [constraints]
+        check_penalty(reg, self.constraints)
         self.batch_size, self.epochs = batch_size, epochs
         self.rng = make_rng(seed)
-        self.callbacks = list(callbacks)
+        self.callbacks = monitors.default() if callbacks is None else list(callbacks)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.eval_max = eval_max
         self.params = net.parameters()

@@ -298,7 +298,7 @@ def _prepare(net, loss, X, y, reg, seed, burn_in, opt) -> tuple[_Objective, list
     work = net.copy().astype("float64")
     # The optimizer keeps state per Param: a copy keeps the caller's optimizer untouched.
     opt = Adam(lr=1e-3) if opt is None else copy.deepcopy(opt)
-    trainer = Trainer(work, loss, opt, reg=reg, seed=seed, progress=False)
+    trainer = Trainer(work, loss, opt, reg=reg, seed=seed, callbacks=(), progress=False)
     X, y = trainer.prepare(X, y, "X")
     notes = []
     if X.shape[0] > 32:

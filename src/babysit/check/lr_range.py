@@ -165,7 +165,7 @@ def lr_range(net: Layer, loss: Loss, X, y, optimizer: Optimizer | None = None, *
     opt.lr = lambda t: start * growth ** t
     # The Trainer only takes steps here (never fit), so its epoch count is never read.
     trainer = Trainer(net.copy(), loss, opt, reg=reg, batch_size=batch_size, epochs=1,
-                      progress=False)
+                      callbacks=(), progress=False)
     X, y = trainer.prepare(X, y, "X")
     lrs, raw, smoothed, stopped = _run(trainer, X, y, iterations, smoothing, diverge,
                                        make_rng(seed))

@@ -7,6 +7,8 @@ why a gradient check samples coordinates instead of visiting all of them.
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 
 from babysit.backend import to_numpy
@@ -52,12 +54,26 @@ def kink_aware_difference(evaluate, x: np.ndarray, index, h: float) -> tuple[flo
     return slope, kinks.crossed(*recorded), max(values)
 
 
-def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """df/dx of a scalar function f() at x, by centered differences over every entry.
+def _without_argument(f, x: np.ndarray):
+    """`f` as a function of no argument. The notes' helpers call f(x) (x perturbed in place);
+    a function that reads x itself takes none. One whose signature requires an argument gets
+    x; any other (`lambda: ...`, `lambda w=p: ...`) is called as it is."""
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):   # no signature to read (some builtins): as it is
+        return f
+    required = [p for p in params if p.default is p.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return (lambda: f(x)) if required else f
 
-    `f` takes no argument and reads `x`, which is perturbed in place and restored
+
+def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    """df/dx of a scalar function f at x, by centered differences over every entry.
+
+    `f` is f(x), as in the notes, or f() reading `x`; x is perturbed in place and restored
     exactly after each entry. Returns an array shaped like x (in float64).
     """
+    f = _without_argument(f, x)
     grad = np.zeros(x.shape, dtype=np.float64)
     for i in np.ndindex(x.shape):
         grad[i] = centered_difference(f, x, i, h)
@@ -65,11 +81,13 @@ def numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
 
 
 def numerical_gradient_array(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """The gradient of sum(f() * dout) wrt x, for an array-valued f() and upstream gradient dout.
+    """The gradient of sum(f(x) * dout) wrt x, for an array-valued f and upstream gradient dout.
 
     This is what a layer's backward(dout) must return (or write into a Param.grad).
-    `x` is perturbed in place and restored after each entry.
+    `f` is f(x) or f() reading `x`, as in `numerical_gradient`; x is perturbed in place and
+    restored after each entry.
     """
+    f = _without_argument(f, x)
     dout = np.asarray(dout, dtype=np.float64)
     grad = np.zeros(x.shape, dtype=np.float64)
 

@@ -26,7 +26,7 @@ from babysit.backend import get_array_module, make_rng
 from babysit.layers.base import Layer
 from babysit.losses import Loss
 from babysit.optim import Adam, Optimizer
-from babysit.regularizers import L2
+from babysit.regularizers import L2, check_penalty
 from babysit.train import Trainer, accuracy, predict_scores
 from babysit.validation import positive_int
 
@@ -99,11 +99,12 @@ def sanity(net: Layer, loss: Loss, X, y, reg=None, *, chance_tol: float = 0.5,
     for name, value in (("n_chance", n_chance), ("n_overfit", n_overfit),
                         ("overfit_iters", overfit_iters)):
         positive_int(value, name)
+    check_penalty(reg)
     if not chance_tol > 0 or not 0 < overfit_tol < 1:
         raise ValueError(f"chance_tol must be > 0 and overfit_tol in (0, 1), got "
                          f"{chance_tol!r} and {overfit_tol!r}")
     opt = Adam(lr=1e-3) if overfit_opt is None else overfit_opt
-    trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, progress=False)
+    trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, callbacks=(), progress=False)
     X, y = trainer.prepare(X, y, "X")
     rng = make_rng(seed)
     xp = get_array_module(X)

@@ -123,7 +123,9 @@ def _reg_too_strong(e, open_):
 
 
 def _lr_too_high(e, open_):
-    tiny = bool(e.ratios) and max(e.ratios.values()) < RATIO_LOW
+    # Tiny update ratios clear the rate of a blow-up, unless units died during the run: a dead
+    # unit's weights get no gradient, so their ratios fall to 0 because of the blow-up.
+    tiny = bool(e.ratios) and max(e.ratios.values()) < RATIO_LOW and "dead_grew" not in open_
     big = not e.ratios or max(e.ratios.values()) > RATIO_HIGH
     for symptom in ("loss_exploded", "loss_rose"):
         if symptom in open_ and not tiny:
@@ -213,7 +215,8 @@ CAUSES: tuple[Cause, ...] = (
           "Dead ReLUs never recover: start biases at 0 (or 0.01), use He initialization, lower "
           "the learning rate, or try leaky ReLU.",
           ("dead_start", "gradient_vanishes", "weights_shrank", "penalty_dominates",
-           "val_at_chance", "noisy", *_LOSS, *_OUTCOME), _from("dead_start"), _dead_layers),
+           "val_at_chance", "noisy", "ratio_low", *_LOSS, *_OUTCOME), _from("dead_start"),
+          _dead_layers),
     Cause("saturated_units", "saturated units",
           "Initialize with smaller weights (Xavier/LeCun for tanh and sigmoid), standardize "
           "the inputs, or add BatchNorm.",

@@ -31,10 +31,10 @@ from babysit.builders import (
 from babysit.checkpoint import Checkpoints
 from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
 from babysit.config import RunConfig, config_fields
-from babysit.console import OneLineParser, run_reporting_errors, say
+from babysit.console import OneLineParser, run_reporting_errors, say, stdout_reader_may_leave
 from babysit.data import datasets
 from babysit.metrics import scores_in_words
-from babysit.validation import positive_int
+from babysit.validation import make_folder, positive_int
 
 # -- options: the run configuration's fields, then each command's own ---------------------
 
@@ -143,7 +143,7 @@ def cmd_train(args) -> int:
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
     say_notes(data)
     start = time.perf_counter()
-    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=out)
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
                                       say, report=not args.no_report)
     if "best_refused" in trainer.history.meta:
@@ -177,7 +177,7 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
                                                         data.n_outputs),
                                 data=data, callbacks=[checkpoints])
         began = time.perf_counter()
-        error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+        error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=folder)
         summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
                                           error, say, report=not args.no_report,
                                           title=f"member {i} (seed {seed}) diagnosis")
@@ -250,7 +250,7 @@ def cmd_demo(args) -> int:
                                 gradient_check={**grads.summary(), "text": str(grads)})
     say(f"\ntraining for {cfg.epochs} epochs with monitors on")
     start = time.perf_counter()
-    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=out)
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
                                       say)
     summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok)
@@ -365,20 +365,36 @@ def cmd_predict(args) -> int:
     """Predict each row of --data with a model trained on a table."""
     from babysit.predict import predict_table
 
+    if args.out is not None:
+        check_predictions_file(args.out, args.data)
     with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
         warnings.simplefilter("always")
         result = predict_table(args.model, args.data)
     for warning in caught:
         print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
+    written = result.write_csv(args.out) if args.out is not None else None  # before printing
     shown = result.rows()
     say("\n".join(",".join(row) for row in [result.columns, *shown[:10]]))
     if len(shown) > 10:
         say(f"... {len(shown) - 10} more rows" + ("" if args.out else "; --out FILE keeps all"))
-    if args.out is not None:
-        say(f"predictions for {len(shown)} rows written to {result.write_csv(args.out)}")
+    if written is not None:
+        say(f"predictions for {len(shown)} rows written to {written}")
     if args.json:
         print(json.dumps({**result.to_dict(), "out": str(args.out) if args.out else None}))
     return 0
+
+
+def check_predictions_file(out: Path, data: Path) -> None:
+    """Refuse an --out for predictions that is a folder, that lies under a file, or that is
+    the --data file itself (the new rows would be overwritten by their predictions); create
+    its folder."""
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; expected a file name for the predictions, "
+                         f"such as {out / 'predictions.csv'}")
+    if out.exists() and data.exists() and out.samefile(data):
+        raise ValueError(f"--out {out} is the --data file: the predictions would overwrite the "
+                         f"rows they were made from; give another file name")
+    make_folder(out.parent, "--out")
 
 
 COMMANDS = {
@@ -427,7 +443,9 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, run, _ = COMMANDS[args.command]
-    with np.errstate(over="ignore", under="ignore"):  # unlike np.seterr, nothing lingers
+    # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
+    # (`| head`) does not end the run before it has written its files
+    with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave():
         return run_reporting_errors(f"babysit {args.command}", lambda: run(args), args.debug,
                                     diverged_status=finish.EXIT_DIVERGED)
 

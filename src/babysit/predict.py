@@ -25,6 +25,7 @@ from babysit import checkpoint, losses
 from babysit.backend import to_numpy
 from babysit.data import formats, tabular
 from babysit.train import predict_scores
+from babysit.validation import existing_file
 
 
 class IgnoredColumnsWarning(UserWarning):
@@ -92,9 +93,13 @@ def model_file(path) -> Path:
             return epochs[-1]
         raise ValueError(f"{path} is a folder without a model: expected {best.name} or "
                          f"{checkpoint.EPOCHS_DIR}/epoch-NNN{checkpoint.SUFFIX} in it")
+    if path.is_file() and path.suffix != checkpoint.SUFFIX:
+        raise ValueError(f"{path} is not a model: give a checkpoint ({checkpoint.SUFFIX}) or "
+                         f"a run folder written by babysit train")
     path = checkpoint.checkpoint_path(path)
     if not path.is_file():
-        raise ValueError(f"no model at {path}: give a checkpoint (.safetensors) or a run folder")
+        raise ValueError(f"no model at {path}: give a checkpoint ({checkpoint.SUFFIX}) or a "
+                         f"run folder")
     return path
 
 
@@ -122,8 +127,7 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
 def predict_table(model, data) -> Predictions:
     """Predict every row of the CSV file `data` with the checkpoint `model` (see `model_file`):
     the table encoders, the preprocessing and the network as training applied them."""
-    if not Path(data).is_file():
-        raise ValueError(f"no such file: {data} (the new rows: a CSV file with a header row)")
+    existing_file(data, "the new rows: a CSV file with a header row")
     path = model_file(model)
     net, preprocess = checkpoint.load(path)
     meta = checkpoint.read_meta(path)
@@ -132,7 +136,11 @@ def predict_table(model, data) -> Predictions:
                          f"holds no column names to match new rows against")
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
     header, cells = formats.read_table(data)
-    X = table.transform(cells[:, match_columns(header, table.columns_, str(data))])
+    columns = match_columns(header, table.columns_, str(data))
+    try:
+        X = table.transform(cells[:, columns])
+    except ValueError as err:  # a cell that cannot be encoded: say in which file
+        raise ValueError(f"{data}: {err}") from None
     if preprocess is not None:
         X = preprocess.transform(X)
     scores = predict_scores(net, X)

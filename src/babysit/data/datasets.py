@@ -23,7 +23,7 @@ import numpy as np
 from babysit.data import formats, sources, tabular
 from babysit.data.arrays import as_float32, check_features, is_memory_mapped
 from babysit.data.splits import contiguous_blocks, holdout_indices
-from babysit.validation import seed_or_none
+from babysit.validation import existing_file, seed_or_none
 
 
 class Split(NamedTuple):
@@ -479,8 +479,7 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
     if suffix not in (".csv", ".npz", ".npy"):
         raise ValueError(f"unknown dataset {name!r}: give a built-in name "
                          f"({', '.join(BUILTIN)}) or a path to a .csv, .npz or .npy file")
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
+    existing_file(path, f"a {suffix} file")
     if suffix == ".csv":
         if target is None:
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "

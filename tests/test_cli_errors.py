@@ -152,3 +152,13 @@ def test_report_of_a_history_whose_series_disagree_is_one_line(tmp_path, capsys)
                                            '"reg_loss": [0.1, 0.1]}')
     line = one_line_error(capsys, ["report", str(tmp_path)])
     assert "'data_loss' holds 2 values but 'loss' 0" in line and "IndexError" not in line
+
+
+def test_a_seed_beyond_32_bits_is_named_as_the_seed(tmp_path, capsys):
+    """It reached scikit-learn's split, which the error then blamed on the class counts."""
+    line = one_line_error(capsys, ["train", "--seed", str(2**64), "--epochs", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert line.startswith("babysit train: error: argument --seed: seed must be at most "
+                           "4294967295") and "classes" not in line
+    assert cli.main(["train", "--seed", str(2**32 - 1), "--epochs", "1", "--no-report",
+                     "--out", str(tmp_path / "run")]) == 0

@@ -15,13 +15,20 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
+# The largest seed: scikit-learn's splits (and NumPy's legacy RandomState) take 32 bits.
+MAX_SEED = 2**32 - 1
+
+
 def seed_or_none(value, name: str = "seed") -> int | None:
-    """A seed as NumPy's generators take it: None (different each time) or a whole number
-    >= 0 (not a bool); else a ValueError "`name` must be a non-negative integer or None"."""
+    """A seed as every generator babysit uses takes it: None (different each time) or a whole
+    number from 0 to MAX_SEED (not a bool); else a ValueError "`name` must be a non-negative
+    integer or None" (or "at most MAX_SEED")."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
+    if value > MAX_SEED:
+        raise ValueError(f"{name} must be at most {MAX_SEED} (32 bits), got {value!r}")
     return int(value)
 
 

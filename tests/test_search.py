@@ -275,3 +275,51 @@ def test_train_command_names_only_what_differs_from_the_defaults():
     config = {**search.base_config(), "lr": 0.0031863505, "hidden": [100], "batchnorm": True}
     assert search.train_command(config, "digits") == (
         "babysit train --data digits --hidden 100 --batchnorm --lr 0.00318635")
+
+
+@pytest.mark.parametrize("storage", ["bob:s3cretPW@db.example/study", "postgresql:/bob:s3cretPW@h/db",
+                                     "notaurl:s3cretPW"])
+def test_a_storage_url_missing_its_slashes_is_refused_and_its_password_never_shown(
+        tmp_path, capsys, monkeypatch, storage):
+    """It was taken for a journal file path: created in the working folder, printed and kept
+    in search.json, password and all."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "search"
+    assert cli.main(["search", "--trials", "1", "--epochs", "1", "--storage", storage,
+                     "--out", str(out)]) == 2
+    printed = capsys.readouterr()
+    line, = printed.err.strip().splitlines()
+    assert "neither a URL" in line and "'://'" in line
+    written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    assert "s3cretPW" not in printed.out + printed.err
+    assert not any(b"s3cretPW" in content for content in written)
+    assert not any("s3cretPW" in p.name for p in tmp_path.rglob("*"))
+
+
+def test_a_redis_storage_without_its_package_is_one_line_without_the_password(
+        tmp_path, capsys):
+    if __import__("importlib").util.find_spec("redis") is not None:
+        pytest.skip("the redis package is installed")
+    assert cli.main(["search", "--trials", "1", "--epochs", "1", "--storage",
+                     "redis://:s3cretPW@localhost:1/0", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["babysit search: error: the storage redis://:***@localhost:1/0 needs the "
+                   "redis package: pip install redis"]
+
+
+def test_a_database_url_that_cannot_be_parsed_names_the_storage(tmp_path, capsys):
+    assert cli.main(["search", "--trials", "1", "--epochs", "1", "--storage",
+                     "sqlite://bob:s3cretPW@[::1/db", "--out", str(tmp_path / "s")]) == 2
+    line, = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("babysit search: error: cannot open the storage sqlite://bob:***@")
+    assert "s3cretPW" not in line
+
+
+def test_more_folds_than_the_smallest_class_holds_are_refused_naming_folds(small, tmp_path):
+    """scikit-learn's words ("n_splits=5000 greater than the number of samples") named
+    neither the option nor the limit; the study file was made before it."""
+    with pytest.raises(ValueError, match=r"folds must be at most \d+ \(the smallest class has "
+                                         r"\d+ examples .*\), got 5000"):
+        search.run(SPACE, small, stages=[search.Stage(1, epochs=1)], folds=5000,
+                   out=tmp_path / "s", say=lambda text: None)
+    assert not (tmp_path / "s").exists()

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from babysit.config import RunConfig
 from babysit.data import datasets
 from babysit.search.database import masked
@@ -75,6 +77,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
                          f"give one or the other")
     _check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
                    heartbeat=heartbeat)
+    _check_folds(folds, data)
     out = Path(out) if out is not None else Path("runs") / f"search-{data.name}-{study}"
     make_folder(out, "out")
     job = Job(data, config, space, list(stages), str(storage or out / "study.journal"), study,
@@ -159,6 +162,24 @@ def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:
                                   ("heartbeat", heartbeat, heartbeat > 0, "positive seconds")):
         if not ok:
             raise ValueError(f"{name} must be {want}, got {value!r}")
+
+
+def _check_folds(folds: int, data: datasets.Dataset) -> None:
+    """Refuse more folds than the training and validation examples (k-fold runs over both
+    together) can fill: for classes, than the smallest class has examples, since each
+    stratified fold holds some of every class."""
+    if folds == 1:
+        return
+    y = np.concatenate([data.train.y, data.val.y])
+    if data.task == "regress":
+        most, why = len(y), f"the {len(y)} training and validation examples"
+    else:
+        counts = np.bincount(y)
+        most = int(counts[counts > 0].min())
+        why = (f"the smallest class has {most} examples in the training and validation "
+               f"splits, and each stratified fold needs some of every class")
+    if folds > most:
+        raise ValueError(f"folds must be at most {most} ({why}), got {folds}")
 
 
 def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:

@@ -277,8 +277,8 @@ def test_train_command_names_only_what_differs_from_the_defaults():
         "babysit train --data digits --hidden 100 --batchnorm --lr 0.00318635")
 
 
-@pytest.mark.parametrize("storage", ["bob:s3cretPW@db.example/study", "postgresql:/bob:s3cretPW@h/db",
-                                     "notaurl:s3cretPW"])
+@pytest.mark.parametrize("storage", ["bob:s3cretPW@db.example/study",
+                                     "postgresql:/bob:s3cretPW@h/db", "notaurl:s3cretPW"])
 def test_a_storage_url_missing_its_slashes_is_refused_and_its_password_never_shown(
         tmp_path, capsys, monkeypatch, storage):
     """It was taken for a journal file path: created in the working folder, printed and kept

@@ -162,3 +162,15 @@ def test_a_seed_beyond_32_bits_is_named_as_the_seed(tmp_path, capsys):
                            "4294967295") and "classes" not in line
     assert cli.main(["train", "--seed", str(2**32 - 1), "--epochs", "1", "--no-report",
                      "--out", str(tmp_path / "run")]) == 0
+
+
+@pytest.mark.parametrize("flag, value, said", [
+    ("--task", "regress", "task='regress' applies to .csv files only"),
+    ("--drop", "x", "drop=('x',) applies to .csv files only"),
+])
+def test_table_options_on_a_built_in_dataset_are_refused_not_ignored(tmp_path, capsys, flag,
+                                                                    value, said):
+    """`--data digits --task regress` trained a classifier without a word."""
+    line = one_line_error(capsys, ["train", "--data", "digits", flag, value, "--epochs", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert said in line and "'digits'" in line

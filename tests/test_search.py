@@ -323,3 +323,19 @@ def test_more_folds_than_the_smallest_class_holds_are_refused_naming_folds(small
         search.run(SPACE, small, stages=[search.Stage(1, epochs=1)], folds=5000,
                    out=tmp_path / "s", say=lambda text: None)
     assert not (tmp_path / "s").exists()
+
+
+def test_searching_epochs_is_refused_rather_than_overridden_by_the_stage(small, tmp_path):
+    """Each stage set its own epochs over the drawn value, while the table showed the drawn
+    one: every trial trained --epochs, reported as 1, 2 or 3."""
+    with pytest.raises(ValueError, match=r"epochs is each stage's training budget"):
+        search.run({"epochs": search.intuniform(1, 3)}, small,
+                   stages=[search.Stage(2, epochs=1)], out=tmp_path / "s", say=lambda t: None)
+
+
+def test_a_range_reaching_values_a_run_refuses_is_refused_before_any_trial(small, tmp_path):
+    with pytest.raises(ValueError, match=r"space\['dropout'\] = Uniform\(lo=0.0, hi=1.5\) "
+                                         r"reaches a value a run refuses: dropout must be in"):
+        search.run({"dropout": search.uniform(0, 1.5)}, small,
+                   stages=[search.Stage(2, epochs=1)], out=tmp_path / "s", say=lambda t: None)
+    assert not (tmp_path / "s").exists()

@@ -473,6 +473,7 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
                              f"built-in dataset {name!r}")
+        _refuse_table_options(task, drop, f"the built-in dataset {name!r}")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
@@ -489,6 +490,18 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         holds = "arrays named X and y" if suffix == ".npz" else \
             f"the features, its labels in {labels_path(path)}"
         raise ValueError(f"target={target!r} applies to .csv files; {path} must hold {holds}")
+    _refuse_table_options(task, drop, str(path))
     if suffix == ".npy":
         return load_npy(path, fractions=fractions)
     return load_npz(path, seed=seed, fractions=fractions)
+
+
+def _refuse_table_options(task, drop, what: str) -> None:
+    """A table's options given for data that has no columns and holds class labels: a
+    regression asked of it, or columns to drop, would otherwise be ignored in silence."""
+    if task == "regress":
+        raise ValueError(f"task='regress' applies to .csv files only: {what} holds class "
+                         f"labels, so it is classified")
+    if drop:
+        raise ValueError(f"drop={tuple(drop)!r} applies to .csv files only: {what} has no "
+                         f"named columns to leave out")

@@ -131,6 +131,16 @@ def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension
         if not isinstance(dim, Uniform | Choice):
             raise ValueError(f"space[{name!r}] must be uniform/loguniform/intuniform/choice, "
                              f"got {dim!r}")
+        if name == "epochs":  # each stage trains its trials for the stage's epochs
+            raise ValueError("space: epochs is each stage's training budget (--epochs, "
+                             "--stages TRIALS:EPOCHS), not a hyperparameter to search")
+        check = known[name].metadata["check"]
+        for value in (dim.lo, dim.hi) if isinstance(dim, Uniform) else dim.values:
+            try:
+                check(value, name)
+            except ValueError as err:  # every trial drawing there would fail
+                raise ValueError(f"space[{name!r}] = {dim!r} reaches a value a run refuses: "
+                                 f"{err}") from None
     return space
 
 

@@ -174,3 +174,11 @@ def test_table_options_on_a_built_in_dataset_are_refused_not_ignored(tmp_path, c
     line = one_line_error(capsys, ["train", "--data", "digits", flag, value, "--epochs", "1",
                                    "--out", str(tmp_path / "run")])
     assert said in line and "'digits'" in line
+
+
+def test_a_batch_size_beyond_the_training_rows_is_said(tmp_path, capsys):
+    """Tiny data with a big batch: the run is right (full-batch steps), and says so."""
+    assert cli.main(["train", "--batch-size", "5000", "--epochs", "1", "--no-report",
+                     "--out", str(tmp_path / "run")]) == 0
+    assert ("batch size 5000 is more than the 1078 training examples: each epoch is one full "
+            "batch of 1078") in capsys.readouterr().out

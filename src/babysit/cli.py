@@ -141,7 +141,7 @@ def cmd_train(args) -> int:
         Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
-    say_notes(data)
+    say_notes(data, cfg)
     start = time.perf_counter()
     error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=out)
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
@@ -209,10 +209,14 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     return 0
 
 
-def say_notes(data: datasets.Dataset) -> None:
-    """Print what loading decided (a table's task, encodings, imputation) under line one."""
+def say_notes(data: datasets.Dataset, cfg: RunConfig) -> None:
+    """Print what loading decided (a table's task, encodings, imputation) under line one,
+    and a batch size beyond the training rows (each epoch is then one full batch)."""
     for note in data.notes[1:]:
         say(f"  {note}")
+    if cfg.batch_size > len(data.train.y):
+        say(f"  batch size {cfg.batch_size} is more than the {len(data.train.y)} training "
+            f"examples: each epoch is one full batch of {len(data.train.y)}")
 
 
 def cmd_demo(args) -> int:
@@ -231,7 +235,7 @@ def cmd_demo(args) -> int:
     say(f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, {data.notes[0]}, fitted on the training split, model "
         f"{layer_widths(cfg, data)}")
-    say_notes(data)
+    say_notes(data, cfg)
     sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=cfg.seed)
     say(f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,

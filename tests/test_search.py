@@ -339,3 +339,21 @@ def test_a_range_reaching_values_a_run_refuses_is_refused_before_any_trial(small
         search.run({"dropout": search.uniform(0, 1.5)}, small,
                    stages=[search.Stage(2, epochs=1)], out=tmp_path / "s", say=lambda t: None)
     assert not (tmp_path / "s").exists()
+
+
+class Terminal(__import__("io").StringIO):
+    """stderr as a terminal shows it: progress bars are drawn."""
+
+    def isatty(self):
+        return True
+
+
+def test_a_search_shows_a_progress_bar_over_its_trials_on_a_terminal(small, tmp_path,
+                                                                     monkeypatch):
+    """A search printed nothing between its first line and its table, however long."""
+    stderr = Terminal()
+    monkeypatch.setattr("sys.stderr", stderr)
+    search.run(SPACE, small, stages=[search.Stage(3, epochs=1)], out=tmp_path, top_k=0,
+               say=lambda text: None, report=False)
+    drawn = stderr.getvalue()
+    assert "search:" in drawn and "/3 [" in drawn and "trial/s" in drawn

@@ -33,7 +33,14 @@ from babysit.search.space import (
     default_stages,
     searchable_fields,
 )
-from babysit.search.studies import Job, create_studies, open_storage
+from babysit.search.studies import (
+    FINISHED,
+    Job,
+    create_studies,
+    load_study,
+    open_storage,
+    trial_states,
+)
 from babysit.search.trial import load_data
 from babysit.search.workers import run_workers, work
 from babysit.validation import make_folder
@@ -192,15 +199,33 @@ def _check_folds(folds: int, data: datasets.Dataset) -> None:
         raise ValueError(f"folds must be at most {most} ({why}), got {folds}")
 
 
+def _trials_bar(job: Job, store):
+    """A progress bar over the search's trials on stderr (when it is a terminal), starting
+    from those a resumed search already finished."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=sum(s.trials for s in job.stages), initial=_finished_trials(job, store),
+                desc="search", unit="trial", leave=False, disable=None, mininterval=0.25)
+
+
+def _finished_trials(job: Job, store) -> int:
+    """How many trials of all stages the study holds finished (by any worker)."""
+    over = trial_states(*FINISHED)
+    return sum(sum(t.state in over for t in load_study(job, stage, store).get_trials(
+        deepcopy=False)) for stage in range(len(job.stages)))
+
+
 def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
     """Run every stage's trials (here, or in `workers` spawned processes); the finished trials
     as rows and each stage's space. A worker that crashed is a RuntimeError, even when the
     others finished its trials: a search never ends as a success with a crash in it."""
     codes = [0]
-    if workers == 1:
-        work(job, 0)
-    else:
-        codes = run_workers(job, workers)
+    with _trials_bar(job, store) as bar:
+        if workers == 1:
+            work(job, 0, finished=lambda: bar.update(1))
+        else:
+            codes = run_workers(job, workers,
+                                poll=lambda: bar.update(_finished_trials(job, store) - bar.n))
     rows, spaces = collect(job, store)
     missing = [i + 1 for i, s in enumerate(job.stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]

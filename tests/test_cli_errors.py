@@ -182,3 +182,14 @@ def test_a_batch_size_beyond_the_training_rows_is_said(tmp_path, capsys):
                      "--out", str(tmp_path / "run")]) == 0
     assert ("batch size 5000 is more than the 1078 training examples: each epoch is one full "
             "batch of 1078") in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flag, text, expected", [
+    ("--epochs", "1.5", "expected a whole number, got '1.5'"),
+    ("--lr", "fast", "expected a number, got 'fast'"),
+])
+def test_a_number_that_does_not_read_says_what_was_expected(tmp_path, capsys, flag, text,
+                                                            expected):
+    """Python's "invalid literal for int() with base 10" is no words for a user."""
+    line = one_line_error(capsys, ["train", flag, text, "--out", str(tmp_path / "run")])
+    assert f"argument {flag}: {expected}" in line and "literal" not in line

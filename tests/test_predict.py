@@ -163,3 +163,21 @@ def test_a_word_in_new_rows_names_the_file_and_offers_no_drop(tmp_path, capsys):
     line = predict_error(capsys, [str(path), "--data", str(rows)])
     assert f"{rows}: column 'mass' holds numbers, but data row 0 (line 2) holds 'heavy'" in line
     assert "--drop" not in line
+
+
+def test_a_value_overflowing_the_training_scaling_is_refused_not_predicted_as_nan(tmp_path,
+                                                                                   capsys):
+    """3e38 is a float32, but standardized by a spread of 0.01 it is not: the prediction was
+    NaN, written to --out with exit status 0."""
+    rows = [[f"{0.01 * (i % 5):.2f}", ["a", "b"][i % 2]] for i in range(40)]
+    data = datasets.load(write(tmp_path / "train.csv", ["x", "label"], rows), target="label")
+    data = data.preprocessed(preprocess.Standardize())
+    net = layers.mlp(data.n_features, [8], data.n_outputs, seed=0)
+    path = checkpoint.save(tmp_path / "model", net, preprocess=data.preprocess, meta={
+        tabular.CHECKPOINT_KEY: tabular.to_checkpoint(data.table, data.target)})
+    new = write(tmp_path / "new.csv", ["x"], [["0.02"], ["3e38"]])
+    line = predict_error(capsys, [str(path), "--data", str(new), "--out",
+                                  str(tmp_path / "out.csv")])
+    assert f"{new}: data row 1 (line 3), feature 'x' became inf after the training's " \
+           f"preprocessing" in line
+    assert not (tmp_path / "out.csv").exists()

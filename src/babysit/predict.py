@@ -124,6 +124,21 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
     return [header.index(name) for name in needed]
 
 
+def _refuse_non_finite(values: np.ndarray, data, where: str, names=None) -> None:
+    """A row whose encoded features or scores (N, D) became inf or NaN `where`: a value far
+    outside the training rows' range overflowed float32. Refused naming the file, the row and
+    the column's name in `names` (when given), instead of a NaN prediction written as if it
+    were one."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    row, col = (int(k) for k in np.argwhere(bad)[0])
+    feature = f", feature {names[col]!r}" if names is not None else ""
+    raise ValueError(f"{data}: {tabular.row_text(row)}{feature} became {values[row, col]} "
+                     f"{where}: a value there lies far outside the training rows' range and "
+                     f"overflows float32; fix or rescale it")
+
+
 def predict_table(model, data) -> Predictions:
     """Predict every row of the CSV file `data` with the checkpoint `model` (see `model_file`):
     the table encoders, the preprocessing and the network as training applied them."""
@@ -141,9 +156,14 @@ def predict_table(model, data) -> Predictions:
         X = table.transform(cells[:, columns])
     except ValueError as err:  # a cell that cannot be encoded: say in which file
         raise ValueError(f"{data}: {err}") from None
-    if preprocess is not None:
-        X = preprocess.transform(X)
-    scores = predict_scores(net, X)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
+        if preprocess is not None:
+            X = preprocess.transform(X)
+        names = table.feature_names_out_  # unless a PCA changed the columns
+        _refuse_non_finite(X, data, "after the training's preprocessing",
+                           names if X.shape[1] == len(names) else None)
+        scores = predict_scores(net, X)
+        _refuse_non_finite(to_numpy(scores), data, "in the network's output")
     if target.task == "regress":
         return Predictions("regress", target.name_, values=target.inverse_transform(
             to_numpy(scores)))

@@ -501,31 +501,37 @@ def main(argv=None) -> int:
     cases = fast_cases() if args.fast else CASES
     if args.only:
         cases = [c for c in cases if args.only in c.name]
-    rows, passed, skipped = [], 0, 0
-    print(f"{'case':40s} {'expected':22s} {'top finding':38s} verdict")
+    return 0 if run_table(cases, args.verbose) else 1
+
+
+def run_table(cases: list[Case], verbose: bool = False, width: int = 40) -> bool:
+    """Run each case and print the results table: a row per case (its name in `width`
+    characters, the expected cause, the top finding, the verdict, the seconds), every finding
+    under a wrong row (under each row when `verbose`), then the totals. True when every case
+    that ran was diagnosed right (a case whose dataset is missing is skipped)."""
+    rows, skipped = [], 0
+    print(f"{'case':{width}s} {'expected':22s} {'top finding':38s} verdict")
     for case in cases:
         t0 = time.perf_counter()
         try:
             _, findings = run_case(case)
         except LookupError as err:
             skipped += 1
-            print(f"{case.name:40s} {case.expected or 'healthy':22s} skipped: {err}")
+            print(f"{case.name:{width}s} {case.expected or 'healthy':22s} skipped: {err}")
             continue
         ok = verdict(case, findings)
-        passed += ok
         top = f"{findings[0].severity} {findings[0].cause}" if findings else "(nothing)"
-        print(f"{case.name:40s} {case.expected or 'healthy':22s} {top:38s} "
+        print(f"{case.name:{width}s} {case.expected or 'healthy':22s} {top:38s} "
               f"{'ok' if ok else 'WRONG'}  ({time.perf_counter() - t0:.1f} s)", flush=True)
-        if args.verbose or not ok:
+        if verbose or not ok:
             for f in findings:
                 print(f"      {f}")
         rows.append(ok)
     faulty = [c for c in cases if c.expected is not None]
-    print(f"\n{passed} of {len(rows)} right ({len(faulty)} planted faults of "
+    print(f"\n{sum(rows)} of {len(rows)} right ({len(faulty)} planted faults of "
           f"{len({c.expected for c in faulty})} kinds, {len(cases) - len(faulty)} healthy)"
           + (f", {skipped} skipped (dataset missing)" if skipped else ""))
-    return 0 if passed == len(rows) else 1
-
+    return all(rows)
 
 if __name__ == "__main__":
     sys.exit(main())

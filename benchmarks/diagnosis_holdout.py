@@ -18,7 +18,6 @@ import argparse
 import functools
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,9 +33,7 @@ from diagnosis import (  # noqa: E402
     keep_few,
     one_class,
     random_labels,
-    run_case,
     scaled,
-    verdict,
     weights_times,
 )
 
@@ -316,28 +313,7 @@ def main(argv=None) -> int:
     parser.add_argument("--verbose", action="store_true", help="print every finding")
     args = parser.parse_args(argv)
     cases = [c for c in CASES if not args.only or args.only in c.name]
-    rows, skipped = [], 0
-    print(f"{'case':44s} {'expected':22s} {'top finding':38s} verdict")
-    for case in cases:
-        t0 = time.perf_counter()
-        try:
-            _, findings = run_case(case)
-        except LookupError as err:
-            skipped += 1
-            print(f"{case.name:44s} {case.expected or 'healthy':22s} skipped: {err}")
-            continue
-        ok = verdict(case, findings)
-        top = f"{findings[0].severity} {findings[0].cause}" if findings else "(nothing)"
-        print(f"{case.name:44s} {case.expected or 'healthy':22s} {top:38s} "
-              f"{'ok' if ok else 'WRONG'}  ({time.perf_counter() - t0:.1f} s)", flush=True)
-        if args.verbose or not ok:
-            for f in findings:
-                print(f"      {f}")
-        rows.append(ok)
-    healthy = sum(c.expected is None for c in cases)
-    print(f"\n{sum(rows)} of {len(rows)} right ({len(cases) - healthy} planted faults, "
-          f"{healthy} healthy)" + (f", {skipped} skipped (dataset missing)" if skipped else ""))
-    return 0 if all(rows) else 1
+    return 0 if zoo.run_table(cases, args.verbose, width=44) else 1
 
 
 if __name__ == "__main__":

@@ -247,6 +247,10 @@ def test_every_refusal_of_a_data_file_names_it(tmp_path):
     np.savez(tmp_path / "few.npz", X=np.ones((2, 2)), y=[0, 1])
     with pytest.raises(ValueError, match=r"few\.npz: cannot split 2 examples"):
         datasets.load(tmp_path / "few.npz")
+    np.savez(tmp_path / "rare.npz", X=np.ones((10, 2)), y=["a"] * 4 + ["b"] * 4 + ["z", "q"])
+    with pytest.raises(ValueError, match=r"rare\.npz: .* the smallest classes, 'q' and 'z', "
+                                         r"have 1 example each"):
+        datasets.load(tmp_path / "rare.npz")
     np.savez(tmp_path / "empty.npz", X=np.ones((0, 3, 3)), y=np.zeros(0))
     with pytest.raises(ValueError, match=r"empty\.npz"):
         datasets.load(tmp_path / "empty.npz")

@@ -176,6 +176,19 @@ def test_a_missing_file_names_the_path(tmp_path):
         bs.load(tmp_path / "nothing")
 
 
+def test_a_run_folder_is_refused_pointing_at_the_models_in_it(tmp_path):
+    net, X = trained_net()
+    checkpoint.save(tmp_path / "run" / "best", net)
+    checkpoint.save(tmp_path / "run" / "checkpoints" / "epoch-002", net)
+    checkpoint.save(tmp_path / "run" / "checkpoints" / "epoch-001", net)
+    with pytest.raises(ValueError, match=r"run is a folder, not a checkpoint file; load one of "
+                                         r"its checkpoints: .*run/best\.safetensors \(the best "
+                                         r"epoch\) or .*epoch-002\.safetensors \(the last\)"):
+        bs.load(tmp_path / "run")
+    with pytest.raises(ValueError, match="holds no best.safetensors nor checkpoints/epoch-NNN"):
+        checkpoint.read_meta(tmp_path)                       # a folder holding no model
+
+
 def test_a_deliberately_zero_initialized_net_round_trips(tmp_path):
     net = bs.Sequential(bs.layers.Linear(3, 2, init="zeros", allow_zeros=True))
     bs.save(tmp_path / "zeros", net)

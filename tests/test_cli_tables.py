@@ -111,3 +111,23 @@ def test_a_table_takes_the_table_defaults_for_what_was_not_chosen(tmp_path):
                  "--out", str(tmp_path / "c")]) == 0
     assert RunConfig.load(tmp_path / "c" / "config.json") == RunConfig.load(
         tmp_path / "b" / "config.json")
+
+
+def test_a_semicolon_separated_file_with_decimal_commas_trains_and_predicts(tmp_path, capsys):
+    """Excel's CSV where the comma is the decimal sign: "a;b;y" and "1,5;0,2;x"."""
+    rng = np.random.default_rng(0)
+    size = np.arange(90) % 3
+    rows = [[f"{c + rng.normal(0, 0.1):.2f}".replace(".", ","), f"{rng.normal():.3f}".replace(
+        ".", ","), "ABC"[c]] for c in size]
+    path = tmp_path / "eu.csv"
+    path.write_text("\n".join(";".join(r) for r in [["size", "noise", "kind"], *rows]) + "\n")
+    assert main(["train", "--data", str(path), "--target", "kind", "--epochs", "20",
+                 "--out", str(tmp_path / "run"), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "eu.csv read as separated by ';', its decimal commas as points" in out
+    assert last_json(out)["test_accuracy"] > 0.8         # size, read as a number, tells kinds
+    new = tmp_path / "new.csv"
+    new.write_text("size;noise\n0,1;0,0\n2,05;-0,3\n")
+    assert main(["predict", str(tmp_path / "run"), "--data", str(new), "--json"]) == 0
+    assert last_json(capsys.readouterr().out)["predictions"] == ["A", "C"]
+

@@ -99,6 +99,24 @@ def test_train_config_repeats_a_run_to_the_last_digit(tmp_path, capsys):
     assert RunConfig.load(second / "config.json") == RunConfig.load(first / "config.json")
 
 
+def test_config_json_repeats_a_run_on_a_relative_file_from_another_folder(tmp_path,
+                                                                            monkeypatch):
+    where, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    where.mkdir(), elsewhere.mkdir()
+    rows = [f"{i % 7},{(i * 3) % 5},{'yes' if i % 2 else 'no'}" for i in range(60)]
+    (where / "t.csv").write_text("\n".join(["a,b,y", *rows]) + "\n")
+    monkeypatch.chdir(where)
+    assert main(["train", "--data", "t.csv", "--target", "y", "--epochs", "1",
+                 "--out", "run"]) == 0
+    saved = json.loads((where / "run" / "config.json").read_text())
+    assert saved["data"] == str(where / "t.csv")       # stored absolute, a name stays a name
+    assert RunConfig(data="digits").data == "digits"
+    monkeypatch.chdir(elsewhere)
+    assert main(["train", "--config", str(where / "run" / "config.json"), "--out", "again"]) == 0
+    assert RunConfig.load(elsewhere / "again" / "config.json") == RunConfig.load(
+        where / "run" / "config.json")
+
+
 def test_flags_beside_config_override_its_fields_and_only_those(tmp_path, capsys):
     first, second = tmp_path / "first", tmp_path / "second"
     assert main(["train", "--hidden", "24", "--epochs", "1", "--batchnorm",

@@ -164,6 +164,10 @@ def test_a_distilled_student_learns_from_the_teacher(three, digits):
                                val=digits.val)
     agree = (trainer.predict(digits.test.X) == three.predict(digits.test.X)).mean()
     assert trainer.history.val_acc[-1] > 0.85 and agree > 0.85
+    # What comes back is public, a Trainer that scores plain labels.
+    assert isinstance(trainer, ensemble.DistillTrainer) and isinstance(trainer, bs.Trainer)
+    assert trainer.accuracy(*digits.test) == (trainer.predict(digits.test.X) ==
+                                              digits.test.y).mean()
     # Without labels the student learns from the teacher alone.
     unlabeled = ensemble.distill(three, bs.mlp(64, [32], 10, seed=9), digits.train.X,
                                  alpha=1.0, epochs=1, batch_size=64)

@@ -63,6 +63,9 @@ def test_npy_with_rows_sorted_by_label_is_refused(tmp_path):
     order = np.argsort(y, kind="stable")
     with pytest.raises(ValueError, match="store its rows shuffled"):
         bs.data.load(save_pair(tmp_path, X[order], y[order]))
+    names = np.array(["ant", "bee", "cat"])[y[order]]        # the class as the file writes it
+    with pytest.raises(ValueError, match="train block .* holds no example of class 'cat'"):
+        bs.data.load(save_pair(tmp_path, X[order], names))
 
 
 def test_npy_with_a_nan_names_its_row_and_column(tmp_path):

@@ -109,6 +109,31 @@ def test_class_targets_sort_numerically_and_decode_to_their_names():
         target.transform(np.array(["7"]))
 
 
+def test_decoding_a_class_index_out_of_range_names_it_and_the_number_of_classes():
+    target = tabular.TargetEncoder("classify").fit(np.array(["a", "b", "c"]), name="species")
+    with pytest.raises(ValueError, match=r"'species'.* label 7 is out of range for 3 classes"):
+        target.inverse_transform([7])
+    with pytest.raises(ValueError, match="'species'.* >= 0, got -1"):
+        target.inverse_transform([-1])        # not the last class, as NumPy's indexing had it
+    with pytest.raises(ValueError, match="integer class indices, got 1.5"):
+        target.inverse_transform([1.5])
+
+
+def test_targets_of_the_wrong_shape_are_refused_naming_the_column():
+    target = tabular.TargetEncoder("classify").fit(np.array(["a", "b"]), name="species")
+    with pytest.raises(ValueError, match=r"'species' must be a 1-d array \(N,\), got shape \(\)"):
+        target.transform("a")
+    with pytest.raises(ValueError, match=r"got shape \(1, 1\)"):
+        target.transform([["a"]])
+
+
+def test_restoring_predictions_of_the_wrong_shape_names_it():
+    target = tabular.TargetEncoder("regress").fit(np.array(["10", "20", "30"]), name="price")
+    with pytest.raises(ValueError, match=r"'price' must be numbers of shape \(N,\) or "
+                                         r"\(N, 1\), got shape \(2, 2\)"):
+        target.inverse_transform(np.zeros((2, 2)))
+
+
 # -- a whole table ------------------------------------------------------------------------------
 
 
@@ -154,8 +179,38 @@ def test_drop_leaves_columns_out_and_names_a_wrong_one(tmp_path):
     path = write_table(tmp_path / "p.csv", header, rows)
     data = datasets.load(path, target="species", drop=["island", "sex"])
     assert data.table.columns_ == ["mass"]
-    with pytest.raises(ValueError, match="--drop colour: .* no feature column 'colour'"):
+    with pytest.raises(ValueError, match="--drop colour: .* no column 'colour'; its columns "
+                                         "are island, mass, sex, species"):
         datasets.load(path, target="species", drop=["colour"])
+
+
+def test_dropping_the_target_column_is_refused_naming_it(tmp_path):
+    header, rows = penguin_like()
+    path = write_table(tmp_path / "p.csv", header, rows)
+    with pytest.raises(ValueError, match="--drop species: 'species' is the --target column"):
+        datasets.load(path, target="species", drop=["species"])
+
+
+def test_drop_on_data_without_columns_is_refused_rather_than_ignored():
+    with pytest.raises(ValueError, match=r"drop=\('x',\) \(--drop\) names columns of a "
+                                         r"\.csv file; 'digits' has none"):
+        datasets.load("digits", drop=("x",))
+
+
+def test_a_class_too_small_to_split_is_named_as_the_file_writes_it(tmp_path):
+    header, rows = penguin_like(30)
+    rows.append(["Dream", 3500, "male", "Macaroni"])          # one row of a fourth species
+    with pytest.raises(ValueError, match="the smallest class, 'Macaroni', has 1 example"):
+        datasets.load(write_table(tmp_path / "p.csv", header, rows), target="species")
+
+
+def test_a_semicolon_file_writing_numbers_both_ways_is_refused(tmp_path):
+    path = tmp_path / "eu.csv"
+    path.write_text("a;b;y\n1,5;2;x\n1.234;3;y\n")
+    with pytest.raises(ValueError, match=r"eu\.csv writes numbers with a decimal comma \('1,5' "
+                                         r"in data row 0\) and with a point \('1\.234' in data "
+                                         r"row 1\)"):
+        datasets.load(path, target="y")
 
 
 def test_a_numeric_target_with_many_values_is_regressed(tmp_path):

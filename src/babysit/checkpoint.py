@@ -55,6 +55,27 @@ def checkpoint_path(path) -> Path:
     return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
+def models_in(run_dir) -> list[Path]:
+    """The model checkpoints a run folder (`Checkpoints`' layout) holds, in the order a user
+    wants them: best.safetensors, then the last epoch's checkpoint; those that exist."""
+    run_dir = Path(run_dir)
+    best = checkpoint_path(run_dir / BEST_NAME)
+    epochs = sorted((run_dir / EPOCHS_DIR).glob(f"epoch-*{SUFFIX}"))
+    return [path for path in (best, *epochs[-1:]) if path.is_file()]
+
+
+def model_path(path) -> Path:
+    """The file `load` reads for `path` (`checkpoint_path`); a folder is refused, naming the
+    models a run folder holds."""
+    if Path(path).is_dir():
+        found = [f"{model} ({'the best epoch' if model.stem == BEST_NAME else 'the last'})"
+                 for model in models_in(path)]
+        pick = (f"load one of its checkpoints: {' or '.join(found)}" if found else
+                f"it holds no {BEST_NAME}{SUFFIX} nor {EPOCHS_DIR}/epoch-NNN{SUFFIX}")
+        raise ValueError(f"{path} is a folder, not a checkpoint file; {pick}")
+    return checkpoint_path(path)
+
+
 def save(path, net: Layer, preprocess=None, meta: dict | None = None) -> Path:
     """Write `net` (weights, buffers, architecture), its `preprocess` and `meta` to one file.
 
@@ -87,7 +108,7 @@ def load(path) -> tuple[Layer, object]:
     babysit checkpoint, names an unknown layer type, or holds a tensor whose shape does not
     match its layer's config.
     """
-    path = checkpoint_path(path)
+    path = model_path(path)
     arrays, info = checkpoint_file.read(path)
     where = f"checkpoint {path}"
     with _damage_named(where, path):
@@ -116,7 +137,7 @@ def _damage_named(where: str, path: Path):
 
 def read_meta(path) -> dict:
     """The `meta` dict saved with a checkpoint (verified like `load`, without building the net)."""
-    path = checkpoint_path(path)
+    path = model_path(path)
     meta = checkpoint_file.read(path)[1].get("meta", {})
     if not isinstance(meta, dict):
         raise ValueError(f"checkpoint {path} is damaged: its meta is {type(meta).__name__}, "

@@ -17,6 +17,7 @@ import dataclasses
 import json
 import math
 import numbers
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,7 @@ from pathlib import Path
 from babysit import initializers, layers, losses, optim, preprocess
 from babysit.alerts import STOP_ON
 from babysit.backend import DEVICES, FLOAT_DTYPES
+from babysit.data.datasets import BUILTIN
 from babysit.data.tabular import TASKS
 from babysit.validation import positive_int, seed_or_none
 
@@ -135,6 +137,16 @@ def _check_text(optional: bool = False) -> Callable:
     return check
 
 
+def _check_data(value, name: str) -> str:
+    """A built-in dataset's name as given; a file's path made absolute (a name with a suffix,
+    `~` expanded), so that the config.json a run folder keeps repeats the run from any
+    folder (`babysit train --config RUN/config.json`)."""
+    value = _check_text()(value, name)
+    if value in BUILTIN or not Path(value).suffix:   # no suffix: no file (load says so)
+        return value
+    return os.path.abspath(Path(value).expanduser())     # links kept, as the user named them
+
+
 def _check_widths(value, name: str) -> tuple[int, ...]:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
@@ -175,7 +187,7 @@ class RunConfig:
 
     # data
     data: str = _setting("digits", "built-in name, a .csv (with --target) or a .npz holding "
-                         "X and y", "data", check=_check_text())
+                         "X and y", "data", check=_check_data)
     target: str | None = _setting(None, "the label column of a .csv file", "data",
                                   check=_check_text(optional=True))
     preprocess: str = _setting("auto", "fitted on the training split only, applied to val "

@@ -6,8 +6,9 @@ the notes' three kinds of ensemble: the same configuration from several seeds
 (`of_seeds`), the top few models of a search (`top_k`), and the checkpoints of one
 run (`of_run`). An ensemble is slower to evaluate; `distill` trains one network on
 the ensemble's softened probabilities ("dark knowledge", Hinton et al. 2015) to keep
-part of the gain at the cost of one model. The running average of parameters, the
-fourth idea of that section, is `Trainer(..., average=0.999)` (`babysit.average`).
+part of the gain at the cost of one model, and returns its Trainer (`DistillTrainer`).
+The running average of parameters, the fourth idea of that section, is
+`Trainer(..., average=0.999)` (`babysit.average`).
 """
 
 from __future__ import annotations
@@ -316,9 +317,11 @@ class DistillationLoss(Loss):
         return softmax(scores)
 
 
-class _DistillTrainer(Trainer):
-    """A Trainer whose training targets are packed (N, C + 1) (`DistillationLoss.pack`):
-    validation and accuracy read the label column."""
+class DistillTrainer(Trainer):
+    """The student's Trainer, what `distill` returns: a `Trainer` whose training targets are
+    packed soft targets and labels (N, C + 1) (`DistillationLoss.pack`). Use it as any
+    Trainer: `predict`, `predict_proba`, `accuracy(X, y)` and validation take plain labels
+    (N,); its History's train_acc is read from the label column; `.net` is the student."""
 
     def prepare(self, X, y, name: str = "X"):
         y = np.asarray(y)
@@ -334,7 +337,7 @@ class _DistillTrainer(Trainer):
 def distill(teacher, student: Layer, X, y=None, *, temperature: float = 4.0,
             alpha: float = 0.9, opt: Optimizer | None = None, reg=None, epochs: int = 30,
             batch_size: int = 32, seed=0, val=None, average: float | None = None,
-            callbacks=(), progress: bool | None = False) -> Trainer:
+            callbacks=(), progress: bool | None = False) -> DistillTrainer:
     """Train `student` on `teacher`'s softened probabilities plus the true labels.
 
     teacher: an Ensemble or anything `Ensemble` takes as a member; student: an untrained
@@ -342,8 +345,8 @@ def distill(teacher, student: Layer, X, y=None, *, temperature: float = 4.0,
     to both as given; y: (N,) true labels, or None to learn from the teacher alone (then
     alpha must be 1). The loss is `DistillationLoss(temperature, alpha)`: alpha weights the
     soft targets, 1 - alpha the labels. The other arguments set up the student's Trainer
-    (Adam(1e-3) by default), which is returned after `fit`; its History's train_acc is the
-    accuracy on y (on the teacher's own choices when y is None).
+    (Adam(1e-3) by default), a `DistillTrainer`, which is returned after `fit`; its History's
+    train_acc is the accuracy on y (on the teacher's own choices when y is None).
     """
     teacher = teacher if isinstance(teacher, Ensemble) else Ensemble([teacher])
     if y is None and alpha != 1:
@@ -354,9 +357,9 @@ def distill(teacher, student: Layer, X, y=None, *, temperature: float = 4.0,
     probs = teacher.predict_proba(X)
     labels = probs.argmax(axis=1) if y is None else class_labels(y, probs.shape[1])
     targets = DistillationLoss.pack(soften(probs, temperature), labels)
-    trainer = _DistillTrainer(student, DistillationLoss(temperature, alpha), opt or Adam(1e-3),
-                              reg=reg, batch_size=batch_size, epochs=epochs, seed=seed,
-                              callbacks=callbacks, progress=progress, average=average)
+    trainer = DistillTrainer(student, DistillationLoss(temperature, alpha), opt or Adam(1e-3),
+                             reg=reg, batch_size=batch_size, epochs=epochs, seed=seed,
+                             callbacks=callbacks, progress=progress, average=average)
     trainer.fit(X, targets, val=val)
     return trainer
 

@@ -85,13 +85,11 @@ def model_file(path) -> Path:
     else its last epoch's checkpoint)."""
     path = Path(path)
     if path.is_dir():
-        best = checkpoint.checkpoint_path(path / checkpoint.BEST_NAME)
-        epochs = sorted((path / checkpoint.EPOCHS_DIR).glob(f"epoch-*{checkpoint.SUFFIX}"))
-        if best.is_file():
-            return best
-        if epochs:
-            return epochs[-1]
-        raise ValueError(f"{path} is a folder without a model: expected {best.name} or "
+        found = checkpoint.models_in(path)
+        if found:
+            return found[0]
+        raise ValueError(f"{path} is a folder without a model: expected "
+                         f"{checkpoint.BEST_NAME}{checkpoint.SUFFIX} or "
                          f"{checkpoint.EPOCHS_DIR}/epoch-NNN{checkpoint.SUFFIX} in it")
     if path.is_file() and path.suffix != checkpoint.SUFFIX:
         raise ValueError(f"{path} is not a model: give a checkpoint ({checkpoint.SUFFIX}) or "

@@ -4,13 +4,12 @@ built-in datasets' files are found (`sources`) and how they are fetched (`downlo
 `bs.data.load(name_or_path)` is the door; the names below are the ones front ends use.
 """
 
-from babysit.data.arrays import is_memory_mapped
+from babysit.data.arrays import class_labels, is_memory_mapped
 from babysit.data.datasets import (
     BUILTIN,
     Dataset,
     Split,
     check_features,
-    class_labels,
     encode_labels,
     load,
     stratified_split,

@@ -1,6 +1,7 @@
 """Looking at a feature array without copying it: where its first NaN or inf is (block by
 block), and whether it is memory-mapped (data that stays on disk); and checking one at the
-door (`check_features`: 2-d, numeric, finite, in the default float32 or float64)."""
+door (`check_features`: 2-d, numeric, finite, in the default float32 or float64; and
+`class_labels`: integer class indices in range)."""
 
 from __future__ import annotations
 
@@ -82,3 +83,30 @@ def as_float32(X: np.ndarray, name: str = "X") -> np.ndarray:
             raise ValueError(f"{name} holds {X[row, col]} at row {row}, column {col}, beyond "
                              f"the range of float32 (about 3.4e38); rescale the data first")
     return X32
+
+
+def first_fractional(values: np.ndarray) -> int | None:
+    """Index of the first entry of a float array (N,) that is not a whole number (2.5, NaN,
+    inf), or None when every entry is one."""
+    fractional = ~np.isfinite(values) | (values != np.round(values))
+    return int(fractional.argmax()) if fractional.any() else None
+
+
+def class_labels(y, n_classes: int | None = None) -> np.ndarray:
+    """Check that `y` holds integer class indices in [0, n_classes); return them as int64."""
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"labels must be a 1-d array of class indices, got shape {y.shape}")
+    if y.dtype.kind == "f":
+        i = first_fractional(y)
+        if i is not None:
+            raise ValueError(f"labels must be integer class indices, got {y[i]} at position {i}")
+    elif y.dtype.kind not in "iub":
+        raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
+    y = y.astype(np.int64)
+    if y.size and y.min() < 0:
+        raise ValueError(f"labels must be >= 0, got {y.min()}")
+    if n_classes is not None and y.size and y.max() >= n_classes:
+        raise ValueError(f"label {y.max()} is out of range for {n_classes} classes "
+                         f"(expected 0..{n_classes - 1})")
+    return y

@@ -22,7 +22,7 @@ import numpy as np
 
 from babysit.data import formats, sources, tabular
 from babysit.data.arrays import as_float32, check_features, is_memory_mapped
-from babysit.data.splits import contiguous_blocks, holdout_indices
+from babysit.data.splits import class_words, contiguous_blocks, holdout_indices
 from babysit.validation import existing_file, seed_or_none
 
 
@@ -131,28 +131,11 @@ def validate(X, y, name: str = "X") -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def class_labels(y, n_classes: int | None = None) -> np.ndarray:
-    """Check that `y` holds integer class indices in [0, n_classes); return them as int64."""
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"labels must be a 1-d array of class indices, got shape {y.shape}")
-    if y.dtype.kind == "f":
-        i = tabular.first_fractional(y)
-        if i is not None:
-            raise ValueError(f"labels must be integer class indices, got {y[i]} at position {i}")
-    elif y.dtype.kind not in "iub":
-        raise ValueError(f"labels must be integer class indices, got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if y.size and y.min() < 0:
-        raise ValueError(f"labels must be >= 0, got {y.min()}")
-    if n_classes is not None and y.size and y.max() >= n_classes:
-        raise ValueError(f"label {y.max()} is out of range for {n_classes} classes "
-                         f"(expected 0..{n_classes - 1})")
-    return y
-
-
-def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Split, ...]:
-    """Split (X, y) into parts with the given fractions, each class spread evenly, seeded."""
+def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0,
+                     class_names=None) -> tuple[Split, ...]:
+    """Split (X, y) into parts with the given fractions, each class spread evenly, seeded.
+    `class_names` (the labels in index order, as the file wrote them) name a class too small
+    to split."""
     from sklearn.model_selection import train_test_split
 
     seed_or_none(seed)
@@ -165,12 +148,17 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0) -> tuple[Sp
         try:
             take_X, rest_X, take_y, rest_y = train_test_split(
                 rest_X, rest_y, train_size=frac / rest, stratify=rest_y, random_state=seed)
-        except ValueError as err:   # too few examples of some class for every part to hold one
-            counts = np.unique(y, return_counts=True)[1]
-            raise ValueError(f"cannot split {len(y)} examples of {len(counts)} classes (the "
-                             f"smallest has {counts.min()}) into stratified parts "
-                             f"{fractions.tolist()}: give more examples per class ({err})"
-                             ) from None
+        except ValueError:   # too few examples of some class for every part to hold one
+            classes, counts = np.unique(y, return_counts=True)
+            fewest = classes[counts == counts.min()]
+            raise ValueError(f"cannot split {len(y)} examples of {len(counts)} classes into "
+                             f"stratified parts {fractions.tolist()}: the smallest class"
+                             f"{'es' if len(fewest) > 1 else ''}, "
+                             f"{class_words(fewest, class_names)}, "
+                             f"{'have' if len(fewest) > 1 else 'has'} {counts.min()} "
+                             f"example{'s' if counts.min() > 1 else ''}"
+                             f"{' each' if len(fewest) > 1 else ''}, and every part needs "
+                             f"some of each class: give more examples per class") from None
         parts.append(Split(take_X, take_y))
         rest -= frac
     parts.append(Split(rest_X, rest_y))
@@ -298,18 +286,20 @@ def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
     if len(class_names) < 2:
         raise ValueError(f"{name}: the target {target_name!r} holds a single class "
                          f"({class_names[0]!r}); a classifier needs examples of at least two")
-    train, val, test = stratified_split(X, y, fractions, seed=seed)
+    train, val, test = stratified_split(X, y, fractions, seed=seed, class_names=class_names)
     return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
 
 
-def split_rows(y, fractions=(0.6, 0.2, 0.2), seed: int = 0, stratify: bool = True
-               ) -> tuple[np.ndarray, ...]:
+def split_rows(y, fractions=(0.6, 0.2, 0.2), seed: int = 0, stratify: bool = True,
+               class_names=None) -> tuple[np.ndarray, ...]:
     """The row indices (sorted) of each part of a table of len(y) rows, seeded: stratified by
-    the class indices `y` (as `stratified_split`), or, for regression, a plain shuffle."""
+    the class indices `y` (as `stratified_split`, `class_names` naming them), or, for
+    regression, a plain shuffle."""
     rows = np.arange(len(y))
     if stratify:
         return tuple(np.sort(part.X[:, 0]) for part in
-                     stratified_split(rows[:, None], y, fractions, seed=seed))
+                     stratified_split(rows[:, None], y, fractions, seed=seed,
+                                      class_names=class_names))
     fractions = np.asarray(fractions, dtype=float)
     if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
@@ -340,14 +330,18 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
 def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Dataset:
     """The body of `load_csv`."""
     drop = [drop] if isinstance(drop, str) else list(drop)
-    header, cells = formats.read_table(path)
+    read = []                                   # what reading decided (a ';' separator)
+    header, cells = formats.read_table(path, notes=read)
     if target not in header:
         raise ValueError(f"target column {target!r} is not in {path}; its columns are "
                          f"{', '.join(header)}")
     for name in drop:
-        if name not in header or name == target:
-            raise ValueError(f"--drop {name}: {path} has no feature column {name!r}; its "
-                             f"columns are {', '.join(header)} (target {target!r})")
+        if name == target:
+            raise ValueError(f"--drop {name}: {name!r} is the --target column, the labels to "
+                             f"learn; leave it out of --drop, or choose another --target")
+        if name not in header:
+            raise ValueError(f"--drop {name}: {path} has no column {name!r}; its columns are "
+                             f"{', '.join(header)}")
     features = [j for j, name in enumerate(header) if name != target and name not in drop]
     if not features:
         raise ValueError(f"{path} has no feature column left besides the target {target!r}")
@@ -367,8 +361,8 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Da
     if classify and len(np.unique(labels)) < 2:
         raise ValueError(f"{path.name}: the target {target!r} holds a single class "
                          f"({str(labels[0])!r}); a classifier needs examples of at least two")
-    parts = split_rows(encode_labels(labels)[0] if classify else labels, fractions, seed,
-                       stratify=classify)
+    y, names = encode_labels(labels) if classify else (labels, None)
+    parts = split_rows(y, fractions, seed, stratify=classify, class_names=names)
     target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
     names = [header[j] for j in features]
     table = tabular.TableEncoder().fit(cells[parts[0]][:, features], names, rows=parts[0])
@@ -376,7 +370,7 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Da
         warnings.simplefilter("always", tabular.UnseenCategoryWarning)
         splits = [Split(table.transform(cells[rows][:, features], rows=rows),
                         target_encoder.transform(labels[rows])) for rows in parts]
-    notes = [f"task {task}: {reason}", *table.describe(),
+    notes = [f"task {task}: {reason}", *read, *table.describe(),
              *(f"validation or test {w.message}" for w in unseen)]
     return Dataset(path.name, *splits, class_names=target_encoder.classes_ if classify else [],
                    task=task, table=table, target=target_encoder, notes=notes)
@@ -441,14 +435,14 @@ def load_npy(path, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     if len(y) != len(X):
         raise ValueError(f"{path} has {len(X)} rows of features but {ypath} holds {len(y)} "
                          f"labels")
-    return Dataset(path.name, *_blocks(X, y, fractions, path.name), image_shape=image_shape,
-                   class_names=class_names)
+    return Dataset(path.name, *_blocks(X, y, fractions, path.name, class_names),
+                   image_shape=image_shape, class_names=class_names)
 
 
-def _blocks(X, y, fractions, name: str) -> tuple[Split, Split, Split]:
+def _blocks(X, y, fractions, name: str, class_names) -> tuple[Split, Split, Split]:
     """Split (X, y) into contiguous blocks of rows (`splits.contiguous_blocks`), each a view."""
     return tuple(Split(X[start:stop], y[start:stop])
-                 for start, stop in contiguous_blocks(y, fractions, name))
+                 for start, stop in contiguous_blocks(y, fractions, name, class_names))
 
 
 BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist,
@@ -469,11 +463,14 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         raise ValueError(f"fractions must be three numbers (train, val, test) summing to 1, "
                          f"e.g. (0.6, 0.2, 0.2), got {fractions!r}")
     name = str(name_or_path)
+    if drop and Path(name).suffix.lower() != ".csv":   # a table's columns; others have none
+        raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
+                         f"none to leave out")
     if name in BUILTIN:
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
                              f"built-in dataset {name!r}")
-        _refuse_table_options(task, drop, f"the built-in dataset {name!r}")
+        _refuse_regression(task, f"the built-in dataset {name!r}")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
@@ -490,18 +487,15 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         holds = "arrays named X and y" if suffix == ".npz" else \
             f"the features, its labels in {labels_path(path)}"
         raise ValueError(f"target={target!r} applies to .csv files; {path} must hold {holds}")
-    _refuse_table_options(task, drop, str(path))
+    _refuse_regression(task, str(path))
     if suffix == ".npy":
         return load_npy(path, fractions=fractions)
     return load_npz(path, seed=seed, fractions=fractions)
 
 
-def _refuse_table_options(task, drop, what: str) -> None:
-    """A table's options given for data that has no columns and holds class labels: a
-    regression asked of it, or columns to drop, would otherwise be ignored in silence."""
+def _refuse_regression(task, what: str) -> None:
+    """task='regress' for data that holds class labels (a built-in dataset, .npz, .npy):
+    refused, since it would otherwise be classified in silence."""
     if task == "regress":
         raise ValueError(f"task='regress' applies to .csv files only: {what} holds class "
                          f"labels, so it is classified")
-    if drop:
-        raise ValueError(f"drop={tuple(drop)!r} applies to .csv files only: {what} has no "
-                         f"named columns to leave out")

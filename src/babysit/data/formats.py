@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import math
+import re
 import zipfile
 import zlib
 from pathlib import Path
@@ -92,16 +94,21 @@ def read_cifar_binary(paths) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
-def read_table(path) -> tuple[list[str], np.ndarray]:
+def read_table(path, notes: list | None = None) -> tuple[list[str], np.ndarray]:
     """Read a CSV file with a header row into its column names and its cells as text.
 
     Returns the header (C,) stripped names and cells (N, C) str, one row per data line
     (blank lines are skipped). A row of the wrong width is a ValueError naming its line.
     The cells are left as written: which column is a number, a category or a missing value
     is decided later (`babysit.data.tabular`), from the training rows only.
+
+    A file whose header holds semicolons and no comma is read as separated by ';', the CSV
+    that Excel writes where the comma is the decimal sign ("a;b;c", "1,5;2;x"); there, numbers
+    written with a decimal comma are read with a point (`_decimal_points`). What reading
+    decided is appended to `notes` when given.
     """
     path = Path(path)
-    rows = _csv_rows(path)
+    rows, separator = _csv_rows(path)
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
     header = [name.strip() for name in rows[0]]
@@ -113,20 +120,53 @@ def read_table(path) -> tuple[list[str], np.ndarray]:
         if len(row) != len(header):
             raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
                              f"{len(header)} (data row {i}, around line {i + 2})")
-    return header, np.array(rows, dtype=str).reshape(len(rows), len(header))
+    cells = np.array(rows, dtype=str).reshape(len(rows), len(header))
+    if separator == ";":
+        cells, converted = _decimal_points(cells, path)
+        if notes is not None:
+            notes.append(f"{path.name} read as separated by ';'"
+                         + (", its decimal commas as points" if converted else ""))
+    return header, cells
 
 
-def _csv_rows(path: Path) -> list[list[str]]:
-    """The rows of a CSV file as lists of cells. A UTF-8 byte-order mark (Excel's "CSV UTF-8")
+def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
+    """The rows of a CSV file as lists of cells, and the separator: ',' or, when the header
+    holds semicolons and no comma, ';'. A UTF-8 byte-order mark (Excel's "CSV UTF-8")
     is dropped: it would otherwise glue itself, invisibly, to the first column's name."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
-            return list(csv.reader(f))
+            text = f.read()
+        header = text.partition("\n")[0]
+        separator = ";" if ";" in header and "," not in header else ","
+        return list(csv.reader(io.StringIO(text), delimiter=separator)), separator
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text ({err.reason}); save it as CSV UTF-8"
                          ) from None
     except csv.Error as err:
         raise ValueError(f"{path} is not a CSV file babysit can read: {err}") from None
+
+
+DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+DECIMAL_POINT = re.compile(r"\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*")
+
+
+def _decimal_points(cells: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
+    """The cells (N, C) of a ';'-separated file with every number written with a decimal
+    comma ("1,5") rewritten with a point, and whether there was one. A file that writes
+    numbers both ways ("1,5" and "2.5", or "1.234" as a thousands separator) is refused:
+    which way it means each number cannot be told."""
+    comma = np.vectorize(lambda cell: DECIMAL_COMMA.fullmatch(cell) is not None,
+                         otypes=[bool])(cells)
+    if not comma.any():
+        return cells, False
+    point = np.vectorize(lambda cell: DECIMAL_POINT.fullmatch(cell) is not None,
+                         otypes=[bool])(cells)
+    if point.any():
+        (i, j), (k, m) = np.argwhere(comma)[0], np.argwhere(point)[0]
+        raise ValueError(f"{path} writes numbers with a decimal comma ({str(cells[i, j])!r} "
+                         f"in data row {i}) and with a point ({str(cells[k, m])!r} in data row "
+                         f"{k}); write them one way, without thousands separators")
+    return np.where(comma, np.char.replace(cells, ",", "."), cells), True
 
 
 def _refuse_repeated_names(header: list[str], path: Path) -> None:

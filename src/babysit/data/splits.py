@@ -56,11 +56,22 @@ def _approximate_mode(counts: np.ndarray, n_draws: int, rng) -> np.ndarray:
     return floored.astype(int)
 
 
-def contiguous_blocks(y, fractions=(0.6, 0.2, 0.2), name: str = "the data"
-                      ) -> list[tuple[int, int]]:
+def class_words(indices, class_names=None) -> str:
+    """Classes named as the user wrote them: "'Chinstrap'", "'a' and 'b'" from the class
+    indices and `class_names` (the labels in index order), the indices where names are not
+    known, at most three named."""
+    indices = [int(i) for i in indices]
+    words = [repr(str(class_names[i])) if class_names is not None else str(i)
+             for i in indices[:3]] + ([f"{len(indices) - 3} more"] if len(indices) > 3 else [])
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def contiguous_blocks(y, fractions=(0.6, 0.2, 0.2), name: str = "the data",
+                      class_names=None) -> list[tuple[int, int]]:
     """(start, stop) of contiguous blocks of rows, `fractions` (train, val, test) of the
     labels y (N,), in file order: how a memory-mapped file is split without copying it.
-    Every block must hold every class (rows sorted by label would fail)."""
+    Every block must hold every class (rows sorted by label would fail); `class_names` (the
+    labels in index order) name a missing one."""
     fractions = np.asarray(fractions, dtype=float)
     if len(fractions) != 3 or fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"split fractions must be three positive numbers summing to 1, "
@@ -72,6 +83,7 @@ def contiguous_blocks(y, fractions=(0.6, 0.2, 0.2), name: str = "the data"
         missing = np.setdiff1d(classes, y[start:stop])
         if missing.size:
             raise ValueError(f"{name}: the {part} block (rows {start}..{stop - 1}) holds no "
-                             f"example of class {missing[0]}; a memory-mapped file is split "
-                             f"in file order, so store its rows shuffled")
+                             f"example of class {class_words(missing[:1], class_names)}; a "
+                             f"memory-mapped file is split in file order, so store its rows "
+                             f"shuffled")
     return bounds

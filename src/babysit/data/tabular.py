@@ -31,6 +31,8 @@ import warnings
 
 import numpy as np
 
+from babysit.data.arrays import class_labels, first_fractional
+
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
@@ -55,13 +57,6 @@ def as_numbers(cells: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
         return np.where(missing, "nan", np.char.strip(cells)).astype(np.float64)
     except ValueError:
         return None
-
-
-def first_fractional(values: np.ndarray) -> int | None:
-    """Index of the first entry of a float array (N,) that is not a whole number (2.5, NaN,
-    inf), or None when every entry is one."""
-    fractional = ~np.isfinite(values) | (values != np.round(values))
-    return int(fractional.argmax()) if fractional.any() else None
 
 
 def row_text(i: int) -> str:
@@ -323,6 +318,9 @@ class TargetEncoder:
         """Targets (N,) -> class indices (N,) int64, or standardized numbers (N,) float32."""
         self._check_fitted()
         values = np.asarray(values)
+        if values.ndim != 1:
+            raise ValueError(f"targets of {self.name_!r} must be a 1-d array (N,), got shape "
+                             f"{values.shape}")
         if self.task == "regress":
             return ((self._numbers(values) - self.mean_) / self.scale_).astype(np.float32)
         labels = self._labels(values)
@@ -343,8 +341,16 @@ class TargetEncoder:
         self._check_fitted()
         y = np.asarray(y)
         if self.task == "regress":
+            if y.ndim not in (1, 2) or y.ndim == 2 and y.shape[1] != 1 \
+                    or y.dtype.kind not in "iuf":
+                raise ValueError(f"predictions of {self.name_!r} must be numbers of shape (N,) "
+                                 f"or (N, 1), got shape {y.shape} of dtype {y.dtype}")
             return y.reshape(len(y)).astype(np.float64) * self.scale_ + self.mean_
-        return np.array(self.classes_)[y.astype(np.int64)]
+        try:
+            indices = class_labels(y, len(self.classes_))
+        except ValueError as err:   # the index and how many classes the target has
+            raise ValueError(f"the classes of {self.name_!r}: {err}") from None
+        return np.array(self.classes_)[indices]
 
     @property
     def n_outputs(self) -> int:

@@ -466,11 +466,13 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
     if drop and Path(name).suffix.lower() != ".csv":   # a table's columns; others have none
         raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
                          f"none to leave out")
+    if task == "regress" and Path(name).suffix.lower() != ".csv":  # the others hold classes
+        raise ValueError(f"task='regress' applies to .csv files only: {name!r} holds class "
+                         f"labels, so it is classified")
     if name in BUILTIN:
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
                              f"built-in dataset {name!r}")
-        _refuse_regression(task, f"the built-in dataset {name!r}")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
@@ -487,15 +489,7 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         holds = "arrays named X and y" if suffix == ".npz" else \
             f"the features, its labels in {labels_path(path)}"
         raise ValueError(f"target={target!r} applies to .csv files; {path} must hold {holds}")
-    _refuse_regression(task, str(path))
     if suffix == ".npy":
         return load_npy(path, fractions=fractions)
     return load_npz(path, seed=seed, fractions=fractions)
 
-
-def _refuse_regression(task, what: str) -> None:
-    """task='regress' for data that holds class labels (a built-in dataset, .npz, .npy):
-    refused, since it would otherwise be classified in silence."""
-    if task == "regress":
-        raise ValueError(f"task='regress' applies to .csv files only: {what} holds class "
-                         f"labels, so it is classified")

@@ -357,3 +357,38 @@ def test_a_search_shows_a_progress_bar_over_its_trials_on_a_terminal(small, tmp_
                say=lambda text: None, report=False)
     drawn = stderr.getvalue()
     assert "search:" in drawn and "/3 [" in drawn and "trial/s" in drawn
+
+
+def test_ctrl_c_during_a_search_says_what_is_kept_and_how_to_resume(tmp_path, monkeypatch,
+                                                                    capsys):
+    from babysit.search import workers
+
+    ran, original = [], workers.run_trial
+
+    def interrupted_in_the_third(*args):
+        if len(ran) == 2:
+            raise KeyboardInterrupt
+        original(*args)
+        ran.append(1)
+
+    monkeypatch.setattr(workers, "run_trial", interrupted_in_the_third)
+    argv = ["search", "--trials", "4", "--stages", "4:1", "--hidden", "8", "--top-k", "0",
+            "--out", str(tmp_path / "s")]
+    assert cli.main(argv) == 130
+    line, = capsys.readouterr().err.strip().splitlines()
+    assert line == (f"babysit search: error: interrupted after 2 of 4 trials, which are kept in "
+                    f"{tmp_path / 's' / 'study.journal'}: the same command resumes the search")
+
+
+def test_a_spawned_worker_stopped_by_ctrl_c_leaves_the_saying_to_its_parent(monkeypatch,
+                                                                            capsys):
+    """Ctrl-C reaches every process of the group: each worker printed its traceback."""
+    from babysit.search import workers
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workers, "work", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        workers.work_with_cores(None, 0, None, 1)
+    assert stopped.value.code == 130 and capsys.readouterr().err == ""

@@ -220,12 +220,18 @@ def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
     as rows and each stage's space. A worker that crashed is a RuntimeError, even when the
     others finished its trials: a search never ends as a success with a crash in it."""
     codes = [0]
-    with _trials_bar(job, store) as bar:
-        if workers == 1:
-            work(job, 0, finished=lambda: bar.update(1))
-        else:
-            codes = run_workers(job, workers,
-                                poll=lambda: bar.update(_finished_trials(job, store) - bar.n))
+    try:
+        with _trials_bar(job, store) as bar:
+            if workers == 1:
+                work(job, 0, finished=lambda: bar.update(1))
+            else:
+                codes = run_workers(job, workers, poll=lambda: bar.update(
+                    _finished_trials(job, store) - bar.n))
+    except KeyboardInterrupt:  # Ctrl-C: say what is kept and how to go on
+        raise KeyboardInterrupt(f"after {_finished_trials(job, store)} of "
+                                f"{sum(s.trials for s in job.stages)} trials, which are kept "
+                                f"in {masked(job.storage)}: the same command resumes the "
+                                f"search") from None
     rows, spaces = collect(job, store)
     missing = [i + 1 for i, s in enumerate(job.stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]

@@ -180,13 +180,16 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
     N processes each running a thread per core slow each other down many times over.
 
     An error ends the worker with exit code 1 and one line on stderr, instead of the
-    traceback multiprocessing would print (a search with one worker, under --debug, shows it).
+    traceback multiprocessing would print (a search with one worker, under --debug, shows it);
+    Ctrl-C ends it quietly with 130, the parent saying what was kept.
     """
     from threadpoolctl import threadpool_limits
 
     try:
         with threadpool_limits(cores):
             work(job, worker, ready)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process: the parent says it, once
+        sys.exit(130)
     except Exception as err:
         print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
               file=sys.stderr)

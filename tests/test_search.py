@@ -392,3 +392,12 @@ def test_a_spawned_worker_stopped_by_ctrl_c_leaves_the_saying_to_its_parent(monk
     with pytest.raises(SystemExit) as stopped:
         workers.work_with_cores(None, 0, None, 1)
     assert stopped.value.code == 130 and capsys.readouterr().err == ""
+
+
+def test_a_search_whose_every_trial_diverged_says_so_and_exits_3(tmp_path, capsys):
+    """It ended on its table with exit status 0, best {} and nothing retrained, unsaid."""
+    argv = ["search", "--param", "lr=loguniform(1e3,1e5)", "--optimizer", "sgd", "--trials",
+            "2", "--stages", "2:1", "--out", str(tmp_path / "s")]
+    assert cli.main(argv) == 3
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("no trial ended with a score (2 diverged") and "retrained" in last

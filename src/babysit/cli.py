@@ -354,7 +354,7 @@ def cmd_search(args) -> int:
         best.save(result.out / "best_config.json")
     if args.json:
         print(json.dumps(result.summary(), default=str))
-    return 0
+    return 0 if result.best else finish.EXIT_DIVERGED  # no trial gave a score: all diverged
 
 
 def add_predict_options(p: argparse.ArgumentParser) -> None:

@@ -120,6 +120,11 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         say(f"to train the best again: {train_command(best_config, data.name, target)}")
         result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
                                                                            top_k, say, report)
+    else:  # nothing to retrain: say why rather than end on the table
+        states = sorted({r["state"] for r in rows})
+        say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "
+            f"the table): nothing was retrained. Narrow the ranges (a lower learning rate "
+            f"range when they diverged) and search again")
     (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
     return result
 

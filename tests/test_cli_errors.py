@@ -188,3 +188,10 @@ def test_a_number_that_does_not_read_says_what_was_expected(tmp_path, capsys, fl
     """Python's "invalid literal for int() with base 10" is no words for a user."""
     line = one_line_error(capsys, ["train", flag, text, "--out", str(tmp_path / "run")])
     assert f"argument {flag}: {expected}" in line and "literal" not in line
+
+
+def test_max_rounds_without_fix_is_refused_not_ignored(tmp_path, capsys):
+    line = one_line_error(capsys, ["train", "--max-rounds", "2", "--epochs", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert "--max-rounds 2 counts the retrainings of --fix" in line
+    assert not (tmp_path / "run").exists()

@@ -131,6 +131,9 @@ def cmd_train(args) -> int:
     cfg = run_config(args)
     if args.fix:  # the doctor treats the run: babysit.cli_doctor
         return cli_doctor.train_fix(args, cfg)
+    if args.max_rounds is not None:
+        raise ValueError(f"--max-rounds {args.max_rounds} counts the retrainings of --fix; "
+                         f"add --fix, or leave --max-rounds out")
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
     data = load_data(cfg)

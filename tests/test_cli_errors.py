@@ -195,3 +195,12 @@ def test_max_rounds_without_fix_is_refused_not_ignored(tmp_path, capsys):
                                    "--out", str(tmp_path / "run")])
     assert "--max-rounds 2 counts the retrainings of --fix" in line
     assert not (tmp_path / "run").exists()
+
+
+def test_a_step_below_float64_resolution_reads_as_plain_numbers(tmp_path, capsys):
+    """The check runs on a float64 copy: 'or float64' was no advice, np.float64(...) no
+    number a user writes."""
+    line = one_line_error(capsys, ["check", "--step", "1e-300", "--hidden", "5",
+                                   "--out", str(tmp_path / "run")])
+    assert "h=1e-300 is below the resolution of float64" in line
+    assert "np.float64" not in line and line.endswith("; use a larger h")

@@ -105,3 +105,79 @@ def test_predictions_are_written_into_a_folder_that_does_not_exist_yet(tmp_path)
     result = predict_table(path, write(tmp_path / "new.csv", HEADER[:3], rows))
     out = result.write_csv(tmp_path / "out" / "predictions.csv")
     assert out.read_text().splitlines()[0].startswith("predicted species")
+
+
+def predict_error(capsys, argv) -> str:
+    """`babysit predict ...`: exit status 2 and one line on stderr, returned."""
+    from babysit import cli
+
+    assert cli.main(["predict", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def new_rows(tmp_path):
+    return write(tmp_path / "new.csv", HEADER[:3], [r[:3] for r in table_rows()[:3]])
+
+
+def test_out_naming_the_new_rows_is_refused_and_they_are_kept(tmp_path, capsys):
+    """`--out new.csv --data new.csv` overwrote the rows with their predictions."""
+    _, _, path = saved_model(tmp_path)
+    rows = new_rows(tmp_path)
+    before = rows.read_text()
+    line = predict_error(capsys, [str(path), "--data", str(rows), "--out",
+                                  str(tmp_path / "." / "new.csv")])
+    assert "is the --data file" in line and rows.read_text() == before
+
+
+def test_out_naming_a_folder_or_a_path_under_a_file_is_one_line(tmp_path, capsys):
+    _, _, path = saved_model(tmp_path)
+    rows = new_rows(tmp_path)
+    line = predict_error(capsys, [str(path), "--data", str(rows), "--out", str(tmp_path)])
+    assert f"--out {tmp_path} is a folder" in line and "predictions.csv" in line
+    line = predict_error(capsys, [str(path), "--data", str(rows), "--out",
+                                  str(rows / "predictions.csv")])
+    assert f"{rows} is a file, not a folder" in line and "Error" not in line
+
+
+def test_a_model_argument_that_is_no_checkpoint_says_so(tmp_path, capsys):
+    """It said "no model at history.json.safetensors", a file that was never named."""
+    rows = new_rows(tmp_path)
+    (tmp_path / "history.json").write_text("{}")
+    line = predict_error(capsys, [str(tmp_path / "history.json"), "--data", str(rows)])
+    assert f"{tmp_path / 'history.json'} is not a model" in line and ".json.safetensors" not in line
+
+
+def test_new_rows_that_are_a_folder_are_named_as_one(tmp_path, capsys):
+    _, _, path = saved_model(tmp_path)
+    (tmp_path / "rows.csv").mkdir()
+    line = predict_error(capsys, [str(path), "--data", str(tmp_path / "rows.csv")])
+    assert "rows.csv is a folder; expected the new rows" in line and "no such file" not in line
+
+
+def test_a_word_in_new_rows_names_the_file_and_offers_no_drop(tmp_path, capsys):
+    """--drop is the training's option: new rows must hold every column the model needs."""
+    _, _, path = saved_model(tmp_path)
+    rows = write(tmp_path / "typo.csv", HEADER[:3], [["Biscoe", "heavy", "male"]])
+    line = predict_error(capsys, [str(path), "--data", str(rows)])
+    assert f"{rows}: column 'mass' holds numbers, but data row 0 (line 2) holds 'heavy'" in line
+    assert "--drop" not in line
+
+
+def test_a_value_overflowing_the_training_scaling_is_refused_not_predicted_as_nan(tmp_path,
+                                                                                   capsys):
+    """3e38 is a float32, but standardized by a spread of 0.01 it is not: the prediction was
+    NaN, written to --out with exit status 0."""
+    rows = [[f"{0.01 * (i % 5):.2f}", ["a", "b"][i % 2]] for i in range(40)]
+    data = datasets.load(write(tmp_path / "train.csv", ["x", "label"], rows), target="label")
+    data = data.preprocessed(preprocess.Standardize())
+    net = layers.mlp(data.n_features, [8], data.n_outputs, seed=0)
+    path = checkpoint.save(tmp_path / "model", net, preprocess=data.preprocess, meta={
+        tabular.CHECKPOINT_KEY: tabular.to_checkpoint(data.table, data.target)})
+    new = write(tmp_path / "new.csv", ["x"], [["0.02"], ["3e38"]])
+    line = predict_error(capsys, [str(path), "--data", str(new), "--out",
+                                  str(tmp_path / "out.csv")])
+    assert f"{new}: data row 1 (line 3), feature 'x' became inf after the training's " \
+           f"preprocessing" in line
+    assert not (tmp_path / "out.csv").exists()

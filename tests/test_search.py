@@ -275,3 +275,129 @@ def test_train_command_names_only_what_differs_from_the_defaults():
     config = {**search.base_config(), "lr": 0.0031863505, "hidden": [100], "batchnorm": True}
     assert search.train_command(config, "digits") == (
         "babysit train --data digits --hidden 100 --batchnorm --lr 0.00318635")
+
+
+@pytest.mark.parametrize("storage", ["bob:s3cretPW@db.example/study",
+                                     "postgresql:/bob:s3cretPW@h/db", "notaurl:s3cretPW"])
+def test_a_storage_url_missing_its_slashes_is_refused_and_its_password_never_shown(
+        tmp_path, capsys, monkeypatch, storage):
+    """It was taken for a journal file path: created in the working folder, printed and kept
+    in search.json, password and all."""
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "search"
+    assert cli.main(["search", "--trials", "1", "--epochs", "1", "--storage", storage,
+                     "--out", str(out)]) == 2
+    printed = capsys.readouterr()
+    line, = printed.err.strip().splitlines()
+    assert "neither a URL" in line and "'://'" in line
+    written = [p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()]
+    assert "s3cretPW" not in printed.out + printed.err
+    assert not any(b"s3cretPW" in content for content in written)
+    assert not any("s3cretPW" in p.name for p in tmp_path.rglob("*"))
+
+
+def test_a_redis_storage_without_its_package_is_one_line_without_the_password(
+        tmp_path, capsys):
+    if __import__("importlib").util.find_spec("redis") is not None:
+        pytest.skip("the redis package is installed")
+    assert cli.main(["search", "--trials", "1", "--epochs", "1", "--storage",
+                     "redis://:s3cretPW@localhost:1/0", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["babysit search: error: the storage redis://:***@localhost:1/0 needs the "
+                   "redis package: pip install redis"]
+
+
+def test_a_database_url_that_cannot_be_parsed_names_the_storage(tmp_path, capsys):
+    assert cli.main(["search", "--trials", "1", "--epochs", "1", "--storage",
+                     "sqlite://bob:s3cretPW@[::1/db", "--out", str(tmp_path / "s")]) == 2
+    line, = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("babysit search: error: cannot open the storage sqlite://bob:***@")
+    assert "s3cretPW" not in line
+
+
+def test_more_folds_than_the_smallest_class_holds_are_refused_naming_folds(small, tmp_path):
+    """scikit-learn's words ("n_splits=5000 greater than the number of samples") named
+    neither the option nor the limit; the study file was made before it."""
+    with pytest.raises(ValueError, match=r"folds must be at most \d+ \(the smallest class has "
+                                         r"\d+ examples .*\), got 5000"):
+        search.run(SPACE, small, stages=[search.Stage(1, epochs=1)], folds=5000,
+                   out=tmp_path / "s", say=lambda text: None)
+    assert not (tmp_path / "s").exists()
+
+
+def test_searching_epochs_is_refused_rather_than_overridden_by_the_stage(small, tmp_path):
+    """Each stage set its own epochs over the drawn value, while the table showed the drawn
+    one: every trial trained --epochs, reported as 1, 2 or 3."""
+    with pytest.raises(ValueError, match=r"epochs is each stage's training budget"):
+        search.run({"epochs": search.intuniform(1, 3)}, small,
+                   stages=[search.Stage(2, epochs=1)], out=tmp_path / "s", say=lambda t: None)
+
+
+def test_a_range_reaching_values_a_run_refuses_is_refused_before_any_trial(small, tmp_path):
+    with pytest.raises(ValueError, match=r"space\['dropout'\] = Uniform\(lo=0.0, hi=1.5\) "
+                                         r"reaches a value a run refuses: dropout must be in"):
+        search.run({"dropout": search.uniform(0, 1.5)}, small,
+                   stages=[search.Stage(2, epochs=1)], out=tmp_path / "s", say=lambda t: None)
+    assert not (tmp_path / "s").exists()
+
+
+class Terminal(__import__("io").StringIO):
+    """stderr as a terminal shows it: progress bars are drawn."""
+
+    def isatty(self):
+        return True
+
+
+def test_a_search_shows_a_progress_bar_over_its_trials_on_a_terminal(small, tmp_path,
+                                                                     monkeypatch):
+    """A search printed nothing between its first line and its table, however long."""
+    stderr = Terminal()
+    monkeypatch.setattr("sys.stderr", stderr)
+    search.run(SPACE, small, stages=[search.Stage(3, epochs=1)], out=tmp_path, top_k=0,
+               say=lambda text: None, report=False)
+    drawn = stderr.getvalue()
+    assert "search:" in drawn and "/3 [" in drawn and "trial/s" in drawn
+
+
+def test_ctrl_c_during_a_search_says_what_is_kept_and_how_to_resume(tmp_path, monkeypatch,
+                                                                    capsys):
+    from babysit.search import workers
+
+    ran, original = [], workers.run_trial
+
+    def interrupted_in_the_third(*args):
+        if len(ran) == 2:
+            raise KeyboardInterrupt
+        original(*args)
+        ran.append(1)
+
+    monkeypatch.setattr(workers, "run_trial", interrupted_in_the_third)
+    argv = ["search", "--trials", "4", "--stages", "4:1", "--hidden", "8", "--top-k", "0",
+            "--out", str(tmp_path / "s")]
+    assert cli.main(argv) == 130
+    line, = capsys.readouterr().err.strip().splitlines()
+    assert line == (f"babysit search: error: interrupted after 2 of 4 trials, which are kept in "
+                    f"{tmp_path / 's' / 'study.journal'}: the same command resumes the search")
+
+
+def test_a_spawned_worker_stopped_by_ctrl_c_leaves_the_saying_to_its_parent(monkeypatch,
+                                                                            capsys):
+    """Ctrl-C reaches every process of the group: each worker printed its traceback."""
+    from babysit.search import workers
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(workers, "work", interrupted)
+    with pytest.raises(SystemExit) as stopped:
+        workers.work_with_cores(None, 0, None, 1)
+    assert stopped.value.code == 130 and capsys.readouterr().err == ""
+
+
+def test_a_search_whose_every_trial_diverged_says_so_and_exits_3(tmp_path, capsys):
+    """It ended on its table with exit status 0, best {} and nothing retrained, unsaid."""
+    argv = ["search", "--param", "lr=loguniform(1e3,1e5)", "--optimizer", "sgd", "--trials",
+            "2", "--stages", "2:1", "--out", str(tmp_path / "s")]
+    assert cli.main(argv) == 3
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("no trial ended with a score (2 diverged") and "retrained" in last

@@ -288,7 +288,7 @@ def test_a_search_whose_worker_crashed_never_exits_0(tmp_path, capsys, monkeypat
     from babysit import cli
     from babysit.search import runner
 
-    def one_worker_crashes(job, workers):
+    def one_worker_crashes(job, workers, poll=None):
         runner.work(job, 0)
         return [0, 1]
 

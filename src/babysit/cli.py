@@ -31,10 +31,10 @@ from babysit.builders import (
 from babysit.checkpoint import Checkpoints
 from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
 from babysit.config import RunConfig, config_fields
-from babysit.console import OneLineParser, run_reporting_errors, say
+from babysit.console import OneLineParser, run_reporting_errors, say, stdout_reader_may_leave
 from babysit.data import datasets
 from babysit.metrics import scores_in_words
-from babysit.validation import positive_int
+from babysit.validation import make_folder, positive_int
 
 # -- options: the run configuration's fields, then each command's own ---------------------
 
@@ -131,6 +131,9 @@ def cmd_train(args) -> int:
     cfg = run_config(args)
     if args.fix:  # the doctor treats the run: babysit.cli_doctor
         return cli_doctor.train_fix(args, cfg)
+    if args.max_rounds is not None:
+        raise ValueError(f"--max-rounds {args.max_rounds} counts the retrainings of --fix; "
+                         f"add --fix, or leave --max-rounds out")
     if args.ensemble != 1:
         return cmd_train_ensemble(args, cfg)
     data = load_data(cfg)
@@ -141,9 +144,9 @@ def cmd_train(args) -> int:
         Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
-    say_notes(data)
+    say_notes(data, cfg)
     start = time.perf_counter()
-    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=out)
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
                                       say, report=not args.no_report)
     if "best_refused" in trainer.history.meta:
@@ -177,7 +180,7 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
                                                         data.n_outputs),
                                 data=data, callbacks=[checkpoints])
         began = time.perf_counter()
-        error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+        error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=folder)
         summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
                                           error, say, report=not args.no_report,
                                           title=f"member {i} (seed {seed}) diagnosis")
@@ -209,10 +212,14 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     return 0
 
 
-def say_notes(data: datasets.Dataset) -> None:
-    """Print what loading decided (a table's task, encodings, imputation) under line one."""
+def say_notes(data: datasets.Dataset, cfg: RunConfig) -> None:
+    """Print what loading decided (a table's task, encodings, imputation) under line one,
+    and a batch size beyond the training rows (each epoch is then one full batch)."""
     for note in data.notes[1:]:
         say(f"  {note}")
+    if cfg.batch_size > len(data.train.y):
+        say(f"  batch size {cfg.batch_size} is more than the {len(data.train.y)} training "
+            f"examples: each epoch is one full batch of {len(data.train.y)}")
 
 
 def cmd_demo(args) -> int:
@@ -231,7 +238,7 @@ def cmd_demo(args) -> int:
     say(f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, {data.notes[0]}, fitted on the training split, model "
         f"{layer_widths(cfg, data)}")
-    say_notes(data)
+    say_notes(data, cfg)
     sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=cfg.seed)
     say(f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,
@@ -250,7 +257,7 @@ def cmd_demo(args) -> int:
                                 gradient_check={**grads.summary(), "text": str(grads)})
     say(f"\ntraining for {cfg.epochs} epochs with monitors on")
     start = time.perf_counter()
-    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val)
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=out)
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
                                       say)
     summary.update(sanity_ok=sanity.ok, gradients_ok=grads.ok)
@@ -350,7 +357,7 @@ def cmd_search(args) -> int:
         best.save(result.out / "best_config.json")
     if args.json:
         print(json.dumps(result.summary(), default=str))
-    return 0
+    return 0 if result.best else finish.EXIT_DIVERGED  # no trial gave a score: all diverged
 
 
 def add_predict_options(p: argparse.ArgumentParser) -> None:
@@ -365,20 +372,36 @@ def cmd_predict(args) -> int:
     """Predict each row of --data with a model trained on a table."""
     from babysit.predict import predict_table
 
+    if args.out is not None:
+        check_predictions_file(args.out, args.data)
     with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
         warnings.simplefilter("always")
         result = predict_table(args.model, args.data)
     for warning in caught:
         print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
+    written = result.write_csv(args.out) if args.out is not None else None  # before printing
     shown = result.rows()
     say("\n".join(",".join(row) for row in [result.columns, *shown[:10]]))
     if len(shown) > 10:
         say(f"... {len(shown) - 10} more rows" + ("" if args.out else "; --out FILE keeps all"))
-    if args.out is not None:
-        say(f"predictions for {len(shown)} rows written to {result.write_csv(args.out)}")
+    if written is not None:
+        say(f"predictions for {len(shown)} rows written to {written}")
     if args.json:
         print(json.dumps({**result.to_dict(), "out": str(args.out) if args.out else None}))
     return 0
+
+
+def check_predictions_file(out: Path, data: Path) -> None:
+    """Refuse an --out for predictions that is a folder, that lies under a file, or that is
+    the --data file itself (the new rows would be overwritten by their predictions); create
+    its folder."""
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; expected a file name for the predictions, "
+                         f"such as {out / 'predictions.csv'}")
+    if out.exists() and data.exists() and out.samefile(data):
+        raise ValueError(f"--out {out} is the --data file: the predictions would overwrite the "
+                         f"rows they were made from; give another file name")
+    make_folder(out.parent, "--out")
 
 
 COMMANDS = {
@@ -427,7 +450,9 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, run, _ = COMMANDS[args.command]
-    with np.errstate(over="ignore", under="ignore"):  # unlike np.seterr, nothing lingers
+    # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
+    # (`| head`) does not end the run before it has written its files
+    with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave():
         return run_reporting_errors(f"babysit {args.command}", lambda: run(args), args.debug,
                                     diverged_status=finish.EXIT_DIVERGED)
 

@@ -33,6 +33,10 @@ def add_lr_find_options(p: argparse.ArgumentParser) -> None:
                         f"smoothed loss's minimum / 10)")
 
 
+# Retrainings `train --fix` makes at most, unless --max-rounds says.
+MAX_ROUNDS = 3
+
+
 def add_fix_options(p: argparse.ArgumentParser) -> None:
     """--fix and --max-rounds: diagnose, apply the notes' remedy, retrain."""
     g = p.add_argument_group("the doctor")
@@ -40,8 +44,8 @@ def add_fix_options(p: argparse.ArgumentParser) -> None:
                    help="after training, apply the notes' remedy for the top root cause the "
                         "diagnosis names and train again, until healthy, no better, or "
                         "--max-rounds")
-    g.add_argument("--max-rounds", type=_rounds, default=3, metavar="N",
-                   help="the most retrainings with --fix (default: 3)")
+    g.add_argument("--max-rounds", type=_rounds, default=None, metavar="N",
+                   help=f"the most retrainings with --fix (default: {MAX_ROUNDS})")
 
 
 def _rounds(text: str) -> int:
@@ -91,7 +95,7 @@ def train_fix(args, cfg: RunConfig) -> int:
     exploded."""
     if args.ensemble != 1:
         raise ValueError("--fix treats one model: it cannot be combined with --ensemble")
-    max_rounds = args.max_rounds
+    max_rounds = MAX_ROUNDS if args.max_rounds is None else args.max_rounds
     runner = Runner()
     data = runner.data(cfg)
     if data.task == "regress":

@@ -31,9 +31,20 @@ def chosen_settings(args) -> set[str]:
 
 def run_folder(args, command: str, cfg: RunConfig) -> Path:
     """Create and return --out, or a new runs/<command>-<timestamp>[-k] folder, holding the
-    run's config.json (`babysit train --config RUN/config.json` repeats the run)."""
+    run's config.json (`babysit train --config RUN/config.json` repeats the run).
+
+    An --out that already holds files (an earlier run's history and checkpoints, or anything
+    else) is refused: writing into it would overwrite them, or mix the old run's checkpoints
+    with the new one's. A folder holding only a config.json (left by a command that stopped
+    at bad input) is reused."""
     if args.out is not None:
         out = Path(args.out)
+        held = sorted(p.name for p in out.iterdir() if p.name != CONFIG_NAME) \
+            if out.is_dir() else []
+        if held:
+            shown = ", ".join(held[:3]) + (f" and {len(held) - 3} more" if len(held) > 3 else "")
+            raise ValueError(f"--out {out} already holds {shown}: give a new or empty folder "
+                             f"(or delete that one), so that nothing in it is overwritten")
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{command}-{stamp}"

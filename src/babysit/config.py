@@ -69,6 +69,22 @@ def parse_bool(text: str) -> bool:
     return value
 
 
+def parse_whole(text: str) -> int:
+    """A whole number from "30"; ValueError "expected a whole number" for "1.5" or "ten"."""
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {text!r}") from None
+
+
+def parse_real(text: str) -> float:
+    """A number from "1e-3"; ValueError "expected a number" for "fast"."""
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+
+
 def _optional(parse: Callable) -> Callable:
     """A parser that reads "none" as None and anything else with `parse`."""
     return lambda text: None if text.strip().lower() == "none" else parse(text)
@@ -179,7 +195,7 @@ class RunConfig:
                                check=_check_choice(_names(preprocess.CHOICES)),
                                choices=_names(preprocess.CHOICES))
     seed: int | None = _setting(0, "seeds the split, init, dropout and shuffles", "data",
-                                check=seed_or_none, parse=_optional(int))
+                                check=seed_or_none, parse=_optional(parse_whole))
     task: str | None = _setting(None, "what a .csv's target asks for (none: decided from it: "
                                 "text, or at most 20 distinct whole numbers, is classified; "
                                 "other numbers are regressed)", "data",
@@ -198,13 +214,13 @@ class RunConfig:
                          choices=_names(initializers.INITIALIZERS, ("zeros",)))
     bias: float = _setting(0.0, "every bias's initial value (the notes: 0, or 0.01 so that "
                            "ReLUs fire at the start)", "model",
-                           check=_check_number(-1.0, 1.0, high_open=False), parse=float)
+                           check=_check_number(-1.0, 1.0, high_open=False), parse=parse_real)
     batchnorm: bool = _setting(False, "BatchNorm after each hidden Linear", "model",
                                check=_check_bool, parse=parse_bool)
     dropout: float = _setting(0.0, "probability of zeroing a hidden unit in training", "model",
-                              check=_check_number(0.0, 1.0), parse=float)
+                              check=_check_number(0.0, 1.0), parse=parse_real)
     input_noise: float = _setting(0.0, "std of the Gaussian noise added to the inputs in "
-                                  "training", "model", check=_check_number(0.0), parse=float)
+                                  "training", "model", check=_check_number(0.0), parse=parse_real)
     # The command line's classification losses; a regression target (task regress) trains on
     # mean squared error (see builders.fit_to_data).
     loss: str = _setting("softmax", "the data loss", "model",
@@ -223,35 +239,35 @@ class RunConfig:
                               check=_check_choice(_names(optim.OPTIMIZERS)),
                               choices=_names(optim.OPTIMIZERS))
     lr: float = _setting(1e-3, "learning rate", "training",
-                         check=_check_number(0.0, low_open=True), parse=float)
+                         check=_check_number(0.0, low_open=True), parse=parse_real)
     lr_decay: float = _setting(0.0, "exponential decay of the learning rate per iteration, "
                                "k in lr * exp(-k t) (0: constant)", "training",
-                               check=_check_number(0.0), parse=float)
+                               check=_check_number(0.0), parse=parse_real)
     reg: float = _setting(1e-4, "regularization strength (0: none; a table's default is "
                           "3e-2, see builders.TABLE_DEFAULTS)", "training",
-                          check=_check_number(0.0), parse=float)
+                          check=_check_number(0.0), parse=parse_real)
     reg_kind: str = _setting("l2", "the penalty --reg weighs", "training",
                              check=_check_choice(lambda: REG_KINDS), choices=lambda: REG_KINDS)
     max_norm: float | None = _setting(None, "max-norm constraint c on each unit's incoming "
                                       "weights (none: off)", "training",
                                       check=_check_number(0.0, low_open=True, optional=True),
-                                      parse=_optional(float))
+                                      parse=_optional(parse_real))
     epochs: int = _setting(30, "passes over the training data (a table's default is 60)",
                            "training",
-                           check=_check_count(), parse=int)
+                           check=_check_count(), parse=parse_whole)
     batch_size: int = _setting(32, "examples per step", "training", check=_check_count(),
-                               parse=int)
+                               parse=parse_whole)
     average: float | None = _setting(None, "evaluate with a running average of the weights "
                                      "of this decay, e.g. 0.999 (none: off)", "training",
                                      check=_check_number(0.0, 1.0, low_open=True,
                                                          optional=True),
-                                     parse=_optional(float))
+                                     parse=_optional(parse_real))
     patience: int | None = _setting(None, "stop after this many epochs without a better "
                                     "validation accuracy (none: off)", "training",
-                                    check=_check_count(optional=True), parse=_optional(int))
+                                    check=_check_count(optional=True), parse=_optional(parse_whole))
     min_delta: float = _setting(0.0, "with --patience: the least gain in validation accuracy "
                                 "that counts as better", "training", check=_check_number(0.0),
-                                parse=float)
+                                parse=parse_real)
     stop_on: str = _setting("never", "end the run after the epoch in which a diagnosis finding "
                             "this severe first appears (never: only a NaN loss stops it)",
                             "training", check=_check_choice(lambda: STOP_ON),

@@ -83,13 +83,27 @@ def top_finding(history) -> str:
     return f"{findings[0].severity}: {findings[0].what}" if findings else ""
 
 
-def fit(trainer, X, y, val=None) -> DivergedError | None:
+def fit(trainer, X, y, val=None, out: Path | None = None) -> DivergedError | None:
     """`trainer.fit(X, y, val)`, keeping a run that diverged: returns the DivergedError (its
-    history is `trainer.history`, up to the step whose loss was not finite), else None."""
+    history is `trainer.history`, up to the step whose loss was not finite), else None.
+
+    Interrupted (Ctrl-C), the history so far is saved as `out`/history.json (when `out` is
+    given) and the KeyboardInterrupt raised again with one line saying what was kept."""
     try:
         trainer.fit(X, y, val=val)
     except DivergedError as err:
         return err
+    except KeyboardInterrupt:
+        if out is None:
+            raise
+        h = trainer.history
+        h.save(Path(out) / "history.json")
+        kept = [f"{out / 'history.json'} (babysit report {out} draws it)"]
+        if h.epochs and (Path(out) / "checkpoints").is_dir():
+            kept.append(f"the checkpoints of epochs 1-{h.epochs} in {out / 'checkpoints'}")
+        raise KeyboardInterrupt(f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
+                                f"{len(h.loss)} iterations; kept: {' and '.join(kept)}") \
+            from None
     return None
 
 

@@ -142,6 +142,9 @@ class History:
         if not isinstance(d, dict):
             raise ValueError(f"{path} is not a history written by History.save: expected a "
                              f"JSON object, got {type(d).__name__}")
+        if "loss" not in d:
+            raise ValueError(f"{path} is not a history written by History.save: it records no "
+                             f"'loss' (its keys: {', '.join(map(str, list(d)[:8])) or 'none'})")
         for name in ("loss", "data_loss", "reg_loss", "lr"):
             values = d.get(name, [])
             if not isinstance(values, list) or not all(
@@ -149,6 +152,10 @@ class History:
                 raise ValueError(f"{path} is not a history written by History.save: {name!r} "
                                  f"must be a list of numbers")
             d[name] = [math.nan if v is None else v for v in values]
+        for name in ("data_loss", "reg_loss"):  # recorded with `loss`, step by step
+            if d[name] and len(d[name]) != len(d["loss"]):
+                raise ValueError(f"{path} is not a history written by History.save: {name!r} "
+                                 f"holds {len(d[name])} values but 'loss' {len(d['loss'])}")
         return cls.from_dict(d)
 
 

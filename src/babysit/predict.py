@@ -25,6 +25,7 @@ from babysit import checkpoint, losses
 from babysit.backend import to_numpy
 from babysit.data import formats, tabular
 from babysit.train import predict_scores
+from babysit.validation import existing_file
 
 
 class IgnoredColumnsWarning(UserWarning):
@@ -90,9 +91,13 @@ def model_file(path) -> Path:
         raise ValueError(f"{path} is a folder without a model: expected "
                          f"{checkpoint.BEST_NAME}{checkpoint.SUFFIX} or "
                          f"{checkpoint.EPOCHS_DIR}/epoch-NNN{checkpoint.SUFFIX} in it")
+    if path.is_file() and path.suffix != checkpoint.SUFFIX:
+        raise ValueError(f"{path} is not a model: give a checkpoint ({checkpoint.SUFFIX}) or "
+                         f"a run folder written by babysit train")
     path = checkpoint.checkpoint_path(path)
     if not path.is_file():
-        raise ValueError(f"no model at {path}: give a checkpoint (.safetensors) or a run folder")
+        raise ValueError(f"no model at {path}: give a checkpoint ({checkpoint.SUFFIX}) or a "
+                         f"run folder")
     return path
 
 
@@ -117,11 +122,25 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
     return [header.index(name) for name in needed]
 
 
+def _refuse_non_finite(values: np.ndarray, data, where: str, names=None) -> None:
+    """A row whose encoded features or scores (N, D) became inf or NaN `where`: a value far
+    outside the training rows' range overflowed float32. Refused naming the file, the row and
+    the column's name in `names` (when given), instead of a NaN prediction written as if it
+    were one."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    row, col = (int(k) for k in np.argwhere(bad)[0])
+    feature = f", feature {names[col]!r}" if names is not None else ""
+    raise ValueError(f"{data}: {tabular.row_text(row)}{feature} became {values[row, col]} "
+                     f"{where}: a value there lies far outside the training rows' range and "
+                     f"overflows float32; fix or rescale it")
+
+
 def predict_table(model, data) -> Predictions:
     """Predict every row of the CSV file `data` with the checkpoint `model` (see `model_file`):
     the table encoders, the preprocessing and the network as training applied them."""
-    if not Path(data).is_file():
-        raise ValueError(f"no such file: {data} (the new rows: a CSV file with a header row)")
+    existing_file(data, "the new rows: a CSV file with a header row")
     path = model_file(model)
     net, preprocess = checkpoint.load(path)
     meta = checkpoint.read_meta(path)
@@ -130,10 +149,19 @@ def predict_table(model, data) -> Predictions:
                          f"holds no column names to match new rows against")
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
     header, cells = formats.read_table(data)
-    X = table.transform(cells[:, match_columns(header, table.columns_, str(data))])
-    if preprocess is not None:
-        X = preprocess.transform(X)
-    scores = predict_scores(net, X)
+    columns = match_columns(header, table.columns_, str(data))
+    try:
+        X = table.transform(cells[:, columns])
+    except ValueError as err:  # a cell that cannot be encoded: say in which file
+        raise ValueError(f"{data}: {err}") from None
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
+        if preprocess is not None:
+            X = preprocess.transform(X)
+        names = table.feature_names_out_  # unless a PCA changed the columns
+        _refuse_non_finite(X, data, "after the training's preprocessing",
+                           names if X.shape[1] == len(names) else None)
+        scores = predict_scores(net, X)
+        _refuse_non_finite(to_numpy(scores), data, "in the network's output")
     if target.task == "regress":
         return Predictions("regress", target.name_, values=target.inverse_transform(
             to_numpy(scores)))

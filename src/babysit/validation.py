@@ -15,22 +15,45 @@ def positive_int(value, name: str) -> int:
     return int(value)
 
 
+# The largest seed: scikit-learn's splits (and NumPy's legacy RandomState) take 32 bits.
+MAX_SEED = 2**32 - 1
+
+
 def seed_or_none(value, name: str = "seed") -> int | None:
-    """A seed as NumPy's generators take it: None (different each time) or a whole number
-    >= 0 (not a bool); else a ValueError "`name` must be a non-negative integer or None"."""
+    """A seed as every generator babysit uses takes it: None (different each time) or a whole
+    number from 0 to MAX_SEED (not a bool); else a ValueError "`name` must be a non-negative
+    integer or None" (or "at most MAX_SEED")."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer or None, got {value!r}")
+    if value > MAX_SEED:
+        raise ValueError(f"{name} must be at most {MAX_SEED} (32 bits), got {value!r}")
     return int(value)
 
 
 def make_folder(path, name: str) -> Path:
     """Create the folder `path` (and its parents) when missing and return it as a Path; a file
-    where it or one of its parents should be is a ValueError naming `name` and that file."""
+    where it or one of its parents should be, or a folder that cannot be made (no permission,
+    a read-only or virtual file system), is a ValueError naming `name` and the reason."""
     path = Path(path)
     for folder in (path, *path.parents):
         if folder.exists() and not folder.is_dir():
             raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"{name} {path}: cannot create the folder ({err.strerror or err})") \
+            from None
+    return path
+
+
+def existing_file(path, expected: str) -> Path:
+    """`path` as a Path when it names a file; else a ValueError saying that there is no such
+    file, or that it is a folder, and what was `expected` there ("a .csv file")."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path} is a folder; expected {expected}")
+    if not path.is_file():
+        raise ValueError(f"no such file: {path} (expected {expected})")
     return path

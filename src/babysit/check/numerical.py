@@ -32,8 +32,9 @@ def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
     minus = float(f())
     x[index] = old
     if upper == lower:
-        raise ValueError(f"h={h!r} is below the resolution of {x.dtype} at x[{index}]={old!r}; "
-                         f"use a larger h or float64")
+        hint = "a larger h" if x.dtype == np.float64 else "a larger h or float64"
+        raise ValueError(f"h={h!r} is below the resolution of {x.dtype} at x[{index}]="
+                         f"{float(old)!r}; use {hint}")
     return (plus - minus) / (upper - lower)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 from babysit.data import formats, sources, tabular
 from babysit.data.arrays import as_float32, check_features, is_memory_mapped
 from babysit.data.splits import class_words, contiguous_blocks, holdout_indices
-from babysit.validation import seed_or_none
+from babysit.validation import existing_file, seed_or_none
 
 
 class Split(NamedTuple):
@@ -466,6 +466,9 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
     if drop and Path(name).suffix.lower() != ".csv":   # a table's columns; others have none
         raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
                          f"none to leave out")
+    if task == "regress" and Path(name).suffix.lower() != ".csv":  # the others hold classes
+        raise ValueError(f"task='regress' applies to .csv files only: {name!r} holds class "
+                         f"labels, so it is classified")
     if name in BUILTIN:
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
@@ -476,8 +479,7 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
     if suffix not in (".csv", ".npz", ".npy"):
         raise ValueError(f"unknown dataset {name!r}: give a built-in name "
                          f"({', '.join(BUILTIN)}) or a path to a .csv, .npz or .npy file")
-    if not path.is_file():
-        raise ValueError(f"no such file: {path}")
+    existing_file(path, f"a {suffix} file")
     if suffix == ".csv":
         if target is None:
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
@@ -490,3 +492,4 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
     if suffix == ".npy":
         return load_npy(path, fractions=fractions)
     return load_npz(path, seed=seed, fractions=fractions)
+

@@ -189,16 +189,8 @@ class TableEncoder:
                 blocks.append(missing[:, None])
         if not blocks:
             return np.zeros((len(X), 0), np.float32)
-        table = np.hstack(blocks)
-        with np.errstate(over="ignore"):
-            out = table.astype(np.float32)
-        beyond = np.isinf(out) & np.isfinite(table)      # finite, but too large for float32
-        if beyond.any():
-            row = int(np.argwhere(beyond)[0, 0])
-            where = row_text(row if rows is None else int(rows[row]))
-            raise ValueError(f"{where} holds {table[row, beyond[row]][0]:g}, beyond the "
-                             f"range of float32 (about 3.4e38); rescale that column first")
-        return out
+        # every number was checked against float32's range (_check_finite), so none overflows
+        return np.hstack(blocks).astype(np.float32)
 
     def _numeric(self, cells, missing, j: int, rows) -> np.ndarray:
         name = self.columns_[j]
@@ -206,7 +198,7 @@ class TableEncoder:
         if numbers is None:
             i = next(i for i, cell in enumerate(cells)
                      if not missing[i] and as_numbers(np.array([cell]), np.zeros(1, bool)) is None)
-            raise _stray_text(name, rows[i], cells[i])
+            raise _stray_text(name, rows[i], cells[i], droppable=False)
         _check_finite(numbers, missing, name, rows)
         return np.where(missing, self.medians_[j], numbers)
 
@@ -435,20 +427,30 @@ def _check_cells(X) -> np.ndarray:
     return X.astype(str, copy=False)
 
 
-def _stray_text(name: str, row: int, cell) -> ValueError:
-    """The error for a word in a column of numbers (a typo, or a missing-value code)."""
+def _stray_text(name: str, row: int, cell, droppable: bool = True) -> ValueError:
+    """The error for a word in a column of numbers (a typo, or a missing-value code). Only
+    the training rows' column can be left out (`droppable`): new rows must hold every column
+    the model was trained on."""
+    drop = f", or leave the column out with --drop {name}" if droppable else ""
     return ValueError(f"column {name!r} holds numbers, but {row_text(row)} holds {str(cell)!r}; "
-                      f"fix that cell, leave it empty (a missing value), or leave the column "
-                      f"out with --drop {name}")
+                      f"fix that cell{' or' if not droppable else ','} leave it empty (a missing "
+                      f"value){drop}")
 
 
 def _check_finite(numbers: np.ndarray, missing: np.ndarray, name: str, rows) -> None:
-    """Refuse inf (and a NaN written as a number other than the missing tokens) in a column."""
+    """Refuse inf (and a NaN written as a number other than the missing tokens) in a column,
+    and a finite number too large for float32 (the cast would turn it into inf)."""
     bad = ~np.isfinite(numbers) & ~missing
     if bad.any():
         i = int(bad.argmax())
         raise ValueError(f"column {name!r}: {row_text(rows[i])} holds {numbers[i]}, which is "
                          f"not a finite number; fix it, or leave the cell empty to mark it missing")
+    with np.errstate(invalid="ignore"):
+        beyond = (np.abs(numbers) > np.finfo(np.float32).max) & ~missing
+    if beyond.any():
+        i = int(beyond.argmax())
+        raise ValueError(f"column {name!r}: {row_text(rows[i])} holds {numbers[i]:g}, beyond "
+                         f"the range of float32 (about 3.4e38); rescale that column first")
 
 
 def to_checkpoint(table: TableEncoder, target: TargetEncoder) -> dict:

@@ -67,8 +67,8 @@ def open_database(url: str):
             if attempt < CREATE_TRIES:
                 time.sleep(0.2 * attempt)
                 continue
-        except (sqlalchemy.exc.SQLAlchemyError, ImportError) as err:
-            failure = err
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
+            failure = err  # ValueError: a URL SQLAlchemy cannot parse ("host:port" not a number)
         break
     raise ValueError(f"cannot open the storage {masked(url)}: {_reason(failure, url)}")
 

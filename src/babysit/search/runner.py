@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from babysit.config import RunConfig
 from babysit.data import datasets
 from babysit.search.database import masked
@@ -31,7 +33,14 @@ from babysit.search.space import (
     default_stages,
     searchable_fields,
 )
-from babysit.search.studies import Job, create_studies, open_storage
+from babysit.search.studies import (
+    FINISHED,
+    Job,
+    create_studies,
+    load_study,
+    open_storage,
+    trial_states,
+)
 from babysit.search.trial import load_data
 from babysit.search.workers import run_workers, work
 from babysit.validation import make_folder
@@ -75,6 +84,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
                          f"give one or the other")
     _check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
                    heartbeat=heartbeat)
+    _check_folds(folds, data)
     out = Path(out) if out is not None else Path("runs") / f"search-{data.name}-{study}"
     make_folder(out, "out")
     job = Job(data, config, space, list(stages), str(storage or out / "study.journal"), study,
@@ -110,6 +120,11 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         say(f"to train the best again: {train_command(best_config, data.name, target)}")
         result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
                                                                            top_k, say, report)
+    else:  # nothing to retrain: say why rather than end on the table
+        states = sorted({r["state"] for r in rows})
+        say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "
+            f"the table): nothing was retrained. Narrow the ranges (a lower learning rate "
+            f"range when they diverged) and search again")
     (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
     return result
 
@@ -128,6 +143,16 @@ def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension
         if not isinstance(dim, Uniform | Choice):
             raise ValueError(f"space[{name!r}] must be uniform/loguniform/intuniform/choice, "
                              f"got {dim!r}")
+        if name == "epochs":  # each stage trains its trials for the stage's epochs
+            raise ValueError("space: epochs is each stage's training budget (--epochs, "
+                             "--stages TRIALS:EPOCHS), not a hyperparameter to search")
+        check = known[name].metadata["check"]
+        for value in (dim.lo, dim.hi) if isinstance(dim, Uniform) else dim.values:
+            try:
+                check(value, name)
+            except ValueError as err:  # every trial drawing there would fail
+                raise ValueError(f"space[{name!r}] = {dim!r} reaches a value a run refuses: "
+                                 f"{err}") from None
     return space
 
 
@@ -161,15 +186,57 @@ def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:
             raise ValueError(f"{name} must be {want}, got {value!r}")
 
 
+def _check_folds(folds: int, data: datasets.Dataset) -> None:
+    """Refuse more folds than the training and validation examples (k-fold runs over both
+    together) can fill: for classes, than the smallest class has examples, since each
+    stratified fold holds some of every class."""
+    if folds == 1:
+        return
+    y = np.concatenate([data.train.y, data.val.y])
+    if data.task == "regress":
+        most, why = len(y), f"the {len(y)} training and validation examples"
+    else:
+        counts = np.bincount(y)
+        most = int(counts[counts > 0].min())
+        why = (f"the smallest class has {most} examples in the training and validation "
+               f"splits, and each stratified fold needs some of every class")
+    if folds > most:
+        raise ValueError(f"folds must be at most {most} ({why}), got {folds}")
+
+
+def _trials_bar(job: Job, store):
+    """A progress bar over the search's trials on stderr (when it is a terminal), starting
+    from those a resumed search already finished."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=sum(s.trials for s in job.stages), initial=_finished_trials(job, store),
+                desc="search", unit="trial", leave=False, disable=None, mininterval=0.25)
+
+
+def _finished_trials(job: Job, store) -> int:
+    """How many trials of all stages the study holds finished (by any worker)."""
+    over = trial_states(*FINISHED)
+    return sum(sum(t.state in over for t in load_study(job, stage, store).get_trials(
+        deepcopy=False)) for stage in range(len(job.stages)))
+
+
 def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
     """Run every stage's trials (here, or in `workers` spawned processes); the finished trials
     as rows and each stage's space. A worker that crashed is a RuntimeError, even when the
     others finished its trials: a search never ends as a success with a crash in it."""
     codes = [0]
-    if workers == 1:
-        work(job, 0)
-    else:
-        codes = run_workers(job, workers)
+    try:
+        with _trials_bar(job, store) as bar:
+            if workers == 1:
+                work(job, 0, finished=lambda: bar.update(1))
+            else:
+                codes = run_workers(job, workers, poll=lambda: bar.update(
+                    _finished_trials(job, store) - bar.n))
+    except KeyboardInterrupt:  # Ctrl-C: say what is kept and how to go on
+        raise KeyboardInterrupt(f"after {_finished_trials(job, store)} of "
+                                f"{sum(s.trials for s in job.stages)} trials, which are kept "
+                                f"in {masked(job.storage)}: the same command resumes the "
+                                f"search") from None
     rows, spaces = collect(job, store)
     missing = [i + 1 for i, s in enumerate(job.stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]

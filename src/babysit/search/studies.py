@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,12 @@ from babysit.data import datasets
 from babysit.search.database import masked, open_database
 from babysit.search.objective import Objective, objective_for
 from babysit.search.space import Choice, Dimension
+from babysit.validation import make_folder
+
+# A storage that starts like a URL's scheme ("postgresql:", "user:password@host") but lacks
+# the "://": a mistyped URL, never taken for a journal file path (it would be printed and kept
+# in search.json whole, password and all).
+URL_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 # A later stage narrows its ranges around at least this many of the previous stage's best.
 MIN_BEST = 3
@@ -29,14 +36,27 @@ def open_storage(spec: str):
     processes on this machine (or a shared file system) append to under a lock. A database
     URL opens through `babysit.search.database.open_database` (the installed driver, one-line
     errors)."""
+    import warnings
+
+    import optuna
     from optuna.storages.journal import JournalFileBackend, JournalRedisBackend, JournalStorage
 
     spec = str(spec)
     if spec.startswith("redis://"):
-        return JournalStorage(JournalRedisBackend(spec))
+        try:
+            with warnings.catch_warnings():  # "JournalRedisBackend is experimental"
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return JournalStorage(JournalRedisBackend(spec))
+        except ImportError:
+            raise ValueError(f"the storage {masked(spec)} needs the redis package: "
+                             f"pip install redis") from None
     if "://" in spec:
         return open_database(spec)
-    Path(spec).parent.mkdir(parents=True, exist_ok=True)
+    if URL_WITHOUT_SLASHES.match(spec):
+        raise ValueError(f"the storage {spec.partition(':')[0]}:*** is neither a URL "
+                         f"(scheme://user:password@host/database) nor a journal file path; "
+                         f"write the URL with its '://'")
+    make_folder(Path(spec).parent, "the storage's folder")
     return JournalStorage(JournalFileBackend(spec))
 
 

@@ -38,6 +38,8 @@ STALE_BEATS = 3
 START_TIMEOUT = 60
 # TPE samples at random for its first trials (at most this many, a third of a stage).
 TPE_STARTUP = 10
+# Seconds between the looks at the study while spawned workers run (the progress bar).
+POLL_SECONDS = 1.0
 
 
 class _Heartbeat:
@@ -94,11 +96,12 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def work(job: Job, worker: int, ready=None) -> None:
+def work(job: Job, worker: int, ready=None, finished=None) -> None:
     """One worker: run each stage's trials until the stage holds its count of finished trials.
 
     `ready`, a barrier shared by the processes of one machine, makes them take their first
-    trial together, so that one whose start-up is slow still gets its share.
+    trial together, so that one whose start-up is slow still gets its share. `finished()`,
+    when given, is called after each trial this worker ran (a progress bar's tick).
     """
     import optuna
 
@@ -118,16 +121,16 @@ def work(job: Job, worker: int, ready=None) -> None:
         else:
             study.sampler = per_trial_random_sampler(job.seed, stage)
         with np.errstate(over="ignore", under="ignore"):  # a diverging trial is expected
-            run_stage(job, stage, study, space)
+            run_stage(job, stage, study, space, finished)
 
 
-def run_stage(job: Job, stage: int, study, space: dict) -> None:
+def run_stage(job: Job, stage: int, study, space: dict, finished=None) -> None:
     target = job.stages[stage].trials
-    finished, live = trial_states(*FINISHED), trial_states(*FINISHED, "RUNNING", "WAITING")
+    over, live = trial_states(*FINISHED), trial_states(*FINISHED, "RUNNING", "WAITING")
     while True:
         fail_stale(study, job.heartbeat)
         trials = study.get_trials(deepcopy=False)
-        done = sum(t.state in finished for t in trials)
+        done = sum(t.state in over for t in trials)
         if done >= target:
             return
         if sum(t.state in live for t in trials) >= target:
@@ -142,6 +145,8 @@ def run_stage(job: Job, stage: int, study, space: dict) -> None:
             study.tell(trial, state=trial_states("FAIL")[0])
             continue
         run_trial(job, stage, study, trial, space)
+        if finished is not None:
+            finished()
 
 
 def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
@@ -175,21 +180,26 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
     N processes each running a thread per core slow each other down many times over.
 
     An error ends the worker with exit code 1 and one line on stderr, instead of the
-    traceback multiprocessing would print (a search with one worker, under --debug, shows it).
+    traceback multiprocessing would print (a search with one worker, under --debug, shows it);
+    Ctrl-C ends it quietly with 130, the parent saying what was kept.
     """
     from threadpoolctl import threadpool_limits
 
     try:
         with threadpool_limits(cores):
             work(job, worker, ready)
+    except KeyboardInterrupt:  # Ctrl-C reaches every process: the parent says it, once
+        sys.exit(130)
     except Exception as err:
         print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
               file=sys.stderr)
         sys.exit(1)
 
 
-def run_workers(job: Job, workers: int) -> list[int]:
-    """Start `workers` spawned processes on the job and wait for all; their exit codes."""
+def run_workers(job: Job, workers: int, poll=None) -> list[int]:
+    """Start `workers` spawned processes on the job and wait for all; their exit codes.
+    `poll()`, when given, is called about once a second while they run (a progress bar's
+    update)."""
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(workers)
     cores = max(1, (os.cpu_count() or 1) // workers)
@@ -200,7 +210,10 @@ def run_workers(job: Job, workers: int) -> list[int]:
     try:
         pending = list(procs)
         while pending:  # join each as it ends, so a killed worker is reaped (and seen dead) at once
-            ended = wait_for_processes([p.sentinel for p in pending])
+            ended = wait_for_processes([p.sentinel for p in pending],
+                                       timeout=None if poll is None else POLL_SECONDS)
+            if poll is not None:
+                poll()
             for p in [p for p in pending if p.sentinel in ended]:
                 p.join()
                 pending.remove(p)

@@ -69,7 +69,8 @@ def test_text_columns_and_missing_cells_train_and_predict(tmp_path, capsys):
     assert "ignoring column 'id'" in captured.err and "unseen in training ('Torgersen')" in \
         captured.err
     lines = (tmp_path / "pred.csv").read_text().splitlines()
-    assert lines[0] == "predicted species,P(Adelie),P(Chinstrap),P(Gentoo)" and len(lines) == 4
+    assert lines[0] == ("predicted species,P(Adelie),P(Chinstrap),P(Gentoo),"
+                        "far outside training range") and len(lines) == 4
 
     write(tmp_path / "bad.csv", ["island", "sex"], [["Dream", "male"]])
     assert main(["predict", str(run), "--data", str(tmp_path / "bad.csv")]) == 2

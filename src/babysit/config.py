@@ -186,8 +186,8 @@ class RunConfig:
     field with `cfg.replace(lr=3e-3)`. Every value is checked when the config is made."""
 
     # data
-    data: str = _setting("digits", "built-in name, a .csv (with --target) or a .npz holding "
-                         "X and y", "data", check=_check_data)
+    data: str = _setting("digits", "built-in name, a .csv or .tsv (with --target) or a .npz "
+                         "holding X and y", "data", check=_check_data)
     target: str | None = _setting(None, "the label column of a .csv file", "data",
                                   check=_check_text(optional=True))
     preprocess: str = _setting("auto", "fitted on the training split only, applied to val "

@@ -162,11 +162,12 @@ def _refuse_non_finite(values: np.ndarray, data, where: str, names=None) -> None
                      f"overflows float32; fix or rescale it")
 
 
-def predict_table(model, data) -> Predictions:
-    """Predict every row of the CSV file `data` with the checkpoint `model` (see `model_file`):
-    the table encoders, the preprocessing and the network as training applied them. Rows far
-    outside the training range are counted in one `ExtrapolationWarning` and marked in
-    `Predictions.far_outside`."""
+def predict_table(model, data, notes: list | None = None) -> Predictions:
+    """Predict every row of the CSV (or TSV) file `data` with the checkpoint `model` (see
+    `model_file`): the table encoders, the preprocessing and the network as training applied
+    them. Rows far outside the training range are counted in one `ExtrapolationWarning` and
+    marked in `Predictions.far_outside`. What reading the file decided (its separator) is
+    appended to `notes` when given."""
     existing_file(data, "the new rows: a CSV file with a header row")
     path = model_file(model)
     net, preprocess = checkpoint.load(path)
@@ -175,7 +176,7 @@ def predict_table(model, data) -> Predictions:
         raise ValueError(f"{path} was not trained on a table (a .csv with --target), so it "
                          f"holds no column names to match new rows against")
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
-    header, cells = formats.read_table(data)
+    header, cells = formats.read_table(data, notes=notes)
     columns = match_columns(header, table.columns_, str(data))
     try:
         X = table.transform(cells[:, columns])

@@ -466,14 +466,14 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
     table = Path(name).suffix.lower() in formats.TABLE_SUFFIXES
     if drop and not table:                  # a table's columns; the other files have none
         raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
-                         f"none to leave out")
+                         f"none to leave out (--drop none clears it)")
     if task == "regress" and not table:               # the other files hold classes
         raise ValueError(f"task='regress' applies to .csv files only: {name!r} holds class "
                          f"labels, so it is classified")
     if name in BUILTIN:
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
-                             f"built-in dataset {name!r}")
+                             f"built-in dataset {name!r} (--target none clears it)")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()

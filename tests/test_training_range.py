@@ -2,6 +2,7 @@
 says so once per run and marks those rows, and stays silent on ordinary held-out rows."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -104,7 +105,8 @@ def test_ordinary_rows_predict_without_a_warning(tmp_path):
     path, names, cells = wine_model(tmp_path)
     rows = tmp_path / "new.csv"
     rows.write_text("\n".join(",".join(r) for r in [names, *cells[:20]]))
-    with warnings_recorded() as caught:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = predict_table(path, rows)
     assert not [w for w in caught if issubclass(w.category, ExtrapolationWarning)]
     assert not result.far_outside.mask.any()
@@ -122,17 +124,11 @@ def test_a_checkpoint_saved_before_the_ranges_were_kept_predicts_without_the_che
     new[0, names.index("magnesium")] = "40000"
     rows = tmp_path / "new.csv"
     rows.write_text("\n".join(",".join(r) for r in [names, *new]))
-    with warnings_recorded() as caught:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = predict_table(old, rows)
     assert not [w for w in caught if issubclass(w.category, ExtrapolationWarning)]
     assert result.far_outside is None and FAR_COLUMN not in result.columns
     assert "far_outside_training_range" not in result.to_dict()      # nothing claimed
     assert len(result.labels) == 3
 
-
-def warnings_recorded():
-    import warnings
-
-    recorder = warnings.catch_warnings(record=True)
-    warnings.simplefilter("always")
-    return recorder

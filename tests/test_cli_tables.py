@@ -69,7 +69,8 @@ def test_text_columns_and_missing_cells_train_and_predict(tmp_path, capsys):
     assert "ignoring column 'id'" in captured.err and "unseen in training ('Torgersen')" in \
         captured.err
     lines = (tmp_path / "pred.csv").read_text().splitlines()
-    assert lines[0] == "predicted species,P(Adelie),P(Chinstrap),P(Gentoo)" and len(lines) == 4
+    assert lines[0] == ("predicted species,P(Adelie),P(Chinstrap),P(Gentoo),"
+                        "far outside training range") and len(lines) == 4
 
     write(tmp_path / "bad.csv", ["island", "sex"], [["Dream", "male"]])
     assert main(["predict", str(run), "--data", str(tmp_path / "bad.csv")]) == 2
@@ -131,3 +132,23 @@ def test_a_semicolon_separated_file_with_decimal_commas_trains_and_predicts(tmp_
     assert main(["predict", str(tmp_path / "run"), "--data", str(new), "--json"]) == 0
     assert last_json(capsys.readouterr().out)["predictions"] == ["A", "C"]
 
+
+
+def test_a_tab_separated_file_trains_and_predicts(tmp_path, capsys):
+    """A .tsv, or a .csv whose header holds tabs and no comma, was read as one column."""
+    rng = np.random.default_rng(0)
+    size = np.arange(90) % 3
+    rows = [[f"{c + rng.normal(0, 0.1):.2f}", f"{rng.normal():.3f}", "ABC"[c]] for c in size]
+    path = tmp_path / "kinds.tsv"
+    path.write_text("\n".join("\t".join(r) for r in [["size", "noise", "kind"], *rows]) + "\n")
+    assert main(["train", "--data", str(path), "--target", "kind", "--epochs", "20",
+                 "--out", str(tmp_path / "run"), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "  kinds.tsv read as separated by tabs" in out.splitlines()[:4]    # the first lines
+    assert last_json(out)["test_accuracy"] > 0.8         # size, read as a number, tells kinds
+    new = tmp_path / "new.csv"                            # tabs in a file named .csv
+    new.write_text("size\tnoise\n0.1\t0.0\n2.05\t-0.3\n")
+    assert main(["predict", str(tmp_path / "run"), "--data", str(new), "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "babysit predict: new.csv read as separated by tabs"
+    assert last_json(out)["predictions"] == ["A", "C"]

@@ -193,3 +193,26 @@ def test_bias_starts_every_linear_bias_at_its_value():
                                     for b in biases)
     with pytest.raises(ValueError, match=r"bias must be in \[-1, 1\], got 5"):
         RunConfig(bias=5)
+
+
+def test_target_and_drop_are_cleared_with_none_as_the_other_optional_settings(tmp_path,
+                                                                                capsys):
+    """`--target none` was a column named "none": a table run's config.json could not be
+    repeated on a built-in dataset."""
+    args = parser().parse_args(["train", "--target", "none", "--drop", "None", "--seed", "none"])
+    assert (args.target, args.drop, args.seed) == (None, (), None)
+    rows = [f"{i % 7},{(i * 3) % 5},{i},{'yes' if i % 2 else 'no'}" for i in range(60)]
+    (tmp_path / "t.csv").write_text("\n".join(["a,b,id,y", *rows]) + "\n")
+    table = tmp_path / "table"
+    assert main(["train", "--data", str(tmp_path / "t.csv"), "--target", "y", "--drop", "id",
+                 "--epochs", "1", "--out", str(table)]) == 0
+    config = str(table / "config.json")
+    again = ["train", "--config", config, "--data", "digits", "--epochs", "1", "--hidden", "8"]
+    assert main([*again, "--out", str(tmp_path / "refused")]) == 2
+    assert "--drop none clears it" in capsys.readouterr().err
+    assert main([*again, "--drop", "none", "--out", str(tmp_path / "refused")]) == 2
+    assert "--target none clears it" in capsys.readouterr().err
+    assert main([*again, "--target", "none", "--drop", "none", "--out",
+                 str(tmp_path / "digits")]) == 0
+    cfg = RunConfig.load(tmp_path / "digits" / "config.json")
+    assert (cfg.data, cfg.target, cfg.drop) == ("digits", None, ())

@@ -456,3 +456,21 @@ def test_babysit_train_reports_a_bad_csv_without_a_traceback(tmp_path, capsys):
     assert cli.main(["train", "--data", str(path), "--target", "label", "--epochs", "1",
                      "--out", str(tmp_path / "run")]) == 2
     assert "the target 'label' is missing in data row 1 (line 3)" in capsys.readouterr().err
+
+
+def test_tab_separated_tables_are_read_by_suffix_or_by_their_header(tmp_path):
+    """A .tsv (even with a comma in a name) and a .csv whose header holds tabs, no comma."""
+    tsv = tmp_path / "a.tsv"
+    tsv.write_text("width, mm\tkind\n1,5\tx\n2\ty\n")
+    notes = []
+    header, cells = formats.read_table(tsv, notes=notes)
+    assert header == ["width, mm", "kind"] and cells.tolist() == [["1,5", "x"], ["2", "y"]]
+    assert notes == ["a.tsv read as separated by tabs"]      # a TSV's comma stays as written
+    csv = tmp_path / "b.csv"
+    csv.write_text("w\tkind\n1.5\tx\n")
+    assert formats.read_table(csv)[1].tolist() == [["1.5", "x"]]
+    plain = tmp_path / "c.csv"
+    plain.write_text("w,kind\n1.5,x y\n")
+    notes = []
+    assert formats.read_table(plain, notes=notes)[1].tolist() == [["1.5", "x y"]]
+    assert notes == []                                       # commas need no note

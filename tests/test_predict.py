@@ -48,9 +48,11 @@ def test_predictions_through_a_checkpoint_equal_the_trained_pipeline(tmp_path):
     assert result.classes == ["Adelie", "Chinstrap", "Gentoo"]
     assert result.labels.tolist() == [result.classes[i] for i in scores.argmax(axis=1)]
     assert np.allclose(result.probabilities.sum(axis=1), 1)
-    assert result.columns == ["predicted species", "P(Adelie)", "P(Chinstrap)", "P(Gentoo)"]
+    assert result.columns == ["predicted species", "P(Adelie)", "P(Chinstrap)", "P(Gentoo)",
+                              "far outside training range"]
     out = result.write_csv(tmp_path / "predictions.csv").read_text().splitlines()
-    assert out[0] == "predicted species,P(Adelie),P(Chinstrap),P(Gentoo)" and len(out) == 10
+    assert out[0] == ("predicted species,P(Adelie),P(Chinstrap),P(Gentoo),"
+                      "far outside training range") and len(out) == 10
 
 
 def test_columns_are_matched_by_name_in_any_order(tmp_path):
@@ -82,7 +84,7 @@ def test_a_regression_model_predicts_in_the_targets_units(tmp_path):
     result = predict_table(path, write(tmp_path / "new.csv", ["island", "sex", "species"], rows))
     cells = np.array([[r[0], r[1], r[2]] for r in rows])
     scores = predict_scores(net, data.preprocess.transform(data.table.transform(cells)))
-    assert result.columns == ["predicted mass"]
+    assert result.columns == ["predicted mass", "far outside training range"]
     assert np.allclose(result.values, scores[:, 0] * data.target.scale_ + data.target.mean_)
 
 

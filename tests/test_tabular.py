@@ -80,6 +80,8 @@ def test_the_table_encoder_round_trips_through_json_and_arrays():
     rows = cells(["blue", ""], ["", "9"], ["red", "2"])
     assert np.array_equal(again.transform(rows), enc.transform(rows))
     assert again.feature_names_out_ == enc.feature_names_out_
+    assert np.array_equal(again.ranges_, enc.ranges_, equal_nan=True)
+    assert enc.ranges_[1].tolist() == [1.0, 3.0, 1.0]     # x's training min, max and std
 
 
 def test_the_task_rule_text_or_few_whole_numbers_classify_else_regress():

@@ -363,7 +363,7 @@ def cmd_search(args) -> int:
 def add_predict_options(p: argparse.ArgumentParser) -> None:
     """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
     p.add_argument("model", type=Path, help="a checkpoint (.safetensors) or a run folder")
-    p.add_argument("--data", type=Path, required=True, help="a .csv of new rows")
+    p.add_argument("--data", type=Path, required=True, help="a .csv (or .tsv) of new rows")
     p.add_argument("--out", type=Path, help="write the predictions here as a .csv")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON last")
 
@@ -374,9 +374,12 @@ def cmd_predict(args) -> int:
 
     if args.out is not None:
         check_predictions_file(args.out, args.data)
+    notes = []                                              # a separator other than ','
     with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
         warnings.simplefilter("always")
-        result = predict_table(args.model, args.data)
+        result = predict_table(args.model, args.data, notes=notes)
+    for note in notes:
+        say(f"babysit predict: {note}")
     for warning in caught:
         print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
     written = result.write_csv(args.out) if args.out is not None else None  # before printing

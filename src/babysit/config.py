@@ -56,7 +56,9 @@ def parse_widths(text: str) -> tuple[int, ...]:
 
 
 def parse_names(text: str) -> tuple[str, ...]:
-    """Column names from "id,name" ("" for none)."""
+    """Column names from "id,name" ("" or "none" for none, as `--hidden none`)."""
+    if text.strip().lower() == "none":
+        return ()
     return tuple(name.strip() for name in text.split(",") if name.strip())
 
 
@@ -186,10 +188,11 @@ class RunConfig:
     field with `cfg.replace(lr=3e-3)`. Every value is checked when the config is made."""
 
     # data
-    data: str = _setting("digits", "built-in name, a .csv (with --target) or a .npz holding "
-                         "X and y", "data", check=_check_data)
-    target: str | None = _setting(None, "the label column of a .csv file", "data",
-                                  check=_check_text(optional=True))
+    data: str = _setting("digits", "built-in name, a .csv or .tsv (with --target) or a .npz "
+                         "holding X and y", "data", check=_check_data)
+    target: str | None = _setting(None, "the label column of a .csv file (none: no target, "
+                                  "to run a table's config.json on a built-in dataset)", "data",
+                                  check=_check_text(optional=True), parse=_optional(str))
     preprocess: str = _setting("auto", "fitted on the training split only, applied to val "
                                "and test (auto: center images, standardize tables)", "data",
                                check=_check_choice(_names(preprocess.CHOICES)),
@@ -201,7 +204,8 @@ class RunConfig:
                                 "other numbers are regressed)", "data",
                                 check=_check_choice(lambda: (None, *TASKS)), parse=_optional(str),
                                 choices=lambda: TASKS)
-    drop: tuple[str, ...] = _setting((), "a .csv's columns to leave out, comma-separated",
+    drop: tuple[str, ...] = _setting((), "a .csv's columns to leave out, comma-separated "
+                                     "(none: leave none out)",
                                      "data", check=_check_names, parse=parse_names)
     # model
     hidden: tuple[int, ...] = _setting((100, 100), "hidden layer widths, comma-separated",

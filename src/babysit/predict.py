@@ -9,7 +9,9 @@ target's classes or scale. New rows go through them exactly as the training rows
 
 Columns are matched by name, in any order: a column the model needs that the file lacks is an
 error naming it; a column the model does not know (the target itself, an id) is ignored with a
-warning.
+warning. Rows with a value far outside the training range (`babysit.data.training_range`) are
+predicted all the same, but counted in one `ExtrapolationWarning` and marked in the output's
+column "far outside training range" (the names of their far columns).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from babysit import checkpoint, losses
 from babysit.backend import to_numpy
-from babysit.data import formats, tabular
+from babysit.data import formats, tabular, training_range
 from babysit.train import predict_scores
 from babysit.validation import existing_file
 
@@ -32,10 +34,19 @@ class IgnoredColumnsWarning(UserWarning):
     """The new rows hold columns the model was not trained on; they were left out."""
 
 
+class ExtrapolationWarning(UserWarning):
+    """Some new rows hold values far outside the training range: the model extrapolates."""
+
+
+FAR_COLUMN = "far outside training range"      # the output column that marks those rows
+
+
 @dataclass
 class Predictions:
     """Predictions for N rows: `task`, `target` (the column predicted), `labels` (N,) class
-    names or `values` (N,) float64, `probabilities` (N, C) with `classes` for a classifier."""
+    names or `values` (N,) float64, `probabilities` (N, C) with `classes` for a classifier,
+    and `far_outside`, where the rows lie far outside the training range (None when the
+    checkpoint keeps no training ranges: then nothing is claimed either way)."""
 
     task: str
     target: str
@@ -43,19 +54,28 @@ class Predictions:
     values: np.ndarray | None = None
     probabilities: np.ndarray | None = None
     classes: list[str] | None = None
+    far_outside: training_range.FarOutside | None = None
 
     @property
     def columns(self) -> list[str]:
-        """The output table's header: the prediction, then one probability per class."""
+        """The output table's header: the prediction, then one probability per class, then
+        `FAR_COLUMN` when the training ranges were known."""
         first = f"predicted {self.target}"
-        return [first] if self.task == "regress" else [first, *(f"P({c})" for c in self.classes)]
+        head = [first] if self.task == "regress" else [first, *(f"P({c})" for c in self.classes)]
+        return head if self.far_outside is None else [*head, FAR_COLUMN]
 
     def rows(self) -> list[list[str]]:
-        """One output row per input row, as text cells (probabilities to 6 digits)."""
+        """One output row per input row, as text cells (probabilities to 6 digits; the far
+        columns' names joined by "; ", empty for an ordinary row)."""
         if self.task == "regress":
-            return [[f"{v:.6g}"] for v in self.values]
-        return [[label, *(f"{p:.6f}" for p in probs)]
-                for label, probs in zip(self.labels, self.probabilities, strict=True)]
+            rows = [[f"{v:.6g}"] for v in self.values]
+        else:
+            rows = [[label, *(f"{p:.6f}" for p in probs)]
+                    for label, probs in zip(self.labels, self.probabilities, strict=True)]
+        if self.far_outside is None:
+            return rows
+        return [[*row, "; ".join(far)]
+                for row, far in zip(rows, self.far_outside.columns_per_row(), strict=True)]
 
     def write_csv(self, path) -> Path:
         """Write the predictions as a CSV file with `columns` as its header (its folder is
@@ -69,7 +89,9 @@ class Predictions:
         return path
 
     def to_dict(self) -> dict:
-        """JSON-ready: the task, the target, and the predictions (with probabilities)."""
+        """JSON-ready: the task, the target, and the predictions (with probabilities); with
+        the training ranges known, "far_outside_training_range": per row, the names of its
+        columns that lie far outside (see `training_range.RULE`), and that rule."""
         out = {"task": self.task, "target": self.target, "rows": len(self.rows())}
         if self.task == "regress":
             out["predictions"] = [float(v) for v in self.values]
@@ -77,6 +99,9 @@ class Predictions:
             out["predictions"] = [str(label) for label in self.labels]
             out["classes"] = list(self.classes)
             out["probabilities"] = np.round(self.probabilities, 6).tolist()
+        if self.far_outside is not None:
+            out["far_outside_training_range"] = self.far_outside.columns_per_row()
+            out["far_outside_training_range_rule"] = training_range.RULE
         return out
 
 
@@ -137,9 +162,12 @@ def _refuse_non_finite(values: np.ndarray, data, where: str, names=None) -> None
                      f"overflows float32; fix or rescale it")
 
 
-def predict_table(model, data) -> Predictions:
-    """Predict every row of the CSV file `data` with the checkpoint `model` (see `model_file`):
-    the table encoders, the preprocessing and the network as training applied them."""
+def predict_table(model, data, notes: list | None = None) -> Predictions:
+    """Predict every row of the CSV (or TSV) file `data` with the checkpoint `model` (see
+    `model_file`): the table encoders, the preprocessing and the network as training applied
+    them. Rows far outside the training range are counted in one `ExtrapolationWarning` and
+    marked in `Predictions.far_outside`. What reading the file decided (its separator) is
+    appended to `notes` when given."""
     existing_file(data, "the new rows: a CSV file with a header row")
     path = model_file(model)
     net, preprocess = checkpoint.load(path)
@@ -148,12 +176,15 @@ def predict_table(model, data) -> Predictions:
         raise ValueError(f"{path} was not trained on a table (a .csv with --target), so it "
                          f"holds no column names to match new rows against")
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
-    header, cells = formats.read_table(data)
+    header, cells = formats.read_table(data, notes=notes)
     columns = match_columns(header, table.columns_, str(data))
     try:
         X = table.transform(cells[:, columns])
     except ValueError as err:  # a cell that cannot be encoded: say in which file
         raise ValueError(f"{data}: {err}") from None
+    far = training_range.far_outside(table, cells[:, columns])
+    if far is not None and far.summary() is not None:
+        warnings.warn(f"{data}: {far.summary()}", ExtrapolationWarning, stacklevel=2)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
         if preprocess is not None:
             X = preprocess.transform(X)
@@ -164,9 +195,9 @@ def predict_table(model, data) -> Predictions:
         _refuse_non_finite(to_numpy(scores), data, "in the network's output")
     if target.task == "regress":
         return Predictions("regress", target.name_, values=target.inverse_transform(
-            to_numpy(scores)))
+            to_numpy(scores)), far_outside=far)
     loss = losses.get(meta.get("config", {}).get("loss", "softmax"))
     return Predictions("classify", target.name_,
                        labels=target.inverse_transform(to_numpy(scores.argmax(axis=1))),
                        probabilities=to_numpy(loss.probabilities(scores)).astype(np.float64),
-                       classes=list(target.classes_))
+                       classes=list(target.classes_), far_outside=far)

@@ -451,7 +451,7 @@ BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fas
 
 def load(name_or_path, seed: int = 0, target: str | None = None,
          fractions=(0.6, 0.2, 0.2), task: str | None = None, drop=()) -> Dataset:
-    """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` (with
+    """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` or `.tsv` (with
     `target`, the label column), a `.npz` holding X and y, or a `.npy` of X, memory-mapped,
     with its labels beside it in `<stem>.labels.npy` (`load_npy`).
 
@@ -463,24 +463,25 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         raise ValueError(f"fractions must be three numbers (train, val, test) summing to 1, "
                          f"e.g. (0.6, 0.2, 0.2), got {fractions!r}")
     name = str(name_or_path)
-    if drop and Path(name).suffix.lower() != ".csv":   # a table's columns; others have none
+    table = Path(name).suffix.lower() in formats.TABLE_SUFFIXES
+    if drop and not table:                  # a table's columns; the other files have none
         raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
-                         f"none to leave out")
-    if task == "regress" and Path(name).suffix.lower() != ".csv":  # the others hold classes
+                         f"none to leave out (--drop none clears it)")
+    if task == "regress" and not table:               # the other files hold classes
         raise ValueError(f"task='regress' applies to .csv files only: {name!r} holds class "
                          f"labels, so it is classified")
     if name in BUILTIN:
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
-                             f"built-in dataset {name!r}")
+                             f"built-in dataset {name!r} (--target none clears it)")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
-    if suffix not in (".csv", ".npz", ".npy"):
+    if suffix not in (*formats.TABLE_SUFFIXES, ".npz", ".npy"):
         raise ValueError(f"unknown dataset {name!r}: give a built-in name "
-                         f"({', '.join(BUILTIN)}) or a path to a .csv, .npz or .npy file")
+                         f"({', '.join(BUILTIN)}) or a path to a .csv, .tsv, .npz or .npy file")
     existing_file(path, f"a {suffix} file")
-    if suffix == ".csv":
+    if table:
         if target is None:
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
                              f"target=COLUMN (--target COLUMN on the command line)")

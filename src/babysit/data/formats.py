@@ -1,5 +1,6 @@
 """Readers for dataset files on disk: IDX (the MNIST family), CIFAR-10 binary batches,
-CSV with a header row, NPZ holding X and y, and single NPY arrays (memory-mapped or read).
+CSV (or TSV) with a header row, NPZ holding X and y, and single NPY arrays (memory-mapped or
+read).
 
 Readers only parse: they return raw arrays and leave scaling, label encoding and
 splitting to `babysit.data.datasets`. Gzipped files are recognised by their first two bytes,
@@ -31,6 +32,9 @@ CIFAR_IMAGE_SHAPE = (32, 32, 3)
 
 NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
                       (2, 0): np.lib.format.read_array_header_2_0}
+
+TABLE_SUFFIXES = (".csv", ".tsv")          # the files `read_table` reads
+SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "tabs"}   # for the note reading leaves
 
 
 def read_bytes(path) -> bytes:
@@ -104,8 +108,10 @@ def read_table(path, notes: list | None = None) -> tuple[list[str], np.ndarray]:
 
     A file whose header holds semicolons and no comma is read as separated by ';', the CSV
     that Excel writes where the comma is the decimal sign ("a;b;c", "1,5;2;x"); there, numbers
-    written with a decimal comma are read with a point (`_decimal_points`). What reading
-    decided is appended to `notes` when given.
+    written with a decimal comma are read with a point (`_decimal_points`). A `.tsv` file, or
+    one whose header holds tabs and no comma, is read as separated by tabs (its cells as
+    written: a comma in a TSV cell may as well be a thousands separator, so it is not taken
+    for a decimal sign). What reading decided is appended to `notes` when given.
     """
     path = Path(path)
     rows, separator = _csv_rows(path)
@@ -121,29 +127,42 @@ def read_table(path, notes: list | None = None) -> tuple[list[str], np.ndarray]:
             raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
                              f"{len(header)} (data row {i}, around line {i + 2})")
     cells = np.array(rows, dtype=str).reshape(len(rows), len(header))
+    converted = False
     if separator == ";":
         cells, converted = _decimal_points(cells, path)
-        if notes is not None:
-            notes.append(f"{path.name} read as separated by ';'"
-                         + (", its decimal commas as points" if converted else ""))
+    if separator != "," and notes is not None:
+        notes.append(f"{path.name} read as separated by {SEPARATOR_NAMES[separator]}"
+                     + (", its decimal commas as points" if converted else ""))
     return header, cells
 
 
 def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
-    """The rows of a CSV file as lists of cells, and the separator: ',' or, when the header
-    holds semicolons and no comma, ';'. A UTF-8 byte-order mark (Excel's "CSV UTF-8")
-    is dropped: it would otherwise glue itself, invisibly, to the first column's name."""
+    """The rows of a CSV file as lists of cells, and the separator (`_separator`). A UTF-8
+    byte-order mark (Excel's "CSV UTF-8") is dropped: it would otherwise glue itself,
+    invisibly, to the first column's name."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             text = f.read()
-        header = text.partition("\n")[0]
-        separator = ";" if ";" in header and "," not in header else ","
+        separator = _separator(path, text.partition("\n")[0])
         return list(csv.reader(io.StringIO(text), delimiter=separator)), separator
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text ({err.reason}); save it as CSV UTF-8"
                          ) from None
     except csv.Error as err:
         raise ValueError(f"{path} is not a CSV file babysit can read: {err}") from None
+
+
+def _separator(path: Path, header: str) -> str:
+    """The separator of a table whose first line is `header`: a tab for a `.tsv` file; else
+    ',' unless the header holds no comma but semicolons or tabs, then the one it holds more
+    of (a one-column file has no separator to see, and reads alike with any)."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    if "," in header:
+        return ","
+    counts = {separator: header.count(separator) for separator in (";", "\t")}
+    most = max(counts, key=counts.get)
+    return most if counts[most] else ","
 
 
 DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")

@@ -101,7 +101,9 @@ class TableEncoder:
     column), `medians_` (C,) float64 (NaN for text columns), `categories_` (the sorted
     training categories of each text column, [] for numeric ones), `missing_counts_` (missing
     cells per column in the training rows; a column with min_missing or more gets an indicator
-    column),
+    column), `ranges_` (C, 3) float64: each numeric column's training min, max and standard
+    deviation (NaN for text columns; what `babysit.data.training_range` measures new rows
+    against; absent from an encoder rebuilt from a checkpoint written before it was kept),
     `n_features_in_` (C). `feature_names_out_` names the D output columns.
     """
 
@@ -124,7 +126,7 @@ class TableEncoder:
         if X.shape[0] == 0:
             raise ValueError("X is empty: no training rows to learn the columns from")
         self.kinds_, self.categories_, self.missing_counts_ = [], [], []
-        medians = np.full(len(columns), np.nan)
+        medians, ranges = np.full(len(columns), np.nan), np.full((len(columns), 3), np.nan)
         for j, name in enumerate(columns):
             cells = np.char.strip(X[:, j])
             missing = missing_cells(cells)
@@ -139,9 +141,12 @@ class TableEncoder:
                 _check_finite(numbers, missing, name, rows)
                 self.kinds_.append("numeric")
                 self.categories_.append([])
-                medians[j] = np.median(numbers[~missing])
+                present = numbers[~missing]
+                medians[j] = np.median(present)
+                ranges[j] = present.min(), present.max(), present.std()
             self.missing_counts_.append(int(missing.sum()))
         self.columns_, self.medians_, self.n_features_in_ = columns, medians, len(columns)
+        self.ranges_ = ranges
         return self
 
     def _categories(self, cells, missing, name: str, rows) -> list[str]:
@@ -253,23 +258,29 @@ class TableEncoder:
     # -- describing a fitted encoder as JSON + arrays -------------------------------------
 
     def to_state(self) -> dict:
-        """The parameters and everything learned, as JSON (a missing median, for a text
-        column, as null); `from_state` rebuilds an equal fitted encoder. A checkpoint keeps it
+        """The parameters and everything learned, as JSON (a missing median or range, for a
+        text column, as null); `from_state` rebuilds an equal fitted encoder. A checkpoint keeps it
         in its header, beside the column names, so `babysit predict` encodes new rows alike."""
         self._check_fitted()
         medians = [None if np.isnan(m) else float(m) for m in self.medians_]
+        ranges = [None if np.isnan(r).any() else [float(v) for v in r] for r in self.ranges_]
         fitted = {"columns_": self.columns_, "kinds_": self.kinds_, "medians_": medians,
-                  "categories_": self.categories_, "missing_counts_": self.missing_counts_}
+                  "categories_": self.categories_, "missing_counts_": self.missing_counts_,
+                  "ranges_": ranges}
         params = {"max_categories": self.max_categories, "min_missing": self.min_missing}
         return {"class": type(self).__name__, "params": params, "fitted": fitted}
 
     @classmethod
     def from_state(cls, config: dict) -> TableEncoder:
-        """Rebuild the fitted encoder that `to_state` described."""
+        """Rebuild the fitted encoder that `to_state` described (one saved before `ranges_`
+        was kept lacks it, and predicts without the training-range check)."""
         encoder = cls(**config["params"])
         fitted = dict(config["fitted"])
         encoder.medians_ = np.array([np.nan if m is None else m for m in fitted.pop("medians_")],
                                     dtype=np.float64)
+        if "ranges_" in fitted:
+            ranges = [[np.nan] * 3 if r is None else r for r in fitted.pop("ranges_")]
+            encoder.ranges_ = np.array(ranges, dtype=np.float64).reshape(-1, 3)
         for name, value in fitted.items():
             setattr(encoder, name, list(value))
         encoder.n_features_in_ = len(encoder.columns_)

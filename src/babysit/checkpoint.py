@@ -204,7 +204,7 @@ def save_training(path, trainer) -> Path:
     parameter name, the running average, the shuffling generator, the counters, the History).
     """
     arrays, info = _net_state(trainer.net)
-    state = trainer.state()
+    state = trainer.state(copy=False)  # written below, never kept
     optimizer = state.pop("optimizer")
     for name, slots in optimizer.pop("state").items():
         arrays.update({f"optimizer.{name}.{key}": value for key, value in slots.items()})

@@ -426,10 +426,10 @@ COMMANDS = {
     "report": ("re-render report.html and the plots of a run folder from its history.json",
                cmd_report, [add_report_options]),
     "train": ("train a model, print its diagnosis, write its report and its train/val/test "
-              "accuracy (exit 3 when it diverged or exploded); --fix treats it", cmd_train,
-              [add_config_options, cli_resume.add_resume_option, add_ensemble_options,
-               cli_doctor.add_fix_options,
-               add_output_options, add_report_flag]),
+              "accuracy (exit 3 when it diverged or exploded); --fix treats it, --resume RUN "
+              "continues a run that stopped", cmd_train,
+              [cli_resume.add_resume_option, add_config_options, add_ensemble_options,
+               cli_doctor.add_fix_options, add_output_options, add_report_flag]),
     "lr-find": ("the learning-rate range test: the loss as the rate grows, a suggested rate",
                 cli_doctor.cmd_lr_find, [add_config_options, cli_doctor.add_lr_find_options,
                                          add_output_options]),

@@ -189,3 +189,14 @@ def test_help_lists_resume_beside_config(capsys):
     text = capsys.readouterr().out
     options = text[text.index("\noptions:"):text.index("\n  --data")]  # before the settings
     assert "--resume RUN" in options and "--config" in options
+
+
+def test_a_data_file_changed_since_the_run_is_refused(tmp_path, capsys):
+    rows = [f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(80)]
+    table = tmp_path / "t.csv"
+    table.write_text("x,z,kind\n" + "\n".join(rows) + "\n")
+    assert train(tmp_path, capsys, "run", "--data", str(table), "--target", "kind",
+                 "--epochs", "2")[0] == 0
+    table.write_text("x,z,kind\n" + "\n".join(rows).replace("6,", "60,") + "\n")  # one value
+    line = one_line(capsys, ["train", "--resume", str(tmp_path / "run"), "--epochs", "3"])
+    assert "is not what the run trained on" in line and "preprocessing differs" in line

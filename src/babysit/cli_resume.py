@@ -13,12 +13,25 @@ train another run is refused.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from babysit.builders import build_model, build_trainer, checkpoint_meta, fit_to_data, load_data
-from babysit.checkpoint import Checkpoints, state_path
+import numpy as np
+
+from babysit import checkpoint_file
+from babysit.backend import to_numpy
+from babysit.builders import (
+    build_model,
+    build_trainer,
+    checkpoint_meta,
+    fit_to_data,
+    load_data,
+    table_meta,
+)
+from babysit.checkpoint import Checkpoints, models_in, state_path
 from babysit.cli_run import CONFIG_NAME
 from babysit.config import RunConfig, config_fields
+from babysit.data.tabular import CHECKPOINT_KEY
 
 # The options that may stand beside --resume: they say how long to train, or what to print.
 BESIDE_RESUME = ("resume", "epochs", "json", "no_report", "debug", "command")
@@ -75,6 +88,7 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
     cfg = fit_to_data(cfg, data, set(config_fields()))  # the file's settings are all chosen
     net = build_model(cfg, data.n_features, data.n_outputs)
     trainer = build_trainer(cfg, net, data=data).resume(state)
+    refuse_other_data(run, data, trainer.history)
     done = trainer.epoch
     epochs = args.epochs if "epochs" in given else cfg.epochs
     if epochs <= done:
@@ -89,6 +103,39 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
     trainer.callbacks.append(Checkpoints(run, preprocess=data.preprocess,
                                          meta=checkpoint_meta(cfg, data)))
     return cfg, data, trainer, run
+
+
+def refuse_other_data(run: Path, data, history) -> None:
+    """Refuse to go on when `data` (loaded again from the run's config) is not what the run
+    trained on: a data file edited since would give other rows, another split, other
+    encoders or another fitted preprocessing, and the continued run would silently be another
+    run. Compared: the training rows' count (the History's), and the preprocessing and a
+    table's encoders against the run's newest model checkpoint."""
+    rows = history.meta.get("n_train")
+    if rows is not None and rows != len(data.train.y):
+        _changed(run, data, f"it now gives {len(data.train.y)} training rows, the run had {rows}")
+    newest = models_in(run)[-1:]
+    if not newest:
+        return
+    arrays, info = checkpoint_file.read(newest[0])
+    config, fitted = data.preprocess.to_state() if data.preprocess is not None else (None, {})
+    saved = {k.removeprefix("preprocess."): v for k, v in arrays.items()
+             if k.startswith("preprocess.")}
+    if (_as_json(config) != info.get("preprocess") or saved.keys() != fitted.keys()
+            or not all(np.array_equal(saved[k], to_numpy(fitted[k])) for k in saved)):
+        _changed(run, data, f"its fitted preprocessing differs from {newest[0]}'s")
+    if _as_json(table_meta(data).get(CHECKPOINT_KEY)) != info.get("meta", {}).get(CHECKPOINT_KEY):
+        _changed(run, data, f"its columns or encoders differ from {newest[0]}'s")
+
+
+def _changed(run: Path, data, how: str) -> None:
+    raise ValueError(f"--resume {run}: the data {data.name} is not what the run trained on "
+                     f"({how}); was the file changed? train a new run on it instead")
+
+
+def _as_json(value):
+    """`value` as it reads back from JSON (tuples as lists), to compare with a file's."""
+    return json.loads(json.dumps(value))
 
 
 __all__ = ["add_resume_option", "refuse_other_flags", "resume", "resume_command"]

@@ -200,3 +200,11 @@ def test_a_data_file_changed_since_the_run_is_refused(tmp_path, capsys):
     table.write_text("x,z,kind\n" + "\n".join(rows).replace("6,", "60,") + "\n")  # one value
     line = one_line(capsys, ["train", "--resume", str(tmp_path / "run"), "--epochs", "3"])
     assert "is not what the run trained on" in line and "preprocessing differs" in line
+
+
+def test_a_run_that_stopped_early_is_not_resumed(tmp_path, capsys):
+    # A rate too small to change a prediction: validation accuracy stays flat, patience 1 ends it.
+    assert train(tmp_path, capsys, "run", "--optimizer", "sgd", "--lr", "1e-12", "--patience",
+                 "1", "--epochs", "6")[0] == 0
+    line = one_line(capsys, ["train", "--resume", str(tmp_path / "run"), "--epochs", "9"])
+    assert "stopped itself after epoch 2 (early stopping: no improvement in 1 epoch)" in line

@@ -28,6 +28,7 @@ from babysit.builders import (
     load_data,
     table_meta,
 )
+from babysit.callbacks import EarlyStopping
 from babysit.checkpoint import Checkpoints, models_in, state_path
 from babysit.cli_run import CONFIG_NAME
 from babysit.config import RunConfig, config_fields
@@ -95,6 +96,10 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
         more = f"--epochs {epochs} is not more than" if "epochs" in given else "it has finished"
         raise ValueError(f"--resume {run}: {more} the {done} epochs it has trained; add "
                          f"--epochs N (N > {done}) to train it longer")
+    stopped = stopped_itself(cfg, trainer.history)
+    if stopped:
+        raise ValueError(f"--resume {run}: the run stopped itself after epoch {done} "
+                         f"({stopped}); it would stop again at once: train a new run")
     if epochs != cfg.epochs:     # the folder's config says how long the run now is
         cfg = cfg.replace(epochs=epochs)
         cfg.save(run / CONFIG_NAME)
@@ -103,6 +108,18 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
     trainer.callbacks.append(Checkpoints(run, preprocess=data.preprocess,
                                          meta=checkpoint_meta(cfg, data)))
     return cfg, data, trainer, run
+
+
+def stopped_itself(cfg: RunConfig, history) -> str | None:
+    """Why a run ended before its epochs, by its own decision (alerts with --stop-on, or
+    early stopping with --patience that has run out), or None."""
+    if "stopped" in history.meta:
+        return history.meta["stopped"].get("reason", "an alert")
+    if cfg.patience is not None and EarlyStopping(cfg.patience, cfg.min_delta) \
+            .epochs_without_improvement(history) >= cfg.patience:
+        epochs = f"{cfg.patience} epoch" + ("s" if cfg.patience != 1 else "")
+        return f"early stopping: no improvement in {epochs}"
+    return None
 
 
 def refuse_other_data(run: Path, data, history) -> None:

@@ -88,15 +88,13 @@ def test_a_run_interrupted_by_ctrl_c_says_how_to_resume_and_resumes_exactly(
     assert bs.History.load(run / "history.json").monitors == \
         bs.History.load(tmp_path / "straight" / "history.json").monitors
 
-
-def test_interrupted_before_its_first_epoch_ended_it_offers_no_resume(tmp_path, capsys,
-                                                                     monkeypatch):
-    def ctrl_c(self, trainer, epoch):
+    # Interrupted before its first epoch ended, a run has no state to go on from: no command.
+    def ctrl_c_in_epoch_1(self, trainer, epoch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c)
-    code, _, err = train(tmp_path, capsys, "run", "--epochs", "2")
-    assert code == 130 and "--resume" not in err
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_in_epoch_1)
+    code, _, err = train(tmp_path, capsys, "early", "--epochs", "2")
+    assert code == 130 and "kept" in err and "--resume" not in err
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from pathlib import Path
 
 import numpy as np
@@ -48,8 +49,6 @@ def add_resume_option(p: argparse.ArgumentParser) -> None:
 
 def resume_command(run_dir) -> str:
     """The command that continues the run in `run_dir` (what an interrupted run says)."""
-    import shlex
-
     return f"babysit train --resume {shlex.quote(str(run_dir))}"
 
 

@@ -55,6 +55,12 @@ def checkpoint_path(path) -> Path:
     return path if path.suffix == SUFFIX else path.with_name(path.name + SUFFIX)
 
 
+def state_path(run_dir) -> Path:
+    """The training state a run folder holds, whether it exists or not: state.safetensors,
+    which `Checkpoints` rewrites after every epoch and `restore_training` reads."""
+    return checkpoint_path(Path(run_dir) / STATE_NAME)
+
+
 def models_in(run_dir) -> list[Path]:
     """The model checkpoints a run folder (`Checkpoints`' layout) holds, in the order a user
     wants them: best.safetensors, then the last epoch's checkpoint; those that exist."""
@@ -198,7 +204,7 @@ def save_training(path, trainer) -> Path:
     parameter name, the running average, the shuffling generator, the counters, the History).
     """
     arrays, info = _net_state(trainer.net)
-    state = trainer.state()
+    state = trainer.state(copy=False)  # written below, never kept
     optimizer = state.pop("optimizer")
     for name, slots in optimizer.pop("state").items():
         arrays.update({f"optimizer.{name}.{key}": value for key, value in slots.items()})
@@ -220,10 +226,7 @@ def restore_training(path, trainer) -> None:
     `path` is the state file or the run folder holding state.safetensors. After this,
     `trainer.fit(X, y, val)` runs the remaining epochs as if the run had never stopped.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = path / (STATE_NAME + SUFFIX)
-    path = checkpoint_path(path)
+    path = state_path(path) if Path(path).is_dir() else checkpoint_path(path)
     arrays, info = checkpoint_file.read(path)
     where = f"training state {path}"
     if info.get("kind") != "training":
@@ -300,7 +303,7 @@ class Checkpoints(Callback):
                 save(self.epoch_path(epoch), trainer.net, self.preprocess, meta)
             if best and not exploded:
                 save(self.run_dir / BEST_NAME, trainer.net, self.preprocess, meta)
-        save_training(self.run_dir / STATE_NAME, trainer)
+        save_training(state_path(self.run_dir), trainer)
 
 
 def exploded_at_epoch_end(history) -> str | None:

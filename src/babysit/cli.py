@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, cli_doctor, ensemble, finish, losses
+from babysit import check, cli_doctor, cli_resume, ensemble, finish, losses
 from babysit.builders import (
     build_model,
     build_optimizer,
@@ -127,32 +127,48 @@ def _count(text: str) -> int:
 
 def cmd_train(args) -> int:
     """Train one model (or --ensemble K), save its checkpoints and history, print the diagnosis,
-    write the report, report accuracies. Exit 3 when the run diverged or exploded."""
-    cfg = run_config(args)
-    if args.fix:  # the doctor treats the run: babysit.cli_doctor
-        return cli_doctor.train_fix(args, cfg)
-    if args.max_rounds is not None:
-        raise ValueError(f"--max-rounds {args.max_rounds} counts the retrainings of --fix; "
-                         f"add --fix, or leave --max-rounds out")
-    if args.ensemble != 1:
-        return cmd_train_ensemble(args, cfg)
-    data = load_data(cfg)
-    cfg = fit_to_data(cfg, data, chosen_settings(args))
-    net = build_model(cfg, data.n_features, data.n_outputs)
-    out = run_folder(args, "train", cfg)
-    trainer = build_trainer(cfg, net, data=data, callbacks=[
-        Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
+    write the report, report accuracies. Exit 3 when the run diverged or exploded. --resume
+    RUN continues the run in folder RUN instead (`babysit.cli_resume`)."""
+    if args.resume is not None:
+        cfg, data, trainer, out = cli_resume.resume(args, given_options(args))
+    else:
+        cfg = run_config(args)
+        if args.fix:  # the doctor treats the run: babysit.cli_doctor
+            return cli_doctor.train_fix(args, cfg)
+        if args.max_rounds is not None:
+            raise ValueError(f"--max-rounds {args.max_rounds} counts the retrainings of --fix; "
+                             f"add --fix, or leave --max-rounds out")
+        if args.ensemble != 1:
+            return cmd_train_ensemble(args, cfg)
+        data = load_data(cfg)
+        cfg = fit_to_data(cfg, data, chosen_settings(args))
+        net = build_model(cfg, data.n_features, data.n_outputs)
+        out = run_folder(args, "train", cfg)
+        trainer = build_trainer(cfg, net, data=data, callbacks=[
+            Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
     say_notes(data, cfg)
+    if args.resume is not None:
+        say(f"  resuming {out} after epoch {trainer.epoch}, to epoch {trainer.epochs}")
     start = time.perf_counter()
-    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=out)
+    error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=out,
+                       resume_hint=cli_resume.resume_command(out))
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - start, out, error,
                                       say, report=not args.no_report)
     if "best_refused" in trainer.history.meta:
         say(f"warning: {trainer.history.meta['best_refused']}")
     finish.report_summary(summary, outcome, out, "train", say, args.json)
     return outcome.status
+
+
+def given_options(args) -> list[str]:
+    """The options of `babysit train` given on the command line (their dest names): those
+    whose value is not the parser's default (the RunConfig fields have none: present only
+    when given)."""
+    defaults = vars(parser().parse_args(["train"]))
+    return [name for name, value in vars(args).items()
+            if name not in defaults or defaults[name] != value]
 
 
 def cmd_train_ensemble(args, cfg: RunConfig) -> int:
@@ -413,9 +429,10 @@ COMMANDS = {
     "report": ("re-render report.html and the plots of a run folder from its history.json",
                cmd_report, [add_report_options]),
     "train": ("train a model, print its diagnosis, write its report and its train/val/test "
-              "accuracy (exit 3 when it diverged or exploded); --fix treats it", cmd_train,
-              [add_config_options, add_ensemble_options, cli_doctor.add_fix_options,
-               add_output_options, add_report_flag]),
+              "accuracy (exit 3 when it diverged or exploded); --fix treats it, --resume RUN "
+              "continues a run that stopped", cmd_train,
+              [cli_resume.add_resume_option, add_config_options, add_ensemble_options,
+               cli_doctor.add_fix_options, add_output_options, add_report_flag]),
     "lr-find": ("the learning-rate range test: the loss as the rate grows, a suggested rate",
                 cli_doctor.cmd_lr_find, [add_config_options, cli_doctor.add_lr_find_options,
                                          add_output_options]),

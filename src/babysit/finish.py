@@ -20,6 +20,7 @@ from pathlib import Path
 
 from babysit.alerts import blew_up
 from babysit.backend import to_numpy
+from babysit.checkpoint import state_path
 from babysit.metrics import split_metrics
 from babysit.train import DivergedError
 
@@ -83,12 +84,15 @@ def top_finding(history) -> str:
     return f"{findings[0].severity}: {findings[0].what}" if findings else ""
 
 
-def fit(trainer, X, y, val=None, out: Path | None = None) -> DivergedError | None:
+def fit(trainer, X, y, val=None, out: Path | None = None,
+        resume_hint: str | None = None) -> DivergedError | None:
     """`trainer.fit(X, y, val)`, keeping a run that diverged: returns the DivergedError (its
     history is `trainer.history`, up to the step whose loss was not finite), else None.
 
     Interrupted (Ctrl-C), the history so far is saved as `out`/history.json (when `out` is
-    given) and the KeyboardInterrupt raised again with one line saying what was kept."""
+    given) and the KeyboardInterrupt raised again with one line saying what was kept, and
+    `resume_hint` (the command that continues the run) once `out` holds a training state
+    (an epoch has ended)."""
     try:
         trainer.fit(X, y, val=val)
     except DivergedError as err:
@@ -101,9 +105,11 @@ def fit(trainer, X, y, val=None, out: Path | None = None) -> DivergedError | Non
         kept = [f"{out / 'history.json'} (babysit report {out} draws it)"]
         if h.epochs and (Path(out) / "checkpoints").is_dir():
             kept.append(f"the checkpoints of epochs 1-{h.epochs} in {out / 'checkpoints'}")
+        go_on = f"; to continue it: {resume_hint}" \
+            if resume_hint and state_path(out).is_file() else ""
         raise KeyboardInterrupt(f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
-                                f"{len(h.loss)} iterations; kept: {' and '.join(kept)}") \
-            from None
+                                f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
+                                f"{go_on}") from None
     return None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 # The one epoch convention of babysit: the terminal, the diagnosis, the report and its figures
@@ -112,9 +112,12 @@ class History:
 
         return diagnose(self)
 
-    def to_dict(self) -> dict:
-        """Every field as plain lists and dicts (what `save` writes)."""
-        return asdict(self)
+    def to_dict(self, copy: bool = True) -> dict:
+        """Every field as plain lists and dicts (what `save` writes). copy=False shares the
+        History's own lists and dicts instead of copying them, for a caller that writes them
+        out at once (a checkpoint after each epoch: the copy of a long run's monitors costs
+        several times the write)."""
+        return asdict(self) if copy else {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, d: dict) -> History:

@@ -62,10 +62,11 @@ HISTOGRAM_BINS = 30
 
 
 def _auto_every(trainer, n_train: int, samples: int) -> int:
-    """Iterations between samples so the coming fit gets about `samples` of them."""
+    """Iterations between samples so the whole run (all `trainer.epochs`, also when a fit
+    continues a resumed run) gets about `samples` of them: a run that was interrupted and
+    resumed samples where the uninterrupted run samples."""
     per_epoch = math.ceil(n_train / trainer.batch_size)
-    total = per_epoch * max(trainer.epochs - trainer.epoch, 1)
-    return max(1, total // samples)
+    return max(1, per_epoch * trainer.epochs // samples)
 
 
 def _layers(net) -> list:
@@ -212,7 +213,8 @@ class LayerStats(Callback):
             "iterations": [], "names": list(named),
             "weights": [name for name, p in named.items() if p.regularize],
             "grad_norm": {name: [] for name in named}, "value_norm": {name: [] for name in named}})
-        self._sample(trainer, trainer.iteration)
+        if not rec["samples"]:  # a resumed run's History holds its samples: none added here
+            self._sample(trainer, trainer.iteration)
 
     def after_update(self, trainer, iteration: int) -> None:
         if self._every and (iteration + 1) % self._every == 0:
@@ -332,7 +334,7 @@ class FirstLayerWeights(Callback):
         self.max_units, self.samples = max_units, samples
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        self._every_epochs = max(1, (trainer.epochs - trainer.epoch) // self.samples)
+        self._every_epochs = max(1, trainer.epochs // self.samples)  # as `_auto_every`
         self._record(trainer)
 
     def on_epoch_end(self, trainer, epoch: int) -> None:

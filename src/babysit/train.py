@@ -275,18 +275,20 @@ class Trainer:
         restore_training(path, self)
         return self
 
-    def state(self) -> dict:
+    def state(self, copy: bool = True) -> dict:
         """Everything but the network's weights that a run needs to go on exactly: the
         counters, the shuffling generator's state, the History, the optimizer's
         `state_dict` (by parameter name) and the running average ({"config", "values"} or
-        None). JSON-ready but for the optimizer's and the average's NumPy arrays."""
+        None). JSON-ready but for the optimizer's and the average's NumPy arrays.
+        copy=False: the History's lists are this trainer's own (`History.to_dict`), for a
+        caller that writes the state out at once."""
         named = self.net.named_params()
         average = None
         if self.average is not None:
             config, values = self.average.state()
             average = {"config": config, "values": values}
         return {"epoch": self.epoch, "iteration": self.iteration, "batch_size": self.batch_size,
-                "rng": self.rng.bit_generator.state, "history": self.history.to_dict(),
+                "rng": self.rng.bit_generator.state, "history": self.history.to_dict(copy),
                 "optimizer": self.opt.state_dict(named), "average": average}
 
     def load_state(self, state: dict) -> None:

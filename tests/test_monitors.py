@@ -134,7 +134,18 @@ def test_first_layer_weights_are_the_final_columns_of_w(digits):
                       [monitors.FirstLayerWeights(max_units=16)], epochs=1)
     rec = h.monitors["first_layer"]
     assert rec["name"] == "0.W" and rec["shape"] == [64, 100] and rec["units"] == list(range(16))
-    np.testing.assert_allclose(rec["W"], trainer.net.layers[0].params["W"].value[:, :16])
+    W = trainer.net.layers[0].params["W"].value[:, :16]
+    # kept to 4 significant digits of the largest weight: finer than the picture's grey levels
+    np.testing.assert_allclose(rec["W"], W, rtol=0, atol=5e-4 * np.abs(W).max())
+
+
+def test_picture_values_keep_four_digits_of_the_largest_weight_and_zeros_exact():
+    W = np.array([[0.123456789, -0.000123456], [0.0, 1e-9]], dtype=np.float32)
+    assert monitors.picture_values(W) == [[0.1235, -0.0001], [0.0, 0.0]]
+    assert monitors.picture_values(W * 1000) == [[123.5, -0.1], [0.0, 0.0]]
+    assert monitors.picture_values(np.zeros((2, 3))) == [[0.0] * 3] * 2
+    big = np.random.default_rng(0).normal(0, 0.2, (64, 64)).astype(np.float32)
+    assert len(json.dumps(monitors.picture_values(big))) < len(json.dumps(big.tolist())) / 2
 
 
 def test_run_info_puts_what_the_report_needs_in_meta(digits):

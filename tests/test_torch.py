@@ -220,7 +220,9 @@ def test_a_cnn_draws_its_first_layer_filters_and_the_report_works(tensors, tmp_p
     first = history.monitors["first_layer"]
     assert first["name"] == "1.weight" and first["shape"] == [9, 16]
     W = np.array(first["W"])
-    np.testing.assert_allclose(W[:, 3], model[1].weight[3, 0].detach().numpy().ravel())
+    filters = model[1].weight.detach().numpy()          # kept to 4 digits of the largest
+    np.testing.assert_allclose(W[:, 3], filters[3, 0].ravel(), rtol=0,
+                               atol=5e-4 * np.abs(filters).max())
     assert history.meta["image_shape"] == [3, 3] and history.meta["input_shape"] == [8, 8]
     names = history.monitors["layers"]["names"]
     assert names == ["1 Conv2d", "2 ReLU", "3 MaxPool2d", "4 Flatten", "5 Linear"]

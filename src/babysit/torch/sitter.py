@@ -43,7 +43,7 @@ import torch
 from babysit.history import History
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.losses import MulticlassSVM, SoftmaxCrossEntropy
-from babysit.monitors import histogram, unit_health
+from babysit.monitors import histogram, picture_values, unit_health
 
 # The babysit activation whose unit_health reading applies to a torch activation module.
 _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
@@ -422,7 +422,7 @@ class Sitter:
                 # (out, in) -> (in, out); (out, C, kh, kw) -> (kh * kw * C, out), pixel-major
                 W = W.T if W.ndim == 2 else W.permute(2, 3, 1, 0).reshape(-1, W.shape[0])
                 units = list(range(min(self.first_layer_units, W.shape[1])))
-                now = W[:, units].tolist()
+                now = picture_values(W[:, units].numpy())
                 before = self._history.monitors.get("first_layer", {}).get("W_start", now)
                 self._history.monitors["first_layer"] = {
                     "name": f"{name}.weight", "shape": list(W.shape), "units": units,

@@ -61,19 +61,7 @@ class Ensemble:
     def member_proba(self, X) -> list[np.ndarray]:
         """Each member's probabilities for X (N, D): a list of (N, C) arrays."""
         self._need("classify", "class probabilities")
-        probs = []
-        for i, (model, pre) in enumerate(self.members):
-            Xm = pre.transform(X) if pre is not None else X
-            if isinstance(model, Layer):
-                p = to_numpy(softmax(predict_scores(model, Xm)))
-            else:
-                p = np.asarray(model.predict_proba(Xm))
-            if probs and p.shape != probs[0].shape:
-                raise ValueError(f"ensemble member {i} gives probabilities of shape {p.shape}, "
-                                 f"member 0 gives {probs[0].shape}: the members must share "
-                                 f"their classes")
-            probs.append(p)
-        return probs
+        return self._member_outputs(X, _probabilities, "probabilities", "classes")
 
     def predict_proba(self, X) -> np.ndarray:
         """The mean of the members' probabilities: (N, C), rows summing to 1."""
@@ -84,22 +72,20 @@ class Ensemble:
         ((N, K) for K outputs), in the units the members were trained on (babysit's tables
         standardize the target: `data.target.inverse_transform` restores its units)."""
         self._need("regress", "predicted values")
-        values = []
+        return self._member_outputs(X, _values, "values", "outputs")
+
+    def _member_outputs(self, X, output, what: str, shared: str) -> list[np.ndarray]:
+        """`output(model, Xm)` of each member on X (N, D) after its own preprocessing, refusing
+        members whose outputs differ in shape (they would not average)."""
+        outputs = []
         for i, (model, pre) in enumerate(self.members):
-            Xm = pre.transform(X) if pre is not None else X
-            if isinstance(model, Layer):
-                v = to_numpy(predict_scores(model, Xm))
-            elif isinstance(model, Trainer):
-                v = to_numpy(model.scores(Xm))
-            else:
-                v = np.asarray(model.predict(Xm))
-            v = v[:, 0] if v.ndim == 2 and v.shape[1] == 1 else v
-            if values and v.shape != values[0].shape:
-                raise ValueError(f"ensemble member {i} predicts values of shape {v.shape}, "
-                                 f"member 0 of shape {values[0].shape}: the members must "
-                                 f"share their outputs")
-            values.append(v)
-        return values
+            out = output(model, pre.transform(X) if pre is not None else X)
+            if outputs and out.shape != outputs[0].shape:
+                raise ValueError(f"ensemble member {i} gives {what} of shape {out.shape}, "
+                                 f"member 0 gives {outputs[0].shape}: the members must share "
+                                 f"their {shared}")
+            outputs.append(out)
+        return outputs
 
     def predict_values(self, X) -> np.ndarray:
         """The mean of the members' predicted values (a regression's): (N,), or (N, K)."""
@@ -369,6 +355,24 @@ def _check_temperature(temperature) -> None:
             or temperature <= 0:
         raise ValueError(f"temperature must be a positive number (1 leaves the probabilities "
                          f"as they are, 2-20 softens them), got {temperature!r}")
+
+
+def _probabilities(model, X) -> np.ndarray:
+    """A member's class probabilities (N, C) for its preprocessed X (N, D)."""
+    if isinstance(model, Layer):
+        return to_numpy(softmax(predict_scores(model, X)))
+    return np.asarray(model.predict_proba(X))
+
+
+def _values(model, X) -> np.ndarray:
+    """A member's predicted values for its preprocessed X (N, D): (N,), or (N, K)."""
+    if isinstance(model, Layer):
+        v = to_numpy(predict_scores(model, X))
+    elif isinstance(model, Trainer):
+        v = to_numpy(model.scores(X))
+    else:
+        v = np.asarray(model.predict(X))
+    return v[:, 0] if v.ndim == 2 and v.shape[1] == 1 else v
 
 
 def _mean_of(arrays: list[np.ndarray]) -> np.ndarray:

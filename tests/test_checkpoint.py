@@ -88,6 +88,30 @@ def test_a_crash_mid_write_leaves_the_old_checkpoint_intact(tmp_path, monkeypatc
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.safetensors"]
 
 
+def test_a_run_fsyncs_what_replaces_a_file_and_not_each_new_epoch_file(tmp_path, monkeypatch):
+    """best and state replace the last good ones, so a crash must never leave them torn: they
+    reach the disk before the rename. An epoch's checkpoint is a new file each epoch (a torn
+    one is refused by name on reading), so a run of many short epochs skips that fsync."""
+    synced = []
+    fsync = os.fsync
+
+    def record(fd):
+        synced.append(Path(os.readlink(f"/proc/self/fd/{fd}")).name)
+        fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", record)
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((48, 4)).astype("float32"), rng.integers(0, 2, 48)
+    trainer = bs.Trainer(bs.mlp(4, [8], 2, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.Adam(1e-2), batch_size=16, epochs=3, progress=False,
+                         callbacks=[checkpoint.Checkpoints(tmp_path)])
+    trainer.fit(X, y, val=(X, y))
+    assert len(list((tmp_path / checkpoint.EPOCHS_DIR).iterdir())) == 3
+    assert not [name for name in synced if name.startswith(".epoch-")]
+    assert sum(name.startswith(".state.") for name in synced) == 3
+    assert any(name.startswith(".best.") for name in synced)
+
+
 @pytest.mark.parametrize("keep", [0, 5, 100, -1])
 def test_a_truncated_file_is_a_clear_error(tmp_path, keep):
     net, _ = trained_net()

@@ -114,6 +114,44 @@ def test_a_table_takes_the_table_defaults_for_what_was_not_chosen(tmp_path):
         tmp_path / "b" / "config.json")
 
 
+def test_a_small_table_trains_for_enough_updates_whatever_its_rows():
+    """An epoch of a few hundred rows is a handful of steps: a table trains for at least
+    TABLE_MIN_UPDATES of them, never fewer than 60 epochs nor more than TABLE_MAX_EPOCHS."""
+    from babysit.builders import TABLE_MAX_EPOCHS, TABLE_MIN_UPDATES, table_epochs
+
+    assert (TABLE_MIN_UPDATES, TABLE_MAX_EPOCHS) == (1500, 400)
+    assert table_epochs(106, 32) == 375          # wine's training rows: 4 batches an epoch
+    assert table_epochs(128, 32) == 375          # 4 full batches
+    assert table_epochs(129, 32) == 300          # a fifth, smaller batch is a step too
+    assert table_epochs(206, 16) == 116          # 13 batches of 16
+    assert table_epochs(20, 32) == TABLE_MAX_EPOCHS
+    assert table_epochs(10_000, 32) == 60        # a large table keeps the 60 epochs
+
+
+def test_the_update_rule_sets_a_tables_epochs_unless_they_are_chosen(tmp_path, monkeypatch,
+                                                                     capsys):
+    from babysit import builders
+    from babysit.config import RunConfig
+
+    rows = [[i % 7, (i * 3) % 5, "yes" if i % 2 else "no"] for i in range(100)]
+    path = write(tmp_path / "t.csv", ["a", "b", "y"], rows)      # 60 training rows
+    data = builders.load_data(RunConfig(data=str(path), target="y"))
+    assert builders.fit_to_data(RunConfig(), data).epochs == 400       # 2 batches: capped
+    assert builders.fit_to_data(RunConfig(batch_size=4), data, {"batch_size"}).epochs == 100
+    assert builders.fit_to_data(RunConfig(epochs=7), data, {"epochs"}).epochs == 7
+    # the run says what the rule chose, and config.json records it (scaled down to run fast)
+    monkeypatch.setitem(builders.TABLE_DEFAULTS, "epochs", 2)
+    monkeypatch.setattr(builders, "TABLE_MIN_UPDATES", 6)
+    assert main(["train", "--data", str(path), "--target", "y", "--out", str(tmp_path / "a"),
+                 "--no-report"]) == 0
+    assert "3 epochs: 60 training rows make 2 batches of 32 an epoch, and a table trains for " \
+           "at least 6 updates" in capsys.readouterr().out
+    assert RunConfig.load(tmp_path / "a" / "config.json").epochs == 3
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "3", "--out",
+                 str(tmp_path / "b"), "--no-report"]) == 0
+    assert "updates" not in capsys.readouterr().out
+
+
 def test_a_semicolon_separated_file_with_decimal_commas_trains_and_predicts(tmp_path, capsys):
     """Excel's CSV where the comma is the decimal sign: "a;b;y" and "1,5;0,2;x"."""
     rng = np.random.default_rng(0)

@@ -27,6 +27,7 @@ from babysit.builders import (
     fit_to_data,
     layer_widths,
     load_data,
+    table_epochs_note,
 )
 from babysit.checkpoint import Checkpoints
 from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
@@ -148,7 +149,7 @@ def cmd_train(args) -> int:
             Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
-    say_notes(data, cfg)
+    say_notes(data, cfg, chosen_settings(args) if args.resume is None else config_fields())
     if args.resume is not None:
         say(f"  resuming {out} after epoch {trainer.epoch}, to epoch {trainer.epochs}")
     start = time.perf_counter()
@@ -228,11 +229,15 @@ def cmd_train_ensemble(args, cfg: RunConfig) -> int:
     return 0
 
 
-def say_notes(data: datasets.Dataset, cfg: RunConfig) -> None:
+def say_notes(data: datasets.Dataset, cfg: RunConfig, chosen=()) -> None:
     """Print what loading decided (a table's task, encodings, imputation) under line one,
+    the epochs a table's update rule chose (when not in `chosen`, the settings the user gave)
     and a batch size beyond the training rows (each epoch is then one full batch)."""
     for note in data.notes[1:]:
         say(f"  {note}")
+    epochs = table_epochs_note(cfg, data, chosen)
+    if epochs:
+        say(f"  {epochs}")
     if cfg.batch_size > len(data.train.y):
         say(f"  batch size {cfg.batch_size} is more than the {len(data.train.y)} training "
             f"examples: each epoch is one full batch of {len(data.train.y)}")
@@ -254,7 +259,7 @@ def cmd_demo(args) -> int:
     say(f"babysit demo: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, {data.notes[0]}, fitted on the training split, model "
         f"{layer_widths(cfg, data)}")
-    say_notes(data, cfg)
+    say_notes(data, cfg, chosen_settings(args))
     sanity = check.sanity(net, loss, data.train.X, data.train.y, reg=reg, seed=cfg.seed)
     say(f"\n{sanity}")
     grads = check.gradients(net, loss, data.train.X[:4], data.train.y[:4], reg=reg,

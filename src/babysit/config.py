@@ -256,8 +256,8 @@ class RunConfig:
                                       "weights (none: off)", "training",
                                       check=_check_number(0.0, low_open=True, optional=True),
                                       parse=_optional(parse_real))
-    epochs: int = _setting(30, "passes over the training data (a table's default is 60)",
-                           "training",
+    epochs: int = _setting(30, "passes over the training data (a table's default: enough "
+                           "for 1,500 updates, 60 to 400)", "training",
                            check=_check_count(), parse=parse_whole)
     batch_size: int = _setting(32, "examples per step", "training", check=_check_count(),
                                parse=parse_whole)

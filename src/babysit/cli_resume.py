@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import checkpoint_file
+from babysit import checkpoint_file, run_lock
 from babysit.backend import to_numpy
 from babysit.builders import (
     build_model,
@@ -78,7 +78,12 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
     if not (run / CONFIG_NAME).is_file():
         raise ValueError(f"--resume {run} is not a run folder: it holds no {CONFIG_NAME}; give "
                          f"the folder a babysit train run wrote")
+    run_lock.hold(run)  # before anything is read: the run's own writer may still be at work
     state = state_path(run)
+    if not state.is_file() and (run / "member-1").is_dir():
+        raise ValueError(f"--resume {run}: an ensemble without ensemble.json (written before "
+                         f"babysit resumed ensembles): resume each member alone, "
+                         f"{resume_command(run / 'member-1')}, ...")
     if not state.is_file():
         raise ValueError(f"--resume {run} holds no training state ({state}): the run stopped "
                          f"before its first epoch ended, or was not written by babysit train; "

@@ -82,3 +82,18 @@ def test_a_damaged_ensemble_record_is_one_line_naming_it(tmp_path, capsys):
     assert cli.main(["train", "--resume", str(tmp_path)]) == 2
     line, = capsys.readouterr().err.strip().splitlines()
     assert str(tmp_path / "ensemble.json") in line and "members=0" in line
+
+
+def test_an_ensemble_stopped_in_a_members_first_epoch_says_how_to_go_on(
+        tmp_path, capsys, monkeypatch):
+    def ctrl_c_in_member_2(self, trainer, epoch):
+        if self.run_dir.name == "member-2":
+            raise KeyboardInterrupt
+        saved(self, trainer, epoch)
+
+    saved = Checkpoints.on_epoch_end
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_in_member_2)
+    run = tmp_path / "run"
+    assert cli.main(["train", *ENSEMBLE, "--out", str(run)]) == 130
+    assert capsys.readouterr().err.strip().endswith(
+        f"to continue the ensemble: babysit train --resume {run}")

@@ -148,8 +148,13 @@ def _member(args, cfg: RunConfig, data, folder: Path, i: int, hint: str):
         cfg.save(folder / CONFIG_NAME)
     began = time.perf_counter()
     # A member that finished but was stopped before its end was written only ends here.
-    error = None if finished else finish.fit(trainer, data.train.X, data.train.y, val=data.val,
-                                             out=folder, resume_hint=hint)
+    try:
+        error = None if finished else finish.fit(trainer, data.train.X, data.train.y,
+                                                 val=data.val, out=folder, resume_hint=hint)
+    except KeyboardInterrupt as err:  # stopped before its first epoch ended: members before it
+        if i == 1 or hint in str(err):  # finished, so the ensemble goes on all the same
+            raise
+        raise KeyboardInterrupt(f"{err}; to continue the ensemble: {hint}") from None
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
                                       error, say, report=not args.no_report, title=title)
     return trainer, summary, outcome

@@ -68,8 +68,10 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
     """The run `args.resume` names, ready to go on: (its config, its data, a Trainer holding
     its state with the Checkpoints callback writing into the same folder, the folder).
     `given`: the options given on the command line (dest names), refused but for --epochs,
-    --json and --no-report. Errors (ValueError, one line) name the folder or file: not a run
-    folder, no training state, a damaged one, a finished run, fewer --epochs than trained."""
+    --json and --no-report. The folder is locked (`run_lock.hold`) until the command ends.
+    Errors (ValueError, one line) name the folder or file: not a run folder, another process
+    writing it, no training state, a damaged one, a finished run, fewer --epochs than
+    trained."""
     refuse_other_flags(given)
     run = Path(args.resume)
     if not run.is_dir():

@@ -97,7 +97,7 @@ def test_a_new_run_into_a_folder_being_written_is_refused_before_writing(tmp_pat
         assert sorted(p.name for p in out.iterdir()) == [run_lock.LOCK_NAME]  # no config.json
 
 
-def test_an_ensemble_member_being_resumed_alone_stops_the_ensemble(tmp_path, capsys):
+def test_a_member_folder_being_written_refuses_the_ensembles_resume(tmp_path, capsys):
     assert train(tmp_path, "ens", "--epochs", "1", "--ensemble", "2") == 0
     ens = tmp_path / "ens"
     (ens / "ensemble.json").write_text('{"members": 2, "finished": false}\n')

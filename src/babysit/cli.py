@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import check, cli_doctor, cli_resume, ensemble, finish, losses
+from babysit import check, cli_doctor, cli_ensemble, cli_resume, finish, losses, run_lock
 from babysit.builders import (
     build_model,
     build_optimizer,
@@ -34,7 +34,6 @@ from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
 from babysit.config import RunConfig, config_fields
 from babysit.console import OneLineParser, run_reporting_errors, say, stdout_reader_may_leave
 from babysit.data import datasets
-from babysit.metrics import scores_in_words
 from babysit.validation import make_folder, positive_int
 
 # -- options: the run configuration's fields, then each command's own ---------------------
@@ -129,7 +128,10 @@ def _count(text: str) -> int:
 def cmd_train(args) -> int:
     """Train one model (or --ensemble K), save its checkpoints and history, print the diagnosis,
     write the report, report accuracies. Exit 3 when the run diverged or exploded. --resume
-    RUN continues the run in folder RUN instead (`babysit.cli_resume`)."""
+    RUN continues the run in folder RUN instead (`babysit.cli_resume`; an ensemble's folder:
+    `babysit.cli_ensemble`)."""
+    if args.resume is not None and cli_ensemble.is_ensemble(args.resume):
+        return cli_ensemble.resume_ensemble(args, given_options(args))
     if args.resume is not None:
         cfg, data, trainer, out = cli_resume.resume(args, given_options(args))
     else:
@@ -140,7 +142,7 @@ def cmd_train(args) -> int:
             raise ValueError(f"--max-rounds {args.max_rounds} counts the retrainings of --fix; "
                              f"add --fix, or leave --max-rounds out")
         if args.ensemble != 1:
-            return cmd_train_ensemble(args, cfg)
+            return cli_ensemble.train_ensemble(args, cfg)
         data = load_data(cfg)
         cfg = fit_to_data(cfg, data, chosen_settings(args))
         net = build_model(cfg, data.n_features, data.n_outputs)
@@ -170,63 +172,6 @@ def given_options(args) -> list[str]:
     defaults = vars(parser().parse_args(["train"]))
     return [name for name, value in vars(args).items()
             if name not in defaults or defaults[name] != value]
-
-
-def cmd_train_ensemble(args, cfg: RunConfig) -> int:
-    """`train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each in
-    its own run folder member-<i>/ with its history, checkpoints, diagnosis and report, then
-    the test accuracy (a regression's RMSE, MAE and R^2, in the target's units) of each and of
-    their average (`Ensemble.evaluate`). A member that diverges ends the ensemble there
-    (exit 3), its folder kept."""
-    data = load_data(cfg)
-    cfg = fit_to_data(cfg, data, chosen_settings(args))
-    out = run_folder(args, "train", cfg)
-    first = cfg.seed or 0
-    say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
-        f"{first}..{first + args.ensemble - 1}")
-    start = time.perf_counter()
-    trainers, outcomes = [], []
-    for i, seed in enumerate(range(first, first + args.ensemble), start=1):
-        member_cfg = cfg.replace(seed=seed)
-        folder = out / f"member-{i}"
-        folder.mkdir(parents=True, exist_ok=True)
-        member_cfg.save(folder / CONFIG_NAME)
-        checkpoints = Checkpoints(folder, preprocess=data.preprocess,
-                                  meta=checkpoint_meta(member_cfg, data))
-        trainer = build_trainer(member_cfg, build_model(member_cfg, data.n_features,
-                                                        data.n_outputs),
-                                data=data, callbacks=[checkpoints])
-        began = time.perf_counter()
-        error = finish.fit(trainer, data.train.X, data.train.y, val=data.val, out=folder)
-        summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
-                                          error, say, report=not args.no_report,
-                                          title=f"member {i} (seed {seed}) diagnosis")
-        outcomes.append(outcome)
-        if outcome.diverged:
-            say(f"babysit train: member {i} (seed {seed}): {outcome.last_line(folder)}")
-            if args.json:
-                print(json.dumps({**summary, "members": args.ensemble, "diverged_member": i,
-                                  "run_dir": str(out)}))
-            return outcome.status
-        trainers.append(trainer)
-    models = ensemble.Ensemble(trainers, data.task)
-    restore = data.target.inverse_transform if data.task == "regress" else None
-    members, mean = models.evaluate(*data.test, restore=restore)
-    for i, scores in enumerate(members, start=1):
-        say(f"  member {i} (seed {first + i - 1}): test {scores_in_words(scores)}")
-    summary = {"data": data.name, "task": data.task, "members": args.ensemble,
-               "member_test_scores": members, **{f"test_{k}": v for k, v in mean.items()},
-               "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out),
-               "member_findings": [o.to_json()["findings"] for o in outcomes], "status": 0}
-    say(f"ensemble of {args.ensemble}: test {scores_in_words(mean)} ({summary['seconds']:.1f} "
-        f"s, run folder {out})")
-    errors = [f"member {i}: {o.last_line(out / f'member-{i}')}"
-              for i, o in enumerate(outcomes, start=1) if o.errors]
-    if errors:
-        say("babysit train: " + "; ".join(errors))
-    if args.json:
-        print(json.dumps(summary))
-    return 0
 
 
 def say_notes(data: datasets.Dataset, cfg: RunConfig, chosen=()) -> None:
@@ -319,7 +264,7 @@ def cmd_check(args) -> int:
     data = load_data(cfg)
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     net = build_model(cfg, data.n_features, data.n_outputs)
-    out = run_folder(args, "check", cfg)
+    out = run_folder(args, "check", cfg, lock=False)  # a new folder of its own: no lock
     report = check.gradients(net, losses.get(cfg.loss), data.train.X[:args.examples],
                              data.train.y[:args.examples], reg=build_regularizer(cfg),
                              per_param=args.per_param, h=args.step, seed=cfg.seed,
@@ -477,7 +422,9 @@ def main(argv=None) -> int:
     _, run, _ = COMMANDS[args.command]
     # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
     # (`| head`) does not end the run before it has written its files
-    with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave():
+    # run_lock.command_scope: the run folders the command locked are free again when it ends
+    with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave(), \
+            run_lock.command_scope():
         return run_reporting_errors(f"babysit {args.command}", lambda: run(args), args.debug,
                                     diverged_status=finish.EXIT_DIVERGED)
 

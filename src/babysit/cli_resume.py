@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import checkpoint_file
+from babysit import checkpoint_file, run_lock
 from babysit.backend import to_numpy
 from babysit.builders import (
     build_model,
@@ -68,8 +68,10 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
     """The run `args.resume` names, ready to go on: (its config, its data, a Trainer holding
     its state with the Checkpoints callback writing into the same folder, the folder).
     `given`: the options given on the command line (dest names), refused but for --epochs,
-    --json and --no-report. Errors (ValueError, one line) name the folder or file: not a run
-    folder, no training state, a damaged one, a finished run, fewer --epochs than trained."""
+    --json and --no-report. The folder is locked (`run_lock.hold`) until the command ends.
+    Errors (ValueError, one line) name the folder or file: not a run folder, another process
+    writing it, no training state, a damaged one, a finished run, fewer --epochs than
+    trained."""
     refuse_other_flags(given)
     run = Path(args.resume)
     if not run.is_dir():
@@ -78,7 +80,12 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
     if not (run / CONFIG_NAME).is_file():
         raise ValueError(f"--resume {run} is not a run folder: it holds no {CONFIG_NAME}; give "
                          f"the folder a babysit train run wrote")
+    run_lock.hold(run)  # before anything is read: the run's own writer may still be at work
     state = state_path(run)
+    if not state.is_file() and (run / "member-1").is_dir():
+        raise ValueError(f"--resume {run}: an ensemble without ensemble.json (written before "
+                         f"babysit resumed ensembles): resume each member alone, "
+                         f"{resume_command(run / 'member-1')}, ...")
     if not state.is_file():
         raise ValueError(f"--resume {run} holds no training state ({state}): the run stopped "
                          f"before its first epoch ended, or was not written by babysit train; "

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from babysit import run_lock
 from babysit.config import RunConfig
 from babysit.data import datasets
 from babysit.search.database import masked
@@ -72,6 +73,9 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     1 for one validation split, k for k-fold cross-validation. heartbeat: seconds between the
     signs of life a running trial writes, so that other workers notice a dead one. report:
     write the retrained best's report.html into `out` (its diagnosis is printed either way).
+    `out` is locked while the search runs (`babysit.run_lock`): a second search writing the
+    same folder at the same time is refused (FolderBusyError); workers elsewhere that share
+    the study through `storage` each write a run folder of their own.
     """
     if isinstance(data, str):
         data = load_data(data, seed)
@@ -86,47 +90,48 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
                    heartbeat=heartbeat)
     _check_folds(folds, data)
     out = Path(out) if out is not None else Path("runs") / f"search-{data.name}-{study}"
-    make_folder(out, "out")
-    job = Job(data, config, space, list(stages), str(storage or out / "study.journal"), study,
-              sampler, folds, seed, heartbeat)
-    import optuna
+    # one search at a time writes its folder (workers of one search are its own processes)
+    with run_lock.locked(make_folder(out, "out")):
+        job = Job(data, config, space, list(stages), str(storage or out / "study.journal"), study,
+                  sampler, folds, seed, heartbeat)
+        import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    store = open_storage(job.storage)
-    create_studies(job, store)
-    say(f"babysit search: {data.name}, {job.objective.label} "
-        f"({job.objective.direction}d), "
-        + ", then ".join(f"{s.trials} trials of {s.epochs or config['epochs']} epochs"
-                         for s in stages)
-        + f"; {workers} worker{'s' if workers > 1 else ''}, {sampler} sampling, "
-        f"study {study!r} in {masked(job.storage)}")
-    start = time.perf_counter()
-    rows, spaces = _run_trials(job, store, workers)
-    say(f"{len(rows)} trials finished in {time.perf_counter() - start:.1f} s; best first:")
-    objective = job.objective
-    say(format_table(rows, limit=TABLE_ROWS, objective=objective))
-    save_table(rows, out)
-    plot(rows, spaces, out / "search.png", objective)
-    best = ranked(rows, objective)
-    result = SearchResult(out, masked(job.storage), study, rows, best[0] if best else {},
-                          spaces, border_warnings(rows, space, objective=objective),
-                          objective=objective)
-    for text in result.warnings:
-        say(f"warning: {text}")
-    if result.best:
-        best_config = job.config(result.best["stage"] - 1,
-                                 {k: result.best[k] for k in space if k in result.best})
-        target = data.target.name_ if data.table is not None else None
-        say(f"to train the best again: {train_command(best_config, data.name, target)}")
-        result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
-                                                                           top_k, say, report)
-    else:  # nothing to retrain: say why rather than end on the table
-        states = sorted({r["state"] for r in rows})
-        say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "
-            f"the table): nothing was retrained. Narrow the ranges (a lower learning rate "
-            f"range when they diverged) and search again")
-    (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
-    return result
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        store = open_storage(job.storage)
+        create_studies(job, store)
+        say(f"babysit search: {data.name}, {job.objective.label} "
+            f"({job.objective.direction}d), "
+            + ", then ".join(f"{s.trials} trials of {s.epochs or config['epochs']} epochs"
+                             for s in stages)
+            + f"; {workers} worker{'s' if workers > 1 else ''}, {sampler} sampling, "
+            f"study {study!r} in {masked(job.storage)}")
+        start = time.perf_counter()
+        rows, spaces = _run_trials(job, store, workers)
+        say(f"{len(rows)} trials finished in {time.perf_counter() - start:.1f} s; best first:")
+        objective = job.objective
+        say(format_table(rows, limit=TABLE_ROWS, objective=objective))
+        save_table(rows, out)
+        plot(rows, spaces, out / "search.png", objective)
+        best = ranked(rows, objective)
+        result = SearchResult(out, masked(job.storage), study, rows, best[0] if best else {},
+                              spaces, border_warnings(rows, space, objective=objective),
+                              objective=objective)
+        for text in result.warnings:
+            say(f"warning: {text}")
+        if result.best:
+            best_config = job.config(result.best["stage"] - 1,
+                                     {k: result.best[k] for k in space if k in result.best})
+            target = data.target.name_ if data.table is not None else None
+            say(f"to train the best again: {train_command(best_config, data.name, target)}")
+            result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
+                                                                               top_k, say, report)
+        else:  # nothing to retrain: say why rather than end on the table
+            states = sorted({r["state"] for r in rows})
+            say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "
+                f"the table): nothing was retrained. Narrow the ranges (a lower learning rate "
+                f"range when they diverged) and search again")
+        (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
+        return result
 
 
 def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension]:

@@ -61,6 +61,28 @@ def test_distances_are_in_training_std_beyond_the_min_or_max():
     assert far.columns_per_row() == [[], ["x"], [], []]
 
 
+def test_a_column_constant_in_training_calls_far_only_a_real_change_not_float_noise():
+    """Seven 0.1s have a std of 1.4e-17, not 0: measured in it, 0.1000001 would lie 7e9 std
+    beyond. The scale is floored at 1e-4 of the magnitude, so only a value 3e-4 of it away
+    from the constant (0.10003) is far; a column of zeros is measured in units of 1."""
+    table = tabular.TableEncoder().fit(np.array([["0.1", "0", "2001"]] * 7), ["c", "z", "y"])
+    assert 0 < table.ranges_[0, 2] < 1e-16
+    _, numbers = table.encode(np.array([["0.1000001", "2.9", "2001.5"],
+                                        ["0.10004", "3.5", "2001.7"]]))
+    far = training_range.far_outside(table, numbers)
+    assert far.columns_per_row() == [[], ["c", "z", "y"]]
+    np.testing.assert_allclose(far.distances[:, 1], [2.9, 3.5])
+
+
+def test_the_floor_leaves_narrow_real_columns_alone():
+    """A year over a decade spreads 1.4e-3 of its magnitude: its std sets the scale."""
+    years = np.arange(2001, 2011, dtype=float)[:, None]
+    ranges = training_range.ranges_of(years)
+    np.testing.assert_array_equal(training_range.scales(ranges), years.std())
+    far = training_range.measure(np.array([[2018.0], [2019.0]]), ranges, ["year"])
+    assert far.mask[:, 0].tolist() == [False, True]          # 3 std is 8.6 years
+
+
 def wine_model(tmp_path):
     """An untrained network on the wine table, saved as a run would save it, and the rows."""
     names, cells = table_of(sk_datasets.load_wine)

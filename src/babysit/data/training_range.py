@@ -26,7 +26,7 @@ std of float noise, not 0 (the std of seven 0.1s is 1.4e-17), and dividing by it
 0.1000001 far; so would a column whose values differ only in their last printed digit. The
 floor sits well above such noise (numbers written to 6 significant digits differ by at most
 5e-6 of their magnitude, float32 round trips by 6e-8) and well below the spread of real
-columns, even narrow ones (a year over a decade: 1.5e-3 of its magnitude; latitudes within
+columns, even narrow ones (a year over a decade: 1.4e-3 of its magnitude; latitudes within
 one city: 7e-4), which it leaves alone. A constant training column therefore calls far only a
 value more than 3e-4 of its magnitude away from the constant: the network never saw that
 column vary, so any variation beyond noise is an extrapolation. A column of zeros has no
@@ -81,19 +81,43 @@ def scales(ranges: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, scale, 1.0)
 
 
+def _bounds(ranges: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """(C,) each, in `dtype`: the values beyond which a cell lies far outside `ranges` (C, 3),
+    `FAR_BEYOND_RANGE_STDS` `scales` below the min and above the max (NaN for a text column:
+    nothing is compared past it)."""
+    margin = FAR_BEYOND_RANGE_STDS * scales(ranges)
+    with np.errstate(over="ignore"):      # a bound beyond float32 is inf: nothing lies past it
+        return (ranges[:, 0] - margin).astype(dtype), (ranges[:, 1] + margin).astype(dtype)
+
+
+def far_cells(numbers: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """(N, C) bool: the cells of numbers (N, C) float that lie far outside `ranges` (C, 3),
+    never a NaN (missing) cell nor a text column's cell."""
+    low, high = _bounds(ranges, numbers.dtype if numbers.dtype.kind == "f" else np.float64)
+    far = numbers > high
+    far |= numbers < low
+    return far
+
+
+def far_columns(numbers: np.ndarray, ranges: np.ndarray) -> np.ndarray:
+    """(C,) bool: the columns of numbers (N, C) float that hold a cell far outside `ranges`
+    (C, 3), as `far_cells` decides, from each column's largest and smallest value: two
+    reductions and no (N, C) array, cheap enough for the estimators to run on every
+    prediction (most find no column, and stop there)."""
+    low, high = _bounds(ranges, numbers.dtype if numbers.dtype.kind == "f" else np.float64)
+    return (np.fmax.reduce(numbers, axis=0) > high) | (np.fmin.reduce(numbers, axis=0) < low)
+
+
 @dataclass
 class FarOutside:
     """Where new rows lie far outside the training range: `distances` (N, C) float, how
     many training std (`scales`) each cell lies beyond the training min or max (0 inside, for
-    text and missing cells), over the table's `columns` (C names)."""
+    text and missing cells), over the table's `columns` (C names); `mask` (N, C) bool, the
+    cells that lie far outside (`far_cells`)."""
 
     distances: np.ndarray
     columns: list[str]
-
-    @property
-    def mask(self) -> np.ndarray:
-        """(N, C) bool: the cells that lie far outside (see `FAR_BEYOND_RANGE_STDS`)."""
-        return self.distances > FAR_BEYOND_RANGE_STDS
+    mask: np.ndarray
 
     def columns_per_row(self) -> list[list[str]]:
         """For each of the N rows, the names of its columns that lie far outside ([] for an
@@ -101,9 +125,10 @@ class FarOutside:
         names = np.array(self.columns, dtype=object)
         return [names[row].tolist() for row in self.mask]
 
-    def summary(self) -> str | None:
-        """One line for the whole table: how many rows lie far outside, in which columns and
-        how far; None when none does."""
+    def summary(self, of_rows: int | None = None) -> str | None:
+        """One line for the whole table: how many rows lie far outside (of `of_rows`, by
+        default these N: the whole table when these are only its far rows), in which columns
+        and how far; None when none does."""
         mask = self.mask
         far_rows = int(mask.any(axis=1).sum())
         if not far_rows:
@@ -112,13 +137,14 @@ class FarOutside:
         where = "; ".join(f"{name}: {counts[j]} row{'s' if counts[j] > 1 else ''}, up to "
                           f"{furthest[j]:.3g} training std beyond"
                           for j, name in enumerate(self.columns) if counts[j])
-        return (f"{far_rows} of {len(mask)} rows hold values far outside the training range "
+        return (f"{far_rows} of {of_rows or len(mask)} rows hold values far outside the "
+                f"training range "
                 f"({RULE}; {where}): their predictions are extrapolations")
 
-    def warn(self, where: str = "", stacklevel: int = 2) -> None:
-        """One `ExtrapolationWarning` with the `summary`, prefixed by `where` (the file),
-        when some row lies far outside; nothing otherwise."""
-        summary = self.summary()
+    def warn(self, where: str = "", stacklevel: int = 2, of_rows: int | None = None) -> None:
+        """One `ExtrapolationWarning` with the `summary` (of `of_rows`), prefixed by `where`
+        (the file), when some row lies far outside; nothing otherwise."""
+        summary = self.summary(of_rows)
         if summary is not None:
             warnings.warn(f"{where}{': ' if where else ''}{summary}", ExtrapolationWarning,
                           stacklevel=stacklevel + 1)
@@ -136,7 +162,7 @@ def measure(numbers: np.ndarray, ranges: np.ndarray, columns) -> FarOutside:
         np.fmax(beyond, numbers - high, out=beyond)
         beyond /= scale
         np.fmax(beyond, 0, out=beyond)
-    return FarOutside(beyond, [str(c) for c in columns])
+    return FarOutside(beyond, [str(c) for c in columns], far_cells(numbers, ranges))
 
 
 def far_outside(table: TableEncoder, numbers: np.ndarray) -> FarOutside | None:

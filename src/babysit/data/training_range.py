@@ -81,11 +81,17 @@ def scales(ranges: np.ndarray) -> np.ndarray:
     return np.where(scale > 0, scale, 1.0)
 
 
-def _bounds(ranges: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
-    """(C,) each, in `dtype`: the values beyond which a cell lies far outside `ranges` (C, 3),
-    `FAR_BEYOND_RANGE_STDS` `scales` below the min and above the max (NaN for a text column:
-    nothing is compared past it)."""
-    margin = FAR_BEYOND_RANGE_STDS * scales(ranges)
+def _float_dtype(numbers: np.ndarray):
+    """The dtype the new rows are measured in: theirs when float (a float32 X is not copied
+    into float64), else float64."""
+    return numbers.dtype if numbers.dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _bounds(ranges: np.ndarray, numbers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(C,) each, in numbers' `_float_dtype`: the values beyond which a cell lies far outside
+    `ranges` (C, 3), `FAR_BEYOND_RANGE_STDS` `scales` below the min and above the max (NaN
+    for a text column: nothing is compared past it)."""
+    margin, dtype = FAR_BEYOND_RANGE_STDS * scales(ranges), _float_dtype(numbers)
     with np.errstate(over="ignore"):      # a bound beyond float32 is inf: nothing lies past it
         return (ranges[:, 0] - margin).astype(dtype), (ranges[:, 1] + margin).astype(dtype)
 
@@ -93,7 +99,7 @@ def _bounds(ranges: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
 def far_cells(numbers: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     """(N, C) bool: the cells of numbers (N, C) float that lie far outside `ranges` (C, 3),
     never a NaN (missing) cell nor a text column's cell."""
-    low, high = _bounds(ranges, numbers.dtype if numbers.dtype.kind == "f" else np.float64)
+    low, high = _bounds(ranges, numbers)
     far = numbers > high
     far |= numbers < low
     return far
@@ -104,8 +110,9 @@ def far_columns(numbers: np.ndarray, ranges: np.ndarray) -> np.ndarray:
     (C, 3), as `far_cells` decides, from each column's largest and smallest value: two
     reductions and no (N, C) array, cheap enough for the estimators to run on every
     prediction (most find no column, and stop there)."""
-    low, high = _bounds(ranges, numbers.dtype if numbers.dtype.kind == "f" else np.float64)
-    return (np.fmax.reduce(numbers, axis=0) > high) | (np.fmin.reduce(numbers, axis=0) < low)
+    low, high = _bounds(ranges, numbers)
+    return ((np.fmax.reduce(numbers, axis=0, initial=-np.inf) > high)
+            | (np.fmin.reduce(numbers, axis=0, initial=np.inf) < low))
 
 
 @dataclass
@@ -138,8 +145,7 @@ class FarOutside:
                           f"{furthest[j]:.3g} training std beyond"
                           for j, name in enumerate(self.columns) if counts[j])
         return (f"{far_rows} of {of_rows or len(mask)} rows hold values far outside the "
-                f"training range "
-                f"({RULE}; {where}): their predictions are extrapolations")
+                f"training range ({RULE}; {where}): their predictions are extrapolations")
 
     def warn(self, where: str = "", stacklevel: int = 2, of_rows: int | None = None) -> None:
         """One `ExtrapolationWarning` with the `summary` (of `of_rows`), prefixed by `where`
@@ -154,9 +160,9 @@ def measure(numbers: np.ndarray, ranges: np.ndarray, columns) -> FarOutside:
     """How far new rows numbers (N, C) float (NaN where missing) lie beyond the training
     `ranges` (C, 3) (`ranges_of`; NaN rows for text columns) of the C named `columns`.
     The distances keep numbers' float dtype (no float64 copy of a float32 X) and are
-    computed in place, whole columns at a time."""
-    dtype = numbers.dtype if numbers.dtype.kind == "f" else np.float64
-    low, high, scale = (v.astype(dtype) for v in (ranges[:, 0], ranges[:, 1], scales(ranges)))
+    computed in place."""
+    low, high, scale = (v.astype(_float_dtype(numbers))
+                        for v in (ranges[:, 0], ranges[:, 1], scales(ranges)))
     with np.errstate(over="ignore", invalid="ignore"):  # inf is far; NaN (missing, text): 0
         beyond = low - numbers
         np.fmax(beyond, numbers - high, out=beyond)

@@ -155,3 +155,16 @@ def test_a_checkpoint_saved_before_the_ranges_were_kept_predicts_without_the_che
     assert "far_outside_training_range" not in result.to_dict()      # nothing claimed
     assert len(result.labels) == 3
 
+
+
+def test_predict_parses_each_numeric_column_once(tmp_path, monkeypatch):
+    """The range check measures the numbers the table encoder parsed, not the cells again."""
+    path, names, cells = wine_model(tmp_path)
+    rows = tmp_path / "new.csv"
+    rows.write_text("\n".join(",".join(r) for r in [names, *cells[:5]]))
+    parsed, as_numbers = [], tabular.as_numbers
+    for module in (tabular, training_range):      # wherever the parser is looked up
+        monkeypatch.setattr(module, "as_numbers", lambda c, m: parsed.append(len(c)) or
+                            as_numbers(c, m), raising=False)
+    predict_table(path, rows)
+    assert parsed == [5] * len(names)            # wine's 13 columns are all numeric

@@ -89,6 +89,13 @@ def save(path, net: Layer, preprocess=None, meta: dict | None = None) -> Path:
     `babysit.preprocess`); `meta` a JSON-serialisable dict kept alongside (epoch, accuracy, ...).
     Returns the path written (see `checkpoint_path`).
     """
+    return _save_model(path, net, preprocess, meta)
+
+
+def _save_model(path, net: Layer, preprocess=None, meta: dict | None = None,
+                durable: bool = True) -> Path:
+    """The body of `save`; durable=False for a new file that replaces nothing (see
+    `checkpoint_file.write`)."""
     if meta is not None and not isinstance(meta, dict):
         raise ValueError(f"meta must be a dict of JSON values, got {type(meta).__name__}")
     arrays, info = _net_state(net)
@@ -103,7 +110,7 @@ def save(path, net: Layer, preprocess=None, meta: dict | None = None) -> Path:
         arrays.update({f"preprocess.{k}": to_numpy(v) for k, v in pre_arrays.items()})
     info["meta"] = meta or {}
     path = checkpoint_path(path)
-    checkpoint_file.write(path, arrays, info)
+    checkpoint_file.write(path, arrays, info, durable=durable)
     return path
 
 
@@ -299,8 +306,9 @@ class Checkpoints(Callback):
             h.meta["best_refused"] = (f"{BEST_NAME}{SUFFIX} not written for epoch {epoch}: "
                                       f"{exploded}")
         with trainer.evaluated_weights():
-            if self.every_epoch:
-                save(self.epoch_path(epoch), trainer.net, self.preprocess, meta)
+            if self.every_epoch:  # a new file each epoch: no fsync (best and state have one)
+                _save_model(self.epoch_path(epoch), trainer.net, self.preprocess, meta,
+                            durable=False)
             if best and not exploded:
                 save(self.run_dir / BEST_NAME, trainer.net, self.preprocess, meta)
         save_training(state_path(self.run_dir), trainer)

@@ -24,11 +24,15 @@ VERSION = 1
 
 
 def write(path: Path, arrays: dict[str, np.ndarray], info: dict,
-           check_finite: bool = True) -> None:
+           check_finite: bool = True, durable: bool = True) -> None:
     """Serialize and write atomically: temporary file in the same folder, fsync, os.replace.
 
     Non-finite values are refused before anything is written (`check_finite`), so that a
     diverged network never replaces a good checkpoint; so is a path under a file, or a folder.
+    durable=False skips the fsync, for a file that replaces nothing (an epoch's checkpoint:
+    one a run writes each epoch, where the fsync was a third of a small table's epoch): a
+    power cut may then leave it torn, and `read` refuses it by name; the file it would have
+    replaced, had there been one, is what the fsync protects.
     """
     if check_finite:
         _refuse_non_finite(arrays, f"cannot save {path}")
@@ -41,8 +45,9 @@ def write(path: Path, arrays: dict[str, np.ndarray], info: dict,
     try:
         # straight from the arrays into the file: no serialized copy of them in memory
         safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        if durable:
+            with open(tmp, "rb+") as f:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

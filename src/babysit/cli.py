@@ -27,6 +27,7 @@ from babysit.builders import (
     fit_to_data,
     layer_widths,
     load_data,
+    table_epochs_note,
 )
 from babysit.checkpoint import Checkpoints
 from babysit.cli_run import CONFIG_NAME, chosen_settings, run_config, run_folder
@@ -233,6 +234,9 @@ def say_notes(data: datasets.Dataset, cfg: RunConfig) -> None:
     and a batch size beyond the training rows (each epoch is then one full batch)."""
     for note in data.notes[1:]:
         say(f"  {note}")
+    epochs = table_epochs_note(cfg, data)
+    if epochs:
+        say(f"  {epochs}")
     if cfg.batch_size > len(data.train.y):
         say(f"  batch size {cfg.batch_size} is more than the {len(data.train.y)} training "
             f"examples: each epoch is one full batch of {len(data.train.y)}")

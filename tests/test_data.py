@@ -182,6 +182,20 @@ def test_holdout_indices_are_scikit_learns_stratified_split(counts, n, seed):
         np.testing.assert_array_equal(got, want)
 
 
+def test_a_class_too_small_to_hold_out_is_named_as_the_data_writes_it(tmp_path, monkeypatch):
+    """Fashion-MNIST's labels are 0-9, but its classes are clothes: a training set with a
+    single sandal (label 5) is refused naming 'Sandal', not the number 5."""
+    monkeypatch.setenv("BABYSIT_DATA", str(tmp_path))
+    train = np.array([0, 1, 2, 3] * 6 + [5], dtype=np.uint8)
+    for prefix, labels in (("train", train), ("t10k", train[:8])):
+        write_idx_pair(tmp_path / "fashion-mnist", prefix,
+                       np.zeros((len(labels), 4, 4), np.uint8), labels)
+    with pytest.raises(ValueError, match="the smallest, 'Sandal', has 1 example\\)"):
+        datasets.load("fashion-mnist")
+    with pytest.raises(ValueError, match="the smallest, 1 and 2, have 2 examples each"):
+        splits.holdout_indices(np.array([0, 0, 0, 1, 1, 2, 2]), 1)
+
+
 def test_idx_images_are_scaled_as_float32_division_by_255(places):
     """Straight into the final array: the same float32 numbers as images / 255."""
     write_mnist_like(places["env"], n_train=60, n_test=21)

@@ -1,16 +1,20 @@
 """scikit-learn's own estimator checks, model selection, pickling and labels of any type."""
 
+import copy
 import pickle
+import warnings
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_digits, make_regression
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_wine, make_regression
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from babysit.config import config_fields
+from babysit.data.training_range import ExtrapolationWarning
 from babysit.history import History
 from babysit.sklearn import BabysitClassifier, BabysitRegressor
 
@@ -140,6 +144,9 @@ def test_partial_fit_continues_one_epoch_per_call(digits):
         clf.partial_fit(X, y, classes=np.arange(11))
 
 
+# digits' rarely inked pixels: a held-out stroke where the training rows had almost none is
+# far outside their range, rightly warned of in some folds (tested below, on wine)
+@pytest.mark.filterwarnings("ignore::babysit.data.training_range.ExtrapolationWarning")
 def test_pipeline_grid_search_and_cross_validation(digits):
     X, y = digits
     X = X * 16.0  # raw pixels: the pipeline's scaler is part of what is tested
@@ -206,3 +213,107 @@ def test_bad_arguments_are_refused_at_fit_naming_the_argument(digits, bad, match
     X, y = digits
     with pytest.raises(ValueError, match=match):
         small_classifier(**bad).fit(X[:20], y[:20])
+
+
+# -- rows far outside the training range ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def wine_fit():
+    """A classifier fitted on 120 wine rows (13 measurements in their own units), and the
+    58 held-out rows, none of them far outside the training range."""
+    X, y = load_wine(return_X_y=True)
+    order = np.random.default_rng(0).permutation(len(y))
+    train, rest = order[:120], order[120:]
+    return small_classifier(epochs=5, seed=0).fit(X[train], y[train]), X[rest], X[train]
+
+
+def far_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, ExtrapolationWarning)]
+
+
+def test_held_out_rows_inside_the_training_range_predict_without_a_warning(wine_fit):
+    clf, X_new, _ = wine_fit
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        clf.predict(X_new)
+        clf.predict_proba(X_new)
+    assert far_warnings(caught) == []
+
+
+def test_far_rows_are_counted_in_one_warning_per_call_naming_the_columns(wine_fit):
+    """The notes' 6 sigma: a row 10 training std past the max is one the network never saw;
+    it is predicted all the same, exactly as without the check."""
+    clf, X_new, X_train = wine_fit
+    low, high, std = X_train.min(axis=0), X_train.max(axis=0), X_train.std(axis=0)
+    far = X_new.copy()
+    far[3, 4] = high[4] + 10 * std[4]
+    far[7, 4] = high[4] + 4 * std[4]
+    far[7, 0] = low[0] - 20 * std[0]
+    far[9, 2] = high[2] + 2 * std[2]              # beyond the max, but not far
+    silent = copy.deepcopy(clf)
+    del silent.training_ranges_                     # as if pickled before the ranges were kept
+    for method in ("predict", "predict_proba"):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = getattr(clf, method)(far)
+        (message,) = far_warnings(caught)
+        assert message.startswith("2 of 58 rows hold values far outside the training range")
+        assert "column 0: 1 row, up to 20 training std" in message
+        assert "column 4: 2 rows, up to 10 training std" in message
+        assert "column 2" not in message
+        assert caught[0].filename == __file__       # points at the caller's line
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            np.testing.assert_array_equal(out, getattr(silent, method)(far))
+    with pytest.warns(ExtrapolationWarning, match="2 of 58 rows") as caught:
+        clf.score(far, clf.predict(X_new))
+    assert len(far_warnings(caught)) == 1
+
+
+def test_columns_are_named_when_fitted_on_a_data_frame():
+    pandas = pytest.importorskip("pandas")
+    X, y = load_wine(return_X_y=True, as_frame=True)
+    clf = small_classifier(epochs=2).fit(X, y)
+    far = X.iloc[:4].copy()
+    far.loc[far.index[1], "magnesium"] = 40000.0
+    with pytest.warns(ExtrapolationWarning, match="1 of 4 rows .*; magnesium: 1 row, up to"):
+        clf.predict(far)
+    assert isinstance(far, pandas.DataFrame)
+
+
+def test_the_training_ranges_are_learned_not_parameters(wine_fit):
+    """clone and get_params see no trace of them; a pickled estimator keeps them; refitting
+    measures the new training rows; partial_fit widens the min and max with each call."""
+    clf, X_new, X_train = wine_fit
+    ranges = clf.training_ranges_
+    assert ranges.shape == (13, 3)
+    np.testing.assert_allclose(ranges[:, 0], X_train.min(axis=0))
+    np.testing.assert_allclose(ranges[:, 2], X_train.std(axis=0))
+    assert "training_ranges_" not in clf.get_params()
+    assert not hasattr(clone(clf), "training_ranges_")
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).training_ranges_, ranges)
+    refit = clone(clf).fit(2 * X_train, np.arange(120) % 3)
+    np.testing.assert_allclose(refit.training_ranges_, 2 * ranges)
+
+    online = small_classifier().partial_fit(X_train[:60], np.arange(60) % 3, classes=[0, 1, 2])
+    first_std = online.training_ranges_[:, 2].copy()
+    online.partial_fit(X_train[60:], np.arange(60) % 3)
+    np.testing.assert_allclose(online.training_ranges_[:, :2], ranges[:, :2])
+    np.testing.assert_array_equal(online.training_ranges_[:, 2], first_std)
+
+
+def test_a_column_constant_in_training_raises_no_alarm_for_float_noise():
+    """A column of 0.1s has a std of 1e-17, not 0; a new 0.1000001 is the same value."""
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=200), np.full(200, 0.1)])
+    reg = BabysitRegressor(hidden=(8,), epochs=2).fit(X, X[:, 0])
+    assert 0 < reg.training_ranges_[1, 2] < 1e-16
+    new = X[:5].copy()
+    new[:, 1] = 0.1000001
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        reg.predict(new)
+    new[2, 1] = 0.2                        # a real change in a column that never varied
+    with pytest.warns(ExtrapolationWarning, match="1 of 5 rows .*column 1: 1 row"):
+        reg.predict(new)

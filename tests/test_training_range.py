@@ -25,7 +25,7 @@ def held_out(cells: np.ndarray, names, seed: int):
     order = np.random.default_rng(seed).permutation(len(cells))
     cut = int(0.6 * len(cells))
     table = tabular.TableEncoder().fit(cells[order[:cut]], names)
-    return order[cut:], training_range.far_outside(table, cells[order[cut:]])
+    return order[cut:], training_range.far_outside(table, table.encode(cells[order[cut:]])[1])
 
 
 @pytest.mark.parametrize("loader", [sk_datasets.load_wine, sk_datasets.load_diabetes,
@@ -53,11 +53,34 @@ def test_on_breast_cancer_only_the_tables_own_outliers_are_called_far():
 
 def test_distances_are_in_training_std_beyond_the_min_or_max():
     table = tabular.TableEncoder().fit(np.array([["1", "a"], ["3", "b"]]), ["x", "c"])
-    far = training_range.far_outside(table, np.array([["4", "a"], ["-7", "z"], ["", "b"],
-                                                      ["2", "a"]]))
+    with pytest.warns(tabular.UnseenCategoryWarning):
+        _, numbers = table.encode(np.array([["4", "a"], ["-7", "z"], ["", "b"], ["2", "a"]]))
+    far = training_range.far_outside(table, numbers)
     assert far.distances[:, 0].tolist() == [1.0, 8.0, 0.0, 0.0]     # std 1; missing: none
     assert far.distances[:, 1].tolist() == [0.0] * 4                  # text is never far
     assert far.columns_per_row() == [[], ["x"], [], []]
+
+
+def test_a_column_constant_in_training_calls_far_only_a_real_change_not_float_noise():
+    """Seven 0.1s have a std of 1.4e-17, not 0: measured in it, 0.1000001 would lie 7e9 std
+    beyond. The scale is floored at 1e-4 of the magnitude, so only a value 3e-4 of it away
+    from the constant (0.10003) is far; a column of zeros is measured in units of 1."""
+    table = tabular.TableEncoder().fit(np.array([["0.1", "0", "2001"]] * 7), ["c", "z", "y"])
+    assert 0 < table.ranges_[0, 2] < 1e-16
+    _, numbers = table.encode(np.array([["0.1000001", "2.9", "2001.5"],
+                                        ["0.10004", "3.5", "2001.7"]]))
+    far = training_range.far_outside(table, numbers)
+    assert far.columns_per_row() == [[], ["c", "z", "y"]]
+    np.testing.assert_allclose(far.distances[:, 1], [2.9, 3.5])
+
+
+def test_the_floor_leaves_narrow_real_columns_alone():
+    """A year over a decade spreads 1.4e-3 of its magnitude: its std sets the scale."""
+    years = np.arange(2001, 2011, dtype=float)[:, None]
+    ranges = training_range.ranges_of(years)
+    np.testing.assert_array_equal(training_range.scales(ranges), years.std())
+    far = training_range.measure(np.array([[2018.0], [2019.0]]), ranges, ["year"])
+    assert far.mask[:, 0].tolist() == [False, True]          # 3 std is 8.6 years
 
 
 def wine_model(tmp_path):
@@ -132,3 +155,16 @@ def test_a_checkpoint_saved_before_the_ranges_were_kept_predicts_without_the_che
     assert "far_outside_training_range" not in result.to_dict()      # nothing claimed
     assert len(result.labels) == 3
 
+
+
+def test_predict_parses_each_numeric_column_once(tmp_path, monkeypatch):
+    """The range check measures the numbers the table encoder parsed, not the cells again."""
+    path, names, cells = wine_model(tmp_path)
+    rows = tmp_path / "new.csv"
+    rows.write_text("\n".join(",".join(r) for r in [names, *cells[:5]]))
+    parsed, as_numbers = [], tabular.as_numbers
+    for module in (tabular, training_range):      # wherever the parser is looked up
+        monkeypatch.setattr(module, "as_numbers", lambda c, m: parsed.append(len(c)) or
+                            as_numbers(c, m), raising=False)
+    predict_table(path, rows)
+    assert parsed == [5] * len(names)            # wine's 13 columns are all numeric

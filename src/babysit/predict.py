@@ -26,16 +26,13 @@ import numpy as np
 from babysit import checkpoint, losses
 from babysit.backend import to_numpy
 from babysit.data import formats, tabular, training_range
+from babysit.data.training_range import ExtrapolationWarning  # noqa: F401  (its warning, here too)
 from babysit.train import predict_scores
 from babysit.validation import existing_file
 
 
 class IgnoredColumnsWarning(UserWarning):
     """The new rows hold columns the model was not trained on; they were left out."""
-
-
-class ExtrapolationWarning(UserWarning):
-    """Some new rows hold values far outside the training range: the model extrapolates."""
 
 
 FAR_COLUMN = "far outside training range"      # the output column that marks those rows
@@ -179,12 +176,12 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
     header, cells = formats.read_table(data, notes=notes)
     columns = match_columns(header, table.columns_, str(data))
     try:
-        X = table.transform(cells[:, columns])
+        X, numbers = table.encode(cells[:, columns])
     except ValueError as err:  # a cell that cannot be encoded: say in which file
         raise ValueError(f"{data}: {err}") from None
-    far = training_range.far_outside(table, cells[:, columns])
-    if far is not None and far.summary() is not None:
-        warnings.warn(f"{data}: {far.summary()}", ExtrapolationWarning, stacklevel=2)
+    far = training_range.far_outside(table, numbers)
+    if far is not None:
+        far.warn(str(data), stacklevel=2)
     with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
         if preprocess is not None:
             X = preprocess.transform(X)

@@ -8,8 +8,14 @@ generated from RunConfig, so a new field is an estimator parameter with no edit 
 store the arguments untouched, map them onto a RunConfig in `fit` (which checks them) and
 build the network and the `Trainer` with `babysit.builders`. What is learned
 ends in `_`: `net_`, `trainer_`, `history_` (the run's `History`, ready for
-`history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`; `report(path)` writes the
-report of the last fit (report.html), as `babysit train` does.
+`history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`, `training_ranges_`;
+`report(path)` writes the report of the last fit (report.html), as `babysit train` does.
+
+Rows far outside the training range are predicted all the same, but `predict`,
+`predict_proba` and `score` say so in one `ExtrapolationWarning` (a UserWarning) per call,
+as `babysit predict` does: how many rows, in which columns (by name when fitted on a
+DataFrame, else "column j"), how far. `training_ranges_` (D, 3) holds each feature's
+training min, max and std (`babysit.data.training_range`, which states the rule).
 
 They pickle like any scikit-learn estimator (that is scikit-learn's convention, for
 `joblib` and model selection); babysit's own checkpoints stay pickle-free.
@@ -29,6 +35,7 @@ from babysit import monitors, preprocess
 from babysit.backend import resolve_dtype, to_numpy
 from babysit.builders import build_model, build_trainer
 from babysit.config import RunConfig, config_fields
+from babysit.data import training_range
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
 _NOT_PARAMETERS = ("data", "target", "task", "drop")
@@ -74,7 +81,9 @@ class _BabysitEstimator(BaseEstimator):
         return validate_data(self, X, y, reset=reset, dtype=dtypes, **check_params)
 
     def _start(self, X, n_out: int) -> None:
-        """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs."""
+        """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs, and
+        the training ranges of X's columns."""
+        self.training_ranges_ = training_range.ranges_of(X)
         params = self.get_params(deep=False)
         cfg = RunConfig.from_dict({**{k: v for k, v in params.items() if k != "verbose"},
                                    **self._fixed()})
@@ -108,10 +117,34 @@ class _BabysitEstimator(BaseEstimator):
 
     def _scores(self, X) -> np.ndarray:
         """Test-time network outputs (N, C) (with the averaged weights when `average` is set),
-        after checking that the estimator is fitted and validating X (N, D)."""
+        after checking that the estimator is fitted, validating X (N, D) and warning of its
+        rows far outside the training range."""
         check_is_fitted(self)
         X = self._validate(X, reset=False)
+        self._warn_far_outside(X)
         return to_numpy(self.trainer_.scores(self._inputs(X)))
+
+    def _warn_far_outside(self, X) -> None:
+        """One `ExtrapolationWarning` at the caller of predict (or predict_proba) when rows
+        of X (N, D) lie far outside `training_ranges_`, naming the columns and counting the
+        rows; none for an estimator pickled before the ranges were kept."""
+        ranges = getattr(self, "training_ranges_", None)
+        if ranges is None:
+            return
+        columns = training_range.far_columns(X, ranges)
+        if not columns.any():
+            return      # the common case, decided from each column's min and max
+        rows = training_range.far_cells(X[:, columns], ranges[columns]).any(axis=1)
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = [f"column {j}" for j in range(X.shape[1])]
+        # how far: measured on the far rows only; the frames are warn, this method, _scores,
+        # predict: the warning points at predict's caller
+        training_range.measure(X[rows], ranges, names).warn(stacklevel=4, of_rows=len(X))
+
+    def _widen_ranges(self, X) -> None:
+        """A later partial_fit call's rows X (N, D) widen the training min and max."""
+        self.training_ranges_ = training_range.widened(self.training_ranges_, X)
 
 
 class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
@@ -177,6 +210,8 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
         if unknown.size:
             raise ValueError(f"y holds labels {unknown.tolist()!r} that are not in "
                              f"classes_={self.classes_.tolist()!r}")
+        if not first:
+            self._widen_ranges(X)
         self._train(X, np.searchsorted(self.classes_, y), 1)
         return self
 
@@ -235,6 +270,7 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
             if y2.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {y2.shape[1]} outputs, but the first call to "
                                  f"partial_fit had {self.n_outputs_}")
+            self._widen_ranges(X)
         self._train(X, self._scaled(y2), 1)
         return self
 

@@ -177,11 +177,12 @@ def load_digits(seed: int = 0) -> Dataset:
                    class_names=[str(c) for c in range(10)])
 
 
-def holdout(split: Split, n: int, seed: int = 0) -> tuple[Split, Split]:
+def holdout(split: Split, n: int, seed: int = 0, class_names=None) -> tuple[Split, Split]:
     """Carve `n` examples out of `split`, stratified and seeded: returns (rest, held out).
-    How MNIST-like data gets a validation set from its standard training set."""
+    How MNIST-like data gets a validation set from its standard training set. `class_names`
+    (the labels in index order) name a class too small to split."""
     seed_or_none(seed)
-    rest, held = holdout_indices(split.y, n, seed)
+    rest, held = holdout_indices(split.y, n, seed, class_names)
     return Split(split.X[rest], split.y[rest]), Split(split.X[held], split.y[held])
 
 
@@ -215,12 +216,12 @@ def _read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
     return images, labels.astype(np.int64)
 
 
-def _held_out_splits(images: np.ndarray, labels: np.ndarray, n_val: int,
-                     seed: int) -> tuple[Split, Split]:
+def _held_out_splits(images: np.ndarray, labels: np.ndarray, n_val: int, seed: int,
+                     class_names) -> tuple[Split, Split]:
     """(train, val) from raw uint8 images and their labels: `holdout`'s stratified, seeded
-    split, each part scaled to float32 straight from the uint8 pixels (one float copy of
-    the data, never two)."""
-    rest, held = holdout_indices(labels, n_val, seed)
+    split (`class_names` name a class too small to split), each part scaled to float32
+    straight from the uint8 pixels (one float copy of the data, never two)."""
+    rest, held = holdout_indices(labels, n_val, seed, class_names)
     return (Split(_scaled_pixels(images, rest), labels[rest]),
             Split(_scaled_pixels(images, held), labels[held]))
 
@@ -229,7 +230,8 @@ def _load_idx_dataset(name: str, class_names, seed: int, val_size: int | None) -
     files = sources.files(name)
     images, labels = _read_idx_pair(files["train-images-idx3-ubyte"],
                                     files["train-labels-idx1-ubyte"])
-    train, val = _held_out_splits(images, labels, val_size or len(labels) // 6, seed)
+    train, val = _held_out_splits(images, labels, val_size or len(labels) // 6, seed,
+                                  class_names)
     del images
     images, labels = _read_idx_pair(files["t10k-images-idx3-ubyte"],
                                     files["t10k-labels-idx1-ubyte"])
@@ -258,7 +260,8 @@ def load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
     images, labels = formats.read_cifar_binary([files[f"data_batch_{i}.bin"]
                                                 for i in range(1, 6)])
     labels = labels.astype(np.int64)
-    train, val = _held_out_splits(images, labels, val_size or len(labels) // 10, seed)
+    train, val = _held_out_splits(images, labels, val_size or len(labels) // 10, seed,
+                                  CIFAR10_CLASSES)
     del images
     images, labels = formats.read_cifar_binary([files["test_batch.bin"]])
     test = Split(_scaled_pixels(images), labels.astype(np.int64))

@@ -7,10 +7,12 @@ from __future__ import annotations
 import numpy as np
 
 
-def holdout_indices(y, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def holdout_indices(y, n: int, seed: int = 0,
+                    class_names=None) -> tuple[np.ndarray, np.ndarray]:
     """The row indices `holdout` splits labels y (N,) into: (rest, held out), `n` held out,
     stratified and seeded. Computed from the labels alone, so a loader can gather each part
-    straight from the raw images into its final array.
+    straight from the raw images into its final array. `class_names` (the labels in index
+    order, as the data writes them) name a class too small to split.
 
     The indices are scikit-learn's `train_test_split(arange(N), test_size=n, stratify=y,
     random_state=seed)` (its StratifiedShuffleSplit, step by step), computed here without
@@ -22,9 +24,14 @@ def holdout_indices(y, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"cannot hold out {n} of {len(y)} examples")
     classes, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
     if counts.min() < 2 or min(n, len(y) - n) < len(classes):
+        fewest = classes[counts == counts.min()]
         raise ValueError(f"cannot hold out {n} of {len(y)} examples stratified over "
-                         f"{len(classes)} classes (the smallest has {counts.min()}): each "
-                         f"class needs 2 examples and each part one per class")
+                         f"{len(classes)} classes (the smallest, "
+                         f"{class_words(fewest, class_names)}, "
+                         f"{'have' if len(fewest) > 1 else 'has'} {counts.min()} "
+                         f"example{'s' if counts.min() > 1 else ''}"
+                         f"{' each' if len(fewest) > 1 else ''}): each class needs 2 "
+                         f"examples and each part one per class")
     rng = np.random.RandomState(seed)
     by_class = np.split(np.argsort(y_index, kind="stable"), np.cumsum(counts)[:-1])
     n_rest = _approximate_mode(counts, len(y) - n, rng)
@@ -59,9 +66,10 @@ def _approximate_mode(counts: np.ndarray, n_draws: int, rng) -> np.ndarray:
 def class_words(indices, class_names=None) -> str:
     """Classes named as the user wrote them: "'Chinstrap'", "'a' and 'b'" from the class
     indices and `class_names` (the labels in index order), the indices where names are not
-    known, at most three named."""
+    known (or the index lies beyond them: a stray label), at most three named."""
     indices = [int(i) for i in indices]
-    words = [repr(str(class_names[i])) if class_names is not None else str(i)
+    named = class_names is not None
+    words = [repr(str(class_names[i])) if named and 0 <= i < len(class_names) else str(i)
              for i in indices[:3]] + ([f"{len(indices) - 3} more"] if len(indices) > 3 else [])
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 

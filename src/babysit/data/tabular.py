@@ -31,6 +31,7 @@ import warnings
 
 import numpy as np
 
+from babysit.data import training_range
 from babysit.data.arrays import class_labels, first_fractional
 
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
@@ -126,7 +127,7 @@ class TableEncoder:
         if X.shape[0] == 0:
             raise ValueError("X is empty: no training rows to learn the columns from")
         self.kinds_, self.categories_, self.missing_counts_ = [], [], []
-        medians, ranges = np.full(len(columns), np.nan), np.full((len(columns), 3), np.nan)
+        medians, parsed = np.full(len(columns), np.nan), np.full(X.shape, np.nan)
         for j, name in enumerate(columns):
             cells = np.char.strip(X[:, j])
             missing = missing_cells(cells)
@@ -141,12 +142,12 @@ class TableEncoder:
                 _check_finite(numbers, missing, name, rows)
                 self.kinds_.append("numeric")
                 self.categories_.append([])
-                present = numbers[~missing]
-                medians[j] = np.median(present)
-                ranges[j] = present.min(), present.max(), present.std()
+                medians[j], parsed[:, j] = np.median(numbers[~missing]), numbers
             self.missing_counts_.append(int(missing.sum()))
         self.columns_, self.medians_, self.n_features_in_ = columns, medians, len(columns)
-        self.ranges_ = ranges
+        numeric = np.array(self.kinds_) == "numeric"
+        self.ranges_ = np.full((len(columns), 3), np.nan)
+        self.ranges_[numeric] = training_range.ranges_of(parsed[:, numeric])
         return self
 
     def _categories(self, cells, missing, name: str, rows) -> list[str]:
@@ -176,28 +177,36 @@ class TableEncoder:
         their indicator column where the training rows had missing cells. Categories unseen
         in training become all zeros, counted in one `UnseenCategoryWarning` per column.
         """
+        return self.encode(X, rows)[0]
+
+    def encode(self, X, rows=None) -> tuple[np.ndarray, np.ndarray]:
+        """`transform`'s features (N, D) float32, and the numbers it parsed on the way:
+        (N, C) float64, each numeric column's cells (NaN where missing and in text columns),
+        what `training_range.far_outside` measures new rows by, so they are parsed once."""
         self._check_fitted()
         X = _check_cells(X)
         rows = np.arange(len(X)) if rows is None else np.asarray(rows)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} columns, the encoder was fitted on "
                              f"{self.n_features_in_}: {', '.join(self.columns_)}")
-        blocks = []
+        blocks, parsed = [], np.full(X.shape, np.nan)
         for j in range(self.n_features_in_):
             cells = np.char.strip(X[:, j])
             missing = missing_cells(cells)
             if self.kinds_[j] == "numeric":
-                blocks.append(self._numeric(cells, missing, j, rows)[:, None])
+                parsed[:, j] = self._numeric(cells, missing, j, rows)
+                blocks.append(np.where(missing, self.medians_[j], parsed[:, j])[:, None])
             else:
                 blocks.append(self._one_hot(cells, missing, j))
             if self._indicated(j):
                 blocks.append(missing[:, None])
         if not blocks:
-            return np.zeros((len(X), 0), np.float32)
+            return np.zeros((len(X), 0), np.float32), parsed
         # every number was checked against float32's range (_check_finite), so none overflows
-        return np.hstack(blocks).astype(np.float32)
+        return np.hstack(blocks).astype(np.float32), parsed
 
     def _numeric(self, cells, missing, j: int, rows) -> np.ndarray:
+        """Column j's cells (N,) as float64, NaN where missing; a word is refused."""
         name = self.columns_[j]
         numbers = as_numbers(cells, missing)
         if numbers is None:
@@ -205,7 +214,7 @@ class TableEncoder:
                      if not missing[i] and as_numbers(np.array([cell]), np.zeros(1, bool)) is None)
             raise _stray_text(name, rows[i], cells[i], droppable=False)
         _check_finite(numbers, missing, name, rows)
-        return np.where(missing, self.medians_[j], numbers)
+        return numbers
 
     def _one_hot(self, cells, missing, j: int) -> np.ndarray:
         categories = np.array(self.categories_[j], dtype=str)

@@ -67,6 +67,18 @@ def test_standardize_gives_zero_mean_unit_std_and_leaves_constant_features_finit
     assert np.all(Z[:, -1] == 0)
 
 
+def test_a_column_constant_up_to_rounding_is_centred_not_blown_up():
+    """Seven float64 0.1s have a std of 1.4e-17: rounding, not spread. Dividing by it would
+    send a new 0.1000001 to 7e9; the column is treated as constant (scale 1) instead, while a
+    narrow but real spread (a year over a decade) is still standardized."""
+    X = np.column_stack([np.full(7, 0.1), 2000.0 + np.arange(7)])
+    assert 0 < X[:, 0].std() < 1e-16
+    std = pp.Standardize().fit(X)
+    assert std.scale_[0] == 1.0 and std.scale_[1] == pytest.approx(2.0)
+    new = std.transform(np.array([[0.1000001, 2003.0]]))
+    assert abs(new[0, 0]) < 1e-6 and new[0, 1] == pytest.approx(0.0)
+
+
 def test_minmax_maps_the_training_range_onto_low_high(X):
     Z = pp.MinMax().fit_transform(X)
     assert np.allclose(Z.min(axis=0), -1) and np.allclose(Z.max(axis=0), 1)

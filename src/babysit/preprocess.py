@@ -177,11 +177,17 @@ def _channels(X, image_shape) -> np.ndarray:
     return X.reshape(X.shape[0], h * w, c)
 
 
+# A spread below this fraction of a column's magnitude is rounding in float64, not data.
+_ROUNDING = 1e-12
+
+
 class Standardize(Transform):
     """Zero mean and unit standard deviation per feature: `(X - mean_) / scale_`.
 
     A feature that is constant in the training data (std 0, e.g. a pixel that is
-    always black) gets scale 1, so it is centred but not blown up. keep_binary=True leaves
+    always black) gets scale 1, so it is centred but not blown up; so does one whose std is
+    only rounding noise (below 1e-12 of its largest magnitude: seven float64 0.1s have std
+    1.4e-17, which would turn a new 0.1000001 into 7e9). keep_binary=True leaves
     the columns that hold only 0 and 1 in training as they are (mean 0, scale 1): a table's
     one-hot and missing-value indicator columns, where a category seen in 1 row of 200 would
     otherwise become a value near 14 that swamps every other input of that row.
@@ -193,7 +199,9 @@ class Standardize(Transform):
     def _fit(self, X):
         self.mean_ = X.mean(axis=0, dtype=np.float64)
         std = X.std(axis=0, dtype=np.float64)
-        self.scale_ = np.where(std > 0, std, 1.0)
+        # the largest |value| from the column's max and min: no copy of X
+        magnitude = np.maximum(abs(X.max(axis=0)), abs(X.min(axis=0))).astype(np.float64)
+        self.scale_ = np.where(std > _ROUNDING * magnitude, std, 1.0)
         if self.keep_binary:
             binary = ((X == 0) | (X == 1)).all(axis=0)
             self.mean_[binary], self.scale_[binary] = 0.0, 1.0

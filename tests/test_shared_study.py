@@ -131,10 +131,32 @@ from babysit import cli, search
 
 def killed_in_its_first_trial(*args, **kwargs):
     # SIGKILL, as a machine going down would: no handler runs, nothing more is written.
+    open(os.environ["BABYSIT_TEST_KILLED"], "w").close()   # the steady search may go on
     os.kill(os.getpid(), signal.SIGKILL)
 
 
 search.workers.evaluate = killed_in_its_first_trial  # where a worker calls it
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+# The steady search holds its first trial until the other has been killed in one of its own:
+# trials of a few milliseconds would otherwise all be done before a loaded machine has even
+# started the second process, which then finds the study finished and is never killed.
+WAITS_FOR_THE_KILL = """
+import os, sys, time
+from babysit import cli, search
+
+evaluate = search.workers.evaluate
+
+
+def after_the_kill(*args, **kwargs):
+    deadline = time.monotonic() + 300
+    while not os.path.exists(os.environ["BABYSIT_TEST_KILLED"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return evaluate(*args, **kwargs)
+
+
+search.workers.evaluate = after_the_kill
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -146,11 +168,13 @@ def search_command(server: Server, out: Path, trials: int, study: str) -> list[s
             "--top-k", "0", "--out", str(out)]
 
 
-def start(args: list[str], script: str | None = None) -> subprocess.Popen:
+def start(args: list[str], script: str | None = None, env: dict | None = None
+          ) -> subprocess.Popen:
     code = script if script is not None else "import sys; from babysit import cli; " \
                                                "sys.exit(cli.main(sys.argv[1:]))"
     return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True,
+                            env=None if env is None else {**os.environ, **env})
 
 
 def finish(proc: subprocess.Popen) -> tuple[int, str]:
@@ -166,9 +190,11 @@ def test_two_searches_share_a_study_and_one_killed_mid_trial_resumes(postgres, t
     import optuna
 
     trials, study = 8, "shared"
-    steady = start(search_command(postgres, tmp_path / "a", trials, study))
+    mark = {"BABYSIT_TEST_KILLED": str(tmp_path / "killed")}
+    steady = start(search_command(postgres, tmp_path / "a", trials, study), WAITS_FOR_THE_KILL,
+                   mark)
     killed = start(search_command(postgres, tmp_path / "b", trials, study),
-                   KILLED_IN_ITS_FIRST_TRIAL)
+                   KILLED_IN_ITS_FIRST_TRIAL, mark)
     code_killed, text_killed = finish(killed)           # reaped at once: its pid is gone
     assert code_killed == -signal.SIGKILL, text_killed
     again = start(search_command(postgres, tmp_path / "b", trials, study))

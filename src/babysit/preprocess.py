@@ -6,9 +6,9 @@ The notes' three forms: mean subtraction (`MeanCenter`), normalization (`Standar
 Manners are scikit-learn's: hyperparameters are only stored in `__init__`; what `fit`
 learns ends in `_` (`mean_`, `components_`); `fit` returns `self`. Statistics are computed
 in float64 (accumulated in float64, without a float64 copy of the data) and applied in the
-data's dtype (float32 stays float32). A fitted transform
-describes itself as a JSON config plus named arrays (`to_state()` / `from_state()`), so a
-checkpoint can store it as JSON + safetensors, never pickle.
+data's dtype (float32 stays float32). A fitted transform describes itself as a JSON config
+plus named arrays (`to_state()` / `from_state()`), so a checkpoint can store it as JSON +
+safetensors, never pickle.
 
     pre = Standardize().fit(data.train.X)
     Xv = pre.transform(data.val.X)          # the training mean and std, never the val's own
@@ -177,20 +177,15 @@ def _channels(X, image_shape) -> np.ndarray:
     return X.reshape(X.shape[0], h * w, c)
 
 
-# A spread below this fraction of a column's magnitude is rounding in float64, not data.
-_ROUNDING = 1e-12
-
-
 class Standardize(Transform):
     """Zero mean and unit standard deviation per feature: `(X - mean_) / scale_`.
 
-    A feature that is constant in the training data (std 0, e.g. a pixel that is
-    always black) gets scale 1, so it is centred but not blown up; so does one whose std is
-    only rounding noise (below 1e-12 of its largest magnitude: seven float64 0.1s have std
-    1.4e-17, which would turn a new 0.1000001 into 7e9). keep_binary=True leaves
-    the columns that hold only 0 and 1 in training as they are (mean 0, scale 1): a table's
-    one-hot and missing-value indicator columns, where a category seen in 1 row of 200 would
-    otherwise become a value near 14 that swamps every other input of that row.
+    A feature that is constant in the training data (std 0, e.g. a pixel that is always
+    black, or below 1e-12 of its magnitude: float64 rounding, by which a new 0.1000001 in a
+    column of 0.1s became 7e9) gets scale 1, so it is centred but not blown up.
+    keep_binary=True leaves the columns that hold only 0 and 1 in training as they are (mean
+    0, scale 1): a table's one-hot and missing-value indicator columns, where a category seen
+    in 1 row of 200 would otherwise become a value near 14 that swamps every other input.
     """
 
     def __init__(self, keep_binary: bool = False):
@@ -199,9 +194,8 @@ class Standardize(Transform):
     def _fit(self, X):
         self.mean_ = X.mean(axis=0, dtype=np.float64)
         std = X.std(axis=0, dtype=np.float64)
-        # the largest |value| from the column's max and min: no copy of X
-        magnitude = np.maximum(abs(X.max(axis=0)), abs(X.min(axis=0))).astype(np.float64)
-        self.scale_ = np.where(std > _ROUNDING * magnitude, std, 1.0)
+        top = np.maximum(abs(X.max(axis=0)), abs(X.min(axis=0))).astype(np.float64)  # no copy
+        self.scale_ = np.where(std > 1e-12 * top, std, 1.0)
         if self.keep_binary:
             binary = ((X == 0) | (X == 1)).all(axis=0)
             self.mean_[binary], self.scale_[binary] = 0.0, 1.0
@@ -442,12 +436,9 @@ class Pipeline(Transform):
 
     @classmethod
     def _from_state(cls, config: dict, arrays: dict) -> Pipeline:
-        steps = []
-        for i, step_config in enumerate(config["steps"]):
-            prefix = f"{i}."
-            step_arrays = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-            steps.append(from_state(step_config, step_arrays))
-        pipeline = cls(*steps)
+        pipeline = cls(*(from_state(step, {k.partition(".")[2]: v for k, v in arrays.items()
+                                           if k.partition(".")[0] == str(i)})
+                         for i, step in enumerate(config["steps"])))
         pipeline.n_features_in_ = config["fitted"]["n_features_in_"]
         return pipeline
 

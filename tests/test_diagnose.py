@@ -317,6 +317,21 @@ def test_a_validation_fall_within_its_sampling_noise_is_no_peak():
     assert _fell_by_two_points(10_000).severity == "warning"
 
 
+def _gap_of_one_row_in(n_val):
+    h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.01, batch_size=32,
+                 train_acc=[0.99, 1.0], val_acc=[0.972, 0.972])
+    h.meta["n_classes"] = 2
+    h.monitors["data"] = {"feature_mean": [0.0] * 4, "feature_std": [1.0] * 4,
+                          "class_counts": [50, 56], "val_class_counts": [n_val // 2] * 2}
+    return [f for f in diagnose(h) if f.cause == "overfitting"]
+
+
+def test_a_gap_of_one_validation_row_is_no_overfitting_note():
+    # train 1.000 against validation 0.972: one row of wine's 36 (noise), 28 rows of 1,000
+    assert _gap_of_one_row_in(36) == []
+    assert [f.severity for f in _gap_of_one_row_in(1000)] == ["info"]
+
+
 def _raw_digits_run(net, opt):
     """Uncentred digits in [0, 1], as bs.data.load gives them, with the CLI's monitors."""
     data = bs.data.load("digits")

@@ -119,6 +119,24 @@ def test_fix_and_search_lock_their_folders(tmp_path, capsys):
         assert f"{out} is being written by another babysit process" in line, command
 
 
+def test_a_search_holds_its_folder_until_its_config_files_are_written(tmp_path, monkeypatch):
+    from babysit.config import RunConfig
+
+    out, held_while_saving = tmp_path / "search", []
+    save = RunConfig.save
+
+    def saving(self, path):
+        held_while_saving.append(not is_free(Path(path).parent))
+        return save(self, path)
+
+    monkeypatch.setattr(RunConfig, "save", saving)
+    assert cli.main(["search", "--trials", "2", "--epochs", "1", "--hidden", "8", "--top-k",
+                     "1", "--no-report", "--out", str(out)]) == 0
+    assert (out / "best_config.json").is_file()
+    assert held_while_saving and all(held_while_saving)     # config.json, best_config.json
+    assert is_free(out)                                      # and free once the command ended
+
+
 def test_readers_take_no_lock(tmp_path, capsys):
     rows = [f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(80)]
     table = tmp_path / "t.csv"

@@ -311,10 +311,12 @@ def cmd_search(args) -> int:
     data = load_data(cfg)
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
+    out = args.out if args.out is not None else search.default_out(data.name, args.study)
+    run_lock.hold(make_folder(out, "--out"))  # to the command's end: its config files too
     result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,
                         workers=args.workers, storage=args.storage,
-                        study=args.study, out=args.out, sampler=args.sampler, folds=args.folds,
+                        study=args.study, out=out, sampler=args.sampler, folds=args.folds,
                         seed=cfg.seed or 0, top_k=args.top_k, say=say,
                         report=not args.no_report)
     cfg.save(result.out / CONFIG_NAME)  # the settings every trial shared

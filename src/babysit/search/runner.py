@@ -52,6 +52,12 @@ DEFAULT_TRIALS = 30
 TABLE_ROWS = 15
 
 
+def default_out(data_name: str, study: str) -> Path:
+    """The run folder of a search given no `out`: runs/search-<data>-<study>, the same for the
+    same command, so that running it again resumes the search."""
+    return Path("runs") / f"search-{data_name}-{study}"
+
+
 def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Dataset = "digits",
         trials: int | None = None, *, stages: Sequence[Stage] | None = None,
         base: Mapping | None = None, workers: int = 1, storage: str | None = None,
@@ -89,7 +95,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     _check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
                    heartbeat=heartbeat)
     _check_folds(folds, data)
-    out = Path(out) if out is not None else Path("runs") / f"search-{data.name}-{study}"
+    out = Path(out) if out is not None else default_out(data.name, study)
     # one search at a time writes its folder (workers of one search are its own processes)
     with run_lock.locked(make_folder(out, "out")):
         job = Job(data, config, space, list(stages), str(storage or out / "study.journal"), study,

@@ -302,34 +302,29 @@ def test_first_batches_below_chance_are_learning_not_a_flat_loss():
     assert "loss_not_decreasing" not in causes and "lr_too_low" not in causes
 
 
-def _fell_by_two_points(n_val):
+def _overfitting(n_val, train_acc, val_acc):
+    """The overfitting findings of a run with these accuracies over its two epochs, on
+    `n_val` validation examples."""
     h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.01, batch_size=32,
-                 train_acc=[0.98, 1.0], val_acc=[0.965, 0.947])
+                 train_acc=train_acc, val_acc=val_acc)
     h.meta["n_classes"] = 2
     h.monitors["data"] = {"feature_mean": [0.0] * 4, "feature_std": [1.0] * 4,
                           "class_counts": [200, 200], "val_class_counts": [n_val // 2] * 2}
-    return _named(diagnose(h), "overfitting")
+    return [f for f in diagnose(h) if f.cause == "overfitting"]
 
 
 def test_a_validation_fall_within_its_sampling_noise_is_no_peak():
     # 2 points of 114 validation examples is 2 examples: a gap of 5 points stays a note
-    assert _fell_by_two_points(114).severity == "info"
-    assert _fell_by_two_points(10_000).severity == "warning"
-
-
-def _gap_of_one_row_in(n_val):
-    h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.01, batch_size=32,
-                 train_acc=[0.99, 1.0], val_acc=[0.972, 0.972])
-    h.meta["n_classes"] = 2
-    h.monitors["data"] = {"feature_mean": [0.0] * 4, "feature_std": [1.0] * 4,
-                          "class_counts": [50, 56], "val_class_counts": [n_val // 2] * 2}
-    return [f for f in diagnose(h) if f.cause == "overfitting"]
+    fell_by_two_points = [0.98, 1.0], [0.965, 0.947]
+    assert [f.severity for f in _overfitting(114, *fell_by_two_points)] == ["info"]
+    assert [f.severity for f in _overfitting(10_000, *fell_by_two_points)] == ["warning"]
 
 
 def test_a_gap_of_one_validation_row_is_no_overfitting_note():
     # train 1.000 against validation 0.972: one row of wine's 36 (noise), 28 rows of 1,000
-    assert _gap_of_one_row_in(36) == []
-    assert [f.severity for f in _gap_of_one_row_in(1000)] == ["info"]
+    gap_of_3_points = [0.99, 1.0], [0.972, 0.972]
+    assert _overfitting(36, *gap_of_3_points) == []
+    assert [f.severity for f in _overfitting(1000, *gap_of_3_points)] == ["info"]
 
 
 def _raw_digits_run(net, opt):

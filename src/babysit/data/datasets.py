@@ -22,7 +22,7 @@ import numpy as np
 
 from babysit.data import formats, sources, tabular
 from babysit.data.arrays import as_float32, check_features, is_memory_mapped
-from babysit.data.splits import class_words, contiguous_blocks, holdout_indices
+from babysit.data.splits import contiguous_blocks, holdout_indices, smallest_classes
 from babysit.validation import existing_file, seed_or_none
 
 
@@ -150,15 +150,11 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0,
                 rest_X, rest_y, train_size=frac / rest, stratify=rest_y, random_state=seed)
         except ValueError:   # too few examples of some class for every part to hold one
             classes, counts = np.unique(y, return_counts=True)
-            fewest = classes[counts == counts.min()]
             raise ValueError(f"cannot split {len(y)} examples of {len(counts)} classes into "
-                             f"stratified parts {fractions.tolist()}: the smallest class"
-                             f"{'es' if len(fewest) > 1 else ''}, "
-                             f"{class_words(fewest, class_names)}, "
-                             f"{'have' if len(fewest) > 1 else 'has'} {counts.min()} "
-                             f"example{'s' if counts.min() > 1 else ''}"
-                             f"{' each' if len(fewest) > 1 else ''}, and every part needs "
-                             f"some of each class: give more examples per class") from None
+                             f"stratified parts {fractions.tolist()}: "
+                             f"{smallest_classes(classes, counts, class_names, 'class')}, and "
+                             f"every part needs some of each class: give more examples per "
+                             f"class") from None
         parts.append(Split(take_X, take_y))
         rest -= frac
     parts.append(Split(rest_X, rest_y))

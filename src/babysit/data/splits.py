@@ -24,14 +24,9 @@ def holdout_indices(y, n: int, seed: int = 0,
         raise ValueError(f"cannot hold out {n} of {len(y)} examples")
     classes, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
     if counts.min() < 2 or min(n, len(y) - n) < len(classes):
-        fewest = classes[counts == counts.min()]
         raise ValueError(f"cannot hold out {n} of {len(y)} examples stratified over "
-                         f"{len(classes)} classes (the smallest, "
-                         f"{class_words(fewest, class_names)}, "
-                         f"{'have' if len(fewest) > 1 else 'has'} {counts.min()} "
-                         f"example{'s' if counts.min() > 1 else ''}"
-                         f"{' each' if len(fewest) > 1 else ''}): each class needs 2 "
-                         f"examples and each part one per class")
+                         f"{len(classes)} classes ({smallest_classes(classes, counts, class_names)}"
+                         f"): each class needs 2 examples and each part one per class")
     rng = np.random.RandomState(seed)
     by_class = np.split(np.argsort(y_index, kind="stable"), np.cumsum(counts)[:-1])
     n_rest = _approximate_mode(counts, len(y) - n, rng)
@@ -72,6 +67,18 @@ def class_words(indices, class_names=None) -> str:
     words = [repr(str(class_names[i])) if named and 0 <= i < len(class_names) else str(i)
              for i in indices[:3]] + ([f"{len(indices) - 3} more"] if len(indices) > 3 else [])
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def smallest_classes(classes, counts, class_names=None, noun: str = "") -> str:
+    """The classes with the fewest examples, for an error that a split cannot be made:
+    "the smallest, 'Sandal', has 1 example", or with noun="class" "the smallest classes,
+    0 and 3, have 2 examples each". classes, counts: (C,) as `np.unique(y, return_counts=True)`
+    gives them; `class_names` as for `class_words`."""
+    fewest = classes[counts == counts.min()]
+    many, least = len(fewest) > 1, int(counts.min())
+    label = f"the smallest {noun}{'es' if many else ''}" if noun else "the smallest"
+    return (f"{label}, {class_words(fewest, class_names)}, {'have' if many else 'has'} {least} "
+            f"example{'s' if least > 1 else ''}{' each' if many else ''}")
 
 
 def contiguous_blocks(y, fractions=(0.6, 0.2, 0.2), name: str = "the data",

@@ -168,3 +168,19 @@ def test_predict_parses_each_numeric_column_once(tmp_path, monkeypatch):
                             as_numbers(c, m), raising=False)
     predict_table(path, rows)
     assert parsed == [5] * len(names)            # wine's 13 columns are all numeric
+
+
+def test_ranges_read_in_blocks_are_those_of_the_whole_table(monkeypatch):
+    """ranges_of reads rows a block at a time (no float64 copy of a large X): min, max and std
+    over the present cells are numpy's over the whole array, whatever the block size."""
+    rng = np.random.default_rng(0)
+    numbers = rng.normal(40.0, 7.0, (101, 4)).astype(np.float32)
+    numbers[rng.random(numbers.shape) < 0.2] = np.nan
+    whole = np.stack([np.nanmin(numbers, axis=0), np.nanmax(numbers, axis=0),
+                      np.nanstd(numbers.astype(np.float64), axis=0)], axis=1)
+    for cells in (4, 12, 10_000):                         # 1 row, 3 rows, all rows a block
+        monkeypatch.setattr(training_range, "BLOCK_CELLS", cells)
+        ranges = training_range.ranges_of(numbers)
+        assert ranges.dtype == np.float64
+        np.testing.assert_array_equal(ranges[:, :2], whole[:, :2])
+        np.testing.assert_allclose(ranges[:, 2], whole[:, 2], rtol=1e-12)

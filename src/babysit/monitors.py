@@ -52,6 +52,7 @@ import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.callbacks import Callback
+from babysit.data.arrays import row_blocks
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.layers.linear import Linear
 
@@ -275,11 +276,10 @@ def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarr
     for MNIST), little beside a memory-mapped file's training chunks, and a
     memory-mapped X is read, not loaded."""
     X = to_numpy(X)
-    rows = max(1, block_values // max(1, X.shape[1]))
     mean = X.mean(axis=0, dtype=np.float64)
     squares = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], rows):
-        centred = X[start:start + rows] - mean
+    for _, block in row_blocks(X, block_values):
+        centred = block - mean
         squares += np.einsum("ij,ij->j", centred, centred)
     return mean, np.sqrt(squares / X.shape[0])
 

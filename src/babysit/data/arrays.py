@@ -1,13 +1,23 @@
-"""Looking at a feature array without copying it: where its first NaN or inf is (block by
-block), and whether it is memory-mapped (data that stays on disk); and checking one at the
-door (`check_features`: 2-d, numeric, finite, in the default float32 or float64; and
-`class_labels`: integer class indices in range)."""
+"""Looking at a feature array without copying it: a block of rows at a time (`row_blocks`),
+where its first NaN or inf is, and whether it is memory-mapped (data that stays on disk); and
+checking one at the door (`check_features`: 2-d, numeric, finite, in the default float32 or
+float64; and `class_labels`: integer class indices in range)."""
 
 from __future__ import annotations
 
 import mmap
+from collections.abc import Iterator
 
 import numpy as np
+
+
+def row_blocks(X, block_values: int = 2**20) -> Iterator[tuple[int, np.ndarray]]:
+    """(start, X[start:start + rows]) over X (N, D), in blocks of about `block_values` entries
+    (2^20: 4 MiB of float32): each a view, so a pass over a large or memory-mapped X holds one
+    block (and what is computed from it) at a time, never an array as large as X."""
+    rows = max(1, block_values // max(1, X.shape[1]))
+    for start in range(0, X.shape[0], rows):
+        yield start, X[start:start + rows]
 
 
 def first_non_finite(X: np.ndarray, block_values: int = 2**22) -> tuple[int, int] | None:
@@ -16,9 +26,8 @@ def first_non_finite(X: np.ndarray, block_values: int = 2**22) -> tuple[int, int
     when X is memory-mapped)."""
     if X.dtype.kind != "f":
         return None
-    rows = max(1, block_values // max(1, X.shape[1]))
-    for start in range(0, X.shape[0], rows):
-        bad = ~np.isfinite(X[start:start + rows])
+    for start, block in row_blocks(X, block_values):
+        bad = ~np.isfinite(block)
         if bad.any():
             row, col = np.argwhere(bad)[0]
             return start + int(row), int(col)

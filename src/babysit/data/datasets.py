@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from babysit.data import formats, sources, tabular
-from babysit.data.arrays import as_float32, check_features, is_memory_mapped
+from babysit.data.arrays import as_float32, check_features, is_memory_mapped, row_blocks
 from babysit.data.splits import contiguous_blocks, holdout_indices, smallest_classes
 from babysit.validation import existing_file, seed_or_none
 
@@ -109,9 +109,8 @@ def _transformed(transform, X: np.ndarray, copy: bool, block_values: int = 2**20
     Row by row the two give the same numbers."""
     if copy or transform.n_features_out_ != X.shape[1] or not X.flags.writeable:
         return transform.transform(X)
-    rows = max(1, block_values // X.shape[1])
-    for start in range(0, X.shape[0], rows):
-        X[start:start + rows] = transform.transform(X[start:start + rows])
+    for _, block in row_blocks(X, block_values):
+        block[...] = transform.transform(block)
     return X
 
 

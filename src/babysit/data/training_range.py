@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from babysit.data.arrays import row_blocks
+
 if TYPE_CHECKING:
     from babysit.data.tabular import TableEncoder
 
@@ -54,9 +56,10 @@ class ExtrapolationWarning(UserWarning):
     """Some new rows hold values far outside the training range: the model extrapolates."""
 
 
-# Rows are read in blocks of about this many cells, each in float64: `ranges_of` holds 8 MB
-# more than its input, where a float64 copy for np.nanstd held 4.5 times a float32 X (808 MB
-# for MNIST's 180 MB of training images, at the start of every estimator's fit).
+# Rows are read in blocks of about this many cells (`row_blocks`), each in float64:
+# `ranges_of` holds 8 MB more than its input, where a float64 copy for np.nanstd held 4.5
+# times a float32 X (808 MB for MNIST's 180 MB of training images, at the start of every
+# estimator's fit).
 BLOCK_CELLS = 2**20
 
 
@@ -66,11 +69,10 @@ def ranges_of(numbers) -> np.ndarray:
     measures new rows against. Every column needs a present cell. The std is np.nanstd's
     two passes (the mean, then the squared deviations), over blocks of rows."""
     numbers = np.asarray(numbers)
-    rows = max(1, BLOCK_CELLS // max(1, numbers.shape[1]))
 
     def blocks():   # (block (n, C) float64 with missing cells as 0, present (n, C) bool)
-        for start in range(0, len(numbers), rows):
-            block = np.array(numbers[start:start + rows], dtype=np.float64)
+        for _, rows in row_blocks(numbers, BLOCK_CELLS):
+            block = np.array(rows, dtype=np.float64)
             missing = np.isnan(block)
             block[missing] = 0.0
             yield block, ~missing

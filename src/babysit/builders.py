@@ -7,6 +7,7 @@ builds through these functions, so a run configured the same way is built the sa
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from babysit import layers, losses, monitors, optim, preprocess, regularizers
 from babysit.alerts import Alerts, say_nothing
@@ -14,7 +15,7 @@ from babysit.callbacks import EarlyStopping
 from babysit.config import RunConfig
 from babysit.data import datasets, tabular
 from babysit.data.arrays import is_memory_mapped
-from babysit.train import Trainer
+from babysit.train import Trainer, batches_per_epoch
 
 
 def load_data(cfg: RunConfig) -> datasets.Dataset:
@@ -55,8 +56,8 @@ def table_epochs(n_train: int, batch_size: int) -> int:
     """The epochs a table of `n_train` training rows trains for in batches of `batch_size`
     when --epochs is not given: enough for TABLE_MIN_UPDATES steps, between
     TABLE_DEFAULTS["epochs"] and TABLE_MAX_EPOCHS."""
-    batches = -(-n_train // batch_size)                  # a last, smaller batch is a step too
-    return min(TABLE_MAX_EPOCHS, max(TABLE_DEFAULTS["epochs"], -(-TABLE_MIN_UPDATES // batches)))
+    fewest = math.ceil(TABLE_MIN_UPDATES / batches_per_epoch(n_train, batch_size))
+    return min(TABLE_MAX_EPOCHS, max(TABLE_DEFAULTS["epochs"], fewest))
 
 
 def table_epochs_note(cfg: RunConfig, data: datasets.Dataset, chosen=()) -> str | None:
@@ -66,7 +67,7 @@ def table_epochs_note(cfg: RunConfig, data: datasets.Dataset, chosen=()) -> str 
     rule = table_epochs(len(data.train.y), cfg.batch_size)
     if "epochs" in chosen or not _small_table(data) or rule == TABLE_DEFAULTS["epochs"]:
         return None
-    batches = -(-len(data.train.y) // cfg.batch_size)
+    batches = batches_per_epoch(len(data.train.y), cfg.batch_size)
     return (f"{cfg.epochs} epochs: {len(data.train.y)} training rows make {batches} batches "
             f"of {cfg.batch_size} an epoch, and a table trains for at least "
             f"{TABLE_MIN_UPDATES:,} updates (at most {TABLE_MAX_EPOCHS} epochs); --epochs "

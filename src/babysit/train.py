@@ -162,7 +162,7 @@ class Trainer:
                                  + (f" of shape {val.shape}" if hasattr(val, "shape") else ""))
             val = self.prepare(val[0], val[1], "val X")
         n = X.shape[0]
-        per_epoch = math.ceil(n / self.batch_size)
+        per_epoch = batches_per_epoch(n, self.batch_size)
         self.history.iters_per_epoch = per_epoch
         train_eval = self._train_eval_subset(X, y)
         self.stop_training = False
@@ -345,6 +345,12 @@ class Trainer:
         """`accuracy` on arrays already checked (those `prepare` returned)."""
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
+
+
+def batches_per_epoch(n_rows: int, batch_size: int) -> int:
+    """The updates one epoch over `n_rows` rows makes in batches of `batch_size`: a last,
+    smaller batch is an update too."""
+    return math.ceil(n_rows / batch_size)
 
 
 def check_inputs(X, name: str = "X"):

@@ -1,51 +1,42 @@
-"""`babysit overfit`: the notes' first sanity run, as a run of its own with monitors and a
+"""`babysit overfit`: the notes' first sanity run as a run of its own, with monitors and a
 report: the configured network, regularization and dropout off, trained in full batches on a
-few training examples until it has learned every one of them (exit 1 when it has not)."""
+few training examples until it knows each of them (exit 1 when it does not)."""
 
 from __future__ import annotations
 
-import argparse
-
+from babysit.cli import options
 from babysit.cli.console import say
-from babysit.cli.options import (
-    add_config_options,
-    add_output_options,
-    add_report_flag,
-    chosen_settings,
-    count,
-    run_config,
-)
 from babysit.runs.run import Run
 
-STEPS = 500  # full-batch steps, unless --epochs says: what check.sanity allows its overfit
+STEPS = 500  # full-batch steps unless --epochs says: what check.sanity allows its overfit
 
 
-def add_options(p: argparse.ArgumentParser) -> None:
+def add_options(p) -> None:
     """The settings, --examples N, --out, --json, --no-report."""
-    add_config_options(p)
-    p.add_argument("--examples", type=count, default=20,
+    options.add_config_options(p)
+    p.add_argument("--examples", type=options.count, default=20,
                    help="training examples to learn by heart (default: 20)")
-    add_output_options(p)
-    add_report_flag(p)
+    options.add_output_options(p)
+    options.add_report_flag(p)
 
 
 def cmd_overfit(args) -> tuple[int, dict]:
     """Overfit the first --examples training examples: exit 0 when every one is learned."""
     fixed = {"reg": 0.0, "dropout": 0.0, "input_noise": 0.0, "batch_size": args.examples,
              "epochs": getattr(args, "epochs", STEPS)}
-    run = Run.prepare(run_config(args).replace(**fixed), out=args.out, command="overfit",
-                      chosen=chosen_settings(args) | set(fixed), checkpoints=False)
+    run = Run.prepare(options.run_config(args).replace(**fixed), out=args.out, command="overfit",
+                      chosen=options.chosen_settings(args) | set(fixed), checkpoints=False)
     if run.data.task == "regress":
-        raise ValueError(f"babysit overfit counts the examples learned: {run.data.name}'s "
-                         f"target is regressed; train it with babysit train")
+        raise ValueError(f"babysit overfit counts examples learned; {run.data.name}'s target is "
+                         f"regressed: train it with babysit train")
     X, y = run.data.train.X[:args.examples], run.data.train.y[:args.examples]
-    say(f"babysit overfit: {len(y)} training examples of {run.data.name}, regularization off, "
+    say(f"babysit overfit: {len(y)} training examples of {run.data.name}, no regularization, "
         f"{run.cfg.epochs} full-batch steps of {run.cfg.optimizer} at lr {run.cfg.lr:g}")
     run.fit(train=(X, y), val=(X, y))
-    summary, outcome = run.finish(say, report=not args.no_report, title="diagnosis")
+    summary, outcome = run.finish(say, report=not args.no_report)
     learned = run.error is None and run.trainer.accuracy(X, y) == 1.0
-    say(f"babysit overfit: {'every' if learned else 'NOT every'} example learned; final loss "
-        f"{summary['final_loss']} (run folder {run.out})")
+    say(f"babysit overfit: {'every' if learned else 'NOT every'} example learned, final loss "
+        f"{summary['final_loss'] or float('nan'):.4g} (run folder {run.out})")
     return outcome.status or (0 if learned else 1), {**summary, "learned": learned}
 
 

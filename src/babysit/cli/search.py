@@ -5,14 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from babysit.cli import options
 from babysit.cli.console import say
-from babysit.cli.options import (
-    add_config_options,
-    add_output_options,
-    add_report_flag,
-    chosen_settings,
-    run_config,
-)
 from babysit.runs import run_lock
 from babysit.runs.builders import fit_to_data, load_data
 from babysit.runs.config import RunConfig
@@ -24,7 +18,7 @@ from babysit.validation import make_folder
 def add_options(p: argparse.ArgumentParser) -> None:
     """The settings; trials, stages, the space (--param), sampler, folds, workers and the
     shared storage; --out, --json, --no-report."""
-    add_config_options(p)
+    options.add_config_options(p)
     g = p.add_argument_group("search")
     g.add_argument("--trials", type=int, default=None,
                    help="trials in all (default: 30); finished trials already in the study "
@@ -46,8 +40,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--study", default="babysit", help="the study's name in the storage")
     g.add_argument("--top-k", type=int, default=5,
                    help="the best configurations retrained as an ensemble (default: 5)")
-    add_output_options(p)
-    add_report_flag(p)
+    options.add_output_options(p)
+    options.add_report_flag(p)
 
 
 def cmd_search(args) -> tuple[int, dict]:
@@ -55,9 +49,9 @@ def cmd_search(args) -> tuple[int, dict]:
     same command resumes the same search."""
     from babysit import search
 
-    cfg = run_config(args)
+    cfg = options.run_config(args)
     data = load_data(cfg)
-    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    cfg = fit_to_data(cfg, data, options.chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     out = args.out if args.out is not None else search.default_out(data.name, args.study)
     run_lock.hold(make_folder(out, "--out"))  # to the command's end: its config files too

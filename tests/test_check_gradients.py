@@ -13,10 +13,10 @@ from babysit.check import (
     numerical_gradient_array,
     step_sizes,
 )
-from babysit.runs import run as run_module
 from babysit.nn.layers import Dropout, Linear, ReLU, Sequential, Tanh
 from babysit.nn.losses import MeanSquaredError, MulticlassSVM, SoftmaxCrossEntropy
 from babysit.nn.regularizers import L1, L2, ElasticNet
+from babysit.runs import run as run_module
 
 SOFTMAX = SoftmaxCrossEntropy()
 

@@ -1,6 +1,7 @@
 """scikit-learn's own estimator checks, model selection, pickling and labels of any type."""
 
 import copy
+import inspect
 import pickle
 import warnings
 
@@ -50,6 +51,19 @@ def sklearn_digits_600():
 
 def small_classifier(**kw):
     return BabysitClassifier(**{"hidden": (32,), "epochs": 15, "lr": 3e-3, **kw})
+
+
+@pytest.mark.parametrize("estimator", [BabysitClassifier, BabysitRegressor])
+def test_the_parameter_docs_are_run_configs_help_texts(estimator):
+    """Each parameter is documented with its default and RunConfig's help text, generated,
+    so a changed help text or default changes the docstring too."""
+    doc = " ".join(inspect.getdoc(estimator).split())   # the wrapping undone
+    fields = config_fields()
+    for name, default in estimator().get_params().items():
+        assert f"{name} : default {default!r}" in doc
+        if name != "verbose":
+            assert " ".join(fields[name].metadata["help"].split()) in doc
+    assert "preprocess : default 'minmax'" in doc and "'whiten-zca'" in doc
 
 
 def test_constructor_arguments_are_the_run_configuration_fields():

@@ -34,6 +34,7 @@ for _old, _module in {
         "callbacks": callbacks, "checkpoint": checkpoint, "history": history,
         "metrics": metrics, "monitors": monitors, "train": trainer}.items():
     sys.modules.setdefault(f"babysit.{_old}", _module)
+    globals().setdefault(_old, _module)   # and as attributes: `bs.train.accuracy` too
 del _old, _module
 
 __version__ = "0.1.0"

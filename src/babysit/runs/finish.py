@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from babysit.training.alerts import blew_up
 from babysit.backend import to_numpy
+from babysit.training.alerts import blew_up
 from babysit.training.checkpoint import state_path
 from babysit.training.metrics import split_metrics
 from babysit.training.trainer import DivergedError

@@ -157,8 +157,8 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     """The Trainer `cfg` describes, for `net`. With `data`, the default monitors record into
     the History too (babysit.training.monitors.default: cheap, and they never change training);
     `callbacks` are added after them (and after EarlyStopping when `cfg.patience` is set, and
-    the `babysit.training.alerts.Alerts` that `cfg.stop_on` tunes). quiet: no progress bar,
-    no alerts printed. The History's meta records the configuration ("config")."""
+    the `babysit.training.alerts.Alerts` that `cfg.stop_on` tunes). quiet: no progress bar, no
+    alerts printed. The History's meta records the configuration ("config")."""
     constraints = [regularizers.MaxNorm(cfg.max_norm)] if cfg.max_norm else []
     watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
     stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []

@@ -341,5 +341,5 @@ def unknown_fields(names, where: str) -> None:
                          f"{', '.join(config_fields())}")
 
 
-__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_names",
-           "parse_widths", "unknown_fields"]
+__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_names", "parse_real",
+           "parse_whole", "parse_widths", "unknown_fields"]

@@ -29,6 +29,9 @@ from babysit.training.metrics import regression_metrics
 from babysit.training.trainer import Trainer, predict_scores
 from babysit.validation import positive_int
 
+__all__ = ["Ensemble", "of_seeds", "top_k", "of_run", "soften", "SoftTargetCrossEntropy",
+           "DistillationLoss", "DistillTrainer", "distill"]
+
 
 class Ensemble:
     """Averages the class probabilities of several models, or for a regression

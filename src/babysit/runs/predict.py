@@ -31,6 +31,9 @@ from babysit.training import checkpoint
 from babysit.training.trainer import predict_scores
 from babysit.validation import existing_file
 
+__all__ = ["IgnoredColumnsWarning", "FAR_COLUMN", "Predictions", "model_file", "match_columns",
+           "predict_table"]
+
 
 class IgnoredColumnsWarning(UserWarning):
     """The new rows hold columns the model was not trained on; they were left out."""

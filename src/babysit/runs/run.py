@@ -79,8 +79,10 @@ class Run:
         net = build_model(cfg, data.n_features, data.n_outputs) if net is None else net
         if command is not None:
             out = new_folder(out, command, cfg, lock=lock)
-        callbacks = [] if not checkpoints or out is None else [
-            Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))]
+        callbacks = []
+        if checkpoints and out is not None:
+            callbacks.append(Checkpoints(out, preprocess=data.preprocess,
+                                         meta=checkpoint_meta(cfg, data)))
         trainer = build_trainer(cfg, net, data=data if monitors else None, quiet=quiet,
                                 callbacks=callbacks)
         return cls(cfg, data, trainer, None if out is None else Path(out))

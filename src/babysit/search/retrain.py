@@ -14,6 +14,8 @@ from babysit.search.results import ranked
 from babysit.search.studies import Job
 from babysit.training.metrics import split_metrics
 
+__all__ = ["retrain", "split_scores", "describe"]
+
 
 def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
             report: bool = True) -> tuple:

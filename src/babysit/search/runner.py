@@ -47,6 +47,8 @@ from babysit.search.trial import load_data
 from babysit.search.workers import run_workers, work
 from babysit.validation import make_folder
 
+__all__ = ["default_out", "run"]
+
 # Trials in all when neither `trials` nor `stages` is given.
 DEFAULT_TRIALS = 30
 # Rows of the trial table printed (all of them go to trials.csv and trials.json).

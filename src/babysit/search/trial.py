@@ -16,6 +16,8 @@ from babysit.runs.run import DIVERGED, Run
 from babysit.search.objective import objective_for
 from babysit.training.metrics import regression_metrics
 
+__all__ = ["load_data", "build", "evaluate"]
+
 
 def load_data(name: str, seed: int = 0) -> datasets.Dataset:
     """The dataset `babysit train --data NAME --seed SEED` trains on, preprocessed alike."""

@@ -12,9 +12,10 @@ from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, run_config
 from babysit.doctor import Runner, treat
 from babysit.report.page import Section
-from babysit.runs.builders import fit_to_data, layer_widths
+from babysit.runs.builders import layer_widths
 from babysit.runs.finish import EXIT_DIVERGED, say_findings
 from babysit.runs.folder import new_folder
+from babysit.runs.run import fitted
 
 # Retrainings `train --fix` makes at most, unless --max-rounds says.
 MAX_ROUNDS = 3
@@ -54,7 +55,7 @@ def train_fix(args) -> tuple[int, dict]:
     if data.task == "regress":
         raise ValueError(f"--fix compares validation accuracy, which the regressed target of "
                          f"{data.name} has none of: train it without --fix")
-    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    cfg, _ = fitted(cfg, chosen_settings(args), data)
     out = runner.out = new_folder(args.out, "train", cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
         f"model {layer_widths(cfg, data)}, at most {max_rounds} rounds")

@@ -69,12 +69,12 @@ def test_a_run_that_ends_with_an_error_finding_says_so_last(tmp_path):
 
 
 def test_the_end_of_a_run_diagnoses_it_once_for_the_printout_and_the_report(
-        digits, tmp_path, monkeypatch):
+        digits_split, tmp_path, monkeypatch):
     import babysit.diagnose
     import babysit.report
 
     trainer = _trainer(0.05, epochs=2)
-    assert _fit(trainer, digits) is None
+    assert _fit(trainer, digits_split) is None
     calls = []
     real = babysit.diagnose.diagnose
 

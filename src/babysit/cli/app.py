@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 import warnings
@@ -237,28 +238,45 @@ def cmd_demo(args) -> int:
 
 
 def add_report_options(p: argparse.ArgumentParser) -> None:
-    """RUN_DIR, the run folder whose report is drawn again, and --json."""
-    p.add_argument("run_dir", type=Path, help="a run folder holding history.json "
-                   "(written by babysit train or demo)")
+    """RUN_DIR (one run folder, whose report is drawn again; several, compared on one page),
+    --out for the comparison's page, and --json."""
+    p.add_argument("run_dir", type=Path, nargs="+", metavar="RUN_DIR",
+                   help="a run folder holding history.json (written by babysit train, demo, "
+                        "search or --fix); several are compared on one page")
+    p.add_argument("--out", type=Path, default=None,
+                   help="where the comparison of several runs is written (default: "
+                        "compare.html in the folder that holds the first run)")
     p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
 
 
 def cmd_report(args) -> int:
-    """Re-render report.html and the plots of a saved run from its history.json."""
+    """Re-render report.html of a saved run from its history.json; with several run folders,
+    write one page comparing them (curves overlaid, settings side by side)."""
     from babysit import report
     from babysit.training.history import History
 
-    path = args.run_dir / "history.json"
+    if len(args.run_dir) > 1:
+        out = args.out or args.run_dir[0].resolve().parent / "compare.html"
+        page = report.compare.write_comparison(args.run_dir, out)
+        say(f"comparison of {len(args.run_dir)} runs: {page}")
+        if args.json:
+            print(json.dumps({"report": str(page), "run_dirs": [str(d) for d in args.run_dir]}))
+        return 0
+    run_dir = args.run_dir[0]
+    if args.out is not None:
+        raise ValueError("--out names the comparison page of several runs; a single run's "
+                         f"report is always {run_dir / 'report.html'}")
+    path = run_dir / "history.json"
     if not path.is_file():
-        raise ValueError(f"RUN_DIR {str(args.run_dir)!r} holds no history.json: give a run "
+        raise ValueError(f"RUN_DIR {str(run_dir)!r} holds no history.json: give a run "
                          f"folder written by babysit train or babysit demo")
     history = History.load(path)
     findings = history.diagnose()
     finish.say_findings(findings, say)
-    page = report.write(history, args.run_dir)
+    page = report.write(history, run_dir)
     say(f"report: {page}")
     if args.json:
-        print(json.dumps({"report": str(page), "run_dir": str(args.run_dir),
+        print(json.dumps({"report": str(page), "run_dir": str(run_dir),
                           "findings": [finish.finding_json(f) for f in findings]}))
     return 0
 
@@ -383,7 +401,7 @@ def check_predictions_file(out: Path, data: Path) -> None:
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", cmd_demo,
              [add_config_options, add_output_options]),
-    "report": ("re-render report.html and the plots of a run folder from its history.json",
+    "report": ("re-render a run folder's report.html from its history.json, or compare runs",
                cmd_report, [add_report_options]),
     "train": ("train a model, print its diagnosis, write its report and its train/val/test "
               "accuracy (exit 3 when it diverged or exploded); --fix treats it, --resume RUN "
@@ -427,13 +445,18 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, run, _ = COMMANDS[args.command]
+    words = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    line = finish.COMMAND_LINE.set(shlex.join(["babysit", *words]))
     # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
     # (`| head`) does not end the run before it has written its files
     # run_lock.command_scope: the run folders the command locked are free again when it ends
     with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave(), \
             run_lock.command_scope():
-        return run_reporting_errors(f"babysit {args.command}", lambda: run(args), args.debug,
-                                    diverged_status=finish.EXIT_DIVERGED)
+        try:
+            return run_reporting_errors(f"babysit {args.command}", lambda: run(args), args.debug,
+                                        diverged_status=finish.EXIT_DIVERGED)
+        finally:
+            finish.COMMAND_LINE.reset(line)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import json
 import shutil
 import time
 
+from babysit import report
 from babysit.check.lr_range import METHODS, SUGGESTION
 from babysit.cli.console import say
 from babysit.cli.run_folder import chosen_settings, run_config, run_folder
@@ -19,6 +20,7 @@ from babysit.report.page import Section
 from babysit.runs.builders import fit_to_data, layer_widths
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import EXIT_DIVERGED, finish, say_findings
+from babysit.training.history import History
 
 
 def add_lr_find_options(p: argparse.ArgumentParser) -> None:
@@ -122,12 +124,17 @@ def train_fix(args, cfg: RunConfig) -> int:
         plot = runner.ranges[-1][1].plot(out / "lr_range.png")
         images["The last learning-rate range test of the treatment"] = plot.read_bytes()
     history = kept.history
-    history.meta["treatment"] = treatment.to_dict()
+    # Only now, with the treatment over, is the test split scored, for the kept model alone.
+    test = kept.run.accuracy(*data.test) if kept.val_acc is not None else None
+    history.meta.update(treatment=treatment.to_dict(), test_accuracy=test, seconds=seconds)
     outcome = finish(history, out, say, report=not args.no_report, preprocess=data.preprocess,
                      image_shape=data.raw_image_shape, title="diagnosis of the kept run",
                      sections=[Section("Treatment", treatment.to_html(images), "treatment")])
-    # Only now, with the treatment over, is the test split scored, for the kept model alone.
-    test = kept.run.accuracy(*data.test) if kept.val_acc is not None else None
+    if not args.no_report:  # every round's own report, round 0 (the run as configured) too
+        for folder in sorted(out.glob("round-*")):
+            if (folder / "history.json").is_file():
+                report.write(History.load(folder / "history.json"), folder,
+                             preprocess=data.preprocess, image_shape=data.raw_image_shape)
     say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
         f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
     if args.json:

@@ -15,11 +15,15 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
-from babysit.training.alerts import blew_up
+import numpy as np
+
 from babysit.backend import to_numpy
+from babysit.training.alerts import blew_up
 from babysit.training.checkpoint import state_path
 from babysit.training.metrics import split_metrics
 from babysit.training.trainer import DivergedError
@@ -136,10 +140,27 @@ def end_run(trainer, data, seconds: float, out: Path, error: DivergedError | Non
     if data.task == "regress" and error is None:  # the report's RMSE, MAE and R^2 rows
         h.meta["regression"] = {k: v for k, v in summary.items()
                                 if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
+        h.meta["predictions"] = validation_predictions(trainer, data)
     outcome = finish(h, out, say, report=report, preprocess=data.preprocess,
                      image_shape=data.raw_image_shape, error=error, title=title)
     summary.update(outcome.to_json(), status=outcome.status)
     return summary, outcome
+
+
+# The validation rows a regression's report draws as predicted against actual, at most.
+PREDICTIONS_KEPT = 1000
+
+
+def validation_predictions(trainer, data) -> dict:
+    """For the report's predicted-vs-actual plot: up to PREDICTIONS_KEPT validation rows'
+    targets and predictions (N,) in the target's units, and the training targets' mean (what
+    the mean predictor, the baseline, predicts for every row)."""
+    X, y = data.val.X[:PREDICTIONS_KEPT], data.val.y[:PREDICTIONS_KEPT]
+    predicted = data.target.inverse_transform(to_numpy(trainer.scores(X)))
+    actual = data.target.inverse_transform(y)
+    mean = float(np.mean(data.target.inverse_transform(data.train.y)))
+    return {"split": "validation", "actual": np.ravel(actual).tolist(),
+            "predicted": np.ravel(predicted).tolist(), "train_mean": mean}
 
 
 def summarize(trainer, data, seconds: float, out: Path) -> dict:
@@ -190,6 +211,21 @@ def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis")
         say("  too little was recorded to judge")
 
 
+# The command line of the `babysit` command running now (the command line's `main` sets it),
+# stamped on every run it finishes so that a report says how its run was started.
+COMMAND_LINE: ContextVar[str | None] = ContextVar("COMMAND_LINE", default=None)
+
+
+def stamp(history) -> None:
+    """Write the run's identity into history.meta: when it finished (UTC), the babysit
+    version, and the command line when a `babysit` command ran it."""
+    from babysit import __version__
+
+    history.meta.update(finished=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", version=__version__)
+    if COMMAND_LINE.get() is not None:
+        history.meta["command"] = COMMAND_LINE.get()
+
+
 def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
            preprocess=None, image_shape=None, error: DivergedError | None = None,
            title: str = "diagnosis", sections=()) -> Outcome:
@@ -197,12 +233,13 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     write run_dir/report.html unless report=False (`preprocess`, `image_shape` and `sections`
     go to `babysit.report.write`), print where the report is; returns the `Outcome`."""
     run_dir = Path(run_dir)
+    stamp(history)
     history.save(run_dir / "history.json")
     findings = history.diagnose()
     say_findings(findings, say, title)
     page = None
     if report:
-        from babysit import report as report_module  # Matplotlib only when a report is drawn
+        from babysit import report as report_module
 
         page = report_module.write(history, run_dir, preprocess=preprocess,
                                    image_shape=image_shape, sections=sections)
@@ -210,5 +247,5 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     return Outcome(findings, page, blew_up(history, findings), error)
 
 
-__all__ = ["EXIT_DIVERGED", "Outcome", "end_run", "finding_json", "finish", "fit",
-           "report_summary", "say_findings", "summarize", "top_finding"]
+__all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "end_run", "finding_json", "finish", "fit",
+           "report_summary", "say_findings", "stamp", "summarize", "top_finding"]

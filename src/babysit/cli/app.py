@@ -273,7 +273,7 @@ def cmd_report(args) -> int:
     history = History.load(path)
     findings = history.diagnose()
     finish.say_findings(findings, say)
-    page = report.write(history, run_dir)
+    page = report.write(history, run_dir, findings=findings)
     say(f"report: {page}")
     if args.json:
         print(json.dumps({"report": str(page), "run_dir": str(run_dir),

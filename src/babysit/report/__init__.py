@@ -90,14 +90,12 @@ def _log_caption(history) -> str:
 
 
 def _epoch_loss_caption(history) -> str:
-    text = ("The data loss (no penalty) averaged over each epoch's batches, and on the "
-            "validation split at the epoch's end.")
     if not any(v is not None for v in history.val_loss):
-        text += " This run had no validation split, so only the training loss is drawn."
-    else:
-        text += (" Validation climbing away from a falling training loss is overfitting; "
-                 "both high is under-fitting.")
-    return text
+        return ("The data loss (no penalty) averaged over each epoch's batches. This run had "
+                "no validation split, so only the training loss is drawn.")
+    return ("The data loss (no penalty) averaged over each epoch's batches, and on the "
+            "validation split at the epoch's end. Validation climbing away from a falling "
+            "training loss is overfitting; both high is under-fitting.")
 
 
 def _accuracy_caption(history) -> str:
@@ -197,15 +195,16 @@ def figures(history, plots: Iterable[Plot] = PLOTS) -> list[Drawn]:
 
 
 def write(history, run_dir, preprocess=None, image_shape=None,
-          sections: Iterable[Section] = ()) -> Path:
+          sections: Iterable[Section] = (), findings=None) -> Path:
     """Write report.html into `run_dir` (created if missing); returns its path.
 
     history: a babysit.History. A plot whose data the history lacks (no monitors, no
     validation) is left out. When `preprocess` (a fitted transform or Pipeline) holds a PCA and
     `image_shape` is the inputs' image shape, the top components are drawn as images too.
     `sections`: extra `Section`s (a heading and an HTML body, e.g. a treatment record) placed
-    right after the diagnosis; what the folder holds of a search or a treatment's rounds adds
-    its own (`babysit.report.folder`).
+    after the diagnosis, behind those of what the folder holds of a search or a treatment's
+    rounds (`babysit.report.folder`). `findings`: the history's diagnosis when the caller
+    has it already (else it is made here).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -219,8 +218,8 @@ def write(history, run_dir, preprocess=None, image_shape=None,
     meta_preprocess = history.meta.get("preprocess")
     if meta_preprocess is None and preprocess is not None:
         meta_preprocess = repr(preprocess)
-    html = render(history, diagnose(history), drawn,
-                  sections=list(sections) + folder.sections(run_dir, history),
+    html = render(history, diagnose(history) if findings is None else findings, drawn,
+                  sections=folder.sections(run_dir, history) + list(sections),
                   preprocess=meta_preprocess, run_dir=run_dir)
     out = run_dir / "report.html"
     out.write_text(html, encoding="utf-8")

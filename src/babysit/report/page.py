@@ -47,7 +47,7 @@ tr.best td{background:#eef6ee}.diff{background:#fff1c2}
 table{border-collapse:collapse;width:100%}
 td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;
  overflow-wrap:anywhere}
-th{width:13em;font-weight:600}
+th{font-weight:600}table.run th{width:13em}
 details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
 pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
 """
@@ -90,7 +90,7 @@ def render(history, findings, figures, sections=(), preprocess=None, run_dir=Non
         parts.append(f"<h2 id=\"{e(s.id)}\">{e(s.title)}</h2>\n{s.body_html}")
     parts += ["<h2 id=\"plots\">Plots</h2>", f"<p class=\"note\">{e(EPOCH_CONVENTION)}</p>",
               figures_html(figures)]
-    parts += ["<h2 id=\"run\">Run</h2>", "<table>"]
+    parts += ["<h2 id=\"run\">Run</h2>", "<table class=\"run\">"]
     parts += [f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>"
               for label, value in run_rows(history, preprocess)]
     parts.append("</table>")

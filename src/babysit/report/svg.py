@@ -254,7 +254,8 @@ class Chart:
     def svg(self) -> str:
         """The chart as one `<svg>` element (no XML prolog: it is placed inside the page)."""
         self._ranges()
-        left, right, top = (62, 14, 26) if self.axes else (4, 4, 24)
+        # the right margin holds half of the last x tick's label
+        left, right, top = (62, 26, 26) if self.axes else (4, 4, 24)
         legend = self._legend_rows()
         plot_h = self.height - top - (40 if self.axes else 4)
         total_h = self.height + 18 * len(legend)

@@ -242,7 +242,8 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
         from babysit import report as report_module
 
         page = report_module.write(history, run_dir, preprocess=preprocess,
-                                   image_shape=image_shape, sections=sections)
+                                   image_shape=image_shape, sections=sections,
+                                   findings=findings)
         say(f"report: {page}")
     return Outcome(findings, page, blew_up(history, findings), error)
 

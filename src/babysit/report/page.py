@@ -151,11 +151,9 @@ def identity(meta, run_dir) -> str:
         parts.append(f"folder <code>{e(str(Path(run_dir).resolve()))}</code>")
     if meta.get("finished"):
         parts.append(f"finished {e(str(meta['finished']))}")
-    from babysit import __version__
-
-    parts.append(f"drawn {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by babysit {e(__version__)}"
-                 + (f" (trained with {e(str(meta['version']))})"
-                    if meta.get("version") and meta["version"] != __version__ else ""))
+    if meta.get("version"):
+        parts.append(f"babysit {e(str(meta['version']))}")
+    parts.append(f"drawn {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     if meta.get("command"):
         parts.append(f"command <code>{e(str(meta['command']))}</code>")
     return "<p class=\"identity\">" + "; ".join(parts) + ".</p>"
@@ -276,7 +274,8 @@ def _alerts(history) -> str:
     items = [f"<li>{e(a.get('when', ''))}: <span class=\"sev\" style=\"color:"
              f"{SEVERITY_COLORS.get(a.get('severity'), '#333')}\">{e(a.get('severity', ''))}"
              f"</span> {e(a.get('what', ''))}</li>" for a in alerts]
-    return "<p class=\"note\">Raised while training, when each first appeared:</p><ul>" + \
+    return "<p class=\"note\">Raised while training, when each first appeared (the diagnosis " \
+        "above, made from the whole run, is the final word and its advice):</p><ul>" + \
         "".join(items) + "</ul>"
 
 

@@ -67,12 +67,16 @@ class Scale:
             if span < 0.6:  # under 4x: round numbers, as on a linear axis
                 return Scale("linear", lo, hi).ticks(most)
             a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-            if span < 1.6:  # about a decade: 1, 2 and 5 within each
-                values = [m * 10.0 ** k for k in range(a, b + 1) for m in (1, 2, 5)]
-            else:
-                step = max(1, math.ceil((b - a + 1) / most))
-                values = [10.0 ** k for k in range(a, b + 1, step)]
-            return [(v, number(v)) for v in values if lo * 0.999 <= v <= hi * 1.001]
+            inside = [v for v in (10.0 ** k for k in range(a, b + 1))
+                      if lo * 0.999 <= v <= hi * 1.001]
+            step = max(1, math.ceil(len(inside) / most))
+            values = inside[::step]
+            for mantissas in ((1, 3), (1, 2, 5)):  # too few decades: more marks within each
+                if len(values) >= 3:
+                    break
+                values = [v for v in (m * 10.0 ** k for k in range(a, b + 1) for m in mantissas)
+                          if lo * 0.999 <= v <= hi * 1.001]
+            return [(v, number(v)) for v in values]
         if self.kind == "symlog":
             top = max(abs(lo), abs(hi), self.linthresh)
             k = max(1, math.ceil(math.log10(top / self.linthresh)))

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -219,9 +220,8 @@ COMMAND_LINE: ContextVar[str | None] = ContextVar("COMMAND_LINE", default=None)
 def stamp(history) -> None:
     """Write the run's identity into history.meta: when it finished (UTC), the babysit
     version, and the command line when a `babysit` command ran it."""
-    from babysit import __version__
-
-    history.meta.update(finished=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", version=__version__)
+    history.meta.update(finished=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                        version=metadata.version("babysit"))
     if COMMAND_LINE.get() is not None:
         history.meta["command"] = COMMAND_LINE.get()
 

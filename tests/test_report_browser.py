@@ -204,7 +204,7 @@ def _demo(tmp_path_factory):
 
 def _diverged(tmp_path_factory, digits):
     trainer = bs.Trainer(bs.mlp(64, [100, 100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
-                         bs.optim.SGD(10.0), reg=bs.regularizers.L2(1e-4), batch_size=32,
+                         bs.optim.SGD(5.5), reg=bs.regularizers.L2(1e-4), batch_size=32,
                          epochs=5, progress=False,
                          callbacks=monitors.default(image_shape=(8, 8), data="digits"))
     mean = digits.train.X.mean(axis=0)

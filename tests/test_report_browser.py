@@ -333,9 +333,11 @@ def test_classification_draws_its_validation_loss_and_the_table_speaks_in_words(
     assert "Adam(lr=" not in demo["text"] and "n_in=" not in demo["text"]
 
 
-def test_a_diverged_run_is_marked_where_it_became_nan(pages):
+def test_a_blowup_is_marked_where_it_stays_and_histograms_switch_to_area_bars(pages):
     text = pages["diverged", 1400]["text"]
     assert "The run diverged" in text and "loss NaN from iteration" in text
+    assert "loss above 3x its start from iteration" in text
+    assert "count per axis unit" in text and "symmetric-log" in text
 
 
 def test_a_regression_whose_penalty_dominates_is_not_called_healthy(pages):

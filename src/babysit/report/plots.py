@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from babysit.diagnose import moving_average
-from babysit.report.svg import PALETTE, Chart, color, diverging
+from babysit.report.svg import PALETTE, Chart, color, diverging, nice_step
 from babysit.training.history import BLOWUP
 
 EPOCH_LABEL = "epoch (epoch k runs from k-1 to k)"
@@ -242,7 +242,7 @@ def _layer_scale(first, later) -> tuple[str, float]:
     start = _spread(first)
     widest = max((_spread(h) for h in later), default=0.0)
     if start > 0 and widest > SYMLOG_SPREAD * start:
-        return "symlog", start
+        return "symlog", nice_step(start)  # a round threshold: round tick labels
     return "linear", 1.0
 
 

@@ -99,19 +99,19 @@ def nice_step(raw: float) -> float:
 
 
 def number(v: float, step: float | None = None) -> str:
-    """A tick label: plain decimals to the step's precision, or 1e-3 style when tiny or huge."""
+    """A tick label: plain decimals to the step's precision (3 significant digits without a
+    step), or 1e-3 style when tiny or huge."""
     if v == 0:
         return "0"
-    if abs(v) >= 1e5 or abs(v) < 1e-3:
-        mantissa, exponent = f"{v:.0e}".split("e")
-        return f"{mantissa}e{int(exponent)}"
-    if step is not None:
-        decimals = max(0, -math.floor(math.log10(step) + 1e-9)) + (1 if
-                                                                   step / 10.0 ** math.floor(
-                                                                       math.log10(step)) == 2.5
-                                                                   else 0)
-        return f"{v:.{decimals}f}"
-    return f"{v:g}"
+    if abs(v) >= 1e4 or abs(v) < 1e-3 or (step is None and abs(v) >= 1e3):
+        mantissa, exponent = f"{v:.2g}".split("e") if "e" in f"{v:.2g}" else \
+            f"{v:.1e}".split("e")
+        return f"{float(mantissa):g}e{int(exponent)}"
+    if step is None:
+        return f"{v:.3g}"
+    power = math.floor(math.log10(step) + 1e-9)
+    quarter = step / 10.0 ** power == 2.5  # 2.5, 7.5: one digit more
+    return f"{v:.{max(0, -power + (1 if quarter else 0))}f}"
 
 
 def limits(values, kind: str, pad: float = 0.04) -> tuple[float, float]:
@@ -346,11 +346,15 @@ class Chart:
             return f'<path d="{d}" {fill} stroke="{s["color"]}" stroke-width="1.2">{tip}</path>'
         if it.kind == "vline":
             px = X(a["v"])
+            if not left <= px <= left + plot_w:  # outside the axis' range: not drawn
+                return ""
             return (f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{top + plot_h}" '
                     f'stroke="{s["color"]}" stroke-width="1.4" stroke-dasharray="{s["dash"]}">'
                     f'{tip}</line>')
         if it.kind == "hline":
             py = Y(a["v"])
+            if not top <= py <= top + plot_h:
+                return ""
             return (f'<line x1="{left}" x2="{left + plot_w}" y1="{py:.1f}" y2="{py:.1f}" '
                     f'stroke="{s["color"]}" stroke-width="1.3" stroke-dasharray="{s["dash"]}">'
                     f'{tip}</line>')

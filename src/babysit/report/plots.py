@@ -493,3 +493,32 @@ def plot_predictions(history) -> list[str] | None:
     spread.points(predicted, residuals, label="residual")
     spread.hline(0.0, color="#555555", label="0")
     return [scatter.svg(), spread.svg()]
+
+
+# -- the learning-rate range test ---------------------------------------------------------------
+
+def plot_lr_range(found: dict) -> str | None:
+    """A learning-rate range test (`babysit.check.LRRange.to_dict()`): the loss per batch
+    (faint) and smoothed against the rate on a log axis, its two candidates marked (the
+    suggested one in red). The y axis holds the smoothed curve, so a raw spike cannot flatten
+    it."""
+    lrs = np.asarray(found.get("lrs") or [], dtype=np.float64)
+    if lrs.size == 0:
+        return None
+    raw = np.asarray([math.nan if v is None else v for v in found["losses"]], dtype=np.float64)
+    smooth = np.asarray([math.nan if v is None else v for v in found["smoothed"]],
+                        dtype=np.float64)
+    chart = Chart(f"Learning-rate range test, {found.get('optimizer', '')}", "learning rate (log)",
+                  "loss", x="log")
+    chart.spread(lrs, raw, label="loss per batch")
+    chart.line(lrs, smooth, label="smoothed loss")
+    if np.isfinite(smooth).any():
+        low, high = float(np.nanmin(smooth)), float(np.nanmax(smooth))
+        pad = 0.05 * (high - low) + 1e-12
+        chart.ylim = (low - pad, high + pad)
+    for name, key, dash in (("steepest", "steepest", "6 3"), ("min/10", "min_over_10", "2 3")):
+        if found.get(key) is not None:
+            chosen = name == found.get("method")
+            chart.vline(found[key], color=MARK_COLOR if chosen else "#777777", dash=dash,
+                        label=f"{name} {found[key]:.1e}" + (" (suggested)" if chosen else ""))
+    return chart.svg()

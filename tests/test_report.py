@@ -298,10 +298,12 @@ def test_demo_runs_the_recipe_and_report_rerenders_it_fast_and_alone(tmp_path, c
     assert history.meta["version"] == bs.__version__ and history.meta["finished"]
     first = _parse(out / "report.html").figures
     (out / "report.html").unlink()
+    (out / "loss.png").write_bytes(b"\x89PNG")  # what an older report kept beside its page
     assert main(["report", str(out), "--json"]) == 0
     rerendered = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert rerendered["report"] == str(out / "report.html")
     assert _parse(out / "report.html").figures == first
+    assert not (out / "loss.png").exists()
 
 
 def test_report_compares_several_runs_on_one_page(history, tmp_path, capsys):
@@ -332,3 +334,24 @@ def test_the_top_pca_components_are_drawn_as_images_when_the_data_went_through_p
                                image_shape=data.raw_image_shape))
     assert page.figures["pca_components"] == ["Top 20 principal components"]
     assert "pca_components" not in _parse(report.write(history, tmp_path / "plain")).figures
+
+
+def test_a_search_folder_shows_every_trial_best_first_and_where_the_best_stands(history,
+                                                                                 tmp_path):
+    rows = [{"stage": 1, "trial": i, "state": "complete", "val_accuracy": acc, "epochs": 2,
+             "lr": lr, "hidden": hidden, "seconds": 0.5, "finding": f"info: trial {i}"}
+            for i, (acc, lr, hidden) in enumerate([(0.5, 1e-4, [50]), (0.9, 1e-2, [100, 100]),
+                                                   (0.7, 1e-3, [50])])]
+    (tmp_path / "trials.json").write_text(json.dumps(rows))
+    (tmp_path / "search.json").write_text(json.dumps({
+        "objective": {"metric": "val_accuracy", "direction": "maximize"}, "seconds": 12.5,
+        "retrained": {"val_accuracy": 0.91, "test_accuracy": 0.9}, "warnings": [],
+        "spaces": [{"lr": "loguniform(0.0001, 0.01)"}]}))
+    text = report.write(history, tmp_path).read_text()
+    assert "Best of 3 trials</b> (stage 1, trial 1)" in text
+    assert "test accuracy 0.9" in text and "the whole search took 12.5 s" in text
+    table = text[text.index("<table class=\"trials\""):]
+    order = [table.index(f"info: trial {i}") for i in (1, 2, 0)]
+    assert order == sorted(order)  # best first
+    assert "<tr class=\"best\">" in table and "100-100" in table
+    assert {"lr", "hidden"} <= set(_parse(tmp_path / "report.html").figures["search_params"])

@@ -194,6 +194,12 @@ def figures(history, plots: Iterable[Plot] = PLOTS) -> list[Drawn]:
     return out
 
 
+# The PNG files reports drawn with Matplotlib kept beside the page (which embedded them again);
+# drawing a folder's report anew removes them, so that no figure is kept twice.
+OLD_FIGURES = ("loss", "loss_log", "accuracy", "epoch_loss", "update_ratios", "activations",
+               "gradients", "first_layer_weights", "pca_components")
+
+
 def write(history, run_dir, preprocess=None, image_shape=None,
           sections: Iterable[Section] = (), findings=None) -> Path:
     """Write report.html into `run_dir` (created if missing); returns its path.
@@ -204,7 +210,8 @@ def write(history, run_dir, preprocess=None, image_shape=None,
     `sections`: extra `Section`s (a heading and an HTML body, e.g. a treatment record) placed
     after the diagnosis, behind those of what the folder holds of a search or a treatment's
     rounds (`babysit.report.folder`). `findings`: the history's diagnosis when the caller
-    has it already (else it is made here).
+    has it already (else it is made here). The PNG figures an older report kept beside the
+    page (OLD_FIGURES) are removed.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -223,6 +230,8 @@ def write(history, run_dir, preprocess=None, image_shape=None,
                   preprocess=meta_preprocess, run_dir=run_dir)
     out = run_dir / "report.html"
     out.write_text(html, encoding="utf-8")
+    for name in OLD_FIGURES:
+        (run_dir / f"{name}.png").unlink(missing_ok=True)
     return out
 
 

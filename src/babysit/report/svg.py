@@ -27,6 +27,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 FONT = 12            # user units: the tick labels; titles are 13
 MAX_POINTS = 1500    # a longer series is drawn as its min-max envelope per bucket
 CHAR = 0.56          # the width of an average character, in font sizes (legend layout)
+LEFT = 70            # user units left of the plot: the y label and tick labels of 7 characters
 
 
 def color(i: int) -> str:
@@ -259,7 +260,7 @@ class Chart:
         """The chart as one `<svg>` element (no XML prolog: it is placed inside the page)."""
         self._ranges()
         # the right margin holds half of the last x tick's label
-        left, right, top = (62, 26, 26) if self.axes else (4, 4, 24)
+        left, right, top = (LEFT, 26, 26) if self.axes else (4, 4, 24)
         legend = self._legend_rows()
         plot_h = self.height - top - (40 if self.axes else 4)
         total_h = self.height + 18 * len(legend)
@@ -284,7 +285,7 @@ class Chart:
                    'fill="none" stroke="#888"/>')
         out.append(f'<text x="{left + plot_w / 2:.0f}" y="{top + plot_h + 34}" '
                    f'text-anchor="middle">{_esc(self.xlabel)}</text>')
-        out.append(f'<text transform="translate(14 {top + plot_h / 2:.0f}) rotate(-90)" '
+        out.append(f'<text transform="translate(13 {top + plot_h / 2:.0f}) rotate(-90)" '
                    f'text-anchor="middle">{_esc(self.ylabel)}</text>')
         y0 = self.height + 4
         for r, row in enumerate(legend):
@@ -375,14 +376,14 @@ class Chart:
 
     def _legend_rows(self) -> list[list[tuple[float, _Item]]]:
         """The labelled items laid out in rows under the plot, each entry 24 + its text wide."""
-        rows, x = [[]], 62.0
+        rows, x = [[]], float(LEFT)
         for it in self.items:
             if not it.label:
                 continue
             w = 34 + len(it.label) * FONT * CHAR
             if rows[-1] and x + w > self.width - 8:
                 rows.append([])
-                x = 62.0
+                x = float(LEFT)
             rows[-1].append((x, it))
             x += w
         return rows if rows[0] else []

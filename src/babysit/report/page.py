@@ -46,7 +46,9 @@ tr.best td{background:#eef6ee}.diff{background:#fff1c2}
 .note{color:#444;font-size:.95em}
 table{border-collapse:collapse;width:100%}
 td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;
- overflow-wrap:anywhere}
+ overflow-wrap:break-word}
+table.run{table-layout:fixed}
+table.run td,table.compare td,table.trials td,table.trials th{overflow-wrap:anywhere}
 th{font-weight:600}table.run th{width:13em}
 details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
 pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}

@@ -137,3 +137,6 @@ def write_comparison(run_dirs: list[Path], out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(parts), encoding="utf-8")
     return out
+
+
+__all__ = ["config_table", "overlay", "section", "settings", "write_comparison"]

@@ -183,3 +183,6 @@ def _trials_table(rows, scored, metric, params, best) -> str:
     out.append("</table>")
     return ("<p class=\"note\">Every trial, best first; click a column's name to sort by it."
             "</p>" + "\n".join(out) + SORT_SCRIPT)
+
+
+__all__ = ["SORT_SCRIPT", "TRIAL_COLUMNS", "search_html", "sections"]

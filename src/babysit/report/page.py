@@ -526,3 +526,8 @@ def _checks(meta) -> str:
         parts.append("<details id=\"config\"><summary>Full configuration</summary><pre>"
                      f"{e(json.dumps(meta['config'], indent=1, default=str))}</pre></details>")
     return "\n".join(parts)
+
+
+__all__ = ["SEVERITY_COLORS", "SHOWN", "STYLE", "Drawn", "Section", "figures_html", "fill_rows",
+           "head", "identity", "model_summary", "optimizer_text", "page_title", "readable",
+           "render", "run_kind", "run_rows", "verdict"]

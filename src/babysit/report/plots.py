@@ -522,3 +522,11 @@ def plot_lr_range(found: dict) -> str | None:
             chart.vline(found[key], color=MARK_COLOR if chosen else "#777777", dash=dash,
                         label=f"{name} {found[key]:.1e}" + (" (suggested)" if chosen else ""))
     return chart.svg()
+
+
+__all__ = ["EPOCH_LABEL", "MARK_COLOR", "PENALTY_SHOWN", "PERCENTILES", "SYMLOG_SPREAD",
+           "blown_up_layers", "blowup_start", "epoch_means", "lr_changes", "mark_trouble",
+           "penalty_share", "percentiles", "plot_accuracy", "plot_epoch_loss", "plot_first_layer",
+           "plot_histograms", "plot_layer_bands", "plot_loss", "plot_lr", "plot_lr_range",
+           "plot_pca_components", "plot_predictions", "plot_unit_health", "plot_update_ratios",
+           "shows_data_loss", "smoothing_window", "weight_grid", "with_components"]

@@ -448,3 +448,7 @@ def _legend_mark(it: _Item, x: float, y: float) -> str:
     dash = f' stroke-dasharray="{dash}"' if dash else ""
     return (f'<line x1="{x}" x2="{x + 18}" y1="{y}" y2="{y}" stroke="{s["color"]}" '
             f'stroke-width="2"{dash}/>')
+
+
+__all__ = ["CHAR", "FONT", "LEFT", "MAX_POINTS", "PALETTE", "Chart", "Scale", "color", "diverging",
+           "limits", "nice_step", "number", "png"]

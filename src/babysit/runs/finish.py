@@ -4,16 +4,13 @@ report written, and whether the run counts as diverged (the command line's exit 
 `fit(trainer, X, y, val)` trains and keeps a run that diverged: the Trainer stops at the first
 NaN or infinite loss (`DivergedError`), and the history up to that step is what `finish` then
 saves, diagnoses and reports, beside the checkpoints of the epochs finished before it.
-`babysit train` (each ensemble member too), `babysit demo` and the search's retrained best
-all end through `finish`, so they print the diagnosis the same way; `end_run` and
-`report_summary` add what the command line prints and returns around it (accuracies or
-regression metrics, the last line, the --json summary).
+Every run ends through `finish` (`babysit.runs.run.Run` calls it), so every run prints its
+diagnosis the same way; `report_summary` adds what the command line prints around it
+(accuracies or regression metrics, the last line).
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -118,36 +115,6 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
     return None
 
 
-def end_run(trainer, data, seconds: float, out: Path, error: DivergedError | None,
-            say: Callable[[str], None], *, report: bool = True,
-            title: str = "diagnosis") -> tuple[dict, Outcome]:
-    """After a run's fit: its final numbers (`summarize`; none on the test split when it
-    diverged), the test accuracy, split size and time into the history's meta, then
-    `finish` keeps the history, prints the diagnosis and writes the report (unless
-    report=False). data: the babysit.data Dataset the run trained on. Returns (the --json
-    summary, the Outcome)."""
-    h = trainer.history
-    if error is None:
-        summary = summarize(trainer, data, seconds, out)
-    else:
-        summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
-                   "train_accuracy": h.train_acc[-1] if h.train_acc else None,
-                   "val_accuracy": h.val_acc[-1] if h.val_acc else None,
-                   "test_accuracy": None, "seconds": round(seconds, 3), "run_dir": str(out)}
-    final = h.loss[-1] if h.loss else None
-    summary["final_loss"] = final if final is not None and math.isfinite(final) else None
-    h.meta.update(test_accuracy=summary.get("test_accuracy"), n_test=len(data.test.y),
-                  seconds=round(seconds, 3))
-    if data.task == "regress" and error is None:  # the report's RMSE, MAE and R^2 rows
-        h.meta["regression"] = {k: v for k, v in summary.items()
-                                if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
-        h.meta["predictions"] = validation_predictions(trainer, data)
-    outcome = finish(h, out, say, report=report, preprocess=data.preprocess,
-                     image_shape=data.raw_image_shape, error=error, title=title)
-    summary.update(outcome.to_json(), status=outcome.status)
-    return summary, outcome
-
-
 # The validation rows a regression's report draws as predicted against actual, at most.
 PREDICTIONS_KEPT = 1000
 
@@ -180,10 +147,9 @@ def summarize(trainer, data, seconds: float, out: Path) -> dict:
 
 
 def report_summary(summary: dict, outcome: Outcome, out: Path, command: str,
-                   say: Callable[[str], None], json_line: bool = False) -> None:
+                   say: Callable[[str], None]) -> None:
     """Print the accuracies (or RMSE, MAE, R^2) of `summarize` (for a diverged run, where it
-    stopped), then the line a diverged run or an error-severity finding ends with, then
-    the JSON line (--json) when `json_line`."""
+    stopped), then the line a diverged run or an error-severity finding ends with."""
     if outcome.error is not None:
         say(f"babysit {command}: {outcome.error}")
     elif summary.get("task") == "regress":
@@ -199,8 +165,6 @@ def report_summary(summary: dict, outcome: Outcome, out: Path, command: str,
     last = outcome.last_line(out)
     if last:
         say(f"babysit {command}: {last}")
-    if json_line:
-        print(json.dumps(summary))
 
 
 def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis") -> None:
@@ -231,7 +195,8 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
            title: str = "diagnosis", sections=()) -> Outcome:
     """End a run: save `history` as run_dir/history.json, print its diagnosis with `say`,
     write run_dir/report.html unless report=False (`preprocess`, `image_shape` and `sections`
-    go to `babysit.report.write`), print where the report is; returns the `Outcome`."""
+    go to `babysit.report.write`, with the findings: the diagnosis runs once), print where
+    the report is; returns the `Outcome`."""
     run_dir = Path(run_dir)
     stamp(history)
     history.save(run_dir / "history.json")
@@ -248,5 +213,6 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     return Outcome(findings, page, blew_up(history, findings), error)
 
 
-__all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "end_run", "finding_json", "finish", "fit",
-           "report_summary", "say_findings", "stamp", "summarize", "top_finding"]
+__all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "finding_json", "finish", "fit",
+           "report_summary", "say_findings", "stamp", "summarize", "top_finding",
+           "validation_predictions"]

@@ -18,6 +18,7 @@ from babysit.cli import check, demo, lr_find, overfit, predict, report, resume, 
 from babysit.cli.console import OneLineParser, run_reporting_errors, stdout_reader_may_leave
 from babysit.runs import run_lock
 from babysit.runs.finish import COMMAND_LINE, EXIT_DIVERGED
+from babysit.search.database import masked
 
 # name -> (help, the command: args -> (exit status, --json summary), its options).
 COMMANDS = {
@@ -77,8 +78,9 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, command, _ = COMMANDS[args.command]
-    words = sys.argv[1:] if argv is None else [str(a) for a in argv]
-    line = COMMAND_LINE.set(shlex.join(["babysit", *words]))  # stamped on each run it ends
+    # stamped on each run the command ends, its passwords (a --storage URL's) masked
+    words = [masked(w) for w in (sys.argv[1:] if argv is None else map(str, argv))]
+    line = COMMAND_LINE.set(shlex.join(["babysit", *words]))
     # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
     # (`| head`) does not end the run before it has written its files
     # run_lock.command_scope: the run folders the command locked are free again when it ends

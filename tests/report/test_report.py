@@ -355,3 +355,15 @@ def test_a_search_folder_shows_every_trial_best_first_and_where_the_best_stands(
     assert order == sorted(order)  # best first
     assert "<tr class=\"best\">" in table and "100-100" in table
     assert {"lr", "hidden"} <= set(_parse(tmp_path / "report.html").figures["search_params"])
+
+
+def test_the_verdict_says_when_the_loss_rose_over_the_second_half():
+    n = 100
+    rising = list(np.concatenate([np.linspace(2.0, 1.0, n // 2), np.linspace(1.0, 1.4, n // 2)]))
+    h = bs.History(iters_per_epoch=10, loss=rising, data_loss=rising, reg_loss=[0.0] * n,
+                   lr=[0.1] * n, train_acc=[None] * 10, val_acc=[None] * 10)
+    assert "The data loss rose" in report.page.verdict(h)
+    falling = list(np.linspace(2.0, 1.0, n))
+    h = bs.History(iters_per_epoch=10, loss=falling, data_loss=falling, reg_loss=[0.0] * n,
+                   lr=[0.1] * n, train_acc=[None] * 10, val_acc=[None] * 10)
+    assert "rose" not in report.page.verdict(h)

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from babysit.report.plots import penalty_share
 from babysit.training.history import EPOCH_CONVENTION
 
+SECOND_HALF_RISE = 0.1  # a data loss 10% higher at the end than at half time is said
 SEVERITY_COLORS = {"error": "#b00020", "warning": "#a35f00", "info": "#2e6b30"}
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1120px;margin:1.5em auto;padding:0 1em;
@@ -221,7 +224,25 @@ def verdict(history) -> str:
             scores.append(f"{name} accuracy {series[-1]:.4f}")
     scores += _regression_scores(history)
     seconds = f" in {_seconds(meta['seconds'])}" if meta.get("seconds") is not None else ""
-    return f"{lead}{seconds}" + (f": {', '.join(scores)}." if scores else ".")
+    return f"{lead}{seconds}" + (f": {', '.join(scores)}." if scores else ".") + \
+        _second_half(history)
+
+
+def _second_half(history) -> str:
+    """" The loss rose 22% over the run's second half" when the data loss averaged over its
+    last tenth is over SECOND_HALF_RISE above its average around half time: a fact the
+    verdict states whatever a finding's wording says of the loss."""
+    data = np.asarray(history.data_loss, dtype=np.float64)
+    data = data[np.isfinite(data)]
+    tenth = len(data) // 10
+    if tenth < 2:
+        return ""
+    middle = float(data[len(data) // 2 - tenth // 2:len(data) // 2 + tenth - tenth // 2].mean())
+    end = float(data[-tenth:].mean())
+    if middle <= 0 or end <= (1 + SECOND_HALF_RISE) * middle:
+        return ""
+    return (f" The data loss rose {end / middle - 1:.0%} over the run's second half (averaged "
+            f"over a tenth of the run around half time and at the end).")
 
 
 def _regression_scores(history) -> list[str]:
@@ -307,7 +328,9 @@ def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
                  if meta.get(k)]
         shape = [f"{_count(meta[k])} {name}" for k, name in
                  (("n_features", "features"), ("n_classes", "classes")) if meta.get(k)]
-        named = meta.get("data") or "not named (arrays given to the training loop)"
+        named = meta.get("data") or ("not named (pass data=NAME to babysit.torch.watch)"
+                                     if str(meta.get("framework", "")).startswith("torch")
+                                     else "not named (arrays given to the training loop)")
         rows.append(("Data", f"{named}: " + (", ".join(sizes) + " examples" if sizes
                                              else "sizes not recorded")
                      + (f"; {', '.join(shape)}" if shape else "")
@@ -528,6 +551,6 @@ def _checks(meta) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["SEVERITY_COLORS", "SHOWN", "STYLE", "Drawn", "Section", "figures_html", "fill_rows",
-           "head", "identity", "model_summary", "optimizer_text", "page_title", "readable",
-           "render", "run_kind", "run_rows", "verdict"]
+__all__ = ["SECOND_HALF_RISE", "SEVERITY_COLORS", "SHOWN", "STYLE", "Drawn", "Section",
+           "figures_html", "fill_rows", "head", "identity", "model_summary", "optimizer_text",
+           "page_title", "readable", "render", "run_kind", "run_rows", "verdict"]

@@ -446,8 +446,9 @@ def _legend_mark(it: _Item, x: float, y: float) -> str:
         return ""
     dash = s.get("dash", "")
     dash = f' stroke-dasharray="{dash}"' if dash else ""
+    faint = f' stroke-opacity="{max(s["opacity"], 0.3)}"' if s.get("opacity", 1) < 1 else ""
     return (f'<line x1="{x}" x2="{x + 18}" y1="{y}" y2="{y}" stroke="{s["color"]}" '
-            f'stroke-width="2"{dash}/>')
+            f'stroke-width="2"{dash}{faint}/>')
 
 
 __all__ = ["CHAR", "FONT", "LEFT", "MAX_POINTS", "PALETTE", "Chart", "Scale", "color", "diverging",

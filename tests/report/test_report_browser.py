@@ -344,6 +344,10 @@ def test_a_regression_whose_penalty_dominates_is_not_called_healthy(pages):
     text = pages["regression", 1400]["text"]
     assert "The penalty is" in text and "of the first loss" in text
     assert "the run looks healthy" not in text
+    assert "data loss (no penalty)" in text  # drawn apart on the loss plots
+    assert {"epoch_loss", "predictions"} <= set(pages["regression", 1400]["figures"])
+    assert "accuracy" not in pages["regression", 1400]["figures"]
+    assert "in the target's units" in text and "mean predictor" in text
 
 
 def test_the_search_report_shows_every_trial_and_its_scores(pages):

@@ -358,7 +358,7 @@ def test_babysit_check_prints_the_table_and_exits_0(tmp_path, capsys):
 
 
 def test_babysit_check_exits_1_on_a_wrong_gradient(tmp_path, capsys, monkeypatch):
-    def planted(args, n_in, n_out):
+    def planted(cfg, n_in, n_out):
         return Sequential(Linear(n_in, 5, seed=0), Tanh(), PlantedLinear(5, 5, "no_bias"),
                           Linear(5, n_out, seed=1))
 

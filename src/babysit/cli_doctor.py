@@ -127,7 +127,8 @@ def train_fix(args, cfg: RunConfig) -> int:
                      image_shape=data.raw_image_shape, title="diagnosis of the kept run",
                      sections=[Section("Treatment", treatment.to_html(images), "treatment")])
     # Only now, with the treatment over, is the test split scored, for the kept model alone.
-    test = kept.run.accuracy(*data.test) if kept.val_acc is not None else None
+    test = kept.run.accuracy(*data.test) if kept.val_acc is not None and len(data.test.y) \
+        else None
     say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
         f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
     if args.json:

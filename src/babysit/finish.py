@@ -21,6 +21,7 @@ from pathlib import Path
 from babysit.alerts import blew_up
 from babysit.backend import to_numpy
 from babysit.checkpoint import state_path
+from babysit.data import table_parts
 from babysit.metrics import split_metrics
 from babysit.train import DivergedError
 
@@ -131,11 +132,13 @@ def end_run(trainer, data, seconds: float, out: Path, error: DivergedError | Non
                    "test_accuracy": None, "seconds": round(seconds, 3), "run_dir": str(out)}
     final = h.loss[-1] if h.loss else None
     summary["final_loss"] = final if final is not None and math.isfinite(final) else None
+    if data.origins:
+        summary["scores"] = table_parts.scores_note(data.origins)
     h.meta.update(test_accuracy=summary.get("test_accuracy"), n_test=len(data.test.y),
                   seconds=round(seconds, 3))
     if data.task == "regress" and error is None:  # the report's RMSE, MAE and R^2 rows
-        h.meta["regression"] = {k: v for k, v in summary.items()
-                                if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
+        h.meta["regression"] = {k: v for k, v in summary.items()   # a part with rows
+                                if k.rpartition("_")[2] in ("rmse", "mae", "r2") and v is not None}
     outcome = finish(h, out, say, report=report, preprocess=data.preprocess,
                      image_shape=data.raw_image_shape, error=error, title=title)
     summary.update(outcome.to_json(), status=outcome.status)
@@ -153,7 +156,8 @@ def summarize(trainer, data, seconds: float, out: Path) -> dict:
     else:
         summary.update(train_accuracy=h.train_acc[-1] if h.train_acc else None,
                        val_accuracy=h.val_acc[-1] if h.val_acc else None,
-                       test_accuracy=trainer.accuracy(*data.test))
+                       test_accuracy=trainer.accuracy(*data.test) if len(data.test.y)
+                       else None)
     return {**summary, "seconds": round(seconds, 3), "run_dir": str(out)}
 
 
@@ -165,20 +169,28 @@ def report_summary(summary: dict, outcome: Outcome, out: Path, command: str,
     if outcome.error is not None:
         say(f"babysit {command}: {outcome.error}")
     elif summary.get("task") == "regress":
-        say(f"R^2 train {summary['train_r2']:.4f}  val {summary['val_r2']:.4f}  test "
-            f"{summary['test_r2']:.4f};  test RMSE {summary['test_rmse']:.4g}  MAE "
-            f"{summary['test_mae']:.4g}  ({summary['seconds']:.1f} s, run folder "
+        last = "test" if summary["test_r2"] is not None else "val"
+        say(f"R^2 train {_score(summary['train_r2'])}  val {_score(summary['val_r2'])}  test "
+            f"{_score(summary['test_r2'])};  {last} RMSE {summary[f'{last}_rmse']:.4g}  MAE "
+            f"{summary[f'{last}_mae']:.4g}  ({summary['seconds']:.1f} s, run folder "
             f"{summary['run_dir']})")
     else:
-        say(f"train accuracy {summary['train_accuracy']:.4f}  "
-            f"val accuracy {summary['val_accuracy']:.4f}  "
-            f"test accuracy {summary['test_accuracy']:.4f}  "
+        say(f"train accuracy {_score(summary['train_accuracy'])}  "
+            f"val accuracy {_score(summary['val_accuracy'])}  "
+            f"test accuracy {_score(summary['test_accuracy'])}  "
             f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+    if outcome.error is None and summary.get("scores"):
+        say(summary["scores"])
     last = outcome.last_line(out)
     if last:
         say(f"babysit {command}: {last}")
     if json_line:
         print(json.dumps(summary))
+
+
+def _score(value) -> str:
+    """An accuracy or R^2 as printed: 4 decimals, or "-" where there is none (no rows)."""
+    return "-" if value is None else f"{value:.4f}"
 
 
 def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis") -> None:

@@ -38,7 +38,7 @@ from babysit.config import RunConfig, config_fields
 from babysit.data import training_range
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
-_NOT_PARAMETERS = ("data", "target", "task", "drop")
+_NOT_PARAMETERS = ("data", "target", "task", "drop", "split", "val_data", "test_data")
 
 
 def _generated_init(overrides: dict, excluded: tuple = ()):

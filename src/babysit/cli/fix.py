@@ -11,6 +11,7 @@ import json
 import shutil
 import time
 
+from babysit.backend import to_numpy
 from babysit.check.lr_range import METHODS, SUGGESTION
 from babysit.cli.console import say
 from babysit.cli.run_folder import chosen_settings, run_config, run_folder
@@ -19,6 +20,7 @@ from babysit.report.page import Section
 from babysit.runs.builders import fit_to_data, layer_widths
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import EXIT_DIVERGED, finish, say_findings
+from babysit.training.metrics import regression_metrics, scores_in_words
 
 
 def add_lr_find_options(p: argparse.ArgumentParser) -> None:
@@ -98,9 +100,6 @@ def train_fix(args, cfg: RunConfig) -> int:
     max_rounds = MAX_ROUNDS if args.max_rounds is None else args.max_rounds
     runner = Runner()
     data = runner.data(cfg)
-    if data.task == "regress":
-        raise ValueError(f"--fix compares validation accuracy, which the regressed target of "
-                         f"{data.name} has none of: train it without --fix")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = runner.out = run_folder(args, "train", cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
@@ -127,17 +126,31 @@ def train_fix(args, cfg: RunConfig) -> int:
                      image_shape=data.raw_image_shape, title="diagnosis of the kept run",
                      sections=[Section("Treatment", treatment.to_html(images), "treatment")])
     # Only now, with the treatment over, is the test split scored, for the kept model alone.
-    test = kept.run.accuracy(*data.test) if kept.val_acc is not None and len(data.test.y) \
-        else None
-    say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
-        f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
+    test = _test_scores(kept, data) if kept.score is not None else {}
+    say(f"kept round {treatment.best}: {kept.metric} {_acc(kept.value)}, "
+        f"{f'test {scores_in_words(test)}' if test else 'no test score'} ({seconds:.1f} s, "
+        f"run folder {out})")
     if args.json:
-        print(json.dumps({"data": data.name, "rounds": len(treatment.rounds),
+        print(json.dumps({"data": data.name, "task": data.task, "rounds": len(treatment.rounds),
                           "kept_round": treatment.best, "val_accuracy": kept.val_acc,
-                          "test_accuracy": test, "seconds": round(seconds, 3),
+                          "val_loss": kept.val_loss, "test_accuracy": None,
+                          **{f"test_{k}": v for k, v in test.items()},
+                          "seconds": round(seconds, 3),
                           "command": treatment.command(), "run_dir": str(out),
                           **outcome.to_json(), "treatment": treatment.to_dict()}))
-    return outcome.status if kept.val_acc is not None else EXIT_DIVERGED
+    return outcome.status if kept.score is not None else EXIT_DIVERGED
+
+
+def _test_scores(kept, data) -> dict:
+    """The kept run's scores on the test rows: {"accuracy": a}, or a regression's
+    `regression_metrics` in the target's units; {} without test rows."""
+    if not len(data.test.y):
+        return {}
+    if data.task != "regress":
+        return {"accuracy": kept.run.accuracy(*data.test)}
+    restore = data.target.inverse_transform
+    return regression_metrics(restore(data.test.y),
+                              restore(to_numpy(kept.run.scores(data.test.X))))
 
 
 def _acc(value) -> str:

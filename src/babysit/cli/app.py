@@ -31,14 +31,13 @@ from babysit.runs.builders import (
     build_optimizer,
     build_regularizer,
     build_trainer,
-    checkpoint_meta,
     fit_to_data,
     layer_widths,
     load_data,
+    run_checkpoints,
     table_epochs_note,
 )
 from babysit.runs.config import RunConfig, config_fields
-from babysit.training.checkpoint import Checkpoints
 from babysit.validation import make_folder, positive_int
 
 # -- options: the run configuration's fields, then each command's own ---------------------
@@ -152,8 +151,7 @@ def cmd_train(args) -> int:
         cfg = fit_to_data(cfg, data, chosen_settings(args))
         net = build_model(cfg, data.n_features, data.n_outputs)
         out = run_folder(args, "train", cfg)
-        trainer = build_trainer(cfg, net, data=data, callbacks=[
-            Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data))])
+        trainer = build_trainer(cfg, net, data=data, callbacks=[run_checkpoints(out, cfg, data)])
     say(f"babysit train: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val / "
         f"{len(data.test.y)} test, model {layer_widths(cfg, data)}, {data.notes[0]}")
     say_notes(data, cfg, chosen_settings(args) if args.resume is None else config_fields())

@@ -29,13 +29,13 @@ from babysit.runs import ensemble, finish, run_lock
 from babysit.runs.builders import (
     build_model,
     build_trainer,
-    checkpoint_meta,
     fit_to_data,
     load_data,
+    run_checkpoints,
 )
 from babysit.runs.config import RunConfig, config_fields
 from babysit.training.alerts import blew_up
-from babysit.training.checkpoint import Checkpoints, state_path
+from babysit.training.checkpoint import state_path
 from babysit.training.history import History
 from babysit.training.metrics import scores_in_words
 from babysit.validation import make_folder
@@ -139,8 +139,7 @@ def _member(args, cfg: RunConfig, data, folder: Path, i: int, hint: str):
     Returns (its Trainer, its summary, its `finish.Outcome`)."""
     title = f"member {i} (seed {cfg.seed}) diagnosis"
     trainer = build_trainer(cfg, build_model(cfg, data.n_features, data.n_outputs), data=data,
-                            callbacks=[Checkpoints(folder, preprocess=data.preprocess,
-                                                   meta=checkpoint_meta(cfg, data))])
+                            callbacks=[run_checkpoints(folder, cfg, data)])
     finished = False
     if state_path(folder).is_file():     # a resumed ensemble's member that had begun
         trainer.resume(state_path(folder))

@@ -26,15 +26,15 @@ from babysit.runs import run_lock
 from babysit.runs.builders import (
     build_model,
     build_trainer,
-    checkpoint_meta,
     fit_to_data,
     load_data,
+    run_checkpoints,
     table_meta,
 )
 from babysit.runs.config import RunConfig, config_fields
 from babysit.training import checkpoint_file
 from babysit.training.callbacks import EarlyStopping
-from babysit.training.checkpoint import Checkpoints, models_in, state_path
+from babysit.training.checkpoint import models_in, state_path
 
 # The options that may stand beside --resume: they say how long to train, or what to print.
 BESIDE_RESUME = ("resume", "epochs", "json", "no_report", "debug", "command")
@@ -112,8 +112,7 @@ def resume(args, given) -> tuple[RunConfig, object, object, Path]:
         cfg.save(run / CONFIG_NAME)
     trainer.epochs = epochs
     trainer.history.meta["config"] = cfg.to_dict()
-    trainer.callbacks.append(Checkpoints(run, preprocess=data.preprocess,
-                                         meta=checkpoint_meta(cfg, data)))
+    trainer.callbacks.append(run_checkpoints(run, cfg, data))
     return cfg, data, trainer, run
 
 

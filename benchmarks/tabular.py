@@ -116,15 +116,16 @@ def _published(folder: Path) -> dict[str, tuple[Path, str]]:
     return tables
 
 
-def babysit_defaults(train: Path, test: Path, target: str, seed: int, out: Path) -> dict:
-    """`babysit train --data train --target target --test-data test --seed seed --json`: its
-    JSON summary."""
+def babysit_defaults(train: Path, test: Path, target: str, seed: int, out: Path,
+                     extra=()) -> dict:
+    """`babysit train --data train --target target --test-data test --seed seed --json` (and
+    the `extra` options, for a variant of the defaults): its JSON summary."""
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         code = cli.main(["train", "--data", str(train), "--target", target, "--test-data",
                          str(test), "--seed", str(seed), "--out", str(out), "--json",
-                         "--no-report"])
+                         "--no-report", *extra])
     if code != 0:
         raise RuntimeError(f"babysit train failed on {train} (exit {code})")
     return json.loads(stdout.getvalue().strip().splitlines()[-1])
@@ -200,7 +201,7 @@ def scores(task: str, y_true, y_pred) -> dict:
             "test_rmse": float(np.sqrt(mean_squared_error(y_true, y_pred)))}
 
 
-def run_table(path: Path, target: str, seeds, out: Path) -> dict:
+def run_table(path: Path, target: str, seeds, out: Path, extra=()) -> dict:
     """Each model's scores (and seconds) per seed on one table."""
     results: dict[str, list[dict]] = {}
     for seed in seeds:
@@ -209,7 +210,7 @@ def run_table(path: Path, target: str, seeds, out: Path) -> dict:
                                                                         folder / "files")
         start = time.perf_counter()
         summary = babysit_defaults(folder / "files" / "train.csv", folder / "files" / "test.csv",
-                                   target, seed, folder / "run")
+                                   target, seed, folder / "run", extra)
         run = {k: summary[k] for k in ("test_accuracy", "test_r2", "test_rmse") if k in summary}
         results.setdefault("babysit defaults", []).append(
             {**run, "seconds": time.perf_counter() - start})
@@ -250,10 +251,13 @@ def main() -> None:
                    help="the seeds are FIRST..FIRST+N-1 (default: 0)")
     p.add_argument("--threads", type=int, default=1, help="BLAS threads (default: 1)")
     p.add_argument("--json", type=Path, help="also write every run's scores here")
+    p.add_argument("--variant", default="", help="options added to babysit train, to try "
+                   "another default on the tuning half, e.g. --variant='--reg 3e-3'")
     args = p.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.seeds)
-    print(f"tables {args.tables}, seeds {seeds.start}-{seeds.stop - 1}, 80/20 train/test "
-          f"files, {args.threads} BLAS thread(s), scikit-learn {sklearn.__version__}, "
+    print(f"babysit train {args.variant or '(defaults)'}, tables {args.tables}, seeds "
+          f"{seeds.start}-{seeds.stop - 1}, 80/20 train/test files, {args.threads} BLAS "
+          f"thread(s), scikit-learn {sklearn.__version__}, "
           f"{platform.processor() or platform.machine()}\n")
     print("| table | metric | babysit defaults | sklearn MLP | gradient boosting | "
           "babysit - boosting, paired | babysit - MLP, paired |")
@@ -261,7 +265,7 @@ def main() -> None:
     everything = {}
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(args.threads):
         for name, (path, target) in write_tables(Path(tmp), args.tables).items():
-            result = run_table(path, target, seeds, Path(tmp) / "runs")
+            result = run_table(path, target, seeds, Path(tmp) / "runs", args.variant.split())
             everything[name] = result
             metrics = ["test_accuracy"] if result["task"] == "classify" else ["test_r2",
                                                                                 "test_rmse"]

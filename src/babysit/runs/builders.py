@@ -9,17 +9,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from babysit.data import datasets, preprocess, tabular
+from babysit.data.arrays import is_memory_mapped
 from babysit.nn import layers, losses, optim, regularizers
-
+from babysit.runs.config import RunConfig
 from babysit.training import monitors
-
-from babysit.data import preprocess
 from babysit.training.alerts import Alerts, say_nothing
 from babysit.training.callbacks import EarlyStopping
-from babysit.runs.config import RunConfig
-from babysit.data import datasets, tabular
-from babysit.data.arrays import is_memory_mapped
-from babysit.training.checkpoint import Checkpoints
 from babysit.training.trainer import Trainer, batches_per_epoch
 
 
@@ -116,19 +112,6 @@ def checkpoint_meta(cfg: RunConfig, data: datasets.Dataset) -> dict:
     return {"config": cfg.to_dict(), **table_meta(data)}
 
 
-# A run of more than this many epochs (a small table's: 60 to 400 short ones) keeps its best
-# and its last epoch's checkpoint, not one file per epoch (wine's run left 375).
-LONG_RUN_EPOCHS = 50
-
-
-def run_checkpoints(out, cfg: RunConfig, data: datasets.Dataset) -> Checkpoints:
-    """The Checkpoints callback a run folder `out` is written by: every epoch's model (the last
-    one only for a run of more than LONG_RUN_EPOCHS), the best, the training state, each with
-    `checkpoint_meta` and the data's preprocessing."""
-    return Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data),
-                       keep_last=1 if cfg.epochs > LONG_RUN_EPOCHS else None)
-
-
 def table_meta(data: datasets.Dataset) -> dict:
     """For a table, {tabular.CHECKPOINT_KEY: its encoders and column names} (what `babysit
     predict` needs in a checkpoint's meta); {} for other data."""
@@ -176,8 +159,8 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     """The Trainer `cfg` describes, for `net`. With `data`, the default monitors record into
     the History too (babysit.training.monitors.default: cheap, and they never change training);
     `callbacks` are added after them (and after EarlyStopping when `cfg.patience` is set, and
-    the `babysit.training.alerts.Alerts` that `cfg.stop_on` tunes). quiet: no progress bar, no alerts
-    printed. The History's meta records the configuration ("config")."""
+    the `babysit.training.alerts.Alerts` that `cfg.stop_on` tunes). quiet: no progress bar, no
+    alerts printed. The History's meta records the configuration ("config")."""
     constraints = [regularizers.MaxNorm(cfg.max_norm)] if cfg.max_norm else []
     watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
     stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []
@@ -193,7 +176,7 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     return trainer
 
 
-__all__ = ["LONG_RUN_EPOCHS", "TABLE_DEFAULTS", "TABLE_MAX_EPOCHS", "TABLE_MIN_UPDATES", "build_model",
+__all__ = ["TABLE_DEFAULTS", "TABLE_MAX_EPOCHS", "TABLE_MIN_UPDATES", "build_model",
            "build_optimizer", "build_regularizer", "build_trainer", "checkpoint_meta",
-           "fit_to_data", "layer_widths", "load_data", "run_checkpoints", "table_epochs", "table_epochs_note",
+           "fit_to_data", "layer_widths", "load_data", "table_epochs", "table_epochs_note",
            "table_meta"]

@@ -49,6 +49,14 @@ FINISHED, STOPPED, DIVERGED, INTERRUPTED = "finished", "stopped", "diverged", "i
 LONG_RUN_EPOCHS = 50
 
 
+def run_checkpoints(out, cfg: RunConfig, data: datasets.Dataset) -> Checkpoints:
+    """The Checkpoints callback that writes run folder `out`: each epoch's model (the last one
+    only on a run of more than LONG_RUN_EPOCHS), the best, the training state, with
+    `checkpoint_meta` and the data's preprocessing."""
+    return Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data),
+                       keep_last=1 if cfg.epochs > LONG_RUN_EPOCHS else None)
+
+
 @dataclass
 class Run:
     """A configuration made into a run: its fitted `cfg`, its `data` (a babysit.data Dataset,
@@ -86,9 +94,7 @@ class Run:
             out = new_folder(out, command, cfg, lock=lock)
         callbacks = []
         if checkpoints and out is not None:
-            callbacks.append(Checkpoints(out, preprocess=data.preprocess,
-                                         meta=checkpoint_meta(cfg, data),
-                                         keep_last=1 if cfg.epochs > LONG_RUN_EPOCHS else None))
+            callbacks.append(run_checkpoints(out, cfg, data))
         trainer = build_trainer(cfg, net, data=data if monitors else None, quiet=quiet,
                                 callbacks=callbacks)
         return cls(cfg, data, trainer, None if out is None else Path(out))
@@ -175,4 +181,5 @@ class Run:
                         reg=build_regularizer(cfg), seed=cfg.seed or 0, **kwargs)
 
 
-__all__ = ["DIVERGED", "FINISHED", "INTERRUPTED", "STOPPED", "Run"]
+__all__ = ["DIVERGED", "FINISHED", "INTERRUPTED", "LONG_RUN_EPOCHS", "STOPPED", "Run",
+           "run_checkpoints"]

@@ -131,10 +131,12 @@ def babysit_defaults(train: Path, test: Path, target: str, seed: int, out: Path,
     return json.loads(stdout.getvalue().strip().splitlines()[-1])
 
 
-def sklearn_inputs(path: Path, target: str, seed: int, folder: Path):
-    """The table as a DataFrame, its 80/20 split (written as folder/train.csv and
-    folder/test.csv for babysit), the text and numeric columns (as babysit's TableEncoder
-    reads them on the training rows; identifiers left out) and the task."""
+def sklearn_inputs(path: Path, target: str, seed: int, folder: Path,
+                   fractions=(0.8, 0.0, 0.2)):
+    """The table as a DataFrame, its split into training and test rows (`fractions` of
+    `split_rows`, the validation part left out: 80/20 by default; written as
+    folder/train.csv and folder/test.csv for babysit), the text and numeric columns (as
+    babysit's TableEncoder reads them on the training rows; identifiers left out), the task."""
     import pandas as pd
 
     header, cells = formats.read_table(path)
@@ -142,7 +144,7 @@ def sklearn_inputs(path: Path, target: str, seed: int, folder: Path):
     task, _ = tabular.decide_task(labels)
     classify = task == "classify"
     y_all = datasets.encode_labels(labels)[0] if classify else labels.astype(np.float64)
-    train, _, test = datasets.split_rows(y_all, (0.8, 0.0, 0.2), seed=seed, stratify=classify)
+    train, _, test = datasets.split_rows(y_all, fractions, seed=seed, stratify=classify)
     folder.mkdir(parents=True, exist_ok=True)
     for part, rows in (("train", train), ("test", test)):
         with open(folder / f"{part}.csv", "w", newline="") as f:

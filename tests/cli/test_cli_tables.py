@@ -194,3 +194,24 @@ def test_a_tab_separated_file_trains_and_predicts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "babysit predict: new.csv read as separated by tabs"
     assert last_json(out)["predictions"] == ["A", "C"]
+
+
+def test_a_date_column_trains_is_stated_and_a_later_date_is_flagged_at_predict(tmp_path, capsys):
+    days = np.arange(120)
+    when = (np.datetime64("2021-01-01") + days).astype(str)
+    rows = [[i + 1, w, round(float(np.sin(d / 9)), 3), "up" if d % 7 < 3 else "down"]
+            for i, (w, d) in enumerate(zip(when, days, strict=True))]
+    path = write(tmp_path / "days.csv", ["id", "when", "x", "y"], rows)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "3",
+                 "--no-report", "--out", str(run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = "\n".join(lines[:8])
+    assert "column 'when': dates (ISO 8601" in head and "day of week" in head
+    assert "left out, as identifiers: 'id'" in head
+    new = write(tmp_path / "new.csv", ["when", "x"], [["2021-02-01", 0.1], ["2031-06-01", 0.1]])
+    assert main(["predict", str(run), "--data", str(new), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = last_json(captured.out)
+    assert result["far_outside_training_range"] == [[], ["when"]]
+    assert "far outside the training range" in captured.err

@@ -99,3 +99,13 @@ def test_a_numeric_target_too_thin_to_split_names_task_regress(tmp_path):
     with pytest.raises(ValueError, match="give more examples per class; or, if 'y' is a "
                                          "quantity, --task regress"):
         datasets.load(path, target="y", fractions=(0.4, 0.3, 0.3))
+
+
+def test_a_config_json_written_before_split_existed_keeps_its_60_20_20(tmp_path):
+    from babysit.runs.config import RunConfig
+
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"data": "t.csv", "target": "y"}))
+    assert RunConfig.load(path).split == (0.6, 0.2, 0.2)
+    RunConfig(data="t.csv", target="y").save(path)
+    assert RunConfig.load(path).split is None          # the table default, as written

@@ -208,6 +208,9 @@ def _names(mapping_or_tuple, drop=()) -> Callable[[], tuple]:
     return lambda: tuple(k for k in mapping_or_tuple if k not in drop)
 
 
+# How every file was split before `split` existed (a config.json without it means this).
+BEFORE_SPLIT = (0.6, 0.2, 0.2)
+
 # --reg-kind's names; builders.build_regularizer makes each penalty from the strength --reg.
 REG_KINDS = ("l2", "l1", "elastic")
 
@@ -353,7 +356,9 @@ class RunConfig:
 
     @classmethod
     def load(cls, path) -> RunConfig:
-        """The config a `save` wrote (a run folder's config.json); errors name the file."""
+        """The config a `save` wrote (a run folder's config.json); errors name the file. A
+        file written before `split` existed split every file 60/20/20: it keeps doing so, so
+        that such a run repeats (--config) and resumes on the same rows."""
         path = Path(path)
         try:
             values = json.loads(path.read_text())
@@ -362,6 +367,8 @@ class RunConfig:
                              f"{err.strerror}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:  # e.g. a .safetensors file
             raise ValueError(f"{str(path)!r} is not a run configuration (JSON): {err}") from None
+        if isinstance(values, Mapping) and "split" not in values:
+            values = {**values, "split": list(BEFORE_SPLIT)}
         try:
             return cls.from_dict(values)
         except ValueError as err:

@@ -32,6 +32,7 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from pathlib import Path
 
@@ -128,7 +129,11 @@ class _BabysitEstimator(BaseEstimator):
             elif hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
             self.n_features_in_ = cells.shape[1]
-            return self.table_.fit(cells, names or _positions(cells.shape[1])).transform(cells)
+            try:
+                self.table_.fit(cells, names or _positions(cells.shape[1]))
+            except ValueError as err:   # the command line's --drop is X.drop(columns=...) here
+                raise ValueError(_DROP.sub(r"drop \1 from X", str(err))) from None
+            return self.table_.transform(cells)
         cells = _columns_in_order(cells, names, getattr(self, "feature_names_in_", None),
                                   self.n_features_in_)
         X, numbers = self.table_.encode(cells)
@@ -341,6 +346,10 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     def _scaled(self, y2: np.ndarray) -> np.ndarray:
         """(N, K) targets in the standardized units the network is trained on."""
         return self.target_scaling_.transform(y2)
+
+
+# The end of the table encoder's refusal, which names the command line's option.
+_DROP = re.compile(r"leave (?:it|these \d+ columns) out with --drop (\S+)$")
 
 
 def _positions(n: int) -> list[str]:

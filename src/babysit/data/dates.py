@@ -120,7 +120,10 @@ def _fields(cells: np.ndarray):
     lengths = [np.char.str_len(p) for p in parts]
     if max(int(n.max()) for n in lengths) > 4:
         return None
-    a, b, c = (p.astype(np.int64) for p in parts)
+    try:                   # isdigit also passes digits that are no number to int ("²")
+        a, b, c = (p.astype(np.int64) for p in parts)
+    except ValueError:
+        return None
     return a, b, c, lengths[0], lengths[2]
 
 

@@ -153,6 +153,7 @@ class Run:
             h.meta["regression"] = {k: v for k, v in summary.items()    # of parts with rows
                                     if k.rpartition("_")[2] in ("rmse", "mae", "r2")
                                     and v is not None}
+            h.meta["predictions"] = finish.validation_predictions(self.trainer, data)
         outcome = self.conclude(say, report=report, title=title, sections=sections)
         summary.update(outcome.to_json(), status=outcome.status)
         return summary, outcome

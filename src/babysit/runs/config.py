@@ -159,7 +159,7 @@ def _check_file(optional: bool = False) -> Callable:
     return check
 
 
-def parse_fractions(text: str) -> tuple[float, ...]:
+def _parse_fractions(text: str) -> tuple[float, ...]:
     """Fractions from "0.6,0.2,0.2"; ValueError naming the text otherwise."""
     try:
         return tuple(float(f) for f in text.split(","))
@@ -246,7 +246,7 @@ class RunConfig:
         None, "TRAIN,VAL,TEST fractions of the --data file, e.g. 0.6,0.2,0.2 (val and test "
         "may be 0) (none: a table keeps a fifth of its rows, at most 1,000, to validate and "
         "trains on the rest, with no test part; arrays split 0.6,0.2,0.2)", "data",
-        check=_check_split, parse=_optional(parse_fractions))
+        check=_check_split, parse=_optional(_parse_fractions))
     val_data: str | None = _setting(None, "a .csv of validation rows, the columns of --data's "
                                     "(then --data trains on all of its rows)", "data",
                                     check=_check_file(optional=True), parse=_optional(str))
@@ -390,5 +390,5 @@ def unknown_fields(names, where: str) -> None:
                          f"{', '.join(config_fields())}")
 
 
-__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_fractions",
-           "parse_names", "parse_real", "parse_whole", "parse_widths", "unknown_fields"]
+__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_names", "parse_real",
+           "parse_whole", "parse_widths", "unknown_fields"]

@@ -21,7 +21,13 @@ import statistics
 
 from babysit.diagnose.causes import Cause
 from babysit.diagnose.evidence import Evidence, when
-from babysit.diagnose.symptoms import CHANCE_MARGIN, IMBALANCE_MARGIN, RATIO_LOW
+from babysit.diagnose.symptoms import (
+    CHANCE_MARGIN,
+    IMBALANCE_MARGIN,
+    PENALTY_DOMINATES,
+    RATIO_LOW,
+    WEIGHT_SHRINK,
+)
 
 # Every symptom a broken loop can produce: a root cause found in the loop explains them all.
 EFFECTS = ("loss_exploded", "loss_rose", "loss_flat", "loss_slow", "high_plateau", "underfit",
@@ -44,6 +50,9 @@ LR_COLLAPSE_BY = 0.25    # ... within the first quarter of the run (cosine and o
 SORTED_BATCH = 0.9       # batches whose commonest class is 90% of their rows ...
 SORTED_SPREAD = 0.5      # ... from training labels whose commonest class is under half
 SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
+DECAY_LOSS = 0.25        # the optimizer's decay is half the loss, the weights shrank, and the
+                         # data loss ends above a quarter of chance: the decay holds the scores
+                         # small (a healthy digits run ends under a tenth of chance)
 CLIP_KEPT = 0.1          # steps that used under 10% of the gradient backward made (clipped),
                          # while the model learns little
 
@@ -292,6 +301,27 @@ def _clipped(e, open_):
                        f"backward made: clipped (clip_grad_norm_'s max_norm) far below its size")
 
 
+def _decay_dominates(e, open_):
+    """The optimizer's weight decay (no penalty in the loss) outweighs the data: the decay's
+    share of the loss (`complete`) is over half, the weights shrank and the data loss stays
+    high. (A decay that makes the model under-fit is judged by the existing rule.)"""
+    rec = _record(e)
+    if not rec or not rec["decay"] or e.history.reg_loss and any(e.history.reg_loss) \
+            or not e.penalty_share or e.penalty_share < PENALTY_DOMINATES \
+            or not e.chance_loss or e.curve is None or e.curve.end < DECAY_LOSS * e.chance_loss:
+        return None
+    shrunk = {n: g for n, g in e.weight_growth.items() if g < WEIGHT_SHRINK}
+    if not shrunk:
+        return None
+    kind = "AdamW's decoupled" if rec["decoupled"] else "the optimizer's"
+    values = _names(sorted({f"{d:g}" for d in rec["decay"].values()}))
+    return "warning", (f"{kind} weight decay ({values}) is {e.penalty_share:.0%} of the loss "
+                       f"at the end; the weights shrank "
+                       f"({', '.join(f'{n} to {g:.2g}x' for n, g in shrunk.items())}) and the "
+                       f"data loss ends at {e.curve.end:.4g}, {e.curve.end / e.chance_loss:.0%} "
+                       f"of the chance loss")
+
+
 def _unmeasured(e, open_):
     rec = _record(e)
     if not rec or not rec.get("unmeasured"):
@@ -347,6 +377,9 @@ MECHANISMS: tuple[Cause, ...] = (
     Cause("summed_loss", "loss summed over the batch",
           "Use reduction='mean' (the default), or divide the learning rate by the batch size.",
           EFFECTS, _summed, supersedes=("diverged",)),
+    Cause("reg_too_strong", "weight decay too strong",
+          "Lower the optimizer's weight_decay 10x (AdamW's default is 0.01; coupled decay in "
+          "SGD or Adam is typically 1e-4 to 5e-4).", EFFECTS, _decay_dominates),
     Cause("lr_decayed_too_fast", "learning rate decayed to nothing",
           "Step an epoch-based scheduler (StepLR, ExponentialLR, MultiStepLR) once per epoch, "
           "after the epoch's batches, not after every batch.", EFFECTS, _lr_collapse),

@@ -8,8 +8,9 @@ import json
 import numpy as np
 
 import babysit as bs
-from babysit import finish, monitors
 from babysit.diagnose import Finding
+from babysit.runs import finish
+from babysit.training import monitors
 
 
 def _trainer(lr: float, epochs: int = 5):

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import monitors, report
+from babysit import report
 from babysit.cli import main
+from babysit.training import monitors
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

@@ -21,8 +21,9 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import monitors, report
+from babysit import report
 from babysit.cli import main
+from babysit.training import monitors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 WIDTH = 1400

@@ -20,10 +20,11 @@ vanishing_gradients, dead_units, saturated_units, reg_too_strong, unscaled_input
 overfitting, underfitting, memorizing_noise, collapsed_predictions, class_imbalance,
 single_class, bad_initial_loss, diverged, loss_not_decreasing; the loop's mechanisms
 (`mechanisms`, checked first): no_optimizer_step, no_gradient, gradients_not_zeroed,
-softmax_wrong_dim, target_broadcast, eval_mode_training, params_not_in_optimizer,
-params_without_gradient, frozen_params, summed_loss, lr_decayed_too_fast,
-batches_sorted_by_label, gradients_clipped, train_mode_evaluation, labels_without_signal,
-not_measured; and lr_ok, the one info finding of a clean run ("learning rate looks fine"). An
+softmax_wrong_dim, target_broadcast, wrong_loss (nll_loss on raw scores), eval_mode_training,
+params_not_in_optimizer, params_without_gradient, frozen_params, reg_too_strong (the
+optimizer's weight decay), summed_loss, lr_decayed_too_fast, batches_sorted_by_label,
+gradients_clipped, train_mode_evaluation, labels_without_signal, class_imbalance (counts the
+sitter learnt), not_measured; and lr_ok, the one info finding of a clean run ("learning rate looks fine"). An
 empty or info-only list means healthy.
 """
 

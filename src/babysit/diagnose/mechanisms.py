@@ -201,8 +201,9 @@ def _broadcast(e, open_):
 
 
 def _summed(e, open_):
-    first, chance, batch = (e.history.loss[0] if e.history.loss else None, e.chance_loss,
-                            e.batch_size)
+    # ln C when the chance loss is not given (a setup-aware chance loss leaves a sum unknown)
+    chance = e.chance_loss or (math.log(e.n_classes) if e.n_classes else None)
+    first, batch = e.history.loss[0] if e.history.loss else None, e.batch_size
     loss = _setup(e).get("loss", {})
     known = loss.get("reduction") == "sum"
     big = (first is not None and chance and batch and batch >= SUM_BATCH
@@ -216,6 +217,17 @@ def _summed(e, open_):
     return ("error" if e.nonfinite_at is not None else "warning"), (
         f"{shown}: the loss is summed over the batch, so the gradient and the step are "
         f"{batch or 'batch size'}x those of a mean")
+
+
+def _nll_on_scores(e, open_):
+    """nll_loss fed what no log_softmax made (the autograd graph shows its input's node)."""
+    setup = _setup(e)
+    if setup.get("loss", {}).get("name") != "nll" \
+            or setup.get("output", {}).get("activation") not in ("none", "relu", "nonnegative") \
+            or setup.get("output", {}).get("seen") != "measured":
+        return None
+    return "error", ("nll_loss is fed scores no log_softmax made: it only negates the target's "
+                     "score, so the loss falls without bound instead of towards 0")
 
 
 def _lr_collapse(e, open_):
@@ -360,6 +372,9 @@ MECHANISMS: tuple[Cause, ...] = (
           "Give the loss a target of the output's shape: y.view(-1, 1) for an (N, 1) output "
           "(PyTorch warns 'Using a target size that is different to the input size').",
           EFFECTS, _broadcast),
+    Cause("wrong_loss", "nll_loss on raw scores",
+          "Apply F.log_softmax(x, dim=1) before nll_loss, or use F.cross_entropy on the raw "
+          "scores (it does both).", EFFECTS, _nll_on_scores, supersedes=("diverged",)),
     Cause("eval_mode_training", "training in eval mode",
           "Call model.train() before the training steps (and after every evaluation, which "
           "calls model.eval()).", EFFECTS, _eval_mode),

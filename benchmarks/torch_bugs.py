@@ -20,6 +20,7 @@ only after, to confirm them. benchmarks/README.md records both.
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -338,8 +339,10 @@ def _mse_shaped(out, t):
     return F.mse_loss(out, t.unsqueeze(1))
 
 
-def _lightning_case():
-    return Case("lightning module (healthy)", "", "confirm", models=("lightning",))
+def _lightning_case(name, expected, half, optimizer=None):
+    """A case run by a Lightning Trainer with the callback (`lightning_history`)."""
+    return Case(f"Lightning: {name}", expected, half, Loop(optimizer=optimizer),
+                models=("lightning",))
 
 
 CASES = [
@@ -422,12 +425,17 @@ CASES = [
     Case("clip_grad_norm_ max_norm=1 (healthy)", "", "confirm", Loop(clip=1.0)),
     Case("MSE regression, shapes matching (healthy)", "", "tune",
          Loop(loss=_mse_shaped, target=regress_target), _one_output()),
-    _lightning_case(),
+    _lightning_case("MLP module (healthy)", "", "confirm"),
+    _lightning_case("Adam weight_decay=1.0 in configure_optimizers", "reg_too_strong", "tune",
+                    adam(weight_decay=1.0)),
+    _lightning_case("last layer left out of configure_optimizers", "params_not_in_optimizer",
+                    "confirm", all_but_last),
 ]
 
 
-def lightning_history(make=mlp):
-    """A LightningModule around the MLP, trained by a Lightning Trainer with the callback."""
+def lightning_history(optimizer=None, make=mlp):
+    """A LightningModule around the MLP, trained by a Lightning Trainer with the callback;
+    `optimizer` (module -> optimizer) is what configure_optimizers returns (Adam 1e-3)."""
     import lightning.pytorch as pl
 
     from babysit.torch.lightning import BabysitCallback
@@ -454,12 +462,13 @@ def lightning_history(make=mlp):
             self.train()
 
         def configure_optimizers(self):
-            return torch.optim.Adam(self.parameters(), lr=1e-3)
+            return (optimizer or adam())(self)
 
     callback = BabysitCallback(image_shape=(8, 8))
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=BATCH,
                                          shuffle=True,
                                          generator=torch.Generator().manual_seed(1))
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # its banner lines
     trainer = pl.Trainer(max_epochs=EPOCHS, callbacks=[callback], logger=False,
                          enable_checkpointing=False, enable_progress_bar=False,
                          enable_model_summary=False, accelerator="cpu")
@@ -471,7 +480,7 @@ def evaluate(case: Case, model_name: str) -> tuple[str, str]:
     """(top finding's cause or "" or "refused: ...", verdict "ok"/"MISSED"/"FALSE ALARM")."""
     torch.manual_seed(0)
     try:
-        history = (lightning_history() if model_name == "lightning"
+        history = (lightning_history(case.loop.optimizer) if model_name == "lightning"
                    else run(case.make(model_name)(), case.loop))
     except ValueError as error:
         top = f"refused: {error}"

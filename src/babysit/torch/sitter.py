@@ -184,13 +184,19 @@ class Sitter:
         """Record one training step after `optimizer.step()`: `loss` is what the step minimized
         (a tensor or a float); `penalty` the part of it that a regularization term added, if the
         loop adds one (the diagnosis weighs its share)."""
-        if not self._graph_read and isinstance(loss, torch.Tensor):
-            self._graph_read = True
-            self._read_graph(loss)
+        self.read_loss_graph(loss)
         total = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
         reg_loss = penalty.item() if isinstance(penalty, torch.Tensor) else float(penalty)
         self._history.record_step(total - reg_loss, reg_loss,
                                  float(self.optimizer.param_groups[0]["lr"]))
+
+    def read_loss_graph(self, loss) -> None:
+        """Read the loop's setup (the loss, what feeds it: `babysit.torch.setup`) from the
+        autograd graph of the first loss tensor that has one. `log` does it; a framework whose
+        logged loss is detached (Lightning's) calls it before backward."""
+        if not self._graph_read and isinstance(loss, torch.Tensor) and loss.grad_fn is not None:
+            self._graph_read = True
+            self._read_graph(loss)
 
     def end_epoch(self, train_acc: float | None = None, val_acc: float | None = None) -> None:
         """Close an epoch: its accuracies (None when not measured) and, at epochs 2, 4, 8, ...,

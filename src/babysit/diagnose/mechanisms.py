@@ -24,6 +24,7 @@ from babysit.diagnose.evidence import Evidence, when
 from babysit.diagnose.symptoms import (
     CHANCE_MARGIN,
     IMBALANCE_MARGIN,
+    MEMORIZED,
     PENALTY_DOMINATES,
     RATIO_LOW,
     WEIGHT_SHRINK,
@@ -204,9 +205,12 @@ def _summed(e, open_):
     # ln C when the chance loss is not given (a setup-aware chance loss leaves a sum unknown)
     chance = e.chance_loss or (math.log(e.n_classes) if e.n_classes else None)
     first, batch = e.history.loss[0] if e.history.loss else None, e.batch_size
-    loss = _setup(e).get("loss", {})
-    known = loss.get("reduction") == "sum"
-    big = (first is not None and chance and batch and batch >= SUM_BATCH
+    reduction = _setup(e).get("loss", {}).get("reduction", "unknown")
+    known = reduction == "sum"
+    # the size test only where the reduction is not known to be a mean (a PyTorch loop whose
+    # loss graph was not seen): elsewhere a large first loss is a bad initialization
+    big = (_record(e) is not None and reduction != "mean" and first is not None and chance
+           and batch and batch >= SUM_BATCH
            and math.isfinite(first) and first >= SUM_FACTOR * batch * chance)
     if not (big or (known and any(s in open_ for s in ("loss_exploded", "loss_rose",
                                                        "ratio_high", "initial_loss_far")))
@@ -272,6 +276,8 @@ def _no_signal(e, open_):
     if chance is None or acc is None or acc > chance + CHANCE_MARGIN or e.curve is None \
             or not e.ratios or min(e.ratios.values()) < RATIO_LOW:
         return None
+    if e.train_acc is not None and e.train_acc >= chance + MEMORIZED:
+        return None  # it learns the training labels by heart: memorizing_noise names that
     if any(s in open_ for s in ("dead_start", "saturated_start", "gradient_vanishes",
                                 "loss_exploded", "loss_rose", "weights_shrank")):
         return None

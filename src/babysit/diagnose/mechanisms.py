@@ -25,8 +25,11 @@ from babysit.diagnose.symptoms import (
     CHANCE_MARGIN,
     IMBALANCE_MARGIN,
     MEMORIZED,
+    OFF_CENTRE,
     PENALTY_DOMINATES,
     RATIO_LOW,
+    SCALE_HIGH,
+    SCALE_LOW,
     WEIGHT_SHRINK,
 )
 
@@ -281,6 +284,9 @@ def _no_signal(e, open_):
     if any(s in open_ for s in ("dead_start", "saturated_start", "gradient_vanishes",
                                 "loss_exploded", "loss_rose", "weights_shrank")):
         return None
+    if (e.input_mean or 0) > OFF_CENTRE or (e.input_scale or 1) > SCALE_HIGH \
+            or (e.input_scale or 1) < SCALE_LOW:
+        return None  # unscaled inputs explain a network that learns nothing
     flat = e.chance_loss and e.curve.end >= SIGNAL_LOSS * e.chance_loss
     if not (flat or "val_at_chance" in open_):
         return None

@@ -41,6 +41,10 @@ _ACTIVATION_NODES = {
     "HardtanhBackward0": "tanh", "ExpBackward0": "nonnegative", "AbsBackward0": "nonnegative",
     "SoftplusBackward0": "nonnegative", "ClampMinBackward0": "nonnegative",
 }
+# autograd nodes of affine maps: an output made by one of them has no activation
+_AFFINE_NODES = frozenset({"AddmmBackward0", "MmBackward0", "BmmBackward0",
+                           "ConvolutionBackward0", "AddBackward0", "SubBackward0",
+                           "MulBackward0", "DivBackward0", "NativeBatchNormBackward0"})
 # loss module or function -> loss name
 _LOSS_MODULES = {
     torch.nn.CrossEntropyLoss: "cross_entropy", torch.nn.NLLLoss: "nll",
@@ -133,6 +137,8 @@ def from_graph(loss: torch.Tensor) -> dict | None:
     """What the autograd graph of `loss` shows: {"loss": {"name", "reduction"}, "activation",
     "softmax_dim", "broadcast"}, or None when no loss node is found (a detached loss, a loss
     written by hand). Read after backward: only node names and saved integers are kept then.
+    activation: what made the loss's input: an activation's name, "none" for an affine map
+    (a Linear, a convolution, a sum), "unknown" behind anything else (a reshape).
 
     softmax_dim: the dimension of a softmax / log_softmax applied to the 2-D output before the
     loss (0 normalizes over the batch, not the classes), else None. broadcast: the MSE's
@@ -154,7 +160,8 @@ def from_graph(loss: torch.Tensor) -> dict | None:
         below = (_inputs(below) or [None])[0]
     if name == "mse" and below is not None and below.name() == "ExpandBackward0":
         broadcast, below = True, (_inputs(below) or [None])[0]
-    activation = "none" if below is None else _ACTIVATION_NODES.get(below.name(), "none")
+    activation = "unknown" if below is None else _ACTIVATION_NODES.get(
+        below.name(), "none" if below.name() in _AFFINE_NODES else "unknown")
     if activation in ("softmax", "log_softmax"):
         softmax_dim = getattr(below, "_saved_dim", softmax_dim)
     return {"loss": {"name": name, "reduction": reduction}, "activation": activation,

@@ -147,6 +147,7 @@ class Sitter:
                                                or self._history.meta["setup"]["loss"])
         self._graph_read = False       # the first tensor loss's graph was read
         self._pending = None           # inputs of a training forward made in eval mode
+        self._eval_training = False    # the run started from one: it trains in eval mode
         self._labels: list = []        # per first-epoch batch: its label counts (C,)
         self._first_labels = None      # the first batch's labels (the probe's)
         self._since = None             # the watched parameter's gradient since the last step
@@ -309,7 +310,7 @@ class Sitter:
                 else self._since + grad.detach()
 
     def _unhook_outputs(self, module, args, output) -> None:
-        if not (module.training and torch.is_grad_enabled()):
+        if not (torch.is_grad_enabled() and (module.training or self._eval_training)):
             return  # an evaluation between the steps: the training forward is still to come
         for handle in self._step_hooks:
             handle.remove()
@@ -319,7 +320,7 @@ class Sitter:
         if self._leaves is None and self._pending is not None:
             # every training forward ran in eval mode: start from the last one
             self._start(self._pending)
-            self._pending = None
+            self._pending, self._eval_training = None, True
             self._capture = {"step": self.steps + 1}  # its parameters' gradients
         if (self.steps + 1) % self.every == 0:
             with torch.no_grad():
@@ -610,7 +611,7 @@ class Sitter:
             return
         setup = self._history.meta["setup"]
         setup["loss"] = graph["loss"]
-        if graph["activation"] != "none":  # else a reshape may hide what the values show
+        if graph["activation"] != "unknown":  # else a reshape hides it: the values tell
             setup["output"].update(activation=graph["activation"], seen="measured")
         setup["task"] = task_of(graph["loss"]["name"], setup["output"]["units"])
         self._torch["softmax_dim"], self._torch["broadcast"] = (graph["softmax_dim"],

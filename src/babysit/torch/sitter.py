@@ -22,11 +22,25 @@ unchanged. It watches through hooks and never changes training:
   Hooks that only read change nothing: the weights after N steps are the same, bit for bit,
   as without the sitter.
 
+The loop's own mechanisms go to `monitors["torch"]` and `meta["setup"]`, by hooks that only
+read as well: `watch` refuses a model with nothing to train or an optimizer holding none of
+its parameters (`babysit.torch.checks`); at the first step and every `every`-th the step
+post-hook notes the model's mode, which parameters had no gradient, and whether the last
+parameter's `.grad` is what that step's backward passes made (a tensor hook sums them: more
+means gradients carried over from earlier steps, none means cleared before the step); in the
+first epoch a hook on the output's gradient names each row's class (`labels_from_gradient`),
+so the sitter learns the label counts and how batches mix them; the first loss's autograd
+graph names the loss, its reduction and what fed it (`babysit.torch.setup`); forwards without
+gradients in training mode (an evaluation with dropout on) are counted; a training forward in
+eval mode starts the run like a training one; and the probe passes read activation functions
+(`F.relu`) through a torch function mode (`babysit.torch.functional`).
+
 Where hooks see less than babysit's own loop, the keys say so rather than guess: "data"
-(feature scale, class counts) describes the probe batch, not the whole training set; the
-class counts and each sample's probe "loss" need the probe's labels (`probe=(X, y)`), else
-they are None; `layers["every"]` is None (samples follow epochs, not a step count); and the
-per-parameter gradient norms are those of the training step's loss (with whatever penalty
+(feature scale) describes the probe batch, not the whole training set; the class counts are
+the first epoch's labels when the loss is a cross-entropy (else the probe's, given as
+`probe=(X, y)`, or None); each sample's probe "loss" needs the probe's labels;
+`layers["every"]` is None (samples follow epochs, not a step count); and the per-parameter
+gradient norms are those of the training step's loss (with whatever penalty
 the loop added to it), where babysit's are the data loss's on the probe batch.
 
 Sampling keeps the cost low (a probe pass at geometrically spaced epochs, a parameter copy
@@ -695,9 +709,13 @@ def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image_shape=
     watch activations on; by default the first training batch's inputs; with labels y the
     samples hold the probe's loss and the data record its class counts), loss_fn (the
     loss for those and for the chance loss: an `nn.MultiMarginLoss` has the SVM's; softmax
-    cross-entropy otherwise),
-    every (steps between update-ratio samples, 10), probe_size (128), first_layer_units (64),
-    and anything else to add to history.meta (e.g. data="digits").
+    cross-entropy otherwise; also meta["setup"]'s loss until the first logged loss's graph
+    shows it), every (steps between update-ratio samples and loop checks, 10), probe_size
+    (128), first_layer_units (64), and anything else to add to history.meta (e.g.
+    data="digits").
+
+    Raises ValueError when the model has no parameters, all of them frozen, or when the
+    optimizer holds none of its trainable parameters: nothing would train.
     """
     return Sitter(model, optimizer, image_shape, **options)
 

@@ -66,11 +66,13 @@ def one_against_rest(share: float) -> tuple[torch.Tensor, ...]:
 
 
 def majority_of(share: float) -> tuple[torch.Tensor, ...]:
-    """Ten classes where class 1 is `share` of the training rows and the other nine share the
-    rest; noisy inputs (unit Gaussian noise added) so that few examples are not enough."""
+    """Ten classes where class 1 is `share` of the training rows (its rows repeated, each copy
+    with its own noise) and the other nine share the rest; Gaussian noise of 1.5 standard
+    deviations on every input, so that a few examples of a class are not enough."""
     X, y, Xv, yv = DATA
     g = torch.Generator().manual_seed(4)
     ones, rest = (y == 1).nonzero().flatten(), (y != 1).nonzero().flatten()
+    ones = ones.repeat(9)
     keep = rest[torch.randperm(len(rest), generator=g)][:int((1 - share) / share * len(ones))]
     rows = torch.cat([ones, keep])
     ones_v, rest_v = (yv == 1).nonzero().flatten(), (yv != 1).nonzero().flatten()

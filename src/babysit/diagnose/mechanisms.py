@@ -149,12 +149,13 @@ def _train_mode_eval(e, open_):
                        f"batch statistics while the accuracies were measured")
 
 
-def _not_in_optimizer(e, open_):
-    rec = _record(e)
-    if not rec or not rec["not_in_optimizer"]:
-        return None
-    return "warning", (f"{_names(rec['not_in_optimizer'])} require gradients but no optimizer "
-                       f"group holds them: they keep their initial values")
+def _listed(key: str, says: str):
+    """A test that warns about the parameters listed under monitors["torch"][key]: their
+    names, then `says`."""
+    def test(e, open_):
+        rec = _record(e)
+        return ("warning", f"{_names(rec[key])} {says}") if rec and rec[key] else None
+    return test
 
 
 def _without_gradient(e, open_):
@@ -168,14 +169,6 @@ def _without_gradient(e, open_):
                        f"checked steps while the other parameters did: no gradient reaches "
                        f"them (a .detach(), a torch.no_grad() block or a tensor rebuilt from "
                        f"numbers cuts the graph)")
-
-
-def _frozen_untrained(e, open_):
-    rec = _record(e)
-    if not rec or not rec["frozen_untrained"]:
-        return None
-    return "warning", (f"{_names(rec['frozen_untrained'])} have requires_grad=False and hold "
-                       f"PyTorch's default initialization: random weights that never learn")
 
 
 def _frozen(e, open_):
@@ -393,13 +386,17 @@ MECHANISMS: tuple[Cause, ...] = (
     Cause("params_not_in_optimizer", "parameters not in the optimizer",
           "Build the optimizer over every parameter that should learn: "
           "torch.optim.Adam(model.parameters(), ...), after the model is complete.",
-          EFFECTS, _not_in_optimizer, _param_list("not_in_optimizer")),
+          EFFECTS, _listed("not_in_optimizer", "require gradients but no optimizer group "
+                                               "holds them: they keep their initial values"),
+          _param_list("not_in_optimizer")),
     Cause("params_without_gradient", "no gradient reaches some parameters",
           "Remove the .detach() / torch.no_grad() / .item()-and-rebuild between these layers "
           "and the loss, so that backward reaches them.", EFFECTS, _without_gradient, _gradless),
     Cause("frozen_params", "parameters frozen by mistake",
           "Set requires_grad=True on the layers that should learn (freeze only pretrained "
-          "layers), then rebuild the optimizer.", EFFECTS, _frozen_untrained,
+          "layers), then rebuild the optimizer.", EFFECTS,
+          _listed("frozen_untrained", "have requires_grad=False and hold PyTorch's default "
+                                      "initialization: random weights that never learn"),
           _param_list("frozen_untrained")),
     Cause("summed_loss", "loss summed over the batch",
           "Use reduction='mean' (the default), or divide the learning rate by the batch size.",

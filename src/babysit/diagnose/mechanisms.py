@@ -53,7 +53,11 @@ LR_COLLAPSE_BY = 0.25    # ... within the first quarter of the run (cosine and o
                          # schedules are still above half their peak there)
 SORTED_BATCH = 0.9       # batches whose commonest class is 90% of their rows ...
 SORTED_SPREAD = 0.5      # ... from training labels whose commonest class is under half
+SORTED_ROWS = 2          # ... judged where a batch holds 2 rows per class (smaller shuffled
+                         # batches are mostly one class by chance)
 SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
+SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's 1e-3 has done
+                         # most of its learning by then; fewer is too short to tell)
 DECAY_LOSS = 0.25        # the optimizer's decay is half the loss, the weights shrank, and the
                          # data loss ends above a quarter of chance: the decay holds the scores
                          # small (a healthy digits run ends under a tenth of chance)
@@ -235,7 +239,8 @@ def _lr_collapse(e, open_):
     if len(lr) < 20:
         return None
     peak = max(lr)
-    low = next((i for i, v in enumerate(lr) if v < LR_COLLAPSE * peak), None)
+    top = lr.index(peak)  # after the peak: a warm-up may start near 0
+    low = next((i for i, v in enumerate(lr[top:], top) if v < LR_COLLAPSE * peak), None)
     if peak <= 0 or low is None or low > LR_COLLAPSE_BY * len(lr):
         return None
     return "warning", (f"the learning rate fell from {peak:.3g} to {lr[low]:.3g} by "
@@ -248,7 +253,8 @@ def _sorted_batches(e, open_):
     rec = _record(e)
     share = rec and rec.get("batch_majority")
     if share is None or share < SORTED_BATCH or e.majority_share is None \
-            or e.majority_share >= SORTED_SPREAD:
+            or e.majority_share >= SORTED_SPREAD or not e.batch_size \
+            or e.batch_size < SORTED_ROWS * len(e.history.meta["setup"]["targets"]["counts"]):
         return None
     return "warning", (f"in the first epoch the commonest class was {share:.0%} of a typical "
                        f"batch but {e.majority_share:.0%} of all the labels: the batches come "
@@ -270,7 +276,8 @@ def _no_signal(e, open_):
     chance = _chance_accuracy(e)
     acc = e.val_acc if e.val_acc is not None else e.train_acc
     if chance is None or acc is None or acc > chance + CHANCE_MARGIN or e.curve is None \
-            or not e.ratios or min(e.ratios.values()) < RATIO_LOW:
+            or not e.ratios or min(e.ratios.values()) < RATIO_LOW \
+            or len(e.history.loss) < SIGNAL_UPDATES:
         return None
     if e.train_acc is not None and e.train_acc >= chance + MEMORIZED:
         return None  # it learns the training labels by heart: memorizing_noise names that

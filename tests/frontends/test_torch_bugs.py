@@ -22,7 +22,7 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def bugs():
     """benchmarks/torch_bugs.py as a module."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "torch_bugs.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "torch_bugs.py"
     spec = importlib.util.spec_from_file_location("torch_bugs", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["torch_bugs"] = module

@@ -4,10 +4,6 @@ benchmarks/torch_bugs.py: its MLP cases)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -20,14 +16,9 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")
-def bugs():
+def bugs(benchmark):
     """benchmarks/torch_bugs.py as a module."""
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "torch_bugs.py"
-    spec = importlib.util.spec_from_file_location("torch_bugs", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["torch_bugs"] = module
-    spec.loader.exec_module(module)
-    return module
+    return benchmark("torch_bugs", "torch_bugs")
 
 
 # -- refusals at watch() ---------------------------------------------------------------------

@@ -125,7 +125,7 @@ def _no_gradient(e, open_):
 
 def _not_zeroed(e, open_):
     rec = _record(e)
-    compared = rec and rec["carried_steps"] + len(rec["grad_kept"])
+    compared = rec and rec["carried_steps"] + rec["kept_steps"]
     if not compared or rec["carried_steps"] < CARRIED_SHARE * compared:
         return None
     return "error", (f"at {rec['carried_steps']} of {compared} checked steps the gradient "

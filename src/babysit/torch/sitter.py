@@ -78,6 +78,7 @@ _KIND_HEALTH = {"relu": ReLU(), "sigmoid": Sigmoid(), "tanh": Tanh()}  # functio
 # The gradient a step used is the one its backward passes made, up to a scale (clipping, an
 # AMP unscale): more than 5% of it outside that direction was carried over from earlier steps.
 CARRY_RESIDUAL = 0.05
+KEPT_RECORDED = 200   # the latest checked steps' kept shares (2,000 steps at every=10)
 # Modules whose weights are drawn as the first layer: (out, in) or (out, C, kh, kw).
 _FIRST_LAYER = (torch.nn.Linear, torch.nn.Conv2d)
 
@@ -152,7 +153,8 @@ class Sitter:
         # steps (the first and every `every`-th: see `_check_step`)
         self._torch = self._history.monitors["torch"] = {
             **found, "steps": 0, "checked_steps": 0, "eval_steps": 0, "no_grad_steps": 0,
-            "cleared_steps": 0, "stale_steps": 0, "carried_steps": 0, "grad_kept": [],
+            "cleared_steps": 0, "stale_steps": 0, "carried_steps": 0, "kept_steps": 0,
+            "grad_kept": [],
             "grad_none": dict.fromkeys(self._stepped, 0), "train_mode_evals": 0,
             "batch_majority": None, "softmax_dim": None, "broadcast": False,
             "functional": [], "unmeasured": []}
@@ -403,7 +405,8 @@ class Sitter:
         if off > CARRY_RESIDUAL or scale > 1 + CARRY_RESIDUAL:
             rec["carried_steps"] += 1
         else:
-            rec["grad_kept"].append(scale)
+            rec["kept_steps"] += 1
+            rec["grad_kept"] = [*rec["grad_kept"][1 - KEPT_RECORDED:], scale]
 
     def _read_gradients(self) -> None:
         """After the step: its parameter gradients' norms (the outputs' gradients were kept in

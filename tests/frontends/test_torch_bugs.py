@@ -4,6 +4,8 @@ benchmarks/torch_bugs.py: its MLP cases)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -173,3 +175,19 @@ def test_the_fast_subset_of_the_torch_bugs_is_named_first(bugs):
         if verdict != "ok":
             wrong.append(f"{case.name}: expected {case.expected or '(none)'}, top {top}")
     assert not wrong, "\n".join(wrong)
+
+
+def test_a_rate_that_collapses_early_is_named_but_a_warm_up_from_zero_is_not():
+    import babysit as bs
+
+    def causes(rates):
+        history = bs.History(iters_per_epoch=10)
+        for i, lr in enumerate(rates):
+            history.record_step(2.3 * 0.99 ** i, 0.0, lr)
+        return {f.cause for f in history.diagnose()}
+
+    steps = range(200)
+    assert "lr_decayed_too_fast" in causes([0.1 * 0.8 ** i for i in steps])  # per batch
+    warm_then_cosine = [0.1 * min(1.0, i / 20) * (1 + math.cos(math.pi * i / 200)) / 2
+                        for i in steps]
+    assert "lr_decayed_too_fast" not in causes(warm_then_cosine)

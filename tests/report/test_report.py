@@ -1,7 +1,7 @@
 """The report: one self-contained HTML page that parses, every embedded image decodes, every plot
 is there; the findings come first, then the plots, then the run table in words, then the checks
 folded; one epoch convention throughout, and a blow-up marked where it happened. `babysit demo`
-writes it and `babysit report` re-renders it. (tests/test_report_browser.py opens it in
+writes it and `babysit report` re-renders it. (tests/report/test_report_browser.py opens it in
 Chromium.)"""
 
 from __future__ import annotations

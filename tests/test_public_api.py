@@ -230,10 +230,8 @@ def test_the_trainer_names_a_string_given_for_an_object(loss, opt, says):
 
 
 def _public_modules() -> list[Path]:
-    """Every module of the package but `__main__` and the command line's own: `babysit.cli`'s
-    Python face is its `main` (its __init__ is checked), the rest implements the command."""
-    return [p for p in sorted(PACKAGE.rglob("*.py")) if p.name != "__main__.py" and not (
-        p.parent.name == "cli" and p.name != "__init__.py")]
+    """Every module of the package but `__main__` (`python -m babysit`)."""
+    return [p for p in sorted(PACKAGE.rglob("*.py")) if p.name != "__main__.py"]
 
 
 def _statements(body):

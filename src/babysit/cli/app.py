@@ -18,6 +18,8 @@ from babysit.cli.console import OneLineParser, run_reporting_errors, stdout_read
 from babysit.runs import run_lock
 from babysit.runs.finish import EXIT_DIVERGED
 
+__all__ = ["COMMANDS", "parser", "main"]
+
 # name -> (help, the command: args -> (exit status, --json summary), its options).
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", demo.cmd_demo,

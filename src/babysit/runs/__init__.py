@@ -2,4 +2,4 @@
 Trainer, the run folder and its lock, the end of a run (summary, diagnosis, report), and the
 front ends built on runs (ensembles, prediction from a saved run)."""
 
-__all__: list[str] = []   # the modules are the surface: babysit.runs.config.RunConfig, ...
+__all__: list[str] = []

@@ -24,6 +24,9 @@ INCURABLE = {
                         "cures that; check the labels and how the data was joined",
     "single_class": "the training labels hold a single class: there is nothing to learn; "
                     "check the label column and the split",
+    "labels_without_signal": "unseen examples are classified at chance while the weights move "
+                             "normally: the labels do not depend on the inputs, and no setting "
+                             "cures that; check that each label belongs to its input",
 }
 
 # Causes no setting cures but that do not stop training from improving: noted, treated past.

@@ -9,8 +9,8 @@ and the accuracies the Trainer records itself:
   on a fixed probe batch, the norm of each layer's gradient, the fraction of dead
   ReLUs and saturated tanh / sigmoid values and the classes the network predicts;
   per parameter, the norm of its value and of its data-loss gradient. The probe pass
-  runs on a copy of the network, so nothing the training step reads (Param.grad,
-  BatchNorm buffers, random generators) is touched.
+  runs at test time with gradient buffers of its own, so nothing the training step reads
+  (Param.grad, BatchNorm buffers, random generators) is touched.
 - `DataStats`: the scale of the inputs (per-feature mean and spread) and the class
   counts of the training and validation labels, once at the start.
 - `FirstLayerWeights`: the first Linear layer's weights (a sample of its units).
@@ -55,6 +55,7 @@ from babysit.callbacks import Callback
 from babysit.data.arrays import row_blocks
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.layers.linear import Linear
+from babysit.validation import positive_int
 
 # A tanh output beyond this magnitude (sigmoid: within 1 - this of 0 or 1, on the tanh
 # scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.
@@ -125,8 +126,21 @@ def unit_health(layer, y) -> dict:
     return {}
 
 
+# Update ratios are sampled at most once per this many training examples: with `samples`
+# a run alone, a short run of large batches would pay for a sample every step or two. The
+# default digits run (batches of 32, a sample every 20 steps) keeps its schedule.
+RATIO_SPACING = 512
+
+
 class UpdateRatios(Callback):
     """Records ||value_after - value_before|| / ||value_before|| per Param, every `every` steps.
+
+    Left to itself (`every` None), about `samples` a run, none closer than RATIO_SPACING
+    training examples. Both norms are taken over the same `sample_size` entries of the Param
+    (`strided_sample`: all of them for a Param that small, else an even stride across it),
+    so a sample costs the same for a 3072x1024 weight matrix as for a 100x100 one; a ratio
+    of norms over thousands of entries spread over every unit is the whole matrix's to a few
+    percent.
 
     Writes history.monitors["update_ratio"] = {"every", "iterations": [...], "weights":
     [names of weight matrices], "params": {name: [ratio or None, ...]}}; None where the
@@ -134,13 +148,16 @@ class UpdateRatios(Callback):
     counts updates done, so epoch = iteration / history.iters_per_epoch.
     """
 
-    def __init__(self, every: int | None = None, samples: int = 50):
+    def __init__(self, every: int | None = None, samples: int = 50,
+                 sample_size: int = 2**13):
         self.every, self.samples = every, samples
+        self.sample_size = positive_int(sample_size, "UpdateRatios: sample_size")
         self._before = None
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
+        spacing = math.ceil(RATIO_SPACING / trainer.batch_size)
+        self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
         named = trainer.net.named_params()
         rec = trainer.history.monitors.setdefault(
             "update_ratio", {"iterations": [], "params": {name: [] for name in named}})
@@ -149,7 +166,7 @@ class UpdateRatios(Callback):
 
     def before_update(self, trainer, iteration: int) -> None:
         if self._every and (iteration + 1) % self._every == 0:
-            self._before = [(name, p, p.value.copy())
+            self._before = [(name, p, strided_sample(p.value, self.sample_size).copy())
                             for name, p in trainer.net.named_params().items()]
 
     def after_update(self, trainer, iteration: int) -> None:
@@ -159,19 +176,32 @@ class UpdateRatios(Callback):
         rec["iterations"].append(iteration + 1)
         for name, p, old in self._before:
             scale = _norm(old)
-            step = _norm(get_array_module(old).subtract(p.value, old, out=old))  # in place
+            now = strided_sample(p.value, self.sample_size)
+            step = _norm(get_array_module(old).subtract(now, old, out=old))  # in place
             rec["params"][name].append(step / scale if scale > 0 else None)
         self._before = None
+
+
+# The probe's passes are kept to about 1/PROBE_SPACING of the training work: samples during
+# a run are at least PROBE_SPACING probe batches' worth of training examples apart. A probe
+# pass (forward, backward) costs about what training on as many examples does, so this
+# bounds the in-run samples' share near 2% at any width; the default digits run (a sample
+# every 204 steps of 32 examples, 51 probes' worth) keeps its schedule.
+PROBE_SPACING = 50
 
 
 class LayerStats(Callback):
     """Per-layer histograms, gradient norms and predictions on a fixed probe batch.
 
-    At the start, every `every` iterations and at the end, a copy of the network runs
-    forward at test time on `probe_size` training examples (drawn once with the
-    monitor's own seed), the data loss (no penalty) is taken on their labels, and the
-    backward closures run in reverse, recording dL/d(output) of every layer and leaving
-    each parameter's data-loss gradient in the copy. Writes
+    At the start, every `every` iterations and at the end, the network runs forward at
+    test time on `probe_size` training examples (drawn once with the monitor's own seed),
+    the data loss (no penalty) is taken on their labels, and the backward closures run in
+    reverse, recording dL/d(output) of every layer and leaving each parameter's data-loss
+    gradient in gradient buffers of the monitor's own (`Param.swap_grad`), so nothing the
+    training step reads (Param.grad, BatchNorm buffers, random generators) is touched and
+    no copy of the network is made. Left to itself (`every` None), the monitor takes about
+    `samples` samples a run, but none closer than PROBE_SPACING probe batches' worth of
+    training examples. Writes
 
     history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
         "probe_labels": C counts of the probe's labels (None for regression),
@@ -195,10 +225,12 @@ class LayerStats(Callback):
                  seed: int = 0):
         self.every, self.samples, self.probe_size, self.seed = every, samples, probe_size, seed
         self._probe = None
+        self._grads = None  # the probe's gradient buffers, by parameter name, during a fit
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
+        spacing = math.ceil(PROBE_SPACING * self.probe_size / trainer.batch_size)
+        self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
         if self._probe is None:
             n = X.shape[0]
             pick = np.sort(make_rng(self.seed).choice(n, min(self.probe_size, n), replace=False))
@@ -206,6 +238,8 @@ class LayerStats(Callback):
             self._probe = (X[pick], y[pick])
         layers = _layers(trainer.net)
         named = trainer.net.named_params()
+        self._grads = {name: get_array_module(p.value).empty_like(p.value)
+                       for name, p in named.items()}
         rec = trainer.history.monitors.setdefault("layers", {"samples": []})
         rec.update(every=self._every, probe_size=int(self._probe[0].shape[0]),
                    names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers],
@@ -225,13 +259,22 @@ class LayerStats(Callback):
         samples = trainer.history.monitors["layers"]["samples"]
         if not samples or samples[-1]["iteration"] != trainer.iteration:
             self._sample(trainer, trainer.iteration)
+        self._grads = None
 
     def _sample(self, trainer, iteration: int) -> None:
-        net = trainer.net.copy()
-        net.zero_grad()
+        named = trainer.net.named_params()
+        held = {name: p.swap_grad(self._grads[name]) for name, p in named.items()}
+        try:
+            self._record(trainer, iteration)
+        finally:
+            for name, p in named.items():
+                p.restore_grad(held[name])
+
+    def _record(self, trainer, iteration: int) -> None:
+        """One sample, with the probe's gradients going into the monitor's buffers."""
         x, y = self._probe
         activations, backwards = [], []
-        for layer in _layers(net):
+        for layer in _layers(trainer.net):
             x, backward = layer.forward(x, train=False)
             activations.append({**histogram(x), **unit_health(layer, x)})
             backwards.append(backward)
@@ -265,7 +308,7 @@ class LayerStats(Callback):
                                   "predicted": predicted})
         params = trainer.history.monitors["params"]
         params["iterations"].append(iteration)
-        for name, p in net.named_params().items():
+        for name, p in trainer.net.named_params().items():
             params["grad_norm"][name].append(_finite_norm(p.read_grad()) if finite else None)
             params["value_norm"][name].append(_finite_norm(p.value))
 
@@ -284,6 +327,35 @@ def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarr
     return mean, np.sqrt(squares / X.shape[0])
 
 
+# The rows DataStats reads: all of them up to this many values (digits, tables: every row),
+# else an even stride of rows holding about this many (at least DATA_MIN_ROWS rows), so that
+# its one pass costs a millisecond or two whatever the size of the training set. 512 rows
+# give each feature's mean to about 5% of its spread and the spread to about 3%, finer than
+# the diagnosis reads them (a median over features of |mean| / std, the root mean square).
+DATA_VALUES = 2**18
+DATA_MIN_ROWS = 512
+
+
+def data_rows(X):
+    """The rows of X (N, D) that DataStats summarizes: X itself when it holds at most
+    DATA_VALUES values (or DATA_MIN_ROWS rows), else every k-th row (a view)."""
+    rows = max(DATA_MIN_ROWS, DATA_VALUES // max(1, X.shape[1]))
+    return X if X.shape[0] <= rows else X[::-(-X.shape[0] // rows)]
+
+
+def strided_sample(a, size: int):
+    """A 1-d view of at most `size` entries of the contiguous array `a`: all of them when
+    `a` is that small, else every k-th, with k coprime to the length of a's last axis so
+    that the sample runs across every column (unit) instead of a few of them."""
+    flat = a.ravel()
+    if flat.size <= size:
+        return flat
+    stride = -(-flat.size // size)
+    while math.gcd(stride, a.shape[-1]) != 1:
+        stride += 1
+    return flat[::stride]
+
+
 def _norm(a) -> float:
     """||a|| (Frobenius) as a float, on the array's own device."""
     flat = a.ravel()
@@ -300,7 +372,8 @@ class DataStats(Callback):
     """The scale of the training inputs and the class balance, once at the start.
 
     Writes history.monitors["data"] = {"n": training examples, "feature_mean": [D],
-    "feature_std": [D] (per feature, over the training set), "class_counts": [C] (the
+    "feature_std": [D] (per feature, over the training set's `data_rows`: every row of a
+    small set, an even sample of about 2^18 values of a large one), "class_counts": [C] (the
     training labels per class) and "val_class_counts": [C] (None without validation data);
     both counts are None for a regression loss}. The notes want inputs centred and of
     comparable scale, and the accuracy of always answering the majority class is the bar a
@@ -308,7 +381,7 @@ class DataStats(Callback):
     """
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        mean, std = _column_mean_std(X)
+        mean, std = _column_mean_std(data_rows(X))
         rec = {"n": int(X.shape[0]), "feature_mean": mean.tolist(), "feature_std": std.tolist(),
                "class_counts": None, "val_class_counts": None}
         if trainer.loss.classification:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from babysit.diagnose import moving_average
-from babysit.history import BLOWUP
+from babysit.diagnose.symptoms import EXPLODE_FACTOR
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -73,7 +73,7 @@ def _legend_below(fig, ax, cols: int = 2) -> None:
 def _mark_trouble(ax, history, text: bool = True) -> None:
     """A red line where the loss first blew up and where it became NaN, each labelled."""
     ipe = max(history.iters_per_epoch, 1)
-    for at, what, style in ((history.blowup_at(), f"above {BLOWUP:g}x its start", ":"),
+    for at, what, style in ((history.blowup_at(), f"above {EXPLODE_FACTOR:g}x its start", ":"),
                             (history.nonfinite_at(), "NaN", "--")):
         if at is None:
             continue
@@ -122,7 +122,7 @@ def plot_loss(history, log: bool = False) -> Figure | None:
     ceiling = history.loss_ceiling()
     if log:
         ax.set_yscale("log")
-    elif ceiling is not None and y.max() > BLOWUP * ceiling:
+    elif ceiling is not None and y.max() > EXPLODE_FACTOR * ceiling:
         ax.set_ylim(0, 1.3 * ceiling)
         ax.plot([], [], " ", label=f"off the scale: up to {y.max():.2g}")
     _epoch_axis(ax, history)

@@ -278,7 +278,7 @@ def test_data_stats_of_a_large_set_read_an_even_sample_of_rows():
     X = (rng.standard_normal((40_000, 100)) * np.arange(1, 101) + 5).astype(np.float32)
     rows = monitors.data_rows(X)
     assert rows.base is X and 1024 <= rows.shape[0] <= 11_000
-    small = X[:5000]
+    small = X[:2000]
     assert monitors.data_rows(small) is small
     trainer = bs.Trainer(bs.mlp(100, [], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
                          bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.DataStats()],
@@ -288,3 +288,19 @@ def test_data_stats_of_a_large_set_read_an_even_sample_of_rows():
     np.testing.assert_allclose(rec["feature_std"], X.std(axis=0), rtol=0.05)
     np.testing.assert_allclose(rec["feature_mean"], X.mean(axis=0),
                                atol=0.1 * float(X.std(axis=0).max()))
+
+
+def test_the_records_have_the_layout_diagnose_records_declares(digits):
+    """`babysit.diagnose.records` is the contract: every key the monitors write, and no other
+    (the PyTorch sitter's History is held to this one in test_torch)."""
+    from babysit.diagnose import records
+
+    _, h = _fit(digits, bs.mlp(64, [20], 10, seed=0), monitors.default(image_shape=(8, 8)))
+    assert set(h.monitors) == set(records.RECORDS)
+    for key, layout in records.RECORDS.items():
+        assert set(h.monitors[key]) == set(layout.__annotations__), key
+    for sample in h.monitors["layers"]["samples"]:
+        assert set(sample) == set(records.LayerSample.__annotations__)
+        for summary in sample["activations"] + sample["gradients"]:
+            assert records.Histogram.__required_keys__ <= set(summary)
+            assert set(summary) <= set(records.Histogram.__annotations__)

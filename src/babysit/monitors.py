@@ -41,7 +41,9 @@ The keys (a contract: `babysit.torch` fills the same ones from PyTorch hooks, an
     monitors["first_layer"]   FirstLayerWeights
     meta                      RunInfo
 
-Each class's docstring gives its key's layout in full.
+Each class's docstring gives its key's layout in full, and `babysit.diagnose.records` the
+same as code (TypedDicts), which the writers here and in `babysit.torch` build their
+records with.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import numpy as np
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.callbacks import Callback
 from babysit.data.arrays import row_blocks
+from babysit.diagnose import records
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.layers.linear import Linear
 from babysit.validation import positive_int
@@ -159,10 +162,11 @@ class UpdateRatios(Callback):
         spacing = math.ceil(RATIO_SPACING / trainer.batch_size)
         self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
         named = trainer.net.named_params()
-        rec = trainer.history.monitors.setdefault(
-            "update_ratio", {"iterations": [], "params": {name: [] for name in named}})
-        rec["every"] = self._every
-        rec["weights"] = [name for name, p in named.items() if p.regularize]
+        weights = [name for name, p in named.items() if p.regularize]
+        rec = trainer.history.monitors.setdefault("update_ratio", records.UpdateRatioRecord(
+            every=self._every, iterations=[], weights=weights,
+            params={name: [] for name in named}))
+        rec.update(every=self._every, weights=weights)
 
     def before_update(self, trainer, iteration: int) -> None:
         if self._every and (iteration + 1) % self._every == 0:
@@ -240,14 +244,15 @@ class LayerStats(Callback):
         named = trainer.net.named_params()
         self._grads = {name: get_array_module(p.value).empty_like(p.value)
                        for name, p in named.items()}
-        rec = trainer.history.monitors.setdefault("layers", {"samples": []})
+        rec = trainer.history.monitors.setdefault("layers", records.LayersRecord(
+            every=self._every, probe_size=0, names=[], kinds=[], probe_labels=None, samples=[]))
         rec.update(every=self._every, probe_size=int(self._probe[0].shape[0]),
                    names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers],
                    probe_labels=None)
-        trainer.history.monitors.setdefault("params", {
-            "iterations": [], "names": list(named),
-            "weights": [name for name, p in named.items() if p.regularize],
-            "grad_norm": {name: [] for name in named}, "value_norm": {name: [] for name in named}})
+        trainer.history.monitors.setdefault("params", records.ParamsRecord(
+            iterations=[], names=list(named),
+            weights=[name for name, p in named.items() if p.regularize],
+            grad_norm={name: [] for name in named}, value_norm={name: [] for name in named}))
         if not rec["samples"]:  # a resumed run's History holds its samples: none added here
             self._sample(trainer, trainer.iteration)
 
@@ -302,10 +307,9 @@ class LayerStats(Callback):
                 layers["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
             if finite:
                 predicted = np.bincount(scores.argmax(axis=1), minlength=n_classes).tolist()
-        layers["samples"].append({"iteration": iteration, "loss": probe_loss,
-                                  "activations": activations,
-                                  "gradients": gradients, "grad_norm": grad_norms,
-                                  "predicted": predicted})
+        layers["samples"].append(records.LayerSample(iteration=iteration, loss=probe_loss,
+                                             activations=activations, gradients=gradients,
+                                             grad_norm=grad_norms, predicted=predicted))
         params = trainer.history.monitors["params"]
         params["iterations"].append(iteration)
         for name, p in trainer.net.named_params().items():
@@ -382,8 +386,8 @@ class DataStats(Callback):
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         mean, std = _column_mean_std(data_rows(X))
-        rec = {"n": int(X.shape[0]), "feature_mean": mean.tolist(), "feature_std": std.tolist(),
-               "class_counts": None, "val_class_counts": None}
+        rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
+                         feature_std=std.tolist(), class_counts=None, val_class_counts=None)
         if trainer.loss.classification:
             n_classes = int(trainer.net(X[:1], train=False).shape[1])
             rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
@@ -443,9 +447,9 @@ class FirstLayerWeights(Callback):
                 units = list(range(min(self.max_units, W.shape[1])))
                 now = picture_values(W[:, :len(units)])
                 before = trainer.history.monitors.get("first_layer", {}).get("W_start", now)
-                trainer.history.monitors["first_layer"] = {
-                    "name": f"{i}.W", "shape": list(W.shape), "units": units,
-                    "iteration": trainer.iteration, "W": now, "W_start": before}
+                trainer.history.monitors["first_layer"] = records.FirstLayerRecord(
+                    name=f"{i}.W", shape=list(W.shape), units=units,
+                    iteration=trainer.iteration, W=now, W_start=before)
                 return
 
 

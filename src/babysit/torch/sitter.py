@@ -40,6 +40,14 @@ import math
 import numpy as np
 import torch
 
+from babysit.diagnose.records import (
+    DataRecord,
+    FirstLayerRecord,
+    LayerSample,
+    LayersRecord,
+    ParamsRecord,
+    UpdateRatioRecord,
+)
 from babysit.history import History
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.losses import MulticlassSVM, SoftmaxCrossEntropy
@@ -278,23 +286,22 @@ class Sitter:
         self._leaves, out = self._leaf_order()
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
         classes = int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else None
-        self._history.monitors["layers"] = {
-            "every": None, "probe_size": int(self._probe_x.shape[0]), "names": names,
-            "kinds": [type(m).__name__ for _, m in self._leaves],
-            "probe_labels": self._class_counts(self._probe_y, classes), "samples": []}
-        self._history.monitors["params"] = {
-            "iterations": [], "names": list(self._named),
-            "weights": [n for n, p in self._named.items() if p.ndim >= 2],
-            "grad_norm": {n: [] for n in self._named}, "value_norm": {n: [] for n in self._named}}
-        self._history.monitors["update_ratio"] = {
-            "every": self.every, "iterations": [], "weights": [n for n, p in self._named.items()
-                                                              if p.ndim >= 2],
-            "params": {n: [] for n in self._named}}
+        weights = [n for n, p in self._named.items() if p.ndim >= 2]
+        self._history.monitors["layers"] = LayersRecord(
+            every=None, probe_size=int(self._probe_x.shape[0]), names=names,
+            kinds=[type(m).__name__ for _, m in self._leaves],
+            probe_labels=self._class_counts(self._probe_y, classes), samples=[])
+        self._history.monitors["params"] = ParamsRecord(
+            iterations=[], names=list(self._named), weights=weights,
+            grad_norm={n: [] for n in self._named}, value_norm={n: [] for n in self._named})
+        self._history.monitors["update_ratio"] = UpdateRatioRecord(
+            every=self.every, iterations=[], weights=weights,
+            params={n: [] for n in self._named})
         flat = self._probe_x.detach().reshape(self._probe_x.shape[0], -1).double().cpu()
-        self._history.monitors["data"] = {
-            "n": int(flat.shape[0]), "feature_mean": flat.mean(0).tolist(),
-            "feature_std": flat.std(0, unbiased=False).tolist(),
-            "class_counts": self._class_counts(self._probe_y, classes), "val_class_counts": None}
+        self._history.monitors["data"] = DataRecord(
+            n=int(flat.shape[0]), feature_mean=flat.mean(0).tolist(),
+            feature_std=flat.std(0, unbiased=False).tolist(),
+            class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None)
         self._history.meta.update(self._meta(x, classes, names))
         self._capture_for = self._sample(0)
         self._record_first_layer()
@@ -371,9 +378,9 @@ class Sitter:
         predicted = None
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
             predicted = torch.bincount(final.argmax(1).cpu(), minlength=final.shape[1]).tolist()
-        sample = {"iteration": iteration, "loss": self._probe_loss(final),
-                  "activations": activations, "gradients": [None] * len(self._leaves),
-                  "grad_norm": [None] * len(self._leaves), "predicted": predicted}
+        sample = LayerSample(iteration=iteration, loss=self._probe_loss(final),
+                             activations=activations, gradients=[None] * len(self._leaves),
+                             grad_norm=[None] * len(self._leaves), predicted=predicted)
         layers["samples"].append(sample)
         params = self._history.monitors["params"]
         params["iterations"].append(iteration)
@@ -424,9 +431,9 @@ class Sitter:
                 units = list(range(min(self.first_layer_units, W.shape[1])))
                 now = picture_values(W[:, units].numpy())
                 before = self._history.monitors.get("first_layer", {}).get("W_start", now)
-                self._history.monitors["first_layer"] = {
-                    "name": f"{name}.weight", "shape": list(W.shape), "units": units,
-                    "iteration": self.steps, "W": now, "W_start": before}
+                self._history.monitors["first_layer"] = FirstLayerRecord(
+                    name=f"{name}.weight", shape=list(W.shape), units=units,
+                    iteration=self.steps, W=now, W_start=before)
                 return
 
     # -- meta ---------------------------------------------------------------------------------

@@ -277,7 +277,7 @@ def test_data_stats_of_a_large_set_read_an_even_sample_of_rows():
     rng = np.random.default_rng(2)
     X = (rng.standard_normal((40_000, 100)) * np.arange(1, 101) + 5).astype(np.float32)
     rows = monitors.data_rows(X)
-    assert rows.base is X and 1024 <= rows.shape[0] <= 11_000
+    assert rows.base is X and 256 <= rows.shape[0] <= 2700
     small = X[:2000]
     assert monitors.data_rows(small) is small
     trainer = bs.Trainer(bs.mlp(100, [], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
@@ -304,3 +304,13 @@ def test_the_records_have_the_layout_diagnose_records_declares(digits):
         for summary in sample["activations"] + sample["gradients"]:
             assert records.Histogram.__required_keys__ <= set(summary)
             assert set(summary) <= set(records.Histogram.__annotations__)
+
+
+def test_the_first_layer_picture_of_a_wide_input_keeps_fewer_units():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((64, 784)).astype(np.float32), rng.integers(0, 10, 64)
+    trainer = bs.Trainer(bs.mlp(784, [100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.FirstLayerWeights()],
+                         progress=False)
+    rec = trainer.fit(X, y).monitors["first_layer"]
+    assert rec["units"] == list(range(2**15 // 784)) and len(rec["W"]) == 784

@@ -18,8 +18,9 @@ and the accuracies the Trainer records itself:
   (classes, chance loss, batch size, layer names, image shape, ...).
 
 Everything written is plain lists, floats and ints, so `History.save` writes it as
-JSON. Sampling is every k iterations, with k chosen so a run gets a fixed number
-of samples unless `every` is given; that keeps the monitors cheap enough to leave on.
+JSON. Sampling is every k iterations (a fixed number a run, never closer than a fixed
+amount of training, unless `every` is given), each sample of a fixed size, so the monitors'
+share of a run does not grow with the network (benchmarks/overhead.py).
 The penalty's share of the loss needs no monitor: the Trainer records `data_loss` and
 `reg_loss` for every step.
 

@@ -1,12 +1,12 @@
 """scikit-learn estimators: babysit networks inside Pipelines, GridSearchCV and cross-validation.
 
-`BabysitClassifier` and `BabysitRegressor` take the fields of `babysit.config.RunConfig` (all
+`BabysitClassifier` and `BabysitRegressor` take the fields of `babysit.runs.config.RunConfig` (all
 but `data` and `target`: an estimator is given X and y) as keyword arguments (`hidden`,
 `activation`, `init`, `batchnorm`, `dropout`, `optimizer`, `lr`, `reg`, `epochs`,
 `batch_size`, `seed`, `average`, `preprocess`, ...), plus `verbose`. Their constructors are
 generated from RunConfig, so a new field is an estimator parameter with no edit here. They
 store the arguments untouched, map them onto a RunConfig in `fit` (which checks them) and
-build the network and the `Trainer` with `babysit.builders`. What is learned
+build the network and the `Trainer` with `babysit.runs.builders`. What is learned
 ends in `_`: `net_`, `trainer_`, `history_` (the run's `History`, ready for
 `history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`, `training_ranges_`;
 `report(path)` writes the report of the last fit (report.html), as `babysit train` does.
@@ -24,6 +24,7 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 from __future__ import annotations
 
 import inspect
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -31,11 +32,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from babysit import monitors, preprocess
 from babysit.backend import resolve_dtype, to_numpy
-from babysit.builders import build_model, build_trainer
-from babysit.config import RunConfig, config_fields
-from babysit.data import training_range
+from babysit.data import preprocess, training_range
+from babysit.runs.builders import build_model, build_trainer
+from babysit.runs.config import RunConfig, config_fields
+from babysit.training import monitors
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
 _NOT_PARAMETERS = ("data", "target", "task", "drop")
@@ -63,6 +64,26 @@ def _generated_init(overrides: dict, excluded: tuple = ()):
         + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
            for name, default in defaults.items()])
     return __init__
+
+
+def _parameters_doc(init) -> str:
+    """The docstring's "Parameters" section for a generated `__init__`: each parameter with
+    its default and RunConfig's help text and choices (those `babysit train --help` shows),
+    so that the estimators' docs say what the fields say and cannot drift from them."""
+    fields = config_fields()
+    lines = ["", "Parameters", "----------"]
+    for name, param in list(inspect.signature(init).parameters.items())[1:]:
+        if name == "verbose":
+            text = "show a progress bar while fitting"
+        else:
+            text = fields[name].metadata["help"]
+            choices = fields[name].metadata["cli_choices"]
+            if choices is not None:
+                text += "; one of " + ", ".join(
+                    "None" if c is None else repr(c) for c in choices())
+        lines.append(f"{name} : default {param.default!r}")
+        lines += textwrap.wrap(text, 88, initial_indent="    ", subsequent_indent="    ")
+    return textwrap.indent("\n".join(lines), "    ") + "\n"
 
 
 class _BabysitEstimator(BaseEstimator):
@@ -97,14 +118,26 @@ class _BabysitEstimator(BaseEstimator):
                                       callbacks=monitors.default())
         self.history_ = self.trainer_.history
 
-    def report(self, path) -> Path:
+    def report(self, path, validation=None) -> Path:
         """Write the report of the last fit into the folder `path` (created if missing): the
-        same report.html and PNGs `babysit train` writes, diagnosis first. Returns the path
-        of report.html."""
-        from babysit import report  # Matplotlib only when a report is drawn
+        same report.html `babysit train` writes, diagnosis first. `validation`: (X, y) held
+        out from fit, scored now (`score`) and shown on the page; without it the page says the
+        run had no validation data (an estimator's fit takes none, so the curves per epoch
+        are the training data's alone). Returns the path of report.html."""
+        from babysit import report
 
         check_is_fitted(self)
-        return report.write(self.history_, path, preprocess=self.preprocess_)
+        self.history_.meta.update(estimator=type(self).__name__)
+        sections = []
+        if validation is not None:
+            X_val, y_val = validation
+            what = "accuracy" if isinstance(self, ClassifierMixin) else "R^2"
+            score = self.score(X_val, y_val)
+            sections.append(report.Section(
+                "Validation", f"<p>{what} {score:.4f} on the {len(y_val):,} validation examples "
+                "given to <code>report()</code>, measured after the fit (the fit itself saw no "
+                "validation data, so no curve per epoch is drawn for them).</p>", "validation"))
+        return report.write(self.history_, path, preprocess=self.preprocess_, sections=sections)
 
     def _train(self, X, y, epochs: int) -> None:
         """Run the Trainer for `epochs` more passes over (X, y); y holds what the loss expects."""
@@ -151,26 +184,17 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     """A babysit network trained as a classifier, with scikit-learn's manners.
 
     Labels may be of any type (strings, integers, ...): `classes_` lists them sorted and
-    the network's output j scores `classes_[j]`. The arguments are RunConfig's fields
-    (those of `babysit train`):
-
-    hidden: widths of the hidden layers (an int for one layer, () for a linear classifier);
-    activation, init, batchnorm, dropout (probability of zeroing a unit), input_noise (std);
-    loss: "softmax" (cross-entropy) or "svm" (multiclass hinge); dtype: "float32" or "float64";
-    device: "cpu" or "gpu" (CuPy; predictions come back as NumPy arrays);
-    optimizer ("adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop") with learning rate
-    `lr`, decayed as lr * exp(-lr_decay * t) when lr_decay > 0; reg: strength of the
-    `reg_kind` penalty ("l2", "l1", "elastic"); max_norm: the max-norm constraint c (None:
-    off); epochs and batch_size; seed fixes the initial weights and the shuffles (None:
-    different each fit); average: the decay of a running average of
-    the weights used for prediction (such as 0.999; None: off); patience: stop once the
-    training accuracy has not improved for that many epochs (None: off); preprocess: the
-    `babysit.preprocess` transform fitted on the training X and applied before the network
-    ("minmax" maps each feature's training range to [-1, 1]; "none", "center",
-    "standardize", "pca", "whiten-pca", "whiten-zca"); verbose shows a progress bar.
+    the network's output j scores `classes_[j]`. The arguments are RunConfig's fields (those
+    of `babysit train`), listed below with its help text, where "none" is None and a
+    comma-separated list a tuple: `hidden` is an int for one layer, () for a linear
+    classifier; `seed=None` differs each fit; on `device="gpu"` predictions still come back
+    as NumPy arrays; early stopping (`patience`) watches the training accuracy, since an
+    estimator has no validation split; `preprocess` is fitted on the training X ("minmax",
+    the default here, maps each feature's training range to [-1, 1]).
     """
 
     __init__ = _generated_init({"preprocess": "minmax"})
+    __doc__ += _parameters_doc(__init__)
 
     def _fixed(self) -> dict:
         if self.loss not in ("softmax", "svm"):
@@ -237,6 +261,7 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     """
 
     __init__ = _generated_init({"preprocess": "minmax"}, excluded=("loss", "patience"))
+    __doc__ += _parameters_doc(__init__)
 
     def _fixed(self) -> dict:
         # Early stopping watches accuracy, which a regression loss does not have.

@@ -12,7 +12,10 @@ import inspect
 import numpy as np
 
 from babysit.backend import to_numpy
-from babysit.layers import kinks
+from babysit.nn.layers import kinks
+
+__all__ = ["centered_difference", "kink_aware_difference", "numerical_gradient",
+           "numerical_gradient_array", "rel_error"]
 
 
 def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:

@@ -19,7 +19,7 @@ columns for it would only let the network memorise rows.
 standardized numbers (task "regress", restored by `inverse_transform`); `decide_task` picks the
 task from the target's values (`decide_task.__doc__` states the rule).
 
-Manners are scikit-learn's, like `babysit.preprocess`: parameters only stored in `__init__`,
+Manners are scikit-learn's, like `babysit.data.preprocess`: parameters only stored in `__init__`,
 learned attributes end in `_`, `fit` returns self; `to_state()` / `from_state()` describe a
 fitted encoder as JSON (a few numbers and names: no arrays are needed), so a checkpoint stores
 it in its header, never pickled.
@@ -33,6 +33,10 @@ import numpy as np
 
 from babysit.data import training_range
 from babysit.data.arrays import class_labels, first_fractional
+
+__all__ = ["TASKS", "CHECKPOINT_KEY", "UnseenCategoryWarning", "missing_cells", "as_numbers",
+           "row_text", "decide_task", "TableEncoder", "TargetEncoder", "to_checkpoint",
+           "from_checkpoint"]
 
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50

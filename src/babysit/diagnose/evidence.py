@@ -1,7 +1,7 @@
 """The numbers the rules read, taken once from a `History`.
 
 `Evidence.of(history)` reads the loss curve, the accuracies, and what the monitors recorded
-(`babysit.monitors`: update ratios, per-layer gradient norms, dead and saturated units, the
+(`babysit.training.monitors`: update ratios, per-layer gradient norms, dead and saturated units, the
 predicted classes, the input scale, the class counts) into one flat record. A field is None
 when the run did not record what it needs, and the rules that read it stay silent.
 """
@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from babysit.diagnose.records import DataRecord, LayersRecord, ParamsRecord, UpdateRatioRecord
+
+__all__ = ["moving_average", "when", "LossCurve", "Evidence"]
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -191,6 +193,8 @@ class Evidence:
         first, last = samples[0], samples[-1]
         for i, name in enumerate(names):
             a0, a1 = first["activations"][i], last["activations"][i]
+            if not (a0 and a1):
+                continue  # not read (an output that is not one tensor)
             if "dead" in a1:
                 self.dead[name] = (a0["dead"], a1["dead"])
             if "saturated" in a1:

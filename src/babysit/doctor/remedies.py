@@ -24,6 +24,9 @@ INCURABLE = {
                         "cures that; check the labels and how the data was joined",
     "single_class": "the training labels hold a single class: there is nothing to learn; "
                     "check the label column and the split",
+    "labels_without_signal": "unseen examples are classified at chance while the weights move "
+                             "normally: the labels do not depend on the inputs, and no setting "
+                             "cures that; check that each label belongs to its input",
 }
 
 # Causes no setting cures but that do not stop training from improving: noted, treated past.
@@ -316,4 +319,9 @@ def show_widths(hidden) -> str:
     return ",".join(map(str, hidden)) or "none"
 
 
-__all__ = ["ACTING", "INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "prescribe", "show_widths"]
+__all__ = ["ACTING", "INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "prescribe", "show_widths",
+           # each cause's remedy, as REMEDIES maps them
+           "lr_too_high", "diverged", "loss_not_decreasing", "lr_too_low", "collapsed_predictions",
+           "exploding_gradients", "dead_units", "saturated_units", "vanishing_gradients",
+           "unscaled_inputs", "overfitting", "underfitting", "reg_too_strong", "noisy_loss",
+           "bad_initial_loss"]

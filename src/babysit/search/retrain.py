@@ -6,13 +6,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from babysit.backend import to_numpy
-from babysit.builders import table_meta
 from babysit.data import datasets
-from babysit.finish import finish, fit
-from babysit.metrics import split_metrics
+from babysit.runs.builders import table_meta
+from babysit.runs.config import RunConfig
+from babysit.runs.run import Run
 from babysit.search.results import ranked
 from babysit.search.studies import Job
-from babysit.search.trial import build
+from babysit.training.metrics import split_metrics
+
+__all__ = ["retrain", "split_scores", "describe"]
 
 
 def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
@@ -30,23 +32,23 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
     (the best's also its "val_loss", the score its trial was ranked by). The Ensemble takes
     raw features: each member applies the data's preprocessing.
     """
-    from babysit import checkpoint
-    from babysit.ensemble import Ensemble
+    from babysit.runs.ensemble import Ensemble
+    from babysit.training import checkpoint
 
     data, objective = job.data, job.objective
     best = ranked(rows, objective)[:max(1, top_k)]
     nets, paths = [], []
     for rank, row in enumerate(best):
         config = job.config(row["stage"] - 1, {k: row[k] for k in job.space if k in row})
-        net, trainer = build(config, data.n_features, data.n_outputs,
-                             data=data if rank == 0 else None)
-        error = fit(trainer, data.train.X, data.train.y, val=data.val)
+        run = Run.prepare(RunConfig.from_dict(config), data=data, monitors=rank == 0,
+                          quiet=True)
+        net, trainer = run.net, run.trainer
+        run.fit()
         if rank == 0:  # the best: its history, diagnosis and report in the search's folder
-            outcome = finish(trainer.history, out, say, report=report,
-                             preprocess=data.preprocess, image_shape=data.raw_image_shape,
-                             error=error, title="diagnosis of the best configuration retrained")
-        if error is not None:
-            raise error
+            outcome = run.conclude(say, out=out, report=report,
+                                   title="diagnosis of the best configuration retrained")
+        if run.error is not None:
+            raise run.error
         nets.append(net)
         meta = {"search": {"study": job.study, "stage": row["stage"], "trial": row["trial"],
                            objective.metric: row[objective.metric]}, "config": config,
@@ -74,7 +76,7 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
 def split_scores(model, data: datasets.Dataset) -> dict:
     """A Trainer's or Ensemble's scores on the validation and test splits (preprocessed):
     "val_accuracy" and "test_accuracy" for classes; for a regression "val_rmse", "val_mae",
-    "val_r2", "test_rmse", ... in the target's units (`babysit.metrics.split_metrics`)."""
+    "val_r2", "test_rmse", ... in the target's units (`babysit.training.metrics.split_metrics`)."""
     if data.task != "regress":
         return {"val_accuracy": model.accuracy(*data.val),
                 "test_accuracy": model.accuracy(*data.test)}

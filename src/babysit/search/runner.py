@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import run_lock
-from babysit.config import RunConfig
 from babysit.data import datasets
+from babysit.runs import run_lock
+from babysit.runs.builders import fit_to_data
+from babysit.runs.config import RunConfig
 from babysit.search.database import masked
 from babysit.search.results import (
     SearchResult,
@@ -44,7 +45,10 @@ from babysit.search.studies import (
 )
 from babysit.search.trial import load_data
 from babysit.search.workers import run_workers, work
+from babysit.training.history import History
 from babysit.validation import make_folder
+
+__all__ = ["default_out", "run"]
 
 # Trials in all when neither `trials` nor `stages` is given.
 DEFAULT_TRIALS = 30
@@ -79,14 +83,14 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     1 for one validation split, k for k-fold cross-validation. heartbeat: seconds between the
     signs of life a running trial writes, so that other workers notice a dead one. report:
     write the retrained best's report.html into `out` (its diagnosis is printed either way).
-    `out` is locked while the search runs (`babysit.run_lock`): a second search writing the
+    `out` is locked while the search runs (`babysit.runs.run_lock`): a second search writing the
     same folder at the same time is refused (FolderBusyError); workers elsewhere that share
     the study through `storage` each write a run folder of their own.
     """
     if isinstance(data, str):
         data = load_data(data, seed)
     space = _checked_space(space)
-    config = _fixed_settings(base, seed)
+    config = _fixed_settings(base, seed, data)
     if stages is None:
         stages = default_stages(DEFAULT_TRIALS if trials is None else trials, config["epochs"])
     elif trials is not None and trials != sum(s.trials for s in stages):
@@ -136,7 +140,14 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
             say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "
                 f"the table): nothing was retrained. Narrow the ranges (a lower learning rate "
                 f"range when they diverged) and search again")
-        (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
+        (out / "search.json").write_text(json.dumps(
+            {**result.summary(), "seconds": round(time.perf_counter() - start, 1)}, indent=1,
+            default=str) + "\n")
+        if report and result.retrained:  # drawn again: now with the test score and wall time
+            from babysit import report as report_module
+
+            report_module.write(History.load(out / "history.json"), out,
+                                preprocess=data.preprocess, image_shape=data.raw_image_shape)
         return result
 
 
@@ -167,10 +178,13 @@ def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension
     return space
 
 
-def _fixed_settings(base: RunConfig | Mapping | None, seed: int) -> dict:
+def _fixed_settings(base: RunConfig | Mapping | None, seed: int,
+                    data: datasets.Dataset) -> dict:
     """The settings every trial shares: `base_config()`, the seed, then `base` (a RunConfig,
     whose data fields are dropped, or a dict of searchable field names), checked now rather
-    than in the first trial."""
+    than in the first trial, and fitted to `data` as `babysit train` fits them
+    (`fit_to_data`: a table's defaults for the settings `base` does not give, the loss a
+    regression needs)."""
     known = searchable_fields()
     if isinstance(base, RunConfig):
         base = {k: v for k, v in base.to_dict().items() if k in known}
@@ -178,8 +192,8 @@ def _fixed_settings(base: RunConfig | Mapping | None, seed: int) -> dict:
     unknown = set(config) - set(known)
     if unknown:
         raise ValueError(f"base: unknown settings {sorted(unknown)}; known: {', '.join(known)}")
-    RunConfig.from_dict(config)
-    return config
+    fitted = fit_to_data(RunConfig.from_dict(config), data, set(base or ()))
+    return {k: v for k, v in fitted.to_dict().items() if k in config}
 
 
 def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:

@@ -20,6 +20,8 @@ import torch
 
 from babysit.torch.sitter import Sitter
 
+__all__: list[str] = []   # BabysitCallback, below, where Lightning is installed
+
 
 def _lightning_callback_base():
     """lightning.pytorch.Callback, or pytorch_lightning.Callback, or None when neither exists."""
@@ -49,6 +51,10 @@ class _Hooks:
         optimizer = trainer.optimizers[0]
         optimizer = getattr(optimizer, "optimizer", optimizer)  # a LightningOptimizer wraps it
         self.sitter = Sitter(pl_module, optimizer, self.image_shape, **self.options)
+
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        # the loss `on_train_batch_end` gets is detached: its graph is read here
+        self.sitter.read_loss_graph(loss)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs

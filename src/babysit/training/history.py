@@ -1,0 +1,185 @@
+"""`History`: what a training run recorded, readable back from JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+from babysit.diagnose.symptoms import EXPLODE_FACTOR
+
+__all__ = ["EPOCH_CONVENTION", "History"]
+
+# The one epoch convention of babysit: the terminal, the diagnosis, the report and its figures
+# all say it this way.
+EPOCH_CONVENTION = (
+    "Epoch k is the k-th pass over the training data (epoch 1 is the first). On an axis in "
+    "epochs, iteration i of a run with n iterations per epoch sits at i / n, so epoch k spans "
+    "k-1 to k: 2.25 is a quarter of the way through epoch 3, and an accuracy measured at the "
+    "end of epoch k is drawn at k.")
+
+
+@dataclass
+class History:
+    """The record of one training run.
+
+    Per iteration: `loss` (data + regularization), `data_loss`, `reg_loss` and `lr`;
+    their x axis in epochs is `epochs_axis()`. Per epoch: `train_acc`, `val_acc`
+    (None without validation data; both None for a regression loss) and `val_loss`, the
+    data loss on the validation data (None without it; what a regression is judged by).
+    `monitors` holds what monitors recorded, keyed by monitor name; `meta` describes the
+    run (model, optimizer, data).
+    """
+
+    iters_per_epoch: int = 1
+    loss: list[float] = field(default_factory=list)
+    data_loss: list[float] = field(default_factory=list)
+    reg_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    train_acc: list[float | None] = field(default_factory=list)
+    val_acc: list[float | None] = field(default_factory=list)
+    val_loss: list[float | None] = field(default_factory=list)
+    monitors: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def iterations(self) -> int:
+        """Training steps recorded (one loss each)."""
+        return len(self.loss)
+
+    @property
+    def epochs(self) -> int:
+        """Epochs finished (one train accuracy each)."""
+        return len(self.train_acc)
+
+    def validation_scores(self) -> list[float | None]:
+        """Per epoch, how well the model did on the validation data, higher being better: the
+        accuracy, or where there is none (a regression loss) the validation loss negated.
+        What early stopping and the best checkpoint go by."""
+        if any(v is not None for v in self.val_acc):
+            return list(self.val_acc)
+        return [None if v is None else -v for v in self.val_loss]
+
+    def epochs_axis(self) -> list[float]:
+        """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch)."""
+        return [(i + 1) / self.iters_per_epoch for i in range(len(self.loss))]
+
+    def epoch_of(self, iteration: int) -> int:
+        """The epoch (1-based pass) that the `iteration`-th update (1-based) belongs to:
+        updates 1..n are epoch 1 when there are n per epoch; 0 (before training) gives 0."""
+        return math.ceil(iteration / max(self.iters_per_epoch, 1))
+
+    def when(self, iteration: int) -> str:
+        """How every text names the moment after the `iteration`-th update: "iteration 71
+        (epoch 3)", or "the start (iteration 0)" before any update (see EPOCH_CONVENTION)."""
+        if iteration <= 0:
+            return "the start (iteration 0)"
+        return f"iteration {iteration} (epoch {self.epoch_of(iteration)})"
+
+    def nonfinite_at(self) -> int | None:
+        """The iteration (1-based) whose loss was first NaN or infinite, or None."""
+        for i, value in enumerate(self.loss, start=1):
+            if value is None or not math.isfinite(value):
+                return i
+        return None
+
+    def loss_ceiling(self) -> float | None:
+        """What a healthy loss stays under: the larger of its first value and chance (None
+        when the first loss is not finite)."""
+        if not self.loss or not math.isfinite(self.loss[0]):
+            return None
+        return max(float(self.loss[0]), self.meta.get("chance_loss") or 0.0)
+
+    def blowup_at(self, factor: float = EXPLODE_FACTOR) -> int | None:
+        """The iteration (1-based) whose loss first went above `factor` x `loss_ceiling()`
+        (a blow-up: by default the diagnosis' own threshold), or None."""
+        ceiling = self.loss_ceiling()
+        if ceiling is None:
+            return None
+        for i, value in enumerate(self.loss, start=1):
+            if value is not None and math.isfinite(value) and value > factor * ceiling:
+                return i
+        return None
+
+    def record_step(self, data_loss: float, reg_loss: float, lr: float) -> None:
+        """Append one training step: its data loss, penalty, their sum and the learning rate."""
+        self.data_loss.append(data_loss)
+        self.reg_loss.append(reg_loss)
+        self.loss.append(data_loss + reg_loss)
+        self.lr.append(lr)
+
+    def diagnose(self):
+        """The notes' rules of thumb applied to this run: a list of `Finding`s."""
+        from babysit.diagnose import diagnose
+
+        return diagnose(self)
+
+    def to_dict(self, copy: bool = True) -> dict:
+        """Every field as plain lists and dicts (what `save` writes). copy=False shares the
+        History's own lists and dicts instead of copying them, for a caller that writes them
+        out at once (a checkpoint after each epoch: the copy of a long run's monitors costs
+        several times the write)."""
+        return asdict(self) if copy else {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        """The inverse of `to_dict`; keys this version does not know are ignored."""
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+    def save(self, path) -> None:
+        """Write the history as strict JSON (NaN and inf as null), atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        # JSON has no NaN or inf: a diverged run's last loss is written as null, so that
+        # any JSON reader (not only Python's) can read the file.
+        tmp.write_text(json.dumps(_finite_or_null(self.to_dict()), allow_nan=False))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path) -> History:
+        """Read a history written by `save`; a null in a per-iteration series reads as NaN."""
+        try:
+            d = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{path} is not a history written by History.save: {err}") from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{path} is not a history written by History.save: expected a "
+                             f"JSON object, got {type(d).__name__}")
+        if "loss" not in d:
+            raise ValueError(f"{path} is not a history written by History.save: it records no "
+                             f"'loss' (its keys: {', '.join(map(str, list(d)[:8])) or 'none'})")
+        for name in ("loss", "data_loss", "reg_loss", "lr"):
+            values = d.get(name, [])
+            if not isinstance(values, list) or not all(
+                    v is None or isinstance(v, int | float) for v in values):
+                raise ValueError(f"{path} is not a history written by History.save: {name!r} "
+                                 f"must be a list of numbers")
+            d[name] = [math.nan if v is None else v for v in values]
+        for name in ("data_loss", "reg_loss"):  # recorded with `loss`, step by step
+            if d[name] and len(d[name]) != len(d["loss"]):
+                raise ValueError(f"{path} is not a history written by History.save: {name!r} "
+                                 f"holds {len(d[name])} values but 'loss' {len(d['loss'])}")
+        return cls.from_dict(d)
+
+
+def _jsonable(x):
+    """Make NumPy scalars and arrays JSON-serialisable (a `default=` for json.dumps)."""
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    raise TypeError(f"cannot write {type(x).__name__} to JSON")
+
+
+def _finite_or_null(x):
+    """`x` with NumPy scalars and arrays as Python values and every NaN or inf as None."""
+    if hasattr(x, "tolist"):
+        x = x.tolist()
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite_or_null(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite_or_null(v) for v in x]
+    return x

@@ -1,0 +1,55 @@
+"""How good regression predictions are, in the target's own units (accuracy is for classes).
+
+    scores = regression_metrics(y_true, y_pred)   # {"rmse": ..., "mae": ..., "r2": ...}
+    split_metrics(predict, data)                  # {"train_rmse": ..., ..., "test_r2": ...}
+    scores_in_words(scores)                       # "RMSE 54.1  MAE 44  R^2 0.4420"
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["regression_metrics", "split_metrics", "scores_in_words"]
+
+
+def regression_metrics(y_true, y_pred) -> dict[str, float]:
+    """RMSE, MAE and R^2 of predictions y_pred (N,) against targets y_true (N,).
+
+    rmse = sqrt(mean((y - p)^2)) and mae = mean(|y - p|), both in the target's units;
+    r2 = 1 - sum((y - p)^2) / sum((y - mean(y))^2): 1 is perfect, 0 is no better than always
+    predicting the mean, below 0 is worse than that (for constant targets, where the ratio is
+    undefined: 1 when the predictions are exact, else 0, as scikit-learn's r2_score).
+    """
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
+    if y_true.shape != y_pred.shape or y_true.size == 0:
+        raise ValueError(f"y_true and y_pred must hold the same non-zero number of values, got "
+                         f"{y_true.size} and {y_pred.size}")
+    error = y_true - y_pred
+    sse = float(error @ error)
+    sst = float(((y_true - y_true.mean()) ** 2).sum())
+    r2 = 1.0 - sse / sst if sst > 0 else float(sse == 0)
+    return {"rmse": float(np.sqrt(sse / y_true.size)), "mae": float(np.abs(error).mean()),
+            "r2": float(r2)}
+
+
+def split_metrics(predict, data) -> dict[str, float]:
+    """`regression_metrics` on each split of a regression Dataset, in the target's units.
+
+    predict: X (N, D) -> the network's standardized predictions (N,) or (N, 1); `data.target`
+    restores them and the split's targets. Keys "train_rmse", "train_mae", ..., "test_r2".
+    """
+    out = {}
+    for part, split in (("train", data.train), ("val", data.val), ("test", data.test)):
+        scores = regression_metrics(data.target.inverse_transform(split.y),
+                                    data.target.inverse_transform(predict(split.X)))
+        out.update({f"{part}_{name}": value for name, value in scores.items()})
+    return out
+
+
+def scores_in_words(scores: dict) -> str:
+    """{"accuracy": a} as "accuracy 0.9611", or `regression_metrics`' dict as
+    "RMSE 54.1  MAE 44.02  R^2 0.4420" (errors to 4 significant digits, in the target's units)."""
+    if "accuracy" in scores:
+        return f"accuracy {scores['accuracy']:.4f}"
+    return f"RMSE {scores['rmse']:.4g}  MAE {scores['mae']:.4g}  R^2 {scores['r2']:.4f}"

@@ -1,0 +1,336 @@
+"""The diagnosis names the root cause planted in a run (a learning rate too high or too low, a
+penalty too strong, vanishing gradients, overfitting, saturated tanh units, dead ReLUs, random
+labels, one class, unscaled inputs), with its symptoms as evidence; a healthy run gets no
+warning, and nothing says the learning rate is fine when a finding blames it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import babysit as bs
+from babysit.diagnose import CAUSE_NAMES, Finding, diagnose
+from babysit.training import monitors
+
+
+def _run(data, net=None, lr=1e-3, opt="adam", n=None, reg=1e-4, epochs=5, batch_size=32):
+    X, y, Xv, yv = data
+    net = net if net is not None else bs.mlp(64, [100, 100], 10, seed=0)
+    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.get(opt, lr),
+                         reg=bs.regularizers.L2(reg) if reg else None, batch_size=batch_size,
+                         epochs=epochs, callbacks=monitors.default(image_shape=(8, 8)),
+                         progress=False)
+    try:
+        return trainer.fit(X[:n], y[:n], val=(Xv, yv))
+    except bs.DivergedError as err:
+        return err.history
+
+
+def _named(findings, cause):
+    hits = [f for f in findings if f.cause == cause]
+    assert hits, f"no finding of cause {cause!r} in:\n" + "\n".join(map(str, findings))
+    return hits[0]
+
+
+def _warnings(findings):
+    return [f for f in findings if f.severity in ("warning", "error")]
+
+
+def _no_contradiction(findings):
+    blamed = {f.cause for f in findings} & {"lr_too_high", "lr_too_low", "diverged"}
+    assert not (blamed and any(f.cause == "lr_ok" for f in findings)), findings
+
+
+def test_learning_rate_10_is_too_high(centred_digits):
+    findings = _run(centred_digits, lr=10.0, epochs=2).diagnose()
+    top = findings[0]
+    assert top.cause in ("lr_too_high", "diverged") and top.severity in ("warning", "error")
+    assert "learning rate too high" in top.what
+    _no_contradiction(findings)
+
+
+def test_a_diverged_run_is_diagnosed_from_the_errors_history(centred_digits):
+    X, y, _, _ = centred_digits
+    trainer = bs.Trainer(bs.mlp(64, [100, 100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.SGD(10.0), batch_size=32, epochs=3,
+                         callbacks=monitors.default(), progress=False)
+    with np.errstate(all="ignore"), pytest.raises(bs.DivergedError) as caught:
+        trainer.fit(X, y)
+    f = diagnose(caught.value.history)[0]
+    assert f.cause == "diverged" and f.severity == "error"
+    assert f.what == "diverged: learning rate too high"
+    assert "nan" in f.evidence or "inf" in f.evidence
+
+
+def test_learning_rate_1e_7_is_too_low(centred_digits):
+    findings = _run(centred_digits, lr=1e-7, epochs=3).diagnose()
+    f = findings[0]
+    assert f.cause == "lr_too_low" and f.severity == "warning"
+    assert "||update|| / ||weights||" in f.evidence  # the small update ratios are its evidence
+    assert "0.W" in f.concerns
+    assert not [g for g in findings if g.cause == "lr_too_high"]
+    _no_contradiction(findings)
+
+
+def test_a_learning_rate_that_kills_relus_without_nan_is_named_with_its_symptoms(centred_digits):
+    """Adam at 0.05 kills half a layer's ReLUs without reaching NaN: the cause leads, the dead
+    units and the large update ratios are its evidence, nothing says the rate is fine."""
+    findings = _run(centred_digits, lr=0.05, epochs=10).diagnose()
+    top = findings[0]
+    assert top.cause == "lr_too_high" and top.severity in ("warning", "error"), findings
+    assert "ReLU units that output 0" in top.evidence
+    assert not [f for f in findings if f.cause == "dead_units"]
+    _no_contradiction(findings)
+
+
+def test_a_far_too_strong_l2_penalty_is_not_blamed_on_the_learning_rate(centred_digits):
+    findings = _run(centred_digits, reg=1.0, epochs=10).diagnose()
+    assert findings[0].cause == "reg_too_strong" and findings[0].severity == "warning"
+    assert "shrank" in findings[0].evidence
+    # nothing blames the learning rate, nothing asks to regularize more
+    assert not [f for f in findings if f.cause.startswith("lr_") or f.cause == "overfitting"]
+
+
+def test_a_deep_sigmoid_net_with_small_weights_has_vanishing_gradients(centred_digits):
+    net = bs.mlp(64, [100] * 5, 10, activation="sigmoid", init="small", seed=0)
+    findings = _run(centred_digits, net=net, opt="sgd", lr=0.1, epochs=3).diagnose()
+    assert findings[0].cause == "vanishing_gradients", findings
+    # the small and large update ratios of the first and last layers are its evidence
+    assert not [f for f in findings if f.cause.startswith("lr_")]
+
+
+def test_batch_size_1_makes_a_noisy_loss_a_warning(centred_digits):
+    findings = _run(centred_digits, opt="sgd", lr=0.05, batch_size=1, epochs=1).diagnose()
+    f = _named(findings, "noisy_loss")
+    assert f.severity == "warning" and "batch size 1" in f.evidence
+
+
+def test_a_large_net_without_regularization_on_100_examples_overfits(centred_digits):
+    h = _run(centred_digits, net=bs.mlp(64, [200, 200], 10, seed=0), n=100, reg=0, epochs=20)
+    f = _named(h.diagnose(), "overfitting")
+    assert f.severity == "warning"
+    assert "gap" in f.evidence and "regulariz" in f.advice.lower()
+
+
+def test_tanh_with_weights_times_10_saturates(centred_digits):
+    net = bs.mlp(64, [100, 100], 10, activation="tanh", init="xavier", seed=0)
+    for p in net.parameters():
+        if p.regularize:
+            p.value *= 10
+    findings = _run(centred_digits, net=net, epochs=2).diagnose()
+    f = findings[0]
+    assert f.cause == "saturated_units" and f.severity == "warning" and "Tanh" in f.evidence
+    assert "chance loss" in f.evidence  # the far initial loss is its symptom
+    assert "1 Tanh" in f.concerns
+
+
+def test_a_relu_layer_with_bias_minus_10_has_dead_units(centred_digits):
+    net = bs.mlp(64, [100, 100], 10, seed=0)
+    net.layers[0].params["b"].value[:] = -10
+    findings = _run(centred_digits, net=net, epochs=2).diagnose()
+    f = findings[0]  # errors come first
+    assert f.cause == "dead_units" and f.severity == "error"
+    assert "layer 1 ReLU: 100%" in f.evidence and f.concerns[0] == "1 ReLU"
+
+
+def test_a_healthy_digits_run_gets_no_warning(centred_digits):
+    findings = _run(centred_digits, epochs=15, batch_size=64).diagnose()
+    assert not _warnings(findings), "\n".join(map(str, findings))
+    assert _named(findings, "lr_ok").what == "learning rate looks fine"
+
+
+def test_random_labels_are_memorized_not_learned(centred_digits):
+    X, y, Xv, yv = centred_digits
+    y_random = np.random.default_rng(1).integers(0, 10, y.shape[0])
+    findings = _run((X, y_random, Xv, yv), net=bs.mlp(64, [300, 300], 10, seed=0), lr=3e-3,
+                    reg=0, epochs=20).diagnose()
+    assert findings[0].cause == "memorizing_noise", findings
+
+
+def test_one_class_in_the_training_labels_is_an_error(centred_digits):
+    X, y, Xv, yv = centred_digits
+    findings = _run((X, np.full_like(y, 3), Xv, yv), epochs=1).diagnose()
+    assert findings[0].cause == "single_class" and findings[0].severity == "error"
+    assert "class 3" in findings[0].evidence
+
+
+def test_unscaled_inputs_are_the_root_of_a_far_initial_loss(centred_digits):
+    X, y, Xv, yv = centred_digits
+    findings = _run((X * 100 + 50, y, Xv * 100 + 50, yv), epochs=3).diagnose()
+    assert findings[0].cause == "unscaled_inputs" and findings[0].severity == "warning"
+    assert "chance loss" in findings[0].evidence
+    assert not [f for f in findings if f.cause == "bad_initial_loss"]
+
+
+def test_the_diagnosis_of_a_saved_run_is_the_same(centred_digits, tmp_path):
+    h = _run(centred_digits, lr=1e-7, epochs=2)
+    h.save(tmp_path / "history.json")
+    assert bs.History.load(tmp_path / "history.json").diagnose() == h.diagnose()
+
+
+# -- rules on hand-made histories: each shape of loss curve the notes draw ----------------------
+
+def _history(loss, batch_size=32, train_acc=(), val_acc=()):
+    chance = math.log(10)
+    return bs.History(iters_per_epoch=10, loss=list(loss), data_loss=list(loss),
+                      reg_loss=[0.0] * len(loss), lr=[1e-3] * len(loss),
+                      train_acc=list(train_acc), val_acc=list(val_acc),
+                      meta={"chance_loss": chance, "batch_size": batch_size, "n_classes": 10})
+
+
+def test_a_slow_nearly_linear_decrease_is_a_learning_rate_too_low():
+    f = _named(diagnose(_history(np.linspace(2.3, 1.2, 200))), "lr_too_low")
+    assert "linear" in f.evidence
+
+
+def test_a_fast_drop_then_a_high_plateau_is_a_learning_rate_too_high():
+    t = np.arange(300)
+    loss = 1.6 + 0.7 * np.exp(-t / 5)
+    f = _named(diagnose(_history(loss)), "lr_too_high")
+    assert "plateau" in f.evidence
+
+
+def test_a_noisy_loss_names_the_batch_size():
+    t = np.arange(400)
+    loss = 2.3 * np.exp(-t / 40) + np.random.default_rng(0).uniform(0, 1.0, 400)
+    f = _named(diagnose(_history(loss, batch_size=1)), "noisy_loss")
+    assert "batch size 1" in f.evidence and f.severity in ("info", "warning")
+
+
+def test_validation_tracking_a_low_train_accuracy_is_under_fitting():
+    loss = 2.3 * np.exp(-np.arange(100) / 20) + 1.0
+    h = _history(loss, train_acc=[0.5, 0.64, 0.65], val_acc=[0.49, 0.63, 0.64])
+    f = _named(diagnose(h), "underfitting")
+    assert f.severity == "warning" and "bigger" in f.advice
+
+
+def test_an_exact_exponential_decay_is_fine_and_quiet():
+    findings = diagnose(_history(2.3 * np.exp(-np.arange(300) / 30) + 0.01,
+                                 train_acc=[0.99], val_acc=[0.985]))
+    assert [f.cause for f in findings] == ["lr_ok"]
+
+
+def test_an_empty_history_has_nothing_to_say():
+    assert diagnose(bs.History()) == []
+
+
+def test_a_finding_refuses_an_unknown_severity():
+    with pytest.raises(ValueError, match="severity"):
+        Finding("fatal", "x", "y", "z")
+    assert str(Finding("info", "a", "b", "c")) == "[info] a: b. c"
+
+
+def test_the_cause_names_of_the_contract_are_all_there():
+    contract = {"lr_too_high", "lr_too_low", "exploding_gradients", "vanishing_gradients",
+                "dead_units", "saturated_units", "reg_too_strong", "unscaled_inputs",
+                "noisy_loss", "overfitting", "underfitting", "memorizing_noise",
+                "collapsed_predictions", "class_imbalance", "single_class", "bad_initial_loss",
+                "diverged"}
+    assert contract <= set(CAUSE_NAMES)
+    f = Finding("warning", "dead units", "...", "...", "dead_units", ["1 ReLU"])
+    assert f.concerns == ("1 ReLU",)
+
+
+# -- the fault zoo (benchmarks/diagnosis.py): its fast subset -----------------------------------
+
+def test_the_fast_subset_of_the_fault_zoo_is_diagnosed_right(benchmark):
+    zoo = benchmark("diagnosis", "fault_zoo")
+    cases = zoo.fast_cases()
+    assert {c.expected for c in cases} - {None} and None in {c.expected for c in cases}
+    wrong = []
+    for case in cases:
+        _, findings = zoo.run_case(case)
+        _no_contradiction(findings)
+        if not zoo.verdict(case, findings):
+            wrong.append(f"{case.name} (expected {case.expected}): "
+                         + "; ".join(map(str, findings[:2])))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_regression_overfits_when_its_validation_loss_is_far_above_its_training_loss():
+    history = bs.History(iters_per_epoch=2)
+    for epoch in range(10):
+        for _ in range(2):
+            history.record_step(1.0 / (epoch + 1), 0.0, 1e-3)
+        history.train_acc.append(None)                  # no accuracy: a regression loss
+        history.val_acc.append(None)
+        history.val_loss.append(0.5)                    # 5x the last epoch's 0.1
+    finding = _named(diagnose(history), "overfitting")
+    assert finding.severity == "warning" and "5.0x the training loss" in finding.evidence
+    history.val_loss[-1] = 0.11                         # close to it: no gap
+    assert not [f for f in diagnose(history) if f.cause == "overfitting"]
+
+
+def test_a_low_accuracy_while_the_loss_still_falls_says_train_longer_not_a_bigger_model():
+    loss = 2.3 * np.exp(-np.arange(100) / 60)  # half time 1.0, end 0.45: still falling
+    h = _history(loss, train_acc=[0.6, 0.8], val_acc=[0.6, 0.8])
+    f = _named(diagnose(h), "underfitting")
+    assert f.severity == "info" and "train longer" in f.evidence
+
+
+def test_validation_within_a_quarter_of_the_training_error_is_under_fitting():
+    loss = 2.3 * np.exp(-np.arange(100) / 20) + 1.0
+    h = _history(loss, train_acc=[0.6, 0.69, 0.70], val_acc=[0.6, 0.65, 0.66])  # 4 of 30
+    assert diagnose(h)[0].cause == "underfitting" and diagnose(h)[0].severity == "warning"
+
+
+def test_first_batches_below_chance_are_learning_not_a_flat_loss():
+    # batch 1 at a fast rate: the first examples are already fit, the rest is noise
+    loss = np.r_[2.3, 0.1, 0.05, 0.2, 0.1, np.random.default_rng(0).uniform(0, 0.6, 395)]
+    causes = [f.cause for f in diagnose(_history(loss, batch_size=1))]
+    assert "loss_not_decreasing" not in causes and "lr_too_low" not in causes
+
+
+def _overfitting(n_val, train_acc, val_acc):
+    """The overfitting findings of a run with these accuracies over its two epochs, on
+    `n_val` validation examples."""
+    h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.01, batch_size=32,
+                 train_acc=train_acc, val_acc=val_acc)
+    h.meta["n_classes"] = 2
+    h.monitors["data"] = {"feature_mean": [0.0] * 4, "feature_std": [1.0] * 4,
+                          "class_counts": [200, 200], "val_class_counts": [n_val // 2] * 2}
+    return [f for f in diagnose(h) if f.cause == "overfitting"]
+
+
+def test_a_validation_fall_within_its_sampling_noise_is_no_peak():
+    # 2 points of 114 validation examples is 2 examples: a gap of 5 points stays a note
+    fell_by_two_points = [0.98, 1.0], [0.965, 0.947]
+    assert [f.severity for f in _overfitting(114, *fell_by_two_points)] == ["info"]
+    assert [f.severity for f in _overfitting(10_000, *fell_by_two_points)] == ["warning"]
+
+
+def test_a_gap_of_one_validation_row_is_no_overfitting_note():
+    # train 1.000 against validation 0.972: one row of wine's 36 (noise), 28 rows of 1,000
+    gap_of_3_points = [0.99, 1.0], [0.972, 0.972]
+    assert _overfitting(36, *gap_of_3_points) == []
+    assert [f.severity for f in _overfitting(1000, *gap_of_3_points)] == ["info"]
+
+
+def _raw_digits_run(net, opt):
+    """Uncentred digits in [0, 1], as bs.data.load gives them, with the CLI's monitors."""
+    data = bs.data.load("digits")
+    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), opt, batch_size=32, epochs=10,
+                         callbacks=monitors.default((8, 8)), progress=False)
+    return trainer.fit(*data.train, val=data.val).diagnose()
+
+
+@pytest.mark.parametrize("opt", [bs.optim.SGD(10.0), bs.optim.Adam(0.3)])
+def test_a_rate_that_blows_up_and_kills_the_relus_is_named_too_high_not_too_low(opt):
+    # The loss blows up without reaching NaN and every ReLU dies, so the updates recorded
+    # afterwards are ~0. Those tiny ratios follow from the dead units; they must neither
+    # clear the rate nor call it too low.
+    findings = _raw_digits_run(bs.mlp(64, [100, 100], 10, seed=0), opt)
+    assert findings[0].cause == "lr_too_high" and findings[0].severity == "error", findings
+    assert "lr_too_low" not in {f.cause for f in findings}
+
+
+def test_units_dead_from_the_start_explain_the_weights_that_do_not_move():
+    # A bias of -10 silences layer 1 from the first step: no gradient reaches 0.W or 2.W, so
+    # "update ratio too small" is a symptom of the dead units, not a second cause.
+    net = bs.mlp(64, [100, 100], 10, seed=0)
+    net.params["0.b"].value[:] = -10.0
+    findings = _raw_digits_run(net, bs.optim.Adam(1e-3))
+    assert findings[0].cause == "dead_units" and findings[0].severity == "error", findings
+    assert "lr_too_low" not in {f.cause for f in findings}, findings

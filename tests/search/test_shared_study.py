@@ -1,0 +1,361 @@
+"""A search study shared by workers on many machines: its storage URL (driver, masked
+password, one-line connection errors), the race of two workers over one dead trial, and the
+whole thing on a real PostgreSQL server.
+
+That server is a throwaway one, started for these tests in a temporary folder (Debian's
+`postgresql` package: initdb, pg_ctl), listening on the loopback interface only at a free
+port, stopped and deleted afterwards. Its tests skip, saying why, where PostgreSQL or a driver
+(psycopg 3 or psycopg2, the `postgres` extra) is missing; `.ci/run` installs PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+PASSWORD = "s3cret-Pw"        # a password no output may show
+USER = "babysit"
+
+
+@dataclass
+class Server:
+    """A running throwaway PostgreSQL server and how to reach it."""
+
+    port: int
+    database: str
+
+    def url(self, password: str = PASSWORD, port: int | None = None,
+            database: str | None = None) -> str:
+        return (f"postgresql://{USER}:{password}@127.0.0.1:{port or self.port}/"
+                f"{database or self.database}")
+
+
+def _bin_dir() -> Path | None:
+    """The newest PostgreSQL server's bin folder (Debian keeps them out of PATH)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                   key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0)
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _as_unprivileged() -> tuple[list[str], pwd.struct_passwd | None]:
+    """PostgreSQL refuses to run as root: a command prefix that runs it as the `postgres` system
+    user (or `nobody`) when the tests run as root, and that user; nothing otherwise."""
+    if os.geteuid() != 0:
+        return [], None
+    for name in ("postgres", "nobody"):
+        try:
+            user = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return ["runuser", "-u", name, "--"], user
+    pytest.skip("running as root and no unprivileged user (postgres, nobody) to run PostgreSQL")
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL server for this module: user `babysit` with a password, database `study`."""
+    bin_dir = _bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb): the distributed-search tests need "
+                    "it; `apt-get install postgresql` (.ci/run does this)")
+    if not any(importlib.util.find_spec(m) for m in ("psycopg", "psycopg2")):
+        pytest.skip("no PostgreSQL driver: pip install 'babysit[postgres]'")
+    prefix, user = _as_unprivileged()
+    home = Path(tempfile.mkdtemp(prefix="babysit-pg-"))
+    if user is not None:
+        os.chown(home, user.pw_uid, user.pw_gid)
+    (home / "pw").write_text(PASSWORD)
+    if user is not None:
+        os.chown(home / "pw", user.pw_uid, user.pw_gid)
+    data, port = home / "data", _free_port()
+
+    def pg(tool: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([*prefix, str(bin_dir / tool), *args], capture_output=True,
+                              text=True, timeout=120, check=check,
+                              env={**os.environ, "PGPASSWORD": PASSWORD})
+
+    pg("initdb", "-D", str(data), "-U", USER, "--auth=scram-sha-256", f"--pwfile={home / 'pw'}",
+       "-E", "UTF8", "--no-sync")
+    options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {home} -c fsync=off "
+               f"-c synchronous_commit=off")
+    started = pg("pg_ctl", "-D", str(data), "-l", str(home / "log"), "-w", "-t", "60",
+                 "-o", options, "start", check=False)
+    if started.returncode != 0:
+        log = (home / "log").read_text() if (home / "log").exists() else ""
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{log}")
+    try:
+        pg("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", USER, "study")
+        yield Server(port, "study")
+    finally:
+        pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def study_trials(server: Server, study: str, stage: int = 1):
+    import optuna
+
+    from babysit import search
+
+    storage = search.open_storage(server.url())
+    return optuna.load_study(study_name=f"{study}.stage{stage}", storage=storage).get_trials()
+
+
+# -- babysit search processes ---------------------------------------------------------------
+
+KILLED_IN_ITS_FIRST_TRIAL = """
+import os, signal, sys
+from babysit import cli
+from babysit import search
+
+
+def killed_in_its_first_trial(*args, **kwargs):
+    # SIGKILL, as a machine going down would: no handler runs, nothing more is written.
+    open(os.environ["BABYSIT_TEST_KILLED"], "w").close()   # the steady search may go on
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+search.workers.evaluate = killed_in_its_first_trial  # where a worker calls it
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+# The steady search holds its first trial until the other has been killed in one of its own:
+# trials of a few milliseconds would otherwise all be done before a loaded machine has even
+# started the second process, which then finds the study finished and is never killed.
+WAITS_FOR_THE_KILL = """
+import os, sys, time
+from babysit import cli
+from babysit import search
+
+evaluate = search.workers.evaluate
+
+
+def after_the_kill(*args, **kwargs):
+    deadline = time.monotonic() + 300
+    while not os.path.exists(os.environ["BABYSIT_TEST_KILLED"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return evaluate(*args, **kwargs)
+
+
+search.workers.evaluate = after_the_kill
+sys.exit(cli.main(sys.argv[1:]))
+"""
+
+
+def search_command(server: Server, out: Path, trials: int, study: str) -> list[str]:
+    return ["search", "--data", "digits", "--stages", f"{trials}:4",
+            "--hidden", "16", "--batch-size", "64", "--param", "lr=loguniform(1e-3,1e-1)",
+            "--param", "reg=loguniform(1e-6,1e-2)", "--storage", server.url(), "--study", study,
+            "--top-k", "0", "--out", str(out)]
+
+
+def start(args: list[str], script: str | None = None, env: dict | None = None
+          ) -> subprocess.Popen:
+    code = script if script is not None else "import sys; from babysit import cli; " \
+                                               "sys.exit(cli.main(sys.argv[1:]))"
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            env=None if env is None else {**os.environ, **env})
+
+
+def finish(proc: subprocess.Popen) -> tuple[int, str]:
+    out, err = proc.communicate(timeout=600)
+    return proc.returncode, out + err
+
+
+def test_two_searches_share_a_study_and_one_killed_mid_trial_resumes(postgres, tmp_path):
+    """Two `babysit search` processes on one study at once; one is killed with SIGKILL in the
+    middle of a trial and run again while the other still works. The study ends with exactly
+    the asked number of complete trials, none left running, none repeated; no traceback, and
+    each process exits as it should."""
+    import optuna
+
+    trials, study = 8, "shared"
+    mark = {"BABYSIT_TEST_KILLED": str(tmp_path / "killed")}
+    steady = start(search_command(postgres, tmp_path / "a", trials, study), WAITS_FOR_THE_KILL,
+                   mark)
+    killed = start(search_command(postgres, tmp_path / "b", trials, study),
+                   KILLED_IN_ITS_FIRST_TRIAL, mark)
+    code_killed, text_killed = finish(killed)           # reaped at once: its pid is gone
+    assert code_killed == -signal.SIGKILL, text_killed
+    again = start(search_command(postgres, tmp_path / "b", trials, study))
+    outcomes = {"steady": finish(steady), "again": finish(again)}
+
+    for name, (code, text) in outcomes.items():
+        assert code == 0, f"{name}: {text}"
+        assert "Traceback" not in text, f"{name}: {text}"
+        assert PASSWORD not in text, f"{name} printed the password"
+    every = study_trials(postgres, study)
+    states = [t.state for t in every]
+    complete = [t for t in every if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == trials
+    assert optuna.trial.TrialState.RUNNING not in states
+    assert len({tuple(sorted(t.params.items())) for t in complete}) == trials
+    assert set(states) <= {optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL}
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "search.json" for p in written)
+    for path in written:                 # search.json, trials, configs, checkpoints, ...
+        assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def one_line_error(capsys, argv) -> str:
+    """Run the CLI; assert status 2 and a single line on stderr; return that line."""
+    from babysit import cli
+
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+@pytest.mark.parametrize("wrong", ["password", "port", "database"])
+def test_a_storage_that_cannot_be_reached_is_one_line_and_status_2(postgres, tmp_path, capsys,
+                                                                   wrong):
+    url = {"password": postgres.url(password="not-the-password"),
+           "port": postgres.url(port=_free_port()),
+           "database": postgres.url(database="no_such_db")}[wrong]
+    line = one_line_error(capsys, ["search", "--trials", "2", "--epochs", "1", "--storage", url,
+                                   "--out", str(tmp_path)])
+    assert line.startswith("babysit search: error: cannot open the storage postgresql://babysit:"
+                           "***@127.0.0.1:")
+    assert {"password": "password authentication failed", "port": "refused",
+            "database": '"no_such_db" does not exist'}[wrong] in line
+    assert "not-the-password" not in line
+
+
+# -- without a server ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://ann:pw@db.example:5432/s", "postgresql://ann:***@db.example:5432/s"),
+    ("postgresql+psycopg2://ann:p@ss:w@host/s", "postgresql+psycopg2://ann:***@host/s"),
+    ("postgresql://ann@host/s", "postgresql://ann@host/s"),
+    ("postgresql://host/s?user=ann&password=pw", "postgresql://host/s?user=ann&password=***"),
+    ("redis://:pw@localhost:6379", "redis://:***@localhost:6379"),
+    ("runs/s/study.journal", "runs/s/study.journal"),
+])
+def test_a_storage_url_is_shown_without_its_password(url, shown):
+    from babysit.search.database import masked
+
+    assert masked(url) == shown
+
+
+@pytest.mark.parametrize("installed, expected", [
+    ({"psycopg", "psycopg2"}, "postgresql+psycopg://u:pw@h/db"),
+    ({"psycopg2"}, "postgresql+psycopg2://u:pw@h/db"),
+])
+def test_a_plain_postgresql_url_uses_the_driver_that_is_installed(monkeypatch, installed,
+                                                                   expected):
+    """SQLAlchemy 2.1 takes plain postgresql:// to mean psycopg 3, older ones psycopg2; the
+    README's psycopg2-binary and the `postgres` extra's psycopg 3 both work."""
+    from babysit.search import database
+
+    monkeypatch.setattr(database.importlib.util, "find_spec",
+                        lambda name: object() if name in installed else None)
+    assert database.with_driver("postgresql://u:pw@h/db") == expected
+    assert database.with_driver("postgres://u:pw@h/db") == expected
+    assert database.with_driver("postgresql+psycopg2://u:pw@h/db") == \
+        "postgresql+psycopg2://u:pw@h/db"                       # named: kept
+    assert database.with_driver("sqlite:///s.db") == "sqlite:///s.db"
+
+
+def test_without_a_postgresql_driver_the_error_says_what_to_install(monkeypatch):
+    from babysit.search import database
+
+    monkeypatch.setattr(database.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ValueError, match=r"postgresql://u:\*\*\*@h/db needs a PostgreSQL "
+                                         r"driver: pip install 'babysit\[postgres\]'"):
+        database.with_driver("postgresql://u:pw@h/db")
+
+
+def test_two_workers_failing_the_same_dead_trial_both_carry_on(tmp_path, monkeypatch):
+    """Two workers that find the same dead trial both mark it failed; the storage refuses the
+    second write (UpdateFinishedTrialError), which must not end that worker."""
+    import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    from babysit import search
+
+    storage = search.open_storage(tmp_path / "s.journal")
+    study = optuna.create_study(storage=storage)
+    dead = study.ask()
+    dead.set_user_attr("worker", "another-machine:123")
+    dead.set_user_attr("heartbeat", 0.0)
+
+    def already_failed_by_the_other_worker(*args, **kwargs):
+        raise UpdateFinishedTrialError("Trial#0 has already finished and can not be updated.")
+
+    monkeypatch.setattr(storage, "set_trial_state_values", already_failed_by_the_other_worker)
+    search.workers.fail_stale(study, heartbeat=10)   # returns: the trial is failed either way
+
+
+def test_a_search_whose_worker_crashed_never_exits_0(tmp_path, capsys, monkeypatch):
+    """Two workers, one of which crashed after the other had finished every trial: the study
+    is complete, but the command still says so and exits 2."""
+    from babysit import cli
+    from babysit.search import runner
+
+    def one_worker_crashes(job, workers, poll=None):
+        runner.work(job, 0)
+        return [0, 1]
+
+    monkeypatch.setattr(runner, "run_workers", one_worker_crashes)
+    line = one_line_error(capsys, ["search", "--trials", "2", "--epochs", "1", "--hidden", "8",
+                                   "--workers", "2", "--top-k", "0", "--out", str(tmp_path)])
+    assert "worker(s) [1] stopped (exit codes [0, 1]" in line
+    assert cli.main(["search", "--trials", "2", "--epochs", "1", "--hidden", "8",
+                     "--top-k", "0", "--out", str(tmp_path)]) == 0     # run again: resumed
+
+
+def test_the_readme_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path):
+    """What the README tells a user to type reads the trials a search wrote."""
+    import optuna
+
+    from babysit import search
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert "`<study>.stage1`, `<study>.stage2`" in readme
+    assert 'optuna.load_study(study_name="digits-1.stage1"' in readme
+    search.run({"lr": search.loguniform(1e-3, 1e-2)}, "digits", stages=[
+        search.Stage(2, epochs=1), search.Stage(2, epochs=1)], base={"hidden": [8]},
+        study="digits-1", out=tmp_path, top_k=0, say=lambda text: None)
+    storage = search.open_storage(tmp_path / "study.journal")
+    for stage in (1, 2):
+        trials = optuna.load_study(study_name=f"digits-1.stage{stage}", storage=storage).trials
+        assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+        assert all("lr" in t.params and "result" in t.user_attrs for t in trials)
+
+
+def test_a_worker_process_that_fails_says_so_in_one_line(capsys, monkeypatch):
+    from babysit.search import workers
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("lost the database")
+
+    monkeypatch.setattr(workers, "work", broken)
+    with pytest.raises(SystemExit) as stopped:
+        workers.work_with_cores(None, 3, None, 1)
+    assert stopped.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "babysit search: worker 3 stopped: RuntimeError: lost the database"]

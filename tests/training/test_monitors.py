@@ -255,13 +255,17 @@ def test_the_probe_leaves_the_training_gradients_alone(centred_digits):
 
 def test_probe_samples_are_spaced_by_the_training_work_between_them(centred_digits):
     """With small batches the probe runs at most once per PROBE_SPACING probe batches of
-    training examples; `every` given is taken as it is."""
+    training examples, or once an epoch when an epoch is shorter; `every` given is taken as
+    it is."""
     X = centred_digits[0]
-    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats(probe_size=64)],
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats(probe_size=16)],
                 epochs=3, batch_size=8)
     every = h.monitors["layers"]["every"]
-    assert every == math.ceil(monitors.PROBE_SPACING * 64 / 8)
+    assert every == math.ceil(monitors.PROBE_SPACING * 16 / 8) == 100
     assert every > math.ceil(X.shape[0] / 8) * 3 // 5    # the 5-samples rule would be denser
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats()],
+                epochs=5, batch_size=32)
+    assert h.monitors["layers"]["every"] == math.ceil(X.shape[0] / 32)    # once an epoch
     _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats(every=3)],
                 epochs=1, batch_size=8)
     assert h.monitors["layers"]["every"] == 3

@@ -191,7 +191,8 @@ class UpdateRatios(Callback):
 # a run are at least PROBE_SPACING probe batches' worth of training examples apart. A probe
 # pass (forward, backward) costs about what training on as many examples does, so this
 # bounds the in-run samples' share near 2% at any width; the default digits run (a sample
-# every 204 steps of 32 examples, 51 probes' worth) keeps its schedule.
+# every 204 steps of 32 examples, 51 probes' worth) keeps its schedule. An epoch still gets
+# a sample (at its end) when it is shorter than that: the live alerts read the latest.
 PROBE_SPACING = 50
 
 
@@ -206,7 +207,7 @@ class LayerStats(Callback):
     training step reads (Param.grad, BatchNorm buffers, random generators) is touched and
     no copy of the network is made. Left to itself (`every` None), the monitor takes about
     `samples` samples a run, but none closer than PROBE_SPACING probe batches' worth of
-    training examples. Writes
+    training examples or one epoch, whichever is less. Writes
 
     history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
         "probe_labels": C counts of the probe's labels (None for regression),
@@ -234,7 +235,8 @@ class LayerStats(Callback):
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        spacing = math.ceil(PROBE_SPACING * self.probe_size / trainer.batch_size)
+        spacing = min(math.ceil(PROBE_SPACING * self.probe_size / trainer.batch_size),
+                      math.ceil(X.shape[0] / trainer.batch_size))
         self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
         if self._probe is None:
             n = X.shape[0]

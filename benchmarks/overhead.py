@@ -4,7 +4,8 @@ and a 5-epoch fit.
 
 Each timed run is a whole fit from fresh weights (babysit's He init, seed 0, copied into
 PyTorch), a fresh Trainer (and a fresh PyTorch optimizer) each time, on the same float32
-data (N(0, 1) inputs, uniform labels, `throughput.SIZES`), with SGD momentum 0.9 at 1e-2:
+data (N(0, 1) inputs, uniform labels: `throughput.SIZES` and `make_data`), with SGD
+momentum 0.9 at 1e-2:
 
 - **babysit, defaults**: `bs.Trainer(net, SoftmaxCrossEntropy(), Momentum(...), batch_size,
   epochs, progress=False).fit(X, y)`: the monitors `bs.monitors.default()` on.
@@ -39,7 +40,6 @@ figure to trust.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -48,7 +48,17 @@ import time
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from throughput import LR, MU, SIZES, Torch, environment
+from throughput import (
+    LR,
+    MU,
+    SIZES,
+    Torch,
+    make_data,
+    print_environment,
+    print_row,
+    save_json,
+    wanted_sizes,
+)
 
 import babysit as bs
 from babysit.backend import make_rng
@@ -58,14 +68,6 @@ EPOCHS = (1, 5)
 EVAL_MAX = 10_000      # Trainer's default eval_max: the rows the training accuracy is taken on
 EVAL_BLOCK = 2048      # the block size of babysit's predict_scores
 SETTLE = 0.2           # seconds of rest before each timed fit
-
-
-def make_data(widths, n: int, seed: int = 0):
-    """Float32 inputs (n, D) and int64 labels (n,), as throughput.make_batches draws them."""
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, widths[0]), dtype=np.float32)
-    y = rng.integers(0, widths[-1], n).astype(np.int64)
-    return X, y
 
 
 def babysit_net(widths):
@@ -207,25 +209,21 @@ def main(argv=None) -> int:
     parser.add_argument("--no-pytorch", action="store_true",
                         help="time babysit only (the monitors' share; PyTorch columns empty)")
     args = parser.parse_args(argv)
-    wanted = args.sizes.split(",")
-    unknown = [s for s in wanted if s not in {name for name, *_ in SIZES}]
-    if unknown:
-        parser.error(f"unknown sizes {unknown}")
+    wanted = wanted_sizes(parser, args.sizes)
 
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     out = {"command": " ".join([os.path.basename(sys.executable)] + sys.argv),
            "repeats": args.repeats, "sizes": {}}
     with threadpool_limits(limits=args.threads):
-        out["environment"] = environment(args.threads)
-        print(json.dumps(out["environment"], indent=1))
+        out["environment"] = print_environment(args.threads)
         print(f"\nwhole fits from fresh weights, SGD momentum, float32, {args.threads} threads, "
               f"{args.repeats} interleaved repetitions; median (min-max)\n")
         columns = ["MLP", "batch", "examples", "epochs", "PyTorch s", "unwatched s",
                    "defaults s", "unwatched / PyTorch", "defaults / PyTorch",
                    "monitors' share", "in their hooks"]
-        print("| " + " | ".join(columns) + " |")
-        print("|" + "|".join("---" for _ in columns) + "|")
+        print_row(columns)
+        print_row(["---"] * len(columns))
         for name, widths, batch_size, n in SIZES:
             if name not in wanted:
                 continue
@@ -243,7 +241,7 @@ def main(argv=None) -> int:
                              .replace("(", "% (").replace(")", "%)"))
                 cells.append(median_range([100 * v for v in res["hook_share"][epochs]], ".1f")
                              .replace("(", "% (").replace(")", "%)"))
-                print("| " + " | ".join(cells) + " |", flush=True)
+                print_row(cells)
             out["sizes"][name] = {"batch_size": batch_size, "examples": n,
                                   "pytorch_distance": res["distance"],
                                   "hook_share": res["hook_share"],
@@ -255,9 +253,7 @@ def main(argv=None) -> int:
             print(f"  {k}: {v['pytorch_distance']:.1e}")
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}; "
           f"{time.perf_counter() - started:.0f} s in all")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(out, f, indent=1)
+    save_json(out, args.json)
     return 0
 
 

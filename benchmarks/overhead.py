@@ -224,9 +224,7 @@ def main(argv=None) -> int:
                    "monitors' share", "in their hooks"]
         print_row(columns)
         print_row(["---"] * len(columns))
-        for name, widths, batch_size, n in SIZES:
-            if name not in wanted:
-                continue
+        for name, widths, batch_size, n in (size for size in SIZES if size[0] in wanted):
             timed = CONTENDERS[1:] if args.no_pytorch else CONTENDERS
             res = time_size(widths, batch_size, n, args.repeats, timed)
             t = res["times"]

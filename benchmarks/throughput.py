@@ -343,9 +343,7 @@ def main(argv=None) -> int:
                    "PyTorch / babysit", "babysit / NumPy loop"]
         print_row(columns)
         print_row(["---"] * len(columns))
-        for name, widths, batch_size, n in SIZES:
-            if name not in wanted:
-                continue
+        for name, widths, batch_size, n in (size for size in SIZES if size[0] in wanted):
             res = time_size(widths, batch_size, n, args.optimizer, args.repeats)
             med = {k: statistics.median(v) for k, v in res["times"].items()}
             low = {k: min(v) for k, v in res["times"].items()}

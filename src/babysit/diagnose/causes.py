@@ -15,9 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from babysit.diagnose.evidence import Evidence, when
+from babysit.diagnose.setup import SETUP_RULES
 from babysit.diagnose.symptoms import (
     DEAD_WARNING,
     EXPLODING_GAIN,
+    FEW_UPDATES,
     OFF_CENTRE,
     RATIO_HIGH,
     RATIO_LOW,
@@ -32,6 +34,10 @@ from babysit.diagnose.symptoms import (
 # What every cause may explain about the loss and the accuracies, when it is the root.
 _LOSS = ("loss_exploded", "loss_rose", "loss_flat", "loss_slow", "high_plateau")
 _OUTCOME = ("underfit", "collapsed", "majority_accuracy")
+# What a setup that cannot learn the task explains: whatever the loss and the units then do.
+_SETUP_CLAIMS = ("initial_loss_far", "ratio_low", "ratio_high", "dead_start", "dead_grew",
+                 "saturated_start", "saturated_grew", "gradient_vanishes", "noisy",
+                 "val_at_chance", *_LOSS, *_OUTCOME)
 
 
 @dataclass(frozen=True)
@@ -57,7 +63,10 @@ def _from(symptom: str) -> Callable:
 
 
 def _unscaled(e: Evidence) -> str | None:
-    """What is wrong with the input scale, in words, or None."""
+    """What is wrong with the input scale, in words, or None (a network whose first layer is a
+    BatchNorm standardizes its own inputs)."""
+    if e.history.meta.get("inputs_normalized"):
+        return None
     if e.input_mean is not None and e.input_mean > OFF_CENTRE:
         return (f"a typical feature's mean is {e.input_mean:.3g} of its standard deviations "
                 f"from 0 (want 0: centred)")
@@ -104,6 +113,22 @@ def _likely_divergence(e: Evidence) -> str:
     if e.hidden_gain is not None and e.hidden_gain > EXPLODING_GAIN:
         return "exploding gradients"
     return "learning rate too high"
+
+
+def _too_few_updates(e, open_):
+    """A run too short for the rules that read the loss curve's shape or the accuracies:
+    say so instead of guessing a learning rate or a collapse from its first updates."""
+    updates = len(e.history.loss)
+    if not updates or updates >= FEW_UPDATES or e.nonfinite_at is not None:
+        return None
+    if e.train_acc is not None and e.train_acc >= UNDERFIT_ACC:
+        return None  # it learned the task already: nothing to judge
+    judged = [s for s in ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit",
+                          "ratio_low", "ratio_high", "noisy") if s in open_]
+    if not judged and e.train_acc is None:
+        return None
+    return "warning", (f"{updates} updates: too few to judge the learning rate or the "
+                       f"network; train longer (at least {FEW_UPDATES} updates)")
 
 
 def _unscaled_inputs(e, open_):
@@ -195,6 +220,7 @@ CAUSES: tuple[Cause, ...] = (
           ("collapsed", "dead_start", "weights_shrank", "penalty_dominates", "ratio_high",
            "ratio_low", "val_at_chance", "gradient_vanishes", *_LOSS, *_OUTCOME),
           _identical_inputs),
+    *(Cause(name, what, advice, _SETUP_CLAIMS, test) for name, what, advice, test in SETUP_RULES),
     Cause("diverged", "diverged", "Lower the learning rate 10x (standardize the inputs, or add "
           "max-norm constraints) and train again.",
           ("ratio_high", "dead_grew", "saturated_grew", "initial_loss_far", "gradient_explodes",
@@ -205,6 +231,12 @@ CAUSES: tuple[Cause, ...] = (
           ("initial_loss_far", "dead_start", "saturated_start", "dead_grew", "saturated_grew",
            "ratio_high", "ratio_low", "noisy", "gradient_explodes", *_LOSS, *_OUTCOME),
           _unscaled_inputs),
+    Cause("too_few_updates", "too few updates to judge",
+          "Train longer (more epochs, or a smaller batch for more updates per epoch), then "
+          "judge the learning rate and the network.",
+          ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit", "ratio_low",
+           "ratio_high", "noisy", "initial_loss_far", "majority_accuracy", "gap"),
+          _too_few_updates),
     Cause("vanishing_gradients", "vanishing gradients",
           "Use ReLU with He initialization (not sigmoid with small weights), fewer layers, or "
           "BatchNorm, so that the gradient reaches the first layers.",

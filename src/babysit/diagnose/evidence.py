@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from babysit.diagnose.setup import chance_loss
+
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """Moving average of `values` (N,) over `window` iterations: (N - window + 1,), the valid
@@ -94,6 +96,7 @@ class Evidence:
     """Everything the rules read. Per-layer and per-parameter values are dicts by name."""
 
     history: object
+    setup: dict | None = None              # history.meta["setup"] (babysit.diagnose.setup)
     chance_loss: float | None = None
     n_classes: int | None = None
     batch_size: int | None = None
@@ -132,7 +135,9 @@ class Evidence:
     @classmethod
     def of(cls, history) -> Evidence:
         meta = history.meta
-        e = cls(history=history, chance_loss=meta.get("chance_loss"),
+        setup = meta.get("setup")
+        chance = chance_loss(setup) if setup else meta.get("chance_loss")
+        e = cls(history=history, setup=setup, chance_loss=chance,
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"))
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
@@ -189,10 +194,11 @@ class Evidence:
         first, last = samples[0], samples[-1]
         for i, name in enumerate(names):
             a0, a1 = first["activations"][i], last["activations"][i]
+            # a start read on too few probe rows is left out: the end stands for both
             if "dead" in a1:
-                self.dead[name] = (a0["dead"], a1["dead"])
+                self.dead[name] = (a0.get("dead", a1["dead"]), a1["dead"])
             if "saturated" in a1:
-                self.saturated[name] = (a0["saturated"], a1["saturated"])
+                self.saturated[name] = (a0.get("saturated", a1["saturated"]), a1["saturated"])
         if first["iteration"] == 0 and first.get("loss") is not None:
             self.data_loss_first = first["loss"]
         norms = first.get("grad_norm")

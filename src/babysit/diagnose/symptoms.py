@@ -27,6 +27,9 @@ NOISE_WARNING = 2.0           # wiggle twice the loss's own level: one batch say
 # -- the initial loss: scores near zero give the chance loss (ln C for softmax); He init on a
 # few classes starts at up to ~2x, so 3x means scores several units apart from the start
 CHANCE_LOW, CHANCE_HIGH = 0.5, 3.0
+# -- how much of a run there is to judge
+FEW_UPDATES = 100             # under 100 updates the loss curve is its first fall and noise:
+                              # neither its shape nor the accuracies say what is wrong yet
 # -- update / weight norm ratios: the notes want ~1e-3
 RATIO_LOW, RATIO_HIGH = 1e-4, 1e-2          # a decade either side of 1e-3: worth a note
 RATIO_VERY_LOW, RATIO_VERY_HIGH = 1e-5, 3e-2  # further out: a warning

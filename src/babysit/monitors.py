@@ -402,7 +402,40 @@ class RunInfo(Callback):
             "regularizer": repr(trainer.reg) if trainer.reg is not None else None,
             "layers": layer_names(trainer.net),
             "model": " -> ".join(repr(lay) for lay in _layers(trainer.net)),
-            "image_shape": self.image_shape, **self.extra})
+            "image_shape": self.image_shape,
+            "setup": engine_setup(trainer.net, trainer.loss, n_out, y), **self.extra})
+
+
+# babysit's losses in history.meta["setup"] (babysit.diagnose.setup): their softmax is inside
+_SETUP_LOSS = {"SoftmaxCrossEntropy": "cross_entropy", "MulticlassSVM": "hinge",
+               "MeanSquaredError": "mse"}
+_SETUP_ACTIVATION = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
+
+
+def engine_setup(net, loss, n_out: int, y) -> dict:
+    """history.meta["setup"] for babysit's own network: the last layer's activation (none
+    for a Linear), the loss by name (babysit's MSE is half the squared error summed over the
+    outputs, hence its scale), the task and the targets: class counts, or the targets'
+    mean, std, min and max for a regression."""
+    last = type(_layers(net)[-1]).__name__
+    activation = "none" if last == "Linear" else _SETUP_ACTIVATION.get(last, "unknown")
+    name = _SETUP_LOSS.get(type(loss).__name__, "other")
+    yv = to_numpy(y)
+    targets = {"classes": None, "counts": None, "mean": None, "std": None, "min": None,
+               "max": None}
+    if loss.classification:
+        counts = np.bincount(yv.astype(np.int64, copy=False), minlength=n_out).tolist()
+        targets.update(classes=len(counts), counts=counts)
+    elif yv.size:
+        yd = yv.astype(np.float64, copy=False)
+        targets.update(mean=float(yd.mean()), std=float(yd.std()), min=float(yd.min()),
+                       max=float(yd.max()))
+    loss_entry = {"name": name, "reduction": "mean"}
+    if name == "mse":
+        loss_entry["scale"] = 0.5 * n_out
+    return {"output": {"activation": activation, "units": n_out, "seen": "declared"},
+            "loss": loss_entry, "task": "classify" if loss.classification else "regress",
+            "targets": targets}
 
 
 def default(image_shape=None, **meta) -> list[Callback]:
@@ -417,4 +450,4 @@ def default(image_shape=None, **meta) -> list[Callback]:
 
 
 __all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default",
-           "histogram", "layer_names", "picture_values", "unit_health"]
+           "engine_setup", "histogram", "layer_names", "picture_values", "unit_health"]

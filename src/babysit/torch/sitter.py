@@ -40,6 +40,7 @@ import math
 import numpy as np
 import torch
 
+from babysit.diagnose.setup import chance_loss
 from babysit.history import History
 from babysit.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.losses import MulticlassSVM, SoftmaxCrossEntropy
@@ -50,6 +51,20 @@ _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
            torch.nn.Sigmoid: Sigmoid()}
 # Modules whose weights are drawn as the first layer: (out, in) or (out, C, kh, kw).
 _FIRST_LAYER = (torch.nn.Linear, torch.nn.Conv2d)
+# history.meta["setup"] (babysit.diagnose.setup): the loss module's name, and the last
+# module's activation (modules that only reshape or drop are looked through).
+_LOSS_NAMES = {torch.nn.CrossEntropyLoss: "cross_entropy", torch.nn.NLLLoss: "nll",
+               torch.nn.BCELoss: "binary_cross_entropy",
+               torch.nn.BCEWithLogitsLoss: "bce_with_logits", torch.nn.MSELoss: "mse",
+               torch.nn.L1Loss: "mae", torch.nn.MultiMarginLoss: "hinge"}
+_ACTIVATIONS = {torch.nn.Softmax: "softmax", torch.nn.LogSoftmax: "log_softmax",
+                torch.nn.Sigmoid: "sigmoid", torch.nn.ReLU: "relu", torch.nn.ReLU6: "relu",
+                torch.nn.Tanh: "tanh"}
+_SHAPE_ONLY = (torch.nn.Flatten, torch.nn.Unflatten, torch.nn.Dropout, torch.nn.Identity)
+# Rows of the first epoch that the data record (feature scale, class counts, the targets'
+# spread) is read from: several batches, never one batch of size 1; 2048 rows give a
+# feature's mean to 2% of its std
+DATA_ROWS = 2048
 
 
 def _units(y: torch.Tensor) -> np.ndarray:
@@ -106,6 +121,7 @@ class Sitter:
         self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
         self.steps = 0                 # optimizer steps taken while watched
         self._probe_x, self._probe_y = self._split_probe(probe)
+        self._user_probe = probe is not None
         self._rows_first_epoch = 0
         self._leaves: list[tuple[str, torch.nn.Module]] | None = None
         self._before: list[torch.Tensor] | None = None
@@ -114,11 +130,16 @@ class Sitter:
         self._captured: dict | None = None     # read at step `captured["step"]`, for end_epoch
         self._step_hooks: list = []
         self._named = {name: p for name, p in model.named_parameters() if p.requires_grad}
+        self._rows: list[torch.Tensor] = []       # the first epoch's inputs, up to DATA_ROWS
+        self._targets: list[torch.Tensor] = []    # ... and the targets the loss was given
+        self._outputs: list[torch.Tensor] = []    # ... and the outputs it was fed
         self._hooks = [
             model.register_forward_pre_hook(self._on_forward),
             optimizer.register_step_pre_hook(self._before_step),
             optimizer.register_step_post_hook(self._after_step),
         ]
+        if isinstance(loss_fn, torch.nn.Module):
+            self._hooks.append(loss_fn.register_forward_pre_hook(self._on_loss))
 
     # -- what the caller calls ----------------------------------------------------------------
 
@@ -149,6 +170,7 @@ class Sitter:
         a probe sample with the first layer's weights."""
         train_acc, val_acc = _fraction("train_acc", train_acc), _fraction("val_acc", val_acc)
         if self._history.epochs == 0:
+            self._read_first_epoch()
             self._history.iters_per_epoch = max(self.steps, 1)
             if "n_train" not in self.extra_meta:
                 self._history.meta["n_train"] = self._rows_first_epoch or None
@@ -197,10 +219,59 @@ class Sitter:
                 and isinstance(args[0], torch.Tensor)):
             return
         self._rows_first_epoch += int(args[0].shape[0])
+        if sum(len(r) for r in self._rows) < DATA_ROWS:
+            self._rows.append(args[0].detach()[:DATA_ROWS].clone())
         if self._leaves is None:
             self._start(args[0])
             self._capture = {"step": 1}
             self._hook_outputs()
+
+    def _on_loss(self, module, args) -> None:
+        """Before the loss module's forward in the first epoch: keep what it is fed (outputs,
+        targets), up to DATA_ROWS rows, for the setup's targets and measured activation."""
+        if self._history.epochs or len(args) < 2 or not all(
+                isinstance(a, torch.Tensor) for a in args[:2]) \
+                or sum(len(t) for t in self._targets) >= DATA_ROWS:
+            return
+        self._outputs.append(args[0].detach()[:DATA_ROWS].clone())
+        self._targets.append(args[1].detach()[:DATA_ROWS].clone())
+
+    def _read_first_epoch(self) -> None:
+        """At the end of the first epoch: the data record from the rows of several batches
+        (not the first batch alone) and the setup's targets from what the loss was given."""
+        if self._rows and self._user_probe is False and len(self._probe_x) < self.probe_size:
+            # The first batch was smaller than the probe: later samples read rows of several
+            # batches, and the start's unit health, read on a few rows, is dropped (a ReLU is
+            # silent on one row half the time; "dead on every probe example" needs many).
+            rows = torch.cat(self._rows)[:self.probe_size]
+            if len(rows) > len(self._probe_x):
+                self._probe_x = rows.clone()
+                self._history.monitors["layers"]["probe_size"] = int(len(rows))
+                for a in self._history.monitors["layers"]["samples"][0]["activations"]:
+                    for key in ("dead", "saturated"):
+                        (a or {}).pop(key, None)
+        if self._rows and "data" in self._history.monitors:
+            flat = torch.cat([r.reshape(len(r), -1) for r in self._rows]).double().cpu()
+            self._history.monitors["data"].update(
+                n=int(flat.shape[0]), feature_mean=flat.mean(0).tolist(),
+                feature_std=flat.std(0, unbiased=False).tolist())
+        setup = self._history.meta.get("setup")
+        if setup is None or not self._targets:
+            self._rows = []
+            return
+        try:
+            y, out = torch.cat(self._targets), torch.cat(self._outputs)
+        except RuntimeError:  # batches of different shapes: leave the targets unknown
+            y = out = None
+        if y is not None:
+            setup.update(_targets_and_task(y, setup))
+            if setup["output"]["activation"] in ("none", "unknown"):
+                setup["output"].update(_measured_activation(out))
+            counts = setup["targets"]["counts"]
+            if counts and "data" in self._history.monitors:
+                self._history.monitors["data"]["class_counts"] = counts
+            self._history.meta["chance_loss"] = chance_loss(setup)
+        self._rows, self._targets, self._outputs = [], [], []
 
     def _hook_outputs(self) -> None:
         """For this forward only: hook every leaf's output to read dL/d(output) in backward."""
@@ -295,7 +366,8 @@ class Sitter:
             "n": int(flat.shape[0]), "feature_mean": flat.mean(0).tolist(),
             "feature_std": flat.std(0, unbiased=False).tolist(),
             "class_counts": self._class_counts(self._probe_y, classes), "val_class_counts": None}
-        self._history.meta.update(self._meta(x, classes, names))
+        units = int(out.shape[1]) if out.ndim >= 2 else 1
+        self._history.meta.update(self._meta(x, classes, names, units))
         self._capture_for = self._sample(0)
         self._record_first_layer()
 
@@ -359,12 +431,15 @@ class Sitter:
         """Activations and predicted classes on the probe batch now; gradients filled later."""
         *outputs, final = self._probe_outputs()
         activations = []
+        last = _output_module(self._leaves)
         for (_, m), y in zip(self._leaves, outputs, strict=True):
             if y is None:
                 activations.append(None)
                 continue
             units = _units(y)
-            health = _HEALTH.get(type(m))
+            # the output's own activation is no hidden unit: a confident sigmoid output sits
+            # in its tails by design (a wrong one is the setup's finding, not "saturated")
+            health = None if m is last else _HEALTH.get(type(m))
             activations.append({**histogram(units),
                                 **(unit_health(health, units) if health else {})})
         layers = self._history.monitors["layers"]
@@ -436,8 +511,10 @@ class Sitter:
             return None
         return torch.bincount(y.cpu(), minlength=classes).tolist()
 
-    def _meta(self, x: torch.Tensor, classes: int | None, names: list[str]) -> dict:
-        """What babysit's RunInfo writes, as far as hooks can see it."""
+    def _meta(self, x: torch.Tensor, classes: int | None, names: list[str],
+              units: int) -> dict:
+        """What babysit's RunInfo writes, as far as hooks can see it, and the setup as far as
+        the modules declare it (the targets come with the first epoch)."""
         svm = isinstance(self.loss_fn, torch.nn.MultiMarginLoss)
         chance = None
         if classes is not None:
@@ -454,16 +531,89 @@ class Sitter:
         if isinstance(first, torch.nn.Conv2d):
             kh, kw = first.kernel_size
             image = [kh, kw] if first.in_channels == 1 else [kh, kw, first.in_channels]
+        setup = {"output": {"activation": _last_activation(self._leaves), "units": units,
+                            "seen": "declared"},
+                 "loss": {"name": _loss_name(self.loss_fn),
+                          "reduction": getattr(self.loss_fn, "reduction", "unknown")},
+                 "task": "unknown", "targets": {"classes": None, "counts": None, "mean": None,
+                                                "std": None, "min": None, "max": None}}
         return {"n_train": None, "n_val": 0, "n_features": int(np.prod(x.shape[1:])),
-                "n_classes": classes, "chance_loss": chance, "batch_size": int(x.shape[0]),
+                "n_classes": classes, "chance_loss": chance, "setup": setup,
+                "batch_size": int(x.shape[0]),
                 "epochs": 0, "loss": repr(self.loss_fn) if self.loss_fn is not None else None,
                 "optimizer": f"{type(self.optimizer).__name__}({shown})",
                 "lr": float(group["lr"]),
                 "regularizer": f"weight decay {decay:g}" if decay else None,
                 "layers": names, "model": " -> ".join(repr(m) for _, m in self._leaves),
+                "inputs_normalized": bool(self._leaves) and isinstance(
+                    self._leaves[0][1], torch.nn.modules.batchnorm._BatchNorm),
                 "image_shape": image, "input_shape": self.image_shape,
                 "framework": f"torch {torch.__version__}",
                 **self.extra_meta}
+
+
+def _loss_name(loss_fn) -> str:
+    """The setup's name of a loss module (a subclass counts as its base: a clipped BCELoss is
+    binary cross-entropy), "other" for any other callable, "unknown" without one."""
+    if loss_fn is None:
+        return "unknown"
+    return next((name for cls, name in _LOSS_NAMES.items() if isinstance(loss_fn, cls)),
+                "other")
+
+
+def _output_module(leaves) -> torch.nn.Module | None:
+    """The last leaf that computes something (reshapes and dropout looked through)."""
+    return next((m for _, m in reversed(leaves) if not isinstance(m, _SHAPE_ONLY)), None)
+
+
+def _last_activation(leaves) -> str:
+    """The activation the model ends with: "none" for a Linear or Conv, "unknown" for
+    anything else."""
+    m = _output_module(leaves)
+    if type(m) in _ACTIVATIONS:
+        return _ACTIVATIONS[type(m)]
+    return "none" if isinstance(m, (*_FIRST_LAYER, torch.nn.Conv1d)) else "unknown"
+
+
+def _measured_activation(out: torch.Tensor) -> dict:
+    """What the outputs fed to the loss look like (N, K), when no module declares it: rows
+    of probabilities (softmax), of log-probabilities (log_softmax), or never negative."""
+    out = out.detach().double().reshape(len(out), -1)
+    if out.shape[1] > 1 and (out >= 0).all() and torch.allclose(out.sum(1), torch.ones(
+            len(out), dtype=out.dtype), atol=1e-4):
+        return {"activation": "softmax", "seen": "measured"}
+    if out.shape[1] > 1 and (out <= 0).all() and torch.allclose(
+            out.logsumexp(1), torch.zeros(len(out), dtype=out.dtype), atol=1e-4):
+        return {"activation": "log_softmax", "seen": "measured"}
+    if (out >= 0).all():
+        return {"activation": "nonnegative", "seen": "measured"}
+    return {}
+
+
+def _targets_and_task(y: torch.Tensor, setup: dict) -> dict:
+    """The setup's "targets" and "task" from the targets the loss was given: integer labels
+    or one-hot rows (a classifier: classes and counts), else numbers (mean, std, min, max)."""
+    units, loss = setup["output"]["units"], setup["loss"]["name"]
+    yd = y.detach().double().cpu()
+    stats = {"classes": None, "counts": None, "mean": float(yd.mean()),
+             "std": float(yd.std(unbiased=False)) if yd.numel() > 1 else 0.0,
+             "min": float(yd.min()), "max": float(yd.max())}
+    one_hot = (y.ndim == 2 and units > 1 and y.shape[1] == units
+               and bool(((yd == 0) | (yd == 1)).all()) and bool((yd.sum(1) == 1).all()))
+    if not y.is_floating_point() and y.ndim == 1 and (yd >= 0).all():
+        counts = torch.bincount(y.cpu().long(), minlength=max(units, 1)).tolist()
+        stats.update(classes=len(counts), counts=counts)
+        task = "classify" if loss in ("cross_entropy", "nll", "hinge") else "unknown"
+        if len(counts) <= 2 and loss in ("binary_cross_entropy", "bce_with_logits"):
+            task = "binary"
+        return {"targets": stats, "task": task}
+    if one_hot:
+        counts = yd.sum(0).long().tolist()
+        stats.update(classes=units, counts=counts)
+        return {"targets": stats, "task": "classify"}
+    if loss in ("binary_cross_entropy", "bce_with_logits"):
+        return {"targets": stats, "task": "binary"}
+    return {"targets": stats, "task": "regress" if loss in ("mse", "mae") else "unknown"}
 
 
 def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image_shape=None,

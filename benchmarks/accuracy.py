@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 import babysit as bs
-from babysit.layers import Dropout, Linear, ReLU, Sequential
-from babysit.train import accuracy as raw_accuracy
+from babysit.nn.layers import Dropout, Linear, ReLU, Sequential
+from babysit.training.trainer import accuracy as raw_accuracy
 
 HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"

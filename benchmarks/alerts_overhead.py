@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 import babysit as bs
-from babysit import monitors
-from babysit.alerts import Alerts
+from babysit.training import monitors
+from babysit.training.alerts import Alerts
 
 
 class TimedAlerts(Alerts):

@@ -36,11 +36,11 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 
 import babysit as bs  # noqa: E402
-from babysit import monitors  # noqa: E402
-from babysit.builders import build_model, build_trainer  # noqa: E402
-from babysit.callbacks import Callback  # noqa: E402
-from babysit.config import RunConfig  # noqa: E402
 from babysit.data.datasets import Dataset, Split, stratified_split  # noqa: E402
+from babysit.runs.builders import build_model, build_trainer  # noqa: E402
+from babysit.runs.config import RunConfig  # noqa: E402
+from babysit.training import monitors  # noqa: E402
+from babysit.training.callbacks import Callback  # noqa: E402
 
 # -- datasets -----------------------------------------------------------------------------------
 

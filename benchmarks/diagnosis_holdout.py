@@ -38,8 +38,8 @@ from diagnosis import (  # noqa: E402
 )
 
 import babysit as bs  # noqa: E402
-from babysit.config import RunConfig  # noqa: E402
 from babysit.data.datasets import Dataset  # noqa: E402
+from babysit.runs.config import RunConfig  # noqa: E402
 
 
 def _sklearn_csv(name: str) -> Dataset:

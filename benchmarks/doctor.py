@@ -39,9 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import diagnosis  # noqa: E402  (the fault zoo, beside this file)
 
-from babysit.config import RunConfig  # noqa: E402
 from babysit.doctor import treat  # noqa: E402
 from babysit.doctor.runs import Runner  # noqa: E402
+from babysit.runs.config import RunConfig  # noqa: E402
 
 DATA_FAULTS = {"memorizing_noise", "single_class", "collapsed_predictions", "class_imbalance"}
 TOLERANCE = 0.01

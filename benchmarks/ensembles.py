@@ -30,11 +30,11 @@ import time
 import numpy as np
 
 import babysit as bs
-from babysit.average import ParameterAverage
-from babysit.callbacks import Callback
-from babysit.ensemble import Ensemble, distill
-from babysit.losses import softmax
-from babysit.train import predict_scores
+from babysit.nn.average import ParameterAverage
+from babysit.nn.losses import softmax
+from babysit.runs.ensemble import Ensemble, distill
+from babysit.training.callbacks import Callback
+from babysit.training.trainer import predict_scores
 
 
 class AlsoAverage(Callback):

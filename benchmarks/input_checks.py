@@ -11,7 +11,7 @@ import time
 import numpy as np
 
 import babysit as bs
-from babysit import train
+from babysit.training import trainer as train
 
 REPS = 15
 

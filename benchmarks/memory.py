@@ -65,7 +65,7 @@ def run_babysit(epochs: int, threads: int) -> dict:
     from threadpoolctl import threadpool_limits
 
     import babysit as bs
-    from babysit.train import Callback
+    from babysit.training.trainer import Callback
 
     after_imports = resident_mib()
     data = bs.data.load("mnist")

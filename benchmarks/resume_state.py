@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from babysit import checkpoint, cli
+from babysit import cli
+from babysit.training import checkpoint
 
 
 def timed(function, spent: list, sizes: list):

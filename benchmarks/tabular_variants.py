@@ -53,9 +53,10 @@ def parse_variant(text: str) -> dict:
 def babysit_scores(path: Path, target: str, seed: int, variant: str) -> tuple[float, float]:
     """(validation, test) score of `babysit train` with `variant`'s fields on one split:
     accuracy, or R^2 in the target's units for a regression."""
-    from babysit import builders, metrics
     from babysit.backend import to_numpy
-    from babysit.config import RunConfig
+    from babysit.runs import builders
+    from babysit.runs.config import RunConfig
+    from babysit.training import metrics
 
     fields = parse_variant(variant)
     cfg = RunConfig(data=str(path), target=target, seed=seed)

@@ -1,4 +1,4 @@
-"""The shape of the source: no import cycles, no module over the size one reader can hold.
+"""The shape of the source: imports flow one way, down the layers; no import cycles.
 
 The import graph is read from the AST of every module under src/babysit. It counts every
 import, at module level and inside functions alike: an import inside a function is still a
@@ -14,7 +14,25 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "babysit"
-MAX_LINES = 500
+# The layers of the package, lowest first: a module may import its own layer and those before
+# it, never one after. The front ends sit side by side and import none of each other.
+LAYERS = (
+    ("backend", "validation"),
+    ("nn",),
+    ("data",),
+    ("diagnose",),          # the rules read a History's records: no training code
+    ("training",),
+    ("check",),
+    ("report",),
+    ("runs",),
+    ("doctor",),
+    ("search", "sklearn", "torch"),
+    ("cli",),
+)
+RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
+# Past this many lines a module is worth a second look (a smell, not a rule: the layers decide
+# where code goes, not its length).
+LONG_MODULE = 800
 
 
 def _module_name(path: Path) -> str:
@@ -96,8 +114,9 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_graph_sees_the_imports_it_should():
     """Guard the reader itself: known edges, module-level and inside a function."""
     graph = _graph()
-    assert "babysit.train" in graph["babysit.builders"]
-    assert "babysit.checkpoint" in graph["babysit.train"]      # Trainer.resume, in a function
+    assert "babysit.training.trainer" in graph["babysit.runs.builders"]
+    # Trainer.resume, in a function
+    assert "babysit.training.checkpoint" in graph["babysit.training.trainer"]
     assert "babysit.search.space" in graph["babysit.search"]
 
 
@@ -109,14 +128,51 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
 
 
-def test_search_and_the_estimators_sit_below_the_command_line():
-    graph = _graph()
-    for name in graph:
-        if name.startswith("babysit.search") or name == "babysit.sklearn":
-            assert "babysit.cli" not in graph[name], name
+def _layer(module: str) -> str:
+    """The layer a module belongs to: its first name under babysit (`babysit.nn.optim` is nn)."""
+    return module.split(".")[1] if "." in module else module
 
 
-def test_no_source_module_is_longer_than_one_reader_can_hold():
+def _upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import that points up the layers or sideways between two front ends."""
+    wrong = []
+    for name, imported in graph.items():
+        if name in ("babysit", "babysit.__main__"):   # the package's face imports every layer
+            continue
+        for other in imported:
+            mine, theirs = RANK[_layer(name)], RANK[_layer(other)]
+            if theirs > mine or (theirs == mine and _layer(name) != _layer(other)):
+                wrong.append(f"{name} -> {other}")
+    return sorted(wrong)
+
+
+def test_every_module_belongs_to_a_layer():
+    unplaced = {name for name in _graph() if name not in ("babysit", "babysit.__main__")
+                and _layer(name) not in RANK}
+    assert unplaced == set()
+
+
+def test_imports_flow_down_the_layers():
+    assert _upward_imports(_graph()) == []
+
+
+def test_the_layer_check_catches_an_upward_import():
+    graph = {"babysit.nn.optim": {"babysit.training.trainer"},
+             "babysit.diagnose.causes": {"babysit.training.history"},
+             "babysit.search.runner": {"babysit.torch.sitter"},
+             "babysit.cli.app": {"babysit.runs.builders"}}
+    assert _upward_imports(graph) == ["babysit.diagnose.causes -> babysit.training.history",
+                                      "babysit.nn.optim -> babysit.training.trainer",
+                                      "babysit.search.runner -> babysit.torch.sitter"]
+
+
+def test_the_package_has_few_modules_outside_its_layers():
+    top = sorted(p.name for p in PACKAGE.glob("*.py"))
+    assert top == ["__init__.py", "__main__.py", "backend.py", "sklearn.py", "validation.py"]
+
+
+def test_long_modules_are_few():
+    """A smell, not the architect: at most a handful of modules past LONG_MODULE lines."""
     long = {name: n for name, path in _modules().items()
-            if (n := len(path.read_text().splitlines())) > MAX_LINES}
-    assert long == {}
+            if (n := len(path.read_text().splitlines())) > LONG_MODULE}
+    assert len(long) <= 2, long

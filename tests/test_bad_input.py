@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import checkpoint, checkpoint_file, cli
+from babysit import cli
 from babysit.data import datasets, formats
+from babysit.training import checkpoint, checkpoint_file
 
 
 def write_text(path, text: str, encoding: str = "utf-8"):

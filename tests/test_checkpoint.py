@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import checkpoint, checkpoint_file, preprocess
-from babysit.layers import Layer
+from babysit.data import preprocess
+from babysit.nn.layers import Layer
+from babysit.training import checkpoint, checkpoint_file
 
 
 def trained_net(dtype="float32"):

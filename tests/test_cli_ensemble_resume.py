@@ -10,7 +10,7 @@ import numpy as np
 
 import babysit as bs
 from babysit import cli
-from babysit.checkpoint import Checkpoints
+from babysit.training.checkpoint import Checkpoints
 
 ENSEMBLE = ["--hidden", "32", "--dropout", "0.2", "--seed", "3", "--epochs", "3", "--ensemble",
             "3", "--no-report", "--json"]

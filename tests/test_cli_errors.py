@@ -120,7 +120,7 @@ def test_a_reader_leaving_stdout_does_not_stop_a_run_before_its_files(tmp_path, 
 
 
 def test_ctrl_c_keeps_the_history_and_says_what_was_kept(tmp_path, monkeypatch, capsys):
-    from babysit.checkpoint import Checkpoints
+    from babysit.training.checkpoint import Checkpoints
 
     saved = Checkpoints.on_epoch_end
 

@@ -15,7 +15,7 @@ import pytest
 
 import babysit as bs
 from babysit import cli
-from babysit.checkpoint import Checkpoints
+from babysit.training.checkpoint import Checkpoints
 
 SMALL = ["--hidden", "32", "--dropout", "0.2", "--seed", "3"]   # dropout: its generator too
 

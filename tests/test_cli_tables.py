@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 
-from babysit import checkpoint
 from babysit.cli import main
-from babysit.history import History
+from babysit.training import checkpoint
+from babysit.training.history import History
 
 
 def last_json(out: str) -> dict:
@@ -95,8 +95,8 @@ def test_drop_leaves_an_identifier_out(tmp_path, capsys):
 
 
 def test_a_table_takes_the_table_defaults_for_what_was_not_chosen(tmp_path):
-    from babysit.builders import TABLE_DEFAULTS
-    from babysit.config import RunConfig
+    from babysit.runs.builders import TABLE_DEFAULTS
+    from babysit.runs.config import RunConfig
 
     rows = [[i % 7, (i * 3) % 5, "yes" if i % 2 else "no"] for i in range(60)]
     path = write(tmp_path / "t.csv", ["a", "b", "y"], rows)
@@ -117,7 +117,7 @@ def test_a_table_takes_the_table_defaults_for_what_was_not_chosen(tmp_path):
 def test_a_small_table_trains_for_enough_updates_whatever_its_rows():
     """An epoch of a few hundred rows is a handful of steps: a table trains for at least
     TABLE_MIN_UPDATES of them, never fewer than 60 epochs nor more than TABLE_MAX_EPOCHS."""
-    from babysit.builders import TABLE_MAX_EPOCHS, TABLE_MIN_UPDATES, table_epochs
+    from babysit.runs.builders import TABLE_MAX_EPOCHS, TABLE_MIN_UPDATES, table_epochs
 
     assert (TABLE_MIN_UPDATES, TABLE_MAX_EPOCHS) == (1500, 400)
     assert table_epochs(106, 32) == 375          # wine's training rows: 4 batches an epoch
@@ -130,8 +130,8 @@ def test_a_small_table_trains_for_enough_updates_whatever_its_rows():
 
 def test_the_update_rule_sets_a_tables_epochs_unless_they_are_chosen(tmp_path, monkeypatch,
                                                                      capsys):
-    from babysit import builders
-    from babysit.config import RunConfig
+    from babysit.runs import builders
+    from babysit.runs.config import RunConfig
 
     rows = [[i % 7, (i * 3) % 5, "yes" if i % 2 else "no"] for i in range(100)]
     path = write(tmp_path / "t.csv", ["a", "b", "y"], rows)      # 60 training rows

@@ -8,10 +8,11 @@ import math
 import numpy as np
 import pytest
 
-from babysit import builders, optim
-from babysit.checkpoint import read_meta
 from babysit.cli import main, parser
-from babysit.config import RunConfig, config_fields
+from babysit.nn import optim
+from babysit.runs import builders
+from babysit.runs.config import RunConfig, config_fields
+from babysit.training.checkpoint import read_meta
 
 
 def _last_json(text: str) -> dict:
@@ -174,7 +175,7 @@ def test_lr_decay_decays_the_learning_rate_exponentially_per_iteration():
 
 def test_min_delta_reaches_early_stopping():
     """A field added through RunConfig alone: the builder hands it to EarlyStopping."""
-    from babysit.callbacks import EarlyStopping
+    from babysit.training.callbacks import EarlyStopping
 
     cfg = RunConfig(hidden=[8], patience=3, min_delta=0.01)
     trainer = builders.build_trainer(cfg, builders.build_model(cfg, 4, 2))

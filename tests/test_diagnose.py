@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import monitors
 from babysit.diagnose import CAUSE_NAMES, Finding, diagnose
+from babysit.training import monitors
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from babysit.diagnose import diagnose
 from babysit.diagnose.setup import chance_loss
-from babysit.history import History
+from babysit.training.history import History
 
 
 def _setup(activation="none", units=10, loss="cross_entropy", task="classify", **targets):

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pytest
 
 from babysit import doctor
-from babysit.config import RunConfig as Config
 from babysit.doctor import Visit, prescribe, train_command, treat
+from babysit.runs.config import RunConfig as Config
 
 
 @dataclass(frozen=True)
@@ -317,9 +317,9 @@ def test_the_record_renders_as_html_for_the_report():
 # -- the Runner: what treat trains and range-tests by default ---------------------------------
 
 def test_the_runner_trains_and_range_tests_on_train_and_val_only(monkeypatch, digits):
-    from babysit import builders
     from babysit.data.datasets import Split
     from babysit.doctor import runs
+    from babysit.runs import builders
 
     class Sealed(Split):
         """A test split that fails the moment anything reads it."""
@@ -364,7 +364,7 @@ def test_the_runner_keeps_each_round_in_its_folder_and_says_when_a_run_diverged(
 
 def test_train_fix_lowers_a_rate_that_is_too_high_and_keeps_the_record(tmp_path, capsys):
     from babysit.cli import main
-    from babysit.history import History
+    from babysit.training.history import History
 
     out = tmp_path / "fix"
     assert main(["train", "--hidden", "32", "--optimizer", "sgd", "--lr", "10", "--epochs", "8",

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import checkpoint, ensemble
 from babysit.check import numerical_gradient, rel_error
-from babysit.ensemble import DistillationLoss, Ensemble, SoftTargetCrossEntropy
-from babysit.losses import softmax
+from babysit.nn.losses import softmax
+from babysit.runs import ensemble
+from babysit.runs.ensemble import DistillationLoss, Ensemble, SoftTargetCrossEntropy
+from babysit.training import checkpoint
 
 
 def make_trainer(seed, epochs=3, hidden=(32,), average=None):
@@ -93,7 +94,7 @@ def test_top_k_keeps_the_highest_scores(three):
 
 
 def test_members_load_from_checkpoints_with_their_preprocessing(digits, tmp_path):
-    from babysit import preprocess
+    from babysit.data import preprocess
 
     pre = preprocess.Standardize().fit(digits.train.X)
     trainer = make_trainer(0, epochs=2)

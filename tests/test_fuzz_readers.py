@@ -29,8 +29,8 @@ from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import babysit as bs  # noqa: E402
-from babysit import checkpoint, checkpoint_file, preprocess  # noqa: E402
-from babysit.data import datasets, formats  # noqa: E402
+from babysit.data import datasets, formats, preprocess  # noqa: E402
+from babysit.training import checkpoint, checkpoint_file  # noqa: E402
 
 FUZZ_SECONDS = float(os.environ.get("BABYSIT_FUZZ_SECONDS", "0"))
 TESTS_PER_READER = {"csv": 2, "npz": 2, "idx": 2, "cifar": 1, "checkpoint": 3, "resume": 2}
@@ -428,7 +428,7 @@ def fresh_trainer() -> bs.Trainer:
 
 
 def valid_training_state(folder) -> bytes:
-    from babysit.checkpoint import Checkpoints
+    from babysit.training.checkpoint import Checkpoints
 
     rng = np.random.default_rng(0)
     trainer = fresh_trainer()

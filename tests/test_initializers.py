@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from babysit import initializers as init
-from babysit.layers import Linear
+from babysit.nn import initializers as init
+from babysit.nn.layers import Linear
 
 FAN_IN, FAN_OUT = 400, 300
 

@@ -13,7 +13,7 @@ import pytest
 
 import babysit as bs
 from babysit.check import numerical_gradient_array, rel_error
-from babysit.layers import (
+from babysit.nn.layers import (
     BatchNorm,
     Dropout,
     GaussianNoise,

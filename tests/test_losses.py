@@ -9,8 +9,8 @@ import pytest
 
 import babysit as bs
 from babysit.check import numerical_gradient, rel_error
-from babysit.layers import kinks
-from babysit.losses import MeanSquaredError, MulticlassSVM, SoftmaxCrossEntropy
+from babysit.nn.layers import kinks
+from babysit.nn.losses import MeanSquaredError, MulticlassSVM, SoftmaxCrossEntropy
 
 TOL = 1e-7
 

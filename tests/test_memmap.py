@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import train
 from babysit.data import datasets, is_memory_mapped
+from babysit.training import trainer as train
 
 
 def blobs(n: int, d: int, seed: int = 0):
@@ -198,8 +198,8 @@ def test_the_command_line_trains_on_a_npy_file(tmp_path, capsys):
 
 
 def test_a_mapped_file_keeps_runconfigs_defaults_not_those_of_a_small_table(tmp_path):
-    from babysit import builders
-    from babysit.config import RunConfig
+    from babysit.runs import builders
+    from babysit.runs.config import RunConfig
 
     cfg = RunConfig(data=str(save_pair(tmp_path, *blobs(300, 5))))
     data = builders.load_data(cfg)

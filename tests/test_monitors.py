@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import monitors
-from babysit.layers import ReLU, Sigmoid, Tanh
+from babysit.nn.layers import ReLU, Sigmoid, Tanh
+from babysit.training import monitors
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from babysit import optim
-from babysit.layers import Param
+from babysit.nn import optim
+from babysit.nn.layers import Param
 
 LR = 0.1
 W0 = np.array([[0.5, -1.0, 2.0], [0.0, 0.3, -0.7]])

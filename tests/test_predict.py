@@ -6,10 +6,11 @@ import warnings
 import numpy as np
 import pytest
 
-from babysit import checkpoint, layers, preprocess
-from babysit.data import datasets, tabular
-from babysit.predict import IgnoredColumnsWarning, match_columns, predict_table
-from babysit.train import predict_scores
+from babysit.data import datasets, preprocess, tabular
+from babysit.nn import layers
+from babysit.runs.predict import IgnoredColumnsWarning, match_columns, predict_table
+from babysit.training import checkpoint
+from babysit.training.trainer import predict_scores
 
 HEADER = ["island", "mass", "sex", "species"]
 

@@ -5,8 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from babysit import preprocess as pp
 from babysit.data import datasets
+from babysit.data import preprocess as pp
 
 SCALES = np.array([10.0, 5.0, 2.0, 1.0, 0.5, 0.1])
 

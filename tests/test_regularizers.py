@@ -7,7 +7,7 @@ import pytest
 
 import babysit as bs
 from babysit.check import numerical_gradient, rel_error
-from babysit.regularizers import L1, L2, ElasticNet, MaxNorm
+from babysit.nn.regularizers import L1, L2, ElasticNet, MaxNorm
 
 LAM = 0.3
 

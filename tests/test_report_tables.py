@@ -6,7 +6,7 @@ import json
 import numpy as np
 
 from babysit.cli import main
-from babysit.history import History
+from babysit.training.history import History
 
 
 def test_a_regressions_report_shows_its_losses_and_errors_instead_of_accuracies(tmp_path,

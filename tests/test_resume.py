@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit import checkpoint
-from babysit.average import ParameterAverage
-from babysit.layers import Param
-from babysit.train import EarlyStopping
+from babysit.nn.average import ParameterAverage
+from babysit.nn.layers import Param
+from babysit.training import checkpoint
+from babysit.training.trainer import EarlyStopping
 
 
 def make_trainer(seed=0, epochs=4, average=0.99, callbacks=(), net_seed=None):

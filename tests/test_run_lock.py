@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 
 import babysit as bs
-from babysit import cli, finish, run_lock
-from babysit.checkpoint import Checkpoints
+from babysit import cli
+from babysit.runs import finish, run_lock
+from babysit.training.checkpoint import Checkpoints
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="flock: POSIX only")
 
 SMALL = ["--hidden", "16", "--seed", "3", "--no-report"]
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-HOLDER = ("import sys; from babysit import run_lock\n"
+HOLDER = ("import sys; from babysit.runs import run_lock\n"
           "with run_lock.locked(sys.argv[1]):\n"
           "    print('held', flush=True); sys.stdin.read()")
 
@@ -120,7 +121,7 @@ def test_fix_and_search_lock_their_folders(tmp_path, capsys):
 
 
 def test_a_search_holds_its_folder_until_its_config_files_are_written(tmp_path, monkeypatch):
-    from babysit.config import RunConfig
+    from babysit.runs.config import RunConfig
 
     out, held_while_saving = tmp_path / "search", []
     save = RunConfig.save

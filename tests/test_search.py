@@ -14,8 +14,8 @@ import optuna
 import pytest
 
 from babysit import cli, search
-from babysit.config import RunConfig
 from babysit.data import datasets
+from babysit.runs.config import RunConfig
 
 SPACE = {"lr": search.loguniform(1e-3, 1e-2), "hidden": search.choice([[8], [16]])}
 

@@ -128,8 +128,8 @@ def test_train_ensemble_averages_a_regression_in_the_targets_units(houses, tmp_p
 
 
 def test_kfold_on_a_regression_averages_the_loss_over_plain_folds(houses):
-    from babysit.builders import load_data
-    from babysit.config import RunConfig
+    from babysit.runs.builders import load_data
+    from babysit.runs.config import RunConfig
 
     data = load_data(RunConfig(data=str(houses[0]), target="price"))
     config = {"hidden": [8], "epochs": 2, "loss": "mse"}

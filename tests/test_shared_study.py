@@ -126,7 +126,8 @@ def study_trials(server: Server, study: str, stage: int = 1):
 
 KILLED_IN_ITS_FIRST_TRIAL = """
 import os, signal, sys
-from babysit import cli, search
+from babysit import cli
+from babysit import search
 
 
 def killed_in_its_first_trial(*args, **kwargs):
@@ -144,7 +145,8 @@ sys.exit(cli.main(sys.argv[1:]))
 # started the second process, which then finds the study finished and is never killed.
 WAITS_FOR_THE_KILL = """
 import os, sys, time
-from babysit import cli, search
+from babysit import cli
+from babysit import search
 
 evaluate = search.workers.evaluate
 

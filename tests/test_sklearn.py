@@ -13,10 +13,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from babysit.config import config_fields
 from babysit.data.training_range import ExtrapolationWarning
-from babysit.history import History
+from babysit.runs.config import config_fields
 from babysit.sklearn import BabysitClassifier, BabysitRegressor
+from babysit.training.history import History
 
 # Small and fast: the check suite fits each estimator dozens of times on small data.
 FAST = dict(hidden=(16,), lr=1e-2, epochs=20, batch_size=32)

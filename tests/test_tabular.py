@@ -231,7 +231,7 @@ def test_a_numeric_target_with_many_values_is_regressed(tmp_path):
 
 
 def test_regression_metrics_in_the_targets_units():
-    from babysit.metrics import regression_metrics
+    from babysit.training.metrics import regression_metrics
 
     scores = regression_metrics([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 6.0])
     assert scores["rmse"] == pytest.approx(1.0)                # sqrt(4 / 4)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit.layers import Layer
-from babysit.losses import MeanSquaredError, SoftmaxCrossEntropy
-from babysit.train import DivergedError, Trainer
+from babysit.nn.layers import Layer
+from babysit.nn.losses import MeanSquaredError, SoftmaxCrossEntropy
+from babysit.training.trainer import DivergedError, Trainer
 
 
 def _trainer(net=None, opt=None, **kwargs):

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 from sklearn import datasets as sk_datasets
 
-from babysit import checkpoint, cli, layers, preprocess
-from babysit.data import datasets, tabular, training_range
-from babysit.predict import FAR_COLUMN, ExtrapolationWarning, predict_table
+from babysit import cli
+from babysit.data import datasets, preprocess, tabular, training_range
+from babysit.nn import layers
+from babysit.runs.predict import FAR_COLUMN, ExtrapolationWarning, predict_table
+from babysit.training import checkpoint
 
 
 def table_of(loader) -> tuple[list[str], np.ndarray]:

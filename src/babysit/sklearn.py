@@ -1,12 +1,12 @@
 """scikit-learn estimators: babysit networks inside Pipelines, GridSearchCV and cross-validation.
 
-`BabysitClassifier` and `BabysitRegressor` take the fields of `babysit.config.RunConfig` (all
+`BabysitClassifier` and `BabysitRegressor` take the fields of `babysit.runs.config.RunConfig` (all
 but `data` and `target`: an estimator is given X and y) as keyword arguments (`hidden`,
 `activation`, `init`, `batchnorm`, `dropout`, `optimizer`, `lr`, `reg`, `epochs`,
 `batch_size`, `seed`, `average`, `preprocess`, ...), plus `verbose`. Their constructors are
 generated from RunConfig, so a new field is an estimator parameter with no edit here. They
 store the arguments untouched, map them onto a RunConfig in `fit` (which checks them) and
-build the network and the `Trainer` with `babysit.builders`. What is learned
+build the network and the `Trainer` with `babysit.runs.builders`. What is learned
 ends in `_`: `net_`, `trainer_`, `history_` (the run's `History`, ready for
 `history_.diagnose()`), `preprocess_`, `classes_`, `n_features_in_`, `training_ranges_`;
 `report(path)` writes the report of the last fit (report.html), as `babysit train` does.
@@ -31,11 +31,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from babysit import monitors, preprocess
 from babysit.backend import resolve_dtype, to_numpy
-from babysit.builders import build_model, build_trainer
-from babysit.config import RunConfig, config_fields
-from babysit.data import training_range
+from babysit.data import preprocess, training_range
+from babysit.runs.builders import build_model, build_trainer
+from babysit.runs.config import RunConfig, config_fields
+from babysit.training import monitors
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
 _NOT_PARAMETERS = ("data", "target", "task", "drop")
@@ -165,7 +165,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     different each fit); average: the decay of a running average of
     the weights used for prediction (such as 0.999; None: off); patience: stop once the
     training accuracy has not improved for that many epochs (None: off); preprocess: the
-    `babysit.preprocess` transform fitted on the training X and applied before the network
+    `babysit.data.preprocess` transform fitted on the training X and applied before the network
     ("minmax" maps each feature's training range to [-1, 1]; "none", "center",
     "standardize", "pca", "whiten-pca", "whiten-zca"); verbose shows a progress bar.
     """

@@ -11,7 +11,7 @@ centered differences and returns a `GradientReport`:
   to the same state before f(x+h), f(x-h) and the analytic pass, so dropout is checked
   rather than switched off;
 - kinks are detected: the layers and losses that take a max() record which side won
-  (`babysit.layers.kinks`); when a side changes between f(x+h) and f(x-h) the row is
+  (`babysit.nn.layers.kinks`); when a side changes between f(x+h) and f(x-h) the row is
   marked "kink crossed" and its disagreement is not held against the code;
 - the data loss and the regularization penalty are checked apart (two sections), so a
   strong penalty cannot hide a wrong data gradient;
@@ -36,11 +36,11 @@ import numpy as np
 
 from babysit.backend import make_rng, to_numpy
 from babysit.check.numerical import kink_aware_difference, rel_error
-from babysit.layers import kinks
-from babysit.layers.base import Layer
-from babysit.losses import Loss
-from babysit.optim import Adam, Optimizer
-from babysit.train import Trainer
+from babysit.nn.layers import kinks
+from babysit.nn.layers.base import Layer
+from babysit.nn.losses import Loss
+from babysit.nn.optim import Adam, Optimizer
+from babysit.training.trainer import Trainer
 from babysit.validation import positive_int
 
 DATA, REGULARIZATION = "data loss", "regularization"

@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from babysit.backend import get_array_module, make_rng
-from babysit.layers.base import Layer
-from babysit.losses import Loss
-from babysit.optim import Adam, Optimizer
-from babysit.train import Trainer
+from babysit.nn.layers.base import Layer
+from babysit.nn.losses import Loss
+from babysit.nn.optim import Adam, Optimizer
+from babysit.training.trainer import Trainer
 
 DIVERGE_FACTOR = 4.0   # the smoothed loss above 4x its minimum: the test stops
 SMOOTHING = 0.98       # moving average of the loss, debiased (fastai's; 0.9 measured no better)

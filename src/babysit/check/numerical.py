@@ -12,7 +12,7 @@ import inspect
 import numpy as np
 
 from babysit.backend import to_numpy
-from babysit.layers import kinks
+from babysit.nn.layers import kinks
 
 
 def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:

@@ -23,11 +23,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from babysit.backend import get_array_module, make_rng
-from babysit.layers.base import Layer
-from babysit.losses import Loss
-from babysit.optim import Adam, Optimizer
-from babysit.regularizers import L2, check_penalty
-from babysit.train import Trainer, accuracy, predict_scores
+from babysit.nn.layers.base import Layer
+from babysit.nn.losses import Loss
+from babysit.nn.optim import Adam, Optimizer
+from babysit.nn.regularizers import L2, check_penalty
+from babysit.training.trainer import Trainer, accuracy, predict_scores
 from babysit.validation import positive_int
 
 CHANCE = "chance loss"

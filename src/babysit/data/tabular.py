@@ -19,7 +19,7 @@ columns for it would only let the network memorise rows.
 standardized numbers (task "regress", restored by `inverse_transform`); `decide_task` picks the
 task from the target's values (`decide_task.__doc__` states the rule).
 
-Manners are scikit-learn's, like `babysit.preprocess`: parameters only stored in `__init__`,
+Manners are scikit-learn's, like `babysit.data.preprocess`: parameters only stored in `__init__`,
 learned attributes end in `_`, `fit` returns self; `to_state()` / `from_state()` describe a
 fitted encoder as JSON (a few numbers and names: no arrays are needed), so a checkpoint stores
 it in its header, never pickled.

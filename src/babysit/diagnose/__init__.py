@@ -1,8 +1,8 @@
 """The notes' rules of thumb for babysitting a run, as code over a `History`: root causes.
 
 `diagnose(history)` reads the loss curve, the accuracies and what the monitors recorded
-(babysit.monitors) and returns `Finding`s, root causes first: what is wrong, the numbers that
-show it, one sentence of advice, and for a program the cause's name and the layers or
+(babysit.training.monitors) and returns `Finding`s, root causes first: what is wrong, the
+numbers that show it, one sentence of advice, and for a program the cause's name and the layers or
 parameters it concerns. Three steps, one module each:
 
 - `evidence`: the numbers, read once from the History (a missing monitor silences the rules

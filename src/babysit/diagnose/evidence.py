@@ -1,7 +1,7 @@
 """The numbers the rules read, taken once from a `History`.
 
 `Evidence.of(history)` reads the loss curve, the accuracies, and what the monitors recorded
-(`babysit.monitors`: update ratios, per-layer gradient norms, dead and saturated units, the
+(`babysit.training.monitors`: update ratios, per-layer gradient norms, dead and saturated units, the
 predicted classes, the input scale, the class counts) into one flat record. A field is None
 when the run did not record what it needs, and the rules that read it stay silent.
 """

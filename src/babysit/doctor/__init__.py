@@ -18,7 +18,7 @@ change, the evidence that called for it and validation accuracy before and after
 serializes (`to_dict`) and gives the `babysit train` command of the final configuration.
 
 The configuration is anything with the run configuration's field names as attributes and a
-`replace(**changes)` that returns a changed copy (`babysit.config.RunConfig`).
+`replace(**changes)` that returns a changed copy (`babysit.runs.config.RunConfig`).
 """
 
 from babysit.doctor.remedies import INCURABLE, REMEDIES, UNTREATED, Remedy, prescribe

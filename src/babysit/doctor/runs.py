@@ -1,7 +1,7 @@
 """The doctor's hands: train a run configuration, and run the range test for it (`Runner`).
 
 `treat` takes any `train(cfg) -> Visit` and `suggest_lr(cfg) -> rate`; `Runner` gives the ones
-every front end uses, built through `babysit.builders` exactly as `babysit train` builds a
+every front end uses, built through `babysit.runs.builders` exactly as `babysit train` builds a
 run. Only the training and validation splits are read: the test split stays unseen.
 """
 
@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from babysit import losses
-from babysit.builders import (
+from babysit.check.lr_range import LRRange, lr_range
+from babysit.nn import losses
+from babysit.runs.builders import (
     build_model,
     build_optimizer,
     build_regularizer,
@@ -19,10 +20,9 @@ from babysit.builders import (
     checkpoint_meta,
     load_data,
 )
-from babysit.check.lr_range import LRRange, lr_range
-from babysit.checkpoint import Checkpoints
-from babysit.config import config_fields
-from babysit.train import DivergedError
+from babysit.runs.config import config_fields
+from babysit.training.checkpoint import Checkpoints
+from babysit.training.trainer import DivergedError
 
 
 @dataclass
@@ -55,14 +55,14 @@ class Runner:
         self._data = {}
 
     def data(self, cfg):
-        """cfg's dataset, split and preprocessed (`babysit.builders.load_data`), cached."""
+        """cfg's dataset, split and preprocessed (`babysit.runs.builders.load_data`), cached."""
         key = tuple(getattr(cfg, name) for name in config_fields("data"))
         if key not in self._data:
             self._data[key] = load_data(cfg)
         return self._data[key]
 
     def model(self, cfg, data):
-        """cfg's freshly initialized network for `data` (`babysit.builders.build_model`)."""
+        """cfg's freshly initialized network for `data` (`babysit.runs.builders.build_model`)."""
         return build_model(cfg, data.n_features, data.n_outputs)
 
     def train(self, cfg) -> Visit:

@@ -130,7 +130,7 @@ def treat(cfg, *, max_rounds: int = 3, train: Callable | None = None,
           say: Callable[[str], None] | None = None) -> tuple[Treatment, Visit]:
     """Treat `cfg` until cured, stuck or out of rounds; returns (Treatment, the kept Visit).
 
-    cfg: a `babysit.config.RunConfig`. max_rounds: the most retrainings. train(cfg) -> Visit:
+    cfg: a `babysit.runs.config.RunConfig`. max_rounds: the most retrainings. train(cfg) -> Visit:
     trains cfg from scratch (seed-fixed) on the training split and scores the validation split
     (default: `Runner().train`, as `babysit train` builds the run). suggest_lr(cfg) -> float |
     None: the learning-rate range test's rate for cfg (default: `Runner().suggest_lr`).

@@ -9,7 +9,7 @@ images when `history.meta["image_shape"]` says each input is an image).
 (e.g. a treatment record), the plots, the run table, and the checks before training folded.
 Every PNG is embedded as base64, so the page opens anywhere on its own, with no network.
 
-Every x axis and every text names epochs one way (`babysit.history.EPOCH_CONVENTION`).
+Every x axis and every text names epochs one way (`babysit.training.history.EPOCH_CONVENTION`).
 """
 
 from __future__ import annotations

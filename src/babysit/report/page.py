@@ -13,7 +13,7 @@ import json
 import math
 from dataclasses import dataclass
 
-from babysit.history import EPOCH_CONVENTION
+from babysit.training.history import EPOCH_CONVENTION
 
 SEVERITY_COLORS = {"error": "#b00020", "warning": "#a35f00", "info": "#2e6b30"}
 STYLE = """

@@ -1,6 +1,6 @@
 """The report's figures: the notes' babysitting plots, drawn from a `History`.
 
-Every x axis is in epochs, as `babysit.history.EPOCH_CONVENTION` says: iteration i of a run
+Every x axis is in epochs, as `babysit.training.history.EPOCH_CONVENTION` says: iteration i of a run
 with n iterations per epoch sits at i / n, so epoch k spans k-1 to k. A run whose loss became
 NaN or blew up is marked where it did, and its log-scale loss keeps every finite value in view.
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from babysit.diagnose import moving_average
-from babysit.history import BLOWUP
+from babysit.training.history import BLOWUP
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -380,7 +380,7 @@ def with_components(transform):
 
 def plot_pca_components(pca, image_shape, top: int = 36) -> Figure:
     """The top principal components of the training data as images (the notes'
-    "visualizing whitened images"): pca is a fitted babysit.preprocess.PCA."""
+    "visualizing whitened images"): pca is a fitted babysit.data.preprocess.PCA."""
     top = min(top, pca.components_.shape[0])
     fig = _figure((4.0, 4.2))
     ax = fig.add_subplot()

@@ -29,7 +29,7 @@ class SearchResult:
     hyperparameter's value); best: the best row; spaces: the space each stage sampled;
     warnings: border warnings; retrained: the best configuration retrained (val/test accuracy,
     or loss, RMSE, MAE and R^2; checkpoint path); ensemble: the top-k retrained as an ensemble
-    (the same scores, checkpoint paths), and `ensemble_model` that `babysit.ensemble.Ensemble`
+    (the same scores, checkpoint paths), and `ensemble_model` that `babysit.runs.ensemble.Ensemble`
     (it takes raw features); objective: what the trials were ranked by.
     """
 

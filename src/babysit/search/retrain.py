@@ -6,13 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from babysit.backend import to_numpy
-from babysit.builders import table_meta
 from babysit.data import datasets
-from babysit.finish import finish, fit
-from babysit.metrics import split_metrics
+from babysit.runs.builders import table_meta
+from babysit.runs.finish import finish, fit
 from babysit.search.results import ranked
 from babysit.search.studies import Job
 from babysit.search.trial import build
+from babysit.training.metrics import split_metrics
 
 
 def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
@@ -30,8 +30,8 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
     (the best's also its "val_loss", the score its trial was ranked by). The Ensemble takes
     raw features: each member applies the data's preprocessing.
     """
-    from babysit import checkpoint
-    from babysit.ensemble import Ensemble
+    from babysit.runs.ensemble import Ensemble
+    from babysit.training import checkpoint
 
     data, objective = job.data, job.objective
     best = ranked(rows, objective)[:max(1, top_k)]
@@ -74,7 +74,7 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
 def split_scores(model, data: datasets.Dataset) -> dict:
     """A Trainer's or Ensemble's scores on the validation and test splits (preprocessed):
     "val_accuracy" and "test_accuracy" for classes; for a regression "val_rmse", "val_mae",
-    "val_r2", "test_rmse", ... in the target's units (`babysit.metrics.split_metrics`)."""
+    "val_r2", "test_rmse", ... in the target's units (`babysit.training.metrics.split_metrics`)."""
     if data.task != "regress":
         return {"val_accuracy": model.accuracy(*data.val),
                 "test_accuracy": model.accuracy(*data.test)}

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit import run_lock
-from babysit.config import RunConfig
 from babysit.data import datasets
+from babysit.runs import run_lock
+from babysit.runs.config import RunConfig
 from babysit.search.database import masked
 from babysit.search.results import (
     SearchResult,
@@ -79,7 +79,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     1 for one validation split, k for k-fold cross-validation. heartbeat: seconds between the
     signs of life a running trial writes, so that other workers notice a dead one. report:
     write the retrained best's report.html into `out` (its diagnosis is printed either way).
-    `out` is locked while the search runs (`babysit.run_lock`): a second search writing the
+    `out` is locked while the search runs (`babysit.runs.run_lock`): a second search writing the
     same folder at the same time is refused (FolderBusyError); workers elsewhere that share
     the study through `storage` each write a run folder of their own.
     """

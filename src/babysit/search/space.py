@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from babysit.config import RunConfig, config_fields
+from babysit.runs.config import RunConfig, config_fields
 from babysit.validation import positive_int
 
 # A narrowed range spans the best values padded by this fraction of their spread on each side,

@@ -7,13 +7,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from babysit import builders
 from babysit.backend import to_numpy
-from babysit.config import RunConfig
 from babysit.data import datasets
-from babysit.finish import top_finding
-from babysit.metrics import regression_metrics
+from babysit.runs import builders
+from babysit.runs.config import RunConfig
+from babysit.runs.finish import top_finding
 from babysit.search.objective import objective_for
+from babysit.training.metrics import regression_metrics
 
 
 def load_data(name: str, seed: int = 0) -> datasets.Dataset:

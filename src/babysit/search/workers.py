@@ -18,7 +18,7 @@ from multiprocessing.connection import wait as wait_for_processes
 
 import numpy as np
 
-from babysit.finish import top_finding
+from babysit.runs.finish import top_finding
 from babysit.search.studies import (
     FINISHED,
     Job,
@@ -30,7 +30,7 @@ from babysit.search.studies import (
     trial_states,
 )
 from babysit.search.trial import evaluate
-from babysit.train import DivergedError
+from babysit.training.trainer import DivergedError
 
 # A running trial with no heartbeat for this many intervals is taken for dead.
 STALE_BEATS = 3

@@ -1,4 +1,4 @@
-"""Which side won each max() in a PyTorch computation: kinks, as `babysit.layers.kinks` has them.
+"""Which side won each max() in a PyTorch computation: kinks, as `babysit.nn.layers.kinks` has them.
 
 babysit's own layers report the side their max() took; a PyTorch model cannot be asked to.
 `recording()` instead watches every torch function the computation calls (a
@@ -7,7 +7,7 @@ seen) and, for the functions that have a kink, records a mask saying which side 
 took: the sign of the input of relu / leaky_relu / abs, the bounds a clamp or hardtanh hit,
 the winner of max / maximum / min / minimum, the argmax of a max-pool, the active margins of
 a hinge loss. A gradient check compares the masks of f(x+h) and f(x-h)
-(`babysit.layers.kinks.crossed`); where they differ, the difference straddled a kink.
+(`babysit.nn.layers.kinks.crossed`); where they differ, the difference straddled a kink.
 """
 
 from __future__ import annotations

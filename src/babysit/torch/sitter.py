@@ -1,7 +1,7 @@
 """`watch(model, optimizer)`: babysit's monitors for a PyTorch training loop, through hooks.
 
 A `Sitter` fills a babysit `History` with exactly the keys babysit's own monitors write
-(`babysit.monitors`: "update_ratio", "layers", "params", "data", "first_layer" and the
+(`babysit.training.monitors`: "update_ratio", "layers", "params", "data", "first_layer" and the
 meta of `RunInfo`), so `history.diagnose()` and `bs.report.write` work on a PyTorch run
 unchanged. It watches through hooks and never changes training:
 
@@ -41,10 +41,10 @@ import numpy as np
 import torch
 
 from babysit.diagnose.setup import chance_loss
-from babysit.history import History
-from babysit.layers.activations import ReLU, Sigmoid, Tanh
-from babysit.losses import MulticlassSVM, SoftmaxCrossEntropy
-from babysit.monitors import histogram, picture_values, unit_health
+from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
+from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
+from babysit.training.history import History
+from babysit.training.monitors import histogram, picture_values, unit_health
 
 # The babysit activation whose unit_health reading applies to a torch activation module.
 _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),

@@ -1,0 +1,211 @@
+"""`babysit train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each
+a run of its own in ENSEMBLE/member-<i>/, then the test scores of each and of their average;
+and `babysit train --resume ENSEMBLE`, which continues an ensemble that stopped.
+
+The ensemble's folder holds its config.json (the first seed's), ensemble.json (the number of
+members; "finished" once the ensemble has been evaluated) and the member folders. Resumed, a
+member that finished is loaded from its training state (not trained again), a member that
+was interrupted goes on from its state (`Trainer.resume`, bit for bit as in `cli_resume`),
+and a member not yet started is trained: the ensemble ends exactly as an uninterrupted one.
+The ensemble's folder and every member folder are locked (`run_lock`) while it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from babysit.cli.console import say
+from babysit.cli.resume import (
+    refuse_other_data,
+    refuse_other_flags,
+    resume_command,
+    stopped_itself,
+)
+from babysit.cli.run_folder import CONFIG_NAME, chosen_settings, run_folder
+from babysit.runs import ensemble, finish, run_lock
+from babysit.runs.builders import (
+    build_model,
+    build_trainer,
+    checkpoint_meta,
+    fit_to_data,
+    load_data,
+)
+from babysit.runs.config import RunConfig, config_fields
+from babysit.training.alerts import blew_up
+from babysit.training.checkpoint import Checkpoints, state_path
+from babysit.training.history import History
+from babysit.training.metrics import scores_in_words
+from babysit.validation import make_folder
+
+# The file that makes a folder an ensemble's: {"members": K, "finished": bool}.
+ENSEMBLE_NAME = "ensemble.json"
+
+
+def is_ensemble(folder) -> bool:
+    """Whether `folder` is the folder of a `babysit train --ensemble K` run."""
+    return (Path(folder) / ENSEMBLE_NAME).is_file()
+
+
+def train_ensemble(args, cfg: RunConfig) -> int:
+    """`train --ensemble K` with the settings `cfg`: the exit status (3 when a member
+    diverged, which ends the ensemble there, its folder kept)."""
+    data = load_data(cfg)
+    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    out = run_folder(args, "train", cfg)
+    _write_record(out, args.ensemble, finished=False)
+    first = cfg.seed or 0
+    say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
+        f"{first}..{first + args.ensemble - 1}")
+    return _train_members(args, cfg, data, out, args.ensemble)
+
+
+def resume_ensemble(args, given) -> int:
+    """`train --resume ENSEMBLE`: the ensemble in folder `args.resume` goes on from where it
+    stopped. `given`: the options on the command line (dest names); beside --resume only
+    --json and --no-report (--epochs too is refused: resume a member to train it longer)."""
+    refuse_other_flags(given)
+    out = Path(args.resume)
+    if "epochs" in given:
+        raise ValueError(f"--epochs cannot be given with --resume {out}, an ensemble: its "
+                         f"members go on to the epochs of its {CONFIG_NAME}; to train a member "
+                         f"longer, resume it alone: {resume_command(out / 'member-1')} "
+                         f"--epochs N")
+    run_lock.hold(out)
+    count, finished = _read_record(out)
+    if finished:
+        raise ValueError(f"--resume {out}: the ensemble has finished its {count} members; "
+                         f"train a new one (or resume a member alone with --epochs N)")
+    cfg = RunConfig.load(out / CONFIG_NAME)
+    data = load_data(cfg)
+    cfg = fit_to_data(cfg, data, set(config_fields()))  # the file's settings are all chosen
+    first = cfg.seed or 0
+    say(f"babysit train: {data.name}, resuming the ensemble of {count} models in {out}, seeds "
+        f"{first}..{first + count - 1}")
+    return _train_members(args, cfg, data, out, count)
+
+
+def _train_members(args, cfg: RunConfig, data, out: Path, count: int) -> int:
+    """Train (or load, or continue) the `count` members in out/member-<i>/, seeds cfg.seed..,
+    each with its history, checkpoints, diagnosis and report; then the test scores of each
+    and of their average (`Ensemble.evaluate`), printed, and with --json as the last line."""
+    first = cfg.seed or 0
+    folders = [out / f"member-{i}" for i in range(1, count + 1)]
+    for folder in folders:               # each member's folder is this run's until it ends
+        run_lock.hold(make_folder(folder, "a member's folder"))
+    start = time.perf_counter()
+    trainers, outcomes = [], []
+    for i, folder in enumerate(folders, start=1):
+        seed = first + i - 1
+        trainer, summary, outcome = _member(args, cfg.replace(seed=seed), data, folder, i,
+                                            resume_command(out))
+        outcomes.append(outcome)
+        if outcome.diverged:
+            say(f"babysit train: member {i} (seed {seed}): {outcome.last_line(folder)}")
+            if args.json:
+                print(json.dumps({**summary, "members": count, "diverged_member": i,
+                                  "run_dir": str(out)}))
+            return outcome.status
+        trainers.append(trainer)
+    models = ensemble.Ensemble(trainers, data.task)
+    restore = data.target.inverse_transform if data.task == "regress" else None
+    members, mean = models.evaluate(*data.test, restore=restore)
+    for i, scores in enumerate(members, start=1):
+        say(f"  member {i} (seed {first + i - 1}): test {scores_in_words(scores)}")
+    summary = {"data": data.name, "task": data.task, "members": count,
+               "member_test_scores": members, **{f"test_{k}": v for k, v in mean.items()},
+               "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out),
+               "member_findings": [o.to_json()["findings"] for o in outcomes], "status": 0}
+    _write_record(out, count, finished=True)
+    say(f"ensemble of {count}: test {scores_in_words(mean)} ({summary['seconds']:.1f} "
+        f"s, run folder {out})")
+    errors = [f"member {i}: {o.last_line(folders[i - 1])}"
+              for i, o in enumerate(outcomes, start=1) if o.errors]
+    if errors:
+        say("babysit train: " + "; ".join(errors))
+    if args.json:
+        print(json.dumps(summary))
+    return 0
+
+
+def _member(args, cfg: RunConfig, data, folder: Path, i: int, hint: str):
+    """Member `i` (settings `cfg`, its seed) in `folder`: trained from the start, continued from
+    the training state an interrupted run left, or, finished and ended earlier, loaded from it.
+    Returns (its Trainer, its summary, its `finish.Outcome`)."""
+    title = f"member {i} (seed {cfg.seed}) diagnosis"
+    trainer = build_trainer(cfg, build_model(cfg, data.n_features, data.n_outputs), data=data,
+                            callbacks=[Checkpoints(folder, preprocess=data.preprocess,
+                                                   meta=checkpoint_meta(cfg, data))])
+    finished = False
+    if state_path(folder).is_file():     # a resumed ensemble's member that had begun
+        trainer.resume(state_path(folder))
+        refuse_other_data(folder, data, trainer.history)
+        finished = trainer.epoch >= trainer.epochs \
+            or stopped_itself(cfg, trainer.history) is not None
+        ended = _ended_history(folder, trainer) if finished else None
+        if ended is not None:
+            say(f"  member {i} (seed {cfg.seed}): finished earlier, loaded from {folder}")
+            return (trainer, *_loaded(trainer, ended, data, folder))
+        if not finished:
+            say(f"  member {i} (seed {cfg.seed}): resuming after epoch {trainer.epoch}, to "
+                f"epoch {trainer.epochs}")
+    else:
+        cfg.save(folder / CONFIG_NAME)
+    began = time.perf_counter()
+    # A member that finished but was stopped before its end was written only ends here.
+    try:
+        error = None if finished else finish.fit(trainer, data.train.X, data.train.y,
+                                                 val=data.val, out=folder, resume_hint=hint)
+    except KeyboardInterrupt as err:  # stopped before its first epoch ended: members before it
+        if i == 1 or hint in str(err):  # finished, so the ensemble goes on all the same
+            raise
+        raise KeyboardInterrupt(f"{err}; to continue the ensemble: {hint}") from None
+    summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
+                                      error, say, report=not args.no_report, title=title)
+    return trainer, summary, outcome
+
+
+def _ended_history(folder: Path, trainer) -> History | None:
+    """The History a finished member's end wrote (history.json with the run's time, as
+    `finish.end_run` writes it, as long as the training state), or None."""
+    path = folder / "history.json"
+    if not path.is_file():
+        return None
+    history = History.load(path)
+    return history if history.epochs == trainer.epoch and "seconds" in history.meta else None
+
+
+def _loaded(trainer, history: History, data, folder: Path) -> tuple[dict, finish.Outcome]:
+    """The summary and Outcome of a member loaded from its folder, as its run ended them:
+    its findings from its saved History, its report when written, its scores from `trainer`."""
+    findings = history.diagnose()
+    report = folder / "report.html"
+    outcome = finish.Outcome(findings, report if report.is_file() else None,
+                             blew_up(history, findings))
+    summary = finish.summarize(trainer, data, history.meta["seconds"], folder)
+    return {**summary, **outcome.to_json(), "status": outcome.status}, outcome
+
+
+def _write_record(out: Path, count: int, finished: bool) -> None:
+    (out / ENSEMBLE_NAME).write_text(json.dumps({"members": count, "finished": finished}) + "\n")
+
+
+def _read_record(out: Path) -> tuple[int, bool]:
+    """(members, finished) from out/ensemble.json; a damaged file is a ValueError naming it."""
+    path = out / ENSEMBLE_NAME
+    try:
+        record = json.loads(path.read_text())
+        count, finished = record["members"], record["finished"]
+    except (ValueError, KeyError, TypeError):
+        raise ValueError(f"--resume {out}: {path} is damaged; expected {{\"members\": K, "
+                         f"\"finished\": false}} as babysit train --ensemble K writes it") \
+            from None
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1 \
+            or not isinstance(finished, bool):
+        raise ValueError(f"--resume {out}: {path} holds members={count!r}, "
+                         f"finished={finished!r}; expected a positive integer and true/false")
+    return count, finished
+
+
+__all__ = ["ENSEMBLE_NAME", "is_ensemble", "resume_ensemble", "train_ensemble"]

@@ -1,0 +1,70 @@
+"""Batch normalization over the feature axis of (N, D) activations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from babysit.backend import DEFAULT_DTYPE
+from babysit.nn.layers.base import Layer, Param
+from babysit.validation import positive_int
+
+
+class BatchNorm(Layer):
+    """Normalize each feature to zero mean and unit variance, then scale by gamma and shift by beta.
+
+    Training uses the batch's statistics and updates the running averages
+    (`running = momentum * running + (1 - momentum) * batch`); test time uses the
+    running averages, so a single example gets a deterministic output.
+    x: (N, n) -> y: (N, n); gamma, beta: (n,).
+    """
+
+    def __init__(self, n: int, momentum: float = 0.9, eps: float = 1e-5, dtype=DEFAULT_DTYPE):
+        super().__init__()
+        n = positive_int(n, "BatchNorm: n")
+        if not 0 <= momentum < 1:
+            raise ValueError(f"BatchNorm: momentum must be in [0, 1), got {momentum!r}")
+        self.n, self.momentum, self.eps = n, momentum, eps
+
+        self.params["gamma"] = Param(np.ones(n, dtype=dtype))
+        self.params["beta"] = Param(np.zeros(n, dtype=dtype))
+        self.buffers["running_mean"] = np.zeros(n, dtype=dtype)
+        self.buffers["running_var"] = np.ones(n, dtype=dtype)
+
+    def config(self) -> dict:
+        return {"n": self.n, "momentum": self.momentum, "eps": self.eps}
+
+    def forward(self, x, train: bool = False):
+        if x.ndim != 2 or x.shape[1] != self.n:
+            raise ValueError(
+                f"BatchNorm expects input of shape (N, {self.n}), got {tuple(x.shape)}")
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if train:
+            if x.shape[0] < 2:
+                raise ValueError("BatchNorm needs at least 2 examples per batch in training")
+            mean = x.mean(axis=0)
+            centered = x - mean
+            var = (centered * centered).mean(axis=0)
+            m = self.momentum
+            rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+            rm *= m
+            rm += (1 - m) * mean
+            rv *= m
+            rv += (1 - m) * var
+        else:
+            centered = x - self.buffers["running_mean"]
+            var = self.buffers["running_var"]
+        inv_std = 1.0 / (var + self.eps) ** 0.5
+        x_hat = centered * inv_std
+        y = x_hat * gamma.value + beta.value
+
+        def backward(dy):
+            gamma.add_sum(dy * x_hat, axis=0)
+            beta.add_sum(dy, axis=0)
+            dx_hat = dy * gamma.value
+            if not train:
+                return dx_hat * inv_std
+            # The batch statistics depend on every example; this is the compact form of
+            # d/dx of (x - mean(x)) / std(x) chained with dx_hat.
+            return inv_std * (dx_hat - dx_hat.mean(axis=0) - x_hat * (dx_hat * x_hat).mean(axis=0))
+
+        return y, backward

@@ -1,0 +1,60 @@
+"""The fully-connected layer: y = x @ W + b."""
+
+from __future__ import annotations
+
+from babysit.backend import DEFAULT_DTYPE, make_rng
+from babysit.nn import initializers
+from babysit.nn.layers.base import Layer, Param
+from babysit.validation import positive_int
+
+
+class Linear(Layer):
+    """x: (N, n_in) -> y: (N, n_out), with W: (n_in, n_out) and b: (n_out,).
+
+    `init` names the weight initializer (see `babysit.nn.initializers`); `bias` is the bias's
+    initial value, or None for no bias. Column j of W is unit j's incoming weight
+    vector, the one a max-norm constraint clamps.
+    """
+
+    def __init__(self, n_in: int, n_out: int, init: str = "he", bias: float | None = 0.0,
+                 seed=None, dtype=DEFAULT_DTYPE, allow_zeros: bool = False):
+        super().__init__()
+        n_in, n_out = positive_int(n_in, "Linear: n_in"), positive_int(n_out, "Linear: n_out")
+        self.n_in, self.n_out, self.init, self.bias = n_in, n_out, init, bias
+        rng = make_rng(seed)
+        self.allow_zeros = allow_zeros
+        w = initializers.weights(init, n_in, n_out, rng, dtype, allow_zeros=allow_zeros)
+        self.params["W"] = Param(w, regularize=True, max_norm_axis=0)
+        if bias is not None:
+            self.params["b"] = Param(initializers.bias(bias, n_out, dtype))
+
+    def config(self) -> dict:
+        config = {"n_in": self.n_in, "n_out": self.n_out, "init": self.init, "bias": self.bias}
+        if self.allow_zeros:  # so that a checkpoint of a deliberately zero-initialized net loads
+            config["allow_zeros"] = True
+        return config
+
+    def forward(self, x, train: bool = False):
+        if x.ndim != 2 or x.shape[1] != self.n_in:
+            raise ValueError(
+                f"Linear expects input of shape (N, {self.n_in}), got {tuple(x.shape)}"
+            )
+        W = self.params["W"]
+        b = self.params.get("b")
+        y = x @ W.value
+        if b is not None:
+            y += b.value
+
+        def params_only(dy):
+            W.add_matmul(x.T, dy)
+            if b is not None:
+                b.add_sum(dy, axis=0)
+
+        def backward(dy):
+            params_only(dy)
+            return dy @ W.value.T
+
+        # The first layer of a network has no use for dL/dx, the largest product of its
+        # backward pass; Sequential calls this variant there when asked to skip it.
+        backward.params_only = params_only
+        return y, backward

@@ -1,0 +1,31 @@
+"""Input noise: additive Gaussian noise at training time, a regularizer like dropout."""
+
+from __future__ import annotations
+
+from babysit.backend import get_array_module, make_rng
+from babysit.nn.layers.base import Layer
+
+
+class GaussianNoise(Layer):
+    """y = x + std * N(0, 1) in training, y = x at test time (the noise has zero mean)."""
+
+    def __init__(self, std: float = 0.1, seed=None):
+        super().__init__()
+        if std < 0:
+            raise ValueError(f"GaussianNoise: std must be >= 0, got {std!r}")
+        self.std = std
+        self.rng = make_rng(seed)
+
+    def config(self) -> dict:
+        return {"std": self.std}
+
+    def forward(self, x, train: bool = False):
+        if train and self.std > 0:
+            xp = get_array_module(x)
+            noise = self.rng.standard_normal(x.shape, dtype=x.dtype)
+            x = x + self.std * xp.asarray(noise)
+        return x, _identity
+
+
+def _identity(dy):
+    return dy

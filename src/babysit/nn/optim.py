@@ -1,0 +1,292 @@
+"""Parameter updates, each a few lines to read against the notes' formula.
+
+An optimizer's `step(params)` updates each `Param.value` in place from its
+`.grad`, keeping its own state per Param (velocity, caches, moments) in
+`self.state[param]`. The learning rate is a number or a schedule: a function of
+the step count t (0 on the first step) returning the rate.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Callable, Iterable, Mapping
+
+import numpy as np
+
+from babysit.backend import get_array_module, to_numpy
+from babysit.nn.layers.base import Param
+from babysit.nn.reprs import config_repr
+from babysit.validation import positive_int
+
+Schedule = Callable[[int], float]
+
+
+class Optimizer:
+    """Base: keeps the step count `t`, the learning rate (or schedule) and per-Param state."""
+
+    def __init__(self, lr: float | Schedule = 1e-2):
+        if not callable(lr) and not lr > 0:
+            raise ValueError(f"{type(self).__name__}: lr must be > 0 or a schedule, got {lr!r}")
+        self.lr = lr
+        self.t = 0
+        self.state: dict[Param, dict] = {}
+
+    def current_lr(self) -> float:
+        """The learning rate of the next step."""
+        return float(self.lr(self.t)) if callable(self.lr) else float(self.lr)
+
+    def step(self, params: Iterable[Param]) -> None:
+        """Update each Param's `.value` in place from its `.grad`, with this rule's state
+        for that Param (created on first sight), then count the step."""
+        lr = self.current_lr()
+        self.t += 1
+        for p in params:
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = self.init_state(p)
+            self.update(p.value, p.read_grad(), state, lr)
+
+    def init_state(self, p: Param) -> dict:
+        """The rule's state for a new Param (e.g. a zero velocity of its shape)."""
+        return {}
+
+    def update(self, w, dw, state: dict, lr: float) -> None:
+        """The rule itself: change `w` in place from its gradient `dw` (same shape)."""
+        raise NotImplementedError
+
+    def config(self) -> dict:
+        """The constructor arguments (for repr and saved training state)."""
+        return {"lr": self.lr}
+
+    def state_dict(self, params: Mapping[str, Param]) -> dict:
+        """What this optimizer has learned, by parameter name: {"type": the class name, "t": the
+        step count, "state": {name: {key: NumPy array}}}; `params` names the Params
+        (`net.named_params()`). A checkpoint stores it; `load_state_dict` puts it back."""
+        names = {id(p): name for name, p in params.items()}
+        state = {}
+        for p, slots in self.state.items():
+            if id(p) not in names:
+                raise ValueError(f"{type(self).__name__} holds state for a Param that `params` "
+                                 f"does not name (shape {p.shape})")
+            for key, value in slots.items():
+                if get_array_module(value) is np and not isinstance(value, np.ndarray):
+                    raise ValueError(f"cannot save {type(self).__name__}'s state: its {key!r} "
+                                     f"is a {type(value).__name__}, not an array")
+            # copies: the saved state must not change as this optimizer goes on stepping
+            state[names[id(p)]] = {key: np.array(to_numpy(value)) for key, value in slots.items()}
+        return {"type": type(self).__name__, "t": self.t, "state": state}
+
+    def load_state_dict(self, saved: Mapping, params: Mapping[str, Param]) -> None:
+        """Take over a `state_dict()` (of this optimizer type) for the Params `params` names,
+        each array copied to its Param's device; replaces whatever state this one held."""
+        if saved["type"] != type(self).__name__:
+            raise ValueError(f"the state was saved by {saved['type']}, this optimizer is "
+                             f"{type(self).__name__}")
+        unknown = sorted(set(saved["state"]) - set(params))
+        if unknown:
+            raise ValueError(f"optimizer state for unknown parameters {unknown}; the network "
+                             f"has {sorted(params)}")
+        self.state = {params[name]: {key: get_array_module(params[name].value).array(arr)
+                                     for key, arr in slots.items()}
+                      for name, slots in saved["state"].items()}
+        self.t = int(saved["t"])
+
+    def __repr__(self) -> str:
+        return config_repr(self, self.config())
+
+
+def _zeros_like(p: Param):
+    return get_array_module(p.value).zeros_like(p.value)
+
+
+class SGD(Optimizer):
+    """Vanilla update: w += -lr * dw."""
+
+    def update(self, w, dw, state, lr):
+        w -= lr * dw
+
+
+class Momentum(Optimizer):
+    """v = mu * v - lr * dw;  w += v.
+
+    With `nesterov=True` the gradient is, in effect, taken at the look-ahead point:
+    v_prev = v;  v = mu * v - lr * dw;  w += -mu * v_prev + (1 + mu) * v.
+    """
+
+    def __init__(self, lr: float | Schedule = 1e-2, mu: float = 0.9, nesterov: bool = False):
+        super().__init__(lr)
+        if not 0 <= mu < 1:
+            raise ValueError(f"Momentum: mu must be in [0, 1), got {mu!r}")
+        self.mu, self.nesterov = mu, nesterov
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "mu": self.mu, "nesterov": self.nesterov}
+
+    def init_state(self, p):
+        return {"v": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        v = state["v"]
+        if self.nesterov:
+            w -= self.mu * v  # -mu * v_prev
+            v *= self.mu
+            v -= lr * dw
+            w += (1 + self.mu) * v
+        else:
+            v *= self.mu
+            v -= lr * dw
+            w += v
+
+
+class Adagrad(Optimizer):
+    """cache += dw^2;  w += -lr * dw / (sqrt(cache) + eps)."""
+
+    def __init__(self, lr: float | Schedule = 1e-2, eps: float = 1e-8):
+        super().__init__(lr)
+        self.eps = eps
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "eps": self.eps}
+
+    def init_state(self, p):
+        return {"cache": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        xp = get_array_module(w)
+        cache = state["cache"]
+        cache += dw * dw
+        w -= lr * dw / (xp.sqrt(cache) + self.eps)
+
+
+class RMSprop(Optimizer):
+    """cache = decay * cache + (1 - decay) * dw^2;  w += -lr * dw / sqrt(cache + eps)."""
+
+    def __init__(self, lr: float | Schedule = 1e-3, decay: float = 0.99, eps: float = 1e-8):
+        super().__init__(lr)
+        if not 0 <= decay < 1:
+            raise ValueError(f"RMSprop: decay must be in [0, 1), got {decay!r}")
+        self.decay, self.eps = decay, eps
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "decay": self.decay, "eps": self.eps}
+
+    def init_state(self, p):
+        return {"cache": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        xp = get_array_module(w)
+        cache = state["cache"]
+        cache *= self.decay
+        cache += (1 - self.decay) * (dw * dw)
+        w -= lr * dw / xp.sqrt(cache + self.eps)
+
+
+class Adam(Optimizer):
+    """m = b1*m + (1-b1)*dw;  v = b2*v + (1-b2)*dw^2;  bias-corrected
+    mt = m / (1 - b1^t), vt = v / (1 - b2^t);  w += -lr * mt / (sqrt(vt) + eps).
+    """
+
+    def __init__(self, lr: float | Schedule = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8):
+        super().__init__(lr)
+        for name, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
+        self.beta1, self.beta2, self.eps = beta1, beta2, eps
+
+    def config(self) -> dict:
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
+
+    def init_state(self, p):
+        return {"m": _zeros_like(p), "v": _zeros_like(p), "scratch": _zeros_like(p)}
+
+    def update(self, w, dw, state, lr):
+        xp = get_array_module(w)
+        b1, b2, t = self.beta1, self.beta2, self.t
+        m, v, tmp = state["m"], state["v"], state["scratch"]
+        m *= b1
+        xp.multiply(dw, 1 - b1, out=tmp)
+        m += tmp
+        v *= b2
+        xp.multiply(dw, dw, out=tmp)
+        tmp *= 1 - b2
+        v += tmp
+        # lr * mt / (sqrt(vt) + eps) with the corrections folded into two scalars.
+        xp.sqrt(v, out=tmp)
+        tmp *= 1 / math.sqrt(1 - b2**t)
+        tmp += self.eps
+        xp.divide(m, tmp, out=tmp)
+        tmp *= lr / (1 - b1**t)
+        w -= tmp
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": lambda lr: Momentum(lr, nesterov=True),
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+}
+
+
+def get(name: str, lr: float | Schedule) -> Optimizer:
+    """An optimizer by its short name, e.g. get("adam", 1e-3)."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; known: {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](lr)
+
+
+def _check_schedule(name: str, lr0, k=0.0) -> None:
+    """A schedule starts from a positive rate and never grows (k >= 0); refuse anything else
+    when it is built rather than at some later step."""
+    if not isinstance(lr0, numbers.Real) or not lr0 > 0:
+        raise ValueError(f"{name}: lr0 must be a number > 0, got {lr0!r}")
+    if not isinstance(k, numbers.Real) or not k >= 0:
+        raise ValueError(f"{name}: k must be a number >= 0, got {k!r}")
+
+
+class StepDecay:
+    """lr0 * factor^(t // every): drop the rate by `factor` every `every` steps."""
+
+    def __init__(self, lr0: float, factor: float = 0.5, every: int = 1000):
+        _check_schedule("StepDecay", lr0)
+        if not 0 < factor <= 1:
+            raise ValueError(f"StepDecay: factor must be in (0, 1], got {factor!r}")
+        positive_int(every, "StepDecay: every")
+        self.lr0, self.factor, self.every = lr0, factor, every
+
+    def __call__(self, t: int) -> float:
+        return self.lr0 * self.factor ** (t // self.every)
+
+    def __repr__(self) -> str:
+        return config_repr(self, {"lr0": self.lr0, "factor": self.factor, "every": self.every})
+
+
+class ExponentialDecay:
+    """lr0 * exp(-k t)."""
+
+    def __init__(self, lr0: float, k: float):
+        _check_schedule("ExponentialDecay", lr0, k)
+        self.lr0, self.k = lr0, k
+
+    def __call__(self, t: int) -> float:
+        return self.lr0 * math.exp(-self.k * t)
+
+    def __repr__(self) -> str:
+        return config_repr(self, {"lr0": self.lr0, "k": self.k})
+
+
+class InverseTimeDecay:
+    """lr0 / (1 + k t): the 1/t decay."""
+
+    def __init__(self, lr0: float, k: float):
+        _check_schedule("InverseTimeDecay", lr0, k)
+        self.lr0, self.k = lr0, k
+
+    def __call__(self, t: int) -> float:
+        return self.lr0 / (1 + self.k * t)
+
+    def __repr__(self) -> str:
+        return config_repr(self, {"lr0": self.lr0, "k": self.k})

@@ -1,0 +1,214 @@
+"""What every run ends with, whoever started it: the history kept, the diagnosis printed, the
+report written, and whether the run counts as diverged (the command line's exit status 3).
+
+`fit(trainer, X, y, val)` trains and keeps a run that diverged: the Trainer stops at the first
+NaN or infinite loss (`DivergedError`), and the history up to that step is what `finish` then
+saves, diagnoses and reports, beside the checkpoints of the epochs finished before it.
+`babysit train` (each ensemble member too), `babysit demo` and the search's retrained best
+all end through `finish`, so they print the diagnosis the same way; `end_run` and
+`report_summary` add what the command line prints and returns around it (accuracies or
+regression metrics, the last line, the --json summary).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from babysit.training.alerts import blew_up
+from babysit.backend import to_numpy
+from babysit.training.checkpoint import state_path
+from babysit.training.metrics import split_metrics
+from babysit.training.trainer import DivergedError
+
+EXIT_DIVERGED = 3  # the command line's exit status for a run that diverged or exploded
+
+
+@dataclass
+class Outcome:
+    """How a run ended: its findings (root causes first), the report's path (None with
+    report=False), `diverged` (a NaN or infinite loss, or a loss that exploded and the
+    diagnosis blames with an error), and the DivergedError when the Trainer raised one."""
+
+    findings: list
+    report: Path | None
+    diverged: bool
+    error: DivergedError | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> int:
+        """The exit status the run earns: EXIT_DIVERGED when it diverged, else 0."""
+        return EXIT_DIVERGED if self.diverged else 0
+
+    @property
+    def errors(self) -> list:
+        """The error-severity findings."""
+        return [f for f in self.findings if f.severity == "error"]
+
+    def to_json(self) -> dict:
+        """The findings (each with its severity, name, cause, concerns, evidence and advice),
+        the report's path and `diverged`, for a --json summary."""
+        return {"findings": [finding_json(f) for f in self.findings],
+                "report": str(self.report) if self.report else None,
+                "diverged": self.diverged}
+
+    def last_line(self, run_dir) -> str | None:
+        """What a run that diverged, or that finished with an error-severity finding, says
+        last: where its history, checkpoints and report are, or which error was found."""
+        where = f"the report is {self.report}" if self.report else f"the run folder is {run_dir}"
+        if self.diverged and self.error is not None:
+            return (f"the run diverged: its history, the checkpoints of the epochs before it "
+                    f"and the diagnosis are kept; {where} (exit status {EXIT_DIVERGED})")
+        if self.diverged:
+            return (f"the loss exploded (the diagnosis above says where); {where} "
+                    f"(exit status {EXIT_DIVERGED})")
+        if self.errors:
+            names = ", ".join(dict.fromkeys(f.what for f in self.errors))
+            return f"finished, but the diagnosis found an error: {names}; {where}"
+        return None
+
+
+def finding_json(f) -> dict:
+    """One Finding as JSON: severity, what, cause, concerns, evidence, advice."""
+    return {"severity": f.severity, "what": f.what, "cause": f.cause,
+            "concerns": list(f.concerns), "evidence": f.evidence, "advice": f.advice}
+
+
+def top_finding(history) -> str:
+    """The first of the history's findings (the most severe root cause) as "severity: what"
+    ("warning: overfitting"), or "" when nothing was found: why a search trial scored low."""
+    findings = history.diagnose()
+    return f"{findings[0].severity}: {findings[0].what}" if findings else ""
+
+
+def fit(trainer, X, y, val=None, out: Path | None = None,
+        resume_hint: str | None = None) -> DivergedError | None:
+    """`trainer.fit(X, y, val)`, keeping a run that diverged: returns the DivergedError (its
+    history is `trainer.history`, up to the step whose loss was not finite), else None.
+
+    Interrupted (Ctrl-C), the history so far is saved as `out`/history.json (when `out` is
+    given) and the KeyboardInterrupt raised again with one line saying what was kept, and
+    `resume_hint` (the command that continues the run) once `out` holds a training state
+    (an epoch has ended)."""
+    try:
+        trainer.fit(X, y, val=val)
+    except DivergedError as err:
+        return err
+    except KeyboardInterrupt:
+        if out is None:
+            raise
+        h = trainer.history
+        h.save(Path(out) / "history.json")
+        kept = [f"{out / 'history.json'} (babysit report {out} draws it)"]
+        if h.epochs and (Path(out) / "checkpoints").is_dir():
+            kept.append(f"the checkpoints of epochs 1-{h.epochs} in {out / 'checkpoints'}")
+        go_on = f"; to continue it: {resume_hint}" \
+            if resume_hint and state_path(out).is_file() else ""
+        raise KeyboardInterrupt(f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
+                                f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
+                                f"{go_on}") from None
+    return None
+
+
+def end_run(trainer, data, seconds: float, out: Path, error: DivergedError | None,
+            say: Callable[[str], None], *, report: bool = True,
+            title: str = "diagnosis") -> tuple[dict, Outcome]:
+    """After a run's fit: its final numbers (`summarize`; none on the test split when it
+    diverged), the test accuracy, split size and time into the history's meta, then
+    `finish` keeps the history, prints the diagnosis and writes the report (unless
+    report=False). data: the babysit.data Dataset the run trained on. Returns (the --json
+    summary, the Outcome)."""
+    h = trainer.history
+    if error is None:
+        summary = summarize(trainer, data, seconds, out)
+    else:
+        summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
+                   "train_accuracy": h.train_acc[-1] if h.train_acc else None,
+                   "val_accuracy": h.val_acc[-1] if h.val_acc else None,
+                   "test_accuracy": None, "seconds": round(seconds, 3), "run_dir": str(out)}
+    final = h.loss[-1] if h.loss else None
+    summary["final_loss"] = final if final is not None and math.isfinite(final) else None
+    h.meta.update(test_accuracy=summary.get("test_accuracy"), n_test=len(data.test.y),
+                  seconds=round(seconds, 3))
+    if data.task == "regress" and error is None:  # the report's RMSE, MAE and R^2 rows
+        h.meta["regression"] = {k: v for k, v in summary.items()
+                                if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
+    outcome = finish(h, out, say, report=report, preprocess=data.preprocess,
+                     image_shape=data.raw_image_shape, error=error, title=title)
+    summary.update(outcome.to_json(), status=outcome.status)
+    return summary, outcome
+
+
+def summarize(trainer, data, seconds: float, out: Path) -> dict:
+    """The run's final numbers as a JSON-ready dict (what --json prints): accuracies, or for a
+    regression RMSE, MAE and R^2 on each split in the target's units."""
+    h = trainer.history
+    summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
+               "final_loss": h.loss[-1] if h.loss else None}
+    if data.task == "regress":
+        summary.update(split_metrics(lambda X: to_numpy(trainer.scores(X)), data))
+    else:
+        summary.update(train_accuracy=h.train_acc[-1] if h.train_acc else None,
+                       val_accuracy=h.val_acc[-1] if h.val_acc else None,
+                       test_accuracy=trainer.accuracy(*data.test))
+    return {**summary, "seconds": round(seconds, 3), "run_dir": str(out)}
+
+
+def report_summary(summary: dict, outcome: Outcome, out: Path, command: str,
+                   say: Callable[[str], None], json_line: bool = False) -> None:
+    """Print the accuracies (or RMSE, MAE, R^2) of `summarize` (for a diverged run, where it
+    stopped), then the line a diverged run or an error-severity finding ends with, then
+    the JSON line (--json) when `json_line`."""
+    if outcome.error is not None:
+        say(f"babysit {command}: {outcome.error}")
+    elif summary.get("task") == "regress":
+        say(f"R^2 train {summary['train_r2']:.4f}  val {summary['val_r2']:.4f}  test "
+            f"{summary['test_r2']:.4f};  test RMSE {summary['test_rmse']:.4g}  MAE "
+            f"{summary['test_mae']:.4g}  ({summary['seconds']:.1f} s, run folder "
+            f"{summary['run_dir']})")
+    else:
+        say(f"train accuracy {summary['train_accuracy']:.4f}  "
+            f"val accuracy {summary['val_accuracy']:.4f}  "
+            f"test accuracy {summary['test_accuracy']:.4f}  "
+            f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+    last = outcome.last_line(out)
+    if last:
+        say(f"babysit {command}: {last}")
+    if json_line:
+        print(json.dumps(summary))
+
+
+def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis") -> None:
+    """Print the findings one per line under `title`, as the demo does."""
+    say(f"\n{title}:")
+    for f in findings:
+        say(f"  {f}")
+    if not findings:
+        say("  too little was recorded to judge")
+
+
+def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
+           preprocess=None, image_shape=None, error: DivergedError | None = None,
+           title: str = "diagnosis", sections=()) -> Outcome:
+    """End a run: save `history` as run_dir/history.json, print its diagnosis with `say`,
+    write run_dir/report.html unless report=False (`preprocess`, `image_shape` and `sections`
+    go to `babysit.report.write`), print where the report is; returns the `Outcome`."""
+    run_dir = Path(run_dir)
+    history.save(run_dir / "history.json")
+    findings = history.diagnose()
+    say_findings(findings, say, title)
+    page = None
+    if report:
+        from babysit import report as report_module  # Matplotlib only when a report is drawn
+
+        page = report_module.write(history, run_dir, preprocess=preprocess,
+                                   image_shape=image_shape, sections=sections)
+        say(f"report: {page}")
+    return Outcome(findings, page, blew_up(history, findings), error)
+
+
+__all__ = ["EXIT_DIVERGED", "Outcome", "end_run", "finding_json", "finish", "fit",
+           "report_summary", "say_findings", "summarize", "top_finding"]

@@ -1,0 +1,202 @@
+"""A trained model applied to new rows of a table: what `babysit predict` runs.
+
+The checkpoint carries everything training learned besides the weights: the table encoders
+(column names, kinds, medians, categories; `babysit.data.tabular`), the preprocessing and the
+target's classes or scale. New rows go through them exactly as the training rows did:
+
+    result = predict_table("runs/train-1/best.safetensors", "new.csv")
+    result.columns, result.rows          # ["predicted species", "P(Adelie)", ...], (N, K) cells
+
+Columns are matched by name, in any order: a column the model needs that the file lacks is an
+error naming it; a column the model does not know (the target itself, an id) is ignored with a
+warning. Rows with a value far outside the training range (`babysit.data.training_range`) are
+predicted all the same, but counted in one `ExtrapolationWarning` and marked in the output's
+column "far outside training range" (the names of their far columns).
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from babysit.training import checkpoint
+
+from babysit.nn import losses
+from babysit.backend import to_numpy
+from babysit.data import formats, tabular, training_range
+from babysit.data.training_range import ExtrapolationWarning  # noqa: F401  (its warning, here too)
+from babysit.training.trainer import predict_scores
+from babysit.validation import existing_file
+
+
+class IgnoredColumnsWarning(UserWarning):
+    """The new rows hold columns the model was not trained on; they were left out."""
+
+
+FAR_COLUMN = "far outside training range"      # the output column that marks those rows
+
+
+@dataclass
+class Predictions:
+    """Predictions for N rows: `task`, `target` (the column predicted), `labels` (N,) class
+    names or `values` (N,) float64, `probabilities` (N, C) with `classes` for a classifier,
+    and `far_outside`, where the rows lie far outside the training range (None when the
+    checkpoint keeps no training ranges: then nothing is claimed either way)."""
+
+    task: str
+    target: str
+    labels: np.ndarray | None = None
+    values: np.ndarray | None = None
+    probabilities: np.ndarray | None = None
+    classes: list[str] | None = None
+    far_outside: training_range.FarOutside | None = None
+
+    @property
+    def columns(self) -> list[str]:
+        """The output table's header: the prediction, then one probability per class, then
+        `FAR_COLUMN` when the training ranges were known."""
+        first = f"predicted {self.target}"
+        head = [first] if self.task == "regress" else [first, *(f"P({c})" for c in self.classes)]
+        return head if self.far_outside is None else [*head, FAR_COLUMN]
+
+    def rows(self) -> list[list[str]]:
+        """One output row per input row, as text cells (probabilities to 6 digits; the far
+        columns' names joined by "; ", empty for an ordinary row)."""
+        if self.task == "regress":
+            rows = [[f"{v:.6g}"] for v in self.values]
+        else:
+            rows = [[label, *(f"{p:.6f}" for p in probs)]
+                    for label, probs in zip(self.labels, self.probabilities, strict=True)]
+        if self.far_outside is None:
+            return rows
+        return [[*row, "; ".join(far)]
+                for row, far in zip(rows, self.far_outside.columns_per_row(), strict=True)]
+
+    def write_csv(self, path) -> Path:
+        """Write the predictions as a CSV file with `columns` as its header (its folder is
+        created when missing, as `--out` run folders are)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(self.columns)
+            writer.writerows(self.rows())
+        return path
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the task, the target, and the predictions (with probabilities); with
+        the training ranges known, "far_outside_training_range": per row, the names of its
+        columns that lie far outside (see `training_range.RULE`), and that rule."""
+        out = {"task": self.task, "target": self.target, "rows": len(self.rows())}
+        if self.task == "regress":
+            out["predictions"] = [float(v) for v in self.values]
+        else:
+            out["predictions"] = [str(label) for label in self.labels]
+            out["classes"] = list(self.classes)
+            out["probabilities"] = np.round(self.probabilities, 6).tolist()
+        if self.far_outside is not None:
+            out["far_outside_training_range"] = self.far_outside.columns_per_row()
+            out["far_outside_training_range_rule"] = training_range.RULE
+        return out
+
+
+def model_file(path) -> Path:
+    """The checkpoint `path` names: a .safetensors file, or a run folder (its best.safetensors,
+    else its last epoch's checkpoint)."""
+    path = Path(path)
+    if path.is_dir():
+        found = checkpoint.models_in(path)
+        if found:
+            return found[0]
+        raise ValueError(f"{path} is a folder without a model: expected "
+                         f"{checkpoint.BEST_NAME}{checkpoint.SUFFIX} or "
+                         f"{checkpoint.EPOCHS_DIR}/epoch-NNN{checkpoint.SUFFIX} in it")
+    if path.is_file() and path.suffix != checkpoint.SUFFIX:
+        raise ValueError(f"{path} is not a model: give a checkpoint ({checkpoint.SUFFIX}) or "
+                         f"a run folder written by babysit train")
+    path = checkpoint.checkpoint_path(path)
+    if not path.is_file():
+        raise ValueError(f"no model at {path}: give a checkpoint ({checkpoint.SUFFIX}) or a "
+                         f"run folder")
+    return path
+
+
+def match_columns(header: list[str], needed: list[str], where: str) -> list[int]:
+    """The positions in `header` of the `needed` column names, in their order. A needed name
+    that `header` lacks is a ValueError; names the model does not use are ignored with an
+    `IgnoredColumnsWarning`."""
+    missing = [name for name in needed if name not in header]
+    if missing:
+        folded = {name.casefold(): name for name in header}
+        near = [folded[name.casefold()] for name in missing if name.casefold() in folded]
+        hint = (f"; names are matched exactly, and the file has {', '.join(map(repr, near))}"
+                if near else "")
+        raise ValueError(f"{where} lacks the column{'s' if len(missing) > 1 else ''} "
+                         f"{', '.join(map(repr, missing))} the model was trained on (it needs "
+                         f"{', '.join(needed)}){hint}")
+    extra = [name for name in header if name not in needed]
+    if extra:
+        warnings.warn(f"{where}: ignoring column{'s' if len(extra) > 1 else ''} "
+                      f"{', '.join(map(repr, extra))}, which the model was not trained on",
+                      IgnoredColumnsWarning, stacklevel=3)
+    return [header.index(name) for name in needed]
+
+
+def _refuse_non_finite(values: np.ndarray, data, where: str, names=None) -> None:
+    """A row whose encoded features or scores (N, D) became inf or NaN `where`: a value far
+    outside the training rows' range overflowed float32. Refused naming the file, the row and
+    the column's name in `names` (when given), instead of a NaN prediction written as if it
+    were one."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    row, col = (int(k) for k in np.argwhere(bad)[0])
+    feature = f", feature {names[col]!r}" if names is not None else ""
+    raise ValueError(f"{data}: {tabular.row_text(row)}{feature} became {values[row, col]} "
+                     f"{where}: a value there lies far outside the training rows' range and "
+                     f"overflows float32; fix or rescale it")
+
+
+def predict_table(model, data, notes: list | None = None) -> Predictions:
+    """Predict every row of the CSV (or TSV) file `data` with the checkpoint `model` (see
+    `model_file`): the table encoders, the preprocessing and the network as training applied
+    them. Rows far outside the training range are counted in one `ExtrapolationWarning` and
+    marked in `Predictions.far_outside`. What reading the file decided (its separator) is
+    appended to `notes` when given."""
+    existing_file(data, "the new rows: a CSV file with a header row")
+    path = model_file(model)
+    net, preprocess = checkpoint.load(path)
+    meta = checkpoint.read_meta(path)
+    if tabular.CHECKPOINT_KEY not in meta:
+        raise ValueError(f"{path} was not trained on a table (a .csv with --target), so it "
+                         f"holds no column names to match new rows against")
+    table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
+    header, cells = formats.read_table(data, notes=notes)
+    columns = match_columns(header, table.columns_, str(data))
+    try:
+        X, numbers = table.encode(cells[:, columns])
+    except ValueError as err:  # a cell that cannot be encoded: say in which file
+        raise ValueError(f"{data}: {err}") from None
+    far = training_range.far_outside(table, numbers)
+    if far is not None:
+        far.warn(str(data), stacklevel=2)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
+        if preprocess is not None:
+            X = preprocess.transform(X)
+        names = table.feature_names_out_  # unless a PCA changed the columns
+        _refuse_non_finite(X, data, "after the training's preprocessing",
+                           names if X.shape[1] == len(names) else None)
+        scores = predict_scores(net, X)
+        _refuse_non_finite(to_numpy(scores), data, "in the network's output")
+    if target.task == "regress":
+        return Predictions("regress", target.name_, values=target.inverse_transform(
+            to_numpy(scores)), far_outside=far)
+    loss = losses.get(meta.get("config", {}).get("loss", "softmax"))
+    return Predictions("classify", target.name_,
+                       labels=target.inverse_transform(to_numpy(scores.argmax(axis=1))),
+                       probabilities=to_numpy(loss.probabilities(scores)).astype(np.float64),
+                       classes=list(target.classes_), far_outside=far)

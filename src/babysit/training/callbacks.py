@@ -1,0 +1,67 @@
+"""Callbacks: hooks that observe a Trainer (monitors, checkpoints) and EarlyStopping.
+
+A callback reads what a step or an epoch left behind and writes into the History (or a run
+folder); only `stop_training`, which EarlyStopping sets, changes what the Trainer does.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from babysit.training.history import History
+from babysit.validation import positive_int
+
+if TYPE_CHECKING:
+    from babysit.training.trainer import Trainer
+
+
+class Callback:
+    """Hooks a monitor may implement; each receives the trainer. All are optional."""
+
+    def on_train_begin(self, trainer: Trainer, X, y, val) -> None:
+        """Before the first step; `X`, `y` are the training data, `val` the (X, y) pair or None."""
+
+    def before_update(self, trainer: Trainer, iteration: int) -> None:
+        """Gradients are in every Param.grad, values not yet updated."""
+
+    def after_update(self, trainer: Trainer, iteration: int) -> None:
+        """Values updated and constrained."""
+
+    def on_epoch_end(self, trainer: Trainer, epoch: int) -> None:
+        """After validation of `epoch` (1-based)."""
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        """After the last epoch (or early stop)."""
+
+
+class EarlyStopping(Callback):
+    """Stop training once validation accuracy has not improved for `patience` epochs.
+
+    An improvement must beat the best so far by more than `min_delta`. A regression (no
+    accuracy) watches its validation loss instead (`History.validation_scores`); without
+    validation data the training accuracy is watched. The decision is read from the History
+    alone, so a resumed run stops where the uninterrupted one would have.
+    """
+
+    def __init__(self, patience: int = 5, min_delta: float = 0.0):
+        self.patience = positive_int(patience, "EarlyStopping: patience")
+        self.min_delta = min_delta
+
+    def epochs_without_improvement(self, history: History) -> int:
+        """Epochs since the best one (0 when the last epoch was the best)."""
+        scores = history.validation_scores()
+        watched = scores if any(v is not None for v in scores) else history.train_acc
+        best, best_epoch = -math.inf, 0
+        for epoch, acc in enumerate(watched, start=1):
+            if acc is not None and acc > best + self.min_delta:
+                best, best_epoch = acc, epoch
+        return len(watched) - best_epoch
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        if self.epochs_without_improvement(trainer.history) >= self.patience:
+            trainer.stop_training = True
+
+    def on_epoch_end(self, trainer, epoch: int) -> None:
+        if self.epochs_without_improvement(trainer.history) >= self.patience:
+            trainer.stop_training = True

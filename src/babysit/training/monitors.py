@@ -1,0 +1,453 @@
+"""Monitors: callbacks that watch training and write what they see into `History`.
+
+What the notes' "Babysitting the learning process" says to watch, beyond the loss
+and the accuracies the Trainer records itself:
+
+- `UpdateRatios`: ||update|| / ||value|| per Param (want ~1e-3), from a copy of
+  the values taken just before sampled updates.
+- `LayerStats`: per layer, histograms of activations and of gradients dL/d(output)
+  on a fixed probe batch, the norm of each layer's gradient, the fraction of dead
+  ReLUs and saturated tanh / sigmoid values and the classes the network predicts;
+  per parameter, the norm of its value and of its data-loss gradient. The probe pass
+  runs on a copy of the network, so nothing the training step reads (Param.grad,
+  BatchNorm buffers, random generators) is touched.
+- `DataStats`: the scale of the inputs (per-feature mean and spread) and the class
+  counts of the training and validation labels, once at the start.
+- `FirstLayerWeights`: the first Linear layer's weights (a sample of its units).
+- `RunInfo`: what the diagnosis and the report need in `history.meta`
+  (classes, chance loss, batch size, layer names, image shape, ...).
+
+Everything written is plain lists, floats and ints, so `History.save` writes it as
+JSON. Sampling is every k iterations, with k chosen so a run gets a fixed number
+of samples unless `every` is given; that keeps the monitors cheap enough to leave on.
+The penalty's share of the loss needs no monitor: the Trainer records `data_loss` and
+`reg_loss` for every step.
+
+The keys (a contract: `babysit.torch` fills the same ones from PyTorch hooks, and
+`babysit.diagnose` reads them; a key that is absent only silences the rules that need it):
+
+    monitors["update_ratio"]  UpdateRatios   {"every", "iterations": [int], "weights": [name],
+                                              "params": {name: [float | None]}}
+    monitors["layers"]        LayerStats     {"every", "probe_size", "names", "kinds",
+                                              "probe_labels": [C ints] | None,
+                                              "samples": [{"iteration", "loss", "activations",
+                                              "gradients", "grad_norm", "predicted"}]}
+    monitors["params"]        LayerStats     {"iterations": [int], "names": [name],
+                                              "weights": [name], "grad_norm": {name: [float]},
+                                              "value_norm": {name: [float]}}
+    monitors["data"]          DataStats      {"n", "feature_mean": [D], "feature_std": [D],
+                                              "class_counts": [C] | None,
+                                              "val_class_counts": [C] | None}
+    monitors["first_layer"]   FirstLayerWeights
+    meta                      RunInfo
+
+Each class's docstring gives its key's layout in full.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from babysit.backend import get_array_module, make_rng, to_numpy
+from babysit.data.arrays import row_blocks
+from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
+from babysit.nn.layers.linear import Linear
+from babysit.training.callbacks import Callback
+
+# A tanh output beyond this magnitude (sigmoid: within 1 - this of 0 or 1, on the tanh
+# scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.
+SATURATION = 0.99
+HISTOGRAM_BINS = 30
+
+
+def _auto_every(trainer, n_train: int, samples: int) -> int:
+    """Iterations between samples so the whole run (all `trainer.epochs`, also when a fit
+    continues a resumed run) gets about `samples` of them: a run that was interrupted and
+    resumed samples where the uninterrupted run samples."""
+    per_epoch = math.ceil(n_train / trainer.batch_size)
+    return max(1, per_epoch * trainer.epochs // samples)
+
+
+def _layers(net) -> list:
+    """The top-level layers of a Sequential, or the network itself as one layer."""
+    return list(net.layers) if hasattr(net, "layers") else [net]
+
+
+def layer_names(net) -> list[str]:
+    """"0 Linear", "1 ReLU", ...: how monitors, the diagnosis and the report name layers."""
+    return [f"{i} {type(layer).__name__}" for i, layer in enumerate(_layers(net))]
+
+
+def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
+    """Summary of an array for JSON: mean, std, fraction non-finite, and a histogram.
+
+    Returns {"mean", "std", "nonfinite", "lo", "hi", "counts"}: `counts` has `bins`
+    equal-width bins spanning [lo, hi] of the finite values (empty when none are).
+    """
+    v = np.asarray(to_numpy(values)).ravel()
+    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
+    finite = v if math.isfinite(lo) and math.isfinite(hi) else v[np.isfinite(v)]
+    out = {"nonfinite": float(1 - finite.size / v.size) if v.size else 0.0}
+    if finite.size == 0:
+        return {**out, "mean": None, "std": None, "lo": None, "hi": None, "counts": []}
+    if finite is not v:
+        lo, hi = float(finite.min()), float(finite.max())
+    if hi == lo:  # a constant (e.g. an all-dead ReLU layer): one unit-wide range around it
+        lo, hi = lo - 0.5, hi + 0.5
+    # Equal-width bins by arithmetic and one bincount (np.histogram's general path costs 5x);
+    # the maximum lands in the last bin, as np.histogram puts it.
+    index = ((finite - lo) * (bins / (hi - lo))).astype(np.int32)
+    np.minimum(index, bins - 1, out=index)
+    counts = np.bincount(index, minlength=bins)
+    mean = float(finite.sum(dtype=np.float64)) / finite.size
+    centred = finite - finite.dtype.type(mean)  # centred first: no cancellation in float32
+    std = math.sqrt(float(np.dot(centred, centred)) / finite.size)  # BLAS, one pass
+    return {**out, "mean": mean, "std": std, "lo": lo, "hi": hi, "counts": counts.tolist()}
+
+
+def unit_health(layer, y) -> dict:
+    """For an activation layer's output y (N, units): the fraction of dead or saturated units.
+
+    ReLU: `dead` is the fraction of units that output 0 on every example (they get no
+    gradient, so they never recover). Tanh / sigmoid: `saturated` is the fraction of
+    values in the flat tails, where the local gradient is under 2% of its peak.
+    Other layers: {}.
+    """
+    y = np.asarray(to_numpy(y))
+    if isinstance(layer, ReLU):
+        return {"dead": float((y <= 0).all(axis=0).mean())}
+    if isinstance(layer, Tanh):
+        return {"saturated": float((np.abs(y) > SATURATION).mean())}
+    if isinstance(layer, Sigmoid):
+        return {"saturated": float((np.abs(2 * y - 1) > SATURATION).mean())}
+    return {}
+
+
+class UpdateRatios(Callback):
+    """Records ||value_after - value_before|| / ||value_before|| per Param, every `every` steps.
+
+    Writes history.monitors["update_ratio"] = {"every", "iterations": [...], "weights":
+    [names of weight matrices], "params": {name: [ratio or None, ...]}}; None where the
+    value was all zeros before the update (a bias at its first step). `iterations`
+    counts updates done, so epoch = iteration / history.iters_per_epoch.
+    """
+
+    def __init__(self, every: int | None = None, samples: int = 50):
+        self.every, self.samples = every, samples
+        self._before = None
+        self._every = 0   # set when training begins; Trainer.step outside fit records nothing
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
+        named = trainer.net.named_params()
+        rec = trainer.history.monitors.setdefault(
+            "update_ratio", {"iterations": [], "params": {name: [] for name in named}})
+        rec["every"] = self._every
+        rec["weights"] = [name for name, p in named.items() if p.regularize]
+
+    def before_update(self, trainer, iteration: int) -> None:
+        if self._every and (iteration + 1) % self._every == 0:
+            self._before = [(name, p, p.value.copy())
+                            for name, p in trainer.net.named_params().items()]
+
+    def after_update(self, trainer, iteration: int) -> None:
+        if self._before is None:
+            return
+        rec = trainer.history.monitors["update_ratio"]
+        rec["iterations"].append(iteration + 1)
+        for name, p, old in self._before:
+            scale = _norm(old)
+            step = _norm(get_array_module(old).subtract(p.value, old, out=old))  # in place
+            rec["params"][name].append(step / scale if scale > 0 else None)
+        self._before = None
+
+
+class LayerStats(Callback):
+    """Per-layer histograms, gradient norms and predictions on a fixed probe batch.
+
+    At the start, every `every` iterations and at the end, a copy of the network runs
+    forward at test time on `probe_size` training examples (drawn once with the
+    monitor's own seed), the data loss (no penalty) is taken on their labels, and the
+    backward closures run in reverse, recording dL/d(output) of every layer and leaving
+    each parameter's data-loss gradient in the copy. Writes
+
+    history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
+        "probe_labels": C counts of the probe's labels (None for regression),
+        "samples": [{"iteration",
+                     "loss": the data loss on the probe batch (None if not finite),
+                     "activations": [per layer: histogram + dead/saturated],
+                     "gradients": [per layer: histogram of dL/d(output), None if not finite],
+                     "grad_norm": [per layer: ||dL/d(output)|| (Frobenius, over the probe
+                                   batch, for the mean loss) or None],
+                     "predicted": C counts of the classes the network predicts for the probe
+                                  examples (argmax of the scores), None for regression}]}
+    history.monitors["params"] = {"iterations": [the same iterations], "names": [every
+        parameter], "weights": [the weight matrices among them],
+        "grad_norm": {name: [||dL/dparam|| of the data loss on the probe batch, or None]},
+        "value_norm": {name: [||param||]}}
+
+    A None marks a value that was not finite (a diverging run).
+    """
+
+    def __init__(self, every: int | None = None, samples: int = 5, probe_size: int = 128,
+                 seed: int = 0):
+        self.every, self.samples, self.probe_size, self.seed = every, samples, probe_size, seed
+        self._probe = None
+        self._every = 0   # set when training begins; Trainer.step outside fit records nothing
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
+        if self._probe is None:
+            n = X.shape[0]
+            pick = np.sort(make_rng(self.seed).choice(n, min(self.probe_size, n), replace=False))
+            pick = get_array_module(X).asarray(pick)  # a device index for device data
+            self._probe = (X[pick], y[pick])
+        layers = _layers(trainer.net)
+        named = trainer.net.named_params()
+        rec = trainer.history.monitors.setdefault("layers", {"samples": []})
+        rec.update(every=self._every, probe_size=int(self._probe[0].shape[0]),
+                   names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers],
+                   probe_labels=None)
+        trainer.history.monitors.setdefault("params", {
+            "iterations": [], "names": list(named),
+            "weights": [name for name, p in named.items() if p.regularize],
+            "grad_norm": {name: [] for name in named}, "value_norm": {name: [] for name in named}})
+        if not rec["samples"]:  # a resumed run's History holds its samples: none added here
+            self._sample(trainer, trainer.iteration)
+
+    def after_update(self, trainer, iteration: int) -> None:
+        if self._every and (iteration + 1) % self._every == 0:
+            self._sample(trainer, iteration + 1)
+
+    def on_train_end(self, trainer) -> None:
+        samples = trainer.history.monitors["layers"]["samples"]
+        if not samples or samples[-1]["iteration"] != trainer.iteration:
+            self._sample(trainer, trainer.iteration)
+
+    def _sample(self, trainer, iteration: int) -> None:
+        net = trainer.net.copy()
+        net.zero_grad()
+        x, y = self._probe
+        activations, backwards = [], []
+        for layer in _layers(net):
+            x, backward = layer.forward(x, train=False)
+            activations.append({**histogram(x), **unit_health(layer, x)})
+            backwards.append(backward)
+        gradients, grad_norms = [None] * len(backwards), [None] * len(backwards)
+        scores = to_numpy(x)
+        finite = bool(np.isfinite(scores).all())
+        probe_loss = None
+        if finite:
+            probe_loss, dout = trainer.loss(x, y)
+            probe_loss = float(probe_loss) if math.isfinite(probe_loss) else None
+            for i in reversed(range(len(backwards))):
+                gradients[i] = summary = histogram(dout)
+                if summary["nonfinite"] == 0:  # ||d||^2 = N (std^2 + mean^2)
+                    grad_norms[i] = math.sqrt(dout.size * (summary["std"] ** 2
+                                                           + summary["mean"] ** 2))
+                # the first layer's closure need not compute dL/d(input)
+                backward = backwards[i] if i else getattr(backwards[0], "params_only",
+                                                          backwards[0])
+                dout = backward(dout)
+        layers = trainer.history.monitors["layers"]
+        predicted = None
+        if trainer.loss.classification:
+            n_classes = scores.shape[1]
+            if layers["probe_labels"] is None:
+                layers["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
+            if finite:
+                predicted = np.bincount(scores.argmax(axis=1), minlength=n_classes).tolist()
+        layers["samples"].append({"iteration": iteration, "loss": probe_loss,
+                                  "activations": activations,
+                                  "gradients": gradients, "grad_norm": grad_norms,
+                                  "predicted": predicted})
+        params = trainer.history.monitors["params"]
+        params["iterations"].append(iteration)
+        for name, p in net.named_params().items():
+            params["grad_norm"][name].append(_finite_norm(p.read_grad()) if finite else None)
+            params["value_norm"][name].append(_finite_norm(p.value))
+
+
+def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (D,) float64 of each column of X (N, D), accumulated over
+    blocks of about `block_values` entries (8 MiB of float64): no float64 copy of X (299 MiB
+    for MNIST), little beside a memory-mapped file's training chunks, and a
+    memory-mapped X is read, not loaded."""
+    X = to_numpy(X)
+    mean = X.mean(axis=0, dtype=np.float64)
+    squares = np.zeros(X.shape[1])
+    for _, block in row_blocks(X, block_values):
+        centred = block - mean
+        squares += np.einsum("ij,ij->j", centred, centred)
+    return mean, np.sqrt(squares / X.shape[0])
+
+
+def _norm(a) -> float:
+    """||a|| (Frobenius) as a float, on the array's own device."""
+    flat = a.ravel()
+    return math.sqrt(float(get_array_module(a).dot(flat, flat)))
+
+
+def _finite_norm(a) -> float | None:
+    """||a|| (Frobenius) as a float, or None when it is not finite."""
+    norm = _norm(a)
+    return norm if math.isfinite(norm) else None
+
+
+class DataStats(Callback):
+    """The scale of the training inputs and the class balance, once at the start.
+
+    Writes history.monitors["data"] = {"n": training examples, "feature_mean": [D],
+    "feature_std": [D] (per feature, over the training set), "class_counts": [C] (the
+    training labels per class) and "val_class_counts": [C] (None without validation data);
+    both counts are None for a regression loss}. The notes want inputs centred and of
+    comparable scale, and the accuracy of always answering the majority class is the bar a
+    classifier must clear.
+    """
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        mean, std = _column_mean_std(X)
+        rec = {"n": int(X.shape[0]), "feature_mean": mean.tolist(), "feature_std": std.tolist(),
+               "class_counts": None, "val_class_counts": None}
+        if trainer.loss.classification:
+            n_classes = int(trainer.net(X[:1], train=False).shape[1])
+            rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
+            if val is not None:
+                rec["val_class_counts"] = np.bincount(to_numpy(val[1]),
+                                                      minlength=n_classes).tolist()
+        trainer.history.monitors["data"] = rec
+
+
+# Significant digits kept of the first layer's weights: they are drawn as grey levels (256 of
+# them), so 4 digits of the block's largest magnitude is finer than a picture shows, and the
+# History's JSON, written with every epoch's training state, holds 5-6 characters a weight
+# instead of 17 (on digits: 177 kB of a 292 kB History, and half the time of writing it).
+PICTURE_DIGITS = 4
+
+
+def picture_values(W) -> list:
+    """W (n_in, units) as nested lists of floats rounded to PICTURE_DIGITS significant digits
+    of max |W| (exact zeros stay zero), for the first-layer picture in the History."""
+    W = np.asarray(W, dtype=np.float64)
+    top = float(np.max(np.abs(W), initial=0.0))
+    if not np.isfinite(top) or top == 0.0:
+        return W.tolist()
+    decimals = PICTURE_DIGITS - 1 - int(np.floor(np.log10(top)))
+    return np.round(W, decimals).tolist()
+
+
+class FirstLayerWeights(Callback):
+    """The first Linear layer's weights, at the start, about `samples` times during the run
+    (so a run that diverges keeps recent ones) and at the end; the latest is kept.
+
+    Writes history.monitors["first_layer"] = {"name", "shape": [n_in, n_out], "units":
+    [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats
+    (`picture_values`), "W_start": the same units before training}. Only the first
+    `max_units` units are kept, so the JSON stays small for wide layers.
+    """
+
+    def __init__(self, max_units: int = 64, samples: int = 5):
+        self.max_units, self.samples = max_units, samples
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        self._every_epochs = max(1, trainer.epochs // self.samples)  # as `_auto_every`
+        self._record(trainer)
+
+    def on_epoch_end(self, trainer, epoch: int) -> None:
+        if epoch % self._every_epochs == 0:
+            self._record(trainer)
+
+    def on_train_end(self, trainer) -> None:
+        if trainer.history.monitors.get("first_layer", {}).get("iteration") != trainer.iteration:
+            self._record(trainer)
+
+    def _record(self, trainer) -> None:
+        for i, layer in enumerate(_layers(trainer.net)):
+            if isinstance(layer, Linear):
+                W = to_numpy(layer.params["W"].value)
+                units = list(range(min(self.max_units, W.shape[1])))
+                now = picture_values(W[:, :len(units)])
+                before = trainer.history.monitors.get("first_layer", {}).get("W_start", now)
+                trainer.history.monitors["first_layer"] = {
+                    "name": f"{i}.W", "shape": list(W.shape), "units": units,
+                    "iteration": trainer.iteration, "W": now, "W_start": before}
+                return
+
+
+class RunInfo(Callback):
+    """Fills history.meta with what the diagnosis and the report need.
+
+    meta: n_train, n_val, n_features, n_classes, chance_loss (None for regression),
+    batch_size, epochs, loss, optimizer, lr, regularizer, layers (names), model (repr),
+    image_shape (when each row is an image, e.g. (8, 8)), plus any `extra` given.
+    """
+
+    def __init__(self, image_shape=None, **extra):
+        self.image_shape = list(image_shape) if image_shape is not None else None
+        self.extra = extra
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        probe = trainer.net(X[:1], train=False)
+        n_out = int(probe.shape[1]) if probe.ndim == 2 else 1
+        chance = trainer.loss.chance_loss(n_out) if trainer.loss.classification else None
+        trainer.history.meta.update({
+            "n_train": int(X.shape[0]), "n_val": int(val[0].shape[0]) if val else 0,
+            "n_features": int(X.shape[1]),
+            "n_classes": n_out if trainer.loss.classification else None,
+            "chance_loss": chance, "batch_size": trainer.batch_size, "epochs": trainer.epochs,
+            "loss": repr(trainer.loss), "optimizer": repr(trainer.opt),
+            "lr": trainer.opt.current_lr(),
+            "regularizer": repr(trainer.reg) if trainer.reg is not None else None,
+            "layers": layer_names(trainer.net),
+            "model": " -> ".join(repr(lay) for lay in _layers(trainer.net)),
+            "image_shape": self.image_shape,
+            "setup": engine_setup(trainer.net, trainer.loss, n_out, y), **self.extra})
+
+
+# babysit's losses in history.meta["setup"] (babysit.diagnose.setup): their softmax is inside
+_SETUP_LOSS = {"SoftmaxCrossEntropy": "cross_entropy", "MulticlassSVM": "hinge",
+               "MeanSquaredError": "mse"}
+_SETUP_ACTIVATION = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
+
+
+def engine_setup(net, loss, n_out: int, y) -> dict:
+    """history.meta["setup"] for babysit's own network: the last layer's activation (none
+    for a Linear), the loss by name (babysit's MSE is half the squared error summed over the
+    outputs, hence its scale), the task and the targets: class counts, or the targets'
+    mean, std, min and max for a regression."""
+    last = type(_layers(net)[-1]).__name__
+    activation = "none" if last == "Linear" else _SETUP_ACTIVATION.get(last, "unknown")
+    name = _SETUP_LOSS.get(type(loss).__name__, "other")
+    yv = to_numpy(y)
+    targets = {"classes": None, "counts": None, "mean": None, "std": None, "min": None,
+               "max": None}
+    if loss.classification:
+        counts = np.bincount(yv.astype(np.int64, copy=False), minlength=n_out).tolist()
+        targets.update(classes=len(counts), counts=counts)
+    elif yv.size:
+        yd = yv.astype(np.float64, copy=False)
+        targets.update(mean=float(yd.mean()), std=float(yd.std()), min=float(yd.min()),
+                       max=float(yd.max()))
+    loss_entry = {"name": name, "reduction": "mean"}
+    if name == "mse":
+        loss_entry["scale"] = 0.5 * n_out
+    return {"output": {"activation": activation, "units": n_out, "seen": "declared"},
+            "loss": loss_entry, "task": "classify" if loss.classification else "regress",
+            "targets": targets}
+
+
+def default(image_shape=None, **meta) -> list[Callback]:
+    """The monitors the CLI leaves on: RunInfo, DataStats, UpdateRatios, LayerStats,
+    FirstLayerWeights.
+
+    `image_shape` ((H, W) or (H, W, C)) lets the report draw first-layer weights as
+    images; `meta` adds entries to history.meta (e.g. data="digits").
+    """
+    return [RunInfo(image_shape, **meta), DataStats(), UpdateRatios(), LayerStats(),
+            FirstLayerWeights()]
+
+
+__all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default",
+           "engine_setup", "histogram", "layer_names", "picture_values", "unit_health"]

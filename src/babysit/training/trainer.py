@@ -1,0 +1,398 @@
+"""The training loop: one shuffle per epoch, mini-batches gathered in that order, validation
+each epoch. Memory-mapped data (larger than memory) is read in shuffled chunks instead.
+
+A step runs: forward -> loss -> backward closures -> regularizer gradient ->
+optimizer update -> constraints (max-norm) -> callbacks observe. Callbacks
+(monitors) read what the step left behind and write into the History; they
+never change training.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+
+import numpy as np
+
+from babysit.backend import get_array_module, make_rng, to_numpy
+from babysit.data import check_features, class_labels, is_memory_mapped, validate
+from babysit.nn.average import ParameterAverage
+from babysit.nn.layers.base import Layer, Sequential
+from babysit.nn.losses import Loss
+from babysit.nn.optim import Optimizer
+from babysit.nn.regularizers import check_penalty
+from babysit.training import monitors
+from babysit.training.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
+from babysit.training.history import History
+from babysit.validation import positive_int
+
+# How much of a memory-mapped training set is read into memory at a time (see
+# `Trainer._mapped_batches`).
+MAPPED_CHUNK_BYTES = 32 * 2**20
+
+
+class DivergedError(FloatingPointError):
+    """Raised when the loss becomes NaN or infinite; `.history` holds the run so far."""
+
+    def __init__(self, message: str, iteration: int, history: History):
+        super().__init__(message)
+        self.iteration = iteration
+        self.history = history
+
+
+class Trainer:
+    """Trains `net` (any Layer: a Sequential, or a single Linear) on `loss` with `opt`,
+    optional `reg` penalty and `constraints`.
+
+    batch_size: examples per step; epochs: passes over the training data in the whole run
+    (a second `fit` after them is an error: raise `epochs` to train more); seed fixes
+    the shuffles. `callbacks` observe training (see `Callback`); left out (None), they are
+    the monitors the command line leaves on (`babysit.training.monitors.default()`: cheap, and they
+    never change training), so a History can be diagnosed and reported in full; pass a
+    list (e.g. `[*monitors.default(image_shape=(8, 8)), Checkpoints(d)]`, or `()` for
+    none) to choose them. `progress` shows a
+    progress bar (None: only when stderr is a terminal). `eval_max` bounds how many
+    training examples the per-epoch training accuracy is measured on. `average` (a decay
+    such as 0.999) keeps a running average of every Param (`babysit.nn.average`), which
+    evaluation, `accuracy`, `predict` and `predict_proba` then use. A callback may set
+    `stop_training = True` to end `fit` after the current epoch (see `EarlyStopping`).
+    """
+
+    def __init__(self, net: Layer, loss: Loss, opt: Optimizer, reg=None, constraints=(),
+                 batch_size: int = 128, epochs: int = 10, seed=0, callbacks=None,
+                 progress: bool | None = None, eval_max: int = 10_000,
+                 average: float | None = None):
+        positive_int(batch_size, "batch_size")
+        positive_int(epochs, "epochs")      # 0 epochs would return an empty History
+        positive_int(eval_max, "eval_max")
+        for name, value, kind, example in (("net", net, Layer, "bs.mlp(...)"),
+                                           ("loss", loss, Loss, "bs.losses.SoftmaxCrossEntropy()"),
+                                           ("opt", opt, Optimizer, "bs.optim.Adam(lr=1e-3)")):
+            if not isinstance(value, kind):
+                raise ValueError(f"{name} must be a babysit {kind.__name__} such as {example}, "
+                                 f"got {value!r}")
+        self.net, self.loss, self.opt, self.reg = net, loss, opt, reg
+        self.constraints = list(constraints) if not hasattr(constraints, "apply") else [constraints]
+        check_penalty(reg, self.constraints)
+        self.batch_size, self.epochs = batch_size, epochs
+        self.rng = make_rng(seed)
+        self.callbacks = monitors.default() if callbacks is None else list(callbacks)
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.eval_max = eval_max
+        self.params = net.parameters()
+        # A Sequential's backward can skip what a step never uses (the gradient of the input);
+        # any other Layer's backward takes dL/dy alone.
+        self._params_only = isinstance(net, Sequential)
+        self.history = History()
+        self.iteration = 0
+        self.epoch = 0
+        self.stop_training = False
+        self.average = None if average is None else ParameterAverage(net.named_params(), average)
+
+    # -- one step -------------------------------------------------------------------------
+    def step(self, xb, yb) -> tuple[float, float]:
+        """One update on the batch (xb, yb); returns (data loss, regularization penalty)."""
+        self.net.zero_grad()
+        scores, backward = self.net.forward(xb, train=True)
+        data_loss, dscores = self.loss(scores, yb)
+        if self._params_only:
+            backward(dscores, input_grad=False)   # skips dL/dx below the first parameters
+        else:
+            backward(dscores)
+        reg_loss = 0.0
+        if self.reg is not None:
+            reg_loss = self.reg.penalty(self.params)
+            self.reg.add_grad(self.params)
+        for cb in self.callbacks:
+            cb.before_update(self, self.iteration)
+        self.opt.step(self.params)
+        for c in self.constraints:
+            c.apply(self.params)
+        if self.average is not None:
+            self.average.update()
+        for cb in self.callbacks:
+            cb.after_update(self, self.iteration)
+        return data_loss, reg_loss
+
+    # -- the loop ---------------------------------------------------------------------------
+    def prepare(self, X, y, name: str = "X"):
+        """Validate and convert data to the network's dtype (and device).
+
+        One example goes through the network at test time first, so that an input of the
+        wrong width, or labels the output cannot score, fail here before any work is done.
+        """
+        X, y = validate(X, y, name)
+        dtype = self.net.dtype or X.dtype
+        xp = get_array_module(self.params[0].value) if self.params else np
+        if not is_memory_mapped(X):   # mapped data stays on disk, converted batch by batch
+            X = xp.asarray(X.astype(dtype, copy=False))
+        try:
+            scores = predict_scores(self.net, X[:1])
+        except ValueError as err:
+            raise ValueError(f"{name} has shape {tuple(X.shape)}, which the network does not "
+                             f"accept: {err}") from None
+        if self.loss.classification:
+            y = class_labels(y, scores.shape[1])
+        y = xp.asarray(y)
+        self.loss(scores, y[:1])  # a target shape the loss refuses (regression) fails now too
+        return X, y
+
+    def fit(self, X, y, val=None) -> History:
+        """Train until `self.epochs` epochs in all have run; returns the History (also
+        `self.history`).
+
+        `epochs` counts the whole run, not one call: a resumed trainer runs only the epochs
+        left. Calling `fit` again on a trainer that has run all its epochs is a ValueError
+        (it would silently do nothing); to train more, raise `trainer.epochs` first (e.g.
+        `trainer.epochs += 10`), which continues from where it stopped.
+
+        X (N, D) may be memory-mapped (`np.load(path, mmap_mode="r")`, `bs.data.load("x.npy")`):
+        it then stays on disk and is read in shuffled chunks (`_mapped_batches`).
+        """
+        if self.epoch > 0 and self.epoch >= self.epochs:
+            raise ValueError(f"this trainer has already run its {self.epochs} epochs; to train "
+                             f"more, raise trainer.epochs (e.g. trainer.epochs += 10) and call "
+                             f"fit again, or build a new Trainer to start over")
+        X, y = self.prepare(X, y, "X")
+        if val is not None:
+            if isinstance(val, np.ndarray) or not hasattr(val, "__len__") or len(val) != 2:
+                raise ValueError(f"val must be a pair (X, y) (or a Split such as data.val), "
+                                 f"got {type(val).__name__}"
+                                 + (f" of shape {val.shape}" if hasattr(val, "shape") else ""))
+            val = self.prepare(val[0], val[1], "val X")
+        n = X.shape[0]
+        per_epoch = batches_per_epoch(n, self.batch_size)
+        self.history.iters_per_epoch = per_epoch
+        train_eval = self._train_eval_subset(X, y)
+        self.stop_training = False
+        for cb in self.callbacks:
+            cb.on_train_begin(self, X, y, val)
+        bar = self._progress_bar(per_epoch * (self.epochs - self.epoch))
+        try:
+            while self.epoch < self.epochs and not self.stop_training:
+                self._run_epoch(X, y, bar)
+                self.epoch += 1
+                self._end_epoch(train_eval, val, bar)
+        finally:
+            if bar is not None:
+                bar.close()
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        return self.history
+
+    # A diverging run overflows long before its loss is checked; the DivergedError below is
+    # the one report of it (NumPy's warnings would only precede it, or pre-empt it where
+    # warnings are errors).
+    @np.errstate(over="ignore", invalid="ignore", divide="ignore")
+    def _run_epoch(self, X, y, bar) -> None:
+        for xb, yb in self._batches(X, y):
+            lr = self.opt.current_lr()
+            data_loss, reg_loss = self.step(xb, yb)
+            self.history.record_step(data_loss, reg_loss, lr)
+            self.iteration += 1
+            if not math.isfinite(data_loss + reg_loss):
+                raise DivergedError(
+                    f"the loss became {data_loss + reg_loss} at iteration {self.iteration} "
+                    f"(epoch {self.epoch + 1}, learning rate {lr:g}): training stopped; the "
+                    f"learning rate is most likely too high: lower it 10x",
+                    self.iteration, self.history)
+            if bar is not None:
+                bar.update(1)
+
+    def _batches(self, X, y):
+        """The epoch's mini-batches (xb, yb): one permutation of the rows, each batch
+        gathered by index in that order (no shuffled copy of the whole epoch)."""
+        if is_memory_mapped(X):
+            yield from self._mapped_batches(X, y)
+            return
+        order = get_array_module(X).asarray(self.rng.permutation(X.shape[0]))
+        for start in range(0, X.shape[0], self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield X[rows], y[rows]
+
+    def _mapped_batches(self, X, y):
+        """Mini-batches of memory-mapped X (N, D): the file is cut into chunks of about
+        MAPPED_CHUNK_BYTES (a whole number of batches), visited in a random order; each chunk
+        is read into memory in one sequential pass, converted to the network's dtype, and its
+        rows shuffled. Memory holds one chunk, not the data."""
+        n, bs = X.shape[0], self.batch_size
+        row_bytes = X.dtype.itemsize * int(np.prod(X.shape[1:]))
+        chunk = max(1, MAPPED_CHUNK_BYTES // (row_bytes * bs)) * bs
+        starts = np.arange(0, n, chunk)
+        dtype = self.net.dtype or np.float32
+        xp = get_array_module(self.params[0].value) if self.params else np
+        for start in starts[self.rng.permutation(len(starts))]:
+            block = xp.asarray(np.array(X[start:start + chunk], dtype=dtype))
+            labels = y[start:start + chunk]
+            order = xp.asarray(self.rng.permutation(len(block)))
+            for i in range(0, len(block), bs):
+                rows = order[i:i + bs]
+                yield block[rows], labels[rows]
+            del block, order      # before the next chunk is read: one chunk held at a time
+
+    def _end_epoch(self, train_eval, val, bar) -> None:
+        h = self.history
+        # A regression loss has no accuracy: its epochs are counted with None, and it is
+        # judged by its validation loss (computed from the same scores as the accuracy).
+        scored = self.loss.classification
+        # `prepare` checked these arrays: no second check of them each epoch
+        h.train_acc.append(self._accuracy(*train_eval) if scored else None)
+        val_scores = self._scores(val[0]) if val is not None else None
+        h.val_loss.append(float(self.loss(val_scores, val[1])[0]) if val is not None else None)
+        h.val_acc.append(scores_accuracy(val_scores, val[1]) if val is not None and scored
+                         else None)
+        if bar is not None:
+            shown = {"loss": f"{h.loss[-1]:.3f}"}
+            if scored:
+                shown["train"] = f"{h.train_acc[-1]:.3f}"
+            if val is not None and scored:
+                shown["val"] = f"{h.val_acc[-1]:.3f}"
+            bar.set_postfix(shown, refresh=False)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, self.epoch)
+
+    def _train_eval_subset(self, X, y):
+        if X.shape[0] <= self.eval_max:
+            return X, y
+        pick = np.sort(make_rng(0).choice(X.shape[0], self.eval_max, replace=False))
+        return X[pick], y[pick]
+
+    def _progress_bar(self, total: int):
+        if not self.progress or total <= 0:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="training", unit="it", leave=False, mininterval=0.25)
+
+    def resume(self, path) -> Trainer:
+        """Continue an interrupted run: load the state a `babysit.training.checkpoint.Checkpoints`
+        callback wrote (`path`: the run folder or its state.safetensors) into this trainer,
+        built as the run was. `fit` then runs the remaining epochs and ends exactly where an
+        uninterrupted run would. Returns self."""
+        from babysit.training.checkpoint import restore_training
+
+        restore_training(path, self)
+        return self
+
+    def state(self, copy: bool = True) -> dict:
+        """Everything but the network's weights that a run needs to go on exactly: the
+        counters, the shuffling generator's state, the History, the optimizer's
+        `state_dict` (by parameter name) and the running average ({"config", "values"} or
+        None). JSON-ready but for the optimizer's and the average's NumPy arrays.
+        copy=False: the History's lists are this trainer's own (`History.to_dict`), for a
+        caller that writes the state out at once."""
+        named = self.net.named_params()
+        average = None
+        if self.average is not None:
+            config, values = self.average.state()
+            average = {"config": config, "values": values}
+        return {"epoch": self.epoch, "iteration": self.iteration, "batch_size": self.batch_size,
+                "rng": self.rng.bit_generator.state, "history": self.history.to_dict(copy),
+                "optimizer": self.opt.state_dict(named), "average": average}
+
+    def load_state(self, state: dict) -> None:
+        """Take over a `state()` saved from a trainer built like this one (same optimizer
+        type, batch size and averaging; the network's weights are loaded separately)."""
+        saved_decay = None if state["average"] is None else state["average"]["config"]["decay"]
+        decay = None if self.average is None else self.average.decay
+        for what, saved, current in (("optimizer", state["optimizer"]["type"],
+                                      type(self.opt).__name__),
+                                     ("batch_size", state["batch_size"], self.batch_size),
+                                     ("average", saved_decay, decay)):
+            if saved != current:
+                raise ValueError(f"the run was saved with {what}={saved!r}, this trainer has "
+                                 f"{what}={current!r}; build the trainer as the run was built")
+        self.opt.load_state_dict(state["optimizer"], self.net.named_params())
+        if self.average is not None:
+            self.average.load_state(state["average"]["config"], state["average"]["values"])
+        self.rng.bit_generator.state = state["rng"]
+        self.epoch, self.iteration = int(state["epoch"]), int(state["iteration"])
+        self.history = History.from_dict(state["history"])
+
+    # -- inference ------------------------------------------------------------------------
+    def evaluated_weights(self):
+        """A context in which `net` holds the weights evaluation uses: the running average
+        when the trainer keeps one, else the trained weights themselves."""
+        return self.average.applied() if self.average is not None else contextlib.nullcontext()
+
+    def scores(self, X, batch_size: int = 2048):
+        """Raw scores (N, C) at test time for X (N, D), computed in batches. X is checked like
+        training data: a NaN or inf would otherwise come out as a confident class 0."""
+        return self._scores(check_inputs(X, "X"), batch_size)
+
+    def _scores(self, X, batch_size: int = 2048):
+        """`scores` of an array already checked (one that `prepare` returned)."""
+        with self.evaluated_weights():
+            return predict_scores(self.net, X, batch_size)
+
+    def predict_proba(self, X):
+        """Class probabilities (N, C) for X (N, D), with the evaluated (averaged) weights."""
+        return to_numpy(self.loss.probabilities(self.scores(X)))
+
+    def predict(self, X):
+        """The class index of the highest score for each row of X (N, D): (N,) int."""
+        return to_numpy(self.scores(X).argmax(axis=1))
+
+    def accuracy(self, X, y) -> float:
+        """The fraction of rows of X (N, D) whose predicted class is y (N,)."""
+        X = check_inputs(X, "X")
+        if len(y) != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
+        return self._accuracy(X, y)
+
+    def _accuracy(self, X, y) -> float:
+        """`accuracy` on arrays already checked (those `prepare` returned)."""
+        with self.evaluated_weights():
+            return accuracy(self.net, X, y)
+
+
+def batches_per_epoch(n_rows: int, batch_size: int) -> int:
+    """The updates one epoch over `n_rows` rows makes in batches of `batch_size`: a last,
+    smaller batch is an update too."""
+    return math.ceil(n_rows / batch_size)
+
+
+def check_inputs(X, name: str = "X"):
+    """X (N, D) checked at the door as `babysit.data.check_features` does, on the device it
+    is on: 2-d, not empty, finite. A GPU array stays where it is."""
+    xp = get_array_module(X)
+    if xp is np:
+        return check_features(X, name)
+    if X.ndim != 2 or X.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 2-d array (N, D), got shape {X.shape}")
+    if not bool(xp.isfinite(X).all()):
+        return check_features(to_numpy(X), name)    # raises, naming the row and column
+    return X
+
+
+def predict_scores(net: Layer, X, batch_size: int = 2048):
+    """net's test-time scores for X (N, D), in batches of `batch_size`; (N, C).
+
+    Each batch is converted to the network's dtype and device on its own, so X may be
+    memory-mapped or of another dtype without a converted copy of the whole of it.
+    """
+    dtype = net.dtype
+    xp = get_array_module(net.parameters()[0].value) if net.parameters() else np
+    X = X if hasattr(X, "shape") else np.asarray(X)
+
+    def scores(rows):
+        xb = X[rows]
+        if dtype is not None and xb.dtype != dtype:
+            xb = xb.astype(dtype)
+        return net(xp.asarray(xb), train=False)
+
+    if X.shape[0] <= batch_size:
+        return scores(slice(None))
+    return xp.concatenate([scores(slice(i, i + batch_size))
+                           for i in range(0, X.shape[0], batch_size)])
+
+
+def accuracy(net: Layer, X, y) -> float:
+    """Fraction of rows of X whose highest score is the label y."""
+    return scores_accuracy(predict_scores(net, X), y)
+
+
+def scores_accuracy(scores, y) -> float:
+    """Fraction of rows of scores (N, C) whose highest score is the label y (N,)."""
+    return float((to_numpy(scores.argmax(axis=1)) == to_numpy(y)).mean())

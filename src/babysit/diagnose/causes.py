@@ -18,9 +18,11 @@ from babysit.diagnose.evidence import Evidence, when
 from babysit.diagnose.setup import SETUP_RULES
 from babysit.diagnose.symptoms import (
     DEAD_WARNING,
+    DROPOUT_STRONG,
     EXPLODING_GAIN,
     FEW_UPDATES,
     OFF_CENTRE,
+    R2_POOR,
     RATIO_HIGH,
     RATIO_LOW,
     SATURATED_INFO,
@@ -131,6 +133,28 @@ def _too_few_updates(e, open_):
                        f"network; train longer (at least {FEW_UPDATES} updates)")
 
 
+def _no_gradient(e, open_):
+    """Every recorded update of every weight is exactly 0: no gradient arrives (a constant
+    output, a cut graph, frozen weights). A learning rate cannot be too low for that."""
+    if "ratio_low" not in open_:
+        return None  # no tiny updates left to explain (a setup cause claimed them)
+    rec = e.history.monitors.get("update_ratio") or {}
+    values = [v for vs in (rec.get("params") or {}).values() for v in vs if v is not None]
+    if not values or any(v != 0 for v in values):
+        return None
+    return "error", ("every recorded update of every parameter is exactly 0: no gradient "
+                     "reaches the weights, whatever the learning rate")
+
+
+def _dropout_too_strong(e, open_):
+    if e.dropout is None or e.dropout < DROPOUT_STRONG:
+        return None
+    hurts = any(s in open_ for s in ("underfit", "high_plateau", "loss_flat", "loss_slow")) \
+        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)
+    return ("warning" if hurts else "info",
+            f"dropout drops {e.dropout:.0%} of a layer's units at every step (usual: 20-50%)")
+
+
 def _unscaled_inputs(e, open_):
     text = _unscaled(e)
     return ("info", text) if text else None
@@ -141,9 +165,11 @@ def _reg_too_strong(e, open_):
         return None
     hurts = any(s in open_ for s in ("underfit", "high_plateau", "loss_flat",
                                      "majority_accuracy")) \
-        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)
+        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC) \
+        or (e.r2 is not None and e.r2 < R2_POOR)
     if hurts and ("weights_shrank" in open_ or "penalty_dominates" in open_):
-        return "warning", ""
+        return "warning", (f"the fit to the data explains {e.r2:.0%} of the targets' variance "
+                           f"(R^2 against predicting their mean)" if e.r2 is not None else "")
     return None
 
 
@@ -237,6 +263,21 @@ CAUSES: tuple[Cause, ...] = (
           ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit", "ratio_low",
            "ratio_high", "noisy", "initial_loss_far", "majority_accuracy", "gap"),
           _too_few_updates),
+    Cause("no_gradient", "no gradient reaches the weights",
+          "Look for what stops the gradient: a constant output (softmax over one unit), a "
+          "detached tensor or a cut graph, parameters frozen or missing from the optimizer.",
+          ("ratio_low", "loss_flat", "loss_slow", "high_plateau", "gradient_vanishes",
+           *_OUTCOME), _no_gradient),
+    Cause("symmetry", "symmetry not broken",
+          "Initialize the weights randomly (He or Xavier), not with a constant: units that "
+          "start equal get equal gradients and stay copies of each other.",
+          ("units_identical", "gradient_vanishes", "dead_start", "dead_grew", "saturated_start",
+           "saturated_grew", "ratio_low", "ratio_high", "initial_loss_far", "val_at_chance",
+           "noisy", *_LOSS, *_OUTCOME), _from("units_identical"), _layers_in("identical")),
+    Cause("dropout_too_strong", "dropout too strong",
+          "Lower the dropout rate to 0.2-0.5: at this rate the layer sees too few units to "
+          "learn from.", ("underfit", "high_plateau", "loss_flat", "loss_slow"),
+          _dropout_too_strong),
     Cause("vanishing_gradients", "vanishing gradients",
           "Use ReLU with He initialization (not sigmoid with small weights), fewer layers, or "
           "BatchNorm, so that the gradient reaches the first layers.",

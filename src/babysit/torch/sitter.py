@@ -44,7 +44,12 @@ from babysit.diagnose.setup import chance_loss
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
 from babysit.training.history import History
-from babysit.training.monitors import histogram, picture_values, unit_health
+from babysit.training.monitors import (
+    histogram,
+    identical_units,
+    picture_values,
+    unit_health,
+)
 
 # The babysit activation whose unit_health reading applies to a torch activation module.
 _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
@@ -441,7 +446,9 @@ class Sitter:
             # in its tails by design (a wrong one is the setup's finding, not "saturated")
             health = None if m is last else _HEALTH.get(type(m))
             activations.append({**histogram(units),
-                                **(unit_health(health, units) if health else {})})
+                                **(unit_health(health, units) if health else {}),
+                                **(identical_units(units) if isinstance(m, _FIRST_LAYER)
+                                   else {})})
         layers = self._history.monitors["layers"]
         predicted = None
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
@@ -545,6 +552,9 @@ class Sitter:
                 "lr": float(group["lr"]),
                 "regularizer": f"weight decay {decay:g}" if decay else None,
                 "layers": names, "model": " -> ".join(repr(m) for _, m in self._leaves),
+                "dropout": max((float(m.p) for m in self.model.modules()
+                                if isinstance(m, torch.nn.modules.dropout._DropoutNd)),
+                               default=None),
                 "inputs_normalized": bool(self._leaves) and isinstance(
                     self._leaves[0][1], torch.nn.modules.batchnorm._BatchNorm),
                 "image_shape": image, "input_shape": self.image_shape,

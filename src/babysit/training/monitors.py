@@ -125,6 +125,22 @@ def unit_health(layer, y) -> dict:
     return {}
 
 
+# Two units are the same function when their outputs differ by under 1e-6 of the layer's
+# largest output on every probe example: float32 rounding, not learned difference
+IDENTICAL_TOL = 1e-6
+
+
+def identical_units(y) -> dict:
+    """For a layer's output y (N, units), units >= 2: the fraction of units whose outputs equal
+    the first unit's on every example (`identical`). All of them: symmetry was never broken
+    (a constant initialization gives every unit the same gradient). Else {}."""
+    y = np.asarray(to_numpy(y), dtype=np.float64)
+    if y.ndim != 2 or y.shape[1] < 2 or not np.isfinite(y).all():
+        return {}
+    tol = IDENTICAL_TOL * max(float(np.abs(y).max()), 1e-12)
+    return {"identical": float((np.abs(y - y[:, :1]) <= tol).all(axis=0)[1:].mean())}
+
+
 class UpdateRatios(Callback):
     """Records ||value_after - value_before|| / ||value_before|| per Param, every `every` steps.
 
@@ -233,7 +249,8 @@ class LayerStats(Callback):
         activations, backwards = [], []
         for layer in _layers(net):
             x, backward = layer.forward(x, train=False)
-            activations.append({**histogram(x), **unit_health(layer, x)})
+            activations.append({**histogram(x), **unit_health(layer, x),
+                                **(identical_units(x) if isinstance(layer, Linear) else {})})
             backwards.append(backward)
         gradients, grad_norms = [None] * len(backwards), [None] * len(backwards)
         scores = to_numpy(x)
@@ -403,7 +420,9 @@ class RunInfo(Callback):
             "layers": layer_names(trainer.net),
             "model": " -> ".join(repr(lay) for lay in _layers(trainer.net)),
             "image_shape": self.image_shape,
-            "setup": engine_setup(trainer.net, trainer.loss, n_out, y), **self.extra})
+            "setup": engine_setup(trainer.net, trainer.loss, n_out, y),
+            "dropout": max((float(lay.drop) for lay in _layers(trainer.net)
+                            if hasattr(lay, "drop")), default=None), **self.extra})
 
 
 # babysit's losses in history.meta["setup"] (babysit.diagnose.setup): their softmax is inside
@@ -450,4 +469,5 @@ def default(image_shape=None, **meta) -> list[Callback]:
 
 
 __all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default",
-           "engine_setup", "histogram", "layer_names", "picture_values", "unit_health"]
+           "engine_setup", "histogram", "identical_units", "layer_names", "picture_values",
+           "unit_health"]

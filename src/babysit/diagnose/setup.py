@@ -77,14 +77,18 @@ def chance_loss(setup: dict | None) -> float | None:
     return scale * 0.5 * (abs(mean - at) + math.sqrt((mean - at) ** 2 + std ** 2))
 
 
+def _uses(setup, activations, losses=None) -> bool:
+    """The output's activation is one of `activations` (and the loss one of `losses`)."""
+    return _get(setup, "output", "activation") in activations \
+        and (losses is None or _get(setup, "loss", "name") in losses)
+
+
 def _classify(setup) -> bool:
     return _get(setup, "task") in ("classify", "binary")
 
 
 def _softmax_one_output(e, open_):
-    s = e.setup
-    if _get(s, "output", "activation") not in ("softmax", "log_softmax") \
-            or _get(s, "output", "units") != 1:
+    if not _uses(e.setup, ("softmax", "log_softmax")) or _get(e.setup, "output", "units") != 1:
         return None
     return "error", ("the last layer is a softmax over 1 output: its value is always 1 "
                      "(log-softmax 0), whatever the input, so the loss never changes and no "
@@ -122,9 +126,7 @@ def _mse_on_classes(e, open_):
 
 
 def _double_softmax(e, open_):
-    s = e.setup
-    if _get(s, "loss", "name") not in _SOFTMAX_LOSSES \
-            or _get(s, "output", "activation") != "softmax":
+    if not _uses(e.setup, ("softmax",), _SOFTMAX_LOSSES):
         return None
     return "warning", ("the outputs are already a softmax (rows of probabilities) and the loss "
                        "applies its own softmax: the scores it sees lie in [0, 1], so the loss "
@@ -132,10 +134,8 @@ def _double_softmax(e, open_):
 
 
 def _logit_activation(e, open_):
-    s = e.setup
-    act = _get(s, "output", "activation")
-    if _get(s, "loss", "name") not in _SOFTMAX_LOSSES \
-            or act not in ("relu", "nonnegative", "sigmoid", "tanh"):
+    act = _get(e.setup, "output", "activation")
+    if not _uses(e.setup, ("relu", "nonnegative", "sigmoid", "tanh"), _SOFTMAX_LOSSES):
         return None
     low, high = _SQUASHED.get(act, (-1.0, 1.0))
     shown = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
@@ -145,12 +145,10 @@ def _logit_activation(e, open_):
 
 
 def _probability_loss_on_scores(e, open_):
-    """Binary cross-entropy (or NLL) fed something that is not a probability (log-probability):
-    a ReLU or linear output where a sigmoid belongs."""
-    s = e.setup
-    act = _get(s, "output", "activation")
-    if _get(s, "loss", "name") != "binary_cross_entropy" \
-            or act not in ("relu", "nonnegative", "none", "tanh"):
+    """Binary cross-entropy fed something that is not a probability: a ReLU, tanh or linear
+    output where a sigmoid belongs."""
+    act = _get(e.setup, "output", "activation")
+    if not _uses(e.setup, ("relu", "nonnegative", "none", "tanh"), ("binary_cross_entropy",)):
         return None
     return "warning", (f"binary cross-entropy on a {act} output: it needs probabilities in "
                        f"(0, 1) (a sigmoid), and values outside are clipped, with no gradient")

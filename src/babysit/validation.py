@@ -6,6 +6,8 @@ from __future__ import annotations
 import numbers
 from pathlib import Path
 
+__all__ = ["positive_int", "seed_or_none", "make_folder", "existing_file"]
+
 
 def positive_int(value, name: str) -> int:
     """`value` as an int when it is a whole number >= 1 (not a bool); else a ValueError

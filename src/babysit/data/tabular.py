@@ -34,6 +34,10 @@ import numpy as np
 from babysit.data import training_range
 from babysit.data.arrays import class_labels, first_fractional
 
+__all__ = ["TASKS", "CHECKPOINT_KEY", "UnseenCategoryWarning", "missing_cells", "as_numbers",
+           "row_text", "decide_task", "TableEncoder", "TargetEncoder", "to_checkpoint",
+           "from_checkpoint"]
+
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column

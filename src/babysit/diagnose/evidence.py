@@ -15,6 +15,8 @@ import numpy as np
 
 from babysit.diagnose.setup import chance_loss
 
+__all__ = ["moving_average", "when", "LossCurve", "Evidence"]
+
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """Moving average of `values` (N,) over `window` iterations: (N - window + 1,), the valid

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "chance_loss"]
+
 # A regression output squashed to a range misses targets beyond it by this share of their
 # spread: 5% of the targets' standard deviation is well past float noise, and a sigmoid
 # regression on [0, 1] targets (reachable) stays silent

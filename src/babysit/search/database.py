@@ -13,10 +13,12 @@ import importlib.util
 import re
 import time
 
+__all__ = ["masked", "with_driver", "open_database"]
+
 # A plain PostgreSQL URL's driver, in order of preference: (module, SQLAlchemy dialect+driver).
-POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-CREATE_TRIES = 5  # workers that create a fresh database's tables at once: the losers retry
+_POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
+_POSTGRES_SCHEMES = ("postgresql", "postgres")
+_CREATE_TRIES = 5  # workers that create a fresh database's tables at once: the losers retry
 
 
 def masked(spec) -> str:
@@ -39,9 +41,9 @@ def with_driver(url: str) -> str:
     """`url` with a PostgreSQL driver named when it names none: psycopg 3 when installed, else
     psycopg2. Other URLs come back unchanged. ValueError when neither driver is installed."""
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in POSTGRES_SCHEMES:
+    if not sep or scheme not in _POSTGRES_SCHEMES:
         return url
-    for module, dialect in POSTGRES_DRIVERS:
+    for module, dialect in _POSTGRES_DRIVERS:
         if importlib.util.find_spec(module) is not None:
             return f"{dialect}://{rest}"
     raise ValueError(f"the storage {masked(url)} needs a PostgreSQL driver: pip install "
@@ -59,12 +61,12 @@ def open_database(url: str):
     import sqlalchemy.exc
 
     target = with_driver(url)
-    for attempt in range(1, CREATE_TRIES + 1):
+    for attempt in range(1, _CREATE_TRIES + 1):
         try:
             return optuna.storages.RDBStorage(target)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
             failure = err
-            if attempt < CREATE_TRIES:
+            if attempt < _CREATE_TRIES:
                 time.sleep(0.2 * attempt)
                 continue
         except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:

@@ -32,6 +32,8 @@ from babysit.search.studies import (
 from babysit.search.trial import evaluate
 from babysit.training.trainer import DivergedError
 
+__all__ = ["fail_stale", "work", "run_stage", "run_trial", "work_with_cores", "run_workers"]
+
 # A running trial with no heartbeat for this many intervals is taken for dead.
 STALE_BEATS = 3
 # Seconds the workers of one machine wait for each other before taking their first trial.

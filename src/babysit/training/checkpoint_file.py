@@ -19,6 +19,8 @@ from babysit.backend import to_numpy
 from babysit.training.history import _jsonable
 from babysit.validation import make_folder
 
+__all__ = ["write", "read", "digest"]
+
 FORMAT = "babysit"
 VERSION = 1
 

@@ -119,10 +119,10 @@ def test_search_trials_say_their_top_finding_and_the_best_is_reported(tmp_path, 
 
 
 @pytest.mark.parametrize("estimator", [BabysitClassifier, BabysitRegressor])
-def test_the_estimators_write_the_report_of_their_last_fit(estimator, digits, tmp_path):
-    y = digits.train.y if estimator is BabysitClassifier else \
-        digits.train.X[:, 20] + digits.train.X[:, 30]
-    model = estimator(hidden=(32,), epochs=3).fit(digits.train.X, y)
+def test_the_estimators_write_the_report_of_their_last_fit(estimator, digits_split, tmp_path):
+    y = digits_split.train.y if estimator is BabysitClassifier else \
+        digits_split.train.X[:, 20] + digits_split.train.X[:, 30]
+    model = estimator(hidden=(32,), epochs=3).fit(digits_split.train.X, y)
     page = model.report(tmp_path)
     assert page == tmp_path / "report.html"
     text = page.read_text()

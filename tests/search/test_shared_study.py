@@ -334,7 +334,7 @@ def test_the_readme_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path
 
     from babysit import search
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert "`<study>.stage1`, `<study>.stage2`" in readme
     assert 'optuna.load_study(study_name="digits-1.stage1"' in readme
     search.run({"lr": search.loguniform(1e-3, 1e-2)}, "digits", stages=[

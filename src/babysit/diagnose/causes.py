@@ -259,17 +259,6 @@ CAUSES: tuple[Cause, ...] = (
           ("initial_loss_far", "dead_start", "saturated_start", "dead_grew", "saturated_grew",
            "ratio_high", "ratio_low", "noisy", "gradient_explodes", *_LOSS, *_OUTCOME),
           _unscaled_inputs),
-    Cause("too_few_updates", "too few updates to judge",
-          "Train longer (more epochs, or a smaller batch for more updates per epoch), then "
-          "judge the learning rate and the network.",
-          ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit", "ratio_low",
-           "ratio_high", "noisy", "initial_loss_far", "majority_accuracy", "gap"),
-          _too_few_updates),
-    Cause("no_gradient", "no gradient reaches the weights",
-          "Look for what stops the gradient: a constant output (softmax over one unit), a "
-          "detached tensor or a cut graph, parameters frozen or missing from the optimizer.",
-          ("ratio_low", "loss_flat", "loss_slow", "high_plateau", "gradient_vanishes",
-           *_OUTCOME), _no_gradient),
     Cause("symmetry", "symmetry not broken",
           "Initialize the weights randomly (He or Xavier), not with a constant: units that "
           "start equal get equal gradients and stay copies of each other.",
@@ -302,11 +291,22 @@ CAUSES: tuple[Cause, ...] = (
           "use fewer layers, so that the gradient keeps its size through depth.",
           ("gradient_explodes", "initial_loss_far", "ratio_high", "ratio_low", "dead_grew",
            "noisy", *_LOSS, *_OUTCOME), _from("gradient_explodes"), _layers_in("ratios")),
+    Cause("no_gradient", "no gradient reaches the weights",
+          "Look for what stops the gradient: a constant output (softmax over one unit), a "
+          "detached tensor or a cut graph, parameters frozen or missing from the optimizer.",
+          ("ratio_low", "loss_flat", "loss_slow", "high_plateau", "gradient_vanishes",
+           *_OUTCOME), _no_gradient),
     Cause("reg_too_strong", "regularization too strong",
           "Lower the regularization strength 10x: the penalty pulls the weights to zero "
           "faster than the data can move them.",
           ("weights_shrank", "penalty_dominates", "ratio_high", "dead_grew", "val_at_chance",
            "gap", *_LOSS, *_OUTCOME), _reg_too_strong),
+    Cause("too_few_updates", "too few updates to judge",
+          "Train longer (more epochs, or a smaller batch for more updates per epoch), then "
+          "judge the learning rate and the network.",
+          ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit", "ratio_low",
+           "ratio_high", "noisy", "majority_accuracy", "gap"),
+          _too_few_updates),
     Cause("lr_too_high", "learning rate too high",
           "Lower the learning rate 3-10x: a good rate drops the loss fast at first, then "
           "levels off, with updates ~1e-3 of the weights.",

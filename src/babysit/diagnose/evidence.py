@@ -164,10 +164,12 @@ class Evidence:
         if bad.any():
             e.nonfinite_at = int(np.argmax(bad)) + 1
         else:
-            # The loss-shape rules read the data loss: a penalty that dominates the total can
-            # fall while the fit to the data stays flat (a regression's L2 at 89% of it)
+            # A regression's loss-shape rules read the data loss: a penalty that dominates the
+            # total can fall while the fit to the data stays flat (L2 at 89% of the start).
+            # (A classifier's data loss near 0 would make any wiggle loud: it keeps the total.)
             data = np.asarray(history.data_loss, dtype=np.float64)
-            penalized = (data.size == loss.size and len(history.reg_loss) == loss.size
+            penalized = ((setup or {}).get("task") == "regress" and data.size == loss.size
+                         and len(history.reg_loss) == loss.size
                          and bool(np.any(np.asarray(history.reg_loss) != 0)))
             e.curve = LossCurve.of(data if penalized else loss, e.chance_loss)
             if e.curve is not None and len(history.reg_loss) == loss.size:

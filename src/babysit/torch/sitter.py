@@ -9,7 +9,13 @@ unchanged. It watches through hooks and never changes training:
   every `every` steps, a copy of the parameters before the step gives the update-to-weight
   ratio ||update|| / ||value|| per parameter;
 - a forward pre-hook on the model takes the probe batch (the first training batch's inputs,
-  unless `probe=` is given) and counts the training examples of the first epoch;
+  unless `probe=` is given; when that batch is smaller than `probe_size`, rows of the first
+  epoch's batches from the end of that epoch on), counts the training examples of the first
+  epoch and keeps up to DATA_ROWS of its rows for the data record (feature scale);
+- a forward pre-hook on the loss module (`loss_fn=`) keeps the outputs and targets it is fed
+  in the first epoch: history.meta["setup"] (babysit.diagnose.setup) names the loss, the
+  last module's activation (or the one the outputs show), the task and the targets' classes
+  or spread, and the chance loss follows from it;
 - at the start, at the end of epochs 2, 4, 8, 16, ... and when `history` is read after the
   weights moved (so the last sample is the end of the run), the model runs on the probe batch
   in eval mode under `torch.no_grad`, with the random state saved and restored; forward hooks,

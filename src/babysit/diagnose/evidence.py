@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from babysit.diagnose.setup import chance_loss
+from babysit.diagnose.setup import chance_loss, loss_floor
 
 __all__ = ["moving_average", "when", "LossCurve", "Evidence"]
 
@@ -112,6 +112,8 @@ class Evidence:
     history: object
     setup: dict | None = None              # history.meta["setup"] (babysit.diagnose.setup)
     chance_loss: float | None = None
+    loss_floor: float = 0.0                # the least loss the targets allow (entropy of
+                                           # soft binary targets; 0 for hard ones)
     n_classes: int | None = None
     batch_size: int | None = None
     nonfinite_at: int | None = None        # first iteration whose loss is NaN or inf
@@ -157,6 +159,7 @@ class Evidence:
         setup = meta.get("setup")
         chance = chance_loss(setup) if setup else meta.get("chance_loss")
         e = cls(history=history, setup=setup, chance_loss=chance,
+                loss_floor=loss_floor(setup),
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
                 dropout=meta.get("dropout"))
         loss = np.asarray(history.loss, dtype=np.float64)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "chance_loss"]
+__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "chance_loss", "loss_floor"]
 
 # A regression output squashed to a range misses targets beyond it by this share of their
 # spread: 5% of the targets' standard deviation is well past float noise, and a sigmoid
@@ -77,6 +77,15 @@ def chance_loss(setup: dict | None) -> float | None:
         return scale * ((mean - at) ** 2 + std ** 2)
     # MAE: E|y - at| is at least |mean - at| and at most sqrt of the MSE; their mean
     return scale * 0.5 * (abs(mean - at) + math.sqrt((mean - at) ** 2 + std ** 2))
+
+
+def loss_floor(setup: dict | None) -> float:
+    """The least loss the targets allow: binary cross-entropy on soft targets (in (0, 1), not
+    0/1) cannot fall below their mean entropy (`targets["entropy"]`, which the sitter
+    measures); 0 otherwise. A plateau is judged above it."""
+    if _get(setup, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits"):
+        return 0.0
+    return float(_get(setup, "targets", "entropy") or 0.0)
 
 
 def _uses(setup, activations, losses=None) -> bool:

@@ -132,7 +132,8 @@ def _loss(e: Evidence) -> dict[str, Symptom]:
             "warning", f"the loss decreases slowly and nearly linearly: {c.start:.4g} -> "
                        f"{c.mid:.4g} at half time -> {c.end:.4g} at the end "
                        f"({c.progress:.0%} of the drop by half time)")
-    elif (e.chance_loss and c.end > PLATEAU_CHANCE * e.chance_loss
+    elif (e.chance_loss and c.end - e.loss_floor > PLATEAU_CHANCE * (e.chance_loss
+                                                                    - e.loss_floor)
           and (c.mid - c.end) / c.start < PLATEAU_LATE_DROP and c.progress > PLATEAU_PROGRESS):
         out["high_plateau"] = Symptom(
             "warning", f"the loss fell from {c.start:.4g} to {c.mid:.4g} by half time, then "

@@ -634,6 +634,10 @@ def _targets_and_task(y: torch.Tensor, setup: dict) -> dict:
         stats.update(classes=units, counts=counts)
         return {"targets": stats, "task": "classify"}
     if loss in ("binary_cross_entropy", "bce_with_logits"):
+        p = yd.clamp(1e-12, 1 - 1e-12)
+        inside = (yd >= 0) & (yd <= 1)
+        if bool(inside.all()):  # soft targets: the loss cannot go below their entropy
+            stats["entropy"] = float(-(p * p.log() + (1 - p) * (1 - p).log()).mean())
         return {"targets": stats, "task": "binary"}
     return {"targets": stats, "task": "regress" if loss in ("mse", "mae") else "unknown"}
 

@@ -8,13 +8,18 @@ import json
 import shutil
 import time
 
+from babysit import report
+from babysit.backend import to_numpy
 from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, run_config
 from babysit.doctor import Runner, treat
-from babysit.report.page import Section
+from babysit.report.page import Drawn, Section, figures_html
+from babysit.report.plots import plot_lr_range
 from babysit.runs.builders import fit_to_data, layer_widths
 from babysit.runs.finish import EXIT_DIVERGED, say_findings
 from babysit.runs.folder import new_folder
+from babysit.training.history import History
+from babysit.training.metrics import regression_metrics, scores_in_words
 
 # Retrainings `train --fix` makes at most, unless --max-rounds says.
 MAX_ROUNDS = 3
@@ -51,9 +56,6 @@ def train_fix(args) -> tuple[int, dict]:
     max_rounds = MAX_ROUNDS if args.max_rounds is None else args.max_rounds
     runner = Runner()
     data = runner.data(cfg)
-    if data.task == "regress":
-        raise ValueError(f"--fix compares validation accuracy, which the regressed target of "
-                         f"{data.name} has none of: train it without --fix")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = runner.out = new_folder(args.out, "train", cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
@@ -70,25 +72,54 @@ def train_fix(args) -> tuple[int, dict]:
     kept_folder = out / f"round-{treatment.best}"
     if (kept_folder / "best.safetensors").is_file():
         shutil.copyfile(kept_folder / "best.safetensors", out / "best.safetensors")
-    images = {}
-    if runner.ranges:
-        plot = runner.ranges[-1][1].plot(out / "lr_range.png")
-        images["The last learning-rate range test of the treatment"] = plot.read_bytes()
+    body = treatment.to_html()
+    if runner.ranges:  # the curve in the folder once, drawn on the page from it
+        found = runner.ranges[-1][1].to_dict()
+        (out / "lr_range.json").write_text(json.dumps(found) + "\n")
+        body += figures_html([Drawn(
+            "lr_range", "The last learning-rate range test of the treatment",
+            "The loss as the learning rate grows, batch by batch (faint) and smoothed; the "
+            "suggested rate is marked in red (lr_range.json holds the curve).", False,
+            plot_lr_range(found))])
     history = kept.history
-    history.meta["treatment"] = treatment.to_dict()
+    # Only now, with the treatment over, is the test split scored, for the kept model alone.
+    test = _test_scores(kept, data) if kept.score is not None else {}
+    history.meta.update(treatment=treatment.to_dict(), test_accuracy=test.get("accuracy"),
+                        seconds=seconds)
+    if data.task == "regress" and test:     # the report's test RMSE, MAE and R^2
+        history.meta.setdefault("regression", {}).update(
+            {f"test_{k}": v for k, v in test.items()})
     outcome = kept.run.conclude(say, out=out, report=not args.no_report,
                                 title="diagnosis of the kept run",
-                                sections=[Section("Treatment", treatment.to_html(images),
-                                                  "treatment")])
-    # Only now, with the treatment over, is the test split scored, for the kept model alone.
-    test = kept.run.trainer.accuracy(*data.test) if kept.val_acc is not None else None
-    say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
-        f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
-    summary = {"data": data.name, "rounds": len(treatment.rounds), "kept_round": treatment.best,
-               "val_accuracy": kept.val_acc, "test_accuracy": test,
+                                sections=[Section("Treatment", body, "treatment")])
+    if not args.no_report:  # every round's own report, round 0 (the run as configured) too
+        for folder in sorted(out.glob("round-*")):
+            if (folder / "history.json").is_file():
+                report.write(History.load(folder / "history.json"), folder,
+                             preprocess=data.preprocess, image_shape=data.raw_image_shape)
+    say(f"kept round {treatment.best}: {kept.metric} {_acc(kept.value)}, "
+        f"{f'test {scores_in_words(test)}' if test else 'no test score'} ({seconds:.1f} s, "
+        f"run folder {out})")
+    summary = {"data": data.name, "task": data.task, "rounds": len(treatment.rounds),
+               "kept_round": treatment.best, "val_accuracy": kept.val_acc,
+               "val_loss": kept.val_loss, "test_accuracy": None,
+               **{f"test_{k}": v for k, v in test.items()},
                "seconds": round(seconds, 3), "command": treatment.command(),
                "run_dir": str(out), **outcome.to_json(), "treatment": treatment.to_dict()}
-    return outcome.status if kept.val_acc is not None else EXIT_DIVERGED, summary
+    return outcome.status if kept.score is not None else EXIT_DIVERGED, summary
+
+
+def _test_scores(kept, data) -> dict:
+    """The kept run's scores on the test rows: {"accuracy": a}, or a regression's
+    `regression_metrics` in the target's units; {} without test rows."""
+    if not len(data.test.y):
+        return {}
+    trainer = kept.run.trainer
+    if data.task != "regress":
+        return {"accuracy": trainer.accuracy(*data.test)}
+    restore = data.target.inverse_transform
+    return regression_metrics(restore(data.test.y),
+                              restore(to_numpy(trainer.scores(data.test.X))))
 
 
 def _acc(value) -> str:

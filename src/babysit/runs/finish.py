@@ -11,9 +11,15 @@ diagnosis the same way; `report_summary` adds what the command line prints aroun
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 from babysit.backend import to_numpy
 from babysit.training.alerts import blew_up
@@ -81,6 +87,25 @@ def top_finding(history) -> str:
     return f"{findings[0].severity}: {findings[0].what}" if findings else ""
 
 
+# Training rows of at most this many values train with one BLAS thread. Every product of a
+# small table is small (batches of 32, evaluation passes of a few thousand rows), and a second
+# OpenBLAS thread costs more than it gains: the threads wait for each other at each product,
+# and on a busy machine a wait is a time slice. A 400-row table of 30 columns (150 epochs)
+# trained in 30.7 s wall, 8.1 s CPU with two threads, 15.4 s and 3.1 s with one (2 cores
+# shared with other work, load 17). Larger data keeps the library's threads.
+ONE_THREAD_VALUES = 2**22
+
+
+def _blas_threads(X):
+    """One BLAS thread while training on X (N, D) of at most ONE_THREAD_VALUES values, else
+    the library's own number."""
+    if X.size > ONE_THREAD_VALUES:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(1, user_api="blas")
+
+
 def fit(trainer, X, y, val=None, out: Path | None = None,
         resume_hint: str | None = None) -> DivergedError | None:
     """`trainer.fit(X, y, val)`, keeping a run that diverged: returns the DivergedError (its
@@ -91,7 +116,8 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
     `resume_hint` (the command that continues the run) once `out` holds a training state
     (an epoch has ended)."""
     try:
-        trainer.fit(X, y, val=val)
+        with _blas_threads(X):
+            trainer.fit(X, y, val=val)
     except DivergedError as err:
         return err
     except KeyboardInterrupt:
@@ -101,13 +127,29 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
         h.save(Path(out) / "history.json")
         kept = [f"{out / 'history.json'} (babysit report {out} draws it)"]
         if h.epochs and (Path(out) / "checkpoints").is_dir():
-            kept.append(f"the checkpoints of epochs 1-{h.epochs} in {out / 'checkpoints'}")
+            kept.append(f"the checkpoints in {out / 'checkpoints'}")
         go_on = f"; to continue it: {resume_hint}" \
             if resume_hint and state_path(out).is_file() else ""
         raise KeyboardInterrupt(f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
                                 f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
                                 f"{go_on}") from None
     return None
+
+
+# The validation rows a regression's report draws as predicted against actual, at most.
+PREDICTIONS_KEPT = 1000
+
+
+def validation_predictions(trainer, data) -> dict:
+    """For the report's predicted-vs-actual plot: up to PREDICTIONS_KEPT validation rows'
+    targets and predictions (N,) in the target's units, and the training targets' mean (what
+    the mean predictor, the baseline, predicts for every row)."""
+    X, y = data.val.X[:PREDICTIONS_KEPT], data.val.y[:PREDICTIONS_KEPT]
+    predicted = data.target.inverse_transform(to_numpy(trainer.scores(X)))
+    actual = data.target.inverse_transform(y)
+    mean = float(np.mean(data.target.inverse_transform(data.train.y)))
+    return {"split": "validation", "actual": np.ravel(actual).tolist(),
+            "predicted": np.ravel(predicted).tolist(), "train_mean": mean}
 
 
 def summarize(trainer, data, seconds: float, out: Path) -> dict:
@@ -121,7 +163,8 @@ def summarize(trainer, data, seconds: float, out: Path) -> dict:
     else:
         summary.update(train_accuracy=h.train_acc[-1] if h.train_acc else None,
                        val_accuracy=h.val_acc[-1] if h.val_acc else None,
-                       test_accuracy=trainer.accuracy(*data.test))
+                       test_accuracy=trainer.accuracy(*data.test) if len(data.test.y)
+                       else None)
     return {**summary, "seconds": round(seconds, 3), "run_dir": str(out)}
 
 
@@ -132,18 +175,26 @@ def report_summary(summary: dict, outcome: Outcome, out: Path, command: str,
     if outcome.error is not None:
         say(f"babysit {command}: {outcome.error}")
     elif summary.get("task") == "regress":
-        say(f"R^2 train {summary['train_r2']:.4f}  val {summary['val_r2']:.4f}  test "
-            f"{summary['test_r2']:.4f};  test RMSE {summary['test_rmse']:.4g}  MAE "
-            f"{summary['test_mae']:.4g}  ({summary['seconds']:.1f} s, run folder "
+        last = "test" if summary["test_r2"] is not None else "val"
+        say(f"R^2 train {_score(summary['train_r2'])}  val {_score(summary['val_r2'])}  test "
+            f"{_score(summary['test_r2'])};  {last} RMSE {summary[f'{last}_rmse']:.4g}  MAE "
+            f"{summary[f'{last}_mae']:.4g}  ({summary['seconds']:.1f} s, run folder "
             f"{summary['run_dir']})")
     else:
-        say(f"train accuracy {summary['train_accuracy']:.4f}  "
-            f"val accuracy {summary['val_accuracy']:.4f}  "
-            f"test accuracy {summary['test_accuracy']:.4f}  "
+        say(f"train accuracy {_score(summary['train_accuracy'])}  "
+            f"val accuracy {_score(summary['val_accuracy'])}  "
+            f"test accuracy {_score(summary['test_accuracy'])}  "
             f"({summary['seconds']:.1f} s, run folder {summary['run_dir']})")
+    if outcome.error is None and summary.get("scores"):
+        say(summary["scores"])
     last = outcome.last_line(out)
     if last:
         say(f"babysit {command}: {last}")
+
+
+def _score(value) -> str:
+    """An accuracy or R^2 as printed: 4 decimals, or "-" where there is none (no rows)."""
+    return "-" if value is None else f"{value:.4f}"
 
 
 def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis") -> None:
@@ -155,6 +206,20 @@ def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis")
         say("  too little was recorded to judge")
 
 
+# The command line of the `babysit` command running now (the command line's `main` sets it),
+# stamped on every run it finishes so that a report says how its run was started.
+COMMAND_LINE: ContextVar[str | None] = ContextVar("COMMAND_LINE", default=None)
+
+
+def stamp(history) -> None:
+    """Write the run's identity into history.meta: when it finished (UTC), the babysit
+    version, and the command line when a `babysit` command ran it."""
+    history.meta.update(finished=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                        version=metadata.version("babysit"))
+    if COMMAND_LINE.get() is not None:
+        history.meta["command"] = COMMAND_LINE.get()
+
+
 def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
            preprocess=None, image_shape=None, error: DivergedError | None = None,
            title: str = "diagnosis", sections=()) -> Outcome:
@@ -163,12 +228,13 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     go to `babysit.report.write`, with the findings: the diagnosis runs once), print where
     the report is; returns the `Outcome`."""
     run_dir = Path(run_dir)
+    stamp(history)
     history.save(run_dir / "history.json")
     findings = history.diagnose()
     say_findings(findings, say, title)
     page = None
     if report:
-        from babysit import report as report_module  # Matplotlib only when a report is drawn
+        from babysit import report as report_module
 
         page = report_module.write(history, run_dir, preprocess=preprocess,
                                    image_shape=image_shape, sections=sections,
@@ -177,5 +243,6 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     return Outcome(findings, page, blew_up(history, findings), error)
 
 
-__all__ = ["EXIT_DIVERGED", "Outcome", "finding_json", "finish", "fit",
-           "report_summary", "say_findings", "summarize", "top_finding"]
+__all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "finding_json", "finish", "fit",
+           "report_summary", "say_findings", "stamp", "summarize", "top_finding",
+           "validation_predictions"]

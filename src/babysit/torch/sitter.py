@@ -357,8 +357,9 @@ class Sitter:
         if y is not None:
             found = _targets_and_task(y, setup)
             for key, value in found["targets"].items():
-                if setup["targets"].get(key) is None or (key in ("classes", "counts")
-                                                         and value is not None):
+                # classes and counts from the targets themselves replace those read from
+                # gradients, and soft or numeric targets have none
+                if setup["targets"].get(key) is None or key in ("classes", "counts"):
                     setup["targets"][key] = value
             if found["task"] == "classify" or setup["task"] == "unknown":
                 setup["task"] = found["task"]  # one-hot targets make an MSE a classifier

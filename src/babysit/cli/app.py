@@ -430,8 +430,9 @@ def main(argv=None) -> int:
     # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
     # (`| head`) does not end the run before it has written its files
     # run_lock.command_scope: the run folders the command locked are free again when it ends
+    # finish.stop_signals_interrupt: SIGTERM and SIGHUP stop a run as Ctrl-C does
     with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave(), \
-            run_lock.command_scope():
+            run_lock.command_scope(), finish.stop_signals_interrupt():
         return run_reporting_errors(f"babysit {args.command}", lambda: run(args), args.debug,
                                     diverged_status=finish.EXIT_DIVERGED)
 

@@ -160,7 +160,7 @@ def _member(args, cfg: RunConfig, data, folder: Path, i: int, hint: str):
     except KeyboardInterrupt as err:  # stopped before its first epoch ended: members before it
         if i == 1 or hint in str(err):  # finished, so the ensemble goes on all the same
             raise
-        raise KeyboardInterrupt(f"{err}; to continue the ensemble: {hint}") from None
+        raise finish.reworded(err, f"{err}; to continue the ensemble: {hint}") from None
     summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
                                       error, say, report=not args.no_report, title=title)
     return trainer, summary, outcome

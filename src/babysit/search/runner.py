@@ -12,6 +12,7 @@ import numpy as np
 from babysit.data import datasets
 from babysit.runs import run_lock
 from babysit.runs.config import RunConfig
+from babysit.runs.finish import reworded
 from babysit.search.database import masked
 from babysit.search.results import (
     SearchResult,
@@ -243,11 +244,12 @@ def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
             else:
                 codes = run_workers(job, workers, poll=lambda: bar.update(
                     _finished_trials(job, store) - bar.n))
-    except KeyboardInterrupt:  # Ctrl-C: say what is kept and how to go on
-        raise KeyboardInterrupt(f"after {_finished_trials(job, store)} of "
-                                f"{sum(s.trials for s in job.stages)} trials, which are kept "
-                                f"in {masked(job.storage)}: the same command resumes the "
-                                f"search") from None
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: say what is kept and how to go on
+        # counted on a storage opened anew: the stop may have come in the middle of a write
+        # and left `store`'s copy of the study behind its file (a replay would repeat a step)
+        raise reworded(err, f"after {_finished_trials(job, open_storage(job.storage))} of "
+                            f"{sum(s.trials for s in job.stages)} trials, which are kept in "
+                            f"{masked(job.storage)}: the same command resumes the search") from None
     rows, spaces = collect(job, store)
     missing = [i + 1 for i, s in enumerate(job.stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]

@@ -8,8 +8,10 @@ no finished trial.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 import threading
@@ -18,7 +20,7 @@ from multiprocessing.connection import wait as wait_for_processes
 
 import numpy as np
 
-from babysit.runs.finish import top_finding
+from babysit.runs.finish import Stopped, interrupt_status, stop_signals_interrupt, top_finding
 from babysit.search.studies import (
     FINISHED,
     Job,
@@ -40,6 +42,7 @@ START_TIMEOUT = 60
 TPE_STARTUP = 10
 # Seconds between the looks at the study while spawned workers run (the progress bar).
 POLL_SECONDS = 1.0
+PR_SET_PDEATHSIG = 1  # prctl's option: the signal a process gets when its parent dies (Linux)
 
 
 class _Heartbeat:
@@ -161,8 +164,11 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
     except DivergedError as err:
         result = {"diverged": str(err).split(":")[0], "finding": top_finding(err.history)}
     except BaseException:
-        # interrupted: nothing recorded, nothing lost
-        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        # interrupted: nothing recorded, nothing lost. The interruption may have come in the
+        # middle of a write to the storage: when the tell fails too, the trial stays RUNNING
+        # until `fail_stale` sees its worker gone, and the interruption is what is raised.
+        with contextlib.suppress(Exception):
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         raise
     value = result.pop(job.objective.metric, None)
     # skipped when another worker took this trial for dead (its heartbeats did not arrive):
@@ -181,19 +187,38 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
 
     An error ends the worker with exit code 1 and one line on stderr, instead of the
     traceback multiprocessing would print (a search with one worker, under --debug, shows it);
-    Ctrl-C ends it quietly with 130, the parent saying what was kept.
+    Ctrl-C ends it quietly with 130 (SIGTERM with 143), the parent saying what was kept, its
+    running trial told failed. The worker ends when its parent does (`end_with_parent`), so a
+    killed search leaves no workers taking trials behind it.
     """
     from threadpoolctl import threadpool_limits
 
     try:
-        with threadpool_limits(cores):
-            work(job, worker, ready)
-    except KeyboardInterrupt:  # Ctrl-C reaches every process: the parent says it, once
-        sys.exit(130)
+        with stop_signals_interrupt():
+            end_with_parent()
+            with threadpool_limits(cores):
+                work(job, worker, ready)
+    except KeyboardInterrupt as err:  # Ctrl-C reaches every process: the parent says it, once
+        sys.exit(interrupt_status(err))
     except Exception as err:
         print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
               file=sys.stderr)
         sys.exit(1)
+
+
+def end_with_parent() -> None:
+    """Have this process sent SIGTERM when its parent dies (Linux's PR_SET_PDEATHSIG), which
+    `stop_signals_interrupt` turns into a stop that tells the running trial failed; a parent
+    already gone by then ends it at once. Elsewhere (no prctl) nothing is set: the parent
+    still terminates its workers when it ends normally or is interrupted."""
+    parent = multiprocessing.parent_process()
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return  # refused (a sandbox): the parent's own terminate() is left
+    if os.getppid() != parent.pid:  # the parent died before the prctl took effect
+        raise Stopped("the search that started this worker has ended", signum=signal.SIGTERM)
 
 
 def run_workers(job: Job, workers: int, poll=None) -> list[int]:

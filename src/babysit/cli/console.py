@@ -98,6 +98,10 @@ def run_reporting_errors(command: str, run: Callable[[], int], debug: bool = Fal
     except ValueError as err:
         say_error(str(err))
         return 2
+    except OSError as err:  # a full disk, no permission: the file, and the system's words
+        where = f"{err.filename}: " if err.filename else ""
+        say_error(f"{where}{err.strerror or err}" + ("" if debug else " (--debug shows where)"))
+        return 2
     except Exception as err:  # a bug or the environment: still one line, the rest on --debug
         say_error(f"{type(err).__name__}: {err}"
                   + ("" if debug else " (run with --debug for the traceback)"))

@@ -147,7 +147,8 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
     Interrupted (Ctrl-C, or SIGTERM/SIGHUP under `stop_signals_interrupt`), the history so far
     is saved as `out`/history.json (when `out` is given) and the same KeyboardInterrupt raised
     again with one line saying what was kept, and `resume_hint` (the command that continues
-    the run) once `out` holds a training state (an epoch has ended)."""
+    the run) once `out` holds a training state (an epoch has ended). An OSError (a full disk)
+    is raised again with that command added to its words."""
     try:
         trainer.fit(X, y, val=val)
     except DivergedError as err:
@@ -164,6 +165,14 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
             if resume_hint and state_path(out).is_file() else ""
         raise reworded(err, f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
                             f"{len(h.loss)} iterations; kept: {' and '.join(kept)}{go_on}") from None
+    except OSError as err:  # a full disk, a folder gone: the file it names, and how to go on
+        if out is None:
+            raise
+        with contextlib.suppress(OSError):  # the history too, if there is room for it
+            trainer.history.save(Path(out) / "history.json")
+        go_on = f"; once it can be written, to continue the run: {resume_hint}" \
+            if resume_hint and state_path(out).is_file() else ""
+        raise OSError(err.errno, f"{err.strerror or err}{go_on}", err.filename) from err
     return None
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit.training import checkpoint
+from babysit.training import checkpoint, checkpoint_file
 
 from babysit.nn import losses
 from babysit.backend import to_numpy
@@ -78,10 +78,13 @@ class Predictions:
 
     def write_csv(self, path) -> Path:
         """Write the predictions as a CSV file with `columns` as its header (its folder is
-        created when missing, as `--out` run folders are)."""
+        created when missing, as `--out` run folders are), atomically as checkpoints are
+        (`checkpoint_file.replaced_atomically`): a failed write (a full disk) leaves no
+        partial or empty file, and an OSError naming `path`."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="") as f:
+        with checkpoint_file.replaced_atomically(path) as tmp, \
+                tmp.open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(self.columns)
             writer.writerows(self.rows())

@@ -36,9 +36,10 @@ from babysit.data import preprocess, training_range
 from babysit.runs.builders import build_model, build_trainer
 from babysit.runs.config import RunConfig, config_fields
 from babysit.training import monitors
+from babysit.validation import refuse_mixed_labels
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
-_NOT_PARAMETERS = ("data", "target", "task", "drop")
+_NOT_PARAMETERS = ("data", "target", "task", "drop", "header")
 
 
 def _generated_init(overrides: dict, excluded: tuple = ()):
@@ -180,6 +181,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
 
     def fit(self, X, y):
         """Train a fresh network on X (N, D) and labels y (N,) for `epochs` epochs; returns self."""
+        refuse_mixed_labels(y)
         X, y = self._validate(X, y)
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)
@@ -201,6 +203,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
                                                                     self.classes_):
             raise ValueError(f"classes={classes!r} differs from the first call's "
                              f"classes_={self.classes_!r}")
+        refuse_mixed_labels(y)
         X, y = self._validate(X, y, reset=first)
         check_classification_targets(y)
         if first:

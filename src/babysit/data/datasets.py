@@ -13,6 +13,7 @@ memory-mapped, so it may be larger than memory (see `load_npy`).
 from __future__ import annotations
 
 import contextlib
+import numbers
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,6 +25,9 @@ from babysit.data import formats, sources, tabular
 from babysit.data.arrays import as_float32, check_features, is_memory_mapped, row_blocks
 from babysit.data.splits import contiguous_blocks, holdout_indices, smallest_classes
 from babysit.validation import existing_file, seed_or_none
+
+# The train, validation and test fractions of a split made here (a file's, the digits').
+DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
 
 
 class Split(NamedTuple):
@@ -160,14 +164,15 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0,
     return tuple(parts)
 
 
-def load_digits(seed: int = 0) -> Dataset:
-    """scikit-learn's bundled 8x8 digits (1797 images), scaled to [0, 1], split 60/20/20."""
+def load_digits(seed: int = 0, fractions=DEFAULT_FRACTIONS) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 images), scaled to [0, 1], split 60/20/20
+    (or by `fractions`, stratified)."""
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
     X = (bunch.data / 16.0).astype(np.float32)
     y = bunch.target.astype(np.int64)
-    train, val, test = stratified_split(X, y, (0.6, 0.2, 0.2), seed=seed)
+    train, val, test = stratified_split(X, y, fractions, seed=seed)
     return Dataset("digits", train, val, test, image_shape=(8, 8),
                    class_names=[str(c) for c in range(10)])
 
@@ -310,10 +315,11 @@ def split_rows(y, fractions=(0.6, 0.2, 0.2), seed: int = 0, stratify: bool = Tru
 
 
 def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
-             task: str | None = None, drop=()) -> Dataset:
+             task: str | None = None, drop=(), header: bool = True) -> Dataset:
     """A CSV file with a header row: the `target` column holds the labels (class names or
     numbers) or the quantity to predict, every other column not in `drop` is a feature
-    (numbers or text categories, cells may be missing).
+    (numbers or text categories, cells may be missing). header=False: the file has no header
+    row, its columns are named "1", "2", ... (`formats.read_table`).
 
     task: "classify", "regress", or None to decide from the target (`tabular.decide_task`).
     The rows are split first (stratified by class, or shuffled for regression, seeded), then
@@ -322,14 +328,15 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
     """
     path = Path(path)
     with _naming(path):
-        return _load_table(path, target, seed, fractions, task, drop)
+        return _load_table(path, target, seed, fractions, task, drop, header)
 
 
-def _load_table(path: Path, target: str, seed: int, fractions, task, drop) -> Dataset:
+def _load_table(path: Path, target: str, seed: int, fractions, task, drop,
+                header: bool = True) -> Dataset:
     """The body of `load_csv`."""
     drop = [drop] if isinstance(drop, str) else list(drop)
     read = []                                   # what reading decided (a ';' separator)
-    header, cells = formats.read_table(path, notes=read)
+    header, cells = formats.read_table(path, notes=read, header=header)
     if target not in header:
         raise ValueError(f"target column {target!r} is not in {path}; its columns are "
                          f"{', '.join(header)}")
@@ -443,28 +450,46 @@ def _blocks(X, y, fractions, name: str, class_names) -> tuple[Split, Split, Spli
                  for start, stop in contiguous_blocks(y, fractions, name, class_names))
 
 
+def _checked_fractions(fractions) -> tuple[float, float, float]:
+    """`fractions` as three floats (train, val, test), each in (0, 1), summing to 1; else a
+    ValueError naming what was given and the form expected."""
+    want = "three numbers (train, val, test), each above 0, summing to 1, e.g. (0.6, 0.2, 0.2)"
+    if isinstance(fractions, str) or not hasattr(fractions, "__len__") or len(fractions) != 3:
+        raise ValueError(f"fractions must be {want}, got {fractions!r}")
+    if not all(isinstance(f, numbers.Real) and not isinstance(f, bool) for f in fractions):
+        raise ValueError(f"fractions must be {want}, got {fractions!r} (not all numbers)")
+    values = tuple(float(f) for f in fractions)
+    if min(values) <= 0 or not np.isclose(sum(values), 1):
+        raise ValueError(f"fractions must be {want}, got {fractions!r}")
+    return values
+
+
 BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist,
            "cifar10": load_cifar10}
 
 
 def load(name_or_path, seed: int = 0, target: str | None = None,
-         fractions=(0.6, 0.2, 0.2), task: str | None = None, drop=()) -> Dataset:
+         fractions=(0.6, 0.2, 0.2), task: str | None = None, drop=(),
+         header: bool = True) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` or `.tsv` (with
     `target`, the label column), a `.npz` holding X and y, or a `.npy` of X, memory-mapped,
     with its labels beside it in `<stem>.labels.npy` (`load_npy`).
 
-    seed fixes the splits; fractions (train, val, test) applies to files only, since the
-    built-in datasets come with their standard test sets. task ("classify", "regress" or
-    None: decided from the target) and drop (feature columns to leave out) apply to a .csv.
+    seed fixes the splits; fractions (train, val, test), positive and summing to 1, applies
+    to digits and to files; mnist, fashion-mnist and cifar10 come with their standard test
+    sets and refuse other fractions. task ("classify", "regress" or
+    None: decided from the target), drop (feature columns to leave out) and header (False: the
+    file has no header row; its columns are named "1", "2", ...) apply to a .csv.
     """
-    if not hasattr(fractions, "__len__") or len(fractions) != 3:
-        raise ValueError(f"fractions must be three numbers (train, val, test) summing to 1, "
-                         f"e.g. (0.6, 0.2, 0.2), got {fractions!r}")
+    fractions = _checked_fractions(fractions)
     name = str(name_or_path)
     table = Path(name).suffix.lower() in formats.TABLE_SUFFIXES
     if drop and not table:                  # a table's columns; the other files have none
         raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
                          f"none to leave out (--drop none clears it)")
+    if not header and not table:                      # the other files have no header row
+        raise ValueError(f"header=False (--no-header) applies to .csv files only; {name!r} "
+                         f"is not one")
     if task == "regress" and not table:               # the other files hold classes
         raise ValueError(f"task='regress' applies to .csv files only: {name!r} holds class "
                          f"labels, so it is classified")
@@ -472,6 +497,12 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
                              f"built-in dataset {name!r} (--target none clears it)")
+        if name == "digits":                          # split here: any fractions apply
+            return load_digits(seed=seed, fractions=fractions)
+        if fractions != DEFAULT_FRACTIONS:
+            raise ValueError(f"fractions={fractions!r} apply to digits and to files; {name} "
+                             f"comes with its standard test set, and its validation split is "
+                             f"held out of the training set: leave fractions out")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
@@ -483,7 +514,8 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         if target is None:
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
                              f"target=COLUMN (--target COLUMN on the command line)")
-        return load_csv(path, target, seed=seed, fractions=fractions, task=task, drop=drop)
+        return load_csv(path, target, seed=seed, fractions=fractions, task=task, drop=drop,
+                        header=header)
     if target is not None:
         holds = "arrays named X and y" if suffix == ".npz" else \
             f"the features, its labels in {labels_path(path)}"

@@ -27,18 +27,23 @@ it in its header, never pickled.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
 
 from babysit.data import training_range
 from babysit.data.arrays import class_labels, first_fractional
+from babysit.validation import refuse_mixed_labels
 
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
 MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
 TASKS = ("classify", "regress")
+# A number written with thousands separators ("1,000", "-12,345.5"): read as neither a number
+# nor a category, but refused with its own words.
+THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint`'s state
 
 
@@ -157,6 +162,10 @@ class TableEncoder:
         values, counts = np.unique(cells[~missing], return_counts=True)
         number = np.array([as_numbers(np.array([v]), np.zeros(1, bool)) is not None
                            for v in values], dtype=bool)
+        grouped = np.array([THOUSANDS.fullmatch(v) is not None for v in values], dtype=bool)
+        if grouped.any() and (grouped | number).all():    # numbers, some written "1,000"
+            i = int((cells == values[grouped][0]).argmax())
+            raise _stray_text(name, rows[i], cells[i])
         if counts[number].sum() * 2 > counts.sum():
             i = int((cells == values[~number][0]).argmax())
             raise _stray_text(name, rows[i], cells[i])
@@ -388,6 +397,7 @@ class TargetEncoder:
                 return values
             values = numbers
         if values.dtype.kind not in "iufb":
+            refuse_mixed_labels(values, "labels")
             raise ValueError(f"labels must be class labels (numbers or text), got dtype "
                              f"{values.dtype}")
         values = values.astype(np.float64)
@@ -452,6 +462,10 @@ def _stray_text(name: str, row: int, cell, droppable: bool = True) -> ValueError
     the training rows' column can be left out (`droppable`): new rows must hold every column
     the model was trained on."""
     drop = f", or leave the column out with --drop {name}" if droppable else ""
+    if THOUSANDS.fullmatch(str(cell).strip()):
+        return ValueError(f"column {name!r} holds numbers written with thousands separators "
+                          f"({str(cell)!r} in {row_text(row)}); write them without the "
+                          f"separators ({str(cell).strip().replace(',', '')})")
     return ValueError(f"column {name!r} holds numbers, but {row_text(row)} holds {str(cell)!r}; "
                       f"fix that cell{' or' if not droppable else ','} leave it empty (a missing "
                       f"value){drop}")

@@ -28,7 +28,7 @@ def load_data(cfg: RunConfig) -> datasets.Dataset:
     data) fitted on the training split only and applied to all three (`data.preprocess`).
     What "auto" chose opens `data.notes`."""
     data = datasets.load(cfg.data, seed=cfg.seed or 0, target=cfg.target, task=cfg.task,
-                         drop=cfg.drop)
+                         drop=cfg.drop, header=cfg.header)
     name, reason = preprocess.resolve(cfg.preprocess, images=data.image_shape is not None,
                                       mapped=is_memory_mapped(data.train.X))
     data = data.preprocessed(preprocess.get(name), copy=False)   # the data held once

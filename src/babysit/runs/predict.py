@@ -171,14 +171,24 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
     marked in `Predictions.far_outside`. What reading the file decided (its separator) is
     appended to `notes` when given."""
     existing_file(data, "the new rows: a CSV file with a header row")
+    if Path(data).suffix.lower() not in formats.TABLE_SUFFIXES:
+        raise ValueError(f"{data} is not a table: babysit predict reads new rows from a .csv "
+                         f"or .tsv file whose header names the columns the model was trained "
+                         f"on")
     path = model_file(model)
+    if path.name == checkpoint.state_path(path.parent).name:
+        raise ValueError(f"{path} is a run's training state (what babysit train --resume "
+                         f"goes on from), not its model: give the run folder {path.parent} "
+                         f"(its {checkpoint.BEST_NAME}{checkpoint.SUFFIX}) instead")
     net, preprocess = checkpoint.load(path)
     meta = checkpoint.read_meta(path)
     if tabular.CHECKPOINT_KEY not in meta:
         raise ValueError(f"{path} was not trained on a table (a .csv with --target), so it "
                          f"holds no column names to match new rows against")
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
-    header, cells = formats.read_table(data, notes=notes)
+    # a model trained on a file without a header row reads new rows the same way
+    header, cells = formats.read_table(data, notes=notes,
+                                       header=meta.get("config", {}).get("header", True))
     columns = match_columns(header, table.columns_, str(data))
     try:
         X, numbers = table.encode(cells[:, columns])

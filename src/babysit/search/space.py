@@ -24,7 +24,7 @@ NARROW_MARGIN = 0.25
 NARROW_MIN_PAD = 0.05
 
 # RunConfig fields a search never varies: they decide the data, which is loaded once.
-DATA_FIELDS = ("data", "target", "preprocess", "task", "drop")
+DATA_FIELDS = ("data", "target", "preprocess", "task", "drop", "header")
 
 
 def searchable_fields() -> dict:

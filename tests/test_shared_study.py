@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,15 +32,17 @@ USER = "babysit"
 
 @dataclass
 class Server:
-    """A running throwaway PostgreSQL server and how to reach it."""
+    """A running throwaway PostgreSQL server, how to reach it and how to restart it."""
 
     port: int
     database: str
+    restart: Callable[[], None] = lambda: None
 
-    def url(self, password: str = PASSWORD, port: int | None = None,
+    def url(self, password: str | None = PASSWORD, port: int | None = None,
             database: str | None = None) -> str:
-        return (f"postgresql://{USER}:{password}@127.0.0.1:{port or self.port}/"
-                f"{database or self.database}")
+        """The server's URL; password=None leaves it out (libpq then reads PGPASSWORD)."""
+        auth = USER if password is None else f"{USER}:{password}"
+        return f"postgresql://{auth}@127.0.0.1:{port or self.port}/{database or self.database}"
 
 
 def _bin_dir() -> Path | None:
@@ -105,9 +108,15 @@ def postgres():
         log = (home / "log").read_text() if (home / "log").exists() else ""
         shutil.rmtree(home, ignore_errors=True)
         pytest.fail(f"PostgreSQL did not start: {started.stderr}\n{log}")
+    def restart() -> None:
+        """Down at once (as a crash), then up again: every open connection is lost."""
+        pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
+        pg("pg_ctl", "-D", str(data), "-l", str(home / "log"), "-w", "-t", "60", "-o", options,
+           "start")
+
     try:
         pg("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", USER, "study")
-        yield Server(port, "study")
+        yield Server(port, "study", restart)
     finally:
         pg("pg_ctl", "-D", str(data), "-m", "immediate", "stop", check=False)
         shutil.rmtree(home, ignore_errors=True)
@@ -217,6 +226,35 @@ def test_two_searches_share_a_study_and_one_killed_mid_trial_resumes(postgres, t
     assert any(p.name == "search.json" for p in written)
     for path in written:                 # search.json, trials, configs, checkpoints, ...
         assert PASSWORD.encode() not in path.read_bytes(), path
+
+
+def test_a_shared_search_under_a_kill_and_a_database_restart_ends_whole(postgres, tmp_path,
+                                                                      monkeypatch):
+    """The chaos run of benchmarks/chaos_search.py, short: 3 processes on one study, one
+    SIGKILLed (and started again) once a third of the trials are done, the server restarted
+    (every connection lost) at two thirds. The study ends with the trials asked, none left
+    running, no trial number twice, the best retrained by one process only, and every process
+    that was not killed exits 0, or 2 with one line. The password travels in PGPASSWORD."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "chaos_search.py"
+    spec = importlib.util.spec_from_file_location("chaos_search", path)
+    chaos = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(chaos)
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    trials = 24
+    summary = chaos.run_chaos(postgres.url(password=None), postgres.restart, tmp_path,
+                              processes=3, kill_every=None, restart_after=None,
+                              kill_at=(trials // 3,), restart_at=2 * trials // 3,
+                              trials=trials, epochs=2, study="chaos", timeout=900)
+    assert summary["killed"] == 1 and summary["restarted"], summary
+    assert summary["finished"] == trials and summary["running"] == 0, summary
+    assert summary["repeated_numbers"] == [] and summary["retrains"] == 1, summary
+    for process in summary["survivors"]:
+        assert process["status"] == 0 or (process["status"] == 2 and process["last_line"]
+                                          .startswith("babysit search: error: lost the "
+                                                      "connection")), summary
+    assert summary["ok"]
 
 
 def one_line_error(capsys, argv) -> str:

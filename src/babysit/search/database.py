@@ -9,14 +9,26 @@ the README's `psycopg2-binary` works as well), so that either one works with the
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
+import sys
 import time
 
 # A plain PostgreSQL URL's driver, in order of preference: (module, SQLAlchemy dialect+driver).
 POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 CREATE_TRIES = 5  # workers that create a fresh database's tables at once: the losers retry
+# A connection to the database lost (a server restarted, a network that dropped) is tried
+# again for this many seconds, the waits doubling from FIRST_WAIT up to MAX_WAIT, before the
+# search stops with `DatabaseLostError`.
+RETRY_SECONDS = 60.0
+FIRST_WAIT, MAX_WAIT = 0.5, 8.0
+
+
+class DatabaseLostError(ValueError):
+    """The connection to the study's database was lost and did not come back in time: one
+    line, status 2; the finished trials are in the database, and the same command resumes."""
 
 
 def masked(spec) -> str:
@@ -61,7 +73,7 @@ def open_database(url: str):
     target = with_driver(url)
     for attempt in range(1, CREATE_TRIES + 1):
         try:
-            return optuna.storages.RDBStorage(target)
+            return _retrying(optuna.storages.RDBStorage(target), url)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
             failure = err
             if attempt < CREATE_TRIES:
@@ -71,6 +83,72 @@ def open_database(url: str):
             failure = err  # ValueError: a URL SQLAlchemy cannot parse ("host:port" not a number)
         break
     raise ValueError(f"cannot open the storage {masked(url)}: {_reason(failure, url)}")
+
+
+def _retrying(storage, url: str, seconds: float = RETRY_SECONDS):
+    """`storage` (an RDBStorage) whose every public method tries again, for up to `seconds`,
+    when the connection to the database is lost (`connection_lost`), saying so once per
+    outage in one line on stderr; past that, a `DatabaseLostError`. Other errors pass at once.
+
+    A write retried after a commit that did reach the database is harmless here: a trial
+    created twice leaves one RUNNING trial without a heartbeat, which the workers fail
+    (`workers.fail_stale`), and a result told twice is refused as already finished."""
+    import optuna
+
+    outage = {"said": False}
+    for name in dir(optuna.storages.BaseStorage):
+        if not name.startswith("_") and callable(getattr(storage, name)):
+            setattr(storage, name, _retried(getattr(storage, name), url, seconds, outage))
+    return storage
+
+
+def _retried(method, url: str, seconds: float, outage: dict):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        wait, deadline = FIRST_WAIT, None
+        while True:
+            try:
+                result = method(*args, **kwargs)
+            except Exception as err:
+                lost = connection_lost(err)
+                if lost is None:
+                    raise
+                now = time.monotonic()
+                deadline = deadline or now + seconds
+                if now + wait > deadline:
+                    raise DatabaseLostError(
+                        f"lost the connection to the study's database {masked(url)} "
+                        f"({_reason(lost, url)}), and it did not come back within "
+                        f"{seconds:g} s; the finished trials are kept there: the same command "
+                        f"resumes the search") from err
+                if not outage["said"]:
+                    print(f"babysit search: lost the connection to the study's database "
+                          f"{masked(url)}; trying again for up to {seconds:g} s",
+                          file=sys.stderr, flush=True)
+                    outage["said"] = True
+                time.sleep(wait)
+                wait = min(2 * wait, MAX_WAIT)
+                continue
+            outage["said"] = False
+            return result
+    return call
+
+
+def connection_lost(err: BaseException) -> BaseException | None:
+    """The error in `err`'s chain (itself, or one it was raised from) that says the connection
+    to the database was lost (SQLAlchemy's OperationalError or InterfaceError, or a
+    connection it invalidated), or None; Optuna reports these as a StorageInternalError
+    about "invalid data in the commit"."""
+    import sqlalchemy.exc
+
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError) \
+                or getattr(err, "connection_invalidated", False):
+            return err
+        err = err.__cause__ or err.__context__
+    return None
 
 
 def _reason(err: Exception, url: str) -> str:

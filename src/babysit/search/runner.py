@@ -24,7 +24,7 @@ from babysit.search.results import (
     save_table,
     train_command,
 )
-from babysit.search.retrain import retrain
+from babysit.search.retrain import claim_retrain, mark_retrained, retrain
 from babysit.search.space import (
     Choice,
     Dimension,
@@ -130,8 +130,13 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
                                      {k: result.best[k] for k in space if k in result.best})
             target = data.target.name_ if data.table is not None else None
             say(f"to train the best again: {train_command(best_config, data.name, target)}")
-            result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
-                                                                               top_k, say, report)
+            claim = claim_retrain(job, store, out)
+            if claim.ours:
+                result.retrained, result.ensemble, result.ensemble_model = retrain(
+                    job, rows, out, top_k, say, report)
+                mark_retrained(store, claim)
+            else:  # a shared search retrains once: the first process to finish does
+                say(f"the best configuration is retrained once per study: {claim.who}")
         else:  # nothing to retrain: say why rather than end on the table
             states = sorted({r["state"] for r in rows})
             say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "

@@ -21,6 +21,7 @@ from multiprocessing.connection import wait as wait_for_processes
 import numpy as np
 
 from babysit.runs.finish import Stopped, interrupt_status, stop_signals_interrupt, top_finding
+from babysit.search.database import DatabaseLostError
 from babysit.search.studies import (
     FINISHED,
     Job,
@@ -62,6 +63,8 @@ class _Heartbeat:
                 self.trial.set_user_attr("heartbeat", time.time())
             except UpdateFinishedTrialError:
                 return  # taken for dead by another worker; `_run_trial` drops its result
+            except DatabaseLostError:
+                return  # the worker's own next call to the database says it
 
     def __enter__(self):
         self.thread.start()
@@ -81,7 +84,7 @@ def fail_stale(study, heartbeat: float) -> None:
     for t in study.get_trials(deepcopy=False, states=trial_states("RUNNING")):
         where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
         beat = t.user_attrs.get("heartbeat", t.datetime_start.timestamp())
-        if (where == host and pid.isdigit() and not _alive(int(pid))) \
+        if (where == host and pid.isdigit() and not alive(int(pid))) \
                 or now - beat > STALE_BEATS * heartbeat:
             # Another worker may fail the same trial between this one's read and its write
             # (workers on other machines see the same dead trial): it is failed either way.
@@ -89,7 +92,8 @@ def fail_stale(study, heartbeat: float) -> None:
                 study.tell(t.number, state=trial_states("FAIL")[0], skip_if_finished=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process `pid` runs on this machine (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -244,7 +248,7 @@ def run_workers(job: Job, workers: int, poll=None) -> list[int]:
                 pending.remove(p)
     finally:
         for p in procs:
-            if p.is_alive():
+            if p.isalive():
                 p.terminate()
                 p.join()
     return [p.exitcode for p in procs]

@@ -14,6 +14,7 @@ import glob
 import importlib.util
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -397,3 +398,100 @@ def test_a_worker_process_that_fails_says_so_in_one_line(capsys, monkeypatch):
     assert stopped.value.code == 1
     assert capsys.readouterr().err.splitlines() == [
         "babysit search: worker 3 stopped: RuntimeError: lost the database"]
+
+
+def test_a_password_with_a_slash_is_masked_whole():
+    """"postgresql://ann:a/b@host/s" was shown as is: the mask stopped at the '/'."""
+    from babysit.search.database import masked
+
+    assert masked("postgresql://ann:a/b@host/s") == "postgresql://ann:***@host/s"
+
+
+@pytest.mark.parametrize("password", ["Zq@Xv", "Jk/Wm#Rt", "Hy100%", "Qw?Er"])
+def test_a_password_not_percent_encoded_is_refused_without_repeating_it(password, tmp_path,
+                                                                        capsys):
+    """'@' sent SQLAlchemy to another host, and the error showed a piece of the password
+    ("invalid literal for int()")."""
+    line = one_line_error(capsys, ["search", "--trials", "2", "--epochs", "1", "--storage",
+                                   f"postgresql://ann:{password}@127.0.0.1:1/s",
+                                   "--out", str(tmp_path)])
+    assert "percent-encode the password" in line and "PGPASSWORD" in line
+    for piece in filter(None, re.split(r"[@/#%?]", password)):
+        assert piece not in line, line
+
+
+def test_a_password_on_the_command_line_is_warned_about(tmp_path, capsys):
+    from babysit import cli
+
+    cli.main(["search", "--trials", "2", "--epochs", "1", "--storage",
+              "postgresql://ann:pw@127.0.0.1:1/s", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "warning: the password in --storage postgresql://ann:***@127.0.0.1:1/s shows in " \
+           "the process list (ps)" in out and "PGPASSWORD" in out
+
+
+def test_a_lost_connection_is_tried_again_then_one_line_saying_the_command_resumes(
+        monkeypatch, capsys):
+    """A server restart ended searches with Optuna's StorageInternalError "invalid data in
+    the commit"; now each storage call tries again (saying so once), then stops in one line."""
+    import optuna
+    import sqlalchemy.exc
+
+    from babysit.search import database
+
+    calls = []
+
+    def lost(*args):
+        calls.append(args)
+        try:
+            raise sqlalchemy.exc.OperationalError("SELECT 1", {}, Exception("server closed"))
+        except sqlalchemy.exc.OperationalError as err:
+            raise optuna.exceptions.StorageInternalError("invalid data in the commit") from err
+
+    class Storage:
+        get_all_studies = staticmethod(lost)
+
+    slept = []
+    monkeypatch.setattr(database.time, "sleep", slept.append)
+    storage = database._retrying(Storage(), "postgresql://ann:pw@db/s", seconds=5)
+    with pytest.raises(database.DatabaseLostError) as caught:
+        storage.get_all_studies()
+    assert str(caught.value) == (
+        "lost the connection to the study's database postgresql://ann:***@db/s (server "
+        "closed), and it did not come back within 5 s; the finished trials are kept there: "
+        "the same command resumes the search")
+    assert slept == [0.5, 1.0, 2.0] and len(calls) == 4     # waits doubling, at most 5 s
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["babysit search: lost the connection to the study's database "
+                   "postgresql://ann:***@db/s; trying again for up to 5 s"]
+
+    def other(*args):
+        raise optuna.exceptions.StorageInternalError("a real bug")
+
+    Storage.get_all_studies = staticmethod(other)
+    with pytest.raises(optuna.exceptions.StorageInternalError):   # not retried
+        database._retrying(Storage(), "postgresql://db/s").get_all_studies()
+
+
+def test_the_best_is_retrained_by_the_first_process_to_claim_it(tmp_path, monkeypatch):
+    """Every process of a shared search retrained the best (11 times for 5 configurations)."""
+    from babysit.search import retrain, studies
+
+    storage = studies.open_storage(str(tmp_path / "study.journal"))
+    job = type("Job", (), {"study": "s"})()
+    first = retrain.claim_retrain(job, storage, tmp_path / "a")
+    assert first.ours
+    second = retrain.claim_retrain(job, storage, tmp_path / "b")
+    assert not second.ours
+    assert second.who == f"{socket.gethostname()}:{os.getpid()} retrains it into " \
+                         f"{(tmp_path / 'a').resolve()}"
+    retrain.mark_retrained(storage, first)
+    assert "retrained it into" in retrain.claim_retrain(job, storage, tmp_path / "b").who
+    # the same search run again in its own folder retrains, as it always did
+    assert retrain.claim_retrain(job, storage, tmp_path / "a").ours
+    # a claim whose process died before it was done is passed over
+    other = type("Job", (), {"study": "t"})()
+    assert retrain.claim_retrain(other, storage, tmp_path / "a").ours
+    assert not retrain.claim_retrain(other, storage, tmp_path / "c").ours
+    monkeypatch.setattr(retrain, "alive", lambda pid: False)
+    assert retrain.claim_retrain(other, storage, tmp_path / "c").ours

@@ -20,8 +20,8 @@ POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 CREATE_TRIES = 5  # workers that create a fresh database's tables at once: the losers retry
 # A connection to the database lost (a server restarted, a network that dropped) is tried
-# again for this many seconds, the waits doubling from FIRST_WAIT up to MAX_WAIT, before the
-# search stops with `DatabaseLostError`.
+# again after waits doubling from FIRST_WAIT up to MAX_WAIT, at most this many seconds of
+# them in all, before the search stops with `DatabaseLostError`.
 RETRY_SECONDS = 60.0
 FIRST_WAIT, MAX_WAIT = 0.5, 8.0
 
@@ -39,12 +39,39 @@ def masked(spec) -> str:
     scheme, sep, rest = text.partition("://")
     if not sep:
         return text
-    netloc, slash, path = rest.partition("/")
-    userinfo, at, host = netloc.rpartition("@")
+    # up to the last '@': a password written with '/' or '@' in it is masked whole too
+    userinfo, at, after = rest.rpartition("@")
     if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
-    path = re.sub(r"(?i)(password=)[^&]*", r"\1***", path)
-    return f"{scheme}://{netloc}{slash}{path}"
+        rest = f"{userinfo.partition(':')[0]}:***@{after}"
+    rest = re.sub(r"(?i)(password=)[^&]*", r"\1***", rest)
+    return f"{scheme}://{rest}"
+
+
+# Characters a URL's password must percent-encode: SQLAlchemy reads them as the URL's parts.
+RESERVED = re.compile(r"[@/?#\[\]]|%(?![0-9A-Fa-f]{2})")
+
+
+def refuse_unencoded_password(url: str) -> None:
+    """A ValueError when the password in `url` holds a character a URL reserves, written as
+    is: the URL would be read wrong (another host, a port "invalid literal for int()") and
+    the error would show a piece of the password. The password is never repeated."""
+    password = _password(url)
+    if password and RESERVED.search(password):
+        raise ValueError(f"the storage {masked(url)}: its password holds a character that a "
+                         f"URL reserves (@ / ? # [ ] or a % not followed by two hex digits); "
+                         f"percent-encode the password (in Python: urllib.parse.quote("
+                         f"password, safe='')), or leave it out of the URL and set PGPASSWORD "
+                         f"or a ~/.pgpass file")
+
+
+def password_warning(url: str) -> str | None:
+    """What to say when `url`, given on a command line, holds a password: every user of the
+    machine sees it in the process list (ps). None when it holds none."""
+    if not _password(url):
+        return None
+    return (f"the password in --storage {masked(url)} shows in the process list (ps) of every "
+            f"user of this machine; leave it out of the URL and set PGPASSWORD, or keep it in "
+            f"~/.pgpass (PostgreSQL's password file)")
 
 
 def with_driver(url: str) -> str:
@@ -70,6 +97,7 @@ def open_database(url: str):
     import optuna
     import sqlalchemy.exc
 
+    refuse_unencoded_password(url)
     target = with_driver(url)
     for attempt in range(1, CREATE_TRIES + 1):
         try:
@@ -97,7 +125,7 @@ def _retrying(storage, url: str, seconds: float = RETRY_SECONDS):
 
     outage = {"said": False}
     for name in dir(optuna.storages.BaseStorage):
-        if not name.startswith("_") and callable(getattr(storage, name)):
+        if not name.startswith("_") and callable(getattr(storage, name, None)):
             setattr(storage, name, _retried(getattr(storage, name), url, seconds, outage))
     return storage
 
@@ -105,7 +133,7 @@ def _retrying(storage, url: str, seconds: float = RETRY_SECONDS):
 def _retried(method, url: str, seconds: float, outage: dict):
     @functools.wraps(method)
     def call(*args, **kwargs):
-        wait, deadline = FIRST_WAIT, None
+        wait, waited = FIRST_WAIT, 0.0
         while True:
             try:
                 result = method(*args, **kwargs)
@@ -113,9 +141,7 @@ def _retried(method, url: str, seconds: float, outage: dict):
                 lost = connection_lost(err)
                 if lost is None:
                     raise
-                now = time.monotonic()
-                deadline = deadline or now + seconds
-                if now + wait > deadline:
+                if waited + wait > seconds:
                     raise DatabaseLostError(
                         f"lost the connection to the study's database {masked(url)} "
                         f"({_reason(lost, url)}), and it did not come back within "
@@ -127,6 +153,7 @@ def _retried(method, url: str, seconds: float, outage: dict):
                           file=sys.stderr, flush=True)
                     outage["said"] = True
                 time.sleep(wait)
+                waited += wait
                 wait = min(2 * wait, MAX_WAIT)
                 continue
             outage["said"] = False
@@ -161,5 +188,6 @@ def _reason(err: Exception, url: str) -> str:
 
 
 def _password(url: str) -> str | None:
-    userinfo, at, _ = url.partition("://")[2].partition("/")[0].rpartition("@")
+    """The password in `url` as written (up to its last '@'), or None."""
+    userinfo, at, _ = url.partition("://")[2].rpartition("@")
     return userinfo.partition(":")[2] or None if at else None

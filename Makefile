@@ -8,18 +8,25 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# What each command needs, and no more: the demo runs on the package alone (NumPy, SciPy,
+# Matplotlib, ...); the tests add the test extra (pytest, ruff, Hypothesis, and PyTorch for
+# babysit.torch), a download the demo never uses.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
 demo: $(VENV)/.installed
 	$(BIN)/babysit demo
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 # Training throughput against PyTorch (CPU, the torch extra, which the test extra holds too)

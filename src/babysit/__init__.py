@@ -25,8 +25,9 @@ from babysit.training.trainer import DivergedError, Trainer
 
 init = initializers   # the engine issue's name for it (`bs.init`), kept beside the new one
 
-# The module paths from before the layout by layer (`from babysit.losses import ...`, as older
-# scripts and the README of 0.1 wrote them) name the same modules.
+# The module paths from before the layout by layer (`from babysit.losses import ...`,
+# `bs.train.DivergedError`, as older scripts and the README of 0.1 wrote them) name the same
+# modules.
 for _old, _module in {
         "average": average, "initializers": initializers, "layers": layers, "losses": losses,
         "optim": optim, "regularizers": regularizers, "preprocess": preprocess,
@@ -34,6 +35,7 @@ for _old, _module in {
         "callbacks": callbacks, "checkpoint": checkpoint, "history": history,
         "metrics": metrics, "monitors": monitors, "train": trainer}.items():
     sys.modules.setdefault(f"babysit.{_old}", _module)
+    globals().setdefault(_old, _module)
 del _old, _module
 
 __version__ = "0.1.0"

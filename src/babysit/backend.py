@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["DEFAULT_DTYPE", "FLOAT_DTYPES", "get_array_module", "to_numpy", "DEVICES",
+           "resolve_device", "to_device", "device_of", "resolve_dtype", "make_rng",
+           "random_uniform"]
+
 DEFAULT_DTYPE = np.float32
 FLOAT_DTYPES = ("float32", "float64")
 

@@ -24,6 +24,7 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 from __future__ import annotations
 
 import inspect
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,26 @@ def _generated_init(overrides: dict, excluded: tuple = ()):
         + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
            for name, default in defaults.items()])
     return __init__
+
+
+def _parameters_doc(init) -> str:
+    """The docstring's "Parameters" section for a generated `__init__`: each parameter with
+    its default and RunConfig's help text and choices (those `babysit train --help` shows),
+    so that the estimators' docs say what the fields say and cannot drift from them."""
+    fields = config_fields()
+    lines = ["", "Parameters", "----------"]
+    for name, param in list(inspect.signature(init).parameters.items())[1:]:
+        if name == "verbose":
+            text = "show a progress bar while fitting"
+        else:
+            text = fields[name].metadata["help"]
+            choices = fields[name].metadata["cli_choices"]
+            if choices is not None:
+                text += "; one of " + ", ".join(
+                    "None" if c is None else repr(c) for c in choices())
+        lines.append(f"{name} : default {param.default!r}")
+        lines += textwrap.wrap(text, 88, initial_indent="    ", subsequent_indent="    ")
+    return textwrap.indent("\n".join(lines), "    ") + "\n"
 
 
 class _BabysitEstimator(BaseEstimator):
@@ -152,26 +173,17 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
     """A babysit network trained as a classifier, with scikit-learn's manners.
 
     Labels may be of any type (strings, integers, ...): `classes_` lists them sorted and
-    the network's output j scores `classes_[j]`. The arguments are RunConfig's fields
-    (those of `babysit train`):
-
-    hidden: widths of the hidden layers (an int for one layer, () for a linear classifier);
-    activation, init, batchnorm, dropout (probability of zeroing a unit), input_noise (std);
-    loss: "softmax" (cross-entropy) or "svm" (multiclass hinge); dtype: "float32" or "float64";
-    device: "cpu" or "gpu" (CuPy; predictions come back as NumPy arrays);
-    optimizer ("adam", "sgd", "momentum", "nesterov", "adagrad", "rmsprop") with learning rate
-    `lr`, decayed as lr * exp(-lr_decay * t) when lr_decay > 0; reg: strength of the
-    `reg_kind` penalty ("l2", "l1", "elastic"); max_norm: the max-norm constraint c (None:
-    off); epochs and batch_size; seed fixes the initial weights and the shuffles (None:
-    different each fit); average: the decay of a running average of
-    the weights used for prediction (such as 0.999; None: off); patience: stop once the
-    training accuracy has not improved for that many epochs (None: off); preprocess: the
-    `babysit.data.preprocess` transform fitted on the training X and applied before the network
-    ("minmax" maps each feature's training range to [-1, 1]; "none", "center",
-    "standardize", "pca", "whiten-pca", "whiten-zca"); verbose shows a progress bar.
+    the network's output j scores `classes_[j]`. The arguments are RunConfig's fields (those
+    of `babysit train`), listed below with its help text, where "none" is None and a
+    comma-separated list a tuple: `hidden` is an int for one layer, () for a linear
+    classifier; `seed=None` differs each fit; on `device="gpu"` predictions still come back
+    as NumPy arrays; early stopping (`patience`) watches the training accuracy, since an
+    estimator has no validation split; `preprocess` is fitted on the training X ("minmax",
+    the default here, maps each feature's training range to [-1, 1]).
     """
 
     __init__ = _generated_init({"preprocess": "minmax"})
+    __doc__ += _parameters_doc(__init__)
 
     def _fixed(self) -> dict:
         if self.loss not in ("softmax", "svm"):
@@ -240,6 +252,7 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     """
 
     __init__ = _generated_init({"preprocess": "minmax"}, excluded=("loss", "patience"))
+    __doc__ += _parameters_doc(__init__)
 
     def _fixed(self) -> dict:
         # Early stopping watches accuracy, which a regression loss does not have.

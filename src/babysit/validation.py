@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+__all__ = ["described", "existing_file", "make_folder", "positive_int", "refuse_mixed_labels",
+           "seed_or_none"]
+
 
 def described(value) -> str:
     """`value` as an error names a value of the wrong type: "the string '0.01'" (a number

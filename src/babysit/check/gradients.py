@@ -43,6 +43,9 @@ from babysit.nn.optim import Adam, Optimizer
 from babysit.training.trainer import Trainer
 from babysit.validation import positive_int
 
+__all__ = ["REGULARIZATION", "WRONG", "GradientRow", "ParamVerdict", "verdict", "GradientReport",
+           "gradients", "judge", "StepSizes", "step_sizes"]
+
 DATA, REGULARIZATION = "data loss", "regularization"
 
 # The notes' scale of relative errors.

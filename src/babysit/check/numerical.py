@@ -14,6 +14,9 @@ import numpy as np
 from babysit.backend import to_numpy
 from babysit.nn.layers import kinks
 
+__all__ = ["centered_difference", "kink_aware_difference", "numerical_gradient",
+           "numerical_gradient_array", "rel_error"]
+
 
 def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
     """(f(x + h e_i) - f(x - h e_i)) / (2h) for one entry `index` of x: the notes' centered formula.

@@ -1,11 +1,11 @@
 """`babysit train --ensemble K`: K models of one configuration from seeds seed..seed+K-1, each
-a run of its own in ENSEMBLE/member-<i>/, then the test scores of each and of their average;
-and `babysit train --resume ENSEMBLE`, which continues an ensemble that stopped.
+a run of its own (a `Run`) in ENSEMBLE/member-<i>/, then the test scores of each and of their
+average; and `babysit resume ENSEMBLE`, which continues an ensemble that stopped.
 
 The ensemble's folder holds its config.json (the first seed's), ensemble.json (the number of
 members; "finished" once the ensemble has been evaluated) and the member folders. Resumed, a
 member that finished is loaded from its training state (not trained again), a member that
-was interrupted goes on from its state (`Trainer.resume`, bit for bit as in `cli_resume`),
+was interrupted goes on from its state (`Trainer.resume`, bit for bit as `babysit resume`),
 and a member not yet started is trained: the ensemble ends exactly as an uninterrupted one.
 The ensemble's folder and every member folder are locked (`run_lock`) while it runs.
 """
@@ -17,24 +17,15 @@ import time
 from pathlib import Path
 
 from babysit.cli.console import say
-from babysit.cli.resume import (
-    refuse_other_data,
-    refuse_other_flags,
-    resume_command,
-    stopped_itself,
-)
-from babysit.cli.run_folder import CONFIG_NAME, chosen_settings, run_folder
+from babysit.cli.options import chosen_settings, count, run_config
 from babysit.runs import ensemble, finish, run_lock
-from babysit.runs.builders import (
-    build_model,
-    build_trainer,
-    checkpoint_meta,
-    fit_to_data,
-    load_data,
-)
+from babysit.runs.builders import fit_to_data, load_data
 from babysit.runs.config import RunConfig, config_fields
+from babysit.runs.folder import CONFIG_NAME, new_folder
+from babysit.runs.resume import refuse_other_data, resume_command, stopped_itself
+from babysit.runs.run import Run
 from babysit.training.alerts import blew_up
-from babysit.training.checkpoint import Checkpoints, state_path
+from babysit.training.checkpoint import state_path
 from babysit.training.history import History
 from babysit.training.metrics import scores_in_words
 from babysit.validation import make_folder
@@ -48,48 +39,54 @@ def is_ensemble(folder) -> bool:
     return (Path(folder) / ENSEMBLE_NAME).is_file()
 
 
-def train_ensemble(args, cfg: RunConfig) -> int:
-    """`train --ensemble K` with the settings `cfg`: the exit status (3 when a member
-    diverged, which ends the ensemble there, its folder kept)."""
+def add_ensemble_option(p) -> None:
+    """--ensemble K: train K seeds of one configuration and average them."""
+    p.add_argument("--ensemble", type=count, default=1, metavar="K",
+                   help="train K models from seeds seed..seed+K-1 and average their "
+                        "probabilities (default: 1, a single model)")
+
+
+def train_ensemble(args) -> tuple[int, dict]:
+    """`train --ensemble K` with the settings the options give: the exit status (3 when a
+    member diverged, which ends the ensemble there, its folder kept) and --json summary."""
+    cfg = run_config(args)
     data = load_data(cfg)
     cfg = fit_to_data(cfg, data, chosen_settings(args))
-    out = run_folder(args, "train", cfg)
+    out = new_folder(args.out, "train", cfg)
     _write_record(out, args.ensemble, finished=False)
     first = cfg.seed or 0
     say(f"babysit train: {data.name}, an ensemble of {args.ensemble} models, seeds "
         f"{first}..{first + args.ensemble - 1}")
-    return _train_members(args, cfg, data, out, args.ensemble)
+    return _train_members(cfg, data, out, args.ensemble, report=not args.no_report)
 
 
-def resume_ensemble(args, given) -> int:
-    """`train --resume ENSEMBLE`: the ensemble in folder `args.resume` goes on from where it
-    stopped. `given`: the options on the command line (dest names); beside --resume only
-    --json and --no-report (--epochs too is refused: resume a member to train it longer)."""
-    refuse_other_flags(given)
-    out = Path(args.resume)
-    if "epochs" in given:
-        raise ValueError(f"--epochs cannot be given with --resume {out}, an ensemble: its "
-                         f"members go on to the epochs of its {CONFIG_NAME}; to train a member "
-                         f"longer, resume it alone: {resume_command(out / 'member-1')} "
-                         f"--epochs N")
+def resume_ensemble(out: Path, epochs: int | None, report: bool = True) -> tuple[int, dict]:
+    """`babysit resume ENSEMBLE`: the ensemble in folder `out` goes on from where it stopped
+    (`epochs` is refused: resume a member alone to train it longer)."""
+    if epochs is not None:
+        raise ValueError(f"--epochs cannot be given for {out}, an ensemble: its members go "
+                         f"on to the epochs of its {CONFIG_NAME}; to train a member longer, "
+                         f"resume it alone: {resume_command(out / 'member-1')} --epochs N")
     run_lock.hold(out)
-    count, finished = _read_record(out)
+    members, finished = _read_record(out)
     if finished:
-        raise ValueError(f"--resume {out}: the ensemble has finished its {count} members; "
-                         f"train a new one (or resume a member alone with --epochs N)")
+        raise ValueError(f"{out}: the ensemble has finished its {members} members; train a "
+                         f"new one (or resume a member alone with --epochs N)")
     cfg = RunConfig.load(out / CONFIG_NAME)
     data = load_data(cfg)
     cfg = fit_to_data(cfg, data, set(config_fields()))  # the file's settings are all chosen
     first = cfg.seed or 0
-    say(f"babysit train: {data.name}, resuming the ensemble of {count} models in {out}, seeds "
-        f"{first}..{first + count - 1}")
-    return _train_members(args, cfg, data, out, count)
+    say(f"babysit resume: {data.name}, resuming the ensemble of {members} models in {out}, "
+        f"seeds {first}..{first + members - 1}")
+    return _train_members(cfg, data, out, members, report)
 
 
-def _train_members(args, cfg: RunConfig, data, out: Path, count: int) -> int:
+def _train_members(cfg: RunConfig, data, out: Path, count: int,
+                   report: bool) -> tuple[int, dict]:
     """Train (or load, or continue) the `count` members in out/member-<i>/, seeds cfg.seed..,
-    each with its history, checkpoints, diagnosis and report; then the test scores of each
-    and of their average (`Ensemble.evaluate`), printed, and with --json as the last line."""
+    each with its history, checkpoints, diagnosis and report (unless report=False); then the
+    test scores of each and of their average (`Ensemble.evaluate`), printed; the exit status
+    and the --json summary."""
     first = cfg.seed or 0
     folders = [out / f"member-{i}" for i in range(1, count + 1)]
     for folder in folders:               # each member's folder is this run's until it ends
@@ -98,15 +95,13 @@ def _train_members(args, cfg: RunConfig, data, out: Path, count: int) -> int:
     trainers, outcomes = [], []
     for i, folder in enumerate(folders, start=1):
         seed = first + i - 1
-        trainer, summary, outcome = _member(args, cfg.replace(seed=seed), data, folder, i,
-                                            resume_command(out))
+        trainer, summary, outcome = _member(cfg.replace(seed=seed), data, folder, i,
+                                            resume_command(out), report)
         outcomes.append(outcome)
         if outcome.diverged:
             say(f"babysit train: member {i} (seed {seed}): {outcome.last_line(folder)}")
-            if args.json:
-                print(json.dumps({**summary, "members": count, "diverged_member": i,
-                                  "run_dir": str(out)}))
-            return outcome.status
+            return outcome.status, {**summary, "members": count, "diverged_member": i,
+                                    "run_dir": str(out)}
         trainers.append(trainer)
     models = ensemble.Ensemble(trainers, data.task)
     restore = data.target.inverse_transform if data.task == "regress" else None
@@ -124,19 +119,16 @@ def _train_members(args, cfg: RunConfig, data, out: Path, count: int) -> int:
               for i, o in enumerate(outcomes, start=1) if o.errors]
     if errors:
         say("babysit train: " + "; ".join(errors))
-    if args.json:
-        print(json.dumps(summary))
-    return 0
+    return 0, summary
 
 
-def _member(args, cfg: RunConfig, data, folder: Path, i: int, hint: str):
+def _member(cfg: RunConfig, data, folder: Path, i: int, hint: str, report: bool):
     """Member `i` (settings `cfg`, its seed) in `folder`: trained from the start, continued from
     the training state an interrupted run left, or, finished and ended earlier, loaded from it.
     Returns (its Trainer, its summary, its `finish.Outcome`)."""
     title = f"member {i} (seed {cfg.seed}) diagnosis"
-    trainer = build_trainer(cfg, build_model(cfg, data.n_features, data.n_outputs), data=data,
-                            callbacks=[Checkpoints(folder, preprocess=data.preprocess,
-                                                   meta=checkpoint_meta(cfg, data))])
+    run = Run.prepare(cfg, data=data, out=folder)
+    trainer = run.trainer
     finished = False
     if state_path(folder).is_file():     # a resumed ensemble's member that had begun
         trainer.resume(state_path(folder))
@@ -152,23 +144,21 @@ def _member(args, cfg: RunConfig, data, folder: Path, i: int, hint: str):
                 f"epoch {trainer.epochs}")
     else:
         cfg.save(folder / CONFIG_NAME)
-    began = time.perf_counter()
     # A member that finished but was stopped before its end was written only ends here.
     try:
-        error = None if finished else finish.fit(trainer, data.train.X, data.train.y,
-                                                 val=data.val, out=folder, resume_hint=hint)
+        if not finished:
+            run.fit(resume_hint=hint)
     except KeyboardInterrupt as err:  # stopped before its first epoch ended: members before it
         if i == 1 or hint in str(err):  # finished, so the ensemble goes on all the same
             raise
         raise finish.reworded(err, f"{err}; to continue the ensemble: {hint}") from None
-    summary, outcome = finish.end_run(trainer, data, time.perf_counter() - began, folder,
-                                      error, say, report=not args.no_report, title=title)
+    summary, outcome = run.finish(say, report=report, title=title)
     return trainer, summary, outcome
 
 
 def _ended_history(folder: Path, trainer) -> History | None:
     """The History a finished member's end wrote (history.json with the run's time, as
-    `finish.end_run` writes it, as long as the training state), or None."""
+    `Run.finish` writes it, as long as the training state), or None."""
     path = folder / "history.json"
     if not path.is_file():
         return None
@@ -198,14 +188,15 @@ def _read_record(out: Path) -> tuple[int, bool]:
         record = json.loads(path.read_text())
         count, finished = record["members"], record["finished"]
     except (ValueError, KeyError, TypeError):
-        raise ValueError(f"--resume {out}: {path} is damaged; expected {{\"members\": K, "
+        raise ValueError(f"{out}: {path} is damaged; expected {{\"members\": K, "
                          f"\"finished\": false}} as babysit train --ensemble K writes it") \
             from None
     if not isinstance(count, int) or isinstance(count, bool) or count < 1 \
             or not isinstance(finished, bool):
-        raise ValueError(f"--resume {out}: {path} holds members={count!r}, "
+        raise ValueError(f"{out}: {path} holds members={count!r}, "
                          f"finished={finished!r}; expected a positive integer and true/false")
     return count, finished
 
 
-__all__ = ["ENSEMBLE_NAME", "is_ensemble", "resume_ensemble", "train_ensemble"]
+__all__ = ["ENSEMBLE_NAME", "add_ensemble_option", "is_ensemble", "resume_ensemble",
+           "train_ensemble"]

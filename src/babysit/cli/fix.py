@@ -1,8 +1,5 @@
-"""The doctor's commands: `babysit lr-find` and `babysit train --fix`.
-
-`babysit.cli` parses the options and hands them here; the run configuration and the run folder
-come from `babysit.cli.run_folder`, as for every command.
-"""
+"""`babysit train --fix`: train, diagnose, apply the notes' remedy for the top root cause,
+train again (`babysit.doctor.treat`), each round a `Run` of the doctor's `Runner`."""
 
 from __future__ import annotations
 
@@ -11,27 +8,13 @@ import json
 import shutil
 import time
 
-from babysit.check.lr_range import METHODS, SUGGESTION
 from babysit.cli.console import say
-from babysit.cli.run_folder import chosen_settings, run_config, run_folder
-from babysit.doctor import Runner, train_command, treat
+from babysit.cli.options import chosen_settings, run_config
+from babysit.doctor import Runner, treat
 from babysit.report.page import Section
 from babysit.runs.builders import fit_to_data, layer_widths
-from babysit.runs.config import RunConfig
-from babysit.runs.finish import EXIT_DIVERGED, finish, say_findings
-
-
-def add_lr_find_options(p: argparse.ArgumentParser) -> None:
-    """--start, --end, --iterations, --method: the range the learning rate sweeps."""
-    g = p.add_argument_group("range test")
-    g.add_argument("--start", type=float, default=1e-7, help="the first rate (default: 1e-7)")
-    g.add_argument("--end", type=float, default=10.0, help="the last rate (default: 10)")
-    g.add_argument("--iterations", type=int, default=200,
-                   help="mini-batches from start to end (default: 200)")
-    g.add_argument("--method", default=SUGGESTION, choices=METHODS,
-                   help=f"how the rate is suggested (default: {SUGGESTION}, the rate at the "
-                        f"smoothed loss's minimum / 10)")
-
+from babysit.runs.finish import EXIT_DIVERGED, say_findings
+from babysit.runs.folder import new_folder
 
 # Retrainings `train --fix` makes at most, unless --max-rounds says.
 MAX_ROUNDS = 3
@@ -59,42 +42,12 @@ def _rounds(text: str) -> int:
     return value
 
 
-def cmd_lr_find(args) -> int:
-    """`babysit lr-find`: the range test on the configured network and training split; the plot
-    and the curve go into the run folder. Exit 0 (a loss that never fell says so, with no
-    suggestion)."""
-    runner = Runner()
+def train_fix(args) -> tuple[int, dict]:
+    """`train --fix`: train the run the options describe, then treat it; each round's run is
+    kept in RUN/round-<n>/, the kept one's history, best checkpoint, report and final
+    config.json in RUN/, its report with the treatment as a section. Exit 3 when the kept run
+    diverged or exploded."""
     cfg = run_config(args)
-    data = runner.data(cfg)
-    cfg = fit_to_data(cfg, data, chosen_settings(args))
-    out = run_folder(args, "lr-find", cfg)
-    say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
-        f"{layer_widths(cfg, data)}, {cfg.optimizer}, batches of {cfg.batch_size}")
-    found = runner.range_test(cfg, start=args.start, end=args.end, iterations=args.iterations,
-                              method=args.method)
-    plot = found.plot(out / "lr_range.png")
-    (out / "lr_range.json").write_text(json.dumps(found.to_dict()) + "\n")
-    say(str(found))
-    command = None
-    if found.suggestion is not None:
-        command = train_command(cfg.replace(lr=float(f"{found.suggestion:.2g}")))
-        say(f"to train at it: {command}")
-    say(f"plot: {plot}")
-    if args.json:
-        print(json.dumps({"suggestion": found.suggestion, "method": found.method,
-                          "steepest": found.steepest, "at_minimum": found.at_minimum,
-                          "stopped": found.stopped, "note": found.note, "command": command,
-                          "plot": str(plot), "run_dir": str(out)}))
-    return 0
-
-
-def train_fix(args, cfg: RunConfig) -> int:
-    """`train --fix`: train cfg, then treat it (babysit.doctor.treat); each round's run is kept
-    in RUN/round-<n>/, the kept one's history, best checkpoint, report and final config.json
-    in RUN/, its report with the treatment as a section. Exit 3 when the kept run diverged or
-    exploded."""
-    if args.ensemble != 1:
-        raise ValueError("--fix treats one model: it cannot be combined with --ensemble")
     max_rounds = MAX_ROUNDS if args.max_rounds is None else args.max_rounds
     runner = Runner()
     data = runner.data(cfg)
@@ -102,7 +55,7 @@ def train_fix(args, cfg: RunConfig) -> int:
         raise ValueError(f"--fix compares validation accuracy, which the regressed target of "
                          f"{data.name} has none of: train it without --fix")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
-    out = runner.out = run_folder(args, "train", cfg)
+    out = runner.out = new_folder(args.out, "train", cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
         f"model {layer_widths(cfg, data)}, at most {max_rounds} rounds")
     start = time.perf_counter()
@@ -123,24 +76,23 @@ def train_fix(args, cfg: RunConfig) -> int:
         images["The last learning-rate range test of the treatment"] = plot.read_bytes()
     history = kept.history
     history.meta["treatment"] = treatment.to_dict()
-    outcome = finish(history, out, say, report=not args.no_report, preprocess=data.preprocess,
-                     image_shape=data.raw_image_shape, title="diagnosis of the kept run",
-                     sections=[Section("Treatment", treatment.to_html(images), "treatment")])
+    outcome = kept.run.conclude(say, out=out, report=not args.no_report,
+                                title="diagnosis of the kept run",
+                                sections=[Section("Treatment", treatment.to_html(images),
+                                                  "treatment")])
     # Only now, with the treatment over, is the test split scored, for the kept model alone.
-    test = kept.run.accuracy(*data.test) if kept.val_acc is not None else None
+    test = kept.run.trainer.accuracy(*data.test) if kept.val_acc is not None else None
     say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
         f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
-    if args.json:
-        print(json.dumps({"data": data.name, "rounds": len(treatment.rounds),
-                          "kept_round": treatment.best, "val_accuracy": kept.val_acc,
-                          "test_accuracy": test, "seconds": round(seconds, 3),
-                          "command": treatment.command(), "run_dir": str(out),
-                          **outcome.to_json(), "treatment": treatment.to_dict()}))
-    return outcome.status if kept.val_acc is not None else EXIT_DIVERGED
+    summary = {"data": data.name, "rounds": len(treatment.rounds), "kept_round": treatment.best,
+               "val_accuracy": kept.val_acc, "test_accuracy": test,
+               "seconds": round(seconds, 3), "command": treatment.command(),
+               "run_dir": str(out), **outcome.to_json(), "treatment": treatment.to_dict()}
+    return outcome.status if kept.val_acc is not None else EXIT_DIVERGED, summary
 
 
 def _acc(value) -> str:
     return "diverged" if value is None else f"{value:.4f}"
 
 
-__all__ = ["add_fix_options", "add_lr_find_options", "cmd_lr_find", "train_fix"]
+__all__ = ["add_fix_options", "train_fix"]

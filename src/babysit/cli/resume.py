@@ -1,165 +1,53 @@
-"""`babysit train --resume RUN`: continue a run that stopped (Ctrl-C, a crash, a machine that
-went away) or that should train longer, in its own folder, from its last finished epoch.
-
-What a run needs to go on is already in its folder: config.json (the settings, so the data,
-its split and preprocessing, a table's encoders and the network are built again exactly as
-they were) and state.safetensors, which the `Checkpoints` callback rewrites after every epoch
-(weights, optimizer state, running average, generators, counters, History:
-`checkpoint.save_training`). The continued run ends bit for bit where an uninterrupted one
-would. Only --epochs (a larger count, to train longer) may change the run; a flag that would
-train another run is refused.
-"""
+"""`babysit resume RUN [--epochs N]`: continue a run that stopped, or that should train
+longer, in its own folder from its last finished epoch, bit for bit as if it had never
+stopped (`babysit.runs.resume`); RUN may be an ensemble's folder (`babysit.cli.ensemble`)."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 from pathlib import Path
 
-import numpy as np
-
-from babysit.backend import to_numpy
-from babysit.cli.run_folder import CONFIG_NAME
-from babysit.data.tabular import CHECKPOINT_KEY
-from babysit.runs import run_lock
-from babysit.runs.builders import (
-    build_model,
-    build_trainer,
-    checkpoint_meta,
-    fit_to_data,
-    load_data,
-    table_meta,
-)
-from babysit.runs.config import RunConfig, config_fields
-from babysit.training import checkpoint_file
-from babysit.training.callbacks import EarlyStopping
-from babysit.training.checkpoint import Checkpoints, models_in, state_path
-
-# The options that may stand beside --resume: they say how long to train, or what to print.
-BESIDE_RESUME = ("resume", "epochs", "json", "no_report", "debug", "command")
+from babysit.cli import ensemble
+from babysit.cli.console import say
+from babysit.cli.options import add_json_flag, add_report_flag
+from babysit.cli.running import say_opening, train_to_the_end
+from babysit.runs import resume as resuming
+from babysit.runs.config import config_fields
 
 
-def add_resume_option(p: argparse.ArgumentParser) -> None:
-    """--resume RUN: continue the run in folder RUN (train only)."""
-    p.add_argument("--resume", type=Path, metavar="RUN", default=None,
-                   help="continue the run in folder RUN from its last finished epoch, in that "
-                        "folder, to its epochs (or to a larger --epochs given here), exactly as "
-                        "if it had never stopped; no other setting may be given beside it")
+def add_options(p: argparse.ArgumentParser) -> None:
+    """RUN, --epochs N, --json, --no-report."""
+    p.add_argument("run", type=Path, metavar="RUN",
+                   help="the folder of the run (or ensemble) to continue")
+    p.add_argument("--epochs", type=_more_epochs, default=None, metavar="N",
+                   help="train to N epochs in all instead of the run's own (a single run only)")
+    add_json_flag(p)
+    add_report_flag(p)
 
 
-def resume_command(run_dir) -> str:
-    """The command that continues the run in `run_dir` (what an interrupted run says)."""
-    return f"babysit train --resume {shlex.quote(str(run_dir))}"
+def _more_epochs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
-def refuse_other_flags(given) -> None:
-    """Refuse the first option in `given` (argparse dest names) other than BESIDE_RESUME: it
-    would make another run than the one the folder holds."""
-    others = [name for name in given if name not in BESIDE_RESUME]
-    if others:
-        flag = f"--{others[0].replace('_', '-')}"
-        raise ValueError(f"{flag} cannot be given with --resume: the run goes on with the "
-                         f"settings of its config.json (beside --resume only --epochs N, to "
-                         f"train longer, --json and --no-report); to change {flag}, start a new "
-                         f"run: babysit train --config RUN/config.json {flag} ...")
+def cmd_resume(args) -> tuple[int, dict]:
+    """Continue the run (or ensemble) in args.run: the exit status and --json summary."""
+    return resume(args.run, args.epochs, report=not args.no_report)
 
 
-def resume(args, given) -> tuple[RunConfig, object, object, Path]:
-    """The run `args.resume` names, ready to go on: (its config, its data, a Trainer holding
-    its state with the Checkpoints callback writing into the same folder, the folder).
-    `given`: the options given on the command line (dest names), refused but for --epochs,
-    --json and --no-report. The folder is locked (`run_lock.hold`) until the command ends.
-    Errors (ValueError, one line) name the folder or file: not a run folder, another process
-    writing it, no training state, a damaged one, a finished run, fewer --epochs than
-    trained."""
-    refuse_other_flags(given)
-    run = Path(args.resume)
-    if not run.is_dir():
-        raise ValueError(f"--resume {run}: no such folder; give the folder a babysit train run "
-                         f"wrote (it holds {CONFIG_NAME} and {state_path(run).name})")
-    if not (run / CONFIG_NAME).is_file():
-        raise ValueError(f"--resume {run} is not a run folder: it holds no {CONFIG_NAME}; give "
-                         f"the folder a babysit train run wrote")
-    run_lock.hold(run)  # before anything is read: the run's own writer may still be at work
-    state = state_path(run)
-    if not state.is_file() and (run / "member-1").is_dir():
-        raise ValueError(f"--resume {run}: an ensemble without ensemble.json (written before "
-                         f"babysit resumed ensembles): resume each member alone, "
-                         f"{resume_command(run / 'member-1')}, ...")
-    if not state.is_file():
-        raise ValueError(f"--resume {run} holds no training state ({state}): the run stopped "
-                         f"before its first epoch ended, or was not written by babysit train; "
-                         f"start it again: babysit train --config {run / CONFIG_NAME}")
-    cfg = RunConfig.load(run / CONFIG_NAME)
-    data = load_data(cfg)
-    cfg = fit_to_data(cfg, data, set(config_fields()))  # the file's settings are all chosen
-    net = build_model(cfg, data.n_features, data.n_outputs)
-    trainer = build_trainer(cfg, net, data=data).resume(state)
-    refuse_other_data(run, data, trainer.history)
-    done = trainer.epoch
-    epochs = args.epochs if "epochs" in given else cfg.epochs
-    if epochs <= done:
-        more = f"--epochs {epochs} is not more than" if "epochs" in given else "it has finished"
-        raise ValueError(f"--resume {run}: {more} the {done} epochs it has trained; add "
-                         f"--epochs N (N > {done}) to train it longer")
-    stopped = stopped_itself(cfg, trainer.history)
-    if stopped:
-        raise ValueError(f"--resume {run}: the run stopped itself after epoch {done} "
-                         f"({stopped}); it would stop again at once: train a new run")
-    if epochs != cfg.epochs:     # the folder's config says how long the run now is
-        cfg = cfg.replace(epochs=epochs)
-        cfg.save(run / CONFIG_NAME)
-    trainer.epochs = epochs
-    trainer.history.meta["config"] = cfg.to_dict()
-    trainer.callbacks.append(Checkpoints(run, preprocess=data.preprocess,
-                                         meta=checkpoint_meta(cfg, data)))
-    return cfg, data, trainer, run
+def resume(folder: Path, epochs: int | None, report: bool = True) -> tuple[int, dict]:
+    """Continue the run in `folder` to `epochs` (None: its own), or the ensemble there."""
+    if ensemble.is_ensemble(folder):
+        return ensemble.resume_ensemble(folder, epochs, report)
+    run = resuming.resume(folder, epochs)
+    say_opening(run, "resume", config_fields())  # the file's settings are all chosen
+    say(f"  resuming {run.out} after epoch {run.trainer.epoch}, to epoch {run.trainer.epochs}")
+    return train_to_the_end(run, "resume", report=report)
 
 
-def stopped_itself(cfg: RunConfig, history) -> str | None:
-    """Why a run ended before its epochs, by its own decision (alerts with --stop-on, or
-    early stopping with --patience that has run out), or None."""
-    if "stopped" in history.meta:
-        return history.meta["stopped"].get("reason", "an alert")
-    if cfg.patience is not None and EarlyStopping(cfg.patience, cfg.min_delta) \
-            .epochs_without_improvement(history) >= cfg.patience:
-        epochs = f"{cfg.patience} epoch" + ("s" if cfg.patience != 1 else "")
-        return f"early stopping: no improvement in {epochs}"
-    return None
-
-
-def refuse_other_data(run: Path, data, history) -> None:
-    """Refuse to go on when `data` (loaded again from the run's config) is not what the run
-    trained on: a data file edited since would give other rows, another split, other
-    encoders or another fitted preprocessing, and the continued run would silently be another
-    run. Compared: the training rows' count (the History's), and the preprocessing and a
-    table's encoders against the run's newest model checkpoint."""
-    rows = history.meta.get("n_train")
-    if rows is not None and rows != len(data.train.y):
-        _changed(run, data, f"it now gives {len(data.train.y)} training rows, the run had {rows}")
-    newest = models_in(run)[-1:]
-    if not newest:
-        return
-    arrays, info = checkpoint_file.read(newest[0])
-    config, fitted = data.preprocess.to_state() if data.preprocess is not None else (None, {})
-    saved = {k.removeprefix("preprocess."): v for k, v in arrays.items()
-             if k.startswith("preprocess.")}
-    if (_as_json(config) != info.get("preprocess") or saved.keys() != fitted.keys()
-            or not all(np.array_equal(saved[k], to_numpy(fitted[k])) for k in saved)):
-        _changed(run, data, f"its fitted preprocessing differs from {newest[0]}'s")
-    if _as_json(table_meta(data).get(CHECKPOINT_KEY)) != info.get("meta", {}).get(CHECKPOINT_KEY):
-        _changed(run, data, f"its columns or encoders differ from {newest[0]}'s")
-
-
-def _changed(run: Path, data, how: str) -> None:
-    raise ValueError(f"--resume {run}: the data {data.name} is not what the run trained on "
-                     f"({how}); was the file changed? train a new run on it instead")
-
-
-def _as_json(value):
-    """`value` as it reads back from JSON (tuples as lists), to compare with a file's."""
-    return json.loads(json.dumps(value))
-
-
-__all__ = ["add_resume_option", "refuse_other_flags", "resume", "resume_command"]
+__all__ = ["add_options", "cmd_resume", "resume"]

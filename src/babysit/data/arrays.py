@@ -10,6 +10,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+__all__ = ["row_blocks", "is_memory_mapped", "check_features", "as_float32", "first_fractional",
+           "class_labels"]
+
 
 def row_blocks(X, block_values: int = 2**20) -> Iterator[tuple[int, np.ndarray]]:
     """(start, X[start:start + rows]) over X (N, D), in blocks of about `block_values` entries
@@ -20,7 +23,7 @@ def row_blocks(X, block_values: int = 2**20) -> Iterator[tuple[int, np.ndarray]]
         yield start, X[start:start + rows]
 
 
-def first_non_finite(X: np.ndarray, block_values: int = 2**22) -> tuple[int, int] | None:
+def _first_non_finite(X: np.ndarray, block_values: int = 2**22) -> tuple[int, int] | None:
     """(row, column) of the first NaN or inf of X (N, D), or None. Checked in blocks of
     about `block_values` entries, so no mask as large as X is made (nor read into memory,
     when X is memory-mapped)."""
@@ -72,7 +75,7 @@ def check_features(X, name: str = "X") -> np.ndarray:
         with np.errstate(over="ignore", invalid="ignore"):
             if np.isfinite(X.sum()):
                 return X
-    where = first_non_finite(X)
+    where = _first_non_finite(X)
     if where is not None:
         row, col = where
         raise ValueError(f"{name} holds a non-finite value ({X[row, col]}) at row {row}, "

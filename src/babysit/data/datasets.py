@@ -7,7 +7,7 @@ table, (N,) float32 standardized targets). Built-in names:
 `babysit.data.sources`, read by `babysit.data.formats`); paths: a `.csv` with `target=COLUMN`
 (text columns, missing cells and numeric targets handled by `babysit.data.tabular`), a `.npz`
 holding X and y, or a `.npy` of X with its labels in `<stem>.labels.npy` beside it,
-memory-mapped, so it may be larger than memory (see `load_npy`).
+memory-mapped, so it may be larger than memory (see `_load_npy`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,11 @@ from babysit.data.arrays import as_float32, check_features, is_memory_mapped, ro
 from babysit.data.splits import contiguous_blocks, holdout_indices, smallest_classes
 from babysit.validation import existing_file, seed_or_none
 
+__all__ = ["BUILTIN", "Dataset", "Split", "encode_labels", "holdout", "load",
+           "load_csv", "load_digits", "split_rows", "stratified_split", "validate"]
+
 # The train, validation and test fractions of a split made here (a file's, the digits').
-DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
+_DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
 
 
 class Split(NamedTuple):
@@ -164,7 +167,7 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0,
     return tuple(parts)
 
 
-def load_digits(seed: int = 0, fractions=DEFAULT_FRACTIONS) -> Dataset:
+def load_digits(seed: int = 0, fractions=_DEFAULT_FRACTIONS) -> Dataset:
     """scikit-learn's bundled 8x8 digits (1797 images), scaled to [0, 1], split 60/20/20
     (or by `fractions`, stratified)."""
     from sklearn.datasets import load_digits as sklearn_digits
@@ -186,10 +189,10 @@ def holdout(split: Split, n: int, seed: int = 0, class_names=None) -> tuple[Spli
     return Split(split.X[rest], split.y[rest]), Split(split.X[held], split.y[held])
 
 
-MNIST_CLASSES = [str(c) for c in range(10)]
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+_MNIST_CLASSES = [str(c) for c in range(10)]
+_FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                    "Sneaker", "Bag", "Ankle boot"]
-CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+_CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                    "ship", "truck"]
 
 
@@ -240,19 +243,19 @@ def _load_idx_dataset(name: str, class_names, seed: int, val_size: int | None) -
     return Dataset(name, train, val, test, image_shape=(side, side), class_names=class_names)
 
 
-def load_mnist(seed: int = 0, val_size: int | None = None) -> Dataset:
+def _load_mnist(seed: int = 0, val_size: int | None = None) -> Dataset:
     """MNIST: the standard 60k/10k train/test, with `val_size` of the 60k held out
     (stratified, seeded) for validation, by default a sixth: 50k/10k/10k.
     X (N, 784) float32 in [0, 1]."""
-    return _load_idx_dataset("mnist", MNIST_CLASSES, seed, val_size)
+    return _load_idx_dataset("mnist", _MNIST_CLASSES, seed, val_size)
 
 
-def load_fashion_mnist(seed: int = 0, val_size: int | None = None) -> Dataset:
-    """Fashion-MNIST: as `load_mnist`, ten kinds of clothing instead of digits."""
-    return _load_idx_dataset("fashion-mnist", FASHION_CLASSES, seed, val_size)
+def _load_fashion_mnist(seed: int = 0, val_size: int | None = None) -> Dataset:
+    """Fashion-MNIST: as `_load_mnist`, ten kinds of clothing instead of digits."""
+    return _load_idx_dataset("fashion-mnist", _FASHION_CLASSES, seed, val_size)
 
 
-def load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
+def _load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
     """CIFAR-10 from its binary batches: the standard 50k/10k train/test, `val_size` of the
     50k held out (by default a tenth: 45k/5k/10k). X (N, 3072) float32 in [0, 1], each row
     a 32x32x3 image in (H, W, C) order."""
@@ -261,12 +264,12 @@ def load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
                                                 for i in range(1, 6)])
     labels = labels.astype(np.int64)
     train, val = _held_out_splits(images, labels, val_size or len(labels) // 10, seed,
-                                  CIFAR10_CLASSES)
+                                  _CIFAR10_CLASSES)
     del images
     images, labels = formats.read_cifar_binary([files["test_batch.bin"]])
     test = Split(_scaled_pixels(images), labels.astype(np.int64))
     return Dataset("cifar10", train, val, test, image_shape=formats.CIFAR_IMAGE_SHAPE,
-                   class_names=CIFAR10_CLASSES)
+                   class_names=_CIFAR10_CLASSES)
 
 
 def encode_labels(values) -> tuple[np.ndarray, list[str]]:
@@ -381,7 +384,7 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop,
                    task=task, table=table, target=target_encoder, notes=notes)
 
 
-def load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
+def _load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     """A .npz holding X (N, D), or images (N, H, W) / (N, H, W, C) which are flattened,
     and y (N,) labels. Split stratified and seeded."""
     with _naming(path):
@@ -405,19 +408,19 @@ def _naming(path):
         raise ValueError(f"{path}: {err}") from None
 
 
-LABELS_SUFFIX = ".labels.npy"
+_LABELS_SUFFIX = ".labels.npy"
 
 
-def labels_path(path) -> Path:
+def _labels_path(path) -> Path:
     """Where the labels of the features file `path` (`big.npy`) are: `big.labels.npy`."""
     path = Path(path)
-    return path.with_name(path.stem + LABELS_SUFFIX)
+    return path.with_name(path.stem + _LABELS_SUFFIX)
 
 
-def load_npy(path, fractions=(0.6, 0.2, 0.2)) -> Dataset:
+def _load_npy(path, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     """A .npy of features X (N, D), or images (N, H, W[, C]) which are viewed flat, memory-
     mapped (`np.load(mmap_mode="r")`) so it may be larger than memory, and its labels (N,)
-    in `labels_path(path)` (`big.npy` -> `big.labels.npy`, read into memory).
+    in `_labels_path(path)` (`big.npy` -> `big.labels.npy`, read into memory).
 
     The splits are contiguous blocks of rows in file order, `fractions` of them (train
     first), views of the file: a shuffled split would copy it. So store the rows in random
@@ -426,7 +429,7 @@ def load_npy(path, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     each, and evaluates in batches. Preprocessing needs the rows stored preprocessed.
     """
     path = Path(path)
-    ypath = labels_path(path)
+    ypath = _labels_path(path)
     if not ypath.is_file():
         raise ValueError(f"{path} holds the features; its labels must be beside it in "
                          f"{ypath} (np.save({str(ypath)!r}, y)), and there is no such file")
@@ -464,8 +467,8 @@ def _checked_fractions(fractions) -> tuple[float, float, float]:
     return values
 
 
-BUILTIN = {"digits": load_digits, "mnist": load_mnist, "fashion-mnist": load_fashion_mnist,
-           "cifar10": load_cifar10}
+BUILTIN = {"digits": load_digits, "mnist": _load_mnist, "fashion-mnist": _load_fashion_mnist,
+           "cifar10": _load_cifar10}
 
 
 def load(name_or_path, seed: int = 0, target: str | None = None,
@@ -473,7 +476,7 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
          header: bool = True) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` or `.tsv` (with
     `target`, the label column), a `.npz` holding X and y, or a `.npy` of X, memory-mapped,
-    with its labels beside it in `<stem>.labels.npy` (`load_npy`).
+    with its labels beside it in `<stem>.labels.npy` (`_load_npy`).
 
     seed fixes the splits; fractions (train, val, test), positive and summing to 1, applies
     to digits and to files; mnist, fashion-mnist and cifar10 come with their standard test
@@ -499,7 +502,7 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
                              f"built-in dataset {name!r} (--target none clears it)")
         if name == "digits":                          # split here: any fractions apply
             return load_digits(seed=seed, fractions=fractions)
-        if fractions != DEFAULT_FRACTIONS:
+        if fractions != _DEFAULT_FRACTIONS:
             raise ValueError(f"fractions={fractions!r} apply to digits and to files; {name} "
                              f"comes with its standard test set, and its validation split is "
                              f"held out of the training set: leave fractions out")
@@ -518,9 +521,9 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
                         header=header)
     if target is not None:
         holds = "arrays named X and y" if suffix == ".npz" else \
-            f"the features, its labels in {labels_path(path)}"
+            f"the features, its labels in {_labels_path(path)}"
         raise ValueError(f"target={target!r} applies to .csv files; {path} must hold {holds}")
     if suffix == ".npy":
-        return load_npy(path, fractions=fractions)
-    return load_npz(path, seed=seed, fractions=fractions)
+        return _load_npy(path, fractions=fractions)
+    return _load_npz(path, seed=seed, fractions=fractions)
 

@@ -12,7 +12,9 @@ import os
 import tempfile
 from pathlib import Path
 
-CHUNK = 1 << 20
+__all__ = ["DownloadError", "ChecksumError", "NetworkError", "fetch"]
+
+_CHUNK = 1 << 20
 
 
 class DownloadError(ValueError):
@@ -57,7 +59,7 @@ def fetch(url: str, dest, sha256: str, progress: bool | None = None,
                                 unit="B", unit_scale=True, desc=dest.name,
                                 disable=None if progress is None else not progress) as bar:
                 try:
-                    for chunk in iter(lambda: response.read(CHUNK), b""):
+                    for chunk in iter(lambda: response.read(_CHUNK), b""):
                         out.write(chunk)
                         digest.update(chunk)
                         bar.update(len(chunk))

@@ -20,27 +20,30 @@ from pathlib import Path
 
 import numpy as np
 
-GZIP_MAGIC = b"\x1f\x8b"
-ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
-ZIP_ENCRYPTED = 0x1  # a zip entry's flag bit for encryption (zipfile then asks a password)
+__all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "read_bytes", "read_idx", "read_cifar_binary",
+           "read_table", "read_npy", "read_npz"]
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
+_ZIP_ENCRYPTED = 0x1  # a zip entry's flag bit for encryption (zipfile then asks a password)
 
 # IDX type codes -> big-endian NumPy dtypes (http://yann.lecun.com/exdb/mnist/, "IDX format").
-IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
+_IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 CIFAR_IMAGE_SHAPE = (32, 32, 3)
 
-NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
+_NPY_HEADER_READERS = {(1, 0): np.lib.format.read_array_header_1_0,
                       (2, 0): np.lib.format.read_array_header_2_0}
 
 TABLE_SUFFIXES = (".csv", ".tsv")          # the files `read_table` reads
-SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "tabs"}   # for the note reading leaves
+_SEPARATOR_NAMES = {",": "','", ";": "';'", "\t": "tabs"}   # for the note reading leaves
 
 
 def read_bytes(path) -> bytes:
     """The contents of `path`, gunzipped when the file starts with the gzip magic bytes."""
     raw = Path(path).read_bytes()
-    if raw[:2] == GZIP_MAGIC:
+    if raw[:2] == _GZIP_MAGIC:
         try:
             return gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as err:
@@ -57,10 +60,10 @@ def read_idx(path) -> np.ndarray:
     E.g. MNIST training images -> (60000, 28, 28) uint8.
     """
     raw = read_bytes(path)
-    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in IDX_DTYPES:
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_DTYPES:
         raise ValueError(f"{path} is not an IDX file: it should start with two zero bytes and "
-                         f"a type code in {[hex(c) for c in IDX_DTYPES]}, got {raw[:4]!r}")
-    dtype, ndim = IDX_DTYPES[raw[2]], raw[3]
+                         f"a type code in {[hex(c) for c in _IDX_DTYPES]}, got {raw[:4]!r}")
+    dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise ValueError(f"{path}: IDX header promises {ndim} dimensions but the file is "
@@ -142,7 +145,7 @@ def read_table(path, notes: list | None = None,
     if separator == ";":
         cells, converted = _decimal_points(cells, path)
     if separator != "," and notes is not None:
-        notes.append(f"{path.name} read as separated by {SEPARATOR_NAMES[separator]}"
+        notes.append(f"{path.name} read as separated by {_SEPARATOR_NAMES[separator]}"
                      + (", its decimal commas as points" if converted else ""))
     return header, cells
 
@@ -176,8 +179,8 @@ def _separator(path: Path, header: str) -> str:
     return most if counts[most] else ","
 
 
-DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
-DECIMAL_POINT = re.compile(r"\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*")
+_DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
+_DECIMAL_POINT = re.compile(r"\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*")
 
 
 def _decimal_points(cells: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
@@ -185,11 +188,11 @@ def _decimal_points(cells: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
     comma ("1,5") rewritten with a point, and whether there was one. A file that writes
     numbers both ways ("1,5" and "2.5", or "1.234" as a thousands separator) is refused:
     which way it means each number cannot be told."""
-    comma = np.vectorize(lambda cell: DECIMAL_COMMA.fullmatch(cell) is not None,
+    comma = np.vectorize(lambda cell: _DECIMAL_COMMA.fullmatch(cell) is not None,
                          otypes=[bool])(cells)
     if not comma.any():
         return cells, False
-    point = np.vectorize(lambda cell: DECIMAL_POINT.fullmatch(cell) is not None,
+    point = np.vectorize(lambda cell: _DECIMAL_POINT.fullmatch(cell) is not None,
                          otypes=[bool])(cells)
     if point.any():
         (i, j), (k, m) = np.argwhere(comma)[0], np.argwhere(point)[0]
@@ -248,7 +251,7 @@ def read_npz(path) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     with path.open("rb") as f:
         magic = f.read(4)
-    if magic not in ZIP_MAGICS:
+    if magic not in _ZIP_MAGICS:
         raise ValueError(f"{path} is not an .npz archive (np.savez writes a zip file; this one "
                          f"starts with {magic!r})")
     try:
@@ -267,17 +270,17 @@ def read_npz(path) -> tuple[np.ndarray, np.ndarray]:
 def _npy_member(archive: zipfile.ZipFile, member: str, key: str, path: Path) -> np.ndarray:
     """One .npy array of an open .npz archive, its header checked against its size first."""
     info = archive.getinfo(member)
-    if info.flag_bits & ZIP_ENCRYPTED:
+    if info.flag_bits & _ZIP_ENCRYPTED:
         raise ValueError(f"{path}: its member {member} is encrypted (password-protected); "
                          f"np.savez writes plain archives, so save the arrays again with it")
     size = info.file_size
     try:
         with archive.open(member) as f:
             version = np.lib.format.read_magic(f)
-            if version not in NPY_HEADER_READERS:
+            if version not in _NPY_HEADER_READERS:
                 raise ValueError(f"{path}: {key} is an .npy of version {version}, which "
                                  f"babysit does not read (1.0 and 2.0 are what np.save writes)")
-            shape, _, dtype = NPY_HEADER_READERS[version](f)
+            shape, _, dtype = _NPY_HEADER_READERS[version](f)
             header_size = f.tell()
         if dtype.hasobject:
             raise ValueError(f"{path}: {key} is an object array, which would need unpickling; "

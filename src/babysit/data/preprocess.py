@@ -24,6 +24,9 @@ from babysit.data import check_features
 from babysit.nn.reprs import config_repr
 from babysit.validation import positive_int
 
+__all__ = ["Transform", "MeanCenter", "Standardize", "MinMax", "PCA", "Whiten", "Pipeline",
+           "from_state", "CHOICES", "resolve", "get"]
+
 
 class Transform:
     """Base class: `fit(X)`, `transform(X)`, `fit_transform(X)`, `inverse_transform(Z)`.

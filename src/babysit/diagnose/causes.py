@@ -29,6 +29,8 @@ from babysit.diagnose.symptoms import (
     worst,
 )
 
+__all__ = ["Cause", "CAUSES", "explain"]
+
 # What every cause may explain about the loss and the accuracies, when it is the root.
 _LOSS = ("loss_exploded", "loss_rose", "loss_flat", "loss_slow", "high_plateau")
 _OUTCOME = ("underfit", "collapsed", "majority_accuracy")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+__all__ = ["moving_average", "when", "LossCurve", "Evidence"]
+
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
     """Moving average of `values` (N,) over `window` iterations: (N - window + 1,), the valid

@@ -10,7 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from babysit.diagnose.evidence import Evidence, when
+
+__all__ = ["EXPLODE_FACTOR", "RATIO_LOW", "RATIO_HIGH", "DEAD_WARNING", "SATURATED_INFO",
+           "EXPLODING_GAIN", "FELL_NOISE", "UNDERFIT_ACC", "UNDERFIT_GAP_SHARE", "STILL_FALLING",
+           "OFF_CENTRE", "SCALE_HIGH", "SCALE_LOW", "Symptom", "symptoms", "worst"]
 
 # -- the loss curve (the notes' "Loss function" picture)
 EXPLODE_FACTOR = 3.0          # the smoothed loss above 3x where it started: it blew up
@@ -295,3 +301,18 @@ def worst(symptoms_: list[Symptom], floor: str = "info") -> str:
     for s in symptoms_:
         severity = _worse(severity, s.severity)
     return severity
+
+
+def exploded_at_epoch_end(history) -> str | None:
+    """Why the network at the end of the last epoch counts as exploded, or None: the mean
+    loss of that epoch is above EXPLODE_FACTOR x the loss's start (or chance, when higher),
+    the threshold `_loss` judges a blown-up loss by. The checkpoints never save such a network
+    as the best (its validation accuracy can still beat an earlier epoch's)."""
+    if not history.loss:
+        return None
+    ceiling = max(float(history.loss[0]), history.meta.get("chance_loss") or 0.0)
+    recent = float(np.mean(history.loss[-max(1, history.iters_per_epoch):]))
+    if recent > EXPLODE_FACTOR * ceiling:
+        return (f"the loss exploded (mean {recent:.3g} over the epoch, above "
+                f"{EXPLODE_FACTOR:g} x its start {ceiling:.3g}); lower the learning rate")
+    return None

@@ -316,4 +316,9 @@ def show_widths(hidden) -> str:
     return ",".join(map(str, hidden)) or "none"
 
 
-__all__ = ["ACTING", "INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "prescribe", "show_widths"]
+__all__ = ["ACTING", "INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "prescribe", "show_widths",
+           # each cause's remedy, as REMEDIES maps them
+           "lr_too_high", "diverged", "loss_not_decreasing", "lr_too_low", "collapsed_predictions",
+           "exploding_gradients", "dead_units", "saturated_units", "vanishing_gradients",
+           "unscaled_inputs", "overfitting", "underfitting", "reg_too_strong", "noisy_loss",
+           "bad_initial_loss"]

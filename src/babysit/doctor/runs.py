@@ -1,8 +1,8 @@
 """The doctor's hands: train a run configuration, and run the range test for it (`Runner`).
 
 `treat` takes any `train(cfg) -> Visit` and `suggest_lr(cfg) -> rate`; `Runner` gives the ones
-every front end uses, built through `babysit.runs.builders` exactly as `babysit train` builds a
-run. Only the training and validation splits are read: the test split stays unseen.
+every front end uses, each a `babysit.runs.run.Run`, exactly as `babysit train` makes a run.
+Only the training and validation splits are read: the test split stays unseen.
 """
 
 from __future__ import annotations
@@ -10,19 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from babysit.check.lr_range import LRRange, lr_range
-from babysit.nn import losses
-from babysit.runs.builders import (
-    build_model,
-    build_optimizer,
-    build_regularizer,
-    build_trainer,
-    checkpoint_meta,
-    load_data,
-)
+from babysit.check.lr_range import LRRange
+from babysit.runs.builders import build_model, load_data
 from babysit.runs.config import config_fields
-from babysit.training.checkpoint import Checkpoints
-from babysit.training.trainer import DivergedError
+from babysit.runs.run import DIVERGED, Run
 
 
 @dataclass
@@ -68,34 +59,25 @@ class Runner:
     def train(self, cfg) -> Visit:
         """Train cfg from scratch (its seed fixes init and shuffles) with the default monitors;
         the Visit's val_acc is the last epoch's validation accuracy, None when it diverged,
-        and its `run` the Trainer."""
+        and its `run` the `Run`."""
         data = self.data(cfg)
         folder = None if self.out is None else self.out / f"round-{self.trained}"
         self.trained += 1
-        extra = [] if folder is None else [Checkpoints(folder, preprocess=data.preprocess,
-                                                       meta=checkpoint_meta(cfg, data))]
-        trainer = build_trainer(cfg, self.model(cfg, data), data=data, quiet=True,
-                                callbacks=extra)
-        diverged = False
-        try:
-            trainer.fit(data.train.X, data.train.y, val=data.val)
-        except DivergedError:
-            diverged = True
-        history = trainer.history
+        run = Run.prepare(cfg, data=data, net=self.model(cfg, data), out=folder, quiet=True)
+        diverged = run.fit() == DIVERGED
+        history = run.history
         if folder is not None:
             history.save(folder / "history.json")
             cfg.save(folder / "config.json")
         val = None if diverged or not history.val_acc else history.val_acc[-1]
-        return Visit(cfg, history, val, trainer)
+        return Visit(cfg, history, val, run)
 
     def range_test(self, cfg, **kwargs) -> LRRange:
         """The learning-rate range test on cfg's freshly built network, optimizer, penalty and
         batch size, over the training split (kwargs: `lr_range`'s start, end, iterations)."""
         data = self.data(cfg)
-        found = lr_range(self.model(cfg, data), losses.get(cfg.loss),
-                         data.train.X, data.train.y, build_optimizer(cfg),
-                         batch_size=cfg.batch_size, reg=build_regularizer(cfg),
-                         seed=cfg.seed or 0, **kwargs)
+        found = Run.prepare(cfg, data=data, net=self.model(cfg, data), monitors=False,
+                            quiet=True).range_test(**kwargs)
         self.ranges.append((cfg, found))
         return found
 

@@ -17,6 +17,8 @@ import numpy as np
 from babysit.backend import get_array_module, to_numpy
 from babysit.nn.layers.base import Param
 
+__all__ = ["ParameterAverage"]
+
 
 class ParameterAverage:
     """An exponential moving average of each Param's value, with the start-up bias removed.

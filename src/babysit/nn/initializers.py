@@ -12,6 +12,8 @@ import numpy as np
 
 from babysit.backend import DEFAULT_DTYPE
 
+__all__ = ["small", "lecun", "xavier", "he", "sparse", "zeros", "INITIALIZERS", "weights", "bias"]
+
 
 def small(rng, fan_in: int, fan_out: int) -> np.ndarray:
     """0.01 * N(0, 1): fine for small nets, shrinks the gradients of deep ones."""
@@ -58,7 +60,7 @@ INITIALIZERS = {
     "zeros": zeros,
 }
 
-SYMMETRY_EXPLANATION = (
+_SYMMETRY_EXPLANATION = (
     "init='zeros' would give every unit of the layer the same output and the same gradient, "
     "so they would stay identical forever (the symmetry is never broken). Use 'he' for ReLU, "
     "'lecun' or 'xavier' for tanh/sigmoid, or pass allow_zeros=True to see the problem on purpose."
@@ -71,7 +73,7 @@ def weights(name: str, fan_in: int, fan_out: int, rng, dtype=DEFAULT_DTYPE,
     if name not in INITIALIZERS:
         raise ValueError(f"unknown init {name!r}; known: {', '.join(INITIALIZERS)}")
     if name == "zeros" and not allow_zeros:
-        raise ValueError(SYMMETRY_EXPLANATION)
+        raise ValueError(_SYMMETRY_EXPLANATION)
     return INITIALIZERS[name](rng, fan_in, fan_out).astype(dtype)
 
 

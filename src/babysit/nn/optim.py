@@ -19,6 +19,9 @@ from babysit.nn.layers.base import Param
 from babysit.nn.reprs import config_repr
 from babysit.validation import positive_int
 
+__all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "get",
+           "StepDecay", "ExponentialDecay", "InverseTimeDecay"]
+
 Schedule = Callable[[int], float]
 
 

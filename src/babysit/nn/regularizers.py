@@ -15,6 +15,8 @@ from babysit.nn.layers import kinks
 from babysit.nn.layers.base import Param
 from babysit.nn.reprs import config_repr
 
+__all__ = ["Regularizer", "L2", "L1", "ElasticNet", "MaxNorm", "check_penalty"]
+
 
 class Regularizer:
     """Base class of weight penalties."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+__all__ = ["config_repr"]
+
 
 def config_repr(obj, config: Mapping) -> str:
     """`TypeName(k=v, ...)` for `obj`, each value as its repr, e.g. "Adam(lr=0.001, ...)"."""

@@ -115,14 +115,15 @@ EPOCH_LOSS = Plot("epoch_loss.png", "Loss per epoch", plot_epoch_loss,
 
 
 def write(history, run_dir, preprocess=None, image_shape=None,
-          sections: Iterable[Section] = ()) -> Path:
+          sections: Iterable[Section] = (), findings=None) -> Path:
     """Write the PNG plots and report.html into `run_dir`; returns the path of report.html.
 
     history: a babysit.History. run_dir: a folder (created if missing). A plot whose data the
     history lacks (no monitors, no validation) is left out. When `preprocess` (a fitted
     transform or Pipeline) holds a PCA and `image_shape` is the inputs' image shape, the top
     components are drawn as images too. `sections`: extra `Section`s (a heading and an HTML
-    body, e.g. a treatment record) placed right after the diagnosis.
+    body, e.g. a treatment record) placed right after the diagnosis. `findings`: the run's
+    diagnosis when the caller has it already (`babysit.runs.finish`), else computed here.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -150,8 +151,8 @@ def write(history, run_dir, preprocess=None, image_shape=None,
     meta_preprocess = history.meta.get("preprocess")
     if meta_preprocess is None and preprocess is not None:
         meta_preprocess = repr(preprocess)
-    html = render(history, diagnose(history), figures, sections=list(sections),
-                preprocess=meta_preprocess)
+    findings = diagnose(history) if findings is None else findings
+    html = render(history, findings, figures, sections=list(sections), preprocess=meta_preprocess)
     out = run_dir / "report.html"
     out.write_text(html, encoding="utf-8")
     return out

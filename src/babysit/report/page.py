@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from babysit.training.history import EPOCH_CONVENTION
 
+__all__ = ["Section", "render", "fill_rows", "verdict", "run_rows"]
+
 SEVERITY_COLORS = {"error": "#b00020", "warning": "#a35f00", "info": "#2e6b30"}
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1120px;margin:1.5em auto;padding:0 1em;

@@ -22,6 +22,10 @@ from babysit.training.history import BLOWUP
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+__all__ = ["plot_loss", "plot_accuracy", "plot_epoch_loss", "plot_update_ratios", "panel_rows",
+           "plot_activations", "plot_gradients", "weight_grid", "plot_first_layer",
+           "with_components", "plot_pca_components"]
+
 DPI = 100
 HALF = (5.6, 3.5)      # inches: a figure in one of the page's two columns (560 x 350 px)
 FULL_WIDTH = 11.0      # inches: a figure across the page (1100 px)

@@ -9,16 +9,13 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from babysit.data import datasets, preprocess, tabular
+from babysit.data.arrays import is_memory_mapped
 from babysit.nn import layers, losses, optim, regularizers
-
+from babysit.runs.config import RunConfig
 from babysit.training import monitors
-
-from babysit.data import preprocess
 from babysit.training.alerts import Alerts, say_nothing
 from babysit.training.callbacks import EarlyStopping
-from babysit.runs.config import RunConfig
-from babysit.data import datasets, tabular
-from babysit.data.arrays import is_memory_mapped
 from babysit.training.trainer import Trainer, batches_per_epoch
 
 
@@ -160,8 +157,8 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     """The Trainer `cfg` describes, for `net`. With `data`, the default monitors record into
     the History too (babysit.training.monitors.default: cheap, and they never change training);
     `callbacks` are added after them (and after EarlyStopping when `cfg.patience` is set, and
-    the `babysit.training.alerts.Alerts` that `cfg.stop_on` tunes). quiet: no progress bar, no alerts
-    printed. The History's meta records the configuration ("config")."""
+    the `babysit.training.alerts.Alerts` that `cfg.stop_on` tunes). quiet: no progress bar, no
+    alerts printed. The History's meta records the configuration ("config")."""
     constraints = [regularizers.MaxNorm(cfg.max_norm)] if cfg.max_norm else []
     watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
     stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []

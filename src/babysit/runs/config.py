@@ -22,13 +22,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from babysit.nn import initializers, layers, losses, optim
-
-from babysit.data import preprocess
-from babysit.training.alerts import STOP_ON
 from babysit.backend import DEVICES, FLOAT_DTYPES
+from babysit.data import preprocess
 from babysit.data.datasets import BUILTIN
 from babysit.data.tabular import TASKS
+from babysit.nn import initializers, layers, losses, optim
+from babysit.training.alerts import STOP_ON
 from babysit.validation import described, positive_int, seed_or_none
 
 # -- how one field is described, parsed and checked -----------------------------------------
@@ -348,5 +347,5 @@ def unknown_fields(names, where: str) -> None:
                          f"{', '.join(config_fields())}")
 
 
-__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_names",
-           "parse_widths", "unknown_fields"]
+__all__ = ["REG_KINDS", "RunConfig", "config_fields", "parse_bool", "parse_names", "parse_real",
+           "parse_whole", "parse_widths", "unknown_fields"]

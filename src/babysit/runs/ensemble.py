@@ -19,15 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit.training import checkpoint
 from babysit.backend import get_array_module, to_numpy
 from babysit.data import class_labels, validate
 from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss, SoftmaxCrossEntropy, log_softmax, softmax
-from babysit.training.metrics import regression_metrics
 from babysit.nn.optim import Adam, Optimizer
+from babysit.training import checkpoint
+from babysit.training.metrics import regression_metrics
 from babysit.training.trainer import Trainer, predict_scores
 from babysit.validation import positive_int
+
+__all__ = ["Ensemble", "of_seeds", "top_k", "of_run", "soften", "SoftTargetCrossEntropy",
+           "DistillationLoss", "DistillTrainer", "distill"]
 
 
 class Ensemble:
@@ -195,8 +198,8 @@ def top_k(candidates: Iterable[tuple[float, object]], k: int,
 
 def of_run(run_dir, last: int | None = None) -> Ensemble:
     """Different checkpoints of a single model: the per-epoch checkpoints a
-    `babysit.training.checkpoint.Checkpoints` callback wrote into `run_dir`, the `last` ones (all when
-    None). Cheap, since nothing is retrained, though the members vary little."""
+    `babysit.training.checkpoint.Checkpoints` callback wrote into `run_dir`, the `last` ones
+    (all when None). Cheap, since nothing is retrained, though the members vary little."""
     paths = sorted((Path(run_dir) / checkpoint.EPOCHS_DIR).glob("epoch-*" + checkpoint.SUFFIX))
     if not paths:
         raise ValueError(f"of_run: no checkpoints in {Path(run_dir) / checkpoint.EPOCHS_DIR}; "

@@ -4,25 +4,22 @@ report written, and whether the run counts as diverged (the command line's exit 
 `fit(trainer, X, y, val)` trains and keeps a run that diverged: the Trainer stops at the first
 NaN or infinite loss (`DivergedError`), and the history up to that step is what `finish` then
 saves, diagnoses and reports, beside the checkpoints of the epochs finished before it.
-`babysit train` (each ensemble member too), `babysit demo` and the search's retrained best
-all end through `finish`, so they print the diagnosis the same way; `end_run` and
-`report_summary` add what the command line prints and returns around it (accuracies or
-regression metrics, the last line, the --json summary).
+Every run ends through `finish` (`babysit.runs.run.Run` calls it), so every run prints its
+diagnosis the same way; `report_summary` adds what the command line prints around it
+(accuracies or regression metrics, the last line).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from babysit.training.alerts import blew_up
 from babysit.backend import to_numpy
+from babysit.training.alerts import blew_up
 from babysit.training.checkpoint import state_path
 from babysit.training.metrics import split_metrics
 from babysit.training.trainer import DivergedError
@@ -164,7 +161,8 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
         go_on = f"; to continue it: {resume_hint}" \
             if resume_hint and state_path(out).is_file() else ""
         raise reworded(err, f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
-                            f"{len(h.loss)} iterations; kept: {' and '.join(kept)}{go_on}") from None
+                            f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
+                            f"{go_on}") from None
     except OSError as err:  # a full disk, a folder gone: the file it names, and how to go on
         if out is None:
             raise
@@ -184,35 +182,6 @@ def reworded(err: KeyboardInterrupt, message: str) -> KeyboardInterrupt:
     return err.with_traceback(None)
 
 
-def end_run(trainer, data, seconds: float, out: Path, error: DivergedError | None,
-            say: Callable[[str], None], *, report: bool = True,
-            title: str = "diagnosis") -> tuple[dict, Outcome]:
-    """After a run's fit: its final numbers (`summarize`; none on the test split when it
-    diverged), the test accuracy, split size and time into the history's meta, then
-    `finish` keeps the history, prints the diagnosis and writes the report (unless
-    report=False). data: the babysit.data Dataset the run trained on. Returns (the --json
-    summary, the Outcome)."""
-    h = trainer.history
-    if error is None:
-        summary = summarize(trainer, data, seconds, out)
-    else:
-        summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
-                   "train_accuracy": h.train_acc[-1] if h.train_acc else None,
-                   "val_accuracy": h.val_acc[-1] if h.val_acc else None,
-                   "test_accuracy": None, "seconds": round(seconds, 3), "run_dir": str(out)}
-    final = h.loss[-1] if h.loss else None
-    summary["final_loss"] = final if final is not None and math.isfinite(final) else None
-    h.meta.update(test_accuracy=summary.get("test_accuracy"), n_test=len(data.test.y),
-                  seconds=round(seconds, 3))
-    if data.task == "regress" and error is None:  # the report's RMSE, MAE and R^2 rows
-        h.meta["regression"] = {k: v for k, v in summary.items()
-                                if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
-    outcome = finish(h, out, say, report=report, preprocess=data.preprocess,
-                     image_shape=data.raw_image_shape, error=error, title=title)
-    summary.update(outcome.to_json(), status=outcome.status)
-    return summary, outcome
-
-
 def summarize(trainer, data, seconds: float, out: Path) -> dict:
     """The run's final numbers as a JSON-ready dict (what --json prints): accuracies, or for a
     regression RMSE, MAE and R^2 on each split in the target's units."""
@@ -229,10 +198,9 @@ def summarize(trainer, data, seconds: float, out: Path) -> dict:
 
 
 def report_summary(summary: dict, outcome: Outcome, out: Path, command: str,
-                   say: Callable[[str], None], json_line: bool = False) -> None:
+                   say: Callable[[str], None]) -> None:
     """Print the accuracies (or RMSE, MAE, R^2) of `summarize` (for a diverged run, where it
-    stopped), then the line a diverged run or an error-severity finding ends with, then
-    the JSON line (--json) when `json_line`."""
+    stopped), then the line a diverged run or an error-severity finding ends with."""
     if outcome.error is not None:
         say(f"babysit {command}: {outcome.error}")
     elif summary.get("task") == "regress":
@@ -248,8 +216,6 @@ def report_summary(summary: dict, outcome: Outcome, out: Path, command: str,
     last = outcome.last_line(out)
     if last:
         say(f"babysit {command}: {last}")
-    if json_line:
-        print(json.dumps(summary))
 
 
 def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis") -> None:
@@ -266,7 +232,8 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
            title: str = "diagnosis", sections=()) -> Outcome:
     """End a run: save `history` as run_dir/history.json, print its diagnosis with `say`,
     write run_dir/report.html unless report=False (`preprocess`, `image_shape` and `sections`
-    go to `babysit.report.write`), print where the report is; returns the `Outcome`."""
+    go to `babysit.report.write`, with the findings: the diagnosis runs once), print where
+    the report is; returns the `Outcome`."""
     run_dir = Path(run_dir)
     history.save(run_dir / "history.json")
     findings = history.diagnose()
@@ -276,11 +243,12 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
         from babysit import report as report_module  # Matplotlib only when a report is drawn
 
         page = report_module.write(history, run_dir, preprocess=preprocess,
-                                   image_shape=image_shape, sections=sections)
+                                   image_shape=image_shape, sections=sections,
+                                   findings=findings)
         say(f"report: {page}")
     return Outcome(findings, page, blew_up(history, findings), error)
 
 
-__all__ = ["EXIT_DIVERGED", "Outcome", "Stopped", "end_run", "finding_json", "finish", "fit",
+__all__ = ["EXIT_DIVERGED", "Outcome", "Stopped", "finding_json", "finish", "fit",
            "interrupt_name", "interrupt_status", "report_summary", "reworded", "say_findings",
            "stop_signals_interrupt", "summarize", "top_finding"]

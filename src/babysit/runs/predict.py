@@ -23,14 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from babysit.training import checkpoint, checkpoint_file
-
-from babysit.nn import losses
 from babysit.backend import to_numpy
 from babysit.data import formats, tabular, training_range
 from babysit.data.training_range import ExtrapolationWarning  # noqa: F401  (its warning, here too)
+from babysit.nn import losses
+from babysit.training import checkpoint, checkpoint_file
 from babysit.training.trainer import predict_scores
 from babysit.validation import existing_file
+
+__all__ = ["IgnoredColumnsWarning", "FAR_COLUMN", "Predictions", "model_file", "match_columns",
+           "predict_table"]
 
 
 class IgnoredColumnsWarning(UserWarning):

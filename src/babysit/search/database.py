@@ -15,15 +15,17 @@ import re
 import sys
 import time
 
+__all__ = ["DatabaseLostError", "masked", "open_database", "password_warning", "with_driver"]
+
 # A plain PostgreSQL URL's driver, in order of preference: (module, SQLAlchemy dialect+driver).
-POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
-POSTGRES_SCHEMES = ("postgresql", "postgres")
-CREATE_TRIES = 5  # workers that create a fresh database's tables at once: the losers retry
+_POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
+_POSTGRES_SCHEMES = ("postgresql", "postgres")
+_CREATE_TRIES = 5  # workers that create a fresh database's tables at once: the losers retry
 # A connection to the database lost (a server restarted, a network that dropped) is tried
-# again after waits doubling from FIRST_WAIT up to MAX_WAIT, at most this many seconds of
+# again after waits doubling from _FIRST_WAIT up to _MAX_WAIT, at most this many seconds of
 # them in all, before the search stops with `DatabaseLostError`.
-RETRY_SECONDS = 60.0
-FIRST_WAIT, MAX_WAIT = 0.5, 8.0
+_RETRY_SECONDS = 60.0
+_FIRST_WAIT, _MAX_WAIT = 0.5, 8.0
 
 
 class DatabaseLostError(ValueError):
@@ -48,15 +50,15 @@ def masked(spec) -> str:
 
 
 # Characters a URL's password must percent-encode: SQLAlchemy reads them as the URL's parts.
-RESERVED = re.compile(r"[@/?#\[\]]|%(?![0-9A-Fa-f]{2})")
+_RESERVED = re.compile(r"[@/?#\[\]]|%(?![0-9A-Fa-f]{2})")
 
 
-def refuse_unencoded_password(url: str) -> None:
+def _refuse_unencoded_password(url: str) -> None:
     """A ValueError when the password in `url` holds a character a URL reserves, written as
     is: the URL would be read wrong (another host, a port "invalid literal for int()") and
     the error would show a piece of the password. The password is never repeated."""
     password = _password(url)
-    if password and RESERVED.search(password):
+    if password and _RESERVED.search(password):
         raise ValueError(f"the storage {masked(url)}: its password holds a character that a "
                          f"URL reserves (@ / ? # [ ] or a % not followed by two hex digits); "
                          f"percent-encode the password (in Python: urllib.parse.quote("
@@ -78,9 +80,9 @@ def with_driver(url: str) -> str:
     """`url` with a PostgreSQL driver named when it names none: psycopg 3 when installed, else
     psycopg2. Other URLs come back unchanged. ValueError when neither driver is installed."""
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in POSTGRES_SCHEMES:
+    if not sep or scheme not in _POSTGRES_SCHEMES:
         return url
-    for module, dialect in POSTGRES_DRIVERS:
+    for module, dialect in _POSTGRES_DRIVERS:
         if importlib.util.find_spec(module) is not None:
             return f"{dialect}://{rest}"
     raise ValueError(f"the storage {masked(url)} needs a PostgreSQL driver: pip install "
@@ -97,14 +99,14 @@ def open_database(url: str):
     import optuna
     import sqlalchemy.exc
 
-    refuse_unencoded_password(url)
+    _refuse_unencoded_password(url)
     target = with_driver(url)
-    for attempt in range(1, CREATE_TRIES + 1):
+    for attempt in range(1, _CREATE_TRIES + 1):
         try:
             return _retrying(optuna.storages.RDBStorage(target), url)
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as err:
             failure = err
-            if attempt < CREATE_TRIES:
+            if attempt < _CREATE_TRIES:
                 time.sleep(0.2 * attempt)
                 continue
         except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
@@ -113,9 +115,9 @@ def open_database(url: str):
     raise ValueError(f"cannot open the storage {masked(url)}: {_reason(failure, url)}")
 
 
-def _retrying(storage, url: str, seconds: float = RETRY_SECONDS):
+def _retrying(storage, url: str, seconds: float = _RETRY_SECONDS):
     """`storage` (an RDBStorage) whose every public method tries again, for up to `seconds`,
-    when the connection to the database is lost (`connection_lost`), saying so once per
+    when the connection to the database is lost (`_connection_lost`), saying so once per
     outage in one line on stderr; past that, a `DatabaseLostError`. Other errors pass at once.
 
     A write retried after a commit that did reach the database is harmless here: a trial
@@ -133,12 +135,12 @@ def _retrying(storage, url: str, seconds: float = RETRY_SECONDS):
 def _retried(method, url: str, seconds: float, outage: dict):
     @functools.wraps(method)
     def call(*args, **kwargs):
-        wait, waited = FIRST_WAIT, 0.0
+        wait, waited = _FIRST_WAIT, 0.0
         while True:
             try:
                 result = method(*args, **kwargs)
             except Exception as err:
-                lost = connection_lost(err)
+                lost = _connection_lost(err)
                 if lost is None:
                     raise
                 if waited + wait > seconds:
@@ -154,14 +156,14 @@ def _retried(method, url: str, seconds: float, outage: dict):
                     outage["said"] = True
                 time.sleep(wait)
                 waited += wait
-                wait = min(2 * wait, MAX_WAIT)
+                wait = min(2 * wait, _MAX_WAIT)
                 continue
             outage["said"] = False
             return result
     return call
 
 
-def connection_lost(err: BaseException) -> BaseException | None:
+def _connection_lost(err: BaseException) -> BaseException | None:
     """The error in `err`'s chain (itself, or one it was raised from) that says the connection
     to the database was lost (SQLAlchemy's OperationalError or InterfaceError, or a
     connection it invalidated), or None; Optuna reports these as a StorageInternalError

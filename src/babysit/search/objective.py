@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["Objective", "ACCURACY", "LOSS", "objective_for"]
+
 
 @dataclass(frozen=True)
 class Objective:

@@ -14,10 +14,13 @@ from babysit.search.objective import ACCURACY, Objective
 from babysit.search.space import Choice, Dimension, base_config, choice_label
 from babysit.search.studies import FINISHED, Job, load_study, param_value, stage_space, trial_states
 
+__all__ = ["SearchResult", "collect", "ranked", "border_warnings", "format_table", "train_command",
+           "save_table", "plot"]
+
 # The notes' border warning fires when the best value lies in this outer fraction of its range.
-BORDER = 0.1
+_BORDER = 0.1
 # Panels per row of search.png.
-PLOT_COLUMNS = 3
+_PLOT_COLUMNS = 3
 
 
 @dataclass
@@ -101,10 +104,10 @@ def border_warnings(rows: list[dict], space: Mapping[str, Dimension], top: int =
         if isinstance(dim, Choice) or name not in best[0]:
             continue
         where = dim.scale(best[0][name])
-        if BORDER <= where <= 1 - BORDER:
+        if _BORDER <= where <= 1 - _BORDER:
             continue
-        upward = where > 1 - BORDER
-        near = sum((dim.scale(r[name]) > 1 - BORDER) if upward else (dim.scale(r[name]) < BORDER)
+        upward = where > 1 - _BORDER
+        near = sum((dim.scale(r[name]) > 1 - _BORDER) if upward else (dim.scale(r[name]) < _BORDER)
                    for r in best[:top] if name in r)
         warnings.append(
             f"{name}: the best value {best[0][name]:.3g} lies in the "
@@ -124,7 +127,7 @@ def format_table(rows: list[dict], limit: int | None = None,
     order = ranked(rows, objective) + [r for r in rows if r.get(objective.metric) is None]
     order = order[:limit] if limit else order
     columns = [c for c in rows[0] if c not in ("worker",)]
-    cells = [[table_cell(r.get(c)) for c in columns] for r in order]
+    cells = [[_table_cell(r.get(c)) for c in columns] for r in order]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(_fit(c, w, c) for c, w in zip(columns, widths, strict=True))]
     lines += ["  ".join(_fit(v, w, c) for v, w, c in zip(row, widths, columns, strict=True))
@@ -149,13 +152,13 @@ def train_command(config: Mapping, data: str, target: str | None = None) -> str:
         if value is True:
             options.append(flag)
         else:
-            text = table_cell(value) if isinstance(value, list) else (
+            text = _table_cell(value) if isinstance(value, list) else (
                 f"{value:.6g}" if isinstance(value, float) else str(value))
             options.append(f"{flag} {text}")
     return "babysit train " + " ".join(options)
 
 
-def table_cell(v) -> str:
+def _table_cell(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, float):
@@ -172,7 +175,7 @@ def save_table(rows: list[dict], out: Path) -> None:
     with open(out / "trials.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, columns)
         writer.writeheader()
-        writer.writerows({c: (table_cell(v) if isinstance(v, list) else v) for c, v in r.items()}
+        writer.writerows({c: (_table_cell(v) if isinstance(v, list) else v) for c, v in r.items()}
                          for r in rows)
 
 
@@ -186,7 +189,7 @@ def plot(rows: list[dict], spaces: list[dict], path: Path, objective: Objective 
     import matplotlib.pyplot as plt
 
     names = list(spaces[0])
-    cols = min(PLOT_COLUMNS, len(names))
+    cols = min(_PLOT_COLUMNS, len(names))
     nrows = math.ceil(len(names) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.4 * nrows), squeeze=False)
     metric = objective.metric
@@ -206,7 +209,7 @@ def plot(rows: list[dict], spaces: list[dict], path: Path, objective: Objective 
             ax.scatter(x, [r[metric] for r in pts], s=18, color=f"C{stage}",
                        label=f"stage {stage + 1}")
         if isinstance(dim, Choice):
-            ax.set_xticks(range(len(dim.values)), [table_cell(v) for v in dim.values])
+            ax.set_xticks(range(len(dim.values)), [_table_cell(v) for v in dim.values])
         elif dim.log:
             ax.set_xscale("log")
         ax.set_xlabel(name)

@@ -12,12 +12,14 @@ from pathlib import Path
 from babysit.backend import to_numpy
 from babysit.data import datasets
 from babysit.runs.builders import table_meta
-from babysit.runs.finish import finish, fit
+from babysit.runs.config import RunConfig
+from babysit.runs.run import Run
 from babysit.search.results import ranked
 from babysit.search.studies import Job
-from babysit.search.trial import build
 from babysit.search.workers import alive
 from babysit.training.metrics import split_metrics
+
+__all__ = ["Claim", "claim_retrain", "describe", "mark_retrained", "retrain", "split_scores"]
 
 
 def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
@@ -43,15 +45,15 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
     nets, paths = [], []
     for rank, row in enumerate(best):
         config = job.config(row["stage"] - 1, {k: row[k] for k in job.space if k in row})
-        net, trainer = build(config, data.n_features, data.n_outputs,
-                             data=data if rank == 0 else None)
-        error = fit(trainer, data.train.X, data.train.y, val=data.val)
+        run = Run.prepare(RunConfig.from_dict(config), data=data, monitors=rank == 0,
+                          quiet=True)
+        net, trainer = run.net, run.trainer
+        run.fit()
         if rank == 0:  # the best: its history, diagnosis and report in the search's folder
-            outcome = finish(trainer.history, out, say, report=report,
-                             preprocess=data.preprocess, image_shape=data.raw_image_shape,
-                             error=error, title="diagnosis of the best configuration retrained")
-        if error is not None:
-            raise error
+            outcome = run.conclude(say, out=out, report=report,
+                                   title="diagnosis of the best configuration retrained")
+        if run.error is not None:
+            raise run.error
         nets.append(net)
         meta = {"search": {"study": job.study, "stage": row["stage"], "trial": row["trial"],
                            objective.metric: row[objective.metric]}, "config": config,

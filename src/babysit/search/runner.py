@@ -11,6 +11,7 @@ import numpy as np
 
 from babysit.data import datasets
 from babysit.runs import run_lock
+from babysit.runs.builders import fit_to_data
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import reworded
 from babysit.search.database import masked
@@ -46,6 +47,8 @@ from babysit.search.studies import (
 from babysit.search.trial import load_data
 from babysit.search.workers import run_workers, work
 from babysit.validation import make_folder
+
+__all__ = ["default_out", "run"]
 
 # Trials in all when neither `trials` nor `stages` is given.
 DEFAULT_TRIALS = 30
@@ -87,7 +90,7 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     if isinstance(data, str):
         data = load_data(data, seed)
     space = _checked_space(space)
-    config = _fixed_settings(base, seed)
+    config = _fixed_settings(base, seed, data)
     if stages is None:
         stages = default_stages(DEFAULT_TRIALS if trials is None else trials, config["epochs"])
     elif trials is not None and trials != sum(s.trials for s in stages):
@@ -173,10 +176,13 @@ def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension
     return space
 
 
-def _fixed_settings(base: RunConfig | Mapping | None, seed: int) -> dict:
+def _fixed_settings(base: RunConfig | Mapping | None, seed: int,
+                    data: datasets.Dataset) -> dict:
     """The settings every trial shares: `base_config()`, the seed, then `base` (a RunConfig,
     whose data fields are dropped, or a dict of searchable field names), checked now rather
-    than in the first trial."""
+    than in the first trial, and fitted to `data` as `babysit train` fits them
+    (`fit_to_data`: a table's defaults for the settings `base` does not give, the loss a
+    regression needs)."""
     known = searchable_fields()
     if isinstance(base, RunConfig):
         base = {k: v for k, v in base.to_dict().items() if k in known}
@@ -184,8 +190,8 @@ def _fixed_settings(base: RunConfig | Mapping | None, seed: int) -> dict:
     unknown = set(config) - set(known)
     if unknown:
         raise ValueError(f"base: unknown settings {sorted(unknown)}; known: {', '.join(known)}")
-    RunConfig.from_dict(config)
-    return config
+    fitted = fit_to_data(RunConfig.from_dict(config), data, set(base or ()))
+    return {k: v for k, v in fitted.to_dict().items() if k in config}
 
 
 def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:

@@ -18,18 +18,22 @@ import numpy as np
 from babysit.runs.config import RunConfig, config_fields
 from babysit.validation import positive_int
 
+__all__ = ["searchable_fields", "base_config", "Uniform", "LogUniform", "IntUniform", "Choice",
+           "choice_label", "uniform", "loguniform", "intuniform", "choice", "Dimension",
+           "default_space", "parse_param", "Stage", "default_stages", "parse_stages"]
+
 # A narrowed range spans the best values padded by this fraction of their spread on each side,
 # and by at least this fraction of the whole range.
 NARROW_MARGIN = 0.25
 NARROW_MIN_PAD = 0.05
 
 # RunConfig fields a search never varies: they decide the data, which is loaded once.
-DATA_FIELDS = ("data", "target", "preprocess", "task", "drop", "header")
+_DATA_FIELDS = ("data", "target", "preprocess", "task", "drop", "header")
 
 
 def searchable_fields() -> dict:
     """The RunConfig fields a search may vary (all but the data's), by name."""
-    return {k: f for k, f in config_fields().items() if k not in DATA_FIELDS}
+    return {k: f for k, f in config_fields().items() if k not in _DATA_FIELDS}
 
 
 def base_config() -> dict:
@@ -181,7 +185,7 @@ class Choice:
         return f"choice({' | '.join(self.labels())})"
 
 
-def json_ready(value):
+def _json_ready(value):
     """A setting's value as JSON holds it (hidden widths as a list), so that a choice's
     values, the trial table and RunConfig.to_dict() agree."""
     return list(value) if isinstance(value, tuple) else value
@@ -249,7 +253,7 @@ def parse_param(text: str) -> tuple[str, Dimension]:
     if kind == "choice":
         meta = options[name].metadata
         try:
-            values = [json_ready(meta["check"](meta["parse"](part.strip()), name))
+            values = [_json_ready(meta["check"](meta["parse"](part.strip()), name))
                       for part in body.split("|")]
         except ValueError as err:
             raise ValueError(f"--param {name}: cannot read the choices {body!r}: {err}") from None

@@ -21,13 +21,16 @@ from babysit.search.objective import Objective, objective_for
 from babysit.search.space import Choice, Dimension
 from babysit.validation import make_folder
 
+__all__ = ["open_storage", "study_name", "trial_seed", "per_trial_random_sampler", "Job",
+           "FINISHED", "trial_states", "load_study", "create_studies", "stage_space", "param_value"]
+
 # A storage that starts like a URL's scheme ("postgresql:", "user:password@host") but lacks
 # the "://": a mistyped URL, never taken for a journal file path (it would be printed and kept
 # in search.json whole, password and all).
-URL_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+_URL_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 # A later stage narrows its ranges around at least this many of the previous stage's best.
-MIN_BEST = 3
+_MIN_BEST = 3
 
 
 def open_storage(spec: str):
@@ -52,7 +55,7 @@ def open_storage(spec: str):
                              f"pip install redis") from None
     if "://" in spec:
         return open_database(spec)
-    if URL_WITHOUT_SLASHES.match(spec):
+    if _URL_WITHOUT_SLASHES.match(spec):
         raise ValueError(f"the storage {spec.partition(':')[0]}:*** is neither a URL "
                          f"(scheme://user:password@host/database) nor a journal file path; "
                          f"write the URL with its '://'")
@@ -132,7 +135,7 @@ def load_study(job: Job, stage: int, storage, sampler=None):
                                sampler=sampler)
 
 
-def fingerprint(job: Job) -> str:
+def _fingerprint(job: Job) -> str:
     """What must not change when a search is resumed: data, base options, space, stage epochs."""
     d = job.data
     return json.dumps({"data": [d.name, list(d.train.X.shape), list(d.val.X.shape),
@@ -149,7 +152,7 @@ def fingerprint(job: Job) -> str:
 def create_studies(job: Job, storage) -> None:
     """Create (or reopen) each stage's study; refuse to resume a study begun differently."""
     first = load_study(job, 0, storage)
-    mine = fingerprint(job)
+    mine = _fingerprint(job)
     theirs = first.user_attrs.get("babysit")
     if theirs is None:
         first.set_user_attr("babysit", mine)
@@ -167,8 +170,8 @@ def stage_space(job: Job, stage: int, storage) -> dict[str, Dimension]:
     best `top` fraction (at least 3) of the previous stage's finished trials."""
     space = dict(job.space)
     for s in range(1, stage + 1):
-        best = ranked_trials(load_study(job, s - 1, storage), job.objective)
-        best = best[:max(MIN_BEST, math.ceil(job.stages[s].top * len(best)))]
+        best = _ranked_trials(load_study(job, s - 1, storage), job.objective)
+        best = best[:max(_MIN_BEST, math.ceil(job.stages[s].top * len(best)))]
         if best:
             space = {name: dim.narrow([param_value(dim, t.params[name]) for t in best])
                      for name, dim in space.items()}
@@ -179,7 +182,7 @@ def param_value(dim: Dimension, param):
     return dim.value_of(param) if isinstance(dim, Choice) else param
 
 
-def ranked_trials(study, objective: Objective) -> list:
+def _ranked_trials(study, objective: Objective) -> list:
     """Completed trials, best `objective` score first (ties: the earlier trial)."""
     done = study.get_trials(deepcopy=False, states=trial_states("COMPLETE"))
     return sorted(done, key=lambda t: (objective.sort_key(t.value), t.number))

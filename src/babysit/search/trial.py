@@ -12,8 +12,11 @@ from babysit.data import datasets
 from babysit.runs import builders
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import top_finding
+from babysit.runs.run import DIVERGED, Run
 from babysit.search.objective import objective_for
 from babysit.training.metrics import regression_metrics
+
+__all__ = ["load_data", "build", "evaluate"]
 
 
 def load_data(name: str, seed: int = 0) -> datasets.Dataset:
@@ -68,9 +71,12 @@ def _worst(findings: list[str]) -> str:
 
 
 def _scores(config: Mapping, data: datasets.Dataset, train, val) -> dict:
-    """Train `config` on train (X, y), validate on val (X, y): `evaluate`'s scores."""
-    _, trainer = build(config, data.n_features, data.n_outputs)
-    h = trainer.fit(*train, val=val)
+    """Train `config` on train (X, y), validate on val (X, y), quiet and without monitors (a
+    `Run`): `evaluate`'s scores."""
+    run = Run.prepare(RunConfig.from_dict(config), data=data, monitors=False, quiet=True)
+    if run.fit(train, val) == DIVERGED:
+        raise run.error
+    trainer, h = run.trainer, run.history
     if data.task == "regress":
         restore = data.target.inverse_transform
         rmse = regression_metrics(restore(val[1]), restore(to_numpy(trainer.scores(val[0]))))

@@ -35,6 +35,9 @@ from babysit.search.studies import (
 from babysit.search.trial import evaluate
 from babysit.training.trainer import DivergedError
 
+__all__ = ["alive", "end_with_parent", "fail_stale", "run_stage", "run_trial", "run_workers",
+           "work", "work_with_cores"]
+
 # A running trial with no heartbeat for this many intervals is taken for dead.
 STALE_BEATS = 3
 # Seconds the workers of one machine wait for each other before taking their first trial.
@@ -43,7 +46,7 @@ START_TIMEOUT = 60
 TPE_STARTUP = 10
 # Seconds between the looks at the study while spawned workers run (the progress bar).
 POLL_SECONDS = 1.0
-PR_SET_PDEATHSIG = 1  # prctl's option: the signal a process gets when its parent dies (Linux)
+_PR_SET_PDEATHSIG = 1  # prctl's option: the signal a process gets when its parent dies (Linux)
 
 
 class _Heartbeat:
@@ -211,7 +214,7 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
 
 
 def end_with_parent() -> None:
-    """Have this process sent SIGTERM when its parent dies (Linux's PR_SET_PDEATHSIG), which
+    """Have this process sent SIGTERM when its parent dies (Linux's _PR_SET_PDEATHSIG), which
     `stop_signals_interrupt` turns into a stop that tells the running trial failed; a parent
     already gone by then ends it at once. Elsewhere (no prctl) nothing is set: the parent
     still terminates its workers when it ends normally or is interrupted."""
@@ -219,7 +222,7 @@ def end_with_parent() -> None:
     if parent is None or not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         return  # refused (a sandbox): the parent's own terminate() is left
     if os.getppid() != parent.pid:  # the parent died before the prctl took effect
         raise Stopped("the search that started this worker has ended", signum=signal.SIGTERM)

@@ -20,6 +20,8 @@ import torch
 
 from babysit.torch.sitter import Sitter
 
+__all__: list[str] = []   # BabysitCallback, below, where Lightning is installed
+
 
 def _lightning_callback_base():
     """lightning.pytorch.Callback, or pytorch_lightning.Callback, or None when neither exists."""

@@ -121,4 +121,4 @@ def _above_the_bar(line: str) -> None:
 
 
 __all__ = ["BLOWUP_CAUSES", "LIVE_CAUSES", "STOP_ON", "Alerts", "at_least", "blew_up",
-           "live_findings", "say_nothing"]
+           "cause_of", "live_findings", "say_nothing"]

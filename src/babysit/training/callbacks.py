@@ -15,6 +15,8 @@ from babysit.validation import positive_int
 if TYPE_CHECKING:
     from babysit.training.trainer import Trainer
 
+__all__ = ["Callback", "EarlyStopping"]
+
 
 class Callback:
     """Hooks a monitor may implement; each receives the trainer. All are optional."""

@@ -33,10 +33,15 @@ from pathlib import Path
 import numpy as np
 
 from babysit.backend import get_array_module, resolve_dtype, to_numpy
+from babysit.diagnose.symptoms import exploded_at_epoch_end
 from babysit.nn import layers as layer_module
 from babysit.nn.layers.base import Layer, Sequential
 from babysit.training import checkpoint_file
 from babysit.training.callbacks import Callback
+
+__all__ = ["SUFFIX", "BEST_NAME", "EPOCHS_DIR", "checkpoint_path", "state_path", "models_in",
+           "model_path", "save", "load", "read_meta", "architecture", "build", "save_training",
+           "restore_training", "Checkpoints", "exploded_at_epoch_end"]
 
 SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors
@@ -271,8 +276,8 @@ class Checkpoints(Callback):
       trainer averages), with meta {"epoch", "train_acc", "val_acc"}; not with every_epoch=False;
     - best.safetensors: the same for the epoch with the highest validation accuracy so far,
       or for a regression the lowest validation loss (the earliest on ties; only when the
-      trainer validates), never an epoch whose loss exploded (`exploded_at_epoch_end`;
-      history.meta["best_refused"] says why);
+      trainer validates), never an epoch whose loss exploded (the diagnosis's
+      `exploded_at_epoch_end`; history.meta["best_refused"] says why);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from.
 
     `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
@@ -313,23 +318,6 @@ class Checkpoints(Callback):
             if best and not exploded:
                 save(self.run_dir / BEST_NAME, trainer.net, self.preprocess, meta)
         save_training(state_path(self.run_dir), trainer)
-
-
-def exploded_at_epoch_end(history) -> str | None:
-    """Why the network at the end of the last epoch counts as exploded, or None: the mean
-    loss of that epoch is above `diagnose.symptoms.EXPLODE_FACTOR` x the loss's start (or
-    chance, when higher), the diagnosis's own threshold for an exploded loss. Such a network
-    is never saved as the best (its validation accuracy can still beat an earlier epoch's)."""
-    from babysit.diagnose.symptoms import EXPLODE_FACTOR
-
-    if not history.loss:
-        return None
-    ceiling = max(float(history.loss[0]), history.meta.get("chance_loss") or 0.0)
-    recent = float(np.mean(history.loss[-max(1, history.iters_per_epoch):]))
-    if recent > EXPLODE_FACTOR * ceiling:
-        return (f"the loss exploded (mean {recent:.3g} over the epoch, above "
-                f"{EXPLODE_FACTOR:g} x its start {ceiling:.3g}); lower the learning rate")
-    return None
 
 
 # -- networks <-> arrays --------------------------------------------------------------------

@@ -21,6 +21,8 @@ from babysit.backend import to_numpy
 from babysit.training.history import _jsonable
 from babysit.validation import make_folder
 
+__all__ = ["digest", "read", "replaced_atomically", "write"]
+
 FORMAT = "babysit"
 VERSION = 1
 

@@ -7,6 +7,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+__all__ = ["EPOCH_CONVENTION", "BLOWUP", "History"]
+
 # The one epoch convention of babysit: the terminal, the diagnosis, the report and its figures
 # all say it this way.
 EPOCH_CONVENTION = (

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["regression_metrics", "split_metrics", "scores_in_words"]
+
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
     """RMSE, MAE and R^2 of predictions y_pred (N,) against targets y_true (N,).

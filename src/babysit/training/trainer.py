@@ -27,6 +27,9 @@ from babysit.training.callbacks import Callback, EarlyStopping  # noqa: F401 (st
 from babysit.training.history import History
 from babysit.validation import positive_int
 
+__all__ = ["MAPPED_CHUNK_BYTES", "DivergedError", "Trainer", "batches_per_epoch", "check_inputs",
+           "predict_scores", "accuracy"]
+
 # How much of a memory-mapped training set is read into memory at a time (see
 # `Trainer._mapped_batches`).
 MAPPED_CHUNK_BYTES = 32 * 2**20
@@ -240,7 +243,7 @@ class Trainer:
         h.train_acc.append(self._accuracy(*train_eval) if scored else None)
         val_scores = self._scores(val[0]) if val is not None else None
         h.val_loss.append(float(self.loss(val_scores, val[1])[0]) if val is not None else None)
-        h.val_acc.append(scores_accuracy(val_scores, val[1]) if val is not None and scored
+        h.val_acc.append(_scores_accuracy(val_scores, val[1]) if val is not None and scored
                          else None)
         if bar is not None:
             shown = {"loss": f"{h.loss[-1]:.3f}"}
@@ -390,9 +393,9 @@ def predict_scores(net: Layer, X, batch_size: int = 2048):
 
 def accuracy(net: Layer, X, y) -> float:
     """Fraction of rows of X whose highest score is the label y."""
-    return scores_accuracy(predict_scores(net, X), y)
+    return _scores_accuracy(predict_scores(net, X), y)
 
 
-def scores_accuracy(scores, y) -> float:
+def _scores_accuracy(scores, y) -> float:
     """Fraction of rows of scores (N, C) whose highest score is the label y (N,)."""
     return float((to_numpy(scores.argmax(axis=1)) == to_numpy(y)).mean())

@@ -11,6 +11,8 @@ from babysit.backend import get_array_module
 from babysit.nn.layers import kinks
 from babysit.nn.layers.base import Layer
 
+__all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "ACTIVATIONS", "activation"]
+
 
 class ReLU(Layer):
     """y = max(0, x)."""

@@ -16,6 +16,8 @@ import numpy as np
 from babysit.backend import device_of, get_array_module, resolve_device, resolve_dtype, to_device
 from babysit.nn.reprs import config_repr
 
+__all__ = ["Backward", "Param", "Layer", "Sequential"]
+
 Backward = Callable[[np.ndarray], np.ndarray]
 
 

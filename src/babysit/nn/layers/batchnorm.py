@@ -8,6 +8,8 @@ from babysit.backend import DEFAULT_DTYPE
 from babysit.nn.layers.base import Layer, Param
 from babysit.validation import positive_int
 
+__all__ = ["BatchNorm"]
+
 
 class BatchNorm(Layer):
     """Normalize each feature to zero mean and unit variance, then scale by gamma and shift by beta.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from babysit.backend import make_rng, random_uniform
 from babysit.nn.layers.base import Layer
 
+__all__ = ["Dropout"]
+
 
 class Dropout(Layer):
     """Zero each unit with probability `drop` during training, scaling survivors by 1/(1-drop).

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+__all__ = ["record", "recording", "crossed"]
+
 _recording: ContextVar[list | None] = ContextVar("babysit_kinks", default=None)
 
 

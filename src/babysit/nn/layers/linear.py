@@ -7,6 +7,8 @@ from babysit.nn import initializers
 from babysit.nn.layers.base import Layer, Param
 from babysit.validation import positive_int
 
+__all__ = ["Linear"]
+
 
 class Linear(Layer):
     """x: (N, n_in) -> y: (N, n_out), with W: (n_in, n_out) and b: (n_out,).

@@ -13,6 +13,8 @@ from babysit.nn.layers.linear import Linear
 from babysit.nn.layers.noise import GaussianNoise
 from babysit.validation import positive_int
 
+__all__ = ["mlp"]
+
 
 def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu",
         init: str = "he", batchnorm: bool = False, dropout: float = 0.0, bias: float = 0.0,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from babysit.backend import get_array_module, make_rng
 from babysit.nn.layers.base import Layer
 
+__all__ = ["GaussianNoise"]
+
 
 class GaussianNoise(Layer):
     """y = x + std * N(0, 1) in training, y = x at test time (the noise has zero mean)."""

@@ -238,7 +238,7 @@ def test_a_shared_search_under_a_kill_and_a_database_restart_ends_whole(postgres
     that was not killed exits 0, or 2 with one line. The password travels in PGPASSWORD."""
     import importlib.util
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "chaos_search.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "chaos_search.py"
     spec = importlib.util.spec_from_file_location("chaos_search", path)
     chaos = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(chaos)
@@ -373,7 +373,7 @@ def test_the_readme_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path
 
     from babysit import search
 
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert "`<study>.stage1`, `<study>.stage2`" in readme
     assert 'optuna.load_study(study_name="digits-1.stage1"' in readme
     search.run({"lr": search.loguniform(1e-3, 1e-2)}, "digits", stages=[

@@ -1,6 +1,7 @@
 """scikit-learn's own estimator checks, model selection, pickling and labels of any type."""
 
 import copy
+import inspect
 import pickle
 import warnings
 
@@ -40,7 +41,7 @@ def test_scikit_learn_estimator_checks(estimator, check):
 
 
 @pytest.fixture(scope="module")
-def digits():
+def sklearn_digits_600():
     """600 digits drawn from all writers, pixels scaled to [0, 1]: enough to learn, quick
     to fit."""
     X, y = load_digits(return_X_y=True)
@@ -50,6 +51,19 @@ def digits():
 
 def small_classifier(**kw):
     return BabysitClassifier(**{"hidden": (32,), "epochs": 15, "lr": 3e-3, **kw})
+
+
+@pytest.mark.parametrize("estimator", [BabysitClassifier, BabysitRegressor])
+def test_the_parameter_docs_are_run_configs_help_texts(estimator):
+    """Each parameter is documented with its default and RunConfig's help text, generated,
+    so a changed help text or default changes the docstring too."""
+    doc = " ".join(inspect.getdoc(estimator).split())   # the wrapping undone
+    fields = config_fields()
+    for name, default in estimator().get_params().items():
+        assert f"{name} : default {default!r}" in doc
+        if name != "verbose":
+            assert " ".join(fields[name].metadata["help"].split()) in doc
+    assert "preprocess : default 'minmax'" in doc and "'whiten-zca'" in doc
 
 
 def test_constructor_arguments_are_the_run_configuration_fields():
@@ -64,8 +78,8 @@ def test_constructor_arguments_are_the_run_configuration_fields():
         BabysitClassifier(lrate=1e-3)
 
 
-def test_labels_of_any_type_come_back_as_given(digits):
-    X, y = digits
+def test_labels_of_any_type_come_back_as_given(sklearn_digits_600):
+    X, y = sklearn_digits_600
     names = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
                       "nine"])
     clf = small_classifier().fit(X[:500], names[y[:500]])
@@ -79,8 +93,8 @@ def test_labels_of_any_type_come_back_as_given(digits):
     assert np.array_equal(clf.classes_[proba.argmax(axis=1)], pred)
 
 
-def test_history_and_fitted_attributes(digits):
-    X, y = digits
+def test_history_and_fitted_attributes(sklearn_digits_600):
+    X, y = sklearn_digits_600
     clf = small_classifier(epochs=6).fit(X, y)
     assert isinstance(clf.history_, History)
     assert clf.history_.epochs == 6
@@ -90,8 +104,8 @@ def test_history_and_fitted_attributes(digits):
     assert clf.trainer_.average is None
 
 
-def test_average_predicts_with_the_running_average_of_the_same_run(digits):
-    X, y = digits
+def test_average_predicts_with_the_running_average_of_the_same_run(sklearn_digits_600):
+    X, y = sklearn_digits_600
     last = small_classifier().fit(X, y)
     averaged = small_classifier(average=0.99).fit(X, y)
     assert averaged.trainer_.average.decay == 0.99
@@ -100,8 +114,8 @@ def test_average_predicts_with_the_running_average_of_the_same_run(digits):
     assert averaged.score(X, y) > 0.95
 
 
-def test_the_default_min_max_scaling_makes_the_units_of_the_features_irrelevant(digits):
-    X, y = digits
+def test_the_default_min_max_scaling_makes_the_units_of_the_features_irrelevant(sklearn_digits_600):
+    X, y = sklearn_digits_600
     scaled = small_classifier(epochs=3).fit(X, y)
     raw = small_classifier(epochs=3).fit(X * 16.0 + 5.0, y)
     assert type(raw.preprocess_).__name__ == "MinMax"
@@ -112,15 +126,15 @@ def test_the_default_min_max_scaling_makes_the_units_of_the_features_irrelevant(
     assert not np.allclose(plain.predict_proba(X), scaled.predict_proba(X), atol=1e-2)
 
 
-def test_patience_stops_when_training_accuracy_stalls(digits):
-    X, y = digits
+def test_patience_stops_when_training_accuracy_stalls(sklearn_digits_600):
+    X, y = sklearn_digits_600
     clf = small_classifier(epochs=200, patience=2, lr=1e-2).fit(X, y)
     assert clf.history_.epochs < 200
     assert clf.history_.train_acc[-1] <= max(clf.history_.train_acc[:-2])
 
 
-def test_fit_starts_over_and_same_seed_gives_same_model(digits):
-    X, y = digits
+def test_fit_starts_over_and_same_seed_gives_same_model(sklearn_digits_600):
+    X, y = sklearn_digits_600
     clf = small_classifier(epochs=3)
     first = clf.fit(X, y).predict_proba(X)
     np.testing.assert_array_equal(clf.fit(X, y).predict_proba(X), first)
@@ -129,8 +143,8 @@ def test_fit_starts_over_and_same_seed_gives_same_model(digits):
     assert not np.array_equal(other, first)
 
 
-def test_partial_fit_continues_one_epoch_per_call(digits):
-    X, y = digits
+def test_partial_fit_continues_one_epoch_per_call(sklearn_digits_600):
+    X, y = sklearn_digits_600
     clf = small_classifier()
     with pytest.raises(ValueError, match="classes must be passed"):
         clf.partial_fit(X, y)
@@ -147,8 +161,8 @@ def test_partial_fit_continues_one_epoch_per_call(digits):
 # digits' rarely inked pixels: a held-out stroke where the training rows had almost none is
 # far outside their range, rightly warned of in some folds (tested below, on wine)
 @pytest.mark.filterwarnings("ignore::babysit.data.training_range.ExtrapolationWarning")
-def test_pipeline_grid_search_and_cross_validation(digits):
-    X, y = digits
+def test_pipeline_grid_search_and_cross_validation(sklearn_digits_600):
+    X, y = sklearn_digits_600
     X = X * 16.0  # raw pixels: the pipeline's scaler is part of what is tested
     pipe = make_pipeline(MinMaxScaler(), small_classifier(epochs=8))
     scores = cross_val_score(pipe, X, y, cv=3)
@@ -163,8 +177,8 @@ def test_pipeline_grid_search_and_cross_validation(digits):
     assert grid.predict(X[:5]).shape == (5,)
 
 
-def test_pickle_round_trip_predicts_the_same(digits):
-    X, y = digits
+def test_pickle_round_trip_predicts_the_same(sklearn_digits_600):
+    X, y = sklearn_digits_600
     clf = small_classifier(epochs=3).fit(X, y)
     copy = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))
@@ -209,8 +223,8 @@ def test_regressor_partial_fit_keeps_the_first_scaling():
     (dict(preprocess="scale"), "unknown preprocess 'scale'"),
     (dict(epochs=0), "epochs must be a positive integer, got 0"),
 ])
-def test_bad_arguments_are_refused_at_fit_naming_the_argument(digits, bad, match):
-    X, y = digits
+def test_bad_arguments_are_refused_at_fit_naming_the_argument(sklearn_digits_600, bad, match):
+    X, y = sklearn_digits_600
     with pytest.raises(ValueError, match=match):
         small_classifier(**bad).fit(X[:20], y[:20])
 

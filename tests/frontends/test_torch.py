@@ -19,15 +19,16 @@ torch.set_num_threads(1)  # tiny matrices: a second thread only spins (see conft
 
 
 @pytest.fixture(scope="module")
-def tensors(digits):
+def tensors(digits_split):
     """Standardized digits as float32 tensors: (X, y, Xv, yv)."""
-    pre = bs.preprocess.Standardize().fit(digits.train.X)
+    pre = bs.preprocess.Standardize().fit(digits_split.train.X)
 
     def t(X, y):
         return (torch.tensor(pre.transform(X), dtype=torch.float32),
                 torch.tensor(y, dtype=torch.long))
 
-    return (*t(digits.train.X, digits.train.y), *t(digits.val.X, digits.val.y))
+    return (*t(digits_split.train.X, digits_split.train.y),
+            *t(digits_split.val.X, digits_split.val.y))
 
 
 def mlp(hidden=(100, 100), act=nn.ReLU, dropout=0.0, batchnorm=False, seed=0):
@@ -107,12 +108,13 @@ def test_close_removes_every_hook(tensors):
 # -- the History it fills --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def babysit_history(digits):
+def babysit_history(digits_split):
     """What babysit's own monitors write for an MLP on digits (2 epochs)."""
     net = bs.mlp(64, [30], 10, seed=0)
     trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(1e-3), epochs=2,
                          callbacks=bs.monitors.default(image_shape=(8, 8)), progress=False)
-    return trainer.fit(digits.train.X, digits.train.y, val=(digits.val.X, digits.val.y))
+    return trainer.fit(digits_split.train.X, digits_split.train.y,
+                       val=(digits_split.val.X, digits_split.val.y))
 
 
 def test_the_history_holds_the_keys_babysits_own_monitors_write(tensors, babysit_history):
@@ -282,7 +284,7 @@ def test_dying_relus_are_named(make, tensors):
     assert top.concerns and set(top.concerns) <= set(sitter.history.monitors["layers"]["names"])
 
 
-def test_vanishing_gradients_are_named_as_for_babysits_own_network(tensors, digits):
+def test_vanishing_gradients_are_named_as_for_babysits_own_network(tensors, digits_split):
     """A deep sigmoid net with tiny weights, the same in babysit and in torch: the diagnosis
     names the same root cause first."""
     depth, std, lr, epochs = 5, 0.01, 0.1, 4

@@ -1,8 +1,8 @@
-"""What every command of the command line starts from: the run configuration its options
-describe (`run_config`, and which settings the user chose: `chosen_settings`) and the run
-folder it writes into and holds the lock of (`run_folder`), with the folder's
-config.json that `babysit train --config` reads back. Its own module so that the commands in
-`babysit.cli` and `babysit.cli.fix` share it without importing each other."""
+"""The folder a run writes into: created (or reused when empty), locked while the command
+runs, and holding the run's config.json, which `babysit train --config` reads back.
+
+Below every command and `Run.prepare`, so that the command line, the doctor and the ensembles
+make their folders the same way."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from babysit.runs import run_lock
-from babysit.runs.config import RunConfig, config_fields
+from babysit.runs.config import RunConfig
 from babysit.runs.run_lock import LOCK_NAME
 from babysit.validation import make_folder
 
@@ -18,31 +18,19 @@ from babysit.validation import make_folder
 CONFIG_NAME = "config.json"
 
 
-def run_config(args) -> RunConfig:
-    """The run the command line describes: RunConfig's defaults, under --config's file, under
-    the flags given."""
-    base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
-    return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
+def new_folder(out: Path | None, command: str, cfg: RunConfig, *, lock: bool = True) -> Path:
+    """Create and return `out` (the --out given), or a new runs/<command>-<timestamp>[-k]
+    folder, holding the run's config.json (`babysit train --config RUN/config.json` repeats
+    the run).
 
-
-def chosen_settings(args) -> set[str]:
-    """The RunConfig fields the user chose: the flags given, all of them with --config."""
-    chosen = {k for k in vars(args) if k in config_fields()}
-    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
-
-
-def run_folder(args, command: str, cfg: RunConfig, *, lock: bool = True) -> Path:
-    """Create and return --out, or a new runs/<command>-<timestamp>[-k] folder, holding the
-    run's config.json (`babysit train --config RUN/config.json` repeats the run).
-
-    An --out that already holds files (an earlier run's history and checkpoints, or anything
+    An `out` that already holds files (an earlier run's history and checkpoints, or anything
     else) is refused: writing into it would overwrite them, or mix the old run's checkpoints
     with the new one's. A folder holding only a config.json (left by a command that stopped
     at bad input) is reused. `lock`: hold the folder's lock (`babysit.runs.run_lock`) until the
     command ends, taken before config.json is written; a folder another process is writing
     is refused (with --out given twice at once, one of the two runs goes on)."""
-    if args.out is not None:
-        out = Path(args.out)
+    if out is not None:
+        out = Path(out)
         _refuse_used(out)
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -69,4 +57,4 @@ def _refuse_used(out: Path) -> None:
                          f"(or delete that one), so that nothing in it is overwritten")
 
 
-__all__ = ["CONFIG_NAME", "chosen_settings", "run_config", "run_folder"]
+__all__ = ["CONFIG_NAME", "new_folder"]

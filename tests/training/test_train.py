@@ -35,11 +35,11 @@ class Recorder(Layer):
         return x, lambda dy: dy
 
 
-def test_two_runs_with_the_same_seed_are_bit_identical(digits):
+def test_two_runs_with_the_same_seed_are_bit_identical(digits_split):
     def run():
         net = bs.mlp(64, [32], 10, dropout=0.3, input_noise=0.05, seed=1)
         trainer = _trainer(net, reg=bs.regularizers.L2(1e-3), seed=5)
-        trainer.fit(digits.train.X, digits.train.y, val=digits.val)
+        trainer.fit(digits_split.train.X, digits_split.train.y, val=digits_split.val)
         return trainer
 
     a, b = run(), run()
@@ -48,7 +48,7 @@ def test_two_runs_with_the_same_seed_are_bit_identical(digits):
     for name in a.net.params:
         np.testing.assert_array_equal(a.net.params[name].value, b.net.params[name].value)
     c = _trainer(bs.mlp(64, [32], 10, dropout=0.3, input_noise=0.05, seed=1), seed=6)
-    c.fit(digits.train.X, digits.train.y)
+    c.fit(digits_split.train.X, digits_split.train.y)
     assert c.history.loss != a.history.loss
 
 
@@ -70,11 +70,11 @@ def test_one_shuffle_per_epoch_and_contiguous_batches():
     assert not np.array_equal(orders[0], np.arange(n))
 
 
-def test_history_has_one_entry_per_iteration_and_per_epoch(digits):
+def test_history_has_one_entry_per_iteration_and_per_epoch(digits_split):
     batch, epochs = 100, 3
     trainer = _trainer(batch_size=batch, epochs=epochs, reg=bs.regularizers.L2(1e-3))
-    h = trainer.fit(digits.train.X, digits.train.y, val=digits.val)
-    per_epoch = math.ceil(len(digits.train.y) / batch)
+    h = trainer.fit(digits_split.train.X, digits_split.train.y, val=digits_split.val)
+    per_epoch = math.ceil(len(digits_split.train.y) / batch)
     assert h is trainer.history
     assert h.iters_per_epoch == per_epoch
     for series in (h.loss, h.data_loss, h.reg_loss, h.lr):
@@ -86,34 +86,36 @@ def test_history_has_one_entry_per_iteration_and_per_epoch(digits):
     assert all(r > 0 for r in h.reg_loss)  # the penalty is reported apart from the data loss
 
 
-def test_without_validation_the_val_accuracy_is_none(digits):
-    h = _trainer(epochs=1).fit(digits.train.X, digits.train.y)
+def test_without_validation_the_val_accuracy_is_none(digits_split):
+    h = _trainer(epochs=1).fit(digits_split.train.X, digits_split.train.y)
     assert h.val_acc == [None]
 
 
-def test_the_loss_falls_and_the_network_learns_digits(digits):
+def test_the_loss_falls_and_the_network_learns_digits(digits_split):
     trainer = _trainer(epochs=5, batch_size=32)
-    h = trainer.fit(digits.train.X, digits.train.y, val=digits.val)
+    h = trainer.fit(digits_split.train.X, digits_split.train.y, val=digits_split.val)
     assert h.loss[0] == pytest.approx(math.log(10), rel=0.25)  # chance at the start
     assert np.mean(h.loss[-10:]) < 0.3 * np.mean(h.loss[:10])
     assert h.val_acc[-1] > 0.9
-    assert trainer.accuracy(*digits.test) > 0.9
+    assert trainer.accuracy(*digits_split.test) > 0.9
 
 
-def test_predict_and_predict_proba(digits):
+def test_predict_and_predict_proba(digits_split):
     trainer = _trainer(epochs=3)
-    trainer.fit(digits.train.X, digits.train.y)
-    proba = trainer.predict_proba(digits.test.X)
-    assert proba.shape == (len(digits.test.y), 10)
+    trainer.fit(digits_split.train.X, digits_split.train.y)
+    proba = trainer.predict_proba(digits_split.test.X)
+    assert proba.shape == (len(digits_split.test.y), 10)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
-    pred = trainer.predict(digits.test.X)
+    pred = trainer.predict(digits_split.test.X)
     np.testing.assert_array_equal(pred, proba.argmax(axis=1))
-    assert trainer.accuracy(*digits.test) == pytest.approx(np.mean(pred == digits.test.y))
+    assert trainer.accuracy(*digits_split.test) == pytest.approx(
+        np.mean(pred == digits_split.test.y))
 
 
-def test_a_schedule_is_followed_and_recorded(digits):
+def test_a_schedule_is_followed_and_recorded(digits_split):
     schedule = bs.optim.StepDecay(0.1, factor=0.5, every=10)
-    h = _trainer(opt=bs.optim.SGD(schedule), epochs=1).fit(digits.train.X, digits.train.y)
+    h = _trainer(opt=bs.optim.SGD(schedule), epochs=1).fit(digits_split.train.X,
+                                                          digits_split.train.y)
     assert h.lr == [schedule(t) for t in range(len(h.lr))]
 
 
@@ -149,8 +151,8 @@ def test_a_diverged_history_saves_as_strict_json_and_loads_back(tmp_path):
     assert back.monitors["ratio"][1] is None
 
 
-def test_the_progress_bar_stays_quiet_when_stderr_is_not_a_terminal(digits, capsys):
-    X, y = digits.train.X[:256], digits.train.y[:256]
+def test_the_progress_bar_stays_quiet_when_stderr_is_not_a_terminal(digits_split, capsys):
+    X, y = digits_split.train.X[:256], digits_split.train.y[:256]
     trainer = _trainer(epochs=1)
     assert trainer.progress is False  # pytest's captured stderr is not a terminal
     trainer.fit(X, y)
@@ -159,17 +161,17 @@ def test_the_progress_bar_stays_quiet_when_stderr_is_not_a_terminal(digits, caps
     assert "training" in capsys.readouterr().err
 
 
-def test_float64_training_on_request(digits):
+def test_float64_training_on_request(digits_split):
     net = bs.mlp(64, [16], 10, batchnorm=True, seed=0).astype("float64")
     trainer = _trainer(net, epochs=1)
-    trainer.fit(digits.train.X, digits.train.y, val=digits.val)
+    trainer.fit(digits_split.train.X, digits_split.train.y, val=digits_split.val)
     assert all(p.value.dtype == np.float64 for p in net.parameters())
     assert net[1].buffers["running_var"].dtype == np.float64
-    assert trainer.scores(digits.test.X).dtype == np.float64
-    assert trainer.accuracy(*digits.test) > 0.5
+    assert trainer.scores(digits_split.test.X).dtype == np.float64
+    assert trainer.accuracy(*digits_split.test) > 0.5
 
 
-def test_callbacks_see_every_stage(digits):
+def test_callbacks_see_every_stage(digits_split):
     seen = []
 
     class Spy(bs.train.Callback):
@@ -189,7 +191,7 @@ def test_callbacks_see_every_stage(digits):
         def on_train_end(self, trainer):
             seen.append("end")
 
-    X, y = digits.train.X[:128], digits.train.y[:128]
+    X, y = digits_split.train.X[:128], digits_split.train.y[:128]
     _trainer(epochs=2, callbacks=[Spy()]).fit(X, y)
     step = ["before", "after"] * 2
     assert seen == ["begin", *step, "epoch 1", *step, "epoch 2", "end"]
@@ -222,52 +224,56 @@ def _refuses(X, y, match, val=None, net=None, loss=None):
     return str(info.value)
 
 
-def test_wrong_input_width_names_the_layer_and_both_shapes(digits):
-    message = _refuses(digits.train.X[:, :32], digits.train.y, "layer 0")
+def test_wrong_input_width_names_the_layer_and_both_shapes(digits_split):
+    message = _refuses(digits_split.train.X[:, :32], digits_split.train.y, "layer 0")
     assert "Linear" in message and "(N, 64)" in message and "(1078, 32)" in message
 
 
-def test_wrong_validation_width_is_refused_before_training(digits):
-    val = (digits.val.X[:, :10], digits.val.y)
-    message = _refuses(digits.train.X, digits.train.y, r"val X has shape \(359, 10\)", val=val)
+def test_wrong_validation_width_is_refused_before_training(digits_split):
+    val = (digits_split.val.X[:, :10], digits_split.val.y)
+    message = _refuses(digits_split.train.X, digits_split.train.y,
+                       r"val X has shape \(359, 10\)", val=val)
     assert "(N, 64)" in message
 
 
 @pytest.mark.parametrize("val", ["X", "X, y, extra", "y"])
-def test_validation_that_is_not_an_x_y_pair_is_refused_saying_so(digits, val):
-    parts = {"X": digits.val.X, "X, y, extra": (*digits.val, digits.val.y), "y": digits.val.y}
-    _refuses(digits.train.X, digits.train.y, r"val must be a pair \(X, y\)", val=parts[val])
+def test_validation_that_is_not_an_x_y_pair_is_refused_saying_so(digits_split, val):
+    parts = {"X": digits_split.val.X, "X, y, extra": (*digits_split.val, digits_split.val.y),
+             "y": digits_split.val.y}
+    _refuses(digits_split.train.X, digits_split.train.y, r"val must be a pair \(X, y\)",
+             val=parts[val])
 
 
-def test_labels_out_of_range(digits):
-    y = digits.train.y.copy()
+def test_labels_out_of_range(digits_split):
+    y = digits_split.train.y.copy()
     y[5] = 10
-    _refuses(digits.train.X, y, r"label 10 is out of range for 10 classes \(expected 0..9\)")
+    _refuses(digits_split.train.X, y, r"label 10 is out of range for 10 classes \(expected 0..9\)")
     y[5] = -1
-    _refuses(digits.train.X, y, ">= 0")
+    _refuses(digits_split.train.X, y, ">= 0")
 
 
-def test_labels_that_are_not_integers(digits):
-    y = digits.train.y.astype(float)
+def test_labels_that_are_not_integers(digits_split):
+    y = digits_split.train.y.astype(float)
     y[7] = 2.5
-    _refuses(digits.train.X, y, "integer class indices, got 2.5 at position 7")
-    _refuses(digits.train.X, digits.train.y.astype(str), "integer class indices")
+    _refuses(digits_split.train.X, y, "integer class indices, got 2.5 at position 7")
+    _refuses(digits_split.train.X, digits_split.train.y.astype(str), "integer class indices")
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_nan_or_inf_in_the_data_names_row_and_column(digits, bad):
-    X = digits.train.X.copy()
+def test_nan_or_inf_in_the_data_names_row_and_column(digits_split, bad):
+    X = digits_split.train.X.copy()
     X[12, 34] = bad
-    _refuses(X, digits.train.y, "non-finite value .* at row 12, column 34")
+    _refuses(X, digits_split.train.y, "non-finite value .* at row 12, column 34")
 
 
-def test_nan_in_validation_data(digits):
-    Xv = digits.val.X.copy()
+def test_nan_in_validation_data(digits_split):
+    Xv = digits_split.val.X.copy()
     Xv[3, 4] = np.nan
-    _refuses(digits.train.X, digits.train.y, "val X .* row 3, column 4", val=(Xv, digits.val.y))
+    _refuses(digits_split.train.X, digits_split.train.y, "val X .* row 3, column 4",
+             val=(Xv, digits_split.val.y))
 
 
-def test_empty_dataset(digits):
+def test_empty_dataset(digits_split):
     _refuses(np.zeros((0, 64), np.float32), np.zeros(0, int), "empty")
 
 

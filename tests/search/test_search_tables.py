@@ -141,3 +141,18 @@ def test_kfold_on_a_regression_averages_the_loss_over_plain_folds(houses):
     # RMSE in the target's units: the loss is half the mean squared standardized error
     assert one["val_rmse"] == pytest.approx(np.sqrt(2 * one["val_loss"]) * data.target.scale_,
                                             rel=1e-3)
+
+
+def test_search_from_python_fits_its_settings_to_a_table_as_babysit_search_does(houses):
+    """`search.run(data=...)` sets what `babysit search` sets: a table's defaults for the
+    settings `base` does not give, the regression loss; those `base` gives stay."""
+    from babysit.runs.builders import TABLE_DEFAULTS, load_data, table_epochs
+    from babysit.runs.config import RunConfig
+    from babysit.search.runner import _fixed_settings
+
+    data = load_data(RunConfig(data=str(houses[0]), target="price"))
+    fitted = _fixed_settings(None, 0, data)
+    assert fitted["reg"] == TABLE_DEFAULTS["reg"] and fitted["loss"] == "mse"
+    assert fitted["epochs"] == table_epochs(len(data.train.y), fitted["batch_size"])
+    given = _fixed_settings({"reg": 1e-4, "epochs": 7}, 0, data)
+    assert (given["reg"], given["epochs"], given["loss"]) == (1e-4, 7, "mse")

@@ -169,11 +169,12 @@ def test_without_an_image_shape_the_first_layer_is_a_heatmap(history):
 
 @pytest.fixture(scope="module")
 def diverged():
-    """Digits with plain SGD at learning rate 5: the loss blows up, then is NaN in epoch 3."""
+    """Digits with plain SGD at learning rate 5.5: the loss blows up, then is NaN within the
+    first epochs (which one depends on the processor's BLAS)."""
     data = bs.data.load("digits")
     mean = data.train.X.mean(axis=0)
     trainer = bs.Trainer(bs.mlp(64, [100, 100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
-                         bs.optim.SGD(5.0), reg=bs.regularizers.L2(1e-4), batch_size=32,
+                         bs.optim.SGD(5.5), reg=bs.regularizers.L2(1e-4), batch_size=32,
                          epochs=5, progress=False, callbacks=monitors.default(image_shape=(8, 8)))
     with np.errstate(all="ignore"), pytest.raises(bs.DivergedError) as caught:
         trainer.fit(data.train.X - mean, data.train.y, val=(data.val.X - mean, data.val.y))
@@ -185,10 +186,12 @@ def test_a_diverged_run_still_gets_a_report_that_says_where(diverged, tmp_path):
     assert {"loss", "loss_log", "activations"} <= set(page.figures)
     text = (tmp_path / "report.html").read_text()
     nan_at = diverged.nonfinite_at()
-    assert nan_at == diverged.iterations and diverged.epoch_of(nan_at) == 3
-    where = f"iteration {nan_at} (epoch 3)"
-    assert f"The run diverged: the loss became NaN at {where}, after 2 of 5 epochs" in text
-    assert "2 finished of 5 asked" in text and "stopped in epoch 3" in text
+    epoch = diverged.epoch_of(nan_at)
+    assert nan_at == diverged.iterations and epoch < 5
+    where = f"iteration {nan_at} (epoch {epoch})"
+    done = f"{epoch - 1} of 5 epochs"
+    assert f"The run diverged: the loss became NaN at {where}, after {done}" in text
+    assert f"{epoch - 1} finished of 5 asked" in text and f"stopped in epoch {epoch}" in text
 
 
 def test_the_loss_plots_mark_the_blowup_and_the_nan_and_the_linear_axis_stays_readable(

@@ -12,8 +12,8 @@ from babysit.check.lr_range import DIVERGE_FACTOR, _result
 
 
 @pytest.fixture(scope="module")
-def centred(digits):
-    return digits.preprocessed(bs.preprocess.MeanCenter())
+def centred(digits_split):
+    return digits_split.preprocessed(bs.preprocess.MeanCenter())
 
 
 def small_net(seed=0, dropout=0.0):

@@ -316,7 +316,7 @@ def test_the_record_renders_as_html_for_the_report():
 
 # -- the Runner: what treat trains and range-tests by default ---------------------------------
 
-def test_the_runner_trains_and_range_tests_on_train_and_val_only(monkeypatch, digits):
+def test_the_runner_trains_and_range_tests_on_train_and_val_only(monkeypatch, digits_split):
     from babysit.data.datasets import Split
     from babysit.doctor import runs
     from babysit.runs import builders

@@ -13,69 +13,68 @@ from babysit.check.sanity import CHANCE, OVERFIT, REGULARIZATION
 
 
 @pytest.fixture(scope="module")
-def digits():
-    data = bs.data.load("digits")
-    mean = data.train.X.mean(axis=0)
-    return data.train.X - mean, data.train.y
+def centred_digits_train(centred_digits):
+    """(X, y): the centred training rows alone."""
+    return centred_digits[:2]
 
 
 def _net(**kwargs):
     return bs.mlp(64, [100, 100], 10, seed=0, **kwargs)
 
 
-def test_the_default_model_passes_every_check(digits):
-    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits,
+def test_the_default_model_passes_every_check(centred_digits_train):
+    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train,
                              reg=bs.regularizers.L2(1e-4))
     assert report.ok, str(report)
     assert [c.name for c in report.checks] == [CHANCE, REGULARIZATION, OVERFIT]
     assert all(c.passed for c in report.checks)
 
 
-def test_the_initial_softmax_loss_is_ln10_at_chance(digits):
-    check = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits)[CHANCE]
+def test_the_initial_softmax_loss_is_ln10_at_chance(centred_digits_train):
+    check = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train)[CHANCE]
     assert check.numbers["chance_loss"] == pytest.approx(math.log(10))
     assert check.numbers["initial_loss"] == pytest.approx(math.log(10), rel=0.1)
 
 
-def test_the_initial_svm_loss_is_c_minus_1_at_chance(digits):
-    check = bs.check.sanity(_net(), bs.losses.MulticlassSVM(), *digits)[CHANCE]
+def test_the_initial_svm_loss_is_c_minus_1_at_chance(centred_digits_train):
+    check = bs.check.sanity(_net(), bs.losses.MulticlassSVM(), *centred_digits_train)[CHANCE]
     assert check.numbers["chance_loss"] == 9
     assert check.passed
     assert check.numbers["initial_loss"] == pytest.approx(9, rel=0.15)
 
 
-def test_the_chance_check_measures_the_data_loss_with_regularization_off(digits):
-    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits,
+def test_the_chance_check_measures_the_data_loss_with_regularization_off(centred_digits_train):
+    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train,
                              reg=bs.regularizers.L2(10.0))
     assert report[CHANCE].passed
     assert report[CHANCE].numbers["initial_loss"] == pytest.approx(math.log(10), rel=0.1)
 
 
-def test_large_initial_scores_fail_the_chance_loss_check(digits):
+def test_large_initial_scores_fail_the_chance_loss_check(centred_digits_train):
     net = _net()
     net.layers[-1].params["W"].value *= 100
-    report = bs.check.sanity(net, bs.losses.SoftmaxCrossEntropy(), *digits)
+    report = bs.check.sanity(net, bs.losses.SoftmaxCrossEntropy(), *centred_digits_train)
     assert not report.ok
     assert report[CHANCE].passed is False
     assert report[CHANCE].numbers["ratio"] > 10
     assert "FAIL" in str(report) and "too large" in str(report)
 
 
-def test_a_penalty_of_zero_fails_the_regularization_check(digits):
-    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits,
+def test_a_penalty_of_zero_fails_the_regularization_check(centred_digits_train):
+    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train,
                              reg=bs.regularizers.L2(0.0))
     assert report[REGULARIZATION].passed is False
     assert not report.ok
 
 
-def test_regularization_raises_the_loss_each_time_it_grows(digits):
-    numbers = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits,
+def test_regularization_raises_the_loss_each_time_it_grows(centred_digits_train):
+    numbers = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train,
                               reg=bs.regularizers.L1(1e-4))[REGULARIZATION].numbers
     assert numbers["data_loss"] < numbers["with_reg"] < numbers["with_10x_reg"]
 
 
-def test_overfitting_20_examples_reaches_near_zero_loss_and_full_accuracy(digits):
-    check = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits)[OVERFIT]
+def test_overfitting_20_examples_reaches_near_zero_loss_and_full_accuracy(centred_digits_train):
+    check = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train)[OVERFIT]
     assert check.passed
     n = check.numbers
     assert n["examples"] == 20
@@ -84,18 +83,18 @@ def test_overfitting_20_examples_reaches_near_zero_loss_and_full_accuracy(digits
     assert n["iterations"] <= n["max_iterations"] == 500
 
 
-def test_a_model_that_cannot_learn_fails_the_overfit_check(digits):
-    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits,
+def test_a_model_that_cannot_learn_fails_the_overfit_check(centred_digits_train):
+    report = bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train,
                              overfit_opt=bs.optim.SGD(1e-9), overfit_iters=50)
     assert report[OVERFIT].passed is False
     assert report[OVERFIT].numbers["iterations"] == 50
 
 
-def test_the_network_is_left_unchanged(digits):
+def test_the_network_is_left_unchanged(centred_digits_train):
     net = _net(dropout=0.2, batchnorm=True)
     before = {k: p.value.copy() for k, p in net.named_params().items()}
     buffers = net.layers[1].buffers["running_mean"].copy()
-    bs.check.sanity(net, bs.losses.SoftmaxCrossEntropy(), *digits)
+    bs.check.sanity(net, bs.losses.SoftmaxCrossEntropy(), *centred_digits_train)
     for k, p in net.named_params().items():
         np.testing.assert_array_equal(p.value, before[k])
     np.testing.assert_array_equal(net.layers[1].buffers["running_mean"], buffers)
@@ -112,10 +111,10 @@ def test_a_regression_loss_has_no_chance_level_and_is_not_failed_for_it():
     assert report.to_dict()["checks"][0]["name"] == CHANCE
 
 
-def test_bad_arguments_are_refused_by_name(digits):
+def test_bad_arguments_are_refused_by_name(centred_digits_train):
     with pytest.raises(ValueError, match="n_overfit"):
-        bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits, n_overfit=0)
+        bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train, n_overfit=0)
     with pytest.raises(ValueError, match="net must be"):
-        bs.check.sanity("not a net", bs.losses.SoftmaxCrossEntropy(), *digits)
+        bs.check.sanity("not a net", bs.losses.SoftmaxCrossEntropy(), *centred_digits_train)
     with pytest.raises(ValueError, match="no sanity check named"):
-        bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *digits)["nope"]
+        bs.check.sanity(_net(), bs.losses.SoftmaxCrossEntropy(), *centred_digits_train)["nope"]

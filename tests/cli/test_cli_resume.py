@@ -1,5 +1,6 @@
-"""`babysit train --resume RUN`: a run that stopped goes on in its folder and ends bit for bit
-where an uninterrupted run ends; what cannot be resumed is one line and exit status 2."""
+"""`babysit resume RUN`: a run that stopped goes on in its folder and ends bit for bit where an
+uninterrupted run ends; what cannot be resumed is one line and exit status 2. `babysit train
+--resume RUN` still works, and says it is now `babysit resume`."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ SMALL = ["--hidden", "32", "--dropout", "0.2", "--seed", "3"]   # dropout: its g
 
 
 def train(tmp_path, capsys, name, *flags) -> tuple[int, str, str]:
-    """`babysit train` in-process: (status, stdout, stderr)."""
-    code = cli.main(["train", *flags] if flags[:1] == ("--resume",) else
+    """`babysit train` in-process (`babysit resume RUN ...` for flags "--resume", RUN, ...):
+    (status, stdout, stderr)."""
+    code = cli.main(["resume", *flags[1:]] if flags[:1] == ("--resume",) else
                     ["train", *SMALL, "--no-report", "--out", str(tmp_path / name), *flags])
     out, err = capsys.readouterr()
     return code, out, err
@@ -79,7 +81,7 @@ def test_a_run_interrupted_by_ctrl_c_says_how_to_resume_and_resumes_exactly(
     code, _, err = train(tmp_path, capsys, "run", "--epochs", "5")
     assert code == 130
     run = tmp_path / "run"
-    assert err.strip().endswith(f"to continue it: babysit train --resume {run}")
+    assert err.strip().endswith(f"to continue it: babysit resume {run}")
     monkeypatch.setattr(Checkpoints, "on_epoch_end", saved)
     assert train(tmp_path, capsys, None, "--resume", str(run))[0] == 0
     same_run(tmp_path / "straight", run, 5)
@@ -111,12 +113,12 @@ def test_a_real_sigint_then_resume_equals_the_straight_run(tmp_path):
     child.send_signal(signal.SIGINT)
     _, err = child.communicate(timeout=120)
     assert child.returncode == 130, err
-    assert f"babysit train --resume {run}" in err
+    assert f"babysit resume {run}" in err
     done = bs.History.load(run / "history.json").epochs
     assert 1 <= done < 400
     # Continue to two epochs more than were done, and train the same length straight.
     epochs = str(done + 2)
-    resumed = subprocess.run([sys.executable, "-m", "babysit", "train", "--resume", str(run),
+    resumed = subprocess.run([sys.executable, "-m", "babysit", "resume", str(run),
                               "--epochs", epochs], env=env, capture_output=True, text=True,
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr
@@ -147,9 +149,9 @@ def test_a_table_run_resumes_with_its_encoders(tmp_path, capsys):
 def test_a_finished_run_is_refused_unless_it_is_given_more_epochs(tmp_path, capsys):
     assert train(tmp_path, capsys, "run", "--epochs", "2")[0] == 0
     run = tmp_path / "run"
-    line = one_line(capsys, ["train", "--resume", str(run)])
-    assert f"--resume {run}: it has finished the 2 epochs" in line and "--epochs N" in line
-    line = one_line(capsys, ["train", "--resume", str(run), "--epochs", "2"])
+    line = one_line(capsys, ["resume", str(run)])
+    assert f"{run}: it has finished the 2 epochs" in line and "--epochs N" in line
+    line = one_line(capsys, ["resume", str(run), "--epochs", "2"])
     assert "--epochs 2 is not more than the 2 epochs" in line
 
 
@@ -162,13 +164,13 @@ def test_a_setting_beside_resume_is_refused_by_name(tmp_path, capsys, flag):
 
 def test_what_is_no_resumable_run_is_one_line_naming_it(tmp_path, capsys):
     missing = tmp_path / "nothing"
-    assert f"--resume {missing}: no such folder" in one_line(
-        capsys, ["train", "--resume", str(missing)])
-    assert f"--resume {tmp_path} is not a run folder: it holds no config.json" in one_line(
-        capsys, ["train", "--resume", str(tmp_path)])
+    assert f"babysit resume: error: {missing}: no such folder" in one_line(
+        capsys, ["resume", str(missing)])
+    assert f"{tmp_path} is not a run folder: it holds no config.json" in one_line(
+        capsys, ["resume", str(tmp_path)])
     # A folder whose run stopped before its first epoch ended: config.json, no state.
     bs.config.RunConfig(epochs=2).save(tmp_path / "config.json")
-    line = one_line(capsys, ["train", "--resume", str(tmp_path)])
+    line = one_line(capsys, ["resume", str(tmp_path)])
     assert f"holds no training state ({tmp_path / 'state.safetensors'})" in line
 
 
@@ -178,8 +180,24 @@ def test_a_damaged_training_state_is_refused_naming_the_file(tmp_path, capsys):
     data = bytearray(state.read_bytes())
     data[-5] ^= 0xFF                                      # one flipped byte in a tensor
     state.write_bytes(bytes(data))
-    line = one_line(capsys, ["train", "--resume", str(tmp_path / "run"), "--epochs", "3"])
+    line = one_line(capsys, ["resume", str(tmp_path / "run"), "--epochs", "3"])
     assert str(state) in line and "Traceback" not in line
+
+
+def test_train_resume_still_resumes_and_says_it_is_now_babysit_resume(tmp_path, capsys):
+    assert train(tmp_path, capsys, "straight", "--epochs", "4")[0] == 0
+    assert train(tmp_path, capsys, "run", "--epochs", "2")[0] == 0
+    run = tmp_path / "run"
+    assert cli.main(["train", "--resume", str(run), "--epochs", "4", "--no-report"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"babysit train --resume is now babysit resume {run}\n")
+    same_run(tmp_path / "straight", run, 4)
+
+
+def test_resume_help_names_the_run_and_epochs(capsys):
+    assert cli.main(["resume", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "RUN" in text and "--epochs N" in text and "--json" in text
 
 
 def test_help_lists_resume_beside_config(capsys):
@@ -196,7 +214,7 @@ def test_a_data_file_changed_since_the_run_is_refused(tmp_path, capsys):
     assert train(tmp_path, capsys, "run", "--data", str(table), "--target", "kind",
                  "--epochs", "2")[0] == 0
     table.write_text("x,z,kind\n" + "\n".join(rows).replace("6,", "60,") + "\n")  # one value
-    line = one_line(capsys, ["train", "--resume", str(tmp_path / "run"), "--epochs", "3"])
+    line = one_line(capsys, ["resume", str(tmp_path / "run"), "--epochs", "3"])
     assert "is not what the run trained on" in line and "preprocessing differs" in line
 
 
@@ -204,5 +222,5 @@ def test_a_run_that_stopped_early_is_not_resumed(tmp_path, capsys):
     # A rate too small to change a prediction: validation accuracy stays flat, patience 1 ends it.
     assert train(tmp_path, capsys, "run", "--optimizer", "sgd", "--lr", "1e-12", "--patience",
                  "1", "--epochs", "6")[0] == 0
-    line = one_line(capsys, ["train", "--resume", str(tmp_path / "run"), "--epochs", "9"])
+    line = one_line(capsys, ["resume", str(tmp_path / "run"), "--epochs", "9"])
     assert "stopped itself after epoch 2 (early stopping: no improvement in 1 epoch)" in line

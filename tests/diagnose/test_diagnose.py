@@ -18,15 +18,8 @@ from babysit.diagnose import CAUSE_NAMES, Finding, diagnose
 from babysit.training import monitors
 
 
-@pytest.fixture(scope="module")
-def digits():
-    data = bs.data.load("digits")
-    mean = data.train.X.mean(axis=0)
-    return data.train.X - mean, data.train.y, data.val.X - mean, data.val.y
-
-
-def _run(digits, net=None, lr=1e-3, opt="adam", n=None, reg=1e-4, epochs=5, batch_size=32):
-    X, y, Xv, yv = digits
+def _run(data, net=None, lr=1e-3, opt="adam", n=None, reg=1e-4, epochs=5, batch_size=32):
+    X, y, Xv, yv = data
     net = net if net is not None else bs.mlp(64, [100, 100], 10, seed=0)
     trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.get(opt, lr),
                          reg=bs.regularizers.L2(reg) if reg else None, batch_size=batch_size,
@@ -53,16 +46,16 @@ def _no_contradiction(findings):
     assert not (blamed and any(f.cause == "lr_ok" for f in findings)), findings
 
 
-def test_learning_rate_10_is_too_high(digits):
-    findings = _run(digits, lr=10.0, epochs=2).diagnose()
+def test_learning_rate_10_is_too_high(centred_digits):
+    findings = _run(centred_digits, lr=10.0, epochs=2).diagnose()
     top = findings[0]
     assert top.cause in ("lr_too_high", "diverged") and top.severity in ("warning", "error")
     assert "learning rate too high" in top.what
     _no_contradiction(findings)
 
 
-def test_a_diverged_run_is_diagnosed_from_the_errors_history(digits):
-    X, y, _, _ = digits
+def test_a_diverged_run_is_diagnosed_from_the_errors_history(centred_digits):
+    X, y, _, _ = centred_digits
     trainer = bs.Trainer(bs.mlp(64, [100, 100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
                          bs.optim.SGD(10.0), batch_size=32, epochs=3,
                          callbacks=monitors.default(), progress=False)
@@ -74,8 +67,8 @@ def test_a_diverged_run_is_diagnosed_from_the_errors_history(digits):
     assert "nan" in f.evidence or "inf" in f.evidence
 
 
-def test_learning_rate_1e_7_is_too_low(digits):
-    findings = _run(digits, lr=1e-7, epochs=3).diagnose()
+def test_learning_rate_1e_7_is_too_low(centred_digits):
+    findings = _run(centred_digits, lr=1e-7, epochs=3).diagnose()
     f = findings[0]
     assert f.cause == "lr_too_low" and f.severity == "warning"
     assert "||update|| / ||weights||" in f.evidence  # the small update ratios are its evidence
@@ -84,10 +77,10 @@ def test_learning_rate_1e_7_is_too_low(digits):
     _no_contradiction(findings)
 
 
-def test_a_learning_rate_that_kills_relus_without_nan_is_named_with_its_symptoms(digits):
+def test_a_learning_rate_that_kills_relus_without_nan_is_named_with_its_symptoms(centred_digits):
     """Adam at 0.05 kills half a layer's ReLUs without reaching NaN: the cause leads, the dead
     units and the large update ratios are its evidence, nothing says the rate is fine."""
-    findings = _run(digits, lr=0.05, epochs=10).diagnose()
+    findings = _run(centred_digits, lr=0.05, epochs=10).diagnose()
     top = findings[0]
     assert top.cause == "lr_too_high" and top.severity in ("warning", "error"), findings
     assert "ReLU units that output 0" in top.evidence
@@ -95,87 +88,87 @@ def test_a_learning_rate_that_kills_relus_without_nan_is_named_with_its_symptoms
     _no_contradiction(findings)
 
 
-def test_a_far_too_strong_l2_penalty_is_not_blamed_on_the_learning_rate(digits):
-    findings = _run(digits, reg=1.0, epochs=10).diagnose()
+def test_a_far_too_strong_l2_penalty_is_not_blamed_on_the_learning_rate(centred_digits):
+    findings = _run(centred_digits, reg=1.0, epochs=10).diagnose()
     assert findings[0].cause == "reg_too_strong" and findings[0].severity == "warning"
     assert "shrank" in findings[0].evidence
     # nothing blames the learning rate, nothing asks to regularize more
     assert not [f for f in findings if f.cause.startswith("lr_") or f.cause == "overfitting"]
 
 
-def test_a_deep_sigmoid_net_with_small_weights_has_vanishing_gradients(digits):
+def test_a_deep_sigmoid_net_with_small_weights_has_vanishing_gradients(centred_digits):
     net = bs.mlp(64, [100] * 5, 10, activation="sigmoid", init="small", seed=0)
-    findings = _run(digits, net=net, opt="sgd", lr=0.1, epochs=3).diagnose()
+    findings = _run(centred_digits, net=net, opt="sgd", lr=0.1, epochs=3).diagnose()
     assert findings[0].cause == "vanishing_gradients", findings
     # the small and large update ratios of the first and last layers are its evidence
     assert not [f for f in findings if f.cause.startswith("lr_")]
 
 
-def test_batch_size_1_makes_a_noisy_loss_a_warning(digits):
-    findings = _run(digits, opt="sgd", lr=0.05, batch_size=1, epochs=1).diagnose()
+def test_batch_size_1_makes_a_noisy_loss_a_warning(centred_digits):
+    findings = _run(centred_digits, opt="sgd", lr=0.05, batch_size=1, epochs=1).diagnose()
     f = _named(findings, "noisy_loss")
     assert f.severity == "warning" and "batch size 1" in f.evidence
 
 
-def test_a_large_net_without_regularization_on_100_examples_overfits(digits):
-    h = _run(digits, net=bs.mlp(64, [200, 200], 10, seed=0), n=100, reg=0, epochs=20)
+def test_a_large_net_without_regularization_on_100_examples_overfits(centred_digits):
+    h = _run(centred_digits, net=bs.mlp(64, [200, 200], 10, seed=0), n=100, reg=0, epochs=20)
     f = _named(h.diagnose(), "overfitting")
     assert f.severity == "warning"
     assert "gap" in f.evidence and "regulariz" in f.advice.lower()
 
 
-def test_tanh_with_weights_times_10_saturates(digits):
+def test_tanh_with_weights_times_10_saturates(centred_digits):
     net = bs.mlp(64, [100, 100], 10, activation="tanh", init="xavier", seed=0)
     for p in net.parameters():
         if p.regularize:
             p.value *= 10
-    findings = _run(digits, net=net, epochs=2).diagnose()
+    findings = _run(centred_digits, net=net, epochs=2).diagnose()
     f = findings[0]
     assert f.cause == "saturated_units" and f.severity == "warning" and "Tanh" in f.evidence
     assert "chance loss" in f.evidence  # the far initial loss is its symptom
     assert "1 Tanh" in f.concerns
 
 
-def test_a_relu_layer_with_bias_minus_10_has_dead_units(digits):
+def test_a_relu_layer_with_bias_minus_10_has_dead_units(centred_digits):
     net = bs.mlp(64, [100, 100], 10, seed=0)
     net.layers[0].params["b"].value[:] = -10
-    findings = _run(digits, net=net, epochs=2).diagnose()
+    findings = _run(centred_digits, net=net, epochs=2).diagnose()
     f = findings[0]  # errors come first
     assert f.cause == "dead_units" and f.severity == "error"
     assert "layer 1 ReLU: 100%" in f.evidence and f.concerns[0] == "1 ReLU"
 
 
-def test_a_healthy_digits_run_gets_no_warning(digits):
-    findings = _run(digits, epochs=15, batch_size=64).diagnose()
+def test_a_healthy_digits_run_gets_no_warning(centred_digits):
+    findings = _run(centred_digits, epochs=15, batch_size=64).diagnose()
     assert not _warnings(findings), "\n".join(map(str, findings))
     assert _named(findings, "lr_ok").what == "learning rate looks fine"
 
 
-def test_random_labels_are_memorized_not_learned(digits):
-    X, y, Xv, yv = digits
+def test_random_labels_are_memorized_not_learned(centred_digits):
+    X, y, Xv, yv = centred_digits
     y_random = np.random.default_rng(1).integers(0, 10, y.shape[0])
     findings = _run((X, y_random, Xv, yv), net=bs.mlp(64, [300, 300], 10, seed=0), lr=3e-3,
                     reg=0, epochs=20).diagnose()
     assert findings[0].cause == "memorizing_noise", findings
 
 
-def test_one_class_in_the_training_labels_is_an_error(digits):
-    X, y, Xv, yv = digits
+def test_one_class_in_the_training_labels_is_an_error(centred_digits):
+    X, y, Xv, yv = centred_digits
     findings = _run((X, np.full_like(y, 3), Xv, yv), epochs=1).diagnose()
     assert findings[0].cause == "single_class" and findings[0].severity == "error"
     assert "class 3" in findings[0].evidence
 
 
-def test_unscaled_inputs_are_the_root_of_a_far_initial_loss(digits):
-    X, y, Xv, yv = digits
+def test_unscaled_inputs_are_the_root_of_a_far_initial_loss(centred_digits):
+    X, y, Xv, yv = centred_digits
     findings = _run((X * 100 + 50, y, Xv * 100 + 50, yv), epochs=3).diagnose()
     assert findings[0].cause == "unscaled_inputs" and findings[0].severity == "warning"
     assert "chance loss" in findings[0].evidence
     assert not [f for f in findings if f.cause == "bad_initial_loss"]
 
 
-def test_the_diagnosis_of_a_saved_run_is_the_same(digits, tmp_path):
-    h = _run(digits, lr=1e-7, epochs=2)
+def test_the_diagnosis_of_a_saved_run_is_the_same(centred_digits, tmp_path):
+    h = _run(centred_digits, lr=1e-7, epochs=2)
     h.save(tmp_path / "history.json")
     assert bs.History.load(tmp_path / "history.json").diagnose() == h.diagnose()
 
@@ -246,7 +239,7 @@ def test_the_cause_names_of_the_contract_are_all_there():
 # -- the fault zoo (benchmarks/diagnosis.py): its fast subset -----------------------------------
 
 def _zoo():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "diagnosis.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "diagnosis.py"
     spec = importlib.util.spec_from_file_location("fault_zoo", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["fault_zoo"] = module

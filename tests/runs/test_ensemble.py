@@ -21,27 +21,27 @@ def make_trainer(seed, epochs=3, hidden=(32,), average=None):
 
 
 @pytest.fixture(scope="module")
-def three(digits):
-    return ensemble.of_seeds(make_trainer, [0, 1, 2], *digits.train, val=digits.val)
+def three(digits_split):
+    return ensemble.of_seeds(make_trainer, [0, 1, 2], *digits_split.train, val=digits_split.val)
 
 
-def test_the_ensemble_averages_its_members_probabilities(three, digits):
-    X = digits.test.X
+def test_the_ensemble_averages_its_members_probabilities(three, digits_split):
+    X = digits_split.test.X
     each = [t.predict_proba(X) for t in three.models]
     proba = three.predict_proba(X)
     np.testing.assert_allclose(proba, np.mean(each, axis=0), rtol=1e-6)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     assert np.array_equal(three.predict(X), proba.argmax(axis=1))
-    assert three.accuracy(X, digits.test.y) == float(
-        (proba.argmax(axis=1) == digits.test.y).mean())
+    assert three.accuracy(X, digits_split.test.y) == float(
+        (proba.argmax(axis=1) == digits_split.test.y).mean())
 
 
-def test_seeds_give_different_members(three, digits):
+def test_seeds_give_different_members(three, digits_split):
     assert len(three) == 3
     w = [t.net.params["0.W"].value for t in three.models]
     assert not np.array_equal(w[0], w[1]) and not np.array_equal(w[1], w[2])
-    accs = three.member_accuracies(*digits.test)
-    assert accs == [t.accuracy(*digits.test) for t in three.models]
+    accs = three.member_accuracies(*digits_split.test)
+    assert accs == [t.accuracy(*digits_split.test) for t in three.models]
 
 
 def test_a_regression_ensemble_averages_its_members_values():
@@ -74,11 +74,11 @@ def test_a_regression_ensemble_averages_its_members_values():
         Ensemble(pair.models, task="rank")
 
 
-def test_an_ensemble_of_one_network_is_that_network(three, digits):
+def test_an_ensemble_of_one_network_is_that_network(three, digits_split):
     net = three.models[0].net
     alone = Ensemble([net])
-    np.testing.assert_allclose(alone.predict_proba(digits.test.X),
-                               three.models[0].predict_proba(digits.test.X), rtol=1e-6)
+    np.testing.assert_allclose(alone.predict_proba(digits_split.test.X),
+                               three.models[0].predict_proba(digits_split.test.X), rtol=1e-6)
 
 
 def test_top_k_keeps_the_highest_scores(three):
@@ -93,31 +93,31 @@ def test_top_k_keeps_the_highest_scores(three):
         ensemble.top_k([(0.5, {"seed": 7})], k=1)
 
 
-def test_members_load_from_checkpoints_with_their_preprocessing(digits, tmp_path):
+def test_members_load_from_checkpoints_with_their_preprocessing(digits_split, tmp_path):
     from babysit.data import preprocess
 
-    pre = preprocess.Standardize().fit(digits.train.X)
+    pre = preprocess.Standardize().fit(digits_split.train.X)
     trainer = make_trainer(0, epochs=2)
-    trainer.fit(pre.transform(digits.train.X), digits.train.y)
+    trainer.fit(pre.transform(digits_split.train.X), digits_split.train.y)
     bs.save(tmp_path / "standardized", trainer.net, preprocess=pre)
     from_file = Ensemble([tmp_path / "standardized"])
-    np.testing.assert_allclose(from_file.predict_proba(digits.test.X),
-                               trainer.predict_proba(pre.transform(digits.test.X)), rtol=1e-6)
+    np.testing.assert_allclose(from_file.predict_proba(digits_split.test.X),
+                               trainer.predict_proba(pre.transform(digits_split.test.X)), rtol=1e-6)
 
 
-def test_the_checkpoints_of_one_run(digits, tmp_path):
+def test_the_checkpoints_of_one_run(digits_split, tmp_path):
     trainer = make_trainer(0, epochs=3)
     trainer.callbacks.append(checkpoint.Checkpoints(tmp_path))
-    trainer.fit(*digits.train, val=digits.val)
+    trainer.fit(*digits_split.train, val=digits_split.val)
     run = ensemble.of_run(tmp_path, last=2)
     assert len(run) == 2
     with pytest.raises(ValueError, match="no checkpoints"):
         ensemble.of_run(tmp_path / "elsewhere")
 
 
-def test_members_must_share_their_classes(three, digits):
+def test_members_must_share_their_classes(three, digits_split):
     with pytest.raises(ValueError, match="member 1 gives probabilities of shape"):
-        Ensemble([three.models[0], bs.mlp(64, [8], 5)]).predict_proba(digits.test.X)
+        Ensemble([three.models[0], bs.mlp(64, [8], 5)]).predict_proba(digits_split.test.X)
     with pytest.raises(ValueError, match="at least one model"):
         Ensemble([])
 
@@ -147,34 +147,34 @@ def test_the_soft_loss_is_flat_where_the_student_matches_the_teacher():
     np.testing.assert_allclose(d, 0, atol=1e-15)
 
 
-def test_alpha_zero_is_plain_training_on_the_labels(three, digits):
+def test_alpha_zero_is_plain_training_on_the_labels(three, digits_split):
     student = bs.mlp(64, [32], 10, seed=5)
-    distilled = ensemble.distill(three, student, *digits.train, temperature=1.0, alpha=0.0,
+    distilled = ensemble.distill(three, student, *digits_split.train, temperature=1.0, alpha=0.0,
                                  opt=bs.optim.Adam(3e-3), epochs=2, batch_size=64, seed=5)
     plain = make_trainer(5, epochs=2)
-    plain.fit(*digits.train)
+    plain.fit(*digits_split.train)
     for name, p in plain.net.params.items():
         assert np.array_equal(p.value, distilled.net.params[name].value), name
     assert distilled.history.train_acc == plain.history.train_acc
 
 
-def test_a_distilled_student_learns_from_the_teacher(three, digits):
+def test_a_distilled_student_learns_from_the_teacher(three, digits_split):
     student = bs.mlp(64, [32], 10, seed=9)
-    trainer = ensemble.distill(three, student, *digits.train, temperature=4.0, alpha=0.9,
+    trainer = ensemble.distill(three, student, *digits_split.train, temperature=4.0, alpha=0.9,
                                opt=bs.optim.Adam(3e-3), epochs=6, batch_size=64,
-                               val=digits.val)
-    agree = (trainer.predict(digits.test.X) == three.predict(digits.test.X)).mean()
+                               val=digits_split.val)
+    agree = (trainer.predict(digits_split.test.X) == three.predict(digits_split.test.X)).mean()
     assert trainer.history.val_acc[-1] > 0.85 and agree > 0.85
     # What comes back is public, a Trainer that scores plain labels.
     assert isinstance(trainer, ensemble.DistillTrainer) and isinstance(trainer, bs.Trainer)
-    assert trainer.accuracy(*digits.test) == (trainer.predict(digits.test.X) ==
-                                              digits.test.y).mean()
+    assert trainer.accuracy(*digits_split.test) == (trainer.predict(digits_split.test.X) ==
+                                              digits_split.test.y).mean()
     # Without labels the student learns from the teacher alone.
-    unlabeled = ensemble.distill(three, bs.mlp(64, [32], 10, seed=9), digits.train.X,
+    unlabeled = ensemble.distill(three, bs.mlp(64, [32], 10, seed=9), digits_split.train.X,
                                  alpha=1.0, epochs=1, batch_size=64)
     assert unlabeled.history.epochs == 1
     with pytest.raises(ValueError, match="y is None; pass the labels or alpha=1.0"):
-        ensemble.distill(three, bs.mlp(64, [32], 10), digits.train.X, alpha=0.5)
+        ensemble.distill(three, bs.mlp(64, [32], 10), digits_split.train.X, alpha=0.5)
 
 
 def test_cli_trains_an_averaged_ensemble(tmp_path, capsys):

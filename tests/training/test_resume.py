@@ -22,18 +22,18 @@ def make_trainer(seed=0, epochs=4, average=0.99, callbacks=(), net_seed=None):
                       callbacks=callbacks, progress=False)
 
 
-def test_an_interrupted_then_resumed_run_equals_an_uninterrupted_one(digits, tmp_path):
+def test_an_interrupted_then_resumed_run_equals_an_uninterrupted_one(digits_split, tmp_path):
     straight = make_trainer(epochs=4)
-    straight.fit(*digits.train, val=digits.val)
+    straight.fit(*digits_split.train, val=digits_split.val)
 
     first = make_trainer(epochs=2, callbacks=[checkpoint.Checkpoints(tmp_path)])
-    first.fit(*digits.train, val=digits.val)
+    first.fit(*digits_split.train, val=digits_split.val)
     del first  # the process "dies": only the run folder survives
 
     # Fresh objects, another init seed (the weights come from the file), the run's length.
     resumed = make_trainer(epochs=4, net_seed=123).resume(tmp_path)
     assert resumed.epoch == 2
-    resumed.fit(*digits.train, val=digits.val)
+    resumed.fit(*digits_split.train, val=digits_split.val)
 
     for name, p in straight.net.params.items():
         assert np.array_equal(p.value, resumed.net.params[name].value), name
@@ -44,13 +44,13 @@ def test_an_interrupted_then_resumed_run_equals_an_uninterrupted_one(digits, tmp
         assert np.array_equal(straight.average.values[name], resumed.average.values[name])
     assert straight.history.to_dict() == resumed.history.to_dict()
     assert straight.iteration == resumed.iteration and straight.opt.t == resumed.opt.t
-    assert np.array_equal(straight.predict_proba(digits.test.X),
-                          resumed.predict_proba(digits.test.X))
+    assert np.array_equal(straight.predict_proba(digits_split.test.X),
+                          resumed.predict_proba(digits_split.test.X))
 
 
-def test_the_run_folder_holds_every_epoch_and_the_best(digits, tmp_path):
+def test_the_run_folder_holds_every_epoch_and_the_best(digits_split, tmp_path):
     trainer = make_trainer(epochs=3, callbacks=[checkpoint.Checkpoints(tmp_path)])
-    trainer.fit(*digits.train, val=digits.val)
+    trainer.fit(*digits_split.train, val=digits_split.val)
     names = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert names == ["epoch-001.safetensors", "epoch-002.safetensors", "epoch-003.safetensors"]
     best = checkpoint.read_meta(tmp_path / "best")
@@ -59,11 +59,11 @@ def test_the_run_folder_holds_every_epoch_and_the_best(digits, tmp_path):
     assert best["epoch"] == h.val_acc.index(max(h.val_acc)) + 1
     # The last epoch's checkpoint is the model as evaluated: the averaged weights.
     net, _ = bs.load(tmp_path / "checkpoints" / "epoch-003")
-    assert bs.train.accuracy(net, *digits.val) == h.val_acc[-1]
+    assert bs.train.accuracy(net, *digits_split.val) == h.val_acc[-1]
 
 
-def test_resume_refuses_a_different_network(digits, tmp_path):
-    make_trainer(epochs=1, callbacks=[checkpoint.Checkpoints(tmp_path)]).fit(*digits.train)
+def test_resume_refuses_a_different_network(digits_split, tmp_path):
+    make_trainer(epochs=1, callbacks=[checkpoint.Checkpoints(tmp_path)]).fit(*digits_split.train)
     other = bs.Trainer(bs.mlp(64, [16], 10), bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(),
                        batch_size=64, average=0.99)
     with pytest.raises(ValueError, match="was trained with the network"):
@@ -89,19 +89,19 @@ def test_early_stopping_counts_epochs_since_the_best():
         bs.History(train_acc=[0.9, 0.8], val_acc=[None, None])) == 1
 
 
-def test_early_stopping_ends_a_run_that_stopped_improving(digits, tmp_path):
+def test_early_stopping_ends_a_run_that_stopped_improving(digits_split, tmp_path):
     # A learning rate too small to change any prediction: validation accuracy stays flat.
     net = bs.mlp(64, [16], 10, seed=0)
     trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(1e-12),
                          batch_size=256, epochs=20, progress=False,
                          callbacks=[EarlyStopping(patience=3), checkpoint.Checkpoints(tmp_path)])
-    trainer.fit(*digits.train, val=digits.val)
+    trainer.fit(*digits_split.train, val=digits_split.val)
     assert trainer.history.epochs == 4  # the first epoch, then 3 without improvement
     # A resumed run that had already run out of patience trains no further.
     again = bs.Trainer(bs.mlp(64, [16], 10), bs.losses.SoftmaxCrossEntropy(),
                        bs.optim.SGD(1e-12), batch_size=256, epochs=20, progress=False,
                        callbacks=[EarlyStopping(patience=3)]).resume(tmp_path)
-    again.fit(*digits.train, val=digits.val)
+    again.fit(*digits_split.train, val=digits_split.val)
     assert again.history.epochs == 4
 
 
@@ -118,16 +118,16 @@ def test_the_running_average_is_the_debiased_exponential_average():
     np.testing.assert_allclose(avg.values["w"], expected, rtol=1e-12)
 
 
-def test_evaluation_uses_the_averaged_weights_and_training_keeps_its_own(digits):
+def test_evaluation_uses_the_averaged_weights_and_training_keeps_its_own(digits_split):
     trainer = make_trainer(epochs=2)
-    trainer.fit(*digits.train, val=digits.val)
+    trainer.fit(*digits_split.train, val=digits_split.val)
     trained = {name: p.value.copy() for name, p in trainer.net.params.items()}
     averaged = trainer.net.copy()
     for name, p in averaged.params.items():
         p.value = trainer.average.values[name].copy()
     assert not np.array_equal(trained["1.W"], averaged.params["1.W"].value)
-    assert trainer.accuracy(*digits.test) == bs.train.accuracy(averaged, *digits.test)
-    assert trainer.history.val_acc[-1] == bs.train.accuracy(averaged, *digits.val)
+    assert trainer.accuracy(*digits_split.test) == bs.train.accuracy(averaged, *digits_split.test)
+    assert trainer.history.val_acc[-1] == bs.train.accuracy(averaged, *digits_split.val)
     for name, p in trainer.net.params.items():  # the trained values came back after evaluating
         assert np.array_equal(p.value, trained[name])
 
@@ -137,11 +137,11 @@ def test_average_decay_is_checked():
         make_trainer(average=1.5)
 
 
-def test_trainer_state_moves_a_run_between_trainers_without_a_file(digits):
+def test_trainer_state_moves_a_run_between_trainers_without_a_file(digits_split):
     """`state()`/`load_state()` carry the counters, generators, History, optimizer and average:
     a trainer that takes them over (and the weights) goes on exactly as the first would."""
     first = make_trainer(epochs=2)
-    first.fit(*digits.train, val=digits.val)
+    first.fit(*digits_split.train, val=digits_split.val)
     net = copy.deepcopy(first.net)      # the weights, buffers and dropout generators
     second = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(2e-3),
                         reg=bs.regularizers.L2(1e-4), constraints=[bs.regularizers.MaxNorm(4.0)],
@@ -150,14 +150,14 @@ def test_trainer_state_moves_a_run_between_trainers_without_a_file(digits):
     second.load_state(first.state())
     assert (second.epoch, second.iteration, second.opt.t) == (2, first.iteration, first.opt.t)
     first.epochs = second.epochs = 3
-    first.fit(*digits.train, val=digits.val)
-    second.fit(*digits.train, val=digits.val)
+    first.fit(*digits_split.train, val=digits_split.val)
+    second.fit(*digits_split.train, val=digits_split.val)
     assert first.history.to_dict() == second.history.to_dict()
 
 
-def test_load_state_refuses_a_trainer_built_differently(digits):
+def test_load_state_refuses_a_trainer_built_differently(digits_split):
     first = make_trainer(epochs=1)
-    first.fit(*digits.train, val=digits.val)
+    first.fit(*digits_split.train, val=digits_split.val)
     with pytest.raises(ValueError, match="saved with batch_size=64, this trainer has"):
         bs.Trainer(first.net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(2e-3),
                    batch_size=32, average=0.99).load_state(first.state())

@@ -14,29 +14,22 @@ from babysit.nn.layers import ReLU, Sigmoid, Tanh
 from babysit.training import monitors
 
 
-@pytest.fixture(scope="module")
-def digits():
-    data = bs.data.load("digits")
-    mean = data.train.X.mean(axis=0)
-    return data.train.X - mean, data.train.y, data.val.X - mean, data.val.y
-
-
-def _fit(digits, net, callbacks=(), epochs=2, opt=None, **kwargs):
-    X, y, Xv, yv = digits
+def _fit(data, net, callbacks=(), epochs=2, opt=None, **kwargs):
+    X, y, Xv, yv = data
     trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), opt or bs.optim.Adam(1e-3),
                          reg=bs.regularizers.L2(1e-4), batch_size=64, epochs=epochs,
                          callbacks=callbacks, progress=False, **kwargs)
     return trainer, trainer.fit(X, y, val=(Xv, yv))
 
 
-def test_monitors_never_change_training(digits):
+def test_monitors_never_change_training(centred_digits):
     """Same losses, accuracies and final weights with and without every monitor, even with
     dropout (random masks) and BatchNorm (running averages) in the network."""
     def net():
         return bs.mlp(64, [50, 50], 10, dropout=0.3, batchnorm=True, seed=3)
 
-    plain, h0 = _fit(digits, net(), epochs=3)
-    watched, h1 = _fit(digits, net(), monitors.default(image_shape=(8, 8)), epochs=3)
+    plain, h0 = _fit(centred_digits, net(), epochs=3)
+    watched, h1 = _fit(centred_digits, net(), monitors.default(image_shape=(8, 8)), epochs=3)
     assert h1.loss == h0.loss
     assert h1.val_acc == h0.val_acc
     for (name, p0), p1 in zip(plain.net.named_params().items(), watched.net.parameters(),
@@ -46,8 +39,8 @@ def test_monitors_never_change_training(digits):
     assert h1.monitors and not h0.monitors
 
 
-def test_the_update_ratio_is_the_norm_of_the_update_over_the_norm_of_the_weights(digits):
-    X, y, _, _ = digits
+def test_the_update_ratio_is_the_norm_of_the_update_over_the_norm_of_the_weights(centred_digits):
+    X, y, _, _ = centred_digits
     net = bs.mlp(64, [20], 10, seed=0)
     ratios = monitors.UpdateRatios(every=1)
     trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
@@ -65,8 +58,8 @@ def test_the_update_ratio_is_the_norm_of_the_update_over_the_norm_of_the_weights
     assert rec["weights"] == ["0.W", "2.W"]
 
 
-def test_sampling_every_k_iterations_keeps_the_record_short(digits):
-    trainer, h = _fit(digits, bs.mlp(64, [20], 10, seed=0),
+def test_sampling_every_k_iterations_keeps_the_record_short(centred_digits):
+    trainer, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0),
                       [monitors.UpdateRatios(every=5), monitors.LayerStats(every=7)], epochs=2)
     assert h.monitors["update_ratio"]["iterations"] == list(range(5, h.iterations + 1, 5))
     its = [s["iteration"] for s in h.monitors["layers"]["samples"]]
@@ -74,8 +67,9 @@ def test_sampling_every_k_iterations_keeps_the_record_short(digits):
     assert its[1:-1] == list(range(7, h.iterations, 7))
 
 
-def test_layer_stats_name_every_layer_and_histogram_its_activations_and_gradients(digits):
-    _, h = _fit(digits, bs.mlp(64, [30, 20], 10, seed=0), [monitors.LayerStats(probe_size=50)])
+def test_layer_stats_name_every_layer_and_histogram_its_activations_and_gradients(centred_digits):
+    _, h = _fit(centred_digits, bs.mlp(64, [30, 20], 10, seed=0),
+                [monitors.LayerStats(probe_size=50)])
     rec = h.monitors["layers"]
     assert rec["names"] == ["0 Linear", "1 ReLU", "2 Linear", "3 ReLU", "4 Linear"]
     assert rec["probe_size"] == 50
@@ -90,22 +84,22 @@ def test_layer_stats_name_every_layer_and_histogram_its_activations_and_gradient
     assert sample["gradients"][-1]["mean"] == pytest.approx(0, abs=1e-7)
 
 
-def test_a_relu_layer_with_bias_minus_10_is_all_dead(digits):
+def test_a_relu_layer_with_bias_minus_10_is_all_dead(centred_digits):
     net = bs.mlp(64, [50], 10, seed=0)
     net.layers[0].params["b"].value[:] = -10
-    _, h = _fit(digits, net, [monitors.LayerStats()], epochs=1)
+    _, h = _fit(centred_digits, net, [monitors.LayerStats()], epochs=1)
     assert h.monitors["layers"]["samples"][-1]["activations"][1]["dead"] == 1.0
-    _, h = _fit(digits, bs.mlp(64, [50], 10, seed=0), [monitors.LayerStats()], epochs=1)
+    _, h = _fit(centred_digits, bs.mlp(64, [50], 10, seed=0), [monitors.LayerStats()], epochs=1)
     assert h.monitors["layers"]["samples"][-1]["activations"][1]["dead"] < 0.1
 
 
-def test_tanh_with_weights_times_10_saturates(digits):
+def test_tanh_with_weights_times_10_saturates(centred_digits):
     net = bs.mlp(64, [50], 10, activation="tanh", init="xavier", seed=0)
     net.layers[0].params["W"].value *= 10
-    _, h = _fit(digits, net, [monitors.LayerStats()], epochs=1)
+    _, h = _fit(centred_digits, net, [monitors.LayerStats()], epochs=1)
     assert h.monitors["layers"]["samples"][0]["activations"][1]["saturated"] > 0.2
     net = bs.mlp(64, [50], 10, activation="tanh", init="xavier", seed=0)
-    _, h = _fit(digits, net, [monitors.LayerStats()], epochs=1)
+    _, h = _fit(centred_digits, net, [monitors.LayerStats()], epochs=1)
     assert h.monitors["layers"]["samples"][0]["activations"][1]["saturated"] < 0.02
 
 
@@ -129,8 +123,8 @@ def test_histogram_counts_the_finite_values_and_reports_the_rest():
     assert empty["counts"] == [] and empty["nonfinite"] == 1.0
 
 
-def test_first_layer_weights_are_the_final_columns_of_w(digits):
-    trainer, h = _fit(digits, bs.mlp(64, [100], 10, seed=0),
+def test_first_layer_weights_are_the_final_columns_of_w(centred_digits):
+    trainer, h = _fit(centred_digits, bs.mlp(64, [100], 10, seed=0),
                       [monitors.FirstLayerWeights(max_units=16)], epochs=1)
     rec = h.monitors["first_layer"]
     assert rec["name"] == "0.W" and rec["shape"] == [64, 100] and rec["units"] == list(range(16))
@@ -148,18 +142,18 @@ def test_picture_values_keep_four_digits_of_the_largest_weight_and_zeros_exact()
     assert len(json.dumps(monitors.picture_values(big))) < len(json.dumps(big.tolist())) / 2
 
 
-def test_run_info_puts_what_the_report_needs_in_meta(digits):
-    _, h = _fit(digits, bs.mlp(64, [20], 10, seed=0),
+def test_run_info_puts_what_the_report_needs_in_meta(centred_digits):
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0),
                 [monitors.RunInfo(image_shape=(8, 8), data="digits")], epochs=1)
     m = h.meta
     assert m["chance_loss"] == pytest.approx(math.log(10))
     assert m["n_classes"] == 10 and m["batch_size"] == 64 and m["image_shape"] == [8, 8]
     assert m["layers"] == ["0 Linear", "1 ReLU", "2 Linear"] and m["data"] == "digits"
-    assert m["n_train"] == digits[0].shape[0] and m["n_val"] == digits[2].shape[0]
+    assert m["n_train"] == centred_digits[0].shape[0] and m["n_val"] == centred_digits[2].shape[0]
 
 
-def test_everything_recorded_survives_a_json_round_trip(digits, tmp_path):
-    _, h = _fit(digits, bs.mlp(64, [20], 10, seed=0), monitors.default(image_shape=(8, 8)))
+def test_everything_recorded_survives_a_json_round_trip(centred_digits, tmp_path):
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), monitors.default(image_shape=(8, 8)))
     h.save(tmp_path / "history.json")
     back = bs.History.load(tmp_path / "history.json")
     assert back.monitors == json.loads(json.dumps(h.monitors))
@@ -167,9 +161,9 @@ def test_everything_recorded_survives_a_json_round_trip(digits, tmp_path):
     assert set(back.monitors) == {"update_ratio", "layers", "params", "data", "first_layer"}
 
 
-def test_data_stats_record_the_input_scale_and_the_class_counts(digits):
-    X, y, Xv, yv = digits
-    _, h = _fit(digits, bs.mlp(64, [20], 10, seed=0), [monitors.DataStats()], epochs=1)
+def test_data_stats_record_the_input_scale_and_the_class_counts(centred_digits):
+    X, y, Xv, yv = centred_digits
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.DataStats()], epochs=1)
     rec = h.monitors["data"]
     assert rec["n"] == X.shape[0]
     np.testing.assert_allclose(rec["feature_mean"], X.mean(axis=0), atol=1e-6)
@@ -178,12 +172,12 @@ def test_data_stats_record_the_input_scale_and_the_class_counts(digits):
     assert rec["val_class_counts"] == np.bincount(yv, minlength=10).tolist()
 
 
-def test_layer_stats_record_gradient_norms_and_the_predicted_classes(digits):
+def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_digits):
     """The norms are those of one backward pass of the data loss on the probe batch, at test
     time, and the predicted counts are the argmax of the scores on it."""
-    X, y, _, _ = digits
+    X, y, _, _ = centred_digits
     stats = monitors.LayerStats(probe_size=40)
-    trainer, h = _fit(digits, bs.mlp(64, [30], 10, seed=0), [stats], epochs=1)
+    trainer, h = _fit(centred_digits, bs.mlp(64, [30], 10, seed=0), [stats], epochs=1)
     net = trainer.net.copy()
     net.zero_grad()
     xp, yp = stats._probe

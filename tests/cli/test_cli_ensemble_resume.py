@@ -1,4 +1,4 @@
-"""`babysit train --resume ENSEMBLE`: an ensemble interrupted in a member goes on (finished
+"""`babysit resume ENSEMBLE`: an ensemble interrupted in a member goes on (finished
 members loaded, the interrupted one continued from its state, the rest trained) and ends bit
 for bit as the ensemble trained without a stop."""
 
@@ -44,11 +44,11 @@ def test_an_ensemble_stopped_in_member_2_resumes_to_the_uninterrupted_result(
     run = tmp_path / "run"
     assert cli.main(["train", *ENSEMBLE, "--out", str(run)]) == 130
     err = capsys.readouterr().err
-    assert err.strip().endswith(f"to continue it: babysit train --resume {run}")
+    assert err.strip().endswith(f"to continue it: babysit resume {run}")
     assert not (run / "member-3" / "state.safetensors").exists()     # member 3 not begun
 
     ended.clear()
-    assert cli.main(["train", "--resume", str(run), "--json"]) == 0
+    assert cli.main(["resume", str(run), "--json"]) == 0
     text = capsys.readouterr().out
     resumed = json.loads(text.strip().splitlines()[-1])
     # Member 1 loaded, not trained; member 2 ran its last epoch only; member 3 all three.
@@ -62,24 +62,24 @@ def test_an_ensemble_stopped_in_member_2_resumes_to_the_uninterrupted_result(
         assert a.keys() == b.keys()
         assert all(np.array_equal(a[k], b[k]) for k in a), i
     # Evaluated, the ensemble is finished: a further resume has nothing to do.
-    line = cli.main(["train", "--resume", str(run)]), capsys.readouterr().err.strip()
-    assert line == (2, f"babysit train: error: --resume {run}: the ensemble has finished its 3 "
+    line = cli.main(["resume", str(run)]), capsys.readouterr().err.strip()
+    assert line == (2, f"babysit resume: error: {run}: the ensemble has finished its 3 "
                        f"members; train a new one (or resume a member alone with --epochs N)")
 
 
 def test_more_epochs_for_a_whole_ensemble_are_refused_in_one_line(tmp_path, capsys):
     bs.config.RunConfig().save(tmp_path / "config.json")
     (tmp_path / "ensemble.json").write_text('{"members": 2, "finished": false}\n')
-    assert cli.main(["train", "--resume", str(tmp_path), "--epochs", "9"]) == 2
+    assert cli.main(["resume", str(tmp_path), "--epochs", "9"]) == 2
     line, = capsys.readouterr().err.strip().splitlines()
-    assert f"--epochs cannot be given with --resume {tmp_path}, an ensemble" in line
-    assert f"babysit train --resume {tmp_path / 'member-1'} --epochs N" in line
+    assert f"--epochs cannot be given for {tmp_path}, an ensemble" in line
+    assert f"babysit resume {tmp_path / 'member-1'} --epochs N" in line
 
 
 def test_a_damaged_ensemble_record_is_one_line_naming_it(tmp_path, capsys):
     bs.config.RunConfig().save(tmp_path / "config.json")
     (tmp_path / "ensemble.json").write_text('{"members": 0, "finished": false}\n')
-    assert cli.main(["train", "--resume", str(tmp_path)]) == 2
+    assert cli.main(["resume", str(tmp_path)]) == 2
     line, = capsys.readouterr().err.strip().splitlines()
     assert str(tmp_path / "ensemble.json") in line and "members=0" in line
 
@@ -96,4 +96,4 @@ def test_an_ensemble_stopped_in_a_members_first_epoch_says_how_to_go_on(
     run = tmp_path / "run"
     assert cli.main(["train", *ENSEMBLE, "--out", str(run)]) == 130
     assert capsys.readouterr().err.strip().endswith(
-        f"to continue the ensemble: babysit train --resume {run}")
+        f"to continue the ensemble: babysit resume {run}")

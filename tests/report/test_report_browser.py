@@ -167,7 +167,7 @@ def demo_report(tmp_path_factory):
 def diverged_report(tmp_path_factory):
     data = bs.data.load("digits")
     trainer = bs.Trainer(bs.mlp(64, [100, 100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
-                         bs.optim.SGD(5.0), reg=bs.regularizers.L2(1e-4), batch_size=32,
+                         bs.optim.SGD(5.5), reg=bs.regularizers.L2(1e-4), batch_size=32,
                          epochs=5, progress=False,
                          callbacks=monitors.default(image_shape=(8, 8), data="digits"))
     X = data.train.X - data.train.X.mean(axis=0)

@@ -1,0 +1,51 @@
+"""`babysit check`: the model the options describe, its gradients checked against numerical
+ones (exit 1 when any is wrong)."""
+
+from __future__ import annotations
+
+import argparse
+
+from babysit import check
+from babysit.cli.console import say
+from babysit.cli.options import (
+    add_config_options,
+    add_output_options,
+    chosen_settings,
+    count,
+    run_config,
+)
+from babysit.runs.builders import build_optimizer
+from babysit.runs.run import Run
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """The settings, the gradient check's examples, coordinates per parameter, step and
+    burn-in, --out, --json."""
+    add_config_options(p)
+    g = p.add_argument_group("gradient check")
+    g.add_argument("--examples", type=count, default=4,
+                   help="training examples the check runs on (default: 4; the notes advise few)")
+    g.add_argument("--per-param", type=count, default=10,
+                   help="coordinates checked in each parameter (default: 10)")
+    g.add_argument("--step", type=float, default=1e-5, help="finite-difference step h")
+    g.add_argument("--burn-in", type=int, default=0,
+                   help="training iterations (--optimizer, --lr) before the check")
+    add_output_options(p)
+
+
+def cmd_check(args) -> tuple[int, dict]:
+    """Gradient-check the run's model: exit 0 when every parameter passes."""
+    run = Run.prepare(run_config(args), chosen=chosen_settings(args), out=args.out,
+                      command="check", lock=False,  # a new folder of its own: no lock
+                      checkpoints=False, monitors=False)
+    X, y = run.data.train.X[:args.examples], run.data.train.y[:args.examples]
+    report = check.gradients(run.net, run.trainer.loss, X, y, reg=run.trainer.reg,
+                             per_param=args.per_param, h=args.step, seed=run.cfg.seed,
+                             burn_in=args.burn_in, opt=build_optimizer(run.cfg))
+    text = str(report)
+    (run.out / "gradient_check.txt").write_text(text + "\n")
+    say(text)
+    return 0 if report.ok else 1, {**report.summary(), "run_dir": str(run.out)}
+
+
+__all__ = ["add_options", "cmd_check"]

@@ -1,0 +1,54 @@
+"""`babysit lr-find`: the learning-rate range test on the configured network and training
+split; the plot and the curve go into the run folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from babysit.check.lr_range import METHODS, SUGGESTION
+from babysit.cli.console import say
+from babysit.cli.options import add_config_options, add_output_options, chosen_settings, run_config
+from babysit.doctor import train_command
+from babysit.runs.builders import layer_widths
+from babysit.runs.run import Run
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """The settings, --start, --end, --iterations, --method, --out, --json."""
+    add_config_options(p)
+    g = p.add_argument_group("range test")
+    g.add_argument("--start", type=float, default=1e-7, help="the first rate (default: 1e-7)")
+    g.add_argument("--end", type=float, default=10.0, help="the last rate (default: 10)")
+    g.add_argument("--iterations", type=int, default=200,
+                   help="mini-batches from start to end (default: 200)")
+    g.add_argument("--method", default=SUGGESTION, choices=METHODS,
+                   help=f"how the rate is suggested (default: {SUGGESTION}, the rate at the "
+                        f"smoothed loss's minimum / 10)")
+    add_output_options(p)
+
+
+def cmd_lr_find(args) -> tuple[int, dict]:
+    """The range test; exit 0 (a loss that never fell says so, with no suggestion)."""
+    run = Run.prepare(run_config(args), chosen=chosen_settings(args), out=args.out,
+                      command="lr-find", checkpoints=False, monitors=False)
+    cfg, data, out = run.cfg, run.data, run.out
+    say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
+        f"{layer_widths(cfg, data)}, {cfg.optimizer}, batches of {cfg.batch_size}")
+    found = run.range_test(start=args.start, end=args.end, iterations=args.iterations,
+                           method=args.method)
+    plot = found.plot(out / "lr_range.png")
+    (out / "lr_range.json").write_text(json.dumps(found.to_dict()) + "\n")
+    say(str(found))
+    command = None
+    if found.suggestion is not None:
+        command = train_command(cfg.replace(lr=float(f"{found.suggestion:.2g}")))
+        say(f"to train at it: {command}")
+    say(f"plot: {plot}")
+    return 0, {"suggestion": found.suggestion, "method": found.method,
+               "steepest": found.steepest, "at_minimum": found.at_minimum,
+               "stopped": found.stopped, "note": found.note, "command": command,
+               "plot": str(plot), "run_dir": str(out)}
+
+
+__all__ = ["add_options", "cmd_lr_find"]

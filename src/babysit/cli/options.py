@@ -1,0 +1,98 @@
+"""The options the commands share and what they describe: one option per RunConfig field
+(`add_config_options`), the run configuration they give (`run_config`) and which settings
+the user chose (`chosen_settings`), --out and --json, --no-report."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from babysit.runs.config import RunConfig, config_fields
+from babysit.validation import positive_int
+
+
+def add_config_options(p: argparse.ArgumentParser) -> None:
+    """One option per RunConfig field (--hidden, --lr, --reg-kind, ...), generated from the
+    fields' help, parser and choices, in groups data/model/training, plus --config RUN/config.json.
+
+    The options have no argparse defaults (SUPPRESS): the namespace holds only what was given,
+    so that `run_config` lays the flags over --config's file, then over RunConfig's defaults.
+    Each value is checked as it is read (RunConfig's own check), so bad input stops at once.
+    """
+    p.add_argument("--config", type=Path, metavar="RUN/config.json", default=argparse.SUPPRESS,
+                   help="repeat a run: its config.json's settings, under the flags given here")
+    groups = {}
+    for name, f in config_fields().items():
+        group = f.metadata["group"]
+        if group not in groups:
+            groups[group] = p if group == "data" else p.add_argument_group(group)
+        flag, meta = f"--{name.replace('_', '-')}", f.metadata
+        default = RunConfig.__dataclass_fields__[name].default
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        choices = meta["cli_choices"]() if meta["cli_choices"] else None
+        help_text = meta["help"] + (f"; one of {', '.join(choices)}" if choices else "") \
+            + f" (default: {'none' if shown is None else shown})"
+        if f.type == "bool":
+            groups[group].add_argument(flag, action=argparse.BooleanOptionalAction,
+                                       default=argparse.SUPPRESS, help=help_text)
+        else:
+            groups[group].add_argument(flag, type=_reader(name, meta, choices),
+                                       default=argparse.SUPPRESS, help=help_text,
+                                       metavar=name.upper())
+
+
+def _reader(name: str, meta, choices) -> Callable[[str], object]:
+    """argparse's `type` for field `name`: its parser, then its check (and the command line's
+    choices), with a refusal argparse prints as one line."""
+    def read(text: str):
+        try:
+            value = meta["check"](meta["parse"](text), name)
+            if choices is not None and value not in choices:
+                raise ValueError(f"unknown {name} {value!r}; known: {', '.join(choices)}")
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
+        return value
+    return read
+
+
+def run_config(args) -> RunConfig:
+    """The run the command line describes: RunConfig's defaults, under --config's file, under
+    the flags given."""
+    base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
+    return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
+
+
+def chosen_settings(args) -> set[str]:
+    """The RunConfig fields the user chose: the flags given, all of them with --config."""
+    chosen = {k for k in vars(args) if k in config_fields()}
+    return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
+
+
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    """--out (the run folder) and --json (a summary as stdout's last line)."""
+    p.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
+    add_json_flag(p)
+
+
+def add_json_flag(p: argparse.ArgumentParser) -> None:
+    """--json: the command's summary as stdout's last line (printed by `babysit.cli.app`)."""
+    p.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+
+
+def add_report_flag(p: argparse.ArgumentParser) -> None:
+    """--no-report: print the diagnosis but write no report.html."""
+    p.add_argument("--no-report", action="store_true",
+                   help="print the diagnosis but write no report.html into the run folder")
+
+
+def count(text: str) -> int:
+    """argparse type for a count (--examples, --ensemble): a positive integer."""
+    try:
+        return positive_int(int(text), "the value")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+
+
+__all__ = ["add_config_options", "add_json_flag", "add_output_options", "add_report_flag",
+           "chosen_settings", "count", "run_config"]

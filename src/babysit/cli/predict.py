@@ -1,0 +1,67 @@
+"""`babysit predict MODEL --data ROWS`: each new row of a table predicted with a model trained
+on the table: class names and probabilities, or values."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from pathlib import Path
+
+from babysit.cli.console import say
+from babysit.validation import make_folder
+
+
+def add_options(p: argparse.ArgumentParser) -> None:
+    """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
+    p.add_argument("model", type=Path, help="a checkpoint (.safetensors) or a run folder")
+    p.add_argument("--data", type=Path, required=True, help="a .csv (or .tsv) of new rows")
+    p.add_argument("--out", type=Path, help="write the predictions here as a .csv (a new "
+                   "file, unless --force)")
+    p.add_argument("--force", action="store_true",
+                   help="let --out replace a file that exists")
+    p.add_argument("--json", action="store_true", help="print the predictions as JSON last")
+
+
+def cmd_predict(args) -> tuple[int, dict]:
+    """Predict each row of --data with a model trained on a table."""
+    from babysit.runs.predict import predict_table
+
+    if args.out is not None:
+        check_predictions_file(args.out, args.data, args.force)
+    notes = []                                              # a separator other than ','
+    with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
+        warnings.simplefilter("always")
+        result = predict_table(args.model, args.data, notes=notes)
+    for note in notes:
+        say(f"babysit predict: {note}")
+    for warning in caught:
+        print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
+    written = result.write_csv(args.out) if args.out is not None else None  # before printing
+    shown = result.rows()
+    say("\n".join(",".join(row) for row in [result.columns, *shown[:10]]))
+    if len(shown) > 10:
+        say(f"... {len(shown) - 10} more rows" + ("" if args.out else "; --out FILE keeps all"))
+    if written is not None:
+        say(f"predictions for {len(shown)} rows written to {written}")
+    return 0, {**result.to_dict(), "out": str(args.out) if args.out else None}
+
+
+def check_predictions_file(out: Path, data: Path, force: bool = False) -> None:
+    """Refuse an --out for predictions that is a folder, that lies under a file, that is the
+    --data file itself (the new rows would be overwritten by their predictions), or, unless
+    `force`, that exists (a typo naming the training CSV would destroy it); create its
+    folder."""
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; expected a file name for the predictions, "
+                         f"such as {out / 'predictions.csv'}")
+    if out.exists() and data.exists() and out.samefile(data):
+        raise ValueError(f"--out {out} is the --data file: the predictions would overwrite the "
+                         f"rows they were made from; give another file name")
+    if out.exists() and not force:
+        raise ValueError(f"--out {out} exists: add --force to replace it, or give a new file "
+                         f"name")
+    make_folder(out.parent, "--out")
+
+
+__all__ = ["add_options", "check_predictions_file", "cmd_predict"]

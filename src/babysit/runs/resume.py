@@ -1,0 +1,132 @@
+"""A run that stopped (Ctrl-C, a crash, a machine that went away) or that should train longer,
+made ready to go on in its own folder from its last finished epoch: `resume(folder, epochs)`.
+
+What a run needs to go on is already in its folder: config.json (the settings, so the data,
+its split and preprocessing, a table's encoders and the network are built again exactly as
+they were) and state.safetensors, which the `Checkpoints` callback rewrites after every epoch
+(weights, optimizer state, running average, generators, counters, History:
+`checkpoint.save_training`). The continued run ends bit for bit where an uninterrupted one
+would. Only the epochs (a larger count, to train longer) may change.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from pathlib import Path
+
+import numpy as np
+
+from babysit.backend import to_numpy
+from babysit.data.tabular import CHECKPOINT_KEY
+from babysit.runs import run_lock
+from babysit.runs.builders import checkpoint_meta, table_meta
+from babysit.runs.config import RunConfig
+from babysit.runs.folder import CONFIG_NAME
+from babysit.runs.run import Run
+from babysit.training import checkpoint_file
+from babysit.training.callbacks import EarlyStopping
+from babysit.training.checkpoint import Checkpoints, models_in, state_path
+
+
+def resume_command(run_dir) -> str:
+    """The command that continues the run in `run_dir` (what an interrupted run says)."""
+    return f"babysit resume {shlex.quote(str(run_dir))}"
+
+
+def resume(folder, epochs: int | None = None) -> Run:
+    """The run in `folder`, ready to go on: a `Run` whose Trainer holds its state, with the
+    Checkpoints callback writing into the same folder, to `epochs` in all (default: its
+    config's). The folder is locked (`run_lock.hold`) until the command ends. Errors
+    (ValueError, one line) name the folder or file: not a run folder, another process
+    writing it, no training state, a damaged one, a finished run, fewer epochs than
+    trained, a run that stopped itself, data that changed since."""
+    run = Path(folder)
+    if not run.is_dir():
+        raise ValueError(f"{run}: no such folder; give the folder a babysit train run "
+                         f"wrote (it holds {CONFIG_NAME} and {state_path(run).name})")
+    if not (run / CONFIG_NAME).is_file():
+        raise ValueError(f"{run} is not a run folder: it holds no {CONFIG_NAME}; give "
+                         f"the folder a babysit train run wrote")
+    run_lock.hold(run)  # before anything is read: the run's own writer may still be at work
+    state = state_path(run)
+    if not state.is_file() and (run / "member-1").is_dir():
+        raise ValueError(f"{run}: an ensemble without ensemble.json (written before "
+                         f"babysit resumed ensembles): resume each member alone, "
+                         f"{resume_command(run / 'member-1')}, ...")
+    if not state.is_file():
+        raise ValueError(f"{run} holds no training state ({state}): the run stopped "
+                         f"before its first epoch ended, or was not written by babysit train; "
+                         f"start it again: babysit train --config {run / CONFIG_NAME}")
+    going = Run.prepare(RunConfig.load(run / CONFIG_NAME), checkpoints=False)
+    cfg, data, trainer = going.cfg, going.data, going.trainer.resume(state)
+    refuse_other_data(run, data, trainer.history)
+    done = trainer.epoch
+    if epochs is not None and epochs <= done:
+        raise ValueError(f"{run}: --epochs {epochs} is not more than the {done} epochs it has "
+                         f"trained; add --epochs N (N > {done}) to train it longer")
+    epochs = cfg.epochs if epochs is None else epochs
+    if epochs <= done:
+        raise ValueError(f"{run}: it has finished the {done} epochs it has trained; add "
+                         f"--epochs N (N > {done}) to train it longer")
+    stopped = stopped_itself(cfg, trainer.history)
+    if stopped:
+        raise ValueError(f"{run}: the run stopped itself after epoch {done} "
+                         f"({stopped}); it would stop again at once: train a new run")
+    if epochs != cfg.epochs:     # the folder's config says how long the run now is
+        cfg = cfg.replace(epochs=epochs)
+        cfg.save(run / CONFIG_NAME)
+    trainer.epochs = epochs
+    trainer.history.meta["config"] = cfg.to_dict()
+    trainer.callbacks.append(Checkpoints(run, preprocess=data.preprocess,
+                                         meta=checkpoint_meta(cfg, data)))
+    going.cfg, going.out = cfg, run
+    return going
+
+
+def stopped_itself(cfg: RunConfig, history) -> str | None:
+    """Why a run ended before its epochs, by its own decision (alerts with --stop-on, or
+    early stopping with --patience that has run out), or None."""
+    if "stopped" in history.meta:
+        return history.meta["stopped"].get("reason", "an alert")
+    if cfg.patience is not None and EarlyStopping(cfg.patience, cfg.min_delta) \
+            .epochs_without_improvement(history) >= cfg.patience:
+        epochs = f"{cfg.patience} epoch" + ("s" if cfg.patience != 1 else "")
+        return f"early stopping: no improvement in {epochs}"
+    return None
+
+
+def refuse_other_data(run: Path, data, history) -> None:
+    """Refuse to go on when `data` (loaded again from the run's config) is not what the run
+    trained on: a data file edited since would give other rows, another split, other
+    encoders or another fitted preprocessing, and the continued run would silently be another
+    run. Compared: the training rows' count (the History's), and the preprocessing and a
+    table's encoders against the run's newest model checkpoint."""
+    rows = history.meta.get("n_train")
+    if rows is not None and rows != len(data.train.y):
+        _changed(run, data, f"it now gives {len(data.train.y)} training rows, the run had {rows}")
+    newest = models_in(run)[-1:]
+    if not newest:
+        return
+    arrays, info = checkpoint_file.read(newest[0])
+    config, fitted = data.preprocess.to_state() if data.preprocess is not None else (None, {})
+    saved = {k.removeprefix("preprocess."): v for k, v in arrays.items()
+             if k.startswith("preprocess.")}
+    if (_as_json(config) != info.get("preprocess") or saved.keys() != fitted.keys()
+            or not all(np.array_equal(saved[k], to_numpy(fitted[k])) for k in saved)):
+        _changed(run, data, f"its fitted preprocessing differs from {newest[0]}'s")
+    if _as_json(table_meta(data).get(CHECKPOINT_KEY)) != info.get("meta", {}).get(CHECKPOINT_KEY):
+        _changed(run, data, f"its columns or encoders differ from {newest[0]}'s")
+
+
+def _changed(run: Path, data, how: str) -> None:
+    raise ValueError(f"{run}: the data {data.name} is not what the run trained on "
+                     f"({how}); was the file changed? train a new run on it instead")
+
+
+def _as_json(value):
+    """`value` as it reads back from JSON (tuples as lists), to compare with a file's."""
+    return json.loads(json.dumps(value))
+
+
+__all__ = ["refuse_other_data", "resume", "resume_command", "stopped_itself"]

@@ -1,0 +1,31 @@
+"""`babysit overfit`: a few training examples, regularization off, learned by heart (exit 0)
+or not (exit 1), as a run folder with its history."""
+
+from __future__ import annotations
+
+import json
+
+from babysit import cli
+
+
+def _overfit(tmp_path, capsys, name, *flags) -> tuple[int, dict]:
+    code = cli.main(["overfit", "--hidden", "32", "--examples", "10", "--reg", "0.1",
+                     "--dropout", "0.5", "--no-report", "--json", "--out", str(tmp_path / name),
+                     *flags])
+    return code, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+def test_a_healthy_network_learns_its_examples_by_heart(tmp_path, capsys):
+    code, summary = _overfit(tmp_path, capsys, "ok", "--epochs", "200")
+    assert code == 0 and summary["learned"] and summary["train_accuracy"] == 1.0
+    config = json.loads((tmp_path / "ok" / "config.json").read_text())
+    # Regularization and dropout are off whatever was asked; one full batch of the examples.
+    assert (config["reg"], config["dropout"], config["batch_size"], config["epochs"]) == \
+        (0.0, 0.0, 10, 200)
+    assert (tmp_path / "ok" / "history.json").is_file()
+
+
+def test_a_network_that_cannot_learn_them_exits_1(tmp_path, capsys):
+    code, summary = _overfit(tmp_path, capsys, "stuck", "--optimizer", "sgd", "--lr", "1e-9",
+                             "--epochs", "5")
+    assert code == 1 and not summary["learned"]

@@ -26,6 +26,10 @@ _CREATE_TRIES = 5  # workers that create a fresh database's tables at once: the 
 # them in all, before the search stops with `DatabaseLostError`.
 _RETRY_SECONDS = 60.0
 _FIRST_WAIT, _MAX_WAIT = 0.5, 8.0
+# The RDBStorage methods Optuna's cache in front of it calls besides the public ones (each
+# opens a session of its own, so that it can be called again whole).
+_CACHE_CALLS = ("_create_new_trial", "_set_trial_param", "_get_best_trial_id", "_get_trials",
+                "_get_stale_trial_ids")
 
 
 class DatabaseLostError(ValueError):
@@ -116,7 +120,8 @@ def open_database(url: str):
 
 
 def _retrying(storage, url: str, seconds: float = _RETRY_SECONDS):
-    """`storage` (an RDBStorage) whose every public method tries again, for up to `seconds`,
+    """`storage` (an RDBStorage) whose every method that opens a session of its own (the
+    public ones, and `_CACHE_CALLS`) tries again, waiting for up to `seconds` in all,
     when the connection to the database is lost (`_connection_lost`), saying so once per
     outage in one line on stderr; past that, a `DatabaseLostError`. Other errors pass at once.
 
@@ -126,9 +131,11 @@ def _retrying(storage, url: str, seconds: float = _RETRY_SECONDS):
     import optuna
 
     outage = {"said": False}
-    for name in dir(optuna.storages.BaseStorage):
-        if not name.startswith("_") and callable(getattr(storage, name, None)):
-            setattr(storage, name, _retried(getattr(storage, name), url, seconds, outage))
+    public = [name for name in dir(optuna.storages.BaseStorage) if not name.startswith("_")]
+    for name in [*public, *_CACHE_CALLS]:
+        method = getattr(storage, name, None)
+        if callable(method):
+            setattr(storage, name, _retried(method, url, seconds, outage))
     return storage
 
 
@@ -165,15 +172,16 @@ def _retried(method, url: str, seconds: float, outage: dict):
 
 def _connection_lost(err: BaseException) -> BaseException | None:
     """The error in `err`'s chain (itself, or one it was raised from) that says the connection
-    to the database was lost (SQLAlchemy's OperationalError or InterfaceError, or a
-    connection it invalidated), or None; Optuna reports these as a StorageInternalError
-    about "invalid data in the commit"."""
+    to the database was lost (SQLAlchemy's OperationalError or InterfaceError, a connection
+    it invalidated, or a session left waiting for the rollback of one), or None; Optuna
+    reports these as a StorageInternalError about "invalid data in the commit"."""
     import sqlalchemy.exc
 
     seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        if isinstance(err, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError) \
+    while err is not None and id(err) not in seen and not isinstance(err, DatabaseLostError):
+        seen.add(id(err))   # a call inside a call that already waited gives up with it
+        if isinstance(err, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError
+                      | sqlalchemy.exc.PendingRollbackError) \
                 or getattr(err, "connection_invalidated", False):
             return err
         err = err.__cause__ or err.__context__

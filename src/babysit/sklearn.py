@@ -119,14 +119,26 @@ class _BabysitEstimator(BaseEstimator):
                                       callbacks=monitors.default())
         self.history_ = self.trainer_.history
 
-    def report(self, path) -> Path:
+    def report(self, path, validation=None) -> Path:
         """Write the report of the last fit into the folder `path` (created if missing): the
-        same report.html and PNGs `babysit train` writes, diagnosis first. Returns the path
-        of report.html."""
-        from babysit import report  # Matplotlib only when a report is drawn
+        same report.html `babysit train` writes, diagnosis first. `validation`: (X, y) held
+        out from fit, scored now (`score`) and shown on the page; without it the page says the
+        run had no validation data (an estimator's fit takes none, so the curves per epoch
+        are the training data's alone). Returns the path of report.html."""
+        from babysit import report
 
         check_is_fitted(self)
-        return report.write(self.history_, path, preprocess=self.preprocess_)
+        self.history_.meta.update(estimator=type(self).__name__)
+        sections = []
+        if validation is not None:
+            X_val, y_val = validation
+            what = "accuracy" if isinstance(self, ClassifierMixin) else "R^2"
+            score = self.score(X_val, y_val)
+            sections.append(report.Section(
+                "Validation", f"<p>{what} {score:.4f} on the {len(y_val):,} validation examples "
+                "given to <code>report()</code>, measured after the fit (the fit itself saw no "
+                "validation data, so no curve per epoch is drawn for them).</p>", "validation"))
+        return report.write(self.history_, path, preprocess=self.preprocess_, sections=sections)
 
     def _train(self, X, y, epochs: int) -> None:
         """Run the Trainer for `epochs` more passes over (X, y); y holds what the loss expects."""

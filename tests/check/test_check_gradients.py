@@ -13,10 +13,10 @@ from babysit.check import (
     numerical_gradient_array,
     step_sizes,
 )
-from babysit.cli import app
 from babysit.nn.layers import Dropout, Linear, ReLU, Sequential, Tanh
 from babysit.nn.losses import MeanSquaredError, MulticlassSVM, SoftmaxCrossEntropy
 from babysit.nn.regularizers import L1, L2, ElasticNet
+from babysit.runs import run as run_module
 
 SOFTMAX = SoftmaxCrossEntropy()
 
@@ -358,11 +358,11 @@ def test_babysit_check_prints_the_table_and_exits_0(tmp_path, capsys):
 
 
 def test_babysit_check_exits_1_on_a_wrong_gradient(tmp_path, capsys, monkeypatch):
-    def planted(args, n_in, n_out):
+    def planted(cfg, n_in, n_out):
         return Sequential(Linear(n_in, 5, seed=0), Tanh(), PlantedLinear(5, 5, "no_bias"),
                           Linear(5, n_out, seed=1))
 
-    monkeypatch.setattr(app, "build_model", planted)
+    monkeypatch.setattr(run_module, "build_model", planted)
     code = cli.main(["check", "--data", "digits", "--per-param", "5", "--out", str(tmp_path)])
     assert code == 1
     assert "WRONG gradient: 2.b (data loss)" in capsys.readouterr().out

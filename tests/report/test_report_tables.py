@@ -1,5 +1,6 @@
 """A regression's report: no accuracy, so the loss per epoch (training and validation) is
-drawn, and the run table gives the validation loss and RMSE, MAE and R^2 on each split."""
+drawn with the validation rows predicted against actual (the mean predictor as the baseline),
+and the run table gives the validation loss and RMSE, MAE and R^2 on each split."""
 
 import json
 
@@ -23,12 +24,15 @@ def test_a_regressions_report_shows_its_losses_and_errors_instead_of_accuracies(
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     history = History.load(run / "history.json")
     assert history.meta["regression"]["test_rmse"] == summary["test_rmse"]
-    assert (run / "epoch_loss.png").stat().st_size > 0
-    assert not (run / "accuracy.png").exists()
     page = (run / "report.html").read_text()
+    assert "<figure id=\"epoch_loss\"" in page and "<figure id=\"accuracy\"" not in page
+    assert "<figure id=\"predictions\"" in page and "mean predictor" in page
+    predictions = history.meta["predictions"]
+    assert len(predictions["actual"]) == len(predictions["predicted"]) == 40  # the 20% split
     lowest = min(history.val_loss)
     assert f"Validation loss at the end</th><td>{history.val_loss[-1]:.4g} (lowest " \
            f"{lowest:.4g}, epoch {history.val_loss.index(lowest) + 1})" in page
     assert f"test {summary['test_rmse']:.4g}" in page and "R^2 at the end" in page
-    assert f"test RMSE {summary['test_rmse']:.4g}, test R^2 {summary['test_r2']:.4f}" in page
+    assert f"test RMSE {summary['test_rmse']:.4g} (in the target&#x27;s units), test R^2 " \
+           f"{summary['test_r2']:.4f}" in page
     assert "Accuracy at the end" not in page

@@ -159,7 +159,7 @@ def test_the_lock_goes_when_the_run_ends_however_it_ends(tmp_path, capsys, monke
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as m:                          # an error after training
-        m.setattr(finish, "end_run", disk_full)
+        m.setattr(finish, "finish", disk_full)
         assert train(tmp_path, "failed", "--epochs", "1") == 2
     assert is_free(tmp_path / "failed")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
 import numpy as np
@@ -16,13 +17,14 @@ import numpy as np
 from babysit.cli import check, demo, lr_find, overfit, predict, report, resume, search, train
 from babysit.cli.console import OneLineParser, run_reporting_errors, stdout_reader_may_leave
 from babysit.runs import run_lock
-from babysit.runs.finish import EXIT_DIVERGED, stop_signals_interrupt
+from babysit.runs.finish import COMMAND_LINE, EXIT_DIVERGED, stop_signals_interrupt
+from babysit.search.database import masked
 
 # name -> (help, the command: args -> (exit status, --json summary), its options).
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", demo.cmd_demo,
              demo.add_options),
-    "report": ("re-render report.html and the plots of a run folder from its history.json",
+    "report": ("re-render a run folder's report.html from its history.json, or compare runs",
                report.cmd_report, report.add_options),
     "train": ("train a model, print its diagnosis, write its report and its train/val/test "
               "accuracy (exit 3 when it diverged or exploded); --fix treats it, --ensemble K "
@@ -76,14 +78,20 @@ def main(argv=None) -> int:
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, command, _ = COMMANDS[args.command]
+    # stamped on each run the command ends, its passwords (a --storage URL's) masked
+    words = [masked(w) for w in (sys.argv[1:] if argv is None else map(str, argv))]
+    line = COMMAND_LINE.set(shlex.join(["babysit", *words]))
     # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
     # (`| head`) does not end the run before it has written its files
     # run_lock.command_scope: the run folders the command locked are free again when it ends
     # stop_signals_interrupt: SIGTERM and SIGHUP stop a run as Ctrl-C does
-    with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave(), \
-            run_lock.command_scope(), stop_signals_interrupt():
-        return run_reporting_errors(f"babysit {args.command}", lambda: _run(command, args),
-                                    args.debug, diverged_status=EXIT_DIVERGED)
+    try:
+        with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave(), \
+                run_lock.command_scope(), stop_signals_interrupt():
+            return run_reporting_errors(f"babysit {args.command}", lambda: _run(command, args),
+                                        args.debug, diverged_status=EXIT_DIVERGED)
+    finally:
+        COMMAND_LINE.reset(line)
 
 
 if __name__ == "__main__":

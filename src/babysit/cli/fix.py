@@ -8,13 +8,16 @@ import json
 import shutil
 import time
 
+from babysit import report
 from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, run_config
 from babysit.doctor import Runner, treat
-from babysit.report.page import Section
+from babysit.report.page import Drawn, Section, figures_html
+from babysit.report.plots import plot_lr_range
 from babysit.runs.builders import fit_to_data, layer_widths
 from babysit.runs.finish import EXIT_DIVERGED, say_findings
 from babysit.runs.folder import new_folder
+from babysit.training.history import History
 
 # Retrainings `train --fix` makes at most, unless --max-rounds says.
 MAX_ROUNDS = 3
@@ -70,18 +73,27 @@ def train_fix(args) -> tuple[int, dict]:
     kept_folder = out / f"round-{treatment.best}"
     if (kept_folder / "best.safetensors").is_file():
         shutil.copyfile(kept_folder / "best.safetensors", out / "best.safetensors")
-    images = {}
-    if runner.ranges:
-        plot = runner.ranges[-1][1].plot(out / "lr_range.png")
-        images["The last learning-rate range test of the treatment"] = plot.read_bytes()
+    body = treatment.to_html()
+    if runner.ranges:  # the curve in the folder once, drawn on the page from it
+        found = runner.ranges[-1][1].to_dict()
+        (out / "lr_range.json").write_text(json.dumps(found) + "\n")
+        body += figures_html([Drawn(
+            "lr_range", "The last learning-rate range test of the treatment",
+            "The loss as the learning rate grows, batch by batch (faint) and smoothed; the "
+            "suggested rate is marked in red (lr_range.json holds the curve).", False,
+            plot_lr_range(found))])
     history = kept.history
-    history.meta["treatment"] = treatment.to_dict()
-    outcome = kept.run.conclude(say, out=out, report=not args.no_report,
-                                title="diagnosis of the kept run",
-                                sections=[Section("Treatment", treatment.to_html(images),
-                                                  "treatment")])
     # Only now, with the treatment over, is the test split scored, for the kept model alone.
     test = kept.run.trainer.accuracy(*data.test) if kept.val_acc is not None else None
+    history.meta.update(treatment=treatment.to_dict(), test_accuracy=test, seconds=seconds)
+    outcome = kept.run.conclude(say, out=out, report=not args.no_report,
+                                title="diagnosis of the kept run",
+                                sections=[Section("Treatment", body, "treatment")])
+    if not args.no_report:  # every round's own report, round 0 (the run as configured) too
+        for folder in sorted(out.glob("round-*")):
+            if (folder / "history.json").is_file():
+                report.write(History.load(folder / "history.json"), folder,
+                             preprocess=data.preprocess, image_shape=data.raw_image_shape)
     say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
         f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
     summary = {"data": data.name, "rounds": len(treatment.rounds), "kept_round": treatment.best,

@@ -15,7 +15,8 @@ import numpy as np
 from babysit.diagnose.evidence import Evidence, when
 
 __all__ = ["EXPLODE_FACTOR", "RATIO_LOW", "RATIO_HIGH", "DEAD_WARNING", "SATURATED_INFO",
-           "EXPLODING_GAIN", "FELL_NOISE", "UNDERFIT_ACC", "UNDERFIT_GAP_SHARE", "STILL_FALLING",
+           "exploded_at_epoch_end", "EXPLODING_GAIN", "FELL_NOISE", "UNDERFIT_ACC",
+           "UNDERFIT_GAP_SHARE", "STILL_FALLING",
            "OFF_CENTRE", "SCALE_HIGH", "SCALE_LOW", "Symptom", "symptoms", "worst"]
 
 # -- the loss curve (the notes' "Loss function" picture)

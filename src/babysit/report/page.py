@@ -1,9 +1,11 @@
 """report.html: the page around the figures, built from a History and its findings.
 
-In this order: a one-line verdict, the diagnosis, any extra `Section`s, the plots, the run
-table (labels a person reads, formatted numbers), then the checks before training and the
-full configuration, folded in <details>. Nothing on it is wider than the page: long words
-wrap and preformatted text wraps too.
+In this order: a title naming the data and the kind of run, a one-line verdict, the run's
+identity (folder, when, babysit version, command line), the diagnosis, any extra `Section`s,
+the plots, the run table (labels a person reads, formatted numbers), then the checks before
+training and the full configuration, folded in <details>. Nothing on it is wider than the
+page: long words wrap, preformatted text wraps too, and under 1,000 px the plots stand in one
+column.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
+import numpy as np
+
+from babysit.report.plots import penalty_share
 from babysit.training.history import EPOCH_CONVENTION
 
-__all__ = ["Section", "render", "fill_rows", "verdict", "run_rows"]
-
+SECOND_HALF_RISE = 0.1  # a data loss 10% higher at the end than at half time is said
 SEVERITY_COLORS = {"error": "#b00020", "warning": "#a35f00", "info": "#2e6b30"}
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:1120px;margin:1.5em auto;padding:0 1em;
@@ -25,17 +32,42 @@ h1{margin-bottom:.2em}.verdict{font-size:1.1em;margin-top:0}
 li{margin:.4em 0}.sev{font-weight:bold;text-transform:uppercase;font-size:.8em}
 .concerns{color:#555;font-size:.9em}
 .plots{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:1.2em 1.5em}
+@media (max-width:1000px){.plots{grid-template-columns:minmax(0,1fr)}}
 figure{margin:0}figure.wide{grid-column:1/-1}
-img{display:block;max-width:100%;height:auto;margin:0 auto}
+@media (min-width:1001px){figure.lone>svg{max-width:calc(50% - .75em);margin:0 auto}}
+svg.chart{display:block;width:100%;height:auto}
+.panels{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(100%,300px),1fr));
+ gap:.6em 1em}
+.stats{font-size:.8em;color:#444;margin:.1em 0 0 1em}
 figcaption{font-size:.9em;color:#333;margin-top:.3em}
+.identity{color:#444;font-size:.9em;margin:.2em 0 1em}.identity code{overflow-wrap:anywhere}
+.headline{border-left:4px solid #a35f00;padding:.2em .8em;background:#fff8ec}
+table.trials th,table.compare th{width:auto}table.trials th{cursor:pointer}
+table.trials td,table.trials th{padding:.2em .4em;font-size:.9em}
+table.trials td{font-variant-numeric:tabular-nums}
+tr.best td{background:#eef6ee}.diff{background:#fff1c2}
 .note{color:#444;font-size:.95em}
 table{border-collapse:collapse;width:100%}
 td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;
- overflow-wrap:anywhere}
-th{width:13em;font-weight:600}
+ overflow-wrap:break-word}
+table.run{table-layout:fixed}
+table.run td,table.compare td,table.trials td,table.trials th{overflow-wrap:anywhere}
+th{font-weight:600}table.run th{width:13em}
 details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
 pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
 """
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """A drawn figure: its anchor, title, caption, whether it spans the page, and its body:
+    one SVG, or a list of small ones (one per layer) laid out side by side."""
+
+    anchor: str
+    title: str
+    caption: str
+    wide: bool
+    body: str | list[str]
 
 
 @dataclass(frozen=True)
@@ -48,26 +80,22 @@ class Section:
     id: str = "section"
 
 
-def render(history, findings, figures, sections=(), preprocess=None) -> str:
-    """The whole HTML page. figures: (anchor, title, caption, wide, base64 PNG) in order."""
+def render(history, findings, figures, sections=(), preprocess=None, run_dir=None) -> str:
+    """The whole HTML page. figures: `Drawn`s in order; run_dir: the folder it is written to."""
     e = html.escape
     meta = history.meta
-    title = f"babysit report: {meta.get('data', 'run')}"
-    parts = ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
-             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
-             f"<title>{e(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
-             f"<h1>{e(title)}</h1>", f"<p class=\"verdict\">{e(verdict(history))}</p>",
-             "<h2 id=\"findings\">Diagnosis</h2>", _findings(findings), _alerts(history)]
+    title = page_title(meta)
+    parts = head(title) + [f"<h1>{e(title)}</h1>",
+                           f"<p class=\"verdict\">{e(verdict(history))}</p>",
+                           identity(meta, run_dir), _penalty_headline(history),
+                           "<h2 id=\"findings\">Diagnosis</h2>",
+                           _findings(findings, healthy_words=not _penalty_dominates(history)),
+                           _alerts(history)]
     for s in sections:
         parts.append(f"<h2 id=\"{e(s.id)}\">{e(s.title)}</h2>\n{s.body_html}")
     parts += ["<h2 id=\"plots\">Plots</h2>", f"<p class=\"note\">{e(EPOCH_CONVENTION)}</p>",
-              "<div class=\"plots\">"]
-    for anchor, fig_title, caption, wide, data in fill_rows(figures):
-        wide_class = " class=\"wide\"" if wide else ""
-        parts.append(f"<figure id=\"{e(anchor)}\"{wide_class}>"
-                     f"<img alt=\"{e(fig_title)}\" src=\"data:image/png;base64,{data}\">"
-                     f"<figcaption>{e(caption)}</figcaption></figure>")
-    parts += ["</div>", "<h2 id=\"run\">Run</h2>", "<table>"]
+              figures_html(figures)]
+    parts += ["<h2 id=\"run\">Run</h2>", "<table class=\"run\">"]
     parts += [f"<tr><th>{e(label)}</th><td>{e(value)}</td></tr>"
               for label, value in run_rows(history, preprocess)]
     parts.append("</table>")
@@ -76,14 +104,102 @@ def render(history, findings, figures, sections=(), preprocess=None) -> str:
     return "\n".join(p for p in parts if p)
 
 
-def fill_rows(figures) -> list[tuple]:
-    """`figures` with the last of each odd run of half-width figures made wide, so that no
-    cell of the page's two-column grid stays empty."""
+def head(title: str) -> list[str]:
+    """The page's opening: doctype, charset, viewport, title and style, up to <body>."""
+    return ["<!DOCTYPE html>", "<html lang=\"en\">", "<head>", "<meta charset=\"utf-8\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+            f"<title>{html.escape(title)}</title>", f"<style>{STYLE}</style>", "</head>",
+            "<body>"]
+
+
+def figures_html(figures) -> str:
+    """The plots' grid: each `Drawn` as a <figure> (its panels side by side) with a caption."""
+    e = html.escape
+    parts = ["<div class=\"plots\">"]
+    for fig, cls in fill_rows(figures):
+        wide_class = f" class=\"{cls}\"" if cls else ""
+        body = fig.body if isinstance(fig.body, str) else \
+            "<div class=\"panels\">" + "".join(f"<div>{p}</div>" for p in fig.body) + "</div>"
+        parts.append(f"<figure id=\"{e(fig.anchor)}\"{wide_class}>{body}"
+                     f"<figcaption><b>{e(fig.title)}.</b> {e(fig.caption)}</figcaption></figure>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def run_kind(meta) -> str:
+    """What kind of run the history is of, in words."""
+    if meta.get("search"):
+        return "the best of a search, retrained"
+    if meta.get("treatment"):
+        return "train --fix, the kept round"
+    if str(meta.get("framework", "")).startswith("torch"):
+        return "a PyTorch run"
+    if meta.get("estimator"):
+        return f"a scikit-learn estimator's fit ({meta['estimator']})"
+    command = str(meta.get("command", ""))
+    words = command.split()
+    return f"babysit {words[1]}" if len(words) > 1 and words[0].endswith("babysit") else "a run"
+
+
+def page_title(meta) -> str:
+    """"babysit report: digits, babysit demo", naming the data (or the model) and the kind."""
+    named = meta.get("data") or (model_summary(meta) and f"model {model_summary(meta)}") \
+        or "unnamed data"
+    return f"babysit report: {named}, {run_kind(meta)}"
+
+
+def identity(meta, run_dir) -> str:
+    """The run's identity: its folder, when it finished, the babysit version, the command."""
+    e = html.escape
+    parts = []
+    if run_dir is not None:
+        parts.append(f"folder <code>{e(str(Path(run_dir).resolve()))}</code>")
+    if meta.get("finished"):
+        parts.append(f"finished {e(str(meta['finished']))}")
+    if meta.get("version"):
+        parts.append(f"babysit {e(str(meta['version']))}")
+    parts.append(f"drawn {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    if meta.get("command"):
+        parts.append(f"command <code>{e(str(meta['command']))}</code>")
+    return "<p class=\"identity\">" + "; ".join(parts) + ".</p>"
+
+
+def _penalty_dominates(history) -> bool:
+    """Whether the penalty was over half the first loss: the total's fall is then mostly the
+    penalty shrinking, and says little about the data loss."""
+    return penalty_share(history) > 0.5
+
+
+def _penalty_headline(history) -> str:
+    """When the penalty dominates: what the data loss did, so that no one reads the total's
+    fall as learning."""
+    if not _penalty_dominates(history):
+        return ""
+    data = [v for v in history.data_loss if v is not None and math.isfinite(v)]
+    if len(data) < 4:
+        return ""
+    quarter = max(1, len(data) // 10)
+    start, end = sum(data[:quarter]) / quarter, sum(data[-quarter:]) / quarter
+    low = min(range(len(data)), key=data.__getitem__)
+    moved = "fell" if end < 0.9 * start else ("rose" if end > 1.1 * start else "stayed flat")
+    return (f"<p class=\"headline\"><b>The penalty is {penalty_share(history):.0%} of the first "
+            f"loss</b>: most of the total's fall is the penalty shrinking, not learning. The "
+            f"data loss {moved}: {start:.4g} over the first {quarter} iterations, {end:.4g} over "
+            f"the last {quarter} (lowest {data[low]:.4g} at {html.escape(history.when(low + 1))})."
+            " Judge the run by the data loss (the dashed line and \"Data loss per epoch\"), and "
+            "try a weaker regularization.</p>")
+
+
+def fill_rows(figures) -> list[tuple[Drawn, str]]:
+    """Each figure with its CSS class: "wide" for a wide one, "wide lone" for the last of an
+    odd run of half-width figures, which takes a row of its own at half width, so that no
+    cell of the page's two-column grid stays empty and no half figure is blown up."""
     out, run = [], 0
-    for i, (anchor, title, caption, wide, data) in enumerate(figures):
-        run = 0 if wide else run + 1
-        ends_run = i + 1 == len(figures) or figures[i + 1][3]
-        out.append((anchor, title, caption, wide or (ends_run and run % 2 == 1), data))
+    for i, fig in enumerate(figures):
+        run = 0 if fig.wide else run + 1
+        ends_run = i + 1 == len(figures) or figures[i + 1].wide
+        lone = not fig.wide and ends_run and run % 2 == 1
+        out.append((fig, "wide" if fig.wide else "wide lone" if lone else ""))
     return out
 
 
@@ -108,19 +224,39 @@ def verdict(history) -> str:
             scores.append(f"{name} accuracy {series[-1]:.4f}")
     scores += _regression_scores(history)
     seconds = f" in {_seconds(meta['seconds'])}" if meta.get("seconds") is not None else ""
-    return f"{lead}{seconds}" + (f": {', '.join(scores)}." if scores else ".")
+    return f"{lead}{seconds}" + (f": {', '.join(scores)}." if scores else ".") + \
+        _second_half(history)
+
+
+def _second_half(history) -> str:
+    """" The loss rose 22% over the run's second half" when the data loss averaged over its
+    last tenth is over SECOND_HALF_RISE above its average around half time: a fact the
+    verdict states whatever a finding's wording says of the loss."""
+    data = np.asarray(history.data_loss, dtype=np.float64)
+    data = data[np.isfinite(data)]
+    tenth = len(data) // 10
+    if tenth < 2:
+        return ""
+    middle = float(data[len(data) // 2 - tenth // 2:len(data) // 2 + tenth - tenth // 2].mean())
+    end = float(data[-tenth:].mean())
+    if middle <= 0 or end <= (1 + SECOND_HALF_RISE) * middle:
+        return ""
+    return (f" The data loss rose {end / middle - 1:.0%} over the run's second half (averaged "
+            f"over a tenth of the run around half time and at the end).")
 
 
 def _regression_scores(history) -> list[str]:
-    """A regression's (no accuracy) end in words: test RMSE and R^2, the validation loss."""
+    """A regression's (no accuracy) end in words, in the target's units: test RMSE and R^2,
+    else the validation RMSE; the validation loss (standardized units) stays in the table."""
     if any(a is not None for a in history.val_acc):
         return []
     found = history.meta.get("regression") or {}
-    scores = [f"test RMSE {found['test_rmse']:.4g}, test R^2 {found['test_r2']:.4f}"] \
-        if "test_rmse" in found else []
-    if history.val_loss and history.val_loss[-1] is not None:
-        scores.append(f"validation loss {history.val_loss[-1]:.4g}")
-    return scores
+    if "test_rmse" in found:
+        return [f"test RMSE {found['test_rmse']:.4g} (in the target's units), "
+                f"test R^2 {found['test_r2']:.4f}"]
+    if found.get("val_rmse") is not None:
+        return [f"validation RMSE {found['val_rmse']:.4g} (in the target's units)"]
+    return []
 
 
 def _value(x) -> str:
@@ -133,7 +269,7 @@ def _seconds(s: float) -> str:
     return f"{s:.1f} s" if s < 120 else f"{s / 60:.1f} min"
 
 
-def _findings(findings) -> str:
+def _findings(findings, healthy_words: bool = True) -> str:
     e = html.escape
     if not findings:
         return "<p>Nothing to report: too little was recorded to judge.</p>"
@@ -146,7 +282,9 @@ def _findings(findings) -> str:
                      f"{e(f.severity)}</span> <b>{e(f.what)}</b>{about}: {e(f.evidence)}. "
                      f"<i>{e(f.advice)}</i></li>")
     if all(f.severity == "info" for f in findings):
-        items.append("<li>No warning or error: the run looks healthy.</li>")
+        items.append("<li>No warning or error: the run looks healthy.</li>" if healthy_words
+                     else "<li>No warning or error from the rules, but they read the total "
+                     "loss, which the penalty dominates: see the data loss above.</li>")
     return "<ul>\n" + "\n".join(items) + "\n</ul>"
 
 
@@ -159,7 +297,8 @@ def _alerts(history) -> str:
     items = [f"<li>{e(a.get('when', ''))}: <span class=\"sev\" style=\"color:"
              f"{SEVERITY_COLORS.get(a.get('severity'), '#333')}\">{e(a.get('severity', ''))}"
              f"</span> {e(a.get('what', ''))}</li>" for a in alerts]
-    return "<p class=\"note\">Raised while training, when each first appeared:</p><ul>" + \
+    return "<p class=\"note\">Raised while training, when each first appeared (the diagnosis " \
+        "above, made from the whole run, is the final word and its advice):</p><ul>" + \
         "".join(items) + "</ul>"
 
 
@@ -169,7 +308,9 @@ def _alerts(history) -> str:
 SHOWN = {"data", "n_train", "n_val", "n_test", "n_features", "n_classes", "chance_loss",
          "batch_size", "epochs", "loss", "optimizer", "lr", "regularizer", "layers", "model",
          "image_shape", "sanity", "gradient_check", "seed", "preprocess", "test_accuracy",
-         "seconds", "alerts", "stopped", "config", "treatment", "device", "dtype", "regression"}
+         "seconds", "alerts", "stopped", "config", "treatment", "device", "dtype", "regression",
+         "finished", "version", "command", "framework", "input_shape", "estimator", "search",
+         "validation_given"}
 
 
 def _count(n) -> str:
@@ -187,21 +328,28 @@ def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
                  if meta.get(k)]
         shape = [f"{_count(meta[k])} {name}" for k, name in
                  (("n_features", "features"), ("n_classes", "classes")) if meta.get(k)]
-        rows.append(("Data", f"{meta.get('data', '?')}: " + ", ".join(sizes) + " examples"
-                     + (f"; {', '.join(shape)}" if shape else "")))
+        named = meta.get("data") or ("not named (pass data=NAME to babysit.torch.watch)"
+                                     if str(meta.get("framework", "")).startswith("torch")
+                                     else "not named (arrays given to the training loop)")
+        rows.append(("Data", f"{named}: " + (", ".join(sizes) + " examples" if sizes
+                                             else "sizes not recorded")
+                     + (f"; {', '.join(shape)}" if shape else "")
+                     + ("" if meta.get("n_val") else "; no validation split")))
     if preprocess:
-        rows.append(("Preprocessing", f"{preprocess}, fitted on the training split"))
+        rows.append(("Preprocessing", f"{readable(str(preprocess))}, fitted on the training split"))
     if meta.get("model"):
-        rows.append(("Model", meta["model"]))
+        rows.append(("Model", model_summary(meta) or readable(meta["model"])))
+    if meta.get("framework"):
+        rows.append(("Framework", str(meta["framework"])))
     if meta.get("loss"):
         chance = meta.get("chance_loss")
-        rows.append(("Loss", meta["loss"] + (f"; chance loss {chance:.4g}" if chance else "")))
+        rows.append(("Loss", readable(meta["loss"])
+                     + (f"; chance loss {chance:.4g}" if chance else "")))
     if meta.get("optimizer"):
-        rows.append(("Optimizer", f"{meta['optimizer']}, learning rate {meta.get('lr', '?'):g} "
-                     "at the start" if isinstance(meta.get("lr"), float | int)
-                     else meta["optimizer"]))
+        rows.append(("Optimizer", optimizer_text(meta)))
     if "regularizer" in meta:
-        rows.append(("Regularization", meta["regularizer"] or "none"))
+        rows.append(("Regularization", readable(meta["regularizer"]) if meta["regularizer"]
+                     else "none"))
     if meta.get("batch_size"):
         rows.append(("Batches", f"{meta['batch_size']} examples per batch, "
                      f"{history.iters_per_epoch:,} iterations per epoch"))
@@ -220,6 +368,50 @@ def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
         if key not in SHOWN and isinstance(value, str | int | float | bool):
             rows.append((key.replace("_", " ").capitalize(), _plain(value)))
     return rows
+
+
+def readable(text: str) -> str:
+    """A constructor's repr in words: "Adam(lr=0.0016209, beta1=0.9)" -> "Adam, lr 0.00162,
+    beta1 0.9"; "L2(lam=0.0001)" -> "L2, lam 0.0001"; "Softmax()" -> "Softmax". Numbers keep
+    3 significant digits; text that is no repr is returned as it is."""
+    match = re.fullmatch(r"\s*(\w+)\((.*)\)\s*", text, flags=re.S)
+    if not match:
+        return text
+    name, inside = match.groups()
+    args = [f"{k} {_short(v)}" for k, v in re.findall(r"(\w+)=('[^']*'|\([^)]*\)|[^,]+)", inside)]
+    return ", ".join([name, *args])
+
+
+def _short(value: str) -> str:
+    value = value.strip().strip("'")
+    try:
+        return f"{float(value):.3g}"
+    except ValueError:
+        return value
+
+
+def model_summary(meta) -> str:
+    """"64-100-100-10, ReLU" from a babysit model's repr (the widths its Linear layers chain)
+    and its layer kinds; a PyTorch chain gives its widths when its Linear layers show them;
+    "" when none can be read."""
+    model = str(meta.get("model") or "")
+    pairs = re.findall(r"(?:n_in|in_features)=(\d+), (?:n_out|out_features)=(\d+)", model)
+    if not pairs:
+        return ""
+    widths = [pairs[0][0]] + [b for _, b in pairs]
+    kinds = [str(name).split()[-1] for name in meta.get("layers") or []]
+    others = [k for k in dict.fromkeys(kinds) if k not in ("Linear",)]
+    return "-".join(widths) + (f", {', '.join(others)}" if others else "")
+
+
+def optimizer_text(meta) -> str:
+    """"Adam, lr 0.00162 at the start, beta1 0.9, ..." from the optimizer's repr and meta["lr"]."""
+    text = readable(str(meta["optimizer"]))
+    lr = meta.get("lr")
+    if isinstance(lr, float | int):
+        parts = [p for p in text.split(", ") if not p.startswith("lr ")]
+        text = ", ".join([parts[0], f"lr {lr:.3g} at the start", *parts[1:]])
+    return text
 
 
 def _plain(value) -> str:
@@ -331,8 +523,13 @@ def _checks(meta) -> str:
     e = html.escape
     parts = []
     sanity, grads = meta.get("sanity"), meta.get("gradient_check")
-    if sanity or grads:
-        parts.append("<h2 id=\"checks\">Checks before training</h2>")
+    parts.append("<h2 id=\"checks\">Checks before training</h2>")
+    if not sanity and not grads:
+        parts.append("<p class=\"note\">This run made no checks before training: neither the "
+                     "sanity checks (the initial loss at chance, the penalty raising it, a tiny "
+                     "subset overfitted) nor the gradient check. <code>babysit demo</code> makes "
+                     "both; <code>babysit check</code> with the same options checks the "
+                     "gradients.</p>")
     if sanity:
         ok = sanity.get("ok")
         head = "all pass" if ok else ("some FAILED" if ok is False else "")
@@ -352,3 +549,8 @@ def _checks(meta) -> str:
         parts.append("<details id=\"config\"><summary>Full configuration</summary><pre>"
                      f"{e(json.dumps(meta['config'], indent=1, default=str))}</pre></details>")
     return "\n".join(parts)
+
+
+__all__ = ["SECOND_HALF_RISE", "SEVERITY_COLORS", "SHOWN", "STYLE", "Drawn", "Section",
+           "figures_html", "fill_rows", "head", "identity", "model_summary", "optimizer_text",
+           "page_title", "readable", "render", "run_kind", "run_rows", "verdict"]

@@ -1,288 +1,354 @@
-"""The report's figures: the notes' babysitting plots, drawn from a `History`.
+"""The report's figures: the notes' babysitting plots, drawn from a `History` as SVG.
 
+Every function returns the figure's SVG text (`babysit.report.svg.Chart`), a list of them
+(one small chart per layer, laid out by the page), or None when the history lacks the data.
 Every x axis is in epochs, as `babysit.training.history.EPOCH_CONVENTION` says: iteration i of a run
 with n iterations per epoch sits at i / n, so epoch k spans k-1 to k. A run whose loss became
 NaN or blew up is marked where it did, and its log-scale loss keeps every finite value in view.
-
-Figures are built with `matplotlib.figure.Figure` and saved through the Agg canvas: no pyplot,
-no interactive backend, no global state touched, and `import babysit` stays free of Matplotlib
-until a report is drawn.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from babysit.diagnose import moving_average
+from babysit.report.svg import PALETTE, Chart, color, diverging, nice_step
 from babysit.training.history import BLOWUP
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
-
-__all__ = ["plot_loss", "plot_accuracy", "plot_epoch_loss", "plot_update_ratios", "panel_rows",
-           "plot_activations", "plot_gradients", "weight_grid", "plot_first_layer",
-           "with_components", "plot_pca_components"]
-
-DPI = 100
-HALF = (5.6, 3.5)      # inches: a figure in one of the page's two columns (560 x 350 px)
-FULL_WIDTH = 11.0      # inches: a figure across the page (1100 px)
 EPOCH_LABEL = "epoch (epoch k runs from k-1 to k)"
-START_STYLE = {"histtype": "step", "color": "#555555", "lw": 1.2}
-END_STYLE = {"histtype": "stepfilled", "color": "#1f77b4", "alpha": 0.45, "edgecolor": "#1f77b4"}
 MARK_COLOR = "#b00020"
-
-
-def _figure(figsize) -> Figure:
-    """A Matplotlib Figure for the Agg canvas (imported here, on first use)."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=figsize, dpi=DPI, layout="constrained")
-
-
-def _finite(xs, ys):
-    """The (x, y) pairs where y is a finite number (None, NaN and inf dropped)."""
-    pairs = [(x, y) for x, y in zip(xs, ys, strict=True)
-             if y is not None and math.isfinite(y)]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def _positive(xs, ys):
-    """The (x, y) pairs with y > 0, for a log axis."""
-    pairs = [(x, y) for x, y in zip(xs, ys, strict=True) if y > 0]
-    return [p[0] for p in pairs], [p[1] for p in pairs]
-
-
-def _epoch_axis(ax, history) -> None:
-    """Label an x axis in epochs; whole epochs as ticks when there are few."""
-    from matplotlib.ticker import MaxNLocator
-
-    ax.set_xlabel(EPOCH_LABEL)
-    ax.xaxis.set_major_locator(MaxNLocator(nbins=8, integer=True, min_n_ticks=2))
-    ax.set_xlim(left=0)
-
-
-def _legend_below(fig, ax, cols: int = 2) -> None:
-    """The axes' legend under the plot, where it hides no data."""
-    handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(cols, len(handles)),
-                   fontsize=8, frameon=False)
+PERCENTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # the bands over time: 5-95, 25-75, median
+SYMLOG_SPREAD = 50  # a spread this many times the start's is drawn on a symmetric-log axis
+PENALTY_SHOWN = 0.05  # the penalty's share of the first loss from which its data loss is drawn
 
 
 # -- where a run went wrong --------------------------------------------------------------------
 
-def _mark_trouble(ax, history, text: bool = True) -> None:
-    """A red line where the loss first blew up and where it became NaN, each labelled."""
+def blowup_start(history) -> int | None:
+    """The iteration (1-based) where the loss blew up for good: the first of the last run of
+    losses above BLOWUP x `loss_ceiling()` (or non-finite) that lasts to the end of the
+    recording or to the NaN. A spike that came back down is not it. None without one."""
+    ceiling = history.loss_ceiling()
+    if ceiling is None or not history.loss:
+        return None
+    loss = np.asarray(history.loss, dtype=np.float64)
+    high = ~np.isfinite(loss) | (loss > BLOWUP * ceiling)
+    if not high[-1]:
+        return history.blowup_at() if history.nonfinite_at() is not None else None
+    low = np.flatnonzero(~high)
+    start = int(low[-1]) + 2 if low.size else 1
+    return start if np.isfinite(loss[start - 1]) else None
+
+
+def mark_trouble(chart: Chart, history, text: bool = True) -> list[str]:
+    """Red lines where the loss blew up for good (dotted) and where it became NaN or infinite
+    (dashed), each labelled when `text`; returns what was marked, for the caption."""
     ipe = max(history.iters_per_epoch, 1)
-    for at, what, style in ((history.blowup_at(), f"above {BLOWUP:g}x its start", ":"),
-                            (history.nonfinite_at(), "NaN", "--")):
+    marked = []
+    for at, what, dash in ((blowup_start(history), f"above {BLOWUP:g}x its start", "2 3"),
+                           (history.nonfinite_at(), "NaN", "6 3")):
         if at is None:
             continue
         value = history.loss[at - 1]
         if what == "NaN" and value is not None and not math.isnan(value):
             what = "infinite"
-        ax.axvline(at / ipe, color=MARK_COLOR, ls=style, lw=1.2,
-                   label=f"loss {what} at {history.when(at)}" if text else None)
+        chart.vline(at / ipe, color=MARK_COLOR, dash=dash,
+                    label=f"loss {what} from {history.when(at)}" if text else None)
+        marked.append(what)
+    return marked
 
 
 # -- the loss ----------------------------------------------------------------------------------
 
-def plot_loss(history, log: bool = False) -> Figure | None:
-    """The loss per iteration against epochs: raw (faint), a moving average, chance dotted.
+def smoothing_window(history) -> int:
+    """The moving average's window: a fiftieth of the run (1: too short to smooth)."""
+    return max(1, len(history.loss) // 50)
+
+
+def penalty_share(history) -> float:
+    """The penalty's share of the first loss (0 without a penalty)."""
+    if not history.reg_loss or not history.loss or not math.isfinite(history.loss[0]) \
+            or history.loss[0] <= 0:
+        return 0.0
+    return float(history.reg_loss[0] or 0.0) / float(history.loss[0])
+
+
+def shows_data_loss(history) -> bool:
+    """Whether the loss plots draw the data loss apart: when the penalty is at least
+    PENALTY_SHOWN of the first loss (below that the two lines lie on top of each other)."""
+    return penalty_share(history) >= PENALTY_SHOWN
+
+
+def plot_loss(history, log: bool = False) -> str | None:
+    """The loss per iteration against epochs: per batch (faint), its moving average, the data
+    loss alone when a penalty is added, chance dotted, blow-up and NaN marked.
 
     Linear scale: the y axis stops a little above the start, so that a blow-up does not flatten
     the rest of the run into a line at 0 (what lies above is said in the legend). Log scale:
-    every finite value in view. Both mark where the loss blew up and where it became NaN.
-    """
-    x, y = _finite(history.epochs_axis(), history.loss)
-    if log:
-        x, y = _positive(x, y)
-    if not x:
+    every finite value in view."""
+    x = np.asarray(history.epochs_axis())
+    y = np.asarray(history.loss, dtype=np.float64)
+    ok = np.isfinite(y) & ((y > 0) if log else True)
+    if not ok.any():
         return None
-    fig = _figure(HALF)
-    ax = fig.add_subplot()
-    y = np.asarray(y)
-    window = max(1, len(y) // 50)
-    # faint under its moving average; a short run (no average) draws it plainly
-    ax.plot(x, y, color="#1f77b4", alpha=0.3 if window > 1 else 1.0, lw=0.8 if window > 1 else 1.2,
-            label="loss per batch")
+    chart = Chart(f"Loss per iteration, {'log' if log else 'linear'} scale", EPOCH_LABEL,
+                  "loss (log scale)" if log else "loss", y="log" if log else "linear")
+    window = smoothing_window(history)
+    chart.spread(x, np.where(ok, y, np.nan), opacity=0.35 if window > 1 else 1.0,
+                 label="loss per batch")
     if window > 1:
-        ax.plot(x[window - 1:], moving_average(y, window), color="#1f77b4", lw=1.8,
-                label=f"moving average of {window}")
-    if window > 1 and any(r for r in history.reg_loss if r):  # (unsmoothed, it hides the loss)
-        xd, yd = _finite(history.epochs_axis(), history.data_loss)
-        if log:
-            xd, yd = _positive(xd, yd)
-        if len(yd) >= window:
-            ax.plot(xd[window - 1:], moving_average(np.asarray(yd), window), color="#ff7f0e",
-                    lw=1.2, ls="--", label="data loss (no penalty)")
+        chart.line(x[window - 1:], moving_average(np.where(ok, y, np.nan), window),
+                   label=f"moving average of {window} batches")
+    if shows_data_loss(history):
+        data = np.asarray(history.data_loss, dtype=np.float64)
+        chart.line(x[window - 1:], moving_average(data, window), color=PALETTE[1], dash="5 3",
+                   label="data loss (no penalty)" + (", same average" if window > 1 else ""))
     chance = history.meta.get("chance_loss")
     if chance:
-        ax.axhline(chance, color="gray", ls=":", lw=1, label=f"chance {chance:.3g}")
-    _mark_trouble(ax, history)
+        chart.hline(chance, label=f"chance {chance:.3g}")
+    mark_trouble(chart, history)
     ceiling = history.loss_ceiling()
-    if log:
-        ax.set_yscale("log")
-    elif ceiling is not None and y.max() > BLOWUP * ceiling:
-        ax.set_ylim(0, 1.3 * ceiling)
-        ax.plot([], [], " ", label=f"off the scale: up to {y.max():.2g}")
-    _epoch_axis(ax, history)
-    ax.set_ylabel("loss (log scale)" if log else "loss")
-    ax.set_title(f"Loss per iteration, {'log' if log else 'linear'} scale", fontsize=11)
-    ax.grid(alpha=0.3, which="both" if log else "major")
-    _legend_below(fig, ax)
-    return fig
+    top = float(y[ok].max())
+    if not log and ceiling is not None and top > BLOWUP * ceiling:
+        chart.ylim = (0.0, 1.3 * ceiling)
+        chart.note(f"off the scale: up to {top:.2g}")
+    chart.xlim = (0.0, float(x[-1]) * 1.01)
+    return chart.svg()
 
 
-def plot_accuracy(history) -> Figure | None:
+def epoch_means(history, series: list) -> list[float | None]:
+    """The mean of each whole epoch's finite per-iteration values (None for an epoch with
+    none): (epochs,) from (iterations,)."""
+    ipe = max(history.iters_per_epoch, 1)
+    n = len(series) // ipe
+    if n == 0:
+        return []
+    v = np.asarray(series[:n * ipe], dtype=np.float64).reshape(n, ipe)
+    ok = np.isfinite(v)
+    counts = ok.sum(axis=1)
+    sums = np.where(ok, v, 0.0).sum(axis=1)
+    return [float(s / c) if c else None for s, c in zip(sums, counts, strict=True)]
+
+
+def plot_epoch_loss(history) -> str | None:
+    """The data loss per epoch, for every task: the mean over each epoch's batches (training)
+    and on the validation split at its end (drawn at k for epoch k), log scale when it spans
+    over a decade."""
+    train = epoch_means(history, history.data_loss)
+    val = [v if v is not None and math.isfinite(v) else None for v in history.val_loss]
+    if not any(v is not None for v in train + val):
+        return None
+    values = np.asarray([v for v in train + val if v is not None and v > 0])
+    log = values.size > 1 and values.max() > 10 * values.min()
+    chart = Chart("Data loss per epoch", "epoch", "data loss" + (" (log scale)" if log else ""),
+                  y="log" if log else "linear")
+    chart.line(np.arange(1, len(train) + 1), train, markers=len(train) <= 60,
+               label="training (mean of the epoch's batches)")
+    if any(v is not None for v in val):
+        chart.line(np.arange(1, len(val) + 1), val, color=PALETTE[1], markers=len(val) <= 60,
+                   label="validation (at the epoch's end)")
+    chance = history.meta.get("chance_loss")
+    if chance and not log:
+        chart.hline(chance, label=f"chance {chance:.3g}")
+    mark_trouble(chart, history)
+    chart.xlim = (0.0, max(len(train), len(val), 1) + 0.2)
+    return chart.svg()
+
+
+def plot_accuracy(history) -> str | None:
     """Train and validation accuracy at the end of each epoch (drawn at k for epoch k)."""
     if not any(a is not None for a in history.train_acc):
         return None
-    fig = _figure(HALF)
-    ax = fig.add_subplot()
-    epochs = list(range(1, len(history.train_acc) + 1))
-    ax.plot(*_finite(epochs, history.train_acc), marker="o", ms=3, label="train")
-    xv, yv = _finite(epochs, history.val_acc)
-    if yv:
-        ax.plot(xv, yv, marker="o", ms=3, label="validation")
-    _mark_trouble(ax, history)
-    _epoch_axis(ax, history)
-    ax.set_xlim(0, max(len(epochs), (history.nonfinite_at() or 0) / history.iters_per_epoch)
-                + 0.2)
-    ax.set_ylabel("accuracy")
-    ax.set_title("Accuracy at the end of each epoch", fontsize=11)
-    ax.grid(alpha=0.3)
-    _legend_below(fig, ax)
-    return fig
+    chart = Chart("Accuracy at the end of each epoch", "epoch", "accuracy")
+    epochs = np.arange(1, len(history.train_acc) + 1)
+    many = len(epochs) <= 60
+    chart.line(epochs, history.train_acc, markers=many, label="training (up to 10,000 examples)")
+    if any(a is not None for a in history.val_acc):
+        chart.line(np.arange(1, len(history.val_acc) + 1), history.val_acc, color=PALETTE[1],
+                   markers=many, label="validation")
+    mark_trouble(chart, history)
+    chart.xlim = (0.0, max(len(epochs), (history.nonfinite_at() or 0)
+                           / max(history.iters_per_epoch, 1)) + 0.2)
+    return chart.svg()
 
 
-def plot_epoch_loss(history) -> Figure | None:
-    """A run without accuracy (a regression): the training data loss averaged over each epoch
-    and the validation loss at its end (drawn at k for epoch k)."""
-    if any(a is not None for a in history.val_acc) or \
-            not any(v is not None for v in history.val_loss):
+def lr_changes(history) -> bool:
+    """Whether the learning rate moved during the run (a schedule or decay)."""
+    lr = np.asarray(history.lr, dtype=np.float64)
+    lr = lr[np.isfinite(lr)]
+    return lr.size > 1 and lr.max() > lr.min() * (1 + 1e-6)
+
+
+def plot_lr(history) -> str | None:
+    """The learning rate per iteration, when it changed (log scale)."""
+    if not lr_changes(history):
         return None
-    ipe = max(history.iters_per_epoch, 1)
-    n = min(len(history.val_loss), len(history.data_loss) // ipe)
-    train = np.asarray(history.data_loss[:n * ipe], dtype=float).reshape(n, ipe).mean(axis=1)
-    epochs = list(range(1, len(history.val_loss) + 1))
-    fig = _figure(HALF)
-    ax = fig.add_subplot()
-    ax.plot(*_finite(epochs[:n], train.tolist()), marker="o", ms=3, label="train (mean of the "
-            "epoch's batches)")
-    ax.plot(*_finite(epochs, history.val_loss), marker="o", ms=3, label="validation")
-    _mark_trouble(ax, history)
-    _epoch_axis(ax, history)
-    ax.set_ylabel("data loss")
-    ax.set_title("Data loss per epoch", fontsize=11)
-    ax.grid(alpha=0.3)
-    _legend_below(fig, ax)
-    return fig
+    chart = Chart("Learning rate per iteration", EPOCH_LABEL, "learning rate (log scale)",
+                  y="log")
+    chart.line(history.epochs_axis(), history.lr, label="learning rate")
+    mark_trouble(chart, history, text=False)
+    return chart.svg()
 
 
-def plot_update_ratios(history) -> Figure | None:
+def plot_update_ratios(history) -> str | None:
     """||update|| / ||value|| of every parameter (log scale), with the ~1e-3 rule of thumb."""
     rec = history.monitors.get("update_ratio")
     if not rec or not rec.get("iterations"):
         return None
-    fig = _figure(HALF)
-    ax = fig.add_subplot()
-    epochs = [i / max(history.iters_per_epoch, 1) for i in rec["iterations"]]
+    chart = Chart("Update-to-weight ratio per parameter", EPOCH_LABEL,
+                  "||update|| / ||value|| (log)", y="log")
+    epochs = np.asarray(rec["iterations"], dtype=np.float64) / max(history.iters_per_epoch, 1)
     weights = set(rec.get("weights", []))
-    for name, ratios in rec["params"].items():
-        x, y = _positive(*_finite(epochs, [r if r is not None else math.nan for r in ratios]))
-        if y:
-            ax.plot(x, y, lw=1.4 if name in weights else 0.8,
-                    ls="-" if name in weights else "--", label=name)
-    ax.axhline(1e-3, color="gray", ls=":", lw=1.2, label="~1e-3")
-    _mark_trouble(ax, history, text=False)
-    ax.set_yscale("log")
-    _epoch_axis(ax, history)
-    ax.set_ylabel("||update|| / ||value||")
-    ax.set_title("Update-to-weight ratio per parameter", fontsize=11)
-    ax.grid(alpha=0.3, which="both")
-    _legend_below(fig, ax, cols=4)
-    return fig
+    drawn = 0
+    for i, (name, ratios) in enumerate(rec["params"].items()):
+        y = np.asarray([math.nan if r is None else r for r in ratios], dtype=np.float64)
+        if (np.isfinite(y) & (y > 0)).any():
+            chart.line(epochs, y, color=color(i), width=1.6 if name in weights else 1.0,
+                       dash="" if name in weights else "4 3", label=name)
+            drawn += 1
+    if not drawn:
+        return None
+    chart.hline(1e-3, label="~1e-3")
+    mark_trouble(chart, history, text=False)
+    return chart.svg()
 
 
-# -- histograms per layer ----------------------------------------------------------------------
+# -- layers over time ---------------------------------------------------------------------------
 
-def panel_rows(n: int, max_cols: int = 3) -> list[int]:
-    """How many panels each row holds so that n panels fill every row: [3, 2] for 5, never
-    an empty cell (rows differ by one panel at most, the fuller ones first)."""
-    rows = math.ceil(n / max_cols)
-    base, extra = divmod(n, rows)
-    return [base + 1] * extra + [base] * (rows - extra)
-
-
-def _panels(fig, n: int):
-    """n axes on `fig`, laid out by `panel_rows`: each row's panels share its width."""
-    counts = panel_rows(n)
-    cols = math.lcm(*counts)
-    grid = fig.add_gridspec(len(counts), cols)
-    axes = []
-    for r, count in enumerate(counts):
-        span = cols // count
-        axes += [fig.add_subplot(grid[r, c * span:(c + 1) * span]) for c in range(count)]
-    return axes
+def percentiles(h) -> list[float] | None:
+    """The PERCENTILES of a histogram summary (lo, hi, counts), read off its cumulative
+    counts by linear interpolation within a bin; None without finite values."""
+    if not h or not h.get("counts"):
+        return None
+    counts = np.asarray(h["counts"], dtype=np.float64)
+    total = counts.sum()
+    if total <= 0:
+        return None
+    edges = np.linspace(h["lo"], h["hi"], len(counts) + 1)
+    cumulative = np.concatenate([[0.0], np.cumsum(counts)])
+    return np.interp(np.asarray(PERCENTILES) * total, cumulative, edges).tolist()
 
 
-def _span(h) -> float:
+def _spread(h) -> float:
     """The largest magnitude a histogram's range reaches (0 without finite values)."""
     return max(abs(h["lo"]), abs(h["hi"])) if h and h.get("counts") else 0.0
 
 
-def _histogram_grid(history, key: str, title: str, xlabel: str) -> Figure | None:
-    """One panel per layer: the first sample (before training, outline) and the last (filled),
-    counts on a log scale so that a single spike does not hide the rest. When the end spreads
-    over 50x the start's range (a blow-up), the x axis is symmetric-log so both stay visible."""
+def _layer_scale(first, later) -> tuple[str, float]:
+    """("symlog", linthresh) when a layer's values spread over SYMLOG_SPREAD x the start's
+    range (a blow-up), so the start stays visible; else ("linear", 1)."""
+    start = _spread(first)
+    widest = max((_spread(h) for h in later), default=0.0)
+    if start > 0 and widest > SYMLOG_SPREAD * start:
+        return "symlog", nice_step(start)  # a round threshold: round tick labels
+    return "linear", 1.0
+
+
+def plot_layer_bands(history, key: str) -> list[str] | None:
+    """One small chart per layer: the median, 25-75 and 5-95 percentiles of its `key`
+    ("activations" or "gradients") on the probe batch at every sample, against epochs
+    (TensorBoard's histograms over time, flattened)."""
+    rec = history.monitors.get("layers")
+    if not rec or len(rec.get("samples", [])) < 2:
+        return None
+    ipe = max(history.iters_per_epoch, 1)
+    samples = rec["samples"]
+    x = np.asarray([s["iteration"] for s in samples], dtype=np.float64) / ipe
+    panels = []
+    for i, name in enumerate(rec["names"]):
+        hs = [s[key][i] for s in samples]
+        qs = np.asarray([percentiles(h) or [math.nan] * len(PERCENTILES) for h in hs])
+        if not np.isfinite(qs).any():
+            continue
+        kind, linthresh = _layer_scale(hs[0], hs[1:])
+        chart = Chart(name, "epoch", "value" + (" (symlog)" if kind == "symlog" else ""),
+                      y=kind, ylinthresh=linthresh, width=340, height=230)
+        chart.band(x, qs[:, 0], qs[:, 4], opacity=0.18, label="5-95%")
+        chart.band(x, qs[:, 1], qs[:, 3], opacity=0.35, label="25-75%")
+        chart.line(x, qs[:, 2], width=1.6, label="median")
+        mark_trouble(chart, history, text=False)
+        panels.append(chart.svg())
+    return panels or None
+
+
+def plot_unit_health(history) -> str | None:
+    """Per activation layer, the share of dead ReLUs (no output on any probe example) or of
+    saturated tanh / sigmoid values at every sample, against epochs."""
+    rec = history.monitors.get("layers")
+    if not rec or len(rec.get("samples", [])) < 2:
+        return None
+    samples = rec["samples"]
+    x = np.asarray([s["iteration"] for s in samples], dtype=np.float64) / \
+        max(history.iters_per_epoch, 1)
+    chart = Chart("Dead or saturated units per layer", EPOCH_LABEL, "share of the layer")
+    drawn = 0
+    for i, name in enumerate(rec["names"]):
+        for what in ("dead", "saturated"):
+            share = [(s["activations"][i] or {}).get(what) for s in samples]
+            if any(v is not None for v in share):
+                chart.line(x, share, color=color(drawn), markers=len(x) <= 40,
+                           label=f"{name}: {what}")
+                drawn += 1
+    if not drawn:
+        return None
+    chart.ylim = (-0.02, 1.02)
+    chart.hline(0.4, color=MARK_COLOR, label="40%: the diagnosis' warning")
+    mark_trouble(chart, history, text=False)
+    return chart.svg()
+
+
+def blown_up_layers(history, key: str) -> list[str]:
+    """The layers whose `key` histograms are drawn on a symmetric-log axis (a blow-up)."""
+    rec = history.monitors.get("layers")
+    if not rec or not rec.get("samples"):
+        return []
+    first, last = rec["samples"][0], rec["samples"][-1]
+    return [name for i, name in enumerate(rec["names"])
+            if _layer_scale(first[key][i], [last[key][i]])[0] == "symlog"]
+
+
+def plot_histograms(history, key: str) -> list[str] | None:
+    """One chart per layer: the histogram of its `key` on the probe batch before training
+    (outline) and at the last sample (filled). Counts on a log scale. When the end spreads
+    over SYMLOG_SPREAD x the start (a blow-up), the x axis is symmetric-log and each bar's
+    height is its count per unit of axis length, so that a bin spanning many decades is as
+    low as its count spread over them is thin, never a block that reads as data."""
     rec = history.monitors.get("layers")
     if not rec or not rec.get("samples"):
         return None
-    from matplotlib.ticker import SymmetricalLogLocator
-
-    names, first, last = rec["names"], rec["samples"][0], rec["samples"][-1]
-    rows = panel_rows(len(names))
-    handles, labels = [], []
-    fig = _figure((FULL_WIDTH, 3.0 * len(rows) + 0.8))
-    end = history.when(last["iteration"])
-    for i, ax in enumerate(_panels(fig, len(names))):
+    first, last = rec["samples"][0], rec["samples"][-1]
+    if last["iteration"] == first["iteration"]:
+        last = {key: [None] * len(rec["names"])}  # one sample: before training alone
+    end = history.when(last.get("iteration", 0))
+    panels = []
+    for i, name in enumerate(rec["names"]):
         h0, h1 = first[key][i], last[key][i]
-        for h, style, label in ((h0, START_STYLE, "start: before training"),
-                                (h1, END_STYLE, f"end: after {end}")):
+        kind, linthresh = _layer_scale(h0, [h1])
+        ylabel = "count per axis unit (log)" if kind == "symlog" else "count (log scale)"
+        chart = Chart(name, "value" + (" (symmetric log axis)" if kind == "symlog" else ""),
+                      ylabel, x=kind, xlinthresh=linthresh, y="log", width=340, height=230)
+        drawn = False
+        for h, filled, label, c in ((h0, False, "before training", "#555555"),
+                                    (h1, True, f"after {end}", PALETTE[0])):
             if not h or not h.get("counts"):
                 continue
             edges = np.linspace(h["lo"], h["hi"], len(h["counts"]) + 1)
-            counts = np.asarray(h["counts"], dtype=float)
-            ax.hist(edges[:-1], bins=edges, weights=counts, log=True, label=label, **style)
-        if _span(h0) > 0 and _span(h1) > 50 * _span(h0):
-            linear = _span(h0)
-            ax.set_xscale("symlog", linthresh=linear)
-            # at most ~7 labelled decades, however many the blow-up spans, and none crowding 0
-            decades = SymmetricalLogLocator(linthresh=linear, base=10, subs=[1.0])
-            decades.set_params(numticks=7)
-            ax.set_xticks([t for t in decades.tick_values(*ax.get_xlim())
-                           if t == 0 or abs(t) >= 10 * linear])
-            xlabel_here = f"{xlabel} (symmetric log axis)"
-        else:
-            ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
-            ax.locator_params(axis="x", nbins=6)
-            xlabel_here = xlabel
-        ax.set_title(f"{names[i]}\n{_stats('start', h0)}\n{_stats('end', h1)}", fontsize=8.5)
-        ax.tick_params(labelsize=8)
-        ax.set_xlabel(xlabel_here, fontsize=8)
-        if ax.get_subplotspec().is_first_col():
-            ax.set_ylabel("count (log scale)", fontsize=8)
-        if i == 0:
-            handles, labels = ax.get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=2, fontsize=9,
-                   frameon=False)
-    fig.suptitle(title, fontsize=11)
-    return fig
+            counts = np.asarray(h["counts"], dtype=np.float64)
+            if kind == "symlog":  # the count per unit of the axis the reader sees
+                widths = np.diff(chart.x.raw(edges))
+                counts = counts / np.where(widths > 0, widths, np.inf)
+            chart.steps(edges, counts, color=c, filled=filled, label=label)
+            drawn = True
+        if drawn:
+            panels.append(chart.svg() + _stats_line(h0, h1))
+    return panels or None
+
+
+def _stats_line(h0, h1) -> str:
+    """The start's and the end's numbers under a histogram, as HTML."""
+    return f'<p class="stats">{_stats("start", h0)}<br>{_stats("end", h1)}</p>'
 
 
 def _stats(when: str, h) -> str:
@@ -297,19 +363,6 @@ def _stats(when: str, h) -> str:
     return text
 
 
-def plot_activations(history) -> Figure | None:
-    """Histograms of each layer's outputs on the probe batch, at the start and at the end."""
-    return _histogram_grid(history, "activations", "Activations per layer on the probe batch",
-                           "layer output value")
-
-
-def plot_gradients(history) -> Figure | None:
-    """Histograms of dL/d(output) per layer on the probe batch, at the start and at the end."""
-    return _histogram_grid(history, "gradients",
-                           "Gradients dL/d(layer output) per layer on the probe batch",
-                           "gradient value")
-
-
 # -- weights as images -------------------------------------------------------------------------
 
 def weight_grid(W: np.ndarray, image_shape, cols: int | None = None) -> np.ndarray:
@@ -317,7 +370,7 @@ def weight_grid(W: np.ndarray, image_shape, cols: int | None = None) -> np.ndarr
 
     Each unit is min-max scaled to [0, 1] on its own (the shape matters, not the
     scale); tiles are separated by a 1-pixel border at 1.0. Returns (H', W') or
-    (H', W', C) float array ready for imshow.
+    (H', W', C) float array.
     """
     image_shape = tuple(image_shape)
     if int(np.prod(image_shape)) != W.shape[0]:
@@ -330,18 +383,25 @@ def weight_grid(W: np.ndarray, image_shape, cols: int | None = None) -> np.ndarr
     scaled = (W - lo) / np.where(hi > lo, hi - lo, 1)
     h, w = image_shape[:2]
     channels = image_shape[2:] if len(image_shape) == 3 else ()
-    grid = np.ones((rows * (h + 1) + 1, cols * (w + 1) + 1, *channels))
-    for j in range(k):
-        r, c = divmod(j, cols)
-        grid[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = \
-            scaled[:, j].reshape(image_shape)
-    return grid
+    tiles = np.ones((rows * cols, h, w, *channels))
+    tiles[:k] = np.moveaxis(scaled.reshape(*image_shape, k), -1, 0)
+    padded = np.ones((rows, cols, h + 1, w + 1, *channels))
+    padded[:, :, 1:, 1:] = tiles.reshape(rows, cols, h, w, *channels)
+    grid = np.moveaxis(padded, 2, 1).reshape(rows * (h + 1), cols * (w + 1), *channels)
+    border = np.ones((grid.shape[0] + 1, grid.shape[1] + 1, *channels))
+    border[:-1, :-1] = grid
+    return border
 
 
-def plot_first_layer(history) -> Figure | None:
-    """The first layer's weights: one image per unit when inputs are images, else a heatmap.
-    When the monitor kept the weights from before training too ("W_start"), they are drawn
-    beside the latest ones, so a reader sees what training changed."""
+def _gray(image: np.ndarray) -> np.ndarray:
+    return (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+
+
+def plot_first_layer(history) -> list[str] | None:
+    """The first layer's weights: one image per unit when inputs are images, else a heatmap
+    centred at zero (white 0, red positive, blue negative, one scale for both panels). When
+    the monitor kept the weights from before training ("W_start"), they are drawn beside the
+    latest ones, so a reader sees what training changed."""
     rec = history.monitors.get("first_layer")
     if not rec:
         return None
@@ -355,22 +415,30 @@ def plot_first_layer(history) -> Figure | None:
     shown = [(start, "before training")] if start is not None else []
     shown.append((W, f"after {history.when(rec['iteration'])}"))
     image_shape = history.meta.get("image_shape")
-    size = (3.4 * len(shown), 3.8) if image_shape else (FULL_WIDTH / 2 * len(shown), 3.6)
-    fig = _figure(size)
-    for i, (weights, when) in enumerate(shown):
-        ax = fig.add_subplot(1, len(shown), i + 1)
+    top = max(float(np.abs(w).max()) for w, _ in shown)
+    panels = []
+    for weights, when in shown:
         if image_shape:
-            ax.imshow(weight_grid(weights, image_shape), cmap="gray", interpolation="nearest")
-            ax.set_axis_off()
+            grid = weight_grid(weights, image_shape)
+            h, w = grid.shape[:2]
+            chart = Chart(when, width=340, height=int(332 * h / w) + 28, axes=False)
+            chart.image(_gray(grid), (0, w, 0, h))
         else:
-            image = ax.imshow(weights.T, aspect="auto", cmap="RdBu_r", interpolation="nearest")
-            fig.colorbar(image, ax=ax)
-            ax.set_xlabel("input feature")
-            ax.set_ylabel("unit")
-        ax.set_title(when, fontsize=9)
-    fig.suptitle(f"First-layer weights {rec['name']}: {len(rec['units'])} of "
-                 f"{rec['shape'][1]} units", fontsize=10)
-    return fig
+            n_in, k = weights.shape
+            chart = Chart(when, "input feature", "unit", width=340, height=260)
+            chart.image(diverging(weights.T, top), (0, n_in, 0, k))
+        panels.append(chart.svg())
+    if not image_shape:
+        panels.append(_colour_key(top))
+    return panels
+
+
+def _colour_key(top: float) -> str:
+    """The heatmap's scale: -top (blue) through 0 (white) to +top (red)."""
+    chart = Chart("Colour key: weight value", "", "", width=340, height=90)
+    chart.image(diverging(np.linspace(-top, top, 101)[None, :], top), (-top, top, 0, 1))
+    chart.ylim = (0, 1)
+    return chart.svg()
 
 
 def with_components(transform):
@@ -382,15 +450,83 @@ def with_components(transform):
     return None
 
 
-def plot_pca_components(pca, image_shape, top: int = 36) -> Figure:
+def plot_pca_components(pca, image_shape, top: int = 36) -> str:
     """The top principal components of the training data as images (the notes'
     "visualizing whitened images"): pca is a fitted babysit.data.preprocess.PCA."""
     top = min(top, pca.components_.shape[0])
-    fig = _figure((4.0, 4.2))
-    ax = fig.add_subplot()
-    # weight_grid scales each component to [0, 1] on its own, as components_images does.
-    ax.imshow(weight_grid(pca.components_[:top].T, image_shape), cmap="gray",
-              interpolation="nearest")
-    ax.set_axis_off()
-    ax.set_title(f"Top {top} principal components of the training data", fontsize=9)
-    return fig
+    grid = weight_grid(pca.components_[:top].T, image_shape)
+    h, w = grid.shape[:2]
+    chart = Chart(f"Top {top} principal components", width=340,
+                  height=int(332 * h / w) + 28, axes=False)
+    chart.image(_gray(grid), (0, w, 0, h))
+    return chart.svg()
+
+
+# -- a regression's predictions -----------------------------------------------------------------
+
+def plot_predictions(history) -> list[str] | None:
+    """A regression's validation rows (`meta["predictions"]`): predicted against actual with the
+    line of perfect predictions and the mean predictor (the training targets' mean, the
+    baseline any model must beat), and the residuals (actual - predicted) against the
+    prediction, with the mean predictor's RMSE as a band either side of 0."""
+    rec = history.meta.get("predictions")
+    if not rec or not rec.get("actual"):
+        return None
+    actual = np.asarray(rec["actual"], dtype=np.float64)
+    predicted = np.asarray(rec["predicted"], dtype=np.float64)
+    mean = float(rec["train_mean"])
+    lo, hi = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
+    split = rec.get("split", "validation")
+    scatter = Chart(f"Predicted against actual ({split})", "actual", "predicted", width=420,
+                    height=320)
+    scatter.points(actual, predicted, label=f"{len(actual):,} {split} rows")
+    scatter.line([lo, hi], [lo, hi], color="#555555", width=1.0, dash="4 3",
+                 label="perfect: predicted = actual")
+    scatter.hline(mean, color=PALETTE[1], dash="6 3", label=f"mean predictor {mean:.4g}")
+    residuals = actual - predicted
+    baseline = float(np.sqrt(np.mean((actual - mean) ** 2)))
+    spread = Chart(f"Residuals ({split})", "predicted", "actual - predicted", width=420,
+                   height=320)
+    spread.band([predicted.min(), predicted.max()], [-baseline] * 2, [baseline] * 2,
+                color=PALETTE[1], opacity=0.15, label=f"+-RMSE of the mean predictor "
+                f"{baseline:.4g}")
+    spread.points(predicted, residuals, label="residual")
+    spread.hline(0.0, color="#555555", label="0")
+    return [scatter.svg(), spread.svg()]
+
+
+# -- the learning-rate range test ---------------------------------------------------------------
+
+def plot_lr_range(found: dict) -> str | None:
+    """A learning-rate range test (`babysit.check.LRRange.to_dict()`): the loss per batch
+    (faint) and smoothed against the rate on a log axis, its two candidates marked (the
+    suggested one in red). The y axis holds the smoothed curve, so a raw spike cannot flatten
+    it."""
+    lrs = np.asarray(found.get("lrs") or [], dtype=np.float64)
+    if lrs.size == 0:
+        return None
+    raw = np.asarray([math.nan if v is None else v for v in found["losses"]], dtype=np.float64)
+    smooth = np.asarray([math.nan if v is None else v for v in found["smoothed"]],
+                        dtype=np.float64)
+    chart = Chart(f"Learning-rate range test, {found.get('optimizer', '')}", "learning rate (log)",
+                  "loss", x="log")
+    chart.spread(lrs, raw, label="loss per batch")
+    chart.line(lrs, smooth, label="smoothed loss")
+    if np.isfinite(smooth).any():
+        low, high = float(np.nanmin(smooth)), float(np.nanmax(smooth))
+        pad = 0.05 * (high - low) + 1e-12
+        chart.ylim = (low - pad, high + pad)
+    for name, key, dash in (("steepest", "steepest", "6 3"), ("min/10", "min_over_10", "2 3")):
+        if found.get(key) is not None:
+            chosen = name == found.get("method")
+            chart.vline(found[key], color=MARK_COLOR if chosen else "#777777", dash=dash,
+                        label=f"{name} {found[key]:.1e}" + (" (suggested)" if chosen else ""))
+    return chart.svg()
+
+
+__all__ = ["EPOCH_LABEL", "MARK_COLOR", "PENALTY_SHOWN", "PERCENTILES", "SYMLOG_SPREAD",
+           "blown_up_layers", "blowup_start", "epoch_means", "lr_changes", "mark_trouble",
+           "penalty_share", "percentiles", "plot_accuracy", "plot_epoch_loss", "plot_first_layer",
+           "plot_histograms", "plot_layer_bands", "plot_loss", "plot_lr", "plot_lr_range",
+           "plot_pca_components", "plot_predictions", "plot_unit_health", "plot_update_ratios",
+           "shows_data_loss", "smoothing_window", "weight_grid", "with_components"]

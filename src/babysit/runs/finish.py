@@ -15,8 +15,13 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 from babysit.backend import to_numpy
 from babysit.training.alerts import blew_up
@@ -182,6 +187,22 @@ def reworded(err: KeyboardInterrupt, message: str) -> KeyboardInterrupt:
     return err.with_traceback(None)
 
 
+# The validation rows a regression's report draws as predicted against actual, at most.
+PREDICTIONS_KEPT = 1000
+
+
+def validation_predictions(trainer, data) -> dict:
+    """For the report's predicted-vs-actual plot: up to PREDICTIONS_KEPT validation rows'
+    targets and predictions (N,) in the target's units, and the training targets' mean (what
+    the mean predictor, the baseline, predicts for every row)."""
+    X, y = data.val.X[:PREDICTIONS_KEPT], data.val.y[:PREDICTIONS_KEPT]
+    predicted = data.target.inverse_transform(to_numpy(trainer.scores(X)))
+    actual = data.target.inverse_transform(y)
+    mean = float(np.mean(data.target.inverse_transform(data.train.y)))
+    return {"split": "validation", "actual": np.ravel(actual).tolist(),
+            "predicted": np.ravel(predicted).tolist(), "train_mean": mean}
+
+
 def summarize(trainer, data, seconds: float, out: Path) -> dict:
     """The run's final numbers as a JSON-ready dict (what --json prints): accuracies, or for a
     regression RMSE, MAE and R^2 on each split in the target's units."""
@@ -227,6 +248,20 @@ def say_findings(findings, say: Callable[[str], None], title: str = "diagnosis")
         say("  too little was recorded to judge")
 
 
+# The command line of the `babysit` command running now (the command line's `main` sets it),
+# stamped on every run it finishes so that a report says how its run was started.
+COMMAND_LINE: ContextVar[str | None] = ContextVar("COMMAND_LINE", default=None)
+
+
+def stamp(history) -> None:
+    """Write the run's identity into history.meta: when it finished (UTC), the babysit
+    version, and the command line when a `babysit` command ran it."""
+    history.meta.update(finished=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+                        version=metadata.version("babysit"))
+    if COMMAND_LINE.get() is not None:
+        history.meta["command"] = COMMAND_LINE.get()
+
+
 def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
            preprocess=None, image_shape=None, error: DivergedError | None = None,
            title: str = "diagnosis", sections=()) -> Outcome:
@@ -235,12 +270,13 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     go to `babysit.report.write`, with the findings: the diagnosis runs once), print where
     the report is; returns the `Outcome`."""
     run_dir = Path(run_dir)
+    stamp(history)
     history.save(run_dir / "history.json")
     findings = history.diagnose()
     say_findings(findings, say, title)
     page = None
     if report:
-        from babysit import report as report_module  # Matplotlib only when a report is drawn
+        from babysit import report as report_module
 
         page = report_module.write(history, run_dir, preprocess=preprocess,
                                    image_shape=image_shape, sections=sections,
@@ -249,6 +285,7 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     return Outcome(findings, page, blew_up(history, findings), error)
 
 
-__all__ = ["EXIT_DIVERGED", "Outcome", "Stopped", "finding_json", "finish", "fit",
+__all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "Stopped", "finding_json", "finish", "fit",
            "interrupt_name", "interrupt_status", "report_summary", "reworded", "say_findings",
-           "stop_signals_interrupt", "summarize", "top_finding"]
+           "stamp", "stop_signals_interrupt", "summarize", "top_finding",
+           "validation_predictions"]

@@ -138,6 +138,7 @@ class Run:
         if data.task == "regress" and self.error is None:  # the report's RMSE, MAE, R^2 rows
             h.meta["regression"] = {k: v for k, v in summary.items()
                                     if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
+            h.meta["predictions"] = finish.validation_predictions(self.trainer, data)
         outcome = self.conclude(say, report=report, title=title, sections=sections)
         summary.update(outcome.to_json(), status=outcome.status)
         return summary, outcome

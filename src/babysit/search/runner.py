@@ -46,6 +46,7 @@ from babysit.search.studies import (
 )
 from babysit.search.trial import load_data
 from babysit.search.workers import run_workers, work
+from babysit.training.history import History
 from babysit.validation import make_folder
 
 __all__ = ["default_out", "run"]
@@ -145,7 +146,14 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
             say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "
                 f"the table): nothing was retrained. Narrow the ranges (a lower learning rate "
                 f"range when they diverged) and search again")
-        (out / "search.json").write_text(json.dumps(result.summary(), indent=1, default=str) + "\n")
+        (out / "search.json").write_text(json.dumps(
+            {**result.summary(), "seconds": round(time.perf_counter() - start, 1)}, indent=1,
+            default=str) + "\n")
+        if report and result.retrained:  # drawn again: now with the test score and wall time
+            from babysit import report as report_module
+
+            report_module.write(History.load(out / "history.json"), out,
+                                preprocess=data.preprocess, image_shape=data.raw_image_shape)
         return result
 
 

@@ -42,7 +42,7 @@ def test_a_full_disk_names_the_file_and_the_command_that_resumes(tmp_path, capsy
     line = one_line(capsys, ["train", *SMALL, "--epochs", "5", "--out", str(run)])
     assert line.startswith(f"babysit train: error: {run / 'best.safetensors'}: No space left "
                            f"on device; once it can be written, to continue the run: "
-                           f"babysit train --resume {run}")
+                           f"babysit resume {run}")
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
     monkeypatch.setattr(os, "fsync", real)
     assert cli.main(["train", "--resume", str(run)]) == 0

@@ -77,7 +77,7 @@ def test_a_signalled_run_keeps_its_history_and_says_how_to_resume(tmp_path, sign
     line, = err.strip().splitlines()
     assert line.startswith(f"babysit train: error: stopped by {signal.Signals(signum).name} in "
                            f"epoch ")
-    assert line.endswith(f"to continue it: babysit train --resume {run}")
+    assert line.endswith(f"to continue it: babysit resume {run}")
     history = bs.History.load(run / "history.json")
     assert 1 <= history.epochs < 400
     # `babysit report RUN` reads the folder (it refused it when SIGTERM left no history.json)
@@ -97,7 +97,7 @@ def test_a_resumed_run_stopped_by_sigterm_keeps_its_history_current(tmp_path):
     # an epoch after the resume began has ended: its checkpoint is written
     wait_for_file(resumed, run / "checkpoints" / f"epoch-{before + 2:03d}.safetensors")
     err = stopped(resumed, signal.SIGTERM)
-    assert f"babysit train --resume {run}" in err
+    assert f"babysit resume {run}" in err
     after = bs.History.load(run / "history.json")
     assert after.epochs >= before + 2            # not the epoch the resume began at
     assert after.epochs <= bs.checkpoint.checkpoint_file.read(
@@ -109,7 +109,7 @@ def test_an_ensemble_stopped_by_sigterm_says_how_to_continue_the_ensemble(tmp_pa
     proc = babysit("train", *SMALL, *LONG, "--ensemble", "2", "--out", str(run))
     wait_for_file(proc, run / "member-1" / "state.safetensors")
     err = stopped(proc, signal.SIGTERM)
-    assert "stopped by SIGTERM" in err and f"babysit train --resume {run}" in err
+    assert "stopped by SIGTERM" in err and f"babysit resume {run}" in err
     assert bs.History.load(run / "member-1" / "history.json").epochs >= 1
 
 

@@ -38,6 +38,16 @@ def wait_for_file(proc: subprocess.Popen, path: Path) -> None:
         time.sleep(0.02)
 
 
+def wait_for_text(proc: subprocess.Popen, path: Path, text: str, count: int = 1) -> None:
+    """Return once the file `path` holds `text` `count` times; fail if `proc` ended first or
+    WAIT seconds passed."""
+    deadline = time.monotonic() + WAIT
+    while not path.exists() or path.read_text(errors="replace").count(text) < count:
+        assert proc.poll() is None, f"ended before {path} held {text!r}: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, f"{path} never held {text!r}"
+        time.sleep(0.02)
+
+
 def wait_for_line(proc: subprocess.Popen, text: str) -> str:
     """Read `proc`'s stdout until a line holding `text`; that line."""
     for line in proc.stdout:
@@ -135,8 +145,8 @@ def test_lr_find_stopped_by_sighup_is_one_line(tmp_path):
 def test_a_search_stopped_by_sigterm_says_the_same_command_resumes(tmp_path):
     out = tmp_path / "search"
     proc = babysit("search", "--hidden", "16", "--trials", "200", "--epochs", "2",
-                   "--no-report", "--out", str(out), stdout=subprocess.PIPE)
-    wait_for_line(proc, "babysit search:")
+                   "--no-report", "--out", str(out))
+    wait_for_text(proc, out / "study.journal", '"worker"')    # a trial has begun
     err = stopped(proc, signal.SIGTERM)
     line, = err.strip().splitlines()
     assert line.startswith("babysit search: error: stopped by SIGTERM after ")
@@ -169,11 +179,9 @@ def test_the_workers_of_a_killed_search_end_with_it(tmp_path):
     out = tmp_path / "search"
     proc = babysit("search", "--hidden", "16", "--trials", "200", "--epochs", "50",
                    "--workers", "2", "--no-report", "--out", str(out))
-    journal, deadline = out / "study.journal", time.monotonic() + WAIT
+    journal = out / "study.journal"
     # both workers at work: each has written its "worker" mark into a trial of its own
-    while not journal.exists() or journal.read_text().count('"worker"') < 2:
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-        time.sleep(0.05)
+    wait_for_text(proc, journal, '"worker"', count=2)
     workers = _children(proc.pid)
     assert len(workers) >= 2
     proc.kill()                                        # SIGKILL: the parent runs nothing

@@ -400,6 +400,20 @@ def test_a_worker_process_that_fails_says_so_in_one_line(capsys, monkeypatch):
         "babysit search: worker 3 stopped: RuntimeError: lost the database"]
 
 
+def test_a_worker_that_lost_the_database_leaves_the_line_to_its_search(capsys, monkeypatch):
+    """Every worker of `--workers N` loses a restarted database alike: N lines said one thing."""
+    from babysit.search import database, workers
+
+    def lost(*args, **kwargs):
+        raise database.DatabaseLostError("lost the connection")
+
+    monkeypatch.setattr(workers, "work", lost)
+    with pytest.raises(SystemExit) as stopped:
+        workers.work_with_cores(None, 3, None, 1)
+    assert stopped.value.code == workers.EXIT_DATABASE_LOST == 2
+    assert capsys.readouterr().err == ""
+
+
 def test_a_password_with_a_slash_is_masked_whole():
     """"postgresql://ann:a/b@host/s" was shown as is: the mask stopped at the '/'."""
     from babysit.search.database import masked

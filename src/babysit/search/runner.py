@@ -14,7 +14,7 @@ from babysit.runs import run_lock
 from babysit.runs.builders import fit_to_data
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import reworded
-from babysit.search.database import masked
+from babysit.search.database import DatabaseLostError, masked
 from babysit.search.results import (
     SearchResult,
     border_warnings,
@@ -45,7 +45,7 @@ from babysit.search.studies import (
     trial_states,
 )
 from babysit.search.trial import load_data
-from babysit.search.workers import run_workers, work
+from babysit.search.workers import EXIT_DATABASE_LOST, run_workers, work
 from babysit.training.history import History
 from babysit.validation import make_folder
 
@@ -272,6 +272,10 @@ def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
     rows, spaces = collect(job, store)
     missing = [i + 1 for i, s in enumerate(job.stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]
+    if EXIT_DATABASE_LOST in codes:
+        raise DatabaseLostError(f"worker(s) lost the connection to the study's database "
+                                f"{masked(job.storage)} for good; the finished trials are kept "
+                                f"there: the same command resumes the search")
     if any(codes):
         crashed = [i for i, code in enumerate(codes) if code]
         left = f"stage(s) {missing} did not finish" if missing else "every trial finished"

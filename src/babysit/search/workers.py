@@ -35,8 +35,8 @@ from babysit.search.studies import (
 from babysit.search.trial import evaluate
 from babysit.training.trainer import DivergedError
 
-__all__ = ["alive", "end_with_parent", "fail_stale", "run_stage", "run_trial", "run_workers",
-           "work", "work_with_cores"]
+__all__ = ["EXIT_DATABASE_LOST", "alive", "end_with_parent", "fail_stale", "run_stage",
+           "run_trial", "run_workers", "work", "work_with_cores"]
 
 # A running trial with no heartbeat for this many intervals is taken for dead.
 STALE_BEATS = 3
@@ -46,6 +46,7 @@ START_TIMEOUT = 60
 TPE_STARTUP = 10
 # Seconds between the looks at the study while spawned workers run (the progress bar).
 POLL_SECONDS = 1.0
+EXIT_DATABASE_LOST = 2  # a worker's exit status when the study's database went away for good
 _PR_SET_PDEATHSIG = 1  # prctl's option: the signal a process gets when its parent dies (Linux)
 
 
@@ -207,6 +208,8 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
                 work(job, worker, ready)
     except KeyboardInterrupt as err:  # Ctrl-C reaches every process: the parent says it, once
         sys.exit(interrupt_status(err))
+    except DatabaseLostError:  # every worker loses it alike: the parent says it, once
+        sys.exit(EXIT_DATABASE_LOST)
     except Exception as err:
         print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
               file=sys.stderr)

@@ -251,6 +251,17 @@ def _finished_trials(job: Job, store) -> int:
         deepcopy=False)) for stage in range(len(job.stages)))
 
 
+def _finished_count(job: Job) -> str:
+    """`_finished_trials` for the line an interrupted search ends with, counted on a storage
+    opened anew: the stop may have come in the middle of a write (a journal's lock, Optuna's
+    copy of the study) and left the search's own storage unusable. "some" when even the new
+    one cannot tell: the line is said all the same."""
+    try:
+        return str(_finished_trials(job, open_storage(job.storage)))
+    except Exception:
+        return "some"
+
+
 def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
     """Run every stage's trials (here, or in `workers` spawned processes); the finished trials
     as rows and each stage's space. A worker that crashed is a RuntimeError, even when the
@@ -264,9 +275,7 @@ def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
                 codes = run_workers(job, workers, poll=lambda: bar.update(
                     _finished_trials(job, store) - bar.n))
     except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: say what is kept and how to go on
-        # counted on a storage opened anew: the stop may have come in the middle of a write
-        # and left `store`'s copy of the study behind its file (a replay would repeat a step)
-        raise reworded(err, f"after {_finished_trials(job, open_storage(job.storage))} of "
+        raise reworded(err, f"after {_finished_count(job)} of "
                             f"{sum(s.trials for s in job.stages)} trials, which are kept in "
                             f"{masked(job.storage)}: the same command resumes the search") from None
     rows, spaces = collect(job, store)

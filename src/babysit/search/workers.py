@@ -254,7 +254,7 @@ def run_workers(job: Job, workers: int, poll=None) -> list[int]:
                 pending.remove(p)
     finally:
         for p in procs:
-            if p.isalive():
+            if p.is_alive():
                 p.terminate()
                 p.join()
     return [p.exitcode for p in procs]

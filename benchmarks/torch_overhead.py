@@ -45,6 +45,21 @@ def mnist_mlp():
                          nn.Linear(512, 10))
 
 
+class MnistNet(nn.Module):
+    """pytorch/examples' MNIST `Net` (its activations and pooling called as F.relu and
+    F.max_pool2d in forward), on rows of 784 pixels."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(1, 32, 3), nn.Conv2d(32, 64, 3)
+        self.fc1, self.fc2 = nn.Linear(9216, 128), nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x.reshape(-1, 1, 28, 28)))
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
 def digits_data():
     data = bs.data.load("digits")
     pre = bs.preprocess.Standardize().fit(data.train.X)
@@ -63,6 +78,7 @@ CASES = [
     ("digits MLP 64-100-100-10", digits_mlp, digits_data, 64, 15),
     ("digits CNN conv16-pool-linear", digits_cnn, digits_data, 64, 15),
     ("MNIST-shaped MLP 784-512-512-10", mnist_mlp, mnist_shaped_data, 128, 3),
+    ("MNIST-shaped CNN, examples' Net", MnistNet, lambda: mnist_shaped_data(2048), 64, 2),
 ]
 
 

@@ -14,6 +14,25 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 
 @pytest.fixture(scope="session")
+def benchmark():
+    """A loader of benchmarks/<name>.py as a module, for the tests that run a benchmark's fast
+    subset (registered in sys.modules, which its dataclasses need)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    def load(name: str, as_name: str):
+        path = Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(as_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[as_name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+
+
+@pytest.fixture(scope="session")
 def digits_split():
     """The embedded digits as a `Dataset` split 60/20/20 with seed 0 (`.train`, `.val`,
     `.test`), pixels in [0, 1]; loaded once for the whole session (tests copy an array before

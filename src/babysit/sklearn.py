@@ -17,6 +17,14 @@ as `babysit predict` does: how many rows, in which columns (by name when fitted 
 DataFrame, else "column j"), how far. `training_ranges_` (D, 3) holds each feature's
 training min, max and std (`babysit.data.training_range`, which states the rule).
 
+X may be a table as people hold it: a pandas DataFrame with text, categorical, date or
+missing values (or a 2-d array of text) goes through the same
+`babysit.data.tabular.TableEncoder` as a CSV given to `babysit train` (one-hot categories,
+dates expanded, medians and indicator columns for missing cells, identifiers left out),
+fitted on the training rows (`table_`; None for X of numbers only); `feature_names_in_`
+keeps the DataFrame's column names, and new rows are matched to them by name. Errors name
+the column and the row. partial_fit fits the encoder on its first call's rows.
+
 They pickle like any scikit-learn estimator (that is scikit-learn's convention, for
 `joblib` and model selection); babysit's own checkpoints stay pickle-free.
 """
@@ -24,23 +32,25 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 from __future__ import annotations
 
 import inspect
+import re
 import textwrap
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, validate_data
 
 from babysit.backend import resolve_dtype, to_numpy
-from babysit.data import preprocess, training_range
+from babysit.data import frames, preprocess, tabular, training_range
 from babysit.runs.builders import build_model, build_trainer
 from babysit.runs.config import RunConfig, config_fields
 from babysit.training import monitors
 from babysit.validation import refuse_mixed_labels
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
-_NOT_PARAMETERS = ("data", "target", "task", "drop", "header")
+_NOT_PARAMETERS = ("data", "target", "task", "drop", "split", "val_data", "test_data",
+                   "header")
 
 
 def _generated_init(overrides: dict, excluded: tuple = ()):
@@ -98,9 +108,41 @@ class _BabysitEstimator(BaseEstimator):
     def _validate(self, X, y="no_validation", reset: bool = True, **check_params):
         """X (N, D) as a float array (the network's dtype unless already float32/64), and y
         as `check_params` ask (X alone when y is not given); sets n_features_in_ when `reset`,
-        else checks X against it."""
+        else checks X against it. A table (`frames.needs_encoder`: text, categories, dates or
+        missing values) goes through the `TableEncoder` fitted when `reset` (`table_`)."""
         dtypes = [resolve_dtype(self.dtype), np.float32, np.float64]
-        return validate_data(self, X, y, reset=reset, dtype=dtypes, **check_params)
+        if reset:
+            self.table_ = tabular.TableEncoder() if frames.needs_encoder(X) else None
+        if getattr(self, "table_", None) is None:
+            return validate_data(self, X, y, reset=reset, dtype=dtypes, **check_params)
+        X = self._encoded(X, reset)
+        if isinstance(y, str) and y == "no_validation":
+            return check_array(X, dtype=dtypes)
+        return check_X_y(X, y, dtype=dtypes, **check_params)
+
+    def _encoded(self, X, reset: bool) -> np.ndarray:
+        """A table X (N, C) through `table_` (fitted on it when `reset`): (N, D) float32. Its
+        columns are matched by name when it was fitted on a DataFrame (`feature_names_in_`),
+        else by position; rows far outside the training range are warned of."""
+        cells, names = frames.cells_of(X)
+        if reset:
+            if names is not None:
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+            elif hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            self.n_features_in_ = cells.shape[1]
+            try:
+                self.table_.fit(cells, names or _positions(cells.shape[1]))
+            except ValueError as err:   # the command line's --drop is X.drop(columns=...) here
+                raise ValueError(_DROP.sub(r"drop \1 from X", str(err))) from None
+            return self.table_.transform(cells)
+        cells = _columns_in_order(cells, names, getattr(self, "feature_names_in_", None),
+                                  self.n_features_in_)
+        X, numbers = self.table_.encode(cells)
+        far = training_range.far_outside(self.table_, numbers)
+        if far is not None:
+            far.warn(stacklevel=5)     # warn, this, _validate, _scores, predict: its caller
+        return X
 
     def _start(self, X, n_out: int) -> None:
         """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs, and
@@ -163,7 +205,7 @@ class _BabysitEstimator(BaseEstimator):
         of X (N, D) lie far outside `training_ranges_`, naming the columns and counting the
         rows; none for an estimator pickled before the ranges were kept."""
         ranges = getattr(self, "training_ranges_", None)
-        if ranges is None:
+        if ranges is None or getattr(self, "table_", None) is not None:   # a table: _encoded
             return
         columns = training_range.far_columns(X, ranges)
         if not columns.any():
@@ -177,7 +219,8 @@ class _BabysitEstimator(BaseEstimator):
         training_range.measure(X[rows], ranges, names).warn(stacklevel=4, of_rows=len(X))
 
     def _widen_ranges(self, X) -> None:
-        """A later partial_fit call's rows X (N, D) widen the training min and max."""
+        """A later partial_fit call's rows X (N, D) widen the training min and max (a table's
+        encoder keeps the first call's)."""
         self.training_ranges_ = training_range.widened(self.training_ranges_, X)
 
 
@@ -319,6 +362,31 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     def _scaled(self, y2: np.ndarray) -> np.ndarray:
         """(N, K) targets in the standardized units the network is trained on."""
         return self.target_scaling_.transform(y2)
+
+
+# The end of the table encoder's refusal, which names the command line's option.
+_DROP = re.compile(r"leave (?:it|these \d+ columns) out with --drop (\S+)$")
+
+
+def _positions(n: int) -> list[str]:
+    """The names of an array's unnamed columns: "column 0", "column 1", ..."""
+    return [f"column {j}" for j in range(n)]
+
+
+def _columns_in_order(cells: np.ndarray, names, fitted, n_fitted: int) -> np.ndarray:
+    """New rows' cells (N, C) with their columns in the order the encoder was fitted on:
+    by name when it was fitted on named columns (`fitted`) and these have names, else by
+    position. A missing column is a ValueError naming it."""
+    if fitted is not None and names is not None:
+        absent = [name for name in fitted if name not in names]
+        if absent:
+            raise ValueError(f"X lacks the column{'s' if len(absent) > 1 else ''} "
+                             f"{', '.join(map(repr, absent))} the estimator was fitted on")
+        return cells[:, [names.index(name) for name in fitted]]
+    if cells.shape[1] != n_fitted:
+        raise ValueError(f"X has {cells.shape[1]} columns, but the estimator was fitted on "
+                         f"{n_fitted}")
+    return cells
 
 
 __all__ = ["BabysitClassifier", "BabysitRegressor"]

@@ -10,6 +10,7 @@ import numpy as np
 
 import babysit as bs
 from babysit import cli
+from babysit.training import checkpoint
 from babysit.training.checkpoint import Checkpoints
 
 ENSEMBLE = ["--hidden", "32", "--dropout", "0.2", "--seed", "3", "--epochs", "3", "--ensemble",
@@ -41,6 +42,7 @@ def test_an_ensemble_stopped_in_member_2_resumes_to_the_uninterrupted_result(
             raise KeyboardInterrupt
 
     monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_in_member_2)
+    monkeypatch.setattr(checkpoint, "STATE_EVERY_SECONDS", 0.0)   # a state after every epoch
     run = tmp_path / "run"
     assert cli.main(["train", *ENSEMBLE, "--out", str(run)]) == 130
     err = capsys.readouterr().err
@@ -93,6 +95,7 @@ def test_an_ensemble_stopped_in_a_members_first_epoch_says_how_to_go_on(
 
     saved = Checkpoints.on_epoch_end
     monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_in_member_2)
+    monkeypatch.setattr(checkpoint, "STATE_EVERY_SECONDS", 0.0)   # a state after every epoch
     run = tmp_path / "run"
     assert cli.main(["train", *ENSEMBLE, "--out", str(run)]) == 130
     assert capsys.readouterr().err.strip().endswith(

@@ -27,7 +27,7 @@ def test_a_numeric_target_trains_as_regression_with_rmse_mae_and_r2(tmp_path, ca
     path = write(tmp_path / "houses.csv", ["a", "b", "c", "price"],
                  [[*np.round(x, 5), round(p, 3)] for x, p in zip(X, price, strict=True)])
     assert main(["train", "--data", str(path), "--target", "price", "--epochs", "20",
-                 "--out", str(tmp_path / "run"), "--json"]) == 0
+                 "--split", "0.6,0.2,0.2", "--out", str(tmp_path / "run"), "--json"]) == 0
     out = capsys.readouterr().out
     first = out.splitlines()[0]
     assert "model 3-100-100-1" in first and "preprocessing standardize (auto" in first
@@ -52,7 +52,8 @@ def test_text_columns_and_missing_cells_train_and_predict(tmp_path, capsys):
     header = ["island", "mass", "sex", "species"]
     run = tmp_path / "run"
     assert main(["train", "--data", str(write(tmp_path / "p.csv", header, rows)), "--target",
-                 "species", "--epochs", "15", "--out", str(run), "--json"]) == 0
+                 "species", "--epochs", "15", "--split", "0.6,0.2,0.2", "--out", str(run),
+                 "--json"]) == 0
     out = capsys.readouterr().out
     assert "column 'mass': " in out and "median" in out and "'sex missing'" in out
     assert last_json(out)["test_accuracy"] > 0.8
@@ -83,15 +84,18 @@ def test_auto_centres_images(tmp_path, capsys):
     assert "preprocessing center (auto: images" in capsys.readouterr().out.splitlines()[0]
 
 
-def test_drop_leaves_an_identifier_out(tmp_path, capsys):
-    rows = [[f"id{i}", i % 2 + 0.1 * (i % 5), "yes" if i % 2 else "no"] for i in range(60)]
-    path = write(tmp_path / "t.csv", ["name", "x", "y"], rows)
+def test_drop_leaves_a_column_out_and_identifiers_are_left_out_unasked(tmp_path, capsys):
+    rows = [[f"id{i}", i + 1, i % 2 + 0.1 * (i % 5), "yes" if i % 2 else "no"] for i in range(60)]
+    path = write(tmp_path / "t.csv", ["name", "row", "x", "y"], rows)
     assert main(["train", "--data", str(path), "--target", "y", "--epochs", "1",
-                 "--out", str(tmp_path / "a")]) == 2
-    err = capsys.readouterr().err
-    assert "column 'name'" in err and "--drop name" in err
+                 "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    left = [line for line in out.splitlines() if "left out, as identifiers" in line]
+    assert len(left) == 1 and "'name'" in left[0] and "'row'" in left[0]
+    assert "model 1-100-100-2" in out.splitlines()[0]
     assert main(["train", "--data", str(path), "--target", "y", "--epochs", "1", "--drop",
-                 "name", "--out", str(tmp_path / "b")]) == 0
+                 "x", "--out", str(tmp_path / "b")]) == 2
+    assert "no feature column left" in capsys.readouterr().err
 
 
 def test_a_table_takes_the_table_defaults_for_what_was_not_chosen(tmp_path):
@@ -135,7 +139,7 @@ def test_the_update_rule_sets_a_tables_epochs_unless_they_are_chosen(tmp_path, m
 
     rows = [[i % 7, (i * 3) % 5, "yes" if i % 2 else "no"] for i in range(100)]
     path = write(tmp_path / "t.csv", ["a", "b", "y"], rows)      # 60 training rows
-    data = builders.load_data(RunConfig(data=str(path), target="y"))
+    data = builders.load_data(RunConfig(data=str(path), target="y", split=(0.6, 0.2, 0.2)))
     assert builders.fit_to_data(RunConfig(), data).epochs == 400       # 2 batches: capped
     assert builders.fit_to_data(RunConfig(batch_size=4), data, {"batch_size"}).epochs == 100
     assert builders.fit_to_data(RunConfig(epochs=7), data, {"epochs"}).epochs == 7
@@ -143,12 +147,12 @@ def test_the_update_rule_sets_a_tables_epochs_unless_they_are_chosen(tmp_path, m
     monkeypatch.setitem(builders.TABLE_DEFAULTS, "epochs", 2)
     monkeypatch.setattr(builders, "TABLE_MIN_UPDATES", 6)
     assert main(["train", "--data", str(path), "--target", "y", "--out", str(tmp_path / "a"),
-                 "--no-report"]) == 0
+                 "--split", "0.6,0.2,0.2", "--no-report"]) == 0
     assert "3 epochs: 60 training rows make 2 batches of 32 an epoch, and a table trains for " \
            "at least 6 updates" in capsys.readouterr().out
     assert RunConfig.load(tmp_path / "a" / "config.json").epochs == 3
     assert main(["train", "--data", str(path), "--target", "y", "--epochs", "3", "--out",
-                 str(tmp_path / "b"), "--no-report"]) == 0
+                 str(tmp_path / "b"), "--split", "0.6,0.2,0.2", "--no-report"]) == 0
     assert "updates" not in capsys.readouterr().out
 
 
@@ -161,7 +165,7 @@ def test_a_semicolon_separated_file_with_decimal_commas_trains_and_predicts(tmp_
     path = tmp_path / "eu.csv"
     path.write_text("\n".join(";".join(r) for r in [["size", "noise", "kind"], *rows]) + "\n")
     assert main(["train", "--data", str(path), "--target", "kind", "--epochs", "20",
-                 "--out", str(tmp_path / "run"), "--json"]) == 0
+                 "--split", "0.6,0.2,0.2", "--out", str(tmp_path / "run"), "--json"]) == 0
     out = capsys.readouterr().out
     assert "eu.csv read as separated by ';', its decimal commas as points" in out
     assert last_json(out)["test_accuracy"] > 0.8         # size, read as a number, tells kinds
@@ -180,7 +184,7 @@ def test_a_tab_separated_file_trains_and_predicts(tmp_path, capsys):
     path = tmp_path / "kinds.tsv"
     path.write_text("\n".join("\t".join(r) for r in [["size", "noise", "kind"], *rows]) + "\n")
     assert main(["train", "--data", str(path), "--target", "kind", "--epochs", "20",
-                 "--out", str(tmp_path / "run"), "--json"]) == 0
+                 "--split", "0.6,0.2,0.2", "--out", str(tmp_path / "run"), "--json"]) == 0
     out = capsys.readouterr().out
     assert "  kinds.tsv read as separated by tabs" in out.splitlines()[:4]    # the first lines
     assert last_json(out)["test_accuracy"] > 0.8         # size, read as a number, tells kinds
@@ -190,3 +194,24 @@ def test_a_tab_separated_file_trains_and_predicts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "babysit predict: new.csv read as separated by tabs"
     assert last_json(out)["predictions"] == ["A", "C"]
+
+
+def test_a_date_column_trains_is_stated_and_a_later_date_is_flagged_at_predict(tmp_path, capsys):
+    days = np.arange(120)
+    when = (np.datetime64("2021-01-01") + days).astype(str)
+    rows = [[i + 1, w, round(float(np.sin(d / 9)), 3), "up" if d % 7 < 3 else "down"]
+            for i, (w, d) in enumerate(zip(when, days, strict=True))]
+    path = write(tmp_path / "days.csv", ["id", "when", "x", "y"], rows)
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "3",
+                 "--no-report", "--out", str(run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    head = "\n".join(lines[:8])
+    assert "column 'when': dates (ISO 8601" in head and "day of week" in head
+    assert "left out, as identifiers: 'id'" in head
+    new = write(tmp_path / "new.csv", ["when", "x"], [["2021-02-01", 0.1], ["2031-06-01", 0.1]])
+    assert main(["predict", str(run), "--data", str(new), "--json"]) == 0
+    captured = capsys.readouterr()
+    result = last_json(captured.out)
+    assert result["far_outside_training_range"] == [[], ["when"]]
+    assert "far outside the training range" in captured.err

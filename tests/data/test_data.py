@@ -386,7 +386,7 @@ def test_csv_errors_name_the_column_and_row(tmp_path):
                                          r"holds 'blue'.*--drop b"):
         datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
     rows[4][1] = "inf"
-    with pytest.raises(ValueError, match=r"column 'b': data row 4 \(line 6\) holds inf"):
+    with pytest.raises(ValueError, match=r"column 'b' holds inf in data row 4 \(line 6\)"):
         datasets.load(write_csv(tmp_path / "x.csv", rows), target="label")
     with pytest.raises(ValueError, match="target column 'kind' is not in .* a, b, label"):
         datasets.load(tmp_path / "x.csv", target="kind")
@@ -457,7 +457,8 @@ def test_babysit_train_on_a_csv_with_a_target_column(tmp_path, capsys):
     out = tmp_path / "run"
     code = cli.main(["train", "--data", str(path), "--target", "label", "--epochs", "20",
                      "--batch-size", "8", "--hidden", "16", "--lr", "0.01",
-                     "--preprocess", "standardize", "--out", str(out), "--json"])
+                     "--preprocess", "standardize", "--split", "0.6,0.2,0.2", "--out", str(out),
+                     "--json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["data"] == "some.csv" and summary["epochs"] == 20

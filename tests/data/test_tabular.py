@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from babysit.data import datasets, tabular
+from babysit.data import datasets, tabular, training_range
 
 
 def cells(*rows):
@@ -58,19 +58,93 @@ def test_medians_and_categories_come_from_the_training_rows_only():
     assert enc.transform(cells(["", "a"])).tolist() == [[2, 1, 0]]
 
 
-def test_a_column_with_too_many_categories_is_refused_naming_it_and_drop():
-    many = cells(*[[f"c{i % 60}"] for i in range(120)])
-    with pytest.raises(ValueError, match="column 'city'.*60 distinct.*--drop city"):
-        tabular.TableEncoder().fit(many, ["city"])
-    ids = cells(*[[f"id{i}"] for i in range(12)])
-    with pytest.raises(ValueError, match="column 'name'.*different value in each.*--drop name"):
-        tabular.TableEncoder().fit(ids, ["name"])
-    assert tabular.TableEncoder(max_categories=60).fit(many, ["city"]).n_features_in_ == 1
+def test_a_column_with_many_categories_is_one_hot_over_the_most_frequent_plus_other():
+    # 60 categories: c0..c9 in 5 rows each, c10..c59 in 2, c60..c79 in one row each
+    values = [f"c{i}" for i in range(10) for _ in range(5)] + \
+        [f"c{i}" for i in range(10, 60) for _ in range(2)] + [f"c{i}" for i in range(60, 80)]
+    enc = tabular.TableEncoder(max_categories=12).fit(cells(*[[v] for v in values]), ["city"])
+    # the ten in 5 rows, then the first two (in order) of those in 2 rows; "other" for the rest
+    kept = [f"c{i}" for i in range(12)]
+    assert enc.categories_ == [sorted(kept)] and enc.others_ == [True]
+    assert enc.feature_names_out_[-1] == "city=other"
+    X = enc.transform(cells(["c3"], ["c40"], ["never seen"], [""]))   # no warning: "other"
+    assert X[:, -1].tolist() == [0, 1, 1, 0]
+    assert X[0, enc.feature_names_out_.index("city=c3")] == 1 and X[3].sum() == 0
+    assert any("12 most frequent" in line and "'city=other'" in line for line in enc.describe())
+    again = tabular.TableEncoder.from_state(json.loads(json.dumps(enc.to_state())))
+    assert np.array_equal(again.transform(cells(["c40"], ["c1"])),
+                          enc.transform(cells(["c40"], ["c1"])))
 
 
-def test_a_column_with_no_value_in_training_is_refused():
-    with pytest.raises(ValueError, match="column 'x' holds no value.*--drop x"):
+def test_identifiers_are_left_out_and_named_in_one_note():
+    n = 40
+    table = cells(*[[f"user{i}@mail.org", str(1000 + 7 * i), str(i + 1), str(i % 3), f"x{i}"]
+                    for i in range(n)])
+    table[0, 4] = "x1"     # 39 values in 40 rows: still an identifier
+    enc = tabular.TableEncoder().fit(table, ["email", "customerID", "row", "k", "code"])
+    assert enc.kinds_ == ["left out", "left out", "left out", "numeric", "left out"]
+    assert enc.feature_names_out_ == ["k"] and enc.used_columns_ == ["k"]
+    notes = [line for line in enc.describe() if line.startswith("left out")]
+    assert len(notes) == 1 and all(f"'{c}'" in notes[0] for c in
+                                   ["email", "customerID", "row", "code"])
+    assert enc.transform(table).shape == (n, 1)
+    # spread-out whole numbers each in one row are a measurement, not an identifier
+    sizes = cells(*[[str(1000 + 7 * i)] for i in range(n)])
+    assert tabular.TableEncoder().fit(sizes, ["size"]).kinds_ == ["numeric"]
+    # and few rows say nothing: 10 distinct names in 10 rows are categories
+    assert tabular.TableEncoder().fit(cells(*[[f"n{i}"] for i in range(10)]),
+                                      ["name"]).kinds_ == ["categorical"]
+
+
+def test_every_column_that_cannot_be_used_is_named_in_one_error():
+    table = cells(["", "1", "2"], ["NA", "2", "3"], ["", "blue", "4"], ["", "4", "inf"])
+    with pytest.raises(ValueError, match=r"column 'x' holds no value.*column 'b' holds numbers, "
+                       r"but data row 2 \(line 4\) holds 'blue'.*column 'c' holds inf.*"
+                       r"leave these 3 columns out with --drop x,b,c"):
+        tabular.TableEncoder().fit(table, ["x", "b", "c"])
+    with pytest.raises(ValueError, match="column 'x' holds no value.*leave it out with --drop x"):
         tabular.TableEncoder().fit(cells([""], ["NA"]), ["x"])
+
+
+def test_dates_become_year_month_day_of_year_day_of_week_and_trend():
+    train = cells(["2021-03-01", "1"], ["2021-12-31T18:00", "2"], ["", "3"], ["2022-01-02", "4"])
+    enc = tabular.TableEncoder(min_missing=1).fit(train, ["when", "x"])
+    assert enc.kinds_ == ["date", "numeric"] and enc.formats_ == ["iso", None]
+    assert enc.feature_names_out_[:5] == ["when year", "when month", "when day of year",
+                                          "when day of week", "when trend"]
+    X = enc.transform(cells(["2024-02-29", "1"], ["", "1"]))
+    assert X[0, :4].tolist() == [2024, 2, 60, 3]              # a Thursday
+    assert abs(X[0, 4] - (2024 + 59 / 366)) < 0.01             # the date as a fractional year
+    assert X[1, :4].tolist() == [2021, 12, 365, 4]             # missing: the median date
+    assert X[:, enc.feature_names_out_.index("when missing")].tolist() == [0, 1]
+    assert any("dates (ISO 8601" in line for line in enc.describe())
+    # a date beyond the training range is far outside it, as any number
+    _, numbers = enc.encode(cells(["2031-06-01", "2"], ["2021-06-01", "2"]))
+    far = training_range.far_outside(enc, numbers)
+    assert far.mask[:, 0].tolist() == [True, False]
+    with pytest.raises(ValueError, match=r"column 'when' holds dates, but data row 1 .*'soon'"):
+        enc.transform(cells(["2021-01-01", "1"], ["soon", "1"]))
+    again = tabular.TableEncoder.from_state(json.loads(json.dumps(enc.to_state())))
+    assert np.array_equal(again.transform(train), enc.transform(train))
+
+
+@pytest.mark.parametrize("written, fmt, first", [
+    (["13/03/2024", "01/04/2024"], "dmy", [2024, 3, 73]),
+    (["03/13/2024", "04/01/2024"], "mdy", [2024, 3, 73]),
+    (["01/03/2024", "02/04/2024"], "mdy", [2024, 1, 3]),       # slashes, nothing tells: US
+    (["1.3.2024", "2.4.2024"], "dmy", [2024, 3, 61]),           # dots, nothing tells: day first
+    (["2024/3/13", "2024/04/01"], "ymd", [2024, 3, 73]),
+])
+def test_common_date_formats_are_read(written, fmt, first):
+    enc = tabular.TableEncoder().fit(cells(*[[w] for w in written]), ["d"])
+    assert enc.formats_ == [fmt]
+    assert enc.transform(cells([written[0]]))[0, :3].tolist() == first
+
+
+def test_text_that_only_looks_like_dates_stays_text():
+    for words in (["12.5.3", "1.0.2"], ["2024-02-30", "2024-01-01"], ["today", "now"]):
+        assert tabular.TableEncoder().fit(cells(*[[w] for w in words]),
+                                          ["v"]).kinds_ == ["categorical"]
 
 
 def test_the_table_encoder_round_trips_through_json_and_arrays():
@@ -84,13 +158,23 @@ def test_the_table_encoder_round_trips_through_json_and_arrays():
     assert enc.ranges_[1].tolist() == [1.0, 3.0, 1.0]     # x's training min, max and std
 
 
-def test_the_task_rule_text_or_few_whole_numbers_classify_else_regress():
+def test_the_task_rule_reads_the_evidence():
     assert tabular.decide_task(np.array(["cat", "dog"]))[0] == "classify"
     assert tabular.decide_task(np.array(["0", "1", "1.0"]))[0] == "classify"
-    assert tabular.decide_task(np.arange(20).astype(str))[0] == "classify"
+    digits = np.repeat(np.arange(10), 3).astype(str)
+    assert tabular.decide_task(digits)[0] == "classify"
     task, reason = tabular.decide_task(np.arange(21).astype(str))
     assert task == "regress" and "21 distinct whole numbers" in reason
     assert tabular.decide_task(np.array(["0.5", "1", "2"]))[0] == "regress"
+    # 15 whole numbers filling 0..14 are a count, in every sample of it
+    task, reason = tabular.decide_task(np.repeat(np.arange(15), 4))
+    assert task == "regress" and "range 0 to 14" in reason and "--task classify" in reason
+    # but 15 scattered codes, each in several rows, are classes
+    codes = np.repeat(np.arange(15) * 10, 4)
+    assert tabular.decide_task(codes)[0] == "classify"
+    # a value held by one row only is no class
+    task, reason = tabular.decide_task(np.array([1, 1, 2, 2, 3, 3, 7]))
+    assert task == "regress" and "7 is held by one row" in reason
 
 
 def test_regression_targets_are_standardized_and_restored():
@@ -243,6 +327,7 @@ def test_regression_metrics_in_the_targets_units():
 def test_a_category_only_in_validation_or_test_rows_is_noted(tmp_path):
     header, rows = penguin_like()
     rows[-1][0] = "Torgersen"                   # one row, which seed 0 leaves out of training
-    data = datasets.load(write_table(tmp_path / "p.csv", header, rows), target="species")
+    data = datasets.load(write_table(tmp_path / "p.csv", header, rows), target="species",
+                         fractions=(0.6, 0.2, 0.2))
     assert "Torgersen" not in data.table.categories_[0]
     assert any("'island': 1 of" in note and "'Torgersen'" in note for note in data.notes)

@@ -5,10 +5,7 @@ warning, and nothing says the learning rate is fine when a finding blames it."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -238,17 +235,8 @@ def test_the_cause_names_of_the_contract_are_all_there():
 
 # -- the fault zoo (benchmarks/diagnosis.py): its fast subset -----------------------------------
 
-def _zoo():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "diagnosis.py"
-    spec = importlib.util.spec_from_file_location("fault_zoo", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fault_zoo"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_the_fast_subset_of_the_fault_zoo_is_diagnosed_right():
-    zoo = _zoo()
+def test_the_fast_subset_of_the_fault_zoo_is_diagnosed_right(benchmark):
+    zoo = benchmark("diagnosis", "fault_zoo")
     cases = zoo.fast_cases()
     assert {c.expected for c in cases} - {None} and None in {c.expected for c in cases}
     wrong = []

@@ -408,19 +408,56 @@ def test_a_negative_max_rounds_is_refused_before_any_run_folder_is_made(tmp_path
     assert "--max-rounds" in capsys.readouterr().err and not (tmp_path / "r").exists()
 
 
-def test_train_fix_refuses_a_regressed_target_which_has_no_validation_accuracy(tmp_path,
-                                                                                capsys):
+def test_train_fix_treats_a_regression_by_its_validation_loss(tmp_path, capsys):
+    import json
+
     import numpy as np
 
     from babysit.cli import main
 
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((60, 3))
+    X = rng.standard_normal((200, 3))
     path = tmp_path / "prices.csv"
     np.savetxt(path, np.c_[X, X @ [1.5, -2.0, 0.5] + 0.1], delimiter=",", comments="",
                header="a,b,c,price", fmt="%.6g")
     out = tmp_path / "run"
     assert main(["train", "--data", str(path), "--target", "price", "--task", "regress",
-                 "--fix", "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--fix" in err[0] and "regress" in err[0] and not out.exists()
+                 "--fix", "--max-rounds", "2", "--epochs", "8", "--hidden", "16",
+                 "--split", "0.6,0.2,0.2", "--no-report", "--out", str(out), "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["task"] == "regress" and summary["val_loss"] > 0
+    assert summary["treatment"]["metric"] == "validation loss"
+    assert summary["test_r2"] is not None and summary["test_rmse"] > 0
+    assert any(line.startswith(f"kept round {summary['kept_round']}: validation loss ")
+               and "test RMSE" in line for line in lines)
+    assert (out / "best.safetensors").is_file() and (out / "treatment.json").is_file()
+
+
+class LossClinic(Clinic):
+    """A fake trainer of a regression: `score(cfg)` gives the validation loss."""
+
+    def __call__(self, cfg):
+        self.trained.append(cfg)
+        return Visit(cfg, History(self.ill(cfg)), None, val_loss=self.score(cfg),
+                     task="regress")
+
+
+def test_a_regression_round_is_kept_when_it_lowers_the_validation_loss():
+    clinic = LossClinic(lambda c: [finding("reg_too_strong")] if c.reg > 1e-3 else [],
+                        lambda c: 0.5 if c.reg > 1e-3 else 0.2)
+    treatment, kept = treat(Config(reg=3e-2), train=clinic, suggest_lr=lambda c: None)
+    assert treatment.best == 1 and kept.val_loss == 0.2 and treatment.final.reg == 3e-4
+    assert (treatment.val_initial, treatment.val_final) == (0.5, 0.2)
+    assert "validation loss 0.5000 -> 0.2000" in str(treatment)
+    worse = LossClinic(lambda c: [finding("reg_too_strong")], lambda c: 0.5 if c.reg > 1e-3
+                       else 0.9)
+    treatment, kept = treat(Config(reg=3e-2), train=worse, suggest_lr=lambda c: None)
+    assert treatment.best == 0 and "did not lower validation loss" in treatment.stopped
+
+
+def test_a_strong_penalty_is_weakened_first_for_dead_units():
+    _, remedy, _ = prescribe(Config(reg=3e-2), [finding("dead_units")], lambda c: None)
+    assert remedy.changes == {"reg": 3e-3} and "penalty of 0.03" in remedy.because
+    _, remedy, _ = prescribe(Config(reg=1e-4), [finding("dead_units")], lambda c: None)
+    assert "reg" not in remedy.changes

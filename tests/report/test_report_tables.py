@@ -20,7 +20,7 @@ def test_a_regressions_report_shows_its_losses_and_errors_instead_of_accuracies(
                                         for (a, b), v in zip(X, y, strict=True)))
     run = tmp_path / "run"
     assert main(["train", "--data", str(path), "--target", "y", "--epochs", "6", "--out",
-                 str(run), "--json"]) == 0
+                 str(run), "--split", "0.6,0.2,0.2", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     history = History.load(run / "history.json")
     assert history.meta["regression"]["test_rmse"] == summary["test_rmse"]

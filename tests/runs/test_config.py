@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -63,6 +64,8 @@ def test_every_field_is_an_option_of_train_generated_from_its_metadata():
             argv, expected = [f"--{name.replace('_', '-')}", first], first
         elif f.type == "str | None":        # --target: any text is a column name
             argv, expected = [f"--{name.replace('_', '-')}", "label"], "label"
+            if name.endswith("_data"):      # --val-data, --test-data: a file, made absolute
+                expected = os.path.abspath("label")
         else:
             text = ",".join(map(str, default)) if isinstance(default, tuple) else str(default)
             argv = [f"--{name.replace('_', '-')}", "none" if default is None else text]

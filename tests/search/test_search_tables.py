@@ -37,7 +37,8 @@ def houses(tmp_path_factory):
 
 
 SEARCH = ["--trials", "4", "--epochs", "15", "--hidden", "16", "--reg", "1e-4",
-          "--param", "lr=loguniform(3e-3,3e-2)", "--top-k", "2", "--json"]
+          "--param", "lr=loguniform(3e-3,3e-2)", "--top-k", "2", "--split", "0.6,0.2,0.2",
+          "--json"]
 
 
 def test_the_objective_follows_the_task():
@@ -115,7 +116,8 @@ def test_a_classification_search_on_a_table_predicts_class_names(tmp_path, capsy
 def test_train_ensemble_averages_a_regression_in_the_targets_units(houses, tmp_path, capsys):
     path, _ = houses
     assert main(["train", "--data", str(path), "--target", "price", "--ensemble", "3",
-                 "--epochs", "10", "--hidden", "16", "--out", str(tmp_path), "--json"]) == 0
+                 "--epochs", "10", "--hidden", "16", "--split", "0.6,0.2,0.2", "--out",
+                 str(tmp_path), "--json"]) == 0
     out = capsys.readouterr().out
     summary = last_json(out)
     members = summary["member_test_scores"]

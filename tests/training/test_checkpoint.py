@@ -106,11 +106,26 @@ def test_a_run_fsyncs_what_replaces_a_file_and_not_each_new_epoch_file(tmp_path,
     trainer = bs.Trainer(bs.mlp(4, [8], 2, seed=0), bs.losses.SoftmaxCrossEntropy(),
                          bs.optim.Adam(1e-2), batch_size=16, epochs=3, progress=False,
                          callbacks=[checkpoint.Checkpoints(tmp_path)])
+    monkeypatch.setattr(checkpoint, "STATE_EVERY_SECONDS", 1e9)    # epochs faster than that
     trainer.fit(X, y, val=(X, y))
     assert len(list((tmp_path / checkpoint.EPOCHS_DIR).iterdir())) == 3
     assert not [name for name in synced if name.startswith(".epoch-")]
-    assert sum(name.startswith(".state.") for name in synced) == 3
+    # the state: after the first epoch, then not before STATE_EVERY_SECONDS, and after the last
+    assert sum(name.startswith(".state.") for name in synced) == 2
     assert any(name.startswith(".best.") for name in synced)
+
+
+def test_a_long_run_keeps_its_best_and_its_last_epoch_only(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((48, 4)).astype("float32"), rng.integers(0, 2, 48)
+    trainer = bs.Trainer(bs.mlp(4, [8], 2, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.Adam(1e-2), batch_size=16, epochs=5, progress=False,
+                         callbacks=[checkpoint.Checkpoints(tmp_path, keep_last=1)])
+    trainer.fit(X, y, val=(X, y))
+    names = [p.name for p in (tmp_path / checkpoint.EPOCHS_DIR).iterdir()]
+    assert names == ["epoch-005.safetensors"] and (tmp_path / "best.safetensors").is_file()
+    with pytest.raises(ValueError, match="keep_last"):
+        checkpoint.Checkpoints(tmp_path, keep_last=0)
 
 
 @pytest.mark.parametrize("keep", [0, 5, 100, -1])

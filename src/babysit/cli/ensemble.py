@@ -18,6 +18,7 @@ from pathlib import Path
 
 from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, count, run_config
+from babysit.data import table_parts
 from babysit.runs import ensemble, finish, run_lock
 from babysit.runs.builders import fit_to_data, load_data
 from babysit.runs.config import RunConfig, config_fields
@@ -105,16 +106,19 @@ def _train_members(cfg: RunConfig, data, out: Path, count: int,
         trainers.append(trainer)
     models = ensemble.Ensemble(trainers, data.task)
     restore = data.target.inverse_transform if data.task == "regress" else None
-    members, mean = models.evaluate(*data.test, restore=restore)
+    part = "test" if len(data.test.y) else "val"      # a table may keep no test rows
+    members, mean = models.evaluate(*getattr(data, part), restore=restore)
     for i, scores in enumerate(members, start=1):
-        say(f"  member {i} (seed {first + i - 1}): test {scores_in_words(scores)}")
+        say(f"  member {i} (seed {first + i - 1}): {part} {scores_in_words(scores)}")
     summary = {"data": data.name, "task": data.task, "members": count,
-               "member_test_scores": members, **{f"test_{k}": v for k, v in mean.items()},
+               f"member_{part}_scores": members, **{f"{part}_{k}": v for k, v in mean.items()},
                "seconds": round(time.perf_counter() - start, 3), "run_dir": str(out),
                "member_findings": [o.to_json()["findings"] for o in outcomes], "status": 0}
     _write_record(out, count, finished=True)
-    say(f"ensemble of {count}: test {scores_in_words(mean)} ({summary['seconds']:.1f} "
+    say(f"ensemble of {count}: {part} {scores_in_words(mean)} ({summary['seconds']:.1f} "
         f"s, run folder {out})")
+    if data.origins:
+        say(table_parts.scores_note(data.origins))
     errors = [f"member {i}: {o.last_line(folders[i - 1])}"
               for i, o in enumerate(outcomes, start=1) if o.errors]
     if errors:

@@ -9,6 +9,7 @@ import shutil
 import time
 
 from babysit import report
+from babysit.backend import to_numpy
 from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, run_config
 from babysit.doctor import Runner, treat
@@ -18,6 +19,7 @@ from babysit.runs.builders import fit_to_data, layer_widths
 from babysit.runs.finish import EXIT_DIVERGED, say_findings
 from babysit.runs.folder import new_folder
 from babysit.training.history import History
+from babysit.training.metrics import regression_metrics, scores_in_words
 
 # Retrainings `train --fix` makes at most, unless --max-rounds says.
 MAX_ROUNDS = 3
@@ -54,9 +56,6 @@ def train_fix(args) -> tuple[int, dict]:
     max_rounds = MAX_ROUNDS if args.max_rounds is None else args.max_rounds
     runner = Runner()
     data = runner.data(cfg)
-    if data.task == "regress":
-        raise ValueError(f"--fix compares validation accuracy, which the regressed target of "
-                         f"{data.name} has none of: train it without --fix")
     cfg = fit_to_data(cfg, data, chosen_settings(args))
     out = runner.out = new_folder(args.out, "train", cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
@@ -84,8 +83,12 @@ def train_fix(args) -> tuple[int, dict]:
             plot_lr_range(found))])
     history = kept.history
     # Only now, with the treatment over, is the test split scored, for the kept model alone.
-    test = kept.run.trainer.accuracy(*data.test) if kept.val_acc is not None else None
-    history.meta.update(treatment=treatment.to_dict(), test_accuracy=test, seconds=seconds)
+    test = _test_scores(kept, data) if kept.score is not None else {}
+    history.meta.update(treatment=treatment.to_dict(), test_accuracy=test.get("accuracy"),
+                        seconds=seconds)
+    if data.task == "regress" and test:     # the report's test RMSE, MAE and R^2
+        history.meta.setdefault("regression", {}).update(
+            {f"test_{k}": v for k, v in test.items()})
     outcome = kept.run.conclude(say, out=out, report=not args.no_report,
                                 title="diagnosis of the kept run",
                                 sections=[Section("Treatment", body, "treatment")])
@@ -94,13 +97,29 @@ def train_fix(args) -> tuple[int, dict]:
             if (folder / "history.json").is_file():
                 report.write(History.load(folder / "history.json"), folder,
                              preprocess=data.preprocess, image_shape=data.raw_image_shape)
-    say(f"kept round {treatment.best}: val accuracy {_acc(kept.val_acc)}, test accuracy "
-        f"{_acc(test)} ({seconds:.1f} s, run folder {out})")
-    summary = {"data": data.name, "rounds": len(treatment.rounds), "kept_round": treatment.best,
-               "val_accuracy": kept.val_acc, "test_accuracy": test,
+    say(f"kept round {treatment.best}: {kept.metric} {_acc(kept.value)}, "
+        f"{f'test {scores_in_words(test)}' if test else 'no test score'} ({seconds:.1f} s, "
+        f"run folder {out})")
+    summary = {"data": data.name, "task": data.task, "rounds": len(treatment.rounds),
+               "kept_round": treatment.best, "val_accuracy": kept.val_acc,
+               "val_loss": kept.val_loss, "test_accuracy": None,
+               **{f"test_{k}": v for k, v in test.items()},
                "seconds": round(seconds, 3), "command": treatment.command(),
                "run_dir": str(out), **outcome.to_json(), "treatment": treatment.to_dict()}
-    return outcome.status if kept.val_acc is not None else EXIT_DIVERGED, summary
+    return outcome.status if kept.score is not None else EXIT_DIVERGED, summary
+
+
+def _test_scores(kept, data) -> dict:
+    """The kept run's scores on the test rows: {"accuracy": a}, or a regression's
+    `regression_metrics` in the target's units; {} without test rows."""
+    if not len(data.test.y):
+        return {}
+    trainer = kept.run.trainer
+    if data.task != "regress":
+        return {"accuracy": trainer.accuracy(*data.test)}
+    restore = data.target.inverse_transform
+    return regression_metrics(restore(data.test.y),
+                              restore(to_numpy(trainer.scores(data.test.X))))
 
 
 def _acc(value) -> str:

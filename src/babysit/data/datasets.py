@@ -13,7 +13,7 @@ memory-mapped, so it may be larger than memory (see `_load_npy`).
 from __future__ import annotations
 
 import contextlib
-import numbers
+import math
 import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,16 +21,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from babysit.data import formats, sources, tabular
+from babysit.data import formats, sources, table_parts, tabular
 from babysit.data.arrays import as_float32, check_features, is_memory_mapped, row_blocks
 from babysit.data.splits import contiguous_blocks, holdout_indices, smallest_classes
 from babysit.validation import existing_file, seed_or_none
 
-__all__ = ["BUILTIN", "Dataset", "Split", "encode_labels", "holdout", "load",
-           "load_csv", "load_digits", "split_rows", "stratified_split", "validate"]
-
-# The train, validation and test fractions of a split made here (a file's, the digits').
-_DEFAULT_FRACTIONS = (0.6, 0.2, 0.2)
+__all__ = ["Split", "Dataset", "validate", "stratified_split", "load_digits", "holdout",
+           "encode_labels", "split_rows", "load_csv", "BUILTIN", "load"]
 
 
 class Split(NamedTuple):
@@ -54,7 +51,9 @@ class Dataset:
     `tabular.TableEncoder` fitted on its training rows, and `target`, the fitted
     `tabular.TargetEncoder` (for regression the splits hold standardized targets, which
     `target.inverse_transform` restores). Built-in and NPZ datasets classify, with neither.
-    `notes` says in words what loading decided (the task and why, encodings, imputation).
+    `notes` says in words what loading decided (the task and why, encodings, imputation);
+    `origins` where a table's train, val and test rows come from (`table_parts.origins`;
+    None for a part with no rows; {} for other data).
     """
 
     name: str
@@ -69,6 +68,7 @@ class Dataset:
     table: object = None
     target: object = None
     notes: list[str] = field(default_factory=list)
+    origins: dict = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -113,7 +113,10 @@ class Dataset:
 def _transformed(transform, X: np.ndarray, copy: bool, block_values: int = 2**20) -> np.ndarray:
     """transform(X) for X (N, D): a new array, or with copy=False (and a transform that keeps
     the width D) X itself, overwritten a block of about `block_values` entries at a time.
-    Row by row the two give the same numbers."""
+    Row by row the two give the same numbers; a split with no rows (a table's absent test
+    part) stays empty, at the transform's width."""
+    if len(X) == 0:
+        return np.zeros((0, transform.n_features_out_), dtype=X.dtype)
     if copy or transform.n_features_out_ != X.shape[1] or not X.flags.writeable:
         return transform.transform(X)
     for _, block in row_blocks(X, block_values):
@@ -141,19 +144,22 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0,
                      class_names=None) -> tuple[Split, ...]:
     """Split (X, y) into parts with the given fractions, each class spread evenly, seeded.
     `class_names` (the labels in index order, as the file wrote them) name a class too small
-    to split."""
-    from sklearn.model_selection import train_test_split
+    to split.
 
+    The parts are those of scikit-learn's `train_test_split(X, y, train_size=f / rest,
+    stratify=y, random_state=seed)` applied part after part (each part the floor of its share
+    of the rows left), computed by `splits.holdout_indices` without importing scikit-learn,
+    whose import took 1.6 s of CPU, more than half of a 400-row table's run."""
     seed_or_none(seed)
     fractions = np.asarray(fractions, dtype=float)
     if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
     parts = []
-    rest_X, rest_y, rest = X, y, 1.0
+    rest_rows, rest = np.arange(len(y)), 1.0
     for frac in fractions[:-1]:
+        n_take = math.floor(frac / rest * len(rest_rows))
         try:
-            take_X, rest_X, take_y, rest_y = train_test_split(
-                rest_X, rest_y, train_size=frac / rest, stratify=rest_y, random_state=seed)
+            take, held = holdout_indices(y[rest_rows], len(rest_rows) - n_take, seed)
         except ValueError:   # too few examples of some class for every part to hold one
             classes, counts = np.unique(y, return_counts=True)
             raise ValueError(f"cannot split {len(y)} examples of {len(counts)} classes into "
@@ -161,21 +167,20 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0,
                              f"{smallest_classes(classes, counts, class_names, 'class')}, and "
                              f"every part needs some of each class: give more examples per "
                              f"class") from None
-        parts.append(Split(take_X, take_y))
-        rest -= frac
-    parts.append(Split(rest_X, rest_y))
+        parts.append(Split(X[rest_rows[take]], y[rest_rows[take]]))
+        rest_rows, rest = rest_rows[held], rest - frac
+    parts.append(Split(X[rest_rows], y[rest_rows]))
     return tuple(parts)
 
 
-def load_digits(seed: int = 0, fractions=_DEFAULT_FRACTIONS) -> Dataset:
-    """scikit-learn's bundled 8x8 digits (1797 images), scaled to [0, 1], split 60/20/20
-    (or by `fractions`, stratified)."""
+def load_digits(seed: int = 0) -> Dataset:
+    """scikit-learn's bundled 8x8 digits (1797 images), scaled to [0, 1], split 60/20/20."""
     from sklearn.datasets import load_digits as sklearn_digits
 
     bunch = sklearn_digits()
     X = (bunch.data / 16.0).astype(np.float32)
     y = bunch.target.astype(np.int64)
-    train, val, test = stratified_split(X, y, fractions, seed=seed)
+    train, val, test = stratified_split(X, y, (0.6, 0.2, 0.2), seed=seed)
     return Dataset("digits", train, val, test, image_shape=(8, 8),
                    class_names=[str(c) for c in range(10)])
 
@@ -300,15 +305,23 @@ def split_rows(y, fractions=(0.6, 0.2, 0.2), seed: int = 0, stratify: bool = Tru
                class_names=None) -> tuple[np.ndarray, ...]:
     """The row indices (sorted) of each part of a table of len(y) rows, seeded: stratified by
     the class indices `y` (as `stratified_split`, `class_names` naming them), or, for
-    regression, a plain shuffle."""
+    regression, a plain shuffle. A part of fraction 0 is empty (a table with no test rows)."""
+    fractions = np.asarray(fractions, dtype=float)
+    if fractions.min() < 0 or not np.isclose(fractions.sum(), 1):
+        raise ValueError(f"split fractions must be >= 0 and sum to 1, got {fractions.tolist()}")
+    taken = fractions > 0
+    parts = iter(_split_rows(y, fractions[taken] / fractions[taken].sum(), seed, stratify,
+                             class_names) if taken.sum() > 1 else (np.arange(len(y)),))
+    return tuple(next(parts) if t else np.zeros(0, dtype=np.int64) for t in taken)
+
+
+def _split_rows(y, fractions, seed: int, stratify: bool, class_names) -> tuple[np.ndarray, ...]:
+    """`split_rows` into parts of positive `fractions`."""
     rows = np.arange(len(y))
     if stratify:
         return tuple(np.sort(part.X[:, 0]) for part in
                      stratified_split(rows[:, None], y, fractions, seed=seed,
                                       class_names=class_names))
-    fractions = np.asarray(fractions, dtype=float)
-    if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
-        raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
     cuts = np.round(np.cumsum(fractions)[:-1] * len(y)).astype(int)
     parts = np.split(np.random.default_rng(seed).permutation(rows), cuts)
     if min(len(part) for part in parts) == 0:
@@ -318,25 +331,31 @@ def split_rows(y, fractions=(0.6, 0.2, 0.2), seed: int = 0, stratify: bool = Tru
 
 
 def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
-             task: str | None = None, drop=(), header: bool = True) -> Dataset:
+             task: str | None = None, drop=(), val_data=None, test_data=None,
+             header: bool = True) -> Dataset:
     """A CSV file with a header row: the `target` column holds the labels (class names or
     numbers) or the quantity to predict, every other column not in `drop` is a feature
-    (numbers or text categories, cells may be missing). header=False: the file has no header
-    row, its columns are named "1", "2", ... (`formats.read_table`).
+    (numbers, text categories or dates; cells may be missing; identifiers are left out).
 
     task: "classify", "regress", or None to decide from the target (`tabular.decide_task`).
-    The rows are split first (stratified by class, or shuffled for regression, seeded), then
-    the `tabular.TableEncoder` and `tabular.TargetEncoder` are fitted on the training rows
-    only and applied to all three parts. A missing target is refused, naming its row.
+    fractions: the (train, val, test) shares of the file's rows (val and test may be 0), or
+    None for `table_parts.fractions`' default (a validation part, no test part). val_data,
+    test_data: CSV files with the same columns that give the validation or test rows
+    instead. The rows are split first (stratified by class, or shuffled for regression,
+    seeded), then the `tabular.TableEncoder` and `tabular.TargetEncoder` are fitted on the
+    training rows only and applied to every part. A missing target is refused, naming its
+    row. `Dataset.origins` says where each part's rows come from.
     """
     path = Path(path)
     with _naming(path):
-        return _load_table(path, target, seed, fractions, task, drop, header)
+        return _load_table(path, target, seed, fractions, task, drop, (val_data, test_data),
+                           header)
 
 
-def _load_table(path: Path, target: str, seed: int, fractions, task, drop,
+def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files,
                 header: bool = True) -> Dataset:
-    """The body of `load_csv`."""
+    """The body of `load_csv`; files: (val_data, test_data), each a path or None; header=False:
+    the files have no header row, their columns named "1", "2", ... (`formats.read_table`)."""
     drop = [drop] if isinstance(drop, str) else list(drop)
     read = []                                   # what reading decided (a ';' separator)
     header, cells = formats.read_table(path, notes=read, header=header)
@@ -353,12 +372,7 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop,
     features = [j for j, name in enumerate(header) if name != target and name not in drop]
     if not features:
         raise ValueError(f"{path} has no feature column left besides the target {target!r}")
-    labels = np.char.strip(cells[:, header.index(target)])
-    missing = tabular.missing_cells(labels)
-    if missing.any():
-        raise ValueError(f"{path}: the target {target!r} is missing in "
-                         f"{tabular.row_text(int(missing.argmax()))}; fill it in or delete that "
-                         f"row")
+    labels = _targets(cells[:, header.index(target)], target, path)
     if task is None:
         task, reason = tabular.decide_task(labels)
     elif task in tabular.TASKS:
@@ -370,7 +384,14 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop,
         raise ValueError(f"{path.name}: the target {target!r} holds a single class "
                          f"({str(labels[0])!r}); a classifier needs examples of at least two")
     y, names = encode_labels(labels) if classify else (labels, None)
-    parts = split_rows(y, fractions, seed, stratify=classify, class_names=names)
+    shares = table_parts.fractions(len(labels), fractions, *files)
+    try:
+        parts = split_rows(y, shares, seed, stratify=classify, class_names=names)
+    except ValueError as err:
+        if not classify or reason == "as asked" or tabular.as_numbers(
+                labels, np.zeros(len(labels), bool)) is None:
+            raise
+        raise ValueError(f"{err}; or, if {target!r} is a quantity, --task regress") from None
     target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
     names = [header[j] for j in features]
     table = tabular.TableEncoder().fit(cells[parts[0]][:, features], names, rows=parts[0])
@@ -378,10 +399,34 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop,
         warnings.simplefilter("always", tabular.UnseenCategoryWarning)
         splits = [Split(table.transform(cells[rows][:, features], rows=rows),
                         target_encoder.transform(labels[rows])) for rows in parts]
+        for at, file in enumerate(files, start=1):
+            if file is not None:
+                splits[at] = _other_file(file, header, target, features, table,
+                                         target_encoder, read)
+    origins = table_parts.origins(path.name, [len(s.y) for s in splits], shares, files)
     notes = [f"task {task}: {reason}", *read, *table.describe(),
              *(f"validation or test {w.message}" for w in unseen)]
     return Dataset(path.name, *splits, class_names=target_encoder.classes_ if classify else [],
-                   task=task, table=table, target=target_encoder, notes=notes)
+                   task=task, table=table, target=target_encoder, notes=notes, origins=origins)
+
+
+def _targets(cells: np.ndarray, target: str, path) -> np.ndarray:
+    """A target column's cells (N,) stripped; a missing one is refused naming its row."""
+    labels = np.char.strip(cells)
+    missing = tabular.missing_cells(labels)
+    if missing.any():
+        raise ValueError(f"{path}: the target {target!r} is missing in "
+                         f"{tabular.row_text(int(missing.argmax()))}; fill it in or delete that "
+                         f"row")
+    return labels
+
+
+def _other_file(file, header, target: str, features, table, target_encoder, notes) -> Split:
+    """The --val-data or --test-data file's rows, encoded as the training rows were."""
+    with _naming(file):
+        cells = table_parts.read_part(file, header, target, notes)
+        labels = _targets(cells[:, header.index(target)], target, Path(file))
+        return Split(table.transform(cells[:, features]), target_encoder.transform(labels))
 
 
 def _load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
@@ -453,46 +498,36 @@ def _blocks(X, y, fractions, name: str, class_names) -> tuple[Split, Split, Spli
                  for start, stop in contiguous_blocks(y, fractions, name, class_names))
 
 
-def _checked_fractions(fractions) -> tuple[float, float, float]:
-    """`fractions` as three floats (train, val, test), each in (0, 1), summing to 1; else a
-    ValueError naming what was given and the form expected."""
-    want = "three numbers (train, val, test), each above 0, summing to 1, e.g. (0.6, 0.2, 0.2)"
-    if isinstance(fractions, str) or not hasattr(fractions, "__len__") or len(fractions) != 3:
-        raise ValueError(f"fractions must be {want}, got {fractions!r}")
-    if not all(isinstance(f, numbers.Real) and not isinstance(f, bool) for f in fractions):
-        raise ValueError(f"fractions must be {want}, got {fractions!r} (not all numbers)")
-    values = tuple(float(f) for f in fractions)
-    if min(values) <= 0 or not np.isclose(sum(values), 1):
-        raise ValueError(f"fractions must be {want}, got {fractions!r}")
-    return values
-
-
+ARRAY_FRACTIONS = (0.6, 0.2, 0.2)      # a .npz or .npy file's parts unless --split says
 BUILTIN = {"digits": load_digits, "mnist": _load_mnist, "fashion-mnist": _load_fashion_mnist,
            "cifar10": _load_cifar10}
 
 
-def load(name_or_path, seed: int = 0, target: str | None = None,
-         fractions=(0.6, 0.2, 0.2), task: str | None = None, drop=(),
+def load(name_or_path, seed: int = 0, target: str | None = None, fractions=None,
+         task: str | None = None, drop=(), val_data=None, test_data=None,
          header: bool = True) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` or `.tsv` (with
     `target`, the label column), a `.npz` holding X and y, or a `.npy` of X, memory-mapped,
     with its labels beside it in `<stem>.labels.npy` (`_load_npy`).
 
-    seed fixes the splits; fractions (train, val, test), positive and summing to 1, applies
-    to digits and to files; mnist, fashion-mnist and cifar10 come with their standard test
-    sets and refuse other fractions. task ("classify", "regress" or
-    None: decided from the target), drop (feature columns to leave out) and header (False: the
-    file has no header row; its columns are named "1", "2", ...) apply to a .csv.
+    seed fixes the splits; fractions (train, val, test) applies to files only, since the
+    built-in datasets come with their standard test sets: None is a table's default (a
+    validation part, no test part: `table_parts.fractions`) and (0.6, 0.2, 0.2) for arrays.
+    task ("classify", "regress" or None: decided from the target), drop (feature columns to
+    leave out), val_data and test_data (CSV files of validation and test rows) apply to a .csv.
     """
-    fractions = _checked_fractions(fractions)
+    if fractions is not None and (not hasattr(fractions, "__len__") or len(fractions) != 3):
+        raise ValueError(f"fractions must be three numbers (train, val, test) summing to 1, "
+                         f"e.g. (0.6, 0.2, 0.2), got {fractions!r}")
     name = str(name_or_path)
     table = Path(name).suffix.lower() in formats.TABLE_SUFFIXES
     if drop and not table:                  # a table's columns; the other files have none
         raise ValueError(f"drop={drop!r} (--drop) names columns of a .csv file; {name!r} has "
                          f"none to leave out (--drop none clears it)")
-    if not header and not table:                      # the other files have no header row
-        raise ValueError(f"header=False (--no-header) applies to .csv files only; {name!r} "
-                         f"is not one")
+    for option, file in (("--val-data", val_data), ("--test-data", test_data)):
+        if file is not None and not table:
+            raise ValueError(f"{option} {file} gives rows of a table; {name!r} is no .csv "
+                             f"file (its parts come from --split)")
     if task == "regress" and not table:               # the other files hold classes
         raise ValueError(f"task='regress' applies to .csv files only: {name!r} holds class "
                          f"labels, so it is classified")
@@ -500,12 +535,13 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
                              f"built-in dataset {name!r} (--target none clears it)")
-        if name == "digits":                          # split here: any fractions apply
-            return load_digits(seed=seed, fractions=fractions)
-        if fractions != _DEFAULT_FRACTIONS:
-            raise ValueError(f"fractions={fractions!r} apply to digits and to files; {name} "
-                             f"comes with its standard test set, and its validation split is "
-                             f"held out of the training set: leave fractions out")
+        if fractions is not None:  # they would be ignored without a word
+            raise ValueError(f"fractions={tuple(fractions)!r} (--split) apply to files only: "
+                             f"the built-in dataset {name!r} comes with its own fixed split; "
+                             f"leave them out")
+        if not header:
+            raise ValueError(f"header=False (--no-header) applies to .csv files only, not to "
+                             f"the built-in dataset {name!r}")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
@@ -518,11 +554,15 @@ def load(name_or_path, seed: int = 0, target: str | None = None,
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
                              f"target=COLUMN (--target COLUMN on the command line)")
         return load_csv(path, target, seed=seed, fractions=fractions, task=task, drop=drop,
-                        header=header)
+                        val_data=val_data, test_data=test_data, header=header)
+    if not header:                                    # the other files have no header row
+        raise ValueError(f"header=False (--no-header) applies to .csv files only; {name!r} "
+                         f"is not one")
     if target is not None:
         holds = "arrays named X and y" if suffix == ".npz" else \
             f"the features, its labels in {_labels_path(path)}"
         raise ValueError(f"target={target!r} applies to .csv files; {path} must hold {holds}")
+    fractions = ARRAY_FRACTIONS if fractions is None else fractions
     if suffix == ".npy":
         return _load_npy(path, fractions=fractions)
     return _load_npz(path, seed=seed, fractions=fractions)

@@ -10,10 +10,25 @@ everything from the training rows only:
   indicator column "<name> missing" (1 where the cell was missing), so the network can tell an
   imputed value from a real one.
 
-Missing means an empty cell or one of `MISSING` (NA, N/A, NaN, null, any case). A text column
-with more than `max_categories` distinct training values, or with more than 10 values all
-different (an identifier, a name, free text), is refused: it is no category, and one-hot
-columns for it would only let the network memorise rows.
+Missing means an empty cell or one of `MISSING` (NA, N/A, NaN, null, any case).
+
+- A text column of dates (ISO 8601, 2024/03/01, 01/03/2024, 1.3.2024: `babysit.data.dates`)
+  becomes five numeric columns: year, month, day of year, day of week and a trend (the date
+  as a fractional year), so that a later date is a later number, not an unseen category;
+  its training range (in days) is what a new row's date is measured against.
+- A text column with more than `max_categories` (50) distinct training values is encoded by
+  frequency: one-hot over its `max_categories` most frequent values that fill at least
+  `MIN_CATEGORY_ROWS` (2) training rows, plus one "other" column for every other value,
+  unseen ones included (car names that repeat across model years keep their signal).
+- Identifiers are left out, with a note naming them: a text column with almost one value per
+  row (more than 10 values, at least `IDENTIFIER_SHARE`, 90%, of its present cells distinct:
+  names, e-mail addresses, free text; every new row would be an unseen category), and a
+  column of whole numbers that differ in every row and are named like an identifier (id,
+  customer_id, key, index) or run like row numbers (starting below the number of rows and
+  filling at least half of their span).
+- A column that cannot be used (no value in the training rows, a word in a column of
+  numbers, a number beyond float32) is refused; all such columns are named in one error,
+  with the --drop that leaves them out.
 
 `TargetEncoder` turns the target column into class indices (task "classify") or into
 standardized numbers (task "regress", restored by `inverse_transform`); `decide_task` picks the
@@ -32,7 +47,7 @@ import warnings
 
 import numpy as np
 
-from babysit.data import training_range
+from babysit.data import dates, training_range
 from babysit.data.arrays import class_labels, first_fractional
 from babysit.validation import refuse_mixed_labels
 
@@ -43,7 +58,11 @@ __all__ = ["TASKS", "CHECKPOINT_KEY", "UnseenCategoryWarning", "missing_cells", 
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
+MIN_CATEGORY_ROWS = 2       # a frequency-encoded column's categories: in at least this many rows
+IDENTIFIER_SHARE = 0.9      # distinct text values per present cell that make an identifier
+_ID_NAME = re.compile(r"(^|[^a-zA-Z])(id|ID|Id|key|index|idx|uuid)$|[a-z](ID|Id)$")
 MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
+MAX_CLASSES_IN_A_RANGE = 10
 TASKS = ("classify", "regress")
 # A number written with thousands separators ("1,000", "-12,345.5"): read as neither a number
 # nor a category, but refused with its own words.
@@ -77,10 +96,14 @@ def row_text(i: int) -> str:
 def decide_task(values) -> tuple[str, str]:
     """The task a target column asks for, and the reason in words: (task, reason).
 
-    The rule: a target holding text is classified; a numeric target whose values are all
-    whole numbers with at most `MAX_CLASSES_FROM_NUMBERS` (20) distinct values is classified
-    (0/1, ratings 1-5, digit labels); any other numeric target (fractions, or many distinct
-    values, like a price or a count) is regressed.
+    The rule: a target holding text is classified. A numeric target is regressed when its
+    values are not all whole numbers (a price), when it holds more than
+    `MAX_CLASSES_FROM_NUMBERS` (20) distinct whole numbers (a count), when more than
+    `MAX_CLASSES_IN_A_RANGE` (10) of them fill most of the range between the smallest and the
+    largest (a count of 0-15 is a quantity whatever the sample), or when more than two
+    distinct values include one held by a single row (a class with one example can be neither
+    learned nor split; a quantity's rare value can). Otherwise it is classified: 0/1, ratings
+    1-5, digit labels 0-9.
     """
     values = np.asarray(values)
     if values.dtype.kind in "US":
@@ -89,32 +112,50 @@ def decide_task(values) -> tuple[str, str]:
             return "classify", "the target holds text, so its values are classes"
         values = numbers
     values = values.astype(np.float64)
-    distinct = len(np.unique(values))
-    if first_fractional(values) is None and distinct <= MAX_CLASSES_FROM_NUMBERS:
-        return "classify", (f"the target holds {distinct} distinct whole numbers (at most "
-                            f"{MAX_CLASSES_FROM_NUMBERS} are taken as classes)")
-    kind = "whole numbers" if first_fractional(values) is None else "numbers, not all whole"
-    return "regress", (f"the target holds {distinct} distinct {kind} (classes are at most "
-                       f"{MAX_CLASSES_FROM_NUMBERS} whole numbers), so it is a quantity")
+    distinct, counts = np.unique(values, return_counts=True)
+    if first_fractional(values) is not None:
+        return "regress", (f"the target holds {len(distinct)} distinct numbers, not all "
+                           f"whole, so it is a quantity")
+    span = distinct[-1] - distinct[0] + 1
+    why = None
+    if len(distinct) > MAX_CLASSES_FROM_NUMBERS:
+        why = f"more than the {MAX_CLASSES_FROM_NUMBERS} that are taken as classes"
+    elif len(distinct) > MAX_CLASSES_IN_A_RANGE and len(distinct) * 2 > span:
+        why = f"filling most of the range {distinct[0]:g} to {distinct[-1]:g}, like a count"
+    elif len(distinct) > 2 and counts.min() == 1:
+        why = (f"and {distinct[counts.argmin()]:g} is held by one row only: a class with one "
+               f"example could be neither learned nor split")
+    if why:
+        return "regress", (f"the target holds {len(distinct)} distinct whole numbers, {why}, "
+                           f"so it is a quantity (--task classify says otherwise)")
+    return "classify", (f"the target holds {len(distinct)} distinct whole numbers (at most "
+                        f"{MAX_CLASSES_FROM_NUMBERS}, each in more than one row, are taken as "
+                        f"classes; --task regress says otherwise)")
 
 
 class TableEncoder:
     """Raw table columns (N, C) str -> numeric features (N, D) float32 (see the module doc).
 
-    max_categories: the most distinct training values a text column may have. min_missing:
+    max_categories: the most categories a text column is one-hot encoded over; a column with
+    more keeps its most frequent ones and an "other" column (`MIN_CATEGORY_ROWS`). min_missing:
     the fewest missing training cells that earn a column its indicator column; with fewer there
     is nothing to learn what "missing" means from, and the indicator would let the network
     memorise the row or two it marks (on the penguins, one row missing every measurement taught
     it "all missing = Gentoo").
 
-    Learned by `fit`: `columns_` (the C names), `kinds_` ("numeric" | "categorical" per
-    column), `medians_` (C,) float64 (NaN for text columns), `categories_` (the sorted
-    training categories of each text column, [] for numeric ones), `missing_counts_` (missing
-    cells per column in the training rows; a column with min_missing or more gets an indicator
-    column), `ranges_` (C, 3) float64: each numeric column's training min, max and standard
-    deviation (NaN for text columns; what `babysit.data.training_range` measures new rows
-    against; absent from an encoder rebuilt from a checkpoint written before it was kept),
-    `n_features_in_` (C). `feature_names_out_` names the D output columns.
+    Learned by `fit`: `columns_` (the C names), `kinds_` (per column: "numeric",
+    "categorical", "date" or "left out"), `medians_` (C,) float64 (a date column's median
+    day; NaN for text), `categories_` (the training categories each text column is one-hot
+    over, [] for the others), `others_` (per column: whether it has an "other" column for the
+    categories beyond those), `formats_` (a date column's format, a key of
+    `babysit.data.dates.FORMATS`, else None), `left_out_` (name -> why, for the columns left
+    out as identifiers), `missing_counts_` (missing cells per column in the training rows; a
+    column with min_missing or more gets an indicator column), `ranges_` (C, 3) float64: each
+    numeric or date column's training min, max and standard deviation (in days for a date;
+    NaN for text columns; what `babysit.data.training_range` measures new rows against;
+    absent from an encoder rebuilt from a checkpoint written before it was kept),
+    `n_features_in_` (C). `feature_names_out_` names the D output columns; `used_columns_`
+    the columns new rows must hold.
     """
 
     def __init__(self, max_categories: int = MAX_CATEGORIES, min_missing: int = MIN_MISSING):
@@ -125,9 +166,11 @@ class TableEncoder:
         self.max_categories, self.min_missing = max_categories, min_missing
 
     def fit(self, X, columns, rows=None) -> TableEncoder:
-        """Learn each column's kind, median or categories from the training rows X (N, C) str,
-        whose columns are named `columns` (C names). `rows` (N,) are their data-row numbers in
-        the file, for error messages (default 0..N-1). Returns self."""
+        """Learn each column's kind, median, categories or date format from the training rows
+        X (N, C) str, whose columns are named `columns` (C names). `rows` (N,) are their
+        data-row numbers in the file, for error messages (default 0..N-1). Columns that
+        cannot be used are refused together, in one ValueError naming each and why. Returns
+        self."""
         X = _check_cells(X)
         rows = np.arange(len(X)) if rows is None else np.asarray(rows)
         columns = [str(c) for c in columns]
@@ -135,67 +178,94 @@ class TableEncoder:
             raise ValueError(f"columns names {len(columns)} columns but X has {X.shape[1]}")
         if X.shape[0] == 0:
             raise ValueError("X is empty: no training rows to learn the columns from")
-        self.kinds_, self.categories_, self.missing_counts_ = [], [], []
+        self.kinds_, self.categories_, self.others_, self.formats_ = [], [], [], []
+        self.missing_counts_, self.left_out_, refused = [], {}, {}
         medians, parsed = np.full(len(columns), np.nan), np.full(X.shape, np.nan)
         for j, name in enumerate(columns):
             cells = np.char.strip(X[:, j])
             missing = missing_cells(cells)
-            if missing.all():
-                raise ValueError(f"column {name!r} holds no value in the training rows (all "
-                                 f"{len(cells)} are missing); leave it out with --drop {name}")
-            numbers = as_numbers(cells, missing)
-            if numbers is None:
-                self.kinds_.append("categorical")
-                self.categories_.append(self._categories(cells, missing, name, rows))
-            else:
-                _check_finite(numbers, missing, name, rows)
-                self.kinds_.append("numeric")
-                self.categories_.append([])
+            try:
+                kind, detail, numbers = self._learn(cells, missing, name, rows)
+            except _Refused as why:
+                refused[name] = str(why)
+                kind, detail, numbers = "left out", None, None
+            self.kinds_.append(kind)
+            categories, other = detail if kind == "categorical" else ([], False)
+            self.categories_.append(categories)
+            self.others_.append(other)
+            self.formats_.append(detail if kind == "date" else None)
+            if kind == "left out" and name not in refused:
+                self.left_out_[name] = detail
+            if numbers is not None:
                 medians[j], parsed[:, j] = np.median(numbers[~missing]), numbers
-            self.missing_counts_.append(int(missing.sum()))
+            self.missing_counts_.append(int(missing.sum()) if kind != "left out" else 0)
+        if refused:
+            raise ValueError(_refusal(refused))
+        if len(self.left_out_) == len(columns):
+            raise ValueError("no feature column left: every one is an identifier, left out ("
+                             + "; ".join(f"{name!r}: {why}" for name, why in
+                                         self.left_out_.items()) + ")")
         self.columns_, self.medians_, self.n_features_in_ = columns, medians, len(columns)
-        numeric = np.array(self.kinds_) == "numeric"
+        measured = np.isin(self.kinds_, ("numeric", "date"))
         self.ranges_ = np.full((len(columns), 3), np.nan)
-        self.ranges_[numeric] = training_range.ranges_of(parsed[:, numeric])
+        self.ranges_[measured] = training_range.ranges_of(parsed[:, measured])
         return self
 
-    def _categories(self, cells, missing, name: str, rows) -> list[str]:
-        """The sorted distinct values of a text column's present training cells, refusing a
-        column that is no category (see the module doc for the rule) and a column of numbers
-        with a stray word in it."""
+    def _learn(self, cells, missing, name: str, rows):
+        """What one training column is: (kind, detail, numbers): detail is (the categories,
+        whether an "other" column gathers the rest) for text, the format for dates, or why
+        the column is left out; numbers (N,) float64 the
+        values its median and range are measured on (None for text). Raises `_Refused`."""
+        if missing.all():
+            raise _Refused(f"holds no value in the training rows (all {len(cells)} are "
+                           f"missing)")
+        numbers = as_numbers(cells, missing)
+        if numbers is not None:
+            why = _not_finite(numbers, missing, rows)
+            if why:
+                raise _Refused(why)
+            why = _identifier(numbers, missing, name)
+            return ("left out", why, None) if why else ("numeric", None, numbers)
+        read = dates.parse(cells, missing)
+        if read is not None:
+            return "date", read[1], read[0]
         values, counts = np.unique(cells[~missing], return_counts=True)
         number = np.array([as_numbers(np.array([v]), np.zeros(1, bool)) is not None
                            for v in values], dtype=bool)
         grouped = np.array([_THOUSANDS.fullmatch(v) is not None for v in values], dtype=bool)
         if grouped.any() and (grouped | number).all():    # numbers, some written "1,000"
             i = int((cells == values[grouped][0]).argmax())
-            raise _stray_text(name, rows[i], cells[i])
+            raise _Refused(_thousands(cells[i], rows[i]))
         if counts[number].sum() * 2 > counts.sum():
             i = int((cells == values[~number][0]).argmax())
-            raise _stray_text(name, rows[i], cells[i])
-        if len(values) > self.max_categories or (len(values) > 10 and (counts == 1).all()):
-            why = (f"{len(values)} distinct values, more than the {self.max_categories} a "
-                   f"category column may have" if len(values) > self.max_categories else
-                   f"a different value in each of its {len(values)} training rows (an "
-                   f"identifier or free text)")
-            raise ValueError(f"column {name!r} is text with {why}: it cannot be one-hot "
-                             f"encoded; leave it out with --drop {name}")
-        return [str(v) for v in values]
+            raise _Refused(f"holds numbers, but {row_text(rows[i])} holds {str(cells[i])!r} "
+                           f"(fix that cell, or leave it empty to mark it missing)")
+        if len(values) > 10 and len(values) >= IDENTIFIER_SHARE * counts.sum():
+            return ("left out", f"text with {len(values)} different values in "
+                    f"{counts.sum()} training rows: an identifier or free text", None)
+        other = len(values) > self.max_categories
+        if other:       # the most frequent, in at least MIN_CATEGORY_ROWS rows; ties: in order
+            often = np.flatnonzero(counts >= MIN_CATEGORY_ROWS)
+            often = often[np.argsort(-counts[often], kind="stable")[:self.max_categories]]
+            values = values[np.sort(often)]
+        return "categorical", ([str(v) for v in values], other), None
 
     def transform(self, X, rows=None) -> np.ndarray:
         """Encode rows X (N, C) str, columns in `columns_` order, into (N, D) float32.
         `rows` (N,) are their data-row numbers in the file, for error messages.
 
-        Missing cells get the training median (numeric) or no category (text) and a 1 in
-        their indicator column where the training rows had missing cells. Categories unseen
-        in training become all zeros, counted in one `UnseenCategoryWarning` per column.
+        Missing cells get the training median (numeric, date) or no category (text) and a 1
+        in their indicator column where the training rows had missing cells. Categories unseen
+        in training become all zeros, counted in one `UnseenCategoryWarning` per column (or
+        "other", in a column that has one). Columns left out are not read.
         """
         return self.encode(X, rows)[0]
 
     def encode(self, X, rows=None) -> tuple[np.ndarray, np.ndarray]:
         """`transform`'s features (N, D) float32, and the numbers it parsed on the way:
-        (N, C) float64, each numeric column's cells (NaN where missing and in text columns),
-        what `training_range.far_outside` measures new rows by, so they are parsed once."""
+        (N, C) float64, each numeric column's cells and each date column's days (NaN where
+        missing and in text columns), what `training_range.far_outside` measures new rows by,
+        so they are parsed once."""
         self._check_fitted()
         X = _check_cells(X)
         rows = np.arange(len(X)) if rows is None else np.asarray(rows)
@@ -203,19 +273,25 @@ class TableEncoder:
             raise ValueError(f"X has {X.shape[1]} columns, the encoder was fitted on "
                              f"{self.n_features_in_}: {', '.join(self.columns_)}")
         blocks, parsed = [], np.full(X.shape, np.nan)
-        for j in range(self.n_features_in_):
+        for j, kind in enumerate(self.kinds_):
+            if kind == "left out":
+                continue
             cells = np.char.strip(X[:, j])
             missing = missing_cells(cells)
-            if self.kinds_[j] == "numeric":
+            if kind == "numeric":
                 parsed[:, j] = self._numeric(cells, missing, j, rows)
                 blocks.append(np.where(missing, self.medians_[j], parsed[:, j])[:, None])
+            elif kind == "date":
+                parsed[:, j] = self._dates(cells, missing, j, rows)
+                blocks.append(dates.features(np.where(missing, self.medians_[j],
+                                                      parsed[:, j])))
             else:
                 blocks.append(self._one_hot(cells, missing, j))
             if self._indicated(j):
                 blocks.append(missing[:, None])
         if not blocks:
             return np.zeros((len(X), 0), np.float32), parsed
-        # every number was checked against float32's range (_check_finite), so none overflows
+        # every number was checked against float32's range (_not_finite), so none overflows
         return np.hstack(blocks).astype(np.float32), parsed
 
     def _numeric(self, cells, missing, j: int, rows) -> np.ndarray:
@@ -225,59 +301,104 @@ class TableEncoder:
         if numbers is None:
             i = next(i for i, cell in enumerate(cells)
                      if not missing[i] and as_numbers(np.array([cell]), np.zeros(1, bool)) is None)
-            raise _stray_text(name, rows[i], cells[i], droppable=False)
-        _check_finite(numbers, missing, name, rows)
+            raise _stray_text(name, rows[i], cells[i])
+        why = _not_finite(numbers, missing, rows)
+        if why:
+            raise ValueError(f"column {name!r} {why}")
         return numbers
 
+    def _dates(self, cells, missing, j: int, rows) -> np.ndarray:
+        """Date column j's cells (N,) as days since 1970 (NaN where missing)."""
+        try:
+            return dates.read(cells, missing, self.formats_[j])
+        except dates.NotADate as err:
+            raise ValueError(f"column {self.columns_[j]!r} holds dates, but "
+                             f"{row_text(rows[err.index])} holds {err.cell!r}, which is no "
+                             f"date in the {dates.FORMATS[err.format]} format of the "
+                             f"training rows; fix that cell or leave it empty") from None
+
     def _one_hot(self, cells, missing, j: int) -> np.ndarray:
+        """Text column j's cells (N,) as one column per category (N, K), plus the "other"
+        column where the column has one."""
         categories = np.array(self.categories_[j], dtype=str)
         at = np.minimum(np.searchsorted(categories, cells), len(categories) - 1)
         known = categories[at] == cells
-        one_hot = np.zeros((len(cells), len(categories)))
+        one_hot = np.zeros((len(cells), len(categories) + self.others_[j]))
         one_hot[np.flatnonzero(known), at[known]] = 1.0
         unseen = ~known & ~missing
-        if unseen.any():
+        if self.others_[j]:
+            one_hot[:, -1] = unseen
+        elif unseen.any():
             examples = ", ".join(repr(str(v)) for v in np.unique(cells[unseen])[:3])
             warnings.warn(f"column {self.columns_[j]!r}: {int(unseen.sum())} of {len(cells)} "
                           f"rows hold a category unseen in training ({examples}); they are "
-                          f"encoded as all zeros", UnseenCategoryWarning, stacklevel=3)
+                          f"encoded as all zeros", UnseenCategoryWarning, stacklevel=4)
         return one_hot
 
     @property
     def feature_names_out_(self) -> list[str]:
-        """The names of the D output columns: "age", "island=Biscoe", "sex missing"."""
+        """The names of the D output columns: "age", "island=Biscoe", "name=other",
+        "when year", "sex missing"."""
         self._check_fitted()
         names = []
         for j, name in enumerate(self.columns_):
-            names += [name] if self.kinds_[j] == "numeric" else \
-                [f"{name}={c}" for c in self.categories_[j]]
+            kind = self.kinds_[j]
+            if kind == "numeric":
+                names.append(name)
+            elif kind == "date":
+                names += [f"{name} {part}" for part in dates.FEATURES]
+            elif kind == "categorical":
+                names += [f"{name}={c}" for c in self.categories_[j]]
+                names += [f"{name}=other"] if self.others_[j] else []
             if self._indicated(j):
                 names.append(f"{name} missing")
         return names
 
+    @property
+    def used_columns_(self) -> list[str]:
+        """The columns the features come from (all but those left out): what new rows need."""
+        self._check_fitted()
+        return [name for name, kind in zip(self.columns_, self.kinds_, strict=True)
+                if kind != "left out"]
+
     def describe(self) -> list[str]:
-        """What was done to the columns, one line per text column or column with missing
-        cells (what a run prints before training)."""
+        """What was done to the columns, one line per text or date column or column with
+        missing cells, and one naming every column left out (what a run prints before
+        training)."""
         self._check_fitted()
         lines = []
         for j, name in enumerate(self.columns_):
-            if self.kinds_[j] == "categorical":
+            kind = self.kinds_[j]
+            if kind == "categorical" and self.others_[j]:
+                lines.append(f"column {name!r}: text with more than {self.max_categories} "
+                             f"categories, one-hot over the {len(self.categories_[j])} most "
+                             f"frequent (each in at least {MIN_CATEGORY_ROWS} training rows) "
+                             f"plus '{name}=other' for the rest")
+            elif kind == "categorical":
                 lines.append(f"column {name!r}: text, one-hot over {len(self.categories_[j])} "
                              f"categories of the training rows")
+            elif kind == "date":
+                lines.append(f"column {name!r}: dates ({dates.FORMATS[self.formats_[j]]}), "
+                             f"expanded into {', '.join(dates.FEATURES[:-1])} and "
+                             f"{dates.FEATURES[-1]} (the date as a fractional year)")
             if self.missing_counts_[j]:
-                filled = (f"the training median {self.medians_[j]:g}"
-                          if self.kinds_[j] == "numeric" else "no category (all zeros)")
+                filled = {"numeric": f"the training median {self.medians_[j]:g}",
+                          "date": "the training rows' median date"}.get(
+                    kind, "no category (all zeros)")
                 indicator = (f"plus the indicator column '{name} missing'" if self._indicated(j)
                              else f"no indicator column (fewer than {self.min_missing})")
                 lines.append(f"column {name!r}: {self.missing_counts_[j]} missing in the "
                              f"training rows, filled with {filled}, {indicator}")
+        if self.left_out_:
+            lines.append("left out, as identifiers: " + "; ".join(
+                f"{name!r} ({why})" for name, why in self.left_out_.items()))
         return lines
 
     def _indicated(self, j: int) -> bool:
         """Whether column j has a missing-value indicator column."""
         return self.missing_counts_[j] >= self.min_missing
 
-    # -- describing a fitted encoder as JSON + arrays -------------------------------------
+    # -- describing a fitted encoder as JSON --------------------------------------------
 
     def to_state(self) -> dict:
         """The parameters and everything learned, as JSON (a missing median or range, for a
@@ -288,14 +409,16 @@ class TableEncoder:
         ranges = [None if np.isnan(r).any() else [float(v) for v in r] for r in self.ranges_]
         fitted = {"columns_": self.columns_, "kinds_": self.kinds_, "medians_": medians,
                   "categories_": self.categories_, "missing_counts_": self.missing_counts_,
-                  "ranges_": ranges}
+                  "ranges_": ranges, "others_": self.others_, "formats_": self.formats_,
+                  "left_out_": self.left_out_}
         params = {"max_categories": self.max_categories, "min_missing": self.min_missing}
         return {"class": type(self).__name__, "params": params, "fitted": fitted}
 
     @classmethod
     def from_state(cls, config: dict) -> TableEncoder:
         """Rebuild the fitted encoder that `to_state` described (one saved before `ranges_`
-        was kept lacks it, and predicts without the training-range check)."""
+        was kept lacks it, and predicts without the training-range check; one saved before
+        dates, "other" columns and identifiers has none of them)."""
         encoder = cls(**config["params"])
         fitted = dict(config["fitted"])
         encoder.medians_ = np.array([np.nan if m is None else m for m in fitted.pop("medians_")],
@@ -303,15 +426,69 @@ class TableEncoder:
         if "ranges_" in fitted:
             ranges = [[np.nan] * 3 if r is None else r for r in fitted.pop("ranges_")]
             encoder.ranges_ = np.array(ranges, dtype=np.float64).reshape(-1, 3)
+        encoder.left_out_ = dict(fitted.pop("left_out_", {}))
+        n = len(fitted["columns_"])
+        fitted.setdefault("others_", [False] * n)
+        fitted.setdefault("formats_", [None] * n)
         for name, value in fitted.items():
             setattr(encoder, name, list(value))
-        encoder.n_features_in_ = len(encoder.columns_)
+        encoder.n_features_in_ = n
         return encoder
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "columns_"):
             raise ValueError("TableEncoder is not fitted yet: call fit(X_train, columns) first, "
                              "so the categories and medians come from the training rows")
+
+
+class _Refused(ValueError):
+    """Why a training column cannot be used (the column's name is added by the caller)."""
+
+
+def _refusal(refused: dict[str, str]) -> str:
+    """One message for every refused column: name -> why, and the --drop that leaves them
+    all out."""
+    whys = "; ".join(f"column {name!r} {why}" for name, why in refused.items())
+    them = "it" if len(refused) == 1 else f"these {len(refused)} columns"
+    return f"{whys}: fix the cells, or leave {them} out with --drop {','.join(refused)}"
+
+
+def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | None:
+    """Why a numeric training column is an identifier, or None: whole numbers, a different
+    one in every row (more than 10), and either named like one (id, ID, customer_id, key,
+    index) or running like row numbers (from below the row count, filling at least half of
+    their span)."""
+    values = numbers[~missing]
+    if len(values) <= 10 or first_fractional(values) is not None:
+        return None
+    distinct = np.unique(values)
+    if len(distinct) < len(values):
+        return None
+    low, high = distinct[0], distinct[-1]
+    if _ID_NAME.search(name):
+        return "named like an identifier, whole numbers, one per row"
+    if low < len(values) and high - low + 1 <= 2 * len(values):
+        return (f"whole numbers {low:g} to {high:g}, a different one in each of the "
+                f"{len(values)} training rows, like row numbers")
+    return None
+
+
+def _not_finite(numbers: np.ndarray, missing: np.ndarray, rows) -> str | None:
+    """Why a column's numbers cannot be used, or None: an inf (or a NaN written as a number
+    other than the missing tokens), or a finite number too large for float32 (the cast would
+    turn it into inf)."""
+    bad = ~np.isfinite(numbers) & ~missing
+    if bad.any():
+        i = int(bad.argmax())
+        return (f"holds {numbers[i]} in {row_text(rows[i])}, which is not a finite number "
+                f"(fix it, or leave the cell empty to mark it missing)")
+    with np.errstate(invalid="ignore"):
+        beyond = (np.abs(numbers) > np.finfo(np.float32).max) & ~missing
+    if beyond.any():
+        i = int(beyond.argmax())
+        return (f"holds {numbers[i]:g} in {row_text(rows[i])}, beyond the range of float32 "
+                f"(about 3.4e38; rescale that column first)")
+    return None
 
 
 class TargetEncoder:
@@ -461,34 +638,20 @@ def _check_cells(X) -> np.ndarray:
     return X.astype(str, copy=False)
 
 
-def _stray_text(name: str, row: int, cell, droppable: bool = True) -> ValueError:
-    """The error for a word in a column of numbers (a typo, or a missing-value code). Only
-    the training rows' column can be left out (`droppable`): new rows must hold every column
-    the model was trained on."""
-    drop = f", or leave the column out with --drop {name}" if droppable else ""
+def _thousands(cell, row: int) -> str:
+    """Why a column of numbers written with thousands separators ("1,000") is refused."""
+    return (f"holds numbers written with thousands separators ({str(cell)!r} in "
+            f"{row_text(row)}); write them without the separators "
+            f"({str(cell).strip().replace(',', '')})")
+
+
+def _stray_text(name: str, row: int, cell) -> ValueError:
+    """The error for a word in new rows' column of numbers (a typo, or a missing-value code).
+    New rows must hold every column the model was trained on, so no --drop is offered."""
     if _THOUSANDS.fullmatch(str(cell).strip()):
-        return ValueError(f"column {name!r} holds numbers written with thousands separators "
-                          f"({str(cell)!r} in {row_text(row)}); write them without the "
-                          f"separators ({str(cell).strip().replace(',', '')})")
+        return ValueError(f"column {name!r} {_thousands(cell, row)}")
     return ValueError(f"column {name!r} holds numbers, but {row_text(row)} holds {str(cell)!r}; "
-                      f"fix that cell{' or' if not droppable else ','} leave it empty (a missing "
-                      f"value){drop}")
-
-
-def _check_finite(numbers: np.ndarray, missing: np.ndarray, name: str, rows) -> None:
-    """Refuse inf (and a NaN written as a number other than the missing tokens) in a column,
-    and a finite number too large for float32 (the cast would turn it into inf)."""
-    bad = ~np.isfinite(numbers) & ~missing
-    if bad.any():
-        i = int(bad.argmax())
-        raise ValueError(f"column {name!r}: {row_text(rows[i])} holds {numbers[i]}, which is "
-                         f"not a finite number; fix it, or leave the cell empty to mark it missing")
-    with np.errstate(invalid="ignore"):
-        beyond = (np.abs(numbers) > np.finfo(np.float32).max) & ~missing
-    if beyond.any():
-        i = int(beyond.argmax())
-        raise ValueError(f"column {name!r}: {row_text(rows[i])} holds {numbers[i]:g}, beyond "
-                         f"the range of float32 (about 3.4e38); rescale that column first")
+                      f"fix that cell or leave it empty (a missing value)")
 
 
 def to_checkpoint(table: TableEncoder, target: TargetEncoder) -> dict:

@@ -18,8 +18,14 @@ parameters it concerns. Three steps, one module each:
 Cause names (`Finding.cause`) are a contract: lr_too_high, lr_too_low, exploding_gradients,
 vanishing_gradients, dead_units, saturated_units, reg_too_strong, unscaled_inputs, noisy_loss,
 overfitting, underfitting, memorizing_noise, collapsed_predictions, class_imbalance,
-single_class, bad_initial_loss, diverged, loss_not_decreasing; and lr_ok, the one info finding
-of a clean run ("learning rate looks fine"). An empty or info-only list means healthy.
+single_class, bad_initial_loss, diverged, loss_not_decreasing; the loop's mechanisms
+(`mechanisms`, checked first): no_optimizer_step, no_gradient, gradients_not_zeroed,
+softmax_wrong_dim, target_broadcast, wrong_loss (nll_loss on raw scores), eval_mode_training,
+params_not_in_optimizer, params_without_gradient, frozen_params, reg_too_strong (the
+optimizer's weight decay), summed_loss, lr_decayed_too_fast, batches_sorted_by_label,
+gradients_clipped, train_mode_evaluation, labels_without_signal, class_imbalance (counts the
+sitter learnt), not_measured; and lr_ok, the one info finding of a clean run ("learning rate
+looks fine"). An empty or info-only list means healthy.
 """
 
 from __future__ import annotations
@@ -28,10 +34,11 @@ from dataclasses import dataclass
 
 from babysit.diagnose.causes import CAUSES, explain
 from babysit.diagnose.evidence import Evidence, moving_average
+from babysit.diagnose.mechanisms import MECHANISMS, complete
 from babysit.diagnose.symptoms import symptoms
 
 SEVERITIES = ("error", "warning", "info")
-CAUSE_NAMES = tuple(dict.fromkeys(c.name for c in CAUSES)) + ("lr_ok",)
+CAUSE_NAMES = tuple(dict.fromkeys(c.name for c in (*MECHANISMS, *CAUSES))) + ("lr_ok",)
 
 
 @dataclass(frozen=True)
@@ -70,8 +77,10 @@ def diagnose(history) -> list[Finding]:
     ("chance_loss", "n_classes", "batch_size") when present.
     """
     e = Evidence.of(history)
+    complete(e)  # the optimizer's weight decay, where the loss shows no penalty
     findings = [Finding(severity, what, text, cause.advice, cause.name, cause.concerns(e))
-                for cause, severity, what, text in explain(e, symptoms(e))]
+                for cause, severity, what, text in explain(e, symptoms(e),
+                                                           (*MECHANISMS, *CAUSES))]
     if e.curve is not None and all(f.severity == "info" and not f.cause.startswith("lr_")
                                    for f in findings):
         c = e.curve

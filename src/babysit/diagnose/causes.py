@@ -41,7 +41,8 @@ class Cause:
     """A root cause: `name` (the machine-readable cause), `what` a person reads, `advice`,
     the symptoms it `claims` when it applies, and `test(evidence, open_symptoms)`, which
     returns (base severity, its own evidence text or "") when the cause applies, else None.
-    `concerns(evidence)` names the layers or parameters it is about."""
+    `concerns(evidence)` names the layers or parameters it is about; `supersedes` the causes
+    it explains when it applies (they are not checked after it)."""
 
     name: str
     what: str
@@ -49,6 +50,7 @@ class Cause:
     claims: tuple[str, ...]
     test: Callable[[Evidence, dict[str, Symptom]], tuple[str, str] | None]
     concerns: Callable[[Evidence], tuple[str, ...]] = lambda e: ()
+    supersedes: tuple[str, ...] = ()
 
 
 def _from(symptom: str) -> Callable:
@@ -296,13 +298,14 @@ CAUSES: tuple[Cause, ...] = (
 _OPPOSITE = {"lr_too_high": "lr_too_low", "lr_too_low": "lr_too_high"}
 
 
-def explain(e: Evidence, found: dict[str, Symptom]) -> list[tuple[Cause, str, str, str]]:
-    """(cause, severity, what, evidence text) for every cause that applies, in `CAUSES` order;
+def explain(e: Evidence, found: dict[str, Symptom],
+            causes: tuple[Cause, ...] = CAUSES) -> list[tuple[Cause, str, str, str]]:
+    """(cause, severity, what, evidence text) for every cause that applies, in `causes` order;
     each symptom is explained by the first cause that applies and claims it."""
     open_ = dict(found)
-    out, named = [], set()
-    for cause in CAUSES:
-        if _OPPOSITE.get(cause.name) in named:
+    out, named, superseded = [], set(), set()
+    for cause in causes:
+        if _OPPOSITE.get(cause.name) in named or cause.name in superseded:
             continue  # never "too high" and "too low" in one diagnosis: the first one found leads
         hit = cause.test(e, open_)
         if hit is None:
@@ -315,4 +318,5 @@ def explain(e: Evidence, found: dict[str, Symptom]) -> list[tuple[Cause, str, st
             what = f"diverged: {_likely_divergence(e)}"
         out.append((cause, worst(claimed, base), what, "; ".join(parts)))
         named.add(cause.name)
+        superseded.update(cause.supersedes)
     return out

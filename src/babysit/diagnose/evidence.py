@@ -191,6 +191,8 @@ class Evidence:
         first, last = samples[0], samples[-1]
         for i, name in enumerate(names):
             a0, a1 = first["activations"][i], last["activations"][i]
+            if not (a0 and a1):
+                continue  # not read (an output that is not one tensor)
             if "dead" in a1:
                 self.dead[name] = (a0["dead"], a1["dead"])
             if "saturated" in a1:

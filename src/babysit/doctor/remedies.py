@@ -24,6 +24,9 @@ INCURABLE = {
                         "cures that; check the labels and how the data was joined",
     "single_class": "the training labels hold a single class: there is nothing to learn; "
                     "check the label column and the split",
+    "labels_without_signal": "unseen examples are classified at chance while the weights move "
+                             "normally: the labels do not depend on the inputs, and no setting "
+                             "cures that; check that each label belongs to its input",
 }
 
 # Causes no setting cures but that do not stop training from improving: noted, treated past.
@@ -139,8 +142,24 @@ def exploding_gradients(cfg, suggest_lr, finding=None):
     return out
 
 
+# A penalty at least this strong (a table's default is 3e-2) shrinks the weights of units the
+# data loss does not defend until they never fire: what looks like dead units, or like
+# underfitting, on a table is then the penalty's doing, and weakening it comes first.
+STRONG_PENALTY = 1e-2
+
+
+def _weaker_penalty(cfg, what: str) -> list[Remedy]:
+    """A strong penalty (`STRONG_PENALTY` and up) weakened 10x, as the first remedy for
+    `what` it causes; [] for a weak one."""
+    if cfg.reg < STRONG_PENALTY:
+        return []
+    weaker = _round(cfg.reg / 10)
+    return [Remedy({"reg": weaker}, f"a penalty of {cfg.reg:g} shrinks the weights until "
+                   f"{what}: weaken it 10x ({cfg.reg:g} -> {weaker:g})")]
+
+
 def dead_units(cfg, suggest_lr, finding=None):
-    out = []
+    out = _weaker_penalty(cfg, "units the data does not defend never fire")
     rate = suggest_lr(cfg)
     if rate is not None and cfg.lr > 3 * rate:
         out.append(Remedy({"lr": _round(rate)}, f"a large step knocks ReLUs into the region "
@@ -238,9 +257,11 @@ def reg_too_strong(cfg, suggest_lr, finding=None):
     # A penalty that dominates the data loss is off by decades, not by a factor: two at once.
     if not cfg.reg:
         return []
-    weaker = _round(cfg.reg / 100)
+    weaker, tenth = _round(cfg.reg / 100), _round(cfg.reg / 10)
     return [Remedy({"reg": weaker}, f"the penalty dominates the data loss: weaken it 100x "
-                   f"({cfg.reg:g} -> {weaker:g})")]
+                   f"({cfg.reg:g} -> {weaker:g})"),
+            Remedy({"reg": tenth}, f"the penalty dominates the data loss: weaken it 10x "
+                   f"({cfg.reg:g} -> {tenth:g})")]
 
 
 def noisy_loss(cfg, suggest_lr, finding=None):

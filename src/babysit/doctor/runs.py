@@ -20,12 +20,32 @@ from babysit.runs.run import DIVERGED, Run
 class Visit:
     """One trained run as the doctor sees it: its configuration, History and validation
     accuracy (None when it diverged); `run` keeps whatever the trainer function returned
-    beside them (a Trainer, to save the kept model)."""
+    beside them (a Trainer, to save the kept model). A regression (task "regress") has no
+    accuracy: it is judged by its validation loss `val_loss` (lower is better; None when it
+    diverged), and `score` turns either into one number where higher is better."""
 
     cfg: object
     history: object
     val_acc: float | None
     run: object = None
+    val_loss: float | None = None
+    task: str = "classify"
+
+    @property
+    def metric(self) -> str:
+        """What the doctor compares runs by, in words."""
+        return "validation loss" if self.task == "regress" else "validation accuracy"
+
+    @property
+    def value(self) -> float | None:
+        """The validation accuracy, or for a regression the validation loss."""
+        return self.val_loss if self.task == "regress" else self.val_acc
+
+    @property
+    def score(self) -> float | None:
+        """`value` turned so that higher is better (the loss negated); None: diverged."""
+        value = self.value
+        return None if value is None else (-value if self.task == "regress" else value)
 
 
 class Runner:
@@ -58,8 +78,8 @@ class Runner:
 
     def train(self, cfg) -> Visit:
         """Train cfg from scratch (its seed fixes init and shuffles) with the default monitors;
-        the Visit's val_acc is the last epoch's validation accuracy, None when it diverged,
-        and its `run` the `Run`."""
+        the Visit's val_acc is the last epoch's validation accuracy (a regression's val_loss
+        its last validation loss), None when it diverged, and its `run` the `Run`."""
         data = self.data(cfg)
         folder = None if self.out is None else self.out / f"round-{self.trained}"
         self.trained += 1
@@ -70,7 +90,8 @@ class Runner:
             history.save(folder / "history.json")
             cfg.save(folder / "config.json")
         val = None if diverged or not history.val_acc else history.val_acc[-1]
-        return Visit(cfg, history, val, run)
+        loss = None if diverged or not history.val_loss else history.val_loss[-1]
+        return Visit(cfg, history, val, run, val_loss=loss, task=data.task)
 
     def range_test(self, cfg, **kwargs) -> LRRange:
         """The learning-rate range test on cfg's freshly built network, optimizer, penalty and

@@ -22,7 +22,8 @@ from babysit.doctor.runs import Runner, Visit
 class Round:
     """One round of treatment: the cause treated and the evidence for it, the change made
     (setting -> [before, after]), why, validation accuracy before and after (None: the run
-    diverged), and the warnings and errors left after it (as cause names)."""
+    diverged; for a regression its validation loss, `metric` says which), and the warnings
+    and errors left after it (as cause names)."""
 
     number: int
     cause: str
@@ -32,11 +33,12 @@ class Round:
     val_before: float | None
     val_after: float | None
     left: list[str] = field(default_factory=list)
+    metric: str = "validation accuracy"
 
     def __str__(self) -> str:
         change = ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, (a, b) in self.changes.items())
         return (f"round {self.number}: {self.cause} ({self.evidence}); changed {change}: "
-                f"{self.because}. Validation accuracy {_acc(self.val_before)} -> "
+                f"{self.because}. {self.metric.capitalize()} {_acc(self.val_before)} -> "
                 f"{_acc(self.val_after)}" + (f"; left: {', '.join(self.left)}" if self.left
                                               else "; no warning left"))
 
@@ -46,8 +48,9 @@ class Treatment:
     """What `treat` did. initial, final: the configurations before and after (final is the
     best round's). rounds: each `Round`. best: the round kept (0: the initial run). stopped:
     why treatment ended. cannot_cure: the reason when an incurable cause stopped it, else None.
-    val_initial, val_final: validation accuracy of the initial and the kept run. notes: what
-    the doctor saw but does not treat (`UNTREATED`), one sentence each."""
+    val_initial, val_final: validation accuracy of the initial and the kept run (for a
+    regression their validation loss: `metric`). notes: what the doctor saw but does not
+    treat (`UNTREATED`), one sentence each."""
 
     initial: object
     final: object
@@ -58,6 +61,7 @@ class Treatment:
     val_initial: float | None
     val_final: float | None
     notes: list[str] = field(default_factory=list)
+    metric: str = "validation accuracy"
 
     @property
     def changed(self) -> dict:
@@ -75,7 +79,7 @@ class Treatment:
         return {"rounds": [_round_dict(r) for r in self.rounds], "best_round": self.best,
                 "stopped": self.stopped, "cannot_cure": self.cannot_cure,
                 "val_initial": self.val_initial, "val_final": self.val_final,
-                "notes": self.notes,
+                "metric": self.metric, "notes": self.notes,
                 "changed": {k: [_jsonable(a), _jsonable(b)] for k, (a, b) in
                             self.changed.items()},
                 "initial_config": _config_dict(self.initial),
@@ -87,7 +91,7 @@ class Treatment:
         plot) are embedded as base64."""
         e = html.escape
         parts = ["<table><tr><th>round</th><th>cause</th><th>evidence</th><th>change</th>"
-                 "<th>why</th><th>val accuracy</th></tr>"]
+                 f"<th>why</th><th>{e(self.metric)}</th></tr>"]
         for r in self.rounds:
             change = ", ".join(f"{k} {_show(a)} &rarr; {_show(b)}" for k, (a, b) in
                                r.changes.items())
@@ -100,7 +104,7 @@ class Treatment:
         parts.append(f"<p>{e(self.stopped)}.</p>")
         parts += [f"<p>Note: {e(n)}.</p>" for n in self.notes]
         parts.append(f"<p>Kept {'the initial run' if self.best == 0 else f'round {self.best}'}"
-                     f" (validation accuracy {_acc(self.val_initial)} &rarr; "
+                     f" ({e(self.metric)} {_acc(self.val_initial)} &rarr; "
                      f"{_acc(self.val_final)}). To train it again:</p>"
                      f"<pre>{e(self.command())}</pre>")
         for caption, png in (images or {}).items():
@@ -116,7 +120,7 @@ class Treatment:
         lines += [f"  note: {n}" for n in self.notes]
         if self.rounds:
             lines.append(f"  kept {'the initial run' if self.best == 0 else f'round {self.best}'}"
-                         f": validation accuracy {_acc(self.val_initial)} -> "
+                         f": {self.metric} {_acc(self.val_initial)} -> "
                          f"{_acc(self.val_final)}")
         lines.append(f"  to train it again: {self.command()}")
         return "\n".join(lines)
@@ -186,18 +190,20 @@ def treat(cfg, *, max_rounds: int = 3, train: Callable | None = None,
         rounds.append(Round(len(rounds) + 1, finding.cause, finding.evidence,
                             {k: [_jsonable(getattr(visit.cfg, k)), _jsonable(v)]
                              for k, v in remedy.changes.items()}, remedy.because,
-                            visit.val_acc, after.val_acc,
-                            sorted({f.cause for f in findings if f.severity in ACTING})))
-        say(f"  validation accuracy {_acc(visit.val_acc)} -> {_acc(after.val_acc)}")
-        if _score(after.val_acc) <= _score(best.val_acc):
-            stopped = (f"round {len(rounds)} did not raise validation accuracy "
-                       f"({_acc(best.val_acc)} -> {_acc(after.val_acc)}): kept "
+                            visit.value, after.value,
+                            sorted({f.cause for f in findings if f.severity in ACTING}),
+                            visit.metric))
+        say(f"  {visit.metric} {_acc(visit.value)} -> {_acc(after.value)}")
+        if _score(after.score) <= _score(best.score):
+            better = "lower" if visit.task == "regress" else "raise"
+            stopped = (f"round {len(rounds)} did not {better} {visit.metric} "
+                       f"({_acc(best.value)} -> {_acc(after.value)}): kept "
                        f"{'the initial run' if best_round == 0 else f'round {best_round}'}")
         else:
             best, best_round = after, len(rounds)
         visit = after
     treatment = Treatment(cfg, best.cfg, rounds, best_round, stopped, cannot_cure,
-                          initial.val_acc, best.val_acc, notes)
+                          initial.value, best.value, notes, initial.metric)
     return treatment, best
 
 
@@ -258,6 +264,7 @@ def _show(value) -> str:
 
 
 def _acc(acc) -> str:
+    """An accuracy or a loss as the record prints it ("diverged" for None)."""
     return "diverged" if acc is None else f"{acc:.4f}"
 
 

@@ -20,12 +20,14 @@ from babysit.training.trainer import Trainer, batches_per_epoch
 
 
 def load_data(cfg: RunConfig) -> datasets.Dataset:
-    """The `cfg.data` dataset split in three (seeded by `cfg.seed`; a table's `cfg.task` and
-    `cfg.drop` applied), with the `cfg.preprocess` transform ("auto" resolved for the kind of
+    """The `cfg.data` dataset split in three (seeded by `cfg.seed`, in `cfg.split`'s parts
+    or with `cfg.val_data`'s and `cfg.test_data`'s rows; a table's `cfg.task` and `cfg.drop`
+    applied), with the `cfg.preprocess` transform ("auto" resolved for the kind of
     data) fitted on the training split only and applied to all three (`data.preprocess`).
     What "auto" chose opens `data.notes`."""
     data = datasets.load(cfg.data, seed=cfg.seed or 0, target=cfg.target, task=cfg.task,
-                         drop=cfg.drop, header=cfg.header)
+                         drop=cfg.drop, fractions=cfg.split, val_data=cfg.val_data,
+                         test_data=cfg.test_data, header=cfg.header)
     name, reason = preprocess.resolve(cfg.preprocess, images=data.image_shape is not None,
                                       mapped=is_memory_mapped(data.train.X))
     data = data.preprocessed(preprocess.get(name), copy=False)   # the data held once

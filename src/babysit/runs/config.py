@@ -153,6 +153,37 @@ def _check_data(value, name: str) -> str:
     return os.path.abspath(Path(value).expanduser())     # links kept, as the user named them
 
 
+def _check_file(optional: bool = False) -> Callable:
+    """A file's path made absolute (as `_check_data` does), or None when `optional`."""
+    def check(value, name):
+        if value is None and optional:
+            return None
+        return os.path.abspath(Path(_check_text()(value, name)).expanduser())
+    return check
+
+
+def _parse_fractions(text: str) -> tuple[float, ...]:
+    """Fractions from "0.6,0.2,0.2"; ValueError naming the text otherwise."""
+    try:
+        return tuple(float(f) for f in text.split(","))
+    except ValueError:
+        raise ValueError(f"--split takes three comma-separated fractions like 0.8,0.2,0, got "
+                         f"{text!r}") from None
+
+
+def _check_split(value, name: str) -> tuple[float, float, float] | None:
+    """Three fractions (train, val, test), each >= 0, train > 0, summing to 1; or None."""
+    if value is None:
+        return None
+    ok = isinstance(value, list | tuple) and len(value) == 3 and all(
+        isinstance(f, numbers.Real) and not isinstance(f, bool) and math.isfinite(f) and f >= 0
+        for f in value)
+    if not ok or value[0] <= 0 or not math.isclose(sum(value), 1, abs_tol=1e-6):
+        raise ValueError(f"{name} must be three fractions (train, val, test), each >= 0, train "
+                         f"above 0, summing to 1, such as (0.6, 0.2, 0.2), got {value!r}")
+    return tuple(float(f) for f in value)
+
+
 def _check_widths(value, name: str) -> tuple[int, ...]:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
@@ -179,6 +210,9 @@ def _check_bool(value, name: str) -> bool:
 def _names(mapping_or_tuple, drop=()) -> Callable[[], tuple]:
     return lambda: tuple(k for k in mapping_or_tuple if k not in drop)
 
+
+# How every file was split before `split` existed (a config.json without it means this).
+BEFORE_SPLIT = (0.6, 0.2, 0.2)
 
 # --reg-kind's names; builders.build_regularizer makes each penalty from the strength --reg.
 REG_KINDS = ("l2", "l1", "elastic")
@@ -214,6 +248,17 @@ class RunConfig:
     header: bool = _setting(True, "a .csv's first row names its columns (--no-header: it is "
                             "data, and the columns are named 1, 2, ... by position)", "data",
                             check=_check_bool, parse=parse_bool)
+    split: tuple[float, float, float] | None = _setting(
+        None, "TRAIN,VAL,TEST fractions of the --data file, e.g. 0.6,0.2,0.2 (val and test "
+        "may be 0) (none: a table keeps a fifth of its rows, at most 1,000, to validate and "
+        "trains on the rest, with no test part; arrays split 0.6,0.2,0.2)", "data",
+        check=_check_split, parse=_optional(_parse_fractions))
+    val_data: str | None = _setting(None, "a .csv of validation rows, the columns of --data's "
+                                    "(then --data trains on all of its rows)", "data",
+                                    check=_check_file(optional=True), parse=_optional(str))
+    test_data: str | None = _setting(None, "a .csv of test rows, the columns of --data's, "
+                                     "scored once training ends", "data",
+                                     check=_check_file(optional=True), parse=_optional(str))
     # model
     hidden: tuple[int, ...] = _setting((100, 100), "hidden layer widths, comma-separated",
                                        "model", check=_check_widths, parse=parse_widths)
@@ -317,7 +362,9 @@ class RunConfig:
 
     @classmethod
     def load(cls, path) -> RunConfig:
-        """The config a `save` wrote (a run folder's config.json); errors name the file."""
+        """The config a `save` wrote (a run folder's config.json); errors name the file. A
+        file written before `split` existed split every file 60/20/20: it keeps doing so, so
+        that such a run repeats (--config) and resumes on the same rows."""
         path = Path(path)
         try:
             values = json.loads(path.read_text())
@@ -326,6 +373,8 @@ class RunConfig:
                              f"{err.strerror}") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:  # e.g. a .safetensors file
             raise ValueError(f"{str(path)!r} is not a run configuration (JSON): {err}") from None
+        if isinstance(values, Mapping) and "split" not in values:
+            values = {**values, "split": list(BEFORE_SPLIT)}
         try:
             return cls.from_dict(values)
         except ValueError as err:

@@ -191,9 +191,11 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
     # a model trained on a file without a header row reads new rows the same way
     header, cells = formats.read_table(data, notes=notes,
                                        header=meta.get("config", {}).get("header", True))
-    columns = match_columns(header, table.columns_, str(data))
+    used = match_columns(header, table.used_columns_, str(data))
+    rows = np.full((len(cells), table.n_features_in_), "", dtype=cells.dtype)  # left out: ""
+    rows[:, [table.columns_.index(name) for name in table.used_columns_]] = cells[:, used]
     try:
-        X, numbers = table.encode(cells[:, columns])
+        X, numbers = table.encode(rows)
     except ValueError as err:  # a cell that cannot be encoded: say in which file
         raise ValueError(f"{data}: {err}") from None
     far = training_range.far_outside(table, numbers)

@@ -20,13 +20,13 @@ import numpy as np
 from babysit.backend import to_numpy
 from babysit.data.tabular import CHECKPOINT_KEY
 from babysit.runs import run_lock
-from babysit.runs.builders import checkpoint_meta, table_meta
+from babysit.runs.builders import table_meta
 from babysit.runs.config import RunConfig
 from babysit.runs.folder import CONFIG_NAME
-from babysit.runs.run import Run
+from babysit.runs.run import Run, run_checkpoints
 from babysit.training import checkpoint_file
 from babysit.training.callbacks import EarlyStopping
-from babysit.training.checkpoint import Checkpoints, models_in, state_path
+from babysit.training.checkpoint import models_in, state_path
 
 
 def resume_command(run_dir) -> str:
@@ -78,8 +78,7 @@ def resume(folder, epochs: int | None = None) -> Run:
         cfg.save(run / CONFIG_NAME)
     trainer.epochs = epochs
     trainer.history.meta["config"] = cfg.to_dict()
-    trainer.callbacks.append(Checkpoints(run, preprocess=data.preprocess,
-                                         meta=checkpoint_meta(cfg, data)))
+    trainer.callbacks.append(run_checkpoints(run, cfg, data))
     going.cfg, going.out = cfg, run
     return going
 

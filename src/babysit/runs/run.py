@@ -3,7 +3,8 @@
 - prepare: the data (loaded from the config, or given), the config fitted to them
   (`fit_to_data`), the network, the run folder (new ones created, locked and given their
   config.json: `babysit.runs.folder`) and the Trainer with its callbacks (monitors, early
-  stopping, alerts, and `Checkpoints` writing into the folder);
+  stopping, alerts, and `Checkpoints` writing into the folder: the last epoch's model only
+  on a run of more than LONG_RUN_EPOCHS);
 - fit: trains, and says how the run ended (`ended`): FINISHED, STOPPED (early stopping or an
   alert ended it before its epochs), DIVERGED (a NaN or infinite loss; the run is kept, its
   `error` the DivergedError) or INTERRUPTED (Ctrl-C: what was kept is said, and the
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babysit.check.lr_range import LRRange, lr_range
-from babysit.data import datasets
+from babysit.data import datasets, table_parts
 from babysit.runs import finish
 from babysit.runs.builders import (
     build_model,
@@ -42,6 +43,18 @@ from babysit.training.checkpoint import Checkpoints
 from babysit.training.trainer import DivergedError, Trainer
 
 FINISHED, STOPPED, DIVERGED, INTERRUPTED = "finished", "stopped", "diverged", "interrupted"
+
+# A run of more than this many epochs (a small table's: 60 to 400 short ones) keeps its best
+# and its last epoch's checkpoint, not one file per epoch (wine's run left 375).
+LONG_RUN_EPOCHS = 50
+
+
+def run_checkpoints(out, cfg: RunConfig, data: datasets.Dataset) -> Checkpoints:
+    """The Checkpoints callback that writes run folder `out`: each epoch's model (the last one
+    only on a run of more than LONG_RUN_EPOCHS), the best, the training state, with
+    `checkpoint_meta` and the data's preprocessing."""
+    return Checkpoints(out, preprocess=data.preprocess, meta=checkpoint_meta(cfg, data),
+                       keep_last=1 if cfg.epochs > LONG_RUN_EPOCHS else None)
 
 
 @dataclass
@@ -81,8 +94,7 @@ class Run:
             out = new_folder(out, command, cfg, lock=lock)
         callbacks = []
         if checkpoints and out is not None:
-            callbacks.append(Checkpoints(out, preprocess=data.preprocess,
-                                         meta=checkpoint_meta(cfg, data)))
+            callbacks.append(run_checkpoints(out, cfg, data))
         trainer = build_trainer(cfg, net, data=data if monitors else None, quiet=quiet,
                                 callbacks=callbacks)
         return cls(cfg, data, trainer, None if out is None else Path(out))
@@ -133,11 +145,14 @@ class Run:
                        "run_dir": str(self.out)}
         final = h.loss[-1] if h.loss else None
         summary["final_loss"] = final if final is not None and math.isfinite(final) else None
+        if data.origins:            # which rows each score comes from (a table's)
+            summary["scores"] = table_parts.scores_note(data.origins)
         h.meta.update(test_accuracy=summary.get("test_accuracy"), n_test=len(data.test.y),
                       seconds=round(self.seconds, 3))
         if data.task == "regress" and self.error is None:  # the report's RMSE, MAE, R^2 rows
-            h.meta["regression"] = {k: v for k, v in summary.items()
-                                    if k.rpartition("_")[2] in ("rmse", "mae", "r2")}
+            h.meta["regression"] = {k: v for k, v in summary.items()    # of parts with rows
+                                    if k.rpartition("_")[2] in ("rmse", "mae", "r2")
+                                    and v is not None}
             h.meta["predictions"] = finish.validation_predictions(self.trainer, data)
         outcome = self.conclude(say, report=report, title=title, sections=sections)
         summary.update(outcome.to_json(), status=outcome.status)
@@ -167,4 +182,5 @@ class Run:
                         reg=build_regularizer(cfg), seed=cfg.seed or 0, **kwargs)
 
 
-__all__ = ["DIVERGED", "FINISHED", "INTERRUPTED", "STOPPED", "Run"]
+__all__ = ["DIVERGED", "FINISHED", "INTERRUPTED", "LONG_RUN_EPOCHS", "STOPPED", "Run",
+           "run_checkpoints"]

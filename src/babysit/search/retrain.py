@@ -130,10 +130,11 @@ def mark_retrained(storage, claim: Claim) -> None:
 def split_scores(model, data: datasets.Dataset) -> dict:
     """A Trainer's or Ensemble's scores on the validation and test splits (preprocessed):
     "val_accuracy" and "test_accuracy" for classes; for a regression "val_rmse", "val_mae",
-    "val_r2", "test_rmse", ... in the target's units (`babysit.training.metrics.split_metrics`)."""
+    "val_r2", "test_rmse", ... in the target's units (`babysit.training.metrics.split_metrics`);
+    the test scores are None when the data has no test rows."""
     if data.task != "regress":
         return {"val_accuracy": model.accuracy(*data.val),
-                "test_accuracy": model.accuracy(*data.test)}
+                "test_accuracy": model.accuracy(*data.test) if len(data.test.y) else None}
     predict = model.predict_values if hasattr(model, "predict_values") else (
         lambda X: to_numpy(model.scores(X)))
     return {k: v for k, v in split_metrics(predict, data).items() if not k.startswith("train_")}
@@ -143,7 +144,10 @@ def describe(scores: dict) -> str:
     """`split_scores` in words: "val accuracy 0.9611, test accuracy 0.9583", or for a
     regression "val RMSE 54.1, test RMSE 55.3, test R^2 0.4420"."""
     if "val_accuracy" in scores:
-        return (f"val accuracy {scores['val_accuracy']:.4f}, "
-                f"test accuracy {scores['test_accuracy']:.4f}")
-    return (f"val RMSE {scores['val_rmse']:.4g}, test RMSE {scores['test_rmse']:.4g}, "
-            f"test R^2 {scores['test_r2']:.4f}")
+        test = scores["test_accuracy"]
+        return f"val accuracy {scores['val_accuracy']:.4f}" + (
+            f", test accuracy {test:.4f}" if test is not None else ", no test rows")
+    val = f"val RMSE {scores['val_rmse']:.4g}"
+    if scores["test_rmse"] is None:
+        return f"{val}, val R^2 {scores['val_r2']:.4f}, no test rows"
+    return f"{val}, test RMSE {scores['test_rmse']:.4g}, test R^2 {scores['test_r2']:.4f}"

@@ -28,7 +28,8 @@ NARROW_MARGIN = 0.25
 NARROW_MIN_PAD = 0.05
 
 # RunConfig fields a search never varies: they decide the data, which is loaded once.
-_DATA_FIELDS = ("data", "target", "preprocess", "task", "drop", "header")
+_DATA_FIELDS = ("data", "target", "preprocess", "task", "drop", "split", "val_data",
+                "test_data", "header")
 
 
 def searchable_fields() -> dict:

@@ -52,6 +52,10 @@ class _Hooks:
         optimizer = getattr(optimizer, "optimizer", optimizer)  # a LightningOptimizer wraps it
         self.sitter = Sitter(pl_module, optimizer, self.image_shape, **self.options)
 
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        # the loss `on_train_batch_end` gets is detached: its graph is read here
+        self.sitter.read_loss_graph(loss)
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if isinstance(loss, torch.Tensor | float | int):

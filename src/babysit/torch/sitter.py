@@ -22,11 +22,25 @@ unchanged. It watches through hooks and never changes training:
   Hooks that only read change nothing: the weights after N steps are the same, bit for bit,
   as without the sitter.
 
+The loop's own mechanisms go to `monitors["torch"]` and `meta["setup"]`, by hooks that only
+read as well: `watch` refuses a model with nothing to train or an optimizer holding none of
+its parameters (`babysit.torch.checks`); at the first step and every `every`-th the step
+post-hook notes the model's mode, which parameters had no gradient, and whether the last
+parameter's `.grad` is what that step's backward passes made (a tensor hook sums them: more
+means gradients carried over from earlier steps, none means cleared before the step); in the
+first epoch a hook on the output's gradient names each row's class (`labels_from_gradient`),
+so the sitter learns the label counts and how batches mix them; the first loss's autograd
+graph names the loss, its reduction and what fed it (`babysit.torch.setup`); forwards without
+gradients in training mode (an evaluation with dropout on) are counted; a training forward in
+eval mode starts the run like a training one; and the probe passes read activation functions
+(`F.relu`) through a torch function mode (`babysit.torch.functional`).
+
 Where hooks see less than babysit's own loop, the keys say so rather than guess: "data"
-(feature scale, class counts) describes the probe batch, not the whole training set; the
-class counts and each sample's probe "loss" need the probe's labels (`probe=(X, y)`), else
-they are None; `layers["every"]` is None (samples follow epochs, not a step count); and the
-per-parameter gradient norms are those of the training step's loss (with whatever penalty
+(feature scale) describes the probe batch, not the whole training set; the class counts are
+the first epoch's labels when the loss is a cross-entropy (else the probe's, given as
+`probe=(X, y)`, or None); each sample's probe "loss" needs the probe's labels;
+`layers["every"]` is None (samples follow epochs, not a step count); and the per-parameter
+gradient norms are those of the training step's loss (with whatever penalty
 the loop added to it), where babysit's are the data loss's on the probe batch.
 
 Sampling keeps the cost low (a probe pass at geometrically spaced epochs, a parameter copy
@@ -42,12 +56,29 @@ import torch
 
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
+from babysit.torch.checks import trainable
+from babysit.torch.functional import ActivationCalls
+from babysit.torch.setup import (
+    LABELLED_BY_GRADIENT,
+    declared_activation,
+    declared_loss,
+    empty_setup,
+    from_graph,
+    labels_from_gradient,
+    measured_activation,
+    task_of,
+)
 from babysit.training.history import History
 from babysit.training.monitors import histogram, picture_values, unit_health
 
 # The babysit activation whose unit_health reading applies to a torch activation module.
 _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
            torch.nn.Sigmoid: Sigmoid()}
+_KIND_HEALTH = {"relu": ReLU(), "sigmoid": Sigmoid(), "tanh": Tanh()}  # functional calls
+# The gradient a step used is the one its backward passes made, up to a scale (clipping, an
+# AMP unscale): more than 5% of it outside that direction was carried over from earlier steps.
+CARRY_RESIDUAL = 0.05
+KEPT_RECORDED = 200   # the latest checked steps' kept shares (2,000 steps at every=10)
 # Modules whose weights are drawn as the first layer: (out, in) or (out, C, kh, kw).
 _FIRST_LAYER = (torch.nn.Linear, torch.nn.Conv2d)
 
@@ -106,6 +137,7 @@ class Sitter:
         self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
         self.steps = 0                 # optimizer steps taken while watched
         self._probe_x, self._probe_y = self._split_probe(probe)
+        self._probe_is_batch = probe is None  # the probe is the first batch: its labels known
         self._rows_first_epoch = 0
         self._leaves: list[tuple[str, torch.nn.Module]] | None = None
         self._before: list[torch.Tensor] | None = None
@@ -113,11 +145,39 @@ class Sitter:
         self._capture_for: dict | None = None  # the sample that waits for them
         self._captured: dict | None = None     # read at step `captured["step"]`, for end_epoch
         self._step_hooks: list = []
+        found = trainable(model, optimizer)  # refuses a model or optimizer that cannot train
         self._named = {name: p for name, p in model.named_parameters() if p.requires_grad}
+        held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        self._stepped = {n: p for n, p in self._named.items() if id(p) in held}
+        # monitors["torch"]: what only a PyTorch loop can get wrong, counted at the checked
+        # steps (the first and every `every`-th: see `_check_step`)
+        self._torch = self._history.monitors["torch"] = {
+            **found, "steps": 0, "checked_steps": 0, "eval_steps": 0, "no_grad_steps": 0,
+            "cleared_steps": 0, "stale_steps": 0, "carried_steps": 0, "kept_steps": 0,
+            "grad_kept": [],
+            "grad_none": dict.fromkeys(self._stepped, 0), "train_mode_evals": 0,
+            "batch_majority": None, "softmax_dim": None, "broadcast": False,
+            "functional": [], "unmeasured": []}
+        self._history.meta["setup"] = empty_setup()
+        self._history.meta["setup"]["loss"] = (declared_loss(loss_fn)
+                                               or self._history.meta["setup"]["loss"])
+        self._graph_read = False       # the first tensor loss's graph was read
+        self._pending = None           # inputs of a training forward made in eval mode
+        self._eval_training = False    # the run started from one: it trains in eval mode
+        self._labels: list = []        # per first-epoch batch: its label counts (C,)
+        self._first_labels = None      # the first batch's labels (the probe's)
+        self._since = None             # the watched parameter's gradient since the last step
+        self._armed = True             # ... summed while the next step is a checked one
+        self._functional: list[str] = []  # the kinds of the activation function calls
+        grad_param = list(self._stepped.values())[-1]
+        self._grad_param = grad_param
+        self._first_epoch_hooks = [model.register_forward_pre_hook(self._on_forward),
+                                   model.register_forward_hook(self._on_output)]
         self._hooks = [
-            model.register_forward_pre_hook(self._on_forward),
+            *self._first_epoch_hooks,
             optimizer.register_step_pre_hook(self._before_step),
             optimizer.register_step_post_hook(self._after_step),
+            grad_param.register_hook(self._on_grad),
         ]
 
     # -- what the caller calls ----------------------------------------------------------------
@@ -133,16 +193,27 @@ class Sitter:
         samples = self._history.monitors.get("layers", {}).get("samples")
         if samples and samples[-1]["iteration"] != self.steps:
             self._sample_now()
+        self._torch["steps"] = self.steps
+        self._torch["unmeasured"] = self._unmeasured()
         return self._history
 
     def log(self, loss, penalty=0.0) -> None:
         """Record one training step after `optimizer.step()`: `loss` is what the step minimized
         (a tensor or a float); `penalty` the part of it that a regularization term added, if the
         loop adds one (the diagnosis weighs its share)."""
+        self.read_loss_graph(loss)
         total = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
         reg_loss = penalty.item() if isinstance(penalty, torch.Tensor) else float(penalty)
         self._history.record_step(total - reg_loss, reg_loss,
                                  float(self.optimizer.param_groups[0]["lr"]))
+
+    def read_loss_graph(self, loss) -> None:
+        """Read the loop's setup (the loss, what feeds it: `babysit.torch.setup`) from the
+        autograd graph of the first loss tensor that has one. `log` does it; a framework whose
+        logged loss is detached (Lightning's) calls it before backward."""
+        if not self._graph_read and isinstance(loss, torch.Tensor) and loss.grad_fn is not None:
+            self._graph_read = True
+            self._read_graph(loss)
 
     def end_epoch(self, train_acc: float | None = None, val_acc: float | None = None) -> None:
         """Close an epoch: its accuracies (None when not measured) and, at epochs 2, 4, 8, ...,
@@ -153,12 +224,15 @@ class Sitter:
             if "n_train" not in self.extra_meta:
                 self._history.meta["n_train"] = self._rows_first_epoch or None
             if self._leaves is not None:
-                # Its work is done (the start, the rows of an epoch): a module with no hook
-                # runs PyTorch's fast path, a few microseconds a step less.
-                self._hooks[0].remove()
+                # Their work is done (the start, the rows and labels of an epoch): a module
+                # with no hook runs PyTorch's fast path, a few microseconds a step less.
+                for handle in self._first_epoch_hooks:
+                    handle.remove()
+                self._learn_labels()
         self._history.train_acc.append(train_acc)
         self._history.val_acc.append(val_acc)
         self._history.meta["epochs"] = self._history.epochs
+        self._torch["steps"] = self.steps
         if self._leaves is not None and self._history.epochs >= self._next_sample_epoch:
             # Geometric spacing: early epochs, where most goes wrong, are seen closely,
             # and a long run costs a few samples; `history` adds the last one.
@@ -192,9 +266,19 @@ class Sitter:
     def _on_forward(self, module, args) -> None:
         """Before every forward of the model in the first epoch: the first training forward
         starts the run (probe, meta, the first sample, whose gradients this step gives);
-        each counts its rows."""
-        if not (module.training and torch.is_grad_enabled() and args
-                and isinstance(args[0], torch.Tensor)):
+        each counts its rows. A forward in eval mode with gradients on is kept: when a step
+        follows, training runs in eval mode and the run starts from it (`_before_step`). A
+        forward without gradients in training mode is an evaluation that dropout and
+        BatchNorm's batch statistics change: it is counted."""
+        if not (args and isinstance(args[0], torch.Tensor)):
+            return
+        if not torch.is_grad_enabled():
+            if module.training and self._torch["mode_modules"]:
+                self._torch["train_mode_evals"] += 1
+            return
+        if not module.training:
+            if self._leaves is None:
+                self._pending = args[0]
             return
         self._rows_first_epoch += int(args[0].shape[0])
         if self._leaves is None:
@@ -218,14 +302,42 @@ class Sitter:
                             for i, (_, m) in enumerate(self._leaves)]
         self._step_hooks.append(self.model.register_forward_hook(self._unhook_outputs))
 
+    def _on_output(self, module, args, output) -> None:
+        """After every training forward of the first epoch: hook the output's gradient, which
+        names each row's target class (`labels_from_gradient`) when the loss is a
+        cross-entropy; the loss, and so whether the labels are kept, is known at `log`."""
+        if isinstance(output, torch.Tensor) and output.requires_grad and output.ndim in (1, 2):
+            output.register_hook(self._read_labels)
+
+    def _read_labels(self, grad: torch.Tensor) -> None:
+        labels = labels_from_gradient(grad.detach())
+        classes = grad.shape[1] if grad.ndim == 2 and grad.shape[1] > 1 else 2
+        if self._labels and self._labels[0].shape[0] != classes:
+            return  # another output than the first batches': not the training loss's
+        self._labels.append(torch.bincount(labels, minlength=classes))
+        if self._first_labels is None:
+            self._first_labels = labels[:self.probe_size]
+
+    def _on_grad(self, grad: torch.Tensor) -> None:
+        """The watched parameter's gradient from one backward pass, summed until a checked
+        step compares it with the `.grad` that step used."""
+        if self._armed:
+            self._since = grad.detach().clone() if self._since is None \
+                else self._since + grad.detach()
+
     def _unhook_outputs(self, module, args, output) -> None:
-        if not (module.training and torch.is_grad_enabled()):
+        if not (torch.is_grad_enabled() and (module.training or self._eval_training)):
             return  # an evaluation between the steps: the training forward is still to come
         for handle in self._step_hooks:
             handle.remove()
         self._step_hooks = []
 
     def _before_step(self, optimizer, args, kwargs) -> None:
+        if self._leaves is None and self._pending is not None:
+            # every training forward ran in eval mode: start from the last one
+            self._start(self._pending)
+            self._pending, self._eval_training = None, True
+            self._capture = {"step": self.steps + 1}  # its parameters' gradients
         if (self.steps + 1) % self.every == 0:
             with torch.no_grad():
                 self._before = [p.detach().clone() for p in self._named.values()]
@@ -234,6 +346,9 @@ class Sitter:
         # The step's gradients are read here, not before it: an optimizer given a closure
         # (as Lightning's is) runs the forward and backward passes inside step().
         self.steps += 1
+        if self.steps == 1 or self.steps % self.every == 0:
+            self._check_step()
+        self._armed, self._since = (self.steps + 1) % self.every == 0, None
         if self._capture is not None:
             self._read_gradients()
         if (self._history.epochs and (self.steps + 1) % self._history.iters_per_epoch == 0
@@ -257,6 +372,42 @@ class Sitter:
         for name, (step, scale) in zip(self._named, norms.tolist(), strict=True):
             rec["params"][name].append(step / scale if scale > 0 else None)
 
+    def _check_step(self) -> None:
+        """At the first step and every `every`-th, after it: the mode the model trained in,
+        which parameters had no gradient, and whether the watched parameter's `.grad` is
+        what this step's backward passes made (up to a scale), or holds gradients carried
+        over from earlier steps (`zero_grad()` forgotten) or none (cleared before the step)."""
+        rec = self._torch
+        rec["checked_steps"] += 1
+        rec["eval_steps"] += not self.model.training
+        grads = [p.grad for p in self._stepped.values()]
+        present = [g for g in grads if g is not None]
+        norms = torch.stack(torch._foreach_norm(present)).tolist() if present else []
+        norms = iter(norms)
+        zero = [g is None or next(norms) == 0 for g in grads]
+        for name, g in zip(self._stepped, grads, strict=True):
+            rec["grad_none"][name] += g is None  # not in the loss's graph
+        rec["no_grad_steps"] += all(zero)
+        grad, since = self._grad_param.grad, self._since
+        if since is None:
+            rec["stale_steps"] += grad is not None and bool(grad.any())
+            return
+        if grad is None:
+            rec["cleared_steps"] += 1
+            return
+        used, made = grad.detach().double().flatten(), since.double().flatten()
+        size = float(made @ made)
+        if size == 0:
+            return
+        scale = float(used @ made) / size
+        off = float(torch.linalg.vector_norm(used - scale * made)) \
+            / max(float(torch.linalg.vector_norm(used)), 1e-300)
+        if off > CARRY_RESIDUAL or scale > 1 + CARRY_RESIDUAL:
+            rec["carried_steps"] += 1
+        else:
+            rec["kept_steps"] += 1
+            rec["grad_kept"] = [*rec["grad_kept"][1 - KEPT_RECORDED:], scale]
+
     def _read_gradients(self) -> None:
         """After the step: its parameter gradients' norms (the outputs' gradients were kept in
         backward; their histograms wait until a sample needs them)."""
@@ -277,10 +428,12 @@ class Sitter:
             self._probe_x = x[:self.probe_size].detach().clone()
         self._leaves, out = self._leaf_order()
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
+        names += [f"{kind}() call {i + 1}" for i, kind in enumerate(self._functional)]
+        self._torch["functional"] = list(self._functional)
         classes = int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else None
         self._history.monitors["layers"] = {
             "every": None, "probe_size": int(self._probe_x.shape[0]), "names": names,
-            "kinds": [type(m).__name__ for _, m in self._leaves],
+            "kinds": [type(m).__name__ for _, m in self._leaves] + self._functional,
             "probe_labels": self._class_counts(self._probe_y, classes), "samples": []}
         self._history.monitors["params"] = {
             "iterations": [], "names": list(self._named),
@@ -296,6 +449,7 @@ class Sitter:
             "feature_std": flat.std(0, unbiased=False).tolist(),
             "class_counts": self._class_counts(self._probe_y, classes), "val_class_counts": None}
         self._history.meta.update(self._meta(x, classes, names))
+        self._record_output(out)
         self._capture_for = self._sample(0)
         self._record_first_layer()
 
@@ -311,14 +465,34 @@ class Sitter:
                 order.append(module)
 
         leaves = [m for m in self.model.modules() if not list(m.children())]
-        handles = [m.register_forward_hook(seen) for m in leaves]
+        out, calls = self._traced_probe([(m, seen) for m in leaves])
+        self._functional = [kind for kind, _ in calls]
+        first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
+        return [(names[m] or type(m).__name__, m) for m in order[first:]], out
+
+    def _traced_probe(self, hooks) -> tuple[torch.Tensor, list]:
+        """The probe pass with `hooks` ((module, forward hook) pairs) on: the model's output,
+        and the activation functions it called outside activation modules (kind, output), in
+        call order (`babysit.torch.functional`)."""
+        calls = ActivationCalls()
+
+        def enter(module, args):
+            calls.depth += 1
+
+        def leave(module, args, output):
+            calls.depth -= 1
+
+        acts = [m for m in self.model.modules() if type(m) in _HEALTH]
+        handles = [m.register_forward_hook(hook) for m, hook in hooks]
+        handles += [m.register_forward_pre_hook(enter) for m in acts]
+        handles += [m.register_forward_hook(leave) for m in acts]
         try:
-            out = self._run_probe()
+            with calls:
+                out = self._run_probe()
         finally:
             for h in handles:
                 h.remove()
-        first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
-        return [(names[m] or type(m).__name__, m) for m in order[first:]], out
+        return out, calls.calls
 
     def _run_probe(self) -> torch.Tensor:
         """The model on the probe batch in eval mode, changing nothing training reads."""
@@ -337,8 +511,9 @@ class Sitter:
             for m, mode in modes:
                 m.training = mode
 
-    def _probe_outputs(self) -> list[torch.Tensor]:
-        """Each leaf's output on the probe batch (leaf order), the model's output last."""
+    def _probe_outputs(self) -> tuple[list, list, torch.Tensor]:
+        """On the probe batch: each leaf's output (leaf order), each activation function
+        call's output (call order) and the model's output."""
         outputs = [None] * len(self._leaves)
 
         def keep(i):
@@ -347,24 +522,22 @@ class Sitter:
                     outputs[i] = output.detach()
             return on_output
 
-        handles = [m.register_forward_hook(keep(i)) for i, (_, m) in enumerate(self._leaves)]
-        try:
-            final = self._run_probe()
-        finally:
-            for h in handles:
-                h.remove()
-        return [*outputs, final]
+        final, calls = self._traced_probe([(m, keep(i))
+                                           for i, (_, m) in enumerate(self._leaves)])
+        return outputs, [y for _, y in calls], final
 
     def _sample(self, iteration: int) -> dict:
         """Activations and predicted classes on the probe batch now; gradients filled later."""
-        *outputs, final = self._probe_outputs()
+        outputs, calls, final = self._probe_outputs()
+        healths = [_HEALTH.get(type(m)) for _, m in self._leaves]
+        healths += [_KIND_HEALTH[kind] for kind in self._functional]
+        calls = (calls + [None] * len(self._functional))[:len(self._functional)]
         activations = []
-        for (_, m), y in zip(self._leaves, outputs, strict=True):
+        for health, y in zip(healths, outputs + calls, strict=True):
             if y is None:
                 activations.append(None)
                 continue
             units = _units(y)
-            health = _HEALTH.get(type(m))
             activations.append({**histogram(units),
                                 **(unit_health(health, units) if health else {})})
         layers = self._history.monitors["layers"]
@@ -372,8 +545,8 @@ class Sitter:
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
             predicted = torch.bincount(final.argmax(1).cpu(), minlength=final.shape[1]).tolist()
         sample = {"iteration": iteration, "loss": self._probe_loss(final),
-                  "activations": activations, "gradients": [None] * len(self._leaves),
-                  "grad_norm": [None] * len(self._leaves), "predicted": predicted}
+                  "activations": activations, "gradients": [None] * len(healths),
+                  "grad_norm": [None] * len(healths), "predicted": predicted}
         layers["samples"].append(sample)
         params = self._history.monitors["params"]
         params["iterations"].append(iteration)
@@ -406,8 +579,10 @@ class Sitter:
         """Put a step's gradient readings into `sample` and its entry of monitors["params"]."""
         outputs = capture.get("gradients") or []
         if outputs:
-            sample["gradients"] = [None if g is None else histogram(g.cpu()) for g in outputs]
-            sample["grad_norm"] = [None if g is None else _norm(g) for g in outputs]
+            pad = [None] * len(self._functional)  # no gradient read at function calls
+            sample["gradients"] = [None if g is None else histogram(g.cpu())
+                                   for g in outputs] + pad
+            sample["grad_norm"] = [None if g is None else _norm(g) for g in outputs] + pad
         params = self._history.monitors["params"]
         at = self._history.monitors["layers"]["samples"].index(sample)
         for name, norm in capture["param_grad_norm"].items():
@@ -428,6 +603,67 @@ class Sitter:
                     "name": f"{name}.weight", "shape": list(W.shape), "units": units,
                     "iteration": self.steps, "W": now, "W_start": before}
                 return
+
+    # -- the setup and the labels ---------------------------------------------------------------
+
+    def _record_output(self, out: torch.Tensor) -> None:
+        """meta["setup"]["output"] from the probe batch's output values, or the last module
+        where the values cannot tell (tanh against small scores)."""
+        setup = self._history.meta["setup"]
+        measured = measured_activation(out)
+        declared = declared_activation(self._leaves[-1][1] if self._leaves else None)
+        if measured == "unknown" or (measured == "none" and declared == "tanh"):
+            activation, seen = declared, "declared"
+        else:
+            activation, seen = measured, "measured"
+        units = int(out.shape[1]) if out.ndim == 2 else 1
+        setup["output"] = {"activation": activation, "units": units, "seen": seen}
+        setup["task"] = task_of(setup["loss"]["name"], units)
+
+    def _read_graph(self, loss: torch.Tensor) -> None:
+        """The first loss's autograd graph: the loss and its reduction, what was fed to it,
+        a softmax over the wrong dimension, a broadcast target (`babysit.torch.setup`)."""
+        graph = from_graph(loss)
+        if graph is None:
+            return
+        setup = self._history.meta["setup"]
+        setup["loss"] = graph["loss"]
+        if graph["activation"] != "unknown":  # else a reshape hides it: the values tell
+            setup["output"].update(activation=graph["activation"], seen="measured")
+        setup["task"] = task_of(graph["loss"]["name"], setup["output"]["units"])
+        self._torch["softmax_dim"], self._torch["broadcast"] = (graph["softmax_dim"],
+                                                                graph["broadcast"])
+
+    def _learn_labels(self) -> None:
+        """After the first epoch: the label counts its backward passes showed, when the loss
+        is one whose gradient names the target (the training set's class counts, each
+        batch's majority share, the probe's labels when the probe is the first batch)."""
+        setup, labels, self._labels = self._history.meta["setup"], self._labels, []
+        if not labels or setup["loss"]["name"] not in LABELLED_BY_GRADIENT:
+            return
+        per_batch = torch.stack(labels).cpu()
+        counts = per_batch.sum(0)
+        shares = per_batch.max(1).values / per_batch.sum(1).clamp(min=1)
+        self._torch["batch_majority"] = float(shares.median())
+        setup["targets"].update(classes=int(counts.shape[0]), counts=counts.tolist())
+        data, layers = self._history.monitors["data"], self._history.monitors["layers"]
+        if data["class_counts"] is None:
+            data["class_counts"] = counts.tolist()
+        if layers["probe_labels"] is None and self._probe_is_batch \
+                and self._first_labels is not None:
+            layers["probe_labels"] = torch.bincount(self._first_labels.cpu(),
+                                                    minlength=len(counts)).tolist()
+
+    def _unmeasured(self) -> list[str]:
+        """What the monitors could not see, in words (monitors["torch"]["unmeasured"])."""
+        if self.steps and self._leaves is None:
+            return ["no forward pass of the watched model was seen before a step (is the "
+                    "model given to watch the one trained?): only the loss is recorded"]
+        if self._leaves is not None and not self._functional \
+                and not any(type(m) in _HEALTH for _, m in self._leaves):
+            return ["no ReLU, tanh or sigmoid output was seen (as a module or a function): "
+                    "dead and saturated units are not measured"]
+        return []
 
     # -- meta ---------------------------------------------------------------------------------
 
@@ -476,9 +712,13 @@ def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image_shape=
     watch activations on; by default the first training batch's inputs; with labels y the
     samples hold the probe's loss and the data record its class counts), loss_fn (the
     loss for those and for the chance loss: an `nn.MultiMarginLoss` has the SVM's; softmax
-    cross-entropy otherwise),
-    every (steps between update-ratio samples, 10), probe_size (128), first_layer_units (64),
-    and anything else to add to history.meta (e.g. data="digits").
+    cross-entropy otherwise; also meta["setup"]'s loss until the first logged loss's graph
+    shows it), every (steps between update-ratio samples and loop checks, 10), probe_size
+    (128), first_layer_units (64), and anything else to add to history.meta (e.g.
+    data="digits").
+
+    Raises ValueError when the model has no parameters, all of them frozen, or when the
+    optimizer holds none of its trainable parameters: nothing would train.
     """
     return Sitter(model, optimizer, image_shape, **options)
 

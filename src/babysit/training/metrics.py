@@ -37,10 +37,14 @@ def split_metrics(predict, data) -> dict[str, float]:
     """`regression_metrics` on each split of a regression Dataset, in the target's units.
 
     predict: X (N, D) -> the network's standardized predictions (N,) or (N, 1); `data.target`
-    restores them and the split's targets. Keys "train_rmse", "train_mae", ..., "test_r2".
+    restores them and the split's targets. Keys "train_rmse", "train_mae", ..., "test_r2";
+    a split with no rows (a table with no test part) has None for each.
     """
     out = {}
     for part, split in (("train", data.train), ("val", data.val), ("test", data.test)):
+        if len(split.y) == 0:
+            out.update({f"{part}_{name}": None for name in ("rmse", "mae", "r2")})
+            continue
         scores = regression_metrics(data.target.inverse_transform(split.y),
                                     data.target.inverse_transform(predict(split.X)))
         out.update({f"{part}_{name}": value for name, value in scores.items()})

@@ -1,0 +1,62 @@
+"""Tables as Python users hold them (a pandas DataFrame, an array of objects) as the text
+cells the `babysit.data.tabular.TableEncoder` reads, so that the scikit-learn estimators
+encode text, categories, dates and missing values exactly as `babysit train` does a CSV.
+
+    needs_encoder(X)          # a DataFrame with text or missing values, or an object array
+    cells, names = cells_of(X)   # (N, C) str ("" where a value is missing), column names
+
+pandas is not imported: a DataFrame is recognised by its `columns`, `dtypes` and `isna`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def is_frame(X) -> bool:
+    """Whether X is a DataFrame (anything with columns, dtypes and isna)."""
+    return all(hasattr(X, name) for name in ("columns", "dtypes", "isna", "to_numpy"))
+
+
+def needs_encoder(X) -> bool:
+    """Whether X is a table the table encoder must read: a DataFrame with a column that is
+    not numbers (text, categories, dates) or with a missing value, or a 2-d array holding
+    text. A DataFrame or array of numbers only (objects too) goes to the network as it is,
+    and anything else to scikit-learn's checks, which refuse it."""
+    if is_frame(X):
+        numeric = all(getattr(dtype, "kind", "O") in "iufb" for dtype in X.dtypes)
+        return not numeric or bool(X.isna().to_numpy().any())
+    if hasattr(X, "tocsr"):                     # a sparse matrix: scikit-learn's to refuse
+        return False
+    values = np.asarray(X)
+    if values.ndim != 2 or values.dtype.kind not in "OUS":
+        return False
+    try:                                        # objects that are all numbers need no encoder
+        values.astype(np.float64)
+    except ValueError:                          # text ("red"): a table
+        return True
+    except TypeError:                           # a dict, None: scikit-learn's to refuse
+        return False
+    return values.dtype.kind != "O"
+
+
+def cells_of(X) -> tuple[np.ndarray, list[str] | None]:
+    """X (N, C) as text cells (N, C) str, "" where a value is missing (None, NaN, pandas' NA
+    and NaT), and its column names (None for an array: its columns have no names)."""
+    if is_frame(X):
+        values = X.to_numpy(dtype=object)
+        missing = X.isna().to_numpy()
+        names = [str(c) for c in X.columns]
+    else:
+        values = np.asarray(X, dtype=object)
+        if values.ndim != 2:
+            raise ValueError(f"X must be a 2-d table (N, C), got shape {values.shape}")
+        text = values.astype(str)
+        missing = np.isin(text, ("None", "nan", "NaN", "NaT", "<NA>"))
+        names = None
+    cells = values.astype(str)
+    cells[missing] = ""
+    return cells, names
+
+
+__all__ = ["cells_of", "is_frame", "needs_encoder"]

@@ -1,0 +1,446 @@
+"""Root causes a training loop makes, named by their mechanism: what babysit.torch's sitter
+measured in a PyTorch loop (`history.monitors["torch"]`, `history.meta["setup"]`) and what any
+run's labels and learning rates show.
+
+These causes are checked before `babysit.diagnose.causes.CAUSES`: a loop that never zeroes its
+gradients, trains in eval mode or steps parameters no gradient reaches explains the symptoms
+(a loss that rises, tiny update ratios, a low accuracy) that the later causes would otherwise
+blame on the learning rate or the model. Each is measured directly (a count of steps, a
+parameter list, an autograd node) rather than inferred from the loss, so each applies only
+when its own record says so; a history without the record (babysit's own engine) skips the
+PyTorch ones. The thresholds are named constants with their reasons.
+
+`complete(e)` adds to the evidence what the optimizer's weight decay does (a penalty the loss
+never shows), so the existing "regularization too strong" rule judges it.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from babysit.diagnose.causes import Cause
+from babysit.diagnose.evidence import Evidence, when
+from babysit.diagnose.symptoms import (
+    CHANCE_MARGIN,
+    IMBALANCE_MARGIN,
+    MEMORIZED,
+    OFF_CENTRE,
+    PENALTY_DOMINATES,
+    RATIO_LOW,
+    SCALE_HIGH,
+    SCALE_LOW,
+    WEIGHT_SHRINK,
+)
+
+# Every symptom a broken loop can produce: a root cause found in the loop explains them all.
+EFFECTS = ("loss_exploded", "loss_rose", "loss_flat", "loss_slow", "high_plateau", "underfit",
+           "collapsed", "majority_accuracy", "val_at_chance", "gap", "noisy", "ratio_low",
+           "ratio_high", "dead_start", "dead_grew", "saturated_start", "saturated_grew",
+           "gradient_vanishes", "gradient_explodes", "initial_loss_far", "weights_shrank",
+           "penalty_dominates")
+# What shows that a model learns too little (a partial loop bug matters only then).
+_LEARNS_LITTLE = ("loss_flat", "loss_slow", "high_plateau", "underfit", "val_at_chance",
+                  "majority_accuracy", "collapsed", "ratio_low")
+
+CARRIED_SHARE = 0.5      # gradients carried over at half the checked steps: not a one-off
+EVAL_SHARE = 0.5         # eval mode at half the checked steps: most of the training
+SUM_FACTOR = 0.5         # a first loss above half of batch size x chance is a sum over the
+                         # batch (a mean starts within 3x of chance: CHANCE_HIGH)
+SUM_BATCH = 8            # ... told apart from a bad start only for batches of 8 or more
+LR_COLLAPSE = 1e-3       # the rate under 1/1000 of its peak: no schedule means to stop there ...
+LR_COLLAPSE_BY = 0.25    # ... within the first quarter of the run (cosine and one-cycle
+                         # schedules are still above half their peak there)
+SORTED_BATCH = 0.9       # batches whose commonest class is 90% of their rows ...
+SORTED_SPREAD = 0.5      # ... from training labels whose commonest class is under half
+SORTED_ROWS = 2          # ... judged where a batch holds 2 rows per class (smaller shuffled
+                         # batches are mostly one class by chance)
+SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
+SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's 1e-3 has done
+                         # most of its learning by then; fewer is too short to tell)
+DECAY_LOSS = 0.25        # the optimizer's decay is half the loss, the weights shrank, and the
+                         # data loss ends above a quarter of chance: the decay holds the scores
+                         # small (a healthy digits run ends under a tenth of chance)
+CLIP_KEPT = 0.1          # steps that used under 10% of the gradient backward made (clipped),
+                         # while the model learns little
+
+
+def _record(e: Evidence) -> dict | None:
+    return e.history.monitors.get("torch")
+
+
+def _setup(e: Evidence) -> dict:
+    return e.history.meta.get("setup") or {}
+
+
+def _names(names: list[str], most: int = 4) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
+
+
+def complete(e: Evidence) -> None:
+    """Add the optimizer's weight decay to `e.penalty_share` when the loss carried no penalty:
+    coupled decay (SGD, Adam) adds wd * w to the gradient, the gradient of (wd / 2) ||w||^2;
+    AdamW's decoupled decay shrinks w by lr * wd * w a step, which Adam's own step matches
+    for a penalty (wd * rms(gradient) / 2) ||w||^2. Its share of the end loss is the penalty
+    over the penalty plus the data loss, at the last sample with the gradients read."""
+    rec, params = _record(e), e.history.monitors.get("params")
+    if e.penalty_share or not rec or not rec.get("decay") or not params or e.curve is None:
+        return
+    penalty = 0.0
+    for name, decay in rec["decay"].items():
+        pairs = [(g, v) for g, v in zip(params["grad_norm"].get(name, []),
+                                       params["value_norm"].get(name, []), strict=False)
+                 if g is not None and v is not None]
+        if not pairs:
+            continue
+        grad, value = pairs[-1]
+        scale = grad / math.sqrt(rec["sizes"][name]) if rec["decoupled"] else 1.0
+        penalty += 0.5 * decay * scale * value ** 2
+    if penalty > 0:
+        e.penalty_share = penalty / (penalty + max(e.curve.end, 0.0))
+
+
+# -- the tests: (severity, evidence text) or None ----------------------------------------------
+
+def _no_step(e, open_):
+    rec = _record(e)
+    if not rec or rec["steps"] or not e.history.loss:
+        return None
+    return "error", (f"log() recorded {len(e.history.loss)} losses but the optimizer never "
+                     f"stepped: optimizer.step() is not called (or another optimizer steps)")
+
+
+def _no_gradient(e, open_):
+    rec = _record(e)
+    if not rec or not rec["checked_steps"] or rec["no_grad_steps"] < rec["checked_steps"]:
+        return None
+    if rec["cleared_steps"]:
+        return "error", (f"backward() made gradients, but at step() they were gone at all "
+                         f"{rec['checked_steps']} checked steps: zero_grad() runs between "
+                         f"backward() and step()")
+    return "error", (f"no parameter had a gradient at any of the {rec['checked_steps']} "
+                     f"checked steps: loss.backward() is never called")
+
+
+def _not_zeroed(e, open_):
+    rec = _record(e)
+    compared = rec and rec["carried_steps"] + rec["kept_steps"]
+    if not compared or rec["carried_steps"] < CARRIED_SHARE * compared:
+        return None
+    return "error", (f"at {rec['carried_steps']} of {compared} checked steps the gradient "
+                     f"step() used held more than that step's backward passes made: "
+                     f"gradients of earlier steps were added in")
+
+
+def _eval_mode(e, open_):
+    rec = _record(e)
+    if not rec or not rec["mode_modules"] or not rec["checked_steps"] \
+            or rec["eval_steps"] < EVAL_SHARE * rec["checked_steps"]:
+        return None
+    return "warning", (f"the model was in eval mode at {rec['eval_steps']} of "
+                       f"{rec['checked_steps']} checked steps: {_names(rec['mode_modules'])} "
+                       f"trained as at evaluation (no dropout, BatchNorm's running statistics)")
+
+
+def _train_mode_eval(e, open_):
+    rec = _record(e)
+    if not rec or not rec["mode_modules"] or not rec["train_mode_evals"]:
+        return None
+    return "warning", (f"{rec['train_mode_evals']} forward passes without gradients (an "
+                       f"evaluation) ran in training mode in the first epoch: "
+                       f"{_names(rec['mode_modules'])} dropped units or used (and updated) "
+                       f"batch statistics while the accuracies were measured")
+
+
+def _listed(key: str, says: str):
+    """A test that warns about the parameters listed under monitors["torch"][key]: their
+    names, then `says`."""
+    def test(e, open_):
+        rec = _record(e)
+        return ("warning", f"{_names(rec[key])} {says}") if rec and rec[key] else None
+    return test
+
+
+def _without_gradient(e, open_):
+    rec = _record(e)
+    if not rec or not rec["checked_steps"] or rec["no_grad_steps"] >= rec["checked_steps"]:
+        return None
+    never = [n for n, k in rec["grad_none"].items() if k >= rec["checked_steps"]]
+    if not never:
+        return None
+    return "warning", (f"{_names(never)} never had a gradient at the {rec['checked_steps']} "
+                       f"checked steps while the other parameters did: no gradient reaches "
+                       f"them (a .detach(), a torch.no_grad() block or a tensor rebuilt from "
+                       f"numbers cuts the graph)")
+
+
+def _frozen(e, open_):
+    rec = _record(e)
+    if not rec or not rec["frozen"] or rec["frozen_untrained"]:
+        return None
+    return "info", (f"{_names(rec['frozen'])} have requires_grad=False (a frozen pretrained "
+                    f"part, if intended)")
+
+
+def _softmax_dim(e, open_):
+    rec = _record(e)
+    if not rec or rec["softmax_dim"] not in (0, -2):
+        return None
+    return "error", ("the (log-)softmax before the loss normalizes over dimension 0, the "
+                     "examples of the batch, not over the classes: each example's scores "
+                     "depend on the others'")
+
+
+def _broadcast(e, open_):
+    rec = _record(e)
+    if not rec or not rec["broadcast"]:
+        return None
+    return "error", ("the MSE's output was expanded to the target's shape (an (N, 1) output "
+                     "against an (N,) target): every output is compared with every target, "
+                     "so the model can only learn their mean")
+
+
+def _summed(e, open_):
+    # ln C when the chance loss is not given (a setup-aware chance loss leaves a sum unknown)
+    chance = e.chance_loss or (math.log(e.n_classes) if e.n_classes else None)
+    first, batch = e.history.loss[0] if e.history.loss else None, e.batch_size
+    reduction = _setup(e).get("loss", {}).get("reduction", "unknown")
+    known = reduction == "sum"
+    # the size test only where the reduction is not known to be a mean (a PyTorch loop whose
+    # loss graph was not seen): elsewhere a large first loss is a bad initialization
+    big = (_record(e) is not None and reduction != "mean" and first is not None and chance
+           and batch and batch >= SUM_BATCH
+           and math.isfinite(first) and first >= SUM_FACTOR * batch * chance)
+    if not (big or (known and any(s in open_ for s in ("loss_exploded", "loss_rose",
+                                                       "ratio_high", "initial_loss_far")))
+            or (known and e.nonfinite_at is not None)):
+        return None
+    shown = (f"the first loss {first:.4g} is {first / chance:.0f}x the chance loss "
+             f"{chance:.4g} at batch size {batch}" if big else "the loss uses reduction='sum'")
+    return ("error" if e.nonfinite_at is not None else "warning"), (
+        f"{shown}: the loss is summed over the batch, so the gradient and the step are "
+        f"{batch or 'batch size'}x those of a mean")
+
+
+def _nll_on_scores(e, open_):
+    """nll_loss fed what no log_softmax made (the autograd graph shows its input's node)."""
+    setup = _setup(e)
+    if setup.get("loss", {}).get("name") != "nll" \
+            or setup.get("output", {}).get("activation") not in ("none", "relu", "nonnegative") \
+            or setup.get("output", {}).get("seen") != "measured":
+        return None
+    return "error", ("nll_loss is fed scores no log_softmax made: it only negates the target's "
+                     "score, so the loss falls without bound instead of towards 0")
+
+
+def _lr_collapse(e, open_):
+    lr = [v for v in e.history.lr if v is not None]
+    if len(lr) < 20:
+        return None
+    peak = max(lr)
+    top = lr.index(peak)  # after the peak: a warm-up may start near 0
+    low = next((i for i, v in enumerate(lr[top:], top) if v < LR_COLLAPSE * peak), None)
+    if peak <= 0 or low is None or low > LR_COLLAPSE_BY * len(lr):
+        return None
+    return "warning", (f"the learning rate fell from {peak:.3g} to {lr[low]:.3g} by "
+                       f"{when(e.history, low + 1)} and {lr[-1]:.3g} at the end, of "
+                       f"{len(lr)} iterations: a scheduler stepped every batch where it "
+                       f"counts epochs?")
+
+
+def _sorted_batches(e, open_):
+    rec = _record(e)
+    share = rec and rec.get("batch_majority")
+    if share is None or share < SORTED_BATCH or e.majority_share is None \
+            or e.majority_share >= SORTED_SPREAD or not e.batch_size \
+            or e.batch_size < SORTED_ROWS * len(e.history.meta["setup"]["targets"]["counts"]):
+        return None
+    return "warning", (f"in the first epoch the commonest class was {share:.0%} of a typical "
+                       f"batch but {e.majority_share:.0%} of all the labels: the batches come "
+                       f"in label order (not shuffled), so each step fits one class")
+
+
+def _chance_accuracy(e) -> float | None:
+    if e.val_chance is not None:
+        return e.val_chance
+    if e.majority_share is not None:
+        return e.majority_share
+    return 1 / e.n_classes if e.n_classes else None
+
+
+def _no_signal(e, open_):
+    """The weights move at a normal pace and nothing is broken, yet unseen examples are
+    classified at chance and the loss stays at the chance loss: the labels do not depend on
+    the inputs (shuffled apart from them, misaligned)."""
+    chance = _chance_accuracy(e)
+    acc = e.val_acc if e.val_acc is not None else e.train_acc
+    if chance is None or acc is None or acc > chance + CHANCE_MARGIN or e.curve is None \
+            or not e.ratios or min(e.ratios.values()) < RATIO_LOW \
+            or len(e.history.loss) < SIGNAL_UPDATES:
+        return None
+    if e.train_acc is not None and e.train_acc >= chance + MEMORIZED:
+        return None  # it learns the training labels by heart: memorizing_noise names that
+    if any(s in open_ for s in ("dead_start", "saturated_start", "gradient_vanishes",
+                                "loss_exploded", "loss_rose", "weights_shrank")):
+        return None
+    if (e.input_mean or 0) > OFF_CENTRE or (e.input_scale or 1) > SCALE_HIGH \
+            or (e.input_scale or 1) < SCALE_LOW:
+        return None  # unscaled inputs explain a network that learns nothing
+    flat = e.chance_loss and e.curve.end >= SIGNAL_LOSS * e.chance_loss
+    if not (flat or "val_at_chance" in open_):
+        return None
+    which = "validation" if e.val_acc is not None else "training"
+    return "warning", (f"{which} accuracy {acc:.3f} is chance ({chance:.3f}) while updates "
+                       f"are of normal size (median ratio {min(e.ratios.values()):.1e} or more)"
+                       + (f" and the loss ends at {e.curve.end:.4g}, the chance loss "
+                          f"{e.chance_loss:.4g}" if flat else ""))
+
+
+def _imbalance(e, open_):
+    """Accuracy no better than always answering the commonest class, whose share the sitter
+    learnt from the training labels (the validation counts are not known)."""
+    if e.val_majority_share is not None or e.majority_share is None \
+            or e.majority_share <= 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN:
+        return None
+    acc = e.val_acc if e.val_acc is not None else e.train_acc
+    if acc is None or acc > e.majority_share + IMBALANCE_MARGIN:
+        return None
+    return "warning", (f"accuracy {acc:.3f}, against {e.majority_share:.3f} for always "
+                       f"answering class {e.majority_class}, which is {e.majority_share:.0%} "
+                       f"of the training labels")
+
+
+def _clipped(e, open_):
+    rec = _record(e)
+    kept = rec and rec["grad_kept"]
+    if not kept or not any(s in open_ for s in _LEARNS_LITTLE):
+        return None
+    typical = statistics.median(kept)
+    # AMP's GradScaler unscales by a power of two: that is no clipping
+    scaler = all(k > 0 and abs(math.log2(k) - round(math.log2(k))) < 1e-6 for k in kept)
+    if typical >= CLIP_KEPT or scaler:
+        return None
+    return "warning", (f"the gradient step() used was typically {typical:.2g} of the one "
+                       f"backward made: clipped (clip_grad_norm_'s max_norm) far below its size")
+
+
+def _decay_dominates(e, open_):
+    """The optimizer's weight decay (no penalty in the loss) outweighs the data: the decay's
+    share of the loss (`complete`) is over half, the weights shrank and the data loss stays
+    high. (A decay that makes the model under-fit is judged by the existing rule.)"""
+    rec = _record(e)
+    if not rec or not rec["decay"] or e.history.reg_loss and any(e.history.reg_loss) \
+            or not e.penalty_share or e.penalty_share < PENALTY_DOMINATES \
+            or not e.chance_loss or e.curve is None or e.curve.end < DECAY_LOSS * e.chance_loss:
+        return None
+    shrunk = {n: g for n, g in e.weight_growth.items() if g < WEIGHT_SHRINK}
+    if not shrunk:
+        return None
+    kind = "AdamW's decoupled" if rec["decoupled"] else "the optimizer's"
+    values = _names(sorted({f"{d:g}" for d in rec["decay"].values()}))
+    return "warning", (f"{kind} weight decay ({values}) is {e.penalty_share:.0%} of the loss "
+                       f"at the end; the weights shrank "
+                       f"({', '.join(f'{n} to {g:.2g}x' for n, g in shrunk.items())}) and the "
+                       f"data loss ends at {e.curve.end:.4g}, {e.curve.end / e.chance_loss:.0%} "
+                       f"of the chance loss")
+
+
+def _unmeasured(e, open_):
+    rec = _record(e)
+    if not rec or not rec.get("unmeasured"):
+        return None
+    return "info", "; ".join(rec["unmeasured"])
+
+
+def _param_list(key: str):
+    def concerns(e):
+        rec = _record(e)
+        return tuple(rec[key]) if rec else ()
+    return concerns
+
+
+def _gradless(e):
+    rec = _record(e)
+    return tuple(n for n, k in rec["grad_none"].items() if k >= rec["checked_steps"]) \
+        if rec else ()
+
+
+MECHANISMS: tuple[Cause, ...] = (
+    Cause("no_optimizer_step", "optimizer.step() never called",
+          "Call optimizer.step() after loss.backward() in every iteration (on the optimizer "
+          "that holds the model's parameters).", EFFECTS, _no_step),
+    Cause("no_gradient", "no gradient reaches step()",
+          "Call loss.backward() before optimizer.step(), and optimizer.zero_grad() before the "
+          "forward pass (not between backward and step).", EFFECTS, _no_gradient),
+    Cause("gradients_not_zeroed", "gradients not zeroed between steps",
+          "Call optimizer.zero_grad() once per step, before the forward pass: PyTorch adds "
+          "each backward's gradient to .grad.", EFFECTS, _not_zeroed,
+          supersedes=("diverged",)),
+    Cause("softmax_wrong_dim", "softmax over the wrong dimension",
+          "Normalize over the classes: F.softmax(x, dim=1) / F.log_softmax(x, dim=1) (or no "
+          "softmax at all before nn.CrossEntropyLoss).", EFFECTS, _softmax_dim),
+    Cause("target_broadcast", "target shape broadcast in the loss",
+          "Give the loss a target of the output's shape: y.view(-1, 1) for an (N, 1) output "
+          "(PyTorch warns 'Using a target size that is different to the input size').",
+          EFFECTS, _broadcast),
+    Cause("wrong_loss", "nll_loss on raw scores",
+          "Apply F.log_softmax(x, dim=1) before nll_loss, or use F.cross_entropy on the raw "
+          "scores (it does both).", EFFECTS, _nll_on_scores, supersedes=("diverged",)),
+    Cause("eval_mode_training", "training in eval mode",
+          "Call model.train() before the training steps (and after every evaluation, which "
+          "calls model.eval()).", EFFECTS, _eval_mode),
+    Cause("params_not_in_optimizer", "parameters not in the optimizer",
+          "Build the optimizer over every parameter that should learn: "
+          "torch.optim.Adam(model.parameters(), ...), after the model is complete.",
+          EFFECTS, _listed("not_in_optimizer", "require gradients but no optimizer group "
+                                               "holds them: they keep their initial values"),
+          _param_list("not_in_optimizer")),
+    Cause("params_without_gradient", "no gradient reaches some parameters",
+          "Remove the .detach() / torch.no_grad() / .item()-and-rebuild between these layers "
+          "and the loss, so that backward reaches them.", EFFECTS, _without_gradient, _gradless),
+    Cause("frozen_params", "parameters frozen by mistake",
+          "Set requires_grad=True on the layers that should learn (freeze only pretrained "
+          "layers), then rebuild the optimizer.", EFFECTS,
+          _listed("frozen_untrained", "have requires_grad=False and hold PyTorch's default "
+                                      "initialization: random weights that never learn"),
+          _param_list("frozen_untrained")),
+    Cause("summed_loss", "loss summed over the batch",
+          "Use reduction='mean' (the default), or divide the learning rate by the batch size.",
+          EFFECTS, _summed, supersedes=("diverged",)),
+    Cause("reg_too_strong", "weight decay too strong",
+          "Lower the optimizer's weight_decay 10x (AdamW's default is 0.01; coupled decay in "
+          "SGD or Adam is typically 1e-4 to 5e-4).", EFFECTS, _decay_dominates),
+    Cause("lr_decayed_too_fast", "learning rate decayed to nothing",
+          "Step an epoch-based scheduler (StepLR, ExponentialLR, MultiStepLR) once per epoch, "
+          "after the epoch's batches, not after every batch.", EFFECTS, _lr_collapse),
+    Cause("batches_sorted_by_label", "batches sorted by label",
+          "Shuffle the training data every epoch (DataLoader(..., shuffle=True)): each batch "
+          "should hold a mix of classes.", EFFECTS, _sorted_batches),
+    Cause("gradients_clipped", "gradients clipped too hard",
+          "Raise clip_grad_norm_'s max_norm to about the typical gradient norm (or remove "
+          "the clipping): steps of a tenth of the gradient learn ten times slower.",
+          EFFECTS, _clipped),
+    Cause("train_mode_evaluation", "evaluated in training mode",
+          "Call model.eval() before measuring the accuracies (and model.train() after): in "
+          "training mode dropout drops units and BatchNorm uses, and updates, batch "
+          "statistics.", ("gap", "noisy", "underfit"), _train_mode_eval),
+    Cause("labels_without_signal", "labels carry no signal",
+          "Check that each label belongs to its input: a shuffle applied to X but not y, a "
+          "misaligned label file, or a label column read from the wrong place.",
+          EFFECTS, _no_signal),
+    Cause("class_imbalance", "class imbalance",
+          "Balance the classes (resample or weight them: CrossEntropyLoss(weight=...)) and "
+          "judge the model by per-class accuracy: it has learned little beyond the majority "
+          "class.", ("majority_accuracy", "collapsed", "underfit", "val_at_chance", "gap"),
+          _imbalance),
+    Cause("frozen_params", "frozen parameters",
+          "Frozen parameters never learn; fine when they are a pretrained part.", (), _frozen,
+          _param_list("frozen")),
+    Cause("not_measured", "not measured",
+          "Pass the loss tensor to log() and let the model run its activations as modules or "
+          "torch functions, so that the monitors can read them.", (), _unmeasured),
+)
+
+
+__all__ = ["MECHANISMS", "complete"]

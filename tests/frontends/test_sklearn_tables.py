@@ -1,0 +1,79 @@
+"""The scikit-learn estimators take DataFrames as people have them: text, categories, dates
+and missing values go through the table encoder `babysit train` uses; the column names are
+kept; errors name the column."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from babysit.data import tabular, training_range
+from babysit.sklearn import BabysitClassifier, BabysitRegressor
+
+pd = pytest.importorskip("pandas")      # the bench and test extras install it
+
+FAST = {"epochs": 40, "hidden": (16,), "lr": 1e-2, "seed": 0}
+
+
+def frame(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    colour = rng.choice(["red", "blue", "green"], n)
+    size = rng.normal(size=n)
+    df = pd.DataFrame({"colour": colour, "size": size,
+                       "when": pd.date_range("2020-01-01", periods=n, freq="D"),
+                       "kind": pd.Categorical(rng.choice(["a", "b"], n))})
+    df.loc[::9, "size"] = np.nan
+    df.loc[::11, "colour"] = None
+    return df
+
+
+def test_a_classifier_learns_from_text_categories_dates_and_missing_values():
+    df = frame()
+    y = np.where(df["colour"] == "red", "warm", "cold")
+    model = BabysitClassifier(**FAST).fit(df, y)
+    assert model.feature_names_in_.tolist() == ["colour", "size", "when", "kind"]
+    assert model.n_features_in_ == 4
+    assert "colour=red" in model.table_.feature_names_out_ and "when trend" in \
+        model.table_.feature_names_out_
+    assert model.score(df, y) > 0.9                       # the colour tells the class
+    # the columns are matched by name, in any order
+    assert np.array_equal(model.predict(df[df.columns[::-1]]), model.predict(df))
+    with pytest.raises(ValueError, match="X lacks the column 'kind'"):
+        model.predict(df.drop(columns=["kind"]))
+
+
+def test_the_estimator_encodes_as_the_command_line_does():
+    df = frame()
+    model = BabysitRegressor(**FAST).fit(df, np.arange(len(df), dtype=float))
+    cells = df.astype(object).where(df.notna(), "").astype(str).to_numpy()
+    cells[:, 2] = df["when"].dt.strftime("%Y-%m-%d")
+    cli = tabular.TableEncoder().fit(cells, list(df.columns))
+    assert model.table_.feature_names_out_ == cli.feature_names_out_
+    assert np.allclose(model.table_.transform(cells), cli.transform(cells))
+
+
+def test_a_word_among_numbers_is_refused_naming_the_column():
+    df = frame()
+    df["size"] = df["size"].astype(object)
+    df.loc[7, "size"] = "u"
+    with pytest.raises(ValueError, match=r"column 'size' holds numbers, but data row 7 .*'u'.*"
+                                         r"drop size from X$"):
+        BabysitClassifier(**FAST).fit(df, np.arange(len(df)) % 2)
+
+
+def test_a_date_beyond_the_training_range_is_warned_of_by_name():
+    df = frame()
+    model = BabysitRegressor(**FAST).fit(df, np.arange(len(df), dtype=float))
+    later = df.head(3).copy()
+    later["when"] = pd.Timestamp("2035-01-01")
+    with pytest.warns(training_range.ExtrapolationWarning, match="when"):
+        model.predict(later)
+
+
+def test_a_numeric_frame_without_gaps_goes_to_the_network_as_it_is():
+    df = pd.DataFrame({"a": np.arange(40.0), "b": np.arange(40.0) % 3})
+    model = BabysitClassifier(epochs=2, hidden=(4,)).fit(df, np.arange(40) % 2)
+    assert model.table_ is None and model.feature_names_in_.tolist() == ["a", "b"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.predict(df)

@@ -1,0 +1,193 @@
+"""PyTorch's own training-loop bugs: watch() refuses what cannot train, the sitter records the
+loop's mechanisms and setup, and the diagnosis names each planted bug first (the fast subset of
+benchmarks/torch_bugs.py: its MLP cases)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn, F = torch.nn, torch.nn.functional
+
+from babysit.torch import watch  # noqa: E402
+from babysit.torch.setup import labels_from_gradient, measured_activation  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def bugs(benchmark):
+    """benchmarks/torch_bugs.py as a module."""
+    return benchmark("torch_bugs", "torch_bugs")
+
+
+# -- refusals at watch() ---------------------------------------------------------------------
+
+def _refusal(model, optimizer) -> str:
+    with pytest.raises(ValueError) as caught:
+        watch(model, optimizer)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_a_model_with_nothing_to_train_is_refused_in_one_line():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.requires_grad_(False)
+    assert "every parameter of the model has requires_grad=False" in _refusal(model, opt)
+    empty = nn.Sequential(nn.ReLU())
+    assert "model has no parameters" in _refusal(empty, opt)
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused():
+    model, other = nn.Linear(4, 2), nn.Linear(4, 2)
+    message = _refusal(model, torch.optim.Adam(other.parameters()))
+    assert "holds none of the model's trainable parameters" in message
+    assert "model.parameters()" in message
+
+
+# -- what the sitter records -----------------------------------------------------------------
+
+def _steps(model, opt, criterion=F.cross_entropy, n=3, backward=True, as_float=False,
+           **options):
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 8, generator=g), torch.randint(0, 4, (64,), generator=g)
+    sitter = watch(model, opt, every=1, **options)
+    for _ in range(n):
+        opt.zero_grad()
+        loss = criterion(model(X), y)
+        if backward:
+            loss.backward()
+        opt.step()
+        sitter.log(loss.item() if as_float else loss)
+    sitter.end_epoch()
+    return sitter, y
+
+
+def test_the_setup_names_a_softmax_fed_to_cross_entropy(bugs):
+    model = bugs.Then(nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4)),
+                      lambda x: F.softmax(x, 1))
+    sitter, _ = _steps(model, torch.optim.Adam(model.parameters()))
+    setup = sitter.history.meta["setup"]
+    assert setup["output"] == {"activation": "softmax", "units": 4, "seen": "measured"}
+    assert setup["loss"] == {"name": "cross_entropy", "reduction": "mean"}
+    assert setup["task"] == "classify"
+
+
+def test_the_setup_reads_a_declared_loss_and_the_label_counts(bugs):
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    # a float to log(): no graph to read, so the setup is what watch() was told
+    sitter, y = _steps(model, torch.optim.Adam(model.parameters()), loss_fn, n=1,
+                       as_float=True, loss_fn=loss_fn)
+    setup = sitter.history.meta["setup"]
+    assert setup["loss"] == {"name": "cross_entropy", "reduction": "sum"}
+    assert setup["output"]["activation"] == "none"
+    # one epoch of one batch: its labels, read from the output's gradient
+    assert setup["targets"]["counts"] == torch.bincount(y, minlength=4).tolist()
+    assert sitter.history.monitors["data"]["class_counts"] == setup["targets"]["counts"]
+
+
+def test_labels_are_the_argmin_of_a_cross_entropy_gradient():
+    g = torch.Generator().manual_seed(1)
+    scores = torch.randn(32, 5, generator=g, requires_grad=True)
+    y = torch.randint(0, 5, (32,), generator=g)
+    F.cross_entropy(scores, y, label_smoothing=0.1).backward()
+    assert torch.equal(labels_from_gradient(scores.grad), y)
+
+
+@pytest.mark.parametrize("values, expected", [
+    (torch.softmax(torch.randn(6, 3), 1), "softmax"),
+    (torch.log_softmax(torch.randn(6, 3), 1), "log_softmax"),
+    (torch.relu(torch.randn(6, 3)), "relu"),
+    (torch.sigmoid(torch.randn(6, 3)), "sigmoid"),
+    (torch.randn(6, 3), "none"),
+])
+def test_output_values_say_which_activation_made_them(values, expected):
+    assert measured_activation(values) == expected
+
+
+def test_a_softmax_over_the_batch_and_a_broadcast_target_are_seen_in_the_graph(bugs):
+    model = bugs.Then(nn.Linear(8, 4), lambda x: F.log_softmax(x, 0))
+    sitter, _ = _steps(model, torch.optim.Adam(model.parameters()), F.nll_loss)
+    assert sitter.history.monitors["torch"]["softmax_dim"] == 0
+    one = nn.Linear(8, 1)
+    with pytest.warns(UserWarning, match="target size"):
+        sitter, _ = _steps(one, torch.optim.Adam(one.parameters()),
+                           lambda out, y: F.mse_loss(out, y.float()))
+    assert sitter.history.monitors["torch"]["broadcast"] is True
+
+
+def test_functional_relus_are_measured_like_relu_modules(bugs):
+    model = bugs.FunctionalNet(classes=4)
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(32, 64, generator=g), torch.randint(0, 4, (32,), generator=g)
+    opt = torch.optim.Adam(model.parameters())
+    sitter = watch(model, opt)
+    opt.zero_grad()
+    F.cross_entropy(model(X), y).backward()
+    opt.step()
+    sitter.log(0.0)
+    layers = sitter.history.monitors["layers"]
+    functional = [i for i, name in enumerate(layers["names"]) if name.startswith("relu()")]
+    assert len(functional) == 3
+    assert all("dead" in layers["samples"][0]["activations"][i] for i in functional)
+    assert len(layers["samples"][0]["gradients"]) == len(layers["names"])
+
+
+def test_training_in_eval_mode_is_still_recorded_and_counted():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, 4))
+    model.eval()
+    sitter, _ = _steps(model, torch.optim.Adam(model.parameters()))
+    rec = sitter.history.monitors["torch"]
+    assert rec["eval_steps"] == rec["checked_steps"] == 3 and rec["mode_modules"] == ["2"]
+    assert sitter.history.monitors["layers"]["samples"]  # the monitors are not blind
+
+
+def test_a_loop_without_backward_counts_steps_without_gradient():
+    model = nn.Sequential(nn.Linear(8, 4))
+    sitter, _ = _steps(model, torch.optim.SGD(model.parameters(), lr=0.1), backward=False)
+    rec = sitter.history.monitors["torch"]
+    assert rec["no_grad_steps"] == rec["checked_steps"] == 3
+    assert sitter.history.diagnose()[0].cause == "no_gradient"
+
+
+# -- the benchmark's fast subset ---------------------------------------------------------------
+
+MINE = {"gradients_not_zeroed", "no_gradient", "no_optimizer_step", "eval_mode_training",
+        "train_mode_evaluation", "params_not_in_optimizer", "frozen_params",
+        "params_without_gradient", "reg_too_strong", "softmax_wrong_dim", "summed_loss",
+        "labels_without_signal", "class_imbalance", "target_broadcast", "lr_decayed_too_fast",
+        "batches_sorted_by_label", "gradients_clipped", "refused", ""}
+
+
+def test_the_fast_subset_of_the_torch_bugs_is_named_first(bugs):
+    """The MLP variant of every case whose cause this sitter measures, and the healthy MLP
+    runs: each bug named by the top warning or error, no healthy run with one."""
+    wrong = []
+    for case in bugs.CASES:
+        if case.expected not in MINE or "mlp" not in case.models:
+            continue
+        top, verdict = bugs.evaluate(case, "mlp")
+        if verdict != "ok":
+            wrong.append(f"{case.name}: expected {case.expected or '(none)'}, top {top}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_a_rate_that_collapses_early_is_named_but_a_warm_up_from_zero_is_not():
+    import babysit as bs
+
+    def causes(rates):
+        history = bs.History(iters_per_epoch=10)
+        for i, lr in enumerate(rates):
+            history.record_step(2.3 * 0.99 ** i, 0.0, lr)
+        return {f.cause for f in history.diagnose()}
+
+    steps = range(200)
+    assert "lr_decayed_too_fast" in causes([0.1 * 0.8 ** i for i in steps])  # per batch
+    warm_then_cosine = [0.1 * min(1.0, i / 20) * (1 + math.cos(math.pi * i / 200)) / 2
+                        for i in steps]
+    assert "lr_decayed_too_fast" not in causes(warm_then_cosine)

@@ -1,5 +1,5 @@
 """What the training state costs a `babysit train` run: the seconds `Checkpoints` spends writing
-state.safetensors (what `babysit train --resume RUN` continues from: weights, Adam's moments,
+state.safetensors (what `babysit resume RUN` continues from: weights, Adam's moments,
 generators, counters, History) after each epoch, and its size, on the default digits run
 (64-100-100-10, Adam 1e-3, batch 32, 30 epochs, the default monitors on), against the whole
 run's time and the epoch's model checkpoint. Measured inside the run (each write's own time,

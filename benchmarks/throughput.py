@@ -207,14 +207,19 @@ def make_contenders(widths, optimizer: str) -> dict:
             "numpy": Numpy(weights, biases, optimizer)}
 
 
+def make_data(widths, n: int, seed: int = 0):
+    """Synthetic float32 inputs (n, D), N(0, 1), and int64 labels (n,), uniform over classes."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, widths[0]), dtype=np.float32)
+    return X, rng.integers(0, widths[-1], n).astype(np.int64)
+
+
 def make_batches(widths, batch_size: int, n: int, seed: int = 0):
-    """Synthetic float32 data (N, D) with labels (N,), cut into contiguous mini-batches.
+    """`make_data`, cut into contiguous mini-batches.
 
     Returns (numpy batches, torch batches); the torch tensors share the NumPy memory.
     """
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n, widths[0]), dtype=np.float32)
-    y = rng.integers(0, widths[-1], n).astype(np.int64)
+    X, y = make_data(widths, n, seed)
     np_batches = [(X[i:i + batch_size], y[i:i + batch_size]) for i in range(0, n, batch_size)]
     torch_batches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in np_batches]
     return np_batches, torch_batches
@@ -288,6 +293,34 @@ def _cpu_model() -> str:
     return "unknown CPU"
 
 
+def print_environment(threads: int) -> dict:
+    """Print `environment(threads)` as JSON and return it."""
+    env = environment(threads)
+    print(json.dumps(env, indent=1))
+    return env
+
+
+def print_row(cells) -> None:
+    """One row of a Markdown table, printed at once (a long run shows its rows as they come)."""
+    print("| " + " | ".join(cells) + " |", flush=True)
+
+
+def save_json(results: dict, path: str | None) -> None:
+    """Write the raw results to `path` (the --json option) when one was given."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+def wanted_sizes(parser, text: str) -> list[str]:
+    """The size names of a comma-separated --sizes; any not in SIZES is a parser error."""
+    wanted = text.split(",")
+    unknown = [s for s in wanted if s not in {name for name, *_ in SIZES}]
+    if unknown:
+        parser.error(f"unknown sizes {unknown}")
+    return wanted
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads for all three")
@@ -297,26 +330,20 @@ def main(argv=None) -> int:
                         help="comma-separated subset of: " + ", ".join(s[0] for s in SIZES))
     parser.add_argument("--json", metavar="PATH", help="also write the raw times here")
     args = parser.parse_args(argv)
-    wanted = args.sizes.split(",")
-    unknown = [s for s in wanted if s not in {name for name, *_ in SIZES}]
-    if unknown:
-        parser.error(f"unknown sizes {unknown}")
+    wanted = wanted_sizes(parser, args.sizes)
 
     torch.set_num_threads(args.threads)
     results = {"command": " ".join([os.path.basename(sys.executable)] + sys.argv),
                "optimizer": args.optimizer, "repeats": args.repeats, "sizes": {}}
     with threadpool_limits(limits=args.threads):
-        results["environment"] = environment(args.threads)
-        print(json.dumps(results["environment"], indent=1))
+        results["environment"] = print_environment(args.threads)
         print(f"\noptimizer {args.optimizer}, float32, {args.threads} threads, {args.repeats} "
               f"timed epochs each; ms per epoch and ratios as median (min)\n")
         columns = ["MLP", "batch", "steps", "babysit ms", "PyTorch ms", "NumPy loop ms",
                    "PyTorch / babysit", "babysit / NumPy loop"]
-        print("| " + " | ".join(columns) + " |")
-        print("|" + "|".join("---" for _ in columns) + "|")
-        for name, widths, batch_size, n in SIZES:
-            if name not in wanted:
-                continue
+        print_row(columns)
+        print_row(["---"] * len(columns))
+        for name, widths, batch_size, n in (size for size in SIZES if size[0] in wanted):
             res = time_size(widths, batch_size, n, args.optimizer, args.repeats)
             med = {k: statistics.median(v) for k, v in res["times"].items()}
             low = {k: min(v) for k, v in res["times"].items()}
@@ -324,7 +351,7 @@ def main(argv=None) -> int:
             cells += [f"{1e3 * med[k]:.1f} ({1e3 * low[k]:.1f})" for k in CONTENDERS]
             cells += [f"{med[a] / med[b]:.2f}x ({low[a] / low[b]:.2f}x)"
                       for a, b in (("pytorch", "babysit"), ("babysit", "numpy"))]
-            print("| " + " | ".join(cells) + " |", flush=True)
+            print_row(cells)
             res.update(median=med, min=low, batch_size=batch_size, examples=n)
             results["sizes"][name] = res
         print("\nparameters after 3 steps from the same start, ||theta - theta_numpy|| / "
@@ -335,9 +362,7 @@ def main(argv=None) -> int:
             print(f"  {k}: babysit {d['babysit']:.1e}, PyTorch {d['pytorch']:.1e} "
                   f"(moved {d['moved']:.1e})")
     print(f"load average (1, 5, 15 min) at the end: {os.getloadavg()}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    save_json(results, args.json)
     return 0
 
 

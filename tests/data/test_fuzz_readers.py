@@ -8,7 +8,7 @@ Two profiles. By default (`make test`) each test runs a few dozen derandomized e
 few seconds in all. `BABYSIT_FUZZ_SECONDS=600` runs each reader for that many seconds with
 fresh random examples (split between its tests), and prints how many examples each ran:
 
-    BABYSIT_FUZZ_SECONDS=600 python -m pytest tests/test_fuzz_readers.py -k csv -s
+    BABYSIT_FUZZ_SECONDS=600 python -m pytest tests/data/test_fuzz_readers.py -k csv -s
 """
 
 import csv

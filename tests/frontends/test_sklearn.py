@@ -1,9 +1,12 @@
 """scikit-learn's own estimator checks, model selection, pickling and labels of any type."""
 
+import ast
 import copy
 import inspect
 import pickle
+import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,6 +67,18 @@ def test_the_parameter_docs_are_run_configs_help_texts(estimator):
         if name != "verbose":
             assert " ".join(fields[name].metadata["help"].split()) in doc
     assert "preprocess : default 'minmax'" in doc and "'whiten-zca'" in doc
+
+
+def test_the_defaults_the_manual_shows_are_the_defaults():
+    """The manual's `BabysitClassifier(...)  # these are the defaults` call (its estimators
+    page) passes each argument its default: a changed default shows there too."""
+    text = (Path(__file__).resolve().parents[2] / "docs" / "estimators.md").read_text()
+    call = re.search(r"BabysitClassifier\((.*?)\)\s*# these are the defaults", text, re.S)
+    assert call, "the manual no longer shows the defaults"
+    shown = ast.parse(f"f({call.group(1)})").body[0].value.keywords
+    defaults = BabysitClassifier().get_params()
+    assert {k.arg: ast.literal_eval(k.value) for k in shown} == {
+        k.arg: defaults[k.arg] for k in shown}
 
 
 def test_constructor_arguments_are_the_run_configuration_fields():

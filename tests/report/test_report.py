@@ -3,7 +3,7 @@ SVG; the findings come first, then the plots, then the run table in words, then 
 one epoch convention throughout; a blow-up marked where it stayed; nothing on it misleading
 (a penalty that dominates the loss, a histogram after a blow-up, a heatmap off centre).
 `babysit demo` writes it, `babysit report` re-renders it or compares runs.
-(tests/test_report_browser.py opens every kind of report in Chromium.)"""
+(tests/report/test_report_browser.py opens every kind of report in Chromium.)"""
 
 from __future__ import annotations
 

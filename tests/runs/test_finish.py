@@ -66,3 +66,24 @@ def test_a_run_that_ends_with_an_error_finding_says_so_last(tmp_path):
     assert outcome.last_line(tmp_path) == ("finished, but the diagnosis found an error: dead "
                                            f"units; the report is {tmp_path / 'report.html'}")
     assert finish.Outcome([note], None, diverged=False).last_line(tmp_path) is None
+
+
+def test_the_end_of_a_run_diagnoses_it_once_for_the_printout_and_the_report(
+        digits_split, tmp_path, monkeypatch):
+    import babysit.diagnose
+    import babysit.report
+
+    trainer = _trainer(0.05, epochs=2)
+    assert _fit(trainer, digits_split) is None
+    calls = []
+    real = babysit.diagnose.diagnose
+
+    def counted(history):
+        calls.append(history)
+        return real(history)
+
+    monkeypatch.setattr(babysit.diagnose, "diagnose", counted)   # History.diagnose's
+    monkeypatch.setattr(babysit.report, "diagnose", counted)     # the report's own
+    outcome = finish.finish(trainer.history, tmp_path, lambda line: None)
+    assert len(calls) == 1 and outcome.report.is_file()
+    assert outcome.findings[0].what in outcome.report.read_text()

@@ -15,7 +15,8 @@ import pytest
 
 import babysit as bs
 from babysit import cli
-from babysit.runs import finish, run_lock
+from babysit.runs import run_lock
+from babysit.runs.run import Run
 from babysit.training.checkpoint import Checkpoints
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="flock: POSIX only")
@@ -159,7 +160,7 @@ def test_the_lock_goes_when_the_run_ends_however_it_ends(tmp_path, capsys, monke
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as m:                          # an error after training
-        m.setattr(finish, "finish", disk_full)
+        m.setattr(Run, "finish", disk_full)
         assert train(tmp_path, "failed", "--epochs", "1") == 2
     assert is_free(tmp_path / "failed")
 

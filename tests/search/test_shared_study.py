@@ -306,7 +306,7 @@ def test_a_storage_url_is_shown_without_its_password(url, shown):
 def test_a_plain_postgresql_url_uses_the_driver_that_is_installed(monkeypatch, installed,
                                                                    expected):
     """SQLAlchemy 2.1 takes plain postgresql:// to mean psycopg 3, older ones psycopg2; the
-    README's psycopg2-binary and the `postgres` extra's psycopg 3 both work."""
+    search page's psycopg2-binary and the `postgres` extra's psycopg 3 both work."""
     from babysit.search import database
 
     monkeypatch.setattr(database.importlib.util, "find_spec",
@@ -366,15 +366,15 @@ def test_a_search_whose_worker_crashed_never_exits_0(tmp_path, capsys, monkeypat
                      "--top-k", "0", "--out", str(tmp_path)]) == 0     # run again: resumed
 
 
-def test_the_readme_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path):
-    """What the README tells a user to type reads the trials a search wrote."""
+def test_the_manual_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path):
+    """What the manual's search page tells a user to type reads the trials a search wrote."""
     import optuna
 
     from babysit import search
 
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    assert "`<study>.stage1`, `<study>.stage2`" in readme
-    assert 'optuna.load_study(study_name="digits-1.stage1"' in readme
+    page = (Path(__file__).parents[2] / "docs" / "search.md").read_text()
+    assert "`<study>.stage1`, `<study>.stage2`" in page
+    assert 'optuna.load_study(study_name="digits-1.stage1"' in page
     search.run({"lr": search.loguniform(1e-3, 1e-2)}, "digits", stages=[
         search.Stage(2, epochs=1), search.Stage(2, epochs=1)], base={"hidden": [8]},
         study="digits-1", out=tmp_path, top_k=0, say=lambda text: None)

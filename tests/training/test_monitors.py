@@ -14,10 +14,10 @@ from babysit.nn.layers import ReLU, Sigmoid, Tanh
 from babysit.training import monitors
 
 
-def _fit(data, net, callbacks=(), epochs=2, opt=None, **kwargs):
+def _fit(data, net, callbacks=(), epochs=2, opt=None, batch_size=64, **kwargs):
     X, y, Xv, yv = data
     trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), opt or bs.optim.Adam(1e-3),
-                         reg=bs.regularizers.L2(1e-4), batch_size=64, epochs=epochs,
+                         reg=bs.regularizers.L2(1e-4), batch_size=batch_size, epochs=epochs,
                          callbacks=callbacks, progress=False, **kwargs)
     return trainer, trainer.fit(X, y, val=(Xv, yv))
 
@@ -195,3 +195,121 @@ def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_dig
     for name, p in net.named_params().items():
         assert params["grad_norm"][name][-1] == pytest.approx(np.linalg.norm(p.grad), rel=1e-4)
         assert params["value_norm"][name][-1] == pytest.approx(np.linalg.norm(p.value), rel=1e-5)
+
+
+def test_a_strided_sample_spans_every_column_and_keeps_the_ratio_of_norms():
+    rng = np.random.default_rng(0)
+    small = rng.standard_normal((64, 100)).astype(np.float32)
+    assert monitors.strided_sample(small, 2**14).base is small    # all of it, a view
+    W = rng.standard_normal((3072, 1024)).astype(np.float32)
+    step = 1e-3 * rng.standard_normal(W.shape).astype(np.float32)
+    sample = monitors.strided_sample(W, 2**14)
+    assert sample.size <= 2**14 and np.shares_memory(sample, W)
+    columns = np.unravel_index(np.arange(W.size)[::sample.strides[0] // 4], W.shape)[1]
+    assert len(np.unique(columns)) == 1024     # a stride of 192 would visit 16 columns
+    full = np.linalg.norm(step) / np.linalg.norm(W)
+    part = np.linalg.norm(monitors.strided_sample(step, 2**14)) / np.linalg.norm(sample)
+    assert part == pytest.approx(full, rel=0.03)
+
+
+def test_update_ratios_of_a_wide_layer_read_a_sample_of_it():
+    """Each sampled update copies at most `sample_size` entries of a Param, and the ratio is
+    within a few percent of the whole matrix's."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((512, 300)).astype(np.float32)
+    y = rng.integers(0, 10, 512)
+    ratios = monitors.UpdateRatios(every=1, sample_size=4000)
+    net = bs.mlp(300, [200], 10, seed=0)
+    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                         batch_size=512, callbacks=[ratios], progress=False)
+    Xp, yp = trainer.prepare(X, y)
+    ratios.on_train_begin(trainer, Xp, yp, None)
+    before = net.layers[0].params["W"].value.copy()
+    trainer.step(Xp, yp)
+    assert ratios._before is None    # the sample copies are dropped after the update
+    expected = np.linalg.norm(net.layers[0].params["W"].value - before) / np.linalg.norm(before)
+    got = trainer.history.monitors["update_ratio"]["params"]["0.W"][0]
+    assert got == pytest.approx(expected, rel=0.06) and got != pytest.approx(expected, rel=1e-6)
+
+
+def test_the_probe_leaves_the_training_gradients_alone(centred_digits):
+    """A LayerStats sample writes its gradients into buffers of its own: every Param.grad
+    is the same array with the same contents afterwards, and no copy of the net is made."""
+    X, y, _, _ = centred_digits
+    stats = monitors.LayerStats(every=1)
+    net = bs.mlp(64, [30], 10, seed=0)
+    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                         batch_size=64, callbacks=[stats], progress=False)
+    Xp, yp = trainer.prepare(X, y)
+    stats.on_train_begin(trainer, Xp, yp, None)
+    trainer.step(Xp[:64], yp[:64])
+    grads = {name: (p.grad, p.grad.copy()) for name, p in net.named_params().items()}
+    stats.after_update(trainer, 1)
+    for name, p in net.named_params().items():
+        assert p.grad is grads[name][0], name
+        np.testing.assert_array_equal(p.grad, grads[name][1], err_msg=name)
+    norms = trainer.history.monitors["params"]["grad_norm"]["0.W"]
+    training_grad = np.linalg.norm(net.named_params()["0.W"].grad)
+    assert len(norms) == 3 and norms[-1] != pytest.approx(training_grad, rel=1e-3)
+
+
+def test_probe_samples_are_spaced_by_the_training_work_between_them(centred_digits):
+    """With small batches the probe runs at most once per PROBE_SPACING probe batches of
+    training examples, or once an epoch when an epoch is shorter; `every` given is taken as
+    it is."""
+    X = centred_digits[0]
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats(probe_size=16)],
+                epochs=3, batch_size=8)
+    every = h.monitors["layers"]["every"]
+    assert every == math.ceil(monitors.PROBE_SPACING * 16 / 8) == 100
+    assert every > math.ceil(X.shape[0] / 8) * 3 // 5    # the 5-samples rule would be denser
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats()],
+                epochs=5, batch_size=32)
+    assert h.monitors["layers"]["every"] == math.ceil(X.shape[0] / 32)    # once an epoch
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats(every=3)],
+                epochs=1, batch_size=8)
+    assert h.monitors["layers"]["every"] == 3
+
+
+def test_data_stats_of_a_large_set_read_an_even_sample_of_rows():
+    rng = np.random.default_rng(2)
+    X = (rng.standard_normal((40_000, 100)) * np.arange(1, 101) + 5).astype(np.float32)
+    rows = monitors.data_rows(X)
+    assert rows.base is X and 256 <= rows.shape[0] <= 2700
+    small = X[:2000]
+    assert monitors.data_rows(small) is small
+    trainer = bs.Trainer(bs.mlp(100, [], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.DataStats()],
+                         progress=False)
+    rec = trainer.fit(X, rng.integers(0, 10, 40_000)).monitors["data"]
+    assert rec["n"] == 40_000
+    np.testing.assert_allclose(rec["feature_std"], X.std(axis=0), rtol=0.05)
+    np.testing.assert_allclose(rec["feature_mean"], X.mean(axis=0),
+                               atol=0.1 * float(X.std(axis=0).max()))
+
+
+def test_the_records_have_the_layout_diagnose_records_declares(centred_digits):
+    """`babysit.diagnose.records` is the contract: every key the monitors write, and no other
+    (the PyTorch sitter's History is held to this one in test_torch)."""
+    from babysit.diagnose import records
+
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0),
+                monitors.default(image_shape=(8, 8)))
+    assert set(h.monitors) == set(records.RECORDS)
+    for key, layout in records.RECORDS.items():
+        assert set(h.monitors[key]) == set(layout.__annotations__), key
+    for sample in h.monitors["layers"]["samples"]:
+        assert set(sample) == set(records.LayerSample.__annotations__)
+        for summary in sample["activations"] + sample["gradients"]:
+            assert records.Histogram.__required_keys__ <= set(summary)
+            assert set(summary) <= set(records.Histogram.__annotations__)
+
+
+def test_the_first_layer_picture_of_a_wide_input_keeps_fewer_units():
+    rng = np.random.default_rng(3)
+    X, y = rng.standard_normal((64, 784)).astype(np.float32), rng.integers(0, 10, 64)
+    trainer = bs.Trainer(bs.mlp(784, [100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.FirstLayerWeights()],
+                         progress=False)
+    rec = trainer.fit(X, y).monitors["first_layer"]
+    assert rec["units"] == list(range(2**15 // 784)) and len(rec["W"]) == 784

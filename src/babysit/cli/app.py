@@ -20,6 +20,8 @@ from babysit.runs import run_lock
 from babysit.runs.finish import COMMAND_LINE, EXIT_DIVERGED, stop_signals_interrupt
 from babysit.search.database import masked
 
+__all__ = ["COMMANDS", "parser", "main"]
+
 # name -> (help, the command: args -> (exit status, --json summary), its options).
 COMMANDS = {
     "demo": ("run the whole recipe on the embedded digits data", demo.cmd_demo,

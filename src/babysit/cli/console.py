@@ -12,6 +12,8 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator
 
+__all__ = ["say", "stdout_reader_may_leave", "OneLineParser", "run_reporting_errors"]
+
 
 def say(text: str = "") -> None:
     """Human-readable output, flushed at once; a command's JSON summary (--json) is printed

@@ -20,11 +20,10 @@ from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, count, run_config
 from babysit.data import table_parts
 from babysit.runs import ensemble, finish, run_lock
-from babysit.runs.builders import fit_to_data, load_data
-from babysit.runs.config import RunConfig, config_fields
+from babysit.runs.config import RunConfig
 from babysit.runs.folder import CONFIG_NAME, new_folder
 from babysit.runs.resume import refuse_other_data, resume_command, stopped_itself
-from babysit.runs.run import Run
+from babysit.runs.run import Run, fitted
 from babysit.training.alerts import blew_up
 from babysit.training.checkpoint import state_path
 from babysit.training.history import History
@@ -50,9 +49,7 @@ def add_ensemble_option(p) -> None:
 def train_ensemble(args) -> tuple[int, dict]:
     """`train --ensemble K` with the settings the options give: the exit status (3 when a
     member diverged, which ends the ensemble there, its folder kept) and --json summary."""
-    cfg = run_config(args)
-    data = load_data(cfg)
-    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    cfg, data = fitted(run_config(args), chosen_settings(args))
     out = new_folder(args.out, "train", cfg)
     _write_record(out, args.ensemble, finished=False)
     first = cfg.seed or 0
@@ -73,9 +70,7 @@ def resume_ensemble(out: Path, epochs: int | None, report: bool = True) -> tuple
     if finished:
         raise ValueError(f"{out}: the ensemble has finished its {members} members; train a "
                          f"new one (or resume a member alone with --epochs N)")
-    cfg = RunConfig.load(out / CONFIG_NAME)
-    data = load_data(cfg)
-    cfg = fit_to_data(cfg, data, set(config_fields()))  # the file's settings are all chosen
+    cfg, data = fitted(RunConfig.load(out / CONFIG_NAME))  # the file's settings: all chosen
     first = cfg.seed or 0
     say(f"babysit resume: {data.name}, resuming the ensemble of {members} models in {out}, "
         f"seeds {first}..{first + members - 1}")

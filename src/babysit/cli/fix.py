@@ -15,9 +15,10 @@ from babysit.cli.options import chosen_settings, run_config
 from babysit.doctor import Runner, treat
 from babysit.report.page import Drawn, Section, figures_html
 from babysit.report.plots import plot_lr_range
-from babysit.runs.builders import fit_to_data, layer_widths
+from babysit.runs.builders import layer_widths
 from babysit.runs.finish import EXIT_DIVERGED, say_findings
 from babysit.runs.folder import new_folder
+from babysit.runs.run import fitted
 from babysit.training.history import History
 from babysit.training.metrics import regression_metrics, scores_in_words
 
@@ -56,7 +57,7 @@ def train_fix(args) -> tuple[int, dict]:
     max_rounds = MAX_ROUNDS if args.max_rounds is None else args.max_rounds
     runner = Runner()
     data = runner.data(cfg)
-    cfg = fit_to_data(cfg, data, chosen_settings(args))
+    cfg, _ = fitted(cfg, chosen_settings(args), data)
     out = runner.out = new_folder(args.out, "train", cfg)
     say(f"babysit train --fix: {data.name}, {len(data.train.y)} train / {len(data.val.y)} val, "
         f"model {layer_widths(cfg, data)}, at most {max_rounds} rounds")

@@ -8,10 +8,10 @@ import argparse
 from babysit.cli import options
 from babysit.cli.console import say
 from babysit.runs import run_lock
-from babysit.runs.builders import fit_to_data, load_data
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import EXIT_DIVERGED
 from babysit.runs.folder import CONFIG_NAME
+from babysit.runs.run import fitted
 from babysit.validation import make_folder
 
 
@@ -49,9 +49,7 @@ def cmd_search(args) -> tuple[int, dict]:
     same command resumes the same search."""
     from babysit import search
 
-    cfg = options.run_config(args)
-    data = load_data(cfg)
-    cfg = fit_to_data(cfg, data, options.chosen_settings(args))
+    cfg, data = fitted(options.run_config(args), options.chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     out = args.out if args.out is not None else search.default_out(data.name, args.study)
     if args.storage and search.password_warning(args.storage):

@@ -42,7 +42,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_train(args) -> tuple[int, dict]:
     """Train the run the options describe, or run the mode an option selects (`MODES`)."""
-    mode = chosen_mode(given_options(args))
+    mode = chosen_mode(_given_options(args))
     if mode is not None:
         return MODES[mode].run(args)
     run = Run.prepare(run_config(args), chosen=chosen_settings(args), out=args.out,
@@ -51,7 +51,7 @@ def cmd_train(args) -> tuple[int, dict]:
     return train_to_the_end(run, "train", report=not args.no_report)
 
 
-def given_options(args) -> dict:
+def _given_options(args) -> dict:
     """The options of `babysit train` given on the command line, dest name -> value: those
     whose value is not the parser's default (the RunConfig fields have none: present only
     when given)."""

@@ -19,7 +19,7 @@ def holdout_indices(y, n: int, seed: int = 0,
     The indices are scikit-learn's `train_test_split(arange(N), test_size=n, stratify=y,
     random_state=seed)` (its StratifiedShuffleSplit, step by step), computed here without
     importing scikit-learn, which alone holds about 100 MB of memory: more than MNIST's
-    images as bytes. tests/test_data.py checks that the two agree.
+    images as bytes. tests/data/test_data.py checks that the two agree.
     """
     y = np.asarray(y)
     if not 0 < n < len(y):

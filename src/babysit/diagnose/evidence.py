@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from babysit.diagnose.records import DataRecord, LayersRecord, ParamsRecord, UpdateRatioRecord
+
 __all__ = ["moving_average", "when", "LossCurve", "Evidence"]
 
 
@@ -175,7 +177,7 @@ class Evidence:
         if vals and steps and all(math.isfinite(v) for v in steps):
             self.val_loss, self.train_loss = vals[-1], float(np.mean(steps))
 
-    def _ratios(self, rec) -> None:
+    def _ratios(self, rec: UpdateRatioRecord | None) -> None:
         if not rec:
             return
         for name in rec.get("weights") or list(rec["params"]):
@@ -184,7 +186,7 @@ class Evidence:
                 self.ratios[name] = float(np.median(values))
                 self.early_ratios[name] = float(np.median(values[:max(1, len(values) // 5)]))
 
-    def _layers(self, rec) -> None:
+    def _layers(self, rec: LayersRecord | None) -> None:
         if not rec or not rec.get("samples"):
             return
         names, samples = rec["names"], rec["samples"]
@@ -213,7 +215,7 @@ class Evidence:
         if labels and sum(labels):
             self.probe_label_share = max(labels) / sum(labels)
 
-    def _params(self, rec) -> None:
+    def _params(self, rec: ParamsRecord | None) -> None:
         if not rec:
             return
         for name in rec.get("weights", []):
@@ -221,7 +223,7 @@ class Evidence:
             if len(values) >= 2 and values[0] and values[-1] is not None:
                 self.weight_growth[name] = values[-1] / values[0]
 
-    def _data(self, rec) -> None:
+    def _data(self, rec: DataRecord | None) -> None:
         if not rec:
             return
         mean = np.asarray(rec["feature_mean"], dtype=np.float64)

@@ -20,7 +20,8 @@ __all__ = ["EXPLODE_FACTOR", "RATIO_LOW", "RATIO_HIGH", "DEAD_WARNING", "SATURAT
            "OFF_CENTRE", "SCALE_HIGH", "SCALE_LOW", "Symptom", "symptoms", "worst"]
 
 # -- the loss curve (the notes' "Loss function" picture)
-EXPLODE_FACTOR = 3.0          # the smoothed loss above 3x where it started: it blew up
+EXPLODE_FACTOR = 3.0          # the loss above 3x where it started (or chance): it blew up; the
+                              # one blow-up threshold (History.blowup_at, the report, checkpoints)
 EXPLODE_ERROR = 30.0          # ... above 30x: nothing learned survives, an error
 RISE_FACTOR = 1.1             # ending 10% above the start is more than batch-to-batch noise
 FLAT_DECREASE = 0.1           # under 10% lower at the end than at the start: flat

@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from babysit.diagnose import moving_average
+from babysit.diagnose.symptoms import EXPLODE_FACTOR
 from babysit.report.svg import PALETTE, Chart, color, diverging, nice_step
-from babysit.training.history import BLOWUP
 
 EPOCH_LABEL = "epoch (epoch k runs from k-1 to k)"
 MARK_COLOR = "#b00020"
@@ -28,13 +28,13 @@ PENALTY_SHOWN = 0.05  # the penalty's share of the first loss from which its dat
 
 def blowup_start(history) -> int | None:
     """The iteration (1-based) where the loss blew up for good: the first of the last run of
-    losses above BLOWUP x `loss_ceiling()` (or non-finite) that lasts to the end of the
+    losses above EXPLODE_FACTOR x `loss_ceiling()` (or non-finite) that lasts to the end of the
     recording or to the NaN. A spike that came back down is not it. None without one."""
     ceiling = history.loss_ceiling()
     if ceiling is None or not history.loss:
         return None
     loss = np.asarray(history.loss, dtype=np.float64)
-    high = ~np.isfinite(loss) | (loss > BLOWUP * ceiling)
+    high = ~np.isfinite(loss) | (loss > EXPLODE_FACTOR * ceiling)
     if not high[-1]:
         return history.blowup_at() if history.nonfinite_at() is not None else None
     low = np.flatnonzero(~high)
@@ -47,7 +47,7 @@ def mark_trouble(chart: Chart, history, text: bool = True) -> list[str]:
     (dashed), each labelled when `text`; returns what was marked, for the caption."""
     ipe = max(history.iters_per_epoch, 1)
     marked = []
-    for at, what, dash in ((blowup_start(history), f"above {BLOWUP:g}x its start", "2 3"),
+    for at, what, dash in ((blowup_start(history), f"above {EXPLODE_FACTOR:g}x its start", "2 3"),
                            (history.nonfinite_at(), "NaN", "6 3")):
         if at is None:
             continue
@@ -111,7 +111,7 @@ def plot_loss(history, log: bool = False) -> str | None:
     mark_trouble(chart, history)
     ceiling = history.loss_ceiling()
     top = float(y[ok].max())
-    if not log and ceiling is not None and top > BLOWUP * ceiling:
+    if not log and ceiling is not None and top > EXPLODE_FACTOR * ceiling:
         chart.ylim = (0.0, 1.3 * ceiling)
         chart.note(f"off the scale: up to {top:.2g}")
     chart.xlim = (0.0, float(x[-1]) * 1.01)

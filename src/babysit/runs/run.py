@@ -57,6 +57,15 @@ def run_checkpoints(out, cfg: RunConfig, data: datasets.Dataset) -> Checkpoints:
                        keep_last=1 if cfg.epochs > LONG_RUN_EPOCHS else None)
 
 
+def fitted(cfg: RunConfig, chosen=None,
+           data: datasets.Dataset | None = None) -> tuple[RunConfig, datasets.Dataset]:
+    """(cfg made concrete for its data, the data): `load_data(cfg)` unless `data` is given,
+    then `fit_to_data` keeping the settings in `chosen` (the field names the user gave;
+    None: all of them, as for a config read from a file or one already fitted)."""
+    data = load_data(cfg) if data is None else data
+    return fit_to_data(cfg, data, set(config_fields()) if chosen is None else chosen), data
+
+
 @dataclass
 class Run:
     """A configuration made into a run: its fitted `cfg`, its `data` (a babysit.data Dataset,
@@ -87,8 +96,7 @@ class Run:
         it, `out` is a folder that exists already, or None for no folder. checkpoints: the
         Trainer writes `Checkpoints` into the folder. monitors: the default monitors record
         (a search trial leaves them off). quiet: no progress bar, alerts kept silent."""
-        data = load_data(cfg) if data is None else data
-        cfg = fit_to_data(cfg, data, set(config_fields()) if chosen is None else chosen)
+        cfg, data = fitted(cfg, chosen, data)
         net = build_model(cfg, data.n_features, data.n_outputs) if net is None else net
         if command is not None:
             out = new_folder(out, command, cfg, lock=lock)
@@ -182,5 +190,5 @@ class Run:
                         reg=build_regularizer(cfg), seed=cfg.seed or 0, **kwargs)
 
 
-__all__ = ["DIVERGED", "FINISHED", "INTERRUPTED", "LONG_RUN_EPOCHS", "STOPPED", "Run",
+__all__ = ["DIVERGED", "FINISHED", "INTERRUPTED", "LONG_RUN_EPOCHS", "STOPPED", "Run", "fitted",
            "run_checkpoints"]

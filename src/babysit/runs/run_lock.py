@@ -1,6 +1,6 @@
 """One writer per run folder: a run holds an exclusive lock on the folder it writes for its
-whole life, so that a second process writing the same folder (two `babysit train --resume RUN`
-at once, or a --resume while the run still trains) is refused with one line instead of
+whole life, so that a second process writing the same folder (two `babysit resume RUN` at
+once, or a resume while the run still trains) is refused with one line instead of
 silently mixing its checkpoints, state.safetensors and history.json with the first's.
 
 The lock is `fcntl.flock` (LOCK_EX, without waiting) on the file RUN/.lock, which holds the

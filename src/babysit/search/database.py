@@ -4,7 +4,8 @@ stored, and a failure to connect said in one line.
 
 A plain `postgresql://` URL means psycopg 3 to SQLAlchemy 2.1 and psycopg2 to older ones;
 babysit names the driver that is installed (`pip install 'babysit[postgres]'` gives psycopg 3,
-the README's `psycopg2-binary` works as well), so that either one works with the same URL.
+docs/search.md's `psycopg2-binary` works as well), so that either one works with the same
+URL.
 """
 
 from __future__ import annotations

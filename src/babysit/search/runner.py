@@ -77,7 +77,9 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     trials: trials in all (default DEFAULT_TRIALS), split into `default_stages` unless
     `stages` is given.
     base: the fixed settings, a RunConfig or a dict of RunConfig field names over
-    `base_config()` (its data fields are ignored: `data` decides them). workers: processes
+    `base_config()` (its data fields are ignored: `data` decides them), fitted to the data
+    as `babysit search` fits them (a table's defaults for what `base` leaves out, the loss a
+    regression needs: `babysit.runs.builders.fit_to_data`). workers: processes
     sharing the study. storage: an Optuna storage URL or a journal file path (default
     `out`/study.journal). out: the run folder (default runs/search-<data>-<study>, so running
     the same search again resumes it). sampler: "random" (seeded by `seed`) or "tpe". folds:

@@ -54,6 +54,14 @@ import math
 import numpy as np
 import torch
 
+from babysit.diagnose.records import (
+    DataRecord,
+    FirstLayerRecord,
+    LayerSample,
+    LayersRecord,
+    ParamsRecord,
+    UpdateRatioRecord,
+)
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
 from babysit.torch.checks import trainable
@@ -431,23 +439,22 @@ class Sitter:
         names += [f"{kind}() call {i + 1}" for i, kind in enumerate(self._functional)]
         self._torch["functional"] = list(self._functional)
         classes = int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else None
-        self._history.monitors["layers"] = {
-            "every": None, "probe_size": int(self._probe_x.shape[0]), "names": names,
-            "kinds": [type(m).__name__ for _, m in self._leaves] + self._functional,
-            "probe_labels": self._class_counts(self._probe_y, classes), "samples": []}
-        self._history.monitors["params"] = {
-            "iterations": [], "names": list(self._named),
-            "weights": [n for n, p in self._named.items() if p.ndim >= 2],
-            "grad_norm": {n: [] for n in self._named}, "value_norm": {n: [] for n in self._named}}
-        self._history.monitors["update_ratio"] = {
-            "every": self.every, "iterations": [], "weights": [n for n, p in self._named.items()
-                                                              if p.ndim >= 2],
-            "params": {n: [] for n in self._named}}
+        weights = [n for n, p in self._named.items() if p.ndim >= 2]
+        self._history.monitors["layers"] = LayersRecord(
+            every=None, probe_size=int(self._probe_x.shape[0]), names=names,
+            kinds=[type(m).__name__ for _, m in self._leaves] + self._functional,
+            probe_labels=self._class_counts(self._probe_y, classes), samples=[])
+        self._history.monitors["params"] = ParamsRecord(
+            iterations=[], names=list(self._named), weights=weights,
+            grad_norm={n: [] for n in self._named}, value_norm={n: [] for n in self._named})
+        self._history.monitors["update_ratio"] = UpdateRatioRecord(
+            every=self.every, iterations=[], weights=weights,
+            params={n: [] for n in self._named})
         flat = self._probe_x.detach().reshape(self._probe_x.shape[0], -1).double().cpu()
-        self._history.monitors["data"] = {
-            "n": int(flat.shape[0]), "feature_mean": flat.mean(0).tolist(),
-            "feature_std": flat.std(0, unbiased=False).tolist(),
-            "class_counts": self._class_counts(self._probe_y, classes), "val_class_counts": None}
+        self._history.monitors["data"] = DataRecord(
+            n=int(flat.shape[0]), feature_mean=flat.mean(0).tolist(),
+            feature_std=flat.std(0, unbiased=False).tolist(),
+            class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None)
         self._history.meta.update(self._meta(x, classes, names))
         self._record_output(out)
         self._capture_for = self._sample(0)
@@ -544,9 +551,9 @@ class Sitter:
         predicted = None
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
             predicted = torch.bincount(final.argmax(1).cpu(), minlength=final.shape[1]).tolist()
-        sample = {"iteration": iteration, "loss": self._probe_loss(final),
-                  "activations": activations, "gradients": [None] * len(healths),
-                  "grad_norm": [None] * len(healths), "predicted": predicted}
+        sample = LayerSample(iteration=iteration, loss=self._probe_loss(final),
+                             activations=activations, gradients=[None] * len(healths),
+                             grad_norm=[None] * len(healths), predicted=predicted)
         layers["samples"].append(sample)
         params = self._history.monitors["params"]
         params["iterations"].append(iteration)
@@ -599,9 +606,9 @@ class Sitter:
                 units = list(range(min(self.first_layer_units, W.shape[1])))
                 now = picture_values(W[:, units].numpy())
                 before = self._history.monitors.get("first_layer", {}).get("W_start", now)
-                self._history.monitors["first_layer"] = {
-                    "name": f"{name}.weight", "shape": list(W.shape), "units": units,
-                    "iteration": self.steps, "W": now, "W_start": before}
+                self._history.monitors["first_layer"] = FirstLayerRecord(
+                    name=f"{name}.weight", shape=list(W.shape), units=units,
+                    iteration=self.steps, W=now, W_start=before)
                 return
 
     # -- the setup and the labels ---------------------------------------------------------------

@@ -46,7 +46,7 @@ from babysit.validation import positive_int
 
 __all__ = ["SUFFIX", "BEST_NAME", "EPOCHS_DIR", "checkpoint_path", "state_path", "models_in",
            "model_path", "save", "load", "read_meta", "architecture", "build", "save_training",
-           "restore_training", "Checkpoints", "exploded_at_epoch_end"]
+           "restore_training", "Checkpoints"]
 
 SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors

@@ -7,7 +7,9 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-__all__ = ["EPOCH_CONVENTION", "BLOWUP", "History"]
+from babysit.diagnose.symptoms import EXPLODE_FACTOR
+
+__all__ = ["EPOCH_CONVENTION", "History"]
 
 # The one epoch convention of babysit: the terminal, the diagnosis, the report and its figures
 # all say it this way.
@@ -16,7 +18,6 @@ EPOCH_CONVENTION = (
     "epochs, iteration i of a run with n iterations per epoch sits at i / n, so epoch k spans "
     "k-1 to k: 2.25 is a quarter of the way through epoch 3, and an accuracy measured at the "
     "end of epoch k is drawn at k.")
-BLOWUP = 3.0  # a loss above 3x its start (or chance, when higher) has blown up
 
 
 @dataclass
@@ -90,9 +91,9 @@ class History:
             return None
         return max(float(self.loss[0]), self.meta.get("chance_loss") or 0.0)
 
-    def blowup_at(self, factor: float = BLOWUP) -> int | None:
+    def blowup_at(self, factor: float = EXPLODE_FACTOR) -> int | None:
         """The iteration (1-based) whose loss first went above `factor` x `loss_ceiling()`
-        (a blow-up), or None."""
+        (a blow-up: by default the diagnosis' own threshold), or None."""
         ceiling = self.loss_ceiling()
         if ceiling is None:
             return None

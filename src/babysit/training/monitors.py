@@ -9,8 +9,8 @@ and the accuracies the Trainer records itself:
   on a fixed probe batch, the norm of each layer's gradient, the fraction of dead
   ReLUs and saturated tanh / sigmoid values and the classes the network predicts;
   per parameter, the norm of its value and of its data-loss gradient. The probe pass
-  runs on a copy of the network, so nothing the training step reads (Param.grad,
-  BatchNorm buffers, random generators) is touched.
+  runs at test time with gradient buffers of its own, so nothing the training step reads
+  (Param.grad, BatchNorm buffers, random generators) is touched.
 - `DataStats`: the scale of the inputs (per-feature mean and spread) and the class
   counts of the training and validation labels, once at the start.
 - `FirstLayerWeights`: the first Linear layer's weights (a sample of its units).
@@ -18,8 +18,9 @@ and the accuracies the Trainer records itself:
   (classes, chance loss, batch size, layer names, image shape, ...).
 
 Everything written is plain lists, floats and ints, so `History.save` writes it as
-JSON. Sampling is every k iterations, with k chosen so a run gets a fixed number
-of samples unless `every` is given; that keeps the monitors cheap enough to leave on.
+JSON. Sampling is every k iterations (a fixed number a run, never closer than a fixed
+amount of training, unless `every` is given), each sample of a fixed size, so the monitors'
+share of a run does not grow with the network (benchmarks/overhead.py).
 The penalty's share of the loss needs no monitor: the Trainer records `data_loss` and
 `reg_loss` for every step.
 
@@ -41,7 +42,9 @@ The keys (a contract: `babysit.torch` fills the same ones from PyTorch hooks, an
     monitors["first_layer"]   FirstLayerWeights
     meta                      RunInfo
 
-Each class's docstring gives its key's layout in full.
+Each class's docstring gives its key's layout in full, and `babysit.diagnose.records` the
+same as code (TypedDicts), which the writers here and in `babysit.torch` build their
+records with.
 """
 
 from __future__ import annotations
@@ -52,9 +55,11 @@ import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.data.arrays import row_blocks
+from babysit.diagnose import records
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.layers.linear import Linear
 from babysit.training.callbacks import Callback
+from babysit.validation import positive_int
 
 # A tanh output beyond this magnitude (sigmoid: within 1 - this of 0 or 1, on the tanh
 # scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.
@@ -103,7 +108,9 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
     counts = np.bincount(index, minlength=bins)
     mean = float(finite.sum(dtype=np.float64)) / finite.size
     centred = finite - finite.dtype.type(mean)  # centred first: no cancellation in float32
-    std = math.sqrt(float(np.dot(centred, centred)) / finite.size)  # BLAS, one pass
+    # one pass, without BLAS: a threaded dot of a probe's few thousand values waits for a
+    # second thread to wake (milliseconds on a busy machine), more than the sum itself
+    std = math.sqrt(float(np.einsum("i,i->", centred, centred)) / finite.size)
     return {**out, "mean": mean, "std": std, "lo": lo, "hi": hi, "counts": counts.tolist()}
 
 
@@ -125,8 +132,21 @@ def unit_health(layer, y) -> dict:
     return {}
 
 
+# Update ratios are sampled at most once per this many training examples: with `samples`
+# a run alone, a short run of large batches would pay for a sample every step or two. The
+# default digits run (batches of 32, a sample every 20 steps) keeps its schedule.
+RATIO_SPACING = 512
+
+
 class UpdateRatios(Callback):
     """Records ||value_after - value_before|| / ||value_before|| per Param, every `every` steps.
+
+    Left to itself (`every` None), about `samples` a run, none closer than RATIO_SPACING
+    training examples. Both norms are taken over the same `sample_size` entries of the Param
+    (`strided_sample`: all of them for a Param that small, else an even stride across it),
+    so a sample costs the same for a 3072x1024 weight matrix as for a 100x100 one; a ratio
+    of norms over thousands of entries spread over every unit is the whole matrix's to a few
+    percent.
 
     Writes history.monitors["update_ratio"] = {"every", "iterations": [...], "weights":
     [names of weight matrices], "params": {name: [ratio or None, ...]}}; None where the
@@ -134,22 +154,26 @@ class UpdateRatios(Callback):
     counts updates done, so epoch = iteration / history.iters_per_epoch.
     """
 
-    def __init__(self, every: int | None = None, samples: int = 50):
+    def __init__(self, every: int | None = None, samples: int = 50,
+                 sample_size: int = 2**13):
         self.every, self.samples = every, samples
+        self.sample_size = positive_int(sample_size, "UpdateRatios: sample_size")
         self._before = None
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
+        spacing = math.ceil(RATIO_SPACING / trainer.batch_size)
+        self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
         named = trainer.net.named_params()
-        rec = trainer.history.monitors.setdefault(
-            "update_ratio", {"iterations": [], "params": {name: [] for name in named}})
-        rec["every"] = self._every
-        rec["weights"] = [name for name, p in named.items() if p.regularize]
+        weights = [name for name, p in named.items() if p.regularize]
+        rec = trainer.history.monitors.setdefault("update_ratio", records.UpdateRatioRecord(
+            every=self._every, iterations=[], weights=weights,
+            params={name: [] for name in named}))
+        rec.update(every=self._every, weights=weights)
 
     def before_update(self, trainer, iteration: int) -> None:
         if self._every and (iteration + 1) % self._every == 0:
-            self._before = [(name, p, p.value.copy())
+            self._before = [(name, p, strided_sample(p.value, self.sample_size).copy())
                             for name, p in trainer.net.named_params().items()]
 
     def after_update(self, trainer, iteration: int) -> None:
@@ -159,19 +183,33 @@ class UpdateRatios(Callback):
         rec["iterations"].append(iteration + 1)
         for name, p, old in self._before:
             scale = _norm(old)
-            step = _norm(get_array_module(old).subtract(p.value, old, out=old))  # in place
+            now = strided_sample(p.value, self.sample_size)
+            step = _norm(get_array_module(old).subtract(now, old, out=old))  # in place
             rec["params"][name].append(step / scale if scale > 0 else None)
         self._before = None
+
+
+# The probe's passes are kept to about 1/PROBE_SPACING of the training work: samples during
+# a run are at least PROBE_SPACING probe batches' worth of training examples apart. A probe
+# pass (forward, backward) costs about what training on as many examples does, so this
+# bounds the in-run samples' share near 2% at any width; the default digits run (a sample
+# every 204 steps of 32 examples, 51 probes' worth) keeps its schedule. An epoch still gets
+# a sample (at its end) when it is shorter than that: the live alerts read the latest.
+PROBE_SPACING = 50
 
 
 class LayerStats(Callback):
     """Per-layer histograms, gradient norms and predictions on a fixed probe batch.
 
-    At the start, every `every` iterations and at the end, a copy of the network runs
-    forward at test time on `probe_size` training examples (drawn once with the
-    monitor's own seed), the data loss (no penalty) is taken on their labels, and the
-    backward closures run in reverse, recording dL/d(output) of every layer and leaving
-    each parameter's data-loss gradient in the copy. Writes
+    At the start, every `every` iterations and at the end, the network runs forward at
+    test time on `probe_size` training examples (drawn once with the monitor's own seed),
+    the data loss (no penalty) is taken on their labels, and the backward closures run in
+    reverse, recording dL/d(output) of every layer and leaving each parameter's data-loss
+    gradient in gradient buffers of the monitor's own (`Param.swap_grad`), so nothing the
+    training step reads (Param.grad, BatchNorm buffers, random generators) is touched and
+    no copy of the network is made. Left to itself (`every` None), the monitor takes about
+    `samples` samples a run, but none closer than PROBE_SPACING probe batches' worth of
+    training examples or one epoch, whichever is less. Writes
 
     history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
         "probe_labels": C counts of the probe's labels (None for regression),
@@ -195,10 +233,13 @@ class LayerStats(Callback):
                  seed: int = 0):
         self.every, self.samples, self.probe_size, self.seed = every, samples, probe_size, seed
         self._probe = None
+        self._grads = None  # the probe's gradient buffers, by parameter name, during a fit
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        self._every = self.every or _auto_every(trainer, X.shape[0], self.samples)
+        spacing = min(math.ceil(PROBE_SPACING * self.probe_size / trainer.batch_size),
+                      math.ceil(X.shape[0] / trainer.batch_size))
+        self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
         if self._probe is None:
             n = X.shape[0]
             pick = np.sort(make_rng(self.seed).choice(n, min(self.probe_size, n), replace=False))
@@ -206,14 +247,17 @@ class LayerStats(Callback):
             self._probe = (X[pick], y[pick])
         layers = _layers(trainer.net)
         named = trainer.net.named_params()
-        rec = trainer.history.monitors.setdefault("layers", {"samples": []})
+        self._grads = {name: get_array_module(p.value).empty_like(p.value)
+                       for name, p in named.items()}
+        rec = trainer.history.monitors.setdefault("layers", records.LayersRecord(
+            every=self._every, probe_size=0, names=[], kinds=[], probe_labels=None, samples=[]))
         rec.update(every=self._every, probe_size=int(self._probe[0].shape[0]),
                    names=layer_names(trainer.net), kinds=[type(lay).__name__ for lay in layers],
                    probe_labels=None)
-        trainer.history.monitors.setdefault("params", {
-            "iterations": [], "names": list(named),
-            "weights": [name for name, p in named.items() if p.regularize],
-            "grad_norm": {name: [] for name in named}, "value_norm": {name: [] for name in named}})
+        trainer.history.monitors.setdefault("params", records.ParamsRecord(
+            iterations=[], names=list(named),
+            weights=[name for name, p in named.items() if p.regularize],
+            grad_norm={name: [] for name in named}, value_norm={name: [] for name in named}))
         if not rec["samples"]:  # a resumed run's History holds its samples: none added here
             self._sample(trainer, trainer.iteration)
 
@@ -225,13 +269,22 @@ class LayerStats(Callback):
         samples = trainer.history.monitors["layers"]["samples"]
         if not samples or samples[-1]["iteration"] != trainer.iteration:
             self._sample(trainer, trainer.iteration)
+        self._grads = None
 
     def _sample(self, trainer, iteration: int) -> None:
-        net = trainer.net.copy()
-        net.zero_grad()
+        named = trainer.net.named_params()
+        held = {name: p.swap_grad(self._grads[name]) for name, p in named.items()}
+        try:
+            self._record(trainer, iteration)
+        finally:
+            for name, p in named.items():
+                p.restore_grad(held[name])
+
+    def _record(self, trainer, iteration: int) -> None:
+        """One sample, with the probe's gradients going into the monitor's buffers."""
         x, y = self._probe
         activations, backwards = [], []
-        for layer in _layers(net):
+        for layer in _layers(trainer.net):
             x, backward = layer.forward(x, train=False)
             activations.append({**histogram(x), **unit_health(layer, x)})
             backwards.append(backward)
@@ -259,13 +312,12 @@ class LayerStats(Callback):
                 layers["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
             if finite:
                 predicted = np.bincount(scores.argmax(axis=1), minlength=n_classes).tolist()
-        layers["samples"].append({"iteration": iteration, "loss": probe_loss,
-                                  "activations": activations,
-                                  "gradients": gradients, "grad_norm": grad_norms,
-                                  "predicted": predicted})
+        layers["samples"].append(records.LayerSample(iteration=iteration, loss=probe_loss,
+                                             activations=activations, gradients=gradients,
+                                             grad_norm=grad_norms, predicted=predicted))
         params = trainer.history.monitors["params"]
         params["iterations"].append(iteration)
-        for name, p in net.named_params().items():
+        for name, p in trainer.net.named_params().items():
             params["grad_norm"][name].append(_finite_norm(p.read_grad()) if finite else None)
             params["value_norm"][name].append(_finite_norm(p.value))
 
@@ -284,10 +336,39 @@ def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarr
     return mean, np.sqrt(squares / X.shape[0])
 
 
+# The rows DataStats reads: all of them up to this many values (digits, tables: every row),
+# else an even stride of rows holding about this many (at least DATA_MIN_ROWS rows), so that
+# its one pass costs about a millisecond whatever the size of the training set. 256 rows
+# give each feature's mean to about 6% of its spread and the spread to about 4%, finer than
+# the diagnosis reads them (a median over features of |mean| / std, the root mean square).
+DATA_VALUES = 2**18
+DATA_MIN_ROWS = 256
+
+
+def data_rows(X):
+    """The rows of X (N, D) that DataStats summarizes: X itself when it holds at most
+    DATA_VALUES values (or DATA_MIN_ROWS rows), else every k-th row (a view)."""
+    rows = max(DATA_MIN_ROWS, DATA_VALUES // max(1, X.shape[1]))
+    return X if X.shape[0] <= rows else X[::-(-X.shape[0] // rows)]
+
+
+def strided_sample(a, size: int):
+    """A 1-d view of at most `size` entries of the contiguous array `a`: all of them when
+    `a` is that small, else every k-th, with k coprime to the length of a's last axis so
+    that the sample runs across every column (unit) instead of a few of them."""
+    flat = a.ravel()
+    if flat.size <= size:
+        return flat
+    stride = -(-flat.size // size)
+    while math.gcd(stride, a.shape[-1]) != 1:
+        stride += 1
+    return flat[::stride]
+
+
 def _norm(a) -> float:
     """||a|| (Frobenius) as a float, on the array's own device."""
     flat = a.ravel()
-    return math.sqrt(float(get_array_module(a).dot(flat, flat)))
+    return math.sqrt(float(get_array_module(a).einsum("i,i->", flat, flat)))  # as histogram's
 
 
 def _finite_norm(a) -> float | None:
@@ -300,7 +381,8 @@ class DataStats(Callback):
     """The scale of the training inputs and the class balance, once at the start.
 
     Writes history.monitors["data"] = {"n": training examples, "feature_mean": [D],
-    "feature_std": [D] (per feature, over the training set), "class_counts": [C] (the
+    "feature_std": [D] (per feature, over the training set's `data_rows`: every row of a
+    small set, an even sample of about 2^18 values of a large one), "class_counts": [C] (the
     training labels per class) and "val_class_counts": [C] (None without validation data);
     both counts are None for a regression loss}. The notes want inputs centred and of
     comparable scale, and the accuracy of always answering the majority class is the bar a
@@ -308,9 +390,9 @@ class DataStats(Callback):
     """
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        mean, std = _column_mean_std(X)
-        rec = {"n": int(X.shape[0]), "feature_mean": mean.tolist(), "feature_std": std.tolist(),
-               "class_counts": None, "val_class_counts": None}
+        mean, std = _column_mean_std(data_rows(X))
+        rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
+                         feature_std=std.tolist(), class_counts=None, val_class_counts=None)
         if trainer.loss.classification:
             n_classes = int(trainer.net(X[:1], train=False).shape[1])
             rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
@@ -345,11 +427,13 @@ class FirstLayerWeights(Callback):
     Writes history.monitors["first_layer"] = {"name", "shape": [n_in, n_out], "units":
     [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats
     (`picture_values`), "W_start": the same units before training}. Only the first
-    `max_units` units are kept, so the JSON stays small for wide layers.
+    `max_units` units are kept, and no more than `max_values` weights (units of an input as
+    wide as CIFAR-10's 3072 values: 10; MNIST's 784: 41; digits' 64: all 64), so the JSON
+    stays small and a record (Python floats, about 20 ns each) costs under a millisecond.
     """
 
-    def __init__(self, max_units: int = 64, samples: int = 5):
-        self.max_units, self.samples = max_units, samples
+    def __init__(self, max_units: int = 64, samples: int = 5, max_values: int = 2**15):
+        self.max_units, self.samples, self.max_values = max_units, samples, max_values
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         self._every_epochs = max(1, trainer.epochs // self.samples)  # as `_auto_every`
@@ -367,12 +451,13 @@ class FirstLayerWeights(Callback):
         for i, layer in enumerate(_layers(trainer.net)):
             if isinstance(layer, Linear):
                 W = to_numpy(layer.params["W"].value)
-                units = list(range(min(self.max_units, W.shape[1])))
+                units = list(range(min(self.max_units, W.shape[1],
+                                       max(1, self.max_values // W.shape[0]))))
                 now = picture_values(W[:, :len(units)])
                 before = trainer.history.monitors.get("first_layer", {}).get("W_start", now)
-                trainer.history.monitors["first_layer"] = {
-                    "name": f"{i}.W", "shape": list(W.shape), "units": units,
-                    "iteration": trainer.iteration, "W": now, "W_start": before}
+                trainer.history.monitors["first_layer"] = records.FirstLayerRecord(
+                    name=f"{i}.W", shape=list(W.shape), units=units,
+                    iteration=trainer.iteration, W=now, W_start=before)
                 return
 
 
@@ -416,5 +501,6 @@ def default(image_shape=None, **meta) -> list[Callback]:
             FirstLayerWeights()]
 
 
-__all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "default",
-           "histogram", "layer_names", "picture_values", "unit_health"]
+__all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "data_rows",
+           "default", "histogram", "layer_names", "picture_values", "strided_sample",
+           "unit_health"]

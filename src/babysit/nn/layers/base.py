@@ -96,6 +96,19 @@ class Param:
             self._stale = False
         return self.grad
 
+    def swap_grad(self, grad):
+        """Put `grad` (an array like `value`) in as this Param's gradient, stale (the next
+        write replaces its contents), and return what was there: (grad, stale), which
+        `restore_grad` puts back. A pass that wants gradients of its own (a monitor's probe)
+        writes them into `grad` without touching the training step's."""
+        held = (self.grad, self._stale)
+        self.grad, self._stale = grad, True
+        return held
+
+    def restore_grad(self, held) -> None:
+        """Undo `swap_grad`: `held` is what it returned."""
+        self.grad, self._stale = held
+
     def astype(self, dtype) -> None:
         self.value = self.value.astype(dtype)
         self.grad = self.grad.astype(dtype)

@@ -1,0 +1,97 @@
+"""The layout of what the monitors write into `History.monitors`, as code: the contract that
+`babysit.monitors` (the Trainer's), `babysit.torch.sitter` (PyTorch's) and the diagnosis rely
+on. Each record is a plain dict (JSON as it is), so these are TypedDicts: the writers build
+their records with them and the readers annotate with them, and a key that drifts shows up
+in a type checker and in `tests/test_monitors.py`, which holds a recorded History to them.
+
+A key that is absent from `History.monitors` only silences the rules that need it; None
+inside a record marks a value that was not finite (a diverging run) or does not apply.
+"""
+
+from typing import NotRequired, TypedDict
+
+
+class Histogram(TypedDict):
+    """`monitors.histogram` of an array: equal-width `counts` over [lo, hi] of its finite
+    values, their mean and std, and the fraction that was not finite. An activation's adds
+    `dead` (ReLU: units at 0 on every probe example) or `saturated` (tanh / sigmoid)."""
+    nonfinite: float
+    mean: float | None
+    std: float | None
+    lo: float | None
+    hi: float | None
+    counts: list[int]
+    dead: NotRequired[float]
+    saturated: NotRequired[float]
+
+
+class UpdateRatioRecord(TypedDict):
+    """monitors["update_ratio"]: ||update|| / ||value before|| per parameter at `iterations`
+    (updates done), None where the value was all zeros; `weights` names the weight matrices."""
+    every: int | None
+    iterations: list[int]
+    weights: list[str]
+    params: dict[str, list[float | None]]
+
+
+class LayerSample(TypedDict):
+    """One sample of the probe batch: per layer (in `LayersRecord.names` order) the histogram
+    of its output and of dL/d(output), ||dL/d(output)||; the probe's data loss and the counts
+    of the classes the network predicts for it (None for regression)."""
+    iteration: int
+    loss: float | None
+    activations: list[Histogram | None]
+    gradients: list[Histogram | None]
+    grad_norm: list[float | None]
+    predicted: list[int] | None
+
+
+class LayersRecord(TypedDict):
+    """monitors["layers"]: the probe's samples; `names` as "0 Linear", `kinds` the classes,
+    `probe_labels` the probe's label counts (None for regression or unknown labels)."""
+    every: int | None
+    probe_size: int
+    names: list[str]
+    kinds: list[str]
+    probe_labels: list[int] | None
+    samples: list[LayerSample]
+
+
+class ParamsRecord(TypedDict):
+    """monitors["params"]: per parameter, at the samples' iterations, the norm of the probe's
+    data-loss gradient and of the value."""
+    iterations: list[int]
+    names: list[str]
+    weights: list[str]
+    grad_norm: dict[str, list[float | None]]
+    value_norm: dict[str, list[float | None]]
+
+
+class DataRecord(TypedDict):
+    """monitors["data"]: the training inputs' per-feature mean and std, the class counts of
+    the training and validation labels (None for regression / without validation)."""
+    n: int
+    feature_mean: list[float]
+    feature_std: list[float]
+    class_counts: list[int] | None
+    val_class_counts: list[int] | None
+
+
+class FirstLayerRecord(TypedDict):
+    """monitors["first_layer"]: the first layer's weights for `units`, now ("W", at
+    `iteration`) and as first recorded ("W_start"), rows of the input's width."""
+    name: str
+    shape: list[int]
+    units: list[int]
+    iteration: int
+    W: list[list[float]]
+    W_start: list[list[float]]
+
+
+# Every key of History.monitors and the layout of its record.
+RECORDS: dict[str, type] = {"update_ratio": UpdateRatioRecord, "layers": LayersRecord,
+                            "params": ParamsRecord, "data": DataRecord,
+                            "first_layer": FirstLayerRecord}
+
+__all__ = ["RECORDS", "DataRecord", "FirstLayerRecord", "Histogram", "LayerSample",
+           "LayersRecord", "ParamsRecord", "UpdateRatioRecord"]

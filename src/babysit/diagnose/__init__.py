@@ -24,8 +24,10 @@ softmax_wrong_dim, target_broadcast, wrong_loss (nll_loss on raw scores), eval_m
 params_not_in_optimizer, params_without_gradient, frozen_params, reg_too_strong (the
 optimizer's weight decay), summed_loss, lr_decayed_too_fast, batches_sorted_by_label,
 gradients_clipped, train_mode_evaluation, labels_without_signal, class_imbalance (counts the
-sitter learnt), not_measured; and lr_ok, the one info finding of a clean run ("learning rate
-looks fine"). An empty or info-only list means healthy.
+sitter learnt), not_measured; from the run's setup (history.meta["setup"], `setup`):
+softmax_one_output, wrong_loss, output_range, double_softmax, logit_activation;
+too_few_updates, no_gradient, symmetry, dropout_too_strong; and lr_ok, the one info finding of
+a clean run ("learning rate looks fine"). An empty or info-only list means healthy.
 """
 
 from __future__ import annotations

@@ -15,10 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from babysit.diagnose.evidence import Evidence, when
+from babysit.diagnose.setup import SETUP_RULES
 from babysit.diagnose.symptoms import (
     DEAD_WARNING,
+    DROPOUT_STRONG,
     EXPLODING_GAIN,
+    FEW_UPDATES,
     OFF_CENTRE,
+    R2_POOR,
     RATIO_HIGH,
     RATIO_LOW,
     SATURATED_INFO,
@@ -34,6 +38,10 @@ __all__ = ["Cause", "CAUSES", "explain"]
 # What every cause may explain about the loss and the accuracies, when it is the root.
 _LOSS = ("loss_exploded", "loss_rose", "loss_flat", "loss_slow", "high_plateau")
 _OUTCOME = ("underfit", "collapsed", "majority_accuracy")
+# What a setup that cannot learn the task explains: whatever the loss and the units then do.
+_SETUP_CLAIMS = ("initial_loss_far", "ratio_low", "ratio_high", "dead_start", "dead_grew",
+                 "saturated_start", "saturated_grew", "gradient_vanishes", "noisy",
+                 "val_at_chance", *_LOSS, *_OUTCOME)
 
 
 @dataclass(frozen=True)
@@ -61,7 +69,10 @@ def _from(symptom: str) -> Callable:
 
 
 def _unscaled(e: Evidence) -> str | None:
-    """What is wrong with the input scale, in words, or None."""
+    """What is wrong with the input scale, in words, or None (a network whose first layer is a
+    BatchNorm standardizes its own inputs)."""
+    if e.history.meta.get("inputs_normalized"):
+        return None
     if e.input_mean is not None and e.input_mean > OFF_CENTRE:
         return (f"a typical feature's mean is {e.input_mean:.3g} of its standard deviations "
                 f"from 0 (want 0: centred)")
@@ -110,6 +121,49 @@ def _likely_divergence(e: Evidence) -> str:
     return "learning rate too high"
 
 
+def _too_few_updates(e, open_):
+    """A run too short for the rules that read the loss curve's shape or the accuracies:
+    say so instead of guessing a learning rate or a collapse from its first updates (at the
+    severity of what it would have guessed from: a short run with only notes stays a note).
+    Tiny updates and a majority-class accuracy are judged however short the run."""
+    updates = len(e.history.loss)
+    if not updates or updates >= FEW_UPDATES or e.nonfinite_at is not None:
+        return None
+    if e.train_acc is not None and e.train_acc >= UNDERFIT_ACC:
+        return None  # it learned the task already: nothing to judge
+    if "majority_accuracy" in open_ or (
+            "ratio_low" in open_ and open_["ratio_low"].severity != "info"):
+        return None
+    judged = [s for s in ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit",
+                          "ratio_low", "ratio_high", "noisy") if s in open_]
+    if not judged and e.train_acc is None:
+        return None
+    return "info", (f"{updates} updates: too few to judge the learning rate or the network; "
+                    f"train longer (at least {FEW_UPDATES} updates)")
+
+
+def _no_gradient(e, open_):
+    """Every recorded update of every weight is exactly 0: no gradient arrives (a constant
+    output, a cut graph, frozen weights). A learning rate cannot be too low for that."""
+    if "ratio_low" not in open_:
+        return None  # no tiny updates left to explain (a setup cause claimed them)
+    rec = e.history.monitors.get("update_ratio") or {}
+    values = [v for vs in (rec.get("params") or {}).values() for v in vs if v is not None]
+    if not values or any(v != 0 for v in values):
+        return None
+    return "error", ("every recorded update of every parameter is exactly 0: no gradient "
+                     "reaches the weights, whatever the learning rate")
+
+
+def _dropout_too_strong(e, open_):
+    if e.dropout is None or e.dropout < DROPOUT_STRONG:
+        return None
+    hurts = any(s in open_ for s in ("underfit", "high_plateau", "loss_flat", "loss_slow")) \
+        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)
+    return ("warning" if hurts else "info",
+            f"dropout drops {e.dropout:.0%} of a layer's units at every step (usual: 20-50%)")
+
+
 def _unscaled_inputs(e, open_):
     text = _unscaled(e)
     return ("info", text) if text else None
@@ -120,9 +174,11 @@ def _reg_too_strong(e, open_):
         return None
     hurts = any(s in open_ for s in ("underfit", "high_plateau", "loss_flat",
                                      "majority_accuracy")) \
-        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)
+        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC) \
+        or (e.r2 is not None and e.r2 < R2_POOR)
     if hurts and ("weights_shrank" in open_ or "penalty_dominates" in open_):
-        return "warning", ""
+        return "warning", (f"the fit to the data explains {e.r2:.0%} of the targets' variance "
+                           f"(R^2 against predicting their mean)" if e.r2 is not None else "")
     return None
 
 
@@ -199,6 +255,7 @@ CAUSES: tuple[Cause, ...] = (
           ("collapsed", "dead_start", "weights_shrank", "penalty_dominates", "ratio_high",
            "ratio_low", "val_at_chance", "gradient_vanishes", *_LOSS, *_OUTCOME),
           _identical_inputs),
+    *(Cause(name, what, advice, _SETUP_CLAIMS, test) for name, what, advice, test in SETUP_RULES),
     Cause("diverged", "diverged", "Lower the learning rate 10x (standardize the inputs, or add "
           "max-norm constraints) and train again.",
           ("ratio_high", "dead_grew", "saturated_grew", "initial_loss_far", "gradient_explodes",
@@ -209,6 +266,16 @@ CAUSES: tuple[Cause, ...] = (
           ("initial_loss_far", "dead_start", "saturated_start", "dead_grew", "saturated_grew",
            "ratio_high", "ratio_low", "noisy", "gradient_explodes", *_LOSS, *_OUTCOME),
           _unscaled_inputs),
+    Cause("symmetry", "symmetry not broken",
+          "Initialize the weights randomly (He or Xavier), not with a constant: units that "
+          "start equal get equal gradients and stay copies of each other.",
+          ("units_identical", "gradient_vanishes", "dead_start", "dead_grew", "saturated_start",
+           "saturated_grew", "ratio_low", "ratio_high", "initial_loss_far", "val_at_chance",
+           "noisy", *_LOSS, *_OUTCOME), _from("units_identical"), _layers_in("identical")),
+    Cause("dropout_too_strong", "dropout too strong",
+          "Lower the dropout rate to 0.2-0.5: at this rate the layer sees too few units to "
+          "learn from.", ("underfit", "high_plateau", "loss_flat", "loss_slow"),
+          _dropout_too_strong),
     Cause("vanishing_gradients", "vanishing gradients",
           "Use ReLU with He initialization (not sigmoid with small weights), fewer layers, or "
           "BatchNorm, so that the gradient reaches the first layers.",
@@ -231,11 +298,22 @@ CAUSES: tuple[Cause, ...] = (
           "use fewer layers, so that the gradient keeps its size through depth.",
           ("gradient_explodes", "initial_loss_far", "ratio_high", "ratio_low", "dead_grew",
            "noisy", *_LOSS, *_OUTCOME), _from("gradient_explodes"), _layers_in("ratios")),
+    Cause("no_gradient", "no gradient reaches the weights",
+          "Look for what stops the gradient: a constant output (softmax over one unit), a "
+          "detached tensor or a cut graph, parameters frozen or missing from the optimizer.",
+          ("ratio_low", "loss_flat", "loss_slow", "high_plateau", "gradient_vanishes",
+           *_OUTCOME), _no_gradient),
     Cause("reg_too_strong", "regularization too strong",
           "Lower the regularization strength 10x: the penalty pulls the weights to zero "
           "faster than the data can move them.",
           ("weights_shrank", "penalty_dominates", "ratio_high", "dead_grew", "val_at_chance",
            "gap", *_LOSS, *_OUTCOME), _reg_too_strong),
+    Cause("too_few_updates", "too few updates to judge",
+          "Train longer (more epochs, or a smaller batch for more updates per epoch), then "
+          "judge the learning rate and the network.",
+          ("loss_flat", "loss_slow", "high_plateau", "collapsed", "underfit", "ratio_low",
+           "ratio_high", "noisy", "gap"),
+          _too_few_updates),
     Cause("lr_too_high", "learning rate too high",
           "Lower the learning rate 3-10x: a good rate drops the loss fast at first, then "
           "levels off, with updates ~1e-3 of the weights.",

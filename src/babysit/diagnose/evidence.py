@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from babysit.diagnose.records import DataRecord, LayersRecord, ParamsRecord, UpdateRatioRecord
+from babysit.diagnose.setup import chance_loss, loss_floor
 
 __all__ = ["moving_average", "when", "LossCurve", "Evidence"]
 
@@ -31,6 +32,18 @@ def when(history, iteration: int) -> str:
     if iteration <= 0:
         return "the start (iteration 0)"
     return f"iteration {iteration} (epoch {math.ceil(iteration / max(history.iters_per_epoch, 1))})"
+
+
+def _r2(setup, train_loss: float | None) -> float | None:
+    """R^2 of an MSE regression from its last epoch's data loss: 1 - loss / (the loss of
+    predicting the targets' mean: their variance, times the loss's scale). None otherwise."""
+    if not setup or train_loss is None or setup.get("task") != "regress" \
+            or (setup.get("loss") or {}).get("name") != "mse":
+        return None
+    std = (setup.get("targets") or {}).get("std")
+    if not std:
+        return None
+    return 1.0 - train_loss / ((setup["loss"].get("scale") or 1.0) * std ** 2)
 
 
 def _finite(values) -> list[float]:
@@ -98,10 +111,14 @@ class Evidence:
     """Everything the rules read. Per-layer and per-parameter values are dicts by name."""
 
     history: object
+    setup: dict | None = None              # history.meta["setup"] (babysit.diagnose.setup)
     chance_loss: float | None = None
+    loss_floor: float = 0.0                # the least loss the targets allow (entropy of
+                                           # soft binary targets; 0 for hard ones)
     n_classes: int | None = None
     batch_size: int | None = None
     nonfinite_at: int | None = None        # first iteration whose loss is NaN or inf
+    dropout: float | None = None           # the strongest dropout rate (meta["dropout"])
     curve: LossCurve | None = None
     penalty_share: float | None = None     # reg_loss / loss over the last tenth of the run
     train_acc: float | None = None
@@ -109,11 +126,15 @@ class Evidence:
     best_val: float | None = None
     train_loss: float | None = None        # without accuracies (a regression): the mean data
     val_loss: float | None = None          # loss of the last epoch's steps, and on validation
+    r2: float | None = None                # a regression's R^2 on its training data loss:
+                                           # 1 - train_loss / the mean predictor's loss
     epochs: int = 0
     ratios: dict = field(default_factory=dict)       # weight name -> median update ratio
     early_ratios: dict = field(default_factory=dict)  # ... over the first fifth of samples
     dead: dict = field(default_factory=dict)         # layer name -> (at start, at end)
     saturated: dict = field(default_factory=dict)    # layer name -> (at start, at end)
+    identical: dict = field(default_factory=dict)    # hidden layer -> share of its units
+                                                     # equal to its first, at the end
     depth_gain: float | None = None        # ||dL/d first layer out|| / ||dL/d scores||, start
     hidden_gain: float | None = None       # ... / ||dL/d last hidden Linear out|| (>= 2 hidden)
     data_loss_first: float | None = None   # the data loss before any update (on the probe
@@ -136,14 +157,25 @@ class Evidence:
     @classmethod
     def of(cls, history) -> Evidence:
         meta = history.meta
-        e = cls(history=history, chance_loss=meta.get("chance_loss"),
-                n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"))
+        setup = meta.get("setup")
+        chance = chance_loss(setup) if setup else meta.get("chance_loss")
+        e = cls(history=history, setup=setup, chance_loss=chance,
+                loss_floor=loss_floor(setup),
+                n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
+                dropout=meta.get("dropout"))
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
         if bad.any():
             e.nonfinite_at = int(np.argmax(bad)) + 1
         else:
-            e.curve = LossCurve.of(loss, e.chance_loss)
+            # A regression's loss-shape rules read the data loss: a penalty that dominates the
+            # total can fall while the fit to the data stays flat (L2 at 89% of the start).
+            # (A classifier's data loss near 0 would make any wiggle loud: it keeps the total.)
+            data = np.asarray(history.data_loss, dtype=np.float64)
+            penalized = ((setup or {}).get("task") == "regress" and data.size == loss.size
+                         and len(history.reg_loss) == loss.size
+                         and bool(np.any(np.asarray(history.reg_loss) != 0)))
+            e.curve = LossCurve.of(data if penalized else loss, e.chance_loss)
             if e.curve is not None and len(history.reg_loss) == loss.size:
                 k = max(e.curve.window, loss.size // 10)
                 total = float(loss[-k:].mean())
@@ -154,6 +186,8 @@ class Evidence:
         e._accuracies(history)
         if e.val_acc is None:
             e._losses(history)
+            steps = _finite(history.data_loss[-max(1, history.iters_per_epoch):])
+            e.r2 = _r2(setup, float(np.mean(steps)) if steps else None)
         e._ratios(history.monitors.get("update_ratio"))
         e._layers(history.monitors.get("layers"))
         e._params(history.monitors.get("params"))
@@ -195,10 +229,14 @@ class Evidence:
             a0, a1 = first["activations"][i], last["activations"][i]
             if not (a0 and a1):
                 continue  # not read (an output that is not one tensor)
+            # a start read on too few probe rows is left out: the end stands for both
             if "dead" in a1:
-                self.dead[name] = (a0["dead"], a1["dead"])
+                self.dead[name] = (a0.get("dead", a1["dead"]), a1["dead"])
             if "saturated" in a1:
-                self.saturated[name] = (a0["saturated"], a1["saturated"])
+                self.saturated[name] = (a0.get("saturated", a1["saturated"]), a1["saturated"])
+        weighted = [i for i, a in enumerate(last["activations"]) if a and "identical" in a]
+        for i in weighted[:-1]:  # the output layer's units answer different classes anyway
+            self.identical[names[i]] = last["activations"][i]["identical"]
         if first["iteration"] == 0 and first.get("loss") is not None:
             self.data_loss_first = first["loss"]
         norms = first.get("grad_norm")

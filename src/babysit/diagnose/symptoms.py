@@ -35,12 +35,21 @@ NOISE_WARNING = 2.0           # wiggle twice the loss's own level: one batch say
 # -- the initial loss: scores near zero give the chance loss (ln C for softmax); He init on a
 # few classes starts at up to ~2x, so 3x means scores several units apart from the start
 CHANCE_LOW, CHANCE_HIGH = 0.5, 3.0
+# -- how much of a run there is to judge
+FEW_UPDATES = 100             # under 100 updates the loss curve is its first fall and noise:
+                              # neither its shape nor the accuracies say what is wrong yet
 # -- update / weight norm ratios: the notes want ~1e-3
 RATIO_LOW, RATIO_HIGH = 1e-4, 1e-2          # a decade either side of 1e-3: worth a note
 RATIO_VERY_LOW, RATIO_VERY_HIGH = 1e-5, 3e-2  # further out: a warning
 # -- units on the probe batch
 DEAD_WARNING, DEAD_ERROR = 0.25, 0.9        # fraction of a ReLU layer's units that never fire
 SATURATED_INFO, SATURATED_WARNING = 0.05, 0.2  # fraction of tanh/sigmoid values in the tails
+SYMMETRY_SHARE = 0.9          # 90% of a hidden layer's units compute its first unit's function
+                              # at the end: a constant initialization gave them one gradient,
+                              # and nothing broke the tie (random init leaves ~0% equal)
+# -- dropout
+DROPOUT_STRONG = 0.8          # dropping 80% of the units keeps 1 in 5: the notes' 0.5 (and
+                              # 0.2 on inputs) are the usual rates; 0.8 and up starves the layer
 # -- gradients through depth (dL/d(first Linear's output) over dL/d(scores))
 VANISHING_GAIN = 1e-2         # the first layer gets under 1% of the gradient at the scores
 # (a warning only while the training accuracy is under UNDERFIT_ACC: a network that fits its
@@ -72,6 +81,8 @@ COLLAPSE_SHARE = 0.95         # 95% of the probe examples get the same class
 WEIGHT_SHRINK = 0.5           # weights ending under half their initial norm: decay dominates
 PENALTY_DOMINATES = 0.5       # the penalty is half of the total loss at the end (while the
                               # weights did not grow: else the steps inflated it, not lambda)
+R2_POOR = 0.1                 # a regression whose data fit explains under 10% of the targets'
+                              # variance is barely better than predicting their mean
 # -- inputs (per feature, over the training set)
 OFF_CENTRE = 3.0              # a typical feature's mean is 3 of its stds away from 0
 SCALE_HIGH = 5.0              # inputs of typical size 5 start the scores 5x past calibrated init
@@ -123,7 +134,8 @@ def _loss(e: Evidence) -> dict[str, Symptom]:
             "warning", f"the loss decreases slowly and nearly linearly: {c.start:.4g} -> "
                        f"{c.mid:.4g} at half time -> {c.end:.4g} at the end "
                        f"({c.progress:.0%} of the drop by half time)")
-    elif (e.chance_loss and c.end > PLATEAU_CHANCE * e.chance_loss
+    elif (e.chance_loss and c.end - e.loss_floor > PLATEAU_CHANCE * (e.chance_loss
+                                                                    - e.loss_floor)
           and (c.mid - c.end) / c.start < PLATEAU_LATE_DROP and c.progress > PLATEAU_PROGRESS):
         out["high_plateau"] = Symptom(
             "warning", f"the loss fell from {c.start:.4g} to {c.mid:.4g} by half time, then "
@@ -180,9 +192,21 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[1]:.0%} at the end ({v[0]:.0%} at the start)"
                               for n, v in layers.items())
-            out[name] = Symptom("error" if worst >= DEAD_ERROR else "warning",
+            # units silent from the start in a network that fits its training set: it kept
+            # enough live ones, a note unless nearly all died (as for gradient_vanishes);
+            # units that died during training stay a warning (the rate may have killed them)
+            fits = (name == "dead_start" and e.train_acc is not None
+                    and e.train_acc >= UNDERFIT_ACC)
+            out[name] = Symptom("error" if worst >= DEAD_ERROR else "info" if fits
+                                else "warning",
                                 f"ReLU units that output 0 on every probe example ({how}): "
                                 f"{shown}")
+    same = {n: v for n, v in e.identical.items() if v >= SYMMETRY_SHARE}
+    if same:
+        shown = ", ".join(f"layer {n}: {v:.0%} of its units" for n, v in same.items())
+        out["units_identical"] = Symptom(
+            "error", f"units identical to the layer's first on every probe example at the end "
+                     f"(symmetry never broken): {shown}")
     born = {n: v for n, v in e.saturated.items() if v[0] >= SATURATED_INFO}
     grew = {n: v for n, v in e.saturated.items() if v[0] < SATURATED_INFO <= v[1]}
     for name, layers in (("saturated_start", born), ("saturated_grew", grew)):

@@ -9,7 +9,13 @@ unchanged. It watches through hooks and never changes training:
   every `every` steps, a copy of the parameters before the step gives the update-to-weight
   ratio ||update|| / ||value|| per parameter;
 - a forward pre-hook on the model takes the probe batch (the first training batch's inputs,
-  unless `probe=` is given) and counts the training examples of the first epoch;
+  unless `probe=` is given; when that batch is smaller than `probe_size`, rows of the first
+  epoch's batches from the end of that epoch on), counts the training examples of the first
+  epoch and keeps up to DATA_ROWS of its rows for the data record (feature scale);
+- a forward pre-hook on the loss module (`loss_fn=`) keeps the outputs and targets it is fed
+  in the first epoch: history.meta["setup"] (babysit.diagnose.setup) names the loss, the
+  last module's activation (or the one the outputs show), the task and the targets' classes
+  or spread, and the chance loss follows from it;
 - at the start, at the end of epochs 2, 4, 8, 16, ... and when `history` is read after the
   weights moved (so the last sample is the end of the run), the model runs on the probe batch
   in eval mode under `torch.no_grad`, with the random state saved and restored; forward hooks,
@@ -62,6 +68,7 @@ from babysit.diagnose.records import (
     ParamsRecord,
     UpdateRatioRecord,
 )
+from babysit.diagnose.setup import chance_loss
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
 from babysit.torch.checks import trainable
@@ -77,7 +84,12 @@ from babysit.torch.setup import (
     task_of,
 )
 from babysit.training.history import History
-from babysit.training.monitors import histogram, picture_values, unit_health
+from babysit.training.monitors import (
+    histogram,
+    identical_units,
+    picture_values,
+    unit_health,
+)
 
 # The babysit activation whose unit_health reading applies to a torch activation module.
 _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
@@ -89,6 +101,16 @@ CARRY_RESIDUAL = 0.05
 KEPT_RECORDED = 200   # the latest checked steps' kept shares (2,000 steps at every=10)
 # Modules whose weights are drawn as the first layer: (out, in) or (out, C, kh, kw).
 _FIRST_LAYER = (torch.nn.Linear, torch.nn.Conv2d)
+# Modules that only reshape or drop: the output module is the last leaf that is none of them.
+_SHAPE_ONLY = (torch.nn.Flatten, torch.nn.Unflatten, torch.nn.Dropout, torch.nn.Identity)
+# Rows of the first epoch that the data record (feature scale, class counts, the targets'
+# spread) is read from: several batches, never one batch of size 1; 2048 rows give a
+# feature's mean to 2% of its std
+DATA_ROWS = 2048
+# A first batch under 32 rows is too few to call a unit dead on: a ReLU active on 10% of the
+# inputs is silent on all of 32 rows 3% of the time, on one row 90%. The probe then takes rows
+# of the first epoch's batches, and the start's unit health is left out.
+PROBE_MIN_ROWS = 32
 
 
 def _units(y: torch.Tensor) -> np.ndarray:
@@ -145,6 +167,7 @@ class Sitter:
         self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
         self.steps = 0                 # optimizer steps taken while watched
         self._probe_x, self._probe_y = self._split_probe(probe)
+        self._user_probe = probe is not None
         self._probe_is_batch = probe is None  # the probe is the first batch: its labels known
         self._rows_first_epoch = 0
         self._leaves: list[tuple[str, torch.nn.Module]] | None = None
@@ -155,6 +178,8 @@ class Sitter:
         self._step_hooks: list = []
         found = trainable(model, optimizer)  # refuses a model or optimizer that cannot train
         self._named = {name: p for name, p in model.named_parameters() if p.requires_grad}
+        self._rows: list[torch.Tensor] = []       # the first epoch's inputs, up to DATA_ROWS
+        self._targets: list[torch.Tensor] = []    # ... and the targets the loss was given
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
         self._stepped = {n: p for n, p in self._named.items() if id(p) in held}
         # monitors["torch"]: what only a PyTorch loop can get wrong, counted at the checked
@@ -187,6 +212,8 @@ class Sitter:
             optimizer.register_step_post_hook(self._after_step),
             grad_param.register_hook(self._on_grad),
         ]
+        if isinstance(loss_fn, torch.nn.Module):
+            self._hooks.append(loss_fn.register_forward_pre_hook(self._on_loss))
 
     # -- what the caller calls ----------------------------------------------------------------
 
@@ -237,6 +264,9 @@ class Sitter:
                 for handle in self._first_epoch_hooks:
                     handle.remove()
                 self._learn_labels()
+            # after the labels read from gradients: the targets the loss was given are direct
+            # evidence (a zero gradient, e.g. a constant output, reads as class 0)
+            self._read_first_epoch()
         self._history.train_acc.append(train_acc)
         self._history.val_acc.append(val_acc)
         self._history.meta["epochs"] = self._history.epochs
@@ -289,10 +319,63 @@ class Sitter:
                 self._pending = args[0]
             return
         self._rows_first_epoch += int(args[0].shape[0])
+        if sum(len(r) for r in self._rows) < DATA_ROWS:
+            self._rows.append(args[0].detach()[:DATA_ROWS].clone())
         if self._leaves is None:
             self._start(args[0])
             self._capture = {"step": 1}
             self._hook_outputs()
+
+    def _on_loss(self, module, args) -> None:
+        """Before the loss module's forward in the first epoch: keep the targets it is given,
+        up to DATA_ROWS rows, for the setup's targets (their spread, their classes)."""
+        if self._history.epochs or len(args) < 2 or not all(
+                isinstance(a, torch.Tensor) for a in args[:2]) \
+                or sum(len(t) for t in self._targets) >= DATA_ROWS:
+            return
+        self._targets.append(args[1].detach()[:DATA_ROWS].clone())
+
+    def _read_first_epoch(self) -> None:
+        """At the end of the first epoch: the data record from the rows of several batches
+        (not the first batch alone) and the setup's targets from what the loss was given."""
+        if self._rows and self._user_probe is False and len(self._probe_x) < PROBE_MIN_ROWS:
+            # The first batch was too small a probe: later samples read rows of several
+            # batches, and the start's unit health, read on a few rows, is dropped (a ReLU is
+            # silent on one row half the time; "dead on every probe example" needs many).
+            rows = torch.cat(self._rows)[:self.probe_size]
+            if len(rows) > len(self._probe_x):
+                self._probe_x = rows.clone()
+                self._history.monitors["layers"]["probe_size"] = int(len(rows))
+                for a in self._history.monitors["layers"]["samples"][0]["activations"]:
+                    for key in ("dead", "saturated"):
+                        (a or {}).pop(key, None)
+        if self._rows and "data" in self._history.monitors:
+            flat = torch.cat([r.reshape(len(r), -1) for r in self._rows]).double().cpu()
+            self._history.monitors["data"].update(
+                n=int(flat.shape[0]), feature_mean=flat.mean(0).tolist(),
+                feature_std=flat.std(0, unbiased=False).tolist())
+        setup = self._history.meta.get("setup")
+        if setup is None or not self._targets:
+            self._rows = []
+            return
+        try:
+            y = torch.cat(self._targets)
+        except RuntimeError:  # batches of different shapes: leave the targets unknown
+            y = None
+        if y is not None:
+            found = _targets_and_task(y, setup)
+            for key, value in found["targets"].items():
+                # classes and counts from the targets themselves replace those read from
+                # gradients, and soft or numeric targets have none
+                if setup["targets"].get(key) is None or key in ("classes", "counts"):
+                    setup["targets"][key] = value
+            if found["task"] == "classify" or setup["task"] == "unknown":
+                setup["task"] = found["task"]  # one-hot targets make an MSE a classifier
+            counts = setup["targets"]["counts"]
+            if counts and "data" in self._history.monitors:
+                self._history.monitors["data"]["class_counts"] = counts
+            self._history.meta["chance_loss"] = chance_loss(setup)
+        self._rows, self._targets = [], []
 
     def _hook_outputs(self) -> None:
         """For this forward only: hook every leaf's output to read dL/d(output) in backward."""
@@ -540,13 +623,20 @@ class Sitter:
         healths += [_KIND_HEALTH[kind] for kind in self._functional]
         calls = (calls + [None] * len(self._functional))[:len(self._functional)]
         activations = []
-        for health, y in zip(healths, outputs + calls, strict=True):
+        last = _output_module(self._leaves)
+        modules = [m for _, m in self._leaves] + [None] * len(self._functional)
+        for health, m, y in zip(healths, modules, outputs + calls, strict=True):
             if y is None:
                 activations.append(None)
                 continue
             units = _units(y)
+            # the output's own activation is no hidden unit: a confident sigmoid output sits
+            # in its tails by design (a wrong one is the setup's finding, not "saturated")
+            health = None if m is not None and m is last else health
             activations.append({**histogram(units),
-                                **(unit_health(health, units) if health else {})})
+                                **(unit_health(health, units) if health else {}),
+                                **(identical_units(_unit_weights(m))
+                                   if isinstance(m, _FIRST_LAYER) else {})})
         layers = self._history.monitors["layers"]
         predicted = None
         if final.ndim == 2 and final.shape[1] > 1 and torch.isfinite(final).all():
@@ -704,9 +794,58 @@ class Sitter:
                 "lr": float(group["lr"]),
                 "regularizer": f"weight decay {decay:g}" if decay else None,
                 "layers": names, "model": " -> ".join(repr(m) for _, m in self._leaves),
+                "dropout": max((float(m.p) for m in self.model.modules()
+                                if isinstance(m, torch.nn.modules.dropout._DropoutNd)),
+                               default=None),
+                "inputs_normalized": bool(self._leaves) and isinstance(
+                    self._leaves[0][1], torch.nn.modules.batchnorm._BatchNorm),
                 "image_shape": image, "input_shape": self.image_shape,
                 "framework": f"torch {torch.__version__}",
                 **self.extra_meta}
+
+
+def _unit_weights(m: torch.nn.Module) -> np.ndarray:
+    """A Linear's or Conv2d's weights as (inputs, units): one column per output unit."""
+    W = m.weight.detach().to(torch.float64).cpu()
+    return W.reshape(W.shape[0], -1).T.numpy()
+
+
+def _output_module(leaves) -> torch.nn.Module | None:
+    """The last leaf that computes something (reshapes and dropout looked through)."""
+    return next((m for _, m in reversed(leaves) if not isinstance(m, _SHAPE_ONLY)), None)
+
+
+def _targets_and_task(y: torch.Tensor, setup: dict) -> dict:
+    """The setup's "targets" and "task" from the targets the loss was given: integer labels
+    or one-hot rows (a classifier: classes and counts), else numbers (mean, std, min, max)."""
+    units, loss = setup["output"]["units"], setup["loss"]["name"]
+    yd = y.detach().double().cpu()
+    stats = {"classes": None, "counts": None, "mean": float(yd.mean()),
+             "std": float(yd.std(unbiased=False)) if yd.numel() > 1 else 0.0,
+             "min": float(yd.min()), "max": float(yd.max())}
+    one_hot = (y.ndim == 2 and units > 1 and y.shape[1] == units
+               and bool(((yd == 0) | (yd == 1)).all()) and bool((yd.sum(1) == 1).all()))
+    if not y.is_floating_point() and y.ndim == 1 and (yd >= 0).all():
+        counts = torch.bincount(y.cpu().long(), minlength=max(units, 1)).tolist()
+        stats.update(classes=len(counts), counts=counts)
+        task = "classify" if loss in ("cross_entropy", "nll", "hinge") else "unknown"
+        if len(counts) <= 2 and loss in ("binary_cross_entropy", "bce_with_logits"):
+            task = "binary"
+        return {"targets": stats, "task": task}
+    if one_hot:
+        counts = yd.sum(0).long().tolist()
+        stats.update(classes=units, counts=counts)
+        return {"targets": stats, "task": "classify"}
+    if (y.ndim == 1 or y.shape[-1] == 1) and bool(((yd == 0) | (yd == 1)).all()):
+        ones = int(yd.sum())
+        stats.update(classes=2, counts=[yd.numel() - ones, ones])
+    if loss in ("binary_cross_entropy", "bce_with_logits"):
+        p = yd.clamp(1e-12, 1 - 1e-12)
+        inside = (yd >= 0) & (yd <= 1)
+        if bool(inside.all()):  # soft targets: the loss cannot go below their entropy
+            stats["entropy"] = float(-(p * p.log() + (1 - p) * (1 - p).log()).mean())
+        return {"targets": stats, "task": "binary"}
+    return {"targets": stats, "task": "regress" if loss in ("mse", "mae") else "unknown"}
 
 
 def watch(model: torch.nn.Module, optimizer: torch.optim.Optimizer, image_shape=None,

@@ -137,6 +137,28 @@ def unit_health(layer, y) -> dict:
 # default digits run (batches of 32, a sample every 20 steps) keeps its schedule.
 RATIO_SPACING = 512
 
+# Two units are the same function when their weights differ by under 1e-6 of the layer's
+# largest weight: float32 rounding, not a learned difference
+IDENTICAL_TOL = 1e-6
+# Units are compared on at most this many evenly spaced input rows of W: copies agree on every
+# row, and learned units differ on almost all of them, so a sample decides it at a cost that
+# does not grow with the layer's fan-in (3072 inputs would be 3M comparisons a sample).
+IDENTICAL_ROWS = 256
+
+
+def identical_units(W) -> dict:
+    """For a layer's weights W (inputs, units), units >= 2: the fraction of units whose weights
+    equal the first unit's (`identical`), read on IDENTICAL_ROWS evenly spaced inputs. All of
+    them: symmetry was never broken (a constant initialization gives every unit the same
+    gradient, so they stay copies; units silent because their inputs died keep their own
+    weights). Else {}."""
+    step = max(1, -(-W.shape[0] // IDENTICAL_ROWS)) if W.ndim == 2 else 1
+    W = np.asarray(to_numpy(W[::step]), dtype=np.float64)
+    if W.ndim != 2 or W.shape[1] < 2 or not np.isfinite(W).all():
+        return {}
+    tol = IDENTICAL_TOL * max(float(np.abs(W).max()), 1e-12)
+    return {"identical": float((np.abs(W - W[:, :1]) <= tol).all(axis=0)[1:].mean())}
+
 
 class UpdateRatios(Callback):
     """Records ||value_after - value_before|| / ||value_before|| per Param, every `every` steps.
@@ -286,7 +308,9 @@ class LayerStats(Callback):
         activations, backwards = [], []
         for layer in _layers(trainer.net):
             x, backward = layer.forward(x, train=False)
-            activations.append({**histogram(x), **unit_health(layer, x)})
+            activations.append({**histogram(x), **unit_health(layer, x),
+                                **(identical_units(layer.params["W"].value)
+                                   if isinstance(layer, Linear) else {})})
             backwards.append(backward)
         gradients, grad_norms = [None] * len(backwards), [None] * len(backwards)
         scores = to_numpy(x)
@@ -487,7 +511,42 @@ class RunInfo(Callback):
             "regularizer": repr(trainer.reg) if trainer.reg is not None else None,
             "layers": layer_names(trainer.net),
             "model": " -> ".join(repr(lay) for lay in _layers(trainer.net)),
-            "image_shape": self.image_shape, **self.extra})
+            "image_shape": self.image_shape,
+            "setup": engine_setup(trainer.net, trainer.loss, n_out, y),
+            "dropout": max((float(lay.drop) for lay in _layers(trainer.net)
+                            if hasattr(lay, "drop")), default=None), **self.extra})
+
+
+# babysit's losses in history.meta["setup"] (babysit.diagnose.setup): their softmax is inside
+_SETUP_LOSS = {"SoftmaxCrossEntropy": "cross_entropy", "MulticlassSVM": "hinge",
+               "MeanSquaredError": "mse"}
+_SETUP_ACTIVATION = {"ReLU": "relu", "Tanh": "tanh", "Sigmoid": "sigmoid"}
+
+
+def engine_setup(net, loss, n_out: int, y) -> dict:
+    """history.meta["setup"] for babysit's own network: the last layer's activation (none
+    for a Linear), the loss by name (babysit's MSE is half the squared error summed over the
+    outputs, hence its scale), the task and the targets: class counts, or the targets'
+    mean, std, min and max for a regression."""
+    last = type(_layers(net)[-1]).__name__
+    activation = "none" if last == "Linear" else _SETUP_ACTIVATION.get(last, "unknown")
+    name = _SETUP_LOSS.get(type(loss).__name__, "other")
+    yv = to_numpy(y)
+    targets = {"classes": None, "counts": None, "mean": None, "std": None, "min": None,
+               "max": None}
+    if loss.classification:
+        counts = np.bincount(yv.astype(np.int64, copy=False), minlength=n_out).tolist()
+        targets.update(classes=len(counts), counts=counts)
+    elif yv.size:
+        yd = yv.astype(np.float64, copy=False)
+        targets.update(mean=float(yd.mean()), std=float(yd.std()), min=float(yd.min()),
+                       max=float(yd.max()))
+    loss_entry = {"name": name, "reduction": "mean"}
+    if name == "mse":
+        loss_entry["scale"] = 0.5 * n_out
+    return {"output": {"activation": activation, "units": n_out, "seen": "declared"},
+            "loss": loss_entry, "task": "classify" if loss.classification else "regress",
+            "targets": targets}
 
 
 def default(image_shape=None, **meta) -> list[Callback]:
@@ -502,5 +561,5 @@ def default(image_shape=None, **meta) -> list[Callback]:
 
 
 __all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "data_rows",
-           "default", "histogram", "layer_names", "picture_values", "strided_sample",
-           "unit_health"]
+           "default", "engine_setup", "histogram", "identical_units", "layer_names",
+           "picture_values", "strided_sample", "unit_health"]

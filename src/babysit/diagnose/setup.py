@@ -1,0 +1,223 @@
+"""The run's setup against its task: the output layer, the loss and the targets, read once.
+
+`history.meta["setup"]` says what the network's last layer does and which loss reads it
+(babysit's Trainer writes it; the PyTorch sitter fills it from the loss module and the
+outputs it is fed):
+
+    {"output": {"activation": "none" | "softmax" | "log_softmax" | "sigmoid" | "relu" | "tanh"
+                              | "nonnegative" | "unknown", "units": int, "seen": "declared" |
+                              "measured"},
+     "loss": {"name": "cross_entropy" | "nll" | "binary_cross_entropy" | "bce_with_logits" |
+                      "mse" | "mae" | "hinge" | "other" | "unknown",
+              "reduction": "mean" | "sum" | "unknown", "scale": float (optional: babysit's
+              own MSE is half the squared error)},
+     "task": "classify" | "binary" | "regress" | "unknown",
+     "targets": {"classes", "counts", "mean", "std", "min", "max"}}
+
+From it come `chance_loss(setup)` (what an untrained network's loss is, per loss: every rule
+that compares with chance reads it) and the causes in `SETUP_CAUSES`: a pairing of output
+and loss that cannot learn the task (softmax over one output, binary cross-entropy on labels
+0..K-1, a softmax fed to MSE, an activation on the logits, an output that cannot reach the
+targets). Each is named with its fix; they lead the diagnosis, because no learning rate or
+initialization repairs them.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "chance_loss", "loss_floor"]
+
+# A regression output squashed to a range misses targets beyond it by this share of their
+# spread: 5% of the targets' standard deviation is well past float noise, and a sigmoid
+# regression on [0, 1] targets (reachable) stays silent
+RANGE_SLACK = 0.05
+# Binary cross-entropy over K >= 3 sigmoid outputs on one-hot targets is K yes/no questions
+# for a one-of-K answer: named only while the training accuracy is under this (a run that
+# learns anyway gets no warning; matches UNDERFIT_ACC)
+MULTILABEL_UNDERFIT = 0.9
+
+_SQUASHED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, math.inf),
+             "nonnegative": (0.0, math.inf), "softmax": (0.0, 1.0)}
+_SOFTMAX_LOSSES = ("cross_entropy",)          # losses that apply their own (log-)softmax
+
+
+def _get(setup, *keys):
+    value = setup or {}
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def chance_loss(setup: dict | None) -> float | None:
+    """The loss of an untrained network (scores near 0) under `setup`, per example:
+    cross-entropy ln C; binary cross-entropy ln 2 per output (a sigmoid at 0.5);
+    MSE / MAE of outputs at 0 (at 0.5 behind a sigmoid, 1/K behind a softmax) from the
+    targets' mean and spread; hinge (C - 1) x margin 1. None when it cannot be known (an
+    unknown loss, a summed reduction, targets not seen)."""
+    loss, units = _get(setup, "loss", "name"), _get(setup, "output", "units")
+    if not loss or _get(setup, "loss", "reduction") == "sum":
+        return None
+    classes = _get(setup, "targets", "classes") or (units if units and units > 1 else None)
+    if loss in ("cross_entropy", "nll"):
+        return math.log(classes) if classes and classes > 1 else None
+    if loss in ("binary_cross_entropy", "bce_with_logits"):
+        return math.log(2.0)
+    if loss == "hinge":
+        return float(classes - 1) if classes and classes > 1 else None
+    if loss not in ("mse", "mae"):
+        return None
+    act = _get(setup, "output", "activation")
+    at = 0.5 if act == "sigmoid" else (1.0 / units if act == "softmax" and units else 0.0)
+    scale = _get(setup, "loss", "scale") or 1.0
+    mean, std = _get(setup, "targets", "mean"), _get(setup, "targets", "std")
+    if mean is None or std is None:
+        return None
+    if loss == "mse":
+        return scale * ((mean - at) ** 2 + std ** 2)
+    # MAE: E|y - at| is at least |mean - at| and at most sqrt of the MSE; their mean
+    return scale * 0.5 * (abs(mean - at) + math.sqrt((mean - at) ** 2 + std ** 2))
+
+
+def loss_floor(setup: dict | None) -> float:
+    """The least loss the targets allow: binary cross-entropy on soft targets (in (0, 1), not
+    0/1) cannot fall below their mean entropy (`targets["entropy"]`, which the sitter
+    measures); 0 otherwise. A plateau is judged above it."""
+    if _get(setup, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits"):
+        return 0.0
+    return float(_get(setup, "targets", "entropy") or 0.0)
+
+
+def _uses(setup, activations, losses=None) -> bool:
+    """The output's activation is one of `activations` (and the loss one of `losses`)."""
+    return _get(setup, "output", "activation") in activations \
+        and (losses is None or _get(setup, "loss", "name") in losses)
+
+
+def _classify(setup) -> bool:
+    return _get(setup, "task") in ("classify", "binary")
+
+
+def _softmax_one_output(e, open_):
+    if not _uses(e.setup, ("softmax", "log_softmax")) or _get(e.setup, "output", "units") != 1:
+        return None
+    return "error", ("the last layer is a softmax over 1 output: its value is always 1 "
+                     "(log-softmax 0), whatever the input, so the loss never changes and no "
+                     "gradient reaches the network")
+
+
+def _binary_loss_on_classes(e, open_):
+    s = e.setup
+    top = _get(s, "targets", "max")
+    if _get(s, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits") \
+            or top is None or top <= 1:
+        return None
+    classes = _get(s, "targets", "classes")
+    return "error", (f"binary cross-entropy on targets up to {top:g}"
+                     + (f" ({classes} classes)" if classes else "")
+                     + f" with {_get(s, 'output', 'units')} output(s): binary cross-entropy "
+                       f"needs targets in [0, 1]")
+
+
+def _mse_on_classes(e, open_):
+    s = e.setup
+    loss, act = _get(s, "loss", "name"), _get(s, "output", "activation")
+    units = _get(s, "output", "units") or 0
+    if loss not in ("mse", "mae") or not _classify(s) or units < 2:
+        return None
+    name = "MSE" if loss == "mse" else "MAE"
+    if act == "softmax":
+        text = (f"{name} on a softmax over {units} classes: the gradient through the softmax "
+                f"vanishes when an output is confidently wrong")
+    else:
+        text = (f"{name} on {units} {'linear ' if act == 'none' else ''}outputs of a "
+                f"classifier: it pulls every score to 0/1 and weighs a confident mistake no "
+                f"more than a near miss")
+    return "warning", text
+
+
+def _double_softmax(e, open_):
+    if not _uses(e.setup, ("softmax",), _SOFTMAX_LOSSES):
+        return None
+    return "warning", ("the outputs are already a softmax (rows of probabilities) and the loss "
+                       "applies its own softmax: the scores it sees lie in [0, 1], so the loss "
+                       "cannot fall below a floor")
+
+
+def _logit_activation(e, open_):
+    act = _get(e.setup, "output", "activation")
+    if not _uses(e.setup, ("relu", "nonnegative", "sigmoid", "tanh"), _SOFTMAX_LOSSES):
+        return None
+    low, high = _SQUASHED.get(act, (-1.0, 1.0))
+    shown = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
+    dead = " and a score at 0 gets no gradient" if act in ("relu", "nonnegative") else ""
+    return "warning", (f"a {act} on the logits before the loss's softmax: every score is "
+                       f"{shown}, so the classes cannot be told apart with confidence{dead}")
+
+
+def _probability_loss_on_scores(e, open_):
+    """Binary cross-entropy fed something that is not a probability: a ReLU, tanh or linear
+    output where a sigmoid belongs."""
+    act = _get(e.setup, "output", "activation")
+    if not _uses(e.setup, ("relu", "nonnegative", "none", "tanh"), ("binary_cross_entropy",)):
+        return None
+    return "warning", (f"binary cross-entropy on a {act} output: it needs probabilities in "
+                       f"(0, 1) (a sigmoid), and values outside are clipped, with no gradient")
+
+
+def _multilabel_on_one_hot(e, open_):
+    s = e.setup
+    units = _get(s, "output", "units") or 0
+    if _get(s, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits") \
+            or _get(s, "task") != "classify" or units < 3 \
+            or (e.train_acc is not None and e.train_acc >= MULTILABEL_UNDERFIT):
+        return None
+    return "warning", (f"binary cross-entropy over {units} outputs on one-of-{units} targets: "
+                       f"{units} separate yes/no answers, most of whose loss is saying 'no'")
+
+
+def _output_range(e, open_):
+    s = e.setup
+    act = _get(s, "output", "activation")
+    low, high = _get(s, "targets", "min"), _get(s, "targets", "max")
+    if _get(s, "task") != "regress" or act not in _SQUASHED or low is None or high is None:
+        return None
+    reach_low, reach_high = _SQUASHED[act]
+    slack = RANGE_SLACK * (_get(s, "targets", "std") or 0.0)
+    if low >= reach_low - slack and high <= reach_high + slack:
+        return None
+    reach = f"[{reach_low:g}, {reach_high:g}]" if math.isfinite(reach_high) \
+        else f">= {reach_low:g}"
+    return "error", (f"the output goes through a {act} ({reach}) but the targets run from "
+                     f"{low:.4g} to {high:.4g}: the network cannot predict them")
+
+
+# (name, what, advice, test): the Cause fields, in the order they are checked.
+SETUP_RULES = (
+    ("softmax_one_output", "softmax on one output",
+     "Use a sigmoid (with binary cross-entropy) for one yes/no output, no activation for a "
+     "regression, or one output per class with softmax.", _softmax_one_output),
+    ("wrong_loss", "wrong loss for the task",
+     "Use one output per class with categorical cross-entropy (nn.CrossEntropyLoss on "
+     "integer labels), or map the targets to 0/1 for a binary task.", _binary_loss_on_classes),
+    ("output_range", "output cannot reach the targets",
+     "Remove the output activation (a linear output) or scale the targets into its range.",
+     _output_range),
+    ("wrong_loss", "wrong loss for the task",
+     "Use cross-entropy on the raw scores (nn.CrossEntropyLoss, or softmax with "
+     "categorical cross-entropy) for a classifier; MSE and MAE are for regression.",
+     _mse_on_classes),
+    ("double_softmax", "softmax before a loss that applies its own",
+     "Feed the loss the raw scores (remove the softmax layer): nn.CrossEntropyLoss applies "
+     "log-softmax itself.", _double_softmax),
+    ("logit_activation", "activation on the logits",
+     "Remove the activation after the last layer: the loss's softmax wants raw scores of any "
+     "sign.", _logit_activation),
+    ("output_range", "output cannot be a probability",
+     "Use a sigmoid output with binary cross-entropy (or no activation with "
+     "BCEWithLogitsLoss).", _probability_loss_on_scores),
+    ("wrong_loss", "wrong loss for the task",
+     "Use one softmax over the classes with categorical cross-entropy (nn.CrossEntropyLoss on "
+     "the raw scores) for one-of-K labels.", _multilabel_on_one_hot),
+)
+

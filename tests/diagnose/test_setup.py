@@ -1,0 +1,134 @@
+"""The setup rules (babysit.diagnose.setup): the output layer and the loss against the task."""
+
+import math
+
+import numpy as np
+import pytest
+
+from babysit.diagnose import diagnose
+from babysit.diagnose.setup import chance_loss
+from babysit.training.history import History
+
+
+def _setup(activation="none", units=10, loss="cross_entropy", task="classify", **targets):
+    base = {"classes": None, "counts": None, "mean": None, "std": None, "min": None,
+            "max": None}
+    return {"output": {"activation": activation, "units": units, "seen": "declared"},
+            "loss": {"name": loss, "reduction": "mean"}, "task": task,
+            "targets": {**base, **targets}}
+
+
+def _history(setup, losses, train_acc=0.5):
+    h = History()
+    for value in losses:
+        h.record_step(float(value), 0.0, 0.1)
+    h.iters_per_epoch = len(losses) // 4
+    for _ in range(4):
+        h.train_acc.append(train_acc)
+        h.val_acc.append(train_acc)
+    h.meta["setup"] = setup
+    return h
+
+
+def test_chance_loss_per_loss():
+    assert chance_loss(_setup()) == pytest.approx(math.log(10))
+    assert chance_loss(_setup("sigmoid", 1, "binary_cross_entropy", "binary")) \
+        == pytest.approx(math.log(2))
+    # MSE of outputs at 0 on targets of mean 3 and std 2: 9 + 4
+    assert chance_loss(_setup("none", 1, "mse", "regress", mean=3.0, std=2.0)) \
+        == pytest.approx(13.0)
+    assert chance_loss(_setup("none", 1, "mse", "regress")) is None  # targets not seen
+    summed = _setup()
+    summed["loss"]["reduction"] = "sum"
+    assert chance_loss(summed) is None
+
+
+@pytest.mark.parametrize("setup, cause", [
+    (_setup("softmax", 1, "binary_cross_entropy", "binary", min=0.0, max=1.0),
+     "softmax_one_output"),
+    (_setup("softmax", 2, "mse", "classify"), "wrong_loss"),
+    (_setup("sigmoid", 1, "bce_with_logits", "binary", classes=3, max=2.0), "wrong_loss"),
+    (_setup("softmax", 10), "double_softmax"),
+    (_setup("relu", 10), "logit_activation"),
+    (_setup("sigmoid", 3), "logit_activation"),
+    (_setup("tanh", 1, "mse", "regress", mean=50.0, std=10.0, min=20.0, max=90.0),
+     "output_range"),
+    (_setup("relu", 1, "binary_cross_entropy", "binary", min=0.0, max=1.0), "output_range"),
+])
+def test_setup_that_cannot_learn_leads(setup, cause):
+    rng = np.random.default_rng(0)
+    h = _history(setup, 0.7 + 0.01 * rng.standard_normal(400))
+    top = next(f for f in diagnose(h) if f.severity != "info")
+    assert top.cause == cause
+
+
+def test_sound_setups_name_no_setup_cause():
+    rng = np.random.default_rng(0)
+    falling = 2.3 * np.exp(-np.arange(400) / 60) + 0.05 + 0.01 * rng.standard_normal(400)
+    for setup in (_setup(), _setup("log_softmax", 10, "nll"),
+                  _setup("sigmoid", 1, "binary_cross_entropy", "binary", min=0.0, max=1.0),
+                  _setup("sigmoid", 1, "mse", "regress", mean=0.5, std=0.2, min=0.0, max=1.0)):
+        causes = {f.cause for f in diagnose(_history(setup, falling, train_acc=0.97))}
+        assert not causes & {"softmax_one_output", "wrong_loss", "output_range",
+                             "double_softmax", "logit_activation"}, setup
+
+
+def test_too_few_updates_instead_of_a_guess():
+    h = _history(_setup(), np.linspace(2.3, 2.0, 36), train_acc=0.3)
+    top = next(f for f in diagnose(h) if f.severity != "info")
+    assert top.cause == "too_few_updates"
+    assert "36 updates" in top.evidence
+
+
+def _with_layers(h, identical=None):
+    """A History with a layers record of one hidden Linear (and the output), start and end."""
+    act = {"mean": 0.0, "std": 1.0, "nonfinite": 0.0, "lo": -1.0, "hi": 1.0, "counts": [1]}
+    hidden = {**act, **({"identical": identical} if identical is not None else {})}
+    h.monitors["layers"] = {
+        "names": ["0 Linear", "1 ReLU", "2 Linear"], "kinds": ["Linear", "ReLU", "Linear"],
+        "samples": [{"iteration": i, "loss": None, "predicted": None, "grad_norm": None,
+                     "activations": [hidden, {**act, "dead": 0.0}, {**act, "identical": 0.0}]}
+                    for i in (0, 400)]}
+    return h
+
+
+def test_symmetry_named_when_a_layers_units_stay_identical():
+    rng = np.random.default_rng(0)
+    h = _with_layers(_history(_setup(), 1.2 + 0.01 * rng.standard_normal(400), 0.25), 1.0)
+    top = next(f for f in diagnose(h) if f.severity != "info")
+    assert top.cause == "symmetry" and top.concerns == ("0 Linear",)
+    h = _with_layers(_history(_setup(), 1.2 + 0.01 * rng.standard_normal(400), 0.25), 0.0)
+    assert "symmetry" not in {f.cause for f in diagnose(h)}
+
+
+def test_dropout_too_strong_names_the_rate_when_it_underfits():
+    rng = np.random.default_rng(0)
+    falling = 2.3 * np.exp(-np.arange(400) / 60) + 0.4 + 0.01 * rng.standard_normal(400)
+    h = _history(_setup(), falling, train_acc=0.85)
+    h.meta["dropout"] = 0.95
+    found = [f for f in diagnose(h) if f.cause == "dropout_too_strong"]
+    assert found and found[0].severity == "warning" and "95%" in found[0].evidence
+    h.meta["dropout"] = 0.5
+    assert "dropout_too_strong" not in {f.cause for f in diagnose(h)}
+
+
+def test_a_zero_update_is_no_gradient_not_a_low_rate():
+    h = _history(_setup(), np.full(400, 0.7), train_acc=0.5)
+    h.monitors["update_ratio"] = {"every": 10, "iterations": list(range(10, 410, 10)),
+                                  "weights": ["0.W"], "params": {"0.W": [0.0] * 40}}
+    causes = [f.cause for f in diagnose(h) if f.severity != "info"]
+    assert causes[0] == "no_gradient" and "lr_too_low" not in causes
+
+
+def test_regression_penalty_read_against_the_data_loss():
+    """The total falls as the penalty shrinks while the data loss stays at the mean
+    predictor's: regularization too strong, with R^2 in the evidence."""
+    h = History()
+    setup = _setup("none", 1, "mse", "regress", mean=0.0, std=1.0, min=-3.0, max=3.0)
+    for i in range(600):
+        h.record_step(1.0, 8.0 * np.exp(-i / 100) + 1.0, 0.01)
+    h.iters_per_epoch = 4
+    h.meta["setup"] = setup
+    h.monitors["params"] = {"weights": ["0.W"], "value_norm": {"0.W": [1.0, 0.3]}}
+    found = [f for f in diagnose(h) if f.severity != "info"]
+    assert found[0].cause == "reg_too_strong" and "R^2" in found[0].evidence

@@ -46,9 +46,11 @@ from babysit.data import frames, preprocess, tabular, training_range
 from babysit.runs.builders import build_model, build_trainer
 from babysit.runs.config import RunConfig, config_fields
 from babysit.training import monitors
+from babysit.validation import refuse_mixed_labels
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
-_NOT_PARAMETERS = ("data", "target", "task", "drop", "split", "val_data", "test_data")
+_NOT_PARAMETERS = ("data", "target", "task", "drop", "split", "val_data", "test_data",
+                   "header")
 
 
 def _generated_init(overrides: dict, excluded: tuple = ()):
@@ -246,6 +248,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
 
     def fit(self, X, y):
         """Train a fresh network on X (N, D) and labels y (N,) for `epochs` epochs; returns self."""
+        refuse_mixed_labels(y)
         X, y = self._validate(X, y)
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)
@@ -267,6 +270,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
                                                                     self.classes_):
             raise ValueError(f"classes={classes!r} differs from the first call's "
                              f"classes_={self.classes_!r}")
+        refuse_mixed_labels(y)
         X, y = self._validate(X, y, reset=first)
         check_classification_targets(y)
         if first:

@@ -6,13 +6,43 @@ from __future__ import annotations
 import numbers
 from pathlib import Path
 
-__all__ = ["positive_int", "seed_or_none", "make_folder", "existing_file"]
+import numpy as np
+
+__all__ = ["described", "existing_file", "make_folder", "positive_int", "refuse_mixed_labels",
+           "seed_or_none"]
+
+
+def described(value) -> str:
+    """`value` as an error names a value of the wrong type: "the string '0.01'" (a number
+    written in quotes, in a JSON file or a call), "True (a bool)", "[1, 2] (a list)"."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    return f"{value!r} (a {type(value).__name__})"
+
+
+def refuse_mixed_labels(labels, name: str = "y") -> None:
+    """Refuse class labels that mix text and numbers (an object array such as [1, "cat"]): no
+    order or encoding of them is the obvious one, and NumPy's sort fails on them with a bare
+    TypeError. A ValueError naming `name`, one label of each kind and the way out."""
+    values = np.asarray(labels, dtype=object).ravel() \
+        if getattr(labels, "dtype", None) is None or labels.dtype == object else None
+    if values is None:
+        return
+    text = next((v for v in values if isinstance(v, str | bytes)), None)
+    number = next((v for v in values if isinstance(v, numbers.Number)), None)
+    if text is not None and number is not None:
+        raise ValueError(f"the class labels in {name} mix text and numbers ({text!r} and "
+                         f"{number!r}); give every label one type, e.g. all text: "
+                         f"np.asarray({name}, dtype=str)")
 
 
 def positive_int(value, name: str) -> int:
     """`value` as an int when it is a whole number >= 1 (not a bool); else a ValueError
-    "`name` must be a positive integer, got `value`"."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+    "`name` must be a positive integer, got `value`" (the value's type said when it is not
+    a number at all)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a positive integer, got {described(value)}")
+    if not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
 

@@ -111,7 +111,7 @@ def test_a_real_sigint_then_resume_equals_the_straight_run(tmp_path):
     while not state.exists() and child.poll() is None:  # the first epoch has ended
         time.sleep(0.05)
     child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=120)
+    _, err = child.communicate(timeout=600)
     assert child.returncode == 130, err
     assert f"babysit resume {run}" in err
     done = bs.History.load(run / "history.json").epochs

@@ -64,7 +64,7 @@ def test_the_installed_command_runs(tmp_path):
     done = subprocess.run(
         [str(babysit), "train", "--data", "digits", "--epochs", "3", "--json",
          "--out", str(tmp_path / "run")],
-        capture_output=True, text=True, timeout=120, check=False)
+        capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     summary = _last_json(done.stdout)
     assert summary["test_accuracy"] > 0.8

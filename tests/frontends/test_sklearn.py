@@ -85,7 +85,7 @@ def test_constructor_arguments_are_the_run_configuration_fields():
     """Generated from RunConfig: every field but the data's own is a parameter, so a new
     hyperparameter reaches the estimators with no edit there."""
     fields = set(config_fields()) - {"data", "target", "task", "drop", "split", "val_data",
-                                     "test_data"}   # a table's own
+                                     "test_data", "header"}   # a table's own
     assert set(BabysitClassifier().get_params()) == fields | {"verbose"}
     assert set(BabysitRegressor().get_params()) == fields - {"loss", "patience"} | {"verbose"}
     assert BabysitClassifier().preprocess == "minmax"

@@ -1,11 +1,14 @@
 """A model trained on a table predicts new rows: its encoders, preprocessing and class names
 travel in the checkpoint, columns are matched by name."""
 
+import errno
+import os
 import warnings
 
 import numpy as np
 import pytest
 
+from babysit import cli
 from babysit.data import datasets, preprocess, tabular
 from babysit.nn import layers
 from babysit.runs.predict import IgnoredColumnsWarning, match_columns, predict_table
@@ -184,3 +187,32 @@ def test_a_value_overflowing_the_training_scaling_is_refused_not_predicted_as_na
     assert f"{new}: data row 1 (line 3), feature 'x' became inf after the training's " \
            f"preprocessing" in line
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_out_naming_a_file_that_exists_is_refused_unless_forced(tmp_path, capsys):
+    """A typo naming the training CSV as --out replaced it with predictions, without a word."""
+    _, _, path = saved_model(tmp_path)
+    rows, train = new_rows(tmp_path), tmp_path / "train.csv"
+    before = train.read_bytes()
+    line = predict_error(capsys, [str(path), "--data", str(rows), "--out", str(train)])
+    assert line == (f"babysit predict: error: --out {train} exists: add --force to replace "
+                    f"it, or give a new file name")
+    assert train.read_bytes() == before
+    assert cli.main(["predict", str(path), "--data", str(rows), "--out", str(train),
+                     "--force"]) == 0
+    assert train.read_text().startswith("predicted species,")
+
+
+def test_a_full_disk_leaves_no_empty_predictions_file_and_names_it(tmp_path, capsys,
+                                                                   monkeypatch):
+    """The write went straight into --out: a full disk left a 0-byte file."""
+    _, _, path = saved_model(tmp_path)
+    rows, out = new_rows(tmp_path), tmp_path / "out" / "p.csv"
+
+    def disk_full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    line = predict_error(capsys, [str(path), "--data", str(rows), "--out", str(out)])
+    assert line.startswith(f"babysit predict: error: {out}: No space left on device")
+    assert list(out.parent.iterdir()) == []     # neither the file nor a temporary one

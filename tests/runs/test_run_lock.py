@@ -42,7 +42,7 @@ class Holder:
         return self.proc
 
     def __exit__(self, *exc):
-        self.proc.communicate("", timeout=60)
+        self.proc.communicate("", timeout=300)
 
 
 def refusal(capsys, argv) -> str:
@@ -191,7 +191,7 @@ def test_two_real_processes_the_second_refused_then_the_first_interrupted_and_re
     assert f"{run} is being written by another babysit process (PID {first.pid})" in line
     assert '"epochs": 400' in (run / "config.json").read_text()  # not rewritten to 500
     first.send_signal(signal.SIGINT)
-    _, err = first.communicate(timeout=120)
+    _, err = first.communicate(timeout=600)
     assert first.returncode == 130, err
     assert is_free(run)
     done = bs.History.load(run / "history.json").epochs
@@ -204,7 +204,7 @@ def test_a_killed_writer_leaves_no_stale_lock(tmp_path):
     proc = holder.__enter__()
     assert not is_free(tmp_path)
     proc.kill()                                     # SIGKILL: no handler, no cleanup runs
-    proc.wait(timeout=60)
+    proc.wait(timeout=300)
     assert is_free(tmp_path)
 
 

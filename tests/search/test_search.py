@@ -152,7 +152,7 @@ search.run(space, small, stages=[search.Stage(8, epochs=4)], base={"batch_size":
 
 
 def test_a_killed_search_resumes_without_losing_or_repeating_a_trial(small, tmp_path):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], timeout=120,
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], timeout=600,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     before = complete(study_trials(tmp_path))

@@ -17,7 +17,7 @@ import numpy as np
 from babysit.cli import check, demo, lr_find, overfit, predict, report, resume, search, train
 from babysit.cli.console import OneLineParser, run_reporting_errors, stdout_reader_may_leave
 from babysit.runs import run_lock
-from babysit.runs.finish import COMMAND_LINE, EXIT_DIVERGED
+from babysit.runs.finish import COMMAND_LINE, EXIT_DIVERGED, stop_signals_interrupt
 from babysit.search.database import masked
 
 __all__ = ["COMMANDS", "parser", "main"]
@@ -86,9 +86,10 @@ def main(argv=None) -> int:
     # np.errstate: unlike np.seterr, nothing lingers; a reader of stdout that leaves early
     # (`| head`) does not end the run before it has written its files
     # run_lock.command_scope: the run folders the command locked are free again when it ends
+    # stop_signals_interrupt: SIGTERM and SIGHUP stop a run as Ctrl-C does
     try:
         with np.errstate(over="ignore", under="ignore"), stdout_reader_may_leave(), \
-                run_lock.command_scope():
+                run_lock.command_scope(), stop_signals_interrupt():
             return run_reporting_errors(f"babysit {args.command}", lambda: _run(command, args),
                                         args.debug, diverged_status=EXIT_DIVERGED)
     finally:

@@ -78,8 +78,10 @@ def run_reporting_errors(command: str, run: Callable[[], int], debug: bool = Fal
                          diverged_status: int = 2) -> int:
     """`run()`'s exit status; an error instead is one line "COMMAND: error: ..." on stderr and
     status 2 (bad input, or anything unexpected, then with a hint at --debug), after its
-    traceback when `debug`; a DivergedError is one line and `diverged_status`. Ctrl-C is one
-    line and status 130."""
+    traceback when `debug`; a DivergedError is one line and `diverged_status`. Ctrl-C, SIGTERM
+    and SIGHUP (`finish.stop_signals_interrupt`) are one line and status 128 + the signal
+    (130, 143, 129)."""
+    from babysit.runs.finish import interrupt_name, interrupt_status
     from babysit.training.trainer import DivergedError  # here: console is imported below the loop
 
     def say_error(message: str, prefix: str = "error: ") -> None:
@@ -90,13 +92,17 @@ def run_reporting_errors(command: str, run: Callable[[], int], debug: bool = Fal
     try:
         return run()
     except KeyboardInterrupt as err:  # the run may say what it kept (finish.fit)
-        say_error(f"interrupted {err}" if str(err) else "interrupted")
-        return 130
+        say_error(f"{interrupt_name(err)} {err}" if str(err) else interrupt_name(err))
+        return interrupt_status(err)
     except DivergedError as err:
         say_error(str(err), prefix="")
         return diverged_status
     except ValueError as err:
         say_error(str(err))
+        return 2
+    except OSError as err:  # a full disk, no permission: the file, and the system's words
+        where = f"{err.filename}: " if err.filename else ""
+        say_error(f"{where}{err.strerror or err}" + ("" if debug else " (--debug shows where)"))
         return 2
     except Exception as err:  # a bug or the environment: still one line, the rest on --debug
         say_error(f"{type(err).__name__}: {err}"

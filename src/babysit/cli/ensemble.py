@@ -150,7 +150,7 @@ def _member(cfg: RunConfig, data, folder: Path, i: int, hint: str, report: bool)
     except KeyboardInterrupt as err:  # stopped before its first epoch ended: members before it
         if i == 1 or hint in str(err):  # finished, so the ensemble goes on all the same
             raise
-        raise KeyboardInterrupt(f"{err}; to continue the ensemble: {hint}") from None
+        raise finish.reworded(err, f"{err}; to continue the ensemble: {hint}") from None
     summary, outcome = run.finish(say, report=report, title=title)
     return trainer, summary, outcome
 

@@ -16,7 +16,10 @@ def add_options(p: argparse.ArgumentParser) -> None:
     """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
     p.add_argument("model", type=Path, help="a checkpoint (.safetensors) or a run folder")
     p.add_argument("--data", type=Path, required=True, help="a .csv (or .tsv) of new rows")
-    p.add_argument("--out", type=Path, help="write the predictions here as a .csv")
+    p.add_argument("--out", type=Path, help="write the predictions here as a .csv (a new "
+                   "file, unless --force)")
+    p.add_argument("--force", action="store_true",
+                   help="let --out replace a file that exists")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON last")
 
 
@@ -25,7 +28,7 @@ def cmd_predict(args) -> tuple[int, dict]:
     from babysit.runs.predict import predict_table
 
     if args.out is not None:
-        check_predictions_file(args.out, args.data)
+        check_predictions_file(args.out, args.data, args.force)
     notes = []                                              # a separator other than ','
     with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
         warnings.simplefilter("always")
@@ -44,16 +47,20 @@ def cmd_predict(args) -> tuple[int, dict]:
     return 0, {**result.to_dict(), "out": str(args.out) if args.out else None}
 
 
-def check_predictions_file(out: Path, data: Path) -> None:
-    """Refuse an --out for predictions that is a folder, that lies under a file, or that is
-    the --data file itself (the new rows would be overwritten by their predictions); create
-    its folder."""
+def check_predictions_file(out: Path, data: Path, force: bool = False) -> None:
+    """Refuse an --out for predictions that is a folder, that lies under a file, that is the
+    --data file itself (the new rows would be overwritten by their predictions), or, unless
+    `force`, that exists (a typo naming the training CSV would destroy it); create its
+    folder."""
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; expected a file name for the predictions, "
                          f"such as {out / 'predictions.csv'}")
     if out.exists() and data.exists() and out.samefile(data):
         raise ValueError(f"--out {out} is the --data file: the predictions would overwrite the "
                          f"rows they were made from; give another file name")
+    if out.exists() and not force:
+        raise ValueError(f"--out {out} exists: add --force to replace it, or give a new file "
+                         f"name")
     make_folder(out.parent, "--out")
 
 

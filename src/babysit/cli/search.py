@@ -52,6 +52,8 @@ def cmd_search(args) -> tuple[int, dict]:
     cfg, data = fitted(options.run_config(args), options.chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
     out = args.out if args.out is not None else search.default_out(data.name, args.study)
+    if args.storage and search.password_warning(args.storage):
+        say(f"warning: {search.password_warning(args.storage)}")
     run_lock.hold(make_folder(out, "--out"))  # to the command's end: its config files too
     result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,

@@ -331,7 +331,8 @@ def _split_rows(y, fractions, seed: int, stratify: bool, class_names) -> tuple[n
 
 
 def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
-             task: str | None = None, drop=(), val_data=None, test_data=None) -> Dataset:
+             task: str | None = None, drop=(), val_data=None, test_data=None,
+             header: bool = True) -> Dataset:
     """A CSV file with a header row: the `target` column holds the labels (class names or
     numbers) or the quantity to predict, every other column not in `drop` is a feature
     (numbers, text categories or dates; cells may be missing; identifiers are left out).
@@ -347,14 +348,17 @@ def load_csv(path, target: str, seed: int = 0, fractions=(0.6, 0.2, 0.2),
     """
     path = Path(path)
     with _naming(path):
-        return _load_table(path, target, seed, fractions, task, drop, (val_data, test_data))
+        return _load_table(path, target, seed, fractions, task, drop, (val_data, test_data),
+                           header)
 
 
-def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files) -> Dataset:
-    """The body of `load_csv`; files: (val_data, test_data), each a path or None."""
+def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files,
+                header: bool = True) -> Dataset:
+    """The body of `load_csv`; files: (val_data, test_data), each a path or None; header=False:
+    the files have no header row, their columns named "1", "2", ... (`formats.read_table`)."""
     drop = [drop] if isinstance(drop, str) else list(drop)
     read = []                                   # what reading decided (a ';' separator)
-    header, cells = formats.read_table(path, notes=read)
+    header, cells = formats.read_table(path, notes=read, header=header)
     if target not in header:
         raise ValueError(f"target column {target!r} is not in {path}; its columns are "
                          f"{', '.join(header)}")
@@ -500,7 +504,8 @@ BUILTIN = {"digits": load_digits, "mnist": _load_mnist, "fashion-mnist": _load_f
 
 
 def load(name_or_path, seed: int = 0, target: str | None = None, fractions=None,
-         task: str | None = None, drop=(), val_data=None, test_data=None) -> Dataset:
+         task: str | None = None, drop=(), val_data=None, test_data=None,
+         header: bool = True) -> Dataset:
     """Load a built-in dataset by name (see `BUILTIN`) or a file: a `.csv` or `.tsv` (with
     `target`, the label column), a `.npz` holding X and y, or a `.npy` of X, memory-mapped,
     with its labels beside it in `<stem>.labels.npy` (`_load_npy`).
@@ -530,6 +535,13 @@ def load(name_or_path, seed: int = 0, target: str | None = None, fractions=None,
         if target is not None:
             raise ValueError(f"target={target!r} applies to .csv files only, not to the "
                              f"built-in dataset {name!r} (--target none clears it)")
+        if fractions is not None:  # they would be ignored without a word
+            raise ValueError(f"fractions={tuple(fractions)!r} (--split) apply to files only: "
+                             f"the built-in dataset {name!r} comes with its own fixed split; "
+                             f"leave them out")
+        if not header:
+            raise ValueError(f"header=False (--no-header) applies to .csv files only, not to "
+                             f"the built-in dataset {name!r}")
         return BUILTIN[name](seed=seed)
     path = Path(name)
     suffix = path.suffix.lower()
@@ -542,7 +554,10 @@ def load(name_or_path, seed: int = 0, target: str | None = None, fractions=None,
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
                              f"target=COLUMN (--target COLUMN on the command line)")
         return load_csv(path, target, seed=seed, fractions=fractions, task=task, drop=drop,
-                        val_data=val_data, test_data=test_data)
+                        val_data=val_data, test_data=test_data, header=header)
+    if not header:                                    # the other files have no header row
+        raise ValueError(f"header=False (--no-header) applies to .csv files only; {name!r} "
+                         f"is not one")
     if target is not None:
         holds = "arrays named X and y" if suffix == ".npz" else \
             f"the features, its labels in {_labels_path(path)}"

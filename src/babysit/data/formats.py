@@ -101,11 +101,16 @@ def read_cifar_binary(paths) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
-def read_table(path, notes: list | None = None) -> tuple[list[str], np.ndarray]:
+def read_table(path, notes: list | None = None,
+               header: bool = True) -> tuple[list[str], np.ndarray]:
     """Read a CSV file with a header row into its column names and its cells as text.
 
     Returns the header (C,) stripped names and cells (N, C) str, one row per data line
-    (blank lines are skipped). A row of the wrong width is a ValueError naming its line.
+    (blank lines, and lines of spaces alone, are skipped). A row of the wrong width is a
+    ValueError naming its line. A header row of numbers alone is a ValueError asking whether
+    the file has a header: its first example would otherwise become the column names, lost
+    without a word. header=False reads a file without one: every row is data, and the columns
+    are named by their position, "1", "2", ...
     The cells are left as written: which column is a number, a category or a missing value
     is decided later (`babysit.data.tabular`), from the training rows only.
 
@@ -120,8 +125,14 @@ def read_table(path, notes: list | None = None) -> tuple[list[str], np.ndarray]:
     rows, separator = _csv_rows(path)
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
-    header = [name.strip() for name in rows[0]]
-    rows = [row for row in rows[1:] if row]          # blank lines carry no example
+    if header:
+        names = [name.strip() for name in rows[0]]
+        _refuse_numbers_as_names(names, path)
+        rows = rows[1:]
+    else:
+        names = [str(j) for j in range(1, len(rows[0]) + 1)]
+    header = names
+    rows = [row for row in rows if any(cell.strip() for cell in row)]  # no example there
     _refuse_repeated_names(header, path)
     if not rows:
         raise ValueError(f"{path} has a header but no data rows")
@@ -189,6 +200,19 @@ def _decimal_points(cells: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
                          f"in data row {i}) and with a point ({str(cells[k, m])!r} in data row "
                          f"{k}); write them one way, without thousands separators")
     return np.where(comma, np.char.replace(cells, ",", "."), cells), True
+
+
+def _refuse_numbers_as_names(header: list[str], path: Path) -> None:
+    """A header of numbers alone is more likely a first row of data than column names."""
+    try:
+        [float(name) for name in header]
+    except ValueError:
+        return
+    shown = ",".join(header[:5]) + (",..." if len(header) > 5 else "")
+    raise ValueError(f"{path}: its first row ({shown}) holds numbers alone: does the file "
+                     f"have a header? If that row is data, add --no-header (header=False; "
+                     f"the columns are then named 1, 2, ... by position, e.g. --target "
+                     f"{len(header)}); if those are the column names, start them with a letter")
 
 
 def _refuse_repeated_names(header: list[str], path: Path) -> None:

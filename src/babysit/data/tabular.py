@@ -49,6 +49,7 @@ import numpy as np
 
 from babysit.data import dates, training_range
 from babysit.data.arrays import class_labels, first_fractional
+from babysit.validation import refuse_mixed_labels
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "UnseenCategoryWarning", "missing_cells", "as_numbers",
            "row_text", "decide_task", "TableEncoder", "TargetEncoder", "to_checkpoint",
@@ -63,6 +64,9 @@ _ID_NAME = re.compile(r"(^|[^a-zA-Z])(id|ID|Id|key|index|idx|uuid)$|[a-z](ID|Id)
 MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
 MAX_CLASSES_IN_A_RANGE = 10
 TASKS = ("classify", "regress")
+# A number written with thousands separators ("1,000", "-12,345.5"): read as neither a number
+# nor a category, but refused with its own words.
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint`'s state
 
 
@@ -228,6 +232,10 @@ class TableEncoder:
         values, counts = np.unique(cells[~missing], return_counts=True)
         number = np.array([as_numbers(np.array([v]), np.zeros(1, bool)) is not None
                            for v in values], dtype=bool)
+        grouped = np.array([_THOUSANDS.fullmatch(v) is not None for v in values], dtype=bool)
+        if grouped.any() and (grouped | number).all():    # numbers, some written "1,000"
+            i = int((cells == values[grouped][0]).argmax())
+            raise _Refused(_thousands(cells[i], rows[i]))
         if counts[number].sum() * 2 > counts.sum():
             i = int((cells == values[~number][0]).argmax())
             raise _Refused(f"holds numbers, but {row_text(rows[i])} holds {str(cells[i])!r} "
@@ -570,6 +578,7 @@ class TargetEncoder:
                 return values
             values = numbers
         if values.dtype.kind not in "iufb":
+            refuse_mixed_labels(values, "labels")
             raise ValueError(f"labels must be class labels (numbers or text), got dtype "
                              f"{values.dtype}")
         values = values.astype(np.float64)
@@ -629,9 +638,18 @@ def _check_cells(X) -> np.ndarray:
     return X.astype(str, copy=False)
 
 
+def _thousands(cell, row: int) -> str:
+    """Why a column of numbers written with thousands separators ("1,000") is refused."""
+    return (f"holds numbers written with thousands separators ({str(cell)!r} in "
+            f"{row_text(row)}); write them without the separators "
+            f"({str(cell).strip().replace(',', '')})")
+
+
 def _stray_text(name: str, row: int, cell) -> ValueError:
     """The error for a word in new rows' column of numbers (a typo, or a missing-value code).
     New rows must hold every column the model was trained on, so no --drop is offered."""
+    if _THOUSANDS.fullmatch(str(cell).strip()):
+        return ValueError(f"column {name!r} {_thousands(cell, row)}")
     return ValueError(f"column {name!r} holds numbers, but {row_text(row)} holds {str(cell)!r}; "
                       f"fix that cell or leave it empty (a missing value)")
 

@@ -27,7 +27,7 @@ def load_data(cfg: RunConfig) -> datasets.Dataset:
     What "auto" chose opens `data.notes`."""
     data = datasets.load(cfg.data, seed=cfg.seed or 0, target=cfg.target, task=cfg.task,
                          drop=cfg.drop, fractions=cfg.split, val_data=cfg.val_data,
-                         test_data=cfg.test_data)
+                         test_data=cfg.test_data, header=cfg.header)
     name, reason = preprocess.resolve(cfg.preprocess, images=data.image_shape is not None,
                                       mapped=is_memory_mapped(data.train.X))
     data = data.preprocessed(preprocess.get(name), copy=False)   # the data held once

@@ -28,7 +28,7 @@ from babysit.data.datasets import BUILTIN
 from babysit.data.tabular import TASKS
 from babysit.nn import initializers, layers, losses, optim
 from babysit.training.alerts import STOP_ON
-from babysit.validation import positive_int, seed_or_none
+from babysit.validation import described, positive_int, seed_or_none
 
 # -- how one field is described, parsed and checked -----------------------------------------
 
@@ -97,7 +97,10 @@ def _number(value, name: str, low: float, high: float = math.inf, *, low_open: b
             high_open: bool = True, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):  # a type, not a range
+        raise ValueError(f"{name} must be a number{' or None' if optional else ''}, got "
+                         f"{described(value)}")
+    ok = math.isfinite(value)
     if ok:
         ok = (value > low if low_open else value >= low) and \
              (value < high if high_open else value <= high)
@@ -242,6 +245,9 @@ class RunConfig:
     drop: tuple[str, ...] = _setting((), "a .csv's columns to leave out, comma-separated "
                                      "(none: leave none out)",
                                      "data", check=_check_names, parse=parse_names)
+    header: bool = _setting(True, "a .csv's first row names its columns (--no-header: it is "
+                            "data, and the columns are named 1, 2, ... by position)", "data",
+                            check=_check_bool, parse=parse_bool)
     split: tuple[float, float, float] | None = _setting(
         None, "TRAIN,VAL,TEST fractions of the --data file, e.g. 0.6,0.2,0.2 (val and test "
         "may be 0) (none: a table keeps a fifth of its rows, at most 1,000, to validate and "

@@ -12,7 +12,9 @@ diagnosis the same way; `report_summary` adds what the command line prints aroun
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +30,58 @@ from babysit.training.metrics import split_metrics
 from babysit.training.trainer import DivergedError
 
 EXIT_DIVERGED = 3  # the command line's exit status for a run that diverged or exploded
+# The signals that stop a run as Ctrl-C does: `kill PID`, `docker stop`, a batch scheduler's
+# pre-emption (SIGTERM) and a closed terminal or ssh session (SIGHUP).
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
+
+
+class Stopped(KeyboardInterrupt):
+    """A run stopped by a signal (`signum`, SIGTERM or SIGHUP) rather than by Ctrl-C: a
+    KeyboardInterrupt, so that every place that keeps a run's files on Ctrl-C keeps them the
+    same way; its `signum` decides the exit status (128 + signum, as the shell reports a
+    process the signal ended)."""
+
+    def __init__(self, *args, signum: int):
+        super().__init__(*args)
+        self.signum = signum
+
+
+def interrupt_status(err: KeyboardInterrupt) -> int:
+    """The exit status of a run that `err` stopped: 128 + the signal (130 for Ctrl-C's SIGINT,
+    143 for SIGTERM, 129 for SIGHUP)."""
+    return 128 + getattr(err, "signum", signal.SIGINT)
+
+
+def interrupt_name(err: KeyboardInterrupt) -> str:
+    """How `err` stopped the run, in words: "interrupted" (Ctrl-C), "stopped by SIGTERM"."""
+    signum = getattr(err, "signum", None)
+    return "interrupted" if signum is None else f"stopped by {signal.Signals(signum).name}"
+
+
+@contextlib.contextmanager
+def stop_signals_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise `Stopped` in the main thread as Ctrl-C raises
+    KeyboardInterrupt, so the run keeps its history and report and says how to resume instead
+    of vanishing. A second such signal while the first is handled is ignored (the run is
+    saving what it keeps). Off the main thread (where Python allows no handler) nothing
+    changes. The previous handlers come back at the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    seen = []
+
+    def stop(signum, frame):
+        if not seen:
+            seen.append(signum)
+            raise Stopped(signum=signum)
+
+    previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @dataclass
@@ -111,16 +165,17 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
     """`trainer.fit(X, y, val)`, keeping a run that diverged: returns the DivergedError (its
     history is `trainer.history`, up to the step whose loss was not finite), else None.
 
-    Interrupted (Ctrl-C), the history so far is saved as `out`/history.json (when `out` is
-    given) and the KeyboardInterrupt raised again with one line saying what was kept, and
-    `resume_hint` (the command that continues the run) once `out` holds a training state
-    (an epoch has ended)."""
+    Interrupted (Ctrl-C, or SIGTERM/SIGHUP under `stop_signals_interrupt`), the history so far
+    is saved as `out`/history.json (when `out` is given) and the same KeyboardInterrupt raised
+    again with one line saying what was kept, and `resume_hint` (the command that continues
+    the run) once `out` holds a training state (an epoch has ended). An OSError (a full disk)
+    is raised again with that command added to its words."""
     try:
         with _blas_threads(X):
             trainer.fit(X, y, val=val)
     except DivergedError as err:
         return err
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as err:
         if out is None:
             raise
         h = trainer.history
@@ -130,10 +185,26 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
             kept.append(f"the checkpoints in {out / 'checkpoints'}")
         go_on = f"; to continue it: {resume_hint}" \
             if resume_hint and state_path(out).is_file() else ""
-        raise KeyboardInterrupt(f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
-                                f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
-                                f"{go_on}") from None
+        raise reworded(err, f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
+                            f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
+                            f"{go_on}") from None
+    except OSError as err:  # a full disk, a folder gone: the file it names, and how to go on
+        if out is None:
+            raise
+        with contextlib.suppress(OSError):  # the history too, if there is room for it
+            trainer.history.save(Path(out) / "history.json")
+        go_on = f"; once it can be written, to continue the run: {resume_hint}" \
+            if resume_hint and state_path(out).is_file() else ""
+        raise OSError(err.errno, f"{err.strerror or err}{go_on}", err.filename) from err
     return None
+
+
+def reworded(err: KeyboardInterrupt, message: str) -> KeyboardInterrupt:
+    """`err` (a KeyboardInterrupt, or `Stopped` by a signal) saying `message` instead, its type
+    and signal kept, its traceback dropped: `raise reworded(err, ...) from None` where a run
+    says what it kept."""
+    err.args = (message,)
+    return err.with_traceback(None)
 
 
 # The validation rows a regression's report draws as predicted against actual, at most.
@@ -243,6 +314,7 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
     return Outcome(findings, page, blew_up(history, findings), error)
 
 
-__all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "finding_json", "finish", "fit",
-           "report_summary", "say_findings", "stamp", "summarize", "top_finding",
+__all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "Stopped", "finding_json", "finish", "fit",
+           "interrupt_name", "interrupt_status", "report_summary", "reworded", "say_findings",
+           "stamp", "stop_signals_interrupt", "summarize", "top_finding",
            "validation_predictions"]

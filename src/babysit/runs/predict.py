@@ -27,7 +27,7 @@ from babysit.backend import to_numpy
 from babysit.data import formats, tabular, training_range
 from babysit.data.training_range import ExtrapolationWarning  # noqa: F401  (its warning, here too)
 from babysit.nn import losses
-from babysit.training import checkpoint
+from babysit.training import checkpoint, checkpoint_file
 from babysit.training.trainer import predict_scores
 from babysit.validation import existing_file
 
@@ -80,10 +80,13 @@ class Predictions:
 
     def write_csv(self, path) -> Path:
         """Write the predictions as a CSV file with `columns` as its header (its folder is
-        created when missing, as `--out` run folders are)."""
+        created when missing, as `--out` run folders are), atomically as checkpoints are
+        (`checkpoint_file.replaced_atomically`): a failed write (a full disk) leaves no
+        partial or empty file, and an OSError naming `path`."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("w", newline="") as f:
+        with checkpoint_file.replaced_atomically(path) as tmp, \
+                tmp.open("w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(self.columns)
             writer.writerows(self.rows())
@@ -170,14 +173,24 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
     marked in `Predictions.far_outside`. What reading the file decided (its separator) is
     appended to `notes` when given."""
     existing_file(data, "the new rows: a CSV file with a header row")
+    if Path(data).suffix.lower() not in formats.TABLE_SUFFIXES:
+        raise ValueError(f"{data} is not a table: babysit predict reads new rows from a .csv "
+                         f"or .tsv file whose header names the columns the model was trained "
+                         f"on")
     path = model_file(model)
+    if path.name == checkpoint.state_path(path.parent).name:
+        raise ValueError(f"{path} is a run's training state (what babysit train --resume "
+                         f"goes on from), not its model: give the run folder {path.parent} "
+                         f"(its {checkpoint.BEST_NAME}{checkpoint.SUFFIX}) instead")
     net, preprocess = checkpoint.load(path)
     meta = checkpoint.read_meta(path)
     if tabular.CHECKPOINT_KEY not in meta:
         raise ValueError(f"{path} was not trained on a table (a .csv with --target), so it "
                          f"holds no column names to match new rows against")
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
-    header, cells = formats.read_table(data, notes=notes)
+    # a model trained on a file without a header row reads new rows the same way
+    header, cells = formats.read_table(data, notes=notes,
+                                       header=meta.get("config", {}).get("header", True))
     used = match_columns(header, table.used_columns_, str(data))
     rows = np.full((len(cells), table.n_features_in_), "", dtype=cells.dtype)  # left out: ""
     rows[:, [table.columns_.index(name) for name in table.used_columns_]] = cells[:, used]

@@ -25,6 +25,7 @@ configuration trained and scored), `studies` (Optuna storages, studies, samplers
 top-k ensemble) and `runner` (`run`, the whole search).
 """
 
+from babysit.search.database import password_warning
 from babysit.search.results import SearchResult, border_warnings, train_command
 from babysit.search.runner import default_out, run
 from babysit.search.space import (
@@ -50,4 +51,5 @@ from babysit.search.trial import build, evaluate, load_data
 __all__ = ["Choice", "IntUniform", "LogUniform", "SearchResult", "Stage", "Uniform",
            "base_config", "border_warnings", "build", "choice", "default_out", "default_space",
            "default_stages", "evaluate", "intuniform", "load_data", "loguniform", "open_storage",
-           "parse_param", "parse_stages", "run", "searchable_fields", "train_command", "uniform"]
+           "parse_param", "parse_stages", "password_warning", "run", "searchable_fields",
+           "train_command", "uniform"]

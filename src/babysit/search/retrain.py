@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import os
+import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from babysit.backend import to_numpy
@@ -12,9 +16,10 @@ from babysit.runs.config import RunConfig
 from babysit.runs.run import Run
 from babysit.search.results import ranked
 from babysit.search.studies import Job
+from babysit.search.workers import alive
 from babysit.training.metrics import split_metrics
 
-__all__ = ["retrain", "split_scores", "describe"]
+__all__ = ["Claim", "claim_retrain", "describe", "mark_retrained", "retrain", "split_scores"]
 
 
 def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
@@ -71,6 +76,55 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
                "paths": paths, **scores}
     say(f"top-{len(nets)} ensemble: {describe(scores)}, members in {out / 'ensemble'}")
     return retrained, summary, Ensemble([(net, data.preprocess) for net in nets], data.task)
+
+
+@dataclass
+class Claim:
+    """Who retrains a study's best: `ours` (this process claimed it; `study_id` is the claim
+    to mark done), else `who` says which process did or does, and into which folder."""
+
+    ours: bool
+    study_id: int | None = None
+    who: str = ""
+
+
+def claim_retrain(job: Job, storage, out: Path) -> Claim:
+    """Claim the retraining of the study's best for this process, once per study: the processes
+    of a shared search each finish the same trials, and only the first to claim retrains
+    (on N machines the retrain would otherwise cost N times).
+
+    A claim is a study of its own, "<study>.retrain<k>": creating a study is atomic in every
+    Optuna storage (a second creation of the name fails), so exactly one process wins each k.
+    A claim counts while its process runs, or once done into another folder; a claim whose
+    process died before it was done (on this machine), or done into this process's own folder
+    (the same search run again), is passed over for the next k, so that a search resumed
+    after a stop in its retraining retrains."""
+    from optuna.exceptions import DuplicatedStudyError
+    from optuna.study import StudyDirection
+
+    me, folder = f"{socket.gethostname()}:{os.getpid()}", str(Path(out).resolve())
+    for k in itertools.count(1):
+        name = f"{job.study}.retrain{k}"
+        try:
+            study_id = storage.create_new_study([StudyDirection.MAXIMIZE], name)
+        except DuplicatedStudyError:
+            attrs = storage.get_study_user_attrs(storage.get_study_id_from_name(name))
+            by, where, done = attrs.get("by"), attrs.get("out"), attrs.get("done", False)
+            host, _, pid = str(by).rpartition(":")
+            dead = host == socket.gethostname() and pid.isdigit() and not alive(int(pid))
+            if (done and where == folder) or (dead and not done):
+                continue
+            return Claim(False, who=f"{by or 'another process of this study'} "
+                                    f"{'retrained' if done else 'retrains'} it"
+                                    + (f" into {where}" if where else ""))
+        storage.set_study_user_attr(study_id, "by", me)
+        storage.set_study_user_attr(study_id, "out", folder)
+        return Claim(True, study_id)
+
+
+def mark_retrained(storage, claim: Claim) -> None:
+    """Mark this process's claim done: the best and the ensemble are saved."""
+    storage.set_study_user_attr(claim.study_id, "done", True)
 
 
 def split_scores(model, data: datasets.Dataset) -> dict:

@@ -13,7 +13,8 @@ from babysit.data import datasets
 from babysit.runs import run_lock
 from babysit.runs.builders import fit_to_data
 from babysit.runs.config import RunConfig
-from babysit.search.database import masked
+from babysit.runs.finish import reworded
+from babysit.search.database import DatabaseLostError, masked
 from babysit.search.results import (
     SearchResult,
     border_warnings,
@@ -24,7 +25,7 @@ from babysit.search.results import (
     save_table,
     train_command,
 )
-from babysit.search.retrain import retrain
+from babysit.search.retrain import claim_retrain, mark_retrained, retrain
 from babysit.search.space import (
     Choice,
     Dimension,
@@ -44,7 +45,7 @@ from babysit.search.studies import (
     trial_states,
 )
 from babysit.search.trial import load_data
-from babysit.search.workers import run_workers, work
+from babysit.search.workers import EXIT_DATABASE_LOST, run_workers, work
 from babysit.training.history import History
 from babysit.validation import make_folder
 
@@ -135,8 +136,13 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
                                      {k: result.best[k] for k in space if k in result.best})
             target = data.target.name_ if data.table is not None else None
             say(f"to train the best again: {train_command(best_config, data.name, target)}")
-            result.retrained, result.ensemble, result.ensemble_model = retrain(job, rows, out,
-                                                                               top_k, say, report)
+            claim = claim_retrain(job, store, out)
+            if claim.ours:
+                result.retrained, result.ensemble, result.ensemble_model = retrain(
+                    job, rows, out, top_k, say, report)
+                mark_retrained(store, claim)
+            else:  # a shared search retrains once: the first process to finish does
+                say(f"the best configuration is retrained once per study: {claim.who}")
         else:  # nothing to retrain: say why rather than end on the table
             states = sorted({r["state"] for r in rows})
             say(f"no trial ended with a score ({len(rows)} {'/'.join(states)}; the findings are in "
@@ -247,6 +253,17 @@ def _finished_trials(job: Job, store) -> int:
         deepcopy=False)) for stage in range(len(job.stages)))
 
 
+def _finished_count(job: Job) -> str:
+    """`_finished_trials` for the line an interrupted search ends with, counted on a storage
+    opened anew: the stop may have come in the middle of a write (a journal's lock, Optuna's
+    copy of the study) and left the search's own storage unusable. "some" when even the new
+    one cannot tell: the line is said all the same."""
+    try:
+        return str(_finished_trials(job, open_storage(job.storage)))
+    except Exception:
+        return "some"
+
+
 def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
     """Run every stage's trials (here, or in `workers` spawned processes); the finished trials
     as rows and each stage's space. A worker that crashed is a RuntimeError, even when the
@@ -259,14 +276,17 @@ def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
             else:
                 codes = run_workers(job, workers, poll=lambda: bar.update(
                     _finished_trials(job, store) - bar.n))
-    except KeyboardInterrupt:  # Ctrl-C: say what is kept and how to go on
-        raise KeyboardInterrupt(f"after {_finished_trials(job, store)} of "
-                                f"{sum(s.trials for s in job.stages)} trials, which are kept "
-                                f"in {masked(job.storage)}: the same command resumes the "
-                                f"search") from None
+    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: say what is kept and how to go on
+        raise reworded(err, f"after {_finished_count(job)} of "
+                            f"{sum(s.trials for s in job.stages)} trials, which are kept in "
+                            f"{masked(job.storage)}: the same command resumes the search") from None
     rows, spaces = collect(job, store)
     missing = [i + 1 for i, s in enumerate(job.stages)
                if sum(r["stage"] == i + 1 for r in rows) < s.trials]
+    if EXIT_DATABASE_LOST in codes:
+        raise DatabaseLostError(f"worker(s) lost the connection to the study's database "
+                                f"{masked(job.storage)} for good; the finished trials are kept "
+                                f"there: the same command resumes the search")
     if any(codes):
         crashed = [i for i, code in enumerate(codes) if code]
         left = f"stage(s) {missing} did not finish" if missing else "every trial finished"

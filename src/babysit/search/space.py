@@ -29,7 +29,7 @@ NARROW_MIN_PAD = 0.05
 
 # RunConfig fields a search never varies: they decide the data, which is loaded once.
 _DATA_FIELDS = ("data", "target", "preprocess", "task", "drop", "split", "val_data",
-                "test_data")
+                "test_data", "header")
 
 
 def searchable_fields() -> dict:

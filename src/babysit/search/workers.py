@@ -8,8 +8,10 @@ no finished trial.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
 import os
+import signal
 import socket
 import sys
 import threading
@@ -18,7 +20,8 @@ from multiprocessing.connection import wait as wait_for_processes
 
 import numpy as np
 
-from babysit.runs.finish import top_finding
+from babysit.runs.finish import Stopped, interrupt_status, stop_signals_interrupt, top_finding
+from babysit.search.database import DatabaseLostError
 from babysit.search.studies import (
     FINISHED,
     Job,
@@ -32,7 +35,8 @@ from babysit.search.studies import (
 from babysit.search.trial import evaluate
 from babysit.training.trainer import DivergedError
 
-__all__ = ["fail_stale", "work", "run_stage", "run_trial", "work_with_cores", "run_workers"]
+__all__ = ["EXIT_DATABASE_LOST", "alive", "end_with_parent", "fail_stale", "run_stage",
+           "run_trial", "run_workers", "work", "work_with_cores"]
 
 # A running trial with no heartbeat for this many intervals is taken for dead.
 STALE_BEATS = 3
@@ -42,6 +46,8 @@ START_TIMEOUT = 60
 TPE_STARTUP = 10
 # Seconds between the looks at the study while spawned workers run (the progress bar).
 POLL_SECONDS = 1.0
+EXIT_DATABASE_LOST = 2  # a worker's exit status when the study's database went away for good
+_PR_SET_PDEATHSIG = 1  # prctl's option: the signal a process gets when its parent dies (Linux)
 
 
 class _Heartbeat:
@@ -61,6 +67,8 @@ class _Heartbeat:
                 self.trial.set_user_attr("heartbeat", time.time())
             except UpdateFinishedTrialError:
                 return  # taken for dead by another worker; `_run_trial` drops its result
+            except DatabaseLostError:
+                return  # the worker's own next call to the database says it
 
     def __enter__(self):
         self.thread.start()
@@ -80,7 +88,7 @@ def fail_stale(study, heartbeat: float) -> None:
     for t in study.get_trials(deepcopy=False, states=trial_states("RUNNING")):
         where, _, pid = str(t.user_attrs.get("worker", "")).rpartition(":")
         beat = t.user_attrs.get("heartbeat", t.datetime_start.timestamp())
-        if (where == host and pid.isdigit() and not _alive(int(pid))) \
+        if (where == host and pid.isdigit() and not alive(int(pid))) \
                 or now - beat > STALE_BEATS * heartbeat:
             # Another worker may fail the same trial between this one's read and its write
             # (workers on other machines see the same dead trial): it is failed either way.
@@ -88,7 +96,8 @@ def fail_stale(study, heartbeat: float) -> None:
                 study.tell(t.number, state=trial_states("FAIL")[0], skip_if_finished=True)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process `pid` runs on this machine (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -163,8 +172,11 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
     except DivergedError as err:
         result = {"diverged": str(err).split(":")[0], "finding": top_finding(err.history)}
     except BaseException:
-        # interrupted: nothing recorded, nothing lost
-        study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+        # interrupted: nothing recorded, nothing lost. The interruption may have come in the
+        # middle of a write to the storage: when the tell fails too, the trial stays RUNNING
+        # until `fail_stale` sees its worker gone, and the interruption is what is raised.
+        with contextlib.suppress(Exception):
+            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
         raise
     value = result.pop(job.objective.metric, None)
     # skipped when another worker took this trial for dead (its heartbeats did not arrive):
@@ -183,19 +195,40 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
 
     An error ends the worker with exit code 1 and one line on stderr, instead of the
     traceback multiprocessing would print (a search with one worker, under --debug, shows it);
-    Ctrl-C ends it quietly with 130, the parent saying what was kept.
+    Ctrl-C ends it quietly with 130 (SIGTERM with 143), the parent saying what was kept, its
+    running trial told failed. The worker ends when its parent does (`end_with_parent`), so a
+    killed search leaves no workers taking trials behind it.
     """
     from threadpoolctl import threadpool_limits
 
     try:
-        with threadpool_limits(cores):
-            work(job, worker, ready)
-    except KeyboardInterrupt:  # Ctrl-C reaches every process: the parent says it, once
-        sys.exit(130)
+        with stop_signals_interrupt():
+            end_with_parent()
+            with threadpool_limits(cores):
+                work(job, worker, ready)
+    except KeyboardInterrupt as err:  # Ctrl-C reaches every process: the parent says it, once
+        sys.exit(interrupt_status(err))
+    except DatabaseLostError:  # every worker loses it alike: the parent says it, once
+        sys.exit(EXIT_DATABASE_LOST)
     except Exception as err:
         print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
               file=sys.stderr)
         sys.exit(1)
+
+
+def end_with_parent() -> None:
+    """Have this process sent SIGTERM when its parent dies (Linux's _PR_SET_PDEATHSIG), which
+    `stop_signals_interrupt` turns into a stop that tells the running trial failed; a parent
+    already gone by then ends it at once. Elsewhere (no prctl) nothing is set: the parent
+    still terminates its workers when it ends normally or is interrupted."""
+    parent = multiprocessing.parent_process()
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        return  # refused (a sandbox): the parent's own terminate() is left
+    if os.getppid() != parent.pid:  # the parent died before the prctl took effect
+        raise Stopped("the search that started this worker has ended", signum=signal.SIGTERM)
 
 
 def run_workers(job: Job, workers: int, poll=None) -> list[int]:

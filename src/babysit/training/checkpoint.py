@@ -27,6 +27,9 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +52,7 @@ SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors
 BEST_NAME = "best"
 EPOCHS_DIR = "checkpoints"
+_HISTORY_NAME = "history.json"  # the History a run folder holds, beside its state
 CLAIM_SLACK = 4  # how many times the values a layer's tensors hold its config may claim
 
 
@@ -291,7 +295,10 @@ class Checkpoints(Callback):
       trainer validates), never an epoch whose loss exploded (the diagnosis's
       `exploded_at_epoch_end`; history.meta["best_refused"] says why);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from,
-      after the last epoch and, on the way, every `STATE_EVERY_SECONDS`.
+      after the last epoch and, on the way, every `STATE_EVERY_SECONDS`;
+    - history.json: the History, written with the state (just before it), so that a run
+      killed outright (SIGKILL, a machine that went down) leaves a folder `babysit report`
+      reads, its history never behind its state.
 
     `preprocess` is saved with each model so that `load` returns a ready pipeline; `meta` (such
     as {"config": RunConfig.to_dict()}) is added to each model's meta. "Best so far" is read
@@ -327,19 +334,56 @@ class Checkpoints(Callback):
             # one: say so in the run's record instead of saving it as the best.
             h.meta["best_refused"] = (f"{BEST_NAME}{SUFFIX} not written for epoch {epoch}: "
                                       f"{exploded}")
-        with trainer.evaluated_weights():
-            if self.every_epoch:  # a new file each epoch: no fsync (best and state have one)
-                _save_model(self.epoch_path(epoch), trainer.net, self.preprocess, meta,
-                            durable=False)
-                if self.keep_last is not None and epoch > self.keep_last:
-                    self.epoch_path(epoch - self.keep_last).unlink(missing_ok=True)
-            if best and not exploded:
-                save(self.run_dir / BEST_NAME, trainer.net, self.preprocess, meta)
-        now = time.monotonic()
-        if epoch >= trainer.epochs or trainer.stop_training \
-                or now - self._state_written >= STATE_EVERY_SECONDS:
-            save_training(state_path(self.run_dir), trainer)
-            self._state_written = now
+        # the epoch's files as one: a stop that comes while they are written waits for them,
+        # so that it never leaves a checkpoint half made or the history without its state
+        with _stops_deferred():
+            with trainer.evaluated_weights():
+                if self.every_epoch:  # a new file each epoch: no fsync (best and state have one)
+                    _save_model(self.epoch_path(epoch), trainer.net, self.preprocess, meta,
+                                durable=False)
+                    if self.keep_last is not None and epoch > self.keep_last:
+                        self.epoch_path(epoch - self.keep_last).unlink(missing_ok=True)
+                if best and not exploded:
+                    save(self.run_dir / BEST_NAME, trainer.net, self.preprocess, meta)
+            now = time.monotonic()
+            if epoch >= trainer.epochs or trainer.stop_training \
+                    or now - self._state_written >= STATE_EVERY_SECONDS:
+                # the history before the state: killed between the two, the history is ahead
+                # of the state (the resumed run trains those epochs again), never behind it
+                h.save(self.run_dir / _HISTORY_NAME)
+                save_training(state_path(self.run_dir), trainer)
+                self._state_written = now
+
+
+# The signals that stop a run (Ctrl-C's SIGINT, SIGTERM, SIGHUP), held back while an epoch's
+# files are written.
+_STOPS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+               if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _stops_deferred() -> Iterator[None]:
+    """Within the block, a stopping signal is noted instead of acted on; after it, the
+    handlers that were in place come back and the first signal noted is handed to its own
+    (Ctrl-C's KeyboardInterrupt, `finish.Stopped`, or the default action, sent again). Off
+    the main thread, where Python allows no handler, nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted = []
+    previous = {s: signal.signal(s, lambda signum, frame: noted.append(signum))
+                for s in _STOPS}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if noted:
+            handler = previous[noted[0]]
+            if callable(handler):
+                handler(noted[0], None)
+            elif handler == signal.SIG_DFL:
+                os.kill(os.getpid(), noted[0])
 
 
 # -- networks <-> arrays --------------------------------------------------------------------

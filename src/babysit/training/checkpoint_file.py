@@ -7,9 +7,11 @@ is written, so a diverged network never replaces a good checkpoint. Nothing is u
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from babysit.backend import to_numpy
 from babysit.training.history import _jsonable
 from babysit.validation import make_folder
 
-__all__ = ["write", "read", "digest"]
+__all__ = ["digest", "read", "replaced_atomically", "write"]
 
 FORMAT = "babysit"
 VERSION = 1
@@ -43,14 +45,28 @@ def write(path: Path, arrays: dict[str, np.ndarray], info: dict,
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     metadata = {"babysit": text, "sha256": digest(text, arrays)}
     _make_parent(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with replaced_atomically(path, durable) as tmp:
         # straight from the arrays into the file: no serialized copy of them in memory
         safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
+
+
+@contextlib.contextmanager
+def replaced_atomically(path: Path, durable: bool = True) -> Iterator[Path]:
+    """Write `path` whole or not at all: the block writes the temporary file it is given (in
+    the same folder, so that the rename stays on one file system); after the block it is
+    flushed to disk (unless `durable=False`) and renamed over `path` (`os.replace`). An error
+    in the block, or a disk that fills up, leaves `path` as it was (absent, or the previous
+    file) and no temporary file; an OSError is raised again naming `path`, since the
+    temporary name means nothing to the user."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        yield tmp
         if durable:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from err
     finally:
         tmp.unlink(missing_ok=True)
 

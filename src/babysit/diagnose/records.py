@@ -14,7 +14,9 @@ from typing import NotRequired, TypedDict
 class Histogram(TypedDict):
     """`monitors.histogram` of an array: equal-width `counts` over [lo, hi] of its finite
     values, their mean and std, and the fraction that was not finite. An activation's adds
-    `dead` (ReLU: units at 0 on every probe example) or `saturated` (tanh / sigmoid)."""
+    `dead` (ReLU: units at 0 on every probe example) or `saturated` (tanh / sigmoid), and a
+    Linear layer's output `identical` (the share of its units that are copies of the first:
+    `monitors.identical_units`)."""
     nonfinite: float
     mean: float | None
     std: float | None
@@ -23,6 +25,7 @@ class Histogram(TypedDict):
     counts: list[int]
     dead: NotRequired[float]
     saturated: NotRequired[float]
+    identical: NotRequired[float]
 
 
 class UpdateRatioRecord(TypedDict):

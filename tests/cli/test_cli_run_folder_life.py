@@ -78,8 +78,13 @@ class RunFolderLife(RuleBasedStateMachine):
         self.trained, self.killed = True, signum == signal.SIGKILL
         start = _state_epoch(self.run) if (self.run / "state.safetensors").is_file() else 0
         target = self.run / "checkpoints" / f"epoch-{min(start + after, EPOCHS):03d}.safetensors"
+        # A resume starts from its last state, which may be older than epoch files a stopped
+        # run left: wait for this process's own write of the target, not a file from before
+        # (a signal sent before the interpreter is up kills it with no word, as -2).
+        before = target.stat().st_mtime_ns if target.exists() else None
         proc, deadline = self._process(), time.monotonic() + WAIT
-        while not target.exists() and proc.poll() is None:
+        while (not target.exists() or target.stat().st_mtime_ns == before) \
+                and proc.poll() is None:
             assert time.monotonic() < deadline, "no epoch ended"
             time.sleep(0.01)
         proc.send_signal(signum)

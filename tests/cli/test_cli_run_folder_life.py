@@ -131,7 +131,8 @@ class RunFolderLife(RuleBasedStateMachine):
                                                   for e in range(1, epoch + 1)]
         for path in [*kept[-1:], self.run / "best.safetensors"]:
             checkpoint_file.read(path)                   # whole: verified by its digest
-        # a temporary file is left only by a writer killed outright, never in the way
+        # a temporary file is left only by a writer killed outright (the next run removes it),
+        # never in the way
         assert self.killed or not [p for p in self.run.rglob("*.tmp")]
 
     def teardown(self):

@@ -128,6 +128,22 @@ def test_a_long_run_keeps_its_best_and_its_last_epoch_only(tmp_path):
         checkpoint.Checkpoints(tmp_path, keep_last=0)
 
 
+def test_a_new_run_removes_the_temporary_files_a_killed_writer_left(tmp_path):
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((32, 4)).astype("float32"), rng.integers(0, 2, 32)
+    (tmp_path / checkpoint.EPOCHS_DIR).mkdir()
+    left = [tmp_path / ".best.safetensors.4242.tmp",
+            tmp_path / checkpoint.EPOCHS_DIR / ".epoch-002.safetensors.4242.tmp"]
+    for path in left:
+        path.write_bytes(b"half a file")
+    trainer = bs.Trainer(bs.mlp(4, [8], 2, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.Adam(1e-2), batch_size=16, epochs=1, progress=False,
+                         callbacks=[checkpoint.Checkpoints(tmp_path)])
+    trainer.fit(X, y, val=(X, y))
+    assert not [p for p in tmp_path.rglob("*.tmp")]
+    assert (tmp_path / "best.safetensors").is_file()
+
+
 @pytest.mark.parametrize("keep", [0, 5, 100, -1])
 def test_a_truncated_file_is_a_clear_error(tmp_path, keep):
     net, _ = trained_net()

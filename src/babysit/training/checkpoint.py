@@ -318,6 +318,13 @@ class Checkpoints(Callback):
         """Where the checkpoint of `epoch` (1-based) is written."""
         return self.run_dir / EPOCHS_DIR / f"epoch-{epoch:03d}{SUFFIX}"
 
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        """Remove the temporary files (`.NAME.PID.tmp`) that a writer killed outright left in
+        the folder: one run writes a folder at a time (its lock), so any there now is stale."""
+        for folder in (self.run_dir, self.run_dir / EPOCHS_DIR):
+            for stale in folder.glob(".*.tmp"):
+                stale.unlink(missing_ok=True)
+
     def on_epoch_end(self, trainer, epoch: int) -> None:
         h = trainer.history
         scores = h.validation_scores()       # accuracy, or a regression's negated val loss

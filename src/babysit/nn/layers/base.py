@@ -32,7 +32,8 @@ from babysit.nn.reprs import config_repr
 
 __all__ = ["Backward", "Param", "Layer", "Sequential"]
 
-Backward = Callable[[np.ndarray], np.ndarray]
+# backward(dy) -> dx; with `Layer.takes_input_grad`, backward(dy, input_grad=False) -> None too
+Backward = Callable[..., "np.ndarray | None"]
 
 
 class Param:
@@ -49,6 +50,8 @@ class Param:
     the whole protocol; `accumulate(op, ...)` is the same `+=` for a NumPy function with
     `out=` (matmul, sum, multiply), which writes straight into the gradient when it is stale
     instead of adding a temporary to zeros: the one place that fast path lives.
+    `swap_grad` / `restore_grad` let a pass that is not the training step's (a monitor's
+    probe) write its gradients into arrays of its own.
     """
 
     __slots__ = ("value", "_grad", "regularize", "max_norm_axis", "_stale")

@@ -357,11 +357,10 @@ class LayerStats(Callback):
                                   in linear_grad_norms(inputs[i], dout).items()
                                   if name in layers[i].params})
                     dout = dout @ layers[i].params["W"].value.T if i else None
-                    continue
-                # the first layer's closure need not compute dL/d(input)
-                backward = backwards[i] if i else getattr(backwards[0], "params_only",
-                                                          backwards[0])
-                dout = backward(dout)
+                elif i:
+                    dout = backwards[i](dout)
+                else:   # no use for dL/d(input)
+                    layers[0].backward_params(backwards[0], dout)
         rec = trainer.history.monitors["layers"]
         predicted = None
         if trainer.loss.classification:
@@ -376,7 +375,7 @@ class LayerStats(Callback):
         params = trainer.history.monitors["params"]
         params["iterations"].append(iteration)
         for name, p in trainer.net.named_params().items():
-            norm = norms[name] if name in norms else _norm(p.read_grad()) if finite else None
+            norm = norms[name] if name in norms else _norm(p.grad) if finite else None
             params["grad_norm"][name].append(norm if norm is not None and math.isfinite(norm)
                                              else None)
             params["value_norm"][name].append(_finite_norm(p.value))

@@ -23,7 +23,7 @@ from babysit.nn.reprs import config_repr
 from babysit.validation import positive_int
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "get",
-           "StepDecay", "ExponentialDecay", "InverseTimeDecay", "UPDATE_BLOCK", "blockwise"]
+           "StepDecay", "ExponentialDecay", "InverseTimeDecay"]
 
 Schedule = Callable[[int], float]
 
@@ -128,7 +128,7 @@ class Optimizer:
 UPDATE_BLOCK = 2**17
 
 
-def blockwise(rule, *arrays) -> None:
+def _blockwise(rule, *arrays) -> None:
     """Apply `rule(*views, scratch)` to aligned blocks of the same-shaped `arrays` (the
     Param's value first), `scratch` a buffer like the views for the rule's temporaries; the
     rule changes the views in place, elementwise, so every entry comes out as one call on the
@@ -159,7 +159,7 @@ class SGD(Optimizer):
             get_array_module(w).multiply(dw, lr, out=scaled)
             w -= scaled
 
-        blockwise(rule, w, dw)
+        _blockwise(rule, w, dw)
 
 
 class Momentum(Optimizer):
@@ -195,7 +195,7 @@ class Momentum(Optimizer):
                 v -= scaled
                 w += v
 
-            blockwise(rule, w, dw, v)
+            _blockwise(rule, w, dw, v)
 
 
 class Adagrad(Optimizer):

@@ -115,10 +115,9 @@ def _no_gradient(e, open_):
     rec = _record(e)
     if not rec or not rec["checked_steps"] or rec["no_grad_steps"] < rec["checked_steps"]:
         return None
-    setup = e.history.meta.get("setup") or {}
-    if (setup.get("output") or {}).get("activation") in ("softmax", "log_softmax") \
-            and (setup.get("output") or {}).get("units") == 1:
-        return None  # a softmax over one output is constant: its gradient is 0, not missing
+    if rec.get("zero_grad_steps"):
+        return None  # backward ran and gave zeros (a softmax over one output, an output that
+        # is dead or clipped): no loop bug; `causes` names a gradient that never arrives
     if rec["cleared_steps"]:
         return "error", (f"backward() made gradients, but at step() they were gone at all "
                          f"{rec['checked_steps']} checked steps: zero_grad() runs between "

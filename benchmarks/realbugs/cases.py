@@ -351,15 +351,19 @@ def _r22_softmax_one_unit(fixed: bool) -> Port:
 
 def _network_packets(rng, n):
     """11 raw packet features (sizes to 1500 bytes, ports to 65535, counts, durations in ms:
-    NetworkPackets.csv substituted), malicious or not from a rule of sizes and rates."""
+    NetworkPackets.csv substituted), malicious or not from a logistic rule of the (log) size,
+    the count and the (log) duration: small, many and short packets."""
     size = rng.integers(40, 1500, n)
     cols = [size, rng.integers(0, 65536, n), rng.integers(0, 65536, n), rng.integers(0, 3, n),
             rng.integers(1, 200, n), rng.exponential(300, n), rng.integers(0, 64, n),
             rng.integers(1, 255, n), rng.exponential(50, n), rng.integers(0, 2, n),
             rng.integers(0, 1000, n)]
     X = np.stack(cols, 1).astype(np.float32)
-    z = (size < 200) * 1.5 + (X[:, 4] > 120) * 1.5 + (X[:, 5] < 100) * 1.0 - 1.8
-    return X, (z + rng.normal(0, 0.4, n) > 0).astype(np.int64)
+    def standard(v):
+        return (v - v.mean()) / v.std()
+    z = (-1.5 * standard(np.log(size)) + 1.2 * standard(X[:, 4])
+         - 1.0 * standard(np.log1p(X[:, 5])) - 1.2)
+    return X, (z + rng.normal(0, 0.5, n) > 0).astype(np.int64)
 
 
 def _r23_packets_unscaled(fixed: bool) -> Port:

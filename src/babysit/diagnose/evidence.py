@@ -131,6 +131,8 @@ class Evidence:
     epochs: int = 0
     ratios: dict = field(default_factory=dict)       # weight name -> median update ratio
     early_ratios: dict = field(default_factory=dict)  # ... over the first fifth of samples
+    no_update: bool = False                # every recorded update of every parameter is
+                                           # exactly 0: no gradient ever arrived
     dead: dict = field(default_factory=dict)         # layer name -> (at start, at end)
     saturated: dict = field(default_factory=dict)    # layer name -> (at start, at end)
     identical: dict = field(default_factory=dict)    # hidden layer -> share of its units
@@ -214,6 +216,8 @@ class Evidence:
     def _ratios(self, rec: UpdateRatioRecord | None) -> None:
         if not rec:
             return
+        every = [v for vs in (rec.get("params") or {}).values() for v in vs if v is not None]
+        self.no_update = bool(every) and not any(every)
         for name in rec.get("weights") or list(rec["params"]):
             values = _finite(rec["params"].get(name, []))
             if values:

@@ -304,8 +304,9 @@ def _imbalance(e, open_):
     """Accuracy no better than always answering the commonest class, whose share the sitter
     learnt from the training labels (the validation counts are not known)."""
     if e.val_majority_share is not None or e.majority_share is None \
-            or e.majority_share <= 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN:
-        return None
+            or e.majority_share <= 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN \
+            or e.no_update:
+        return None  # (a network no gradient reached learnt nothing: not even the majority)
     acc = e.val_acc if e.val_acc is not None else e.train_acc
     if acc is None or acc > e.majority_share + IMBALANCE_MARGIN:
         return None

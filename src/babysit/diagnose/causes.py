@@ -28,6 +28,7 @@ from babysit.diagnose.symptoms import (
     SATURATED_INFO,
     SCALE_HIGH,
     SCALE_LOW,
+    STILL_FALLING,
     UNDERFIT_ACC,
     Symptom,
     worst,
@@ -223,6 +224,17 @@ def _lr_too_low(e, open_):
     return "warning", ""
 
 
+def _still_learning(e, open_):
+    """Under-fitting while the loss still falls fast (STILL_FALLING of its end value in the
+    second half): the run stopped while learning, so the accuracy says "train longer", and
+    a low one is worth a warning, not a note."""
+    c = e.curve
+    if "underfit" not in open_ or c is None or c.end <= 0 or (c.mid - c.end) / c.end \
+            < STILL_FALLING:
+        return None
+    return "warning", f"{len(e.history.loss)} updates ({e.epochs} epochs) so far"
+
+
 def _loud_noise(e, open_):
     """A wiggle loud enough to explain a low accuracy as well."""
     if "noisy" not in open_ or open_["noisy"].severity == "info":
@@ -366,6 +378,9 @@ CAUSES: tuple[Cause, ...] = (
     Cause("noisy_loss", "noisy loss",
           "A larger batch size (or a lower learning rate) smooths the loss; some wiggle is "
           "normal for small batches.", ("noisy",), _from("noisy")),
+    Cause("too_few_updates", "under-trained: stopped while still learning",
+          "Train longer (more epochs), until the loss levels off; then judge the model's size.",
+          ("underfit",), _still_learning),
     Cause("underfitting", "under-fitting",
           "Make the model bigger (wider or more layers) or regularize less.",
           ("underfit",), _from("underfit")),

@@ -216,7 +216,11 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[0]:.0%} at the start, {v[1]:.0%} at the end"
                               for n, v in layers.items())
-            out[name] = Symptom("warning" if worst >= SATURATED_WARNING else "info",
+            # units that saturated during training in a network that fits its training set
+            # are confident features, a note (as dead units that grew there)
+            fits = (name == "saturated_grew" and e.train_acc is not None
+                    and e.train_acc >= UNDERFIT_ACC)
+            out[name] = Symptom("warning" if worst >= SATURATED_WARNING and not fits else "info",
                                 f"tanh/sigmoid outputs in the flat tails (gradient under 2% of "
                                 f"its peak): {shown}")
     return out

@@ -10,11 +10,11 @@ from babysit.diagnose.symptoms import symptoms
 from babysit.training.history import History
 
 
-def _table_regression(plateau: float, dead_at_end: float) -> History:
+def _table_regression(plateau: float, dead_at_end: float, optimizer: str = "Adam") -> History:
     """A regression on standardized targets (the mean predictor's loss is 1) whose data loss
     falls to `plateau` (R^2 = 1 - plateau) at update ratios of 1e-3 under a penalty that
     shrinks the weights to a tenth, while the second ReLU layer's dead share grows from 2% to
-    `dead_at_end`."""
+    `dead_at_end` (trained by `optimizer`, as a table's defaults train: Adam)."""
     h = History()
     for i in range(1500):
         h.record_step(plateau + (1.0 - plateau) * np.exp(-i / 100), 0.3, 1e-3)
@@ -23,6 +23,7 @@ def _table_regression(plateau: float, dead_at_end: float) -> History:
         h.train_acc.append(None)
         h.val_acc.append(None)
         h.val_loss.append(plateau * 1.1)
+    h.meta["optimizer"] = optimizer
     h.meta["setup"] = {"output": {"activation": "none", "units": 1, "seen": "declared"},
                        "loss": {"name": "mse", "reduction": "mean"}, "task": "regress",
                        "targets": {"classes": None, "counts": None, "mean": 0.0, "std": 1.0,
@@ -69,3 +70,9 @@ def test_a_strong_penalty_on_a_regression_is_blamed_by_its_fit_not_its_plateau()
         "reg_too_strong") is None
     assert _severities(_table_regression(plateau=0.95, dead_at_end=0.1)).get(
         "reg_too_strong") == "warning"
+
+
+def test_units_that_died_under_sgd_in_a_regression_that_fits_stay_a_warning():
+    # plain SGD: the rate may have killed them (main's rule for classifiers, kept)
+    h = _table_regression(plateau=0.6, dead_at_end=0.4, optimizer="SGD")
+    assert symptoms(Evidence.of(h))["dead_grew"].severity == "warning"

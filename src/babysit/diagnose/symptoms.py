@@ -196,11 +196,14 @@ def _units(e: Evidence) -> dict[str, Symptom]:
                               for n, v in layers.items())
             # Dead units matter when they keep the network from fitting. In one that fits its
             # training set (UNDERFIT_ACC, or a regression's data fit explaining R2_POOR of the
-            # targets' variance or more) they are a note unless nearly all died, whether
-            # silent from the start (a unit whose weights point away from every row of a
-            # few-column table) or silenced during training (an L2 penalty prunes the units a
-            # small table does not need: a fifth of a layer on Salaries, at R^2 0.5).
-            out[name] = Symptom("error" if worst >= DEAD_ERROR else "info" if _fits(e)
+            # targets' variance or more) units silent from the start (a unit whose weights
+            # point away from every row of a few-column table) are a note unless nearly all
+            # died; units that died during training stay a warning (the rate may have killed
+            # them) unless the optimizer adapts its steps per weight (Adam's first steps are
+            # the rate itself, whatever the gradient), as when an L2 penalty prunes the units
+            # a small table does not need (a fifth of a layer on Salaries, at R^2 0.5).
+            fits = _fits(e) and (name == "dead_start" or e.adaptive)
+            out[name] = Symptom("error" if worst >= DEAD_ERROR else "info" if fits
                                 else "warning",
                                 f"ReLU units that output 0 on every probe example ({how}): "
                                 f"{shown}")
@@ -217,7 +220,11 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[0]:.0%} at the start, {v[1]:.0%} at the end"
                               for n, v in layers.items())
-            out[name] = Symptom("warning" if worst >= SATURATED_WARNING else "info",
+            # units that saturated during training in a network that fits its training set
+            # are confident features, a note (as dead units that grew there)
+            fits = (name == "saturated_grew" and e.train_acc is not None
+                    and e.train_acc >= UNDERFIT_ACC)
+            out[name] = Symptom("warning" if worst >= SATURATED_WARNING and not fits else "info",
                                 f"tanh/sigmoid outputs in the flat tails (gradient under 2% of "
                                 f"its peak): {shown}")
     return out

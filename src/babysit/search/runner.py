@@ -13,7 +13,7 @@ from babysit.data import datasets
 from babysit.runs import run_lock
 from babysit.runs.builders import fit_to_data
 from babysit.runs.config import RunConfig
-from babysit.runs.finish import reworded
+from babysit.runs.finish import Stopped, reworded, stop_received
 from babysit.search.database import DatabaseLostError, masked
 from babysit.search.results import (
     SearchResult,
@@ -276,7 +276,11 @@ def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
             else:
                 codes = run_workers(job, workers, poll=lambda: bar.update(
                     _finished_trials(job, store) - bar.n))
-    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: say what is kept and how to go on
+    except (KeyboardInterrupt, Exception) as err:  # Ctrl-C or SIGTERM: what is kept, how to go on
+        if not isinstance(err, KeyboardInterrupt):
+            if stop_received() is None:
+                raise
+            err = Stopped(signum=stop_received())  # an error raised while the stop unwound
         raise reworded(err, f"after {_finished_count(job)} of "
                             f"{sum(s.trials for s in job.stages)} trials, which are kept in "
                             f"{masked(job.storage)}: the same command resumes the search") from None

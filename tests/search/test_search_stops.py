@@ -105,3 +105,18 @@ def test_a_stop_while_a_trial_is_asked_for_leaves_it_failed_not_running(tmp_path
                               storage=open_storage(tmp_path / "s" / "study.journal"))
     # the worker that asked for it tells it failed as it stops: no other worker waits on it
     assert [t.state.name for t in study.get_trials(deepcopy=False)] == ["FAIL"]
+
+
+def test_counting_the_finished_trials_writes_nothing_to_the_journal(tmp_path):
+    """The parent of `--workers N` counts them every second for its progress bar: each count
+    appended a line to the journal (Optuna's create_study), under the lock, so that a search
+    killed there left its workers a stale lock to wait out (30 s)."""
+    from babysit.search import Stage, studies
+
+    runner.run(stages=[Stage(2, epochs=1)], out=tmp_path / "s", say=lambda text: None,
+               report=False, top_k=0)
+    journal = tmp_path / "s" / "study.journal"
+    before = journal.read_bytes()
+    job = types.SimpleNamespace(study="babysit", stages=[None])
+    assert runner._finished_trials(job, studies.open_storage(journal)) == 2
+    assert journal.read_bytes() == before

@@ -40,8 +40,8 @@ from babysit.search.studies import (
     FINISHED,
     Job,
     create_studies,
-    load_study,
     open_storage,
+    study_name,
     trial_states,
 )
 from babysit.search.trial import load_data
@@ -247,10 +247,16 @@ def _trials_bar(job: Job, store):
 
 
 def _finished_trials(job: Job, store) -> int:
-    """How many trials of all stages the study holds finished (by any worker)."""
+    """How many trials of all stages the study holds finished (by any worker). Read only:
+    `load_study` (Optuna's create_study) appends a line to a journal file each time, which the
+    progress bar's look every second would make a journal's growth and a killed search's
+    stale lock."""
+    import optuna
+
     over = trial_states(*FINISHED)
-    return sum(sum(t.state in over for t in load_study(job, stage, store).get_trials(
-        deepcopy=False)) for stage in range(len(job.stages)))
+    return sum(sum(t.state in over for t in optuna.load_study(
+        study_name=study_name(job.study, stage), storage=store).get_trials(deepcopy=False))
+               for stage in range(len(job.stages)))
 
 
 def _finished_count(job: Job) -> str:

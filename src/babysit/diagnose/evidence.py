@@ -16,7 +16,12 @@ import numpy as np
 from babysit.diagnose.records import DataRecord, LayersRecord, ParamsRecord, UpdateRatioRecord
 from babysit.diagnose.setup import chance_loss, loss_floor
 
-__all__ = ["moving_average", "when", "LossCurve", "Evidence"]
+__all__ = ["ADAPTIVE_OPTIMIZERS", "moving_average", "when", "LossCurve", "Evidence"]
+
+# Optimizers (by the name meta["optimizer"] starts with) that scale each weight's step by its
+# own gradient history: their first steps are about the learning rate in every weight
+ADAPTIVE_OPTIMIZERS = ("Adam", "AdamW", "NAdam", "RAdam", "Adamax", "RMSprop", "Adagrad",
+                       "Adadelta")
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -119,6 +124,8 @@ class Evidence:
     batch_size: int | None = None
     nonfinite_at: int | None = None        # first iteration whose loss is NaN or inf
     dropout: float | None = None           # the strongest dropout rate (meta["dropout"])
+    adaptive: bool = False                 # the optimizer scales each weight's step by its
+                                           # own gradient history (meta["optimizer"]: Adam...)
     curve: LossCurve | None = None
     penalty_share: float | None = None     # reg_loss / loss over the last tenth of the run
     train_acc: float | None = None
@@ -131,6 +138,8 @@ class Evidence:
     epochs: int = 0
     ratios: dict = field(default_factory=dict)       # weight name -> median update ratio
     early_ratios: dict = field(default_factory=dict)  # ... over the first fifth of samples
+    no_update: bool = False                # every recorded update of every parameter is
+                                           # exactly 0: no gradient ever arrived
     dead: dict = field(default_factory=dict)         # layer name -> (at start, at end)
     saturated: dict = field(default_factory=dict)    # layer name -> (at start, at end)
     identical: dict = field(default_factory=dict)    # hidden layer -> share of its units
@@ -162,7 +171,8 @@ class Evidence:
         e = cls(history=history, setup=setup, chance_loss=chance,
                 loss_floor=loss_floor(setup),
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
-                dropout=meta.get("dropout"))
+                dropout=meta.get("dropout"),
+                adaptive=str(meta.get("optimizer") or "").startswith(ADAPTIVE_OPTIMIZERS))
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
         if bad.any():
@@ -214,6 +224,8 @@ class Evidence:
     def _ratios(self, rec: UpdateRatioRecord | None) -> None:
         if not rec:
             return
+        every = [v for vs in (rec.get("params") or {}).values() for v in vs if v is not None]
+        self.no_update = bool(every) and not any(every)
         for name in rec.get("weights") or list(rec["params"]):
             values = _finite(rec["params"].get(name, []))
             if values:

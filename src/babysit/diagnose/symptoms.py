@@ -197,8 +197,10 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             # units silent from the start in a network that fits its training set: it kept
             # enough live ones, a note unless nearly all died (as for gradient_vanishes);
             # units that died during training stay a warning (the rate may have killed them)
-            fits = (name == "dead_start" and e.train_acc is not None
-                    and e.train_acc >= UNDERFIT_ACC)
+            # unless the optimizer adapts its steps per weight (Adam's first steps are the
+            # rate itself, whatever the gradient) and the network fits its training set
+            fits = (e.train_acc is not None and e.train_acc >= UNDERFIT_ACC
+                    and (name == "dead_start" or e.adaptive))
             out[name] = Symptom("error" if worst >= DEAD_ERROR else "info" if fits
                                 else "warning",
                                 f"ReLU units that output 0 on every probe example ({how}): "
@@ -216,7 +218,11 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[0]:.0%} at the start, {v[1]:.0%} at the end"
                               for n, v in layers.items())
-            out[name] = Symptom("warning" if worst >= SATURATED_WARNING else "info",
+            # units that saturated during training in a network that fits its training set
+            # are confident features, a note (as dead units that grew there)
+            fits = (name == "saturated_grew" and e.train_acc is not None
+                    and e.train_acc >= UNDERFIT_ACC)
+            out[name] = Symptom("warning" if worst >= SATURATED_WARNING and not fits else "info",
                                 f"tanh/sigmoid outputs in the flat tails (gradient under 2% of "
                                 f"its peak): {shown}")
     return out

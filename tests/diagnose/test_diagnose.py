@@ -249,18 +249,40 @@ def test_the_fast_subset_of_the_fault_zoo_is_diagnosed_right(benchmark):
     assert not wrong, "\n".join(wrong)
 
 
-def test_a_regression_overfits_when_its_validation_loss_is_far_above_its_training_loss():
+def _regression(val_loss):
+    """A regression's history: training data loss 1/(epoch + 1), `val_loss` per epoch."""
     history = bs.History(iters_per_epoch=2)
-    for epoch in range(10):
+    for epoch, val in enumerate(val_loss):
         for _ in range(2):
             history.record_step(1.0 / (epoch + 1), 0.0, 1e-3)
         history.train_acc.append(None)                  # no accuracy: a regression loss
         history.val_acc.append(None)
-        history.val_loss.append(0.5)                    # 5x the last epoch's 0.1
+        history.val_loss.append(val)
+    return history
+
+
+def test_a_regression_overfits_when_its_validation_loss_turns_up_far_above_training():
+    history = _regression([0.6, 0.5, 0.4, 0.35, 0.3, 0.32, 0.36, 0.4, 0.45, 0.5])
     finding = _named(diagnose(history), "overfitting")
     assert finding.severity == "warning" and "5.0x the training loss" in finding.evidence
+    assert "rose from its minimum 0.3" in finding.evidence
     history.val_loss[-1] = 0.11                         # close to it: no gap
     assert not [f for f in diagnose(history) if f.cause == "overfitting"]
+
+
+def test_a_regression_gap_without_a_rise_in_validation_loss_is_a_note():
+    """A small noisy table's validation MSE sits 2x its training MSE at its best (mpg,
+    Hitters): a gap that never turned up is not a model learning its rows."""
+    finding = _named(diagnose(_regression([0.9, 0.7, 0.6, 0.55, 0.52, 0.5, 0.5, 0.5, 0.5, 0.5])),
+                     "overfitting")
+    assert finding.severity == "info" and "rose" not in finding.evidence
+
+
+def test_a_regression_that_turned_up_but_got_its_best_weights_back_is_a_note():
+    history = _regression([0.6, 0.5, 0.4, 0.35, 0.3, 0.32, 0.36, 0.4, 0.45, 0.5])
+    history.meta["best_weights"] = {"epoch": 5, "note": "put back"}
+    finding = _named(diagnose(history), "overfitting")
+    assert finding.severity == "info" and "epoch 5, its best, were put back" in finding.evidence
 
 
 def test_a_low_accuracy_while_the_loss_still_falls_is_under_trained_not_a_small_model():

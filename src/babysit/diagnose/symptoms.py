@@ -67,7 +67,11 @@ VAL_FELL = 0.01               # validation 1 point below its best: it peaked
 FELL_NOISE = 2.0              # ... and by 2 standard errors of an accuracy on the validation
                               # set: on 114 examples a 2-point fall is 1 example, noise
 LOSS_GAP_INFO = 1.25          # no accuracy (regression): validation loss 1.25x the training
-LOSS_GAP_WARNING = 2.0        # loss is worth a note, 2x is a model that learned its rows
+LOSS_GAP_WARNING = 2.0        # loss is worth a note, 2x (with VAL_LOSS_ROSE) a warning
+VAL_LOSS_ROSE = 1.1           # ... a warning only once validation loss ended 10% above its
+                              # minimum: on a small noisy table validation MSE sits 2x the
+                              # training MSE at its best (mpg, Hitters, level with the MLP
+                              # pipeline); overfitting is validation turning up from there
 UNDERFIT_ACC = 0.9            # training accuracy under 90% (and validation never reached it:
                               # a model that once scored 90% is big enough; a low end is a dip)
 UNDERFIT_GAP = 0.03           # ... that validation tracks within 3 points
@@ -255,15 +259,27 @@ def _depth(e: Evidence) -> dict[str, Symptom]:
 
 def _loss_gap(e: Evidence) -> dict[str, Symptom]:
     """Where there is no accuracy (a regression), the gap shows in the losses: validation
-    loss well above the training data loss of the last epoch."""
+    loss well above the training data loss of the last epoch. A gap alone is a note (a noisy
+    table's validation loss sits above its training loss at its best); it is a warning once
+    validation loss turned up from its minimum (VAL_LOSS_ROSE), and a note again when the run
+    put back the weights of that minimum (`BestWeights`: the harm is already cut)."""
     if e.val_loss is None or not e.train_loss:
         return {}
     ratio = e.val_loss / e.train_loss
     if ratio < LOSS_GAP_INFO:
         return {}
-    return {"gap": Symptom("warning" if ratio >= LOSS_GAP_WARNING else "info",
-                           f"validation loss {e.val_loss:.4g} is {ratio:.1f}x the training "
-                           f"loss {e.train_loss:.4g} of the last epoch")}
+    vals = [v for v in e.history.val_loss if v is not None and math.isfinite(v)]
+    lowest = min(vals, default=e.val_loss)
+    rose = lowest > 0 and e.val_loss >= VAL_LOSS_ROSE * lowest
+    kept = e.history.meta.get("best_weights") or {}
+    text = (f"validation loss {e.val_loss:.4g} is {ratio:.1f}x the training loss "
+            f"{e.train_loss:.4g} of the last epoch")
+    if rose:
+        text += f"; it rose from its minimum {lowest:.4g}"
+    if rose and kept:
+        text += f" (the weights of epoch {kept['epoch']}, its best, were put back)"
+    warn = rose and not kept and ratio >= LOSS_GAP_WARNING
+    return {"gap": Symptom("warning" if warn else "info", text)}
 
 
 def _accuracy(e: Evidence) -> dict[str, Symptom]:

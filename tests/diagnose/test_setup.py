@@ -168,3 +168,24 @@ def test_regression_penalty_read_against_the_data_loss():
     h.monitors["params"] = {"weights": ["0.W"], "value_norm": {"0.W": [1.0, 0.3]}}
     found = [f for f in diagnose(h) if f.severity != "info"]
     assert found[0].cause == "reg_too_strong" and "R^2" in found[0].evidence
+
+
+def _regression(first_loss):
+    """A regression of unit targets (chance MSE 1) whose first data loss is `first_loss`."""
+    h = History(iters_per_epoch=10)
+    for value in np.geomspace(first_loss, 0.3, 40):
+        h.record_step(float(value), 0.0, 0.1)
+    h.meta["setup"] = _setup("none", 1, "mse", "regress", mean=0.0, std=1.0)
+    return h
+
+
+def test_a_regressions_first_loss_a_few_times_chance_is_a_fresh_networks_own_spread():
+    """He init's outputs add their own variance to the targets' (3-5x chance on Hitters,
+    Credit, Housing): no "far from chance" below CHANCE_HIGH_REGRESS."""
+    assert not [f for f in diagnose(_regression(4.5)) if f.cause == "bad_initial_loss"]
+
+
+def test_a_regressions_first_loss_far_from_chance_is_worded_for_its_loss():
+    found = [f for f in diagnose(_regression(30.0)) if f.cause == "bad_initial_loss"]
+    assert found and "30.0x the chance loss 1 (the MSE of outputs at 0)" in found[0].evidence
+    assert "classes" not in found[0].evidence

@@ -35,6 +35,11 @@ NOISE_WARNING = 2.0           # wiggle twice the loss's own level: one batch say
 # -- the initial loss: scores near zero give the chance loss (ln C for softmax); He init on a
 # few classes starts at up to ~2x, so 3x means scores several units apart from the start
 CHANCE_LOW, CHANCE_HIGH = 0.5, 3.0
+CHANCE_HIGH_REGRESS = 10.0    # a regression's chance loss is outputs at 0; a fresh network's
+                              # outputs add their own variance (He init on one-hot tables: a
+                              # first MSE 3.1-4.9x chance on Hitters, Credit, CPS1985, Housing)
+                              # and a batch of heavy-tailed targets swings; 10x is an output
+                              # spread ~3x the targets' beyond that
 # -- how much of a run there is to judge
 FEW_UPDATES = 100             # under 100 updates the loss curve is its first fall and noise:
                               # neither its shape nor the accuracies say what is wrong yet
@@ -162,11 +167,15 @@ def _initial_loss(e: Evidence) -> dict[str, Symptom]:
     if not e.chance_loss or e.data_loss_first is None:
         return {}
     ratio = e.data_loss_first / e.chance_loss
-    if CHANCE_LOW <= ratio <= CHANCE_HIGH:
+    loss = ((e.setup or {}).get("loss") or {}).get("name")
+    regress = not e.n_classes and loss in ("mse", "mae")
+    if CHANCE_LOW <= ratio <= (CHANCE_HIGH_REGRESS if regress else CHANCE_HIGH):
         return {}
+    of = (f" (the {loss.upper()} of outputs at 0)" if regress else
+          f" of {e.n_classes} classes" if e.n_classes else "")
     return {"initial_loss_far": Symptom(
         "warning", f"the first data loss was {e.data_loss_first:.4g}, {ratio:.1f}x the chance "
-                   f"loss {e.chance_loss:.4g} of {e.n_classes or '?'} classes")}
+                   f"loss {e.chance_loss:.4g}{of}")}
 
 
 def _shown_ratios(ratios: dict) -> str:

@@ -12,6 +12,9 @@ import pytest
 
 import babysit as bs
 from babysit.diagnose import CAUSE_NAMES, Finding, diagnose
+from babysit.diagnose.causes import explain
+from babysit.diagnose.evidence import Evidence
+from babysit.diagnose.symptoms import symptoms
 from babysit.training import monitors
 
 
@@ -361,3 +364,22 @@ def test_units_dead_from_the_start_explain_the_weights_that_do_not_move():
     findings = _raw_digits_run(net, bs.optim.Adam(1e-3))
     assert findings[0].cause == "dead_units" and findings[0].severity == "error", findings
     assert "lr_too_low" not in {f.cause for f in findings}, findings
+
+
+def _penalized(penalty_share, val_acc, best_val):
+    """A classifier's evidence at 84% training accuracy whose weights shrank to 0.1x."""
+    e = Evidence(history=bs.History(), penalty_share=penalty_share, train_acc=0.84,
+                 val_acc=val_acc, best_val=best_val, n_val=170, epochs=100, n_classes=2,
+                 weight_growth={"0.W": 0.1, "2.W": 0.1})
+    return [cause.name for cause, *_ in explain(e, symptoms(e))]
+
+
+def test_a_small_penalty_with_validation_holding_is_not_blamed_for_the_accuracy():
+    """OJ: L2 at 18% of the loss, validation level with training and at its best, and weaker
+    penalties do worse: the table's limit, not the penalty's."""
+    assert "reg_too_strong" not in _penalized(0.18, 0.85, 0.86)
+
+
+def test_a_penalty_is_blamed_when_it_is_a_large_share_or_validation_fell_from_its_best():
+    assert "reg_too_strong" in _penalized(0.4, 0.85, 0.86)     # the zoo's L2: 42-98%
+    assert "reg_too_strong" in _penalized(0.18, 0.70, 0.86)    # spiral L1: 0.66 -> 0.56

@@ -28,6 +28,7 @@ from babysit.diagnose.symptoms import (
     SATURATED_INFO,
     SCALE_HIGH,
     SCALE_LOW,
+    SYMMETRY_SHARE,
     UNDERFIT_ACC,
     Symptom,
     worst,
@@ -61,10 +62,12 @@ class Cause:
     supersedes: tuple[str, ...] = ()
 
 
-def _from(symptom: str) -> Callable:
-    """A test that applies when `symptom` is still unexplained, at its severity."""
+def _from(*names: str) -> Callable:
+    """A test that applies when one of the symptoms `names` is still unexplained, at the
+    severity of the worst of them."""
     def test(e, open_):
-        return (open_[symptom].severity, "") if symptom in open_ else None
+        found = [open_[name] for name in names if name in open_]
+        return (worst(found, "info"), "") if found else None
     return test
 
 
@@ -232,6 +235,12 @@ def _layers_in(*names: str) -> Callable[[Evidence], tuple[str, ...]]:
     return concerns
 
 
+def _symmetric_layers(e):
+    return tuple(n for n, v in e.identical.items() if v >= SYMMETRY_SHARE) + tuple(
+        n for n, v in e.identical_start.items()
+        if min(v) >= SYMMETRY_SHARE and e.identical.get(n, 0) < SYMMETRY_SHARE)
+
+
 def _dead_layers(e):
     return tuple(n for n, v in e.dead.items() if max(v) >= DEAD_WARNING)
 
@@ -269,9 +278,10 @@ CAUSES: tuple[Cause, ...] = (
     Cause("symmetry", "symmetry not broken",
           "Initialize the weights randomly (He or Xavier), not with a constant: units that "
           "start equal get equal gradients and stay copies of each other.",
-          ("units_identical", "gradient_vanishes", "dead_start", "dead_grew", "saturated_start",
-           "saturated_grew", "ratio_low", "ratio_high", "initial_loss_far", "val_at_chance",
-           "noisy", *_LOSS, *_OUTCOME), _from("units_identical"), _layers_in("identical")),
+          ("units_identical", "units_started_identical", "gradient_vanishes", "dead_start",
+           "dead_grew", "saturated_start", "saturated_grew", "ratio_low", "ratio_high",
+           "initial_loss_far", "val_at_chance", "noisy", *_LOSS, *_OUTCOME),
+          _from("units_identical", "units_started_identical"), _symmetric_layers),
     Cause("dropout_too_strong", "dropout too strong",
           "Lower the dropout rate to 0.2-0.5: at this rate the layer sees too few units to "
           "learn from.", ("underfit", "high_plateau", "loss_flat", "loss_slow"),

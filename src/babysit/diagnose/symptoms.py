@@ -46,7 +46,10 @@ DEAD_WARNING, DEAD_ERROR = 0.25, 0.9        # fraction of a ReLU layer's units t
 SATURATED_INFO, SATURATED_WARNING = 0.05, 0.2  # fraction of tanh/sigmoid values in the tails
 SYMMETRY_SHARE = 0.9          # 90% of a hidden layer's units compute its first unit's function
                               # at the end: a constant initialization gave them one gradient,
-                              # and nothing broke the tie (random init leaves ~0% equal)
+                              # and nothing broke the tie (random init leaves ~0% equal); or
+                              # at the start, with 90% of the next weighted layer's units equal
+                              # too, so no gradient could tell them apart (a layer zeroed on
+                              # purpose under a random one, as LoRA's B, is told apart at once)
 # -- dropout
 DROPOUT_STRONG = 0.8          # dropping 80% of the units keeps 1 in 5: the notes' 0.5 (and
                               # 0.2 on inputs) are the usual rates; 0.8 and up starves the layer
@@ -209,6 +212,16 @@ def _units(e: Evidence) -> dict[str, Symptom]:
         out["units_identical"] = Symptom(
             "error", f"units identical to the layer's first on every probe example at the end "
                      f"(symmetry never broken): {shown}")
+    started = {n: v for n, v in e.identical_start.items()
+               if min(v) >= SYMMETRY_SHARE and n not in same}
+    if started:
+        shown = ", ".join(f"layer {n}: {v[0]:.0%} of its units ({e.identical.get(n, 0):.0%} at "
+                          f"the end), the next layer {v[1]:.0%}" for n, v in started.items())
+        out["units_started_identical"] = Symptom(
+            "warning", f"units identical to the layer's first at the start, in a layer and the "
+                       f"one after it (a constant initialization: every unit got the same "
+                       f"gradient, and only other randomness, such as the biases, told them "
+                       f"apart since): {shown}")
     born = {n: v for n, v in e.saturated.items() if v[0] >= SATURATED_INFO}
     grew = {n: v for n, v in e.saturated.items() if v[0] < SATURATED_INFO <= v[1]}
     for name, layers in (("saturated_start", born), ("saturated_grew", grew)):

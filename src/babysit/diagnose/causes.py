@@ -197,8 +197,12 @@ def _lr_too_high(e, open_):
         return "warning", ""
     if "ratio_high" in open_ and open_["ratio_high"].severity != "info":
         return "warning", ""
+    # units that died after large first updates; an adaptive optimizer's first updates are
+    # large at its default rate too (symptoms.RATIO_HIGH), so there the deaths must also cost
+    # the fit (dead_grew above a note)
     early = max(e.early_ratios.values(), default=0.0)
-    if "dead_grew" in open_ and early > RATIO_HIGH:
+    if "dead_grew" in open_ and early > RATIO_HIGH \
+            and not (e.adaptive and open_["dead_grew"].severity == "info"):
         return "warning", (f"early in the run updates were {early:.2g} of the weights' size "
                            f"(want ~1e-3)")
     return None

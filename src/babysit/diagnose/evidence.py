@@ -16,7 +16,13 @@ import numpy as np
 from babysit.diagnose.records import DataRecord, LayersRecord, ParamsRecord, UpdateRatioRecord
 from babysit.diagnose.setup import chance_loss, loss_floor
 
-__all__ = ["moving_average", "when", "LossCurve", "Evidence"]
+__all__ = ["ADAPTIVE", "moving_average", "when", "LossCurve", "Evidence"]
+
+# Optimizers that divide each weight's gradient by its own running size (PyTorch's and the
+# engine's names): a step moves each weight by about the learning rate whatever the gradient,
+# so their update ratio reads the rate against the weights' initial scale, not the gradient
+ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta",
+            "Adafactor", "SparseAdam")
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -155,6 +161,7 @@ class Evidence:
     input_scale: float | None = None       # the typical input magnitude: sqrt(mean of x^2)
     input_spread: float | None = None      # largest / smallest std among varying features
     constant_inputs: bool = False          # no feature varies at all
+    adaptive: bool = False                 # the optimizer is one of ADAPTIVE (meta["optimizer"])
 
     @classmethod
     def of(cls, history) -> Evidence:
@@ -164,7 +171,8 @@ class Evidence:
         e = cls(history=history, setup=setup, chance_loss=chance,
                 loss_floor=loss_floor(setup),
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
-                dropout=meta.get("dropout"))
+                dropout=meta.get("dropout"),
+                adaptive=str(meta.get("optimizer") or "").split("(")[0] in ADAPTIVE)
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
         if bad.any():

@@ -198,11 +198,11 @@ def _lr_too_high(e, open_):
     if "ratio_high" in open_ and open_["ratio_high"].severity != "info":
         return "warning", ""
     # units that died after large first updates; an adaptive optimizer's first updates are
-    # large at its default rate too (symptoms.RATIO_HIGH), so there the deaths must also cost
-    # the fit (dead_grew above a note)
+    # large at its default rate too (symptoms.RATIO_HIGH), so there the large steps must show
+    # elsewhere as well: in the fit (dead_grew above a note) or a loss that jitters (noisy)
     early = max(e.early_ratios.values(), default=0.0)
-    if "dead_grew" in open_ and early > RATIO_HIGH \
-            and not (e.adaptive and open_["dead_grew"].severity == "info"):
+    if "dead_grew" in open_ and early > RATIO_HIGH and not (
+            e.adaptive and open_["dead_grew"].severity == "info" and "noisy" not in open_):
         return "warning", (f"early in the run updates were {early:.2g} of the weights' size "
                            f"(want ~1e-3)")
     return None

@@ -381,3 +381,16 @@ def test_units_that_die_in_a_fitting_network_blame_only_a_large_gradient_step(
     assert alarms == (["lr_too_high"] if named else [])
     assert named or "dead_units" in {f.cause for f in findings}  # still noted
 
+
+def test_unscaled_inputs_are_a_warning_even_in_a_run_that_learns():
+    """SGD on digits' pixels 0..16 reaches 93%: the inputs' typical size of 7.7 is still a
+    warning (every initialization is sized for unit inputs); standardized inputs are quiet."""
+    def run(mean, std):
+        h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.05, train_acc=[0.9, 0.95],
+                     val_acc=[0.9, 0.93])
+        h.monitors["data"] = {"n": 1078, "feature_mean": [mean] * 64, "feature_std": [std] * 64,
+                              "class_counts": None, "val_class_counts": None}
+        return [f for f in diagnose(h) if f.severity != "info"]
+    alarms = run(4.9, 6.0)
+    assert [f.cause for f in alarms] == ["unscaled_inputs"] and "7.75" in alarms[0].evidence
+    assert run(0.0, 1.0) == []

@@ -37,7 +37,7 @@ def loss_and_grads(net, loss, X, target) -> tuple[float, dict[str, np.ndarray]]:
     scores, backward = net.forward(to_device(X, net.device), train=True)
     value, dscores = loss(scores, to_device(target, net.device))
     backward(dscores)
-    return float(value), {k: to_numpy(p.read_grad()) for k, p in net.named_params().items()}
+    return float(value), {k: to_numpy(p.grad) for k, p in net.named_params().items()}
 
 
 @check("float64 forward and backward on the GPU equal the CPU's (BatchNorm, dropout)")

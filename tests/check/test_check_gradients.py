@@ -24,6 +24,8 @@ SOFTMAX = SoftmaxCrossEntropy()
 class PlantedLinear(Linear):
     """y = x @ W + b with one deliberate bug in the backward pass."""
 
+    takes_input_grad = False   # its closure takes dL/dy alone
+
     def __init__(self, n_in, n_out, bug, seed=0):
         super().__init__(n_in, n_out, init="xavier", seed=seed)
         self.bug = bug
@@ -38,9 +40,9 @@ class PlantedLinear(Linear):
                 dW = 2 * dW
             elif self.bug == "transpose":
                 dW = dW.T
-            W.add(dW)
+            W.grad += dW
             if self.bug != "no_bias":
-                b.add_sum(dy, axis=0)
+                b.grad += dy.sum(axis=0)
             return dy @ W.value.T
 
         return y, backward
@@ -59,7 +61,7 @@ class DoubledL2(L2):
     """An L2 penalty whose gradient is twice what its value says."""
 
     def _add_grad(self, p):
-        p.add_scaled(p.value, 2 * self.lam)
+        p.grad += 2 * self.lam * p.value
 
 
 def planted_net(bug):

@@ -67,7 +67,7 @@ def check_layer(layer, x, train, seed=12345, tol=TOL):
     errors = {"x": rel_error(dx, numerical_gradient_array(f, x, dout)).max()}
     for name, p in layer.named_params().items():
         assert p.value.dtype == np.float64
-        errors[name] = rel_error(p.read_grad(), numerical_gradient_array(f, p.value, dout)).max()
+        errors[name] = rel_error(p.grad, numerical_gradient_array(f, p.value, dout)).max()
     assert not any(crossings), "a finite difference crossed a kink: move the test point"
     for name, err in errors.items():
         assert err < tol, f"{type(layer).__name__}: d{name} relative error {err:.2e}"
@@ -182,7 +182,7 @@ def test_zero_grad_reads_as_zero_before_any_backward():
     layer = Linear(3, 2, seed=0)
     layer.params["W"].grad[...] = 7
     layer.zero_grad()
-    assert not layer.params["W"].read_grad().any()
+    assert not layer.params["W"].grad.any()
 
 
 def test_relu_reports_which_side_of_the_max_won():

@@ -105,16 +105,26 @@ def test_adam_first_step_moves_each_weight_by_about_lr():
     np.testing.assert_allclose(moved, LR * np.sign(G1), rtol=1e-6)
 
 
-def test_state_is_kept_per_param():
+def test_state_is_kept_per_parameter_name():
     a, b = _param(), _param()
     opt = optim.Momentum(lr=LR, mu=0.9)
     a.grad[...] = G1
     b.grad[...] = G2
-    opt.step([a, b])
-    opt.step([a, b])
+    opt.step({"0.W": a, "1.W": b})
+    opt.step({"0.W": a, "1.W": b})
     np.testing.assert_allclose(a.value, W0 - LR * G1 * (1 + 1.9), rtol=1e-14)
     np.testing.assert_allclose(b.value, W0 - LR * G2 * (1 + 1.9), rtol=1e-14)
-    assert set(opt.state) == {a, b}
+    assert set(opt.state) == {"0.W", "1.W"}
+    np.testing.assert_allclose(opt.state["1.W"]["v"], -LR * G2 * 1.9, rtol=1e-14)
+
+
+def test_params_without_names_are_named_by_position():
+    a, b = _param(), _param()
+    opt = optim.Momentum(lr=LR, mu=0.9)
+    a.grad[...], b.grad[...] = G1, G2
+    opt.step([a, b])
+    assert set(opt.state) == {"0", "1"}
+    np.testing.assert_allclose(opt.state["1"]["v"], -LR * G2, rtol=1e-14)
 
 
 def test_a_stale_gradient_reads_as_zero():
@@ -189,31 +199,53 @@ def test_bad_hyperparameters_are_refused(make):
 
 def test_state_dict_is_keyed_by_parameter_name_and_loads_into_other_params():
     """A checkpoint holds names, not objects: the state moves to a fresh network's Params
-    of the same names, and the two optimizers then take identical steps."""
+    of the same names, and the two optimizers then take identical steps. Adam's scratch
+    buffer (a temporary) is not saved."""
     a, b = _param(), _param()
     opt = optim.Adam(lr=LR)
     a.grad[...], b.grad[...] = G1, G2
-    opt.step([a, b])
-    saved = opt.state_dict({"0.W": a, "1.W": b})
+    opt.step({"0.W": a, "1.W": b})
+    saved = opt.state_dict()
     assert saved["type"] == "Adam" and saved["t"] == 1
-    assert set(saved["state"]) == {"0.W", "1.W"} and {"m", "v"} <= set(saved["state"]["1.W"])
+    assert set(saved["state"]) == {"0.W", "1.W"}
+    assert all(set(slots) == {"m", "v"} for slots in saved["state"].values())
 
     a2, b2 = Param(a.value.copy()), Param(b.value.copy())
     other = optim.Adam(lr=LR)
     other.load_state_dict(saved, {"0.W": a2, "1.W": b2})
     for p, q in ((a, a2), (b, b2)):
         p.grad[...] = q.grad[...] = G1
-    opt.step([a, b])
-    other.step([a2, b2])
+    opt.step({"0.W": a, "1.W": b})
+    other.step({"0.W": a2, "1.W": b2})
     np.testing.assert_array_equal(a.value, a2.value)
     np.testing.assert_array_equal(b.value, b2.value)
 
 
-def test_load_state_dict_refuses_another_rule_or_unknown_names():
+def test_a_state_saved_with_adams_scratch_buffer_loads_without_it():
+    """Training-state files written before the scratch buffer left the state hold it."""
     p = _param()
-    saved = optim.Momentum(lr=LR).state_dict({"w": p})
+    opt = optim.Adam(lr=LR)
+    p.grad[...] = G1
+    opt.step({"w": p})
+    saved = opt.state_dict()
+    saved["state"]["w"]["scratch"] = np.full_like(W0, 123.0)   # the old layout
+    other = optim.Adam(lr=LR)
+    other.load_state_dict(saved, {"w": Param(p.value.copy())})
+    assert set(other.state["w"]) == {"m", "v", "scratch"}   # a fresh temporary, unsaved
+    assert not other.state["w"]["scratch"].any()
+    np.testing.assert_array_equal(other.state["w"]["m"], opt.state["w"]["m"])
+
+
+def test_load_state_dict_refuses_another_rule_unknown_names_or_missing_slots():
+    p = _param()
+    p.grad[...] = G1
+    opt = optim.Momentum(lr=LR)
+    opt.step({"w": p})
+    saved = opt.state_dict()
     with pytest.raises(ValueError, match="saved by Momentum, this optimizer is Adam"):
         optim.Adam(lr=LR).load_state_dict(saved, {"w": p})
-    saved["state"] = {"nosuch.W": {"v": np.zeros(3)}}
     with pytest.raises(ValueError, match=r"unknown parameters \['nosuch.W'\]"):
-        optim.Momentum(lr=LR).load_state_dict(saved, {"w": p})
+        optim.Momentum(lr=LR).load_state_dict(
+            {**saved, "state": {"nosuch.W": {"v": np.zeros(3)}}}, {"w": p})
+    with pytest.raises(ValueError, match=r"'w' holds \[\]; Momentum keeps \['v'\]"):
+        optim.Momentum(lr=LR).load_state_dict({**saved, "state": {"w": {}}}, {"w": p})

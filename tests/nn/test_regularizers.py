@@ -44,7 +44,7 @@ def test_penalty_gradient_matches_numerical(reg):
     reg.add_grad(params)
     for p in _weights(net):
         numeric = numerical_gradient(lambda: reg.penalty(params), p.value)
-        assert rel_error(p.read_grad(), numeric).max() < 1e-7
+        assert rel_error(p.grad, numeric).max() < 1e-7
 
 
 @pytest.mark.parametrize("reg", [L2(LAM), L1(LAM), ElasticNet(0.2, LAM)], ids=repr)
@@ -76,7 +76,7 @@ def test_l2_gradient_is_weight_decay():
     net.zero_grad()
     L2(LAM).add_grad(net.parameters())
     for p in _weights(net):
-        np.testing.assert_allclose(p.read_grad(), LAM * p.value, rtol=1e-15)
+        np.testing.assert_allclose(p.grad, LAM * p.value, rtol=1e-15)
 
 
 def test_negative_strength_is_refused():

@@ -1,6 +1,7 @@
 """Run folders, resuming an interrupted run exactly, early stopping, and the running average."""
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +9,7 @@ import pytest
 import babysit as bs
 from babysit.nn.average import ParameterAverage
 from babysit.nn.layers import Param
-from babysit.training import checkpoint
+from babysit.training import checkpoint, checkpoint_file
 from babysit.training.trainer import EarlyStopping
 
 
@@ -161,3 +162,40 @@ def test_load_state_refuses_a_trainer_built_differently(digits_split):
     with pytest.raises(ValueError, match="saved with batch_size=64, this trainer has"):
         bs.Trainer(first.net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(2e-3),
                    batch_size=32, average=0.99).load_state(first.state())
+
+
+# A training state written by babysit before optimizer temporaries left the saved state (main
+# at 4f8729e, 2026-12-06): Adam's "scratch" buffer is in it beside "m" and "v". It was made by
+# `make_old_layout_trainer(2, [Checkpoints(d, every_epoch=False, best=False)])` fitted on the
+# digits split, copying d/state.safetensors here.
+OLD_STATE = Path(__file__).parent / "old_state" / "adam-2-epochs.safetensors"
+
+
+def make_old_layout_trainer(epochs, callbacks=(), net_seed=0):
+    net = bs.mlp(64, [16], 10, batchnorm=True, dropout=0.2, seed=net_seed)
+    return bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(2e-3), batch_size=64,
+                      epochs=epochs, seed=0, average=0.99, callbacks=callbacks, progress=False)
+
+
+def test_a_training_state_of_the_old_layout_resumes_exactly(digits_split, tmp_path):
+    old_arrays, _ = checkpoint_file.read(OLD_STATE)
+    assert "optimizer.0.W.scratch" in old_arrays      # it is the old layout
+
+    straight = make_old_layout_trainer(4)
+    straight.fit(*digits_split.train, val=digits_split.val)
+    resumed = make_old_layout_trainer(4, net_seed=7).resume(OLD_STATE)
+    assert resumed.epoch == 2
+    resumed.fit(*digits_split.train, val=digits_split.val)
+
+    for name, p in straight.net.params.items():
+        assert np.array_equal(p.value, resumed.net.params[name].value), name
+    for name, slots in straight.opt.state.items():
+        for key in ("m", "v"):
+            assert np.array_equal(slots[key], resumed.opt.state[name][key]), (name, key)
+    assert straight.history.to_dict() == resumed.history.to_dict()
+
+    # What this version writes holds m and v alone: a third fewer optimizer bytes.
+    new_state = checkpoint.save_training(tmp_path / "state", straight)
+    new_arrays, _ = checkpoint_file.read(new_state)
+    slots = {key.rsplit(".", 1)[1] for key in new_arrays if key.startswith("optimizer.")}
+    assert slots == {"m", "v"}

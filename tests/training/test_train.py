@@ -179,7 +179,7 @@ def test_callbacks_see_every_stage(digits_split):
             seen.append("begin")
 
         def before_update(self, trainer, iteration):
-            assert trainer.params[0].read_grad().any()
+            assert trainer.params[0].grad.any()
             seen.append("before")
 
         def after_update(self, trainer, iteration):

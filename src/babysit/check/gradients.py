@@ -279,7 +279,7 @@ class _Objective:
         return value, masks, self._read_grads()
 
     def _read_grads(self) -> dict[str, np.ndarray]:
-        return {name: np.array(to_numpy(p.read_grad()), dtype=np.float64)
+        return {name: np.array(to_numpy(p.grad), dtype=np.float64)
                 for name, p in self.params.items()}
 
     def numerical(self, evaluate, name: str, index, h: float) -> tuple[float, bool, float]:

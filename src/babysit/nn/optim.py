@@ -1,9 +1,12 @@
 """Parameter updates, each a few lines to read against the notes' formula.
 
 An optimizer's `step(params)` updates each `Param.value` in place from its
-`.grad`, keeping its own state per Param (velocity, caches, moments) in
-`self.state[param]`. The learning rate is a number or a schedule: a function of
-the step count t (0 on the first step) returning the rate.
+`.grad`, keeping its own state per parameter name (velocity, caches, moments) in
+`self.state[name]`: `params` is `net.named_params()` (name -> Param), or any iterable of
+Params, which are then named by position ("0", "1", ...). The state holds what the rule
+learns and nothing else, so `state_dict()` is it; a rule's temporaries live apart. The
+learning rate is a number or a schedule: a function of the step count t (0 on the first
+step) returning the rate.
 """
 
 from __future__ import annotations
@@ -26,29 +29,38 @@ Schedule = Callable[[int], float]
 
 
 class Optimizer:
-    """Base: keeps the step count `t`, the learning rate (or schedule) and per-Param state."""
+    """Base: keeps the step count `t`, the learning rate (or schedule) and the state of each
+    parameter by name (`state[name]`: {key: array})."""
+
+    # Slots of the state that are a rule's temporaries, not what it learned (Adam's scratch
+    # buffer): never saved, made fresh by `init_state` on load, and dropped from a state that
+    # an older version saved with them.
+    temporaries: tuple[str, ...] = ()
 
     def __init__(self, lr: float | Schedule = 1e-2):
         if not callable(lr) and not lr > 0:
             raise ValueError(f"{type(self).__name__}: lr must be > 0 or a schedule, got {lr!r}")
         self.lr = lr
         self.t = 0
-        self.state: dict[Param, dict] = {}
+        self.state: dict[str, dict] = {}
 
     def current_lr(self) -> float:
         """The learning rate of the next step."""
         return float(self.lr(self.t)) if callable(self.lr) else float(self.lr)
 
-    def step(self, params: Iterable[Param]) -> None:
+    def step(self, params: Mapping[str, Param] | Iterable[Param]) -> None:
         """Update each Param's `.value` in place from its `.grad`, with this rule's state
-        for that Param (created on first sight), then count the step."""
+        for that parameter's name (created on first sight), then count the step. `params`:
+        name -> Param (`net.named_params()`), or Params named by their position."""
         lr = self.current_lr()
         self.t += 1
-        for p in params:
-            state = self.state.get(p)
+        named = params.items() if isinstance(params, Mapping) else (
+            (str(i), p) for i, p in enumerate(params))
+        for name, p in named:
+            state = self.state.get(name)
             if state is None:
-                state = self.state[p] = self.init_state(p)
-            self.update(p.value, p.read_grad(), state, lr)
+                state = self.state[name] = self.init_state(p)
+            self.update(p.value, p.grad, state, lr)
 
     def init_state(self, p: Param) -> dict:
         """The rule's state for a new Param (e.g. a zero velocity of its shape)."""
@@ -62,27 +74,26 @@ class Optimizer:
         """The constructor arguments (for repr and saved training state)."""
         return {"lr": self.lr}
 
-    def state_dict(self, params: Mapping[str, Param]) -> dict:
-        """What this optimizer has learned, by parameter name: {"type": the class name, "t": the
-        step count, "state": {name: {key: NumPy array}}}; `params` names the Params
-        (`net.named_params()`). A checkpoint stores it; `load_state_dict` puts it back."""
-        names = {id(p): name for name, p in params.items()}
+    def state_dict(self) -> dict:
+        """What this optimizer has learned: {"type": the class name, "t": the step count,
+        "state": {parameter name: {key: NumPy array}}}, copies, without `temporaries`. A
+        checkpoint stores it; `load_state_dict` puts it back."""
         state = {}
-        for p, slots in self.state.items():
-            if id(p) not in names:
-                raise ValueError(f"{type(self).__name__} holds state for a Param that `params` "
-                                 f"does not name (shape {p.shape})")
-            for key, value in slots.items():
+        for name, slots in self.state.items():
+            kept = {key: value for key, value in slots.items() if key not in self.temporaries}
+            for key, value in kept.items():
                 if get_array_module(value) is np and not isinstance(value, np.ndarray):
                     raise ValueError(f"cannot save {type(self).__name__}'s state: its {key!r} "
                                      f"is a {type(value).__name__}, not an array")
             # copies: the saved state must not change as this optimizer goes on stepping
-            state[names[id(p)]] = {key: np.array(to_numpy(value)) for key, value in slots.items()}
+            state[name] = {key: np.array(to_numpy(value)) for key, value in kept.items()}
         return {"type": type(self).__name__, "t": self.t, "state": state}
 
     def load_state_dict(self, saved: Mapping, params: Mapping[str, Param]) -> None:
-        """Take over a `state_dict()` (of this optimizer type) for the Params `params` names,
-        each array copied to its Param's device; replaces whatever state this one held."""
+        """Take over a `state_dict()` (of this optimizer type) for the Params `params` names
+        (`net.named_params()`), each array copied to its Param's device, the temporaries
+        made fresh; replaces whatever state this one held. A state saved with temporaries
+        (by an older version) loads too: they are dropped."""
         if saved["type"] != type(self).__name__:
             raise ValueError(f"the state was saved by {saved['type']}, this optimizer is "
                              f"{type(self).__name__}")
@@ -90,9 +101,18 @@ class Optimizer:
         if unknown:
             raise ValueError(f"optimizer state for unknown parameters {unknown}; the network "
                              f"has {sorted(params)}")
-        self.state = {params[name]: {key: get_array_module(params[name].value).array(arr)
-                                     for key, arr in slots.items()}
-                      for name, slots in saved["state"].items()}
+        state = {}
+        for name, slots in saved["state"].items():
+            p = params[name]
+            fresh = self.init_state(p)
+            kept = {key: arr for key, arr in slots.items() if key not in self.temporaries}
+            expected = set(fresh) - set(self.temporaries)
+            if set(kept) != expected:
+                raise ValueError(f"the optimizer state of {name!r} holds {sorted(kept)}; "
+                                 f"{type(self).__name__} keeps {sorted(expected)}")
+            xp = get_array_module(p.value)
+            state[name] = {**fresh, **{key: xp.array(arr) for key, arr in kept.items()}}
+        self.state = state
         self.t = int(saved["t"])
 
     def __repr__(self) -> str:
@@ -189,6 +209,10 @@ class Adam(Optimizer):
     """m = b1*m + (1-b1)*dw;  v = b2*v + (1-b2)*dw^2;  bias-corrected
     mt = m / (1 - b1^t), vt = v / (1 - b2^t);  w += -lr * mt / (sqrt(vt) + eps).
     """
+
+    # The update's intermediate results, kept so that a step allocates nothing: always
+    # written before read, so never saved (it was, before 2026-12: a third of a file's bytes).
+    temporaries = ("scratch",)
 
     def __init__(self, lr: float | Schedule = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
                  eps: float = 1e-8):

@@ -66,7 +66,7 @@ class L2(Regularizer):
         return 0.5 * self.lam * float((w * w).sum())
 
     def _add_grad(self, p: Param) -> None:
-        p.add_scaled(p.value, self.lam)
+        p.accumulate(get_array_module(p.value).multiply, p.value, self.lam)  # += lam * w
 
 
 class L1(Regularizer):
@@ -85,7 +85,8 @@ class L1(Regularizer):
         return self.lam * float(get_array_module(w).abs(w).sum())
 
     def _add_grad(self, p: Param) -> None:
-        p.add_scaled(get_array_module(p.value).sign(p.value), self.lam)
+        xp = get_array_module(p.value)
+        p.accumulate(xp.multiply, xp.sign(p.value), self.lam)   # += lam * sign(w)
 
 
 class ElasticNet(Regularizer):

@@ -396,15 +396,6 @@ def _stops_deferred() -> Iterator[None]:
 # -- networks <-> arrays --------------------------------------------------------------------
 
 
-def _leaves(net: Layer, path: str = "") -> Iterator[tuple[str, Layer]]:
-    """(dotted position, layer) for each layer that is not a Sequential, in order."""
-    if isinstance(net, Sequential):
-        for i, layer in enumerate(net.layers):
-            yield from _leaves(layer, _join(path, str(i)))
-    else:
-        yield path, net
-
-
 def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
@@ -414,7 +405,7 @@ def _net_state(net: Layer) -> tuple[dict[str, np.ndarray], dict]:
     info = {"architecture": architecture(net), "dtype": str(net.dtype or np.dtype("float32"))}
     arrays = {f"param.{name}": to_numpy(p.value) for name, p in net.named_params().items()}
     rngs = {}
-    for path, layer in _leaves(net):
+    for path, layer in net.named_modules():
         for name, b in layer.buffers.items():
             arrays[f"buffer.{_join(path, name)}"] = to_numpy(b)
         if isinstance(getattr(layer, "rng", None), np.random.Generator):
@@ -466,7 +457,7 @@ def _copy_into(net: Layer, info: dict, arrays: dict[str, np.ndarray], where: str
     and dtype against what the network's config built."""
     targets = {f"param.{name}": p.value for name, p in net.named_params().items()}
     owners = {}
-    for path, layer in _leaves(net):
+    for path, layer in net.named_modules():
         for name, b in layer.buffers.items():
             targets[f"buffer.{_join(path, name)}"] = b
             owners[f"buffer.{_join(path, name)}"] = layer
@@ -475,7 +466,7 @@ def _copy_into(net: Layer, info: dict, arrays: dict[str, np.ndarray], where: str
     if missing or extra:
         raise ValueError(f"{where}: the tensors do not match the architecture (missing "
                          f"{missing or 'none'}, unexpected {extra or 'none'})")
-    layers = dict(_leaves(net))
+    layers = dict(net.named_modules())
     for key, target in targets.items():
         arr = saved[key]
         if arr.shape != target.shape or arr.dtype != target.dtype:

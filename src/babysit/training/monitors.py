@@ -306,7 +306,8 @@ class LayerStats(Callback):
         """One sample, with the probe's gradients going into the monitor's buffers."""
         x, y = self._probe
         activations, backwards = [], []
-        for layer in _layers(trainer.net):
+        net_layers = _layers(trainer.net)
+        for layer in net_layers:
             x, backward = layer.forward(x, train=False)
             activations.append({**histogram(x), **unit_health(layer, x),
                                 **(identical_units(layer.params["W"].value)
@@ -324,10 +325,10 @@ class LayerStats(Callback):
                 if summary["nonfinite"] == 0:  # ||d||^2 = N (std^2 + mean^2)
                     grad_norms[i] = math.sqrt(dout.size * (summary["std"] ** 2
                                                            + summary["mean"] ** 2))
-                # the first layer's closure need not compute dL/d(input)
-                backward = backwards[i] if i else getattr(backwards[0], "params_only",
-                                                          backwards[0])
-                dout = backward(dout)
+                if i:
+                    dout = backwards[i](dout)
+                else:   # no use for dL/d(input)
+                    net_layers[0].backward_params(backwards[0], dout)
         layers = trainer.history.monitors["layers"]
         predicted = None
         if trainer.loss.classification:
@@ -342,7 +343,7 @@ class LayerStats(Callback):
         params = trainer.history.monitors["params"]
         params["iterations"].append(iteration)
         for name, p in trainer.net.named_params().items():
-            params["grad_norm"][name].append(_finite_norm(p.read_grad()) if finite else None)
+            params["grad_norm"][name].append(_finite_norm(p.grad) if finite else None)
             params["value_norm"][name].append(_finite_norm(p.value))
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.data import check_features, class_labels, is_memory_mapped, validate
 from babysit.nn.average import ParameterAverage
-from babysit.nn.layers.base import Layer, Sequential
+from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
 from babysit.nn.optim import Optimizer
 from babysit.nn.regularizers import check_penalty
@@ -83,10 +83,8 @@ class Trainer:
         self.callbacks = monitors.default() if callbacks is None else list(callbacks)
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.eval_max = eval_max
-        self.params = net.parameters()
-        # A Sequential's backward can skip what a step never uses (the gradient of the input);
-        # any other Layer's backward takes dL/dy alone.
-        self._params_only = isinstance(net, Sequential)
+        self._named = net.named_params()   # the optimizer keys its state by these names
+        self.params = list(self._named.values())
         self.history = History()
         self.iteration = 0
         self.epoch = 0
@@ -99,17 +97,14 @@ class Trainer:
         self.net.zero_grad()
         scores, backward = self.net.forward(xb, train=True)
         data_loss, dscores = self.loss(scores, yb)
-        if self._params_only:
-            backward(dscores, input_grad=False)   # skips dL/dx below the first parameters
-        else:
-            backward(dscores)
+        self.net.backward_params(backward, dscores)   # a step never uses dL/d(input)
         reg_loss = 0.0
         if self.reg is not None:
             reg_loss = self.reg.penalty(self.params)
             self.reg.add_grad(self.params)
         for cb in self.callbacks:
             cb.before_update(self, self.iteration)
-        self.opt.step(self.params)
+        self.opt.step(self._named)
         for c in self.constraints:
             c.apply(self.params)
         if self.average is not None:
@@ -285,14 +280,13 @@ class Trainer:
         None). JSON-ready but for the optimizer's and the average's NumPy arrays.
         copy=False: the History's lists are this trainer's own (`History.to_dict`), for a
         caller that writes the state out at once."""
-        named = self.net.named_params()
         average = None
         if self.average is not None:
             config, values = self.average.state()
             average = {"config": config, "values": values}
         return {"epoch": self.epoch, "iteration": self.iteration, "batch_size": self.batch_size,
                 "rng": self.rng.bit_generator.state, "history": self.history.to_dict(copy),
-                "optimizer": self.opt.state_dict(named), "average": average}
+                "optimizer": self.opt.state_dict(), "average": average}
 
     def load_state(self, state: dict) -> None:
         """Take over a `state()` saved from a trainer built like this one (same optimizer

@@ -1,9 +1,23 @@
 """Parameters, the layer protocol, and `Sequential`.
 
-A layer's `forward(x, train)` returns its output and a backward closure: given
-dL/dy, the closure writes dL/dparam into each `Param.grad` and returns dL/dx.
-The closure holds exactly what the backward pass needs (the notes' cache), so
-nothing stale lives on the layer and a forward pass can be repeated freely.
+The protocol, all a layer of your own needs (`Layer` has a default for everything but
+`forward`):
+
+- `forward(x, train) -> (y, backward)`. The closure `backward(dy)` takes dL/dy, adds
+  dL/dparam into each of the layer's `Param`s (`p.grad += ...`) and returns dL/dx. It
+  holds exactly what the backward pass needs (the notes' cache), so nothing stale lives on
+  the layer and a forward pass can be repeated freely.
+- `backward(dy, input_grad=False)`: the caller needs only the parameter gradients (a
+  training step's first layer with parameters: dL/dx of the input is never used, and it
+  is a layer's largest product). A layer whose closures take the keyword says so with
+  `takes_input_grad = True` and may then skip dL/dx and return None; by default
+  (`takes_input_grad = False`) the closure takes dy alone and the caller drops dL/dx.
+  Callers go through `layer.backward_params(backward, dy)`, which picks the call.
+- Gradients accumulate: `Param.grad` reads as zeros after `zero_grad()` (which only marks
+  it stale), so `p.grad += g` is always right; `Param.accumulate` is the same `+=` that
+  writes straight into a stale gradient.
+- `named_params()` and `named_modules()` give dotted names ("0.W", "1") inside containers,
+  which optimizers, checkpoints and monitors key everything by.
 """
 
 from __future__ import annotations
@@ -18,7 +32,8 @@ from babysit.nn.reprs import config_repr
 
 __all__ = ["Backward", "Param", "Layer", "Sequential"]
 
-Backward = Callable[[np.ndarray], np.ndarray]
+# backward(dy) -> dx; with `Layer.takes_input_grad`, backward(dy, input_grad=False) -> None too
+Backward = Callable[..., "np.ndarray | None"]
 
 
 class Param:
@@ -29,16 +44,21 @@ class Param:
     BatchNorm's gamma/beta). `max_norm_axis` is the axis along which each unit's
     incoming weight vector lies (0 for a Linear weight), or None.
 
-    The gradient of a step starts from zero without a pass over memory:
-    `zero_grad()` only marks the gradient stale, and the first write of the next
-    step overwrites it (`add`, `add_matmul` use `out=` then).
+    A backward pass accumulates: `p.grad += g` (one layer's share of a step's gradient is
+    added to what other uses of `p` wrote). `zero_grad()` starts a step without a pass over
+    memory: it only marks the gradient stale, and reading `p.grad` then gives zeros. That is
+    the whole protocol; `accumulate(op, ...)` is the same `+=` for a NumPy function with
+    `out=` (matmul, sum, multiply), which writes straight into the gradient when it is stale
+    instead of adding a temporary to zeros: the one place that fast path lives.
+    `swap_grad` / `restore_grad` let a pass that is not the training step's (a monitor's
+    probe) write its gradients into arrays of its own.
     """
 
-    __slots__ = ("value", "grad", "regularize", "max_norm_axis", "_stale")
+    __slots__ = ("value", "_grad", "regularize", "max_norm_axis", "_stale")
 
     def __init__(self, value, regularize: bool = False, max_norm_axis: int | None = None):
         self.value = value
-        self.grad = get_array_module(value).zeros_like(value)
+        self._grad = get_array_module(value).zeros_like(value)
         self.regularize = regularize
         self.max_norm_axis = max_norm_axis
         self._stale = False
@@ -51,72 +71,57 @@ class Param:
     def size(self) -> int:
         return self.value.size
 
+    @property
+    def grad(self):
+        """The gradient of the current step, like `value`: zeros if nothing was written
+        since `zero_grad` (filled in on this read), so that `p.grad += g` accumulates."""
+        if self._stale:
+            self._grad[...] = 0
+            self._stale = False
+        return self._grad
+
+    @grad.setter
+    def grad(self, grad) -> None:
+        # `p.grad += g` reads, adds in place, then assigns the same array back here.
+        if grad is not self._grad:
+            self._grad[...] = grad
+        self._stale = False
+
     def zero_grad(self) -> None:
         """Mark the gradient as stale: the next write replaces it instead of adding."""
         self._stale = True
 
-    def add(self, g) -> None:
-        """Accumulate `g` into the gradient (replacing it when stale)."""
+    def accumulate(self, op, *args, **kwargs) -> None:
+        """`grad += op(*args, **kwargs)` for an array function that takes `out=` (np.matmul,
+        np.sum, np.multiply, or the same of the array's module): when the gradient is stale,
+        `op` writes into it directly, with no temporary and no pass to zero it."""
         if self._stale:
-            self.grad[...] = g
+            op(*args, out=self._grad, **kwargs)
             self._stale = False
         else:
-            self.grad += g
-
-    def add_scaled(self, a, scale: float) -> None:
-        """Accumulate `scale * a` into the gradient without a temporary when possible."""
-        xp = get_array_module(self.grad)
-        if self._stale:
-            xp.multiply(a, scale, out=self.grad)
-            self._stale = False
-        else:
-            self.grad += scale * a
-
-    def add_matmul(self, a, b) -> None:
-        """Accumulate `a @ b` into the gradient; BLAS writes straight into `grad` when stale."""
-        xp = get_array_module(self.grad)
-        if self._stale:
-            xp.matmul(a, b, out=self.grad)
-            self._stale = False
-        else:
-            self.grad += a @ b
-
-    def add_sum(self, a, axis: int = 0) -> None:
-        """Accumulate `a.sum(axis)` into the gradient."""
-        if self._stale:
-            a.sum(axis=axis, out=self.grad)
-            self._stale = False
-        else:
-            self.grad += a.sum(axis=axis)
-
-    def read_grad(self):
-        """The gradient of the current step (zeros if nothing was written since `zero_grad`)."""
-        if self._stale:
-            self.grad[...] = 0
-            self._stale = False
-        return self.grad
+            self._grad += op(*args, **kwargs)
 
     def swap_grad(self, grad):
         """Put `grad` (an array like `value`) in as this Param's gradient, stale (the next
         write replaces its contents), and return what was there: (grad, stale), which
         `restore_grad` puts back. A pass that wants gradients of its own (a monitor's probe)
         writes them into `grad` without touching the training step's."""
-        held = (self.grad, self._stale)
-        self.grad, self._stale = grad, True
+        held = (self._grad, self._stale)
+        self._grad, self._stale = grad, True
         return held
 
     def restore_grad(self, held) -> None:
         """Undo `swap_grad`: `held` is what it returned."""
-        self.grad, self._stale = held
+        self._grad, self._stale = held
 
     def astype(self, dtype) -> None:
         self.value = self.value.astype(dtype)
-        self.grad = self.grad.astype(dtype)
+        self._grad = self._grad.astype(dtype)
 
     def to(self, device: str) -> None:
         """Move the value and the gradient to `device` ("cpu" or "gpu")."""
         self.value = to_device(self.value, device)
-        self.grad = to_device(self.grad, device)
+        self._grad = to_device(self._grad, device)
 
     def __repr__(self) -> str:
         return f"Param(shape={self.shape}, dtype={self.value.dtype})"
@@ -125,12 +130,16 @@ class Param:
 class Layer:
     """Base class: a layer owns `params` (name -> Param) and computes one step forward.
 
-    Subclasses implement `forward(x, train) -> (y, backward)`. Layers with running
-    state that is not learned (BatchNorm's running averages) keep it in `buffers`.
+    Subclasses implement `forward(x, train) -> (y, backward)` (the protocol: see the module's
+    docstring). Layers with running state that is not learned (BatchNorm's running averages)
+    keep it in `buffers`.
     """
 
     params: dict[str, Param]
     buffers: dict[str, np.ndarray]
+    # Whether this layer's backward closures take `input_grad` (see `backward_params`); a
+    # subclass whose `forward` returns a closure of dL/dy alone sets it back to False.
+    takes_input_grad: bool = False
 
     def __init__(self):
         self.params = {}
@@ -139,8 +148,18 @@ class Layer:
     def forward(self, x, train: bool = False) -> tuple[np.ndarray, Backward]:
         """x: (N, D_in) -> (y (N, D_out), backward). `backward(dy)` adds dL/dparam into each
         Param.grad and returns dL/dx (N, D_in); train=True turns on dropout, noise and batch
-        statistics."""
+        statistics. With `takes_input_grad`, `backward(dy, input_grad=False)` adds the
+        parameter gradients alone and returns None."""
         raise NotImplementedError
+
+    def backward_params(self, backward: Backward, dy) -> None:
+        """Run `backward` (a closure of this layer's `forward`) for the parameter gradients
+        alone: `backward(dy, input_grad=False)` when the layer takes that keyword, else
+        `backward(dy)` with dL/dx dropped. A training step calls this on its network."""
+        if self.takes_input_grad:
+            backward(dy, input_grad=False)
+        else:
+            backward(dy)
 
     def __call__(self, x, train: bool = False):
         """Forward only, returning the output (no backward closure kept by the caller)."""
@@ -186,9 +205,15 @@ class Layer:
             return p.value.dtype
         return None
 
+    def named_modules(self) -> Iterator[tuple[str, Layer]]:
+        """(dotted position, layer) for this layer ("") and every layer inside it ("0",
+        "2.1"): where checkpoints find buffers and generators."""
+        yield "", self
+
     def modules(self) -> Iterator[Layer]:
         """This layer and every layer inside it."""
-        yield self
+        for _, layer in self.named_modules():
+            yield layer
 
     def named_params(self) -> dict[str, Param]:
         """Every parameter, by name ("W", or dotted "0.W" inside a container)."""
@@ -215,8 +240,12 @@ class Sequential(Layer):
     """Layers applied one after another; backward runs their closures in reverse.
 
     `params` holds every layer's parameters under dotted names ("0.W", "0.b",
-    "1.gamma"), so optimizers, regularizers and checkpoints see one flat dict.
+    "1.gamma"), so optimizers, regularizers and checkpoints see one flat dict. Its backward
+    takes `input_grad`: without dL/dx it stops at the first layer with parameters, which
+    computes its parameter gradients alone (`backward_params`).
     """
+
+    takes_input_grad = True
 
     def __init__(self, *layers: Layer):
         super().__init__()
@@ -236,10 +265,11 @@ class Sequential(Layer):
             for name, p in layer.named_params().items()
         }
 
-    def modules(self) -> Iterator[Layer]:
-        yield self
-        for layer in self.layers:
-            yield from layer.modules()
+    def named_modules(self) -> Iterator[tuple[str, Layer]]:
+        yield "", self
+        for i, layer in enumerate(self.layers):
+            for path, inner in layer.named_modules():
+                yield (f"{i}.{path}" if path else str(i)), inner
 
     def forward(self, x, train: bool = False):
         backwards = []
@@ -261,8 +291,7 @@ class Sequential(Layer):
                 return dout
             if input_grad:
                 return backwards[0](dout)
-            first = backwards[stop]
-            getattr(first, "params_only", first)(dout)
+            self.layers[stop].backward_params(backwards[stop], dout)
             return None
 
         return x, backward

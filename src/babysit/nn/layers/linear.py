@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from babysit.backend import DEFAULT_DTYPE, make_rng
+from babysit.backend import DEFAULT_DTYPE, get_array_module, make_rng
 from babysit.nn import initializers
 from babysit.nn.layers.base import Layer, Param
 from babysit.validation import positive_int
@@ -15,8 +15,12 @@ class Linear(Layer):
 
     `init` names the weight initializer (see `babysit.nn.initializers`); `bias` is the bias's
     initial value, or None for no bias. Column j of W is unit j's incoming weight
-    vector, the one a max-norm constraint clamps.
+    vector, the one a max-norm constraint clamps. Its backward takes `input_grad`: dL/dx,
+    the largest product of the pass, is skipped where a network's first layer has no use
+    for it.
     """
+
+    takes_input_grad = True
 
     def __init__(self, n_in: int, n_out: int, init: str = "he", bias: float | None = 0.0,
                  seed=None, dtype=DEFAULT_DTYPE, allow_zeros: bool = False):
@@ -47,16 +51,11 @@ class Linear(Layer):
         if b is not None:
             y += b.value
 
-        def params_only(dy):
-            W.add_matmul(x.T, dy)
+        def backward(dy, input_grad: bool = True):
+            W.accumulate(matmul, x.T, dy)           # W.grad += x.T @ dy
             if b is not None:
-                b.add_sum(dy, axis=0)
+                b.accumulate(dy.sum, axis=0)        # b.grad += dy.sum(axis=0)
+            return dy @ W.value.T if input_grad else None
 
-        def backward(dy):
-            params_only(dy)
-            return dy @ W.value.T
-
-        # The first layer of a network has no use for dL/dx, the largest product of its
-        # backward pass; Sequential calls this variant there when asked to skip it.
-        backward.params_only = params_only
+        matmul = get_array_module(x).matmul
         return y, backward

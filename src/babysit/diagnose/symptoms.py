@@ -43,8 +43,8 @@ RATIO_LOW, RATIO_HIGH = 1e-4, 1e-2          # a decade either side of 1e-3: wort
 RATIO_VERY_LOW, RATIO_VERY_HIGH = 1e-5, 3e-2  # further out: a warning
 # (the high side is the notes' rule for SGD, whose step is the gradient's size times the rate.
 # Under an adaptive optimizer (evidence.ADAPTIVE) a large ratio stays a note and the loss
-# judges the rate: healthy Adam 1e-3 runs start at 1e-2 to 2e-2 and pytorch/examples' Adadelta
-# 1.0 keeps 3.5e-2 on its 9216-input layer, above an Adam 0.1 that blew up (2.2e-3 median))
+# judges the rate: healthy Adam 1e-3 runs start at 1e-2 to 2e-2, pytorch/examples' Adadelta
+# 1.0 keeps 3.2e-2 to 3.5e-2 on its 9216-input layer, an Adam 0.1 that blew up 2.2e-3 median)
 # -- units on the probe batch
 DEAD_WARNING, DEAD_ERROR = 0.25, 0.9        # fraction of a ReLU layer's units that never fire
 SATURATED_INFO, SATURATED_WARNING = 0.05, 0.2  # fraction of tanh/sigmoid values in the tails

@@ -263,11 +263,16 @@ def test_a_regression_overfits_when_its_validation_loss_is_far_above_its_trainin
     assert not [f for f in diagnose(history) if f.cause == "overfitting"]
 
 
-def test_a_low_accuracy_while_the_loss_still_falls_says_train_longer_not_a_bigger_model():
+def test_a_low_accuracy_while_the_loss_still_falls_is_under_trained_not_a_small_model():
     loss = 2.3 * np.exp(-np.arange(100) / 60)  # half time 1.0, end 0.45: still falling
     h = _history(loss, train_acc=[0.6, 0.8], val_acc=[0.6, 0.8])
-    f = _named(diagnose(h), "underfitting")
-    assert f.severity == "info" and "train longer" in f.evidence
+    top = diagnose(h)[0]
+    assert top.cause == "too_few_updates" and top.severity == "warning"
+    assert "still learning" in top.what and "train longer" in top.evidence
+    assert "underfitting" not in {f.cause for f in diagnose(h)}
+    flat = _history(2.3 * np.exp(-np.arange(100) / 10) + 1.0, train_acc=[0.6, 0.8],
+                    val_acc=[0.6, 0.8])  # levelled off: the model is too small
+    assert diagnose(flat)[0].cause == "underfitting"
 
 
 def test_validation_within_a_quarter_of_the_training_error_is_under_fitting():

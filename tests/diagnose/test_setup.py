@@ -142,6 +142,42 @@ def test_a_zero_update_is_no_gradient_not_a_low_rate():
     assert causes[0] == "no_gradient" and "lr_too_low" not in causes
 
 
+def _silent(h, mean, std):
+    h.monitors["update_ratio"] = {"every": 10, "iterations": list(range(10, 410, 10)),
+                                  "weights": ["0.W"], "params": {"0.W": [0.0] * 40}}
+    h.monitors["data"] = {"feature_mean": mean, "feature_std": std, "class_counts": None}
+    return h
+
+
+def test_unscaled_inputs_that_silence_every_gradient_lead_the_output_rules():
+    relu_bce = _setup("relu", 1, "binary_cross_entropy", "binary")
+    h = _silent(_history(relu_bce, np.full(400, 3.2), 0.75), [800.0, 3e4], [400.0, 2e4])
+    top = next(f for f in diagnose(h) if f.severity != "info")
+    assert top.cause == "unscaled_inputs" and top.severity == "error"
+    assert "output_range" in {f.cause for f in diagnose(h)}  # still named, after it
+    scaled = _silent(_history(relu_bce, np.full(400, 3.2), 0.75), [0.0, 0.0], [1.0, 1.0])
+    assert next(f for f in diagnose(scaled) if f.severity != "info").cause == "output_range"
+    one = _silent(_history(_setup("softmax", 1, "binary_cross_entropy", "binary"),
+                           np.full(400, 3.2), 0.75), [800.0, 3e4], [400.0, 2e4])
+    assert diagnose(one)[0].cause == "softmax_one_output"  # constant at any scale
+
+
+def test_units_that_died_under_adam_in_a_network_that_fits_are_a_note():
+    """A quarter of a ReLU layer died during training while the first updates were 3e-2 of
+    the weights: under SGD the rate is named; under Adam (whose first steps are the rate in
+    every weight) in a network at 0.95 train accuracy, it is a note."""
+    def run(optimizer):
+        h = _with_layers(_history(_setup(), 2.3 * np.exp(-np.arange(400) / 40) + 0.1, 0.95))
+        h.monitors["layers"]["samples"][1]["activations"][1]["dead"] = 0.3
+        ratios = [3e-2] * 8 + [1e-3] * 32
+        h.monitors["update_ratio"] = {"every": 10, "iterations": list(range(10, 410, 10)),
+                                      "weights": ["0.W"], "params": {"0.W": ratios}}
+        h.meta["optimizer"] = optimizer
+        return [f for f in diagnose(h) if f.severity != "info"]
+    assert [f.cause for f in run("SGD(lr=0.5)")] == ["lr_too_high"]
+    assert run("Adam(lr=0.001, beta1=0.9, beta2=0.999, eps=1e-08)") == []
+
+
 def test_regression_penalty_read_against_the_data_loss():
     """The total falls as the penalty shrinks while the data loss stays at the mean
     predictor's: regularization too strong, with R^2 in the evidence."""

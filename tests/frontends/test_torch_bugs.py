@@ -155,6 +155,45 @@ def test_a_loop_without_backward_counts_steps_without_gradient():
     assert sitter.history.diagnose()[0].cause == "no_gradient"
 
 
+def test_gradients_that_come_back_zero_are_no_missing_backward():
+    """A ReLU output clipped by the loss to [1e-7, 1 - 1e-7] (Keras' binary cross-entropy)
+    sends back zeros: backward ran, so the loop is not told it never calls it, and rows whose
+    gradient is 0 name no class."""
+    model = nn.Sequential(nn.Linear(8, 1), nn.ReLU())
+    with torch.no_grad():
+        model[0].bias.fill_(-100.0)  # every output 0: clipped, no gradient
+
+    def clipped_bce(out, y):
+        return F.binary_cross_entropy(out.clamp(1e-7, 1 - 1e-7)[:, 0], (y % 2).float())
+
+    sitter, _ = _steps(model, torch.optim.SGD(model.parameters(), lr=0.1), clipped_bce)
+    rec = sitter.history.monitors["torch"]
+    assert rec["zero_grad_steps"] == rec["no_grad_steps"] == rec["checked_steps"] == 3
+    findings = sitter.history.diagnose()
+    assert not any("backward() is never called" in f.evidence for f in findings)
+    assert "single_class" not in {f.cause for f in findings}
+
+
+def test_soft_targets_have_no_class_counts_even_when_a_constant_output_names_one():
+    """A softmax over one output is 1 for every row: its binary cross-entropy gradient has one
+    sign everywhere (one 'class'), but the targets the loss saw are soft, so no counts."""
+    model = nn.Sequential(nn.Linear(8, 1), nn.Softmax(dim=1))
+    loss_fn = nn.BCELoss()
+    g = torch.Generator().manual_seed(0)
+    X, p = torch.randn(64, 8, generator=g), torch.rand(64, 1, generator=g)
+    opt = torch.optim.Adam(model.parameters())
+    sitter = watch(model, opt, loss_fn=loss_fn)
+    for _ in range(3):
+        opt.zero_grad()
+        loss = loss_fn(model(X), p)
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+    sitter.end_epoch()
+    assert sitter.history.monitors["data"]["class_counts"] is None
+    assert sitter.history.diagnose()[0].cause == "softmax_one_output"
+
+
 # -- the benchmark's fast subset ---------------------------------------------------------------
 
 MINE = {"gradients_not_zeroed", "no_gradient", "no_optimizer_step", "eval_mode_training",

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from babysit.diagnose.evidence import Evidence, when
-from babysit.diagnose.setup import SETUP_RULES
+from babysit.diagnose.setup import SETUP_RULES, constant_output
 from babysit.diagnose.symptoms import (
     DEAD_WARNING,
     DROPOUT_STRONG,
@@ -28,6 +28,7 @@ from babysit.diagnose.symptoms import (
     SATURATED_INFO,
     SCALE_HIGH,
     SCALE_LOW,
+    STILL_FALLING,
     SYMMETRY_SHARE,
     UNDERFIT_ACC,
     Symptom,
@@ -148,12 +149,8 @@ def _too_few_updates(e, open_):
 def _no_gradient(e, open_):
     """Every recorded update of every weight is exactly 0: no gradient arrives (a constant
     output, a cut graph, frozen weights). A learning rate cannot be too low for that."""
-    if "ratio_low" not in open_:
+    if "ratio_low" not in open_ or not e.no_update:
         return None  # no tiny updates left to explain (a setup cause claimed them)
-    rec = e.history.monitors.get("update_ratio") or {}
-    values = [v for vs in (rec.get("params") or {}).values() for v in vs if v is not None]
-    if not values or any(v != 0 for v in values):
-        return None
     return "error", ("every recorded update of every parameter is exactly 0: no gradient "
                      "reaches the weights, whatever the learning rate")
 
@@ -165,6 +162,18 @@ def _dropout_too_strong(e, open_):
         or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)
     return ("warning" if hurts else "info",
             f"dropout drops {e.dropout:.0%} of a layer's units at every step (usual: 20-50%)")
+
+
+def _unscaled_silence(e, open_):
+    """Unscaled inputs and not one nonzero update: inputs this large push every unit, the
+    output's too, into a flat region (a ReLU at 0, a clipped or saturated output), so no
+    gradient comes back. The scale is the root cause; an output activation that a loss
+    clips is named after it. (A softmax over one output is constant at any scale.)"""
+    text = _unscaled(e)
+    if not text or not e.no_update or constant_output(e.setup):
+        return None
+    return "error", (f"{text}; not one update of any weight was nonzero: at this scale every "
+                     f"unit, the output's too, sits where its gradient is 0")
 
 
 def _unscaled_inputs(e, open_):
@@ -204,8 +213,8 @@ def _lr_too_high(e, open_):
     # large at its default rate too (symptoms.RATIO_HIGH), so there the large steps must show
     # elsewhere as well: in the fit (dead_grew above a note) or a loss that jitters (noisy)
     early = max(e.early_ratios.values(), default=0.0)
-    if "dead_grew" in open_ and early > RATIO_HIGH and not (
-            e.adaptive and open_["dead_grew"].severity == "info" and "noisy" not in open_):
+    if "dead_grew" in open_ and early > RATIO_HIGH and (
+            open_["dead_grew"].severity != "info" or "noisy" in open_):
         return "warning", (f"early in the run updates were {early:.2g} of the weights' size "
                            f"(want ~1e-3)")
     return None
@@ -223,6 +232,17 @@ def _lr_too_low(e, open_):
     if e.ratios and "ratio_low" not in open_:
         return None  # the weights move at a normal pace: look at the other causes first
     return "warning", ""
+
+
+def _still_learning(e, open_):
+    """Under-fitting while the loss still falls fast (STILL_FALLING of its end value in the
+    second half): the run stopped while learning, so the accuracy says "train longer", and
+    a low one is worth a warning, not a note."""
+    c = e.curve
+    if "underfit" not in open_ or c is None or c.end <= 0 or (c.mid - c.end) / c.end \
+            < STILL_FALLING:
+        return None
+    return "warning", f"{len(e.history.loss)} updates ({e.epochs} epochs) so far"
 
 
 def _loud_noise(e, open_):
@@ -271,6 +291,10 @@ CAUSES: tuple[Cause, ...] = (
           ("collapsed", "dead_start", "weights_shrank", "penalty_dominates", "ratio_high",
            "ratio_low", "val_at_chance", "gradient_vanishes", *_LOSS, *_OUTCOME),
           _identical_inputs),
+    Cause("unscaled_inputs", "inputs not scaled: no gradient arrives",
+          "Standardize the inputs (--preprocess standardize): subtract each feature's training "
+          "mean and divide by its standard deviation.", ("ratio_low", *_SETUP_CLAIMS),
+          _unscaled_silence, supersedes=("unscaled_inputs", "no_gradient")),
     *(Cause(name, what, advice, _SETUP_CLAIMS, test) for name, what, advice, test in SETUP_RULES),
     Cause("diverged", "diverged", "Lower the learning rate 10x (standardize the inputs, or add "
           "max-norm constraints) and train again.",
@@ -371,6 +395,9 @@ CAUSES: tuple[Cause, ...] = (
     Cause("noisy_loss", "noisy loss",
           "A larger batch size (or a lower learning rate) smooths the loss; some wiggle is "
           "normal for small batches.", ("noisy",), _from("noisy")),
+    Cause("too_few_updates", "under-trained: stopped while still learning",
+          "Train longer (more epochs), until the loss levels off; then judge the model's size.",
+          ("underfit",), _still_learning),
     Cause("underfitting", "under-fitting",
           "Make the model bigger (wider or more layers) or regularize less.",
           ("underfit",), _from("underfit")),

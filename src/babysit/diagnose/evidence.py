@@ -16,13 +16,13 @@ import numpy as np
 from babysit.diagnose.records import DataRecord, LayersRecord, ParamsRecord, UpdateRatioRecord
 from babysit.diagnose.setup import chance_loss, loss_floor
 
-__all__ = ["ADAPTIVE", "moving_average", "when", "LossCurve", "Evidence"]
+__all__ = ["ADAPTIVE_OPTIMIZERS", "moving_average", "when", "LossCurve", "Evidence"]
 
-# Optimizers that divide each weight's gradient by its own running size (PyTorch's and the
-# engine's names): a step moves each weight by about the learning rate whatever the gradient,
-# so their update ratio reads the rate against the weights' initial scale, not the gradient
-ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "RMSprop", "Adagrad", "Adadelta",
-            "Adafactor", "SparseAdam")
+# Optimizers (by the name meta["optimizer"] starts with) that scale each weight's step by its
+# own gradient history: their first steps are about the learning rate in every weight, so
+# their update ratio reads the rate against the weights' initial scale, not the gradient
+ADAPTIVE_OPTIMIZERS = ("Adam", "AdamW", "NAdam", "RAdam", "Adamax", "RMSprop", "Adagrad",
+                       "Adadelta", "Adafactor", "SparseAdam")
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -125,6 +125,8 @@ class Evidence:
     batch_size: int | None = None
     nonfinite_at: int | None = None        # first iteration whose loss is NaN or inf
     dropout: float | None = None           # the strongest dropout rate (meta["dropout"])
+    adaptive: bool = False                 # the optimizer scales each weight's step by its
+                                           # own gradient history (meta["optimizer"]: Adam...)
     curve: LossCurve | None = None
     penalty_share: float | None = None     # reg_loss / loss over the last tenth of the run
     train_acc: float | None = None
@@ -137,6 +139,8 @@ class Evidence:
     epochs: int = 0
     ratios: dict = field(default_factory=dict)       # weight name -> median update ratio
     early_ratios: dict = field(default_factory=dict)  # ... over the first fifth of samples
+    no_update: bool = False                # every recorded update of every parameter is
+                                           # exactly 0: no gradient ever arrived
     dead: dict = field(default_factory=dict)         # layer name -> (at start, at end)
     saturated: dict = field(default_factory=dict)    # layer name -> (at start, at end)
     identical: dict = field(default_factory=dict)    # hidden layer -> share of its units
@@ -161,7 +165,6 @@ class Evidence:
     input_scale: float | None = None       # the typical input magnitude: sqrt(mean of x^2)
     input_spread: float | None = None      # largest / smallest std among varying features
     constant_inputs: bool = False          # no feature varies at all
-    adaptive: bool = False                 # the optimizer is one of ADAPTIVE (meta["optimizer"])
 
     @classmethod
     def of(cls, history) -> Evidence:
@@ -172,7 +175,7 @@ class Evidence:
                 loss_floor=loss_floor(setup),
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
                 dropout=meta.get("dropout"),
-                adaptive=str(meta.get("optimizer") or "").split("(")[0] in ADAPTIVE)
+                adaptive=str(meta.get("optimizer") or "").startswith(ADAPTIVE_OPTIMIZERS))
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
         if bad.any():
@@ -224,6 +227,8 @@ class Evidence:
     def _ratios(self, rec: UpdateRatioRecord | None) -> None:
         if not rec:
             return
+        every = [v for vs in (rec.get("params") or {}).values() for v in vs if v is not None]
+        self.no_update = bool(every) and not any(every)
         for name in rec.get("weights") or list(rec["params"]):
             values = _finite(rec["params"].get(name, []))
             if values:

@@ -115,10 +115,9 @@ def _no_gradient(e, open_):
     rec = _record(e)
     if not rec or not rec["checked_steps"] or rec["no_grad_steps"] < rec["checked_steps"]:
         return None
-    setup = e.history.meta.get("setup") or {}
-    if (setup.get("output") or {}).get("activation") in ("softmax", "log_softmax") \
-            and (setup.get("output") or {}).get("units") == 1:
-        return None  # a softmax over one output is constant: its gradient is 0, not missing
+    if rec.get("zero_grad_steps"):
+        return None  # backward ran and gave zeros (a softmax over one output, an output that
+        # is dead or clipped): no loop bug; `causes` names a gradient that never arrives
     if rec["cleared_steps"]:
         return "error", (f"backward() made gradients, but at step() they were gone at all "
                          f"{rec['checked_steps']} checked steps: zero_grad() runs between "
@@ -305,8 +304,9 @@ def _imbalance(e, open_):
     """Accuracy no better than always answering the commonest class, whose share the sitter
     learnt from the training labels (the validation counts are not known)."""
     if e.val_majority_share is not None or e.majority_share is None \
-            or e.majority_share <= 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN:
-        return None
+            or e.majority_share <= 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN \
+            or e.no_update:
+        return None  # (a network no gradient reached learnt nothing: not even the majority)
     acc = e.val_acc if e.val_acc is not None else e.train_acc
     if acc is None or acc > e.majority_share + IMBALANCE_MARGIN:
         return None

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "chance_loss", "loss_floor"]
+__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "chance_loss", "constant_output",
+           "loss_floor"]
 
 # A regression output squashed to a range misses targets beyond it by this share of their
 # spread: 5% of the targets' standard deviation is well past float noise, and a sigmoid
@@ -98,8 +99,13 @@ def _classify(setup) -> bool:
     return _get(setup, "task") in ("classify", "binary")
 
 
+def constant_output(setup: dict | None) -> bool:
+    """The output is a softmax (or log-softmax) over one unit: 1 (or 0) whatever the input."""
+    return _uses(setup, ("softmax", "log_softmax")) and _get(setup, "output", "units") == 1
+
+
 def _softmax_one_output(e, open_):
-    if not _uses(e.setup, ("softmax", "log_softmax")) or _get(e.setup, "output", "units") != 1:
+    if not constant_output(e.setup):
         return None
     return "error", ("the last layer is a softmax over 1 output: its value is always 1 "
                      "(log-softmax 0), whatever the input, so the loss never changes and no "

@@ -42,7 +42,7 @@ FEW_UPDATES = 100             # under 100 updates the loss curve is its first fa
 RATIO_LOW, RATIO_HIGH = 1e-4, 1e-2          # a decade either side of 1e-3: worth a note
 RATIO_VERY_LOW, RATIO_VERY_HIGH = 1e-5, 3e-2  # further out: a warning
 # (the high side is the notes' rule for SGD, whose step is the gradient's size times the rate.
-# Under an adaptive optimizer (evidence.ADAPTIVE) a large ratio stays a note and the loss
+# Under an adaptive optimizer (ADAPTIVE_OPTIMIZERS) a large ratio stays a note and the loss
 # judges the rate: healthy Adam 1e-3 runs start at 1e-2 to 2e-2, pytorch/examples' Adadelta
 # 1.0 keeps 3.2e-2 to 3.5e-2 on its 9216-input layer, an Adam 0.1 that blew up 2.2e-3 median)
 # -- units on the probe batch
@@ -208,10 +208,13 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[1]:.0%} at the end ({v[0]:.0%} at the start)"
                               for n, v in layers.items())
-            # units silent in a network that fits its training set: it kept enough live
-            # ones, a note unless nearly all died (as for gradient_vanishes); a rate that
-            # killed units during training is named by its update ratios (lr_too_high)
-            fits = e.train_acc is not None and e.train_acc >= UNDERFIT_ACC
+            # units silent from the start in a network that fits its training set: it kept
+            # enough live ones, a note unless nearly all died (as for gradient_vanishes);
+            # units that died during training stay a warning (the rate may have killed them)
+            # unless the optimizer adapts its steps per weight (Adam's first steps are the
+            # rate itself, whatever the gradient) and the network fits its training set
+            fits = (e.train_acc is not None and e.train_acc >= UNDERFIT_ACC
+                    and (name == "dead_start" or e.adaptive))
             out[name] = Symptom("error" if worst >= DEAD_ERROR else "info" if fits
                                 else "warning",
                                 f"ReLU units that output 0 on every probe example ({how}): "
@@ -239,7 +242,11 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[0]:.0%} at the start, {v[1]:.0%} at the end"
                               for n, v in layers.items())
-            out[name] = Symptom("warning" if worst >= SATURATED_WARNING else "info",
+            # units that saturated during training in a network that fits its training set
+            # are confident features, a note (as dead units that grew there)
+            fits = (name == "saturated_grew" and e.train_acc is not None
+                    and e.train_acc >= UNDERFIT_ACC)
+            out[name] = Symptom("warning" if worst >= SATURATED_WARNING and not fits else "info",
                                 f"tanh/sigmoid outputs in the flat tails (gradient under 2% of "
                                 f"its peak): {shown}")
     return out

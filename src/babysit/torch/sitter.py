@@ -192,7 +192,8 @@ class Sitter:
         # steps (the first and every `every`-th: see `_check_step`)
         self._torch = self._history.monitors["torch"] = {
             **found, "steps": 0, "checked_steps": 0, "eval_steps": 0, "no_grad_steps": 0,
-            "cleared_steps": 0, "stale_steps": 0, "carried_steps": 0, "kept_steps": 0,
+            "zero_grad_steps": 0, "cleared_steps": 0, "stale_steps": 0, "carried_steps": 0,
+            "kept_steps": 0,
             "grad_kept": [],
             "grad_none": dict.fromkeys(self._stepped, 0), "train_mode_evals": 0,
             "batch_majority": None, "softmax_dim": None, "broadcast": False,
@@ -377,9 +378,10 @@ class Sitter:
                     setup["targets"][key] = value
             if found["task"] == "classify" or setup["task"] == "unknown":
                 setup["task"] = found["task"]  # one-hot targets make an MSE a classifier
-            counts = setup["targets"]["counts"]
-            if counts and "data" in self._history.monitors:
-                self._history.monitors["data"]["class_counts"] = counts
+            if "data" in self._history.monitors:
+                # the targets replace the counts read from gradients: soft targets have none
+                # (a constant output's gradient names one class for every row)
+                self._history.monitors["data"]["class_counts"] = setup["targets"]["counts"]
             self._history.meta["chance_loss"] = chance_loss(setup)
         self._rows, self._targets = [], []
 
@@ -407,12 +409,17 @@ class Sitter:
             output.register_hook(self._read_labels)
 
     def _read_labels(self, grad: torch.Tensor) -> None:
-        labels = labels_from_gradient(grad.detach())
+        grad = grad.detach()
         classes = grad.shape[1] if grad.ndim == 2 and grad.shape[1] > 1 else 2
         if self._labels and self._labels[0].shape[0] != classes:
             return  # another output than the first batches': not the training loss's
+        # a row whose gradient is exactly 0 (a constant or clipped output) names no class
+        named = grad.reshape(grad.shape[0], -1).ne(0).any(1)
+        labels = labels_from_gradient(grad)[named]
+        if not len(labels):
+            return
         self._labels.append(torch.bincount(labels, minlength=classes))
-        if self._first_labels is None:
+        if self._first_labels is None and bool(named.all()):
             self._first_labels = labels[:self.probe_size]
 
     def _on_grad(self, grad: torch.Tensor) -> None:
@@ -485,6 +492,9 @@ class Sitter:
         for name, g in zip(self._stepped, grads, strict=True):
             rec["grad_none"][name] += g is None  # not in the loss's graph
         rec["no_grad_steps"] += all(zero)
+        # every gradient there but exactly 0: backward ran and nothing came back (a constant
+        # or clipped output), which is not a missing backward()
+        rec["zero_grad_steps"] += all(zero) and any(g is not None for g in grads)
         grad, since = self._grad_param.grad, self._since
         if since is None:
             rec["stale_steps"] += grad is not None and bool(grad.any())

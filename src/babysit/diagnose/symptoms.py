@@ -208,13 +208,15 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[1]:.0%} at the end ({v[0]:.0%} at the start)"
                               for n, v in layers.items())
-            # units silent from the start in a network that fits its training set: it kept
-            # enough live ones, a note unless nearly all died (as for gradient_vanishes);
-            # units that died during training stay a warning (the rate may have killed them)
-            # unless the optimizer adapts its steps per weight (Adam's first steps are the
-            # rate itself, whatever the gradient) and the network fits its training set
-            fits = (e.train_acc is not None and e.train_acc >= UNDERFIT_ACC
-                    and (name == "dead_start" or e.adaptive))
+            # Dead units matter when they keep the network from fitting. In one that fits its
+            # training set (UNDERFIT_ACC, or a regression's data fit explaining R2_POOR of the
+            # targets' variance or more) units silent from the start (a unit whose weights
+            # point away from every row of a few-column table) are a note unless nearly all
+            # died; units that died during training stay a warning (the rate may have killed
+            # them) unless the optimizer adapts its steps per weight (Adam's first steps are
+            # the rate itself, whatever the gradient), as when an L2 penalty prunes the units
+            # a small table does not need (a fifth of a layer on Salaries, at R^2 0.5).
+            fits = _fits(e) and (name == "dead_start" or e.adaptive)
             out[name] = Symptom("error" if worst >= DEAD_ERROR else "info" if fits
                                 else "warning",
                                 f"ReLU units that output 0 on every probe example ({how}): "
@@ -250,6 +252,13 @@ def _units(e: Evidence) -> dict[str, Symptom]:
                                 f"tanh/sigmoid outputs in the flat tails (gradient under 2% of "
                                 f"its peak): {shown}")
     return out
+
+
+def _fits(e: Evidence) -> bool:
+    """The network fits its training set: UNDERFIT_ACC accuracy, or for a regression a data
+    fit that explains at least R2_POOR of the targets' variance."""
+    return ((e.train_acc is not None and e.train_acc >= UNDERFIT_ACC)
+            or (e.r2 is not None and e.r2 >= R2_POOR))
 
 
 def _depth(e: Evidence) -> dict[str, Symptom]:

@@ -292,8 +292,9 @@ class Checkpoints(Callback):
       otherwise leave hundreds of files);
     - best.safetensors: the same for the epoch with the highest validation accuracy so far
       (the lower validation loss among epochs level on it), or for a regression the lowest
-      validation loss (`History.validation_keys`; only when the trainer validates), never an epoch whose loss exploded (the diagnosis's
-      `exploded_at_epoch_end`; history.meta["best_refused"] says why);
+      validation loss (`History.validation_keys`; only when the trainer validates), never an
+      epoch whose loss exploded (the diagnosis's `exploded_at_epoch_end`;
+      history.meta["best_refused"] says why);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from,
       after the last epoch and, on the way, every `STATE_EVERY_SECONDS`;
     - history.json: the History, written with the state (just before it), so that a run

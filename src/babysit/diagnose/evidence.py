@@ -16,12 +16,7 @@ import numpy as np
 from babysit.diagnose.records import DataRecord, LayersRecord, ParamsRecord, UpdateRatioRecord
 from babysit.diagnose.setup import chance_loss, loss_floor
 
-__all__ = ["ADAPTIVE_OPTIMIZERS", "moving_average", "when", "LossCurve", "Evidence"]
-
-# Optimizers (by the name meta["optimizer"] starts with) that scale each weight's step by its
-# own gradient history: their first steps are about the learning rate in every weight
-ADAPTIVE_OPTIMIZERS = ("Adam", "AdamW", "NAdam", "RAdam", "Adamax", "RMSprop", "Adagrad",
-                       "Adadelta")
+__all__ = ["moving_average", "when", "LossCurve", "Evidence"]
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -124,8 +119,6 @@ class Evidence:
     batch_size: int | None = None
     nonfinite_at: int | None = None        # first iteration whose loss is NaN or inf
     dropout: float | None = None           # the strongest dropout rate (meta["dropout"])
-    adaptive: bool = False                 # the optimizer scales each weight's step by its
-                                           # own gradient history (meta["optimizer"]: Adam...)
     curve: LossCurve | None = None
     penalty_share: float | None = None     # reg_loss / loss over the last tenth of the run
     train_acc: float | None = None
@@ -171,8 +164,7 @@ class Evidence:
         e = cls(history=history, setup=setup, chance_loss=chance,
                 loss_floor=loss_floor(setup),
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
-                dropout=meta.get("dropout"),
-                adaptive=str(meta.get("optimizer") or "").startswith(ADAPTIVE_OPTIMIZERS))
+                dropout=meta.get("dropout"))
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
         if bad.any():

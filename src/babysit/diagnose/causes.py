@@ -204,7 +204,7 @@ def _lr_too_high(e, open_):
     if "ratio_high" in open_ and open_["ratio_high"].severity != "info":
         return "warning", ""
     early = max(e.early_ratios.values(), default=0.0)
-    if "dead_grew" in open_ and open_["dead_grew"].severity != "info" and early > RATIO_HIGH:
+    if "dead_grew" in open_ and early > RATIO_HIGH:
         return "warning", (f"early in the run updates were {early:.2g} of the weights' size "
                            f"(want ~1e-3)")
     return None

@@ -194,11 +194,11 @@ def _units(e: Evidence) -> dict[str, Symptom]:
             worst = max(max(v) for v in layers.values())
             shown = ", ".join(f"layer {n}: {v[1]:.0%} at the end ({v[0]:.0%} at the start)"
                               for n, v in layers.items())
-            # units silent in a network that fits its training set: it kept enough live
-            # ones, a note unless nearly all died (as for gradient_vanishes); units that died
-            # during training stay a warning where the run does not fit (the rate may have
-            # killed what it needed)
-            fits = e.train_acc is not None and e.train_acc >= UNDERFIT_ACC
+            # units silent from the start in a network that fits its training set: it kept
+            # enough live ones, a note unless nearly all died (as for gradient_vanishes);
+            # units that died during training stay a warning (the rate may have killed them)
+            fits = (name == "dead_start" and e.train_acc is not None
+                    and e.train_acc >= UNDERFIT_ACC)
             out[name] = Symptom("error" if worst >= DEAD_ERROR else "info" if fits
                                 else "warning",
                                 f"ReLU units that output 0 on every probe example ({how}): "

@@ -23,7 +23,8 @@ the seeds, per model, the gap from babysit to gradient boosting, and babysit's p
 differences from the MLP pipeline and from boosting (the mean over seeds of babysit's score
 minus the other's on the same split, +- its standard error) with a verdict: "ahead" or
 "behind" when the difference is more than two standard errors from zero, "tied" when it is
-within (for RMSE the sign is turned: positive is babysit ahead).
+within (for RMSE the sign is turned: positive is babysit ahead). Then, per table, the
+findings of babysit's diagnosis ("severity: what") and on how many seeds each came.
 
     python benchmarks/tabular.py [--tables published|tuning|confirmation|all] [--seeds 5]
                                  [--first-seed 0] [--threads 1] [--json FILE]
@@ -214,6 +215,7 @@ def run_table(path: Path, target: str, seeds, out: Path, extra=()) -> dict:
         summary = babysit_defaults(folder / "files" / "train.csv", folder / "files" / "test.csv",
                                    target, seed, folder / "run", extra)
         run = {k: summary[k] for k in ("test_accuracy", "test_r2", "test_rmse") if k in summary}
+        run["findings"] = [f"{f['severity']}: {f['what']}" for f in summary["findings"]]
         results.setdefault("babysit defaults", []).append(
             {**run, "seconds": time.perf_counter() - start})
         for name, model in sklearn_models(numeric, text, task, seed).items():
@@ -241,6 +243,16 @@ def paired(ours, theirs, lower_is_better: bool = False) -> str:
     mean = float(np.mean(diff))
     verdict = "ahead" if mean > 2 * error else "behind" if mean < -2 * error else "tied"
     return f"{mean:+.4f} +- {error:.4f} ({verdict})"
+
+
+def findings_cell(runs) -> str:
+    """The diagnosis' findings over a table's seeds, each "severity: what" with how many
+    seeds found it ("none" when no seed found anything)."""
+    counts: dict[str, int] = {}
+    for run in runs:
+        for finding in dict.fromkeys(run["findings"]):
+            counts[finding] = counts.get(finding, 0) + 1
+    return "; ".join(f"{f} ({n}/{len(runs)})" for f, n in counts.items()) or "none"
 
 
 def main() -> None:
@@ -281,6 +293,10 @@ def main() -> None:
                       f"| {paired(ours, cells['sklearn MLP'], lower)} |", flush=True)
             if args.json:
                 args.json.write_text(json.dumps(everything, indent=1))
+    print("\nbabysit's diagnosis per table (how many of the seeds found each):\n")
+    print("| table | findings |\n|---|---|")
+    for name, result in everything.items():
+        print(f"| {name} | {findings_cell(result['models']['babysit defaults'])} |")
     seconds = {model: np.mean([run["seconds"] for r in everything.values()
                                for run in r["models"][model]])
                for model in ("babysit defaults", "sklearn MLP", "gradient boosting")}

@@ -32,6 +32,7 @@ import tabular
 
 INTEGER_FIELDS = ("epochs", "batch_size")
 TEXT_FIELDS = ("activation", "optimizer", "init", "preprocess", "reg_kind")
+BOOL_FIELDS = ("best_weights",)
 
 
 def parse_variant(text: str) -> dict:
@@ -45,21 +46,30 @@ def parse_variant(text: str) -> dict:
             fields[name] = int(value)
         elif name in TEXT_FIELDS:
             fields[name] = value
+        elif name in BOOL_FIELDS:
+            fields[name] = value in ("1", "true", "on")
         else:
             fields[name] = float(value)
     return fields
 
 
-def babysit_scores(path: Path, target: str, seed: int, variant: str) -> tuple[float, float]:
+def babysit_scores(path: Path, target: str, seed: int, variant: str,
+                   files: bool = False) -> tuple[float, float]:
     """(validation, test) score of `babysit train` with `variant`'s fields on one split:
-    accuracy, or R^2 in the target's units for a regression."""
+    accuracy, or R^2 in the target's units for a regression. files: the split is
+    `tabular.py`'s, a training file and a test file (`pipeline_score` writes them first)."""
     from babysit.backend import to_numpy
     from babysit.runs import builders
     from babysit.runs.config import RunConfig
     from babysit.training import metrics
 
     fields = parse_variant(variant)
-    cfg = RunConfig(data=str(path), target=target, seed=seed, split=SPLIT)
+    if files:
+        folder = _files_folder(path, seed)
+        cfg = RunConfig(data=str(folder / "train.csv"), test_data=str(folder / "test.csv"),
+                        target=target, seed=seed)
+    else:
+        cfg = RunConfig(data=str(path), target=target, seed=seed, split=SPLIT)
     data = builders.load_data(cfg)
     cfg = builders.fit_to_data(cfg.replace(**fields), data, chosen=set(fields))
     trainer = builders.build_trainer(cfg, builders.build_model(cfg, data.n_features,
@@ -80,10 +90,16 @@ def babysit_scores(path: Path, target: str, seed: int, variant: str) -> tuple[fl
 SPLIT = (0.6, 0.2, 0.2)
 
 
-def pipeline_score(path: Path, target: str, seed: int) -> float:
-    """The MLP pipeline's test score on the same split (accuracy, or R^2)."""
+def _files_folder(path: Path, seed: int) -> Path:
+    """Where `pipeline_score` writes the split's train.csv and test.csv."""
+    return path.parent / f"files-{path.stem}-{seed}"
+
+
+def pipeline_score(path: Path, target: str, seed: int, files: bool = False) -> float:
+    """The MLP pipeline's test score on the same split (accuracy, or R^2): 60/20/20 of the
+    table (the validation part unused), or with `files` `tabular.py`'s 80/20."""
     frame, y, (train, test), numeric, text, task = tabular.sklearn_inputs(
-        path, target, seed, path.parent / f"files-{path.stem}-{seed}", SPLIT)
+        path, target, seed, _files_folder(path, seed), (0.8, 0.0, 0.2) if files else SPLIT)
     model = tabular.sklearn_models(numeric, text, task, seed)["sklearn MLP"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -99,19 +115,27 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=100, help="how many seeds (default: 100)")
     p.add_argument("--first-seed", type=int, default=100, help="the first seed (default: 100)")
     p.add_argument("--jobs", type=int, default=2, help="processes (default: 2)")
+    p.add_argument("--tables", default="published",
+                   choices=["published", "tuning", "confirmation", "all"],
+                   help="which tables of tabular.py (default: the published four, split "
+                        "60/20/20; the others as tabular.py has them: a training file and a "
+                        "test file, 80/20)")
     args = p.parse_args()
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")      # one BLAS thread per process
     seeds = range(args.first_seed, args.first_seed + args.seeds)
     with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(args.jobs) as pool:
-        tables = tabular.write_tables(Path(tmp))
-        jobs = [(path, target, seed) for path, target in tables.values() for seed in seeds]
+        tables = tabular.write_tables(Path(tmp), args.tables)
+        files = args.tables != "published"
+        jobs = [(path, target, seed, files) for path, target in tables.values()
+                for seed in seeds]
         theirs = np.reshape(list(pool.map(pipeline_score, *zip(*jobs, strict=True))),
                             (len(tables), len(seeds)))
         print(f"seeds {seeds.start}-{seeds.stop - 1}; per table: validation and test mean, "
               f"and babysit - MLP pipeline on test, paired (+- one standard error)")
         for variant in args.variants:
-            ours = np.reshape(list(pool.map(babysit_scores, *zip(*jobs, strict=True),
-                                            [variant] * len(jobs))),
+            path, target, seed, files = zip(*jobs, strict=True)
+            ours = np.reshape(list(pool.map(babysit_scores, path, target, seed,
+                                            [variant] * len(jobs), files)),
                               (len(tables), len(seeds), 2))
             cells = []
             for name, (val, test), pipeline in zip(tables, ours.transpose(0, 2, 1), theirs,

@@ -143,3 +143,32 @@ def test_predict_names_the_formats_it_reads_and_where_the_model_is(tmp_path, cap
     line = one_line(capsys, ["predict", str(run / "state.safetensors"), "--data", path])
     assert "state.safetensors is a run's training state" in line
     assert f"give the run folder {run} (its best.safetensors) instead" in line
+
+
+def test_predict_questions_a_header_of_numbers_naming_the_models_columns(tmp_path, capsys):
+    """predict's question advised --no-header, an option predict does not have."""
+    run = tmp_path / "run"
+    assert cli.main(["train", *SMALL, "--data", table(tmp_path / "t.csv", "a,b,y", rows()),
+                     "--target", "y", "--epochs", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    headless = table(tmp_path / "new.csv", "1.5,0.25", [r.rpartition(",")[0] for r in rows()])
+    line = one_line(capsys, ["predict", str(run), "--data", headless])
+    assert "holds numbers alone: does the file have a header? If that row is data, add a " \
+           "header row naming the columns the model was trained on: a,b;" in line
+    assert "--no-header" not in line
+
+
+def test_predict_warns_of_a_column_no_row_gives_a_value(tmp_path, capsys):
+    """An export that lost a column was predicted without a word, every row filled in alike."""
+    run = tmp_path / "run"
+    assert cli.main(["train", *SMALL, "--data", table(tmp_path / "t.csv", "a,b,y", rows()),
+                     "--target", "y", "--epochs", "1", "--out", str(run)]) == 0
+    capsys.readouterr()
+    lost = table(tmp_path / "new.csv", "a,b", [f"{i}.5," for i in range(5)])
+    assert cli.main(["predict", str(run), "--data", lost]) == 0
+    err = capsys.readouterr().err
+    assert "new.csv: column 'b' holds no value in any of its 5 rows: filled in as a missing " \
+           "cell is, the same for every row, so the predictions ignore it" in err
+    one = table(tmp_path / "one.csv", "a,b", ["1.5,"])        # one row may miss a cell
+    assert cli.main(["predict", str(run), "--data", one]) == 0
+    assert "holds no value" not in capsys.readouterr().err

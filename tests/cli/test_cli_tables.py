@@ -215,3 +215,19 @@ def test_a_date_column_trains_is_stated_and_a_later_date_is_flagged_at_predict(t
     result = last_json(captured.out)
     assert result["far_outside_training_range"] == [[], ["when"]]
     assert "far outside the training range" in captured.err
+
+
+def test_a_table_run_ends_with_the_model_predict_loads_unless_told_otherwise(tmp_path, capsys):
+    from babysit.runs.config import RunConfig
+
+    rows = [[i % 7, (i * 3) % 5, "yes" if i % 2 else "no"] for i in range(60)]
+    path = write(tmp_path / "t.csv", ["a", "b", "y"], rows)
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "3",
+                 "--out", str(tmp_path / "a"), "--no-report"]) == 0
+    assert "the run ends with the weights of its best validation epoch" in \
+        capsys.readouterr().out
+    assert RunConfig.load(tmp_path / "a" / "config.json").best_weights is True
+    assert main(["train", "--data", str(path), "--target", "y", "--epochs", "3",
+                 "--no-best-weights", "--out", str(tmp_path / "b"), "--no-report"]) == 0
+    assert "best validation epoch" not in capsys.readouterr().out
+    assert RunConfig.load(tmp_path / "b" / "config.json").best_weights is False

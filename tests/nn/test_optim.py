@@ -249,3 +249,31 @@ def test_load_state_dict_refuses_another_rule_unknown_names_or_missing_slots():
             {**saved, "state": {"nosuch.W": {"v": np.zeros(3)}}}, {"w": p})
     with pytest.raises(ValueError, match=r"'w' holds \[\]; Momentum keeps \['v'\]"):
         optim.Momentum(lr=LR).load_state_dict({**saved, "state": {"w": {}}}, {"w": p})
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_an_update_run_block_by_block_is_bit_for_bit_the_whole_arrays_formula(nesterov):
+    """A Param larger than UPDATE_BLOCK (and not a whole number of blocks) is updated in
+    blocks; every entry must come out exactly as the formula on whole arrays leaves it."""
+    rng = np.random.default_rng(0)
+    n = 2 * optim.UPDATE_BLOCK + 12345
+    w0, dw = (rng.standard_normal(n).astype(np.float32) for _ in range(2))
+    v0 = rng.standard_normal(n).astype(np.float32)
+    lr, mu = 0.03, 0.9
+    w, state = w0.copy(), {"v": v0.copy()}
+    optim.Momentum(lr, mu=mu, nesterov=nesterov).update(w, dw, state, lr)
+    v = v0.copy()
+    expected = w0.copy()
+    if nesterov:
+        expected -= mu * v
+        v *= mu
+        v -= lr * dw
+        expected += (1 + mu) * v
+    else:
+        v *= mu
+        v -= lr * dw
+        expected += v
+    assert np.array_equal(w, expected) and np.array_equal(state["v"], v)
+    w = w0.copy()
+    optim.SGD(lr).update(w, dw, {}, lr)
+    assert np.array_equal(w, w0 - lr * dw)

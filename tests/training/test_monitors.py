@@ -123,6 +123,46 @@ def test_histogram_counts_the_finite_values_and_reports_the_rest():
     assert empty["counts"] == [] and empty["nonfinite"] == 1.0
 
 
+def test_a_large_arrays_histogram_counts_an_even_sample_and_keeps_every_values_moments():
+    a = np.random.default_rng(0).standard_normal((300, 1000)).astype(np.float32)
+    a[7, 3] = np.inf
+    h = monitors.histogram(a)
+    finite = a[np.isfinite(a)].astype(np.float64)
+    assert sum(h["counts"]) <= monitors.HISTOGRAM_VALUES < finite.size
+    assert (h["lo"], h["hi"]) == (finite.min(), finite.max())
+    assert h["mean"] == pytest.approx(finite.mean(), abs=1e-6)
+    assert h["std"] == pytest.approx(finite.std(), rel=1e-6)
+    assert h["nonfinite"] == pytest.approx(1 / a.size)
+    full, _ = np.histogram(finite, bins=len(h["counts"]), range=(h["lo"], h["hi"]))
+    share = np.asarray(h["counts"]) / sum(h["counts"])
+    np.testing.assert_allclose(share, full / full.sum(), atol=0.01)
+
+
+def test_linear_grad_norms_are_the_norms_of_the_gradients_they_do_not_form():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 300)).astype(np.float32)
+    dy = rng.standard_normal((16, 200)).astype(np.float32)
+    norms = monitors.linear_grad_norms(x, dy)
+    assert norms["W"] == pytest.approx(np.linalg.norm(x.T.astype(np.float64) @ dy), rel=1e-5)
+    assert norms["b"] == pytest.approx(np.linalg.norm(dy.sum(axis=0, dtype=np.float64)),
+                                       rel=1e-5)
+    assert monitors.linear_grad_norms(x, np.zeros_like(dy)) == {"W": 0.0, "b": 0.0}
+
+
+def test_an_in_run_probe_sample_closer_to_the_planned_end_than_the_spacing_is_left_to_the_end(
+        centred_digits):
+    """1078 rows in batches of 96: 12 steps an epoch. Probes of 128 rows: the spacing (50
+    probes' worth) is cut to one epoch, so 5 epochs sample every 12 steps up to the end at 60.
+    Probes of 16 rows: 9 steps apart, so a 1-epoch run of 12 steps would sample at 9 and again
+    at 12; it samples at the start and the end only."""
+    assert centred_digits[0].shape[0] == 1078
+    for probe_size, epochs, expected in ((128, 5, list(range(0, 61, 12))),
+                                         (16, 1, [0, 12])):
+        _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0),
+                    [monitors.LayerStats(probe_size=probe_size)], epochs=epochs, batch_size=96)
+        assert [s["iteration"] for s in h.monitors["layers"]["samples"]] == expected
+
+
 def test_first_layer_weights_are_the_final_columns_of_w(centred_digits):
     trainer, h = _fit(centred_digits, bs.mlp(64, [100], 10, seed=0),
                       [monitors.FirstLayerWeights(max_units=16)], epochs=1)
@@ -172,11 +212,13 @@ def test_data_stats_record_the_input_scale_and_the_class_counts(centred_digits):
     assert rec["val_class_counts"] == np.bincount(yv, minlength=10).tolist()
 
 
-def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_digits):
+@pytest.mark.parametrize("probe_size", [40, 8])
+def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_digits, probe_size):
     """The norms are those of one backward pass of the data loss on the probe batch, at test
-    time, and the predicted counts are the argmax of the scores on it."""
+    time, and the predicted counts are the argmax of the scores on it. A probe of 8 rows
+    takes the first layer's weight-gradient norm from Gram matrices (8 (64 + 30) < 64 x 30)."""
     X, y, _, _ = centred_digits
-    stats = monitors.LayerStats(probe_size=40)
+    stats = monitors.LayerStats(probe_size=probe_size)
     trainer, h = _fit(centred_digits, bs.mlp(64, [30], 10, seed=0), [stats], epochs=1)
     net = trainer.net.copy()
     net.zero_grad()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babysit.cli.console import say
 from babysit.data import datasets
-from babysit.runs.builders import layer_widths, table_epochs_note
+from babysit.runs.builders import best_weights_note, layer_widths, table_epochs_note
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import report_summary
 from babysit.runs.resume import resume_command
@@ -22,13 +22,14 @@ def say_opening(run: Run, command: str, chosen=()) -> None:
 
 def say_notes(data: datasets.Dataset, cfg: RunConfig, chosen=()) -> None:
     """Print what loading decided (a table's task, encodings, imputation) under line one,
-    the epochs a table's update rule chose (when not in `chosen`, the settings the user gave)
-    and a batch size beyond the training rows (each epoch is then one full batch)."""
+    the epochs a table's update rule chose and the model it ends with (when not in `chosen`,
+    the settings the user gave) and a batch size beyond the training rows (each epoch is
+    then one full batch)."""
     for note in data.notes[1:]:
         say(f"  {note}")
-    epochs = table_epochs_note(cfg, data, chosen)
-    if epochs:
-        say(f"  {epochs}")
+    for note in (table_epochs_note(cfg, data, chosen), best_weights_note(cfg, data, chosen)):
+        if note:
+            say(f"  {note}")
     if cfg.batch_size > len(data.train.y):
         say(f"  batch size {cfg.batch_size} is more than the {len(data.train.y)} training "
             f"examples: each epoch is one full batch of {len(data.train.y)}")

@@ -101,8 +101,8 @@ def read_cifar_binary(paths) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(images), np.concatenate(labels)
 
 
-def read_table(path, notes: list | None = None,
-               header: bool = True) -> tuple[list[str], np.ndarray]:
+def read_table(path, notes: list | None = None, header: bool = True,
+               columns: list[str] | None = None) -> tuple[list[str], np.ndarray]:
     """Read a CSV file with a header row into its column names and its cells as text.
 
     Returns the header (C,) stripped names and cells (N, C) str, one row per data line
@@ -110,7 +110,8 @@ def read_table(path, notes: list | None = None,
     ValueError naming its line. A header row of numbers alone is a ValueError asking whether
     the file has a header: its first example would otherwise become the column names, lost
     without a word. header=False reads a file without one: every row is data, and the columns
-    are named by their position, "1", "2", ...
+    are named by their position, "1", "2", ... `columns`, the names a trained model reads
+    (`babysit predict`), is what that question then asks the header to hold.
     The cells are left as written: which column is a number, a category or a missing value
     is decided later (`babysit.data.tabular`), from the training rows only.
 
@@ -127,7 +128,7 @@ def read_table(path, notes: list | None = None,
         raise ValueError(f"{path} is empty: expected a header row and data rows")
     if header:
         names = [name.strip() for name in rows[0]]
-        _refuse_numbers_as_names(names, path)
+        _refuse_numbers_as_names(names, path, columns)
         rows = rows[1:]
     else:
         names = [str(j) for j in range(1, len(rows[0]) + 1)]
@@ -202,17 +203,25 @@ def _decimal_points(cells: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
     return np.where(comma, np.char.replace(cells, ",", "."), cells), True
 
 
-def _refuse_numbers_as_names(header: list[str], path: Path) -> None:
-    """A header of numbers alone is more likely a first row of data than column names."""
+def _refuse_numbers_as_names(header: list[str], path: Path,
+                             columns: list[str] | None = None) -> None:
+    """A header of numbers alone is more likely a first row of data than column names. The
+    question says how to go on: read the file without a header (training), or, for a model
+    that reads the `columns` by name, give it a header naming them."""
     try:
         [float(name) for name in header]
     except ValueError:
         return
     shown = ",".join(header[:5]) + (",..." if len(header) > 5 else "")
+    if columns is None:
+        remedy = (f"add --no-header (header=False; the columns are then named 1, 2, ... by "
+                  f"position, e.g. --target {len(header)})")
+    else:
+        remedy = (f"add a header row naming the columns the model was trained on: "
+                  f"{','.join(columns)}")
     raise ValueError(f"{path}: its first row ({shown}) holds numbers alone: does the file "
-                     f"have a header? If that row is data, add --no-header (header=False; "
-                     f"the columns are then named 1, 2, ... by position, e.g. --target "
-                     f"{len(header)}); if those are the column names, start them with a letter")
+                     f"have a header? If that row is data, {remedy}; if those are the column "
+                     f"names, start them with a letter")
 
 
 def _refuse_repeated_names(header: list[str], path: Path) -> None:

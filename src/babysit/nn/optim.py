@@ -54,7 +54,7 @@ class Optimizer:
         name -> Param (`net.named_params()`), or Params named by their position."""
         lr = self.current_lr()
         self.t += 1
-        named = params.items() if isinstance(params, Mapping) else (
+        named = params.items() if isinstance(params, dict | Mapping) else (
             (str(i), p) for i, p in enumerate(params))
         for name, p in named:
             state = self.state.get(name)
@@ -119,6 +119,34 @@ class Optimizer:
         return config_repr(self, self.config())
 
 
+# An update rule's passes over a large Param run block by block, each block this many
+# entries (512 KiB of float32 an array). A 3072 x 1024 weight matrix, its gradient and its
+# velocity are 38 MiB, beyond a 32 MiB L3 cache shared with other work: rule by rule, each of
+# momentum's four passes streams them from memory again; block by block, a block's later
+# passes find it in cache. Momentum's update of a 3072-1024-1024-10 MLP, one thread: 4.9 ->
+# 3.9 ms (2^13 entries: 6.3 ms, Python's overhead a block; 2^15 4.4; 2^17-2^19 3.7-3.9).
+UPDATE_BLOCK = 2**17
+
+
+def _blockwise(rule, *arrays) -> None:
+    """Apply `rule(*views, scratch)` to aligned blocks of the same-shaped `arrays` (the
+    Param's value first), `scratch` a buffer like the views for the rule's temporaries; the
+    rule changes the views in place, elementwise, so every entry comes out as one call on the
+    whole arrays would leave it, bit for bit. Arrays that are small, not C-contiguous or not
+    NumPy's (a GPU runs one pass over all of them anyway) take one call on the whole."""
+    first = arrays[0]
+    xp = get_array_module(first)
+    if xp is not np or first.size <= UPDATE_BLOCK or \
+            not all(a.flags.c_contiguous for a in arrays):
+        rule(*arrays, xp.empty_like(first))
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    scratch = np.empty(UPDATE_BLOCK, dtype=first.dtype)
+    for start in range(0, first.size, UPDATE_BLOCK):
+        views = [a[start:start + UPDATE_BLOCK] for a in flat]
+        rule(*views, scratch[:views[0].size])
+
+
 def _zeros_like(p: Param):
     return get_array_module(p.value).zeros_like(p.value)
 
@@ -127,7 +155,11 @@ class SGD(Optimizer):
     """Vanilla update: w += -lr * dw."""
 
     def update(self, w, dw, state, lr):
-        w -= lr * dw
+        def rule(w, dw, scaled):
+            get_array_module(w).multiply(dw, lr, out=scaled)
+            w -= scaled
+
+        _blockwise(rule, w, dw)
 
 
 class Momentum(Optimizer):
@@ -157,9 +189,13 @@ class Momentum(Optimizer):
             v -= lr * dw
             w += (1 + self.mu) * v
         else:
-            v *= self.mu
-            v -= lr * dw
-            w += v
+            def rule(w, dw, v, scaled):
+                v *= self.mu
+                get_array_module(w).multiply(dw, lr, out=scaled)
+                v -= scaled
+                w += v
+
+            _blockwise(rule, w, dw, v)
 
 
 class Adagrad(Optimizer):

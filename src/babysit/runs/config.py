@@ -324,6 +324,10 @@ class RunConfig:
     min_delta: float = _setting(0.0, "with --patience: the least gain in validation accuracy "
                                 "that counts as better", "training", check=_check_number(0.0),
                                 parse=parse_real)
+    best_weights: bool = _setting(False, "end with the weights of the epoch of the lowest "
+                                  "validation loss (a table's default: on, see "
+                                  "builders.TABLE_DEFAULTS)", "training",
+                                  check=_check_bool, parse=parse_bool)
     stop_on: str = _setting("never", "end the run after the epoch in which a diagnosis finding "
                             "this severe first appears (never: only a NaN loss stops it)",
                             "training", check=_check_choice(lambda: STOP_ON),

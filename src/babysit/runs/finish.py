@@ -69,11 +69,12 @@ def stop_signals_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    seen = []
+    outer = _SEEN[:]
+    _SEEN.clear()
 
     def stop(signum, frame):
-        if not seen:
-            seen.append(signum)
+        if not _SEEN:
+            _SEEN.append(signum)
             raise Stopped(signum=signum)
 
     previous = {s: signal.signal(s, stop) for s in STOP_SIGNALS}
@@ -82,6 +83,19 @@ def stop_signals_interrupt() -> Iterator[None]:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+        _SEEN[:] = outer
+
+
+# The stop signal the innermost `stop_signals_interrupt` block received (at most one).
+_SEEN: list[int] = []
+
+
+def stop_received() -> int | None:
+    """The signal (SIGTERM, SIGHUP) that stopped the current `stop_signals_interrupt` block, or
+    None. A library's cleanup may raise an error of its own while the stop unwinds through it
+    (a lock it no longer holds, a connection cut mid-message): with a stop received, that
+    error is still the stop."""
+    return _SEEN[0] if _SEEN else None
 
 
 @dataclass
@@ -316,5 +330,5 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
 
 __all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "Stopped", "finding_json", "finish", "fit",
            "interrupt_name", "interrupt_status", "report_summary", "reworded", "say_findings",
-           "stamp", "stop_signals_interrupt", "summarize", "top_finding",
+           "stamp", "stop_received", "stop_signals_interrupt", "summarize", "top_finding",
            "validation_predictions"]

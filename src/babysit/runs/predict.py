@@ -166,6 +166,23 @@ def _refuse_non_finite(values: np.ndarray, data, where: str, names=None) -> None
                      f"overflows float32; fix or rescale it")
 
 
+def _warn_empty_columns(cells: np.ndarray, names, data) -> None:
+    """Warn about the model's columns that no row of `cells` (N, C) gives a value: each is
+    filled in as training taught for a missing cell, the same for every row, so the
+    predictions ignore it (an export that lost a column, a misnamed one). One row alone may
+    well miss a cell: nothing is said."""
+    if len(cells) < 2:
+        return
+    empty = [name for name, column in zip(names, cells.T, strict=True)
+             if tabular.missing_cells(column).all()]
+    if empty:
+        warnings.warn(f"{data}: column{'s' if len(empty) > 1 else ''} "
+                      f"{', '.join(map(repr, empty))} {'hold' if len(empty) > 1 else 'holds'} "
+                      f"no value in any of its {len(cells)} rows: filled in as a missing cell "
+                      f"is, the same for every row, so the predictions ignore "
+                      f"{'them' if len(empty) > 1 else 'it'}", stacklevel=3)
+
+
 def predict_table(model, data, notes: list | None = None) -> Predictions:
     """Predict every row of the CSV (or TSV) file `data` with the checkpoint `model` (see
     `model_file`): the table encoders, the preprocessing and the network as training applied
@@ -190,8 +207,10 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
     # a model trained on a file without a header row reads new rows the same way
     header, cells = formats.read_table(data, notes=notes,
-                                       header=meta.get("config", {}).get("header", True))
+                                       header=meta.get("config", {}).get("header", True),
+                                       columns=list(table.used_columns_))
     used = match_columns(header, table.used_columns_, str(data))
+    _warn_empty_columns(cells[:, used], table.used_columns_, data)
     rows = np.full((len(cells), table.n_features_in_), "", dtype=cells.dtype)  # left out: ""
     rows[:, [table.columns_.index(name) for name in table.used_columns_]] = cells[:, used]
     try:

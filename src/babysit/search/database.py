@@ -16,7 +16,8 @@ import re
 import sys
 import time
 
-__all__ = ["DatabaseLostError", "masked", "open_database", "password_warning", "with_driver"]
+__all__ = ["DatabaseLostError", "RecordLostError", "each_call", "masked", "open_database",
+           "password_warning", "with_driver"]
 
 # A plain PostgreSQL URL's driver, in order of preference: (module, SQLAlchemy dialect+driver).
 _POSTGRES_DRIVERS = (("psycopg", "postgresql+psycopg"), ("psycopg2", "postgresql+psycopg2"))
@@ -36,6 +37,18 @@ _CACHE_CALLS = ("_create_new_trial", "_set_trial_param", "_get_best_trial_id", "
 class DatabaseLostError(ValueError):
     """The connection to the study's database was lost and did not come back in time: one
     line, status 2; the finished trials are in the database, and the same command resumes."""
+
+
+class RecordLostError(ValueError):
+    """The study's database no longer holds a record (a trial, a study) that this process
+    created or read: a restart lost its latest commits, as a server that acknowledges a commit
+    before it is on disk (PostgreSQL's synchronous_commit off) does when it crashes. One
+    line, status 2: Optuna's copy of the study in this process is wrong from then on, and the
+    same command resumes with a fresh one."""
+
+
+# The words of Optuna's KeyError for an id the database does not hold.
+_NOT_FOUND = "Record does not exist."
 
 
 def masked(spec) -> str:
@@ -124,19 +137,28 @@ def _retrying(storage, url: str, seconds: float = _RETRY_SECONDS):
     """`storage` (an RDBStorage) whose every method that opens a session of its own (the
     public ones, and `_CACHE_CALLS`) tries again, waiting for up to `seconds` in all,
     when the connection to the database is lost (`_connection_lost`), saying so once per
-    outage in one line on stderr; past that, a `DatabaseLostError`. Other errors pass at once.
+    outage in one line on stderr; past that, a `DatabaseLostError`. A record the database no
+    longer holds is a `RecordLostError`; other errors pass at once.
 
     A write retried after a commit that did reach the database is harmless here: a trial
     created twice leaves one RUNNING trial without a heartbeat, which the workers fail
     (`workers.fail_stale`), and a result told twice is refused as already finished."""
+    outage = {"said": False}
+    return each_call(storage, lambda method: _retried(method, url, seconds, outage),
+                     _CACHE_CALLS)
+
+
+def each_call(storage, wrap, extra=()):
+    """`storage` (an Optuna storage) with each of its public methods (those of Optuna's
+    BaseStorage) and each method named in `extra` replaced by `wrap(method)`: what a call
+    into the storage does around it (tries again, holds back a stop)."""
     import optuna
 
-    outage = {"said": False}
     public = [name for name in dir(optuna.storages.BaseStorage) if not name.startswith("_")]
-    for name in [*public, *_CACHE_CALLS]:
+    for name in [*public, *extra]:
         method = getattr(storage, name, None)
         if callable(method):
-            setattr(storage, name, _retried(method, url, seconds, outage))
+            setattr(storage, name, wrap(method))
     return storage
 
 
@@ -148,6 +170,14 @@ def _retried(method, url: str, seconds: float, outage: dict):
             try:
                 result = method(*args, **kwargs)
             except Exception as err:
+                if isinstance(err, KeyError) and err.args == (_NOT_FOUND,) \
+                        and method.__name__ != "get_study_id_from_name":  # a name: a question
+                    raise RecordLostError(
+                        f"the study's database {masked(url)} no longer holds a record this "
+                        f"process wrote or read ({method.__name__}): a restart lost its latest "
+                        f"commits (as a server with synchronous_commit off does in a crash); "
+                        f"the finished trials are kept there: the same command resumes the "
+                        f"search") from err
                 lost = _connection_lost(err)
                 if lost is None:
                     raise

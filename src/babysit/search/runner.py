@@ -13,7 +13,7 @@ from babysit.data import datasets
 from babysit.runs import run_lock
 from babysit.runs.builders import fit_to_data
 from babysit.runs.config import RunConfig
-from babysit.runs.finish import reworded
+from babysit.runs.finish import Stopped, reworded, stop_received
 from babysit.search.database import DatabaseLostError, masked
 from babysit.search.results import (
     SearchResult,
@@ -40,8 +40,8 @@ from babysit.search.studies import (
     FINISHED,
     Job,
     create_studies,
-    load_study,
     open_storage,
+    study_name,
     trial_states,
 )
 from babysit.search.trial import load_data
@@ -247,10 +247,16 @@ def _trials_bar(job: Job, store):
 
 
 def _finished_trials(job: Job, store) -> int:
-    """How many trials of all stages the study holds finished (by any worker)."""
+    """How many trials of all stages the study holds finished (by any worker). Read only:
+    `load_study` (Optuna's create_study) appends a line to a journal file each time, which the
+    progress bar's look every second would make a journal's growth and a killed search's
+    stale lock."""
+    import optuna
+
     over = trial_states(*FINISHED)
-    return sum(sum(t.state in over for t in load_study(job, stage, store).get_trials(
-        deepcopy=False)) for stage in range(len(job.stages)))
+    return sum(sum(t.state in over for t in optuna.load_study(
+        study_name=study_name(job.study, stage), storage=store).get_trials(deepcopy=False))
+               for stage in range(len(job.stages)))
 
 
 def _finished_count(job: Job) -> str:
@@ -276,7 +282,11 @@ def _run_trials(job: Job, store, workers: int) -> tuple[list, list]:
             else:
                 codes = run_workers(job, workers, poll=lambda: bar.update(
                     _finished_trials(job, store) - bar.n))
-    except KeyboardInterrupt as err:  # Ctrl-C or SIGTERM: say what is kept and how to go on
+    except (KeyboardInterrupt, Exception) as err:  # Ctrl-C or SIGTERM: what is kept, how to go on
+        if not isinstance(err, KeyboardInterrupt):
+            if stop_received() is None:
+                raise
+            err = Stopped(signum=stop_received())  # an error raised while the stop unwound
         raise reworded(err, f"after {_finished_count(job)} of "
                             f"{sum(s.trials for s in job.stages)} trials, which are kept in "
                             f"{masked(job.storage)}: the same command resumes the search") from None

@@ -5,20 +5,22 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from babysit.data import datasets
-from babysit.search.database import masked, open_database
+from babysit.search.database import each_call, masked, open_database
 from babysit.search.objective import Objective, objective_for
 from babysit.search.space import Choice, Dimension
+from babysit.training.checkpoint import stops_deferred
 from babysit.validation import make_folder
 
 __all__ = ["open_storage", "study_name", "trial_seed", "per_trial_random_sampler", "Job",
@@ -38,7 +40,13 @@ def open_storage(spec: str):
     "redis://...") for workers on many machines, or a file path for a journal file that
     processes on this machine (or a shared file system) append to under a lock. A database
     URL opens through `babysit.search.database.open_database` (the installed driver, one-line
-    errors)."""
+    errors).
+
+    A journal file's every call is whole: a stop (Ctrl-C, SIGTERM, SIGHUP) that comes while it
+    waits for the file's lock, writes, or reads the file into Optuna's copy of the study
+    waits for the call's end (`_whole`), since Optuna's lock, interrupted, takes another
+    process's lock for its own or fails with "did not possess lock", and an interrupted read
+    leaves the copy missing a record."""
     import warnings
 
     import optuna
@@ -60,7 +68,17 @@ def open_storage(spec: str):
                          f"(scheme://user:password@host/database) nor a journal file path; "
                          f"write the URL with its '://'")
     make_folder(Path(spec).parent, "the storage's folder")
-    return JournalStorage(JournalFileBackend(spec))
+    with stops_deferred():
+        return each_call(JournalStorage(JournalFileBackend(spec)), _whole)
+
+
+def _whole(method: Callable) -> Callable:
+    """`method`, a stop signal that comes during it acted on once it has returned."""
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        with stops_deferred():
+            return method(*args, **kwargs)
+    return call
 
 
 def study_name(study: str, stage: int) -> str:

@@ -8,7 +8,6 @@ no finished trial.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -20,8 +19,14 @@ from multiprocessing.connection import wait as wait_for_processes
 
 import numpy as np
 
-from babysit.runs.finish import Stopped, interrupt_status, stop_signals_interrupt, top_finding
-from babysit.search.database import DatabaseLostError
+from babysit.runs.finish import (
+    Stopped,
+    interrupt_status,
+    stop_received,
+    stop_signals_interrupt,
+    top_finding,
+)
+from babysit.search.database import DatabaseLostError, RecordLostError
 from babysit.search.studies import (
     FINISHED,
     Job,
@@ -33,6 +38,7 @@ from babysit.search.studies import (
     trial_states,
 )
 from babysit.search.trial import evaluate
+from babysit.training.checkpoint import stops_deferred
 from babysit.training.trainer import DivergedError
 
 __all__ = ["EXIT_DATABASE_LOST", "alive", "end_with_parent", "fail_stale", "run_stage",
@@ -46,8 +52,9 @@ START_TIMEOUT = 60
 TPE_STARTUP = 10
 # Seconds between the looks at the study while spawned workers run (the progress bar).
 POLL_SECONDS = 1.0
+# Seconds between a worker's looks at whether the search that started it is still there.
+PARENT_LOOK_SECONDS = 0.5
 EXIT_DATABASE_LOST = 2  # a worker's exit status when the study's database went away for good
-_PR_SET_PDEATHSIG = 1  # prctl's option: the signal a process gets when its parent dies (Linux)
 
 
 class _Heartbeat:
@@ -67,7 +74,7 @@ class _Heartbeat:
                 self.trial.set_user_attr("heartbeat", time.time())
             except UpdateFinishedTrialError:
                 return  # taken for dead by another worker; `_run_trial` drops its result
-            except DatabaseLostError:
+            except (DatabaseLostError, RecordLostError):
                 return  # the worker's own next call to the database says it
 
     def __enter__(self):
@@ -147,20 +154,34 @@ def run_stage(job: Job, stage: int, study, space: dict, finished=None) -> None:
         if sum(t.state in live for t in trials) >= target:
             time.sleep(min(1.0, job.heartbeat))  # the last trials run elsewhere: wait for them
             continue
-        trial = study.ask()
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        ahead = study.get_trials(deepcopy=False, states=live)
-        if sum(t.number < trial.number for t in ahead) >= target:
-            # another worker asked for the last trial at the same moment: give this one back
-            trial.set_user_attr("surplus", True)
-            study.tell(trial, state=trial_states("FAIL")[0])
-            continue
-        run_trial(job, stage, study, trial, space)
+        trial = None
+        try:
+            with stops_deferred():  # a stop while the trial is asked for waits till it is held
+                trial = study.ask()
+            trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+            ahead = study.get_trials(deepcopy=False, states=live)
+            if sum(t.number < trial.number for t in ahead) >= target:
+                # another worker asked for the last trial at the same moment: give this one back
+                trial.set_user_attr("surplus", True)
+                study.tell(trial, state=trial_states("FAIL")[0])
+                continue
+            run_trial(job, stage, study, trial, space)
+        except BaseException:
+            # interrupted (a stop, an error): the trial told failed, nothing recorded, nothing
+            # lost, no trial left RUNNING for other workers to wait on. When that tell fails
+            # too (the storage is what failed), the trial stays RUNNING until `fail_stale`
+            # sees its worker gone, and the interruption is what is raised.
+            if trial is not None:
+                with contextlib.suppress(Exception):
+                    study.tell(trial, state=trial_states("FAIL")[0], skip_if_finished=True)
+            raise
         if finished is not None:
             finished()
 
 
 def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
+    """Train `trial`'s configuration and tell the study its score (a diverged run is told
+    PRUNED, with its finding); `run_stage` tells it failed when this is interrupted."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
@@ -171,13 +192,6 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
             result = evaluate(job.config(stage, params), job.data, job.folds)
     except DivergedError as err:
         result = {"diverged": str(err).split(":")[0], "finding": top_finding(err.history)}
-    except BaseException:
-        # interrupted: nothing recorded, nothing lost. The interruption may have come in the
-        # middle of a write to the storage: when the tell fails too, the trial stays RUNNING
-        # until `fail_stale` sees its worker gone, and the interruption is what is raised.
-        with contextlib.suppress(Exception):
-            study.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
-        raise
     value = result.pop(job.objective.metric, None)
     # skipped when another worker took this trial for dead (its heartbeats did not arrive):
     # it was marked failed and its slot given to a new trial
@@ -211,24 +225,32 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
     except DatabaseLostError:  # every worker loses it alike: the parent says it, once
         sys.exit(EXIT_DATABASE_LOST)
     except Exception as err:
+        if stop_received() is not None:  # an error raised while the stop unwound: the stop
+            sys.exit(128 + stop_received())
         print(f"babysit search: worker {worker} stopped: {type(err).__name__}: {err}",
               file=sys.stderr)
         sys.exit(1)
 
 
 def end_with_parent() -> None:
-    """Have this process sent SIGTERM when its parent dies (Linux's _PR_SET_PDEATHSIG), which
-    `stop_signals_interrupt` turns into a stop that tells the running trial failed; a parent
-    already gone by then ends it at once. Elsewhere (no prctl) nothing is set: the parent
-    still terminates its workers when it ends normally or is interrupted."""
+    """Have this process stopped as by SIGTERM when its parent dies: a thread looks every
+    `PARENT_LOOK_SECONDS` whether the parent is still this process's parent (the system gives
+    an orphan another, however its parent ended, `kill -9` too) and then sends this process
+    SIGTERM, which `stop_signals_interrupt` turns into a stop that tells the running trial
+    failed. A parent already gone by then ends it at once. Outside a spawned process (no
+    parent to watch) nothing is set."""
     parent = multiprocessing.parent_process()
-    if parent is None or not sys.platform.startswith("linux"):
+    if parent is None:
         return
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
-        return  # refused (a sandbox): the parent's own terminate() is left
-    if os.getppid() != parent.pid:  # the parent died before the prctl took effect
+    if os.getppid() != parent.pid:
         raise Stopped("the search that started this worker has ended", signum=signal.SIGTERM)
+
+    def watch() -> None:
+        while os.getppid() == parent.pid:
+            time.sleep(PARENT_LOOK_SECONDS)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="babysit-parent-watch", daemon=True).start()
 
 
 def run_workers(job: Job, workers: int, poll=None) -> list[int]:

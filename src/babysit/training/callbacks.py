@@ -1,7 +1,9 @@
-"""Callbacks: hooks that observe a Trainer (monitors, checkpoints) and EarlyStopping.
+"""Callbacks: hooks that observe a Trainer (monitors, checkpoints), EarlyStopping and
+BestWeights.
 
 A callback reads what a step or an epoch left behind and writes into the History (or a run
-folder); only `stop_training`, which EarlyStopping sets, changes what the Trainer does.
+folder); only `stop_training`, which EarlyStopping sets, and the weights BestWeights puts
+back when training ends change what the Trainer does.
 """
 
 from __future__ import annotations
@@ -9,13 +11,14 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+from babysit.diagnose.symptoms import exploded_at_epoch_end
 from babysit.training.history import History
 from babysit.validation import positive_int
 
 if TYPE_CHECKING:
     from babysit.training.trainer import Trainer
 
-__all__ = ["Callback", "EarlyStopping"]
+__all__ = ["BestWeights", "Callback", "EarlyStopping"]
 
 
 class Callback:
@@ -67,3 +70,45 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, trainer, epoch: int) -> None:
         if self.epochs_without_improvement(trainer.history) >= self.patience:
             trainer.stop_training = True
+
+
+class BestWeights(Callback):
+    """End training with the network of the epoch that `Checkpoints` saves as best.safetensors
+    (the first epoch of the highest `History.validation_scores`: validation accuracy, or a
+    regression's validation loss; an epoch whose loss exploded is never the best), so that
+    the scores a run prints are those of the model `babysit predict` loads from its folder,
+    not of wherever the last epoch wandered.
+
+    The copy is of every parameter and buffer (BatchNorm's running statistics), held in
+    memory (one network's worth); `History.meta["best_weights"]` says which epoch was put
+    back. Without validation data, or with a running average of the weights (whose evaluated
+    weights are not the trained ones), it does nothing. A resumed run starts a new copy at
+    its first epoch."""
+
+    def on_train_begin(self, trainer, X, y, val) -> None:
+        self.active = val is not None and trainer.average is None
+        self.highest, self.kept, self.epoch = -math.inf, None, None
+
+    def on_epoch_end(self, trainer, epoch: int) -> None:
+        score = trainer.history.validation_scores()[-1]
+        if not self.active or score is None or not score > self.highest \
+                or exploded_at_epoch_end(trainer.history):
+            return
+        self.highest, self.epoch = score, epoch
+        self.kept = [value.copy() for value in _arrays(trainer.net)]
+
+    def on_train_end(self, trainer) -> None:
+        if self.kept is None or self.epoch == trainer.epoch:
+            return
+        for value, kept in zip(_arrays(trainer.net), self.kept, strict=True):
+            value[...] = kept
+        trainer.history.meta["best_weights"] = {
+            "epoch": self.epoch,
+            "note": f"the weights of epoch {self.epoch} of {trainer.epoch} (the best validation "
+                    f"score, as best.safetensors) were put back at the end"}
+
+
+def _arrays(net) -> list:
+    """Every parameter value and buffer of `net`, in a fixed order (the arrays themselves)."""
+    return [p.value for p in net.parameters()] + [
+        b for layer in net.modules() for b in layer.buffers.values()]

@@ -46,7 +46,7 @@ from babysit.validation import positive_int
 
 __all__ = ["SUFFIX", "BEST_NAME", "EPOCHS_DIR", "checkpoint_path", "state_path", "models_in",
            "model_path", "save", "load", "read_meta", "architecture", "build", "save_training",
-           "restore_training", "Checkpoints"]
+           "restore_training", "Checkpoints", "stops_deferred"]
 
 SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors
@@ -343,7 +343,7 @@ class Checkpoints(Callback):
                                       f"{exploded}")
         # the epoch's files as one: a stop that comes while they are written waits for them,
         # so that it never leaves a checkpoint half made or the history without its state
-        with _stops_deferred():
+        with stops_deferred():
             with trainer.evaluated_weights():
                 if self.every_epoch:  # a new file each epoch: no fsync (best and state have one)
                     _save_model(self.epoch_path(epoch), trainer.net, self.preprocess, meta,
@@ -363,17 +363,18 @@ class Checkpoints(Callback):
 
 
 # The signals that stop a run (Ctrl-C's SIGINT, SIGTERM, SIGHUP), held back while an epoch's
-# files are written.
+# files are written (and while a search writes its journal file: `babysit.search.studies`).
 _STOPS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
                if hasattr(signal, name))
 
 
 @contextlib.contextmanager
-def _stops_deferred() -> Iterator[None]:
+def stops_deferred() -> Iterator[None]:
     """Within the block, a stopping signal is noted instead of acted on; after it, the
     handlers that were in place come back and the first signal noted is handed to its own
     (Ctrl-C's KeyboardInterrupt, `finish.Stopped`, or the default action, sent again). Off
-    the main thread, where Python allows no handler, nothing changes."""
+    the main thread, where Python allows no handler, nothing changes. Blocks may nest: an
+    inner one hands its signal to the outer one's note."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -65,6 +65,8 @@ from babysit.validation import positive_int
 # scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.
 SATURATION = 0.99
 HISTOGRAM_BINS = 30
+# The most values a histogram's counts are taken on (`histogram`)
+HISTOGRAM_VALUES = 2**14
 
 
 def _auto_every(trainer, n_train: int, samples: int) -> int:
@@ -89,9 +91,15 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
     """Summary of an array for JSON: mean, std, fraction non-finite, and a histogram.
 
     Returns {"mean", "std", "nonfinite", "lo", "hi", "counts"}: `counts` has `bins`
-    equal-width bins spanning [lo, hi] of the finite values (empty when none are).
+    equal-width bins spanning [lo, hi] of the finite values (empty when none are). The
+    mean, spread, range and non-finite fraction are those of every value; the counts are
+    those of at most HISTOGRAM_VALUES of the finite values (`strided_sample`), since
+    counting into bins is the dearest pass (a bincount of a 128 x 1024 probe layer costs
+    more than all the rest of its summary) and 2^14 values give every bin's share to
+    within a percent, finer than a chart draws it.
     """
-    v = np.asarray(to_numpy(values)).ravel()
+    a = np.asarray(to_numpy(values))
+    v = a.ravel()
     lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
     finite = v if math.isfinite(lo) and math.isfinite(hi) else v[np.isfinite(v)]
     out = {"nonfinite": float(1 - finite.size / v.size) if v.size else 0.0}
@@ -103,7 +111,8 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
         lo, hi = lo - 0.5, hi + 0.5
     # Equal-width bins by arithmetic and one bincount (np.histogram's general path costs 5x);
     # the maximum lands in the last bin, as np.histogram puts it.
-    index = ((finite - lo) * (bins / (hi - lo))).astype(np.int32)
+    counted = strided_sample(a if finite is v else finite, HISTOGRAM_VALUES)
+    index = ((counted - lo) * (bins / (hi - lo))).astype(np.int32)
     np.minimum(index, bins - 1, out=index)
     counts = np.bincount(index, minlength=bins)
     mean = float(finite.sum(dtype=np.float64)) / finite.size
@@ -151,13 +160,21 @@ def identical_units(W) -> dict:
     equal the first unit's (`identical`), read on IDENTICAL_ROWS evenly spaced inputs. All of
     them: symmetry was never broken (a constant initialization gives every unit the same
     gradient, so they stay copies; units silent because their inputs died keep their own
-    weights). Else {}."""
+    weights). Else {}. The rows are compared in W's own float32 (a difference of two
+    float32 weights rounds by 6e-8 of itself, far inside the tolerance)."""
     step = max(1, -(-W.shape[0] // IDENTICAL_ROWS)) if W.ndim == 2 else 1
-    W = np.asarray(to_numpy(W[::step]), dtype=np.float64)
-    if W.ndim != 2 or W.shape[1] < 2 or not np.isfinite(W).all():
+    W = np.asarray(to_numpy(W[::step]))
+    if W.ndim != 2 or W.shape[1] < 2:
         return {}
-    tol = IDENTICAL_TOL * max(float(np.abs(W).max()), 1e-12)
-    return {"identical": float((np.abs(W - W[:, :1]) <= tol).all(axis=0)[1:].mean())}
+    top, bottom = float(W.max()), float(W.min())   # a NaN anywhere makes them NaN
+    if not (math.isfinite(top) and math.isfinite(bottom)):
+        return {}
+    tol = IDENTICAL_TOL * max(top, -bottom, 1e-12)
+    # only the units that match the first on the first row can match it on all of them
+    # (a learned layer: none, so the rest is never read)
+    alike = np.flatnonzero(np.abs(W[0, 1:] - W[0, 0]) <= tol) + 1
+    same = (np.abs(W[:, alike] - W[:, :1]) <= tol).all(axis=0).sum() if alike.size else 0
+    return {"identical": float(same) / (W.shape[1] - 1)}
 
 
 class UpdateRatios(Callback):
@@ -231,7 +248,8 @@ class LayerStats(Callback):
     training step reads (Param.grad, BatchNorm buffers, random generators) is touched and
     no copy of the network is made. Left to itself (`every` None), the monitor takes about
     `samples` samples a run, but none closer than PROBE_SPACING probe batches' worth of
-    training examples or one epoch, whichever is less. Writes
+    training examples or one epoch, whichever is less, also to the sample at the run's
+    planned end (an in-run sample that close to it is left to the end's). Writes
 
     history.monitors["layers"] = {"every", "probe_size", "names", "kinds",
         "probe_labels": C counts of the probe's labels (None for regression),
@@ -257,11 +275,16 @@ class LayerStats(Callback):
         self._probe = None
         self._grads = None  # the probe's gradient buffers, by parameter name, during a fit
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
+        self._last = 0    # the last iteration an in-run sample may fall on
 
     def on_train_begin(self, trainer, X, y, val) -> None:
+        per_epoch = math.ceil(X.shape[0] / trainer.batch_size)
         spacing = min(math.ceil(PROBE_SPACING * self.probe_size / trainer.batch_size),
-                      math.ceil(X.shape[0] / trainer.batch_size))
+                      per_epoch)
         self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
+        # the planned end, a resumed run's as the uninterrupted one's, is sampled anyway
+        end = per_epoch * trainer.epochs
+        self._last = end if self.every or end % self._every == 0 else end - spacing
         if self._probe is None:
             n = X.shape[0]
             pick = np.sort(make_rng(self.seed).choice(n, min(self.probe_size, n), replace=False))
@@ -284,7 +307,7 @@ class LayerStats(Callback):
             self._sample(trainer, trainer.iteration)
 
     def after_update(self, trainer, iteration: int) -> None:
-        if self._every and (iteration + 1) % self._every == 0:
+        if self._every and (iteration + 1) % self._every == 0 and iteration < self._last:
             self._sample(trainer, iteration + 1)
 
     def on_train_end(self, trainer) -> None:
@@ -303,11 +326,13 @@ class LayerStats(Callback):
                 p.restore_grad(held[name])
 
     def _record(self, trainer, iteration: int) -> None:
-        """One sample, with the probe's gradients going into the monitor's buffers."""
+        """One sample, with the probe's gradients going into the monitor's buffers (a wide
+        Linear layer's weight gradient only as its norm: `linear_grad_norms`)."""
         x, y = self._probe
-        activations, backwards = [], []
-        net_layers = _layers(trainer.net)
-        for layer in net_layers:
+        layers = _layers(trainer.net)
+        activations, backwards, inputs = [], [], []
+        for layer in layers:
+            inputs.append(x)
             x, backward = layer.forward(x, train=False)
             activations.append({**histogram(x), **unit_health(layer, x),
                                 **(identical_units(layer.params["W"].value)
@@ -317,6 +342,7 @@ class LayerStats(Callback):
         scores = to_numpy(x)
         finite = bool(np.isfinite(scores).all())
         probe_loss = None
+        norms = {}   # parameter name -> the norm of its gradient, where taken without it
         if finite:
             probe_loss, dout = trainer.loss(x, y)
             probe_loss = float(probe_loss) if math.isfinite(probe_loss) else None
@@ -325,26 +351,57 @@ class LayerStats(Callback):
                 if summary["nonfinite"] == 0:  # ||d||^2 = N (std^2 + mean^2)
                     grad_norms[i] = math.sqrt(dout.size * (summary["std"] ** 2
                                                            + summary["mean"] ** 2))
-                if i:
+                if _gram_cheaper(layers[i], inputs[i]):
+                    prefix = f"{i}." if layers[i] is not trainer.net else ""
+                    norms.update({prefix + name: norm for name, norm
+                                  in linear_grad_norms(inputs[i], dout).items()
+                                  if name in layers[i].params})
+                    dout = dout @ layers[i].params["W"].value.T if i else None
+                elif i:
                     dout = backwards[i](dout)
                 else:   # no use for dL/d(input)
-                    net_layers[0].backward_params(backwards[0], dout)
-        layers = trainer.history.monitors["layers"]
+                    layers[0].backward_params(backwards[0], dout)
+        rec = trainer.history.monitors["layers"]
         predicted = None
         if trainer.loss.classification:
             n_classes = scores.shape[1]
-            if layers["probe_labels"] is None:
-                layers["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
+            if rec["probe_labels"] is None:
+                rec["probe_labels"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
             if finite:
                 predicted = np.bincount(scores.argmax(axis=1), minlength=n_classes).tolist()
-        layers["samples"].append(records.LayerSample(iteration=iteration, loss=probe_loss,
-                                             activations=activations, gradients=gradients,
-                                             grad_norm=grad_norms, predicted=predicted))
+        rec["samples"].append(records.LayerSample(iteration=iteration, loss=probe_loss,
+                                          activations=activations, gradients=gradients,
+                                          grad_norm=grad_norms, predicted=predicted))
         params = trainer.history.monitors["params"]
         params["iterations"].append(iteration)
         for name, p in trainer.net.named_params().items():
-            params["grad_norm"][name].append(_finite_norm(p.grad) if finite else None)
+            norm = norms[name] if name in norms else _norm(p.grad) if finite else None
+            params["grad_norm"][name].append(norm if norm is not None and math.isfinite(norm)
+                                             else None)
             params["value_norm"][name].append(_finite_norm(p.value))
+
+
+def _gram_cheaper(layer, x) -> bool:
+    """Whether `linear_grad_norms` costs less than forming the weight gradient of `layer`
+    for the input x (N, n_in): a Linear layer with N (n_in + n_out) < n_in n_out."""
+    if not isinstance(layer, Linear):
+        return False
+    n_in, n_out = layer.params["W"].shape
+    return x.shape[0] * (n_in + n_out) < n_in * n_out
+
+
+def linear_grad_norms(x, dy) -> dict:
+    """The gradient norms of a Linear layer (y = x @ W + b) for its input x (N, n_in) and
+    dL/dy (N, n_out), without forming dL/dW = x^T dy (n_in, n_out):
+    ||x^T dy||^2 = sum((x x^T) * (dy dy^T)), two N x N products (N^2 (n_in + n_out)
+    multiply-adds instead of N n_in n_out: for a 128-row probe of a 3072 x 1024 layer 6x
+    fewer), the last sum in float64. Returns {"W": ||dL/dW||, "b": ||dL/db||} (NaN when not
+    finite)."""
+    xp = get_array_module(x)
+    gram = (x @ x.T).astype(xp.float64)
+    square = float(xp.einsum("ij,ij->", gram, (dy @ dy.T).astype(xp.float64)))
+    return {"W": math.sqrt(max(square, 0.0)) if math.isfinite(square) else math.nan,
+            "b": _norm(dy.sum(axis=0))}
 
 
 def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarray]:
@@ -563,4 +620,4 @@ def default(image_shape=None, **meta) -> list[Callback]:
 
 __all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "data_rows",
            "default", "engine_setup", "histogram", "identical_units", "layer_names",
-           "picture_values", "strided_sample", "unit_health"]
+           "linear_grad_norms", "picture_values", "strided_sample", "unit_health"]

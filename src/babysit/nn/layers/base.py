@@ -91,15 +91,16 @@ class Param:
         """Mark the gradient as stale: the next write replaces it instead of adding."""
         self._stale = True
 
-    def accumulate(self, op, *args, **kwargs) -> None:
-        """`grad += op(*args, **kwargs)` for an array function that takes `out=` (np.matmul,
-        np.sum, np.multiply, or the same of the array's module): when the gradient is stale,
-        `op` writes into it directly, with no temporary and no pass to zero it."""
+    def accumulate(self, op, *args) -> None:
+        """`grad += op(*args)` for an array function that takes `out=` (np.matmul, np.multiply,
+        an array's bound `sum` with the axis given positionally, or the same of the array's
+        module): when the gradient is stale, `op` writes into it directly, with no temporary
+        and no pass to zero it."""
         if self._stale:
-            op(*args, out=self._grad, **kwargs)
+            op(*args, out=self._grad)
             self._stale = False
         else:
-            self._grad += op(*args, **kwargs)
+            self._grad += op(*args)
 
     def swap_grad(self, grad):
         """Put `grad` (an array like `value`) in as this Param's gradient, stale (the next

@@ -60,8 +60,8 @@ class BatchNorm(Layer):
         y = x_hat * gamma.value + beta.value
 
         def backward(dy):
-            gamma.accumulate((dy * x_hat).sum, axis=0)    # gamma.grad += (dy * x_hat).sum(0)
-            beta.accumulate(dy.sum, axis=0)                # beta.grad += dy.sum(axis=0)
+            gamma.accumulate((dy * x_hat).sum, 0)    # gamma.grad += (dy * x_hat).sum(axis=0)
+            beta.accumulate(dy.sum, 0)                # beta.grad += dy.sum(axis=0)
             dx_hat = dy * gamma.value
             if not train:
                 return dx_hat * inv_std

@@ -54,7 +54,7 @@ class Linear(Layer):
         def backward(dy, input_grad: bool = True):
             W.accumulate(matmul, x.T, dy)           # W.grad += x.T @ dy
             if b is not None:
-                b.accumulate(dy.sum, axis=0)        # b.grad += dy.sum(axis=0)
+                b.accumulate(dy.sum, 0)             # b.grad += dy.sum(axis=0)
             return dy @ W.value.T if input_grad else None
 
         matmul = get_array_module(x).matmul

@@ -125,6 +125,8 @@ class Evidence:
     batch_size: int | None = None
     nonfinite_at: int | None = None        # first iteration whose loss is NaN or inf
     dropout: float | None = None           # the strongest dropout rate (meta["dropout"])
+    adaptive: bool = False                 # the optimizer scales each weight's step by its
+                                           # own gradient history (meta["optimizer"]: Adam...)
     curve: LossCurve | None = None
     penalty_share: float | None = None     # reg_loss / loss over the last tenth of the run
     train_acc: float | None = None
@@ -172,7 +174,8 @@ class Evidence:
         e = cls(history=history, setup=setup, chance_loss=chance,
                 loss_floor=loss_floor(setup),
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
-                dropout=meta.get("dropout"))
+                dropout=meta.get("dropout"),
+                adaptive=str(meta.get("optimizer") or "").startswith(ADAPTIVE_OPTIMIZERS))
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
         if bad.any():

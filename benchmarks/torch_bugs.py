@@ -95,7 +95,8 @@ def sorted_by_label() -> tuple[torch.Tensor, ...]:
 
 
 def raw_pixels() -> tuple[torch.Tensor, ...]:
-    """The digits as the file holds them, 0..16 per pixel, times 16 (0..255, as images)."""
+    """The digits at the file's own scale, 0..16 per pixel (bs.data.load gives [0, 1]; the
+    case was first written as "0..255", but the factor 16 gives 0..16), not standardized."""
     data = bs.data.load("digits")
     return (torch.tensor(data.train.X * 16, dtype=torch.float32),
             torch.tensor(data.train.y, dtype=torch.long),
@@ -394,7 +395,7 @@ CASES = [
                                                                           lr=0.05))),
     Case("data sorted by label, not shuffled", "batches_sorted_by_label", "tune",
          Loop(data=sorted_by_label, shuffle=False)),
-    Case("pixels 0..255, not standardized", "unscaled_inputs", "confirm",
+    Case("pixels 0..16, not standardized", "unscaled_inputs", "confirm",
          Loop(data=raw_pixels, optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=0.01))),
     Case("gradient clipped to max_norm=1e-4", "gradients_clipped", "tune",
          Loop(clip=1e-4, optimizer=lambda m: torch.optim.SGD(m.parameters(), lr=0.1))),

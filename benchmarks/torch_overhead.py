@@ -78,7 +78,7 @@ CASES = [
     ("digits MLP 64-100-100-10", digits_mlp, digits_data, 64, 15),
     ("digits CNN conv16-pool-linear", digits_cnn, digits_data, 64, 15),
     ("MNIST-shaped MLP 784-512-512-10", mnist_mlp, mnist_shaped_data, 128, 3),
-    ("MNIST-shaped CNN, examples' Net", MnistNet, lambda: mnist_shaped_data(2048), 64, 2),
+    ("MNIST-shaped CNN, examples' Net", MnistNet, lambda: mnist_shaped_data(2048), 64, 3),
 ]
 
 

@@ -383,3 +383,63 @@ def test_a_small_penalty_with_validation_holding_is_not_blamed_for_the_accuracy(
 def test_a_penalty_is_blamed_when_it_is_a_large_share_or_validation_fell_from_its_best():
     assert "reg_too_strong" in _penalized(0.4, 0.85, 0.86)     # the zoo's L2: 42-98%
     assert "reg_too_strong" in _penalized(0.18, 0.70, 0.86)    # spiral L1: 0.66 -> 0.56
+
+
+def _fitting_run(optimizer, ratio, dead=None):
+    """A run that fits (98% / 96%) under `optimizer` (its meta string), its weights moving by
+    `ratio` of their size per update (in the first fifth when a ReLU layer's dead share went
+    `dead` (start, end), and by 5e-3 after)."""
+    h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.05, train_acc=[0.9, 0.98],
+                 val_acc=[0.9, 0.96])
+    h.meta["optimizer"] = optimizer
+    ratios = [ratio] * 30 if dead is None else [ratio] * 6 + [5e-3] * 24
+    h.monitors["update_ratio"] = {"every": 10, "iterations": list(range(10, 310, 10)),
+                                  "weights": ["fc1.weight"], "params": {"fc1.weight": ratios}}
+    if dead is not None:
+        act = {"mean": 0.0, "std": 1.0, "nonfinite": 0.0, "lo": 0.0, "hi": 1.0, "counts": [1]}
+        h.monitors["layers"] = {
+            "names": ["fc1 Linear", "relu() call 1"], "kinds": ["Linear", "relu"],
+            "samples": [{"iteration": i, "loss": None, "predicted": None, "grad_norm": None,
+                         "activations": [act, {**act, "dead": share}]}
+                        for i, share in ((0, dead[0]), (300, dead[1]))]}
+    return h
+
+
+@pytest.mark.parametrize("optimizer, named", [("SGD(lr=0.1, momentum=0)", True),
+                                              ("Adadelta(lr=1.0, rho=0.9)", False),
+                                              ("Adam(lr=0.001, betas=(0.9, 0.999))", False)])
+def test_large_update_ratios_blame_the_rate_only_where_the_step_follows_the_gradient(
+        optimizer, named):
+    """pytorch/examples' Net under Adadelta 1.0 moves its 9216-input layer by 3.5e-2 of its
+    size per update and fits: an adaptive optimizer moves each weight by about its rate, so
+    there the ratio is a note; under SGD it is a rate too high."""
+    causes = {f.cause for f in diagnose(_fitting_run(optimizer, 3.5e-2))
+              if f.severity != "info"}
+    assert causes == ({"lr_too_high"} if named else set())
+
+
+@pytest.mark.parametrize("optimizer, early, named", [("SGD(lr=1.0)", 0.1, True),
+                                                     ("Adam(lr=0.001)", 1.9e-2, False)])
+def test_units_that_die_in_a_fitting_network_blame_only_a_large_gradient_step(
+        optimizer, early, named):
+    """28% of a functional ReLU layer died in a network that fits: after SGD's first updates
+    of 0.1 of the weights that is the rate; after Adam's 1.9e-2 at its default 1e-3 (its
+    usual first steps on PyTorch's initialization) it is a note."""
+    findings = diagnose(_fitting_run(optimizer, early, dead=(0.05, 0.28)))
+    alarms = [f.cause for f in findings if f.severity != "info"]
+    assert alarms == (["lr_too_high"] if named else [])
+    assert named or "dead_units" in {f.cause for f in findings}  # still noted
+
+
+def test_unscaled_inputs_are_a_warning_even_in_a_run_that_learns():
+    """SGD on digits' pixels 0..16 reaches 93%: the inputs' typical size of 7.7 is still a
+    warning (every initialization is sized for unit inputs); standardized inputs are quiet."""
+    def run(mean, std):
+        h = _history(2.3 * np.exp(-np.arange(300) / 30) + 0.05, train_acc=[0.9, 0.95],
+                     val_acc=[0.9, 0.93])
+        h.monitors["data"] = {"n": 1078, "feature_mean": [mean] * 64, "feature_std": [std] * 64,
+                              "class_counts": None, "val_class_counts": None}
+        return [f for f in diagnose(h) if f.severity != "info"]
+    alarms = run(4.9, 6.0)
+    assert [f.cause for f in alarms] == ["unscaled_inputs"] and "7.75" in alarms[0].evidence
+    assert run(0.0, 1.0) == []

@@ -80,15 +80,22 @@ def test_too_few_updates_instead_of_a_guess():
     assert "36 updates" in top.evidence
 
 
-def _with_layers(h, identical=None):
-    """A History with a layers record of one hidden Linear (and the output), start and end."""
+def _with_layers(h, identical=None, start=None, dead=(0.0, 0.0)):
+    """A History with a layers record of one hidden Linear (and the output), start and end:
+    `identical` the hidden layer's share of copies at the end (and the start, unless `start`
+    gives (hidden, output) shares there), `dead` its ReLU's dead share at start and end."""
     act = {"mean": 0.0, "std": 1.0, "nonfinite": 0.0, "lo": -1.0, "hi": 1.0, "counts": [1]}
-    hidden = {**act, **({"identical": identical} if identical is not None else {})}
+
+    def layers(hidden, out, dead_now):
+        shown = {**act, **({"identical": hidden} if hidden is not None else {})}
+        return [shown, {**act, "dead": dead_now}, {**act, "identical": out}]
+
+    first = layers(*(start or (identical, 0.0)), dead[0])
     h.monitors["layers"] = {
         "names": ["0 Linear", "1 ReLU", "2 Linear"], "kinds": ["Linear", "ReLU", "Linear"],
         "samples": [{"iteration": i, "loss": None, "predicted": None, "grad_norm": None,
-                     "activations": [hidden, {**act, "dead": 0.0}, {**act, "identical": 0.0}]}
-                    for i in (0, 400)]}
+                     "activations": acts}
+                    for i, acts in ((0, first), (400, layers(identical, 0.0, dead[1])))]}
     return h
 
 
@@ -99,6 +106,21 @@ def test_symmetry_named_when_a_layers_units_stay_identical():
     assert top.cause == "symmetry" and top.concerns == ("0 Linear",)
     h = _with_layers(_history(_setup(), 1.2 + 0.01 * rng.standard_normal(400), 0.25), 0.0)
     assert "symmetry" not in {f.cause for f in diagnose(h)}
+
+
+def test_units_that_started_as_copies_explain_the_dead_ones():
+    """All weights zero (random biases): every unit of the hidden layer and of the one after it
+    started as a copy, the biases told them apart later, and half the ReLUs are silent from
+    the start. Symmetry is the root; a layer zeroed under a random one (LoRA's B) is not."""
+    rng = np.random.default_rng(0)
+    losses = 1.2 + 0.01 * rng.standard_normal(400)
+    h = _with_layers(_history(_setup(), losses, 0.45), 0.0, start=(1.0, 1.0), dead=(0.5, 0.5))
+    top = next(f for f in diagnose(h) if f.severity != "info")
+    assert top.cause == "symmetry" and top.concerns == ("0 Linear",)
+    assert "dead_units" not in {f.cause for f in diagnose(h)}  # claimed: symmetry explains it
+    h = _with_layers(_history(_setup(), losses, 0.45), 0.0, start=(1.0, 0.0), dead=(0.5, 0.5))
+    causes = [f.cause for f in diagnose(h) if f.severity != "info"]
+    assert "symmetry" not in causes and causes[0] == "dead_units"
 
 
 def test_dropout_too_strong_names_the_rate_when_it_underfits():

@@ -200,7 +200,8 @@ MINE = {"gradients_not_zeroed", "no_gradient", "no_optimizer_step", "eval_mode_t
         "train_mode_evaluation", "params_not_in_optimizer", "frozen_params",
         "params_without_gradient", "reg_too_strong", "softmax_wrong_dim", "summed_loss",
         "labels_without_signal", "class_imbalance", "target_broadcast", "lr_decayed_too_fast",
-        "batches_sorted_by_label", "gradients_clipped", "refused", ""}
+        "batches_sorted_by_label", "gradients_clipped", "symmetry", "unscaled_inputs",
+        "refused", ""}
 
 
 def test_the_fast_subset_of_the_torch_bugs_is_named_first(bugs):

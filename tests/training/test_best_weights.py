@@ -43,3 +43,13 @@ def test_the_run_ends_with_the_network_its_folder_keeps_as_best(tmp_path):
     kept, _ = checkpoint.load(tmp_path / "best.safetensors")
     for name, p in trainer.net.named_params().items():
         np.testing.assert_array_equal(p.value, kept.named_params()[name].value)
+
+
+def test_among_epochs_level_on_validation_accuracy_the_lower_validation_loss_is_best():
+    # 18 validation rows: the accuracy reaches its ceiling at epoch 2 and stays there while
+    # the loss goes on falling, so the first epoch at 1.0 is not the best-trained one
+    history = bs.History(val_acc=[0.9, 1.0, 1.0, 1.0], val_loss=[0.6, 0.4, 0.2, 0.3])
+    keys = history.validation_keys()
+    assert keys.index(max(keys)) == 2
+    regression = bs.History(val_acc=[None, None], val_loss=[0.5, 0.3])
+    assert regression.validation_keys() == [(-0.5,), (-0.3,)]

@@ -30,6 +30,7 @@ from babysit.diagnose.symptoms import (
     SCALE_HIGH,
     SCALE_LOW,
     STILL_FALLING,
+    SYMMETRY_SHARE,
     UNDERFIT_ACC,
     Symptom,
     val_fell,
@@ -64,10 +65,12 @@ class Cause:
     supersedes: tuple[str, ...] = ()
 
 
-def _from(symptom: str) -> Callable:
-    """A test that applies when `symptom` is still unexplained, at its severity."""
+def _from(*names: str) -> Callable:
+    """A test that applies when one of the symptoms `names` is still unexplained, at the
+    severity of the worst of them."""
     def test(e, open_):
-        return (open_[symptom].severity, "") if symptom in open_ else None
+        found = [open_[name] for name in names if name in open_]
+        return (worst(found, "info"), "") if found else None
     return test
 
 
@@ -176,8 +179,11 @@ def _unscaled_silence(e, open_):
 
 
 def _unscaled_inputs(e, open_):
+    """Inputs far from unit scale: a warning on their own (the thresholds' reason is beside
+    symptoms.SCALE_LOW), even in a run that learns (SGD on digits' pixels 0..16 reaches 93%),
+    as a softmax before the loss is."""
     text = _unscaled(e)
-    return ("info", text) if text else None
+    return ("warning", text) if text else None
 
 
 def _reg_too_strong(e, open_):
@@ -211,8 +217,12 @@ def _lr_too_high(e, open_):
         return "warning", ""
     if "ratio_high" in open_ and open_["ratio_high"].severity != "info":
         return "warning", ""
+    # units that died after large first updates; an adaptive optimizer's first updates are
+    # large at its default rate too (symptoms.RATIO_HIGH), so there the large steps must show
+    # elsewhere as well: in the fit (dead_grew above a note) or a loss that jitters (noisy)
     early = max(e.early_ratios.values(), default=0.0)
-    if "dead_grew" in open_ and open_["dead_grew"].severity != "info" and early > RATIO_HIGH:
+    if "dead_grew" in open_ and early > RATIO_HIGH and (
+            open_["dead_grew"].severity != "info" or "noisy" in open_):
         return "warning", (f"early in the run updates were {early:.2g} of the weights' size "
                            f"(want ~1e-3)")
     return None
@@ -260,6 +270,12 @@ def _layers_in(*names: str) -> Callable[[Evidence], tuple[str, ...]]:
     return concerns
 
 
+def _symmetric_layers(e):
+    return tuple(n for n, v in e.identical.items() if v >= SYMMETRY_SHARE) + tuple(
+        n for n, v in e.identical_start.items()
+        if min(v) >= SYMMETRY_SHARE and e.identical.get(n, 0) < SYMMETRY_SHARE)
+
+
 def _dead_layers(e):
     return tuple(n for n, v in e.dead.items() if max(v) >= DEAD_WARNING)
 
@@ -301,9 +317,10 @@ CAUSES: tuple[Cause, ...] = (
     Cause("symmetry", "symmetry not broken",
           "Initialize the weights randomly (He or Xavier), not with a constant: units that "
           "start equal get equal gradients and stay copies of each other.",
-          ("units_identical", "gradient_vanishes", "dead_start", "dead_grew", "saturated_start",
-           "saturated_grew", "ratio_low", "ratio_high", "initial_loss_far", "val_at_chance",
-           "noisy", *_LOSS, *_OUTCOME), _from("units_identical"), _layers_in("identical")),
+          ("units_identical", "units_started_identical", "gradient_vanishes", "dead_start",
+           "dead_grew", "saturated_start", "saturated_grew", "ratio_low", "ratio_high",
+           "initial_loss_far", "val_at_chance", "noisy", *_LOSS, *_OUTCOME),
+          _from("units_identical", "units_started_identical"), _symmetric_layers),
     Cause("dropout_too_strong", "dropout too strong",
           "Lower the dropout rate to 0.2-0.5: at this rate the layer sees too few units to "
           "learn from.", ("underfit", "high_plateau", "loss_flat", "loss_slow"),

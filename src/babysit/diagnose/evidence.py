@@ -19,9 +19,10 @@ from babysit.diagnose.setup import chance_loss, loss_floor
 __all__ = ["ADAPTIVE_OPTIMIZERS", "moving_average", "when", "LossCurve", "Evidence"]
 
 # Optimizers (by the name meta["optimizer"] starts with) that scale each weight's step by its
-# own gradient history: their first steps are about the learning rate in every weight
+# own gradient history: their first steps are about the learning rate in every weight, so
+# their update ratio reads the rate against the weights' initial scale, not the gradient
 ADAPTIVE_OPTIMIZERS = ("Adam", "AdamW", "NAdam", "RAdam", "Adamax", "RMSprop", "Adagrad",
-                       "Adadelta")
+                       "Adadelta", "Adafactor", "SparseAdam")
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -144,6 +145,8 @@ class Evidence:
     saturated: dict = field(default_factory=dict)    # layer name -> (at start, at end)
     identical: dict = field(default_factory=dict)    # hidden layer -> share of its units
                                                      # equal to its first, at the end
+    identical_start: dict = field(default_factory=dict)  # hidden layer -> (its share at the
+                                                     # start, the next weighted layer's)
     depth_gain: float | None = None        # ||dL/d first layer out|| / ||dL/d scores||, start
     hidden_gain: float | None = None       # ... / ||dL/d last hidden Linear out|| (>= 2 hidden)
     data_loss_first: float | None = None   # the data loss before any update (on the probe
@@ -247,8 +250,12 @@ class Evidence:
             if "saturated" in a1:
                 self.saturated[name] = (a0.get("saturated", a1["saturated"]), a1["saturated"])
         weighted = [i for i, a in enumerate(last["activations"]) if a and "identical" in a]
-        for i in weighted[:-1]:  # the output layer's units answer different classes anyway
+        for i, after in zip(weighted, weighted[1:], strict=False):
+            # the output layer's units answer different classes anyway: hidden layers only
             self.identical[names[i]] = last["activations"][i]["identical"]
+            shares = [(first["activations"][k] or {}).get("identical") for k in (i, after)]
+            if None not in shares:
+                self.identical_start[names[i]] = tuple(shares)
         if first["iteration"] == 0 and first.get("loss") is not None:
             self.data_loss_first = first["loss"]
         norms = first.get("grad_norm")

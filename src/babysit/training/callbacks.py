@@ -74,8 +74,9 @@ class EarlyStopping(Callback):
 
 class BestWeights(Callback):
     """End training with the network of the epoch that `Checkpoints` saves as best.safetensors
-    (the first epoch of the highest `History.validation_scores`: validation accuracy, or a
-    regression's validation loss; an epoch whose loss exploded is never the best), so that
+    (the highest `History.validation_keys`: validation accuracy, the lower validation loss
+    among epochs level on it, or a regression's validation loss; an epoch whose loss
+    exploded is never the best), so that
     the scores a run prints are those of the model `babysit predict` loads from its folder,
     not of wherever the last epoch wandered.
 
@@ -87,10 +88,10 @@ class BestWeights(Callback):
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         self.active = val is not None and trainer.average is None
-        self.highest, self.kept, self.epoch = -math.inf, None, None
+        self.highest, self.kept, self.epoch = (-math.inf,), None, None
 
     def on_epoch_end(self, trainer, epoch: int) -> None:
-        score = trainer.history.validation_scores()[-1]
+        score = trainer.history.validation_keys()[-1]
         if not self.active or score is None or not score > self.highest \
                 or exploded_at_epoch_end(trainer.history):
             return

@@ -290,10 +290,11 @@ class Checkpoints(Callback):
       trainer averages), with meta {"epoch", "train_acc", "val_acc"}; not with every_epoch=False;
       with keep_last=k only the newest k of them stay (a long run of short epochs would
       otherwise leave hundreds of files);
-    - best.safetensors: the same for the epoch with the highest validation accuracy so far,
-      or for a regression the lowest validation loss (the earliest on ties; only when the
-      trainer validates), never an epoch whose loss exploded (the diagnosis's
-      `exploded_at_epoch_end`; history.meta["best_refused"] says why);
+    - best.safetensors: the same for the epoch with the highest validation accuracy so far
+      (the lower validation loss among epochs level on it), or for a regression the lowest
+      validation loss (`History.validation_keys`; only when the trainer validates), never an
+      epoch whose loss exploded (the diagnosis's `exploded_at_epoch_end`;
+      history.meta["best_refused"] says why);
     - state.safetensors: the training state that `Trainer.resume(run_dir)` continues from,
       after the last epoch and, on the way, every `STATE_EVERY_SECONDS`;
     - history.json: the History, written with the state (just before it), so that a run
@@ -327,7 +328,7 @@ class Checkpoints(Callback):
 
     def on_epoch_end(self, trainer, epoch: int) -> None:
         h = trainer.history
-        scores = h.validation_scores()       # accuracy, or a regression's negated val loss
+        scores = h.validation_keys()   # accuracy then val loss, or a regression's val loss
         val = scores[-1] if scores else None
         meta = {**self.meta, "epoch": epoch,
                 "train_acc": h.train_acc[-1] if h.train_acc else None,

@@ -61,6 +61,19 @@ class History:
             return list(self.val_acc)
         return [None if v is None else -v for v in self.val_loss]
 
+    def validation_keys(self) -> list[tuple[float, ...] | None]:
+        """Per epoch, what picks the best epoch (best.safetensors, `BestWeights`): the
+        validation score (`validation_scores`) and, among epochs level on it, the lower
+        validation loss. On a few validation rows the accuracy ties at its ceiling for many
+        epochs (18 rows: every epoch from the fifth at 1.0); the first of them is the least
+        trained, the loss still tells them apart. Tuples compare in that order."""
+        scores = self.validation_scores()
+        if not any(v is not None for v in self.val_acc):
+            return [None if s is None else (s,) for s in scores]
+        losses = [*self.val_loss, *[None] * (len(scores) - len(self.val_loss))]
+        return [None if s is None else (s, -math.inf if v is None else -v)
+                for s, v in zip(scores, losses, strict=False)]
+
     def epochs_axis(self) -> list[float]:
         """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch)."""
         return [(i + 1) / self.iters_per_epoch for i in range(len(self.loss))]

@@ -6,11 +6,20 @@ NumPy is first imported, so that OpenBLAS reads it.
 """
 
 import os
+import signal
 
 import pytest
 
 for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(variable, "1")
+
+# A shell without job control starts a background command (`make test &`, a CI step run
+# with `&`) with SIGINT ignored, and an ignored signal stays ignored across exec: the runs
+# the tests start and then stop with a real SIGINT would never see it and run to the end.
+# The tests play a user at a terminal, where Ctrl-C reaches the run, so Ctrl-C is handled
+# here as Python's default does, and the children inherit a default disposition.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

@@ -54,7 +54,7 @@ class Optimizer:
         name -> Param (`net.named_params()`), or Params named by their position."""
         lr = self.current_lr()
         self.t += 1
-        named = params.items() if isinstance(params, dict | Mapping) else (
+        named = params.items() if isinstance(params, Mapping) else (
             (str(i), p) for i, p in enumerate(params))
         for name, p in named:
             state = self.state.get(name)

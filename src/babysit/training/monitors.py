@@ -376,8 +376,7 @@ class LayerStats(Callback):
         params["iterations"].append(iteration)
         for name, p in trainer.net.named_params().items():
             norm = norms[name] if name in norms else _norm(p.grad) if finite else None
-            params["grad_norm"][name].append(norm if norm is not None and math.isfinite(norm)
-                                             else None)
+            params["grad_norm"][name].append(_finite(norm))
             params["value_norm"][name].append(_finite_norm(p.value))
 
 
@@ -453,10 +452,14 @@ def _norm(a) -> float:
     return math.sqrt(float(get_array_module(a).einsum("i,i->", flat, flat)))  # as histogram's
 
 
+def _finite(value: float | None) -> float | None:
+    """`value`, or None when it is None or not finite (a diverging run's norm)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def _finite_norm(a) -> float | None:
     """||a|| (Frobenius) as a float, or None when it is not finite."""
-    norm = _norm(a)
-    return norm if math.isfinite(norm) else None
+    return _finite(_norm(a))
 
 
 class DataStats(Callback):

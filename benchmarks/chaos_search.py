@@ -62,10 +62,11 @@ def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
               timeout: float = 1800.0) -> dict:
     """Run the chaos and check the study. `restart()` restarts the database, once:
     `restart_after` seconds after the first process printed its first line, or once the study
-    holds `restart_at` finished trials. A process is SIGKILLed (and a new one started in its
-    place) every `kill_every` seconds, or as the study reaches each count in `kill_at`, while
-    trials remain. Counts are events, not times: a test uses them, so that a loaded machine
-    changes nothing. Returns the summary (the module's doc says its keys)."""
+    holds `restart_at` finished trials and the kills of `kill_at` are done. A process is
+    SIGKILLed (and a new one started in its place) every `kill_every` seconds, or as the study
+    reaches each count in `kill_at`, while trials remain. Counts are events, not times: a test
+    uses them, so that a loaded machine changes nothing. Returns the summary (the module's doc
+    says its keys)."""
     import optuna
 
     from babysit import search
@@ -81,6 +82,7 @@ def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
                                                        trials, epochs),
                                         env=env, stdout=out, stderr=err)
 
+    finished_trials(url, study)     # the driver and its imports are warm before any trial ends
     for i in range(processes):
         start(i)
     began = time.monotonic()
@@ -98,10 +100,6 @@ def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
                 ended.append((i, p.returncode, False))
                 del procs[i]
         done = finished_trials(url, study)
-        if not restarted and (now - began >= (restart_after or math.inf)
-                              or (restart_at is not None and done >= restart_at)):
-            restart()
-            restarted = True
         due = now >= next_kill or (killed < len(kill_at) and done >= kill_at[killed])
         if procs and due and 0 <= done < trials:
             i = rng.choice(sorted(procs))
@@ -111,6 +109,12 @@ def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
             killed += 1
             start(max([*procs, *(e[0] for e in ended)]) + 1)   # the scheduler starts another
             next_kill = now + (kill_every or math.inf)
+        # after the kill, in the same look: a driver that looks seldom still does both
+        if not restarted and (now - began >= (restart_after or math.inf)
+                              or (restart_at is not None and done >= restart_at
+                                  and killed >= len(kill_at))):
+            restart()
+            restarted = True
         time.sleep(0.5)
 
     storage = search.open_storage(url)

@@ -123,19 +123,23 @@ def test_histogram_counts_the_finite_values_and_reports_the_rest():
     assert empty["counts"] == [] and empty["nonfinite"] == 1.0
 
 
-def test_a_large_arrays_histogram_counts_an_even_sample_and_keeps_every_values_moments():
+def test_a_large_arrays_histogram_reads_an_even_sample_and_every_values_range():
+    """The counts and moments of a 300,000-value array come from an even sample (its bins'
+    shares within 2 points, its moments within a few standard errors); the range and the
+    non-finite share are every value's, so one outlier and one infinity show."""
     a = np.random.default_rng(0).standard_normal((300, 1000)).astype(np.float32)
-    a[7, 3] = np.inf
+    a[7, 3], a[100, 500] = np.inf, 40.0
     h = monitors.histogram(a)
     finite = a[np.isfinite(a)].astype(np.float64)
     assert sum(h["counts"]) <= monitors.HISTOGRAM_VALUES < finite.size
-    assert (h["lo"], h["hi"]) == (finite.min(), finite.max())
-    assert h["mean"] == pytest.approx(finite.mean(), abs=1e-6)
-    assert h["std"] == pytest.approx(finite.std(), rel=1e-6)
+    assert (h["lo"], h["hi"]) == (finite.min(), 40.0)
     assert h["nonfinite"] == pytest.approx(1 / a.size)
+    standard_error = 1 / np.sqrt(monitors.HISTOGRAM_VALUES)
+    assert h["mean"] == pytest.approx(finite.mean(), abs=4 * standard_error)
+    assert h["std"] == pytest.approx(finite.std(), rel=4 * standard_error)
     full, _ = np.histogram(finite, bins=len(h["counts"]), range=(h["lo"], h["hi"]))
     share = np.asarray(h["counts"]) / sum(h["counts"])
-    np.testing.assert_allclose(share, full / full.sum(), atol=0.01)
+    np.testing.assert_allclose(share, full / full.sum(), atol=0.02)
 
 
 def test_linear_grad_norms_are_the_norms_of_the_gradients_they_do_not_form():
@@ -268,7 +272,8 @@ def test_update_ratios_of_a_wide_layer_read_a_sample_of_it():
     ratios.on_train_begin(trainer, Xp, yp, None)
     before = net.layers[0].params["W"].value.copy()
     trainer.step(Xp, yp)
-    assert ratios._before is None    # the sample copies are dropped after the update
+    # the samples held: at most sample_size entries of each Param (300x200, 200, 200x10, 10)
+    assert ratios._samples.held.shape[1] <= 4000 + 200 + 2000 + 10
     expected = np.linalg.norm(net.layers[0].params["W"].value - before) / np.linalg.norm(before)
     got = trainer.history.monitors["update_ratio"]["params"]["0.W"][0]
     assert got == pytest.approx(expected, rel=0.06) and got != pytest.approx(expected, rel=1e-6)
@@ -300,11 +305,11 @@ def test_probe_samples_are_spaced_by_the_training_work_between_them(centred_digi
     training examples, or once an epoch when an epoch is shorter; `every` given is taken as
     it is."""
     X = centred_digits[0]
-    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats(probe_size=16)],
-                epochs=3, batch_size=8)
-    every = h.monitors["layers"]["every"]
-    assert every == math.ceil(monitors.PROBE_SPACING * 16 / 8) == 100
-    assert every > math.ceil(X.shape[0] / 8) * 3 // 5    # the 5-samples rule would be denser
+    _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats(probe_size=4)],
+                epochs=2, batch_size=8)
+    every, per_epoch = h.monitors["layers"]["every"], math.ceil(X.shape[0] / 8)
+    assert every == math.ceil(monitors.PROBE_SPACING * 4 / 8) < per_epoch
+    assert every > per_epoch * 2 // 5    # the 5-samples rule would be denser
     _, h = _fit(centred_digits, bs.mlp(64, [20], 10, seed=0), [monitors.LayerStats()],
                 epochs=5, batch_size=32)
     assert h.monitors["layers"]["every"] == math.ceil(X.shape[0] / 32)    # once an epoch
@@ -317,8 +322,8 @@ def test_data_stats_of_a_large_set_read_an_even_sample_of_rows():
     rng = np.random.default_rng(2)
     X = (rng.standard_normal((40_000, 100)) * np.arange(1, 101) + 5).astype(np.float32)
     rows = monitors.data_rows(X)
-    assert rows.base is X and 256 <= rows.shape[0] <= 2700
-    small = X[:2000]
+    assert rows.base is X and 256 <= rows.shape[0] <= monitors.DATA_VALUES // 100 + 100
+    small = X[:monitors.DATA_VALUES // 100]
     assert monitors.data_rows(small) is small
     trainer = bs.Trainer(bs.mlp(100, [], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
                          bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.DataStats()],
@@ -354,4 +359,4 @@ def test_the_first_layer_picture_of_a_wide_input_keeps_fewer_units():
                          bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.FirstLayerWeights()],
                          progress=False)
     rec = trainer.fit(X, y).monitors["first_layer"]
-    assert rec["units"] == list(range(2**15 // 784)) and len(rec["W"]) == 784
+    assert rec["units"] == list(range(2**14 // 784)) and len(rec["W"]) == 784

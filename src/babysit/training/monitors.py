@@ -65,8 +65,8 @@ from babysit.validation import positive_int
 # scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.
 SATURATION = 0.99
 HISTOGRAM_BINS = 30
-# The most values a histogram's counts are taken on (`histogram`)
-HISTOGRAM_VALUES = 2**14
+# The most values a histogram's counts and moments are taken on (`histogram`)
+HISTOGRAM_VALUES = 2**12
 
 
 def _auto_every(trainer, n_train: int, samples: int) -> int:
@@ -92,35 +92,44 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
 
     Returns {"mean", "std", "nonfinite", "lo", "hi", "counts"}: `counts` has `bins`
     equal-width bins spanning [lo, hi] of the finite values (empty when none are). The
-    mean, spread, range and non-finite fraction are those of every value; the counts are
-    those of at most HISTOGRAM_VALUES of the finite values (`strided_sample`), since
-    counting into bins is the dearest pass (a bincount of a 128 x 1024 probe layer costs
-    more than all the rest of its summary) and 2^14 values give every bin's share to
-    within a percent, finer than a chart draws it.
+    range and the non-finite fraction are those of every value (a single NaN or outlier
+    shows); the counts, mean and spread are those of at most HISTOGRAM_VALUES of the finite
+    values (`strided_sample`, across every unit): each pass over the values costs, and a
+    probe takes two histograms a layer, so a sample keeps the summary's cost flat in the
+    layer's width. 4,096 values give every bin's share to within 1.6 points and the spread
+    to about 2%, finer than a chart draws or a rule reads them (the diagnosis compares
+    spreads across layers by factors of 10).
     """
     a = np.asarray(to_numpy(values))
     v = a.ravel()
-    lo, hi = (float(v.min()), float(v.max())) if v.size else (0.0, 0.0)
-    finite = v if math.isfinite(lo) and math.isfinite(hi) else v[np.isfinite(v)]
-    out = {"nonfinite": float(1 - finite.size / v.size) if v.size else 0.0}
-    if finite.size == 0:
-        return {**out, "mean": None, "std": None, "lo": None, "hi": None, "counts": []}
-    if finite is not v:
+    if v.size == 0:
+        return {"nonfinite": 0.0, **_EMPTY_SUMMARY}
+    lo, hi = float(v.min()), float(v.max())
+    finite = v
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        finite = v[np.isfinite(v)]
+        if finite.size == 0:
+            return {"nonfinite": 1.0, **_EMPTY_SUMMARY}
         lo, hi = float(finite.min()), float(finite.max())
+    nonfinite = float(1 - finite.size / v.size)
     if hi == lo:  # a constant (e.g. an all-dead ReLU layer): one unit-wide range around it
         lo, hi = lo - 0.5, hi + 0.5
+    counted = strided_sample(a if finite is v else finite, HISTOGRAM_VALUES)
     # Equal-width bins by arithmetic and one bincount (np.histogram's general path costs 5x);
     # the maximum lands in the last bin, as np.histogram puts it.
-    counted = strided_sample(a if finite is v else finite, HISTOGRAM_VALUES)
     index = ((counted - lo) * (bins / (hi - lo))).astype(np.int32)
     np.minimum(index, bins - 1, out=index)
     counts = np.bincount(index, minlength=bins)
-    mean = float(finite.sum(dtype=np.float64)) / finite.size
-    centred = finite - finite.dtype.type(mean)  # centred first: no cancellation in float32
-    # one pass, without BLAS: a threaded dot of a probe's few thousand values waits for a
-    # second thread to wake (milliseconds on a busy machine), more than the sum itself
-    std = math.sqrt(float(np.einsum("i,i->", centred, centred)) / finite.size)
-    return {**out, "mean": mean, "std": std, "lo": lo, "hi": hi, "counts": counts.tolist()}
+    mean = float(counted.sum(dtype=np.float64)) / counted.size
+    centred = counted - counted.dtype.type(mean)  # centred first: no cancellation in float32
+    # one pass, without BLAS: a threaded dot waits for a second thread to wake (milliseconds
+    # on a busy machine), more than the sum itself
+    std = math.sqrt(float(np.einsum("i,i->", centred, centred)) / counted.size)
+    return {"nonfinite": nonfinite, "mean": mean, "std": std, "lo": lo, "hi": hi,
+            "counts": counts.tolist()}
+
+
+_EMPTY_SUMMARY = {"mean": None, "std": None, "lo": None, "hi": None, "counts": []}
 
 
 def unit_health(layer, y) -> dict:
@@ -185,7 +194,11 @@ class UpdateRatios(Callback):
     (`strided_sample`: all of them for a Param that small, else an even stride across it),
     so a sample costs the same for a 3072x1024 weight matrix as for a 100x100 one; a ratio
     of norms over thousands of entries spread over every unit is the whole matrix's to a few
-    percent.
+    percent (2,048 entries: the ratio of a 3072 x 1024 matrix to within 3%; 2^13 took a
+    quarter of a small network's monitoring time, most of it in the cache lines the copies
+    evicted). The samples of every Param sit side by side in one buffer (`_Samples`), so a
+    sample is a copy per Param and a few passes over the buffer, whatever the number of
+    Params.
 
     Writes history.monitors["update_ratio"] = {"every", "iterations": [...], "weights":
     [names of weight matrices], "params": {name: [ratio or None, ...]}}; None where the
@@ -194,47 +207,89 @@ class UpdateRatios(Callback):
     """
 
     def __init__(self, every: int | None = None, samples: int = 50,
-                 sample_size: int = 2**13):
+                 sample_size: int = 2**11):
         self.every, self.samples = every, samples
         self.sample_size = positive_int(sample_size, "UpdateRatios: sample_size")
-        self._before = None
+        self._samples = None   # set when training begins
+        self._taken = False    # a sample of the values before this step's update is held
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         spacing = math.ceil(RATIO_SPACING / trainer.batch_size)
         self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
         named = trainer.net.named_params()
+        self._samples = _Samples(named, self.sample_size)
         weights = [name for name, p in named.items() if p.regularize]
         rec = trainer.history.monitors.setdefault("update_ratio", records.UpdateRatioRecord(
             every=self._every, iterations=[], weights=weights,
             params={name: [] for name in named}))
         rec.update(every=self._every, weights=weights)
 
+    def on_train_end(self, trainer) -> None:
+        self._samples, self._every = None, 0     # the buffers are the fit's, not the monitor's
+
     def before_update(self, trainer, iteration: int) -> None:
         if self._every and (iteration + 1) % self._every == 0:
-            self._before = [(name, p, strided_sample(p.value, self.sample_size).copy())
-                            for name, p in trainer.net.named_params().items()]
+            self._samples.take()
+            self._taken = True
 
     def after_update(self, trainer, iteration: int) -> None:
-        if self._before is None:
+        if not self._taken:
             return
+        self._taken = False
         rec = trainer.history.monitors["update_ratio"]
         rec["iterations"].append(iteration + 1)
-        for name, p, old in self._before:
-            scale = _norm(old)
-            now = strided_sample(p.value, self.sample_size)
-            step = _norm(get_array_module(old).subtract(now, old, out=old))  # in place
-            rec["params"][name].append(step / scale if scale > 0 else None)
-        self._before = None
+        for name, ratio in zip(self._samples.names, self._samples.ratios(), strict=True):
+            rec["params"][name].append(ratio)
+
+
+class _Samples:
+    """The `strided_sample`s of named Params, side by side in one buffer of their dtype:
+    `take` copies them in, `ratios` reads the change since then. Params: {name: Param}. (The
+    difference of two float32 values this close is exact, and the sums of squares of a
+    few thousand of them are good to 1e-4, far finer than the ratios are read.)"""
+
+    def __init__(self, params: dict, size: int):
+        self.names, self.params, self.size = list(params), list(params.values()), size
+        lengths = [strided_sample(p.value, size).size for p in self.params]
+        ends = np.cumsum(lengths, dtype=np.int64)
+        self.starts = ends - np.asarray(lengths, dtype=np.int64)
+        xp = get_array_module(self.params[0].value) if self.params else np
+        # row 0: the values before an update; row 1: the change the update made
+        dtype = self.params[0].value.dtype if self.params else np.float32
+        self.held = xp.empty((2, int(ends[-1]) if lengths else 0), dtype=dtype)
+        self.segments = [slice(int(a), int(b)) for a, b in zip(self.starts, ends, strict=True)]
+
+    def take(self) -> None:
+        """Hold a sample of the values as they are now (before an update)."""
+        xp, before = get_array_module(self.held), self.held[0]
+        for p, segment in zip(self.params, self.segments, strict=True):
+            xp.copyto(before[segment], strided_sample(p.value, self.size))
+
+    def ratios(self) -> list[float | None]:
+        """||after - before|| / ||before|| per Param, from the samples (None where the held
+        values were all zero): the sums of squares of every segment in one reduction."""
+        if not self.segments:
+            return []
+        xp, (before, step) = get_array_module(self.held), self.held
+        for p, segment in zip(self.params, self.segments, strict=True):
+            xp.subtract(strided_sample(p.value, self.size), before[segment], out=step[segment])
+        squares = to_numpy(xp.add.reduceat(self.held * self.held, xp.asarray(self.starts),
+                                           axis=1))
+        return [math.sqrt(d) / math.sqrt(b) if b > 0 else None for b, d in squares.T.tolist()]
 
 
 # The probe's passes are kept to about 1/PROBE_SPACING of the training work: samples during
 # a run are at least PROBE_SPACING probe batches' worth of training examples apart. A probe
-# pass (forward, backward) costs about what training on as many examples does, so this
-# bounds the in-run samples' share near 2% at any width; the default digits run (a sample
-# every 204 steps of 32 examples, 51 probes' worth) keeps its schedule. An epoch still gets
-# a sample (at its end) when it is shorter than that: the live alerts read the latest.
-PROBE_SPACING = 50
+# pass (forward, backward, the summaries) costs about what training on as many examples does
+# (64-100-10 at batches of 32: 0.57 ms, four steps' worth), so this bounds the in-run
+# samples' share near 0.7% at any width, beside the start's and the end's, which every run
+# takes. (At 50, a 1-epoch fit on 32,768 rows took 4 samples in the run and spent 2.3% of its
+# time on them; the diagnosis reads only the first and the last sample.) The default digits
+# run (a sample every 204 steps of 32 examples) keeps its schedule: an epoch still gets a
+# sample (at its end) when it is shorter than the spacing, since the live alerts read the
+# latest.
+PROBE_SPACING = 150
 
 
 class LayerStats(Callback):
@@ -348,9 +403,8 @@ class LayerStats(Callback):
             probe_loss = float(probe_loss) if math.isfinite(probe_loss) else None
             for i in reversed(range(len(backwards))):
                 gradients[i] = summary = histogram(dout)
-                if summary["nonfinite"] == 0:  # ||d||^2 = N (std^2 + mean^2)
-                    grad_norms[i] = math.sqrt(dout.size * (summary["std"] ** 2
-                                                           + summary["mean"] ** 2))
+                if summary["nonfinite"] == 0:
+                    grad_norms[i] = _norm(dout)
                 if _gram_cheaper(layers[i], inputs[i]):
                     prefix = f"{i}." if layers[i] is not trainer.net else ""
                     norms.update({prefix + name: norm for name, norm
@@ -419,10 +473,11 @@ def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarr
 
 # The rows DataStats reads: all of them up to this many values (digits, tables: every row),
 # else an even stride of rows holding about this many (at least DATA_MIN_ROWS rows), so that
-# its one pass costs about a millisecond whatever the size of the training set. 256 rows
+# its passes cost about 0.3 ms whatever the size of the training set (2^18 values took 0.6
+# ms, 1% of a 1-epoch fit of a 64-100-10 MLP on 32,768 rows). 256 rows
 # give each feature's mean to about 6% of its spread and the spread to about 4%, finer than
 # the diagnosis reads them (a median over features of |mean| / std, the root mean square).
-DATA_VALUES = 2**18
+DATA_VALUES = 2**17
 DATA_MIN_ROWS = 256
 
 
@@ -513,11 +568,12 @@ class FirstLayerWeights(Callback):
     [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats
     (`picture_values`), "W_start": the same units before training}. Only the first
     `max_units` units are kept, and no more than `max_values` weights (units of an input as
-    wide as CIFAR-10's 3072 values: 10; MNIST's 784: 41; digits' 64: all 64), so the JSON
-    stays small and a record (Python floats, about 20 ns each) costs under a millisecond.
+    wide as CIFAR-10's 3072 values: 5; MNIST's 784: 20; digits' 64: all 64), so the JSON
+    stays small and a record (Python floats, about 20 ns each) costs about 0.4 ms: a 1-epoch
+    fit of a 784-100-10 MLP takes 0.15 s and two records (at 2^15 values they were 1.8% of it).
     """
 
-    def __init__(self, max_units: int = 64, samples: int = 5, max_values: int = 2**15):
+    def __init__(self, max_units: int = 64, samples: int = 5, max_values: int = 2**14):
         self.max_units, self.samples, self.max_values = max_units, samples, max_values
 
     def on_train_begin(self, trainer, X, y, val) -> None:

@@ -44,6 +44,15 @@ class DivergedError(FloatingPointError):
         self.history = history
 
 
+def _implements(callback, hook: str) -> bool:
+    """Whether `callback` does something in `hook`: its class, or the object itself (a hook
+    wrapped on the instance), overrides the `Callback` method that does nothing."""
+    if hook in getattr(callback, "__dict__", {}):
+        return True
+    method = getattr(type(callback), hook, None)
+    return method is not None and method is not getattr(Callback, hook)
+
+
 class Trainer:
     """Trains `net` (any Layer: a Sequential, or a single Linear) on `loss` with `opt`,
     optional `reg` penalty and `constraints`.
@@ -81,6 +90,7 @@ class Trainer:
         self.batch_size, self.epochs = batch_size, epochs
         self.rng = make_rng(seed)
         self.callbacks = monitors.default() if callbacks is None else list(callbacks)
+        self._find_step_hooks()
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.eval_max = eval_max
         self._named = net.named_params()   # the optimizer keys its state by these names
@@ -90,6 +100,14 @@ class Trainer:
         self.epoch = 0
         self.stop_training = False
         self.average = None if average is None else ParameterAverage(net.named_params(), average)
+
+    def _find_step_hooks(self) -> None:
+        """The callbacks' `before_update` and `after_update`, bound, of those that implement
+        them: a step calls only these (most monitors act on other hooks, and a call that does
+        nothing, twice a step for each, is a share of a small network's step)."""
+        self._before_update, self._after_update = (
+            [getattr(cb, name) for cb in self.callbacks if _implements(cb, name)]
+            for name in ("before_update", "after_update"))
 
     # -- one step -------------------------------------------------------------------------
     def step(self, xb, yb) -> tuple[float, float]:
@@ -102,15 +120,15 @@ class Trainer:
         if self.reg is not None:
             reg_loss = self.reg.penalty(self.params)
             self.reg.add_grad(self.params)
-        for cb in self.callbacks:
-            cb.before_update(self, self.iteration)
+        for hook in self._before_update:
+            hook(self, self.iteration)
         self.opt.step(self._named)
         for c in self.constraints:
             c.apply(self.params)
         if self.average is not None:
             self.average.update()
-        for cb in self.callbacks:
-            cb.after_update(self, self.iteration)
+        for hook in self._after_update:
+            hook(self, self.iteration)
         return data_loss, reg_loss
 
     # -- the loop ---------------------------------------------------------------------------
@@ -164,6 +182,7 @@ class Trainer:
         self.history.iters_per_epoch = per_epoch
         train_eval = self._train_eval_subset(X, y)
         self.stop_training = False
+        self._find_step_hooks()        # `callbacks` may have changed since the last fit
         for cb in self.callbacks:
             cb.on_train_begin(self, X, y, val)
         bar = self._progress_bar(per_epoch * (self.epochs - self.epoch))

@@ -128,7 +128,7 @@ ADAPTIVE_STEP = 2e-2          # Adam moves each weight by about its rate, so inp
                               # unscaled Adam runs (1e-3 x 48 and up) are past it
 ADAPTIVE_OFF_CENTRE = 4.5     # a first-layer unit keeps one sign on every row when its offset
                               # passes ~3 of its spreads: at init a share P(|z| > 3 / m) of
-                              # the units at an offset of m spreads, under half up to m = 4.5
+                              # the units at an offset of m spreads: half at m = 4.5 (37% at 3.6)
 # -- labels
 IMBALANCE_MARGIN = 0.02       # validation within 2 points of always answering the majority
 

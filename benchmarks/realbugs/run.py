@@ -10,6 +10,8 @@ table puts babysit's verdicts next to the four published tools' (DeepFD's own pe
 - false alarm: a warning or error on a fixed program that trains well (it reaches its case's
   `healthy` level less `trains_margin`); a fix that still fails to train is marked
   "fails" with its top finding, which a reader judges true or not (benchmarks/README.md does).
+  Whether a warning on a fix is false is settled by applying its advice on held-out data of
+  the same distribution: row30_scaling.py did that for row 30's "inputs not scaled".
 
     python benchmarks/realbugs/run.py                 # every case, both halves
     python benchmarks/realbugs/run.py --only 24 -v    # rows whose number or post has "24"

@@ -443,3 +443,58 @@ def test_unscaled_inputs_are_a_warning_even_in_a_run_that_learns():
     alarms = run(4.9, 6.0)
     assert [f.cause for f in alarms] == ["unscaled_inputs"] and "7.75" in alarms[0].evidence
     assert run(0.0, 1.0) == []
+
+
+def _noisy_table(optimizer="Adam(lr=0.001, betas=(0.9, 0.999))", lr=1e-3, mean=12.6,
+                 std=3.5, n_params=4292, dead_start=0.3, first=4.1):
+    """DeepFD row 30's fix, as its history reads: 4 count features `mean` +- `std`, a
+    network of `n_params` trained on 720 rows, at the labels' noise (train 0.79, val 0.81,
+    the loss levelled off at 0.47 of a chance 0.69) with Adam's usual update ratios, a first
+    loss `first` x chance and `dead_start` of a ReLU layer off on every row from the start."""
+    h = _history(0.47 + 1.2 * np.exp(-np.arange(300) / 20), train_acc=[0.75, 0.79],
+                 val_acc=[0.78, 0.81])
+    h.lr = [lr] * 300
+    h.meta.update(optimizer=optimizer, chance_loss=math.log(2), n_classes=2, n_train=720,
+                  n_params=n_params)
+    h.data_loss[0] = first * math.log(2)
+    h.monitors["update_ratio"] = {"every": 10, "iterations": list(range(10, 310, 10)),
+                                  "weights": ["0.weight"], "params": {"0.weight": [1e-2] * 30}}
+    h.monitors["data"] = {"n": 720, "feature_mean": [mean] * 4, "feature_std": [std] * 4,
+                          "class_counts": None, "val_class_counts": None}
+    act = {"mean": 0.0, "std": 1.0, "nonfinite": 0.0, "lo": 0.0, "hi": 1.0, "counts": [1]}
+    h.monitors["layers"] = {
+        "names": ["0 Linear", "1 ReLU"], "kinds": ["Linear", "relu"],
+        "samples": [{"iteration": i, "loss": None, "predicted": None, "grad_norm": None,
+                     "activations": [act, {**act, "dead": dead_start}]} for i in (0, 300)]}
+    return h
+
+
+def test_inputs_moderately_off_centre_under_adam_are_a_note_that_explains_the_start():
+    """Counts 3.6 spreads off centre (typical size 13) under Adam 1e-3: the far first loss
+    and the units off from the start are theirs, and all of it is a note; the network
+    (4292 parameters for 720 rows) is not too small either."""
+    findings = diagnose(_noisy_table())
+    assert _warnings(findings) == []
+    note = _named(findings, "unscaled_inputs")
+    assert note.severity == "info" and "3.6" in note.evidence and "0.013" in note.evidence
+    assert "4.1x the chance loss" in note.evidence and "from the start" in note.evidence
+    size = _named(findings, "underfitting")
+    assert size.severity == "info" and "4292 parameters for 720 training rows" in size.evidence
+
+
+@pytest.mark.parametrize("change", [
+    {"optimizer": "SGD(lr=0.001, momentum=0)"},  # the step follows the gradient's size
+    {"lr": 1e-2},                               # 1e-2 x 13: past Adam's usual rates
+    {"mean": 35.0, "std": 7.0},                 # 5 spreads off centre
+    {"dead_start": 0.95}])                      # nearly every unit off from the start
+def test_unscaled_inputs_stay_a_warning_past_what_an_adaptive_optimizer_copes_with(change):
+    findings = diagnose(_noisy_table(**change))
+    top = findings[0]
+    assert top.cause == "unscaled_inputs" and top.severity in ("warning", "error")
+
+
+def test_under_fitting_is_a_warning_for_a_network_too_small_to_fit_its_rows():
+    findings = diagnose(_noisy_table(mean=0.0, std=1.0, n_params=1400, dead_start=0.0,
+                                     first=1.0))  # under 2 parameters per row
+    assert [(f.cause, f.severity) for f in _warnings(findings)] == [("underfitting", "warning")]
+    assert "bigger" in findings[0].advice

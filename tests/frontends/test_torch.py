@@ -134,6 +134,7 @@ def test_the_history_holds_the_keys_babysits_own_monitors_write(tensors, babysit
     assert ours.iters_per_epoch == 17 and ours.iterations == 34 and ours.epochs == 2
     assert ours.meta["chance_loss"] == pytest.approx(np.log(10))
     assert ours.meta["n_train"] == tensors[0].shape[0] and ours.meta["batch_size"] == 64
+    assert ours.meta["n_params"] == theirs.meta["n_params"] == 64 * 30 + 30 + 30 * 10 + 10
     json.dumps(ours.to_dict(), allow_nan=False)  # plain JSON, as History.save writes
 
 

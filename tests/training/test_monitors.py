@@ -194,6 +194,7 @@ def test_run_info_puts_what_the_report_needs_in_meta(centred_digits):
     assert m["n_classes"] == 10 and m["batch_size"] == 64 and m["image_shape"] == [8, 8]
     assert m["layers"] == ["0 Linear", "1 ReLU", "2 Linear"] and m["data"] == "digits"
     assert m["n_train"] == centred_digits[0].shape[0] and m["n_val"] == centred_digits[2].shape[0]
+    assert m["n_params"] == 64 * 20 + 20 + 20 * 10 + 10  # weights and biases
 
 
 def test_everything_recorded_survives_a_json_round_trip(centred_digits, tmp_path):

@@ -127,6 +127,9 @@ class Evidence:
     dropout: float | None = None           # the strongest dropout rate (meta["dropout"])
     adaptive: bool = False                 # the optimizer scales each weight's step by its
                                            # own gradient history (meta["optimizer"]: Adam...)
+    lr: float | None = None                # the run's largest learning rate (history.lr)
+    n_params: int | None = None            # trainable parameters (meta["n_params"])
+    n_train: int | None = None             # training rows (meta["n_train"])
     curve: LossCurve | None = None
     penalty_share: float | None = None     # reg_loss / loss over the last tenth of the run
     train_acc: float | None = None
@@ -175,7 +178,10 @@ class Evidence:
                 loss_floor=loss_floor(setup),
                 n_classes=meta.get("n_classes"), batch_size=meta.get("batch_size"),
                 dropout=meta.get("dropout"),
-                adaptive=str(meta.get("optimizer") or "").startswith(ADAPTIVE_OPTIMIZERS))
+                adaptive=str(meta.get("optimizer") or "").startswith(ADAPTIVE_OPTIMIZERS),
+                n_params=meta.get("n_params"), n_train=meta.get("n_train"))
+        rates = _finite(history.lr)
+        e.lr = max(rates) if rates else None
         loss = np.asarray(history.loss, dtype=np.float64)
         bad = ~np.isfinite(loss)
         if bad.any():

@@ -18,7 +18,8 @@ __all__ = ["EXPLODE_FACTOR", "RATIO_LOW", "RATIO_HIGH", "DEAD_WARNING", "SATURAT
            "exploded_at_epoch_end", "EXPLODING_GAIN", "FELL_NOISE", "UNDERFIT_ACC",
            "PENALTY_HURTS", "val_fell",
            "UNDERFIT_GAP_SHARE", "STILL_FALLING",
-           "OFF_CENTRE", "SCALE_HIGH", "SCALE_LOW", "Symptom", "symptoms", "worst"]
+           "OFF_CENTRE", "SCALE_HIGH", "SCALE_LOW", "ADAPTIVE_STEP", "ADAPTIVE_OFF_CENTRE",
+           "FITS_ANY_LABELS", "Symptom", "symptoms", "worst"]
 
 # -- the loss curve (the notes' "Loss function" picture)
 EXPLODE_FACTOR = 3.0          # the loss above 3x where it started (or chance): it blew up; the
@@ -93,6 +94,10 @@ UNDERFIT_GAP_SHARE = 0.25     # ... or within a quarter of what training misses:
 STILL_FALLING = 0.3           # the loss fell 30% of its end value in the second half: the run
                               # stopped while learning, so a low accuracy says "train longer",
                               # not "too small a model" (an info, not a warning)
+FITS_ANY_LABELS = 2.0         # weights per training row: 2n + d weights in two ReLU layers fit
+                              # any labels of n rows (Zhang et al. 2017, "rethinking
+                              # generalization"); a network that large which fits no better is
+                              # held back by the data's noise or its training, not its size
 CHANCE_MARGIN = 0.05          # validation within 5 points of a constant answer: at chance
 MEMORIZED = 0.2               # training 20 points above what a constant answer gets
 COLLAPSE_SHARE = 0.95         # 95% of the probe examples get the same class
@@ -113,9 +118,17 @@ SCALE_HIGH = 5.0              # inputs of typical size 5 start the scores 5x pas
 SCALE_LOW = 1e-2              # inputs of typical size 0.01 barely move the scores
 # (past any of these three, unscaled_inputs is a warning whatever the run reached: every
 # initialization, PyTorch's default and He or Xavier, is sized for inputs of unit scale, so
-# the first layer starts off by that factor and gets a gradient off by it too; standardizing
-# costs nothing. The healthy runs of torch_bugs and the engine's benchmarks sit at typical
-# sizes 0.26-1.0 and at most 0.04 of a std off centre)
+# the first layer starts off by that factor and gets a gradient off by it too. The healthy
+# runs of torch_bugs and the engine's benchmarks sit at typical sizes 0.26-1.0 and at most
+# 0.04 of a std off centre. Under an adaptive optimizer the gradient's size is divided out,
+# and moderate inputs are a note, within both of these:)
+ADAPTIVE_STEP = 2e-2          # Adam moves each weight by about its rate, so inputs of size s
+                              # move the first layer as rate x s would on unit inputs: 1e-3 x
+                              # 13 (DeepFD row 30) is within Adam's usual 1e-4..1e-2; the zoo's
+                              # unscaled Adam runs (1e-3 x 48 and up) are past it
+ADAPTIVE_OFF_CENTRE = 4.5     # a first-layer unit keeps one sign on every row when its offset
+                              # passes ~3 of its spreads: at init a share P(|z| > 3 / m) of
+                              # the units at an offset of m spreads: half at m = 4.5 (37% at 3.6)
 # -- labels
 IMBALANCE_MARGIN = 0.02       # validation within 2 points of always answering the majority
 

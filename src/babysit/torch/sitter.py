@@ -198,6 +198,7 @@ class Sitter:
             "grad_none": dict.fromkeys(self._stepped, 0), "train_mode_evals": 0,
             "batch_majority": None, "softmax_dim": None, "broadcast": False,
             "functional": [], "unmeasured": []}
+        self._history.meta["n_params"] = sum(p.numel() for p in self._stepped.values())
         self._history.meta["setup"] = empty_setup()
         self._history.meta["setup"]["loss"] = (declared_loss(loss_fn)
                                                or self._history.meta["setup"]["loss"])

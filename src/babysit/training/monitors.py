@@ -607,6 +607,7 @@ class RunInfo(Callback):
 
     meta: n_train, n_val, n_features, n_classes, chance_loss (None for regression),
     batch_size, epochs, loss, optimizer, lr, regularizer, layers (names), model (repr),
+    n_params (the network's parameter count),
     image_shape (when each row is an image, e.g. (8, 8)), plus any `extra` given.
     """
 
@@ -628,6 +629,7 @@ class RunInfo(Callback):
             "regularizer": repr(trainer.reg) if trainer.reg is not None else None,
             "layers": layer_names(trainer.net),
             "model": " -> ".join(repr(lay) for lay in _layers(trainer.net)),
+            "n_params": sum(int(p.value.size) for p in trainer.net.parameters()),
             "image_shape": self.image_shape,
             "setup": engine_setup(trainer.net, trainer.loss, n_out, y),
             "dropout": max((float(lay.drop) for lay in _layers(trainer.net)

@@ -259,6 +259,29 @@ def test_a_strided_sample_spans_every_column_and_keeps_the_ratio_of_norms():
     assert part == pytest.approx(full, rel=0.03)
 
 
+@pytest.mark.parametrize("shape", [(3072, 1024), (784, 100), (300, 7)])
+def test_a_line_sample_reads_runs_of_neighbours_over_every_column(shape):
+    """Runs of LINE_ENTRIES neighbours, at most `size` entries in all, whose columns cover the
+    whole last axis (a run stride that is a multiple of the row would read 16 columns), and
+    whose ratio of norms is the whole matrix's to a few percent."""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal(shape).astype(np.float32)
+    step = 1e-3 * rng.standard_normal(shape).astype(np.float32)
+    sample = monitors.line_sample(W, 2**11)
+    assert sample.size <= 2**11 and np.shares_memory(sample, W)
+    assert sample.shape[1] == monitors.LINE_ENTRIES
+    index = np.arange(W.size).reshape(-1)
+    taken = monitors.line_sample(index.reshape(shape), 2**11).ravel()
+    assert len(np.unique(taken % shape[1])) == shape[1]
+    np.testing.assert_array_equal(W.ravel()[taken], sample.ravel())
+    full = np.linalg.norm(step) / np.linalg.norm(W)
+    part = np.linalg.norm(monitors.line_sample(step, 2**11)) / np.linalg.norm(sample)
+    assert part == pytest.approx(full, rel=0.05)
+    small = np.ascontiguousarray(W[:8, :7])
+    assert np.shares_memory(monitors.line_sample(small, 2**11), small)    # all of it
+    assert monitors.line_sample(small, 2**11).size == small.size
+
+
 def test_update_ratios_of_a_wide_layer_read_a_sample_of_it():
     """Each sampled update copies at most `sample_size` entries of a Param, and the ratio is
     within a few percent of the whole matrix's."""

@@ -250,38 +250,47 @@ class _Samples:
     """The `line_sample`s of named Params, side by side in one buffer of their dtype:
     `take` copies them in, `ratios` reads the change since then. Params: {name: Param}. (The
     difference of two float32 values this close is exact, and the sums of squares of a
-    few thousand of them are good to 1e-4, far finer than the ratios are read.)"""
+    few thousand of them are good to 1e-4, far finer than the ratios are read.) The views
+    are made once: an update changes a Param's values in place, and a Param whose value
+    array was replaced (a load, a cast) gets its view made again."""
 
     def __init__(self, params: dict, size: int):
         self.names, self.params, self.size = list(params), list(params.values()), size
-        lengths = [line_sample(p.value, size).size for p in self.params]
+        self.values = [p.value for p in self.params]
+        self.views = [line_sample(value, size) for value in self.values]
+        lengths = [view.size for view in self.views]
         ends = np.cumsum(lengths, dtype=np.int64)
         self.starts = ends - np.asarray(lengths, dtype=np.int64)
-        xp = get_array_module(self.params[0].value) if self.params else np
+        xp = get_array_module(self.values[0]) if self.params else np
+        dtype = self.values[0].dtype if self.params else np.float32
         # row 0: the values before an update; row 1: the change the update made
-        dtype = self.params[0].value.dtype if self.params else np.float32
         self.held = xp.empty((2, int(ends[-1]) if lengths else 0), dtype=dtype)
-        self.segments = [slice(int(a), int(b)) for a, b in zip(self.starts, ends, strict=True)]
+        self.rows = [(self.held[0, a:b].reshape(view.shape), self.held[1, a:b].reshape(view.shape))
+                     for a, b, view in zip(self.starts, ends, self.views, strict=True)]
+        self.starts = xp.asarray(self.starts)
+
+    def _current(self):
+        """Each Param's sample view, made again where its value array was replaced."""
+        for i, p in enumerate(self.params):
+            if p.value is not self.values[i]:
+                self.values[i], self.views[i] = p.value, line_sample(p.value, self.size)
+        return self.views
 
     def take(self) -> None:
         """Hold a sample of the values as they are now (before an update)."""
-        xp, before = get_array_module(self.held), self.held[0]
-        for p, segment in zip(self.params, self.segments, strict=True):
-            now = line_sample(p.value, self.size)
-            xp.copyto(before[segment].reshape(now.shape), now)
+        copyto = get_array_module(self.held).copyto
+        for view, (before, _) in zip(self._current(), self.rows, strict=True):
+            copyto(before, view)
 
     def ratios(self) -> list[float | None]:
         """||after - before|| / ||before|| per Param, from the samples (None where the held
         values were all zero): the sums of squares of every segment in one reduction."""
-        if not self.segments:
+        if not self.params:
             return []
-        xp, (before, step) = get_array_module(self.held), self.held
-        for p, segment in zip(self.params, self.segments, strict=True):
-            now = line_sample(p.value, self.size)
-            xp.subtract(now, before[segment].reshape(now.shape),
-                        out=step[segment].reshape(now.shape))
-        squares = to_numpy(xp.add.reduceat(self.held * self.held, xp.asarray(self.starts),
-                                           axis=1))
+        xp = get_array_module(self.held)
+        for view, (before, step) in zip(self._current(), self.rows, strict=True):
+            xp.subtract(view, before, out=step)
+        squares = to_numpy(xp.add.reduceat(self.held * self.held, self.starts, axis=1))
         return [math.sqrt(d) / math.sqrt(b) if b > 0 else None for b, d in squares.T.tolist()]
 
 

@@ -23,23 +23,25 @@ must be within float32 rounding of babysit's (printed), so all three compute the
 The three contenders of one size take turns within every repetition in a rotating order,
 with a short rest before each fit (idle BLAS / OpenMP threads spin for a while after a
 call), and the 1- and 5-epoch fits alternate too, so that noise from other processes hits
-them alike. The table gives the median and, in brackets, the range over the repetitions:
-seconds per fit; babysit / PyTorch (below 1: babysit is faster), the median of the per-
-repetition ratios; the monitors' share, defaults / unwatched - 1, paired the same way; and,
-from one more fit with the defaults per repetition, the CPU time spent inside the monitors'
-hooks over the CPU time of the rest of that fit (`hook_share`): on a machine shared with
-other jobs, where two wall-clock times differ by more than 5% from noise alone, this is the
-figure to trust.
+them alike. A short fit is repeated more often (`repetitions`: about MIN_SECONDS of fits a
+contender; the table's epochs column says how many). The table gives the median and, in
+brackets, the range over the repetitions: seconds per fit; babysit / PyTorch (below 1:
+babysit is faster), the median of the per-repetition ratios; the monitors' share, defaults /
+unwatched - 1, paired the same way; and, from one more fit with the defaults per repetition,
+the CPU time spent inside the monitors' hooks over the CPU time of the rest of that fit
+(`hook_share`): on a machine shared with other jobs, where two wall-clock times differ by
+more than 5% from noise alone, this is the figure to trust.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/overhead.py
 
-(needs torch and threadpoolctl: `pip install -e '.[bench,torch]'`; about 4 minutes on a
-2-core machine with the default 5 repetitions.)
+(needs torch and threadpoolctl: `pip install -e '.[bench,torch]'`; about 5 minutes on a
+2-core machine with the default 5 repetitions and more for the short fits.)
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -68,6 +70,8 @@ EPOCHS = (1, 5)
 EVAL_MAX = 10_000      # Trainer's default eval_max: the rows the training accuracy is taken on
 EVAL_BLOCK = 2048      # the block size of babysit's predict_scores
 SETTLE = 0.2           # seconds of rest before each timed fit
+MIN_SECONDS = 3.0      # of fits per contender and number of epochs (`repetitions`)
+MAX_REPEATS = 40
 
 
 def babysit_net(widths):
@@ -165,29 +169,42 @@ def run(name: str, widths, X, y, batch_size: int, epochs: int):
     return fit_babysit(widths, X, y, batch_size, epochs, watched=name == "defaults")
 
 
-def agreement(widths, X, y, batch_size: int) -> float:
+def agreement(widths, X, y, batch_size: int) -> tuple[float, float]:
     """Check that the contenders fit the same thing (one epoch each): babysit's weights with
     and without monitors bit for bit, PyTorch's within rounding; returns PyTorch's relative
-    distance ||theta_torch - theta|| / ||theta||."""
-    weights = {name: run(name, widths, X, y, batch_size, 1)[1] for name in CONTENDERS}
+    distance ||theta_torch - theta|| / ||theta|| and the seconds of babysit's unwatched fit."""
+    fits = {name: run(name, widths, X, y, batch_size, 1) for name in CONTENDERS}
+    weights = {name: fit[1] for name, fit in fits.items()}
     if not all(np.array_equal(a, b)
                for a, b in zip(weights["unwatched"], weights["defaults"], strict=True)):
         raise AssertionError("the default monitors changed the weights of a fit")
     ours = np.concatenate([w.ravel() for w in weights["unwatched"]])
     theirs = np.concatenate([w.ravel() for w in weights["pytorch"]])
-    return float(np.linalg.norm(theirs - ours) / np.linalg.norm(ours))
+    return float(np.linalg.norm(theirs - ours) / np.linalg.norm(ours)), fits["unwatched"][0]
+
+
+def repetitions(repeats: int, epoch_seconds: float) -> dict[int, int]:
+    """Repetitions per number of epochs: at least `repeats`, and more for a short fit, until
+    each contender has about MIN_SECONDS of fits (at most MAX_REPEATS): a 0.1-second fit
+    varies by 10-30% from one run to the next on a shared machine, and five of them do not
+    pin a 5% difference."""
+    return {e: min(MAX_REPEATS, max(repeats, math.ceil(MIN_SECONDS / (epoch_seconds * e))))
+            for e in EPOCHS}
 
 
 def time_size(widths, batch_size: int, n: int, repeats: int, contenders=CONTENDERS) -> dict:
     """Seconds per fit of each contender, for each number of epochs, interleaved."""
     X, y = make_data(widths, n)
-    distance = agreement(widths, X, y, batch_size)    # doubles as the warm-up
+    distance, epoch_seconds = agreement(widths, X, y, batch_size)    # doubles as the warm-up
+    wanted = repetitions(repeats, epoch_seconds)
     times = {(name, e): [] for name in CONTENDERS for e in EPOCHS}
     shares = {e: [] for e in EPOCHS}
-    for r in range(repeats):
+    for r in range(max(wanted.values())):
         k = r % len(contenders)
         order = contenders[k:] + contenders[:k]
         for epochs in (EPOCHS if r % 2 == 0 else EPOCHS[::-1]):
+            if r >= wanted[epochs]:
+                continue
             for name in order:
                 time.sleep(SETTLE)
                 times[name, epochs].append(run(name, widths, X, y, batch_size, epochs)[0])
@@ -218,7 +235,9 @@ def main(argv=None) -> int:
     with threadpool_limits(limits=args.threads):
         out["environment"] = print_environment(args.threads)
         print(f"\nwhole fits from fresh weights, SGD momentum, float32, {args.threads} threads, "
-              f"{args.repeats} interleaved repetitions; median (min-max)\n")
+              f"at least {args.repeats} interleaved repetitions (more for a short fit, about "
+              f"{MIN_SECONDS:g} s of fits a contender, at most {MAX_REPEATS}); median "
+              f"(min-max)\n")
         columns = ["MLP", "batch", "examples", "epochs", "PyTorch s", "unwatched s",
                    "defaults s", "unwatched / PyTorch", "defaults / PyTorch",
                    "monitors' share", "in their hooks"]
@@ -230,7 +249,7 @@ def main(argv=None) -> int:
             t = res["times"]
             for epochs in EPOCHS:
                 torch_s, bare, full = (t[c, epochs] for c in CONTENDERS)
-                cells = [name, str(batch_size), str(n), str(epochs)]
+                cells = [name, str(batch_size), str(n), f"{epochs} (x{len(bare)})"]
                 cells += [median_range(v, ".3f") if v else "-" for v in (torch_s, bare, full)]
                 cells += [median_range([a / b for a, b in zip(v, torch_s, strict=True)], ".2f")
                           if torch_s else "-" for v in (bare, full)]

@@ -103,13 +103,13 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
     a = np.asarray(to_numpy(values))
     v = a.ravel()
     if v.size == 0:
-        return {"nonfinite": 0.0, **_EMPTY_SUMMARY}
+        return _empty_summary(0.0)
     lo, hi = float(v.min()), float(v.max())
     finite = v
     if not (math.isfinite(lo) and math.isfinite(hi)):
         finite = v[np.isfinite(v)]
         if finite.size == 0:
-            return {"nonfinite": 1.0, **_EMPTY_SUMMARY}
+            return _empty_summary(1.0)
         lo, hi = float(finite.min()), float(finite.max())
     nonfinite = float(1 - finite.size / v.size)
     if hi == lo:  # a constant (e.g. an all-dead ReLU layer): one unit-wide range around it
@@ -129,7 +129,11 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
             "counts": counts.tolist()}
 
 
-_EMPTY_SUMMARY = {"mean": None, "std": None, "lo": None, "hi": None, "counts": []}
+def _empty_summary(nonfinite: float) -> dict:
+    """`histogram`'s summary of an array with no finite value (a new dict and list each time:
+    a caller may add to them)."""
+    return {"nonfinite": nonfinite, "mean": None, "std": None, "lo": None, "hi": None,
+            "counts": []}
 
 
 def unit_health(layer, y) -> dict:
@@ -260,14 +264,14 @@ class _Samples:
         self.views = [line_sample(value, size) for value in self.values]
         lengths = [view.size for view in self.views]
         ends = np.cumsum(lengths, dtype=np.int64)
-        self.starts = ends - np.asarray(lengths, dtype=np.int64)
+        starts = ends - np.asarray(lengths, dtype=np.int64)
         xp = get_array_module(self.values[0]) if self.params else np
         dtype = self.values[0].dtype if self.params else np.float32
         # row 0: the values before an update; row 1: the change the update made
         self.held = xp.empty((2, int(ends[-1]) if lengths else 0), dtype=dtype)
         self.rows = [(self.held[0, a:b].reshape(view.shape), self.held[1, a:b].reshape(view.shape))
-                     for a, b, view in zip(self.starts, ends, self.views, strict=True)]
-        self.starts = xp.asarray(self.starts)
+                     for a, b, view in zip(starts, ends, self.views, strict=True)]
+        self.starts = xp.asarray(starts)   # where each Param's segment begins, for `reduceat`
 
     def _current(self):
         """Each Param's sample view, made again where its value array was replaced."""

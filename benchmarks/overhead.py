@@ -14,7 +14,9 @@ momentum 0.9 at 1e-2:
   permutation of the rows (the same generator, so the same batches), each batch gathered by
   index, `zero_grad`, forward, `CrossEntropyLoss`, `backward`, `SGD(momentum).step()`, the
   loss read back (`.item()`) and checked for finiteness; at the end of each epoch the
-  training accuracy on the same (at most 10,000) rows, in blocks of 2,048, under `no_grad`.
+  training accuracy on the same (at most 10,000) rows, under `no_grad`, in blocks of as many
+  rows as babysit's (`trainer.eval_rows`: 2,048 rows for the two small networks, 1,024 and
+  512 for the two large; PyTorch's pass is as fast or faster in these blocks than in 2,048).
 
 Before timing, one 1-epoch fit of each is compared: babysit's final weights with and
 without monitors must be bit-identical (monitors never change training), and PyTorch's
@@ -64,11 +66,11 @@ from throughput import (
 
 import babysit as bs
 from babysit.backend import make_rng
+from babysit.training.trainer import eval_rows
 
 CONTENDERS = ("pytorch", "unwatched", "defaults")
 EPOCHS = (1, 5)
 EVAL_MAX = 10_000      # Trainer's default eval_max: the rows the training accuracy is taken on
-EVAL_BLOCK = 2048      # the block size of babysit's predict_scores
 SETTLE = 0.2           # seconds of rest before each timed fit
 MIN_SECONDS = 3.0      # of fits per contender and number of epochs (`repetitions`)
 MAX_REPEATS = 40
@@ -93,11 +95,13 @@ def fit_babysit(widths, X, y, batch_size: int, epochs: int, watched: bool):
 
 def fit_pytorch(widths, X, y, batch_size: int, epochs: int):
     """The same fit in PyTorch (see the module docstring); returns (seconds, final weights)."""
-    values = [p.value for p in babysit_net(widths).parameters()]
+    start_net = babysit_net(widths)
+    values = [p.value for p in start_net.parameters()]
     model = Torch(values[0::2], values[1::2], "momentum")   # SGD(momentum) from babysit's init
     net, loss_fn, opt = model.model, model.loss, model.opt
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     n = X.shape[0]
+    block = eval_rows(start_net)
     start = time.perf_counter()
     rng = make_rng(0)                                       # the Trainer's shuffling generator
     pick = np.arange(n)
@@ -116,9 +120,8 @@ def fit_pytorch(widths, X, y, batch_size: int, epochs: int):
             if not np.isfinite(out.item()):
                 raise FloatingPointError("the PyTorch run diverged")
         with torch.no_grad():
-            correct = sum(int((net(X_eval[i:i + EVAL_BLOCK]).argmax(1)
-                               == y_eval[i:i + EVAL_BLOCK]).sum())
-                          for i in range(0, len(pick), EVAL_BLOCK))
+            correct = sum(int((net(X_eval[i:i + block]).argmax(1) == y_eval[i:i + block]).sum())
+                          for i in range(0, len(pick), block))
         train_acc.append(correct / len(pick))
     seconds = time.perf_counter() - start
     return seconds, model.weights()

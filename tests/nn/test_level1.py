@@ -48,6 +48,24 @@ def test_a_large_parameters_update_on_blas_is_the_formula_to_rounding(nesterov):
     assert np.all(np.abs(w - (w0 - lr * dw)) <= 2.4e-7 * (np.abs(w0) + np.abs(lr * dw)))
 
 
+@needs_blas
+def test_adams_update_on_blas_is_the_formula_to_rounding():
+    n = optim.LEVEL1_MIN + 7
+    w0, dw, m0 = _arrays(n)
+    v0 = np.abs(_arrays(n, seed=1)[0])
+    lr, b1, b2, eps = 1e-3, 0.9, 0.999, 1e-8
+    adam = optim.Adam(lr, b1, b2, eps)
+    adam.t = 3                                      # the fourth step's corrections
+    w, state = w0.copy(), {"m": m0.copy(), "v": v0.copy(), "scratch": np.empty_like(w0)}
+    adam.update(w, dw, state, lr)
+    m, v = b1 * m0 + (1 - b1) * dw, b2 * v0 + (1 - b2) * dw * dw
+    expected = w0 - lr * (m / (1 - b1**3)) / (np.sqrt(v / (1 - b2**3)) + eps)
+    np.testing.assert_allclose(state["m"], m, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(state["v"], v, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(w, expected, rtol=1e-5, atol=1e-7)
+    assert not np.array_equal(w, w0)
+
+
 def test_arrays_blas_cannot_take_are_refused():
     x, y, _ = _arrays(64)
     assert not level1.usable(x, y[::2])                           # sizes differ

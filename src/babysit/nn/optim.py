@@ -127,11 +127,12 @@ class Optimizer:
 # passes find it in cache. Momentum's update of a 3072-1024-1024-10 MLP, one thread: 4.9 ->
 # 3.9 ms (2^13 entries: 6.3 ms, Python's overhead a block; 2^15 4.4; 2^17-2^19 3.7-3.9).
 UPDATE_BLOCK = 2**17
-# From this many entries on, SGD's and momentum's updates run as BLAS scal / axpy on the
-# threads of NumPy's own OpenBLAS (`level1`), where found. Measured right after a step's
-# backward pass, as a fit runs it (2 threads): momentum's update of 784-512-512-10 (weights
-# of 401K and 262K entries) 1.07 -> 0.79 ms, 6% of the step; of 3072-1024-1024-10 3.7 ->
-# 2.6 ms; of 784-100-10 (78K) 0.080 -> 0.076 ms. Below it, a ctypes call (microseconds)
+# From this many entries on, SGD's, momentum's and Adam's updates run their scalings and
+# sums as BLAS scal / axpy on the threads of NumPy's own OpenBLAS (`level1`), where found.
+# Measured right after a step's backward pass, as a fit runs it (2 threads): momentum's
+# update of 784-512-512-10 (weights of 401K and 262K entries) 1.07 -> 0.79 ms, 6% of the
+# step; of 3072-1024-1024-10 3.7 -> 2.6 ms; of 784-100-10 (78K) 0.080 -> 0.076 ms; Adam's of
+# 784-1024-1024-1024-10 7.7 -> 6.2 ms. Below it, a ctypes call (microseconds)
 # would cost about what it saves: a 64-100-10 MLP's 6,400 weights keep their ufuncs.
 LEVEL1_MIN = 2**16
 
@@ -291,6 +292,20 @@ class Adam(Optimizer):
         xp = get_array_module(w)
         b1, b2, t = self.beta1, self.beta2, self.t
         m, v, tmp = state["m"], state["v"], state["scratch"]
+        # lr * mt / (sqrt(vt) + eps) with the corrections folded into two scalars
+        step, root = lr / (1 - b1**t), 1 / math.sqrt(1 - b2**t)
+        if _level1(w, dw, m, v, tmp):   # the lines below, the scalings and sums on BLAS
+            level1.scal(b1, m)
+            level1.axpy(1 - b1, dw, m)
+            level1.scal(b2, v)
+            np.multiply(dw, dw, out=tmp)
+            level1.axpy(1 - b2, tmp, v)
+            # root * sqrt(v) + eps = root * (sqrt(v) + eps / root): one scaling fewer
+            np.sqrt(v, out=tmp)
+            tmp += self.eps / root
+            np.divide(m, tmp, out=tmp)
+            level1.axpy(-step / root, tmp, w)
+            return
         m *= b1
         xp.multiply(dw, 1 - b1, out=tmp)
         m += tmp
@@ -298,12 +313,11 @@ class Adam(Optimizer):
         xp.multiply(dw, dw, out=tmp)
         tmp *= 1 - b2
         v += tmp
-        # lr * mt / (sqrt(vt) + eps) with the corrections folded into two scalars.
         xp.sqrt(v, out=tmp)
-        tmp *= 1 / math.sqrt(1 - b2**t)
+        tmp *= root
         tmp += self.eps
         xp.divide(m, tmp, out=tmp)
-        tmp *= lr / (1 - b1**t)
+        tmp *= step
         w -= tmp
 
 

@@ -17,6 +17,7 @@ at most one retrain, and every process that was not killed exited 0 or with one 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -37,22 +38,41 @@ def search_command(url: str, study: str, out: Path, trials: int, epochs: int) ->
             url, "--study", study, "--top-k", "0", "--no-report", "--out", str(out)]
 
 
-def finished_trials(url: str, study: str) -> int:
-    """How many trials the study holds finished (-1 when the database cannot say: it is being
-    restarted, or the study is not made yet)."""
-    import optuna
+class TrialCounter:
+    """Counts the study's finished trials over one database connection, kept between looks:
+    a fresh connection costs the driver up to a second a look, long enough on a fast machine
+    for a whole short study to finish between two looks (the kill due at an eighth of the
+    trials then never falls). After a failure (the server is being restarted) the connection
+    is dropped and made again at the next look."""
 
-    try:
-        storage = optuna.storages.RDBStorage(url.replace("postgresql://",
-                                                         "postgresql+psycopg://", 1))
-        done = optuna.load_study(study_name=f"{study}.stage1", storage=storage).get_trials(
-            deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
-                                    optuna.trial.TrialState.PRUNED))
-        storage.remove_session()
-        storage.engine.dispose()
-    except Exception:
-        return -1
-    return len(done)
+    def __init__(self, url: str, study: str):
+        self.url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+        self.study, self.storage = study, None
+
+    def __call__(self) -> int:
+        """How many trials the study holds finished (-1 when the database cannot say: it is
+        being restarted, or the study is not made yet)."""
+        import optuna
+
+        try:
+            if self.storage is None:
+                self.storage = optuna.storages.RDBStorage(self.url)
+            done = optuna.load_study(study_name=f"{self.study}.stage1",
+                                     storage=self.storage).get_trials(
+                deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                        optuna.trial.TrialState.PRUNED))
+        except Exception:
+            self.close()
+            return -1
+        return len(done)
+
+    def close(self) -> None:
+        """Drop the connection (one the server already closed too: nothing to say then)."""
+        storage, self.storage = self.storage, None
+        if storage is not None:
+            with contextlib.suppress(Exception):
+                storage.remove_session()
+                storage.engine.dispose()
 
 
 def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
@@ -82,7 +102,8 @@ def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
                                                        trials, epochs),
                                         env=env, stdout=out, stderr=err)
 
-    finished_trials(url, study)     # the driver and its imports are warm before any trial ends
+    finished_trials = TrialCounter(url, study)
+    finished_trials()     # the driver and its imports are warm before any trial ends
     for i in range(processes):
         start(i)
     began = time.monotonic()
@@ -99,7 +120,7 @@ def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
             if p.poll() is not None:
                 ended.append((i, p.returncode, False))
                 del procs[i]
-        done = finished_trials(url, study)
+        done = finished_trials()
         due = now >= next_kill or (killed < len(kill_at) and done >= kill_at[killed])
         if procs and due and 0 <= done < trials:
             i = rng.choice(sorted(procs))
@@ -115,7 +136,8 @@ def run_chaos(url: str, restart, folder: Path, *, processes: int = 4,
                                   and killed >= len(kill_at))):
             restart()
             restarted = True
-        time.sleep(0.5)
+        time.sleep(0.1)
+    finished_trials.close()
 
     storage = search.open_storage(url)
     study_trials = optuna.load_study(study_name=f"{study}.stage1", storage=storage).get_trials()

@@ -61,6 +61,8 @@ class TrialCounter:
                                      storage=self.storage).get_trials(
                 deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
                                         optuna.trial.TrialState.PRUNED))
+        except KeyError:     # no such study yet: the connection is fine
+            return -1
         except Exception:
             self.close()
             return -1

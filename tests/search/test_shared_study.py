@@ -251,7 +251,7 @@ def test_a_shared_search_under_a_kill_and_a_database_restart_ends_whole(postgres
     summary = chaos.run_chaos(postgres.url(password=None), postgres.restart, tmp_path,
                               processes=3, kill_every=None, restart_after=None,
                               kill_at=(trials // 8,), restart_at=trials // 4,
-                              trials=trials, epochs=2, study="chaos", timeout=900)
+                              trials=trials, epochs=6, study="chaos", timeout=900)
     assert summary["killed"] == 1 and summary["restarted"], summary
     assert summary["finished"] == trials and summary["running"] == 0, summary
     assert summary["repeated_numbers"] == [] and summary["retrains"] <= 1, summary

@@ -156,8 +156,11 @@ def unit_health(layer, y) -> dict:
 
 # Update ratios are sampled at most once per this many training examples: with `samples`
 # a run alone, a short run of large batches would pay for a sample every step or two. The
-# default digits run (batches of 32) samples every 40 steps, by `samples`.
-RATIO_SPACING = 512
+# default digits run (batches of 32) samples every 40 steps, by `samples`; a 1-epoch fit of
+# 16,384 rows in batches of 128 every 8 steps, 16 samples (at 512 examples: 25, 1% of the
+# fit). 37 of the zoo's 51 runs and 75 of the held-out 88 sample less often than at 512, and
+# the diagnosis names the same faults in all of them (benchmarks/README.md).
+RATIO_SPACING = 1024
 
 # Two units are the same function when their weights differ by under 1e-6 of the layer's
 # largest weight: float32 rounding, not a learned difference
@@ -589,6 +592,9 @@ class DataStats(Callback):
 # History's JSON, written with every epoch's training state, holds 5-6 characters a weight
 # instead of 17 (on digits: 177 kB of a 292 kB History, and half the time of writing it).
 PICTURE_DIGITS = 4
+# The fewest units a first-layer picture shows, however wide its input: a handful of a
+# CIFAR-10 layer's units still shows whether they learned smooth filters or noise
+PICTURE_MIN_UNITS = 4
 
 
 def picture_values(W) -> list:
@@ -609,13 +615,14 @@ class FirstLayerWeights(Callback):
     Writes history.monitors["first_layer"] = {"name", "shape": [n_in, n_out], "units":
     [indices of the recorded units], "iteration", "W": n_in rows of len(units) floats
     (`picture_values`), "W_start": the same units before training}. Only the first
-    `max_units` units are kept, and no more than `max_values` weights (units of an input as
-    wide as CIFAR-10's 3072 values: 5; MNIST's 784: 20; digits' 64: all 64), so the JSON
-    stays small and a record (Python floats, about 20 ns each) costs about 0.4 ms: a 1-epoch
-    fit of a 784-100-10 MLP takes 0.15 s and two records (at 2^15 values they were 1.8% of it).
+    `max_units` units are kept, and no more than `max_values` weights unless that leaves
+    fewer than PICTURE_MIN_UNITS (units of an input as wide as CIFAR-10's 3072 values: 4;
+    MNIST's 784: 10; digits' 64: all 64), so the JSON stays small and a record (Python
+    floats, about 23 ns each) costs about 0.2 ms: a 1-epoch fit of a 784-100-10 MLP takes
+    0.1 s, and its two records at 2^14 values were 1% of it (at 2^15, 1.8%).
     """
 
-    def __init__(self, max_units: int = 64, samples: int = 5, max_values: int = 2**14):
+    def __init__(self, max_units: int = 64, samples: int = 5, max_values: int = 2**13):
         self.max_units, self.samples, self.max_values = max_units, samples, max_values
 
     def on_train_begin(self, trainer, X, y, val) -> None:
@@ -635,7 +642,7 @@ class FirstLayerWeights(Callback):
             if isinstance(layer, Linear):
                 W = to_numpy(layer.params["W"].value)
                 units = list(range(min(self.max_units, W.shape[1],
-                                       max(1, self.max_values // W.shape[0]))))
+                                       max(PICTURE_MIN_UNITS, self.max_values // W.shape[0]))))
                 now = picture_values(W[:, :len(units)])
                 before = trainer.history.monitors.get("first_layer", {}).get("W_start", now)
                 trainer.history.monitors["first_layer"] = records.FirstLayerRecord(

@@ -197,6 +197,31 @@ def test_callbacks_see_every_stage(digits_split):
     assert seen == ["begin", *step, "epoch 1", *step, "epoch 2", "end"]
 
 
+def test_step_hooks_run_only_at_the_steps_a_callback_asks_for(digits_split):
+    """`update_every` (set as training begins, as the monitors set it): the Trainer calls
+    before_update / after_update at every k-th update only; other hooks are not affected."""
+    seen = []
+
+    class EveryThird(bs.train.Callback):
+        def on_train_begin(self, trainer, X, y, val):
+            self.update_every = 3
+
+        def before_update(self, trainer, iteration):
+            seen.append(("before", iteration))
+
+        def after_update(self, trainer, iteration):
+            seen.append(("after", iteration))
+
+    X, y = digits_split.train.X[:320], digits_split.train.y[:320]    # 5 steps an epoch
+    _trainer(epochs=2, callbacks=[EveryThird()]).fit(X, y)
+    assert seen == [(when, i) for i in (2, 5, 8) for when in ("before", "after")]
+    trainer = _trainer(epochs=1)                         # the default monitors ask for theirs
+    trainer.fit(X, y)
+    sampling = {type(cb).__name__: cb.update_every for cb in trainer.callbacks}
+    assert sampling["UpdateRatios"] == trainer.history.monitors["update_ratio"]["every"] > 1
+    assert sampling["LayerStats"] == trainer.history.monitors["layers"]["every"]
+
+
 def test_regression_with_mse():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 3)).astype(np.float32)

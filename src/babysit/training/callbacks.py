@@ -22,7 +22,14 @@ __all__ = ["BestWeights", "Callback", "EarlyStopping"]
 
 
 class Callback:
-    """Hooks a monitor may implement; each receives the trainer. All are optional."""
+    """Hooks a monitor may implement; each receives the trainer. All are optional.
+
+    `update_every`: the Trainer calls `before_update` and `after_update` only at the steps
+    whose count of updates (iteration + 1) is a multiple of it; 1 (every step) unless a
+    callback sets it, as a monitor that samples every k steps does when training begins.
+    """
+
+    update_every: int = 1
 
     def on_train_begin(self, trainer: Trainer, X, y, val) -> None:
         """Before the first step; `X`, `y` are the training data, `val` the (X, y) pair or None."""

@@ -227,6 +227,7 @@ class UpdateRatios(Callback):
     def on_train_begin(self, trainer, X, y, val) -> None:
         spacing = math.ceil(RATIO_SPACING / trainer.batch_size)
         self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
+        self.update_every = self._every         # the Trainer calls the step hooks then only
         named = trainer.net.named_params()
         self._samples = _Samples(named, self.sample_size)
         weights = [name for name, p in named.items() if p.regularize]
@@ -359,6 +360,7 @@ class LayerStats(Callback):
         spacing = min(math.ceil(PROBE_SPACING * self.probe_size / trainer.batch_size),
                       per_epoch)
         self._every = self.every or max(spacing, _auto_every(trainer, X.shape[0], self.samples))
+        self.update_every = self._every         # the Trainer calls `after_update` then only
         # the planned end, a resumed run's as the uninterrupted one's, is sampled anyway
         end = per_epoch * trainer.epochs
         self._last = end if self.every or end % self._every == 0 else end - spacing

@@ -111,11 +111,15 @@ class Trainer:
         self.average = None if average is None else ParameterAverage(net.named_params(), average)
 
     def _find_step_hooks(self) -> None:
-        """The callbacks' `before_update` and `after_update`, bound, of those that implement
-        them: a step calls only these (most monitors act on other hooks, and a call that does
-        nothing, twice a step for each, is a share of a small network's step)."""
+        """The callbacks' `before_update` and `after_update`, bound, with each callback's
+        `update_every`, of those that implement them: a step calls only these, and each only
+        at the steps it asks for (most monitors act on other hooks, and a call that does
+        nothing, at every step, is a share of a small network's step: 1 us a step, 0.7% of a
+        64-100-10 fit)."""
         self._before_update, self._after_update = (
-            [getattr(cb, name) for cb in self.callbacks if _implements(cb, name)]
+            [(positive_int(getattr(cb, "update_every", 1),
+                           f"{type(cb).__name__}.update_every"), getattr(cb, name))
+             for cb in self.callbacks if _implements(cb, name)]
             for name in ("before_update", "after_update"))
 
     # -- one step -------------------------------------------------------------------------
@@ -129,15 +133,18 @@ class Trainer:
         if self.reg is not None:
             reg_loss = self.reg.penalty(self.params)
             self.reg.add_grad(self.params)
-        for hook in self._before_update:
-            hook(self, self.iteration)
+        updates = self.iteration + 1          # counting this one
+        for every, hook in self._before_update:
+            if updates % every == 0:
+                hook(self, self.iteration)
         self.opt.step(self._named)
         for c in self.constraints:
             c.apply(self.params)
         if self.average is not None:
             self.average.update()
-        for hook in self._after_update:
-            hook(self, self.iteration)
+        for every, hook in self._after_update:
+            if updates % every == 0:
+                hook(self, self.iteration)
         return data_loss, reg_loss
 
     # -- the loop ---------------------------------------------------------------------------
@@ -191,9 +198,10 @@ class Trainer:
         self.history.iters_per_epoch = per_epoch
         train_eval = self._train_eval_subset(X, y)
         self.stop_training = False
-        self._find_step_hooks()        # `callbacks` may have changed since the last fit
         for cb in self.callbacks:
             cb.on_train_begin(self, X, y, val)
+        self._find_step_hooks()   # `callbacks` may have changed since the last fit, and their
+        # schedules (`update_every`) are set as training begins
         bar = self._progress_bar(per_epoch * (self.epochs - self.epoch))
         try:
             while self.epoch < self.epochs and not self.stop_training:

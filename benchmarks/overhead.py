@@ -134,8 +134,8 @@ def hook_share(widths, X, y, batch_size: int, epochs: int) -> float:
     """One more fit with the default monitors, each hook a monitor implements wrapped in a
     CPU-time counter: the share of the fit's CPU time spent inside the monitors. Other jobs
     on the machine barely move this figure, unlike a difference of two wall-clock times.
-    The counter's own cost (two clock reads a call, a few hooks called every step) is
-    measured on a hook that does nothing and taken off."""
+    The counter's own cost (two clock reads a call; the step hooks are called only at the
+    steps their monitors sample) is measured on a hook that does nothing and taken off."""
     spent, calls = [0.0], [0]
 
     def counted(hook):

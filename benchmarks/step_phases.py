@@ -55,7 +55,7 @@ from throughput import (
 )
 
 import babysit as bs
-from babysit.training.trainer import accuracy, eval_rows
+from babysit.training.trainer import accuracy, batches_per_epoch, eval_rows
 
 PHASES = ("gather", "forward", "loss", "backward", "update")
 
@@ -175,7 +175,7 @@ def main(argv=None) -> int:
                 print_row([name, str(batch_size), contender, *(f"{m:.3f}" for m in medians),
                            f"{sums[contender]:.3f}",
                            f"{1e3 * statistics.median(phases['eval']):.1f}"])
-            ratios = paired_ratios(times, len(range(0, n, batch_size)))
+            ratios = paired_ratios(times, batches_per_epoch(n, batch_size))
             print_row([name, "", "babysit / PyTorch", *[""] * len(PHASES),
                        f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})",
                        ""])

@@ -612,7 +612,7 @@ class DataStats(Callback):
         rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
                          feature_std=std.tolist(), class_counts=None, val_class_counts=None)
         if trainer.loss.classification:
-            n_classes = int(trainer.net(X[:1], train=False).shape[1])
+            n_classes = trainer.n_outputs
             rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
             if val is not None:
                 rec["val_class_counts"] = np.bincount(to_numpy(val[1]),
@@ -698,8 +698,7 @@ class RunInfo(Callback):
         self.extra = extra
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        probe = trainer.net(X[:1], train=False)
-        n_out = int(probe.shape[1]) if probe.ndim == 2 else 1
+        n_out = trainer.n_outputs
         chance = trainer.loss.chance_loss(n_out) if trainer.loss.classification else None
         trainer.history.meta.update({
             "n_train": int(X.shape[0]), "n_val": int(val[0].shape[0]) if val else 0,

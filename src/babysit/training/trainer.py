@@ -78,6 +78,9 @@ class Trainer:
     such as 0.999) keeps a running average of every Param (`babysit.nn.average`), which
     evaluation, `accuracy`, `predict` and `predict_proba` then use. A callback may set
     `stop_training = True` to end `fit` after the current epoch (see `EarlyStopping`).
+    Once `fit` (or `prepare`) has checked data, `n_outputs` is the width of the network's
+    output (its classes, for a classifier), which the monitors read instead of running the
+    network again.
     """
 
     def __init__(self, net: Layer, loss: Loss, opt: Optimizer, reg=None, constraints=(),
@@ -105,6 +108,7 @@ class Trainer:
         self._named = net.named_params()   # the optimizer keys its state by these names
         self.params = list(self._named.values())
         self.history = History()
+        self.n_outputs: int | None = None   # known once `prepare` has run the network
         self.iteration = 0
         self.epoch = 0
         self.stop_training = False
@@ -164,6 +168,7 @@ class Trainer:
         except ValueError as err:
             raise ValueError(f"{name} has shape {tuple(X.shape)}, which the network does not "
                              f"accept: {err}") from None
+        self.n_outputs = int(scores.shape[1]) if scores.ndim == 2 else 1
         if self.loss.classification:
             y = class_labels(y, scores.shape[1])
         y = xp.asarray(y)

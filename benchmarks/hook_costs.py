@@ -1,0 +1,104 @@
+"""Where the default monitors' time goes: every hook of every default monitor timed (wall
+clock) inside whole fits, at one of `overhead.py`'s sizes, beside the same fit unwatched.
+
+Each repetition runs one fit with `callbacks=()` and one with the default monitors, each
+from fresh weights with a fresh Trainer (as `overhead.py` does: SGD momentum, float32, the
+same synthetic data), in alternating order after a short rest. In the watched fit each
+hook a monitor implements is wrapped in a timer. The table gives, per monitor and hook,
+the median milliseconds a fit spends there and that as a share of the median unwatched fit;
+the last row is the sum. Above the table, the monitors' share of the pairs' wall-clock
+and CPU times (each fit's CPU time counts BLAS's threads too, spinning included). This is
+the breakdown behind `overhead.py`'s "in their hooks"
+column (which counts CPU time, all hooks together), so a change to one monitor can be
+weighed on its own:
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE .venv/bin/python benchmarks/hook_costs.py \\
+        --size 784-100-10 --epochs 1 --fits 20
+
+(needs the `bench` extra and torch, as `overhead.py`; about 10 s for the default arguments.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import sys
+import time
+
+from overhead import EVAL_MAX, HOOKS, SETTLE, babysit_net
+from threadpoolctl import threadpool_limits
+from throughput import LR, MU, SIZES, make_data, print_row
+
+import babysit as bs
+
+
+def timed_fit(widths, X, y, batch_size: int, epochs: int, watched: bool):
+    """One fit from fresh weights; returns (seconds, CPU seconds of the process, {"Monitor.hook":
+    seconds inside it})."""
+    spent = collections.Counter()
+    trainer = bs.Trainer(babysit_net(widths), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.Momentum(LR, mu=MU), batch_size=batch_size, epochs=epochs,
+                         progress=False, eval_max=EVAL_MAX,
+                         callbacks=None if watched else ())
+    for cb in trainer.callbacks:
+        for hook in HOOKS:
+            if hook in type(cb).__dict__:
+                setattr(cb, hook, _timer(getattr(cb, hook), f"{type(cb).__name__}.{hook}",
+                                         spent))
+    start, cpu = time.perf_counter(), time.process_time()
+    trainer.fit(X, y)
+    return time.perf_counter() - start, time.process_time() - cpu, spent
+
+
+def _timer(hook, key: str, spent):
+    def timed(*args):
+        start = time.perf_counter()
+        hook(*args)
+        spent[key] += time.perf_counter() - start
+    return timed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    names = [name for name, *_ in SIZES]
+    parser.add_argument("--size", default="784-100-10", choices=names)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--fits", type=int, default=20, help="repetitions (one fit of each)")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS/OpenMP threads")
+    args = parser.parse_args(argv)
+    _, widths, batch_size, n = next(size for size in SIZES if size[0] == args.size)
+    X, y = make_data(widths, n)
+    fits = {False: [], True: []}            # watched -> [(seconds, CPU seconds)]
+    hooks = collections.defaultdict(list)
+    with threadpool_limits(limits=args.threads):
+        timed_fit(widths, X, y, batch_size, args.epochs, True)          # warm-up
+        for r in range(args.fits):
+            for watched in ((False, True) if r % 2 == 0 else (True, False)):
+                time.sleep(SETTLE)
+                seconds, cpu, spent = timed_fit(widths, X, y, batch_size, args.epochs, watched)
+                fits[watched].append((seconds, cpu))
+                for key, value in spent.items():
+                    hooks[key].append(value)
+    base = statistics.median(seconds for seconds, _ in fits[False])
+    pairs = list(zip(fits[False], fits[True], strict=True))
+    wall = statistics.median(100 * (on[0] / off[0] - 1) for off, on in pairs)
+    cpu = statistics.median(100 * (on[1] / off[1] - 1) for off, on in pairs)
+    print(f"{args.size}, batch {batch_size}, {n} examples, {args.epochs} epoch(s), "
+          f"{args.threads} threads, {args.fits} fits each: unwatched {1e3 * base:.1f} ms, "
+          f"defaults {1e3 * statistics.median(s for s, _ in fits[True]):.1f} ms (medians); "
+          f"defaults / unwatched - 1, the median over the pairs: wall clock {wall:+.1f}%, "
+          f"the process's CPU time {cpu:+.1f}%\n")
+    print_row(["monitor.hook", "ms per fit", "share of the unwatched fit"])
+    print_row(["---"] * 3)
+    total = 0.0
+    for key in sorted(hooks):
+        ms = 1e3 * statistics.median(hooks[key])
+        total += ms
+        print_row([key, f"{ms:.3f}", f"{ms / (10 * base):.2f} %"])
+    print_row(["all hooks", f"{total:.3f}", f"{total / (10 * base):.2f} %"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -26,37 +26,20 @@ import statistics
 import sys
 import time
 
-from overhead import EVAL_MAX, HOOKS, SETTLE, babysit_net
+from overhead import SETTLE, babysit_net, babysit_trainer, time_hooks
 from threadpoolctl import threadpool_limits
-from throughput import LR, MU, SIZES, make_data, print_row
-
-import babysit as bs
+from throughput import SIZES, make_data, print_row
 
 
 def timed_fit(widths, X, y, batch_size: int, epochs: int, watched: bool):
     """One fit from fresh weights; returns (seconds, CPU seconds of the process, {"Monitor.hook":
     seconds inside it})."""
     spent = collections.Counter()
-    trainer = bs.Trainer(babysit_net(widths), bs.losses.SoftmaxCrossEntropy(),
-                         bs.optim.Momentum(LR, mu=MU), batch_size=batch_size, epochs=epochs,
-                         progress=False, eval_max=EVAL_MAX,
-                         callbacks=None if watched else ())
-    for cb in trainer.callbacks:
-        for hook in HOOKS:
-            if hook in type(cb).__dict__:
-                setattr(cb, hook, _timer(getattr(cb, hook), f"{type(cb).__name__}.{hook}",
-                                         spent))
+    trainer = babysit_trainer(babysit_net(widths), batch_size, epochs, watched)
+    time_hooks(trainer, time.perf_counter, spent, collections.Counter())
     start, cpu = time.perf_counter(), time.process_time()
     trainer.fit(X, y)
     return time.perf_counter() - start, time.process_time() - cpu, spent
-
-
-def _timer(hook, key: str, spent):
-    def timed(*args):
-        start = time.perf_counter()
-        hook(*args)
-        spent[key] += time.perf_counter() - start
-    return timed
 
 
 def main(argv=None) -> int:

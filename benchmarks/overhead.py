@@ -43,6 +43,7 @@ more than 5% from noise alone, this is the figure to trust.
 from __future__ import annotations
 
 import argparse
+import collections
 import math
 import os
 import statistics
@@ -81,14 +82,19 @@ def babysit_net(widths):
                   seed=0)
 
 
+def babysit_trainer(net, batch_size: int, epochs: int, watched: bool):
+    """The Trainer every babysit fit here uses: SGD momentum, the default monitors when
+    `watched`, else none."""
+    return bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Momentum(LR, mu=MU),
+                      batch_size=batch_size, epochs=epochs, progress=False,
+                      eval_max=EVAL_MAX, callbacks=None if watched else ())
+
+
 def fit_babysit(widths, X, y, batch_size: int, epochs: int, watched: bool):
     """One fit with a fresh net and Trainer; returns (seconds, final weights)."""
     net = babysit_net(widths)
     start = time.perf_counter()
-    trainer = bs.Trainer(net, bs.losses.SoftmaxCrossEntropy(), bs.optim.Momentum(LR, mu=MU),
-                         batch_size=batch_size, epochs=epochs, progress=False,
-                         eval_max=EVAL_MAX, callbacks=None if watched else ())
-    trainer.fit(X, y)
+    babysit_trainer(net, batch_size, epochs, watched).fit(X, y)
     seconds = time.perf_counter() - start
     return seconds, [p.value for p in net.parameters()]
 
@@ -130,39 +136,48 @@ def fit_pytorch(widths, X, y, batch_size: int, epochs: int):
 HOOKS = ("on_train_begin", "before_update", "after_update", "on_epoch_end", "on_train_end")
 
 
-def hook_share(widths, X, y, batch_size: int, epochs: int) -> float:
-    """One more fit with the default monitors, each hook a monitor implements wrapped in a
-    CPU-time counter: the share of the fit's CPU time spent inside the monitors. Other jobs
-    on the machine barely move this figure, unlike a difference of two wall-clock times.
-    The counter's own cost (two clock reads a call; the step hooks are called only at the
-    steps their monitors sample) is measured on a hook that does nothing and taken off."""
-    spent, calls = [0.0], [0]
-
-    def counted(hook):
-        def timed(*args):
-            start = time.process_time()
-            hook(*args)
-            spent[0] += time.process_time() - start
-            calls[0] += 1
-        return timed
-
-    idle = counted(lambda *args: None)
-    start = time.process_time()
-    for _ in range(20_000):
-        idle()
-    per_call, inside = (time.process_time() - start) / 20_000, spent[0] / 20_000
-    spent[0], calls[0] = 0.0, 0
-    trainer = bs.Trainer(babysit_net(widths), bs.losses.SoftmaxCrossEntropy(),
-                         bs.optim.Momentum(LR, mu=MU), batch_size=batch_size, epochs=epochs,
-                         progress=False, eval_max=EVAL_MAX)
+def time_hooks(trainer, clock, spent, calls) -> None:
+    """Wrap every hook that a callback of `trainer` implements so that each call adds the
+    time `clock` reads inside it to spent["Monitor.hook"] and 1 to calls["Monitor.hook"]
+    (both Counters)."""
     for cb in trainer.callbacks:
         for hook in HOOKS:
             if hook in type(cb).__dict__:
-                setattr(cb, hook, counted(getattr(cb, hook)))
+                setattr(cb, hook, _timed(getattr(cb, hook), f"{type(cb).__name__}.{hook}",
+                                         clock, spent, calls))
+
+
+def _timed(hook, key: str, clock, spent, calls):
+    def timed(*args):
+        start = clock()
+        hook(*args)
+        spent[key] += clock() - start
+        calls[key] += 1
+    return timed
+
+
+def hook_share(widths, X, y, batch_size: int, epochs: int) -> float:
+    """One more fit with the default monitors, each hook a monitor implements wrapped in a
+    CPU-time counter (`time_hooks`): the share of the fit's CPU time spent inside the
+    monitors. Other jobs on the machine barely move this figure, unlike a difference of two
+    wall-clock times. The counter's own cost (two clock reads a call; the step hooks are
+    called only at the steps their monitors sample) is measured on a hook that does nothing
+    and taken off."""
+    spent, calls = collections.Counter(), collections.Counter()
+    idle = _timed(lambda *args: None, "idle", time.process_time, spent, calls)
+    start = time.process_time()
+    for _ in range(20_000):
+        idle()
+    per_call, inside = (time.process_time() - start) / 20_000, spent["idle"] / 20_000
+    spent.clear()
+    calls.clear()
+    trainer = babysit_trainer(babysit_net(widths), batch_size, epochs, watched=True)
+    time_hooks(trainer, time.process_time, spent, calls)
     start = time.process_time()
     trainer.fit(X, y)
-    total = time.process_time() - start - calls[0] * per_call
-    monitors = spent[0] - calls[0] * inside
+    n_calls = sum(calls.values())
+    total = time.process_time() - start - n_calls * per_call
+    monitors = sum(spent.values()) - n_calls * inside
     return monitors / (total - monitors)
 
 

@@ -109,8 +109,12 @@ def test_two_workers_share_one_study_and_record_every_trial_once(small, tmp_path
                         top_k=2, say=lambda text: None)
     trials = study_trials(tmp_path)
     done = complete(trials)
-    assert len(done) == len(trials) == 12
-    assert sorted(t.number for t in done) == list(range(12))
+    # two workers that ask for the last trial at the same moment: one gives its trial back,
+    # marked surplus and failed, so the study may hold one more trial than it finished
+    surplus = [t for t in trials if t.user_attrs.get("surplus")]
+    assert len(done) == 12 and len(done) + len(surplus) == len(trials)
+    assert all(t.state == optuna.trial.TrialState.FAIL for t in surplus)
+    assert len({t.number for t in done}) == 12
     assert len({param_key(t) for t in done}) == 12
     assert len({t.user_attrs["worker"] for t in done}) == 2  # both processes took trials
     assert len(result.trials) == 12

@@ -397,7 +397,7 @@ def test_the_first_layer_picture_of_a_wide_input_keeps_fewer_units():
                          bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.FirstLayerWeights()],
                          progress=False)
     rec = trainer.fit(X, y).monitors["first_layer"]
-    assert rec["units"] == list(range(2**13 // 784)) and len(rec["W"]) == 784
+    assert rec["units"] == list(range(monitors.PICTURE_VALUES // 784)) and len(rec["W"]) == 784
     X = rng.standard_normal((64, 3072)).astype(np.float32)    # CIFAR-10's width: 2 by the cap
     trainer = bs.Trainer(bs.mlp(3072, [100], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
                          bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.FirstLayerWeights()],

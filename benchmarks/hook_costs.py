@@ -7,7 +7,10 @@ same synthetic data), in alternating order after a short rest. In the watched fi
 hook a monitor implements is wrapped in a timer. The table gives, per monitor and hook,
 the median milliseconds a fit spends there and that as a share of the median unwatched fit;
 the last row is the sum. Above the table, the monitors' share of the pairs' wall-clock
-and CPU times (each fit's CPU time counts BLAS's threads too, spinning included). This is
+and CPU times (each fit's CPU time counts BLAS's threads too, spinning included), the same
+for the watched fit less its time inside the hooks (what watching costs beyond them: slower
+training steps would show here), and the watched / unwatched ratio at the 10th, 25th and 50th
+percentile of each one's fits (the fastest fits vary least from one run to the next). This is
 the breakdown behind `overhead.py`'s "in their hooks"
 column (which counts CPU time, all hooks together), so a change to one monitor can be
 weighed on its own:
@@ -54,6 +57,7 @@ def main(argv=None) -> int:
     X, y = make_data(widths, n)
     fits = {False: [], True: []}            # watched -> [(seconds, CPU seconds)]
     hooks = collections.defaultdict(list)
+    inside = []                             # seconds in all hooks, per watched fit
     with threadpool_limits(limits=args.threads):
         timed_fit(widths, X, y, batch_size, args.epochs, True)          # warm-up
         for r in range(args.fits):
@@ -63,15 +67,28 @@ def main(argv=None) -> int:
                 fits[watched].append((seconds, cpu))
                 for key, value in spent.items():
                     hooks[key].append(value)
+                if watched:
+                    inside.append(sum(spent.values()))
     base = statistics.median(seconds for seconds, _ in fits[False])
     pairs = list(zip(fits[False], fits[True], strict=True))
     wall = statistics.median(100 * (on[0] / off[0] - 1) for off, on in pairs)
     cpu = statistics.median(100 * (on[1] / off[1] - 1) for off, on in pairs)
+    outside = statistics.median(100 * ((on[0] - spent) / off[0] - 1)
+                                for (off, on), spent in zip(pairs, inside, strict=True))
     print(f"{args.size}, batch {batch_size}, {n} examples, {args.epochs} epoch(s), "
           f"{args.threads} threads, {args.fits} fits each: unwatched {1e3 * base:.1f} ms, "
           f"defaults {1e3 * statistics.median(s for s, _ in fits[True]):.1f} ms (medians); "
           f"defaults / unwatched - 1, the median over the pairs: wall clock {wall:+.1f}%, "
-          f"the process's CPU time {cpu:+.1f}%\n")
+          f"the process's CPU time {cpu:+.1f}%; the watched fit less its time in the hooks "
+          f"{outside:+.1f}%")
+    if args.fits >= 2:
+        cuts = {watched: statistics.quantiles([s for s, _ in fits[watched]], n=20)
+                for watched in (False, True)}   # the 5th, 10th, ..., 95th percentiles
+        print("defaults / unwatched - 1 at the same percentile of each one's fits (a fit's time "
+              "varies by more than the monitors cost, least in the fastest fits): "
+              + ", ".join(f"{p}th {100 * (cuts[True][i] / cuts[False][i] - 1):+.1f}%"
+                          for p, i in ((10, 1), (25, 4), (50, 9))))
+    print()
     print_row(["monitor.hook", "ms per fit", "share of the unwatched fit"])
     print_row(["---"] * 3)
     total = 0.0

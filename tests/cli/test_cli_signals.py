@@ -182,10 +182,12 @@ def _gone(pid: int) -> bool:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc")
 def test_the_workers_of_a_killed_search_end_with_it(tmp_path):
     out = tmp_path / "search"
-    proc = babysit("search", "--hidden", "16", "--trials", "200", "--epochs", "50",
+    proc = babysit("search", "--hidden", "16", "--trials", "200", "--epochs", "5000",
                    "--workers", "2", "--no-report", "--out", str(out))
     journal = out / "study.journal"
-    # both workers at work: each has written its "worker" mark into a trial of its own
+    # both workers at work: each has written its "worker" mark into a trial of its own. A
+    # trial of 5,000 epochs outlasts the test, so both are in the middle of one when the
+    # search is killed (at 50 epochs a worker could be between two trials, with none to fail)
     wait_for_text(proc, journal, '"worker"', count=2)
     workers = _children(proc.pid)
     assert len(workers) >= 2

@@ -220,8 +220,9 @@ def test_data_stats_record_the_input_scale_and_the_class_counts(centred_digits):
 @pytest.mark.parametrize("probe_size", [40, 8])
 def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_digits, probe_size):
     """The norms are those of one backward pass of the data loss on the probe batch, at test
-    time, and the predicted counts are the argmax of the scores on it. A probe of 8 rows
-    takes the first layer's weight-gradient norm from Gram matrices (8 (64 + 30) < 64 x 30)."""
+    time, and the predicted counts are the argmax of the scores on it. Probes of fewer rows
+    than the 64 inputs take the first layer's weight-gradient norm from Gram matrices, the
+    probe's own taken once and reused by the later samples checked here."""
     X, y, _, _ = centred_digits
     stats = monitors.LayerStats(probe_size=probe_size)
     trainer, h = _fit(centred_digits, bs.mlp(64, [30], 10, seed=0), [stats], epochs=1)

@@ -353,6 +353,7 @@ class LayerStats(Callback):
                  seed: int = 0):
         self.every, self.samples, self.probe_size, self.seed = every, samples, probe_size, seed
         self._probe = None
+        self._probe_gram = None  # x x^T (float64) of the probe's rows, once a sample needs it
         self._grads = None  # the probe's gradient buffers, by parameter name, during a fit
         self._every = 0   # set when training begins; Trainer.step outside fit records nothing
         self._last = 0    # the last iteration an in-run sample may fall on
@@ -370,7 +371,7 @@ class LayerStats(Callback):
             n = X.shape[0]
             pick = np.sort(make_rng(self.seed).choice(n, min(self.probe_size, n), replace=False))
             pick = get_array_module(X).asarray(pick)  # a device index for device data
-            self._probe = (X[pick], y[pick])
+            self._probe, self._probe_gram = (X[pick], y[pick]), None
         layers = _layers(trainer.net)
         named = trainer.net.named_params()
         self._grads = {name: get_array_module(p.value).empty_like(p.value)
@@ -406,9 +407,19 @@ class LayerStats(Callback):
             for name, p in named.items():
                 p.restore_grad(held[name])
 
+    def _input_gram(self):
+        """x x^T (N, N), float64, of the probe's rows x: the same in every sample, so the
+        first layer's weight-gradient norm costs one N x N product of its output gradients a
+        sample (`linear_grad_norms`) instead of forming dL/dW (n_in, n_out)."""
+        if self._probe_gram is None:
+            x = self._probe[0]
+            self._probe_gram = (x @ x.T).astype(get_array_module(x).float64)
+        return self._probe_gram
+
     def _record(self, trainer, iteration: int) -> None:
         """One sample, with the probe's gradients going into the monitor's buffers (a wide
-        Linear layer's weight gradient only as its norm: `linear_grad_norms`)."""
+        Linear layer's weight gradient, and the first layer's when its input is wider than the
+        probe is long, only as its norm: `linear_grad_norms`)."""
         x, y = self._probe
         layers = _layers(trainer.net)
         activations, backwards, inputs = [], [], []
@@ -431,10 +442,11 @@ class LayerStats(Callback):
                 gradients[i] = summary = histogram(dout)
                 if summary["nonfinite"] == 0:
                     grad_norms[i] = _norm(dout)
-                if _gram_cheaper(layers[i], inputs[i]):
+                if _gram_cheaper(layers[i], inputs[i], gram_known=i == 0):
                     prefix = f"{i}." if layers[i] is not trainer.net else ""
+                    gram = self._input_gram() if i == 0 else None
                     norms.update({prefix + name: norm for name, norm
-                                  in linear_grad_norms(inputs[i], dout).items()
+                                  in linear_grad_norms(inputs[i], dout, gram).items()
                                   if name in layers[i].params})
                     dout = dout @ layers[i].params["W"].value.T if i else None
                 elif i:
@@ -460,24 +472,30 @@ class LayerStats(Callback):
             params["value_norm"][name].append(_finite_norm(p.value))
 
 
-def _gram_cheaper(layer, x) -> bool:
+def _gram_cheaper(layer, x, gram_known: bool = False) -> bool:
     """Whether `linear_grad_norms` costs less than forming the weight gradient of `layer`
-    for the input x (N, n_in): a Linear layer with N (n_in + n_out) < n_in n_out."""
+    for the input x (N, n_in): a Linear layer with N (n_in + n_out) < n_in n_out, or, when
+    x x^T is already known (`gram_known`: the probe's own rows, the first layer's input,
+    whose Gram matrix a run takes once), N < n_in."""
     if not isinstance(layer, Linear):
         return False
     n_in, n_out = layer.params["W"].shape
+    if gram_known:
+        return x.shape[0] < n_in
     return x.shape[0] * (n_in + n_out) < n_in * n_out
 
 
-def linear_grad_norms(x, dy) -> dict:
+def linear_grad_norms(x, dy, x_gram=None) -> dict:
     """The gradient norms of a Linear layer (y = x @ W + b) for its input x (N, n_in) and
     dL/dy (N, n_out), without forming dL/dW = x^T dy (n_in, n_out):
     ||x^T dy||^2 = sum((x x^T) * (dy dy^T)), two N x N products (N^2 (n_in + n_out)
     multiply-adds instead of N n_in n_out: for a 128-row probe of a 3072 x 1024 layer 6x
-    fewer), the last sum in float64. Returns {"W": ||dL/dW||, "b": ||dL/db||} (NaN when not
+    fewer), the last sum in float64. `x_gram`, when given, is x x^T in float64 (N, N), taken
+    once for inputs that do not change (the probe's rows): then a sample's cost is the
+    N^2 n_out of dy dy^T alone. Returns {"W": ||dL/dW||, "b": ||dL/db||} (NaN when not
     finite)."""
     xp = get_array_module(x)
-    gram = (x @ x.T).astype(xp.float64)
+    gram = (x @ x.T).astype(xp.float64) if x_gram is None else x_gram
     square = float(xp.einsum("ij,ij->", gram, (dy @ dy.T).astype(xp.float64)))
     return {"W": math.sqrt(max(square, 0.0)) if math.isfinite(square) else math.nan,
             "b": _norm(dy.sum(axis=0))}

@@ -220,9 +220,10 @@ def test_data_stats_record_the_input_scale_and_the_class_counts(centred_digits):
 @pytest.mark.parametrize("probe_size", [40, 8])
 def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_digits, probe_size):
     """The norms are those of one backward pass of the data loss on the probe batch, at test
-    time, and the predicted counts are the argmax of the scores on it. Probes of fewer rows
-    than the 64 inputs take the first layer's weight-gradient norm from Gram matrices, the
-    probe's own taken once and reused by the later samples checked here."""
+    time, and the predicted counts are the argmax of the scores on it. A probe of 8 rows
+    takes the first layer's weight-gradient norm from Gram matrices (8 (64 + 2 x 30) <
+    2 x 64 x 30), the probe's own taken once and reused by the later samples checked here;
+    one of 40 rows forms dL/dW."""
     X, y, _, _ = centred_digits
     stats = monitors.LayerStats(probe_size=probe_size)
     trainer, h = _fit(centred_digits, bs.mlp(64, [30], 10, seed=0), [stats], epochs=1)
@@ -243,6 +244,10 @@ def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_dig
     for name, p in net.named_params().items():
         assert params["grad_norm"][name][-1] == pytest.approx(np.linalg.norm(p.grad), rel=1e-4)
         assert params["value_norm"][name][-1] == pytest.approx(np.linalg.norm(p.value), rel=1e-5)
+    if probe_size == 8:
+        np.testing.assert_allclose(stats._probe_gram, xp.astype(np.float64) @ xp.T, rtol=1e-5)
+    else:
+        assert stats._probe_gram is None
 
 
 def test_a_strided_sample_spans_every_column_and_keeps_the_ratio_of_norms():

@@ -28,6 +28,20 @@ def test_scal_and_axpy_compute_their_formulas(dtype):
 
 
 @needs_blas
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("one_pass", [True, False])
+def test_scale_add_computes_its_formula_by_either_route(dtype, one_pass, monkeypatch):
+    """y = b * y + a * x: one axpby pass up to SCAL_ONE_THREAD entries, scal then axpy
+    beyond; both the formula within roundings of its terms."""
+    monkeypatch.setattr(level1, "SCAL_ONE_THREAD", 10**9 if one_pass else 0)
+    x, y, _ = _arrays(10_001, dtype)
+    terms = (np.asarray(0.9, dtype) * y, np.asarray(-0.03, dtype) * x)
+    expected, scale = terms[0] + terms[1], np.abs(terms[0]) + np.abs(terms[1])
+    level1.scale_add(0.9, y, -0.03, x)
+    assert np.all(np.abs(y - expected) <= 4 * np.finfo(dtype).eps * scale)
+
+
+@needs_blas
 @pytest.mark.parametrize("nesterov", [False, True])
 def test_a_large_parameters_update_on_blas_is_the_formula_to_rounding(nesterov):
     """Past LEVEL1_MIN entries, SGD and momentum run on BLAS: the same formula, each entry

@@ -128,7 +128,8 @@ class Optimizer:
 # 3.9 ms (2^13 entries: 6.3 ms, Python's overhead a block; 2^15 4.4; 2^17-2^19 3.7-3.9).
 UPDATE_BLOCK = 2**17
 # From this many entries on, SGD's, momentum's and Adam's updates run their scalings and
-# sums as BLAS scal / axpy on the threads of NumPy's own OpenBLAS (`level1`), where found.
+# sums as BLAS scal / axpy / axpby on the threads of NumPy's own OpenBLAS (`level1`, where
+# found; a scaling and a sum are one axpby pass where OpenBLAS would not thread the scal).
 # Measured right after a step's backward pass, as a fit runs it (2 threads): momentum's
 # update of 784-512-512-10 (weights of 401K and 262K entries) 1.07 -> 0.79 ms, 6% of the
 # step; of 3072-1024-1024-10 3.7 -> 2.6 ms; of 784-100-10 (78K) 0.080 -> 0.076 ms; Adam's of
@@ -204,8 +205,7 @@ class Momentum(Optimizer):
         if _level1(w, dw, v):   # the formulas above, a BLAS call a line
             if self.nesterov:
                 level1.axpy(-self.mu, v, w)
-            level1.scal(self.mu, v)
-            level1.axpy(-lr, dw, v)
+            level1.scale_add(self.mu, v, -lr, dw)
             level1.axpy(1 + self.mu if self.nesterov else 1.0, v, w)
         elif self.nesterov:
             w -= self.mu * v  # -mu * v_prev
@@ -295,11 +295,9 @@ class Adam(Optimizer):
         # lr * mt / (sqrt(vt) + eps) with the corrections folded into two scalars
         step, root = lr / (1 - b1**t), 1 / math.sqrt(1 - b2**t)
         if _level1(w, dw, m, v, tmp):   # the lines below, the scalings and sums on BLAS
-            level1.scal(b1, m)
-            level1.axpy(1 - b1, dw, m)
-            level1.scal(b2, v)
+            level1.scale_add(b1, m, 1 - b1, dw)
             np.multiply(dw, dw, out=tmp)
-            level1.axpy(1 - b2, tmp, v)
+            level1.scale_add(b2, v, 1 - b2, tmp)
             # root * sqrt(v) + eps = root * (sqrt(v) + eps / root): one scaling fewer
             np.sqrt(v, out=tmp)
             tmp += self.eps / root

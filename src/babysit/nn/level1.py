@@ -114,7 +114,7 @@ def scale_add(b: float, y: np.ndarray, a: float, x: np.ndarray) -> None:
     """y = b * y + a * x, in place (x and y as for `axpy`): one `axpby` pass up to
     SCAL_ONE_THREAD entries, where a `scal` would run on one thread too; beyond, `scal`
     and `axpy`, two passes on all of OpenBLAS's threads. (A momentum update of
-    784-512-512-10 in a fit: 0.35 -> 0.29 ms; benchmarks/README.md.)"""
+    784-512-512-10 in a fit: 0.335 -> 0.283 ms; benchmarks/README.md)."""
     if y.size <= SCAL_ONE_THREAD:
         axpby(a, x, b, y)
     else:

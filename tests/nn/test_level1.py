@@ -80,6 +80,28 @@ def test_adams_update_on_blas_is_the_formula_to_rounding():
     assert not np.array_equal(w, w0)
 
 
+@needs_blas
+@pytest.mark.parametrize("rule", ["adagrad", "rmsprop"])
+def test_adagrads_and_rmsprops_updates_on_blas_are_the_formula_to_rounding(rule):
+    n = optim.LEVEL1_MIN + 7
+    w0, dw, _ = _arrays(n)
+    cache0 = np.abs(_arrays(n, seed=1)[0])
+    lr, decay, eps = 1e-2, 0.9, 1e-8
+    if rule == "adagrad":
+        opt = optim.Adagrad(lr, eps)
+        cache = cache0 + dw * dw
+        expected = w0 - lr * dw / (np.sqrt(cache) + eps)
+    else:
+        opt = optim.RMSprop(lr, decay, eps)
+        cache = decay * cache0 + (1 - decay) * dw * dw
+        expected = w0 - lr * dw / np.sqrt(cache + eps)
+    w, state = w0.copy(), {"cache": cache0.copy(), "scratch": np.empty_like(w0)}
+    opt.update(w, dw, state, lr)
+    np.testing.assert_allclose(state["cache"], cache, rtol=1e-6)
+    np.testing.assert_allclose(w, expected, rtol=1e-5, atol=1e-7)
+    assert not np.array_equal(w, w0)
+
+
 def test_arrays_blas_cannot_take_are_refused():
     x, y, _ = _arrays(64)
     assert not level1.usable(x, y[::2])                           # sizes differ

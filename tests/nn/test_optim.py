@@ -236,6 +236,26 @@ def test_a_state_saved_with_adams_scratch_buffer_loads_without_it():
     np.testing.assert_array_equal(other.state["w"]["m"], opt.state["w"]["m"])
 
 
+@pytest.mark.parametrize("make", [lambda: optim.Adagrad(LR), lambda: optim.RMSprop(LR)])
+def test_adagrad_and_rmsprop_save_their_cache_not_their_scratch_buffer(make):
+    """Their scratch buffer, like Adam's, is a temporary: the saved state holds the cache
+    alone (the layout written before the buffer existed), and it loads into an optimizer
+    that then steps exactly as the one that saved it."""
+    p = _param()
+    opt = make()
+    p.grad[...] = G1
+    opt.step({"w": p})
+    saved = opt.state_dict()
+    assert set(saved["state"]["w"]) == {"cache"}
+    q = Param(p.value.copy())
+    other = make()
+    other.load_state_dict(saved, {"w": q})
+    p.grad[...] = q.grad[...] = G2
+    opt.step({"w": p})
+    other.step({"w": q})
+    np.testing.assert_array_equal(p.value, q.value)
+
+
 def test_load_state_dict_refuses_another_rule_unknown_names_or_missing_slots():
     p = _param()
     p.grad[...] = G1

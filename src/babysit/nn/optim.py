@@ -143,6 +143,19 @@ def _level1(*arrays) -> bool:
     return arrays[0].size >= LEVEL1_MIN and level1.usable(*arrays)
 
 
+def _descend(w, numerator, denominator, rate: float, blas: bool) -> None:
+    """w -= rate * numerator / denominator, in place, for the adaptive rules; `denominator`,
+    the rule's scratch buffer, is overwritten. The division is a ufunc pass (no BLAS routine
+    divides); the step is one `level1.axpy` when `blas`, else two ufunc passes."""
+    xp = get_array_module(w)
+    xp.divide(numerator, denominator, out=denominator)
+    if blas:
+        level1.axpy(-rate, denominator, w)
+    else:
+        denominator *= rate
+        w -= denominator
+
+
 def _blockwise(rule, *arrays) -> None:
     """Apply `rule(*views, scratch)` to aligned blocks of the same-shaped `arrays` (the
     Param's value first), `scratch` a buffer like the views for the rule's temporaries; the
@@ -232,14 +245,23 @@ class Adagrad(Optimizer):
     def config(self) -> dict:
         return {"lr": self.lr, "eps": self.eps}
 
+    temporaries = ("scratch",)   # as Adam's: the update allocates nothing
+
     def init_state(self, p):
-        return {"cache": _zeros_like(p)}
+        return {"cache": _zeros_like(p), "scratch": _zeros_like(p)}
 
     def update(self, w, dw, state, lr):
         xp = get_array_module(w)
-        cache = state["cache"]
-        cache += dw * dw
-        w -= lr * dw / (xp.sqrt(cache) + self.eps)
+        cache, tmp = state["cache"], state["scratch"]
+        blas = _level1(w, dw, cache, tmp)
+        xp.multiply(dw, dw, out=tmp)
+        if blas:
+            level1.axpy(1.0, tmp, cache)
+        else:
+            cache += tmp
+        xp.sqrt(cache, out=tmp)
+        tmp += self.eps
+        _descend(w, dw, tmp, lr, blas)
 
 
 class RMSprop(Optimizer):
@@ -254,15 +276,25 @@ class RMSprop(Optimizer):
     def config(self) -> dict:
         return {"lr": self.lr, "decay": self.decay, "eps": self.eps}
 
+    temporaries = ("scratch",)   # as Adam's: the update allocates nothing
+
     def init_state(self, p):
-        return {"cache": _zeros_like(p)}
+        return {"cache": _zeros_like(p), "scratch": _zeros_like(p)}
 
     def update(self, w, dw, state, lr):
         xp = get_array_module(w)
-        cache = state["cache"]
-        cache *= self.decay
-        cache += (1 - self.decay) * (dw * dw)
-        w -= lr * dw / xp.sqrt(cache + self.eps)
+        cache, tmp = state["cache"], state["scratch"]
+        blas = _level1(w, dw, cache, tmp)
+        xp.multiply(dw, dw, out=tmp)
+        if blas:
+            level1.scale_add(self.decay, cache, 1 - self.decay, tmp)
+        else:
+            cache *= self.decay
+            tmp *= 1 - self.decay
+            cache += tmp
+        xp.add(cache, self.eps, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        _descend(w, dw, tmp, lr, blas)
 
 
 class Adam(Optimizer):
@@ -301,8 +333,7 @@ class Adam(Optimizer):
             # root * sqrt(v) + eps = root * (sqrt(v) + eps / root): one scaling fewer
             np.sqrt(v, out=tmp)
             tmp += self.eps / root
-            np.divide(m, tmp, out=tmp)
-            level1.axpy(-step / root, tmp, w)
+            _descend(w, m, tmp, step / root, blas=True)
             return
         m *= b1
         xp.multiply(dw, 1 - b1, out=tmp)
@@ -314,9 +345,7 @@ class Adam(Optimizer):
         xp.sqrt(v, out=tmp)
         tmp *= root
         tmp += self.eps
-        xp.divide(m, tmp, out=tmp)
-        tmp *= step
-        w -= tmp
+        _descend(w, m, tmp, step, blas=False)
 
 
 OPTIMIZERS = {

@@ -33,9 +33,9 @@ class Optimizer:
     """Base: keeps the step count `t`, the learning rate (or schedule) and the state of each
     parameter by name (`state[name]`: {key: array})."""
 
-    # Slots of the state that are a rule's temporaries, not what it learned (Adam's scratch
-    # buffer): never saved, made fresh by `init_state` on load, and dropped from a state that
-    # an older version saved with them.
+    # Slots of the state that are a rule's temporaries, not what it learned (the adaptive
+    # rules' scratch buffers): never saved, made fresh by `init_state` on load, and dropped
+    # from a state that an older version saved with them.
     temporaries: tuple[str, ...] = ()
 
     def __init__(self, lr: float | Schedule = 1e-2):
@@ -127,9 +127,10 @@ class Optimizer:
 # passes find it in cache. Momentum's update of a 3072-1024-1024-10 MLP, one thread: 4.9 ->
 # 3.9 ms (2^13 entries: 6.3 ms, Python's overhead a block; 2^15 4.4; 2^17-2^19 3.7-3.9).
 UPDATE_BLOCK = 2**17
-# From this many entries on, SGD's, momentum's and Adam's updates run their scalings and
-# sums as BLAS scal / axpy / axpby on the threads of NumPy's own OpenBLAS (`level1`, where
-# found; a scaling and a sum are one axpby pass where OpenBLAS would not thread the scal).
+# From this many entries on, SGD's, momentum's, Adagrad's, RMSprop's and Adam's updates run
+# their scalings and sums as BLAS scal / axpy / axpby on the threads of NumPy's own OpenBLAS
+# (`level1`, where found; a scaling and a sum are one axpby pass where OpenBLAS would not
+# thread the scal).
 # Measured right after a step's backward pass, as a fit runs it (2 threads): momentum's
 # update of 784-512-512-10 (weights of 401K and 262K entries) 1.07 -> 0.79 ms, 6% of the
 # step; of 3072-1024-1024-10 3.7 -> 2.6 ms; of 784-100-10 (78K) 0.080 -> 0.076 ms; Adam's of
@@ -238,14 +239,14 @@ class Momentum(Optimizer):
 class Adagrad(Optimizer):
     """cache += dw^2;  w += -lr * dw / (sqrt(cache) + eps)."""
 
+    temporaries = ("scratch",)   # a buffer for the update's passes, as Adam's: never saved
+
     def __init__(self, lr: float | Schedule = 1e-2, eps: float = 1e-8):
         super().__init__(lr)
         self.eps = eps
 
     def config(self) -> dict:
         return {"lr": self.lr, "eps": self.eps}
-
-    temporaries = ("scratch",)   # as Adam's: the update allocates nothing
 
     def init_state(self, p):
         return {"cache": _zeros_like(p), "scratch": _zeros_like(p)}
@@ -267,6 +268,8 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """cache = decay * cache + (1 - decay) * dw^2;  w += -lr * dw / sqrt(cache + eps)."""
 
+    temporaries = ("scratch",)   # a buffer for the update's passes, as Adam's: never saved
+
     def __init__(self, lr: float | Schedule = 1e-3, decay: float = 0.99, eps: float = 1e-8):
         super().__init__(lr)
         if not 0 <= decay < 1:
@@ -275,8 +278,6 @@ class RMSprop(Optimizer):
 
     def config(self) -> dict:
         return {"lr": self.lr, "decay": self.decay, "eps": self.eps}
-
-    temporaries = ("scratch",)   # as Adam's: the update allocates nothing
 
     def init_state(self, p):
         return {"cache": _zeros_like(p), "scratch": _zeros_like(p)}

@@ -144,6 +144,18 @@ def _level1(*arrays) -> bool:
     return arrays[0].size >= LEVEL1_MIN and level1.usable(*arrays)
 
 
+def _scale_add(b: float, y, a: float, x, scratch, blas: bool) -> None:
+    """y = b * y + a * x, in place, for the adaptive rules' running averages: one
+    `level1.scale_add` when `blas`, else three ufunc passes with a * x in `scratch` (which
+    may be x itself)."""
+    if blas:
+        level1.scale_add(b, y, a, x)
+        return
+    y *= b
+    get_array_module(y).multiply(x, a, out=scratch)
+    y += scratch
+
+
 def _descend(w, numerator, denominator, rate: float, blas: bool) -> None:
     """w -= rate * numerator / denominator, in place, for the adaptive rules; `denominator`,
     the rule's scratch buffer, is overwritten. The division is a ufunc pass (no BLAS routine
@@ -287,12 +299,7 @@ class RMSprop(Optimizer):
         cache, tmp = state["cache"], state["scratch"]
         blas = _level1(w, dw, cache, tmp)
         xp.multiply(dw, dw, out=tmp)
-        if blas:
-            level1.scale_add(self.decay, cache, 1 - self.decay, tmp)
-        else:
-            cache *= self.decay
-            tmp *= 1 - self.decay
-            cache += tmp
+        _scale_add(self.decay, cache, 1 - self.decay, tmp, tmp, blas)
         xp.add(cache, self.eps, out=tmp)
         xp.sqrt(tmp, out=tmp)
         _descend(w, dw, tmp, lr, blas)
@@ -327,26 +334,18 @@ class Adam(Optimizer):
         m, v, tmp = state["m"], state["v"], state["scratch"]
         # lr * mt / (sqrt(vt) + eps) with the corrections folded into two scalars
         step, root = lr / (1 - b1**t), 1 / math.sqrt(1 - b2**t)
-        if _level1(w, dw, m, v, tmp):   # the lines below, the scalings and sums on BLAS
-            level1.scale_add(b1, m, 1 - b1, dw)
-            np.multiply(dw, dw, out=tmp)
-            level1.scale_add(b2, v, 1 - b2, tmp)
-            # root * sqrt(v) + eps = root * (sqrt(v) + eps / root): one scaling fewer
-            np.sqrt(v, out=tmp)
-            tmp += self.eps / root
-            _descend(w, m, tmp, step / root, blas=True)
-            return
-        m *= b1
-        xp.multiply(dw, 1 - b1, out=tmp)
-        m += tmp
-        v *= b2
+        blas = _level1(w, dw, m, v, tmp)   # the scalings and sums on BLAS
+        _scale_add(b1, m, 1 - b1, dw, tmp, blas)
         xp.multiply(dw, dw, out=tmp)
-        tmp *= 1 - b2
-        v += tmp
+        _scale_add(b2, v, 1 - b2, tmp, tmp, blas)
         xp.sqrt(v, out=tmp)
-        tmp *= root
-        tmp += self.eps
-        _descend(w, m, tmp, step, blas=False)
+        if blas:   # root * sqrt(v) + eps = root * (sqrt(v) + eps / root): one scaling fewer
+            tmp += self.eps / root
+            _descend(w, m, tmp, step / root, blas)
+        else:
+            tmp *= root
+            tmp += self.eps
+            _descend(w, m, tmp, step, blas)
 
 
 OPTIMIZERS = {

@@ -342,3 +342,140 @@ def test_an_npz_whose_member_claims_encryption_is_refused_naming_the_file(tmp_pa
     path.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match=r"locked\.npz: its member X\.npy is encrypted"):
         datasets.load(path)
+
+
+# -- the Python API's arguments and data (a second review) -----------------------------------
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: bs.optim.Adam(eps=0), "Adam: eps must be a finite number > 0, got 0"),
+    (lambda: bs.optim.Adagrad(eps=float("nan")), "Adagrad: eps must be a finite number > 0"),
+    (lambda: bs.optim.RMSprop(eps=-1.0), "RMSprop: eps must be"),
+    (lambda: bs.optim.SGD(float("inf")), r"SGD: lr \(or a schedule\) must be a finite number > 0"),
+    (lambda: bs.optim.SGD(True), r"got True \(a bool\)"),
+    (lambda: bs.optim.Momentum(0.1, mu="0.9"), "Momentum: mu must be a finite number >= 0 and < 1"),
+    (lambda: bs.regularizers.L2(float("nan")), "L2: the regularization strength must be"),
+    (lambda: bs.regularizers.ElasticNet(float("nan"), 0.1), "ElasticNet"),
+    (lambda: bs.losses.MulticlassSVM(float("nan")), "MulticlassSVM: margin must be"),
+    (lambda: bs.layers.GaussianNoise(float("nan")), "GaussianNoise: std must be"),
+    (lambda: bs.layers.BatchNorm(4, eps=-1), "BatchNorm: eps must be"),
+    (lambda: bs.mlp(4, [5], 3, bias=float("nan")), "Linear: bias must be a finite number"),
+    (lambda: bs.mlp(4, [5], 3, dropout="0.5"), "Dropout: drop"),
+    (lambda: bs.mlp(4, [5], 3, dtype=np.int32), "dtype must be one of"),
+    (lambda: bs.mlp(4, [5], 3, seed=-3), "mlp: seed must be a non-negative integer"),
+    (lambda: bs.training.callbacks.EarlyStopping(min_delta=float("nan")),
+     "EarlyStopping: min_delta must be"),
+])
+def test_a_number_that_would_corrupt_training_is_refused_where_it_is_given(build, message):
+    # each of these was accepted, and turned the weights into NaN or ended in a misleading
+    # "diverged: lower the learning rate" (a NaN fails every comparison, so `x < 0` let it in)
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"seed": -1}, "seed must be a non-negative integer or None"),
+    ({"callbacks": 3}, "callbacks must be a list of callbacks"),
+    ({"reg": bs.regularizers.L2}, "reg must be a babysit penalty"),          # the class itself
+    ({"constraints": [bs.regularizers.MaxNorm]}, "constraints must be constraints"),
+])
+def test_the_trainer_refuses_arguments_that_would_fail_later(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        bs.Trainer(small_net(), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1), **kwargs)
+
+
+def test_a_layer_with_parameters_used_twice_is_refused():
+    # it would be listed as 0.W and 2.W, and each step would move its weights twice
+    shared = bs.layers.Linear(4, 4)
+    with pytest.raises(ValueError, match="parameter 2.W is 0.W again"):
+        bs.Sequential(shared, bs.layers.Tanh(), shared)
+    relu = bs.layers.ReLU()   # a layer without parameters may stand in two places
+    assert len(bs.Sequential(bs.layers.Linear(4, 4), relu, bs.layers.Linear(4, 2), relu)) == 4
+
+
+def fitted_classifier():
+    X = np.random.default_rng(0).standard_normal((20, 4)).astype(np.float32)
+    y = np.arange(20) % 3
+    trainer = bs.Trainer(small_net(), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                         epochs=2, callbacks=(), progress=False)
+    trainer.fit(X, y)
+    return trainer, X, y
+
+
+@pytest.mark.parametrize("labels, message", [
+    (lambda y: y[:, None], "1-d array of class indices"),   # was broadcast: a wrong number
+    (lambda y: y + 10, "out of range for 3 classes"),       # was 0.0
+    (lambda y: y.astype(str), "integer class indices"),     # was 0.0
+    (lambda y: y[:5], "X has 20 rows but y has 5 labels"),
+])
+def test_accuracy_refuses_labels_it_cannot_score(labels, message):
+    trainer, X, y = fitted_classifier()
+    expected = float((trainer.predict(X) == y).mean())
+    assert trainer.accuracy(X, list(y)) == expected
+    with pytest.raises(ValueError, match=message):
+        trainer.accuracy(X, labels(y))
+
+
+def test_a_regression_trainer_refuses_the_classifiers_methods_and_bad_targets():
+    X = np.random.default_rng(0).standard_normal((30, 4)).astype(np.float32)
+    targets = X.sum(axis=1, keepdims=True)
+    trainer = bs.Trainer(bs.mlp(4, [5], 1), bs.losses.MeanSquaredError(), bs.optim.SGD(0.01),
+                         epochs=1, callbacks=(), progress=False)
+    trainer.fit(X, targets)
+    for method in ("predict", "predict_proba"):   # argmax of one column: a silent 0
+        with pytest.raises(ValueError, match=f"Trainer.{method}: .* is a regression loss"):
+            getattr(trainer, method)(X)
+    with pytest.raises(ValueError, match="Trainer.accuracy"):
+        trainer.accuracy(X, np.zeros(30, int))
+    bad = targets.copy()
+    bad[3] = np.nan         # was a "diverged: lower the learning rate" at the first step
+    fresh = bs.Trainer(bs.mlp(4, [5], 1), bs.losses.MeanSquaredError(), bs.optim.SGD(0.01),
+                       callbacks=(), progress=False)
+    with pytest.raises(ValueError, match=r"the targets of X holds a non-finite value .* row 3"):
+        fresh.fit(X, bad)
+    with pytest.raises(ValueError, match=r"the targets of val X holds a non-finite value"):
+        fresh.fit(X, targets, val=(X, bad))
+
+
+def test_an_ensemble_refuses_a_nan_row_and_labels_out_of_range():
+    X = np.random.default_rng(0).standard_normal((10, 4)).astype(np.float32)
+    ensemble = bs.ensemble.Ensemble([small_net()])
+    X[2, 1] = np.nan        # was predicted as a confident class 0
+    with pytest.raises(ValueError, match="non-finite value"):
+        ensemble.predict(X)
+    X[2, 1] = 0.0
+    with pytest.raises(ValueError, match="out of range for 3 classes"):
+        ensemble.accuracy(X, np.arange(10) % 3 + 5)
+
+
+def test_preprocessing_a_memory_mapped_integer_array_computes_in_floats(tmp_path):
+    np.save(tmp_path / "u8.npy", np.array([[10, 250], [20, 240]], np.uint8))
+    mapped = np.load(tmp_path / "u8.npy", mmap_mode="r")
+    # the uint8 means cast to uint8 wrapped around: 10 - 15 = 251
+    np.testing.assert_allclose(bs.data.preprocess.MeanCenter().fit(mapped).transform(mapped),
+                               [[-5, 5], [5, -5]])
+    np.testing.assert_allclose(bs.data.preprocess.Standardize().fit_transform(mapped),
+                               [[-1, 1], [1, -1]], rtol=1e-6)
+
+
+def test_sanity_leaves_the_callers_optimizer_as_it_was():
+    X = np.random.default_rng(0).standard_normal((40, 4)).astype(np.float32)
+    opt = bs.optim.Momentum(0.1)
+    bs.check.sanity(small_net(), bs.losses.SoftmaxCrossEntropy(), X, np.arange(40) % 3,
+                    overfit_opt=opt)
+    assert opt.t == 0 and opt.state == {}
+
+
+def test_a_full_disk_while_writing_a_checkpoint_names_the_file_and_leaves_nothing(tmp_path,
+                                                                                  monkeypatch):
+    import safetensors.numpy
+
+    def full_disk(*args, **kwargs):   # what safetensors raises: no OSError, no file name
+        raise safetensors.SafetensorError(
+            "Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", full_disk)
+    path = tmp_path / "model.safetensors"
+    with pytest.raises(OSError, match="No space left on device") as info:
+        checkpoint_file.write(path, {"w": np.zeros(3, np.float32)}, {})
+    assert info.value.filename == str(path) and list(tmp_path.iterdir()) == []

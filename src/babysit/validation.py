@@ -3,13 +3,14 @@ the value and what was expected (one helper instead of the same lines in every m
 
 from __future__ import annotations
 
+import math
 import numbers
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["described", "existing_file", "make_folder", "positive_int", "refuse_mixed_labels",
-           "seed_or_none"]
+__all__ = ["described", "existing_file", "make_folder", "positive_int", "real_number",
+           "refuse_mixed_labels", "seed_or_none"]
 
 
 def described(value) -> str:
@@ -45,6 +46,24 @@ def positive_int(value, name: str) -> int:
     if not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def real_number(value, name: str, *, at_least: float | None = None, above: float | None = None,
+                below: float | None = None) -> float:
+    """`value` as a float when it is a finite real number (not a bool) within the bounds
+    given (>= at_least, > above, < below); else a ValueError naming `name`, the value and
+    what was expected ("Adam: eps must be a finite number > 0, got nan"). A NaN fails every
+    comparison, so a check written `if x < 0: raise` lets it through; this does not."""
+    bounds = [f"{sign} {bound:g}" for sign, bound in ((">=", at_least), (">", above),
+                                                      ("<", below)) if bound is not None]
+    expected = " and ".join(["a finite number", *bounds]).replace("number and", "number", 1)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be {expected}, got {described(value)}")
+    number = float(value)
+    if not (math.isfinite(number) and (at_least is None or number >= at_least)
+            and (above is None or number > above) and (below is None or number < below)):
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return number
 
 
 # The largest seed: scikit-learn's splits (and NumPy's legacy RandomState) take 32 bits.

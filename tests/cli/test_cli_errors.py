@@ -87,7 +87,8 @@ def test_out_left_by_a_refused_command_is_reused(tmp_path, capsys):
     """A command stopped by bad input after writing the folder's config.json must not block
     the corrected command."""
     out = tmp_path / "run"
-    one_line_error(capsys, ["check", "--step", "0", "--out", str(out)])
+    # a step this small passes the option's reading but not the check's own test
+    one_line_error(capsys, ["check", "--step", "1e-300", "--hidden", "5", "--out", str(out)])
     assert (out / "config.json").exists()
     assert cli.main(["train", "--epochs", "1", "--no-report", "--out", str(out)]) == 0
 

@@ -124,6 +124,23 @@ def test_mapped_chunks_cover_every_row_once_per_epoch(tmp_path, monkeypatch):
     assert all(xb.dtype == np.float32 and not is_memory_mapped(xb) for xb, _ in batches)
 
 
+def test_a_batchnorm_net_never_gets_a_one_row_batch_from_a_mapped_file(tmp_path, monkeypatch):
+    """161 rows in chunks of 5 batches of 32: the last row alone would make a chunk, and a
+    batch, of one row, which BatchNorm cannot normalize; it joins the chunk before, whose
+    last two batches take 31 and 2 rows."""
+    n = 161
+    np.save(tmp_path / "x.npy", np.arange(n, dtype=np.float32)[:, None].repeat(3, axis=1))
+    X = np.load(tmp_path / "x.npy", mmap_mode="r")
+    monkeypatch.setattr(train, "MAPPED_CHUNK_BYTES", 5 * 32 * 3 * 4)
+    trainer = bs.Trainer(bs.mlp(3, [4], 3, batchnorm=True), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.SGD(), batch_size=32, epochs=2, progress=False)
+    batches = list(trainer._batches(X, np.arange(n) % 3))
+    assert sorted(np.concatenate([xb[:, 0] for xb, _ in batches]).astype(int)) == list(range(n))
+    assert sorted(len(xb) for xb, _ in batches)[:2] == [2, 31]
+    trainer.fit(X, np.arange(n) % 3)
+    assert trainer.history.epochs == 2
+
+
 LIMITED_RUN = textwrap.dedent("""
     import resource, sys
     import numpy as np

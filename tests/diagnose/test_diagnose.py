@@ -46,6 +46,14 @@ def _no_contradiction(findings):
     assert not (blamed and any(f.cause == "lr_ok" for f in findings)), findings
 
 
+def test_a_loss_of_exactly_zero_throughout_is_diagnosed_without_dividing_by_it():
+    # a softmax over one output scores every example at loss 0: nothing falls or wiggles
+    n = 20
+    h = bs.History(iters_per_epoch=10, loss=[0.0] * n, data_loss=[0.0] * n, reg_loss=[0.0] * n,
+                   lr=[1e-3] * n, train_acc=[1.0] * 2, val_acc=[None] * 2, val_loss=[None] * 2)
+    assert all(f.cause != "noisy_loss" for f in diagnose(h))
+
+
 def test_learning_rate_10_is_too_high(centred_digits):
     findings = _run(centred_digits, lr=10.0, epochs=2).diagnose()
     top = findings[0]

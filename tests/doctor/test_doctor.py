@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from babysit import doctor
+from babysit.diagnose.causes import FIRST_LOSS_NONFINITE
 from babysit.doctor import Visit, prescribe, train_command, treat
 from babysit.runs.config import RunConfig as Config
 
@@ -91,6 +92,14 @@ def test_a_diverged_run_is_treated_for_the_cause_the_diagnosis_names(what, chang
     cfg = Config(preprocess="none", lr=3.0)
     _, remedy, _ = prescribe(cfg, [finding("diverged", "error", what)], lambda c: 0.01)
     assert remedy.changes == changes
+
+
+def test_a_run_whose_first_loss_overflowed_is_not_given_a_lower_learning_rate():
+    # the first loss is taken before any update: no rate caused it, so none is prescribed
+    what = f"diverged: {FIRST_LOSS_NONFINITE}"
+    _, remedy, why = prescribe(Config(lr=0.1), [finding("diverged", "error", what)],
+                               lambda c: 0.01)
+    assert remedy is None and "before any update" in why and "no learning rate" in why
 
 
 def test_a_loss_that_does_not_fall_gets_the_range_tests_rate_only_when_far_off():
@@ -291,6 +300,14 @@ def test_the_record_serializes_and_prints():
     assert d["command"] == "babysit train --data digits --batch-size 64"
     text = str(treatment)
     assert "round 1: noisy_loss" in text and "0.0800 -> 0.3200" in text
+
+
+def test_train_command_leaves_out_the_loss_a_regression_target_implies():
+    # `--loss mse` is no choice of the command line's --loss: the printed command was refused
+    cfg = Config(data="prices.csv", target="price", loss="mse", lr=0.01)
+    command = train_command(cfg)
+    assert "--loss" not in command and "--target price" in command and "--lr 0.01" in command
+    assert "--loss svm" in train_command(Config(data="digits", loss="svm"))
 
 
 def test_train_command_spells_every_kind_of_setting():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -104,9 +106,10 @@ def test_maxnorm_clamps_long_columns_and_leaves_short_ones_untouched():
     assert (np.linalg.norm(net.params["2.W"].value, axis=0) <= c * (1 + 1e-12)).all()
 
 
-def test_maxnorm_refuses_non_positive_c():
-    with pytest.raises(ValueError, match="c must be > 0"):
-        MaxNorm(0)
+@pytest.mark.parametrize("c", [0, -1.0, math.nan, math.inf, "3", True])
+def test_maxnorm_refuses_a_c_that_is_not_a_positive_number(c):
+    with pytest.raises(ValueError, match="MaxNorm: c must be a finite number > 0"):
+        MaxNorm(c)
 
 
 def test_max_norm_given_as_the_penalty_is_refused_naming_where_it_goes():

@@ -90,6 +90,29 @@ def test_early_stopping_counts_epochs_since_the_best():
         bs.History(train_acc=[0.9, 0.8], val_acc=[None, None])) == 1
 
 
+def test_a_run_trained_on_keeps_its_starting_learning_rate_in_meta(digits_split):
+    # the report says "lr ... at the start": a schedule that has moved on must not replace it
+    opt = bs.optim.Momentum(bs.optim.StepDecay(0.1, factor=0.5, every=5))
+    trainer = bs.Trainer(bs.mlp(64, [16], 10), bs.losses.SoftmaxCrossEntropy(), opt,
+                         batch_size=256, epochs=1, progress=False)
+    trainer.fit(*digits_split.train)
+    trainer.epochs += 1
+    history = trainer.fit(*digits_split.train)
+    assert history.lr[-1] < 0.1 and history.meta["lr"] == 0.1
+
+
+def test_early_stopping_watches_a_regressions_training_loss_without_validation_data():
+    # no accuracy and no validation loss: the mean training loss of each epoch is watched
+    # (it stopped such a run after `patience` epochs, whatever the loss did)
+    stop = EarlyStopping(patience=2)
+    falling = [4.0, 3.0, 2.0, 1.5, 1.2, 1.1]
+    h = bs.History(iters_per_epoch=2, loss=falling, data_loss=falling, train_acc=[None] * 3,
+                   val_acc=[None] * 3, val_loss=[None] * 3)
+    assert stop.epochs_without_improvement(h) == 0
+    h.data_loss = [1.0, 1.0, 2.0, 2.0, 3.0, 3.0]
+    assert stop.epochs_without_improvement(h) == 2
+
+
 def test_early_stopping_ends_a_run_that_stopped_improving(digits_split, tmp_path):
     # A learning rate too small to change any prediction: validation accuracy stays flat.
     net = bs.mlp(64, [16], 10, seed=0)

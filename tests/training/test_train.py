@@ -119,6 +119,53 @@ def test_a_schedule_is_followed_and_recorded(digits_split):
     assert h.lr == [schedule(t) for t in range(len(h.lr))]
 
 
+def test_a_batchnorm_net_takes_its_last_batch_of_one_from_the_one_before():
+    # 33 rows in batches of 32 leave 1: BatchNorm cannot normalize a batch of one row, so the
+    # epoch is cut 31 + 2 (as many batches); a net without BatchNorm keeps 32 + 1
+    n = 33
+    X = np.zeros((n, 3), np.float32)
+    X[:, 0] = np.arange(n)
+    y = np.arange(n) % 2
+    sizes = {}
+    for norm in (True, False):
+        recorder = Recorder()
+        net = bs.Sequential(recorder, *bs.mlp(3, [4], 2, batchnorm=norm).layers)
+        Trainer(net, SoftmaxCrossEntropy(), bs.optim.SGD(0.1), batch_size=32, epochs=2,
+                callbacks=(), progress=False).fit(X, y)
+        sizes[norm] = [len(b) for b in recorder.batches]
+        for epoch in (recorder.batches[:2], recorder.batches[2:]):
+            np.testing.assert_array_equal(np.sort(np.concatenate(epoch)), np.arange(n))
+    assert sizes == {True: [31, 2] * 2, False: [32, 1] * 2}
+
+
+@pytest.mark.parametrize("n, batch, message", [
+    (5, 2, "5 rows in batches of 2 leave a batch of 1: use a batch_size of at least 3"),
+    (10, 1, "10 rows in batches of 1 leave a batch of 1"),
+    (1, 32, "got 1 training row"),
+])
+def test_a_batchnorm_net_refuses_batches_of_one_row_before_any_step(n, batch, message):
+    X = np.random.default_rng(0).standard_normal((n, 3)).astype(np.float32)
+    trainer = Trainer(bs.mlp(3, [4], 2, batchnorm=True), SoftmaxCrossEntropy(),
+                      bs.optim.SGD(0.1), batch_size=batch, callbacks=(), progress=False)
+    with pytest.raises(ValueError, match="BatchNorm needs at least 2 examples in every "
+                                         "training batch; " + message):
+        trainer.fit(X, np.arange(n) % 2)
+    assert trainer.iteration == 0
+
+
+def test_a_loss_not_finite_before_any_update_is_not_blamed_on_the_learning_rate():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 5)).astype(np.float32)
+    y = (1e20 * X.sum(axis=1, keepdims=True)).astype(np.float32)   # squares overflow float32
+    trainer = Trainer(bs.mlp(5, [8], 1), MeanSquaredError(), bs.optim.SGD(1e-3), epochs=2,
+                      progress=False)
+    with pytest.raises(DivergedError, match="at the first step, before any update") as info:
+        trainer.fit(X, y)
+    assert "no learning rate causes this" in str(info.value)
+    top = trainer.history.diagnose()[0]
+    assert top.cause == "diverged" and "before any update" in top.what
+
+
 def test_a_diverging_run_stops_at_once_naming_the_iteration():
     # Least squares with lr=1e3: each step multiplies the error by about -1e3, so the float32
     # loss overflows within a few dozen steps (whatever NumPy's warning settings).
@@ -139,14 +186,18 @@ def test_a_diverging_run_stops_at_once_naming_the_iteration():
 
 
 def test_a_diverged_history_saves_as_strict_json_and_loads_back(tmp_path):
-    h = bs.History(iters_per_epoch=2, loss=[2.3, math.nan], data_loss=[2.3, math.inf],
-                   reg_loss=[0.0, 0.0], lr=[0.1, 0.1], train_acc=[0.5], val_acc=[None],
+    h = bs.History(iters_per_epoch=2, loss=[2.3, math.nan, math.inf],
+                   data_loss=[2.3, math.inf, -math.inf], reg_loss=[0.0, 0.0, 0.0],
+                   lr=[0.1, 0.1, 0.1], train_acc=[0.5], val_acc=[None],
                    monitors={"ratio": np.array([1e-3, np.nan], np.float32)})
     h.save(tmp_path / "h.json")
     text = (tmp_path / "h.json").read_text()
     assert "NaN" not in text and "Infinity" not in text  # any JSON reader can read it
+    assert list(tmp_path.iterdir()) == [tmp_path / "h.json"]   # no temporary file left
     back = bs.History.load(tmp_path / "h.json")
-    assert back.loss[0] == 2.3 and math.isnan(back.loss[1]) and math.isnan(back.data_loss[1])
+    # NaN stays NaN and an infinity its own sign: the diagnosis reads "became inf" either way
+    assert back.loss[0] == 2.3 and math.isnan(back.loss[1]) and back.loss[2] == math.inf
+    assert back.data_loss[1:] == [math.inf, -math.inf]
     assert back.val_acc == [None] and back.train_acc == [0.5] and back.iters_per_epoch == 2
     assert back.monitors["ratio"][1] is None
 
@@ -261,10 +312,11 @@ def test_wrong_validation_width_is_refused_before_training(digits_split):
     assert "(N, 64)" in message
 
 
-@pytest.mark.parametrize("val", ["X", "X, y, extra", "y"])
+@pytest.mark.parametrize("val", ["X", "X, y, extra", "y", "dict"])
 def test_validation_that_is_not_an_x_y_pair_is_refused_saying_so(digits_split, val):
     parts = {"X": digits_split.val.X, "X, y, extra": (*digits_split.val, digits_split.val.y),
-             "y": digits_split.val.y}
+             "y": digits_split.val.y,
+             "dict": {"X": digits_split.val.X, "y": digits_split.val.y}}
     _refuses(digits_split.train.X, digits_split.train.y, r"val must be a pair \(X, y\)",
              val=parts[val])
 

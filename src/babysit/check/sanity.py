@@ -18,6 +18,7 @@ The network passed in is never modified: the overfit check trains a deep copy.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -103,7 +104,8 @@ def sanity(net: Layer, loss: Loss, X, y, reg=None, *, chance_tol: float = 0.5,
     if not chance_tol > 0 or not 0 < overfit_tol < 1:
         raise ValueError(f"chance_tol must be > 0 and overfit_tol in (0, 1), got "
                          f"{chance_tol!r} and {overfit_tol!r}")
-    opt = Adam(lr=1e-3) if overfit_opt is None else overfit_opt
+    # a copy: the overfit steps must not leave their momentum in the caller's optimizer
+    opt = Adam(lr=1e-3) if overfit_opt is None else copy.deepcopy(overfit_opt)
     trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, callbacks=(), progress=False)
     X, y = trainer.prepare(X, y, "X")
     rng = make_rng(seed)

@@ -12,7 +12,9 @@ from babysit.cli.options import (
     add_output_options,
     chosen_settings,
     count,
+    positive_number,
     run_config,
+    whole_number,
 )
 from babysit.runs.builders import build_optimizer
 from babysit.runs.run import Run
@@ -27,9 +29,10 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="training examples the check runs on (default: 4; the notes advise few)")
     g.add_argument("--per-param", type=count, default=10,
                    help="coordinates checked in each parameter (default: 10)")
-    g.add_argument("--step", type=float, default=1e-5, help="finite-difference step h")
-    g.add_argument("--burn-in", type=int, default=0,
-                   help="training iterations (--optimizer, --lr) before the check")
+    g.add_argument("--step", type=positive_number, default=1e-5,
+                   help="finite-difference step h, a positive number (default: 1e-5)")
+    g.add_argument("--burn-in", type=whole_number(0), default=0,
+                   help="training iterations (--optimizer, --lr) before the check (default: 0)")
     add_output_options(p)
 
 

@@ -8,7 +8,14 @@ import json
 
 from babysit.check.lr_range import METHODS, SUGGESTION
 from babysit.cli.console import say
-from babysit.cli.options import add_config_options, add_output_options, chosen_settings, run_config
+from babysit.cli.options import (
+    add_config_options,
+    add_output_options,
+    chosen_settings,
+    positive_number,
+    run_config,
+    whole_number,
+)
 from babysit.doctor import train_command
 from babysit.runs.builders import layer_widths
 from babysit.runs.run import Run
@@ -18,10 +25,11 @@ def add_options(p: argparse.ArgumentParser) -> None:
     """The settings, --start, --end, --iterations, --method, --out, --json."""
     add_config_options(p)
     g = p.add_argument_group("range test")
-    g.add_argument("--start", type=float, default=1e-7, help="the first rate (default: 1e-7)")
-    g.add_argument("--end", type=float, default=10.0, help="the last rate (default: 10)")
-    g.add_argument("--iterations", type=int, default=200,
-                   help="mini-batches from start to end (default: 200)")
+    g.add_argument("--start", type=positive_number, default=1e-7,
+                   help="the first rate, below --end (default: 1e-7)")
+    g.add_argument("--end", type=positive_number, default=10.0, help="the last rate (default: 10)")
+    g.add_argument("--iterations", type=whole_number(2), default=200,
+                   help="mini-batches from start to end, at least 2 (default: 200)")
     g.add_argument("--method", default=SUGGESTION, choices=METHODS,
                    help=f"how the rate is suggested (default: {SUGGESTION}, the rate at the "
                         f"smoothed loss's minimum / 10)")
@@ -30,6 +38,10 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_lr_find(args) -> tuple[int, dict]:
     """The range test; exit 0 (a loss that never fell says so, with no suggestion)."""
+    if not args.start < args.end:  # before the run folder is made
+        raise ValueError(f"start and end must be rates with --start below --end (the range "
+                         f"test raises the rate from one to the other), got --start "
+                         f"{args.start:g} and --end {args.end:g}")
     run = Run.prepare(run_config(args), chosen=chosen_settings(args), out=args.out,
                       command="lr-find", checkpoints=False, monitors=False)
     cfg, data, out = run.cfg, run.data, run.out

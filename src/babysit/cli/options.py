@@ -1,15 +1,17 @@
 """The options the commands share and what they describe: one option per RunConfig field
 (`add_config_options`), the run configuration they give (`run_config`) and which settings
-the user chose (`chosen_settings`), --out and --json, --no-report."""
+the user chose (`chosen_settings`), --out and --json, --no-report, an --out naming one file
+(`new_output_file`, with --force)."""
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 
 from babysit.runs.config import RunConfig, config_fields
-from babysit.validation import positive_int
+from babysit.validation import make_folder, positive_int
 
 
 def add_config_options(p: argparse.ArgumentParser) -> None:
@@ -86,6 +88,54 @@ def add_report_flag(p: argparse.ArgumentParser) -> None:
                    help="print the diagnosis but write no report.html into the run folder")
 
 
+def add_force_flag(p: argparse.ArgumentParser) -> None:
+    """--force: let an --out naming a file (`new_output_file`) replace one that exists."""
+    p.add_argument("--force", action="store_true", help="let --out replace a file that exists")
+
+
+def new_output_file(out: Path, example: str, force: bool = False) -> Path:
+    """Check an --out that names one file the command writes (a page, a table) and create its
+    folder; return it. Refused: a folder (`example`, a file name such as "compare.html",
+    shows what to give instead), a file under a file and, unless `force`, a file that exists
+    (a typo naming a table or another run's page would destroy it)."""
+    out = Path(out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; expected a file name, such as "
+                         f"{out / example}")
+    if out.exists() and not force:
+        raise ValueError(f"--out {out} exists: add --force to replace it, or give a new file "
+                         f"name")
+    make_folder(out.parent, "--out")
+    return out
+
+
+def positive_number(text: str) -> float:
+    """argparse type for a positive finite number (--step, a rate): refused as it is read,
+    before a run folder is made, in the option's own name."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number such as 1e-3, "
+                                         f"got {text!r}")
+    return value
+
+
+def whole_number(least: int) -> Callable[[str], int]:
+    """argparse type for a whole number of at least `least` (--burn-in 0, --iterations 2)."""
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = least - 1
+        if value < least:
+            raise argparse.ArgumentTypeError(f"expected a whole number, at least {least}, got "
+                                             f"{text!r}")
+        return value
+    return read
+
+
 def count(text: str) -> int:
     """argparse type for a count (--examples, --ensemble): a positive integer."""
     try:
@@ -94,5 +144,6 @@ def count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
 
 
-__all__ = ["add_config_options", "add_json_flag", "add_output_options", "add_report_flag",
-           "chosen_settings", "count", "run_config"]
+__all__ = ["add_config_options", "add_force_flag", "add_json_flag", "add_output_options",
+           "add_report_flag", "chosen_settings", "count", "new_output_file", "positive_number",
+           "run_config", "whole_number"]

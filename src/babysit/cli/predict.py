@@ -9,7 +9,7 @@ import warnings
 from pathlib import Path
 
 from babysit.cli.console import say
-from babysit.validation import make_folder
+from babysit.cli.options import new_output_file
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -52,16 +52,10 @@ def check_predictions_file(out: Path, data: Path, force: bool = False) -> None:
     --data file itself (the new rows would be overwritten by their predictions), or, unless
     `force`, that exists (a typo naming the training CSV would destroy it); create its
     folder."""
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a folder; expected a file name for the predictions, "
-                         f"such as {out / 'predictions.csv'}")
-    if out.exists() and data.exists() and out.samefile(data):
+    if out.is_file() and data.exists() and out.samefile(data):
         raise ValueError(f"--out {out} is the --data file: the predictions would overwrite the "
                          f"rows they were made from; give another file name")
-    if out.exists() and not force:
-        raise ValueError(f"--out {out} exists: add --force to replace it, or give a new file "
-                         f"name")
-    make_folder(out.parent, "--out")
+    new_output_file(out, "predictions.csv", force)
 
 
 __all__ = ["add_options", "check_predictions_file", "cmd_predict"]

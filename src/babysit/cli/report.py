@@ -7,19 +7,21 @@ import argparse
 from pathlib import Path
 
 from babysit.cli.console import say
-from babysit.cli.options import add_json_flag
+from babysit.cli.options import add_force_flag, add_json_flag, new_output_file
 from babysit.runs import finish
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """RUN_DIR (one run folder, whose report is drawn again; several, compared on one page),
-    --out for the comparison's page, and --json."""
+    --out for the comparison's page (a new file, unless --force), and --json."""
     p.add_argument("run_dir", type=Path, nargs="+", metavar="RUN_DIR",
                    help="a run folder holding history.json (written by babysit train, demo, "
                         "search or --fix); several are compared on one page")
     p.add_argument("--out", type=Path, default=None,
-                   help="where the comparison of several runs is written (default: "
-                        "compare.html in the folder that holds the first run)")
+                   help="where the comparison of several runs is written, a new file unless "
+                        "--force (default: compare.html in the folder that holds the first "
+                        "run)")
+    add_force_flag(p)
     add_json_flag(p)
 
 
@@ -29,8 +31,11 @@ def cmd_report(args) -> tuple[int, dict]:
     from babysit import report
     from babysit.training.history import History
 
+    if args.force and args.out is None:
+        raise ValueError("--force lets --out replace a file that exists; give --out FILE, or "
+                         "leave --force out")
     if len(args.run_dir) > 1:
-        out = args.out or args.run_dir[0].resolve().parent / "compare.html"
+        out = comparison_file(args.out, args.run_dir[0], args.force)
         page = report.compare.write_comparison(args.run_dir, out)
         say(f"comparison of {len(args.run_dir)} runs: {page}")
         return 0, {"report": str(page), "run_dirs": [str(d) for d in args.run_dir]}
@@ -51,4 +56,13 @@ def cmd_report(args) -> tuple[int, dict]:
                "findings": [finish.finding_json(f) for f in findings]}
 
 
-__all__ = ["add_options", "cmd_report"]
+def comparison_file(out: Path | None, first_run: Path, force: bool) -> Path:
+    """Where the comparison page goes: --out `out` (refused when it is a folder, or exists
+    without `force`: `options.new_output_file`), or compare.html beside `first_run`, the
+    page an earlier comparison of the same runs wrote, replaced."""
+    if out is not None:
+        return new_output_file(out, "compare.html", force)
+    return first_run.resolve().parent / "compare.html"
+
+
+__all__ = ["add_options", "cmd_report", "comparison_file"]

@@ -10,7 +10,7 @@ from babysit.cli.console import say
 from babysit.runs import run_lock
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import EXIT_DIVERGED
-from babysit.runs.folder import CONFIG_NAME
+from babysit.runs.folder import CONFIG_NAME, refuse_used
 from babysit.runs.run import fitted
 from babysit.validation import make_folder
 
@@ -54,7 +54,9 @@ def cmd_search(args) -> tuple[int, dict]:
     out = args.out if args.out is not None else search.default_out(data.name, args.study)
     if args.storage and search.password_warning(args.storage):
         say(f"warning: {search.password_warning(args.storage)}")
+    refuse_foreign_out(out)  # before the lock and the journal are made in it
     run_lock.hold(make_folder(out, "--out"))  # to the command's end: its config files too
+    refuse_foreign_out(out)  # a run that took the folder, and ended, before this one locked it
     result = search.run(space, data, args.trials, base=cfg,
                         stages=search.parse_stages(args.stages) if args.stages else None,
                         workers=args.workers, storage=args.storage,
@@ -69,4 +71,17 @@ def cmd_search(args) -> tuple[int, dict]:
     return 0 if result.best else EXIT_DIVERGED, result.summary()
 
 
-__all__ = ["add_options", "cmd_search"]
+# The files of a search's own folder: a folder holding one is a search, which running the
+# same command again resumes.
+SEARCH_FILES = ("study.journal", "search.json")
+
+
+def refuse_foreign_out(out) -> None:
+    """Refuse --out `out` when it holds files (another run's history, checkpoints and report,
+    which the search's retrained best would overwrite), unless it is a search's own folder
+    (SEARCH_FILES); the refusal is the one `babysit train` gives (`babysit.runs.folder`)."""
+    if not any((out / name).is_file() for name in SEARCH_FILES):
+        refuse_used(out)
+
+
+__all__ = ["SEARCH_FILES", "add_options", "cmd_search", "refuse_foreign_out"]

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 
 __all__ = ["row_blocks", "is_memory_mapped", "check_features", "as_float32", "first_fractional",
-           "class_labels"]
+           "regression_targets", "class_labels"]
 
 
 def row_blocks(X, block_values: int = 2**20) -> Iterator[tuple[int, np.ndarray]]:
@@ -95,6 +95,25 @@ def as_float32(X: np.ndarray, name: str = "X") -> np.ndarray:
             raise ValueError(f"{name} holds {X[row, col]} at row {row}, column {col}, beyond "
                              f"the range of float32 (about 3.4e38); rescale the data first")
     return X32
+
+
+def regression_targets(y, name: str = "y") -> np.ndarray:
+    """Regression targets y (N,) or (N, K) checked at the door: numbers, every one finite. A
+    NaN or inf is a ValueError naming its row; let in, it would make the first step's loss
+    non-finite, a divergence that no learning rate caused."""
+    y = np.asarray(y)
+    if y.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must be numbers, got dtype {y.dtype}")
+    if y.dtype.kind == "f" and y.size:
+        with np.errstate(over="ignore", invalid="ignore"):
+            if np.isfinite(y.sum()):
+                return y
+        bad = ~np.isfinite(y.reshape(y.shape[0], -1)).all(axis=1)
+        if bad.any():
+            row = int(bad.argmax())
+            raise ValueError(f"{name} holds a non-finite value ({y[row]}) at row {row}; clean "
+                             f"or drop that row first")
+    return y
 
 
 def first_fractional(values: np.ndarray) -> int | None:

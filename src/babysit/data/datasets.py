@@ -411,13 +411,15 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
 
 
 def _targets(cells: np.ndarray, target: str, path) -> np.ndarray:
-    """A target column's cells (N,) stripped; a missing one is refused naming its row."""
+    """A target column's cells (N,) stripped; a missing one is refused naming its row (and
+    the line it starts on, which a file's `formats.Cells` carry)."""
     labels = np.char.strip(cells)
     missing = tabular.missing_cells(labels)
     if missing.any():
+        i = int(missing.argmax())
+        line = None if getattr(cells, "lines", None) is None else int(cells.lines[i])
         raise ValueError(f"{path}: the target {target!r} is missing in "
-                         f"{tabular.row_text(int(missing.argmax()))}; fill it in or delete that "
-                         f"row")
+                         f"{tabular.row_text(i, line)}; fill it in or delete that row")
     return labels
 
 

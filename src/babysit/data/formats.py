@@ -14,14 +14,15 @@ import gzip
 import io
 import math
 import re
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "read_bytes", "read_idx", "read_cifar_binary",
-           "read_table", "read_npy", "read_npz"]
+__all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "BlankRowsWarning", "Cells", "read_bytes",
+           "read_idx", "read_cifar_binary", "read_table", "read_npy", "read_npz"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
@@ -102,16 +103,24 @@ def read_cifar_binary(paths) -> tuple[np.ndarray, np.ndarray]:
 
 
 def read_table(path, notes: list | None = None, header: bool = True,
-               columns: list[str] | None = None) -> tuple[list[str], np.ndarray]:
+               columns: list[str] | None = None,
+               keep_blank: bool | None = None) -> tuple[list[str], Cells]:
     """Read a CSV file with a header row into its column names and its cells as text.
 
-    Returns the header (C,) stripped names and cells (N, C) str, one row per data line
-    (blank lines, and lines of spaces alone, are skipped). A row of the wrong width is a
-    ValueError naming its line. A header row of numbers alone is a ValueError asking whether
-    the file has a header: its first example would otherwise become the column names, lost
-    without a word. header=False reads a file without one: every row is data, and the columns
-    are named by their position, "1", "2", ... `columns`, the names a trained model reads
-    (`babysit predict`), is what that question then asks the header to hold.
+    Returns the header (C,) stripped names and cells (N, C) str, one row per data line, as
+    `Cells`: each row remembers the line of the file it starts on (`Cells.lines`), which
+    every message about a row names. A row of the wrong width is a ValueError naming its
+    line. A header row of numbers alone is a ValueError asking whether the file has a header:
+    its first example would otherwise become the column names, lost without a word.
+    header=False reads a file without one: every row is data, and the columns are named by
+    their position, "1", "2", ... `columns`, the names a trained model reads (`babysit
+    predict`), is what that question then asks the header to hold.
+
+    Blank rows (an empty line, a line of spaces, a row of empty cells) hold no example. Rows
+    to train on skip them. Rows a model predicts (keep_blank; by default when `columns` is
+    given) keep each one between data rows, as a row of missing cells filled in as training
+    taught (a `BlankRowsWarning` names their lines), so that the predictions line up with
+    the rows of the file; blank lines after the last data row shift nothing and are dropped.
     The cells are left as written: which column is a number, a category or a missing value
     is decided later (`babysit.data.tabular`), from the training rows only.
 
@@ -123,48 +132,134 @@ def read_table(path, notes: list | None = None, header: bool = True,
     for a decimal sign). What reading decided is appended to `notes` when given.
     """
     path = Path(path)
-    rows, separator = _csv_rows(path)
+    rows, lines, separator = _csv_rows(path)
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
     if header:
         names = [name.strip() for name in rows[0]]
         _refuse_numbers_as_names(names, path, columns)
-        rows = rows[1:]
+        rows, lines = rows[1:], lines[1:]
     else:
         names = [str(j) for j in range(1, len(rows[0]) + 1)]
-    header = names
-    rows = [row for row in rows if any(cell.strip() for cell in row)]  # no example there
-    _refuse_repeated_names(header, path)
+    _refuse_repeated_names(names, path)
+    keep = columns is not None if keep_blank is None else keep_blank
+    rows, lines = (_blank_rows_kept(rows, lines, len(names), path) if keep else
+                   _blank_rows_skipped(rows, lines))
     if not rows:
         raise ValueError(f"{path} has a header but no data rows")
     for i, row in enumerate(rows):
-        if len(row) != len(header):
+        if len(row) != len(names):
             raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
-                             f"{len(header)} (data row {i}, around line {i + 2})")
-    cells = np.array(rows, dtype=str).reshape(len(rows), len(header))
+                             f"{len(names)} (data row {i}, line {lines[i]})")
+    cells = np.array(rows, dtype=str).reshape(len(rows), len(names))
     converted = False
     if separator == ";":
         cells, converted = _decimal_points(cells, path)
     if separator != "," and notes is not None:
         notes.append(f"{path.name} read as separated by {_SEPARATOR_NAMES[separator]}"
                      + (", its decimal commas as points" if converted else ""))
-    return header, cells
+    return names, Cells.of(cells, lines)
 
 
-def _csv_rows(path: Path) -> tuple[list[list[str]], str]:
-    """The rows of a CSV file as lists of cells, and the separator (`_separator`). A UTF-8
-    byte-order mark (Excel's "CSV UTF-8") is dropped: it would otherwise glue itself,
+class Cells(np.ndarray):
+    """A table's text cells (N, C), or a column of them (N,), that remember the line of the
+    file each row starts on: `lines` (N,) int, 1-based, None where unknown. Blank lines, a
+    header (or none) and cells that span lines put a row elsewhere than its position says,
+    so a message about a row names `lines[i]`. Selecting rows (`cells[rows]`, `cells[mask]`,
+    `cells[:, columns]`, `cells[:, j]`) keeps their lines; any other array made from the
+    cells (a reshape, a transpose, arithmetic) has lines None, and `np.asarray` gives a
+    plain array."""
+
+    lines = None
+
+    @classmethod
+    def of(cls, cells: np.ndarray, lines) -> Cells:
+        """`cells` (N, ...) as Cells whose rows start on `lines` (N,)."""
+        out = np.asarray(cells).view(cls)
+        out.lines = np.asarray(lines, dtype=np.int64).reshape(len(out))
+        return out
+
+    def __array_finalize__(self, obj) -> None:
+        self.lines = None   # a view may reorder or reshape the rows: who made it says
+
+    def __getitem__(self, key):
+        out = super().__getitem__(key)
+        if isinstance(out, Cells) and self.lines is not None:
+            out.lines = _selected_lines(self.lines, key, out.shape)
+        return out
+
+
+def _selected_lines(lines: np.ndarray, key, shape: tuple) -> np.ndarray | None:
+    """The lines of the rows that indexing with `key` selected into an array of `shape`, or
+    None when its first axis is not rows (a single row's cells, a new axis, an Ellipsis)."""
+    rows = key[0] if isinstance(key, tuple) else key
+    if rows is Ellipsis or rows is None or np.ndim(rows) == 0 and not isinstance(rows, slice):
+        return None
+    try:
+        selected = lines[rows]
+    except (IndexError, TypeError, ValueError):
+        return None
+    return selected if len(shape) and selected.shape == shape[:1] else None
+
+
+class BlankRowsWarning(UserWarning):
+    """Rows to predict were blank: each was predicted as a row of missing cells."""
+
+
+def _is_blank(row: list[str]) -> bool:
+    """Whether a CSV row holds no value: no cell, or cells of spaces alone."""
+    return not any(cell.strip() for cell in row)
+
+
+def _blank_rows_skipped(rows: list, lines: list) -> tuple[list, list]:
+    """The rows (and their lines) that are not blank: those that hold an example."""
+    kept = [k for k, row in enumerate(rows) if not _is_blank(row)]
+    return [rows[k] for k in kept], [lines[k] for k in kept]
+
+
+def _blank_rows_kept(rows: list, lines: list, width: int, path: Path) -> tuple[list, list]:
+    """The rows up to the last that is not blank, each blank one as `width` empty cells (a
+    row of missing values), with their lines; a `BlankRowsWarning` names the blank ones."""
+    end = max((k + 1 for k, row in enumerate(rows) if not _is_blank(row)), default=0)
+    rows, lines = rows[:end], lines[:end]
+    blank = [k for k, row in enumerate(rows) if _is_blank(row)]
+    for k in blank:
+        rows[k] = [""] * width
+    if blank:
+        shown = ", ".join(str(lines[k]) for k in blank[:5]) + (", ..." if len(blank) > 5
+                                                                else "")
+        many = len(blank) > 1
+        warnings.warn(f"{path}: {len(blank)} blank row{'s' if many else ''} (line"
+                      f"{'s' if many else ''} {shown}) predicted as if every cell were "
+                      f"missing, filled in as training taught: such a prediction says nothing "
+                      f"of its row, and is there to keep the output in line with the file",
+                      BlankRowsWarning, stacklevel=3)
+    return rows, lines
+
+
+def _csv_rows(path: Path) -> tuple[list[list[str]], list[int], str]:
+    """The rows of a CSV file as lists of cells, the line each starts on (1-based: a row
+    whose quoted cells hold line breaks spans several), and the separator (`_separator`). A
+    UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped: it would otherwise glue itself,
     invisibly, to the first column's name."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             text = f.read()
-        separator = _separator(path, text.partition("\n")[0])
-        return list(csv.reader(io.StringIO(text), delimiter=separator)), separator
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text ({err.reason}); save it as CSV UTF-8"
                          ) from None
+    separator = _separator(path, text.partition("\n")[0])
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    rows, lines, end = [], [], 0            # end: the last line of the row read before
+    try:
+        for row in reader:
+            rows.append(row)
+            lines.append(end + 1)
+            end = reader.line_num
     except csv.Error as err:
-        raise ValueError(f"{path} is not a CSV file babysit can read: {err}") from None
+        raise ValueError(f"{path} is not a CSV file babysit can read: {err} (line "
+                         f"{reader.line_num})") from None
+    return rows, lines, separator
 
 
 def _separator(path: Path, header: str) -> str:

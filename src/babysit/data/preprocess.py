@@ -20,7 +20,7 @@ import inspect
 
 import numpy as np
 
-from babysit.data import check_features
+from babysit.data.arrays import as_float32, check_features
 from babysit.nn.reprs import config_repr
 from babysit.validation import positive_int
 
@@ -39,7 +39,7 @@ class Transform:
 
     def fit(self, X) -> Transform:
         """Learn the statistics from training data X: (N, D). Returns self."""
-        X = check_features(X, "X")
+        X = _float_features(X)
         self._fit(X)
         self.n_features_in_ = X.shape[1]
         return self
@@ -114,7 +114,7 @@ class Transform:
         `inverse_transform`) expects."""
         self._check_fitted()
         width = self.n_features_out_ if inverse else self.n_features_in_
-        X = check_features(X, "X")
+        X = _float_features(X)
         if X.shape[1] != width:
             raise ValueError(f"{type(self).__name__} expects {width} features, "
                              f"got X with {X.shape[1]} columns (shape {X.shape})")
@@ -125,6 +125,15 @@ class Transform:
 
     def __repr__(self) -> str:
         return config_repr(self, self.get_params())
+
+
+def _float_features(X) -> np.ndarray:
+    """X checked at the door (`check_features`) and in a float dtype: a memory-mapped array
+    of integers, which `check_features` leaves as it is on disk, is read into float32 here,
+    since a transform's statistics are cast to the data's dtype (`_cast`), where integers
+    would round and wrap around (uint8 10 - 15 = 251)."""
+    X = check_features(X, "X")
+    return X if X.dtype.kind == "f" else as_float32(X)
 
 
 def _cast(stat: np.ndarray, X) -> np.ndarray:
@@ -399,7 +408,7 @@ class Pipeline(Transform):
 
     def fit(self, X) -> Pipeline:
         """Fit each step on X (N, D) as the steps before it transformed it; returns self."""
-        X = check_features(X, "X")
+        X = _float_features(X)
         width = X.shape[1]
         for step in self.steps:
             X = step.fit_transform(X)

@@ -56,7 +56,8 @@ def fractions(n_rows: int, split=None, val_file=None, test_file=None) -> tuple[f
 def read_part(path, header: list[str], target: str, notes: list | None = None) -> np.ndarray:
     """The cells (N, C) of the --val-data or --test-data file `path`, its columns in the order
     of the --data file's `header`: it must hold every one of them (extra ones are refused,
-    so that a file of another table is not scored by mistake)."""
+    so that a file of another table is not scored by mistake). As `formats.Cells`: each row
+    keeps the line of `path` it is on, which a message about it names."""
     path = Path(path)
     their, cells = formats.read_table(path, notes=notes)
     missing = [name for name in header if name not in their]

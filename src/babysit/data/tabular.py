@@ -47,7 +47,7 @@ import warnings
 
 import numpy as np
 
-from babysit.data import dates, training_range
+from babysit.data import dates, formats, training_range
 from babysit.data.arrays import class_labels, first_fractional
 from babysit.validation import refuse_mixed_labels
 
@@ -88,9 +88,12 @@ def as_numbers(cells: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def row_text(i: int) -> str:
-    """Where data row `i` (0-based) of a CSV file sits: 'data row 4 (line 6)'."""
-    return f"data row {i} (line {i + 2})"
+def row_text(i: int, line: int | None = None) -> str:
+    """Where data row `i` (0-based) of a CSV file sits: 'data row 4 (line 9)'. `line` is the
+    line of the file the row starts on (`formats.read_table` keeps it in `Cells.lines`: blank
+    lines skipped, no header row, cells spanning lines); without it the row is taken to be
+    on line i + 2, after a header and no line skipped."""
+    return f"data row {i} (line {i + 2 if line is None else line})"
 
 
 def decide_task(values) -> tuple[str, str]:
@@ -165,14 +168,14 @@ class TableEncoder:
             raise ValueError(f"min_missing must be a positive integer, got {min_missing!r}")
         self.max_categories, self.min_missing = max_categories, min_missing
 
-    def fit(self, X, columns, rows=None) -> TableEncoder:
+    def fit(self, X, columns, rows=None, lines=None) -> TableEncoder:
         """Learn each column's kind, median, categories or date format from the training rows
         X (N, C) str, whose columns are named `columns` (C names). `rows` (N,) are their
-        data-row numbers in the file, for error messages (default 0..N-1). Columns that
-        cannot be used are refused together, in one ValueError naming each and why. Returns
-        self."""
-        X = _check_cells(X)
-        rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+        data-row numbers in the file and `lines` (N,) the lines they start on, for error
+        messages (`_cells_and_places`: by default 0..N-1, and the lines X carries when it is
+        a file's `formats.Cells`). Columns that cannot be used are refused together, in one
+        ValueError naming each and why. Returns self."""
+        X, (rows, lines) = _cells_and_places(X, rows, lines)
         columns = [str(c) for c in columns]
         if len(columns) != X.shape[1]:
             raise ValueError(f"columns names {len(columns)} columns but X has {X.shape[1]}")
@@ -185,7 +188,7 @@ class TableEncoder:
             cells = np.char.strip(X[:, j])
             missing = missing_cells(cells)
             try:
-                kind, detail, numbers = self._learn(cells, missing, name, rows)
+                kind, detail, numbers = self._learn(cells, missing, name, (rows, lines))
             except _Refused as why:
                 refused[name] = str(why)
                 kind, detail, numbers = "left out", None, None
@@ -211,17 +214,18 @@ class TableEncoder:
         self.ranges_[measured] = training_range.ranges_of(parsed[:, measured])
         return self
 
-    def _learn(self, cells, missing, name: str, rows):
+    def _learn(self, cells, missing, name: str, places):
         """What one training column is: (kind, detail, numbers): detail is (the categories,
         whether an "other" column gathers the rest) for text, the format for dates, or why
-        the column is left out; numbers (N,) float64 the
-        values its median and range are measured on (None for text). Raises `_Refused`."""
+        the column is left out; numbers (N,) float64 the values its median and range are
+        measured on (None for text). `places`: the rows' (data-row numbers, lines), for
+        messages (`_cells_and_places`). Raises `_Refused`."""
         if missing.all():
             raise _Refused(f"holds no value in the training rows (all {len(cells)} are "
                            f"missing)")
         numbers = as_numbers(cells, missing)
         if numbers is not None:
-            why = _not_finite(numbers, missing, rows)
+            why = _not_finite(numbers, missing, places)
             if why:
                 raise _Refused(why)
             why = _identifier(numbers, missing, name)
@@ -235,10 +239,10 @@ class TableEncoder:
         grouped = np.array([_THOUSANDS.fullmatch(v) is not None for v in values], dtype=bool)
         if grouped.any() and (grouped | number).all():    # numbers, some written "1,000"
             i = int((cells == values[grouped][0]).argmax())
-            raise _Refused(_thousands(cells[i], rows[i]))
+            raise _Refused(_thousands(cells[i], _place(places, i)))
         if counts[number].sum() * 2 > counts.sum():
             i = int((cells == values[~number][0]).argmax())
-            raise _Refused(f"holds numbers, but {row_text(rows[i])} holds {str(cells[i])!r} "
+            raise _Refused(f"holds numbers, but {_place(places, i)} holds {str(cells[i])!r} "
                            f"(fix that cell, or leave it empty to mark it missing)")
         if len(values) > 10 and len(values) >= IDENTIFIER_SHARE * counts.sum():
             return ("left out", f"text with {len(values)} different values in "
@@ -250,25 +254,25 @@ class TableEncoder:
             values = values[np.sort(often)]
         return "categorical", ([str(v) for v in values], other), None
 
-    def transform(self, X, rows=None) -> np.ndarray:
+    def transform(self, X, rows=None, lines=None) -> np.ndarray:
         """Encode rows X (N, C) str, columns in `columns_` order, into (N, D) float32.
-        `rows` (N,) are their data-row numbers in the file, for error messages.
+        `rows` (N,) are their data-row numbers in the file and `lines` (N,) the lines they
+        start on, for error messages (as in `fit`).
 
         Missing cells get the training median (numeric, date) or no category (text) and a 1
         in their indicator column where the training rows had missing cells. Categories unseen
         in training become all zeros, counted in one `UnseenCategoryWarning` per column (or
         "other", in a column that has one). Columns left out are not read.
         """
-        return self.encode(X, rows)[0]
+        return self.encode(X, rows, lines)[0]
 
-    def encode(self, X, rows=None) -> tuple[np.ndarray, np.ndarray]:
+    def encode(self, X, rows=None, lines=None) -> tuple[np.ndarray, np.ndarray]:
         """`transform`'s features (N, D) float32, and the numbers it parsed on the way:
         (N, C) float64, each numeric column's cells and each date column's days (NaN where
         missing and in text columns), what `training_range.far_outside` measures new rows by,
         so they are parsed once."""
         self._check_fitted()
-        X = _check_cells(X)
-        rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+        X, places = _cells_and_places(X, rows, lines)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} columns, the encoder was fitted on "
                              f"{self.n_features_in_}: {', '.join(self.columns_)}")
@@ -279,10 +283,10 @@ class TableEncoder:
             cells = np.char.strip(X[:, j])
             missing = missing_cells(cells)
             if kind == "numeric":
-                parsed[:, j] = self._numeric(cells, missing, j, rows)
+                parsed[:, j] = self._numeric(cells, missing, j, places)
                 blocks.append(np.where(missing, self.medians_[j], parsed[:, j])[:, None])
             elif kind == "date":
-                parsed[:, j] = self._dates(cells, missing, j, rows)
+                parsed[:, j] = self._dates(cells, missing, j, places)
                 blocks.append(dates.features(np.where(missing, self.medians_[j],
                                                       parsed[:, j])))
             else:
@@ -294,26 +298,28 @@ class TableEncoder:
         # every number was checked against float32's range (_not_finite), so none overflows
         return np.hstack(blocks).astype(np.float32), parsed
 
-    def _numeric(self, cells, missing, j: int, rows) -> np.ndarray:
-        """Column j's cells (N,) as float64, NaN where missing; a word is refused."""
+    def _numeric(self, cells, missing, j: int, places) -> np.ndarray:
+        """Column j's cells (N,) as float64, NaN where missing; a word is refused, naming
+        its row and line (`places`: `_cells_and_places`)."""
         name = self.columns_[j]
         numbers = as_numbers(cells, missing)
         if numbers is None:
             i = next(i for i, cell in enumerate(cells)
                      if not missing[i] and as_numbers(np.array([cell]), np.zeros(1, bool)) is None)
-            raise _stray_text(name, rows[i], cells[i])
-        why = _not_finite(numbers, missing, rows)
+            raise _stray_text(name, _place(places, i), cells[i])
+        why = _not_finite(numbers, missing, places)
         if why:
             raise ValueError(f"column {name!r} {why}")
         return numbers
 
-    def _dates(self, cells, missing, j: int, rows) -> np.ndarray:
-        """Date column j's cells (N,) as days since 1970 (NaN where missing)."""
+    def _dates(self, cells, missing, j: int, places) -> np.ndarray:
+        """Date column j's cells (N,) as days since 1970 (NaN where missing); a cell that is
+        no date is refused, naming its row and line (`places`: `_cells_and_places`)."""
         try:
             return dates.read(cells, missing, self.formats_[j])
         except dates.NotADate as err:
             raise ValueError(f"column {self.columns_[j]!r} holds dates, but "
-                             f"{row_text(rows[err.index])} holds {err.cell!r}, which is no "
+                             f"{_place(places, err.index)} holds {err.cell!r}, which is no "
                              f"date in the {dates.FORMATS[err.format]} format of the "
                              f"training rows; fix that cell or leave it empty") from None
 
@@ -473,20 +479,27 @@ def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | No
     return None
 
 
-def _not_finite(numbers: np.ndarray, missing: np.ndarray, rows) -> str | None:
+def _place(places, i: int) -> str:
+    """Where the i-th row sits in its file, 'data row 4 (line 9)', from `places`: the rows'
+    (data-row numbers, lines) (`_cells_and_places`)."""
+    rows, lines = places
+    return row_text(int(rows[i]), int(lines[i]))
+
+
+def _not_finite(numbers: np.ndarray, missing: np.ndarray, places) -> str | None:
     """Why a column's numbers cannot be used, or None: an inf (or a NaN written as a number
     other than the missing tokens), or a finite number too large for float32 (the cast would
-    turn it into inf)."""
+    turn it into inf); its row is named from `places` (`_cells_and_places`)."""
     bad = ~np.isfinite(numbers) & ~missing
     if bad.any():
         i = int(bad.argmax())
-        return (f"holds {numbers[i]} in {row_text(rows[i])}, which is not a finite number "
+        return (f"holds {numbers[i]} in {_place(places, i)}, which is not a finite number "
                 f"(fix it, or leave the cell empty to mark it missing)")
     with np.errstate(invalid="ignore"):
         beyond = (np.abs(numbers) > np.finfo(np.float32).max) & ~missing
     if beyond.any():
         i = int(beyond.argmax())
-        return (f"holds {numbers[i]:g} in {row_text(rows[i])}, beyond the range of float32 "
+        return (f"holds {numbers[i]:g} in {_place(places, i)}, beyond the range of float32 "
                 f"(about 3.4e38; rescale that column first)")
     return None
 
@@ -638,19 +651,37 @@ def _check_cells(X) -> np.ndarray:
     return X.astype(str, copy=False)
 
 
-def _thousands(cell, row: int) -> str:
-    """Why a column of numbers written with thousands separators ("1,000") is refused."""
+def _cells_and_places(X, rows=None, lines=None) -> tuple[np.ndarray, tuple]:
+    """X as a 2-d array of text cells (N, C), and where its rows sit in their file, for
+    messages (`row_text`): (data-row numbers (N,), lines (N,)), `rows` (default 0..N-1) and
+    `lines`, else the lines X carries (`formats.Cells`: a file's cells, or rows selected
+    from them), else each row + 2 (after a header, no line skipped)."""
+    if lines is None and isinstance(X, formats.Cells):
+        lines = X.lines
+    X = _check_cells(X)
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    lines = rows + 2 if lines is None else np.asarray(lines)
+    if rows.shape != (len(X),) or lines.shape != (len(X),):
+        raise ValueError(f"rows and lines must each give one number per row of X ({len(X)}), "
+                         f"got shapes {rows.shape} and {lines.shape}")
+    return X, (rows, lines)
+
+
+def _thousands(cell, where: str) -> str:
+    """Why a column of numbers written with thousands separators ("1,000") is refused; `where`
+    is the cell's row in words (`row_text`)."""
     return (f"holds numbers written with thousands separators ({str(cell)!r} in "
-            f"{row_text(row)}); write them without the separators "
+            f"{where}); write them without the separators "
             f"({str(cell).strip().replace(',', '')})")
 
 
-def _stray_text(name: str, row: int, cell) -> ValueError:
-    """The error for a word in new rows' column of numbers (a typo, or a missing-value code).
-    New rows must hold every column the model was trained on, so no --drop is offered."""
+def _stray_text(name: str, where: str, cell) -> ValueError:
+    """The error for a word in new rows' column of numbers (a typo, or a missing-value code),
+    in the row `where` (`row_text`). New rows must hold every column the model was trained
+    on, so no --drop is offered."""
     if _THOUSANDS.fullmatch(str(cell).strip()):
-        return ValueError(f"column {name!r} {_thousands(cell, row)}")
-    return ValueError(f"column {name!r} holds numbers, but {row_text(row)} holds {str(cell)!r}; "
+        return ValueError(f"column {name!r} {_thousands(cell, where)}")
+    return ValueError(f"column {name!r} holds numbers, but {where} holds {str(cell)!r}; "
                       f"fix that cell or leave it empty (a missing value)")
 
 

@@ -124,10 +124,17 @@ def _diverged(e, open_):
     return "error", text
 
 
+# `_likely_divergence` when the very first loss was not finite
+FIRST_LOSS_NONFINITE = ("not finite from the first loss, before any update: inputs, targets or "
+                        "initial weights too large")
+
+
 def _likely_divergence(e: Evidence) -> str:
     """Why a run diverged, from what it recorded before the loss stopped being finite."""
     if _unscaled(e):
         return "inputs not scaled"
+    if e.nonfinite_at == 1:   # the first loss is taken before any update: no rate made it
+        return FIRST_LOSS_NONFINITE
     if e.hidden_gain is not None and e.hidden_gain > EXPLODING_GAIN:
         return "exploding gradients"
     return "learning rate too high"

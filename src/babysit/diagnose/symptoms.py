@@ -183,7 +183,8 @@ def _loss(e: Evidence) -> dict[str, Symptom]:
             "warning", f"the loss fell from {c.start:.4g} to {c.mid:.4g} by half time, then "
                        f"plateaued at {c.end:.4g}, above half the chance loss "
                        f"{e.chance_loss:.4g}")
-    if c.drop >= FLAT_DECREASE * c.start and c.wiggle is not None and "loss_exploded" not in out:
+    if 0 < c.drop >= FLAT_DECREASE * c.start and c.wiggle is not None \
+            and "loss_exploded" not in out:
         noise, loud = c.wiggle / c.drop, c.wiggle / c.level if c.level > 0 else 0.0
         if noise >= NOISE_INFO or loud > NOISE_WARNING:
             batch = f" at batch size {e.batch_size}" if e.batch_size else ""

@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from babysit.diagnose.causes import FIRST_LOSS_NONFINITE
+
 ACTING = ("error", "warning")   # the severities the doctor treats; "info" is left alone
 
 # Causes no setting of the run can cure: the doctor stops and says why.
@@ -98,6 +100,10 @@ def diverged(cfg, suggest_lr, finding=None):
         return unscaled_inputs(cfg, suggest_lr) + lr_too_high(cfg, suggest_lr)
     if "exploding" in what:
         return exploding_gradients(cfg, suggest_lr)
+    if FIRST_LOSS_NONFINITE in what:
+        return ("the loss was not finite at the first step, before any update: no learning "
+                "rate causes that; scale the inputs and a regression's targets, and check the "
+                "initialization")
     return lr_too_high(cfg, suggest_lr)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from babysit.doctor.remedies import ACTING, UNTREATED, Remedy, prescribe, show_widths
 from babysit.doctor.runs import Runner, Visit
+from babysit.nn.losses import LOSSES
 
 # -- the record ---------------------------------------------------------------------------
 
@@ -211,12 +212,15 @@ def treat(cfg, *, max_rounds: int = 3, train: Callable | None = None,
 
 
 def train_command(cfg) -> str:
-    """`babysit train` with the options that differ from the defaults (data always)."""
+    """`babysit train` with the options that differ from the defaults (data always). A
+    regression's loss is left out: its target implies it (`builders.fit_to_data`), and the
+    command line's --loss offers only the classifiers'."""
     defaults = type(cfg)()
     words = ["babysit", "train"]
     for name in _field_names(cfg):
         value = getattr(cfg, name)
-        if value == getattr(defaults, name) and name != "data":
+        if value == getattr(defaults, name) and name != "data" or \
+                name == "loss" and value in LOSSES and not LOSSES[value].classification:
             continue
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool):

@@ -12,6 +12,7 @@ import math
 from babysit.backend import get_array_module
 from babysit.nn.layers import kinks
 from babysit.nn.reprs import config_repr
+from babysit.validation import real_number
 
 
 def _check_class_targets(scores, y) -> None:
@@ -92,8 +93,7 @@ class MulticlassSVM(Loss):
     """
 
     def __init__(self, margin: float = 1.0):
-        if margin <= 0:
-            raise ValueError(f"MulticlassSVM: margin must be > 0, got {margin!r}")
+        real_number(margin, "MulticlassSVM: margin", above=0)
         self.margin = margin
 
     def config(self) -> dict:

@@ -21,7 +21,7 @@ from babysit.backend import get_array_module, to_numpy
 from babysit.nn import level1
 from babysit.nn.layers.base import Param
 from babysit.nn.reprs import config_repr
-from babysit.validation import positive_int
+from babysit.validation import positive_int, real_number
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "get",
            "StepDecay", "ExponentialDecay", "InverseTimeDecay"]
@@ -39,8 +39,8 @@ class Optimizer:
     temporaries: tuple[str, ...] = ()
 
     def __init__(self, lr: float | Schedule = 1e-2):
-        if not callable(lr) and not lr > 0:
-            raise ValueError(f"{type(self).__name__}: lr must be > 0 or a schedule, got {lr!r}")
+        if not callable(lr):
+            real_number(lr, f"{type(self).__name__}: lr (or a schedule)", above=0)
         self.lr = lr
         self.t = 0
         self.state: dict[str, dict] = {}
@@ -216,8 +216,7 @@ class Momentum(Optimizer):
 
     def __init__(self, lr: float | Schedule = 1e-2, mu: float = 0.9, nesterov: bool = False):
         super().__init__(lr)
-        if not 0 <= mu < 1:
-            raise ValueError(f"Momentum: mu must be in [0, 1), got {mu!r}")
+        real_number(mu, "Momentum: mu", at_least=0, below=1)
         self.mu, self.nesterov = mu, nesterov
 
     def config(self) -> dict:
@@ -256,6 +255,7 @@ class Adagrad(Optimizer):
     def __init__(self, lr: float | Schedule = 1e-2, eps: float = 1e-8):
         super().__init__(lr)
         self.eps = eps
+        real_number(eps, "Adagrad: eps", above=0)
 
     def config(self) -> dict:
         return {"lr": self.lr, "eps": self.eps}
@@ -284,8 +284,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr: float | Schedule = 1e-3, decay: float = 0.99, eps: float = 1e-8):
         super().__init__(lr)
-        if not 0 <= decay < 1:
-            raise ValueError(f"RMSprop: decay must be in [0, 1), got {decay!r}")
+        real_number(decay, "RMSprop: decay", at_least=0, below=1)
+        real_number(eps, "RMSprop: eps", above=0)
         self.decay, self.eps = decay, eps
 
     def config(self) -> dict:
@@ -318,8 +318,8 @@ class Adam(Optimizer):
                  eps: float = 1e-8):
         super().__init__(lr)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
-            if not 0 <= beta < 1:
-                raise ValueError(f"Adam: {name} must be in [0, 1), got {beta!r}")
+            real_number(beta, f"Adam: {name}", at_least=0, below=1)
+        real_number(eps, "Adam: eps", above=0)
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
 
     def config(self) -> dict:

@@ -14,6 +14,7 @@ from babysit.backend import get_array_module
 from babysit.nn.layers import kinks
 from babysit.nn.layers.base import Param
 from babysit.nn.reprs import config_repr
+from babysit.validation import real_number
 
 __all__ = ["Regularizer", "L2", "L1", "ElasticNet", "MaxNorm", "check_penalty"]
 
@@ -47,8 +48,7 @@ class Regularizer:
 
 
 def _check_strength(name: str, lam: float) -> None:
-    if lam < 0:
-        raise ValueError(f"{name}: the regularization strength must be >= 0, got {lam!r}")
+    real_number(lam, f"{name}: the regularization strength", at_least=0)
 
 
 class L2(Regularizer):
@@ -119,8 +119,7 @@ class MaxNorm:
     """
 
     def __init__(self, c: float = 3.0):
-        if c <= 0:
-            raise ValueError(f"MaxNorm: c must be > 0, got {c!r}")
+        real_number(c, "MaxNorm: c", above=0)
         self.c = c
 
     def config(self) -> dict:
@@ -145,13 +144,13 @@ def check_penalty(reg, constraints=()) -> None:
     """Refuse, where they enter, a `reg` that is no penalty (None, or with `penalty(params)`
     and `add_grad(params)` as a Regularizer has) and a constraint without `apply(params)`;
     MaxNorm given as `reg` is told where it goes."""
-    if reg is not None and not all(callable(getattr(reg, m, None))
-                                   for m in ("penalty", "add_grad")):
+    if reg is not None and (isinstance(reg, type) or not all(callable(getattr(reg, m, None))
+                                                             for m in ("penalty", "add_grad"))):
         where = ("; MaxNorm is a constraint, applied after each update: pass "
                  "constraints=[MaxNorm(c)]" if isinstance(reg, MaxNorm) else "")
         raise ValueError(f"reg must be a babysit penalty such as bs.regularizers.L2(1e-4) "
                          f"(L1, ElasticNet) or None, got {reg!r}{where}")
     for c in constraints:
-        if not callable(getattr(c, "apply", None)):
+        if isinstance(c, type) or not callable(getattr(c, "apply", None)):
             raise ValueError(f"constraints must be constraints such as "
                              f"bs.regularizers.MaxNorm(3.0) (with apply(params)), got {c!r}")

@@ -12,9 +12,11 @@ import numpy as np
 
 from babysit.diagnose import moving_average
 from babysit.report.page import Drawn, figures_html, head, identity, run_kind, verdict
-from babysit.report.plots import epoch_means, smoothing_window
+from babysit.report.plots import smoothing_window
 from babysit.report.svg import Chart, color
+from babysit.training.checkpoint_file import replaced_atomically
 from babysit.training.history import History
+from babysit.validation import make_folder
 
 
 def overlay(runs: list[tuple[str, History]]) -> list[Drawn]:
@@ -33,7 +35,7 @@ def overlay(runs: list[tuple[str, History]]) -> list[Drawn]:
             x = np.asarray(h.epochs_axis())
             ok = np.where(np.isfinite(y) & (y > 0), y, np.nan)
             loss.line(x[w - 1:], moving_average(ok, w), color=c, label=label)
-        train = epoch_means(h, h.data_loss)
+        train = h.epoch_means(h.data_loss)
         per_epoch.line(np.arange(1, len(train) + 1), train, color=c, dash="5 3",
                        label=f"{label}: training")
         if any(v is not None for v in h.val_loss):
@@ -110,7 +112,8 @@ def section(runs: list[tuple[str, History]]) -> str:
 
 def write_comparison(run_dirs: list[Path], out: Path) -> Path:
     """One page comparing the runs in `run_dirs` (each holding history.json): their curves
-    overlaid and their settings side by side, written to `out` (a .html file); returns it."""
+    overlaid and their settings side by side, written to `out` (a .html file, not a folder;
+    its folder created) whole or not at all, replacing a page there; returns it."""
     runs = []
     for d in run_dirs:
         path = Path(d) / "history.json"
@@ -134,8 +137,12 @@ def write_comparison(run_dirs: list[Path], out: Path) -> Path:
                               for label, h in runs}, indent=1, default=str)[:200_000])
               + "</pre></details>", "</body>", "</html>", ""]
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(parts), encoding="utf-8")
+    if out.is_dir():
+        raise ValueError(f"out {out} is a folder; expected a .html file name, such as "
+                         f"{out / 'compare.html'}")
+    make_folder(out.parent, "out")
+    with replaced_atomically(out) as tmp:  # a page whole or not at all, never half of one
+        tmp.write_text("\n".join(parts), encoding="utf-8")
     return out
 
 

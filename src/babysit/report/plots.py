@@ -118,25 +118,11 @@ def plot_loss(history, log: bool = False) -> str | None:
     return chart.svg()
 
 
-def epoch_means(history, series: list) -> list[float | None]:
-    """The mean of each whole epoch's finite per-iteration values (None for an epoch with
-    none): (epochs,) from (iterations,)."""
-    ipe = max(history.iters_per_epoch, 1)
-    n = len(series) // ipe
-    if n == 0:
-        return []
-    v = np.asarray(series[:n * ipe], dtype=np.float64).reshape(n, ipe)
-    ok = np.isfinite(v)
-    counts = ok.sum(axis=1)
-    sums = np.where(ok, v, 0.0).sum(axis=1)
-    return [float(s / c) if c else None for s, c in zip(sums, counts, strict=True)]
-
-
 def plot_epoch_loss(history) -> str | None:
     """The data loss per epoch, for every task: the mean over each epoch's batches (training)
     and on the validation split at its end (drawn at k for epoch k), log scale when it spans
     over a decade."""
-    train = epoch_means(history, history.data_loss)
+    train = history.epoch_means(history.data_loss)
     val = [v if v is not None and math.isfinite(v) else None for v in history.val_loss]
     if not any(v is not None for v in train + val):
         return None
@@ -525,7 +511,7 @@ def plot_lr_range(found: dict) -> str | None:
 
 
 __all__ = ["EPOCH_LABEL", "MARK_COLOR", "PENALTY_SHOWN", "PERCENTILES", "SYMLOG_SPREAD",
-           "blown_up_layers", "blowup_start", "epoch_means", "lr_changes", "mark_trouble",
+           "blown_up_layers", "blowup_start", "lr_changes", "mark_trouble",
            "penalty_share", "percentiles", "plot_accuracy", "plot_epoch_loss", "plot_first_layer",
            "plot_histograms", "plot_layer_bands", "plot_loss", "plot_lr", "plot_lr_range",
            "plot_pca_components", "plot_predictions", "plot_unit_health", "plot_update_ratios",

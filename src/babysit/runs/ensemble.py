@@ -26,7 +26,7 @@ from babysit.nn.losses import Loss, SoftmaxCrossEntropy, log_softmax, softmax
 from babysit.nn.optim import Adam, Optimizer
 from babysit.training import checkpoint
 from babysit.training.metrics import regression_metrics
-from babysit.training.trainer import Trainer, predict_scores
+from babysit.training.trainer import Trainer, check_inputs, predict_scores
 from babysit.validation import positive_int
 
 __all__ = ["Ensemble", "of_seeds", "top_k", "of_run", "soften", "SoftTargetCrossEntropy",
@@ -80,6 +80,7 @@ class Ensemble:
     def _member_outputs(self, X, output, what: str, shared: str) -> list[np.ndarray]:
         """`output(model, Xm)` of each member on X (N, D) after its own preprocessing, refusing
         members whose outputs differ in shape (they would not average)."""
+        X = check_inputs(X, "X")   # a NaN row would come out as a confident class 0
         outputs = []
         for i, (model, pre) in enumerate(self.members):
             out = output(model, pre.transform(X) if pre is not None else X)
@@ -104,13 +105,15 @@ class Ensemble:
     def accuracy(self, X, y) -> float:
         """Fraction of rows of X (N, D) whose predicted class is the label y (N,)."""
         X, y = validate(X, y)
-        return float((self.predict(X) == class_labels(y)).mean())
+        proba = self.predict_proba(X)
+        return float((proba.argmax(axis=1) == class_labels(y, proba.shape[1])).mean())
 
     def member_accuracies(self, X, y) -> list[float]:
         """Each member's accuracy on (X, y) alone, to compare with the ensemble's."""
         X, y = validate(X, y)
-        y = class_labels(y)
-        return [float((p.argmax(axis=1) == y).mean()) for p in self.member_proba(X)]
+        probas = self.member_proba(X)
+        y = class_labels(y, probas[0].shape[1])
+        return [float((p.argmax(axis=1) == y).mean()) for p in probas]
 
     def evaluate(self, X, y, restore: Callable | None = None) -> tuple[list[dict], dict]:
         """How each member and the ensemble do on X (N, D), y (N,): ([{"accuracy": ...} per

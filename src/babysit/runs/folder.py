@@ -31,7 +31,7 @@ def new_folder(out: Path | None, command: str, cfg: RunConfig, *, lock: bool = T
     is refused (with --out given twice at once, one of the two runs goes on)."""
     if out is not None:
         out = Path(out)
-        _refuse_used(out)
+        refuse_used(out)
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path("runs") / f"{command}-{stamp}"
@@ -42,12 +42,12 @@ def new_folder(out: Path | None, command: str, cfg: RunConfig, *, lock: bool = T
     make_folder(out, "--out")
     if lock:
         run_lock.hold(out)
-        _refuse_used(out)  # a run that took the folder, and ended, before this one locked it
+        refuse_used(out)  # a run that took the folder, and ended, before this one locked it
     cfg.save(out / CONFIG_NAME)
     return out
 
 
-def _refuse_used(out: Path) -> None:
+def refuse_used(out: Path) -> None:
     """Refuse --out `out` when it holds files but config.json and the lock file."""
     held = sorted(p.name for p in out.iterdir() if p.name not in (CONFIG_NAME, LOCK_NAME)) \
         if out.is_dir() else []
@@ -57,4 +57,4 @@ def _refuse_used(out: Path) -> None:
                          f"(or delete that one), so that nothing in it is overwritten")
 
 
-__all__ = ["CONFIG_NAME", "new_folder"]
+__all__ = ["CONFIG_NAME", "new_folder", "refuse_used"]

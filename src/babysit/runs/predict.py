@@ -151,17 +151,18 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
     return [header.index(name) for name in needed]
 
 
-def _refuse_non_finite(values: np.ndarray, data, where: str, names=None) -> None:
+def _refuse_non_finite(values: np.ndarray, data, where: str, lines, names=None) -> None:
     """A row whose encoded features or scores (N, D) became inf or NaN `where`: a value far
-    outside the training rows' range overflowed float32. Refused naming the file, the row and
-    the column's name in `names` (when given), instead of a NaN prediction written as if it
-    were one."""
+    outside the training rows' range overflowed float32. Refused naming the file, the row (its
+    line among `lines`, the file's lines of the rows) and the column's name in `names` (when
+    given), instead of a NaN prediction written as if it were one."""
     bad = ~np.isfinite(values)
     if not bad.any():
         return
     row, col = (int(k) for k in np.argwhere(bad)[0])
     feature = f", feature {names[col]!r}" if names is not None else ""
-    raise ValueError(f"{data}: {tabular.row_text(row)}{feature} became {values[row, col]} "
+    raise ValueError(f"{data}: {tabular.row_text(row, int(lines[row]))}{feature} became "
+                     f"{values[row, col]} "
                      f"{where}: a value there lies far outside the training rows' range and "
                      f"overflows float32; fix or rescale it")
 
@@ -214,7 +215,7 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
     rows = np.full((len(cells), table.n_features_in_), "", dtype=cells.dtype)  # left out: ""
     rows[:, [table.columns_.index(name) for name in table.used_columns_]] = cells[:, used]
     try:
-        X, numbers = table.encode(rows)
+        X, numbers = table.encode(rows, lines=cells.lines)
     except ValueError as err:  # a cell that cannot be encoded: say in which file
         raise ValueError(f"{data}: {err}") from None
     far = training_range.far_outside(table, numbers)
@@ -224,10 +225,10 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
         if preprocess is not None:
             X = preprocess.transform(X)
         names = table.feature_names_out_  # unless a PCA changed the columns
-        _refuse_non_finite(X, data, "after the training's preprocessing",
+        _refuse_non_finite(X, data, "after the training's preprocessing", cells.lines,
                            names if X.shape[1] == len(names) else None)
         scores = predict_scores(net, X)
-        _refuse_non_finite(to_numpy(scores), data, "in the network's output")
+        _refuse_non_finite(to_numpy(scores), data, "in the network's output", cells.lines)
     if target.task == "regress":
         return Predictions("regress", target.name_, values=target.inverse_transform(
             to_numpy(scores)), far_outside=far)

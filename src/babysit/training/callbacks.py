@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from babysit.diagnose.symptoms import exploded_at_epoch_end
 from babysit.training.history import History
-from babysit.validation import positive_int
+from babysit.validation import positive_int, real_number
 
 if TYPE_CHECKING:
     from babysit.training.trainer import Trainer
@@ -50,20 +50,24 @@ class Callback:
 class EarlyStopping(Callback):
     """Stop training once validation accuracy has not improved for `patience` epochs.
 
-    An improvement must beat the best so far by more than `min_delta`. A regression (no
-    accuracy) watches its validation loss instead (`History.validation_scores`); without
-    validation data the training accuracy is watched. The decision is read from the History
-    alone, so a resumed run stops where the uninterrupted one would have.
+    An improvement must beat the best so far by more than `min_delta` (>= 0). A regression
+    (no accuracy) watches its validation loss instead (`History.validation_scores`); without
+    validation data the training accuracy is watched, or a regression's mean training loss
+    of each epoch. The decision is read from the History alone, so a resumed run stops where
+    the uninterrupted one would have.
     """
 
     def __init__(self, patience: int = 5, min_delta: float = 0.0):
         self.patience = positive_int(patience, "EarlyStopping: patience")
-        self.min_delta = min_delta
+        self.min_delta = real_number(min_delta, "EarlyStopping: min_delta", at_least=0)
 
     def epochs_without_improvement(self, history: History) -> int:
         """Epochs since the best one (0 when the last epoch was the best)."""
-        scores = history.validation_scores()
-        watched = scores if any(v is not None for v in scores) else history.train_acc
+        watched = history.validation_scores()
+        if not any(v is not None for v in watched):
+            watched = history.train_acc
+        if not any(v is not None for v in watched):   # a regression without validation data
+            watched = [None if v is None else -v for v in history.epoch_means(history.data_loss)]
         best, best_epoch = -math.inf, 0
         for epoch, acc in enumerate(watched, start=1):
             if acc is not None and acc > best + self.min_delta:

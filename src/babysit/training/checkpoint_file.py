@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,6 @@ import numpy as np
 import safetensors.numpy
 
 from babysit.backend import to_numpy
-from babysit.training.history import _jsonable
 from babysit.validation import make_folder
 
 __all__ = ["digest", "read", "replaced_atomically", "write"]
@@ -47,7 +47,17 @@ def write(path: Path, arrays: dict[str, np.ndarray], info: dict,
     _make_parent(path)
     with replaced_atomically(path, durable) as tmp:
         # straight from the arrays into the file: no serialized copy of them in memory
-        safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
+        try:
+            safetensors.numpy.save_file(arrays, tmp, metadata=metadata)
+        except safetensors.SafetensorError as err:   # its I/O errors are no OSError
+            raise _os_error(err) from err
+
+
+def _jsonable(x):
+    """Make NumPy scalars and arrays JSON-serialisable (a `default=` for json.dumps)."""
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    raise TypeError(f"cannot write {type(x).__name__} to JSON")
 
 
 @contextlib.contextmanager
@@ -69,6 +79,17 @@ def replaced_atomically(path: Path, durable: bool = True) -> Iterator[Path]:
         raise OSError(err.errno, err.strerror or str(err), str(path)) from err
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _os_error(err: Exception) -> OSError:
+    """An OSError for safetensors' error `err`, with the errno its text names ("... No space
+    left on device (os error 28)"), so `replaced_atomically` reports it as a disk's error
+    naming the file."""
+    found = re.search(r"os error (\d+)", str(err))
+    if found is None:
+        return OSError(str(err))
+    code = int(found.group(1))
+    return OSError(code, os.strerror(code))
 
 
 def _make_parent(path: Path) -> None:

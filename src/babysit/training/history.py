@@ -7,9 +7,17 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from babysit.diagnose.symptoms import EXPLODE_FACTOR
+import numpy as np
 
-__all__ = ["EPOCH_CONVENTION", "History"]
+from babysit.diagnose.symptoms import EXPLODE_FACTOR
+from babysit.training.checkpoint_file import replaced_atomically
+
+__all__ = ["EPOCH_CONVENTION", "History", "SERIES"]
+
+# The per-iteration series of a History (the rest are per epoch, or dicts)
+SERIES = ("loss", "data_loss", "reg_loss", "lr")
+# How `save` writes the infinities it turns into null, and `load` reads them back
+_INFINITE = {"inf": math.inf, "-inf": -math.inf}
 
 # The one epoch convention of babysit: the terminal, the diagnosis, the report and its figures
 # all say it this way.
@@ -73,6 +81,19 @@ class History:
         losses = [*self.val_loss, *[None] * (len(scores) - len(self.val_loss))]
         return [None if s is None else (s, -math.inf if v is None else -v)
                 for s, v in zip(scores, losses, strict=False)]
+
+    def epoch_means(self, series: list) -> list[float | None]:
+        """The mean of each whole epoch's finite values of a per-iteration `series` (such as
+        `data_loss`), None for an epoch with none: (epochs,) from (iterations,)."""
+        ipe = max(self.iters_per_epoch, 1)
+        n = len(series) // ipe
+        if n == 0:
+            return []
+        v = np.asarray(series[:n * ipe], dtype=np.float64).reshape(n, ipe)
+        ok = np.isfinite(v)
+        counts = ok.sum(axis=1)
+        sums = np.where(ok, v, 0.0).sum(axis=1)
+        return [float(s / c) if c else None for s, c in zip(sums, counts, strict=True)]
 
     def epochs_axis(self) -> list[float]:
         """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch)."""
@@ -142,47 +163,69 @@ class History:
         return cls(**known)
 
     def save(self, path) -> None:
-        """Write the history as strict JSON (NaN and inf as null), atomically."""
+        """Write the history as strict JSON, whole or not at all (`replaced_atomically`).
+
+        JSON has no NaN or inf: a diverged run's last losses are written as null, so that any
+        JSON reader (not only Python's) can read the file, and which of them were +-inf is
+        kept under "infinite" ({series: {index: "inf" | "-inf"}}), so that `load` gives the
+        diagnosis the same evidence ("the loss became inf")."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        # JSON has no NaN or inf: a diverged run's last loss is written as null, so that
-        # any JSON reader (not only Python's) can read the file.
-        tmp.write_text(json.dumps(_finite_or_null(self.to_dict()), allow_nan=False))
-        tmp.replace(path)
+        d = self.to_dict()
+        infinite = {name: {str(i): "inf" if v > 0 else "-inf" for i, v in enumerate(d[name])
+                           if isinstance(v, float) and math.isinf(v)} for name in SERIES}
+        d = _finite_or_null(d)
+        if any(infinite.values()):
+            d["infinite"] = {name: where for name, where in infinite.items() if where}
+        with replaced_atomically(path, durable=False) as tmp:
+            tmp.write_text(json.dumps(d, allow_nan=False))
 
     @classmethod
     def load(cls, path) -> History:
-        """Read a history written by `save`; a null in a per-iteration series reads as NaN."""
+        """Read a history written by `save`; a null in a per-iteration series reads as NaN,
+        or as the +-inf that `save` noted it was."""
         try:
-            d = json.loads(Path(path).read_text())
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path} is not a history written by History.save: {err}") from None
+            d = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+            reason = "nested too deeply" if isinstance(err, RecursionError) else err
+            raise ValueError(f"{path} is not a history written by History.save: {reason}"
+                             ) from None
         if not isinstance(d, dict):
             raise ValueError(f"{path} is not a history written by History.save: expected a "
                              f"JSON object, got {type(d).__name__}")
         if "loss" not in d:
             raise ValueError(f"{path} is not a history written by History.save: it records no "
                              f"'loss' (its keys: {', '.join(map(str, list(d)[:8])) or 'none'})")
-        for name in ("loss", "data_loss", "reg_loss", "lr"):
+        infinite = d.get("infinite")
+        for name in SERIES:
             values = d.get(name, [])
             if not isinstance(values, list) or not all(
                     v is None or isinstance(v, int | float) for v in values):
                 raise ValueError(f"{path} is not a history written by History.save: {name!r} "
                                  f"must be a list of numbers")
-            d[name] = [math.nan if v is None else v for v in values]
+            where = infinite.get(name) if isinstance(infinite, dict) else None
+            where = where if isinstance(where, dict) else {}
+            d[name] = [v if v is not None else _INFINITE.get(where.get(str(i)), math.nan)
+                       for i, v in enumerate(values)]
+        for name in ("train_acc", "val_acc", "val_loss"):
+            values = d.get(name, [])
+            if not isinstance(values, list) or not all(
+                    v is None or isinstance(v, int | float) for v in values):
+                raise ValueError(f"{path} is not a history written by History.save: {name!r} "
+                                 f"must be a list of numbers (or null)")
+        for name in ("monitors", "meta"):
+            if not isinstance(d.get(name, {}), dict):
+                raise ValueError(f"{path} is not a history written by History.save: {name!r} "
+                                 f"must be a JSON object, got {type(d[name]).__name__}")
+        ipe = d.get("iters_per_epoch", 1)
+        if isinstance(ipe, bool) or not isinstance(ipe, int) or ipe < 1:
+            raise ValueError(f"{path} is not a history written by History.save: "
+                             f"'iters_per_epoch' must be a positive integer, got {ipe!r}")
         for name in ("data_loss", "reg_loss"):  # recorded with `loss`, step by step
             if d[name] and len(d[name]) != len(d["loss"]):
                 raise ValueError(f"{path} is not a history written by History.save: {name!r} "
                                  f"holds {len(d[name])} values but 'loss' {len(d['loss'])}")
         return cls.from_dict(d)
-
-
-def _jsonable(x):
-    """Make NumPy scalars and arrays JSON-serialisable (a `default=` for json.dumps)."""
-    if hasattr(x, "tolist"):
-        return x.tolist()
-    raise TypeError(f"cannot write {type(x).__name__} to JSON")
 
 
 def _finite_or_null(x):

@@ -735,7 +735,8 @@ class RunInfo(Callback):
             "n_classes": n_out if trainer.loss.classification else None,
             "chance_loss": chance, "batch_size": trainer.batch_size, "epochs": trainer.epochs,
             "loss": repr(trainer.loss), "optimizer": repr(trainer.opt),
-            "lr": trainer.opt.current_lr(),
+            # the starting rate: a resumed run's schedule has moved on since its first step
+            "lr": trainer.history.lr[0] if trainer.history.lr else trainer.opt.current_lr(),
             "regularizer": repr(trainer.reg) if trainer.reg is not None else None,
             "layers": layer_names(trainer.net),
             "model": " -> ".join(repr(lay) for lay in _layers(trainer.net)),

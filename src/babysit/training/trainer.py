@@ -17,6 +17,7 @@ import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.data import check_features, class_labels, is_memory_mapped, validate
+from babysit.data.arrays import regression_targets
 from babysit.nn.average import ParameterAverage
 from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
@@ -25,10 +26,10 @@ from babysit.nn.regularizers import check_penalty
 from babysit.training import monitors
 from babysit.training.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
 from babysit.training.history import History
-from babysit.validation import positive_int
+from babysit.validation import positive_int, seed_or_none
 
-__all__ = ["MAPPED_CHUNK_BYTES", "DivergedError", "Trainer", "batches_per_epoch", "check_inputs",
-           "eval_rows", "predict_scores", "accuracy"]
+__all__ = ["MAPPED_CHUNK_BYTES", "DivergedError", "Trainer", "batch_bounds", "batches_per_epoch",
+           "check_inputs", "eval_rows", "predict_scores", "accuracy"]
 
 # How much of a memory-mapped training set is read into memory at a time (see
 # `Trainer._mapped_batches`).
@@ -100,11 +101,19 @@ class Trainer:
         self.constraints = list(constraints) if not hasattr(constraints, "apply") else [constraints]
         check_penalty(reg, self.constraints)
         self.batch_size, self.epochs = batch_size, epochs
+        if not isinstance(seed, np.random.Generator):
+            seed_or_none(seed, "seed")
         self.rng = make_rng(seed)
-        self.callbacks = monitors.default() if callbacks is None else list(callbacks)
+        try:
+            self.callbacks = monitors.default() if callbacks is None else list(callbacks)
+        except TypeError:
+            raise ValueError(f"callbacks must be a list of callbacks (or () for none), got "
+                             f"{callbacks!r}") from None
         self._find_step_hooks()
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.eval_max = eval_max
+        # the fewest examples a training batch may hold (`Layer.min_batch`: BatchNorm's 2)
+        self._min_batch = max(layer.min_batch for _, layer in net.named_modules())
         self._named = net.named_params()   # the optimizer keys its state by these names
         self.params = list(self._named.values())
         self.history = History()
@@ -171,6 +180,8 @@ class Trainer:
         self.n_outputs = int(scores.shape[1]) if scores.ndim == 2 else 1
         if self.loss.classification:
             y = class_labels(y, scores.shape[1])
+        else:
+            y = regression_targets(y, f"the targets of {name}")
         y = xp.asarray(y)
         self.loss(scores, y[:1])  # a target shape the loss refuses (regression) fails now too
         return X, y
@@ -193,12 +204,14 @@ class Trainer:
                              f"fit again, or build a new Trainer to start over")
         X, y = self.prepare(X, y, "X")
         if val is not None:
-            if isinstance(val, np.ndarray) or not hasattr(val, "__len__") or len(val) != 2:
+            if isinstance(val, (np.ndarray, dict, str)) or not hasattr(val, "__len__") \
+                    or len(val) != 2:
                 raise ValueError(f"val must be a pair (X, y) (or a Split such as data.val), "
                                  f"got {type(val).__name__}"
                                  + (f" of shape {val.shape}" if hasattr(val, "shape") else ""))
             val = self.prepare(val[0], val[1], "val X")
         n = X.shape[0]
+        self._check_last_batch(n)
         per_epoch = batches_per_epoch(n, self.batch_size)
         self.history.iters_per_epoch = per_epoch
         train_eval = self._train_eval_subset(X, y)
@@ -230,6 +243,12 @@ class Trainer:
             data_loss, reg_loss = self.step(xb, yb)
             self.history.record_step(data_loss, reg_loss, lr)
             self.iteration += 1
+            if not math.isfinite(data_loss + reg_loss) and self.iteration == 1:
+                raise DivergedError(
+                    f"the loss was {data_loss + reg_loss} at the first step, before any update: "
+                    f"the inputs, the targets or the initial weights are too large for "
+                    f"{self.net.dtype or 'the network'} (standardize the data); no learning "
+                    f"rate causes this", self.iteration, self.history)
             if not math.isfinite(data_loss + reg_loss):
                 raise DivergedError(
                     f"the loss became {data_loss + reg_loss} at iteration {self.iteration} "
@@ -246,8 +265,8 @@ class Trainer:
             yield from self._mapped_batches(X, y)
             return
         order = get_array_module(X).asarray(self.rng.permutation(X.shape[0]))
-        for start in range(0, X.shape[0], self.batch_size):
-            rows = order[start:start + self.batch_size]
+        for start, stop in batch_bounds(X.shape[0], self.batch_size, self._min_batch):
+            rows = order[start:stop]
             yield X[rows], y[rows]
 
     def _mapped_batches(self, X, y):
@@ -259,16 +278,36 @@ class Trainer:
         row_bytes = X.dtype.itemsize * int(np.prod(X.shape[1:]))
         chunk = max(1, MAPPED_CHUNK_BYTES // (row_bytes * bs)) * bs
         starts = np.arange(0, n, chunk)
+        if self._min_batch > 1 and len(starts) > 1 and n - starts[-1] < bs:
+            starts = starts[:-1]   # a remainder short of a batch joins the chunk before it,
+            # whose last batch `batch_bounds` can then even out (`Layer.min_batch`)
+        stops = np.append(starts[1:], n)
         dtype = self.net.dtype or np.float32
         xp = get_array_module(self.params[0].value) if self.params else np
-        for start in starts[self.rng.permutation(len(starts))]:
-            block = xp.asarray(np.array(X[start:start + chunk], dtype=dtype))
-            labels = y[start:start + chunk]
+        for c in self.rng.permutation(len(starts)):
+            block = xp.asarray(np.array(X[starts[c]:stops[c]], dtype=dtype))
+            labels = y[starts[c]:stops[c]]
             order = xp.asarray(self.rng.permutation(len(block)))
-            for i in range(0, len(block), bs):
-                rows = order[i:i + bs]
+            for start, stop in batch_bounds(len(block), bs, self._min_batch):
+                rows = order[start:stop]
                 yield block[rows], labels[rows]
             del block, order      # before the next chunk is read: one chunk held at a time
+
+    def _check_last_batch(self, n: int) -> None:
+        """Refuse, before any step, `n` training rows that the batch size would cut into a
+        last batch smaller than a layer allows (`Layer.min_batch`) where `batch_bounds`
+        cannot even it out by taking rows from the batch before."""
+        short, fewest = n % self.batch_size or self.batch_size, self._min_batch
+        if min(n, short) >= fewest or (n > self.batch_size
+                                       and self.batch_size - (fewest - short) >= fewest):
+            return
+        layer = next(type(m).__name__ for _, m in self.net.named_modules()
+                     if m.min_batch == fewest)
+        needs = f"{layer} needs at least {fewest} examples in every training batch"
+        if n < fewest:
+            raise ValueError(f"{needs}; got {n} training row(s)")
+        raise ValueError(f"{needs}; {n} rows in batches of {self.batch_size} leave a batch of "
+                         f"{short}: use a batch_size of at least {2 * fewest - 1}")
 
     def _end_epoch(self, train_eval, val, bar) -> None:
         h = self.history
@@ -367,23 +406,56 @@ class Trainer:
 
     def predict_proba(self, X):
         """Class probabilities (N, C) for X (N, D), with the evaluated (averaged) weights."""
+        self._classes_only("predict_proba")
         return to_numpy(self.loss.probabilities(self.scores(X)))
 
     def predict(self, X):
         """The class index of the highest score for each row of X (N, D): (N,) int."""
+        self._classes_only("predict")
         return to_numpy(self.scores(X).argmax(axis=1))
 
     def accuracy(self, X, y) -> float:
-        """The fraction of rows of X (N, D) whose predicted class is y (N,)."""
+        """The fraction of rows of X (N, D) whose predicted class is y (N,), integer class
+        indices below the network's number of outputs."""
+        self._classes_only("accuracy")
         X = check_inputs(X, "X")
-        if len(y) != X.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has {len(y)} labels")
-        return self._accuracy(X, y)
+        scores = self._scores(X)
+        y = class_labels(y, scores.shape[1])
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+        return _scores_accuracy(scores, y)
+
+    def _classes_only(self, method: str) -> None:
+        """Refuse a classifier's method on a trainer whose loss is a regression's: its
+        outputs are values, not class scores (an argmax of them would be a silent 0)."""
+        if not self.loss.classification:
+            raise ValueError(f"Trainer.{method}: {self.loss!r} is a regression loss, whose "
+                             f"outputs are values, not classes; use Trainer.scores(X) for "
+                             f"the predicted values")
 
     def _accuracy(self, X, y) -> float:
         """`accuracy` on arrays already checked (those `prepare` returned)."""
         with self.evaluated_weights():
             return accuracy(self.net, X, y)
+
+
+def batch_bounds(n_rows: int, batch_size: int, min_rows: int = 1):
+    """(start, stop) of each mini-batch of an epoch over `n_rows` rows in batches of
+    `batch_size`, in order: the last smaller when `batch_size` does not divide `n_rows`, but
+    not smaller than `min_rows` (`Layer.min_batch`) where the batch before can spare the
+    rows: 33 rows in batches of 32 with BatchNorm's 2 give 31 and 2. As many batches either
+    way (`batches_per_epoch`)."""
+    short = n_rows % batch_size
+    if not 0 < short < min_rows or n_rows <= batch_size \
+            or batch_size - (min_rows - short) < min_rows:
+        for start in range(0, n_rows, batch_size):
+            yield start, min(start + batch_size, n_rows)
+        return
+    split = n_rows - min_rows                   # the last batch takes min_rows rows
+    for start in range(0, n_rows - short - batch_size, batch_size):
+        yield start, start + batch_size
+    yield n_rows - short - batch_size, split
+    yield split, n_rows
 
 
 def batches_per_epoch(n_rows: int, batch_size: int) -> int:

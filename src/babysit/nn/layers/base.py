@@ -141,6 +141,9 @@ class Layer:
     # Whether this layer's backward closures take `input_grad` (see `backward_params`); a
     # subclass whose `forward` returns a closure of dL/dy alone sets it back to False.
     takes_input_grad: bool = False
+    # The fewest examples a training batch may hold for this layer's forward (BatchNorm's
+    # batch statistics need 2); the Trainer never cuts a batch smaller.
+    min_batch: int = 1
 
     def __init__(self):
         self.params = {}
@@ -265,6 +268,14 @@ class Sequential(Layer):
             for i, layer in enumerate(self.layers)
             for name, p in layer.named_params().items()
         }
+        first_name = {}
+        for name, p in self.params.items():
+            if id(p) in first_name:
+                raise ValueError(
+                    f"Sequential: parameter {name} is {first_name[id(p)]} again (a layer with "
+                    f"parameters used twice): an optimizer would update it twice a step; give "
+                    f"each place a layer of its own")
+            first_name[id(p)] = name
 
     def named_modules(self) -> Iterator[tuple[str, Layer]]:
         yield "", self

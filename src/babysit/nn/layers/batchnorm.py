@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from babysit.backend import DEFAULT_DTYPE
+from babysit.backend import DEFAULT_DTYPE, resolve_dtype
 from babysit.nn.layers.base import Layer, Param
-from babysit.validation import positive_int
+from babysit.validation import positive_int, real_number
 
 __all__ = ["BatchNorm"]
 
@@ -20,11 +20,14 @@ class BatchNorm(Layer):
     x: (N, n) -> y: (N, n); gamma, beta: (n,).
     """
 
+    min_batch = 2   # a batch's variance needs two examples
+
     def __init__(self, n: int, momentum: float = 0.9, eps: float = 1e-5, dtype=DEFAULT_DTYPE):
         super().__init__()
         n = positive_int(n, "BatchNorm: n")
-        if not 0 <= momentum < 1:
-            raise ValueError(f"BatchNorm: momentum must be in [0, 1), got {momentum!r}")
+        dtype = resolve_dtype(dtype)
+        real_number(momentum, "BatchNorm: momentum", at_least=0, below=1)
+        real_number(eps, "BatchNorm: eps", above=0)
         self.n, self.momentum, self.eps = n, momentum, eps
 
         self.params["gamma"] = Param(np.ones(n, dtype=dtype))

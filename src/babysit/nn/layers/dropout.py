@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from babysit.backend import make_rng, random_uniform
 from babysit.nn.layers.base import Layer
+from babysit.validation import real_number
 
 __all__ = ["Dropout"]
 
@@ -19,9 +20,8 @@ class Dropout(Layer):
 
     def __init__(self, drop: float = 0.5, seed=None):
         super().__init__()
-        if not 0 <= drop < 1:
-            raise ValueError(f"Dropout: drop (the probability of zeroing a unit) must be in "
-                             f"[0, 1), got {drop!r}")
+        real_number(drop, "Dropout: drop (the probability of zeroing a unit)", at_least=0,
+                    below=1)
         self.drop = drop
         self.rng = make_rng(seed)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from babysit.backend import DEFAULT_DTYPE, get_array_module, make_rng
+from babysit.backend import DEFAULT_DTYPE, get_array_module, make_rng, resolve_dtype
 from babysit.nn import initializers
 from babysit.nn.layers.base import Layer, Param
-from babysit.validation import positive_int
+from babysit.validation import positive_int, real_number
 
 __all__ = ["Linear"]
 
@@ -26,6 +26,9 @@ class Linear(Layer):
                  seed=None, dtype=DEFAULT_DTYPE, allow_zeros: bool = False):
         super().__init__()
         n_in, n_out = positive_int(n_in, "Linear: n_in"), positive_int(n_out, "Linear: n_out")
+        dtype = resolve_dtype(dtype)   # integer weights would truncate the initializer's draws
+        if bias is not None:
+            real_number(bias, "Linear: bias")
         self.n_in, self.n_out, self.init, self.bias = n_in, n_out, init, bias
         rng = make_rng(seed)
         self.allow_zeros = allow_zeros

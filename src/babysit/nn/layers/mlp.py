@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from babysit.backend import DEFAULT_DTYPE, make_rng
 from babysit.nn.layers.activations import activation as make_activation
 from babysit.nn.layers.base import Sequential
@@ -11,7 +13,7 @@ from babysit.nn.layers.batchnorm import BatchNorm
 from babysit.nn.layers.dropout import Dropout
 from babysit.nn.layers.linear import Linear
 from babysit.nn.layers.noise import GaussianNoise
-from babysit.validation import positive_int
+from babysit.validation import positive_int, seed_or_none
 
 __all__ = ["mlp"]
 
@@ -28,6 +30,8 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu",
     hidden = [hidden] if isinstance(hidden, int) else list(hidden)
     hidden = [positive_int(h, f"mlp: each hidden size (of {hidden!r})") for h in hidden]
     make_activation(activation)  # validates the name before any weight is drawn
+    if not isinstance(seed, np.random.Generator):
+        seed_or_none(seed, "mlp: seed")
     rng = make_rng(seed)
     layers = []
     if input_noise:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from babysit.backend import get_array_module, make_rng
 from babysit.nn.layers.base import Layer
+from babysit.validation import real_number
 
 __all__ = ["GaussianNoise"]
 
@@ -13,8 +14,7 @@ class GaussianNoise(Layer):
 
     def __init__(self, std: float = 0.1, seed=None):
         super().__init__()
-        if std < 0:
-            raise ValueError(f"GaussianNoise: std must be >= 0, got {std!r}")
+        real_number(std, "GaussianNoise: std", at_least=0)
         self.std = std
         self.rng = make_rng(seed)
 

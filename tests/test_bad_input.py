@@ -479,3 +479,77 @@ def test_a_full_disk_while_writing_a_checkpoint_names_the_file_and_leaves_nothin
     with pytest.raises(OSError, match="No space left on device") as info:
         checkpoint_file.write(path, {"w": np.zeros(3, np.float32)}, {})
     assert info.value.filename == str(path) and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: bs.data.preprocess.MinMax(float("-inf"), 1.0), "MinMax: low must be a finite"),
+    (lambda: bs.data.preprocess.Whiten(eps=float("inf")), "Whiten: eps must be a finite"),
+    (lambda: bs.data.preprocess.MeanCenter(per="channel", image_shape="abc"),
+     r"image_shape, which must be an image's shape \(H, W, C\)"),
+    (lambda: bs.monitors.default(image_shape="ab"), r"image_shape must be an image's shape"),
+])
+def test_preprocessing_and_monitor_settings_are_checked_where_given(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_numpy_scalars_are_numbers_to_the_checks():
+    X = np.random.default_rng(0).standard_normal((40, 4)).astype(np.float32)
+    y = np.arange(40) % 3
+    loss = bs.losses.SoftmaxCrossEntropy()
+    assert bs.check.gradients(small_net(), loss, X[:4], y[:4], h=np.float32(1e-3)).ok
+    assert bs.check.lr_range(small_net(), loss, X, y, iterations=np.int64(20)).suggestion > 0
+
+
+def test_an_optimizer_state_of_another_network_is_refused_by_shape():
+    X = np.random.default_rng(0).standard_normal((40, 4)).astype(np.float32)
+    opt = bs.optim.Adam()
+    bs.Trainer(small_net(), bs.losses.SoftmaxCrossEntropy(), opt, epochs=1, callbacks=(),
+               progress=False).fit(X, np.arange(40) % 3)
+    with pytest.raises(ValueError, match=r"'m' of '0.W' has shape \(4, 5\), the parameter "
+                                         r"\(4, 6\)"):
+        bs.optim.Adam().load_state_dict(opt.state_dict(), bs.mlp(4, [6], 3).named_params())
+
+
+def test_sanity_does_not_fail_a_penalty_of_ones_own_for_its_unknown_strength():
+    class Squares(bs.regularizers.Regularizer):      # no config(): its strength is unknown
+        def penalty(self, params):
+            return 1e-3 * sum(float((p.value ** 2).sum()) for p in self.covered(params))
+
+        def add_grad(self, params):
+            for p in self.covered(params):
+                p.grad += 2e-3 * p.value
+
+    X = np.random.default_rng(0).standard_normal((40, 4)).astype(np.float32)
+    report = bs.check.sanity(small_net(), bs.losses.SoftmaxCrossEntropy(), X, np.arange(40) % 3,
+                             reg=Squares())
+    check = next(c for c in report.checks if c.name == "regularization raises the loss")
+    assert check.passed and "10x of it is not tried" in check.message
+
+
+def test_saving_and_reporting_refuse_what_they_cannot_write(tmp_path):
+    with pytest.raises(ValueError, match="holds what JSON cannot write"):
+        bs.save(tmp_path / "m.safetensors", small_net(), meta={"tags": {1, 2}})
+    with pytest.raises(ValueError, match=r"net must be a babysit Layer.*save\(path, net\)"):
+        bs.save(small_net(), tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="history must be a babysit History"):
+        bs.report.write(None, tmp_path)
+    (tmp_path / "taken").write_text("x")
+    with pytest.raises(ValueError, match="is a file, not a folder"):
+        bs.report.write(bs.History(loss=[1.0, 0.5]), tmp_path / "taken")
+
+
+def test_a_missing_test_data_file_is_named_with_its_option(tmp_path):
+    path = write_text(tmp_path / "t.csv", blobs_csv())
+    with pytest.raises(ValueError, match=r"no such file: .*nofile.csv \(expected --test-data"):
+        datasets.load(path, target="t", test_data=tmp_path / "nofile.csv")
+
+
+def test_report_on_an_ensembles_folder_names_its_members(tmp_path, capsys):
+    for member in ("member-1", "member-2"):
+        (tmp_path / "e1" / member).mkdir(parents=True)
+        bs.History(loss=[1.0, 0.5]).save(tmp_path / "e1" / member / "history.json")
+    assert cli.main(["report", str(tmp_path / "e1")]) == 2
+    err = capsys.readouterr().err
+    assert "is an ensemble's folder" in err and "member-1" in err and "member-2" in err

@@ -45,8 +45,8 @@ def resolve_device(device: str) -> str:
     if device not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {device!r}")
     if device == "gpu" and _cupy is None:
-        raise RuntimeError("device='gpu' needs CuPy, which is not installed: "
-                           "pip install 'babysit[gpu]' (or the cupy wheel for your CUDA)")
+        raise ValueError("device='gpu' needs CuPy, which is not installed: "
+                         "pip install 'babysit[gpu]' (or the cupy wheel for your CUDA)")
     return device
 
 

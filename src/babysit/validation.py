@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["described", "existing_file", "make_folder", "positive_int", "real_number",
-           "refuse_mixed_labels", "seed_or_none"]
+           "refuse_mixed_labels", "seed_or_none", "shape_of_image"]
 
 
 def described(value) -> str:
@@ -64,6 +64,18 @@ def real_number(value, name: str, *, at_least: float | None = None, above: float
             and (above is None or number > above) and (below is None or number < below)):
         raise ValueError(f"{name} must be {expected}, got {value!r}")
     return number
+
+
+def shape_of_image(value, name: str, dims: tuple[int, ...] = (2, 3)) -> tuple[int, ...]:
+    """`value` as a tuple when it is an image's shape, (H, W) or (H, W, C) (`dims`: the
+    lengths allowed), of positive whole numbers; else a ValueError naming `name`."""
+    if not (isinstance(value, list | tuple) and len(value) in dims
+            and all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0
+                    for n in value)):
+        shapes = " or ".join({2: "(H, W)", 3: "(H, W, C)"}[d] for d in dims)
+        raise ValueError(f"{name} must be an image's shape {shapes} of positive integers, got "
+                         f"{value!r}")
+    return tuple(int(n) for n in value)
 
 
 # The largest seed: scikit-learn's splits (and NumPy's legacy RandomState) take 32 bits.

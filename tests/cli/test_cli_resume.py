@@ -67,17 +67,23 @@ def test_three_epochs_then_resumed_to_six_equal_six_straight(tmp_path, capsys):
     assert json.loads((tmp_path / "run" / "config.json").read_text())["epochs"] == 6
 
 
+def ctrl_c_after(last: int):
+    """Checkpoints.on_epoch_end that saves epoch `last`, then presses Ctrl-C."""
+    saved = Checkpoints.on_epoch_end
+
+    def on_epoch_end(self, trainer, epoch):
+        saved(self, trainer, epoch)
+        if epoch == last:
+            raise KeyboardInterrupt
+
+    return on_epoch_end
+
+
 def test_a_run_interrupted_by_ctrl_c_says_how_to_resume_and_resumes_exactly(
         tmp_path, capsys, monkeypatch):
     assert train(tmp_path, capsys, "straight", "--epochs", "5")[0] == 0
     saved = Checkpoints.on_epoch_end
-
-    def ctrl_c_after_epoch_2(self, trainer, epoch):
-        saved(self, trainer, epoch)
-        if epoch == 2:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_after_epoch_2)
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_after(2))
     code, _, err = train(tmp_path, capsys, "run", "--epochs", "5")
     assert code == 130
     run = tmp_path / "run"
@@ -224,3 +230,17 @@ def test_a_run_that_stopped_early_is_not_resumed(tmp_path, capsys):
                  "1", "--epochs", "6")[0] == 0
     line = one_line(capsys, ["resume", str(tmp_path / "run"), "--epochs", "9"])
     assert "stopped itself after epoch 2 (early stopping: no improvement in 1 epoch)" in line
+
+
+def test_an_interrupted_resume_draws_the_folders_report_again(tmp_path, capsys, monkeypatch):
+    # the report of epochs 1-2 must not stay beside a history of epochs 1-3
+    run = tmp_path / "run"
+    assert cli.main(["train", *SMALL, "--out", str(run), "--epochs", "2"]) == 0
+    before = (run / "report.html").read_text()
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_after(3))
+    capsys.readouterr()
+    assert cli.main(["resume", str(run), "--epochs", "5"]) == 130
+    assert "report:" not in capsys.readouterr().out    # drawn without a word
+    after = (run / "report.html").read_text()
+    assert bs.History.load(run / "history.json").epochs == 3
+    assert "2 finished of 2 asked" in before and "3 finished of 5 asked" in after

@@ -51,7 +51,8 @@ def test_global_and_per_channel_means():
 
 
 def test_per_channel_needs_an_image_shape_that_fits():
-    with pytest.raises(ValueError, match=r"image_shape=\(H, W, C\)"):
+    with pytest.raises(ValueError, match=r"needs image_shape, which must be an image.s shape "
+                                         r"\(H, W, C\)"):
         pp.MeanCenter(per="channel")
     with pytest.raises(ValueError, match="holds 48 values, but X has 10 columns"):
         pp.MeanCenter(per="channel", image_shape=(4, 4, 3)).fit(np.ones((5, 10)))

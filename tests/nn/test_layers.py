@@ -350,7 +350,7 @@ def test_to_refuses_an_unknown_device_by_name():
 
 @pytest.mark.skipif(bs.backend._cupy is not None, reason="CuPy is installed here")
 def test_to_gpu_without_cupy_says_how_to_install_it():
-    with pytest.raises(RuntimeError, match=r"babysit\[gpu\]"):
+    with pytest.raises(ValueError, match=r"babysit\[gpu\]"):
         bs.mlp(4, [5], 3).to("gpu")
 
 

@@ -41,7 +41,7 @@ from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
 from babysit.nn.optim import Adam, Optimizer
 from babysit.training.trainer import Trainer
-from babysit.validation import positive_int
+from babysit.validation import positive_int, real_number
 
 __all__ = ["REGULARIZATION", "WRONG", "GradientRow", "ParamVerdict", "verdict", "GradientReport",
            "gradients", "judge", "StepSizes", "step_sizes"]
@@ -326,9 +326,7 @@ def _coordinates(params: dict, per_param: int, seed) -> dict[str, list[tuple[int
 
 
 def _check_step(h) -> float:
-    if not isinstance(h, int | float) or not math.isfinite(h) or h <= 0:
-        raise ValueError(f"h must be a positive finite step size (e.g. 1e-5), got {h!r}")
-    return float(h)
+    return real_number(h, "h", above=0)   # the finite-difference step (e.g. 1e-5)
 
 
 def _section(objective: _Objective, section: str, coordinates, h: float):

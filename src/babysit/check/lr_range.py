@@ -31,6 +31,7 @@ from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
 from babysit.nn.optim import Adam, Optimizer
 from babysit.training.trainer import Trainer
+from babysit.validation import positive_int, real_number
 
 DIVERGE_FACTOR = 4.0   # the smoothed loss above 4x its minimum: the test stops
 SMOOTHING = 0.98       # moving average of the loss, debiased (fastai's; 0.9 measured no better)
@@ -144,13 +145,14 @@ def lr_range(net: Layer, loss: Loss, X, y, optimizer: Optimizer | None = None, *
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise ValueError(f"optimizer must be a babysit Optimizer such as "
                          f"bs.optim.SGD(lr=1e-7), got {optimizer!r}")
-    if not (isinstance(start, int | float) and isinstance(end, int | float)
-            and 0 < start < end and math.isfinite(end)):
+    start, end = real_number(start, "start", above=0), real_number(end, "end", above=0)
+    if not start < end:
         raise ValueError(f"start and end must be rates with 0 < start < end, got start={start!r}"
                          f" and end={end!r}")
-    for name, value, least in (("iterations", iterations, 2), ("batch_size", batch_size, 1)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < least:
-            raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    batch_size = positive_int(batch_size, "batch_size")
+    if positive_int(iterations, "iterations") < 2:
+        raise ValueError(f"iterations must be an integer >= 2, got {iterations!r}")
+    iterations = int(iterations)
     if not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
     if not diverge > 1:

@@ -141,18 +141,31 @@ def _chance_check(loss: Loss, data_loss: float, n_classes: int, tol: float) -> S
     return SanityCheck(CHANCE, passed, numbers, message)
 
 
+def _ten_times(reg):
+    """`reg` at 10x its strengths (every number its `config()` names), built as its class
+    builds it; None for a penalty of one's own that names none or is not built that way."""
+    strengths = reg.config()
+    if not strengths or not all(isinstance(v, int | float) for v in strengths.values()):
+        return None
+    try:
+        return type(reg)(**{k: 10 * v for k, v in strengths.items()},
+                         include_all=reg.include_all)
+    except TypeError:
+        return None
+
+
 def _regularization_check(net: Layer, reg, data_loss: float) -> SanityCheck:
     probe = reg if reg is not None else L2(1e-3)
-    stronger = type(probe)(**{k: 10 * v for k, v in probe.config().items()},
-                           include_all=probe.include_all)
+    stronger = _ten_times(probe)
     params = net.parameters()
     with_reg = data_loss + float(probe.penalty(params))
-    with_more = data_loss + float(stronger.penalty(params))
-    passed = bool(data_loss < with_reg < with_more)
+    with_more = None if stronger is None else data_loss + float(stronger.penalty(params))
+    passed = bool(data_loss < with_reg and (with_more is None or with_reg < with_more))
     numbers = {"data_loss": data_loss, "with_reg": with_reg, "with_10x_reg": with_more,
                "regularizer": repr(probe)}
-    message = (f"loss {data_loss:.4g} -> {with_reg:.4g} with {probe!r} -> {with_more:.4g} "
-               f"with 10x the strength")
+    message = f"loss {data_loss:.4g} -> {with_reg:.4g} with {probe!r}" + (
+        f" -> {with_more:.4g} with 10x the strength" if with_more is not None else
+        " (its strength is not known, as its config() names none: 10x of it is not tried)")
     if reg is None:
         message += " (no regularizer given: probed with L2(1e-3))"
     if not passed:

@@ -29,7 +29,6 @@ def cmd_report(args) -> tuple[int, dict]:
     """Re-render report.html from run_dir/history.json, diagnosed once; with several run
     folders, write one page comparing them (curves overlaid, settings side by side)."""
     from babysit import report
-    from babysit.training.history import History
 
     if args.force and args.out is None:
         raise ValueError("--force lets --out replace a file that exists; give --out FILE, or "
@@ -43,11 +42,7 @@ def cmd_report(args) -> tuple[int, dict]:
     if args.out is not None:
         raise ValueError("--out names the comparison page of several runs; a single run's "
                          f"report is always {run_dir / 'report.html'}")
-    path = run_dir / "history.json"
-    if not path.is_file():
-        raise ValueError(f"RUN_DIR {str(run_dir)!r} holds no history.json: give a run "
-                         f"folder written by babysit train or babysit demo")
-    history = History.load(path)
+    history = report.compare.run_history(run_dir)
     findings = history.diagnose()
     finish.say_findings(findings, say)
     page = report.write(history, run_dir, findings=findings)

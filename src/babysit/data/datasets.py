@@ -530,6 +530,8 @@ def load(name_or_path, seed: int = 0, target: str | None = None, fractions=None,
         if file is not None and not table:
             raise ValueError(f"{option} {file} gives rows of a table; {name!r} is no .csv "
                              f"file (its parts come from --split)")
+        if file is not None:
+            existing_file(file, f"{option}: a .csv file with the training file's columns")
     if task == "regress" and not table:               # the other files hold classes
         raise ValueError(f"task='regress' applies to .csv files only: {name!r} holds class "
                          f"labels, so it is classified")

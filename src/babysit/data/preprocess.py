@@ -22,7 +22,7 @@ import numpy as np
 
 from babysit.data.arrays import as_float32, check_features
 from babysit.nn.reprs import config_repr
-from babysit.validation import positive_int
+from babysit.validation import positive_int, real_number, shape_of_image
 
 __all__ = ["Transform", "MeanCenter", "Standardize", "MinMax", "PCA", "Whiten", "Pipeline",
            "from_state", "CHOICES", "resolve", "get"]
@@ -154,8 +154,8 @@ class MeanCenter(Transform):
     def __init__(self, per: str = "feature", image_shape=None):
         if per not in self.PER:
             raise ValueError(f"per must be one of {self.PER}, got {per!r}")
-        if per == "channel" and (image_shape is None or len(image_shape) != 3):
-            raise ValueError(f"per='channel' needs image_shape=(H, W, C), got {image_shape!r}")
+        if per == "channel":
+            shape_of_image(image_shape, "per='channel' needs image_shape, which", dims=(3,))
         self.per = per
         self.image_shape = image_shape
 
@@ -226,7 +226,8 @@ class MinMax(Transform):
     """
 
     def __init__(self, low: float = -1.0, high: float = 1.0):
-        if not low < high:
+        real_number(low, "MinMax: low")
+        if not real_number(high, "MinMax: high") > low:
             raise ValueError(f"MinMax needs low < high, got low={low}, high={high}")
         self.low = low
         self.high = high
@@ -344,8 +345,7 @@ class Whiten(Transform):
     def __init__(self, kind: str = "pca", eps: float = 1e-5):
         if kind not in self.KINDS:
             raise ValueError(f"kind must be one of {self.KINDS}, got {kind!r}")
-        if not eps >= 0:
-            raise ValueError(f"eps must be >= 0, got {eps!r}")
+        real_number(eps, "Whiten: eps", at_least=0)
         self.kind = kind
         self.eps = eps
 

@@ -111,6 +111,11 @@ class Optimizer:
             if set(kept) != expected:
                 raise ValueError(f"the optimizer state of {name!r} holds {sorted(kept)}; "
                                  f"{type(self).__name__} keeps {sorted(expected)}")
+            for key, arr in kept.items():
+                if tuple(arr.shape) != tuple(p.shape):
+                    raise ValueError(f"the optimizer state {key!r} of {name!r} has shape "
+                                     f"{tuple(arr.shape)}, the parameter {tuple(p.shape)}: "
+                                     f"the state was saved for another network")
             xp = get_array_module(p.value)
             state[name] = {**fresh, **{key: xp.array(arr) for key, arr in kept.items()}}
         self.state = state

@@ -44,6 +44,9 @@ from babysit.report.plots import (
     weight_grid,
     with_components,
 )
+from babysit.training.checkpoint_file import replaced_atomically
+from babysit.training.history import History
+from babysit.validation import make_folder
 
 
 @dataclass(frozen=True)
@@ -213,8 +216,10 @@ def write(history, run_dir, preprocess=None, image_shape=None,
     has it already (else it is made here). The PNG figures an older report kept beside the
     page (OLD_FIGURES) are removed.
     """
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    if not isinstance(history, History):
+        raise ValueError(f"history must be a babysit History (a Trainer's `history`, or "
+                         f"History.load(path)), got {history!r}")
+    run_dir = make_folder(run_dir, "the report's folder")
     drawn = figures(history)
     pca = with_components(preprocess)
     if pca is not None and image_shape is not None:
@@ -229,7 +234,8 @@ def write(history, run_dir, preprocess=None, image_shape=None,
                   sections=folder.sections(run_dir, history) + list(sections),
                   preprocess=meta_preprocess, run_dir=run_dir)
     out = run_dir / "report.html"
-    out.write_text(html, encoding="utf-8")
+    with replaced_atomically(out, durable=False) as tmp:   # a page whole, never half of one
+        tmp.write_text(html, encoding="utf-8")
     for name in OLD_FIGURES:
         (run_dir / f"{name}.png").unlink(missing_ok=True)
     return out

@@ -110,17 +110,29 @@ def section(runs: list[tuple[str, History]]) -> str:
     return figures_html(overlay(runs)) + config_table([(label, settings(h)) for label, h in runs])
 
 
+def run_history(run_dir) -> History:
+    """The History a run folder holds (its history.json); a folder without one is a
+    ValueError naming it, and, for an ensemble's folder, the members' run folders inside it,
+    which hold theirs."""
+    run_dir = Path(run_dir)
+    path = run_dir / "history.json"
+    if path.is_file():
+        return History.load(path)
+    members = sorted(str(p.parent) for p in run_dir.glob("member-*/history.json"))
+    if members:
+        raise ValueError(f"RUN_DIR {str(run_dir)!r} is an ensemble's folder: each member is a "
+                         f"run of its own ({', '.join(members[:3])}"
+                         f"{', ...' if len(members) > 3 else ''}); babysit report "
+                         f"{' '.join(members[:2])} compares them")
+    raise ValueError(f"RUN_DIR {str(run_dir)!r} holds no history.json: give a run folder "
+                     f"written by babysit train, demo, search or --fix")
+
+
 def write_comparison(run_dirs: list[Path], out: Path) -> Path:
     """One page comparing the runs in `run_dirs` (each holding history.json): their curves
     overlaid and their settings side by side, written to `out` (a .html file, not a folder;
     its folder created) whole or not at all, replacing a page there; returns it."""
-    runs = []
-    for d in run_dirs:
-        path = Path(d) / "history.json"
-        if not path.is_file():
-            raise ValueError(f"RUN_DIR {str(d)!r} holds no history.json: give run folders "
-                             f"written by babysit train, demo, search or --fix")
-        runs.append((Path(d).name or str(d), History.load(path)))
+    runs = [(Path(d).name or str(d), run_history(d)) for d in run_dirs]
     labels = [label for label, _ in runs]
     if len(set(labels)) < len(labels):  # same folder names: tell them apart by their index
         runs = [(f"{i + 1}: {label}", h) for i, (label, h) in enumerate(runs)]
@@ -146,4 +158,4 @@ def write_comparison(run_dirs: list[Path], out: Path) -> Path:
     return out
 
 
-__all__ = ["config_table", "overlay", "section", "settings", "write_comparison"]
+__all__ = ["config_table", "overlay", "run_history", "section", "settings", "write_comparison"]

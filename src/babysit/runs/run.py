@@ -19,6 +19,7 @@ run configured the same way is built, trained and ended the same way.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -130,6 +131,7 @@ class Run:
                                     resume_hint=resume_hint)
         except KeyboardInterrupt:
             self.ended = INTERRUPTED
+            self._redraw_report()
             raise
         finally:
             self.seconds += time.perf_counter() - start
@@ -170,6 +172,17 @@ class Run:
         """The run's final numbers (`finish.summarize`): accuracies, or a regression's RMSE,
         MAE and R^2 on each split."""
         return finish.summarize(self.trainer, self.data, self.seconds, self.out)
+
+    def _redraw_report(self) -> None:
+        """An interrupted run whose folder holds a report (a resumed run's, of its earlier
+        epochs) gets it drawn again from the history `finish.fit` kept, so that the page never
+        shows less than the history beside it. Nothing is printed: the interrupt says what was
+        kept. A second interrupt while drawing, or a page that cannot be drawn, leaves the old
+        page; neither may hide the interrupt being raised."""
+        if not (self.out / "report.html").is_file():
+            return   # a fresh run's: `babysit report` draws it, as the interrupt says
+        with contextlib.suppress(KeyboardInterrupt, Exception):
+            self.conclude(lambda text: None)
 
     def conclude(self, say: Callable[[str], None], *, out: Path | None = None,
                  report: bool = True, title: str = "diagnosis", sections=()) -> finish.Outcome:

@@ -108,6 +108,8 @@ def _save_model(path, net: Layer, preprocess=None, meta: dict | None = None,
                 durable: bool = True) -> Path:
     """The body of `save`; durable=False for a new file that replaces nothing (see
     `checkpoint_file.write`)."""
+    if not isinstance(net, Layer):   # save(net, path) swapped, most often
+        raise ValueError(f"net must be a babysit Layer, got {net!r}: save(path, net)")
     if meta is not None and not isinstance(meta, dict):
         raise ValueError(f"meta must be a dict of JSON values, got {type(meta).__name__}")
     arrays, info = _net_state(net)

@@ -41,7 +41,11 @@ def write(path: Path, arrays: dict[str, np.ndarray], info: dict,
     if check_finite:
         _refuse_non_finite(arrays, f"cannot save {path}")
     info = {"format": FORMAT, "version": VERSION, **info}
-    text = json.dumps(info, default=_jsonable)
+    try:
+        text = json.dumps(info, default=_jsonable)
+    except (TypeError, ValueError) as err:   # a set, an object of one's own, a NaN in `meta`
+        raise ValueError(f"cannot save {path}: its information (such as a `meta` given) "
+                         f"holds what JSON cannot write: {err}") from None
     arrays = {k: np.ascontiguousarray(v) for k, v in arrays.items()}
     metadata = {"babysit": text, "sha256": digest(text, arrays)}
     _make_parent(path)

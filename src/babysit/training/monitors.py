@@ -59,7 +59,7 @@ from babysit.diagnose import records
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.layers.linear import Linear
 from babysit.training.callbacks import Callback
-from babysit.validation import positive_int
+from babysit.validation import positive_int, shape_of_image
 
 # A tanh output beyond this magnitude (sigmoid: within 1 - this of 0 or 1, on the tanh
 # scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.
@@ -723,7 +723,8 @@ class RunInfo(Callback):
     """
 
     def __init__(self, image_shape=None, **extra):
-        self.image_shape = list(image_shape) if image_shape is not None else None
+        self.image_shape = None if image_shape is None else \
+            list(shape_of_image(image_shape, "image_shape"))
         self.extra = extra
 
     def on_train_begin(self, trainer, X, y, val) -> None:

@@ -2,6 +2,7 @@
 `report RUN1 RUN2 --out FILE` refuses a folder and, without --force, a file that exists, and
 writes its page whole; `check` and `lr-find` refuse a bad option before any folder is made."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,14 @@ def test_lr_find_refuses_a_start_above_the_end_before_any_folder(tmp_path, capsy
     line = one_line_error(capsys, ["lr-find", "--start", "10", "--end", "1", "--out", str(out)])
     assert "--start below --end" in line and "got --start 10 and --end 1" in line
     assert not out.exists()
+
+
+def test_search_keeps_a_setting_given_as_a_flag_out_of_its_default_space(tmp_path, capsys):
+    # --hidden 10 was searched over all the same, without a word
+    out = tmp_path / "s"
+    assert cli.main(["search", "--hidden", "10", "--trials", "2", "--stages", "2:1",
+                     "--top-k", "1", "--no-report", "--out", str(out)]) == 0
+    assert "--hidden as given, not searched; searching lr, reg, dropout" in \
+        capsys.readouterr().out
+    trials = json.loads((out / "trials.json").read_text())
+    assert len(trials) == 2 and all("lr" in t and "hidden" not in t for t in trials)

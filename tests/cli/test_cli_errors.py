@@ -205,3 +205,9 @@ def test_a_step_below_float64_resolution_reads_as_plain_numbers(tmp_path, capsys
                                    "--out", str(tmp_path / "run")])
     assert "h=1e-300 is below the resolution of float64" in line
     assert "np.float64" not in line and line.endswith("; use a larger h")
+
+
+def test_an_unknown_option_points_at_the_commands_own_help(capsys):
+    line = one_line_error(capsys, ["train", "--bogus", "3"])
+    assert line == ("babysit train: error: unrecognized arguments: --bogus 3 "
+                    "(see babysit train --help)")

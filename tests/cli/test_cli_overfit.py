@@ -12,7 +12,10 @@ def _overfit(tmp_path, capsys, name, *flags) -> tuple[int, dict]:
     code = cli.main(["overfit", "--hidden", "32", "--examples", "10", "--reg", "0.1",
                      "--dropout", "0.5", "--no-report", "--json", "--out", str(tmp_path / name),
                      *flags])
-    return code, json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out, err = capsys.readouterr()
+    # what was asked and is left out is said, not dropped without a word
+    assert "--dropout, --reg left out" in out + err
+    return code, json.loads(out.strip().splitlines()[-1])
 
 
 def test_a_healthy_network_learns_its_examples_by_heart(tmp_path, capsys):

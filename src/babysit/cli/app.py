@@ -49,13 +49,15 @@ COMMANDS = {
 
 
 def parser() -> argparse.ArgumentParser:
-    """The `babysit` parser: one subcommand per entry of COMMANDS, with its options.
-    `--debug` (before or after the command) shows the traceback of an error."""
+    """The `babysit` parser: one subcommand per entry of COMMANDS, with its options (their
+    parsers in `.commands`, by name). `--debug` (before or after the command) shows the
+    traceback of an error."""
     p = OneLineParser(prog="babysit", description=__doc__.splitlines()[0])
     p.add_argument("--debug", action="store_true", help="show the traceback of an error")
     sub = p.add_subparsers(dest="command", required=True)
+    p.commands = {}   # each command's own parser, which refuses what it does not know
     for name, (help_text, _, add_options) in COMMANDS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
+        sp = p.commands[name] = sub.add_parser(name, help=help_text, description=help_text)
         sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help="show the traceback of an error")
         add_options(sp)
@@ -75,8 +77,12 @@ def main(argv=None) -> int:
     """Run one command and return its exit status: 0 done, 1 a check failed (`check`,
     `overfit`), 2 bad input or any other error (one line; --debug shows the traceback),
     3 the run diverged or exploded (`console.run_reporting_errors`)."""
+    p = parser()
     try:
-        args = parser().parse_args(argv)
+        args, unknown = p.parse_known_args(argv)
+        if unknown:   # refused by the command's own parser: "see babysit train --help"
+            p.commands[args.command].error(
+                f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, command, _ = COMMANDS[args.command]

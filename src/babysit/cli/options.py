@@ -29,7 +29,7 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
         group = f.metadata["group"]
         if group not in groups:
             groups[group] = p if group == "data" else p.add_argument_group(group)
-        flag, meta = f"--{name.replace('_', '-')}", f.metadata
+        flag, meta = flag_of(name), f.metadata
         default = RunConfig.__dataclass_fields__[name].default
         shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
         choices = meta["cli_choices"]() if meta["cli_choices"] else None
@@ -63,6 +63,12 @@ def run_config(args) -> RunConfig:
     the flags given."""
     base = RunConfig.load(args.config) if getattr(args, "config", None) else RunConfig()
     return base.replace(**{k: v for k, v in vars(args).items() if k in config_fields()})
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of a setting (a RunConfig field, an argparse dest): batch_size ->
+    --batch-size."""
+    return "--" + name.replace("_", "-")
 
 
 def chosen_settings(args) -> set[str]:
@@ -145,5 +151,5 @@ def count(text: str) -> int:
 
 
 __all__ = ["add_config_options", "add_force_flag", "add_json_flag", "add_output_options",
-           "add_report_flag", "chosen_settings", "count", "new_output_file", "positive_number",
-           "run_config", "whole_number"]
+           "add_report_flag", "chosen_settings", "count", "flag_of", "new_output_file",
+           "positive_number", "run_config", "whole_number"]

@@ -24,6 +24,12 @@ def cmd_overfit(args) -> tuple[int, dict]:
     """Overfit the first --examples training examples: exit 0 when every one is learned."""
     fixed = {"reg": 0.0, "dropout": 0.0, "input_noise": 0.0, "batch_size": args.examples,
              "epochs": getattr(args, "epochs", STEPS)}
+    ignored = sorted(options.chosen_settings(args) & {"reg", "dropout", "input_noise",
+                                                      "batch_size"})
+    if ignored:   # given, but the sanity run is defined without them: say so
+        say(f"babysit overfit: {', '.join(options.flag_of(n) for n in ignored)} left "
+            f"out: this run learns --examples by heart in one full batch, without "
+            f"regularization, dropout or noise")
     run = Run.prepare(options.run_config(args).replace(**fixed), out=args.out, command="overfit",
                       chosen=options.chosen_settings(args) | set(fixed), checkpoints=False)
     if run.data.task == "regress":

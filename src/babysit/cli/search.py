@@ -51,6 +51,16 @@ def cmd_search(args) -> tuple[int, dict]:
 
     cfg, data = fitted(options.run_config(args), options.chosen_settings(args))
     space = dict(search.parse_param(text) for text in args.param) if args.param else None
+    if space is None:   # the default space, less the settings given as flags: those stay put
+        given = sorted(set(search.default_space()) & set(vars(args)))
+        flags = ", ".join(options.flag_of(k) for k in given)
+        if given:
+            space = {k: v for k, v in search.default_space().items() if k not in given}
+            if not space:
+                raise ValueError(f"{flags} fix every setting the search varies by default: "
+                                 f"name what to search with --param")
+            say(f"babysit search: {flags} as given, not searched; searching "
+                f"{', '.join(space)}")
     out = args.out if args.out is not None else search.default_out(data.name, args.study)
     if args.storage and search.password_warning(args.storage):
         say(f"warning: {search.password_warning(args.storage)}")

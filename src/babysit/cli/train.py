@@ -19,6 +19,7 @@ from babysit.cli.options import (
     add_output_options,
     add_report_flag,
     chosen_settings,
+    flag_of,
     run_config,
 )
 from babysit.cli.resume import resume
@@ -109,19 +110,15 @@ def chosen_mode(given: dict) -> str | None:
             if other == name or other in ANY_MODE:
                 continue
             if (mode.beside is not None and other not in mode.beside) or other in mode.refuses:
-                flag = _flag(other)
-                raise ValueError(f"{flag} cannot be given with {_flag(name)}: "
+                flag = flag_of(other)
+                raise ValueError(f"{flag} cannot be given with {flag_of(name)}: "
                                  + mode.why.format(flag=flag))
     for name, mode in MODES.items():
         for owned, what in mode.owns.items():
             if owned in given and name not in given:
-                raise ValueError(f"{_flag(owned)} {given[owned]} {what}; add {_flag(name)}, "
-                                 f"or leave {_flag(owned)} out")
+                raise ValueError(f"{flag_of(owned)} {given[owned]} {what}; add {flag_of(name)}, "
+                                 f"or leave {flag_of(owned)} out")
     return chosen[0] if chosen else None
-
-
-def _flag(dest: str) -> str:
-    return f"--{dest.replace('_', '-')}"
 
 
 __all__ = ["MODES", "Mode", "add_options", "chosen_mode", "cmd_train"]

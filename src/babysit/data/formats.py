@@ -25,6 +25,7 @@ __all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "BlankRowsWarning", "Cells", "
            "read_idx", "read_cifar_binary", "read_table", "read_npy", "read_npz"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
 _ZIP_ENCRYPTED = 0x1  # a zip entry's flag bit for encryption (zipfile then asks a password)
 
@@ -335,6 +336,10 @@ def read_npy(path, mmap: bool = False) -> np.ndarray:
     """Read one array from a .npy file (np.save); mmap=True maps it read-only instead of
     reading it (the array stays on disk and pages in as it is used). Object arrays are
     refused."""
+    with open(path, "rb") as f:
+        if f.read(len(_NPY_MAGIC)) != _NPY_MAGIC:   # np.load would take it for a pickle
+            raise ValueError(f"{path} is not a .npy file: it does not start as np.save writes "
+                             f"one (the bytes {_NPY_MAGIC!r})")
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except ValueError as err:

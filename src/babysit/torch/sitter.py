@@ -55,7 +55,10 @@ every `every` steps); `benchmarks/torch_overhead.py` measures it.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -91,6 +94,7 @@ from babysit.training.monitors import (
     strided_sample,
     unit_health,
 )
+from babysit.validation import shape_of_image
 
 # The babysit activation whose unit_health reading applies to a torch activation module.
 _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
@@ -108,6 +112,9 @@ _SHAPE_ONLY = (torch.nn.Flatten, torch.nn.Unflatten, torch.nn.Dropout, torch.nn.
 # spread) is read from: several batches, never one batch of size 1; 2048 rows give a
 # feature's mean to 2% of its std
 DATA_ROWS = 2048
+# The first epoch's batches whose label counts are kept (`_read_labels`): a loop that never
+# calls end_epoch keeps its first-epoch hooks, and must not grow a list a step for ever
+LABEL_BATCHES = 1024
 # A first batch under 32 rows is too few to call a unit dead on: a ReLU active on 10% of the
 # inputs is silent on all of 32 rows 3% of the time, on one row 90%. The probe then takes rows
 # of the first epoch's batches, and the start's unit health is left out.
@@ -146,6 +153,46 @@ def _fraction(name: str, value) -> float | None:
     return fraction
 
 
+# watch's own keyword arguments, which a misspelt one is told apart from meta by
+_ARGUMENTS = ("image_shape", "probe", "loss_fn", "every", "probe_size", "first_layer_units")
+
+
+def _check_meta(meta: dict) -> None:
+    """Refuse meta entries (`watch(..., **meta)`, e.g. data="digits") that are a misspelt
+    argument of watch's (probe_sise=8 would be kept as meta without a word) or whose value a
+    History's JSON and the report cannot show (a module: loss=nn.CrossEntropyLoss())."""
+    for key, value in meta.items():
+        near = difflib.get_close_matches(key, _ARGUMENTS, n=1, cutoff=0.8)
+        if near:
+            raise ValueError(f"watch: {key}= is no argument of watch (did you mean {near[0]}=?); "
+                             f"other keywords are kept as the run's meta")
+        values = value if isinstance(value, list | tuple) else [value]
+        if not all(v is None or isinstance(v, str | int | float | bool) for v in values):
+            raise ValueError(f"watch: the meta entry {key}= must be text, a number, a bool or "
+                             f"None (or a list of them), got {value!r}")
+
+
+def _watching(method):
+    """A hook of the sitter's, or its own part of a call, that must never raise into the
+    caller's training loop: an error in it (a model it cannot read, such as one whose output
+    is a tuple, whose forward takes several inputs, or whose gradients are sparse) stops the
+    watching: every hook is removed, `unmeasured` says what failed where, and training goes
+    on as it would unwatched. After that the method does nothing."""
+    @functools.wraps(method)
+    def watched(self, *args, **kwargs):
+        if self._stopped is not None:
+            return None
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as err:   # whatever it is, the caller's training must go on
+            self._stopped = (f"the monitors stopped at step {self.steps} ({method.__name__}: "
+                             f"{type(err).__name__}: {err}); the rest of the run was not "
+                             f"watched")
+            self.close()
+            return None
+    return watched
+
+
 class Sitter:
     """What `watch` returns: the hooks on one model and optimizer, and the `History` they fill.
 
@@ -165,9 +212,15 @@ class Sitter:
                             ("first_layer_units", first_layer_units)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_meta(meta)
+        if loss_fn is not None and not callable(loss_fn):
+            raise ValueError(f"loss_fn must be the loss the loop calls (a module such as "
+                             f"nn.CrossEntropyLoss() or a function), got {loss_fn!r}")
+        self._stopped: str | None = None   # why watching stopped (`_watching`), if it did
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.every, self.probe_size, self.first_layer_units = every, probe_size, first_layer_units
-        self.image_shape = list(image_shape) if image_shape is not None else None
+        self.image_shape = None if image_shape is None else \
+            list(shape_of_image(image_shape, "image_shape"))
         self.extra_meta = meta
         self._history = History()
         self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
@@ -244,6 +297,11 @@ class Sitter:
         """Record one training step after `optimizer.step()`: `loss` is what the step minimized
         (a tensor or a float); `penalty` the part of it that a regularization term added, if the
         loop adds one (the diagnosis weighs its share)."""
+        for name, value in (("loss", loss), ("penalty", penalty)):
+            if not (isinstance(value, torch.Tensor) and value.numel() == 1
+                    or isinstance(value, numbers.Real) and not isinstance(value, bool)):
+                raise ValueError(f"log: {name} must be the step's {name}, a tensor of one "
+                                 f"value or a number, got {value!r}")
         self.read_loss_graph(loss)
         total = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
         reg_loss = penalty.item() if isinstance(penalty, torch.Tensor) else float(penalty)
@@ -309,6 +367,7 @@ class Sitter:
                              f"{type(probe).__name__}")
         return x.detach(), (None if y is None else y.detach())
 
+    @_watching
     def _on_forward(self, module, args) -> None:
         """Before every forward of the model in the first epoch: the first training forward
         starts the run (probe, meta, the first sample, whose gradients this step gives);
@@ -334,6 +393,7 @@ class Sitter:
             self._capture = {"step": 1}
             self._hook_outputs()
 
+    @_watching
     def _on_loss(self, module, args) -> None:
         """Before the loss module's forward in the first epoch: keep the targets it is given,
         up to DATA_ROWS rows, for the setup's targets (their spread, their classes)."""
@@ -343,6 +403,7 @@ class Sitter:
             return
         self._targets.append(args[1].detach()[:DATA_ROWS].clone())
 
+    @_watching
     def _read_first_epoch(self) -> None:
         """At the end of the first epoch: the data record from the rows of several batches
         (not the first batch alone) and the setup's targets from what the loss was given."""
@@ -392,7 +453,8 @@ class Sitter:
 
         def watch_output(i):
             def on_output(module, args, output):
-                if isinstance(output, torch.Tensor) and output.requires_grad:
+                if isinstance(output, torch.Tensor) and output.requires_grad \
+                        and self._stopped is None:
                     def read(g, i=i):
                         grads[i] = g.detach()
                     output.register_hook(read)
@@ -402,6 +464,7 @@ class Sitter:
                             for i, (_, m) in enumerate(self._leaves)]
         self._step_hooks.append(self.model.register_forward_hook(self._unhook_outputs))
 
+    @_watching
     def _on_output(self, module, args, output) -> None:
         """After every training forward of the first epoch: hook the output's gradient, which
         names each row's target class (`labels_from_gradient`) when the loss is a
@@ -409,11 +472,14 @@ class Sitter:
         if isinstance(output, torch.Tensor) and output.requires_grad and output.ndim in (1, 2):
             output.register_hook(self._read_labels)
 
+    @_watching
     def _read_labels(self, grad: torch.Tensor) -> None:
         grad = grad.detach()
         classes = grad.shape[1] if grad.ndim == 2 and grad.shape[1] > 1 else 2
-        if self._labels and self._labels[0].shape[0] != classes:
-            return  # another output than the first batches': not the training loss's
+        if self._labels and self._labels[0].shape[0] != classes or \
+                len(self._labels) >= LABEL_BATCHES:
+            return  # another output than the first batches' (not the training loss's), or
+            # a loop that never calls end_epoch: enough batches counted
         # a row whose gradient is exactly 0 (a constant or clipped output) names no class
         named = grad.reshape(grad.shape[0], -1).ne(0).any(1)
         labels = labels_from_gradient(grad)[named]
@@ -423,13 +489,18 @@ class Sitter:
         if self._first_labels is None and bool(named.all()):
             self._first_labels = labels[:self.probe_size]
 
+    @_watching
     def _on_grad(self, grad: torch.Tensor) -> None:
         """The watched parameter's gradient from one backward pass, summed until a checked
         step compares it with the `.grad` that step used."""
         if self._armed:
-            self._since = grad.detach().clone() if self._since is None \
-                else self._since + grad.detach()
+            # a gradient cleared since the last backward (zero_grad after a step skipped, as
+            # AMP's GradScaler skips them) starts the sum again
+            held = self._grad_param.grad
+            fresh = self._since is None or held is None or not bool(held.any())
+            self._since = grad.detach().clone() if fresh else self._since + grad.detach()
 
+    @_watching
     def _unhook_outputs(self, module, args, output) -> None:
         if not (torch.is_grad_enabled() and (module.training or self._eval_training)):
             return  # an evaluation between the steps: the training forward is still to come
@@ -437,6 +508,7 @@ class Sitter:
             handle.remove()
         self._step_hooks = []
 
+    @_watching
     def _before_step(self, optimizer, args, kwargs) -> None:
         if self._leaves is None and self._pending is not None:
             # every training forward ran in eval mode: start from the last one
@@ -447,6 +519,7 @@ class Sitter:
             with torch.no_grad():
                 self._before = [p.detach().clone() for p in self._named.values()]
 
+    @_watching
     def _after_step(self, optimizer, args, kwargs) -> None:
         # The step's gradients are read here, not before it: an optimizer given a closure
         # (as Lightning's is) runs the forward and backward passes inside step().
@@ -675,6 +748,7 @@ class Sitter:
             params["value_norm"][name].append(_norm(p))
         return sample
 
+    @_watching
     def _sample_now(self) -> None:
         """A sample of the current weights, with the gradients of the step that ended here
         when they were read (the last step of every epoch is, from the second epoch on)."""
@@ -742,6 +816,7 @@ class Sitter:
         setup["output"] = {"activation": activation, "units": units, "seen": seen}
         setup["task"] = task_of(setup["loss"]["name"], units)
 
+    @_watching
     def _read_graph(self, loss: torch.Tensor) -> None:
         """The first loss's autograd graph: the loss and its reduction, what was fed to it,
         a softmax over the wrong dimension, a broadcast target (`babysit.torch.setup`)."""
@@ -756,6 +831,7 @@ class Sitter:
         self._torch["softmax_dim"], self._torch["broadcast"] = (graph["softmax_dim"],
                                                                 graph["broadcast"])
 
+    @_watching
     def _learn_labels(self) -> None:
         """After the first epoch: the label counts its backward passes showed, when the loss
         is one whose gradient names the target (the training set's class counts, each
@@ -778,6 +854,8 @@ class Sitter:
 
     def _unmeasured(self) -> list[str]:
         """What the monitors could not see, in words (monitors["torch"]["unmeasured"])."""
+        if self._stopped is not None:
+            return [self._stopped]
         if self.steps and self._leaves is None:
             return ["no forward pass of the watched model was seen before a step (is the "
                     "model given to watch the one trained?): only the loss is recorded"]

@@ -1,0 +1,138 @@
+"""babysit for PyTorch on models and loops its hooks cannot read: watching stops, says why in
+`unmeasured`, and the caller's training goes on exactly as it would unwatched (a babysitter
+never raises into the loop it watches); and arguments refused where they are given."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+nn, F = torch.nn, torch.nn.functional
+
+from babysit.torch import watch  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+class TupleOut(nn.Module):
+    """A model whose forward returns (logits, an auxiliary output)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.head = nn.Linear(16, 32), nn.Linear(32, 4)
+
+    def forward(self, x):
+        h = torch.relu(self.body(x))
+        return self.head(h), h
+
+
+class TwoInputs(nn.Module):
+    """A model whose forward takes the inputs and a mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+
+    def forward(self, x, mask):
+        return self.net(x * mask)
+
+
+class Bag(nn.Module):
+    """Token ids of a length that changes from batch to batch, sparse embedding gradients."""
+
+    def __init__(self, sparse):
+        super().__init__()
+        self.embed, self.head = nn.Embedding(50, 8, sparse=sparse), nn.Linear(8, 4)
+
+    def forward(self, ids):
+        return self.head(self.embed(ids).mean(dim=1))
+
+
+def batches(kind, n=8):
+    g = torch.Generator().manual_seed(0)
+    for i in range(n):
+        y = torch.randint(0, 4, (32,), generator=g)
+        if kind == "ids":
+            yield (torch.randint(0, 50, (32, 5 + i % 3), generator=g),), y
+        elif kind == "mask":
+            yield (torch.randn(32, 16, generator=g), torch.ones(32, 16)), y
+        else:
+            yield (torch.randn(32, 16, generator=g),), y
+
+
+def train(make, kind, watched, epochs=2):
+    """Weights after `epochs` epochs of plain SGD, and the sitter (None unwatched)."""
+    torch.manual_seed(0)
+    model = make()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sitter = watch(model, opt) if watched else None
+    for _ in range(epochs):
+        for inputs, y in batches(kind):
+            opt.zero_grad()
+            out = model(*inputs)
+            loss = F.cross_entropy(out[0] if isinstance(out, tuple) else out, y)
+            loss.backward()
+            opt.step()
+            if sitter is not None:
+                sitter.log(loss)
+        if sitter is not None:
+            sitter.end_epoch()
+    return [p.detach().clone() for p in model.parameters()], sitter
+
+
+@pytest.mark.parametrize("make, kind", [
+    (TupleOut, "x"),                       # was: 'tuple' object has no attribute 'ndim'
+    (TwoInputs, "mask"),                   # was: forward() missing ... 'mask' (the probe)
+    (lambda: Bag(sparse=False), "ids"),    # was: sizes of tensors must match (end_epoch)
+    (lambda: Bag(sparse=True), "ids"),     # was: linalg_vector_norm on SparseCPU (step)
+])
+def test_a_model_the_hooks_cannot_read_trains_as_unwatched(make, kind):
+    plain, _ = train(make, kind, watched=False)
+    weights, sitter = train(make, kind, watched=True)
+    assert all(torch.equal(a, b) for a, b in zip(plain, weights, strict=True))
+    history = sitter.history
+    assert history.loss and len(history.train_acc) == 2     # what the loop logged is kept
+    stopped = history.monitors["torch"]["unmeasured"][0]
+    assert stopped.startswith("the monitors stopped at step ")
+    assert stopped.endswith("the rest of the run was not watched")
+    assert sitter._hooks == [] and sitter._step_hooks == []     # none left on the model
+
+
+def test_steps_skipped_between_zero_grads_are_not_gradients_not_zeroed():
+    # zero_grad every iteration, step every other one (AMP's GradScaler skips steps so)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sitter = watch(model, opt, every=1)
+    for _ in range(3):
+        for k, (inputs, y) in enumerate(batches("x")):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(*inputs), y)
+            loss.backward()
+            if k % 2 == 0:
+                opt.step()
+                sitter.log(loss)
+        sitter.end_epoch()
+    assert sitter.history.monitors["torch"]["carried_steps"] == 0
+    assert "gradients_not_zeroed" not in {f.cause for f in sitter.history.diagnose()}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"loss_fn": "cross_entropy"}, "loss_fn must be the loss the loop calls"),
+    ({"probe_sise": 8}, r"probe_sise= is no argument of watch \(did you mean probe_size=\?\)"),
+    ({"loss": nn.CrossEntropyLoss()}, "the meta entry loss= must be text, a number"),
+    ({"image_shape": 8}, r"image_shape must be an image's shape"),
+])
+def test_watch_refuses_arguments_it_would_choke_on_later(kwargs, message):
+    model = nn.Sequential(nn.Linear(16, 4))
+    with pytest.raises(ValueError, match=message):
+        watch(model, torch.optim.SGD(model.parameters(), lr=0.1), **kwargs)
+
+
+def test_log_refuses_what_is_no_loss():
+    model = nn.Sequential(nn.Linear(16, 4))
+    sitter = watch(model, torch.optim.SGD(model.parameters(), lr=0.1))
+    for bad in (None, torch.ones(3)):
+        with pytest.raises(ValueError, match="log: loss must be the step's loss"):
+            sitter.log(bad)
+    sitter.close()

@@ -46,6 +46,7 @@ from babysit.data import frames, preprocess, tabular, training_range
 from babysit.runs.builders import build_model, build_trainer
 from babysit.runs.config import RunConfig, config_fields
 from babysit.training import monitors
+from babysit.training.callbacks import EarlyStopping
 from babysit.validation import refuse_mixed_labels
 
 # RunConfig fields an estimator does not take: it is given its data as X and y.
@@ -182,10 +183,19 @@ class _BabysitEstimator(BaseEstimator):
                 "validation data, so no curve per epoch is drawn for them).</p>", "validation"))
         return report.write(self.history_, path, preprocess=self.preprocess_, sections=sections)
 
-    def _train(self, X, y, epochs: int) -> None:
-        """Run the Trainer for `epochs` more passes over (X, y); y holds what the loss expects."""
+    def _train(self, X, y, epochs: int, stopping: bool = True) -> None:
+        """Run the Trainer for `epochs` more passes over (X, y); y holds what the loss expects.
+        stopping=False (partial_fit's one epoch, which the caller asked for) leaves early
+        stopping out, as scikit-learn's MLPClassifier does: once it had stopped a run, every
+        later partial_fit would otherwise do nothing, without a word."""
         self.trainer_.epochs = self.trainer_.epoch + epochs
-        self.trainer_.fit(self._inputs(X), y)
+        callbacks = self.trainer_.callbacks
+        if not stopping:
+            self.trainer_.callbacks = [cb for cb in callbacks if not isinstance(cb, EarlyStopping)]
+        try:
+            self.trainer_.fit(self._inputs(X), y)
+        finally:
+            self.trainer_.callbacks = callbacks
 
     def _inputs(self, X):
         """X (N, D) as the network sees it: through the preprocessing fitted in `_start`."""
@@ -282,7 +292,7 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
                              f"classes_={self.classes_.tolist()!r}")
         if not first:
             self._widen_ranges(X)
-        self._train(X, np.searchsorted(self.classes_, y), 1)
+        self._train(X, np.searchsorted(self.classes_, y), 1, stopping=False)
         return self
 
     def predict_proba(self, X) -> np.ndarray:
@@ -342,7 +352,7 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
                 raise ValueError(f"y has {y2.shape[1]} outputs, but the first call to "
                                  f"partial_fit had {self.n_outputs_}")
             self._widen_ranges(X)
-        self._train(X, self._scaled(y2), 1)
+        self._train(X, self._scaled(y2), 1, stopping=False)
         return self
 
     def predict(self, X) -> np.ndarray:

@@ -314,6 +314,19 @@ def test_a_numeric_target_with_many_values_is_regressed(tmp_path):
         datasets.load(path, target="price", task="classify")
 
 
+def test_regression_metrics_of_several_outputs_measure_each_on_its_own():
+    # one mean pooled over outputs of different scales gave R^2 = 0.99999 to the means
+    from babysit.training.metrics import regression_metrics
+
+    rng = np.random.default_rng(0)
+    Y = np.c_[rng.normal(size=100), 1000 + rng.normal(size=100)]
+    assert regression_metrics(Y, np.tile(Y.mean(axis=0), (100, 1)))["r2"] == 0.0
+    perfect_and_mean = np.c_[Y[:, 0], np.full(100, Y[:, 1].mean())]
+    assert regression_metrics(Y, perfect_and_mean)["r2"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="y_true must be finite"):
+        regression_metrics([1.0, np.nan], [1.0, 2.0])
+
+
 def test_regression_metrics_in_the_targets_units():
     from babysit.training.metrics import regression_metrics
 

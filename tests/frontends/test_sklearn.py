@@ -159,6 +159,17 @@ def test_fit_starts_over_and_same_seed_gives_same_model(sklearn_digits_600):
     assert not np.array_equal(other, first)
 
 
+def test_partial_fit_trains_its_epoch_after_early_stopping_would_have_stopped(sklearn_digits_600):
+    # the EarlyStopping a high rate soon triggers made every later call do nothing, silently
+    X, y = sklearn_digits_600
+    clf = BabysitClassifier(patience=1, hidden=(16,), seed=0, lr=0.5)
+    epochs = []
+    for _ in range(8):
+        clf.partial_fit(X[:300], y[:300], classes=np.arange(10))
+        epochs.append(clf.trainer_.epoch)
+    assert epochs == list(range(1, 9))
+
+
 def test_partial_fit_continues_one_epoch_per_call(sklearn_digits_600):
     X, y = sklearn_digits_600
     clf = small_classifier()

@@ -91,6 +91,9 @@ def test_top_k_keeps_the_highest_scores(three):
     assert built == [{"seed": 8}] and top.models == [nets[2]]
     with pytest.raises(ValueError, match="pass build"):
         ensemble.top_k([(0.5, {"seed": 7})], k=1)
+    # a diverged candidate's NaN score ranks last (it sorted anywhere)
+    top = ensemble.top_k([(float("nan"), nets[0]), (0.9, nets[1]), (0.5, nets[2])], k=1)
+    assert top.models == [nets[1]]
 
 
 def test_members_load_from_checkpoints_with_their_preprocessing(digits_split, tmp_path):

@@ -405,3 +405,31 @@ def test_a_search_whose_every_trial_diverged_says_so_and_exits_3(tmp_path, capsy
     assert cli.main(argv) == 3
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert last.startswith("no trial ended with a score (2 diverged") and "retrained" in last
+
+
+def small_table(path: Path) -> Path:
+    """240 rows: two numbers, a colour and a text label that follows them; a price beside it."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=240).round(3), rng.normal(size=240).round(3)
+    color = rng.choice(["red", "green", "blue"], 240)
+    label = np.where(a + (color == "red") > 0.3, "yes", "no")
+    price = (100 + 20 * a - 10 * b + rng.normal(size=240)).round(2)
+    rows = [f"{x},{y},{c},{t},{p}" for x, y, c, t, p in zip(a, b, color, label, price,
+                                                             strict=True)]
+    path.write_text("a,b,color,label,price\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def test_a_trial_is_scored_on_the_weights_its_run_ends_with(tmp_path, capsys):
+    # a table keeps its best epoch's weights (BestWeights): a trial scored by its last epoch
+    # ranked configurations by weights that the retrained best did not have
+    data = small_table(tmp_path / "t.csv")
+    assert cli.main(["search", "--data", str(data), "--target", "label", "--drop", "price",
+                     "--trials", "3", "--epochs", "5", "--top-k", "1", "--no-report",
+                     "--out", str(tmp_path / "s")]) == 0
+    summary = json.loads((tmp_path / "s" / "search.json").read_text())
+    assert summary["best"]["val_accuracy"] == summary["retrained"]["val_accuracy"]
+    # and the command printed to train the best again keeps the data's options
+    out = capsys.readouterr().out
+    command = next(line for line in out.splitlines() if "to train the best again" in line)
+    assert "--drop price" in command and "--target label" in command

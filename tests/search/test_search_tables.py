@@ -68,7 +68,9 @@ def test_a_regression_search_minimizes_the_validation_loss_and_predicts(houses, 
                  *SEARCH]) == 0
     out = capsys.readouterr().out
     assert "validation loss (minimized)" in out.splitlines()[0]
-    assert "to train the best again: babysit train --data houses.csv --target price " in out
+    # the data's own options kept: the file as given, its target and split
+    assert f"to train the best again: babysit train --data {path} --target price --split " \
+        "0.6,0.2,0.2 " in out
     summary = last_json(out)
     assert summary["objective"] == {"metric": "val_loss", "direction": "minimize"}
     trials = json.loads((run / "trials.json").read_text())

@@ -417,6 +417,16 @@ def test_a_worker_that_lost_the_database_leaves_the_line_to_its_search(capsys, m
     assert capsys.readouterr().err == ""
 
 
+def test_a_short_password_is_masked_where_it_stands_not_in_the_drivers_words():
+    # a password "p" masked every p: "***ort 1 failed ... acce***ting"
+    from babysit.search.database import _reason
+
+    url = "postgresql://u:p@127.0.0.1:1/db"
+    said = _reason(OSError(f"connection to {url} at port 1 failed; is it accepting? p"), url)
+    assert said == ("connection to postgresql://u:***@127.0.0.1:1/db at port 1 failed; is it "
+                    "accepting? ***")
+
+
 def test_a_password_with_a_slash_is_masked_whole():
     """"postgresql://ann:a/b@host/s" was shown as is: the mask stopped at the '/'."""
     from babysit.search.database import masked

@@ -319,14 +319,18 @@ class RunConfig:
                                                          optional=True),
                                      parse=_optional(parse_real))
     patience: int | None = _setting(None, "stop after this many epochs without a better "
-                                    "validation accuracy (none: off)", "training",
+                                    "validation accuracy (a regression's: validation loss; "
+                                    "none: off)", "training",
                                     check=_check_count(optional=True), parse=_optional(parse_whole))
     min_delta: float = _setting(0.0, "with --patience: the least gain in validation accuracy "
-                                "that counts as better", "training", check=_check_number(0.0),
+                                "(or fall in a regression's loss) that counts as better",
+                                "training", check=_check_number(0.0),
                                 parse=parse_real)
-    best_weights: bool = _setting(False, "end with the weights of the epoch of the lowest "
-                                  "validation loss (a table's default: on, see "
-                                  "builders.TABLE_DEFAULTS)", "training",
+    best_weights: bool = _setting(False, "end with the weights of the epoch of the highest "
+                                  "validation accuracy (the lower validation loss among epochs "
+                                  "level on it; a regression's: the lowest validation loss; a "
+                                  "table's default: on, see builders.TABLE_DEFAULTS)",
+                                  "training",
                                   check=_check_bool, parse=parse_bool)
     stop_on: str = _setting("never", "end the run after the epoch in which a diagnosis finding "
                             "this severe first appears (never: only a NaN loss stops it)",

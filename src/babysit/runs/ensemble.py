@@ -182,10 +182,12 @@ def top_k(candidates: Iterable[tuple[float, object]], k: int,
 
     `candidates` holds (score, item) pairs, e.g. (validation accuracy, checkpoint path); an item
     is anything `Ensemble` takes, or a configuration dict, which `build(config)` turns into a
-    trained model (a network, Trainer or checkpoint path). Ties keep the earlier candidate.
+    trained model (a network, Trainer or checkpoint path). Ties keep the earlier candidate; a
+    NaN score ranks last.
     """
     positive_int(k, "top_k: k")
-    ranked = sorted(candidates, key=lambda pair: -pair[0])[:k]
+    # a NaN score (a diverged candidate's) last: it compares neither above nor below others
+    ranked = sorted(candidates, key=lambda pair: (math.isnan(pair[0]), -pair[0]))[:k]
     if not ranked:
         raise ValueError("top_k got no candidates")
     models = []

@@ -225,7 +225,12 @@ def _reason(err: Exception, url: str) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     reason = "; ".join(lines[:2]) if lines else type(err).__name__
     password = _password(url)
-    return reason.replace(password, "***") if password else reason
+    if not password:
+        return reason
+    # the password where it stands as a token of its own, not inside the driver's words
+    # (a password "p" would otherwise mask every p of "port 1 failed ... accepting")
+    token = rf"(?<![A-Za-z0-9]){re.escape(password)}(?![A-Za-z0-9])"
+    return re.sub(token, "***", reason.replace(url, masked(url)))
 
 
 def _password(url: str) -> str | None:

@@ -10,8 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from babysit import doctor
+from babysit.runs.config import RunConfig
 from babysit.search.objective import ACCURACY, Objective
-from babysit.search.space import Choice, Dimension, base_config, choice_label
+from babysit.search.space import Choice, Dimension, choice_label
 from babysit.search.studies import FINISHED, Job, load_study, param_value, stage_space, trial_states
 
 __all__ = ["SearchResult", "collect", "ranked", "border_warnings", "format_table", "train_command",
@@ -140,22 +142,14 @@ def _fit(text: str, width: int, column: str) -> str:
     return text.ljust(width) if column == "finding" else text.rjust(width)
 
 
-def train_command(config: Mapping, data: str, target: str | None = None) -> str:
-    """The `babysit train` command line for `config`: its options that differ from the
-    defaults (floats to 6 significant digits), after `--data data` (and a table's `--target`)."""
-    options = [f"--data {data}"] + ([f"--target {target}"] if target is not None else [])
-    for name, default in base_config().items():
-        value = config.get(name, default)
-        if value == default or value is None or value is False:
-            continue
-        flag = f"--{name.replace('_', '-')}"
-        if value is True:
-            options.append(flag)
-        else:
-            text = _table_cell(value) if isinstance(value, list) else (
-                f"{value:.6g}" if isinstance(value, float) else str(value))
-            options.append(f"{flag} {text}")
-    return "babysit train " + " ".join(options)
+def train_command(config: Mapping, data: str, target: str | None = None,
+                  base: RunConfig | None = None) -> str:
+    """The `babysit train` command line for `config` (a search's settings): the options that
+    differ from the defaults (`doctor.train_command`: floats to 6 significant digits), on the
+    data options of `base` (the command line's settings: --data, --target, --drop, --split,
+    --val-data ...) when given, else on `data` (and a table's `target`)."""
+    start = base.to_dict() if base is not None else {"data": data, "target": target}
+    return doctor.train_command(RunConfig.from_dict({**start, **config}))
 
 
 def _table_cell(v) -> str:

@@ -135,7 +135,9 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
             best_config = job.config(result.best["stage"] - 1,
                                      {k: result.best[k] for k in space if k in result.best})
             target = data.target.name_ if data.table is not None else None
-            say(f"to train the best again: {train_command(best_config, data.name, target)}")
+            command = train_command(best_config, data.name, target,
+                                    base if isinstance(base, RunConfig) else None)
+            say(f"to train the best again: {command}")
             claim = claim_retrain(job, store, out)
             if claim.ours:
                 result.retrained, result.ensemble, result.ensemble_model = retrain(

@@ -77,9 +77,13 @@ def _scores(config: Mapping, data: datasets.Dataset, train, val) -> dict:
     if run.fit(train, val) == DIVERGED:
         raise run.error
     trainer, h = run.trainer, run.history
+    # the epoch whose weights the run ends with: the last, or the best one put back
+    # (`BestWeights`, a table's default), which the retrained best is too
+    kept = h.meta.get("best_weights", {}).get("epoch", h.epochs) - 1
     if data.task == "regress":
         restore = data.target.inverse_transform
         rmse = regression_metrics(restore(val[1]), restore(to_numpy(trainer.scores(val[0]))))
-        return {"val_loss": h.val_loss[-1], "val_rmse": rmse["rmse"], "finding": top_finding(h)}
-    return {"val_accuracy": h.val_acc[-1], "train_accuracy": h.train_acc[-1],
+        return {"val_loss": h.val_loss[kept], "val_rmse": rmse["rmse"],
+                "finding": top_finding(h)}
+    return {"val_accuracy": h.val_acc[kept], "train_accuracy": h.train_acc[kept],
             "finding": top_finding(h)}

@@ -13,24 +13,33 @@ __all__ = ["regression_metrics", "split_metrics", "scores_in_words"]
 
 
 def regression_metrics(y_true, y_pred) -> dict[str, float]:
-    """RMSE, MAE and R^2 of predictions y_pred (N,) against targets y_true (N,).
+    """RMSE, MAE and R^2 of predictions y_pred against targets y_true, (N,) or (N, K).
 
     rmse = sqrt(mean((y - p)^2)) and mae = mean(|y - p|), both in the target's units;
     r2 = 1 - sum((y - p)^2) / sum((y - mean(y))^2): 1 is perfect, 0 is no better than always
     predicting the mean, below 0 is worse than that (for constant targets, where the ratio is
-    undefined: 1 when the predictions are exact, else 0, as scikit-learn's r2_score).
+    undefined: 1 when the predictions are exact, else 0, as scikit-learn's r2_score). With K
+    outputs each is measured on its own and the K figures averaged, as scikit-learn's
+    `multioutput="uniform_average"` does: one mean pooled over outputs of different scales
+    would make R^2 near 1 whatever the predictions. A target that is not finite is a
+    ValueError; a prediction that is not (a diverged network's) makes the figures NaN.
     """
-    y_true = np.asarray(y_true, dtype=np.float64).reshape(-1)
-    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(-1)
-    if y_true.shape != y_pred.shape or y_true.size == 0:
-        raise ValueError(f"y_true and y_pred must hold the same non-zero number of values, got "
-                         f"{y_true.size} and {y_pred.size}")
-    error = y_true - y_pred
-    sse = float(error @ error)
-    sst = float(((y_true - y_true.mean()) ** 2).sum())
-    r2 = 1.0 - sse / sst if sst > 0 else float(sse == 0)
-    return {"rmse": float(np.sqrt(sse / y_true.size)), "mae": float(np.abs(error).mean()),
-            "r2": float(r2)}
+    y_true = np.asarray(y_true, dtype=np.float64)
+    y_pred = np.asarray(y_pred, dtype=np.float64)
+    t, p = (a.reshape(len(a), -1) if a.ndim else a.reshape(1, 1) for a in (y_true, y_pred))
+    if t.shape != p.shape or t.size == 0:
+        raise ValueError(f"y_true and y_pred must hold the same non-zero number of values per "
+                         f"row, got shapes {y_true.shape} and {y_pred.shape}")
+    if not np.isfinite(t).all():
+        raise ValueError("y_true must be finite: a NaN or inf target has no error to measure")
+    error = t - p
+    sse = (error ** 2).sum(axis=0)
+    sst = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(invalid="ignore"):     # NaN predictions: NaN figures
+        r2 = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0),
+                      np.where(np.isnan(sse), np.nan, (sse == 0).astype(float)))
+    return {"rmse": float(np.sqrt(sse / len(t)).mean()), "mae": float(np.abs(error).mean()),
+            "r2": float(r2.mean())}
 
 
 def split_metrics(predict, data) -> dict[str, float]:

@@ -190,3 +190,25 @@ def test_cli_trains_an_averaged_ensemble(tmp_path, capsys):
     assert [set(m) for m in summary["member_test_scores"]] == [{"accuracy"}] * 2
     assert 0 <= summary["test_accuracy"] <= 1
     assert (tmp_path / "member-1" / "best.safetensors").exists()
+
+
+def test_scikit_learn_members_answer_in_their_own_labels():
+    # predict gave column indices, and accuracy and distill refused the labels fit was given
+    from babysit.sklearn import BabysitClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 4)).astype(np.float32)
+    names = np.array(["cat", "dog", "eel"])[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0)]
+    members = [BabysitClassifier(hidden=(8,), epochs=20, seed=s).fit(X, names) for s in (0, 1)]
+    both = ensemble.Ensemble(members)
+    assert both.classes_.tolist() == ["cat", "dog", "eel"]
+    predicted = both.predict(X)
+    assert set(predicted) <= {"cat", "dog", "eel"}
+    assert both.accuracy(X, names) == float((predicted == names).mean()) > 0.4   # chance 1/3
+    with pytest.raises(ValueError, match=r"labels \['fox'\] are not among"):
+        both.accuracy(X[:1], ["fox"])
+    student = ensemble.distill(both, bs.mlp(4, [8], 3), X, names, epochs=2)
+    assert len(student.history.train_acc) == 2
+    other = BabysitClassifier(hidden=(8,), epochs=2).fit(X, (X[:, 0] > 0).astype(int) * 2)
+    with pytest.raises(ValueError, match="the members' classes_ differ"):
+        ensemble.Ensemble([members[0], other])

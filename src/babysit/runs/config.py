@@ -379,8 +379,11 @@ class RunConfig:
         except OSError as err:
             raise ValueError(f"cannot read the run configuration {str(path)!r}: "
                              f"{err.strerror}") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:  # e.g. a .safetensors file
-            raise ValueError(f"{str(path)!r} is not a run configuration (JSON): {err}") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
+            # a binary file (a .safetensors given by mistake), or brackets nested past Python's
+            reason = "nested too deeply" if isinstance(err, RecursionError) else err
+            raise ValueError(f"{str(path)!r} is not a run configuration (JSON): {reason}"
+                             ) from None
         if isinstance(values, Mapping) and "split" not in values:
             values = {**values, "split": list(BEFORE_SPLIT)}
         try:

@@ -42,7 +42,10 @@ class Ensemble:
     weights when it keeps an average), a checkpoint path (loaded with its preprocessing), a
     `(net, preprocess)` pair, or any object with `predict_proba(X) -> (N, C)` (a regression's:
     `predict(X) -> (N,)`). Inputs X: (N, D) raw features; each member applies its own
-    preprocessing, so members of a search may differ in it.
+    preprocessing, so members of a search may differ in it. Members that name their classes
+    (a scikit-learn estimator's `classes_`, the order of its probabilities' columns) must name
+    the same ones: `classes_` is then theirs, `predict` answers in those labels, and the labels
+    `accuracy` and `distill` take are those; else classes are the indices 0..C-1.
     """
 
     def __init__(self, models: Iterable, task: str = "classify"):
@@ -52,6 +55,12 @@ class Ensemble:
         self.members = [_member(m, i, task) for i, m in enumerate(models)]
         if not self.members:
             raise ValueError("Ensemble needs at least one model, got none")
+        named = [np.asarray(m.classes_) for m, _ in self.members if hasattr(m, "classes_")]
+        if any(c.shape != named[0].shape or not (c == named[0]).all() for c in named):
+            raise ValueError(f"the members' classes_ differ ({', '.join(map(str, named[:3]))}): "
+                             f"the columns of their probabilities are not the same classes, "
+                             f"so they cannot be averaged")
+        self.classes_ = named[0] if named and task == "classify" else None
 
     @property
     def models(self) -> list:
@@ -100,20 +109,35 @@ class Ensemble:
         predicted value (`predict_values`)."""
         if self.task == "regress":
             return self.predict_values(X)
-        return self.predict_proba(X).argmax(axis=1)
+        best = self.predict_proba(X).argmax(axis=1)
+        return best if self.classes_ is None else self.classes_[best]
 
     def accuracy(self, X, y) -> float:
         """Fraction of rows of X (N, D) whose predicted class is the label y (N,)."""
         X, y = validate(X, y)
         proba = self.predict_proba(X)
-        return float((proba.argmax(axis=1) == class_labels(y, proba.shape[1])).mean())
+        return float((proba.argmax(axis=1) == self.class_indices(y, proba.shape[1])).mean())
 
     def member_accuracies(self, X, y) -> list[float]:
         """Each member's accuracy on (X, y) alone, to compare with the ensemble's."""
         X, y = validate(X, y)
         probas = self.member_proba(X)
-        y = class_labels(y, probas[0].shape[1])
+        y = self.class_indices(y, probas[0].shape[1])
         return [float((p.argmax(axis=1) == y).mean()) for p in probas]
+
+    def class_indices(self, y, n_classes: int) -> np.ndarray:
+        """Labels y (N,) as the column indices of the probabilities (N,) int: through
+        `classes_` when the members name theirs (a label not among them is a ValueError),
+        else checked as indices below `n_classes`."""
+        if self.classes_ is None:
+            return class_labels(y, n_classes)
+        y = np.asarray(y)
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"labels {unknown[:5].tolist()} are not among the members' "
+                             f"classes_ {self.classes_.tolist()}")
+        order = np.argsort(self.classes_, kind="stable")   # scikit-learn's: sorted already
+        return order[np.searchsorted(self.classes_[order], y)]
 
     def evaluate(self, X, y, restore: Callable | None = None) -> tuple[list[dict], dict]:
         """How each member and the ensemble do on X (N, D), y (N,): ([{"accuracy": ...} per
@@ -349,7 +373,7 @@ def distill(teacher, student: Layer, X, y=None, *, temperature: float = 4.0,
     if y is not None:
         X, y = validate(X, y)
     probs = teacher.predict_proba(X)
-    labels = probs.argmax(axis=1) if y is None else class_labels(y, probs.shape[1])
+    labels = probs.argmax(axis=1) if y is None else teacher.class_indices(y, probs.shape[1])
     targets = DistillationLoss.pack(soften(probs, temperature), labels)
     trainer = DistillTrainer(student, DistillationLoss(temperature, alpha), opt or Adam(1e-3),
                              reg=reg, batch_size=batch_size, epochs=epochs, seed=seed,

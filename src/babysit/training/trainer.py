@@ -243,20 +243,23 @@ class Trainer:
             data_loss, reg_loss = self.step(xb, yb)
             self.history.record_step(data_loss, reg_loss, lr)
             self.iteration += 1
-            if not math.isfinite(data_loss + reg_loss) and self.iteration == 1:
-                raise DivergedError(
-                    f"the loss was {data_loss + reg_loss} at the first step, before any update: "
-                    f"the inputs, the targets or the initial weights are too large for "
-                    f"{self.net.dtype or 'the network'} (standardize the data); no learning "
-                    f"rate causes this", self.iteration, self.history)
             if not math.isfinite(data_loss + reg_loss):
-                raise DivergedError(
-                    f"the loss became {data_loss + reg_loss} at iteration {self.iteration} "
-                    f"(epoch {self.epoch + 1}, learning rate {lr:g}): training stopped; the "
-                    f"learning rate is most likely too high: lower it 10x",
-                    self.iteration, self.history)
+                raise DivergedError(self._diverged_text(data_loss + reg_loss, lr),
+                                    self.iteration, self.history)
             if bar is not None:
                 bar.update(1)
+
+    def _diverged_text(self, loss: float, lr: float) -> str:
+        """What a DivergedError says of the non-finite `loss` of the step just taken at rate
+        `lr`: the first step's loss is taken before any update, so no rate caused that one."""
+        if self.iteration == 1:
+            return (f"the loss was {loss} at the first step, before any update: the inputs, "
+                    f"the targets or the initial weights are too large for "
+                    f"{self.net.dtype or 'the network'} (standardize the data); no learning "
+                    f"rate causes this")
+        return (f"the loss became {loss} at iteration {self.iteration} (epoch "
+                f"{self.epoch + 1}, learning rate {lr:g}): training stopped; the learning rate "
+                f"is most likely too high: lower it 10x")
 
     def _batches(self, X, y):
         """The epoch's mini-batches (xb, yb): one permutation of the rows, each batch

@@ -398,6 +398,9 @@ class LayerStats(Callback):
             self._sample(trainer, trainer.iteration)
         self._grads = None
 
+    # a sample of a diverging network meets inf and NaN: its records mark them (None), and
+    # NumPy's overflow warnings would only repeat that
+    @np.errstate(over="ignore", invalid="ignore", divide="ignore")
     def _sample(self, trainer, iteration: int) -> None:
         named = trainer.net.named_params()
         held = {name: p.swap_grad(self._grads[name]) for name, p in named.items()}

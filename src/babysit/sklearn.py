@@ -34,6 +34,7 @@ from __future__ import annotations
 import inspect
 import re
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,14 @@ class _BabysitEstimator(BaseEstimator):
         params = self.get_params(deep=False)
         cfg = RunConfig.from_dict({**{k: v for k, v in params.items() if k != "verbose"},
                                    **self._fixed()})
+        idle = [f"{name}={params[name]!r}" for name, idle in (
+            ("best_weights", cfg.best_weights),
+            ("min_delta", cfg.min_delta and cfg.patience is None)) if idle]
+        if idle:   # set, but nothing here reads it: say so rather than ignore it silently
+            warnings.warn(f"{type(self).__name__}: {', '.join(idle)} does nothing here: "
+                          f"best_weights keeps the epoch of the best validation score and fit "
+                          f"takes no validation data; min_delta applies with patience",
+                          UserWarning, stacklevel=4)
         self.preprocess_ = preprocess.get(preprocess.resolve(cfg.preprocess, images=False)[0])
         if self.preprocess_ is not None:
             self.preprocess_.fit(X)

@@ -358,3 +358,15 @@ def test_a_column_constant_in_training_raises_no_alarm_for_float_noise():
     new[2, 1] = 0.2                        # a real change in a column that never varied
     with pytest.warns(ExtrapolationWarning, match="1 of 5 rows .*column 1: 1 row"):
         reg.predict(new)
+
+
+def test_settings_that_need_validation_data_are_said_to_do_nothing(sklearn_digits_600):
+    X, y = sklearn_digits_600
+    with pytest.warns(UserWarning, match=r"best_weights=True does nothing here"):
+        BabysitClassifier(best_weights=True, hidden=(8,), epochs=1).fit(X[:100], y[:100])
+    with pytest.warns(UserWarning, match=r"min_delta=0.1 does nothing here"):
+        BabysitRegressor(min_delta=0.1, hidden=(8,), epochs=1).fit(X[:100], y[:100] * 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        BabysitClassifier(patience=2, min_delta=0.01, hidden=(8,), epochs=1).fit(X[:100],
+                                                                                 y[:100])

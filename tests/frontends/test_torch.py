@@ -460,3 +460,31 @@ def test_the_lightning_callback_runs_in_a_lightning_trainer(tensors, tmp_path):
     trainer.fit(Module(), torch.utils.data.DataLoader(data, batch_size=64))
     assert callback.history.iterations == 2 * 17
     assert callback.history.monitors["layers"]["names"][0] == "net.0 Linear"
+
+
+def test_the_lightning_callback_logs_one_loss_a_step_when_batches_accumulate(tensors, tmp_path):
+    # with accumulate_grad_batches=2 every micro-batch was logged: twice the steps taken
+    pl = pytest.importorskip("lightning.pytorch")
+    from babysit.torch.lightning import BabysitCallback
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = mlp(hidden=(20,))
+
+        def forward(self, x):
+            return self.net(x)
+
+        def training_step(self, batch, batch_idx):
+            return F.cross_entropy(self(batch[0]), batch[1])
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=1e-2)
+
+    data = torch.utils.data.TensorDataset(tensors[0][:512], tensors[1][:512])
+    callback = BabysitCallback()
+    trainer = pl.Trainer(max_epochs=1, callbacks=[callback], logger=False,
+                         enable_checkpointing=False, enable_progress_bar=False,
+                         accumulate_grad_batches=2, default_root_dir=tmp_path)
+    trainer.fit(Module(), torch.utils.data.DataLoader(data, batch_size=64))
+    assert callback.sitter.steps == 4 and callback.history.iterations == 4

@@ -41,6 +41,8 @@ class _Hooks:
         self.image_shape, self.options = image_shape, options
         self.metric_names = (train_acc, val_acc)
         self.sitter: Sitter | None = None
+        self._losses: list[float] = []   # the micro-batches' losses since the last step
+        self._logged = 0                  # the steps logged
 
     @property
     def history(self):
@@ -57,9 +59,14 @@ class _Hooks:
         self.sitter.read_loss_graph(loss)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        """One record a step: with `accumulate_grad_batches` the optimizer steps once every
+        few batches, and the step's loss is the mean of theirs."""
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if isinstance(loss, torch.Tensor | float | int):
-            self.sitter.log(loss)
+            self._losses.append(float(loss))
+        if self._losses and self.sitter.steps > self._logged:
+            self.sitter.log(sum(self._losses) / len(self._losses))
+            self._losses, self._logged = [], self.sitter.steps
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
         metrics = trainer.callback_metrics

@@ -160,3 +160,34 @@ def test_a_missing_target_after_blank_lines_names_its_line(tmp_path):
     path = write(tmp_path / "t.csv", lines)
     with pytest.raises(ValueError, match=r"data row 4 \(line 7\)"):
         datasets.load(path, target="label")
+
+
+def test_lines_ending_in_a_carriage_return_alone_are_read(tmp_path):
+    # an old Mac's CSV was refused: "new-line character seen in unquoted field"
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"a,b,label\r1,2,p\r3,4,q\r5,x,p\r")
+    header, cells = formats.read_table(path)
+    assert header == ["a", "b", "label"] and cells.tolist()[1] == ["3", "4", "q"]
+    assert cells.lines.tolist() == [2, 3, 4]
+
+
+def test_dates_of_a_split_part_without_rows_are_read(tmp_path):
+    # a CSV's default split has no test part: dates not written as ISO failed on its 0 rows
+    rows = [f"{i % 9},{i % 12 + 1:02d}/{i % 28 + 1:02d}/2024,{'pq'[i % 2]}" for i in range(60)]
+    path = tmp_path / "d.csv"
+    path.write_text("a,when,label\n" + "\n".join(rows) + "\n")
+    data = datasets.load(path, target="label")
+    assert len(data.test.y) == 0 and len(data.train.y) + len(data.val.y) == 60
+
+
+@pytest.mark.parametrize("cell", ["-", "inf"])
+def test_a_regression_target_that_is_no_number_is_named_by_its_place_in_the_file(tmp_path,
+                                                                                 cell):
+    # it was named by its place in the training part ("row 120"), without a line
+    rows = [f"{i},{100 + i}" for i in range(200)]
+    rows[150] = f"150,{cell}"
+    path = tmp_path / "prices.csv"
+    path.write_text("a,price\n\n" + "\n".join(rows) + "\n")
+    with pytest.raises(ValueError, match=rf"holds '{cell}' in data row 150 \(line 153\), "
+                                         r"which is no finite number"):
+        datasets.load(path, target="price", task="regress")

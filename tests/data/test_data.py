@@ -167,6 +167,24 @@ def test_mnist_like_loading_keeps_the_standard_test_set_and_carves_val_from_trai
     assert not np.array_equal(datasets.load("mnist", seed=2).val.X, data.val.X)
 
 
+def test_mnist_like_files_of_other_shapes_or_labels_are_refused_naming_the_file(places):
+    # 4x3 images gave image_shape (3, 3) (from the square root of 12), test images of another
+    # size loaded beside them, and labels 10-12 were taken against ten class names
+    rng = np.random.default_rng(0)
+    write_idx_pair(places["env"], "train", rng.integers(0, 256, (30, 4, 3)).astype(np.uint8),
+                   (np.arange(30) % 3).astype(np.uint8))
+    write_idx_pair(places["env"], "t10k", rng.integers(0, 256, (9, 4, 4)).astype(np.uint8),
+                   (np.arange(9) % 3).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"t10k-images-idx3-ubyte.* holds images of 4x4, the "
+                                         r"training images are 4x3"):
+        datasets.load("mnist")
+    write_idx_pair(places["env"], "train", rng.integers(0, 256, (30, 4, 4)).astype(np.uint8),
+                   (np.arange(30) % 3 + 10).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.* holds labels 10..12; "
+                                         r"expected 0..9"):
+        datasets.load("mnist")
+
+
 @pytest.mark.parametrize(("counts", "n", "seed"), [
     ([5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949], 10000, 0),   # MNIST's
     ([50, 3, 7], 12, 1), ([2, 2, 2, 2], 4, 5), ([400, 40, 4], 111, 123), ([9, 9, 9], 24, 2),

@@ -214,14 +214,28 @@ def _scaled_pixels(images: np.ndarray, rows=None) -> np.ndarray:
     return X
 
 
-def _read_idx_pair(images_path, labels_path) -> tuple[np.ndarray, np.ndarray]:
-    """Images (N, H, W) uint8 and labels (N,) int64 from an IDX pair."""
+def _read_idx_pair(images_path, labels_path, class_names) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, H, W) uint8 and labels (N,) int64 from an IDX pair, each label one of the
+    indices of `class_names`."""
     images = formats.read_idx(images_path)
     labels = formats.read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"{images_path} and {labels_path} do not pair up: images of shape "
                          f"{images.shape} (expected (N, H, W)), labels of shape {labels.shape}")
-    return images, labels.astype(np.int64)
+    return images, _class_indices(labels, class_names, labels_path)
+
+
+def _class_indices(labels: np.ndarray, class_names, path) -> np.ndarray:
+    """A built-in dataset's labels (N,) as int64, refused (naming `path`) when one is not an
+    index of `class_names`: a file of another dataset, or a damaged one."""
+    labels = labels.astype(np.int64)
+    if labels.size and not 0 <= labels.min() <= labels.max() < len(class_names):
+        raise ValueError(f"{path} holds labels {labels.min()}..{labels.max()}; expected "
+                         f"0..{len(class_names) - 1}, one for each of its {len(class_names)} "
+                         f"classes")
+    return labels
+
+
 
 
 def _held_out_splits(images: np.ndarray, labels: np.ndarray, n_val: int, seed: int,
@@ -237,15 +251,19 @@ def _held_out_splits(images: np.ndarray, labels: np.ndarray, n_val: int, seed: i
 def _load_idx_dataset(name: str, class_names, seed: int, val_size: int | None) -> Dataset:
     files = sources.files(name)
     images, labels = _read_idx_pair(files["train-images-idx3-ubyte"],
-                                    files["train-labels-idx1-ubyte"])
+                                    files["train-labels-idx1-ubyte"], class_names)
+    image_shape = tuple(int(n) for n in images.shape[1:])
     train, val = _held_out_splits(images, labels, val_size or len(labels) // 6, seed,
                                   class_names)
     del images
-    images, labels = _read_idx_pair(files["t10k-images-idx3-ubyte"],
-                                    files["t10k-labels-idx1-ubyte"])
-    test = Split(_scaled_pixels(images), labels)
-    side = int(round(np.sqrt(train.X.shape[1])))
-    return Dataset(name, train, val, test, image_shape=(side, side), class_names=class_names)
+    test_images, labels = _read_idx_pair(files["t10k-images-idx3-ubyte"],
+                                         files["t10k-labels-idx1-ubyte"], class_names)
+    if test_images.shape[1:] != image_shape:
+        raise ValueError(f"{files['t10k-images-idx3-ubyte']} holds images of "
+                         f"{'x'.join(map(str, test_images.shape[1:]))}, the training images "
+                         f"are {'x'.join(map(str, image_shape))}")
+    test = Split(_scaled_pixels(test_images), labels)
+    return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
 
 
 def _load_mnist(seed: int = 0, val_size: int | None = None) -> Dataset:
@@ -265,14 +283,15 @@ def _load_cifar10(seed: int = 0, val_size: int | None = None) -> Dataset:
     50k held out (by default a tenth: 45k/5k/10k). X (N, 3072) float32 in [0, 1], each row
     a 32x32x3 image in (H, W, C) order."""
     files = sources.files("cifar10")
-    images, labels = formats.read_cifar_binary([files[f"data_batch_{i}.bin"]
-                                                for i in range(1, 6)])
-    labels = labels.astype(np.int64)
+    batches = [files[f"data_batch_{i}.bin"] for i in range(1, 6)]
+    images, labels = formats.read_cifar_binary(batches)
+    labels = _class_indices(labels, _CIFAR10_CLASSES, ", ".join(map(str, batches)))
     train, val = _held_out_splits(images, labels, val_size or len(labels) // 10, seed,
                                   _CIFAR10_CLASSES)
     del images
     images, labels = formats.read_cifar_binary([files["test_batch.bin"]])
-    test = Split(_scaled_pixels(images), labels.astype(np.int64))
+    test = Split(_scaled_pixels(images),
+                 _class_indices(labels, _CIFAR10_CLASSES, files["test_batch.bin"]))
     return Dataset("cifar10", train, val, test, image_shape=formats.CIFAR_IMAGE_SHAPE,
                    class_names=_CIFAR10_CLASSES)
 
@@ -372,7 +391,8 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
     features = [j for j, name in enumerate(header) if name != target and name not in drop]
     if not features:
         raise ValueError(f"{path} has no feature column left besides the target {target!r}")
-    labels = _targets(cells[:, header.index(target)], target, path)
+    column = cells[:, header.index(target)]
+    labels = _targets(column, target, path)
     if task is None:
         task, reason = tabular.decide_task(labels)
     elif task in tabular.TASKS:
@@ -380,6 +400,8 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
     else:
         raise ValueError(f"task must be one of {', '.join(tabular.TASKS)} or None, got {task!r}")
     classify = task == "classify"
+    if not classify:   # before the split: a bad cell is named by its place in the file
+        _quantities(labels, getattr(column, "lines", None), target, path)
     if classify and len(np.unique(labels)) < 2:
         raise ValueError(f"{path.name}: the target {target!r} holds a single class "
                          f"({str(labels[0])!r}); a classifier needs examples of at least two")
@@ -421,6 +443,24 @@ def _targets(cells: np.ndarray, target: str, path) -> np.ndarray:
         raise ValueError(f"{path}: the target {target!r} is missing in "
                          f"{tabular.row_text(i, line)}; fill it in or delete that row")
     return labels
+
+
+def _quantities(labels: np.ndarray, lines, target: str, path) -> None:
+    """Refuse a regression target (N,) str whose cells are not all finite numbers, naming
+    the first bad one's data row and line (`lines`, the file's, when known)."""
+    numbers = tabular.as_numbers(labels, np.zeros(len(labels), dtype=bool))
+    if numbers is None:   # the error path: find the first cell that is no number
+        i = next(i for i, v in enumerate(labels)
+                 if tabular.as_numbers(np.array([v]), np.zeros(1, bool)) is None)
+    elif not np.isfinite(numbers).all():
+        i = int((~np.isfinite(numbers)).argmax())
+    else:
+        return
+    line = None if lines is None else int(lines[i])
+    raise ValueError(f"{path}: the target {target!r} holds {str(labels[i])!r} in "
+                     f"{tabular.row_text(i, line)}, which is no finite number; a quantity "
+                     f"needs one in every row (fix or delete that row; a column of names is "
+                     f"trained with --task classify)")
 
 
 def _other_file(file, header, target: str, features, table, target_encoder, notes) -> Split:

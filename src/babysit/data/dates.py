@@ -68,6 +68,8 @@ def read(cells: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarray:
     cells = np.char.strip(np.asarray(cells, dtype=str))
     out = np.full(len(cells), np.nan)
     present = np.flatnonzero(~missing)
+    if not present.size:   # no rows (an empty part of a split), or every cell missing
+        return out
     days = _days(cells[present], fmt)
     if days is None:                  # find the cell to name (the error path only)
         i = next(i for i in present if _days(cells[i:i + 1], fmt) is None)

@@ -249,8 +249,9 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], list[int], str]:
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text ({err.reason}); save it as CSV UTF-8"
                          ) from None
-    separator = _separator(path, text.partition("\n")[0])
-    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    # lines end in \n, \r\n or, as old Macs wrote them, \r alone
+    separator = _separator(path, re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     rows, lines, end = [], [], 0            # end: the last line of the row read before
     try:
         for row in reader:

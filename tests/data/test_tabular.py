@@ -344,3 +344,11 @@ def test_a_category_only_in_validation_or_test_rows_is_noted(tmp_path):
                          fractions=(0.6, 0.2, 0.2))
     assert "Torgersen" not in data.table.categories_[0]
     assert any("'island': 1 of" in note and "'Torgersen'" in note for note in data.notes)
+
+
+def test_classes_learned_as_text_match_another_parts_numbers_as_text():
+    # ratings 1-5 with a word among them: the training rows' classes are text, a validation
+    # part of numbers alone was read as numbers and matched none ("target '3' is not one of")
+    encoder = tabular.TargetEncoder("classify").fit(np.array(["1", "2", "unknown", "3"]))
+    assert encoder.classes_ == ["1", "2", "3", "unknown"]
+    assert encoder.transform(np.array(["3", " 1", "unknown"])).tolist() == [2, 0, 3]

@@ -546,7 +546,9 @@ class TargetEncoder:
                              f"{values.shape}")
         if self.task == "regress":
             return ((self._numbers(values) - self.mean_) / self.scale_).astype(np.float32)
-        labels = self._labels(values)
+        # classes learned as text (a word among numbers) are matched as text: the rows of
+        # another part, all numbers, would otherwise be read as numbers and match none
+        labels = self._labels(values) if self.numeric_ else np.char.strip(values.astype(str))
         classes = np.array(self.classes_, dtype=np.float64 if self.numeric_ else str)
         if self.numeric_ and labels.dtype.kind == "U":
             raise ValueError(f"the targets hold text ({labels[0]!r}), the classes are numbers")

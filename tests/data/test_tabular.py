@@ -352,3 +352,14 @@ def test_classes_learned_as_text_match_another_parts_numbers_as_text():
     encoder = tabular.TargetEncoder("classify").fit(np.array(["1", "2", "unknown", "3"]))
     assert encoder.classes_ == ["1", "2", "3", "unknown"]
     assert encoder.transform(np.array(["3", " 1", "unknown"])).tolist() == [2, 0, 3]
+
+
+def test_an_unnamed_column_of_distinct_whole_numbers_is_left_out_as_an_index():
+    # df.sample(...).to_csv(): the index, shuffled, is no run of row numbers; kept, it was a
+    # feature (and may leak the target, when rows were written in the order of their class)
+    rng = np.random.default_rng(0)
+    index = rng.permutation(1000)[:200].astype(str)
+    table = np.column_stack([index, rng.normal(size=200).round(3).astype(str)])
+    encoder = tabular.TableEncoder().fit(table, ["", "a"])
+    assert encoder.kinds_ == ["left out", "numeric"]
+    assert any("the index a data frame was written with" in line for line in encoder.describe())

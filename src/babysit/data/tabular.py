@@ -462,8 +462,8 @@ def _refusal(refused: dict[str, str]) -> str:
 def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | None:
     """Why a numeric training column is an identifier, or None: whole numbers, a different
     one in every row (more than 10), and either named like one (id, ID, customer_id, key,
-    index) or running like row numbers (from below the row count, filling at least half of
-    their span)."""
+    index), unnamed (a data frame's index, which a sample of rows has shuffled), or running
+    like row numbers (from below the row count, filling at least half of their span)."""
     values = numbers[~missing]
     if len(values) <= 10 or first_fractional(values) is not None:
         return None
@@ -473,6 +473,8 @@ def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | No
     low, high = distinct[0], distinct[-1]
     if _ID_NAME.search(name):
         return "named like an identifier, whole numbers, one per row"
+    if not name.strip() or name.startswith("Unnamed:"):   # pandas' to_csv, R's write.csv
+        return "unnamed, whole numbers, one per row: the index a data frame was written with"
     if low < len(values) and high - low + 1 <= 2 * len(values):
         return (f"whole numbers {low:g} to {high:g}, a different one in each of the "
                 f"{len(values)} training rows, like row numbers")

@@ -287,6 +287,8 @@ def _no_signal(e, open_):
     if any(s in open_ for s in ("dead_start", "saturated_start", "gradient_vanishes",
                                 "loss_exploded", "loss_rose", "weights_shrank")):
         return None
+    if "dead_grew" in open_ and open_["dead_grew"].severity == "error":
+        return None  # most of a layer died while training (too high a rate): it is broken
     if (e.input_mean or 0) > OFF_CENTRE or (e.input_scale or 1) > SCALE_HIGH \
             or (e.input_scale or 1) < SCALE_LOW:
         return None  # unscaled inputs explain a network that learns nothing

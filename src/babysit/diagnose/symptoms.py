@@ -169,7 +169,8 @@ def _loss(e: Evidence) -> dict[str, Symptom]:
         out["loss_rose"] = Symptom("warning", f"the loss rose from {c.start:.4g} to {c.end:.4g} "
                                               f"over {c.n} iterations")
     elif c.drop < FLAT_DECREASE * c.start:
-        out["loss_flat"] = Symptom("warning", f"the loss only went from {c.start:.4g} to "
+        went = "went up" if c.end > c.start else "only went"   # up, though below a blow-up
+        out["loss_flat"] = Symptom("warning", f"the loss {went} from {c.start:.4g} to "
                                               f"{c.end:.4g} in {c.n} iterations")
     elif c.progress < LINEAR_PROGRESS and c.end > SLOW_END * c.start:
         out["loss_slow"] = Symptom(
@@ -201,7 +202,10 @@ def _initial_loss(e: Evidence) -> dict[str, Symptom]:
     ratio = e.data_loss_first / e.chance_loss
     loss = ((e.setup or {}).get("loss") or {}).get("name")
     regress = not e.n_classes and loss in ("mse", "mae")
-    if CHANCE_LOW <= ratio <= (CHANCE_HIGH_REGRESS if regress else CHANCE_HIGH):
+    # a regression's first loss below that of outputs at 0 is a random network whose outputs
+    # happen to follow the targets a little: nothing smaller weights would mend
+    if (regress or ratio >= CHANCE_LOW) and \
+            ratio <= (CHANCE_HIGH_REGRESS if regress else CHANCE_HIGH):
         return {}
     of = (f" (the {loss.upper()} of outputs at 0)" if regress else
           f" of {e.n_classes} classes" if e.n_classes else "")
@@ -279,8 +283,7 @@ def _units(e: Evidence) -> dict[str, Symptom]:
                               for n, v in layers.items())
             # units that saturated during training in a network that fits its training set
             # are confident features, a note (as dead units that grew there)
-            fits = (name == "saturated_grew" and e.train_acc is not None
-                    and e.train_acc >= UNDERFIT_ACC)
+            fits = name == "saturated_grew" and _fits(e)   # a regression's too (R^2)
             out[name] = Symptom("warning" if worst >= SATURATED_WARNING and not fits else "info",
                                 f"tanh/sigmoid outputs in the flat tails (gradient under 2% of "
                                 f"its peak): {shown}")

@@ -385,7 +385,12 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
                 and e.majority_share > 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN:
             onto_majority = (e.predicted_class == e.majority_class
                              and (e.predicted_share or 0.0) >= COLLAPSE_SHARE)
-            if e.val_acc <= e.val_majority_share + IMBALANCE_MARGIN or onto_majority:
+            # a network that learnt its training labels by heart and answers no better than
+            # the majority on new rows has memorized noise (val_at_chance), whatever the
+            # shares: unless it answers the majority class, no imbalance is shown
+            memorized = "val_at_chance" in out
+            if (e.val_acc <= e.val_majority_share + IMBALANCE_MARGIN and not memorized) \
+                    or onto_majority:
                 out["majority_accuracy"] = Symptom(
                     "warning", f"validation accuracy {e.val_acc:.3f}, against "
                                f"{e.val_majority_share:.3f} for always answering class "

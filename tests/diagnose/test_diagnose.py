@@ -567,3 +567,15 @@ def test_labels_learnt_by_heart_on_a_set_with_a_larger_class_are_memorizing_nois
     history, acc = _standardized_fit(X, y, [64, 64], bs.optim.Adam(1e-3), epochs=200)
     top = diagnose(history)[0]
     assert acc < 0.5 and top.cause == "memorizing_noise"
+
+
+def test_tiny_updates_of_a_run_that_converged_are_a_note_not_a_low_rate():
+    # wine to validation 1.000, 500 epochs: the median update ratio falls below 1e-5 as the
+    # gradient vanishes, and "learning rate may be too low" was a warning
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    history, acc = _standardized_fit(X, y, [128, 128], bs.optim.Momentum(1e-2), epochs=500)
+    ratio = next(f for f in diagnose(history) if "update ratio" in f.what or
+                 f.cause == "lr_too_low")
+    assert acc > 0.95 and ratio.severity == "info" and "it converged" in ratio.evidence

@@ -136,3 +136,27 @@ def test_log_refuses_what_is_no_loss():
         with pytest.raises(ValueError, match="log: loss must be the step's loss"):
             sitter.log(bad)
     sitter.close()
+
+
+def test_a_deep_copy_of_the_watched_model_shares_the_sitter_and_is_not_watched():
+    # an EMA or SWA copy made while watching carried a copy of the sitter, its optimizer and
+    # History in its hooks, which stayed after close()
+    import copy
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sitter = watch(model, opt)
+    inputs, y = next(batches("x"))
+    opt.zero_grad()
+    loss = F.cross_entropy(model(*inputs), y)
+    loss.backward()
+    opt.step()
+    sitter.log(loss)
+    rows = sitter._rows_first_epoch
+    twin = copy.deepcopy(model)
+    hooks = list(twin._forward_pre_hooks.values()) + list(twin._forward_hooks.values())
+    assert hooks and all(h.__self__ is sitter for h in hooks)
+    twin(*inputs).sum().backward()                     # a forward the sitter must not count
+    assert sitter._rows_first_epoch == rows and sitter.history.loss == [loss.item()]
+    sitter.close()

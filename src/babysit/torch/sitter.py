@@ -349,6 +349,14 @@ class Sitter:
             handle.remove()
         self._hooks, self._step_hooks = [], []
 
+    def __deepcopy__(self, memo) -> Sitter:
+        """Itself: a deep copy of the watched model (an EMA or SWA copy, a checkpoint's)
+        copies the hooks on it, and each would otherwise carry a copy of this sitter, its
+        optimizer and its History. The copy's hooks, sharing this sitter, see that their
+        module is not the watched model and do nothing."""
+        memo[id(self)] = self
+        return self
+
     def __enter__(self) -> Sitter:
         return self
 
@@ -375,6 +383,8 @@ class Sitter:
         follows, training runs in eval mode and the run starts from it (`_before_step`). A
         forward without gradients in training mode is an evaluation that dropout and
         BatchNorm's batch statistics change: it is counted."""
+        if module is not self.model:
+            return  # a copy of the watched model (`__deepcopy__`)
         if not (args and isinstance(args[0], torch.Tensor)):
             return
         if not torch.is_grad_enabled():
@@ -469,6 +479,8 @@ class Sitter:
         """After every training forward of the first epoch: hook the output's gradient, which
         names each row's target class (`labels_from_gradient`) when the loss is a
         cross-entropy; the loss, and so whether the labels are kept, is known at `log`."""
+        if module is not self.model:
+            return  # a copy of the watched model (`__deepcopy__`)
         if isinstance(output, torch.Tensor) and output.requires_grad and output.ndim in (1, 2):
             output.register_hook(self._read_labels)
 
@@ -502,6 +514,8 @@ class Sitter:
 
     @_watching
     def _unhook_outputs(self, module, args, output) -> None:
+        if module is not self.model:
+            return  # a copy of the watched model (`__deepcopy__`)
         if not (torch.is_grad_enabled() and (module.training or self._eval_training)):
             return  # an evaluation between the steps: the training forward is still to come
         for handle in self._step_hooks:

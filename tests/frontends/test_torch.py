@@ -434,9 +434,10 @@ def test_without_lightning_the_callback_import_says_what_to_install():
         from babysit.torch.lightning import BabysitCallback  # noqa: F401
 
 
-def test_the_lightning_callback_runs_in_a_lightning_trainer(tensors, tmp_path):
-    pl = pytest.importorskip("lightning.pytorch")
-    from babysit.torch.lightning import BabysitCallback
+def fit_in_lightning(pl, callback, X, y, tmp_path, optimizer, **options):
+    """A 64-20-10 LightningModule (its `training_step` calls `self(x)`) trained by a Lightning
+    Trainer with `callback` on (X, y) in batches of 64, `optimizer(parameters)` its
+    optimizer, `options` the Trainer's (max_epochs, accumulate_grad_batches, ...)."""
 
     class Module(pl.LightningModule):
         def __init__(self):
@@ -450,14 +451,21 @@ def test_the_lightning_callback_runs_in_a_lightning_trainer(tensors, tmp_path):
             return F.cross_entropy(self(batch[0]), batch[1])
 
         def configure_optimizers(self):
-            return torch.optim.Adam(self.parameters(), lr=1e-3)
+            return optimizer(self.parameters())
 
-    data = torch.utils.data.TensorDataset(tensors[0], tensors[1])
-    callback = BabysitCallback(image_shape=(8, 8))
-    trainer = pl.Trainer(max_epochs=2, callbacks=[callback], logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         default_root_dir=tmp_path)
+    trainer = pl.Trainer(callbacks=[callback], logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, default_root_dir=tmp_path, **options)
+    data = torch.utils.data.TensorDataset(X, y)
     trainer.fit(Module(), torch.utils.data.DataLoader(data, batch_size=64))
+
+
+def test_the_lightning_callback_runs_in_a_lightning_trainer(tensors, tmp_path):
+    pl = pytest.importorskip("lightning.pytorch")
+    from babysit.torch.lightning import BabysitCallback
+
+    callback = BabysitCallback(image_shape=(8, 8))
+    fit_in_lightning(pl, callback, tensors[0], tensors[1], tmp_path,
+                     lambda params: torch.optim.Adam(params, lr=1e-3), max_epochs=2)
     assert callback.history.iterations == 2 * 17
     assert callback.history.monitors["layers"]["names"][0] == "net.0 Linear"
 
@@ -467,24 +475,8 @@ def test_the_lightning_callback_logs_one_loss_a_step_when_batches_accumulate(ten
     pl = pytest.importorskip("lightning.pytorch")
     from babysit.torch.lightning import BabysitCallback
 
-    class Module(pl.LightningModule):
-        def __init__(self):
-            super().__init__()
-            self.net = mlp(hidden=(20,))
-
-        def forward(self, x):
-            return self.net(x)
-
-        def training_step(self, batch, batch_idx):
-            return F.cross_entropy(self(batch[0]), batch[1])
-
-        def configure_optimizers(self):
-            return torch.optim.SGD(self.parameters(), lr=1e-2)
-
-    data = torch.utils.data.TensorDataset(tensors[0][:512], tensors[1][:512])
     callback = BabysitCallback()
-    trainer = pl.Trainer(max_epochs=1, callbacks=[callback], logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         accumulate_grad_batches=2, default_root_dir=tmp_path)
-    trainer.fit(Module(), torch.utils.data.DataLoader(data, batch_size=64))
+    fit_in_lightning(pl, callback, tensors[0][:512], tensors[1][:512], tmp_path,
+                     lambda params: torch.optim.SGD(params, lr=1e-2), max_epochs=1,
+                     accumulate_grad_batches=2)
     assert callback.sitter.steps == 4 and callback.history.iterations == 4

@@ -236,8 +236,6 @@ def _class_indices(labels: np.ndarray, class_names, path) -> np.ndarray:
     return labels
 
 
-
-
 def _held_out_splits(images: np.ndarray, labels: np.ndarray, n_val: int, seed: int,
                      class_names) -> tuple[Split, Split]:
     """(train, val) from raw uint8 images and their labels: `holdout`'s stratified, seeded
@@ -401,7 +399,7 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
         raise ValueError(f"task must be one of {', '.join(tabular.TASKS)} or None, got {task!r}")
     classify = task == "classify"
     if not classify:   # before the split: a bad cell is named by its place in the file
-        _quantities(labels, getattr(column, "lines", None), target, path)
+        _quantities(labels, column, target, path)
     if classify and len(np.unique(labels)) < 2:
         raise ValueError(f"{path.name}: the target {target!r} holds a single class "
                          f"({str(labels[0])!r}); a classifier needs examples of at least two")
@@ -439,26 +437,30 @@ def _targets(cells: np.ndarray, target: str, path) -> np.ndarray:
     missing = tabular.missing_cells(labels)
     if missing.any():
         i = int(missing.argmax())
-        line = None if getattr(cells, "lines", None) is None else int(cells.lines[i])
-        raise ValueError(f"{path}: the target {target!r} is missing in "
-                         f"{tabular.row_text(i, line)}; fill it in or delete that row")
+        raise ValueError(f"{path}: the target {target!r} is missing in {_place(cells, i)}; "
+                         f"fill it in or delete that row")
     return labels
 
 
-def _quantities(labels: np.ndarray, lines, target: str, path) -> None:
-    """Refuse a regression target (N,) str whose cells are not all finite numbers, naming
-    the first bad one's data row and line (`lines`, the file's, when known)."""
+def _place(column: np.ndarray, i: int) -> str:
+    """Where row i of a file's `column` (N,) sits: its data row, and its line when the
+    column is a file's `formats.Cells`, which carry them."""
+    lines = getattr(column, "lines", None)
+    return tabular.row_text(i, None if lines is None else int(lines[i]))
+
+
+def _quantities(labels: np.ndarray, column: np.ndarray, target: str, path) -> None:
+    """Refuse a regression target (N,) str (read from the file's `column`) whose cells are
+    not all finite numbers, naming the first bad one's data row and line."""
     numbers = tabular.as_numbers(labels, np.zeros(len(labels), dtype=bool))
-    if numbers is None:   # the error path: find the first cell that is no number
-        i = next(i for i, v in enumerate(labels)
-                 if tabular.as_numbers(np.array([v]), np.zeros(1, bool)) is None)
+    if numbers is None:
+        i = tabular.first_not_number(labels)
     elif not np.isfinite(numbers).all():
         i = int((~np.isfinite(numbers)).argmax())
     else:
         return
-    line = None if lines is None else int(lines[i])
     raise ValueError(f"{path}: the target {target!r} holds {str(labels[i])!r} in "
-                     f"{tabular.row_text(i, line)}, which is no finite number; a quantity "
+                     f"{_place(column, i)}, which is no finite number; a quantity "
                      f"needs one in every row (fix or delete that row; a column of names is "
                      f"trained with --task classify)")
 

@@ -52,8 +52,8 @@ from babysit.data.arrays import class_labels, first_fractional
 from babysit.validation import refuse_mixed_labels
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "UnseenCategoryWarning", "missing_cells", "as_numbers",
-           "row_text", "decide_task", "TableEncoder", "TargetEncoder", "to_checkpoint",
-           "from_checkpoint"]
+           "first_not_number", "row_text", "decide_task", "TableEncoder", "TargetEncoder",
+           "to_checkpoint", "from_checkpoint"]
 
 MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
@@ -86,6 +86,14 @@ def as_numbers(cells: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
         return np.where(missing, "nan", np.char.strip(cells)).astype(np.float64)
     except ValueError:
         return None
+
+
+def first_not_number(cells: np.ndarray, missing: np.ndarray | None = None) -> int:
+    """The index of the first present cell of `cells` (N,) that is no number, once
+    `as_numbers` has said that some is: cell by cell, as only an error path may."""
+    return next(i for i, cell in enumerate(cells)
+                if not (missing is not None and missing[i])
+                and as_numbers(np.array([cell]), np.zeros(1, bool)) is None)
 
 
 def row_text(i: int, line: int | None = None) -> str:
@@ -304,8 +312,7 @@ class TableEncoder:
         name = self.columns_[j]
         numbers = as_numbers(cells, missing)
         if numbers is None:
-            i = next(i for i, cell in enumerate(cells)
-                     if not missing[i] and as_numbers(np.array([cell]), np.zeros(1, bool)) is None)
+            i = first_not_number(cells, missing)
             raise _stray_text(name, _place(places, i), cells[i])
         why = _not_finite(numbers, missing, places)
         if why:
@@ -614,8 +621,7 @@ class TargetEncoder:
         if values.dtype.kind in "US":
             numbers = as_numbers(values, np.zeros(len(values), dtype=bool))
             if numbers is None:
-                i = next(i for i, v in enumerate(values)
-                         if as_numbers(np.array([v]), np.zeros(1, bool)) is None)
+                i = first_not_number(values)
                 raise ValueError(f"regression needs numeric targets, got {str(values[i])!r} "
                                  f"at row {i}; a column of names is trained with --task "
                                  f"classify")

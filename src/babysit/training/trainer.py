@@ -301,9 +301,11 @@ class Trainer:
         """Refuse, before any step, `n` training rows that the batch size would cut into a
         last batch smaller than a layer allows (`Layer.min_batch`) where `batch_bounds`
         cannot even it out by taking rows from the batch before."""
-        short, fewest = n % self.batch_size or self.batch_size, self._min_batch
-        if min(n, short) >= fewest or (n > self.batch_size
-                                       and self.batch_size - (fewest - short) >= fewest):
+        fewest = self._min_batch
+        if fewest == 1:
+            return
+        smallest = min(stop - start for start, stop in batch_bounds(n, self.batch_size, fewest))
+        if smallest >= fewest:
             return
         layer = next(type(m).__name__ for _, m in self.net.named_modules()
                      if m.min_batch == fewest)
@@ -311,7 +313,7 @@ class Trainer:
         if n < fewest:
             raise ValueError(f"{needs}; got {n} training row(s)")
         raise ValueError(f"{needs}; {n} rows in batches of {self.batch_size} leave a batch of "
-                         f"{short}: use a batch_size of at least {2 * fewest - 1}")
+                         f"{smallest}: use a batch_size of at least {2 * fewest - 1}")
 
     def _end_epoch(self, train_eval, val, bar) -> None:
         h = self.history

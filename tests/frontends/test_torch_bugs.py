@@ -52,15 +52,23 @@ def test_an_optimizer_over_another_models_parameters_is_refused():
 # -- what the sitter records -----------------------------------------------------------------
 
 def _steps(model, opt, criterion=F.cross_entropy, n=3, backward=True, as_float=False,
-           **options):
+           no_grad_forward=False, after_backward=None, **options):
+    """`n` watched steps on one batch of 64 random rows; `no_grad_forward`: the forward under
+    torch.no_grad(), the loss then made to require gradients; `after_backward(model)` runs
+    between backward and step (a clipping)."""
     g = torch.Generator().manual_seed(0)
     X, y = torch.randn(64, 8, generator=g), torch.randint(0, 4, (64,), generator=g)
     sitter = watch(model, opt, every=1, **options)
     for _ in range(n):
         opt.zero_grad()
-        loss = criterion(model(X), y)
+        with torch.set_grad_enabled(not no_grad_forward):
+            loss = criterion(model(X), y)
+        if no_grad_forward:
+            loss.requires_grad_(True)
         if backward:
             loss.backward()
+        if after_backward is not None:
+            after_backward(model)
         opt.step()
         sitter.log(loss.item() if as_float else loss)
     sitter.end_epoch()
@@ -155,6 +163,75 @@ def test_a_loop_without_backward_counts_steps_without_gradient():
     assert sitter.history.diagnose()[0].cause == "no_gradient"
 
 
+def test_a_forward_under_no_grad_is_named_not_a_missing_backward():
+    """The training step copied from evaluation code, under torch.no_grad(), and the error
+    backward() raises "fixed" with loss.requires_grad_(): backward runs, nothing reaches the
+    weights, and no training forward is seen."""
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    sitter, _ = _steps(model, torch.optim.SGD(model.parameters(), lr=0.1),
+                       no_grad_forward=True)
+    rec = sitter.history.monitors["torch"]
+    assert rec["no_grad_forwards"] == 3 and rec["no_grad_steps"] == 3
+    top = sitter.history.diagnose()[0]
+    assert top.cause == "no_gradient" and "ran under torch.no_grad()" in top.evidence
+    assert "never called" not in top.evidence
+    assert "ran without gradients" in rec["unmeasured"][0]
+
+
+def test_batchnorm_on_batches_of_two_rows_is_named():
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(600, 8, generator=g)
+    y = (X[:, 0] + X[:, 1] > 0).long() + (X[:, 2] > 1).long()
+    def fit(batch):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 3))
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        sitter = watch(model, opt)
+        for _ in range(4):
+            for at in range(0, 600, batch):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(X[at:at + batch]), y[at:at + batch])
+                loss.backward()
+                opt.step()
+                sitter.log(loss)
+            model.eval()
+            with torch.no_grad():
+                acc = (model(X).argmax(1) == y).float().mean().item()
+            model.train()
+            sitter.end_epoch(train_acc=acc, val_acc=acc)
+        return {f.cause: f for f in sitter.history.diagnose()}
+    found = fit(2)
+    assert "batchnorm_small_batch" in found
+    assert "BatchNorm layers 1 normalize" in found["batchnorm_small_batch"].evidence
+    assert "batchnorm_small_batch" not in fit(32)
+
+
+@pytest.mark.parametrize("given_loss_fn", [False, True])
+def test_raw_regression_targets_that_blow_up_are_named_before_the_rate(given_loss_fn):
+    """Targets of size 150 under MSE: the first loss is their mean square, the run diverges;
+    the cause is their scale, known from the targets the loss module was given, or else from
+    the first loss on unit-scale inputs."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 8, generator=g)
+    y = X @ torch.randn(8, generator=g) * 50 + 20
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.MSELoss()
+    sitter = watch(model, opt, **({"loss_fn": loss_fn} if given_loss_fn else {}))
+    for _ in range(3):
+        for at in range(0, 512, 32):
+            opt.zero_grad()
+            loss = loss_fn(model(X[at:at + 32])[:, 0], y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    top = sitter.history.diagnose()[0]
+    assert top.cause == "unscaled_targets" and top.severity == "error"
+    assert ("std 161" in top.evidence) == given_loss_fn
+
+
 def test_gradients_that_come_back_zero_are_no_missing_backward():
     """A ReLU output clipped by the loss to [1e-7, 1 - 1e-7] (Keras' binary cross-entropy)
     sends back zeros: backward ran, so the loop is not told it never calls it, and rows whose
@@ -194,6 +271,42 @@ def test_soft_targets_have_no_class_counts_even_when_a_constant_output_names_one
     assert sitter.history.diagnose()[0].cause == "softmax_one_output"
 
 
+def test_a_gradient_clipped_entry_by_entry_is_clipping_not_gradients_carried_over():
+    """clip_grad_value_ turns the gradient (each entry capped), so the step's gradient is no
+    scaled copy of backward's; but no entry grows or changes sign, as a gradient carried over
+    from earlier steps makes them do."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    sitter, _ = _steps(model, torch.optim.SGD(model.parameters(), lr=0.1), n=5,
+                       after_backward=lambda m: nn.utils.clip_grad_value_(m.parameters(), 1e-6))
+    rec = sitter.history.monitors["torch"]
+    assert rec["carried_steps"] == 0 and rec["kept_steps"] == rec["checked_steps"] == 5
+    assert max(rec["grad_kept"]) < 1e-3     # the share of backward's gradient step() used
+
+
+def test_a_sigmoid_fed_to_bce_with_logits_is_an_activation_on_the_logits():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+    criterion = nn.BCEWithLogitsLoss()
+
+    def loss(out, y):
+        return criterion(out[:, 0], (y % 2).float())
+
+    sitter, _ = _steps(model, torch.optim.Adam(model.parameters()), loss, n=3)
+    setup = sitter.history.meta["setup"]
+    assert (setup["output"]["activation"], setup["loss"]["name"]) == ("sigmoid",
+                                                                      "bce_with_logits")
+    found = {f.cause: f for f in sitter.history.diagnose()}
+    assert "BCEWithLogitsLoss" in found["logit_activation"].evidence
+
+
+def test_probabilities_fed_to_nll_loss_are_the_wrong_loss():
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4), nn.Softmax(dim=1))
+    sitter, _ = _steps(model, torch.optim.Adam(model.parameters()), F.nll_loss)
+    found = sitter.history.diagnose()
+    assert found[0].cause == "wrong_loss" and found[0].severity == "error"
+    assert "fed probabilities (a softmax)" in found[0].evidence
+
+
 # -- the benchmark's fast subset ---------------------------------------------------------------
 
 MINE = {"gradients_not_zeroed", "no_gradient", "no_optimizer_step", "eval_mode_training",
@@ -231,3 +344,33 @@ def test_a_rate_that_collapses_early_is_named_but_a_warm_up_from_zero_is_not():
     warm_then_cosine = [0.1 * min(1.0, i / 20) * (1 + math.cos(math.pi * i / 200)) / 2
                         for i in steps]
     assert "lr_decayed_too_fast" not in causes(warm_then_cosine)
+
+
+def _causes(rates, per_epoch=10):
+    import babysit as bs
+
+    history = bs.History(iters_per_epoch=per_epoch)
+    for i, lr in enumerate(rates):
+        history.record_step(2.3 * 0.995 ** i, 0.0, lr)
+    return {f.cause for f in history.diagnose()}
+
+
+def test_milestones_meant_for_epochs_reached_in_the_first_steps_are_named():
+    # MultiStepLR(milestones=[30, 60], gamma=0.1) stepped every batch, 1,000 steps
+    per_batch = [0.05 * 0.1 ** ((i >= 30) + (i >= 60)) for i in range(1000)]
+    assert "lr_decayed_too_fast" in _causes(per_batch)
+    # the same stepped per epoch (10 steps each, 100 epochs): cut at 30% and 60%
+    per_epoch = [0.05 * 0.1 ** ((i >= 300) + (i >= 600)) for i in range(1000)]
+    assert "lr_decayed_too_fast" not in _causes(per_epoch)
+    # cosine to nearly 0 within the first tenth, then restarted (SGDR): raised again
+    restarts = [0.05 * (1 + math.cos(math.pi * (i % 100) / 100)) / 2 + 1e-7 for i in range(1000)]
+    assert "lr_decayed_too_fast" not in _causes(restarts)
+
+
+def test_a_rate_of_zero_for_the_whole_first_epoch_is_named():
+    # LambdaLR(lambda s: min(1, s / 500)) stepped per epoch: 0, then 1/500, 2/500, ...
+    per_epoch = [0.05 * min(1.0, (i // 10) / 500) for i in range(200)]
+    assert "lr_zero_at_start" in _causes(per_epoch)
+    # the same warm-up stepped every batch starts at 0 for one step only
+    per_batch = [0.05 * min(1.0, i / 500) for i in range(200)]
+    assert "lr_zero_at_start" not in _causes(per_batch)

@@ -1,6 +1,8 @@
-"""babysit for PyTorch on models and loops its hooks cannot read: watching stops, says why in
-`unmeasured`, and the caller's training goes on exactly as it would unwatched (a babysitter
-never raises into the loop it watches); and arguments refused where they are given."""
+"""babysit for PyTorch on models of many shapes: several inputs (positional or keyword), a
+tuple or mapping output, token ids, sparse gradients are watched; a model whose output the
+hooks cannot read stops the watching, which says why in `unmeasured`, and the caller's
+training goes on exactly as it would unwatched (a babysitter never raises into the loop it
+watches); and arguments refused where they are given."""
 
 from __future__ import annotations
 
@@ -48,16 +50,55 @@ class Bag(nn.Module):
         return self.head(self.embed(ids).mean(dim=1))
 
 
+class DictOut(nn.Module):
+    """A model whose forward returns a mapping with "logits" (as Hugging Face's models do)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body, self.head = nn.Linear(16, 32), nn.Linear(32, 4)
+
+    def forward(self, x):
+        h = torch.relu(self.body(x))
+        return {"hidden": h, "logits": self.head(h)}
+
+
+class Scores:
+    """An output object holding no tensor where the sitter looks (not a tensor, tuple or
+    mapping)."""
+
+    def __init__(self, logits):
+        self.logits = logits
+
+
+class ObjectOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+
+    def forward(self, x):
+        return Scores(self.net(x))
+
+
+def _scores(out):
+    if isinstance(out, dict):
+        return out["logits"]
+    if isinstance(out, Scores):
+        return out.logits
+    return out[0] if isinstance(out, tuple) else out
+
+
 def batches(kind, n=8):
     g = torch.Generator().manual_seed(0)
     for i in range(n):
         y = torch.randint(0, 4, (32,), generator=g)
         if kind == "ids":
-            yield (torch.randint(0, 50, (32, 5 + i % 3), generator=g),), y
+            yield (torch.randint(0, 50, (32, 5 + i % 3), generator=g),), {}, y
         elif kind == "mask":
-            yield (torch.randn(32, 16, generator=g), torch.ones(32, 16)), y
+            yield (torch.randn(32, 16, generator=g), torch.ones(32, 16)), {}, y
+        elif kind == "keywords":
+            yield (), {"x": torch.randn(32, 16, generator=g), "mask": torch.ones(32, 16)}, y
         else:
-            yield (torch.randn(32, 16, generator=g),), y
+            yield (torch.randn(32, 16, generator=g),), {}, y
 
 
 def train(make, kind, watched, epochs=2):
@@ -67,10 +108,9 @@ def train(make, kind, watched, epochs=2):
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     sitter = watch(model, opt) if watched else None
     for _ in range(epochs):
-        for inputs, y in batches(kind):
+        for args, kwargs, y in batches(kind):
             opt.zero_grad()
-            out = model(*inputs)
-            loss = F.cross_entropy(out[0] if isinstance(out, tuple) else out, y)
+            loss = F.cross_entropy(_scores(model(*args, **kwargs)), y)
             loss.backward()
             opt.step()
             if sitter is not None:
@@ -82,20 +122,50 @@ def train(make, kind, watched, epochs=2):
 
 @pytest.mark.parametrize("make, kind", [
     (TupleOut, "x"),                       # was: 'tuple' object has no attribute 'ndim'
+    (DictOut, "x"),
     (TwoInputs, "mask"),                   # was: forward() missing ... 'mask' (the probe)
+    (TwoInputs, "keywords"),               # model(x=..., mask=...)
     (lambda: Bag(sparse=False), "ids"),    # was: sizes of tensors must match (end_epoch)
     (lambda: Bag(sparse=True), "ids"),     # was: linalg_vector_norm on SparseCPU (step)
 ])
-def test_a_model_the_hooks_cannot_read_trains_as_unwatched(make, kind):
+def test_models_of_several_inputs_or_outputs_are_watched_without_changing_training(make, kind):
     plain, _ = train(make, kind, watched=False)
     weights, sitter = train(make, kind, watched=True)
     assert all(torch.equal(a, b) for a, b in zip(plain, weights, strict=True))
     history = sitter.history
+    torch_rec = history.monitors["torch"]
+    assert torch_rec["stopped_at"] is None
+    assert not any(note.startswith("the monitors stopped") for note in torch_rec["unmeasured"])
+    assert torch_rec["steps"] == 16 and len(history.monitors["layers"]["samples"]) >= 2
+    ratios = history.monitors["update_ratio"]["params"]
+    assert all(len(values) == 1 for values in ratios.values())   # steps 10: every=10
+    grad_norms = history.monitors["params"]["grad_norm"]
+    assert all(v[-1] is not None and v[-1] > 0 for v in grad_norms.values())
+    causes = {f.cause for f in history.diagnose()}
+    assert not causes & {"no_optimizer_step", "no_gradient", "gradients_not_zeroed"}
+
+
+def test_integer_inputs_are_ids_whose_scale_is_not_judged():
+    _, sitter = train(lambda: Bag(sparse=False), "ids", watched=True)
+    history = sitter.history
+    assert history.monitors["data"]["feature_mean"] == []
+    assert any("inputs are integers" in n for n in history.monitors["torch"]["unmeasured"])
+    assert "unscaled_inputs" not in {f.cause for f in history.diagnose()}
+
+
+def test_a_model_the_hooks_cannot_read_trains_as_unwatched():
+    plain, _ = train(ObjectOut, "x", watched=False)
+    weights, sitter = train(ObjectOut, "x", watched=True)
+    assert all(torch.equal(a, b) for a, b in zip(plain, weights, strict=True))
+    history = sitter.history
     assert history.loss and len(history.train_acc) == 2     # what the loop logged is kept
     stopped = history.monitors["torch"]["unmeasured"][0]
-    assert stopped.startswith("the monitors stopped at step ")
+    assert stopped.startswith("the monitors stopped at step 0 (_on_forward: ValueError: "
+                              "the model's output holds no tensor to read)")
     assert stopped.endswith("the rest of the run was not watched")
     assert sitter._hooks == [] and sitter._step_hooks == []     # none left on the model
+    # steps went uncounted once watching stopped: that is no "step() never called"
+    assert "no_optimizer_step" not in {f.cause for f in history.diagnose()}
 
 
 def test_steps_skipped_between_zero_grads_are_not_gradients_not_zeroed():
@@ -105,7 +175,7 @@ def test_steps_skipped_between_zero_grads_are_not_gradients_not_zeroed():
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     sitter = watch(model, opt, every=1)
     for _ in range(3):
-        for k, (inputs, y) in enumerate(batches("x")):
+        for k, (inputs, _, y) in enumerate(batches("x")):
             opt.zero_grad()
             loss = F.cross_entropy(model(*inputs), y)
             loss.backward()
@@ -147,7 +217,7 @@ def test_a_deep_copy_of_the_watched_model_shares_the_sitter_and_is_not_watched()
     model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     sitter = watch(model, opt)
-    inputs, y = next(batches("x"))
+    inputs, _, y = next(batches("x"))
     opt.zero_grad()
     loss = F.cross_entropy(model(*inputs), y)
     loss.backward()

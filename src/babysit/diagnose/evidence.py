@@ -292,7 +292,8 @@ class Evidence:
         mean = np.asarray(rec["feature_mean"], dtype=np.float64)
         std = np.asarray(rec["feature_std"], dtype=np.float64)
         varying = std > 1e-12 * max(1.0, float(np.abs(mean).max(initial=0.0)))
-        self.constant_inputs = not varying.any()
+        # no feature scale recorded (a PyTorch model fed integer ids) tells nothing of it
+        self.constant_inputs = bool(mean.size) and not varying.any()
         if varying.any():
             self.input_mean = float(np.median(np.abs(mean[varying]) / std[varying]))
             self.input_scale = float(np.sqrt(np.mean(mean ** 2 + std ** 2)))

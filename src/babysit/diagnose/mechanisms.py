@@ -51,6 +51,10 @@ SUM_BATCH = 8            # ... told apart from a bad start only for batches of 8
 LR_COLLAPSE = 1e-3       # the rate under 1/1000 of its peak: no schedule means to stop there ...
 LR_COLLAPSE_BY = 0.25    # ... within the first quarter of the run (cosine and one-cycle
                          # schedules are still above half their peak there)
+LR_DROP = 1e-2           # or at 1/100 of its peak or below (two cuts of gamma 0.1), for good, ...
+LR_DROP_BY = 0.1         # ... within the first tenth (milestones of 30 and 60 epochs, gamma
+                         # 0.1, stepped every batch: 1/100 by step 60 of 1,410; an exponential
+                         # decay of 0.9 an epoch is at 0.35 of its peak a tenth into 100 epochs)
 SORTED_BATCH = 0.9       # batches whose commonest class is 90% of their rows ...
 SORTED_SPREAD = 0.5      # ... from training labels whose commonest class is under half
 SORTED_ROWS = 2          # ... judged where a batch holds 2 rows per class (smaller shuffled
@@ -61,6 +65,9 @@ SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's
 DECAY_LOSS = 0.25        # the optimizer's decay is half the loss, the weights shrank, and the
                          # data loss ends above a quarter of chance: the decay holds the scores
                          # small (a healthy digits run ends under a tenth of chance)
+BN_BATCH = 8             # BatchNorm on batches of fewer rows: their mean and spread are noise
+                         # (Wu & He, Group Normalization, 2018: its error climbs steeply below
+                         # 8 a batch), and the running averages evaluation uses follow them
 CLIP_KEPT = 0.1          # steps that used under 10% of the gradient backward made (clipped),
                          # while the model learns little
 
@@ -105,8 +112,8 @@ def complete(e: Evidence) -> None:
 
 def _no_step(e, open_):
     rec = _record(e)
-    if not rec or rec["steps"] or not e.history.loss:
-        return None
+    if not rec or rec["steps"] or not e.history.loss or rec.get("stopped_at") is not None:
+        return None   # (monitors that stopped counted no step after that)
     return "error", (f"log() recorded {len(e.history.loss)} losses but the optimizer never "
                      f"stepped: optimizer.step() is not called (or another optimizer steps)")
 
@@ -122,6 +129,12 @@ def _no_gradient(e, open_):
         return "error", (f"backward() made gradients, but at step() they were gone at all "
                          f"{rec['checked_steps']} checked steps: zero_grad() runs between "
                          f"backward() and step()")
+    if rec.get("no_grad_forwards") and "layers" not in e.history.monitors:
+        return "error", (f"no parameter had a gradient at any of the {rec['checked_steps']} "
+                         f"checked steps, and every forward of the model ran under "
+                         f"torch.no_grad(): backward() reaches no parameter (a loss made to "
+                         f"require gradients afterwards, loss.requires_grad_(), trains "
+                         f"nothing)")
     return "error", (f"no parameter had a gradient at any of the {rec['checked_steps']} "
                      f"checked steps: loss.backward() is never called")
 
@@ -227,29 +240,56 @@ def _summed(e, open_):
 
 
 def _nll_on_scores(e, open_):
-    """nll_loss fed what no log_softmax made (the autograd graph shows its input's node)."""
+    """nll_loss fed what no log_softmax made (the autograd graph, or the output's values, show
+    it): raw scores, or probabilities (a softmax or sigmoid without the log)."""
     setup = _setup(e)
-    if setup.get("loss", {}).get("name") != "nll" \
-            or setup.get("output", {}).get("activation") not in ("none", "relu", "nonnegative") \
-            or setup.get("output", {}).get("seen") != "measured":
+    act = setup.get("output", {}).get("activation")
+    if setup.get("loss", {}).get("name") != "nll" or setup.get("output", {}).get("seen") \
+            != "measured" or act not in ("none", "relu", "nonnegative", "softmax", "sigmoid"):
         return None
+    if act in ("softmax", "sigmoid"):
+        return "error", (f"nll_loss is fed probabilities (a {act}), not log-probabilities: it "
+                         f"only negates the target's probability, so the loss lies between -1 "
+                         f"and 0 and its gradient is weak where the model is most wrong")
     return "error", ("nll_loss is fed scores no log_softmax made: it only negates the target's "
                      "score, so the loss falls without bound instead of towards 0")
 
 
 def _lr_collapse(e, open_):
+    """The rate cut to nothing early and never raised again (a restart, SGDR's, raises it:
+    a cycle, not a collapse): under 1/1000 of its peak within the first quarter, or at 1/100
+    or below within the first tenth (milestones meant for epochs reached in the first
+    steps)."""
     lr = [v for v in e.history.lr if v is not None]
-    if len(lr) < 20:
+    if len(lr) < 20 or max(lr) <= 0:
         return None
     peak = max(lr)
     top = lr.index(peak)  # after the peak: a warm-up may start near 0
+    floor = LR_DROP * peak * (1 + 1e-9)   # 0.1 * 0.1 of a rate, as floats, not above it
     low = next((i for i, v in enumerate(lr[top:], top) if v < LR_COLLAPSE * peak), None)
-    if peak <= 0 or low is None or low > LR_COLLAPSE_BY * len(lr):
+    if low is None or low > LR_COLLAPSE_BY * len(lr):
+        low = next((i for i, v in enumerate(lr[top:], top) if v <= floor), None)
+        if low is None or low > LR_DROP_BY * len(lr):
+            return None
+    if max(lr[low:]) > floor:
         return None
     return "warning", (f"the learning rate fell from {peak:.3g} to {lr[low]:.3g} by "
                        f"{when(e.history, low + 1)} and {lr[-1]:.3g} at the end, of "
                        f"{len(lr)} iterations: a scheduler stepped every batch where it "
                        f"counts epochs?")
+
+
+def _lr_zero_at_start(e, open_):
+    """A rate of exactly 0 at every step of the first epoch of a longer run: nothing trained
+    in it, and a schedule that starts at 0 and is stepped per epoch (a warm-up counted in
+    steps) stays near 0 for most of the run."""
+    lr, per_epoch = e.history.lr, e.history.iters_per_epoch
+    if not per_epoch or len(lr) < 2 * per_epoch or any(v != 0 for v in lr[:per_epoch]):
+        return None
+    started = next(i for i, v in enumerate(lr) if v != 0)
+    return "warning", (f"the learning rate was 0 at every step of the first epoch (the first "
+                       f"{started} steps), so nothing trained there; at most {max(lr):.3g} "
+                       f"after it")
 
 
 def _sorted_batches(e, open_):
@@ -328,7 +368,20 @@ def _clipped(e, open_):
     if typical >= CLIP_KEPT or scaler:
         return None
     return "warning", (f"the gradient step() used was typically {typical:.2g} of the one "
-                       f"backward made: clipped (clip_grad_norm_'s max_norm) far below its size")
+                       f"backward made: clipped (clip_grad_norm_'s max_norm or "
+                       f"clip_grad_value_'s clip_value) far below its size")
+
+
+def _batchnorm_small_batch(e, open_):
+    rec = _record(e)
+    norms = rec and rec.get("batchnorm_modules")
+    if not norms or not e.batch_size or e.batch_size >= BN_BATCH \
+            or not any(s in open_ for s in (*_LEARNS_LITTLE, "noisy", "gap")):
+        return None
+    return "warning", (f"the BatchNorm layers {_names(norms)} normalize each training batch by "
+                       f"its own mean and "
+                       f"spread, and the batches hold {e.batch_size} rows: those statistics "
+                       f"are noise, and the running averages used at evaluation follow them")
 
 
 def _decay_dominates(e, open_):
@@ -390,9 +443,10 @@ MECHANISMS: tuple[Cause, ...] = (
           "Give the loss a target of the output's shape: y.view(-1, 1) for an (N, 1) output "
           "(PyTorch warns 'Using a target size that is different to the input size').",
           EFFECTS, _broadcast),
-    Cause("wrong_loss", "nll_loss on raw scores",
-          "Apply F.log_softmax(x, dim=1) before nll_loss, or use F.cross_entropy on the raw "
-          "scores (it does both).", EFFECTS, _nll_on_scores, supersedes=("diverged",)),
+    Cause("wrong_loss", "nll_loss without log_softmax",
+          "Apply F.log_softmax(x, dim=1) before nll_loss (nn.LogSoftmax, not nn.Softmax), or "
+          "use F.cross_entropy on the raw scores (it does both).", EFFECTS, _nll_on_scores,
+          supersedes=("diverged",)),
     Cause("eval_mode_training", "training in eval mode",
           "Call model.train() before the training steps (and after every evaluation, which "
           "calls model.eval()).", EFFECTS, _eval_mode),
@@ -420,13 +474,23 @@ MECHANISMS: tuple[Cause, ...] = (
     Cause("lr_decayed_too_fast", "learning rate decayed to nothing",
           "Step an epoch-based scheduler (StepLR, ExponentialLR, MultiStepLR) once per epoch, "
           "after the epoch's batches, not after every batch.", EFFECTS, _lr_collapse),
+    Cause("lr_zero_at_start", "learning rate 0 at the start",
+          "A warm-up counted in optimizer steps must be stepped after every batch "
+          "(scheduler.step() inside the batch loop), or counted in epochs; check that the "
+          "optimizer's rate is the target and the schedule starts above 0.",
+          EFFECTS, _lr_zero_at_start),
     Cause("batches_sorted_by_label", "batches sorted by label",
           "Shuffle the training data every epoch (DataLoader(..., shuffle=True)): each batch "
           "should hold a mix of classes.", EFFECTS, _sorted_batches),
     Cause("gradients_clipped", "gradients clipped too hard",
-          "Raise clip_grad_norm_'s max_norm to about the typical gradient norm (or remove "
-          "the clipping): steps of a tenth of the gradient learn ten times slower.",
+          "Raise clip_grad_norm_'s max_norm to about the typical gradient norm, or "
+          "clip_grad_value_'s clip_value to about its typical entries (or remove the "
+          "clipping): steps of a tenth of the gradient learn ten times slower.",
           EFFECTS, _clipped),
+    Cause("batchnorm_small_batch", "BatchNorm on tiny batches",
+          f"Train with batches of at least {BN_BATCH} rows (better 32), or replace BatchNorm "
+          f"with a normalization that does not depend on the batch (nn.LayerNorm, "
+          f"nn.GroupNorm).", EFFECTS, _batchnorm_small_batch),
     Cause("train_mode_evaluation", "evaluated in training mode",
           "Call model.eval() before measuring the accuracies (and model.train() after): in "
           "training mode dropout drops units and BatchNorm uses, and updates, batch "

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "chance_loss", "constant_output",
-           "loss_floor"]
+__all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "TARGET_SCALE", "chance_loss",
+           "constant_output", "loss_floor"]
 
 # A regression output squashed to a range misses targets beyond it by this share of their
 # spread: 5% of the targets' standard deviation is well past float noise, and a sigmoid
@@ -37,6 +37,11 @@ RANGE_SLACK = 0.05
 # for a one-of-K answer: named only while the training accuracy is under this (a run that
 # learns anyway gets no warning; matches UNDERFIT_ACC)
 MULTILABEL_UNDERFIT = 0.9
+# Regression targets of a typical size (root mean square) above this, under a squared error:
+# the first loss is about their mean square and its gradient as large, so a rate that suits
+# unit-scale targets blows up (the inputs' SCALE_HIGH, 5, for the same reason); judged only
+# when the loss exploded or rose (a rate chosen for them trains well)
+TARGET_SCALE = 5.0
 
 _SQUASHED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, math.inf),
              "nonnegative": (0.0, math.inf), "softmax": (0.0, 1.0)}
@@ -151,13 +156,20 @@ def _double_softmax(e, open_):
 
 
 def _logit_activation(e, open_):
+    """A squashing activation on the scores of a loss that applies its own softmax, or its
+    own sigmoid (BCEWithLogitsLoss: a sigmoid or softmax output goes through two)."""
     act = _get(e.setup, "output", "activation")
-    if not _uses(e.setup, ("relu", "nonnegative", "sigmoid", "tanh"), _SOFTMAX_LOSSES):
+    if _uses(e.setup, ("relu", "nonnegative", "sigmoid", "tanh"), _SOFTMAX_LOSSES):
+        own = "softmax"
+    elif _uses(e.setup, ("relu", "nonnegative", "sigmoid", "tanh", "softmax"),
+               ("bce_with_logits",)):
+        own = "sigmoid (BCEWithLogitsLoss)"
+    else:
         return None
     low, high = _SQUASHED.get(act, (-1.0, 1.0))
     shown = f"in [{low:g}, {high:g}]" if math.isfinite(high) else f">= {low:g}"
     dead = " and a score at 0 gets no gradient" if act in ("relu", "nonnegative") else ""
-    return "warning", (f"a {act} on the logits before the loss's softmax: every score is "
+    return "warning", (f"a {act} on the logits before the loss's own {own}: every score is "
                        f"{shown}, so the classes cannot be told apart with confidence{dead}")
 
 
@@ -198,8 +210,45 @@ def _output_range(e, open_):
                      f"{low:.4g} to {high:.4g}: the network cannot predict them")
 
 
+def _target_size(e) -> tuple[float, str] | None:
+    """The regression targets' typical size (root mean square) and how it is known: from the
+    targets' mean and spread, or, where the loop's targets were not seen, from the first
+    loss of an MSE whose network started on inputs of unit scale (its outputs are then about
+    unit size, so a first loss far above 1 is the targets' mean square)."""
+    s = e.setup
+    mean, std = _get(s, "targets", "mean"), _get(s, "targets", "std")
+    if mean is not None and std is not None:
+        return math.sqrt(mean ** 2 + std ** 2), f"mean {mean:.4g}, std {std:.4g}"
+    first = e.history.loss[0] if e.history.loss else None
+    scaled = e.input_scale is not None and e.input_scale <= TARGET_SCALE
+    if first is None or not math.isfinite(first) or first <= 0 or not scaled:
+        return None
+    square = first / (_get(s, "loss", "scale") or 1.0)
+    return math.sqrt(square), f"the first loss {first:.4g} on inputs of unit scale"
+
+
+def _unscaled_targets(e, open_):
+    s = e.setup
+    if _get(s, "task") != "regress" or _get(s, "loss", "name") != "mse":
+        return None
+    known = _target_size(e)
+    blew = e.nonfinite_at is not None
+    if known is None or known[0] <= TARGET_SCALE or not (blew or any(
+            k in open_ for k in ("loss_exploded", "loss_rose", "gradient_explodes"))):
+        return None
+    size, how = known
+    return ("error" if blew else "warning"), (
+        f"the regression targets are far from unit scale (typical size {size:.3g}: {how}): "
+        f"the squared error starts near {size ** 2:.4g} and its gradient is as large, so the "
+        f"steps are about {size:.3g}x those of standardized targets")
+
+
 # (name, what, advice, test): the Cause fields, in the order they are checked.
 SETUP_RULES = (
+    ("unscaled_targets", "regression targets not scaled",
+     "Standardize the targets: subtract their training mean, divide by their spread, and undo "
+     "it on the predictions.",
+     _unscaled_targets),
     ("softmax_one_output", "softmax on one output",
      "Use a sigmoid (with binary cross-entropy) for one yes/no output, no activation for a "
      "regression, or one output per class with softmax.", _softmax_one_output),
@@ -217,8 +266,8 @@ SETUP_RULES = (
      "Feed the loss the raw scores (remove the softmax layer): nn.CrossEntropyLoss applies "
      "log-softmax itself.", _double_softmax),
     ("logit_activation", "activation on the logits",
-     "Remove the activation after the last layer: the loss's softmax wants raw scores of any "
-     "sign.", _logit_activation),
+     "Remove the activation after the last layer: the loss's softmax (or BCEWithLogitsLoss's "
+     "sigmoid) wants raw scores of any sign.", _logit_activation),
     ("output_range", "output cannot be a probability",
      "Use a sigmoid output with binary cross-entropy (or no activation with "
      "BCEWithLogitsLoss).", _probability_loss_on_scores),

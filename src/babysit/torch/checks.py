@@ -41,8 +41,9 @@ def _looks_untrained(p: torch.Tensor) -> bool:
 def trainable(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
     """Refuse a model with nothing to train or an optimizer holding none of its parameters
     (ValueError); else {"frozen", "frozen_untrained", "not_in_optimizer", "decay",
-    "decoupled", "sizes", "mode_modules"}: parameter and module names, the weight decay of
-    each parameter that has one, and each stepped parameter's number of values."""
+    "decoupled", "sizes", "mode_modules", "batchnorm_modules"}: parameter and module names,
+    the weight decay of each parameter that has one, and each stepped parameter's number of
+    values."""
     params = dict(model.named_parameters())
     if not params:
         raise ValueError(f"model has no parameters (a {type(model).__name__} with nothing to "
@@ -72,7 +73,9 @@ def trainable(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
                                  if p.requires_grad and id(p) not in held],
             "decay": {n: d for n, d in decay.items() if d > 0}, "decoupled": bool(decoupled),
             "sizes": {n: p.numel() for n, p in params.items() if n in decay},
-            "mode_modules": [n for n, m in modules.items() if isinstance(m, MODE_MODULES)]}
+            "mode_modules": [n for n, m in modules.items() if isinstance(m, MODE_MODULES)],
+            "batchnorm_modules": [n for n, m in modules.items()
+                                  if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]}
 
 
 __all__ = ["MODE_MODULES", "trainable"]

@@ -126,6 +126,40 @@ PROBE_MIN_ROWS = 32
 HISTOGRAM_VALUES = 65_536
 
 
+def _primary_output(output) -> torch.Tensor | None:
+    """The tensor a model's output is judged by: the output itself, the first tensor of a
+    tuple or list (models that also return features or an auxiliary head put the scores
+    first), or a mapping's "logits" (Hugging Face's outputs), else its first tensor value.
+    None when the output holds no tensor."""
+    if isinstance(output, torch.Tensor):
+        return output
+    if isinstance(output, dict):
+        logits = output.get("logits")
+        if isinstance(logits, torch.Tensor):
+            return logits
+        output = list(output.values())
+    if isinstance(output, tuple | list):
+        return next((t for t in output if isinstance(t, torch.Tensor)), None)
+    return None
+
+
+def _batch_input(args: tuple, kwargs: dict) -> torch.Tensor | None:
+    """The tensor a model call's batch is read from: its first tensor argument, else its first
+    tensor keyword argument (None when it has none)."""
+    return next((a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)), None)
+
+
+def _first_rows(args: tuple, kwargs: dict, rows: int, n: int) -> tuple[tuple, dict]:
+    """A model call's arguments cut to their first `n` rows: every tensor with `rows` rows (the
+    batch's inputs: features, token ids, masks) is sliced and copied off the graph; anything
+    else (a flag, a length) is passed as it was."""
+    def cut(a):
+        if isinstance(a, torch.Tensor) and a.ndim and a.shape[0] == rows:
+            return a.detach()[:n].clone()
+        return a
+    return tuple(cut(a) for a in args), {k: cut(v) for k, v in kwargs.items()}
+
+
 def _units(y: torch.Tensor) -> np.ndarray:
     """A layer output (N, C, ...) as (N * positions, C): a conv channel is one unit."""
     y = y.detach().to(torch.float32).cpu()
@@ -185,9 +219,12 @@ def _watching(method):
         try:
             return method(self, *args, **kwargs)
         except Exception as err:   # whatever it is, the caller's training must go on
+            said = (str(err).strip().splitlines() or [""])[0]   # PyTorch's run on for pages
+            said = said if len(said) <= 200 else said[:199] + "…"
             self._stopped = (f"the monitors stopped at step {self.steps} ({method.__name__}: "
-                             f"{type(err).__name__}: {err}); the rest of the run was not "
+                             f"{type(err).__name__}: {said}); the rest of the run was not "
                              f"watched")
+            self._torch["stopped_at"] = self.steps  # the step counts end there
             self.close()
             return None
     return watched
@@ -226,6 +263,10 @@ class Sitter:
         self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
         self.steps = 0                 # optimizer steps taken while watched
         self._probe_x, self._probe_y = self._split_probe(probe)
+        # the probe pass's call: the probe's inputs as the model takes them (a model with
+        # several inputs gets each one's first rows; `_probe_x` is the batch input among them)
+        self._probe_call: tuple[tuple, dict] | None = \
+            None if self._probe_x is None else ((self._probe_x,), {})
         self._user_probe = probe is not None
         self._probe_is_batch = probe is None  # the probe is the first batch: its labels known
         self._rows_first_epoch = 0
@@ -250,13 +291,13 @@ class Sitter:
             "grad_kept": [],
             "grad_none": dict.fromkeys(self._stepped, 0), "train_mode_evals": 0,
             "batch_majority": None, "softmax_dim": None, "broadcast": False,
-            "functional": [], "unmeasured": []}
+            "functional": [], "unmeasured": [], "stopped_at": None, "no_grad_forwards": 0}
         self._history.meta["n_params"] = sum(p.numel() for p in self._stepped.values())
         self._history.meta["setup"] = empty_setup()
         self._history.meta["setup"]["loss"] = (declared_loss(loss_fn)
                                                or self._history.meta["setup"]["loss"])
         self._graph_read = False       # the first tensor loss's graph was read
-        self._pending = None           # inputs of a training forward made in eval mode
+        self._pending = None           # (args, kwargs) of a training forward made in eval mode
         self._eval_training = False    # the run started from one: it trains in eval mode
         self._labels: list = []        # per first-epoch batch: its label counts (C,)
         self._first_labels = None      # the first batch's labels (the probe's)
@@ -265,8 +306,9 @@ class Sitter:
         self._functional: list[str] = []  # the kinds of the activation function calls
         grad_param = list(self._stepped.values())[-1]
         self._grad_param = grad_param
-        self._first_epoch_hooks = [model.register_forward_pre_hook(self._on_forward),
-                                   model.register_forward_hook(self._on_output)]
+        self._first_epoch_hooks = [
+            model.register_forward_pre_hook(self._on_forward, with_kwargs=True),
+            model.register_forward_hook(self._on_output)]
         self._hooks = [
             *self._first_epoch_hooks,
             optimizer.register_step_pre_hook(self._before_step),
@@ -376,7 +418,7 @@ class Sitter:
         return x.detach(), (None if y is None else y.detach())
 
     @_watching
-    def _on_forward(self, module, args) -> None:
+    def _on_forward(self, module, args, kwargs) -> None:
         """Before every forward of the model in the first epoch: the first training forward
         starts the run (probe, meta, the first sample, whose gradients this step gives);
         each counts its rows. A forward in eval mode with gradients on is kept: when a step
@@ -385,21 +427,24 @@ class Sitter:
         BatchNorm's batch statistics change: it is counted."""
         if module is not self.model:
             return  # a copy of the watched model (`__deepcopy__`)
-        if not (args and isinstance(args[0], torch.Tensor)):
+        x = _batch_input(args, kwargs)
+        if x is None or not x.ndim:
             return
         if not torch.is_grad_enabled():
-            if module.training and self._torch["mode_modules"]:
-                self._torch["train_mode_evals"] += 1
+            if module.training:
+                self._torch["no_grad_forwards"] += 1
+                if self._torch["mode_modules"]:
+                    self._torch["train_mode_evals"] += 1
             return
         if not module.training:
             if self._leaves is None:
-                self._pending = args[0]
+                self._pending = (args, kwargs)
             return
-        self._rows_first_epoch += int(args[0].shape[0])
+        self._rows_first_epoch += int(x.shape[0])
         if sum(len(r) for r in self._rows) < DATA_ROWS:
-            self._rows.append(args[0].detach()[:DATA_ROWS].clone())
+            self._rows.append(x.detach()[:DATA_ROWS].clone())
         if self._leaves is None:
-            self._start(args[0])
+            self._start(args, kwargs)
             self._capture = {"step": 1}
             self._hook_outputs()
 
@@ -417,22 +462,24 @@ class Sitter:
     def _read_first_epoch(self) -> None:
         """At the end of the first epoch: the data record from the rows of several batches
         (not the first batch alone) and the setup's targets from what the loss was given."""
-        if self._rows and self._user_probe is False and len(self._probe_x) < PROBE_MIN_ROWS:
+        alone = self._probe_call is not None and self._probe_call == ((self._probe_x,), {})
+        if self._rows and alone and not self._user_probe \
+                and len(self._probe_x) < PROBE_MIN_ROWS:
             # The first batch was too small a probe: later samples read rows of several
             # batches, and the start's unit health, read on a few rows, is dropped (a ReLU is
             # silent on one row half the time; "dead on every probe example" needs many).
             rows = torch.cat(self._rows)[:self.probe_size]
             if len(rows) > len(self._probe_x):
                 self._probe_x = rows.clone()
+                self._probe_call = ((self._probe_x,), {})
                 self._history.monitors["layers"]["probe_size"] = int(len(rows))
                 for a in self._history.monitors["layers"]["samples"][0]["activations"]:
                     for key in ("dead", "saturated"):
                         (a or {}).pop(key, None)
         if self._rows and "data" in self._history.monitors:
-            flat = torch.cat([r.reshape(len(r), -1) for r in self._rows]).double().cpu()
+            mean, std = _feature_scale(self._rows)
             self._history.monitors["data"].update(
-                n=int(flat.shape[0]), feature_mean=flat.mean(0).tolist(),
-                feature_std=flat.std(0, unbiased=False).tolist())
+                n=sum(len(r) for r in self._rows), feature_mean=mean, feature_std=std)
         setup = self._history.meta.get("setup")
         if setup is None or not self._targets:
             self._rows = []
@@ -481,6 +528,7 @@ class Sitter:
         cross-entropy; the loss, and so whether the labels are kept, is known at `log`."""
         if module is not self.model:
             return  # a copy of the watched model (`__deepcopy__`)
+        output = _primary_output(output)
         if isinstance(output, torch.Tensor) and output.requires_grad and output.ndim in (1, 2):
             output.register_hook(self._read_labels)
 
@@ -526,7 +574,7 @@ class Sitter:
     def _before_step(self, optimizer, args, kwargs) -> None:
         if self._leaves is None and self._pending is not None:
             # every training forward ran in eval mode: start from the last one
-            self._start(self._pending)
+            self._start(*self._pending)
             self._pending, self._eval_training = None, True
             self._capture = {"step": self.steps + 1}  # its parameters' gradients
         if (self.steps + 1) % self.every == 0:
@@ -572,7 +620,7 @@ class Sitter:
         rec = self._torch
         rec["checked_steps"] += 1
         rec["eval_steps"] += not self.model.training
-        grads = [p.grad for p in self._stepped.values()]
+        grads = [_stored(p.grad) for p in self._stepped.values()]
         present = [g for g in grads if g is not None]
         norms = torch.stack(torch._foreach_norm(present)).tolist() if present else []
         norms = iter(norms)
@@ -598,16 +646,21 @@ class Sitter:
         off = float(torch.linalg.vector_norm(used - scale * made)) \
             / max(float(torch.linalg.vector_norm(used)), 1e-300)
         if off > CARRY_RESIDUAL or scale > 1 + CARRY_RESIDUAL:
-            rec["carried_steps"] += 1
-        else:
-            rec["kept_steps"] += 1
-            rec["grad_kept"] = [*rec["grad_kept"][1 - KEPT_RECORDED:], scale]
+            # Each entry no larger than backward made it and of its sign: clipped entry by
+            # entry (clip_grad_value_), which turns the gradient but adds nothing to it; a
+            # carried-over gradient adds to the entries, so some grow or change sign.
+            if not bool(((used.abs() <= made.abs() * (1 + 1e-6)) & (used * made >= 0)).all()):
+                rec["carried_steps"] += 1
+                return
+            scale = float(torch.linalg.vector_norm(used) / torch.linalg.vector_norm(made))
+        rec["kept_steps"] += 1
+        rec["grad_kept"] = [*rec["grad_kept"][1 - KEPT_RECORDED:], scale]
 
     def _read_gradients(self) -> None:
         """After the step: its parameter gradients' norms (the outputs' gradients were kept in
         backward; their histograms wait until a sample needs them)."""
         capture, self._capture = self._capture, None
-        capture["param_grad_norm"] = {name: None if p.grad is None else _norm(p.grad)
+        capture["param_grad_norm"] = {name: None if p.grad is None else _norm(_stored(p.grad))
                                       for name, p in self._named.items()}
         if self._capture_for is not None:
             self._fill(self._capture_for, capture)
@@ -617,10 +670,13 @@ class Sitter:
 
     # -- samples ------------------------------------------------------------------------------
 
-    def _start(self, x: torch.Tensor) -> None:
-        """The first training forward: probe, leaf order, meta, data scale, the first sample."""
+    def _start(self, args: tuple, kwargs: dict) -> None:
+        """The first training forward, called with (args, kwargs): probe, leaf order, meta,
+        data scale, the first sample."""
+        x = _batch_input(args, kwargs)
         if self._probe_x is None:
-            self._probe_x = x[:self.probe_size].detach().clone()
+            self._probe_call = _first_rows(args, kwargs, x.shape[0], self.probe_size)
+            self._probe_x = _batch_input(*self._probe_call)
         self._leaves, probed = self._leaf_order()
         out = probed[2]
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
@@ -638,10 +694,9 @@ class Sitter:
         self._history.monitors["update_ratio"] = UpdateRatioRecord(
             every=self.every, iterations=[], weights=weights,
             params={n: [] for n in self._named})
-        flat = self._probe_x.detach().reshape(self._probe_x.shape[0], -1).double().cpu()
+        mean, std = _feature_scale([self._probe_x])
         self._history.monitors["data"] = DataRecord(
-            n=int(flat.shape[0]), feature_mean=flat.mean(0).tolist(),
-            feature_std=flat.std(0, unbiased=False).tolist(),
+            n=int(self._probe_x.shape[0]), feature_mean=mean, feature_std=std,
             class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None)
         self._history.meta.update(self._meta(x, classes, names))
         self._record_output(out)
@@ -704,11 +759,15 @@ class Sitter:
             # BatchNorm's running statistics stay out of it.
             with torch.no_grad():
                 self.model.eval()
-                return self.model(self._probe_x)
+                args, kwargs = self._probe_call
+                out = _primary_output(self.model(*args, **kwargs))
         finally:
             torch.set_rng_state(rng)
             for m, mode in modes:
                 m.training = mode
+        if out is None:
+            raise ValueError("the model's output holds no tensor to read")
+        return out
 
     def _probe_outputs(self) -> tuple[list, list, torch.Tensor]:
         """On the probe batch: each leaf's output (leaf order), each activation function
@@ -871,13 +930,21 @@ class Sitter:
         if self._stopped is not None:
             return [self._stopped]
         if self.steps and self._leaves is None:
+            if self._torch["no_grad_forwards"]:
+                return ["every forward of the watched model ran without gradients (under "
+                        "torch.no_grad() or inference_mode): no training forward was seen, "
+                        "only the loss is recorded"]
             return ["no forward pass of the watched model was seen before a step (is the "
                     "model given to watch the one trained?): only the loss is recorded"]
+        notes = []
         if self._leaves is not None and not self._functional \
                 and not any(type(m) in _HEALTH for _, m in self._leaves):
-            return ["no ReLU, tanh or sigmoid output was seen (as a module or a function): "
-                    "dead and saturated units are not measured"]
-        return []
+            notes.append("no ReLU, tanh or sigmoid output was seen (as a module or a function): "
+                         "dead and saturated units are not measured")
+        if self._probe_x is not None and not self._probe_x.is_floating_point():
+            notes.append("the inputs are integers (ids an embedding looks up, or values the "
+                         "model converts itself): their scale is not judged")
+        return notes
 
     # -- meta ---------------------------------------------------------------------------------
 
@@ -919,6 +986,23 @@ class Sitter:
                 "image_shape": image, "input_shape": self.image_shape,
                 "framework": f"torch {torch.__version__}",
                 **self.extra_meta}
+
+
+def _stored(grad: torch.Tensor | None) -> torch.Tensor | None:
+    """A gradient as a dense tensor of the values it holds: a sparse gradient (an embedding's
+    with sparse=True) as the values of its rows, which norms are taken over."""
+    return grad.coalesce().values() if grad is not None and grad.is_sparse else grad
+
+
+def _feature_scale(rows: list[torch.Tensor]) -> tuple[list[float], list[float]]:
+    """Each input feature's mean and spread (D,) over the rows of the batches `rows`, for the
+    data record; none ([], []) for integer inputs: token ids or category codes that an
+    embedding looks up, or values the model converts itself, whose size says nothing of the
+    scale the network sees."""
+    if not rows[0].is_floating_point() and not rows[0].is_complex():
+        return [], []
+    flat = torch.cat([r.reshape(len(r), -1) for r in rows]).double().cpu()
+    return flat.mean(0).tolist(), flat.std(0, unbiased=False).tolist()
 
 
 def _unit_weights(m: torch.nn.Module) -> np.ndarray:

@@ -322,11 +322,13 @@ def test_max_rounds_must_be_a_count():
 
 
 def test_the_record_renders_as_html_for_the_report():
-    clinic = Clinic(lambda c: [finding("noisy_loss")] if c.batch_size < 64 else [],
-                    lambda c: c.batch_size / 200)
+    clinic = Clinic(lambda c: [finding("noisy_loss", what="noisy loss")]
+                    if c.batch_size < 64 else [], lambda c: c.batch_size / 200)
     treatment, _ = treat(Config(batch_size=16), train=clinic, suggest_lr=lambda c: None)
     page = treatment.to_html({"range test <plot>": b"\x89PNG fake"})
-    assert "<td>noisy_loss</td>" in page and "batch_size 16 &rarr; 64" in page
+    # the cause in words, as the diagnosis says it, not its name in code
+    assert "<td>noisy loss</td>" in page and "<td>noisy_loss</td>" not in page
+    assert "batch_size 16 &rarr; 64" in page
     assert "babysit train --data digits --batch-size 64" in page
     assert "range test &lt;plot&gt;" in page and "data:image/png;base64," in page
 

@@ -43,7 +43,8 @@ pytestmark = pytest.mark.skipif(
                              ".ci/run installs it): report.html is not opened in a browser")
 
 # What the page is asked once loaded: every <details> opened first, so that folded text counts;
-# every image (an <img>, or an <image> inside a chart) decoded anew.
+# every image (an <img>, or an <image> inside a chart) decoded anew. A box of class "scroll"
+# scrolls sideways on purpose (the search's trials): what it holds may be wider than the page.
 MEASURE = """(async () => {
   document.querySelectorAll('details').forEach(d => { d.open = true; });
   const page = document.documentElement.clientWidth;
@@ -59,11 +60,11 @@ MEASURE = """(async () => {
     return {label: s.getAttribute('aria-label'), width: box.width, height: box.height,
             font: 12 * box.width / s.viewBox.baseVal.width}; });
   const wide = [...document.body.querySelectorAll('*')]
-    .filter(e => e.getBoundingClientRect().right > page + 1)
+    .filter(e => e.getBoundingClientRect().right > page + 1 && !e.closest('.scroll'))
     .map(e => e.tagName + (e.id ? '#' + e.id : ''));
   const spilling = [...document.body.querySelectorAll('*')]
     .filter(e => !(e instanceof SVGElement) && e.clientWidth > 0
-                 && e.scrollWidth > e.clientWidth + 1)
+                 && e.scrollWidth > e.clientWidth + 1 && !e.classList.contains('scroll'))
     .map(e => e.tagName + (e.id ? '#' + e.id : ''));
   const outside = [...document.querySelectorAll('svg.chart text')].filter(t => {
     const box = t.getBoundingClientRect(), chart = t.closest('svg').getBoundingClientRect();
@@ -73,8 +74,12 @@ MEASURE = """(async () => {
   const figures = [...document.querySelectorAll('figure[id]')].map(f => f.id);
   const trials = [...document.querySelectorAll('table.trials tr')].slice(1).map(
     r => r.children[1].textContent);
+  const lines = cell => { const range = document.createRange(); range.selectNodeContents(cell);
+                          return new Set([...range.getClientRects()].map(b => b.top)).size; };
+  const broken = [...document.querySelectorAll('table.trials tr')].flatMap(
+    r => [...r.children].slice(0, -1)).filter(c => lines(c) > 1).map(c => c.textContent);
   return JSON.stringify({page, scrollWidth: document.documentElement.scrollWidth, images,
-                         charts, wide, spilling, outside, figures, trials,
+                         charts, wide, spilling, outside, figures, trials, broken,
                          text: document.body.innerText, title: document.title,
                          firstPlotTop: plot ? plot.getBoundingClientRect().top
                                              + window.scrollY : null});
@@ -353,6 +358,8 @@ def test_a_regression_whose_penalty_dominates_is_not_called_healthy(pages):
 def test_the_search_report_shows_every_trial_and_its_scores(pages):
     found = pages["search", 1400]
     assert len(found["trials"]) == 5
+    for width in WIDTHS:  # no number or name broken across lines, at 800 px neither
+        assert pages["search", width]["broken"] == [], width
     assert "Best of 5 trials" in found["text"] and "test accuracy" in found["text"]
     assert "search_params" in found["figures"] or "search_params" in found["text"]
 

@@ -24,7 +24,8 @@ class Round:
     """One round of treatment: the cause treated and the evidence for it, the change made
     (setting -> [before, after]), why, validation accuracy before and after (None: the run
     diverged; for a regression its validation loss, `metric` says which), and the warnings
-    and errors left after it (as cause names)."""
+    and errors left after it (as cause names); `what` is the cause in words (the finding's),
+    which the report shows."""
 
     number: int
     cause: str
@@ -35,6 +36,7 @@ class Round:
     val_after: float | None
     left: list[str] = field(default_factory=list)
     metric: str = "validation accuracy"
+    what: str = ""
 
     def __str__(self) -> str:
         change = ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, (a, b) in self.changes.items())
@@ -96,7 +98,8 @@ class Treatment:
         for r in self.rounds:
             change = ", ".join(f"{k} {_show(a)} &rarr; {_show(b)}" for k, (a, b) in
                                r.changes.items())
-            parts.append(f"<tr><td>{r.number}</td><td>{e(r.cause)}</td><td>{e(r.evidence)}</td>"
+            parts.append(f"<tr><td>{r.number}</td><td>{e(r.what or r.cause)}</td>"
+                         f"<td>{e(r.evidence)}</td>"
                          f"<td>{change}</td><td>{e(r.because)}</td><td>{_acc(r.val_before)} "
                          f"&rarr; {_acc(r.val_after)}</td></tr>")
         parts.append("</table>" if self.rounds else "")
@@ -193,7 +196,7 @@ def treat(cfg, *, max_rounds: int = 3, train: Callable | None = None,
                              for k, v in remedy.changes.items()}, remedy.because,
                             visit.value, after.value,
                             sorted({f.cause for f in findings if f.severity in ACTING}),
-                            visit.metric))
+                            visit.metric, finding.what))
         say(f"  {visit.metric} {_acc(visit.value)} -> {_acc(after.value)}")
         if _score(after.score) <= _score(best.score):
             better = "lower" if visit.task == "regress" else "raise"

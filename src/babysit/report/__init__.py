@@ -126,18 +126,28 @@ def _histogram_caption(what: str, key: str) -> Callable:
     return caption
 
 
+def _units_shown(rec) -> str:
+    """"Drawn: the first 64 of the layer's 300 units. " when the monitor kept fewer units than
+    the layer has (its "units" against its "shape": [n_in, n_out]), else ""."""
+    shape, units = rec.get("shape") or [], rec.get("units") or []
+    if len(shape) == 2 and units and len(units) < shape[1]:
+        return f"Drawn: the first {len(units)} of the layer's {shape[1]:,} units. "
+    return ""
+
+
 def _first_layer_caption(history) -> str:
     shape = history.meta.get("image_shape")
     rec = history.monitors.get("first_layer", {})
     kept = "before training (left) and at the latest epoch end (right). " \
         if rec.get("W_start") is not None else "at the latest epoch end. "
     if not shape:
-        return ("Each row is one unit's input weights, " + kept + "White is 0, red positive, "
-                "blue negative, on one scale for both (the key below). Rows that look alike, "
-                "or noise without structure, mean too little training or too little "
-                "regularization.")
+        return ("Each row is one unit's input weights, " + kept + _units_shown(rec) +
+                "White is 0, red positive, blue negative, on one scale for both (the colour "
+                "key). Rows that look alike, or noise without structure, mean too little "
+                "training or too little regularization.")
     size = "x".join(map(str, shape))
     return (f"Each tile is one unit's input weights drawn as a {size} image, " + kept +
+            _units_shown(rec) +
             "Every tile is scaled on its own, from its lowest weight (black) to its highest "
             "(white): compare patterns, not brightness. Smooth, varied patterns show the units "
             "learned features; noisy tiles that look alike mean too little training or too "

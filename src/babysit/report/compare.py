@@ -12,7 +12,7 @@ import numpy as np
 
 from babysit.diagnose import moving_average
 from babysit.report.page import Drawn, figures_html, head, identity, run_kind, verdict
-from babysit.report.plots import smoothing_window
+from babysit.report.plots import accuracy_limits, smoothing_window
 from babysit.report.svg import Chart, color
 from babysit.training.checkpoint_file import replaced_atomically
 from babysit.training.history import History
@@ -26,7 +26,7 @@ def overlay(runs: list[tuple[str, History]]) -> list[Drawn]:
     loss = Chart("Loss per iteration (moving average), log scale", "epoch", "loss (log)", y="log")
     per_epoch = Chart("Data loss per epoch", "epoch", "data loss (log)", y="log")
     accuracy = Chart("Accuracy per epoch", "epoch", "accuracy")
-    has_accuracy = False
+    accuracies = []
     for i, (label, h) in enumerate(runs):
         c = color(i)
         y = np.asarray(h.loss, dtype=np.float64)
@@ -46,12 +46,13 @@ def overlay(runs: list[tuple[str, History]]) -> list[Drawn]:
             if any(a is not None for a in series):
                 accuracy.line(np.arange(1, len(series) + 1), series, color=c, dash=dash,
                               label=f"{label}: {what}")
-                has_accuracy = True
+                accuracies += series
     drawn = [Drawn("compare_loss", "Loss per iteration", "Each run's loss, smoothed over a "
                    "fiftieth of its iterations; one colour per run.", False, loss.svg()),
              Drawn("compare_epoch_loss", "Data loss per epoch", "Training (dashed) and "
                    "validation (solid) data loss of each run.", False, per_epoch.svg())]
-    if has_accuracy:
+    if accuracies:
+        accuracy.ylim = accuracy_limits(accuracies)
         drawn.append(Drawn("compare_accuracy", "Accuracy per epoch", "Validation (solid) and "
                            "training (dashed) accuracy of each run.", False, accuracy.svg()))
     return drawn

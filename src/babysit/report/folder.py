@@ -165,11 +165,13 @@ def _label(value) -> str:
 
 
 def _trials_table(rows, scored, metric, params, best) -> str:
-    """Every trial, best first, sortable by any column; the best's row highlighted."""
+    """Every trial, best first, sortable by any column; the best's row highlighted. No number
+    or name is broken across lines (only the finding wraps, between words): a table wider
+    than the page scrolls sideways in its box."""
     e = html.escape
     order = scored + [r for r in rows if r not in scored]
     columns = ["stage", "trial", "state", metric, *params, "epochs", "seconds", "finding"]
-    out = ["<table class=\"trials\" id=\"trials\"><tr>" +
+    out = ["<div class=\"scroll\"><table class=\"trials\" id=\"trials\"><tr>" +
            "".join(f"<th title=\"sort by {e(c)}\">{e(c)}</th>" for c in columns) + "</tr>"]
     for r in order:
         cls = " class=\"best\"" if r is best else ""
@@ -180,7 +182,7 @@ def _trials_table(rows, scored, metric, params, best) -> str:
             shown = f"{v:.4g}" if isinstance(v, float) else raw
             cells.append(f"<td data-v=\"{e(str(raw))}\">{e(str(shown))}</td>")
         out.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
-    out.append("</table>")
+    out.append("</table></div>")
     return ("<p class=\"note\">Every trial, best first; click a column's name to sort by it."
             "</p>" + "\n".join(out) + SORT_SCRIPT)
 

@@ -1,11 +1,12 @@
 """report.html: the page around the figures, built from a History and its findings.
 
-In this order: a title naming the data and the kind of run, a one-line verdict, the run's
-identity (folder, when, babysit version, command line), the diagnosis, any extra `Section`s,
-the plots, the run table (labels a person reads, formatted numbers), then the checks before
-training and the full configuration, folded in <details>. Nothing on it is wider than the
-page: long words wrap, preformatted text wraps too, and under 1,000 px the plots stand in one
-column.
+In this order: a title naming the data and the kind of run, a one-line verdict, a word on a
+run that was interrupted or resumed, the run's identity (folder, when, babysit version, command
+line), the diagnosis, any extra `Section`s, the plots, the run table (labels a person reads,
+formatted numbers), then the checks before training and the full configuration, folded in
+<details>. Nothing on it is wider than the page: long words wrap, preformatted text wraps too,
+under 1,000 px the plots stand in one column, and the search's trials table, whose numbers
+never break, scrolls sideways in its own box.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import html
 import json
 import math
 import re
+import shlex
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from babysit.report.plots import penalty_share
+from babysit.report.words import readable
+from babysit.training.checkpoint import state_path
 from babysit.training.history import EPOCH_CONVENTION
 
 SECOND_HALF_RISE = 0.1  # a data loss 10% higher at the end than at half time is said
@@ -45,13 +49,15 @@ figcaption{font-size:.9em;color:#333;margin-top:.3em}
 table.trials th,table.compare th{width:auto}table.trials th{cursor:pointer}
 table.trials td,table.trials th{padding:.2em .4em;font-size:.9em}
 table.trials td{font-variant-numeric:tabular-nums}
+.scroll{overflow-x:auto}table.trials td,table.trials th{white-space:nowrap}
+table.trials td:last-child{white-space:normal;min-width:12em}
 tr.best td{background:#eef6ee}.diff{background:#fff1c2}
 .note{color:#444;font-size:.95em}
 table{border-collapse:collapse;width:100%}
 td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top;
  overflow-wrap:break-word}
 table.run{table-layout:fixed}
-table.run td,table.compare td,table.trials td,table.trials th{overflow-wrap:anywhere}
+table.run td,table.compare td{overflow-wrap:anywhere}
 th{font-weight:600}table.run th{width:13em}
 details{margin:.6em 0}summary{cursor:pointer;font-weight:600}
 pre{background:#f6f6f6;padding:.6em;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
@@ -87,7 +93,8 @@ def render(history, findings, figures, sections=(), preprocess=None, run_dir=Non
     title = page_title(meta)
     parts = head(title) + [f"<h1>{e(title)}</h1>",
                            f"<p class=\"verdict\">{e(verdict(history))}</p>",
-                           identity(meta, run_dir), _penalty_headline(history),
+                           _ending(history, run_dir), identity(meta, run_dir),
+                           _penalty_headline(history),
                            "<h2 id=\"findings\">Diagnosis</h2>",
                            _findings(findings, healthy_words=not _penalty_dominates(history)),
                            _alerts(history)]
@@ -136,6 +143,8 @@ def run_kind(meta) -> str:
         return "a PyTorch run"
     if meta.get("estimator"):
         return f"a scikit-learn estimator's fit ({meta['estimator']})"
+    if cut_off(meta):
+        return "an interrupted run"
     command = str(meta.get("command", ""))
     words = command.split()
     return f"babysit {words[1]}" if len(words) > 1 and words[0].endswith("babysit") else "a run"
@@ -146,6 +155,45 @@ def page_title(meta) -> str:
     named = meta.get("data") or (model_summary(meta) and f"model {model_summary(meta)}") \
         or "unnamed data"
     return f"babysit report: {named}, {run_kind(meta)}"
+
+
+def cut_off(meta) -> bool:
+    """Whether a run of the command line (its meta holds its config; an estimator's holds one
+    too, but is never stamped) never reached its end: every ending that finishes such a run
+    (done, stopped early, diverged) stamps "finished"; an interrupted one (Ctrl-C, a signal,
+    a full disk) keeps its history without it."""
+    return bool(meta.get("config")) and not meta.get("finished") and not meta.get("estimator")
+
+
+def _ending(history, run_dir) -> str:
+    """The header's word on a run that was interrupted (where, and the command that continues
+    it when its folder holds a training state) or resumed (whose recorded wall time is then
+    the resuming command's alone); "" for any other run. Only what the meta records is said:
+    where a resumed run had been interrupted is not recorded, so it is not said."""
+    meta, e = history.meta, html.escape
+    if cut_off(meta):
+        asked, done = meta.get("epochs"), history.epochs
+        left = isinstance(asked, int) and done < asked
+        where = (f"in epoch {done + 1} of {asked} ({done} finished" if left else
+                 f"after its last epoch ({done} finished") + f", {history.iterations:,} iterations)"
+        text = (f"<b>Interrupted</b> {where}: the run never finished, and this page shows what "
+                "it had recorded.")
+        if left and run_dir is not None and state_path(run_dir).is_file():
+            # the words of babysit.runs.resume.resume_command, which sits above the report
+            command = f"babysit resume {shlex.quote(str(Path(run_dir).resolve()))}"
+            text += f" <code>{e(command)}</code> continues it."
+        return f"<p class=\"headline\">{text}</p>"
+    if resumed(meta):
+        seconds = f" ({_seconds(meta['seconds'])})" if meta.get("seconds") is not None else ""
+        return ("<p class=\"headline\"><b>Resumed</b>: this run was stopped and continued "
+                "from its last saved epoch with <code>babysit resume</code>; the wall time"
+                f"{seconds} is that command's alone, not the whole run's.</p>")
+    return ""
+
+
+def resumed(meta) -> bool:
+    """Whether `babysit resume` ended the run: its recorded wall time is then that command's."""
+    return str(meta.get("command", "")).startswith("babysit resume")
 
 
 def identity(meta, run_dir) -> str:
@@ -219,11 +267,17 @@ def verdict(history) -> str:
     scores = []
     if meta.get("test_accuracy") is not None:
         scores.append(f"test accuracy {meta['test_accuracy']:.4f}")
+    kept = kept_epoch(history)
+    at = -1 if kept is None else kept - 1
     for name, series in (("validation", history.val_acc), ("train", history.train_acc)):
-        if series and series[-1] is not None:
-            scores.append(f"{name} accuracy {series[-1]:.4f}")
+        if series and series[at] is not None:
+            scores.append(f"{name} accuracy {series[at]:.4f}")
+    if kept is not None and scores:
+        scores[-1] += f" (the weights of epoch {kept}, put back at the end)"
     scores += _regression_scores(history)
     seconds = f" in {_seconds(meta['seconds'])}" if meta.get("seconds") is not None else ""
+    if seconds and resumed(meta):
+        seconds += " (the resumed part)"
     return f"{lead}{seconds}" + (f": {', '.join(scores)}." if scores else ".") + \
         _second_half(history)
 
@@ -313,6 +367,11 @@ SHOWN = {"data", "n_train", "n_val", "n_test", "n_features", "n_classes", "chanc
          "validation_given"}
 
 
+# meta entries shown under labels of their own among the table's last rows (any other plain
+# entry is shown under its key in words)
+LABELS = {"n_params": "Parameters", "best_refused": "Best checkpoint"}
+
+
 def _count(n) -> str:
     return f"{n:,}" if isinstance(n, int) else str(n)
 
@@ -358,7 +417,8 @@ def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
     rows += _accuracy_rows(history)
     rows += _regression_rows(history)
     if meta.get("seconds") is not None:
-        rows.append(("Wall time", _seconds(meta["seconds"])))
+        rows.append(("Wall time", _seconds(meta["seconds"]) + (
+            ", the babysit resume command's alone" if resumed(meta) else "")))
     for key, label in (("seed", "Seed"), ("device", "Device"), ("dtype", "Float type")):
         value = meta.get(key, config.get(key))
         if value is not None:
@@ -366,28 +426,9 @@ def run_rows(history, preprocess=None) -> list[tuple[str, str]]:
     rows += _monitor_rows(history)
     for key, value in meta.items():
         if key not in SHOWN and isinstance(value, str | int | float | bool):
-            rows.append((key.replace("_", " ").capitalize(), _plain(value)))
+            rows.append((LABELS.get(key) or key.replace("_", " ").capitalize(),
+                         _plain(value)))
     return rows
-
-
-def readable(text: str) -> str:
-    """A constructor's repr in words: "Adam(lr=0.0016209, beta1=0.9)" -> "Adam, lr 0.00162,
-    beta1 0.9"; "L2(lam=0.0001)" -> "L2, lam 0.0001"; "Softmax()" -> "Softmax". Numbers keep
-    3 significant digits; text that is no repr is returned as it is."""
-    match = re.fullmatch(r"\s*(\w+)\((.*)\)\s*", text, flags=re.S)
-    if not match:
-        return text
-    name, inside = match.groups()
-    args = [f"{k} {_short(v)}" for k, v in re.findall(r"(\w+)=('[^']*'|\([^)]*\)|[^,]+)", inside)]
-    return ", ".join([name, *args])
-
-
-def _short(value: str) -> str:
-    value = value.strip().strip("'")
-    try:
-        return f"{float(value):.3g}"
-    except ValueError:
-        return value
 
 
 def model_summary(meta) -> str:
@@ -415,7 +456,9 @@ def optimizer_text(meta) -> str:
 
 
 def _plain(value) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.4g}" if isinstance(value, float) else _count(value)
 
 
 def _epochs_text(history) -> str:
@@ -464,18 +507,35 @@ def _loss_rows(history) -> list[tuple[str, str]]:
     return rows
 
 
+def kept_epoch(history) -> int | None:
+    """The epoch whose weights a run ended with when an earlier one's were put back at the
+    end (`BestWeights`: history.meta["best_weights"]), else None (the last epoch's)."""
+    epoch = (history.meta.get("best_weights") or {}).get("epoch")
+    return epoch if isinstance(epoch, int) and 1 <= epoch <= history.epochs else None
+
+
 def _accuracy_rows(history) -> list[tuple[str, str]]:
-    meta, parts = history.meta, []
-    if history.train_acc and history.train_acc[-1] is not None:
-        parts.append(f"train {history.train_acc[-1]:.4f}")
+    """The accuracies of the model the run ended with: the last epoch's, or those of the
+    epoch whose weights were put back (with the last epoch's beside them)."""
+    meta, parts, kept = history.meta, [], kept_epoch(history)
+    at = -1 if kept is None else kept - 1
+    if history.train_acc and history.train_acc[at] is not None:
+        parts.append(f"train {history.train_acc[at]:.4f}")
     vals = [(v, k) for k, v in enumerate(history.val_acc, start=1) if v is not None]
     if vals:
-        best, at = max(vals, key=lambda p: (p[0], -p[1]))
-        parts.append(f"validation {vals[-1][0]:.4f} (best {best:.4f}, epoch {at})")
+        best, top = max(vals, key=lambda p: (p[0], -p[1]))
+        if kept is None:
+            parts.append(f"validation {vals[-1][0]:.4f} (best {best:.4f}, epoch {top})")
+        elif history.val_acc[at] is not None:
+            parts.append(f"validation {history.val_acc[at]:.4f} (the last epoch's "
+                         f"{vals[-1][0]:.4f})")
     if meta.get("test_accuracy") is not None:
         parts.append(f"test {meta['test_accuracy']:.4f}")
     if not parts:
         return []
+    if kept is not None:
+        return [(f"Accuracy of the model kept (epoch {kept}, put back at the end)",
+                 ", ".join(parts))]
     return [("Accuracy at the end", ", ".join(parts))]
 
 
@@ -487,7 +547,11 @@ def _regression_rows(history) -> list[tuple[str, str]]:
         return []
     rows = []
     vals = [(v, k) for k, v in enumerate(history.val_loss, start=1) if v is not None]
-    if vals:
+    kept = kept_epoch(history)
+    if vals and kept is not None and history.val_loss[kept - 1] is not None:
+        rows.append((f"Validation loss of the model kept (epoch {kept}, put back at the end)",
+                     f"{history.val_loss[kept - 1]:.4g} (the last epoch's {vals[-1][0]:.4g})"))
+    elif vals:
         low, at = min(vals, key=lambda p: (p[0], p[1]))
         rows.append(("Validation loss at the end",
                      f"{vals[-1][0]:.4g} (lowest {low:.4g}, epoch {at})"))
@@ -551,6 +615,7 @@ def _checks(meta) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["SECOND_HALF_RISE", "SEVERITY_COLORS", "SHOWN", "STYLE", "Drawn", "Section",
-           "figures_html", "fill_rows", "head", "identity", "model_summary", "optimizer_text",
-           "page_title", "readable", "render", "run_kind", "run_rows", "verdict"]
+__all__ = ["LABELS", "SECOND_HALF_RISE", "SEVERITY_COLORS", "SHOWN", "STYLE", "Drawn", "Section",
+           "cut_off", "figures_html", "fill_rows", "head", "identity", "kept_epoch",
+           "model_summary", "optimizer_text", "page_title", "render", "resumed", "run_kind",
+           "run_rows", "verdict"]

@@ -14,14 +14,16 @@ import math
 import numpy as np
 
 from babysit.diagnose import moving_average
-from babysit.diagnose.symptoms import EXPLODE_FACTOR
+from babysit.diagnose.symptoms import DEAD_WARNING, EXPLODE_FACTOR, SATURATED_WARNING
 from babysit.report.svg import PALETTE, Chart, color, diverging, nice_step
+from babysit.report.words import readable
 
 EPOCH_LABEL = "epoch (epoch k runs from k-1 to k)"
 MARK_COLOR = "#b00020"
 PERCENTILES = (0.05, 0.25, 0.5, 0.75, 0.95)  # the bands over time: 5-95, 25-75, median
 SYMLOG_SPREAD = 50  # a spread this many times the start's is drawn on a symmetric-log axis
 PENALTY_SHOWN = 0.05  # the penalty's share of the first loss from which its data loss is drawn
+ACCURACY_SPAN = 0.1  # an accuracy axis spans at least this: a run stuck at chance looks flat
 
 
 # -- where a run went wrong --------------------------------------------------------------------
@@ -42,9 +44,10 @@ def blowup_start(history) -> int | None:
     return start if np.isfinite(loss[start - 1]) else None
 
 
-def mark_trouble(chart: Chart, history, text: bool = True) -> list[str]:
+def mark_trouble(chart: Chart, history, when: bool = True) -> list[str]:
     """Red lines where the loss blew up for good (dotted) and where it became NaN or infinite
-    (dashed), each labelled when `text`; returns what was marked, for the caption."""
+    (dashed), each in the legend ("loss NaN", with the iteration when `when`); returns what
+    was marked, for the caption."""
     ipe = max(history.iters_per_epoch, 1)
     marked = []
     for at, what, dash in ((blowup_start(history), f"above {EXPLODE_FACTOR:g}x its start", "2 3"),
@@ -55,7 +58,7 @@ def mark_trouble(chart: Chart, history, text: bool = True) -> list[str]:
         if what == "NaN" and value is not None and not math.isnan(value):
             what = "infinite"
         chart.vline(at / ipe, color=MARK_COLOR, dash=dash,
-                    label=f"loss {what} from {history.when(at)}" if text else None)
+                    label=f"loss {what}" + (f" from {history.when(at)}" if when else ""))
         marked.append(what)
     return marked
 
@@ -157,7 +160,21 @@ def plot_accuracy(history) -> str | None:
     mark_trouble(chart, history)
     chart.xlim = (0.0, max(len(epochs), (history.nonfinite_at() or 0)
                            / max(history.iters_per_epoch, 1)) + 0.2)
+    chart.ylim = accuracy_limits(history.train_acc + history.val_acc)
     return chart.svg()
+
+
+def accuracy_limits(values) -> tuple[float, float] | None:
+    """An accuracy axis' range: the values' own, widened about their middle to ACCURACY_SPAN
+    within [0, 1] when they span less, so that a run stuck at 0.10 draws a flat line rather
+    than its noise zoomed to fill the plot; None (the chart's own) when they span more."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite or max(finite) - min(finite) >= ACCURACY_SPAN:
+        return None
+    middle = (max(finite) + min(finite)) / 2
+    lo = min(max(middle - ACCURACY_SPAN / 2, 0.0), 1.0 - ACCURACY_SPAN)
+    pad = 0.04 * ACCURACY_SPAN
+    return lo - pad, lo + ACCURACY_SPAN + pad
 
 
 def lr_changes(history) -> bool:
@@ -174,7 +191,7 @@ def plot_lr(history) -> str | None:
     chart = Chart("Learning rate per iteration", EPOCH_LABEL, "learning rate (log scale)",
                   y="log")
     chart.line(history.epochs_axis(), history.lr, label="learning rate")
-    mark_trouble(chart, history, text=False)
+    mark_trouble(chart, history, when=False)
     return chart.svg()
 
 
@@ -197,17 +214,32 @@ def plot_update_ratios(history) -> str | None:
     if not drawn:
         return None
     chart.hline(1e-3, label="~1e-3")
-    mark_trouble(chart, history, text=False)
+    mark_trouble(chart, history, when=False)
+    chart.xlim = (0.0, max(history.iterations / max(history.iters_per_epoch, 1),
+                           float(epochs.max())) * 1.01)
     return chart.svg()
 
 
 # -- layers over time ---------------------------------------------------------------------------
 
+def constant(h) -> float | None:
+    """The one value of a histogram summary whose values are all equal (its std is 0: an
+    all-dead ReLU layer, a gradient exactly 0), else None. The monitors store such a layer's
+    counts over a made-up unit-wide range around it (`babysit.training.monitors.histogram`),
+    which is no spread of the data."""
+    if h and h.get("counts") and h.get("std") == 0 and h.get("mean") is not None:
+        return float(h["mean"])
+    return None
+
+
 def percentiles(h) -> list[float] | None:
     """The PERCENTILES of a histogram summary (lo, hi, counts), read off its cumulative
-    counts by linear interpolation within a bin; None without finite values."""
+    counts by linear interpolation within a bin (every one the value itself for a
+    `constant`); None without finite values."""
     if not h or not h.get("counts"):
         return None
+    if constant(h) is not None:
+        return [constant(h)] * len(PERCENTILES)
     counts = np.asarray(h["counts"], dtype=np.float64)
     total = counts.sum()
     if total <= 0:
@@ -218,7 +250,9 @@ def percentiles(h) -> list[float] | None:
 
 
 def _spread(h) -> float:
-    """The largest magnitude a histogram's range reaches (0 without finite values)."""
+    """The largest magnitude a histogram's values reach (0 without finite values)."""
+    if constant(h) is not None:
+        return abs(constant(h))
     return max(abs(h["lo"]), abs(h["hi"])) if h and h.get("counts") else 0.0
 
 
@@ -254,7 +288,7 @@ def plot_layer_bands(history, key: str) -> list[str] | None:
         chart.band(x, qs[:, 0], qs[:, 4], opacity=0.18, label="5-95%")
         chart.band(x, qs[:, 1], qs[:, 3], opacity=0.35, label="25-75%")
         chart.line(x, qs[:, 2], width=1.6, label="median")
-        mark_trouble(chart, history, text=False)
+        mark_trouble(chart, history, when=False)
         panels.append(chart.svg())
     return panels or None
 
@@ -269,19 +303,23 @@ def plot_unit_health(history) -> str | None:
     x = np.asarray([s["iteration"] for s in samples], dtype=np.float64) / \
         max(history.iters_per_epoch, 1)
     chart = Chart("Dead or saturated units per layer", EPOCH_LABEL, "share of the layer")
-    drawn = 0
+    drawn = []
     for i, name in enumerate(rec["names"]):
         for what in ("dead", "saturated"):
             share = [(s["activations"][i] or {}).get(what) for s in samples]
             if any(v is not None for v in share):
-                chart.line(x, share, color=color(drawn), markers=len(x) <= 40,
+                chart.line(x, share, color=color(len(drawn)), markers=len(x) <= 40,
                            label=f"{name}: {what}")
-                drawn += 1
+                drawn.append(what)
     if not drawn:
         return None
     chart.ylim = (-0.02, 1.02)
-    chart.hline(0.4, color=MARK_COLOR, label="40%: the diagnosis' warning")
-    mark_trouble(chart, history, text=False)
+    for what, level, words, dash in (
+            ("dead", DEAD_WARNING, "dead units the diagnosis reports", "2 3"),
+            ("saturated", SATURATED_WARNING, "saturation the diagnosis warns of", "6 2")):
+        if what in drawn:
+            chart.hline(level, color=MARK_COLOR, dash=dash, label=f"{level:.0%}: {words}")
+    mark_trouble(chart, history, when=False)
     return chart.svg()
 
 
@@ -421,7 +459,7 @@ def plot_first_layer(history) -> list[str] | None:
 
 def _colour_key(top: float) -> str:
     """The heatmap's scale: -top (blue) through 0 (white) to +top (red)."""
-    chart = Chart("Colour key: weight value", "", "", width=340, height=90)
+    chart = Chart("Colour key: weight value", "", "", width=340, height=90, yticks=False)
     chart.image(diverging(np.linspace(-top, top, 101)[None, :], top), (-top, top, 0, 1))
     chart.ylim = (0, 1)
     return chart.svg()
@@ -494,8 +532,9 @@ def plot_lr_range(found: dict) -> str | None:
     raw = np.asarray([math.nan if v is None else v for v in found["losses"]], dtype=np.float64)
     smooth = np.asarray([math.nan if v is None else v for v in found["smoothed"]],
                         dtype=np.float64)
-    chart = Chart(f"Learning-rate range test, {found.get('optimizer', '')}", "learning rate (log)",
-                  "loss", x="log")
+    optimizer = readable(str(found.get("optimizer") or "")).split(",")[0]
+    chart = Chart(f"Learning-rate range test, {optimizer}" if optimizer else
+                  "Learning-rate range test", "learning rate (log)", "loss", x="log")
     chart.spread(lrs, raw, label="loss per batch")
     chart.line(lrs, smooth, label="smoothed loss")
     if np.isfinite(smooth).any():
@@ -510,9 +549,10 @@ def plot_lr_range(found: dict) -> str | None:
     return chart.svg()
 
 
-__all__ = ["EPOCH_LABEL", "MARK_COLOR", "PENALTY_SHOWN", "PERCENTILES", "SYMLOG_SPREAD",
-           "blown_up_layers", "blowup_start", "lr_changes", "mark_trouble",
-           "penalty_share", "percentiles", "plot_accuracy", "plot_epoch_loss", "plot_first_layer",
-           "plot_histograms", "plot_layer_bands", "plot_loss", "plot_lr", "plot_lr_range",
-           "plot_pca_components", "plot_predictions", "plot_unit_health", "plot_update_ratios",
-           "shows_data_loss", "smoothing_window", "weight_grid", "with_components"]
+__all__ = ["ACCURACY_SPAN", "EPOCH_LABEL", "MARK_COLOR", "PENALTY_SHOWN", "PERCENTILES",
+           "SYMLOG_SPREAD", "accuracy_limits", "blown_up_layers", "blowup_start", "constant",
+           "lr_changes", "mark_trouble", "penalty_share", "percentiles", "plot_accuracy",
+           "plot_epoch_loss", "plot_first_layer", "plot_histograms", "plot_layer_bands",
+           "plot_loss", "plot_lr", "plot_lr_range", "plot_pca_components", "plot_predictions",
+           "plot_unit_health", "plot_update_ratios", "shows_data_loss", "smoothing_window",
+           "weight_grid", "with_components"]

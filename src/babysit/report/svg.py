@@ -17,6 +17,7 @@ import base64
 import html
 import math
 import struct
+import sys
 import zlib
 from dataclasses import dataclass, field
 
@@ -116,11 +117,13 @@ def number(v: float, step: float | None = None) -> str:
 
 
 def limits(values, kind: str, pad: float = 0.04) -> tuple[float, float]:
-    """A [lo, hi] range that holds the finite (positive, on a log axis) `values`, padded."""
+    """A [lo, hi] range that holds the finite (positive, on a log axis) `values`, padded. On a
+    log axis values under the smallest normal float (a rate decayed to 1e-320) count as 0,
+    off the axis, and the range never reaches 0 (its decades would be infinite)."""
     v = np.asarray(values, dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
     if kind == "log":
-        v = v[v > 0]
+        v = v[v >= sys.float_info.min]
     if v.size == 0:
         return (1.0, 10.0) if kind == "log" else (0.0, 1.0)
     lo, hi = float(v.min()), float(v.max())
@@ -129,7 +132,7 @@ def limits(values, kind: str, pad: float = 0.04) -> tuple[float, float]:
         if b - a < 1e-3:  # one value: a band around it
             a, b = a - 0.05, b + 0.05
         span = (b - a) * pad
-        return 10.0 ** (a - span), 10.0 ** (b + span)
+        return max(10.0 ** (a - span), sys.float_info.min), 10.0 ** (b + span)
     if hi == lo:
         half = abs(lo) * 0.1 or 1.0
         return lo - half, hi + half
@@ -175,14 +178,14 @@ class Chart:
 
     x and y take "linear", "log" or "symlog" (`linthresh` for the latter); `xlim`/`ylim`
     fix a range, otherwise it holds every item's data. axes=False draws no ticks, labels or
-    frame (a picture).
+    frame (a picture); yticks=False no y ticks (a strip too low for them, such as a colour key).
     """
 
     def __init__(self, title: str, xlabel: str = "", ylabel: str = "", *, x: str = "linear",
                  y: str = "linear", width: int = 560, height: int = 300,
                  xlim=None, ylim=None, xlinthresh: float = 1.0, ylinthresh: float = 1.0,
-                 axes: bool = True):
-        self.axes = axes
+                 axes: bool = True, yticks: bool = True):
+        self.axes, self.yticks = axes, yticks
         self.title, self.xlabel, self.ylabel = title, xlabel, ylabel
         self.x, self.y = Scale(x, linthresh=xlinthresh), Scale(y, linthresh=ylinthresh)
         self.width, self.height, self.xlim, self.ylim = width, height, xlim, ylim
@@ -191,6 +194,9 @@ class Chart:
     # -- what can be drawn ------------------------------------------------------------------
     def line(self, x, y, *, color: str = PALETTE[0], width: float = 1.6, dash: str = "",
              opacity: float = 1.0, label: str | None = None, markers: bool = False):
+        """A series through (x, y), with a dot at every point when `markers`; a point with no
+        finite neighbour (a series of one sample, a value between gaps) gets its dot anyway,
+        since a line through one point draws nothing."""
         x, y = np.asarray(x, np.float64), _floats(y)
         if len(x) > MAX_POINTS:  # a smooth series loses nothing to every k-th point
             stride = math.ceil(len(x) / MAX_POINTS)
@@ -302,7 +308,7 @@ class Chart:
             out.append(f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{top + plot_h}" '
                        f'stroke="#e4e4e4"/><text x="{px:.1f}" y="{top + plot_h + 15}" '
                        f'text-anchor="middle">{text}</text>')
-        for v, text in self.y.ticks(6):
+        for v, text in self.y.ticks(6) if self.yticks else []:
             py = Y(v)
             out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{py:.1f}" y2="{py:.1f}" '
                        f'stroke="#e4e4e4"/><text x="{left - 5}" y="{py + 4:.1f}" '
@@ -313,15 +319,16 @@ class Chart:
         s, a = it.style, it.args
         tip = f"<title>{_esc(it.label)}</title>" if it.label else ""
         if it.kind == "line":
-            d = _path(X(a["x"]), Y(a["y"]))
+            px, py = X(a["x"]), Y(a["y"])
+            d = _path(px, py)
             dash = f' stroke-dasharray="{s["dash"]}"' if s["dash"] else ""
-            dots = ""
-            if s["markers"]:
-                px, py = X(a["x"]), Y(a["y"])
-                ok = np.isfinite(px) & np.isfinite(py)
-                dots = "".join(f'<circle cx="{u:.1f}" cy="{v:.1f}" r="2.4"/>'
-                               for u, v in zip(px[ok], py[ok], strict=True))
-                dots = f'<g fill="{s["color"]}">{dots}</g>'
+            ok = np.isfinite(px) & np.isfinite(py)
+            shown = ok if s["markers"] else ok & _lone(ok)
+            r = max(2.4, 1.5 * s["width"])
+            dots = "".join(f'<circle cx="{u:.1f}" cy="{v:.1f}" r="{r:.1f}"/>'
+                           for u, v in zip(px[shown], py[shown], strict=True))
+            dots = f'<g fill="{s["color"]}" fill-opacity="{s["opacity"]}">{dots}</g>' \
+                if dots else ""
             return (f'<path d="{d}" fill="none" stroke="{s["color"]}" stroke-width="{s["width"]}"'
                     f' stroke-opacity="{s["opacity"]}"{dash} stroke-linejoin="round">{tip}</path>'
                     + dots)
@@ -347,14 +354,14 @@ class Chart:
             return f'<path d="{d}" {fill} stroke="{s["color"]}" stroke-width="1.2">{tip}</path>'
         if it.kind == "vline":
             px = X(a["v"])
-            if not left <= px <= left + plot_w:  # outside the axis' range: not drawn
+            if not self._in_range(it):
                 return ""
             return (f'<line x1="{px:.1f}" x2="{px:.1f}" y1="{top}" y2="{top + plot_h}" '
                     f'stroke="{s["color"]}" stroke-width="1.4" stroke-dasharray="{s["dash"]}">'
                     f'{tip}</line>')
         if it.kind == "hline":
             py = Y(a["v"])
-            if not top <= py <= top + plot_h:
+            if not self._in_range(it):
                 return ""
             return (f'<line x1="{left}" x2="{left + plot_w}" y1="{py:.1f}" y2="{py:.1f}" '
                     f'stroke="{s["color"]}" stroke-width="1.3" stroke-dasharray="{s["dash"]}">'
@@ -375,10 +382,11 @@ class Chart:
         return ""
 
     def _legend_rows(self) -> list[list[tuple[float, _Item]]]:
-        """The labelled items laid out in rows under the plot, each entry 24 + its text wide."""
+        """The labelled items laid out in rows under the plot, each entry 24 + its text wide;
+        a marker line outside the axis' range is not drawn, so not named either."""
         rows, x = [[]], float(LEFT)
         for it in self.items:
-            if not it.label:
+            if not it.label or not self._in_range(it):
                 continue
             w = 34 + len(it.label) * FONT * CHAR
             if rows[-1] and x + w > self.width - 8:
@@ -387,6 +395,12 @@ class Chart:
             rows[-1].append((x, it))
             x += w
         return rows if rows[0] else []
+
+
+    def _in_range(self, it: _Item) -> bool:
+        """Whether a marker line (vline, hline) lies within its axis' range; True for others."""
+        scale = {"vline": self.x, "hline": self.y}.get(it.kind)
+        return scale is None or 0.0 <= float(scale(it.args["v"])) <= 1.0
 
 
 _CLIPS = iter(range(1, 1 << 62))
@@ -415,6 +429,12 @@ def _segments(ok: np.ndarray) -> list[slice]:
     """The runs of True in `ok` as slices."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(np.int8), [0]])))
     return [slice(a, b) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _lone(ok: np.ndarray) -> np.ndarray:
+    """Where `ok` is True with no True neighbour: points a line cannot join to another."""
+    padded = np.concatenate([[False], ok, [False]])
+    return ok & ~padded[:-2] & ~padded[2:]
 
 
 def _path(px: np.ndarray, py: np.ndarray) -> str:

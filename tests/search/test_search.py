@@ -199,6 +199,25 @@ def test_an_interrupted_search_resumes_where_it_stopped(small, tmp_path, monkeyp
     assert len({param_key(t) for t in complete(trials)}) == 5
 
 
+def test_an_interrupt_inside_a_trials_training_is_the_interrupt(small, tmp_path, monkeypatch):
+    """Ctrl-C while a trial trained: the Run, which has no folder of its own in a search,
+    tried to redraw a report in None / "report.html" (a TypeError hid the interrupt)."""
+    from babysit.training.trainer import Trainer
+
+    calls, fit = [], Trainer.fit
+
+    def interrupt_second(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "fit", interrupt_second)
+    with pytest.raises(KeyboardInterrupt):
+        search.run(SPACE, small, stages=[search.Stage(3, epochs=1)], out=tmp_path, top_k=0,
+                   say=lambda text: None)
+
+
 def test_resuming_with_another_space_is_refused(small, tmp_path):
     search.run(SPACE, small, stages=[search.Stage(2, epochs=1)], out=tmp_path, top_k=0,
                say=lambda text: None)

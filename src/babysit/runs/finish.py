@@ -237,17 +237,44 @@ def validation_predictions(trainer, data) -> dict:
             "predicted": np.ravel(predicted).tolist(), "train_mean": mean}
 
 
+def kept_epoch(history) -> int:
+    """The epoch (from 1) whose weights the run ends with: the one `BestWeights` put back
+    (history.meta["best_weights"]), else the last; 0 before any epoch ended."""
+    return (history.meta.get("best_weights") or {}).get("epoch", history.epochs)
+
+
+def kept_accuracies(history) -> dict:
+    """The training and validation accuracy of the network the run ends with (`kept_epoch`):
+    {"train_accuracy", "val_accuracy"}, each None where it was not recorded (a regression,
+    no validation split, no epoch).
+
+    They are the kept epoch's own records, not a second pass over the data: the Trainer
+    measures them at each epoch's end and `BestWeights` copies the weights (buffers too) right
+    after, so the network put back is the one measured and the records are exact; measuring
+    again would cost a pass over both splits and, past the Trainer's `eval_max` training
+    rows, score other rows than every epoch's record."""
+    at = kept_epoch(history) - 1
+
+    def record(series):
+        return series[at] if 0 <= at < len(series) else None
+
+    return {"train_accuracy": record(history.train_acc), "val_accuracy": record(history.val_acc)}
+
+
 def summarize(trainer, data, seconds: float, out: Path) -> dict:
-    """The run's final numbers as a JSON-ready dict (what --json prints): accuracies, or for a
-    regression RMSE, MAE and R^2 on each split in the target's units."""
+    """The run's final numbers as a JSON-ready dict (what --json prints), all of the network
+    the run ends with (the best epoch's that `BestWeights` put back, else the last): its
+    accuracies (`kept_accuracies`; the test split's measured now), or for a regression RMSE,
+    MAE and R^2 on each split in the target's units, measured now. `final_loss` is the loss
+    (with the penalty) of the run's last training step: where training ended, not a score of
+    a network put back."""
     h = trainer.history
     summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
                "final_loss": h.loss[-1] if h.loss else None}
     if data.task == "regress":
         summary.update(split_metrics(lambda X: to_numpy(trainer.scores(X)), data))
     else:
-        summary.update(train_accuracy=h.train_acc[-1] if h.train_acc else None,
-                       val_accuracy=h.val_acc[-1] if h.val_acc else None,
+        summary.update(kept_accuracies(h),
                        test_accuracy=trainer.accuracy(*data.test) if len(data.test.y)
                        else None)
     return {**summary, "seconds": round(seconds, 3), "run_dir": str(out)}
@@ -329,6 +356,6 @@ def finish(history, run_dir, say: Callable[[str], None], *, report: bool = True,
 
 
 __all__ = ["COMMAND_LINE", "EXIT_DIVERGED", "Outcome", "Stopped", "finding_json", "finish", "fit",
-           "interrupt_name", "interrupt_status", "report_summary", "reworded", "say_findings",
-           "stamp", "stop_received", "stop_signals_interrupt", "summarize", "top_finding",
-           "validation_predictions"]
+           "interrupt_name", "interrupt_status", "kept_accuracies", "kept_epoch",
+           "report_summary", "reworded", "say_findings", "stamp", "stop_received",
+           "stop_signals_interrupt", "summarize", "top_finding", "validation_predictions"]

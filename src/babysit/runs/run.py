@@ -141,24 +141,28 @@ class Run:
 
     def finish(self, say: Callable[[str], None], *, report: bool = True,
                title: str = "diagnosis", sections=()) -> tuple[dict, finish.Outcome]:
-        """After `fit`: the final numbers (none on the test split when it diverged), the test
-        accuracy, split size and time into the history's meta, then `conclude`. Returns (the
-        --json summary, the Outcome)."""
+        """After `fit`: the final numbers, those of the network the run ends with (the best
+        epoch's put back, else the last; none on the test split when it diverged), the test
+        accuracy, split size and time into the history's meta (with "kept_model": that
+        network's epoch and accuracies), then `conclude`. Returns (the --json summary, the
+        Outcome)."""
         data, h = self.data, self.history
         if self.error is None:
             summary = self.summary()
         else:
             summary = {"data": data.name, "task": data.task, "epochs": h.epochs,
-                       "train_accuracy": h.train_acc[-1] if h.train_acc else None,
-                       "val_accuracy": h.val_acc[-1] if h.val_acc else None,
-                       "test_accuracy": None, "seconds": round(self.seconds, 3),
-                       "run_dir": str(self.out)}
+                       **finish.kept_accuracies(h), "test_accuracy": None,
+                       "seconds": round(self.seconds, 3), "run_dir": str(self.out)}
         final = h.loss[-1] if h.loss else None
         summary["final_loss"] = final if final is not None and math.isfinite(final) else None
         if data.origins:            # which rows each score comes from (a table's)
             summary["scores"] = table_parts.scores_note(data.origins)
         h.meta.update(test_accuracy=summary.get("test_accuracy"), n_test=len(data.test.y),
                       seconds=round(self.seconds, 3))
+        if self.error is None:   # the network it ends with: the history's last records are
+            # the last epoch's, not those of the best epoch's weights put back (`BestWeights`)
+            h.meta["kept_model"] = {"epoch": finish.kept_epoch(h),
+                                    **finish.kept_accuracies(h)}
         if data.task == "regress" and self.error is None:  # the report's RMSE, MAE, R^2 rows
             h.meta["regression"] = {k: v for k, v in summary.items()    # of parts with rows
                                     if k.rpartition("_")[2] in ("rmse", "mae", "r2")
@@ -179,8 +183,9 @@ class Run:
         shows less than the history beside it. Nothing is printed: the interrupt says what was
         kept. A second interrupt while drawing, or a page that cannot be drawn, leaves the old
         page; neither may hide the interrupt being raised."""
-        if not (self.out / "report.html").is_file():
-            return   # a fresh run's: `babysit report` draws it, as the interrupt says
+        if self.out is None or not (self.out / "report.html").is_file():
+            return   # a fresh run's (or a search trial's, which has no folder): `babysit
+            # report` draws it, as the interrupt says
         with contextlib.suppress(KeyboardInterrupt, Exception):
             self.conclude(lambda text: None)
 

@@ -32,7 +32,6 @@ They pickle like any scikit-learn estimator (that is scikit-learn's convention, 
 from __future__ import annotations
 
 import inspect
-import re
 import textwrap
 import warnings
 from pathlib import Path
@@ -135,8 +134,9 @@ class _BabysitEstimator(BaseEstimator):
             self.n_features_in_ = cells.shape[1]
             try:
                 self.table_.fit(cells, names or _positions(cells.shape[1]))
-            except ValueError as err:   # the command line's --drop is X.drop(columns=...) here
-                raise ValueError(_DROP.sub(r"drop \1 from X", str(err))) from None
+            except tabular.RefusedColumns as err:   # the command line's --drop, said for X
+                raise ValueError(f"{err.whys}; or drop {', '.join(map(repr, err.columns))} "
+                                 f"from X") from None
             return self.table_.transform(cells)
         cells = _columns_in_order(cells, names, getattr(self, "feature_names_in_", None),
                                   self.n_features_in_)
@@ -384,9 +384,6 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
 
 
 # The end of the table encoder's refusal, which names the command line's option.
-_DROP = re.compile(r"leave (?:it|these \d+ columns) out with --drop (\S+)$")
-
-
 def _positions(n: int) -> list[str]:
     """The names of an array's unnamed columns: "column 0", "column 1", ..."""
     return [f"column {j}" for j in range(n)]

@@ -76,6 +76,18 @@ def test_a_header_row_of_numbers_is_questioned_and_no_header_reads_it_as_data(tm
     assert "predicted 3," in capsys.readouterr().out
 
 
+def test_a_test_file_without_a_header_is_read_as_the_data_file_is(tmp_path):
+    """--no-header read the --data file without one but the --test-data file with one: its
+    first row became column names ("lacks '3' and has '1.5' besides")."""
+    train = table(tmp_path / "train.csv", "1.5,0.25,0", [r.replace("c", "") for r in rows()])
+    test = table(tmp_path / "test.csv", "2.5,1.25,1", [r.replace("c", "") for r in rows(9)])
+    out = tmp_path / "run"
+    assert cli.main(["train", *SMALL, "--data", train, "--no-header", "--target", "3",
+                     "--test-data", test, "--epochs", "1", "--json", "--out", str(out)]) == 0
+    data = bs.data.load(train, target="3", header=False, test_data=test)
+    assert len(data.test.y) == 10                   # the test file's first row is data too
+
+
 def test_blank_lines_and_a_line_of_spaces_at_the_end_are_skipped(tmp_path, capsys):
     """They were "a data row has 1 cells but the header has 3"."""
     path = tmp_path / "t.csv"

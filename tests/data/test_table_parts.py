@@ -71,6 +71,22 @@ def test_val_and_test_files_give_those_parts_encoded_as_the_training_rows(tmp_pa
         datasets.load(train, target="y", test_data=tmp_path / "new.csv")
 
 
+def test_a_test_file_needs_only_the_columns_the_model_reads(tmp_path):
+    rows = [[2000 + 7 * i, *r, i % 4] for i, r in enumerate(blobs(90))]
+    train = write(tmp_path / "train.csv", ["id", "x", "z", "y", "w"], rows)
+    # without the identifier the model leaves out, nor the column dropped
+    test = write(tmp_path / "test.csv", ["x", "z", "y"], blobs(21, seed=2))
+    data = datasets.load(train, target="y", drop="w", test_data=test, val_data=test)
+    assert data.table.left_out_.keys() == {"id"}
+    assert (len(data.val.y), len(data.test.y)) == (21, 21)
+    expected = data.table.transform(np.array([["", *r[:2]] for r in blobs(21, seed=2)]))
+    assert np.array_equal(data.test.X, expected)
+    write(tmp_path / "bad.csv", ["x", "y"], [[1, "a"]])
+    with pytest.raises(ValueError, match=r"bad.csv lacks 'z': .*\(it may lack 'id', 'w', "
+                                         r"which the model does not read\)"):
+        datasets.load(train, target="y", drop="w", test_data=tmp_path / "bad.csv")
+
+
 def test_the_run_says_which_rows_each_score_comes_from(tmp_path, capsys):
     train = write(tmp_path / "train.csv", ["x", "z", "y"], blobs(90))
     assert main(["train", "--data", str(train), "--target", "y", "--epochs", "2",

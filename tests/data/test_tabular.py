@@ -3,10 +3,12 @@ learned from the training rows only; the task read from the target; regression t
 standardized and restored."""
 
 import json
+import shlex
 
 import numpy as np
 import pytest
 
+from babysit.cli import main
 from babysit.data import datasets, tabular, training_range
 
 
@@ -97,13 +99,78 @@ def test_identifiers_are_left_out_and_named_in_one_note():
 
 
 def test_every_column_that_cannot_be_used_is_named_in_one_error():
-    table = cells(["", "1", "2"], ["NA", "2", "3"], ["", "blue", "4"], ["", "4", "inf"])
-    with pytest.raises(ValueError, match=r"column 'x' holds no value.*column 'b' holds numbers, "
-                       r"but data row 2 \(line 4\) holds 'blue'.*column 'c' holds inf.*"
-                       r"leave these 3 columns out with --drop x,b,c"):
+    table = cells(["1", "1", "2"], ["2", "2", "3"], ["3", "blue", "4"], ["4", "4", "inf"])
+    with pytest.raises(ValueError, match=r"column 'b' holds numbers, but data row 2 \(line 4\) "
+                       r"holds 'blue'.*column 'c' holds inf.*"
+                       r"leave these 2 columns out with --drop b,c$"):
         tabular.TableEncoder().fit(table, ["x", "b", "c"])
-    with pytest.raises(ValueError, match="column 'x' holds no value.*leave it out with --drop x"):
+
+
+def test_the_drop_a_refusal_offers_can_be_pasted_into_a_shell_and_says_fix_once():
+    table = cells(["1", "5.1"], ["2", "?"], ["3", "4.7"])
+    with pytest.raises(ValueError) as refused:
+        tabular.TableEncoder().fit(table, ["x", "petal width (cm)"])
+    message = str(refused.value)
+    assert message.endswith("; or leave it out with --drop 'petal width (cm)'")
+    assert message.count("fix") == 1
+    with pytest.raises(ValueError) as refused:
+        tabular.TableEncoder().fit(cells(["?", "?"], ["1", "2"], ["3", "4"]),
+                                   ["petal width (cm)", "it's"])
+    pasted = str(refused.value).rsplit(" out with --drop ", 1)[1]
+    assert shlex.split(pasted) == ["petal width (cm),it's"]      # one argument, as written
+
+
+def test_a_column_with_no_value_in_any_training_row_is_left_out_with_a_note():
+    # an Excel export's last column: the header ends with a comma, every cell is empty
+    enc = tabular.TableEncoder().fit(cells(["1", ""], ["2", "NA"], ["3", " "]), ["x", ""])
+    assert enc.kinds_ == ["numeric", "left out"] and enc.used_columns_ == ["x"]
+    assert enc.left_out_ == {"": "no value in any training row"}
+    assert enc.describe() == ["left out, holding no value in any training row: ''"]
+    assert enc.transform(cells(["5", "anything"])).tolist() == [[5]]
+    again = tabular.TableEncoder.from_state(json.loads(json.dumps(enc.to_state())))
+    assert again.used_columns_ == ["x"] and again.describe() == enc.describe()
+    with pytest.raises(ValueError, match="no feature column left: every one is left out"):
         tabular.TableEncoder().fit(cells([""], ["NA"]), ["x"])
+
+
+def test_an_excel_export_trains_and_predicts_without_its_empty_last_column(tmp_path, capsys):
+    rows = [f'"{i % 9 / 9:.3f}","{500 + 7 * i}","{"ab"[i % 2]}",""' for i in range(40)]
+    (tmp_path / "export.csv").write_text("\n".join(['"x","Order No.","y",""', *rows]) + "\n")
+    run = tmp_path / "run"
+    assert main(["train", "--data", str(tmp_path / "export.csv"), "--target", "y",
+                 "--epochs", "1", "--no-report", "--out", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "left out, holding no value in any training row: ''" in out
+    assert "left out, as identifiers: 'Order No.'" in out
+    (tmp_path / "new.csv").write_text("x\n0.5\n")
+    assert main(["predict", str(run), "--data", str(tmp_path / "new.csv")]) == 0
+
+
+IDENTIFIER_NAMES = ["id", "ID", "customer_id", "customerId", "Key", "KEY", "index", "Order No.",
+                    "Order Number", "order_number", "record_no", "Customer Number", "record nr",
+                    "orderNo", "Invoice #"]
+QUANTITY_NAMES = ["n_rooms", "num_children", "number_of_items", "number_of_rooms",
+                  "keyboard_time", "idle_minutes", "id_score", "paid", "valid", "monkey",
+                  "casino", "number", "No", "width"]
+
+
+@pytest.mark.parametrize("name", IDENTIFIER_NAMES)
+def test_whole_numbers_one_per_row_named_like_an_identifier_are_left_out(name):
+    codes = cells(*[[str(500_001 + 3 * i)] for i in range(20)])   # not like row numbers
+    enc = tabular.TableEncoder().fit(np.hstack([codes, codes]), [name, "x"])
+    assert enc.kinds_ == ["left out", "numeric"], name
+    assert "named like an identifier" in enc.left_out_[name]
+
+
+@pytest.mark.parametrize("name", QUANTITY_NAMES)
+def test_a_quantity_named_with_an_identifier_word_first_is_kept(name):
+    counts = cells(*[[str(500_001 + 3 * i)] for i in range(20)])
+    assert tabular.TableEncoder().fit(counts, [name]).kinds_ == ["numeric"], name
+
+
+def test_a_name_alone_does_not_make_an_identifier():
+    repeated = cells(*[[str(i % 5)] for i in range(20)])     # a code that repeats: a feature
+    assert tabular.TableEncoder().fit(repeated, ["Order No."]).kinds_ == ["numeric"]
 
 
 def test_dates_become_year_month_day_of_year_day_of_week_and_trend():

@@ -57,8 +57,17 @@ def test_a_word_among_numbers_is_refused_naming_the_column():
     df["size"] = df["size"].astype(object)
     df.loc[7, "size"] = "u"
     with pytest.raises(ValueError, match=r"column 'size' holds numbers, but data row 7 .*'u'.*"
-                                         r"drop size from X$"):
+                                         r"drop 'size' from X$"):
         BabysitClassifier(**FAST).fit(df, np.arange(len(df)) % 2)
+
+
+def test_unnamed_columns_that_cannot_be_used_are_named_as_the_estimator_sees_them():
+    cells = np.array([["1", "a"], ["2", "b"], ["x", "c"], ["4", "d"]] * 6, dtype=object)
+    cells[::3, 0] = "5"
+    with pytest.raises(ValueError, match=r"column 'column 0' holds numbers.*; or drop "
+                                         r"'column 0' from X$") as caught:
+        BabysitClassifier(**FAST).fit(cells, np.arange(len(cells)) % 2)
+    assert "--drop" not in str(caught.value)
 
 
 def test_a_date_beyond_the_training_range_is_warned_of_by_name():

@@ -375,7 +375,8 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
     the files have no header row, their columns named "1", "2", ... (`formats.read_table`)."""
     drop = [drop] if isinstance(drop, str) else list(drop)
     read = []                                   # what reading decided (a ';' separator)
-    header, cells = formats.read_table(path, notes=read, header=header)
+    has_header = header                         # the other files are read the same way
+    header, cells = formats.read_table(path, notes=read, header=has_header)
     if target not in header:
         raise ValueError(f"target column {target!r} is not in {path}; its columns are "
                          f"{', '.join(header)}")
@@ -422,7 +423,7 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
         for at, file in enumerate(files, start=1):
             if file is not None:
                 splits[at] = _other_file(file, header, target, features, table,
-                                         target_encoder, read)
+                                         target_encoder, read, has_header)
     origins = table_parts.origins(path.name, [len(s.y) for s in splits], shares, files)
     notes = [f"task {task}: {reason}", *read, *table.describe(),
              *(f"validation or test {w.message}" for w in unseen)]
@@ -465,10 +466,15 @@ def _quantities(labels: np.ndarray, column: np.ndarray, target: str, path) -> No
                      f"trained with --task classify)")
 
 
-def _other_file(file, header, target: str, features, table, target_encoder, notes) -> Split:
-    """The --val-data or --test-data file's rows, encoded as the training rows were."""
+def _other_file(file, header, target: str, features, table, target_encoder, notes,
+                has_header: bool = True) -> Split:
+    """The --val-data or --test-data file's rows, encoded as the training rows were: the
+    file needs the target and the columns `table` reads, not those it leaves out; with
+    `has_header` False it has no header row, as the --data file has none."""
     with _naming(file):
-        cells = table_parts.read_part(file, header, target, notes)
+        cells = table_parts.read_part(file, header, target, notes,
+                                      needed=[target, *table.used_columns_],
+                                      has_header=has_header)
         labels = _targets(cells[:, header.index(target)], target, Path(file))
         return Split(table.transform(cells[:, features]), target_encoder.transform(labels))
 

@@ -53,22 +53,36 @@ def fractions(n_rows: int, split=None, val_file=None, test_file=None) -> tuple[f
     return (1.0 - val, val, 0.0)
 
 
-def read_part(path, header: list[str], target: str, notes: list | None = None) -> np.ndarray:
+def read_part(path, header: list[str], target: str, notes: list | None = None,
+              needed: list[str] | None = None, has_header: bool = True) -> np.ndarray:
     """The cells (N, C) of the --val-data or --test-data file `path`, its columns in the order
-    of the --data file's `header`: it must hold every one of them (extra ones are refused,
-    so that a file of another table is not scored by mistake). As `formats.Cells`: each row
-    keeps the line of `path` it is on, which a message about it names."""
+    of the --data file's `header`. It must hold the `needed` columns (by default all of
+    `header`; a model needs the target and the columns its encoder reads, not an identifier
+    it leaves out nor a dropped one), and no column beyond `header` (refused, so that a file
+    of another table is not scored by mistake); a column of `header` that it lacks comes
+    back empty. As `formats.Cells`: each row keeps the line of `path` it is on, which a
+    message about it names. `has_header` False: the file has no header row, its columns
+    named "1", "2", ... as the --data file's were."""
     path = Path(path)
-    their, cells = formats.read_table(path, notes=notes)
-    missing = [name for name in header if name not in their]
+    needed = header if needed is None else needed
+    their, cells = formats.read_table(path, notes=notes, header=has_header)
+    missing = [name for name in needed if name not in their]
     extra = [name for name in their if name not in header]
     if missing or extra:
         lacks = f"lacks {', '.join(map(repr, missing))}" if missing else ""
         more = f"{' and ' if missing else ''}has {', '.join(map(repr, extra))} besides" \
             if extra else ""
+        unread = [name for name in header if name not in needed]
+        spare = f" (it may lack {', '.join(map(repr, unread))}, which the model does not " \
+            f"read)" if unread else ""
         raise ValueError(f"{path} {lacks}{more}: its columns must be those of the training "
-                         f"file ({', '.join(header)}), the target {target!r} among them")
-    return cells[:, [their.index(name) for name in header]]
+                         f"file ({', '.join(header)}), the target {target!r} among them"
+                         f"{spare}")
+    out = np.full((len(cells), len(header)), "", dtype=cells.dtype)
+    for j, name in enumerate(header):
+        if name in their:
+            out[:, j] = cells[:, their.index(name)]
+    return formats.Cells.of(out, cells.lines)
 
 
 def origins(name: str, parts, shares, files) -> dict[str, str]:

@@ -12,10 +12,12 @@ everything from the training rows only:
 
 Missing means an empty cell or one of `MISSING` (NA, N/A, NaN, null, any case).
 
-- A text column of dates (ISO 8601, 2024/03/01, 01/03/2024, 1.3.2024: `babysit.data.dates`)
-  becomes five numeric columns: year, month, day of year, day of week and a trend (the date
-  as a fractional year), so that a later date is a later number, not an unseen category;
-  its training range (in days) is what a new row's date is measured against.
+- A text column of dates (ISO 8601, 2024/03/01, 01/03/2024, 3/15/21, 1.3.2024, 15 Mar 2024,
+  Mar 15, 2024, 2024-03: `babysit.data.dates`) becomes five numeric columns: year, month,
+  day of year, day of week and a trend (the date as a fractional year), so that a later
+  date is a later number, not an unseen category; its training range (in days) is what a
+  new row's date is measured against. New rows are read in the training rows' format, or
+  in ISO form (2019-06-17), which means one day only.
 - A text column with more than `max_categories` (50) distinct training values is encoded by
   frequency: one-hot over its `max_categories` most frequent values that fill at least
   `MIN_CATEGORY_ROWS` (2) training rows, plus one "other" column for every other value,
@@ -24,11 +26,13 @@ Missing means an empty cell or one of `MISSING` (NA, N/A, NaN, null, any case).
   row (more than 10 values, at least `IDENTIFIER_SHARE`, 90%, of its present cells distinct:
   names, e-mail addresses, free text; every new row would be an unseen category), and a
   column of whole numbers that differ in every row and are named like an identifier (id,
-  customer_id, key, index) or run like row numbers (starting below the number of rows and
-  filling at least half of their span).
-- A column that cannot be used (no value in the training rows, a word in a column of
-  numbers, a number beyond float32) is refused; all such columns are named in one error,
-  with the --drop that leaves them out.
+  customer_id, Key, index, "Order No.", order_number, "Invoice #": `_ID_NAME`) or run like
+  row numbers (starting below the number of rows and filling at least half of their span).
+- A column with no value in any training row (the empty unnamed last column of an Excel
+  export) is left out too, with a note: it holds nothing to learn from.
+- A column that cannot be used (a word in a column of numbers, a number beyond float32) is
+  refused; all such columns are named in one error, with the --drop that leaves them out
+  (shell-quoted, so that it can be pasted).
 
 `TargetEncoder` turns the target column into class indices (task "classify") or into
 standardized numbers (task "regress", restored by `inverse_transform`); `decide_task` picks the
@@ -43,6 +47,7 @@ it in its header, never pickled.
 from __future__ import annotations
 
 import re
+import shlex
 import warnings
 
 import numpy as np
@@ -51,7 +56,8 @@ from babysit.data import dates, formats, training_range
 from babysit.data.arrays import class_labels, first_fractional
 from babysit.validation import refuse_mixed_labels
 
-__all__ = ["TASKS", "CHECKPOINT_KEY", "UnseenCategoryWarning", "missing_cells", "as_numbers",
+__all__ = ["TASKS", "CHECKPOINT_KEY", "RefusedColumns", "UnseenCategoryWarning", "missing_cells",
+           "as_numbers",
            "first_not_number", "row_text", "decide_task", "TableEncoder", "TargetEncoder",
            "to_checkpoint", "from_checkpoint"]
 
@@ -60,7 +66,15 @@ MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
 MIN_CATEGORY_ROWS = 2       # a frequency-encoded column's categories: in at least this many rows
 IDENTIFIER_SHARE = 0.9      # distinct text values per present cell that make an identifier
-_ID_NAME = re.compile(r"(^|[^a-zA-Z])(id|ID|Id|key|index|idx|uuid)$|[a-z](ID|Id)$")
+# The names of identifier columns (whose values must also look like one: `_identifier`), by
+# their last word: id, key, index, idx or uuid in any case ("Key", "customer_id"), in camel
+# case ("customerId", "orderNo"), a number's word after another word ("Order No.",
+# "order_number", "record_nr", "Customer Num"), or "#" ("Invoice #"). A word first names a
+# quantity, not an identifier: "number_of_rooms", "num_children", "id_score", "keyboard_time".
+_ID_NAME = re.compile(r"(?:^|[^a-zA-Z])(?i:id|key|index|idx|uuid)$"
+                      r"|[a-z](?:ID|Id|Key|No|Nr|Num|Number)\.?$"
+                      r"|[a-zA-Z0-9][ _.-]+(?i:no|nr|num|number)\.?$|#$")
+_NO_VALUE = "no value in any training row"     # why an empty column is left out (`left_out_`)
 MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
 MAX_CLASSES_IN_A_RANGE = 10
 TASKS = ("classify", "regress")
@@ -160,11 +174,12 @@ class TableEncoder:
     over, [] for the others), `others_` (per column: whether it has an "other" column for the
     categories beyond those), `formats_` (a date column's format, a key of
     `babysit.data.dates.FORMATS`, else None), `left_out_` (name -> why, for the columns left
-    out as identifiers), `missing_counts_` (missing cells per column in the training rows; a
-    column with min_missing or more gets an indicator column), `ranges_` (C, 3) float64: each
-    numeric or date column's training min, max and standard deviation (in days for a date;
-    NaN for text columns; what `babysit.data.training_range` measures new rows against;
-    absent from an encoder rebuilt from a checkpoint written before it was kept),
+    out: identifiers, and columns with no value in any training row), `missing_counts_`
+    (missing cells per column in the training rows; a column with min_missing or more gets
+    an indicator column), `ranges_` (C, 3) float64: each numeric or date column's training
+    min, max and standard deviation (in days for a date; NaN for text columns; what
+    `babysit.data.training_range` measures new rows against; absent from an encoder rebuilt
+    from a checkpoint written before it was kept),
     `n_features_in_` (C). `feature_names_out_` names the D output columns; `used_columns_`
     the columns new rows must hold.
     """
@@ -181,7 +196,8 @@ class TableEncoder:
         X (N, C) str, whose columns are named `columns` (C names). `rows` (N,) are their
         data-row numbers in the file and `lines` (N,) the lines they start on, for error
         messages (`_cells_and_places`: by default 0..N-1, and the lines X carries when it is
-        a file's `formats.Cells`). Columns that cannot be used are refused together, in one
+        a file's `formats.Cells`). Identifiers and columns with no value in any of these rows
+        are left out (`left_out_`); columns that cannot be used are refused together, in one
         ValueError naming each and why. Returns self."""
         X, (rows, lines) = _cells_and_places(X, rows, lines)
         columns = [str(c) for c in columns]
@@ -211,9 +227,9 @@ class TableEncoder:
                 medians[j], parsed[:, j] = np.median(numbers[~missing]), numbers
             self.missing_counts_.append(int(missing.sum()) if kind != "left out" else 0)
         if refused:
-            raise ValueError(_refusal(refused))
+            raise RefusedColumns(refused)
         if len(self.left_out_) == len(columns):
-            raise ValueError("no feature column left: every one is an identifier, left out ("
+            raise ValueError("no feature column left: every one is left out ("
                              + "; ".join(f"{name!r}: {why}" for name, why in
                                          self.left_out_.items()) + ")")
         self.columns_, self.medians_, self.n_features_in_ = columns, medians, len(columns)
@@ -229,8 +245,7 @@ class TableEncoder:
         measured on (None for text). `places`: the rows' (data-row numbers, lines), for
         messages (`_cells_and_places`). Raises `_Refused`."""
         if missing.all():
-            raise _Refused(f"holds no value in the training rows (all {len(cells)} are "
-                           f"missing)")
+            return "left out", _NO_VALUE, None
         numbers = as_numbers(cells, missing)
         if numbers is not None:
             why = _not_finite(numbers, missing, places)
@@ -325,10 +340,11 @@ class TableEncoder:
         try:
             return dates.read(cells, missing, self.formats_[j])
         except dates.NotADate as err:
+            whose = " of the training rows" if err.format == self.formats_[j] else ""
             raise ValueError(f"column {self.columns_[j]!r} holds dates, but "
                              f"{_place(places, err.index)} holds {err.cell!r}, which is no "
-                             f"date in the {dates.FORMATS[err.format]} format of the "
-                             f"training rows; fix that cell or leave it empty") from None
+                             f"date in the {dates.FORMATS[err.format]} format{whose}; fix "
+                             f"that cell or leave it empty") from None
 
     def _one_hot(self, cells, missing, j: int) -> np.ndarray:
         """Text column j's cells (N,) as one column per category (N, K), plus the "other"
@@ -376,8 +392,8 @@ class TableEncoder:
 
     def describe(self) -> list[str]:
         """What was done to the columns, one line per text or date column or column with
-        missing cells, and one naming every column left out (what a run prints before
-        training)."""
+        missing cells, one naming every identifier left out and one every empty column left
+        out (what a run prints before training)."""
         self._check_fitted()
         lines = []
         for j, name in enumerate(self.columns_):
@@ -402,9 +418,13 @@ class TableEncoder:
                              else f"no indicator column (fewer than {self.min_missing})")
                 lines.append(f"column {name!r}: {self.missing_counts_[j]} missing in the "
                              f"training rows, filled with {filled}, {indicator}")
-        if self.left_out_:
+        identifiers = {name: why for name, why in self.left_out_.items() if why != _NO_VALUE}
+        if identifiers:
             lines.append("left out, as identifiers: " + "; ".join(
-                f"{name!r} ({why})" for name, why in self.left_out_.items()))
+                f"{name!r} ({why})" for name, why in identifiers.items()))
+        empty = [name for name, why in self.left_out_.items() if why == _NO_VALUE]
+        if empty:
+            lines.append(f"left out, holding {_NO_VALUE}: {', '.join(map(repr, empty))}")
         return lines
 
     def _indicated(self, j: int) -> bool:
@@ -458,19 +478,27 @@ class _Refused(ValueError):
     """Why a training column cannot be used (the column's name is added by the caller)."""
 
 
-def _refusal(refused: dict[str, str]) -> str:
-    """One message for every refused column: name -> why, and the --drop that leaves them
-    all out."""
-    whys = "; ".join(f"column {name!r} {why}" for name, why in refused.items())
-    them = "it" if len(refused) == 1 else f"these {len(refused)} columns"
-    return f"{whys}: fix the cells, or leave {them} out with --drop {','.join(refused)}"
+class RefusedColumns(ValueError):
+    """Training columns that cannot be used, in one error: `columns` (their names) and
+    `whys` (each one's reason, which says how to fix its cells, in one text); the message
+    ends with the command line's --drop that leaves them all out, quoted for the shell where
+    a name needs it (--drop 'petal width (cm)'). Front ends without --drop (the estimators)
+    build their own ending from `columns`."""
+
+    def __init__(self, refused: dict[str, str]):
+        self.columns = list(refused)
+        self.whys = "; ".join(f"column {name!r} {why}" for name, why in refused.items())
+        them = "it" if len(refused) == 1 else f"these {len(refused)} columns"
+        super().__init__(f"{self.whys}; or leave {them} out with --drop "
+                         f"{shlex.quote(','.join(refused))}")
 
 
 def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | None:
     """Why a numeric training column is an identifier, or None: whole numbers, a different
-    one in every row (more than 10), and either named like one (id, ID, customer_id, key,
-    index), unnamed (a data frame's index, which a sample of rows has shuffled), or running
-    like row numbers (from below the row count, filling at least half of their span)."""
+    one in every row (more than 10), and either named like one (`_ID_NAME`: id, ID,
+    customer_id, Key, index, "Order No.", order_number, "#"), unnamed (a data frame's index,
+    which a sample of rows has shuffled), or running like row numbers (from below the row
+    count, filling at least half of their span)."""
     values = numbers[~missing]
     if len(values) <= 10 or first_fractional(values) is not None:
         return None

@@ -120,3 +120,31 @@ def test_counting_the_finished_trials_writes_nothing_to_the_journal(tmp_path):
     job = types.SimpleNamespace(study="babysit", stages=[None])
     assert runner._finished_trials(job, studies.open_storage(journal)) == 2
     assert journal.read_bytes() == before
+
+
+def _blocked_signals() -> set[int]:
+    return set(signal.pthread_sigmask(signal.SIG_BLOCK, []))
+
+
+def test_workers_start_with_stops_held_and_a_stop_while_they_start_comes_after():
+    """A SIGTERM or Ctrl-C while the workers were starting cut the job a worker read from its
+    parent: multiprocessing's bootstrap printed a traceback. Processes started inside the
+    block inherit the stop signals blocked (each worker unblocks them once its handlers are
+    in place), and the parent's own stop waits until every worker has started."""
+    import subprocess
+    import sys
+
+    from babysit.search.workers import children_hold_stops
+    from babysit.training.checkpoint import stops_deferred
+
+    reached = False
+    with stop_signals_interrupt(), pytest.raises(Stopped), stops_deferred(), \
+            children_hold_stops():
+        assert {signal.SIGINT, signal.SIGTERM} <= _blocked_signals()
+        child = subprocess.run([sys.executable, "-c", "import signal; print(sorted(int(s) "
+                                "for s in signal.pthread_sigmask(signal.SIG_BLOCK, [])))"],
+                               capture_output=True, text=True, check=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        reached = True
+    assert reached and signal.SIGTERM not in _blocked_signals()
+    assert {int(signal.SIGINT), int(signal.SIGTERM)} <= set(eval(child.stdout))

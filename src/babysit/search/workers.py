@@ -20,6 +20,7 @@ from multiprocessing.connection import wait as wait_for_processes
 import numpy as np
 
 from babysit.runs.finish import (
+    STOP_SIGNALS,
     Stopped,
     interrupt_status,
     stop_received,
@@ -41,8 +42,8 @@ from babysit.search.trial import evaluate
 from babysit.training.checkpoint import stops_deferred
 from babysit.training.trainer import DivergedError
 
-__all__ = ["EXIT_DATABASE_LOST", "alive", "end_with_parent", "fail_stale", "run_stage",
-           "run_trial", "run_workers", "work", "work_with_cores"]
+__all__ = ["EXIT_DATABASE_LOST", "alive", "children_hold_stops", "end_with_parent", "fail_stale",
+           "run_stage", "run_trial", "run_workers", "work", "work_with_cores"]
 
 # A running trial with no heartbeat for this many intervals is taken for dead.
 STALE_BEATS = 3
@@ -217,6 +218,9 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
 
     try:
         with stop_signals_interrupt():
+            # held since the parent started this process (`children_hold_stops`): a stop
+            # that came while it started is acted on now, by the handlers just put in place
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
             end_with_parent()
             with threadpool_limits(cores):
                 work(job, worker, ready)
@@ -253,6 +257,24 @@ def end_with_parent() -> None:
     threading.Thread(target=watch, name="babysit-parent-watch", daemon=True).start()
 
 
+# The signals that stop a search's processes: Ctrl-C's SIGINT and `STOP_SIGNALS`.
+_HELD = (signal.SIGINT, *STOP_SIGNALS)
+
+
+@contextlib.contextmanager
+def children_hold_stops():
+    """Within the block, processes started from this thread begin with the stop signals
+    blocked (a started process inherits the mask), until `work_with_cores` has its handlers
+    in place: a Ctrl-C or SIGTERM during a worker's start-up (its imports, the job it reads
+    from the parent) would end it with multiprocessing's traceback. This thread's own stops
+    wait as well, until the block ends."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def run_workers(job: Job, workers: int, poll=None) -> list[int]:
     """Start `workers` spawned processes on the job and wait for all; their exit codes.
     `poll()`, when given, is called about once a second while they run (a progress bar's
@@ -262,9 +284,12 @@ def run_workers(job: Job, workers: int, poll=None) -> list[int]:
     cores = max(1, (os.cpu_count() or 1) // workers)
     procs = [ctx.Process(target=work_with_cores, args=(job, i, ready, cores),
                          name=f"babysit-search-{i}") for i in range(workers)]
-    for p in procs:
-        p.start()
     try:
+        # a stop while they start waits until all have (a process cut off while it reads
+        # the job from this one prints a traceback); then every one is ended, as below
+        with stops_deferred(), children_hold_stops():
+            for p in procs:
+                p.start()
         pending = list(procs)
         while pending:  # join each as it ends, so a killed worker is reaped (and seen dead) at once
             ended = wait_for_processes([p.sentinel for p in pending],

@@ -2,6 +2,7 @@
 round does not help, when the cause cannot be cured, or after max_rounds."""
 
 import dataclasses
+import html
 import json
 from dataclasses import dataclass
 
@@ -10,6 +11,7 @@ import pytest
 from babysit import doctor
 from babysit.diagnose.causes import FIRST_LOSS_NONFINITE
 from babysit.doctor import Visit, prescribe, train_command, treat
+from babysit.report.folder import treatment_html
 from babysit.runs.config import RunConfig as Config
 
 
@@ -325,12 +327,12 @@ def test_the_record_renders_as_html_for_the_report():
     clinic = Clinic(lambda c: [finding("noisy_loss", what="noisy loss")]
                     if c.batch_size < 64 else [], lambda c: c.batch_size / 200)
     treatment, _ = treat(Config(batch_size=16), train=clinic, suggest_lr=lambda c: None)
-    page = treatment.to_html({"range test <plot>": b"\x89PNG fake"})
+    page = treatment_html(treatment.to_dict())
     # the cause in words, as the diagnosis says it, not its name in code
     assert "<td>noisy loss</td>" in page and "<td>noisy_loss</td>" not in page
     assert "batch_size 16 &rarr; 64" in page
     assert "babysit train --data digits --batch-size 64" in page
-    assert "range test &lt;plot&gt;" in page and "data:image/png;base64," in page
+    assert "range test" not in page          # none ran: no chart
 
 
 # -- the Runner: what treat trains and range-tests by default ---------------------------------
@@ -402,6 +404,13 @@ def test_train_fix_lowers_a_rate_that_is_too_high_and_keeps_the_record(tmp_path,
     assert (out / "round-0" / "history.json").is_file() and (out / "best.safetensors").is_file()
     assert (out / "report.html").is_file() and (out / "lr_range.json").is_file()
     assert not list(out.glob("*.png"))  # the range test is drawn on the page, not kept twice
+    # `babysit report` on the folder draws the treatment again (it was lost on a redraw)
+    first_page = (out / "report.html").read_text()
+    assert main(["report", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    for part in ('id="treatment"', "The last learning-rate range test of the treatment",
+                 html.escape(summary["command"]), 'id="rounds"'):
+        assert part in first_page and part in page, part
 
 
 def test_train_fix_with_an_ensemble_is_refused_in_one_line(tmp_path, capsys):

@@ -13,8 +13,6 @@ from babysit.backend import to_numpy
 from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, run_config
 from babysit.doctor import Runner, treat
-from babysit.report.page import Drawn, Section, figures_html
-from babysit.report.plots import plot_lr_range
 from babysit.runs.builders import layer_widths
 from babysit.runs.finish import EXIT_DIVERGED, say_findings
 from babysit.runs.folder import new_folder
@@ -73,15 +71,8 @@ def train_fix(args) -> tuple[int, dict]:
     kept_folder = out / f"round-{treatment.best}"
     if (kept_folder / "best.safetensors").is_file():
         shutil.copyfile(kept_folder / "best.safetensors", out / "best.safetensors")
-    body = treatment.to_html()
-    if runner.ranges:  # the curve in the folder once, drawn on the page from it
-        found = runner.ranges[-1][1].to_dict()
-        (out / "lr_range.json").write_text(json.dumps(found) + "\n")
-        body += figures_html([Drawn(
-            "lr_range", "The last learning-rate range test of the treatment",
-            "The loss as the learning rate grows, batch by batch (faint) and smoothed; the "
-            "suggested rate is marked in red (lr_range.json holds the curve).", False,
-            plot_lr_range(found))])
+    if runner.ranges:  # the curve in the folder: the report's Treatment section draws it
+        (out / "lr_range.json").write_text(json.dumps(runner.ranges[-1][1].to_dict()) + "\n")
     history = kept.history
     # Only now, with the treatment over, is the test split scored, for the kept model alone.
     test = _test_scores(kept, data) if kept.score is not None else {}
@@ -90,9 +81,10 @@ def train_fix(args) -> tuple[int, dict]:
     if data.task == "regress" and test:     # the report's test RMSE, MAE and R^2
         history.meta.setdefault("regression", {}).update(
             {f"test_{k}": v for k, v in test.items()})
+    # the report's Treatment section is read from treatment.json and lr_range.json, so that
+    # `babysit report` on this folder draws the same page again (`babysit.report.folder`)
     outcome = kept.run.conclude(say, out=out, report=not args.no_report,
-                                title="diagnosis of the kept run",
-                                sections=[Section("Treatment", body, "treatment")])
+                                title="diagnosis of the kept run")
     if not args.no_report:  # every round's own report, round 0 (the run as configured) too
         for folder in sorted(out.glob("round-*")):
             if (folder / "history.json").is_file():

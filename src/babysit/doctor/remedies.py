@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from babysit.diagnose.causes import FIRST_LOSS_NONFINITE
+from babysit.report.words import setting
 
 ACTING = ("error", "warning")   # the severities the doctor treats; "info" is left alone
 
@@ -254,7 +255,7 @@ def underfitting(cfg, suggest_lr, finding=None):
                           "off"))
     wider = tuple(2 * w for w in cfg.hidden) if cfg.hidden else (100,)
     out.append(Remedy({"hidden": wider}, f"the notes: a bigger model (hidden "
-                      f"{show_widths(cfg.hidden)} -> {show_widths(wider)}) has the capacity "
+                      f"{setting(cfg.hidden)} -> {setting(wider)}) has the capacity "
                       f"to fit"))
     return out
 
@@ -338,12 +339,7 @@ def _round(x: float) -> float:
     return float(f"{x:.2g}")
 
 
-def show_widths(hidden) -> str:
-    """Hidden widths as the command line writes them: "100,100" (or "none")."""
-    return ",".join(map(str, hidden)) or "none"
-
-
-__all__ = ["ACTING", "INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "prescribe", "show_widths",
+__all__ = ["ACTING", "INCURABLE", "REMEDIES", "UNTREATED", "Remedy", "prescribe",
            # each cause's remedy, as REMEDIES maps them
            "lr_too_high", "diverged", "loss_not_decreasing", "lr_too_low", "collapsed_predictions",
            "exploding_gradients", "dead_units", "saturated_units", "vanishing_gradients",

@@ -5,16 +5,15 @@ See the package docstring (`babysit.doctor`) for the loop and its stopping rules
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from babysit.doctor.remedies import ACTING, UNTREATED, Remedy, prescribe, show_widths
+from babysit.doctor.remedies import ACTING, UNTREATED, Remedy, prescribe
 from babysit.doctor.runs import Runner, Visit
 from babysit.nn.losses import LOSSES
+from babysit.report.words import setting
 
 # -- the record ---------------------------------------------------------------------------
 
@@ -39,7 +38,8 @@ class Round:
     what: str = ""
 
     def __str__(self) -> str:
-        change = ", ".join(f"{k} {_show(a)} -> {_show(b)}" for k, (a, b) in self.changes.items())
+        change = ", ".join(f"{k} {setting(a)} -> {setting(b)}"
+                           for k, (a, b) in self.changes.items())
         return (f"round {self.number}: {self.cause} ({self.evidence}); changed {change}: "
                 f"{self.because}. {self.metric.capitalize()} {_acc(self.val_before)} -> "
                 f"{_acc(self.val_after)}" + (f"; left: {', '.join(self.left)}" if self.left
@@ -87,35 +87,6 @@ class Treatment:
                             self.changed.items()},
                 "initial_config": _config_dict(self.initial),
                 "final_config": _config_dict(self.final), "command": self.command()}
-
-    def to_html(self, images: dict[str, bytes] | None = None) -> str:
-        """The record as an HTML fragment for the report: one table row per round, why it
-        stopped, the notes, the command; `images` (caption -> PNG bytes, e.g. the range test's
-        plot) are embedded as base64."""
-        e = html.escape
-        parts = ["<table><tr><th>round</th><th>cause</th><th>evidence</th><th>change</th>"
-                 f"<th>why</th><th>{e(self.metric)}</th></tr>"]
-        for r in self.rounds:
-            change = ", ".join(f"{k} {_show(a)} &rarr; {_show(b)}" for k, (a, b) in
-                               r.changes.items())
-            parts.append(f"<tr><td>{r.number}</td><td>{e(r.what or r.cause)}</td>"
-                         f"<td>{e(r.evidence)}</td>"
-                         f"<td>{change}</td><td>{e(r.because)}</td><td>{_acc(r.val_before)} "
-                         f"&rarr; {_acc(r.val_after)}</td></tr>")
-        parts.append("</table>" if self.rounds else "")
-        if not self.rounds:
-            parts = ["<p>No round: nothing was changed.</p>"]
-        parts.append(f"<p>{e(self.stopped)}.</p>")
-        parts += [f"<p>Note: {e(n)}.</p>" for n in self.notes]
-        parts.append(f"<p>Kept {'the initial run' if self.best == 0 else f'round {self.best}'}"
-                     f" ({e(self.metric)} {_acc(self.val_initial)} &rarr; "
-                     f"{_acc(self.val_final)}). To train it again:</p>"
-                     f"<pre>{e(self.command())}</pre>")
-        for caption, png in (images or {}).items():
-            data = base64.b64encode(png).decode("ascii")
-            parts.append(f"<figure><img alt=\"{e(caption)}\" src=\"data:image/png;base64,"
-                         f"{data}\"><figcaption>{e(caption)}</figcaption></figure>")
-        return "\n".join(parts)
 
     def __str__(self) -> str:
         lines = ["treatment:"]
@@ -229,7 +200,7 @@ def train_command(cfg) -> str:
         if isinstance(value, bool):
             words.append(flag if value else f"--no-{flag[2:]}")
         else:
-            words += [flag, _show(value)]
+            words += [flag, setting(value)]
     return " ".join(words)
 
 
@@ -247,7 +218,7 @@ def _round_dict(r: Round) -> dict:
 
 
 def _describe(remedy: Remedy, cfg) -> str:
-    change = ", ".join(f"{k} {_show(getattr(cfg, k))} -> {_show(v)}"
+    change = ", ".join(f"{k} {setting(getattr(cfg, k))} -> {setting(v)}"
                        for k, v in remedy.changes.items())
     return f"{change} ({remedy.because})"
 
@@ -258,16 +229,6 @@ def _score(acc) -> float:
 
 def _jsonable(value):
     return list(value) if isinstance(value, tuple) else value
-
-
-def _show(value) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, tuple | list):
-        return show_widths(value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _acc(acc) -> str:

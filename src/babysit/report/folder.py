@@ -5,7 +5,9 @@ commands leave there (so that `babysit report RUN` draws the same page again):
   best's validation and test scores, the wall time, every trial in a table sortable by any
   column (best first, each with its top finding), and the score against each hyperparameter
   with the best marked;
-- a `--fix` treatment (`round-<n>/history.json`): the rounds' curves overlaid and their
+- a `--fix` treatment (`treatment.json`, `lr_range.json`, `round-<n>/history.json`): each
+  round's cause, evidence, change and score, the kept round and the command that trains it
+  again, the last learning-rate range test, and the rounds' curves overlaid with their
   settings side by side (`babysit.report.compare`).
 """
 
@@ -19,8 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from babysit.report.compare import section
-from babysit.report.page import Section
+from babysit.report.page import Drawn, Section, figures_html
+from babysit.report.plots import plot_lr_range
 from babysit.report.svg import Chart, color
+from babysit.report.words import setting
 from babysit.training.history import History
 
 # Clicking a header sorts the trials by that column (numbers as numbers, missing values last);
@@ -50,6 +54,11 @@ def sections(run_dir, history) -> list[Section]:
     found = []
     if (run_dir / "trials.json").is_file():
         found.append(Section("Search", search_html(run_dir), "search"))
+    if (run_dir / "treatment.json").is_file():
+        record = json.loads((run_dir / "treatment.json").read_text())
+        ranges = run_dir / "lr_range.json"
+        found.append(Section("Treatment", treatment_html(
+            record, json.loads(ranges.read_text()) if ranges.is_file() else None), "treatment"))
     rounds = sorted(run_dir.glob("round-*/history.json"), key=lambda p: _round(p.parent))
     if len(rounds) > 1:
         runs = [(f"round {_round(p.parent)}", History.load(p)) for p in rounds]
@@ -57,6 +66,49 @@ def sections(run_dir, history) -> list[Section]:
                              "round 0 is the run as first configured; every round folder holds "
                              "its own report.html.</p>" + section(runs), "rounds"))
     return found
+
+
+def treatment_html(record: dict, lr_range: dict | None = None) -> str:
+    """The `--fix` treatment's section from its record (`Treatment.to_dict`, treatment.json):
+    one row per round (the cause in words, its evidence, the change, why, the score before and
+    after), why it stopped, the notes, the kept round and the command that trains it again;
+    then the last learning-rate range test (`lr_range.json`'s curve), when one ran."""
+    e = html.escape
+    metric = record.get("metric", "validation accuracy")
+    rounds = record.get("rounds") or []
+    parts = []
+    if rounds:
+        parts.append("<table><tr><th>round</th><th>cause</th><th>evidence</th><th>change</th>"
+                     f"<th>why</th><th>{e(metric)}</th></tr>")
+        for r in rounds:
+            change = ", ".join(f"{e(k)} {e(setting(a))} &rarr; {e(setting(b))}"
+                               for k, (a, b) in r["changes"].items())
+            parts.append(f"<tr><td>{r['number']}</td><td>{e(r.get('what') or r['cause'])}</td>"
+                         f"<td>{e(r['evidence'])}</td><td>{change}</td>"
+                         f"<td>{e(r['because'])}</td><td>{_score(r['val_before'])} &rarr; "
+                         f"{_score(r['val_after'])}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>No round: nothing was changed.</p>")
+    parts.append(f"<p>{e(record.get('stopped', ''))}.</p>")
+    parts += [f"<p>Note: {e(n)}.</p>" for n in record.get("notes", [])]
+    best = record.get("best_round", 0)
+    parts.append(f"<p>Kept {'the initial run' if best == 0 else f'round {best}'} "
+                 f"({e(metric)} {_score(record.get('val_initial'))} &rarr; "
+                 f"{_score(record.get('val_final'))}). To train it again:</p>"
+                 f"<pre>{e(record.get('command', ''))}</pre>")
+    if lr_range:
+        parts.append(figures_html([Drawn(
+            "lr_range", "The last learning-rate range test of the treatment",
+            "The loss as the learning rate grows, batch by batch (faint) and smoothed; the "
+            "suggested rate is marked in red (lr_range.json holds the curve).", False,
+            plot_lr_range(lr_range))]))
+    return "\n".join(parts)
+
+
+def _score(value) -> str:
+    """An accuracy or a loss as the treatment records it ("diverged" for None)."""
+    return "diverged" if value is None else f"{value:.4f}"
 
 
 def _round(folder: Path) -> int:
@@ -187,4 +239,4 @@ def _trials_table(rows, scored, metric, params, best) -> str:
             "</p>" + "\n".join(out) + SORT_SCRIPT)
 
 
-__all__ = ["SORT_SCRIPT", "TRIAL_COLUMNS", "search_html", "sections"]
+__all__ = ["SORT_SCRIPT", "TRIAL_COLUMNS", "search_html", "sections", "treatment_html"]

@@ -1,5 +1,6 @@
 """Code names in words: a constructor's repr as a person reads it, for the page's table and the
-charts' titles alike (so that no "SGD()" or "image_shape=None" reaches the page)."""
+charts' titles alike (so that no "SGD()" or "image_shape=None" reaches the page), and a run
+setting's value as the command line writes it."""
 
 from __future__ import annotations
 
@@ -70,4 +71,14 @@ def _short(value: str) -> str:
         return value
 
 
-__all__ = ["readable"]
+def setting(value) -> str:
+    """A run setting's value as the command line writes it: hidden widths "100,100" ("none" for
+    no hidden layer, or no value), a float as %g (0.003, 1e-05), anything else as text."""
+    if value is None:
+        return "none"
+    if isinstance(value, tuple | list):
+        return ",".join(map(str, value)) or "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+__all__ = ["readable", "setting"]

@@ -113,6 +113,8 @@ def test_labels_are_the_argmin_of_a_cross_entropy_gradient():
     (torch.relu(torch.randn(6, 3)), "relu"),
     (torch.sigmoid(torch.randn(6, 3)), "sigmoid"),
     (torch.randn(6, 3), "none"),
+    (torch.sigmoid(torch.randn(6)), "sigmoid"),   # a binary output squeezed to (N,)
+    (torch.randn(6), "none"),
 ])
 def test_output_values_say_which_activation_made_them(values, expected):
     assert measured_activation(values) == expected

@@ -230,3 +230,58 @@ def test_a_deep_copy_of_the_watched_model_shares_the_sitter_and_is_not_watched()
     twin(*inputs).sum().backward()                     # a forward the sitter must not count
     assert sitter._rows_first_epoch == rows and sitter.history.loss == [loss.item()]
     sitter.close()
+
+
+class FlatBag(nn.Module):
+    """nn.EmbeddingBag fed a flat token list and each bag's offset: the first tensor's rows
+    are tokens, not the batch's examples."""
+
+    def __init__(self):
+        super().__init__()
+        self.bag, self.head = nn.EmbeddingBag(50, 8, mode="mean"), nn.Linear(8, 4)
+
+    def forward(self, tokens, offsets):
+        return self.head(self.bag(tokens, offsets))
+
+
+def test_a_flat_token_list_with_offsets_is_probed_whole():
+    torch.manual_seed(0)
+    model = FlatBag()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sitter = watch(model, opt)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(2):
+        for _ in range(6):
+            lengths = torch.randint(3, 9, (32,), generator=g)
+            tokens = torch.randint(0, 50, (int(lengths.sum()),), generator=g)
+            offsets = torch.cat([torch.zeros(1, dtype=torch.long), lengths.cumsum(0)[:-1]])
+            opt.zero_grad()
+            loss = F.cross_entropy(model(tokens, offsets), torch.randint(0, 4, (32,), generator=g))
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    history = sitter.history
+    assert history.monitors["torch"]["stopped_at"] is None
+    assert len(history.monitors["layers"]["samples"]) >= 2
+
+
+def test_a_loss_module_given_while_no_training_forward_is_seen_stops_nothing():
+    """Every forward under no_grad with loss_fn= given: the targets were read while the
+    output's units were unknown (a TypeError stopped the monitors at the first epoch's end)."""
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    opt = torch.optim.Adam(model.parameters())
+    loss_fn = nn.CrossEntropyLoss()
+    sitter = watch(model, opt, loss_fn=loss_fn)
+    for _ in range(2):
+        for args, _, y in batches("x"):
+            opt.zero_grad()
+            with torch.no_grad():
+                loss = loss_fn(model(*args), y)
+            loss.requires_grad_(True)
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    assert sitter.history.monitors["torch"]["stopped_at"] is None
+    assert sitter.history.meta["setup"]["targets"]["counts"] is not None

@@ -101,8 +101,11 @@ def measured_activation(out: torch.Tensor) -> str:
     summing to 1), "log_softmax" (rows of non-positive values whose exponentials sum to 1),
     "relu" (never negative, some exactly 0), "sigmoid" (in (0, 1)), "nonnegative" (never
     negative), "none" (negative values too: scores). Tanh cannot be told from small scores:
-    it is read from the module or the graph."""
+    it is read from the module or the graph. A 1-d output (N,) is one unit a row (a binary
+    model's output squeezed for its loss)."""
     out = out.detach().to(torch.float64)
+    if out.ndim == 1:
+        out = out[:, None]
     if out.ndim != 2 or out.shape[0] == 0 or not torch.isfinite(out).all():
         return "unknown"
     low, high = float(out.min()), float(out.max())

@@ -674,10 +674,20 @@ class Sitter:
         """The first training forward, called with (args, kwargs): probe, leaf order, meta,
         data scale, the first sample."""
         x = _batch_input(args, kwargs)
-        if self._probe_x is None:
+        cut = self._probe_x is None
+        if cut:
             self._probe_call = _first_rows(args, kwargs, x.shape[0], self.probe_size)
             self._probe_x = _batch_input(*self._probe_call)
-        self._leaves, probed = self._leaf_order()
+        try:
+            self._leaves, probed = self._leaf_order()
+        except Exception:
+            if not cut or len(self._probe_x) == len(x):
+                raise
+            # The first tensor's rows were not the batch's (an EmbeddingBag's flat tokens,
+            # whose offsets say where each bag starts): the whole first batch is the probe.
+            self._probe_call = _first_rows(args, kwargs, x.shape[0], x.shape[0])
+            self._probe_x = _batch_input(*self._probe_call)
+            self._leaves, probed = self._leaf_order()
         out = probed[2]
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
         names += [f"{kind}() call {i + 1}" for i, kind in enumerate(self._functional)]
@@ -1019,7 +1029,8 @@ def _output_module(leaves) -> torch.nn.Module | None:
 def _targets_and_task(y: torch.Tensor, setup: dict) -> dict:
     """The setup's "targets" and "task" from the targets the loss was given: integer labels
     or one-hot rows (a classifier: classes and counts), else numbers (mean, std, min, max)."""
-    units, loss = setup["output"]["units"], setup["loss"]["name"]
+    # (the output's units are unknown when no training forward was seen: under no_grad)
+    units, loss = setup["output"]["units"] or 0, setup["loss"]["name"]
     yd = y.detach().double().cpu()
     stats = {"classes": None, "counts": None, "mean": float(yd.mean()),
              "std": float(yd.std(unbiased=False)) if yd.numel() > 1 else 0.0,

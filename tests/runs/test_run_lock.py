@@ -106,10 +106,13 @@ def test_a_member_folder_being_written_refuses_the_ensembles_resume(tmp_path, ca
     with Holder(ens / "member-2"):
         line = refusal(capsys, ["train", "--resume", str(ens)])
     assert line.startswith(f"babysit train: error: {ens / 'member-2'} is being written by")
-    # Resumed alone, a member needs its own folder only (a running ensemble holds it too).
-    with Holder(ens):
-        assert cli.main(["train", *SMALL[-1:], "--resume", str(ens / "member-1"), "--epochs",
-                         "2"]) == 0
+    # Resumed alone, a member takes the ensemble's lock too: a running ensemble holds only
+    # the member it trains, and would train the others into the same folders.
+    with Holder(ens) as holder:
+        line = refusal(capsys, ["resume", str(ens / "member-1"), "--epochs", "2"])
+    assert line.startswith(f"babysit resume: error: {ens} is being written by another "
+                           f"babysit process (PID {holder.pid})")
+    assert cli.main(["resume", str(ens / "member-1"), "--epochs", "2", "--no-report"]) == 0
 
 
 def test_fix_and_search_lock_their_folders(tmp_path, capsys):

@@ -7,11 +7,15 @@ members; "finished" once the ensemble has been evaluated) and the member folders
 member that finished is loaded from its training state (not trained again), a member that
 was interrupted goes on from its state (`Trainer.resume`, bit for bit as `babysit resume`),
 and a member not yet started is trained: the ensemble ends exactly as an uninterrupted one.
-The ensemble's folder and every member folder are locked (`run_lock`) while it runs.
+The ensemble's folder is locked (`run_lock`) while it runs, and each member's folder while
+that member trains (released when it ends: an ensemble of many members would otherwise hold
+a descriptor for each, and run out of them); a member resumed alone
+(`babysit resume ENSEMBLE/member-<i>`) takes the ensemble's lock too.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -33,6 +37,10 @@ from babysit.validation import make_folder
 # The file that makes a folder an ensemble's: {"members": K, "finished": bool}.
 ENSEMBLE_NAME = "ensemble.json"
 
+# The most members --ensemble takes. Each is a whole run (its folder, checkpoints, report),
+# and the notes' ensembles gain little past 5 to 10 models.
+MAX_MEMBERS = 100
+
 
 def is_ensemble(folder) -> bool:
     """Whether `folder` is the folder of a `babysit train --ensemble K` run."""
@@ -41,9 +49,18 @@ def is_ensemble(folder) -> bool:
 
 def add_ensemble_option(p) -> None:
     """--ensemble K: train K seeds of one configuration and average them."""
-    p.add_argument("--ensemble", type=count, default=1, metavar="K",
-                   help="train K models from seeds seed..seed+K-1 and average their "
-                        "probabilities (default: 1, a single model)")
+    p.add_argument("--ensemble", type=_members, default=1, metavar="K",
+                   help=f"train K models from seeds seed..seed+K-1 and average their "
+                        f"probabilities, K at most {MAX_MEMBERS} (default: 1, a single model)")
+
+
+def _members(text: str) -> int:
+    """argparse type for --ensemble K: a positive count of at most MAX_MEMBERS."""
+    k = count(text)
+    if k > MAX_MEMBERS:
+        raise argparse.ArgumentTypeError(f"expected at most {MAX_MEMBERS} members (each is a "
+                                         f"whole run), got {text}")
+    return k
 
 
 def train_ensemble(args) -> tuple[int, dict]:
@@ -85,14 +102,13 @@ def _train_members(cfg: RunConfig, data, out: Path, count: int,
     and the --json summary."""
     first = cfg.seed or 0
     folders = [out / f"member-{i}" for i in range(1, count + 1)]
-    for folder in folders:               # each member's folder is this run's until it ends
-        run_lock.hold(make_folder(folder, "a member's folder"))
     start = time.perf_counter()
     trainers, outcomes = [], []
     for i, folder in enumerate(folders, start=1):
         seed = first + i - 1
-        trainer, summary, outcome = _member(cfg.replace(seed=seed), data, folder, i,
-                                            resume_command(out), report)
+        with run_lock.locked(make_folder(folder, "a member's folder")):  # while it trains
+            trainer, summary, outcome = _member(cfg.replace(seed=seed), data, folder, i,
+                                                resume_command(out), report)
         outcomes.append(outcome)
         if outcome.diverged:
             say(f"babysit train: member {i} (seed {seed}): {outcome.last_line(folder)}")
@@ -190,12 +206,12 @@ def _read_record(out: Path) -> tuple[int, bool]:
         raise ValueError(f"{out}: {path} is damaged; expected {{\"members\": K, "
                          f"\"finished\": false}} as babysit train --ensemble K writes it") \
             from None
-    if not isinstance(count, int) or isinstance(count, bool) or count < 1 \
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_MEMBERS \
             or not isinstance(finished, bool):
-        raise ValueError(f"{out}: {path} holds members={count!r}, "
-                         f"finished={finished!r}; expected a positive integer and true/false")
+        raise ValueError(f"{out}: {path} holds members={count!r}, finished={finished!r}; "
+                         f"expected a count from 1 to {MAX_MEMBERS} and true/false")
     return count, finished
 
 
-__all__ = ["ENSEMBLE_NAME", "add_ensemble_option", "is_ensemble", "resume_ensemble",
+__all__ = ["ENSEMBLE_NAME", "MAX_MEMBERS", "add_ensemble_option", "is_ensemble", "resume_ensemble",
            "train_ensemble"]

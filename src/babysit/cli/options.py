@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -101,18 +103,44 @@ def add_force_flag(p: argparse.ArgumentParser) -> None:
 
 def new_output_file(out: Path, example: str, force: bool = False) -> Path:
     """Check an --out that names one file the command writes (a page, a table) and create its
-    folder; return it. Refused: a folder (`example`, a file name such as "compare.html",
-    shows what to give instead), a file under a file and, unless `force`, a file that exists
-    (a typo naming a table or another run's page would destroy it)."""
+    folder; return the file to write: `out`, or the file it links to when it is a symbolic
+    link (the file is replaced beside its target, and the link stays). Refused: a folder
+    (`example`, a file name such as "compare.html", shows what to give instead), a file
+    under a file, what is no regular file (a named pipe, a device, the terminal or pipe
+    behind /dev/stdout, a socket: replacing it would destroy it, and writing into it could
+    not be whole or not at all) and, unless `force`, a file that exists (a typo naming a
+    table or another run's page would destroy it)."""
     out = Path(out)
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; expected a file name, such as "
                          f"{out / example}")
+    kind = _special_kind(out)
+    if kind is not None:
+        raise ValueError(f"--out {out} is {kind}, not a regular file: --out writes a file "
+                         f"whole, replacing the one there, which would destroy this; give a "
+                         f"file name")
     if out.exists() and not force:
         raise ValueError(f"--out {out} exists: add --force to replace it, or give a new file "
                          f"name")
-    make_folder(out.parent, "--out")
-    return out
+    target = Path(os.path.realpath(out)) if out.is_symlink() else out
+    make_folder(target.parent, "--out")
+    return target
+
+
+def _special_kind(path: Path) -> str | None:
+    """What `path` (its link's target, when a link) is when it exists and is neither a
+    regular file nor a folder ("a named pipe (FIFO)", "a device", "a socket"), else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:          # absent (or unreadable: then writing it says why)
+        return None
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return None
 
 
 def positive_number(text: str) -> float:

@@ -27,8 +27,8 @@ def cmd_predict(args) -> tuple[int, dict]:
     """Predict each row of --data with a model trained on a table."""
     from babysit.runs.predict import predict_table
 
-    if args.out is not None:
-        check_predictions_file(args.out, args.data, args.force)
+    out = check_predictions_file(args.out, args.data, args.force) \
+        if args.out is not None else None
     notes = []                                              # a separator other than ','
     with warnings.catch_warnings(record=True) as caught:    # ignored columns, unseen categories
         warnings.simplefilter("always")
@@ -37,25 +37,36 @@ def cmd_predict(args) -> tuple[int, dict]:
         say(f"babysit predict: {note}")
     for warning in caught:
         print(f"babysit predict: warning: {warning.message}", file=sys.stderr)
-    written = result.write_csv(args.out) if args.out is not None else None  # before printing
+    if out is not None:     # before printing: a reader that stops early loses no rows
+        _write(result, out, args.out)
     shown = result.rows()
     say("\n".join(",".join(row) for row in [result.columns, *shown[:10]]))
     if len(shown) > 10:
         say(f"... {len(shown) - 10} more rows" + ("" if args.out else "; --out FILE keeps all"))
-    if written is not None:
-        say(f"predictions for {len(shown)} rows written to {written}")
+    if out is not None:
+        say(f"predictions for {len(shown)} rows written to {args.out}")
     return 0, {**result.to_dict(), "out": str(args.out) if args.out else None}
 
 
-def check_predictions_file(out: Path, data: Path, force: bool = False) -> None:
-    """Refuse an --out for predictions that is a folder, that lies under a file, that is the
-    --data file itself (the new rows would be overwritten by their predictions), or, unless
-    `force`, that exists (a typo naming the training CSV would destroy it); create its
-    folder."""
+def check_predictions_file(out: Path, data: Path, force: bool = False) -> Path:
+    """Refuse an --out for predictions that is a folder, that lies under a file, that is no
+    regular file (a pipe, a device), that is the --data file itself (the new rows would be
+    overwritten by their predictions), or, unless `force`, that exists (a typo naming the
+    training CSV would destroy it); create its folder. Returns the file to write
+    (`new_output_file`: a link's target)."""
     if out.is_file() and data.exists() and out.samefile(data):
         raise ValueError(f"--out {out} is the --data file: the predictions would overwrite the "
                          f"rows they were made from; give another file name")
-    new_output_file(out, "predictions.csv", force)
+    return new_output_file(out, "predictions.csv", force)
+
+
+def _write(result, target: Path, out: Path) -> None:
+    """`result.write_csv(target)`, its OSError (a read-only folder, a full disk) naming --out
+    `out` as the user gave it (a link's target is written in its place)."""
+    try:
+        result.write_csv(target)
+    except OSError as err:
+        raise OSError(err.errno, err.strerror or str(err), str(out)) from err
 
 
 __all__ = ["add_options", "check_predictions_file", "cmd_predict"]

@@ -14,6 +14,7 @@ and what was expected. `to_dict`/`from_dict` give the JSON form a run folder kee
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import numbers
@@ -185,12 +186,45 @@ def _check_split(value, name: str) -> tuple[float, float, float] | None:
 
 
 def _check_widths(value, name: str) -> tuple[int, ...]:
+    """Positive layer widths, whose network fits in this machine's memory (`_refuse_too_big`)."""
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = (value,)
     if isinstance(value, str) or not isinstance(value, list | tuple):
         raise ValueError(f"{name} must be a list of positive layer widths such as [100, 100], "
                          f"got {value!r}")
-    return tuple(positive_int(w, f"{name} width") for w in value)
+    widths = tuple(positive_int(w, f"{name} width") for w in value)
+    _refuse_too_big(widths, name)
+    return widths
+
+
+def _refuse_too_big(widths: tuple[int, ...], name: str) -> None:
+    """Refuse hidden `widths` whose network cannot be held in this machine's memory, before
+    anything is allocated (NumPy would say "Maximum allowed dimension exceeded", or run out
+    of memory building it). The count is the least any data gives: one input and one output,
+    each weight and bias once; each is held twice (its value and its gradient, `Param`), in
+    float32 at the least. Where the machine's memory is unknown, nothing is refused."""
+    sizes = (1, *widths, 1)
+    count = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    need, memory = 2 * 4 * count, _machine_memory()
+    if memory is not None and need > memory:
+        raise ValueError(f"{name} {','.join(map(str, widths))} makes a network of at least "
+                         f"{count:,} parameters, {_gib(need)} in float32 with their gradients, "
+                         f"more than this machine's {_gib(memory)} of memory; give narrower "
+                         f"layers")
+
+
+def _machine_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):   # Windows has no sysconf
+        return None
+
+
+def _gib(size: int) -> str:
+    """A size in bytes as GiB: "74.5 GiB", "1.1e+15 GiB"."""
+    gib = size / 2**30
+    return f"{gib:.1f} GiB" if gib < 1e6 else f"{gib:.2g} GiB"
 
 
 def _check_names(value, name: str) -> tuple[str, ...]:
@@ -211,7 +245,8 @@ def _names(mapping_or_tuple, drop=()) -> Callable[[], tuple]:
     return lambda: tuple(k for k in mapping_or_tuple if k not in drop)
 
 
-# How every file was split before `split` existed (a config.json without it means this).
+# How every data file was split before `split` existed (a config.json naming a file without
+# it means this).
 BEFORE_SPLIT = (0.6, 0.2, 0.2)
 
 # --reg-kind's names; builders.build_regularizer makes each penalty from the strength --reg.
@@ -371,8 +406,10 @@ class RunConfig:
     @classmethod
     def load(cls, path) -> RunConfig:
         """The config a `save` wrote (a run folder's config.json); errors name the file. A
-        file written before `split` existed split every file 60/20/20: it keeps doing so, so
-        that such a run repeats (--config) and resumes on the same rows."""
+        file written before `split` existed split every data file 60/20/20: one without
+        "split" whose data is a file keeps doing so, so that such a run repeats (--config) and
+        resumes on the same rows; a built-in dataset (named, or the default) always split
+        itself, and keeps its own split."""
         path = Path(path)
         try:
             values = json.loads(path.read_text())
@@ -384,12 +421,18 @@ class RunConfig:
             reason = "nested too deeply" if isinstance(err, RecursionError) else err
             raise ValueError(f"{str(path)!r} is not a run configuration (JSON): {reason}"
                              ) from None
-        if isinstance(values, Mapping) and "split" not in values:
+        if isinstance(values, Mapping) and "split" not in values \
+                and not _is_builtin(values.get("data", cls.data)):
             values = {**values, "split": list(BEFORE_SPLIT)}
         try:
             return cls.from_dict(values)
         except ValueError as err:
             raise ValueError(f"{str(path)!r}: {err}") from None
+
+
+def _is_builtin(data) -> bool:
+    """Whether a config's `data` value names a built-in dataset (which splits itself)."""
+    return isinstance(data, str) and data in BUILTIN
 
 
 def config_fields(group: str | None = None) -> dict[str, dataclasses.Field]:

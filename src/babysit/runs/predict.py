@@ -17,6 +17,8 @@ column "far outside training range" (the names of their far columns).
 from __future__ import annotations
 
 import csv
+import os
+import stat
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from babysit.backend import to_numpy
 from babysit.data import formats, tabular, training_range
 from babysit.data.training_range import ExtrapolationWarning  # noqa: F401  (its warning, here too)
 from babysit.nn import losses
+from babysit.runs.resume import resume_command
 from babysit.training import checkpoint, checkpoint_file
 from babysit.training.trainer import predict_scores
 from babysit.validation import existing_file
@@ -81,15 +84,22 @@ class Predictions:
     def write_csv(self, path) -> Path:
         """Write the predictions as a CSV file with `columns` as its header (its folder is
         created when missing, as `--out` run folders are), atomically as checkpoints are
-        (`checkpoint_file.replaced_atomically`): a failed write (a full disk) leaves no
-        partial or empty file, and an OSError naming `path`."""
+        (`checkpoint_file.replaced_atomically`): a failed write (a full disk, a read-only
+        folder) leaves no partial or empty file, and an OSError naming `path`. A file replaced
+        keeps its permission bits (a read-only one stays read-only)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with checkpoint_file.replaced_atomically(path) as tmp, \
-                tmp.open("w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(self.columns)
-            writer.writerows(self.rows())
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
+        with checkpoint_file.replaced_atomically(path, durable=False) as tmp:
+            with tmp.open("w", newline="") as f:
+                writer = csv.writer(f)
+                writer.writerow(self.columns)
+                writer.writerows(self.rows())
+                f.flush()
+                os.fsync(f.fileno())   # here, not by replaced_atomically: it reopens the file
+                # for writing, which the mode below may forbid
+            if mode is not None:
+                tmp.chmod(mode)
         return path
 
     def to_dict(self) -> dict:
@@ -197,9 +207,10 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
                          f"on")
     path = model_file(model)
     if path.name == checkpoint.state_path(path.parent).name:
-        raise ValueError(f"{path} is a run's training state (what babysit train --resume "
-                         f"goes on from), not its model: give the run folder {path.parent} "
-                         f"(its {checkpoint.BEST_NAME}{checkpoint.SUFFIX}) instead")
+        raise ValueError(f"{path} is a run's training state (what "
+                         f"{resume_command(path.parent)} goes on from), not its model: give "
+                         f"the run folder {path.parent} (its "
+                         f"{checkpoint.BEST_NAME}{checkpoint.SUFFIX}) instead")
     net, preprocess = checkpoint.load(path)
     meta = checkpoint.read_meta(path)
     if tabular.CHECKPOINT_KEY not in meta:

@@ -7,11 +7,16 @@ they were) and state.safetensors, which the `Checkpoints` callback rewrites afte
 (weights, optimizer state, running average, generators, counters, History:
 `checkpoint.save_training`). The continued run ends bit for bit where an uninterrupted one
 would. Only the epochs (a larger count, to train longer) may change.
+
+An ensemble's member (ENSEMBLE/member-<i>/) resumes alone too: its seed (in its config.json)
+made its network, but the data were split and preprocessed once for the whole ensemble, by
+the ensemble's config.json (the first member's seed), and are loaded again from that.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -20,7 +25,7 @@ import numpy as np
 from babysit.backend import to_numpy
 from babysit.data.tabular import CHECKPOINT_KEY
 from babysit.runs import run_lock
-from babysit.runs.builders import table_meta
+from babysit.runs.builders import load_data, table_meta
 from babysit.runs.config import RunConfig
 from babysit.runs.folder import CONFIG_NAME
 from babysit.runs.run import Run, run_checkpoints
@@ -40,7 +45,8 @@ def resume(folder, epochs: int | None = None) -> Run:
     config's). The folder is locked (`run_lock.hold`) until the command ends. Errors
     (ValueError, one line) name the folder or file: not a run folder, another process
     writing it, no training state, a damaged one, a finished run, fewer epochs than
-    trained, a run that stopped itself, data that changed since."""
+    trained, a run that stopped itself, data that changed since. A member of an ensemble
+    locks the ensemble's folder too: it does not go on while its ensemble trains."""
     run = Path(folder)
     if not run.is_dir():
         raise ValueError(f"{run}: no such folder; give the folder a babysit train run "
@@ -48,6 +54,9 @@ def resume(folder, epochs: int | None = None) -> Run:
     if not (run / CONFIG_NAME).is_file():
         raise ValueError(f"{run} is not a run folder: it holds no {CONFIG_NAME}; give "
                          f"the folder a babysit train run wrote")
+    ensemble = _ensemble_of(run)
+    if ensemble is not None:   # the ensemble's own writer may be about to train this member
+        run_lock.hold(ensemble)
     run_lock.hold(run)  # before anything is read: the run's own writer may still be at work
     state = state_path(run)
     if not state.is_file() and (run / "member-1").is_dir():
@@ -55,10 +64,10 @@ def resume(folder, epochs: int | None = None) -> Run:
                          f"babysit resumed ensembles): resume each member alone, "
                          f"{resume_command(run / 'member-1')}, ...")
     if not state.is_file():
-        raise ValueError(f"{run} holds no training state ({state}): the run stopped "
-                         f"before its first epoch ended, or was not written by babysit train; "
-                         f"start it again: babysit train --config {run / CONFIG_NAME}")
-    going = Run.prepare(RunConfig.load(run / CONFIG_NAME), checkpoints=False)
+        raise ValueError(f"{run} holds no training state ({state}): {_instead(run)}")
+    # a member's data: split and preprocessed once for the whole ensemble, by its config
+    data = None if ensemble is None else load_data(RunConfig.load(ensemble / CONFIG_NAME))
+    going = Run.prepare(RunConfig.load(run / CONFIG_NAME), data=data, checkpoints=False)
     cfg, data, trainer = going.cfg, going.data, going.trainer.resume(state)
     refuse_other_data(run, data, trainer.history)
     done = trainer.epoch
@@ -81,6 +90,44 @@ def resume(folder, epochs: int | None = None) -> Run:
     trainer.callbacks.append(run_checkpoints(run, cfg, data))
     going.cfg, going.out = cfg, run
     return going
+
+
+# The folders of the commands that keep no training state of their own, each known by a file
+# (or folder) it holds, with what goes on there instead of `babysit resume` ({run}: the folder).
+_NOT_RESUMED = (
+    (("study.journal", "search.json"), "it is a search's folder; a search goes on when its own "
+     "babysit search command runs again with --out {run} (the trials it finished count toward "
+     "--trials)"),
+    (("treatment.json", "round-0"), "it is the folder of babysit train --fix, whose rounds are "
+     "runs of their own: resume one alone (babysit resume {run}/round-<k>), or run the --fix "
+     "command again into a new folder"),
+    (("lr_range.json",), "it is a learning-rate range test's folder (babysit lr-find), which "
+     "trains no run to go on: run babysit lr-find again"),
+    (("gradient_check.txt",), "it is the folder of babysit demo or babysit check, which keep "
+     "no training state: run the command again"),
+)
+
+
+def _instead(run: Path) -> str:
+    """What to do with `run`, a folder without a training state: the `_NOT_RESUMED` advice for
+    the command that wrote it, else (a run stopped before its first epoch ended) start it
+    again from its config.json."""
+    for names, advice in _NOT_RESUMED:
+        if any((run / name).exists() for name in names):
+            return advice.format(run=shlex.quote(str(run)))
+    return (f"the run stopped before its first epoch ended, or was not written by babysit "
+            f"train; start it again: babysit train --config "
+            f"{shlex.quote(str(run / CONFIG_NAME))}")
+
+
+def _ensemble_of(run: Path) -> Path | None:
+    """The folder of the ensemble `run` is a member of (ENSEMBLE/member-<i>/, beside
+    ENSEMBLE's config.json and member-1/), or None for a run of its own."""
+    ensemble = run.parent
+    if re.fullmatch(r"member-\d+", run.name) and (ensemble / CONFIG_NAME).is_file() \
+            and (ensemble / "member-1").is_dir():
+        return ensemble
+    return None
 
 
 def stopped_itself(cfg: RunConfig, history) -> str | None:

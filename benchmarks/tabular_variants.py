@@ -132,18 +132,26 @@ def main() -> None:
                             (len(tables), len(seeds)))
         print(f"seeds {seeds.start}-{seeds.stop - 1}; per table: validation and test mean, "
               f"and babysit - MLP pipeline on test, paired (+- one standard error)")
-        for variant in args.variants:
-            path, target, seed, files = zip(*jobs, strict=True)
-            ours = np.reshape(list(pool.map(babysit_scores, path, target, seed,
-                                            [variant] * len(jobs), files)),
-                              (len(tables), len(seeds), 2))
-            cells = []
-            for name, (val, test), pipeline in zip(tables, ours.transpose(0, 2, 1), theirs,
-                                                   strict=True):
-                diff = test - pipeline
-                cells.append(f"{name} {val.mean():.4f} / {test.mean():.4f} "
-                             f"{diff.mean():+.4f} +- {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}")
-            print(f"{variant or 'defaults':24s} | " + " | ".join(cells), flush=True)
+        print_variants(pool, jobs, tables, len(seeds), theirs, args.variants)
+
+
+def print_variants(pool, jobs, tables, seeds: int, theirs, variants, width: int = 24) -> None:
+    """One line per variant: for each table babysit's validation and test means over the
+    seeds, and babysit - the MLP pipeline on test, paired (+- one standard error). `jobs`:
+    (path, target, seed, files) in table-then-seed order; `theirs` (tables, seeds): the
+    pipeline's test scores on the same splits."""
+    for variant in variants:
+        path, target, seed, files = zip(*jobs, strict=True)
+        ours = np.reshape(list(pool.map(babysit_scores, path, target, seed,
+                                        [variant] * len(jobs), files)),
+                          (len(tables), seeds, 2))
+        cells = []
+        for name, (val, test), pipeline in zip(tables, ours.transpose(0, 2, 1), theirs,
+                                               strict=True):
+            diff = test - pipeline
+            cells.append(f"{name} {val.mean():.4f} / {test.mean():.4f} "
+                         f"{diff.mean():+.4f} +- {diff.std(ddof=1) / np.sqrt(len(diff)):.4f}")
+        print(f"{variant or 'defaults':{width}s} | " + " | ".join(cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babysit.cli.console import say
 from babysit.data import datasets
-from babysit.runs.builders import best_weights_note, layer_widths, table_epochs_note
+from babysit.runs.builders import best_weights_note, layer_widths, table_epochs_note, table_reg_note
 from babysit.runs.config import RunConfig
 from babysit.runs.finish import report_summary
 from babysit.runs.resume import resume_command
@@ -27,7 +27,8 @@ def say_notes(data: datasets.Dataset, cfg: RunConfig, chosen=()) -> None:
     then one full batch)."""
     for note in data.notes[1:]:
         say(f"  {note}")
-    for note in (table_epochs_note(cfg, data, chosen), best_weights_note(cfg, data, chosen)):
+    for note in (table_epochs_note(cfg, data, chosen), table_reg_note(cfg, data, chosen),
+                 best_weights_note(cfg, data, chosen)):
         if note:
             say(f"  {note}")
     if cfg.batch_size > len(data.train.y):

@@ -43,12 +43,49 @@ def load_data(cfg: RunConfig) -> datasets.Dataset:
 # (0.947 against 0.981), so images keep RunConfig's. Retuned on the tuning half of
 # benchmarks/tabular.py's R tables (seeds 100-107, `tabular_variants.py --tables tuning`):
 # 3e-3, 1e-2 and 1e-1 each lose to 3e-2 on some tables (Carseats and CPS1985 want it strong,
-# Auto and Credit weaker, by 0.01-0.2 R^2) and no count of rows or features tells them apart,
-# so 3e-2 stays. A run ends with its best validation epoch's weights (`best_weights`), the
-# model `babysit predict` loads from best.safetensors, so that what it prints is what a user
-# gets (with the last epoch's instead, Hitters' R^2 was 0.03 higher over those seeds, within
-# its noise of 0.05).
+# Auto and Credit weaker, by 0.01-0.2 R^2) and no count of rows or features tells them apart
+# (all have 168-685 training rows), so 3e-2 stays. A run ends with its best validation
+# epoch's weights (`best_weights`), the model `babysit predict` loads from best.safetensors,
+# so that what it prints is what a user gets (with the last epoch's instead, Hitters' R^2 was
+# 0.03 higher over those seeds, within its noise of 0.05).
+# That penalty is for a few hundred rows: a prior's weight falls as the data grows, and on
+# larger tables 3e-2 held babysit behind the MLP pipeline (benchmarks/tabular_large.py, seeds
+# 100-102, paired test R^2: friedman1's 15,000 training rows -0.047, Computers' 4,007
+# -0.053). So a table of more than TABLE_REG_ROWS training rows takes 3e-2 *
+# (TABLE_REG_ROWS / rows)^TABLE_REG_POWER, never below RunConfig's 1e-4 (`table_reg`).
+# Chosen on that benchmark's tuning half (five tables, 2,850-42,152 training rows, each
+# measured at 3e-2, 1e-2, 3e-3, 1e-3, 1e-4) with N0 at the largest training set of
+# tabular.py's tuning half (OJ's 685 rows, which so keeps 3e-2): of N0 700, 1,000, 2,000 and
+# powers 0.5-2, (700, 2) scored best, interpolating between the penalties measured. The mean
+# paired difference went from -0.028 to +0.003 there; on the confirmation half (digits as a
+# table, CPS1988, TenMileRace, mlc_churn, hpc_data) from -0.025 to +0.001, every table up
+# (hpc_data's accuracy -0.090 -> -0.017, CPS1988's R^2 -0.027 -> -0.005). Of tabular.py's
+# tables only Wage (1,920 rows) has more than 700; its R^2 over seeds 100-107 went
+# +0.040 -> +0.043 against the pipeline.
 TABLE_DEFAULTS = {"reg": 3e-2, "epochs": 60, "best_weights": True}
+TABLE_REG_ROWS = 700
+TABLE_REG_POWER = 2
+
+
+def table_reg(n_train: int) -> float:
+    """The L2 penalty of a table of `n_train` training rows when --reg is not given:
+    TABLE_DEFAULTS["reg"] * min(1, (TABLE_REG_ROWS / n_train) ** TABLE_REG_POWER), at least
+    RunConfig's default (1e-4, the weakest penalty measured)."""
+    shrink = min(1.0, (TABLE_REG_ROWS / max(n_train, 1)) ** TABLE_REG_POWER)
+    return max(RunConfig().reg, TABLE_DEFAULTS["reg"] * shrink)
+
+
+def table_reg_note(cfg: RunConfig, data: datasets.Dataset, chosen=()) -> str | None:
+    """What a run's opening lines say when a table's rows made its penalty weaker than
+    TABLE_DEFAULTS' (None otherwise: for data that is no small table, reg in `chosen`, or a
+    table of at most TABLE_REG_ROWS training rows)."""
+    rows = len(data.train.y)
+    if "reg" in chosen or not _small_table(data) or rows <= TABLE_REG_ROWS:
+        return None
+    return (f"penalty {cfg.reg:.2g}: a table's {TABLE_DEFAULTS['reg']:g} is for a few hundred "
+            f"rows, and {rows:,} training rows take {TABLE_DEFAULTS['reg']:g} * "
+            f"({TABLE_REG_ROWS} / {rows})^{TABLE_REG_POWER} (at least {RunConfig().reg:g}); "
+            f"--reg sets another")
 
 # An epoch of a small table is a handful of steps (wine's 106 training rows: 4 batches of 32),
 # and Adam needs about 1,500 of them to settle at the penalty of 3e-2. Sixty epochs stopped
@@ -104,13 +141,15 @@ def fit_to_data(cfg: RunConfig, data: datasets.Dataset, chosen=()) -> RunConfig:
     """`cfg` made concrete for `data`. For a table (rows that are not images, held in memory:
     a memory-mapped file keeps RunConfig's defaults), the settings of
     TABLE_DEFAULTS that the user did not choose (`chosen`: the field names given on the
-    command line or in a config file) take the table's default, the epochs `table_epochs`'
-    number for its rows and `cfg.batch_size`. The loss is the one the task
-    needs: mean squared error for a regression target (the classification losses score
-    classes), the chosen loss otherwise. A regression loss for classes, or a classification
-    loss other than the default for a quantity, is an error."""
+    command line or in a config file) take the table's default, the penalty `table_reg`'s
+    for its training rows, the epochs `table_epochs`' number for them and `cfg.batch_size`.
+    The loss is the one the task needs: mean squared error for a regression target (the
+    classification losses score classes), the chosen loss otherwise. A regression loss for
+    classes, or a classification loss other than the default for a quantity, is an error."""
     if _small_table(data):
-        fill = {**TABLE_DEFAULTS, "epochs": table_epochs(len(data.train.y), cfg.batch_size)}
+        rows = len(data.train.y)
+        fill = {**TABLE_DEFAULTS, "reg": table_reg(rows),
+                "epochs": table_epochs(rows, cfg.batch_size)}
         cfg = cfg.replace(**{k: v for k, v in fill.items() if k not in chosen})
     if data.task == "regress":
         if cfg.loss not in ("mse", RunConfig().loss):
@@ -195,8 +234,9 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     return trainer
 
 
-__all__ = ["TABLE_DEFAULTS", "TABLE_MAX_EPOCHS", "TABLE_MIN_UPDATES", "best_weights_note",
+__all__ = ["TABLE_DEFAULTS", "TABLE_MAX_EPOCHS", "TABLE_MIN_UPDATES", "TABLE_REG_POWER",
+           "TABLE_REG_ROWS", "best_weights_note",
            "build_model",
            "build_optimizer", "build_regularizer", "build_trainer", "checkpoint_meta",
            "fit_to_data", "layer_widths", "load_data", "table_epochs", "table_epochs_note",
-           "table_meta"]
+           "table_meta", "table_reg", "table_reg_note"]

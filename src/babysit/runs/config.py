@@ -335,7 +335,8 @@ class RunConfig:
                                "k in lr * exp(-k t) (0: constant)", "training",
                                check=_check_number(0.0), parse=parse_real)
     reg: float = _setting(1e-4, "regularization strength (0: none; a table's default is "
-                          "3e-2, see builders.TABLE_DEFAULTS)", "training",
+                          "3e-2 up to 700 training rows, weaker beyond: see "
+                          "builders.table_reg)", "training",
                           check=_check_number(0.0), parse=parse_real)
     reg_kind: str = _setting("l2", "the penalty --reg weighs", "training",
                              check=_check_choice(lambda: REG_KINDS), choices=lambda: REG_KINDS)

@@ -234,6 +234,32 @@ def test_raw_regression_targets_that_blow_up_are_named_before_the_rate(given_los
     assert ("std 161" in top.evidence) == given_loss_fn
 
 
+def test_a_weight_decay_that_crushes_the_weights_is_named_not_the_rate():
+    """SGD weight_decay=0.5 (meant 5e-4): lr * wd / (1 - momentum) shrinks every weight by a
+    quarter a step, the weights end 1e-13 of their size, and their penalty is nothing, so the
+    decay's share of the loss could not tell; the update ratios are huge beside them."""
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 8, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=0.5)
+    sitter = watch(model, opt)
+    for _ in range(6):
+        for at in range(0, 512, 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        with torch.no_grad():
+            acc = (model(X).argmax(1) == y).float().mean().item()
+        sitter.end_epoch(train_acc=acc, val_acc=acc)
+    top = sitter.history.diagnose()[0]
+    assert top.cause == "reg_too_strong" and "crushed the weights" in top.evidence
+
+
 def test_gradients_that_come_back_zero_are_no_missing_backward():
     """A ReLU output clipped by the loss to [1e-7, 1 - 1e-7] (Keras' binary cross-entropy)
     sends back zeros: backward ran, so the loop is not told it never calls it, and rows whose

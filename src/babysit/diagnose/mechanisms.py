@@ -65,6 +65,11 @@ SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's
 DECAY_LOSS = 0.25        # the optimizer's decay is half the loss, the weights shrank, and the
                          # data loss ends above a quarter of chance: the decay holds the scores
                          # small (a healthy digits run ends under a tenth of chance)
+DECAY_CRUSHED = 1e-2      # a weight matrix ending under 1/100 of its initial norm under the
+                         # optimizer's weight decay: the decay, not the data, set it (a rate
+                         # too high grows weights; units that die keep theirs but for the
+                         # decay, which at a usual lr * wd of 5e-4 a step takes 10,000 steps to
+                         # halve them)
 BN_BATCH = 8             # BatchNorm on batches of fewer rows: their mean and spread are noise
                          # (Wu & He, Group Normalization, 2018: its error climbs steeply below
                          # 8 a batch), and the running averages evaluation uses follow them
@@ -329,6 +334,8 @@ def _no_signal(e, open_):
         return None
     if "dead_grew" in open_ and open_["dead_grew"].severity == "error":
         return None  # most of a layer died while training (too high a rate): it is broken
+    if any(g < WEIGHT_SHRINK for g in e.weight_growth.values()):
+        return None  # the weights shrank away (a decay explained first): they carry nothing
     if (e.input_mean or 0) > OFF_CENTRE or (e.input_scale or 1) > SCALE_HIGH \
             or (e.input_scale or 1) < SCALE_LOW:
         return None  # unscaled inputs explain a network that learns nothing
@@ -386,16 +393,27 @@ def _batchnorm_small_batch(e, open_):
 
 def _decay_dominates(e, open_):
     """The optimizer's weight decay (no penalty in the loss) outweighs the data: the decay's
-    share of the loss (`complete`) is over half, the weights shrank and the data loss stays
-    high. (A decay that makes the model under-fit is judged by the existing rule.)"""
+    share of the loss (`complete`) is over half, or the weights were crushed to under
+    DECAY_CRUSHED of their size (then their penalty is nothing: the share cannot tell), the
+    weights shrank and the data loss stays high. (A decay that makes the model under-fit is
+    judged by the existing rule.)"""
     rec = _record(e)
     if not rec or not rec["decay"] or e.history.reg_loss and any(e.history.reg_loss) \
-            or not e.penalty_share or e.penalty_share < PENALTY_DOMINATES \
             or not e.chance_loss or e.curve is None or e.curve.end < DECAY_LOSS * e.chance_loss:
         return None
     shrunk = {n: g for n, g in e.weight_growth.items() if g < WEIGHT_SHRINK}
-    if not shrunk:
+    crushed = any(g < DECAY_CRUSHED for g in shrunk.values())
+    if not shrunk or not crushed and (not e.penalty_share
+                                      or e.penalty_share < PENALTY_DOMINATES):
         return None
+    if crushed and not (e.penalty_share and e.penalty_share >= PENALTY_DOMINATES):
+        kind = "AdamW's decoupled" if rec["decoupled"] else "the optimizer's"
+        values = _names(sorted({f"{d:g}" for d in rec["decay"].values()}))
+        return "warning", (f"{kind} weight decay ({values}) crushed the weights "
+                           f"({', '.join(f'{n} to {g:.2g}x' for n, g in shrunk.items())} "
+                           f"their initial norm) while the data loss ends at "
+                           f"{e.curve.end:.4g}, {e.curve.end / e.chance_loss:.0%} of the "
+                           f"chance loss: the decay, not the data, sets them")
     kind = "AdamW's decoupled" if rec["decoupled"] else "the optimizer's"
     values = _names(sorted({f"{d:g}" for d in rec["decay"].values()}))
     return "warning", (f"{kind} weight decay ({values}) is {e.penalty_share:.0%} of the loss "

@@ -430,3 +430,18 @@ def test_an_unnamed_column_of_distinct_whole_numbers_is_left_out_as_an_index():
     encoder = tabular.TableEncoder().fit(table, ["", "a"])
     assert encoder.kinds_ == ["left out", "numeric"]
     assert any("the index a data frame was written with" in line for line in encoder.describe())
+
+
+def test_a_column_of_percentages_is_a_column_of_numbers():
+    """Spreadsheets export percent columns as "12%": they were one-hot categories."""
+    cells = np.array([["12%", "a"], ["30 %", "b"], ["-5.5%", "a"], ["", "b"]] * 4)
+    table = tabular.TableEncoder().fit(cells, ["rate", "kind"])
+    assert table.kinds_[0] == "numeric"
+    assert np.allclose(tabular.as_numbers(cells[:3, 0], np.zeros(3, bool)), [12, 30, -5.5])
+    new = table.transform(np.array([["40%", "a"]]))
+    assert new.shape[1] == table.transform(cells[:1]).shape[1]
+
+
+def test_percentages_beside_plain_numbers_are_not_read_as_one_column_of_numbers():
+    cells = np.array(["12%", "0.3", "5%"])
+    assert tabular.as_numbers(cells, np.zeros(3, bool)) is None

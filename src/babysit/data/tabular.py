@@ -95,9 +95,18 @@ def missing_cells(cells: np.ndarray) -> np.ndarray:
 
 def as_numbers(cells: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
     """The text cells (N,) as float64 with NaN where `missing`, or None when some present cell
-    is not a number (the column holds text)."""
+    is not a number (the column holds text). A column whose every present cell is written as
+    a percentage ("12%", "-3.5 %", as spreadsheets export them) holds the numbers before the
+    sign (12, -3.5); percentages beside plain numbers are no column of numbers (which unit
+    would the plain ones be in?)."""
+    text = np.char.strip(np.asarray(cells, dtype=str))
+    percent = np.char.endswith(text, "%")
+    if percent.any():
+        if not percent[~missing].all():
+            return None
+        text = np.char.rstrip(np.char.rstrip(text, "%"))
     try:
-        return np.where(missing, "nan", np.char.strip(cells)).astype(np.float64)
+        return np.where(missing, "nan", text).astype(np.float64)
     except ValueError:
         return None
 

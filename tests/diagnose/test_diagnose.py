@@ -579,3 +579,30 @@ def test_tiny_updates_of_a_run_that_converged_are_a_note_not_a_low_rate():
     ratio = next(f for f in diagnose(history) if "update ratio" in f.what or
                  f.cause == "lr_too_low")
     assert acc > 0.95 and ratio.severity == "info" and "it converged" in ratio.evidence
+
+
+def test_overfitting_after_the_epoch_whose_weights_were_put_back_is_a_note():
+    """A table run keeps its best epoch's weights (BestWeights): the gap that opened after it
+    was a warning to 'regularize more' on a model that does not have it (as a regression's
+    loss gap already was, `_loss_gap`); without the weights put back it stays a warning."""
+    loss = 2.3 * np.exp(-np.arange(100) / 10) + 0.05
+    train, val = [0.80, 0.90, 0.96, 0.99, 1.00], [0.78, 0.86, 0.84, 0.82, 0.80]
+    h = _history(loss, train_acc=train, val_acc=val)
+    assert _named(diagnose(h), "overfitting").severity == "warning"
+    h.meta["best_weights"] = {"epoch": 2, "note": "put back"}
+    f = _named(diagnose(h), "overfitting")
+    assert f.severity == "info" and "the weights of epoch 2, train 0.900 vs validation 0.860" \
+        in f.evidence
+
+
+def test_a_model_that_fits_its_training_rows_far_above_validation_is_no_penalty_too_strong():
+    """The table penalty shrinks every weight: a shrink with train 0.88 against validation
+    0.62 was read as 'lower the regularization 10x' on a model that over-fits."""
+    loss = 2.3 * np.exp(-np.arange(200) / 30) + 0.4
+    h = _history(loss, train_acc=[0.70, 0.85, 0.88], val_acc=[0.70, 0.66, 0.62])
+    h.reg_loss = [0.3] * len(loss)
+    h.loss = [a + 0.3 for a in loss]
+    h.monitors["params"] = {"iterations": [0, 200], "names": ["0.W"], "weights": ["0.W"],
+                            "grad_norm": {"0.W": [1.0, 1.0]}, "value_norm": {"0.W": [10.0, 3.0]}}
+    causes = {f.cause for f in diagnose(h)}
+    assert "reg_too_strong" not in causes and "overfitting" in causes

@@ -24,6 +24,8 @@ from babysit.diagnose.symptoms import (
     EXPLODING_GAIN,
     FEW_UPDATES,
     FITS_ANY_LABELS,
+    GAP_INFO,
+    GAP_WARNING,
     OFF_CENTRE,
     PENALTY_HURTS,
     R2_POOR,
@@ -244,8 +246,27 @@ def _large_underfit(e, open_):
                     f"labels of them: not too small a model")
 
 
+def _fits_past_validation(e) -> bool:
+    """Whether the model kept fitting its training rows after validation's best: training
+    accuracy ends GAP_WARNING above validation and rose by GAP_INFO or more since the epoch
+    validation peaked. That is over-fitting: a penalty too strong holds training back with
+    it (the default table penalty shrinks every weight, so a shrink alone says nothing; the
+    zoo's too-strong L1 lowers validation while training does not climb)."""
+    train, val = e.history.train_acc, e.history.val_acc
+    if e.train_acc is None or e.val_acc is None or e.train_acc - e.val_acc < GAP_WARNING \
+            or len(train) != len(val):
+        return False
+    scored = [(v, i) for i, v in enumerate(val) if v is not None and train[i] is not None]
+    if not scored:
+        return False
+    _, at = max(scored, key=lambda p: (p[0], -p[1]))
+    return e.train_acc - train[at] >= GAP_INFO
+
+
 def _reg_too_strong(e, open_):
     if not e.penalty_share:
+        return None
+    if _fits_past_validation(e):
         return None
     # A regression's loss plateaus at the noise in its targets whatever the penalty (R^2 0.5
     # on Salaries' training rows, level with the MLP pipeline): its data fit against the mean

@@ -334,8 +334,8 @@ def _no_signal(e, open_):
         return None
     if "dead_grew" in open_ and open_["dead_grew"].severity == "error":
         return None  # most of a layer died while training (too high a rate): it is broken
-    if any(g < WEIGHT_SHRINK for g in e.weight_growth.values()):
-        return None  # the weights shrank away (a decay explained first): they carry nothing
+    if any(g < DECAY_CRUSHED for g in e.weight_growth.values()):
+        return None  # the weights were crushed (a decay explained first): they carry nothing
     if (e.input_mean or 0) > OFF_CENTRE or (e.input_scale or 1) > SCALE_HIGH \
             or (e.input_scale or 1) < SCALE_LOW:
         return None  # unscaled inputs explain a network that learns nothing

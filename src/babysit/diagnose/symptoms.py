@@ -360,6 +360,17 @@ def val_fell(e: Evidence) -> bool:
         and e.best_val - e.val_acc >= max(VAL_FELL, _val_noise(e))
 
 
+def _kept_accuracies(e: Evidence) -> tuple[int, float, float] | None:
+    """(epoch, train accuracy, validation accuracy) of the epoch whose weights the run put
+    back at its end (`BestWeights`: history.meta["best_weights"]), when an earlier one's
+    were; None otherwise. The model the run ends with is that epoch's, measured then."""
+    epoch = (e.history.meta.get("best_weights") or {}).get("epoch")
+    if not isinstance(epoch, int) or not 1 <= epoch < len(e.history.val_acc):
+        return None
+    train, val = e.history.train_acc[epoch - 1], e.history.val_acc[epoch - 1]
+    return None if train is None or val is None else (epoch, train, val)
+
+
 def _accuracy(e: Evidence) -> dict[str, Symptom]:
     if e.train_acc is None:
         return {}
@@ -370,18 +381,28 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
         gap = e.train_acc - e.val_acc
         noise = _val_noise(e)
         fell = val_fell(e)
+        # As for a regression's losses (`_loss_gap`): where the run put back the weights of an
+        # earlier epoch that neither trailed training by a warning's gap nor sat at chance,
+        # the later epochs' harm is already cut, and is a note.
+        kept = _kept_accuracies(e)
+        put_back = "" if kept is None else (
+            f" (the weights of epoch {kept[0]}, train {kept[1]:.3f} vs validation "
+            f"{kept[2]:.3f}, were put back)")
+        kept_fits = kept is not None and kept[1] - kept[2] < max(GAP_WARNING, noise)
         if chance is not None and e.val_acc <= chance + CHANCE_MARGIN \
                 and e.train_acc >= chance + MEMORIZED:
+            cut = kept_fits and kept[2] > chance + CHANCE_MARGIN
             out["val_at_chance"] = Symptom(
-                "warning", f"train accuracy {e.train_acc:.3f} but validation {e.val_acc:.3f}, "
-                           f"no better than always answering one class ({chance:.3f})")
+                "info" if cut else "warning",
+                f"train accuracy {e.train_acc:.3f} but validation {e.val_acc:.3f}, no better "
+                f"than always answering one class ({chance:.3f})" + (put_back if cut else ""))
         warn = gap >= max(GAP_WARNING, noise) or (fell and gap >= GAP_FELL)
         if warn or gap >= max(GAP_INFO, noise):
             shown = f"; val peaked at {e.best_val:.3f} and fell since" if fell else ""
             out["gap"] = Symptom(
-                "warning" if warn else "info",
+                "warning" if warn and not kept_fits else "info",
                 f"train accuracy {e.train_acc:.3f} vs validation {e.val_acc:.3f} (gap "
-                f"{gap:.3f}) after {e.epochs} epochs{shown}")
+                f"{gap:.3f}) after {e.epochs} epochs{shown}" + (put_back if kept_fits else ""))
         if e.train_acc < UNDERFIT_ACC and e.best_val < UNDERFIT_ACC \
                 and gap < max(UNDERFIT_GAP, UNDERFIT_GAP_SHARE * (1 - e.train_acc)):
             c = e.curve

@@ -87,3 +87,29 @@ def test_the_end_of_a_run_diagnoses_it_once_for_the_printout_and_the_report(
     outcome = finish.finish(trainer.history, tmp_path, lambda line: None)
     assert len(calls) == 1 and outcome.report.is_file()
     assert outcome.findings[0].what in outcome.report.read_text()
+
+
+class _StopAtStep(bs.training.callbacks.Callback):
+    """Ctrl-C at the third step of the first epoch: no epoch ends, no training state."""
+
+    update_every = 1
+
+    def after_update(self, trainer, iteration: int) -> None:
+        if iteration == 2:
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_before_any_epoch_ended_says_how_to_start_the_run_again(tmp_path):
+    import pytest
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((256, 4)).astype(np.float32), rng.integers(0, 2, 256)
+    (tmp_path / "config.json").write_text("{}")
+    trainer = bs.Trainer(bs.mlp(4, [8], 2), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                         batch_size=16, epochs=3, progress=False, callbacks=[_StopAtStep()])
+    with pytest.raises(KeyboardInterrupt) as caught:
+        finish.fit(trainer, X, y, out=tmp_path, resume_hint=f"babysit resume {tmp_path}")
+    said = str(caught.value)
+    assert "in epoch 1 of 3, after 2 iterations" in said   # the third step's not recorded
+    assert said.endswith(f"no epoch ended, so nothing to resume: babysit train --config "
+                         f"{tmp_path / 'config.json'} starts it again")

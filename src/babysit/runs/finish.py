@@ -197,8 +197,13 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
         kept = [f"{out / 'history.json'} (babysit report {out} draws it)"]
         if h.epochs and (Path(out) / "checkpoints").is_dir():
             kept.append(f"the checkpoints in {out / 'checkpoints'}")
-        go_on = f"; to continue it: {resume_hint}" \
-            if resume_hint and state_path(out).is_file() else ""
+        go_on = ""
+        if resume_hint and state_path(out).is_file():
+            go_on = f"; to continue it: {resume_hint}"
+        elif resume_hint and str(out) in resume_hint and (Path(out) / "config.json").is_file():
+            # no epoch ended, so no state to go on from: the same run starts again
+            go_on = (f"; no epoch ended, so nothing to resume: babysit train --config "
+                     f"{Path(out) / 'config.json'} starts it again")
         raise reworded(err, f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
                             f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
                             f"{go_on}") from None

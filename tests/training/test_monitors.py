@@ -123,6 +123,20 @@ def test_histogram_counts_the_finite_values_and_reports_the_rest():
     assert empty["counts"] == [] and empty["nonfinite"] == 1.0
 
 
+def test_a_diverging_layers_histogram_is_taken_beyond_its_float_types_range():
+    """Values near float32's limits on both sides (a layer of a diverging run) overflow
+    float32 in their range, and values a few ulps apart in their bins' scale: both are
+    summarized (in float64) instead of stopping the run."""
+    a = np.array([-3e38, 0.5e38, 1.5e38, 3e38], dtype=np.float32)
+    h = monitors.histogram(a, bins=6)
+    assert h["counts"] == [1, 0, 0, 1, 1, 1]
+    assert (h["lo"], h["hi"]) == (float(a[0]), float(a[-1]))
+    assert h["mean"] == pytest.approx(a.astype(np.float64).mean(), rel=1e-6)
+    close = np.array([1.0, np.nextafter(np.float32(1), np.float32(2))], dtype=np.float32)
+    close = np.repeat(close, [3, 1]) * np.float32(1e-38)   # subnormal: two ulps apart
+    assert monitors.histogram(close, bins=4)["counts"] == [3, 0, 0, 1]
+
+
 def test_a_large_arrays_histogram_reads_an_even_sample_and_every_values_range():
     """The counts and moments of a 300,000-value array come from an even sample (its bins'
     shares within 2 points, its moments within a few standard errors); the range and the

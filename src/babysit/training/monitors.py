@@ -114,18 +114,20 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
     nonfinite = float(1 - finite.size / v.size)
     if hi == lo:  # a constant (e.g. an all-dead ReLU layer): one unit-wide range around it
         lo, hi = lo - 0.5, hi + 0.5
-    # The sample's one strided pass: the values less lo, contiguous, which the moments and
-    # the bins are taken from (each further pass over the strided view read a cache line
-    # for every value or two).
-    shifted = strided_sample(a if finite is v else finite, HISTOGRAM_VALUES) - lo
-    above = float(shifted.sum(dtype=np.float64)) / shifted.size
-    centred = shifted - above     # centred first: no cancellation in float32
+    # The sample's one strided pass: a contiguous float64 copy, which the moments and the
+    # bins are taken from (each further pass over the strided view read a cache line for
+    # every value or two). Float64, as a diverging layer's values overflow float32 in their
+    # range (near its limits on both sides) or in the bin scale (values a few ulps apart).
+    shifted = strided_sample(a if finite is v else finite, HISTOGRAM_VALUES).astype(np.float64)
+    shifted -= lo
+    above = float(shifted.sum()) / shifted.size
+    centred = shifted - above
     std = math.sqrt(_sum_of_squares(centred) / shifted.size)
     # Equal-width bins by arithmetic and one bincount (np.histogram's general path costs 5x);
     # the maximum lands in the last bin, as np.histogram puts it.
     shifted *= bins / (hi - lo)
     index = shifted.astype(np.int32)
-    np.minimum(index, bins - 1, out=index)
+    np.clip(index, 0, bins - 1, out=index)
     counts = np.bincount(index, minlength=bins)
     return {"nonfinite": nonfinite, "mean": lo + above, "std": std, "lo": lo, "hi": hi,
             "counts": counts.tolist()}

@@ -50,6 +50,7 @@ records with.
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 
@@ -112,24 +113,32 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
             return _empty_summary(1.0)
         lo, hi = float(finite.min()), float(finite.max())
     nonfinite = float(1 - finite.size / v.size)
-    if hi == lo:  # a constant (e.g. an all-dead ReLU layer): one unit-wide range around it
-        lo, hi = lo - 0.5, hi + 0.5
+    if hi == lo:  # a constant (e.g. an all-dead ReLU layer): a unit-wide range around it,
+        # or a millionth of it, where a unit is below the rounding of a large value
+        pad = max(0.5, abs(lo) * 1e-6)
+        lo, hi = max(lo - pad, -sys.float_info.max), min(hi + pad, sys.float_info.max)
     # The sample's one strided pass: a contiguous float64 copy, which the moments and the
     # bins are taken from (each further pass over the strided view read a cache line for
-    # every value or two). Float64, as a diverging layer's values overflow float32 in their
-    # range (near its limits on both sides) or in the bin scale (values a few ulps apart).
-    shifted = strided_sample(a if finite is v else finite, HISTOGRAM_VALUES).astype(np.float64)
-    shifted -= lo
-    above = float(shifted.sum()) / shifted.size
-    centred = shifted - above
-    std = math.sqrt(_sum_of_squares(centred) / shifted.size)
+    # every value or two), mapped onto [0, 1] as u = (x - lo) / (hi - lo). Float64, and half
+    # the range: a diverging layer's values overflow float32 in their range (near its limits
+    # on both sides) or in the bins' scale (values a few ulps apart), and float64's values
+    # overflow it in their squares; u never does, and u's spread is at most 1/2.
+    half = hi / 2 - lo / 2
+    u = strided_sample(a if finite is v else finite, HISTOGRAM_VALUES).astype(np.float64)
+    u *= 0.5
+    u -= lo / 2
+    u /= half
+    above = float(u.sum()) / u.size
+    centred = u - above
+    std = half * (2 * math.sqrt(_sum_of_squares(centred) / u.size))
     # Equal-width bins by arithmetic and one bincount (np.histogram's general path costs 5x);
     # the maximum lands in the last bin, as np.histogram puts it.
-    shifted *= bins / (hi - lo)
-    index = shifted.astype(np.int32)
+    u *= bins
+    index = u.astype(np.int32)
     np.clip(index, 0, bins - 1, out=index)
     counts = np.bincount(index, minlength=bins)
-    return {"nonfinite": nonfinite, "mean": lo + above, "std": std, "lo": lo, "hi": hi,
+    mean = lo + half * above + half * above     # each term within the range: no overflow
+    return {"nonfinite": nonfinite, "mean": mean, "std": std, "lo": lo, "hi": hi,
             "counts": counts.tolist()}
 
 

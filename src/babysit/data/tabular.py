@@ -53,7 +53,7 @@ import warnings
 import numpy as np
 
 from babysit.data import dates, formats, training_range
-from babysit.data.arrays import class_labels, first_fractional
+from babysit.data.arrays import class_labels, first_fractional, mean_std
 from babysit.validation import refuse_mixed_labels
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "RefusedColumns", "UnseenCategoryWarning", "missing_cells",
@@ -573,9 +573,8 @@ class TargetEncoder:
         if values.ndim != 1 or len(values) == 0:
             raise ValueError(f"targets must be a non-empty 1-d array, got shape {values.shape}")
         if self.task == "regress":
-            numbers = self._numbers(values)
-            self.mean_ = float(numbers.mean())
-            std = float(numbers.std())
+            mean, std = mean_std(self._numbers(values))
+            self.mean_, std = float(mean), float(std)
             self.scale_ = std if std > 0 else 1.0
             return self
         labels = self._labels(values)

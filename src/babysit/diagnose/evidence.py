@@ -49,7 +49,8 @@ def _r2(setup, train_loss: float | None) -> float | None:
     std = (setup.get("targets") or {}).get("std")
     if not std:
         return None
-    return 1.0 - train_loss / ((setup["loss"].get("scale") or 1.0) * std ** 2)
+    variance = (setup["loss"].get("scale") or 1.0) * std * std   # inf or 0 past float64's range
+    return 1.0 - train_loss / variance if 0 < variance < math.inf else None
 
 
 def _finite(values) -> list[float]:
@@ -289,15 +290,21 @@ class Evidence:
     def _data(self, rec: DataRecord | None) -> None:
         if not rec:
             return
+        # None (NaN here: a saved NaN or inf, from a History written before the scale was
+        # measured at any magnitude) is a feature whose scale is unknown, not one that does
+        # not vary
         mean = np.asarray(rec["feature_mean"], dtype=np.float64)
         std = np.asarray(rec["feature_std"], dtype=np.float64)
-        varying = std > 1e-12 * max(1.0, float(np.abs(mean).max(initial=0.0)))
+        known = np.isfinite(mean) & np.isfinite(std)
+        varying = known & (std > 1e-12 * max(1.0, float(np.abs(mean[known]).max(initial=0.0))))
         # no feature scale recorded (a PyTorch model fed integer ids) tells nothing of it
-        self.constant_inputs = bool(mean.size) and not varying.any()
+        self.constant_inputs = bool(mean.size and known.all() and not varying.any())
         if varying.any():
-            self.input_mean = float(np.median(np.abs(mean[varying]) / std[varying]))
-            self.input_scale = float(np.sqrt(np.mean(mean ** 2 + std ** 2)))
-            self.input_spread = float(std[varying].max() / std[varying].min())
+            m, s = mean[varying], std[varying]
+            self.input_mean = float(np.median(np.abs(m) / s))
+            top = max(float(np.abs(m).max()), float(s.max()))   # squares of 1e300 overflow
+            self.input_scale = top * float(np.sqrt(np.mean((m / top) ** 2 + (s / top) ** 2)))
+            self.input_spread = float(s.max() / s.min())
         counts = rec.get("class_counts")
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)

@@ -79,10 +79,11 @@ def chance_loss(setup: dict | None) -> float | None:
     mean, std = _get(setup, "targets", "mean"), _get(setup, "targets", "std")
     if mean is None or std is None:
         return None
-    if loss == "mse":
-        return scale * ((mean - at) ** 2 + std ** 2)
-    # MAE: E|y - at| is at least |mean - at| and at most sqrt of the MSE; their mean
-    return scale * 0.5 * (abs(mean - at) + math.sqrt((mean - at) ** 2 + std ** 2))
+    root_mse = math.hypot(mean - at, std)   # sqrt((mean - at)^2 + std^2), with no overflow
+    # MAE: E|y - at| is at least |mean - at| and at most the root of the MSE; their mean
+    chance = scale * (root_mse * root_mse if loss == "mse" else
+                      0.5 * (abs(mean - at) + root_mse))
+    return chance if math.isfinite(chance) else None   # targets beyond 1e154: too large to say
 
 
 def loss_floor(setup: dict | None) -> float:
@@ -218,7 +219,7 @@ def _target_size(e) -> tuple[float, str] | None:
     s = e.setup
     mean, std = _get(s, "targets", "mean"), _get(s, "targets", "std")
     if mean is not None and std is not None:
-        return math.sqrt(mean ** 2 + std ** 2), f"mean {mean:.4g}, std {std:.4g}"
+        return math.hypot(mean, std), f"mean {mean:.4g}, std {std:.4g}"   # never overflows
     first = e.history.loss[0] if e.history.loss else None
     scaled = e.input_scale is not None and e.input_scale <= TARGET_SCALE
     if first is None or not math.isfinite(first) or first <= 0 or not scaled:
@@ -239,7 +240,7 @@ def _unscaled_targets(e, open_):
     size, how = known
     return ("error" if blew else "warning"), (
         f"the regression targets are far from unit scale (typical size {size:.3g}: {how}): "
-        f"the squared error starts near {size ** 2:.4g} and its gradient is as large, so the "
+        f"the squared error starts near {size * size:.4g} and its gradient is as large, so the "
         f"steps are about {size:.3g}x those of standardized targets")
 
 

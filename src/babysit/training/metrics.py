@@ -32,13 +32,19 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
                          f"row, got shapes {y_true.shape} and {y_pred.shape}")
     if not np.isfinite(t).all():
         raise ValueError("y_true must be finite: a NaN or inf target has no error to measure")
-    error = t - p
-    sse = (error ** 2).sum(axis=0)
-    sst = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
-    with np.errstate(invalid="ignore"):     # NaN predictions: NaN figures
+    # each output measured in a power of two near its largest target (exact: the figures
+    # are those of the unscaled arithmetic), and scaled back: squares of targets of 1e200
+    # would overflow, and those of 1e-300 underflow to a perfect fit
+    top = np.ldexp(1.0, np.frexp(np.abs(t).max(axis=0))[1])
+    with np.errstate(over="ignore", invalid="ignore"):     # NaN predictions: NaN figures
+        t, p = t / top, p / top
+        error = t - p
+        sse = (error ** 2).sum(axis=0)
+        sst = ((t - t.mean(axis=0)) ** 2).sum(axis=0)
         r2 = np.where(sst > 0, 1.0 - sse / np.where(sst > 0, sst, 1.0),
                       np.where(np.isnan(sse), np.nan, (sse == 0).astype(float)))
-    return {"rmse": float(np.sqrt(sse / len(t)).mean()), "mae": float(np.abs(error).mean()),
+        rmse = np.sqrt(sse / len(t)) * top
+    return {"rmse": float(rmse.mean()), "mae": float((np.abs(error).mean(axis=0) * top).mean()),
             "r2": float(r2.mean())}
 
 

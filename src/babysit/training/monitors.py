@@ -55,7 +55,7 @@ import sys
 import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
-from babysit.data.arrays import row_blocks
+from babysit.data.arrays import mean_std, row_blocks
 from babysit.diagnose import records
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.layers.linear import Linear
@@ -539,15 +539,22 @@ def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarr
         return held or (np.array(block, dtype=dtype) for _, block in row_blocks(X, block_values))
 
     n = X.shape[0]
-    rough = (sum(_column_sums(block) for block in copies()) / n).astype(dtype)
-    shift, squares = np.zeros(X.shape[1]), np.zeros(X.shape[1])
-    for block in copies():
-        block -= rough
-        shift += _column_sums(block)
-        np.square(block, out=block)
-        squares += _column_sums(block)
-    shift /= n
-    return rough + shift, np.sqrt(np.maximum(squares / n - shift * shift, 0.0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rough = (sum(_column_sums(block) for block in copies()) / n).astype(dtype)
+        shift, squares = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+        for block in copies():
+            block -= rough
+            shift += _column_sums(block)
+            np.square(block, out=block)
+            squares += _column_sums(block)
+        shift /= n
+        mean, std = rough + shift, np.sqrt(np.maximum(squares / n - shift * shift, 0.0))
+    # A column whose squares (or sums) overflowed its float type, finite values all (float32
+    # features of 1e20): taken again by `mean_std`, which scales before it squares
+    overflowed = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+    if overflowed.size:
+        mean[overflowed], std[overflowed] = mean_std(X[:, overflowed])
+    return mean, std
 
 
 def _column_sums(block) -> np.ndarray:
@@ -783,9 +790,9 @@ def engine_setup(net, loss, n_out: int, y) -> dict:
         counts = np.bincount(yv.astype(np.int64, copy=False), minlength=n_out).tolist()
         targets.update(classes=len(counts), counts=counts)
     elif yv.size:
-        yd = yv.astype(np.float64, copy=False)
-        targets.update(mean=float(yd.mean()), std=float(yd.std()), min=float(yd.min()),
-                       max=float(yd.max()))
+        mean, std = mean_std(yv.reshape(-1))
+        targets.update(mean=float(mean), std=float(std), min=float(yv.min()),
+                       max=float(yv.max()))
     loss_entry = {"name": name, "reduction": "mean"}
     if name == "mse":
         loss_entry["scale"] = 0.5 * n_out

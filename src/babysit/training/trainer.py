@@ -17,7 +17,7 @@ import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.data import check_features, class_labels, is_memory_mapped, validate
-from babysit.data.arrays import regression_targets
+from babysit.data.arrays import as_float32, regression_targets
 from babysit.nn.average import ParameterAverage
 from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
@@ -171,9 +171,12 @@ class Trainer:
         dtype = self.net.dtype or X.dtype
         xp = get_array_module(self.params[0].value) if self.params else np
         if not is_memory_mapped(X):   # mapped data stays on disk, converted batch by batch
-            X = xp.asarray(X.astype(dtype, copy=False))
+            # float64 values beyond float32's range are refused, not cast to inf
+            X = xp.asarray(as_float32(X, name) if dtype == np.float32
+                           else X.astype(dtype, copy=False))
         try:
-            scores = predict_scores(self.net, X[:1])
+            with np.errstate(over="ignore", invalid="ignore"):   # the shape is what is checked
+                scores = predict_scores(self.net, X[:1])
         except ValueError as err:
             raise ValueError(f"{name} has shape {tuple(X.shape)}, which the network does not "
                              f"accept: {err}") from None
@@ -315,6 +318,9 @@ class Trainer:
         raise ValueError(f"{needs}; {n} rows in batches of {self.batch_size} leave a batch of "
                          f"{smallest}: use a batch_size of at least {2 * fewest - 1}")
 
+    # weights that the epoch's last update overflowed are evaluated as they are: the next
+    # step's DivergedError reports them
+    @np.errstate(over="ignore", invalid="ignore", divide="ignore")
     def _end_epoch(self, train_eval, val, bar) -> None:
         h = self.history
         # A regression loss has no accuracy: its epochs are counted with None, and it is

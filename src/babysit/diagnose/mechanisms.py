@@ -108,7 +108,7 @@ def complete(e: Evidence) -> None:
             continue
         grad, value = pairs[-1]
         scale = grad / math.sqrt(rec["sizes"][name]) if rec["decoupled"] else 1.0
-        penalty += 0.5 * decay * scale * value ** 2
+        penalty += 0.5 * decay * scale * value * value   # inf, not an error, past 1e154
     if penalty > 0:
         e.penalty_share = penalty / (penalty + max(e.curve.end, 0.0))
 
@@ -366,7 +366,8 @@ def _imbalance(e, open_):
 
 def _clipped(e, open_):
     rec = _record(e)
-    kept = rec and rec["grad_kept"]
+    # a diverged step's share is NaN in memory and null once saved: it tells nothing
+    kept = [k for k in rec["grad_kept"] if k is not None and math.isfinite(k)] if rec else []
     if not kept or not any(s in open_ for s in _LEARNS_LITTLE):
         return None
     typical = statistics.median(kept)

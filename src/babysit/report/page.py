@@ -476,10 +476,15 @@ def _epochs_text(history) -> str:
 
 def _loss_rows(history) -> list[tuple[str, str]]:
     """The loss at the start and at the end, each with how it was measured, so that the
-    diagnosis', the sanity check's and the table's numbers can be told apart."""
+    diagnosis', the sanity check's and the table's numbers can be told apart. A loss never
+    finite while the data loss was (a NaN penalty from the first step) gets one row saying so."""
     finite = [v for v in history.data_loss if v is not None and math.isfinite(v)]
     if not finite:
         return []
+    losses = [v for v in history.loss if v is not None and math.isfinite(v)]
+    if not losses:
+        return [("Loss", "not finite at any iteration, though the data loss was at some "
+                         "(the penalty was not)")]
     rows = []
     first, penalty = history.loss[0], history.reg_loss[0] if history.reg_loss else 0.0
     start = f"{first:.4g} on the first batch" if math.isfinite(first) else \
@@ -498,7 +503,6 @@ def _loss_rows(history) -> list[tuple[str, str]]:
             start += f"; the sanity check's {initial:.4g} is the data loss on up to 2,000 " \
                      "training examples"
     rows.append(("Loss at the start", start))
-    losses = [v for v in history.loss if v is not None and math.isfinite(v)]
     tail = max(5, len(losses) // 10)
     end = f"{losses[-1]:.4g} at the last finite iteration"
     if len(losses) > tail:

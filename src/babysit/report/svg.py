@@ -29,6 +29,9 @@ FONT = 12            # user units: the tick labels; titles are 13
 MAX_POINTS = 1500    # a longer series is drawn as its min-max envelope per bucket
 CHAR = 0.56          # the width of an average character, in font sizes (legend layout)
 LEFT = 70            # user units left of the plot: the y label and tick labels of 7 characters
+BIGGEST = sys.float_info.max  # an axis ends within +-BIGGEST: beyond it a number is inf
+TOP_DECADE = math.log10(BIGGEST)  # 10 ** TOP_DECADE itself overflows (it rounds up)
+FAR = 1e6            # how far off an axis (in axis lengths) a value is drawn, at most
 
 
 def color(i: int) -> str:
@@ -57,18 +60,25 @@ class Scale:
         return v
 
     def __call__(self, v) -> np.ndarray:
-        a, b = self.raw([self.lo, self.hi])
-        return (self.raw(v) - a) / (b - a if b > a else 1.0)
+        """Where `v` sits on the axis, 0 at lo and 1 at hi, and NaN where `v` has no place (NaN,
+        inf, <= 0 on a log axis). A value far off the axis (1e307 on an axis up to 2) is
+        kept within +-FAR, so that its pixel stays a finite number and its line still leaves
+        the plot towards it. Halves are subtracted: 1e308 - -1e308 is inf."""
+        raw = self.raw(v)
+        a, b = self.raw([self.lo, self.hi]) / 2
+        with np.errstate(over="ignore"):
+            t = (raw / 2 - a) / (b - a if b > a else 1.0)
+        return np.where(np.isfinite(raw), np.clip(t, -FAR, FAR), np.nan)
 
     def ticks(self, most: int = 7) -> list[tuple[float, str]]:
         """Tick values inside [lo, hi] with their labels: round numbers, decades on a log
         axis, 0 and +-linthresh x 10^k on a symmetric-log one; at most about `most`."""
         lo, hi = self.lo, self.hi
         if self.kind == "log":
-            span = math.log10(hi / lo)
-            if span < 0.6:  # under 4x: round numbers, as on a linear axis
+            if math.log10(hi) - math.log10(lo) < 0.6:  # under 4x: round numbers, as linear
                 return Scale("linear", lo, hi).ticks(most)
-            a, b = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+            # 10 ** 309 is past the largest float: the decades end at 10 ** 308
+            a, b = math.floor(math.log10(lo)), min(math.ceil(math.log10(hi)), int(TOP_DECADE))
             inside = [v for v in (10.0 ** k for k in range(a, b + 1))
                       if lo * 0.999 <= v <= hi * 1.001]
             step = max(1, math.ceil(len(inside) / most))
@@ -77,7 +87,7 @@ class Scale:
                 if len(values) >= 3:
                     break
                 values = [v for v in (m * 10.0 ** k for k in range(a, b + 1) for m in mantissas)
-                          if lo * 0.999 <= v <= hi * 1.001]
+                          if lo * 0.999 <= v <= min(hi * 1.001, BIGGEST)]
             return [(v, number(v)) for v in values]
         if self.kind == "symlog":
             top = max(abs(lo), abs(hi), self.linthresh)
@@ -86,9 +96,10 @@ class Scale:
             mags = [self.linthresh * 10.0 ** j for j in range(step, k + 1, step)]
             values = sorted([0.0] + mags + [-m for m in mags])
             return [(v, number(v)) for v in values if lo <= v <= hi]
-        step = nice_step((hi - lo) / max(most - 1, 1))
-        first = math.ceil(lo / step - 1e-9) * step
-        values = [first + i * step for i in range(int((hi - first) / step + 1e-9) + 1)]
+        # halves and whole multiples of the step: hi - lo and lo + i * step overflow near 1e308
+        step = nice_step((hi / 2 - lo / 2) / max(most - 1, 1) * 2)
+        first, last = math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9)
+        values = [k * step for k in range(first, last + 1)]
         return [(0.0 if abs(v) < step * 1e-9 else v, number(v, step)) for v in values]
 
 
@@ -119,7 +130,8 @@ def number(v: float, step: float | None = None) -> str:
 def limits(values, kind: str, pad: float = 0.04) -> tuple[float, float]:
     """A [lo, hi] range that holds the finite (positive, on a log axis) `values`, padded. On a
     log axis values under the smallest normal float (a rate decayed to 1e-320) count as 0,
-    off the axis, and the range never reaches 0 (its decades would be infinite)."""
+    off the axis, and the range never reaches 0 (its decades would be infinite). The range
+    stays within +-BIGGEST, so that any finite data (a loss of 1e307) has an axis."""
     v = np.asarray(values, dtype=np.float64).ravel()
     v = v[np.isfinite(v)]
     if kind == "log":
@@ -132,12 +144,22 @@ def limits(values, kind: str, pad: float = 0.04) -> tuple[float, float]:
         if b - a < 1e-3:  # one value: a band around it
             a, b = a - 0.05, b + 0.05
         span = (b - a) * pad
-        return max(10.0 ** (a - span), sys.float_info.min), 10.0 ** (b + span)
+        return max(10.0 ** (a - span), sys.float_info.min), _decade(b + span)
     if hi == lo:
         half = abs(lo) * 0.1 or 1.0
-        return lo - half, hi + half
-    span = (hi - lo) * pad
-    return lo - span, hi + span
+        return _within_floats(lo - half), _within_floats(hi + half)
+    span = (hi / 2 - lo / 2) * (2 * pad)  # halves: hi - lo overflows for -1e308..1e308
+    return _within_floats(lo - span), _within_floats(hi + span)
+
+
+def _decade(exponent: float) -> float:
+    """10 ** exponent, or the largest float where that would overflow."""
+    return BIGGEST if exponent >= TOP_DECADE else 10.0 ** exponent
+
+
+def _within_floats(v: float) -> float:
+    """`v` clamped to +-BIGGEST (a padded end past the largest float is inf)."""
+    return min(max(v, -BIGGEST), BIGGEST)
 
 
 def png(pixels: np.ndarray) -> bytes:

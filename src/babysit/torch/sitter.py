@@ -654,7 +654,10 @@ class Sitter:
                 return
             scale = float(torch.linalg.vector_norm(used) / torch.linalg.vector_norm(made))
         rec["kept_steps"] += 1
-        rec["grad_kept"] = [*rec["grad_kept"][1 - KEPT_RECORDED:], scale]
+        # None where the gradients were inf or NaN: what a saved history reads back (JSON has
+        # no NaN), so that the run diagnoses the same before and after it is saved
+        rec["grad_kept"] = [*rec["grad_kept"][1 - KEPT_RECORDED:],
+                            scale if math.isfinite(scale) else None]
 
     def _read_gradients(self) -> None:
         """After the step: its parameter gradients' norms (the outputs' gradients were kept in

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -106,7 +107,11 @@ class History:
 
     def when(self, iteration: int) -> str:
         """How every text names the moment after the `iteration`-th update: "iteration 71
-        (epoch 3)", or "the start (iteration 0)" before any update (see EPOCH_CONVENTION)."""
+        (epoch 3)", or "the start (iteration 0)" before any update (see EPOCH_CONVENTION);
+        "an unknown iteration" when `iteration` is no finite number (a monitor's record read
+        from a damaged file holds null or inf), so that a report still names the rest."""
+        if not isinstance(iteration, numbers.Real) or not math.isfinite(iteration):
+            return "an unknown iteration"
         if iteration <= 0:
             return "the start (iteration 0)"
         return f"iteration {iteration} (epoch {self.epoch_of(iteration)})"

@@ -3,12 +3,14 @@
 `Evidence.of(history)` reads the loss curve, the accuracies, and what the monitors recorded
 (`babysit.training.monitors`: update ratios, per-layer gradient norms, dead and saturated units, the
 predicted classes, the input scale, the class counts) into one flat record. A field is None
-when the run did not record what it needs, and the rules that read it stay silent.
+(a layer is left out of a dict) when the run did not record what it needs, or a damaged or
+hand-edited file holds null there, and the rules that read it stay silent.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,6 +57,33 @@ def _r2(setup, train_loss: float | None) -> float | None:
 
 def _finite(values) -> list[float]:
     return [float(v) for v in values if v is not None and math.isfinite(v)]
+
+
+def _number(value) -> float | None:
+    """`value` when it is a finite number, else None: a null where a history read from a
+    damaged or hand-edited file should hold a number is unknown, and the rules that need it
+    stay silent."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _counts(values) -> list | None:
+    """Counts per class (of the labels, of the predicted classes) when there are some and
+    every one is a number, else None: one unknown count leaves every share unknown."""
+    if not values or any(_number(v) is None for v in values):
+        return None
+    return values
+
+
+def _start_end(first: dict, last: dict, key: str) -> tuple[float, float] | None:
+    """A layer's `key` ("dead", "saturated") at the first sample and at the last, or None
+    when the last has none or either is unknown (null). A start read on too few probe rows
+    is left out: the end stands for both."""
+    end = _number(last.get(key))
+    start = _number(first.get(key, end))
+    return None if start is None or end is None else (start, end)
 
 
 @dataclass
@@ -251,15 +280,17 @@ class Evidence:
             a0, a1 = first["activations"][i], last["activations"][i]
             if not (a0 and a1):
                 continue  # not read (an output that is not one tensor)
-            # a start read on too few probe rows is left out: the end stands for both
-            if "dead" in a1:
-                self.dead[name] = (a0.get("dead", a1["dead"]), a1["dead"])
-            if "saturated" in a1:
-                self.saturated[name] = (a0.get("saturated", a1["saturated"]), a1["saturated"])
+            for key, into in (("dead", self.dead), ("saturated", self.saturated)):
+                pair = _start_end(a0, a1, key)
+                if pair is not None:
+                    into[name] = pair
         weighted = [i for i, a in enumerate(last["activations"]) if a and "identical" in a]
         for i, after in zip(weighted, weighted[1:], strict=False):
             # the output layer's units answer different classes anyway: hidden layers only
-            self.identical[names[i]] = last["activations"][i]["identical"]
+            share = _number(last["activations"][i]["identical"])
+            if share is None:
+                continue  # unknown at the end: both rules on identical units read it
+            self.identical[names[i]] = share
             shares = [(first["activations"][k] or {}).get("identical") for k in (i, after)]
             if None not in shares:
                 self.identical_start[names[i]] = tuple(shares)
@@ -271,11 +302,11 @@ class Evidence:
             self.depth_gain = norms[linear[0]] / norms[linear[-1]]
             if len(linear) >= 3 and norms[linear[-2]]:
                 self.hidden_gain = norms[linear[0]] / norms[linear[-2]]
-        predicted = last.get("predicted")
+        predicted = _counts(last.get("predicted"))
         if predicted and sum(predicted):
             self.predicted_share = max(predicted) / sum(predicted)
             self.predicted_class = int(np.argmax(predicted))
-        labels = rec.get("probe_labels")
+        labels = _counts(rec.get("probe_labels"))
         if labels and sum(labels):
             self.probe_label_share = max(labels) / sum(labels)
 
@@ -305,12 +336,12 @@ class Evidence:
             top = max(float(np.abs(m).max()), float(s.max()))   # squares of 1e300 overflow
             self.input_scale = top * float(np.sqrt(np.mean((m / top) ** 2 + (s / top) ** 2)))
             self.input_spread = float(s.max() / s.min())
-        counts = rec.get("class_counts")
+        counts = _counts(rec.get("class_counts"))
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)
             self.majority_share = max(counts) / sum(counts)
             self.majority_class = int(np.argmax(counts))
-            val = rec.get("val_class_counts")
+            val = _counts(rec.get("val_class_counts"))
             if val and sum(val):
                 self.val_majority_share = val[self.majority_class] / sum(val)
                 self.val_chance = max(val) / sum(val)

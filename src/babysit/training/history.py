@@ -163,8 +163,13 @@ class History:
 
     @classmethod
     def from_dict(cls, d: dict) -> History:
-        """The inverse of `to_dict`; keys this version does not know are ignored."""
+        """The inverse of `to_dict`; keys this version does not know are ignored. Raises
+        ValueError for an `iters_per_epoch` that is no positive integer (a hand-edited or
+        damaged file: every epoch and per-epoch mean is counted in it)."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        ipe = known.get("iters_per_epoch", 1)
+        if isinstance(ipe, bool) or not isinstance(ipe, numbers.Integral) or ipe < 1:
+            raise ValueError(f"'iters_per_epoch' must be a positive integer, got {ipe!r}")
         return cls(**known)
 
     def save(self, path) -> None:
@@ -222,15 +227,14 @@ class History:
             if not isinstance(d.get(name, {}), dict):
                 raise ValueError(f"{path} is not a history written by History.save: {name!r} "
                                  f"must be a JSON object, got {type(d[name]).__name__}")
-        ipe = d.get("iters_per_epoch", 1)
-        if isinstance(ipe, bool) or not isinstance(ipe, int) or ipe < 1:
-            raise ValueError(f"{path} is not a history written by History.save: "
-                             f"'iters_per_epoch' must be a positive integer, got {ipe!r}")
         for name in ("data_loss", "reg_loss"):  # recorded with `loss`, step by step
             if d[name] and len(d[name]) != len(d["loss"]):
                 raise ValueError(f"{path} is not a history written by History.save: {name!r} "
                                  f"holds {len(d[name])} values but 'loss' {len(d['loss'])}")
-        return cls.from_dict(d)
+        try:
+            return cls.from_dict(d)
+        except ValueError as err:
+            raise ValueError(f"{path} is not a history written by History.save: {err}") from None
 
 
 def _finite_or_null(x):

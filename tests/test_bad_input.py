@@ -138,6 +138,25 @@ def test_load_refuses_non_finite_weights(tmp_path):
         bs.load(tmp_path / "inf.safetensors")
 
 
+def test_an_optimizers_overflowed_moment_is_saved_and_resumed_but_not_a_nan(tmp_path):
+    """Adam's second moment of a gradient beyond 1.8e19 is inf in float32 while the weights
+    and the loss stay finite: the training state keeps it (the run goes on, and resumes with
+    it); a NaN in the optimizer's state is refused as in the weights."""
+    X = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    trainer = bs.Trainer(small_net(), bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(1e-3),
+                         batch_size=8, epochs=1, callbacks=(), progress=False)
+    trainer.fit(X, np.arange(40) % 3)
+    trainer.opt.state["0.W"]["v"][1, 2] = np.inf
+    path = checkpoint.save_training(tmp_path / "state", trainer)
+    resumed = bs.Trainer(small_net(1), bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(1e-3),
+                         batch_size=8, epochs=1, callbacks=(), progress=False).resume(path)
+    assert np.isinf(resumed.opt.state["0.W"]["v"][1, 2])
+    trainer.opt.state["0.W"]["v"][1, 2] = np.nan
+    with pytest.raises(ValueError, match=r"'optimizer\.0\.W\.v' holds 1 NaN of 20 values; "
+                                         r"an optimizer's state"):
+        checkpoint.save_training(tmp_path / "state", trainer)
+
+
 def rewrite_architecture(path, out, edit):
     """The checkpoint at `path` with its architecture edited by `edit` and the checksum
     recomputed: a crafted file that the checksum alone cannot catch."""

@@ -212,3 +212,9 @@ def test_scikit_learn_members_answer_in_their_own_labels():
     other = BabysitClassifier(hidden=(8,), epochs=2).fit(X, (X[:, 0] > 0).astype(int) * 2)
     with pytest.raises(ValueError, match="the members' classes_ differ"):
         ensemble.Ensemble([members[0], other])
+
+
+@pytest.mark.parametrize("temperature", [2e6, 1e300, 0.0, float("inf")])
+def test_a_temperature_beyond_what_softening_can_use_is_refused_by_name(temperature):
+    with pytest.raises(ValueError, match=r"temperature must be a positive number up to 1e\+06"):
+        SoftTargetCrossEntropy(temperature)

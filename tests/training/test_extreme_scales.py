@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit.data import tabular
+from babysit.check.lr_range import lr_range
+from babysit.data import preprocess, tabular
 from babysit.data.arrays import mean_std
 from babysit.diagnose.evidence import Evidence
 from babysit.training.metrics import regression_metrics
@@ -106,3 +107,33 @@ def test_regression_scores_of_any_magnitude_are_those_of_unit_scale_in_its_units
     assert scores["r2"] == pytest.approx(unit["r2"], rel=1e-12) and 0 < unit["r2"] < 1
     assert scores["rmse"] == pytest.approx(unit["rmse"] * scale, rel=1e-12)
     assert scores["mae"] == pytest.approx(unit["mae"] * scale, rel=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e200, 1e-200])
+def test_standardize_scales_float64_features_of_any_magnitude(scale):
+    """Their squares overflow (1e200) or vanish (1e-200, which read as a constant column
+    and was left unscaled, erasing the feature for the network)."""
+    X = np.random.default_rng(3).normal(1.0, 2.0, size=(50, 3)) * scale
+    Z = preprocess.Standardize().fit(X).transform(X)
+    np.testing.assert_allclose(Z.mean(axis=0), 0.0, atol=1e-9)
+    np.testing.assert_allclose(Z.std(axis=0), 1.0, rtol=1e-9)
+
+
+def test_a_learning_rate_range_as_wide_as_floats_allow_steps_through_finite_rates():
+    X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    result = lr_range(bs.mlp(4, [8], 3, seed=0), bs.losses.SoftmaxCrossEntropy(), X,
+                      np.arange(64) % 3, start=1e-300, end=1e300, iterations=20)
+    assert result.lrs[0] == 1e-300 and all(0 < lr <= 1e300 for lr in result.lrs)
+    assert result.lrs == sorted(result.lrs)
+    assert result.suggestion is None or 0 < result.suggestion < 1e300
+
+
+def test_the_regressor_estimator_fits_targets_of_any_magnitude_as_at_unit_scale():
+    from babysit.sklearn import BabysitRegressor
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = X @ np.array([1.0, 2.0, 3.0])
+    unit = BabysitRegressor(hidden=(8,), epochs=5, seed=0).fit(X, y).predict(X)
+    for scale in (1e200, 1e-300):
+        scaled = BabysitRegressor(hidden=(8,), epochs=5, seed=0).fit(X, y * scale).predict(X)
+        np.testing.assert_allclose(scaled / scale, unit, rtol=1e-5)

@@ -163,8 +163,9 @@ def lr_range(net: Layer, loss: Loss, X, y, optimizer: Optimizer | None = None, *
     opt = copy.deepcopy(optimizer) if optimizer is not None else Adam()
     described = _describe(opt)
     opt.state, opt.t = {}, 0
-    growth = (end / start) ** (1 / (iterations - 1))
-    opt.lr = lambda t: start * growth ** t
+    # start^(1 - f) end^f: start and end exactly at the ends, and no overflow between them
+    # (end / start overflows for a range as wide as 1e-300 to 1e300)
+    opt.lr = lambda t: start ** (1 - t / (iterations - 1)) * end ** (t / (iterations - 1))
     # The Trainer only takes steps here (never fit), so its epoch count is never read.
     trainer = Trainer(net.copy(), loss, opt, reg=reg, batch_size=batch_size, epochs=1,
                       callbacks=(), progress=False)

@@ -20,7 +20,7 @@ import inspect
 
 import numpy as np
 
-from babysit.data.arrays import as_float32, check_features
+from babysit.data.arrays import as_float32, check_features, mean_std
 from babysit.nn.reprs import config_repr
 from babysit.validation import positive_int, real_number, shape_of_image
 
@@ -204,9 +204,16 @@ class Standardize(Transform):
         self.keep_binary = keep_binary
 
     def _fit(self, X):
-        self.mean_ = X.mean(axis=0, dtype=np.float64)
-        std = X.std(axis=0, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.mean_ = X.mean(axis=0, dtype=np.float64)
+            std = X.std(axis=0, dtype=np.float64)
         top = np.maximum(abs(X.max(axis=0)), abs(X.min(axis=0))).astype(np.float64)  # no copy
+        # The squares of float64 values beyond 1e154 overflow and those below 1e-154 vanish (a
+        # column of them would read constant and be left unscaled): such columns, and any
+        # that reads constant, are taken again by `mean_std`, which scales before it squares
+        again = ~(np.isfinite(self.mean_) & np.isfinite(std)) | ((std <= 1e-12 * top) & (top > 0))
+        if again.any():
+            self.mean_[again], std[again] = mean_std(X[:, again])
         self.scale_ = np.where(std > 1e-12 * top, std, 1.0)
         if self.keep_binary:
             binary = ((X == 0) | (X == 1)).all(axis=0)

@@ -382,11 +382,18 @@ def distill(teacher, student: Layer, X, y=None, *, temperature: float = 4.0,
     return trainer
 
 
+# The largest distillation temperature taken: softmax(z / T) is uniform to 1e-5 at 1e6 for
+# logits 10 apart, and the soft loss is scaled by T^2, which overflows beyond ~1e154 (the run
+# then read as diverged on its data)
+MAX_TEMPERATURE = 1e6
+
+
 def _check_temperature(temperature) -> None:
     if not isinstance(temperature, int | float) or not math.isfinite(temperature) \
-            or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number (1 leaves the probabilities "
-                         f"as they are, 2-20 softens them), got {temperature!r}")
+            or not 0 < temperature <= MAX_TEMPERATURE:
+        raise ValueError(f"temperature must be a positive number up to {MAX_TEMPERATURE:g} (1 "
+                         f"leaves the probabilities as they are, 2-20 softens them), got "
+                         f"{temperature!r}")
 
 
 def _probabilities(model, X) -> np.ndarray:

@@ -104,16 +104,23 @@ def _make_parent(path: Path) -> None:
 
 
 def _refuse_non_finite(arrays: dict[str, np.ndarray], where: str) -> None:
-    """A ValueError naming the first float tensor of `arrays` that holds NaN or inf."""
+    """A ValueError naming the first float tensor of `arrays` that holds NaN or inf. An
+    optimizer's state ("optimizer.*") may hold inf: Adam's second moment of a gradient beyond
+    1.8e19 overflows float32 while the weights and the loss stay finite (the update it gives is
+    0), and the run goes on; a NaN there is refused as anywhere."""
     for name, arr in arrays.items():
         arr = to_numpy(arr)
         if arr.dtype.kind not in "fc" or np.isfinite(arr).all():
             continue
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
+        if name.startswith("optimizer.") and not n_nan:
+            continue
         counts = " and ".join(f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (n_inf, "inf")) if n)
-        raise ValueError(f"{where}: tensor {name!r} holds {counts} of {arr.size} values; a "
-                         f"network with non-finite weights diverged and predicts nothing useful")
+        what = ("an optimizer's state that is not a number came of a diverged step"
+                if name.startswith("optimizer.") else
+                "a network with non-finite weights diverged and predicts nothing useful")
+        raise ValueError(f"{where}: tensor {name!r} holds {counts} of {arr.size} values; {what}")
 
 
 def read(path: Path) -> tuple[dict[str, np.ndarray], dict]:

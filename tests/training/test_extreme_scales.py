@@ -137,3 +137,16 @@ def test_the_regressor_estimator_fits_targets_of_any_magnitude_as_at_unit_scale(
     for scale in (1e200, 1e-300):
         scaled = BabysitRegressor(hidden=(8,), epochs=5, seed=0).fit(X, y * scale).predict(X)
         np.testing.assert_allclose(scaled / scale, unit, rtol=1e-5)
+
+
+def test_pca_refuses_features_whose_covariance_overflows_by_name():
+    X = np.random.default_rng(0).normal(size=(40, 3)) * 1e200
+    with pytest.raises(ValueError, match=r"covariance overflows float64 .* preprocess="):
+        preprocess.PCA(n_components=2).fit(X)
+
+
+def test_an_estimators_training_ranges_are_measured_at_any_magnitude():
+    from babysit.data.training_range import ranges_of
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    np.testing.assert_allclose(ranges_of(X * 1e200)[:, 2] / 1e200, X.std(axis=0), rtol=1e-12)

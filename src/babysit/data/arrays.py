@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["row_blocks", "is_memory_mapped", "check_features", "as_float32", "mean_std",
-           "first_fractional", "regression_targets", "class_labels"]
+__all__ = ["row_blocks", "is_memory_mapped", "check_features", "as_float32", "binary_scale",
+           "mean_std", "first_fractional", "regression_targets", "class_labels"]
 
 
 def row_blocks(X, block_values: int = 2**20) -> Iterator[tuple[int, np.ndarray]]:
@@ -116,15 +116,22 @@ def regression_targets(y, name: str = "y") -> np.ndarray:
     return y
 
 
+def binary_scale(magnitudes) -> np.ndarray:
+    """2^e for each magnitude m, with 2^(e-1) <= |m| < 2^e (1 for 0, NaN or inf), float64.
+    Dividing values of about m by it brings them near 1 exactly (only their exponent
+    changes), so that their sums and squares neither overflow (1e200) nor underflow (1e-300),
+    and a result scaled back is bit for bit the unscaled arithmetic's where that did not."""
+    return np.ldexp(1.0, np.frexp(np.asarray(magnitudes, dtype=np.float64))[1])
+
+
 def mean_std(a, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """The mean and standard deviation of finite numbers `a` along `axis`, in float64, at any
-    magnitude: taken on a / max|a| and scaled back, so that neither the sums nor the squares
-    overflow (targets of 1e200, float32 features of 1e20) or underflow (targets of 1e-300,
-    whose spread would read as 0). Each a float64 array of a's shape less `axis` (0-d for a
-    1-d `a`: float() takes it)."""
+    magnitude: taken on a over a power of two near max|a| (`binary_scale`), and scaled back,
+    so that neither the sums nor the squares overflow (targets of 1e200, float32 features of
+    1e20) or underflow (targets of 1e-300, whose spread would read as 0). Each a float64 array
+    of a's shape less `axis` (0-d for a 1-d `a`: float() takes it)."""
     a = np.asarray(a, dtype=np.float64)
-    top = np.max(np.abs(a), axis=axis, keepdims=True)
-    top[top == 0] = 1.0
+    top = binary_scale(np.max(np.abs(a), axis=axis, keepdims=True))
     unit = a / top
     top = np.squeeze(top, axis=axis)
     return unit.mean(axis=axis) * top, unit.std(axis=axis) * top

@@ -260,7 +260,13 @@ def _eigen(X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """
     mean = X.mean(axis=0, dtype=np.float64)
     Xc = X - mean                                # float64: the one float64 copy
-    cov = Xc.T @ Xc / X.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        cov = Xc.T @ Xc / X.shape[0]
+    if not np.isfinite(cov).all():   # eigh would fail to converge on it
+        raise ValueError(f"the features' covariance overflows float64 (values up to "
+                         f"{float(np.abs(Xc).max()):.3g} from their mean; beyond about 1e154 "
+                         f"their products are inf): rescale the features before PCA or "
+                         f"whitening, e.g. with preprocess='standardize'")
     values, vectors = np.linalg.eigh(cov)
     order = np.argsort(values)[::-1]
     values = np.clip(values[order], 0.0, None)   # round-off can leave tiny negatives

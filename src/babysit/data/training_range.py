@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from babysit.data.arrays import row_blocks
+from babysit.data.arrays import binary_scale, row_blocks
 
 if TYPE_CHECKING:
     from babysit.data.tabular import TableEncoder
@@ -70,7 +70,8 @@ def ranges_of(numbers) -> np.ndarray:
     """The training ranges of numbers (N, C) (NaN where a cell is missing): (C, 3) float64,
     each column's min, max and standard deviation over its present cells, what `measure`
     measures new rows against. Every column needs a present cell. The std is np.nanstd's
-    two passes (the mean, then the squared deviations), over blocks of rows."""
+    two passes (the mean, then the squared deviations, taken over `binary_scale` of the
+    column's largest magnitude), over blocks of rows."""
     numbers = np.asarray(numbers)
 
     def blocks():   # (block (n, C) float64 with missing cells as 0, present (n, C) bool)
@@ -87,9 +88,12 @@ def ranges_of(numbers) -> np.ndarray:
         low = np.fmin(low, np.where(present, block, np.inf).min(axis=0))
         high = np.fmax(high, np.where(present, block, -np.inf).max(axis=0))
     mean = total / count
-    squares = sum(np.square(np.where(present, block - mean, 0.0)).sum(axis=0)
+    # deviations over a power of two near the column's largest magnitude (exact): squares of
+    # 1e200 would overflow
+    top = binary_scale(np.fmax(np.abs(low), np.abs(high)))
+    squares = sum(np.square(np.where(present, (block - mean) / top, 0.0)).sum(axis=0)
                   for block, present in blocks())
-    return np.stack([low, high, np.sqrt(squares / count)], axis=1)
+    return np.stack([low, high, np.sqrt(squares / count) * top], axis=1)
 
 
 def widened(ranges: np.ndarray, numbers) -> np.ndarray:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from babysit.data.arrays import binary_scale
+
 __all__ = ["regression_metrics", "split_metrics", "scores_in_words"]
 
 
@@ -35,7 +37,7 @@ def regression_metrics(y_true, y_pred) -> dict[str, float]:
     # each output measured in a power of two near its largest target (exact: the figures
     # are those of the unscaled arithmetic), and scaled back: squares of targets of 1e200
     # would overflow, and those of 1e-300 underflow to a perfect fit
-    top = np.ldexp(1.0, np.frexp(np.abs(t).max(axis=0))[1])
+    top = binary_scale(np.abs(t).max(axis=0))
     with np.errstate(over="ignore", invalid="ignore"):     # NaN predictions: NaN figures
         t, p = t / top, p / top
         error = t - p

@@ -392,6 +392,44 @@ def test_a_number_that_would_corrupt_training_is_refused_where_it_is_given(build
         build()
 
 
+def _checks_data():
+    X = np.random.default_rng(0).normal(size=(6, 4)).astype(np.float32)
+    return small_net(), bs.losses.SoftmaxCrossEntropy(), X, np.arange(6) % 3
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: bs.monitors.UpdateRatios(every=0), "UpdateRatios: every must be a positive integer"),
+    (lambda: bs.monitors.UpdateRatios(samples=0), "UpdateRatios: samples must be a positive"),
+    (lambda: bs.monitors.LayerStats(every=-1), "LayerStats: every must be a positive integer"),
+    (lambda: bs.monitors.LayerStats(probe_size=0), "LayerStats: probe_size must be a positive"),
+    (lambda: bs.monitors.LayerStats(samples=2.5), "LayerStats: samples must be a positive"),
+    (lambda: bs.monitors.LayerStats(seed=-1), "LayerStats: seed must be a non-negative integer"),
+    (lambda: bs.monitors.FirstLayerWeights(max_units=-1), "FirstLayerWeights: max_units must"),
+    (lambda: bs.monitors.FirstLayerWeights(samples=None), "FirstLayerWeights: samples must"),
+    (lambda: bs.check.numerical_gradient(lambda x: float(x.sum()), np.ones(2), h=float("nan")),
+     "h must be a finite number > 0, got nan"),
+    (lambda: bs.check.step_sizes(*_checks_data(), steps=1e-3), "steps must be a sequence"),
+    (lambda: bs.check.sanity(*_checks_data(), chance_tol="x"), "chance_tol must be a finite"),
+    (lambda: bs.check.sanity(*_checks_data(), seed=-1), "seed must be a non-negative integer"),
+    (lambda: bs.check.lr_range(*_checks_data(), smoothing="x"), "smoothing must be a finite"),
+    (lambda: bs.check.lr_range(*_checks_data(), seed=1.5), "seed must be a non-negative integer"),
+    (lambda: bs.check.gradients(*_checks_data(), seed=-2), "seed must be a non-negative integer"),
+])
+def test_a_monitors_or_a_checks_argument_is_refused_where_it_is_given(build, message):
+    # these stopped a fit later with a ZeroDivisionError or NumPy's own error, were silently
+    # read as another value (every=0 as None), or returned NaN (a NaN step h)
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_checks_take_numpy_integers_and_trainers_take_no_constraints_as_none():
+    net, loss, X, y = _checks_data()
+    assert bs.check.gradients(net, loss, X, y, burn_in=np.int64(2)).burn_in == 2
+    trainer = bs.Trainer(net, loss, bs.optim.SGD(0.1), constraints=None, epochs=1,
+                         callbacks=(), progress=False)
+    assert trainer.constraints == []
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"seed": -1}, "seed must be a non-negative integer or None"),
     ({"callbacks": 3}, "callbacks must be a list of callbacks"),
@@ -572,3 +610,13 @@ def test_report_on_an_ensembles_folder_names_its_members(tmp_path, capsys):
     assert cli.main(["report", str(tmp_path / "e1")]) == 2
     err = capsys.readouterr().err
     assert "is an ensemble's folder" in err and "member-1" in err and "member-2" in err
+
+
+def test_regression_targets_of_the_wrong_shape_are_named_with_the_whole_arrays_shapes():
+    """The shapes checked are the first row's; the message gives the user's arrays'."""
+    X = np.random.default_rng(0).normal(size=(40, 4)).astype(np.float32)
+    trainer = bs.Trainer(small_net(), bs.losses.MeanSquaredError(), bs.optim.SGD(0.1),
+                         epochs=1, callbacks=(), progress=False)
+    with pytest.raises(ValueError, match=r"the targets of X have shape \(40,\) and the network "
+                                         r"gives 3 output\(s\) a row, for \(40, 4\) inputs"):
+        trainer.fit(X, np.zeros(40))

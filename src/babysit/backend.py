@@ -63,8 +63,15 @@ def device_of(x) -> str:
 
 
 def resolve_dtype(dtype) -> np.dtype:
-    """Turn "float32" / "float64" / a NumPy dtype into a float dtype, refusing anything else."""
-    resolved = np.dtype(dtype)
+    """Turn "float32" / "float64" / a NumPy dtype into a float dtype, refusing anything else:
+    None too (NumPy reads it as float64, so a dtype left unset would silently double every
+    array), and a name NumPy does not know (its bare TypeError would not name dtype)."""
+    if dtype is None:
+        raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got None")
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {dtype!r}") from None
     if resolved.name not in FLOAT_DTYPES:
         raise ValueError(f"dtype must be one of {FLOAT_DTYPES}, got {resolved.name!r}")
     return resolved

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["described", "existing_file", "make_folder", "positive_int", "real_number",
-           "refuse_mixed_labels", "seed_or_none", "shape_of_image"]
+__all__ = ["described", "existing_file", "in_float_range", "make_folder", "positive_int",
+           "real_number", "refuse_mixed_labels", "seed_or_generator", "seed_or_none",
+           "shape_of_image", "true_or_false"]
 
 
 def described(value) -> str:
@@ -66,6 +67,34 @@ def real_number(value, name: str, *, at_least: float | None = None, above: float
     return number
 
 
+def in_float_range(value: float, name: str, dtype=np.float32, *, tiny: bool = False) -> float:
+    """`value` (a number `real_number` passed) when float `dtype` holds it: a magnitude of at
+    most np.finfo(dtype).max, as beyond it the value becomes inf when cast (a bias, a noise
+    std or a penalty strength then turns every output or gradient inf); with `tiny`, also a
+    magnitude of at least np.finfo(dtype).tiny unless the value is 0, as below it the value
+    rounds to a subnormal or to 0 (an eps added to a variance of 0 then gives 1/0). Else a
+    ValueError naming `name`, the value and the dtype's limit."""
+    info = np.finfo(dtype)
+    magnitude = abs(float(value))
+    if magnitude > float(info.max):
+        raise ValueError(f"{name} must have a magnitude of at most {float(info.max):g} "
+                         f"({info.dtype.name}'s largest; beyond it becomes inf), got {value!r}")
+    if tiny and 0 < magnitude < float(info.tiny):
+        raise ValueError(f"{name} must be 0 or of magnitude at least {float(info.tiny):g} "
+                         f"({info.dtype.name}'s smallest normal number; below it rounds "
+                         f"towards 0), got {value!r}")
+    return value
+
+
+def true_or_false(value, name: str) -> bool:
+    """`value` as a bool when it is True or False (Python's or NumPy's); else a ValueError
+    naming `name`: a flag given as "no", 0 or None would otherwise read as its truth value
+    ("no" turning the option on)."""
+    if not isinstance(value, bool | np.bool_):
+        raise ValueError(f"{name} must be True or False, got {described(value)}")
+    return bool(value)
+
+
 def shape_of_image(value, name: str, dims: tuple[int, ...] = (2, 3)) -> tuple[int, ...]:
     """`value` as a tuple when it is an image's shape, (H, W) or (H, W, C) (`dims`: the
     lengths allowed), of positive whole numbers; else a ValueError naming `name`."""
@@ -93,6 +122,14 @@ def seed_or_none(value, name: str = "seed") -> int | None:
     if value > MAX_SEED:
         raise ValueError(f"{name} must be at most {MAX_SEED} (32 bits), got {value!r}")
     return int(value)
+
+
+def seed_or_generator(value, name: str = "seed"):
+    """A seed (`seed_or_none`) or a NumPy Generator, which `make_rng` uses as it is: `value`
+    unchanged; else `seed_or_none`'s ValueError naming `name`."""
+    if not isinstance(value, np.random.Generator):
+        seed_or_none(value, name)
+    return value
 
 
 def make_folder(path, name: str) -> Path:

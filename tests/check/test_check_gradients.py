@@ -1,6 +1,8 @@
 """Gradient checks as the notes teach them: planted bugs are caught, kinks are not blamed,
 dropout is checked with fixed masks, and the network checked is never touched."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -11,6 +13,7 @@ from babysit.check import (
     gradients,
     numerical_gradient,
     numerical_gradient_array,
+    rel_error,
     step_sizes,
 )
 from babysit.nn.layers import Dropout, Linear, ReLU, Sequential, Tanh
@@ -38,6 +41,8 @@ class PlantedLinear(Linear):
             dW = x.T @ dy
             if self.bug == "factor":
                 dW = 2 * dW
+            elif self.bug == "nan":     # a backward that divides 0 by 0 somewhere
+                dW = dW * np.nan
             elif self.bug == "transpose":
                 dW = dW.T
             W.grad += dW
@@ -86,7 +91,7 @@ def snapshot(net):
 
 
 @pytest.mark.parametrize("bug, culprit", [("factor", "2.W"), ("transpose", "2.W"),
-                                          ("no_bias", "2.b")])
+                                          ("no_bias", "2.b"), ("nan", "2.W")])
 def test_a_planted_bug_is_caught_and_named(batch, bug, culprit):
     report = gradients(planted_net(bug), SOFTMAX, *batch, per_param=25)
     assert not report.ok
@@ -96,6 +101,14 @@ def test_a_planted_bug_is_caught_and_named(batch, bug, culprit):
     # Every other parameter, in the same network, checks out.
     others = [v for v in report.verdicts if v.param != culprit]
     assert others and all(v.verdict == "excellent" for v in others)
+
+
+def test_a_gradient_that_is_not_a_number_agrees_with_nothing(batch):
+    assert rel_error(np.nan, 1.0) == np.inf and rel_error(1.0, np.inf) == np.inf
+    assert rel_error(0.0, 0.0) == 0.0 and rel_error(np.nan, np.nan) == np.inf
+    summary = gradients(planted_net("nan"), SOFTMAX, *batch).summary()
+    json.dumps(summary, allow_nan=False)      # what `babysit check` writes: strict JSON
+    assert not summary["ok"] and summary["wrong"] == ["2.W"]
 
 
 def test_the_correct_version_of_the_planted_layer_passes(batch):

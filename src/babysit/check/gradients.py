@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import warnings
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
 from babysit.nn.optim import Adam, Optimizer
 from babysit.training.trainer import Trainer
-from babysit.validation import positive_int, real_number
+from babysit.validation import positive_int, real_number, seed_or_generator
 
 __all__ = ["REGULARIZATION", "WRONG", "GradientRow", "ParamVerdict", "verdict", "GradientReport",
            "gradients", "judge", "StepSizes", "step_sizes"]
@@ -176,7 +177,10 @@ class GradientReport:
             "h": self.h,
             "examples": self.n_examples,
             "burn_in": self.burn_in,
-            "verdicts": [{"section": v.section, "param": v.param, "worst": v.worst,
+            "verdicts": [{"section": v.section, "param": v.param,
+                          # a NaN or infinite gradient's error is inf, which JSON cannot hold
+                          "worst": v.worst if v.worst is None or math.isfinite(v.worst)
+                          else None,
                           "verdict": v.verdict, "rows": v.rows, "kinks": v.kinks}
                          for v in self.verdicts],
         }
@@ -294,8 +298,10 @@ def _prepare(net, loss, X, y, reg, seed, burn_in, opt) -> tuple[_Objective, list
                          f"{type(net).__name__}")
     if not net.named_params():
         raise ValueError("net has no parameters to check")
-    if not isinstance(burn_in, int) or isinstance(burn_in, bool) or burn_in < 0:
+    if not isinstance(burn_in, numbers.Integral) or isinstance(burn_in, bool) or burn_in < 0:
         raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
+    burn_in = int(burn_in)
+    seed_or_generator(seed, "seed")
     if opt is not None and not isinstance(opt, Optimizer):
         raise ValueError(f"opt must be a babysit Optimizer or None, got {type(opt).__name__}")
     work = net.copy().astype("float64")
@@ -467,6 +473,9 @@ def step_sizes(net: Layer, loss: Loss, X, y, steps=STEP_SIZES, per_param: int = 
     again. Same copy, seeding and burn-in as `gradients`; X: (N, D), y: (N,).
     """
     positive_int(per_param, "per_param")
+    if isinstance(steps, str | numbers.Number) or not hasattr(steps, "__iter__"):
+        raise ValueError(f"steps must be a sequence of step sizes h (e.g. [1e-3, 1e-5]), got "
+                         f"{steps!r}")
     steps = [_check_step(h) for h in steps]
     if not steps:
         raise ValueError("steps must hold at least one step size h")

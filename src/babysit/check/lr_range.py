@@ -31,7 +31,7 @@ from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
 from babysit.nn.optim import Adam, Optimizer
 from babysit.training.trainer import Trainer
-from babysit.validation import positive_int, real_number
+from babysit.validation import positive_int, real_number, seed_or_generator
 
 DIVERGE_FACTOR = 4.0   # the smoothed loss above 4x its minimum: the test stops
 SMOOTHING = 0.98       # moving average of the loss, debiased (fastai's; 0.9 measured no better)
@@ -153,10 +153,9 @@ def lr_range(net: Layer, loss: Loss, X, y, optimizer: Optimizer | None = None, *
     if positive_int(iterations, "iterations") < 2:
         raise ValueError(f"iterations must be an integer >= 2, got {iterations!r}")
     iterations = int(iterations)
-    if not 0 <= smoothing < 1:
-        raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
-    if not diverge > 1:
-        raise ValueError(f"diverge must be > 1 (a multiple of the minimum loss), got {diverge!r}")
+    real_number(smoothing, "smoothing", at_least=0, below=1)
+    real_number(diverge, "diverge (a multiple of the minimum loss)", above=1)
+    seed_or_generator(seed, "seed")
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from babysit.backend import to_numpy
 from babysit.nn.layers import kinks
+from babysit.validation import real_number
 
 __all__ = ["centered_difference", "kink_aware_difference", "numerical_gradient",
            "numerical_gradient_array", "rel_error"]
@@ -25,6 +26,7 @@ def centered_difference(f, x: np.ndarray, index, h: float = 1e-5) -> float:
     f(x-h)) and restored exactly. The divisor is the step actually taken once x+h and x-h
     are rounded to x's dtype, which in float32 can differ from 2h by a percent.
     """
+    h = real_number(h, "h", above=0)
     # A copy: CuPy's x[index] is a 0-d view that the writes below would change.
     old = x[index].copy()
     x[index] = old + h
@@ -104,7 +106,8 @@ def numerical_gradient_array(f, x: np.ndarray, dout: np.ndarray, h: float = 1e-5
 
 
 def rel_error(a, b) -> np.ndarray:
-    """|a - b| / max(|a|, |b|), elementwise; 0 where both are exactly 0.
+    """|a - b| / max(|a|, |b|), elementwise; 0 where both are exactly 0, inf where either is
+    NaN or infinite (a gradient that is not a number agrees with nothing).
 
     The relative error is scale-free: a difference of 1e-4 is excellent between
     gradients of order 1 and a failure between gradients of order 1e-5. a, b: arrays of one
@@ -118,4 +121,5 @@ def rel_error(a, b) -> np.ndarray:
     scale = np.maximum(np.abs(a), np.abs(b))
     diff = np.abs(a - b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(scale > 0, diff / np.where(scale > 0, scale, 1), 0.0)
+        error = np.where(scale > 0, diff / np.where(scale > 0, scale, 1), 0.0)
+    return np.where(np.isfinite(a) & np.isfinite(b), error, np.inf)

@@ -29,7 +29,7 @@ from babysit.nn.losses import Loss
 from babysit.nn.optim import Adam, Optimizer
 from babysit.nn.regularizers import L2, check_penalty
 from babysit.training.trainer import Trainer, accuracy, predict_scores
-from babysit.validation import positive_int
+from babysit.validation import positive_int, real_number, seed_or_generator
 
 CHANCE = "chance loss"
 REGULARIZATION = "regularization raises the loss"
@@ -101,9 +101,9 @@ def sanity(net: Layer, loss: Loss, X, y, reg=None, *, chance_tol: float = 0.5,
                         ("overfit_iters", overfit_iters)):
         positive_int(value, name)
     check_penalty(reg)
-    if not chance_tol > 0 or not 0 < overfit_tol < 1:
-        raise ValueError(f"chance_tol must be > 0 and overfit_tol in (0, 1), got "
-                         f"{chance_tol!r} and {overfit_tol!r}")
+    real_number(chance_tol, "chance_tol", above=0)
+    real_number(overfit_tol, "overfit_tol", above=0, below=1)
+    seed_or_generator(seed, "seed")
     # a copy: the overfit steps must not leave their momentum in the caller's optimizer
     opt = Adam(lr=1e-3) if overfit_opt is None else copy.deepcopy(overfit_opt)
     trainer = Trainer(net.copy(), loss, opt, batch_size=n_overfit, callbacks=(), progress=False)

@@ -9,15 +9,35 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from babysit.backend import get_array_module
 from babysit.nn.layers import kinks
 from babysit.nn.reprs import config_repr
-from babysit.validation import real_number
+from babysit.validation import in_float_range, real_number
 
 
-def _check_class_targets(scores, y) -> None:
+def _as_arrays(scores, y):
+    """`scores` and `y` as arrays: one without `ndim` (a list) goes through `asarray` of the
+    module that owns the scores, so a CuPy batch stays on the GPU; arrays pass untouched."""
+    if not hasattr(scores, "ndim"):
+        scores = get_array_module(scores).asarray(scores)
+    if not hasattr(y, "ndim"):
+        y = get_array_module(scores).asarray(y)
+    return scores, y
+
+
+def _refuse_empty(loss: str, scores) -> None:
+    """A batch of no examples has no mean loss (it would divide by N = 0)."""
+    if scores.shape[0] == 0:
+        raise ValueError(f"{loss}: the batch is empty (scores of shape {tuple(scores.shape)}); "
+                         f"a mean loss needs at least one example")
+
+
+def _check_class_targets(scores, y, loss: str = "the loss") -> None:
     if scores.ndim != 2:
         raise ValueError(f"scores must have shape (N, C), got {tuple(scores.shape)}")
+    _refuse_empty(loss, scores)
     if y.ndim != 1 or y.shape[0] != scores.shape[0]:
         raise ValueError(
             f"labels must have shape ({scores.shape[0]},) to match scores {tuple(scores.shape)}, "
@@ -71,12 +91,18 @@ class SoftmaxCrossEntropy(Loss):
         return math.log(n_classes)
 
     def __call__(self, scores, y):
-        _check_class_targets(scores, y)
+        scores, y = _as_arrays(scores, y)
+        _check_class_targets(scores, y, "SoftmaxCrossEntropy")
         xp = get_array_module(scores)
         n = scores.shape[0]
         logp = log_softmax(scores)
         rows = xp.arange(n)
         value = -float(logp[rows, y].sum()) / n  # sum / n: .mean() costs more than the sum
+        if not math.isfinite(value) and scores.dtype != xp.float64:
+            # float32 scores spanning more than its range (3e38 and -3e38) overflow in
+            # `scores - max`; the loss itself may still be finite: take it in float64
+            # (only here, so the usual path pays one isfinite on a Python float)
+            value = -float(log_softmax(scores.astype(xp.float64))[rows, y].sum()) / n
         dscores = xp.exp(logp, out=logp)  # the log-probabilities are not needed any more
         dscores[rows, y] -= 1
         dscores /= n
@@ -93,7 +119,10 @@ class MulticlassSVM(Loss):
     """
 
     def __init__(self, margin: float = 1.0):
+        """`margin` > 0 within float32's normal range: the hinge is taken in the scores'
+        dtype, float32 by default, where a larger margin is inf and one below 1.2e-38 is 0."""
         real_number(margin, "MulticlassSVM: margin", above=0)
+        in_float_range(margin, "MulticlassSVM: margin", np.float32, tiny=True)
         self.margin = margin
 
     def config(self) -> dict:
@@ -104,7 +133,8 @@ class MulticlassSVM(Loss):
         return (n_classes - 1) * self.margin
 
     def __call__(self, scores, y):
-        _check_class_targets(scores, y)
+        scores, y = _as_arrays(scores, y)
+        _check_class_targets(scores, y, "MulticlassSVM")
         xp = get_array_module(scores)
         n = scores.shape[0]
         rows = xp.arange(n)
@@ -133,11 +163,17 @@ class MeanSquaredError(Loss):
     classification = False
 
     def __call__(self, scores, y):
+        scores, y = _as_arrays(scores, y)
+        if scores.ndim != 2:
+            raise ValueError(f"MeanSquaredError: scores must have shape (N, D), got "
+                             f"{tuple(scores.shape)} (a single output is (N, 1))")
+        given = tuple(y.shape)
         if y.ndim == 1:
             y = y[:, None]
         if y.shape != scores.shape:
             raise ValueError(f"targets must have the shape of the scores {tuple(scores.shape)} "
-                             f"(or ({scores.shape[0]},) for one output), got {tuple(y.shape)}")
+                             f"(or ({scores.shape[0]},) for one output), got {given}")
+        _refuse_empty("MeanSquaredError", scores)
         n = scores.shape[0]
         diff = scores - y.astype(scores.dtype, copy=False)
         value = 0.5 * float((diff * diff).sum()) / n

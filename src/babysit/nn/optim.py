@@ -21,7 +21,7 @@ from babysit.backend import get_array_module, to_numpy
 from babysit.nn import level1
 from babysit.nn.layers.base import Param
 from babysit.nn.reprs import config_repr
-from babysit.validation import positive_int, real_number
+from babysit.validation import described, in_float_range, positive_int, real_number, true_or_false
 
 __all__ = ["Optimizer", "SGD", "Momentum", "Adagrad", "RMSprop", "Adam", "OPTIMIZERS", "get",
            "StepDecay", "ExponentialDecay", "InverseTimeDecay"]
@@ -46,8 +46,22 @@ class Optimizer:
         self.state: dict[str, dict] = {}
 
     def current_lr(self) -> float:
-        """The learning rate of the next step."""
-        return float(self.lr(self.t)) if callable(self.lr) else float(self.lr)
+        """The learning rate of the next step. A schedule's rate is checked at each step (two
+        comparisons): a number >= 0 (0 for a warm-up's first steps); a negative rate would
+        climb the loss, NaN or inf wreck the weights, text or None fail deep in an update."""
+        if not callable(self.lr):
+            return float(self.lr)
+        rate = self.lr(self.t)
+        # a Python or NumPy number, or a 0-d array of one (np.exp of a 0-d array)
+        if not isinstance(rate, bool) and (isinstance(rate, numbers.Real) or (
+                getattr(rate, "shape", None) == ()
+                and getattr(getattr(rate, "dtype", None), "kind", None) in ("i", "u", "f"))):
+            rate = float(rate)
+            if 0 <= rate < math.inf:
+                return rate
+        raise ValueError(f"{type(self).__name__}: the learning-rate schedule {self.lr!r} gave "
+                         f"{rate if isinstance(rate, float) else described(rate)} at step "
+                         f"t={self.t}; a rate must be a finite number >= 0")
 
     def step(self, params: Mapping[str, Param] | Iterable[Param]) -> None:
         """Update each Param's `.value` in place from its `.grad`, with this rule's state
@@ -66,6 +80,13 @@ class Optimizer:
     def init_state(self, p: Param) -> dict:
         """The rule's state for a new Param (e.g. a zero velocity of its shape)."""
         return {}
+
+    def _check_eps(self, p: Param) -> None:
+        """Refuse, when a Param's state is made, an `eps` that its dtype rounds towards 0
+        (below np.finfo(dtype).tiny): a gradient of 0 would then give 0 / 0 = NaN, or a
+        weight of -inf, from finite gradients."""
+        in_float_range(self.eps, f"{type(self).__name__}: eps (for a {p.value.dtype} "
+                                 f"parameter)", p.value.dtype, tiny=True)
 
     def update(self, w, dw, state: dict, lr: float) -> None:
         """The rule itself: change `w` in place from its gradient `dw` (same shape)."""
@@ -222,7 +243,7 @@ class Momentum(Optimizer):
     def __init__(self, lr: float | Schedule = 1e-2, mu: float = 0.9, nesterov: bool = False):
         super().__init__(lr)
         real_number(mu, "Momentum: mu", at_least=0, below=1)
-        self.mu, self.nesterov = mu, nesterov
+        self.mu, self.nesterov = mu, true_or_false(nesterov, "Momentum: nesterov")
 
     def config(self) -> dict:
         return {"lr": self.lr, "mu": self.mu, "nesterov": self.nesterov}
@@ -266,6 +287,7 @@ class Adagrad(Optimizer):
         return {"lr": self.lr, "eps": self.eps}
 
     def init_state(self, p):
+        self._check_eps(p)
         return {"cache": _zeros_like(p), "scratch": _zeros_like(p)}
 
     def update(self, w, dw, state, lr):
@@ -297,6 +319,7 @@ class RMSprop(Optimizer):
         return {"lr": self.lr, "decay": self.decay, "eps": self.eps}
 
     def init_state(self, p):
+        self._check_eps(p)
         return {"cache": _zeros_like(p), "scratch": _zeros_like(p)}
 
     def update(self, w, dw, state, lr):
@@ -331,6 +354,7 @@ class Adam(Optimizer):
         return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps}
 
     def init_state(self, p):
+        self._check_eps(p)
         return {"m": _zeros_like(p), "v": _zeros_like(p), "scratch": _zeros_like(p)}
 
     def update(self, w, dw, state, lr):
@@ -371,11 +395,12 @@ def get(name: str, lr: float | Schedule) -> Optimizer:
 
 
 def _check_schedule(name: str, lr0, k=0.0) -> None:
-    """A schedule starts from a positive rate and never grows (k >= 0); refuse anything else
-    when it is built rather than at some later step."""
-    if not isinstance(lr0, numbers.Real) or not lr0 > 0:
+    """A schedule starts from a positive finite rate and never grows (k >= 0, finite: an
+    infinite k gives inf * 0 = NaN at t = 0); refuse anything else, bools and text too, when
+    it is built rather than at some later step."""
+    if not real_number(lr0, f"{name}: lr0") > 0:
         raise ValueError(f"{name}: lr0 must be a number > 0, got {lr0!r}")
-    if not isinstance(k, numbers.Real) or not k >= 0:
+    if not real_number(k, f"{name}: k") >= 0:
         raise ValueError(f"{name}: k must be a number >= 0, got {k!r}")
 
 
@@ -384,7 +409,7 @@ class StepDecay:
 
     def __init__(self, lr0: float, factor: float = 0.5, every: int = 1000):
         _check_schedule("StepDecay", lr0)
-        if not 0 < factor <= 1:
+        if not 0 < real_number(factor, "StepDecay: factor") <= 1:
             raise ValueError(f"StepDecay: factor must be in (0, 1], got {factor!r}")
         positive_int(every, "StepDecay: every")
         self.lr0, self.factor, self.every = lr0, factor, every

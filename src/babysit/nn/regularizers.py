@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
+
 from babysit.backend import get_array_module
 from babysit.nn.layers import kinks
 from babysit.nn.layers.base import Param
 from babysit.nn.reprs import config_repr
-from babysit.validation import real_number
+from babysit.validation import in_float_range, real_number, true_or_false
 
 __all__ = ["Regularizer", "L2", "L1", "ElasticNet", "MaxNorm", "check_penalty"]
 
@@ -23,7 +25,7 @@ class Regularizer:
     """Base class of weight penalties."""
 
     def __init__(self, include_all: bool = False):
-        self.include_all = include_all
+        self.include_all = true_or_false(include_all, f"{type(self).__name__}: include_all")
 
     def covered(self, params: Iterable[Param]) -> list[Param]:
         """The Params this penalty applies to: weights only (`Param.regularize`), or every
@@ -48,7 +50,10 @@ class Regularizer:
 
 
 def _check_strength(name: str, lam: float) -> None:
-    real_number(lam, f"{name}: the regularization strength", at_least=0)
+    """A strength >= 0 within float32's range: the gradient lam * w is taken in the weights'
+    dtype, float32 by default, where a larger lam is inf (and never meant)."""
+    name = f"{name}: the regularization strength"
+    in_float_range(real_number(lam, name, at_least=0), name, np.float32)
 
 
 class L2(Regularizer):

@@ -60,7 +60,7 @@ from babysit.diagnose import records
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.layers.linear import Linear
 from babysit.training.callbacks import Callback
-from babysit.validation import positive_int, shape_of_image
+from babysit.validation import positive_int, seed_or_generator, shape_of_image
 
 # A tanh output beyond this magnitude (sigmoid: within 1 - this of 0 or 1, on the tanh
 # scale) passes back less than 2% of its gradient: 1 - 0.99^2 ~ 0.02.
@@ -206,6 +206,12 @@ def identical_units(W) -> dict:
     return {"identical": float(same) / (W.shape[1] - 1)}
 
 
+def _every_or_none(every, monitor: str) -> int | None:
+    """A monitor's `every`: None (its own schedule) or a positive number of steps; 0 is refused
+    (it read as None)."""
+    return None if every is None else positive_int(every, f"{monitor}: every")
+
+
 class UpdateRatios(Callback):
     """Records ||value_after - value_before|| / ||value_before|| per Param, every `every` steps.
 
@@ -231,7 +237,8 @@ class UpdateRatios(Callback):
 
     def __init__(self, every: int | None = None, samples: int = 25,
                  sample_size: int = 2**11):
-        self.every, self.samples = every, samples
+        self.every = _every_or_none(every, "UpdateRatios")
+        self.samples = positive_int(samples, "UpdateRatios: samples")
         self.sample_size = positive_int(sample_size, "UpdateRatios: sample_size")
         self._samples = None   # set when training begins
         self._taken = False    # a sample of the values before this step's update is held
@@ -362,7 +369,10 @@ class LayerStats(Callback):
 
     def __init__(self, every: int | None = None, samples: int = 5, probe_size: int = 128,
                  seed: int = 0):
-        self.every, self.samples, self.probe_size, self.seed = every, samples, probe_size, seed
+        self.every = _every_or_none(every, "LayerStats")
+        self.samples = positive_int(samples, "LayerStats: samples")
+        self.probe_size = positive_int(probe_size, "LayerStats: probe_size")
+        self.seed = seed_or_generator(seed, "LayerStats: seed")
         self._probe = None
         self._probe_gram = None  # x x^T (float64) of the probe's rows, once a sample needs it
         self._grads = None  # the probe's gradient buffers, by parameter name, during a fit
@@ -706,7 +716,9 @@ class FirstLayerWeights(Callback):
     """
 
     def __init__(self, max_units: int = 64, samples: int = 5, max_values: int = PICTURE_VALUES):
-        self.max_units, self.samples, self.max_values = max_units, samples, max_values
+        self.max_units = positive_int(max_units, "FirstLayerWeights: max_units")
+        self.samples = positive_int(samples, "FirstLayerWeights: samples")
+        self.max_values = positive_int(max_values, "FirstLayerWeights: max_values")
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         self._every_epochs = max(1, trainer.epochs // self.samples)  # as `_auto_every`

@@ -26,7 +26,7 @@ from babysit.nn.regularizers import check_penalty
 from babysit.training import monitors
 from babysit.training.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
 from babysit.training.history import History
-from babysit.validation import positive_int, seed_or_none
+from babysit.validation import positive_int, seed_or_generator
 
 __all__ = ["MAPPED_CHUNK_BYTES", "DivergedError", "Trainer", "batch_bounds", "batches_per_epoch",
            "check_inputs", "eval_rows", "predict_scores", "accuracy"]
@@ -98,12 +98,11 @@ class Trainer:
                 raise ValueError(f"{name} must be a babysit {kind.__name__} such as {example}, "
                                  f"got {value!r}")
         self.net, self.loss, self.opt, self.reg = net, loss, opt, reg
+        constraints = () if constraints is None else constraints   # None: none, as reg=None
         self.constraints = list(constraints) if not hasattr(constraints, "apply") else [constraints]
         check_penalty(reg, self.constraints)
         self.batch_size, self.epochs = batch_size, epochs
-        if not isinstance(seed, np.random.Generator):
-            seed_or_none(seed, "seed")
-        self.rng = make_rng(seed)
+        self.rng = make_rng(seed_or_generator(seed, "seed"))
         try:
             self.callbacks = monitors.default() if callbacks is None else list(callbacks)
         except TypeError:
@@ -186,8 +185,14 @@ class Trainer:
         else:
             y = regression_targets(y, f"the targets of {name}")
         y = xp.asarray(y)
-        with np.errstate(over="ignore", invalid="ignore"):   # the shape is what is checked
-            self.loss(scores, y[:1])  # a target shape the loss refuses (regression) fails now
+        try:   # a target shape the loss refuses (regression) fails now, on the first row
+            with np.errstate(over="ignore", invalid="ignore"):   # the shape is what is checked
+                self.loss(scores, y[:1])
+        except ValueError as err:
+            raise ValueError(f"the targets of {name} have shape {tuple(y.shape)} and the "
+                             f"network gives {self.n_outputs} output(s) a row, for "
+                             f"{tuple(X.shape)} inputs: {self.loss!r} cannot score them "
+                             f"(on the first row: {err})") from None
         return X, y
 
     def fit(self, X, y, val=None) -> History:

@@ -7,9 +7,12 @@ ReLU and leaky ReLU take a max, so they record which side won (`kinks.record`).
 
 from __future__ import annotations
 
+import numpy as np
+
 from babysit.backend import get_array_module
 from babysit.nn.layers import kinks
 from babysit.nn.layers.base import Layer
+from babysit.validation import in_float_range, real_number
 
 __all__ = ["ReLU", "LeakyReLU", "Tanh", "Sigmoid", "ACTIVATIONS", "activation"]
 
@@ -32,9 +35,12 @@ class LeakyReLU(Layer):
     """y = x for x > 0, alpha * x otherwise (alpha small, e.g. 0.01)."""
 
     def __init__(self, alpha: float = 0.01):
+        """`alpha` in [0, 1); one that is not 0 must hold in float32 (at least its tiny,
+        1.2e-38): the layer knows no dtype until its input comes, and a smaller alpha would be
+        0 there, a plain ReLU the caller did not ask for."""
         super().__init__()
-        if not 0 <= alpha < 1:
-            raise ValueError(f"LeakyReLU: alpha must be in [0, 1), got {alpha!r}")
+        real_number(alpha, "LeakyReLU: alpha", at_least=0, below=1)
+        in_float_range(alpha, "LeakyReLU: alpha", np.float32, tiny=True)
         self.alpha = alpha
 
     def config(self) -> dict:

@@ -6,7 +6,7 @@ import numpy as np
 
 from babysit.backend import DEFAULT_DTYPE, resolve_dtype
 from babysit.nn.layers.base import Layer, Param
-from babysit.validation import positive_int, real_number
+from babysit.validation import in_float_range, positive_int, real_number
 
 __all__ = ["BatchNorm"]
 
@@ -28,6 +28,9 @@ class BatchNorm(Layer):
         dtype = resolve_dtype(dtype)
         real_number(momentum, "BatchNorm: momentum", at_least=0, below=1)
         real_number(eps, "BatchNorm: eps", above=0)
+        # an eps below the dtype's tiny rounds to 0 in `var + eps`: a constant feature's
+        # 1/sqrt(0) would then be inf and every output NaN
+        in_float_range(eps, "BatchNorm: eps", dtype, tiny=True)
         self.n, self.momentum, self.eps = n, momentum, eps
 
         self.params["gamma"] = Param(np.ones(n, dtype=dtype))

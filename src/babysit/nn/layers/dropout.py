@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from babysit.backend import make_rng, random_uniform
 from babysit.nn.layers.base import Layer
-from babysit.validation import real_number
+from babysit.validation import real_number, seed_or_generator
 
 __all__ = ["Dropout"]
 
@@ -23,7 +23,7 @@ class Dropout(Layer):
         real_number(drop, "Dropout: drop (the probability of zeroing a unit)", at_least=0,
                     below=1)
         self.drop = drop
-        self.rng = make_rng(seed)
+        self.rng = make_rng(seed_or_generator(seed, "Dropout: seed"))
 
     def config(self) -> dict:
         return {"drop": self.drop}

@@ -5,7 +5,13 @@ from __future__ import annotations
 from babysit.backend import DEFAULT_DTYPE, get_array_module, make_rng, resolve_dtype
 from babysit.nn import initializers
 from babysit.nn.layers.base import Layer, Param
-from babysit.validation import positive_int, real_number
+from babysit.validation import (
+    in_float_range,
+    positive_int,
+    real_number,
+    seed_or_generator,
+    true_or_false,
+)
 
 __all__ = ["Linear"]
 
@@ -27,11 +33,11 @@ class Linear(Layer):
         super().__init__()
         n_in, n_out = positive_int(n_in, "Linear: n_in"), positive_int(n_out, "Linear: n_out")
         dtype = resolve_dtype(dtype)   # integer weights would truncate the initializer's draws
-        if bias is not None:
-            real_number(bias, "Linear: bias")
+        if bias is not None:   # a bias beyond the dtype's range would be inf in every output
+            in_float_range(real_number(bias, "Linear: bias"), "Linear: bias", dtype)
         self.n_in, self.n_out, self.init, self.bias = n_in, n_out, init, bias
-        rng = make_rng(seed)
-        self.allow_zeros = allow_zeros
+        rng = make_rng(seed_or_generator(seed, "Linear: seed"))
+        self.allow_zeros = true_or_false(allow_zeros, "Linear: allow_zeros")
         w = initializers.weights(init, n_in, n_out, rng, dtype, allow_zeros=allow_zeros)
         self.params["W"] = Param(w, regularize=True, max_norm_axis=0)
         if bias is not None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import numbers
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from babysit.nn.layers.batchnorm import BatchNorm
 from babysit.nn.layers.dropout import Dropout
 from babysit.nn.layers.linear import Linear
 from babysit.nn.layers.noise import GaussianNoise
-from babysit.validation import positive_int, seed_or_none
+from babysit.validation import described, positive_int, seed_or_none, true_or_false
 
 __all__ = ["mlp"]
 
@@ -27,9 +28,15 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu",
     probability of zeroing a hidden unit; `input_noise` the std of Gaussian noise
     added to the input in training. One seed fixes every initial weight and mask.
     """
-    hidden = [hidden] if isinstance(hidden, int) else list(hidden)
+    if isinstance(hidden, numbers.Integral):
+        hidden = [hidden]   # a bool too: positive_int refuses it below
+    elif isinstance(hidden, str) or not isinstance(hidden, Iterable):
+        raise ValueError(f"mlp: hidden must be a list of hidden layer widths such as [100, 50] "
+                         f"(or [] for a linear classifier), got {described(hidden)}")
+    hidden = list(hidden)
     hidden = [positive_int(h, f"mlp: each hidden size (of {hidden!r})") for h in hidden]
     make_activation(activation)  # validates the name before any weight is drawn
+    true_or_false(batchnorm, "mlp: batchnorm")
     if not isinstance(seed, np.random.Generator):
         seed_or_none(seed, "mlp: seed")
     rng = make_rng(seed)

@@ -113,11 +113,14 @@ def test_write_comparison_refuses_a_folder(two_runs, tmp_path):
 @pytest.mark.parametrize("argv, flag, expected", [
     (["check", "--step", "0"], "--step", "expected a positive finite number"),
     (["check", "--step", "nan"], "--step", "expected a positive finite number"),
-    (["check", "--burn-in", "-5"], "--burn-in", "expected a whole number, at least 0"),
+    (["check", "--burn-in", "-5"], "--burn-in", "expected a whole number from 0 to 100,000"),
     (["lr-find", "--iterations", "0"], "--iterations", "expected a whole number, at least 2"),
     (["lr-find", "--iterations", "1"], "--iterations", "expected a whole number, at least 2"),
     (["lr-find", "--start", "0"], "--start", "expected a positive finite number"),
     (["lr-find", "--end", "inf"], "--end", "expected a positive finite number"),
+    # a step this large read as a wrong gradient in correct code; a burn-in this long ran on
+    (["check", "--step", "1"], "--step", "expected a step of at most 0.1"),
+    (["check", "--burn-in", "99999999999"], "--burn-in", "from 0 to 100,000"),
 ])
 def test_a_bad_check_or_lr_find_option_is_refused_before_any_folder(tmp_path, capsys, argv,
                                                                     flag, expected):
@@ -144,3 +147,29 @@ def test_search_keeps_a_setting_given_as_a_flag_out_of_its_default_space(tmp_pat
         capsys.readouterr().out
     trials = json.loads((out / "trials.json").read_text())
     assert len(trials) == 2 and all("lr" in t and "hidden" not in t for t in trials)
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["train", "--out", ""], "argument --out: expected a path, got an empty one"),
+    (["train", "--ep", "2"], "unrecognized arguments: --ep 2"),   # not read as --epochs
+    (["search", "--param", "lr=loguniform(1e-3,1e-2)", "--param", "lr=loguniform(1e-2,1e-1)"],
+     "--param names lr more than once"),
+    (["search", "--lr", "0.5", "--param", "lr=loguniform(1e-4,1e-3)"],
+     "--lr given both as a flag and as a --param"),
+    (["search", "--seed", "none"], "a search needs a fixed --seed"),
+    (["search", "--storage", "sqlite://"], "is an in-memory SQLite database"),
+    (["search", "--storage", ""], "storage is empty"),
+    (["search", "--workers", "1000"], "workers must be a positive integer up to 64"),
+    (["train", "--reg", "1e300"], "argument --reg: reg must be in [0, 3.40282e+38], got 1e+300"),
+    (["train", "--input-noise", "1e300"], "argument --input-noise: input_noise must be in [0, 3"),
+])
+def test_an_option_silently_dropped_or_changed_before_is_refused_by_name(tmp_path, capsys, argv,
+                                                                        expected):
+    """Each was taken: a run written into the current folder, an abbreviation read as another
+    option, one of two values dropped, a seed of None searched as 0, a database that ends with
+    its connection, 1000 processes started behind a barrier."""
+    line = one_line_error(capsys, [*argv, "--data", "digits", "--epochs", "1",
+                                   *([] if "--out" in argv else ["--out", str(tmp_path / "o")])])
+    assert expected in line
+    if argv[0] == "train":   # refused as the options are read (a search checks its own later)
+        assert not (tmp_path / "o").exists()

@@ -8,16 +8,20 @@ import argparse
 from babysit import check
 from babysit.cli.console import say
 from babysit.cli.options import (
+    MAX_STEP,
     add_config_options,
     add_output_options,
     chosen_settings,
     count,
-    positive_number,
     run_config,
+    step_size,
     whole_number,
 )
 from babysit.runs.builders import build_optimizer
 from babysit.runs.run import Run
+
+# The most training iterations before a check (--burn-in): minutes of steps on a few examples
+MAX_BURN_IN = 100_000
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
@@ -29,10 +33,12 @@ def add_options(p: argparse.ArgumentParser) -> None:
                    help="training examples the check runs on (default: 4; the notes advise few)")
     g.add_argument("--per-param", type=count, default=10,
                    help="coordinates checked in each parameter (default: 10)")
-    g.add_argument("--step", type=positive_number, default=1e-5,
-                   help="finite-difference step h, a positive number (default: 1e-5)")
-    g.add_argument("--burn-in", type=whole_number(0), default=0,
-                   help="training iterations (--optimizer, --lr) before the check (default: 0)")
+    g.add_argument("--step", type=step_size, default=1e-5,
+                   help=f"finite-difference step h, a positive number up to {MAX_STEP:g} "
+                        f"(default: 1e-5)")
+    g.add_argument("--burn-in", type=whole_number(0, MAX_BURN_IN), default=0,
+                   help=f"training iterations (--optimizer, --lr) before the check, at most "
+                        f"{MAX_BURN_IN:,} (default: 0)")
     add_output_options(p)
 
 

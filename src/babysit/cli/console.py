@@ -68,7 +68,13 @@ def stdout_reader_may_leave() -> Iterator[None]:
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, refusing bad options in one line (no usage block above it) with status 2."""
+    """argparse, refusing bad options in one line (no usage block above it) with status 2,
+    and taking options only as spelled in full: argparse's default read `--ep 2` as
+    `--epochs 2` without a word (and a later option could change what an abbreviation meant)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -24,7 +24,8 @@ def add_config_options(p: argparse.ArgumentParser) -> None:
     so that `run_config` lays the flags over --config's file, then over RunConfig's defaults.
     Each value is checked as it is read (RunConfig's own check), so bad input stops at once.
     """
-    p.add_argument("--config", type=Path, metavar="RUN/config.json", default=argparse.SUPPRESS,
+    p.add_argument("--config", type=path_given, metavar="RUN/config.json",
+                   default=argparse.SUPPRESS,
                    help="repeat a run: its config.json's settings, under the flags given here")
     groups = {}
     for name, f in config_fields().items():
@@ -81,7 +82,7 @@ def chosen_settings(args) -> set[str]:
 
 def add_output_options(p: argparse.ArgumentParser) -> None:
     """--out (the run folder) and --json (a summary as stdout's last line)."""
-    p.add_argument("--out", type=Path, help="run folder (default: a new folder under runs/)")
+    p.add_argument("--out", type=path_given, help="run folder (default: a new folder under runs/)")
     add_json_flag(p)
 
 
@@ -143,6 +144,10 @@ def _special_kind(path: Path) -> str | None:
     return None
 
 
+# The largest --step of a gradient check (`step_size`)
+MAX_STEP = 0.1
+
+
 def positive_number(text: str) -> float:
     """argparse type for a positive finite number (--step, a rate): refused as it is read,
     before a run folder is made, in the option's own name."""
@@ -156,18 +161,39 @@ def positive_number(text: str) -> float:
     return value
 
 
-def whole_number(least: int) -> Callable[[str], int]:
-    """argparse type for a whole number of at least `least` (--burn-in 0, --iterations 2)."""
+def whole_number(least: int, most: int | None = None) -> Callable[[str], int]:
+    """argparse type for a whole number of at least `least` (--burn-in 0, --iterations 2) and,
+    given `most`, at most that (a number of steps a command would otherwise run for days)."""
     def read(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = least - 1
-        if value < least:
-            raise argparse.ArgumentTypeError(f"expected a whole number, at least {least}, got "
-                                             f"{text!r}")
+        if value < least or most is not None and value > most:
+            within = f" from {least} to {most:,}" if most is not None else f", at least {least}"
+            raise argparse.ArgumentTypeError(f"expected a whole number{within}, got {text!r}")
         return value
     return read
+
+
+def step_size(text: str) -> float:
+    """argparse type for a finite-difference step (--step): a positive number up to
+    MAX_STEP. A larger step's truncation error (it grows as h^2) reads as a wrong gradient
+    in correct code."""
+    value = positive_number(text)
+    if value > MAX_STEP:
+        raise argparse.ArgumentTypeError(f"expected a step of at most {MAX_STEP:g} (1e-5 is "
+                                         f"usual; a larger step's own error reads as a wrong "
+                                         f"gradient), got {text!r}")
+    return value
+
+
+def path_given(text: str) -> Path:
+    """argparse type for a path: an empty one is refused (Path('') is the current folder,
+    which an empty --out silently wrote a run into)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty one")
+    return Path(text)
 
 
 def count(text: str) -> int:
@@ -178,6 +204,7 @@ def count(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
 
 
-__all__ = ["add_config_options", "add_force_flag", "add_json_flag", "add_output_options",
-           "add_report_flag", "chosen_settings", "count", "flag_of", "new_output_file",
-           "positive_number", "run_config", "whole_number"]
+__all__ = ["MAX_STEP", "add_config_options", "add_force_flag", "add_json_flag",
+           "add_output_options", "add_report_flag", "chosen_settings", "count", "flag_of",
+           "new_output_file", "path_given", "positive_number", "run_config", "step_size",
+           "whole_number"]

@@ -9,14 +9,14 @@ import warnings
 from pathlib import Path
 
 from babysit.cli.console import say
-from babysit.cli.options import new_output_file
+from babysit.cli.options import new_output_file, path_given
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
-    p.add_argument("model", type=Path, help="a checkpoint (.safetensors) or a run folder")
-    p.add_argument("--data", type=Path, required=True, help="a .csv (or .tsv) of new rows")
-    p.add_argument("--out", type=Path, help="write the predictions here as a .csv (a new "
+    p.add_argument("model", type=path_given, help="a checkpoint (.safetensors) or a run folder")
+    p.add_argument("--data", type=path_given, required=True, help="a .csv (or .tsv) of new rows")
+    p.add_argument("--out", type=path_given, help="write the predictions here as a .csv (a new "
                    "file, unless --force)")
     p.add_argument("--force", action="store_true",
                    help="let --out replace a file that exists")

@@ -7,17 +7,17 @@ import argparse
 from pathlib import Path
 
 from babysit.cli.console import say
-from babysit.cli.options import add_force_flag, add_json_flag, new_output_file
+from babysit.cli.options import add_force_flag, add_json_flag, new_output_file, path_given
 from babysit.runs import finish
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """RUN_DIR (one run folder, whose report is drawn again; several, compared on one page),
     --out for the comparison's page (a new file, unless --force), and --json."""
-    p.add_argument("run_dir", type=Path, nargs="+", metavar="RUN_DIR",
+    p.add_argument("run_dir", type=path_given, nargs="+", metavar="RUN_DIR",
                    help="a run folder holding history.json (written by babysit train, demo, "
                         "search or --fix); several are compared on one page")
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=path_given, default=None,
                    help="where the comparison of several runs is written, a new file unless "
                         "--force (default: compare.html in the folder that holds the first "
                         "run)")

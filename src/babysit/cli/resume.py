@@ -9,7 +9,7 @@ from pathlib import Path
 
 from babysit.cli import ensemble
 from babysit.cli.console import say
-from babysit.cli.options import add_json_flag, add_report_flag
+from babysit.cli.options import add_json_flag, add_report_flag, path_given
 from babysit.cli.running import say_opening, train_to_the_end
 from babysit.runs import resume as resuming
 from babysit.runs.config import config_fields
@@ -17,7 +17,7 @@ from babysit.runs.config import config_fields
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """RUN, --epochs N, --json, --no-report."""
-    p.add_argument("run", type=Path, metavar="RUN",
+    p.add_argument("run", type=path_given, metavar="RUN",
                    help="the folder of the run (or ensemble) to continue")
     p.add_argument("--epochs", type=_more_epochs, default=None, metavar="N",
                    help="train to N epochs in all instead of the run's own (a single run only)")

@@ -44,13 +44,32 @@ def add_options(p: argparse.ArgumentParser) -> None:
     options.add_report_flag(p)
 
 
+def _space(search, args) -> dict:
+    """The --param settings by name: a name given twice, or a setting given both as its flag
+    and as a --param, is refused (one of them was silently dropped)."""
+    params = [search.parse_param(text) for text in args.param]
+    names = [name for name, _ in params]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"--param names {', '.join(twice)} more than once: give each once")
+    both = sorted(set(names) & set(vars(args)))
+    if both:
+        flags = ", ".join(options.flag_of(k) for k in both)
+        raise ValueError(f"{flags} given both as a flag and as a --param: search it, or fix it, "
+                         f"not both")
+    return dict(params)
+
+
 def cmd_search(args) -> tuple[int, dict]:
     """Search hyperparameters; the run folder defaults to runs/search-<data>-<study>, so the
     same command resumes the same search."""
     from babysit import search
 
     cfg, data = fitted(options.run_config(args), options.chosen_settings(args))
-    space = dict(search.parse_param(text) for text in args.param) if args.param else None
+    if cfg.seed is None:
+        raise ValueError("a search needs a fixed --seed (its sampler's, and the one the same "
+                         "command resumes with), got none")
+    space = _space(search, args) if args.param else None
     if space is None:   # the default space, less the settings given as flags: those stay put
         given = sorted(set(search.default_space()) & set(vars(args)))
         flags = ", ".join(options.flag_of(k) for k in given)
@@ -71,7 +90,7 @@ def cmd_search(args) -> tuple[int, dict]:
                         stages=search.parse_stages(args.stages) if args.stages else None,
                         workers=args.workers, storage=args.storage,
                         study=args.study, out=out, sampler=args.sampler, folds=args.folds,
-                        seed=cfg.seed or 0, top_k=args.top_k, say=say,
+                        seed=cfg.seed, top_k=args.top_k, say=say,
                         report=not args.no_report)
     cfg.save(result.out / CONFIG_NAME)  # the settings every trial shared
     if result.retrained:  # `babysit train --config RUN/best_config.json` trains the best again

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from babysit.cli import ensemble, fix
 from babysit.cli.console import say
@@ -20,6 +19,7 @@ from babysit.cli.options import (
     add_report_flag,
     chosen_settings,
     flag_of,
+    path_given,
     run_config,
 )
 from babysit.cli.resume import resume
@@ -31,7 +31,7 @@ from babysit.runs.run import Run
 def add_options(p: argparse.ArgumentParser) -> None:
     """--resume RUN, the settings, --ensemble K, --fix and --max-rounds, --out, --json,
     --no-report."""
-    p.add_argument("--resume", type=Path, metavar="RUN", default=None,
+    p.add_argument("--resume", type=path_given, metavar="RUN", default=None,
                    help="continue the run in folder RUN (now `babysit resume RUN`); no other "
                         "setting but --epochs may be given beside it")
     add_config_options(p)

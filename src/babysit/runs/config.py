@@ -23,6 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from babysit.backend import DEVICES, FLOAT_DTYPES
 from babysit.data import preprocess
 from babysit.data.datasets import BUILTIN
@@ -112,6 +114,10 @@ def _number(value, name: str, low: float, high: float = math.inf, *, low_open: b
             want = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"{name} must be {want}{' or None' if optional else ''}, got {value!r}")
     return float(value)
+
+
+# The largest float32: a penalty strength or a noise std beyond it is inf in the network
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _check_number(low, high=math.inf, **kw) -> Callable:
@@ -311,7 +317,9 @@ class RunConfig:
     dropout: float = _setting(0.0, "probability of zeroing a hidden unit in training", "model",
                               check=_check_number(0.0, 1.0), parse=parse_real)
     input_noise: float = _setting(0.0, "std of the Gaussian noise added to the inputs in "
-                                  "training", "model", check=_check_number(0.0), parse=parse_real)
+                                  "training", "model",
+                                  check=_check_number(0.0, FLOAT32_MAX, high_open=False),
+                                  parse=parse_real)
     # The command line's classification losses; a regression target (task regress) trains on
     # mean squared error (see builders.fit_to_data).
     loss: str = _setting("softmax", "the data loss", "model",
@@ -337,7 +345,8 @@ class RunConfig:
     reg: float = _setting(1e-4, "regularization strength (0: none; a table's default is "
                           "3e-2 up to 700 training rows, weaker beyond: see "
                           "builders.table_reg)", "training",
-                          check=_check_number(0.0), parse=parse_real)
+                          check=_check_number(0.0, FLOAT32_MAX, high_open=False),
+                          parse=parse_real)
     reg_kind: str = _setting("l2", "the penalty --reg weighs", "training",
                              check=_check_choice(lambda: REG_KINDS), choices=lambda: REG_KINDS)
     max_norm: float | None = _setting(None, "max-norm constraint c on each unit's incoming "

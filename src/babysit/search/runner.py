@@ -53,6 +53,9 @@ __all__ = ["default_out", "run"]
 
 # Trials in all when neither `trials` nor `stages` is given.
 DEFAULT_TRIALS = 30
+# The most worker processes one search starts on this machine (a search spread over machines
+# shares its study's database instead): each is a process holding the data
+MAX_WORKERS = 64
 # Rows of the trial table printed (all of them go to trials.csv and trials.json).
 TABLE_ROWS = 15
 
@@ -102,6 +105,12 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     _check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
                    heartbeat=heartbeat)
     _check_folds(folds, data)
+    for name, value in (("storage", storage), ("study", study)):
+        if value is not None and not str(value).strip():   # "" read as the default
+            raise ValueError(f"{name} is empty: give a {name} or leave it out for the default")
+    # a worker beyond the most trials a stage holds would wait for nothing (each one is a
+    # process that loads the data before it can be stopped)
+    workers = min(workers, max(s.trials for s in stages))
     out = Path(out) if out is not None else default_out(data.name, study)
     # one search at a time writes its folder (workers of one search are its own processes)
     with run_lock.locked(make_folder(out, "out")):
@@ -208,8 +217,9 @@ def _fixed_settings(base: RunConfig | Mapping | None, seed: int,
 
 def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:
     """Refuse a bad option of `run` by name before any study is touched."""
-    for name, value, ok, want in (("workers", workers, isinstance(workers, int) and workers >= 1,
-                                   "a positive integer"),
+    for name, value, ok, want in (("workers", workers,
+                                   isinstance(workers, int) and 1 <= workers <= MAX_WORKERS,
+                                   f"a positive integer up to {MAX_WORKERS}"),
                                   ("folds", folds, isinstance(folds, int) and folds >= 1,
                                    "1 (one validation split) or k >= 2"),
                                   ("top_k", top_k, isinstance(top_k, int) and top_k >= 0,

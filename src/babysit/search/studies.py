@@ -61,6 +61,11 @@ def open_storage(spec: str):
         except ImportError:
             raise ValueError(f"the storage {masked(spec)} needs the redis package: "
                              f"pip install redis") from None
+    if spec.split("?")[0] in ("sqlite://", "sqlite:///", "sqlite:///:memory:"):
+        raise ValueError(f"the storage {spec} is an in-memory SQLite database, which ends with "
+                         f"its connection: each worker, and the same command run again to "
+                         f"resume, would find it empty; name a file (sqlite:///study.db) or "
+                         f"leave --storage out for a journal file in the search's folder")
     if "://" in spec:
         return open_database(spec)
     if _URL_WITHOUT_SLASHES.match(spec):

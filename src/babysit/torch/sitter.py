@@ -94,7 +94,7 @@ from babysit.training.monitors import (
     strided_sample,
     unit_health,
 )
-from babysit.validation import shape_of_image
+from babysit.validation import positive_int, real_number, shape_of_image
 
 # The babysit activation whose unit_health reading applies to a torch activation module.
 _HEALTH = {torch.nn.ReLU: ReLU(), torch.nn.ReLU6: ReLU(), torch.nn.Tanh: Tanh(),
@@ -225,7 +225,7 @@ def _watching(method):
                              f"{type(err).__name__}: {said}); the rest of the run was not "
                              f"watched")
             self._torch["stopped_at"] = self.steps  # the step counts end there
-            self.close()
+            self._remove_hooks()   # not close(): the loop goes on logging its losses
             return None
     return watched
 
@@ -245,15 +245,16 @@ class Sitter:
         if not isinstance(optimizer, torch.optim.Optimizer):
             raise ValueError(f"optimizer must be a torch.optim.Optimizer, got "
                              f"{type(optimizer).__name__}")
-        for name, value in (("every", every), ("probe_size", probe_size),
-                            ("first_layer_units", first_layer_units)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        every, probe_size, first_layer_units = (
+            positive_int(value, name) for name, value in (
+                ("every", every), ("probe_size", probe_size),
+                ("first_layer_units", first_layer_units)))
         _check_meta(meta)
         if loss_fn is not None and not callable(loss_fn):
             raise ValueError(f"loss_fn must be the loss the loop calls (a module such as "
                              f"nn.CrossEntropyLoss() or a function), got {loss_fn!r}")
         self._stopped: str | None = None   # why watching stopped (`_watching`), if it did
+        self._closed = False               # close() was called: log and end_epoch refuse
         self.model, self.optimizer, self.loss_fn = model, optimizer, loss_fn
         self.every, self.probe_size, self.first_layer_units = every, probe_size, first_layer_units
         self.image_shape = None if image_shape is None else \
@@ -267,6 +268,10 @@ class Sitter:
         # several inputs gets each one's first rows; `_probe_x` is the batch input among them)
         self._probe_call: tuple[tuple, dict] | None = \
             None if self._probe_x is None else ((self._probe_x,), {})
+        # before any hook of ours is on: a probe the model cannot take is refused here, not
+        # found at the first forward (where the monitors would stop)
+        called = None if self._probe_x is None else self._check_probe()
+        self._check_image_shape(called)
         self._user_probe = probe is not None
         self._probe_is_batch = probe is None  # the probe is the first batch: its labels known
         self._rows_first_epoch = 0
@@ -339,14 +344,18 @@ class Sitter:
         """Record one training step after `optimizer.step()`: `loss` is what the step minimized
         (a tensor or a float); `penalty` the part of it that a regularization term added, if the
         loop adds one (the diagnosis weighs its share)."""
+        self._refuse_closed("log")
         for name, value in (("loss", loss), ("penalty", penalty)):
             if not (isinstance(value, torch.Tensor) and value.numel() == 1
                     or isinstance(value, numbers.Real) and not isinstance(value, bool)):
                 raise ValueError(f"log: {name} must be the step's {name}, a tensor of one "
                                  f"value or a number, got {value!r}")
-        self.read_loss_graph(loss)
         total = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
-        reg_loss = penalty.item() if isinstance(penalty, torch.Tensor) else float(penalty)
+        reg_loss = real_number(penalty.item() if isinstance(penalty, torch.Tensor) else penalty,
+                               "log: penalty", at_least=0)
+        # (a penalty above the loss is not refused: the data loss, loss - penalty, is then
+        # negative, which a wrong loss makes, e.g. nll_loss fed probabilities: a finding)
+        self.read_loss_graph(loss)
         self._history.record_step(total - reg_loss, reg_loss,
                                  float(self.optimizer.param_groups[0]["lr"]))
 
@@ -361,6 +370,7 @@ class Sitter:
     def end_epoch(self, train_acc: float | None = None, val_acc: float | None = None) -> None:
         """Close an epoch: its accuracies (None when not measured) and, at epochs 2, 4, 8, ...,
         a probe sample with the first layer's weights."""
+        self._refuse_closed("end_epoch")
         train_acc, val_acc = _fraction("train_acc", train_acc), _fraction("val_acc", val_acc)
         if self._history.epochs == 0:
             self._history.iters_per_epoch = max(self.steps, 1)
@@ -386,10 +396,21 @@ class Sitter:
             self._sample_now()
 
     def close(self) -> None:
-        """Remove every hook this sitter added; the history stays readable."""
+        """Remove every hook this sitter added; the history stays readable, and `log` and
+        `end_epoch` refuse from then on (a step or an epoch recorded after the hooks are gone
+        would disagree with the step count)."""
+        self._closed = True
+        self._remove_hooks()
+
+    def _remove_hooks(self) -> None:
         for handle in self._hooks + self._step_hooks:
             handle.remove()
         self._hooks, self._step_hooks = [], []
+
+    def _refuse_closed(self, method: str) -> None:
+        if self._closed:
+            raise ValueError(f"{method}: this sitter was closed (close() or the end of its "
+                             f"`with` block); call watch() again to watch another run")
 
     def __deepcopy__(self, memo) -> Sitter:
         """Itself: a deep copy of the watched model (an EMA or SWA copy, a checkpoint's)
@@ -415,7 +436,71 @@ class Sitter:
         if not isinstance(x, torch.Tensor) or (y is not None and not isinstance(y, torch.Tensor)):
             raise ValueError(f"probe must be a tensor X or a pair of tensors (X, y), got "
                              f"{type(probe).__name__}")
+        if not x.ndim or not len(x):
+            raise ValueError(f"watch: probe= must hold at least one example (a tensor X of "
+                             f"rows), got X of shape {tuple(x.shape)}")
+        if y is not None:
+            if not y.ndim or len(y) != len(x):
+                raise ValueError(f"watch: probe=(X, y) must give one label per row of X: X has "
+                                 f"{len(x)} rows, y has shape {tuple(y.shape)}")
+            if not y.is_floating_point() and not y.is_complex() and y.dtype != torch.bool \
+                    and y.numel() and int(y.min()) < 0:
+                raise ValueError(f"watch: probe=(X, y) must hold class labels >= 0, got a label "
+                                 f"of {int(y.min())}")
         return x.detach(), (None if y is None else y.detach())
+
+    def _check_probe(self) -> list[torch.nn.Module]:
+        """Run the model once on the probe X given (eval mode, no gradients, the random state
+        put back: nothing training reads changes, no hook of ours is on yet): a ValueError
+        naming probe= and the model's error when it cannot take it, or when y's labels are
+        not classes of its output. The leaf modules with parameters, in the order it called
+        them (for `_check_image_shape`)."""
+        called: list[torch.nn.Module] = []
+
+        def seen(module, args, output):
+            if module not in called:
+                called.append(module)
+
+        leaves = [m for m in self.model.modules()
+                  if not list(m.children()) and any(True for _ in m.parameters())]
+        handles = [m.register_forward_hook(seen) for m in leaves]
+        try:
+            out = _primary_output(self._forward_probe())
+        except Exception as err:
+            said = (str(err).strip().splitlines() or [""])[0]
+            raise ValueError(f"watch: probe= is not an input the model takes: running it on "
+                             f"X of shape {tuple(self._probe_x.shape)} raised "
+                             f"{type(err).__name__}: {said}") from err
+        finally:
+            for h in handles:
+                h.remove()
+        y = self._probe_y
+        if out is not None and y is not None and y.ndim == 1 and not y.is_floating_point() \
+                and y.dtype != torch.bool and out.ndim == 2 and out.shape[1] > 1 \
+                and int(y.max()) >= out.shape[1]:
+            raise ValueError(f"watch: probe=(X, y) must hold class labels below the model's "
+                             f"{out.shape[1]} outputs, got a label of {int(y.max())}")
+        return called
+
+    def _check_image_shape(self, called: list[torch.nn.Module] | None) -> None:
+        """Refuse an image_shape whose values are not the first layer's inputs, where that
+        layer is known: the first one the probe pass called, else a Sequential's first leaf
+        with parameters; checked when it is a Linear (its in_features)."""
+        if self.image_shape is None:
+            return
+        if called is None and isinstance(self.model, torch.nn.Sequential):
+            called = [m for m in self.model.modules()
+                      if not list(m.children()) and any(True for _ in m.parameters())]
+        first = called[0] if called else None
+        if not isinstance(first, torch.nn.Linear) or isinstance(
+                first, torch.nn.modules.lazy.LazyModuleMixin) or not first.in_features:
+            return
+        size = math.prod(self.image_shape)
+        if size != first.in_features:
+            raise ValueError(f"watch: image_shape={tuple(self.image_shape)} holds {size} values, "
+                             f"but the model's first layer (Linear) takes {first.in_features} "
+                             f"input features; give the shape of one input row as an image, "
+                             f"(H, W) or (H, W, C) with H * W * C = {first.in_features}")
 
     @_watching
     def _on_forward(self, module, args, kwargs) -> None:
@@ -763,6 +848,14 @@ class Sitter:
 
     def _run_probe(self) -> torch.Tensor:
         """The model on the probe batch in eval mode, changing nothing training reads."""
+        out = _primary_output(self._forward_probe())
+        if out is None:
+            raise ValueError("the model's output holds no tensor to read")
+        return out
+
+    def _forward_probe(self):
+        """The model's output on the probe batch, in eval mode under no_grad, the random
+        state and every module's training flag put back."""
         modes = [(m, m.training) for m in self.model.modules()]
         # The CPU generator's state is put back afterwards (an eval pass should draw nothing,
         # but a custom module might); torch.random.fork_rng does the same at 1 ms a call.
@@ -773,14 +866,11 @@ class Sitter:
             with torch.no_grad():
                 self.model.eval()
                 args, kwargs = self._probe_call
-                out = _primary_output(self.model(*args, **kwargs))
+                return self.model(*args, **kwargs)
         finally:
             torch.set_rng_state(rng)
             for m, mode in modes:
                 m.training = mode
-        if out is None:
-            raise ValueError("the model's output holds no tensor to read")
-        return out
 
     def _probe_outputs(self) -> tuple[list, list, torch.Tensor]:
         """On the probe batch: each leaf's output (leaf order), each activation function

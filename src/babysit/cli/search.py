@@ -65,6 +65,9 @@ def cmd_search(args) -> tuple[int, dict]:
     same command resumes the same search."""
     from babysit import search
 
+    # before the data are read and the folder is made (a refusal leaves nothing behind)
+    search.check_options(workers=args.workers, folds=args.folds, top_k=args.top_k,
+                         sampler=args.sampler, storage=args.storage, study=args.study)
     cfg, data = fitted(options.run_config(args), options.chosen_settings(args))
     if cfg.seed is None:
         raise ValueError("a search needs a fixed --seed (its sampler's, and the one the same "

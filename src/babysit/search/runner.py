@@ -41,6 +41,7 @@ from babysit.search.studies import (
     Job,
     create_studies,
     open_storage,
+    refuse_memory_database,
     study_name,
     trial_states,
 )
@@ -49,7 +50,7 @@ from babysit.search.workers import EXIT_DATABASE_LOST, run_workers, work
 from babysit.training.history import History
 from babysit.validation import make_folder
 
-__all__ = ["default_out", "run"]
+__all__ = ["check_options", "default_out", "run"]
 
 # Trials in all when neither `trials` nor `stages` is given.
 DEFAULT_TRIALS = 30
@@ -102,12 +103,9 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     elif trials is not None and trials != sum(s.trials for s in stages):
         raise ValueError(f"trials={trials} but the stages hold {sum(s.trials for s in stages)}; "
                          f"give one or the other")
-    _check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
-                   heartbeat=heartbeat)
+    check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
+                  heartbeat=heartbeat, storage=storage, study=study)
     _check_folds(folds, data)
-    for name, value in (("storage", storage), ("study", study)):
-        if value is not None and not str(value).strip():   # "" read as the default
-            raise ValueError(f"{name} is empty: give a {name} or leave it out for the default")
     # a worker beyond the most trials a stage holds would wait for nothing (each one is a
     # process that loads the data before it can be stopped)
     workers = min(workers, max(s.trials for s in stages))
@@ -215,8 +213,16 @@ def _fixed_settings(base: RunConfig | Mapping | None, seed: int,
     return {k: v for k, v in fitted.to_dict().items() if k in config}
 
 
-def _check_options(*, workers, folds, top_k, sampler, heartbeat) -> None:
-    """Refuse a bad option of `run` by name before any study is touched."""
+def check_options(*, workers: int = 1, folds: int = 1, top_k: int = 5, sampler: str = "random",
+                  heartbeat: float = 10.0, storage: str | None = None,
+                  study: str = "babysit") -> None:
+    """Refuse a bad option of `run` by name before any study is touched (the command line
+    calls it before it makes the search's folder)."""
+    for name, value in (("storage", storage), ("study", study)):
+        if value is not None and not str(value).strip():   # "" read as the default
+            raise ValueError(f"{name} is empty: give a {name} or leave it out for the default")
+    if storage is not None:
+        refuse_memory_database(storage)
     for name, value, ok, want in (("workers", workers,
                                    isinstance(workers, int) and 1 <= workers <= MAX_WORKERS,
                                    f"a positive integer up to {MAX_WORKERS}"),

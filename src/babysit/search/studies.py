@@ -23,8 +23,9 @@ from babysit.search.space import Choice, Dimension
 from babysit.training.checkpoint import stops_deferred
 from babysit.validation import make_folder
 
-__all__ = ["open_storage", "study_name", "trial_seed", "per_trial_random_sampler", "Job",
-           "FINISHED", "trial_states", "load_study", "create_studies", "stage_space", "param_value"]
+__all__ = ["open_storage", "refuse_memory_database", "study_name", "trial_seed",
+           "per_trial_random_sampler", "Job", "FINISHED", "trial_states", "load_study",
+           "create_studies", "stage_space", "param_value"]
 
 # A storage that starts like a URL's scheme ("postgresql:", "user:password@host") but lacks
 # the "://": a mistyped URL, never taken for a journal file path (it would be printed and kept
@@ -61,11 +62,7 @@ def open_storage(spec: str):
         except ImportError:
             raise ValueError(f"the storage {masked(spec)} needs the redis package: "
                              f"pip install redis") from None
-    if spec.split("?")[0] in ("sqlite://", "sqlite:///", "sqlite:///:memory:"):
-        raise ValueError(f"the storage {spec} is an in-memory SQLite database, which ends with "
-                         f"its connection: each worker, and the same command run again to "
-                         f"resume, would find it empty; name a file (sqlite:///study.db) or "
-                         f"leave --storage out for a journal file in the search's folder")
+    refuse_memory_database(spec)
     if "://" in spec:
         return open_database(spec)
     if _URL_WITHOUT_SLASHES.match(spec):
@@ -75,6 +72,16 @@ def open_storage(spec: str):
     make_folder(Path(spec).parent, "the storage's folder")
     with stops_deferred():
         return each_call(JournalStorage(JournalFileBackend(spec)), _whole)
+
+
+def refuse_memory_database(spec: str) -> None:
+    """Refuse an in-memory SQLite storage ("sqlite://"): it ends with its connection, so each
+    worker, and the same command run again to resume, would find it empty."""
+    if str(spec).split("?")[0] in ("sqlite://", "sqlite:///", "sqlite:///:memory:"):
+        raise ValueError(f"the storage {spec} is an in-memory SQLite database, which ends with "
+                         f"its connection: each worker, and the same command run again to "
+                         f"resume, would find it empty; name a file (sqlite:///study.db) or "
+                         f"leave --storage out for a journal file in the search's folder")
 
 
 def _whole(method: Callable) -> Callable:

@@ -407,16 +407,14 @@ def _decay_dominates(e, open_):
     if not shrunk or not crushed and (not e.penalty_share
                                       or e.penalty_share < PENALTY_DOMINATES):
         return None
+    kind = "AdamW's decoupled" if rec["decoupled"] else "the optimizer's"
+    values = _names(sorted({f"{d:g}" for d in rec["decay"].values()}))
     if crushed and not (e.penalty_share and e.penalty_share >= PENALTY_DOMINATES):
-        kind = "AdamW's decoupled" if rec["decoupled"] else "the optimizer's"
-        values = _names(sorted({f"{d:g}" for d in rec["decay"].values()}))
         return "warning", (f"{kind} weight decay ({values}) crushed the weights "
                            f"({', '.join(f'{n} to {g:.2g}x' for n, g in shrunk.items())} "
                            f"their initial norm) while the data loss ends at "
                            f"{e.curve.end:.4g}, {e.curve.end / e.chance_loss:.0%} of the "
                            f"chance loss: the decay, not the data, sets them")
-    kind = "AdamW's decoupled" if rec["decoupled"] else "the optimizer's"
-    values = _names(sorted({f"{d:g}" for d in rec["decay"].values()}))
     return "warning", (f"{kind} weight decay ({values}) is {e.penalty_share:.0%} of the loss "
                        f"at the end; the weights shrank "
                        f"({', '.join(f'{n} to {g:.2g}x' for n, g in shrunk.items())}) and the "

@@ -114,11 +114,12 @@ def _refuse_non_finite(arrays: dict[str, np.ndarray], where: str) -> None:
             continue
         n_nan = int(np.isnan(arr).sum())
         n_inf = int(np.isinf(arr).sum())
-        if name.startswith("optimizer.") and not n_nan:
+        optimizer_state = name.startswith("optimizer.")
+        if optimizer_state and not n_nan:
             continue
         counts = " and ".join(f"{n} {kind}" for n, kind in ((n_nan, "NaN"), (n_inf, "inf")) if n)
         what = ("an optimizer's state that is not a number came of a diverged step"
-                if name.startswith("optimizer.") else
+                if optimizer_state else
                 "a network with non-finite weights diverged and predicts nothing useful")
         raise ValueError(f"{where}: tensor {name!r} holds {counts} of {arr.size} values; {what}")
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from babysit.diagnose.symptoms import EXPLODE_FACTOR
 from babysit.training.checkpoint_file import replaced_atomically
+from babysit.validation import positive_int
 
 __all__ = ["EPOCH_CONVENTION", "History", "SERIES"]
 
@@ -167,9 +168,7 @@ class History:
         ValueError for an `iters_per_epoch` that is no positive integer (a hand-edited or
         damaged file: every epoch and per-epoch mean is counted in it)."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        ipe = known.get("iters_per_epoch", 1)
-        if isinstance(ipe, bool) or not isinstance(ipe, numbers.Integral) or ipe < 1:
-            raise ValueError(f"'iters_per_epoch' must be a positive integer, got {ipe!r}")
+        positive_int(known.get("iters_per_epoch", 1), "'iters_per_epoch'")
         return cls(**known)
 
     def save(self, path) -> None:

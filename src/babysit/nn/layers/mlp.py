@@ -5,8 +5,6 @@ from __future__ import annotations
 import numbers
 from collections.abc import Iterable, Sequence
 
-import numpy as np
-
 from babysit.backend import DEFAULT_DTYPE, make_rng
 from babysit.nn.layers.activations import activation as make_activation
 from babysit.nn.layers.base import Sequential
@@ -14,7 +12,7 @@ from babysit.nn.layers.batchnorm import BatchNorm
 from babysit.nn.layers.dropout import Dropout
 from babysit.nn.layers.linear import Linear
 from babysit.nn.layers.noise import GaussianNoise
-from babysit.validation import described, positive_int, seed_or_none, true_or_false
+from babysit.validation import described, positive_int, seed_or_generator, true_or_false
 
 __all__ = ["mlp"]
 
@@ -37,9 +35,7 @@ def mlp(n_in: int, hidden: Sequence[int], n_out: int, activation: str = "relu",
     hidden = [positive_int(h, f"mlp: each hidden size (of {hidden!r})") for h in hidden]
     make_activation(activation)  # validates the name before any weight is drawn
     true_or_false(batchnorm, "mlp: batchnorm")
-    if not isinstance(seed, np.random.Generator):
-        seed_or_none(seed, "mlp: seed")
-    rng = make_rng(seed)
+    rng = make_rng(seed_or_generator(seed, "mlp: seed"))
     layers = []
     if input_noise:
         layers.append(GaussianNoise(input_noise, seed=rng.spawn(1)[0]))

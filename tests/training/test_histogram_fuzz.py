@@ -36,3 +36,13 @@ def test_any_layers_values_are_summarized(values, bins):
     assert h["lo"] <= float(finite.min()) <= float(finite.max()) <= h["hi"]
     assert math.isfinite(h["mean"]) and 0 <= h["std"] <= (h["hi"] - h["lo"]) / 2
     assert h["lo"] <= h["mean"] <= h["hi"]
+
+
+@pytest.mark.parametrize("values", [[0.0, 5e-324], [-5e-324, 0.0], [5e-324, 1e-323]])
+def test_values_a_subnormal_apart_are_summarized(values):
+    """float64 values one or two of the smallest subnormals apart: half their range rounds to
+    zero, which would divide the values by zero (NaN mean and spread, bins taken from NaN)."""
+    with np.errstate(divide="raise", invalid="raise"):  # underflow is expected
+        h = monitors.histogram(np.array(values), bins=30)
+    assert math.isfinite(h["mean"]) and math.isfinite(h["std"])
+    assert h["lo"] <= min(values) <= max(values) <= h["hi"] and sum(h["counts"]) == 2

@@ -113,8 +113,9 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
             return _empty_summary(1.0)
         lo, hi = float(finite.min()), float(finite.max())
     nonfinite = float(1 - finite.size / v.size)
-    if hi == lo:  # a constant (e.g. an all-dead ReLU layer): a unit-wide range around it,
-        # or a millionth of it, where a unit is below the rounding of a large value
+    if hi / 2 == lo / 2:  # a constant (e.g. an all-dead ReLU layer), or values a subnormal
+        # or two apart, whose half range is zero: a unit-wide range around it, or a
+        # millionth of it, where a unit is below the rounding of a large value
         pad = max(0.5, abs(lo) * 1e-6)
         lo, hi = max(lo - pad, -sys.float_info.max), min(hi + pad, sys.float_info.max)
     # The sample's one strided pass: a contiguous float64 copy, which the moments and the
@@ -132,10 +133,13 @@ def histogram(values, bins: int = HISTOGRAM_BINS) -> dict:
     centred = u - above
     std = half * (2 * math.sqrt(_sum_of_squares(centred) / u.size))
     # Equal-width bins by arithmetic and one bincount (np.histogram's general path costs 5x);
-    # the maximum lands in the last bin, as np.histogram puts it.
+    # the maximum lands in the last bin, as np.histogram puts it. u is in [0, 1] (rounding
+    # keeps x >= lo and x <= hi in order), so only the top needs a bound: one ufunc
+    # (np.clip's Python wrapper looked up the integer type's limits on every call, a tenth
+    # of a histogram's time).
     u *= bins
     index = u.astype(np.int32)
-    np.clip(index, 0, bins - 1, out=index)
+    np.minimum(index, bins - 1, out=index)
     counts = np.bincount(index, minlength=bins)
     mean = lo + half * above + half * above     # each term within the range: no overflow
     return {"nonfinite": nonfinite, "mean": mean, "std": std, "lo": lo, "hi": hi,

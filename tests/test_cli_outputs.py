@@ -162,6 +162,10 @@ def test_search_keeps_a_setting_given_as_a_flag_out_of_its_default_space(tmp_pat
     (["search", "--workers", "1000"], "workers must be a positive integer up to 64"),
     (["train", "--reg", "1e300"], "argument --reg: reg must be in [0, 3.40282e+38], got 1e+300"),
     (["train", "--input-noise", "1e300"], "argument --input-noise: input_noise must be in [0, 3"),
+    # negative numbers argparse took for options ("expected one argument")
+    (["train", "--reg", "-1e-3"], "argument --reg: reg must be in [0, 3.40282e+38], got -0.001"),
+    (["train", "--lr", "-inf"], "argument --lr: lr must be > 0, got -inf"),
+    (["train", "--input-noise", "-2E1"], "argument --input-noise: input_noise must be in [0, 3"),
 ])
 def test_an_option_silently_dropped_or_changed_before_is_refused_by_name(tmp_path, capsys, argv,
                                                                         expected):

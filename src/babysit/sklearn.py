@@ -43,6 +43,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y, va
 
 from babysit.backend import resolve_dtype, to_numpy
 from babysit.data import frames, preprocess, tabular, training_range
+from babysit.data.arrays import binary_scale
 from babysit.runs.builders import build_model, build_trainer
 from babysit.runs.config import RunConfig, config_fields
 from babysit.training import monitors
@@ -369,6 +370,23 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
         scores = self._scores(X).astype(np.float64)
         pred = self.target_scaling_.inverse_transform(scores)
         return pred.ravel() if self._y_ndim == 1 else pred
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of the predictions for X (N, D) against y (N,) or (N, K), as scikit-learn's
+        `r2_score` takes it (sample weights, outputs averaged alike), on y and the
+        predictions over a power of two near each output's largest magnitude
+        (`binary_scale`): R^2 does not change with the scale, and the squares of targets of
+        1e200 overflowed (NaN). Where nothing overflowed, the same number bit for bit."""
+        from sklearn.metrics import r2_score
+
+        pred = self.predict(X)
+        y = np.asarray(y)
+        if y.shape == pred.shape and y.dtype.kind in "iuf" and np.isfinite(y).all() \
+                and np.isfinite(pred).all():
+            y, pred = y.astype(np.float64), pred.astype(np.float64)
+            top = binary_scale(np.maximum(np.abs(y).max(axis=0), np.abs(pred).max(axis=0)))
+            y, pred = y / top, pred / top
+        return float(r2_score(y, pred, sample_weight=sample_weight))
 
     def _set_target_scaling(self, y) -> np.ndarray:
         """Record the targets' dimensions and fit their standardization; y as (N, K) float64."""

@@ -230,6 +230,24 @@ def test_regressor_targets_in_any_units_and_shapes():
     assert BabysitRegressor(epochs=1).fit(X, y[:, None]).predict(X).shape == (300, 1)
 
 
+@pytest.mark.parametrize("scale", [1e200, 1e-300])
+def test_regressor_score_is_the_same_at_any_scale_of_the_targets(scale):
+    """R^2 does not change with the targets' units; scikit-learn's r2_score squared targets of
+    1e200 into inf (NaN, with overflow warnings). Unscaled, it is r2_score's number exactly."""
+    from sklearn.metrics import r2_score
+
+    X, y = make_regression(n_samples=200, n_features=3, noise=1.0, random_state=2)
+    reg = BabysitRegressor(hidden=(8,), epochs=3).fit(X, y)
+    weights = np.linspace(0.5, 2.0, 200)
+    assert reg.score(X, y) == r2_score(y, reg.predict(X))
+    assert reg.score(X, y, weights) == r2_score(y, reg.predict(X), sample_weight=weights)
+    big = BabysitRegressor(hidden=(8,), epochs=3).fit(X, y * scale)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert big.score(X, y * scale, weights) == pytest.approx(
+            r2_score(y, big.predict(X) / scale, sample_weight=weights), rel=1e-9)
+
+
 def test_regressor_partial_fit_keeps_the_first_scaling():
     X, y = make_regression(n_samples=200, n_features=3, noise=0.5, random_state=1)
     reg = BabysitRegressor(hidden=(16,), lr=1e-2)

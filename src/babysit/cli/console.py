@@ -8,6 +8,7 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -67,14 +68,23 @@ def stdout_reader_may_leave() -> Iterator[None]:
         sys.stdout = original
 
 
+# A negative number as an option's value, in every form float() reads: argparse's own pattern
+# (Python 3.11) takes -1 and -0.5 but not -1e-3 or -inf, which it read as an unknown option
+# ("--reg: expected one argument") instead of handing them to the option's check
+NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$|^-(inf|infinity|nan)$",
+                             re.IGNORECASE)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """argparse, refusing bad options in one line (no usage block above it) with status 2,
-    and taking options only as spelled in full: argparse's default read `--ep 2` as
-    `--epochs 2` without a word (and a later option could change what an abbreviation meant)."""
+    taking options only as spelled in full (argparse's default read `--ep 2` as `--epochs 2`
+    without a word, and a later option could change what an abbreviation meant), and taking
+    any negative number as a value (NEGATIVE_NUMBER), so that its option's check names it."""
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_NUMBER
 
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

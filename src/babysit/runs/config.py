@@ -301,7 +301,8 @@ class RunConfig:
                                      "scored once training ends", "data",
                                      check=_check_file(optional=True), parse=_optional(str))
     # model
-    hidden: tuple[int, ...] = _setting((100, 100), "hidden layer widths, comma-separated",
+    hidden: tuple[int, ...] = _setting((100, 100), "hidden layer widths, comma-separated "
+                                       "(none or 0: no hidden layer, a linear model)",
                                        "model", check=_check_widths, parse=parse_widths)
     activation: str = _setting("relu", "the hidden layers' nonlinearity", "model",
                                check=_check_choice(_names(layers.ACTIVATIONS)),

@@ -90,6 +90,40 @@ def test_a_model_that_cannot_learn_fails_the_overfit_check(centred_digits_train)
     assert report[OVERFIT].numbers["iterations"] == 50
 
 
+def _random_table(n_features: int = 5, n_classes: int = 3):
+    rng = np.random.default_rng(0)
+    return (rng.standard_normal((200, n_features)).astype(np.float32),
+            rng.integers(0, n_classes, 200))
+
+
+@pytest.mark.parametrize("hidden, activation", [([20], "relu"), ([100], "tanh"),
+                                                ([50], "sigmoid")])
+def test_a_small_healthy_network_memorizes_20_examples_at_the_default_rate(hidden, activation):
+    """At Adam(1e-3) these reached 100% accuracy with the loss still falling at 10-50x the
+    target after 500 steps: the check failed them, telling the user to check the gradients."""
+    X, y = _random_table()
+    check = bs.check.sanity(bs.mlp(5, hidden, 3, activation=activation, seed=0),
+                            bs.losses.SoftmaxCrossEntropy(), X, y)[OVERFIT]
+    assert check.passed, check.message
+    assert "lr=0.01" in check.numbers["optimizer"]
+
+
+def test_full_accuracy_short_of_a_near_zero_loss_is_not_called_unable_to_memorize():
+    X, y = _random_table()
+    check = bs.check.sanity(bs.mlp(5, [100], 3, seed=0), bs.losses.SoftmaxCrossEntropy(), X, y,
+                            overfit_opt=bs.optim.Adam(1e-3))[OVERFIT]
+    assert check.passed is False and check.numbers["train_accuracy"] == 1.0
+    assert "classified right" in check.message and "more iterations" in check.message
+    assert "cannot even memorize" not in check.message
+
+
+def test_one_class_is_refused_before_a_division_by_its_zero_chance_loss():
+    X, _ = _random_table()
+    with pytest.raises(ValueError, match="1 score a row.*at least 2"):
+        bs.check.sanity(bs.mlp(5, [20], 1, seed=0), bs.losses.SoftmaxCrossEntropy(), X,
+                        np.zeros(200, int))
+
+
 def test_the_network_is_left_unchanged(centred_digits_train):
     net = _net(dropout=0.2, batchnorm=True)
     before = {k: p.value.copy() for k, p in net.named_params().items()}

@@ -61,6 +61,17 @@ def test_a_word_among_numbers_is_refused_naming_the_column():
         BabysitClassifier(**FAST).fit(df, np.arange(len(df)) % 2)
 
 
+def test_a_frame_whose_columns_repeat_a_name_is_refused():
+    """Both 'size' columns were encoded at fit, but columns are matched by name at predict
+    time, which took the first 'size' twice: predictions from the wrong inputs, silently."""
+    df = frame()
+    twice = pd.concat([df[["colour", "size"]], df[["size"]].rename(columns={"size": "size"})
+                       * 1], axis=1)
+    twice.columns = ["colour", "size", "size"]
+    with pytest.raises(ValueError, match=r"repeat names \('size' names columns 2 and 3\)"):
+        BabysitClassifier(**FAST).fit(twice, np.arange(len(df)) % 2)
+
+
 def test_unnamed_columns_that_cannot_be_used_are_named_as_the_estimator_sees_them():
     cells = np.array([["1", "a"], ["2", "b"], ["x", "c"], ["4", "d"]] * 6, dtype=object)
     cells[::3, 0] = "5"

@@ -356,6 +356,18 @@ def test_a_planted_wrong_backward_fails_on_its_parameter(tensors):
     assert report.verdict("0.bias").verdict == "excellent"
 
 
+def test_a_frozen_layer_is_left_out_and_named(tensors):
+    """Fine-tuning freezes layers: autograd refused to differentiate their parameters (a raw
+    RuntimeError) although the trainable ones can be checked."""
+    model = mlp(hidden=(20,))
+    model[0].requires_grad_(False)
+    report = check_gradients(model, F.cross_entropy, tensors[0][:4], tensors[1][:4])
+    assert report.ok, str(report)
+    assert {v.param for v in report.verdicts} == {"2.weight", "2.bias"}
+    assert any("2 frozen parameter(s) not checked" in note and "0.weight" in note
+               for note in report.notes)
+
+
 def test_a_step_across_a_relu_kink_is_flagged_not_blamed():
     """A hidden unit sits 1e-7 from its kink: the bias's finite difference (h = 1e-5) crosses
     it, so f(x+h) and f(x-h) lie on different sides and their slope is half the truth."""

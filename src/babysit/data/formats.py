@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from babysit.data.frames import repeated_names
+
 __all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "BlankRowsWarning", "Cells", "read_bytes",
            "read_idx", "read_cifar_binary", "read_table", "read_npy", "read_npz"]
 
@@ -323,14 +325,10 @@ def _refuse_numbers_as_names(header: list[str], path: Path,
 
 def _refuse_repeated_names(header: list[str], path: Path) -> None:
     """A header that names two columns alike leaves no way to tell them apart."""
-    seen: dict[str, list[int]] = {}
-    for j, name in enumerate(header, start=1):
-        seen.setdefault(name, []).append(j)
-    repeated = [f"{name!r} names columns {' and '.join(map(str, where))}"
-                for name, where in seen.items() if len(where) > 1]
+    repeated = repeated_names(header)
     if repeated:
-        raise ValueError(f"{path}: the header repeats column names ({'; '.join(repeated)}); "
-                         f"give every column its own name")
+        raise ValueError(f"{path}: the header repeats column names ({repeated}); give every "
+                         f"column its own name")
 
 
 def read_npy(path, mmap: bool = False) -> np.ndarray:

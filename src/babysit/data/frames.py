@@ -44,9 +44,13 @@ def cells_of(X) -> tuple[np.ndarray, list[str] | None]:
     """X (N, C) as text cells (N, C) str, "" where a value is missing (None, NaN, pandas' NA
     and NaT), and its column names (None for an array: its columns have no names)."""
     if is_frame(X):
+        names = [str(c) for c in X.columns]
+        repeated = repeated_names(names)
+        if repeated:   # columns matched by name at predict time would be taken twice
+            raise ValueError(f"X's columns repeat names ({repeated}); give every column its "
+                             f"own name")
         values = X.to_numpy(dtype=object)
         missing = X.isna().to_numpy()
-        names = [str(c) for c in X.columns]
     else:
         values = np.asarray(X, dtype=object)
         if values.ndim != 2:
@@ -59,4 +63,15 @@ def cells_of(X) -> tuple[np.ndarray, list[str] | None]:
     return cells, names
 
 
-__all__ = ["cells_of", "is_frame", "needs_encoder"]
+def repeated_names(names: list[str]) -> str | None:
+    """"'a' names columns 1 and 3; ..." for the names given to more than one column (counted
+    from 1), or None when every column has its own."""
+    seen: dict[str, list[int]] = {}
+    for j, name in enumerate(names, start=1):
+        seen.setdefault(name, []).append(j)
+    repeated = [f"{name!r} names columns {' and '.join(map(str, where))}"
+                for name, where in seen.items() if len(where) > 1]
+    return "; ".join(repeated) or None
+
+
+__all__ = ["cells_of", "is_frame", "needs_encoder", "repeated_names"]

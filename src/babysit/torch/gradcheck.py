@@ -31,14 +31,15 @@ from babysit.torch import kinks
 class _ModuleObjective:
     """A float64 CPU copy of a module with its data, evaluated with its randomness fixed.
 
-    `params` maps each parameter's name to a NumPy view of its storage, so that the
-    finite differences of `babysit.check.numerical` perturb the module in place.
+    `params` maps each trainable parameter's name (one that requires a gradient; a frozen
+    layer's are left out, as training leaves them) to a NumPy view of its storage, so that
+    the finite differences of `babysit.check.numerical` perturb the module in place.
     """
 
     def __init__(self, model: torch.nn.Module, loss_fn, X, y, seed: int):
         self.model, self.loss_fn, self.seed = model, loss_fn, seed
         self.X, self.y = X, y
-        self.named = dict(model.named_parameters())
+        self.named = {name: p for name, p in model.named_parameters() if p.requires_grad}
         self.params = {name: p.detach().numpy() for name, p in self.named.items()}
 
     def _loss(self) -> torch.Tensor:
@@ -77,7 +78,8 @@ def check_gradients(model: torch.nn.Module, loss_fn, X, y, per_param: int = 10,
     per_param: coordinates sampled from each parameter (seeded by `seed`). h: the step.
     The forward pass runs in training mode with every random draw seeded by `seed`. Returns
     a `babysit.check.GradientReport`; `report.ok` is False when a gradient is wrong, and
-    `report.wrong` names the parameters, as for babysit's own networks.
+    `report.wrong` names the parameters, as for babysit's own networks. Parameters that do not
+    require a gradient (a frozen layer) are not checked; a note names how many.
     """
     if not isinstance(model, torch.nn.Module):
         raise ValueError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -93,6 +95,10 @@ def check_gradients(model: torch.nn.Module, loss_fn, X, y, per_param: int = 10,
     if not np.isfinite(loss) or np.ndim(loss) != 0:
         raise ValueError(f"loss_fn(model(X), y) must be a finite scalar, got {loss!r}")
     notes = []
+    frozen = [name for name, p in work.named_parameters() if not p.requires_grad]
+    if frozen:
+        notes.append(f"{len(frozen)} frozen parameter(s) not checked (they need no gradient): "
+                     f"{', '.join(frozen[:5])}{', ...' if len(frozen) > 5 else ''}")
     if X.shape[0] > 32:
         notes.append(f"{X.shape[0]} examples: the notes advise a few (2-10), which have fewer "
                      f"kinks to cross and run faster")

@@ -606,3 +606,57 @@ def test_a_model_that_fits_its_training_rows_far_above_validation_is_no_penalty_
                             "grad_norm": {"0.W": [1.0, 1.0]}, "value_norm": {"0.W": [10.0, 3.0]}}
     causes = {f.cause for f in diagnose(h)}
     assert "reg_too_strong" not in causes and "overfitting" in causes
+
+
+def test_a_regression_on_inputs_that_never_vary_is_not_said_to_predict_one_class():
+    """A regression has no classes: constant inputs were named 'predictions collapsed to one
+    class'."""
+    rng = np.random.default_rng(0)
+    X = np.tile([[1.0, 2.0]], (300, 1)).astype(np.float32)
+    y = (rng.normal(size=(300, 1)) * 3 + 10).astype(np.float32)
+    trainer = bs.Trainer(bs.mlp(2, [16], 1, seed=0), bs.losses.MeanSquaredError(),
+                         bs.optim.Adam(1e-2), epochs=5, progress=False)
+    found = _named(trainer.fit(X[:240], y[:240], val=(X[240:], y[240:])).diagnose(),
+                   "collapsed_predictions")
+    assert "class" not in found.what and "every input the same" in found.what
+
+
+def test_a_quiet_loss_says_how_small_its_wiggle_is_against_its_level():
+    """A wiggle of 2.6% of the loss's level was printed as '0.0x its mean'."""
+    rng = np.random.default_rng(0)
+    loss = 2.3 - 0.5 * np.arange(200) / 200 + rng.normal(0, 0.06, 200)
+    f = _named(diagnose(_history(loss)), "noisy_loss")
+    assert "0.026x its mean" in f.evidence and "0.0x" not in f.evidence
+
+
+def test_a_warning_sized_gap_is_not_also_validation_tracking_training():
+    """At train 0.56 a quarter of the misses is 11 points: a gap of 8 was both overfitting
+    ('regularize more') and under-fitting ('regularize less'), and the doctor flip-flopped."""
+    loss = 2.3 * np.exp(-np.arange(200) / 60) + 1.2
+    h = _history(loss, train_acc=[0.40, 0.52, 0.561], val_acc=[0.40, 0.47, 0.479])
+    causes = {f.cause for f in diagnose(h)}
+    assert "overfitting" in causes and "underfitting" not in causes
+    # within an overfitting warning's gap, validation still tracks a low training accuracy
+    h = _history(loss, train_acc=[0.40, 0.52, 0.561], val_acc=[0.40, 0.50, 0.52])
+    assert "underfitting" in {f.cause for f in diagnose(h)}
+
+
+def test_a_loss_coming_down_from_a_blow_up_is_not_told_to_train_longer():
+    loss = np.concatenate([[2.38] * 20, np.geomspace(2.38, 5.8e11, 30),
+                           np.geomspace(5.8e11, 7.4e10, 150)])
+    h = _history(loss, train_acc=[0.1, 0.099], val_acc=[0.1, 0.1])
+    found = diagnose(h)
+    assert found and not any("train longer" in f.evidence for f in found)
+
+
+def test_unscaled_regression_targets_are_named_when_the_loss_barely_falls_under_adam():
+    """Adam's steps are about the rate whatever the gradient: targets of 2e5 stayed where
+    they started, and the finding was 'loss not decreasing: run the gradient check'."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5)).astype(np.float32)
+    y = (200_000 + 20_000 * (X @ np.array([1.0, 2, -1, 0.5, 0]))).astype(np.float32)[:, None]
+    trainer = bs.Trainer(bs.mlp(5, [50], 1, seed=0), bs.losses.MeanSquaredError(),
+                         bs.optim.Adam(lr=1e-3), epochs=100, progress=False)
+    history = trainer.fit(X[:300], y[:300], val=(X[300:], y[300:]))
+    f = _named(history.diagnose(), "unscaled_targets")
+    assert f.severity == "warning" and "the loss barely fell" in f.evidence

@@ -25,3 +25,12 @@ def test_clipping_is_judged_on_the_finite_shares_alone():
 
 def test_no_finite_share_is_no_evidence():
     assert _clipped(_evidence([None, None, math.nan]), OPEN) is None
+
+
+def test_a_rate_of_zero_at_every_step_is_an_error_not_a_crash():
+    """The rule for a rate of 0 in the first epoch looked for the first nonzero step with a
+    bare next(): a run at 0 throughout (SGD(lr=0.0)) raised StopIteration from diagnose()."""
+    history = bs.History(iters_per_epoch=10, loss=[2.3] * 50, lr=[0.0] * 50)
+    found = {f.cause: f for f in history.diagnose()}
+    assert found["lr_zero_at_start"].severity == "error"
+    assert "0 at every one of the 50 steps: nothing trained" in found["lr_zero_at_start"].evidence

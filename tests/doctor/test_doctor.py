@@ -312,6 +312,16 @@ def test_train_command_leaves_out_the_loss_a_regression_target_implies():
     assert "--loss svm" in train_command(Config(data="digits", loss="svm"))
 
 
+def test_train_command_on_a_file_writes_the_settings_a_table_fills_in_itself():
+    """--epochs 30 --reg 0.0001 --no-best-weights equal RunConfig's defaults and were left out:
+    the printed command then trained a table's 150 epochs, its penalty and its best weights."""
+    cfg = Config(data="prices.csv", target="price", epochs=30, reg=1e-4, best_weights=False)
+    command = train_command(cfg)
+    assert "--epochs 30" in command and "--reg 0.0001" in command
+    assert "--no-best-weights" in command
+    assert "--epochs" not in train_command(Config(data="digits"))   # no table: its defaults hold
+
+
 def test_train_command_spells_every_kind_of_setting():
     cfg = Config(hidden=(50,), batchnorm=True, max_norm=3.0, lr=0.0025)
     assert train_command(cfg) == ("babysit train --data digits --hidden 50 --batchnorm "
@@ -411,6 +421,27 @@ def test_train_fix_lowers_a_rate_that_is_too_high_and_keeps_the_record(tmp_path,
     for part in ('id="treatment"', "The last learning-rate range test of the treatment",
                  html.escape(summary["command"]), 'id="rounds"'):
         assert part in first_page and part in page, part
+
+
+def test_train_fix_scores_the_test_rows_as_the_kept_run_prepared_them(tmp_path, capsys):
+    """The kept round standardized the inputs; its test rows were scored unscaled, as the first
+    run (--preprocess none) read them: 0.62 where training it again gave 0.97."""
+    import numpy as np
+
+    from babysit.cli import main
+    from babysit.data import load
+
+    digits = load("digits")
+    X = np.concatenate([digits.train.X, digits.val.X, digits.test.X]) * 1000 + 500
+    y = np.concatenate([digits.train.y, digits.val.y, digits.test.y])
+    np.savez(tmp_path / "big.npz", X=X, y=y)
+    out = tmp_path / "fix"
+    assert main(["train", "--data", str(tmp_path / "big.npz"), "--epochs", "10",
+                 "--preprocess", "none", "--fix", "--max-rounds", "1", "--out", str(out),
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["treatment"]["final_config"]["preprocess"] == "standardize"
+    assert summary["test_accuracy"] > 0.9
 
 
 def test_train_fix_with_an_ensemble_is_refused_in_one_line(tmp_path, capsys):

@@ -14,6 +14,7 @@ from babysit.cli.console import say
 from babysit.cli.options import chosen_settings, run_config
 from babysit.doctor import Runner, treat
 from babysit.runs.builders import layer_widths
+from babysit.runs.config import RunConfig
 from babysit.runs.finish import EXIT_DIVERGED, say_findings
 from babysit.runs.folder import new_folder
 from babysit.runs.run import fitted
@@ -74,8 +75,10 @@ def train_fix(args) -> tuple[int, dict]:
     if runner.ranges:  # the curve in the folder: the report's Treatment section draws it
         (out / "lr_range.json").write_text(json.dumps(runner.ranges[-1][1].to_dict()) + "\n")
     history = kept.history
-    # Only now, with the treatment over, is the test split scored, for the kept model alone.
-    test = _test_scores(kept, data) if kept.score is not None else {}
+    # Only now, with the treatment over, is the test split scored, for the kept model alone,
+    # on its own data: a remedy that changed the preprocessing (unscaled inputs) trained on
+    # rows prepared otherwise than the first run's
+    test = _test_scores(kept, kept.run.data) if kept.score is not None else {}
     history.meta.update(treatment=treatment.to_dict(), test_accuracy=test.get("accuracy"),
                         seconds=seconds)
     if data.task == "regress" and test:     # the report's test RMSE, MAE and R^2
@@ -88,8 +91,10 @@ def train_fix(args) -> tuple[int, dict]:
     if not args.no_report:  # every round's own report, round 0 (the run as configured) too
         for folder in sorted(out.glob("round-*")):
             if (folder / "history.json").is_file():
+                prepared = runner.data(RunConfig.load(folder / "config.json"))
                 report.write(History.load(folder / "history.json"), folder,
-                             preprocess=data.preprocess, image_shape=data.raw_image_shape)
+                             preprocess=prepared.preprocess,
+                             image_shape=prepared.raw_image_shape)
     say(f"kept round {treatment.best}: {kept.metric} {_acc(kept.value)}, "
         f"{f'test {scores_in_words(test)}' if test else 'no test score'} ({seconds:.1f} s, "
         f"run folder {out})")

@@ -372,7 +372,7 @@ CAUSES: tuple[Cause, ...] = (
           "Check how the labels were read and filtered: a classifier needs examples of every "
           "class.", ("val_at_chance", "gap", "collapsed", "majority_accuracy", "underfit",
                      "initial_loss_far"), _single_class),
-    Cause("collapsed_predictions", "predictions collapsed to one class",
+    Cause("collapsed_predictions", "every input the same: one prediction for all",
           "The inputs carry nothing: check that the features are read (not all zero or all "
           "the same) and reach the network.",
           ("collapsed", "dead_start", "weights_shrank", "penalty_dominates", "ratio_high",

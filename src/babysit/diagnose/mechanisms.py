@@ -291,7 +291,11 @@ def _lr_zero_at_start(e, open_):
     lr, per_epoch = e.history.lr, e.history.iters_per_epoch
     if not per_epoch or len(lr) < 2 * per_epoch or any(v != 0 for v in lr[:per_epoch]):
         return None
-    started = next(i for i, v in enumerate(lr) if v != 0)
+    started = next((i for i, v in enumerate(lr) if v != 0), None)
+    if started is None:
+        return "error", (f"the learning rate was 0 at every one of the {len(lr)} steps: "
+                         f"nothing trained (a rate of 0 given, or a schedule that starts at 0 "
+                         f"and was never stepped)")
     return "warning", (f"the learning rate was 0 at every step of the first epoch (the first "
                        f"{started} steps), so nothing trained there; at most {max(lr):.3g} "
                        f"after it")

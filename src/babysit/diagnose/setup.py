@@ -40,7 +40,7 @@ MULTILABEL_UNDERFIT = 0.9
 # Regression targets of a typical size (root mean square) above this, under a squared error:
 # the first loss is about their mean square and its gradient as large, so a rate that suits
 # unit-scale targets blows up (the inputs' SCALE_HIGH, 5, for the same reason); judged only
-# when the loss exploded or rose (a rate chosen for them trains well)
+# when the loss exploded or rose, or barely fell (a rate chosen for them trains well)
 TARGET_SCALE = 5.0
 
 _SQUASHED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, math.inf),
@@ -229,19 +229,30 @@ def _target_size(e) -> tuple[float, str] | None:
 
 
 def _unscaled_targets(e, open_):
+    """Targets far from unit scale under a squared error, where the loss blew up or rose (the
+    gradient is as large as the targets: the steps are too) or where it barely fell (the
+    outputs start near 0 and must grow to the targets' size: under Adam, whose steps are
+    about the rate whatever the gradient, that takes size / rate steps)."""
     s = e.setup
     if _get(s, "task") != "regress" or _get(s, "loss", "name") != "mse":
         return None
     known = _target_size(e)
-    blew = e.nonfinite_at is not None
-    if known is None or known[0] <= TARGET_SCALE or not (blew or any(
-            k in open_ for k in ("loss_exploded", "loss_rose", "gradient_explodes"))):
+    if known is None or known[0] <= TARGET_SCALE:
         return None
     size, how = known
-    return ("error" if blew else "warning"), (
-        f"the regression targets are far from unit scale (typical size {size:.3g}: {how}): "
-        f"the squared error starts near {size * size:.4g} and its gradient is as large, so the "
-        f"steps are about {size:.3g}x those of standardized targets")
+    blew = e.nonfinite_at is not None
+    if blew or any(k in open_ for k in ("loss_exploded", "loss_rose", "gradient_explodes")):
+        return ("error" if blew else "warning"), (
+            f"the regression targets are far from unit scale (typical size {size:.3g}: "
+            f"{how}): the squared error starts near {size * size:.4g} and its gradient is as "
+            f"large, so the steps are about {size:.3g}x those of standardized targets")
+    stuck = [k for k in ("loss_flat", "loss_slow", "high_plateau") if k in open_]
+    if not stuck:
+        return None
+    return "warning", (
+        f"the regression targets are far from unit scale (typical size {size:.3g}: {how}), "
+        f"and the loss barely fell: the outputs start near 0 and must grow to about "
+        f"{size:.3g}, while each step moves them by about the learning rate's size")
 
 
 # (name, what, advice, test): the Cause fields, in the order they are checked.

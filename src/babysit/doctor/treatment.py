@@ -10,10 +10,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from babysit.data.datasets import BUILTIN
 from babysit.doctor.remedies import ACTING, UNTREATED, Remedy, prescribe
 from babysit.doctor.runs import Runner, Visit
 from babysit.nn.losses import LOSSES
 from babysit.report.words import setting
+from babysit.runs.builders import TABLE_DEFAULTS
 
 # -- the record ---------------------------------------------------------------------------
 
@@ -188,12 +190,16 @@ def treat(cfg, *, max_rounds: int = 3, train: Callable | None = None,
 def train_command(cfg) -> str:
     """`babysit train` with the options that differ from the defaults (data always). A
     regression's loss is left out: its target implies it (`builders.fit_to_data`), and the
-    command line's --loss offers only the classifiers'."""
+    command line's --loss offers only the classifiers'. On a data file, the settings a table
+    takes its own defaults for (`builders.TABLE_DEFAULTS`: the penalty, the epochs, the best
+    weights) are written whatever their value: left out, a table's run would take the
+    table's (RunConfig's default of 30 epochs became 150 on a small table)."""
     defaults = type(cfg)()
+    fitted = set() if getattr(cfg, "data", None) in BUILTIN else set(TABLE_DEFAULTS)
     words = ["babysit", "train"]
     for name in _field_names(cfg):
         value = getattr(cfg, name)
-        if value == getattr(defaults, name) and name != "data" or \
+        if value == getattr(defaults, name) and name != "data" and name not in fitted or \
                 name == "loss" and value in LOSSES and not LOSSES[value].classification:
             continue
         flag = "--" + name.replace("_", "-")

@@ -660,3 +660,13 @@ def test_unscaled_regression_targets_are_named_when_the_loss_barely_falls_under_
     history = trainer.fit(X[:300], y[:300], val=(X[300:], y[300:]))
     f = _named(history.diagnose(), "unscaled_targets")
     assert f.severity == "warning" and "the loss barely fell" in f.evidence
+
+
+def test_under_fitting_advises_regularizing_less_only_where_the_run_regularizes():
+    loss = 2.3 * np.exp(-np.arange(200) / 15) + 0.9
+    h = _history(loss, train_acc=[0.50, 0.58, 0.60], val_acc=[0.50, 0.57, 0.59])
+    advice = _named(diagnose(h), "underfitting").advice
+    assert "regularize less" not in advice and "it is not regularized" in advice
+    h.reg_loss = [0.2] * len(loss)
+    h.loss = [a + 0.2 for a in loss]
+    assert "regularize less" in _named(diagnose(h), "underfitting").advice

@@ -81,7 +81,7 @@ def diagnose(history) -> list[Finding]:
     """
     e = Evidence.of(history)
     complete(e)  # the optimizer's weight decay, where the loss shows no penalty
-    findings = [Finding(severity, what, text, cause.advice, cause.name, cause.concerns(e))
+    findings = [Finding(severity, what, text, cause.advice_for(e), cause.name, cause.concerns(e))
                 for cause, severity, what, text in explain(e, symptoms(e),
                                                            (*MECHANISMS, *CAUSES))]
     if e.curve is not None and all(f.severity == "info" and not f.cause.startswith("lr_")

@@ -61,7 +61,9 @@ class Cause:
     `concerns(evidence)` names the layers or parameters it is about; `supersedes` the causes
     it explains when it applies (they are not checked after it). A finding's severity is the
     worst of its base and its claimed symptoms', unless `judges`: then the test has weighed
-    the symptoms it claims (as consequences that did no harm) and its base is the severity."""
+    the symptoms it claims (as consequences that did no harm) and its base is the severity.
+    `advise(evidence)`, when given, is the advice for this run (`advice` less the remedies
+    it already uses)."""
 
     name: str
     what: str
@@ -71,6 +73,11 @@ class Cause:
     concerns: Callable[[Evidence], tuple[str, ...]] = lambda e: ()
     supersedes: tuple[str, ...] = ()
     judges: bool = False
+    advise: Callable[[Evidence], str] | None = None
+
+    def advice_for(self, e: Evidence) -> str:
+        """The advice for the run `e` describes."""
+        return self.advise(e) if self.advise is not None else self.advice
 
 
 def _from(*names: str) -> Callable:
@@ -103,6 +110,14 @@ def _single_class(e, open_):
         return None
     return "error", (f"every training label is class {e.majority_class}: the network learns "
                      f"to answer it whatever the input")
+
+
+def _bigger_or_less_regularized(e) -> str:
+    """Under-fitting's advice: regularizing less only where the run regularizes (a penalty in
+    its loss or the optimizer's weight decay, `complete`, or dropout)."""
+    regularized = bool(e.penalty_share) or bool(e.dropout)
+    return ("Make the model bigger (wider or more layers)"
+            + (" or regularize less." if regularized else "; it is not regularized."))
 
 
 def _identical_inputs(e, open_):
@@ -495,7 +510,7 @@ CAUSES: tuple[Cause, ...] = (
           ("underfit",), _large_underfit, judges=True),
     Cause("underfitting", "under-fitting",
           "Make the model bigger (wider or more layers) or regularize less.",
-          ("underfit",), _from("underfit")),
+          ("underfit",), _from("underfit"), advise=_bigger_or_less_regularized),
     Cause("dead_units", "dead units",
           "Dead ReLUs never recover: lower the learning rate, start biases at 0 (or 0.01) and "
           "use He initialization, or try leaky ReLU.", ("dead_grew",), _from("dead_grew"),

@@ -307,3 +307,16 @@ def test_standardize_can_keep_one_hot_columns_as_they_are():
     assert np.allclose([Z[:, 1].mean(), Z[:, 1].std()], [0, 1])
     assert pp.Standardize().fit_transform(X)[2, 0] == pytest.approx(np.sqrt(3))
     assert isinstance(pp.get("standardize"), pp.Standardize) and pp.get("standardize").keep_binary
+
+
+@pytest.mark.parametrize("kind", ["pca", "zca"])
+def test_whitening_keeps_a_row_off_a_flat_direction_within_the_training_spread(kind):
+    # one-hot columns sum to 1 in every training row: a direction with no variance at all
+    rng = np.random.default_rng(0)
+    one_hot = np.eye(3, dtype=np.float32)[np.arange(90) % 3]
+    X = np.column_stack([rng.normal(size=90).astype(np.float32), one_hot])
+    white = pp.Whiten(kind).fit(X)
+    bound = np.abs(white.transform(X)).max()
+    unseen = np.array([[0.1, 0, 0, 0]], dtype=np.float32)    # an unseen category: all zeros
+    assert np.abs(white.transform(unseen)).max() < bound
+    assert np.allclose(white.inverse_transform(white.transform(unseen)), unseen, atol=1e-5)

@@ -66,8 +66,8 @@ def test_val_and_test_files_give_those_parts_encoded_as_the_training_rows(tmp_pa
     with pytest.raises(ValueError, match=r"bad.csv lacks 'z': its columns must be those of"):
         datasets.load(train, target="y", test_data=tmp_path / "bad.csv")
     write(tmp_path / "new.csv", ["x", "z", "y"], [[1, 2, "q"]])
-    with pytest.raises(ValueError, match=r"new.csv: target 'q' at row 0 is not one of the "
-                                         r"classes a, b, c"):
+    with pytest.raises(ValueError, match=r"new.csv: target 'q' in data row 0 \(line 2\) is not "
+                                         r"one of the classes a, b, c"):
         datasets.load(train, target="y", test_data=tmp_path / "new.csv")
 
 
@@ -125,3 +125,49 @@ def test_a_config_json_written_before_split_existed_keeps_its_60_20_20(tmp_path)
     assert RunConfig.load(path).split == (0.6, 0.2, 0.2)
     RunConfig(data="t.csv", target="y").save(path)
     assert RunConfig.load(path).split is None          # the table default, as written
+
+
+def test_a_constant_regression_target_is_refused_as_a_single_class_is(tmp_path):
+    data = write(tmp_path / "c.csv", ["a", "y"], [[i % 7, "5.5"] for i in range(30)])
+    with pytest.raises(ValueError, match=r"c.csv: the target 'y' holds a single value "
+                                         r"\('5.5'\) in every row"):
+        datasets.load(data, target="y")
+
+
+def test_a_class_too_small_for_every_part_is_refused_naming_it(tmp_path):
+    rows = [[i, "ab"[i % 2]] for i in range(60)]
+    data = write(tmp_path / "t.csv", ["a", "y"], [*rows, [100, "c"], [101, "c"]])
+    with pytest.raises(ValueError, match=r"parts \[0.3, 0.4, 0.3\]: the smallest class, 'c', "
+                                         r"has 2 examples"):
+        datasets.load(data, target="y", fractions=(0.3, 0.4, 0.3))
+
+
+@pytest.mark.parametrize("fractions", [(0.2, 0.4, 0.4), (0.1, 0.45, 0.45), (0.6, 0.2, 0.2),
+                                       (0.8, 0.1, 0.1)])
+def test_every_part_of_a_stratified_split_holds_every_class(tmp_path, fractions):
+    # three rows of 'c', one for each part: the shares alone would give a part none
+    rows = [[i, "ab"[i % 2]] for i in range(60)]
+    data = write(tmp_path / "t.csv", ["a", "y"], [*rows, [100, "c"], [101, "c"], [102, "c"]])
+    loaded = datasets.load(data, target="y", fractions=fractions)
+    assert [sorted(set(part.y.tolist())) for part in (loaded.train, loaded.val, loaded.test)] \
+        == [[0, 1, 2]] * 3
+
+
+def test_a_text_target_in_the_val_file_names_its_row_and_the_file_once(tmp_path):
+    train = write(tmp_path / "tr.csv", ["a", "y"], [[i % 13, i % 3] for i in range(60)])
+    val = write(tmp_path / "va.csv", ["a", "y"], [*([i, i % 3] for i in range(10)), [3, "?"]])
+    with pytest.raises(ValueError) as refused:
+        datasets.load(train, target="y", val_data=val)
+    assert str(refused.value) == (f"{val}: target '?' in data row 10 (line 12) is text, and "
+                                  f"the classes of 'y' are numbers (0, 1, 2)")
+
+
+def test_an_excel_exports_empty_unnamed_columns_are_left_out_however_many(tmp_path):
+    rows = [[i % 7, i % 5, i % 2, "", ""] for i in range(30)]
+    data = datasets.load(write(tmp_path / "e.csv", ["a", "b", "y", "", ""], rows), target="y")
+    assert data.table.columns_ == ["a", "b"]
+    assert "e.csv: left out the unnamed columns 4 and 5, holding no value in any row" \
+        in data.notes
+    rows[0][3], rows[1][4] = "7", "8"                        # unnamed columns with values
+    with pytest.raises(ValueError, match=r"repeats column names \('' names columns 4 and 5"):
+        datasets.load(write(tmp_path / "e.csv", ["a", "b", "y", "", ""], rows), target="y")

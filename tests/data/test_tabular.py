@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from babysit.cli import main
-from babysit.data import datasets, tabular, training_range
+from babysit.data import datasets, dates, tabular, training_range
 
 
 def cells(*rows):
@@ -140,7 +140,7 @@ def test_an_excel_export_trains_and_predicts_without_its_empty_last_column(tmp_p
     assert main(["train", "--data", str(tmp_path / "export.csv"), "--target", "y",
                  "--epochs", "1", "--no-report", "--out", str(run)]) == 0
     out = capsys.readouterr().out
-    assert "left out, holding no value in any training row: ''" in out
+    assert "export.csv: left out the unnamed column 4, holding no value in any row" in out
     assert "left out, as identifiers: 'Order No.'" in out
     (tmp_path / "new.csv").write_text("x\n0.5\n")
     assert main(["predict", str(run), "--data", str(tmp_path / "new.csv")]) == 0
@@ -181,7 +181,9 @@ def test_dates_become_year_month_day_of_year_day_of_week_and_trend():
                                           "when day of week", "when trend"]
     X = enc.transform(cells(["2024-02-29", "1"], ["", "1"]))
     assert X[0, :4].tolist() == [2024, 2, 60, 3]              # a Thursday
-    assert abs(X[0, 4] - (2024 + 59 / 366)) < 0.01             # the date as a fractional year
+    median = np.datetime64("2021-12-31T18:00")                # the trend: years from it
+    assert abs(X[0, 4] - (np.datetime64("2024-02-29") - median) / np.timedelta64(1, "D")
+               / dates.DAYS_PER_YEAR) < 1e-6
     assert X[1, :4].tolist() == [2021, 12, 365, 4]             # missing: the median date
     assert X[:, enc.feature_names_out_.index("when missing")].tolist() == [0, 1]
     assert any("dates (ISO 8601" in line for line in enc.describe())
@@ -445,3 +447,48 @@ def test_a_column_of_percentages_is_a_column_of_numbers():
 def test_percentages_beside_plain_numbers_are_not_read_as_one_column_of_numbers():
     cells = np.array(["12%", "0.3", "5%"])
     assert tabular.as_numbers(cells, np.zeros(3, bool)) is None
+
+
+def test_percentages_beside_plain_numbers_are_refused_naming_the_rarer_form():
+    rate = cells(*[[str(i % 9)] for i in range(40)], ["5%"])
+    with pytest.raises(ValueError, match=r"column 'rate' mixes percentages \('5%' in data row "
+                                         r"40 \(line 42\)\) with plain numbers"):
+        tabular.TableEncoder().fit(rate, ["rate"])
+    with pytest.raises(ValueError, match=r"mixes percentages \('nan%' in data row 2"):
+        tabular.TableEncoder().fit(cells(["2.5"], ["-3"], ["nan%"]), ["r"])
+    with pytest.raises(ValueError, match=r"mixes plain numbers \('7' in data row 2"):
+        tabular.TableEncoder().fit(cells(["2%"], ["3 %"], ["7"], ["1%"]), ["r"])
+    fitted = tabular.TableEncoder().fit(cells(["1"], ["2"], ["3"]), ["income"])
+    with pytest.raises(ValueError, match=r"column 'income' mixes percentages \('5%' in data "
+                                         r"row 1 \(line 3\)\) with plain numbers"):
+        fitted.transform(cells(["50000"], ["5%"], ["7"]))
+    with pytest.raises(ValueError, match=r"the target 'price' mixes percentages \('3%' at row 2"):
+        tabular.TargetEncoder("regress").fit(np.array(["1", "2", "3%"]), name="price")
+
+
+def test_text_among_numeric_classes_is_named_as_written_with_its_row():
+    target = tabular.TargetEncoder("classify").fit(np.array(["0", "1", "2"]), name="digit")
+    with pytest.raises(ValueError) as refused:
+        target.transform(np.array(["1", "2", "x"]))
+    assert str(refused.value) == ("target 'x' at row 2 is text, and the classes of 'digit' are "
+                                  "numbers (0, 1, 2)")
+    with pytest.raises(ValueError, match=r"target 'x' in data row 7 \(line 9\) is text"):
+        target.transform(np.array(["1", "x"]), rows=np.array([3, 7]))
+
+
+def test_the_date_trend_keeps_the_time_of_day_in_float32():
+    times = [f"2024-03-01 {8 + i // 4:02d}:{15 * (i % 4):02d}" for i in range(40)]
+    enc = tabular.TableEncoder().fit(cells(*[[t] for t in times]), ["when"])
+    X = enc.transform(cells(*[[t] for t in times]))
+    assert X.dtype == np.float32 and len(np.unique(X, axis=0)) == 40
+    assert np.all(np.diff(X[:, 4]) > 0)                       # later is a larger trend
+    assert "years from the training rows' median date" in enc.describe()[0]
+
+
+def test_an_encoder_saved_before_the_trend_was_centred_keeps_its_fractional_year():
+    enc = tabular.TableEncoder().fit(cells(["2024-02-29"], ["2024-03-02"]), ["when"])
+    state = json.loads(json.dumps(enc.to_state()))
+    del state["fitted"]["centred_trend_"]                      # as an older run saved it
+    old = tabular.TableEncoder.from_state(state)
+    assert abs(old.transform(cells(["2024-02-29"]))[0, 4] - (2024 + 59 / 366)) < 0.01
+    assert "(the date as a fractional year)" in old.describe()[0]

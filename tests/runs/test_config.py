@@ -220,3 +220,16 @@ def test_target_and_drop_are_cleared_with_none_as_the_other_optional_settings(tm
                  str(tmp_path / "digits")]) == 0
     cfg = RunConfig.load(tmp_path / "digits" / "config.json")
     assert (cfg.data, cfg.target, cfg.drop) == ("digits", None, ())
+
+
+def test_drop_reads_quoted_names_as_the_refusal_of_a_column_writes_them():
+    import shlex
+
+    from babysit.data import tabular
+    from babysit.runs.config import parse_names
+
+    assert parse_names('"Income, USD", id') == ("Income, USD", "id")
+    assert parse_names("a,b") == ("a", "b") and parse_names("none") == ()
+    refused = str(tabular.RefusedColumns({"Income, USD": "holds 10,000", "it's": "is odd"}))
+    pasted = shlex.split(refused.rsplit(" out with --drop ", 1)[1])
+    assert len(pasted) == 1 and parse_names(pasted[0]) == ("Income, USD", "it's")

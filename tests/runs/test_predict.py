@@ -216,3 +216,27 @@ def test_a_full_disk_leaves_no_empty_predictions_file_and_names_it(tmp_path, cap
     line = predict_error(capsys, [str(path), "--data", str(rows), "--out", str(out)])
     assert line.startswith(f"babysit predict: error: {out}: No space left on device")
     assert list(out.parent.iterdir()) == []     # neither the file nor a temporary one
+
+
+def test_a_model_without_a_header_reads_new_rows_by_their_training_positions(tmp_path):
+    rows = [[f"{i % 7 / 7:.3f}", str(i % 2), str(10 * (i % 2) + i % 3), "xy"[i % 2]]
+            for i in range(40)]
+    data = datasets.load(write(tmp_path / "train.csv", ["1", "2", "3", "4"], rows),
+                         target="2", header=False)
+    net = layers.mlp(data.n_features, [8], data.n_outputs, seed=0)
+    path = checkpoint.save(tmp_path / "model", net, meta={
+        tabular.CHECKPOINT_KEY: tabular.to_checkpoint(data.table, data.target),
+        "config": {"header": False, "target": "2", "drop": []}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IgnoredColumnsWarning)   # the target, present
+        full = predict_table(path, tmp_path / "train.csv")
+    without = [[r[0], r[2], r[3]] for r in rows]             # the target's column left out
+    no_target = write(tmp_path / "new.csv", without[0], without[1:])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                       # no column is ignored or shifted
+        shifted = predict_table(path, no_target)
+    assert np.array_equal(shifted.probabilities, full.probabilities)
+    write(tmp_path / "narrow.csv", rows[0][:2], [r[:2] for r in rows[1:]])
+    with pytest.raises(ValueError, match=r"narrow.csv has 2 columns.*give 4 columns as in "
+                                         r"training \(column 2, the target, is ignored\) or 3"):
+        predict_table(path, tmp_path / "narrow.csv")

@@ -149,17 +149,21 @@ def stratified_split(X, y, fractions=(0.6, 0.2, 0.2), seed: int = 0,
     The parts are those of scikit-learn's `train_test_split(X, y, train_size=f / rest,
     stratify=y, random_state=seed)` applied part after part (each part the floor of its share
     of the rows left), computed by `splits.holdout_indices` without importing scikit-learn,
-    whose import took 1.6 s of CPU, more than half of a 400-row table's run."""
+    whose import took 1.6 s of CPU, more than half of a 400-row table's run. Every part
+    holds every class (each part taken leaves at least one row of each class for each part
+    after it); a class with fewer rows than there are parts is refused, named with its
+    count."""
     seed_or_none(seed)
     fractions = np.asarray(fractions, dtype=float)
     if fractions.min() <= 0 or not np.isclose(fractions.sum(), 1):
         raise ValueError(f"split fractions must be positive and sum to 1, got {fractions.tolist()}")
     parts = []
     rest_rows, rest = np.arange(len(y)), 1.0
-    for frac in fractions[:-1]:
+    for after, frac in enumerate(fractions[:-1], start=1):
         n_take = math.floor(frac / rest * len(rest_rows))
         try:
-            take, held = holdout_indices(y[rest_rows], len(rest_rows) - n_take, seed)
+            take, held = holdout_indices(y[rest_rows], len(rest_rows) - n_take, seed,
+                                         held_per_class=len(fractions) - after)
         except ValueError:   # too few examples of some class for every part to hold one
             classes, counts = np.unique(y, return_counts=True)
             raise ValueError(f"cannot split {len(y)} examples of {len(counts)} classes into "
@@ -400,7 +404,11 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
         raise ValueError(f"task must be one of {', '.join(tabular.TASKS)} or None, got {task!r}")
     classify = task == "classify"
     if not classify:   # before the split: a bad cell is named by its place in the file
-        _quantities(labels, column, target, path)
+        numbers = _quantities(labels, column, target, path)
+        if len(np.unique(numbers)) < 2:   # nothing to learn: R^2 0 on every part
+            raise ValueError(f"{path.name}: the target {target!r} holds a single value "
+                             f"({str(labels[0])!r}) in every row; a regression needs targets "
+                             f"that vary")
     if classify and len(np.unique(labels)) < 2:
         raise ValueError(f"{path.name}: the target {target!r} holds a single class "
                          f"({str(labels[0])!r}); a classifier needs examples of at least two")
@@ -413,13 +421,14 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
                 labels, np.zeros(len(labels), bool)) is None:
             raise
         raise ValueError(f"{err}; or, if {target!r} is a quantity, --task regress") from None
-    target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target)
+    target_encoder = tabular.TargetEncoder(task).fit(labels[parts[0]], name=target,
+                                                     rows=parts[0])
     names = [header[j] for j in features]
     table = tabular.TableEncoder().fit(cells[parts[0]][:, features], names, rows=parts[0])
     with warnings.catch_warnings(record=True) as unseen:   # categories new to val / test
         warnings.simplefilter("always", tabular.UnseenCategoryWarning)
         splits = [Split(table.transform(cells[rows][:, features], rows=rows),
-                        target_encoder.transform(labels[rows])) for rows in parts]
+                        target_encoder.transform(labels[rows], rows=rows)) for rows in parts]
         for at, file in enumerate(files, start=1):
             if file is not None:
                 splits[at] = _other_file(file, header, target, features, table,
@@ -432,15 +441,17 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
 
 
 def _targets(cells: np.ndarray, target: str, path) -> np.ndarray:
-    """A target column's cells (N,) stripped; a missing one is refused naming its row (and
-    the line it starts on, which a file's `formats.Cells` carry)."""
-    labels = np.char.strip(cells)
+    """A target column's cells (N,) stripped, keeping the lines a file's `formats.Cells`
+    carry (so that a message about a target names its line); a missing one is refused
+    naming its row and line."""
+    labels = np.char.strip(np.asarray(cells))
     missing = tabular.missing_cells(labels)
     if missing.any():
         i = int(missing.argmax())
         raise ValueError(f"{path}: the target {target!r} is missing in {_place(cells, i)}; "
                          f"fill it in or delete that row")
-    return labels
+    lines = getattr(cells, "lines", None)
+    return labels if lines is None else formats.Cells.of(labels, lines)
 
 
 def _place(column: np.ndarray, i: int) -> str:
@@ -450,16 +461,20 @@ def _place(column: np.ndarray, i: int) -> str:
     return tabular.row_text(i, None if lines is None else int(lines[i]))
 
 
-def _quantities(labels: np.ndarray, column: np.ndarray, target: str, path) -> None:
-    """Refuse a regression target (N,) str (read from the file's `column`) whose cells are
-    not all finite numbers, naming the first bad one's data row and line."""
+def _quantities(labels: np.ndarray, column: np.ndarray, target: str, path) -> np.ndarray:
+    """A regression target (N,) str (read from the file's `column`) as float64; one whose
+    cells are not all finite numbers is refused, naming the first bad one's data row and
+    line."""
     numbers = tabular.as_numbers(labels, np.zeros(len(labels), dtype=bool))
     if numbers is None:
+        why = tabular.mixed_percentages(labels, place=lambda i: f"in {_place(column, i)}")
+        if why:
+            raise ValueError(f"{path}: the target {target!r} {why}")
         i = tabular.first_not_number(labels)
     elif not np.isfinite(numbers).all():
         i = int((~np.isfinite(numbers)).argmax())
     else:
-        return
+        return numbers
     raise ValueError(f"{path}: the target {target!r} holds {str(labels[i])!r} in "
                      f"{_place(column, i)}, which is no finite number; a quantity "
                      f"needs one in every row (fix or delete that row; a column of names is "
@@ -492,15 +507,23 @@ def _load_npz(path, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> Dataset:
         return _from_arrays(Path(path).name, X, y, seed, fractions, image_shape=image_shape)
 
 
+class _FileError(ValueError):
+    """A ValueError whose message names the file it is about (`_naming`)."""
+
+
 @contextlib.contextmanager
 def _naming(path):
-    """Every ValueError raised inside names the file `path` (prefixed when it does not)."""
+    """Every ValueError raised inside names the file `path` (prefixed when it does not): an
+    error that already names its file (a --val-data file's, inside the --data file's
+    `_naming`) is left as it is."""
     try:
         yield
+    except _FileError:
+        raise
     except ValueError as err:
         if Path(path).name in str(err):
-            raise
-        raise ValueError(f"{path}: {err}") from None
+            raise _FileError(str(err)) from None
+        raise _FileError(f"{path}: {err}") from None
 
 
 _LABELS_SUFFIX = ".labels.npy"

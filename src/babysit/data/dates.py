@@ -4,8 +4,10 @@ A column of dates is no category (each day is a value of its own, and a day afte
 training rows would be an unseen one) and no number as written; what a network can use is
 where the day lies in the year and in the week, and how far along time it is. So a date
 column becomes the `FEATURES` columns: year, month (1-12), day of year (1-366), day of week
-(0 Monday .. 6 Sunday) and a trend, the date as a fractional year (2024-07-02 is 2024.50),
-which carries the time of day too.
+(0 Monday .. 6 Sunday) and a trend, how far along time it is, which carries the time of day
+too: in years from an origin day (the training rows' median date, so that a float32 copy of
+it keeps the minutes), or, for an encoder saved before origins were kept, the date as a
+fractional year (2024-07-02 is 2024.50, of which float32 keeps about an hour).
 
 The formats recognised (every present training cell of a column must fit the same one):
 
@@ -106,15 +108,18 @@ def read(cells: np.ndarray, missing: np.ndarray, fmt: str) -> np.ndarray:
     return out
 
 
-def features(days: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 (N,) float64, none missing -> `FEATURES` (N, 5) float64."""
+def features(days: np.ndarray, origin: float | None = None) -> np.ndarray:
+    """Days since 1970-01-01 (N,) float64, none missing -> `FEATURES` (N, 5) float64. The
+    trend is in years since the day `origin` (days since 1970), or without one the date as
+    a fractional year; computed in float64 from the days, before any float32 cast."""
     day = np.floor(days).astype(np.int64).astype("datetime64[D]")
     year_start = day.astype("datetime64[Y]")
     year = year_start.astype(np.int64) + 1970
     month = day.astype("datetime64[M]").astype(np.int64) % 12 + 1
     day_of_year = (day - year_start.astype("datetime64[D]")).astype(np.int64) + 1
     day_of_week = (day.astype(np.int64) + 3) % 7     # 1970-01-01 was a Thursday
-    trend = 1970.0 + days / DAYS_PER_YEAR
+    trend = (1970.0 + days / DAYS_PER_YEAR if origin is None else
+             (days - origin) / DAYS_PER_YEAR)
     return np.stack([year, month, day_of_year, day_of_week, trend], axis=1).astype(np.float64)
 
 

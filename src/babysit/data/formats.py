@@ -133,6 +133,10 @@ def read_table(path, notes: list | None = None, header: bool = True,
     one whose header holds tabs and no comma, is read as separated by tabs (its cells as
     written: a comma in a TSV cell may as well be a thousands separator, so it is not taken
     for a decimal sign). What reading decided is appended to `notes` when given.
+
+    Columns with no name and no value in any row (the trailing commas of an Excel export,
+    one or several) are left out, with a note (`_unnamed_empty_left_out`); an unnamed column
+    that holds values is read as any other (two of them are refused as repeated names).
     """
     path = Path(path)
     rows, lines, separator = _csv_rows(path)
@@ -144,7 +148,6 @@ def read_table(path, notes: list | None = None, header: bool = True,
         rows, lines = rows[1:], lines[1:]
     else:
         names = [str(j) for j in range(1, len(rows[0]) + 1)]
-    _refuse_repeated_names(names, path)
     keep = columns is not None if keep_blank is None else keep_blank
     rows, lines = (_blank_rows_kept(rows, lines, len(names), path) if keep else
                    _blank_rows_skipped(rows, lines))
@@ -155,6 +158,8 @@ def read_table(path, notes: list | None = None, header: bool = True,
             raise ValueError(f"{path}: a data row has {len(row)} cells but the header has "
                              f"{len(names)} (data row {i}, line {lines[i]})")
     cells = np.array(rows, dtype=str).reshape(len(rows), len(names))
+    names, cells = _unnamed_empty_left_out(names, cells, path, notes)
+    _refuse_repeated_names(names, path)
     converted = False
     if separator == ";":
         cells, converted = _decimal_points(cells, path)
@@ -321,6 +326,24 @@ def _refuse_numbers_as_names(header: list[str], path: Path,
     raise ValueError(f"{path}: its first row ({shown}) holds numbers alone: does the file "
                      f"have a header? If that row is data, {remedy}; if those are the column "
                      f"names, start them with a letter")
+
+
+def _unnamed_empty_left_out(names: list[str], cells: np.ndarray, path: Path,
+                            notes: list | None) -> tuple[list[str], np.ndarray]:
+    """The names and cells (N, C) without the columns whose name is empty and whose cells
+    are all blank: an Excel export's trailing commas hold nothing, and two of them would
+    otherwise be refused as repeated names. Left out with a note in `notes` naming their
+    positions (counted from 1, as `_refuse_repeated_names` counts)."""
+    empty = [j for j, name in enumerate(names)
+             if not name and not np.char.strip(cells[:, j]).astype(bool).any()]
+    if not empty:
+        return names, cells
+    if notes is not None:
+        many = len(empty) > 1
+        notes.append(f"{path.name}: left out the unnamed column{'s' if many else ''} "
+                     f"{' and '.join(str(j + 1) for j in empty)}, holding no value in any row")
+    kept = [j for j in range(len(names)) if j not in empty]
+    return [names[j] for j in kept], cells[:, kept]
 
 
 def _refuse_repeated_names(header: list[str], path: Path) -> None:

@@ -350,8 +350,15 @@ class Whiten(Transform):
     training covariance becomes the identity (the notes' `Xrot / np.sqrt(S + 1e-5)`).
     kind="zca": then rotate back; of all whitening transforms this one keeps the output
     closest to the input. eps keeps near-zero directions from being blown up into noise.
+    A flat direction, along which the training rows do not vary at all (variance at most
+    `FLAT_VARIANCE` of the largest: a table's one-hot columns of a category sum to 1), holds
+    nothing to whiten; it is scaled as the widest direction is, not by 1/sqrt(eps), so that a
+    new row off it (an unseen or missing category, all zeros) stays within the spread of
+    the training rows instead of landing hundreds of standard deviations out.
     Learned: mean_ (D,), components_ (D, D) eigenvectors as rows, explained_variance_ (D,).
     """
+
+    FLAT_VARIANCE = 1e-12       # relative to the largest: float64 round-off, no variation
 
     KINDS = ("pca", "zca")
 
@@ -364,7 +371,7 @@ class Whiten(Transform):
 
     def _fit(self, X):
         mean, values, vectors = _eigen(X)
-        if self.eps == 0 and values.min() <= 1e-12 * values.max():
+        if self.eps == 0 and values.min() <= self.FLAT_VARIANCE * values.max():
             raise ValueError("the training data has a direction with (near) zero variance, so "
                              "it cannot be whitened with eps=0; use eps > 0 or PCA first")
         self.mean_, self.explained_variance_, self.components_ = mean, values, vectors
@@ -386,7 +393,9 @@ class Whiten(Transform):
         return self.kind == "zca"        # ZCA rotates back into the pixel basis
 
     def _build_matrices(self, dtype) -> tuple[np.ndarray, np.ndarray]:
-        root = np.sqrt(self.explained_variance_ + self.eps)
+        values = self.explained_variance_
+        flat = values <= self.FLAT_VARIANCE * values.max()
+        root = np.sqrt(np.where(flat, values.max(), values) + self.eps)
         forward = self.components_.T / root                   # U diag(1/sqrt(S+eps))
         inverse = self.components_ * root[:, None]             # diag(sqrt(S+eps)) U^T
         if self.kind == "zca":

@@ -9,29 +9,35 @@ import numpy as np
 __all__ = ["holdout_indices", "smallest_classes", "contiguous_blocks"]
 
 
-def holdout_indices(y, n: int, seed: int = 0,
-                    class_names=None) -> tuple[np.ndarray, np.ndarray]:
+def holdout_indices(y, n: int, seed: int = 0, class_names=None,
+                    held_per_class: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """The row indices `holdout` splits labels y (N,) into: (rest, held out), `n` held out,
-    stratified and seeded. Computed from the labels alone, so a loader can gather each part
-    straight from the raw images into its final array. `class_names` (the labels in index
-    order, as the data writes them) name a class too small to split.
+    stratified and seeded, the rest holding at least one example of each class and the held
+    out part at least `held_per_class` (the parts a later split makes of it). Computed from
+    the labels alone, so a loader can gather each part straight from the raw images into its
+    final array. `class_names` (the labels in index order, as the data writes them) name a
+    class too small to split.
 
     The indices are scikit-learn's `train_test_split(arange(N), test_size=n, stratify=y,
     random_state=seed)` (its StratifiedShuffleSplit, step by step), computed here without
     importing scikit-learn, which alone holds about 100 MB of memory: more than MNIST's
-    images as bytes. tests/data/test_data.py checks that the two agree.
+    images as bytes; tests/data/test_data.py checks that the two agree. Where scikit-learn's
+    shares would leave a small class out of a part, rows of the largest shares make up for
+    it (`_within`).
     """
     y = np.asarray(y)
     if not 0 < n < len(y):
         raise ValueError(f"cannot hold out {n} of {len(y)} examples")
     classes, y_index, counts = np.unique(y, return_inverse=True, return_counts=True)
-    if counts.min() < 2 or min(n, len(y) - n) < len(classes):
+    if counts.min() < 1 + held_per_class or len(y) - n < len(classes) \
+            or n < held_per_class * len(classes):
         raise ValueError(f"cannot hold out {n} of {len(y)} examples stratified over "
                          f"{len(classes)} classes ({smallest_classes(classes, counts, class_names)}"
-                         f"): each class needs 2 examples and each part one per class")
+                         f"): each class needs {1 + held_per_class} examples and each part one "
+                         f"per class")
     rng = np.random.RandomState(seed)
     by_class = np.split(np.argsort(y_index, kind="stable"), np.cumsum(counts)[:-1])
-    n_rest = _approximate_mode(counts, len(y) - n, rng)
+    n_rest = _within(_approximate_mode(counts, len(y) - n, rng), 1, counts - held_per_class)
     n_held = _approximate_mode(counts - n_rest, n, rng)
     rest, held = [], []
     for rows, count, k_rest, k_held in zip(by_class, counts, n_rest, n_held, strict=True):
@@ -58,6 +64,24 @@ def _approximate_mode(counts: np.ndarray, n_draws: int, rng) -> np.ndarray:
             if need == 0:
                 break
     return floored.astype(int)
+
+
+def _within(drawn: np.ndarray, low, high) -> np.ndarray:
+    """The per-class draws `drawn` (C,) int moved into [low, high] (each a number or (C,)),
+    their sum kept: a class short of `low` takes a row from the class with the most to spare
+    above it, a class beyond `high` gives one to the class with the most room below it, one
+    row at a time. Draws already within are returned unchanged. (C,) int."""
+    drawn = drawn.copy()
+    low, high = np.broadcast_to(low, drawn.shape), np.broadcast_to(high, drawn.shape)
+    for i in np.flatnonzero(drawn < low):
+        while drawn[i] < low[i]:
+            giver = int(np.argmax(drawn - low))
+            drawn[giver], drawn[i] = drawn[giver] - 1, drawn[i] + 1
+    for i in np.flatnonzero(drawn > high):
+        while drawn[i] > high[i]:
+            taker = int(np.argmax(high - drawn))
+            drawn[taker], drawn[i] = drawn[taker] + 1, drawn[i] - 1
+    return drawn
 
 
 def _class_words(indices, class_names=None) -> str:

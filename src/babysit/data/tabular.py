@@ -10,12 +10,14 @@ everything from the training rows only:
   indicator column "<name> missing" (1 where the cell was missing), so the network can tell an
   imputed value from a real one.
 
-Missing means an empty cell or one of `MISSING` (NA, N/A, NaN, null, any case).
+Missing means an empty cell or one of `babysit.data.cells.MISSING` (NA, N/A, NaN,
+null, any case).
 
 - A text column of dates (ISO 8601, 2024/03/01, 01/03/2024, 3/15/21, 1.3.2024, 15 Mar 2024,
   Mar 15, 2024, 2024-03: `babysit.data.dates`) becomes five numeric columns: year, month,
-  day of year, day of week and a trend (the date as a fractional year), so that a later
-  date is a later number, not an unseen category; its training range (in days) is what a
+  day of year, day of week and a trend (years from the training rows' median date, which
+  keeps the time of day in float32), so that a later date is a later number, not an
+  unseen category; its training range (in days) is what a
   new row's date is measured against. New rows are read in the training rows' format, or
   in ISO form (2019-06-17), which means one day only.
 - A text column with more than `max_categories` (50) distinct training values is encoded by
@@ -46,6 +48,8 @@ it in its header, never pickled.
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shlex
 import warnings
@@ -54,14 +58,19 @@ import numpy as np
 
 from babysit.data import dates, formats, training_range
 from babysit.data.arrays import class_labels, first_fractional, mean_std
+from babysit.data.cells import (
+    as_numbers,
+    first_not_number,
+    missing_cells,
+    mixed_percentages,
+    row_text,
+)
 from babysit.validation import refuse_mixed_labels
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "RefusedColumns", "UnseenCategoryWarning", "missing_cells",
-           "as_numbers",
-           "first_not_number", "row_text", "decide_task", "TableEncoder", "TargetEncoder",
-           "to_checkpoint", "from_checkpoint"]
+           "as_numbers", "first_not_number", "mixed_percentages", "row_text", "decide_task",
+           "TableEncoder", "TargetEncoder", "to_checkpoint", "from_checkpoint"]
 
-MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
 MIN_CATEGORY_ROWS = 2       # a frequency-encoded column's categories: in at least this many rows
@@ -86,45 +95,6 @@ CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint
 
 class UnseenCategoryWarning(UserWarning):
     """Rows held a category that the training rows did not; they were encoded as all zeros."""
-
-
-def missing_cells(cells: np.ndarray) -> np.ndarray:
-    """(N,) bool: True where a text cell (N,) counts as missing (see `MISSING`)."""
-    return np.isin(np.char.lower(np.char.strip(np.asarray(cells, dtype=str))), MISSING)
-
-
-def as_numbers(cells: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
-    """The text cells (N,) as float64 with NaN where `missing`, or None when some present cell
-    is not a number (the column holds text). A column whose every present cell is written as
-    a percentage ("12%", "-3.5 %", as spreadsheets export them) holds the numbers before the
-    sign (12, -3.5); percentages beside plain numbers are no column of numbers (which unit
-    would the plain ones be in?)."""
-    text = np.char.strip(np.asarray(cells, dtype=str))
-    percent = np.char.endswith(text, "%")
-    if percent.any():
-        if not percent[~missing].all():
-            return None
-        text = np.char.rstrip(np.char.rstrip(text, "%"))
-    try:
-        return np.where(missing, "nan", text).astype(np.float64)
-    except ValueError:
-        return None
-
-
-def first_not_number(cells: np.ndarray, missing: np.ndarray | None = None) -> int:
-    """The index of the first present cell of `cells` (N,) that is no number, once
-    `as_numbers` has said that some is: cell by cell, as only an error path may."""
-    return next(i for i, cell in enumerate(cells)
-                if not (missing is not None and missing[i])
-                and as_numbers(np.array([cell]), np.zeros(1, bool)) is None)
-
-
-def row_text(i: int, line: int | None = None) -> str:
-    """Where data row `i` (0-based) of a CSV file sits: 'data row 4 (line 9)'. `line` is the
-    line of the file the row starts on (`formats.read_table` keeps it in `Cells.lines`: blank
-    lines skipped, no header row, cells spanning lines); without it the row is taken to be
-    on line i + 2, after a header and no line skipped."""
-    return f"data row {i} (line {i + 2 if line is None else line})"
 
 
 def decide_task(values) -> tuple[str, str]:
@@ -189,8 +159,10 @@ class TableEncoder:
     min, max and standard deviation (in days for a date; NaN for text columns; what
     `babysit.data.training_range` measures new rows against; absent from an encoder rebuilt
     from a checkpoint written before it was kept),
-    `n_features_in_` (C). `feature_names_out_` names the D output columns; `used_columns_`
-    the columns new rows must hold.
+    `n_features_in_` (C), `centred_trend_` (whether a date's trend counts years from its
+    median day, False for an encoder saved before: its trend is the fractional year).
+    `feature_names_out_` names the D output columns; `used_columns_` the columns new rows
+    must hold.
     """
 
     def __init__(self, max_categories: int = MAX_CATEGORIES, min_missing: int = MIN_MISSING):
@@ -242,6 +214,7 @@ class TableEncoder:
                              + "; ".join(f"{name!r}: {why}" for name, why in
                                          self.left_out_.items()) + ")")
         self.columns_, self.medians_, self.n_features_in_ = columns, medians, len(columns)
+        self.centred_trend_ = True
         measured = np.isin(self.kinds_, ("numeric", "date"))
         self.ranges_ = np.full((len(columns), 3), np.nan)
         self.ranges_[measured] = training_range.ranges_of(parsed[:, measured])
@@ -262,6 +235,9 @@ class TableEncoder:
                 raise _Refused(why)
             why = _identifier(numbers, missing, name)
             return ("left out", why, None) if why else ("numeric", None, numbers)
+        why = mixed_percentages(cells, missing, lambda i: _at(places, i))
+        if why:
+            raise _Refused(why)
         read = dates.parse(cells, missing)
         if read is not None:
             return "date", read[1], read[0]
@@ -319,8 +295,9 @@ class TableEncoder:
                 blocks.append(np.where(missing, self.medians_[j], parsed[:, j])[:, None])
             elif kind == "date":
                 parsed[:, j] = self._dates(cells, missing, j, places)
+                origin = self.medians_[j] if self.centred_trend_ else None
                 blocks.append(dates.features(np.where(missing, self.medians_[j],
-                                                      parsed[:, j])))
+                                                      parsed[:, j]), origin))
             else:
                 blocks.append(self._one_hot(cells, missing, j))
             if self._indicated(j):
@@ -336,6 +313,9 @@ class TableEncoder:
         name = self.columns_[j]
         numbers = as_numbers(cells, missing)
         if numbers is None:
+            why = mixed_percentages(cells, missing, lambda i: _at(places, i))
+            if why:
+                raise ValueError(f"column {name!r} {why}")
             i = first_not_number(cells, missing)
             raise _stray_text(name, _place(places, i), cells[i])
         why = _not_finite(numbers, missing, places)
@@ -418,7 +398,9 @@ class TableEncoder:
             elif kind == "date":
                 lines.append(f"column {name!r}: dates ({dates.FORMATS[self.formats_[j]]}), "
                              f"expanded into {', '.join(dates.FEATURES[:-1])} and "
-                             f"{dates.FEATURES[-1]} (the date as a fractional year)")
+                             f"{dates.FEATURES[-1]} ("
+                             + ("years from the training rows' median date)"
+                                if self.centred_trend_ else "the date as a fractional year)"))
             if self.missing_counts_[j]:
                 filled = {"numeric": f"the training median {self.medians_[j]:g}",
                           "date": "the training rows' median date"}.get(
@@ -452,7 +434,7 @@ class TableEncoder:
         fitted = {"columns_": self.columns_, "kinds_": self.kinds_, "medians_": medians,
                   "categories_": self.categories_, "missing_counts_": self.missing_counts_,
                   "ranges_": ranges, "others_": self.others_, "formats_": self.formats_,
-                  "left_out_": self.left_out_}
+                  "left_out_": self.left_out_, "centred_trend_": self.centred_trend_}
         params = {"max_categories": self.max_categories, "min_missing": self.min_missing}
         return {"class": type(self).__name__, "params": params, "fitted": fitted}
 
@@ -460,7 +442,8 @@ class TableEncoder:
     def from_state(cls, config: dict) -> TableEncoder:
         """Rebuild the fitted encoder that `to_state` described (one saved before `ranges_`
         was kept lacks it, and predicts without the training-range check; one saved before
-        dates, "other" columns and identifiers has none of them)."""
+        dates, "other" columns and identifiers has none of them; one saved before the date
+        trend was centred keeps its fractional-year trend)."""
         encoder = cls(**config["params"])
         fitted = dict(config["fitted"])
         encoder.medians_ = np.array([np.nan if m is None else m for m in fitted.pop("medians_")],
@@ -469,6 +452,8 @@ class TableEncoder:
             ranges = [[np.nan] * 3 if r is None else r for r in fitted.pop("ranges_")]
             encoder.ranges_ = np.array(ranges, dtype=np.float64).reshape(-1, 3)
         encoder.left_out_ = dict(fitted.pop("left_out_", {}))
+        # saved before the trend was centred: keep reading it as the fractional year it was
+        encoder.centred_trend_ = bool(fitted.pop("centred_trend_", False))
         n = len(fitted["columns_"])
         fitted.setdefault("others_", [False] * n)
         fitted.setdefault("formats_", [None] * n)
@@ -490,16 +475,19 @@ class _Refused(ValueError):
 class RefusedColumns(ValueError):
     """Training columns that cannot be used, in one error: `columns` (their names) and
     `whys` (each one's reason, which says how to fix its cells, in one text); the message
-    ends with the command line's --drop that leaves them all out, quoted for the shell where
-    a name needs it (--drop 'petal width (cm)'). Front ends without --drop (the estimators)
-    build their own ending from `columns`."""
+    ends with the command line's --drop that leaves them all out, its names a CSV row (a name
+    holding a comma in double quotes, as --drop reads them) quoted for the shell where it
+    needs it (--drop 'petal width (cm)', --drop '"Income, USD"'). Front ends without --drop
+    (the estimators) build their own ending from `columns`."""
 
     def __init__(self, refused: dict[str, str]):
         self.columns = list(refused)
         self.whys = "; ".join(f"column {name!r} {why}" for name, why in refused.items())
         them = "it" if len(refused) == 1 else f"these {len(refused)} columns"
+        row = io.StringIO()
+        csv.writer(row, lineterminator="").writerow(refused)
         super().__init__(f"{self.whys}; or leave {them} out with --drop "
-                         f"{shlex.quote(','.join(refused))}")
+                         f"{shlex.quote(row.getvalue())}")
 
 
 def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | None:
@@ -565,15 +553,17 @@ class TargetEncoder:
             raise ValueError(f"task must be one of {TASKS}, got {task!r}")
         self.task = task
 
-    def fit(self, values, name: str = "target") -> TargetEncoder:
+    def fit(self, values, name: str = "target", rows=None, lines=None) -> TargetEncoder:
         """Learn the classes, or the mean and scale, from training targets (N,) of the column
-        `name` (kept as `name_`, what predictions are called); returns self."""
+        `name` (kept as `name_`, what predictions are called); `rows` and `lines` say where
+        they sit in their file, for messages (as in `transform`). Returns self."""
         self.name_ = str(name)
+        places = _target_places(values, rows, lines)
         values = np.asarray(values)
         if values.ndim != 1 or len(values) == 0:
             raise ValueError(f"targets must be a non-empty 1-d array, got shape {values.shape}")
         if self.task == "regress":
-            mean, std = mean_std(self._numbers(values))
+            mean, std = mean_std(self._numbers(values, places))
             self.mean_, std = float(mean), float(std)
             self.scale_ = std if std > 0 else 1.0
             return self
@@ -582,27 +572,35 @@ class TargetEncoder:
         self.classes_ = [str(c) for c in np.unique(labels)]
         return self
 
-    def transform(self, values) -> np.ndarray:
-        """Targets (N,) -> class indices (N,) int64, or standardized numbers (N,) float32."""
+    def transform(self, values, rows=None, lines=None) -> np.ndarray:
+        """Targets (N,) -> class indices (N,) int64, or standardized numbers (N,) float32.
+        A target that is none of these is refused naming its place: its data row in the
+        file when `rows` (N,) (the data-row numbers: a part's rows of the file) or `lines`
+        (N,) are given or the targets are a file's `formats.Cells`, else its index."""
         self._check_fitted()
+        places = _target_places(values, rows, lines)
         values = np.asarray(values)
         if values.ndim != 1:
             raise ValueError(f"targets of {self.name_!r} must be a 1-d array (N,), got shape "
                              f"{values.shape}")
         if self.task == "regress":
-            return ((self._numbers(values) - self.mean_) / self.scale_).astype(np.float32)
+            return ((self._numbers(values, places) - self.mean_) / self.scale_
+                    ).astype(np.float32)
         # classes learned as text (a word among numbers) are matched as text: the rows of
         # another part, all numbers, would otherwise be read as numbers and match none
         labels = self._labels(values) if self.numeric_ else np.char.strip(values.astype(str))
         classes = np.array(self.classes_, dtype=np.float64 if self.numeric_ else str)
         if self.numeric_ and labels.dtype.kind == "U":
-            raise ValueError(f"the targets hold text ({labels[0]!r}), the classes are numbers")
+            i = first_not_number(labels)
+            raise ValueError(f"target {str(labels[i])!r} {_at(places, i)} is text, and the "
+                             f"classes of {self.name_!r} are numbers "
+                             f"({', '.join(self.classes_)})")
         at = np.minimum(np.searchsorted(classes, labels), len(classes) - 1)
         unknown = classes[at] != labels
         if unknown.any():
             i = int(unknown.argmax())
-            raise ValueError(f"target {str(values[i])!r} at row {i} is not one of the classes "
-                             f"{', '.join(self.classes_)}")
+            raise ValueError(f"target {str(values[i]).strip()!r} {_at(places, i)} is not one "
+                             f"of the classes {', '.join(self.classes_)}")
         return at.astype(np.int64)
 
     def inverse_transform(self, y) -> np.ndarray:
@@ -653,19 +651,24 @@ class TargetEncoder:
                              f"large to be told apart from its neighbours; encode the classes")
         return values.astype(np.int64)
 
-    def _numbers(self, values: np.ndarray) -> np.ndarray:
+    def _numbers(self, values: np.ndarray, places=None) -> np.ndarray:
+        """Regression targets (N,) as float64; text or a non-finite number is refused, naming
+        its place (`_at`)."""
         if values.dtype.kind in "US":
             numbers = as_numbers(values, np.zeros(len(values), dtype=bool))
             if numbers is None:
+                why = mixed_percentages(values, place=lambda i: _at(places, i))
+                if why:
+                    raise ValueError(f"the target {self.name_!r} {why}")
                 i = first_not_number(values)
                 raise ValueError(f"regression needs numeric targets, got {str(values[i])!r} "
-                                 f"at row {i}; a column of names is trained with --task "
+                                 f"{_at(places, i)}; a column of names is trained with --task "
                                  f"classify")
             values = numbers
         values = values.astype(np.float64)
         if not np.isfinite(values).all():
             i = int((~np.isfinite(values)).argmax())
-            raise ValueError(f"target {values[i]} at row {i} is not a finite number")
+            raise ValueError(f"target {values[i]} {_at(places, i)} is not a finite number")
         return values
 
     def to_state(self) -> dict:
@@ -695,6 +698,23 @@ def _check_cells(X) -> np.ndarray:
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-d table of cells (N, C), got shape {X.shape}")
     return X.astype(str, copy=False)
+
+
+def _target_places(values, rows=None, lines=None) -> tuple | None:
+    """Where targets (N,) sit in their file, (data-row numbers (N,), lines (N,)) as
+    `_cells_and_places` gives them, from `rows`, `lines` or the lines `values` carries (a
+    file's `formats.Cells`); None for an array that came from no file."""
+    if lines is None and isinstance(values, formats.Cells):
+        lines = values.lines
+    if rows is None and lines is None:
+        return None
+    return _cells_and_places(np.asarray(values).reshape(-1, 1), rows, lines)[1]
+
+
+def _at(places, i: int) -> str:
+    """Where the i-th target sits: "in data row 61 (line 63)" from `places`
+    (`_target_places`), or "at row 3" in an array that came from no file."""
+    return f"at row {i}" if places is None else f"in {_place(places, i)}"
 
 
 def _cells_and_places(X, rows=None, lines=None) -> tuple[np.ndarray, tuple]:

@@ -13,6 +13,7 @@ and what was expected. `to_dict`/`from_dict` give the JSON form a run folder kee
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import itertools
 import json
@@ -60,10 +61,13 @@ def parse_widths(text: str) -> tuple[int, ...]:
 
 
 def parse_names(text: str) -> tuple[str, ...]:
-    """Column names from "id,name" ("" or "none" for none, as `--hidden none`)."""
+    """Column names from "id,name" ("" or "none" for none, as `--hidden none`), read as a
+    CSV row: a name holding a comma is quoted, '"Income, USD",id' (as a refused column's
+    --drop is written: `tabular.RefusedColumns`)."""
     if text.strip().lower() == "none":
         return ()
-    return tuple(name.strip() for name in text.split(",") if name.strip())
+    row = next(csv.reader([text], skipinitialspace=True), [])
+    return tuple(name.strip() for name in row if name.strip())
 
 
 def parse_bool(text: str) -> bool:
@@ -283,8 +287,9 @@ class RunConfig:
                                 "other numbers are regressed)", "data",
                                 check=_check_choice(lambda: (None, *TASKS)), parse=_optional(str),
                                 choices=lambda: TASKS)
-    drop: tuple[str, ...] = _setting((), "a .csv's columns to leave out, comma-separated "
-                                     "(none: leave none out)",
+    drop: tuple[str, ...] = _setting((), "a .csv's columns to leave out, comma-separated, a "
+                                     "name with a comma in double quotes (none: leave none "
+                                     "out)",
                                      "data", check=_check_names, parse=parse_names)
     header: bool = _setting(True, "a .csv's first row names its columns (--no-header: it is "
                             "data, and the columns are named 1, 2, ... by position)", "data",

@@ -194,6 +194,24 @@ def _warn_empty_columns(cells: np.ndarray, names, data) -> None:
                       f"{'them' if len(empty) > 1 else 'it'}", stacklevel=3)
 
 
+def _training_positions(width: int, table, target: str, config: dict, data) -> list[str]:
+    """The training names ("1", "2", ...) of the `width` columns of a file without a header
+    row, for a model trained on one (`target`: the name, a position, its target column had).
+    Its columns were named by position, so new rows hold them in the training positions: all
+    of them (the target's among them, then ignored), or all but the target's, the columns
+    after it each one place earlier. Any other width is refused: matching by position would
+    shift every column without a word."""
+    trained = len({*table.columns_, target, *config.get("drop", ())})  # every column, named
+    if width == trained:
+        return [str(j) for j in range(1, width + 1)]
+    if width == trained - 1 and target.isdigit():
+        return [str(j if j < int(target) else j + 1) for j in range(1, width + 1)]
+    raise ValueError(f"{data} has {width} columns, and the model was trained on a file "
+                     f"without a header row, whose columns it reads by position: give "
+                     f"{trained} columns as in training (column {target}, the target, is "
+                     f"ignored) or {trained - 1}, the same without the target column")
+
+
 def predict_table(model, data, notes: list | None = None) -> Predictions:
     """Predict every row of the CSV (or TSV) file `data` with the checkpoint `model` (see
     `model_file`): the table encoders, the preprocessing and the network as training applied
@@ -218,9 +236,12 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
                          f"holds no column names to match new rows against")
     table, target = tabular.from_checkpoint(meta[tabular.CHECKPOINT_KEY])
     # a model trained on a file without a header row reads new rows the same way
-    header, cells = formats.read_table(data, notes=notes,
-                                       header=meta.get("config", {}).get("header", True),
+    config = meta.get("config", {})
+    has_header = config.get("header", True)
+    header, cells = formats.read_table(data, notes=notes, header=has_header,
                                        columns=list(table.used_columns_))
+    if not has_header:
+        header = _training_positions(len(header), table, target.name_, config, data)
     used = match_columns(header, table.used_columns_, str(data))
     _warn_empty_columns(cells[:, used], table.used_columns_, data)
     rows = np.full((len(cells), table.n_features_in_), "", dtype=cells.dtype)  # left out: ""

@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 nn, F = torch.nn, torch.nn.functional
 
 import babysit as bs  # noqa: E402
+from babysit.diagnose import records  # noqa: E402
 from babysit.torch import check_gradients, watch  # noqa: E402
 from babysit.torch.lightning import _Hooks  # noqa: E402
 
@@ -123,6 +124,7 @@ def test_the_history_holds_the_keys_babysits_own_monitors_write(tensors, babysit
     assert set(ours.monitors) == set(theirs.monitors) | {"torch"}  # ours adds the loop's checks
     for key in theirs.monitors:
         assert set(ours.monitors[key]) == set(theirs.monitors[key]), key
+        assert records.fits(ours.monitors[key], records.RECORDS[key]), key  # load keeps it
     assert set(theirs.meta) <= set(ours.meta)   # ours adds framework and input_shape
     sample, their_sample = ours.monitors["layers"]["samples"][-1], \
         theirs.monitors["layers"]["samples"][-1]

@@ -404,6 +404,7 @@ def test_the_records_have_the_layout_diagnose_records_declares(centred_digits):
     assert set(h.monitors) == set(records.RECORDS)
     for key, layout in records.RECORDS.items():
         assert set(h.monitors[key]) == set(layout.__annotations__), key
+        assert records.fits(h.monitors[key], layout), key   # so History.load keeps it
     for sample in h.monitors["layers"]["samples"]:
         assert set(sample) == set(records.LayerSample.__annotations__)
         for summary in sample["activations"] + sample["gradients"]:

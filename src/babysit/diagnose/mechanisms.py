@@ -21,6 +21,7 @@ import statistics
 
 from babysit.diagnose.causes import Cause
 from babysit.diagnose.evidence import Evidence, when
+from babysit.diagnose.setup import setup_value
 from babysit.diagnose.symptoms import (
     CHANCE_MARGIN,
     IMBALANCE_MARGIN,
@@ -79,10 +80,6 @@ CLIP_KEPT = 0.1          # steps that used under 10% of the gradient backward ma
 
 def _record(e: Evidence) -> dict | None:
     return e.history.monitors.get("torch")
-
-
-def _setup(e: Evidence) -> dict:
-    return e.history.meta.get("setup") or {}
 
 
 def _names(names: list[str], most: int = 4) -> str:
@@ -226,7 +223,7 @@ def _summed(e, open_):
     # ln C when the chance loss is not given (a setup-aware chance loss leaves a sum unknown)
     chance = e.chance_loss or (math.log(e.n_classes) if e.n_classes else None)
     first, batch = e.history.loss[0] if e.history.loss else None, e.batch_size
-    reduction = _setup(e).get("loss", {}).get("reduction", "unknown")
+    reduction = setup_value(e.setup, "loss", "reduction")
     known = reduction == "sum"
     # the size test only where the reduction is not known to be a mean (a PyTorch loop whose
     # loss graph was not seen): elsewhere a large first loss is a bad initialization
@@ -247,10 +244,10 @@ def _summed(e, open_):
 def _nll_on_scores(e, open_):
     """nll_loss fed what no log_softmax made (the autograd graph, or the output's values, show
     it): raw scores, or probabilities (a softmax or sigmoid without the log)."""
-    setup = _setup(e)
-    act = setup.get("output", {}).get("activation")
-    if setup.get("loss", {}).get("name") != "nll" or setup.get("output", {}).get("seen") \
-            != "measured" or act not in ("none", "relu", "nonnegative", "softmax", "sigmoid"):
+    act = setup_value(e.setup, "output", "activation")
+    if setup_value(e.setup, "loss", "name") != "nll" \
+            or setup_value(e.setup, "output", "seen") != "measured" \
+            or act not in ("none", "relu", "nonnegative", "softmax", "sigmoid"):
         return None
     if act in ("softmax", "sigmoid"):
         return "error", (f"nll_loss is fed probabilities (a {act}), not log-probabilities: it "
@@ -304,9 +301,10 @@ def _lr_zero_at_start(e, open_):
 def _sorted_batches(e, open_):
     rec = _record(e)
     share = rec and rec.get("batch_majority")
+    counts = setup_value(e.setup, "targets", "counts")
     if share is None or share < SORTED_BATCH or e.majority_share is None \
             or e.majority_share >= SORTED_SPREAD or not e.batch_size \
-            or e.batch_size < SORTED_ROWS * len(e.history.meta["setup"]["targets"]["counts"]):
+            or not isinstance(counts, list) or e.batch_size < SORTED_ROWS * len(counts):
         return None
     return "warning", (f"in the first epoch the commonest class was {share:.0%} of a typical "
                        f"batch but {e.majority_share:.0%} of all the labels: the batches come "

@@ -6,9 +6,14 @@ in a type checker and in `tests/test_monitors.py`, which holds a recorded Histor
 
 A key that is absent from `History.monitors` only silences the rules that need it; None
 inside a record marks a value that was not finite (a diverging run) or does not apply.
+`well_formed(monitors)` holds a History read from a file to these layouts: a record that a
+damaged or hand-edited file left without them is dropped, as if never recorded.
 """
 
-from typing import NotRequired, TypedDict
+import numbers
+import types
+from functools import cache
+from typing import NotRequired, TypedDict, get_args, get_origin, get_type_hints, is_typeddict
 
 
 class Histogram(TypedDict):
@@ -96,5 +101,59 @@ RECORDS: dict[str, type] = {"update_ratio": UpdateRatioRecord, "layers": LayersR
                             "params": ParamsRecord, "data": DataRecord,
                             "first_layer": FirstLayerRecord}
 
+
+# The layouts of a number in a record (each may be null: `fits`)
+_NUMBERS = (int, float, int | None, float | None)
+
+
+@cache
+def _keys(layout: type) -> dict[str, object]:
+    """A record type's keys and their types (NotRequired unwrapped: `__required_keys__`
+    says which a record must hold)."""
+    return get_type_hints(layout)
+
+
+def fits(value, layout) -> bool:
+    """Whether `value`, as read from JSON, has `layout`: one of the record types above (every
+    key it requires, and each of its keys that is there of its type; keys it does not name are
+    let be), list[X], dict[str, X], X | None, str, or a number. A number may be null
+    anywhere: `History.save` writes a NaN or inf as null, and the readers take a null number
+    for an unknown one (`evidence._number`). A null or missing list, dict or record is damage
+    that no reader expects."""
+    if is_typeddict(layout):
+        keys = _keys(layout)
+        return isinstance(value, dict) and layout.__required_keys__ <= value.keys() \
+            and all(fits(value[k], keys[k]) for k in keys if k in value)
+    origin, args = get_origin(layout), get_args(layout)
+    if origin is list and args[0] in _NUMBERS:  # the long lists (weights, counts): inline
+        return isinstance(value, list) and all(map(_number_or_null, value))
+    if origin is list:
+        return isinstance(value, list) and all(fits(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(fits(v, args[1]) for v in value.values())
+    if origin is types.UnionType:
+        return any(fits(value, arg) for arg in args)
+    if layout is str or layout is types.NoneType:
+        return isinstance(value, layout)
+    return _number_or_null(value)
+
+
+def _number_or_null(value) -> bool:
+    """Whether `value` is a number (not a bool) or null: what a record's number may be."""
+    # JSON's own float and int asked first: the numbers.Real check (NumPy's scalars, in a
+    # live History's dict) costs several times theirs, over a first layer's every weight
+    return value is None or type(value) in (float, int) \
+        or isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def well_formed(monitors: dict) -> dict:
+    """`monitors` without the records (of RECORDS) that do not fit their layout: what a
+    damaged or hand-edited history.json holds there is dropped whole, so that the rules and
+    the report's plots that read it stay silent rather than index into it. Keys RECORDS does
+    not name (`monitors["torch"]`) are kept as they are."""
+    return {key: rec for key, rec in monitors.items()
+            if key not in RECORDS or fits(rec, RECORDS[key])}
+
+
 __all__ = ["RECORDS", "DataRecord", "FirstLayerRecord", "Histogram", "LayerSample",
-           "LayersRecord", "ParamsRecord", "UpdateRatioRecord"]
+           "LayersRecord", "ParamsRecord", "UpdateRatioRecord", "fits", "well_formed"]

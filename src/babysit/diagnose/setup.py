@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 __all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "TARGET_SCALE", "chance_loss",
-           "constant_output", "loss_floor"]
+           "constant_output", "loss_floor", "setup_value"]
 
 # A regression output squashed to a range misses targets beyond it by this share of their
 # spread: 5% of the targets' standard deviation is well past float noise, and a sigmoid
@@ -48,7 +48,10 @@ _SQUASHED = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "relu": (0.0, math.inf)
 _SOFTMAX_LOSSES = ("cross_entropy",)          # losses that apply their own (log-)softmax
 
 
-def _get(setup, *keys):
+def setup_value(setup, *keys):
+    """setup[keys[0]][keys[1]]...: the value at that path of `history.meta["setup"]`, or None
+    where it is not there, or a part on the way is no dict (null in a damaged or hand-edited
+    file): unknown, and the rules that read it stay silent."""
     value = setup or {}
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
@@ -61,10 +64,10 @@ def chance_loss(setup: dict | None) -> float | None:
     MSE / MAE of outputs at 0 (at 0.5 behind a sigmoid, 1/K behind a softmax) from the
     targets' mean and spread; hinge (C - 1) x margin 1. None when it cannot be known (an
     unknown loss, a summed reduction, targets not seen)."""
-    loss, units = _get(setup, "loss", "name"), _get(setup, "output", "units")
-    if not loss or _get(setup, "loss", "reduction") == "sum":
+    loss, units = setup_value(setup, "loss", "name"), setup_value(setup, "output", "units")
+    if not loss or setup_value(setup, "loss", "reduction") == "sum":
         return None
-    classes = _get(setup, "targets", "classes") or (units if units and units > 1 else None)
+    classes = setup_value(setup, "targets", "classes") or (units if units and units > 1 else None)
     if loss in ("cross_entropy", "nll"):
         return math.log(classes) if classes and classes > 1 else None
     if loss in ("binary_cross_entropy", "bce_with_logits"):
@@ -73,10 +76,10 @@ def chance_loss(setup: dict | None) -> float | None:
         return float(classes - 1) if classes and classes > 1 else None
     if loss not in ("mse", "mae"):
         return None
-    act = _get(setup, "output", "activation")
+    act = setup_value(setup, "output", "activation")
     at = 0.5 if act == "sigmoid" else (1.0 / units if act == "softmax" and units else 0.0)
-    scale = _get(setup, "loss", "scale") or 1.0
-    mean, std = _get(setup, "targets", "mean"), _get(setup, "targets", "std")
+    scale = setup_value(setup, "loss", "scale") or 1.0
+    mean, std = setup_value(setup, "targets", "mean"), setup_value(setup, "targets", "std")
     if mean is None or std is None:
         return None
     root_mse = math.hypot(mean - at, std)   # sqrt((mean - at)^2 + std^2), with no overflow
@@ -90,24 +93,24 @@ def loss_floor(setup: dict | None) -> float:
     """The least loss the targets allow: binary cross-entropy on soft targets (in (0, 1), not
     0/1) cannot fall below their mean entropy (`targets["entropy"]`, which the sitter
     measures); 0 otherwise. A plateau is judged above it."""
-    if _get(setup, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits"):
+    if setup_value(setup, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits"):
         return 0.0
-    return float(_get(setup, "targets", "entropy") or 0.0)
+    return float(setup_value(setup, "targets", "entropy") or 0.0)
 
 
 def _uses(setup, activations, losses=None) -> bool:
     """The output's activation is one of `activations` (and the loss one of `losses`)."""
-    return _get(setup, "output", "activation") in activations \
-        and (losses is None or _get(setup, "loss", "name") in losses)
+    return setup_value(setup, "output", "activation") in activations \
+        and (losses is None or setup_value(setup, "loss", "name") in losses)
 
 
 def _classify(setup) -> bool:
-    return _get(setup, "task") in ("classify", "binary")
+    return setup_value(setup, "task") in ("classify", "binary")
 
 
 def constant_output(setup: dict | None) -> bool:
     """The output is a softmax (or log-softmax) over one unit: 1 (or 0) whatever the input."""
-    return _uses(setup, ("softmax", "log_softmax")) and _get(setup, "output", "units") == 1
+    return _uses(setup, ("softmax", "log_softmax")) and setup_value(setup, "output", "units") == 1
 
 
 def _softmax_one_output(e, open_):
@@ -120,21 +123,21 @@ def _softmax_one_output(e, open_):
 
 def _binary_loss_on_classes(e, open_):
     s = e.setup
-    top = _get(s, "targets", "max")
-    if _get(s, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits") \
+    top = setup_value(s, "targets", "max")
+    if setup_value(s, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits") \
             or top is None or top <= 1:
         return None
-    classes = _get(s, "targets", "classes")
+    classes = setup_value(s, "targets", "classes")
     return "error", (f"binary cross-entropy on targets up to {top:g}"
                      + (f" ({classes} classes)" if classes else "")
-                     + f" with {_get(s, 'output', 'units')} output(s): binary cross-entropy "
+                     + f" with {setup_value(s, 'output', 'units')} output(s): binary cross-entropy "
                        f"needs targets in [0, 1]")
 
 
 def _mse_on_classes(e, open_):
     s = e.setup
-    loss, act = _get(s, "loss", "name"), _get(s, "output", "activation")
-    units = _get(s, "output", "units") or 0
+    loss, act = setup_value(s, "loss", "name"), setup_value(s, "output", "activation")
+    units = setup_value(s, "output", "units") or 0
     if loss not in ("mse", "mae") or not _classify(s) or units < 2:
         return None
     name = "MSE" if loss == "mse" else "MAE"
@@ -159,7 +162,7 @@ def _double_softmax(e, open_):
 def _logit_activation(e, open_):
     """A squashing activation on the scores of a loss that applies its own softmax, or its
     own sigmoid (BCEWithLogitsLoss: a sigmoid or softmax output goes through two)."""
-    act = _get(e.setup, "output", "activation")
+    act = setup_value(e.setup, "output", "activation")
     if _uses(e.setup, ("relu", "nonnegative", "sigmoid", "tanh"), _SOFTMAX_LOSSES):
         own = "softmax"
     elif _uses(e.setup, ("relu", "nonnegative", "sigmoid", "tanh", "softmax"),
@@ -177,7 +180,7 @@ def _logit_activation(e, open_):
 def _probability_loss_on_scores(e, open_):
     """Binary cross-entropy fed something that is not a probability: a ReLU, tanh or linear
     output where a sigmoid belongs."""
-    act = _get(e.setup, "output", "activation")
+    act = setup_value(e.setup, "output", "activation")
     if not _uses(e.setup, ("relu", "nonnegative", "none", "tanh"), ("binary_cross_entropy",)):
         return None
     return "warning", (f"binary cross-entropy on a {act} output: it needs probabilities in "
@@ -186,9 +189,9 @@ def _probability_loss_on_scores(e, open_):
 
 def _multilabel_on_one_hot(e, open_):
     s = e.setup
-    units = _get(s, "output", "units") or 0
-    if _get(s, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits") \
-            or _get(s, "task") != "classify" or units < 3 \
+    units = setup_value(s, "output", "units") or 0
+    if setup_value(s, "loss", "name") not in ("binary_cross_entropy", "bce_with_logits") \
+            or setup_value(s, "task") != "classify" or units < 3 \
             or (e.train_acc is not None and e.train_acc >= MULTILABEL_UNDERFIT):
         return None
     return "warning", (f"binary cross-entropy over {units} outputs on one-of-{units} targets: "
@@ -197,12 +200,12 @@ def _multilabel_on_one_hot(e, open_):
 
 def _output_range(e, open_):
     s = e.setup
-    act = _get(s, "output", "activation")
-    low, high = _get(s, "targets", "min"), _get(s, "targets", "max")
-    if _get(s, "task") != "regress" or act not in _SQUASHED or low is None or high is None:
+    act = setup_value(s, "output", "activation")
+    low, high = setup_value(s, "targets", "min"), setup_value(s, "targets", "max")
+    if setup_value(s, "task") != "regress" or act not in _SQUASHED or low is None or high is None:
         return None
     reach_low, reach_high = _SQUASHED[act]
-    slack = RANGE_SLACK * (_get(s, "targets", "std") or 0.0)
+    slack = RANGE_SLACK * (setup_value(s, "targets", "std") or 0.0)
     if low >= reach_low - slack and high <= reach_high + slack:
         return None
     reach = f"[{reach_low:g}, {reach_high:g}]" if math.isfinite(reach_high) \
@@ -217,14 +220,14 @@ def _target_size(e) -> tuple[float, str] | None:
     loss of an MSE whose network started on inputs of unit scale (its outputs are then about
     unit size, so a first loss far above 1 is the targets' mean square)."""
     s = e.setup
-    mean, std = _get(s, "targets", "mean"), _get(s, "targets", "std")
+    mean, std = setup_value(s, "targets", "mean"), setup_value(s, "targets", "std")
     if mean is not None and std is not None:
         return math.hypot(mean, std), f"mean {mean:.4g}, std {std:.4g}"   # never overflows
     first = e.history.loss[0] if e.history.loss else None
     scaled = e.input_scale is not None and e.input_scale <= TARGET_SCALE
     if first is None or not math.isfinite(first) or first <= 0 or not scaled:
         return None
-    square = first / (_get(s, "loss", "scale") or 1.0)
+    square = first / (setup_value(s, "loss", "scale") or 1.0)
     return math.sqrt(square), f"the first loss {first:.4g} on inputs of unit scale"
 
 
@@ -234,7 +237,7 @@ def _unscaled_targets(e, open_):
     outputs start near 0 and must grow to the targets' size: under Adam, whose steps are
     about the rate whatever the gradient, that takes size / rate steps)."""
     s = e.setup
-    if _get(s, "task") != "regress" or _get(s, "loss", "name") != "mse":
+    if setup_value(s, "task") != "regress" or setup_value(s, "loss", "name") != "mse":
         return None
     known = _target_size(e)
     if known is None or known[0] <= TARGET_SCALE:

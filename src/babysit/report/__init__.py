@@ -42,6 +42,7 @@ from babysit.report.plots import (
     shows_data_loss,
     smoothing_window,
     weight_grid,
+    weights_image_shape,
     with_components,
 )
 from babysit.training.checkpoint_file import replaced_atomically
@@ -130,13 +131,14 @@ def _units_shown(rec) -> str:
     """"Drawn: the first 64 of the layer's 300 units. " when the monitor kept fewer units than
     the layer has (its "units" against its "shape": [n_in, n_out]), else ""."""
     shape, units = rec.get("shape") or [], rec.get("units") or []
-    if len(shape) == 2 and units and len(units) < shape[1]:
+    # a width that is null (a damaged or hand-edited file) is unknown: nothing said of it
+    if len(shape) == 2 and shape[1] is not None and units and len(units) < shape[1]:
         return f"Drawn: the first {len(units)} of the layer's {shape[1]:,} units. "
     return ""
 
 
 def _first_layer_caption(history) -> str:
-    shape = history.meta.get("image_shape")
+    shape = weights_image_shape(history)
     rec = history.monitors.get("first_layer", {})
     kept = "before training (left) and at the latest epoch end (right). " \
         if rec.get("W_start") is not None else "at the latest epoch end. "

@@ -17,6 +17,7 @@ from babysit.diagnose import moving_average
 from babysit.diagnose.symptoms import DEAD_WARNING, EXPLODE_FACTOR, SATURATED_WARNING
 from babysit.report.svg import PALETTE, Chart, color, diverging, nice_step
 from babysit.report.words import readable
+from babysit.validation import shape_of_image
 
 EPOCH_LABEL = "epoch (epoch k runs from k-1 to k)"
 MARK_COLOR = "#b00020"
@@ -80,8 +81,9 @@ def penalty_share(history) -> float:
 
 def shows_data_loss(history) -> bool:
     """Whether the loss plots draw the data loss apart: when the penalty is at least
-    PENALTY_SHOWN of the first loss (below that the two lines lie on top of each other)."""
-    return penalty_share(history) >= PENALTY_SHOWN
+    PENALTY_SHOWN of the first loss (below that the two lines lie on top of each other), and
+    the data loss was recorded beside every loss (a damaged or hand-edited file may lack it)."""
+    return len(history.data_loss) == len(history.loss) and penalty_share(history) >= PENALTY_SHOWN
 
 
 def plot_loss(history, log: bool = False) -> str | None:
@@ -236,15 +238,17 @@ def percentiles(h) -> list[float] | None:
     """The PERCENTILES of a histogram summary (lo, hi, counts), read off its cumulative
     counts by linear interpolation within a bin (every one the value itself for a
     `constant`); None without finite values."""
-    if not h or not h.get("counts"):
-        return None
     if constant(h) is not None:
         return [constant(h)] * len(PERCENTILES)
-    counts = np.asarray(h["counts"], dtype=np.float64)
+    binned = _binned(h)
+    if binned is None:
+        return None
+    lo, hi, counts = binned
+    counts = np.asarray(counts, dtype=np.float64)
     total = counts.sum()
     if total <= 0:
         return None
-    edges = np.linspace(h["lo"], h["hi"], len(counts) + 1)
+    edges = np.linspace(lo, hi, len(counts) + 1)
     cumulative = np.concatenate([[0.0], np.cumsum(counts)])
     return np.interp(np.asarray(PERCENTILES) * total, cumulative, edges).tolist()
 
@@ -253,7 +257,17 @@ def _spread(h) -> float:
     """The largest magnitude a histogram's values reach (0 without finite values)."""
     if constant(h) is not None:
         return abs(constant(h))
-    return max(abs(h["lo"]), abs(h["hi"])) if h and h.get("counts") else 0.0
+    binned = _binned(h)
+    return max(abs(binned[0]), abs(binned[1])) if binned else 0.0
+
+
+def _binned(h) -> tuple[float, float, list] | None:
+    """A histogram summary's (lo, hi, counts), or None when it has no counts (no finite
+    values) or its range is unknown: null in a damaged or hand-edited file, where the
+    counts alone place no bar."""
+    if not h or not h.get("counts") or h.get("lo") is None or h.get("hi") is None:
+        return None
+    return h["lo"], h["hi"], h["counts"]
 
 
 def _layer_scale(first, later) -> tuple[str, float]:
@@ -356,10 +370,12 @@ def plot_histograms(history, key: str) -> list[str] | None:
         drawn = False
         for h, filled, label, c in ((h0, False, "before training", "#555555"),
                                     (h1, True, f"after {end}", PALETTE[0])):
-            if not h or not h.get("counts"):
+            binned = _binned(h)
+            if binned is None:
                 continue
-            edges = np.linspace(h["lo"], h["hi"], len(h["counts"]) + 1)
-            counts = np.asarray(h["counts"], dtype=np.float64)
+            lo, hi, counts = binned
+            edges = np.linspace(lo, hi, len(counts) + 1)
+            counts = np.asarray(counts, dtype=np.float64)
             if kind == "symlog":  # the count per unit of the axis the reader sees
                 widths = np.diff(chart.x.raw(edges))
                 counts = counts / np.where(widths > 0, widths, np.inf)
@@ -379,7 +395,9 @@ def _stats(when: str, h) -> str:
     """"end: mean 0.12, std 0.5, dead 10%" for one histogram summary."""
     if not h or h.get("mean") is None:
         return f"{when}: no finite values"
-    text = f"{when}: mean {h['mean']:.2g}, std {h['std']:.2g}"
+    text = f"{when}: mean {h['mean']:.2g}"
+    if h.get("std") is not None:  # null in a damaged file: the rest still said
+        text += f", std {h['std']:.2g}"
     if h.get("dead") is not None:
         text += f", dead {h['dead']:.0%}"
     elif h.get("saturated") is not None:
@@ -438,7 +456,7 @@ def plot_first_layer(history) -> list[str] | None:
         start = None
     shown = [(start, "before training")] if start is not None else []
     shown.append((W, f"after {history.when(rec['iteration'])}"))
-    image_shape = history.meta.get("image_shape")
+    image_shape = weights_image_shape(history)
     top = max(float(np.abs(w).max()) for w, _ in shown)
     panels = []
     for weights, when in shown:
@@ -455,6 +473,19 @@ def plot_first_layer(history) -> list[str] | None:
     if not image_shape:
         panels.append(_colour_key(top))
     return panels
+
+
+def weights_image_shape(history) -> tuple[int, ...] | None:
+    """The image shape the first layer's weights are tiled in: `meta["image_shape"]` when it
+    is an image's shape holding one value per input weight, else None, and they are drawn as
+    a heatmap (a run of rows that are no images, or a damaged or hand-edited file's shape,
+    which no picture can be cut to)."""
+    rec = history.monitors.get("first_layer") or {}
+    try:
+        shape = shape_of_image(history.meta.get("image_shape"), "image_shape")
+    except ValueError:
+        return None
+    return shape if math.prod(shape) == len(rec.get("W") or ()) else None
 
 
 def _colour_key(top: float) -> str:
@@ -494,7 +525,9 @@ def plot_predictions(history) -> list[str] | None:
     baseline any model must beat), and the residuals (actual - predicted) against the
     prediction, with the mean predictor's RMSE as a band either side of 0."""
     rec = history.meta.get("predictions")
-    if not rec or not rec.get("actual"):
+    # each part is there in a run's record; a damaged or hand-edited file may lack one
+    if not rec or not rec.get("actual") or rec.get("train_mean") is None \
+            or len(rec.get("predicted") or ()) != len(rec["actual"]):
         return None
     actual = np.asarray(rec["actual"], dtype=np.float64)
     predicted = np.asarray(rec["predicted"], dtype=np.float64)
@@ -555,4 +588,4 @@ __all__ = ["ACCURACY_SPAN", "EPOCH_LABEL", "MARK_COLOR", "PENALTY_SHOWN", "PERCE
            "plot_epoch_loss", "plot_first_layer", "plot_histograms", "plot_layer_bands",
            "plot_loss", "plot_lr", "plot_lr_range", "plot_pca_components", "plot_predictions",
            "plot_unit_health", "plot_update_ratios", "shows_data_loss", "smoothing_window",
-           "weight_grid", "with_components"]
+           "weight_grid", "weights_image_shape", "with_components"]

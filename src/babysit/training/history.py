@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from babysit.diagnose.records import well_formed
 from babysit.diagnose.symptoms import EXPLODE_FACTOR
 from babysit.training.checkpoint_file import replaced_atomically
 from babysit.validation import positive_int
@@ -166,9 +167,14 @@ class History:
     def from_dict(cls, d: dict) -> History:
         """The inverse of `to_dict`; keys this version does not know are ignored. Raises
         ValueError for an `iters_per_epoch` that is no positive integer (a hand-edited or
-        damaged file: every epoch and per-epoch mean is counted in it)."""
+        damaged file: every epoch and per-epoch mean is counted in it). A monitor's record
+        without its declared layout (the same damage, inside `monitors`) is left out
+        (`records.well_formed`): the rules and plots that read it stay silent, the rest of
+        the run is still read."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         positive_int(known.get("iters_per_epoch", 1), "'iters_per_epoch'")
+        if isinstance(known.get("monitors"), dict):
+            known["monitors"] = well_formed(known["monitors"])
         return cls(**known)
 
     def save(self, path) -> None:

@@ -420,6 +420,10 @@ def _columns_in_order(cells: np.ndarray, names, fitted, n_fitted: int) -> np.nda
     if cells.shape[1] != n_fitted:
         raise ValueError(f"X has {cells.shape[1]} columns, but the estimator was fitted on "
                          f"{n_fitted}")
+    if fitted is not None:   # scikit-learn's own words for the same case
+        warnings.warn(f"X does not have valid feature names, but the estimator was fitted "
+                      f"with feature names: its columns are read by position as "
+                      f"{', '.join(map(repr, fitted))}", UserWarning, stacklevel=6)
     return cells
 
 

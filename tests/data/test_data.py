@@ -426,6 +426,18 @@ def test_npz_holding_x_and_y(tmp_path):
         datasets.load(tmp_path / "bad.npz")
 
 
+def test_npz_labels_as_a_column_and_a_test_part_of_zero(tmp_path):
+    """Labels saved as a (N, 1) column were refused ("labels must be 1-d"), and --split's
+    "val and test may be 0" was refused for arrays ("fractions must be positive")."""
+    X, y = three_blobs()
+    np.savez(tmp_path / "d.npz", X=X, y=y[:, None])
+    data = datasets.load(tmp_path / "d.npz", fractions=(0.8, 0.2, 0.0))
+    assert data.n_classes == 3 and len(data.test.y) == 0
+    assert len(data.train.y) + len(data.val.y) == len(y)
+    with pytest.raises(ValueError, match="validation fraction of 0 leaves an array file"):
+        datasets.load(tmp_path / "d.npz", fractions=(0.8, 0.0, 0.2))
+
+
 def test_nan_in_npz_features_names_row_and_column(tmp_path):
     X, y = three_blobs()
     X[11, 1] = np.inf

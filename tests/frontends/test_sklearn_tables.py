@@ -72,6 +72,15 @@ def test_a_frame_whose_columns_repeat_a_name_is_refused():
         BabysitClassifier(**FAST).fit(twice, np.arange(len(df)) % 2)
 
 
+def test_an_array_after_a_frame_is_read_by_position_with_scikit_learns_warning():
+    df = frame()
+    model = BabysitClassifier(**FAST).fit(df, np.arange(len(df)) % 2)
+    with pytest.warns(UserWarning, match="X does not have valid feature names.*'colour', "
+                                         "'size', 'when', 'kind'"):
+        by_position = model.predict(df.astype(object).to_numpy())
+    assert np.array_equal(by_position, model.predict(df))
+
+
 def test_unnamed_columns_that_cannot_be_used_are_named_as_the_estimator_sees_them():
     cells = np.array([["1", "a"], ["2", "b"], ["x", "c"], ["4", "d"]] * 6, dtype=object)
     cells[::3, 0] = "5"

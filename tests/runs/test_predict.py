@@ -90,6 +90,8 @@ def test_a_regression_model_predicts_in_the_targets_units(tmp_path):
     scores = predict_scores(net, data.preprocess.transform(data.table.transform(cells)))
     assert result.columns == ["predicted mass", "far outside training range"]
     assert np.allclose(result.values, scores[:, 0] * data.target.scale_ + data.target.mean_)
+    # written as they read back: 6 significant digits made 1,234,567 into 1.23457e+06
+    assert [float(row[0]) for row in result.rows()] == result.values.tolist()
 
 
 def test_a_model_without_a_table_is_refused(tmp_path):

@@ -311,14 +311,28 @@ def encode_labels(values) -> tuple[np.ndarray, list[str]]:
 
 def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
                  target_name: str = "y") -> Dataset:
+    """Arrays X (N, D) and labels (N,) or (N, 1) as a Dataset split by `fractions` (a part
+    of fraction 0 left empty, as a table's)."""
     X = as_float32(check_features(X, name), name)
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:   # a column of labels, as saved by many
+        labels = labels[:, 0]
     y, class_names = encode_labels(labels)
     if len(y) != len(X):
         raise ValueError(f"{name} has {len(X)} rows of features but {len(y)} labels")
     if len(class_names) < 2:
         raise ValueError(f"{name}: the target {target_name!r} holds a single class "
                          f"({class_names[0]!r}); a classifier needs examples of at least two")
-    train, val, test = stratified_split(X, y, fractions, seed=seed, class_names=class_names)
+    if fractions[1] <= 0:
+        raise ValueError(f"{name}: --split with a validation fraction of 0 leaves an array "
+                         f"file no validation rows (--val-data reads a .csv): a run keeps the "
+                         f"epoch of the best validation score, and the diagnosis compares "
+                         f"training with validation; give validation a share")
+    if min(fractions) > 0:
+        train, val, test = stratified_split(X, y, fractions, seed=seed, class_names=class_names)
+    else:   # no validation or no test part: `split_rows` leaves it empty
+        train, val, test = (Split(X[rows], y[rows]) for rows in
+                            split_rows(y, fractions, seed=seed, class_names=class_names))
     return Dataset(name, train, val, test, image_shape=image_shape, class_names=class_names)
 
 

@@ -69,10 +69,12 @@ class Predictions:
         return head if self.far_outside is None else [*head, FAR_COLUMN]
 
     def rows(self) -> list[list[str]]:
-        """One output row per input row, as text cells (probabilities to 6 digits; the far
-        columns' names joined by "; ", empty for an ordinary row)."""
+        """One output row per input row, as text cells (a regression's values as the
+        shortest text that reads back the same float: 6 digits made 1,234,567 into
+        1.23457e+06; probabilities to 6 decimals; the far columns' names joined by "; ",
+        empty for an ordinary row)."""
         if self.task == "regress":
-            rows = [[f"{v:.6g}"] for v in self.values]
+            rows = [[str(v)] for v in np.asarray(self.values, dtype=np.float64).tolist()]
         else:
             rows = [[label, *(f"{p:.6f}" for p in probs)]
                     for label, probs in zip(self.labels, self.probabilities, strict=True)]

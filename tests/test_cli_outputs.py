@@ -162,6 +162,9 @@ def test_search_keeps_a_setting_given_as_a_flag_out_of_its_default_space(tmp_pat
     (["search", "--workers", "1000"], "workers must be a positive integer up to 64"),
     (["train", "--reg", "1e300"], "argument --reg: reg must be in [0, 3.40282e+38], got 1e+300"),
     (["train", "--input-noise", "1e300"], "argument --input-noise: input_noise must be in [0, 3"),
+    # the best trial's command split the data with the searched seed: another score
+    (["search", "--param", "seed=intuniform(0,3)"], "space: seed also splits the data"),
+    (["search", "--trials", "3", "--stages", "2:1"], "trials=3 but the stages hold 2"),
     # negative numbers argparse took for options ("expected one argument")
     (["train", "--reg", "-1e-3"], "argument --reg: reg must be in [0, 3.40282e+38], got -0.001"),
     (["train", "--lr", "-inf"], "argument --lr: lr must be > 0, got -inf"),

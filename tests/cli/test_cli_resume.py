@@ -224,6 +224,21 @@ def test_a_data_file_changed_since_the_run_is_refused(tmp_path, capsys):
     assert "is not what the run trained on" in line and "preprocessing differs" in line
 
 
+def test_a_config_edited_since_the_run_is_refused_naming_the_settings(tmp_path, capsys):
+    """lr and reg changed in config.json were taken by the resumed run without a word: it
+    went on as another run in the same folder."""
+    assert train(tmp_path, capsys, "run", "--epochs", "2")[0] == 0
+    config = tmp_path / "run" / "config.json"
+    settings = json.loads(config.read_text())
+    config.write_text(json.dumps({**settings, "lr": 0.5, "reg": 0.1}))
+    line = one_line(capsys, ["resume", str(tmp_path / "run"), "--epochs", "3"])
+    assert "is not the configuration its training state was made with" in line
+    assert f"lr {settings['lr']!r} -> 0.5" in line and "reg" in line and "epochs" not in \
+        line.split("(")[1].split(")")[0]
+    config.write_text(json.dumps({**settings, "epochs": 3}))   # --epochs alone may change
+    assert train(tmp_path, capsys, "run", "--resume", str(tmp_path / "run"))[0] == 0
+
+
 def test_a_run_that_stopped_early_is_not_resumed(tmp_path, capsys):
     # A rate too small to change a prediction: validation accuracy stays flat, patience 1 ends it.
     assert train(tmp_path, capsys, "run", "--optimizer", "sgd", "--lr", "1e-12", "--patience",

@@ -2,6 +2,7 @@
 travel in the checkpoint, columns are matched by name."""
 
 import errno
+import json
 import os
 import warnings
 
@@ -242,3 +243,31 @@ def test_a_model_without_a_header_reads_new_rows_by_their_training_positions(tmp
     with pytest.raises(ValueError, match=r"narrow.csv has 2 columns.*give 4 columns as in "
                                          r"training \(column 2, the target, is ignored\) or 3"):
         predict_table(path, tmp_path / "narrow.csv")
+
+
+def test_a_run_folder_gives_the_model_the_run_ended_with(tmp_path):
+    """--no-best-weights ends on the last epoch, whose scores the run prints, but predict took
+    best.safetensors; and epoch-1000 sorted before epoch-999 as text."""
+    from babysit.runs.predict import model_file
+    from babysit.training.checkpoint import epoch_checkpoints
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    for name in ("best", "checkpoints/epoch-999", "checkpoints/epoch-1000"):
+        (run / f"{name}.safetensors").write_bytes(b"")
+    assert [p.stem for p in epoch_checkpoints(run)] == ["epoch-999", "epoch-1000"]
+    assert model_file(run).name == "best.safetensors"       # no config.json: as before
+    (run / "config.json").write_text(json.dumps({"best_weights": True}))
+    assert model_file(run).name == "best.safetensors"
+    (run / "config.json").write_text(json.dumps({"best_weights": False}))
+    assert model_file(run).name == "epoch-1000.safetensors"
+
+
+def test_an_ensembles_folder_is_named_as_one_with_a_member_to_give(tmp_path):
+    from babysit.runs.predict import model_file
+
+    (tmp_path / "ens" / "member-1").mkdir(parents=True)
+    (tmp_path / "ens" / "member-2").mkdir()
+    with pytest.raises(ValueError, match=r"an ensemble's folder: .* give a member, e\.g\. "
+                                         r".*ens/member-1$"):
+        model_file(tmp_path / "ens")

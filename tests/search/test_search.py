@@ -452,3 +452,20 @@ def test_a_trial_is_scored_on_the_weights_its_run_ends_with(tmp_path, capsys):
     out = capsys.readouterr().out
     command = next(line for line in out.splitlines() if "to train the best again" in line)
     assert "--drop price" in command and "--target label" in command
+
+
+def test_a_search_run_again_with_a_smaller_top_k_leaves_no_earlier_member(tmp_path):
+    """member-3 of a --top-k 3 run stayed beside a --top-k 2 run's two members, where a user
+    picks members up; with no ensemble now, the earlier one's folder stayed whole."""
+    from babysit.search.retrain import _drop_other_members
+
+    folder = tmp_path / "ensemble"
+    folder.mkdir()
+    for n in (1, 2, 3):
+        (folder / f"member-{n}.safetensors").write_bytes(b"")
+    _drop_other_members(folder, 2)
+    assert sorted(p.name for p in folder.iterdir()) == ["member-1.safetensors",
+                                                        "member-2.safetensors"]
+    _drop_other_members(folder, 0)
+    assert not folder.exists()
+    _drop_other_members(folder, 0)   # nothing there: nothing to do

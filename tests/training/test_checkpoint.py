@@ -250,3 +250,18 @@ def test_a_deliberately_zero_initialized_net_round_trips(tmp_path):
     bs.save(tmp_path / "zeros", net)
     loaded, _ = bs.load(tmp_path / "zeros")
     assert (loaded.params["0.W"].value == 0).all()
+
+
+def test_a_saved_model_is_readable_as_the_umask_allows(tmp_path):
+    """safetensors creates its files readable by their owner alone: a model that a group or a
+    serving account can see could not be read by it (0600 whatever the umask)."""
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = checkpoint.save(tmp_path / "m", bs.mlp(3, [4], 2, seed=0))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    path.chmod(0o640)                       # a file replaced keeps its own permissions
+    checkpoint.save(tmp_path / "m", bs.mlp(3, [4], 2, seed=1))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert checkpoint_file._new_file_mode() == 0o666 & ~mask

@@ -83,6 +83,8 @@ def cmd_search(args) -> tuple[int, dict]:
                                  f"name what to search with --param")
             say(f"babysit search: {flags} as given, not searched; searching "
                 f"{', '.join(space)}")
+    stages = search.parse_stages(args.stages) if args.stages else None
+    search.check_plan(space, data, args.trials, stages, args.folds)   # before the folder too
     out = args.out if args.out is not None else search.default_out(data.name, args.study)
     if args.storage and search.password_warning(args.storage):
         say(f"warning: {search.password_warning(args.storage)}")
@@ -90,7 +92,7 @@ def cmd_search(args) -> tuple[int, dict]:
     run_lock.hold(make_folder(out, "--out"))  # to the command's end: its config files too
     refuse_foreign_out(out)  # a run that took the folder, and ended, before this one locked it
     result = search.run(space, data, args.trials, base=cfg,
-                        stages=search.parse_stages(args.stages) if args.stages else None,
+                        stages=stages,
                         workers=args.workers, storage=args.storage,
                         study=args.study, out=out, sampler=args.sampler, folds=args.folds,
                         seed=cfg.seed, top_k=args.top_k, say=say,

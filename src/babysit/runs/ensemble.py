@@ -229,7 +229,7 @@ def of_run(run_dir, last: int | None = None) -> Ensemble:
     """Different checkpoints of a single model: the per-epoch checkpoints a
     `babysit.training.checkpoint.Checkpoints` callback wrote into `run_dir`, the `last` ones
     (all when None). Cheap, since nothing is retrained, though the members vary little."""
-    paths = sorted((Path(run_dir) / checkpoint.EPOCHS_DIR).glob("epoch-*" + checkpoint.SUFFIX))
+    paths = checkpoint.epoch_checkpoints(run_dir)
     if not paths:
         raise ValueError(f"of_run: no checkpoints in {Path(run_dir) / checkpoint.EPOCHS_DIR}; "
                          f"train with callbacks=[Checkpoints(run_dir)]")

@@ -17,8 +17,7 @@ column "far outside training range" (the names of their far columns).
 from __future__ import annotations
 
 import csv
-import os
-import stat
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,17 +90,10 @@ class Predictions:
         keeps its permission bits (a read-only one stays read-only)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else None
-        with checkpoint_file.replaced_atomically(path, durable=False) as tmp:
-            with tmp.open("w", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(self.columns)
-                writer.writerows(self.rows())
-                f.flush()
-                os.fsync(f.fileno())   # here, not by replaced_atomically: it reopens the file
-                # for writing, which the mode below may forbid
-            if mode is not None:
-                tmp.chmod(mode)
+        with checkpoint_file.replaced_atomically(path) as tmp, tmp.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(self.columns)
+            writer.writerows(self.rows())
         return path
 
     def to_dict(self) -> dict:
@@ -122,13 +114,21 @@ class Predictions:
 
 
 def model_file(path) -> Path:
-    """The checkpoint `path` names: a .safetensors file, or a run folder (its best.safetensors,
-    else its last epoch's checkpoint)."""
+    """The checkpoint `path` names: a .safetensors file, or a run folder: the model the run
+    ended with, whose scores it printed (its best.safetensors, else its last epoch's
+    checkpoint; the last epoch's first where the run kept its last weights, best_weights
+    false in its config.json)."""
     path = Path(path)
     if path.is_dir():
         found = checkpoint.models_in(path)
+        if found and not _ends_on_best_weights(path):
+            found = found[::-1]
         if found:
             return found[0]
+        members = sorted(path.glob("member-*"), key=lambda m: (len(m.name), m.name))
+        if members:   # `train --ensemble` (member folders), a search's top-k (member files)
+            raise ValueError(f"{path} is an ensemble's folder: predict takes one model; give "
+                             f"a member, e.g. {members[0]}")
         raise ValueError(f"{path} is a folder without a model: expected "
                          f"{checkpoint.BEST_NAME}{checkpoint.SUFFIX} or "
                          f"{checkpoint.EPOCHS_DIR}/epoch-NNN{checkpoint.SUFFIX} in it")
@@ -140,6 +140,17 @@ def model_file(path) -> Path:
         raise ValueError(f"no model at {path}: give a checkpoint ({checkpoint.SUFFIX}) or a "
                          f"run folder")
     return path
+
+
+def _ends_on_best_weights(run_dir: Path) -> bool:
+    """Whether the run in `run_dir` ended with its best validation epoch's weights (its
+    config.json's best_weights; a folder without one, written by the Checkpoints callback
+    alone, is taken to, as before)."""
+    try:
+        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    return not isinstance(config, dict) or config.get("best_weights") is not False
 
 
 def match_columns(header: list[str], needed: list[str], where: str) -> list[int]:

@@ -39,6 +39,25 @@ def resume_command(run_dir) -> str:
     return f"babysit resume {shlex.quote(str(run_dir))}"
 
 
+def _refuse_other_settings(run: Path, cfg: RunConfig, history) -> None:
+    """Refuse a config.json whose settings (--epochs aside, which a resume may raise) are not
+    those the training state was made with (its History's meta["config"]): the run would go
+    on as another one, in the same folder, without a word. A state written before the
+    History kept its config passes."""
+    trained = history.meta.get("config")
+    if not isinstance(trained, dict):
+        return
+    now = json.loads(json.dumps(cfg.to_dict()))     # lists where the file has lists
+    changed = [name for name in now if name != "epochs" and name in trained
+               and trained[name] != now[name]]
+    if changed:
+        said = ", ".join(f"{name} {trained[name]!r} -> {now[name]!r}" for name in changed)
+        raise ValueError(f"{run}: {CONFIG_NAME} is not the configuration its training state was "
+                         f"made with ({said}); a resumed run goes on as it was trained, only "
+                         f"--epochs may change: put {CONFIG_NAME} back, or train a new run "
+                         f"with these settings")
+
+
 def resume(folder, epochs: int | None = None) -> Run:
     """The run in `folder`, ready to go on: a `Run` whose Trainer holds its state, with the
     Checkpoints callback writing into the same folder, to `epochs` in all (default: its
@@ -70,6 +89,7 @@ def resume(folder, epochs: int | None = None) -> Run:
     going = Run.prepare(RunConfig.load(run / CONFIG_NAME), data=data, checkpoints=False)
     cfg, data, trainer = going.cfg, going.data, going.trainer.resume(state)
     refuse_other_data(run, data, trainer.history)
+    _refuse_other_settings(run, cfg, trainer.history)
     done = trainer.epoch
     if epochs is not None and epochs <= done:
         raise ValueError(f"{run}: --epochs {epochs} is not more than the {done} epochs it has "

@@ -27,7 +27,7 @@ top-k ensemble) and `runner` (`run`, the whole search).
 
 from babysit.search.database import password_warning
 from babysit.search.results import SearchResult, border_warnings, train_command
-from babysit.search.runner import check_options, default_out, run
+from babysit.search.runner import check_options, check_plan, default_out, run
 from babysit.search.space import (
     Choice,
     IntUniform,
@@ -49,8 +49,7 @@ from babysit.search.studies import open_storage
 from babysit.search.trial import build, evaluate, load_data
 
 __all__ = ["Choice", "IntUniform", "LogUniform", "SearchResult", "Stage", "Uniform",
-           "base_config", "border_warnings", "build", "check_options", "choice", "default_out",
-           "default_space",
-           "default_stages", "evaluate", "intuniform", "load_data", "loguniform", "open_storage",
-           "parse_param", "parse_stages", "password_warning", "run", "searchable_fields",
-           "train_command", "uniform"]
+           "base_config", "border_warnings", "build", "check_options", "check_plan", "choice",
+           "default_out", "default_space", "default_stages", "evaluate", "intuniform",
+           "load_data", "loguniform", "open_storage", "parse_param", "parse_stages",
+           "password_warning", "run", "searchable_fields", "train_command", "uniform"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import socket
@@ -68,6 +69,7 @@ def retrain(job: Job, rows: list[dict], out: Path, top_k: int, say: Callable,
         if top_k > 1:
             paths.append(str(checkpoint.save(out / "ensemble" / f"member-{rank + 1}", net,
                                              preprocess=data.preprocess, meta=meta)))
+    _drop_other_members(out / "ensemble", len(paths) if len(nets) > 1 else 0)
     if len(nets) < 2:
         return retrained, {}, None
     on_splits = Ensemble(nets, data.task)  # the splits are already preprocessed
@@ -120,6 +122,18 @@ def claim_retrain(job: Job, storage, out: Path) -> Claim:
         storage.set_study_user_attr(study_id, "by", me)
         storage.set_study_user_attr(study_id, "out", folder)
         return Claim(True, study_id)
+
+
+def _drop_other_members(folder: Path, kept: int) -> None:
+    """Remove from `folder` the members this retrain did not write (member-<n> beyond the
+    `kept` ones): a search run again with a smaller --top-k left the earlier run's there,
+    where a user picks up members (and the whole folder when no ensemble is kept now)."""
+    for path in folder.glob("member-*.safetensors"):
+        number = path.stem.removeprefix("member-")
+        if not number.isdigit() or int(number) > kept:
+            path.unlink()
+    with contextlib.suppress(OSError):   # not empty: other files of the user's are kept
+        folder.rmdir()
 
 
 def mark_retrained(storage, claim: Claim) -> None:

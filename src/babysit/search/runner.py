@@ -50,7 +50,7 @@ from babysit.search.workers import EXIT_DATABASE_LOST, run_workers, work
 from babysit.training.history import History
 from babysit.validation import make_folder
 
-__all__ = ["check_options", "default_out", "run"]
+__all__ = ["check_options", "check_plan", "default_out", "run"]
 
 # Trials in all when neither `trials` nor `stages` is given.
 DEFAULT_TRIALS = 30
@@ -96,16 +96,12 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     """
     if isinstance(data, str):
         data = load_data(data, seed)
-    space = _checked_space(space)
+    space = check_plan(space, data, trials, stages, folds)
     config = _fixed_settings(base, seed, data)
     if stages is None:
         stages = default_stages(DEFAULT_TRIALS if trials is None else trials, config["epochs"])
-    elif trials is not None and trials != sum(s.trials for s in stages):
-        raise ValueError(f"trials={trials} but the stages hold {sum(s.trials for s in stages)}; "
-                         f"give one or the other")
     check_options(workers=workers, folds=folds, top_k=top_k, sampler=sampler,
                   heartbeat=heartbeat, storage=storage, study=study)
-    _check_folds(folds, data)
     # a worker beyond the most trials a stage holds would wait for nothing (each one is a
     # process that loads the data before it can be stopped)
     workers = min(workers, max(s.trials for s in stages))
@@ -168,6 +164,19 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
         return result
 
 
+def check_plan(space: Mapping[str, Dimension] | None, data: datasets.Dataset,
+               trials: int | None = None, stages=None, folds: int = 1) -> dict[str, Dimension]:
+    """What `run` will search, checked before anything is written (the command line calls it
+    before it makes the search's folder): the space (`_checked_space`, returned), trials
+    against the stages when both are given, and the folds against `data`."""
+    space = _checked_space(space)
+    if stages is not None and trials is not None and trials != sum(s.trials for s in stages):
+        raise ValueError(f"trials={trials} but the stages hold {sum(s.trials for s in stages)}; "
+                         f"give one or the other")
+    _check_folds(folds, data)
+    return space
+
+
 def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension]:
     """`space` (or `default_space()`), each name a searchable RunConfig field, each range one
     of this package's."""
@@ -185,6 +194,12 @@ def _checked_space(space: Mapping[str, Dimension] | None) -> dict[str, Dimension
         if name == "epochs":  # each stage trains its trials for the stage's epochs
             raise ValueError("space: epochs is each stage's training budget (--epochs, "
                              "--stages TRIALS:EPOCHS), not a hyperparameter to search")
+        if name == "seed":  # the trials share the data split that the search's seed made
+            raise ValueError("space: seed also splits the data, which a search loads once with "
+                             "its own --seed: a trial's seed would change only the initial "
+                             "weights and the shuffles, and training it again with that seed "
+                             "would split the data otherwise and score differently; compare "
+                             "seeds with separate searches (--seed), or an ensemble")
         check = known[name].metadata["check"]
         for value in (dim.lo, dim.hi) if isinstance(dim, Uniform) else dim.values:
             try:

@@ -45,8 +45,8 @@ from babysit.training.callbacks import Callback
 from babysit.validation import positive_int
 
 __all__ = ["SUFFIX", "BEST_NAME", "EPOCHS_DIR", "checkpoint_path", "state_path", "models_in",
-           "model_path", "save", "load", "read_meta", "architecture", "build", "save_training",
-           "restore_training", "Checkpoints", "stops_deferred"]
+           "epoch_checkpoints", "model_path", "save", "load", "read_meta", "architecture", "build",
+           "save_training", "restore_training", "Checkpoints", "stops_deferred"]
 
 SUFFIX = ".safetensors"
 STATE_NAME = "state"  # the training state inside a run folder: state.safetensors
@@ -72,13 +72,22 @@ def state_path(run_dir) -> Path:
     return checkpoint_path(Path(run_dir) / STATE_NAME)
 
 
+def epoch_checkpoints(run_dir) -> list[Path]:
+    """The per-epoch checkpoints of a run folder (`Checkpoints`' epoch-NNN files), in epoch
+    order: by number, so that epoch-1000 comes after epoch-999 (as text it came before)."""
+    found = []
+    for path in (Path(run_dir) / EPOCHS_DIR).glob(f"epoch-*{SUFFIX}"):
+        number = path.stem.removeprefix("epoch-")
+        if number.isdigit():
+            found.append((int(number), path))
+    return [path for _, path in sorted(found)]
+
+
 def models_in(run_dir) -> list[Path]:
     """The model checkpoints a run folder (`Checkpoints`' layout) holds, in the order a user
     wants them: best.safetensors, then the last epoch's checkpoint; those that exist."""
-    run_dir = Path(run_dir)
-    best = checkpoint_path(run_dir / BEST_NAME)
-    epochs = sorted((run_dir / EPOCHS_DIR).glob(f"epoch-*{SUFFIX}"))
-    return [path for path in (best, *epochs[-1:]) if path.is_file()]
+    best = checkpoint_path(Path(run_dir) / BEST_NAME)
+    return [path for path in (best, *epoch_checkpoints(run_dir)[-1:]) if path.is_file()]
 
 
 def model_path(path) -> Path:

@@ -8,10 +8,12 @@ is written, so a diverged network never replaces a good checkpoint. Nothing is u
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -71,18 +73,31 @@ def replaced_atomically(path: Path, durable: bool = True) -> Iterator[Path]:
     flushed to disk (unless `durable=False`) and renamed over `path` (`os.replace`). An error
     in the block, or a disk that fills up, leaves `path` as it was (absent, or the previous
     file) and no temporary file; an OSError is raised again naming `path`, since the
-    temporary name means nothing to the user."""
+    temporary name means nothing to the user. The file gets the permissions of the one it
+    replaces (a read-only one stays read-only), or a new file's under the umask (safetensors
+    created its files readable by their owner alone, whatever the umask)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
+        mode = stat.S_IMODE(path.stat().st_mode) if path.is_file() else _new_file_mode()
         yield tmp
         if durable:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
     except OSError as err:
         raise OSError(err.errno, err.strerror or str(err), str(path)) from err
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@functools.cache
+def _new_file_mode() -> int:
+    """The permissions `open` gives a new file: rw for all, less the process's umask (read
+    once: setting it to read it is not atomic, and it does not change in a run)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _os_error(err: Exception) -> OSError:

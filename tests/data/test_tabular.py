@@ -492,3 +492,14 @@ def test_an_encoder_saved_before_the_trend_was_centred_keeps_its_fractional_year
     old = tabular.TableEncoder.from_state(state)
     assert abs(old.transform(cells(["2024-02-29"]))[0, 4] - (2024 + 59 / 366)) < 0.01
     assert "(the date as a fractional year)" in old.describe()[0]
+
+
+def test_numeric_classes_keep_the_spelling_the_file_gave_them():
+    """Codes with leading zeros, or classes written 1.0 and 10.0, were written back as 7, 9, 8
+    and 1, 10, 2: predictions that no longer match the source's own labels."""
+    encoder = tabular.TargetEncoder("classify").fit(np.array(["007", "08", "9", "08"]))
+    assert encoder.classes_ == ["007", "08", "9"]           # in numeric order
+    assert encoder.inverse_transform(encoder.transform(np.array(["9", "8"]))).tolist() == \
+        ["9", "08"]                                         # 8 is the class "08"
+    assert tabular.TargetEncoder("classify").fit(np.array(["10.0", "2.0", "1.0"])).classes_ == \
+        ["1.0", "2.0", "10.0"]

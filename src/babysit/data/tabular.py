@@ -569,7 +569,13 @@ class TargetEncoder:
             return self
         labels = self._labels(values)
         self.numeric_ = labels.dtype.kind != "U"
-        self.classes_ = [str(c) for c in np.unique(labels)]
+        classes, first = np.unique(labels, return_index=True)
+        if self.numeric_ and values.dtype.kind in "US":
+            # numbers in order, named as the file first wrote each ("007", "1.0"): the names
+            # predictions are written with, and still read as the numbers they are
+            self.classes_ = [str(c) for c in np.char.strip(values.astype(str))[first]]
+        else:
+            self.classes_ = [str(c) for c in classes]
         return self
 
     def transform(self, values, rows=None, lines=None) -> np.ndarray:

@@ -45,3 +45,22 @@ def test_a_run_that_diverges_is_kept_with_its_error(digits_split, centred_digits
     with np.errstate(all="ignore"):
         assert run.fit(train=(X, y), val=(Xv, yv)) == DIVERGED
     assert run.error is not None and run.error.history is run.history
+
+
+def test_commands_started_in_the_same_second_take_two_default_folders(tmp_path, monkeypatch):
+    """The name was chosen by whether it existed, then made: a process that made it between
+    the two steps (seen here as a folder that did not exist when asked) shared it, and one of
+    the two commands was refused as writing another's folder."""
+    from pathlib import Path
+
+    from babysit.runs import folder
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(folder.time, "strftime", lambda fmt: "20261207-120000")
+    theirs = Path("runs") / "train-20261207-120000"
+    theirs.mkdir(parents=True)
+    asked = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda p: p != theirs and asked(p))
+    ours = folder.new_folder(None, "train", RunConfig(), lock=False)
+    assert ours.name == "train-20261207-120000-2"
+    assert asked(ours / "config.json") and not asked(theirs / "config.json")   # theirs untouched

@@ -6,6 +6,7 @@ make their folders the same way."""
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -32,19 +33,34 @@ def new_folder(out: Path | None, command: str, cfg: RunConfig, *, lock: bool = T
     if out is not None:
         out = Path(out)
         refuse_used(out)
+        make_folder(out, "--out")
     else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        out = Path("runs") / f"{command}-{stamp}"
-        suffix = 1
-        while out.exists():
-            suffix += 1
-            out = Path("runs") / f"{command}-{stamp}-{suffix}"
-    make_folder(out, "--out")
+        out = _claimed_default(command)
     if lock:
         run_lock.hold(out)
         refuse_used(out)  # a run that took the folder, and ended, before this one locked it
     cfg.save(out / CONFIG_NAME)
     return out
+
+
+def _claimed_default(command: str) -> Path:
+    """A new runs/<command>-<timestamp>[-k] folder, made by this process: the first of those
+    names that it creates itself (`mkdir` fails on one that exists), so that two commands
+    started in the same second take two folders instead of refusing each other's lock."""
+    make_folder(Path("runs"), "--out")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    names = (Path("runs") / (f"{command}-{stamp}" + (f"-{k}" if k > 1 else ""))
+             for k in itertools.count(1))
+    return next(out for out in names if _made(out))
+
+
+def _made(folder: Path) -> bool:
+    """Create `folder`; False when it exists already (another process's, or an earlier one)."""
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        return False
+    return True
 
 
 def refuse_used(out: Path) -> None:

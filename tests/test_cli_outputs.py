@@ -75,6 +75,19 @@ def test_report_writes_a_new_out_and_its_folder(two_runs, tmp_path, capsys):
     assert [p.name for p in page.parent.iterdir()] == ["both.html"]  # no temporary file left
 
 
+def test_a_comparison_by_default_replaces_its_own_page_and_no_other(two_runs, capsys):
+    """Every comparison wrote compare.html beside its first run: comparing other runs replaced
+    the earlier comparison's page without a word."""
+    first, second = two_runs
+    assert cli.main(["report", str(first), str(second)]) == 0
+    assert cli.main(["report", str(second), str(first)]) == 0
+    pages = sorted(p.name for p in first.parent.glob("compare-*.html"))
+    assert pages == sorted([f"compare-{first.name}-{second.name}.html",
+                            f"compare-{second.name}-{first.name}.html"])
+    assert cli.main(["report", str(first), str(second)]) == 0     # the same runs: its page
+    assert len(list(first.parent.glob("compare-*.html"))) == 2
+
+
 def test_report_refuses_a_folder_as_out(two_runs, tmp_path, capsys):
     line = one_line_error(capsys, ["report", *map(str, two_runs), "--out", str(tmp_path)])
     assert f"--out {tmp_path} is a folder" in line and "compare.html" in line

@@ -404,7 +404,7 @@ def test_ctrl_c_during_a_search_says_what_is_kept_and_how_to_resume(tmp_path, mo
 
 
 def test_a_spawned_worker_stopped_by_ctrl_c_leaves_the_saying_to_its_parent(monkeypatch,
-                                                                            capsys):
+                                                                            capsys, job_file):
     """Ctrl-C reaches every process of the group: each worker printed its traceback."""
     from babysit.search import workers
 
@@ -413,7 +413,7 @@ def test_a_spawned_worker_stopped_by_ctrl_c_leaves_the_saying_to_its_parent(monk
 
     monkeypatch.setattr(workers, "work", interrupted)
     with pytest.raises(SystemExit) as stopped:
-        workers.work_with_cores(None, 0, None, 1)
+        workers.work_with_cores(job_file, 0, None, 1)
     assert stopped.value.code == 130 and capsys.readouterr().err == ""
 
 
@@ -469,3 +469,21 @@ def test_a_search_run_again_with_a_smaller_top_k_leaves_no_earlier_member(tmp_pa
     _drop_other_members(folder, 0)
     assert not folder.exists()
     _drop_other_members(folder, 0)   # nothing there: nothing to do
+
+
+def test_a_script_without_the_main_guard_is_told_so_instead_of_hanging(tmp_path):
+    """Each spawned worker imports the script; its search.run refused the folder the parent
+    held and died before reading the job, and the parent, writing the job into the worker's
+    pipe, waited forever."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from babysit import search\n"
+        "search.run({'lr': search.loguniform(1e-3, 1e-2)}, 'digits', trials=2, workers=2,\n"
+        f"           base={{'epochs': 1}}, out={str(tmp_path / 'runs')!r}, say=print)\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "call it under `if __name__ == \"__main__\":`" in done.stderr

@@ -389,7 +389,7 @@ def test_the_manual_says_each_stage_is_its_own_study_and_how_to_read_it(tmp_path
         assert all("lr" in t.params and "result" in t.user_attrs for t in trials)
 
 
-def test_a_worker_process_that_fails_says_so_in_one_line(capsys, monkeypatch):
+def test_a_worker_process_that_fails_says_so_in_one_line(capsys, monkeypatch, job_file):
     from babysit.search import workers
 
     def broken(*args, **kwargs):
@@ -397,13 +397,14 @@ def test_a_worker_process_that_fails_says_so_in_one_line(capsys, monkeypatch):
 
     monkeypatch.setattr(workers, "work", broken)
     with pytest.raises(SystemExit) as stopped:
-        workers.work_with_cores(None, 3, None, 1)
+        workers.work_with_cores(job_file, 3, None, 1)
     assert stopped.value.code == 1
     assert capsys.readouterr().err.splitlines() == [
         "babysit search: worker 3 stopped: RuntimeError: lost the database"]
 
 
-def test_a_worker_that_lost_the_database_leaves_the_line_to_its_search(capsys, monkeypatch):
+def test_a_worker_that_lost_the_database_leaves_the_line_to_its_search(capsys, monkeypatch,
+                                                                         job_file):
     """Every worker of `--workers N` loses a restarted database alike: N lines said one thing."""
     from babysit.search import database, workers
 
@@ -412,7 +413,7 @@ def test_a_worker_that_lost_the_database_leaves_the_line_to_its_search(capsys, m
 
     monkeypatch.setattr(workers, "work", lost)
     with pytest.raises(SystemExit) as stopped:
-        workers.work_with_cores(None, 3, None, 1)
+        workers.work_with_cores(job_file, 3, None, 1)
     assert stopped.value.code == workers.EXIT_DATABASE_LOST == 2
     assert capsys.readouterr().err == ""
 

@@ -10,6 +10,8 @@ from babysit.cli.console import say
 from babysit.cli.options import add_force_flag, add_json_flag, new_output_file, path_given
 from babysit.runs import finish
 
+COMPARE_NAMED = 3   # runs named in a comparison page's default file name
+
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """RUN_DIR (one run folder, whose report is drawn again; several, compared on one page),
@@ -19,8 +21,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
                         "search or --fix); several are compared on one page")
     p.add_argument("--out", type=path_given, default=None,
                    help="where the comparison of several runs is written, a new file unless "
-                        "--force (default: compare.html in the folder that holds the first "
-                        "run)")
+                        "--force (default: compare-RUN1-RUN2....html, named after the runs, in "
+                        "the folder that holds the first)")
     add_force_flag(p)
     add_json_flag(p)
 
@@ -34,7 +36,7 @@ def cmd_report(args) -> tuple[int, dict]:
         raise ValueError("--force lets --out replace a file that exists; give --out FILE, or "
                          "leave --force out")
     if len(args.run_dir) > 1:
-        out = comparison_file(args.out, args.run_dir[0], args.force)
+        out = comparison_file(args.out, args.run_dir, args.force)
         page = report.compare.write_comparison(args.run_dir, out)
         say(f"comparison of {len(args.run_dir)} runs: {page}")
         return 0, {"report": str(page), "run_dirs": [str(d) for d in args.run_dir]}
@@ -51,13 +53,18 @@ def cmd_report(args) -> tuple[int, dict]:
                "findings": [finish.finding_json(f) for f in findings]}
 
 
-def comparison_file(out: Path | None, first_run: Path, force: bool) -> Path:
+def comparison_file(out: Path | None, runs: list[Path], force: bool) -> Path:
     """Where the comparison page goes: --out `out` (refused when it is a folder, or exists
-    without `force`: `options.new_output_file`), or compare.html beside `first_run`, the
-    page an earlier comparison of the same runs wrote, replaced."""
+    without `force`: `options.new_output_file`), or a page named after the `runs` beside the
+    first, compare-<run>-<run>...html (COMPARE_NAMED runs named, then how many more): the
+    page an earlier comparison of the same runs wrote is replaced, another's is not (one
+    compare.html for every comparison replaced each with the next)."""
     if out is not None:
         return new_output_file(out, "compare.html", force)
-    return first_run.resolve().parent / "compare.html"
+    names = [run.resolve().name for run in runs]
+    shown = names[:COMPARE_NAMED] + ([f"and-{len(names) - COMPARE_NAMED}-more"]
+                                     if len(names) > COMPARE_NAMED else [])
+    return runs[0].resolve().parent / f"compare-{'-'.join(shown)}.html"
 
 
 __all__ = ["add_options", "cmd_report", "comparison_file"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -94,6 +95,13 @@ def run(space: Mapping[str, Dimension] | None = None, data: str | datasets.Datas
     same folder at the same time is refused (FolderBusyError); workers elsewhere that share
     the study through `storage` each write a run folder of their own.
     """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        # a spawned worker importing the caller's script (its main module) reached this
+        # call: without the guard every worker would start a search of its own
+        raise RuntimeError("search.run was called while a search worker imported the script "
+                           "that calls it: call it under `if __name__ == \"__main__\":` "
+                           "(with workers > 1 the workers are spawned processes, which import "
+                           "the script)")
     if isinstance(data, str):
         data = load_data(data, seed)
     space = check_plan(space, data, trials, stages, folds)

@@ -189,8 +189,8 @@ def create_studies(job: Job, storage) -> None:
     elif theirs != mine:
         raise ValueError(f"study {job.study!r} in {masked(job.storage)} was begun with "
                          f"other data, options, space or stage epochs ({theirs}); pass another "
-                         f"--study or --out to start a new search, or the same options to "
-                         f"resume it")
+                         f"--study or --out (in Python: study= or out=) to start a new search, "
+                         f"or the same options to resume it")
     for stage in range(1, len(job.stages)):
         load_study(job, stage, storage)
 

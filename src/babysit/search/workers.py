@@ -10,12 +10,15 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from multiprocessing.connection import wait as wait_for_processes
+from pathlib import Path
 
 import numpy as np
 
@@ -204,9 +207,10 @@ def run_trial(job: Job, stage: int, study, trial, space: dict) -> None:
                    skip_if_finished=True)
 
 
-def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
-    """A spawned worker: `_work` with its BLAS threads limited to its share of the cores, since
-    N processes each running a thread per core slow each other down many times over.
+def work_with_cores(job_file: str, worker: int, ready, cores: int) -> None:
+    """A spawned worker: `_work` on the Job its parent wrote to `job_file` (`run_workers`),
+    with its BLAS threads limited to its share of the cores, since N processes each running a
+    thread per core slow each other down many times over.
 
     An error ends the worker with exit code 1 and one line on stderr, instead of the
     traceback multiprocessing would print (a search with one worker, under --debug, shows it);
@@ -222,6 +226,7 @@ def work_with_cores(job: Job, worker: int, ready, cores: int) -> None:
             # that came while it started is acted on now, by the handlers just put in place
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
             end_with_parent()
+            job = pickle.loads(Path(job_file).read_bytes())   # its parent's own, see above
             with threadpool_limits(cores):
                 work(job, worker, ready)
     except KeyboardInterrupt as err:  # Ctrl-C reaches every process: the parent says it, once
@@ -279,10 +284,23 @@ def run_workers(job: Job, workers: int, poll=None) -> list[int]:
     """Start `workers` spawned processes on the job and wait for all; their exit codes.
     `poll()`, when given, is called about once a second while they run (a progress bar's
     update)."""
+    with tempfile.TemporaryDirectory(prefix="babysit-search-") as private:
+        # The job (its data too) goes through a file in a folder of this user's alone, not
+        # through the pipe each process is started by: a pipe holds 64 KB, and multiprocessing
+        # keeps its reading end open in this process until the write ends, so a worker that
+        # died before reading it all (a script calling search.run without the __main__
+        # guard) left this process writing forever.
+        job_file = Path(private) / "job.pickle"
+        job_file.write_bytes(pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL))
+        return _run_processes(str(job_file), workers, poll)
+
+
+def _run_processes(job_file: str, workers: int, poll) -> list[int]:
+    """`run_workers`' processes, started on `job_file` and waited for; their exit codes."""
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(workers)
     cores = max(1, (os.cpu_count() or 1) // workers)
-    procs = [ctx.Process(target=work_with_cores, args=(job, i, ready, cores),
+    procs = [ctx.Process(target=work_with_cores, args=(job_file, i, ready, cores),
                          name=f"babysit-search-{i}") for i in range(workers)]
     try:
         # a stop while they start waits until all have (a process cut off while it reads

@@ -311,7 +311,7 @@ def test_report_compares_several_runs_on_one_page(history, tmp_path, capsys):
         h = _copy(history, config={"lr": lr, "hidden": [40, 30]})
         h.save(tmp_path / name / "history.json")
     assert main(["report", str(tmp_path / "a"), str(tmp_path / "b"), "--json"]) == 0
-    page = tmp_path / "compare.html"
+    page = tmp_path / "compare-a-b.html"   # named after the runs it compares
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["report"] == str(page)
     text = page.read_text()
     assert "2 runs compared" in text and "1 setting differs (highlighted): lr." in text

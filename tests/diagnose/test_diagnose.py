@@ -670,3 +670,20 @@ def test_under_fitting_advises_regularizing_less_only_where_the_run_regularizes(
     h.reg_loss = [0.2] * len(loss)
     h.loss = [a + 0.2 for a in loss]
     assert "regularize less" in _named(diagnose(h), "underfitting").advice
+
+
+def test_dead_unit_advice_leaves_out_what_the_network_already_does():
+    """A default network (He initialization, biases at 0) with dead units was told to start
+    its biases at 0 and use He initialization."""
+    from types import SimpleNamespace
+
+    from babysit.diagnose.causes import CAUSES
+
+    default = repr(bs.mlp(4, [5], 2, seed=0).layers[0])
+    shifted = repr(bs.mlp(4, [5], 2, init="xavier", bias=-1.0, seed=0).layers[0])
+    for cause in [c for c in CAUSES if c.name == "dead_units"]:
+        told = cause.advice_for(SimpleNamespace(history=bs.History(meta={"model": default})))
+        assert "He initialization" not in told and "biases at 0" not in told
+        assert "lower the learning rate" in told and "leaky ReLU" in told
+        told = cause.advice_for(SimpleNamespace(history=bs.History(meta={"model": shifted})))
+        assert "He initialization" in told and "biases at 0" in told

@@ -11,6 +11,7 @@ large update ratios and the dead units as its evidence.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -110,6 +111,27 @@ def _single_class(e, open_):
         return None
     return "error", (f"every training label is class {e.majority_class}: the network learns "
                      f"to answer it whatever the input")
+
+
+def _dead_unit_advice(rate_first: bool) -> Callable[[Evidence], str]:
+    """The dead-units advice for a run: the notes' remedies (biases at 0 or 0.01, He
+    initialization, a lower rate, leaky ReLU), less those babysit's network already uses (read
+    from meta["model"]: its Linear layers' init and bias), the rate first where units died
+    during training (`rate_first`), the start's settings first where they were dead at once."""
+    def advise(e: Evidence) -> str:
+        linear = _LINEAR.findall(str(e.history.meta.get("model") or ""))
+        he = bool(linear) and all(init == "he" for init, _ in linear)
+        zero = bool(linear) and all(bias in ("0.0", "0.01", "None") for _, bias in linear)
+        start = ([] if zero else ["start biases at 0 (or 0.01)"]) + \
+            ([] if he else ["use He initialization"])
+        remedies = (["lower the learning rate", *start] if rate_first else
+                    [*start, "lower the learning rate"]) + ["try leaky ReLU"]
+        return f"Dead ReLUs never recover: {', '.join(remedies[:-1])}, or {remedies[-1]}."
+    return advise
+
+
+# A babysit Linear layer in meta["model"]: "Linear(n_in=64, n_out=100, init='he', bias=0.0)"
+_LINEAR = re.compile(r"Linear\([^)]*init='(\w+)'[^)]*bias=([^,)]+)\)")
 
 
 def _bigger_or_less_regularized(e) -> str:
@@ -434,7 +456,7 @@ CAUSES: tuple[Cause, ...] = (
           "the learning rate, or try leaky ReLU.",
           ("dead_start", "gradient_vanishes", "weights_shrank", "penalty_dominates",
            "val_at_chance", "noisy", "ratio_low", *_LOSS, *_OUTCOME), _from("dead_start"),
-          _dead_layers),
+          _dead_layers, advise=_dead_unit_advice(rate_first=False)),
     Cause("saturated_units", "saturated units",
           "Initialize with smaller weights (Xavier/LeCun for tanh and sigmoid), standardize "
           "the inputs, or add BatchNorm.",
@@ -514,7 +536,7 @@ CAUSES: tuple[Cause, ...] = (
     Cause("dead_units", "dead units",
           "Dead ReLUs never recover: lower the learning rate, start biases at 0 (or 0.01) and "
           "use He initialization, or try leaky ReLU.", ("dead_grew",), _from("dead_grew"),
-          _dead_layers),
+          _dead_layers, advise=_dead_unit_advice(rate_first=True)),
     Cause("saturated_units", "saturated units",
           "Initialize with smaller weights (Xavier/LeCun for tanh), standardize the inputs, "
           "or add BatchNorm.", ("saturated_grew",), _from("saturated_grew"), _saturated_layers),

@@ -503,3 +503,21 @@ def test_numeric_classes_keep_the_spelling_the_file_gave_them():
         ["9", "08"]                                         # 8 is the class "08"
     assert tabular.TargetEncoder("classify").fit(np.array(["10.0", "2.0", "1.0"])).classes_ == \
         ["1.0", "2.0", "10.0"]
+
+
+def test_numbers_far_from_0_against_their_spread_keep_their_detail_in_float32():
+    """300 distinct epoch-millisecond timestamps became 3 values in the float32 cast."""
+    stamps = np.array([str(1_700_000_000_000 + i * 1000) for i in range(300)])
+    cells = np.c_[stamps, [str(i % 7) for i in range(300)]]
+    encoder = tabular.TableEncoder().fit(cells, ["t", "k"])
+    features = encoder.transform(cells)
+    assert len(np.unique(features[:, 0])) == 300
+    assert encoder.offsets_.tolist() == [1_700_000_149_500, 0.0]   # "k" encoded as it is
+    assert features[:, 1].tolist() == [i % 7 for i in range(300)]
+    assert any("distance from the training median" in line for line in encoder.describe())
+    state = encoder.to_state()
+    again = tabular.TableEncoder.from_state(json.loads(json.dumps(state)))
+    np.testing.assert_array_equal(again.transform(cells), features)
+    del state["fitted"]["offsets_"]   # saved before offsets: every number as it is
+    np.testing.assert_array_equal(tabular.TableEncoder.from_state(state).transform(cells)[:, 0],
+                                  stamps.astype(np.float64).astype(np.float32))

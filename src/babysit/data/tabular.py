@@ -75,6 +75,12 @@ MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
 MIN_CATEGORY_ROWS = 2       # a frequency-encoded column's categories: in at least this many rows
 IDENTIFIER_SHARE = 0.9      # distinct text values per present cell that make an identifier
+# A numeric column whose median is beyond this many of its standard deviations from 0 (epoch
+# milliseconds, 1.7e12 spread over days) is encoded as its distance from that median: float32
+# keeps 24 bits, so such values kept a few distinct levels across their spread (300 distinct
+# timestamps became 3); here at least 2^23 / 2^12 = 2,048 levels a standard deviation remain.
+# Ordinary columns (a mean within thousands of its spread) are encoded as they are.
+OFFSET_SPREADS = 2**12
 # The names of identifier columns (whose values must also look like one: `_identifier`), by
 # their last word: id, key, index, idx or uuid in any case ("Key", "customer_id"), in camel
 # case ("customerId", "orderNo"), a number's word after another word ("Order No.",
@@ -160,7 +166,10 @@ class TableEncoder:
     `babysit.data.training_range` measures new rows against; absent from an encoder rebuilt
     from a checkpoint written before it was kept),
     `n_features_in_` (C), `centred_trend_` (whether a date's trend counts years from its
-    median day, False for an encoder saved before: its trend is the fractional year).
+    median day, False for an encoder saved before: its trend is the fractional year),
+    `offsets_` (C,) float64: what each numeric column is encoded less (its median where that
+    lies beyond OFFSET_SPREADS standard deviations from 0, so that float32 keeps its detail;
+    else 0, and 0 throughout for an encoder saved before offsets were kept).
     `feature_names_out_` names the D output columns; `used_columns_` the columns new rows
     must hold.
     """
@@ -218,6 +227,11 @@ class TableEncoder:
         measured = np.isin(self.kinds_, ("numeric", "date"))
         self.ranges_ = np.full((len(columns), 3), np.nan)
         self.ranges_[measured] = training_range.ranges_of(parsed[:, measured])
+        numeric = np.array([kind == "numeric" for kind in self.kinds_])
+        spread = self.ranges_[:, 2]
+        with np.errstate(invalid="ignore"):   # text columns: NaN, not offset; a constant
+            far = numeric & (spread > 0) & (np.abs(medians) > OFFSET_SPREADS * spread)  # kept
+        self.offsets_ = np.where(far, medians, 0.0)
         return self
 
     def _learn(self, cells, missing, name: str, places):
@@ -292,7 +306,8 @@ class TableEncoder:
             missing = missing_cells(cells)
             if kind == "numeric":
                 parsed[:, j] = self._numeric(cells, missing, j, places)
-                blocks.append(np.where(missing, self.medians_[j], parsed[:, j])[:, None])
+                blocks.append(np.where(missing, self.medians_[j], parsed[:, j])[:, None]
+                              - self.offsets_[j])
             elif kind == "date":
                 parsed[:, j] = self._dates(cells, missing, j, places)
                 origin = self.medians_[j] if self.centred_trend_ else None
@@ -401,6 +416,10 @@ class TableEncoder:
                              f"{dates.FEATURES[-1]} ("
                              + ("years from the training rows' median date)"
                                 if self.centred_trend_ else "the date as a fractional year)"))
+            if kind == "numeric" and self.offsets_[j]:
+                lines.append(f"column {name!r}: numbers far from 0 against their spread, "
+                             f"encoded as their distance from the training median "
+                             f"{self.offsets_[j]:.17g} (float32 keeps their detail)")
             if self.missing_counts_[j]:
                 filled = {"numeric": f"the training median {self.medians_[j]:g}",
                           "date": "the training rows' median date"}.get(
@@ -434,7 +453,8 @@ class TableEncoder:
         fitted = {"columns_": self.columns_, "kinds_": self.kinds_, "medians_": medians,
                   "categories_": self.categories_, "missing_counts_": self.missing_counts_,
                   "ranges_": ranges, "others_": self.others_, "formats_": self.formats_,
-                  "left_out_": self.left_out_, "centred_trend_": self.centred_trend_}
+                  "left_out_": self.left_out_, "centred_trend_": self.centred_trend_,
+                  "offsets_": [float(v) for v in self.offsets_]}
         params = {"max_categories": self.max_categories, "min_missing": self.min_missing}
         return {"class": type(self).__name__, "params": params, "fitted": fitted}
 
@@ -443,7 +463,8 @@ class TableEncoder:
         """Rebuild the fitted encoder that `to_state` described (one saved before `ranges_`
         was kept lacks it, and predicts without the training-range check; one saved before
         dates, "other" columns and identifiers has none of them; one saved before the date
-        trend was centred keeps its fractional-year trend)."""
+        trend was centred keeps its fractional-year trend, one saved before offsets encodes
+        every number as it is)."""
         encoder = cls(**config["params"])
         fitted = dict(config["fitted"])
         encoder.medians_ = np.array([np.nan if m is None else m for m in fitted.pop("medians_")],
@@ -455,6 +476,7 @@ class TableEncoder:
         # saved before the trend was centred: keep reading it as the fractional year it was
         encoder.centred_trend_ = bool(fitted.pop("centred_trend_", False))
         n = len(fitted["columns_"])
+        encoder.offsets_ = np.array(fitted.pop("offsets_", [0.0] * n), dtype=np.float64)
         fitted.setdefault("others_", [False] * n)
         fitted.setdefault("formats_", [None] * n)
         for name, value in fitted.items():

@@ -3,7 +3,8 @@
 `TableEncoder` turns a CSV's feature cells (N, C) str into numbers (N, D) float32, learning
 everything from the training rows only:
 
-- a numeric column stays one column; a missing cell gets the training median;
+- a numeric column stays one column (far from 0 against its spread, as its distance from the
+  training median: `OFFSET_SPREADS`); a missing cell gets the training median;
 - a text column becomes one-hot columns, one per category of the training rows; a category
   never seen in training maps to all zeros and is counted in a warning (`UnseenCategoryWarning`);
 - a column with missing cells in the training rows (at least `MIN_MISSING`, 5) gains an

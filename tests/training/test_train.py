@@ -436,3 +436,31 @@ def test_a_trainer_left_without_callbacks_records_the_monitors():
     for _ in range(60):
         stepped.step(data.train.X[:32], data.train.y[:32])
     assert stepped.history.monitors == {}
+
+
+@pytest.mark.parametrize("item, said", [(object(), "lacks on_train_begin"),
+                                        (bs.training.callbacks.EarlyStopping,
+                                         "the class EarlyStopping: pass an instance")])
+def test_a_callback_that_is_none_is_refused_by_name(item, said):
+    """An object without the hooks, or a class for an instance, failed at fit with an
+    AttributeError or a TypeError about on_train_begin's arguments."""
+    with pytest.raises(ValueError, match=said):
+        bs.Trainer(bs.mlp(3, [4], 2), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                   callbacks=[item])
+
+
+def test_a_run_that_already_stopped_itself_says_that_nothing_was_trained(digits_split):
+    """EarlyStopping out of patience made a later fit (epochs raised) return at once, without
+    a word, although fit's docstring promises that raising epochs goes on."""
+    from babysit.training.callbacks import EarlyStopping
+
+    trainer = bs.Trainer(bs.mlp(64, [16], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.SGD(1e-12), batch_size=256, epochs=20, progress=False,
+                         callbacks=[EarlyStopping(patience=2)])
+    trainer.fit(*digits_split.train, val=digits_split.val)
+    stopped_at = trainer.epoch
+    trainer.epochs = 40
+    with pytest.warns(UserWarning, match=f"already ended at epoch {stopped_at}.*nothing was "
+                                         f"trained"):
+        trainer.fit(*digits_split.train, val=digits_split.val)
+    assert trainer.epoch == stopped_at

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import sys
+import warnings
 
 import numpy as np
 
@@ -108,6 +109,8 @@ class Trainer:
         except TypeError:
             raise ValueError(f"callbacks must be a list of callbacks (or () for none), got "
                              f"{callbacks!r}") from None
+        for cb in self.callbacks:
+            _check_callback(cb)
         self._find_step_hooks()
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.eval_max = eval_max
@@ -227,6 +230,12 @@ class Trainer:
         self.stop_training = False
         for cb in self.callbacks:
             cb.on_train_begin(self, X, y, val)
+        if self.stop_training and self.epoch < self.epochs:
+            # a resumed run that had stopped itself ends where it would have: said, not silent
+            warnings.warn(f"a callback stopped this run before any epoch of this fit (it had "
+                          f"already ended at epoch {self.epoch}, e.g. EarlyStopping out of "
+                          f"patience): nothing was trained; raise that callback's patience, "
+                          f"or build a new Trainer to train further", UserWarning, stacklevel=2)
         self._find_step_hooks()   # `callbacks` may have changed since the last fit, and their
         # schedules (`update_every`) are set as training begins
         bar = self._progress_bar(per_epoch * (self.epochs - self.epoch))
@@ -492,6 +501,23 @@ def check_inputs(X, name: str = "X"):
     if not bool(xp.isfinite(X).all()):
         return check_features(to_numpy(X), name)    # raises, naming the row and column
     return X
+
+
+# What the Trainer calls on every callback (`Callback` has them all; the step hooks are
+# optional: `_find_step_hooks`)
+_CALLBACK_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_end")
+
+
+def _check_callback(cb) -> None:
+    """Refuse an item of `callbacks` the Trainer cannot call, naming it: a class given for an
+    instance, or an object without a Callback's hooks (they failed at fit, deep inside)."""
+    if isinstance(cb, type):
+        raise ValueError(f"callbacks holds the class {cb.__name__}: pass an instance, e.g. "
+                         f"{cb.__name__}()")
+    lacking = [hook for hook in _CALLBACK_HOOKS if not callable(getattr(cb, hook, None))]
+    if lacking:
+        raise ValueError(f"callbacks holds {cb!r}, which is no callback (it lacks "
+                         f"{', '.join(lacking)}): subclass babysit.training.callbacks.Callback")
 
 
 def eval_rows(net: Layer) -> int:

@@ -180,7 +180,7 @@ def test_a_forward_under_no_grad_is_named_not_a_missing_backward():
     assert "ran without gradients" in rec["unmeasured"][0]
 
 
-def test_batchnorm_on_batches_of_two_rows_is_named():
+def test_batchnorm_on_batches_of_two_rows_is_named(watched_epochs):
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     X = torch.randn(600, 8, generator=g)
@@ -189,19 +189,7 @@ def test_batchnorm_on_batches_of_two_rows_is_named():
         torch.manual_seed(0)
         model = nn.Sequential(nn.Linear(8, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 3))
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-        sitter = watch(model, opt)
-        for _ in range(4):
-            for at in range(0, 600, batch):
-                opt.zero_grad()
-                loss = F.cross_entropy(model(X[at:at + batch]), y[at:at + batch])
-                loss.backward()
-                opt.step()
-                sitter.log(loss)
-            model.eval()
-            with torch.no_grad():
-                acc = (model(X).argmax(1) == y).float().mean().item()
-            model.train()
-            sitter.end_epoch(train_acc=acc, val_acc=acc)
+        sitter = watched_epochs(model, opt, X, y, 4, batch)
         return {f.cause: f for f in sitter.history.diagnose()}
     found = fit(2)
     assert "batchnorm_small_batch" in found
@@ -234,7 +222,7 @@ def test_raw_regression_targets_that_blow_up_are_named_before_the_rate(given_los
     assert ("std 161" in top.evidence) == given_loss_fn
 
 
-def test_a_weight_decay_that_crushes_the_weights_is_named_not_the_rate():
+def test_a_weight_decay_that_crushes_the_weights_is_named_not_the_rate(watched_epochs):
     """SGD weight_decay=0.5 (meant 5e-4): lr * wd / (1 - momentum) shrinks every weight by a
     quarter a step, the weights end 1e-13 of their size, and their penalty is nothing, so the
     decay's share of the loss could not tell; the update ratios are huge beside them."""
@@ -245,18 +233,7 @@ def test_a_weight_decay_that_crushes_the_weights_is_named_not_the_rate():
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
                           nn.Linear(32, 3))
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=0.5)
-    sitter = watch(model, opt)
-    for _ in range(6):
-        for at in range(0, 512, 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        with torch.no_grad():
-            acc = (model(X).argmax(1) == y).float().mean().item()
-        sitter.end_epoch(train_acc=acc, val_acc=acc)
-    top = sitter.history.diagnose()[0]
+    top = watched_epochs(model, opt, X, y, 6, 32).history.diagnose()[0]
     assert top.cause == "reg_too_strong" and "crushed the weights" in top.evidence
 
 

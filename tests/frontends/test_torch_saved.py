@@ -8,38 +8,22 @@ import math
 import pytest
 
 torch = pytest.importorskip("torch")
-nn, F = torch.nn, torch.nn.functional
+nn = torch.nn
 
 import babysit as bs  # noqa: E402
-from babysit.torch import watch  # noqa: E402
 
 torch.set_num_threads(1)
 
 
-def _diverged() -> bs.History:
-    """SGD at learning rate 1e6 on random labels: the loss is NaN within the first epoch, and
-    the loop goes on for 3 epochs with its accuracies."""
+def test_a_diverged_run_diagnoses_the_same_after_save_and_load(tmp_path, watched_epochs):
+    # SGD at learning rate 1e6 on random labels: the loss is NaN within the first epoch, and
+    # the loop goes on for 3 epochs with its accuracies
     torch.manual_seed(0)
     X, y = torch.randn(256, 5), torch.randint(0, 3, (256,))
     model = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 3))
-    opt = torch.optim.SGD(model.parameters(), lr=1e6)
-    sitter = watch(model, opt)
-    for _ in range(3):
-        for i in range(0, 256, 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        with torch.no_grad():
-            acc = float((model(X).argmax(dim=1) == y).float().mean())
-        sitter.end_epoch(train_acc=acc, val_acc=acc)
+    sitter = watched_epochs(model, torch.optim.SGD(model.parameters(), lr=1e6), X, y, 3, 32)
     sitter.close()
-    return sitter.history
-
-
-def test_a_diverged_run_diagnoses_the_same_after_save_and_load(tmp_path):
-    history = _diverged()
+    history = sitter.history
     kept = history.monitors["torch"]["grad_kept"]
     assert None in kept and all(k is None or math.isfinite(k) for k in kept)
     history.save(tmp_path / "history.json")

@@ -229,9 +229,9 @@ class TableEncoder:
         self.ranges_ = np.full((len(columns), 3), np.nan)
         self.ranges_[measured] = training_range.ranges_of(parsed[:, measured])
         numeric = np.array([kind == "numeric" for kind in self.kinds_])
-        spread = self.ranges_[:, 2]
-        with np.errstate(invalid="ignore"):   # text columns: NaN, not offset; a constant
-            far = numeric & (spread > 0) & (np.abs(medians) > OFFSET_SPREADS * spread)  # kept
+        spread = self.ranges_[:, 2]   # NaN for text columns; 0 for a constant, kept as it is
+        with np.errstate(invalid="ignore"):
+            far = numeric & (spread > 0) & (np.abs(medians) > OFFSET_SPREADS * spread)
         self.offsets_ = np.where(far, medians, 0.0)
         return self
 

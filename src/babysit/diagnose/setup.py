@@ -243,19 +243,17 @@ def _unscaled_targets(e, open_):
     if known is None or known[0] <= TARGET_SCALE:
         return None
     size, how = known
+    far = f"the regression targets are far from unit scale (typical size {size:.3g}: {how})"
     blew = e.nonfinite_at is not None
     if blew or any(k in open_ for k in ("loss_exploded", "loss_rose", "gradient_explodes")):
         return ("error" if blew else "warning"), (
-            f"the regression targets are far from unit scale (typical size {size:.3g}: "
-            f"{how}): the squared error starts near {size * size:.4g} and its gradient is as "
+            f"{far}: the squared error starts near {size * size:.4g} and its gradient is as "
             f"large, so the steps are about {size:.3g}x those of standardized targets")
-    stuck = [k for k in ("loss_flat", "loss_slow", "high_plateau") if k in open_]
-    if not stuck:
+    if not any(k in open_ for k in ("loss_flat", "loss_slow", "high_plateau")):
         return None
-    return "warning", (
-        f"the regression targets are far from unit scale (typical size {size:.3g}: {how}), "
-        f"and the loss barely fell: the outputs start near 0 and must grow to about "
-        f"{size:.3g}, while each step moves them by about the learning rate's size")
+    return "warning", (f"{far}, and the loss barely fell: the outputs start near 0 and must "
+                       f"grow to about {size:.3g}, while each step moves them by about the "
+                       f"learning rate's size")
 
 
 # (name, what, advice, test): the Cause fields, in the order they are checked.

@@ -275,6 +275,19 @@ def test_step_hooks_run_only_at_the_steps_a_callback_asks_for(digits_split):
     assert sampling["LayerStats"] == trainer.history.monitors["layers"]["every"]
 
 
+def test_step_refuses_a_batch_that_is_no_array_by_name():
+    """`Trainer.step` takes arrays as `prepare` returns them; a list is named, before any
+    update, instead of an AttributeError from inside a layer."""
+    trainer = Trainer(bs.mlp(4, [8], 3, seed=0), SoftmaxCrossEntropy(), NoWorkOptimizer(0.1),
+                      callbacks=())
+    X = np.zeros((5, 4), np.float32)
+    y = np.array([0, 1, 2, 0, 1])
+    with pytest.raises(ValueError, match="xb must be an array .*got list"):
+        trainer.step(X.tolist(), y)
+    with pytest.raises(ValueError, match="yb must be an array .*got list"):
+        trainer.step(X, y.tolist())
+
+
 def test_regression_with_mse():
     rng = np.random.default_rng(0)
     X = rng.standard_normal((200, 3)).astype(np.float32)

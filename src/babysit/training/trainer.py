@@ -139,7 +139,19 @@ class Trainer:
 
     # -- one step -------------------------------------------------------------------------
     def step(self, xb, yb) -> tuple[float, float]:
-        """One update on the batch (xb, yb); returns (data loss, regularization penalty)."""
+        """One update on the batch (xb, yb); returns (data loss, regularization penalty).
+
+        xb (B, D) and yb (B,) are arrays as `prepare` returns them (the network's dtype and
+        device, labels as class indices); anything else is refused by name."""
+        for name, value in (("xb", xb), ("yb", yb)):
+            if not hasattr(value, "shape"):
+                raise ValueError(f"Trainer.step: {name} must be an array (as "
+                                 f"trainer.prepare(X, y) returns them), got "
+                                 f"{type(value).__name__}")
+        return self._step(xb, yb)
+
+    def _step(self, xb, yb) -> tuple[float, float]:
+        """`step` without its checks: `fit`'s batches come from arrays `prepare` checked."""
         self.net.zero_grad()
         scores, backward = self.net.forward(xb, train=True)
         data_loss, dscores = self.loss(scores, yb)
@@ -258,7 +270,7 @@ class Trainer:
     def _run_epoch(self, X, y, bar) -> None:
         for xb, yb in self._batches(X, y):
             lr = self.opt.current_lr()
-            data_loss, reg_loss = self.step(xb, yb)
+            data_loss, reg_loss = self._step(xb, yb)
             self.history.record_step(data_loss, reg_loss, lr)
             self.iteration += 1
             if not math.isfinite(data_loss + reg_loss):

@@ -32,3 +32,40 @@ def test_a_diverged_run_diagnoses_the_same_after_save_and_load(tmp_path, watched
     causes = [f.cause for f in history.diagnose()]
     assert "diverged" in causes
     assert [f.cause for f in loaded.diagnose()] == causes
+
+
+# What a hand-edited or damaged history.json may hold in place of a value of monitors["torch"]
+DAMAGE = (None, "x", [], {}, 1.5, True)
+
+
+def test_a_damaged_torch_record_is_left_out_and_never_crashes_the_diagnosis(watched_epochs):
+    """Every key of monitors["torch"] replaced by a value of another kind, and every entry of
+    its per-parameter tables damaged too: `History.from_dict` drops the record (the loop's
+    rules stay silent, the rest of the run is diagnosed) or keeps one the rules can read; a
+    record as the sitter wrote it is kept."""
+    torch.manual_seed(0)
+    X, y = torch.randn(128, 6), torch.arange(128) % 3
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Dropout(0.1), nn.Linear(16, 3))
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2, weight_decay=1e-2)
+    sitter = watched_epochs(model, opt, X, y, 2, 32)
+    sitter.close()
+    saved = sitter.history.to_dict()
+    assert bs.History.from_dict(saved).monitors["torch"] == saved["monitors"]["torch"]
+    record = saved["monitors"]["torch"]
+    edits = [(key, None, bad) for key in record for bad in DAMAGE]
+    edits += [(key, name, bad) for key in ("decay", "sizes", "grad_none") for name in record[key]
+              for bad in (None, "x", 0, -1, "removed")]
+    for key, name, bad in edits:
+        damaged = {**saved, "monitors": {**saved["monitors"], "torch": dict(record)}}
+        torch_record = damaged["monitors"]["torch"]
+        if name is None:
+            torch_record[key] = bad
+        else:
+            torch_record[key] = {k: v for k, v in record[key].items() if k != name}
+            if bad != "removed":
+                torch_record[key][name] = bad
+        history = bs.History.from_dict(damaged)
+        assert isinstance(history.diagnose(), list), (key, name, bad)
+    for key in ("steps", "checked_steps", "carried_steps"):    # a count of null is damage
+        damaged = {**saved, "monitors": {**saved["monitors"], "torch": {**record, key: None}}}
+        assert "torch" not in bs.History.from_dict(damaged).monitors

@@ -101,10 +101,11 @@ def complete(e: Evidence) -> None:
         pairs = [(g, v) for g, v in zip(params["grad_norm"].get(name, []),
                                        params["value_norm"].get(name, []), strict=False)
                  if g is not None and v is not None]
-        if not pairs:
+        size = rec["sizes"].get(name, 0)   # none (a damaged file): this decay's scale unknown
+        if not pairs or rec["decoupled"] and size <= 0:
             continue
         grad, value = pairs[-1]
-        scale = grad / math.sqrt(rec["sizes"][name]) if rec["decoupled"] else 1.0
+        scale = grad / math.sqrt(size) if rec["decoupled"] else 1.0
         penalty += 0.5 * decay * scale * value * value   # inf, not an error, past 1e154
     if penalty > 0:
         e.penalty_share = penalty / (penalty + max(e.curve.end, 0.0))

@@ -13,7 +13,21 @@ damaged or hand-edited file left without them is dropped, as if never recorded.
 import numbers
 import types
 from functools import cache
-from typing import NotRequired, TypedDict, get_args, get_origin, get_type_hints, is_typeddict
+from typing import (
+    NewType,
+    NotRequired,
+    TypedDict,
+    get_args,
+    get_origin,
+    get_type_hints,
+    is_typeddict,
+)
+
+# A number that is never null: a count of steps or calls, or a setting such as a weight decay.
+# `History.save` writes only a NaN or inf as null, which neither can be, so a null there is
+# damage (and the rules add and compare them without a check).
+Count = NewType("Count", int)
+Setting = NewType("Setting", float)
 
 
 class Histogram(TypedDict):
@@ -96,10 +110,52 @@ class FirstLayerRecord(TypedDict):
     W_start: list[list[float]]
 
 
+class TorchRecord(TypedDict):
+    """monitors["torch"] (`babysit.torch.sitter`): what only a PyTorch loop can get wrong.
+    Parameter and module names (frozen ones, those the optimizer does not hold, the modules
+    that train and evaluate differently, BatchNorms), each stepped parameter's weight decay
+    (`decoupled`: AdamW's) and size; counts of the optimizer's steps and of the checked ones,
+    and among the checked: in eval mode, with no gradient, with all-zero gradients, with
+    gradients cleared before the step, stale, carrying earlier steps' gradients, or keeping
+    their own; per parameter the checked steps it had no gradient at; the share of the
+    gradient clipping kept at recent checked steps; evaluations in training mode and forwards
+    without gradients; the median batch's majority-class share, the dimension a softmax before
+    the loss ran over, whether the target broadcast against the output, the activation
+    functions called as functions, what the monitors could not see, and the step they stopped
+    at. Keys read with a default are not required (files of earlier versions lack them)."""
+    frozen: list[str]
+    frozen_untrained: list[str]
+    not_in_optimizer: list[str]
+    decay: dict[str, Setting]
+    decoupled: bool
+    sizes: dict[str, Count]
+    mode_modules: list[str]
+    batchnorm_modules: NotRequired[list[str]]
+    steps: Count
+    checked_steps: Count
+    eval_steps: Count
+    no_grad_steps: Count
+    zero_grad_steps: NotRequired[Count]
+    cleared_steps: Count
+    stale_steps: Count
+    carried_steps: Count
+    kept_steps: Count
+    grad_kept: list[float | None]
+    grad_none: dict[str, Count]
+    train_mode_evals: Count
+    batch_majority: NotRequired[float | None]
+    softmax_dim: int | None
+    broadcast: bool
+    functional: list[str]
+    unmeasured: NotRequired[list[str]]
+    stopped_at: NotRequired[int | None]
+    no_grad_forwards: NotRequired[Count]
+
+
 # Every key of History.monitors and the layout of its record.
 RECORDS: dict[str, type] = {"update_ratio": UpdateRatioRecord, "layers": LayersRecord,
                             "params": ParamsRecord, "data": DataRecord,
-                            "first_layer": FirstLayerRecord}
+                            "first_layer": FirstLayerRecord, "torch": TorchRecord}
 
 
 # The layouts of a number in a record (each may be null: `fits`)
@@ -116,10 +172,10 @@ def _keys(layout: type) -> dict[str, object]:
 def fits(value, layout) -> bool:
     """Whether `value`, as read from JSON, has `layout`: one of the record types above (every
     key it requires, and each of its keys that is there of its type; keys it does not name are
-    let be), list[X], dict[str, X], X | None, str, or a number. A number may be null
-    anywhere: `History.save` writes a NaN or inf as null, and the readers take a null number
-    for an unknown one (`evidence._number`). A null or missing list, dict or record is damage
-    that no reader expects."""
+    let be), list[X], dict[str, X], X | None, str, bool, or a number. A number may be null
+    anywhere but in a Count or a Setting: `History.save` writes a NaN or inf as null, and the
+    readers take a null number for an unknown one (`evidence._number`). A null or missing
+    list, dict or record is damage that no reader expects."""
     if is_typeddict(layout):
         keys = _keys(layout)
         return isinstance(value, dict) and layout.__required_keys__ <= value.keys() \
@@ -133,8 +189,12 @@ def fits(value, layout) -> bool:
         return isinstance(value, dict) and all(fits(v, args[1]) for v in value.values())
     if origin is types.UnionType:
         return any(fits(value, arg) for arg in args)
-    if layout is str or layout is types.NoneType:
+    if layout is str or layout is types.NoneType or layout is bool:
         return isinstance(value, layout)
+    if layout is Count:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    if layout is Setting:
+        return value is not None and _number_or_null(value)
     return _number_or_null(value)
 
 
@@ -150,10 +210,11 @@ def well_formed(monitors: dict) -> dict:
     """`monitors` without the records (of RECORDS) that do not fit their layout: what a
     damaged or hand-edited history.json holds there is dropped whole, so that the rules and
     the report's plots that read it stay silent rather than index into it. Keys RECORDS does
-    not name (`monitors["torch"]`) are kept as they are."""
+    not name are kept as they are."""
     return {key: rec for key, rec in monitors.items()
             if key not in RECORDS or fits(rec, RECORDS[key])}
 
 
-__all__ = ["RECORDS", "DataRecord", "FirstLayerRecord", "Histogram", "LayerSample",
-           "LayersRecord", "ParamsRecord", "UpdateRatioRecord", "fits", "well_formed"]
+__all__ = ["RECORDS", "Count", "DataRecord", "FirstLayerRecord", "Histogram", "LayerSample",
+           "LayersRecord", "ParamsRecord", "Setting", "TorchRecord", "UpdateRatioRecord", "fits",
+           "well_formed"]

@@ -69,6 +69,7 @@ from babysit.diagnose.records import (
     LayerSample,
     LayersRecord,
     ParamsRecord,
+    TorchRecord,
     UpdateRatioRecord,
 )
 from babysit.diagnose.setup import chance_loss
@@ -289,14 +290,12 @@ class Sitter:
         self._stepped = {n: p for n, p in self._named.items() if id(p) in held}
         # monitors["torch"]: what only a PyTorch loop can get wrong, counted at the checked
         # steps (the first and every `every`-th: see `_check_step`)
-        self._torch = self._history.monitors["torch"] = {
-            **found, "steps": 0, "checked_steps": 0, "eval_steps": 0, "no_grad_steps": 0,
-            "zero_grad_steps": 0, "cleared_steps": 0, "stale_steps": 0, "carried_steps": 0,
-            "kept_steps": 0,
-            "grad_kept": [],
-            "grad_none": dict.fromkeys(self._stepped, 0), "train_mode_evals": 0,
-            "batch_majority": None, "softmax_dim": None, "broadcast": False,
-            "functional": [], "unmeasured": [], "stopped_at": None, "no_grad_forwards": 0}
+        self._torch = self._history.monitors["torch"] = TorchRecord(
+            **found, steps=0, checked_steps=0, eval_steps=0, no_grad_steps=0,
+            zero_grad_steps=0, cleared_steps=0, stale_steps=0, carried_steps=0, kept_steps=0,
+            grad_kept=[], grad_none=dict.fromkeys(self._stepped, 0), train_mode_evals=0,
+            batch_majority=None, softmax_dim=None, broadcast=False, functional=[],
+            unmeasured=[], stopped_at=None, no_grad_forwards=0)
         self._history.meta["n_params"] = sum(p.numel() for p in self._stepped.values())
         self._history.meta["setup"] = empty_setup()
         self._history.meta["setup"]["loss"] = (declared_loss(loss_fn)

@@ -125,6 +125,8 @@ def test_the_history_holds_the_keys_babysits_own_monitors_write(tensors, babysit
     for key in theirs.monitors:
         assert set(ours.monitors[key]) == set(theirs.monitors[key]), key
         assert records.fits(ours.monitors[key], records.RECORDS[key]), key  # load keeps it
+    assert set(ours.monitors["torch"]) == set(records.TorchRecord.__annotations__)
+    assert records.fits(ours.monitors["torch"], records.TorchRecord)
     assert set(theirs.meta) <= set(ours.meta)   # ours adds framework and input_shape
     sample, their_sample = ours.monitors["layers"]["samples"][-1], \
         theirs.monitors["layers"]["samples"][-1]

@@ -86,6 +86,34 @@ def test_history_has_one_entry_per_iteration_and_per_epoch(digits_split):
     assert all(r > 0 for r in h.reg_loss)  # the penalty is reported apart from the data loss
 
 
+def test_epochs_of_different_lengths_are_placed_by_their_ends(digits_split, tmp_path):
+    """A second fit on fewer rows (as scikit-learn's partial_fit on a short last chunk): each
+    epoch spans one unit on the epoch axis, its iterations are named by the epoch they ran in,
+    and its mean loss is taken over its own steps; the ends survive save and load, and a file
+    without them (an earlier version's) reads as before, by iters_per_epoch."""
+    X, y = digits_split.train.X, digits_split.train.y
+    trainer = _trainer(epochs=2, callbacks=())
+    trainer.fit(X[:640], y[:640])                         # 2 epochs of 10 steps
+    trainer.epochs += 1
+    h = trainer.fit(X[:128], y[:128])                     # 1 epoch of 2 steps
+    assert h.epoch_ends == [10, 20, 22] and h.iters_per_epoch == 2
+    axis = h.epochs_axis()
+    assert axis[9] == pytest.approx(1) and axis[19] == pytest.approx(2)
+    assert axis[20] == pytest.approx(2.5) and axis[-1] == pytest.approx(3)
+    assert [h.epoch_of(i) for i in (1, 10, 11, 20, 21, 22)] == [1, 1, 2, 2, 3, 3]
+    assert h.when(15) == "iteration 15 (epoch 2)"
+    means = h.epoch_means(h.data_loss)
+    assert means == pytest.approx([np.mean(h.data_loss[:10]), np.mean(h.data_loss[10:20]),
+                                   np.mean(h.data_loss[20:])])
+    h.save(tmp_path / "history.json")
+    loaded = bs.History.load(tmp_path / "history.json")
+    assert loaded.epoch_ends == h.epoch_ends and loaded.epochs_axis() == pytest.approx(axis)
+    old = {k: v for k, v in h.to_dict().items() if k != "epoch_ends"}
+    assert bs.History.from_dict(old).epoch_of(21) == 11      # 21 / 2 iterations an epoch
+    damaged = {**h.to_dict(), "epoch_ends": [10, "20", 22]}
+    assert bs.History.from_dict(damaged).epoch_ends == []
+
+
 def test_without_validation_the_val_accuracy_is_none(digits_split):
     h = _trainer(epochs=1).fit(digits_split.train.X, digits_split.train.y)
     assert h.val_acc == [None]

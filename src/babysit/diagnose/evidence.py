@@ -39,7 +39,7 @@ def when(history, iteration: int) -> str:
     """"iteration 71 (epoch 3)": epoch k is the k-th pass, holding updates (k-1)n+1 .. kn."""
     if iteration <= 0:
         return "the start (iteration 0)"
-    return f"iteration {iteration} (epoch {math.ceil(iteration / max(history.iters_per_epoch, 1))})"
+    return f"iteration {iteration} (epoch {history.epoch_of(iteration)})"
 
 
 def _r2(setup, train_loss: float | None) -> float | None:

@@ -49,7 +49,6 @@ def mark_trouble(chart: Chart, history, when: bool = True) -> list[str]:
     """Red lines where the loss blew up for good (dotted) and where it became NaN or infinite
     (dashed), each in the legend ("loss NaN", with the iteration when `when`); returns what
     was marked, for the caption."""
-    ipe = max(history.iters_per_epoch, 1)
     marked = []
     for at, what, dash in ((blowup_start(history), f"above {EXPLODE_FACTOR:g}x its start", "2 3"),
                            (history.nonfinite_at(), "NaN", "6 3")):
@@ -58,7 +57,7 @@ def mark_trouble(chart: Chart, history, when: bool = True) -> list[str]:
         value = history.loss[at - 1]
         if what == "NaN" and value is not None and not math.isnan(value):
             what = "infinite"
-        chart.vline(at / ipe, color=MARK_COLOR, dash=dash,
+        chart.vline(float(history.in_epochs(at)), color=MARK_COLOR, dash=dash,
                     label=f"loss {what}" + (f" from {history.when(at)}" if when else ""))
         marked.append(what)
     return marked
@@ -160,8 +159,8 @@ def plot_accuracy(history) -> str | None:
         chart.line(np.arange(1, len(history.val_acc) + 1), history.val_acc, color=PALETTE[1],
                    markers=many, label="validation")
     mark_trouble(chart, history)
-    chart.xlim = (0.0, max(len(epochs), (history.nonfinite_at() or 0)
-                           / max(history.iters_per_epoch, 1)) + 0.2)
+    chart.xlim = (0.0, max(len(epochs), float(history.in_epochs(history.nonfinite_at() or 0)))
+                  + 0.2)
     chart.ylim = accuracy_limits(history.train_acc + history.val_acc)
     return chart.svg()
 
@@ -204,7 +203,7 @@ def plot_update_ratios(history) -> str | None:
         return None
     chart = Chart("Update-to-weight ratio per parameter", EPOCH_LABEL,
                   "||update|| / ||value|| (log)", y="log")
-    epochs = np.asarray(rec["iterations"], dtype=np.float64) / max(history.iters_per_epoch, 1)
+    epochs = history.in_epochs(rec["iterations"])
     weights = set(rec.get("weights", []))
     drawn = 0
     for i, (name, ratios) in enumerate(rec["params"].items()):
@@ -217,7 +216,7 @@ def plot_update_ratios(history) -> str | None:
         return None
     chart.hline(1e-3, label="~1e-3")
     mark_trouble(chart, history, when=False)
-    chart.xlim = (0.0, max(history.iterations / max(history.iters_per_epoch, 1),
+    chart.xlim = (0.0, max(float(history.in_epochs(history.iterations)),
                            float(epochs.max())) * 1.01)
     return chart.svg()
 
@@ -287,9 +286,8 @@ def plot_layer_bands(history, key: str) -> list[str] | None:
     rec = history.monitors.get("layers")
     if not rec or len(rec.get("samples", [])) < 2:
         return None
-    ipe = max(history.iters_per_epoch, 1)
     samples = rec["samples"]
-    x = np.asarray([s["iteration"] for s in samples], dtype=np.float64) / ipe
+    x = history.in_epochs([s["iteration"] for s in samples])
     panels = []
     for i, name in enumerate(rec["names"]):
         hs = [s[key][i] for s in samples]
@@ -314,8 +312,7 @@ def plot_unit_health(history) -> str | None:
     if not rec or len(rec.get("samples", [])) < 2:
         return None
     samples = rec["samples"]
-    x = np.asarray([s["iteration"] for s in samples], dtype=np.float64) / \
-        max(history.iters_per_epoch, 1)
+    x = history.in_epochs([s["iteration"] for s in samples])
     chart = Chart("Dead or saturated units per layer", EPOCH_LABEL, "share of the layer")
     drawn = []
     for i, name in enumerate(rec["names"]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import numbers
@@ -40,7 +41,10 @@ class History:
     (None without validation data; both None for a regression loss) and `val_loss`, the
     data loss on the validation data (None without it; what a regression is judged by).
     `monitors` holds what monitors recorded, keyed by monitor name; `meta` describes the
-    run (model, optimizer, data).
+    run (model, optimizer, data). `epoch_ends` holds, per epoch, the iterations done when it
+    ended: epochs of different lengths (a second `fit` on other data, scikit-learn's
+    `partial_fit` on chunks of varying size) are placed by it; where every epoch held
+    `iters_per_epoch` iterations (or a file of an earlier version lacks it), that says it all.
     """
 
     iters_per_epoch: int = 1
@@ -53,6 +57,7 @@ class History:
     val_loss: list[float | None] = field(default_factory=list)
     monitors: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    epoch_ends: list[int] = field(default_factory=list)
 
     @property
     def iterations(self) -> int:
@@ -85,9 +90,39 @@ class History:
         return [None if s is None else (s, -math.inf if v is None else -v)
                 for s, v in zip(scores, losses, strict=False)]
 
+    def end_epoch(self, iteration: int) -> None:
+        """Note that an epoch ended after `iteration` updates in all (the Trainer calls it
+        before it records the epoch's accuracies). Epochs recorded without ends (a History of
+        an earlier version, resumed) are taken to have held `iters_per_epoch` each."""
+        ends = self.epoch_ends
+        if len(ends) != len(self.train_acc):
+            ends[:] = [k * self.iters_per_epoch for k in range(1, len(self.train_acc) + 1)]
+        ends.append(int(iteration))
+
+    def _uneven_ends(self) -> list[int] | None:
+        """`epoch_ends` where they place the epochs otherwise than `iters_per_epoch` does
+        (epochs of different lengths), else None: then every epoch held `iters_per_epoch`
+        iterations, or the ends are unknown or do not fit the run (one per epoch, in order,
+        within the iterations recorded), and the even split is the best reading."""
+        ends, ipe = self.epoch_ends, max(self.iters_per_epoch, 1)
+        if not ends or len(ends) != len(self.train_acc) or ends[-1] > len(self.loss) \
+                or ends == list(range(ipe, ipe * len(ends) + 1, ipe)):
+            return None
+        if ends[0] < 0 or any(b < a for a, b in zip(ends, ends[1:], strict=False)):
+            return None
+        return ends
+
     def epoch_means(self, series: list) -> list[float | None]:
         """The mean of each whole epoch's finite values of a per-iteration `series` (such as
         `data_loss`), None for an epoch with none: (epochs,) from (iterations,)."""
+        ends = self._uneven_ends()
+        if ends is not None:
+            means = []
+            for start, end in zip([0, *ends], ends, strict=False):
+                v = np.asarray(series[start:end], dtype=np.float64)
+                v = v[np.isfinite(v)]
+                means.append(float(v.mean()) if v.size else None)
+            return means
         ipe = max(self.iters_per_epoch, 1)
         n = len(series) // ipe
         if n == 0:
@@ -98,14 +133,40 @@ class History:
         sums = np.where(ok, v, 0.0).sum(axis=1)
         return [float(s / c) if c else None for s, c in zip(sums, counts, strict=True)]
 
+    def in_epochs(self, iterations) -> np.ndarray:
+        """Where the moments after `iterations` updates (counts, array-like) sit on an axis in
+        epochs (EPOCH_CONVENTION): i / iters_per_epoch when every epoch held that many; else
+        each epoch spans one unit whatever its length, and iterations after the last epoch's
+        end go on at `iters_per_epoch` a unit."""
+        i = np.asarray(iterations, dtype=np.float64)
+        ipe = max(self.iters_per_epoch, 1)
+        ends = self._uneven_ends()
+        if ends is None:
+            return i / ipe
+        bounds = np.asarray([0, *ends], dtype=np.float64)
+        k = np.clip(np.searchsorted(bounds, i, side="left"), 1, len(ends))  # i's epoch, 1-based
+        start, end = bounds[k - 1], bounds[k]
+        within = np.divide(i - start, end - start, out=np.ones_like(i), where=end > start)
+        return np.where(i <= 0, i / ipe,
+                        np.where(i > bounds[-1], len(ends) + (i - bounds[-1]) / ipe,
+                                 k - 1 + within))
+
     def epochs_axis(self) -> list[float]:
-        """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch)."""
-        return [(i + 1) / self.iters_per_epoch for i in range(len(self.loss))]
+        """x of each recorded iteration, in epochs (iteration 1 of epoch 1 is 1/iters_per_epoch
+        when every epoch held that many: `in_epochs`)."""
+        return self.in_epochs(np.arange(1, len(self.loss) + 1)).tolist()
 
     def epoch_of(self, iteration: int) -> int:
         """The epoch (1-based pass) that the `iteration`-th update (1-based) belongs to:
-        updates 1..n are epoch 1 when there are n per epoch; 0 (before training) gives 0."""
-        return math.ceil(iteration / max(self.iters_per_epoch, 1))
+        updates 1..n are epoch 1 when there are n per epoch (of epochs of different lengths,
+        the one whose `epoch_ends` it falls within); 0 (before training) gives 0."""
+        ipe = max(self.iters_per_epoch, 1)
+        ends = self._uneven_ends()
+        if ends is None or iteration <= 0:
+            return math.ceil(iteration / ipe)
+        if iteration > ends[-1]:
+            return len(ends) + math.ceil((iteration - ends[-1]) / ipe)
+        return bisect.bisect_left(ends, iteration) + 1
 
     def when(self, iteration: int) -> str:
         """How every text names the moment after the `iteration`-th update: "iteration 71
@@ -170,9 +231,13 @@ class History:
         damaged file: every epoch and per-epoch mean is counted in it). A monitor's record
         without its declared layout (the same damage, inside `monitors`) is left out
         (`records.well_formed`): the rules and plots that read it stay silent, the rest of
-        the run is still read."""
+        the run is still read; so are `epoch_ends` that are no list of integers (the epochs
+        are then placed by `iters_per_epoch`, as before they were recorded)."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         positive_int(known.get("iters_per_epoch", 1), "'iters_per_epoch'")
+        ends = known.get("epoch_ends", [])
+        known["epoch_ends"] = list(ends) if isinstance(ends, list) and all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in ends) else []
         if isinstance(known.get("monitors"), dict):
             known["monitors"] = well_formed(known["monitors"])
         return cls(**known)

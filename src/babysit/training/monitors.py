@@ -236,7 +236,7 @@ class UpdateRatios(Callback):
     Writes history.monitors["update_ratio"] = {"every", "iterations": [...], "weights":
     [names of weight matrices], "params": {name: [ratio or None, ...]}}; None where the
     value was all zeros before the update (a bias at its first step). `iterations`
-    counts updates done, so epoch = iteration / history.iters_per_epoch.
+    counts updates done, placed in epochs by `history.in_epochs`.
     """
 
     def __init__(self, every: int | None = None, samples: int = 25,

@@ -349,6 +349,7 @@ class Trainer:
     @np.errstate(over="ignore", invalid="ignore", divide="ignore")
     def _end_epoch(self, train_eval, val, bar) -> None:
         h = self.history
+        h.end_epoch(self.iteration)
         # A regression loss has no accuracy: its epochs are counted with None, and it is
         # judged by its validation loss (computed from the same scores as the accuracy).
         scored = self.loss.classification

@@ -148,10 +148,15 @@ class Trainer:
                 raise ValueError(f"Trainer.step: {name} must be an array (as "
                                  f"trainer.prepare(X, y) returns them), got "
                                  f"{type(value).__name__}")
-        return self._step(xb, yb)
+        losses = self._update(xb, yb)
+        self._after_update_hooks(self.iteration)
+        return losses
 
-    def _step(self, xb, yb) -> tuple[float, float]:
-        """`step` without its checks: `fit`'s batches come from arrays `prepare` checked."""
+    def _update(self, xb, yb) -> tuple[float, float]:
+        """`step` without its checks (`fit`'s batches come from arrays `prepare` checked) and
+        without the after_update hooks, which `fit` calls once the step is recorded: a hook that
+        raises (Ctrl-C while a monitor samples) leaves the History holding every update the
+        weights do."""
         self.net.zero_grad()
         scores, backward = self.net.forward(xb, train=True)
         data_loss, dscores = self.loss(scores, yb)
@@ -169,10 +174,14 @@ class Trainer:
             c.apply(self.params)
         if self.average is not None:
             self.average.update()
+        return data_loss, reg_loss
+
+    def _after_update_hooks(self, iteration: int) -> None:
+        """The after_update hooks due after step `iteration` (0-based; iteration + 1 updates)."""
+        updates = iteration + 1
         for every, hook in self._after_update:
             if updates % every == 0:
-                hook(self, self.iteration)
-        return data_loss, reg_loss
+                hook(self, iteration)
 
     # -- the loop ---------------------------------------------------------------------------
     def prepare(self, X, y, name: str = "X"):
@@ -270,9 +279,10 @@ class Trainer:
     def _run_epoch(self, X, y, bar) -> None:
         for xb, yb in self._batches(X, y):
             lr = self.opt.current_lr()
-            data_loss, reg_loss = self._step(xb, yb)
+            data_loss, reg_loss = self._update(xb, yb)
             self.history.record_step(data_loss, reg_loss, lr)
             self.iteration += 1
+            self._after_update_hooks(self.iteration - 1)
             if not math.isfinite(data_loss + reg_loss):
                 raise DivergedError(self._diverged_text(data_loss + reg_loss, lr),
                                     self.iteration, self.history)

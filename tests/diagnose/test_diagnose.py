@@ -687,3 +687,43 @@ def test_dead_unit_advice_leaves_out_what_the_network_already_does():
         assert "lower the learning rate" in told and "leaky ReLU" in told
         told = cause.advice_for(SimpleNamespace(history=bs.History(meta={"model": shifted})))
         assert "He initialization" in told and "biases at 0" in told
+
+
+def _advice(name: str, **evidence) -> list[str]:
+    """What every cause called `name` advises a run with `evidence` (Evidence's fields)."""
+    from babysit.diagnose.causes import CAUSES
+    from babysit.diagnose.evidence import Evidence
+
+    e = Evidence(history=evidence.pop("history", bs.History()), **evidence)
+    return [c.advice_for(e) for c in CAUSES if c.name == name]
+
+
+def test_rate_advice_names_the_runs_rate_and_the_range_to_try():
+    lower = _advice("lr_too_high", lr=0.3)
+    assert "(from 0.3: try 0.03 to 0.1)" in lower[0] and "(0.3) may be too high" in lower[-1]
+    assert "(from 0.001: try 0.003 to 0.01)" in _advice("lr_too_low", lr=1e-3)[0]
+    assert "Lower the learning rate 3-10x. A good rate" in _advice("lr_too_high", lr=None)[0]
+
+
+def test_overfitting_advice_raises_what_the_run_has_and_adds_what_it_lacks():
+    told = _advice("overfitting")[0]
+    assert "add an L2 penalty" in told and "dropout (0.2-0.5)" in told
+    told = _advice("overfitting", penalty_share=0.2, dropout=0.3)[0]
+    assert "3-10x stronger" in told and "raise dropout above 0.3" in told
+    assert "add" not in told
+
+
+def test_saturation_advice_leaves_out_what_the_network_already_does():
+    tanh = bs.mlp(4, [5], 2, activation="tanh", init="xavier", batchnorm=True, seed=0)
+    model = " -> ".join(repr(layer) for layer in tanh.layers)
+    meta = {"model": model, "inputs_normalized": True}
+    for told in _advice("saturated_units", history=bs.History(meta=meta), input_mean=0.0):
+        assert "Xavier" not in told and "standardize" not in told and "BatchNorm" not in told
+        assert "Lower the learning rate" in told
+    plain = repr(bs.mlp(4, [5], 2, activation="tanh", init="he", seed=0).layers[0])
+    for told in _advice("saturated_units", history=bs.History(meta={"model": plain})):
+        assert "Xavier" in told and "standardize the inputs" in told and "add BatchNorm" in told
+
+
+def test_noisy_loss_advice_names_the_batch_size():
+    assert "larger batch size than 16" in _advice("noisy_loss", batch_size=16)[0]

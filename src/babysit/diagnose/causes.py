@@ -11,6 +11,7 @@ large update ratios and the dead units as its evidence.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,6 +141,75 @@ def _bigger_or_less_regularized(e) -> str:
     regularized = bool(e.penalty_share) or bool(e.dropout)
     return ("Make the model bigger (wider or more layers)"
             + (" or regularize less." if regularized else "; it is not regularized."))
+
+
+def _rate(e) -> float | None:
+    """The run's largest learning rate, where it is a positive finite number."""
+    lr = getattr(e, "lr", None)
+    return lr if isinstance(lr, int | float) and math.isfinite(lr) and lr > 0 else None
+
+
+def _rate_advice(lower: bool, tail: str) -> Callable[[Evidence], str]:
+    """A learning-rate cause's advice with the run's own rate and the range to try (3-10x
+    lower or higher), then the sentence `tail`; without a known rate, the factors alone."""
+    def advise(e: Evidence) -> str:
+        lr = _rate(e)
+        move = "Lower" if lower else "Raise"
+        if lr is None:
+            return f"{move} the learning rate 3-10x. {tail}"
+        low, high = (lr / 10, lr / 3) if lower else (3 * lr, 10 * lr)
+        return (f"{move} the learning rate 3-10x (from {lr:.3g}: try {low:.2g} to "
+                f"{high:.2g}). {tail}")
+    return advise
+
+
+def _rate_may_be(high: bool) -> Callable[[Evidence], str]:
+    """An update ratio's advice, naming the run's rate where known."""
+    def advise(e: Evidence) -> str:
+        lr = _rate(e)
+        rate = f"learning rate ({lr:.3g})" if lr is not None else "learning rate"
+        return (f"The {rate} may be too {'high' if high else 'low'}: weights should move by "
+                f"~1e-3 of their size per update.")
+    return advise
+
+
+def _more_regularized(e: Evidence) -> str:
+    """Over-fitting's advice, by what the run already uses: a penalty (its loss's or the
+    optimizer's weight decay) made stronger or one added, dropout raised or added."""
+    if not e.penalty_share and not e.dropout:
+        items = "add an L2 penalty (e.g. 1e-4) or dropout (0.2-0.5)"
+    else:
+        penalty = ("make the penalty (L2 or weight decay) 3-10x stronger" if e.penalty_share
+                   else "add an L2 penalty (e.g. 1e-4)")
+        dropout = f"raise dropout above {e.dropout:g}" if e.dropout else "add dropout (0.2-0.5)"
+        items = f"{penalty} or {dropout}"
+    return f"Regularize more: {items}; or get more training data."
+
+
+def _saturation_advice(e: Evidence) -> str:
+    """Saturated units' advice less what the run already does: smaller weights unless every
+    Linear layer starts with Xavier or LeCun, standardized inputs unless they are, BatchNorm
+    unless the network has it (read from meta["model"], babysit's network)."""
+    model = str(e.history.meta.get("model") or "")
+    inits = [init for init, _ in _LINEAR.findall(model)]
+    remedies = []
+    if not inits or any(init not in ("xavier", "lecun") for init in inits):
+        remedies.append("initialize with smaller weights (Xavier/LeCun for tanh and sigmoid)")
+    if _unscaled(e) or e.input_mean is None:
+        remedies.append("standardize the inputs")
+    if "BatchNorm" not in model:
+        remedies.append("add BatchNorm")
+    if not remedies:
+        return ("Lower the learning rate (units saturated as the weights grew), or use ReLU "
+                "instead of tanh / sigmoid.")
+    text = ", ".join(remedies[:-1]) + (", or " if len(remedies) > 1 else "") + remedies[-1]
+    return text[0].upper() + text[1:] + "."
+
+
+def _larger_batch(e: Evidence) -> str:
+    """Noisy loss's advice with the run's batch size."""
+    now = f" than {e.batch_size}" if e.batch_size else ""
+    return f"Use a larger batch size{now} (or a lower learning rate): the loss is mostly noise."
 
 
 def _identical_inputs(e, open_):
@@ -461,7 +531,8 @@ CAUSES: tuple[Cause, ...] = (
           "Initialize with smaller weights (Xavier/LeCun for tanh and sigmoid), standardize "
           "the inputs, or add BatchNorm.",
           ("saturated_start", "initial_loss_far", "gradient_explodes", "gradient_vanishes",
-           "ratio_low", *_LOSS, *_OUTCOME), _from("saturated_start"), _saturated_layers),
+           "ratio_low", *_LOSS, *_OUTCOME), _from("saturated_start"), _saturated_layers,
+          advise=_saturation_advice),
     Cause("exploding_gradients", "exploding gradients",
           "Initialize with smaller weights (He for ReLU, Xavier for tanh), add BatchNorm, or "
           "use fewer layers, so that the gradient keeps its size through depth.",
@@ -487,11 +558,16 @@ CAUSES: tuple[Cause, ...] = (
           "Lower the learning rate 3-10x: a good rate drops the loss fast at first, then "
           "levels off, with updates ~1e-3 of the weights.",
           ("ratio_high", "dead_grew", "saturated_grew", "noisy", *_LOSS, *_OUTCOME),
-          _lr_too_high, _ratio_params),
+          _lr_too_high, _ratio_params,
+          advise=_rate_advice(True, "A good rate drops the loss fast at first, then levels "
+                                    "off, with updates ~1e-3 of the weights.")),
     Cause("lr_too_low", "learning rate too low",
           "Raise the learning rate 3-10x (or more) until the loss falls clearly in the first "
           "epoch and updates are ~1e-3 of the weights.",
-          ("ratio_low", "loss_flat", "loss_slow", *_OUTCOME), _lr_too_low, _ratio_params),
+          ("ratio_low", "loss_flat", "loss_slow", *_OUTCOME), _lr_too_low, _ratio_params,
+          advise=_rate_advice(False, "Go further if the loss still does not fall clearly in "
+                                     "the first epoch; updates should be ~1e-3 of the "
+                                     "weights.")),
     Cause("class_imbalance", "class imbalance",
           "Balance the classes (resample or weight them) and judge the model by per-class "
           "accuracy: it has learned little beyond the majority class.",
@@ -516,10 +592,10 @@ CAUSES: tuple[Cause, ...] = (
           "the weights without lowering the loss.", ("loss_flat",), _from("loss_flat")),
     Cause("noisy_loss", "noisy loss",
           "Use a larger batch size (or a lower learning rate): the loss is mostly noise.",
-          ("noisy", "underfit"), _loud_noise),
+          ("noisy", "underfit"), _loud_noise, advise=_larger_batch),
     Cause("overfitting", "overfitting",
           "Regularize more (a stronger L2 penalty, dropout) or get more training data.",
-          ("gap",), _from("gap")),
+          ("gap",), _from("gap"), advise=_more_regularized),
     Cause("noisy_loss", "noisy loss",
           "A larger batch size (or a lower learning rate) smooths the loss; some wiggle is "
           "normal for small batches.", ("noisy",), _from("noisy")),
@@ -539,13 +615,16 @@ CAUSES: tuple[Cause, ...] = (
           _dead_layers, advise=_dead_unit_advice(rate_first=True)),
     Cause("saturated_units", "saturated units",
           "Initialize with smaller weights (Xavier/LeCun for tanh), standardize the inputs, "
-          "or add BatchNorm.", ("saturated_grew",), _from("saturated_grew"), _saturated_layers),
+          "or add BatchNorm.", ("saturated_grew",), _from("saturated_grew"), _saturated_layers,
+          advise=_saturation_advice),
     Cause("lr_too_high", "update ratio too large",
           "The learning rate may be too high: weights should move by ~1e-3 of their size per "
-          "update.", ("ratio_high",), _from("ratio_high"), _ratio_params),
+          "update.", ("ratio_high",), _from("ratio_high"), _ratio_params,
+          advise=_rate_may_be(high=True)),
     Cause("lr_too_low", "update ratio too small",
           "The learning rate may be too low: weights should move by ~1e-3 of their size per "
-          "update.", ("ratio_low",), _from("ratio_low"), _ratio_params),
+          "update.", ("ratio_low",), _from("ratio_low"), _ratio_params,
+          advise=_rate_may_be(high=False)),
 )
 
 

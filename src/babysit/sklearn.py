@@ -108,11 +108,14 @@ class _BabysitEstimator(BaseEstimator):
     """
 
     def _validate(self, X, y="no_validation", reset: bool = True, **check_params):
-        """X (N, D) as a float array (the network's dtype unless already float32/64), and y
+        """X (N, D) as a float array (the network's dtype unless already float32/64, float64
+        for integers of 32 or 64 bits, `_wide_integers`), and y
         as `check_params` ask (X alone when y is not given); sets n_features_in_ when `reset`,
         else checks X against it. A table (`frames.needs_encoder`: text, categories, dates or
         missing values) goes through the `TableEncoder` fitted when `reset` (`table_`)."""
         dtypes = [resolve_dtype(self.dtype), np.float32, np.float64]
+        if _wide_integers(X):   # float32 rounds integers past 2**24 before preprocess sees them
+            dtypes = [np.float64, np.float32]
         if reset:
             self.table_ = tabular.TableEncoder() if frames.needs_encoder(X) else None
         if getattr(self, "table_", None) is None:
@@ -147,13 +150,19 @@ class _BabysitEstimator(BaseEstimator):
             far.warn(stacklevel=5)     # warn, this, _validate, _scores, predict: its caller
         return X
 
-    def _start(self, X, n_out: int) -> None:
-        """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs, and
-        the training ranges of X's columns."""
+    def _config(self) -> RunConfig:
+        """The parameters as a RunConfig, which checks them: called before fit (or a first
+        partial_fit) changes anything learned, so that a refused setting leaves a fitted
+        estimator as it was rather than with a new `classes_` or width and the old network."""
+        params = self.get_params(deep=False)
+        return RunConfig.from_dict({**{k: v for k, v in params.items() if k != "verbose"},
+                                    **self._fixed()})
+
+    def _start(self, X, n_out: int, cfg: RunConfig) -> None:
+        """A fresh network and Trainer for inputs like X (N, D) and `n_out` outputs, built
+        from `cfg` (`_config`), and the training ranges of X's columns."""
         self.training_ranges_ = training_range.ranges_of(X)
         params = self.get_params(deep=False)
-        cfg = RunConfig.from_dict({**{k: v for k, v in params.items() if k != "verbose"},
-                                   **self._fixed()})
         idle = [f"{name}={params[name]!r}" for name, idle in (
             ("best_weights", cfg.best_weights),
             ("min_delta", cfg.min_delta and cfg.patience is None)) if idle]
@@ -180,7 +189,7 @@ class _BabysitEstimator(BaseEstimator):
         are the training data's alone). Returns the path of report.html."""
         from babysit import report
 
-        check_is_fitted(self)
+        check_is_fitted(self, "trainer_")
         self.history_.meta.update(estimator=type(self).__name__)
         sections = []
         if validation is not None:
@@ -215,7 +224,7 @@ class _BabysitEstimator(BaseEstimator):
         """Test-time network outputs (N, C) (with the averaged weights when `average` is set),
         after checking that the estimator is fitted, validating X (N, D) and warning of its
         rows far outside the training range."""
-        check_is_fitted(self)
+        check_is_fitted(self, "trainer_")
         X = self._validate(X, reset=False)
         self._warn_far_outside(X)
         return to_numpy(self.trainer_.scores(self._inputs(X)))
@@ -268,11 +277,13 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
 
     def fit(self, X, y):
         """Train a fresh network on X (N, D) and labels y (N,) for `epochs` epochs; returns self."""
+        cfg = self._config()
+        _refuse_missing_labels(y)
         refuse_mixed_labels(y)
         X, y = self._validate(X, y)
         check_classification_targets(y)
         self.classes_, indices = np.unique(y, return_inverse=True)
-        self._start(X, len(self.classes_))
+        self._start(X, len(self.classes_), cfg)
         self._train(X, indices, self.epochs)
         return self
 
@@ -290,17 +301,20 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
                                                                     self.classes_):
             raise ValueError(f"classes={classes!r} differs from the first call's "
                              f"classes_={self.classes_!r}")
+        cfg = self._config() if first else None
+        _refuse_missing_labels(y)
         refuse_mixed_labels(y)
         X, y = self._validate(X, y, reset=first)
         check_classification_targets(y)
-        if first:
-            self.classes_ = np.unique(classes)
-            self._start(X, len(self.classes_))
-        unknown = np.setdiff1d(y, self.classes_)
-        if unknown.size:
+        known = np.unique(classes) if first else self.classes_
+        unknown = np.setdiff1d(y, known)
+        if unknown.size:   # before a first call builds anything: a corrected retry is first
             raise ValueError(f"y holds labels {unknown.tolist()!r} that are not in "
-                             f"classes_={self.classes_.tolist()!r}")
-        if not first:
+                             f"{'classes' if first else 'classes_'}={known.tolist()!r}")
+        if first:
+            self.classes_ = known
+            self._start(X, len(self.classes_), cfg)
+        else:
             self._widen_ranges(X)
         self._train(X, np.searchsorted(self.classes_, y), 1, stopping=False)
         return self
@@ -340,9 +354,10 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
 
     def fit(self, X, y):
         """Train a fresh network on X (N, D) and targets y (N,) or (N, K); returns self."""
+        cfg = self._config()
         X, y = self._validate(X, y, multi_output=True, y_numeric=True)
         y2 = self._set_target_scaling(y)
-        self._start(X, y2.shape[1])
+        self._start(X, y2.shape[1], cfg)
         self._train(X, self._scaled(y2), self.epochs)
         return self
 
@@ -352,10 +367,11 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
         The first call fixes the target scaling and the number of outputs. Returns self.
         """
         first = not hasattr(self, "trainer_")
+        cfg = self._config() if first else None
         X, y = self._validate(X, y, reset=first, multi_output=True, y_numeric=True)
         if first:
             y2 = self._set_target_scaling(y)
-            self._start(X, y2.shape[1])
+            self._start(X, y2.shape[1], cfg)
         else:
             y2 = y.reshape(len(y), -1)
             if y2.shape[1] != self.n_outputs_:
@@ -399,6 +415,44 @@ class BabysitRegressor(RegressorMixin, _BabysitEstimator):
     def _scaled(self, y2: np.ndarray) -> np.ndarray:
         """(N, K) targets in the standardized units the network is trained on."""
         return self.target_scaling_.transform(y2)
+
+
+def _refuse_missing_labels(y) -> None:
+    """A ValueError naming y, how many of its labels are missing (None, NaN, pandas' NA) and
+    where the first is: sorting the labels failed on them with a bare TypeError ("'<' not
+    supported between instances of 'NoneType' and 'str'", "boolean value of NA is
+    ambiguous"). Labels of a numeric dtype are left to scikit-learn's check for NaN."""
+    if y is None:                                 # scikit-learn's own check says y is needed
+        return
+    if hasattr(y, "isna"):                        # a pandas Series (or DataFrame), any dtype
+        missing = np.asarray(y.isna(), dtype=bool).ravel()
+    elif getattr(y, "dtype", np.dtype(object)).kind == "O":   # a list, an object array
+        values = np.asarray(y, dtype=object).ravel()
+        missing = np.array([v is None or (isinstance(v, float) and v != v) for v in values],
+                           dtype=bool)
+    else:
+        return
+    count = int(missing.sum())
+    if count:
+        raise ValueError(f"y holds {count} missing label{'s' if count > 1 else ''} (the first "
+                         f"at position {np.flatnonzero(missing)[0]}); give every row a label, "
+                         f"or leave the unlabelled rows out of X and y")
+
+
+def _wide_integers(X) -> bool:
+    """Whether X holds integers of 32 or 64 bits (a column of a DataFrame, or all of an array
+    or a list), which float32 rounds past 2**24: a Unix time or an identifier would lose its
+    last digits before `preprocess` scaled its range, so the same values given as int64 or as
+    float64 would train different networks. Such X is converted to float64; the network still
+    trains in its dtype, on the scaled values. 8- and 16-bit integers (pixels) fit float32."""
+    if not frames.is_frame(X) and not hasattr(X, "dtype"):
+        try:
+            X = np.asarray(X)
+        except (ValueError, TypeError):   # ragged or odd: scikit-learn's checks refuse it
+            return False
+    dtypes = X.dtypes if frames.is_frame(X) else [X.dtype]
+    return any(getattr(d, "kind", "O") in "iu" and getattr(d, "itemsize", 0) > 2
+               for d in dtypes)
 
 
 # The end of the table encoder's refusal, which names the command line's option.

@@ -109,6 +109,25 @@ def test_labels_of_any_type_come_back_as_given(sklearn_digits_600):
     assert np.array_equal(clf.classes_[proba.argmax(axis=1)], pred)
 
 
+@pytest.mark.parametrize("missing", [None, float("nan"), "pandas NA"])
+def test_a_missing_label_is_refused_naming_y_and_where(sklearn_digits_600, missing):
+    """A label column with a gap (None, NaN, pandas' NA) failed in NumPy's sort of the labels
+    with a bare TypeError ("'<' not supported between instances of 'NoneType' and 'str'")."""
+    X, y = sklearn_digits_600
+    labels = np.array(["even", "odd"], dtype=object)[y[:40] % 2]
+    if missing == "pandas NA":
+        pandas = pytest.importorskip("pandas")
+        labels = pandas.Series(labels, dtype="string")
+        labels[[3, 9]] = pandas.NA
+    else:
+        labels[[3, 9]] = missing
+    message = r"y holds 2 missing labels \(the first at position 3\)"
+    with pytest.raises(ValueError, match=message):
+        small_classifier().fit(X[:40], labels)
+    with pytest.raises(ValueError, match=message):
+        small_classifier().partial_fit(X[:40], labels, classes=["even", "odd"])
+
+
 def test_history_and_fitted_attributes(sklearn_digits_600):
     X, y = sklearn_digits_600
     clf = small_classifier(epochs=6).fit(X, y)
@@ -183,6 +202,52 @@ def test_partial_fit_continues_one_epoch_per_call(sklearn_digits_600):
         clf.partial_fit(X[:2], np.array([1, 11]))
     with pytest.raises(ValueError, match="differs"):
         clf.partial_fit(X, y, classes=np.arange(11))
+
+
+def test_a_first_partial_fit_refused_for_its_labels_builds_nothing(sklearn_digits_600):
+    """Labels outside `classes` were refused after the network was built for `classes`: the
+    estimator then predicted untrained, and the corrected call was told its classes differed
+    from those of the call that had been refused."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = sklearn_digits_600
+    clf = small_classifier()
+    with pytest.raises(ValueError, match=r"labels \[9\] that are not in classes"):
+        clf.partial_fit(X[:100], y[:100], classes=np.arange(9))
+    with pytest.raises(NotFittedError):
+        clf.predict(X[:5])
+    clf.partial_fit(X[:100], y[:100], classes=np.arange(10))
+    assert clf.history_.epochs == 1 and clf.classes_.tolist() == list(range(10))
+
+
+def test_a_refit_refused_for_a_setting_leaves_the_fitted_estimator_as_it_was(sklearn_digits_600):
+    """fit checked its settings only after taking the new data's classes_ and width: a refused
+    refit left the earlier network answering with the new labels, or refusing both widths."""
+    X, y = sklearn_digits_600
+    clf = small_classifier(epochs=3).fit(X, y)
+    pred = clf.predict(X)
+    words = np.array(["zero", "one", "two", "three", "four", "five", "six", "seven", "eight",
+                      "nine"])
+    with pytest.raises(ValueError, match="lr must be > 0, got 0"):
+        clf.set_params(lr=0).fit(X, words[y])
+    with pytest.raises(ValueError, match="epochs must be a positive integer, got 0"):
+        clf.set_params(lr=3e-3, epochs=0).fit(X[:, :10], y)
+    np.testing.assert_array_equal(clf.predict(X), pred)
+    reg = BabysitRegressor(hidden=(8,), epochs=2).fit(X, y * 1.0)
+    with pytest.raises(ValueError, match="dropout must be in"):
+        reg.set_params(dropout=1.0).fit(X[:, :10], np.column_stack([y, y]) * 1.0)
+    assert reg.predict(X).shape == (600,)
+
+
+def test_integer_features_past_float32s_precision_are_not_rounded_before_scaling():
+    """int64 X went to float32 before the min-max scaling: 1,600,000,000 and 1,600,000,001 (a
+    Unix time a second apart) became one value, which the same numbers as float64 were not."""
+    t = np.array([[1_600_000_000], [1_600_000_001]] * 32)
+    y = np.arange(64) % 2
+    clf = BabysitClassifier(hidden=(8,), epochs=30, lr=1e-2, seed=0)
+    by_int = clf.fit(t, y).predict_proba(t)
+    assert clf.score(t, y) == 1.0
+    np.testing.assert_array_equal(clf.fit(t.astype(np.float64), y).predict_proba(t), by_int)
 
 
 # digits' rarely inked pixels: a held-out stroke where the training rows had almost none is
@@ -263,7 +328,7 @@ def test_regressor_partial_fit_keeps_the_first_scaling():
     (dict(loss="mse"), "loss must be 'softmax' or 'svm'"),
     (dict(reg_kind="l3"), "unknown reg_kind 'l3'; known: l2, l1, elastic"),
     (dict(optimizer="adamw"), "unknown optimizer 'adamw'"),
-    (dict(dtype="int8"), "dtype must be one of"),
+    (dict(dtype="int8"), "unknown dtype 'int8'; known: float32, float64"),
     (dict(dropout=1.0), r"dropout must be in \[0, 1\), got 1.0"),
     (dict(preprocess="scale"), "unknown preprocess 'scale'"),
     (dict(epochs=0), "epochs must be a positive integer, got 0"),

@@ -218,3 +218,27 @@ def test_scikit_learn_members_answer_in_their_own_labels():
 def test_a_temperature_beyond_what_softening_can_use_is_refused_by_name(temperature):
     with pytest.raises(ValueError, match=r"temperature must be a positive number up to 1e\+06"):
         SoftTargetCrossEntropy(temperature)
+
+
+@pytest.mark.parametrize("outputs", [5, 12])
+def test_a_student_without_the_teachers_classes_is_refused_naming_both(three, digits_split,
+                                                                      outputs):
+    # 12 outputs failed at the first step on the shapes of packed targets ((64, 13) and
+    # (64, 11)), 5 on a label out of range for 5 classes
+    with pytest.raises(ValueError, match=f"the student gives {outputs} outputs a row but the "
+                                         f"teacher's soft targets have 10 classes"):
+        ensemble.distill(three, bs.mlp(64, [8], outputs), *digits_split.train, epochs=1)
+
+
+def test_a_numpy_number_is_a_temperature_and_alpha_and_a_bool_or_text_is_not(three,
+                                                                            digits_split):
+    # np.int64 and np.float32 (from np.arange, a float32 array) were refused, True taken as 1,
+    # and alpha="x" a TypeError
+    X, y = digits_split.train.X[:64], digits_split.train.y[:64]
+    for temperature in (np.int64(2), np.float32(2.5)):
+        ensemble.distill(three, bs.mlp(64, [8], 10), X, y, temperature=temperature,
+                         alpha=np.float32(0.5), epochs=1)
+    with pytest.raises(ValueError, match="temperature must be a positive number"):
+        ensemble.distill(three, bs.mlp(64, [8], 10), X, y, temperature=True, epochs=1)
+    with pytest.raises(ValueError, match=r"alpha .* must be in \[0, 1\], got 'x'"):
+        DistillationLoss(alpha="x")

@@ -115,6 +115,23 @@ def test_a_run_fsyncs_what_replaces_a_file_and_not_each_new_epoch_file(tmp_path,
     assert any(name.startswith(".best.") for name in synced)
 
 
+def test_weights_an_epochs_last_step_overflowed_end_the_run_as_diverged(tmp_path):
+    """A rate so high that the first update makes the weights inf (its loss, taken before it,
+    finite), one step an epoch: no checkpoint of that network is written, the history keeps
+    the epoch, and the run ends in the DivergedError it ends in without Checkpoints (not in
+    a ValueError from the refused save, which left no history and no diagnosis)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((48, 4)).astype("float32"), rng.integers(0, 2, 48)
+    trainer = bs.Trainer(bs.mlp(4, [], 2, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.SGD(1e39), batch_size=48, epochs=3, progress=False,
+                         callbacks=[checkpoint.Checkpoints(tmp_path)])
+    with pytest.raises(bs.DivergedError, match="iteration 2"):
+        trainer.fit(X, y, val=(X, y))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["history.json"]
+    kept = bs.History.load(tmp_path / "history.json")
+    assert kept.epochs == 1 and "weight 0.W is not finite" in kept.meta["checkpoint_refused"]
+
+
 def test_a_long_run_keeps_its_best_and_its_last_epoch_only(tmp_path):
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((48, 4)).astype("float32"), rng.integers(0, 2, 48)

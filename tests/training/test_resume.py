@@ -179,6 +179,53 @@ def test_trainer_state_moves_a_run_between_trainers_without_a_file(digits_split)
     assert first.history.to_dict() == second.history.to_dict()
 
 
+def test_one_state_loaded_into_two_trainers_gives_each_its_own_history(digits_split):
+    """A run branched in two (the same `state()` taken over by two trainers): training one
+    branch leaves the other's History, and the state itself, as they were."""
+    first = make_trainer(epochs=1, average=None)
+    first.fit(*digits_split.train)
+    state = first.state()
+    a, b = make_trainer(epochs=2, average=None), make_trainer(epochs=2, average=None)
+    a.load_state(state)
+    b.load_state(state)
+    before = len(a.history.loss)
+    b.fit(*digits_split.train)
+    assert len(a.history.loss) == len(state["history"]["loss"]) == before
+    assert len(b.history.loss) == 2 * before
+
+
+def _drop_optimizer_state(arrays, info):
+    for key in [k for k in arrays if k.startswith("optimizer.")]:
+        del arrays[key]
+
+
+def _half_precision_moment(arrays, info):
+    arrays["optimizer.1.W.m"] = arrays["optimizer.1.W.m"].astype(np.float16)
+
+
+@pytest.mark.parametrize("edit, said", [
+    (lambda a, i: i["trainer"].update(epoch=-3), "epoch must be a whole number >= 0, got -3"),
+    (lambda a, i: i["optimizer"].update(t="5"), "optimizer's step count t must be a whole"),
+    (lambda a, i: i["average"].update(t=-5), "average's step count t must be a whole number"),
+    (lambda a, i: i["history"].update(loss="abc"), "'loss' must be a list, got str"),
+    (_half_precision_moment, "'m' of '1.W' is float16, Adam keeps it in float32"),
+    (_drop_optimizer_state, r"no optimizer state for \['1.W', .*after \d+ steps"),
+])
+def test_a_training_state_whose_description_lies_is_refused_by_name(digits_split, tmp_path,
+                                                                      edit, said):
+    """Written with a valid checksum, so that what refuses it is the check of what it says:
+    these resumed (a negative epoch ran more epochs, Adam's moments missing or in float16 went
+    on unlike the run) or failed deep inside a step (a negative t divided by 0, a loss that
+    is text had no `append`)."""
+    first = make_trainer(epochs=1)
+    first.fit(*digits_split.train)
+    arrays, info = checkpoint_file.read(checkpoint.save_training(tmp_path / "state", first))
+    edit(arrays, info)
+    checkpoint_file.write(tmp_path / "state.safetensors", arrays, info)
+    with pytest.raises(ValueError, match=r"state\.safetensors.*" + said):
+        make_trainer(epochs=2).resume(tmp_path)
+
+
 def test_load_state_refuses_a_trainer_built_differently(digits_split):
     first = make_trainer(epochs=1)
     first.fit(*digits_split.train, val=digits_split.val)

@@ -137,6 +137,11 @@ class Optimizer:
                     raise ValueError(f"the optimizer state {key!r} of {name!r} has shape "
                                      f"{tuple(arr.shape)}, the parameter {tuple(p.shape)}: "
                                      f"the state was saved for another network")
+                made = getattr(fresh[key], "dtype", p.value.dtype)   # what the rule keeps
+                if arr.dtype != made:   # float16 lost precision, int failed in a step
+                    raise ValueError(f"the optimizer state {key!r} of {name!r} is {arr.dtype}, "
+                                     f"{type(self).__name__} keeps it in {made}: the state was "
+                                     f"saved for another network")
             xp = get_array_module(p.value)
             state[name] = {**fresh, **{key: xp.array(arr) for key, arr in kept.items()}}
         self.state = state

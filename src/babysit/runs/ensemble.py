@@ -14,6 +14,7 @@ The running average of parameters, the fourth idea of that section, is
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -300,7 +301,7 @@ class DistillationLoss(Loss):
     """
 
     def __init__(self, temperature: float = 4.0, alpha: float = 0.9):
-        if not 0 <= alpha <= 1:
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
             raise ValueError(f"alpha (the weight of the teacher's soft targets) must be in "
                              f"[0, 1], got {alpha!r}")
         self.soft, self.hard = SoftTargetCrossEntropy(temperature), SoftmaxCrossEntropy()
@@ -345,8 +346,23 @@ class DistillTrainer(Trainer):
         y = np.asarray(y)
         if y.ndim != 2:
             return super().prepare(X, y, name)
-        X, _ = super().prepare(X, y[:, -1], name)  # checks X and the labels as usual
+        self.n_outputs = None
+        try:
+            X, _ = super().prepare(X, y[:, -1], name)  # checks X and the labels as usual
+        except ValueError:
+            self._check_classes(y.shape[1] - 1)   # a narrower student: its labels out of range
+            raise
+        self._check_classes(y.shape[1] - 1)
         return X, get_array_module(X).asarray(y)
+
+    def _check_classes(self, classes: int) -> None:
+        """Refuse a student whose outputs (`n_outputs`, once `prepare` ran it) are not the
+        teacher's `classes`, naming both (else the loss failed at the first step, on shapes
+        of packed targets the user never made)."""
+        if self.n_outputs is not None and self.n_outputs != classes:
+            raise ValueError(f"the student gives {self.n_outputs} outputs a row but the "
+                             f"teacher's soft targets have {classes} classes: build the "
+                             f"student with {classes} outputs")
 
     def _accuracy(self, X, y) -> float:
         return super()._accuracy(X, y[:, -1].astype(np.int64) if y.ndim == 2 else y)
@@ -389,7 +405,8 @@ MAX_TEMPERATURE = 1e6
 
 
 def _check_temperature(temperature) -> None:
-    if not isinstance(temperature, int | float) or not math.isfinite(temperature) \
+    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
+            or not math.isfinite(temperature) \
             or not 0 < temperature <= MAX_TEMPERATURE:
         raise ValueError(f"temperature must be a positive number up to {MAX_TEMPERATURE:g} (1 "
                          f"leaves the probabilities as they are, 2-20 softens them), got "

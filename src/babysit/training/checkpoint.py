@@ -275,6 +275,14 @@ def _restore(trainer, arrays: dict[str, np.ndarray], info: dict, where: str) -> 
     for key, arr in _strip("optimizer.", arrays).items():
         name, slot = key.rsplit(".", 1)
         slots.setdefault(name, {})[slot] = arr
+    # a parameter whose rule keeps state (Adam's moments) but has none after steps were taken:
+    # loaded, its state started again from zero, and the run went on unlike the original
+    same_rule = info["optimizer"]["type"] == type(trainer.opt).__name__   # else said below
+    lacking = [name for name, p in trainer.net.named_params().items() if name not in slots
+               and same_rule and set(trainer.opt.init_state(p)) - set(trainer.opt.temporaries)]
+    if lacking and info["optimizer"]["t"]:
+        raise ValueError(f"{where} holds no optimizer state for {lacking}, after "
+                         f"{info['optimizer']['t']} steps: the file is damaged or crafted")
     average = None if info["average"] is None else {
         "config": info["average"], "values": _strip("average.", arrays)}
     state = {**info["trainer"], "history": info["history"],
@@ -339,6 +347,18 @@ class Checkpoints(Callback):
 
     def on_epoch_end(self, trainer, epoch: int) -> None:
         h = trainer.history
+        overflowed = _non_finite_tensor(trainer)
+        if overflowed is not None:
+            # The epoch's last update overflowed the network, its loss (taken before the
+            # update) still finite: `save` refuses such a network, which ended the run in that
+            # ValueError, with no history and no diagnosis. Nothing is written but the
+            # history, which says why; the Trainer's next step, whose loss is not finite,
+            # ends the run in its DivergedError, as it does without this callback.
+            h.meta["checkpoint_refused"] = (f"epoch {epoch}'s checkpoints and training state "
+                                            f"not written: {overflowed} is not finite")
+            with stops_deferred():
+                h.save(self.run_dir / _HISTORY_NAME)
+            return
         scores = h.validation_keys()   # accuracy then val loss, or a regression's val loss
         val = scores[-1] if scores else None
         meta = {**self.meta, "epoch": epoch,
@@ -404,6 +424,19 @@ def stops_deferred() -> Iterator[None]:
                 handler(noted[0], None)
             elif handler == signal.SIG_DFL:
                 os.kill(os.getpid(), noted[0])
+
+
+def _non_finite_tensor(trainer) -> str | None:
+    """The first of `trainer.net`'s weights and buffers, as trained and as evaluated (the
+    running average), that holds NaN or inf, named ("weight 0.W"); None when all are finite,
+    as `save` and `save_training` require."""
+    named = {f"weight {name}": p.value for name, p in trainer.net.named_params().items()}
+    for path, layer in trainer.net.named_modules():
+        named.update({f"buffer {_join(path, name)}": b for name, b in layer.buffers.items()})
+    if trainer.average is not None:
+        named.update({f"averaged weight {name}": v for name, v in trainer.average.values.items()})
+    return next((name for name, a in named.items()
+                 if not bool(get_array_module(a).isfinite(a).all())), None)
 
 
 # -- networks <-> arrays --------------------------------------------------------------------

@@ -232,12 +232,19 @@ class History:
         without its declared layout (the same damage, inside `monitors`) is left out
         (`records.well_formed`): the rules and plots that read it stay silent, the rest of
         the run is still read; so are `epoch_ends` that are no list of integers (the epochs
-        are then placed by `iters_per_epoch`, as before they were recorded)."""
+        are then placed by `iters_per_epoch`, as before they were recorded). A field of the
+        wrong kind (a series that is no list, monitors or meta that are no dict) is a
+        ValueError too."""
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         positive_int(known.get("iters_per_epoch", 1), "'iters_per_epoch'")
         ends = known.get("epoch_ends", [])
         known["epoch_ends"] = list(ends) if isinstance(ends, list) and all(
             isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in ends) else []
+        for f in fields(cls):   # a series that is no list failed at the next step's append
+            kind = {"list": list, "dict": dict}.get(str(f.type).split("[")[0])
+            if kind is not None and f.name in known and not isinstance(known[f.name], kind):
+                raise ValueError(f"{f.name!r} must be a {kind.__name__}, got "
+                                 f"{type(known[f.name]).__name__}")
         if isinstance(known.get("monitors"), dict):
             known["monitors"] = well_formed(known["monitors"])
         return cls(**known)

@@ -10,7 +10,9 @@ never change training.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
+import numbers
 import sys
 import warnings
 
@@ -419,7 +421,8 @@ class Trainer:
 
     def load_state(self, state: dict) -> None:
         """Take over a `state()` saved from a trainer built like this one (same optimizer
-        type, batch size and averaging; the network's weights are loaded separately)."""
+        type, batch size and averaging; the network's weights are loaded separately). The
+        History is copied: `state` may be loaded into several trainers, each its own run."""
         saved_decay = None if state["average"] is None else state["average"]["config"]["decay"]
         decay = None if self.average is None else self.average.decay
         for what, saved, current in (("optimizer", state["optimizer"]["type"],
@@ -429,12 +432,20 @@ class Trainer:
             if saved != current:
                 raise ValueError(f"the run was saved with {what}={saved!r}, this trainer has "
                                  f"{what}={current!r}; build the trainer as the run was built")
+        counts = {"epoch": state["epoch"], "iteration": state["iteration"],
+                  "optimizer's step count t": state["optimizer"]["t"]}
+        if state["average"] is not None:
+            counts["average's step count t"] = state["average"]["config"]["t"]
+        for what, value in counts.items():   # a negative t divided by 0 deep in a step
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+                raise ValueError(f"the run's {what} must be a whole number >= 0, got {value!r}")
+        history = History.from_dict(copy.deepcopy(state["history"]))
         self.opt.load_state_dict(state["optimizer"], self.net.named_params())
         if self.average is not None:
             self.average.load_state(state["average"]["config"], state["average"]["values"])
         self.rng.bit_generator.state = state["rng"]
         self.epoch, self.iteration = int(state["epoch"]), int(state["iteration"])
-        self.history = History.from_dict(state["history"])
+        self.history = history
 
     # -- inference ------------------------------------------------------------------------
     def evaluated_weights(self):

@@ -232,6 +232,21 @@ def test_a_diverged_history_saves_as_strict_json_and_loads_back(tmp_path):
     assert back.monitors["ratio"][1] is None
 
 
+def test_a_validation_loss_that_was_not_finite_loads_back_as_such(tmp_path):
+    """A null validation loss means "no validation data": one that was NaN or inf must not
+    read back as that."""
+    h = bs.History(loss=[2.3, 2.2, 2.1], data_loss=[2.3, 2.2, 2.1], reg_loss=[0.0] * 3,
+                   lr=[0.1] * 3, train_acc=[0.5, 0.4, 0.4], val_acc=[0.5, 0.1, None],
+                   val_loss=[1.0, math.nan, math.inf])
+    h.save(tmp_path / "h.json")
+    back = bs.History.load(tmp_path / "h.json")
+    assert back.val_loss[0] == 1.0 and math.isnan(back.val_loss[1])
+    assert back.val_loss[2] == math.inf
+    h.val_loss = [1.0, None, None]                       # not measured: stays None
+    h.save(tmp_path / "h.json")
+    assert bs.History.load(tmp_path / "h.json").val_loss == [1.0, None, None]
+
+
 def test_the_progress_bar_stays_quiet_when_stderr_is_not_a_terminal(digits_split, capsys):
     X, y = digits_split.train.X[:256], digits_split.train.y[:256]
     trainer = _trainer(epochs=1)

@@ -22,6 +22,10 @@ __all__ = ["EPOCH_CONVENTION", "History", "SERIES"]
 SERIES = ("loss", "data_loss", "reg_loss", "lr")
 # How `save` writes the infinities it turns into null, and `load` reads them back
 _INFINITE = {"inf": math.inf, "-inf": -math.inf}
+# The per-epoch series whose null already means "not measured" (no validation data): a NaN
+# there is noted under "infinite" as "nan" too, so that it reads back as NaN, not as None
+_MEASURED = ("val_loss",)
+_NOT_A_NUMBER = {**_INFINITE, "nan": math.nan}
 
 # The one epoch convention of babysit: the terminal, the diagnosis, the report and its figures
 # all say it this way.
@@ -255,12 +259,17 @@ class History:
         JSON has no NaN or inf: a diverged run's last losses are written as null, so that any
         JSON reader (not only Python's) can read the file, and which of them were +-inf is
         kept under "infinite" ({series: {index: "inf" | "-inf"}}), so that `load` gives the
-        diagnosis the same evidence ("the loss became inf")."""
+        diagnosis the same evidence ("the loss became inf"). A validation loss that was NaN
+        is noted there as "nan" too: its null would read as "no validation data"."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         d = self.to_dict()
         infinite = {name: {str(i): "inf" if v > 0 else "-inf" for i, v in enumerate(d[name])
                            if isinstance(v, float) and math.isinf(v)} for name in SERIES}
+        infinite |= {name: {str(i): "nan" if math.isnan(v) else "inf" if v > 0 else "-inf"
+                            for i, v in enumerate(d[name])
+                            if isinstance(v, float) and not math.isfinite(v)}
+                     for name in _MEASURED}
         d = _finite_or_null(d)
         if any(infinite.values()):
             d["infinite"] = {name: where for name, where in infinite.items() if where}
@@ -300,6 +309,10 @@ class History:
                     v is None or isinstance(v, int | float) for v in values):
                 raise ValueError(f"{path} is not a history written by History.save: {name!r} "
                                  f"must be a list of numbers (or null)")
+            where = infinite.get(name) if name in _MEASURED and isinstance(infinite, dict) else {}
+            where = where if isinstance(where, dict) else {}
+            d[name] = [v if v is not None or str(i) not in where
+                       else _NOT_A_NUMBER.get(where[str(i)]) for i, v in enumerate(values)]
         for name in ("monitors", "meta"):
             if not isinstance(d.get(name, {}), dict):
                 raise ValueError(f"{path} is not a history written by History.save: {name!r} "

@@ -212,6 +212,25 @@ def test_scikit_learn_members_answer_in_their_own_labels():
     other = BabysitClassifier(hidden=(8,), epochs=2).fit(X, (X[:, 0] > 0).astype(int) * 2)
     with pytest.raises(ValueError, match="the members' classes_ differ"):
         ensemble.Ensemble([members[0], other])
+    # a Trainer's column j is class index j: matched to "cat", "dog", "eel" by chance only
+    trainer = bs.Trainer(bs.mlp(4, [8], 3), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                         epochs=1, callbacks=())
+    trainer.fit(X, (X[:, 0] > 0).astype(int))
+    with pytest.raises(ValueError, match=r"members \[1\] do not name their classes"):
+        ensemble.Ensemble([members[0], trainer])
+    indexed = BabysitClassifier(hidden=(8,), epochs=2).fit(X, np.arange(90) % 3)
+    assert ensemble.Ensemble([indexed, trainer]).classes_.tolist() == [0, 1, 2]  # the same
+    with pytest.raises(ValueError, match="member 0 is a classifier"):
+        ensemble.Ensemble([trainer, trainer], task="regress")
+    with pytest.raises(ValueError, match="member 1 is a classifier"):
+        ensemble.Ensemble([BabysitRegressorLike(), members[0]], task="regress")
+
+
+class BabysitRegressorLike:
+    """A regression member of the scikit-learn kind: predict, no classes."""
+
+    def predict(self, X):
+        return np.zeros(len(X))
 
 
 @pytest.mark.parametrize("temperature", [2e6, 1e300, 0.0, float("inf")])

@@ -61,6 +61,14 @@ class Ensemble:
             raise ValueError(f"the members' classes_ differ ({', '.join(map(str, named[:3]))}): "
                              f"the columns of their probabilities are not the same classes, "
                              f"so they cannot be averaged")
+        unnamed = [i for i, (m, _) in enumerate(self.members) if not hasattr(m, "classes_")]
+        if task == "classify" and named and unnamed \
+                and not np.array_equal(named[0], np.arange(len(named[0]))):
+            raise ValueError(f"members {unnamed} do not name their classes, the others name "
+                             f"{named[0].tolist()[:5]}{'...' if len(named[0]) > 5 else ''}: "
+                             f"column j of an unnamed member's probabilities is class index j, "
+                             f"which cannot be matched to those labels; build every member "
+                             f"with the same classes_, or none")
         self.classes_ = named[0] if named and task == "classify" else None
 
     @property
@@ -172,6 +180,11 @@ def _member(model, i: int, task: str) -> tuple[object, object]:
     if isinstance(model, tuple) and len(model) == 2 and isinstance(model[0], Layer):
         return model
     method = "predict" if task == "regress" else "predict_proba"
+    if task == "regress" and (getattr(getattr(model, "loss", None), "classification", False)
+                              or hasattr(model, "classes_")):
+        raise ValueError(f"ensemble member {i} is a classifier ({type(model).__name__} with "
+                         f"classes): a regression ensemble averages predicted values, not "
+                         f"class scores")
     if isinstance(model, Layer | Trainer) or hasattr(model, method):
         return model, None
     raise ValueError(f"ensemble member {i}: expected a network, a Trainer, a checkpoint path, "

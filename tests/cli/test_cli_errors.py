@@ -211,3 +211,11 @@ def test_an_unknown_option_points_at_the_commands_own_help(capsys):
     line = one_line_error(capsys, ["train", "--bogus", "3"])
     assert line == ("babysit train: error: unrecognized arguments: --bogus 3 "
                     "(see babysit train --help)")
+
+
+def test_config_naming_a_run_folder_says_which_file_to_give(tmp_path, capsys):
+    """It said only "Is a directory"."""
+    run = tmp_path / "run"
+    run.mkdir()
+    line = one_line_error(capsys, ["train", "--config", str(run), "--epochs", "1"])
+    assert f"it is a folder; give the file in it, {run / 'config.json'}" in line

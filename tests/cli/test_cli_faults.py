@@ -184,3 +184,20 @@ def test_predict_warns_of_a_column_no_row_gives_a_value(tmp_path, capsys):
     one = table(tmp_path / "one.csv", "a,b", ["1.5,"])        # one row may miss a cell
     assert cli.main(["predict", str(run), "--data", one]) == 0
     assert "holds no value" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".npy"])
+def test_fractional_labels_of_an_array_file_do_not_point_to_task_regress(tmp_path, capsys,
+                                                                         suffix):
+    """It said "a quantity is trained with --task regress", which refuses an array file."""
+    X, y = np.zeros((10, 2)), np.arange(10) + 0.5
+    path = tmp_path / f"x{suffix}"
+    if suffix == ".npz":
+        np.savez(path, X=X, y=y)
+    else:
+        np.save(path, X)
+        np.save(tmp_path / "x.labels.npy", y)
+    line = one_line(capsys, ["train", *SMALL, "--data", str(path), "--epochs", "1",
+                             "--out", str(tmp_path / "run")])
+    assert "got 0.5 at row 0" in line and "--task regress" not in line
+    assert "a quantity is regressed from a .csv file" in line

@@ -32,3 +32,15 @@ def test_a_network_that_cannot_learn_them_exits_1(tmp_path, capsys):
     code, summary = _overfit(tmp_path, capsys, "stuck", "--optimizer", "sgd", "--lr", "1e-9",
                              "--epochs", "5")
     assert code == 1 and not summary["learned"]
+
+
+def test_a_regressed_table_is_refused_before_a_run_folder_is_made(tmp_path, capsys,
+                                                                   monkeypatch):
+    """The refusal came after runs/overfit-<time>/ was made, left holding a config.json."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "q.csv").write_text("a,y\n" + "".join(f"{i % 7 / 2},{i * 1.5}\n"
+                                                   for i in range(30)))
+    assert cli.main(["overfit", "--data", "q.csv", "--target", "y", "--epochs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "target is regressed" in err[0], err
+    assert not (tmp_path / "runs").exists()

@@ -118,3 +118,13 @@ def test_a_training_state_given_as_the_model_names_babysit_resume(tmp_path, caps
     line = one_error_line(capsys)
     assert f"what babysit resume {tmp_path} goes on from" in line
     assert "--resume" not in line
+
+
+def test_a_tsv_out_is_separated_by_tabs(table_run, tmp_path):
+    """`--out predictions.tsv` held commas, which a reader of a .tsv takes for one column."""
+    out = tmp_path / "predictions.tsv"
+    assert predict(table_run, out) == 0
+    header, *rows = out.read_text().splitlines()
+    assert header.split("\t")[:3] == ["predicted y", "P(a)", "P(b)"] and "," not in header
+    assert len(rows) == 2 and all(len(row.split("\t")) == len(header.split("\t"))
+                                  for row in rows)

@@ -66,3 +66,16 @@ def test_a_run_stopped_before_its_first_epoch_starts_again_from_its_config(tmp_p
     assert cli.main(["resume", str(run)]) == 2
     assert f"start it again: babysit train --config {run / 'config.json'}" \
         in capsys.readouterr().err
+
+
+def test_an_overfit_folder_says_to_run_overfit_again(tmp_path, capsys):
+    """An overfit run (its history and report, no training state) was told it stopped before
+    its first epoch and to start again with babysit train --config, which trains no overfit."""
+    run = tmp_path / "overfit"
+    assert cli.main(["overfit", "--hidden", "8", "--examples", "4", "--epochs", "2",
+                     "--no-report", "--out", str(run)]) in (0, 1)
+    capsys.readouterr()
+    assert cli.main(["resume", str(run)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "it is the folder of babysit overfit" in err[0], err
+    assert "babysit train --config" not in err[0] and "first epoch" not in err[0]

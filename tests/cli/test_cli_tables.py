@@ -231,3 +231,16 @@ def test_a_table_run_ends_with_the_model_predict_loads_unless_told_otherwise(tmp
                  "--no-best-weights", "--out", str(tmp_path / "b"), "--no-report"]) == 0
     assert "best validation epoch" not in capsys.readouterr().out
     assert RunConfig.load(tmp_path / "b" / "config.json").best_weights is False
+
+
+def test_val_or_test_data_that_is_the_data_file_is_refused(tmp_path, capsys):
+    """--test-data naming the --data file scored the training rows as "never seen in
+    training" (and --val-data as "held out of training")."""
+    path = write(tmp_path / "t.csv", ["a", "y"], [[i, "xy"[i % 2]] for i in range(20)])
+    for option in ("--val-data", "--test-data"):
+        run = tmp_path / option.strip("-")
+        assert main(["train", "--data", str(path), "--target", "y", option,
+                     str(tmp_path / "." / "t.csv"), "--epochs", "1", "--out", str(run)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"{option} " in err[0] and "is the --data file" in err[0], err
+        assert not run.exists()

@@ -8,6 +8,7 @@ import argparse
 
 from babysit.cli import options
 from babysit.cli.console import say
+from babysit.runs.builders import load_data
 from babysit.runs.run import Run
 
 STEPS = 500  # full-batch steps unless --epochs says: what check.sanity allows its overfit
@@ -40,11 +41,13 @@ def cmd_overfit(args) -> tuple[int, dict]:
         say(f"babysit overfit: {', '.join(options.flag_of(n) for n in ignored)} left "
             f"out: this run learns --examples by heart in one full batch, without "
             f"regularization, dropout or noise")
-    run = Run.prepare(options.run_config(args).replace(**fixed), out=args.out, command="overfit",
-                      chosen=options.chosen_settings(args) | set(fixed), checkpoints=False)
-    if run.data.task == "regress":
-        raise ValueError(f"babysit overfit counts examples learned; {run.data.name}'s target is "
+    cfg = options.run_config(args).replace(**fixed)
+    data = load_data(cfg)    # refused before the run folder is made, as `babysit demo` does
+    if data.task == "regress":
+        raise ValueError(f"babysit overfit counts examples learned; {data.name}'s target is "
                          f"regressed: train it with babysit train")
+    run = Run.prepare(cfg, data=data, out=args.out, command="overfit",
+                      chosen=options.chosen_settings(args) | set(fixed), checkpoints=False)
     X, y = run.data.train.X[:args.examples], run.data.train.y[:args.examples]
     say(f"babysit overfit: {len(y)} training examples of {run.data.name}, no regularization, "
         f"{run.cfg.epochs} full-batch steps of {run.cfg.optimizer} at lr {run.cfg.lr:g}")

@@ -16,8 +16,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
     """MODEL, --data (the new rows), --out (a CSV of predictions) and --json."""
     p.add_argument("model", type=path_given, help="a checkpoint (.safetensors) or a run folder")
     p.add_argument("--data", type=path_given, required=True, help="a .csv (or .tsv) of new rows")
-    p.add_argument("--out", type=path_given, help="write the predictions here as a .csv (a new "
-                   "file, unless --force)")
+    p.add_argument("--out", type=path_given, help="write the predictions here as a .csv (a .tsv: "
+                   "separated by tabs; a new file, unless --force)")
     p.add_argument("--force", action="store_true",
                    help="let --out replace a file that exists")
     p.add_argument("--json", action="store_true", help="print the predictions as JSON last")

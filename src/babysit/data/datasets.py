@@ -22,7 +22,13 @@ from typing import NamedTuple
 import numpy as np
 
 from babysit.data import formats, sources, table_parts, tabular
-from babysit.data.arrays import as_float32, check_features, is_memory_mapped, row_blocks
+from babysit.data.arrays import (
+    as_float32,
+    check_features,
+    first_fractional,
+    is_memory_mapped,
+    row_blocks,
+)
 from babysit.data.splits import contiguous_blocks, holdout_indices, smallest_classes
 from babysit.validation import existing_file, seed_or_none
 
@@ -309,6 +315,20 @@ def encode_labels(values) -> tuple[np.ndarray, list[str]]:
     return encoder.transform(values), encoder.classes_
 
 
+def _array_labels(labels, name: str) -> tuple[np.ndarray, list[str]]:
+    """`encode_labels` of an array file's labels (a .npz's y, a .npy's labels file), which
+    are always classes: a fractional one is refused pointing to a table, where a quantity
+    is regressed (--task regress takes a .csv only)."""
+    values = np.asarray(labels)
+    if values.dtype.kind == "f" and values.ndim == 1:
+        i = first_fractional(values.astype(np.float64))
+        if i is not None:
+            raise ValueError(f"{name}: labels must be class labels, got {values[i]:g} at row "
+                             f"{i}; an array file's labels are classified (a quantity is "
+                             f"regressed from a .csv file: --data FILE.csv --target COLUMN)")
+    return encode_labels(labels)
+
+
 def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
                  target_name: str = "y") -> Dataset:
     """Arrays X (N, D) and labels (N,) or (N, 1) as a Dataset split by `fractions` (a part
@@ -317,7 +337,7 @@ def _from_arrays(name: str, X, labels, seed: int, fractions, image_shape=None,
     labels = np.asarray(labels)
     if labels.ndim == 2 and labels.shape[1] == 1:   # a column of labels, as saved by many
         labels = labels[:, 0]
-    y, class_names = encode_labels(labels)
+    y, class_names = _array_labels(labels, name)
     if len(y) != len(X):
         raise ValueError(f"{name} has {len(X)} rows of features but {len(y)} labels")
     if len(class_names) < 2:
@@ -571,7 +591,7 @@ def _load_npy(path, fractions=(0.6, 0.2, 0.2)) -> Dataset:
     if image_shape is not None:
         X = X.reshape(len(X), -1)
     X = check_features(X, path.name)
-    y, class_names = encode_labels(labels)
+    y, class_names = _array_labels(labels, path.name)
     if len(y) != len(X):
         raise ValueError(f"{path} has {len(X)} rows of features but {ypath} holds {len(y)} "
                          f"labels")
@@ -639,6 +659,12 @@ def load(name_or_path, seed: int = 0, target: str | None = None, fractions=None,
                          f"({', '.join(BUILTIN)}) or a path to a .csv, .tsv, .npz or .npy file")
     existing_file(path, f"a {suffix} file")
     if table:
+        for option, file in (("--val-data", val_data), ("--test-data", test_data)):
+            if file is not None and Path(file).is_file() and Path(file).samefile(path):
+                # its rows train the model
+                raise ValueError(f"{option} {file} is the --data file, whose rows train the "
+                                 f"model: its scores would be on rows seen in training; give "
+                                 f"a file of other rows, or leave {option} out")
         if target is None:
             raise ValueError(f"{path} is a CSV file: say which column holds the labels with "
                              f"target=COLUMN (--target COLUMN on the command line)")

@@ -430,8 +430,10 @@ class RunConfig:
         try:
             values = json.loads(path.read_text())
         except OSError as err:
-            raise ValueError(f"cannot read the run configuration {str(path)!r}: "
-                             f"{err.strerror}") from None
+            why = f"it is a folder; give the file in it, {path / 'config.json'}" \
+                if path.is_dir() else err.strerror
+            raise ValueError(f"cannot read the run configuration {str(path)!r}: {why}"
+                             ) from None
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as err:
             # a binary file (a .safetensors given by mistake), or brackets nested past Python's
             reason = "nested too deeply" if isinstance(err, RecursionError) else err

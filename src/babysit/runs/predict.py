@@ -87,11 +87,12 @@ class Predictions:
         created when missing, as `--out` run folders are), atomically as checkpoints are
         (`checkpoint_file.replaced_atomically`): a failed write (a full disk, a read-only
         folder) leaves no partial or empty file, and an OSError naming `path`. A file replaced
-        keeps its permission bits (a read-only one stays read-only)."""
+        keeps its permission bits (a read-only one stays read-only). A `.tsv` file is written
+        separated by tabs, as `babysit` reads one."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         with checkpoint_file.replaced_atomically(path) as tmp, tmp.open("w", newline="") as f:
-            writer = csv.writer(f)
+            writer = csv.writer(f, delimiter="\t" if path.suffix.lower() == ".tsv" else ",")
             writer.writerow(self.columns)
             writer.writerows(self.rows())
         return path

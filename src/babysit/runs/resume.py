@@ -135,9 +135,23 @@ def _instead(run: Path) -> str:
     for names, advice in _NOT_RESUMED:
         if any((run / name).exists() for name in names):
             return advice.format(run=shlex.quote(str(run)))
+    if _written_by(run) == "overfit":   # its history and report, no checkpoints nor state
+        return ("it is the folder of babysit overfit, a sanity run that keeps no training "
+                "state: run babysit overfit again")
     return (f"the run stopped before its first epoch ended, or was not written by babysit "
             f"train; start it again: babysit train --config "
             f"{shlex.quote(str(run / CONFIG_NAME))}")
+
+
+def _written_by(run: Path) -> str | None:
+    """The command (overfit, train, ...) whose line the history.json in `run` records
+    (`meta["command"]`: babysit [--debug] COMMAND ...), or None."""
+    try:
+        line = json.loads((run / "history.json").read_text())["meta"]["command"]
+        words = shlex.split(line)[1:]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return next((word for word in words if not word.startswith("-")), None)
 
 
 def _ensemble_of(run: Path) -> Path | None:

@@ -412,6 +412,21 @@ def test_csv_errors_name_the_column_and_row(tmp_path):
         datasets.load(tmp_path / "x.csv")
 
 
+def test_a_missing_target_column_suggests_no_header_where_the_first_row_is_data(tmp_path):
+    """iris without its header row: the target named is not among "5.1, 3.5, ..., setosa";
+    the message says how to read the file without a header. Names holding a comma are
+    quoted, so that a list of names reads as those names."""
+    path = tmp_path / "iris.csv"
+    path.write_text("5.1,3.5,1.4,0.2,setosa\n4.9,3.0,1.4,0.2,setosa\n6.2,3.4,5.4,2.3,virginica\n")
+    with pytest.raises(ValueError, match=r"first row looks like data: .*--no-header.*"
+                                         r"--target 5"):
+        datasets.load(path, target="species")
+    named = tmp_path / "named.csv"
+    named.write_text('"sepal, length",width,kind\n1,2,a\n3,4,b\n')
+    with pytest.raises(ValueError, match=r"its columns are 'sepal, length', width, kind$"):
+        datasets.load(named, target="species")
+
+
 def test_npz_holding_x_and_y(tmp_path):
     X, y = three_blobs()
     np.savez(tmp_path / "d.npz", X=X, y=y)

@@ -416,15 +416,17 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
     has_header = header                         # the other files are read the same way
     header, cells = formats.read_table(path, notes=read, header=has_header)
     if target not in header:
+        hint = (f". Its first row looks like data: if the file has no header row, "
+                f"{formats.no_header_remedy(header)}") if formats.looks_like_data(header) else ""
         raise ValueError(f"target column {target!r} is not in {path}; its columns are "
-                         f"{', '.join(header)}")
+                         f"{formats.names_in_words(header)}{hint}")
     for name in drop:
         if name == target:
             raise ValueError(f"--drop {name}: {name!r} is the --target column, the labels to "
                              f"learn; leave it out of --drop, or choose another --target")
         if name not in header:
             raise ValueError(f"--drop {name}: {path} has no column {name!r}; its columns are "
-                             f"{', '.join(header)}")
+                             f"{formats.names_in_words(header)}")
     features = [j for j, name in enumerate(header) if name != target and name not in drop]
     if not features:
         raise ValueError(f"{path} has no feature column left besides the target {target!r}")

@@ -23,7 +23,8 @@ import numpy as np
 
 from babysit.data.frames import repeated_names
 
-__all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "BlankRowsWarning", "Cells", "read_bytes",
+__all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "BlankRowsWarning", "Cells", "looks_like_data",
+           "names_in_words", "no_header_remedy", "read_bytes",
            "read_idx", "read_cifar_binary", "read_table", "read_npy", "read_npz"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -307,19 +308,44 @@ def _decimal_points(cells: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
     return np.where(comma, np.char.replace(cells, ",", "."), cells), True
 
 
+def names_in_words(names: list[str]) -> str:
+    """Column names for a message, separated by ", ": in quotes where a name holds a comma or
+    starts or ends with a space (`sepal, length` would read as two names)."""
+    return ", ".join(repr(name) if "," in name or name != name.strip() else name
+                     for name in names)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def no_header_remedy(header: list[str]) -> str:
+    """How to read a file whose first row (`header`) is data: what a message suggests when the
+    names look like numbers."""
+    return (f"add --no-header (header=False; the columns are then named 1, 2, ... by "
+            f"position, e.g. --target {len(header)})")
+
+
+def looks_like_data(header: list[str]) -> bool:
+    """Whether most of a first row's names are numbers: a row of data more likely than
+    column names (iris without its header: 5.1, 3.5, 1.4, 0.2, setosa)."""
+    return 2 * sum(map(_is_number, header)) > len(header)
+
+
 def _refuse_numbers_as_names(header: list[str], path: Path,
                              columns: list[str] | None = None) -> None:
     """A header of numbers alone is more likely a first row of data than column names. The
     question says how to go on: read the file without a header (training), or, for a model
     that reads the `columns` by name, give it a header naming them."""
-    try:
-        [float(name) for name in header]
-    except ValueError:
+    if not all(map(_is_number, header)):
         return
     shown = ",".join(header[:5]) + (",..." if len(header) > 5 else "")
     if columns is None:
-        remedy = (f"add --no-header (header=False; the columns are then named 1, 2, ... by "
-                  f"position, e.g. --target {len(header)})")
+        remedy = no_header_remedy(header)
     else:
         remedy = (f"add a header row naming the columns the model was trained on: "
                   f"{','.join(columns)}")

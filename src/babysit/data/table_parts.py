@@ -76,8 +76,8 @@ def read_part(path, header: list[str], target: str, notes: list | None = None,
         spare = f" (it may lack {', '.join(map(repr, unread))}, which the model does not " \
             f"read)" if unread else ""
         raise ValueError(f"{path} {lacks}{more}: its columns must be those of the training "
-                         f"file ({', '.join(header)}), the target {target!r} among them"
-                         f"{spare}")
+                         f"file ({formats.names_in_words(header)}), the target {target!r} "
+                         f"among them{spare}")
     out = np.full((len(cells), len(header)), "", dtype=cells.dtype)
     for j, name in enumerate(header):
         if name in their:

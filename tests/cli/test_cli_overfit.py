@@ -44,3 +44,31 @@ def test_a_regressed_table_is_refused_before_a_run_folder_is_made(tmp_path, caps
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "target is regressed" in err[0], err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_config_file_leaves_nothing_out_that_was_not_typed(tmp_path, capsys):
+    """Repeating an overfit run from its config.json (which holds batch_size and the rest)
+    said '--batch-size, --dropout, --input-noise, --reg left out' though none was typed."""
+    _overfit(tmp_path, capsys, "first", "--epochs", "5")
+    code = cli.main(["overfit", "--config", str(tmp_path / "first" / "config.json"),
+                     "--examples", "10", "--no-report", "--out", str(tmp_path / "again")])
+    out, err = capsys.readouterr()
+    assert code in (0, 1) and "left out" not in out + err
+
+
+def test_check_and_lr_find_say_which_training_settings_they_leave_out(tmp_path, capsys):
+    """A gradient check trains no epochs and the range test sweeps its own rate: the
+    training settings typed for them are said to be left out, and their help does not offer
+    them."""
+    assert cli.main(["check", "--epochs", "3", "--patience", "2", "--examples", "2",
+                     "--per-param", "2", "--out", str(tmp_path / "check")]) == 0
+    out, err = capsys.readouterr()
+    assert "babysit check: --epochs, --patience left out" in out + err
+    assert cli.main(["lr-find", "--lr", "0.1", "--iterations", "5", "--out",
+                     str(tmp_path / "lr")]) == 0
+    out, err = capsys.readouterr()
+    assert "babysit lr-find: --lr left out: the range test sweeps the rate" in out + err
+    for command in ("check", "lr-find"):
+        assert cli.main([command, "--help"]) == 0
+        shown = capsys.readouterr().out
+        assert "--patience" not in shown and "--hidden" in shown

@@ -13,8 +13,10 @@ from babysit.cli.options import (
     add_output_options,
     chosen_settings,
     count,
+    left_out,
     run_config,
     step_size,
+    unused,
     whole_number,
 )
 from babysit.runs.builders import build_optimizer
@@ -22,12 +24,15 @@ from babysit.runs.run import Run
 
 # The most training iterations before a check (--burn-in): minutes of steps on a few examples
 MAX_BURN_IN = 100_000
+# The settings of a training run a gradient check has no use for: it runs on --examples rows
+UNUSED = ("epochs", "batch_size", "average", "patience", "min_delta", "best_weights", "stop_on")
 
 
 def add_options(p: argparse.ArgumentParser) -> None:
-    """The settings, the gradient check's examples, coordinates per parameter, step and
-    burn-in, --out, --json."""
+    """The settings (those of UNUSED accepted but not listed), the gradient check's examples,
+    coordinates per parameter, step and burn-in, --out, --json."""
     add_config_options(p)
+    unused(p, UNUSED)
     g = p.add_argument_group("gradient check")
     g.add_argument("--examples", type=count, default=4,
                    help="training examples the check runs on (default: 4; the notes advise few)")
@@ -44,6 +49,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_check(args) -> tuple[int, dict]:
     """Gradient-check the run's model: exit 0 when every parameter passes."""
+    left_out(args, UNUSED, "check", "a gradient check trains no epochs; it runs on --examples "
+             "rows")
     run = Run.prepare(run_config(args), chosen=chosen_settings(args), out=args.out,
                       command="check", lock=False,  # a new folder of its own: no lock
                       checkpoints=False, monitors=False)

@@ -12,18 +12,26 @@ from babysit.cli.options import (
     add_config_options,
     add_output_options,
     chosen_settings,
+    left_out,
     positive_number,
     run_config,
+    unused,
     whole_number,
 )
 from babysit.doctor import train_command
 from babysit.runs.builders import layer_widths
 from babysit.runs.run import Run
 
+# The settings of a training run the range test has no use for: it sweeps the rate itself
+# over --iterations batches
+UNUSED = ("lr", "epochs", "average", "patience", "min_delta", "best_weights", "stop_on")
+
 
 def add_options(p: argparse.ArgumentParser) -> None:
-    """The settings, --start, --end, --iterations, --method, --out, --json."""
+    """The settings (those of UNUSED accepted but not listed), --start, --end, --iterations,
+    --method, --out, --json."""
     add_config_options(p)
+    unused(p, UNUSED)
     g = p.add_argument_group("range test")
     g.add_argument("--start", type=positive_number, default=1e-7,
                    help="the first rate, below --end (default: 1e-7)")
@@ -38,6 +46,8 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def cmd_lr_find(args) -> tuple[int, dict]:
     """The range test; exit 0 (a loss that never fell says so, with no suggestion)."""
+    left_out(args, UNUSED, "lr-find", "the range test sweeps the rate from --start to --end "
+             "over --iterations batches")
     if not args.start < args.end:  # before the run folder is made
         raise ValueError(f"start and end must be rates with --start below --end (the range "
                          f"test raises the rate from one to the other), got --start "

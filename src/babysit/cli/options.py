@@ -1,7 +1,7 @@
 """The options the commands share and what they describe: one option per RunConfig field
 (`add_config_options`), the run configuration they give (`run_config`) and which settings
-the user chose (`chosen_settings`), --out and --json, --no-report, an --out naming one file
-(`new_output_file`, with --force)."""
+the user chose (`chosen_settings`), the settings a command does not use (`unused`), --out
+and --json, --no-report, an --out naming one file (`new_output_file`, with --force)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from babysit.cli.console import say
 from babysit.runs.config import RunConfig, config_fields
 from babysit.validation import make_folder, positive_int
 
@@ -78,6 +79,25 @@ def chosen_settings(args) -> set[str]:
     """The RunConfig fields the user chose: the flags given, all of them with --config."""
     chosen = {k for k in vars(args) if k in config_fields()}
     return chosen | set(config_fields()) if getattr(args, "config", None) else chosen
+
+
+def unused(p: argparse.ArgumentParser, names, help_text: dict | None = None) -> None:
+    """Hide from `p`'s help the settings `names` that its command does not use (they are still
+    accepted, so that a training command line can be reused: `left_out` says so), and give
+    the settings of `help_text` ({name: text}) the command's own meaning."""
+    for action in p._actions:   # argparse offers no other way to change a help after the fact
+        if action.dest in names:
+            action.help = argparse.SUPPRESS
+        elif help_text and action.dest in help_text:
+            action.help = help_text[action.dest]
+
+
+def left_out(args, names, command: str, why: str) -> None:
+    """One line naming the flags of `names` typed on the command line (not those a --config
+    file holds), which `command` does not use, and `why`."""
+    typed = sorted(set(vars(args)) & set(names) & set(config_fields()))
+    if typed:
+        say(f"babysit {command}: {', '.join(flag_of(n) for n in typed)} left out: {why}")
 
 
 def add_output_options(p: argparse.ArgumentParser) -> None:

@@ -4,8 +4,6 @@ few training examples until it knows each of them (exit 1 when it does not)."""
 
 from __future__ import annotations
 
-import argparse
-
 from babysit.cli import options
 from babysit.cli.console import say
 from babysit.runs.builders import load_data
@@ -20,12 +18,9 @@ def add_options(p) -> None:
     """The settings (those of LEFT_OUT accepted but not listed; --epochs counts full-batch
     steps), --examples N, --out, --json, --no-report."""
     options.add_config_options(p)
-    for action in p._actions:   # argparse offers no other way to change a help after the fact
-        if action.dest in LEFT_OUT:
-            action.help = argparse.SUPPRESS
-        elif action.dest == "epochs":
-            action.help = (f"full-batch steps on the --examples (default: {STEPS}, as many as "
-                           f"the sanity check's overfit allows)")
+    options.unused(p, LEFT_OUT, {"epochs": f"full-batch steps on the --examples (default: "
+                                           f"{STEPS}, as many as the sanity check's overfit "
+                                           f"allows)"})
     p.add_argument("--examples", type=options.count, default=20,
                    help="training examples to learn by heart (default: 20)")
     options.add_output_options(p)
@@ -36,11 +31,8 @@ def cmd_overfit(args) -> tuple[int, dict]:
     """Overfit the first --examples training examples: exit 0 when every one is learned."""
     fixed = {"reg": 0.0, "dropout": 0.0, "input_noise": 0.0, "batch_size": args.examples,
              "epochs": getattr(args, "epochs", STEPS)}
-    ignored = sorted(options.chosen_settings(args) & set(LEFT_OUT))
-    if ignored:   # given, but the sanity run is defined without them: say so
-        say(f"babysit overfit: {', '.join(options.flag_of(n) for n in ignored)} left "
-            f"out: this run learns --examples by heart in one full batch, without "
-            f"regularization, dropout or noise")
+    options.left_out(args, LEFT_OUT, "overfit", "this run learns --examples by heart in one "
+                     "full batch, without regularization, dropout or noise")
     cfg = options.run_config(args).replace(**fixed)
     data = load_data(cfg)    # refused before the run folder is made, as `babysit demo` does
     if data.task == "regress":

@@ -226,5 +226,5 @@ def count(text: str) -> int:
 
 __all__ = ["MAX_STEP", "add_config_options", "add_force_flag", "add_json_flag",
            "add_output_options", "add_report_flag", "chosen_settings", "count", "flag_of",
-           "new_output_file", "path_given", "positive_number", "run_config", "step_size",
-           "whole_number"]
+           "left_out", "new_output_file", "path_given", "positive_number", "run_config",
+           "step_size", "unused", "whole_number"]

@@ -191,6 +191,16 @@ def _history(loss, batch_size=32, train_acc=(), val_acc=()):
                       meta={"chance_loss": chance, "batch_size": batch_size, "n_classes": 10})
 
 
+def test_rare_spikes_on_a_loss_near_zero_are_no_noisy_loss():
+    """A hinge loss on separable data: down from 1.2 to about 0.001, spiking now and then.
+    Its wiggle is several times its own level but a sliver (under 1%) of its fall: nothing
+    to act on (a wiggle that is a share of the fall: `test_a_noisy_loss_names_the_batch_size`)."""
+    t = np.arange(400)
+    spikes = np.where(np.arange(400) % 37 == 0, 0.03, 0.0)
+    loss = 1.2 * np.exp(-t / 20) + 0.001 + spikes
+    assert all(f.cause != "noisy_loss" for f in diagnose(_history(loss, batch_size=8)))
+
+
 def test_a_slow_nearly_linear_decrease_is_a_learning_rate_too_low():
     f = _named(diagnose(_history(np.linspace(2.3, 1.2, 200))), "lr_too_low")
     assert "linear" in f.evidence
@@ -727,3 +737,23 @@ def test_saturation_advice_leaves_out_what_the_network_already_does():
 
 def test_noisy_loss_advice_names_the_batch_size():
     assert "larger batch size than 16" in _advice("noisy_loss", batch_size=16)[0]
+
+
+def test_labels_that_once_gave_a_good_validation_accuracy_carry_signal():
+    """Dropout 0.9 on breast cancer: validation peaks near 0.9, then the last epoch lands on
+    the majority share. Labels without signal never let unseen rows be classified well
+    above chance; the dropout is named first."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_breast_cancer(return_X_y=True)
+    Xtr, Xv, ytr, yv = train_test_split(X, y, test_size=0.25, random_state=1, stratify=y)
+    mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-8
+    Xtr, Xv = ((Xtr - mu) / sd).astype(np.float32), ((Xv - mu) / sd).astype(np.float32)
+    trainer = bs.Trainer(bs.mlp(30, [64, 64], 2, dropout=0.9, seed=0),
+                         bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.01), batch_size=32,
+                         epochs=20, progress=False)
+    history = trainer.fit(Xtr, ytr, val=(Xv, yv))
+    assert max(history.val_acc) > 0.85 and history.val_acc[-1] < 0.7   # the case's shape
+    causes = [f.cause for f in history.diagnose() if f.severity != "info"]
+    assert "labels_without_signal" not in causes and causes[0] == "dropout_too_strong"

@@ -379,3 +379,38 @@ def test_a_rate_of_zero_for_the_whole_first_epoch_is_named():
     # the same warm-up stepped every batch starts at 0 for one step only
     per_batch = [0.05 * min(1.0, i / 500) for i in range(200)]
     assert "lr_zero_at_start" not in _causes(per_batch)
+
+
+def _loop_reporting(accuracy, epochs: int = 12):
+    """digits-like blobs (600 rows, 10 classes) under a plain loop that reports
+    `accuracy(scores, y)` as both accuracies; returns the findings' (cause, severity)."""
+    torch.manual_seed(0)
+    centres = torch.randn(10, 16) * 3
+    y = torch.arange(600) % 10
+    X = centres[y] + torch.randn(600, 16)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    for _ in range(epochs):
+        for at in range(0, 600, 50):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 50]), y[at:at + 50])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        with torch.no_grad():
+            acc = accuracy(model(X), y)
+        sitter.end_epoch(train_acc=acc, val_acc=acc)
+    sitter.close()
+    return [(f.cause, f.severity) for f in sitter.history.diagnose()]
+
+
+def test_an_accuracy_that_the_loss_rules_out_is_named():
+    """Accuracy from out.max(1)[0] (the highest scores, not the classes): 0 reported while the
+    loss says nearly every row is right. The same loop with the accuracy taken right is
+    quiet."""
+    values = _loop_reporting(lambda s, y: (s.max(1)[0] == y).float().mean().item())
+    assert values[0] == ("accuracy_contradicts_loss", "warning")
+    right = _loop_reporting(lambda s, y: (s.argmax(1) == y).float().mean().item())
+    assert all(cause != "accuracy_contradicts_loss" for cause, _ in right)
+    assert all(severity == "info" for _, severity in right)

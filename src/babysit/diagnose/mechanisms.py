@@ -60,6 +60,7 @@ SORTED_BATCH = 0.9       # batches whose commonest class is 90% of their rows ..
 SORTED_SPREAD = 0.5      # ... from training labels whose commonest class is under half
 SORTED_ROWS = 2          # ... judged where a batch holds 2 rows per class (smaller shuffled
                          # batches are mostly one class by chance)
+ACCURACY_SLACK = 0.25    # a reported accuracy 25 points below what the loss guarantees
 SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
 SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's 1e-3 has done
                          # most of its learning by then; fewer is too short to tell)
@@ -332,6 +333,9 @@ def _no_signal(e, open_):
         return None
     if e.train_acc is not None and e.train_acc >= chance + MEMORIZED:
         return None  # it learns the training labels by heart: memorizing_noise names that
+    if e.best_val is not None and e.best_val >= chance + MEMORIZED:
+        return None  # unseen examples were once classified well above chance: the labels
+        # carry signal, which the run lost (dropout too strong, a rate too high: their rules)
     if any(s in open_ for s in ("dead_start", "saturated_start", "gradient_vanishes",
                                 "loss_exploded", "loss_rose", "weights_shrank")):
         return None
@@ -350,6 +354,34 @@ def _no_signal(e, open_):
                        f"are of normal size (median ratio {min(e.ratios.values()):.1e} or more)"
                        + (f" and the loss ends at {e.curve.end:.4g}, the chance loss "
                           f"{e.chance_loss:.4g}" if flat else ""))
+
+
+def _accuracy_against_loss(e, open_):
+    """A training accuracy far below what the training loss guarantees. A row whose true
+    class gets a probability of at most 1/2 costs a cross-entropy of at least ln 2, so a mean
+    loss L over the last epoch's steps leaves at most L / ln 2 of its rows misclassified: the
+    accuracy on them is at least 1 - L / ln 2 (evaluation mode without dropout only raises
+    it). Reported well below that, the accuracy was computed wrong (the values of
+    out.max(1) for its indices, labels of shape (N, 1) broadcast against (N,)), or on other
+    rows. A loop's own accuracy only: the Trainer computes its own (and may evaluate an
+    average of the weights, which lags the loss)."""
+    if "torch" not in e.history.monitors or e.train_acc is None \
+            or setup_value(e.setup, "loss", "reduction") != "mean":
+        return None
+    name, units = setup_value(e.setup, "loss", "name"), setup_value(e.setup, "output", "units")
+    if not (name in ("cross_entropy", "nll") or name in ("binary_cross_entropy",
+                                                           "bce_with_logits") and units == 1):
+        return None   # (several binary outputs: an accuracy may count a row right only whole)
+    means = [m for m in e.history.epoch_means(e.history.data_loss) if m is not None]
+    if not means or means[-1] < 0:
+        return None
+    floor = 1 - means[-1] / math.log(2)
+    if e.train_acc >= floor - ACCURACY_SLACK:
+        return None
+    return "warning", (f"the training accuracy reported is {e.train_acc:.3f}, but the last "
+                       f"epoch's mean loss {means[-1]:.3g} leaves at most "
+                       f"{1 - floor:.1%} of its rows misclassified (accuracy at least "
+                       f"{floor:.3f}): the accuracy is computed wrong, or on other rows")
 
 
 def _imbalance(e, open_):
@@ -515,6 +547,13 @@ MECHANISMS: tuple[Cause, ...] = (
           "Call model.eval() before measuring the accuracies (and model.train() after): in "
           "training mode dropout drops units and BatchNorm uses, and updates, batch "
           "statistics.", ("gap", "noisy", "underfit"), _train_mode_eval),
+    Cause("accuracy_contradicts_loss", "the accuracy contradicts the loss",
+          "Check how the accuracy is computed: compare the predicted classes "
+          "(output.argmax(1)) with the labels of the same rows, both of shape (N,); "
+          "output.max(1)[0] gives the highest scores, not the classes, and labels of shape "
+          "(N, 1) broadcast against (N,) predictions.",
+          ("underfit", "val_at_chance", "majority_accuracy", "collapsed", "gap"),
+          _accuracy_against_loss),
     Cause("labels_without_signal", "labels carry no signal",
           "Check that each label belongs to its input: a shuffle applied to X but not y, a "
           "misaligned label file, or a label column read from the wrong place.",

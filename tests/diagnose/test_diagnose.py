@@ -757,3 +757,16 @@ def test_labels_that_once_gave_a_good_validation_accuracy_carry_signal():
     assert max(history.val_acc) > 0.85 and history.val_acc[-1] < 0.7   # the case's shape
     causes = [f.cause for f in history.diagnose() if f.severity != "info"]
     assert "labels_without_signal" not in causes and causes[0] == "dropout_too_strong"
+
+
+def test_a_rate_cut_to_a_millionth_of_its_peak_before_the_last_tenth_decayed_too_fast():
+    """A plateau scheduler fed the wrong signal cuts the rate 10x every 20 steps: a millionth
+    of its peak by 60% of the run, though never 1/1000 within the first quarter. A one-cycle
+    schedule reaches 1/250,000 of its peak only at its very end: not named."""
+    t = np.arange(200)
+    h = _history(2.3 * np.exp(-t / 150) + 0.5)
+    h.lr = [0.01 * 0.1 ** (i // 20) for i in t]
+    f = _named(diagnose(h), "lr_decayed_too_fast")
+    assert f.severity == "warning" and "0.01" in f.evidence
+    h.lr = [0.01 * (1 - i / 200) ** 8 + 4e-8 for i in t]     # down to 1/250,000 at the end
+    assert all(f.cause != "lr_decayed_too_fast" for f in diagnose(h))

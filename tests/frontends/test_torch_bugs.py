@@ -414,3 +414,30 @@ def test_an_accuracy_that_the_loss_rules_out_is_named():
     right = _loop_reporting(lambda s, y: (s.argmax(1) == y).float().mean().item())
     assert all(cause != "accuracy_contradicts_loss" for cause, _ in right)
     assert all(severity == "info" for _, severity in right)
+
+
+def test_a_softmax_fed_to_mse_on_one_hot_targets_is_the_wrong_loss():
+    """One-hot float targets against softmax probabilities with MSELoss: the sitter cannot
+    read the classes from such a gradient, but a softmax's rows are classes whatever the
+    targets are."""
+    torch.manual_seed(0)
+    centres = torch.randn(4, 8) * 2
+    y = torch.arange(400) % 4
+    X = centres[y] + torch.randn(400, 8)
+    targets = F.one_hot(y, 4).float()
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4), nn.Softmax(dim=1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.05)
+    sitter = watch(model, opt)
+    for _ in range(5):
+        for at in range(0, 400, 40):
+            opt.zero_grad()
+            loss = F.mse_loss(model(X[at:at + 40]), targets[at:at + 40])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        with torch.no_grad():
+            acc = (model(X).argmax(1) == y).float().mean().item()
+        sitter.end_epoch(train_acc=acc, val_acc=acc)
+    sitter.close()
+    found = {f.cause: f for f in sitter.history.diagnose()}
+    assert "MSE on a softmax over 4 classes" in found["wrong_loss"].evidence

@@ -52,6 +52,9 @@ SUM_BATCH = 8            # ... told apart from a bad start only for batches of 8
 LR_COLLAPSE = 1e-3       # the rate under 1/1000 of its peak: no schedule means to stop there ...
 LR_COLLAPSE_BY = 0.25    # ... within the first quarter of the run (cosine and one-cycle
                          # schedules are still above half their peak there)
+LR_VANISHED = 1e-6       # or at a millionth of its peak or below (six cuts of 0.1) ...
+LR_VANISHED_BY = 0.9     # ... before the last tenth (one-cycle ends at 1/250,000 of its peak,
+                         # at the very end; milestones of 30, 60 and 90 epochs reach 1/1000)
 LR_DROP = 1e-2           # or at 1/100 of its peak or below (two cuts of gamma 0.1), for good, ...
 LR_DROP_BY = 0.1         # ... within the first tenth (milestones of 30 and 60 epochs, gamma
                          # 0.1, stepped every batch: 1/100 by step 60 of 1,410; an exponential
@@ -261,20 +264,30 @@ def _nll_on_scores(e, open_):
 
 def _lr_collapse(e, open_):
     """The rate cut to nothing early and never raised again (a restart, SGDR's, raises it:
-    a cycle, not a collapse): under 1/1000 of its peak within the first quarter, or at 1/100
-    or below within the first tenth (milestones meant for epochs reached in the first
-    steps)."""
+    a cycle, not a collapse): under 1/1000 of its peak within the first quarter, at 1/100 or
+    below within the first tenth (milestones meant for epochs reached in the first steps), or
+    at a millionth of it or below before the last tenth (a plateau scheduler cutting on the
+    wrong signal, a decay far too steep: the rest of the run trains nothing)."""
     lr = [v for v in e.history.lr if v is not None]
     if len(lr) < 20 or max(lr) <= 0:
         return None
     peak = max(lr)
     top = lr.index(peak)  # after the peak: a warm-up may start near 0
     floor = LR_DROP * peak * (1 + 1e-9)   # 0.1 * 0.1 of a rate, as floats, not above it
-    low = next((i for i, v in enumerate(lr[top:], top) if v < LR_COLLAPSE * peak), None)
-    if low is None or low > LR_COLLAPSE_BY * len(lr):
-        low = next((i for i, v in enumerate(lr[top:], top) if v <= floor), None)
-        if low is None or low > LR_DROP_BY * len(lr):
-            return None
+
+    def first_at(most: float, by: float) -> int | None:
+        """The first step after the peak whose rate is at most `most`, within the first `by`
+        of the run."""
+        at = next((i for i, v in enumerate(lr[top:], top) if v <= most), None)
+        return at if at is not None and at <= by * len(lr) else None
+
+    low = first_at(LR_COLLAPSE * peak * (1 - 1e-9), LR_COLLAPSE_BY)   # under 1/1000
+    if low is None:
+        low = first_at(floor, LR_DROP_BY)
+        if low is None:
+            low = first_at(LR_VANISHED * peak * (1 + 1e-9), LR_VANISHED_BY)
+            if low is None:
+                return None
     if max(lr[low:]) > floor:
         return None
     return "warning", (f"the learning rate fell from {peak:.3g} to {lr[low]:.3g} by "

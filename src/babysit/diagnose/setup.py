@@ -138,7 +138,9 @@ def _mse_on_classes(e, open_):
     s = e.setup
     loss, act = setup_value(s, "loss", "name"), setup_value(s, "output", "activation")
     units = setup_value(s, "output", "units") or 0
-    if loss not in ("mse", "mae") or not _classify(s) or units < 2:
+    # a softmax's rows are class probabilities: fed to an MSE they are classes, whether or not
+    # the targets were seen (a loop's one-hot float targets are not read from its gradient)
+    if loss not in ("mse", "mae") or units < 2 or not (_classify(s) or act == "softmax"):
         return None
     name = "MSE" if loss == "mse" else "MAE"
     if act == "softmax":

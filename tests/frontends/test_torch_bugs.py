@@ -381,63 +381,49 @@ def test_a_rate_of_zero_for_the_whole_first_epoch_is_named():
     assert "lr_zero_at_start" not in _causes(per_batch)
 
 
-def _loop_reporting(accuracy, epochs: int = 12):
-    """digits-like blobs (600 rows, 10 classes) under a plain loop that reports
-    `accuracy(scores, y)` as both accuracies; returns the findings' (cause, severity)."""
+def _blobs(classes: int, rows: int, width: int):
+    """Gaussian blobs: X (rows, width) around `classes` centres, y their labels (rows,)."""
     torch.manual_seed(0)
-    centres = torch.randn(10, 16) * 3
-    y = torch.arange(600) % 10
-    X = centres[y] + torch.randn(600, 16)
-    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    sitter = watch(model, opt)
-    for _ in range(epochs):
-        for at in range(0, 600, 50):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 50]), y[at:at + 50])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        with torch.no_grad():
-            acc = accuracy(model(X), y)
-        sitter.end_epoch(train_acc=acc, val_acc=acc)
+    centres = torch.randn(classes, width) * 3
+    y = torch.arange(rows) % classes
+    return centres[y] + torch.randn(rows, width), y
+
+
+def _findings(sitter) -> list[tuple[str, str]]:
     sitter.close()
     return [(f.cause, f.severity) for f in sitter.history.diagnose()]
 
 
-def test_an_accuracy_that_the_loss_rules_out_is_named():
+def test_an_accuracy_that_the_loss_rules_out_is_named(watched_epochs):
     """Accuracy from out.max(1)[0] (the highest scores, not the classes): 0 reported while the
     loss says nearly every row is right. The same loop with the accuracy taken right is
     quiet."""
-    values = _loop_reporting(lambda s, y: (s.max(1)[0] == y).float().mean().item())
+    X, y = _blobs(10, 600, 16)
+
+    def loop(accuracy=None):
+        model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 10))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        more = {"accuracy": accuracy} if accuracy else {}
+        return _findings(watched_epochs(model, opt, X, y, 12, 50, **more))
+
+    values = loop(lambda s, y: (s.max(1)[0] == y).float().mean().item())
     assert values[0] == ("accuracy_contradicts_loss", "warning")
-    right = _loop_reporting(lambda s, y: (s.argmax(1) == y).float().mean().item())
+    right = loop()
     assert all(cause != "accuracy_contradicts_loss" for cause, _ in right)
     assert all(severity == "info" for _, severity in right)
 
 
-def test_a_softmax_fed_to_mse_on_one_hot_targets_is_the_wrong_loss():
+def test_a_softmax_fed_to_mse_on_one_hot_targets_is_the_wrong_loss(watched_epochs):
     """One-hot float targets against softmax probabilities with MSELoss: the sitter cannot
     read the classes from such a gradient, but a softmax's rows are classes whatever the
     targets are."""
-    torch.manual_seed(0)
-    centres = torch.randn(4, 8) * 2
-    y = torch.arange(400) % 4
-    X = centres[y] + torch.randn(400, 8)
-    targets = F.one_hot(y, 4).float()
+    X, y = _blobs(4, 400, 8)
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4), nn.Softmax(dim=1))
     opt = torch.optim.SGD(model.parameters(), lr=0.05)
-    sitter = watch(model, opt)
-    for _ in range(5):
-        for at in range(0, 400, 40):
-            opt.zero_grad()
-            loss = F.mse_loss(model(X[at:at + 40]), targets[at:at + 40])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        with torch.no_grad():
-            acc = (model(X).argmax(1) == y).float().mean().item()
-        sitter.end_epoch(train_acc=acc, val_acc=acc)
+    def one_hot_mse(output, labels):
+        return F.mse_loss(output, F.one_hot(labels, 4).float())
+
+    sitter = watched_epochs(model, opt, X, y, 5, 40, loss_fn=one_hot_mse)
     sitter.close()
     found = {f.cause: f for f in sitter.history.diagnose()}
     assert "MSE on a softmax over 4 classes" in found["wrong_loss"].evidence

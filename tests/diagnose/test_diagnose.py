@@ -770,3 +770,22 @@ def test_a_rate_cut_to_a_millionth_of_its_peak_before_the_last_tenth_decayed_too
     assert f.severity == "warning" and "0.01" in f.evidence
     h.lr = [0.01 * (1 - i / 200) ** 8 + 4e-8 for i in t]     # down to 1/250,000 at the end
     assert all(f.cause != "lr_decayed_too_fast" for f in diagnose(h))
+
+
+def test_labels_numbered_from_one_are_named():
+    """Wine's classes as 1, 2, 3 for a network of 4 outputs: output 0 is never a target. The
+    same labels from 0 on 3 outputs are quiet about it."""
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = ((X - X.mean(0)) / X.std(0)).astype(np.float32)
+
+    def causes(labels, outputs):
+        trainer = bs.Trainer(bs.mlp(13, [16], outputs, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                             bs.optim.Adam(1e-2), batch_size=16, epochs=10, progress=False)
+        return {f.cause: f for f in trainer.fit(X, labels).diagnose()}
+
+    found = causes(y + 1, 4)
+    assert found["labels_start_at_one"].severity == "warning"
+    assert "the other 3 classes" in found["labels_start_at_one"].evidence
+    assert "labels_start_at_one" not in causes(y, 3)

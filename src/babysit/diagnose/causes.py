@@ -114,6 +114,17 @@ def _single_class(e, open_):
                      f"to answer it whatever the input")
 
 
+def _labels_from_one(e, open_):
+    """Every class but 0 among the training labels: labels numbered 1..C for C + 1 outputs.
+    Output 0 is never a target: it only learns to stay low, and a prediction may still name
+    it, a class that does not exist."""
+    if not e.class_zero_only_empty:
+        return None
+    return "warning", (f"class 0 has no training row while the other {e.train_classes} "
+                       f"classes all have several: the labels are numbered from 1, one more "
+                       f"output than classes")
+
+
 def _dead_unit_advice(rate_first: bool) -> Callable[[Evidence], str]:
     """The dead-units advice for a run: the notes' remedies (biases at 0 or 0.01, He
     initialization, a lower rate, leaky ReLU), less those babysit's network already uses (read
@@ -479,6 +490,10 @@ CAUSES: tuple[Cause, ...] = (
           "Check how the labels were read and filtered: a classifier needs examples of every "
           "class.", ("val_at_chance", "gap", "collapsed", "majority_accuracy", "underfit",
                      "initial_loss_far"), _single_class),
+    Cause("labels_start_at_one", "labels numbered from 1",
+          "Number the classes from 0 (subtract 1 from the labels) and give the network one "
+          "output per class: output 0 is never a target, and a prediction may name it.",
+          (), _labels_from_one),
     Cause("collapsed_predictions", "every input the same: one prediction for all",
           "The inputs carry nothing: check that the features are read (not all zero or all "
           "the same) and reach the network.",

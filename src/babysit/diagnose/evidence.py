@@ -25,6 +25,9 @@ __all__ = ["ADAPTIVE_OPTIMIZERS", "moving_average", "when", "LossCurve", "Eviden
 # their update ratio reads the rate against the weights' initial scale, not the gradient
 ADAPTIVE_OPTIMIZERS = ("Adam", "AdamW", "NAdam", "RAdam", "Adamax", "RMSprop", "Adagrad",
                        "Adadelta", "Adafactor", "SparseAdam")
+# Rows every other class holds where class 0 holds none, for labels numbered from 1: a few, so
+# that a small sample (or one chunk of a partial_fit) lacking a class by chance is left alone
+ROWS_PER_CLASS = 5
 
 
 def moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -189,6 +192,8 @@ class Evidence:
     predicted_class: int | None = None
     probe_label_share: float | None = None  # the commonest class's share of the probe labels
     train_classes: int | None = None       # classes present in the training labels
+    class_zero_only_empty: bool = False    # of 3 or more classes, only class 0 has no
+                                           # training row (labels numbered from 1)
     majority_share: float | None = None    # the commonest class's share of the training labels
     majority_class: int | None = None
     val_majority_share: float | None = None  # accuracy of always answering that class on val
@@ -339,6 +344,8 @@ class Evidence:
         counts = _counts(rec.get("class_counts"))
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)
+            self.class_zero_only_empty = len(counts) >= 3 and counts[0] == 0 \
+                and min(counts[1:]) >= ROWS_PER_CLASS
             self.majority_share = max(counts) / sum(counts)
             self.majority_class = int(np.argmax(counts))
             val = _counts(rec.get("val_class_counts"))

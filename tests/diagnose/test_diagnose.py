@@ -789,3 +789,22 @@ def test_labels_numbered_from_one_are_named():
     assert found["labels_start_at_one"].severity == "warning"
     assert "the other 3 classes" in found["labels_start_at_one"].evidence
     assert "labels_start_at_one" not in causes(y, 3)
+
+
+def test_a_max_norm_bound_that_crushes_the_weights_is_regularization_too_strong(
+        centred_digits):
+    """MaxNorm(c=0.001): every unit's incoming weights held at a thousandth of a norm, the
+    model learns nothing, and the update ratios read high because the weights are tiny: it
+    was called a learning rate too high. The usual c of 3 is quiet about it."""
+    X, y = centred_digits[:2]
+
+    def causes(c):
+        trainer = bs.Trainer(bs.mlp(64, [32], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                             bs.optim.SGD(0.05), constraints=[bs.regularizers.MaxNorm(c)],
+                             batch_size=32, epochs=5, progress=False)
+        return {f.cause: f for f in trainer.fit(X, y).diagnose()}
+
+    found = causes(1e-3)
+    assert "MaxNorm(c=0.001)" in found["reg_too_strong"].evidence
+    assert "lr_too_high" not in found
+    assert "reg_too_strong" not in causes(3.0)

@@ -381,6 +381,31 @@ def _fits_past_validation(e) -> bool:
     return e.train_acc - train[at] >= GAP_INFO
 
 
+# A weight matrix ending under 1/100 of its initial norm: a decay or a constraint, not the
+# data, set it (a rate too high grows weights; units that die keep theirs but for a decay,
+# which at a usual lr * wd of 5e-4 a step takes 10,000 steps to halve them)
+CRUSHED = 1e-2
+
+
+def _constraint_too_tight(e, open_):
+    """A max-norm constraint small enough to crush the weights (meta["constraints"]): a
+    weight matrix ended under 1/100 of its initial norm while the model learns little. The
+    update ratios then read high because the weights are tiny, not because of the rate."""
+    tight = [c for c in e.history.meta.get("constraints") or () if str(c).startswith("MaxNorm")]
+    crushed = {name: g for name, g in e.weight_growth.items() if g < CRUSHED}
+    if not tight or not crushed:
+        return None
+    little = e.r2 < R2_POOR if e.r2 is not None else (
+        any(s in open_ for s in ("underfit", "high_plateau", "loss_flat", "majority_accuracy",
+                                 "val_at_chance"))
+        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC))
+    if not little:
+        return None
+    name = min(crushed, key=crushed.get)
+    return "warning", (f"{tight[0]} holds the weights down: {name} ended at "
+                       f"{crushed[name]:.2g} of its initial norm, and the model learns little")
+
+
 def _reg_too_strong(e, open_):
     if not e.penalty_share:
         return None
@@ -485,6 +510,10 @@ def _ratio_params(e):
     return tuple(n for n, r in e.ratios.items() if not RATIO_LOW <= r <= RATIO_HIGH)
 
 
+# What weights held small by a penalty or a constraint show
+_HELD_SMALL = ("weights_shrank", "penalty_dominates", "ratio_high", "dead_grew", "val_at_chance",
+               "gap", *_LOSS, *_OUTCOME)
+
 CAUSES: tuple[Cause, ...] = (
     Cause("single_class", "a single class in the training labels",
           "Check how the labels were read and filtered: a classifier needs examples of every "
@@ -559,10 +588,12 @@ CAUSES: tuple[Cause, ...] = (
           ("ratio_low", "loss_flat", "loss_slow", "high_plateau", "gradient_vanishes",
            *_OUTCOME), _no_gradient),
     Cause("reg_too_strong", "regularization too strong",
+          "Raise the max-norm constraint's c (3 or 4 is usual, the norm of a unit's incoming "
+          "weights at a sensible scale): at this bound no unit can respond to its inputs.",
+          (*_HELD_SMALL, "ratio_low", "gradient_vanishes"), _constraint_too_tight),
+    Cause("reg_too_strong", "regularization too strong",
           "Lower the regularization strength 10x: the penalty pulls the weights to zero "
-          "faster than the data can move them.",
-          ("weights_shrank", "penalty_dominates", "ratio_high", "dead_grew", "val_at_chance",
-           "gap", *_LOSS, *_OUTCOME), _reg_too_strong),
+          "faster than the data can move them.", _HELD_SMALL, _reg_too_strong),
     Cause("too_few_updates", "too few updates to judge",
           "Train longer (more epochs, or a smaller batch for more updates per epoch), then "
           "judge the learning rate and the network.",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from babysit.diagnose.causes import Cause
+from babysit.diagnose.causes import CRUSHED, Cause
 from babysit.diagnose.evidence import Evidence, when
 from babysit.diagnose.setup import setup_value
 from babysit.diagnose.symptoms import (
@@ -70,11 +70,6 @@ SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's
 DECAY_LOSS = 0.25        # the optimizer's decay is half the loss, the weights shrank, and the
                          # data loss ends above a quarter of chance: the decay holds the scores
                          # small (a healthy digits run ends under a tenth of chance)
-DECAY_CRUSHED = 1e-2      # a weight matrix ending under 1/100 of its initial norm under the
-                         # optimizer's weight decay: the decay, not the data, set it (a rate
-                         # too high grows weights; units that die keep theirs but for the
-                         # decay, which at a usual lr * wd of 5e-4 a step takes 10,000 steps to
-                         # halve them)
 BN_BATCH = 8             # BatchNorm on batches of fewer rows: their mean and spread are noise
                          # (Wu & He, Group Normalization, 2018: its error climbs steeply below
                          # 8 a batch), and the running averages evaluation uses follow them
@@ -354,7 +349,7 @@ def _no_signal(e, open_):
         return None
     if "dead_grew" in open_ and open_["dead_grew"].severity == "error":
         return None  # most of a layer died while training (too high a rate): it is broken
-    if any(g < DECAY_CRUSHED for g in e.weight_growth.values()):
+    if any(g < CRUSHED for g in e.weight_growth.values()):
         return None  # the weights were crushed (a decay explained first): they carry nothing
     if (e.input_mean or 0) > OFF_CENTRE or (e.input_scale or 1) > SCALE_HIGH \
             or (e.input_scale or 1) < SCALE_LOW:
@@ -443,7 +438,7 @@ def _batchnorm_small_batch(e, open_):
 def _decay_dominates(e, open_):
     """The optimizer's weight decay (no penalty in the loss) outweighs the data: the decay's
     share of the loss (`complete`) is over half, or the weights were crushed to under
-    DECAY_CRUSHED of their size (then their penalty is nothing: the share cannot tell), the
+    CRUSHED of their size (then their penalty is nothing: the share cannot tell), the
     weights shrank and the data loss stays high. (A decay that makes the model under-fit is
     judged by the existing rule.)"""
     rec = _record(e)
@@ -451,7 +446,7 @@ def _decay_dominates(e, open_):
             or not e.chance_loss or e.curve is None or e.curve.end < DECAY_LOSS * e.chance_loss:
         return None
     shrunk = {n: g for n, g in e.weight_growth.items() if g < WEIGHT_SHRINK}
-    crushed = any(g < DECAY_CRUSHED for g in shrunk.values())
+    crushed = any(g < CRUSHED for g in shrunk.values())
     if not shrunk or not crushed and (not e.penalty_share
                                       or e.penalty_share < PENALTY_DOMINATES):
         return None

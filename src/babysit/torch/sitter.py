@@ -1079,6 +1079,7 @@ class Sitter:
                 "optimizer": f"{type(self.optimizer).__name__}({shown})",
                 "lr": float(group["lr"]),
                 "regularizer": f"weight decay {decay:g}" if decay else None,
+                "constraints": [],   # a loop's own clamps are not seen
                 "layers": names, "model": " -> ".join(repr(m) for _, m in self._leaves),
                 "dropout": max((float(m.p) for m in self.model.modules()
                                 if isinstance(m, torch.nn.modules.dropout._DropoutNd)),

@@ -754,7 +754,8 @@ class RunInfo(Callback):
     """Fills history.meta with what the diagnosis and the report need.
 
     meta: n_train, n_val, n_features, n_classes, chance_loss (None for regression),
-    batch_size, epochs, loss, optimizer, lr, regularizer, layers (names), model (repr),
+    batch_size, epochs, loss, optimizer, lr, regularizer, constraints (reprs, e.g.
+    "MaxNorm(c=3)"), layers (names), model (repr),
     n_params (the network's parameter count),
     image_shape (when each row is an image, e.g. (8, 8)), plus any `extra` given.
     """
@@ -776,6 +777,7 @@ class RunInfo(Callback):
             # the starting rate: a resumed run's schedule has moved on since its first step
             "lr": trainer.history.lr[0] if trainer.history.lr else trainer.opt.current_lr(),
             "regularizer": repr(trainer.reg) if trainer.reg is not None else None,
+            "constraints": [repr(c) for c in trainer.constraints],
             "layers": layer_names(trainer.net),
             "model": " -> ".join(repr(lay) for lay in _layers(trainer.net)),
             "n_params": sum(int(p.value.size) for p in trainer.net.parameters()),

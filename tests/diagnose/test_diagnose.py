@@ -808,3 +808,24 @@ def test_a_max_norm_bound_that_crushes_the_weights_is_regularization_too_strong(
     assert "MaxNorm(c=0.001)" in found["reg_too_strong"].evidence
     assert "lr_too_high" not in found
     assert "reg_too_strong" not in causes(3.0)
+
+
+def test_a_quantity_classified_value_by_value_is_the_wrong_loss():
+    """A regression's targets rounded to whole numbers and classified: hundreds of classes of
+    a row or two each. Many classes of 5 rows each (a few-shot table) are left alone."""
+    from sklearn.datasets import make_regression
+
+    X, y = make_regression(n_samples=400, n_features=8, noise=5.0, random_state=3)
+    X = X.astype(np.float32)
+
+    def causes(labels):
+        classes = int(labels.max()) + 1
+        trainer = bs.Trainer(bs.mlp(8, [32], classes, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                             bs.optim.Adam(1e-2), batch_size=32, epochs=10, progress=False)
+        return {f.cause: f for f in trainer.fit(X, labels).diagnose()}
+
+    quantity = np.round(y - y.min()).astype(np.int64)
+    found = causes(quantity)
+    assert "the labels look like the values of a quantity" in found["wrong_loss"].evidence
+    few_shot = np.arange(400) % 80                      # 80 classes of 5 rows
+    assert "wrong_loss" not in causes(few_shot)

@@ -125,6 +125,25 @@ def _labels_from_one(e, open_):
                        f"output than classes")
 
 
+# Classes too many and too thin to be classes: a quantity (a price, a score) classified, each
+# value its own class. 20 classes or more whose median holds 2 training rows or fewer (a
+# classifier learns nothing of a class from one or two rows; few-shot tables of 5 a class
+# are left alone)
+QUANTITY_CLASSES = 20
+QUANTITY_ROWS = 2
+
+
+def _quantity_classified(e, open_):
+    """A classifier over many classes that hold a row or two each: the labels are the values
+    of a quantity, each its own class, which a regression learns and a classifier cannot."""
+    if e.n_classes is None or e.n_classes < QUANTITY_CLASSES or e.rows_per_class is None \
+            or e.rows_per_class > QUANTITY_ROWS:
+        return None
+    return "warning", (f"{e.n_classes} classes, the median one with {e.rows_per_class:g} "
+                       f"training rows: the labels look like the values of a quantity, each "
+                       f"its own class")
+
+
 def _dead_unit_advice(rate_first: bool) -> Callable[[Evidence], str]:
     """The dead-units advice for a run: the notes' remedies (biases at 0 or 0.01, He
     initialization, a lower rate, leaky ReLU), less those babysit's network already uses (read
@@ -523,6 +542,12 @@ CAUSES: tuple[Cause, ...] = (
           "Number the classes from 0 (subtract 1 from the labels) and give the network one "
           "output per class: output 0 is never a target, and a prediction may name it.",
           (), _labels_from_one),
+    Cause("wrong_loss", "a quantity classified",
+          "Regress the quantity: one output with a mean squared error (--task regress on a "
+          "table), its targets standardized; a classifier cannot learn a class from a row or "
+          "two, and cannot tell 41 from 42 is near 43.",
+          ("val_at_chance", "gap", "underfit", "majority_accuracy", "collapsed", "noisy",
+           "initial_loss_far"), _quantity_classified),
     Cause("collapsed_predictions", "every input the same: one prediction for all",
           "The inputs carry nothing: check that the features are read (not all zero or all "
           "the same) and reach the network.",

@@ -194,6 +194,7 @@ class Evidence:
     train_classes: int | None = None       # classes present in the training labels
     class_zero_only_empty: bool = False    # of 3 or more classes, only class 0 has no
                                            # training row (labels numbered from 1)
+    rows_per_class: float | None = None    # the median class's training rows (all outputs)
     majority_share: float | None = None    # the commonest class's share of the training labels
     majority_class: int | None = None
     val_majority_share: float | None = None  # accuracy of always answering that class on val
@@ -346,6 +347,7 @@ class Evidence:
             self.train_classes = sum(1 for c in counts if c > 0)
             self.class_zero_only_empty = len(counts) >= 3 and counts[0] == 0 \
                 and min(counts[1:]) >= ROWS_PER_CLASS
+            self.rows_per_class = float(np.median(counts))
             self.majority_share = max(counts) / sum(counts)
             self.majority_class = int(np.argmax(counts))
             val = _counts(rec.get("val_class_counts"))

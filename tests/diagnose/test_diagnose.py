@@ -829,3 +829,20 @@ def test_a_quantity_classified_value_by_value_is_the_wrong_loss():
     assert "the labels look like the values of a quantity" in found["wrong_loss"].evidence
     few_shot = np.arange(400) % 80                      # 80 classes of 5 rows
     assert "wrong_loss" not in causes(few_shot)
+
+
+def test_a_loss_back_at_its_start_every_epoch_is_a_model_made_again():
+    """A sawtooth: each epoch's loss falls from the chance loss to 1.6, and the next starts at
+    chance again (an init call inside the epoch loop). A loss that falls across the epochs
+    (the same steps, in one run) is no reset."""
+    epoch = 2.3 - 0.7 * (1 - np.exp(-np.arange(40) / 10))
+    rng = np.random.default_rng(0)
+    sawtooth = np.tile(epoch, 8) + rng.normal(0, 0.02, 320)
+    h = _history(sawtooth, train_acc=[0.4] * 8)
+    h.iters_per_epoch = 40
+    f = _named(diagnose(h), "model_reset_each_epoch")
+    assert f.severity == "error" and "7 of the 7 epochs" in f.evidence
+    falling = 2.3 - 1.5 * (1 - np.exp(-np.arange(320) / 60)) + rng.normal(0, 0.02, 320)
+    h = _history(falling, train_acc=[0.4 + i / 20 for i in range(8)])
+    h.iters_per_epoch = 40
+    assert all(f.cause != "model_reset_each_epoch" for f in diagnose(h))

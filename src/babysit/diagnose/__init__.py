@@ -25,9 +25,9 @@ softmax_wrong_dim, target_broadcast, wrong_loss (nll_loss on raw scores or proba
 eval_mode_training, params_not_in_optimizer, params_without_gradient, frozen_params,
 reg_too_strong (the optimizer's weight decay), summed_loss, lr_decayed_too_fast,
 lr_zero_at_start, batches_sorted_by_label, gradients_clipped, batchnorm_small_batch,
-train_mode_evaluation, accuracy_contradicts_loss, labels_without_signal, class_imbalance
-(counts the sitter learnt),
-not_measured; from the run's setup (history.meta["setup"], `setup`): unscaled_targets,
+train_mode_evaluation, model_reset_each_epoch, accuracy_contradicts_loss,
+labels_without_signal, class_imbalance (counts the sitter learnt), not_measured; from the
+run's setup (history.meta["setup"], `setup`): unscaled_targets,
 softmax_one_output, wrong_loss, output_range, double_softmax, logit_activation;
 too_few_updates, no_gradient, symmetry, dropout_too_strong; and lr_ok, the one info finding of
 a clean run ("learning rate looks fine"). An empty or info-only list means healthy.

@@ -19,6 +19,8 @@ from __future__ import annotations
 import math
 import statistics
 
+import numpy as np
+
 from babysit.diagnose.causes import CRUSHED, Cause
 from babysit.diagnose.evidence import Evidence, when
 from babysit.diagnose.setup import setup_value
@@ -64,6 +66,12 @@ SORTED_SPREAD = 0.5      # ... from training labels whose commonest class is und
 SORTED_ROWS = 2          # ... judged where a batch holds 2 rows per class (smaller shuffled
                          # batches are mostly one class by chance)
 ACCURACY_SLACK = 0.25    # a reported accuracy 25 points below what the loss guarantees
+RESET_BACK = 0.95        # an epoch whose first steps are back at 95% of the run's first loss
+                         # or above ...
+RESET_JUMP = 0.9         # ... after the last epoch ended 10% or more below that start
+RESET_SHARE = 0.5        # ... at half the epochs after the first (3 epochs or more): the model
+                         # is made again each epoch (a learning run never climbs back to its
+                         # start; one that learns nothing has no jump between epochs)
 SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
 SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's 1e-3 has done
                          # most of its learning by then; fewer is too short to tell)
@@ -392,6 +400,32 @@ def _accuracy_against_loss(e, open_):
                        f"{floor:.3f}): the accuracy is computed wrong, or on other rows")
 
 
+def _reset_each_epoch(e, open_):
+    """The loss back at its start when most epochs begin, after falling within the one
+    before: the model's weights are made again every epoch (an init call, or the model
+    built, inside the epoch loop), so nothing learnt carries over."""
+    h = e.history
+    epochs, per_epoch = len(h.train_acc), max(h.iters_per_epoch, 1)
+    ends = h.epoch_ends if len(h.epoch_ends) == epochs else \
+        [per_epoch * (i + 1) for i in range(epochs)]
+    loss = np.asarray(h.data_loss if len(h.data_loss) == len(h.loss) else h.loss, dtype=float)
+    k = max(3, per_epoch // 10)        # a few steps at each side of a boundary, not one
+    if epochs < 3 or per_epoch < 2 * k or len(loss) < ends[-1]:
+        return None
+    first = float(np.mean(loss[:k]))
+    if not math.isfinite(first) or first <= 0:
+        return None
+    resets = 0
+    for start in ends[:-1]:
+        before, after = float(np.mean(loss[start - k:start])), float(np.mean(loss[start:start + k]))
+        resets += after >= RESET_BACK * first and before <= RESET_JUMP * after
+    if resets < RESET_SHARE * (epochs - 1):
+        return None
+    return "error", (f"the loss was back at its start ({first:.4g}) when {resets} of the "
+                     f"{epochs - 1} epochs after the first began, after falling within the "
+                     f"epoch before: the weights start again every epoch")
+
+
 def _imbalance(e, open_):
     """Accuracy no better than always answering the commonest class, whose share the sitter
     learnt from the training labels (the validation counts are not known)."""
@@ -555,6 +589,10 @@ MECHANISMS: tuple[Cause, ...] = (
           "Call model.eval() before measuring the accuracies (and model.train() after): in "
           "training mode dropout drops units and BatchNorm uses, and updates, batch "
           "statistics.", ("gap", "noisy", "underfit"), _train_mode_eval),
+    Cause("model_reset_each_epoch", "the model starts again every epoch",
+          "Initialize (or build) the model once, before the epoch loop: an init call such as "
+          "model.apply(init_weights) inside it throws away what each epoch learnt.",
+          EFFECTS, _reset_each_epoch),
     Cause("accuracy_contradicts_loss", "the accuracy contradicts the loss",
           "Check how the accuracy is computed: compare the predicted classes "
           "(output.argmax(1)) with the labels of the same rows, both of shape (N,); "

@@ -389,9 +389,14 @@ def _blobs(classes: int, rows: int, width: int):
     return centres[y] + torch.randn(rows, width), y
 
 
-def _findings(sitter) -> list[tuple[str, str]]:
+def _findings_of(sitter) -> list:
+    """The closed sitter's findings."""
     sitter.close()
-    return [(f.cause, f.severity) for f in sitter.history.diagnose()]
+    return sitter.history.diagnose()
+
+
+def _findings(sitter) -> list[tuple[str, str]]:
+    return [(f.cause, f.severity) for f in _findings_of(sitter)]
 
 
 def test_an_accuracy_that_the_loss_rules_out_is_named(watched_epochs):
@@ -427,3 +432,27 @@ def test_a_softmax_fed_to_mse_on_one_hot_targets_is_the_wrong_loss(watched_epoch
     sitter.close()
     found = {f.cause: f for f in sitter.history.diagnose()}
     assert "MSE on a softmax over 4 classes" in found["wrong_loss"].evidence
+
+
+def test_a_bounded_output_below_targets_it_cannot_reach_is_named_from_the_first_loss(
+        watched_epochs):
+    """A sigmoid on scores of 0 to 100 in a loop that gave watch() no loss_fn (its targets are
+    never seen): the first MSE is far above the 1 that any error inside [0, 1] can cost. The
+    same loop on scores scaled into [0, 1] is quiet."""
+    X, y = _blobs(4, 400, 8)
+    scores = (y.float() * 25 + X[:, 0]).clamp(0, 100)
+
+    def loop(targets):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+
+        def mse(output, rows):
+            return F.mse_loss(output.squeeze(1), targets[rows])
+
+        rows = torch.arange(400)
+        return {f.cause: f for f in _findings_of(watched_epochs(
+            model, opt, X, rows, 4, 40, loss_fn=mse, accuracy=lambda *_: None))}
+
+    assert loop(scores)["output_range"].severity == "error"
+    assert "output_range" not in loop(scores / 100)

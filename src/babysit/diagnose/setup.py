@@ -33,6 +33,9 @@ __all__ = ["MULTILABEL_UNDERFIT", "RANGE_SLACK", "SETUP_RULES", "TARGET_SCALE", 
 # spread: 5% of the targets' standard deviation is well past float noise, and a sigmoid
 # regression on [0, 1] targets (reachable) stays silent
 RANGE_SLACK = 0.05
+# A first mean squared error this many times the square of a bounded output's range: targets
+# within the range cannot cost more than 1 (outputs and targets both inside it)
+OUT_OF_REACH = 4.0
 # Binary cross-entropy over K >= 3 sigmoid outputs on one-hot targets is K yes/no questions
 # for a one-of-K answer: named only while the training accuracy is under this (a run that
 # learns anyway gets no warning; matches UNDERFIT_ACC)
@@ -204,8 +207,10 @@ def _output_range(e, open_):
     s = e.setup
     act = setup_value(s, "output", "activation")
     low, high = setup_value(s, "targets", "min"), setup_value(s, "targets", "max")
-    if setup_value(s, "task") != "regress" or act not in _SQUASHED or low is None or high is None:
+    if setup_value(s, "task") != "regress" or act not in _SQUASHED:
         return None
+    if low is None or high is None:
+        return _out_of_reach_by_loss(e, act)
     reach_low, reach_high = _SQUASHED[act]
     slack = RANGE_SLACK * (setup_value(s, "targets", "std") or 0.0)
     if low >= reach_low - slack and high <= reach_high + slack:
@@ -214,6 +219,25 @@ def _output_range(e, open_):
         else f">= {reach_low:g}"
     return "error", (f"the output goes through a {act} ({reach}) but the targets run from "
                      f"{low:.4g} to {high:.4g}: the network cannot predict them")
+
+
+def _out_of_reach_by_loss(e, act: str) -> tuple[str, str] | None:
+    """A bounded output's reach against the targets where they were not seen (a loop that
+    gave watch() no loss_fn): outputs and targets both within [lo, hi] keep every squared error
+    under (hi - lo)^2, so a first MSE of several times that says the targets lie well outside
+    (a sigmoid on scores of 0 to 100)."""
+    reach_low, reach_high = _SQUASHED[act]
+    first = e.history.loss[0] if e.history.loss else None
+    if not math.isfinite(reach_high) or setup_value(e.setup, "loss", "name") != "mse" \
+            or first is None or not math.isfinite(first):
+        return None
+    square = first / (setup_value(e.setup, "loss", "scale") or 1.0)
+    if square <= OUT_OF_REACH * (reach_high - reach_low) ** 2:
+        return None
+    return "error", (f"the output goes through a {act} ([{reach_low:g}, {reach_high:g}]) but "
+                     f"the first loss, {first:.4g}, is {square / (reach_high - reach_low) ** 2:.3g}"
+                     f"x the most an error within that range can cost: the targets lie outside "
+                     f"it, where the network cannot reach")
 
 
 def _target_size(e) -> tuple[float, str] | None:

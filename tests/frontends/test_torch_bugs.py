@@ -456,3 +456,21 @@ def test_a_bounded_output_below_targets_it_cannot_reach_is_named_from_the_first_
 
     assert loop(scores)["output_range"].severity == "error"
     assert "output_range" not in loop(scores / 100)
+
+
+def test_a_softmax_over_one_unit_is_named_as_such_not_as_one_class(watched_epochs):
+    """nn.Softmax over one output before BCELoss: the output is 1 on every row, which a
+    sigmoid's range holds too, and its gradient names one class for every row. The module
+    says it is a softmax, and labels read from a constant output's gradient are no evidence
+    of a single class."""
+    X, y = _blobs(2, 200, 6)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 1), nn.Softmax(dim=1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def bce(output, labels):
+        return F.binary_cross_entropy(output.squeeze(1), labels.float())
+
+    findings = _findings(watched_epochs(model, opt, X, y, 3, 20, loss_fn=bce,
+                                        accuracy=lambda *_: None))
+    assert findings[0] == ("softmax_one_output", "error")
+    assert all(cause != "single_class" for cause, _ in findings)

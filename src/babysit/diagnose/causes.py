@@ -108,7 +108,9 @@ def _unscaled(e: Evidence) -> str | None:
 
 
 def _single_class(e, open_):
-    if e.train_classes != 1:
+    # a loop's labels read from the gradient of a constant output (a softmax over one unit)
+    # name one class for every row: no evidence of the labels
+    if e.train_classes != 1 or constant_output(e.setup):
         return None
     return "error", (f"every training label is class {e.majority_class}: the network learns "
                      f"to answer it whatever the input")

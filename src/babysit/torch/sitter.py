@@ -983,11 +983,14 @@ class Sitter:
         setup = self._history.meta["setup"]
         measured = measured_activation(out)
         declared = declared_activation(self._leaves[-1][1] if self._leaves else None)
-        if measured == "unknown" or (measured == "none" and declared == "tanh"):
+        units = int(out.shape[1]) if out.ndim == 2 else 1
+        # a softmax over one unit gives 1 (log-softmax 0) on every row: values a sigmoid's
+        # range holds too, so the module says what it is
+        constant = units == 1 and declared in ("softmax", "log_softmax")
+        if measured == "unknown" or (measured == "none" and declared == "tanh") or constant:
             activation, seen = declared, "declared"
         else:
             activation, seen = measured, "measured"
-        units = int(out.shape[1]) if out.ndim == 2 else 1
         setup["output"] = {"activation": activation, "units": units, "seen": seen}
         setup["task"] = task_of(setup["loss"]["name"], units)
 

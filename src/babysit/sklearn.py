@@ -314,6 +314,8 @@ class BabysitClassifier(ClassifierMixin, _BabysitEstimator):
         if first:
             self.classes_ = known
             self._start(X, len(self.classes_), cfg)
+            # the monitors count each call's chunk: a class one chunk lacks may be in others
+            self.history_.meta["partial_fit"] = True
         else:
             self._widen_ranges(X)
         self._train(X, np.searchsorted(self.classes_, y), 1, stopping=False)

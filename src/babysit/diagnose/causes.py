@@ -141,6 +141,8 @@ def _quantity_classified(e, open_):
     if e.n_classes is None or e.n_classes < QUANTITY_CLASSES or e.rows_per_class is None \
             or e.rows_per_class > QUANTITY_ROWS:
         return None
+    if not any(s in open_ for s in ("val_at_chance", "gap", "underfit", "majority_accuracy")):
+        return None   # a classifier of many thin classes that generalizes is one
     return "warning", (f"{e.n_classes} classes, the median one with {e.rows_per_class:g} "
                        f"training rows: the labels look like the values of a quantity, each "
                        f"its own class")
@@ -412,7 +414,9 @@ def _constraint_too_tight(e, open_):
     """A max-norm constraint small enough to crush the weights (meta["constraints"]): a
     weight matrix ended under 1/100 of its initial norm while the model learns little. The
     update ratios then read high because the weights are tiny, not because of the rate."""
-    tight = [c for c in e.history.meta.get("constraints") or () if str(c).startswith("MaxNorm")]
+    given = e.history.meta.get("constraints")
+    tight = [c for c in given if str(c).startswith("MaxNorm")] \
+        if isinstance(given, list | tuple) else []
     crushed = {name: g for name, g in e.weight_growth.items() if g < CRUSHED}
     if not tight or not crushed:
         return None

@@ -345,9 +345,14 @@ class Evidence:
         counts = _counts(rec.get("class_counts"))
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)
-            self.class_zero_only_empty = len(counts) >= 3 and counts[0] == 0 \
+            # class counts of every training row, not of a sample (a PyTorch loop's probe, its
+            # first rows; one chunk of a scikit-learn partial_fit): a class that a sample lacks
+            # may be in the rest
+            whole = self.n_train is not None and sum(counts) == self.n_train \
+                and not self.history.meta.get("partial_fit")
+            self.class_zero_only_empty = whole and len(counts) >= 3 and counts[0] == 0 \
                 and min(counts[1:]) >= ROWS_PER_CLASS
-            self.rows_per_class = float(np.median(counts))
+            self.rows_per_class = float(np.median(counts)) if whole else None
             self.majority_share = max(counts) / sum(counts)
             self.majority_class = int(np.argmax(counts))
             val = _counts(rec.get("val_class_counts"))

@@ -66,12 +66,15 @@ SORTED_SPREAD = 0.5      # ... from training labels whose commonest class is und
 SORTED_ROWS = 2          # ... judged where a batch holds 2 rows per class (smaller shuffled
                          # batches are mostly one class by chance)
 ACCURACY_SLACK = 0.25    # a reported accuracy 25 points below what the loss guarantees
-RESET_BACK = 0.95        # an epoch whose first steps are back at 95% of the run's first loss
-                         # or above ...
-RESET_JUMP = 0.9         # ... after the last epoch ended 10% or more below that start
-RESET_SHARE = 0.5        # ... at half the epochs after the first (3 epochs or more): the model
-                         # is made again each epoch (a learning run never climbs back to its
-                         # start; one that learns nothing has no jump between epochs)
+RESET_BACK = 0.95        # epochs whose first steps are back at 95% of the run's first loss or
+RESET_SHARE = 0.75       # above, three quarters of those after the first, ...
+RESET_FALLS = 0.9        # ... while the loss falls within nine tenths of the epochs (its second
+                         # half below its first steps), in 5 epochs or more: the model is made
+                         # again each epoch. A learning run's epochs do not start back at its
+                         # start; a flat, noisy one falls within half its epochs, by chance; a
+                         # model that learns nothing repeats the same losses, epoch after epoch,
+                         # where its batches come in the same order (left out)
+RESET_EPOCHS = 5
 SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
 SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's 1e-3 has done
                          # most of its learning by then; fewer is too short to tell)
@@ -289,7 +292,8 @@ def _lr_collapse(e, open_):
         low = first_at(floor, LR_DROP_BY)
         if low is None:
             low = first_at(LR_VANISHED * peak * (1 + 1e-9), LR_VANISHED_BY)
-            if low is None:
+            # late in a run, a plateau scheduler's many cuts after it converged are fine
+            if low is None or not any(s in open_ for s in _LEARNS_LITTLE):
                 return None
     if max(lr[low:]) > floor:
         return None
@@ -401,29 +405,40 @@ def _accuracy_against_loss(e, open_):
 
 
 def _reset_each_epoch(e, open_):
-    """The loss back at its start when most epochs begin, after falling within the one
-    before: the model's weights are made again every epoch (an init call, or the model
-    built, inside the epoch loop), so nothing learnt carries over."""
+    """The loss back at its start when most epochs begin, though it falls within nearly every
+    epoch and the epoch's end classifies 20 points above chance: the model's weights are made
+    again every epoch (an init call, or the model built, inside the epoch loop), so nothing
+    learnt carries over. A classifier only: its start is an untrained network's loss, near
+    chance."""
     h = e.history
     epochs, per_epoch = len(h.train_acc), max(h.iters_per_epoch, 1)
     ends = h.epoch_ends if len(h.epoch_ends) == epochs else \
         [per_epoch * (i + 1) for i in range(epochs)]
     loss = np.asarray(h.data_loss if len(h.data_loss) == len(h.loss) else h.loss, dtype=float)
     k = max(3, per_epoch // 10)        # a few steps at each side of a boundary, not one
-    if epochs < 3 or per_epoch < 2 * k or len(loss) < ends[-1]:
-        return None
+    chance = _chance_accuracy(e)
+    if epochs < RESET_EPOCHS or per_epoch < 2 * k or len(loss) < ends[-1] \
+            or not e.chance_loss or chance is None or e.train_acc is None \
+            or e.train_acc < chance + MEMORIZED:
+        return None   # each epoch must learn something: a model that learns nothing (its
+        # weights crushed by a decay, its output constant) has no start to go back to
     first = float(np.mean(loss[:k]))
     if not math.isfinite(first) or first <= 0:
         return None
-    resets = 0
-    for start in ends[:-1]:
-        before, after = float(np.mean(loss[start - k:start])), float(np.mean(loss[start:start + k]))
-        resets += after >= RESET_BACK * first and before <= RESET_JUMP * after
-    if resets < RESET_SHARE * (epochs - 1):
+    spans = [(a, b) for a, b in zip([0, *ends], ends, strict=False) if b - a >= 2 * k]
+    if len(spans) < RESET_EPOCHS:
+        return None   # epochs too short to tell their first steps from their second half
+    falls = sum(float(np.mean(loss[(a + b) // 2:b])) < float(np.mean(loss[a:a + k]))
+                for a, b in spans)
+    backs = sum(float(np.mean(loss[a:a + k])) >= RESET_BACK * first for a, _ in spans[1:])
+    repeats = sum(b - a == d - c and np.allclose(loss[a:b], loss[c:d], rtol=1e-3)
+                  for (a, b), (c, d) in zip(spans, spans[1:], strict=False))
+    if falls < RESET_FALLS * len(spans) or backs < RESET_SHARE * (len(spans) - 1) \
+            or repeats:
         return None
-    return "error", (f"the loss was back at its start ({first:.4g}) when {resets} of the "
-                     f"{epochs - 1} epochs after the first began, after falling within the "
-                     f"epoch before: the weights start again every epoch")
+    return "error", (f"the loss was back at its start ({first:.4g}) when {backs} of the "
+                     f"{len(spans) - 1} epochs after the first began, though it fell within "
+                     f"{falls} of the {len(spans)}: the weights start again every epoch")
 
 
 def _imbalance(e, open_):

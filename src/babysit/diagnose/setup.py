@@ -227,10 +227,12 @@ def _out_of_reach_by_loss(e, act: str) -> tuple[str, str] | None:
     under (hi - lo)^2, so a first MSE of several times that says the targets lie well outside
     (a sigmoid on scores of 0 to 100)."""
     reach_low, reach_high = _SQUASHED[act]
-    first = e.history.loss[0] if e.history.loss else None
+    h = e.history
+    first = (h.data_loss or h.loss or [None])[0]    # the data's own, without a penalty
     if not math.isfinite(reach_high) or setup_value(e.setup, "loss", "name") != "mse" \
-            or first is None or not math.isfinite(first):
-        return None
+            or setup_value(e.setup, "loss", "reduction") != "mean" \
+            or not isinstance(first, int | float) or not math.isfinite(first):
+        return None   # (a summed loss is the batch's size times larger)
     square = first / (setup_value(e.setup, "loss", "scale") or 1.0)
     if square <= OUT_OF_REACH * (reach_high - reach_low) ** 2:
         return None

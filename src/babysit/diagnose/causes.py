@@ -404,6 +404,20 @@ def _fits_past_validation(e) -> bool:
     return e.train_acc - train[at] >= GAP_INFO
 
 
+# The symptoms of a classifier that learns too little
+_UNDERFITS = ("underfit", "high_plateau", "loss_flat", "majority_accuracy")
+
+
+def _fits_poorly(e, open_, symptoms) -> bool:
+    """The model learns little: a regression's fit explains under R2_POOR of its targets'
+    variance (R^2 against predicting their mean); a classifier shows one of `symptoms`, or
+    ends under UNDERFIT_ACC training accuracy."""
+    if e.r2 is not None:
+        return e.r2 < R2_POOR
+    return any(s in open_ for s in symptoms) \
+        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)
+
+
 # A weight matrix ending under 1/100 of its initial norm: a decay or a constraint, not the
 # data, set it (a rate too high grows weights; units that die keep theirs but for a decay,
 # which at a usual lr * wd of 5e-4 a step takes 10,000 steps to halve them)
@@ -420,11 +434,7 @@ def _constraint_too_tight(e, open_):
     crushed = {name: g for name, g in e.weight_growth.items() if g < CRUSHED}
     if not tight or not crushed:
         return None
-    little = e.r2 < R2_POOR if e.r2 is not None else (
-        any(s in open_ for s in ("underfit", "high_plateau", "loss_flat", "majority_accuracy",
-                                 "val_at_chance"))
-        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC))
-    if not little:
+    if not _fits_poorly(e, open_, (*_UNDERFITS, "val_at_chance")):
         return None
     name = min(crushed, key=crushed.get)
     return "warning", (f"{tight[0]} holds the weights down: {name} ended at "
@@ -442,10 +452,8 @@ def _reg_too_strong(e, open_):
     # A classifier's low accuracy is the penalty's doing when the penalty is a large share of
     # the loss, or when validation fell from its best as the weights shrank; an 18% penalty
     # with validation holding (OJ, where weaker penalties do worse) is the table's limit.
-    hurts = e.r2 < R2_POOR if e.r2 is not None else (
-        any(s in open_ for s in ("underfit", "high_plateau", "loss_flat", "majority_accuracy"))
-        or (e.train_acc is not None and e.train_acc < UNDERFIT_ACC)) \
-        and (e.penalty_share >= PENALTY_HURTS or val_fell(e))
+    hurts = _fits_poorly(e, open_, _UNDERFITS) \
+        and (e.r2 is not None or e.penalty_share >= PENALTY_HURTS or val_fell(e))
     if hurts and ("weights_shrank" in open_ or "penalty_dominates" in open_):
         return "warning", (f"the fit to the data explains {e.r2:.0%} of the targets' variance "
                            f"(R^2 against predicting their mean)" if e.r2 is not None else "")

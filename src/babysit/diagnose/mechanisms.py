@@ -411,9 +411,7 @@ def _reset_each_epoch(e, open_):
     learnt carries over. A classifier only: its start is an untrained network's loss, near
     chance."""
     h = e.history
-    epochs, per_epoch = len(h.train_acc), max(h.iters_per_epoch, 1)
-    ends = h.epoch_ends if len(h.epoch_ends) == epochs else \
-        [per_epoch * (i + 1) for i in range(epochs)]
+    epochs, per_epoch, ends = len(h.train_acc), max(h.iters_per_epoch, 1), h.epoch_bounds()
     loss = np.asarray(h.data_loss if len(h.data_loss) == len(h.loss) else h.loss, dtype=float)
     k = max(3, per_epoch // 10)        # a few steps at each side of a boundary, not one
     chance = _chance_accuracy(e)

@@ -116,6 +116,15 @@ class History:
             return None
         return ends
 
+    def epoch_bounds(self) -> list[int]:
+        """The iterations done when each recorded epoch ended: `epoch_ends` where they place
+        the epochs otherwise than `iters_per_epoch` does, else its multiples."""
+        ends = self._uneven_ends()
+        if ends is not None:
+            return list(ends)
+        ipe = max(self.iters_per_epoch, 1)
+        return [ipe * k for k in range(1, len(self.train_acc) + 1)]
+
     def epoch_means(self, series: list) -> list[float | None]:
         """The mean of each whole epoch's finite values of a per-iteration `series` (such as
         `data_loss`), None for an epoch with none: (epochs,) from (iterations,)."""
@@ -264,12 +273,11 @@ class History:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         d = self.to_dict()
-        infinite = {name: {str(i): "inf" if v > 0 else "-inf" for i, v in enumerate(d[name])
-                           if isinstance(v, float) and math.isinf(v)} for name in SERIES}
-        infinite |= {name: {str(i): "nan" if math.isnan(v) else "inf" if v > 0 else "-inf"
-                            for i, v in enumerate(d[name])
-                            if isinstance(v, float) and not math.isfinite(v)}
-                     for name in _MEASURED}
+        # (a per-iteration series' NaN is its null's reading already: only infinities noted)
+        infinite = {name: {str(i): "nan" if math.isnan(v) else "inf" if v > 0 else "-inf"
+                           for i, v in enumerate(d[name]) if isinstance(v, float)
+                           and (math.isinf(v) or name in _MEASURED and math.isnan(v))}
+                    for name in (*SERIES, *_MEASURED)}
         d = _finite_or_null(d)
         if any(infinite.values()):
             d["infinite"] = {name: where for name, where in infinite.items() if where}

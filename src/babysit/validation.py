@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["described", "existing_file", "in_float_range", "make_folder", "positive_int",
-           "real_number", "refuse_mixed_labels", "seed_or_generator", "seed_or_none",
-           "shape_of_image", "true_or_false"]
+__all__ = ["described", "existing_file", "in_float_range", "make_folder", "non_negative_int",
+           "positive_int", "real_number", "refuse_mixed_labels", "seed_or_generator",
+           "seed_or_none", "shape_of_image", "true_or_false"]
 
 
 def described(value) -> str:
@@ -46,6 +46,15 @@ def positive_int(value, name: str) -> int:
         raise ValueError(f"{name} must be a positive integer, got {described(value)}")
     if not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(value, name: str) -> int:
+    """`value` as an int when it is a whole number >= 0 (not a bool): a count such as a
+    number of steps done; else a ValueError "`name` must be a whole number >= 0, got
+    `value`"."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, got {value!r}")
     return int(value)
 
 

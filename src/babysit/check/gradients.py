@@ -42,7 +42,7 @@ from babysit.nn.layers.base import Layer
 from babysit.nn.losses import Loss
 from babysit.nn.optim import Adam, Optimizer
 from babysit.training.trainer import Trainer
-from babysit.validation import positive_int, real_number, seed_or_generator
+from babysit.validation import non_negative_int, positive_int, real_number, seed_or_generator
 
 __all__ = ["REGULARIZATION", "WRONG", "GradientRow", "ParamVerdict", "verdict", "GradientReport",
            "gradients", "judge", "StepSizes", "step_sizes"]
@@ -298,9 +298,7 @@ def _prepare(net, loss, X, y, reg, seed, burn_in, opt) -> tuple[_Objective, list
                          f"{type(net).__name__}")
     if not net.named_params():
         raise ValueError("net has no parameters to check")
-    if not isinstance(burn_in, numbers.Integral) or isinstance(burn_in, bool) or burn_in < 0:
-        raise ValueError(f"burn_in must be a non-negative integer, got {burn_in!r}")
-    burn_in = int(burn_in)
+    burn_in = non_negative_int(burn_in, "burn_in")
     seed_or_generator(seed, "seed")
     if opt is not None and not isinstance(opt, Optimizer):
         raise ValueError(f"opt must be a babysit Optimizer or None, got {type(opt).__name__}")

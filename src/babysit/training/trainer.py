@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import numbers
 import sys
 import warnings
 
@@ -29,7 +28,7 @@ from babysit.nn.regularizers import check_penalty
 from babysit.training import monitors
 from babysit.training.callbacks import Callback, EarlyStopping  # noqa: F401 (still importable from here)
 from babysit.training.history import History
-from babysit.validation import positive_int, seed_or_generator
+from babysit.validation import non_negative_int, positive_int, seed_or_generator
 
 __all__ = ["MAPPED_CHUNK_BYTES", "DivergedError", "Trainer", "batch_bounds", "batches_per_epoch",
            "check_inputs", "eval_rows", "predict_scores", "accuracy"]
@@ -437,8 +436,7 @@ class Trainer:
         if state["average"] is not None:
             counts["average's step count t"] = state["average"]["config"]["t"]
         for what, value in counts.items():   # a negative t divided by 0 deep in a step
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"the run's {what} must be a whole number >= 0, got {value!r}")
+            non_negative_int(value, f"the run's {what}")
         history = History.from_dict(copy.deepcopy(state["history"]))
         self.opt.load_state_dict(state["optimizer"], self.net.named_params())
         if self.average is not None:

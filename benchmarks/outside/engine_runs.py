@@ -9,8 +9,9 @@ other data, seeds or optimizers. `accepted` holds babysit's causes that name eac
 fault; verdicts: verdicts.py.
 
 Halves: "tune" runs are the ones a rule was chosen on (h_circles_svm_nesterov, where a noisy
-loss was a false alarm; dropout_09; maxnorm_tiny; regression_as_classes); every other run and
-every probe is "confirm", never used to choose anything.
+loss was a false alarm; dropout_09; maxnorm_tiny; regression_as_classes; in session 14
+val_leakage_blobs, on which validation_leakage was chosen); every other run and every probe
+is "confirm", never used to choose anything.
 
     PYTHONPATH=src .venv/bin/python benchmarks/outside/engine_runs.py [--half tune|confirm]
         [--only NAME] [-v]
@@ -135,7 +136,7 @@ def val_leakage_blobs():
     return case(t, (Xtr, ytr, Xv, yv), "validation_leakage (no cause in vocabulary)",
                 ("validation_leakage", "overfitting"),
                 "120 train rows, big net, val = 60 rows copied from train; true held-out acc "
-                "is low")
+                "is low", half="tune")
 
 
 def one_feature_1e4():

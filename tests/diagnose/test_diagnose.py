@@ -877,6 +877,25 @@ def test_no_reset_is_read_into_noise_a_frozen_model_or_short_epochs():
         assert all(f.cause != "model_reset_each_epoch" for f in diagnose(uneven))
 
 
+def test_a_run_that_learns_slowly_starts_each_epoch_where_the_last_ended_not_at_a_reset():
+    """A binary classifier whose loss creeps from 0.70 to 0.66 over 7 epochs of 12 steps (the
+    DeepFD MovieReviews fix, dropout 0.5 under RMSprop): every epoch starts within 95% of the
+    first loss and falls a little, yet nothing is undone at the boundaries. A reset
+    re-learns the same fall every epoch."""
+    rng = np.random.default_rng(2)
+    steps = np.arange(84)
+    creeping = 0.70 - 0.04 * steps / 84 + rng.normal(0, 0.003, 84)
+    h = _history(creeping, train_acc=[0.55, 0.6, 0.63, 0.67, 0.72, 0.74, 0.77],
+                 val_acc=[0.5, 0.52, 0.55, 0.57, 0.6, 0.62, 0.62])
+    h.iters_per_epoch = 12
+    assert all(f.cause != "model_reset_each_epoch" for f in diagnose(h))
+    relearnt = np.tile(0.70 - 0.2 * (1 - np.exp(-np.arange(12) / 4)), 7) \
+        + rng.normal(0, 0.003, 84)
+    h = _history(relearnt, train_acc=[0.75] * 7, val_acc=[0.7] * 7)
+    h.iters_per_epoch = 12
+    assert _named(diagnose(h), "model_reset_each_epoch").severity == "error"
+
+
 def test_class_counts_of_a_sample_name_no_class_as_missing_or_too_thin():
     """Counts of a loop's probe (128 of 2,000 rows), or of one partial_fit chunk, say nothing of
     the classes of the whole training set: no labels_start_at_one, no quantity classified."""
@@ -919,3 +938,38 @@ def test_damaged_constraints_in_meta_never_crash_the_diagnosis(constraints):
     h = _history(np.linspace(2.3, 1.0, 120))
     h.meta["constraints"] = constraints
     assert isinstance(diagnose(h), list)
+
+
+def test_a_label_column_among_the_inputs_and_copied_validation_rows_are_named(centred_digits):
+    """Digits with its class appended as a feature; then validated on 150 of its own training
+    rows. An honest split says neither."""
+    X, y, Xv, yv = centred_digits
+
+    def causes(X, y, val):
+        trainer = bs.Trainer(bs.mlp(X.shape[1], [32], 10, seed=0),
+                             bs.losses.SoftmaxCrossEntropy(), bs.optim.Adam(1e-3),
+                             batch_size=32, epochs=3, progress=False)
+        return {f.cause: f for f in trainer.fit(X, y, val=val).diagnose()}
+
+    labelled = np.c_[X, y].astype(np.float32)
+    found = causes(labelled, y, (np.c_[Xv, yv].astype(np.float32), yv))
+    assert found["label_in_inputs"].severity == "warning"
+    assert "input feature 64 holds one value for each class" in found["label_in_inputs"].evidence
+    found = causes(X, y, (X[:150], y[:150]))
+    assert "100% of the validation rows are copies of training rows" \
+        in found["validation_leakage"].evidence
+    honest = causes(X, y, (Xv, yv))
+    assert "label_in_inputs" not in honest and "validation_leakage" not in honest
+
+
+def test_validation_rows_that_repeat_as_the_training_rows_do_are_no_leak():
+    """A table of few distinct rows (3 binary features): an honest split puts repeats on both
+    sides, as often as the training rows repeat each other."""
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 2, (600, 3)).astype(np.float32)
+    y = (X.sum(axis=1) >= 2).astype(np.int64)
+    trainer = bs.Trainer(bs.mlp(3, [8], 2, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                         bs.optim.Adam(1e-2), batch_size=32, epochs=3, progress=False)
+    history = trainer.fit(X[:450], y[:450], val=(X[450:], y[450:]))
+    assert history.monitors["data"]["copies"] == {"val": 1.0, "train": 1.0}
+    assert all(f.cause != "validation_leakage" for f in history.diagnose())

@@ -474,3 +474,22 @@ def test_a_softmax_over_one_unit_is_named_as_such_not_as_one_class(watched_epoch
                                         accuracy=lambda *_: None))
     assert findings[0] == ("softmax_one_output", "error")
     assert all(cause != "single_class" for cause, _ in findings)
+
+
+def test_the_label_left_among_a_loops_inputs_is_named_from_its_first_batch(watched_epochs):
+    """A loop whose inputs end with the class (standardized): the probe, its first batch,
+    holds one value of that column per class, read against the labels its gradient names."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 8, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0).long()
+    leaked = torch.cat([X, ((y.float() - 1) / 0.8)[:, None]], 1)
+    torch.manual_seed(0)
+    for inputs, named in ((leaked, True), (X, False)):
+        model = nn.Sequential(nn.Linear(inputs.shape[1], 16), nn.ReLU(), nn.Linear(16, 3))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        history = watched_epochs(model, opt, inputs, y, 3, 64).history
+        found = {f.cause: f for f in history.diagnose()}
+        assert ("label_in_inputs" in found) == named
+        if named:
+            assert "input feature 8 holds one value for each class" \
+                in found["label_in_inputs"].evidence

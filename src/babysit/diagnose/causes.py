@@ -127,6 +127,39 @@ def _labels_from_one(e, open_):
                        f"output than classes")
 
 
+def _label_among_inputs(e, open_):
+    """A feature that gives every training row's label (one value per class, or the regression
+    target up to a scale and a shift): the label itself, or something computed from it, left
+    among the inputs. The run's scores then hold only where that feature is known with the
+    label, which new data will not be."""
+    if not e.label_columns:
+        return None
+    shown = ", ".join(str(j) for j in e.label_columns[:5])
+    more = f" (and {len(e.label_columns) - 5} more)" if len(e.label_columns) > 5 else ""
+    one = len(e.label_columns) == 1
+    what = (f"{'is' if one else 'are'} the target, up to a scale and a shift"
+            if e.n_classes is None else
+            f"{'holds' if one else 'hold'} one value for each class, the same on every row of it")
+    return "warning", (f"input feature{'' if one else 's'} {shown}{more} {what}, in the "
+                       f"training rows read: the label is among the inputs")
+
+
+# Validation rows copied from training: a quarter of them beyond what the table's own repeats
+# explain (a table whose rows repeat puts repeats on both sides of an honest split, about as
+# often as its training rows repeat each other)
+LEAK_EXCESS = 0.25
+
+
+def _val_copied(e, open_):
+    """Validation rows that are training rows, well beyond the training set's own repeats:
+    the validation score measures what the network remembers, not how it generalizes."""
+    if e.val_copied is None or e.val_copied - (e.train_repeats or 0.0) < LEAK_EXCESS:
+        return None
+    return "warning", (f"{e.val_copied:.0%} of the validation rows are copies of training "
+                       f"rows, while {e.train_repeats:.0%} of the training rows repeat another: "
+                       f"the validation score measures memory, not generalization")
+
+
 # Classes too many and too thin to be classes: a quantity (a price, a score) classified, each
 # value its own class. 20 classes or more whose median holds 2 training rows or fewer (a
 # classifier learns nothing of a class from one or two rows; few-shot tables of 5 a class
@@ -556,6 +589,14 @@ CAUSES: tuple[Cause, ...] = (
           "Number the classes from 0 (subtract 1 from the labels) and give the network one "
           "output per class: output 0 is never a target, and a prediction may name it.",
           (), _labels_from_one),
+    Cause("label_in_inputs", "the label is among the inputs",
+          "Drop the label column (and any feature computed from the label) from the inputs: "
+          "the network reads the answer instead of learning it, and new data will not carry "
+          "it.", (), _label_among_inputs),
+    Cause("validation_leakage", "validation rows copied from training",
+          "Hold the validation rows out of training: split first, then oversample or augment "
+          "the training part only, and drop repeated rows before splitting; judge the model "
+          "on rows it never saw.", (), _val_copied),
     Cause("wrong_loss", "a quantity classified",
           "Regress the quantity: one output with a mean squared error (--task regress on a "
           "table), its targets standardized; a classifier cannot learn a class from a row or "

@@ -204,6 +204,9 @@ class Evidence:
     input_scale: float | None = None       # the typical input magnitude: sqrt(mean of x^2)
     input_spread: float | None = None      # largest / smallest std among varying features
     constant_inputs: bool = False          # no feature varies at all
+    label_columns: tuple = ()              # features that give every training row's label
+    val_copied: float | None = None        # the share of validation rows that are training
+    train_repeats: float | None = None     # rows; of training rows that repeat another
 
     @classmethod
     def of(cls, history) -> Evidence:
@@ -342,6 +345,10 @@ class Evidence:
             top = max(float(np.abs(m).max()), float(s.max()))   # squares of 1e300 overflow
             self.input_scale = top * float(np.sqrt(np.mean((m / top) ** 2 + (s / top) ** 2)))
             self.input_spread = float(s.max() / s.min())
+        self.label_columns = tuple(rec.get("label_columns") or ())
+        copies = rec.get("copies")
+        if copies and copies.get("val") is not None and copies.get("train") is not None:
+            self.val_copied, self.train_repeats = float(copies["val"]), float(copies["train"])
         counts = _counts(rec.get("class_counts"))
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)

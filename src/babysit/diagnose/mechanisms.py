@@ -75,6 +75,12 @@ RESET_FALLS = 0.9        # ... while the loss falls within nine tenths of the ep
                          # model that learns nothing repeats the same losses, epoch after epoch,
                          # where its batches come in the same order (left out)
 RESET_EPOCHS = 5
+RESET_DEPTH = 0.05       # A reset undoes what an epoch learnt: the loss falls by 5% of the run's
+RESET_UNDONE = 0.5       # first within a typical epoch (the median), and the typical boundary
+                         # takes back half that fall or more. A run that learns slowly starts
+                         # each epoch near its start too, but where the last one ended (chosen
+                         # on the tune loops: a digits MLP re-initialized each epoch falls 14-19%
+                         # of its first loss an epoch and takes back 98-112% of it)
 SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
 SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's 1e-3 has done
                          # most of its learning by then; fewer is too short to tell)
@@ -406,10 +412,12 @@ def _accuracy_against_loss(e, open_):
 
 def _reset_each_epoch(e, open_):
     """The loss back at its start when most epochs begin, though it falls within nearly every
-    epoch and the epoch's end classifies 20 points above chance: the model's weights are made
-    again every epoch (an init call, or the model built, inside the epoch loop), so nothing
-    learnt carries over. A classifier only: its start is an untrained network's loss, near
-    chance."""
+    epoch (by RESET_DEPTH of the start, typically), the next epoch's start takes back most of
+    that fall, and the epoch's end classifies 20 points above chance: the model's weights are
+    made again every epoch (an init call, or the model built, inside the epoch loop), so
+    nothing learnt carries over. A run that learns slowly also starts every epoch near its
+    first loss, but where the epoch before ended. A classifier only: its start is an
+    untrained network's loss, near chance."""
     h = e.history
     epochs, per_epoch, ends = len(h.train_acc), max(h.iters_per_epoch, 1), h.epoch_bounds()
     loss = np.asarray(h.data_loss if len(h.data_loss) == len(h.loss) else h.loss, dtype=float)
@@ -426,17 +434,25 @@ def _reset_each_epoch(e, open_):
     spans = [(a, b) for a, b in zip([0, *ends], ends, strict=False) if b - a >= 2 * k]
     if len(spans) < RESET_EPOCHS:
         return None   # epochs too short to tell their first steps from their second half
-    falls = sum(float(np.mean(loss[(a + b) // 2:b])) < float(np.mean(loss[a:a + k]))
-                for a, b in spans)
-    backs = sum(float(np.mean(loss[a:a + k])) >= RESET_BACK * first for a, _ in spans[1:])
+    starts = [float(np.mean(loss[a:a + k])) for a, _ in spans]
+    finals = [float(np.mean(loss[b - k:b])) for _, b in spans]
+    falls = sum(float(np.mean(loss[(a + b) // 2:b])) < start
+                for (a, b), start in zip(spans, starts, strict=True))
+    backs = sum(start >= RESET_BACK * first for start in starts[1:])
     repeats = sum(b - a == d - c and np.allclose(loss[a:b], loss[c:d], rtol=1e-3)
                   for (a, b), (c, d) in zip(spans, spans[1:], strict=False))
     if falls < RESET_FALLS * len(spans) or backs < RESET_SHARE * (len(spans) - 1) \
             or repeats:
         return None
+    # what an epoch learnt, and what the next epoch's start took back of it
+    fall = statistics.median(s - f for s, f in zip(starts, finals, strict=True))
+    undone = statistics.median(s - f for s, f in zip(starts[1:], finals, strict=False))
+    if fall < RESET_DEPTH * first or undone < RESET_UNDONE * fall:
+        return None   # slow learning: each epoch starts where the last one ended
     return "error", (f"the loss was back at its start ({first:.4g}) when {backs} of the "
                      f"{len(spans) - 1} epochs after the first began, though it fell within "
-                     f"{falls} of the {len(spans)}: the weights start again every epoch")
+                     f"{falls} of the {len(spans)} (typically by {fall:.3g}, of which the next "
+                     f"start took back {undone:.3g}): the weights start again every epoch")
 
 
 def _imbalance(e, open_):

@@ -91,12 +91,17 @@ class ParamsRecord(TypedDict):
 
 class DataRecord(TypedDict):
     """monitors["data"]: the training inputs' per-feature mean and std, the class counts of
-    the training and validation labels (None for regression / without validation)."""
+    the training and validation labels (None for regression / without validation), and what
+    `babysit.data.leaks` found (absent from Histories written before it)."""
     n: int
     feature_mean: list[float]
     feature_std: list[float]
     class_counts: list[int] | None
     val_class_counts: list[int] | None
+    label_columns: NotRequired[list[int]]         # features that give every row's label
+    copies: NotRequired[dict[str, float] | None]  # {"val": share of validation rows that are
+                                                  # training rows, "train": of training rows
+                                                  # repeated}; None when not compared
 
 
 class FirstLayerRecord(TypedDict):

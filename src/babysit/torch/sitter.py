@@ -63,6 +63,7 @@ import numbers
 import numpy as np
 import torch
 
+from babysit.data.leaks import label_columns
 from babysit.diagnose.records import (
     DataRecord,
     FirstLayerRecord,
@@ -1013,7 +1014,8 @@ class Sitter:
     def _learn_labels(self) -> None:
         """After the first epoch: the label counts its backward passes showed, when the loss
         is one whose gradient names the target (the training set's class counts, each
-        batch's majority share, the probe's labels when the probe is the first batch)."""
+        batch's majority share, the probe's labels when the probe is the first batch, and
+        the probe's features that give those labels: `babysit.data.leaks.label_columns`)."""
         setup, labels, self._labels = self._history.meta["setup"], self._labels, []
         if not labels or setup["loss"]["name"] not in LABELLED_BY_GRADIENT:
             return
@@ -1029,6 +1031,10 @@ class Sitter:
                 and self._first_labels is not None:
             layers["probe_labels"] = torch.bincount(self._first_labels.cpu(),
                                                     minlength=len(counts)).tolist()
+        if self._probe_is_batch and self._first_labels is not None \
+                and len(self._first_labels) == len(self._probe_x):
+            data["label_columns"] = label_columns(self._probe_x.detach().cpu().numpy(),
+                                                  self._first_labels.cpu().numpy(), "classify")
 
     def _unmeasured(self) -> list[str]:
         """What the monitors could not see, in words (monitors["torch"]["unmeasured"])."""

@@ -56,6 +56,7 @@ import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.data.arrays import mean_std, row_blocks
+from babysit.data.leaks import copied_rows, label_columns
 from babysit.diagnose import records
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.layers.linear import Linear
@@ -586,11 +587,18 @@ DATA_VALUES = 2**17
 DATA_MIN_ROWS = 256
 
 
+def data_step(X) -> int:
+    """k, where DataStats reads every k-th row of X (N, D): 1 when X holds at most DATA_VALUES
+    values (or DATA_MIN_ROWS rows)."""
+    rows = max(DATA_MIN_ROWS, DATA_VALUES // max(1, X.shape[1]))
+    return 1 if X.shape[0] <= rows else -(-X.shape[0] // rows)
+
+
 def data_rows(X):
     """The rows of X (N, D) that DataStats summarizes: X itself when it holds at most
-    DATA_VALUES values (or DATA_MIN_ROWS rows), else every k-th row (a view)."""
-    rows = max(DATA_MIN_ROWS, DATA_VALUES // max(1, X.shape[1]))
-    return X if X.shape[0] <= rows else X[::-(-X.shape[0] // rows)]
+    DATA_VALUES values (or DATA_MIN_ROWS rows), else every k-th row (a view, `data_step`)."""
+    step = data_step(X)
+    return X if step == 1 else X[::step]
 
 
 def strided_sample(a, size: int):
@@ -658,17 +666,26 @@ class DataStats(Callback):
 
     Writes history.monitors["data"] = {"n": training examples, "feature_mean": [D],
     "feature_std": [D] (per feature, over the training set's `data_rows`: every row of a
-    small set, an even sample of about 2^18 values of a large one), "class_counts": [C] (the
+    small set, an even sample of about 2^17 values of a large one), "class_counts": [C] (the
     training labels per class) and "val_class_counts": [C] (None without validation data);
-    both counts are None for a regression loss}. The notes want inputs centred and of
-    comparable scale, and the accuracy of always answering the majority class is the bar a
-    classifier must clear.
+    both counts are None for a regression loss; "label_columns": the features that give the
+    label of every row read (`babysit.data.leaks.label_columns`), "copies": the shares of
+    validation rows that are training rows and of training rows repeated
+    (`babysit.data.leaks.copied_rows`; None without validation data or for a large set)}.
+    The notes want inputs centred and of comparable scale, and the accuracy of always
+    answering the majority class is the bar a classifier must clear; a label among the
+    inputs, or validation rows seen in training, make any score meaningless.
     """
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        mean, std = _column_mean_std(data_rows(X))
+        step = data_step(X)
+        rows = data_rows(X)
+        mean, std = _column_mean_std(rows)
+        task = "classify" if trainer.loss.classification else "regress"
         rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
-                         feature_std=std.tolist(), class_counts=None, val_class_counts=None)
+                         feature_std=std.tolist(), class_counts=None, val_class_counts=None,
+                         label_columns=label_columns(rows, y[::step], task),
+                         copies=copied_rows(X, val[0]) if val is not None else None)
         if trainer.loss.classification:
             n_classes = trainer.n_outputs
             rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
@@ -831,6 +848,6 @@ def default(image_shape=None, **meta) -> list[Callback]:
 
 
 __all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "data_rows",
-           "default", "engine_setup", "histogram", "identical_units", "layer_names",
+           "data_step", "default", "engine_setup", "histogram", "identical_units", "layer_names",
            "line_sample", "linear_grad_norms", "picture_values", "strided_sample",
            "unit_health"]

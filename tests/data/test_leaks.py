@@ -1,0 +1,77 @@
+"""The label among the inputs, and validation rows that are training rows
+(`babysit.data.leaks`)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from babysit.data import leaks
+
+
+def _table(n=300, d=8, classes=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal((n, d)).astype(np.float32),
+            rng.integers(0, classes, n))
+
+
+def test_a_column_holding_one_value_per_class_is_the_label():
+    X, y = _table()
+    standardized = ((y - 1.5) / 1.1).astype(np.float32)
+    assert leaks.label_columns(X, y, "classify") == []
+    assert leaks.label_columns(np.c_[X, standardized], y, "classify") == [8]
+    assert leaks.label_columns(np.c_[standardized, X], y, "classify") == [0]
+
+
+def test_a_column_that_only_groups_the_classes_or_misses_a_row_is_not_the_label():
+    X, y = _table()
+    coarse = (y >= 2).astype(np.float32)                 # two values for four classes
+    off = y.astype(np.float32)
+    off[7] += 0.5                                         # one row of its class differs
+    gap = y.astype(np.float32)
+    gap[3] = np.nan
+    for column in (coarse, off, gap):
+        assert leaks.label_columns(np.c_[X, column], y, "classify") == []
+
+
+def test_a_few_rows_agreeing_by_chance_name_no_column():
+    """Binary features over 2 classes: 8 rows agree by chance with odds near 1/128; the rule
+    needs LABEL_AGREEMENTS agreements within the classes."""
+    y = np.array([0, 1] * 4)
+    X = np.c_[y.astype(np.float32), np.ones(8, np.float32)]
+    assert leaks.label_columns(X, y, "classify") == []
+    y = np.array([0, 1] * 20)
+    assert leaks.label_columns(np.c_[y.astype(np.float32)], y, "classify") == [0]
+
+
+def test_a_regression_target_scaled_and_shifted_is_the_label_but_a_noisy_copy_is_not():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((500, 5))
+    y = X @ rng.standard_normal(5)
+    noisy = 2 * y + 3 + 0.05 * y.std() * rng.standard_normal(500)
+    found = leaks.label_columns(np.c_[X, -2 * y + 3, noisy].astype(np.float32), y, "regress")
+    assert found == [5]
+    assert leaks.label_columns(X, y.reshape(-1, 1), "regress") == []
+    assert leaks.label_columns(X, np.c_[y, y], "regress") == []   # two targets a row
+
+
+def test_copied_rows_count_validation_rows_found_in_training_against_its_own_repeats():
+    X, _ = _table()
+    train, val = X[:200], X[200:]
+    assert leaks.copied_rows(train, val) == {"val": 0.0, "train": 0.0}
+    copied = np.r_[val[:60], train[:40]]
+    assert leaks.copied_rows(train, copied) == {"val": 0.4, "train": 0.0}
+    repeated = np.r_[train, train[:50]]                   # 100 of 250 rows have a twin
+    assert leaks.copied_rows(repeated, val)["train"] == 0.4
+    near = train[:1].copy()
+    near[0, 0] = np.nextafter(near[0, 0], np.float32(np.inf))    # one float32 step away
+    assert leaks.copied_rows(train, near)["val"] == 0.0
+    zeros = np.zeros((4, 8), np.float32)
+    assert leaks.copied_rows(zeros, -zeros)["val"] == 0.0         # bit for bit: -0.0 is not 0.0
+
+
+def test_copied_rows_compares_nothing_too_large_or_of_another_width():
+    X, _ = _table(n=10)
+    assert leaks.copied_rows(X, X[:, :4]) is None
+    assert leaks.copied_rows(X[:0], X) is None
+    wide = np.zeros((leaks.COPIED_VALUES // 8 + 1, 8), np.float32)
+    assert leaks.copied_rows(wide, wide[:1]) is None

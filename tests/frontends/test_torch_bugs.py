@@ -493,3 +493,23 @@ def test_the_label_left_among_a_loops_inputs_is_named_from_its_first_batch(watch
         if named:
             assert "input feature 8 holds one value for each class" \
                 in found["label_in_inputs"].evidence
+
+
+def test_the_label_among_a_given_probes_inputs_is_named_from_its_labels():
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(256, 6, generator=g)
+    y = (X[:, 0] > 0).long()
+    X = torch.cat([X, y[:, None].float()], 1)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(7, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sitter = watch(model, opt, probe=(X[:64], y[:64]))
+    for _ in range(2):
+        for at in range(0, 256, 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    assert sitter.history.monitors["data"]["label_columns"] == [6]

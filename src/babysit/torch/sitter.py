@@ -795,7 +795,11 @@ class Sitter:
         mean, std = _feature_scale([self._probe_x])
         self._history.monitors["data"] = DataRecord(
             n=int(self._probe_x.shape[0]), feature_mean=mean, feature_std=std,
-            class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None)
+            class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None,
+            label_columns=[] if self._probe_y is None else label_columns(
+                self._probe_x.detach().cpu().numpy(), self._probe_y.detach().cpu().numpy(),
+                "classify"),
+            copies=None)   # the loop's validation rows are never seen
         self._history.meta.update(self._meta(x, classes, names))
         self._record_output(out)
         self._capture_for = self._sample(0, probed)

@@ -29,7 +29,9 @@ from babysit.diagnose.symptoms import (
     GAP_INFO,
     GAP_WARNING,
     OFF_CENTRE,
+    PENALTY_DOMINATES,
     PENALTY_HURTS,
+    PENALTY_PULLS,
     R2_POOR,
     RATIO_HIGH,
     RATIO_LOW,
@@ -487,9 +489,20 @@ def _reg_too_strong(e, open_):
     # with validation holding (OJ, where weaker penalties do worse) is the table's limit.
     hurts = _fits_poorly(e, open_, _UNDERFITS) \
         and (e.r2 is not None or e.penalty_share >= PENALTY_HURTS or val_fell(e))
-    if hurts and ("weights_shrank" in open_ or "penalty_dominates" in open_):
+    if not ("weights_shrank" in open_ or "penalty_dominates" in open_):
+        return None
+    if hurts:
         return "warning", (f"the fit to the data explains {e.r2:.0%} of the targets' variance "
                            f"(R^2 against predicting their mean)" if e.r2 is not None else "")
+    # A regression that fits, yet less well as the run goes on: the penalty, most of the
+    # loss, pulls the weights back from the data
+    if e.r2 is not None and e.curve is not None and e.curve.mid > 0 \
+            and e.curve.end >= PENALTY_PULLS * e.curve.mid \
+            and e.penalty_share >= PENALTY_DOMINATES:
+        return "warning", (f"the data loss rose from {e.curve.mid:.4g} at half time to "
+                           f"{e.curve.end:.4g} at the end while the penalty grew to "
+                           f"{e.penalty_share:.0%} of the loss: it pulls the fit away from the "
+                           f"data (R^2 {e.r2:.2f})")
     return None
 
 

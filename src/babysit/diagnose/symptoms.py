@@ -16,7 +16,7 @@ from babysit.diagnose.evidence import Evidence, when
 
 __all__ = ["EXPLODE_FACTOR", "RATIO_LOW", "RATIO_HIGH", "DEAD_WARNING", "SATURATED_INFO",
            "exploded_at_epoch_end", "EXPLODING_GAIN", "FELL_NOISE", "UNDERFIT_ACC",
-           "PENALTY_HURTS", "val_fell",
+           "PENALTY_HURTS", "PENALTY_PULLS", "val_fell",
            "UNDERFIT_GAP_SHARE", "STILL_FALLING",
            "OFF_CENTRE", "SCALE_HIGH", "SCALE_LOW", "ADAPTIVE_STEP", "ADAPTIVE_OFF_CENTRE",
            "FITS_ANY_LABELS", "Symptom", "symptoms", "worst"]
@@ -115,6 +115,11 @@ PENALTY_HURTS = 0.3           # a classifier's penalty blamed for a low accuracy
 WEIGHT_SHRINK = 0.5           # weights ending under half their initial norm: decay dominates
 PENALTY_DOMINATES = 0.5       # the penalty is half of the total loss at the end (while the
                               # weights did not grow: else the steps inflated it, not lambda)
+PENALTY_PULLS = 1.2           # a regression's data loss ending 20% above its level at half
+                              # time while the penalty is half the loss or more: the penalty
+                              # pulls the fit away from the data (an outside tester's L2 of 1.0
+                              # under Adam: 1.29, at R^2 0.63; a healthy penalized fit falls or
+                              # holds to the end)
 R2_POOR = 0.1                 # a regression whose data fit explains under 10% of the targets'
                               # variance is barely better than predicting their mean
 # -- inputs (per feature, over the training set)

@@ -26,6 +26,14 @@
   (a validation loss of 0.271 against 0.324: a noisy table that wants a strong penalty), so it
   is scored as healthy: the rule must stay quiet there too.
 
+- scale: val_scaled_otherwise (chosen on a digits Trainer run whose validation pixels were left
+  raw while training's were standardized, the Trainer's form of torch_loops.py's val_unscaled,
+  which a PyTorch loop's sitter cannot see): wine's and Friedman #1's validation rows left raw,
+  breast cancer's min-max scaled against a standardized training set; their honest splits,
+  and diabetes split by age (the oldest quarter validates: a real shift), which must stay
+  quiet. (The regression was first make_regression's, whose raw inputs are already N(0, 1):
+  left raw they are no fault, validation was as good, and the rule rightly said nothing.)
+
 Verdicts: verdicts.py; a run scored `Absent(cause)` is "clean" when that cause is not among
 its findings, whatever else they say (a table cut to 6 binary pixels under-fits, rightly).
 
@@ -52,6 +60,7 @@ from sklearn.datasets import (  # noqa: E402
     load_breast_cancer,
     load_diabetes,
     load_digits,
+    load_wine,
     make_friedman1,
     make_regression,
 )
@@ -242,6 +251,37 @@ def penalty_run(name: str, usual: bool):
     return penalized_regression(data, strength, optimizer())
 
 
+# -- scale: val_scaled_otherwise -------------------------------------------------------------
+
+def scaled_apart(data: str, how: str):
+    """A Trainer run whose training rows are standardized and whose validation rows are
+    `how`: "raw", "minmax" (scaled to [0, 1] on their own), or "same" (an honest split)."""
+    regress = data == "friedman"
+    if data == "wine":
+        X, y = load_wine(return_X_y=True)
+    elif data == "cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+    else:
+        X, y = make_friedman1(n_samples=1000, noise=1.0, random_state=3)
+        y = (y - y.mean()) / y.std()
+    Xtr, Xva, ytr, yva = split(X, y, stratify=not regress)
+    Xs, Xvs = standardize(Xtr, Xva)
+    if how == "raw":
+        Xvs = Xva
+    elif how == "minmax":
+        Xvs = (Xva - Xva.min(0)) / (Xva.max(0) - Xva.min(0))
+    return fit(Xs, ytr, Xvs, yva, epochs=20, regress=regress)
+
+
+def diabetes_split_by_age():
+    X, y = load_diabetes(return_X_y=True)
+    order = np.argsort(X[:, 0], kind="stable")            # the oldest quarter validates
+    X, y = X[order], (y[order] - y.mean()) / y.std()
+    cut = int(0.75 * len(y))
+    Xtr, Xva = standardize(X[:cut], X[cut:])
+    return fit(Xtr, y[:cut], Xva, y[cut:], epochs=20, regress=True)
+
+
 @dataclass(frozen=True)
 class Check:
     """One variant: its section (the rule), a run returning the history, and what it is scored
@@ -254,7 +294,7 @@ class Check:
     accepted: Collection[str] | Absent | None
 
 
-LEAK, LABEL = {"validation_leakage"}, {"label_in_inputs"}
+LEAK, LABEL, SCALE = {"validation_leakage"}, {"label_in_inputs"}, {"val_scaled_otherwise"}
 
 CHECKS = [
     Check("leak", "digits_val_40pct_copied", digits_val_partly_copied,
@@ -280,6 +320,21 @@ CHECKS = [
           "healthy: a feature that is 2 y + 3 plus noise (Trainer)", None),
     Check("reset", "digits_rmsprop_reset", digits_rmsprop_reset,
           "reset_parameters() every epoch, digits, RMSprop", {"model_reset_each_epoch"}),
+    Check("scale", "wine_val_raw", lambda: scaled_apart("wine", "raw"),
+          "wine: validation rows left raw", SCALE),
+    Check("scale", "friedman_val_raw", lambda: scaled_apart("friedman", "raw"),
+          "Friedman #1: validation rows left raw", SCALE),
+    Check("scale", "cancer_val_minmax", lambda: scaled_apart("cancer", "minmax"),
+          "breast cancer: validation min-max scaled, training standardized", SCALE),
+    Check("scale", "wine_same", lambda: scaled_apart("wine", "same"),
+          "healthy: wine, both standardized with training's statistics", None),
+    Check("scale", "cancer_same", lambda: scaled_apart("cancer", "same"),
+          "healthy: breast cancer, an honest split", None),
+    Check("scale", "friedman_same", lambda: scaled_apart("friedman", "same"),
+          "healthy: Friedman #1, an honest split", None),
+    Check("scale", "diabetes_by_age", diabetes_split_by_age,
+          "diabetes split by age: a real shift, preprocessed alike",
+          Absent("val_scaled_otherwise")),
     *(Check("penalty", name, lambda name=name: penalty_run(name, False),
             ("" if hurts else "healthy (validates better): ") + name.replace("_", " "),
             {"reg_too_strong"} if hurts else None)
@@ -307,7 +362,7 @@ def evaluate(check: Check) -> tuple[Row, list]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=None,
-                        help="a section (leak, label, reset, penalty) or a name")
+                        help="a section (leak, label, reset, penalty, scale) or a name")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every finding")
     args = parser.parse_args(argv)
     chosen = (c for c in CHECKS if not args.only or args.only in (c.section, c.name))

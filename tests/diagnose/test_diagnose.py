@@ -996,3 +996,26 @@ def test_a_penalty_that_pulls_a_regressions_fit_back_is_too_strong():
     found = causes(1.0)
     assert "it pulls the fit away from the data" in found["reg_too_strong"].evidence
     assert "reg_too_strong" not in causes(1e-4)
+
+
+def test_validation_inputs_left_raw_are_named_not_overfitting(digits_split):
+    """Training pixels standardized, validation pixels left as they are: the network is judged
+    on inputs it never saw the like of. The same validation rows standardized alike are fine."""
+    X, y, Xv, yv = (digits_split.train.X, digits_split.train.y, digits_split.val.X,
+                    digits_split.val.y)
+    mean, std = X.mean(axis=0), X.std(axis=0) + 1e-3
+
+    def causes(val_inputs):
+        trainer = bs.Trainer(bs.mlp(64, [32], 10, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                             bs.optim.Adam(1e-3), batch_size=32, epochs=5, progress=False)
+        history = trainer.fit((X - mean) / std, y, val=(val_inputs, yv))
+        return history, {f.cause: f for f in history.diagnose()}
+
+    history, found = causes(Xv * 16)                     # the raw 0..16 pixels
+    assert found["val_scaled_otherwise"].severity == "warning"
+    assert "overfitting" not in found
+    assert history.monitors["data"]["val_scale"]["ratio"] > 3
+    history, found = causes((Xv - mean) / std)
+    assert "val_scaled_otherwise" not in found
+    scale = history.monitors["data"]["val_scale"]
+    assert scale["shift"] < 0.2 and 0.8 < scale["ratio"] < 1.25

@@ -18,8 +18,8 @@ parameters it concerns. Three steps, one module each:
 Cause names (`Finding.cause`) are a contract: lr_too_high, lr_too_low, exploding_gradients,
 vanishing_gradients, dead_units, saturated_units, reg_too_strong, unscaled_inputs, noisy_loss,
 overfitting, underfitting, memorizing_noise, collapsed_predictions, class_imbalance,
-single_class, labels_start_at_one, label_in_inputs, validation_leakage, bad_initial_loss,
-diverged, loss_not_decreasing; the
+single_class, labels_start_at_one, label_in_inputs, validation_leakage, val_scaled_otherwise,
+bad_initial_loss, diverged, loss_not_decreasing; the
 loop's mechanisms
 (`mechanisms`, checked first): no_optimizer_step, no_gradient, gradients_not_zeroed,
 softmax_wrong_dim, target_broadcast, wrong_loss (nll_loss on raw scores or probabilities),

@@ -162,6 +162,26 @@ def _val_copied(e, open_):
                        f"the validation score measures memory, not generalization")
 
 
+# Validation inputs scaled otherwise than training's: the median feature's validation mean a
+# whole training standard deviation away from its training mean, or its spread 3 times wider
+# or narrower (rows split at random: a few hundredths and about 1)
+VAL_SHIFT = 1.0
+VAL_RATIO = 3.0
+
+
+def _val_scaled_otherwise(e, open_):
+    """The validation inputs do not sit where the training inputs do: left raw while training's
+    were standardized, or scaled with statistics of their own kind (a min-max against a
+    standardization). The network is then judged on inputs it never saw the like of."""
+    if e.val_shift is None or e.val_ratio is None or e.val_ratio <= 0:
+        return None
+    if e.val_shift < VAL_SHIFT and 1 / VAL_RATIO < e.val_ratio < VAL_RATIO:
+        return None
+    return "warning", (f"the typical feature's validation mean is {e.val_shift:.3g} training "
+                       f"standard deviations from its training mean, and its spread "
+                       f"{e.val_ratio:.3g}x training's (rows split at random: about 0 and 1)")
+
+
 # Classes too many and too thin to be classes: a quantity (a price, a score) classified, each
 # value its own class. 20 classes or more whose median holds 2 training rows or fewer (a
 # classifier learns nothing of a class from one or two rows; few-shot tables of 5 a class
@@ -610,6 +630,10 @@ CAUSES: tuple[Cause, ...] = (
           "Hold the validation rows out of training: split first, then oversample or augment "
           "the training part only, and drop repeated rows before splitting; judge the model "
           "on rows it never saw.", (), _val_copied),
+    Cause("val_scaled_otherwise", "validation inputs scaled otherwise than training's",
+          "Preprocess the validation (and test) inputs exactly as the training inputs: fit the "
+          "scaler on the training rows once, then transform every split with it.",
+          ("gap", "val_at_chance"), _val_scaled_otherwise),
     Cause("wrong_loss", "a quantity classified",
           "Regress the quantity: one output with a mean squared error (--task regress on a "
           "table), its targets standardized; a classifier cannot learn a class from a row or "

@@ -207,6 +207,8 @@ class Evidence:
     label_columns: tuple = ()              # features that give every training row's label
     val_copied: float | None = None        # the share of validation rows that are training
     train_repeats: float | None = None     # rows; of training rows that repeat another
+    val_shift: float | None = None         # validation inputs: median |mean - training's|
+    val_ratio: float | None = None         # / training's std; median std / training's std
 
     @classmethod
     def of(cls, history) -> Evidence:
@@ -349,6 +351,9 @@ class Evidence:
         copies = rec.get("copies")
         if copies and copies.get("val") is not None and copies.get("train") is not None:
             self.val_copied, self.train_repeats = float(copies["val"]), float(copies["train"])
+        scale = rec.get("val_scale")
+        if scale and scale.get("shift") is not None and scale.get("ratio") is not None:
+            self.val_shift, self.val_ratio = float(scale["shift"]), float(scale["ratio"])
         counts = _counts(rec.get("class_counts"))
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)

@@ -102,6 +102,8 @@ class DataRecord(TypedDict):
     copies: NotRequired[dict[str, float] | None]  # {"val": share of validation rows that are
                                                   # training rows, "train": of training rows
                                                   # repeated}; None when not compared
+    val_scale: NotRequired[dict[str, float] | None]  # {"shift", "ratio"}: the validation
+                                                     # inputs against training's scale
 
 
 class FirstLayerRecord(TypedDict):

@@ -799,7 +799,7 @@ class Sitter:
             label_columns=[] if self._probe_y is None else label_columns(
                 self._probe_x.detach().cpu().numpy(), self._probe_y.detach().cpu().numpy(),
                 "classify"),
-            copies=None)   # the loop's validation rows are never seen
+            copies=None, val_scale=None)   # the loop's validation rows are never seen
         self._history.meta.update(self._meta(x, classes, names))
         self._record_output(out)
         self._capture_for = self._sample(0, probed)

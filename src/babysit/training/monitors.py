@@ -685,7 +685,9 @@ class DataStats(Callback):
         rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
                          feature_std=std.tolist(), class_counts=None, val_class_counts=None,
                          label_columns=label_columns(rows, y[::step], task),
-                         copies=copied_rows(X, val[0]) if val is not None else None)
+                         copies=copied_rows(X, val[0]) if val is not None else None,
+                         val_scale=None if val is None else val_scale(
+                             mean, std, *_column_mean_std(data_rows(val[0]))))
         if trainer.loss.classification:
             n_classes = trainer.n_outputs
             rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
@@ -693,6 +695,25 @@ class DataStats(Callback):
                 rec["val_class_counts"] = np.bincount(to_numpy(val[1]),
                                                       minlength=n_classes).tolist()
         trainer.history.monitors["data"] = rec
+
+
+def val_scale(mean, std, val_mean, val_std) -> dict | None:
+    """How the validation inputs sit against the training inputs' scale, per feature (D,):
+    {"shift": the median over the features that vary in training of |val mean - mean| / std,
+    "ratio": the median of val std / std}. Rows split at random give a shift near 0 and a
+    ratio near 1; validation inputs left raw, or scaled by other statistics than training's,
+    do not. None when no feature varies in training."""
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    val_mean, val_std = (np.asarray(val_mean, dtype=np.float64),
+                         np.asarray(val_std, dtype=np.float64))
+    with np.errstate(invalid="ignore", over="ignore"):
+        varying = np.isfinite(mean) & np.isfinite(val_mean) & np.isfinite(val_std) \
+            & np.isfinite(std) & (std > 1e-12 * np.maximum(1.0, np.abs(mean)))
+        if mean.shape != val_mean.shape or not varying.any():
+            return None
+        shift = np.abs(val_mean[varying] - mean[varying]) / std[varying]
+        ratio = val_std[varying] / std[varying]
+    return {"shift": float(np.median(shift)), "ratio": float(np.median(ratio))}
 
 
 # Significant digits kept of the first layer's weights: they are drawn as grey levels (256 of
@@ -850,4 +871,4 @@ def default(image_shape=None, **meta) -> list[Callback]:
 __all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "data_rows",
            "data_step", "default", "engine_setup", "histogram", "identical_units", "layer_names",
            "line_sample", "linear_grad_norms", "picture_values", "strided_sample",
-           "unit_health"]
+           "unit_health", "val_scale"]

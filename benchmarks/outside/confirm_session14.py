@@ -34,6 +34,11 @@
   quiet. (The regression was first make_regression's, whose raw inputs are already N(0, 1):
   left raw they are no fault, validation was as good, and the rule rightly said nothing.)
 
+- rnn: rnn_not_batch_first (chosen on torch_loops.py's lstm_not_batch_first: an LSTM built
+  time-first given (batch, time, features)): a GRU and a plain RNN given the same, one read at
+  its last step and one by its mean over time; an LSTM built time-first and given (time,
+  batch, features), and a GRU built batch-first, which must stay quiet.
+
 Verdicts: verdicts.py; a run scored `Absent(cause)` is "clean" when that cause is not among
 its findings, whatever else they say (a table cut to 6 binary pixels under-fits, rightly).
 
@@ -55,7 +60,15 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from loop_data import breast_cancer, loader, mlp, split, standardize, wine  # noqa: E402
+from loop_data import (  # noqa: E402
+    breast_cancer,
+    loader,
+    mlp,
+    sequences,
+    split,
+    standardize,
+    wine,
+)
 from sklearn.datasets import (  # noqa: E402
     load_breast_cancer,
     load_diabetes,
@@ -282,6 +295,33 @@ def diabetes_split_by_age():
     return fit(Xtr, y[:cut], Xva, y[cut:], epochs=20, regress=True)
 
 
+# -- rnn: rnn_not_batch_first ----------------------------------------------------------------
+
+class Recurrent(nn.Module):
+    """`kind` (nn.LSTM, nn.GRU, nn.RNN) over sequences of 4 features, then a head for 2
+    classes. `given`: "batch" (the loop's (batch, time, features) as they come) or "time"
+    (transposed to (time, batch, features) first); `read`: the last time step or the mean."""
+
+    def __init__(self, kind, batch_first: bool, given: str, read: str = "last"):
+        super().__init__()
+        self.rnn, self.head = kind(4, 32, batch_first=batch_first), nn.Linear(32, 2)
+        self.given, self.read, self.batch_first = given, read, batch_first
+
+    def forward(self, x):
+        out, _ = self.rnn(x if self.given == "batch" else x.transpose(0, 1))
+        if self.batch_first or self.given == "batch":   # (batch, time, h) as the code reads it
+            return self.head(out[:, -1] if self.read == "last" else out.mean(1))
+        return self.head(out[-1] if self.read == "last" else out.mean(0))
+
+
+def rnn_loop(kind, batch_first: bool, given: str, read: str = "last"):
+    X, y, Xv, yv = sequences()
+    torch.manual_seed(0)
+    model = Recurrent(kind, batch_first, given, read)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    return torch_loop(model, opt, X, y, Xv, yv, epochs=6)
+
+
 @dataclass(frozen=True)
 class Check:
     """One variant: its section (the rule), a run returning the history, and what it is scored
@@ -295,6 +335,7 @@ class Check:
 
 
 LEAK, LABEL, SCALE = {"validation_leakage"}, {"label_in_inputs"}, {"val_scaled_otherwise"}
+RNN = {"rnn_not_batch_first"}
 
 CHECKS = [
     Check("leak", "digits_val_40pct_copied", digits_val_partly_copied,
@@ -335,6 +376,15 @@ CHECKS = [
     Check("scale", "diabetes_by_age", diabetes_split_by_age,
           "diabetes split by age: a real shift, preprocessed alike",
           Absent("val_scaled_otherwise")),
+    Check("rnn", "gru_given_batch_first", lambda: rnn_loop(nn.GRU, False, "batch"),
+          "GRU built time-first, given (batch, time, features), last step read", RNN),
+    Check("rnn", "rnn_mean_given_batch_first",
+          lambda: rnn_loop(nn.RNN, False, "batch", read="mean"),
+          "RNN built time-first, given (batch, time, features), mean over time read", RNN),
+    Check("rnn", "lstm_time_first_transposed", lambda: rnn_loop(nn.LSTM, False, "time"),
+          "healthy: LSTM built time-first, given (time, batch, features)", None),
+    Check("rnn", "gru_batch_first", lambda: rnn_loop(nn.GRU, True, "batch"),
+          "healthy: GRU built batch-first, given (batch, time, features)", None),
     *(Check("penalty", name, lambda name=name: penalty_run(name, False),
             ("" if hurts else "healthy (validates better): ") + name.replace("_", " "),
             {"reg_too_strong"} if hurts else None)
@@ -362,7 +412,7 @@ def evaluate(check: Check) -> tuple[Row, list]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=None,
-                        help="a section (leak, label, reset, penalty, scale) or a name")
+                        help="a section (leak, label, reset, penalty, scale, rnn) or a name")
     parser.add_argument("-v", "--verbose", action="store_true", help="print every finding")
     args = parser.parse_args(argv)
     chosen = (c for c in CHECKS if not args.only or args.only in (c.section, c.name))

@@ -513,3 +513,37 @@ def test_the_label_among_a_given_probes_inputs_is_named_from_its_labels():
             sitter.log(loss)
         sitter.end_epoch()
     assert sitter.history.monitors["data"]["label_columns"] == [6]
+
+
+class _Sequences(nn.Module):
+    """An LSTM over 3 features read at its last step; `transpose`: the loop's (batch, time,
+    features) turned to (time, batch, features) for an LSTM built time-first."""
+
+    def __init__(self, batch_first: bool, transpose: bool):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(3, 8, batch_first=batch_first), nn.Linear(8, 2)
+        self.transpose = transpose
+
+    def forward(self, x):
+        out, _ = self.lstm(x.transpose(0, 1) if self.transpose else x)
+        return self.head(out[-1] if self.transpose else out[:, -1])
+
+
+@pytest.mark.parametrize("batch_first, transpose, named", [
+    (False, False, True),      # time-first LSTM given (batch, time, features)
+    (False, True, False),      # given (time, batch, features)
+    (True, False, False),      # built batch-first
+])
+def test_an_rnn_given_the_batch_on_its_time_axis_is_named(watched_epochs, batch_first,
+                                                          transpose, named):
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 5, 3, generator=g)
+    y = (X[:, :, 0].sum(1) > 0).long()
+    torch.manual_seed(0)
+    model = _Sequences(batch_first, transpose)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    found = {f.cause: f for f in watched_epochs(model, opt, X, y, 2, 32).history.diagnose()}
+    assert ("rnn_not_batch_first" in found) == named
+    if named:
+        assert found["rnn_not_batch_first"].severity == "error"
+        assert found["rnn_not_batch_first"].evidence.startswith("lstm reads (time, batch")

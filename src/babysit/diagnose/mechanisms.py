@@ -498,6 +498,22 @@ def _batchnorm_small_batch(e, open_):
                        f"are noise, and the running averages used at evaluation follow them")
 
 
+def _rnn_batch_first(e, open_):
+    """A recurrent module built time-first (batch_first=False, PyTorch's default) was given
+    (batch, time, features): it runs along the batch, carrying each row's state into the next
+    row, and reads the time steps as independent rows. Seen on the probe pass: the module's
+    first input axis as long as the model's output has rows, its second not."""
+    rec = _record(e)
+    modules = rec and rec.get("rnn_fed_batch_first")
+    if not modules:
+        return None
+    one = len(modules) == 1
+    return "error", (f"{_names(modules)} {'reads' if one else 'read'} (time, batch, features) "
+                     f"but {'was' if one else 'were'} given the batch on the first axis: "
+                     f"{'it steps' if one else 'each steps'} along the batch, from one row to "
+                     f"the next")
+
+
 def _decay_dominates(e, open_):
     """The optimizer's weight decay (no penalty in the loss) outweighs the data: the decay's
     share of the loss (`complete`) is over half, or the weights were crushed to under
@@ -610,6 +626,11 @@ MECHANISMS: tuple[Cause, ...] = (
           "clip_grad_value_'s clip_value to about its typical entries (or remove the "
           "clipping): steps of a tenth of the gradient learn ten times slower.",
           EFFECTS, _clipped),
+    Cause("rnn_not_batch_first", "an RNN given batch-first input",
+          "Build the recurrent layer with batch_first=True (nn.LSTM(..., batch_first=True)) "
+          "when its input is (batch, time, features), or transpose the input to (time, batch, "
+          "features) before it; then read the last time step as out[:, -1] (batch first) or "
+          "out[-1] (time first).", EFFECTS, _rnn_batch_first),
     Cause("batchnorm_small_batch", "BatchNorm on tiny batches",
           f"Train with batches of at least {BN_BATCH} rows (better 32), or replace BatchNorm "
           f"with a normalization that does not depend on the batch (nn.LayerNorm, "

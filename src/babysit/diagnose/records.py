@@ -128,8 +128,9 @@ class TorchRecord(TypedDict):
     gradient clipping kept at recent checked steps; evaluations in training mode and forwards
     without gradients; the median batch's majority-class share, the dimension a softmax before
     the loss ran over, whether the target broadcast against the output, the activation
-    functions called as functions, what the monitors could not see, and the step they stopped
-    at. Keys read with a default are not required (files of earlier versions lack them)."""
+    functions called as functions, what the monitors could not see, the step they stopped
+    at, and the recurrent modules (batch_first=False) given the batch on their first axis.
+    Keys read with a default are not required (files of earlier versions lack them)."""
     frozen: list[str]
     frozen_untrained: list[str]
     not_in_optimizer: list[str]
@@ -157,6 +158,7 @@ class TorchRecord(TypedDict):
     unmeasured: NotRequired[list[str]]
     stopped_at: NotRequired[int | None]
     no_grad_forwards: NotRequired[Count]
+    rnn_fed_batch_first: NotRequired[list[str]]
 
 
 # Every key of History.monitors and the layout of its record.

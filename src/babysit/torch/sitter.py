@@ -811,17 +811,26 @@ class Sitter:
         and what that pass read, as `_probe_outputs` returns it (the start's sample reuses it:
         one probe pass less, a tenth of a second on pytorch/examples' Net)."""
         names = {m: name for name, m in self.model.named_modules()}
-        order, first_output = [], {}
+        order, first_output, rnn_inputs = [], {}, {}
 
         def seen(module, args, output):
             if module not in order:
                 order.append(module)
             if module not in first_output and isinstance(output, torch.Tensor):
                 first_output[module] = output.detach()
+            if isinstance(module, torch.nn.RNNBase) and not module.batch_first and args \
+                    and isinstance(args[0], torch.Tensor) and args[0].ndim == 3:
+                rnn_inputs.setdefault(module, tuple(args[0].shape))
 
         leaves = [m for m in self.model.modules() if not list(m.children())]
         out, calls = self._traced_probe([(m, seen) for m in leaves])
         self._functional = [kind for kind, _ in calls]
+        # an RNN that reads (time, batch, features) given (batch, time, features): its first
+        # axis holds as many entries as the model's output has rows, its second another number
+        rows = out.shape[0] if isinstance(out, torch.Tensor) and out.ndim else None
+        self._torch["rnn_fed_batch_first"] = [
+            names[m] or type(m).__name__ for m, shape in rnn_inputs.items()
+            if rows is not None and shape[0] == rows != shape[1]]
         first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
         return ([(names[m] or type(m).__name__, m) for m in order[first:]],
                 ([first_output.get(m) for m in order[first:]], [y for _, y in calls], out))

@@ -10,8 +10,9 @@ fault; verdicts: verdicts.py.
 
 Halves: "tune" runs are the ones a rule was chosen on (h_circles_svm_nesterov, where a noisy
 loss was a false alarm; dropout_09; maxnorm_tiny; regression_as_classes; in session 14
-val_leakage_blobs, on which validation_leakage was chosen, and l2_1_regression, on which
-reg_too_strong's penalty that pulls a regression's fit back was); every other run and every
+val_leakage_blobs, on which validation_leakage was chosen, l2_1_regression, on which
+reg_too_strong's penalty that pulls a regression's fit back was, and p_label_noise_small_net,
+on which noisy_train_labels was, a cause then accepted there); every other run and every
 probe is "confirm", never used to choose anything.
 
     PYTHONPATH=src .venv/bin/python benchmarks/outside/engine_runs.py [--half tune|confirm]
@@ -448,7 +449,8 @@ def p_label_noise_small_net():
     t = bs.Trainer(net, SCE(), bs.optim.Adam(1e-3), reg=bs.regularizers.L2(1e-4),
                    batch_size=32, epochs=30)
     return case(t, (Xtr, ytr, Xv, yv), "memorizing_noise",
-                ("memorizing_noise", "labels_without_signal"), "40% noise, small net")
+                ("memorizing_noise", "labels_without_signal", "noisy_train_labels"),
+                "40% noise, small net", half="tune")
 
 
 def p_leakage_moons():

@@ -19,9 +19,10 @@ Cause names (`Finding.cause`) are a contract: lr_too_high, lr_too_low, exploding
 vanishing_gradients, dead_units, saturated_units, reg_too_strong, unscaled_inputs, noisy_loss,
 overfitting, underfitting, memorizing_noise, collapsed_predictions, class_imbalance,
 single_class, labels_start_at_one, label_in_inputs, validation_leakage, val_scaled_otherwise,
-bad_initial_loss, diverged, loss_not_decreasing; the loop's mechanisms (`mechanisms`, checked
-first): no_optimizer_step, no_gradient, gradients_not_zeroed, softmax_wrong_dim,
-target_broadcast, wrong_loss (nll_loss on raw scores or probabilities), eval_mode_training,
+noisy_train_labels, bad_initial_loss, diverged, loss_not_decreasing; the loop's mechanisms
+(`mechanisms`, checked first): no_optimizer_step, no_gradient, gradients_not_zeroed,
+softmax_wrong_dim, target_broadcast, wrong_loss (nll_loss on raw scores or probabilities),
+eval_mode_training,
 params_not_in_optimizer, params_without_gradient, frozen_params, reg_too_strong (the
 optimizer's weight decay), summed_loss, lr_decayed_too_fast, lr_zero_at_start,
 batches_sorted_by_label, gradients_clipped, rnn_not_batch_first, batchnorm_small_batch,

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from babysit.diagnose import data_rules
 from babysit.diagnose.evidence import Evidence, when
 from babysit.diagnose.setup import SETUP_RULES, constant_output
 from babysit.diagnose.symptoms import (
@@ -107,100 +108,6 @@ def _unscaled(e: Evidence) -> str | None:
     if e.input_scale is not None and e.input_scale < SCALE_LOW:
         return f"the inputs' typical size (root mean square) is {e.input_scale:.2g} (want ~1)"
     return None
-
-
-def _single_class(e, open_):
-    # a loop's labels read from the gradient of a constant output (a softmax over one unit)
-    # name one class for every row: no evidence of the labels
-    if e.train_classes != 1 or constant_output(e.setup):
-        return None
-    return "error", (f"every training label is class {e.majority_class}: the network learns "
-                     f"to answer it whatever the input")
-
-
-def _labels_from_one(e, open_):
-    """Every class but 0 among the training labels: labels numbered 1..C for C + 1 outputs.
-    Output 0 is never a target: it only learns to stay low, and a prediction may still name
-    it, a class that does not exist."""
-    if not e.class_zero_only_empty:
-        return None
-    return "warning", (f"class 0 has no training row while the other {e.train_classes} "
-                       f"classes all have several: the labels are numbered from 1, one more "
-                       f"output than classes")
-
-
-def _label_among_inputs(e, open_):
-    """A feature that gives every training row's label (one value per class, or the regression
-    target up to a scale and a shift): the label itself, or something computed from it, left
-    among the inputs. The run's scores then hold only where that feature is known with the
-    label, which new data will not be."""
-    if not e.label_columns:
-        return None
-    shown = ", ".join(str(j) for j in e.label_columns[:5])
-    more = f" (and {len(e.label_columns) - 5} more)" if len(e.label_columns) > 5 else ""
-    one = len(e.label_columns) == 1
-    what = (f"{'is' if one else 'are'} the target, up to a scale and a shift"
-            if e.n_classes is None else
-            f"{'holds' if one else 'hold'} one value for each class, the same on every row of it")
-    return "warning", (f"input feature{'' if one else 's'} {shown}{more} {what}, in the "
-                       f"training rows read: the label is among the inputs")
-
-
-# Validation rows copied from training: a quarter of them beyond what the table's own repeats
-# explain (a table whose rows repeat puts repeats on both sides of an honest split, about as
-# often as its training rows repeat each other)
-LEAK_EXCESS = 0.25
-
-
-def _val_copied(e, open_):
-    """Validation rows that are training rows, well beyond the training set's own repeats:
-    the validation score measures what the network remembers, not how it generalizes."""
-    if e.val_copied is None or e.val_copied - (e.train_repeats or 0.0) < LEAK_EXCESS:
-        return None
-    return "warning", (f"{e.val_copied:.0%} of the validation rows are copies of training "
-                       f"rows, while {e.train_repeats:.0%} of the training rows repeat another: "
-                       f"the validation score measures memory, not generalization")
-
-
-# Validation inputs scaled otherwise than training's: the median feature's validation mean a
-# whole training standard deviation away from its training mean, or its spread 3 times wider
-# or narrower (rows split at random: a few hundredths and about 1)
-VAL_SHIFT = 1.0
-VAL_RATIO = 3.0
-
-
-def _val_scaled_otherwise(e, open_):
-    """The validation inputs do not sit where the training inputs do: left raw while training's
-    were standardized, or scaled with statistics of their own kind (a min-max against a
-    standardization). The network is then judged on inputs it never saw the like of."""
-    if e.val_shift is None or e.val_ratio is None or e.val_ratio <= 0:
-        return None
-    if e.val_shift < VAL_SHIFT and 1 / VAL_RATIO < e.val_ratio < VAL_RATIO:
-        return None
-    return "warning", (f"the typical feature's validation mean is {e.val_shift:.3g} training "
-                       f"standard deviations from its training mean, and its spread "
-                       f"{e.val_ratio:.3g}x training's (rows split at random: about 0 and 1)")
-
-
-# Classes too many and too thin to be classes: a quantity (a price, a score) classified, each
-# value its own class. 20 classes or more whose median holds 2 training rows or fewer (a
-# classifier learns nothing of a class from one or two rows; few-shot tables of 5 a class
-# are left alone)
-QUANTITY_CLASSES = 20
-QUANTITY_ROWS = 2
-
-
-def _quantity_classified(e, open_):
-    """A classifier over many classes that hold a row or two each: the labels are the values
-    of a quantity, each its own class, which a regression learns and a classifier cannot."""
-    if e.n_classes is None or e.n_classes < QUANTITY_CLASSES or e.rows_per_class is None \
-            or e.rows_per_class > QUANTITY_ROWS:
-        return None
-    if not any(s in open_ for s in ("val_at_chance", "gap", "underfit", "majority_accuracy")):
-        return None   # a classifier of many thin classes that generalizes is one
-    return "warning", (f"{e.n_classes} classes, the median one with {e.rows_per_class:g} "
-                       f"training rows: the labels look like the values of a quantity, each "
-                       f"its own class")
 
 
 def _dead_unit_advice(rate_first: bool) -> Callable[[Evidence], str]:
@@ -617,29 +524,36 @@ CAUSES: tuple[Cause, ...] = (
     Cause("single_class", "a single class in the training labels",
           "Check how the labels were read and filtered: a classifier needs examples of every "
           "class.", ("val_at_chance", "gap", "collapsed", "majority_accuracy", "underfit",
-                     "initial_loss_far"), _single_class),
+                     "initial_loss_far"), data_rules.single_class),
     Cause("labels_start_at_one", "labels numbered from 1",
           "Number the classes from 0 (subtract 1 from the labels) and give the network one "
           "output per class: output 0 is never a target, and a prediction may name it.",
-          (), _labels_from_one),
+          (), data_rules.labels_from_one),
     Cause("label_in_inputs", "the label is among the inputs",
           "Drop the label column (and any feature computed from the label) from the inputs: "
           "the network reads the answer instead of learning it, and new data will not carry "
-          "it.", (), _label_among_inputs),
+          "it.", (), data_rules.label_among_inputs),
     Cause("validation_leakage", "validation rows copied from training",
           "Hold the validation rows out of training: split first, then oversample or augment "
           "the training part only, and drop repeated rows before splitting; judge the model "
-          "on rows it never saw.", (), _val_copied),
+          "on rows it never saw.", (), data_rules.val_copied),
     Cause("val_scaled_otherwise", "validation inputs scaled otherwise than training's",
           "Preprocess the validation (and test) inputs exactly as the training inputs: fit the "
           "scaler on the training rows once, then transform every split with it.",
-          ("gap", "val_at_chance"), _val_scaled_otherwise),
+          ("gap", "val_at_chance"), data_rules.val_scaled_otherwise),
+    Cause("noisy_train_labels", "training labels noisier than validation's",
+          "Check the training labels (a sample by hand, or the rows the model gets wrong with "
+          "confidence): the network fits unseen rows better than the training rows, whose "
+          "labels hold errors. Clean or relabel them, or train with label smoothing and stop "
+          "early; if the training rows are augmented or measured with dropout on, measure "
+          "them as validation is.", ("underfit", "high_plateau", "loss_flat", "noisy"),
+          data_rules.train_labels_noisier),
     Cause("wrong_loss", "a quantity classified",
           "Regress the quantity: one output with a mean squared error (--task regress on a "
           "table), its targets standardized; a classifier cannot learn a class from a row or "
           "two, and cannot tell 41 from 42 is near 43.",
           ("val_at_chance", "gap", "underfit", "majority_accuracy", "collapsed", "noisy",
-           "initial_loss_far"), _quantity_classified),
+           "initial_loss_far"), data_rules.quantity_classified),
     Cause("collapsed_predictions", "every input the same: one prediction for all",
           "The inputs carry nothing: check that the features are read (not all zero or all "
           "the same) and reach the network.",

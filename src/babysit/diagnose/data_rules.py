@@ -1,0 +1,133 @@
+"""The rules that read the data's own facts (`monitors["data"]`, DataStats or a loop's probe):
+what the training labels, the inputs and the validation rows say before the network does
+anything. Each is a cause's test (`babysit.diagnose.causes.CAUSES` keeps their order):
+`test(evidence, open_symptoms)` returns (severity, evidence text) or None.
+"""
+
+from __future__ import annotations
+
+import math
+
+from babysit.diagnose.setup import constant_output
+
+
+def single_class(e, open_):
+    # a loop's labels read from the gradient of a constant output (a softmax over one unit)
+    # name one class for every row: no evidence of the labels
+    if e.train_classes != 1 or constant_output(e.setup):
+        return None
+    return "error", (f"every training label is class {e.majority_class}: the network learns "
+                     f"to answer it whatever the input")
+
+
+def labels_from_one(e, open_):
+    """Every class but 0 among the training labels: labels numbered 1..C for C + 1 outputs.
+    Output 0 is never a target: it only learns to stay low, and a prediction may still name
+    it, a class that does not exist."""
+    if not e.class_zero_only_empty:
+        return None
+    return "warning", (f"class 0 has no training row while the other {e.train_classes} "
+                       f"classes all have several: the labels are numbered from 1, one more "
+                       f"output than classes")
+
+
+def label_among_inputs(e, open_):
+    """A feature that gives every training row's label (one value per class, or the regression
+    target up to a scale and a shift): the label itself, or something computed from it, left
+    among the inputs. The run's scores then hold only where that feature is known with the
+    label, which new data will not be."""
+    if not e.label_columns:
+        return None
+    shown = ", ".join(str(j) for j in e.label_columns[:5])
+    more = f" (and {len(e.label_columns) - 5} more)" if len(e.label_columns) > 5 else ""
+    one = len(e.label_columns) == 1
+    what = (f"{'is' if one else 'are'} the target, up to a scale and a shift"
+            if e.n_classes is None else
+            f"{'holds' if one else 'hold'} one value for each class, the same on every row of it")
+    return "warning", (f"input feature{'' if one else 's'} {shown}{more} {what}, in the "
+                       f"training rows read: the label is among the inputs")
+
+
+# Validation rows copied from training: a quarter of them beyond what the table's own repeats
+# explain (a table whose rows repeat puts repeats on both sides of an honest split, about as
+# often as its training rows repeat each other)
+LEAK_EXCESS = 0.25
+
+
+def val_copied(e, open_):
+    """Validation rows that are training rows, well beyond the training set's own repeats:
+    the validation score measures what the network remembers, not how it generalizes."""
+    if e.val_copied is None or e.val_copied - (e.train_repeats or 0.0) < LEAK_EXCESS:
+        return None
+    return "warning", (f"{e.val_copied:.0%} of the validation rows are copies of training "
+                       f"rows, while {e.train_repeats:.0%} of the training rows repeat another: "
+                       f"the validation score measures memory, not generalization")
+
+
+# Validation inputs scaled otherwise than training's: the median feature's validation mean a
+# whole training standard deviation away from its training mean, or its spread 3 times wider
+# or narrower (rows split at random: a few hundredths and about 1)
+VAL_SHIFT = 1.0
+VAL_RATIO = 3.0
+
+
+def val_scaled_otherwise(e, open_):
+    """The validation inputs do not sit where the training inputs do: left raw while training's
+    were standardized, or scaled with statistics of their own kind (a min-max against a
+    standardization). The network is then judged on inputs it never saw the like of."""
+    if e.val_shift is None or e.val_ratio is None or e.val_ratio <= 0:
+        return None
+    if e.val_shift < VAL_SHIFT and 1 / VAL_RATIO < e.val_ratio < VAL_RATIO:
+        return None
+    return "warning", (f"the typical feature's validation mean is {e.val_shift:.3g} training "
+                       f"standard deviations from its training mean, and its spread "
+                       f"{e.val_ratio:.3g}x training's (rows split at random: about 0 and 1)")
+
+
+# Validation classified 15 points better than the training rows themselves, at the end of 5
+# epochs or more (an epoch's running training accuracy, as loops report it, lags the weights
+# in the first epochs), and by more than three standard errors of the validation accuracy
+VAL_ABOVE = 0.15
+VAL_ABOVE_EPOCHS = 5
+
+
+def train_labels_noisier(e, open_):
+    """The model classifies unseen rows far better than the rows it trains on: their labels
+    hold errors that validation's do not (noisy training labels, a curated validation set).
+    The Trainer measures training accuracy at test time, so dropout does not lower it; a loop
+    that measures it in training mode is named by train_mode_evaluation first."""
+    if e.train_acc is None or e.val_acc is None or e.epochs < VAL_ABOVE_EPOCHS:
+        return None
+    margin = 3 * math.sqrt(e.val_acc * (1 - e.val_acc) / e.n_val) if e.n_val else 0.0
+    if e.val_acc - e.train_acc < max(VAL_ABOVE, margin):
+        return None
+    return "warning", (f"validation accuracy {e.val_acc:.3f} is {e.val_acc - e.train_acc:.3f} "
+                       f"above the training accuracy {e.train_acc:.3f}: the network classifies "
+                       f"rows it never saw better than those it learns from")
+
+
+# Classes too many and too thin to be classes: a quantity (a price, a score) classified, each
+# value its own class. 20 classes or more whose median holds 2 training rows or fewer (a
+# classifier learns nothing of a class from one or two rows; few-shot tables of 5 a class
+# are left alone)
+QUANTITY_CLASSES = 20
+QUANTITY_ROWS = 2
+
+
+def quantity_classified(e, open_):
+    """A classifier over many classes that hold a row or two each: the labels are the values
+    of a quantity, each its own class, which a regression learns and a classifier cannot."""
+    if e.n_classes is None or e.n_classes < QUANTITY_CLASSES or e.rows_per_class is None \
+            or e.rows_per_class > QUANTITY_ROWS:
+        return None
+    if not any(s in open_ for s in ("val_at_chance", "gap", "underfit", "majority_accuracy")):
+        return None   # a classifier of many thin classes that generalizes is one
+    return "warning", (f"{e.n_classes} classes, the median one with {e.rows_per_class:g} "
+                       f"training rows: the labels look like the values of a quantity, each "
+                       f"its own class")
+
+
+__all__ = ["LEAK_EXCESS", "QUANTITY_CLASSES", "QUANTITY_ROWS", "VAL_ABOVE", "VAL_ABOVE_EPOCHS",
+           "VAL_RATIO", "VAL_SHIFT", "label_among_inputs", "labels_from_one",
+           "quantity_classified", "single_class", "train_labels_noisier", "val_copied",
+           "val_scaled_otherwise"]

@@ -75,3 +75,33 @@ def test_copied_rows_compares_nothing_too_large_or_of_another_width():
     assert leaks.copied_rows(X[:0], X) is None
     wide = np.zeros((leaks.COPIED_VALUES // 8 + 1, 8), np.float32)
     assert leaks.copied_rows(wide, wide[:1]) is None
+
+
+def test_a_sparse_column_of_a_class_with_one_row_is_no_label():
+    """Bag-of-words rows, one positive among them: a word that is 0 on every negative row and
+    happens to be set on the positive one agrees 'within each class' for free. A class must
+    hold two rows or more to vouch for its value."""
+    rng = np.random.default_rng(0)
+    X = (rng.random((200, 500)) < 0.01).astype(np.float32)
+    y = np.zeros(200, np.int64)
+    y[17] = 1
+    assert leaks.label_columns(X, y, "classify") == []
+    y[18] = 1
+    X[17:19, 499], X[:17, 499], X[19:, 499] = 5.0, 0.0, 0.0   # a real leak, two rows a class
+    assert leaks.label_columns(X, y, "classify") == [499]
+
+
+def test_integer_ids_above_two_to_the_53_are_hashed_exactly():
+    ids = np.arange(2000, dtype=np.int64) + 2**60
+    train, val = ids[0::2].reshape(-1, 1), ids[1::2].reshape(-1, 1)
+    assert leaks.copied_rows(train, val) == {"val": 0.0, "train": 0.0}
+
+
+def test_the_regression_screen_reads_a_wide_table_without_copying_it():
+    """256 rows of 20,000 float32 features, one of them the target: the screen runs in the
+    table's own type, and only the candidates are read in float64."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((256, 20_000)).astype(np.float32)
+    y = rng.standard_normal(256)
+    X[:, 12_345] = (3 * y - 1).astype(np.float32)
+    assert leaks.label_columns(X, y, "regress") == [12_345]

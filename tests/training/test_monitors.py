@@ -426,3 +426,37 @@ def test_the_first_layer_picture_of_a_wide_input_keeps_fewer_units():
                          progress=False)
     rec = trainer.fit(X, y).monitors["first_layer"]
     assert rec["units"] == list(range(monitors.PICTURE_MIN_UNITS)) and len(rec["W"][0]) == 4
+
+
+def test_val_scale_compares_spreads_on_enough_rows():
+    """Raw validation pixels against standardized training ones: a spread ratio far from 1.
+    Rows split at random: about 1 and a shift near 0. Two validation rows are too few to
+    judge, and the rule waits for 20."""
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 17, (600, 64)).astype(np.float32)
+    mean, std = X[:500].mean(0), X[:500].std(0)
+    train, val = (X[:500] - mean) / std, (X[500:] - mean) / std
+    honest = monitors.val_scale(train, val)
+    assert honest["rows"] == 100 and honest["shift"] < 0.2 and 0.9 < honest["ratio"] < 1.1
+    assert monitors.val_scale(train, X[500:])["ratio"] > 3
+    assert monitors.val_scale(train, val[:, :10]) is None
+
+
+def test_label_columns_found_in_the_rows_read_are_read_again_on_every_row():
+    """40,000 rows: DataStats reads every 4th. A column that is the label on those rows only
+    is no label; one that is the label on every row is."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40_000, 10)).astype(np.float32)
+    y = rng.integers(0, 3, 40_000)
+    X[:, 3] = rng.standard_normal(40_000)
+    X[::monitors.data_step(X), 3] = y[::monitors.data_step(X)]     # the rows read only
+    X[:, 7] = 2.0 * y - 1.0
+
+    def found(inputs):
+        trainer = bs.Trainer(bs.mlp(10, [], 3, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                             bs.optim.SGD(0.1), epochs=1, callbacks=[monitors.DataStats()],
+                             progress=False)
+        return trainer.fit(inputs, y).monitors["data"]["label_columns"]
+
+    assert monitors.data_step(X) > 1
+    assert found(X) == [7]

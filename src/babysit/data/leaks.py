@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from babysit.backend import make_rng, to_numpy
+from babysit.data.arrays import row_blocks
 
 # The fewest within-class agreements that name a feature as the label: the rows of each class
 # less one, summed (a class of n rows agrees with itself n - 1 times). A feature of k values
@@ -28,6 +29,7 @@ LABEL_AGREEMENTS = 20
 # to 1 (a strong honest feature, even one the target was made from with a little noise, is
 # further off)
 LABEL_CORRELATION = 1 - 1e-6
+SCREEN_CORRELATION = 1 - 1e-3   # the screen in float32, whose sums are good to about 1e-5
 # The most values (training and validation inputs together) `copied_rows` compares: every row
 # of a table up to about a million values (~10 ms), none of a larger set (MNIST's 47 million:
 # a pass over every row would cost more than a short fit's monitors together)
@@ -38,66 +40,87 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 
 def label_columns(X, y, task: str) -> list[int]:
     """The columns of X (N, D) that give the label y (N,) on every row: for `task`
-    "classify" (y integer classes), a column that is constant within each class and holds a
-    different value in each class, with at least LABEL_AGREEMENTS rows agreeing within their
-    class; for "regress" (y (N,) or (N, 1) floats), a column whose correlation with y is
-    within 1e-6 of +-1. Columns with a non-finite value are left out. [] when none, or when y
-    does not have one target per row."""
+    "classify" (y integer classes), a column that is constant within each class of two rows
+    or more and holds a different value in each, with at least LABEL_AGREEMENTS rows agreeing
+    within their class, in two classes or more (a class of one row vouches for nothing: a
+    sparse column is 0 on every row of the others and may hold anything there); for
+    "regress" (y (N,) or (N, 1) floats), a column whose correlation with y is within 1e-6 of
+    +-1. Columns with a non-finite value are left out. [] when none, or when y does not have
+    one target per row. Read on a sample of a larger set, the columns found are worth reading
+    again on every row (`DataStats` does)."""
     X, y = np.asarray(to_numpy(X)), np.asarray(to_numpy(y))
     if X.ndim != 2 or X.shape[0] < 3 or y.shape[:1] != X.shape[:1] or y.size != X.shape[0]:
         return []
     y = y.reshape(-1)
-    if task == "regress":
-        return _correlated_columns(X.astype(np.float64, copy=False), y.astype(np.float64))
+    if task == "regress" and y.dtype.kind in "fiu" and X.dtype.kind in "fiub":
+        return _correlated_columns(X, y.astype(np.float64))
     if task != "classify" or not np.issubdtype(y.dtype, np.integer):
         return []
     order = np.argsort(y, kind="stable")
     labels = y[order]
     starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
     sizes = np.diff(np.r_[starts, labels.size])
+    starts, sizes = starts[sizes >= 2], sizes[sizes >= 2]     # the classes that can vouch
     if starts.size < 2 or int((sizes - 1).sum()) < LABEL_AGREEMENTS:
         return []
-    # screen: a column must hold a different value in the first row of each class, and the
-    # same value in the first two rows of each class that has two (cheap, and it rules out
-    # nearly every honest feature); then read the few candidates on every row
+    # screen: a column must hold the same value in the first two rows of each class and a
+    # different value in each class's first row (cheap, and it rules out nearly every honest
+    # feature); then read the few candidates on every row of those classes
     heads = X[order[starts]]                                # (classes, D)
-    pairs = starts[sizes >= 2]
-    agree = (X[order[pairs]] == X[order[pairs + 1]]).all(axis=0)
+    agree = (heads == X[order[starts + 1]]).all(axis=0)
     candidates = np.flatnonzero(agree & np.isfinite(heads).all(axis=0)
                                 & ~(heads == heads[:1]).all(axis=0))
     ranked = np.sort(heads[:, candidates], axis=0)
     candidates = candidates[(np.diff(ranked, axis=0) != 0).all(axis=0)]
     if candidates.size == 0:
         return []
-    block = X[np.ix_(order, candidates)]
-    low = np.minimum.reduceat(block, starts, axis=0)       # (classes, candidates)
-    high = np.maximum.reduceat(block, starts, axis=0)      # NaN in a class: never equal
+    rows = np.concatenate([order[a:a + n] for a, n in zip(starts, sizes, strict=True)])
+    block = X[np.ix_(rows, candidates)]
+    bounds = np.r_[0, np.cumsum(sizes)[:-1]]
+    low = np.minimum.reduceat(block, bounds, axis=0)       # (classes, candidates)
+    high = np.maximum.reduceat(block, bounds, axis=0)      # NaN in a class: never equal
     return [int(j) for j in candidates[(low == high).all(axis=0)]]
 
 
 def _correlated_columns(X, y) -> list[int]:
-    """The columns of X (N, D) float64 whose correlation with y (N,) is within 1e-6 of +-1.
-    Rows with a non-finite target, and columns with a non-finite value, are left out; every
-    column and y are divided by their largest magnitude first, so that values near the float
-    limits (targets of 1e160) do not overflow in the products."""
+    """The columns of X (N, D) whose correlation with the float64 y (N,) is within 1e-6 of
+    +-1. Rows with a non-finite target are left out. A screen in X's own float type, in row
+    blocks (one BLAS product and a sum of squares a block: no copy of X), keeps the columns
+    within 1e-3 of +-1; those few are then read exactly, in float64, each divided by its
+    largest magnitude (targets and values near the float limits do not overflow)."""
     keep = np.isfinite(y)
-    X, y = X[keep], y[keep]
-    finite = np.isfinite(X).all(axis=0)
-    if y.size < 3 or not finite.any():
+    if not keep.all():
+        X, y = X[keep], y[keep]
+    if y.size < 3:
         return []
-    columns = np.flatnonzero(finite)
-    X = X[:, columns]
-    y = y / max(float(np.abs(y).max()), np.finfo(np.float64).tiny)
-    X = X / np.maximum(np.abs(X).max(axis=0), np.finfo(np.float64).tiny)
     yc = y - y.mean()
-    Xc = X - X.mean(axis=0)
-    y_norm = float(np.sqrt(yc @ yc))
-    norms = np.sqrt(np.einsum("ij,ij->j", Xc, Xc))
-    if y_norm == 0:
+    yc /= max(float(np.abs(yc).max()), np.finfo(np.float64).tiny)
+    if not yc.any():
         return []
+    kind = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    dots, sums, squares = (np.zeros(X.shape[1]) for _ in range(3))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for start, block in row_blocks(X):
+            block = np.asarray(block, dtype=kind)
+            dots += yc[start:start + block.shape[0]].astype(kind) @ block
+            ones = np.ones(block.shape[0], kind)
+            sums += ones @ block
+            squares += ones @ (block * block)
+        n = y.size
+        spread = np.sqrt(np.maximum(squares / n - (sums / n) ** 2, 0.0))
+        rough = dots / n / (spread * float(np.sqrt(yc @ yc / n)))
+    candidates = np.flatnonzero(np.abs(rough) >= SCREEN_CORRELATION)
+    if candidates.size == 0:
+        return []
+    columns = np.asarray(X[:, candidates], dtype=np.float64)
+    finite = np.isfinite(columns).all(axis=0)
+    columns, candidates = columns[:, finite], candidates[finite]
+    columns = columns / np.maximum(np.abs(columns).max(axis=0), np.finfo(np.float64).tiny)
+    columns -= columns.mean(axis=0)
+    norms = np.sqrt(np.einsum("ij,ij->j", columns, columns))
     with np.errstate(invalid="ignore", divide="ignore"):
-        corr = (yc @ Xc) / (norms * y_norm)
-    return [int(j) for j in columns[(norms > 0) & (np.abs(corr) >= LABEL_CORRELATION)]]
+        corr = (yc @ columns) / (norms * float(np.sqrt(yc @ yc)))
+    return [int(j) for j in candidates[(norms > 0) & (np.abs(corr) >= LABEL_CORRELATION)]]
 
 
 def copied_rows(X, X_val) -> dict | None:
@@ -118,12 +141,14 @@ def copied_rows(X, X_val) -> dict | None:
 
 
 def _row_hashes(X, weights) -> np.ndarray:
-    """A 64-bit hash (N,) uint64 of each row of X (N, D): the bits of its values as float64
-    (every float32 and integer value exactly; -0.0 and 0.0 differ), each mixed (its high bits
+    """A 64-bit hash (N,) uint64 of each row of X (N, D): the bits of its values (8-byte ones
+    as they are; the rest as float64, which holds every float32 and 32-bit integer exactly;
+    -0.0 and 0.0 differ), each mixed (its high bits
     folded into its low ones, times an odd constant), times odd 64-bit `weights` (D,),
     summed modulo 2^64. Equal rows hash equal; distinct rows collide with odds near 2^-64
     (a plain weighted sum of the bits would not mix a sign bit: two of them cancel)."""
-    bits = np.ascontiguousarray(X, dtype=np.float64).view(np.uint64)
+    bits = (np.ascontiguousarray(X) if X.dtype.itemsize == 8 and X.dtype.kind in "fiu"
+            else np.ascontiguousarray(X, dtype=np.float64)).view(np.uint64)
     mixed = bits ^ (bits >> np.uint64(32))
     mixed *= _MIX
     mixed ^= mixed >> np.uint64(29)
@@ -131,5 +156,5 @@ def _row_hashes(X, weights) -> np.ndarray:
 
 
 
-__all__ = ["COPIED_VALUES", "LABEL_AGREEMENTS", "LABEL_CORRELATION", "copied_rows",
-           "label_columns"]
+__all__ = ["COPIED_VALUES", "LABEL_AGREEMENTS", "LABEL_CORRELATION", "SCREEN_CORRELATION",
+           "copied_rows", "label_columns"]

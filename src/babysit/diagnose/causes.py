@@ -539,7 +539,9 @@ CAUSES: tuple[Cause, ...] = (
           "on rows it never saw.", (), data_rules.val_copied),
     Cause("val_scaled_otherwise", "validation inputs scaled otherwise than training's",
           "Preprocess the validation (and test) inputs exactly as the training inputs: fit the "
-          "scaler on the training rows once, then transform every split with it.",
+          "scaler on the training rows once, then transform every split with it. If they are "
+          "preprocessed alike, the validation rows come from elsewhere (a split by time or "
+          "place): the network is judged outside the range it learnt.",
           ("gap", "val_at_chance"), data_rules.val_scaled_otherwise),
     Cause("noisy_train_labels", "training labels noisier than validation's",
           "Check the training labels (a sample by hand, or the rows the model gets wrong with "

@@ -208,7 +208,8 @@ class Evidence:
     val_copied: float | None = None        # the share of validation rows that are training
     train_repeats: float | None = None     # rows; of training rows that repeat another
     val_shift: float | None = None         # validation inputs: median |mean - training's|
-    val_ratio: float | None = None         # / training's std; median std / training's std
+    val_ratio: float | None = None         # / training's spread; median spread / training's
+    val_rows: int | None = None            # (mean absolute deviations), on this many rows
 
     @classmethod
     def of(cls, history) -> Evidence:
@@ -354,6 +355,7 @@ class Evidence:
         scale = rec.get("val_scale")
         if scale and scale.get("shift") is not None and scale.get("ratio") is not None:
             self.val_shift, self.val_ratio = float(scale["shift"]), float(scale["ratio"])
+            self.val_rows = int(scale["rows"]) if scale.get("rows") is not None else None
         counts = _counts(rec.get("class_counts"))
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)

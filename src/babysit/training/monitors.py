@@ -682,12 +682,14 @@ class DataStats(Callback):
         rows = data_rows(X)
         mean, std = _column_mean_std(rows)
         task = "classify" if trainer.loss.classification else "regress"
+        found = label_columns(rows, y[::step], task)
+        if found and step > 1:   # read again on every row: a sample's coincidence is not one
+            found = [found[j] for j in label_columns(X[:, found], y, task)]
         rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
                          feature_std=std.tolist(), class_counts=None, val_class_counts=None,
-                         label_columns=label_columns(rows, y[::step], task),
+                         label_columns=found,
                          copies=copied_rows(X, val[0]) if val is not None else None,
-                         val_scale=None if val is None else val_scale(
-                             mean, std, *_column_mean_std(data_rows(val[0]))))
+                         val_scale=None if val is None else val_scale(rows, data_rows(val[0])))
         if trainer.loss.classification:
             n_classes = trainer.n_outputs
             rec["class_counts"] = np.bincount(to_numpy(y), minlength=n_classes).tolist()
@@ -697,23 +699,35 @@ class DataStats(Callback):
         trainer.history.monitors["data"] = rec
 
 
-def val_scale(mean, std, val_mean, val_std) -> dict | None:
-    """How the validation inputs sit against the training inputs' scale, per feature (D,):
-    {"shift": the median over the features that vary in training of |val mean - mean| / std,
-    "ratio": the median of val std / std}. Rows split at random give a shift near 0 and a
-    ratio near 1; validation inputs left raw, or scaled by other statistics than training's,
-    do not. None when no feature varies in training."""
-    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
-    val_mean, val_std = (np.asarray(val_mean, dtype=np.float64),
-                         np.asarray(val_std, dtype=np.float64))
+def val_scale(rows, val_rows) -> dict | None:
+    """How the validation inputs sit against the training inputs' scale, from a sample of the
+    rows of each (N, D) and (M, D): {"shift": the median, over the features that vary in
+    training, of |val mean - training mean| / training spread, "ratio": the median of val
+    spread / training spread, "rows": M}, a feature's spread its mean absolute deviation (a
+    heavy tail sways it less than the standard deviation). Rows split at random give a shift
+    near 0 and a ratio near 1; validation inputs left raw, or scaled by other statistics than
+    training's, a ratio far from 1. None when no feature varies in training or the widths
+    differ."""
+    rows, val_rows = to_numpy(rows), to_numpy(val_rows)
+    if rows.shape[1:] != val_rows.shape[1:] or not rows.size or not val_rows.size:
+        return None
     with np.errstate(invalid="ignore", over="ignore"):
-        varying = np.isfinite(mean) & np.isfinite(val_mean) & np.isfinite(val_std) \
-            & np.isfinite(std) & (std > 1e-12 * np.maximum(1.0, np.abs(mean)))
-        if mean.shape != val_mean.shape or not varying.any():
+        mean, spread = _centre_and_spread(rows)
+        val_mean, val_spread = _centre_and_spread(val_rows)
+        varying = np.isfinite(mean) & np.isfinite(val_mean) & np.isfinite(val_spread) \
+            & np.isfinite(spread) & (spread > 1e-7 * np.abs(mean)) & (spread > 0)
+        if not varying.any():
             return None
-        shift = np.abs(val_mean[varying] - mean[varying]) / std[varying]
-        ratio = val_std[varying] / std[varying]
-    return {"shift": float(np.median(shift)), "ratio": float(np.median(ratio))}
+        shift = np.abs(val_mean[varying] - mean[varying]) / spread[varying]
+        ratio = val_spread[varying] / spread[varying]
+    return {"shift": float(np.median(shift)), "ratio": float(np.median(ratio)),
+            "rows": int(val_rows.shape[0])}
+
+
+def _centre_and_spread(a) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and mean absolute deviation from it, (D,) float64 each, of a (N, D)."""
+    mean = np.mean(a, axis=0, dtype=np.float64)
+    return mean, np.mean(np.abs(a - mean), axis=0)
 
 
 # Significant digits kept of the first layer's weights: they are drawn as grey levels (256 of

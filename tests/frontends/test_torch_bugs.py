@@ -547,3 +547,103 @@ def test_an_rnn_given_the_batch_on_its_time_axis_is_named(watched_epochs, batch_
     if named:
         assert found["rnn_not_batch_first"].severity == "error"
         assert found["rnn_not_batch_first"].evidence.startswith("lstm reads (time, batch")
+
+
+class _Tagger(nn.Module):
+    """PyTorch's LSTM part-of-speech tutorial: one sentence (T,) of word ids, the LSTM built
+    time-first run on (T, 1, E), a tag for every word (T, C)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.lstm, self.out = nn.Embedding(20, 8), nn.LSTM(8, 16), nn.Linear(16, 5)
+
+    def forward(self, sentence):
+        states, _ = self.lstm(self.emb(sentence).view(len(sentence), 1, -1))
+        return F.log_softmax(self.out(states.view(len(sentence), -1)), dim=1)
+
+
+class _TimeFirstTagger(nn.Module):
+    """A time-first LSTM that tags every step: (T, B, F) in, (T, B, C) out."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.out = nn.LSTM(4, 16), nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.out(self.lstm(x)[0])
+
+
+def test_time_first_models_that_answer_every_step_are_no_rnn_given_the_batch_first():
+    """Both run time-first as built; their outputs have a row (or a plane) per time step,
+    so the RNN's first axis matches the output's rows without being the batch."""
+    g = torch.Generator().manual_seed(0)
+    runs = ((_Tagger(), lambda: (lambda s: (s, s % 5))(torch.randint(0, 20, (7,), generator=g)),
+             F.nll_loss),
+            (_TimeFirstTagger(), lambda: (lambda x: (x, (x[..., 0] > 0).long()))(
+                torch.randn(10, 32, 4, generator=g)),
+             lambda out, y: F.cross_entropy(out.reshape(-1, 3), y.reshape(-1))))
+    for model, batch, loss_fn in runs:
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        sitter = watch(model, opt)
+        for _ in range(20):
+            x, y = batch()
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+        assert sitter.history.monitors["torch"]["rnn_fed_batch_first"] == []
+        assert all(f.cause != "rnn_not_batch_first" for f in sitter.history.diagnose())
+
+
+def test_a_loop_reporting_a_harder_training_accuracy_is_no_noisy_labels():
+    """A loop's own training accuracy may be a running one under mixup, augmentation or
+    dropout, lower than validation's for reasons of its own: the rule reads Trainer runs."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 8, generator=g)
+    y = (X[:, 0] > 0).long()
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    for _ in range(6):
+        for at in range(0, 256, 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch(train_acc=0.6, val_acc=0.95)      # mixup's weighted accuracy
+    assert all(f.cause != "noisy_train_labels" for f in sitter.history.diagnose())
+
+
+def test_shuffled_labels_from_a_large_first_loss_are_labels_without_signal():
+    """Digits with shuffled labels under weights of std 0.5: the loss comes down steeply from
+    several times chance to chance, the accuracy flat. That is no learning."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    X = torch.tensor((X - X.mean(0)) / (X.std(0) + 1e-6), dtype=torch.float32)
+    y = torch.tensor(y)[torch.randperm(len(y), generator=torch.Generator().manual_seed(0))]
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(),
+                          nn.Linear(32, 10))
+    for m in model:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.5)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    sitter = watch(model, opt)
+    for _ in range(10):
+        for at in range(0, 1347, 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        model.eval()
+        with torch.no_grad():
+            train_acc = (model(X[:1347]).argmax(1) == y[:1347]).float().mean().item()
+            val_acc = (model(X[1347:]).argmax(1) == y[1347:]).float().mean().item()
+        model.train()
+        sitter.end_epoch(train_acc=train_acc, val_acc=val_acc)
+    assert "labels_without_signal" in {f.cause for f in sitter.history.diagnose()}

@@ -83,6 +83,7 @@ RESET_UNDONE = 0.5       # first within a typical epoch (the median), and the ty
                          # on the tune loops: a digits MLP re-initialized each epoch falls 14-19%
                          # of its first loss an epoch and takes back 98-112% of it)
 SIGNAL_LOSS = 0.9        # a loss still at 90% of chance at the end: nothing learnt ...
+SIGNAL_RISE = 0.1        # a training accuracy 10 points up over the second half: still learning
 SIGNAL_UPDATES = 100     # ... after 100 updates or more (a digits MLP at Adam's 1e-3 has done
                          # most of its learning by then; fewer is too short to tell)
 DECAY_LOSS = 0.25        # the optimizer's decay is half the loss, the weights shrank, and the
@@ -373,10 +374,13 @@ def _no_signal(e, open_):
     if (e.input_mean or 0) > OFF_CENTRE or (e.input_scale or 1) > SCALE_HIGH \
             or (e.input_scale or 1) < SCALE_LOW:
         return None  # unscaled inputs explain a network that learns nothing
-    c = e.curve
-    if 0 < c.end < c.start and (c.mid - c.end) / c.end >= STILL_FALLING:
-        return None  # the loss still fell steeply to the end: the run stopped while learning
-        # (iris at Adam's 1e-3 for 120 updates, from a loss 2.6x chance: 0.12 -> 0.44)
+    c, accs = e.curve, [a for a in e.history.train_acc if a is not None]
+    if 0 < c.end < c.start and (c.mid - c.end) / c.end >= STILL_FALLING \
+            and len(accs) >= 2 and accs[-1] - accs[len(accs) // 2] >= SIGNAL_RISE:
+        return None  # the loss still fell steeply and the accuracy rose over the second half:
+        # the run stopped while learning (iris at Adam's 1e-3 for 120 updates, from a loss
+        # 2.6x chance: 0.12 -> 0.44); a loss coming down to chance from a large start, the
+        # accuracy flat, is no learning
     flat = e.chance_loss and c.end >= SIGNAL_LOSS * e.chance_loss
     if not (flat or "val_at_chance" in open_):
         return None

@@ -825,12 +825,15 @@ class Sitter:
         leaves = [m for m in self.model.modules() if not list(m.children())]
         out, calls = self._traced_probe([(m, seen) for m in leaves])
         self._functional = [kind for kind, _ in calls]
-        # an RNN that reads (time, batch, features) given (batch, time, features): its first
-        # axis holds as many entries as the model's output has rows, its second another number
-        rows = out.shape[0] if isinstance(out, torch.Tensor) and out.ndim else None
+        # an RNN that reads (time, batch, features) given (batch, time, features), in a model
+        # that answers once a row ((rows, classes)): the RNN's first axis holds as many entries
+        # as the output has rows, its second another number above 1 (a time-first model that
+        # answers every time step, (T, C) or (T, B, C), or runs one sequence, (T, 1, F), is
+        # left alone: PyTorch's own tagger tutorial)
+        rows = out.shape[0] if isinstance(out, torch.Tensor) and out.ndim == 2 else None
         self._torch["rnn_fed_batch_first"] = [
             names[m] or type(m).__name__ for m, shape in rnn_inputs.items()
-            if rows is not None and shape[0] == rows != shape[1]]
+            if rows is not None and shape[0] == rows != shape[1] and shape[1] > 1]
         first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
         return ([(names[m] or type(m).__name__, m) for m in order[first:]],
                 ([first_output.get(m) for m in order[first:]], [y for _, y in calls], out))

@@ -34,8 +34,6 @@ SCREEN_CORRELATION = 1 - 1e-3   # the screen in float32, whose sums are good to 
 # of a table up to about a million values (~10 ms), none of a larger set (MNIST's 47 million:
 # a pass over every row would cost more than a short fit's monitors together)
 COPIED_VALUES = 2**20
-# The odd constant `_row_hashes` mixes each value's bits with: 2^64 over the golden ratio
-_MIX = np.uint64(0x9E3779B97F4A7C15)
 
 
 def label_columns(X, y, task: str) -> list[int]:
@@ -133,27 +131,29 @@ def copied_rows(X, X_val) -> dict | None:
     if X.ndim != 2 or X_val.ndim != 2 or X.shape[1] != X_val.shape[1] or not X.size \
             or not X_val.size or X.size + X_val.size > COPIED_VALUES:
         return None
-    weights = make_rng(0).integers(1, 2**63, X.shape[1], dtype=np.uint64) * 2 + 1
-    train, val = _row_hashes(X, weights), _row_hashes(X_val, weights)
-    _, where, counts = np.unique(train, return_inverse=True, return_counts=True)
-    return {"val": float(np.isin(val, train).mean()),
-            "train": float((counts[where] > 1).mean())}
+    # both in one type of 4 or 8 bytes: X's own when validation's is the same and one of them
+    dtype = X.dtype if X.dtype == X_val.dtype and X.dtype.itemsize in (4, 8) \
+        and X.dtype.kind in "fiu" else np.dtype(np.float64)
+    train, val = _row_hashes(_words(X, dtype)), _row_hashes(_words(X_val, dtype))
+    kept, where, counts = np.unique(train, return_inverse=True, return_counts=True)
+    found = kept[np.minimum(np.searchsorted(kept, val), kept.size - 1)] == val
+    return {"val": float(found.mean()), "train": float((counts[where] > 1).mean())}
 
 
-def _row_hashes(X, weights) -> np.ndarray:
-    """A 64-bit hash (N,) uint64 of each row of X (N, D): the bits of its values (8-byte ones
-    as they are; the rest as float64, which holds every float32 and 32-bit integer exactly;
-    -0.0 and 0.0 differ), each mixed (its high bits
-    folded into its low ones, times an odd constant), times odd 64-bit `weights` (D,),
-    summed modulo 2^64. Equal rows hash equal; distinct rows collide with odds near 2^-64
-    (a plain weighted sum of the bits would not mix a sign bit: two of them cancel)."""
-    bits = (np.ascontiguousarray(X) if X.dtype.itemsize == 8 and X.dtype.kind in "fiu"
-            else np.ascontiguousarray(X, dtype=np.float64)).view(np.uint64)
-    mixed = bits ^ (bits >> np.uint64(32))
-    mixed *= _MIX
-    mixed ^= mixed >> np.uint64(29)
-    return mixed @ weights
+def _row_hashes(words) -> np.ndarray:
+    """A 64-bit hash (N,) uint64 of each row of `words` (N, W) uint32 (`_words`): each word times
+    its own odd 64-bit weight, summed modulo 2^64. Equal rows hash equal; two distinct rows
+    collide only where their word differences cancel, odds near 2^-33 for a pair of words
+    that differ in one bit each (a sign bit in two columns) and near 2^-64 otherwise."""
+    weights = make_rng(0).integers(0, 2**63, words.shape[1], dtype=np.uint64) * 2 + 1
+    return words.astype(np.uint64) @ weights
 
+
+def _words(X, dtype) -> np.ndarray:
+    """The values of X (N, D) in `dtype` as 32-bit words (N, D or 2D) uint32, bit for bit
+    (-0.0 and 0.0 differ)."""
+    values = np.ascontiguousarray(X, dtype=dtype)
+    return values.view(np.uint32).reshape(values.shape[0], -1)
 
 
 __all__ = ["COPIED_VALUES", "LABEL_AGREEMENTS", "LABEL_CORRELATION", "SCREEN_CORRELATION",

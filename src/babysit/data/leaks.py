@@ -56,16 +56,19 @@ def label_columns(X, y, task: str) -> list[int]:
         return []
     order = np.argsort(y, kind="stable")
     labels = y[order]
-    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
-    sizes = np.diff(np.r_[starts, labels.size])
+    bounds = np.concatenate(([0], np.flatnonzero(labels[1:] != labels[:-1]) + 1, [labels.size]))
+    starts, sizes = bounds[:-1], np.diff(bounds)
     starts, sizes = starts[sizes >= 2], sizes[sizes >= 2]     # the classes that can vouch
     if starts.size < 2 or int((sizes - 1).sum()) < LABEL_AGREEMENTS:
         return []
     # screen: a column must hold the same value in the first two rows of each class and a
     # different value in each class's first row (cheap, and it rules out nearly every honest
-    # feature); then read the few candidates on every row of those classes
+    # feature: most runs stop at the first test); then read the few candidates on every row
+    # of those classes
     heads = X[order[starts]]                                # (classes, D)
     agree = (heads == X[order[starts + 1]]).all(axis=0)
+    if not agree.any():
+        return []
     candidates = np.flatnonzero(agree & np.isfinite(heads).all(axis=0)
                                 & ~(heads == heads[:1]).all(axis=0))
     ranked = np.sort(heads[:, candidates], axis=0)

@@ -122,7 +122,8 @@ def test_the_second_candidate_comes_when_the_first_was_tried():
     assert remedy.changes == {"max_norm": 3.0}
 
 
-@pytest.mark.parametrize("cause", ["memorizing_noise", "single_class"])
+@pytest.mark.parametrize("cause", ["memorizing_noise", "single_class", "label_in_inputs",
+                                   "validation_leakage", "val_scaled_otherwise"])
 def test_data_problems_are_not_treated_but_named(cause):
     treated, remedy, reason = prescribe(Config(), [finding(cause, "error"),
                                                    finding("overfitting")], lambda c: None)

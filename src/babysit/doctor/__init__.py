@@ -10,7 +10,8 @@ again. `treat(cfg)` closes it over a run configuration:
 3. train the changed configuration from scratch with the same seed, diagnose it again;
 4. stop when no warning or error is left (cured), when a round does not raise validation
    accuracy (the best round is kept), when the top cause is one no setting can cure
-   (`INCURABLE`: labels that look random, a single class), or after `max_rounds`.
+   (`INCURABLE`: labels that look random, a single class, the label among the inputs,
+   validation rows copied from training or scaled otherwise), or after `max_rounds`.
 
 A healthy run is left alone: zero rounds. Every decision reads the training and validation
 splits only; the test split is never looked at. The record (`Treatment`) holds each round's

@@ -30,6 +30,14 @@ INCURABLE = {
     "labels_without_signal": "unseen examples are classified at chance while the weights move "
                              "normally: the labels do not depend on the inputs, and no setting "
                              "cures that; check that each label belongs to its input",
+    "label_in_inputs": "a feature gives every training row's label: the label is among the "
+                       "inputs, and every score the doctor could judge by would read it; drop "
+                       "that column from the table",
+    "validation_leakage": "the validation rows are copies of training rows: the validation "
+                          "score the doctor judges by measures memory; hold distinct rows out",
+    "val_scaled_otherwise": "the validation inputs are not on the training inputs' scale: no "
+                            "setting of the run cures a validation score on other inputs; "
+                            "preprocess every split alike",
 }
 
 # Causes no setting cures but that do not stop training from improving: noted, treated past.
@@ -37,6 +45,9 @@ UNTREATED = {
     "class_imbalance": "one class dominates the labels: re-weighting or resampling the classes "
                        "is not a setting of the run (collect more examples of the rare classes "
                        "or resample them); the doctor treats the rest",
+    "noisy_train_labels": "the training labels hold errors the validation labels do not: "
+                          "cleaning them is not a setting of the run; the doctor treats the "
+                          "rest, judged on validation",
 }
 
 

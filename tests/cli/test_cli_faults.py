@@ -201,3 +201,21 @@ def test_fractional_labels_of_an_array_file_do_not_point_to_task_regress(tmp_pat
                              "--out", str(tmp_path / "run")])
     assert "got 0.5 at row 0" in line and "--task regress" not in line
     assert "a quantity is regressed from a .csv file" in line
+
+
+def test_a_text_column_that_names_the_class_is_named_by_its_table_column(tmp_path, capsys):
+    """A table whose 'grade' column spells out the class: one-hot encoded, its three columns
+    together give every label, and the diagnosis names them as the table does."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((150, 4))
+    y = rng.integers(0, 3, 150)
+    path = tmp_path / "t.csv"
+    lines = ["a,b,c,d,grade,cls"] + [
+        ",".join(f"{v:.4f}" for v in row) + f",{['low', 'mid', 'high'][c]},{c}"
+        for row, c in zip(X, y, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
+    assert cli.main(["train", "--data", str(path), "--target", "cls", "--epochs", "5",
+                     "--no-report", "--out", str(tmp_path / "run")]) == 0
+    said = capsys.readouterr().out
+    assert "input features 'grade=high', 'grade=low', 'grade=mid' are each the same on every " \
+           "row of a class" in said

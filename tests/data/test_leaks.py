@@ -105,3 +105,13 @@ def test_the_regression_screen_reads_a_wide_table_without_copying_it():
     y = rng.standard_normal(256)
     X[:, 12_345] = (3 * y - 1).astype(np.float32)
     assert leaks.label_columns(X, y, "regress") == [12_345]
+
+
+def test_the_label_one_hot_encoded_is_named_by_its_columns_together():
+    """No one indicator gives four classes, but together they do; indicators of a coarser
+    grouping (two groups of two classes) do not."""
+    X, y = _table()
+    one_hot = np.eye(4, dtype=np.float32)[y]
+    assert leaks.label_columns(np.c_[X, one_hot], y, "classify") == [8, 9, 10, 11]
+    grouped = np.eye(2, dtype=np.float32)[y // 2]
+    assert leaks.label_columns(np.c_[X, grouped], y, "classify") == []

@@ -41,7 +41,9 @@ def label_columns(X, y, task: str) -> list[int]:
     "classify" (y integer classes), a column that is constant within each class of two rows
     or more and holds a different value in each, with at least LABEL_AGREEMENTS rows agreeing
     within their class, in two classes or more (a class of one row vouches for nothing: a
-    sparse column is 0 on every row of the others and may hold anything there); for
+    sparse column is 0 on every row of the others and may hold anything there); where no
+    column does alone, the columns constant within each class that together hold a different
+    combination in each (the label one-hot encoded among the inputs); for
     "regress" (y (N,) or (N, 1) floats), a column whose correlation with y is within 1e-6 of
     +-1. Columns with a non-finite value are left out. [] when none, or when y does not have
     one target per row. Read on a sample of a larger set, the columns found are worth reading
@@ -61,26 +63,32 @@ def label_columns(X, y, task: str) -> list[int]:
     starts, sizes = starts[sizes >= 2], sizes[sizes >= 2]     # the classes that can vouch
     if starts.size < 2 or int((sizes - 1).sum()) < LABEL_AGREEMENTS:
         return []
-    # screen: a column must hold the same value in the first two rows of each class and a
-    # different value in each class's first row (cheap, and it rules out nearly every honest
-    # feature: most runs stop at the first test); then read the few candidates on every row
-    # of those classes
+    # screen: a column must hold the same value in the first two rows of each class, and not
+    # one value in all of them (cheap, and it rules out nearly every honest feature: most runs
+    # stop at the first test); then read the few candidates on every row of those classes
     heads = X[order[starts]]                                # (classes, D)
     agree = (heads == X[order[starts + 1]]).all(axis=0)
     if not agree.any():
         return []
     candidates = np.flatnonzero(agree & np.isfinite(heads).all(axis=0)
                                 & ~(heads == heads[:1]).all(axis=0))
-    ranked = np.sort(heads[:, candidates], axis=0)
-    candidates = candidates[(np.diff(ranked, axis=0) != 0).all(axis=0)]
     if candidates.size == 0:
         return []
     rows = np.concatenate([order[a:a + n] for a, n in zip(starts, sizes, strict=True)])
     block = X[np.ix_(rows, candidates)]
-    bounds = np.r_[0, np.cumsum(sizes)[:-1]]
+    bounds = np.concatenate(([0], np.cumsum(sizes)[:-1]))
     low = np.minimum.reduceat(block, bounds, axis=0)       # (classes, candidates)
     high = np.maximum.reduceat(block, bounds, axis=0)      # NaN in a class: never equal
-    return [int(j) for j in candidates[(low == high).all(axis=0)]]
+    constant = (low == high).all(axis=0)
+    # each alone a value a class (a label column), else together a combination a class (the
+    # label one-hot encoded, or several columns computed from it)
+    alone = constant & (np.diff(np.sort(low, axis=0), axis=0) != 0).all(axis=0)
+    if alone.any():
+        return [int(j) for j in candidates[alone]]
+    together = low[:, constant]
+    if together.shape[1] and np.unique(together, axis=0).shape[0] == starts.size:
+        return [int(j) for j in candidates[constant]]
+    return []
 
 
 def _correlated_columns(X, y) -> list[int]:

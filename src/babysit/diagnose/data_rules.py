@@ -32,19 +32,27 @@ def labels_from_one(e, open_):
 
 
 def label_among_inputs(e, open_):
-    """A feature that gives every training row's label (one value per class, or the regression
-    target up to a scale and a shift): the label itself, or something computed from it, left
-    among the inputs. The run's scores then hold only where that feature is known with the
-    label, which new data will not be. A regression whose every input is such a feature
-    (Celsius to Fahrenheit) may be exact by construction: an info then."""
+    """Features that give every training row's label (one value per class, a combination of
+    values per class, or the regression target up to a scale and a shift): the label itself,
+    or something computed from it, left among the inputs. The run's scores then hold only
+    where those features are known with the label, which new data will not be. A regression
+    whose every input is such a feature (Celsius to Fahrenheit) may be exact by construction:
+    an info then. A table's columns are named (meta["feature_names"], when they are the
+    network's inputs one for one)."""
     if not e.label_columns:
         return None
-    shown = ", ".join(str(j) for j in e.label_columns[:5])
+    names = e.history.meta.get("feature_names")
+    named = isinstance(names, list) and len(names) == e.history.meta.get("n_features") \
+        and all(isinstance(j, int) and 0 <= j < len(names) for j in e.label_columns)
+    shown = ", ".join(repr(names[j]) if named else str(j) for j in e.label_columns[:5])
     more = f" (and {len(e.label_columns) - 5} more)" if len(e.label_columns) > 5 else ""
     one = len(e.label_columns) == 1
-    what = (f"{'is' if one else 'are'} the target, up to a scale and a shift"
-            if e.n_classes is None else
-            f"{'holds' if one else 'hold'} one value for each class, the same on every row of it")
+    if e.n_classes is None:
+        what = f"{'is' if one else 'are'} the target, up to a scale and a shift"
+    elif one:
+        what = "holds one value for each class, the same on every row of it"
+    else:
+        what = "are each the same on every row of a class, and tell the classes apart"
     found = f"input feature{'' if one else 's'} {shown}{more} {what}, in the training rows read"
     if e.n_classes is None and e.history.meta.get("n_features") == len(e.label_columns):
         return "info", (f"{found}: the target is an exact linear function of the inputs; "

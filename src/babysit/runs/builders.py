@@ -219,7 +219,11 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     when `cfg.best_weights` is on (the monitors read the last epoch's network). quiet: no
     progress bar, no alerts printed. The History's meta records the configuration ("config")."""
     constraints = [regularizers.MaxNorm(cfg.max_norm)] if cfg.max_norm else []
-    watch = monitors.default(data.image_shape, data=data.name) if data is not None else []
+    # a table's encoded columns by name, so that a finding can say which column it means
+    names = {"feature_names": data.table.feature_names_out_} \
+        if data is not None and data.table is not None else {}
+    watch = monitors.default(data.image_shape, data=data.name, **names) \
+        if data is not None else []
     stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []
     # The alerts print above the progress bar; a quiet run (a search trial) keeps them in
     # history.meta["alerts"] only, and stops on them all the same.

@@ -115,3 +115,26 @@ def test_the_label_one_hot_encoded_is_named_by_its_columns_together():
     assert leaks.label_columns(np.c_[X, one_hot], y, "classify") == [8, 9, 10, 11]
     grouped = np.eye(2, dtype=np.float32)[y // 2]
     assert leaks.label_columns(np.c_[X, grouped], y, "classify") == []
+
+
+def test_words_shared_by_small_classes_and_two_near_labels_are_no_one_hot_label():
+    """A reviewer's two healthy tables: (1) 100 rows of class 0 and 6 of each of three small
+    classes, a word in every row of each small class and none of the others (class 0 has no
+    mark of its own); (2) a team's department and building, each the team but for 4 rows, so
+    that dept=C, dept=D, building=n, building=s each mark one team exactly: marks from two
+    encoded columns are no label one-hot encoded."""
+    rng = np.random.default_rng(0)
+    y = np.r_[np.zeros(100, np.int64), np.repeat([1, 2, 3], 6)]
+    words = (rng.random((118, 12)) < 0.15).astype(np.float32)
+    words[:, :3] = 0
+    for k in (1, 2, 3):
+        words[y == k, k - 1] = 1
+    assert leaks.label_columns(words, y, "classify") == []
+    team = rng.integers(0, 4, 400)
+    dept, building = team.copy(), team.copy()
+    dept[np.flatnonzero(team == 0)[:4]] = 1
+    building[np.flatnonzero(team == 3)[:4]] = 2
+    X = np.c_[np.eye(4)[dept], np.eye(4)[building]].astype(np.float32)
+    groups = ["dept"] * 4 + ["building"] * 4
+    assert leaks.label_columns(X, team, "classify", groups) == []
+    assert leaks.label_columns(X, team, "classify") == [2, 3, 4, 5]   # unnamed: read as one

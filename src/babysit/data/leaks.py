@@ -36,14 +36,15 @@ SCREEN_CORRELATION = 1 - 1e-3   # the screen in float32, whose sums are good to 
 COPIED_VALUES = 2**20
 
 
-def label_columns(X, y, task: str) -> list[int]:
+def label_columns(X, y, task: str, groups=None) -> list[int]:
     """The columns of X (N, D) that give the label y (N,) on every row: for `task`
     "classify" (y integer classes), a column that is constant within each class of two rows
     or more and holds a different value in each, with at least LABEL_AGREEMENTS rows agreeing
     within their class, in two classes or more (a class of one row vouches for nothing: a
     sparse column is 0 on every row of the others and may hold anything there); where no
-    column does alone, the columns constant within each class that together hold a different
-    combination in each (the label one-hot encoded among the inputs); for
+    column does alone, the label one-hot encoded: for every class a column with one value on
+    its rows and another on every other class's, all from one encoded column when `groups`
+    (D,) names each column's source (a table's 'grade' for 'grade=low'); for
     "regress" (y (N,) or (N, 1) floats), a column whose correlation with y is within 1e-6 of
     +-1. Columns with a non-finite value are left out. [] when none, or when y does not have
     one target per row. Read on a sample of a larger set, the columns found are worth reading
@@ -80,15 +81,22 @@ def label_columns(X, y, task: str) -> list[int]:
     low = np.minimum.reduceat(block, bounds, axis=0)       # (classes, candidates)
     high = np.maximum.reduceat(block, bounds, axis=0)      # NaN in a class: never equal
     constant = (low == high).all(axis=0)
-    # each alone a value a class (a label column), else together a combination a class (the
-    # label one-hot encoded, or several columns computed from it)
+    # each alone a value a class (a label column); else the label one-hot encoded: for every
+    # class a column that holds one value on its rows and another on every other class's
+    # (columns that only together tell the classes apart are left alone: two departments and
+    # two buildings, each nearly the team, do so in a healthy table)
     alone = constant & (np.diff(np.sort(low, axis=0), axis=0) != 0).all(axis=0)
     if alone.any():
         return [int(j) for j in candidates[alone]]
-    together = low[:, constant]
-    if together.shape[1] and np.unique(together, axis=0).shape[0] == starts.size:
-        return [int(j) for j in candidates[constant]]
-    return []
+    marks = {}                        # class -> the columns that mark it alone
+    for j in np.flatnonzero(constant):
+        values, first, counts = np.unique(low[:, j], return_index=True, return_counts=True)
+        if values.size == 2 and counts.min() == 1:
+            marks.setdefault(int(first[np.argmin(counts)]), []).append(int(candidates[j]))
+    found = sorted(j for columns in marks.values() for j in columns)
+    if len(marks) < starts.size or groups is not None and len({groups[j] for j in found}) > 1:
+        return []     # (marks from several encoded columns: each column nearly the label)
+    return found
 
 
 def _correlated_columns(X, y) -> list[int]:

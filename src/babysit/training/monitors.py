@@ -682,9 +682,15 @@ class DataStats(Callback):
         rows = data_rows(X)
         mean, std = _column_mean_std(rows)
         task = "classify" if trainer.loss.classification else "regress"
-        found = label_columns(rows, y[::step], task)
+        # a table's encoded columns by their source ('grade' for 'grade=low'; RunInfo, first
+        # among the default monitors, has put the names there)
+        names = trainer.history.meta.get("feature_names")
+        groups = [str(n).split("=")[0] for n in names] \
+            if isinstance(names, list) and len(names) == X.shape[1] else None
+        found = label_columns(rows, y[::step], task, groups)
         if found and step > 1:   # read again on every row: a sample's coincidence is not one
-            found = [found[j] for j in label_columns(X[:, found], y, task)]
+            found = [found[j] for j in label_columns(
+                X[:, found], y, task, None if groups is None else [groups[j] for j in found])]
         rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
                          feature_std=std.tolist(), class_counts=None, val_class_counts=None,
                          label_columns=found,

@@ -72,6 +72,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from loop_data import (  # noqa: E402
     breast_cancer,
+    digits,
     loader,
     mlp,
     sequences,
@@ -199,23 +200,29 @@ def digits_with_one_hot_label():
 
 # -- reset: model_reset_each_epoch ----------------------------------------------------------
 
-def torch_loop(model, opt, X, y, Xv, yv, epochs, reset=None, seed=0):
-    """The README's loop: watch, log every step, end_epoch with both accuracies."""
+def torch_loop(model, opt, X, y, Xv, yv, epochs, reset=None, seed=0, running=False):
+    """The README's loop: watch, log every step, end_epoch with both accuracies; `running`:
+    the training accuracy reported is the share of the epoch's batches classified right as
+    they came (as many tutorials do), not one taken after the epoch."""
     sitter = watch(model, opt)
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(epochs):
         if reset is not None:
             model.apply(reset)
         model.train()
+        right = seen = 0
         for xb, yb in loader(X, y, seed):
             opt.zero_grad()
-            loss = loss_fn(model(xb), yb)
+            out = model(xb)
+            loss = loss_fn(out, yb)
             loss.backward()
             opt.step()
             sitter.log(loss)
+            right, seen = right + int((out.argmax(1) == yb).sum()), seen + len(yb)
         model.eval()
         with torch.no_grad():
-            train_acc = (model(X).argmax(1) == y).float().mean().item()
+            train_acc = right / seen if running else \
+                (model(X).argmax(1) == y).float().mean().item()
             val_acc = (model(Xv).argmax(1) == yv).float().mean().item()
         sitter.end_epoch(train_acc=train_acc, val_acc=val_acc)
     history = sitter.history
@@ -224,8 +231,7 @@ def torch_loop(model, opt, X, y, Xv, yv, epochs, reset=None, seed=0):
 
 
 def digits_rmsprop_reset():
-    Xtr, ytr, Xva, yva = digits_split()
-    X, Xv = torch.tensor(Xtr, dtype=torch.float32), torch.tensor(Xva, dtype=torch.float32)
+    X, y, Xv, yv = digits()
     torch.manual_seed(0)
     model = mlp(64, 64, 10)
 
@@ -234,8 +240,7 @@ def digits_rmsprop_reset():
             m.reset_parameters()
 
     opt = torch.optim.RMSprop(model.parameters(), lr=1e-3)
-    return torch_loop(model, opt, X, torch.tensor(ytr), Xv, torch.tensor(yva), epochs=8,
-                      reset=reset)
+    return torch_loop(model, opt, X, y, Xv, yv, epochs=8, reset=reset)
 
 
 # -- penalty: reg_too_strong on a regression that fits less well as the run goes on -----------
@@ -354,32 +359,12 @@ def flipped(load, share: float, hidden=(32,), dropout=0.0, epochs=30):
 
 
 def running_accuracy_loop():
-    """Digits in a PyTorch loop that reports, as training accuracy, the running share of its
-    epoch's batches classified right (as many tutorials do)."""
-    Xtr, ytr, Xva, yva = digits_split()
-    X, Xv = torch.tensor(Xtr, dtype=torch.float32), torch.tensor(Xva, dtype=torch.float32)
-    y, yv = torch.tensor(ytr), torch.tensor(yva)
+    """Digits in a PyTorch loop that reports its epoch's running training accuracy."""
+    X, y, Xv, yv = digits()
     torch.manual_seed(0)
     model = mlp(64, 64, 10)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    sitter = watch(model, opt)
-    loss_fn = nn.CrossEntropyLoss()
-    for _ in range(8):
-        right = seen = 0
-        for xb, yb in loader(X, y, 0):
-            opt.zero_grad()
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-            right, seen = right + int((out.argmax(1) == yb).sum()), seen + len(yb)
-        with torch.no_grad():
-            val_acc = (model(Xv).argmax(1) == yv).float().mean().item()
-        sitter.end_epoch(train_acc=right / seen, val_acc=val_acc)
-    history = sitter.history
-    sitter.close()
-    return history
+    return torch_loop(model, opt, X, y, Xv, yv, epochs=8, running=True)
 
 
 @dataclass(frozen=True)

@@ -495,7 +495,7 @@ def test_the_label_left_among_a_loops_inputs_is_named_from_its_first_batch(watch
                 in found["label_in_inputs"].evidence
 
 
-def test_the_label_among_a_given_probes_inputs_is_named_from_its_labels():
+def test_the_label_among_a_given_probes_inputs_is_named_from_its_labels(watched_epochs):
     g = torch.Generator().manual_seed(1)
     X = torch.randn(256, 6, generator=g)
     y = (X[:, 0] > 0).long()
@@ -503,15 +503,7 @@ def test_the_label_among_a_given_probes_inputs_is_named_from_its_labels():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(7, 16), nn.ReLU(), nn.Linear(16, 2))
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    sitter = watch(model, opt, probe=(X[:64], y[:64]))
-    for _ in range(2):
-        for at in range(0, 256, 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        sitter.end_epoch()
+    sitter = watched_epochs(model, opt, X, y, 2, 32, probe=(X[:64], y[:64]))
     assert sitter.history.monitors["data"]["label_columns"] == [6]
 
 
@@ -597,7 +589,7 @@ def test_time_first_models_that_answer_every_step_are_no_rnn_given_the_batch_fir
         assert all(f.cause != "rnn_not_batch_first" for f in sitter.history.diagnose())
 
 
-def test_a_loop_reporting_a_harder_training_accuracy_is_no_noisy_labels():
+def test_a_loop_reporting_a_harder_training_accuracy_is_no_noisy_labels(watched_epochs):
     """A loop's own training accuracy may be a running one under mixup, augmentation or
     dropout, lower than validation's for reasons of its own: the rule reads Trainer runs."""
     g = torch.Generator().manual_seed(0)
@@ -605,19 +597,13 @@ def test_a_loop_reporting_a_harder_training_accuracy_is_no_noisy_labels():
     y = (X[:, 0] > 0).long()
     model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    sitter = watch(model, opt)
-    for _ in range(6):
-        for at in range(0, 256, 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        sitter.end_epoch(train_acc=0.6, val_acc=0.95)      # mixup's weighted accuracy
+    sitter = watched_epochs(model, opt, X, y, 6, 32, val=(X, y),
+                            accuracy=lambda output, labels: 0.6)   # mixup's weighted accuracy
+    assert sitter.history.val_acc[-1] >= 0.9
     assert all(f.cause != "noisy_train_labels" for f in sitter.history.diagnose())
 
 
-def test_shuffled_labels_from_a_large_first_loss_are_labels_without_signal():
+def test_shuffled_labels_from_a_large_first_loss_are_labels_without_signal(watched_epochs):
     """Digits with shuffled labels under weights of std 0.5: the loss comes down steeply from
     several times chance to chance, the accuracy flat. That is no learning."""
     from sklearn.datasets import load_digits
@@ -632,18 +618,5 @@ def test_shuffled_labels_from_a_large_first_loss_are_labels_without_signal():
         if isinstance(m, nn.Linear):
             nn.init.normal_(m.weight, std=0.5)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    sitter = watch(model, opt)
-    for _ in range(10):
-        for at in range(0, 1347, 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        model.eval()
-        with torch.no_grad():
-            train_acc = (model(X[:1347]).argmax(1) == y[:1347]).float().mean().item()
-            val_acc = (model(X[1347:]).argmax(1) == y[1347:]).float().mean().item()
-        model.train()
-        sitter.end_epoch(train_acc=train_acc, val_acc=val_acc)
+    sitter = watched_epochs(model, opt, X[:1347], y[:1347], 10, 32, val=(X[1347:], y[1347:]))
     assert "labels_without_signal" in {f.cause for f in sitter.history.diagnose()}

@@ -373,20 +373,30 @@ class TableEncoder:
     def feature_names_out_(self) -> list[str]:
         """The names of the D output columns: "age", "island=Biscoe", "name=other",
         "when year", "sex missing"."""
+        return [name for _, name in self._output_columns()]
+
+    @property
+    def feature_sources_(self) -> list[str]:
+        """The column each of the D output columns comes from: "island" for "island=Biscoe"
+        and for "island missing"."""
+        return [source for source, _ in self._output_columns()]
+
+    def _output_columns(self) -> list[tuple[str, str]]:
+        """(source column, output name) of each of the D output columns, in order."""
         self._check_fitted()
-        names = []
+        out = []
         for j, name in enumerate(self.columns_):
             kind = self.kinds_[j]
             if kind == "numeric":
-                names.append(name)
+                out.append((name, name))
             elif kind == "date":
-                names += [f"{name} {part}" for part in dates.FEATURES]
+                out += [(name, f"{name} {part}") for part in dates.FEATURES]
             elif kind == "categorical":
-                names += [f"{name}={c}" for c in self.categories_[j]]
-                names += [f"{name}=other"] if self.others_[j] else []
+                out += [(name, f"{name}={c}") for c in self.categories_[j]]
+                out += [(name, f"{name}=other")] if self.others_[j] else []
             if self._indicated(j):
-                names.append(f"{name} missing")
-        return names
+                out.append((name, f"{name} missing"))
+        return out
 
     @property
     def used_columns_(self) -> list[str]:

@@ -219,8 +219,10 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     when `cfg.best_weights` is on (the monitors read the last epoch's network). quiet: no
     progress bar, no alerts printed. The History's meta records the configuration ("config")."""
     constraints = [regularizers.MaxNorm(cfg.max_norm)] if cfg.max_norm else []
-    # a table's encoded columns by name, so that a finding can say which column it means
-    names = {"feature_names": data.table.feature_names_out_} \
+    # a table's encoded columns by name and by the column each comes from, so that a finding
+    # can say which column it means and tell one column's one-hot group from several columns
+    names = {"feature_names": data.table.feature_names_out_,
+             "feature_sources": data.table.feature_sources_} \
         if data is not None and data.table is not None else {}
     watch = monitors.default(data.image_shape, data=data.name, **names) \
         if data is not None else []

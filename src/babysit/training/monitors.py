@@ -678,22 +678,16 @@ class DataStats(Callback):
     """
 
     def on_train_begin(self, trainer, X, y, val) -> None:
-        step = data_step(X)
         rows = data_rows(X)
         mean, std = _column_mean_std(rows)
         task = "classify" if trainer.loss.classification else "regress"
-        # a table's encoded columns by their source ('grade' for 'grade=low'; RunInfo, first
-        # among the default monitors, has put the names there)
-        names = trainer.history.meta.get("feature_names")
-        groups = [str(n).split("=")[0] for n in names] \
-            if isinstance(names, list) and len(names) == X.shape[1] else None
-        found = label_columns(rows, y[::step], task, groups)
-        if found and step > 1:   # read again on every row: a sample's coincidence is not one
-            found = [found[j] for j in label_columns(
-                X[:, found], y, task, None if groups is None else [groups[j] for j in found])]
+        # a table's encoded columns by the column each comes from (RunInfo, first among the
+        # default monitors, has put them there)
+        sources = trainer.history.meta.get("feature_sources")
+        groups = sources if isinstance(sources, list) and len(sources) == X.shape[1] else None
         rec = records.DataRecord(n=int(X.shape[0]), feature_mean=mean.tolist(),
                          feature_std=std.tolist(), class_counts=None, val_class_counts=None,
-                         label_columns=found,
+                         label_columns=_label_columns(X, y, task, groups),
                          copies=copied_rows(X, val[0]) if val is not None else None,
                          val_scale=None if val is None else val_scale(rows, data_rows(val[0])))
         if trainer.loss.classification:
@@ -703,6 +697,17 @@ class DataStats(Callback):
                 rec["val_class_counts"] = np.bincount(to_numpy(val[1]),
                                                       minlength=n_classes).tolist()
         trainer.history.monitors["data"] = rec
+
+
+def _label_columns(X, y, task: str, groups) -> list[int]:
+    """`babysit.data.leaks.label_columns` on DataStats' rows of X (N, D) and y, those found
+    read again on every row when the rows were a sample (a sample's coincidence is not one)."""
+    step = data_step(X)
+    found = label_columns(X[::step], y[::step], task, groups)
+    if found and step > 1:
+        found = [found[j] for j in label_columns(
+            X[:, found], y, task, None if groups is None else [groups[j] for j in found])]
+    return found
 
 
 def val_scale(rows, val_rows) -> dict | None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit.data import datasets, is_memory_mapped
+from babysit.data import arrays, datasets, is_memory_mapped
 from babysit.training import trainer as train
 
 
@@ -224,3 +224,17 @@ def test_a_mapped_file_keeps_runconfigs_defaults_not_those_of_a_small_table(tmp_
     # for a file larger than memory
     fitted = builders.fit_to_data(cfg, data)
     assert (fitted.epochs, fitted.reg) == (RunConfig().epochs, RunConfig().reg)
+
+
+@pytest.mark.parametrize("block_values", [2**20, 500])   # one block; blocks of 5 rows
+def test_column_statistics_keep_a_small_spread_beside_a_large_mean(block_values):
+    """Features far from zero (raw sensor readings, years) with a small spread: the sums in
+    float32 are taken of the values less a first rough mean, so the spread is not lost in
+    the rounding of the mean (a float32 sum of squares of the raw values would lose it)."""
+    rng = np.random.default_rng(3)
+    X = (rng.standard_normal((700, 100)) * np.linspace(0.01, 1, 100) + 2000).astype(np.float32)
+    mean, std = arrays.column_mean_std(X, block_values)
+    exact = X.astype(np.float64)
+    np.testing.assert_allclose(mean, exact.mean(axis=0), rtol=1e-7)
+    np.testing.assert_allclose(std, exact.std(axis=0), rtol=1e-4)
+    assert mean.dtype == std.dtype == np.float64 and X.dtype == np.float32   # X not converted

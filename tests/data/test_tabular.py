@@ -21,7 +21,7 @@ def test_a_text_column_is_one_hot_over_the_training_categories():
                                      ["colour", "size"])
     assert enc.kinds_ == ["categorical", "numeric"]
     assert enc.feature_names_out_ == ["colour=blue", "colour=red", "size"]
-    assert enc.feature_sources_ == ["colour", "colour", "size"]
+    assert [source for source, _ in enc.output_columns()] == ["colour", "colour", "size"]
     X = enc.transform(cells(["blue", "5"], ["red", "0"]))
     assert X.dtype == np.float32
     assert X.tolist() == [[1, 0, 5], [0, 1, 0]]
@@ -40,7 +40,7 @@ def test_missing_numbers_get_the_training_median_and_an_indicator_column():
     assert enc.medians_[0] == 3.0                  # the median of 1, 3, 10: not the mean
     assert enc.missing_counts_ == [2]
     assert enc.feature_names_out_ == ["x", "x missing"]
-    assert enc.feature_sources_ == ["x", "x"]
+    assert enc.output_columns() == [("x", "x"), ("x", "x missing")]
     X = enc.transform(cells(["nan"], ["null"], ["7"], ["N/A"]))
     assert X.tolist() == [[3, 1], [3, 1], [7, 0], [3, 1]]
     assert any("2 missing" in line and "median 3" in line for line in enc.describe())

@@ -363,20 +363,6 @@ def test_probe_samples_are_spaced_by_the_training_work_between_them(centred_digi
     assert h.monitors["layers"]["every"] == 3
 
 
-@pytest.mark.parametrize("block_values", [2**20, 500])   # one block; blocks of 5 rows
-def test_column_statistics_keep_a_small_spread_beside_a_large_mean(block_values):
-    """Features far from zero (raw sensor readings, years) with a small spread: the sums in
-    float32 are taken of the values less a first rough mean, so the spread is not lost in
-    the rounding of the mean (a float32 sum of squares of the raw values would lose it)."""
-    rng = np.random.default_rng(3)
-    X = (rng.standard_normal((700, 100)) * np.linspace(0.01, 1, 100) + 2000).astype(np.float32)
-    mean, std = monitors._column_mean_std(X, block_values)
-    exact = X.astype(np.float64)
-    np.testing.assert_allclose(mean, exact.mean(axis=0), rtol=1e-7)
-    np.testing.assert_allclose(std, exact.std(axis=0), rtol=1e-4)
-    assert mean.dtype == std.dtype == np.float64 and X.dtype == np.float32   # X not converted
-
-
 def test_data_stats_of_a_large_set_read_an_even_sample_of_rows():
     rng = np.random.default_rng(2)
     X = (rng.standard_normal((40_000, 100)) * np.arange(1, 101) + 5).astype(np.float32)

@@ -1,5 +1,6 @@
 """Looking at a feature array without copying it: a block of rows at a time (`row_blocks`),
-where its first NaN or inf is, and whether it is memory-mapped (data that stays on disk); and
+its columns' mean and spread (`column_mean_std`), where its first NaN or inf is, and whether
+it is memory-mapped (data that stays on disk); and
 checking one at the door (`check_features`: 2-d, numeric, finite, in the default float32 or
 float64; and `class_labels`: integer class indices in range)."""
 
@@ -10,8 +11,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from babysit.backend import to_numpy
+
 __all__ = ["row_blocks", "is_memory_mapped", "check_features", "as_float32", "binary_scale",
-           "mean_std", "first_fractional", "regression_targets", "class_labels"]
+           "mean_std", "column_mean_std", "first_fractional",
+           "regression_targets", "class_labels"]
 
 
 def row_blocks(X, block_values: int = 2**20) -> Iterator[tuple[int, np.ndarray]]:
@@ -162,3 +166,45 @@ def class_labels(y, n_classes: int | None = None) -> np.ndarray:
         raise ValueError(f"label {y.max()} is out of range for {n_classes} classes "
                          f"(expected 0..{n_classes - 1})")
     return y
+
+
+def column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation (D,) float64 of each column of X (N, D).
+
+    The column sums are matrix-vector products (ones @ block: BLAS, in X's float type) on
+    contiguous copies of blocks of about `block_values` entries (one copy when X is that
+    small, as `babysit.training.monitors.data_rows` keeps it): no float64 copy of X, little
+    beside a memory-mapped file's training chunks, and a memory-mapped X is read, not loaded.
+    (A float64 reduction over the strided rows took 0.9 ms of a 1-epoch 784-100-10 fit, most
+    of it in the new pages of its 1.6 MB float64 temporary.) Two passes, corrected: the first
+    gives a rough mean; the second sums the values less it, and their squares, so the mean
+    and the spread are good to rounding of the spread, whatever the size of the mean."""
+    X = to_numpy(X)
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    held = [np.array(X, dtype=dtype)] if X.size <= block_values else None
+
+    def copies():
+        return held or (np.array(block, dtype=dtype) for _, block in row_blocks(X, block_values))
+
+    n = X.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        rough = (sum(_column_sums(block) for block in copies()) / n).astype(dtype)
+        shift, squares = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+        for block in copies():
+            block -= rough
+            shift += _column_sums(block)
+            np.square(block, out=block)
+            squares += _column_sums(block)
+        shift /= n
+        mean, std = rough + shift, np.sqrt(np.maximum(squares / n - shift * shift, 0.0))
+    # A column whose squares (or sums) overflowed its float type, finite values all (float32
+    # features of 1e20): taken again by `mean_std`, which scales before it squares
+    overflowed = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
+    if overflowed.size:
+        mean[overflowed], std[overflowed] = mean_std(X[:, overflowed])
+    return mean, std
+
+
+def _column_sums(block) -> np.ndarray:
+    """The sum (D,) float64 of each column of a contiguous float block (rows, D)."""
+    return (np.ones(block.shape[0], block.dtype) @ block).astype(np.float64)

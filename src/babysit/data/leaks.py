@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from babysit.backend import make_rng, to_numpy
-from babysit.data.arrays import row_blocks
+from babysit.data.arrays import column_mean_std, row_blocks
 
 # The fewest within-class agreements that name a feature as the label: the rows of each class
 # less one, summed (a class of n rows agrees with itself n - 1 times). A feature of k values
@@ -102,9 +102,10 @@ def label_columns(X, y, task: str, groups=None) -> list[int]:
 def _correlated_columns(X, y) -> list[int]:
     """The columns of X (N, D) whose correlation with the float64 y (N,) is within 1e-6 of
     +-1. Rows with a non-finite target are left out. A screen in X's own float type, in row
-    blocks (one BLAS product and a sum of squares a block: no copy of X), keeps the columns
-    within 1e-3 of +-1; those few are then read exactly, in float64, each divided by its
-    largest magnitude (targets and values near the float limits do not overflow)."""
+    blocks (a BLAS product a block, and the columns' spreads by `column_mean_std`: no copy of
+    X), keeps the columns within 1e-3 of +-1; those few are then read exactly, in float64,
+    each divided by its largest magnitude (targets and values near the float limits do not
+    overflow)."""
     keep = np.isfinite(y)
     if not keep.all():
         X, y = X[keep], y[keep]
@@ -115,17 +116,13 @@ def _correlated_columns(X, y) -> list[int]:
     if not yc.any():
         return []
     kind = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    dots, sums, squares = (np.zeros(X.shape[1]) for _ in range(3))
+    dots = np.zeros(X.shape[1])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for start, block in row_blocks(X):
             block = np.asarray(block, dtype=kind)
             dots += yc[start:start + block.shape[0]].astype(kind) @ block
-            ones = np.ones(block.shape[0], kind)
-            sums += ones @ block
-            squares += ones @ (block * block)
-        n = y.size
-        spread = np.sqrt(np.maximum(squares / n - (sums / n) ** 2, 0.0))
-        rough = dots / n / (spread * float(np.sqrt(yc @ yc / n)))
+        _, spread = column_mean_std(X)
+        rough = dots / y.size / (spread * float(np.sqrt(yc @ yc / y.size)))
     candidates = np.flatnonzero(np.abs(rough) >= SCREEN_CORRELATION)
     if candidates.size == 0:
         return []

@@ -373,27 +373,21 @@ class TableEncoder:
     def feature_names_out_(self) -> list[str]:
         """The names of the D output columns: "age", "island=Biscoe", "name=other",
         "when year", "sex missing"."""
-        return [name for _, name in self._output_columns()]
+        return [name for _, name in self.output_columns()]
 
-    @property
-    def feature_sources_(self) -> list[str]:
-        """The column each of the D output columns comes from: "island" for "island=Biscoe"
-        and for "island missing"."""
-        return [source for source, _ in self._output_columns()]
-
-    def _output_columns(self) -> list[tuple[str, str]]:
-        """(source column, output name) of each of the D output columns, in order."""
+    def output_columns(self) -> list[tuple[str, str]]:
+        """(the column it comes from, its name) of each of the D output columns, in order:
+        ("island", "island=Biscoe"), ("sex", "sex missing")."""
         self._check_fitted()
         out = []
         for j, name in enumerate(self.columns_):
-            kind = self.kinds_[j]
-            if kind == "numeric":
+            if self.kinds_[j] == "numeric":
                 out.append((name, name))
-            elif kind == "date":
+            elif self.kinds_[j] == "date":
                 out += [(name, f"{name} {part}") for part in dates.FEATURES]
-            elif kind == "categorical":
-                out += [(name, f"{name}={c}") for c in self.categories_[j]]
-                out += [(name, f"{name}=other")] if self.others_[j] else []
+            elif self.kinds_[j] == "categorical":
+                others = ["other"] if self.others_[j] else []
+                out += [(name, f"{name}={c}") for c in [*self.categories_[j], *others]]
             if self._indicated(j):
                 out.append((name, f"{name} missing"))
         return out

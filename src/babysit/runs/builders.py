@@ -222,7 +222,7 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     # a table's encoded columns by name and by the column each comes from, so that a finding
     # can say which column it means and tell one column's one-hot group from several columns
     names = {"feature_names": data.table.feature_names_out_,
-             "feature_sources": data.table.feature_sources_} \
+             "feature_sources": [source for source, _ in data.table.output_columns()]} \
         if data is not None and data.table is not None else {}
     watch = monitors.default(data.image_shape, data=data.name, **names) \
         if data is not None else []

@@ -55,7 +55,7 @@ import sys
 import numpy as np
 
 from babysit.backend import get_array_module, make_rng, to_numpy
-from babysit.data.arrays import mean_std, row_blocks
+from babysit.data.arrays import column_mean_std, mean_std
 from babysit.data.leaks import copied_rows, label_columns
 from babysit.diagnose import records
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
@@ -535,48 +535,6 @@ def _gram(a):
     return (a @ a.T).astype(get_array_module(a).float64)
 
 
-def _column_mean_std(X, block_values: int = 2**20) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation (D,) float64 of each column of X (N, D).
-
-    The column sums are matrix-vector products (ones @ block: BLAS, in X's float type) on
-    contiguous copies of blocks of about `block_values` entries (one copy when X is that
-    small, as `data_rows` keeps it): no float64 copy of X, little beside a memory-mapped
-    file's training chunks, and a memory-mapped X is read, not loaded. (A float64 reduction
-    over the strided rows took 0.9 ms of a 1-epoch 784-100-10 fit, most of it in the new
-    pages of its 1.6 MB float64 temporary.) Two passes, corrected: the first gives a rough
-    mean; the second sums the values less it, and their squares, so the mean and the
-    spread are good to rounding of the spread, whatever the size of the mean."""
-    X = to_numpy(X)
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    held = [np.array(X, dtype=dtype)] if X.size <= block_values else None
-
-    def copies():
-        return held or (np.array(block, dtype=dtype) for _, block in row_blocks(X, block_values))
-
-    n = X.shape[0]
-    with np.errstate(over="ignore", invalid="ignore"):
-        rough = (sum(_column_sums(block) for block in copies()) / n).astype(dtype)
-        shift, squares = np.zeros(X.shape[1]), np.zeros(X.shape[1])
-        for block in copies():
-            block -= rough
-            shift += _column_sums(block)
-            np.square(block, out=block)
-            squares += _column_sums(block)
-        shift /= n
-        mean, std = rough + shift, np.sqrt(np.maximum(squares / n - shift * shift, 0.0))
-    # A column whose squares (or sums) overflowed its float type, finite values all (float32
-    # features of 1e20): taken again by `mean_std`, which scales before it squares
-    overflowed = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))
-    if overflowed.size:
-        mean[overflowed], std[overflowed] = mean_std(X[:, overflowed])
-    return mean, std
-
-
-def _column_sums(block) -> np.ndarray:
-    """The sum (D,) float64 of each column of a contiguous float block (rows, D)."""
-    return (np.ones(block.shape[0], block.dtype) @ block).astype(np.float64)
-
-
 # The rows DataStats reads: all of them up to this many values (digits, tables: every row),
 # else an even stride of rows holding about this many (at least DATA_MIN_ROWS rows), so that
 # its passes cost about 0.3 ms whatever the size of the training set (2^18 values took 0.6
@@ -679,7 +637,7 @@ class DataStats(Callback):
 
     def on_train_begin(self, trainer, X, y, val) -> None:
         rows = data_rows(X)
-        mean, std = _column_mean_std(rows)
+        mean, std = column_mean_std(rows)
         task = "classify" if trainer.loss.classification else "regress"
         # a table's encoded columns by the column each comes from (RunInfo, first among the
         # default monitors, has put them there)

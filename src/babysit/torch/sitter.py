@@ -796,9 +796,8 @@ class Sitter:
         self._history.monitors["data"] = DataRecord(
             n=int(self._probe_x.shape[0]), feature_mean=mean, feature_std=std,
             class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None,
-            label_columns=[] if self._probe_y is None else label_columns(
-                self._probe_x.detach().cpu().numpy(), self._probe_y.detach().cpu().numpy(),
-                "classify"),
+            label_columns=[] if self._probe_y is None else self._probe_label_columns(
+                self._probe_y),
             copies=None, val_scale=None)   # the loop's validation rows are never seen
         self._history.meta.update(self._meta(x, classes, names))
         self._record_output(out)
@@ -1049,8 +1048,13 @@ class Sitter:
                                                     minlength=len(counts)).tolist()
         if self._probe_is_batch and self._first_labels is not None \
                 and len(self._first_labels) == len(self._probe_x):
-            data["label_columns"] = label_columns(self._probe_x.detach().cpu().numpy(),
-                                                  self._first_labels.cpu().numpy(), "classify")
+            data["label_columns"] = self._probe_label_columns(self._first_labels)
+
+    def _probe_label_columns(self, labels) -> list[int]:
+        """The probe's input columns that give `labels` (one per probe row) on every row
+        (`babysit.data.leaks.label_columns`)."""
+        return label_columns(self._probe_x.detach().cpu().numpy(),
+                             labels.detach().cpu().numpy(), "classify")
 
     def _unmeasured(self) -> list[str]:
         """What the monitors could not see, in words (monitors["torch"]["unmeasured"])."""

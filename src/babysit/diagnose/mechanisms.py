@@ -33,8 +33,8 @@ from babysit.diagnose.symptoms import (
     RATIO_LOW,
     SCALE_HIGH,
     SCALE_LOW,
-    STILL_FALLING,
     WEIGHT_SHRINK,
+    still_falling,
 )
 
 # Every symptom a broken loop can produce: a root cause found in the loop explains them all.
@@ -375,8 +375,7 @@ def _no_signal(e, open_):
             or (e.input_scale or 1) < SCALE_LOW:
         return None  # unscaled inputs explain a network that learns nothing
     c, accs = e.curve, [a for a in e.history.train_acc if a is not None]
-    if 0 < c.end < c.start and (c.mid - c.end) / c.end >= STILL_FALLING \
-            and len(accs) >= 2 and accs[-1] - accs[len(accs) // 2] >= SIGNAL_RISE:
+    if still_falling(c) and len(accs) >= 2 and accs[-1] - accs[len(accs) // 2] >= SIGNAL_RISE:
         return None  # the loss still fell steeply and the accuracy rose over the second half:
         # the run stopped while learning (iris at Adam's 1e-3 for 120 updates, from a loss
         # 2.6x chance: 0.12 -> 0.44); a loss coming down to chance from a large start, the

@@ -17,7 +17,7 @@ from babysit.diagnose.evidence import Evidence, when
 __all__ = ["EXPLODE_FACTOR", "RATIO_LOW", "RATIO_HIGH", "DEAD_WARNING", "SATURATED_INFO",
            "exploded_at_epoch_end", "EXPLODING_GAIN", "FELL_NOISE", "UNDERFIT_ACC",
            "PENALTY_HURTS", "PENALTY_PULLS", "val_fell",
-           "UNDERFIT_GAP_SHARE", "STILL_FALLING",
+           "UNDERFIT_GAP_SHARE", "STILL_FALLING", "still_falling",
            "OFF_CENTRE", "SCALE_HIGH", "SCALE_LOW", "ADAPTIVE_STEP", "ADAPTIVE_OFF_CENTRE",
            "FITS_ANY_LABELS", "Symptom", "symptoms", "worst"]
 
@@ -362,6 +362,13 @@ def _val_noise(e: Evidence) -> float:
     return FELL_NOISE * math.sqrt(e.val_acc * (1 - e.val_acc) / e.n_val) if e.n_val else 0.0
 
 
+def still_falling(c) -> bool:
+    """Whether the loss curve `c` (a LossCurve, or None) still fell steeply at the end: by
+    STILL_FALLING of its end value since half time, from below where it started (a loss that
+    blew up and is coming down from 1e11 is not a run that stopped too soon)."""
+    return c is not None and 0 < c.end < c.start and (c.mid - c.end) / c.end >= STILL_FALLING
+
+
 def val_fell(e: Evidence) -> bool:
     """Validation accuracy ended below its best by VAL_FELL and by more than its noise."""
     return e.val_acc is not None and e.best_val is not None \
@@ -418,10 +425,7 @@ def _accuracy(e: Evidence) -> dict[str, Symptom]:
         if e.train_acc < UNDERFIT_ACC and e.best_val < UNDERFIT_ACC and not overfits \
                 and gap < max(UNDERFIT_GAP, UNDERFIT_GAP_SHARE * (1 - e.train_acc)):
             c = e.curve
-            # still falling, from below where it started: a loss that blew up and is coming
-            # down from 1e11 is not a run that stopped too soon
-            learning = c is not None and 0 < c.end < c.start \
-                and (c.mid - c.end) / c.end >= STILL_FALLING
+            learning = still_falling(c)
             out["underfit"] = Symptom(
                 "info" if learning else "warning",
                 f"validation accuracy {e.val_acc:.3f} tracks a low train accuracy "

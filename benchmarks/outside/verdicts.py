@@ -27,6 +27,14 @@ SEVERE = ("error", "warning")
 SYMPTOMS = frozenset({"loss_not_decreasing", "overfitting", "underfitting", "too_few_updates",
                       "bad_initial_loss", "collapsed_predictions", "noisy_loss"})
 
+@dataclass(frozen=True)
+class Absent:
+    """A run scored on one cause only: clean when `cause` is not among its findings, whatever
+    else they say (a table cut to a few binary pixels under-fits, rightly)."""
+
+    cause: str
+
+
 FAULT_VERDICTS = ("named", "symptom only", "wrong", "missed")
 HEALTHY_VERDICTS = ("clean", "false alarm")
 
@@ -50,6 +58,13 @@ def verdict(findings, accepted: Collection[str] | None, *, named_in_what: Iterab
     if top.cause in SYMPTOMS and top.cause not in misleading:
         return "symptom only"
     return "wrong"
+
+
+def scored(findings, accepted: Collection[str] | Absent | None) -> str:
+    """`verdict`, or for a run scored on one cause only (`Absent`) "clean" / "false alarm"."""
+    if isinstance(accepted, Absent):
+        return "false alarm" if any(f.cause == accepted.cause for f in findings) else "clean"
+    return verdict(findings, accepted)
 
 
 def top3(findings) -> str:

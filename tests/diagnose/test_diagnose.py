@@ -1021,6 +1021,32 @@ def test_validation_inputs_left_raw_are_named_not_overfitting(digits_split):
     assert scale["shift"] < 0.2 and 0.8 < scale["ratio"] < 1.25
 
 
+def test_validation_rows_off_scale_by_their_means_alone_are_named():
+    """Wine's validation rows left raw: their typical spread is 0.8x the standardized
+    training rows' (inside any bound on spreads), but most of their means sit 3 training
+    spreads away or more. Half the features off training's scale is enough; an honest split
+    has none off."""
+    from sklearn.datasets import load_wine
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_wine(return_X_y=True)
+    Xtr, Xva, ytr, yva = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    mean, std = Xtr.mean(0), Xtr.std(0)
+
+    def fitted(val_inputs):
+        trainer = bs.Trainer(bs.mlp(13, [32], 3, seed=0), bs.losses.SoftmaxCrossEntropy(),
+                             bs.optim.Adam(1e-3), batch_size=32, epochs=20, progress=False)
+        history = trainer.fit(((Xtr - mean) / std).astype(np.float32), ytr,
+                              val=(val_inputs.astype(np.float32), yva))
+        return history.monitors["data"]["val_scale"], {f.cause for f in history.diagnose()}
+
+    scale, found = fitted(Xva)
+    assert 1 / 3 < scale["ratio"] < 3 and scale["off"] / scale["features"] >= 0.5
+    assert "val_scaled_otherwise" in found
+    scale, found = fitted((Xva - mean) / std)
+    assert scale["off"] == 0 and "val_scaled_otherwise" not in found
+
+
 def test_labels_noisier_in_training_than_in_validation_are_named():
     """40% of the training labels wrong (validation's clean), a small network: validation is
     classified 20 points better than the training rows. Without the wrong labels, nothing."""

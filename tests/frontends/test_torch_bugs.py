@@ -620,3 +620,40 @@ def test_shuffled_labels_from_a_large_first_loss_are_labels_without_signal(watch
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sitter = watched_epochs(model, opt, X[:1347], y[:1347], 10, 32, val=(X[1347:], y[1347:]))
     assert "labels_without_signal" in {f.cause for f in sitter.history.diagnose()}
+
+
+def test_validation_rows_a_loop_evaluates_off_the_training_scale_are_named(watched_epochs):
+    """The loop standardizes its training rows and evaluates validation rows left raw (a mean
+    near 10 spreads, the spread 4x): the sitter reads them from the forward under no_grad, not
+    from anything the loop hands it. The same rows standardized alike are no finding; neither
+    is the sitter's own probe pass, in a loop that evaluates nothing else."""
+    g = torch.Generator().manual_seed(0)
+    raw = 10 + 4 * torch.randn(640, 6, generator=g)
+    y = (raw[:, 0] + raw[:, 1] > 20).long()
+    mean, std = raw[:512].mean(0), raw[:512].std(0)
+    X = (raw[:512] - mean) / std
+    for val_rows, off in ((raw[512:], True), ((raw[512:] - mean) / std, False)):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        history = watched_epochs(model, opt, X, y[:512], 3, 64, val=(val_rows, y[512:])).history
+        scale = history.monitors["data"]["val_scale"]
+        assert scale["of"] == "evaluated" and scale["rows"] >= 20
+        found = {f.cause: f for f in history.diagnose()}
+        assert ("val_scaled_otherwise" in found) == off
+        if off:
+            assert scale["off"] == scale["features"] == 6
+            assert "rows the model was evaluated on" in found["val_scaled_otherwise"].evidence
+            assert "class_imbalance" not in found
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    for at in range(0, 512, 64):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(X[at:at + 64]), y[at:at + 64])
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+    sitter.end_epoch()
+    assert sitter.history.monitors["data"]["val_scale"] is None

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import babysit as bs
+from babysit.data.scales import val_scale
 from babysit.nn.layers import ReLU, Sigmoid, Tanh
 from babysit.training import monitors
 
@@ -422,10 +423,10 @@ def test_val_scale_compares_spreads_on_enough_rows():
     X = rng.integers(0, 17, (600, 64)).astype(np.float32)
     mean, std = X[:500].mean(0), X[:500].std(0)
     train, val = (X[:500] - mean) / std, (X[500:] - mean) / std
-    honest = monitors.val_scale(train, val)
+    honest = val_scale(train, val)
     assert honest["rows"] == 100 and honest["shift"] < 0.2 and 0.9 < honest["ratio"] < 1.1
-    assert monitors.val_scale(train, X[500:])["ratio"] > 3
-    assert monitors.val_scale(train, val[:, :10]) is None
+    assert val_scale(train, X[500:])["ratio"] > 3
+    assert val_scale(train, val[:, :10]) is None
 
 
 def test_label_columns_found_in_the_rows_read_are_read_again_on_every_row():

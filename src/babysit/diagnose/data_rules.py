@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from babysit.data.scales import OFF_SCALE
 from babysit.diagnose.setup import constant_output
 
 
@@ -77,25 +78,45 @@ def val_copied(e, open_):
                        f"the validation score measures memory, not generalization")
 
 
-# Validation inputs scaled otherwise than training's: the median feature's spread (its mean
-# absolute deviation) 3 times training's or a third of it, on 20 validation rows or more. A
-# split by time or by place shifts the means (a chronological split: 1.95 of a spread) but
-# seldom the spread that much; a scaling mistake moves every feature's spread alike (raw
-# pixels against standardized ones: 4.5x). Fewer rows' spread is noise (2 rows: 138 of 200
-# random draws of digits were past 3x).
+# Validation inputs scaled otherwise than training's: half the features or more off training's
+# scale (`babysit.data.scales.OFF_SCALE`: a spread 3 times training's or a third of it, or a
+# mean 3 training spreads away), on 20 validation rows or more. A scaling mistake puts most
+# features off (raw pixels against standardized ones: 83% of digits' pixels; raw wine 69%, its
+# typical spread 0.81x but its typical mean 3.05 spreads away), a split at random none or a
+# few; a split by time or by place moves the means, less and alike (a trending series' lags
+# scaled alike: 2.3 spreads, none off; breast cancer's largest quarter by radius: a third of
+# its features, those that measure size). Fewer rows' spread is noise (2 rows: 138 of 200
+# random draws of digits had a typical spread past 3x). Histories written before the count
+# was kept are read by their typical feature's spread (VAL_RATIO).
+VAL_OFF_SHARE = 0.5
 VAL_RATIO = 3.0
 VAL_SCALE_ROWS = 20
+
+
+def val_off_scale(e) -> bool:
+    """Whether the validation inputs (or a loop's evaluated ones) sit off the training inputs'
+    scale: half their features or more, on VAL_SCALE_ROWS rows or more. A validation accuracy
+    on them says nothing of what the network learnt (the accuracy rules then read training's)."""
+    if e.val_ratio is None or (e.val_rows or 0) < VAL_SCALE_ROWS:
+        return False
+    if e.val_features:
+        return e.val_off / e.val_features >= VAL_OFF_SHARE
+    return e.val_ratio > 0 and not 1 / VAL_RATIO < e.val_ratio < VAL_RATIO
 
 
 def val_scaled_otherwise(e, open_):
     """The validation inputs are not on the training inputs' scale: left raw while training's
     were standardized, or scaled with statistics of their own kind (a min-max against a
     standardization). The network is then judged on inputs it never saw the like of."""
-    if e.val_ratio is None or e.val_ratio <= 0 or (e.val_rows or 0) < VAL_SCALE_ROWS:
+    if not val_off_scale(e):
         return None
-    if 1 / VAL_RATIO < e.val_ratio < VAL_RATIO:
-        return None
-    return "warning", (f"the typical feature's spread on the validation rows is "
+    rows = "validation rows" if e.val_scale_of == "validation" else \
+        "rows the model was evaluated on (validation among them)"
+    off = "" if not e.val_features else (
+        f"{e.val_off} of {e.val_features} features sit off training's scale on the {rows} "
+        f"(a spread {OFF_SCALE:g}x or 1/{OFF_SCALE:g} of training's, or a mean "
+        f"{OFF_SCALE:g} training spreads away); ")
+    return "warning", (f"{off}the typical feature's spread on the {rows} is "
                        f"{e.val_ratio:.3g}x training's, its mean {e.val_shift:.3g} training "
                        f"spreads away (rows split at random: about 1x and 0)")
 
@@ -151,4 +172,4 @@ def quantity_classified(e, open_):
 __all__ = ["LEAK_EXCESS", "QUANTITY_CLASSES", "QUANTITY_ROWS", "VAL_ABOVE", "VAL_ABOVE_EPOCHS",
            "VAL_RATIO", "VAL_SCALE_ROWS", "label_among_inputs", "labels_from_one",
            "quantity_classified", "single_class", "train_labels_noisier", "val_copied",
-           "val_scaled_otherwise"]
+           "val_off_scale", "val_scaled_otherwise"]

@@ -210,6 +210,10 @@ class Evidence:
     val_shift: float | None = None         # validation inputs: median |mean - training's|
     val_ratio: float | None = None         # / training's spread; median spread / training's
     val_rows: int | None = None            # (mean absolute deviations), on this many rows
+    val_off: int | None = None             # features off training's scale (OFF_SCALE) of
+    val_features: int | None = None        # the features that vary in both
+    val_scale_of: str = "validation"       # ... of the validation rows, or "evaluated": the
+                                           # inputs a PyTorch loop evaluated the model on
 
     @classmethod
     def of(cls, history) -> Evidence:
@@ -356,6 +360,9 @@ class Evidence:
         if scale and scale.get("shift") is not None and scale.get("ratio") is not None:
             self.val_shift, self.val_ratio = float(scale["shift"]), float(scale["ratio"])
             self.val_rows = int(scale["rows"]) if scale.get("rows") is not None else None
+            self.val_scale_of = str(scale.get("of", "validation"))
+            if scale.get("features") is not None and scale.get("off") is not None:
+                self.val_off, self.val_features = int(scale["off"]), int(scale["features"])
         counts = _counts(rec.get("class_counts"))
         if counts and sum(counts):
             self.train_classes = sum(1 for c in counts if c > 0)

@@ -22,6 +22,7 @@ import statistics
 import numpy as np
 
 from babysit.diagnose.causes import CRUSHED, Cause
+from babysit.diagnose.data_rules import val_off_scale
 from babysit.diagnose.evidence import Evidence, when
 from babysit.diagnose.setup import setup_value
 from babysit.diagnose.symptoms import (
@@ -470,7 +471,8 @@ def _imbalance(e, open_):
             or e.majority_share <= 1 / max(e.n_classes or 2, 2) + CHANCE_MARGIN \
             or e.no_update:
         return None  # (a network no gradient reached learnt nothing: not even the majority)
-    acc = e.val_acc if e.val_acc is not None else e.train_acc
+    # validation rows off the training rows' scale are misread whatever the classes' balance
+    acc = e.val_acc if e.val_acc is not None and not val_off_scale(e) else e.train_acc
     if acc is None or acc > e.majority_share + IMBALANCE_MARGIN:
         return None
     return "warning", (f"accuracy {acc:.3f}, against {e.majority_share:.3f} for always "

@@ -89,6 +89,21 @@ class ParamsRecord(TypedDict):
     value_norm: dict[str, list[float | None]]
 
 
+class ValScale(TypedDict):
+    """monitors["data"]["val_scale"]: the validation inputs against the training inputs' scale
+    (`babysit.data.scales.scale_against`), on `rows` rows: the typical feature's shift (in
+    training spreads) and spread ratio, how many of the `features` that vary in both are `off`
+    training's scale, and what the rows are "of" ("evaluated": the inputs a PyTorch loop
+    evaluated its model on; absent: the validation rows). Histories written before the count
+    was kept have no "features" and "off"."""
+    shift: float
+    ratio: float
+    rows: Count
+    features: NotRequired[Count]
+    off: NotRequired[Count]
+    of: NotRequired[str]
+
+
 class DataRecord(TypedDict):
     """monitors["data"]: the training inputs' per-feature mean and std, the class counts of
     the training and validation labels (None for regression / without validation), and what
@@ -102,8 +117,7 @@ class DataRecord(TypedDict):
     copies: NotRequired[dict[str, float] | None]  # {"val": share of validation rows that are
                                                   # training rows, "train": of training rows
                                                   # repeated}; None when not compared
-    val_scale: NotRequired[dict[str, float] | None]  # {"shift", "ratio"}: the validation
-                                                     # inputs against training's scale
+    val_scale: NotRequired[ValScale | None]   # the validation inputs against training's scale
 
 
 class FirstLayerRecord(TypedDict):
@@ -225,5 +239,5 @@ def well_formed(monitors: dict) -> dict:
 
 
 __all__ = ["RECORDS", "Count", "DataRecord", "FirstLayerRecord", "Histogram", "LayerSample",
-           "LayersRecord", "ParamsRecord", "Setting", "TorchRecord", "UpdateRatioRecord", "fits",
-           "well_formed"]
+           "LayersRecord", "ParamsRecord", "Setting", "TorchRecord", "UpdateRatioRecord",
+           "ValScale", "fits", "well_formed"]

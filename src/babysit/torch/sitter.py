@@ -11,7 +11,11 @@ unchanged. It watches through hooks and never changes training:
 - a forward pre-hook on the model takes the probe batch (the first training batch's inputs,
   unless `probe=` is given; when that batch is smaller than `probe_size`, rows of the first
   epoch's batches from the end of that epoch on), counts the training examples of the first
-  epoch and keeps up to DATA_ROWS of its rows for the data record (feature scale);
+  epoch and keeps up to DATA_ROWS of its rows for the data record (feature scale); the
+  inputs of the first epoch's evaluations (forwards under no_grad or in eval mode, the
+  sitter's own probe passes aside) are summarized as they come (`babysit.torch.evaluated`)
+  and, at the end of that epoch, compared with the training rows' scale: the data record's
+  "val_scale", marked "of": "evaluated" (validation rows left raw show there);
 - a forward pre-hook on the loss module (`loss_fn=`) keeps the outputs and targets it is fed
   in the first epoch: history.meta["setup"] (babysit.diagnose.setup) names the loss, the
   last module's activation (or the one the outputs show), the task and the targets' classes
@@ -64,6 +68,7 @@ import numpy as np
 import torch
 
 from babysit.data.leaks import label_columns
+from babysit.diagnose.data_rules import VAL_SCALE_ROWS
 from babysit.diagnose.records import (
     DataRecord,
     FirstLayerRecord,
@@ -77,6 +82,7 @@ from babysit.diagnose.setup import chance_loss
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
 from babysit.torch.checks import trainable
+from babysit.torch.evaluated import EvaluatedInputs
 from babysit.torch.functional import ActivationCalls
 from babysit.torch.setup import (
     LABELLED_BY_GRADIENT,
@@ -287,6 +293,9 @@ class Sitter:
         self._named = {name: p for name, p in model.named_parameters() if p.requires_grad}
         self._rows: list[torch.Tensor] = []       # the first epoch's inputs, up to DATA_ROWS
         self._targets: list[torch.Tensor] = []    # ... and the targets the loss was given
+        # ... and the inputs it was evaluated on (forwards without gradients or in eval mode)
+        self._evaluated = EvaluatedInputs(VAL_SCALE_ROWS)
+        self._probing = False          # the sitter's own probe pass is running
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
         self._stepped = {n: p for n, p in self._named.items() if id(p) in held}
         # monitors["torch"]: what only a PyTorch loop can get wrong, counted at the checked
@@ -515,15 +524,19 @@ class Sitter:
         x = _batch_input(args, kwargs)
         if x is None or not x.ndim:
             return
+        if self._probing:
+            return
         if not torch.is_grad_enabled():
             if module.training:
                 self._torch["no_grad_forwards"] += 1
                 if self._torch["mode_modules"]:
                     self._torch["train_mode_evals"] += 1
+            self._evaluated.add(x)
             return
         if not module.training:
             if self._leaves is None:
                 self._pending = (args, kwargs)
+            self._evaluated.add(x)
             return
         self._rows_first_epoch += int(x.shape[0])
         if sum(len(r) for r in self._rows) < DATA_ROWS:
@@ -564,7 +577,8 @@ class Sitter:
         if self._rows and "data" in self._history.monitors:
             mean, std = _feature_scale(self._rows)
             self._history.monitors["data"].update(
-                n=sum(len(r) for r in self._rows), feature_mean=mean, feature_std=std)
+                n=sum(len(r) for r in self._rows), feature_mean=mean, feature_std=std,
+                val_scale=self._evaluated_scale())
         setup = self._history.meta.get("setup")
         if setup is None or not self._targets:
             self._rows = []
@@ -588,6 +602,13 @@ class Sitter:
                 self._history.monitors["data"]["class_counts"] = setup["targets"]["counts"]
             self._history.meta["chance_loss"] = chance_loss(setup)
         self._rows, self._targets = [], []
+
+    def _evaluated_scale(self) -> dict | None:
+        """The scale of the inputs the loop evaluated the model on in the first epoch against
+        its training rows' (`EvaluatedInputs.scale`), marked as such: the loop's validation
+        rows are among them, the sitter cannot tell which."""
+        found = self._evaluated.scale(self._rows)
+        return None if found is None else {**found, "of": "evaluated"}
 
     def _hook_outputs(self) -> None:
         """For this forward only: hook every leaf's output to read dL/d(output) in backward."""
@@ -798,7 +819,7 @@ class Sitter:
             class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None,
             label_columns=[] if self._probe_y is None else self._probe_label_columns(
                 self._probe_y),
-            copies=None, val_scale=None)   # the loop's validation rows are never seen
+            copies=None, val_scale=None)   # the evaluations' scale: at the first epoch's end
         self._history.meta.update(self._meta(x, classes, names))
         self._record_output(out)
         self._capture_for = self._sample(0, probed)
@@ -881,8 +902,10 @@ class Sitter:
             with torch.no_grad():
                 self.model.eval()
                 args, kwargs = self._probe_call
+                self._probing = True     # not one of the loop's evaluations
                 return self.model(*args, **kwargs)
         finally:
+            self._probing = False
             torch.set_rng_state(rng)
             for m, mode in modes:
                 m.training = mode

@@ -57,6 +57,7 @@ import numpy as np
 from babysit.backend import get_array_module, make_rng, to_numpy
 from babysit.data.arrays import column_mean_std, mean_std
 from babysit.data.leaks import copied_rows, label_columns
+from babysit.data.scales import val_scale
 from babysit.diagnose import records
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.layers.linear import Linear
@@ -668,37 +669,6 @@ def _label_columns(X, y, task: str, groups) -> list[int]:
     return found
 
 
-def val_scale(rows, val_rows) -> dict | None:
-    """How the validation inputs sit against the training inputs' scale, from a sample of the
-    rows of each (N, D) and (M, D): {"shift": the median, over the features that vary in
-    training, of |val mean - training mean| / training spread, "ratio": the median of val
-    spread / training spread, "rows": M}, a feature's spread its mean absolute deviation (a
-    heavy tail sways it less than the standard deviation). Rows split at random give a shift
-    near 0 and a ratio near 1; validation inputs left raw, or scaled by other statistics than
-    training's, a ratio far from 1. None when no feature varies in training or the widths
-    differ."""
-    rows, val_rows = to_numpy(rows), to_numpy(val_rows)
-    if rows.shape[1:] != val_rows.shape[1:] or not rows.size or not val_rows.size:
-        return None
-    with np.errstate(invalid="ignore", over="ignore"):
-        mean, spread = _centre_and_spread(rows)
-        val_mean, val_spread = _centre_and_spread(val_rows)
-        varying = np.isfinite(mean) & np.isfinite(val_mean) & np.isfinite(val_spread) \
-            & np.isfinite(spread) & (spread > 1e-7 * np.abs(mean)) & (spread > 0)
-        if not varying.any():
-            return None
-        shift = np.abs(val_mean[varying] - mean[varying]) / spread[varying]
-        ratio = val_spread[varying] / spread[varying]
-    return {"shift": float(np.median(shift)), "ratio": float(np.median(ratio)),
-            "rows": int(val_rows.shape[0])}
-
-
-def _centre_and_spread(a) -> tuple[np.ndarray, np.ndarray]:
-    """Each column's mean and mean absolute deviation from it, (D,) float64 each, of a (N, D)."""
-    mean = np.mean(a, axis=0, dtype=np.float64)
-    return mean, np.mean(np.abs(a - mean), axis=0)
-
-
 # Significant digits kept of the first layer's weights: they are drawn as grey levels (256 of
 # them), so 4 digits of the block's largest magnitude is finer than a picture shows, and the
 # History's JSON, written with every epoch's training state, holds 5-6 characters a weight
@@ -854,4 +824,4 @@ def default(image_shape=None, **meta) -> list[Callback]:
 __all__ = ["DataStats", "FirstLayerWeights", "LayerStats", "RunInfo", "UpdateRatios", "data_rows",
            "data_step", "default", "engine_setup", "histogram", "identical_units", "layer_names",
            "line_sample", "linear_grad_norms", "picture_values", "strided_sample",
-           "unit_health", "val_scale"]
+           "unit_health"]

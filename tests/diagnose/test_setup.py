@@ -211,3 +211,12 @@ def test_a_regressions_first_loss_far_from_chance_is_worded_for_its_loss():
     found = [f for f in diagnose(_regression(30.0)) if f.cause == "bad_initial_loss"]
     assert found and "30.0x the chance loss 1 (the MSE of outputs at 0)" in found[0].evidence
     assert "classes" not in found[0].evidence
+
+
+def test_pytorchs_hinge_chance_loss_is_divided_by_the_classes():
+    """The notes' SVM loss sums C - 1 margins of 1 for scores at 0; PyTorch's MultiMarginLoss
+    divides that sum by C."""
+    assert chance_loss(_setup("none", 3, "hinge")) == pytest.approx(2.0)
+    per_class = _setup("none", 3, "hinge")
+    per_class["loss"]["per_class"] = True
+    assert chance_loss(per_class) == pytest.approx(2 / 3)

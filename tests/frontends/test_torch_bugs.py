@@ -657,3 +657,91 @@ def test_validation_rows_a_loop_evaluates_off_the_training_scale_are_named(watch
         sitter.log(loss)
     sitter.end_epoch()
     assert sitter.history.monitors["data"]["val_scale"] is None
+
+
+def _loop_of_batches(model, opt, batches, steps: int, epochs: int = 2, closure: bool = False):
+    """A loop of `epochs` epochs of `steps` steps, each on `batches(step)`, cross-entropy;
+    `closure`: the step's forward and backward inside opt.step (LBFGS)."""
+    sitter = watch(model, opt)
+    for _ in range(epochs):
+        for step in range(steps):
+            xb, yb = batches(step)
+
+            def forward_backward(xb=xb, yb=yb):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(xb), yb)
+                loss.backward()
+                return loss
+            loss = opt.step(forward_backward) if closure else forward_backward()
+            if not closure:
+                opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    return sitter
+
+
+def test_a_loop_training_on_the_same_batch_at_every_step_is_named():
+    """next(iter(loader)) inside the loop, without shuffling: the first batch at every step.
+    Batches in turn, or the same rows under LBFGS (full-batch by design), are no finding; nor
+    is a loop that copies each new batch into one buffer it reuses."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 8, generator=g)
+    y = (X[:, 0] > 0).long()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=64)
+    buffer = torch.empty(64, 8)
+
+    def reused(step):
+        buffer.copy_(X[step * 64:(step + 1) * 64])
+        return buffer, y[step * 64:(step + 1) * 64]
+
+    for batches, named in ((lambda step: next(iter(loader)), True),
+                           (lambda step: (X[step * 64:(step + 1) * 64],
+                                          y[step * 64:(step + 1) * 64]), False),
+                           (reused, False)):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+        sitter = _loop_of_batches(model, torch.optim.Adam(model.parameters(), lr=1e-2),
+                                  batches, 8)
+        found = {f.cause: f for f in sitter.history.diagnose()}
+        assert sitter.history.monitors["torch"]["repeated_steps"] == (7 if named else 0)
+        assert ("same_batch_every_step" in found) == named
+        if named:
+            assert "8 steps trained on the same 64 rows" in found["same_batch_every_step"].evidence
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    sitter = _loop_of_batches(model, torch.optim.LBFGS(model.parameters(), max_iter=3),
+                              lambda step: (X, y), 5, closure=True)
+    assert sitter.history.monitors["torch"]["repeated_steps"] == 4
+    assert all(f.cause not in ("same_batch_every_step", "no_gradient")
+               for f in sitter.history.diagnose())
+
+
+def test_updates_recorded_after_a_run_converged_are_no_missing_gradient():
+    """LBFGS on wine, full-batch: the loss falls from 1.1 to about 1e-7 in the first steps and
+    every update the sitter samples afterwards is exactly 0. The loss fell: gradients arrived.
+    The same loop with its weights cut off from the loss (a detached output) is named."""
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    X = torch.tensor((X - X.mean(0)) / X.std(0), dtype=torch.float32)
+    y = torch.tensor(y)
+    def diagnosed(detached: bool) -> set[str]:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(13, 32), nn.ReLU(), nn.Linear(32, 3))
+        opt = torch.optim.LBFGS(model.parameters(), lr=0.5, max_iter=4)
+        sitter = watch(model, opt)
+
+        def closure():
+            opt.zero_grad()
+            out = model(X)
+            loss = F.cross_entropy(out.detach().requires_grad_() if detached else out, y)
+            loss.backward()
+            return loss
+        for _ in range(6):
+            for _ in range(5):
+                sitter.log(opt.step(closure))
+            sitter.end_epoch()
+        return {f.cause for f in sitter.history.diagnose()}
+
+    assert "no_gradient" not in diagnosed(False)
+    assert "no_gradient" in diagnosed(True)

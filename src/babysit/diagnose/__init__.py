@@ -25,8 +25,8 @@ softmax_wrong_dim, target_broadcast, wrong_loss (nll_loss on raw scores or proba
 eval_mode_training,
 params_not_in_optimizer, params_without_gradient, frozen_params, reg_too_strong (the
 optimizer's weight decay), summed_loss, lr_decayed_too_fast, lr_zero_at_start,
-batches_sorted_by_label, gradients_clipped, rnn_not_batch_first, batchnorm_small_batch,
-train_mode_evaluation, model_reset_each_epoch, accuracy_contradicts_loss,
+batches_sorted_by_label, same_batch_every_step, gradients_clipped, rnn_not_batch_first,
+batchnorm_small_batch, train_mode_evaluation, model_reset_each_epoch, accuracy_contradicts_loss,
 labels_without_signal, class_imbalance (counts the sitter learnt), not_measured; from the
 run's setup (history.meta["setup"], `setup`): unscaled_targets,
 softmax_one_output, wrong_loss, output_range, double_softmax, logit_activation;

@@ -22,6 +22,7 @@ from babysit.diagnose.setup import SETUP_RULES, constant_output
 from babysit.diagnose.symptoms import (
     ADAPTIVE_OFF_CENTRE,
     ADAPTIVE_STEP,
+    CONVERGED,
     DEAD_WARNING,
     DROPOUT_STRONG,
     EXPLODING_GAIN,
@@ -268,9 +269,13 @@ def _too_few_updates(e, open_):
 
 def _no_gradient(e, open_):
     """Every recorded update of every weight is exactly 0: no gradient arrives (a constant
-    output, a cut graph, frozen weights). A learning rate cannot be too low for that."""
+    output, a cut graph, frozen weights). A learning rate cannot be too low for that. A loss
+    that fell CONVERGED times over did move the weights: the updates recorded came after it
+    converged (a full-batch LBFGS at its tolerance, a hinge loss with every margin met)."""
     if "ratio_low" not in open_ or not e.no_update:
         return None  # no tiny updates left to explain (a setup cause claimed them)
+    if e.curve is not None and e.curve.end * CONVERGED <= e.curve.start:
+        return None
     return "error", ("every recorded update of every parameter is exactly 0: no gradient "
                      "reaches the weights, whatever the learning rate")
 

@@ -342,6 +342,25 @@ def _sorted_batches(e, open_):
                        f"in label order (not shuffled), so each step fits one class")
 
 
+# A loop whose every step of the first epoch (3 steps or more) trained on the rows of the step
+# before: one batch, learnt at the expense of every other row. A full-batch method (LBFGS)
+# steps on the whole training set by design.
+SAME_BATCH_STEPS = 3
+_FULL_BATCH_OPTIMIZERS = ("LBFGS(",)
+
+
+def _same_batch(e, open_):
+    rec = _record(e)
+    repeats, steps = (rec or {}).get("repeated_steps") or 0, e.history.iters_per_epoch
+    optimizer = str(e.history.meta.get("optimizer") or "")
+    if not steps or steps < SAME_BATCH_STEPS or repeats < steps - 1 \
+            or optimizer.startswith(_FULL_BATCH_OPTIMIZERS):
+        return None
+    return "warning", (f"every one of the first epoch's {steps} steps trained on the same "
+                       f"{rec.get('repeated_rows') or 0} rows as the step before (value for "
+                       f"value): the model learns those rows and no other")
+
+
 def _chance_accuracy(e) -> float | None:
     if e.val_chance is not None:
         return e.val_chance
@@ -631,6 +650,12 @@ MECHANISMS: tuple[Cause, ...] = (
     Cause("batches_sorted_by_label", "batches sorted by label",
           "Shuffle the training data every epoch (DataLoader(..., shuffle=True)): each batch "
           "should hold a mix of classes.", EFFECTS, _sorted_batches),
+    Cause("same_batch_every_step", "the same batch at every step",
+          "Draw a new batch at every step: iterate over the loader (for xb, yb in loader:), "
+          "not next(iter(loader)) inside the loop, which starts a new iterator each time and "
+          "gives its first batch again unless the loader shuffles; a batch sliced once before "
+          "the loop is the same at every step. If each step trains on the whole training set "
+          "(full-batch), call end_epoch() after each step.", EFFECTS, _same_batch),
     Cause("gradients_clipped", "gradients clipped too hard",
           "Raise clip_grad_norm_'s max_norm to about the typical gradient norm, or "
           "clip_grad_value_'s clip_value to about its typical entries (or remove the "

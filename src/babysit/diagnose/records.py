@@ -143,7 +143,8 @@ class TorchRecord(TypedDict):
     without gradients; the median batch's majority-class share, the dimension a softmax before
     the loss ran over, whether the target broadcast against the output, the activation
     functions called as functions, what the monitors could not see, the step they stopped
-    at, and the recurrent modules (batch_first=False) given the batch on their first axis.
+    at, the recurrent modules (batch_first=False) given the batch on their first axis, and the
+    first epoch's steps that trained on the previous step's rows.
     Keys read with a default are not required (files of earlier versions lack them)."""
     frozen: list[str]
     frozen_untrained: list[str]
@@ -172,6 +173,8 @@ class TorchRecord(TypedDict):
     unmeasured: NotRequired[list[str]]
     stopped_at: NotRequired[int | None]
     no_grad_forwards: NotRequired[Count]
+    repeated_steps: NotRequired[Count]   # first-epoch steps that trained on the last one's rows
+    repeated_rows: NotRequired[Count]    # ... the rows of a step's input
     rnn_fed_batch_first: NotRequired[list[str]]
 
 

@@ -10,7 +10,8 @@ outputs it is fed):
      "loss": {"name": "cross_entropy" | "nll" | "binary_cross_entropy" | "bce_with_logits" |
                       "mse" | "mae" | "hinge" | "other" | "unknown",
               "reduction": "mean" | "sum" | "unknown", "scale": float (optional: babysit's
-              own MSE is half the squared error)},
+              own MSE is half the squared error), "per_class": True (optional: PyTorch's
+              hinge divides by the classes)},
      "task": "classify" | "binary" | "regress" | "unknown",
      "targets": {"classes", "counts", "mean", "std", "min", "max"}}
 
@@ -65,8 +66,8 @@ def chance_loss(setup: dict | None) -> float | None:
     """The loss of an untrained network (scores near 0) under `setup`, per example:
     cross-entropy ln C; binary cross-entropy ln 2 per output (a sigmoid at 0.5);
     MSE / MAE of outputs at 0 (at 0.5 behind a sigmoid, 1/K behind a softmax) from the
-    targets' mean and spread; hinge (C - 1) x margin 1. None when it cannot be known (an
-    unknown loss, a summed reduction, targets not seen)."""
+    targets' mean and spread; hinge (C - 1) x margin 1, over C for PyTorch's. None when it
+    cannot be known (an unknown loss, a summed reduction, targets not seen)."""
     loss, units = setup_value(setup, "loss", "name"), setup_value(setup, "output", "units")
     if not loss or setup_value(setup, "loss", "reduction") == "sum":
         return None
@@ -75,8 +76,10 @@ def chance_loss(setup: dict | None) -> float | None:
         return math.log(classes) if classes and classes > 1 else None
     if loss in ("binary_cross_entropy", "bce_with_logits"):
         return math.log(2.0)
-    if loss == "hinge":
-        return float(classes - 1) if classes and classes > 1 else None
+    if loss == "hinge":   # PyTorch's MultiMarginLoss divides by the classes ("per_class")
+        per_class = setup_value(setup, "loss", "per_class")
+        return (classes - 1) / (classes if per_class else 1) if classes and classes > 1 \
+            else None
     if loss not in ("mse", "mae"):
         return None
     act = setup_value(setup, "output", "activation")

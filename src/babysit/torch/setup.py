@@ -8,7 +8,7 @@ loss) pair:
                 "seen": "declared" | "measured"},
      "loss": {"name": "cross_entropy" | "nll" | "binary_cross_entropy" | "bce_with_logits"
                       | "mse" | "mae" | "hinge" | "other" | "unknown",
-              "reduction": "mean" | "sum" | "unknown"},
+              "reduction": "mean" | "sum" | "unknown", "per_class": True (hinge only)},
      "task": "classify" | "binary" | "regress" | "unknown",
      "targets": {"classes", "counts", "mean", "std", "min", "max"}}   (None where unknown)
 
@@ -86,7 +86,15 @@ def declared_loss(loss_fn) -> dict | None:
     name = next((n for kind, n in _LOSS_MODULES.items() if isinstance(loss_fn, kind)), None)
     if name is None:
         name = _LOSS_FUNCTIONS.get(getattr(loss_fn, "__name__", ""), "other")
-    return {"name": name, "reduction": getattr(loss_fn, "reduction", "unknown")}
+    return _loss_entry(name, getattr(loss_fn, "reduction", "unknown"))
+
+
+def _loss_entry(name: str, reduction: str) -> dict:
+    """The setup's "loss": {"name", "reduction"}, and for PyTorch's hinge (MultiMarginLoss),
+    which divides each row's sum of margins by the number of classes, "per_class": True (its
+    chance loss is (C - 1) / C, not the C - 1 of the notes' SVM loss)."""
+    return {"name": name, "reduction": reduction, **({"per_class": True} if name == "hinge"
+                                                     else {})}
 
 
 def declared_activation(last: torch.nn.Module | None) -> str:
@@ -167,7 +175,7 @@ def from_graph(loss: torch.Tensor) -> dict | None:
         below.name(), "none" if below.name() in _AFFINE_NODES else "unknown")
     if activation in ("softmax", "log_softmax"):
         softmax_dim = getattr(below, "_saved_dim", softmax_dim)
-    return {"loss": {"name": name, "reduction": reduction}, "activation": activation,
+    return {"loss": _loss_entry(name, reduction), "activation": activation,
             "softmax_dim": softmax_dim, "broadcast": broadcast}
 
 

@@ -15,7 +15,9 @@ unchanged. It watches through hooks and never changes training:
   inputs of the first epoch's evaluations (forwards under no_grad or in eval mode, the
   sitter's own probe passes aside) are summarized as they come (`babysit.torch.evaluated`)
   and, at the end of that epoch, compared with the training rows' scale: the data record's
-  "val_scale", marked "of": "evaluated" (validation rows left raw show there);
+  "val_scale", marked "of": "evaluated" (validation rows left raw show there); and each
+  optimizer step's first training input is compared with the previous step's
+  (`babysit.torch.batches`: a loop training on the same rows at every step);
 - a forward pre-hook on the loss module (`loss_fn=`) keeps the outputs and targets it is fed
   in the first epoch: history.meta["setup"] (babysit.diagnose.setup) names the loss, the
   last module's activation (or the one the outputs show), the task and the targets' classes
@@ -81,6 +83,7 @@ from babysit.diagnose.records import (
 from babysit.diagnose.setup import chance_loss
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
+from babysit.torch.batches import RepeatedBatches
 from babysit.torch.checks import trainable
 from babysit.torch.evaluated import EvaluatedInputs
 from babysit.torch.functional import ActivationCalls
@@ -295,6 +298,7 @@ class Sitter:
         self._targets: list[torch.Tensor] = []    # ... and the targets the loss was given
         # ... and the inputs it was evaluated on (forwards without gradients or in eval mode)
         self._evaluated = EvaluatedInputs(VAL_SCALE_ROWS)
+        self._batches = RepeatedBatches()   # ... and whether its steps train on the same rows
         self._probing = False          # the sitter's own probe pass is running
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
         self._stepped = {n: p for n, p in self._named.items() if id(p) in held}
@@ -305,7 +309,8 @@ class Sitter:
             zero_grad_steps=0, cleared_steps=0, stale_steps=0, carried_steps=0, kept_steps=0,
             grad_kept=[], grad_none=dict.fromkeys(self._stepped, 0), train_mode_evals=0,
             batch_majority=None, softmax_dim=None, broadcast=False, functional=[],
-            unmeasured=[], stopped_at=None, no_grad_forwards=0)
+            unmeasured=[], stopped_at=None, no_grad_forwards=0, repeated_steps=0,
+            repeated_rows=0)
         self._history.meta["n_params"] = sum(p.numel() for p in self._stepped.values())
         self._history.meta["setup"] = empty_setup()
         self._history.meta["setup"]["loss"] = (declared_loss(loss_fn)
@@ -390,6 +395,9 @@ class Sitter:
                 # with no hook runs PyTorch's fast path, a few microseconds a step less.
                 for handle in self._first_epoch_hooks:
                     handle.remove()
+                self._torch.update(repeated_steps=self._batches.repeats,
+                                   repeated_rows=self._batches.rows)
+                self._batches.close()
                 self._learn_labels()
             # after the labels read from gradients: the targets the loss was given are direct
             # evidence (a zero gradient, e.g. a constant output, reads as class 0)
@@ -538,6 +546,7 @@ class Sitter:
                 self._pending = (args, kwargs)
             self._evaluated.add(x)
             return
+        self._batches.see(x)
         self._rows_first_epoch += int(x.shape[0])
         if sum(len(r) for r in self._rows) < DATA_ROWS:
             self._rows.append(x.detach()[:DATA_ROWS].clone())
@@ -692,6 +701,7 @@ class Sitter:
         # The step's gradients are read here, not before it: an optimizer given a closure
         # (as Lightning's is) runs the forward and backward passes inside step().
         self.steps += 1
+        self._batches.step()
         if self.steps == 1 or self.steps % self.every == 0:
             self._check_step()
         self._armed, self._since = (self.steps + 1) % self.every == 0, None

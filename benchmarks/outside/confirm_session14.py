@@ -61,9 +61,7 @@ its findings, whatever else they say (a table cut to 6 binary pixels under-fits,
 
 from __future__ import annotations
 
-import argparse
 import os
-import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -92,7 +90,7 @@ from sklearn.datasets import (  # noqa: E402
     make_regression,
 )
 from torch import nn  # noqa: E402
-from verdicts import Absent, Row, outcome, report, scored, top3  # noqa: E402
+from verdicts import Absent, run_checks  # noqa: E402
 
 import babysit as bs  # noqa: E402
 from babysit.torch import watch  # noqa: E402
@@ -447,26 +445,8 @@ CHECKS = [
 ]
 
 
-def evaluate(check: Check) -> tuple[Row, list]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        history = check.run()
-        findings = history.diagnose()
-    row = Row(check.name, check.half, not isinstance(check.accepted, set),
-              scored(findings, check.accepted),
-              outcome(history), top3(findings), check.planted)
-    return row, findings
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=None,
-                        help="a section (leak, label, reset, penalty, scale, rnn, noise) "
-                             "or a name")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print every finding")
-    args = parser.parse_args(argv)
-    chosen = (c for c in CHECKS if not args.only or args.only in (c.section, c.name))
-    return report((evaluate(check) for check in chosen), args.verbose)
+    return run_checks(CHECKS, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -54,9 +54,7 @@ runs below, reported apart). The "unseen" ones were written after the choice and
 
 from __future__ import annotations
 
-import argparse
 import os
-import warnings
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -87,7 +85,7 @@ from sklearn.datasets import (  # noqa: E402
 )
 from sklearn.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
 from torch import nn  # noqa: E402
-from verdicts import Absent, Row, outcome, report, scored, top3  # noqa: E402
+from verdicts import Absent, run_checks  # noqa: E402
 
 from babysit.torch import watch  # noqa: E402
 
@@ -358,25 +356,8 @@ CHECKS = [
 ]
 
 
-def evaluate(check: Check) -> tuple[Row, list]:
-    torch.manual_seed(0)     # the model a check builds before its loop starts, too
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        history = check.run()
-        findings = history.diagnose()
-    row = Row(check.name, check.half, not isinstance(check.accepted, set),
-              scored(findings, check.accepted),
-              outcome(history), top3(findings), check.planted)
-    return row, findings
-
-
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", default=None, help="run the checks whose name contains this")
-    parser.add_argument("-v", "--verbose", action="store_true", help="print every finding")
-    args = parser.parse_args(argv)
-    chosen = (c for c in CHECKS if not args.only or args.only in c.name)
-    return report((evaluate(check) for check in chosen), args.verbose)
+    return run_checks(CHECKS, __doc__, argv, before=lambda: torch.manual_seed(0))
 
 
 if __name__ == "__main__":

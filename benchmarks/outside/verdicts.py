@@ -17,8 +17,10 @@ one.
 
 from __future__ import annotations
 
+import argparse
+import warnings
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 SEVERE = ("error", "warning")
@@ -128,3 +130,30 @@ def report(results: Iterable[tuple[Row, list]], verbose: bool) -> int:
                       f"{finding.evidence}")
     print_counts(rows)
     return 0
+
+
+def checked(check, before: Callable[[], object] | None = None) -> tuple[Row, list]:
+    """One confirmation check (its `name`, `half`, `run()` returning a History, `planted` and
+    `accepted`: causes, None for a healthy run, or `Absent`), run after `before()` with
+    warnings silenced, diagnosed and scored."""
+    if before is not None:
+        before()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        history = check.run()
+        findings = history.diagnose()
+    row = Row(check.name, check.half, not isinstance(check.accepted, set),
+              scored(findings, check.accepted), outcome(history), top3(findings), check.planted)
+    return row, findings
+
+
+def run_checks(checks, doc: str, argv=None, before: Callable[[], object] | None = None) -> int:
+    """A confirmation script's command line: `--only` runs the checks whose name holds it (or
+    whose `section` is it), `-v` prints every finding; returns `report`'s status."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--only", default=None, help="a section, or a part of a check's name")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every finding")
+    args = parser.parse_args(argv)
+    chosen = (c for c in checks if not args.only or args.only in c.name
+              or args.only == getattr(c, "section", None))
+    return report((checked(check, before) for check in chosen), args.verbose)

@@ -745,3 +745,24 @@ def test_updates_recorded_after_a_run_converged_are_no_missing_gradient():
 
     assert "no_gradient" not in diagnosed(False)
     assert "no_gradient" in diagnosed(True)
+
+
+def test_an_optimizer_created_inside_the_loop_is_named_with_its_fix():
+    """The loop builds a new Adam at every step: the watched one never steps, and the advice
+    says where the optimizer belongs."""
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(256, 6, generator=g), torch.randint(0, 2, (256,), generator=g)
+    model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 2))
+    sitter = watch(model, torch.optim.Adam(model.parameters(), lr=1e-2))
+    for _ in range(2):
+        for at in range(0, 256, 32):
+            opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    top = sitter.history.diagnose()[0]
+    assert top.cause == "no_optimizer_step"
+    assert "created inside the loop" in top.advice

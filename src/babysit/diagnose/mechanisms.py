@@ -596,7 +596,10 @@ def _gradless(e):
 MECHANISMS: tuple[Cause, ...] = (
     Cause("no_optimizer_step", "optimizer.step() never called",
           "Call optimizer.step() after loss.backward() in every iteration (on the optimizer "
-          "that holds the model's parameters).", EFFECTS, _no_step),
+          "that holds the model's parameters). Create the optimizer once, before the loop, "
+          "and watch that one: an optimizer created inside the loop steps instead of the "
+          "watched one and starts its momentum (or Adam's averages) afresh at every step.",
+          EFFECTS, _no_step),
     Cause("no_gradient", "no gradient reaches step()",
           "Call loss.backward() before optimizer.step(), and optimizer.zero_grad() before the "
           "forward pass (not between backward and step).", EFFECTS, _no_gradient),

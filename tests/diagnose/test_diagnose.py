@@ -1092,3 +1092,21 @@ def test_a_run_stopped_while_its_loss_still_falls_steeply_has_labels_with_signal
     assert "labels_without_signal" not in causes(y, 30)
     shuffled = np.random.default_rng(1).permutation(y)
     assert "labels_without_signal" in causes(shuffled, 60)
+
+
+def test_one_feature_off_of_two_is_a_split_by_time_not_a_scaling_mistake():
+    """[a time index, a reading] split by time: the index alone sits off training's scale.
+    Two features off of two, or the one of one, are a mistake."""
+    from babysit.diagnose.data_rules import val_off_scale
+    from babysit.diagnose.evidence import Evidence
+
+    def off(count: int, features: int) -> bool:
+        h = bs.History()
+        h.monitors["data"] = {"n": 400, "feature_mean": [0.0] * features,
+                              "feature_std": [1.0] * features, "class_counts": None,
+                              "val_class_counts": None,
+                              "val_scale": {"shift": 1.3, "ratio": 0.66, "rows": 100,
+                                            "features": features, "off": count}}
+        return val_off_scale(Evidence.of(h))
+
+    assert not off(1, 2) and off(2, 2) and off(1, 1) and not off(2, 5) and off(3, 5)

@@ -6,34 +6,52 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from babysit.torch.batches import RepeatedBatches  # noqa: E402
+from babysit.torch.batches import STEPS, RepeatedBatches  # noqa: E402
+
+
+def _steps(seen: RepeatedBatches, *inputs) -> None:
+    for x in inputs:
+        seen.see(x)
+        seen.step()
 
 
 def test_only_each_steps_first_input_counts_and_a_rewritten_buffer_is_no_repeat():
     seen = RepeatedBatches()
     a, b = torch.randn(32, 4), torch.randn(32, 4)
-    for x in (a, a, b):          # a closure's second forward of `a` does not count
+    for x in (a, a, b):          # a closure's later forwards do not count
         seen.see(x)
     seen.step()
-    seen.see(a.clone())          # the same rows, a new tensor
-    seen.step()
-    assert (seen.steps, seen.repeats, seen.rows) == (2, 1, 32)
+    _steps(seen, a.clone())      # the same rows, a new tensor
+    assert seen.result() == (2, 1, 32)
     buffer = a.clone()
-    seen.see(buffer)
-    seen.step()
+    _steps(seen, buffer)
     buffer.copy_(b)              # the same tensor object, new rows
-    seen.see(buffer)
-    seen.step()
-    assert (seen.steps, seen.repeats) == (4, 2)
+    _steps(seen, buffer)
+    assert seen.result()[:2] == (4, 2)
 
 
 def test_sparse_batches_whose_samples_agree_differ_by_their_sums():
-    """Two batches of mostly zeros whose strided samples hold only zeros: told apart by the
-    sum of all their values."""
     a, b = torch.zeros(64, 100), torch.zeros(64, 100)
     a[0, 1], b[5, 3] = 1.0, 2.0
     seen = RepeatedBatches()
-    for x in (a, b):
-        seen.see(x)
-        seen.step()
-    assert seen.repeats == 0
+    _steps(seen, a, b)
+    assert seen.result()[1] == 0
+
+
+def test_images_with_a_constant_border_are_told_apart():
+    """2,048 images of 28 x 28 whose first columns are black: a stride of two image rows would
+    read the border alone; the sample walks across the columns."""
+    g = torch.Generator().manual_seed(0)
+    images = [torch.rand(2048, 1, 28, 28, generator=g) for _ in range(3)]
+    for x in images:
+        x[..., :4] = 0.0
+    seen = RepeatedBatches()
+    _steps(seen, *images)
+    assert seen.result()[:2] == (3, 0)
+
+
+def test_a_long_first_epoch_stops_at_the_cap():
+    seen = RepeatedBatches()
+    x = torch.randn(8, 3)
+    _steps(seen, *[x] * (STEPS + 10))
+    assert seen.result()[:2] == (STEPS, STEPS - 1)

@@ -766,3 +766,55 @@ def test_an_optimizer_created_inside_the_loop_is_named_with_its_fix():
     top = sitter.history.diagnose()[0]
     assert top.cause == "no_optimizer_step"
     assert "created inside the loop" in top.advice
+
+
+def test_a_flat_negative_loss_with_no_update_is_still_no_gradient():
+    """A dead output ReLU under a Gaussian NLL: the loss sits near -2.2 throughout and no
+    weight moves. A negative loss did not fall ten times over: it is no converged run."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1), nn.ReLU())
+    with torch.no_grad():
+        model[2].bias.fill_(-100.0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    nll, var = nn.GaussianNLLLoss(), torch.full((64, 1), 0.01)
+    sitter = watch(model, opt)
+    X, y = torch.randn(1280, 4), 0.05 * torch.randn(1280, 1)
+    for _ in range(3):
+        for at in range(0, 1280, 64):
+            opt.zero_grad()
+            loss = nll(model(X[at:at + 64]), y[at:at + 64], var)
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    assert "no_gradient" in {f.cause for f in sitter.history.diagnose()}
+
+
+def test_pytorchs_hinge_chance_loss_is_in_the_meta_from_the_first_step():
+    g = torch.Generator().manual_seed(0)
+    X, y = torch.randn(64, 6, generator=g), torch.randint(0, 10, (64,), generator=g)
+    model = nn.Sequential(nn.Linear(6, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    sitter = watch(model, opt, loss_fn=nn.MultiMarginLoss(margin=2.0))
+    loss = nn.MultiMarginLoss(margin=2.0)(model(X), y)
+    loss.backward()
+    opt.step()
+    sitter.log(loss)
+    assert sitter.history.meta["chance_loss"] == pytest.approx(9 * 2.0 / 10)
+
+
+def test_a_loop_that_never_closes_an_epoch_still_shows_its_same_batch():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    xb, yb = torch.randn(32, 8), torch.randint(0, 2, (32,))
+    for _ in range(20):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+    rec = sitter.history.monitors["torch"]
+    assert (rec["compared_steps"], rec["repeated_steps"]) == (20, 19)
+    assert "same_batch_every_step" in {f.cause for f in sitter.history.diagnose()}

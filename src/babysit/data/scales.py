@@ -36,12 +36,12 @@ def centre_and_spread(a) -> tuple[np.ndarray, np.ndarray]:
 def scale_against(train: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray],
                   rows: int) -> dict | None:
     """`other`'s (centre, spread) (D,) each, summarizing `rows` rows, against the training
-    rows' `train`: {"shift": the median, over the features that vary in training, of |other
-    mean - training mean| / training spread, "ratio": the median of other spread / training
-    spread, "rows": rows, "features": the features that vary in both, "off": how many of
-    those sit off training's scale (OFF_SCALE)}. Rows split at random give a shift near 0, a
-    ratio near 1 and few features off. None when no feature varies in training or the
-    widths differ."""
+    rows' `train`: {"shift": the median, over the features that vary in both (in training
+    only, when none varies in both), of |other mean - training mean| / training spread,
+    "ratio": the median of other spread / training spread, "rows": rows, "features": how many
+    vary in both, "off": how many of those sit off training's scale (OFF_SCALE)}. Rows split
+    at random give a shift near 0, a ratio near 1 and few features off. None when no feature
+    varies in training or the widths differ."""
     (mean, spread), (other_mean, other_spread) = train, other
     if mean.shape != other_mean.shape:
         return None
@@ -53,12 +53,13 @@ def scale_against(train: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray,
         shift = np.abs(other_mean[varying] - mean[varying]) / spread[varying]
         ratio = other_spread[varying] / spread[varying]
         # a feature that is constant on the other rows (a rare word absent from them) vouches
-        # for no scale
+        # for no scale: the medians and the count are taken over the others
         both = ratio > 0
-        off = (ratio[both] >= OFF_SCALE) | (ratio[both] <= 1 / OFF_SCALE) \
-            | (shift[both] >= OFF_SCALE)
+        if both.any():
+            shift, ratio = shift[both], ratio[both]
+        off = (ratio >= OFF_SCALE) | (ratio <= 1 / OFF_SCALE) | (shift >= OFF_SCALE)
     return {"shift": float(np.median(shift)), "ratio": float(np.median(ratio)), "rows": rows,
-            "features": int(both.sum()), "off": int(off.sum())}
+            "features": int(both.sum()), "off": int(off.sum()) if both.any() else 0}
 
 
 def val_scale(rows, val_rows) -> dict | None:

@@ -274,7 +274,8 @@ def _no_gradient(e, open_):
     converged (a full-batch LBFGS at its tolerance, a hinge loss with every margin met)."""
     if "ratio_low" not in open_ or not e.no_update:
         return None  # no tiny updates left to explain (a setup cause claimed them)
-    if e.curve is not None and e.curve.end * CONVERGED <= e.curve.start:
+    c = e.curve   # (from its very first loss, not from chance, and a loss that can reach 0)
+    if c is not None and c.first > 0 and c.end >= 0 and c.end * CONVERGED <= c.first:
         return None
     return "error", ("every recorded update of every parameter is exactly 0: no gradient "
                      "reaches the weights, whatever the learning rate")

@@ -99,8 +99,9 @@ def val_off_scale(e) -> bool:
     on them says nothing of what the network learnt (the accuracy rules then read training's)."""
     if e.val_ratio is None or (e.val_rows or 0) < VAL_SCALE_ROWS:
         return False
-    if e.val_features:
-        return e.val_off / e.val_features >= VAL_OFF_SHARE
+    if e.val_features:   # half of them, and two when there are two or more (a split by
+        # time moves the one feature that counts time, whatever the rest do)
+        return e.val_off >= max(VAL_OFF_SHARE * e.val_features, min(2, e.val_features))
     return e.val_ratio > 0 and not 1 / VAL_RATIO < e.val_ratio < VAL_RATIO
 
 

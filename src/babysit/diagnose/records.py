@@ -173,7 +173,8 @@ class TorchRecord(TypedDict):
     unmeasured: NotRequired[list[str]]
     stopped_at: NotRequired[int | None]
     no_grad_forwards: NotRequired[Count]
-    repeated_steps: NotRequired[Count]   # first-epoch steps that trained on the last one's rows
+    compared_steps: NotRequired[Count]   # first-epoch steps whose inputs were compared
+    repeated_steps: NotRequired[Count]   # ... those that trained on the step before's rows
     repeated_rows: NotRequired[Count]    # ... the rows of a step's input
     rnn_fed_batch_first: NotRequired[list[str]]
 

@@ -11,7 +11,7 @@ outputs it is fed):
                       "mse" | "mae" | "hinge" | "other" | "unknown",
               "reduction": "mean" | "sum" | "unknown", "scale": float (optional: babysit's
               own MSE is half the squared error), "per_class": True (optional: PyTorch's
-              hinge divides by the classes)},
+              hinge divides by the classes), "margin": float (optional: its margin^p)},
      "task": "classify" | "binary" | "regress" | "unknown",
      "targets": {"classes", "counts", "mean", "std", "min", "max"}}
 
@@ -77,9 +77,11 @@ def chance_loss(setup: dict | None) -> float | None:
     if loss in ("binary_cross_entropy", "bce_with_logits"):
         return math.log(2.0)
     if loss == "hinge":   # PyTorch's MultiMarginLoss divides by the classes ("per_class")
+        if not classes or classes < 2:
+            return None
         per_class = setup_value(setup, "loss", "per_class")
-        return (classes - 1) / (classes if per_class else 1) if classes and classes > 1 \
-            else None
+        margin = setup_value(setup, "loss", "margin") or 1.0
+        return (classes - 1) * margin / (classes if per_class else 1)
     if loss not in ("mse", "mae"):
         return None
     act = setup_value(setup, "output", "activation")

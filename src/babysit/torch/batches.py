@@ -3,62 +3,91 @@
 `next(iter(loader))` inside the loop starts a new iterator each time (the first batch again,
 unless the loader shuffles), and a batch sliced once before the loop is the same tensor at
 every step: the model then learns those rows and nothing else, which reads as over-fitting.
-The sitter passes the first training input of each optimizer step of the first epoch here;
-a step is compared with the one before on a fingerprint (`_fingerprint`): the input's shape,
-a strided sample of SAMPLE_VALUES of its values, and, for an input of at most WHOLE_VALUES
-values, the sum of all of them (sparse inputs' samples may agree by chance). A copy of the
-sample is kept, not the input: a loop that copies each batch into one buffer it reuses gives
-the same tensor object holding new rows.
+The sitter passes the first training input of each optimizer step of the first epoch here
+(at most STEPS steps). Each is kept as a fingerprint (`_fingerprint`): its shape, SAMPLE_VALUES
+of its values gathered at positions spread across every axis (a stride that shares no period
+with a row or an image, so that a constant border is not all it reads), and the sum of all
+its values (sparse inputs' samples may agree by chance). The fingerprints stay on the input's
+device, and consecutive ones are compared once, when the result is read: no copy of the
+input, no synchronisation with a GPU at each step. A loop that copies each batch into one
+buffer it reuses gives the same tensor object holding new rows: fingerprints are values, not
+references.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["RepeatedBatches", "SAMPLE_VALUES", "WHOLE_VALUES"]
+__all__ = ["RepeatedBatches", "SAMPLE_VALUES", "STEPS"]
 
 SAMPLE_VALUES = 1024
-WHOLE_VALUES = 2**20
+# The first steps compared: a long first epoch (or a loop that never closes one) stops
+# adding fingerprints here
+STEPS = 256
 
 
 class RepeatedBatches:
-    """Counts the steps whose first training input is the previous step's (`repeats`), out of
-    the steps seen (`steps`), with the rows of the last input seen (`rows`)."""
+    """The first training input of each step, as fingerprints; `result()` compares them."""
 
     def __init__(self):
-        self.steps = self.repeats = self.rows = 0
         self._pending: torch.Tensor | None = None   # this step's first training input
-        self._last: tuple | None = None             # the previous step's fingerprint
+        self._prints: list[tuple] = []
+        self._rows = 0
+        self._positions: dict = {}                  # the sample's positions, by shape
 
     def see(self, x: torch.Tensor) -> None:
         """A training forward's input; only the first since the last step counts (a closure
         optimizer's repeated forwards, gradient checkpointing's recomputation)."""
-        if self._pending is None:
+        if self._pending is None and len(self._prints) < STEPS:
             self._pending = x
 
     def step(self) -> None:
-        """After an optimizer step: compare its input with the previous step's."""
+        """After an optimizer step: keep its input's fingerprint."""
         if self._pending is None:
             return
-        now = _fingerprint(self._pending)
-        self.steps += 1
-        self.rows = int(self._pending.shape[0]) if self._pending.ndim else 1
-        if self._last is not None and _same(now, self._last):
-            self.repeats += 1
-        self._last, self._pending = now, None
+        x, self._pending = self._pending.detach(), None
+        self._rows = int(x.shape[0]) if x.ndim else 1
+        self._prints.append(self._fingerprint(x))
+
+    def result(self) -> tuple[int, int, int]:
+        """(steps compared, steps whose input was the previous step's, rows of the last)."""
+        same = sum(_same(a, b) for a, b in zip(self._prints[:-1], self._prints[1:], strict=True))
+        return len(self._prints), same, self._rows
 
     def close(self) -> None:
         """Drop what is held (the first epoch is over)."""
-        self._pending = self._last = None
+        self._pending, self._prints = None, []
+
+    def _fingerprint(self, x: torch.Tensor) -> tuple:
+        if not x.numel():
+            return tuple(x.shape), x.dtype, None, None
+        at = self._positions.get((tuple(x.shape), x.device))
+        if at is None:
+            at = self._positions[tuple(x.shape), x.device] = _positions(x)
+        total = x.sum() if not x.dtype.is_complex and x.dtype != torch.bool \
+            else x.to(torch.int64 if x.dtype == torch.bool else x.dtype).sum()
+        return tuple(x.shape), x.dtype, x[at], total
 
 
-def _fingerprint(x: torch.Tensor) -> tuple:
-    flat = x.detach().reshape(-1)
-    sample = flat[::max(1, flat.numel() // SAMPLE_VALUES)][:SAMPLE_VALUES].clone()
-    whole = flat.sum(dtype=torch.float64).item() \
-        if flat.numel() <= WHOLE_VALUES and not flat.is_complex() else None
-    return tuple(x.shape), x.dtype, sample, whole
+def _positions(x: torch.Tensor) -> tuple:
+    """Indices (one tensor an axis) of about SAMPLE_VALUES entries of x, one stride apart in
+    the flat order, the stride coprime with the row length and with an entry's (a row of x's
+    first axis) size, so that it walks across columns and across images."""
+    n = x.numel()
+    stride = max(1, n // SAMPLE_VALUES)
+    row = x.shape[-1] if x.ndim else 1
+    entry = n // x.shape[0] if x.ndim and x.shape[0] else 1
+    while stride > 1 and (math.gcd(stride, row) != 1 or math.gcd(stride, entry) != 1):
+        stride += 1
+    flat = torch.arange(0, n, stride, device=x.device)[:SAMPLE_VALUES]
+    return torch.unravel_index(flat, x.shape) if x.ndim else (flat,)
 
 
 def _same(a: tuple, b: tuple) -> bool:
-    return a[0] == b[0] and a[1] == b[1] and torch.equal(a[2], b[2]) and a[3] == b[3]
+    if a[0] != b[0] or a[1] != b[1]:
+        return False
+    if a[2] is None:
+        return True
+    return bool(torch.equal(a[2], b[2])) and bool(torch.equal(a[3], b[3]))

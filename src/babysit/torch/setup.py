@@ -86,13 +86,16 @@ def declared_loss(loss_fn) -> dict | None:
     name = next((n for kind, n in _LOSS_MODULES.items() if isinstance(loss_fn, kind)), None)
     if name is None:
         name = _LOSS_FUNCTIONS.get(getattr(loss_fn, "__name__", ""), "other")
-    return _loss_entry(name, getattr(loss_fn, "reduction", "unknown"))
+    entry = _loss_entry(name, getattr(loss_fn, "reduction", "unknown"))
+    if isinstance(loss_fn, torch.nn.MultiMarginLoss):
+        entry["margin"] = float(loss_fn.margin) ** loss_fn.p   # a row's cost at scores of 0
+    return entry
 
 
 def _loss_entry(name: str, reduction: str) -> dict:
     """The setup's "loss": {"name", "reduction"}, and for PyTorch's hinge (MultiMarginLoss),
     which divides each row's sum of margins by the number of classes, "per_class": True (its
-    chance loss is (C - 1) / C, not the C - 1 of the notes' SVM loss)."""
+    chance loss is (C - 1) margin^p / C, not the C - 1 of the notes' SVM loss)."""
     return {"name": name, "reduction": reduction, **({"per_class": True} if name == "hinge"
                                                      else {})}
 

@@ -309,8 +309,8 @@ class Sitter:
             zero_grad_steps=0, cleared_steps=0, stale_steps=0, carried_steps=0, kept_steps=0,
             grad_kept=[], grad_none=dict.fromkeys(self._stepped, 0), train_mode_evals=0,
             batch_majority=None, softmax_dim=None, broadcast=False, functional=[],
-            unmeasured=[], stopped_at=None, no_grad_forwards=0, repeated_steps=0,
-            repeated_rows=0)
+            unmeasured=[], stopped_at=None, no_grad_forwards=0, compared_steps=0,
+            repeated_steps=0, repeated_rows=0)
         self._history.meta["n_params"] = sum(p.numel() for p in self._stepped.values())
         self._history.meta["setup"] = empty_setup()
         self._history.meta["setup"]["loss"] = (declared_loss(loss_fn)
@@ -352,7 +352,14 @@ class Sitter:
             self._sample_now()
         self._torch["steps"] = self.steps
         self._torch["unmeasured"] = self._unmeasured()
+        if not self._history.epochs:
+            self._record_batches()   # a loop that never closes an epoch: its steps so far
         return self._history
+
+    def _record_batches(self) -> None:
+        """The steps compared so far (`RepeatedBatches`), into monitors["torch"]."""
+        steps, repeats, rows = self._batches.result()
+        self._torch.update(compared_steps=steps, repeated_steps=repeats, repeated_rows=rows)
 
     def log(self, loss, penalty=0.0) -> None:
         """Record one training step after `optimizer.step()`: `loss` is what the step minimized
@@ -395,8 +402,7 @@ class Sitter:
                 # with no hook runs PyTorch's fast path, a few microseconds a step less.
                 for handle in self._first_epoch_hooks:
                     handle.remove()
-                self._torch.update(repeated_steps=self._batches.repeats,
-                                   repeated_rows=self._batches.rows)
+                self._record_batches()
                 self._batches.close()
                 self._learn_labels()
             # after the labels read from gradients: the targets the loss was given are direct
@@ -547,6 +553,7 @@ class Sitter:
             self._evaluated.add(x)
             return
         self._batches.see(x)
+        self._evaluated.training_step()
         self._rows_first_epoch += int(x.shape[0])
         if sum(len(r) for r in self._rows) < DATA_ROWS:
             self._rows.append(x.detach()[:DATA_ROWS].clone())
@@ -1121,9 +1128,9 @@ class Sitter:
         """What babysit's RunInfo writes, as far as hooks can see it."""
         svm = isinstance(self.loss_fn, torch.nn.MultiMarginLoss)
         chance = None
-        if classes is not None:
-            chance = (MulticlassSVM(self.loss_fn.margin) if svm
-                      else SoftmaxCrossEntropy()).chance_loss(classes)
+        if classes is not None:   # PyTorch's hinge divides the notes' SVM loss by the classes
+            chance = MulticlassSVM(self.loss_fn.margin ** self.loss_fn.p).chance_loss(
+                classes) / classes if svm else SoftmaxCrossEntropy().chance_loss(classes)
         group = self.optimizer.param_groups[0]
         decay = group.get("weight_decay") or 0
         shown = ", ".join(f"{k}={group[k]}" for k in ("lr", "momentum", "betas", "weight_decay")

@@ -55,3 +55,26 @@ def test_a_long_first_epoch_stops_at_the_cap():
     x = torch.randn(8, 3)
     _steps(seen, *[x] * (STEPS + 10))
     assert seen.result()[:2] == (STEPS, STEPS - 1)
+
+
+def test_one_hot_rows_that_sum_alike_are_told_apart():
+    """Batches of 16 one-hot rows of 50,000 classes all sum to 16, and a sample of 1,024
+    values seldom meets a one: the checksum weighs each value by its position."""
+    g = torch.Generator().manual_seed(1)
+    seen = RepeatedBatches()
+    for _ in range(5):
+        x = torch.zeros(16, 50_000)
+        x[torch.arange(16), torch.randint(0, 50_000, (16,), generator=g)] = 1.0
+        _steps(seen, x)
+    assert seen.result()[1] == 0
+
+
+def test_a_batch_holding_a_nan_is_the_same_as_itself_and_empty_ones_are_never():
+    x = torch.randn(8, 3)
+    x[2, 1] = float("nan")
+    seen = RepeatedBatches()
+    _steps(seen, x, x.clone())
+    assert seen.result()[:2] == (2, 1)
+    empty = RepeatedBatches()
+    _steps(empty, torch.zeros(0, 3), torch.zeros(0, 3))
+    assert empty.result()[:2] == (2, 0)

@@ -6,12 +6,13 @@ every step: the model then learns those rows and nothing else, which reads as ov
 The sitter passes the first training input of each optimizer step of the first epoch here
 (at most STEPS steps). Each is kept as a fingerprint (`_fingerprint`): its shape, SAMPLE_VALUES
 of its values gathered at positions spread across every axis (a stride that shares no period
-with a row or an image, so that a constant border is not all it reads), and the sum of all
-its values (sparse inputs' samples may agree by chance). The fingerprints stay on the input's
-device, and consecutive ones are compared once, when the result is read: no copy of the
-input, no synchronisation with a GPU at each step. A loop that copies each batch into one
-buffer it reuses gives the same tensor object holding new rows: fingerprints are values, not
-references.
+with a row or an image, so that a constant border is not all it reads), and a checksum of all
+its values weighted by their position along the last axis (one-hot rows all sum to the same,
+and a sample seldom meets their ones). The fingerprints stay on the input's device, and
+consecutive ones are compared once, when the result is read: no copy of the input, no
+synchronisation with a GPU at each step. A loop that copies each batch into one buffer it
+reuses gives the same tensor object holding new rows: fingerprints are values, not
+references. Inputs that are not plain dense tensors (sparse, nested) are not read.
 """
 
 from __future__ import annotations
@@ -33,14 +34,15 @@ class RepeatedBatches:
 
     def __init__(self):
         self._pending: torch.Tensor | None = None   # this step's first training input
-        self._prints: list[tuple] = []
+        self._prints: list[tuple | None] = []
         self._rows = 0
         self._positions: dict = {}                  # the sample's positions, by shape
 
     def see(self, x: torch.Tensor) -> None:
         """A training forward's input; only the first since the last step counts (a closure
         optimizer's repeated forwards, gradient checkpointing's recomputation)."""
-        if self._pending is None and len(self._prints) < STEPS:
+        if self._pending is None and len(self._prints) < STEPS \
+                and x.layout == torch.strided and not x.is_nested:
             self._pending = x
 
     def step(self) -> None:
@@ -60,15 +62,18 @@ class RepeatedBatches:
         """Drop what is held (the first epoch is over)."""
         self._pending, self._prints = None, []
 
-    def _fingerprint(self, x: torch.Tensor) -> tuple:
-        if not x.numel():
-            return tuple(x.shape), x.dtype, None, None
-        at = self._positions.get((tuple(x.shape), x.device))
-        if at is None:
-            at = self._positions[tuple(x.shape), x.device] = _positions(x)
-        total = x.sum() if not x.dtype.is_complex and x.dtype != torch.bool \
-            else x.to(torch.int64 if x.dtype == torch.bool else x.dtype).sum()
-        return tuple(x.shape), x.dtype, x[at], total
+    def _fingerprint(self, x: torch.Tensor) -> tuple | None:
+        """(shape, dtype, device, sample, checksum), or None for an input with no value or of
+        complex numbers (never the same as another)."""
+        if not x.numel() or x.is_complex():
+            return None
+        key = (tuple(x.shape), x.device)
+        if key not in self._positions:
+            weights = torch.rand(x.shape[-1], generator=torch.Generator().manual_seed(0))
+            self._positions[key] = _positions(x), weights.to(x.device)
+        at, weights = self._positions[key]
+        total = (x * weights).sum(dtype=torch.float32)
+        return tuple(x.shape), x.dtype, x.device, x[at], total
 
 
 def _positions(x: torch.Tensor) -> tuple:
@@ -85,9 +90,14 @@ def _positions(x: torch.Tensor) -> tuple:
     return torch.unravel_index(flat, x.shape) if x.ndim else (flat,)
 
 
-def _same(a: tuple, b: tuple) -> bool:
-    if a[0] != b[0] or a[1] != b[1]:
+def _same(a: tuple | None, b: tuple | None) -> bool:
+    if a is None or b is None or a[:3] != b[:3]:
         return False
-    if a[2] is None:
-        return True
-    return bool(torch.equal(a[2], b[2])) and bool(torch.equal(a[3], b[3]))
+    return _equal(a[3], b[3]) and _equal(a[4], b[4])
+
+
+def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Value for value, a NaN equal to a NaN (the same rows hold their NaN in the same place)."""
+    if a.is_floating_point():
+        a, b = torch.nan_to_num(a, nan=0.5), torch.nan_to_num(b, nan=0.5)
+    return bool(torch.equal(a, b))

@@ -356,6 +356,7 @@ class Sitter:
             self._record_batches()   # a loop that never closes an epoch: its steps so far
         return self._history
 
+    @_watching
     def _record_batches(self) -> None:
         """The steps compared so far (`RepeatedBatches`), into monitors["torch"]."""
         steps, repeats, rows = self._batches.result()
@@ -536,9 +537,8 @@ class Sitter:
         if module is not self.model:
             return  # a copy of the watched model (`__deepcopy__`)
         x = _batch_input(args, kwargs)
-        if x is None or not x.ndim:
-            return
-        if self._probing:
+        # (a sparse or nested input has no rows to slice: its run is watched without them)
+        if x is None or x.layout != torch.strided or x.is_nested or not x.ndim or self._probing:
             return
         if not torch.is_grad_enabled():
             if module.training:

@@ -8,7 +8,8 @@ The sitter passes the first training input of each optimizer step of the first e
 of its values gathered at positions spread across every axis (a stride that shares no period
 with a row or an image, so that a constant border is not all it reads), and a checksum of all
 its values weighted by their position along the last axis (one-hot rows all sum to the same,
-and a sample seldom meets their ones). The fingerprints stay on the input's device, and
+and a sample seldom meets their ones), for a contiguous input (a channels-last one would be
+copied whole). The fingerprints stay on the input's device, and
 consecutive ones are compared once, when the result is read: no copy of the input, no
 synchronisation with a GPU at each step. A loop that copies each batch into one buffer it
 reuses gives the same tensor object holding new rows: fingerprints are values, not
@@ -72,7 +73,13 @@ class RepeatedBatches:
             weights = torch.rand(x.shape[-1], generator=torch.Generator().manual_seed(0))
             self._positions[key] = _positions(x), weights.to(x.device)
         at, weights = self._positions[key]
-        total = (x * weights).sum(dtype=torch.float32)
+        total = None
+        if x.is_contiguous():   # a product along the last axis: no temporary of the input's
+            # size (a non-contiguous input, channels-last images, would be copied whole:
+            # compared on its sample alone)
+            weighed = x @ weights.to(x.dtype) if x.is_floating_point() \
+                else x.to(torch.float32) @ weights
+            total = weighed.sum(dtype=torch.float32)
         return tuple(x.shape), x.dtype, x.device, x[at], total
 
 
@@ -93,7 +100,7 @@ def _positions(x: torch.Tensor) -> tuple:
 def _same(a: tuple | None, b: tuple | None) -> bool:
     if a is None or b is None or a[:3] != b[:3]:
         return False
-    return _equal(a[3], b[3]) and _equal(a[4], b[4])
+    return _equal(a[3], b[3]) and (a[4] is None or b[4] is None or _equal(a[4], b[4]))
 
 
 def _equal(a: torch.Tensor, b: torch.Tensor) -> bool:

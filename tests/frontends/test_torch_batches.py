@@ -78,3 +78,19 @@ def test_a_batch_holding_a_nan_is_the_same_as_itself_and_empty_ones_are_never():
     empty = RepeatedBatches()
     _steps(empty, torch.zeros(0, 3), torch.zeros(0, 3))
     assert empty.result()[:2] == (2, 0)
+
+
+def test_a_step_repeats_only_when_every_tensor_of_its_call_does():
+    """model(mask=ones, x=x): the mask is the same at every step, the inputs are not."""
+    mask = torch.ones(16, 4)
+    seen = RepeatedBatches()
+    for seed in range(3):
+        seen.see(mask, torch.randn(16, 4, generator=torch.Generator().manual_seed(seed)))
+        seen.step()
+    assert seen.result()[:2] == (3, 0)
+    same = torch.randn(16, 4)
+    seen = RepeatedBatches()
+    for _ in range(3):
+        seen.see(mask, same)
+        seen.step()
+    assert seen.result()[:2] == (3, 2)

@@ -3,17 +3,19 @@
 `next(iter(loader))` inside the loop starts a new iterator each time (the first batch again,
 unless the loader shuffles), and a batch sliced once before the loop is the same tensor at
 every step: the model then learns those rows and nothing else, which reads as over-fitting.
-The sitter passes the first training input of each optimizer step of the first epoch here
-(at most STEPS steps). Each is kept as a fingerprint (`_fingerprint`): its shape, SAMPLE_VALUES
-of its values gathered at positions spread across every axis (a stride that shares no period
-with a row or an image, so that a constant border is not all it reads), and a checksum of all
-its values weighted by their position along the last axis (one-hot rows all sum to the same,
-and a sample seldom meets their ones), for a contiguous input (a channels-last one would be
-copied whole). The fingerprints stay on the input's device, and
-consecutive ones are compared once, when the result is read: no copy of the input, no
-synchronisation with a GPU at each step. A loop that copies each batch into one buffer it
-reuses gives the same tensor object holding new rows: fingerprints are values, not
-references. Inputs that are not plain dense tensors (sparse, nested) are not read.
+The sitter passes the tensors of the first training forward of each optimizer step of the
+first epoch here (at most STEPS steps; a step repeats the one before when every tensor does,
+so a mask that stays the same beside new inputs is no repeat). Each tensor is kept as a
+fingerprint (`_fingerprint`): its shape, SAMPLE_VALUES of its values gathered at positions
+spread across every axis (a stride that shares no period with a row or an image, so that a
+constant border is not all it reads), and a checksum of all its values weighted by their
+position along the last axis (one-hot rows all sum to the same, and a sample seldom meets
+their ones), for a contiguous input (a channels-last one would be copied whole). The
+fingerprints stay on the input's device, and consecutive ones are compared once, when the
+result is read: no copy of the input, no synchronisation with a GPU at each step. A loop that
+copies each batch into one buffer it reuses gives the same tensor object holding new rows:
+fingerprints are values, not references. Inputs that are not plain dense tensors (sparse,
+nested) are not read.
 """
 
 from __future__ import annotations
@@ -34,29 +36,33 @@ class RepeatedBatches:
     """The first training input of each step, as fingerprints; `result()` compares them."""
 
     def __init__(self):
-        self._pending: torch.Tensor | None = None   # this step's first training input
+        self._pending: tuple | None = None   # this step's first training call's tensors
         self._prints: list[tuple | None] = []
         self._rows = 0
-        self._positions: dict = {}                  # the sample's positions, by shape
+        self._positions: dict = {}           # the sample's positions, by shape
 
-    def see(self, x: torch.Tensor) -> None:
-        """A training forward's input; only the first since the last step counts (a closure
-        optimizer's repeated forwards, gradient checkpointing's recomputation)."""
-        if self._pending is None and len(self._prints) < STEPS \
-                and x.layout == torch.strided and not x.is_nested:
-            self._pending = x
+    def see(self, *tensors: torch.Tensor) -> None:
+        """A training forward's tensors (its inputs, a mask beside them: a step repeats the one
+        before only when all of them do); only the first call since the last step counts (a
+        closure optimizer's repeated forwards, gradient checkpointing's recomputation)."""
+        tensors = tuple(t for t in tensors if t.layout == torch.strided and not t.is_nested)
+        if self._pending is None and len(self._prints) < STEPS and tensors:
+            self._pending = tensors
 
     def step(self) -> None:
-        """After an optimizer step: keep its input's fingerprint."""
+        """After an optimizer step: keep its inputs' fingerprints."""
         if self._pending is None:
             return
-        x, self._pending = self._pending.detach(), None
-        self._rows = int(x.shape[0]) if x.ndim else 1
-        self._prints.append(self._fingerprint(x))
+        tensors, self._pending = [t.detach() for t in self._pending], None
+        self._rows = int(tensors[0].shape[0]) if tensors[0].ndim else 1
+        prints = tuple(self._fingerprint(t) for t in tensors)
+        self._prints.append(None if None in prints else prints)
 
     def result(self) -> tuple[int, int, int]:
-        """(steps compared, steps whose input was the previous step's, rows of the last)."""
-        same = sum(_same(a, b) for a, b in zip(self._prints[:-1], self._prints[1:], strict=True))
+        """(steps compared, steps whose inputs were the previous step's, rows of the last)."""
+        same = sum(a is not None and b is not None and len(a) == len(b)
+                   and all(_same(x, y) for x, y in zip(a, b, strict=True))
+                   for a, b in zip(self._prints[:-1], self._prints[1:], strict=True))
         return len(self._prints), same, self._rows
 
     def close(self) -> None:

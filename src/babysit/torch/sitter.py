@@ -552,7 +552,7 @@ class Sitter:
                 self._pending = (args, kwargs)
             self._evaluated.add(x)
             return
-        self._batches.see(x)
+        self._batches.see(*(a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)))
         self._evaluated.training_step()
         self._rows_first_epoch += int(x.shape[0])
         if sum(len(r) for r in self._rows) < DATA_ROWS:

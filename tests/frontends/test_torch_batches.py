@@ -22,7 +22,7 @@ def test_only_each_steps_first_input_counts_and_a_rewritten_buffer_is_no_repeat(
         seen.see(x)
     seen.step()
     _steps(seen, a.clone())      # the same rows, a new tensor
-    assert seen.result() == (2, 1, 32)
+    assert seen.result()[:3] == (2, 1, 32)
     buffer = a.clone()
     _steps(seen, buffer)
     buffer.copy_(b)              # the same tensor object, new rows
@@ -94,3 +94,22 @@ def test_a_step_repeats_only_when_every_tensor_of_its_call_does():
         seen.see(mask, same)
         seen.step()
     assert seen.result()[:2] == (3, 2)
+
+
+def test_a_repeated_batch_that_is_also_evaluated_is_the_training_set():
+    """Full-batch training that evaluates its training accuracy on the very rows it steps on:
+    the repeated batch is the training set. A batch that is a slice of what is evaluated is
+    not."""
+    X = torch.randn(112, 4)
+    seen = RepeatedBatches()
+    for _ in range(3):
+        seen.see(X)
+        seen.step()
+    seen.evaluated(X)
+    assert seen.result()[1:] == (2, 112, True)
+    sliced = RepeatedBatches()
+    for _ in range(3):
+        sliced.see(X[:32])
+        sliced.step()
+    sliced.evaluated(X)
+    assert sliced.result()[1:] == (2, 32, False)

@@ -344,17 +344,18 @@ def _sorted_batches(e, open_):
 
 # A loop whose every step of the first epoch (3 steps or more, of the first STEPS compared:
 # `babysit.torch.batches`) trained on the rows of the step before: one batch, learnt at the
-# expense of every other row. A full-batch method (LBFGS) steps on the whole training set by
-# design.
+# expense of every other row. A full-batch method (LBFGS, Rprop) steps on the whole training
+# set by design, and so does a loop whose repeated batch is the one it evaluates its training
+# accuracy on (`repeated_evaluated`).
 SAME_BATCH_STEPS = 3
-_FULL_BATCH_OPTIMIZERS = ("LBFGS(",)
+_FULL_BATCH_OPTIMIZERS = ("LBFGS(", "Rprop(")
 
 
 def _same_batch(e, open_):
     rec = _record(e) or {}
     steps, repeats = rec.get("compared_steps") or 0, rec.get("repeated_steps") or 0
     optimizer = str(e.history.meta.get("optimizer") or "")
-    if steps < SAME_BATCH_STEPS or repeats < steps - 1 \
+    if steps < SAME_BATCH_STEPS or repeats < steps - 1 or rec.get("repeated_evaluated") \
             or optimizer.startswith(_FULL_BATCH_OPTIMIZERS):
         return None
     return "warning", (f"every one of the first epoch's {steps} steps trained on the same "

@@ -176,6 +176,7 @@ class TorchRecord(TypedDict):
     compared_steps: NotRequired[Count]   # first-epoch steps whose inputs were compared
     repeated_steps: NotRequired[Count]   # ... those that trained on the step before's rows
     repeated_rows: NotRequired[Count]    # ... the rows of a step's input
+    repeated_evaluated: NotRequired[bool]  # ... also evaluated: the training set, full-batch
     rnn_fed_batch_first: NotRequired[list[str]]
 
 

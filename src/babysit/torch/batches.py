@@ -15,7 +15,8 @@ fingerprints stay on the input's device, and consecutive ones are compared once,
 result is read: no copy of the input, no synchronisation with a GPU at each step. A loop that
 copies each batch into one buffer it reuses gives the same tensor object holding new rows:
 fingerprints are values, not references. Inputs that are not plain dense tensors (sparse,
-nested) are not read.
+nested) are not read. The first evaluations are fingerprinted too: a loop whose repeated
+batch is also what it evaluates its training accuracy on trains full-batch, by design.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ import math
 
 import torch
 
-__all__ = ["RepeatedBatches", "SAMPLE_VALUES", "STEPS"]
+__all__ = ["EVALUATIONS", "RepeatedBatches", "SAMPLE_VALUES", "STEPS"]
 
 SAMPLE_VALUES = 1024
+# The first evaluations fingerprinted (a training-accuracy pass over the rows a full-batch
+# loop steps on comes in the first epoch's first evaluations)
+EVALUATIONS = 16
 # The first steps compared: a long first epoch (or a loop that never closes one) stops
 # adding fingerprints here
 STEPS = 256
@@ -38,6 +42,7 @@ class RepeatedBatches:
     def __init__(self):
         self._pending: tuple | None = None   # this step's first training call's tensors
         self._prints: list[tuple | None] = []
+        self._evaluated: list[tuple] = []    # the fingerprints of the first evaluations
         self._rows = 0
         self._positions: dict = {}           # the sample's positions, by shape
 
@@ -58,12 +63,24 @@ class RepeatedBatches:
         prints = tuple(self._fingerprint(t) for t in tensors)
         self._prints.append(None if None in prints else prints)
 
-    def result(self) -> tuple[int, int, int]:
-        """(steps compared, steps whose inputs were the previous step's, rows of the last)."""
-        same = sum(a is not None and b is not None and len(a) == len(b)
-                   and all(_same(x, y) for x, y in zip(a, b, strict=True))
-                   for a, b in zip(self._prints[:-1], self._prints[1:], strict=True))
-        return len(self._prints), same, self._rows
+    def evaluated(self, *tensors: torch.Tensor) -> None:
+        """An evaluation's tensors (the first EVALUATIONS of them are kept): a loop that
+        evaluates its training rows on the very batch it steps on trains full-batch."""
+        tensors = tuple(t.detach() for t in tensors
+                        if t.layout == torch.strided and not t.is_nested)
+        if tensors and len(self._evaluated) < EVALUATIONS:
+            prints = tuple(self._fingerprint(t) for t in tensors)
+            if None not in prints:
+                self._evaluated.append(prints)
+
+    def result(self) -> tuple[int, int, int, bool]:
+        """(steps compared, steps whose inputs were the previous step's, rows of the last,
+        whether the last step's inputs were also evaluated: the training set itself)."""
+        same = sum(_all_same(a, b) for a, b in zip(self._prints[:-1], self._prints[1:],
+                                                    strict=True))
+        last = self._prints[-1] if self._prints else None
+        whole = any(_all_same(last, e) for e in self._evaluated)
+        return len(self._prints), same, self._rows, whole
 
     def close(self) -> None:
         """Drop what is held (the first epoch is over)."""
@@ -101,6 +118,12 @@ def _positions(x: torch.Tensor) -> tuple:
         stride += 1
     flat = torch.arange(0, n, stride, device=x.device)[:SAMPLE_VALUES]
     return torch.unravel_index(flat, x.shape) if x.ndim else (flat,)
+
+
+def _all_same(a: tuple | None, b: tuple | None) -> bool:
+    """Whether two calls' fingerprints (one a tensor) agree, tensor for tensor."""
+    return a is not None and b is not None and len(a) == len(b) \
+        and all(_same(x, y) for x, y in zip(a, b, strict=True))
 
 
 def _same(a: tuple | None, b: tuple | None) -> bool:

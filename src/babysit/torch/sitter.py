@@ -310,7 +310,7 @@ class Sitter:
             grad_kept=[], grad_none=dict.fromkeys(self._stepped, 0), train_mode_evals=0,
             batch_majority=None, softmax_dim=None, broadcast=False, functional=[],
             unmeasured=[], stopped_at=None, no_grad_forwards=0, compared_steps=0,
-            repeated_steps=0, repeated_rows=0)
+            repeated_steps=0, repeated_rows=0, repeated_evaluated=False)
         self._history.meta["n_params"] = sum(p.numel() for p in self._stepped.values())
         self._history.meta["setup"] = empty_setup()
         self._history.meta["setup"]["loss"] = (declared_loss(loss_fn)
@@ -359,8 +359,9 @@ class Sitter:
     @_watching
     def _record_batches(self) -> None:
         """The steps compared so far (`RepeatedBatches`), into monitors["torch"]."""
-        steps, repeats, rows = self._batches.result()
-        self._torch.update(compared_steps=steps, repeated_steps=repeats, repeated_rows=rows)
+        steps, repeats, rows, whole = self._batches.result()
+        self._torch.update(compared_steps=steps, repeated_steps=repeats, repeated_rows=rows,
+                           repeated_evaluated=whole)
 
     def log(self, loss, penalty=0.0) -> None:
         """Record one training step after `optimizer.step()`: `loss` is what the step minimized
@@ -545,12 +546,12 @@ class Sitter:
                 self._torch["no_grad_forwards"] += 1
                 if self._torch["mode_modules"]:
                     self._torch["train_mode_evals"] += 1
-            self._evaluated.add(x)
+            self._evaluated_call(x, args, kwargs)
             return
         if not module.training:
             if self._leaves is None:
                 self._pending = (args, kwargs)
-            self._evaluated.add(x)
+            self._evaluated_call(x, args, kwargs)
             return
         self._batches.see(*(a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)))
         self._evaluated.training_step()
@@ -618,6 +619,12 @@ class Sitter:
                 self._history.monitors["data"]["class_counts"] = setup["targets"]["counts"]
             self._history.meta["chance_loss"] = chance_loss(setup)
         self._rows, self._targets = [], []
+
+    def _evaluated_call(self, x: torch.Tensor, args: tuple, kwargs: dict) -> None:
+        """An evaluation of the first epoch: its input's scale, its tensors' fingerprints."""
+        self._evaluated.add(x)
+        self._batches.evaluated(*(a for a in (*args, *kwargs.values())
+                                  if isinstance(a, torch.Tensor)))
 
     def _evaluated_scale(self) -> dict | None:
         """The scale of the inputs the loop evaluated the model on in the first epoch against

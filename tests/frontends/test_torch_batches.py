@@ -113,3 +113,14 @@ def test_a_repeated_batch_that_is_also_evaluated_is_the_training_set():
         sliced.step()
     sliced.evaluated(X)
     assert sliced.result()[1:] == (2, 32, False)
+
+
+def test_a_scalar_tensor_beside_the_inputs_is_read_as_a_value():
+    """model(x, torch.tensor(0.5)): the 0-d argument has no rows or axes to sample; it is
+    compared as it is, and the steps with new inputs are no repeat."""
+    seen = RepeatedBatches()
+    for seed in range(3):
+        seen.see(torch.randn(4, 3, generator=torch.Generator().manual_seed(seed)),
+                 torch.tensor(0.5))
+        seen.step()
+    assert seen.result()[:2] == (3, 0)

@@ -66,8 +66,9 @@ def chance_loss(setup: dict | None) -> float | None:
     """The loss of an untrained network (scores near 0) under `setup`, per example:
     cross-entropy ln C; binary cross-entropy ln 2 per output (a sigmoid at 0.5);
     MSE / MAE of outputs at 0 (at 0.5 behind a sigmoid, 1/K behind a softmax) from the
-    targets' mean and spread; hinge (C - 1) x margin 1, over C for PyTorch's. None when it
-    cannot be known (an unknown loss, a summed reduction, targets not seen)."""
+    targets' mean and spread; hinge (C - 1) x its margin (1 unless the setup gives it), over
+    C for PyTorch's. None when it cannot be known (an unknown loss, a summed reduction,
+    targets not seen)."""
     loss, units = setup_value(setup, "loss", "name"), setup_value(setup, "output", "units")
     if not loss or setup_value(setup, "loss", "reduction") == "sum":
         return None

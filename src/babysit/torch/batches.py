@@ -25,7 +25,7 @@ import math
 
 import torch
 
-__all__ = ["EVALUATIONS", "RepeatedBatches", "SAMPLE_VALUES", "STEPS"]
+__all__ = ["EVALUATIONS", "RepeatedBatches", "SAMPLE_VALUES", "STEPS", "dense"]
 
 SAMPLE_VALUES = 1024
 # The first evaluations fingerprinted (a training-accuracy pass over the rows a full-batch
@@ -50,7 +50,7 @@ class RepeatedBatches:
         """A training forward's tensors (its inputs, a mask beside them: a step repeats the one
         before only when all of them do); only the first call since the last step counts (a
         closure optimizer's repeated forwards, gradient checkpointing's recomputation)."""
-        tensors = tuple(t for t in tensors if t.layout == torch.strided and not t.is_nested)
+        tensors = _readable(tensors)
         if self._pending is None and len(self._prints) < STEPS and tensors:
             self._pending = tensors
 
@@ -58,19 +58,17 @@ class RepeatedBatches:
         """After an optimizer step: keep its inputs' fingerprints."""
         if self._pending is None:
             return
-        tensors, self._pending = [t.detach() for t in self._pending], None
+        tensors, self._pending = self._pending, None
         self._rows = int(tensors[0].shape[0]) if tensors[0].ndim else 1
-        prints = tuple(self._fingerprint(t) for t in tensors)
-        self._prints.append(None if None in prints else prints)
+        self._prints.append(self._call_prints(tensors))
 
     def evaluated(self, *tensors: torch.Tensor) -> None:
         """An evaluation's tensors (the first EVALUATIONS of them are kept): a loop that
         evaluates its training rows on the very batch it steps on trains full-batch."""
-        tensors = tuple(t.detach() for t in tensors
-                        if t.layout == torch.strided and not t.is_nested)
+        tensors = _readable(tensors)
         if tensors and len(self._evaluated) < EVALUATIONS:
-            prints = tuple(self._fingerprint(t) for t in tensors)
-            if None not in prints:
+            prints = self._call_prints(tensors)
+            if prints is not None:
                 self._evaluated.append(prints)
 
     def result(self) -> tuple[int, int, int, bool]:
@@ -86,11 +84,19 @@ class RepeatedBatches:
         """Drop what is held (the first epoch is over)."""
         self._pending, self._prints = None, []
 
+    def _call_prints(self, tensors: tuple) -> tuple | None:
+        """The fingerprints of a call's tensors, or None when one of them has none."""
+        prints = tuple(self._fingerprint(t.detach()) for t in tensors)
+        return None if None in prints else prints
+
     def _fingerprint(self, x: torch.Tensor) -> tuple | None:
         """(shape, dtype, device, sample, checksum), or None for an input with no value or of
-        complex numbers (never the same as another)."""
+        complex numbers (never the same as another). A 0-d tensor (a scalar argument beside
+        the inputs) is its own sample."""
         if not x.numel() or x.is_complex():
             return None
+        if not x.ndim:
+            return (), x.dtype, x.device, x.reshape(1).clone(), None
         key = (tuple(x.shape), x.device)
         if key not in self._positions:
             weights = torch.rand(x.shape[-1], generator=torch.Generator().manual_seed(0))
@@ -106,18 +112,27 @@ class RepeatedBatches:
         return tuple(x.shape), x.dtype, x.device, x[at], total
 
 
+def dense(t: torch.Tensor) -> bool:
+    """Whether `t` is a plain dense tensor: sparse and nested ones have no rows to read."""
+    return t.layout == torch.strided and not t.is_nested
+
+
+def _readable(tensors) -> tuple:
+    """The plain dense tensors among `tensors`."""
+    return tuple(t for t in tensors if dense(t))
+
+
 def _positions(x: torch.Tensor) -> tuple:
     """Indices (one tensor an axis) of about SAMPLE_VALUES entries of x, one stride apart in
     the flat order, the stride coprime with the row length and with an entry's (a row of x's
     first axis) size, so that it walks across columns and across images."""
     n = x.numel()
     stride = max(1, n // SAMPLE_VALUES)
-    row = x.shape[-1] if x.ndim else 1
-    entry = n // x.shape[0] if x.ndim and x.shape[0] else 1
+    row, entry = x.shape[-1], n // x.shape[0]
     while stride > 1 and (math.gcd(stride, row) != 1 or math.gcd(stride, entry) != 1):
         stride += 1
     flat = torch.arange(0, n, stride, device=x.device)[:SAMPLE_VALUES]
-    return torch.unravel_index(flat, x.shape) if x.ndim else (flat,)
+    return torch.unravel_index(flat, x.shape)
 
 
 def _all_same(a: tuple | None, b: tuple | None) -> bool:
@@ -126,8 +141,8 @@ def _all_same(a: tuple | None, b: tuple | None) -> bool:
         and all(_same(x, y) for x, y in zip(a, b, strict=True))
 
 
-def _same(a: tuple | None, b: tuple | None) -> bool:
-    if a is None or b is None or a[:3] != b[:3]:
+def _same(a: tuple, b: tuple) -> bool:
+    if a[:3] != b[:3]:
         return False
     return _equal(a[3], b[3]) and (a[4] is None or b[4] is None or _equal(a[4], b[4]))
 

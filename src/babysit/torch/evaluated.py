@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from babysit.data.scales import centre_and_spread, scale_against
+from babysit.torch.batches import dense
 
 __all__ = ["EvaluatedInputs", "FEATURES", "PASSES", "PASS_ROWS", "TRAIN_ROWS"]
 
@@ -111,8 +112,7 @@ class EvaluatedInputs:
         """One evaluation's input x (N, ...): integer inputs (token ids, codes) carry no scale
         and are passed over, as the data record passes over them, and so are inputs that are
         not plain dense tensors (sparse, nested)."""
-        if x.layout != torch.strided or x.is_nested or not x.is_floating_point() \
-                or not x.ndim or not len(x):
+        if not dense(x) or not x.is_floating_point() or not x.ndim or not len(x):
             return
         x = x.detach()
         width = math.prod(x.shape[1:])
@@ -139,13 +139,13 @@ class EvaluatedInputs:
             return None
         flat = torch.cat([r.reshape(len(r), -1) for r in train_rows])
         flat = flat[::max(1, len(flat) // TRAIN_ROWS)][:TRAIN_ROWS].cpu().to(torch.float32)
-        found = []
-        for p in judged:
-            if p.width != flat.shape[1]:
-                continue
-            rows = flat.numpy() if p.columns is None else flat.numpy()[:, p.columns]
-            found.append(scale_against(centre_and_spread(rows), centre_and_spread(p.sample),
-                                       p.rows))
+        flat = flat.numpy()
+        # the training rows' summary on the features a pass reads, once: every pass of the
+        # training rows' width reads the same ones (`_columns`)
+        columns = _columns(flat.shape[1])
+        train = centre_and_spread(flat if columns is None else flat[:, columns])
+        found = [scale_against(train, centre_and_spread(p.sample), p.rows)
+                 for p in judged if p.width == flat.shape[1]]
         found = [f for f in found if f is not None and f["features"]]
         return max(found, key=lambda f: (f["off"] / f["features"],
                                          abs(math.log(f["ratio"])) if f["ratio"] > 0 else 0.0),

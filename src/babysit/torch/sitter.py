@@ -83,7 +83,7 @@ from babysit.diagnose.records import (
 from babysit.diagnose.setup import chance_loss
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
-from babysit.torch.batches import RepeatedBatches
+from babysit.torch.batches import RepeatedBatches, dense
 from babysit.torch.checks import trainable
 from babysit.torch.evaluated import EvaluatedInputs
 from babysit.torch.functional import ActivationCalls
@@ -154,10 +154,15 @@ def _primary_output(output) -> torch.Tensor | None:
     return None
 
 
+def _call_tensors(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...]:
+    """A model call's tensors: its tensor arguments, then its tensor keyword arguments."""
+    return tuple(a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor))
+
+
 def _batch_input(args: tuple, kwargs: dict) -> torch.Tensor | None:
     """The tensor a model call's batch is read from: its first tensor argument, else its first
     tensor keyword argument (None when it has none)."""
-    return next((a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)), None)
+    return next(iter(_call_tensors(args, kwargs)), None)
 
 
 def _first_rows(args: tuple, kwargs: dict, rows: int, n: int) -> tuple[tuple, dict]:
@@ -539,7 +544,7 @@ class Sitter:
             return  # a copy of the watched model (`__deepcopy__`)
         x = _batch_input(args, kwargs)
         # (a sparse or nested input has no rows to slice: its run is watched without them)
-        if x is None or x.layout != torch.strided or x.is_nested or not x.ndim or self._probing:
+        if x is None or not dense(x) or not x.ndim or self._probing:
             return
         if not torch.is_grad_enabled():
             if module.training:
@@ -553,7 +558,7 @@ class Sitter:
                 self._pending = (args, kwargs)
             self._evaluated_call(x, args, kwargs)
             return
-        self._batches.see(*(a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)))
+        self._batches.see(*_call_tensors(args, kwargs))
         self._evaluated.training_step()
         self._rows_first_epoch += int(x.shape[0])
         if sum(len(r) for r in self._rows) < DATA_ROWS:
@@ -623,8 +628,7 @@ class Sitter:
     def _evaluated_call(self, x: torch.Tensor, args: tuple, kwargs: dict) -> None:
         """An evaluation of the first epoch: its input's scale, its tensors' fingerprints."""
         self._evaluated.add(x)
-        self._batches.evaluated(*(a for a in (*args, *kwargs.values())
-                                  if isinstance(a, torch.Tensor)))
+        self._batches.evaluated(*_call_tensors(args, kwargs))
 
     def _evaluated_scale(self) -> dict | None:
         """The scale of the inputs the loop evaluated the model on in the first epoch against

@@ -236,8 +236,8 @@ def test_data_stats_record_the_input_scale_and_the_class_counts(centred_digits):
 def test_layer_stats_record_gradient_norms_and_the_predicted_classes(centred_digits, probe_size):
     """The norms are those of one backward pass of the data loss on the probe batch, at test
     time, and the predicted counts are the argmax of the scores on it. A probe of 8 rows
-    takes the first layer's weight-gradient norm from Gram matrices (8 (64 + 2 x 30) <
-    2 x 64 x 30), the probe's own taken once and reused by the later samples checked here;
+    takes the first layer's weight-gradient norm from Gram matrices (GRAM_COST 8 (64 + 2 x 30)
+    < 2 x 64 x 30), the probe's own taken once and reused by the later samples checked here;
     one of 40 rows forms dL/dW."""
     X, y, _, _ = centred_digits
     stats = monitors.LayerStats(probe_size=probe_size)

@@ -500,19 +500,27 @@ class LayerStats(Callback):
             params["value_norm"][name].append(_finite_norm(p.value))
 
 
+# What a Gram product x x^T costs per multiply-add against a general product of the same
+# operands: NumPy hands it to BLAS's symmetric kernel (`syrk`), which on this project's
+# machine ran 1.36-1.4x slower a multiply-add than `x.T @ dy` (128 x 784: 218 against 125 us
+# for 12.8M and 10M; 128 x 3072: 826 against 4,767 us for 50M and 403M), and the float64 sum
+# over the N x N product adds to each sample (benchmarks/README.md, sixteenth session).
+GRAM_COST = 1.5
+
+
 def _gram_cheaper(layer, x, probe_input: bool = False) -> bool:
     """Whether `linear_grad_norms` costs less than forming the weight gradient of `layer`
-    for the input x (N, n_in): a Linear layer with N (n_in + n_out) < n_in n_out. For the
-    probe's own rows (`probe_input`: the first layer's input, whose Gram matrix x x^T a run
-    takes once and keeps), x x^T is paid once for at least two samples, a run's first and
-    last: N (n_in + 2 n_out) < 2 n_in n_out (MNIST's 784 x 100 first layer: yes; a 784 x 10
-    one, whose dL/dW is cheap: no)."""
+    for the input x (N, n_in): a Linear layer with GRAM_COST N (n_in + n_out) < n_in n_out.
+    For the probe's own rows (`probe_input`: the first layer's input, whose Gram matrix x x^T
+    a run takes once and keeps), x x^T is paid once for at least two samples, a run's first
+    and last: GRAM_COST N (n_in + 2 n_out) < 2 n_in n_out (a 784 x 512 first layer: yes;
+    MNIST's 784 x 100 and a 784 x 10, whose dL/dW is cheap: no)."""
     if not isinstance(layer, Linear):
         return False
     n_in, n_out = layer.params["W"].shape
     if probe_input:
-        return x.shape[0] * (n_in + 2 * n_out) < 2 * n_in * n_out
-    return x.shape[0] * (n_in + n_out) < n_in * n_out
+        return GRAM_COST * x.shape[0] * (n_in + 2 * n_out) < 2 * n_in * n_out
+    return GRAM_COST * x.shape[0] * (n_in + n_out) < n_in * n_out
 
 
 def linear_grad_norms(x, dy, x_gram=None) -> dict:
@@ -525,7 +533,7 @@ def linear_grad_norms(x, dy, x_gram=None) -> dict:
     N^2 n_out of dy dy^T alone. Returns {"W": ||dL/dW||, "b": ||dL/db||} (NaN when not
     finite)."""
     gram = _gram(x) if x_gram is None else x_gram
-    square = float(get_array_module(x).einsum("ij,ij->", gram, _gram(dy)))
+    square = float(get_array_module(x).vdot(gram, _gram(dy)))   # sum(gram * dy dy^T)
     return {"W": math.sqrt(max(square, 0.0)) if math.isfinite(square) else math.nan,
             "b": _norm(dy.sum(axis=0))}
 

@@ -66,6 +66,18 @@ def spiral(points: int = 300, classes: int = 3, seed: int = 0) -> Dataset:
     return Dataset("spiral", train, val, test, class_names=[str(k) for k in range(classes)])
 
 
+def read_back(X, y, name: str, target: str) -> Dataset:
+    """The table (X (N, D) floats, y (N,) class ids) written as a user's CSV, features f0, f1,
+    ... and the label column `target`, and read back through babysit's loader; the file is
+    gone afterwards (the loader holds the table in memory)."""
+    with tempfile.TemporaryDirectory(prefix="babysit-zoo-") as folder:
+        path = Path(folder) / f"{name}.csv"
+        header = ",".join(f"f{i}" for i in range(X.shape[1])) + f",{target}"
+        np.savetxt(path, np.c_[X, y], delimiter=",", header=header, comments="",
+                   fmt=["%.6g"] * X.shape[1] + ["%d"])
+        return bs.data.load(path, target=target)
+
+
 @functools.cache
 def tabular() -> Dataset:
     """scikit-learn's breast-cancer table (569 x 30, two classes) written as a CSV and read
@@ -73,12 +85,7 @@ def tabular() -> Dataset:
     from sklearn.datasets import load_breast_cancer
 
     table = load_breast_cancer()
-    path = Path(tempfile.mkdtemp(prefix="babysit-zoo-")) / "breast_cancer.csv"
-    header = ",".join(f"f{i}" for i in range(table.data.shape[1])) + ",label"
-    rows = np.c_[table.data, table.target]
-    np.savetxt(path, rows, delimiter=",", header=header, comments="",
-               fmt=["%.6g"] * table.data.shape[1] + ["%d"])
-    return bs.data.load(path, target="label")
+    return read_back(table.data, table.target, "breast_cancer", "label")
 
 
 @functools.cache
@@ -100,11 +107,7 @@ def claims() -> Dataset:
 
     X, y = make_classification(n_samples=3000, n_features=12, n_informative=3,
                                weights=[0.92], class_sep=0.4, flip_y=0.02, random_state=0)
-    path = Path(tempfile.mkdtemp(prefix="babysit-zoo-")) / "claims.csv"
-    header = ",".join(f"f{i}" for i in range(X.shape[1])) + ",fraud"
-    np.savetxt(path, np.c_[X, y], delimiter=",", header=header, comments="",
-               fmt=["%.6g"] * X.shape[1] + ["%d"])
-    return bs.data.load(path, target="fraud")
+    return read_back(X, y, "claims", "fraud")
 
 
 DATASETS: dict[str, Callable[[], Dataset]] = {"digits": digits, "spiral": spiral,

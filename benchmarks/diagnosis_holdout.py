@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import functools
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +36,6 @@ from diagnosis import (  # noqa: E402
     weights_times,
 )
 
-import babysit as bs  # noqa: E402
 from babysit.data.datasets import Dataset  # noqa: E402
 from babysit.runs.config import RunConfig  # noqa: E402
 
@@ -49,11 +47,7 @@ def _sklearn_csv(name: str) -> Dataset:
 
     table = getattr(sklearn.datasets, f"load_{name}")()
     rows = np.random.default_rng(0).permutation(len(table.target))
-    path = Path(tempfile.mkdtemp(prefix="babysit-holdout-")) / f"{name}.csv"
-    header = ",".join(f"f{i}" for i in range(table.data.shape[1])) + ",label"
-    np.savetxt(path, np.c_[table.data, table.target][rows], delimiter=",", header=header,
-               comments="", fmt=["%.6g"] * table.data.shape[1] + ["%d"])
-    return bs.data.load(path, target="label")
+    return zoo.read_back(table.data[rows], table.target[rows], name, "label")
 
 
 # The zoo's datasets plus two more tables and a spiral of another seed and arm count.

@@ -117,7 +117,9 @@ class _BabysitEstimator(BaseEstimator):
         if _wide_integers(X):   # float32 rounds integers past 2**24 before preprocess sees them
             dtypes = [np.float64, np.float32]
         if reset:
-            self.table_ = tabular.TableEncoder() if frames.needs_encoder(X) else None
+            # a program's columns are features it chose: none is guessed to be a row counter
+            self.table_ = tabular.TableEncoder(row_numbers=False) \
+                if frames.needs_encoder(X) else None
         if getattr(self, "table_", None) is None:
             return validate_data(self, X, y, reset=reset, dtype=dtypes, **check_params)
         X = self._encoded(X, reset)
@@ -141,6 +143,11 @@ class _BabysitEstimator(BaseEstimator):
             except tabular.RefusedColumns as err:   # the command line's --drop, said for X
                 raise ValueError(f"{err.whys}; or drop {', '.join(map(repr, err.columns))} "
                                  f"from X") from None
+            if self.table_.left_out_:   # said, as the command line's notes say it
+                warnings.warn(f"{type(self).__name__}: X's columns left out of the features: "
+                              + "; ".join(f"{name!r} ({why})" for name, why
+                                          in self.table_.left_out_.items())
+                              + " (table_.left_out_)", UserWarning, stacklevel=4)
             return self.table_.transform(cells)
         cells = _columns_in_order(cells, names, getattr(self, "feature_names_in_", None),
                                   self.n_features_in_)

@@ -106,3 +106,23 @@ def test_a_numeric_frame_without_gaps_goes_to_the_network_as_it_is():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.predict(df)
+
+
+def test_distinct_whole_numbers_are_a_feature_and_an_identifier_is_left_out_out_loud():
+    """30 distinct minutes of study in 0..59 run like row numbers, which `babysit train`
+    leaves out of a file; a program's columns are features it chose, so the estimator keeps
+    them. A column named like an identifier is still left out, and a warning names it."""
+    rng = np.random.default_rng(0)
+    minutes = rng.permutation(60)[:30]
+    df = pd.DataFrame({"minutes": minutes, "group": rng.choice(["A", "B"], 30),
+                       "customer_id": rng.permutation(1000)[:30]})
+    y = np.where(minutes >= 30, "pass", "fail")
+    with pytest.warns(UserWarning, match=r"left out of the features: 'customer_id' \(named "
+                                         r"like an identifier"):
+        model = BabysitClassifier(**FAST).fit(df, y)
+    assert "minutes" in model.table_.feature_names_out_
+    assert list(model.table_.left_out_) == ["customer_id"]
+    cells = df.astype(str).to_numpy()
+    assert "minutes" in tabular.TableEncoder().fit(cells, list(df.columns)).left_out_
+    saved = tabular.TableEncoder(row_numbers=False).fit(cells, list(df.columns)).to_state()
+    assert tabular.TableEncoder.from_state(saved).row_numbers is False

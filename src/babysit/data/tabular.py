@@ -66,7 +66,7 @@ from babysit.data.cells import (
     mixed_percentages,
     row_text,
 )
-from babysit.validation import refuse_mixed_labels
+from babysit.validation import refuse_mixed_labels, true_or_false
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "RefusedColumns", "UnseenCategoryWarning", "missing_cells",
            "as_numbers", "first_not_number", "mixed_percentages", "row_text", "decide_task",
@@ -152,7 +152,11 @@ class TableEncoder:
     the fewest missing training cells that earn a column its indicator column; with fewer there
     is nothing to learn what "missing" means from, and the indicator would let the network
     memorise the row or two it marks (on the penguins, one row missing every measurement taught
-    it "all missing = Gentoo").
+    it "all missing = Gentoo"). row_numbers: whether whole numbers that run like row
+    numbers are left out as identifiers (`_identifier`): a file's row counter, which a
+    table written out by hand or by a spreadsheet carries; False for columns a program hands
+    over as features (the scikit-learn estimators: a data frame's index is not among its
+    columns), where 30 distinct minutes of study in 0..59 are a feature.
 
     Learned by `fit`: `columns_` (the C names), `kinds_` (per column: "numeric",
     "categorical", "date" or "left out"), `medians_` (C,) float64 (a date column's median
@@ -175,12 +179,14 @@ class TableEncoder:
     must hold.
     """
 
-    def __init__(self, max_categories: int = MAX_CATEGORIES, min_missing: int = MIN_MISSING):
+    def __init__(self, max_categories: int = MAX_CATEGORIES, min_missing: int = MIN_MISSING,
+                 row_numbers: bool = True):
         if not isinstance(max_categories, int) or max_categories < 2:
             raise ValueError(f"max_categories must be an integer >= 2, got {max_categories!r}")
         if not isinstance(min_missing, int) or min_missing < 1:
             raise ValueError(f"min_missing must be a positive integer, got {min_missing!r}")
         self.max_categories, self.min_missing = max_categories, min_missing
+        self.row_numbers = true_or_false(row_numbers, "row_numbers")
 
     def fit(self, X, columns, rows=None, lines=None) -> TableEncoder:
         """Learn each column's kind, median, categories or date format from the training rows
@@ -248,7 +254,7 @@ class TableEncoder:
             why = _not_finite(numbers, missing, places)
             if why:
                 raise _Refused(why)
-            why = _identifier(numbers, missing, name)
+            why = _identifier(numbers, missing, name, self.row_numbers)
             return ("left out", why, None) if why else ("numeric", None, numbers)
         why = mixed_percentages(cells, missing, lambda i: _at(places, i))
         if why:
@@ -460,7 +466,8 @@ class TableEncoder:
                   "ranges_": ranges, "others_": self.others_, "formats_": self.formats_,
                   "left_out_": self.left_out_, "centred_trend_": self.centred_trend_,
                   "offsets_": [float(v) for v in self.offsets_]}
-        params = {"max_categories": self.max_categories, "min_missing": self.min_missing}
+        params = {"max_categories": self.max_categories, "min_missing": self.min_missing,
+                  "row_numbers": self.row_numbers}
         return {"class": type(self).__name__, "params": params, "fitted": fitted}
 
     @classmethod
@@ -517,12 +524,13 @@ class RefusedColumns(ValueError):
                          f"{shlex.quote(row.getvalue())}")
 
 
-def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | None:
+def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str,
+                row_numbers: bool = True) -> str | None:
     """Why a numeric training column is an identifier, or None: whole numbers, a different
     one in every row (more than 10), and either named like one (`_ID_NAME`: id, ID,
     customer_id, Key, index, "Order No.", order_number, "#"), unnamed (a data frame's index,
-    which a sample of rows has shuffled), or running like row numbers (from below the row
-    count, filling at least half of their span)."""
+    which a sample of rows has shuffled), or, when `row_numbers`, running like row numbers
+    (from below the row count, filling at least half of their span)."""
     values = numbers[~missing]
     if len(values) <= 10 or first_fractional(values) is not None:
         return None
@@ -534,7 +542,7 @@ def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str) -> str | No
         return "named like an identifier, whole numbers, one per row"
     if not name.strip() or name.startswith("Unnamed:"):   # pandas' to_csv, R's write.csv
         return "unnamed, whole numbers, one per row: the index a data frame was written with"
-    if low < len(values) and high - low + 1 <= 2 * len(values):
+    if row_numbers and low < len(values) and high - low + 1 <= 2 * len(values):
         return (f"whole numbers {low:g} to {high:g}, a different one in each of the "
                 f"{len(values)} training rows, like row numbers")
     return None

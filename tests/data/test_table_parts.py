@@ -155,10 +155,10 @@ def test_every_part_of_a_stratified_split_holds_every_class(tmp_path, fractions)
 
 def test_a_text_target_in_the_val_file_names_its_row_and_the_file_once(tmp_path):
     train = write(tmp_path / "tr.csv", ["a", "y"], [[i % 13, i % 3] for i in range(60)])
-    val = write(tmp_path / "va.csv", ["a", "y"], [*([i, i % 3] for i in range(10)), [3, "?"]])
+    val = write(tmp_path / "va.csv", ["a", "y"], [*([i, i % 3] for i in range(10)), [3, "x"]])
     with pytest.raises(ValueError) as refused:
         datasets.load(train, target="y", val_data=val)
-    assert str(refused.value) == (f"{val}: target '?' in data row 10 (line 12) is text, and "
+    assert str(refused.value) == (f"{val}: target 'x' in data row 10 (line 12) is text, and "
                                   f"the classes of 'y' are numbers (0, 1, 2)")
 
 

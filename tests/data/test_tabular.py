@@ -109,17 +109,34 @@ def test_every_column_that_cannot_be_used_is_named_in_one_error():
 
 
 def test_the_drop_a_refusal_offers_can_be_pasted_into_a_shell_and_says_fix_once():
-    table = cells(["1", "5.1"], ["2", "?"], ["3", "4.7"])
+    table = cells(["1", "5.1"], ["2", "u"], ["3", "4.7"])
     with pytest.raises(ValueError) as refused:
         tabular.TableEncoder().fit(table, ["x", "petal width (cm)"])
     message = str(refused.value)
     assert message.endswith("; or leave it out with --drop 'petal width (cm)'")
     assert message.count("fix") == 1
     with pytest.raises(ValueError) as refused:
-        tabular.TableEncoder().fit(cells(["?", "?"], ["1", "2"], ["3", "4"]),
+        tabular.TableEncoder().fit(cells(["u", "u"], ["1", "2"], ["3", "4"]),
                                    ["petal width (cm)", "it's"])
     pasted = str(refused.value).rsplit(" out with --drop ", 1)[1]
     assert shlex.split(pasted) == ["petal width (cm),it's"]      # one argument, as written
+
+
+@pytest.mark.parametrize("share", [0.1, 0.8])
+def test_the_uci_question_mark_is_a_missing_value_however_common(share):
+    """'?' marks a missing value in the UCI repository's tables: a column of numbers holding
+    it in a tenth of its cells, or in most (horse colic's reflux pH), is numeric, with the
+    median of its numbers in those cells and an indicator column."""
+    rng = np.random.default_rng(0)
+    values = rng.uniform(1, 7.5, 60).round(1)
+    unknown = rng.random(60) < share
+    table = cells(*([("?" if u else str(v)), str(i % 4)]
+                    for v, u, i in zip(values, unknown, range(60), strict=True)))
+    encoder = tabular.TableEncoder().fit(table, ["reflux_ph", "k"])
+    assert encoder.kinds_ == ["numeric", "numeric"]
+    assert encoder.missing_counts_[0] == unknown.sum()
+    assert encoder.medians_[0] == np.median(values[~unknown])
+    assert "reflux_ph missing" in encoder.feature_names_out_
 
 
 def test_a_column_with_no_value_in_any_training_row_is_left_out_with_a_note():

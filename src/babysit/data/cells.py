@@ -11,7 +11,11 @@ import numpy as np
 __all__ = ["MISSING", "missing_cells", "as_numbers", "row_text", "first_not_number",
            "mixed_percentages"]
 
-MISSING = ("", "na", "n/a", "nan", "null")   # compared lower-cased, after stripping blanks
+# Compared lower-cased, after stripping blanks. "?" is the UCI repository's code for a missing
+# value (horse colic's reflux pH is 82% "?"): read as a word, a column of numbers where it is
+# the commonest cell became one-hot categories over its numbers, and a file where it is rarer
+# was refused.
+MISSING = ("", "na", "n/a", "nan", "null", "?")
 
 
 def missing_cells(cells: np.ndarray) -> np.ndarray:

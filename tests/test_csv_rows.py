@@ -191,3 +191,24 @@ def test_a_regression_target_that_is_no_number_is_named_by_its_place_in_the_file
     with pytest.raises(ValueError, match=rf"holds '{cell}' in data row 150 \(line 153\), "
                                          r"which is no finite number"):
         datasets.load(path, target="price", task="regress")
+
+
+def test_blank_lines_above_the_header_are_skipped_and_a_bad_cell_keeps_its_line(tmp_path):
+    """An export that starts with an empty line (or one of spaces) has its header on the
+    first line that holds anything; the lines counted are still the file's."""
+    rows = table_rows()
+    rows[5][0] = "oops"
+    path = write(tmp_path / "t.csv", ["", "   ", *csv_lines(HEADER, rows)])
+    with pytest.raises(ValueError, match=r"data row 5 \(line 9\)"):
+        datasets.load(path, target="label")
+    rows[5][0] = "0.5"
+    names, cells = formats.read_table(write(tmp_path / "u.csv", ["", *csv_lines(HEADER, rows)]))
+    assert names == HEADER and cells.shape == (40, 4) and cells.lines[0] == 3
+
+
+def test_a_quoted_name_holding_a_comma_does_not_decide_the_separator(tmp_path):
+    path = write(tmp_path / "s.csv", ['"Einkommen, netto";alter;klasse', "1200;34;a",
+                                      "950;51;b"])
+    names, cells = formats.read_table(path)
+    assert names == ["Einkommen, netto", "alter", "klasse"]
+    assert cells.tolist() == [["1200", "34", "a"], ["950", "51", "b"]]

@@ -144,6 +144,11 @@ def read_table(path, notes: list | None = None, header: bool = True,
     if not rows:
         raise ValueError(f"{path} is empty: expected a header row and data rows")
     if header:
+        while rows and not any(cell.strip() for cell in rows[0]):   # blank lines above it
+            rows, lines = rows[1:], lines[1:]
+        if not rows:
+            raise ValueError(f"{path} holds blank lines only: expected a header row and data "
+                             f"rows")
         names = [name.strip() for name in rows[0]]
         _refuse_numbers_as_names(names, path, columns)
         rows, lines = rows[1:], lines[1:]
@@ -257,8 +262,10 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], list[int], str]:
     except UnicodeDecodeError as err:
         raise ValueError(f"{path} is not UTF-8 text ({err.reason}); save it as CSV UTF-8"
                          ) from None
-    # lines end in \n, \r\n or, as old Macs wrote them, \r alone
-    separator = _separator(path, re.split(r"\r\n|\r|\n", text, maxsplit=1)[0])
+    # lines end in \n, \r\n or, as old Macs wrote them, \r alone; blank lines above the
+    # header hold nothing to tell the separator by
+    first = re.search(r"[^\r\n]*\S[^\r\n]*", text)
+    separator = _separator(path, first.group() if first else "")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
     rows, lines, end = [], [], 0            # end: the last line of the row read before
     try:
@@ -275,9 +282,11 @@ def _csv_rows(path: Path) -> tuple[list[list[str]], list[int], str]:
 def _separator(path: Path, header: str) -> str:
     """The separator of a table whose first line is `header`: a tab for a `.tsv` file; else
     ',' unless the header holds no comma but semicolons or tabs, then the one it holds more
-    of (a one-column file has no separator to see, and reads alike with any)."""
+    of (a one-column file has no separator to see, and reads alike with any). Quoted names
+    are not read: '"income, net";age;class' is separated by ';'."""
     if path.suffix.lower() == ".tsv":
         return "\t"
+    header = _QUOTED.sub("", header)
     if "," in header:
         return ","
     counts = {separator: header.count(separator) for separator in (";", "\t")}
@@ -285,6 +294,8 @@ def _separator(path: Path, header: str) -> str:
     return most if counts[most] else ","
 
 
+# A quoted cell, its quotes doubled inside ("a ""b"", c")
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
 _DECIMAL_POINT = re.compile(r"\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*")
 

@@ -105,6 +105,16 @@ def test_numbers_with_thousands_separators_get_their_own_message(tmp_path, capsy
                      r"the separators \(\1\2\)", line), line
 
 
+def test_a_target_with_thousands_separators_is_refused_not_taken_for_classes(tmp_path,
+                                                                              capsys):
+    """A price exported as "250,000" was classified, one class per price."""
+    path = table(tmp_path / "p.csv", "a,b,price",
+                 rows(label=lambda i: f'"{150 + 25 * (i % 10)},000"'))
+    line = one_line(capsys, ["train", *SMALL, "--data", path, "--target", "price"])
+    assert "the target 'price' holds numbers written with thousands separators ('150,000' " \
+           "in data row 0 (line 2)); write them without the separators (150000)" in line, line
+
+
 def test_a_label_column_mixing_text_and_numbers_is_one_clear_line():
     """A bare TypeError (NumPy cannot sort 1 and 'cat'), or scikit-learn's "Unknown label
     type ... a regression target"."""

@@ -432,6 +432,8 @@ def _load_table(path: Path, target: str, seed: int, fractions, task, drop, files
         raise ValueError(f"{path} has no feature column left besides the target {target!r}")
     column = cells[:, header.index(target)]
     labels = _targets(column, target, path)
+    if task != "classify":   # a quantity written "250,000" is no set of 250,000 classes
+        _refuse_thousands(labels, column, target, path)
     if task is None:
         task, reason = tabular.decide_task(labels)
     elif task in tabular.TASKS:
@@ -495,6 +497,18 @@ def _place(column: np.ndarray, i: int) -> str:
     column is a file's `formats.Cells`, which carry them."""
     lines = getattr(column, "lines", None)
     return tabular.row_text(i, None if lines is None else int(lines[i]))
+
+
+def _refuse_thousands(labels: np.ndarray, column: np.ndarray, target: str, path) -> None:
+    """Refuse a target (N,) str of numbers written with thousands separators ("250,000", as a
+    spreadsheet exports a price), naming its first such cell: read as text, each price would
+    be a class of its own."""
+    values = np.unique(labels)
+    grouped = tabular.thousands_written(values)
+    if grouped is not None:
+        i = int(np.isin(labels, values[grouped]).argmax())
+        raise ValueError(f"{path}: the target {target!r} "
+                         f"{tabular.thousands_text(labels[i], _place(column, i))}")
 
 
 def _quantities(labels: np.ndarray, column: np.ndarray, target: str, path) -> np.ndarray:

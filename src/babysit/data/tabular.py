@@ -69,8 +69,9 @@ from babysit.data.cells import (
 from babysit.validation import refuse_mixed_labels, true_or_false
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "RefusedColumns", "UnseenCategoryWarning", "missing_cells",
-           "as_numbers", "first_not_number", "mixed_percentages", "row_text", "decide_task",
-           "TableEncoder", "TargetEncoder", "to_checkpoint", "from_checkpoint"]
+           "as_numbers", "first_not_number", "thousands_written", "thousands_text",
+           "mixed_percentages", "row_text", "decide_task", "TableEncoder", "TargetEncoder",
+           "to_checkpoint", "from_checkpoint"]
 
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
@@ -102,6 +103,21 @@ CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint
 
 class UnseenCategoryWarning(UserWarning):
     """Rows held a category that the training rows did not; they were encoded as all zeros."""
+
+
+def thousands_written(values: np.ndarray) -> np.ndarray | None:
+    """Which of `values` (N,) str are written with thousands separators ("250,000"), as
+    (N,) bool, when every one of them is a number written so or plainly ("950", "1,200.5"):
+    a column of numbers a spreadsheet exported in its display format. Else None (none is, or
+    a word among them makes the column text)."""
+    grouped = np.array([_THOUSANDS.fullmatch(str(v).strip()) is not None for v in values],
+                       dtype=bool)
+    if not grouped.any():
+        return None
+    plain = values[~grouped]
+    if len(plain) and as_numbers(plain, np.zeros(len(plain), dtype=bool)) is None:
+        return None
+    return grouped
 
 
 def decide_task(values) -> tuple[str, str]:
@@ -265,10 +281,10 @@ class TableEncoder:
         values, counts = np.unique(cells[~missing], return_counts=True)
         number = np.array([as_numbers(np.array([v]), np.zeros(1, bool)) is not None
                            for v in values], dtype=bool)
-        grouped = np.array([_THOUSANDS.fullmatch(v) is not None for v in values], dtype=bool)
-        if grouped.any() and (grouped | number).all():    # numbers, some written "1,000"
-            i = int((cells == values[grouped][0]).argmax())
-            raise _Refused(_thousands(cells[i], _place(places, i)))
+        grouped = thousands_written(values)
+        if grouped is not None:                            # numbers, some written "1,000"
+            i = int(np.isin(cells, values[grouped]).argmax())
+            raise _Refused(thousands_text(cells[i], _place(places, i)))
         if counts[number].sum() * 2 > counts.sum():
             i = int((cells == values[~number][0]).argmax())
             raise _Refused(f"holds numbers, but {_place(places, i)} holds {str(cells[i])!r} "
@@ -774,7 +790,7 @@ def _cells_and_places(X, rows=None, lines=None) -> tuple[np.ndarray, tuple]:
     return X, (rows, lines)
 
 
-def _thousands(cell, where: str) -> str:
+def thousands_text(cell, where: str) -> str:
     """Why a column of numbers written with thousands separators ("1,000") is refused; `where`
     is the cell's row in words (`row_text`)."""
     return (f"holds numbers written with thousands separators ({str(cell)!r} in "
@@ -787,7 +803,7 @@ def _stray_text(name: str, where: str, cell) -> ValueError:
     in the row `where` (`row_text`). New rows must hold every column the model was trained
     on, so no --drop is offered."""
     if _THOUSANDS.fullmatch(str(cell).strip()):
-        return ValueError(f"column {name!r} {_thousands(cell, where)}")
+        return ValueError(f"column {name!r} {thousands_text(cell, where)}")
     return ValueError(f"column {name!r} holds numbers, but {where} holds {str(cell)!r}; "
                       f"fix that cell or leave it empty (a missing value)")
 

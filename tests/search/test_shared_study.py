@@ -458,6 +458,31 @@ def test_a_password_on_the_command_line_is_warned_about(tmp_path, capsys):
            "the process list (ps)" in out and "PGPASSWORD" in out
 
 
+@pytest.mark.parametrize("url", ["postgresql://ann@127.0.0.1:1/s?password=s3cretpw"])
+def test_a_password_in_the_query_is_warned_about_too(url, tmp_path, capsys):
+    from babysit import cli
+
+    cli.main(["search", "--trials", "2", "--epochs", "1", "--storage", url,
+              "--out", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert "warning: the password in --storage postgresql://ann@127.0.0.1:1/s?password=*** " \
+           "shows in the process list (ps)" in captured.out
+    assert "s3cretpw" not in captured.out + captured.err
+
+
+@pytest.mark.parametrize("command", ["train", "search"])
+def test_an_unrecognized_argument_beside_a_storage_url_is_refused_without_its_password(
+        command, capsys):
+    """argparse's refusal repeated the words it did not know, a URL's password among them."""
+    from babysit import cli
+
+    status = cli.main([command, "--data", "digits", "--storag",
+                       "postgresql://ann:s3cretpw@127.0.0.1:1/db"])
+    err = capsys.readouterr().err
+    assert status == 2 and "unrecognized arguments: --storag " \
+        "postgresql://ann:***@127.0.0.1:1/db" in err and "s3cretpw" not in err
+
+
 def test_a_lost_connection_is_tried_again_then_one_line_saying_the_command_resumes(
         monkeypatch, capsys):
     """A server restart ended searches with Optuna's StorageInternalError "invalid data in

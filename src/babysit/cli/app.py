@@ -82,7 +82,7 @@ def main(argv=None) -> int:
         args, unknown = p.parse_known_args(argv)
         if unknown:   # refused by the command's own parser: "see babysit train --help"
             p.commands[args.command].error(
-                f"unrecognized arguments: {' '.join(unknown)}")
+                f"unrecognized arguments: {' '.join(masked(w) for w in unknown)}")
     except SystemExit as exit_:  # argparse printed its refusal (status 2) or --help (0)
         return exit_.code
     _, command, _ = COMMANDS[args.command]

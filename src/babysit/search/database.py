@@ -234,6 +234,10 @@ def _reason(err: Exception, url: str) -> str:
 
 
 def _password(url: str) -> str | None:
-    """The password in `url` as written (up to its last '@'), or None."""
+    """The password in `url` as written (up to its last '@'), or in a `password=` query
+    parameter, or None."""
     userinfo, at, _ = url.partition("://")[2].rpartition("@")
-    return userinfo.partition(":")[2] or None if at else None
+    if at and userinfo.partition(":")[2]:
+        return userinfo.partition(":")[2]
+    query = re.search(r"(?i)[?&]password=([^&]*)", url)
+    return query.group(1) or None if query else None

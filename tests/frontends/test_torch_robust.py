@@ -285,3 +285,31 @@ def test_a_loss_module_given_while_no_training_forward_is_seen_stops_nothing():
         sitter.end_epoch()
     assert sitter.history.monitors["torch"]["stopped_at"] is None
     assert sitter.history.meta["setup"]["targets"]["counts"] is not None
+
+
+@pytest.mark.parametrize("mode", ["autocast", "model"])
+def test_a_bfloat16_run_is_watched_to_its_end(mode):
+    """NumPy holds no bfloat16: the gradients read at the epoch's last step stopped the
+    monitors at the first step ("Got unsupported ScalarType BFloat16")."""
+    torch.manual_seed(0)
+    X, y = torch.randn(256, 12), torch.randint(0, 3, (256,))
+    model = torch.nn.Sequential(torch.nn.Linear(12, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    if mode == "model":
+        model = model.bfloat16()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with watch(model, opt) as sitter:
+        for _ in range(3):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "autocast"):
+                    out = model(X[i:i + 32].to(next(model.parameters()).dtype))
+                loss = torch.nn.functional.cross_entropy(out.float(), y[i:i + 32])
+                loss.backward()
+                opt.step()
+                sitter.log(loss)
+            sitter.end_epoch()
+        history = sitter.history
+    assert history.monitors["torch"]["unmeasured"] == []
+    assert len(history.monitors["layers"]["samples"]) >= 3
+    assert history.monitors["update_ratio"]["iterations"]
+    assert history.monitors["layers"]["samples"][-1]["gradients"][0] is not None

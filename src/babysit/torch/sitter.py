@@ -176,6 +176,17 @@ def _first_rows(args: tuple, kwargs: dict, rows: int, n: int) -> tuple[tuple, di
     return tuple(cut(a) for a in args), {k: cut(v) for k, v in kwargs.items()}
 
 
+# The floating types NumPy holds; others (bfloat16, the float8 types) are read as float32
+_NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
+
+
+def _as_numpy(t: torch.Tensor) -> np.ndarray:
+    """A tensor's values as a NumPy array on the CPU; a floating type NumPy lacks (an
+    autocast or `.bfloat16()` model's bfloat16) as float32."""
+    t = t.detach().cpu()
+    return (t.float() if t.is_floating_point() and t.dtype not in _NUMPY_FLOATS else t).numpy()
+
+
 def _units(y: torch.Tensor) -> np.ndarray:
     """A layer output (N, C, ...) as (N * positions, C): a conv channel is one unit."""
     y = y.detach().to(torch.float32).cpu()
@@ -1017,8 +1028,7 @@ class Sitter:
         if outputs:
             pad = [None] * len(self._functional)  # no gradient read at function calls
             sample["gradients"] = [
-                None if g is None else histogram(strided_sample(g.cpu().numpy(),
-                                                                HISTOGRAM_VALUES))
+                None if g is None else histogram(strided_sample(_as_numpy(g), HISTOGRAM_VALUES))
                 for g in outputs] + pad
             sample["grad_norm"] = [None if g is None else _norm(g) for g in outputs] + pad
         params = self._history.monitors["params"]
@@ -1104,8 +1114,7 @@ class Sitter:
     def _probe_label_columns(self, labels) -> list[int]:
         """The probe's input columns that give `labels` (one per probe row) on every row
         (`babysit.data.leaks.label_columns`)."""
-        return label_columns(self._probe_x.detach().cpu().numpy(),
-                             labels.detach().cpu().numpy(), "classify")
+        return label_columns(_as_numpy(self._probe_x), _as_numpy(labels), "classify")
 
     def _unmeasured(self) -> list[str]:
         """What the monitors could not see, in words (monitors["torch"]["unmeasured"])."""

@@ -442,6 +442,26 @@ def test_the_lightning_hooks_fill_the_same_history(tensors):
     assert not opt._optimizer_step_pre_hooks
 
 
+def test_a_lightning_fit_that_raises_takes_the_hooks_off(tensors):
+    """Lightning skips `on_train_end` when a fit raises (or Ctrl-C stops it) and calls
+    `on_exception`: the sitter's hooks stayed on the module and its optimizer."""
+    X, y = tensors[0][:128], tensors[1][:128]
+    model = mlp(hidden=(20,))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    trainer, hooks = _FakeTrainer(opt), _Hooks()
+    hooks.on_train_start(trainer, model)
+    for i in range(0, 128, 64):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(X[i:i + 64]), y[i:i + 64])
+        loss.backward()
+        opt.step()
+        hooks.on_train_batch_end(trainer, model, {"loss": loss}, None, i)
+    hooks.on_exception(trainer, model, RuntimeError("a bad batch"))
+    assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+    assert hooks.history.iterations == 2
+
+
 def test_without_lightning_the_callback_import_says_what_to_install():
     import babysit.torch.lightning as module
     if module._lightning_callback_base() is not None:

@@ -77,6 +77,12 @@ class _Hooks:
     def on_train_end(self, trainer, pl_module) -> None:
         self.sitter.close()
 
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        """A fit that raised, or that Ctrl-C stopped, never reaches `on_train_end`: the hooks
+        come off here (the History keeps what was watched)."""
+        if self.sitter is not None:
+            self.sitter.close()
+
 
 _Base = _lightning_callback_base()
 if _Base is not None:

@@ -6,6 +6,8 @@ watches); and arguments refused where they are given."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -313,3 +315,25 @@ def test_a_bfloat16_run_is_watched_to_its_end(mode):
     assert len(history.monitors["layers"]["samples"]) >= 3
     assert history.monitors["update_ratio"]["iterations"]
     assert history.monitors["layers"]["samples"][-1]["gradients"][0] is not None
+
+
+def test_a_diverged_steps_gradients_name_no_class():
+    """The sitter reads the labels from the gradient at the output; after a step that
+    diverged, NaN rows were read as class 0, and a balanced set looked 48% class 0."""
+    torch.manual_seed(0)
+    X, y = torch.randn(512, 12) * 3, torch.arange(512) % 4
+    model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 4))
+    opt = torch.optim.SGD(model.parameters(), lr=1e3)
+    with watch(model, opt) as sitter:
+        for i in range(0, 512, 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+        history = sitter.history
+    assert not all(map(math.isfinite, history.loss))      # it diverged within the epoch
+    counts = history.monitors["data"]["class_counts"]
+    assert max(counts) < 1.5 * min(counts), counts      # 4 classes in equal numbers
+    assert "class_imbalance" not in [f.cause for f in history.diagnose()]

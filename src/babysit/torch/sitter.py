@@ -684,8 +684,10 @@ class Sitter:
                 len(self._labels) >= LABEL_BATCHES:
             return  # another output than the first batches' (not the training loss's), or
             # a loop that never calls end_epoch: enough batches counted
-        # a row whose gradient is exactly 0 (a constant or clipped output) names no class
-        named = grad.reshape(grad.shape[0], -1).ne(0).any(1)
+        # a row whose gradient is exactly 0 (a constant or clipped output) names no class,
+        # nor one whose gradient is not finite (a diverged step: NaN reads as class 0)
+        rows = grad.reshape(grad.shape[0], -1)
+        named = rows.ne(0).any(1) & rows.isfinite().all(1)
         labels = labels_from_gradient(grad)[named]
         if not len(labels):
             return

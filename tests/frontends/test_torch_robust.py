@@ -337,3 +337,53 @@ def test_a_diverged_steps_gradients_name_no_class():
     counts = history.monitors["data"]["class_counts"]
     assert max(counts) < 1.5 * min(counts), counts      # 4 classes in equal numbers
     assert "class_imbalance" not in [f.cause for f in history.diagnose()]
+
+
+class Stateful(nn.Module):
+    """A GRU carrying its hidden state from one chunk of the sequences to the next on itself
+    (truncated backpropagation through time), its own noise generator, and a buffer its
+    forward updates in eval mode as well (as a quantization observer does)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.fc, self.h = nn.GRU(4, 16, batch_first=True), nn.Linear(16, 4), None
+        self.noise = torch.Generator().manual_seed(3)
+        self.register_buffer("seen", torch.zeros(()))
+
+    def forward(self, x):
+        self.seen += 1
+        out, h = self.rnn(x + 0.01 * torch.randn(x.shape, generator=self.noise), self.h)
+        self.h = h.detach()
+        return self.fc(out)
+
+
+def test_the_probe_leaves_a_models_own_state_as_the_loop_left_it():
+    """The probe ran the model on 128 rows: 200 streams a batch then crashed the loop's own
+    forward ("Expected hidden size (1, 200, 16), got [1, 128, 16]"), and fewer trained to
+    other weights."""
+    torch.manual_seed(0)
+    seq = torch.randn(200, 81, 4).cumsum(1) * 0.1
+
+    def run(watched):
+        torch.manual_seed(1)
+        model = Stateful()
+        opt = torch.optim.Adam(model.parameters(), 1e-2)
+        sitter = watch(model, opt) if watched else None
+        for t in range(0, 80, 20):
+            opt.zero_grad()
+            loss = F.mse_loss(model(seq[:, t:t + 20]), seq[:, t + 1:t + 21])
+            loss.backward()
+            opt.step()
+            if sitter:
+                sitter.log(loss)
+        if sitter:
+            sitter.history    # a probe after the weights moved
+            sitter.close()
+        return model
+
+    plain, watched = run(False), run(True)
+    for (name, a), b in zip(plain.state_dict().items(), watched.state_dict().values(),
+                            strict=True):
+        assert torch.equal(a, b), name
+    assert torch.equal(plain.h, watched.h)
+    assert torch.equal(plain.noise.get_state(), watched.noise.get_state())

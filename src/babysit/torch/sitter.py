@@ -931,9 +931,16 @@ class Sitter:
         return out
 
     def _forward_probe(self):
-        """The model's output on the probe batch, in eval mode under no_grad, the random
-        state and every module's training flag put back."""
-        modes = [(m, m.training) for m in self.model.modules()]
+        """The model's output on the probe batch, in eval mode under no_grad, with the random
+        state, every module's attributes (its training flag, and what a forward keeps on
+        itself: an RNN's hidden state carried between chunks as `self.h`) and its buffers'
+        values (a quantization observer's range, which eval mode does not freeze) put back:
+        the probe leaves the model as the loop left it."""
+        modules = list(self.model.modules())
+        attributes = [dict(m.__dict__) for m in modules]
+        buffers = [(b, b.clone()) for b in self.model.buffers()]
+        generators = [(g, g.get_state()) for kept in attributes for g in kept.values()
+                      if isinstance(g, torch.Generator)]   # a module's own noise source
         # The CPU generator's state is put back afterwards (an eval pass should draw nothing,
         # but a custom module might); torch.random.fork_rng does the same at 1 ms a call.
         rng = torch.get_rng_state()
@@ -948,8 +955,15 @@ class Sitter:
         finally:
             self._probing = False
             torch.set_rng_state(rng)
-            for m, mode in modes:
-                m.training = mode
+            for m, kept in zip(modules, attributes, strict=True):
+                for name in [name for name in m.__dict__ if name not in kept]:
+                    del m.__dict__[name]
+                m.__dict__.update(kept)
+            with torch.no_grad():
+                for b, value in buffers:
+                    b.copy_(value)
+            for g, state in generators:
+                g.set_state(state)
 
     def _probe_outputs(self) -> tuple[list, list, torch.Tensor]:
         """On the probe batch: each leaf's output (leaf order), each activation function

@@ -189,6 +189,30 @@ def test_steps_skipped_between_zero_grads_are_not_gradients_not_zeroed():
     assert "gradients_not_zeroed" not in {f.cause for f in sitter.history.diagnose()}
 
 
+@pytest.mark.parametrize("edit", ["l2", "noise"])
+def test_a_gradient_edited_after_zero_grad_and_backward_is_not_gradients_not_zeroed(edit):
+    """An L2 term or noise added to `.grad` by hand between backward() and step() turns the
+    gradient away from what backward made; nothing of earlier steps is in it, as the cleared
+    `.grad` at the step's first backward shows. It read as an error, zero_grad() forgotten."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sitter = watch(model, opt, every=1)
+    for _ in range(3):
+        for inputs, _, y in batches("x"):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(*inputs), y)
+            loss.backward()
+            for p in model.parameters():
+                p.grad.add_(p.detach() if edit == "l2" else torch.randn_like(p), alpha=5e-2)
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    assert sitter.history.monitors["torch"]["carried_steps"] == 0
+    assert "gradients_not_zeroed" not in {f.cause for f in sitter.history.diagnose()}
+    sitter.close()
+
+
 @pytest.mark.parametrize("kwargs, message", [
     ({"loss_fn": "cross_entropy"}, "loss_fn must be the loss the loop calls"),
     ({"probe_sise": 8}, r"probe_sise= is no argument of watch \(did you mean probe_size=\?\)"),

@@ -337,6 +337,10 @@ class Sitter:
         self._labels: list = []        # per first-epoch batch: its label counts (C,)
         self._first_labels = None      # the first batch's labels (the probe's)
         self._since = None             # the watched parameter's gradient since the last step
+        # whether its `.grad` held values when the first backward since the last step began:
+        # zero_grad() forgotten; a `.grad` cleared then and edited after backward (an L2 term
+        # or noise added by hand) holds nothing of earlier steps
+        self._held_before = False
         self._armed = True             # ... summed while the next step is a checked one
         self._functional: list[str] = []  # the kinds of the activation function calls
         grad_param = list(self._stepped.values())[-1]
@@ -703,7 +707,10 @@ class Sitter:
             # a gradient cleared since the last backward (zero_grad after a step skipped, as
             # AMP's GradScaler skips them) starts the sum again
             held = self._grad_param.grad
-            fresh = self._since is None or held is None or not bool(held.any())
+            cleared = held is None or not bool(held.any())
+            if self._since is None:
+                self._held_before = not cleared
+            fresh = self._since is None or cleared
             self._since = grad.detach().clone() if fresh else self._since + grad.detach()
 
     @_watching
@@ -796,7 +803,8 @@ class Sitter:
             # Each entry no larger than backward made it and of its sign: clipped entry by
             # entry (clip_grad_value_), which turns the gradient but adds nothing to it; a
             # carried-over gradient adds to the entries, so some grow or change sign.
-            if not bool(((used.abs() <= made.abs() * (1 + 1e-6)) & (used * made >= 0)).all()):
+            if self._held_before and \
+                    not bool(((used.abs() <= made.abs() * (1 + 1e-6)) & (used * made >= 0)).all()):
                 rec["carried_steps"] += 1
                 return
             scale = float(torch.linalg.vector_norm(used) / torch.linalg.vector_norm(made))

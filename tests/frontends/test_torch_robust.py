@@ -6,6 +6,7 @@ watches); and arguments refused where they are given."""
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -411,3 +412,33 @@ def test_the_probe_leaves_a_models_own_state_as_the_loop_left_it():
         assert torch.equal(a, b), name
     assert torch.equal(plain.h, watched.h)
     assert torch.equal(plain.noise.get_state(), watched.noise.get_state())
+
+
+def test_a_watched_model_saved_whole_pickles_at_every_step_without_the_sitter():
+    """torch.save(model) pickles the hooks on it: a step's output hooks were closures (it
+    failed before an epoch's last step), and the sitter's own hooks carried it, its
+    optimizer and its History, into the file."""
+    import io
+
+    torch.manual_seed(0)
+    X, y = torch.randn(128, 12), torch.randint(0, 3, (128,))
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    state = io.BytesIO()
+    torch.save(model.state_dict(), state)
+    with watch(model, opt) as sitter:
+        for _ in range(3):
+            for i in range(0, 128, 32):
+                opt.zero_grad()
+                loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
+                loss.backward()
+                opt.step()
+                sitter.log(loss)
+                saved = io.BytesIO()
+                torch.save(model, saved)
+                assert len(saved.getvalue()) < 2 * len(state.getvalue())
+            sitter.end_epoch()
+    saved.seek(0)
+    loaded = torch.load(saved, weights_only=False)
+    assert torch.equal(loaded(X), model(X))
+    assert torch.equal(copy.deepcopy(loaded)(X), model(X))

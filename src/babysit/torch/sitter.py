@@ -176,6 +176,40 @@ def _first_rows(args: tuple, kwargs: dict, rows: int, n: int) -> tuple[tuple, di
     return tuple(cut(a) for a in args), {k: cut(v) for k, v in kwargs.items()}
 
 
+class _Inert:
+    """What a sitter's hooks become in a pickled model (`Sitter.__reduce__`): any attribute
+    but Python's own (`__deepcopy__`, `__setstate__`: copied and pickled as any object) is
+    itself, and a call does nothing."""
+
+    def __getattr__(self, name: str) -> _Inert:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self
+
+    def __call__(self, *args, **kwargs) -> None:
+        return None
+
+
+class _OutputGradient:
+    """A forward hook on leaf `i` for one step (`Sitter._hook_outputs`): its output's
+    dL/d(output) goes into grads[i] in backward. An object, not a closure, so that a model
+    saved whole (`torch.save(model)`) in that step pickles, with an inert hook."""
+
+    def __init__(self, sitter: Sitter, grads: list, i: int):
+        self.sitter, self.grads, self.i = sitter, grads, i
+
+    def __call__(self, module, args, output) -> None:
+        if isinstance(output, torch.Tensor) and output.requires_grad \
+                and self.sitter._stopped is None:
+            output.register_hook(self._read)
+
+    def _read(self, g: torch.Tensor) -> None:
+        self.grads[self.i] = g.detach()
+
+    def __reduce__(self):
+        return (_Inert, ())
+
+
 # The floating types NumPy holds; others (bfloat16, the float8 types) are read as float32
 _NUMPY_FLOATS = (torch.float16, torch.float32, torch.float64)
 
@@ -457,6 +491,11 @@ class Sitter:
             raise ValueError(f"{method}: this sitter was closed (close() or the end of its "
                              f"`with` block); call watch() again to watch another run")
 
+    def __reduce__(self):
+        """An inert stand-in: `torch.save(model)` pickles the hooks on the model, and with them
+        this sitter (its optimizer, its History); the loaded model's hooks do nothing."""
+        return (_Inert, ())
+
     def __deepcopy__(self, memo) -> Sitter:
         """Itself: a deep copy of the watched model (an EMA or SWA copy, a checkpoint's)
         copies the hooks on it, and each would otherwise carry a copy of this sitter, its
@@ -656,16 +695,7 @@ class Sitter:
         """For this forward only: hook every leaf's output to read dL/d(output) in backward."""
         grads = self._capture.setdefault("gradients", [None] * len(self._leaves))
 
-        def watch_output(i):
-            def on_output(module, args, output):
-                if isinstance(output, torch.Tensor) and output.requires_grad \
-                        and self._stopped is None:
-                    def read(g, i=i):
-                        grads[i] = g.detach()
-                    output.register_hook(read)
-            return on_output
-
-        self._step_hooks = [m.register_forward_hook(watch_output(i))
+        self._step_hooks = [m.register_forward_hook(_OutputGradient(self, grads, i))
                             for i, (_, m) in enumerate(self._leaves)]
         self._step_hooks.append(self.model.register_forward_hook(self._unhook_outputs))
 

@@ -342,6 +342,18 @@ def test_a_bfloat16_run_is_watched_to_its_end(mode):
     assert history.monitors["layers"]["samples"][-1]["gradients"][0] is not None
 
 
+def train_epoch(model, opt, sitter, X, y, batch=32, after_step=lambda: None):
+    """One epoch of a plain classification loop over (X, y) in order, each step logged."""
+    for i in range(0, len(X), batch):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(X[i:i + batch]), y[i:i + batch])
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+        after_step()
+    sitter.end_epoch()
+
+
 def test_a_diverged_steps_gradients_name_no_class():
     """The sitter reads the labels from the gradient at the output; after a step that
     diverged, NaN rows were read as class 0, and a balanced set looked 48% class 0."""
@@ -350,13 +362,7 @@ def test_a_diverged_steps_gradients_name_no_class():
     model = nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 4))
     opt = torch.optim.SGD(model.parameters(), lr=1e3)
     with watch(model, opt) as sitter:
-        for i in range(0, 512, 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
-        sitter.end_epoch()
+        train_epoch(model, opt, sitter, X, y)
         history = sitter.history
     assert not all(map(math.isfinite, history.loss))      # it diverged within the epoch
     counts = history.monitors["data"]["class_counts"]
@@ -427,17 +433,18 @@ def test_a_watched_model_saved_whole_pickles_at_every_step_without_the_sitter():
     state = io.BytesIO()
     torch.save(model.state_dict(), state)
     with watch(model, opt) as sitter:
+        sizes = []
+
+        def save_whole():
+            saved = io.BytesIO()
+            torch.save(model, saved)
+            sizes.append(len(saved.getvalue()))
+            return saved
+
         for _ in range(3):
-            for i in range(0, 128, 32):
-                opt.zero_grad()
-                loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
-                loss.backward()
-                opt.step()
-                sitter.log(loss)
-                saved = io.BytesIO()
-                torch.save(model, saved)
-                assert len(saved.getvalue()) < 2 * len(state.getvalue())
-            sitter.end_epoch()
+            train_epoch(model, opt, sitter, X, y, after_step=save_whole)
+        assert len(sizes) == 12 and max(sizes) < 2 * len(state.getvalue())
+        saved = save_whole()
     saved.seek(0)
     loaded = torch.load(saved, weights_only=False)
     assert torch.equal(loaded(X), model(X))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -224,6 +225,21 @@ def test_resuming_with_another_space_is_refused(small, tmp_path):
     with pytest.raises(ValueError, match="another --study"):
         search.run({"lr": search.loguniform(1e-4, 1e-1)}, small,
                    stages=[search.Stage(2, epochs=1)], out=tmp_path, say=lambda text: None)
+
+
+def test_resuming_on_other_rows_of_the_same_name_and_size_is_refused(small, tmp_path):
+    """Another file named alike with as many rows (or the same file with its labels fixed)
+    took up the first search's trials and wrote over its folder."""
+    search.run(SPACE, small, stages=[search.Stage(2, epochs=1)], out=tmp_path, top_k=0,
+               say=lambda text: None)
+    y = small.train.y.copy()
+    y[:10] = (y[:10] + 1) % 10
+    relabelled = dataclasses.replace(small, train=datasets.Split(small.train.X, y))
+    with pytest.raises(ValueError, match="begun with other data.*another --study"):
+        search.run(SPACE, relabelled, stages=[search.Stage(2, epochs=1)], out=tmp_path,
+                   top_k=0, say=lambda text: None)
+    search.run(SPACE, small, stages=[search.Stage(2, epochs=1)], out=tmp_path, top_k=0,
+               say=lambda text: None)    # the same rows resume it
 
 
 def test_coarse_to_fine_narrows_the_second_stage_and_trains_longer(small, tmp_path):

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import re
@@ -166,10 +167,13 @@ def load_study(job: Job, stage: int, storage, sampler=None):
 
 
 def _fingerprint(job: Job) -> str:
-    """What must not change when a search is resumed: data, base options, space, stage epochs."""
+    """What must not change when a search is resumed: data (its name, shapes, preprocessing and
+    a digest of its rows: another file of the same name and size, or the same file with its
+    typos fixed, is other data), base options, space, stage epochs."""
     d = job.data
     return json.dumps({"data": [d.name, list(d.train.X.shape), list(d.val.X.shape),
                                 type(d.preprocess).__name__],
+                       "rows": _rows_digest(d),
                        "base": {k: v for k, v in job.base.items() if k != "epochs"},
                        "space": {k: str(v) for k, v in job.space.items()},
                        "epochs": [s.epochs or job.base["epochs"] for s in job.stages],
@@ -179,6 +183,27 @@ def _fingerprint(job: Job) -> str:
                       sort_keys=True, default=str)
 
 
+def _rows_digest(data) -> str:
+    """A short digest (16 hex digits) of the training and validation rows and labels."""
+    digest = hashlib.blake2b(digest_size=8)
+    for part in (data.train, data.val):
+        for array in (part.X, part.y):
+            digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def _without_rows(theirs: str, mine: str) -> str:
+    """`theirs`, a study's fingerprint, as compared with `mine`: one written before the rows'
+    digest was kept is read with this search's digest (its shapes and name still compared)."""
+    try:
+        stored = json.loads(theirs)
+    except ValueError:
+        return theirs
+    if not isinstance(stored, dict) or "rows" in stored:
+        return theirs
+    return json.dumps({**stored, "rows": json.loads(mine)["rows"]}, sort_keys=True, default=str)
+
+
 def create_studies(job: Job, storage) -> None:
     """Create (or reopen) each stage's study; refuse to resume a study begun differently."""
     first = load_study(job, 0, storage)
@@ -186,7 +211,7 @@ def create_studies(job: Job, storage) -> None:
     theirs = first.user_attrs.get("babysit")
     if theirs is None:
         first.set_user_attr("babysit", mine)
-    elif theirs != mine:
+    elif _without_rows(theirs, mine) != mine:
         raise ValueError(f"study {job.study!r} in {masked(job.storage)} was begun with "
                          f"other data, options, space or stage epochs ({theirs}); pass another "
                          f"--study or --out (in Python: study= or out=) to start a new search, "

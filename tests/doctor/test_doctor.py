@@ -4,6 +4,7 @@ round does not help, when the cause cannot be cured, or after max_rounds."""
 import dataclasses
 import html
 import json
+import shlex
 from dataclasses import dataclass
 
 import pytest
@@ -321,6 +322,16 @@ def test_train_command_on_a_file_writes_the_settings_a_table_fills_in_itself():
     assert "--epochs 30" in command and "--reg 0.0001" in command
     assert "--no-best-weights" in command
     assert "--epochs" not in train_command(Config(data="digits"))   # no table: its defaults hold
+
+
+def test_train_command_pastes_back_into_a_shell_as_printed():
+    """A data path or target with a space was printed bare: pasted back, the shell split it
+    ("unrecognized arguments: ace/lab.csv label")."""
+    cfg = Config(data="my data/lab.csv", target="the label", hidden=(50, 20))
+    words = shlex.split(train_command(cfg))
+    assert words[words.index("--data") + 1].endswith("my data/lab.csv")
+    assert words[words.index("--target") + 1] == "the label"
+    assert words[words.index("--hidden") + 1] == "50,20"
 
 
 def test_train_command_spells_every_kind_of_setting():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -207,7 +208,7 @@ def train_command(cfg) -> str:
             words.append(flag if value else f"--no-{flag[2:]}")
         else:
             words += [flag, setting(value)]
-    return " ".join(words)
+    return shlex.join(words)     # pasted back into a shell as printed (a path with a space)
 
 
 def _field_names(cfg) -> list[str]:

@@ -12,6 +12,7 @@ diagnosis the same way; `report_summary` adds what the command line prints aroun
 from __future__ import annotations
 
 import contextlib
+import shlex
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -194,7 +195,7 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
             raise
         h = trainer.history
         h.save(Path(out) / "history.json")
-        kept = [f"{out / 'history.json'} (babysit report {out} draws it)"]
+        kept = [f"{out / 'history.json'} (babysit report {shlex.quote(str(out))} draws it)"]
         if h.epochs and (Path(out) / "checkpoints").is_dir():
             kept.append(f"the checkpoints in {out / 'checkpoints'}")
         go_on = ""
@@ -203,7 +204,7 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
         elif resume_hint and str(out) in resume_hint and (Path(out) / "config.json").is_file():
             # no epoch ended, so no state to go on from: the same run starts again
             go_on = (f"; no epoch ended, so nothing to resume: babysit train --config "
-                     f"{Path(out) / 'config.json'} starts it again")
+                     f"{shlex.quote(str(Path(out) / 'config.json'))} starts it again")
         raise reworded(err, f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
                             f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
                             f"{go_on}") from None

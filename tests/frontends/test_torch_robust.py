@@ -449,3 +449,33 @@ def test_a_watched_model_saved_whole_pickles_at_every_step_without_the_sitter():
     loaded = torch.load(saved, weights_only=False)
     assert torch.equal(loaded(X), model(X))
     assert torch.equal(copy.deepcopy(loaded)(X), model(X))
+
+
+def test_an_epoch_closed_before_any_step_records_nothing_and_says_so():
+    """An "epoch 0" evaluation ended an epoch of no step: the first epoch's rows, labels and
+    batches were read from nothing, and its hooks stayed on for the whole run."""
+    torch.manual_seed(0)
+    X, y = torch.randn(128, 12), torch.arange(128) % 3
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watch(model, opt) as sitter:
+        with pytest.warns(UserWarning, match="end_epoch\\(\\) before any optimizer step"):
+            sitter.end_epoch(val_acc=0.33)
+        for _ in range(2):
+            train_epoch(model, opt, sitter, X, y)
+        history = sitter.history
+    assert history.epochs == 2 and history.iters_per_epoch == 4
+    assert history.monitors["data"]["class_counts"] == [43, 43, 42]
+
+
+def test_watching_a_watched_model_again_closes_the_earlier_sitter():
+    """A notebook cell run twice stacked a second set of hooks on the first."""
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    first = watch(model, opt)
+    with pytest.warns(UserWarning, match="still watched by an earlier sitter"):
+        second = watch(model, opt)
+    assert len(model._forward_pre_hooks) == 1 and len(opt._optimizer_step_pre_hooks) == 1
+    with pytest.raises(ValueError, match="this sitter was closed"):
+        first.end_epoch()
+    second.close()

@@ -65,6 +65,7 @@ import difflib
 import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -174,6 +175,20 @@ def _first_rows(args: tuple, kwargs: dict, rows: int, n: int) -> tuple[tuple, di
             return a.detach()[:n].clone()
         return a
     return tuple(cut(a) for a in args), {k: cut(v) for k, v in kwargs.items()}
+
+
+def _close_earlier_sitters(model: torch.nn.Module) -> None:
+    """Close, saying so, a sitter still watching `model`: watch() called again on it (a
+    notebook cell run twice) stacked a second set of hooks on the first, each slowing the
+    step. The earlier sitter's History stays readable."""
+    for hook in list(model._forward_pre_hooks.values()):
+        earlier = getattr(hook, "__self__", None)
+        if isinstance(earlier, Sitter) and not earlier._closed:
+            earlier.close()
+            warnings.warn("this model was still watched by an earlier sitter (watch() called "
+                          "again, e.g. a notebook cell run twice): that one is closed now, its "
+                          "history kept; `with watch(...) as sitter:` closes a sitter when "
+                          "its loop ends", UserWarning, stacklevel=4)
 
 
 class _Inert:
@@ -343,6 +358,7 @@ class Sitter:
         self._captured: dict | None = None     # read at step `captured["step"]`, for end_epoch
         self._step_hooks: list = []
         found = trainable(model, optimizer)  # refuses a model or optimizer that cannot train
+        _close_earlier_sitters(model)
         self._named = {name: p for name, p in model.named_parameters() if p.requires_grad}
         self._rows: list[torch.Tensor] = []       # the first epoch's inputs, up to DATA_ROWS
         self._targets: list[torch.Tensor] = []    # ... and the targets the loss was given
@@ -449,6 +465,13 @@ class Sitter:
         a probe sample with the first layer's weights."""
         self._refuse_closed("end_epoch")
         train_acc, val_acc = _fraction("train_acc", train_acc), _fraction("val_acc", val_acc)
+        if self.steps == 0 and not self._history.loss:
+            # an "epoch 0" evaluation before training: closing it would read the first epoch's
+            # rows, labels and batches from nothing and keep its hooks on for the whole run
+            warnings.warn("end_epoch() before any optimizer step: no epoch has run, so nothing "
+                          "is recorded (an accuracy measured before training is not kept); "
+                          "call it after each epoch's steps", UserWarning, stacklevel=2)
+            return
         if self._history.epochs == 0:
             self._history.iters_per_epoch = max(self.steps, 1)
             if "n_train" not in self.extra_meta:

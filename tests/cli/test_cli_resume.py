@@ -105,6 +105,29 @@ def test_a_run_interrupted_by_ctrl_c_says_how_to_resume_and_resumes_exactly(
     assert code == 130 and "kept" in err and "--resume" not in err
 
 
+def test_a_run_stopped_after_its_last_epoch_is_ended_by_resume_without_training(
+        tmp_path, capsys, monkeypatch):
+    """A stop that lands while the last epoch's state is written arrives after it: the run had
+    trained all its epochs, `resume` refused it as finished, and no command gave it its test
+    score, history and report."""
+    assert train(tmp_path, capsys, "straight", "--epochs", "3")[0] == 0
+    saved = Checkpoints.on_epoch_end
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", ctrl_c_after(3))
+    code, _, err = train(tmp_path, capsys, "run", "--epochs", "3")
+    run = tmp_path / "run"
+    assert code == 130 and "after its last epoch (3), before its end was written" in err
+    assert err.strip().endswith(f"to continue it: babysit resume {run}")
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", saved)
+    assert train(tmp_path, capsys, None, "--resume", str(run))[0] == 0
+    same_run(tmp_path / "straight", run, 3)
+    ended, straight = (bs.History.load(folder / "history.json").meta
+                       for folder in (run, tmp_path / "straight"))
+    assert ended["test_accuracy"] == straight["test_accuracy"]
+    assert ended["kept_model"] == straight["kept_model"]
+    line = one_line(capsys, ["resume", str(run)])                  # ended now: as any finished
+    assert "it has finished the 3 epochs it has trained" in line
+
+
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
 def test_a_real_sigint_then_resume_equals_the_straight_run(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}

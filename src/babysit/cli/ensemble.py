@@ -26,7 +26,7 @@ from babysit.data import table_parts
 from babysit.runs import ensemble, finish, run_lock
 from babysit.runs.config import RunConfig
 from babysit.runs.folder import CONFIG_NAME, new_folder
-from babysit.runs.resume import refuse_other_data, resume_command, stopped_itself
+from babysit.runs.resume import ended_history, refuse_other_data, resume_command, stopped_itself
 from babysit.runs.run import Run, fitted
 from babysit.training.alerts import blew_up
 from babysit.training.checkpoint import state_path
@@ -150,7 +150,7 @@ def _member(cfg: RunConfig, data, folder: Path, i: int, hint: str, report: bool)
         refuse_other_data(folder, data, trainer.history)
         finished = trainer.epoch >= trainer.epochs \
             or stopped_itself(cfg, trainer.history) is not None
-        ended = _ended_history(folder, trainer) if finished else None
+        ended = ended_history(folder, trainer.epoch) if finished else None
         if ended is not None:
             say(f"  member {i} (seed {cfg.seed}): finished earlier, loaded from {folder}")
             return (trainer, *_loaded(trainer, ended, data, folder))
@@ -169,16 +169,6 @@ def _member(cfg: RunConfig, data, folder: Path, i: int, hint: str, report: bool)
         raise finish.reworded(err, f"{err}; to continue the ensemble: {hint}") from None
     summary, outcome = run.finish(say, report=report, title=title)
     return trainer, summary, outcome
-
-
-def _ended_history(folder: Path, trainer) -> History | None:
-    """The History a finished member's end wrote (history.json with the run's time, as
-    `Run.finish` writes it, as long as the training state), or None."""
-    path = folder / "history.json"
-    if not path.is_file():
-        return None
-    history = History.load(path)
-    return history if history.epochs == trainer.epoch and "seconds" in history.meta else None
 
 
 def _loaded(trainer, history: History, data, folder: Path) -> tuple[dict, finish.Outcome]:

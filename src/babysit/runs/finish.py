@@ -205,8 +205,10 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
             # no epoch ended, so no state to go on from: the same run starts again
             go_on = (f"; no epoch ended, so nothing to resume: babysit train --config "
                      f"{shlex.quote(str(Path(out) / 'config.json'))} starts it again")
-        raise reworded(err, f"in epoch {h.epochs + 1} of {trainer.epochs}, after "
-                            f"{len(h.loss)} iterations; kept: {' and '.join(kept)}"
+        when = f"in epoch {h.epochs + 1} of {trainer.epochs}" if h.epochs < trainer.epochs \
+            else f"after its last epoch ({trainer.epochs}), before its end was written"
+        raise reworded(err, f"{when}, after {len(h.loss)} iterations; kept: "
+                            f"{' and '.join(kept)}"
                             f"{go_on}") from None
     except OSError as err:  # a full disk, a folder gone: the file it names, and how to go on
         if out is None:

@@ -32,6 +32,7 @@ from babysit.runs.run import Run, run_checkpoints
 from babysit.training import checkpoint_file
 from babysit.training.callbacks import EarlyStopping
 from babysit.training.checkpoint import models_in, state_path
+from babysit.training.history import History
 
 
 def resume_command(run_dir) -> str:
@@ -56,6 +57,17 @@ def _refuse_other_settings(run: Path, cfg: RunConfig, history) -> None:
                          f"made with ({said}); a resumed run goes on as it was trained, only "
                          f"--epochs may change: put {CONFIG_NAME} back, or train a new run "
                          f"with these settings")
+
+
+def ended_history(folder: Path, epochs: int) -> History | None:
+    """The History a run's end wrote in `folder` after `epochs` epochs (history.json holding
+    the run's time, which `Run.finish` adds), or None: a run stopped after its last epoch,
+    before its test score, history and report were written, has not ended."""
+    path = Path(folder) / "history.json"
+    if not path.is_file():
+        return None
+    history = History.load(path)
+    return history if history.epochs == epochs and "seconds" in history.meta else None
 
 
 def resume(folder, epochs: int | None = None) -> Run:
@@ -95,11 +107,12 @@ def resume(folder, epochs: int | None = None) -> Run:
         raise ValueError(f"{run}: --epochs {epochs} is not more than the {done} epochs it has "
                          f"trained; add --epochs N (N > {done}) to train it longer")
     epochs = cfg.epochs if epochs is None else epochs
-    if epochs <= done:
+    unended = epochs <= done and ended_history(run, done) is None
+    if epochs <= done and not unended:
         raise ValueError(f"{run}: it has finished the {done} epochs it has trained; add "
                          f"--epochs N (N > {done}) to train it longer")
     stopped = stopped_itself(cfg, trainer.history)
-    if stopped:
+    if stopped and not unended:
         raise ValueError(f"{run}: the run stopped itself after epoch {done} "
                          f"({stopped}); it would stop again at once: train a new run")
     if epochs != cfg.epochs:     # the folder's config says how long the run now is

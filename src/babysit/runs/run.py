@@ -123,6 +123,14 @@ class Run:
         and validation splits; returns `ended`. A run that diverged is kept (`error`);
         interrupted, the history so far is saved into the folder and the KeyboardInterrupt
         raised again, saying what was kept and `resume_hint` (`finish.fit`)."""
+        if self.trainer.epoch >= self.trainer.epochs > 0:
+            # resumed after its last epoch, stopped before its end was written (`resume`):
+            # only the end is left, which the callbacks take as a fit's (the best weights
+            # put back, the monitors' last samples)
+            for callback in self.trainer.callbacks:
+                callback.on_train_end(self.trainer)
+            self.error, self.ended = None, FINISHED
+            return self.ended
         if train is None:
             train, val = (self.data.train.X, self.data.train.y), self.data.val
         start = time.perf_counter()

@@ -94,8 +94,11 @@ class _StopAtStep(bs.training.callbacks.Callback):
 
     update_every = 1
 
+    def __init__(self, at: int = 2):
+        self.at = at
+
     def after_update(self, trainer, iteration: int) -> None:
-        if iteration == 2:
+        if iteration == self.at:
             raise KeyboardInterrupt
 
 
@@ -115,3 +118,21 @@ def test_an_interrupt_before_any_epoch_ended_says_how_to_start_the_run_again(tmp
     assert trainer.iteration == trainer.history.iterations == 3
     assert said.endswith(f"no epoch ended, so nothing to resume: babysit train --config "
                          f"{tmp_path / 'config.json'} starts it again")
+
+
+def test_an_interrupt_after_epochs_of_a_run_without_state_says_it_keeps_none(tmp_path):
+    """babysit demo keeps no training state: stopped in epoch 201 it said "no epoch ended"."""
+    import pytest
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((64, 4)).astype(np.float32), rng.integers(0, 2, 64)
+    (tmp_path / "config.json").write_text("{}")
+    stop = _StopAtStep(at=9)
+    trainer = bs.Trainer(bs.mlp(4, [8], 2), bs.losses.SoftmaxCrossEntropy(), bs.optim.SGD(0.1),
+                         batch_size=16, epochs=5, progress=False, callbacks=[stop])
+    with pytest.raises(KeyboardInterrupt) as caught:
+        finish.fit(trainer, X, y, out=tmp_path, resume_hint=f"babysit resume {tmp_path}")
+    said = str(caught.value)
+    assert "in epoch 3 of 5" in said
+    assert "this command keeps no training state, so nothing to resume: babysit train " \
+           "--config" in said and "no epoch ended" not in said

@@ -202,8 +202,10 @@ def fit(trainer, X, y, val=None, out: Path | None = None,
         if resume_hint and state_path(out).is_file():
             go_on = f"; to continue it: {resume_hint}"
         elif resume_hint and str(out) in resume_hint and (Path(out) / "config.json").is_file():
-            # no epoch ended, so no state to go on from: the same run starts again
-            go_on = (f"; no epoch ended, so nothing to resume: babysit train --config "
+            # no state to go on from (no epoch ended, or a command that keeps none, as
+            # babysit demo): the same run starts again
+            why = "no epoch ended" if not h.epochs else "this command keeps no training state"
+            go_on = (f"; {why}, so nothing to resume: babysit train --config "
                      f"{shlex.quote(str(Path(out) / 'config.json'))} starts it again")
         when = f"in epoch {h.epochs + 1} of {trainer.epochs}" if h.epochs < trainer.epochs \
             else f"after its last epoch ({trainer.epochs}), before its end was written"

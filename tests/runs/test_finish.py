@@ -90,7 +90,8 @@ def test_the_end_of_a_run_diagnoses_it_once_for_the_printout_and_the_report(
 
 
 class _StopAtStep(bs.training.callbacks.Callback):
-    """Ctrl-C at the third step of the first epoch: no epoch ends, no training state."""
+    """Ctrl-C after the update of step `at` (0-based; by default the third of the first epoch:
+    no epoch ends, no training state)."""
 
     update_every = 1
 

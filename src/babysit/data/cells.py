@@ -6,10 +6,12 @@ names its place with `row_text`.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 __all__ = ["MISSING", "missing_cells", "as_numbers", "row_text", "first_not_number",
-           "mixed_percentages"]
+           "mixed_percentages", "is_thousands", "thousands_written", "thousands_text"]
 
 # Compared lower-cased, after stripping blanks. "?" is the UCI repository's code for a missing
 # value (horse colic's reflux pH is 82% "?"): read as a word, a column of numbers where it is
@@ -90,3 +92,35 @@ def _rarer_percent_form(cells: np.ndarray, missing: np.ndarray) -> int | None:
         return None
     rarer = percent if n_percent <= n_plain else ~percent
     return int((rarer & ~missing).argmax())
+
+
+# A number written with thousands separators ("1,000", "-12,345.5"): read as neither a number
+# nor a category, but refused with its own words.
+_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
+
+
+def is_thousands(cell: str) -> bool:
+    """Whether the text `cell` is a number written with thousands separators ("1,000")."""
+    return _THOUSANDS.fullmatch(cell.strip()) is not None
+
+
+def thousands_written(values: np.ndarray) -> np.ndarray | None:
+    """Which of `values` (N,) str are written with thousands separators ("250,000"), as
+    (N,) bool, when every one of them is a number written so or plainly ("950", "1,200.5"):
+    a column of numbers a spreadsheet exported in its display format. Else None (none is, or
+    a word among them makes the column text)."""
+    grouped = np.array([is_thousands(str(v)) for v in values], dtype=bool)
+    if not grouped.any():
+        return None
+    plain = values[~grouped]
+    if len(plain) and as_numbers(plain, np.zeros(len(plain), dtype=bool)) is None:
+        return None
+    return grouped
+
+
+def thousands_text(cell, where: str) -> str:
+    """Why a column of numbers written with thousands separators ("1,000") is refused; `where`
+    is the cell's row in words (`row_text`)."""
+    return (f"holds numbers written with thousands separators ({str(cell)!r} in "
+            f"{where}); write them without the separators "
+            f"({str(cell).strip().replace(',', '')})")

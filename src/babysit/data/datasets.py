@@ -29,6 +29,7 @@ from babysit.data.arrays import (
     is_memory_mapped,
     row_blocks,
 )
+from babysit.data.cells import thousands_text, thousands_written
 from babysit.data.splits import contiguous_blocks, holdout_indices, smallest_classes
 from babysit.validation import existing_file, seed_or_none
 
@@ -504,11 +505,11 @@ def _refuse_thousands(labels: np.ndarray, column: np.ndarray, target: str, path)
     spreadsheet exports a price), naming its first such cell: read as text, each price would
     be a class of its own."""
     values = np.unique(labels)
-    grouped = tabular.thousands_written(values)
+    grouped = thousands_written(values)
     if grouped is not None:
         i = int(np.isin(labels, values[grouped]).argmax())
         raise ValueError(f"{path}: the target {target!r} "
-                         f"{tabular.thousands_text(labels[i], _place(column, i))}")
+                         f"{thousands_text(labels[i], _place(column, i))}")
 
 
 def _quantities(labels: np.ndarray, column: np.ndarray, target: str, path) -> np.ndarray:

@@ -62,16 +62,18 @@ from babysit.data.arrays import class_labels, first_fractional, mean_std
 from babysit.data.cells import (
     as_numbers,
     first_not_number,
+    is_thousands,
     missing_cells,
     mixed_percentages,
     row_text,
+    thousands_text,
+    thousands_written,
 )
 from babysit.validation import refuse_mixed_labels, true_or_false
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "RefusedColumns", "UnseenCategoryWarning", "missing_cells",
-           "as_numbers", "first_not_number", "thousands_written", "thousands_text",
-           "mixed_percentages", "row_text", "decide_task", "TableEncoder", "TargetEncoder",
-           "to_checkpoint", "from_checkpoint"]
+           "as_numbers", "first_not_number", "mixed_percentages", "row_text", "decide_task",
+           "TableEncoder", "TargetEncoder", "to_checkpoint", "from_checkpoint"]
 
 MAX_CATEGORIES = 50
 MIN_MISSING = 5                               # missing training cells for an indicator column
@@ -95,29 +97,11 @@ _NO_VALUE = "no value in any training row"     # why an empty column is left out
 MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
 MAX_CLASSES_IN_A_RANGE = 10
 TASKS = ("classify", "regress")
-# A number written with thousands separators ("1,000", "-12,345.5"): read as neither a number
-# nor a category, but refused with its own words.
-_THOUSANDS = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?")
 CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint`'s state
 
 
 class UnseenCategoryWarning(UserWarning):
     """Rows held a category that the training rows did not; they were encoded as all zeros."""
-
-
-def thousands_written(values: np.ndarray) -> np.ndarray | None:
-    """Which of `values` (N,) str are written with thousands separators ("250,000"), as
-    (N,) bool, when every one of them is a number written so or plainly ("950", "1,200.5"):
-    a column of numbers a spreadsheet exported in its display format. Else None (none is, or
-    a word among them makes the column text)."""
-    grouped = np.array([_THOUSANDS.fullmatch(str(v).strip()) is not None for v in values],
-                       dtype=bool)
-    if not grouped.any():
-        return None
-    plain = values[~grouped]
-    if len(plain) and as_numbers(plain, np.zeros(len(plain), dtype=bool)) is None:
-        return None
-    return grouped
 
 
 def decide_task(values) -> tuple[str, str]:
@@ -168,11 +152,10 @@ class TableEncoder:
     the fewest missing training cells that earn a column its indicator column; with fewer there
     is nothing to learn what "missing" means from, and the indicator would let the network
     memorise the row or two it marks (on the penguins, one row missing every measurement taught
-    it "all missing = Gentoo"). row_numbers: whether whole numbers that run like row
-    numbers are left out as identifiers (`_identifier`): a file's row counter, which a
-    table written out by hand or by a spreadsheet carries; False for columns a program hands
-    over as features (the scikit-learn estimators: a data frame's index is not among its
-    columns), where 30 distinct minutes of study in 0..59 are a feature.
+    it "all missing = Gentoo"). row_numbers: whether whole numbers running like row numbers
+    are left out as a file's row counter (`_identifier`); False for the columns a program
+    hands over as features (the scikit-learn estimators), where 30 distinct minutes of
+    study in 0..59 are a feature.
 
     Learned by `fit`: `columns_` (the C names), `kinds_` (per column: "numeric",
     "categorical", "date" or "left out"), `medians_` (C,) float64 (a date column's median
@@ -790,19 +773,11 @@ def _cells_and_places(X, rows=None, lines=None) -> tuple[np.ndarray, tuple]:
     return X, (rows, lines)
 
 
-def thousands_text(cell, where: str) -> str:
-    """Why a column of numbers written with thousands separators ("1,000") is refused; `where`
-    is the cell's row in words (`row_text`)."""
-    return (f"holds numbers written with thousands separators ({str(cell)!r} in "
-            f"{where}); write them without the separators "
-            f"({str(cell).strip().replace(',', '')})")
-
-
 def _stray_text(name: str, where: str, cell) -> ValueError:
     """The error for a word in new rows' column of numbers (a typo, or a missing-value code),
     in the row `where` (`row_text`). New rows must hold every column the model was trained
     on, so no --drop is offered."""
-    if _THOUSANDS.fullmatch(str(cell).strip()):
+    if is_thousands(str(cell)):
         return ValueError(f"column {name!r} {thousands_text(cell, where)}")
     return ValueError(f"column {name!r} holds numbers, but {where} holds {str(cell)!r}; "
                       f"fix that cell or leave it empty (a missing value)")

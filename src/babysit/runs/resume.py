@@ -222,4 +222,4 @@ def _as_json(value):
     return json.loads(json.dumps(value))
 
 
-__all__ = ["refuse_other_data", "resume", "resume_command", "stopped_itself"]
+__all__ = ["ended_history", "refuse_other_data", "resume", "resume_command", "stopped_itself"]

@@ -306,6 +306,20 @@ def test_demo_runs_the_recipe_and_report_rerenders_it_fast_and_alone(tmp_path, c
     assert not (out / "loss.png").exists()
 
 
+def test_report_redraws_a_pca_runs_principal_components(tmp_path, capsys):
+    """`babysit report RUN` drew the page without the preprocessing and the images' shape: a
+    PCA run's "Top principal components" figure was gone."""
+    out = tmp_path / "pca"
+    assert main(["train", "--data", "digits", "--preprocess", "pca", "--epochs", "2",
+                 "--hidden", "16", "--out", str(out)]) == 0
+    first = _parse(out / "report.html").figures
+    assert "pca_components" in first
+    (out / "report.html").unlink()
+    assert main(["report", str(out)]) == 0
+    capsys.readouterr()
+    assert _parse(out / "report.html").figures == first
+
+
 def test_report_compares_several_runs_on_one_page(history, tmp_path, capsys):
     for name, lr in (("a", 1e-3), ("b", 1e-2)):
         h = _copy(history, config={"lr": lr, "hidden": [40, 30]})

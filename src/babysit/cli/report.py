@@ -9,6 +9,7 @@ from pathlib import Path
 from babysit.cli.console import say
 from babysit.cli.options import add_force_flag, add_json_flag, new_output_file, path_given
 from babysit.runs import finish
+from babysit.training import checkpoint
 
 COMPARE_NAMED = 3   # runs named in a comparison page's default file name
 
@@ -47,7 +48,9 @@ def cmd_report(args) -> tuple[int, dict]:
     history = report.compare.run_history(run_dir)
     findings = history.diagnose()
     finish.say_findings(findings, say)
-    page = report.write(history, run_dir, findings=findings)
+    page = report.write(history, run_dir, findings=findings,
+                        preprocess=_saved_preprocessing(run_dir),
+                        image_shape=history.meta.get("raw_image_shape"))
     say(f"report: {page}")
     return 0, {"report": str(page), "run_dir": str(run_dir),
                "findings": [finish.finding_json(f) for f in findings]}
@@ -65,6 +68,19 @@ def comparison_file(out: Path | None, runs: list[Path], force: bool) -> Path:
     shown = names[:COMPARE_NAMED] + ([f"and-{len(names) - COMPARE_NAMED}-more"]
                                      if len(names) > COMPARE_NAMED else [])
     return runs[0].resolve().parent / f"compare-{'-'.join(shown)}.html"
+
+
+def _saved_preprocessing(run_dir: Path):
+    """The preprocessing the run's model was saved with (its PCA draws the page's principal
+    components, as the run's own page did), or None: no model kept, or one that cannot be
+    read (the page is drawn without that figure)."""
+    models = checkpoint.models_in(run_dir)
+    if not models:
+        return None
+    try:
+        return checkpoint.load(models[0])[1]
+    except ValueError:
+        return None
 
 
 __all__ = ["add_options", "cmd_report", "comparison_file"]

@@ -224,7 +224,10 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
     names = {"feature_names": data.table.feature_names_out_,
              "feature_sources": [source for source, _ in data.table.output_columns()]} \
         if data is not None and data.table is not None else {}
-    watch = monitors.default(data.image_shape, data=data.name, **names) \
+    # the image shape before preprocessing: `babysit report` draws a PCA's components with it
+    raw = data.raw_image_shape or data.image_shape if data is not None else None
+    watch = monitors.default(data.image_shape, data=data.name,
+                             raw_image_shape=list(raw) if raw else None, **names) \
         if data is not None else []
     stop = [EarlyStopping(cfg.patience, cfg.min_delta)] if cfg.patience is not None else []
     # The alerts print above the progress bar; a quiet run (a search trial) keeps them in

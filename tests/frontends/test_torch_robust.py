@@ -479,3 +479,34 @@ def test_watching_a_watched_model_again_closes_the_earlier_sitter():
     with pytest.raises(ValueError, match="this sitter was closed"):
         first.end_epoch()
     second.close()
+
+
+def test_a_time_first_rnn_with_a_smaller_last_batch_is_watched_past_its_first_epoch():
+    """An LSTM fed (time, batch, features), PyTorch's default layout: the first epoch's rows
+    were joined along the time axis, and the smaller last batch stopped the monitors
+    ("Sizes of tensors must match") as the first epoch ended."""
+
+    class TimeFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn, self.fc = nn.LSTM(4, 8), nn.Linear(8, 3)
+
+        def forward(self, x):                   # x (T, B, 4) -> (B, 3)
+            return self.fc(self.rnn(x)[0][-1])
+
+    torch.manual_seed(0)
+    X, y = torch.randn(6, 100, 4), torch.arange(100) % 3
+    model = TimeFirst()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with watch(model, opt) as sitter:
+        for _ in range(2):
+            for i in range(0, 100, 32):        # the last batch holds 4 sequences
+                opt.zero_grad()
+                loss = F.cross_entropy(model(X[:, i:i + 32]), y[i:i + 32])
+                loss.backward()
+                opt.step()
+                sitter.log(loss)
+            sitter.end_epoch()
+        history = sitter.history
+    assert not any("stopped" in note for note in history.monitors["torch"]["unmeasured"])
+    assert history.epochs == 2 and len(history.monitors["layers"]["samples"]) >= 2

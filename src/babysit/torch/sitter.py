@@ -638,7 +638,10 @@ class Sitter:
         self._batches.see(*_call_tensors(args, kwargs))
         self._evaluated.training_step()
         self._rows_first_epoch += int(x.shape[0])
-        if sum(len(r) for r in self._rows) < DATA_ROWS:
+        # rows of one shape only: a time-first RNN's input (T, B, F) reads time as rows, and
+        # its smaller last batch is (T, B', F), which no concatenation of rows joins
+        if sum(len(r) for r in self._rows) < DATA_ROWS \
+                and (not self._rows or self._rows[0].shape[1:] == x.shape[1:]):
             self._rows.append(x.detach()[:DATA_ROWS].clone())
         if self._leaves is None:
             self._start(args, kwargs)

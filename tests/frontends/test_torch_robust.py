@@ -342,16 +342,20 @@ def test_a_bfloat16_run_is_watched_to_its_end(mode):
     assert history.monitors["layers"]["samples"][-1]["gradients"][0] is not None
 
 
-def train_epoch(model, opt, sitter, X, y, batch=32, after_step=lambda: None):
-    """One epoch of a plain classification loop over (X, y) in order, each step logged."""
+def train_epoch(model, opt, sitter, X, y, batch=32, after_step=lambda: None,
+                wrap=lambda x: x):
+    """One epoch of a plain classification loop over (X, y) in order, each step logged when
+    watched (`sitter` None: unwatched); the model is called on wrap(the batch's rows)."""
     for i in range(0, len(X), batch):
         opt.zero_grad()
-        loss = F.cross_entropy(model(X[i:i + batch]), y[i:i + batch])
+        loss = F.cross_entropy(model(wrap(X[i:i + batch])), y[i:i + batch])
         loss.backward()
         opt.step()
-        sitter.log(loss)
+        if sitter:
+            sitter.log(loss)
         after_step()
-    sitter.end_epoch()
+    if sitter:
+        sitter.end_epoch()
 
 
 def test_a_diverged_steps_gradients_name_no_class():
@@ -510,3 +514,50 @@ def test_a_time_first_rnn_with_a_smaller_last_batch_is_watched_past_its_first_ep
         history = sitter.history
     assert not any("stopped" in note for note in history.monitors["torch"]["unmeasured"])
     assert history.epochs == 2 and len(history.monitors["layers"]["samples"]) >= 2
+
+
+class DictIn(nn.Module):
+    """A model called with its batch as one dict, model({"x": x})."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def forward(self, batch):
+        return self.net(batch["x"])
+
+
+class ListIn(nn.Module):
+    """A model called with its inputs as one list, model([x1, x2])."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+
+    def forward(self, parts):
+        return self.net(torch.cat(parts, 1))
+
+
+@pytest.mark.parametrize("make, wrap", [(DictIn, lambda x: {"x": x}),
+                                        (ListIn, lambda x: [x[:, :5], x[:, 5:]])])
+def test_a_batch_given_as_one_dict_or_list_is_watched_without_changing_training(make, wrap):
+    """Only top-level tensor arguments were read: nothing was watched, and the note asked
+    whether the model given to watch was the one trained."""
+    X, y = torch.randn(128, 12), torch.arange(128) % 3
+
+    def run(watched):
+        torch.manual_seed(0)
+        model = make()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        sitter = watch(model, opt) if watched else None
+        for _ in range(2):
+            train_epoch(model, opt, sitter, X, y, wrap=wrap)
+        return model, sitter
+
+    (plain, _), (model, sitter) = run(False), run(True)
+    assert all(torch.equal(a, b) for a, b in zip(plain.parameters(), model.parameters(),
+                                                  strict=True))
+    history = sitter.history
+    sitter.close()
+    assert history.monitors["torch"]["unmeasured"] == []
+    assert {"layers", "update_ratio", "data"} <= set(history.monitors)

@@ -155,9 +155,24 @@ def _primary_output(output) -> torch.Tensor | None:
     return None
 
 
+def _plain_container(a) -> bool:
+    """A dict, list or tuple a model call may carry its tensors in (`model(batch)` with batch
+    a dict, `model([x1, x2])`); a named tuple (a PackedSequence, whose rows are not the
+    batch's) is not one."""
+    return isinstance(a, dict | list) or type(a) is tuple
+
+
+def _leaves(a) -> list:
+    """The values inside `a`, through plain containers (`_plain_container`), in order."""
+    if not _plain_container(a):
+        return [a]
+    return [leaf for item in (a.values() if isinstance(a, dict) else a) for leaf in _leaves(item)]
+
+
 def _call_tensors(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...]:
-    """A model call's tensors: its tensor arguments, then its tensor keyword arguments."""
-    return tuple(a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor))
+    """A model call's tensors: those of its arguments, then of its keyword arguments, also
+    inside a dict, list or tuple given as one."""
+    return tuple(a for a in _leaves([*args, *kwargs.values()]) if isinstance(a, torch.Tensor))
 
 
 def _batch_input(args: tuple, kwargs: dict) -> torch.Tensor | None:
@@ -173,6 +188,10 @@ def _first_rows(args: tuple, kwargs: dict, rows: int, n: int) -> tuple[tuple, di
     def cut(a):
         if isinstance(a, torch.Tensor) and a.ndim and a.shape[0] == rows:
             return a.detach()[:n].clone()
+        if isinstance(a, dict):
+            return {k: cut(v) for k, v in a.items()}
+        if _plain_container(a):
+            return type(a)(cut(v) for v in a)
         return a
     return tuple(cut(a) for a in args), {k: cut(v) for k, v in kwargs.items()}
 

@@ -561,3 +561,29 @@ def test_a_batch_given_as_one_dict_or_list_is_watched_without_changing_training(
     sitter.close()
     assert history.monitors["torch"]["unmeasured"] == []
     assert {"layers", "update_ratio", "data"} <= set(history.monitors)
+
+
+def test_parameters_a_second_optimizer_trains_are_not_left_out_of_the_optimizer():
+    """SGD for the hidden layer, Adam for the head, the first watched: the head's parameters,
+    held by no group of the watched optimizer, read as left out ("they keep their initial
+    values"), and their update ratios as 0, while their norms moved every sample."""
+    torch.manual_seed(0)
+    X, y = torch.randn(256, 12), torch.arange(256) % 3
+    model = nn.Sequential(nn.Linear(12, 16), nn.ReLU(), nn.Linear(16, 3))
+    hidden = torch.optim.SGD(model[0].parameters(), lr=0.1)
+    head = torch.optim.Adam(model[2].parameters(), lr=1e-2)
+    with watch(model, hidden) as sitter:
+        for _ in range(4):
+            for i in range(0, 256, 32):
+                hidden.zero_grad()
+                head.zero_grad()
+                loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
+                loss.backward()
+                hidden.step()
+                head.step()
+                sitter.log(loss)
+            sitter.end_epoch()
+        history = sitter.history
+    assert history.monitors["torch"]["not_in_optimizer"] == ["2.weight", "2.bias"]
+    assert "params_not_in_optimizer" not in {f.cause for f in history.diagnose()}
+    assert set(history.monitors["update_ratio"]["params"]["2.weight"]) == {None}

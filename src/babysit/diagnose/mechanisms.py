@@ -200,6 +200,29 @@ def _listed(key: str, says: str):
     return test
 
 
+def _not_in_optimizer(e, open_):
+    """The parameters that require gradients, held by no group of the watched optimizer and
+    whose norm never moved over the samples: a second optimizer (SparseAdam for an embedding
+    beside Adam, SGD for one part and Adam for another) trains those it holds, and their
+    norms move."""
+    rec = _record(e)
+    if not rec or not rec["not_in_optimizer"]:
+        return None
+    norms = (e.history.monitors.get("params") or {}).get("value_norm") or {}
+    still = [name for name in rec["not_in_optimizer"] if not _moved(norms.get(name) or [])]
+    if not still:
+        return None
+    return "warning", (f"{_names(still)} require gradients but no optimizer group holds them: "
+                       f"they keep their initial values")
+
+
+def _moved(norms: list) -> bool:
+    """Whether a parameter's recorded norms (None where not finite) changed between samples,
+    by more than float rounding."""
+    finite = [v for v in norms if v is not None]
+    return len(finite) >= 2 and max(finite) - min(finite) > 1e-6 * max(map(abs, finite))
+
+
 def _without_gradient(e, open_):
     rec = _record(e)
     if not rec or not rec["checked_steps"] or rec["no_grad_steps"] >= rec["checked_steps"]:
@@ -626,9 +649,7 @@ MECHANISMS: tuple[Cause, ...] = (
     Cause("params_not_in_optimizer", "parameters not in the optimizer",
           "Build the optimizer over every parameter that should learn: "
           "torch.optim.Adam(model.parameters(), ...), after the model is complete.",
-          EFFECTS, _listed("not_in_optimizer", "require gradients but no optimizer group "
-                                               "holds them: they keep their initial values"),
-          _param_list("not_in_optimizer")),
+          EFFECTS, _not_in_optimizer, _param_list("not_in_optimizer")),
     Cause("params_without_gradient", "no gradient reaches some parameters",
           "Remove the .detach() / torch.no_grad() / .item()-and-rebuild between these layers "
           "and the loss, so that backward reaches them.", EFFECTS, _without_gradient, _gradless),

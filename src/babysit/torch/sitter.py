@@ -839,7 +839,10 @@ class Sitter:
         rec = self._history.monitors["update_ratio"]
         rec["iterations"].append(self.steps)
         for name, (step, scale) in zip(self._named, norms.tolist(), strict=True):
-            rec["params"][name].append(step / scale if scale > 0 else None)
+            # a parameter the watched optimizer does not hold is not stepped by it (another
+            # optimizer's, or none): its update is not measured here
+            held = name in self._stepped
+            rec["params"][name].append(step / scale if scale > 0 and held else None)
 
     def _check_step(self) -> None:
         """At the first step and every `every`-th, after it: the mode the model trained in,

@@ -403,6 +403,32 @@ def test_the_runner_keeps_each_round_in_its_folder_and_says_when_a_run_diverged(
     assert (tmp_path / "round-1" / "best.safetensors").is_file()
 
 
+def test_a_round_stopped_mid_fit_holds_its_config_and_resumes_alone(tmp_path, monkeypatch,
+                                                                     capsys):
+    """The round's config.json was written after its fit: a round stopped in it held no
+    config, and `babysit resume fix/round-<k>` (what resuming the --fix folder advises)
+    was refused as no run folder."""
+    import pytest
+
+    from babysit.cli import main
+    from babysit.doctor.runs import Runner
+    from babysit.training.checkpoint import Checkpoints
+
+    saved = Checkpoints.on_epoch_end
+
+    def stop_after_first(self, trainer, epoch):
+        saved(self, trainer, epoch)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", stop_after_first)
+    with pytest.raises(KeyboardInterrupt):
+        Runner(tmp_path).train(Config(hidden=(16,), epochs=3))
+    assert Config.load(tmp_path / "round-0" / "config.json").epochs == 3
+    monkeypatch.setattr(Checkpoints, "on_epoch_end", saved)
+    assert main(["resume", str(tmp_path / "round-0"), "--no-report"]) == 0
+    capsys.readouterr()
+
+
 # -- babysit train --fix ----------------------------------------------------------------------
 
 def test_train_fix_lowers_a_rate_that_is_too_high_and_keeps_the_record(tmp_path, capsys):

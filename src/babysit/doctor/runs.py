@@ -84,11 +84,13 @@ class Runner:
         folder = None if self.out is None else self.out / f"round-{self.trained}"
         self.trained += 1
         run = Run.prepare(cfg, data=data, net=self.model(cfg, data), out=folder, quiet=True)
+        if folder is not None:   # first: a round stopped mid-fit resumes alone from it
+            folder.mkdir(parents=True, exist_ok=True)
+            cfg.save(folder / "config.json")
         diverged = run.fit() == DIVERGED
         history = run.history
         if folder is not None:
             history.save(folder / "history.json")
-            cfg.save(folder / "config.json")
         val = None if diverged or not history.val_acc else history.val_acc[-1]
         loss = None if diverged or not history.val_loss else history.val_loss[-1]
         return Visit(cfg, history, val, run, val_loss=loss, task=data.task)

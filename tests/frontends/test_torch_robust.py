@@ -587,3 +587,22 @@ def test_parameters_a_second_optimizer_trains_are_not_left_out_of_the_optimizer(
     assert history.monitors["torch"]["not_in_optimizer"] == ["2.weight", "2.bias"]
     assert "params_not_in_optimizer" not in {f.cause for f in history.diagnose()}
     assert set(history.monitors["update_ratio"]["params"]["2.weight"]) == {None}
+
+
+@pytest.mark.parametrize("probe", [False, True])
+def test_a_lazy_model_is_refused_until_its_first_forward_then_watched(probe):
+    """watch() read `numel()` of a LazyLinear's parameters (PyTorch's "Attempted to use an
+    uninitialized parameter"); with probe= its check pass built them under a restored random
+    state, and the run started from other weights than unwatched."""
+    model = nn.Sequential(nn.LazyLinear(16), nn.ReLU(), nn.Linear(16, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    X = torch.randn(32, 12)
+    options = {"probe": X} if probe else {}
+    with pytest.raises(ValueError, match=r"lazy modules have not made their parameters yet "
+                                         r"\(2 tensors, e.g. '0.weight'\): run one forward"):
+        watch(model, opt, **options)
+    assert not model._forward_pre_hooks and not opt._optimizer_step_pre_hooks
+    model(X)
+    with watch(model, opt, **options) as sitter:
+        train_epoch(model, opt, sitter, X, torch.arange(32) % 3)
+        assert sitter.history.meta["n_params"] == 12 * 16 + 16 + 16 * 3 + 3

@@ -38,6 +38,19 @@ def _looks_untrained(p: torch.Tensor) -> bool:
         and abs(std / (bound * _UNIFORM_STD) - 1) < _STD_TOLERANCE
 
 
+def refuse_lazy(model: torch.nn.Module) -> None:
+    """A ValueError when a lazy module (nn.LazyLinear, ...) has not made its parameters yet:
+    their shapes, and so every count and record the sitter keeps, exist after the model's
+    first forward, which the sitter's own probe must not be (it would draw their initial
+    values, and the run would start from other weights than unwatched)."""
+    lazy = [n for n, p in model.named_parameters()
+            if isinstance(p, torch.nn.parameter.UninitializedParameter)]
+    if lazy:
+        raise ValueError(f"the model's lazy modules have not made their parameters yet "
+                         f"({len(lazy)} tensors, e.g. {lazy[0]!r}): run one forward pass "
+                         f"(model(x) on a batch) before watch()")
+
+
 def trainable(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
     """Refuse a model with nothing to train or an optimizer holding none of its parameters
     (ValueError); else {"frozen", "frozen_untrained", "not_in_optimizer", "decay",
@@ -78,4 +91,4 @@ def trainable(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
                                   if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]}
 
 
-__all__ = ["MODE_MODULES", "trainable"]
+__all__ = ["MODE_MODULES", "refuse_lazy", "trainable"]

@@ -85,7 +85,7 @@ from babysit.diagnose.setup import chance_loss
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
 from babysit.torch.batches import RepeatedBatches, dense
-from babysit.torch.checks import trainable
+from babysit.torch.checks import refuse_lazy, trainable
 from babysit.torch.evaluated import EvaluatedInputs
 from babysit.torch.functional import ActivationCalls
 from babysit.torch.setup import (
@@ -358,6 +358,7 @@ class Sitter:
         self._history = History()
         self._next_sample_epoch = 2    # end_epoch samples at epochs 2, 4, 8, 16, ...
         self.steps = 0                 # optimizer steps taken while watched
+        refuse_lazy(model)   # before anything runs the model (a probe would build them)
         self._probe_x, self._probe_y = self._split_probe(probe)
         # the probe pass's call: the probe's inputs as the model takes them (a model with
         # several inputs gets each one's first rows; `_probe_x` is the batch input among them)

@@ -418,6 +418,17 @@ class _FakeTrainer:
         self.optimizers, self.callback_metrics = [optimizer], {}
 
 
+def _lightning_batches(trainer, hooks, model, opt, X, y, batch=64):
+    """One epoch's steps over (X, y) in order, each ended by the hook Lightning calls after a
+    training batch (`on_train_batch_end`), as Lightning's loop would."""
+    for i in range(0, len(X), batch):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(X[i:i + batch]), y[i:i + batch])
+        loss.backward()
+        opt.step()
+        hooks.on_train_batch_end(trainer, model, {"loss": loss}, None, i)
+
+
 def test_the_lightning_hooks_fill_the_same_history(tensors):
     """Lightning calls these hooks around its own loop; here a loop calls them by hand."""
     X, y = tensors[0][:256], tensors[1][:256]
@@ -426,12 +437,7 @@ def test_the_lightning_hooks_fill_the_same_history(tensors):
     trainer, hooks = _FakeTrainer(opt), _Hooks(image_shape=(8, 8))
     hooks.on_train_start(trainer, model)
     for epoch in range(2):
-        for i in range(0, 256, 64):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[i:i + 64]), y[i:i + 64])
-            loss.backward()
-            opt.step()
-            hooks.on_train_batch_end(trainer, model, {"loss": loss}, None, i)
+        _lightning_batches(trainer, hooks, model, opt, X, y)
         trainer.callback_metrics = {"train_acc": torch.tensor(0.5 + epoch / 10)}
         hooks.on_train_epoch_end(trainer, model)
     hooks.on_train_end(trainer, model)
@@ -450,12 +456,7 @@ def test_a_lightning_fit_that_raises_takes_the_hooks_off(tensors):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     trainer, hooks = _FakeTrainer(opt), _Hooks()
     hooks.on_train_start(trainer, model)
-    for i in range(0, 128, 64):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(X[i:i + 64]), y[i:i + 64])
-        loss.backward()
-        opt.step()
-        hooks.on_train_batch_end(trainer, model, {"loss": loss}, None, i)
+    _lightning_batches(trainer, hooks, model, opt, X, y)
     hooks.on_exception(trainer, model, RuntimeError("a bad batch"))
     assert not opt._optimizer_step_pre_hooks and not opt._optimizer_step_post_hooks
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())

@@ -225,7 +225,7 @@ def build_trainer(cfg: RunConfig, net, *, data: datasets.Dataset | None = None,
              "feature_sources": [source for source, _ in data.table.output_columns()]} \
         if data is not None and data.table is not None else {}
     # the image shape before preprocessing: `babysit report` draws a PCA's components with it
-    raw = data.raw_image_shape or data.image_shape if data is not None else None
+    raw = (data.raw_image_shape or data.image_shape) if data is not None else None
     watch = monitors.default(data.image_shape, data=data.name,
                              raw_image_shape=list(raw) if raw else None, **names) \
         if data is not None else []

@@ -162,17 +162,18 @@ def _plain_container(a) -> bool:
     return isinstance(a, dict | list) or type(a) is tuple
 
 
-def _leaves(a) -> list:
+def _call_values(a) -> list:
     """The values inside `a`, through plain containers (`_plain_container`), in order."""
     if not _plain_container(a):
         return [a]
-    return [leaf for item in (a.values() if isinstance(a, dict) else a) for leaf in _leaves(item)]
+    return [leaf for item in (a.values() if isinstance(a, dict) else a)
+            for leaf in _call_values(item)]
 
 
 def _call_tensors(args: tuple, kwargs: dict) -> tuple[torch.Tensor, ...]:
     """A model call's tensors: those of its arguments, then of its keyword arguments, also
     inside a dict, list or tuple given as one."""
-    return tuple(a for a in _leaves([*args, *kwargs.values()]) if isinstance(a, torch.Tensor))
+    return tuple(a for a in _call_values([*args, *kwargs.values()]) if isinstance(a, torch.Tensor))
 
 
 def _batch_input(args: tuple, kwargs: dict) -> torch.Tensor | None:

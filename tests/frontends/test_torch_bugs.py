@@ -818,3 +818,65 @@ def test_a_loop_that_never_closes_an_epoch_still_shows_its_same_batch():
     rec = sitter.history.monitors["torch"]
     assert (rec["compared_steps"], rec["repeated_steps"]) == (20, 19)
     assert "same_batch_every_step" in {f.cause for f in sitter.history.diagnose()}
+
+
+def test_a_summed_loss_is_named_under_sgd_but_not_under_adam(watched_epochs):
+    """reduction='sum' makes SGD's step batch-size times a mean's; Adam divides each step by
+    the gradient's running size, so the same sum trains as the mean does (PyTorch's VAE
+    example sums its loss under Adam) and is no finding there."""
+    X, y = _blobs(10, 600, 16)
+
+    def causes(optimizer):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 10))
+        sitter = watched_epochs(model, optimizer(model.parameters()), X, y, 12, 50,
+                                loss_fn=lambda out, t: F.cross_entropy(out, t, reduction="sum"))
+        return [cause for cause, _ in _findings(sitter)], sitter.history.train_acc[-1]
+
+    named, _ = causes(lambda params: torch.optim.SGD(params, lr=0.1))
+    assert named[0] == "summed_loss"
+    named, accuracy = causes(lambda params: torch.optim.Adam(params, lr=1e-3))
+    assert accuracy > 0.95
+    assert "summed_loss" not in named
+
+
+def _frozen_backbone_loop(freeze: bool) -> list[tuple[str, str]]:
+    """A backbone with BatchNorm and dropout, pretrained, then (`freeze`) frozen with a new
+    head trained on it; each epoch begins `model.eval(); model[1].train()`, the backbone kept
+    at its running statistics. Without `freeze` the backbone trains too: in eval mode."""
+    X, y = _blobs(10, 600, 16)
+    torch.manual_seed(2)
+    backbone = nn.Sequential(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1),
+                             nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU())
+    pretrained = nn.Sequential(backbone, nn.Linear(64, 10))
+    opt = torch.optim.Adam(pretrained.parameters(), 1e-2)
+    for _ in range(30):
+        opt.zero_grad()
+        F.cross_entropy(pretrained(X), y).backward()
+        opt.step()
+    backbone.requires_grad_(not freeze)
+    model = nn.Sequential(backbone, nn.Linear(64, 10))
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    sitter = watch(model, opt)
+    for _ in range(12):
+        model.eval()
+        model[1].train()
+        for at in range(0, len(X), 50):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 50]), y[at:at + 50])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        with torch.no_grad():
+            accuracy = (model(X).argmax(1) == y).float().mean().item()
+        sitter.end_epoch(train_acc=accuracy, val_acc=accuracy)
+    return _findings(sitter)
+
+
+def test_a_frozen_backbone_kept_in_eval_mode_is_no_eval_mode_training():
+    """Dropout and BatchNorm in eval mode where nothing around them trains is how a frozen
+    pretrained part is meant to run; the same modes where the backbone trains are the bug."""
+    frozen = _frozen_backbone_loop(freeze=True)
+    assert "eval_mode_training" not in {cause for cause, _ in frozen}
+    assert all(severity == "info" for _, severity in frozen)
+    assert _frozen_backbone_loop(freeze=False)[0] == ("eval_mode_training", "warning")

@@ -263,6 +263,11 @@ def _broadcast(e, open_):
 
 
 def _summed(e, open_):
+    # An adaptive optimizer divides each step by the gradient's own running size, so a sum
+    # over the batch moves the weights as its mean does (a VAE's summed loss under Adam is
+    # PyTorch's own example): the sum explains nothing there
+    if e.adaptive:
+        return None
     # ln C when the chance loss is not given (a setup-aware chance loss leaves a sum unknown)
     chance = e.chance_loss or (math.log(e.n_classes) if e.n_classes else None)
     first, batch = e.history.loss[0] if e.history.loss else None, e.batch_size

@@ -85,7 +85,7 @@ from babysit.diagnose.setup import chance_loss
 from babysit.nn.layers.activations import ReLU, Sigmoid, Tanh
 from babysit.nn.losses import MulticlassSVM, SoftmaxCrossEntropy
 from babysit.torch.batches import RepeatedBatches, dense
-from babysit.torch.checks import refuse_lazy, trainable
+from babysit.torch.checks import mode_owners, refuse_lazy, trainable, trained_modes_in_eval
 from babysit.torch.evaluated import EvaluatedInputs
 from babysit.torch.functional import ActivationCalls
 from babysit.torch.setup import (
@@ -381,6 +381,7 @@ class Sitter:
         found = trainable(model, optimizer)  # refuses a model or optimizer that cannot train
         _close_earlier_sitters(model)
         self._named = {name: p for name, p in model.named_parameters() if p.requires_grad}
+        self._mode_owners = mode_owners(model)   # dropout / BatchNorm, and what each serves
         self._rows: list[torch.Tensor] = []       # the first epoch's inputs, up to DATA_ROWS
         self._targets: list[torch.Tensor] = []    # ... and the targets the loss was given
         # ... and the inputs it was evaluated on (forwards without gradients or in eval mode)
@@ -853,7 +854,7 @@ class Sitter:
         over from earlier steps (`zero_grad()` forgotten) or none (cleared before the step)."""
         rec = self._torch
         rec["checked_steps"] += 1
-        rec["eval_steps"] += not self.model.training
+        rec["eval_steps"] += trained_modes_in_eval(self._mode_owners)
         grads = [_stored(p.grad) for p in self._stepped.values()]
         present = [g for g in grads if g is not None]
         norms = torch.stack(torch._foreach_norm(present)).tolist() if present else []

@@ -503,3 +503,35 @@ def test_a_script_without_the_main_guard_is_told_so_instead_of_hanging(tmp_path)
                           timeout=120, cwd=tmp_path)
     assert done.returncode != 0
     assert "call it under `if __name__ == \"__main__\":`" in done.stderr
+
+
+def test_more_trials_for_a_finished_search_keep_each_later_stages_choices(small, tmp_path,
+                                                                        monkeypatch):
+    """A finished search run again with more trials: the first stage's new best trials narrow
+    the choices differently, but the second stage's study already drew from the choices it
+    began with (Optuna refuses to change a categorical's choices within a study), so its new
+    trials draw from those."""
+    favoured = {"hidden": [8], "score": 0.8}
+
+    def scored(config, data, folds=1):
+        hit = list(config["hidden"]) == favoured["hidden"]
+        return {"val_accuracy": favoured["score"] if hit else 0.1, "train_accuracy": 0.5,
+                "finding": ""}
+
+    monkeypatch.setattr(search.workers, "evaluate", scored)
+    space = {"lr": search.loguniform(1e-3, 1e-2),
+             "hidden": search.choice([[8], [16], [32]])}
+
+    def run(first: int, second: int):
+        search.run(space, small, stages=[search.Stage(first, epochs=1),
+                                         search.Stage(second, epochs=1, top=0.1)],
+                   out=tmp_path, top_k=0, say=lambda text: None)
+
+    run(6, 2)
+    begun = {tuple(t.distributions["hidden"].choices) for t in study_trials(tmp_path, 2)}
+    favoured.update(hidden=[32], score=0.9)   # the first stage's new trials find a better one
+    run(12, 4)
+    later = study_trials(tmp_path, 2)
+    assert len(complete(later)) == 4
+    assert {tuple(t.distributions["hidden"].choices) for t in later} == begun
+    assert len(complete(study_trials(tmp_path, 1))) == 12

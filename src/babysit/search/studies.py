@@ -222,7 +222,10 @@ def create_studies(job: Job, storage) -> None:
 
 def stage_space(job: Job, stage: int, storage) -> dict[str, Dimension]:
     """The space a stage samples: the full space first, then each range narrowed around the
-    best `top` fraction (at least 3) of the previous stage's finished trials."""
+    best `top` fraction (at least 3) of the previous stage's finished trials. A choice keeps
+    the values its stage's study began drawing from (`_begun_choices`): a search run again
+    with more trials may rank other trials of the stage before best, and Optuna refuses to
+    change a categorical's choices within a study."""
     space = dict(job.space)
     for s in range(1, stage + 1):
         best = _ranked_trials(load_study(job, s - 1, storage), job.objective)
@@ -230,7 +233,23 @@ def stage_space(job: Job, stage: int, storage) -> dict[str, Dimension]:
         if best:
             space = {name: dim.narrow([param_value(dim, t.params[name]) for t in best])
                      for name, dim in space.items()}
+    if stage:
+        begun = _begun_choices(load_study(job, stage, storage))
+        space = {name: Choice(tuple(job.space[name].value_of(label) for label in begun[name]))
+                 if isinstance(dim, Choice) and name in begun else dim
+                 for name, dim in space.items()}
     return space
+
+
+def _begun_choices(study) -> dict[str, tuple]:
+    """{parameter name: the labels its categorical distribution holds} in a study's trials
+    (the first trial that drew each)."""
+    begun = {}
+    for trial in study.get_trials(deepcopy=False):
+        for name, dist in trial.distributions.items():
+            if hasattr(dist, "choices"):
+                begun.setdefault(name, tuple(dist.choices))
+    return begun
 
 
 def param_value(dim: Dimension, param):

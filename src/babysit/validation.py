@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["described", "existing_file", "in_float_range", "make_folder", "non_negative_int",
-           "positive_int", "real_number", "refuse_mixed_labels", "seed_or_generator",
-           "seed_or_none", "shape_of_image", "true_or_false"]
+__all__ = ["creatable_folder", "described", "existing_file", "in_float_range", "make_folder",
+           "non_negative_int", "positive_int", "real_number", "refuse_mixed_labels",
+           "seed_or_generator", "seed_or_none", "shape_of_image", "true_or_false"]
 
 
 def described(value) -> str:
@@ -141,14 +142,28 @@ def seed_or_generator(value, name: str = "seed"):
     return value
 
 
+def creatable_folder(path, name: str) -> Path:
+    """`path` as a Path when it is a folder or one could be made there, nothing created yet (a
+    command checks its --out before its work, and makes the folder only to write into it: a
+    failure leaves no empty folders behind). A file where it or one of its parents should be,
+    or a nearest existing folder that is not writable, is a ValueError naming `name`."""
+    path = Path(path)
+    for folder in (path, *path.parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
+            if folder != path and not os.access(folder, os.W_OK | os.X_OK):
+                raise ValueError(f"{name} {path}: cannot create the folder (no permission "
+                                 f"to write in {folder})")
+            break
+    return path
+
+
 def make_folder(path, name: str) -> Path:
     """Create the folder `path` (and its parents) when missing and return it as a Path; a file
     where it or one of its parents should be, or a folder that cannot be made (no permission,
     a read-only or virtual file system), is a ValueError naming `name` and the reason."""
-    path = Path(path)
-    for folder in (path, *path.parents):
-        if folder.exists() and not folder.is_dir():
-            raise ValueError(f"{name} {path}: {folder} is a file, not a folder")
+    path = creatable_folder(path, name)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as err:

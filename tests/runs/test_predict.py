@@ -190,6 +190,10 @@ def test_a_value_overflowing_the_training_scaling_is_refused_not_predicted_as_na
     assert f"{new}: data row 1 (line 3), feature 'x' became inf after the training's " \
            f"preprocessing" in line
     assert not (tmp_path / "out.csv").exists()
+    # nor are the folders of an --out that was never written made
+    line = predict_error(capsys, [str(path), "--data", str(new), "--out",
+                                  str(tmp_path / "new" / "sub" / "out.csv")])
+    assert "became inf" in line and not (tmp_path / "new").exists()
 
 
 def test_out_naming_a_file_that_exists_is_refused_unless_forced(tmp_path, capsys):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babysit.cli.console import say
 from babysit.runs.config import RunConfig, config_fields
-from babysit.validation import make_folder, positive_int
+from babysit.validation import creatable_folder, positive_int
 
 
 def add_config_options(p: argparse.ArgumentParser) -> None:
@@ -123,9 +123,10 @@ def add_force_flag(p: argparse.ArgumentParser) -> None:
 
 
 def new_output_file(out: Path, example: str, force: bool = False) -> Path:
-    """Check an --out that names one file the command writes (a page, a table) and create its
-    folder; return the file to write: `out`, or the file it links to when it is a symbolic
-    link (the file is replaced beside its target, and the link stays). Refused: a folder
+    """Check an --out that names one file the command writes (a page, a table), whose folder
+    could be made (the writer makes it: a command that fails first leaves none); return the
+    file to write: `out`, or the file it links to when it is a symbolic link (the file is
+    replaced beside its target, and the link stays). Refused: a folder
     (`example`, a file name such as "compare.html", shows what to give instead), a file
     under a file, what is no regular file (a named pipe, a device, the terminal or pipe
     behind /dev/stdout, a socket: replacing it would destroy it, and writing into it could
@@ -144,7 +145,7 @@ def new_output_file(out: Path, example: str, force: bool = False) -> Path:
         raise ValueError(f"--out {out} exists: add --force to replace it, or give a new file "
                          f"name")
     target = Path(os.path.realpath(out)) if out.is_symlink() else out
-    make_folder(target.parent, "--out")
+    creatable_folder(target.parent, "--out")     # made when written: a failure leaves none
     return target
 
 

@@ -52,8 +52,8 @@ def check_predictions_file(out: Path, data: Path, force: bool = False) -> Path:
     """Refuse an --out for predictions that is a folder, that lies under a file, that is no
     regular file (a pipe, a device), that is the --data file itself (the new rows would be
     overwritten by their predictions), or, unless `force`, that exists (a typo naming the
-    training CSV would destroy it); create its folder. Returns the file to write
-    (`new_output_file`: a link's target)."""
+    training CSV would destroy it); its folder is made when the predictions are written.
+    Returns the file to write (`new_output_file`: a link's target)."""
     if out.is_file() and data.exists() and out.samefile(data):
         raise ValueError(f"--out {out} is the --data file: the predictions would overwrite the "
                          f"rows they were made from; give another file name")

@@ -521,11 +521,11 @@ def test_babysit_train_reports_a_bad_csv_without_a_traceback(tmp_path, capsys):
 def test_tab_separated_tables_are_read_by_suffix_or_by_their_header(tmp_path):
     """A .tsv (even with a comma in a name) and a .csv whose header holds tabs, no comma."""
     tsv = tmp_path / "a.tsv"
-    tsv.write_text("width, mm\tkind\n1,5\tx\n2\ty\n")
+    tsv.write_text("width, mm\tkind\n1,200\tx\n2\ty\n")
     notes = []
     header, cells = formats.read_table(tsv, notes=notes)
-    assert header == ["width, mm", "kind"] and cells.tolist() == [["1,5", "x"], ["2", "y"]]
-    assert notes == ["a.tsv read as separated by tabs"]      # a TSV's comma stays as written
+    assert header == ["width, mm", "kind"] and cells.tolist() == [["1,200", "x"], ["2", "y"]]
+    assert notes == ["a.tsv read as separated by tabs"]   # "1,200": thousands, as written
     csv = tmp_path / "b.csv"
     csv.write_text("w\tkind\n1.5\tx\n")
     assert formats.read_table(csv)[1].tolist() == [["1.5", "x"]]
@@ -534,3 +534,23 @@ def test_tab_separated_tables_are_read_by_suffix_or_by_their_header(tmp_path):
     notes = []
     assert formats.read_table(plain, notes=notes)[1].tolist() == [["1.5", "x y"]]
     assert notes == []                                       # commas need no note
+
+
+def test_decimal_commas_in_a_tsv_are_read_as_points_where_no_thousands_separator_fits(
+        tmp_path):
+    """A European spreadsheet saved as tab-separated text writes "1,5": that was read as a
+    category. Where every comma could split thousands ("1,200") the cells stay as written;
+    a file that also writes "2.5" is refused, as a ';' file is."""
+    tsv = tmp_path / "eu.tsv"
+    tsv.write_text("width\tcount\tkind\n1,5\t3\tx\n2,250\t4\ty\n-0,75\t5\tx y, z\n")
+    notes = []
+    cells = formats.read_table(tsv, notes=notes)[1]
+    assert cells.tolist() == [["1.5", "3", "x"], ["2.250", "4", "y"], ["-0.75", "5", "x y, z"]]
+    assert notes == ["eu.tsv read as separated by tabs, its decimal commas as points"]
+    tsv.write_text("width\tkind\n" + "".join(f"{i},5\t{'xy'[i % 2]}\n" for i in range(20)))
+    data = datasets.load(tsv, target="kind")
+    assert data.table.kinds_ == ["numeric"]
+    assert np.isin(data.train.X[:, 0], np.arange(20) + 0.5).all()
+    tsv.write_text("width\tkind\n1,5\tx\n2.5\ty\n")
+    with pytest.raises(ValueError, match=r"eu\.tsv writes numbers with a decimal comma"):
+        formats.read_table(tsv)

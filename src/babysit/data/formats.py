@@ -131,9 +131,10 @@ def read_table(path, notes: list | None = None, header: bool = True,
     A file whose header holds semicolons and no comma is read as separated by ';', the CSV
     that Excel writes where the comma is the decimal sign ("a;b;c", "1,5;2;x"); there, numbers
     written with a decimal comma are read with a point (`_decimal_points`). A `.tsv` file, or
-    one whose header holds tabs and no comma, is read as separated by tabs (its cells as
-    written: a comma in a TSV cell may as well be a thousands separator, so it is not taken
-    for a decimal sign). What reading decided is appended to `notes` when given.
+    one whose header holds tabs and no comma, is read as separated by tabs; its decimal
+    commas likewise, where one of them cannot be a thousands separator ("1,5", "0,25": a
+    TSV whose numbers are all written like "1,200" keeps them as written, for the table's
+    thousands reading). What reading decided is appended to `notes` when given.
 
     Columns with no name and no value in any row (the trailing commas of an Excel export,
     one or several) are left out, with a note (`_unnamed_empty_left_out`); an unnamed column
@@ -167,8 +168,8 @@ def read_table(path, notes: list | None = None, header: bool = True,
     names, cells = _unnamed_empty_left_out(names, cells, path, notes)
     _refuse_repeated_names(names, path)
     converted = False
-    if separator == ";":
-        cells, converted = _decimal_points(cells, path)
+    if separator != ",":
+        cells, converted = _decimal_points(cells, path, separator)
     if separator != "," and notes is not None:
         notes.append(f"{path.name} read as separated by {_SEPARATOR_NAMES[separator]}"
                      + (", its decimal commas as points" if converted else ""))
@@ -298,16 +299,21 @@ def _separator(path: Path, header: str) -> str:
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
 _DECIMAL_POINT = re.compile(r"\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*")
+# A number a comma splits into thousands ("1,200", "-12,500"): in a tab-separated file, a
+# thousands separator as much as a decimal comma
+_THOUSANDS_GROUP = re.compile(r"\s*[+-]?\d{1,3},\d{3}\s*")
 
 
-def _decimal_points(cells: np.ndarray, path: Path) -> tuple[np.ndarray, bool]:
-    """The cells (N, C) of a ';'-separated file with every number written with a decimal
-    comma ("1,5") rewritten with a point, and whether there was one. A file that writes
-    numbers both ways ("1,5" and "2.5", or "1.234" as a thousands separator) is refused:
-    which way it means each number cannot be told."""
+def _decimal_points(cells: np.ndarray, path: Path, separator: str) -> tuple[np.ndarray, bool]:
+    """The cells (N, C) of a ';'- or tab-separated file with every number written with a
+    decimal comma ("1,5") rewritten with a point, and whether there was one; in a tab-separated
+    file only where one of those numbers cannot be a thousands separator (`_THOUSANDS_GROUP`).
+    A file that writes numbers both ways ("1,5" and "2.5", or "1.234" as a thousands
+    separator) is refused: which way it means each number cannot be told."""
     comma = np.vectorize(lambda cell: _DECIMAL_COMMA.fullmatch(cell) is not None,
                          otypes=[bool])(cells)
-    if not comma.any():
+    if not comma.any() or separator == "\t" and all(
+            _THOUSANDS_GROUP.fullmatch(cell) for cell in np.asarray(cells)[comma].tolist()):
         return cells, False
     point = np.vectorize(lambda cell: _DECIMAL_POINT.fullmatch(cell) is not None,
                          otypes=[bool])(cells)

@@ -880,3 +880,58 @@ def test_a_frozen_backbone_kept_in_eval_mode_is_no_eval_mode_training():
     assert "eval_mode_training" not in {cause for cause, _ in frozen}
     assert all(severity == "info" for _, severity in frozen)
     assert _frozen_backbone_loop(freeze=False)[0] == ("eval_mode_training", "warning")
+
+
+class _RoundRobinHeads(nn.Module):
+    """A shared body and five heads, one task a step; `cut`: the last head's output detached
+    (a head that never gets a gradient; the loop keeps its loss in the body's graph)."""
+
+    def __init__(self, cut: bool = False):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(16, 32), nn.ReLU())
+        self.heads = nn.ModuleList(nn.Linear(32, 2) for _ in range(5))
+        self.task, self.cut = 0, cut
+
+    def forward(self, x):
+        out = self.heads[self.task](self.body(x))
+        return out.detach() if self.cut and self.task == 4 else out
+
+
+def _round_robin_findings(cut: bool) -> set[str]:
+    """Five tasks trained in turn, one a step, so that the checked steps (every 10th) always
+    meet the same task."""
+    torch.manual_seed(0)
+    X = torch.randn(500, 16)
+    ys = [(X[:, k] > 0).long() for k in range(5)]
+    model = _RoundRobinHeads(cut)
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    sitter = watch(model, opt)
+    step = 0
+    for _ in range(8):
+        for at in range(0, 500, 25):
+            model.task = step % 5
+            opt.zero_grad()
+            out = model(X[at:at + 25])
+            loss = F.cross_entropy(out, ys[model.task][at:at + 25])
+            if cut and model.task == 4:
+                loss = loss + 0 * sum(p.sum() for p in model.body.parameters())
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+            step += 1
+        with torch.no_grad():
+            right = []
+            for k in range(5):
+                model.task = k
+                right.append((model(X).argmax(1) == ys[k]).float().mean().item())
+        sitter.end_epoch(train_acc=sum(right) / 5, val_acc=sum(right) / 5)
+    return {cause for cause, _ in _findings(sitter)}
+
+
+def test_heads_trained_in_turn_are_not_parameters_without_a_gradient():
+    """The heads the checked steps never meet moved over the run: they have gradients on other
+    steps, and their updates there are not measured as zeros (a learning rate too low). A head
+    whose gradient is cut is still named."""
+    found = _round_robin_findings(cut=False)
+    assert not found & {"params_without_gradient", "lr_too_low"}
+    assert "params_without_gradient" in _round_robin_findings(cut=True)

@@ -224,10 +224,15 @@ def _moved(norms: list) -> bool:
 
 
 def _without_gradient(e, open_):
+    """The parameters without a gradient at every checked step whose norm never moved over the
+    samples: a model that trains one head a step (round-robin tasks) leaves a head out of
+    every checked step when their number shares a factor with `every`, and those heads move."""
     rec = _record(e)
     if not rec or not rec["checked_steps"] or rec["no_grad_steps"] >= rec["checked_steps"]:
         return None
-    never = [n for n, k in rec["grad_none"].items() if k >= rec["checked_steps"]]
+    norms = (e.history.monitors.get("params") or {}).get("value_norm") or {}
+    never = [n for n, k in rec["grad_none"].items()
+             if k >= rec["checked_steps"] and not _moved(norms.get(n) or [])]
     if not never:
         return None
     return "warning", (f"{_names(never)} never had a gradient at the {rec['checked_steps']} "

@@ -841,10 +841,12 @@ class Sitter:
         norms = norms.reshape(2, -1).T  # (params, 2): ||update||, ||value before||
         rec = self._history.monitors["update_ratio"]
         rec["iterations"].append(self.steps)
-        for name, (step, scale) in zip(self._named, norms.tolist(), strict=True):
+        for (name, p), (step, scale) in zip(self._named.items(), norms.tolist(), strict=True):
             # a parameter the watched optimizer does not hold is not stepped by it (another
-            # optimizer's, or none): its update is not measured here
-            held = name in self._stepped
+            # optimizer's, or none), nor one without a gradient at this step (PyTorch's
+            # optimizers pass it by: a head that trains on other steps): its update is not
+            # measured here
+            held = name in self._stepped and p.grad is not None
             rec["params"][name].append(step / scale if scale > 0 and held else None)
 
     def _check_step(self) -> None:

@@ -935,3 +935,37 @@ def test_heads_trained_in_turn_are_not_parameters_without_a_gradient():
     found = _round_robin_findings(cut=False)
     assert not found & {"params_without_gradient", "lr_too_low"}
     assert "params_without_gradient" in _round_robin_findings(cut=True)
+
+
+def _mining_loop(measure_in_train_mode: bool) -> set[str]:
+    """Online hard-example mining: each step scores its batch without gradients in training
+    mode (on purpose), then trains on the hardest half; the epoch's accuracy is measured in
+    eval mode, or (`measure_in_train_mode`) with dropout left on."""
+    X, y = _blobs(4, 512, 16)
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Dropout(0.3), nn.Linear(64, 4))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    for _ in range(6):
+        model.train()
+        for at in range(0, len(X), 64):
+            xb, yb = X[at:at + 64], y[at:at + 64]
+            with torch.no_grad():
+                hard = F.cross_entropy(model(xb), yb, reduction="none").topk(32).indices
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb[hard]), yb[hard])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        model.train(measure_in_train_mode)
+        with torch.no_grad():
+            accuracy = (model(X).argmax(1) == y).float().mean().item()
+        sitter.end_epoch(train_acc=accuracy, val_acc=accuracy)
+    return {cause for cause, _ in _findings(sitter)}
+
+
+def test_hard_example_mining_without_gradients_is_no_evaluation_in_training_mode():
+    """The scoring forwards run rows the step then trains on: part of the step. The accuracy
+    measured with dropout on is still named."""
+    assert "train_mode_evaluation" not in _mining_loop(measure_in_train_mode=False)
+    assert "train_mode_evaluation" in _mining_loop(measure_in_train_mode=True)

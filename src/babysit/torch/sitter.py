@@ -115,6 +115,8 @@ _KIND_HEALTH = {"relu": ReLU(), "sigmoid": Sigmoid(), "tanh": Tanh()}  # functio
 # The gradient a step used is the one its backward passes made, up to a scale (clipping, an
 # AMP unscale): more than 5% of it outside that direction was carried over from earlier steps.
 CARRY_RESIDUAL = 0.05
+ROW_KEY_VALUES = 16   # values a row is known by (`_row_keys`)
+SETTLE_ROWS = 4       # rows of a training forward looked up among earlier forwards' rows
 KEPT_RECORDED = 200   # the latest checked steps' kept shares (2,000 steps at every=10)
 # Modules whose weights are drawn as the first layer: (out, in) or (out, C, kh, kw).
 _FIRST_LAYER = (torch.nn.Linear, torch.nn.Conv2d)
@@ -160,6 +162,12 @@ def _plain_container(a) -> bool:
     a dict, `model([x1, x2])`); a named tuple (a PackedSequence, whose rows are not the
     batch's) is not one."""
     return isinstance(a, dict | list) or type(a) is tuple
+
+
+def _row_keys(x: torch.Tensor) -> torch.Tensor:
+    """The first ROW_KEY_VALUES values of each row of a batch x (N, ...), a copy (N, k): what
+    tells whether a training forward runs rows an earlier forward ran."""
+    return x.detach().reshape(len(x), -1)[:, :ROW_KEY_VALUES].clone()
 
 
 def _call_values(a) -> list:
@@ -405,6 +413,9 @@ class Sitter:
                                                or self._history.meta["setup"]["loss"])
         self._graph_read = False       # the first tensor loss's graph was read
         self._pending = None           # (args, kwargs) of a training forward made in eval mode
+        # row keys of the forwards without gradients in training mode since the last training
+        # forward: an evaluation, unless that forward trains on some of their rows
+        self._unsettled: list[torch.Tensor] = []
         self._eval_training = False    # the run started from one: it trains in eval mode
         self._labels: list = []        # per first-epoch batch: its label counts (C,)
         self._first_labels = None      # the first batch's labels (the probe's)
@@ -495,6 +506,7 @@ class Sitter:
                           "call it after each epoch's steps", UserWarning, stacklevel=2)
             return
         if self._history.epochs == 0:
+            self._settle_no_grad_forwards(None)
             self._history.iters_per_epoch = max(self.steps, 1)
             if "n_train" not in self.extra_meta:
                 self._history.meta["n_train"] = self._rows_first_epoch or None
@@ -649,7 +661,7 @@ class Sitter:
             if module.training:
                 self._torch["no_grad_forwards"] += 1
                 if self._torch["mode_modules"]:
-                    self._torch["train_mode_evals"] += 1
+                    self._unsettled.append(_row_keys(x))
             self._evaluated_call(x, args, kwargs)
             return
         if not module.training:
@@ -657,6 +669,7 @@ class Sitter:
                 self._pending = (args, kwargs)
             self._evaluated_call(x, args, kwargs)
             return
+        self._settle_no_grad_forwards(x)
         self._batches.see(*_call_tensors(args, kwargs))
         self._evaluated.training_step()
         self._rows_first_epoch += int(x.shape[0])
@@ -669,6 +682,21 @@ class Sitter:
             self._start(args, kwargs)
             self._capture = {"step": 1}
             self._hook_outputs()
+
+    def _settle_no_grad_forwards(self, x) -> None:
+        """Count the forwards without gradients in training mode held since the last training
+        forward as evaluations (`train_mode_evals`), unless the training forward `x` (None at
+        an epoch's end) trains on rows one of them ran: hard-example mining scores a batch
+        without gradients, in training mode on purpose, and trains on the hardest rows."""
+        if not self._unsettled:
+            return
+        keys = None if x is None else _row_keys(x)[:SETTLE_ROWS]
+        mined = keys is not None and any(
+            bool((keys[:, None, :] == held[None, :, :]).all(dim=2).any())
+            for held in self._unsettled if held.shape[1:] == keys.shape[1:])
+        if not mined:
+            self._torch["train_mode_evals"] += len(self._unsettled)
+        self._unsettled = []
 
     @_watching
     def _on_loss(self, module, args) -> None:

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from babysit.data import tabular, training_range
+from babysit.data import frames, tabular, training_range
 from babysit.sklearn import BabysitClassifier, BabysitRegressor
 
 pd = pytest.importorskip("pandas")      # the bench and test extras install it
@@ -126,3 +126,19 @@ def test_distinct_whole_numbers_are_a_feature_and_an_identifier_is_left_out_out_
     assert "minutes" in tabular.TableEncoder().fit(cells, list(df.columns)).left_out_
     saved = tabular.TableEncoder(row_numbers=False).fit(cells, list(df.columns)).to_state()
     assert tabular.TableEncoder.from_state(saved).row_numbers is False
+
+
+def test_an_object_array_and_a_frame_read_the_same_cells_as_missing():
+    """The word "None" is a category (Ames' 'Alley': no alley); None, NaN, pandas' NA and NaT
+    are missing values, in an object array as in a DataFrame."""
+    columns = {"alley": ["None", "Pave", None, "Grvl", "None"],
+               "area": [1.5, np.nan, 2.0, pd.NA, 3.0],
+               "sold": [pd.Timestamp("2020-01-02"), pd.NaT, np.datetime64("NaT"),
+                        pd.Timestamp("2021-05-01"), pd.Timestamp("2022-03-04")]}
+    df = pd.DataFrame(columns)
+    array = np.array([list(row) for row in zip(*columns.values(), strict=True)], dtype=object)
+    from_frame, _ = frames.cells_of(df)
+    from_array, _ = frames.cells_of(array)
+    assert (from_frame == "").tolist() == (from_array == "").tolist()
+    assert from_array[:, 0].tolist() == ["None", "Pave", "", "Grvl", "None"]
+    assert (from_array[:, 1:] == "").sum() == 4

@@ -42,7 +42,8 @@ def needs_encoder(X) -> bool:
 
 def cells_of(X) -> tuple[np.ndarray, list[str] | None]:
     """X (N, C) as text cells (N, C) str, "" where a value is missing (None, NaN, pandas' NA
-    and NaT), and its column names (None for an array: its columns have no names)."""
+    and NaT: `_is_missing`, for an array as for a DataFrame), and its column names (None for
+    an array: its columns have no names)."""
     if is_frame(X):
         names = [str(c) for c in X.columns]
         repeated = repeated_names(names)
@@ -55,12 +56,25 @@ def cells_of(X) -> tuple[np.ndarray, list[str] | None]:
         values = np.asarray(X, dtype=object)
         if values.ndim != 2:
             raise ValueError(f"X must be a 2-d table (N, C), got shape {values.shape}")
-        text = values.astype(str)
-        missing = np.isin(text, ("None", "nan", "NaN", "NaT", "<NA>"))
+        missing = np.frompyfunc(_is_missing, 1, 1)(values).astype(bool)
         names = None
     cells = values.astype(str)
     cells[missing] = ""
     return cells, names
+
+
+def _is_missing(value) -> bool:
+    """Whether one object of an array is a missing value, as a DataFrame's `isna` reads it:
+    None, a float NaN (NumPy's too), NumPy's NaT, pandas' NA and NaT (known by their type's
+    name: pandas is not imported). A word such as "None" is a value (a category, as the same
+    word is in a DataFrame or a CSV file)."""
+    if value is None:
+        return True
+    if isinstance(value, float | np.floating):
+        return bool(value != value)
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return bool(np.isnat(value))
+    return type(value).__name__ in ("NAType", "NaTType")
 
 
 def repeated_names(names: list[str]) -> str | None:

@@ -46,6 +46,7 @@ from babysit.data import frames, preprocess, tabular, training_range
 from babysit.data.arrays import binary_scale
 from babysit.runs.builders import build_model, build_trainer
 from babysit.runs.config import RunConfig, config_fields
+from babysit.runs.predict import in_training_order
 from babysit.training import monitors
 from babysit.training.callbacks import EarlyStopping
 from babysit.validation import refuse_mixed_labels
@@ -150,7 +151,7 @@ class _BabysitEstimator(BaseEstimator):
                               + " (table_.left_out_)", UserWarning, stacklevel=4)
             return self.table_.transform(cells)
         cells = _columns_in_order(cells, names, getattr(self, "feature_names_in_", None),
-                                  self.n_features_in_)
+                                  self.table_)
         X, numbers = self.table_.encode(cells)
         far = training_range.far_outside(self.table_, numbers)
         if far is not None:
@@ -470,16 +471,15 @@ def _positions(n: int) -> list[str]:
     return [f"column {j}" for j in range(n)]
 
 
-def _columns_in_order(cells: np.ndarray, names, fitted, n_fitted: int) -> np.ndarray:
-    """New rows' cells (N, C) with their columns in the order the encoder was fitted on:
-    by name when it was fitted on named columns (`fitted`) and these have names, else by
-    position. A missing column is a ValueError naming it."""
+def _columns_in_order(cells: np.ndarray, names, fitted, table) -> np.ndarray:
+    """New rows' cells (N, C) with their columns in the order the encoder `table` was fitted
+    on: by name when it was fitted on named columns (`fitted`) and these have names, as
+    `babysit predict` matches a file's (`in_training_order`: a column it uses that is absent
+    is a ValueError naming it, one it left out need not be there, one X did not have at fit
+    is ignored with a warning), else by position."""
+    n_fitted = table.n_features_in_
     if fitted is not None and names is not None:
-        absent = [name for name in fitted if name not in names]
-        if absent:
-            raise ValueError(f"X lacks the column{'s' if len(absent) > 1 else ''} "
-                             f"{', '.join(map(repr, absent))} the estimator was fitted on")
-        return cells[:, [names.index(name) for name in fitted]]
+        return in_training_order(cells, names, table, "X", known=table.columns_)
     if cells.shape[1] != n_fitted:
         raise ValueError(f"X has {cells.shape[1]} columns, but the estimator was fitted on "
                          f"{n_fitted}")

@@ -142,3 +142,24 @@ def test_an_object_array_and_a_frame_read_the_same_cells_as_missing():
     assert (from_frame == "").tolist() == (from_array == "").tolist()
     assert from_array[:, 0].tolist() == ["None", "Pave", "", "Grvl", "None"]
     assert (from_array[:, 1:] == "").sum() == 4
+
+
+def test_new_rows_are_matched_to_the_columns_as_babysit_predict_matches_a_files():
+    """A column the encoder left out (an identifier) need not be among new rows, and one it
+    does not know is ignored with a warning naming it: it was required, and taken silently."""
+    from babysit.runs.predict import IgnoredColumnsWarning
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"size": rng.normal(size=40), "group": rng.choice(["A", "B"], 40),
+                       "customer_id": rng.permutation(1000)[:40]})
+    y = np.where(df["size"] > 0, "big", "small")
+    with pytest.warns(UserWarning, match="customer_id"):
+        model = BabysitClassifier(**FAST).fit(df, y)
+    expected = model.predict(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.array_equal(model.predict(df.drop(columns=["customer_id"])), expected)
+    with pytest.warns(IgnoredColumnsWarning, match="ignoring column 'note'"):
+        assert np.array_equal(model.predict(df.assign(note="x")), expected)
+    with pytest.raises(ValueError, match="X lacks the column 'group'"):
+        model.predict(df.drop(columns=["group"]))

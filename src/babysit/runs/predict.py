@@ -33,8 +33,8 @@ from babysit.training import checkpoint, checkpoint_file
 from babysit.training.trainer import predict_scores
 from babysit.validation import existing_file
 
-__all__ = ["IgnoredColumnsWarning", "FAR_COLUMN", "Predictions", "model_file", "match_columns",
-           "predict_table"]
+__all__ = ["IgnoredColumnsWarning", "FAR_COLUMN", "Predictions", "in_training_order",
+           "model_file", "match_columns", "predict_table"]
 
 
 class IgnoredColumnsWarning(UserWarning):
@@ -154,10 +154,10 @@ def _ends_on_best_weights(run_dir: Path) -> bool:
     return not isinstance(config, dict) or config.get("best_weights") is not False
 
 
-def match_columns(header: list[str], needed: list[str], where: str) -> list[int]:
+def match_columns(header: list[str], needed: list[str], where: str, known=()) -> list[int]:
     """The positions in `header` of the `needed` column names, in their order. A needed name
     that `header` lacks is a ValueError; names the model does not use are ignored with an
-    `IgnoredColumnsWarning`."""
+    `IgnoredColumnsWarning`, unless `known` (columns the model was given and left out)."""
     missing = [name for name in needed if name not in header]
     if missing:
         folded = {name.casefold(): name for name in header}
@@ -167,12 +167,24 @@ def match_columns(header: list[str], needed: list[str], where: str) -> list[int]
         raise ValueError(f"{where} lacks the column{'s' if len(missing) > 1 else ''} "
                          f"{', '.join(map(repr, missing))} the model was trained on (it needs "
                          f"{', '.join(needed)}){hint}")
-    extra = [name for name in header if name not in needed]
+    extra = [name for name in header if name not in needed and name not in known]
     if extra:
         warnings.warn(f"{where}: ignoring column{'s' if len(extra) > 1 else ''} "
                       f"{', '.join(map(repr, extra))}, which the model was not trained on",
                       IgnoredColumnsWarning, stacklevel=3)
     return [header.index(name) for name in needed]
+
+
+def in_training_order(cells: np.ndarray, header: list[str], table, where: str,
+                      known=()) -> np.ndarray:
+    """New rows' cells (N, C'), their columns named `header`, as the cells (N, C) of the
+    columns `table` (a fitted `TableEncoder`) was trained on, in that order: the columns it
+    uses matched by name (`match_columns`: one absent is a ValueError, one it does not know,
+    unless `known`, is ignored with a warning), those it left out empty (not read)."""
+    used = match_columns(header, table.used_columns_, where, known)
+    rows = np.full((len(cells), table.n_features_in_), "", dtype=cells.dtype)
+    rows[:, [table.columns_.index(name) for name in table.used_columns_]] = cells[:, used]
+    return rows
 
 
 def _refuse_non_finite(values: np.ndarray, data, where: str, lines, names=None) -> None:
@@ -256,10 +268,9 @@ def predict_table(model, data, notes: list | None = None) -> Predictions:
                                        columns=list(table.used_columns_))
     if not has_header:
         header = _training_positions(len(header), table, target.name_, config, data)
-    used = match_columns(header, table.used_columns_, str(data))
-    _warn_empty_columns(cells[:, used], table.used_columns_, data)
-    rows = np.full((len(cells), table.n_features_in_), "", dtype=cells.dtype)  # left out: ""
-    rows[:, [table.columns_.index(name) for name in table.used_columns_]] = cells[:, used]
+    rows = in_training_order(cells, header, table, str(data))
+    _warn_empty_columns(rows[:, [table.columns_.index(name) for name in table.used_columns_]],
+                        table.used_columns_, data)
     try:
         X, numbers = table.encode(rows, lines=cells.lines)
     except ValueError as err:  # a cell that cannot be encoded: say in which file

@@ -38,8 +38,8 @@ null, any case).
   (shell-quoted, so that it can be pasted).
 
 `TargetEncoder` turns the target column into class indices (task "classify") or into
-standardized numbers (task "regress", restored by `inverse_transform`); `decide_task` picks the
-task from the target's values (`decide_task.__doc__` states the rule).
+standardized numbers (task "regress", restored by `inverse_transform`); `decide_task`
+(`babysit.data.tasks`) picks the task from the target's values.
 
 Manners are scikit-learn's, like `babysit.data.preprocess`: parameters only stored in `__init__`,
 learned attributes end in `_`, `fit` returns self; `to_state()` / `from_state()` describe a
@@ -69,6 +69,7 @@ from babysit.data.cells import (
     thousands_text,
     thousands_written,
 )
+from babysit.data.tasks import TASKS, decide_task
 from babysit.validation import refuse_mixed_labels, true_or_false
 
 __all__ = ["TASKS", "CHECKPOINT_KEY", "RefusedColumns", "UnseenCategoryWarning", "missing_cells",
@@ -94,54 +95,11 @@ _ID_NAME = re.compile(r"(?:^|[^a-zA-Z])(?i:id|key|index|idx|uuid)$"
                       r"|[a-z](?:ID|Id|Key|No|Nr|Num|Number)\.?$"
                       r"|[a-zA-Z0-9][ _.-]+(?i:no|nr|num|number)\.?$|#$")
 _NO_VALUE = "no value in any training row"     # why an empty column is left out (`left_out_`)
-MAX_CLASSES_FROM_NUMBERS = 20                 # see decide_task
-MAX_CLASSES_IN_A_RANGE = 10
-TASKS = ("classify", "regress")
 CHECKPOINT_KEY = "table"        # where a checkpoint's meta keeps `to_checkpoint`'s state
 
 
 class UnseenCategoryWarning(UserWarning):
     """Rows held a category that the training rows did not; they were encoded as all zeros."""
-
-
-def decide_task(values) -> tuple[str, str]:
-    """The task a target column asks for, and the reason in words: (task, reason).
-
-    The rule: a target holding text is classified. A numeric target is regressed when its
-    values are not all whole numbers (a price), when it holds more than
-    `MAX_CLASSES_FROM_NUMBERS` (20) distinct whole numbers (a count), when more than
-    `MAX_CLASSES_IN_A_RANGE` (10) of them fill most of the range between the smallest and the
-    largest (a count of 0-15 is a quantity whatever the sample), or when more than two
-    distinct values include one held by a single row (a class with one example can be neither
-    learned nor split; a quantity's rare value can). Otherwise it is classified: 0/1, ratings
-    1-5, digit labels 0-9.
-    """
-    values = np.asarray(values)
-    if values.dtype.kind in "US":
-        numbers = as_numbers(values, np.zeros(len(values), dtype=bool))
-        if numbers is None:
-            return "classify", "the target holds text, so its values are classes"
-        values = numbers
-    values = values.astype(np.float64)
-    distinct, counts = np.unique(values, return_counts=True)
-    if first_fractional(values) is not None:
-        return "regress", (f"the target holds {len(distinct)} distinct numbers, not all "
-                           f"whole, so it is a quantity")
-    span = distinct[-1] - distinct[0] + 1
-    why = None
-    if len(distinct) > MAX_CLASSES_FROM_NUMBERS:
-        why = f"more than the {MAX_CLASSES_FROM_NUMBERS} that are taken as classes"
-    elif len(distinct) > MAX_CLASSES_IN_A_RANGE and len(distinct) * 2 > span:
-        why = f"filling most of the range {distinct[0]:g} to {distinct[-1]:g}, like a count"
-    elif len(distinct) > 2 and counts.min() == 1:
-        why = (f"and {distinct[counts.argmin()]:g} is held by one row only: a class with one "
-               f"example could be neither learned nor split")
-    if why:
-        return "regress", (f"the target holds {len(distinct)} distinct whole numbers, {why}, "
-                           f"so it is a quantity (--task classify says otherwise)")
-    return "classify", (f"the target holds {len(distinct)} distinct whole numbers (at most "
-                        f"{MAX_CLASSES_FROM_NUMBERS}, each in more than one row, are taken as "
-                        f"classes; --task regress says otherwise)")
 
 
 class TableEncoder:

@@ -119,7 +119,8 @@ class _BabysitEstimator(BaseEstimator):
             dtypes = [np.float64, np.float32]
         if reset:
             # a program's columns are features it chose: none is guessed to be a row counter
-            self.table_ = tabular.TableEncoder(row_numbers=False) \
+            self.table_ = tabular.TableEncoder(
+                row_numbers=False, categorical=frames.categorical_columns(X)) \
                 if frames.needs_encoder(X) else None
         if getattr(self, "table_", None) is None:
             return validate_data(self, X, y, reset=reset, dtype=dtypes, **check_params)

@@ -163,3 +163,21 @@ def test_new_rows_are_matched_to_the_columns_as_babysit_predict_matches_a_files(
         assert np.array_equal(model.predict(df.assign(note="x")), expected)
     with pytest.raises(ValueError, match="X lacks the column 'group'"):
         model.predict(df.drop(columns=["group"]))
+
+
+def test_a_categorical_of_numbers_is_one_hot_encoded_not_read_as_a_quantity():
+    """Ticket classes 1, 2 and 3 declared a Categorical are three categories: class 2 alone
+    survives here, which no line through 1, 2 and 3 can tell."""
+    rng = np.random.default_rng(0)
+    ticket = rng.choice([1, 2, 3], 150)
+    df = pd.DataFrame({"ticket": pd.Categorical(ticket), "age": rng.normal(size=150)})
+    y = np.where(ticket == 2, "survived", "died")
+    model = BabysitClassifier(**FAST).fit(df, y)
+    assert model.table_.kinds_ == ["categorical", "numeric"]
+    assert model.table_.categories_[0] == ["1", "2", "3"]
+    assert model.score(df, y) == 1.0
+    again = tabular.TableEncoder.from_state(model.table_.to_state())
+    assert again.categorical == ["ticket"]
+    plain = BabysitClassifier(**FAST).fit(df.astype({"ticket": int}).assign(
+        note=["x"] * 150), y)
+    assert plain.table_.kinds_[0] == "numeric"          # undeclared whole numbers: a quantity

@@ -4,6 +4,7 @@ encode text, categories, dates and missing values exactly as `babysit train` doe
 
     needs_encoder(X)          # a DataFrame with text or missing values, or an object array
     cells, names = cells_of(X)   # (N, C) str ("" where a value is missing), column names
+    categorical_columns(X)    # the columns a DataFrame declares Categorical
 
 pandas is not imported: a DataFrame is recognised by its `columns`, `dtypes` and `isna`.
 """
@@ -38,6 +39,16 @@ def needs_encoder(X) -> bool:
     except TypeError:                           # a dict, None: scikit-learn's to refuse
         return False
     return values.dtype.kind != "O"
+
+
+def categorical_columns(X) -> list[str]:
+    """The names of a DataFrame's Categorical columns, which the table encoder one-hot encodes
+    whatever their values (classes 1, 2 and 3 declared categories are no quantity); [] for
+    anything else."""
+    if not is_frame(X):
+        return []
+    return [str(name) for name, dtype in zip(X.columns, X.dtypes, strict=True)
+            if getattr(dtype, "name", "") == "category"]
 
 
 def cells_of(X) -> tuple[np.ndarray, list[str] | None]:
@@ -88,4 +99,4 @@ def repeated_names(names: list[str]) -> str | None:
     return "; ".join(repeated) or None
 
 
-__all__ = ["cells_of", "is_frame", "needs_encoder", "repeated_names"]
+__all__ = ["categorical_columns", "cells_of", "is_frame", "needs_encoder", "repeated_names"]

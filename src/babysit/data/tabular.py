@@ -113,7 +113,9 @@ class TableEncoder:
     it "all missing = Gentoo"). row_numbers: whether whole numbers running like row numbers
     are left out as a file's row counter (`_identifier`); False for the columns a program
     hands over as features (the scikit-learn estimators), where 30 distinct minutes of
-    study in 0..59 are a feature.
+    study in 0..59 are a feature. categorical: names of columns encoded as categories
+    whatever their cells hold (a DataFrame's Categorical columns: ticket classes 1, 2 and 3
+    are no quantity).
 
     Learned by `fit`: `columns_` (the C names), `kinds_` (per column: "numeric",
     "categorical", "date" or "left out"), `medians_` (C,) float64 (a date column's median
@@ -137,13 +139,16 @@ class TableEncoder:
     """
 
     def __init__(self, max_categories: int = MAX_CATEGORIES, min_missing: int = MIN_MISSING,
-                 row_numbers: bool = True):
+                 row_numbers: bool = True, categorical=()):
         if not isinstance(max_categories, int) or max_categories < 2:
             raise ValueError(f"max_categories must be an integer >= 2, got {max_categories!r}")
         if not isinstance(min_missing, int) or min_missing < 1:
             raise ValueError(f"min_missing must be a positive integer, got {min_missing!r}")
+        if isinstance(categorical, str) or not all(isinstance(c, str) for c in categorical):
+            raise ValueError(f"categorical must be a list of column names, got {categorical!r}")
         self.max_categories, self.min_missing = max_categories, min_missing
         self.row_numbers = true_or_false(row_numbers, "row_numbers")
+        self.categorical = list(categorical)
 
     def fit(self, X, columns, rows=None, lines=None) -> TableEncoder:
         """Learn each column's kind, median, categories or date format from the training rows
@@ -206,6 +211,8 @@ class TableEncoder:
         messages (`_cells_and_places`). Raises `_Refused`."""
         if missing.all():
             return "left out", _NO_VALUE, None
+        if name in self.categorical:     # declared so (a DataFrame's Categorical of numbers)
+            return self._categories(*np.unique(cells[~missing], return_counts=True))
         numbers = as_numbers(cells, missing)
         if numbers is not None:
             why = _not_finite(numbers, missing, places)
@@ -230,6 +237,13 @@ class TableEncoder:
             i = int((cells == values[~number][0]).argmax())
             raise _Refused(f"holds numbers, but {_place(places, i)} holds {str(cells[i])!r} "
                            f"(fix that cell, or leave it empty to mark it missing)")
+        return self._categories(values, counts)
+
+    def _categories(self, values, counts):
+        """`_learn`'s answer for a column of categories, its distinct training `values` held by
+        `counts` rows each: an identifier or free text when nearly every row holds its own,
+        else the categories it is one-hot encoded over (the most frequent, with an "other"
+        column, beyond `max_categories`)."""
         if len(values) > 10 and len(values) >= IDENTIFIER_SHARE * counts.sum():
             return ("left out", f"text with {len(values)} different values in "
                     f"{counts.sum()} training rows: an identifier or free text", None)
@@ -424,7 +438,7 @@ class TableEncoder:
                   "left_out_": self.left_out_, "centred_trend_": self.centred_trend_,
                   "offsets_": [float(v) for v in self.offsets_]}
         params = {"max_categories": self.max_categories, "min_missing": self.min_missing,
-                  "row_numbers": self.row_numbers}
+                  "row_numbers": self.row_numbers, "categorical": self.categorical}
         return {"class": type(self).__name__, "params": params, "fitted": fitted}
 
     @classmethod

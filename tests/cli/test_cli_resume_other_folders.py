@@ -61,6 +61,18 @@ def test_a_folder_without_training_state_says_what_goes_on_there(tmp_path, capsy
     assert "babysit train --config" not in err[0]
 
 
+def test_a_range_test_stopped_before_its_end_says_to_run_lr_find_again(tmp_path, capsys):
+    """lr-find writes lr_range.json at its end: its own folder, stopped before, holds only a
+    config.json, and was told to start again with babysit train --config."""
+    run = tmp_path / "runs" / "lr-find-20261208-043000"
+    run.mkdir(parents=True)
+    folder_holding(run)
+    assert cli.main(["resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "(babysit lr-find), which trains no run to go on" in err
+    assert "babysit train --config" not in err
+
+
 def test_a_run_stopped_before_its_first_epoch_starts_again_from_its_config(tmp_path, capsys):
     run = folder_holding(tmp_path)
     assert cli.main(["resume", str(run)]) == 2

@@ -143,7 +143,9 @@ def test_lr_find_stopped_by_sighup_is_one_line(tmp_path):
                    str(tmp_path / "lr"), stdout=subprocess.PIPE)
     wait_for_line(proc, "babysit lr-find:")
     err = stopped(proc, signal.SIGHUP)
-    assert err.strip() == "babysit lr-find: error: stopped by SIGHUP"
+    assert err.strip() == (f"babysit lr-find: error: stopped by SIGHUP before the range test "
+                           f"ended; it keeps nothing to resume: run babysit lr-find again "
+                           f"(--out {tmp_path / 'lr'} may be given again)")
 
 
 def test_a_search_stopped_by_sigterm_says_the_same_command_resumes(tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 
 from babysit.check.lr_range import METHODS, SUGGESTION
 from babysit.cli.console import say
@@ -20,6 +21,7 @@ from babysit.cli.options import (
 )
 from babysit.doctor import train_command
 from babysit.runs.builders import layer_widths
+from babysit.runs.finish import reworded
 from babysit.runs.run import Run
 
 # The settings of a training run the range test has no use for: it sweeps the rate itself
@@ -57,8 +59,13 @@ def cmd_lr_find(args) -> tuple[int, dict]:
     cfg, data, out = run.cfg, run.data, run.out
     say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
         f"{layer_widths(cfg, data)}, {cfg.optimizer}, batches of {cfg.batch_size}")
-    found = run.range_test(start=args.start, end=args.end, iterations=args.iterations,
-                           method=args.method)
+    try:
+        found = run.range_test(start=args.start, end=args.end, iterations=args.iterations,
+                               method=args.method)
+    except KeyboardInterrupt as err:   # resume has nothing to go on from: say what does
+        raise reworded(err, f"before the range test ended; it keeps nothing to resume: run "
+                            f"babysit lr-find again (--out {shlex.quote(str(out))} may be "
+                            f"given again)") from None
     plot = found.plot(out / "lr_range.png")
     (out / "lr_range.json").write_text(json.dumps(found.to_dict()) + "\n")
     say(str(found))

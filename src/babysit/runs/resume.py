@@ -125,6 +125,10 @@ def resume(folder, epochs: int | None = None) -> Run:
     return going
 
 
+_RANGE_TEST = ("it is a learning-rate range test's folder (babysit lr-find), which trains no "
+               "run to go on: run babysit lr-find again")
+# lr-find's own folder name (runs/lr-find-<stamp>): it writes lr_range.json only at its end
+_RANGE_TEST_FOLDER = re.compile(r"lr-find-\d{8}-\d{6}(-\d+)?")
 # The folders of the commands that keep no training state of their own, each known by a file
 # (or folder) it holds, with what goes on there instead of `babysit resume` ({run}: the folder).
 _NOT_RESUMED = (
@@ -134,8 +138,7 @@ _NOT_RESUMED = (
     (("treatment.json", "round-0"), "it is the folder of babysit train --fix, whose rounds are "
      "runs of their own: resume one alone (babysit resume {run}/round-<k>), or run the --fix "
      "command again into a new folder"),
-    (("lr_range.json",), "it is a learning-rate range test's folder (babysit lr-find), which "
-     "trains no run to go on: run babysit lr-find again"),
+    (("lr_range.json",), _RANGE_TEST),
     (("gradient_check.txt",), "it is the folder of babysit demo or babysit check, which keep "
      "no training state: run the command again"),
 )
@@ -148,6 +151,8 @@ def _instead(run: Path) -> str:
     for names, advice in _NOT_RESUMED:
         if any((run / name).exists() for name in names):
             return advice.format(run=shlex.quote(str(run)))
+    if _RANGE_TEST_FOLDER.fullmatch(run.name):
+        return _RANGE_TEST
     if _written_by(run) == "overfit":   # its history and report, no checkpoints nor state
         return ("it is the folder of babysit overfit, a sanity run that keeps no training "
                 "state: run babysit overfit again")

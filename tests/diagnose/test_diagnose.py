@@ -234,6 +234,22 @@ def test_an_exact_exponential_decay_is_fine_and_quiet():
     assert [f.cause for f in findings] == ["lr_ok"]
 
 
+def test_the_learning_rate_note_quotes_the_data_loss_where_the_penalty_is_most_of_the_loss():
+    """A table's default L2 on fresh weights: a two-class loss of 6.9 falling to 3.1 is
+    penalty; the data loss is what chance (0.69) and the accuracy are measured against."""
+    t = np.arange(300)
+    data = 0.69 * np.exp(-t / 30) + 0.05
+    penalty = 3.0 + 3.0 * np.exp(-t / 150)
+    h = _history(data + penalty, train_acc=[0.98], val_acc=[0.98])
+    h.data_loss, h.reg_loss = list(data), list(penalty)
+    h.meta.update(chance_loss=math.log(2), n_classes=2)
+    note = _named(diagnose(h), "lr_ok").evidence
+    assert "(the data loss from 0.6955 to 0.05005; the penalty is 99% of the loss" in note
+    plain = _history(data, train_acc=[0.98], val_acc=[0.98])
+    plain.meta.update(chance_loss=math.log(2), n_classes=2)
+    assert "data loss" not in _named(diagnose(plain), "lr_ok").evidence
+
+
 def test_an_empty_history_has_nothing_to_say():
     assert diagnose(bs.History()) == []
 

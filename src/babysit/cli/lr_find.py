@@ -57,9 +57,9 @@ def cmd_lr_find(args) -> tuple[int, dict]:
     run = Run.prepare(run_config(args), chosen=chosen_settings(args), out=args.out,
                       command="lr-find", checkpoints=False, monitors=False)
     cfg, data, out = run.cfg, run.data, run.out
-    say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
-        f"{layer_widths(cfg, data)}, {cfg.optimizer}, batches of {cfg.batch_size}")
     try:
+        say(f"babysit lr-find: {data.name}, {len(data.train.y)} train, model "
+            f"{layer_widths(cfg, data)}, {cfg.optimizer}, batches of {cfg.batch_size}")
         found = run.range_test(start=args.start, end=args.end, iterations=args.iterations,
                                method=args.method)
     except KeyboardInterrupt as err:   # resume has nothing to go on from: say what does

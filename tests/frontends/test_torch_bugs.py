@@ -969,3 +969,43 @@ def test_hard_example_mining_without_gradients_is_no_evaluation_in_training_mode
     measured with dropout on is still named."""
     assert "train_mode_evaluation" not in _mining_loop(measure_in_train_mode=False)
     assert "train_mode_evaluation" in _mining_loop(measure_in_train_mode=True)
+
+
+class _TimeFirstClassifier(nn.Module):
+    """PyTorch's RNN default: an LSTM built time-first, given (time, batch, features), one
+    answer a sequence from its last step."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(3, 8), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0][-1])
+
+
+@pytest.mark.parametrize("batch", [32, 8])
+def test_a_time_first_rnn_counts_its_sequences_not_its_time_steps(batch):
+    """(time, batch, features) batches: the rows are the sequences on the second axis. The
+    run read 5 time steps a batch as its rows (n_train 5 a batch, batch size 5); batches of
+    8 sequences, too few for a probe, gather a probe of sequences, still time-first."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, 5, 3, generator=g)
+    y = (X[:, :, 0].sum(1) > 0).long()
+    torch.manual_seed(0)
+    model = _TimeFirstClassifier()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    for _ in range(2):
+        for at in range(0, len(X), batch):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + batch].transpose(0, 1)), y[at:at + batch])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    sitter.close()
+    meta, layers = sitter.history.meta, sitter.history.monitors["layers"]
+    assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, batch, 15)
+    assert layers["probe_size"] == (batch if batch >= 32 else 128)   # PROBE_MIN_ROWS, probe_size
+    assert sum(layers["samples"][-1]["predicted"]) == layers["probe_size"]   # ran time-first
+    assert all(f.cause != "rnn_not_batch_first" for f in sitter.history.diagnose())

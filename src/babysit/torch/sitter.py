@@ -413,6 +413,7 @@ class Sitter:
                                                or self._history.meta["setup"]["loss"])
         self._graph_read = False       # the first tensor loss's graph was read
         self._pending = None           # (args, kwargs) of a training forward made in eval mode
+        self._batch_axis = 0           # 1: the input is (time, batch, ...), `_time_first`
         # row keys of the forwards without gradients in training mode since the last training
         # forward: an evaluation, unless that forward trains on some of their rows
         self._unsettled: list[torch.Tensor] = []
@@ -672,14 +673,17 @@ class Sitter:
         self._settle_no_grad_forwards(x)
         self._batches.see(*_call_tensors(args, kwargs))
         self._evaluated.training_step()
-        self._rows_first_epoch += int(x.shape[0])
-        # rows of one shape only: a time-first RNN's input (T, B, F) reads time as rows, and
-        # its smaller last batch is (T, B', F), which no concatenation of rows joins
+        starts = self._leaves is None
+        if starts:
+            self._start(args, kwargs)     # ... which learns the batch's axis
+        rows = self._as_rows(x)
+        self._rows_first_epoch += int(rows.shape[0])
+        # rows of one shape only: an input whose rows are sequences of other lengths, or a
+        # time-first RNN's whose batch axis was not told apart, joins no concatenation
         if sum(len(r) for r in self._rows) < DATA_ROWS \
-                and (not self._rows or self._rows[0].shape[1:] == x.shape[1:]):
-            self._rows.append(x.detach()[:DATA_ROWS].clone())
-        if self._leaves is None:
-            self._start(args, kwargs)
+                and (not self._rows or self._rows[0].shape[1:] == rows.shape[1:]):
+            self._rows.append(rows.detach()[:DATA_ROWS].clone())
+        if starts:
             self._capture = {"step": 1}
             self._hook_outputs()
 
@@ -714,13 +718,13 @@ class Sitter:
         (not the first batch alone) and the setup's targets from what the loss was given."""
         alone = self._probe_call is not None and self._probe_call == ((self._probe_x,), {})
         if self._rows and alone and not self._user_probe \
-                and len(self._probe_x) < PROBE_MIN_ROWS:
+                and len(self._as_rows(self._probe_x)) < PROBE_MIN_ROWS:
             # The first batch was too small a probe: later samples read rows of several
             # batches, and the start's unit health, read on a few rows, is dropped (a ReLU is
             # silent on one row half the time; "dead on every probe example" needs many).
             rows = torch.cat(self._rows)[:self.probe_size]
-            if len(rows) > len(self._probe_x):
-                self._probe_x = rows.clone()
+            if len(rows) > len(self._as_rows(self._probe_x)):
+                self._probe_x = self._as_rows(rows).clone()   # (its own inverse)
                 self._probe_call = ((self._probe_x,), {})
                 self._history.monitors["layers"]["probe_size"] = int(len(rows))
                 for a in self._history.monitors["layers"]["samples"][0]["activations"]:
@@ -958,13 +962,14 @@ class Sitter:
             self._probe_x = _batch_input(*self._probe_call)
             self._leaves, probed = self._leaf_order()
         out = probed[2]
+        self._batch_axis = int(self._time_first(out))
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
         names += [f"{kind}() call {i + 1}" for i, kind in enumerate(self._functional)]
         self._torch["functional"] = list(self._functional)
         classes = int(out.shape[1]) if out.ndim == 2 and out.shape[1] > 1 else None
         weights = [n for n, p in self._named.items() if p.ndim >= 2]
         self._history.monitors["layers"] = LayersRecord(
-            every=None, probe_size=int(self._probe_x.shape[0]), names=names,
+            every=None, probe_size=len(self._as_rows(self._probe_x)), names=names,
             kinds=[type(m).__name__ for _, m in self._leaves] + self._functional,
             probe_labels=self._class_counts(self._probe_y, classes), samples=[])
         self._history.monitors["params"] = ParamsRecord(
@@ -973,9 +978,9 @@ class Sitter:
         self._history.monitors["update_ratio"] = UpdateRatioRecord(
             every=self.every, iterations=[], weights=weights,
             params={n: [] for n in self._named})
-        mean, std = _feature_scale([self._probe_x])
+        mean, std = _feature_scale([self._as_rows(self._probe_x)])
         self._history.monitors["data"] = DataRecord(
-            n=int(self._probe_x.shape[0]), feature_mean=mean, feature_std=std,
+            n=len(self._as_rows(self._probe_x)), feature_mean=mean, feature_std=std,
             class_counts=self._class_counts(self._probe_y, classes), val_class_counts=None,
             label_columns=[] if self._probe_y is None else self._probe_label_columns(
                 self._probe_y),
@@ -1017,6 +1022,21 @@ class Sitter:
         first = next((i for i, m in enumerate(order) if any(True for _ in m.parameters())), 0)
         return ([(names[m] or type(m).__name__, m) for m in order[first:]],
                 ([first_output.get(m) for m in order[first:]], [y for _, y in calls], out))
+
+    def _as_rows(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch input with its rows first: a time-first RNN's (time, batch, ...) as
+        (batch, time, ...), a view (`_time_first`); any other input as it is."""
+        return x.transpose(0, 1) if self._batch_axis else x
+
+    def _time_first(self, out) -> bool:
+        """Whether the batch's rows lie on the input's second axis: a (time, batch, features)
+        input to a model holding a time-first RNN that answers once a sequence, (batch,
+        classes) from the probe's (time, batch, features) (PyTorch's own RNN default)."""
+        x = self._probe_x
+        return x.ndim == 3 and isinstance(out, torch.Tensor) and out.ndim == 2 \
+            and out.shape[0] == x.shape[1] != x.shape[0] and not self._torch[
+                "rnn_fed_batch_first"] and any(isinstance(m, torch.nn.RNNBase)
+                                               and not m.batch_first for m in self.model.modules())
 
     def _traced_probe(self, hooks) -> tuple[torch.Tensor, list]:
         """The probe pass with `hooks` ((module, forward hook) pairs) on: the model's output,
@@ -1243,13 +1263,14 @@ class Sitter:
             layers["probe_labels"] = torch.bincount(self._first_labels.cpu(),
                                                     minlength=len(counts)).tolist()
         if self._probe_is_batch and self._first_labels is not None \
-                and len(self._first_labels) == len(self._probe_x):
+                and len(self._first_labels) == len(self._as_rows(self._probe_x)):
             data["label_columns"] = self._probe_label_columns(self._first_labels)
 
     def _probe_label_columns(self, labels) -> list[int]:
         """The probe's input columns that give `labels` (one per probe row) on every row
         (`babysit.data.leaks.label_columns`)."""
-        return label_columns(_as_numpy(self._probe_x), _as_numpy(labels), "classify")
+        return label_columns(_as_numpy(self._as_rows(self._probe_x)), _as_numpy(labels),
+                             "classify")
 
     def _unmeasured(self) -> list[str]:
         """What the monitors could not see, in words (monitors["torch"]["unmeasured"])."""
@@ -1297,8 +1318,10 @@ class Sitter:
         if isinstance(first, torch.nn.Conv2d):
             kh, kw = first.kernel_size
             image = [kh, kw] if first.in_channels == 1 else [kh, kw, first.in_channels]
-        return {"n_train": None, "n_val": 0, "n_features": int(np.prod(x.shape[1:])),
-                "n_classes": classes, "chance_loss": chance, "batch_size": int(x.shape[0]),
+        return {"n_train": None, "n_val": 0,
+                "n_features": int(np.prod(self._as_rows(x).shape[1:])),
+                "n_classes": classes, "chance_loss": chance,
+                "batch_size": int(x.shape[self._batch_axis]),
                 "epochs": 0, "loss": repr(self.loss_fn) if self.loss_fn is not None else None,
                 "optimizer": f"{type(self.optimizer).__name__}({shown})",
                 "lr": float(group["lr"]),

@@ -724,7 +724,8 @@ class Sitter:
             # silent on one row half the time; "dead on every probe example" needs many).
             rows = torch.cat(self._rows)[:self.probe_size]
             if len(rows) > len(self._as_rows(self._probe_x)):
-                self._probe_x = self._as_rows(rows).clone()   # (its own inverse)
+                # (`_as_rows` is its own inverse; an RNN on a GPU wants a contiguous input)
+                self._probe_x = self._as_rows(rows).clone(memory_format=torch.contiguous_format)
                 self._probe_call = ((self._probe_x,), {})
                 self._history.monitors["layers"]["probe_size"] = int(len(rows))
                 for a in self._history.monitors["layers"]["samples"][0]["activations"]:

@@ -840,10 +840,11 @@ def test_a_summed_loss_is_named_under_sgd_but_not_under_adam(watched_epochs):
     assert "summed_loss" not in named
 
 
-def _frozen_backbone_loop(freeze: bool) -> list[tuple[str, str]]:
+def _frozen_backbone_loop(freeze: bool, by_optimizer: bool = False) -> list[tuple[str, str]]:
     """A backbone with BatchNorm and dropout, pretrained, then (`freeze`) frozen with a new
-    head trained on it; each epoch begins `model.eval(); model[1].train()`, the backbone kept
-    at its running statistics. Without `freeze` the backbone trains too: in eval mode."""
+    head trained on it (`by_optimizer`: left out of the optimizer rather than set
+    requires_grad=False); each epoch begins `model.eval(); model[1].train()`, the backbone
+    kept at its running statistics. Without `freeze` the backbone trains too: in eval mode."""
     X, y = _blobs(10, 600, 16)
     torch.manual_seed(2)
     backbone = nn.Sequential(nn.Linear(16, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1),
@@ -854,9 +855,10 @@ def _frozen_backbone_loop(freeze: bool) -> list[tuple[str, str]]:
         opt.zero_grad()
         F.cross_entropy(pretrained(X), y).backward()
         opt.step()
-    backbone.requires_grad_(not freeze)
+    backbone.requires_grad_(not freeze or by_optimizer)
     model = nn.Sequential(backbone, nn.Linear(64, 10))
-    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    trained = model[1] if freeze else model
+    opt = torch.optim.Adam(trained.parameters(), lr=1e-2)
     sitter = watch(model, opt)
     for _ in range(12):
         model.eval()
@@ -879,6 +881,8 @@ def test_a_frozen_backbone_kept_in_eval_mode_is_no_eval_mode_training():
     frozen = _frozen_backbone_loop(freeze=True)
     assert "eval_mode_training" not in {cause for cause, _ in frozen}
     assert all(severity == "info" for _, severity in frozen)
+    left_out = _frozen_backbone_loop(freeze=True, by_optimizer=True)
+    assert "eval_mode_training" not in {cause for cause, _ in left_out}
     assert _frozen_backbone_loop(freeze=False)[0] == ("eval_mode_training", "warning")
 
 
@@ -1009,3 +1013,76 @@ def test_a_time_first_rnn_counts_its_sequences_not_its_time_steps(batch):
     assert layers["probe_size"] == (batch if batch >= 32 else 128)   # PROBE_MIN_ROWS, probe_size
     assert sum(layers["samples"][-1]["predicted"]) == layers["probe_size"]   # ran time-first
     assert all(f.cause != "rnn_not_batch_first" for f in sitter.history.diagnose())
+
+
+def _loop_evaluating_in_training_mode(border: bool, close_epochs: bool) -> dict:
+    """Steps on batches of 32, each epoch's validation rows evaluated without gradients but
+    with dropout on (no model.eval()), and a forward on no rows; `border`: every row begins
+    with 16 zeros (an image's black corner); without `close_epochs`, end_epoch is never
+    called and the run is read as it stands. Returns monitors["torch"]."""
+    X, y = _blobs(4, 256, 32)
+    if border:
+        X[:, :16] = 0
+    Xv = X[:64] + 0.1
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(32, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 4))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    for _ in range(2):
+        for at in range(0, len(X), 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        with torch.no_grad():
+            model(Xv)
+            model(Xv[:0])
+        if close_epochs:
+            sitter.end_epoch()
+    return sitter.history.monitors["torch"]
+
+
+@pytest.mark.parametrize("border, close_epochs", [(False, True), (True, True), (False, False)])
+def test_evaluations_in_training_mode_are_counted_whatever_their_rows_begin_with(
+        border, close_epochs):
+    """Rows that all begin alike were taken for the training rows (a mined batch), a forward
+    on no rows stopped the watching, and a loop that never closes an epoch lost the
+    evaluations after its last step."""
+    record = _loop_evaluating_in_training_mode(border, close_epochs)
+    assert record["train_mode_evals"] >= 2
+    assert not any("stopped" in what for what in record["unmeasured"])
+
+
+class _MultiSampleDropout(nn.Module):
+    """A head averaged over several dropout masks, its dropouts in a list of their own."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(16, 32), nn.ReLU())
+        self.dropouts = nn.ModuleList(nn.Dropout(0.5) for _ in range(4))
+        self.head = nn.Linear(32, 10)
+
+    def forward(self, x):
+        h = self.body(x)
+        return torch.stack([self.head(d(h)) for d in self.dropouts]).mean(0)
+
+
+def test_dropouts_held_in_a_list_serve_the_model_around_it():
+    """The list holds no parameter: its dropouts serve the model's. Trained under
+    model.eval() throughout, that is eval_mode_training."""
+    X, y = _blobs(10, 320, 16)
+    torch.manual_seed(0)
+    model = _MultiSampleDropout()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    model.eval()
+    for _ in range(3):
+        for at in range(0, len(X), 32):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    assert "eval_mode_training" in {cause for cause, _ in _findings(sitter)}

@@ -94,23 +94,29 @@ def trainable(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict:
 def mode_owners(model: torch.nn.Module) -> list[tuple[torch.nn.Module, list]]:
     """(module, the parameters whose training it serves) for each dropout or BatchNorm module
     of `model`: a module's own parameters (BatchNorm's affine ones) when it has any, else
-    those of the module that holds it (a Dropout beside the layers it feeds). Such a module in
+    those of the nearest module holding it that has some (a Dropout beside the layers it
+    feeds; one in a list of dropouts, those of the model around the list). Such a module in
     eval mode is a bug only where those parameters train; in a frozen pretrained part it is
     how that part is meant to run (its running statistics kept)."""
     modules = dict(model.named_modules())
     owners = []
     for name, module in modules.items():
         if isinstance(module, MODE_MODULES):
-            own = list(module.parameters(recurse=False))
-            owners.append((module, own or list(modules[name.rpartition(".")[0]].parameters())))
+            params = list(module.parameters(recurse=False))
+            while not params and name:
+                name = name.rpartition(".")[0]
+                params = list(modules[name].parameters())
+            owners.append((module, params))
     return owners
 
 
-def trained_modes_in_eval(owners: list) -> bool:
+def trained_modes_in_eval(owners: list, stepped: set) -> bool:
     """Whether the dropout and BatchNorm modules of `mode_owners` whose parameters train (some
-    require gradients) are all in eval mode, at least one of them: the model trains as at
-    evaluation, where it means to learn."""
-    trained = [module for module, params in owners if any(p.requires_grad for p in params)]
+    require gradients and are among the `stepped` ones, ids of those the optimizer holds: a
+    part left out of it is frozen too) are all in eval mode, at least one of them: the model
+    trains as at evaluation, where it means to learn."""
+    trained = [module for module, params in owners
+               if any(p.requires_grad and id(p) in stepped for p in params)]
     return bool(trained) and not any(module.training for module in trained)
 
 

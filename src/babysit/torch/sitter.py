@@ -115,8 +115,8 @@ _KIND_HEALTH = {"relu": ReLU(), "sigmoid": Sigmoid(), "tanh": Tanh()}  # functio
 # The gradient a step used is the one its backward passes made, up to a scale (clipping, an
 # AMP unscale): more than 5% of it outside that direction was carried over from earlier steps.
 CARRY_RESIDUAL = 0.05
-ROW_KEY_VALUES = 16   # values a row is known by (`_row_keys`)
-SETTLE_ROWS = 4       # rows of a training forward looked up among earlier forwards' rows
+ROW_KEY_VALUES = 32   # values a row is known by (`_row_keys`)
+SETTLE_ROWS = 4       # rows of a training forward looked up among an earlier forward's rows
 KEPT_RECORDED = 200   # the latest checked steps' kept shares (2,000 steps at every=10)
 # Modules whose weights are drawn as the first layer: (out, in) or (out, C, kh, kw).
 _FIRST_LAYER = (torch.nn.Linear, torch.nn.Conv2d)
@@ -165,9 +165,14 @@ def _plain_container(a) -> bool:
 
 
 def _row_keys(x: torch.Tensor) -> torch.Tensor:
-    """The first ROW_KEY_VALUES values of each row of a batch x (N, ...), a copy (N, k): what
-    tells whether a training forward runs rows an earlier forward ran."""
-    return x.detach().reshape(len(x), -1)[:, :ROW_KEY_VALUES].clone()
+    """ROW_KEY_VALUES values of each row of a batch x (N, ...), evenly spaced across the row
+    (an image's first values are its border, the same in every row), a copy (N, k): what
+    tells whether a training forward runs rows an earlier forward ran. (N, 0) for rows of no
+    values."""
+    flat = x.detach().flatten(1) if x.ndim > 1 else x.detach()[:, None]
+    n = flat.shape[1]
+    at = torch.linspace(0, max(n - 1, 0), min(n, ROW_KEY_VALUES), device=flat.device)
+    return flat[:, at.round().long()].clone()
 
 
 def _call_values(a) -> list:
@@ -398,6 +403,7 @@ class Sitter:
         self._probing = False          # the sitter's own probe pass is running
         held = {id(p) for group in optimizer.param_groups for p in group["params"]}
         self._stepped = {n: p for n, p in self._named.items() if id(p) in held}
+        self._stepped_ids = {id(p) for p in self._stepped.values()}
         # monitors["torch"]: what only a PyTorch loop can get wrong, counted at the checked
         # steps (the first and every `every`-th: see `_check_step`)
         self._torch = self._history.monitors["torch"] = TorchRecord(
@@ -458,6 +464,7 @@ class Sitter:
         self._torch["unmeasured"] = self._unmeasured()
         if not self._history.epochs:
             self._record_batches()   # a loop that never closes an epoch: its steps so far
+            self._settle_no_grad_forwards(None)   # ... and its evaluations
         return self._history
 
     @_watching
@@ -651,7 +658,7 @@ class Sitter:
         each counts its rows. A forward in eval mode with gradients on is kept: when a step
         follows, training runs in eval mode and the run starts from it (`_before_step`). A
         forward without gradients in training mode is an evaluation that dropout and
-        BatchNorm's batch statistics change: it is counted."""
+        BatchNorm's batch statistics change: it is counted (`_settle_no_grad_forwards`)."""
         if module is not self.model:
             return  # a copy of the watched model (`__deepcopy__`)
         x = _batch_input(args, kwargs)
@@ -689,17 +696,18 @@ class Sitter:
 
     def _settle_no_grad_forwards(self, x) -> None:
         """Count the forwards without gradients in training mode held since the last training
-        forward as evaluations (`train_mode_evals`), unless the training forward `x` (None at
-        an epoch's end) trains on rows one of them ran: hard-example mining scores a batch
-        without gradients, in training mode on purpose, and trains on the hardest rows."""
+        forward as evaluations (`train_mode_evals`), but the last of them when the training
+        forward `x` (None at an epoch's end, or when the run is read) trains on rows it ran,
+        its first SETTLE_ROWS all among them: hard-example mining scores a batch without
+        gradients, in training mode on purpose, and trains on its hardest rows. (A pass that
+        evaluates the training set before a step ends on a batch that the step's shuffled rows
+        seldom all come from.)"""
         if not self._unsettled:
             return
-        keys = None if x is None else _row_keys(x)[:SETTLE_ROWS]
-        mined = keys is not None and any(
-            bool((keys[:, None, :] == held[None, :, :]).all(dim=2).any())
-            for held in self._unsettled if held.shape[1:] == keys.shape[1:])
-        if not mined:
-            self._torch["train_mode_evals"] += len(self._unsettled)
+        keys, last = None if x is None else _row_keys(x)[:SETTLE_ROWS], self._unsettled[-1]
+        mined = keys is not None and len(keys) > 0 and keys.shape[1:] == last.shape[1:] \
+            and bool((keys[:, None, :] == last[None, :, :]).all(dim=2).any(dim=1).all())
+        self._torch["train_mode_evals"] += len(self._unsettled) - mined
         self._unsettled = []
 
     @_watching
@@ -889,7 +897,7 @@ class Sitter:
         over from earlier steps (`zero_grad()` forgotten) or none (cleared before the step)."""
         rec = self._torch
         rec["checked_steps"] += 1
-        rec["eval_steps"] += trained_modes_in_eval(self._mode_owners)
+        rec["eval_steps"] += trained_modes_in_eval(self._mode_owners, self._stepped_ids)
         grads = [_stored(p.grad) for p in self._stepped.values()]
         present = [g for g in grads if g is not None]
         norms = torch.stack(torch._foreach_norm(present)).tolist() if present else []

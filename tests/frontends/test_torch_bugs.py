@@ -840,6 +840,17 @@ def test_a_summed_loss_is_named_under_sgd_but_not_under_adam(watched_epochs):
     assert "summed_loss" not in named
 
 
+def _epoch_of_steps(model, opt, sitter, X, y, batch: int) -> None:
+    """One pass over X (N, D), y (N,) in consecutive batches: a cross-entropy step each,
+    logged."""
+    for at in range(0, len(X), batch):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(X[at:at + batch]), y[at:at + batch])
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+
+
 def _frozen_backbone_loop(freeze: bool, by_optimizer: bool = False) -> list[tuple[str, str]]:
     """A backbone with BatchNorm and dropout, pretrained, then (`freeze`) frozen with a new
     head trained on it (`by_optimizer`: left out of the optimizer rather than set
@@ -863,12 +874,7 @@ def _frozen_backbone_loop(freeze: bool, by_optimizer: bool = False) -> list[tupl
     for _ in range(12):
         model.eval()
         model[1].train()
-        for at in range(0, len(X), 50):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 50]), y[at:at + 50])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
+        _epoch_of_steps(model, opt, sitter, X, y, 50)
         with torch.no_grad():
             accuracy = (model(X).argmax(1) == y).float().mean().item()
         sitter.end_epoch(train_acc=accuracy, val_acc=accuracy)
@@ -1029,12 +1035,7 @@ def _loop_evaluating_in_training_mode(border: bool, close_epochs: bool) -> dict:
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     sitter = watch(model, opt)
     for _ in range(2):
-        for at in range(0, len(X), 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
+        _epoch_of_steps(model, opt, sitter, X, y, 32)
         with torch.no_grad():
             model(Xv)
             model(Xv[:0])
@@ -1078,11 +1079,6 @@ def test_dropouts_held_in_a_list_serve_the_model_around_it():
     sitter = watch(model, opt)
     model.eval()
     for _ in range(3):
-        for at in range(0, len(X), 32):
-            opt.zero_grad()
-            loss = F.cross_entropy(model(X[at:at + 32]), y[at:at + 32])
-            loss.backward()
-            opt.step()
-            sitter.log(loss)
+        _epoch_of_steps(model, opt, sitter, X, y, 32)
         sitter.end_epoch()
     assert "eval_mode_training" in {cause for cause, _ in _findings(sitter)}

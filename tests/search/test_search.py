@@ -505,12 +505,15 @@ def test_a_script_without_the_main_guard_is_told_so_instead_of_hanging(tmp_path)
     assert "call it under `if __name__ == \"__main__\":`" in done.stderr
 
 
-def test_more_trials_for_a_finished_search_keep_each_later_stages_choices(small, tmp_path,
-                                                                        monkeypatch):
-    """A finished search run again with more trials: the first stage's new best trials narrow
-    the choices differently, but the second stage's study already drew from the choices it
-    began with (Optuna refuses to change a categorical's choices within a study), so its new
-    trials draw from those."""
+@pytest.mark.parametrize("before, after", [((6, 2), (12, 4)), ((6, 4, 2), (30, 8, 4))])
+def test_more_trials_for_a_finished_search_keep_each_later_stages_space(small, tmp_path,
+                                                                       monkeypatch, before,
+                                                                       after):
+    """A finished search run again with more trials: the first stage's new best trials would
+    narrow the ranges and choices otherwise, but each later stage's study already drew from
+    the space it began with (Optuna refuses to change a categorical's choices within a
+    study), so its new trials draw from that, and the stage after it is narrowed from its
+    trials as they were drawn."""
     favoured = {"hidden": [8], "score": 0.8}
 
     def scored(config, data, folds=1):
@@ -522,16 +525,19 @@ def test_more_trials_for_a_finished_search_keep_each_later_stages_choices(small,
     space = {"lr": search.loguniform(1e-3, 1e-2),
              "hidden": search.choice([[8], [16], [32]])}
 
-    def run(first: int, second: int):
-        search.run(space, small, stages=[search.Stage(first, epochs=1),
-                                         search.Stage(second, epochs=1, top=0.1)],
+    def run(trials):
+        search.run(space, small, stages=[search.Stage(trials[0], epochs=1)]
+                   + [search.Stage(n, epochs=1, top=0.1) for n in trials[1:]],
                    out=tmp_path, top_k=0, say=lambda text: None)
 
-    run(6, 2)
-    begun = {tuple(t.distributions["hidden"].choices) for t in study_trials(tmp_path, 2)}
+    def drawn(stage):
+        return {(tuple(t.distributions["hidden"].choices), t.distributions["lr"].low,
+                 t.distributions["lr"].high) for t in study_trials(tmp_path, stage)}
+
+    run(before)
+    begun = {stage: drawn(stage) for stage in range(2, len(before) + 1)}
     favoured.update(hidden=[32], score=0.9)   # the first stage's new trials find a better one
-    run(12, 4)
-    later = study_trials(tmp_path, 2)
-    assert len(complete(later)) == 4
-    assert {tuple(t.distributions["hidden"].choices) for t in later} == begun
-    assert len(complete(study_trials(tmp_path, 1))) == 12
+    run(after)
+    for stage, trials in enumerate(after, start=1):
+        assert len(complete(study_trials(tmp_path, stage))) == trials
+    assert all(drawn(stage) == space_ for stage, space_ in begun.items())

@@ -12,7 +12,7 @@ import math
 import re
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -222,33 +222,35 @@ def create_studies(job: Job, storage) -> None:
 
 def stage_space(job: Job, stage: int, storage) -> dict[str, Dimension]:
     """The space a stage samples: the full space first, then each range narrowed around the
-    best `top` fraction (at least 3) of the previous stage's finished trials. A choice keeps
-    the values its stage's study began drawing from (`_begun_choices`): a search run again
-    with more trials may rank other trials of the stage before best, and Optuna refuses to
-    change a categorical's choices within a study."""
+    best `top` fraction (at least 3) of the previous stage's finished trials. A stage that has
+    begun keeps the space its trials were drawn from (`_begun_space`): a search run again with
+    more trials ranks other trials of the stages before it best, and Optuna refuses to change
+    a categorical's choices within a study (each stage's trials are then read in the space
+    they were drawn from, to narrow the next)."""
     space = dict(job.space)
     for s in range(1, stage + 1):
-        best = _ranked_trials(load_study(job, s - 1, storage), job.objective)
-        best = best[:max(_MIN_BEST, math.ceil(job.stages[s].top * len(best)))]
-        if best:
-            space = {name: dim.narrow([param_value(dim, t.params[name]) for t in best])
-                     for name, dim in space.items()}
-    if stage:
-        begun = _begun_choices(load_study(job, stage, storage))
-        space = {name: Choice(tuple(job.space[name].value_of(label) for label in begun[name]))
-                 if isinstance(dim, Choice) and name in begun else dim
-                 for name, dim in space.items()}
+        begun = _begun_space(load_study(job, s, storage), job.space)
+        if len(begun) < len(space):
+            best = _ranked_trials(load_study(job, s - 1, storage), job.objective)
+            best = best[:max(_MIN_BEST, math.ceil(job.stages[s].top * len(best)))]
+            if best:
+                space = {name: dim.narrow([param_value(dim, t.params[name]) for t in best])
+                         for name, dim in space.items()}
+        space.update(begun)
     return space
 
 
-def _begun_choices(study) -> dict[str, tuple]:
-    """{parameter name: the labels its categorical distribution holds} in a study's trials
-    (the first trial that drew each)."""
+def _begun_space(study, space: dict[str, Dimension]) -> dict[str, Dimension]:
+    """{name: the range or choices a study's trials drew `name` from} for the names of the
+    full `space` that some trial drew (the first to draw each)."""
     begun = {}
     for trial in study.get_trials(deepcopy=False):
         for name, dist in trial.distributions.items():
-            if hasattr(dist, "choices"):
-                begun.setdefault(name, tuple(dist.choices))
+            if name in space and name not in begun:
+                dim = space[name]
+                begun[name] = Choice(tuple(dim.value_of(label) for label in dist.choices)) \
+                    if isinstance(dim, Choice) else \
+                    replace(dim, lo=type(dim.lo)(dist.low), hi=type(dim.hi)(dist.high))
     return begun
 
 

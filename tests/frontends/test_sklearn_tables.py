@@ -181,3 +181,21 @@ def test_a_categorical_of_numbers_is_one_hot_encoded_not_read_as_a_quantity():
     plain = BabysitClassifier(**FAST).fit(df.astype({"ticket": int}).assign(
         note=["x"] * 150), y)
     assert plain.table_.kinds_[0] == "numeric"          # undeclared whole numbers: a quantity
+
+
+def test_a_categorical_of_floats_at_fit_reads_its_ints_at_predict_as_the_same_classes():
+    """A Categorical with a missing value holds floats (1.0, 2.0); new rows without one hold
+    ints: the categories were '1.0' and every new row an unseen '1'."""
+    rng = np.random.default_rng(0)
+    ticket = rng.choice([1, 2, 3], 150)
+    with_gap = pd.Series(ticket, dtype=float)
+    with_gap[:10] = np.nan
+    y = np.where(ticket == 2, "survived", "died")
+    df = pd.DataFrame({"ticket": with_gap.astype("category"), "age": rng.normal(size=150)})
+    model = BabysitClassifier(**FAST).fit(df, y)
+    assert model.table_.categories_[0] == ["1", "2", "3"]
+    new = pd.DataFrame({"ticket": pd.Categorical(ticket[10:]), "age": df["age"][10:]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tabular.UnseenCategoryWarning)
+        assert model.score(new, y[10:]) == 1.0
+    assert tabular.TableEncoder(categorical=None).categorical == []

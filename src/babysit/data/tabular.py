@@ -115,7 +115,8 @@ class TableEncoder:
     hands over as features (the scikit-learn estimators), where 30 distinct minutes of
     study in 0..59 are a feature. categorical: names of columns encoded as categories
     whatever their cells hold (a DataFrame's Categorical columns: ticket classes 1, 2 and 3
-    are no quantity).
+    are no quantity; 1.0 and 1 are one category), unless nearly every row holds its own
+    (an identifier, left out).
 
     Learned by `fit`: `columns_` (the C names), `kinds_` (per column: "numeric",
     "categorical", "date" or "left out"), `medians_` (C,) float64 (a date column's median
@@ -144,11 +145,12 @@ class TableEncoder:
             raise ValueError(f"max_categories must be an integer >= 2, got {max_categories!r}")
         if not isinstance(min_missing, int) or min_missing < 1:
             raise ValueError(f"min_missing must be a positive integer, got {min_missing!r}")
-        if isinstance(categorical, str) or not all(isinstance(c, str) for c in categorical):
+        if isinstance(categorical, str) or not all(isinstance(c, str)
+                                                   for c in categorical or ()):
             raise ValueError(f"categorical must be a list of column names, got {categorical!r}")
         self.max_categories, self.min_missing = max_categories, min_missing
         self.row_numbers = true_or_false(row_numbers, "row_numbers")
-        self.categorical = list(categorical)
+        self.categorical = list(categorical or ())
 
     def fit(self, X, columns, rows=None, lines=None) -> TableEncoder:
         """Learn each column's kind, median, categories or date format from the training rows
@@ -212,6 +214,7 @@ class TableEncoder:
         if missing.all():
             return "left out", _NO_VALUE, None
         if name in self.categorical:     # declared so (a DataFrame's Categorical of numbers)
+            cells = _numbers_written_alike(cells, missing)
             return self._categories(*np.unique(cells[~missing], return_counts=True))
         numbers = as_numbers(cells, missing)
         if numbers is not None:
@@ -292,6 +295,8 @@ class TableEncoder:
                 blocks.append(dates.features(np.where(missing, self.medians_[j],
                                                       parsed[:, j]), origin))
             else:
+                if self.columns_[j] in self.categorical:
+                    cells = _numbers_written_alike(cells, missing)
                 blocks.append(self._one_hot(cells, missing, j))
             if self._indicated(j):
                 blocks.append(missing[:, None])
@@ -517,6 +522,16 @@ def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str,
         return (f"whole numbers {low:g} to {high:g}, a different one in each of the "
                 f"{len(values)} training rows, like row numbers")
     return None
+
+
+def _numbers_written_alike(cells: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """A declared categorical column's cells (N,) with its categories written one way where
+    they are all numbers: 1.0 and 1 are one category (a column with a missing value holds
+    floats in a DataFrame, the same column without one ints). Text is left as written."""
+    numbers = as_numbers(cells, missing)
+    if numbers is None:
+        return cells
+    return np.where(missing, cells, np.char.mod("%.15g", numbers))
 
 
 def _place(places, i: int) -> str:

@@ -132,9 +132,10 @@ def read_table(path, notes: list | None = None, header: bool = True,
     that Excel writes where the comma is the decimal sign ("a;b;c", "1,5;2;x"); there, numbers
     written with a decimal comma are read with a point (`_decimal_points`). A `.tsv` file, or
     one whose header holds tabs and no comma, is read as separated by tabs; its decimal
-    commas likewise, where one of them cannot be a thousands separator ("1,5", "0,25": a
-    TSV whose numbers are all written like "1,200" keeps them as written, for the table's
-    thousands reading). What reading decided is appended to `notes` when given.
+    commas likewise, in a file that writes no number with a point, in each column where one
+    of them cannot be a thousands separator ("1,5", "0,25": a column of numbers all written
+    like "1,200" keeps them as written, for the table's thousands reading). What reading
+    decided is appended to `notes` when given.
 
     Columns with no name and no value in any row (the trailing commas of an Excel export,
     one or several) are left out, with a note (`_unnamed_empty_left_out`); an unnamed column
@@ -299,25 +300,35 @@ def _separator(path: Path, header: str) -> str:
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _DECIMAL_COMMA = re.compile(r"\s*[+-]?\d*,\d+(?:[eE][+-]?\d+)?\s*")
 _DECIMAL_POINT = re.compile(r"\s*[+-]?\d*\.\d+(?:[eE][+-]?\d+)?\s*")
-# A number a comma splits into thousands ("1,200", "-12,500"): in a tab-separated file, a
-# thousands separator as much as a decimal comma
-_THOUSANDS_GROUP = re.compile(r"\s*[+-]?\d{1,3},\d{3}\s*")
+# A number a comma splits into thousands ("1,200", "-12,500"; not "0,672"): in a
+# tab-separated file, a thousands separator as much as a decimal comma
+_THOUSANDS_GROUP = re.compile(r"\s*[+-]?[1-9]\d{0,2},\d{3}\s*")
 
 
 def _decimal_points(cells: np.ndarray, path: Path, separator: str) -> tuple[np.ndarray, bool]:
     """The cells (N, C) of a ';'- or tab-separated file with every number written with a
-    decimal comma ("1,5") rewritten with a point, and whether there was one; in a tab-separated
-    file only where one of those numbers cannot be a thousands separator (`_THOUSANDS_GROUP`).
-    A file that writes numbers both ways ("1,5" and "2.5", or "1.234" as a thousands
-    separator) is refused: which way it means each number cannot be told."""
+    decimal comma ("1,5") rewritten with a point, and whether there was one. A ';' file that
+    writes numbers both ways ("1,5" and "2.5", or "1.234" as a thousands separator) is
+    refused: which way it means each number cannot be told. A tab-separated file frees the
+    comma for other uses: one that writes a number with a point keeps its commas as written
+    (lists such as "12,7"), and otherwise a column's decimal commas are read only where one
+    of them cannot be a thousands separator (`_THOUSANDS_GROUP`)."""
     comma = np.vectorize(lambda cell: _DECIMAL_COMMA.fullmatch(cell) is not None,
                          otypes=[bool])(cells)
-    if not comma.any() or separator == "\t" and all(
-            _THOUSANDS_GROUP.fullmatch(cell) for cell in np.asarray(cells)[comma].tolist()):
+    if not comma.any():
         return cells, False
     point = np.vectorize(lambda cell: _DECIMAL_POINT.fullmatch(cell) is not None,
                          otypes=[bool])(cells)
-    if point.any():
+    if separator == "\t":
+        if point.any():
+            return cells, False
+        text = np.asarray(cells)
+        comma &= np.array([any(_THOUSANDS_GROUP.fullmatch(cell) is None
+                               for cell in text[comma[:, j], j].tolist())
+                           for j in range(text.shape[1])], dtype=bool)
+        if not comma.any():
+            return cells, False
+    elif point.any():
         (i, j), (k, m) = np.argwhere(comma)[0], np.argwhere(point)[0]
         raise ValueError(f"{path} writes numbers with a decimal comma ({str(cells[i, j])!r} "
                          f"in data row {i}) and with a point ({str(cells[k, m])!r} in data row "

@@ -541,3 +541,17 @@ def test_more_trials_for_a_finished_search_keep_each_later_stages_space(small, t
     for stage, trials in enumerate(after, start=1):
         assert len(complete(study_trials(tmp_path, stage))) == trials
     assert all(drawn(stage) == space_ for stage, space_ in begun.items())
+
+
+def test_a_range_given_in_whole_numbers_is_narrowed_in_floats(small, tmp_path, monkeypatch):
+    """Uniform(0, 1) keeps its bounds as ints: a later stage's range read back from its trials
+    was cut to whole numbers (0 to 0) and collecting the results failed."""
+    monkeypatch.setattr(search.workers, "evaluate", lambda config, data, folds=1: {
+        "val_accuracy": 1 - abs(config["input_noise"] - 0.3), "train_accuracy": 0.5,
+        "finding": ""})
+    result = search.run({"input_noise": search.space.Uniform(0, 1)}, small,
+                        stages=[search.Stage(8, epochs=1), search.Stage(4, epochs=1, top=0.3)],
+                        out=tmp_path, top_k=0, say=lambda text: None)
+    second = study_trials(tmp_path, 2)[0].distributions["input_noise"]
+    assert second.low < 0.3 < second.high < 1
+    assert len(result.trials) == 12

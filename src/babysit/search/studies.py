@@ -20,7 +20,7 @@ import numpy as np
 from babysit.data import datasets
 from babysit.search.database import each_call, masked, open_database
 from babysit.search.objective import Objective, objective_for
-from babysit.search.space import Choice, Dimension
+from babysit.search.space import Choice, Dimension, IntUniform
 from babysit.training.checkpoint import stops_deferred
 from babysit.validation import make_folder
 
@@ -248,9 +248,10 @@ def _begun_space(study, space: dict[str, Dimension]) -> dict[str, Dimension]:
         for name, dist in trial.distributions.items():
             if name in space and name not in begun:
                 dim = space[name]
+                number = int if isinstance(dim, IntUniform) else float   # Uniform(0, 1) too
                 begun[name] = Choice(tuple(dim.value_of(label) for label in dist.choices)) \
                     if isinstance(dim, Choice) else \
-                    replace(dim, lo=type(dim.lo)(dist.low), hi=type(dim.hi)(dist.high))
+                    replace(dim, lo=number(dist.low), hi=number(dist.high))
     return begun
 
 

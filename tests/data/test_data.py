@@ -539,8 +539,9 @@ def test_tab_separated_tables_are_read_by_suffix_or_by_their_header(tmp_path):
 def test_decimal_commas_in_a_tsv_are_read_as_points_where_no_thousands_separator_fits(
         tmp_path):
     """A European spreadsheet saved as tab-separated text writes "1,5": that was read as a
-    category. A column whose every comma could split thousands ("1,200") stays as written,
-    and so do the commas of a file that writes a number with a point (lists, "12,7")."""
+    category. A file has one decimal sign: "1,000" beside "0,05" is one too, and the commas
+    of a file with a column of numbers written with a point stay as written (lists, "12,7");
+    where every comma could split thousands ("1,200") they stay as written too."""
     tsv = tmp_path / "eu.tsv"
     tsv.write_text("width\tcount\tkind\n1,5\t3\tx\n2,250\t4\ty\n-0,75\t5\tx y, z\n")
     notes = []
@@ -551,8 +552,9 @@ def test_decimal_commas_in_a_tsv_are_read_as_points_where_no_thousands_separator
     data = datasets.load(tsv, target="kind")
     assert data.table.kinds_ == ["numeric"]
     assert np.isin(data.train.X[:, 0], np.arange(20) + 0.5).all()
-    tsv.write_text("size\tdepth\tcount\tkind\n0,864\t1,200\t3\tx\n1,5\t12,500\t4\ty\n")
-    cells = formats.read_table(tsv)[1]       # per column: the second's commas split thousands
-    assert cells.tolist() == [["0.864", "1,200", "3", "x"], ["1.5", "12,500", "4", "y"]]
+    tsv.write_text("price\tweight\tnote\n0,05\t1,000\tok\n1,15\t2,125\t2.5 left\n"
+                   "0,864\t3,250\t2.5\n")
+    cells = formats.read_table(tsv)[1]       # one decimal sign a file; "2.5" among words
+    assert cells[:, :2].tolist() == [["0.05", "1.000"], ["1.15", "2.125"], ["0.864", "3.250"]]
     tsv.write_text("reads\tgc\tkind\n12,7\t0.53\tx\n3,4\t0.61\ty\n")
     assert formats.read_table(tsv)[1].tolist() == [["12,7", "0.53", "x"], ["3,4", "0.61", "y"]]

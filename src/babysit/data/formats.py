@@ -132,10 +132,10 @@ def read_table(path, notes: list | None = None, header: bool = True,
     that Excel writes where the comma is the decimal sign ("a;b;c", "1,5;2;x"); there, numbers
     written with a decimal comma are read with a point (`_decimal_points`). A `.tsv` file, or
     one whose header holds tabs and no comma, is read as separated by tabs; its decimal
-    commas likewise, in a file that writes no number with a point, in each column where one
-    of them cannot be a thousands separator ("1,5", "0,25": a column of numbers all written
-    like "1,200" keeps them as written, for the table's thousands reading). What reading
-    decided is appended to `notes` when given.
+    commas likewise, where one of them cannot be a thousands separator ("1,5", "0,25": a TSV
+    whose numbers are all written like "1,200" keeps them as written, for the table's
+    thousands reading) and no column of numbers writes them with a point (then "12,7" is a
+    list). What reading decided is appended to `notes` when given.
 
     Columns with no name and no value in any row (the trailing commas of an Excel export,
     one or several) are left out, with a note (`_unnamed_empty_left_out`); an unnamed column
@@ -310,9 +310,10 @@ def _decimal_points(cells: np.ndarray, path: Path, separator: str) -> tuple[np.n
     decimal comma ("1,5") rewritten with a point, and whether there was one. A ';' file that
     writes numbers both ways ("1,5" and "2.5", or "1.234" as a thousands separator) is
     refused: which way it means each number cannot be told. A tab-separated file frees the
-    comma for other uses: one that writes a number with a point keeps its commas as written
-    (lists such as "12,7"), and otherwise a column's decimal commas are read only where one
-    of them cannot be a thousands separator (`_THOUSANDS_GROUP`)."""
+    comma for other uses, so its commas are read as decimal signs only where one of them
+    cannot be a thousands separator (`_THOUSANDS_GROUP`) and no column of numbers writes
+    them with a point (`_point_numbers`: then "12,7" is a list); then all of them are, as a
+    file has one decimal sign ("1,000" beside "0,05" is one)."""
     comma = np.vectorize(lambda cell: _DECIMAL_COMMA.fullmatch(cell) is not None,
                          otypes=[bool])(cells)
     if not comma.any():
@@ -320,13 +321,8 @@ def _decimal_points(cells: np.ndarray, path: Path, separator: str) -> tuple[np.n
     point = np.vectorize(lambda cell: _DECIMAL_POINT.fullmatch(cell) is not None,
                          otypes=[bool])(cells)
     if separator == "\t":
-        if point.any():
-            return cells, False
-        text = np.asarray(cells)
-        comma &= np.array([any(_THOUSANDS_GROUP.fullmatch(cell) is None
-                               for cell in text[comma[:, j], j].tolist())
-                           for j in range(text.shape[1])], dtype=bool)
-        if not comma.any():
+        if _point_numbers(cells, point) or all(
+                _THOUSANDS_GROUP.fullmatch(cell) for cell in np.asarray(cells)[comma].tolist()):
             return cells, False
     elif point.any():
         (i, j), (k, m) = np.argwhere(comma)[0], np.argwhere(point)[0]
@@ -334,6 +330,17 @@ def _decimal_points(cells: np.ndarray, path: Path, separator: str) -> tuple[np.n
                          f"in data row {i}) and with a point ({str(cells[k, m])!r} in data row "
                          f"{k}); write them one way, without thousands separators")
     return np.where(comma, np.char.replace(cells, ",", "."), cells), True
+
+
+def _point_numbers(cells: np.ndarray, point: np.ndarray) -> bool:
+    """Whether a column of `cells` (N, C) holds numbers written with a decimal point (`point`
+    (N, C) marks them), its other cells numbers or empty: a file whose decimal sign is the
+    point. A lone "2.5" in a column of text is no such evidence."""
+    for j in np.flatnonzero(point.any(axis=0)):
+        column = np.char.strip(np.asarray(cells)[:, j])
+        if all(cell == "" or _is_number(cell) for cell in column[~point[:, j]].tolist()):
+            return True
+    return False
 
 
 def names_in_words(names: list[str]) -> str:

@@ -199,3 +199,18 @@ def test_a_categorical_of_floats_at_fit_reads_its_ints_at_predict_as_the_same_cl
         warnings.simplefilter("error", tabular.UnseenCategoryWarning)
         assert model.score(new, y[10:]) == 1.0
     assert tabular.TableEncoder(categorical=None).categorical == []
+
+
+def test_a_declared_categorical_writes_whole_floats_as_integers_cell_by_cell():
+    """Mixed with text, 1.0 beside "other" is still the category 1 new rows write as 1; codes
+    that only look alike as floats ("01" and "1", 17-digit numbers) stay apart."""
+    encoder = tabular.TableEncoder(categorical=["c"])
+    cells = np.array([["1.0"], ["2.0"], ["other"], ["01"], ["1"], ["12345678901234561"],
+                      ["12345678901234562"], ["2.5"]] * 3)
+    encoder.fit(cells, ["c"])
+    assert encoder.categories_[0] == sorted(
+        ["1", "2", "other", "01", "12345678901234561", "12345678901234562", "2.5"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tabular.UnseenCategoryWarning)
+        encoded = encoder.transform(np.array([["1"], ["2.0"], ["2"]]))
+    assert encoded.sum(axis=1).tolist() == [1.0, 1.0, 1.0]

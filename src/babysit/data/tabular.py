@@ -214,7 +214,7 @@ class TableEncoder:
         if missing.all():
             return "left out", _NO_VALUE, None
         if name in self.categorical:     # declared so (a DataFrame's Categorical of numbers)
-            cells = _numbers_written_alike(cells, missing)
+            cells = _numbers_written_alike(cells)
             return self._categories(*np.unique(cells[~missing], return_counts=True))
         numbers = as_numbers(cells, missing)
         if numbers is not None:
@@ -296,7 +296,7 @@ class TableEncoder:
                                                       parsed[:, j]), origin))
             else:
                 if self.columns_[j] in self.categorical:
-                    cells = _numbers_written_alike(cells, missing)
+                    cells = _numbers_written_alike(cells)
                 blocks.append(self._one_hot(cells, missing, j))
             if self._indicated(j):
                 blocks.append(missing[:, None])
@@ -524,14 +524,17 @@ def _identifier(numbers: np.ndarray, missing: np.ndarray, name: str,
     return None
 
 
-def _numbers_written_alike(cells: np.ndarray, missing: np.ndarray) -> np.ndarray:
-    """A declared categorical column's cells (N,) with its categories written one way where
-    they are all numbers: 1.0 and 1 are one category (a column with a missing value holds
-    floats in a DataFrame, the same column without one ints). Text is left as written."""
-    numbers = as_numbers(cells, missing)
-    if numbers is None:
-        return cells
-    return np.where(missing, cells, np.char.mod("%.15g", numbers))
+# A whole number written as a float ("2.0", "-3.00"): the digits before the point
+_WHOLE_FLOAT = re.compile(r"([+-]?\d+)\.0+")
+
+
+def _numbers_written_alike(cells: np.ndarray) -> np.ndarray:
+    """A declared categorical column's cells (N,) with each whole number written as a float
+    ("2.0") written as an integer ("2"), cell by cell: 2.0 and 2 are one category (a
+    DataFrame's column with a missing value holds floats, the same column without one ints).
+    Every other cell is left as written ("01", codes of 17 digits, "2.5", text)."""
+    return np.vectorize(lambda cell: _WHOLE_FLOAT.sub(r"\1", cell) if
+                        _WHOLE_FLOAT.fullmatch(cell) else cell, otypes=[cells.dtype])(cells)
 
 
 def _place(places, i: int) -> str:

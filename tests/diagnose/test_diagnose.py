@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import babysit as bs
-from babysit.diagnose import CAUSE_NAMES, Finding, diagnose
+from babysit.diagnose import CAUSE_NAMES, Finding, _data_part, diagnose
 from babysit.diagnose.causes import explain
 from babysit.diagnose.evidence import Evidence
 from babysit.diagnose.symptoms import symptoms
@@ -248,6 +248,10 @@ def test_the_learning_rate_note_quotes_the_data_loss_where_the_penalty_is_most_o
     plain = _history(data, train_acc=[0.98], val_acc=[0.98])
     plain.meta.update(chance_loss=math.log(2), n_classes=2)
     assert "data loss" not in _named(diagnose(plain), "lr_ok").evidence
+    # a weight decay the optimizer applies (`complete` weighs it) is in no loss logged
+    e = Evidence.of(plain)
+    e.penalty_share = 0.9
+    assert _data_part(e) == ""
 
 
 def test_an_empty_history_has_nothing_to_say():

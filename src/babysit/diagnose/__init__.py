@@ -104,11 +104,14 @@ def _data_part(e: Evidence) -> str:
     """Where the penalty is most of the loss the curve quotes (a table's default L2 on a
     fresh network's weights: 6.1 of a two-class run's 6.9), the data loss beside it: the
     loss a classifier's chance is measured in."""
-    data = e.history.data_loss
+    data, penalty = e.history.data_loss, e.history.reg_loss
+    # (an optimizer's weight decay, which `complete` weighs, is in no loss the curve quotes)
     if e.penalty_share is None or e.penalty_share < PENALTY_DOMINATES \
-            or len(data) != e.curve.n:
+            or len(data) != e.curve.n or not any(penalty):
         return ""
     curve = LossCurve.of(np.asarray(data, dtype=np.float64), e.chance_loss)
+    if (curve.start, curve.end) == (e.curve.start, e.curve.end):
+        return ""    # the curve is the data loss already (a regression's)
     return (f" (the data loss from {curve.start:.4g} to {curve.end:.4g}; the penalty is "
             f"{e.penalty_share:.0%} of the loss at the end)")
 

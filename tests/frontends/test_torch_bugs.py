@@ -981,6 +981,47 @@ def test_hard_example_mining_without_gradients_is_no_evaluation_in_training_mode
     assert "train_mode_evaluation" in _mining_loop(measure_in_train_mode=True)
 
 
+def _watched_sequences(model_class, steps: int):
+    """256 sequences of `steps` steps of 3 features, batch-first (X, y: the sign of the first
+    feature's sum), and a fresh `model_class()` with Adam, watched."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(256, steps, 3, generator=g)
+    y = (X[:, :, 0].sum(1) > 0).long()
+    torch.manual_seed(0)
+    model = model_class()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    return X, y, model, opt, watch(model, opt)
+
+
+class _TimeFirstDropout(nn.Module):
+    """A time-first LSTM classifier with dropout on its last state."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.drop, self.head = nn.LSTM(3, 8), nn.Dropout(0.2), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.drop(self.lstm(x)[0][-1]))
+
+
+def test_hard_example_mining_on_time_first_batches_is_no_evaluation_either():
+    """The hardest sequences are picked on the batch axis, x[:, hard]: rows keyed along time
+    never matched."""
+    X, y, model, opt, sitter = _watched_sequences(_TimeFirstDropout, steps=5)
+    for _ in range(2):
+        for at in range(0, len(X), 64):
+            xb, yb = X[at:at + 64].transpose(0, 1), y[at:at + 64]
+            with torch.no_grad():
+                hard = F.cross_entropy(model(xb), yb, reduction="none").topk(32).indices
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb[:, hard]), yb[hard])
+            loss.backward()
+            opt.step()
+            sitter.log(loss)
+        sitter.end_epoch()
+    assert sitter.history.monitors["torch"]["train_mode_evals"] == 0
+
+
 class _TimeFirstClassifier(nn.Module):
     """PyTorch's RNN default: an LSTM built time-first, given (time, batch, features), one
     answer a sequence from its last step."""
@@ -993,18 +1034,13 @@ class _TimeFirstClassifier(nn.Module):
         return self.head(self.lstm(x)[0][-1])
 
 
-@pytest.mark.parametrize("batch", [32, 8])
-def test_a_time_first_rnn_counts_its_sequences_not_its_time_steps(batch):
+@pytest.mark.parametrize("batch, steps", [(32, 5), (8, 5), (128, 200)])
+def test_a_time_first_rnn_counts_its_sequences_not_its_time_steps(batch, steps):
     """(time, batch, features) batches: the rows are the sequences on the second axis. The
     run read 5 time steps a batch as its rows (n_train 5 a batch, batch size 5); batches of
-    8 sequences, too few for a probe, gather a probe of sequences, still time-first."""
-    g = torch.Generator().manual_seed(0)
-    X = torch.randn(256, 5, 3, generator=g)
-    y = (X[:, :, 0].sum(1) > 0).long()
-    torch.manual_seed(0)
-    model = _TimeFirstClassifier()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    sitter = watch(model, opt)
+    8 sequences, too few for a probe, gather a probe of sequences, still time-first; 200 steps
+    of 128 sequences, more steps than a probe's rows, are no 128 x 128 square."""
+    X, y, model, opt, sitter = _watched_sequences(_TimeFirstClassifier, steps)
     for _ in range(2):
         for at in range(0, len(X), batch):
             opt.zero_grad()
@@ -1015,7 +1051,7 @@ def test_a_time_first_rnn_counts_its_sequences_not_its_time_steps(batch):
         sitter.end_epoch()
     sitter.close()
     meta, layers = sitter.history.meta, sitter.history.monitors["layers"]
-    assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, batch, 15)
+    assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, batch, 3 * steps)
     assert layers["probe_size"] == (batch if batch >= 32 else 128)   # PROBE_MIN_ROWS, probe_size
     assert sum(layers["samples"][-1]["predicted"]) == layers["probe_size"]   # ran time-first
     assert all(f.cause != "rnn_not_batch_first" for f in sitter.history.diagnose())

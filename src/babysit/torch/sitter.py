@@ -169,10 +169,11 @@ def _row_keys(x: torch.Tensor) -> torch.Tensor:
     (an image's first values are its border, the same in every row), a copy (N, k): what
     tells whether a training forward runs rows an earlier forward ran. (N, 0) for rows of no
     values."""
-    flat = x.detach().flatten(1) if x.ndim > 1 else x.detach()[:, None]
-    n = flat.shape[1]
-    at = torch.linspace(0, max(n - 1, 0), min(n, ROW_KEY_VALUES), device=flat.device)
-    return flat[:, at.round().long()].clone()
+    x = x.detach() if x.ndim > 1 else x.detach()[:, None]
+    n = math.prod(x.shape[1:])
+    at = torch.linspace(0, max(n - 1, 0), min(n, ROW_KEY_VALUES), device=x.device)
+    # gathered where they lie: a view (a time-first batch turned rows first) is not copied
+    return x[(slice(None), *torch.unravel_index(at.round().long(), x.shape[1:]))].clone()
 
 
 def _call_values(a) -> list:
@@ -422,7 +423,7 @@ class Sitter:
         self._batch_axis = 0           # 1: the input is (time, batch, ...), `_time_first`
         # row keys of the forwards without gradients in training mode since the last training
         # forward: an evaluation, unless that forward trains on some of their rows
-        self._unsettled: list[torch.Tensor] = []
+        self._unsettled: list[tuple] = []   # (keys of rows on axis 0, on axis 1 or None)
         self._eval_training = False    # the run started from one: it trains in eval mode
         self._labels: list = []        # per first-epoch batch: its label counts (C,)
         self._first_labels = None      # the first batch's labels (the probe's)
@@ -668,8 +669,9 @@ class Sitter:
         if not torch.is_grad_enabled():
             if module.training:
                 self._torch["no_grad_forwards"] += 1
-                if self._torch["mode_modules"]:
-                    self._unsettled.append(_row_keys(x))
+                if self._torch["mode_modules"]:   # keyed both ways until the axis is known
+                    self._unsettled.append((_row_keys(x), _row_keys(x.transpose(0, 1))
+                                            if x.ndim == 3 else None))
             self._evaluated_call(x, args, kwargs)
             return
         if not module.training:
@@ -677,12 +679,12 @@ class Sitter:
                 self._pending = (args, kwargs)
             self._evaluated_call(x, args, kwargs)
             return
-        self._settle_no_grad_forwards(x)
         self._batches.see(*_call_tensors(args, kwargs))
         self._evaluated.training_step()
         starts = self._leaves is None
         if starts:
             self._start(args, kwargs)     # ... which learns the batch's axis
+        self._settle_no_grad_forwards(x)
         rows = self._as_rows(x)
         self._rows_first_epoch += int(rows.shape[0])
         # rows of one shape only: an input whose rows are sequences of other lengths, or a
@@ -704,8 +706,10 @@ class Sitter:
         seldom all come from.)"""
         if not self._unsettled:
             return
-        keys, last = None if x is None else _row_keys(x)[:SETTLE_ROWS], self._unsettled[-1]
-        mined = keys is not None and len(keys) > 0 and keys.shape[1:] == last.shape[1:] \
+        keys = None if x is None else _row_keys(self._as_rows(x))[:SETTLE_ROWS]
+        last = self._unsettled[-1][self._batch_axis]
+        mined = keys is not None and last is not None and len(keys) > 0 \
+            and keys.shape[1:] == last.shape[1:] \
             and bool((keys[:, None, :] == last[None, :, :]).all(dim=2).any(dim=1).all())
         self._torch["train_mode_evals"] += len(self._unsettled) - mined
         self._unsettled = []
@@ -971,7 +975,16 @@ class Sitter:
             self._probe_x = _batch_input(*self._probe_call)
             self._leaves, probed = self._leaf_order()
         out = probed[2]
-        self._batch_axis = int(self._time_first(out))
+        if self._time_first(out, x):
+            self._batch_axis = 1
+            if cut and len(self._probe_x) < len(x):
+                # cut along time (sequences longer than the probe's rows): cut along the batch
+                alone = len(args) == 1 and args[0] is x and not kwargs
+                self._probe_call = ((x.detach()[:, :self.probe_size].clone(
+                    memory_format=torch.contiguous_format),), {}) if alone else (args, kwargs)
+                self._probe_x = _batch_input(*self._probe_call)
+                self._leaves, probed = self._leaf_order()
+                out = probed[2]
         names = [f"{name} {type(m).__name__}" for name, m in self._leaves]
         names += [f"{kind}() call {i + 1}" for i, kind in enumerate(self._functional)]
         self._torch["functional"] = list(self._functional)
@@ -1037,11 +1050,10 @@ class Sitter:
         (batch, time, ...), a view (`_time_first`); any other input as it is."""
         return x.transpose(0, 1) if self._batch_axis else x
 
-    def _time_first(self, out) -> bool:
-        """Whether the batch's rows lie on the input's second axis: a (time, batch, features)
-        input to a model holding a time-first RNN that answers once a sequence, (batch,
-        classes) from the probe's (time, batch, features) (PyTorch's own RNN default)."""
-        x = self._probe_x
+    def _time_first(self, out, x: torch.Tensor) -> bool:
+        """Whether the batch's rows lie on the input's second axis: the first batch x a (time,
+        batch, features) input to a model holding a time-first RNN that answers once a
+        sequence, (batch, classes) from the probe (PyTorch's own RNN default)."""
         return x.ndim == 3 and isinstance(out, torch.Tensor) and out.ndim == 2 \
             and out.shape[0] == x.shape[1] != x.shape[0] and not self._torch[
                 "rnn_fed_batch_first"] and any(isinstance(m, torch.nn.RNNBase)

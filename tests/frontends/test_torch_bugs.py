@@ -803,18 +803,22 @@ def test_pytorchs_hinge_chance_loss_is_in_the_meta_from_the_first_step():
     assert sitter.history.meta["chance_loss"] == pytest.approx(9 * 2.0 / 10)
 
 
-def test_a_loop_that_never_closes_an_epoch_still_shows_its_same_batch():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    sitter = watch(model, opt)
-    xb, yb = torch.randn(32, 8), torch.randint(0, 2, (32,))
-    for _ in range(20):
+def _steps_on_one_batch(model, opt, sitter, xb, yb, steps: int) -> None:
+    """`steps` cross-entropy steps on the one batch xb, yb, logged."""
+    for _ in range(steps):
         opt.zero_grad()
         loss = F.cross_entropy(model(xb), yb)
         loss.backward()
         opt.step()
         sitter.log(loss)
+
+
+def test_a_loop_that_never_closes_an_epoch_still_shows_its_same_batch():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 2))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    _steps_on_one_batch(model, opt, sitter, torch.randn(32, 8), torch.randint(0, 2, (32,)), 20)
     rec = sitter.history.monitors["torch"]
     assert (rec["compared_steps"], rec["repeated_steps"]) == (20, 19)
     assert "same_batch_every_step" in {f.cause for f in sitter.history.diagnose()}
@@ -1118,3 +1122,13 @@ def test_dropouts_held_in_a_list_serve_the_model_around_it():
         _epoch_of_steps(model, opt, sitter, X, y, 32)
         sitter.end_epoch()
     assert "eval_mode_training" in {cause for cause, _ in _findings(sitter)}
+
+
+def test_a_time_first_loop_on_one_batch_counts_the_batchs_sequences():
+    """The same (time, batch, features) batch at every step: 32 sequences repeated, not the
+    5 time steps the run read as its rows."""
+    X, y, model, opt, sitter = _watched_sequences(_TimeFirstClassifier, steps=5)
+    _steps_on_one_batch(model, opt, sitter, X[:32].transpose(0, 1), y[:32], 8)
+    sitter.end_epoch()
+    record = sitter.history.monitors["torch"]
+    assert record["repeated_steps"] == 7 and record["repeated_rows"] == 32

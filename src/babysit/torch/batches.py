@@ -41,25 +41,29 @@ class RepeatedBatches:
 
     def __init__(self):
         self._pending: tuple | None = None   # this step's first training call's tensors
+        self._pending_rows: int | None = None   # ... and its rows, when given
         self._prints: list[tuple | None] = []
         self._evaluated: list[tuple] = []    # the fingerprints of the first evaluations
         self._rows = 0
         self._positions: dict = {}           # the sample's positions, by shape
 
-    def see(self, *tensors: torch.Tensor) -> None:
+    def see(self, *tensors: torch.Tensor, rows: int | None = None) -> None:
         """A training forward's tensors (its inputs, a mask beside them: a step repeats the one
         before only when all of them do); only the first call since the last step counts (a
-        closure optimizer's repeated forwards, gradient checkpointing's recomputation)."""
+        closure optimizer's repeated forwards, gradient checkpointing's recomputation).
+        `rows`: the batch's rows where they are not the first tensor's first axis (a
+        time-first RNN's sequences)."""
         tensors = _readable(tensors)
         if self._pending is None and len(self._prints) < STEPS and tensors:
-            self._pending = tensors
+            self._pending, self._pending_rows = tensors, rows
 
     def step(self) -> None:
         """After an optimizer step: keep its inputs' fingerprints."""
         if self._pending is None:
             return
         tensors, self._pending = self._pending, None
-        self._rows = int(tensors[0].shape[0]) if tensors[0].ndim else 1
+        self._rows = self._pending_rows if self._pending_rows is not None else \
+            int(tensors[0].shape[0]) if tensors[0].ndim else 1
         self._prints.append(self._call_prints(tensors))
 
     def evaluated(self, *tensors: torch.Tensor) -> None:

@@ -679,11 +679,11 @@ class Sitter:
                 self._pending = (args, kwargs)
             self._evaluated_call(x, args, kwargs)
             return
-        self._batches.see(*_call_tensors(args, kwargs))
-        self._evaluated.training_step()
         starts = self._leaves is None
         if starts:
             self._start(args, kwargs)     # ... which learns the batch's axis
+        self._batches.see(*_call_tensors(args, kwargs), rows=len(self._as_rows(x)))
+        self._evaluated.training_step()
         self._settle_no_grad_forwards(x)
         rows = self._as_rows(x)
         self._rows_first_epoch += int(rows.shape[0])
@@ -774,7 +774,7 @@ class Sitter:
 
     def _evaluated_call(self, x: torch.Tensor, args: tuple, kwargs: dict) -> None:
         """An evaluation of the first epoch: its input's scale, its tensors' fingerprints."""
-        self._evaluated.add(x)
+        self._evaluated.add(self._as_rows(x))
         self._batches.evaluated(*_call_tensors(args, kwargs))
 
     def _evaluated_scale(self) -> dict | None:

@@ -1132,3 +1132,34 @@ def test_a_time_first_loop_on_one_batch_counts_the_batchs_sequences():
     sitter.end_epoch()
     record = sitter.history.monitors["torch"]
     assert record["repeated_steps"] == 7 and record["repeated_rows"] == 32
+
+
+class _TimeFirstTokens(nn.Module):
+    """(time, batch) token ids through an embedding into a time-first GRU, one answer a
+    sequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb, self.gru, self.head = nn.Embedding(20, 8), nn.GRU(8, 8), nn.Linear(8, 2)
+
+    def forward(self, tokens):
+        return self.head(self.gru(self.emb(tokens))[0][-1])
+
+
+def test_time_first_token_ids_count_their_sequences():
+    g = torch.Generator().manual_seed(0)
+    tokens = torch.randint(0, 20, (256, 7), generator=g)
+    y = (tokens[:, 0] > 9).long()
+    torch.manual_seed(0)
+    model = _TimeFirstTokens()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt)
+    for at in range(0, 256, 32):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(tokens[at:at + 32].T), y[at:at + 32])
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+    sitter.end_epoch()
+    meta = sitter.history.meta
+    assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, 32, 7)

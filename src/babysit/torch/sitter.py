@@ -671,7 +671,7 @@ class Sitter:
                 self._torch["no_grad_forwards"] += 1
                 if self._torch["mode_modules"]:   # keyed both ways until the axis is known
                     self._unsettled.append((_row_keys(x), _row_keys(x.transpose(0, 1))
-                                            if x.ndim == 3 else None))
+                                            if x.ndim in (2, 3) else None))
             self._evaluated_call(x, args, kwargs)
             return
         if not module.training:
@@ -1052,9 +1052,10 @@ class Sitter:
 
     def _time_first(self, out, x: torch.Tensor) -> bool:
         """Whether the batch's rows lie on the input's second axis: the first batch x a (time,
-        batch, features) input to a model holding a time-first RNN that answers once a
-        sequence, (batch, classes) from the probe (PyTorch's own RNN default)."""
-        return x.ndim == 3 and isinstance(out, torch.Tensor) and out.ndim == 2 \
+        batch, features) input, or (time, batch) token ids, to a model holding a time-first
+        RNN that answers once a sequence, (batch, classes) from the probe (PyTorch's own RNN
+        default)."""
+        return x.ndim in (2, 3) and isinstance(out, torch.Tensor) and out.ndim == 2 \
             and out.shape[0] == x.shape[1] != x.shape[0] and not self._torch[
                 "rnn_fed_batch_first"] and any(isinstance(m, torch.nn.RNNBase)
                                                and not m.batch_first for m in self.model.modules())

@@ -1163,3 +1163,36 @@ def test_time_first_token_ids_count_their_sequences():
     sitter.end_epoch()
     meta = sitter.history.meta
     assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, 32, 7)
+
+
+class _PackedClassifier(nn.Module):
+    """An LSTM over padded sequences of several lengths, given as a PackedSequence."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(3, 8, batch_first=True), nn.Linear(8, 2)
+
+    def forward(self, packed):
+        return self.head(self.lstm(packed)[1][0][-1])
+
+
+def test_packed_sequences_are_named_as_what_the_monitors_cannot_read():
+    """A PackedSequence holds no tensor of rows: the run was told no forward pass was seen and
+    asked whether the model watched was the one trained."""
+    g = torch.Generator().manual_seed(0)
+    X, lengths = torch.randn(64, 6, 3, generator=g), torch.randint(2, 7, (64,), generator=g)
+    y = (X[:, 0, 0] > 0).long()
+    net = _PackedClassifier()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    sitter = watch(net, opt)
+    for at in range(0, 64, 16):
+        opt.zero_grad()
+        packed = nn.utils.rnn.pack_padded_sequence(X[at:at + 16], lengths[at:at + 16],
+                                                   batch_first=True, enforce_sorted=False)
+        loss = F.cross_entropy(net(packed), y[at:at + 16])
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+    sitter.end_epoch()
+    unmeasured = " ".join(sitter.history.monitors["torch"]["unmeasured"])
+    assert "PackedSequence" in unmeasured and "is the model given to watch" not in unmeasured

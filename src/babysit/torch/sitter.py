@@ -421,6 +421,7 @@ class Sitter:
         self._graph_read = False       # the first tensor loss's graph was read
         self._pending = None           # (args, kwargs) of a training forward made in eval mode
         self._batch_axis = 0           # 1: the input is (time, batch, ...), `_time_first`
+        self._unreadable = False       # a forward's input held no dense tensor of rows
         # row keys of the forwards without gradients in training mode since the last training
         # forward: an evaluation, unless that forward trains on some of their rows
         self._unsettled: list[tuple] = []   # (keys of rows on axis 0, on axis 1 or None)
@@ -665,6 +666,7 @@ class Sitter:
         x = _batch_input(args, kwargs)
         # (a sparse or nested input has no rows to slice: its run is watched without them)
         if x is None or not dense(x) or not x.ndim or self._probing:
+            self._unreadable |= not self._probing
             return
         if not torch.is_grad_enabled():
             if module.training:
@@ -1303,6 +1305,10 @@ class Sitter:
                 return ["every forward of the watched model ran without gradients (under "
                         "torch.no_grad() or inference_mode): no training forward was seen, "
                         "only the loss is recorded"]
+            if self._unreadable:
+                return ["the watched model's inputs hold no plain tensor of rows (a "
+                        "PackedSequence, a sparse or nested tensor): the monitors read rows of "
+                        "a dense tensor, so only the loss is recorded"]
             return ["no forward pass of the watched model was seen before a step (is the "
                     "model given to watch the one trained?): only the loss is recorded"]
         notes = []

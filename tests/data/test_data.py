@@ -556,5 +556,5 @@ def test_decimal_commas_in_a_tsv_are_read_as_points_where_no_thousands_separator
                    "0,864\t3,250\t2.5\n")
     cells = formats.read_table(tsv)[1]       # one decimal sign a file; "2.5" among words
     assert cells[:, :2].tolist() == [["0.05", "1.000"], ["1.15", "2.125"], ["0.864", "3.250"]]
-    tsv.write_text("reads\tgc\tkind\n12,7\t0.53\tx\n3,4\t0.61\ty\n")
-    assert formats.read_table(tsv)[1].tolist() == [["12,7", "0.53", "x"], ["3,4", "0.61", "y"]]
+    tsv.write_text("reads\tgc\tkind\n12,7\t0.53\tx\n3,4\tNA\ty\n")
+    assert formats.read_table(tsv)[1].tolist() == [["12,7", "0.53", "x"], ["3,4", "NA", "y"]]

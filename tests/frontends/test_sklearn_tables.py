@@ -206,10 +206,10 @@ def test_a_declared_categorical_writes_whole_floats_as_integers_cell_by_cell():
     that only look alike as floats ("01" and "1", 17-digit numbers) stay apart."""
     encoder = tabular.TableEncoder(categorical=["c"])
     cells = np.array([["1.0"], ["2.0"], ["other"], ["01"], ["1"], ["12345678901234561"],
-                      ["12345678901234562"], ["2.5"]] * 3)
+                      ["12345678901234562"], ["2.5"], ["-0.0"], ["0"], ["+3.0"], ["3"]] * 3)
     encoder.fit(cells, ["c"])
     assert encoder.categories_[0] == sorted(
-        ["1", "2", "other", "01", "12345678901234561", "12345678901234562", "2.5"])
+        ["0", "1", "2", "3", "other", "01", "12345678901234561", "12345678901234562", "2.5"])
     with warnings.catch_warnings():
         warnings.simplefilter("error", tabular.UnseenCategoryWarning)
         encoded = encoder.transform(np.array([["1"], ["2.0"], ["2"]]))

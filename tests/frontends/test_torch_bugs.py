@@ -1196,3 +1196,47 @@ def test_packed_sequences_are_named_as_what_the_monitors_cannot_read():
     sitter.end_epoch()
     unmeasured = " ".join(sitter.history.monitors["torch"]["unmeasured"])
     assert "PackedSequence" in unmeasured and "is the model given to watch" not in unmeasured
+
+
+class _TurnedInside(nn.Module):
+    """A time-first LSTM in a model given batch-first rows, which it turns itself."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm, self.head = nn.LSTM(3, 8), nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.head(self.lstm(x.transpose(0, 1))[0][-1])
+
+
+def _sequence_run(model_class, batches, probe=None):
+    """One epoch of cross-entropy steps on `batches` ((x, y) pairs), watched (with `probe`):
+    the run's meta."""
+    torch.manual_seed(0)
+    model = model_class()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    sitter = watch(model, opt, **({} if probe is None else {"probe": probe}))
+    for xb, yb in batches:
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        sitter.log(loss)
+    sitter.end_epoch()
+    return sitter.history.meta
+
+
+def test_square_probes_and_given_probes_read_the_batch_on_the_right_axis():
+    """Batch-first rows of 128 steps, cut to a probe of 128 rows, look time-first by shape
+    alone (read as 512 sequences of 128 in a run of 1,024); a time-first run given its own
+    probe of 100 sequences was read along time."""
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(512, 128, 3, generator=g)
+    y = (X[:, 0, 0] > 0).long()
+    meta = _sequence_run(_TurnedInside, [(X[at:at + 256], y[at:at + 256]) for at in (0, 256)])
+    assert (meta["n_train"], meta["batch_size"]) == (512, 256)
+    X, y = torch.randn(5, 256, 3, generator=g), torch.randint(0, 2, (256,), generator=g)
+    meta = _sequence_run(_TimeFirstClassifier,
+                         [(X[:, at:at + 64], y[at:at + 64]) for at in range(0, 256, 64)],
+                         probe=torch.randn(5, 100, 3, generator=g))
+    assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, 64, 15)

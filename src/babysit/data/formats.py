@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from babysit.data.cells import missing_cells
 from babysit.data.frames import repeated_names
 
 __all__ = ["CIFAR_IMAGE_SHAPE", "TABLE_SUFFIXES", "BlankRowsWarning", "Cells", "looks_like_data",
@@ -334,11 +335,12 @@ def _decimal_points(cells: np.ndarray, path: Path, separator: str) -> tuple[np.n
 
 def _point_numbers(cells: np.ndarray, point: np.ndarray) -> bool:
     """Whether a column of `cells` (N, C) holds numbers written with a decimal point (`point`
-    (N, C) marks them), its other cells numbers or empty: a file whose decimal sign is the
-    point. A lone "2.5" in a column of text is no such evidence."""
+    (N, C) marks them), its other cells numbers or missing (`missing_cells`: "", "NA", ...):
+    a file whose decimal sign is the point. A lone "2.5" in a column of text is no such
+    evidence."""
     for j in np.flatnonzero(point.any(axis=0)):
-        column = np.char.strip(np.asarray(cells)[:, j])
-        if all(cell == "" or _is_number(cell) for cell in column[~point[:, j]].tolist()):
+        rest = np.asarray(cells)[~point[:, j], j]
+        if all(_is_number(cell) for cell in np.char.strip(rest[~missing_cells(rest)]).tolist()):
             return True
     return False
 

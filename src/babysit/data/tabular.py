@@ -533,8 +533,11 @@ def _numbers_written_alike(cells: np.ndarray) -> np.ndarray:
     ("2.0") written as an integer ("2"), cell by cell: 2.0 and 2 are one category (a
     DataFrame's column with a missing value holds floats, the same column without one ints).
     Every other cell is left as written ("01", codes of 17 digits, "2.5", text)."""
-    return np.vectorize(lambda cell: _WHOLE_FLOAT.sub(r"\1", cell) if
-                        _WHOLE_FLOAT.fullmatch(cell) else cell, otypes=[cells.dtype])(cells)
+    def written(cell: str) -> str:
+        whole = _WHOLE_FLOAT.fullmatch(cell)
+        return str(int(whole.group(1))) if whole else cell    # "-0.0" and "+3.0": "0", "3"
+
+    return np.vectorize(written, otypes=[cells.dtype])(cells)
 
 
 def _place(places, i: int) -> str:

@@ -171,9 +171,11 @@ def _row_keys(x: torch.Tensor) -> torch.Tensor:
     values."""
     x = x.detach() if x.ndim > 1 else x.detach()[:, None]
     n = math.prod(x.shape[1:])
-    at = torch.linspace(0, max(n - 1, 0), min(n, ROW_KEY_VALUES), device=x.device)
-    # gathered where they lie: a view (a time-first batch turned rows first) is not copied
-    return x[(slice(None), *torch.unravel_index(at.round().long(), x.shape[1:]))].clone()
+    at = torch.linspace(0, max(n - 1, 0), min(n, ROW_KEY_VALUES)).round().long()
+    # gathered where they lie: a view (a time-first batch turned rows first) is not copied;
+    # the positions are worked out on the CPU (on a GPU, unravel_index would wait for it)
+    where = (i.to(x.device, non_blocking=True) for i in torch.unravel_index(at, x.shape[1:]))
+    return x[(slice(None), *where)].clone()
 
 
 def _call_values(a) -> list:
@@ -1055,12 +1057,30 @@ class Sitter:
     def _time_first(self, out, x: torch.Tensor) -> bool:
         """Whether the batch's rows lie on the input's second axis: the first batch x a (time,
         batch, features) input, or (time, batch) token ids, to a model holding a time-first
-        RNN that answers once a sequence, (batch, classes) from the probe (PyTorch's own RNN
-        default)."""
-        return x.ndim in (2, 3) and isinstance(out, torch.Tensor) and out.ndim == 2 \
-            and out.shape[0] == x.shape[1] != x.shape[0] and not self._torch[
-                "rnn_fed_batch_first"] and any(isinstance(m, torch.nn.RNNBase)
-                                               and not m.batch_first for m in self.model.modules())
+        RNN that answers once a sequence, its output `out` on the probe (rows, classes) with
+        as many rows as the probe's second axis holds (PyTorch's own RNN default). A square
+        probe (cut to as many rows as that axis holds, or given so) is asked again with one
+        row fewer: a batch-first model then answers one row fewer."""
+        probe = self._probe_x
+        if not (x.ndim in (2, 3) and probe.ndim == x.ndim and isinstance(out, torch.Tensor)
+                and out.ndim == 2 and not self._torch["rnn_fed_batch_first"]
+                and any(isinstance(m, torch.nn.RNNBase) and not m.batch_first
+                        for m in self.model.modules())):
+            return False
+        if probe.shape[0] != probe.shape[1]:
+            return out.shape[0] == probe.shape[1]
+        if len(probe) < 2:
+            return False
+        call = self._probe_call
+        self._probe_call = _first_rows(*call, len(probe), len(probe) - 1)
+        try:
+            fewer = self._forward_probe()
+        except Exception:   # the model refused the shorter probe: the reading stays rows-first
+            return False
+        finally:
+            self._probe_call = call
+        return isinstance(fewer, torch.Tensor) and fewer.ndim == 2 \
+            and fewer.shape[0] == probe.shape[1]
 
     def _traced_probe(self, hooks) -> tuple[torch.Tensor, list]:
         """The probe pass with `hooks` ((module, forward hook) pairs) on: the model's output,

@@ -1229,14 +1229,16 @@ def _sequence_run(model_class, batches, probe=None):
 def test_square_probes_and_given_probes_read_the_batch_on_the_right_axis():
     """Batch-first rows of 128 steps, cut to a probe of 128 rows, look time-first by shape
     alone (read as 512 sequences of 128 in a run of 1,024); a time-first run given its own
-    probe of 100 sequences was read along time."""
+    probe of 100 sequences was read along time, and refused with their labels."""
     g = torch.Generator().manual_seed(0)
     X = torch.randn(512, 128, 3, generator=g)
     y = (X[:, 0, 0] > 0).long()
     meta = _sequence_run(_TurnedInside, [(X[at:at + 256], y[at:at + 256]) for at in (0, 256)])
     assert (meta["n_train"], meta["batch_size"]) == (512, 256)
     X, y = torch.randn(5, 256, 3, generator=g), torch.randint(0, 2, (256,), generator=g)
-    meta = _sequence_run(_TimeFirstClassifier,
-                         [(X[:, at:at + 64], y[at:at + 64]) for at in range(0, 256, 64)],
-                         probe=torch.randn(5, 100, 3, generator=g))
-    assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, 64, 15)
+    for probe in (torch.randn(5, 100, 3, generator=g),
+                  (torch.randn(5, 100, 3, generator=g), torch.randint(0, 2, (100,), generator=g))):
+        meta = _sequence_run(_TimeFirstClassifier,
+                             [(X[:, at:at + 64], y[at:at + 64]) for at in range(0, 256, 64)],
+                             probe=probe)
+        assert (meta["n_train"], meta["batch_size"], meta["n_features"]) == (256, 64, 15)

@@ -593,7 +593,9 @@ class Sitter:
             raise ValueError(f"watch: probe= must hold at least one example (a tensor X of "
                              f"rows), got X of shape {tuple(x.shape)}")
         if y is not None:
-            if not y.ndim or len(y) != len(x):
+            # a time-first RNN's X (time, batch, ...) holds its rows on the second axis
+            if not y.ndim or len(y) != len(x) and not (x.ndim in (2, 3)
+                                                      and len(y) == x.shape[1]):
                 raise ValueError(f"watch: probe=(X, y) must give one label per row of X: X has "
                                  f"{len(x)} rows, y has shape {tuple(y.shape)}")
             if not y.is_floating_point() and not y.is_complex() and y.dtype != torch.bool \

@@ -672,6 +672,8 @@ class Sitter:
         if x is None or not dense(x) or not x.ndim or self._probing:
             self._unreadable |= not self._probing
             return
+        if not len(x):
+            return   # no rows (a batch the loop filtered empty): nothing to count or start on
         if not torch.is_grad_enabled():
             if module.training:
                 self._torch["no_grad_forwards"] += 1
@@ -813,10 +815,11 @@ class Sitter:
     def _read_labels(self, grad: torch.Tensor) -> None:
         grad = grad.detach()
         classes = grad.shape[1] if grad.ndim == 2 and grad.shape[1] > 1 else 2
-        if self._labels and self._labels[0].shape[0] != classes or \
-                len(self._labels) >= LABEL_BATCHES:
-            return  # another output than the first batches' (not the training loss's), or
-            # a loop that never calls end_epoch: enough batches counted
+        if not grad.ndim or not len(grad) or self._labels and \
+                self._labels[0].shape[0] != classes or len(self._labels) >= LABEL_BATCHES:
+            return  # no rows (a batch the loop filtered empty), another output than the first
+            # batches' (not the training loss's), or a loop that never calls end_epoch: enough
+            # batches counted
         # a row whose gradient is exactly 0 (a constant or clipped output) names no class,
         # nor one whose gradient is not finite (a diverged step: NaN reads as class 0)
         rows = grad.reshape(grad.shape[0], -1)

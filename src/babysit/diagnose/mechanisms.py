@@ -208,12 +208,19 @@ def _not_in_optimizer(e, open_):
     rec = _record(e)
     if not rec or not rec["not_in_optimizer"]:
         return None
-    norms = (e.history.monitors.get("params") or {}).get("value_norm") or {}
-    still = [name for name in rec["not_in_optimizer"] if not _moved(norms.get(name) or [])]
+    still = _never_moved(e, rec["not_in_optimizer"])
     if not still:
         return None
     return "warning", (f"{_names(still)} require gradients but no optimizer group holds them: "
                        f"they keep their initial values")
+
+
+def _never_moved(e, names) -> list[str]:
+    """Those of the parameters `names` whose recorded norms (monitors["params"]; None where
+    not finite) never changed between samples by more than float rounding: nothing trained
+    them."""
+    norms = (e.history.monitors.get("params") or {}).get("value_norm") or {}
+    return [name for name in names if not _moved(norms.get(name) or [])]
 
 
 def _moved(norms: list) -> bool:
@@ -230,9 +237,8 @@ def _without_gradient(e, open_):
     rec = _record(e)
     if not rec or not rec["checked_steps"] or rec["no_grad_steps"] >= rec["checked_steps"]:
         return None
-    norms = (e.history.monitors.get("params") or {}).get("value_norm") or {}
-    never = [n for n, k in rec["grad_none"].items()
-             if k >= rec["checked_steps"] and not _moved(norms.get(n) or [])]
+    never = _never_moved(e, [n for n, k in rec["grad_none"].items()
+                             if k >= rec["checked_steps"]])
     if not never:
         return None
     return "warning", (f"{_names(never)} never had a gradient at the {rec['checked_steps']} "

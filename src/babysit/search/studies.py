@@ -228,15 +228,18 @@ def stage_space(job: Job, stage: int, storage) -> dict[str, Dimension]:
     a categorical's choices within a study (each stage's trials are then read in the space
     they were drawn from, to narrow the next)."""
     space = dict(job.space)
+    previous = load_study(job, 0, storage) if stage else None
     for s in range(1, stage + 1):
-        begun = _begun_space(load_study(job, s, storage), job.space)
+        study = load_study(job, s, storage)     # each stage's study read once
+        begun = _begun_space(study, job.space)
         if len(begun) < len(space):
-            best = _ranked_trials(load_study(job, s - 1, storage), job.objective)
+            best = _ranked_trials(previous, job.objective)
             best = best[:max(_MIN_BEST, math.ceil(job.stages[s].top * len(best)))]
             if best:
                 space = {name: dim.narrow([param_value(dim, t.params[name]) for t in best])
                          for name, dim in space.items()}
         space.update(begun)
+        previous = study
     return space
 
 
